@@ -1,0 +1,359 @@
+/*
+** dsmlp.h — the one public header of dsmlp.
+**
+** dsmlp compiles the MLP block of transformer inference (norm -> GEMM -> bias +
+** activation -> GEMM -> bias + residual, int8 weights, tensor parallelism) into
+** fused CUDA kernels at run time. Types are opaque; every call returns a
+** dsmlp_status and leaves a readable message in its context (dsmlp_last_error).
+** Nothing here needs a GPU except dsmlp_plan_load / dsmlp_run and friends.
+*/
+#ifndef DSMLP_H
+#define DSMLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DSMLP_VERSION_MAJOR 0
+#define DSMLP_VERSION_MINOR 1
+#define DSMLP_VERSION_PATCH 0
+#define DSMLP_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ status */
+
+typedef enum dsmlp_status {
+    DSMLP_OK = 0,
+    DSMLP_ERR_INVALID_ARG,   /* null pointer, bad enum, bad name, bad config  */
+    DSMLP_ERR_SHAPE,         /* shapes do not fit together                    */
+    DSMLP_ERR_DTYPE,         /* dtypes do not fit together                    */
+    DSMLP_ERR_NOMEM,         /* host allocation failed                        */
+    DSMLP_ERR_NOT_FOUND,     /* unknown name (binding, layer, preset, entry)  */
+    DSMLP_ERR_UNSUPPORTED,   /* valid request this build/plan cannot do       */
+    DSMLP_ERR_COMPILE,       /* NVRTC failed; message carries log + dump path */
+    DSMLP_ERR_IO,            /* file system error (cache, bundle, script)     */
+    DSMLP_ERR_CORRUPT,       /* a cache entry or bundle failed verification   */
+    DSMLP_ERR_VERSION,       /* bundle/entry from another version or arch     */
+    DSMLP_ERR_SCRIPT,        /* a Lua script failed; message has file:line    */
+    DSMLP_ERR_NO_DEVICE,     /* no CUDA driver or no GPU                      */
+    DSMLP_ERR_CUDA,          /* a CUDA driver call failed                     */
+    DSMLP_ERR_CUBLAS,        /* a cuBLAS/cuBLASLt call failed                 */
+    DSMLP_ERR_NCCL,          /* an NCCL call failed                           */
+    DSMLP_ERR_STATE,         /* call not valid in this state (e.g. unbound)   */
+    DSMLP_STATUS_COUNT
+} dsmlp_status;
+
+const char *dsmlp_status_name(dsmlp_status s);   /* "DSMLP_ERR_SHAPE" etc. */
+const char *dsmlp_version(void);                 /* DSMLP_VERSION_STRING  */
+
+/* ---------------------------------------------------------------- context */
+
+typedef struct dsmlp_ctx dsmlp_ctx;
+
+/* A context owns the last-error message, the kernel store and (lazily) the
+** device state. It needs no GPU to be created. Not thread-safe: use one per
+** thread, or serialize. */
+dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out);
+void         dsmlp_ctx_free(dsmlp_ctx *ctx);
+/* Message for the last failed call on ctx (or on an object made from it);
+** "" when none. Valid until the next call on ctx. */
+const char  *dsmlp_last_error(const dsmlp_ctx *ctx);
+
+/* ------------------------------------------------------------------ types */
+
+typedef enum dsmlp_dtype {
+    DSMLP_F32 = 0,
+    DSMLP_F16,
+    DSMLP_BF16,
+    DSMLP_I8,
+    DSMLP_F64,   /* host buffers only (reference executor); never in a graph */
+    DSMLP_DTYPE_COUNT
+} dsmlp_dtype;
+
+const char *dsmlp_dtype_name(dsmlp_dtype t);     /* "f32", "f16", ... */
+size_t      dsmlp_dtype_size(dsmlp_dtype t);     /* bytes; 0 if invalid */
+
+/* Storage of a weight matrix. IN_OUT: row-major [in, out] (DeepSpeed default,
+** Y = X·W). OUT_IN: row-major [out, in] (nn.Linear, transposed_mode, int8;
+** Y = X·Wᵀ). */
+typedef enum dsmlp_layout {
+    DSMLP_LAYOUT_IN_OUT = 0,
+    DSMLP_LAYOUT_OUT_IN,
+    DSMLP_LAYOUT_COUNT
+} dsmlp_layout;
+
+/* Element-wise activations (also the `act` of a gated op). */
+typedef enum dsmlp_act {
+    DSMLP_ACT_GELU_TANH = 0,
+    DSMLP_ACT_GELU_ERF,
+    DSMLP_ACT_RELU,
+    DSMLP_ACT_SILU,
+    DSMLP_ACT_COUNT
+} dsmlp_act;
+
+/* --------------------------------------------------------------- op graph */
+
+typedef struct dsmlp_graph dsmlp_graph;
+/* A value is an index into its graph; negative means "none" (e.g. no β). */
+typedef int32_t dsmlp_value;
+#define DSMLP_NONE ((dsmlp_value)-1)
+
+dsmlp_status dsmlp_graph_create(dsmlp_ctx *ctx, const char *name, dsmlp_graph **out);
+void         dsmlp_graph_free(dsmlp_graph *g);
+const char  *dsmlp_graph_name(const dsmlp_graph *g);
+dsmlp_ctx   *dsmlp_graph_ctx(const dsmlp_graph *g);
+
+/* Activations are [T, n] with T (tokens) bound at run time. */
+dsmlp_status dsmlp_input(dsmlp_graph *g, const char *name, dsmlp_dtype dt, int64_t n, dsmlp_value *out);
+/* A parameter vector [n] (bias, norm scale, dequant scales). */
+dsmlp_status dsmlp_param_vector(dsmlp_graph *g, const char *name, dsmlp_dtype dt, int64_t n, dsmlp_value *out);
+/* A weight matrix with storage shape [rows, cols] in the given layout. */
+dsmlp_status dsmlp_param_matrix(dsmlp_graph *g, const char *name, dsmlp_dtype dt, int64_t rows, int64_t cols,
+                                dsmlp_layout layout, dsmlp_value *out);
+
+dsmlp_status dsmlp_add(dsmlp_graph *g, dsmlp_value a, dsmlp_value b, dsmlp_value *out);
+dsmlp_status dsmlp_scale(dsmlp_graph *g, dsmlp_value x, double c, dsmlp_value *out);
+/* beta may be DSMLP_NONE. */
+dsmlp_status dsmlp_layernorm(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, dsmlp_value beta, double eps,
+                             dsmlp_value *out);
+dsmlp_status dsmlp_rmsnorm(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, double eps, dsmlp_value *out);
+/* x [T,in] times a weight (param matrix or dequant result) -> [T,out]. */
+dsmlp_status dsmlp_matmul(dsmlp_graph *g, dsmlp_value x, dsmlp_value w, dsmlp_value *out);
+/* x [T,n] + b [n] broadcast over rows. */
+dsmlp_status dsmlp_bias(dsmlp_graph *g, dsmlp_value x, dsmlp_value b, dsmlp_value *out);
+dsmlp_status dsmlp_activation(dsmlp_graph *g, dsmlp_value x, dsmlp_act act, dsmlp_value *out);
+dsmlp_status dsmlp_gelu_tanh(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
+dsmlp_status dsmlp_gelu_erf(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
+dsmlp_status dsmlp_relu(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
+dsmlp_status dsmlp_silu(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
+/* x [T, 2m]: up = columns [0,m), gate = [m,2m); out [T,m] = up ⊙ act(gate). */
+dsmlp_status dsmlp_gated(dsmlp_graph *g, dsmlp_value x, dsmlp_act act, dsmlp_value *out);
+/* wq: int8 matrix [R,C]; scales: f32 vector [groups]; groups split the R
+** output rows into contiguous blocks of R/groups rows (spec §5.3). The result
+** is a weight of dtype `dt` (f16/bf16/f32) with wq's shape and layout. The
+** layout must be OUT_IN (rows = output features). */
+dsmlp_status dsmlp_dequant(dsmlp_graph *g, dsmlp_value wq, dsmlp_value scales, int64_t groups, dsmlp_dtype dt,
+                           dsmlp_value *out);
+/* Sum over the tensor-parallel group. */
+dsmlp_status dsmlp_all_reduce(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
+dsmlp_status dsmlp_output(dsmlp_graph *g, const char *name, dsmlp_value x);
+
+/* Introspection (tests, the Lua binding and tools use it). */
+typedef enum dsmlp_op {
+    DSMLP_OP_INPUT = 0, DSMLP_OP_PARAM, DSMLP_OP_ADD, DSMLP_OP_SCALE, DSMLP_OP_LAYERNORM, DSMLP_OP_RMSNORM,
+    DSMLP_OP_MATMUL, DSMLP_OP_BIAS, DSMLP_OP_GELU_TANH, DSMLP_OP_GELU_ERF, DSMLP_OP_RELU, DSMLP_OP_SILU,
+    DSMLP_OP_GATED, DSMLP_OP_DEQUANT, DSMLP_OP_ALL_REDUCE, DSMLP_OP_OUTPUT, DSMLP_OP_COUNT
+} dsmlp_op;
+
+typedef struct dsmlp_value_info {
+    dsmlp_op     op;
+    dsmlp_dtype  dtype;
+    int          tokens;     /* 1: shape is [T, dims[1]]; 0: fixed shape   */
+    int          rank;       /* 1 (vector) or 2                            */
+    int64_t      dims[2];    /* dims[0] is meaningless when tokens = 1     */
+    dsmlp_layout layout;     /* matrices and dequant results               */
+    const char  *name;       /* input/param/output name, else ""           */
+    int          nsrc;
+    dsmlp_value  src[3];
+    double       attr;       /* eps (norms), constant (scale)              */
+    dsmlp_act    act;        /* gated                                      */
+    int64_t      groups;     /* dequant                                    */
+} dsmlp_value_info;
+
+int          dsmlp_graph_size(const dsmlp_graph *g);                /* number of values */
+dsmlp_status dsmlp_value_get(const dsmlp_graph *g, dsmlp_value v, dsmlp_value_info *out);
+const char  *dsmlp_op_name(dsmlp_op op);                            /* "layernorm", ...  */
+/* Human-readable listing, one value per line; caller frees with dsmlp_free. */
+dsmlp_status dsmlp_graph_dump(const dsmlp_graph *g, char **text);
+/* 1 when both graphs have the same ops, shapes, dtypes, attributes, names. */
+int          dsmlp_graph_equal(const dsmlp_graph *a, const dsmlp_graph *b);
+void         dsmlp_free(void *p);
+
+/* ------------------------------------------------- DeepSpeed-equivalent MLP */
+
+typedef enum dsmlp_mlp_act {     /* DeepSpeed ActivationFuncType values */
+    DSMLP_MLP_GELU = 1,          /* tanh GELU, like DeepSpeed's kernels  */
+    DSMLP_MLP_RELU = 2,
+    DSMLP_MLP_GATED_GELU = 3,    /* up ⊙ erf-GELU(gate)                  */
+    DSMLP_MLP_GATED_SILU = 4     /* up ⊙ SiLU(gate)                      */
+} dsmlp_mlp_act;
+
+typedef enum dsmlp_norm {
+    DSMLP_NORM_NONE = 0,         /* GPT-J branch: the MLP reads residual_norm */
+    DSMLP_NORM_LAYERNORM = 1,
+    DSMLP_NORM_RMSNORM = 3
+} dsmlp_norm;
+
+typedef struct dsmlp_mlp_config {
+    int64_t       hidden;          /* H > 0                                   */
+    int64_t       intermediate;    /* I; <= 0 means 4·H                       */
+    dsmlp_dtype   dtype;           /* activations, biases, norms: f32/f16/bf16 */
+    int           int8_weights;    /* 1: W1/W2 int8 [out,in] + f32 scales    */
+    int64_t       int8_groups;     /* groups per weight (divides its rows)    */
+    dsmlp_mlp_act activation;
+    dsmlp_norm    norm;
+    int           pre_layer_norm;  /* default 1 */
+    int           mlp_after_attn;  /* default 1 */
+    double        epsilon;         /* default 1e-12 (DeepSpeed's default)     */
+    dsmlp_layout  layout;          /* float weights; int8 is always OUT_IN    */
+    int           tp_size;         /* P >= 1 */
+    int           tp_rank;         /* 0 <= r < P */
+    int           attn_bias;       /* b_o present (attention output bias)     */
+    int           norm_bias;       /* β present (LayerNorm only)              */
+    int           bias1;           /* b1 present */
+    int           bias2;           /* b2 present */
+} dsmlp_mlp_config;
+
+/* GPT-2-like defaults: hidden 0 (must be set), GELU, LayerNorm, pre-LN,
+** mlp_after_attn, eps 1e-12, f16, [in,out], P=1, all biases present. */
+void         dsmlp_mlp_config_default(dsmlp_mlp_config *cfg);
+/* Checks the config; DSMLP_OK or an error with a message. */
+dsmlp_status dsmlp_mlp_config_check(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg);
+/* Builds rank tp_rank's graph of the block into an empty graph g.
+** Names: inputs "input" (A), "residual" (X), "residual_norm" (Xn, norm NONE
+** only); params "attn_bias", "norm_w", "norm_b", "w1", "b1", "w2", "b2",
+** "w1_scales", "w2_scales" (int8); output "out". */
+dsmlp_status dsmlp_mlp_build(dsmlp_graph *g, const dsmlp_mlp_config *cfg);
+/* Copies rank tp_rank's shard of a full (P=1) parameter, given as host data
+** in the parameter's dtype and declared layout, into `shard`. Replicated
+** parameters are copied whole. */
+dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const char *param, const void *full,
+                             void *shard);
+
+/* --------------------------------------------------- CPU reference executor */
+
+/* A host buffer bound by name. data holds the value's elements row-major,
+** either in the value's dtype or in DSMLP_F64. For inputs/params it is read;
+** for outputs it is written (rounded to the output's dtype, then stored in
+** `dtype`, so F64 receives the rounded value; see dsmlp_reference_run_f64). */
+typedef struct dsmlp_host_tensor {
+    const char *name;
+    dsmlp_dtype dtype;
+    void       *data;
+} dsmlp_host_tensor;
+
+/* Runs the unfused graph in double precision for T tokens. */
+dsmlp_status dsmlp_reference_run(const dsmlp_graph *g, int64_t T, const dsmlp_host_tensor *bind, int nbind);
+/* Same, but F64 outputs receive the unrounded double result. */
+dsmlp_status dsmlp_reference_run_f64(const dsmlp_graph *g, int64_t T, const dsmlp_host_tensor *bind, int nbind);
+/* Emulates P ranks: graphs[r] with bind[r] (nbind[r] entries); all_reduce sums
+** over ranks. Outputs are written for every rank (they are equal). */
+dsmlp_status dsmlp_reference_run_ranks(dsmlp_graph *const *graphs, int P, int64_t T,
+                                       const dsmlp_host_tensor *const *bind, const int *nbind);
+/* Worker threads for the reference executor (default: 1). */
+void         dsmlp_reference_set_threads(dsmlp_ctx *ctx, int nthreads);
+
+/* ------------------------------------------------------- compile and plans */
+
+typedef struct dsmlp_plan dsmlp_plan;
+
+typedef struct dsmlp_compile_options {
+    const char *arch;        /* "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"; NULL = device's, else sm_90 */
+    int64_t     max_tokens;  /* largest T dsmlp_run accepts; <= 0 means 8192  */
+    int         tf32;        /* allow TF32 in f32 GEMMs (default 0)           */
+} dsmlp_compile_options;
+
+void dsmlp_compile_options_default(dsmlp_compile_options *o);
+
+/* Fuses, lowers, emits and compiles every kernel of the plan through the
+** kernel store. Needs no GPU. The plan keeps no reference to g. */
+dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o,
+                              dsmlp_plan **out);
+void         dsmlp_plan_free(dsmlp_plan *p);
+/* What the plan does: each step, the ops it absorbed, kernel name and key,
+** and why a fusion was or was not taken. Caller frees with dsmlp_free. */
+dsmlp_status dsmlp_plan_explain(const dsmlp_plan *p, char **text);
+int          dsmlp_plan_steps(const dsmlp_plan *p);
+/* Short step label: "norm", "gemm+bias_gelu", "gated", "gemm+bias_residual",
+** "all_reduce", ... (stable strings, tests compare them). */
+const char  *dsmlp_plan_step_label(const dsmlp_plan *p, int i);
+int          dsmlp_plan_kernels(const dsmlp_plan *p);                     /* generated kernels */
+/* Name and hex store key of generated kernel i. */
+dsmlp_status dsmlp_plan_kernel(const dsmlp_plan *p, int i, const char **name, const char **key);
+
+/* ---------------------------------------------------------------- runtime */
+
+/* dsmlp_plan_build followed by dsmlp_plan_load. */
+dsmlp_status dsmlp_compile(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o,
+                           dsmlp_plan **out);
+/* Attaches a plan to the context's current device: loads kernels, prepares
+** GEMM descriptors, allocates the workspace. DSMLP_ERR_NO_DEVICE without GPU. */
+dsmlp_status dsmlp_plan_load(dsmlp_plan *p);
+/* Caller-owned device pointer for an input, output or parameter. An output
+** may alias "residual" (in-place, DeepSpeed's behaviour). */
+dsmlp_status dsmlp_bind(dsmlp_plan *p, const char *name, void *device_ptr);
+/* dsmlp allocates device memory for a parameter and uploads host data given
+** in the parameter's dtype and declared layout; freed with the plan. */
+dsmlp_status dsmlp_upload(dsmlp_plan *p, const char *name, const void *host, size_t bytes);
+/* Runs the plan for T tokens on a CUstream (NULL = default stream). No
+** allocation, synchronization or host round-trip: graph-capturable. */
+dsmlp_status dsmlp_run(dsmlp_plan *p, int64_t T, void *stream);
+/* 1 when a CUDA driver and at least one GPU are present. */
+int          dsmlp_device_available(dsmlp_ctx *ctx);
+/* "sm_90" etc. of the current device, or NULL without one. */
+const char  *dsmlp_device_arch(dsmlp_ctx *ctx);
+
+/* ----------------------------------------------------------- kernel store */
+
+typedef struct dsmlp_cache_stats {
+    uint64_t hits_memory, hits_disk, misses, compiles;
+    double   compile_seconds;
+    uint64_t bytes_written, bytes_read;
+    uint64_t corrupt_replaced, evictions;
+    int      disk_enabled;     /* 0: memory-only (off or unwritable) */
+} dsmlp_cache_stats;
+
+/* Directory in use (DSMLP_CACHE_DIR, $XDG_CACHE_HOME/dsmlp, ~/.cache/dsmlp). */
+const char  *dsmlp_cache_dir(dsmlp_ctx *ctx);
+/* Uses another directory from now on (NULL: back to the default rules). */
+dsmlp_status dsmlp_cache_set_dir(dsmlp_ctx *ctx, const char *dir);
+void         dsmlp_cache_get_stats(dsmlp_ctx *ctx, dsmlp_cache_stats *out);
+void         dsmlp_cache_reset_stats(dsmlp_ctx *ctx);
+
+typedef struct dsmlp_cache_entry {
+    const char *key;       /* hex */
+    const char *kernel;    /* kernel name */
+    const char *arch;      /* "sm_90" */
+    uint64_t    bytes;
+    int64_t     mtime;     /* seconds since the epoch (last use) */
+} dsmlp_cache_entry;
+
+typedef int (*dsmlp_cache_visit_fn)(const dsmlp_cache_entry *e, void *user); /* nonzero stops */
+dsmlp_status dsmlp_cache_list(dsmlp_ctx *ctx, dsmlp_cache_visit_fn fn, void *user);
+dsmlp_status dsmlp_cache_clear(dsmlp_ctx *ctx);
+
+/* Bundles: one file with an index and per-entry checksums. write: the
+** entries for the given keys (NULL/0 = every entry in the store). import:
+** verifies the whole file first; a bad or foreign bundle changes nothing. */
+dsmlp_status dsmlp_bundle_write(dsmlp_ctx *ctx, const char *path, const char *const *keys, int nkeys);
+dsmlp_status dsmlp_bundle_import(dsmlp_ctx *ctx, const char *path, int *imported);
+
+/* ---------------------------------------------------------------- scripts */
+
+typedef struct dsmlp_layers dsmlp_layers;
+
+typedef struct dsmlp_script_options {
+    int     allow_io;           /* give scripts os and io (default 0)         */
+    int64_t instruction_limit;  /* VM instructions before abort; <= 0: 1e9    */
+    const char *lua_path;       /* where dsmlp.lua lives; NULL = built-in     */
+} dsmlp_script_options;
+
+void         dsmlp_script_options_default(dsmlp_script_options *o);
+/* Runs a model script; it returns a table of named layers or calls
+** dsmlp.layer(name, graph). Errors carry file:line. */
+dsmlp_status dsmlp_script_load(dsmlp_ctx *ctx, const char *path, const dsmlp_script_options *o,
+                               dsmlp_layers **out);
+/* Same for a script given as a string (chunkname used in messages). */
+dsmlp_status dsmlp_script_load_string(dsmlp_ctx *ctx, const char *source, const char *chunkname,
+                                      const dsmlp_script_options *o, dsmlp_layers **out);
+int                dsmlp_layers_count(const dsmlp_layers *l);
+const char        *dsmlp_layers_name(const dsmlp_layers *l, int i);
+const dsmlp_graph *dsmlp_layers_graph(const dsmlp_layers *l, int i);
+void               dsmlp_layers_free(dsmlp_layers *l);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DSMLP_H */

@@ -1,0 +1,126 @@
+/* dtype.c — element types and their conversions (round to nearest even). */
+#include "dtype.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const dtype_names[DSMLP_DTYPE_COUNT] = {"f32", "f16", "bf16", "i8", "f64"};
+static const size_t dtype_sizes[DSMLP_DTYPE_COUNT] = {4, 2, 2, 1, 8};
+
+const char *dsmlp_dtype_name(dsmlp_dtype t)
+{
+    return (unsigned)t < DSMLP_DTYPE_COUNT ? dtype_names[t] : "?";
+}
+
+size_t dsmlp_dtype_size(dsmlp_dtype t)
+{
+    return (unsigned)t < DSMLP_DTYPE_COUNT ? dtype_sizes[t] : 0;
+}
+
+/* Rounds a finite double to a binary format with `mant` explicit mantissa
+** bits, exponent range [emin, emax], nearest-even, with subnormals. */
+static double round_to_format(double x, int mant, int emin, int emax)
+{
+    if (x == 0 || !isfinite(x)) return x;
+    int e;
+    frexp(x, &e);                       /* x = m·2^e, 0.5 <= |m| < 1 */
+    int exp = e - 1;                    /* x = 1.f·2^exp             */
+    if (exp < emin) exp = emin;         /* subnormal: fixed quantum  */
+    double q = ldexp(1.0, exp - mant);  /* spacing of representable values */
+    double r = nearbyint(x / q) * q;    /* default rounding mode: nearest even */
+    double maxv = ldexp(2.0 - ldexp(1.0, -mant), emax);
+    if (fabs(r) > maxv) return x > 0 ? INFINITY : -INFINITY;
+    return r;
+}
+
+static uint16_t f16_bits(double r)
+{
+    if (isnan(r)) return 0x7e00;
+    uint16_t sign = signbit(r) ? 0x8000 : 0;
+    r = fabs(r);
+    if (isinf(r)) return sign | 0x7c00;
+    if (r == 0) return sign;
+    int e;
+    double m = frexp(r, &e);            /* r = m·2^e */
+    int exp = e - 1;
+    if (exp < -14) {                    /* subnormal: r = k·2^-24 */
+        return sign | (uint16_t)ldexp(r, 24);
+    }
+    uint16_t frac = (uint16_t)((m * 2.0 - 1.0) * 1024.0);
+    return sign | (uint16_t)((exp + 15) << 10) | frac;
+}
+
+uint16_t dtype_f64_to_f16(double x) { return f16_bits(round_to_format(x, 10, -14, 15)); }
+
+uint16_t dtype_f32_to_f16(float f) { return dtype_f64_to_f16((double)f); }
+
+float dtype_f16_to_f32(uint16_t h)
+{
+    int sign = h >> 15, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+    double v;
+    if (exp == 0) v = ldexp(frac, -24);
+    else if (exp == 31) v = frac ? NAN : INFINITY;
+    else v = ldexp(1024 + frac, exp - 25);
+    return (float)(sign ? -v : v);
+}
+
+uint16_t dtype_f64_to_bf16(double x)
+{
+    if (isnan(x)) return 0x7fc0;
+    float f = (float)round_to_format(x, 7, -126, 127);
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return (uint16_t)(u >> 16);         /* exact: f already has 8 significant bits */
+}
+
+uint16_t dtype_f32_to_bf16(float f) { return dtype_f64_to_bf16((double)f); }
+
+float dtype_bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+double dtype_load(dsmlp_dtype t, const void *buf, int64_t i)
+{
+    switch (t) {
+    case DSMLP_F32:  return ((const float *)buf)[i];
+    case DSMLP_F16:  return dtype_f16_to_f32(((const uint16_t *)buf)[i]);
+    case DSMLP_BF16: return dtype_bf16_to_f32(((const uint16_t *)buf)[i]);
+    case DSMLP_I8:   return ((const int8_t *)buf)[i];
+    case DSMLP_F64:  return ((const double *)buf)[i];
+    default:         return NAN;
+    }
+}
+
+void dtype_store(dsmlp_dtype t, void *buf, int64_t i, double x)
+{
+    switch (t) {
+    case DSMLP_F32:  ((float *)buf)[i] = (float)x; break;      /* C rounds to nearest */
+    case DSMLP_F16:  ((uint16_t *)buf)[i] = dtype_f64_to_f16(x); break;
+    case DSMLP_BF16: ((uint16_t *)buf)[i] = dtype_f64_to_bf16(x); break;
+    case DSMLP_I8: {
+        double r = isnan(x) ? 0 : nearbyint(x);
+        ((int8_t *)buf)[i] = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
+        break;
+    }
+    case DSMLP_F64:  ((double *)buf)[i] = x; break;
+    default: break;
+    }
+}
+
+double dtype_round(dsmlp_dtype t, double x)
+{
+    switch (t) {
+    case DSMLP_F32:  return (double)(float)x;
+    case DSMLP_F16:  return dtype_f16_to_f32(dtype_f64_to_f16(x));
+    case DSMLP_BF16: return dtype_bf16_to_f32(dtype_f64_to_bf16(x));
+    case DSMLP_I8: {
+        double r = isnan(x) ? 0 : nearbyint(x);
+        return r < -128 ? -128 : r > 127 ? 127 : r;
+    }
+    default:         return x;
+    }
+}

@@ -1,0 +1,23 @@
+/* dtype.h — element types: names, sizes, and exact conversions to/from double. */
+#ifndef DSMLP_DTYPE_H
+#define DSMLP_DTYPE_H
+
+#include <stdint.h>
+#include "dsmlp.h"
+
+/* Element i of a buffer of type t, as a double. */
+double   dtype_load(dsmlp_dtype t, const void *buf, int64_t i);
+/* Rounds x to t (round to nearest even; int8 saturates) and stores it. */
+void     dtype_store(dsmlp_dtype t, void *buf, int64_t i, double x);
+/* x rounded to t, as a double (identity for f64). */
+double   dtype_round(dsmlp_dtype t, double x);
+
+uint16_t dtype_f32_to_f16(float f);
+float    dtype_f16_to_f32(uint16_t h);
+uint16_t dtype_f32_to_bf16(float f);
+float    dtype_bf16_to_f32(uint16_t h);
+/* Double to f16/bf16 with a single rounding (not via float). */
+uint16_t dtype_f64_to_f16(double x);
+uint16_t dtype_f64_to_bf16(double x);
+
+#endif

@@ -1,0 +1,39 @@
+/* error.c — the per-context last-error message. */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+dsmlp_status err_set(dsmlp_ctx *ctx, dsmlp_status s, const char *fmt, ...)
+{
+    if (!ctx) return s;
+    err_slot *e = (err_slot *)ctx;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    e->status = s;
+    return s;
+}
+
+void err_append(dsmlp_ctx *ctx, const char *fmt, ...)
+{
+    if (!ctx) return;
+    err_slot *e = (err_slot *)ctx;
+    size_t len = strlen(e->msg);
+    if (len + 3 >= sizeof e->msg) return;
+    memcpy(e->msg + len, "; ", 2);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg + len + 2, sizeof e->msg - len - 2, fmt, ap);
+    va_end(ap);
+}
+
+void err_clear(dsmlp_ctx *ctx)
+{
+    if (!ctx) return;
+    err_slot *e = (err_slot *)ctx;
+    e->status = DSMLP_OK;
+    e->msg[0] = '\0';
+}

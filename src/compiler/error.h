@@ -1,0 +1,27 @@
+/*
+** error.h — the last-error slot every context carries.
+** The compiler sees a context only through this slot: struct dsmlp_ctx
+** (src/runtime/context.h) starts with an err_slot, so a context pointer is a
+** valid err_slot pointer (C11 6.7.2.1p15).
+*/
+#ifndef DSMLP_ERROR_H
+#define DSMLP_ERROR_H
+
+#include "dsmlp.h"
+
+#define ERR_MSG_MAX 8192
+
+typedef struct err_slot {
+    dsmlp_status status;
+    char         msg[ERR_MSG_MAX];
+} err_slot;
+
+/* Records status and a printf-style message on ctx; returns status.
+** ctx may be NULL (then only the status is returned). */
+dsmlp_status err_set(dsmlp_ctx *ctx, dsmlp_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Appends "; <more>" to the current message (for adding context). */
+void         err_append(dsmlp_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void         err_clear(dsmlp_ctx *ctx);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+** plan.h — the lowered plan: what the compiler decides, what the runtime runs.
+**
+** graph --fuse--> groups --lower--> plan (buffers + steps) --emit--> kernel
+** sources. The runtime (src/runtime/) reads a plan and never changes its
+** decisions; it only attaches cubins, descriptors and device pointers.
+**
+** Buffers are the plan's tensors: external ones are bound by name (inputs,
+** params, outputs), BUF_WORK ones live in one workspace at ws_offset.
+**
+** Generated-kernel calling convention (every template follows it):
+**   extern "C" __global__ void NAME(long long T, P0 *a0, P1 *a1, ...)
+** with a_i = device pointer of buffer args[i]. Launch geometry:
+**   grid  = (grid_x, ceil(rows / rows_per_block)), rows = rows_fixed > 0 ?
+**           rows_fixed : T;  block = threads;  dynamic smem = smem_bytes.
+*/
+#ifndef DSMLP_PLAN_H
+#define DSMLP_PLAN_H
+
+#include "dsmlp.h"
+#include "graph.h"
+
+#define PLAN_NAME_MAX   64
+#define PLAN_MAX_ARGS   12
+#define PLAN_TEXT_MAX   512
+
+typedef enum plan_buf_kind { BUF_INPUT, BUF_PARAM, BUF_OUTPUT, BUF_WORK } plan_buf_kind;
+
+typedef struct plan_buf {
+    plan_buf_kind kind;
+    char          name[PLAN_NAME_MAX];  /* binding name; "ws<N>" for BUF_WORK   */
+    dsmlp_dtype   dtype;
+    int           tokens;               /* 1: [T, cols]; 0: [rows, cols]        */
+    int64_t       rows, cols;           /* vectors: rows = 1                    */
+    dsmlp_layout  layout;               /* weight matrices                      */
+    size_t        ws_offset;            /* BUF_WORK: bytes into the workspace   */
+    size_t        ws_bytes;             /* BUF_WORK: bytes reserved (max T)     */
+} plan_buf;
+
+typedef enum plan_step_kind { STEP_GEMM, STEP_KERNEL, STEP_ALL_REDUCE } plan_step_kind;
+
+/* GEMM epilogues, as cuBLASLt offers them (applied before the residual). */
+typedef enum plan_epilogue {
+    EPI_NONE, EPI_BIAS, EPI_RELU_BIAS, EPI_GELU_BIAS /* tanh GELU */, EPI_RELU, EPI_GELU
+} plan_epilogue;
+
+/* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
+** via cuBLASLt beta = 1; c may equal d for in place). */
+typedef struct plan_gemm {
+    int           x, w, d;        /* buffer indices                          */
+    int           bias;           /* -1 or vector [n]                         */
+    int           c;              /* -1 or residual [T, n]                    */
+    int64_t       n, k;
+    dsmlp_layout  layout;         /* of w                                     */
+    plan_epilogue epi;
+} plan_gemm;
+
+typedef enum plan_kernel_kind {
+    KERN_NORM,      /* sum of adds + layernorm/rmsnorm (+ writes the sum)     */
+    KERN_ACT,       /* bias + element-wise activation                         */
+    KERN_GATED,     /* bias + gated activation                                */
+    KERN_RESIDUAL,  /* final sum: y (+bias) + residual terms                  */
+    KERN_DEQUANT,   /* int8 weight × group scales -> float weight             */
+    KERN_ELEMWISE   /* any other element-wise chain                           */
+} plan_kernel_kind;
+
+typedef struct plan_kernel {
+    plan_kernel_kind kind;
+    char    name[PLAN_NAME_MAX];   /* entry point, e.g. "dsmlp_norm_ln_f16_h4096" */
+    char   *source;                /* emitted CUDA source (owned by the plan)  */
+    int     args[PLAN_MAX_ARGS];   /* buffer indices, in signature order        */
+    int     nargs;
+    int64_t rows_fixed;            /* > 0: grid rows do not depend on T         */
+    int     rows_per_block;
+    int     grid_x;
+    int     threads;
+    size_t  smem_bytes;
+    char    key[72];               /* hex store key, filled when compiled      */
+} plan_kernel;
+
+typedef struct plan_step {
+    plan_step_kind kind;
+    plan_gemm      gemm;                  /* STEP_GEMM                          */
+    int            kernel;                /* STEP_KERNEL: index in kernels      */
+    int            buf;                   /* STEP_ALL_REDUCE: buffer, in place  */
+    char           label[48];             /* dsmlp_plan_step_label              */
+    char           absorbed[PLAN_TEXT_MAX]; /* the graph ops this step computes  */
+    char           why[PLAN_TEXT_MAX];    /* fusion taken / not taken, and why  */
+} plan_step;
+
+typedef struct plan {
+    char         graph_name[GRAPH_NAME_MAX];
+    char         arch[16];                /* "sm_90"                            */
+    int64_t      max_tokens;
+    int          tf32;
+    plan_buf    *bufs;    int nbufs;
+    plan_step   *steps;   int nsteps;
+    plan_kernel *kernels; int nkernels;
+    size_t       ws_bytes;                /* workspace size for max_tokens      */
+} plan;
+
+/* Compiler entry points (src/compiler/). Pure: no loading, launching, caching. */
+dsmlp_status plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, plan **out);
+void         plan_destroy(plan *p);
+dsmlp_status plan_explain_text(const plan *p, char **text);
+int          plan_find_buf(const plan *p, const char *name);
+
+#endif
