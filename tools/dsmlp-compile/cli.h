@@ -66,9 +66,10 @@ typedef struct cli_job {
 } cli_job;
 
 /* Compiles jobs[0..n) with `threads` workers. Worker 0 uses ctx; the others
-** make their own contexts on the same cache dir (NULL: default rules). On
-** failure returns the first error's status and copies its message to err. */
-dsmlp_status compile_jobs(dsmlp_ctx *ctx, const char *cache_dir, cli_job *jobs, int n, int threads, progress *pg,
+** make their own contexts, which find the same cache dir through the
+** environment. On failure returns the first error's status and copies its
+** message to err. */
+dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, progress *pg,
                           char *err, size_t errlen);
 
 /* ------------------------------------------------------------ store */

@@ -17,7 +17,6 @@ typedef struct pool {
     atomic_int   next;
     atomic_int   failed;       /* set once: workers stop taking jobs */
     progress    *pg;
-    const char  *cache_dir;
     pthread_mutex_t mu;        /* guards the first error */
     dsmlp_status status;
     char        *err;
@@ -71,19 +70,15 @@ static dsmlp_status worker_ctx(pool *pl, worker *w)
         return s;
     }
     w->owned = 1;
-    if (pl->cache_dir && (s = dsmlp_cache_set_dir(w->ctx, pl->cache_dir)) != DSMLP_OK) {
-        snprintf(pl->err, pl->errlen, "cache dir %s: %s", pl->cache_dir, dsmlp_last_error(w->ctx));
-        return s;
-    }
     return DSMLP_OK;
 }
 
-dsmlp_status compile_jobs(dsmlp_ctx *ctx, const char *cache_dir, cli_job *jobs, int n, int threads, progress *pg,
+dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, progress *pg,
                           char *err, size_t errlen)
 {
     if (threads > n) threads = n;
     if (threads < 1) threads = 1;
-    pool pl = {.jobs = jobs, .n = n, .pg = pg, .cache_dir = cache_dir, .status = DSMLP_OK, .err = err,
+    pool pl = {.jobs = jobs, .n = n, .pg = pg, .status = DSMLP_OK, .err = err,
                .errlen = errlen};
     atomic_init(&pl.next, 0);
     atomic_init(&pl.failed, 0);

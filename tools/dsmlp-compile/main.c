@@ -49,21 +49,22 @@ static void pick_archs(run *r)
     }
 }
 
-/* The one warning a run prints about the store: it will not persist. */
+/* The one warning a run prints about the store (the library never prints):
+** e.g. the directory is unusable and kernels will not persist. */
 static void check_store(run *r)
 {
-    const char *dir = dsmlp_cache_dir(r->ctx);
     dsmlp_cache_stats st;
     dsmlp_cache_get_stats(r->ctx, &st);
-    if (st.disk_enabled) return;
-    r->memory_only = 1;
-    const char *env = getenv("DSMLP_CACHE");
-    if (env && strcmp(env, "off") == 0)
-        cli_error("warning: the disk kernel store is off (DSMLP_CACHE=off): kernels are kept in memory only and "
-                  "will be compiled again next time");
-    else
-        cli_error("warning: the kernel store directory %s is not usable: kernels are kept in memory only and "
-                  "will be compiled again next time", dir ? dir : "(none)");
+    r->memory_only = !st.disk_enabled;
+    const char *w = dsmlp_cache_warning(r->ctx);
+    if (w && *w)
+        cli_error("warning: %s", w);
+    else if (r->memory_only)
+    {
+        const char *env = getenv("DSMLP_CACHE");
+        cli_error("warning: the kernel store is memory-only (%s%s): compiled kernels will not persist",
+                  env ? "DSMLP_CACHE=" : "no usable directory", env ? env : "");
+    }
 }
 
 static int do_import(run *r)
@@ -179,7 +180,7 @@ static int compile_all(run *r, double t0)
     if (r->memory_only) threads = 1;
     progress *pg = progress_new(r->njobs, r->o.quiet);
     char err[8192 + 512];
-    dsmlp_status s = compile_jobs(r->ctx, r->o.cache_dir, r->jobs, r->njobs, threads, pg, err, sizeof err);
+    dsmlp_status s = compile_jobs(r->ctx, r->jobs, r->njobs, threads, pg, err, sizeof err);
     progress_done(pg);
     if (s != DSMLP_OK) {
         cli_error("%s", err);
@@ -212,10 +213,6 @@ static int write_bundle(run *r)
 static int run_all(run *r, double t0)
 {
     int rc;
-    if (r->o.cache_dir) {
-        dsmlp_status s = dsmlp_cache_set_dir(r->ctx, r->o.cache_dir);
-        if (s != DSMLP_OK) return fail_with(r->ctx, s, CLI_EXIT_STORE, "--cache-dir");
-    }
     pick_archs(r);
     check_store(r);
     if (r->o.clear && (rc = store_cmd_clear(r->ctx, r->o.quiet))) return rc;
@@ -238,6 +235,12 @@ int main(int argc, char **argv)
     memset(&r, 0, sizeof r);
     int rc = args_parse(argc, argv, &r.o);
     if (rc >= 0) return rc;
+    /* --cache-dir is the default-store rule for every context made from here
+    ** on (the compile workers' too), so no other directory is ever probed. */
+    if (r.o.cache_dir && setenv("DSMLP_CACHE_DIR", r.o.cache_dir, 1) != 0) {
+        cli_error("cannot use --cache-dir %s: %s", r.o.cache_dir, strerror(errno));
+        return CLI_EXIT_OTHER;
+    }
     dsmlp_status s = dsmlp_ctx_create(&r.ctx);
     if (s != DSMLP_OK) {
         cli_error("cannot create a dsmlp context: %s", dsmlp_status_name(s));
