@@ -34,7 +34,7 @@ local dsmlp = dsmlp or require("dsmlp")
 return {
   gelu_ln = dsmlp.mlp{hidden = 64, intermediate = 256, dtype = "f16", activation = "gelu", norm = "layernorm"},
   swiglu_rms = dsmlp.mlp{hidden = 64, intermediate = 128, dtype = "bf16", activation = "gated_silu",
-                         norm = "rmsnorm", bias1 = false, bias2 = false, attn_bias = false},
+                         norm = "rmsnorm", bias = false},
   gelu_ln_again = dsmlp.mlp{hidden = 64, intermediate = 256, dtype = "f16", activation = "gelu", norm = "layernorm"},
 }
 EOF

@@ -42,11 +42,10 @@ static void pick_archs(run *r)
         r->o.arch[0] = dev ? dev : "sm_90";
         r->o.narch = 1;
     }
+    size_t used = 0;
     r->archs[0] = '\0';
-    for (int a = 0; a < r->o.narch; a++) {
-        if (a) strcat(r->archs, ",");
-        strncat(r->archs, r->o.arch[a], 7);
-    }
+    for (int a = 0; a < r->o.narch && used < sizeof r->archs; a++)
+        used += (size_t)snprintf(r->archs + used, sizeof r->archs - used, "%s%s", a ? "," : "", r->o.arch[a]);
 }
 
 /* The one warning a run prints about the store (the library never prints):
@@ -57,22 +56,25 @@ static void check_store(run *r)
     dsmlp_cache_get_stats(r->ctx, &st);
     r->memory_only = !st.disk_enabled;
     const char *w = dsmlp_cache_warning(r->ctx);
+    const char *env = getenv("DSMLP_CACHE");
     if (w && *w)
         cli_error("warning: %s", w);
     else if (r->memory_only)
-    {
-        const char *env = getenv("DSMLP_CACHE");
         cli_error("warning: the kernel store is memory-only (%s%s): compiled kernels will not persist",
                   env ? "DSMLP_CACHE=" : "no usable directory", env ? env : "");
-    }
 }
 
 static int do_import(run *r)
 {
     int n = 0;
     dsmlp_status s = dsmlp_bundle_import(r->ctx, r->o.import_path, r->archs, &n);
-    if (s != DSMLP_OK) {
+    if (s == DSMLP_ERR_CORRUPT || s == DSMLP_ERR_VERSION || s == DSMLP_ERR_NOT_FOUND || s == DSMLP_ERR_INVALID_ARG) {
+        /* Verified before anything is written: nothing changed. */
         cli_error("bundle %s refused (store unchanged): %s", r->o.import_path, dsmlp_last_error(r->ctx));
+        return cli_exit_for(s, CLI_EXIT_STORE);
+    }
+    if (s != DSMLP_OK) {
+        cli_error("cannot import bundle %s: %s", r->o.import_path, dsmlp_last_error(r->ctx));
         return cli_exit_for(s, CLI_EXIT_STORE);
     }
     if (!r->o.quiet) printf("imported %d entries from %s\n", n, r->o.import_path);
