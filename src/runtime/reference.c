@@ -61,15 +61,11 @@ static const char *kind_name(dsmlp_op op)
     return op == DSMLP_OP_INPUT ? "input" : op == DSMLP_OP_PARAM ? "parameter" : "output";
 }
 
-/* "f16 [T,4096]", "f16 [4096,16384] [in,out]", "f32 [4]". */
+/* "f16[T,4096]", "f16[4096,16384] ([in,out])", "f32[4]" (the graph's notation). */
 static void describe(const graph_node *nd, char *buf, size_t len)
 {
-    const char *dt = dsmlp_dtype_name(nd->dtype);
-    if (nd->tokens) snprintf(buf, len, "%s [T,%lld]", dt, (long long)nd->dims[1]);
-    else if (nd->rank == 1) snprintf(buf, len, "%s [%lld]", dt, (long long)nd->dims[0]);
-    else
-        snprintf(buf, len, "%s [%lld,%lld] %s", dt, (long long)nd->dims[0], (long long)nd->dims[1],
-                 nd->layout == DSMLP_LAYOUT_IN_OUT ? "[in,out]" : "[out,in]");
+    char t[GRAPH_DESC_MAX];
+    snprintf(buf, len, "%s", graph_type_str(nd, t));
 }
 
 /* Shape of a node's value as the executor holds it. */
@@ -465,11 +461,11 @@ dsmlp_status dsmlp_reference_run_f64(const dsmlp_graph *g, int64_t T, const dsml
     return run_one(g, T, bind, nbind, 1, "reference_run_f64");
 }
 
-dsmlp_status dsmlp_reference_run_ranks(dsmlp_graph *const *graphs, int P, int64_t T,
-                                       const dsmlp_host_tensor *const *bind, const int *nbind)
+static dsmlp_status run_ranks(dsmlp_graph *const *graphs, int P, int64_t T, const dsmlp_host_tensor *const *bind,
+                              const int *nbind, int raw, const char *fn)
 {
     if (!graphs || P < 1 || !graphs[0]) return DSMLP_ERR_INVALID_ARG;
-    ref_run R = {.ctx = graphs[0]->ctx, .fn = "reference_run_ranks", .P = P, .T = T,
+    ref_run R = {.ctx = graphs[0]->ctx, .fn = fn, .P = P, .raw = raw, .T = T,
                  .nthreads = ref_threads_effective(graphs[0]->ctx)};
     if (!bind || !nbind) return fail(&R, -1, DSMLP_ERR_INVALID_ARG, "bind and nbind must be arrays of %d entries", P);
     for (int r = 0; r < P; r++)
@@ -479,4 +475,16 @@ dsmlp_status dsmlp_reference_run_ranks(dsmlp_graph *const *graphs, int P, int64_
     for (int r = 1; s != DSMLP_OK && r < P; r++)
         if (graphs[r]->ctx && graphs[r]->ctx != R.ctx) err_set(graphs[r]->ctx, s, "%s", dsmlp_last_error(R.ctx));
     return s;
+}
+
+dsmlp_status dsmlp_reference_run_ranks(dsmlp_graph *const *graphs, int P, int64_t T,
+                                       const dsmlp_host_tensor *const *bind, const int *nbind)
+{
+    return run_ranks(graphs, P, T, bind, nbind, 0, "reference_run_ranks");
+}
+
+dsmlp_status dsmlp_reference_run_ranks_f64(dsmlp_graph *const *graphs, int P, int64_t T,
+                                           const dsmlp_host_tensor *const *bind, const int *nbind)
+{
+    return run_ranks(graphs, P, T, bind, nbind, 1, "reference_run_ranks_f64");
 }
