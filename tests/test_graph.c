@@ -472,6 +472,110 @@ START_TEST(growth)
 }
 END_TEST
 
+/* Ids of the fuzz graph by kind, so operands often fit. */
+enum { K_ACT, K_VEC, K_VEC32, K_W, K_I8, K_COUNT };
+static struct { dsmlp_value v[20000]; int n; } kinds[K_COUNT];
+
+static dsmlp_value pick(int kind, int n0)
+{
+    if (tu_next() % 2 == 0 || kinds[kind].n == 0)
+        return n0 ? (dsmlp_value)(tu_next() % (uint64_t)(n0 + 2)) - 1 : DSMLP_NONE;
+    return kinds[kind].v[tu_next() % (uint64_t)kinds[kind].n];
+}
+
+static void note(dsmlp_value v, const dsmlp_value_info *in)
+{
+    int k = -1;
+    if (in->op == DSMLP_OP_OUTPUT) return;
+    if (in->tokens) k = K_ACT;
+    else if (in->rank == 1) k = in->dtype == DSMLP_F32 && tu_next() % 2 ? K_VEC32 : K_VEC;
+    else if (in->dtype == DSMLP_I8) k = in->layout == DSMLP_LAYOUT_OUT_IN ? K_I8 : -1;
+    else k = K_W;
+    if (k >= 0 && kinds[k].n < 20000) kinds[k].v[kinds[k].n++] = v;
+}
+
+/* Random constructor calls with random (often invalid) operands: every call either appends exactly one
+   well-formed node whose operands precede it, or fails with a message and changes nothing. */
+START_TEST(fuzz_invariants)
+{
+    static const dsmlp_dtype dts[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16, DSMLP_I8, DSMLP_F64};
+    static const int64_t sizes[] = {1, 2, 3, 8, 64, 96};
+    int ok = 0, failed = 0, ok_by_op[17] = {0};
+    memset(kinds, 0, sizeof kinds);
+    for (int it = 0; it < 20000; it++) {
+        int n0 = dsmlp_graph_size(g);
+        int op = (int)(tu_next() % 17);
+        /* operands: half the time any id (or NONE / out of range), else one of the kind the op wants */
+        int want_a = op == 11 ? K_I8 : K_ACT;
+        int want_b = op == 3 ? K_ACT : op == 7 ? K_W : op == 11 ? K_VEC32 : K_VEC;
+        dsmlp_value a = pick(want_a, n0), b = pick(want_b, n0), c = pick(K_VEC, n0);
+        dsmlp_dtype dt = dts[tu_next() % 5];
+        int64_t n = sizes[tu_next() % 6], m = sizes[tu_next() % 6];
+        char name[32];
+        snprintf(name, sizeof name, "v%d", (int)(tu_next() % 5000));
+        dsmlp_value out = 777;
+        dsmlp_status s;
+        switch (op) {
+        case 0: s = dsmlp_input(g, name, dt, n, &out); break;
+        case 1: s = dsmlp_param_vector(g, name, dt, n, &out); break;
+        case 2: s = dsmlp_param_matrix(g, name, dt, n, m, (dsmlp_layout)(tu_next() % 2), &out); break;
+        case 3: s = dsmlp_add(g, a, b, &out); break;
+        case 4: s = dsmlp_scale(g, a, tu_normal(), &out); break;
+        case 5: s = dsmlp_layernorm(g, a, b, tu_next() % 2 ? c : DSMLP_NONE, 1e-5, &out); break;
+        case 6: s = dsmlp_rmsnorm(g, a, b, 1e-6, &out); break;
+        case 7: s = dsmlp_matmul(g, a, b, &out); break;
+        case 8: s = dsmlp_bias(g, a, b, &out); break;
+        case 9: s = dsmlp_activation(g, a, (dsmlp_act)(tu_next() % 5), &out); break;
+        case 10: s = dsmlp_gated(g, a, (dsmlp_act)(tu_next() % 4), &out); break;
+        case 11: s = dsmlp_dequant(g, a, b, (int64_t)(tu_next() % 4), dt, &out); break;
+        case 12: s = dsmlp_all_reduce(g, a, &out); break;
+        case 13: s = dsmlp_output(g, name, a); out = s == DSMLP_OK ? n0 : DSMLP_NONE; break;
+        case 14: s = dsmlp_relu(g, a, &out); break;
+        case 15: s = dsmlp_gelu_erf(g, a, &out); break;
+        default: s = dsmlp_silu(g, a, &out); break;
+        }
+        if (s == DSMLP_OK) {
+            ok++;
+            ok_by_op[op]++;
+            ck_assert_int_eq(out, n0);
+            ck_assert_int_eq(dsmlp_graph_size(g), n0 + 1);
+            dsmlp_value_info in;
+            TU_OK(ctx, dsmlp_value_get(g, out, &in));
+            ck_assert(in.nsrc >= 0 && in.nsrc <= 3);
+            for (int k = 0; k < 3; k++) {
+                if (k < in.nsrc) {
+                    ck_assert(in.src[k] >= 0 && in.src[k] < out);
+                    dsmlp_value_info sv;
+                    TU_OK(ctx, dsmlp_value_get(g, in.src[k], &sv));
+                    ck_assert_int_ne(sv.op, DSMLP_OP_OUTPUT);
+                } else {
+                    ck_assert_int_eq(in.src[k], DSMLP_NONE);
+                }
+            }
+            note(out, &in);
+            ck_assert(in.dtype == DSMLP_F32 || in.dtype == DSMLP_F16 || in.dtype == DSMLP_BF16 ||
+                      (in.dtype == DSMLP_I8 && in.op == DSMLP_OP_PARAM && in.rank == 2));
+            if (in.tokens) ck_assert(in.rank == 2 && in.dims[1] > 0);
+            else ck_assert(in.dims[0] > 0 && (in.rank == 1 || in.dims[1] > 0));
+        } else {
+            failed++;
+            ck_assert_int_eq(dsmlp_graph_size(g), n0);
+            ck_assert_int_eq(out, DSMLP_NONE);
+            ck_assert(s == DSMLP_ERR_INVALID_ARG || s == DSMLP_ERR_SHAPE || s == DSMLP_ERR_DTYPE);
+            ck_assert_msg(strlen(dsmlp_last_error(ctx)) > 10, "empty message for op %d", op);
+        }
+    }
+    for (int k = 0; k < 17; k++) ck_assert_msg(ok_by_op[k] > 0, "fuzz case %d never succeeded", k);
+    /* both paths were exercised many times */
+    ck_assert_int_gt(ok, 1000);
+    ck_assert_int_gt(failed, 1000);
+    char *text = NULL;
+    TU_OK(ctx, dsmlp_graph_dump(g, &text));
+    ck_assert_int_gt((int)strlen(text), dsmlp_graph_size(g) * 10);
+    dsmlp_free(text);
+}
+END_TEST
+
 START_TEST(op_names)
 {
     static const char *want[DSMLP_OP_COUNT] = {"input", "param", "add", "scale", "layernorm", "rmsnorm",
@@ -499,6 +603,7 @@ int main(void)
     tcase_add_test(tc, use_counts);
     tcase_add_test(tc, growth);
     tcase_add_test(tc, op_names);
+    tcase_add_test(tc, fuzz_invariants);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
