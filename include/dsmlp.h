@@ -253,6 +253,8 @@ typedef struct dsmlp_compile_options {
     const char *arch;        /* "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"; NULL = device's, else sm_90 */
     int64_t     max_tokens;  /* largest T dsmlp_run accepts; <= 0 means 8192  */
     int         tf32;        /* allow TF32 in f32 GEMMs (default 0)           */
+    int         defer_compile; /* 1: plan_build emits sources and keys only;
+                                  compile with dsmlp_plan_compile_kernel      */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);
@@ -272,6 +274,11 @@ const char  *dsmlp_plan_step_label(const dsmlp_plan *p, int i);
 int          dsmlp_plan_kernels(const dsmlp_plan *p);                     /* generated kernels */
 /* Name and hex store key of generated kernel i. */
 dsmlp_status dsmlp_plan_kernel(const dsmlp_plan *p, int i, const char **name, const char **key);
+const char  *dsmlp_plan_arch(const dsmlp_plan *p);
+/* Compiles (or finds in the store) kernel i of p using ctx's store and error
+** slot; *was_cached (may be NULL) says whether NVRTC was skipped. Several
+** threads may call this on one plan at once, each with its own ctx. */
+dsmlp_status dsmlp_plan_compile_kernel(dsmlp_ctx *ctx, const dsmlp_plan *p, int i, int *was_cached);
 
 /* ---------------------------------------------------------------- runtime */
 
@@ -287,6 +294,8 @@ dsmlp_status dsmlp_bind(dsmlp_plan *p, const char *name, void *device_ptr);
 /* dsmlp allocates device memory for a parameter and uploads host data given
 ** in the parameter's dtype and declared layout; freed with the plan. */
 dsmlp_status dsmlp_upload(dsmlp_plan *p, const char *name, const void *host, size_t bytes);
+/* For plans with all_reduce steps: an ncclComm_t owned by the caller. */
+dsmlp_status dsmlp_set_nccl_comm(dsmlp_plan *p, void *nccl_comm);
 /* Runs the plan for T tokens on a CUstream (NULL = default stream). No
 ** allocation, synchronization or host round-trip: graph-capturable. */
 dsmlp_status dsmlp_run(dsmlp_plan *p, int64_t T, void *stream);
@@ -328,7 +337,9 @@ dsmlp_status dsmlp_cache_clear(dsmlp_ctx *ctx);
 ** entries for the given keys (NULL/0 = every entry in the store). import:
 ** verifies the whole file first; a bad or foreign bundle changes nothing. */
 dsmlp_status dsmlp_bundle_write(dsmlp_ctx *ctx, const char *path, const char *const *keys, int nkeys);
-dsmlp_status dsmlp_bundle_import(dsmlp_ctx *ctx, const char *path, int *imported);
+/* arch: NULL accepts any; else a comma list ("sm_80,sm_90"): an entry for
+** another arch refuses the whole bundle (DSMLP_ERR_VERSION). */
+dsmlp_status dsmlp_bundle_import(dsmlp_ctx *ctx, const char *path, const char *arch, int *imported);
 
 /* ---------------------------------------------------------------- scripts */
 
