@@ -270,8 +270,15 @@ static void run_p1(dsmlp_ctx *ctx, const tdata *d, double *out)
     dsmlp_graph_free(g);
 }
 
-/* Shards the full parameters with dsmlp_mlp_shard, runs the P rank graphs
-** and checks every rank's output is the same; returns rank 0's in out. */
+/* Significand bits of an output dtype: rounding moves a value by at most
+** 2^-bits of itself (plus half the smallest subnormal). */
+static int sig_bits(dsmlp_dtype t) { return t == DSMLP_F32 ? 24 : t == DSMLP_F16 ? 11 : 8; }
+
+/* Shards the full parameters with dsmlp_mlp_shard and runs the P rank
+** graphs. dsmlp_reference_run_ranks rounds outputs to the dtype, so the
+** unrounded result comes from running each rank alone (its all_reduce then
+** sums one rank) and summing in rank order; out gets that sum. The ranks'
+** run must agree with it to within one rounding, on every rank. */
 static void run_ranks(dsmlp_ctx *ctx, const tdata *d, shards *sh, double *out)
 {
     int P = d->P;
@@ -282,6 +289,7 @@ static void run_ranks(dsmlp_ctx *ctx, const tdata *d, shards *sh, double *out)
     const dsmlp_host_tensor *bp[MAXP];
     int nb[MAXP];
     double *o[MAXP];
+    for (int64_t i = 0; i < TH; i++) out[i] = 0;
     for (int r = 0; r < P; r++) {
         dsmlp_mlp_config c = d->c;
         c.tp_size = P;
@@ -295,18 +303,25 @@ static void run_ranks(dsmlp_ctx *ctx, const tdata *d, shards *sh, double *out)
         TU_OK(ctx, dsmlp_graph_create(ctx, "rank", &g[r]));
         TU_OK(ctx, dsmlp_mlp_build(g[r], &c));
         o[r] = xalloc((size_t)TH * sizeof(double));
-        tu_poison(o[r], (size_t)TH * sizeof(double));
         bind_all(g[r], &b[r], d, d->Ar[r], sh->w1[r], sh->b1[r], sh->w2[r], d->s1r[r], d->s2r[r], o[r]);
         bp[r] = b[r].t;
         nb[r] = b[r].n;
+        tu_poison(o[r], (size_t)TH * sizeof(double));
+        TU_OK(ctx, dsmlp_reference_run_f64(g[r], d->T, bp[r], nb[r]));   /* this rank's partial sum */
+        for (int64_t i = 0; i < TH; i++) out[i] += o[r][i];
     }
+    for (int r = 0; r < P; r++) tu_poison(o[r], (size_t)TH * sizeof(double));
     TU_OK(ctx, dsmlp_reference_run_ranks(g, P, d->T, bp, nb));
+    double rel = ldexp(1, -sig_bits(d->dt));
     for (int r = 0; r < P; r++) {
+        for (int64_t i = 0; i < TH; i++)
+            ck_assert_msg(fabs(o[r][i] - out[i]) <= rel * fabs(out[i]) + ldexp(1, -25),
+                          "rank %d element %lld: all-reduced %.17g, sum of the ranks %.17g", r, (long long)i, o[r][i],
+                          out[i]);
         ck_assert_msg(memcmp(o[r], o[0], (size_t)TH * sizeof(double)) == 0, "rank %d's output differs", r);
         dsmlp_graph_free(g[r]);
+        free(o[r]);
     }
-    memcpy(out, o[0], (size_t)TH * sizeof(double));
-    for (int r = 0; r < P; r++) free(o[r]);
 }
 
 static void free_shards(shards *sh, int P)
