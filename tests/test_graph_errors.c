@@ -292,6 +292,8 @@ static const char long_name[] = "a123456789b123456789c123456789d123456789e123456
       "param: out is NULL", 0)                                                                                       \
     E(add_out_null, dsmlp_add(g, X, X, NULL), DSMLP_ERR_INVALID_ARG, "add: out is NULL", 0)                          \
     E(matmul_out_null, dsmlp_matmul(g, X, W32, NULL), DSMLP_ERR_INVALID_ARG, "matmul: out is NULL", 0)               \
+    E(relu_out_null, dsmlp_relu(g, X, NULL), DSMLP_ERR_INVALID_ARG, "relu: out is NULL", 0)                          \
+    E(gated_out_null, dsmlp_gated(g, X, DSMLP_ACT_SILU, NULL), DSMLP_ERR_INVALID_ARG, "gated: out is NULL", 0)        \
     E(dequant_out_null, dsmlp_dequant(g, Q, QS, 8, DSMLP_F16, NULL), DSMLP_ERR_INVALID_ARG, "dequant: out is NULL", 0) \
     E(value_get_out_of_range, dsmlp_value_get(g, NFIX, &info), DSMLP_ERR_INVALID_ARG,                                \
       "value_get: %16 is not a value of graph \"fix\" (it has 16 values)", 0)                                        \

@@ -476,11 +476,11 @@ static const dsmlp_op act_ops[DSMLP_ACT_COUNT] = {DSMLP_OP_GELU_TANH, DSMLP_OP_G
 
 dsmlp_status dsmlp_activation(dsmlp_graph *g, dsmlp_value x, dsmlp_act act, dsmlp_value *out)
 {
-    ENTER(g, out, "activation");
+    const char *op = (unsigned)act < DSMLP_ACT_COUNT ? dsmlp_op_name(act_ops[act]) : "activation";
+    ENTER(g, out, op);
     if ((unsigned)act >= DSMLP_ACT_COUNT)
         return err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
                        "activation: unknown activation %d (gelu_tanh, gelu_erf, relu or silu)", (int)act);
-    const char *op = dsmlp_op_name(act_ops[act]);
     TRY(need_act(g, op, "x", x));
     const graph_node *xn = &g->nodes[x];
     if (!is_float(xn->dtype)) {   /* unreachable today (i8 never flows as an activation) */
