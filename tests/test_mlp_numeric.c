@@ -271,14 +271,13 @@ static void run_p1(dsmlp_ctx *ctx, const tdata *d, double *out)
 }
 
 /* Significand bits of an output dtype: rounding moves a value by at most
-** 2^-bits of itself (plus half the smallest subnormal). */
+** 2^-bits of itself (plus half the smallest f16 subnormal). */
 static int sig_bits(dsmlp_dtype t) { return t == DSMLP_F32 ? 24 : t == DSMLP_F16 ? 11 : 8; }
 
 /* Shards the full parameters with dsmlp_mlp_shard and runs the P rank
-** graphs. dsmlp_reference_run_ranks rounds outputs to the dtype, so the
-** unrounded result comes from running each rank alone (its all_reduce then
-** sums one rank) and summing in rank order; out gets that sum. The ranks'
-** run must agree with it to within one rounding, on every rank. */
+** graphs with dsmlp_reference_run_ranks_f64 (unrounded; every rank's output
+** must be the same) into out; dsmlp_reference_run_ranks, which rounds the
+** output to its dtype, must agree to within that one rounding. */
 static void run_ranks(dsmlp_ctx *ctx, const tdata *d, shards *sh, double *out)
 {
     int P = d->P;
@@ -288,8 +287,8 @@ static void run_ranks(dsmlp_ctx *ctx, const tdata *d, shards *sh, double *out)
     binding b[MAXP];
     const dsmlp_host_tensor *bp[MAXP];
     int nb[MAXP];
-    double *o[MAXP];
-    for (int64_t i = 0; i < TH; i++) out[i] = 0;
+    double *o[MAXP] = {NULL};
+    ck_assert(P >= 1 && P <= MAXP);
     for (int r = 0; r < P; r++) {
         dsmlp_mlp_config c = d->c;
         c.tp_size = P;
@@ -303,22 +302,23 @@ static void run_ranks(dsmlp_ctx *ctx, const tdata *d, shards *sh, double *out)
         TU_OK(ctx, dsmlp_graph_create(ctx, "rank", &g[r]));
         TU_OK(ctx, dsmlp_mlp_build(g[r], &c));
         o[r] = xalloc((size_t)TH * sizeof(double));
+        tu_poison(o[r], (size_t)TH * sizeof(double));
         bind_all(g[r], &b[r], d, d->Ar[r], sh->w1[r], sh->b1[r], sh->w2[r], d->s1r[r], d->s2r[r], o[r]);
         bp[r] = b[r].t;
         nb[r] = b[r].n;
-        tu_poison(o[r], (size_t)TH * sizeof(double));
-        TU_OK(ctx, dsmlp_reference_run_f64(g[r], d->T, bp[r], nb[r]));   /* this rank's partial sum */
-        for (int64_t i = 0; i < TH; i++) out[i] += o[r][i];
     }
+    TU_OK(ctx, dsmlp_reference_run_ranks_f64(g, P, d->T, bp, nb));
+    for (int r = 0; r < P; r++)
+        ck_assert_msg(memcmp(o[r], o[0], (size_t)TH * sizeof(double)) == 0, "rank %d's output differs", r);
+    memcpy(out, o[0], (size_t)TH * sizeof(double));
+
     for (int r = 0; r < P; r++) tu_poison(o[r], (size_t)TH * sizeof(double));
     TU_OK(ctx, dsmlp_reference_run_ranks(g, P, d->T, bp, nb));
     double rel = ldexp(1, -sig_bits(d->dt));
     for (int r = 0; r < P; r++) {
         for (int64_t i = 0; i < TH; i++)
             ck_assert_msg(fabs(o[r][i] - out[i]) <= rel * fabs(out[i]) + ldexp(1, -25),
-                          "rank %d element %lld: all-reduced %.17g, sum of the ranks %.17g", r, (long long)i, o[r][i],
-                          out[i]);
-        ck_assert_msg(memcmp(o[r], o[0], (size_t)TH * sizeof(double)) == 0, "rank %d's output differs", r);
+                          "rank %d element %lld: rounded %.17g, unrounded %.17g", r, (long long)i, o[r][i], out[i]);
         dsmlp_graph_free(g[r]);
         free(o[r]);
     }
