@@ -80,6 +80,8 @@ int store_hdr_decode(const uint8_t *buf, size_t n, store_hdr *h, const char **wh
     if (memcmp(buf, entry_magic, 8) != 0) return *why = "bad magic (not a dsmlp kernel store entry)", -1;
     if (get32(buf + 8) != STORE_ENTRY_FORMAT) return *why = "unknown entry format version", -1;
     if (get32(buf + 12) != STORE_HDR_SIZE) return *why = "bad header size", -1;
+    for (unsigned i = STORE_SUM_OFF + 32; i < STORE_HDR_SIZE; i++)   /* padding: every byte is checked */
+        if (buf[i]) return *why = "nonzero header padding", -1;
     if (get_str(h->version, buf + 16, STORE_VERSION_MAX) || get_str(h->arch, buf + 64, STORE_ARCH_MAX) ||
         get_str(h->kernel, buf + 80, STORE_KERNEL_MAX))
         return *why = "unterminated text field in the header", -1;
