@@ -449,6 +449,60 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* dsmlp-compile -j N: one context per thread, one directory, same kernels. */
+#include <pthread.h>
+typedef struct thread_job {
+    const char *src[2];
+    char        key[2][65];
+    dsmlp_status st;
+    char        msg[256];
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *j = arg;
+    dsmlp_ctx *ctx;
+    if ((j->st = dsmlp_ctx_create(&ctx)) != DSMLP_OK) return NULL;
+    store *s;
+    j->st = ctx_store(ctx, &s);
+    for (int i = 0; i < 2 && j->st == DSMLP_OK; i++) {
+        const void *c;
+        size_t l;
+        j->st = store_get(s, ctx, i ? "k_thr_b" : "k_thr_a", j->src[i], "sm_90", &c, &l, j->key[i]);
+    }
+    snprintf(j->msg, sizeof j->msg, "%s", dsmlp_last_error(ctx));
+    dsmlp_ctx_free(ctx);
+    return NULL;
+}
+
+START_TEST(threads_with_own_contexts)
+{
+    enum { NT = 6 };
+    char *dir = tu_tmpdir("store-thr");
+    setenv("DSMLP_CACHE_DIR", dir, 1);
+    char *a = ts_source("k_thr_a"), *b = ts_source("k_thr_b");
+    thread_job jobs[NT];
+    pthread_t th[NT];
+    for (int i = 0; i < NT; i++) {
+        memset(&jobs[i], 0, sizeof jobs[i]);
+        jobs[i].src[0] = i & 1 ? b : a;   /* half in the other order */
+        jobs[i].src[1] = i & 1 ? a : b;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, thread_main, &jobs[i]), 0);
+    }
+    for (int i = 0; i < NT; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        ck_assert_msg(jobs[i].st == DSMLP_OK, "thread %d: %s", i, jobs[i].msg);
+    }
+    ck_assert_int_eq(ts_count_files(dir), 2);
+    ts_assert_valid_entry(dir, jobs[0].key[0]);
+    ts_assert_valid_entry(dir, jobs[0].key[1]);
+    free(a);
+    free(b);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--child") == 0) return ts_child_main(argc, argv);
@@ -466,6 +520,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, stale_temp_files_removed_on_open);
     tcase_add_test(tc, size_limit_evicts_lru);
     tcase_add_test(tc, bad_arguments);
+    tcase_add_test(tc, threads_with_own_contexts);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
