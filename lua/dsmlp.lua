@@ -50,19 +50,29 @@ local function distance(a, b)
   return d[la][lb]
 end
 
--- Candidates sorted by distance to `name`, closest first (ties keep order).
+local function common_prefix(a, b)
+  local n = 0
+  while n < #a and n < #b and a:byte(n + 1) == b:byte(n + 1) do n = n + 1 end
+  return n
+end
+
+-- Candidates sorted by distance to `name`, closest first; ties go to the
+-- longer common prefix ("llama3-7b" is nearer "llama3-8b" than "llama2-7b").
 local function by_distance(name, candidates)
   local scored = {}
-  for i, c in ipairs(candidates) do scored[i] = { c = c, d = distance(name, c), i = i } end
+  for i, c in ipairs(candidates) do
+    scored[i] = { c = c, d = distance(name, c), p = common_prefix(name:lower(), c:lower()), i = i }
+  end
   table.sort(scored, function(x, y)
     if x.d ~= y.d then return x.d < y.d end
+    if x.p ~= y.p then return x.p > y.p end
     return x.i < y.i
   end)
   return scored
 end
 
 local function close_enough(name, d)
-  return d <= math.max(2, #name // 3)
+  return d <= math.max(2, (#name + 1) // 2)
 end
 
 -- " (did you mean 'x'?)" or " (valid: a, b, c)".

@@ -66,10 +66,11 @@ static void pushvalue(lua_State *L, dsmlp_value id)
     lua_setiuservalue(L, -2, 1);
 }
 
-static int result(lua_State *L, dsmlp_graph *g, dsmlp_status s, dsmlp_value out)
+/* `out` is read only here, after the call that set it has run. */
+static int result(lua_State *L, dsmlp_graph *g, dsmlp_status s, const dsmlp_value *out)
 {
     if (s != DSMLP_OK) return lmod_error(L, dsmlp_graph_ctx(g));
-    pushvalue(L, out);
+    pushvalue(L, *out);
     return 1;
 }
 
@@ -85,7 +86,7 @@ static int g_input(lua_State *L)
     dsmlp_dtype dt = checkdtype(L, 3);
     lua_Integer n = luaL_checkinteger(L, 4);
     dsmlp_value out;
-    return result(L, g, dsmlp_input(g, name, dt, n, &out), out);
+    return result(L, g, dsmlp_input(g, name, dt, n, &out), &out);
 }
 
 static int g_param_vector(lua_State *L)
@@ -95,7 +96,7 @@ static int g_param_vector(lua_State *L)
     dsmlp_dtype dt = checkdtype(L, 3);
     lua_Integer n = luaL_checkinteger(L, 4);
     dsmlp_value out;
-    return result(L, g, dsmlp_param_vector(g, name, dt, n, &out), out);
+    return result(L, g, dsmlp_param_vector(g, name, dt, n, &out), &out);
 }
 
 static int g_param_matrix(lua_State *L)
@@ -106,14 +107,14 @@ static int g_param_matrix(lua_State *L)
     lua_Integer rows = luaL_checkinteger(L, 4), cols = luaL_checkinteger(L, 5);
     dsmlp_layout layout = (dsmlp_layout)luaL_checkoption(L, 6, NULL, layout_names);
     dsmlp_value out;
-    return result(L, g, dsmlp_param_matrix(g, name, dt, rows, cols, layout, &out), out);
+    return result(L, g, dsmlp_param_matrix(g, name, dt, rows, cols, layout, &out), &out);
 }
 
 static int g_add(lua_State *L)
 {
     dsmlp_graph *g = tograph(L, "add");
     dsmlp_value a = checkvalue(L, 2), b = checkvalue(L, 3), out;
-    return result(L, g, dsmlp_add(g, a, b, &out), out);
+    return result(L, g, dsmlp_add(g, a, b, &out), &out);
 }
 
 static int g_scale(lua_State *L)
@@ -121,7 +122,7 @@ static int g_scale(lua_State *L)
     dsmlp_graph *g = tograph(L, "scale");
     dsmlp_value x = checkvalue(L, 2), out;
     double c = (double)luaL_checknumber(L, 3);
-    return result(L, g, dsmlp_scale(g, x, c, &out), out);
+    return result(L, g, dsmlp_scale(g, x, c, &out), &out);
 }
 
 static int g_layernorm(lua_State *L)
@@ -129,7 +130,7 @@ static int g_layernorm(lua_State *L)
     dsmlp_graph *g = tograph(L, "layernorm");
     dsmlp_value x = checkvalue(L, 2), w = checkvalue(L, 3), b = optvalue(L, 4), out;
     double eps = (double)luaL_checknumber(L, 5);
-    return result(L, g, dsmlp_layernorm(g, x, w, b, eps, &out), out);
+    return result(L, g, dsmlp_layernorm(g, x, w, b, eps, &out), &out);
 }
 
 static int g_rmsnorm(lua_State *L)
@@ -137,21 +138,21 @@ static int g_rmsnorm(lua_State *L)
     dsmlp_graph *g = tograph(L, "rmsnorm");
     dsmlp_value x = checkvalue(L, 2), w = checkvalue(L, 3), out;
     double eps = (double)luaL_checknumber(L, 4);
-    return result(L, g, dsmlp_rmsnorm(g, x, w, eps, &out), out);
+    return result(L, g, dsmlp_rmsnorm(g, x, w, eps, &out), &out);
 }
 
 static int g_matmul(lua_State *L)
 {
     dsmlp_graph *g = tograph(L, "matmul");
     dsmlp_value x = checkvalue(L, 2), w = checkvalue(L, 3), out;
-    return result(L, g, dsmlp_matmul(g, x, w, &out), out);
+    return result(L, g, dsmlp_matmul(g, x, w, &out), &out);
 }
 
 static int g_bias(lua_State *L)
 {
     dsmlp_graph *g = tograph(L, "bias");
     dsmlp_value x = checkvalue(L, 2), b = checkvalue(L, 3), out;
-    return result(L, g, dsmlp_bias(g, x, b, &out), out);
+    return result(L, g, dsmlp_bias(g, x, b, &out), &out);
 }
 
 static int g_activation(lua_State *L)
@@ -159,7 +160,7 @@ static int g_activation(lua_State *L)
     dsmlp_graph *g = tograph(L, "activation");
     dsmlp_value x = checkvalue(L, 2), out;
     dsmlp_act act = (dsmlp_act)luaL_checkoption(L, 3, NULL, act_names);
-    return result(L, g, dsmlp_activation(g, x, act, &out), out);
+    return result(L, g, dsmlp_activation(g, x, act, &out), &out);
 }
 
 /* One method per activation; g:gelu is the tanh form (DeepSpeed's GELU). */
@@ -168,7 +169,7 @@ static int g_activation(lua_State *L)
     {                                                           \
         dsmlp_graph *g = tograph(L, label);                     \
         dsmlp_value x = checkvalue(L, 2), out;                  \
-        return result(L, g, cfn(g, x, &out), out);              \
+        return result(L, g, cfn(g, x, &out), &out);              \
     }
 UNARY(g_gelu, dsmlp_gelu_tanh, "gelu")
 UNARY(g_gelu_tanh, dsmlp_gelu_tanh, "gelu_tanh")
@@ -183,7 +184,7 @@ static int g_gated(lua_State *L)
     dsmlp_graph *g = tograph(L, "gated");
     dsmlp_value x = checkvalue(L, 2), out;
     dsmlp_act act = (dsmlp_act)luaL_checkoption(L, 3, NULL, act_names);
-    return result(L, g, dsmlp_gated(g, x, act, &out), out);
+    return result(L, g, dsmlp_gated(g, x, act, &out), &out);
 }
 
 static int g_dequant(lua_State *L)
@@ -192,7 +193,7 @@ static int g_dequant(lua_State *L)
     dsmlp_value wq = checkvalue(L, 2), scales = checkvalue(L, 3), out;
     lua_Integer groups = luaL_checkinteger(L, 4);
     dsmlp_dtype dt = checkdtype(L, 5);
-    return result(L, g, dsmlp_dequant(g, wq, scales, groups, dt, &out), out);
+    return result(L, g, dsmlp_dequant(g, wq, scales, groups, dt, &out), &out);
 }
 
 /* Returns the graph itself, so `return g:output("out", y)` hands it back. */

@@ -28,7 +28,10 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         s->mem -= old;
         return NULL;
     }
-    if (nsize > old && nsize - old > s->mem_max - s->mem) return NULL;   /* over the cap */
+    if (nsize > old && nsize - old > s->mem_max - s->mem) {   /* over the cap */
+        s->capped = 1;
+        return NULL;
+    }
     void *p = realloc(ptr, nsize);
     if (!p) return NULL;
     s->mem = s->mem - old + nsize;

@@ -19,6 +19,7 @@ typedef struct sandbox_limits {
     int64_t     limit, used;      /* VM instructions allowed and counted   */
     int         chunk;            /* instructions between hook calls       */
     int         exceeded;         /* the instruction limit was hit         */
+    int         capped;           /* an allocation was refused by mem_max  */
     const char *lib_source;       /* chunkname of dsmlp.lua ("@dsmlp.lua") */
 } sandbox_limits;
 

@@ -233,7 +233,7 @@ static dsmlp_status script_run(dsmlp_ctx *ctx, script_job *job, dsmlp_layers **o
     } else {
         const char *msg = lua_tostring(L, -1);
         const char *chunk = job->chunkname + (job->chunkname[0] == '@' || job->chunkname[0] == '=');
-        if (st == LUA_ERRMEM && limits.mem + (1 << 20) >= limits.mem_max)
+        if (st == LUA_ERRMEM && limits.capped)
             s = err_set(ctx, DSMLP_ERR_SCRIPT, "%s: script ran out of memory (scripts may hold at most %zu MiB)",
                         chunk, limits.mem_max >> 20);
         else if (st == LUA_ERRMEM)
