@@ -16,6 +16,7 @@ static dsmlp_graph *g;
 static void setup(void)
 {
     unsetenv("DSMLP_REF_THREADS");   /* tests choose their thread counts */
+    unsetenv("DSMLP_REF_PORTABLE");
     ctx = tu_ctx();
     TU_OK(ctx, dsmlp_graph_create(ctx, "t", &g));
 }
@@ -168,6 +169,8 @@ END_TEST
 START_TEST(matmul_random_vs_naive)
 {
     const int64_t T = 197, K = 517, N = 133;
+    /* _i = 1: the portable GEMM (AVX2 machines otherwise never run it). */
+    if (_i == 1) setenv("DSMLP_REF_PORTABLE", "1", 1);
     for (int layout = 0; layout < 2; layout++) {
         dsmlp_graph *gg;
         TU_OK(ctx, dsmlp_graph_create(ctx, "mm", &gg));
@@ -731,6 +734,22 @@ START_TEST(threads_bit_identical)
     for (int64_t i = 0; i < T * H; i++) ck_assert(isfinite(out[0][i]));
     ck_assert_mem_eq(out[0], out[1], T * H * sizeof(double));
     ck_assert_mem_eq(out[0], out[2], T * H * sizeof(double));
+    /* The portable GEMM is thread-invariant too, and agrees to rounding. */
+    setenv("DSMLP_REF_PORTABLE", "1", 1);
+    double *port[2];
+    for (int i = 0; i < 2; i++) {
+        port[i] = poisoned(T * H);
+        dsmlp_host_tensor bs[] = {B("x", DSMLP_BF16, xv), B("g", DSMLP_BF16, gv), B("w1", DSMLP_BF16, w1v),
+                                  B("w2", DSMLP_BF16, w2v), B("y", DSMLP_F64, port[i])};
+        dsmlp_reference_set_threads(ctx, threads[i]);
+        TU_OK(ctx, dsmlp_reference_run_f64(g, T, bs, NB(bs)));
+    }
+    unsetenv("DSMLP_REF_PORTABLE");
+    ck_assert_mem_eq(port[0], port[1], T * H * sizeof(double));
+    double worst = 0;
+    for (int64_t i = 0; i < T * H; i++) worst = fmax(worst, fabs(port[0][i] - out[0][i]) / (1 + fabs(out[0][i])));
+    ck_assert_msg(worst < 1e-13, "portable vs vector GEMM differ by %g", worst);
+    free(port[0]), free(port[1]);
     free(xv), free(gv), free(w1v), free(w2v);
     for (int i = 0; i < 3; i++) free(out[i]);
 }
@@ -786,7 +805,7 @@ int main(void)
     tcase_add_test(tc, layernorm_random_vs_formula);
     tcase_add_test(tc, rmsnorm_by_hand);
     tcase_add_test(tc, matmul_by_hand_both_layouts);
-    tcase_add_test(tc, matmul_random_vs_naive);
+    tcase_add_loop_test(tc, matmul_random_vs_naive, 0, 2);
     tcase_add_test(tc, add_scale_bias_by_hand);
     tcase_add_test(tc, activations);
     tcase_add_test(tc, gated_every_activation);
