@@ -9,6 +9,8 @@
 #include <time.h>
 #include "testutil.h"
 #include "compiler/dtype.h"
+#include "runtime/reference.h"
+#include <unistd.h>
 
 static dsmlp_ctx   *ctx;
 static dsmlp_graph *g;
@@ -755,6 +757,29 @@ START_TEST(threads_bit_identical)
 }
 END_TEST
 
+START_TEST(thread_count_rules)
+{
+    int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    ck_assert_int_eq(ref_threads_effective(ctx), 1);              /* default: single-threaded */
+    setenv("DSMLP_REF_THREADS", "3", 1);
+    ck_assert_int_eq(ref_threads_effective(ctx), 3);              /* the default defers to the environment */
+    dsmlp_reference_set_threads(ctx, 5);
+    ck_assert_int_eq(ref_threads_effective(ctx), 5);              /* an explicit count wins */
+    dsmlp_reference_set_threads(ctx, 0);
+    ck_assert_int_eq(ref_threads_effective(ctx), 3);              /* auto: the environment first */
+    setenv("DSMLP_REF_THREADS", "0", 1);
+    ck_assert_int_eq(ref_threads_effective(ctx), cpus);           /* ... where 0 means every CPU */
+    setenv("DSMLP_REF_THREADS", "many", 1);
+    ck_assert_int_eq(ref_threads_effective(ctx), cpus);           /* unparsable: ignored */
+    unsetenv("DSMLP_REF_THREADS");
+    dsmlp_reference_set_threads(ctx, -4);
+    ck_assert_int_eq(ref_threads_effective(ctx), cpus);
+    dsmlp_reference_set_threads(ctx, 100000);
+    ck_assert_int_eq(ref_threads_effective(ctx), REF_MAX_THREADS);
+    dsmlp_reference_set_threads(NULL, 3);                         /* ignored, no crash */
+}
+END_TEST
+
 /* Opt-in timing of a big block (DSMLP_REF_BENCH=1): T=1000, H=4096, I=16384. */
 START_TEST(bench_big_block)
 {
@@ -824,6 +849,7 @@ int main(void)
     tcase_add_test(tc, ranks_equal_single);
     tcase_add_test(tc, err_ranks_mismatch);
     tcase_add_test(tc, threads_bit_identical);
+    tcase_add_test(tc, thread_count_rules);
     tcase_add_test(tc, bench_big_block);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
