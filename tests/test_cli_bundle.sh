@@ -70,7 +70,8 @@ size=$(stat -c %s "$tmp/a.bundle")
 refused() {   # refused NAME FILE [ARCH] [MESSAGE-REGEX]
   run --import "$2" --cache-dir "$tmp/victim" --arch "${3:-sm_80,sm_90}"
   if [ $rc -ne 5 ]; then fail "$1 bundle: want exit 5, got $rc: $out $err"
-  elif ! grep -q "bundle $2 refused" <<<"$err"; then fail "$1 bundle: message: $err"
+  elif ! grep -qF "import refused, store unchanged: " <<<"$err" || ! grep -qF "$2" <<<"$err"; then
+    fail "$1 bundle: message: $err"
   elif [ -n "${4:-}" ] && ! grep -qiE "$4" <<<"$err"; then fail "$1 bundle: message lacks /$4/: $err"
   elif [ "$(state "$tmp/victim")" != "$before" ]; then fail "$1 bundle changed the store"
   else ok "$1 bundle refused, store unchanged: $(head -c 200 <<<"$err")"; fi

@@ -69,7 +69,7 @@ printf 'os.execute("touch %s/pwned")\nreturn {}\n' "$tmp" >"$tmp/os.lua"
 expect 3 "os.lua:1:" "$tmp/os.lua"
 [ ! -e "$tmp/pwned" ] || fail "a script ran os.execute"
 printf 'return {}\n' >"$tmp/empty.lua"
-expect 3 "defines no layers" "$tmp/empty.lua"
+expect 3 "defined? no layers" "$tmp/empty.lua"
 mkdir "$tmp/dir.lua"
 expect 3 "dir.lua" "$tmp/dir.lua"
 

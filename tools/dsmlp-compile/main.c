@@ -70,7 +70,7 @@ static int do_import(run *r)
     dsmlp_status s = dsmlp_bundle_import(r->ctx, r->o.import_path, r->archs, &n);
     if (s == DSMLP_ERR_CORRUPT || s == DSMLP_ERR_VERSION || s == DSMLP_ERR_NOT_FOUND || s == DSMLP_ERR_INVALID_ARG) {
         /* Verified before anything is written: nothing changed. */
-        cli_error("bundle %s refused (store unchanged): %s", r->o.import_path, dsmlp_last_error(r->ctx));
+        cli_error("import refused, store unchanged: %s", dsmlp_last_error(r->ctx));
         return cli_exit_for(s, CLI_EXIT_STORE);
     }
     if (s != DSMLP_OK) {
