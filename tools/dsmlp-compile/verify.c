@@ -403,8 +403,9 @@ static int verify_layer(dsmlp_ctx *ctx, cu_api *cu, const dsmlp_graph *g, const 
         int ok = err <= tolerance(dt);
         failed |= !ok;
         if (!quiet || !ok)
-            printf("verify %-24s T=%-4lld rel err %.3e  (%s tolerance %.1e)  %s\n", name,
-                   (long long)token_counts[k], err, dsmlp_dtype_name(dt), tolerance(dt), ok ? "pass" : "FAIL");
+            printf("verify %-24s T=%-4lld rel err %.3e  (%s tolerance %.1e)  %s%s\n", name,
+                   (long long)token_counts[k], err, dsmlp_dtype_name(dt), tolerance(dt), ok ? "pass" : "FAIL",
+                   isinf(err) ? ": NaN or Inf in the output (an element not written?)" : "");
     }
     fflush(stdout);
     layer_free(&L);
