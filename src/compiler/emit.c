@@ -147,8 +147,10 @@ static dsmlp_status fill(dsmlp_ctx *ctx, const char *tmpl, const char *const *kv
 static void set_name(plan_kernel *k, const char *base, int vec, int uniq)
 {
     char u[16] = "";
+    char full[PLAN_NAME_MAX * 3];
     if (uniq > 0) snprintf(u, sizeof u, "_u%d", uniq);
-    snprintf(k->name, sizeof k->name, "dsmlp_%s_v%d%s", base, vec, u);
+    snprintf(full, sizeof full, "dsmlp_%s_v%d%s", base, vec, u);
+    snprintf(k->name, sizeof k->name, "%.*s", (int)sizeof k->name - 1, full);
 }
 
 #define I2S(buf, v) (snprintf(buf, sizeof buf, "%lld", (long long)(v)), buf)
@@ -170,7 +172,7 @@ dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
         rpb = min_rpb(p->max_tokens);
     }
     dsmlp_dtype ydt = p->bufs[k->args[0]].dtype;
-    char base[PLAN_NAME_MAX], side[16] = "";
+    char base[PLAN_NAME_MAX * 2], side[16] = "";
     if (s->has_side) snprintf(side, sizeof side, "_s%d", s->nextra);
     snprintf(base, sizeof base, "%s_%s_h%lld_a%d%s", s->rms ? "rms" : "ln", dsmlp_dtype_name(ydt), (long long)s->h,
              s->nterms, side);
@@ -202,7 +204,7 @@ dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
         sb_printf(&ss, "%s", "");
     }
     params(&pr, p, k, 1 + s->has_side);
-    char h[32], v[8], th[8], rp[32], nt[8], eps[40], gam[8], bet[8], what[128], sidew[160], mode[96];
+    char h[32], v[16], th[16], rp[32], nt[16], eps[40], gam[16], bet[16], what[128], sidew[160], mode[96];
     snprintf(eps, sizeof eps, "%.17g", s->eps);
     snprintf(gam, sizeof gam, "a%d", 1 + s->has_side);
     snprintf(bet, sizeof bet, "a%d", 2 + s->has_side);
@@ -260,7 +262,7 @@ dsmlp_status emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const 
     }
     if (!nleaves) sb_printf(&op, "void");
     params(&pr, p, k, 1);
-    char nn[32], v[8], rp[32];
+    char nn[32], v[16], rp[32];
     const char *kv[] = {"NAME", k->name, "WHAT", what, "N", I2S(nn, n), "VEC", I2S(v, vec), "RPB", I2S(rp, rpb),
                         "THREADS", "256", "OUT_T", emit_ctype(p->bufs[k->args[0]].dtype),
                         "OP_PARAMS", op.p ? op.p : "", "EXPR", expr, "PARAMS", pr.p ? pr.p : "",
@@ -282,13 +284,13 @@ dsmlp_status emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, dsmlp_act
     int64_t rpb = n >= 1024 * vec ? 1 : (1024 * vec) / n;
     if (rpb < min_rpb(p->max_tokens)) rpb = min_rpb(p->max_tokens);
     int has_bias = k->nargs > 2;
-    char base[PLAN_NAME_MAX];
+    char base[PLAN_NAME_MAX * 2];
     snprintf(base, sizeof base, "gated_%s%s_%s_n%lld", emit_act_name(act), has_bias ? "_bias" : "",
              dsmlp_dtype_name(p->bufs[k->args[0]].dtype), (long long)n);
     set_name(k, base, vec, uniq);
     sbuf pr = {0};
     params(&pr, p, k, 1);
-    char nn[32], v[8], rp[32];
+    char nn[32], v[16], rp[32];
     const char *kv[] = {"NAME", k->name, "N", I2S(nn, n), "ACT", emit_act_name(act), "ACT_FN", emit_act_fn(act),
                         "VEC", I2S(v, vec), "RPB", I2S(rp, rpb), "THREADS", "256",
                         "HAS_BIAS", has_bias ? "1" : "0", "Y_T", emit_ctype(p->bufs[k->args[0]].dtype),
@@ -312,13 +314,13 @@ dsmlp_status emit_dequant(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, int64_t
     int vec = emit_vec_width(C, max_elem(p, k));
     int64_t rpb = C >= 1024 * vec ? 1 : (1024 * vec) / C;
     if (rpb < min_rpb(R)) rpb = min_rpb(R);
-    char base[PLAN_NAME_MAX];
+    char base[PLAN_NAME_MAX * 2];
     snprintf(base, sizeof base, "dequant_%s_r%lld_c%lld_g%lld", dsmlp_dtype_name(w->dtype), (long long)R,
              (long long)C, (long long)groups);
     set_name(k, base, vec, uniq);
     sbuf pr = {0};
     params(&pr, p, k, 1);
-    char r[32], c[32], g[32], rg[32], v[8], rp[32];
+    char r[32], c[32], g[32], rg[32], v[16], rp[32];
     const char *kv[] = {"NAME", k->name, "R", I2S(r, R), "C", I2S(c, C), "GROUPS", I2S(g, groups),
                         "ROWS_PER_GROUP", I2S(rg, R / groups), "VEC", I2S(v, vec), "RPB", I2S(rp, rpb),
                         "THREADS", "256", "PARAMS", pr.p ? pr.p : "", NULL};

@@ -1,5 +1,5 @@
 /*
-** emit.h — CUDA source from templates (templates/*.cu, common.cuh inlined).
+** emit.h — CUDA source from the templates (templates/, common.cuh inlined).
 ** Each emitter reads the kernel's argument buffers (k->args, set by the
 ** caller) from p->bufs and fills k->name, k->source and the launch geometry.
 ** Same inputs -> byte-identical source. uniq > 0 appends "_u<uniq>" to the

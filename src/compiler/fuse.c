@@ -145,20 +145,6 @@ static dsmlp_status fuse_norm(fz *z, int n)
 
 /* ------------------------------------------------------------------ gemm */
 
-static int same_terms(const int *a, int na, const int *b, int nb)
-{
-    if (na != nb) return 0;
-    int used[FUSE_MAX_TERMS] = {0};
-    for (int i = 0; i < na; i++) {
-        int j;
-        for (j = 0; j < nb; j++)
-            if (!used[j] && b[j] == a[i]) break;
-        if (j == nb) return 0;
-        used[j] = 1;
-    }
-    return 1;
-}
-
 /* a ⊆ b as multisets; rest receives b − a. */
 static int sub_terms(const int *a, int na, const int *b, int nb, int *rest, int *nrest)
 {

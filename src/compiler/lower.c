@@ -429,7 +429,8 @@ dsmlp_status lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
     /* Named buffers: live inputs and params, then outputs, in graph order. */
     for (int v = 0; v < g->n; v++) {
         dsmlp_op o = g->nodes[v].op;
-        if ((o != DSMLP_OP_INPUT && o != DSMLP_OP_PARAM) || !r->uses[v]) continue;
+        /* every declared name, read or not: each rank binds the same names */
+        if (o != DSMLP_OP_INPUT && o != DSMLP_OP_PARAM) continue;
         if ((L.bufof[v] = add_buf(&L, o == DSMLP_OP_INPUT ? BUF_INPUT : BUF_PARAM, g->nodes[v].name, &r->vals[v])) < 0)
             goto oom;
     }
