@@ -111,6 +111,15 @@ START_TEST(method_on_closed_graph)
              "layer 'block': graph is closed");
     TL_FAILS(ctx, "local g = dsmlp.preset('gpt2')\ng:close()\ndsmlp.layer('b', g)", "model.lua:3:",
              "graph for layer 'b' is closed");
+    /* a collected graph, resurrected by another object's finalizer */
+    TL_FAILS(ctx,
+             "local g = dsmlp.graph('g')\n"
+             "local holder = setmetatable({g = g}, {__gc = function(t) found = t.g end})\n"
+             "g, holder = nil, nil\n"
+             "collectgarbage(); collectgarbage()\n"
+             "assert(tostring(found) == 'dsmlp.graph (closed)', tostring(found))\n"
+             "found:input('x', 'f16', 8)",
+             "model.lua:6:", "input: graph is closed");
     /* values of another graph */
     TL_FAILS(ctx,
              "local a, b = dsmlp.graph('a'), dsmlp.graph('b')\nlocal x = a:input('x', 'f16', 8)\nb:relu(x)",
