@@ -1,5 +1,5 @@
 // {{NAME}}: w[{{R}}, {{C}}] = scales[r / {{ROWS_PER_GROUP}}] * q[r, c] ({{GROUPS}} groups of
-// contiguous rows, spec 5.3). rows_fixed = {{R}}. Launch: grid (1, ceil(R / {{RPB}})),
+// contiguous rows, spec 5.3). rows_fixed = {{R}}. Launch: grid ({{GRID_X}}, ceil(R / {{RPB}})),
 // block {{THREADS}}; {{VEC}} elements per access.
 #define DS_C {{C}}LL
 #define DS_R {{R}}LL
@@ -15,7 +15,7 @@ extern "C" __global__ void __launch_bounds__({{THREADS}}) {{NAME}}(long long T{{
     const ds_i64 row1 = row0 + DS_RPB < DS_R ? row0 + DS_RPB : DS_R;
     const ds_i64 per_row = DS_C / DS_VEC;
     const ds_i64 nvec = (row1 - row0) * per_row;
-    for (ds_i64 k = threadIdx.x; k < nvec; k += blockDim.x) {
+    for (ds_i64 k = (ds_i64)blockIdx.x * blockDim.x + threadIdx.x; k < nvec; k += (ds_i64)gridDim.x * blockDim.x) {
         const ds_i64 row = row0 + k / per_row;
         const ds_i64 i = row * DS_C + (k % per_row) * DS_VEC;
         const float s = ds_to_f(a2[row / DS_ROWS_PER_GROUP]);

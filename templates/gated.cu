@@ -1,5 +1,5 @@
 // {{NAME}}: y[T, {{N}}] = (x[:, c] + b[c]) * {{ACT}}(x[:, {{N}} + c] + b[{{N}} + c]).
-// x is [T, 2*{{N}}], up half first, gate half second. Launch: grid (1, ceil(T / {{RPB}})),
+// x is [T, 2*{{N}}], up half first, gate half second. Launch: grid ({{GRID_X}}, ceil(T / {{RPB}})),
 // block {{THREADS}}; {{VEC}} elements per access (the largest that divides {{N}}).
 #define DS_N {{N}}LL
 #define DS_VEC {{VEC}}
@@ -14,7 +14,7 @@ extern "C" __global__ void __launch_bounds__({{THREADS}}) {{NAME}}(long long T{{
     const ds_i64 row1 = row0 + DS_RPB < T ? row0 + DS_RPB : T;
     const ds_i64 per_row = DS_N / DS_VEC;
     const ds_i64 nvec = (row1 - row0) * per_row;
-    for (ds_i64 k = threadIdx.x; k < nvec; k += blockDim.x) {
+    for (ds_i64 k = (ds_i64)blockIdx.x * blockDim.x + threadIdx.x; k < nvec; k += (ds_i64)gridDim.x * blockDim.x) {
         const ds_i64 row = row0 + k / per_row;
         const ds_i64 c = (k % per_row) * DS_VEC;
         float up[DS_VEC], gate[DS_VEC], y[DS_VEC];

@@ -23,7 +23,7 @@ typedef void (*kfn)(long long, void *, void *, void *, void *, void *, void *, v
 typedef struct simk {
     void *so;
     kfn   fn;
-    void (*blk)(unsigned);
+    void (*blk)(unsigned, unsigned, unsigned);
     void (*thr)(unsigned, unsigned, unsigned);
 } simk;
 
@@ -68,7 +68,7 @@ static void compile_host(const plan_kernel *k, simk *out)
     out->so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     ck_assert_msg(out->so != NULL, "dlopen %s: %s", path, dlerror());
     out->fn = (kfn)dlsym(out->so, k->name);
-    out->blk = (void (*)(unsigned))dlsym(out->so, "ds_sim_block");
+    out->blk = (void (*)(unsigned, unsigned, unsigned))dlsym(out->so, "ds_sim_block");
     out->thr = (void (*)(unsigned, unsigned, unsigned))dlsym(out->so, "ds_sim_thread");
     ck_assert(out->fn && out->blk && out->thr);
 }
@@ -100,7 +100,7 @@ static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
     ck_assert_int_le(gy, 65535);
     for (long long by = 0; by < gy; by++)
         for (int bx = 0; bx < pk->grid_x; bx++) {
-            k->blk((unsigned)pk->threads);
+            k->blk((unsigned)pk->threads, (unsigned)pk->grid_x, (unsigned)gy);
             if (pk->kind == KERN_NORM) {  /* warp shuffles and barriers: real threads */
                 pthread_t th[1024];
                 targ ta[1024];

@@ -17,9 +17,9 @@
 
 struct ds_dim3 { unsigned x, y, z; };
 extern thread_local ds_dim3 threadIdx, blockIdx;
-extern ds_dim3 blockDim;
+extern ds_dim3 blockDim, gridDim;
 thread_local ds_dim3 threadIdx, blockIdx;
-ds_dim3 blockDim;
+ds_dim3 blockDim, gridDim;
 
 struct uint4 { unsigned x, y, z, w; };
 struct uint2 { unsigned x, y; };
@@ -55,7 +55,7 @@ inline float __shfl_xor_sync(unsigned, float x, int o)
 }
 inline void __syncthreads() { pthread_barrier_wait(&ds_sim_block_bar); }
 
-extern "C" void ds_sim_block(unsigned threads)
+extern "C" void ds_sim_block(unsigned threads, unsigned gx, unsigned gy)
 {
     static int init = 0;
     if (init) {
@@ -65,6 +65,7 @@ extern "C" void ds_sim_block(unsigned threads)
     for (int w = 0; w < 32; w++) pthread_barrier_init(&ds_sim_warp_bar[w], NULL, 32);
     pthread_barrier_init(&ds_sim_block_bar, NULL, threads);
     blockDim.x = threads, blockDim.y = blockDim.z = 1;
+    gridDim.x = gx, gridDim.y = gy, gridDim.z = 1;
     init = 1;
 }
 

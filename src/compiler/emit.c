@@ -95,6 +95,14 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t round_up(int64_t a, int64_t m) { return ceil_div(a, m) * m; }
 static int64_t gcd64(int64_t a, int64_t b) { while (b) { int64_t t = a % b; a = b, b = t; } return a; }
 
+/* Blocks along x: about one vector per thread (256 threads), so that even
+** T = 1 spreads a wide row over several SMs. */
+static int grid_x_for(int64_t vectors_per_block)
+{
+    int64_t g = ceil_div(vectors_per_block, 256);
+    return (int)(g < 1 ? 1 : g > 65535 ? 65535 : g);
+}
+
 /* Rows per block so that the grid's y stays within CUDA's 65535. */
 static int64_t min_rpb(int64_t rows) { return rows > 65535 ? ceil_div(rows, 65535) : 1; }
 
@@ -262,9 +270,10 @@ dsmlp_status emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const 
     }
     if (!nleaves) sb_printf(&op, "void");
     params(&pr, p, k, 1);
-    char nn[32], v[16], rp[32];
+    int gx = grid_x_for(ceil_div(rpb * n, vec));
+    char nn[32], v[16], rp[32], gxs[16];
     const char *kv[] = {"NAME", k->name, "WHAT", what, "N", I2S(nn, n), "VEC", I2S(v, vec), "RPB", I2S(rp, rpb),
-                        "THREADS", "256", "OUT_T", emit_ctype(p->bufs[k->args[0]].dtype),
+                        "THREADS", "256", "GRID_X", I2S(gxs, gx), "OUT_T", emit_ctype(p->bufs[k->args[0]].dtype),
                         "OP_PARAMS", op.p ? op.p : "", "EXPR", expr, "PARAMS", pr.p ? pr.p : "",
                         "VEC_LOADS", loads.p ? loads.p : "", "VEC_ARGS", va.p ? va.p : "",
                         "SCALAR_ARGS", sa.p ? sa.p : "", NULL};
@@ -272,7 +281,7 @@ dsmlp_status emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const 
                           ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                           : fill(ctx, "elemwise.cu", kv, &k->source);
     free(op.p), free(loads.p), free(va.p), free(sa.p), free(pr.p);
-    k->rows_fixed = 0, k->rows_per_block = (int)rpb, k->grid_x = 1, k->threads = 256, k->smem_bytes = 0;
+    k->rows_fixed = 0, k->rows_per_block = (int)rpb, k->grid_x = gx, k->threads = 256, k->smem_bytes = 0;
     return st;
 }
 
@@ -290,15 +299,16 @@ dsmlp_status emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, dsmlp_act
     set_name(k, base, vec, uniq);
     sbuf pr = {0};
     params(&pr, p, k, 1);
-    char nn[32], v[16], rp[32];
+    int gx = grid_x_for(rpb * (n / vec));
+    char nn[32], v[16], rp[32], gxs[16];
     const char *kv[] = {"NAME", k->name, "N", I2S(nn, n), "ACT", emit_act_name(act), "ACT_FN", emit_act_fn(act),
-                        "VEC", I2S(v, vec), "RPB", I2S(rp, rpb), "THREADS", "256",
+                        "VEC", I2S(v, vec), "RPB", I2S(rp, rpb), "THREADS", "256", "GRID_X", I2S(gxs, gx),
                         "HAS_BIAS", has_bias ? "1" : "0", "Y_T", emit_ctype(p->bufs[k->args[0]].dtype),
                         "PARAMS", pr.p ? pr.p : "", NULL};
     dsmlp_status st = pr.oom ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory") : fill(ctx, "gated.cu", kv, &k->source);
     free(pr.p);
     k->kind = KERN_GATED;
-    k->rows_fixed = 0, k->rows_per_block = (int)rpb, k->grid_x = 1, k->threads = 256, k->smem_bytes = 0;
+    k->rows_fixed = 0, k->rows_per_block = (int)rpb, k->grid_x = gx, k->threads = 256, k->smem_bytes = 0;
     return st;
 }
 
@@ -320,13 +330,14 @@ dsmlp_status emit_dequant(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, int64_t
     set_name(k, base, vec, uniq);
     sbuf pr = {0};
     params(&pr, p, k, 1);
-    char r[32], c[32], g[32], rg[32], v[16], rp[32];
+    int gx = grid_x_for(rpb * (C / vec));
+    char r[32], c[32], g[32], rg[32], v[16], rp[32], gxs[16];
     const char *kv[] = {"NAME", k->name, "R", I2S(r, R), "C", I2S(c, C), "GROUPS", I2S(g, groups),
                         "ROWS_PER_GROUP", I2S(rg, R / groups), "VEC", I2S(v, vec), "RPB", I2S(rp, rpb),
-                        "THREADS", "256", "PARAMS", pr.p ? pr.p : "", NULL};
+                        "THREADS", "256", "GRID_X", I2S(gxs, gx), "PARAMS", pr.p ? pr.p : "", NULL};
     dsmlp_status st = pr.oom ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory") : fill(ctx, "dequant.cu", kv, &k->source);
     free(pr.p);
     k->kind = KERN_DEQUANT;
-    k->rows_fixed = R, k->rows_per_block = (int)rpb, k->grid_x = 1, k->threads = 256, k->smem_bytes = 0;
+    k->rows_fixed = R, k->rows_per_block = (int)rpb, k->grid_x = gx, k->threads = 256, k->smem_bytes = 0;
     return st;
 }

@@ -335,9 +335,9 @@ static dsmlp_status fuse_gemm(fz *z, int m)
                 G->bias = bias;
                 G->c = c;
                 cur = top;
-                fuse_appendf(why, sizeof why, "%s%s%s -> GEMM epilogue (%sbeta=1 C)", *why ? "; " : "",
-                             bias >= 0 && G->epi == EPI_BIAS ? "bias + " : "", "residual",
-                             bias >= 0 ? "bias, " : "");
+                /* one sentence for the whole epilogue */
+                snprintf(why, sizeof why, "%sresidual (%d term%s) -> cuBLASLt %sbeta=1 C", bias >= 0 ? "bias + " : "",
+                         nt + nv, nt + nv > 1 ? "s" : "", bias >= 0 ? "BIAS epilogue + " : "");
                 if (*pwhy) fuse_appendf(why, sizeof why, "; %s", pwhy);
             }
         }
