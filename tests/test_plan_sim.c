@@ -363,6 +363,28 @@ START_TEST(general_graph)
 }
 END_TEST
 
+/* A sum of 14 inputs: more than one kernel's arguments, so it is split. */
+START_TEST(many_inputs)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value x[14], s;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "many", &g));
+    for (int i = 0; i < 14; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "x%d", i);
+        TU_OK(ctx, dsmlp_input(g, name, DSMLP_F32, 40, &x[i]));
+    }
+    s = x[0];
+    for (int i = 1; i < 14; i++) TU_OK(ctx, dsmlp_add(g, s, x[i], &s));
+    TU_OK(ctx, dsmlp_scale(g, s, 0.5, &s));
+    TU_OK(ctx, dsmlp_output(g, "out", s));
+    simulate(ctx, &g, 1, 3, "out", "sum of 14 inputs (split)");
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 /* Norms wider than DeepSpeed's 16384 limit: one block of 1024 threads per row. */
 START_TEST(wide_norm)
 {
@@ -402,6 +424,7 @@ int main(void)
     tcase_add_test(tc, families_p2);
     tcase_add_test(tc, general_graph);
     tcase_add_test(tc, wide_norm);
+    tcase_add_test(tc, many_inputs);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -420,11 +420,34 @@ static dsmlp_status fuse_all_reduce(fz *z, int a)
 
 /* ------------------------------------------------------ element-wise rest */
 
-static void ew_collect(fz *z, fuse_group *G, int v, int root)
+#define EW_MAX_LEAVES (PLAN_MAX_ARGS - 1)   /* one argument is the output */
+
+static int ew_inner(const fz *z, int v) { return z->claim[v] < 0 && is_ew(op_of(z, v)) && z->uses[v] == 1; }
+
+/* Leaves of the absorbable tree at v (an upper bound: repeats counted). */
+static int ew_count(const fz *z, int v)
 {
-    if (!root && (z->claim[v] >= 0 || !is_ew(op_of(z, v)) || z->uses[v] != 1)) return;
+    if (!ew_inner(z, v)) return 1;
+    int n = 0;
+    for (int i = 0; i < nd(z, v)->nsrc; i++) n += ew_count(z, nd(z, v)->src[i]);
+    return n;
+}
+
+/* Absorbs v and the single-use element-wise ops under it while the kernel
+** keeps at most EW_MAX_LEAVES inputs; a subtree that does not fit stays out
+** (it becomes its own kernel). Returns the leaves used. */
+static int ew_collect(fz *z, fuse_group *G, int v, int budget)
+{
     absorb(z, G, v);
-    for (int i = 0; i < nd(z, v)->nsrc; i++) ew_collect(z, G, nd(z, v)->src[i], 0);
+    int used = 0, n = nd(z, v)->nsrc;
+    for (int i = 0; i < n; i++) {
+        int c = nd(z, v)->src[i], left = budget - used - (n - 1 - i); /* keep one per later operand */
+        if (ew_inner(z, c) && G->nnodes < FUSE_MAX_NODES && ew_count(z, c) <= left)
+            used += ew_collect(z, G, c, left);
+        else
+            used += 1;
+    }
+    return used;
 }
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
@@ -434,7 +457,7 @@ static dsmlp_status fuse_ew(fz *z, int v)
     fuse_group *G = new_group(z, FG_EW, v);
     if (!G) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
     G->root = v;
-    ew_collect(z, G, v, 1);
+    ew_collect(z, G, v, EW_MAX_LEAVES);
     qsort(G->nodes, (size_t)G->nnodes, sizeof *G->nodes, cmp_int);
     set_out(z, G, v);
     int sums = 1, acts = 0, other = 0;
@@ -639,6 +662,9 @@ dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, fuse_result *r)
         int inner = u >= 0 && z.claim[u] < 0 && is_ew(g->nodes[u].op);
         if (!inner && (s = fuse_ew(&z, v)) != DSMLP_OK) goto done;
     }
+    /* Subtrees a kernel could not take (too many inputs) root their own. */
+    for (int v = n - 1; v >= 0; v--)
+        if (z.live[v] && z.claim[v] < 0 && is_ew(g->nodes[v].op) && (s = fuse_ew(&z, v)) != DSMLP_OK) goto done;
     /* Never drop an op silently. */
     for (int v = 0; v < n; v++) {
         dsmlp_op o = g->nodes[v].op;
