@@ -242,6 +242,9 @@ dsmlp_status dsmlp_reference_run_f64(const dsmlp_graph *g, int64_t T, const dsml
 ** over ranks. Outputs are written for every rank (they are equal). */
 dsmlp_status dsmlp_reference_run_ranks(dsmlp_graph *const *graphs, int P, int64_t T,
                                        const dsmlp_host_tensor *const *bind, const int *nbind);
+/* Same, but F64 outputs receive the unrounded double result. */
+dsmlp_status dsmlp_reference_run_ranks_f64(dsmlp_graph *const *graphs, int P, int64_t T,
+                                           const dsmlp_host_tensor *const *bind, const int *nbind);
 /* Worker threads for the reference executor (default: 1). */
 void         dsmlp_reference_set_threads(dsmlp_ctx *ctx, int nthreads);
 
