@@ -398,8 +398,9 @@ GU_FN void gu_tally_print(const gu_tally *ty, const char *suite, dsmlp_ctx *ctx)
     fflush(stdout);
 }
 
-/* The main of every GPU suite: skip without a device, no fork. */
-GU_FN int gu_main(Suite *(*make)(void))
+/* The main of every GPU suite: skip without a device, no fork, a private
+** kernel store directory shared by the suite's threads. */
+GU_FN int gu_main(Suite *(*make)(void), const char *tag)
 {
     dsmlp_ctx *ctx = NULL;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
@@ -409,8 +410,18 @@ GU_FN int gu_main(Suite *(*make)(void))
         return TU_SKIP;
     }
     dsmlp_ctx_free(ctx);
+    const char *base = getenv("TMPDIR");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/dsmlp-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+    if (!mkdtemp(dir)) {
+        perror(dir);
+        return 1;
+    }
+    setenv("DSMLP_CACHE_DIR", dir, 1);
     setenv("CK_FORK", "no", 1);
-    return tu_run_suite(make());
+    int rc = tu_run_suite(make());
+    tu_rmtree(dir);
+    return rc;
 }
 
 #endif

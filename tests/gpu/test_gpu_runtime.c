@@ -231,12 +231,4 @@ static Suite *make(void)
     return s;
 }
 
-int main(void)
-{
-    char *dir = tu_tmpdir("gpu-runtime");
-    setenv("DSMLP_CACHE_DIR", dir, 1);
-    int rc = gu_main(make);
-    tu_rmtree(dir);
-    free(dir);
-    return rc;
-}
+int main(void) { return gu_main(make, "gpu-runtime"); }
