@@ -12,14 +12,17 @@
 #include <cuda.h>
 #include "dsmlp.h"
 
-/* X(name): every driver function in the table. Tests use the same table. */
+/* X(name): the driver functions the library needs (loading fails without
+** one of them). */
 #define CUDA_API_FUNCS(X)                                                                      \
     X(cuInit) X(cuDriverGetVersion) X(cuGetErrorName) X(cuGetErrorString)                      \
     X(cuDeviceGetCount) X(cuDeviceGet) X(cuDeviceGetName) X(cuDeviceGetAttribute)              \
     X(cuDevicePrimaryCtxRetain) X(cuDevicePrimaryCtxRelease) X(cuCtxSetCurrent)                \
     X(cuCtxGetCurrent) X(cuCtxGetDevice) X(cuCtxSynchronize)                                   \
     X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncSetAttribute)         \
-    X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree) X(cuMemcpyHtoD) X(cuMemcpyDtoH)               \
+    X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree) X(cuMemcpyHtoD) X(cuMemcpyDtoH)
+/* Used by tests and tools only: NULL where the driver lacks them. */
+#define CUDA_API_OPTIONAL(X)                                                                   \
     X(cuMemcpyHtoDAsync) X(cuMemcpyDtoHAsync) X(cuMemcpyDtoDAsync) X(cuMemsetD8)               \
     X(cuMemsetD8Async) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize)             \
     X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize)                  \
@@ -29,6 +32,7 @@
 #define CUDA_API_FIELD(name) __typeof__(&name) name;
 typedef struct cuda_api {
     CUDA_API_FUNCS(CUDA_API_FIELD)
+    CUDA_API_OPTIONAL(CUDA_API_FIELD)
 } cuda_api;
 #undef CUDA_API_FIELD
 

@@ -32,6 +32,9 @@ static void api_load_once(void)
     }
     CUDA_API_FUNCS(LOAD)
 #undef LOAD
+#define LOAD_OPT(name) api.name = (__typeof__(api.name))dlsym(lib, STR(name));
+    CUDA_API_OPTIONAL(LOAD_OPT)
+#undef LOAD_OPT
     CUresult r = api.cuInit(0);
     if (r != CUDA_SUCCESS) {
         api_status = DSMLP_ERR_NO_DEVICE;
