@@ -208,13 +208,17 @@ GU_FN dsmlp_status gu_case_open(gu_case *c, dsmlp_ctx *ctx, const dsmlp_mlp_conf
             t->host = malloc(bytes);
             ck_assert_ptr_nonnull(t->host);
         }
+        /* The plan drops graph inputs nothing reads (NOT_FOUND); the
+        ** reference still gets them, so a wrongly dropped one shows as error. */
         if (vi.op == DSMLP_OP_PARAM) {
             gu_fill_param(c, t);
-            TU_OK(ctx, dsmlp_upload(c->pl, t->name, t->host, bytes));
+            s = dsmlp_upload(c->pl, t->name, t->host, bytes);
         } else {
             GU_CU(c->cu->cuMemAlloc(&t->dev, bytes));
-            TU_OK(ctx, dsmlp_bind(c->pl, t->name, (void *)(uintptr_t)t->dev));
+            s = dsmlp_bind(c->pl, t->name, (void *)(uintptr_t)t->dev);
         }
+        ck_assert_msg(s == DSMLP_OK || (s == DSMLP_ERR_NOT_FOUND && vi.op != DSMLP_OP_OUTPUT), "binding %s: %s", t->name,
+                      dsmlp_last_error(ctx));
         if (vi.op == DSMLP_OP_OUTPUT) {
             c->out = c->n - 1;
             c->dtype = t->dtype;
