@@ -322,6 +322,10 @@ const char  *dsmlp_cache_dir(dsmlp_ctx *ctx);
 /* Uses another directory from now on (NULL: back to the default rules). */
 dsmlp_status dsmlp_cache_set_dir(dsmlp_ctx *ctx, const char *dir);
 void         dsmlp_cache_get_stats(dsmlp_ctx *ctx, dsmlp_cache_stats *out);
+/* Why the disk cache is off or a setting was ignored (e.g. "directory ... is
+** not writable; using memory only"), "" when all is well. The library never
+** prints it; a program may. */
+const char  *dsmlp_cache_warning(dsmlp_ctx *ctx);
 void         dsmlp_cache_reset_stats(dsmlp_ctx *ctx);
 
 typedef struct dsmlp_cache_entry {

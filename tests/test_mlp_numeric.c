@@ -174,13 +174,13 @@ static void formula(const tdata *d, const shards *sh, int dbl_attn, double *out)
     const dsmlp_mlp_config *c = &d->c;
     int64_t T = d->T, H = d->H;
     double *s = xalloc((size_t)(T * H) * sizeof *s), *h = xalloc((size_t)(T * H) * sizeof *h);
+    double *xrow = xalloc((size_t)H * sizeof *xrow);
 #define LD(p, i) dtype_load(d->dt, (p), (i))
     for (int64_t t = 0; t < T; t++) {
         for (int64_t j = 0; j < H; j++)
             s[t * H + j] = LD(d->X, t * H + j) + LD(d->A, t * H + j) + (c->attn_bias ? LD(d->bo, j) : 0);
         const void *src = c->mlp_after_attn ? NULL : d->X;
-        double x[64];
-        ck_assert(H <= 64);
+        double *x = xrow;
         for (int64_t j = 0; j < H; j++) x[j] = src ? LD(src, t * H + j) : s[t * H + j];
         if (c->norm == DSMLP_NORM_NONE) {
             for (int64_t j = 0; j < H; j++) h[t * H + j] = LD(d->Xn, t * H + j);
@@ -221,6 +221,7 @@ static void formula(const tdata *d, const shards *sh, int dbl_attn, double *out)
 #undef LD
     free(s);
     free(h);
+    free(xrow);
 }
 
 /* ------------------------------------------------- running the graph */
@@ -515,6 +516,37 @@ START_TEST(b2_once_without_attn_bias)
 }
 END_TEST
 
+/* Widths DeepSpeed's norm kernels do not launch for: H > 16384 (any dtype)
+** and 64 < H <= 128 in fp32 (spec §4.7). dsmlp computes them. */
+START_TEST(wide_and_odd_norm_widths)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    const int64_t widths[] = {16400, 96, 100};
+    for (int wi = 0; wi < 3; wi++)
+        for (int norm = 0; norm < 2; norm++) {
+            dsmlp_mlp_config c;
+            dsmlp_mlp_config_default(&c);
+            c.hidden = widths[wi];
+            c.intermediate = 8;
+            c.dtype = wi == 0 ? DSMLP_BF16 : DSMLP_F32;
+            c.norm = norms[norm];
+            c.norm_bias = c.norm == DSMLP_NORM_LAYERNORM;
+            c.epsilon = 1e-5;
+            tdata d;
+            gen(&d, &c, 2, 1);
+            int64_t n = d.T * d.H;
+            double *got = xalloc((size_t)n * sizeof(double)), *want = xalloc((size_t)n * sizeof(double));
+            run_p1(ctx, &d, got);
+            formula(&d, NULL, 0, want);
+            double e = rel_err(got, want, n);
+            ck_assert_msg(e <= TOL, "H=%lld norm=%d: relative error %g", (long long)c.hidden, c.norm, e);
+            free(got); free(want);
+            release(&d);
+        }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 /* int8 weights: groups 1, 2 and one scale per row (I chosen so that both
 ** weights of a rank have H rows), P = 1, 2, 4 (scales per shard).
 ** _i = norm · 4 + activation. */
@@ -611,6 +643,7 @@ int main(void)
     tcase_add_loop_test(tc, tensor_parallel, 0, 12);
     tcase_add_test(tc, llama_counts_attention_once);
     tcase_add_test(tc, b2_once_without_attn_bias);
+    tcase_add_test(tc, wide_and_odd_norm_widths);
     tcase_add_loop_test(tc, int8_weights, 0, 12);
     tcase_add_test(tc, int8_group_blocks);
     suite_add_tcase(s, tc);

@@ -9,6 +9,8 @@
 #include <time.h>
 #include "testutil.h"
 #include "compiler/dtype.h"
+#include "runtime/reference.h"
+#include <unistd.h>
 
 static dsmlp_ctx   *ctx;
 static dsmlp_graph *g;
@@ -16,6 +18,7 @@ static dsmlp_graph *g;
 static void setup(void)
 {
     unsetenv("DSMLP_REF_THREADS");   /* tests choose their thread counts */
+    unsetenv("DSMLP_REF_PORTABLE");
     ctx = tu_ctx();
     TU_OK(ctx, dsmlp_graph_create(ctx, "t", &g));
 }
@@ -168,6 +171,8 @@ END_TEST
 START_TEST(matmul_random_vs_naive)
 {
     const int64_t T = 197, K = 517, N = 133;
+    /* _i = 1: the portable GEMM (AVX2 machines otherwise never run it). */
+    if (_i == 1) setenv("DSMLP_REF_PORTABLE", "1", 1);
     for (int layout = 0; layout < 2; layout++) {
         dsmlp_graph *gg;
         TU_OK(ctx, dsmlp_graph_create(ctx, "mm", &gg));
@@ -731,8 +736,47 @@ START_TEST(threads_bit_identical)
     for (int64_t i = 0; i < T * H; i++) ck_assert(isfinite(out[0][i]));
     ck_assert_mem_eq(out[0], out[1], T * H * sizeof(double));
     ck_assert_mem_eq(out[0], out[2], T * H * sizeof(double));
+    /* The portable GEMM is thread-invariant too, and agrees to rounding. */
+    setenv("DSMLP_REF_PORTABLE", "1", 1);
+    double *port[2];
+    for (int i = 0; i < 2; i++) {
+        port[i] = poisoned(T * H);
+        dsmlp_host_tensor bs[] = {B("x", DSMLP_BF16, xv), B("g", DSMLP_BF16, gv), B("w1", DSMLP_BF16, w1v),
+                                  B("w2", DSMLP_BF16, w2v), B("y", DSMLP_F64, port[i])};
+        dsmlp_reference_set_threads(ctx, threads[i]);
+        TU_OK(ctx, dsmlp_reference_run_f64(g, T, bs, NB(bs)));
+    }
+    unsetenv("DSMLP_REF_PORTABLE");
+    ck_assert_mem_eq(port[0], port[1], T * H * sizeof(double));
+    double worst = 0;
+    for (int64_t i = 0; i < T * H; i++) worst = fmax(worst, fabs(port[0][i] - out[0][i]) / (1 + fabs(out[0][i])));
+    ck_assert_msg(worst < 1e-13, "portable vs vector GEMM differ by %g", worst);
+    free(port[0]), free(port[1]);
     free(xv), free(gv), free(w1v), free(w2v);
     for (int i = 0; i < 3; i++) free(out[i]);
+}
+END_TEST
+
+START_TEST(thread_count_rules)
+{
+    int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    ck_assert_int_eq(ref_threads_effective(ctx), 1);              /* default: single-threaded */
+    setenv("DSMLP_REF_THREADS", "3", 1);
+    ck_assert_int_eq(ref_threads_effective(ctx), 3);              /* the default defers to the environment */
+    dsmlp_reference_set_threads(ctx, 5);
+    ck_assert_int_eq(ref_threads_effective(ctx), 5);              /* an explicit count wins */
+    dsmlp_reference_set_threads(ctx, 0);
+    ck_assert_int_eq(ref_threads_effective(ctx), 3);              /* auto: the environment first */
+    setenv("DSMLP_REF_THREADS", "0", 1);
+    ck_assert_int_eq(ref_threads_effective(ctx), cpus);           /* ... where 0 means every CPU */
+    setenv("DSMLP_REF_THREADS", "many", 1);
+    ck_assert_int_eq(ref_threads_effective(ctx), cpus);           /* unparsable: ignored */
+    unsetenv("DSMLP_REF_THREADS");
+    dsmlp_reference_set_threads(ctx, -4);
+    ck_assert_int_eq(ref_threads_effective(ctx), cpus);
+    dsmlp_reference_set_threads(ctx, 100000);
+    ck_assert_int_eq(ref_threads_effective(ctx), REF_MAX_THREADS);
+    dsmlp_reference_set_threads(NULL, 3);                         /* ignored, no crash */
 }
 END_TEST
 
@@ -786,7 +830,7 @@ int main(void)
     tcase_add_test(tc, layernorm_random_vs_formula);
     tcase_add_test(tc, rmsnorm_by_hand);
     tcase_add_test(tc, matmul_by_hand_both_layouts);
-    tcase_add_test(tc, matmul_random_vs_naive);
+    tcase_add_loop_test(tc, matmul_random_vs_naive, 0, 2);
     tcase_add_test(tc, add_scale_bias_by_hand);
     tcase_add_test(tc, activations);
     tcase_add_test(tc, gated_every_activation);
@@ -805,6 +849,7 @@ int main(void)
     tcase_add_test(tc, ranks_equal_single);
     tcase_add_test(tc, err_ranks_mismatch);
     tcase_add_test(tc, threads_bit_identical);
+    tcase_add_test(tc, thread_count_rules);
     tcase_add_test(tc, bench_big_block);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

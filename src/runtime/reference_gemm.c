@@ -12,6 +12,7 @@
 */
 #include "reference.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MR 3      /* Y rows per micro-kernel    */
@@ -109,7 +110,10 @@ void ref_gemm(int nthreads, const double *x, int64_t T, int64_t K, const double 
     int64_t ntiles = j.ntt * ((N + NB - 1) / NB);
     ref_chunk_fn fn = gemm_tile_generic;
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) fn = gemm_tile_avx2;
+    /* DSMLP_REF_PORTABLE=1 forces the portable copy (tests cover it on AVX2 machines). */
+    const char *portable = getenv("DSMLP_REF_PORTABLE");
+    if ((!portable || strcmp(portable, "1") != 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        fn = gemm_tile_avx2;
 #endif
     ref_parallel(nthreads, ntiles, fn, &j);
 }

@@ -3,6 +3,7 @@
 #include "compiler/dtype.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #define ROWS_PER_CHUNK 16
@@ -93,9 +94,22 @@ typedef struct conv_job {
     int64_t      rows, cols;
 } conv_job;
 
+/* f16 -> double through a table: weights have 10^8 elements and the bit-exact
+** decoder (dtype_f16_to_f32) is slow. The table is filled from that decoder. */
+static double         f16_table[65536];
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+static void f16_fill(void)
+{
+    for (uint32_t h = 0; h < 65536; h++) f16_table[h] = dtype_f16_to_f32((uint16_t)h);
+}
+
 static inline double host_get(const conv_job *j, int64_t i)
 {
-    return j->hdt == DSMLP_F64 ? dtype_round(j->vdt, ((const double *)j->h)[i]) : dtype_load(j->hdt, j->h, i);
+    switch (j->hdt) {
+    case DSMLP_F64: return dtype_round(j->vdt, ((const double *)j->h)[i]);
+    case DSMLP_F16: return f16_table[((const uint16_t *)j->h)[i]];
+    default:        return dtype_load(j->hdt, j->h, i);
+    }
 }
 
 static inline void host_put(const conv_job *j, int64_t i, double x)
@@ -125,6 +139,7 @@ static void conv_chunk(void *arg, int64_t c)
 void ref_load(int nthreads, double *dst, int64_t rows, int64_t cols, const void *src, dsmlp_dtype sdt,
               dsmlp_dtype vdt, int transposed)
 {
+    pthread_once(&f16_once, f16_fill);
     conv_job j = {.d = dst, .h = (void *)src, .hdt = sdt, .vdt = vdt, .transposed = transposed, .rows = rows,
                   .cols = cols};
     ref_parallel(nthreads, (rows + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK, conv_chunk, &j);
