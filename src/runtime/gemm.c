@@ -122,6 +122,11 @@ dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, in
         return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: epilogue %s %s a bias buffer", op->what, epi_name(g->epi),
                        epi_bias ? "needs" : "has no use for");
 
+    /* cuBLASLt computes act(A·B + beta·C + bias): a residual C cannot follow an activation. */
+    if (g->c >= 0 && g->epi != EPI_NONE && g->epi != EPI_BIAS)
+        return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+                       "%s: epilogue %s with a residual C: cuBLASLt would apply the activation after adding C",
+                       op->what, epi_name(g->epi));
     cublasComputeType_t ct = CUBLAS_COMPUTE_32F;
     if (bd->dtype == DSMLP_F32 && p->tf32) ct = CUBLAS_COMPUTE_32F_FAST_TF32;
     cublasStatus_t st;
