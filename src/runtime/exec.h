@@ -9,7 +9,7 @@
 #include "dsmlp.h"
 
 /* Frees everything dsmlp_plan_load made (device memory it owns included).
-** rt may be NULL. dsmlp_plan_free calls it. */
+** rt may be NULL. dsmlp_plan_load installs it as the plan's rt_free. */
 void exec_unload(void *rt);
 
 #endif

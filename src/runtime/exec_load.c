@@ -231,6 +231,7 @@ dsmlp_status dsmlp_plan_load(dsmlp_plan *pl)
         return s;
     }
     pl->rt = rt;
+    pl->rt_free = exec_unload;
     err_clear(ctx);
     return DSMLP_OK;
 }
