@@ -30,7 +30,8 @@ START_TEST(in_place_into_residual)
     for (int variant = 0; variant < 4; variant++) {
         dsmlp_mlp_config cfg;
         config(&cfg, variant == 1);
-        if (variant == 2) cfg.norm = DSMLP_NORM_NONE, cfg.mlp_after_attn = 0, cfg.attn_bias = 0;  /* GPT-J */
+        if (variant == 2)   /* GPT-J */
+            cfg.norm = DSMLP_NORM_NONE, cfg.mlp_after_attn = 0, cfg.attn_bias = 0, cfg.norm_bias = 0;
         if (variant == 3) cfg.pre_layer_norm = 0;                                                 /* BERT  */
         static const char *const names[] = {"gpt2 f16", "llama bf16", "gpt-j f16", "bert post-LN f16"};
         gu_case c;
@@ -58,6 +59,58 @@ START_TEST(in_place_into_residual)
         }
         gu_case_close(&c);
     }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* A plan whose GEMM reads its input while writing the output elsewhere in
+** it cannot run in place: dsmlp_run refuses, naming the step, and the plan
+** still runs with a separate output. */
+START_TEST(in_place_refused_when_unsafe)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    const cuda_api *cu = gu_cu(ctx);
+    dsmlp_graph *g;
+    dsmlp_value x, w, y;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "square", &g));
+    TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, 256, &x));
+    TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_F16, 256, 256, DSMLP_LAYOUT_IN_OUT, &w));
+    TU_OK(ctx, dsmlp_matmul(g, x, w, &y));
+    TU_OK(ctx, dsmlp_output(g, "y", y));
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.max_tokens = 32;
+    dsmlp_plan *pl;
+    TU_OK(ctx, dsmlp_compile(ctx, g, &o, &pl));
+    void *wh = tu_random(DSMLP_F16, 256 * 256, 1.0 / 16);
+    TU_OK(ctx, dsmlp_upload(pl, "w", wh, 256 * 256 * 2));
+    CUdeviceptr dx, dy;
+    GU_CU(cu->cuMemAlloc(&dx, 32 * 256 * 2));
+    GU_CU(cu->cuMemAlloc(&dy, 32 * 256 * 2));
+    void *xh = tu_random(DSMLP_F16, 32 * 256, 1.0);
+    GU_CU(cu->cuMemcpyHtoD(dx, xh, 32 * 256 * 2));
+    TU_OK(ctx, dsmlp_bind(pl, "x", (void *)(uintptr_t)dx));
+    TU_OK(ctx, dsmlp_bind(pl, "y", (void *)(uintptr_t)dx));
+    TU_CHECK(ctx, dsmlp_run(pl, 32, NULL), DSMLP_ERR_UNSUPPORTED);
+    TU_MSG_HAS(ctx, "output 'y' is bound to the same memory as input 'x'");
+    TU_MSG_HAS(ctx, "step 0");
+    printf("unsafe in place refused: %s\n", dsmlp_last_error(ctx));
+    TU_OK(ctx, dsmlp_bind(pl, "y", (void *)(uintptr_t)dy));
+    GU_CU(cu->cuMemsetD8(dy, 0xff, 32 * 256 * 2));
+    TU_OK(ctx, dsmlp_run(pl, 32, NULL));
+    GU_CU(cu->cuCtxSynchronize());
+    void *yh = malloc(32 * 256 * 2);
+    double *ref = malloc(sizeof(double) * 32 * 256);
+    GU_CU(cu->cuMemcpyDtoH(yh, dy, 32 * 256 * 2));
+    dsmlp_host_tensor b[] = {{"x", DSMLP_F16, xh}, {"w", DSMLP_F16, wh}, {"y", DSMLP_F64, ref}};
+    TU_OK(ctx, dsmlp_reference_run_f64(g, 32, b, 3));
+    double err = tu_rel_error(DSMLP_F16, yh, ref, 32 * 256);
+    printf("after the refusal: error %.3e\n", err);
+    ck_assert(err <= gu_tol(DSMLP_F16));
+    dsmlp_plan_free(pl);
+    cu->cuMemFree(dx), cu->cuMemFree(dy);
+    free(wh), free(xh), free(yh), free(ref);
+    dsmlp_graph_free(g);
     dsmlp_ctx_free(ctx);
 }
 END_TEST
@@ -225,6 +278,7 @@ static Suite *make(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, errors_leave_plan_usable);
     tcase_add_test(tc, in_place_into_residual);
+    tcase_add_test(tc, in_place_refused_when_unsafe);
     tcase_add_test(tc, graph_capture_and_replay);
     tcase_add_test(tc, all_reduce_one_rank);
     suite_add_tcase(s, tc);
