@@ -10,6 +10,7 @@
 #include "testutil.h"
 #include "compiler/dtype.h"
 #include "runtime/reference.h"
+#include "compiler/graph.h"
 #include <unistd.h>
 
 static dsmlp_ctx   *ctx;
@@ -542,6 +543,26 @@ START_TEST(output_bound_twice_gets_both)
 }
 END_TEST
 
+START_TEST(err_corrupt_graph_does_not_crash)
+{
+    small_graph();   /* x0 w1 matmul2 output3 */
+    dsmlp_host_tensor bs[] = {B("x", DSMLP_F16, ex), B("w", DSMLP_F16, ew)};
+    g->nodes[2].src[1] = 3;   /* a forward reference */
+    TU_CHECK(ctx, dsmlp_reference_run(g, 1, bs, NB(bs)), DSMLP_ERR_INVALID_ARG);
+    TU_MSG_HAS(ctx, "graph 't': value 2 (matmul) reads value 3, which does not precede it");
+    g->nodes[2].src[1] = 1;
+    dsmlp_value r;
+    TU_OK(ctx, dsmlp_relu(g, 2, &r));
+    TU_OK(ctx, dsmlp_output(g, "z", r));
+    g->nodes[r].src[0] = 3;   /* reads the output node */
+    TU_CHECK(ctx, dsmlp_reference_run(g, 1, bs, NB(bs)), DSMLP_ERR_INVALID_ARG);
+    TU_MSG_HAS(ctx, "value 4 (relu) reads output 'y'");
+    g->nodes[r].src[0] = 1;   /* relu of a weight matrix: shapes disagree with the declared [T,2] */
+    TU_CHECK(ctx, dsmlp_reference_run(g, 1, bs, NB(bs)), DSMLP_ERR_SHAPE);
+    TU_MSG_HAS(ctx, "value 4 (relu) of graph 't': operand shape differs");
+}
+END_TEST
+
 /* ------------------------------------------------------------ ranks */
 
 /* y = gelu(x·W1 + b1)·W2 (+ b2 before or after the all_reduce). Each rank
@@ -846,6 +867,7 @@ int main(void)
     tcase_add_test(tc, err_null_data_and_args);
     tcase_add_test(tc, err_bound_twice);
     tcase_add_test(tc, output_bound_twice_gets_both);
+    tcase_add_test(tc, err_corrupt_graph_does_not_crash);
     tcase_add_test(tc, ranks_equal_single);
     tcase_add_test(tc, err_ranks_mismatch);
     tcase_add_test(tc, threads_bit_identical);

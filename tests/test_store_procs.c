@@ -68,7 +68,7 @@ START_TEST(sixteen_processes_at_once)
                         i & 1 ? fa : fb, i & 1 ? "k_race_a" : "k_race_b", "sm_90", NULL};
         pid[i] = ts_spawn(&fd[i], argv);
     }
-    usleep(200000);   /* let them all reach the start line */
+    usleep(500000);   /* let them all reach the start line */
     ts_write_file(go, "", 0);
     long long compiles = 0, corrupt = 0;
     for (int i = 0; i < NPROC; i++) {
@@ -81,6 +81,8 @@ START_TEST(sixteen_processes_at_once)
         corrupt += ts_field(out, "corrupt");
     }
     fprintf(stderr, "16 processes: %lld NVRTC compiles in all, %lld corrupt entries seen\n", compiles, corrupt);
+    /* Each child missed on its first kernel at the same moment: typically 16
+    ** compiles (8 writers per key racing), plus a few for second kernels. */
     ck_assert_int_ge(compiles, 2);
     ck_assert_int_eq(corrupt, 0);   /* nobody ever saw a torn file */
     /* Exactly the two entries: no temp files, no probe, nothing else. */

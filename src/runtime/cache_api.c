@@ -155,7 +155,7 @@ dsmlp_status dsmlp_cache_list(dsmlp_ctx *ctx, dsmlp_cache_visit_fn fn, void *use
         free(a.items);
         return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_cache_list: out of memory");
     }
-    qsort(a.items, a.n, sizeof *a.items, item_cmp);   /* stable order for people and tests */
+    if (a.n) qsort(a.items, a.n, sizeof *a.items, item_cmp);   /* stable order for people and tests */
     for (size_t i = 0; i < a.n; i++) {
         dsmlp_cache_entry e = {a.items[i].key, a.items[i].kernel, a.items[i].arch, a.items[i].bytes,
                                a.items[i].mtime};

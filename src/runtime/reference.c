@@ -92,10 +92,14 @@ static dsmlp_status check_graph(const ref_run *R, int rank)
         if ((unsigned)nd->op >= DSMLP_OP_COUNT || (unsigned)nd->dtype >= DSMLP_DTYPE_COUNT || nd->nsrc < 0 ||
             nd->nsrc > 3 || (nd->rank != 1 && nd->rank != 2) || nd->dims[0] < 0 || nd->dims[1] < 0)
             return fail(R, rank, DSMLP_ERR_INVALID_ARG, "graph '%s': value %d is corrupt", g->name, i);
-        for (int k = 0; k < nd->nsrc; k++)
+        for (int k = 0; k < nd->nsrc; k++) {
             if (nd->src[k] >= i)
                 return fail(R, rank, DSMLP_ERR_INVALID_ARG, "graph '%s': value %d (%s) reads value %d, which does not "
                             "precede it", g->name, i, dsmlp_op_name(nd->op), nd->src[k]);
+            if (nd->src[k] >= 0 && g->nodes[nd->src[k]].op == DSMLP_OP_OUTPUT)
+                return fail(R, rank, DSMLP_ERR_INVALID_ARG, "graph '%s': value %d (%s) reads output '%s'", g->name, i,
+                            dsmlp_op_name(nd->op), g->nodes[nd->src[k]].name);
+        }
     }
     return DSMLP_OK;
 }

@@ -217,19 +217,12 @@ static void probe_dir(store *s)
                            store_fs_strerror(e, err, sizeof err));
         return;
     }
-    char probe[PATH_MAX];
-    if (snprintf(probe, sizeof probe, "%s/.probe", s->dir) >= (int)sizeof probe) {
-        store_disable_disk(s, "kernel cache: directory path too long: %s; using memory only", s->dir);
-        return;
-    }
-    store_part none = {"", 0};
-    if (store_fs_publish(probe, &none, 1, 0, 0600) != 0) {
+    if (store_fs_probe(s->dir) != 0) {
         int e = errno;
         store_disable_disk(s, "kernel cache: directory %s is not writable (%s); using memory only", s->dir,
                            store_fs_strerror(e, err, sizeof err));
         return;
     }
-    unlink(probe);
     store_fs_clean_temps(s->dir, STORE_TEMP_AGE_S);
 }
 

@@ -114,6 +114,9 @@ int store_disk_read(store *s, const uint8_t key[STORE_KEY_BYTES], store_hdr *h, 
     char path[PATH_MAX + 80];
     store_entry_path(s, key, path, sizeof path);
     *blob = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) return errno == ENOENT ? 1 : 2;
+    if (st.st_size > STORE_ENTRY_MAX) return 2;   /* no kernel is that big: never read it */
     if (store_fs_read(path, blob, n) != 0) return errno == ENOENT ? 1 : 2;
     const char *why;
     if (store_entry_verify(*blob, *n, key, h, &why) != 0) {

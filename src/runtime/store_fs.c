@@ -97,26 +97,46 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int store_fs_publish(const char *path, const store_part *parts, int nparts, int do_sync, unsigned mode)
+/* <dir>/.<base>.dsmlp-tmp.<pid>.<random>: unique per writer. */
+static int temp_name(char *tmp, size_t cap, const char *dir, size_t dirlen, const char *base)
 {
-    /* temp = <dir>/.<base>.dsmlp-tmp.<pid>.<random>: unique per writer, same
-    ** file system as the target so rename() is atomic. */
-    const char *slash = strrchr(path, '/');
-    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dirlen;
     uint64_t rnd = 0;
     if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         rnd ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&rnd ^ (uint64_t)gettid();
     }
-    char tmp[PATH_MAX];
-    int n = snprintf(tmp, sizeof tmp, "%.*s.%s" STORE_TMP_MARK "%ld.%016llx", (int)dirlen, path, base,
-                     (long)getpid(), (unsigned long long)rnd);
-    if (n < 0 || n >= (int)sizeof tmp) {
+    int n = snprintf(tmp, cap, "%.*s.%s" STORE_TMP_MARK "%ld.%016llx", (int)dirlen, dir, base, (long)getpid(),
+                     (unsigned long long)rnd);
+    if (n < 0 || n >= (int)cap) {
         errno = ENAMETOOLONG;
         return -1;
     }
+    return 0;
+}
+
+int store_fs_probe(const char *dir)
+{
+    char d[PATH_MAX], tmp[PATH_MAX];
+    if (snprintf(d, sizeof d, "%s/", dir) >= (int)sizeof d || temp_name(tmp, sizeof tmp, d, strlen(d), "probe") != 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return -1;
+    close(fd);
+    unlink(tmp);
+    return 0;
+}
+
+int store_fs_publish(const char *path, const store_part *parts, int nparts, int do_sync, unsigned mode)
+{
+    /* The temp file sits beside the target: rename() is atomic only within
+    ** one file system. */
+    const char *slash = strrchr(path, '/');
+    size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+    char tmp[PATH_MAX];
+    if (temp_name(tmp, sizeof tmp, path, dirlen, path + dirlen) != 0) return -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) return -1;
     int bad = 0;

@@ -27,6 +27,9 @@ int store_fs_read(const char *path, void **buf, size_t *len);
 ** when do_sync, rename. On failure the temp file is removed and -1 returned
 ** with errno set. mode: permission bits of the new file. */
 int store_fs_publish(const char *path, const store_part *parts, int nparts, int do_sync, unsigned mode);
+/* Proves a file can be created in dir (a temp-marked name, removed at
+** once); 0 or -1 with errno. */
+int store_fs_probe(const char *dir);
 /* Removes temp files (STORE_TMP_MARK in the name) older than max_age_s from
 ** dir; returns how many were removed. */
 int store_fs_clean_temps(const char *dir, int64_t max_age_s);

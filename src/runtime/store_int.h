@@ -34,6 +34,7 @@
 #define STORE_HDR_SIZE     256u
 #define STORE_SUM_OFF      216u
 #define STORE_SUFFIX       ".dsk"
+#define STORE_ENTRY_MAX    (1LL << 30)   /* larger files are not entries */
 
 typedef struct store_entry {
     uint8_t             key[STORE_KEY_BYTES];
