@@ -323,6 +323,23 @@ START_TEST(graph_lifetime)
     ck_assert_ptr_nonnull(strstr(text, "x"));
     dsmlp_free(text);
     dsmlp_layers_free(l);
+
+    /* a finalizer running at lua_close cannot touch a graph handed to the
+    ** host: the userdata no longer owns it */
+    l = tl_load_one(ctx, "local g = dsmlp.preset('gpt2')\n"
+                         "local n = g:size()\n"
+                         "setmetatable({}, {__gc = function() g:input('late', 'f16', 8) end})\n"
+                         "return g\n");
+    dsmlp_mlp_config cfg;
+    dsmlp_mlp_config_default(&cfg);
+    cfg.hidden = 768;
+    cfg.epsilon = 1e-5;
+    dsmlp_graph *c;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "c", &c));
+    TU_OK(ctx, dsmlp_mlp_build(c, &cfg));
+    ck_assert(dsmlp_graph_equal(c, dsmlp_layers_graph(l, 0)));
+    dsmlp_graph_free(c);
+    dsmlp_layers_free(l);
     dsmlp_ctx_free(ctx);
 }
 END_TEST

@@ -111,6 +111,15 @@ START_TEST(method_on_closed_graph)
              "layer 'block': graph is closed");
     TL_FAILS(ctx, "local g = dsmlp.preset('gpt2')\ng:close()\ndsmlp.layer('b', g)", "model.lua:3:",
              "graph for layer 'b' is closed");
+    /* a collected graph, resurrected by another object's finalizer */
+    TL_FAILS(ctx,
+             "local g = dsmlp.graph('g')\n"
+             "local holder = setmetatable({g = g}, {__gc = function(t) found = t.g end})\n"
+             "g, holder = nil, nil\n"
+             "collectgarbage(); collectgarbage()\n"
+             "assert(tostring(found) == 'dsmlp.graph (closed)', tostring(found))\n"
+             "found:input('x', 'f16', 8)",
+             "model.lua:6:", "input: graph is closed");
     /* values of another graph */
     TL_FAILS(ctx,
              "local a, b = dsmlp.graph('a'), dsmlp.graph('b')\nlocal x = a:input('x', 'f16', 8)\nb:relu(x)",
@@ -203,6 +212,38 @@ START_TEST(memory_bomb)
 }
 END_TEST
 
+/* Graph memory is C memory: a per-state budget of values stops scripts that
+** keep building graphs, while garbage graphs are collected and do not count. */
+START_TEST(graph_value_budget)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    TL_FAILS(ctx, "local t = {}\nfor i = 1, 100000 do\n  t[i] = assert(dsmlp.mlp_raw{hidden = 8})\nend",
+             "model.lua:3:", "mlp: scripts may hold at most 262144 graph values at once");
+    TL_FAILS(ctx, "local t = {}\nfor i = 1, 20000 do\n  t[i] = dsmlp.preset('gpt2')\nend", "model.lua:3:",
+             "dsmlp.preset('gpt2'): mlp: scripts may hold at most 262144 graph values");
+    TL_FAILS(ctx, "local g = dsmlp.graph('big')\nlocal x = g:input('x', 'f32', 8)\n"
+                  "for i = 1, 300000 do x = g:relu(x) end",
+             "model.lua:3:", "relu: ", "at most 262144 graph values");
+    dsmlp_layers *l = tl_load_one(ctx, "for i = 1, 40000 do local g = dsmlp.mlp_raw{hidden = 8} end\n"
+                                       "return dsmlp.mlp{hidden = 8}");
+    dsmlp_layers_free(l);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* A misspelled method is named with the closest real one. */
+START_TEST(misspelled_method)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    TL_FAILS(ctx, "local g = dsmlp.graph('g')\nlocal x = g:input('x', 'f16', 8)\nlocal y = g:layernrom(x)",
+             "model.lua:3:", "dsmlp.graph has no method 'layernrom' (did you mean 'layernorm'?)");
+    TL_FAILS(ctx, "local g = dsmlp.graph('g')\nlocal x = g:input('x', 'f16', 8)\nprint(x:shap())", "model.lua:3:",
+             "dsmlp.value has no method 'shap' (did you mean 'shape'?)");
+    TL_FAILS(ctx, "local g = dsmlp.graph('g')\ng:frobnicate()", "model.lua:2:", "dsmlp.graph has no method 'frobnicate'");
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(script_files)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -248,6 +289,8 @@ int main(void)
     tcase_add_test(tc, error_positions);
     tcase_add_test(tc, bad_results);
     tcase_add_test(tc, memory_bomb);
+    tcase_add_test(tc, graph_value_budget);
+    tcase_add_test(tc, misspelled_method);
     tcase_add_test(tc, script_files);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

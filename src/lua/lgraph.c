@@ -18,6 +18,57 @@ int lmod_error(lua_State *L, dsmlp_ctx *ctx)
     return luaL_error(L, "%s", *msg ? msg : "dsmlp call failed");
 }
 
+/* ------------------------------------------------------------- budget */
+
+typedef struct lbudget {
+    int64_t live;   /* values held by open graphs of this state */
+} lbudget;
+
+static const char budget_key = 'b';   /* registry key: its address */
+
+static lbudget *budget(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &budget_key);
+    lbudget *b = (lbudget *)lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return b;
+}
+
+static int budget_over(lua_State *L, lbudget *b, int64_t n)
+{
+    if (!b || b->live + n <= LMOD_VALUES_MAX) return 0;
+    lua_gc(L, LUA_GCCOLLECT);   /* unreachable graphs may still hold values */
+    return b->live + n > LMOD_VALUES_MAX;
+}
+
+static void budget_message(lua_State *L, lbudget *b, const char *what)
+{
+    lua_pushfstring(L, "%s: scripts may hold at most %I graph values at once (%I are in use); "
+                       "a model needs a few thousand: reuse one graph for layers of the same shape",
+                    what, (lua_Integer)LMOD_VALUES_MAX, (lua_Integer)b->live);
+}
+
+static void budget_room(lua_State *L, lbudget *b, int64_t n, const char *what)
+{
+    if (!budget_over(L, b, n)) return;
+    luaL_where(L, 1);
+    budget_message(L, b, what);
+    lua_concat(L, 2);
+    lua_error(L);
+}
+
+int lgraph_charge(lua_State *L, dsmlp_graph *g, const char *what)
+{
+    lbudget *b = budget(L);
+    if (!b) return 0;
+    if (budget_over(L, b, dsmlp_graph_size(g))) {
+        budget_message(L, b, what);
+        return 1;
+    }
+    b->live += dsmlp_graph_size(g);
+    return 0;
+}
+
 /* ------------------------------------------------------------- graphs */
 
 lgraph *lgraph_push_new(lua_State *L)
@@ -39,6 +90,14 @@ static dsmlp_graph *tograph(lua_State *L, const char *what)
     lgraph *p = (lgraph *)luaL_checkudata(L, 1, LGRAPH_MT);
     if (!p->g) luaL_error(L, "%s: graph is closed", what);
     return p->g;
+}
+
+/* tograph for a method that adds a value: there must be room for it. */
+static dsmlp_graph *opgraph(lua_State *L, const char *what)
+{
+    dsmlp_graph *g = tograph(L, what);
+    budget_room(L, budget(L), 1, what);
+    return g;
 }
 
 /* A value argument; it must belong to the graph at index 1. */
@@ -70,6 +129,8 @@ static void pushvalue(lua_State *L, dsmlp_value id)
 static int result(lua_State *L, dsmlp_graph *g, dsmlp_status s, const dsmlp_value *out)
 {
     if (s != DSMLP_OK) return lmod_error(L, dsmlp_graph_ctx(g));
+    lbudget *b = budget(L);
+    if (b) b->live++;
     pushvalue(L, *out);
     return 1;
 }
@@ -81,7 +142,7 @@ static dsmlp_dtype checkdtype(lua_State *L, int idx)
 
 static int g_input(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "input");
+    dsmlp_graph *g = opgraph(L, "input");
     const char *name = luaL_checkstring(L, 2);
     dsmlp_dtype dt = checkdtype(L, 3);
     lua_Integer n = luaL_checkinteger(L, 4);
@@ -91,7 +152,7 @@ static int g_input(lua_State *L)
 
 static int g_param_vector(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "param_vector");
+    dsmlp_graph *g = opgraph(L, "param_vector");
     const char *name = luaL_checkstring(L, 2);
     dsmlp_dtype dt = checkdtype(L, 3);
     lua_Integer n = luaL_checkinteger(L, 4);
@@ -101,7 +162,7 @@ static int g_param_vector(lua_State *L)
 
 static int g_param_matrix(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "param_matrix");
+    dsmlp_graph *g = opgraph(L, "param_matrix");
     const char *name = luaL_checkstring(L, 2);
     dsmlp_dtype dt = checkdtype(L, 3);
     lua_Integer rows = luaL_checkinteger(L, 4), cols = luaL_checkinteger(L, 5);
@@ -112,14 +173,14 @@ static int g_param_matrix(lua_State *L)
 
 static int g_add(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "add");
+    dsmlp_graph *g = opgraph(L, "add");
     dsmlp_value a = checkvalue(L, 2), b = checkvalue(L, 3), out;
     return result(L, g, dsmlp_add(g, a, b, &out), &out);
 }
 
 static int g_scale(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "scale");
+    dsmlp_graph *g = opgraph(L, "scale");
     dsmlp_value x = checkvalue(L, 2), out;
     double c = (double)luaL_checknumber(L, 3);
     return result(L, g, dsmlp_scale(g, x, c, &out), &out);
@@ -127,7 +188,7 @@ static int g_scale(lua_State *L)
 
 static int g_layernorm(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "layernorm");
+    dsmlp_graph *g = opgraph(L, "layernorm");
     dsmlp_value x = checkvalue(L, 2), w = checkvalue(L, 3), b = optvalue(L, 4), out;
     double eps = (double)luaL_checknumber(L, 5);
     return result(L, g, dsmlp_layernorm(g, x, w, b, eps, &out), &out);
@@ -135,7 +196,7 @@ static int g_layernorm(lua_State *L)
 
 static int g_rmsnorm(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "rmsnorm");
+    dsmlp_graph *g = opgraph(L, "rmsnorm");
     dsmlp_value x = checkvalue(L, 2), w = checkvalue(L, 3), out;
     double eps = (double)luaL_checknumber(L, 4);
     return result(L, g, dsmlp_rmsnorm(g, x, w, eps, &out), &out);
@@ -143,21 +204,21 @@ static int g_rmsnorm(lua_State *L)
 
 static int g_matmul(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "matmul");
+    dsmlp_graph *g = opgraph(L, "matmul");
     dsmlp_value x = checkvalue(L, 2), w = checkvalue(L, 3), out;
     return result(L, g, dsmlp_matmul(g, x, w, &out), &out);
 }
 
 static int g_bias(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "bias");
+    dsmlp_graph *g = opgraph(L, "bias");
     dsmlp_value x = checkvalue(L, 2), b = checkvalue(L, 3), out;
     return result(L, g, dsmlp_bias(g, x, b, &out), &out);
 }
 
 static int g_activation(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "activation");
+    dsmlp_graph *g = opgraph(L, "activation");
     dsmlp_value x = checkvalue(L, 2), out;
     dsmlp_act act = (dsmlp_act)luaL_checkoption(L, 3, NULL, act_names);
     return result(L, g, dsmlp_activation(g, x, act, &out), &out);
@@ -167,7 +228,7 @@ static int g_activation(lua_State *L)
 #define UNARY(fname, cfn, label)                                \
     static int fname(lua_State *L)                              \
     {                                                           \
-        dsmlp_graph *g = tograph(L, label);                     \
+        dsmlp_graph *g = opgraph(L, label);                     \
         dsmlp_value x = checkvalue(L, 2), out;                  \
         return result(L, g, cfn(g, x, &out), &out);              \
     }
@@ -181,7 +242,7 @@ UNARY(g_all_reduce, dsmlp_all_reduce, "all_reduce")
 
 static int g_gated(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "gated");
+    dsmlp_graph *g = opgraph(L, "gated");
     dsmlp_value x = checkvalue(L, 2), out;
     dsmlp_act act = (dsmlp_act)luaL_checkoption(L, 3, NULL, act_names);
     return result(L, g, dsmlp_gated(g, x, act, &out), &out);
@@ -189,7 +250,7 @@ static int g_gated(lua_State *L)
 
 static int g_dequant(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "dequant");
+    dsmlp_graph *g = opgraph(L, "dequant");
     dsmlp_value wq = checkvalue(L, 2), scales = checkvalue(L, 3), out;
     lua_Integer groups = luaL_checkinteger(L, 4);
     dsmlp_dtype dt = checkdtype(L, 5);
@@ -199,10 +260,12 @@ static int g_dequant(lua_State *L)
 /* Returns the graph itself, so `return g:output("out", y)` hands it back. */
 static int g_output(lua_State *L)
 {
-    dsmlp_graph *g = tograph(L, "output");
+    dsmlp_graph *g = opgraph(L, "output");
     const char *name = luaL_checkstring(L, 2);
     dsmlp_value x = checkvalue(L, 3);
     if (dsmlp_output(g, name, x) != DSMLP_OK) return lmod_error(L, dsmlp_graph_ctx(g));
+    lbudget *b = budget(L);
+    if (b) b->live++;
     lua_settop(L, 1);
     return 1;
 }
@@ -245,6 +308,8 @@ static int g_dump(lua_State *L)
 static int g_close(lua_State *L)
 {
     lgraph *p = (lgraph *)luaL_checkudata(L, 1, LGRAPH_MT);
+    lbudget *b = p->g ? budget(L) : NULL;
+    if (b) b->live -= dsmlp_graph_size(p->g);
     dsmlp_graph_free(p->g);
     p->g = NULL;
     return 0;
@@ -403,6 +468,51 @@ static const luaL_Reg value_meta[] = {
     {NULL, NULL}
 };
 
+/* ------------------------------------------------------------- lookup */
+
+/* Levenshtein distance, for suggesting a method name; long keys are cut. */
+static int edit_distance(const char *a, const char *b)
+{
+    enum { N = 40 };
+    int la = (int)strnlen(a, N), lb = (int)strnlen(b, N);
+    int prev[N + 1], cur[N + 1];
+    for (int j = 0; j <= lb; j++) prev[j] = j;
+    for (int i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (int j = 1; j <= lb; j++) {
+            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            int del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof prev);
+    }
+    return prev[lb];
+}
+
+/* __index: the method, or an error naming the closest one, so a typo such
+** as g:layernrom(...) says what was meant instead of "call a nil value".
+** Upvalues: the methods table and the type's name. */
+static int index_method(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+    const char *tname = lua_tostring(L, lua_upvalueindex(2));
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return luaL_error(L, "%s has no field of type %s (it has only methods)", tname, luaL_typename(L, 2));
+    const char *key = lua_tostring(L, 2), *best = NULL;
+    int bestd = 1 << 30;
+    lua_pushnil(L);
+    while (lua_next(L, lua_upvalueindex(1))) {
+        lua_pop(L, 1);
+        const char *m = lua_tostring(L, -1);
+        int d = edit_distance(key, m);
+        if (d < bestd || (d == bestd && best && strcmp(m, best) < 0)) bestd = d, best = m;
+    }
+    if (best && bestd <= 3)
+        return luaL_error(L, "%s has no method '%s' (did you mean '%s'?)", tname, key, best);
+    return luaL_error(L, "%s has no method '%s'", tname, key);
+}
+
 /* ------------------------------------------------------------- setup */
 
 static void newmeta(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods)
@@ -415,6 +525,8 @@ static void newmeta(lua_State *L, const char *tname, const luaL_Reg *meta, const
     if (methods) {
         lua_newtable(L);
         luaL_setfuncs(L, methods, 0);
+        lua_pushstring(L, tname);
+        lua_pushcclosure(L, index_method, 2);
         lua_setfield(L, -2, "__index");
     }
     lua_pushstring(L, tname);   /* getmetatable() sees a name, not the table */
@@ -425,6 +537,12 @@ static void newmeta(lua_State *L, const char *tname, const luaL_Reg *meta, const
 void lgraph_open(lua_State *L)
 {
     static const luaL_Reg box_meta[] = {{"__gc", box_gc}, {NULL, NULL}};
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &budget_key) == LUA_TNIL) {
+        lbudget *b = (lbudget *)lua_newuserdatauv(L, sizeof *b, 0);
+        b->live = 0;
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &budget_key);
+    }
+    lua_pop(L, 1);
     newmeta(L, LGRAPH_MT, graph_meta, graph_methods);
     newmeta(L, LVALUE_MT, value_meta, value_methods);
     newmeta(L, LBOX_MT, box_meta, NULL);

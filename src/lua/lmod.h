@@ -25,6 +25,11 @@ typedef struct lvalue {
     dsmlp_value id;
 } lvalue;
 
+/* Values all live graphs of one Lua state may hold together. Graph memory
+** is C memory the Lua allocator's cap does not see; a real model needs a few
+** thousand values, so this only stops runaway scripts. */
+#define LMOD_VALUES_MAX ((int64_t)1 << 18)
+
 /* The context scripts build on; set by the host before opening the module. */
 void       lmod_set_ctx(lua_State *L, dsmlp_ctx *ctx);
 dsmlp_ctx *lmod_ctx(lua_State *L);
@@ -36,6 +41,9 @@ void    lgraph_open(lua_State *L);
 lgraph *lgraph_push_new(lua_State *L);
 /* Graph userdata at idx, or NULL (closed graphs included). */
 lgraph *lgraph_test(lua_State *L, int idx);
+/* Adds a new graph's values to the state's budget: 0, or 1 with a message
+** pushed when they do not fit (the caller frees the graph). */
+int     lgraph_charge(lua_State *L, dsmlp_graph *g, const char *what);
 /* Raises the C context's last error as a Lua error at the caller's line. */
 int     lmod_error(lua_State *L, dsmlp_ctx *ctx);
 

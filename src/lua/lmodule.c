@@ -153,11 +153,16 @@ static int m_mlp_raw(lua_State *L)
     dsmlp_ctx *ctx = lmod_ctx(L);
     lgraph *p = lgraph_push_new(L);
     if (dsmlp_graph_create(ctx, name, &p->g) != DSMLP_OK) return lmod_error(L, ctx);
-    if (dsmlp_mlp_build(p->g, &cfg) != DSMLP_OK) {
+    int fail = dsmlp_mlp_build(p->g, &cfg) != DSMLP_OK;
+    if (fail)
+        lua_pushstring(L, dsmlp_last_error(ctx));
+    else
+        fail = lgraph_charge(L, p->g, "mlp");
+    if (fail) {   /* message on top */
         dsmlp_graph_free(p->g);
         p->g = NULL;
         lua_pushnil(L);
-        lua_pushstring(L, dsmlp_last_error(ctx));
+        lua_insert(L, -2);
         return 2;
     }
     return 1;

@@ -34,7 +34,7 @@ typedef struct script_job {
     const char *source;
     size_t      len;
     const char *chunkname;   /* "@name" form */
-    const dsmlp_script_options *o;
+    dsmlp_script_options o;  /* the caller's, or the defaults */
     int         file_error;  /* the script file could not be read */
 } script_job;
 
@@ -46,7 +46,7 @@ static void add_layer(lua_State *L, int li, int namei, int gi, const char *chunk
     const char *name = lua_tostring(L, namei);
     lgraph *p = lgraph_test(L, gi);
     if (!p) luaL_error(L, "%s: layer '%s' is a %s, not a dsmlp.graph", chunk, name, luaL_typename(L, gi));
-    if (!p->g) luaL_error(L, "%s: layer '%s': graph is closed", chunk, name);
+    else if (!p->g) luaL_error(L, "%s: layer '%s': graph is closed", chunk, name);
     lua_Integer n = (lua_Integer)lua_rawlen(L, li);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, li, i);
@@ -91,7 +91,7 @@ static void collect_result(lua_State *L, int li, int ri, const char *chunk)
         lua_rawgeti(L, ri, i);
         lgraph *p = lgraph_test(L, -1);
         if (!p) luaL_error(L, "%s: returned layer [%d] is a %s, not a dsmlp.graph", chunk, (int)i, luaL_typename(L, -1));
-        if (!p->g) luaL_error(L, "%s: returned layer [%d]: graph is closed", chunk, (int)i);
+        else if (!p->g) luaL_error(L, "%s: returned layer [%d]: graph is closed", chunk, (int)i);
         lua_pushstring(L, dsmlp_graph_name(p->g));
         add_layer(L, li, lua_gettop(L), lua_gettop(L) - 1, chunk);
         lua_pop(L, 2);
@@ -133,7 +133,7 @@ static int script_main(lua_State *L)
 {
     script_job *job = (script_job *)lua_touserdata(L, 1);
     lua_settop(L, 0);
-    sandbox_open(L, job->o->allow_io, job->o->lua_path);
+    sandbox_open(L, job->o.allow_io, job->o.lua_path);
     lua_settop(L, 0);
     int st = job->path ? luaL_loadfilex(L, job->path, "t")
                        : luaL_loadbufferx(L, job->source, job->len, job->chunkname, "t");
@@ -213,13 +213,8 @@ static dsmlp_status take_layers(lua_State *L, dsmlp_ctx *ctx, dsmlp_layers **out
 
 static dsmlp_status script_run(dsmlp_ctx *ctx, script_job *job, dsmlp_layers **out)
 {
-    dsmlp_script_options defaults;
-    if (!job->o) {
-        dsmlp_script_options_default(&defaults);
-        job->o = &defaults;
-    }
     sandbox_limits limits;
-    lua_State *L = sandbox_new(&limits, job->o->instruction_limit);
+    lua_State *L = sandbox_new(&limits, job->o.instruction_limit);
     if (!L) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: cannot create a Lua state");
     lmod_set_ctx(L, ctx);
     lua_pushcfunction(L, script_msgh);
@@ -259,7 +254,11 @@ dsmlp_status dsmlp_script_load(dsmlp_ctx *ctx, const char *path, const dsmlp_scr
     if (!chunkname) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: out of memory");
     chunkname[0] = '@';
     memcpy(chunkname + 1, path, len + 1);
-    script_job job = {.path = path, .chunkname = chunkname, .o = o};
+    script_job job = {.path = path, .chunkname = chunkname};
+    if (o)
+        job.o = *o;
+    else
+        dsmlp_script_options_default(&job.o);
     dsmlp_status s = script_run(ctx, &job, out);
     free(chunkname);
     return s;
@@ -280,7 +279,11 @@ dsmlp_status dsmlp_script_load_string(dsmlp_ctx *ctx, const char *source, const 
         name[0] = '@';
         memcpy(name + 1, chunkname, len + 1);
     }
-    script_job job = {.source = source, .len = strlen(source), .chunkname = name ? name : chunkname, .o = o};
+    script_job job = {.source = source, .len = strlen(source), .chunkname = name ? name : chunkname};
+    if (o)
+        job.o = *o;
+    else
+        dsmlp_script_options_default(&job.o);
     dsmlp_status s = script_run(ctx, &job, out);
     free(name);
     return s;
