@@ -242,6 +242,9 @@ dsmlp_status dsmlp_reference_run_f64(const dsmlp_graph *g, int64_t T, const dsml
 ** over ranks. Outputs are written for every rank (they are equal). */
 dsmlp_status dsmlp_reference_run_ranks(dsmlp_graph *const *graphs, int P, int64_t T,
                                        const dsmlp_host_tensor *const *bind, const int *nbind);
+/* Same, but F64 outputs receive the unrounded double result. */
+dsmlp_status dsmlp_reference_run_ranks_f64(dsmlp_graph *const *graphs, int P, int64_t T,
+                                           const dsmlp_host_tensor *const *bind, const int *nbind);
 /* Worker threads for the reference executor (default: 1). */
 void         dsmlp_reference_set_threads(dsmlp_ctx *ctx, int nthreads);
 
@@ -319,6 +322,10 @@ const char  *dsmlp_cache_dir(dsmlp_ctx *ctx);
 /* Uses another directory from now on (NULL: back to the default rules). */
 dsmlp_status dsmlp_cache_set_dir(dsmlp_ctx *ctx, const char *dir);
 void         dsmlp_cache_get_stats(dsmlp_ctx *ctx, dsmlp_cache_stats *out);
+/* Why the disk cache is off or a setting was ignored (e.g. "directory ... is
+** not writable; using memory only"), "" when all is well. The library never
+** prints it; a program may. */
+const char  *dsmlp_cache_warning(dsmlp_ctx *ctx);
 void         dsmlp_cache_reset_stats(dsmlp_ctx *ctx);
 
 typedef struct dsmlp_cache_entry {

@@ -6,9 +6,9 @@
 
 struct embed_file { const char *name; const char *text; size_t len; };
 
-extern const struct embed_file embedded_templates[];  /* templates/*.cu(h) */
+extern const struct embed_file embedded_templates[];  /* templates/: .cu and .cuh files */
 extern const int embedded_templates_count;
-extern const struct embed_file embedded_lua[];        /* lua/*.lua        */
+extern const struct embed_file embedded_lua[];        /* lua/: .lua files         */
 extern const int embedded_lua_count;
 
 /* Finds an embedded file by base name in a table; NULL if absent. */

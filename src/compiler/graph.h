@@ -2,6 +2,9 @@
 ** graph.h — the op graph IR (internal view of dsmlp_graph).
 ** Each node produces one value; a value's id is its node index. Nodes are
 ** appended in topological order (operands always precede their users).
+** Unused src[] slots are DSMLP_NONE and nsrc counts only present operands
+** (a layernorm without beta has nsrc = 2). Output nodes are sinks: never an
+** operand. Activations have dims = {0, n}; vectors dims = {n, 0}.
 */
 #ifndef DSMLP_GRAPH_H
 #define DSMLP_GRAPH_H
@@ -38,6 +41,13 @@ static inline int64_t graph_cols(const graph_node *v) { return v->tokens ? v->di
 static inline int64_t graph_w_in(const graph_node *w)  { return w->layout == DSMLP_LAYOUT_IN_OUT ? w->dims[0] : w->dims[1]; }
 static inline int64_t graph_w_out(const graph_node *w) { return w->layout == DSMLP_LAYOUT_IN_OUT ? w->dims[1] : w->dims[0]; }
 static inline const graph_node *graph_at(const dsmlp_graph *g, dsmlp_value v) { return &g->nodes[v]; }
+
+/* Printable shapes for messages: "[T,4096]", "[4096]", "[1024,16384] ([in,out])";
+** with dtype: "f16[T,4096]". Return buf. */
+#define GRAPH_DESC_MAX 96
+const char *graph_shape_str(const graph_node *v, char buf[GRAPH_DESC_MAX]);
+const char *graph_type_str(const graph_node *v, char buf[GRAPH_DESC_MAX]);
+const char *graph_layout_name(dsmlp_layout l);   /* "[in,out]" / "[out,in]" */
 
 /* Number of users of each value (array of g->n ints, caller frees). */
 int *graph_use_counts(const dsmlp_graph *g);

@@ -97,6 +97,7 @@ typedef struct plan {
     plan_step   *steps;   int nsteps;
     plan_kernel *kernels; int nkernels;
     size_t       ws_bytes;                /* workspace size for max_tokens      */
+    char         notes[PLAN_TEXT_MAX];    /* plan-wide remarks (e.g. unused ops) */
 } plan;
 
 /* Compiler entry points (src/compiler/). Pure: no loading, launching, caching. */

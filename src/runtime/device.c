@@ -1,11 +1,111 @@
-/* device.c — PLACEHOLDER until the runtime lands: reports no device. */
+/* device.c — one CUDA device per context: primary context, arch, name. */
 #include "device.h"
 #include "context.h"
 
-dsmlp_status device_get(dsmlp_ctx *ctx, struct device **out)
+#include <cublasLt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static dsmlp_status cu_fail(dsmlp_ctx *ctx, const char *what, CUresult r)
 {
-    *out = NULL;
-    return err_set(ctx, DSMLP_ERR_NO_DEVICE, "the GPU runtime is not built yet");
+    return err_set(ctx, DSMLP_ERR_CUDA, "%s failed: %s", what, cuda_api_errstr(r));
 }
 
-void device_destroy(struct device *d) { (void)d; }
+static dsmlp_status pick_device(dsmlp_ctx *ctx, const cuda_api *cu, CUdevice *dev, CUcontext *cur)
+{
+    int count = 0;
+    CUresult r = cu->cuDeviceGetCount(&count);
+    if (r != CUDA_SUCCESS)
+        return err_set(ctx, DSMLP_ERR_NO_DEVICE, "no GPU: cuDeviceGetCount failed with %s", cuda_api_errstr(r));
+    if (count <= 0) return err_set(ctx, DSMLP_ERR_NO_DEVICE, "no GPU: cuDeviceGetCount returned 0");
+    /* An embedding engine that already made a context current (PyTorch does
+    ** with the primary one) decides the device. */
+    *cur = NULL;
+    if (cu->cuCtxGetCurrent(cur) == CUDA_SUCCESS && *cur && cu->cuCtxGetDevice(dev) == CUDA_SUCCESS)
+        return DSMLP_OK;
+    *cur = NULL;
+    int ordinal = 0;
+    const char *env = getenv("DSMLP_DEVICE");
+    if (env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end || v < 0 || v >= count)
+            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "DSMLP_DEVICE=%s: not a device ordinal in [0, %d)", env,
+                           count);
+        ordinal = (int)v;
+    }
+    r = cu->cuDeviceGet(dev, ordinal);
+    return r == CUDA_SUCCESS ? DSMLP_OK : cu_fail(ctx, "cuDeviceGet", r);
+}
+
+dsmlp_status device_get(dsmlp_ctx *ctx, struct device **out)
+{
+    if (ctx->device) {
+        *out = ctx->device;
+        return device_make_current(ctx, ctx->device);
+    }
+    *out = NULL;
+    const cuda_api *cu;
+    dsmlp_status s = cuda_api_load(ctx, &cu);
+    if (s != DSMLP_OK) return s;
+    CUdevice dev;
+    CUcontext cur;
+    if ((s = pick_device(ctx, cu, &dev, &cur)) != DSMLP_OK) return s;
+
+    struct device *d = calloc(1, sizeof *d);
+    if (!d) return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory for the device state");
+    d->cu = cu;
+    d->dev = dev;
+    CUresult r;
+    /* Always retain the primary context: cuBLASLt (runtime API) uses it. */
+    if ((r = cu->cuDevicePrimaryCtxRetain(&d->ctx, dev)) != CUDA_SUCCESS) {
+        free(d);
+        return cu_fail(ctx, "cuDevicePrimaryCtxRetain", r);
+    }
+    if (!cur && (r = cu->cuCtxSetCurrent(d->ctx)) != CUDA_SUCCESS) {
+        cu->cuDevicePrimaryCtxRelease(dev);
+        free(d);
+        return cu_fail(ctx, "cuCtxSetCurrent", r);
+    }
+    if (cur) d->ctx = cur;   /* run in the caller's context, not beside it */
+    cu->cuDeviceGetAttribute(&d->cc_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
+    cu->cuDeviceGetAttribute(&d->cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
+    cu->cuDeviceGetAttribute(&d->sm_count, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev);
+    cu->cuDeviceGetAttribute(&d->smem_optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, dev);
+    snprintf(d->arch, sizeof d->arch, "sm_%d%d", d->cc_major, d->cc_minor);
+    if (cu->cuDeviceGetName(d->name, (int)sizeof d->name, dev) != CUDA_SUCCESS)
+        snprintf(d->name, sizeof d->name, "CUDA device %d", (int)dev);
+    ctx->device = d;
+    *out = d;
+    return DSMLP_OK;
+}
+
+dsmlp_status device_make_current(dsmlp_ctx *ctx, struct device *d)
+{
+    CUcontext cur = NULL;
+    if (d->cu->cuCtxGetCurrent(&cur) == CUDA_SUCCESS && cur == d->ctx) return DSMLP_OK;
+    CUresult r = d->cu->cuCtxSetCurrent(d->ctx);
+    return r == CUDA_SUCCESS ? DSMLP_OK : cu_fail(ctx, "cuCtxSetCurrent", r);
+}
+
+void device_destroy(struct device *d)
+{
+    if (!d) return;
+    if (d->lt) cublasLtDestroy((cublasLtHandle_t)d->lt);
+    d->cu->cuDevicePrimaryCtxRelease(d->dev);
+    free(d);
+}
+
+int dsmlp_device_available(dsmlp_ctx *ctx)
+{
+    if (!ctx) return 0;
+    struct device *d;
+    return device_get(ctx, &d) == DSMLP_OK;
+}
+
+const char *dsmlp_device_arch(dsmlp_ctx *ctx)
+{
+    if (!ctx) return NULL;
+    struct device *d;
+    return device_get(ctx, &d) == DSMLP_OK ? d->arch : NULL;
+}

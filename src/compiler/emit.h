@@ -1,0 +1,38 @@
+/*
+** emit.h — CUDA source from the templates (templates/, common.cuh inlined).
+** Each emitter reads the kernel's argument buffers (k->args, set by the
+** caller) from p->bufs and fills k->name, k->source and the launch geometry.
+** Same inputs -> byte-identical source. uniq > 0 appends "_u<uniq>" to the
+** name (two different kernels of one plan that would share a name).
+*/
+#ifndef DSMLP_EMIT_H
+#define DSMLP_EMIT_H
+
+#include "plan.h"
+
+typedef struct emit_norm_spec {
+    int     rms;          /* 0: layernorm, 1: rmsnorm                          */
+    int64_t h;
+    double  eps;
+    int     has_side, has_beta, nterms, nextra;
+    /* args: y, [side], gamma, [beta], terms..., extras... */
+} emit_norm_spec;
+
+dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_norm_spec *s, int uniq);
+/* args: out, x0, x1, ... ; expr is a float C expression over x0.. (leaf i = args[i+1]).
+** prefix: name without the "dsmlp_" start and the "_v<VEC>" end. */
+dsmlp_status emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const char *prefix, int64_t n,
+                           const char *expr, const char *what, int uniq);
+/* args: y [T,n], x [T,2n], [bias [2n]] */
+dsmlp_status emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, dsmlp_act act, int64_t n, int uniq);
+/* args: w [R,C] float, q [R,C] int8, scales [groups] */
+dsmlp_status emit_dequant(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, int64_t groups, int uniq);
+
+/* CUDA type of a dtype ("__half", ...) and the act's device function. */
+const char *emit_ctype(dsmlp_dtype t);
+const char *emit_act_fn(dsmlp_act a);
+const char *emit_act_name(dsmlp_act a);   /* "gelu_tanh", "silu", ... */
+/* Largest power of two v with v * elem_bytes <= 16 and n % v == 0. */
+int         emit_vec_width(int64_t n, size_t elem_bytes);
+
+#endif

@@ -1,0 +1,98 @@
+/* explain.c — plan_explain_text: the plan as readable text (steps, what each absorbed, why). */
+#include "plan.h"
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tbuf { char *p; size_t n, cap; int oom; } tbuf;
+
+static void tp(tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tp(tbuf *b, const char *fmt, ...)
+{
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+        va_end(ap);
+        if (n < 0) { b->oom = 1; return; }
+        if ((size_t)n < b->cap - b->n) { b->n += (size_t)n; return; }
+        size_t cap = b->cap * 2 + (size_t)n + 256;
+        char *np = realloc(b->p, cap);
+        if (!np) { b->oom = 1; return; }
+        b->p = np, b->cap = cap;
+    }
+}
+
+static const char *bufdesc(const plan *p, int b, char *out, size_t cap)
+{
+    if (b < 0) { snprintf(out, cap, "-"); return out; }
+    const plan_buf *B = &p->bufs[b];
+    if (B->tokens) snprintf(out, cap, "%s %s[T,%lld]", B->name, dsmlp_dtype_name(B->dtype), (long long)B->cols);
+    else if (B->rows == 1) snprintf(out, cap, "%s %s[%lld]", B->name, dsmlp_dtype_name(B->dtype), (long long)B->cols);
+    else snprintf(out, cap, "%s %s[%lld,%lld]", B->name, dsmlp_dtype_name(B->dtype), (long long)B->rows, (long long)B->cols);
+    return out;
+}
+
+static const char *epi_name(plan_epilogue e)
+{
+    static const char *const n[] = {"NONE", "BIAS", "RELU_BIAS", "GELU_BIAS", "RELU", "GELU"};
+    return (unsigned)e <= EPI_GELU ? n[e] : "?";
+}
+
+dsmlp_status plan_explain_text(const plan *p, char **text)
+{
+    if (!p || !text) return DSMLP_ERR_INVALID_ARG;
+    tbuf b = {malloc(1024), 0, 1024, 0};
+    if (!b.p) return DSMLP_ERR_NOMEM;
+    static const char *const kinds[] = {"input", "param", "output", "work"};
+    tp(&b, "plan for graph '%s': target %s, max_tokens %lld, %d step(s), %d generated kernel(s), workspace %zu bytes\n",
+       p->graph_name, p->arch, (long long)p->max_tokens, p->nsteps, p->nkernels, p->ws_bytes);
+    tp(&b, "buffers:\n");
+    for (int i = 0; i < p->nbufs; i++) {
+        char d[128];
+        const plan_buf *B = &p->bufs[i];
+        tp(&b, "  %-6s %s", kinds[B->kind], bufdesc(p, i, d, sizeof d));
+        if (!B->tokens && B->rows > 1) tp(&b, " %s", B->layout == DSMLP_LAYOUT_IN_OUT ? "[in,out]" : "[out,in]");
+        if (B->kind == BUF_WORK) tp(&b, " @%zu (%zu bytes)", B->ws_offset, B->ws_bytes);
+        tp(&b, "\n");
+    }
+    tp(&b, "steps:\n");
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        char a[128], w[128], d[128], c[128], bi[128];
+        tp(&b, "  [%d] %s\n", i, s->label);
+        if (s->kind == STEP_GEMM) {
+            const plan_gemm *m = &s->gemm;
+            tp(&b, "      gemm: %s = %s x %s%s (n=%lld, k=%lld), epilogue %s", bufdesc(p, m->d, d, sizeof d),
+               bufdesc(p, m->x, a, sizeof a), bufdesc(p, m->w, w, sizeof w),
+               m->layout == DSMLP_LAYOUT_IN_OUT ? " [in,out]" : "^T [out,in]", (long long)m->n, (long long)m->k,
+               epi_name(m->epi));
+            if (m->bias >= 0) tp(&b, ", bias %s", bufdesc(p, m->bias, bi, sizeof bi));
+            if (m->c >= 0) tp(&b, ", + C %s (beta=1)", bufdesc(p, m->c, c, sizeof c));
+            tp(&b, "\n");
+        } else if (s->kind == STEP_KERNEL) {
+            const plan_kernel *k = &p->kernels[s->kernel];
+            tp(&b, "      kernel %s  key %s\n", k->name, k->key[0] ? k->key : "(not compiled)");
+            tp(&b, "      args:");
+            for (int j = 0; j < k->nargs; j++) tp(&b, "%s %s", j ? "," : "", bufdesc(p, k->args[j], a, sizeof a));
+            tp(&b, "\n      launch: grid (%d, ceil(%s / %d)), block %d\n", k->grid_x,
+               k->rows_fixed > 0 ? "rows" : "T", k->rows_per_block, k->threads);
+        } else {
+            tp(&b, "      all_reduce (sum over the tensor-parallel group) in place on %s\n",
+               bufdesc(p, s->buf, a, sizeof a));
+        }
+        tp(&b, "      absorbs: %s\n", s->absorbed[0] ? s->absorbed : "(no graph op: introduced by the compiler)");
+        if (s->why[0]) tp(&b, "      why: %s\n", s->why);
+    }
+    if (p->notes[0]) tp(&b, "notes:\n%s", p->notes);
+    if (b.oom) {
+        free(b.p);
+        return DSMLP_ERR_NOMEM;
+    }
+    *text = b.p;
+    return DSMLP_OK;
+}

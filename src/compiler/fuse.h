@@ -1,0 +1,76 @@
+/*
+** fuse.h — the fusion pass: graph nodes -> groups, one group per plan step.
+**
+** Pattern matching over the node list (like ggml_can_fuse): anchors (matmul,
+** norms, gated, dequant, all_reduce) absorb the element-wise ops around them
+** that their step can compute; what is left forms generated element-wise
+** kernels. Values: ids < g->n are graph nodes; ids >= g->n are sums the pass
+** introduces (e.g. the residual terms of GEMM2's C, pre-summed by the norm).
+*/
+#ifndef DSMLP_FUSE_H
+#define DSMLP_FUSE_H
+
+#include "plan.h"
+
+#define FUSE_MAX_TERMS 8
+#define FUSE_MAX_NODES 64
+
+typedef enum fuse_kind { FG_NORM, FG_GEMM, FG_EW, FG_GATED, FG_DEQUANT, FG_ALL_REDUCE } fuse_kind;
+
+typedef struct fuse_value {
+    dsmlp_dtype  dtype;
+    int          tokens;     /* 1: [T, cols]; 0: [rows, cols] (vectors: rows = 1) */
+    int64_t      rows, cols;
+    dsmlp_layout layout;
+    int          external;   /* input or param                                    */
+    int          producer;   /* group writing it; -1 if external or never stored */
+    int          alias;      /* shares the storage of this value (all_reduce, output); -1 */
+    int          output;     /* output node whose buffer holds it; -1             */
+} fuse_value;
+
+typedef struct fuse_group {
+    fuse_kind kind;
+    int       order;                  /* sort key: graph position              */
+    int       seq;                    /* creation index (tie break)            */
+    int       out, side;              /* values written (side: -1 if none)     */
+    int       nodes[FUSE_MAX_NODES];  /* graph nodes it computes (explain)     */
+    int       nnodes;
+    /* FG_NORM: out = norm(sum(terms)); side = sum(terms) + sum(extra) */
+    dsmlp_op  norm;
+    double    eps;
+    int       gamma, beta;
+    int       terms[FUSE_MAX_TERMS], nterms;
+    int       extra[FUSE_MAX_TERMS], nextra;
+    /* FG_GEMM: out = x·w (+bias, act per epi) (+c) */
+    int       x, w, bias, c;
+    plan_epilogue epi;
+    /* FG_EW: expression rooted at graph node root over the nodes above
+    ** (leaves: everything else); root < 0: out = sum(terms) (pre-sum/copy). */
+    int       root;
+    plan_kernel_kind ew_kind;
+    /* FG_GATED: out = gated(in (+bias), act); FG_ALL_REDUCE: in place on in */
+    int       in;
+    dsmlp_act act;
+    /* FG_DEQUANT: out = deq(x = q, w = scales) */
+    int64_t   groups;
+    char      label[48];
+    char      why[PLAN_TEXT_MAX];
+} fuse_group;
+
+typedef struct fuse_result {
+    const dsmlp_graph *g;
+    fuse_value *vals;   int nvals, capvals;
+    fuse_group *groups; int ngroups, capgroups;
+    int        *order;            /* group indices in execution order          */
+    int        *uses;             /* live uses per graph node                  */
+    char        notes[PLAN_TEXT_MAX]; /* plan-wide remarks (unused values)      */
+} fuse_result;
+
+dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, fuse_result *r);
+void         fuse_free(fuse_result *r);
+/* Value whose buffer v lives in (follows aliases). */
+int          fuse_storage(const fuse_result *r, int v);
+/* Appends to a fixed text buffer (explain strings); never overflows. */
+void         fuse_appendf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

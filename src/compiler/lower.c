@@ -1,0 +1,459 @@
+/* lower.c — turns the fusion groups into plan steps over named and workspace buffers. */
+#include "lower.h"
+#include "emit.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WS_ALIGN 256
+
+typedef struct lw {
+    dsmlp_ctx         *ctx;
+    const fuse_result *r;
+    const dsmlp_graph *g;
+    plan              *p;
+    int               *bufof;   /* per storage value */
+    int                capbufs, capsteps, capkernels;
+    int                nwork;
+} lw;
+
+static int grow(void **arr, int *cap, int n, size_t size)
+{
+    if (n < *cap) return 0;
+    int nc = *cap * 2 + 8;
+    void *na = realloc(*arr, (size_t)nc * size);
+    if (!na) return -1;
+    memset((char *)na + (size_t)*cap * size, 0, (size_t)(nc - *cap) * size);
+    *arr = na, *cap = nc;
+    return 0;
+}
+
+static int add_buf(lw *L, plan_buf_kind kind, const char *name, const fuse_value *v)
+{
+    plan *p = L->p;
+    if (grow((void **)&p->bufs, &L->capbufs, p->nbufs, sizeof *p->bufs)) return -1;
+    plan_buf *b = &p->bufs[p->nbufs];
+    memset(b, 0, sizeof *b);
+    b->kind = kind;
+    if (kind == BUF_WORK) snprintf(b->name, sizeof b->name, "ws%d", L->nwork++);
+    else snprintf(b->name, sizeof b->name, "%s", name);
+    b->dtype = v->dtype, b->tokens = v->tokens, b->rows = v->tokens ? 0 : v->rows, b->cols = v->cols;
+    b->layout = v->layout;
+    return p->nbufs++;
+}
+
+static dsmlp_status nomem(lw *L) { return err_set(L->ctx, DSMLP_ERR_NOMEM, "lower: out of memory"); }
+
+/* Buffer holding value v for reading; it must exist already. */
+static int rbuf(lw *L, int v)
+{
+    int s = fuse_storage(L->r, v);
+    return s >= 0 ? L->bufof[s] : -1;
+}
+
+/* Buffer value v is written to (a work buffer on first write). */
+static int wbuf(lw *L, int v)
+{
+    int s = fuse_storage(L->r, v);
+    if (L->bufof[s] < 0) L->bufof[s] = add_buf(L, BUF_WORK, NULL, &L->r->vals[s]);
+    return L->bufof[s];
+}
+
+static plan_step *new_step(lw *L, plan_step_kind kind, const fuse_group *G)
+{
+    plan *p = L->p;
+    if (grow((void **)&p->steps, &L->capsteps, p->nsteps, sizeof *p->steps)) return NULL;
+    plan_step *s = &p->steps[p->nsteps++];
+    memset(s, 0, sizeof *s);
+    s->kind = kind, s->kernel = -1, s->buf = -1;
+    snprintf(s->label, sizeof s->label, "%s", G->label);
+    snprintf(s->why, sizeof s->why, "%s", G->why);
+    for (int i = 0; i < G->nnodes; i++)
+        fuse_appendf(s->absorbed, sizeof s->absorbed, "%s%%%d %s", i ? ", " : "", G->nodes[i],
+                     dsmlp_op_name(L->g->nodes[G->nodes[i]].op));
+    return s;
+}
+
+static plan_kernel *new_kernel(lw *L, plan_step *s, plan_kernel_kind kind)
+{
+    plan *p = L->p;
+    if (grow((void **)&p->kernels, &L->capkernels, p->nkernels, sizeof *p->kernels)) return NULL;
+    plan_kernel *k = &p->kernels[p->nkernels];
+    memset(k, 0, sizeof *k);
+    k->kind = kind;
+    s->kernel = p->nkernels++;
+    return k;
+}
+
+static dsmlp_status arg(lw *L, plan_kernel *k, int b, int v)
+{
+    if (b < 0)
+        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: value %%%d has no buffer when kernel %s runs", v,
+                       k->name[0] ? k->name : "(new)");
+    if (k->nargs == PLAN_MAX_ARGS)
+        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: a kernel would need more than %d arguments",
+                       PLAN_MAX_ARGS);
+    k->args[k->nargs++] = b;
+    return DSMLP_OK;
+}
+
+static dsmlp_status need_param_vec(lw *L, int v, const char *what, int node)
+{
+    const fuse_value *fv = &L->r->vals[v];
+    if (!fv->external || fv->tokens || fv->rows != 1)
+        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: %s of %%%d %s must be a parameter vector", what, node,
+                       dsmlp_op_name(L->g->nodes[node].op));
+    return DSMLP_OK;
+}
+
+/* Emits with a name unique within the plan (a different source under the same name gets _u<k>). */
+typedef dsmlp_status (*emit_fn)(lw *L, plan_kernel *k, const void *arg, int uniq);
+
+static dsmlp_status emit_unique(lw *L, plan_kernel *k, emit_fn fn, const void *a)
+{
+    for (int uniq = 0; uniq < 100; uniq++) {
+        dsmlp_status s = fn(L, k, a, uniq);
+        if (s != DSMLP_OK) return s;
+        int clash = 0;
+        for (int i = 0; i < L->p->nkernels - 1 && !clash; i++) {
+            const plan_kernel *o = &L->p->kernels[i];
+            clash = !strcmp(o->name, k->name) && strcmp(o->source, k->source);
+        }
+        if (!clash) return DSMLP_OK;
+        free(k->source);
+        k->source = NULL;
+    }
+    return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: too many different kernels named %s", k->name);
+}
+
+/* ------------------------------------------------------------------ norm */
+
+static dsmlp_status em_norm(lw *L, plan_kernel *k, const void *a, int uniq)
+{
+    return emit_norm(L->ctx, L->p, k, a, uniq);
+}
+
+static dsmlp_status lower_norm(lw *L, const fuse_group *G)
+{
+    dsmlp_status s;
+    int node = G->out;
+    if ((s = need_param_vec(L, G->gamma, "gamma", node)) || (G->beta >= 0 && (s = need_param_vec(L, G->beta, "beta", node))))
+        return s;
+    plan_step *st = new_step(L, STEP_KERNEL, G);
+    plan_kernel *k = st ? new_kernel(L, st, KERN_NORM) : NULL;
+    if (!k) return nomem(L);
+    emit_norm_spec sp = {G->norm == DSMLP_OP_RMSNORM, L->r->vals[node].cols, G->eps, G->side >= 0, G->beta >= 0,
+                         G->nterms, G->nextra};
+    if ((s = arg(L, k, wbuf(L, G->out), G->out))) return s;
+    if (G->side >= 0 && (s = arg(L, k, wbuf(L, G->side), G->side))) return s;
+    if ((s = arg(L, k, rbuf(L, G->gamma), G->gamma))) return s;
+    if (G->beta >= 0 && (s = arg(L, k, rbuf(L, G->beta), G->beta))) return s;
+    for (int i = 0; i < G->nterms; i++)
+        if ((s = arg(L, k, rbuf(L, G->terms[i]), G->terms[i]))) return s;
+    for (int i = 0; i < G->nextra; i++)
+        if ((s = arg(L, k, rbuf(L, G->extra[i]), G->extra[i]))) return s;
+    for (int i = 0; i < G->nterms + G->nextra; i++) {
+        int v = i < G->nterms ? G->terms[i] : G->extra[i - G->nterms];
+        const fuse_value *fv = &L->r->vals[v];
+        if (fv->cols != sp.h || (!fv->tokens && fv->rows != 1))
+            return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: addend %%%d of norm %%%d is not [T,%lld] or [%lld]",
+                           v, node, (long long)sp.h, (long long)sp.h);
+    }
+    return emit_unique(L, k, em_norm, &sp);
+}
+
+/* ------------------------------------------------------------------ gemm */
+
+static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
+{
+    const graph_node *w = &L->g->nodes[G->w];
+    if (w->op != DSMLP_OP_PARAM && w->op != DSMLP_OP_DEQUANT)
+        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: the weight %%%d (%s) must be a parameter or a dequant",
+                       G->nodes[0], G->w, dsmlp_op_name(w->op));
+    if (!L->r->vals[G->x].tokens)
+        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: x must be a [T, k] activation", G->nodes[0]);
+    if (G->bias >= 0) {
+        dsmlp_status s = need_param_vec(L, G->bias, "bias", G->nodes[0]);
+        if (s) return s;
+    }
+    plan_step *st = new_step(L, STEP_GEMM, G);
+    if (!st) return nomem(L);
+    plan_gemm *m = &st->gemm;
+    m->x = rbuf(L, G->x), m->w = rbuf(L, G->w), m->bias = G->bias >= 0 ? rbuf(L, G->bias) : -1;
+    m->c = G->c >= 0 ? rbuf(L, G->c) : -1;
+    m->d = wbuf(L, G->out);
+    m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->epi;
+    if (m->x < 0 || m->w < 0 || (G->bias >= 0 && m->bias < 0) || (G->c >= 0 && m->c < 0) || m->d < 0)
+        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
+    return DSMLP_OK;
+}
+
+/* -------------------------------------------------------------- elemwise */
+
+typedef struct ew_arg { int64_t n; const char *prefix, *expr, *what; } ew_arg;
+
+static dsmlp_status em_ew(lw *L, plan_kernel *k, const void *a, int uniq)
+{
+    const ew_arg *e = a;
+    return emit_elemwise(L->ctx, L->p, k, e->prefix, e->n, e->expr, e->what, uniq);
+}
+
+static int in_group(const fuse_group *G, int v)
+{
+    for (int i = 0; i < G->nnodes; i++)
+        if (G->nodes[i] == v) return 1;
+    return 0;
+}
+
+static int leaf_index(int *leaves, int *nleaves, int v)
+{
+    for (int i = 0; i < *nleaves; i++)
+        if (leaves[i] == v) return i;
+    if (*nleaves == PLAN_MAX_ARGS - 1) return -1;
+    leaves[*nleaves] = v;
+    return (*nleaves)++;
+}
+
+/* The float expression of graph node v inside group G; leaves become x<i>. */
+static int expr(lw *L, const fuse_group *G, int v, char *buf, size_t cap, int *leaves, int *nleaves)
+{
+    if (!in_group(G, v)) {
+        int i = leaf_index(leaves, nleaves, v);
+        if (i < 0) return -1;
+        fuse_appendf(buf, cap, "x%d", i);
+        return 0;
+    }
+    const graph_node *n = &L->g->nodes[v];
+    switch (n->op) {
+    case DSMLP_OP_ADD: case DSMLP_OP_BIAS:
+        fuse_appendf(buf, cap, "(");
+        if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
+        fuse_appendf(buf, cap, " + ");
+        if (expr(L, G, n->src[1], buf, cap, leaves, nleaves)) return -1;
+        fuse_appendf(buf, cap, ")");
+        return 0;
+    case DSMLP_OP_SCALE:
+        fuse_appendf(buf, cap, "(");
+        if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
+        fuse_appendf(buf, cap, " * (float)%.17g)", n->attr);
+        return 0;
+    case DSMLP_OP_GELU_TANH: case DSMLP_OP_GELU_ERF: case DSMLP_OP_RELU: case DSMLP_OP_SILU: {
+        static const char *const fn[] = {[DSMLP_OP_GELU_TANH] = "ds_gelu_tanh", [DSMLP_OP_GELU_ERF] = "ds_gelu_erf",
+                                         [DSMLP_OP_RELU] = "ds_relu", [DSMLP_OP_SILU] = "ds_silu"};
+        fuse_appendf(buf, cap, "%s(", fn[n->op]);
+        if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
+        fuse_appendf(buf, cap, ")");
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static dsmlp_status lower_ew(lw *L, const fuse_group *G)
+{
+    int leaves[PLAN_MAX_ARGS], nleaves = 0;
+    char ex[2048] = "", prefix[PLAN_NAME_MAX], what[PLAN_TEXT_MAX];
+    const fuse_value *ov = &L->r->vals[G->out];
+    dsmlp_dtype dt = ov->dtype;
+    if (G->root >= 0) {
+        if (expr(L, G, G->root, ex, sizeof ex, leaves, &nleaves) || strlen(ex) + 1 >= sizeof ex)
+            return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED,
+                           "lower: the element-wise ops ending at %%%d %s need more than %d inputs or a too long expression",
+                           G->root, dsmlp_op_name(L->g->nodes[G->root].op), PLAN_MAX_ARGS - 1);
+    } else {
+        for (int i = 0; i < G->nterms; i++) {
+            leaves[nleaves++] = G->terms[i];
+            fuse_appendf(ex, sizeof ex, "%sx%d", i ? " + " : "", i);
+        }
+    }
+    if (!ov->tokens)
+        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: element-wise result %%%d is not a [T, n] activation", G->out);
+    const graph_node *R = G->root >= 0 ? &L->g->nodes[G->root] : NULL;
+    if (G->ew_kind == KERN_ACT) {
+        int bias = G->nnodes == 2;
+        snprintf(prefix, sizeof prefix, "act_%s%s_%s_n%lld", bias ? "bias_" : "", dsmlp_op_name(R->op),
+                 dsmlp_dtype_name(dt), (long long)ov->cols);
+        snprintf(what, sizeof what, "%s%s", bias ? "bias + " : "", dsmlp_op_name(R->op));
+    } else if (G->ew_kind == KERN_RESIDUAL) {
+        snprintf(prefix, sizeof prefix, "residual_%s_n%lld_a%d", dsmlp_dtype_name(dt), (long long)ov->cols, nleaves);
+        snprintf(what, sizeof what, "sum of %d addends", nleaves);
+    } else if (!strcmp(G->label, "copy")) {
+        snprintf(prefix, sizeof prefix, "copy_%s_n%lld", dsmlp_dtype_name(dt), (long long)ov->cols);
+        snprintf(what, sizeof what, "copy");
+    } else {
+        snprintf(prefix, sizeof prefix, "ew_%s_n%lld_%08x", dsmlp_dtype_name(dt), (long long)ov->cols, fnv1a(ex));
+        snprintf(what, sizeof what, "expression %.400s", ex);
+    }
+    for (int i = 0; i < nleaves; i++) {
+        const fuse_value *lv = &L->r->vals[leaves[i]];
+        if (lv->cols != ov->cols || (!lv->tokens && lv->rows != 1))
+            return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: operand %%%d of the element-wise kernel for %%%d is not [T,%lld] or [%lld]",
+                           leaves[i], G->out, (long long)ov->cols, (long long)ov->cols);
+    }
+    plan_step *st = new_step(L, STEP_KERNEL, G);
+    plan_kernel *k = st ? new_kernel(L, st, G->ew_kind) : NULL;
+    if (!k) return nomem(L);
+    dsmlp_status s;
+    for (int i = 0; i < nleaves; i++)
+        if ((s = arg(L, k, rbuf(L, leaves[i]), leaves[i]))) return s;
+    /* output first in the signature */
+    int ob = wbuf(L, G->out);
+    if (ob < 0) return nomem(L);
+    memmove(k->args + 1, k->args, (size_t)k->nargs * sizeof *k->args);
+    k->args[0] = ob, k->nargs++;
+    ew_arg ea = {ov->cols, prefix, ex, what};
+    return emit_unique(L, k, em_ew, &ea);
+}
+
+/* ------------------------------------------------------- gated, dequant */
+
+typedef struct gated_arg { dsmlp_act act; int64_t n; } gated_arg;
+static dsmlp_status em_gated(lw *L, plan_kernel *k, const void *a, int uniq)
+{
+    const gated_arg *g = a;
+    return emit_gated(L->ctx, L->p, k, g->act, g->n, uniq);
+}
+
+static dsmlp_status lower_gated(lw *L, const fuse_group *G)
+{
+    dsmlp_status s;
+    if (G->bias >= 0 && (s = need_param_vec(L, G->bias, "bias", G->out))) return s;
+    plan_step *st = new_step(L, STEP_KERNEL, G);
+    plan_kernel *k = st ? new_kernel(L, st, KERN_GATED) : NULL;
+    if (!k) return nomem(L);
+    if ((s = arg(L, k, wbuf(L, G->out), G->out)) || (s = arg(L, k, rbuf(L, G->in), G->in))) return s;
+    if (G->bias >= 0 && (s = arg(L, k, rbuf(L, G->bias), G->bias))) return s;
+    gated_arg ga = {G->act, L->r->vals[G->out].cols};
+    return emit_unique(L, k, em_gated, &ga);
+}
+
+static dsmlp_status em_deq(lw *L, plan_kernel *k, const void *a, int uniq)
+{
+    return emit_dequant(L->ctx, L->p, k, *(const int64_t *)a, uniq);
+}
+
+static dsmlp_status lower_dequant(lw *L, const fuse_group *G)
+{
+    plan_step *st = new_step(L, STEP_KERNEL, G);
+    plan_kernel *k = st ? new_kernel(L, st, KERN_DEQUANT) : NULL;
+    if (!k) return nomem(L);
+    dsmlp_status s;
+    if ((s = arg(L, k, wbuf(L, G->out), G->out)) || (s = arg(L, k, rbuf(L, G->x), G->x)) ||
+        (s = arg(L, k, rbuf(L, G->w), G->w)))
+        return s;
+    return emit_unique(L, k, em_deq, &G->groups);
+}
+
+static dsmlp_status lower_all_reduce(lw *L, const fuse_group *G)
+{
+    plan_step *st = new_step(L, STEP_ALL_REDUCE, G);
+    if (!st) return nomem(L);
+    st->buf = rbuf(L, G->in);
+    if (st->buf < 0 || L->p->bufs[st->buf].kind == BUF_INPUT || L->p->bufs[st->buf].kind == BUF_PARAM)
+        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: all_reduce %%%d has no writable buffer", G->out);
+    return DSMLP_OK;
+}
+
+/* -------------------------------------------------------------- workspace */
+
+static void touch(int *first, int *last, int b, int step)
+{
+    if (b < 0) return;
+    if (first[b] < 0) first[b] = step;
+    last[b] = step;
+}
+
+static dsmlp_status place_workspace(lw *L)
+{
+    plan *p = L->p;
+    int nb = p->nbufs;
+    int *first = malloc(((size_t)nb + 1) * sizeof *first), *last = malloc(((size_t)nb + 1) * sizeof *last);
+    if (!first || !last) { free(first), free(last); return nomem(L); }
+    for (int b = 0; b < nb; b++) first[b] = last[b] = -1;
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->kind == STEP_GEMM) {
+            touch(first, last, s->gemm.x, i), touch(first, last, s->gemm.w, i), touch(first, last, s->gemm.bias, i);
+            touch(first, last, s->gemm.c, i), touch(first, last, s->gemm.d, i);
+        } else if (s->kind == STEP_KERNEL) {
+            const plan_kernel *k = &p->kernels[s->kernel];
+            for (int a = 0; a < k->nargs; a++) touch(first, last, k->args[a], i);
+        } else {
+            touch(first, last, s->buf, i);
+        }
+    }
+    /* First fit by offset among buffers whose lifetimes overlap. */
+    p->ws_bytes = 0;
+    for (int b = 0; b < nb; b++) {
+        plan_buf *B = &p->bufs[b];
+        if (B->kind != BUF_WORK) continue;
+        int64_t rows = B->tokens ? p->max_tokens : B->rows;
+        B->ws_bytes = (size_t)rows * (size_t)B->cols * dsmlp_dtype_size(B->dtype);
+        size_t need = (B->ws_bytes + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN, off = 0;
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (int o = 0; o < b; o++) {
+                const plan_buf *O = &p->bufs[o];
+                if (O->kind != BUF_WORK || last[o] < first[b] || last[b] < first[o]) continue;
+                size_t oend = O->ws_offset + (O->ws_bytes + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN;
+                if (off < oend && O->ws_offset < off + need) off = oend, moved = 1;
+            }
+        }
+        B->ws_offset = off;
+        if (off + need > p->ws_bytes) p->ws_bytes = off + need;
+    }
+    free(first), free(last);
+    return DSMLP_OK;
+}
+
+/* ------------------------------------------------------------------ entry */
+
+dsmlp_status lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
+{
+    lw L = {ctx, r, r->g, p, NULL, 0, 0, 0, 0};
+    L.bufof = malloc(((size_t)r->nvals + 1) * sizeof *L.bufof);
+    if (!L.bufof) return nomem(&L);
+    for (int v = 0; v < r->nvals; v++) L.bufof[v] = -1;
+    dsmlp_status s = DSMLP_OK;
+    const dsmlp_graph *g = r->g;
+    /* Named buffers: live inputs and params, then outputs, in graph order. */
+    for (int v = 0; v < g->n; v++) {
+        dsmlp_op o = g->nodes[v].op;
+        /* every declared name, read or not: each rank binds the same names */
+        if (o != DSMLP_OP_INPUT && o != DSMLP_OP_PARAM) continue;
+        if ((L.bufof[v] = add_buf(&L, o == DSMLP_OP_INPUT ? BUF_INPUT : BUF_PARAM, g->nodes[v].name, &r->vals[v])) < 0)
+            goto oom;
+    }
+    for (int v = 0; v < r->nvals; v++) {
+        int o = r->vals[v].output;
+        if (o < 0) continue;
+        if ((L.bufof[v] = add_buf(&L, BUF_OUTPUT, g->nodes[o].name, &r->vals[v])) < 0) goto oom;
+    }
+    for (int i = 0; i < r->ngroups && s == DSMLP_OK; i++) {
+        const fuse_group *G = &r->groups[r->order[i]];
+        switch (G->kind) {
+        case FG_NORM: s = lower_norm(&L, G); break;
+        case FG_GEMM: s = lower_gemm(&L, G); break;
+        case FG_EW: s = lower_ew(&L, G); break;
+        case FG_GATED: s = lower_gated(&L, G); break;
+        case FG_DEQUANT: s = lower_dequant(&L, G); break;
+        case FG_ALL_REDUCE: s = lower_all_reduce(&L, G); break;
+        }
+    }
+    if (s == DSMLP_OK) s = place_workspace(&L);
+    free(L.bufof);
+    return s;
+oom:
+    free(L.bufof);
+    return nomem(&L);
+}

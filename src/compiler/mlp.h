@@ -1,0 +1,23 @@
+/*
+** mlp.h — sizes derived from a DeepSpeed-equivalent MLP config, shared by
+** the config check, the builder and the shard copier (mlp_*.c).
+*/
+#ifndef DSMLP_MLP_H
+#define DSMLP_MLP_H
+
+#include "dsmlp.h"
+
+typedef struct mlp_dims {
+    int64_t H;       /* hidden                                   */
+    int64_t I;       /* intermediate (4·H when configured <= 0)  */
+    int64_t P, r;    /* tensor-parallel size and rank            */
+    int64_t F;       /* 2 for gated activations, else 1          */
+    int64_t Ip;      /* I / P: inner size of one rank            */
+    int     gated;
+    int     int8;
+} mlp_dims;
+
+/* Fills d from a config that passed dsmlp_mlp_config_check. */
+void mlp_dims_of(const dsmlp_mlp_config *cfg, mlp_dims *d);
+
+#endif

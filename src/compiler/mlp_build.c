@@ -1,0 +1,144 @@
+/*
+** mlp_build.c — the DeepSpeed-equivalent MLP block (spec §3–§5) built from
+** a config through the public graph API, computing the formula the model
+** means where DeepSpeed has a defect (docs/deepspeed-differences.md).
+**
+** Declaration order is fixed so that equal configs give equal graphs (the Lua
+** builder mirrors it): inputs input, residual, [residual_norm]; params
+** [attn_bias], [norm_w], [norm_b], w1, [w1_scales], [b1], w2, [w2_scales],
+** [b2]; then the ops; output "out".
+*/
+#include "mlp.h"
+#include "error.h"
+
+#define TRY(call)                                         \
+    do {                                                  \
+        dsmlp_status try_s_ = (call);                     \
+        if (try_s_ != DSMLP_OK) return try_s_;            \
+    } while (0)
+
+/* Values of one build: declared inputs/params, DSMLP_NONE when absent. */
+typedef struct mlp_vals {
+    dsmlp_value A, X, Xn;
+    dsmlp_value bo, gamma, beta;
+    dsmlp_value w1, s1, b1, w2, s2, b2;
+} mlp_vals;
+
+static dsmlp_status declare(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const mlp_dims *d, mlp_vals *v)
+{
+    dsmlp_dtype dt = cfg->dtype;
+    dsmlp_dtype wdt = d->int8 ? DSMLP_I8 : dt;
+    /* int8 weights are always [out,in] (spec §5.1). */
+    dsmlp_layout lay = d->int8 ? DSMLP_LAYOUT_OUT_IN : cfg->layout;
+    int64_t n1 = d->F * d->Ip;   /* W1 output features of this rank */
+
+    *v = (mlp_vals){DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE,
+                    DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE};
+    TRY(dsmlp_input(g, "input", dt, d->H, &v->A));
+    TRY(dsmlp_input(g, "residual", dt, d->H, &v->X));
+    if (cfg->norm == DSMLP_NORM_NONE) TRY(dsmlp_input(g, "residual_norm", dt, d->H, &v->Xn));
+    if (cfg->attn_bias) TRY(dsmlp_param_vector(g, "attn_bias", dt, d->H, &v->bo));
+    if (cfg->norm != DSMLP_NORM_NONE) TRY(dsmlp_param_vector(g, "norm_w", dt, d->H, &v->gamma));
+    if (cfg->norm == DSMLP_NORM_LAYERNORM && cfg->norm_bias) TRY(dsmlp_param_vector(g, "norm_b", dt, d->H, &v->beta));
+    if (lay == DSMLP_LAYOUT_IN_OUT)
+        TRY(dsmlp_param_matrix(g, "w1", wdt, d->H, n1, lay, &v->w1));
+    else
+        TRY(dsmlp_param_matrix(g, "w1", wdt, n1, d->H, lay, &v->w1));
+    if (d->int8) TRY(dsmlp_param_vector(g, "w1_scales", DSMLP_F32, cfg->int8_groups, &v->s1));
+    if (cfg->bias1) TRY(dsmlp_param_vector(g, "b1", dt, n1, &v->b1));
+    if (lay == DSMLP_LAYOUT_IN_OUT)
+        TRY(dsmlp_param_matrix(g, "w2", wdt, d->Ip, d->H, lay, &v->w2));
+    else
+        TRY(dsmlp_param_matrix(g, "w2", wdt, d->H, d->Ip, lay, &v->w2));
+    if (d->int8) TRY(dsmlp_param_vector(g, "w2_scales", DSMLP_F32, cfg->int8_groups, &v->s2));
+    if (cfg->bias2) TRY(dsmlp_param_vector(g, "b2", dt, d->H, &v->b2));
+    return DSMLP_OK;
+}
+
+/* x·W (+ b): the weight dequantized first when it is int8. */
+static dsmlp_status linear(dsmlp_graph *g, const dsmlp_mlp_config *cfg, dsmlp_value x, dsmlp_value w,
+                           dsmlp_value scales, dsmlp_value b, dsmlp_value *out)
+{
+    if (scales != DSMLP_NONE) TRY(dsmlp_dequant(g, w, scales, cfg->int8_groups, cfg->dtype, &w));
+    TRY(dsmlp_matmul(g, x, w, out));
+    if (b != DSMLP_NONE) TRY(dsmlp_bias(g, *out, b, out));
+    return DSMLP_OK;
+}
+
+/* The configured activation, on every branch (DeepSpeed's GPT-J branch always
+** uses tanh-GELU and its LayerNorm path skips gated ones). */
+static dsmlp_status activate(dsmlp_graph *g, dsmlp_mlp_act act, dsmlp_value x, dsmlp_value *out)
+{
+    switch (act) {
+    case DSMLP_MLP_GELU: return dsmlp_gelu_tanh(g, x, out);
+    case DSMLP_MLP_RELU: return dsmlp_relu(g, x, out);
+    case DSMLP_MLP_GATED_GELU: return dsmlp_gated(g, x, DSMLP_ACT_GELU_ERF, out);
+    case DSMLP_MLP_GATED_SILU: return dsmlp_gated(g, x, DSMLP_ACT_SILU, out);
+    }
+    return err_set(dsmlp_graph_ctx(g), DSMLP_ERR_INVALID_ARG, "mlp build: unknown activation %d", (int)act);
+}
+
+static dsmlp_status normalize(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const mlp_vals *v, dsmlp_value x,
+                              dsmlp_value *out)
+{
+    if (cfg->norm == DSMLP_NORM_LAYERNORM) return dsmlp_layernorm(g, x, v->gamma, v->beta, cfg->epsilon, out);
+    return dsmlp_rmsnorm(g, x, v->gamma, cfg->epsilon, out);
+}
+
+static dsmlp_status build(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const mlp_dims *d)
+{
+    mlp_vals v;
+    TRY(declare(g, cfg, d, &v));
+    int rank0 = d->r == 0;   /* replicated terms are added on rank 0 only */
+
+    /* The MLP input h, and s = X + A (+ b_o) when the MLP follows attention. */
+    dsmlp_value s = DSMLP_NONE, h;
+    int r1 = cfg->mlp_after_attn && cfg->pre_layer_norm;
+    /* Computed only where read, so no op value is dead: by the norm, or by
+    ** R1's residual on rank 0. Inputs and params are always declared (every
+    ** rank binds the same names) even where a rank does not read them. */
+    if (cfg->mlp_after_attn && (cfg->norm != DSMLP_NORM_NONE || (r1 && rank0))) {
+        TRY(dsmlp_add(g, v.X, v.A, &s));
+        if (v.bo != DSMLP_NONE) TRY(dsmlp_bias(g, s, v.bo, &s));
+    }
+    if (cfg->norm == DSMLP_NORM_NONE)
+        h = v.Xn;
+    else
+        TRY(normalize(g, cfg, &v, cfg->mlp_after_attn ? s : v.X, &h));
+
+    dsmlp_value u, a, y;
+    TRY(linear(g, cfg, h, v.w1, v.s1, v.b1, &u));
+    TRY(activate(g, cfg->activation, u, &a));
+    TRY(linear(g, cfg, a, v.w2, v.s2, rank0 ? v.b2 : DSMLP_NONE, &y));
+
+    /* Residual terms (spec §4.6, intended formulas): each rank's y is a
+    ** partial sum, so replicated terms go on rank 0 and the all-reduce adds
+    ** them exactly once. */
+    dsmlp_value out = y;
+    if (r1) {                                                    /* R1: y + b2 + X + A (+ b_o)   */
+        if (rank0) TRY(dsmlp_add(g, out, s, &out));
+    } else if (cfg->mlp_after_attn) {                            /* R2 (post-LN): y + b2 + h     */
+        if (rank0) TRY(dsmlp_add(g, out, cfg->norm == DSMLP_NORM_NONE ? v.X : h, &out));
+    } else {                                                     /* R3 (parallel): y + b2 + A + X (+ b_o) */
+        TRY(dsmlp_add(g, out, v.A, &out));                       /* A is a per-rank partial sum  */
+        if (rank0) TRY(dsmlp_add(g, out, v.X, &out));
+        if (rank0 && v.bo != DSMLP_NONE) TRY(dsmlp_bias(g, out, v.bo, &out));
+    }
+    if (d->P > 1) TRY(dsmlp_all_reduce(g, out, &out));
+    return dsmlp_output(g, "out", out);
+}
+
+dsmlp_status dsmlp_mlp_build(dsmlp_graph *g, const dsmlp_mlp_config *cfg)
+{
+    if (!g) return DSMLP_ERR_INVALID_ARG;   /* no graph, so no context for a message */
+    dsmlp_ctx *ctx = dsmlp_graph_ctx(g);
+    if (dsmlp_graph_size(g) != 0)
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp build: graph '%s' is not empty (%d values); build into a new graph",
+                       dsmlp_graph_name(g), dsmlp_graph_size(g));
+    TRY(dsmlp_mlp_config_check(ctx, cfg));
+    mlp_dims d;
+    mlp_dims_of(cfg, &d);
+    dsmlp_status s = build(g, cfg, &d);
+    if (s != DSMLP_OK) err_append(ctx, "while building the MLP block into graph '%s'", dsmlp_graph_name(g));
+    return s;
+}

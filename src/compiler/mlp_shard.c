@@ -1,0 +1,90 @@
+/*
+** mlp_shard.c — rank tp_rank's shard of a full (P = 1) MLP parameter
+** (spec §5.1). W1/b1 are column-parallel: the rank keeps its block of each
+** of the F output halves, so a gated W1 [up(I) | gate(I)] gives
+** [up block | gate block]. W2 is row-parallel over the inner dimension.
+** Vectors of size H are replicated.
+*/
+#include "mlp.h"
+#include "error.h"
+
+#include <string.h>
+
+/* Copies `n` runs of `len` elements: run k from full + k·fstride + foff to
+** shard + k·len. */
+static void copy_runs(char *shard, const char *full, int64_t n, int64_t len, int64_t fstride, int64_t foff,
+                      size_t esz)
+{
+    for (int64_t k = 0; k < n; k++)
+        memcpy(shard + (size_t)(k * len) * esz, full + (size_t)(k * fstride + foff) * esz, (size_t)len * esz);
+}
+
+/* Column shard of W1-like data: `outer` rows each holding F·I outputs
+** (up | gate), keeping [r·I_p, (r+1)·I_p) of every half. */
+static void shard_w1_outputs(char *shard, const char *full, const mlp_dims *d, int64_t outer, int64_t inner,
+                             size_t esz)
+{
+    /* Rows of [outer, F·I·inner] viewed as F·outer runs of I_p·inner. */
+    copy_runs(shard, full, outer * d->F, d->Ip * inner, d->I * inner, d->r * d->Ip * inner, esz);
+}
+
+dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const char *param, const void *full,
+                             void *shard)
+{
+    dsmlp_status s = dsmlp_mlp_config_check(ctx, cfg);
+    if (s != DSMLP_OK) return s;
+    if (!param) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp shard: parameter name is NULL");
+    if (!full || !shard)
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp shard '%s': %s buffer is NULL", param,
+                       !full ? "full" : "shard");
+    mlp_dims d;
+    mlp_dims_of(cfg, &d);
+    size_t esz = dsmlp_dtype_size(cfg->dtype);
+    size_t wsz = dsmlp_dtype_size(d.int8 ? DSMLP_I8 : cfg->dtype);
+    int out_in = d.int8 || cfg->layout == DSMLP_LAYOUT_OUT_IN;
+    const char *present = NULL;   /* the config flag that removes this param */
+    int has = 1;
+
+    if (!strcmp(param, "attn_bias")) {
+        has = cfg->attn_bias, present = "attn_bias=0";
+    } else if (!strcmp(param, "norm_w")) {
+        has = cfg->norm != DSMLP_NORM_NONE, present = "norm=NONE";
+    } else if (!strcmp(param, "norm_b")) {
+        has = cfg->norm == DSMLP_NORM_LAYERNORM && cfg->norm_bias, present = "norm_bias=0 or norm is not LayerNorm";
+    } else if (!strcmp(param, "b2")) {
+        has = cfg->bias2, present = "bias2=0";
+    } else if (!strcmp(param, "b1")) {
+        has = cfg->bias1, present = "bias1=0";
+    } else if (!strcmp(param, "w1_scales") || !strcmp(param, "w2_scales")) {
+        if (!d.int8)
+            return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (int8_weights=0)",
+                           param);
+        return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+                       "mlp shard '%s': int8 scales are per shard, not sliced from the full weight's: quantize each "
+                       "rank's shard of the float weight and use its scales",
+                       param);
+    } else if (strcmp(param, "w1") && strcmp(param, "w2")) {
+        return err_set(ctx, DSMLP_ERR_NOT_FOUND,
+                       "mlp shard: unknown parameter '%s' (want attn_bias, norm_w, norm_b, w1, b1, w2, b2)", param);
+    }
+    if (!has) return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (%s)", param, present);
+
+    const char *f = full;
+    char *o = shard;
+    if (!strcmp(param, "w1")) {
+        if (out_in)   /* [F·I, H]: row blocks */
+            shard_w1_outputs(o, f, &d, 1, d.H, wsz);
+        else          /* [H, F·I]: column blocks of every row */
+            shard_w1_outputs(o, f, &d, d.H, 1, wsz);
+    } else if (!strcmp(param, "b1")) {
+        shard_w1_outputs(o, f, &d, 1, 1, esz);
+    } else if (!strcmp(param, "w2")) {
+        if (out_in)   /* [H, I]: columns [r·I_p, (r+1)·I_p) of every row */
+            copy_runs(o, f, d.H, d.Ip, d.I, d.r * d.Ip, wsz);
+        else          /* [I, H]: rows [r·I_p, (r+1)·I_p) */
+            copy_runs(o, f, 1, d.Ip * d.H, 0, d.r * d.Ip * d.H, wsz);
+    } else {          /* replicated [H] */
+        memcpy(o, f, (size_t)d.H * esz);
+    }
+    return DSMLP_OK;
+}

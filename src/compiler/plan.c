@@ -1,0 +1,54 @@
+/* plan.c — plan_make: fuse -> lower (+ emit); plan lifetime and lookups. */
+#include "plan.h"
+#include "fuse.h"
+#include "lower.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+dsmlp_status plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, plan **out)
+{
+    if (!g || !o || !out) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan_make: null argument");
+    *out = NULL;
+    if (!o->arch || strlen(o->arch) >= sizeof((plan *)0)->arch)
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan_make: no target arch");
+    plan *p = calloc(1, sizeof *p);
+    if (!p) return err_set(ctx, DSMLP_ERR_NOMEM, "plan_make: out of memory");
+    snprintf(p->graph_name, sizeof p->graph_name, "%s", g->name);
+    snprintf(p->arch, sizeof p->arch, "%s", o->arch);
+    p->max_tokens = o->max_tokens > 0 ? o->max_tokens : 8192;
+    p->tf32 = o->tf32;
+    fuse_result r;
+    dsmlp_status s = fuse_graph(ctx, g, &r);
+    if (s != DSMLP_OK) {
+        plan_destroy(p);
+        return s;
+    }
+    s = lower_plan(ctx, &r, p);
+    snprintf(p->notes, sizeof p->notes, "%s", r.notes);
+    fuse_free(&r);
+    if (s != DSMLP_OK) {
+        plan_destroy(p);
+        return s;
+    }
+    *out = p;
+    return DSMLP_OK;
+}
+
+void plan_destroy(plan *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->nkernels; i++) free(p->kernels[i].source);
+    free(p->kernels), free(p->steps), free(p->bufs);
+    free(p);
+}
+
+int plan_find_buf(const plan *p, const char *name)
+{
+    if (!p || !name) return -1;
+    for (int i = 0; i < p->nbufs; i++)
+        if (p->bufs[i].kind != BUF_WORK && !strcmp(p->bufs[i].name, name)) return i;
+    return -1;
+}

@@ -1,0 +1,138 @@
+/*
+** compile.c — the one thin file: graph -> plan (compiler) -> kernels through
+** the store (NVRTC). dsmlp_compile / load / bind / run live in the runtime.
+*/
+#include "plan_handle.h"
+#include "context.h"
+#include "nvrtc.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The device layer may be absent from a build: without it, plans target
+** sm_90 unless told otherwise. */
+#pragma weak dsmlp_device_available
+#pragma weak dsmlp_device_arch
+
+void dsmlp_compile_options_default(dsmlp_compile_options *o)
+{
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->max_tokens = 8192;
+}
+
+static dsmlp_status compile_one(dsmlp_ctx *ctx, plan_kernel *k, const char *arch, int *was_cached)
+{
+    store *s;
+    dsmlp_status st = ctx_store(ctx, &s);
+    if (st != DSMLP_OK) return st;
+    dsmlp_cache_stats before, after;
+    dsmlp_cache_get_stats(ctx, &before);
+    const void *cubin;
+    size_t len;
+    char key[65];
+    st = store_get(s, ctx, k->name, k->source, arch, &cubin, &len, key);
+    if (st != DSMLP_OK) {
+        err_append(ctx, "while compiling kernel %s for %s", k->name, arch);
+        return st;
+    }
+    dsmlp_cache_get_stats(ctx, &after);
+    memcpy(k->key, key, 65);
+    if (was_cached) *was_cached = after.compiles == before.compiles;
+    return DSMLP_OK;
+}
+
+dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o,
+                              dsmlp_plan **out)
+{
+    if (!ctx) return DSMLP_ERR_INVALID_ARG;
+    if (!g || !out) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_build: graph and out are required");
+    *out = NULL;
+    dsmlp_compile_options opt;
+    dsmlp_compile_options_default(&opt);
+    if (o) opt = *o;
+    if (opt.max_tokens <= 0) opt.max_tokens = 8192;
+    if (!opt.arch) {
+        if (dsmlp_device_available && dsmlp_device_arch && dsmlp_device_available(ctx))
+            opt.arch = dsmlp_device_arch(ctx);
+        if (!opt.arch) opt.arch = "sm_90";
+        err_clear(ctx);
+    }
+    if (!nvrtc_arch_valid(opt.arch))
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                       "dsmlp_plan_build: target arch '%s' is not supported (valid: sm_80, sm_86, sm_89, sm_90, sm_90a)",
+                       opt.arch);
+    dsmlp_plan *h = calloc(1, sizeof *h);
+    if (!h) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_build: out of memory");
+    h->ctx = ctx;
+    dsmlp_status s = plan_make(ctx, g, &opt, &h->p);
+    for (int i = 0; s == DSMLP_OK && i < h->p->nkernels; i++) {
+        plan_kernel *k = &h->p->kernels[i];
+        nvrtc_dump_source(NULL, k->name, k->source);
+        if (opt.defer_compile) {
+            char key[65];
+            s = store_key(ctx, k->source, h->p->arch, key);
+            if (s == DSMLP_OK) memcpy(k->key, key, 65);
+        } else {
+            s = compile_one(ctx, k, h->p->arch, NULL);
+        }
+    }
+    if (s != DSMLP_OK) {
+        dsmlp_plan_free(h);
+        return s;
+    }
+    *out = h;
+    return DSMLP_OK;
+}
+
+void dsmlp_plan_free(dsmlp_plan *p)
+{
+    if (!p) return;
+    if (p->rt && p->rt_free) p->rt_free(p->rt);
+    plan_destroy(p->p);
+    free(p);
+}
+
+dsmlp_status dsmlp_plan_explain(const dsmlp_plan *p, char **text)
+{
+    if (!p || !text) return DSMLP_ERR_INVALID_ARG;
+    dsmlp_status s = plan_explain_text(p->p, text);
+    if (s != DSMLP_OK) return err_set(p->ctx, s, "dsmlp_plan_explain: out of memory");
+    return DSMLP_OK;
+}
+
+int dsmlp_plan_steps(const dsmlp_plan *p) { return p ? p->p->nsteps : 0; }
+
+const char *dsmlp_plan_step_label(const dsmlp_plan *p, int i)
+{
+    if (!p || i < 0 || i >= p->p->nsteps) return NULL;
+    return p->p->steps[i].label;
+}
+
+int dsmlp_plan_kernels(const dsmlp_plan *p) { return p ? p->p->nkernels : 0; }
+
+dsmlp_status dsmlp_plan_kernel(const dsmlp_plan *p, int i, const char **name, const char **key)
+{
+    if (!p) return DSMLP_ERR_INVALID_ARG;
+    if (i < 0 || i >= p->p->nkernels)
+        return err_set(p->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_plan_kernel: no kernel %d (the plan has %d)", i,
+                       p->p->nkernels);
+    if (name) *name = p->p->kernels[i].name;
+    if (key) *key = p->p->kernels[i].key;
+    return DSMLP_OK;
+}
+
+const char *dsmlp_plan_arch(const dsmlp_plan *p) { return p ? p->p->arch : NULL; }
+
+dsmlp_status dsmlp_plan_compile_kernel(dsmlp_ctx *ctx, const dsmlp_plan *p, int i, int *was_cached)
+{
+    if (!ctx) return DSMLP_ERR_INVALID_ARG;
+    if (!p) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_compile_kernel: no plan");
+    if (i < 0 || i >= p->p->nkernels)
+        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_plan_compile_kernel: no kernel %d (the plan has %d)", i,
+                       p->p->nkernels);
+    /* Each kernel's slot is written by the one thread compiling it; the key
+    ** bytes are the same whoever writes them. */
+    return compile_one(ctx, &((plan *)p->p)->kernels[i], p->p->arch, was_cached);
+}

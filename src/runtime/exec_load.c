@@ -1,0 +1,263 @@
+/* exec_load.c — dsmlp_compile, dsmlp_plan_load and the plan's release. */
+#include "exec_state.h"
+#include "context.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static dsmlp_status cu_fail(dsmlp_ctx *ctx, const char *what, CUresult r)
+{
+    return err_set(ctx, DSMLP_ERR_CUDA, "%s failed: %s", what, cuda_api_errstr(r));
+}
+
+/* A cubin for sm_XY runs on a device sm_XZ with Z >= Y (same major); sm_90a
+** only on 9.0. */
+static int arch_runs_on(const char *plan_arch, const struct device *d)
+{
+    int maj = 0, min = 0;
+    char suffix = 0;
+    if (sscanf(plan_arch, "sm_%1d%1d%c", &maj, &min, &suffix) < 2) return 0;
+    if (suffix) return maj == d->cc_major && min == d->cc_minor;
+    return maj == d->cc_major && min <= d->cc_minor;
+}
+
+static int step_reads(const plan *p, const plan_step *s, int b)
+{
+    if (s->kind == STEP_GEMM)
+        return s->gemm.x == b || s->gemm.w == b || s->gemm.bias == b || s->gemm.c == b;
+    if (s->kind == STEP_ALL_REDUCE) return s->buf == b;
+    const plan_kernel *k = &p->kernels[s->kernel];
+    for (int a = 0; a < k->nargs; a++)
+        if (k->args[a] == b) return 1;
+    return 0;
+}
+
+static int step_writes(const plan *p, const plan_step *s, int b)
+{
+    if (s->kind == STEP_GEMM) return s->gemm.d == b;
+    if (s->kind == STEP_ALL_REDUCE) return s->buf == b;
+    const plan_kernel *k = &p->kernels[s->kernel];
+    for (int a = 0; a < k->nargs; a++)
+        if (k->args[a] == b) return 1;
+    return 0;
+}
+
+/* Does step s read input i and write output o element by element at the same
+** index (so o == i is harmless)? cuBLASLt allows C == D; the norm, residual
+** and element-wise kernels read a row before they write it, thread by thread. */
+static int step_same_index(const plan *p, const plan_step *s, int i, int o)
+{
+    if (s->kind == STEP_GEMM)
+        return s->gemm.c == i && s->gemm.d == o && s->gemm.x != i && s->gemm.w != i && s->gemm.bias != i;
+    if (s->kind != STEP_KERNEL) return 0;
+    plan_kernel_kind kk = p->kernels[s->kernel].kind;
+    return kk == KERN_NORM || kk == KERN_RESIDUAL || kk == KERN_ACT || kk == KERN_ELEMWISE;
+}
+
+/* Whether output o may share memory with input i: nothing may read i after
+** the first step that writes o, and that step must work index by index. */
+static char *alias_check(const plan *p, int o, int i)
+{
+    char buf[PLAN_TEXT_MAX + 256];
+    int first = -1;
+    for (int s = 0; s < p->nsteps; s++) {
+        const plan_step *st = &p->steps[s];
+        if (first < 0 && step_writes(p, st, o)) {
+            first = s;
+            if (step_reads(p, st, i) && !step_same_index(p, st, i, o)) {
+                snprintf(buf, sizeof buf, "step %d (%s) reads '%s' while it writes '%s' at other indices", s,
+                         st->label, p->bufs[i].name, p->bufs[o].name);
+                return strdup(buf);
+            }
+        } else if (first >= 0 && step_reads(p, st, i)) {
+            snprintf(buf, sizeof buf, "step %d (%s) reads '%s' after step %d (%s) wrote '%s'", s, st->label,
+                     p->bufs[i].name, first, p->steps[first].label, p->bufs[o].name);
+            return strdup(buf);
+        }
+    }
+    return NULL;
+}
+
+void exec_unload(void *rtp)
+{
+    exec_state *rt = rtp;
+    if (!rt) return;
+    const cuda_api *cu = rt->dev ? rt->dev->cu : NULL;
+    if (cu) {
+        CUcontext cur = NULL;
+        cu->cuCtxGetCurrent(&cur);
+        if (cur != rt->dev->ctx) cu->cuCtxSetCurrent(rt->dev->ctx);
+        /* Work the caller queued may still use the workspace or the modules. */
+        cu->cuCtxSynchronize();
+        for (int k = 0; rt->kern && k < rt->nkernels; k++)
+            if (rt->kern[k].mod) cu->cuModuleUnload(rt->kern[k].mod);
+        for (int b = 0; rt->owned && b < rt->nbufs; b++)
+            if (rt->owned[b]) cu->cuMemFree(rt->owned[b]);
+        if (rt->ws) cu->cuMemFree(rt->ws);
+    }
+    for (int s = 0; rt->gemm && s < rt->nsteps; s++) gemm_release(&rt->gemm[s]);
+    for (int i = 0; rt->alias_why && i < rt->nbufs * rt->nbufs; i++) free(rt->alias_why[i]);
+    free(rt->alias_why);
+    free(rt->alias_ok);
+    free(rt->kern);
+    free(rt->gemm);
+    free(rt->ptr);
+    free(rt->owned);
+    free(rt);
+}
+
+static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
+{
+    struct store *store;
+    dsmlp_status s = ctx_store(ctx, &store);
+    if (s != DSMLP_OK) return s;
+    const cuda_api *cu = rt->dev->cu;
+    for (int i = 0; i < p->nkernels; i++) {
+        const plan_kernel *k = &p->kernels[i];
+        const void *cubin;
+        size_t len;
+        char key[65];
+        if ((s = store_get(store, ctx, k->name, k->source, p->arch, &cubin, &len, key)) != DSMLP_OK) {
+            err_append(ctx, "while loading kernel %d (%s)", i, k->name);
+            return s;
+        }
+        CUresult r = cu->cuModuleLoadData(&rt->kern[i].mod, cubin);
+        if (r != CUDA_SUCCESS)
+            return err_set(ctx, DSMLP_ERR_CUDA, "kernel %s (%s, key %s): cuModuleLoadData failed: %s", k->name,
+                           p->arch, key, cuda_api_errstr(r));
+        if ((r = cu->cuModuleGetFunction(&rt->kern[i].fn, rt->kern[i].mod, k->name)) != CUDA_SUCCESS)
+            return err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuModuleGetFunction failed: %s", k->name,
+                           cuda_api_errstr(r));
+        if (k->threads < 1 || k->threads > 1024 || k->grid_x < 1 || k->rows_per_block < 1)
+            return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                           "kernel %s: bad launch geometry (threads %d, grid_x %d, rows_per_block %d)", k->name,
+                           k->threads, k->grid_x, k->rows_per_block);
+        int64_t rows = k->rows_fixed > 0 ? k->rows_fixed : p->max_tokens;
+        int64_t gy = (rows + k->rows_per_block - 1) / k->rows_per_block;
+        if (gy > 65535)
+            return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+                           "kernel %s: %lld rows at %d per block need grid.y = %lld > 65535 (lower max_tokens)",
+                           k->name, (long long)rows, k->rows_per_block, (long long)gy);
+        if (k->smem_bytes > 48 * 1024) {
+            if ((int64_t)k->smem_bytes > rt->dev->smem_optin)
+                return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+                               "kernel %s needs %zu bytes of shared memory; %s offers %d per block", k->name,
+                               k->smem_bytes, rt->dev->name, rt->dev->smem_optin);
+            r = cu->cuFuncSetAttribute(rt->kern[i].fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                       (int)k->smem_bytes);
+            if (r != CUDA_SUCCESS)
+                return err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuFuncSetAttribute(%zu bytes smem) failed: %s",
+                               k->name, k->smem_bytes, cuda_api_errstr(r));
+        }
+    }
+    return DSMLP_OK;
+}
+
+static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
+{
+    const cuda_api *cu = rt->dev->cu;
+    int nb = p->nbufs;
+    rt->nkernels = p->nkernels;
+    rt->nsteps = p->nsteps;
+    rt->nbufs = nb;
+    rt->kern = calloc((size_t)p->nkernels + 1, sizeof *rt->kern);
+    rt->gemm = calloc((size_t)p->nsteps + 1, sizeof *rt->gemm);
+    rt->ptr = calloc((size_t)nb + 1, sizeof *rt->ptr);
+    rt->owned = calloc((size_t)nb + 1, sizeof *rt->owned);
+    rt->alias_ok = calloc((size_t)nb * nb + 1, 1);
+    rt->alias_why = calloc((size_t)nb * nb + 1, sizeof *rt->alias_why);
+    if (!rt->kern || !rt->gemm || !rt->ptr || !rt->owned || !rt->alias_ok || !rt->alias_why)
+        return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
+
+    for (int o = 0; o < nb; o++) {
+        if (p->bufs[o].kind != BUF_OUTPUT) continue;
+        for (int i = 0; i < nb; i++) {
+            if (p->bufs[i].kind != BUF_INPUT) continue;
+            rt->alias_why[o * nb + i] = alias_check(p, o, i);
+            rt->alias_ok[o * nb + i] = rt->alias_why[o * nb + i] == NULL;
+        }
+    }
+
+    int ngemm = 0;
+    for (int s = 0; s < p->nsteps; s++) {
+        if (p->steps[s].kind == STEP_GEMM) ngemm++;
+        if (p->steps[s].kind == STEP_ALL_REDUCE) rt->needs_comm = 1;
+    }
+    rt->ws_plan = (p->ws_bytes + 255) & ~(size_t)255;
+    rt->ws_lt = ngemm ? GEMM_LT_WORKSPACE : 0;
+    if (rt->ws_plan + rt->ws_lt) {
+        CUresult r = cu->cuMemAlloc(&rt->ws, rt->ws_plan + rt->ws_lt);
+        if (r != CUDA_SUCCESS)
+            return err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of the %zu-byte workspace failed: %s",
+                           p->graph_name, rt->ws_plan + rt->ws_lt, cuda_api_errstr(r));
+    }
+    for (int b = 0; b < nb; b++) {
+        const plan_buf *pb = &p->bufs[b];
+        if (pb->kind != BUF_WORK) continue;
+        if (pb->ws_offset + pb->ws_bytes > p->ws_bytes)
+            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan '%s': buffer %s [%zu, +%zu) lies outside the %zu-byte workspace",
+                           p->graph_name, pb->name, pb->ws_offset, pb->ws_bytes, p->ws_bytes);
+        rt->ptr[b] = rt->ws + pb->ws_offset;
+    }
+
+    dsmlp_status s = load_kernels(ctx, p, rt);
+    if (s != DSMLP_OK) return s;
+    if (ngemm && (s = gemm_handle(ctx, rt->dev, &rt->lt)) != DSMLP_OK) return s;
+    for (int i = 0; i < p->nsteps; i++)
+        if (p->steps[i].kind == STEP_GEMM && (s = gemm_prepare(ctx, rt->lt, p, i, &rt->gemm[i])) != DSMLP_OK)
+            return s;
+    return DSMLP_OK;
+}
+
+dsmlp_status dsmlp_plan_load(dsmlp_plan *pl)
+{
+    if (!pl || !pl->p) return DSMLP_ERR_INVALID_ARG;
+    dsmlp_ctx *ctx = pl->ctx;
+    const plan *p = pl->p;
+    if (pl->rt) return err_set(ctx, DSMLP_ERR_STATE, "plan '%s' is already loaded", p->graph_name);
+    struct device *dev;
+    dsmlp_status s = device_get(ctx, &dev);
+    if (s != DSMLP_OK) return s;
+    if (!arch_runs_on(p->arch, dev))
+        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "plan '%s' was compiled for %s, which does not run on %s (%s)",
+                       p->graph_name, p->arch, dev->name, dev->arch);
+    exec_state *rt = calloc(1, sizeof *rt);
+    if (!rt) return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
+    rt->dev = dev;
+    if ((s = load_state(ctx, p, rt)) != DSMLP_OK) {
+        exec_unload(rt);
+        return s;
+    }
+    pl->rt = rt;
+    pl->rt_free = exec_unload;
+    err_clear(ctx);
+    return DSMLP_OK;
+}
+
+dsmlp_status dsmlp_compile(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, dsmlp_plan **out)
+{
+    if (!out) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_compile: out is NULL");
+    *out = NULL;
+    if (!ctx || !g) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_compile: %s is NULL", ctx ? "graph" : "ctx");
+    /* Fail fast without a device, before any NVRTC work. */
+    struct device *dev;
+    dsmlp_status s = device_get(ctx, &dev);
+    if (s != DSMLP_OK) return s;
+    dsmlp_compile_options opt;
+    if (o) opt = *o;
+    else dsmlp_compile_options_default(&opt);
+    if (!opt.arch) opt.arch = dev->arch;
+    dsmlp_plan *pl;
+    if ((s = dsmlp_plan_build(ctx, g, &opt, &pl)) != DSMLP_OK) return s;
+    if ((s = dsmlp_plan_load(pl)) != DSMLP_OK) {
+        char msg[ERR_MSG_MAX];   /* plan_free must not lose the message */
+        snprintf(msg, sizeof msg, "%s", dsmlp_last_error(ctx));
+        dsmlp_plan_free(pl);
+        err_set(ctx, s, "%s", msg);
+        return s;
+    }
+    *out = pl;
+    return DSMLP_OK;
+}

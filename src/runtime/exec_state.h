@@ -1,0 +1,35 @@
+/*
+** exec_state.h — the runtime state of a loaded plan (struct dsmlp_plan.rt).
+** Private to src/runtime/exec*.c.
+*/
+#ifndef DSMLP_EXEC_STATE_H
+#define DSMLP_EXEC_STATE_H
+
+#include "exec.h"
+#include "gemm.h"
+#include "device.h"
+#include "plan_handle.h"
+
+typedef struct exec_kernel {
+    CUmodule   mod;
+    CUfunction fn;
+} exec_kernel;
+
+typedef struct exec_state {
+    struct device   *dev;
+    int              nkernels, nsteps, nbufs;
+    cublasLtHandle_t lt;
+    exec_kernel     *kern;       /* [nkernels]                                       */
+    gemm_op         *gemm;       /* [nsteps]; used by STEP_GEMM entries               */
+    CUdeviceptr     *ptr;        /* [nbufs]: bound, uploaded or workspace address     */
+    CUdeviceptr     *owned;      /* [nbufs]: memory dsmlp_upload allocated            */
+    unsigned char   *alias_ok;   /* [nbufs*nbufs]: [o*nbufs+i] output o may alias input i */
+    char           **alias_why;  /* [nbufs*nbufs]: why not (NULL when ok)            */
+    CUdeviceptr      ws;         /* plan workspace, then the cuBLASLt workspace        */
+    size_t           ws_plan;    /* bytes of the plan's part (256-aligned)            */
+    size_t           ws_lt;      /* bytes of cuBLASLt's part                           */
+    void            *comm;       /* ncclComm_t from dsmlp_set_nccl_comm                */
+    int              needs_comm;
+} exec_state;
+
+#endif

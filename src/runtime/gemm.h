@@ -1,0 +1,52 @@
+/*
+** gemm.h — plan GEMM steps on cuBLASLt.
+**
+** Row-major activations [T, n] are column-major [n, T] to cuBLASLt, so a step
+** d[T,n] = x[T,k]·W computes D(n×T) = op(A)·B with B = x (k×T, ld k) and A =
+** W: IN_OUT row-major [k,n] is column-major n×k (op N), OUT_IN row-major
+** [n,k] is column-major k×n (op T). The bias then runs along D's rows, as the
+** bias epilogues require. A residual C (beta = 1) has D's layout; C may be D.
+**
+** Algorithms are chosen at load time by the cuBLASLt heuristic, one per token
+** bucket (1, 2–16, 17–128, 129–1024, 1025–max), each checked against both
+** ends of its bucket, so dsmlp_run only picks one and sets the column count.
+*/
+#ifndef DSMLP_GEMM_H
+#define DSMLP_GEMM_H
+
+#include <cublasLt.h>
+#include <cuda.h>
+#include "compiler/plan.h"
+
+struct device;
+
+#define GEMM_BUCKETS 5
+#define GEMM_LT_WORKSPACE ((size_t)32 << 20)   /* cuBLASLt workspace, bytes */
+
+typedef struct gemm_bucket {
+    int64_t             tmin, tmax;
+    cublasLtMatmulAlgo_t algo;
+    int                 valid;
+} gemm_bucket;
+
+typedef struct gemm_op {
+    cublasLtMatmulDesc_t   desc;
+    cublasLtMatrixLayout_t a, b, c, d;
+    gemm_bucket            bucket[GEMM_BUCKETS];
+    int                    nbucket;
+    int64_t                n, k, cur_T;   /* cur_T: columns the layouts hold now */
+    const void            *cur_bias;
+    int                    has_c;
+    char                   what[160];     /* "step 2 (gemm+bias_gelu, [T,4096]x[4096,16384] f16)" */
+} gemm_op;
+
+/* Builds descriptors and picks the algorithms for plan step `step`. */
+dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, int step, gemm_op *op);
+/* Enqueues the GEMM for T tokens on stream. No allocation, no sync. */
+dsmlp_status gemm_run(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, int64_t T, const void *x, const void *w,
+                      const void *bias, const void *c, void *d, void *ws, size_t ws_bytes, CUstream stream);
+void         gemm_release(gemm_op *op);
+/* cublasLt handle of the device (created on first use). */
+dsmlp_status gemm_handle(dsmlp_ctx *ctx, struct device *dev, cublasLtHandle_t *out);
+
+#endif

@@ -1,0 +1,74 @@
+// common.cuh — helpers every dsmlp kernel shares; the emitter inlines this
+// file so NVRTC gets one self-contained source (plus cuda_fp16/cuda_bf16).
+// Arithmetic is fp32 with the accurate math library (no fast-math).
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+
+typedef long long ds_i64;
+
+__device__ __forceinline__ float ds_to_f(float x) { return x; }
+__device__ __forceinline__ float ds_to_f(__half x) { return __half2float(x); }
+__device__ __forceinline__ float ds_to_f(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ float ds_to_f(signed char x) { return (float)x; }
+
+template <typename T> __device__ __forceinline__ T ds_from_f(float x);
+template <> __device__ __forceinline__ float ds_from_f<float>(float x) { return x; }
+template <> __device__ __forceinline__ __half ds_from_f<__half>(float x) { return __float2half_rn(x); }
+template <> __device__ __forceinline__ __nv_bfloat16 ds_from_f<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+
+// Activations (spec 4.7): tanh-GELU and erf-GELU are distinct functions.
+__device__ __forceinline__ float ds_gelu_tanh(float x)
+{
+    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+}
+__device__ __forceinline__ float ds_gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)); }
+__device__ __forceinline__ float ds_relu(float x) { return x < 0.0f ? 0.0f : x; }  // NaN passes through
+__device__ __forceinline__ float ds_silu(float x) { return x / (1.0f + expf(-x)); }
+
+// One memory access of N elements (N * sizeof(T) <= 16 bytes, pointer aligned
+// to that size): 16-byte accesses when the emitter could prove alignment.
+template <int BYTES> struct ds_raw;
+template <> struct ds_raw<16> { typedef uint4 t; };
+template <> struct ds_raw<8> { typedef uint2 t; };
+template <> struct ds_raw<4> { typedef unsigned int t; };
+template <> struct ds_raw<2> { typedef unsigned short t; };
+template <> struct ds_raw<1> { typedef unsigned char t; };
+
+template <int N, typename T>
+__device__ __forceinline__ void ds_load(const T *p, float (&v)[N])
+{
+    typedef typename ds_raw<N * sizeof(T)>::t R;
+    alignas(N * sizeof(T)) T e[N];
+    *reinterpret_cast<R *>(e) = *reinterpret_cast<const R *>(p);
+#pragma unroll
+    for (int j = 0; j < N; j++) v[j] = ds_to_f(e[j]);
+}
+
+template <int N, typename T>
+__device__ __forceinline__ void ds_store(T *p, const float (&v)[N])
+{
+    typedef typename ds_raw<N * sizeof(T)>::t R;
+    alignas(N * sizeof(T)) T e[N];
+#pragma unroll
+    for (int j = 0; j < N; j++) e[j] = ds_from_f<T>(v[j]);
+    *reinterpret_cast<R *>(p) = *reinterpret_cast<const R *>(e);
+}
+
+__device__ __forceinline__ float ds_warp_sum(float x)
+{
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+    return x;
+}
+
+// Sum over the block; every thread gets the same value (fixed order).
+__device__ __forceinline__ float ds_block_sum(float x, float *red)
+{
+    x = ds_warp_sum(x);
+    __syncthreads();  // red may still be read by a previous call
+    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = x;
+    __syncthreads();
+    float t = 0.0f;
+    for (int w = 0; w < (int)(blockDim.x >> 5); w++) t += red[w];
+    return t;
+}

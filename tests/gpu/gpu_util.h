@@ -1,0 +1,431 @@
+/*
+** gpu_util.h — shared helpers of the GPU suites (header only: each
+** tests/gpu/test_*.c is its own program). A "case" is one MLP config
+** compiled into a plan, with random weights uploaded, that is run at several
+** T on fresh random inputs and compared with the CPU reference in double.
+**
+** Check's fork mode is turned off (CK_FORK=no): a child forked after the
+** driver is initialized cannot use it.
+*/
+#ifndef DSMLP_GPU_UTIL_H
+#define DSMLP_GPU_UTIL_H
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "compiler/dtype.h"
+#include "runtime/context.h"
+#include "runtime/cuda_api.h"
+#include "runtime/device.h"
+
+#define GU_FN static __attribute__((unused))
+
+#define GU_CU(call)                                                                                   \
+    do {                                                                                              \
+        CUresult gu_r_ = (call);                                                                      \
+        ck_assert_msg(gu_r_ == CUDA_SUCCESS, "%s failed: %s", #call, cuda_api_errstr(gu_r_));         \
+    } while (0)
+
+GU_FN const cuda_api *gu_cu(dsmlp_ctx *ctx)
+{
+    const cuda_api *cu = NULL;
+    ck_assert_msg(cuda_api_load(ctx, &cu) == DSMLP_OK, "driver: %s", dsmlp_last_error(ctx));
+    return cu;
+}
+
+GU_FN const char *gu_card(dsmlp_ctx *ctx)
+{
+    struct device *d;
+    return device_get(ctx, &d) == DSMLP_OK ? d->name : "?";
+}
+
+GU_FN int gu_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+/* Tolerances of issue 4: ‖out − ref‖/‖ref‖. */
+GU_FN double gu_tol(dsmlp_dtype t)
+{
+    return t == DSMLP_F32 ? 1e-5 : t == DSMLP_F16 ? 2e-3 : 1.6e-2;
+}
+
+/* ---------------------------------------------------- fast parallel fill */
+
+/* Uniform in ±sqrt(3)·scale (variance scale²), never 0, rounded to t; one
+** splitmix stream per thread seeded from the test seed, so it stays
+** reproducible with DSMLP_TEST_SEED. Normal draws are too slow for 10⁹
+** weights. */
+typedef struct gu_fill_job {
+    dsmlp_dtype t;
+    void       *buf;
+    int64_t     lo, hi;
+    double      scale, shift;
+    uint64_t    state;
+} gu_fill_job;
+
+GU_FN void *gu_fill_worker(void *arg)
+{
+    gu_fill_job *j = arg;
+    uint64_t s = j->state;
+    for (int64_t i = j->lo; i < j->hi; i++) {
+        double v;
+        do {
+            uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            z ^= z >> 31;
+            double u = (double)(z >> 11) * 0x1.0p-53;
+            if (j->t == DSMLP_I8) v = (double)((int)(z % 255) - 127);
+            else v = dtype_round(j->t, j->shift + j->scale * 1.7320508075688772 * (2 * u - 1));
+        } while (v == 0);
+        dtype_store(j->t, j->buf, i, v);
+    }
+    return NULL;
+}
+
+GU_FN void gu_fill(dsmlp_dtype t, void *buf, int64_t n, double scale, double shift)
+{
+    enum { MAXT = 64 };
+    int nt = n < 65536 ? 1 : gu_cores();
+    pthread_t th[MAXT];
+    gu_fill_job job[MAXT];
+    for (int k = 0; k < nt; k++) {
+        job[k] = (gu_fill_job){t, buf, n * k / nt, n * (k + 1) / nt, scale, shift, tu_next()};
+        if (nt == 1) gu_fill_worker(&job[k]);
+        else ck_assert_int_eq(pthread_create(&th[k], NULL, gu_fill_worker, &job[k]), 0);
+    }
+    for (int k = 0; nt > 1 && k < nt; k++) pthread_join(th[k], NULL);
+}
+
+/* ------------------------------------------------------------- a case */
+
+#define GU_MAX_TENSORS 24
+
+typedef struct gu_tensor {
+    const char *name;
+    dsmlp_op    op;          /* INPUT, PARAM or OUTPUT */
+    dsmlp_dtype dtype;
+    int64_t     rows, cols;  /* inputs/outputs: cols per token          */
+    void       *host;        /* params: whole; inputs: max_tokens rows  */
+    CUdeviceptr dev;         /* inputs and outputs                      */
+} gu_tensor;
+
+typedef struct gu_case {
+    dsmlp_ctx  *ctx;
+    dsmlp_graph *g;
+    dsmlp_plan *pl;
+    const cuda_api *cu;
+    CUstream    stream;
+    int64_t     max_tokens;
+    dsmlp_dtype dtype;      /* of the output                           */
+    int         n;
+    gu_tensor   t[GU_MAX_TENSORS];
+    int         out;        /* index of the output                     */
+    double     *ref;        /* [max_tokens * out cols]                 */
+    void       *got;        /* output read back                        */
+    char        desc[200];
+} gu_case;
+
+GU_FN gu_tensor *gu_find(gu_case *c, const char *name)
+{
+    for (int i = 0; i < c->n; i++)
+        if (!strcmp(c->t[i].name, name)) return &c->t[i];
+    return NULL;
+}
+
+/* Fan-in of the matrix a parameter belongs to ("w1", "w1_scales"). */
+GU_FN int64_t gu_fan_in(gu_case *c, const char *name)
+{
+    char base[64];
+    snprintf(base, sizeof base, "%s", name);
+    char *us = strstr(base, "_scales");
+    if (us) *us = 0;
+    dsmlp_value_info vi;
+    for (int v = 0; v < dsmlp_graph_size(c->g); v++) {
+        if (dsmlp_value_get(c->g, v, &vi) != DSMLP_OK || vi.op != DSMLP_OP_PARAM || strcmp(vi.name, base)) continue;
+        if (vi.rank == 2) return vi.layout == DSMLP_LAYOUT_IN_OUT ? vi.dims[0] : vi.dims[1];
+    }
+    return 1;
+}
+
+GU_FN void gu_fill_param(gu_case *c, gu_tensor *t)
+{
+    int64_t n = t->rows * t->cols;
+    if (t->dtype == DSMLP_I8) {                 /* int8 weight: ±127 uniform */
+        gu_fill(t->dtype, t->host, n, 1, 0);
+    } else if (strstr(t->name, "_scales")) {    /* positive group scales    */
+        /* uniform ints in ±127 have std 73.3; scale so W ~ 1/sqrt(fan_in) */
+        double s = 1.0 / (73.3 * sqrt((double)gu_fan_in(c, t->name)));
+        gu_fill(t->dtype, t->host, n, 0.25 * s, s);
+    } else if (t->rows > 1 || strncmp(t->name, "w", 1) == 0) {   /* weights */
+        gu_fill(t->dtype, t->host, n, 1.0 / sqrt((double)gu_fan_in(c, t->name)), 0);
+    } else if (strstr(t->name, "norm_w")) {     /* γ around 1               */
+        gu_fill(t->dtype, t->host, n, 0.2, 1.0);
+    } else {                                    /* biases                   */
+        gu_fill(t->dtype, t->host, n, 0.5, 0);
+    }
+}
+
+/* Builds cfg into a plan (max_tokens), uploads random parameters, allocates
+** inputs and output. Returns DSMLP_OK or the failing status (message in ctx). */
+GU_FN dsmlp_status gu_case_open(gu_case *c, dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, int64_t max_tokens,
+                                 const char *desc)
+{
+    memset(c, 0, sizeof *c);
+    c->ctx = ctx;
+    c->cu = gu_cu(ctx);
+    c->max_tokens = max_tokens;
+    snprintf(c->desc, sizeof c->desc, "%s", desc);
+    TU_OK(ctx, dsmlp_graph_create(ctx, "gpu_case", &c->g));
+    dsmlp_status s = dsmlp_mlp_build(c->g, cfg);
+    if (s != DSMLP_OK) return s;
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.max_tokens = max_tokens;
+    if ((s = dsmlp_compile(ctx, c->g, &o, &c->pl)) != DSMLP_OK) return s;
+    GU_CU(c->cu->cuStreamCreate(&c->stream, CU_STREAM_NON_BLOCKING));
+    dsmlp_value_info vi;
+    for (int v = 0; v < dsmlp_graph_size(c->g); v++) {
+        TU_OK(ctx, dsmlp_value_get(c->g, v, &vi));
+        if (vi.op != DSMLP_OP_INPUT && vi.op != DSMLP_OP_PARAM && vi.op != DSMLP_OP_OUTPUT) continue;
+        ck_assert_int_lt(c->n, GU_MAX_TENSORS);
+        gu_tensor *t = &c->t[c->n++];
+        t->name = vi.name;
+        t->op = vi.op;
+        t->dtype = vi.dtype;
+        t->rows = vi.op == DSMLP_OP_PARAM ? (vi.rank == 2 ? vi.dims[0] : 1) : max_tokens;
+        t->cols = vi.rank == 2 ? vi.dims[1] : vi.dims[0];
+        if (vi.tokens) t->cols = vi.dims[1];
+        size_t bytes = (size_t)(t->rows * t->cols) * dsmlp_dtype_size(t->dtype);
+        if (vi.op != DSMLP_OP_OUTPUT) {
+            t->host = malloc(bytes);
+            ck_assert_ptr_nonnull(t->host);
+        }
+        /* The plan drops graph inputs nothing reads (NOT_FOUND); the
+        ** reference still gets them, so a wrongly dropped one shows as error. */
+        if (vi.op == DSMLP_OP_PARAM) {
+            gu_fill_param(c, t);
+            s = dsmlp_upload(c->pl, t->name, t->host, bytes);
+        } else {
+            GU_CU(c->cu->cuMemAlloc(&t->dev, bytes));
+            s = dsmlp_bind(c->pl, t->name, (void *)(uintptr_t)t->dev);
+        }
+        ck_assert_msg(s == DSMLP_OK || (s == DSMLP_ERR_NOT_FOUND && vi.op != DSMLP_OP_OUTPUT), "binding %s: %s", t->name,
+                      dsmlp_last_error(ctx));
+        if (vi.op == DSMLP_OP_OUTPUT) {
+            c->out = c->n - 1;
+            c->dtype = t->dtype;
+            c->ref = malloc(sizeof(double) * (size_t)(t->rows * t->cols));
+            c->got = malloc(bytes);
+            ck_assert(c->ref && c->got);
+        }
+    }
+    return DSMLP_OK;
+}
+
+GU_FN void gu_case_close(gu_case *c)
+{
+    if (c->pl) dsmlp_plan_free(c->pl);
+    for (int i = 0; i < c->n; i++) {
+        free(c->t[i].host);
+        if (c->t[i].dev) c->cu->cuMemFree(c->t[i].dev);
+    }
+    if (c->stream) c->cu->cuStreamDestroy(c->stream);
+    free(c->ref);
+    free(c->got);
+    if (c->g) dsmlp_graph_free(c->g);
+    memset(c, 0, sizeof *c);
+}
+
+/* Fresh random inputs for T tokens, uploaded. */
+GU_FN void gu_case_inputs(gu_case *c, int64_t T)
+{
+    for (int i = 0; i < c->n; i++) {
+        gu_tensor *t = &c->t[i];
+        if (t->op != DSMLP_OP_INPUT) continue;
+        gu_fill(t->dtype, t->host, T * t->cols, 1.0, 0);
+        GU_CU(c->cu->cuMemcpyHtoD(t->dev, t->host, (size_t)(T * t->cols) * dsmlp_dtype_size(t->dtype)));
+    }
+}
+
+/* Reference for the current host inputs into c->ref. */
+GU_FN void gu_case_reference(gu_case *c, int64_t T)
+{
+    dsmlp_host_tensor b[GU_MAX_TENSORS];
+    for (int i = 0; i < c->n; i++) {
+        gu_tensor *t = &c->t[i];
+        b[i] = (dsmlp_host_tensor){t->name, t->op == DSMLP_OP_OUTPUT ? DSMLP_F64 : t->dtype,
+                                   t->op == DSMLP_OP_OUTPUT ? (void *)c->ref : t->host};
+    }
+    TU_OK(c->ctx, dsmlp_reference_run_f64(c->g, T, b, c->n));
+}
+
+/* Reads the output back and returns its relative error against c->ref
+** (INFINITY for NaN or an unwritten, still poisoned element). */
+GU_FN double gu_case_error(gu_case *c, int64_t T)
+{
+    gu_tensor *o = &c->t[c->out];
+    GU_CU(c->cu->cuMemcpyDtoH(c->got, o->dev, (size_t)(T * o->cols) * dsmlp_dtype_size(o->dtype)));
+    return tu_rel_error(o->dtype, c->got, c->ref, T * o->cols);
+}
+
+/* One full check at T: fresh inputs, poisoned output, run, sync, compare. */
+GU_FN double gu_case_check(gu_case *c, int64_t T, dsmlp_status *status)
+{
+    gu_tensor *o = &c->t[c->out];
+    gu_case_inputs(c, T);
+    GU_CU(c->cu->cuMemsetD8Async(o->dev, 0xff, (size_t)(T * o->cols) * dsmlp_dtype_size(o->dtype), c->stream));
+    *status = dsmlp_run(c->pl, T, (void *)c->stream);
+    if (*status != DSMLP_OK) return INFINITY;
+    GU_CU(c->cu->cuStreamSynchronize(c->stream));
+    gu_case_reference(c, T);
+    return gu_case_error(c, T);
+}
+
+/* ------------------------------------------------- parallel pre-compile */
+
+/* NVRTC compiles dominate a suite of hundreds of plans: build every config's
+** plan with defer_compile, then compile the distinct kernels on all cores
+** into the shared disk store (DSMLP_CACHE_DIR), so the suite's own
+** dsmlp_compile calls are store hits. */
+typedef struct gu_pre_item { const dsmlp_plan *pl; int k; } gu_pre_item;
+typedef struct gu_pre {
+    gu_pre_item    *items;
+    int             n, next, errors;
+    pthread_mutex_t mu;
+    char            first_error[512];
+} gu_pre;
+
+GU_FN void *gu_pre_worker(void *arg)
+{
+    gu_pre *q = arg;
+    dsmlp_ctx *ctx = NULL;
+    if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return NULL;
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        int i = q->next++;
+        pthread_mutex_unlock(&q->mu);
+        if (i >= q->n) break;
+        if (dsmlp_plan_compile_kernel(ctx, q->items[i].pl, q->items[i].k, NULL) != DSMLP_OK) {
+            pthread_mutex_lock(&q->mu);
+            if (!q->errors++) snprintf(q->first_error, sizeof q->first_error, "%s", dsmlp_last_error(ctx));
+            pthread_mutex_unlock(&q->mu);
+        }
+    }
+    dsmlp_ctx_free(ctx);
+    return NULL;
+}
+
+/* Returns the number of distinct kernels compiled (or found). */
+GU_FN int gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncfg, int64_t max_tokens)
+{
+    dsmlp_plan **plans = calloc((size_t)ncfg, sizeof *plans);
+    gu_pre q = {0};
+    pthread_mutex_init(&q.mu, NULL);
+    int cap = 0;
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.max_tokens = max_tokens;
+    o.arch = dsmlp_device_arch(ctx);
+    o.defer_compile = 1;
+    for (int c = 0; c < ncfg; c++) {
+        dsmlp_graph *g;
+        TU_OK(ctx, dsmlp_graph_create(ctx, "pre", &g));
+        if (dsmlp_mlp_build(g, &cfgs[c]) == DSMLP_OK && dsmlp_plan_build(ctx, g, &o, &plans[c]) == DSMLP_OK) {
+            for (int k = 0; k < dsmlp_plan_kernels(plans[c]); k++) {
+                const char *name, *key;
+                TU_OK(ctx, dsmlp_plan_kernel(plans[c], k, &name, &key));
+                int dup = 0;
+                for (int j = 0; j < q.n && !dup; j++) {
+                    const char *n2, *k2;
+                    dsmlp_plan_kernel(q.items[j].pl, q.items[j].k, &n2, &k2);
+                    dup = !strcmp(key, k2);
+                }
+                if (dup) continue;
+                if (q.n == cap) {
+                    cap = cap ? 2 * cap : 256;
+                    q.items = realloc(q.items, sizeof *q.items * (size_t)cap);
+                    ck_assert_ptr_nonnull(q.items);
+                }
+                q.items[q.n++] = (gu_pre_item){plans[c], k};
+            }
+        }
+        dsmlp_graph_free(g);
+    }
+    int nt = gu_cores();
+    pthread_t th[64];
+    for (int t = 0; t < nt; t++) ck_assert_int_eq(pthread_create(&th[t], NULL, gu_pre_worker, &q), 0);
+    for (int t = 0; t < nt; t++) pthread_join(th[t], NULL);
+    ck_assert_msg(q.errors == 0, "%d kernels failed to compile; first: %s", q.errors, q.first_error);
+    for (int c = 0; c < ncfg; c++) dsmlp_plan_free(plans[c]);
+    free(plans);
+    free(q.items);
+    pthread_mutex_destroy(&q.mu);
+    return q.n;
+}
+
+/* ------------------------------------------------------------- tallies */
+
+typedef struct gu_tally {
+    int    cases, failed, skipped;
+    int    per_dtype[DSMLP_DTYPE_COUNT];
+    double worst[DSMLP_DTYPE_COUNT];
+    char   worst_desc[DSMLP_DTYPE_COUNT][200];
+} gu_tally;
+
+GU_FN void gu_tally_add(gu_tally *ty, dsmlp_dtype t, const char *desc, int64_t T, double err, int ok)
+{
+    ty->cases++;
+    ty->per_dtype[t]++;
+    if (!ok) ty->failed++;
+    if (!(err <= ty->worst[t])) {
+        ty->worst[t] = err;
+        snprintf(ty->worst_desc[t], sizeof ty->worst_desc[t], "%s T=%lld", desc, (long long)T);
+    }
+}
+
+GU_FN void gu_tally_print(const gu_tally *ty, const char *suite, dsmlp_ctx *ctx)
+{
+    printf("== %s: card %s: %d cases (%d failed, %d configs skipped as invalid)\n", suite, gu_card(ctx), ty->cases,
+           ty->failed, ty->skipped);
+    for (int t = 0; t < DSMLP_I8; t++)
+        if (ty->per_dtype[t])
+            printf("   %-4s %5d cases, worst rel. error %.3e (tolerance %.1e) at %s\n", dsmlp_dtype_name(t),
+                   ty->per_dtype[t], ty->worst[t], gu_tol(t), ty->worst_desc[t]);
+    fflush(stdout);
+}
+
+/* The main of every GPU suite: skip without a device, no fork, a private
+** kernel store directory shared by the suite's threads. */
+GU_FN int gu_main(Suite *(*make)(void), const char *tag)
+{
+    dsmlp_ctx *ctx = NULL;
+    if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
+    if (!dsmlp_device_available(ctx)) {
+        printf("skipped: %s\n", dsmlp_last_error(ctx));
+        dsmlp_ctx_free(ctx);
+        return TU_SKIP;
+    }
+    dsmlp_ctx_free(ctx);
+    const char *base = getenv("TMPDIR");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/dsmlp-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+    if (!mkdtemp(dir)) {
+        perror(dir);
+        return 1;
+    }
+    setenv("DSMLP_CACHE_DIR", dir, 1);
+    setenv("CK_FORK", "no", 1);
+    int rc = tu_run_suite(make());
+    tu_rmtree(dir);
+    return rc;
+}
+
+#endif

@@ -1,0 +1,123 @@
+/*
+** test_gpu_mlp_family.c — each model family's own block (spec §3 table) at
+** H = 1232 and 4096 (I = 4·H; 11008 for LLaMA at 4096), T ∈ {1, 128, 1000};
+** and int8 weights (f16, groups 1 and 8) for a LN+GELU and an RMS+gated
+** block. Each run on fresh random inputs against the CPU reference.
+*/
+#include "gpu_util.h"
+
+typedef struct family {
+    const char   *name;
+    dsmlp_norm    norm;
+    dsmlp_mlp_act act;
+    dsmlp_dtype   dtype;
+    int           pre_ln, after_attn, biases, attn_bias;
+    dsmlp_layout  layout;
+} family;
+
+static const family families[] = {
+    {"gpt2", DSMLP_NORM_LAYERNORM, DSMLP_MLP_GELU, DSMLP_F16, 1, 1, 1, 1, DSMLP_LAYOUT_IN_OUT},
+    {"opt", DSMLP_NORM_LAYERNORM, DSMLP_MLP_RELU, DSMLP_F16, 1, 1, 1, 1, DSMLP_LAYOUT_OUT_IN},
+    {"bloom", DSMLP_NORM_LAYERNORM, DSMLP_MLP_GELU, DSMLP_BF16, 1, 1, 1, 1, DSMLP_LAYOUT_IN_OUT},
+    {"gpt-neox", DSMLP_NORM_LAYERNORM, DSMLP_MLP_GELU, DSMLP_F16, 1, 0, 1, 1, DSMLP_LAYOUT_OUT_IN},
+    {"gpt-j", DSMLP_NORM_NONE, DSMLP_MLP_GELU, DSMLP_F16, 1, 0, 1, 0, DSMLP_LAYOUT_OUT_IN},
+    {"bert", DSMLP_NORM_LAYERNORM, DSMLP_MLP_GELU, DSMLP_F32, 0, 1, 1, 1, DSMLP_LAYOUT_IN_OUT},
+    {"llama", DSMLP_NORM_RMSNORM, DSMLP_MLP_GATED_SILU, DSMLP_BF16, 1, 1, 0, 0, DSMLP_LAYOUT_OUT_IN},
+};
+
+static void family_config(const family *f, int64_t H, dsmlp_mlp_config *c)
+{
+    dsmlp_mlp_config_default(c);
+    c->hidden = H;
+    c->intermediate = (!strcmp(f->name, "llama") && H == 4096) ? 11008 : 4 * H;
+    c->norm = f->norm;
+    c->activation = f->act;
+    c->dtype = f->dtype;
+    c->pre_layer_norm = f->pre_ln;
+    c->mlp_after_attn = f->after_attn;
+    c->layout = f->layout;
+    c->epsilon = f->norm == DSMLP_NORM_RMSNORM ? 1e-6 : 1e-5;
+    c->bias1 = c->bias2 = f->biases;
+    c->attn_bias = f->attn_bias;
+    c->norm_bias = f->biases && f->norm == DSMLP_NORM_LAYERNORM;
+}
+
+static void run_case(dsmlp_ctx *ctx, gu_tally *ty, const dsmlp_mlp_config *cfg, const char *desc,
+                     const int64_t *Ts, int nT, int64_t max_tokens)
+{
+    gu_case c;
+    dsmlp_status s = gu_case_open(&c, ctx, cfg, max_tokens, desc);
+    if (s != DSMLP_OK) {
+        printf("FAIL %-44s compile: %s: %s\n", desc, dsmlp_status_name(s), dsmlp_last_error(ctx));
+        for (int t = 0; t < nT; t++) gu_tally_add(ty, cfg->dtype, desc, Ts[t], INFINITY, 0);
+        gu_case_close(&c);
+        return;
+    }
+    for (int t = 0; t < nT; t++) {
+        double err = gu_case_check(&c, Ts[t], &s);
+        int ok = s == DSMLP_OK && err <= gu_tol(c.dtype);
+        gu_tally_add(ty, c.dtype, desc, Ts[t], err, ok);
+        printf("%s %-44s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", desc, (long long)Ts[t], err,
+               s ? " run: " : "", s ? dsmlp_last_error(ctx) : "");
+        fflush(stdout);
+    }
+    gu_case_close(&c);
+}
+
+START_TEST(families_at_size)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    static const int64_t Hs[] = {1232, 4096}, Ts[] = {1, 128, 1000};
+    gu_tally ty = {0};
+    for (size_t f = 0; f < sizeof families / sizeof *families; f++)
+        for (int h = 0; h < 2; h++) {
+            dsmlp_mlp_config cfg;
+            family_config(&families[f], Hs[h], &cfg);
+            char desc[128];
+            snprintf(desc, sizeof desc, "%s %s H=%lld I=%lld", families[f].name, dsmlp_dtype_name(cfg.dtype),
+                     (long long)cfg.hidden, (long long)cfg.intermediate);
+            run_case(ctx, &ty, &cfg, desc, Ts, 3, 1024);
+        }
+    gu_tally_print(&ty, "model families H=1232/4096", ctx);
+    ck_assert_msg(ty.failed == 0, "%d of %d cases failed", ty.failed, ty.cases);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(int8_weights)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    static const int64_t Ts[] = {1, 7, 128};
+    gu_tally ty = {0};
+    for (int kind = 0; kind < 2; kind++)
+        for (int groups = 1; groups <= 8; groups *= 8) {
+            dsmlp_mlp_config cfg;
+            family_config(&families[kind ? 6 : 0], 1024, &cfg);
+            cfg.dtype = DSMLP_F16;
+            cfg.int8_weights = 1;
+            cfg.int8_groups = groups;
+            cfg.layout = DSMLP_LAYOUT_OUT_IN;
+            char desc[128];
+            snprintf(desc, sizeof desc, "int8 %s groups=%d H=1024", kind ? "RMS+GATED_SILU" : "LN+GELU", groups);
+            run_case(ctx, &ty, &cfg, desc, Ts, 3, 128);
+        }
+    gu_tally_print(&ty, "int8 weights (f16 activations)", ctx);
+    ck_assert_msg(ty.failed == 0, "%d of %d cases failed", ty.failed, ty.cases);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+static Suite *make(void)
+{
+    Suite *s = suite_create("gpu_mlp_family");
+    TCase *tc = tcase_create("family");
+    tcase_set_timeout(tc, 1200);
+    tcase_add_test(tc, int8_weights);
+    tcase_add_test(tc, families_at_size);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return gu_main(make, "gpu-family"); }

@@ -1,0 +1,339 @@
+/* test_bundle.c — bundles: write/import round trip (imported entries are
+** byte-identical to what store_get writes and need no compile), chosen keys,
+** determinism, and refusals (altered, truncated, foreign version, foreign
+** arch, not a bundle) that leave the store exactly as it was. */
+#include <blake2.h>
+#include "test_store_common.h"
+
+#define NK 4
+static const char *const knames[NK] = {"k_bun_a", "k_bun_b", "k_bun_c", "k_bun_d"};
+static const char *const karchs[NK] = {"sm_80", "sm_90", "sm_90", "sm_90a"};
+
+typedef struct fixture {
+    char *src_dir;            /* the store the bundle is made from */
+    char *src[NK];
+    char  key[NK][65];
+    size_t len[NK];
+    char *bundle;             /* path of a bundle with all NK entries */
+    char *tmp;
+} fixture;
+
+static void fixture_make(fixture *f)
+{
+    f->src_dir = tu_tmpdir("bun-src");
+    f->tmp = tu_tmpdir("bun-tmp");
+    dsmlp_ctx *ctx = ts_ctx_in(f->src_dir);
+    for (int i = 0; i < NK; i++) {
+        f->src[i] = ts_source(knames[i]);
+        const void *c;
+        TU_OK(ctx, store_get(ts_store(ctx), ctx, knames[i], f->src[i], karchs[i], &c, &f->len[i], f->key[i]));
+    }
+    f->bundle = malloc(PATH_MAX);
+    snprintf(f->bundle, PATH_MAX, "%s/all.dsb", f->tmp);
+    TU_OK(ctx, dsmlp_bundle_write(ctx, f->bundle, NULL, 0));
+    dsmlp_ctx_free(ctx);
+}
+
+static void fixture_free(fixture *f)
+{
+    for (int i = 0; i < NK; i++) free(f->src[i]);
+    tu_rmtree(f->src_dir);
+    tu_rmtree(f->tmp);
+    free(f->src_dir);
+    free(f->tmp);
+    free(f->bundle);
+}
+
+START_TEST(round_trip_needs_no_compile)
+{
+    fixture f;
+    fixture_make(&f);
+    size_t bn;
+    uint8_t *b = ts_read_file(f.bundle, &bn);
+    size_t payload = 0;
+    for (int i = 0; i < NK; i++) payload += f.len[i];
+    ck_assert_uint_eq(bn, 64 + NK * 224 + payload + 32);   /* header, index, cubins, trailer */
+    free(b);
+    /* Import into an empty store. */
+    char *dst = tu_tmpdir("bun-dst");
+    dsmlp_ctx *ctx = ts_ctx_in(dst);
+    int imported = -1;
+    TU_OK(ctx, dsmlp_bundle_import(ctx, f.bundle, NULL, &imported));
+    ck_assert_int_eq(imported, NK);
+    /* The entries are exactly the files store_get wrote (same bytes). */
+    char *s1 = ts_snapshot(f.src_dir), *s2 = ts_snapshot(dst);
+    ck_assert_str_eq(s1, s2);
+    free(s1);
+    free(s2);
+    /* A new context finds all of them: zero compiles. */
+    dsmlp_ctx *c2 = tu_ctx();
+    for (int i = 0; i < NK; i++) {
+        const void *c;
+        size_t l;
+        char k[65];
+        TU_OK(c2, store_get(ts_store(c2), c2, knames[i], f.src[i], karchs[i], &c, &l, k));
+        ck_assert_str_eq(k, f.key[i]);
+        ck_assert_uint_eq(l, f.len[i]);
+    }
+    dsmlp_cache_stats cs;
+    dsmlp_cache_get_stats(c2, &cs);
+    ck_assert_uint_eq(cs.compiles, 0);
+    ck_assert_uint_eq(cs.hits_disk, NK);
+    /* Importing with a matching arch filter works, and again is harmless. */
+    TU_OK(ctx, dsmlp_bundle_import(ctx, f.bundle, "sm_80,sm_90, sm_90a", &imported));
+    ck_assert_int_eq(imported, NK);
+    ck_assert_int_eq(ts_count_files(dst), NK);
+    dsmlp_ctx_free(c2);
+    dsmlp_ctx_free(ctx);
+    tu_rmtree(dst);
+    free(dst);
+    fixture_free(&f);
+}
+END_TEST
+
+START_TEST(chosen_keys_and_determinism)
+{
+    fixture f;
+    fixture_make(&f);
+    dsmlp_ctx *ctx = ts_ctx_in(f.src_dir);
+    char p1[PATH_MAX], p2[PATH_MAX];
+    snprintf(p1, sizeof p1, "%s/two.dsb", f.tmp);
+    snprintf(p2, sizeof p2, "%s/again.dsb", f.tmp);
+    const char *keys[2] = {f.key[2], f.key[0]};
+    TU_OK(ctx, dsmlp_bundle_write(ctx, p1, keys, 2));
+    const char *keys_rev[3] = {f.key[0], f.key[2], f.key[0]};   /* order and repeats do not matter */
+    TU_OK(ctx, dsmlp_bundle_write(ctx, p2, keys_rev, 3));
+    size_t n1, n2;
+    uint8_t *b1 = ts_read_file(p1, &n1), *b2 = ts_read_file(p2, &n2);
+    ck_assert(n1 == n2 && memcmp(b1, b2, n1) == 0);
+    free(b1);
+    free(b2);
+    /* Same store, same bundle bytes, whoever writes it. */
+    dsmlp_ctx *c2 = tu_ctx();
+    TU_OK(c2, dsmlp_bundle_write(c2, p2, NULL, 0));
+    b1 = ts_read_file(f.bundle, &n1);
+    b2 = ts_read_file(p2, &n2);
+    ck_assert(n1 == n2 && memcmp(b1, b2, n1) == 0);
+    free(b1);
+    free(b2);
+    dsmlp_ctx_free(c2);
+
+    char *dst = tu_tmpdir("bun-dst2");
+    dsmlp_ctx *c3 = ts_ctx_in(dst);
+    int imported;
+    TU_OK(c3, dsmlp_bundle_import(c3, p1, "sm_80,sm_90", &imported));
+    ck_assert_int_eq(imported, 2);
+    ts_assert_valid_entry(dst, f.key[0]);
+    ts_assert_valid_entry(dst, f.key[2]);
+    ck_assert_int_eq(ts_count_files(dst), 2);
+
+    /* Unknown and malformed keys. */
+    const char *missing[1] = {"0000000000000000000000000000000000000000000000000000000000000000"};
+    TU_CHECK(ctx, dsmlp_bundle_write(ctx, p1, missing, 1), DSMLP_ERR_NOT_FOUND);
+    TU_MSG_HAS(ctx, missing[0]);
+    const char *bad[1] = {"xyz"};
+    TU_CHECK(ctx, dsmlp_bundle_write(ctx, p1, bad, 1), DSMLP_ERR_INVALID_ARG);
+    TU_MSG_HAS(ctx, "'xyz' is not 64 hex digits");
+    /* p1 is still the good two-entry bundle (failed writes leave no file). */
+    TU_OK(c3, dsmlp_bundle_import(c3, p1, NULL, &imported));
+    ck_assert_int_eq(imported, 2);
+    char nodir[PATH_MAX];
+    snprintf(nodir, sizeof nodir, "%s/no/such/dir/x.dsb", f.tmp);
+    TU_CHECK(ctx, dsmlp_bundle_write(ctx, nodir, NULL, 0), DSMLP_ERR_IO);
+    TU_MSG_HAS(ctx, nodir);
+    char *left = ts_listing(f.tmp);
+    ck_assert_str_eq(left, "again.dsb\nall.dsb\ntwo.dsb\n");   /* no temp files left behind */
+    free(left);
+    dsmlp_ctx_free(c3);
+    dsmlp_ctx_free(ctx);
+    tu_rmtree(dst);
+    free(dst);
+    fixture_free(&f);
+}
+END_TEST
+
+/* ------------------------------------------------------------- refusals */
+
+typedef enum {
+    ALTER_PAYLOAD, ALTER_INDEX, ALTER_TRAILER, TRUNCATE, TRUNCATE_HEADER, EXTEND, FOREIGN_VERSION, FOREIGN_ARCH,
+    NOT_A_BUNDLE, EMPTY_FILE, NREFUSE
+} refusal;
+
+static void refuse(refusal r)
+{
+    fixture f;
+    fixture_make(&f);
+    size_t n;
+    uint8_t *b = ts_read_file(f.bundle, &n);
+    uint8_t *m = malloc(n + 1);
+    memcpy(m, b, n);
+    size_t mn = n;
+    const char *arch = NULL;
+    dsmlp_status want = DSMLP_ERR_CORRUPT;
+    const char *msg = "";
+    size_t payload0 = 64 + NK * 224;
+    switch (r) {
+    case ALTER_PAYLOAD:
+        m[payload0 + tu_next() % (n - 32 - payload0)] ^= 0x10;
+        msg = "checksum mismatch";
+        break;
+    case ALTER_INDEX:
+        m[64 + tu_next() % (NK * 224)] ^= 0x01;
+        msg = "checksum mismatch";
+        break;
+    case ALTER_TRAILER:
+        m[n - 1 - tu_next() % 32] ^= 0x80;
+        msg = "checksum mismatch";
+        break;
+    case TRUNCATE:
+        mn = 96 + (size_t)(tu_next() % (n - 96));
+        msg = "truncated";
+        break;
+    case TRUNCATE_HEADER:
+        mn = 8 + (size_t)(tu_next() % 80);
+        msg = "truncated";
+        break;
+    case EXTEND:
+        m[n] = 0;
+        mn = n + 1;
+        msg = "header says";
+        break;
+    case FOREIGN_VERSION: {   /* a well-formed bundle from "0.0.9": checksum recomputed */
+        memset(m + 16, 0, 16);
+        memcpy(m + 16, "0.0.9", 5);
+        blake2b(m + n - 32, m, NULL, 32, n - 32, 0);
+        want = DSMLP_ERR_VERSION;
+        msg = "written by dsmlp 0.0.9";
+        break;
+    }
+    case FOREIGN_ARCH:
+        arch = "sm_90";   /* the bundle also holds sm_80 and sm_90a kernels */
+        want = DSMLP_ERR_VERSION;
+        msg = "which is not in the requested 'sm_90'";
+        break;
+    case NOT_A_BUNDLE:
+        memcpy(m, "#!/bin/sh\n", 10);
+        msg = "not a dsmlp bundle";
+        break;
+    case EMPTY_FILE:
+        mn = 0;
+        msg = "not a dsmlp bundle";
+        break;
+    default: break;
+    }
+    char bad[PATH_MAX];
+    snprintf(bad, sizeof bad, "%s/bad.dsb", f.tmp);
+    ts_write_file(bad, m, mn);
+    /* A store that already holds something. */
+    char *dst = tu_tmpdir("bun-refuse");
+    dsmlp_ctx *ctx = ts_ctx_in(dst);
+    char *own = ts_source("k_own");
+    const void *c;
+    size_t l;
+    char k[65];
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_own", own, "sm_90", &c, &l, k));
+    char *before = ts_snapshot(dst);
+    int imported = -1;
+    TU_CHECK(ctx, dsmlp_bundle_import(ctx, bad, arch, &imported), want);
+    TU_MSG_HAS(ctx, msg);
+    TU_MSG_HAS(ctx, bad);
+    ck_assert_int_eq(imported, 0);
+    char *after = ts_snapshot(dst);
+    ck_assert_str_eq(before, after);   /* names and contents unchanged */
+    /* Nothing got into memory either: the kernels still need compiling. */
+    dsmlp_cache_reset_stats(ctx);
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, knames[1], f.src[1], karchs[1], &c, &l, k));
+    dsmlp_cache_stats cs;
+    dsmlp_cache_get_stats(ctx, &cs);
+    ck_assert_uint_eq(cs.compiles, 1);
+    free(before);
+    free(after);
+    free(own);
+    free(b);
+    free(m);
+    dsmlp_ctx_free(ctx);
+    tu_rmtree(dst);
+    free(dst);
+    fixture_free(&f);
+}
+
+START_TEST(bad_bundles_refused_store_untouched) { refuse((refusal)_i); }
+END_TEST
+
+START_TEST(import_arguments)
+{
+    char *dir = tu_tmpdir("bun-args");
+    dsmlp_ctx *ctx = ts_ctx_in(dir);
+    int imported = 5;
+    char missing[PATH_MAX];
+    snprintf(missing, sizeof missing, "%s/nope.dsb", dir);
+    TU_CHECK(ctx, dsmlp_bundle_import(ctx, missing, NULL, &imported), DSMLP_ERR_NOT_FOUND);
+    TU_MSG_HAS(ctx, missing);
+    ck_assert_int_eq(imported, 0);
+    TU_CHECK(ctx, dsmlp_bundle_import(ctx, NULL, NULL, &imported), DSMLP_ERR_INVALID_ARG);
+    /* A bad arch list is an argument error, checked on a good bundle. */
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/empty.dsb", dir);
+    TU_OK(ctx, dsmlp_bundle_write(ctx, path, NULL, 0));   /* empty store: empty bundle */
+    TU_OK(ctx, dsmlp_bundle_import(ctx, path, NULL, &imported));
+    ck_assert_int_eq(imported, 0);
+    TU_CHECK(ctx, dsmlp_bundle_import(ctx, path, "sm_90,sm_75", &imported), DSMLP_ERR_INVALID_ARG);
+    TU_MSG_HAS(ctx, "unknown arch 'sm_75'");
+    TU_CHECK(ctx, dsmlp_bundle_import(ctx, path, ",", &imported), DSMLP_ERR_INVALID_ARG);
+    dsmlp_ctx_free(ctx);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* With the disk off, an import fills the memory cache. */
+START_TEST(import_memory_only)
+{
+    fixture f;
+    fixture_make(&f);
+    setenv("DSMLP_CACHE", "off", 1);
+    dsmlp_ctx *ctx = tu_ctx();
+    int imported;
+    TU_OK(ctx, dsmlp_bundle_import(ctx, f.bundle, NULL, &imported));
+    ck_assert_int_eq(imported, NK);
+    for (int i = 0; i < NK; i++) {
+        const void *c;
+        size_t l;
+        char k[65];
+        TU_OK(ctx, store_get(ts_store(ctx), ctx, knames[i], f.src[i], karchs[i], &c, &l, k));
+    }
+    dsmlp_cache_stats cs;
+    dsmlp_cache_get_stats(ctx, &cs);
+    ck_assert_uint_eq(cs.compiles, 0);
+    ck_assert_uint_eq(cs.hits_memory, NK);
+    /* and a memory-only store can export them again, byte for byte */
+    char again[PATH_MAX];
+    snprintf(again, sizeof again, "%s/again.dsb", f.tmp);
+    TU_OK(ctx, dsmlp_bundle_write(ctx, again, NULL, 0));
+    size_t n1, n2;
+    uint8_t *b1 = ts_read_file(f.bundle, &n1), *b2 = ts_read_file(again, &n2);
+    ck_assert(n1 == n2 && memcmp(b1, b2, n1) == 0);
+    free(b1);
+    free(b2);
+    unsetenv("DSMLP_CACHE");
+    dsmlp_ctx_free(ctx);
+    fixture_free(&f);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--child") == 0) return ts_child_main(argc, argv);
+    unsetenv("DSMLP_CACHE");
+    unsetenv("DSMLP_CACHE_MAX_MB");
+    Suite *s = suite_create("bundle");
+    TCase *tc = tcase_create("bundle");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, round_trip_needs_no_compile);
+    tcase_add_test(tc, chosen_keys_and_determinism);
+    tcase_add_loop_test(tc, bad_bundles_refused_store_untouched, 0, NREFUSE);
+    tcase_add_test(tc, import_arguments);
+    tcase_add_test(tc, import_memory_only);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}

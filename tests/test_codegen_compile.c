@@ -1,0 +1,173 @@
+/*
+** test_codegen_compile.c — issue 3's acceptance test: every template x dtype
+** x activation x feature size compiles with NVRTC for sm_80 and sm_90
+** (H in {512, 896, 1232, 4096, 4544, 8192}; gated also at 4H, 11008, 14336).
+** Calls the emitters directly and nvrtc_compile (no store), 2 threads.
+** DSMLP_CODEGEN_QUICK=1 compiles one size per template (for debugging).
+*/
+#include "testutil.h"
+#include "compiler/emit.h"
+#include "runtime/nvrtc.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXJOBS 1024
+
+typedef struct job {
+    plan        p;
+    plan_buf    bufs[8];
+    plan_kernel k;
+    const char *arch;
+    char        err[512];
+} job;
+
+static job  *jobs;
+static int   njobs;
+static atomic_int next_job, done_jobs;
+
+static job *new_job(const char *arch)
+{
+    ck_assert_int_lt(njobs, MAXJOBS);
+    job *j = &jobs[njobs++];
+    memset(j, 0, sizeof *j);
+    j->p.bufs = j->bufs, j->p.max_tokens = 8192, j->arch = arch;
+    snprintf(j->p.arch, sizeof j->p.arch, "%s", arch);
+    return j;
+}
+
+static int buf(job *j, dsmlp_dtype dt, int tokens, int64_t rows, int64_t cols)
+{
+    plan_buf *b = &j->bufs[j->p.nbufs];
+    b->kind = BUF_WORK, b->dtype = dt, b->tokens = tokens, b->rows = rows, b->cols = cols;
+    j->k.args[j->k.nargs++] = j->p.nbufs;
+    return j->p.nbufs++;
+}
+
+static const dsmlp_dtype dts[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16};
+static const int64_t hs[] = {512, 896, 1232, 4096, 4544, 8192};
+static const char *const archs[] = {"sm_80", "sm_90"};
+
+static void make_jobs(dsmlp_ctx *ctx, int quick)
+{
+    int nh = quick ? 1 : 6;
+    for (int a = 0; a < 2; a++)
+        for (int d = 0; d < 3; d++)
+            for (int hi = 0; hi < nh; hi++) {
+                dsmlp_dtype dt = dts[d];
+                int64_t H = quick ? 1232 : hs[hi];
+                /* norm: LN with 3 addends (2 tensors + bias) and a side output; RMS with 2, no side */
+                for (int rms = 0; rms < 2; rms++) {
+                    job *j = new_job(archs[a]);
+                    buf(j, dt, 1, 0, H);
+                    if (!rms) buf(j, dt, 1, 0, H);
+                    buf(j, dt, 0, 1, H);
+                    if (!rms) buf(j, dt, 0, 1, H);
+                    buf(j, dt, 1, 0, H), buf(j, dt, 1, 0, H);
+                    if (!rms) buf(j, dt, 0, 1, H);
+                    if (!rms) buf(j, dt, 1, 0, H); /* an extra side addend */
+                    emit_norm_spec s = {rms, H, 1e-5, !rms, !rms, rms ? 2 : 3, rms ? 0 : 1};
+                    TU_OK(ctx, emit_norm(ctx, &j->p, &j->k, &s, 0));
+                }
+                /* bias + activation, each activation */
+                for (int act = 0; act < DSMLP_ACT_COUNT; act++) {
+                    job *j = new_job(archs[a]);
+                    int64_t n = 4 * H;
+                    buf(j, dt, 1, 0, n), buf(j, dt, 1, 0, n), buf(j, dt, 0, 1, n);
+                    char ex[64], pre[64];
+                    snprintf(ex, sizeof ex, "%s((x0 + x1))", emit_act_fn((dsmlp_act)act));
+                    snprintf(pre, sizeof pre, "act_bias_%s_%s_n%lld", emit_act_name((dsmlp_act)act), dsmlp_dtype_name(dt), (long long)n);
+                    TU_OK(ctx, emit_elemwise(ctx, &j->p, &j->k, pre, n, ex, "bias + act", 0));
+                }
+                /* residual sum: 3 tensors + 2 vectors */
+                {
+                    job *j = new_job(archs[a]);
+                    buf(j, dt, 1, 0, H);
+                    buf(j, dt, 1, 0, H), buf(j, dt, 1, 0, H), buf(j, dt, 1, 0, H), buf(j, dt, 0, 1, H), buf(j, dt, 0, 1, H);
+                    TU_OK(ctx, emit_elemwise(ctx, &j->p, &j->k, "residual", H, "x0 + x1 + x2 + x3 + x4", "sum", 0));
+                }
+                /* gated, each activation, at I = 4H (with bias) */
+                for (int act = 0; act < DSMLP_ACT_COUNT; act++) {
+                    job *j = new_job(archs[a]);
+                    int64_t I = 4 * H;
+                    buf(j, dt, 1, 0, I), buf(j, dt, 1, 0, 2 * I), buf(j, dt, 0, 1, 2 * I);
+                    TU_OK(ctx, emit_gated(ctx, &j->p, &j->k, (dsmlp_act)act, I, 0));
+                }
+                /* dequant of W1 [4H, H] with 8 groups */
+                {
+                    job *j = new_job(archs[a]);
+                    buf(j, dt, 0, 4 * H, H), buf(j, DSMLP_I8, 0, 4 * H, H), buf(j, DSMLP_F32, 0, 1, 8);
+                    TU_OK(ctx, emit_dequant(ctx, &j->p, &j->k, 8, 0));
+                }
+            }
+    /* gated at LLaMA sizes (no bias), every activation and dtype */
+    int64_t is[] = {11008, 14336};
+    for (int a = 0; a < 2; a++)
+        for (int d = 0; d < 3; d++)
+            for (int ii = 0; ii < (quick ? 1 : 2); ii++)
+                for (int act = 0; act < DSMLP_ACT_COUNT; act++) {
+                    job *j = new_job(archs[a]);
+                    buf(j, dts[d], 1, 0, is[ii]), buf(j, dts[d], 1, 0, 2 * is[ii]);
+                    TU_OK(ctx, emit_gated(ctx, &j->p, &j->k, (dsmlp_act)act, is[ii], 0));
+                }
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    dsmlp_ctx *ctx;
+    if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return NULL;
+    for (;;) {
+        int i = atomic_fetch_add(&next_job, 1);
+        if (i >= njobs) break;
+        job *j = &jobs[i];
+        void *cubin = NULL;
+        size_t len = 0;
+        dsmlp_status s = nvrtc_compile(ctx, j->k.name, j->k.source, j->arch, &cubin, &len);
+        if (s != DSMLP_OK) snprintf(j->err, sizeof j->err, "%s %s: %.400s", j->k.name, j->arch, dsmlp_last_error(ctx));
+        else if (!len) snprintf(j->err, sizeof j->err, "%s %s: empty cubin", j->k.name, j->arch);
+        free(cubin);
+        int d = atomic_fetch_add(&done_jobs, 1) + 1;
+        if (d % 25 == 0 || d == njobs) {
+            printf("compiled %d/%d\n", d, njobs);
+            fflush(stdout);
+        }
+    }
+    dsmlp_ctx_free(ctx);
+    return NULL;
+}
+
+START_TEST(every_template_compiles)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    const char *q = getenv("DSMLP_CODEGEN_QUICK");
+    jobs = calloc(MAXJOBS, sizeof *jobs);
+    make_jobs(ctx, q && *q == '1');
+    printf("%d kernels to compile (2 threads)\n", njobs);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, worker, NULL);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    int bad = 0;
+    for (int i = 0; i < njobs; i++)
+        if (jobs[i].err[0]) {
+            if (bad < 5) fprintf(stderr, "FAILED %s\n", jobs[i].err);
+            bad++;
+        }
+    for (int i = 0; i < njobs; i++) free(jobs[i].k.source);
+    free(jobs);
+    ck_assert_msg(bad == 0, "%d of %d kernels failed to compile", bad, njobs);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("codegen_compile");
+    TCase *tc = tcase_create("nvrtc");
+    tcase_set_timeout(tc, 1400);
+    tcase_add_test(tc, every_template_compiles);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}

@@ -1,0 +1,465 @@
+/*
+** test_plan.c — the fusion pass and lowering on the spec's model families:
+** exact step lists (P=1 and both ranks of P=2), explain text, general graphs
+** through the low-level API, unsupported ops. Plans are built with
+** defer_compile (sources and keys, no NVRTC) so this suite is fast.
+*/
+#include "testutil.h"
+#include "compiler/plan.h"
+#include "runtime/plan_handle.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum fam { GPT2, OPT, NEOX, GPTJ, BERT, LLAMA, INT8_GPT2, GATED_GELU_LN } fam;
+
+static void family(fam f, int P, int rank, dsmlp_dtype dt, dsmlp_mlp_config *c)
+{
+    dsmlp_mlp_config_default(c);
+    c->hidden = 1232, c->dtype = dt, c->tp_size = P, c->tp_rank = rank, c->epsilon = 1e-5;
+    switch (f) {
+    case GPT2: break;
+    case OPT: c->activation = DSMLP_MLP_RELU; break;
+    case NEOX: c->mlp_after_attn = 0; break;
+    case GPTJ: c->norm = DSMLP_NORM_NONE, c->norm_bias = 0, c->mlp_after_attn = 0, c->attn_bias = 0; break;
+    case BERT: c->pre_layer_norm = 0; break;
+    case LLAMA:
+        c->norm = DSMLP_NORM_RMSNORM, c->activation = DSMLP_MLP_GATED_SILU, c->intermediate = 11008;
+        c->attn_bias = c->norm_bias = c->bias1 = c->bias2 = 0;
+        break;
+    case INT8_GPT2: c->int8_weights = 1, c->int8_groups = 4; break;
+    case GATED_GELU_LN: c->activation = DSMLP_MLP_GATED_GELU; break;
+    }
+}
+
+static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const char *arch)
+{
+    dsmlp_graph *g;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "mlp", &g));
+    TU_OK(ctx, dsmlp_mlp_build(g, c));
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = arch, o.defer_compile = 1;
+    dsmlp_plan *p;
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
+    dsmlp_graph_free(g);
+    return p;
+}
+
+/* "a,b,c" against the plan's labels. */
+static void expect_steps(dsmlp_ctx *ctx, fam f, int P, int rank, const char *want)
+{
+    dsmlp_mlp_config c;
+    family(f, P, rank, DSMLP_F16, &c);
+    dsmlp_plan *p = build_plan(ctx, &c, "sm_90");
+    char got[512] = "";
+    for (int i = 0; i < dsmlp_plan_steps(p); i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? "," : "", dsmlp_plan_step_label(p, i));
+    if (strcmp(got, want)) {
+        char *t;
+        dsmlp_plan_explain(p, &t);
+        fprintf(stderr, "%s\n", t);
+        dsmlp_free(t);
+    }
+    ck_assert_msg(!strcmp(got, want), "family %d P=%d rank %d: steps '%s', wanted '%s'", (int)f, P, rank, got, want);
+    dsmlp_plan_free(p);
+}
+
+START_TEST(family_steps)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    expect_steps(ctx, GPT2, 1, 0, "norm,gemm+bias_gelu,gemm+bias_residual");
+    expect_steps(ctx, OPT, 1, 0, "norm,gemm+bias_relu,gemm+bias_residual");
+    expect_steps(ctx, NEOX, 1, 0, "norm,gemm+bias_gelu,gemm+bias_residual");
+    expect_steps(ctx, GPTJ, 1, 0, "residual,gemm+bias_gelu,gemm+bias_residual");
+    expect_steps(ctx, BERT, 1, 0, "norm,gemm+bias_gelu,gemm+bias_residual");
+    expect_steps(ctx, LLAMA, 1, 0, "norm,gemm,gated,gemm+residual");
+    expect_steps(ctx, GATED_GELU_LN, 1, 0, "norm,gemm,gated,gemm+bias_residual");
+    expect_steps(ctx, INT8_GPT2, 1, 0, "norm,dequant,gemm,act,dequant,gemm+bias_residual");
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(family_steps_tp)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    expect_steps(ctx, GPT2, 2, 0, "norm,gemm+bias_gelu,gemm+bias_residual,all_reduce");
+    expect_steps(ctx, GPT2, 2, 1, "norm,gemm+bias_gelu,gemm,all_reduce");
+    expect_steps(ctx, OPT, 2, 1, "norm,gemm+bias_relu,gemm,all_reduce");
+    expect_steps(ctx, NEOX, 2, 0, "norm,gemm+bias_gelu,gemm+bias_residual,all_reduce");
+    expect_steps(ctx, NEOX, 2, 1, "norm,gemm+bias_gelu,gemm+residual,all_reduce");
+    expect_steps(ctx, GPTJ, 2, 0, "residual,gemm+bias_gelu,gemm+bias_residual,all_reduce");
+    expect_steps(ctx, GPTJ, 2, 1, "gemm+bias_gelu,gemm+residual,all_reduce");
+    expect_steps(ctx, BERT, 2, 0, "norm,gemm+bias_gelu,gemm+bias_residual,all_reduce");
+    expect_steps(ctx, BERT, 2, 1, "norm,gemm+bias_gelu,gemm,all_reduce");
+    expect_steps(ctx, LLAMA, 2, 0, "norm,gemm,gated,gemm+residual,all_reduce");
+    expect_steps(ctx, LLAMA, 2, 1, "norm,gemm,gated,gemm,all_reduce");
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* Internal view: the GEMM2 of GPT-2 reads the norm's side output as C and
+** writes "out"; the all-reduce runs in place on "out". */
+START_TEST(gpt2_buffers)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config c;
+    family(GPT2, 2, 0, DSMLP_BF16, &c);
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_80");
+    const plan *p = h->p;
+    ck_assert_int_eq(p->nsteps, 4);
+    const plan_kernel *norm = &p->kernels[p->steps[0].kernel];
+    ck_assert_int_eq(norm->kind, KERN_NORM);
+    ck_assert_int_eq(norm->nargs, 7); /* y, side, gamma, beta, input, residual, attn_bias */
+    const plan_gemm *g1 = &p->steps[1].gemm, *g2 = &p->steps[2].gemm;
+    ck_assert_int_eq(g1->epi, EPI_GELU_BIAS);
+    ck_assert_int_eq(g1->x, norm->args[0]);
+    ck_assert_int_eq(g1->bias, plan_find_buf(p, "b1"));
+    ck_assert_int_eq(g1->n, 4 * 1232 / 2); /* column shard */
+    ck_assert_int_eq(g1->k, 1232);
+    ck_assert_int_eq(g2->epi, EPI_BIAS);
+    ck_assert_int_eq(g2->c, norm->args[1]);
+    ck_assert_int_eq(g2->x, g1->d);
+    ck_assert_int_eq(g2->d, plan_find_buf(p, "out"));
+    ck_assert_int_eq(g2->bias, plan_find_buf(p, "b2"));
+    ck_assert_int_eq(p->steps[3].kind, STEP_ALL_REDUCE);
+    ck_assert_int_eq(p->steps[3].buf, plan_find_buf(p, "out"));
+    /* every declared name is bindable */
+    const char *names[] = {"input", "residual", "attn_bias", "norm_w", "norm_b", "w1", "b1", "w2", "b2", "out"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        ck_assert_msg(plan_find_buf(p, names[i]) >= 0, "no buffer %s", names[i]);
+    /* workspace: norm out + side + GEMM1 out; side lives until GEMM2 */
+    size_t want_min = (size_t)p->max_tokens * 1232 * 2 * 2 + (size_t)p->max_tokens * 2464 * 2;
+    ck_assert_msg(p->ws_bytes >= want_min && p->ws_bytes <= want_min + 4096, "ws %zu", p->ws_bytes);
+    dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* NeoX: the norm normalizes X alone but writes X + A + b_o for GEMM2's C. */
+START_TEST(neox_side_sum)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config c;
+    family(NEOX, 1, 0, DSMLP_F16, &c);
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    const plan *p = h->p;
+    const plan_kernel *norm = &p->kernels[p->steps[0].kernel];
+    ck_assert_int_eq(norm->nargs, 7); /* y, side, gamma, beta, residual | input, attn_bias */
+    ck_assert_int_eq(norm->args[4], plan_find_buf(p, "residual"));
+    ck_assert_int_eq(norm->args[5], plan_find_buf(p, "input"));
+    ck_assert_int_eq(norm->args[6], plan_find_buf(p, "attn_bias"));
+    ck_assert_int_eq(p->steps[2].gemm.c, norm->args[1]);
+    ck_assert_ptr_nonnull(strstr(norm->source, "ds_load<DS_VEC>(a5 + i, t)"));
+    dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+static char *explain(dsmlp_ctx *ctx, fam f, int P, int rank)
+{
+    dsmlp_mlp_config c;
+    family(f, P, rank, DSMLP_F16, &c);
+    if (f == GPT2) c.hidden = 768;
+    if (f == LLAMA) c.hidden = 4096, c.intermediate = 14336, c.dtype = DSMLP_BF16;
+    dsmlp_plan *p = build_plan(ctx, &c, "sm_90");
+    char *t;
+    TU_OK(ctx, dsmlp_plan_explain(p, &t));
+    dsmlp_plan_free(p);
+    return t;
+}
+
+START_TEST(explain_text)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    char *t = explain(ctx, GPT2, 1, 0);
+    if (getenv("DSMLP_TEST_VERBOSE")) printf("%s\n", t);
+    const char *want[] = {"[0] norm", "%9 add, %10 bias, %11 layernorm", "writes the sum %10", "kernel dsmlp_ln_f16_h768_a3_s0_v8",
+                          "key ", "bias+gelu_tanh -> cuBLASLt GELU_BIAS epilogue", "[2] gemm+bias_residual",
+                          "+ C ws", "epilogue BIAS", "buffers:", "output out f16[T,768]", "target sm_90"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        ck_assert_msg(strstr(t, want[i]) != NULL, "explain lacks \"%s\":\n%s", want[i], t);
+    ck_assert_ptr_null(strstr(t, "(not compiled)")); /* defer_compile still computes keys */
+    dsmlp_free(t);
+    t = explain(ctx, LLAMA, 1, 0);
+    if (getenv("DSMLP_TEST_VERBOSE")) printf("%s\n", t);
+    const char *want2[] = {"rmsnorm", "kernel dsmlp_gated_silu_bf16_n14336_v8", "gated activation -> generated gated kernel",
+                           "[3] gemm+residual", "kernel dsmlp_rms_bf16_h4096_a2_s0_v8"};
+    for (size_t i = 0; i < sizeof want2 / sizeof *want2; i++)
+        ck_assert_msg(strstr(t, want2[i]) != NULL, "explain lacks \"%s\":\n%s", want2[i], t);
+    dsmlp_free(t);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* erf-GELU after GEMM1 cannot be an epilogue: a generated act kernel, and the explain says why. */
+START_TEST(gelu_erf_not_epilogue)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value x, w, b, m, mb, a;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "erf", &g));
+    TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, 512, &x));
+    TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_F16, 512, 2048, DSMLP_LAYOUT_IN_OUT, &w));
+    TU_OK(ctx, dsmlp_param_vector(g, "b", DSMLP_F16, 2048, &b));
+    TU_OK(ctx, dsmlp_matmul(g, x, w, &m));
+    TU_OK(ctx, dsmlp_bias(g, m, b, &mb));
+    TU_OK(ctx, dsmlp_gelu_erf(g, mb, &a));
+    TU_OK(ctx, dsmlp_output(g, "y", a));
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = "sm_80", o.defer_compile = 1;
+    dsmlp_plan *p;
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
+    ck_assert_int_eq(dsmlp_plan_steps(p), 2);
+    ck_assert_str_eq(dsmlp_plan_step_label(p, 0), "gemm");
+    ck_assert_str_eq(dsmlp_plan_step_label(p, 1), "act");
+    char *t;
+    TU_OK(ctx, dsmlp_plan_explain(p, &t));
+    ck_assert_msg(strstr(t, "bias+gelu_erf: cuBLASLt has no erf-GELU epilogue -> generated kernel"), "%s", t);
+    ck_assert_msg(strstr(t, "dsmlp_act_bias_gelu_erf_f16_n2048_v8"), "%s", t);
+    dsmlp_free(t);
+    dsmlp_plan_free(p);
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* A hand-built graph: two adds, a scale, silu without gate, two outputs. */
+START_TEST(general_graph)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value a, b, c, s1, s2, sc, si, w, m, o2;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "general", &g));
+    TU_OK(ctx, dsmlp_input(g, "a", DSMLP_F32, 1001, &a));
+    TU_OK(ctx, dsmlp_input(g, "b", DSMLP_F32, 1001, &b));
+    TU_OK(ctx, dsmlp_input(g, "c", DSMLP_F32, 1001, &c));
+    TU_OK(ctx, dsmlp_add(g, a, b, &s1));
+    TU_OK(ctx, dsmlp_add(g, s1, c, &s2));
+    TU_OK(ctx, dsmlp_scale(g, s2, 0.125, &sc));
+    TU_OK(ctx, dsmlp_silu(g, sc, &si));
+    TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_F32, 64, 1001, DSMLP_LAYOUT_OUT_IN, &w));
+    TU_OK(ctx, dsmlp_matmul(g, si, w, &m));
+    TU_OK(ctx, dsmlp_relu(g, s2, &o2));   /* s2 has two users: stored */
+    TU_OK(ctx, dsmlp_output(g, "y", m));
+    TU_OK(ctx, dsmlp_output(g, "z", o2));
+    TU_OK(ctx, dsmlp_output(g, "a_copy", a));
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = "sm_90", o.defer_compile = 1;
+    dsmlp_plan *h;
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &h));
+    char *t;
+    TU_OK(ctx, dsmlp_plan_explain(h, &t));
+    if (getenv("DSMLP_TEST_VERBOSE")) printf("%s\n", t);
+    /* every op is computed by some step */
+    const char *ops[] = {"%3 add", "%4 add", "%5 scale", "%6 silu", "%8 matmul", "%9 relu"};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) ck_assert_msg(strstr(t, ops[i]), "lacks %s:\n%s", ops[i], t);
+    const plan *p = h->p;
+    char labels[256] = "";
+    for (int i = 0; i < p->nsteps; i++) snprintf(labels + strlen(labels), sizeof labels - strlen(labels), "%s%s", i ? "," : "", p->steps[i].label);
+    ck_assert_msg(!strcmp(labels, "residual,elemwise,gemm,act,copy"), "%s", labels);
+    ck_assert_int_eq(p->steps[2].gemm.d, plan_find_buf(p, "y"));
+    ck_assert_int_eq(p->kernels[p->steps[4].kernel].args[0], plan_find_buf(p, "a_copy"));
+    ck_assert_int_eq(p->kernels[p->steps[4].kernel].args[1], plan_find_buf(p, "a"));
+    /* N = 1001 is odd: 16-byte accesses on the flat index plus a scalar tail */
+    const plan_kernel *k = &p->kernels[p->steps[1].kernel];
+    ck_assert_ptr_nonnull(strstr(k->source, "#define DS_VEC 4"));
+    ck_assert_ptr_nonnull(strstr(k->source, "ds_silu((x0 * (float)0.125))"));
+    ck_assert_int_eq(k->rows_per_block % 4, 0);
+    dsmlp_free(t);
+    dsmlp_plan_free(h);
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* An all_reduce whose operand is read by someone else gets a copy; a value
+** summed after the all_reduce stays after it. */
+START_TEST(all_reduce_order)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value x, r, w, m, ar, y, z;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "ar", &g));
+    TU_OK(ctx, dsmlp_input(g, "x", DSMLP_BF16, 256, &x));
+    TU_OK(ctx, dsmlp_input(g, "r", DSMLP_BF16, 256, &r));
+    TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_BF16, 256, 256, DSMLP_LAYOUT_IN_OUT, &w));
+    TU_OK(ctx, dsmlp_matmul(g, x, w, &m));
+    TU_OK(ctx, dsmlp_all_reduce(g, m, &ar));
+    TU_OK(ctx, dsmlp_add(g, ar, r, &y));
+    TU_OK(ctx, dsmlp_all_reduce(g, x, &z));
+    TU_OK(ctx, dsmlp_output(g, "y", y));
+    TU_OK(ctx, dsmlp_output(g, "z", z));
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = "sm_90", o.defer_compile = 1;
+    dsmlp_plan *h;
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &h));
+    const plan *p = h->p;
+    char labels[256] = "";
+    for (int i = 0; i < p->nsteps; i++) snprintf(labels + strlen(labels), sizeof labels - strlen(labels), "%s%s", i ? "," : "", p->steps[i].label);
+    ck_assert_msg(!strcmp(labels, "gemm,all_reduce,residual,copy,all_reduce"), "%s", labels);
+    ck_assert_int_eq(p->steps[1].buf, p->steps[0].gemm.d);
+    ck_assert_int_eq(p->bufs[p->steps[1].buf].kind, BUF_WORK);
+    ck_assert_int_eq(p->steps[4].buf, plan_find_buf(p, "z"));
+    dsmlp_plan_free(h);
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* Workspace reuse: a buffer whose last reader ran gives its space back. */
+START_TEST(workspace_reuse)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value x, v[6];
+    TU_OK(ctx, dsmlp_graph_create(ctx, "chain", &g));
+    TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, 512, &x));
+    dsmlp_value cur = x;
+    for (int i = 0; i < 4; i++) {  /* each relu has two users (next relu and an add), so each is stored */
+        TU_OK(ctx, dsmlp_relu(g, cur, &v[i]));
+        cur = v[i];
+    }
+    dsmlp_value s;
+    TU_OK(ctx, dsmlp_add(g, v[3], v[2], &s));
+    TU_OK(ctx, dsmlp_output(g, "y", s));
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = 100;
+    dsmlp_plan *h;
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &h));
+    const plan *p = h->p;
+    /* v0, v1 die early; at most 3 work buffers live at once (v2 stays until the add) */
+    size_t one = 100 * 512 * 2;
+    ck_assert_msg(p->ws_bytes <= 3 * one, "ws %zu > %zu", p->ws_bytes, 3 * one);
+    for (int a = 0; a < p->nbufs; a++)
+        for (int b = a + 1; b < p->nbufs; b++) {
+            const plan_buf *A = &p->bufs[a], *B = &p->bufs[b];
+            if (A->kind != BUF_WORK || B->kind != BUF_WORK) continue;
+            /* buffers touched by the same step never overlap */
+            for (int i = 0; i < p->nsteps; i++) {
+                const plan_kernel *k = p->steps[i].kind == STEP_KERNEL ? &p->kernels[p->steps[i].kernel] : NULL;
+                int ha = 0, hb = 0;
+                for (int j = 0; k && j < k->nargs; j++) ha |= k->args[j] == a, hb |= k->args[j] == b;
+                if (ha && hb)
+                    ck_assert(A->ws_offset + A->ws_bytes <= B->ws_offset || B->ws_offset + B->ws_bytes <= A->ws_offset);
+            }
+        }
+    dsmlp_plan_free(h);
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(bad_arch_and_no_output)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value x, y;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "g", &g));
+    TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, 64, &x));
+    TU_OK(ctx, dsmlp_relu(g, x, &y));
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.defer_compile = 1;
+    dsmlp_plan *p = NULL;
+    TU_CHECK(ctx, dsmlp_plan_build(ctx, g, &o, &p), DSMLP_ERR_INVALID_ARG);
+    TU_MSG_HAS(ctx, "has no output");
+    TU_OK(ctx, dsmlp_output(g, "y", y));
+    o.arch = "sm_75";
+    TU_CHECK(ctx, dsmlp_plan_build(ctx, g, &o, &p), DSMLP_ERR_INVALID_ARG);
+    TU_MSG_HAS(ctx, "'sm_75' is not supported");
+    TU_MSG_HAS(ctx, "sm_80, sm_86, sm_89, sm_90, sm_90a");
+    ck_assert_ptr_null(p);
+    o.arch = NULL;  /* no device here: sm_90 */
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
+    ck_assert_str_eq(dsmlp_plan_arch(p), "sm_90"); /* no device here; H100/H200 are sm_90 too */
+    ck_assert_int_eq(p->p->max_tokens, 8192);
+    const char *name, *key;
+    TU_OK(ctx, dsmlp_plan_kernel(p, 0, &name, &key));
+    ck_assert_int_eq((int)strlen(key), 64);
+    TU_CHECK(ctx, dsmlp_plan_kernel(p, 5, &name, &key), DSMLP_ERR_NOT_FOUND);
+    TU_MSG_HAS(ctx, "no kernel 5");
+    dsmlp_plan_free(p);
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* A graph the lowering cannot do names the op. */
+START_TEST(unsupported_op)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value x, w, q, m;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "bad", &g));
+    TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, 64, &x));
+    TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_F16, 64, 64, DSMLP_LAYOUT_IN_OUT, &w));
+    TU_OK(ctx, dsmlp_matmul(g, x, w, &m));
+    TU_OK(ctx, dsmlp_output(g, "y", m));
+    /* Corrupt the op of the matmul (as a future op this compiler does not know would look). */
+    g->nodes[m].op = DSMLP_OP_COUNT;
+    (void)q;
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = "sm_90", o.defer_compile = 1;
+    dsmlp_plan *p = NULL;
+    TU_CHECK(ctx, dsmlp_plan_build(ctx, g, &o, &p), DSMLP_ERR_UNSUPPORTED);
+    TU_MSG_HAS(ctx, "cannot lower op %2");
+    ck_assert_ptr_null(p);
+    g->nodes[m].op = DSMLP_OP_MATMUL;
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* An unused op is reported, not silently computed or dropped. */
+START_TEST(dead_op_noted)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value x, y, d;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "dead", &g));
+    TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, 64, &x));
+    TU_OK(ctx, dsmlp_relu(g, x, &y));
+    TU_OK(ctx, dsmlp_silu(g, x, &d));
+    TU_OK(ctx, dsmlp_output(g, "y", y));
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = "sm_90", o.defer_compile = 1;
+    dsmlp_plan *p;
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
+    ck_assert_int_eq(dsmlp_plan_steps(p), 1);
+    char *t;
+    TU_OK(ctx, dsmlp_plan_explain(p, &t));
+    ck_assert_msg(strstr(t, "%2 silu: result unused, not computed"), "%s", t);
+    dsmlp_free(t);
+    dsmlp_plan_free(p);
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("plan");
+    TCase *tc = tcase_create("plan");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, family_steps);
+    tcase_add_test(tc, family_steps_tp);
+    tcase_add_test(tc, gpt2_buffers);
+    tcase_add_test(tc, neox_side_sum);
+    tcase_add_test(tc, explain_text);
+    tcase_add_test(tc, gelu_erf_not_epilogue);
+    tcase_add_test(tc, general_graph);
+    tcase_add_test(tc, all_reduce_order);
+    tcase_add_test(tc, workspace_reuse);
+    tcase_add_test(tc, bad_arch_and_no_output);
+    tcase_add_test(tc, unsupported_op);
+    tcase_add_test(tc, dead_op_noted);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}

@@ -1,0 +1,430 @@
+/*
+** test_plan_sim.c — runs whole plans on the CPU and compares them with the
+** reference executor: the generated kernels are compiled for the host with
+** g++ and a small CUDA shim (test_plan_sim_shim.h), GEMM steps are computed
+** in double with their epilogue, all-reduces sum over emulated ranks. This
+** checks the fusion decisions, the argument order, the workspace layout and
+** the kernels' indexing without a GPU (the GPU suites check the real thing).
+*/
+#include "testutil.h"
+#include "compiler/plan.h"
+#include "compiler/dtype.h"
+#include "runtime/plan_handle.h"
+
+#include <dlfcn.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*kfn)(long long, void *, void *, void *, void *, void *, void *, void *, void *, void *, void *,
+                    void *, void *);
+
+typedef struct simk {
+    void *so;
+    kfn   fn;
+    void (*blk)(unsigned, unsigned, unsigned);
+    void (*thr)(unsigned, unsigned, unsigned);
+} simk;
+
+static char *workdir;
+
+/* Per test: a directory with empty cuda_fp16.h / cuda_bf16.h (the shim has the types). */
+static void setup(void)
+{
+    workdir = tu_tmpdir("plansim");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/cuda_fp16.h", workdir);
+    fclose(fopen(path, "w"));
+    snprintf(path, sizeof path, "%s/cuda_bf16.h", workdir);
+    fclose(fopen(path, "w"));
+}
+
+static void teardown(void)
+{
+    tu_rmtree(workdir);
+    free(workdir);
+}
+
+static void compile_host(const plan_kernel *k, simk *out)
+{
+    char path[1024], cmd[4096];
+    snprintf(path, sizeof path, "%s/%s.cu", workdir, k->name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(k->source, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "g++ -std=c++17 -O1 -w -shared -fPIC -x c++ -include %s/tests/test_plan_sim_shim.h -I %s -o %s/%s.so %s "
+             "> %s/%s.log 2>&1",
+             DSMLP_SOURCE_DIR, workdir, workdir, k->name, path, workdir, k->name);
+    int rc = system(cmd);
+    if (rc != 0) {
+        snprintf(cmd, sizeof cmd, "head -c 3000 %s/%s.log >&2", workdir, k->name);
+        ck_assert(system(cmd) >= 0);
+    }
+    ck_assert_msg(rc == 0, "host compile of %s failed", k->name);
+    snprintf(path, sizeof path, "%s/%s.so", workdir, k->name);
+    out->so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(out->so != NULL, "dlopen %s: %s", path, dlerror());
+    out->fn = (kfn)dlsym(out->so, k->name);
+    out->blk = (void (*)(unsigned, unsigned, unsigned))dlsym(out->so, "ds_sim_block");
+    out->thr = (void (*)(unsigned, unsigned, unsigned))dlsym(out->so, "ds_sim_thread");
+    ck_assert(out->fn && out->blk && out->thr);
+}
+
+typedef struct targ {
+    simk     *k;
+    long long T;
+    void    **a;
+    unsigned  tx, bx, by;
+} targ;
+
+static void call(simk *k, long long T, void **a)
+{
+    k->fn(T, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+}
+
+static void *thread_main(void *p)
+{
+    targ *t = p;
+    t->k->thr(t->tx, t->bx, t->by);
+    call(t->k, t->T, t->a);
+    return NULL;
+}
+
+static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
+{
+    long long rows = pk->rows_fixed > 0 ? pk->rows_fixed : T;
+    long long gy = (rows + pk->rows_per_block - 1) / pk->rows_per_block;
+    ck_assert_int_le(gy, 65535);
+    for (long long by = 0; by < gy; by++)
+        for (int bx = 0; bx < pk->grid_x; bx++) {
+            k->blk((unsigned)pk->threads, (unsigned)pk->grid_x, (unsigned)gy);
+            if (pk->kind == KERN_NORM) {  /* warp shuffles and barriers: real threads */
+                pthread_t th[1024];
+                targ ta[1024];
+                for (int t = 0; t < pk->threads; t++) {
+                    ta[t] = (targ){k, T, a, (unsigned)t, (unsigned)bx, (unsigned)by};
+                    ck_assert_int_eq(pthread_create(&th[t], NULL, thread_main, &ta[t]), 0);
+                }
+                for (int t = 0; t < pk->threads; t++) pthread_join(th[t], NULL);
+            } else {
+                for (int t = 0; t < pk->threads; t++) {
+                    k->thr((unsigned)t, (unsigned)bx, (unsigned)by);
+                    call(k, T, a);
+                }
+            }
+        }
+}
+
+static double gelu_tanh(double x) { return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
+
+static void gemm(const plan *p, const plan_gemm *m, void **ptr, long long T)
+{
+    dsmlp_dtype xt = p->bufs[m->x].dtype, wt = p->bufs[m->w].dtype, dt = p->bufs[m->d].dtype;
+    for (long long t = 0; t < T; t++)
+        for (int64_t j = 0; j < m->n; j++) {
+            double acc = 0;
+            for (int64_t kk = 0; kk < m->k; kk++) {
+                int64_t wi = m->layout == DSMLP_LAYOUT_IN_OUT ? kk * m->n + j : j * m->k + kk;
+                acc += dtype_load(xt, ptr[m->x], t * m->k + kk) * dtype_load(wt, ptr[m->w], wi);
+            }
+            if (m->bias >= 0) acc += dtype_load(p->bufs[m->bias].dtype, ptr[m->bias], j);
+            if (m->epi == EPI_RELU || m->epi == EPI_RELU_BIAS) acc = acc < 0 ? 0 : acc;
+            if (m->epi == EPI_GELU || m->epi == EPI_GELU_BIAS) acc = gelu_tanh(acc);
+            ck_assert_msg(m->c < 0 || (m->epi != EPI_RELU && m->epi != EPI_GELU && m->epi != EPI_RELU_BIAS && m->epi != EPI_GELU_BIAS),
+                          "activation epilogue combined with C");
+            if (m->c >= 0) acc += dtype_load(p->bufs[m->c].dtype, ptr[m->c], t * m->n + j);
+            dtype_store(dt, ptr[m->d], t * m->n + j, acc);
+        }
+}
+
+/* One emulated rank: its plan, host buffers and host-compiled kernels. */
+typedef struct rank {
+    dsmlp_plan *h;
+    void      **ptr;    /* per buffer */
+    void       *ws;
+    simk       *k;
+    int         pc;     /* next step */
+    dsmlp_host_tensor *bind;
+    int         nbind;
+} rank;
+
+static size_t buf_bytes(const plan_buf *b, long long T)
+{
+    return (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols * dsmlp_dtype_size(b->dtype);
+}
+
+static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T, const rank *shared_from)
+{
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = 16;
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &r->h));
+    const plan *p = r->h->p;
+    r->ptr = calloc((size_t)p->nbufs, sizeof *r->ptr);
+    r->ws = malloc(p->ws_bytes + 16);
+    tu_poison(r->ws, p->ws_bytes);
+    r->bind = calloc((size_t)p->nbufs, sizeof *r->bind);
+    r->nbind = 0;
+    for (int b = 0; b < p->nbufs; b++) {
+        const plan_buf *B = &p->bufs[b];
+        if (B->kind == BUF_WORK) {
+            ck_assert_int_le(B->ws_offset + buf_bytes(B, T), p->ws_bytes);
+            r->ptr[b] = (char *)r->ws + B->ws_offset;
+            continue;
+        }
+        size_t n = buf_bytes(B, T);
+        r->ptr[b] = aligned_alloc(16, (n + 15) / 16 * 16 + 16);
+        if (B->kind == BUF_OUTPUT) {
+            tu_poison(r->ptr[b], n);
+            continue;
+        }
+        int from = shared_from ? plan_find_buf(shared_from->h->p, B->name) : -1;
+        if (B->kind == BUF_INPUT && from >= 0)  /* inputs are the same on every rank */
+            memcpy(r->ptr[b], shared_from->ptr[from], n);
+        else
+        {
+            /* weights small, int8 group scales ~ 1/(127*20) so activations stay O(1) */
+            double sc = B->kind == BUF_PARAM && !B->tokens && B->rows > 1 ? 0.05 : strstr(B->name, "_scales") ? 4e-4 : 0.5;
+            tu_fill(B->dtype, r->ptr[b], (int64_t)(n / dsmlp_dtype_size(B->dtype)), sc);
+        }
+        r->bind[r->nbind++] = (dsmlp_host_tensor){B->name, B->dtype, r->ptr[b]};
+    }
+    r->k = calloc((size_t)p->nkernels + 1, sizeof *r->k);
+    for (int i = 0; i < p->nkernels; i++) compile_host(&p->kernels[i], &r->k[i]);
+    r->pc = 0;
+}
+
+/* Runs until the next all-reduce (returns its buffer) or the end (-1). */
+static int rank_run(rank *r, long long T)
+{
+    const plan *p = r->h->p;
+    while (r->pc < p->nsteps) {
+        const plan_step *s = &p->steps[r->pc++];
+        if (s->kind == STEP_GEMM) {
+            gemm(p, &s->gemm, r->ptr, T);
+        } else if (s->kind == STEP_KERNEL) {
+            const plan_kernel *k = &p->kernels[s->kernel];
+            void *a[PLAN_MAX_ARGS] = {0};
+            for (int i = 0; i < k->nargs; i++) a[i] = r->ptr[k->args[i]];
+            launch(&r->k[s->kernel], k, T, a);
+        } else {
+            return s->buf;
+        }
+    }
+    return -1;
+}
+
+static void rank_free(rank *r)
+{
+    const plan *p = r->h->p;
+    for (int b = 0; b < p->nbufs; b++)
+        if (p->bufs[b].kind != BUF_WORK) free(r->ptr[b]);
+    for (int i = 0; i < p->nkernels; i++) dlclose(r->k[i].so);
+    free(r->k), free(r->ptr), free(r->ws), free(r->bind);
+    dsmlp_plan_free(r->h);
+}
+
+static double tol(dsmlp_dtype t) { return t == DSMLP_F32 ? 1e-5 : t == DSMLP_F16 ? 2e-3 : 1.6e-2; }
+
+/* Simulates P ranks' graphs for T tokens; checks output "out" (or `outname`). */
+static void simulate(dsmlp_ctx *ctx, dsmlp_graph **g, int P, long long T, const char *outname, const char *what)
+{
+    rank r[4];
+    for (int i = 0; i < P; i++) rank_init(&r[i], ctx, g[i], T, i ? &r[0] : NULL);
+    for (;;) {
+        int ar[4], n = 0;
+        for (int i = 0; i < P; i++) n += (ar[i] = rank_run(&r[i], T)) >= 0;
+        if (!n) break;
+        ck_assert_int_eq(n, P);  /* every rank reaches the same all-reduce */
+        const plan_buf *B = &r[0].h->p->bufs[ar[0]];
+        int64_t cnt = (int64_t)(buf_bytes(B, T) / dsmlp_dtype_size(B->dtype));
+        for (int64_t e = 0; e < cnt; e++) {
+            double s = 0;
+            for (int i = 0; i < P; i++) s += dtype_load(B->dtype, r[i].ptr[ar[i]], e);
+            for (int i = 0; i < P; i++) dtype_store(B->dtype, r[i].ptr[ar[i]], e, s);
+        }
+    }
+    int ob = plan_find_buf(r[0].h->p, outname);
+    ck_assert_int_ge(ob, 0);
+    const plan_buf *O = &r[0].h->p->bufs[ob];
+    int64_t cnt = (int64_t)(buf_bytes(O, T) / dsmlp_dtype_size(O->dtype));
+    double *ref = malloc((size_t)cnt * sizeof *ref);
+    dsmlp_host_tensor *binds[4];
+    int nb[4];
+    for (int i = 0; i < P; i++) {
+        binds[i] = calloc((size_t)r[i].nbind + 1, sizeof **binds);
+        memcpy(binds[i], r[i].bind, (size_t)r[i].nbind * sizeof **binds);
+        binds[i][r[i].nbind] = (dsmlp_host_tensor){outname, DSMLP_F64, ref};
+        nb[i] = r[i].nbind + 1;
+    }
+    if (P == 1) TU_OK(ctx, dsmlp_reference_run_f64(g[0], T, binds[0], nb[0]));
+    else TU_OK(ctx, dsmlp_reference_run_ranks_f64(g, P, T, (const dsmlp_host_tensor *const *)binds, nb));
+    for (int i = 0; i < P; i++) {
+        const plan_buf *Oi = &r[i].h->p->bufs[plan_find_buf(r[i].h->p, outname)];
+        double e = tu_rel_error(Oi->dtype, r[i].ptr[plan_find_buf(r[i].h->p, outname)], ref, cnt);
+        printf("%-34s rank %d/%d T=%-3lld %-5s rel err %.3g (tol %.3g)\n", what, i, P, T, dsmlp_dtype_name(O->dtype), e,
+               tol(O->dtype));
+        ck_assert_msg(e <= tol(O->dtype), "%s rank %d: relative error %g > %g", what, i, e, tol(O->dtype));
+        free(binds[i]);
+    }
+    free(ref);
+    for (int i = 0; i < P; i++) rank_free(&r[i]);
+}
+
+typedef struct fcase {
+    const char *name;
+    int64_t H, I;
+    dsmlp_dtype dt;
+    dsmlp_mlp_act act;
+    dsmlp_norm norm;
+    int pre_ln, after_attn, int8, biases, layout;
+} fcase;
+
+static void run_family(const fcase *c, int P, long long T)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g[4];
+    for (int i = 0; i < P; i++) {
+        dsmlp_mlp_config m;
+        dsmlp_mlp_config_default(&m);
+        m.hidden = c->H, m.intermediate = c->I, m.dtype = c->dt, m.activation = c->act, m.norm = c->norm;
+        m.pre_layer_norm = c->pre_ln, m.mlp_after_attn = c->after_attn, m.epsilon = 1e-5;
+        m.int8_weights = c->int8, m.int8_groups = c->int8 ? 4 : 1;
+        m.layout = c->layout ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT;
+        m.tp_size = P, m.tp_rank = i;
+        m.attn_bias = m.bias1 = m.bias2 = c->biases;
+        m.norm_bias = c->biases && c->norm == DSMLP_NORM_LAYERNORM;
+        TU_OK(ctx, dsmlp_graph_create(ctx, c->name, &g[i]));
+        TU_OK(ctx, dsmlp_mlp_build(g[i], &m));
+    }
+    simulate(ctx, g, P, T, "out", c->name);
+    for (int i = 0; i < P; i++) dsmlp_graph_free(g[i]);
+    dsmlp_ctx_free(ctx);
+}
+
+static const fcase cases[] = {
+    {"gpt2 f32 H=1040 (block norm)", 1040, 256, DSMLP_F32, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 0},
+    {"gpt2 f16 H=256", 256, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 0},
+    {"opt relu bf16 [out,in]", 96, 200, DSMLP_BF16, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
+    {"neox f16 (side sum)", 128, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 0, 0, 1, 0},
+    {"gptj bf16 (residual kernel)", 192, 0, DSMLP_BF16, DSMLP_MLP_GELU, DSMLP_NORM_NONE, 1, 0, 0, 1, 0},
+    {"bert post-LN f32", 64, 0, DSMLP_F32, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 0, 1, 0, 1, 0},
+    {"llama bf16 (rms, gated silu)", 128, 344, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 0},
+    {"gated gelu LN f16 (bias)", 96, 200, DSMLP_F16, DSMLP_MLP_GATED_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 0},
+    {"int8 gpt2 f16", 128, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, 1, 0},
+    {"rms f32 odd H=100 (vec 4)", 100, 60, DSMLP_F32, DSMLP_MLP_RELU, DSMLP_NORM_RMSNORM, 1, 1, 0, 1, 0},
+};
+
+START_TEST(families_p1)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_family(&cases[i], 1, i % 2 ? 7 : 1);
+}
+END_TEST
+
+START_TEST(families_p2)
+{
+    run_family(&cases[1], 2, 5);  /* gpt2 */
+    run_family(&cases[3], 2, 3);  /* neox */
+    run_family(&cases[4], 2, 2);  /* gptj */
+    run_family(&cases[5], 2, 4);  /* bert */
+    run_family(&cases[6], 2, 3);  /* llama */
+}
+END_TEST
+
+/* A hand-built graph: odd width 1001 (scalar tails), scale, silu, a
+** relu of a shared sum, an input copied to an output. */
+START_TEST(general_graph)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value a, b, c, s1, s2, sc, si, w, m, o2, bb, y2;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "general", &g));
+    TU_OK(ctx, dsmlp_input(g, "a", DSMLP_F16, 1001, &a));
+    TU_OK(ctx, dsmlp_input(g, "b", DSMLP_F16, 1001, &b));
+    TU_OK(ctx, dsmlp_input(g, "c", DSMLP_F16, 1001, &c));
+    TU_OK(ctx, dsmlp_param_vector(g, "bb", DSMLP_F16, 1001, &bb));
+    TU_OK(ctx, dsmlp_add(g, a, b, &s1));
+    TU_OK(ctx, dsmlp_add(g, s1, c, &s2));
+    TU_OK(ctx, dsmlp_scale(g, s2, 0.125, &sc));
+    TU_OK(ctx, dsmlp_silu(g, sc, &si));
+    TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_F16, 64, 1001, DSMLP_LAYOUT_OUT_IN, &w));
+    TU_OK(ctx, dsmlp_matmul(g, si, w, &m));
+    TU_OK(ctx, dsmlp_bias(g, s2, bb, &y2));
+    TU_OK(ctx, dsmlp_gelu_erf(g, y2, &o2));
+    TU_OK(ctx, dsmlp_output(g, "out", m));
+    TU_OK(ctx, dsmlp_output(g, "z", o2));
+    simulate(ctx, &g, 1, 3, "out", "general graph: gemm output");
+    simulate(ctx, &g, 1, 3, "z", "general graph: odd-width act");
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* A sum of 14 inputs: more than one kernel's arguments, so it is split. */
+START_TEST(many_inputs)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value x[14], s;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "many", &g));
+    for (int i = 0; i < 14; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "x%d", i);
+        TU_OK(ctx, dsmlp_input(g, name, DSMLP_F32, 40, &x[i]));
+    }
+    s = x[0];
+    for (int i = 1; i < 14; i++) TU_OK(ctx, dsmlp_add(g, s, x[i], &s));
+    TU_OK(ctx, dsmlp_scale(g, s, 0.5, &s));
+    TU_OK(ctx, dsmlp_output(g, "out", s));
+    simulate(ctx, &g, 1, 3, "out", "sum of 14 inputs (split)");
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* Norms wider than DeepSpeed's 16384 limit: one block of 1024 threads per row. */
+START_TEST(wide_norm)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    for (int rms = 0; rms < 2; rms++) {
+        dsmlp_graph *g;
+        dsmlp_value x, r, gm, bt, s, y;
+        TU_OK(ctx, dsmlp_graph_create(ctx, "wide", &g));
+        TU_OK(ctx, dsmlp_input(g, "x", DSMLP_BF16, 20000, &x));
+        TU_OK(ctx, dsmlp_input(g, "r", DSMLP_BF16, 20000, &r));
+        TU_OK(ctx, dsmlp_param_vector(g, "g", DSMLP_BF16, 20000, &gm));
+        TU_OK(ctx, dsmlp_param_vector(g, "b", DSMLP_BF16, 20000, &bt));
+        TU_OK(ctx, dsmlp_add(g, x, r, &s));
+        if (rms) TU_OK(ctx, dsmlp_rmsnorm(g, s, gm, 1e-6, &y));
+        else TU_OK(ctx, dsmlp_layernorm(g, s, gm, bt, 1e-5, &y));
+        TU_OK(ctx, dsmlp_output(g, "out", y));
+        TU_OK(ctx, dsmlp_output(g, "sum", s));
+        simulate(ctx, &g, 1, 2, "out", rms ? "rmsnorm H=20000" : "layernorm H=20000");
+        simulate(ctx, &g, 1, 2, "sum", "  its side output");
+        dsmlp_graph_free(g);
+    }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    if (system("g++ --version > /dev/null 2>&1") != 0) {
+        printf("g++ not found: host simulation skipped\n");
+        return TU_SKIP;
+    }
+    Suite *s = suite_create("plan_sim");
+    TCase *tc = tcase_create("sim");
+    tcase_set_timeout(tc, 900);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, families_p1);
+    tcase_add_test(tc, families_p2);
+    tcase_add_test(tc, general_graph);
+    tcase_add_test(tc, wide_norm);
+    tcase_add_test(tc, many_inputs);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}

@@ -1,0 +1,371 @@
+/* test_store_procs.c — the kernel store across processes and against bad
+** files: a second process compiles nothing; 16 processes at once leave one
+** valid entry per key and no temp files; truncated / flipped / foreign /
+** empty entries are detected, recompiled and replaced; unwritable
+** directories work memory-only with one warning. */
+#include <grp.h>
+#include "test_store_common.h"
+
+/* A private directory (0755, so an unprivileged child can read it) holding
+** src written to <dir>/<name>.cu; returns that path (static). */
+static const char *src_file(const char *dir, const char *name, const char *src)
+{
+    static char path[4][PATH_MAX];
+    static int slot;
+    char *p = path[slot++ & 3];
+    snprintf(p, PATH_MAX, "%s/%s.cu", dir, name);
+    ts_write_file(p, src, strlen(src));
+    chmod(p, 0644);
+    return p;
+}
+
+START_TEST(second_process_compiles_nothing)
+{
+    char *dir = tu_tmpdir("procs-second"), *sdir = tu_tmpdir("procs-src");
+    dsmlp_ctx *ctx = ts_ctx_in(dir);
+    char *src = ts_source("k_second");
+    const void *c;
+    size_t l;
+    char k[65];
+    double t0 = ts_now();
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_second", src, "sm_89", &c, &l, k));
+    double cold = ts_now() - t0;
+    char out[8192];
+    t0 = ts_now();
+    ts_child_get(src_file(sdir, "k_second", src), "k_second", "sm_89", out, sizeof out);
+    double proc = ts_now() - t0;
+    ck_assert_int_eq(ts_field(out, "compiles"), 0);
+    ck_assert_int_eq(ts_field(out, "hits_disk"), 1);
+    ck_assert_int_eq(ts_field(out, "misses"), 0);
+    ck_assert_int_eq(ts_field(out, "len"), (long long)l);
+    ck_assert_ptr_nonnull(strstr(out, k));
+    fprintf(stderr, "timing: cold NVRTC compile through the store %.1f ms; warm disk hit in a fresh process: "
+            "%.3f ms from ctx create to cubin (whole child process incl. exec: %.1f ms)\n",
+            cold * 1e3, (double)ts_field(out, "us") / 1e3, proc * 1e3);
+    dsmlp_ctx_free(ctx);
+    free(src);
+    tu_rmtree(dir);
+    tu_rmtree(sdir);
+    free(dir);
+    free(sdir);
+}
+END_TEST
+
+START_TEST(sixteen_processes_at_once)
+{
+    enum { NPROC = 16 };
+    char *dir = tu_tmpdir("procs-16"), *sdir = tu_tmpdir("procs-16src");
+    setenv("DSMLP_CACHE_DIR", dir, 1);
+    char *sa = ts_source("k_race_a"), *sb = ts_source("k_race_b");
+    char fa[PATH_MAX], fb[PATH_MAX], go[PATH_MAX];
+    snprintf(fa, sizeof fa, "%s", src_file(sdir, "k_race_a", sa));
+    snprintf(fb, sizeof fb, "%s", src_file(sdir, "k_race_b", sb));
+    snprintf(go, sizeof go, "%s/go", sdir);
+    pid_t pid[NPROC];
+    int fd[NPROC];
+    for (int i = 0; i < NPROC; i++) {   /* half of them ask for the keys in the other order */
+        char *argv[] = {"child", "--child", "get", go, i & 1 ? fb : fa, i & 1 ? "k_race_b" : "k_race_a", "sm_90",
+                        i & 1 ? fa : fb, i & 1 ? "k_race_a" : "k_race_b", "sm_90", NULL};
+        pid[i] = ts_spawn(&fd[i], argv);
+    }
+    usleep(500000);   /* let them all reach the start line */
+    ts_write_file(go, "", 0);
+    long long compiles = 0, corrupt = 0;
+    for (int i = 0; i < NPROC; i++) {
+        char out[8192];
+        int rc = ts_reap(pid[i], fd[i], out, sizeof out);
+        ck_assert_msg(rc == 0, "child %d exited %d: %s", i, rc, out);
+        ck_assert_msg(strncmp(out, "ok ", 3) == 0, "child %d: %s", i, out);
+        ck_assert_int_eq(ts_field(out, "disk"), 1);
+        compiles += ts_field(out, "compiles");
+        corrupt += ts_field(out, "corrupt");
+    }
+    fprintf(stderr, "16 processes: %lld NVRTC compiles in all, %lld corrupt entries seen\n", compiles, corrupt);
+    /* Each child missed on its first kernel at the same moment: typically 16
+    ** compiles (8 writers per key racing), plus a few for second kernels. */
+    ck_assert_int_ge(compiles, 2);
+    ck_assert_int_eq(corrupt, 0);   /* nobody ever saw a torn file */
+    /* Exactly the two entries: no temp files, no probe, nothing else. */
+    char ka[65], kb[65];
+    dsmlp_ctx *ctx = tu_ctx();
+    TU_OK(ctx, store_key(ctx, sa, "sm_90", ka));
+    TU_OK(ctx, store_key(ctx, sb, "sm_90", kb));
+    char want[200];
+    snprintf(want, sizeof want, "%s.dsk\n%s.dsk\n", strcmp(ka, kb) < 0 ? ka : kb, strcmp(ka, kb) < 0 ? kb : ka);
+    char *got = ts_listing(dir);
+    ck_assert_str_eq(got, want);
+    free(got);
+    ts_assert_valid_entry(dir, ka);
+    ts_assert_valid_entry(dir, kb);
+    /* And they are usable: a new context hits both on disk. */
+    const void *c;
+    size_t l;
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_race_a", sa, "sm_90", &c, &l, ka));
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_race_b", sb, "sm_90", &c, &l, kb));
+    dsmlp_cache_stats cs;
+    dsmlp_cache_get_stats(ctx, &cs);
+    ck_assert_uint_eq(cs.hits_disk, 2);
+    ck_assert_uint_eq(cs.compiles, 0);
+    dsmlp_ctx_free(ctx);
+    free(sa);
+    free(sb);
+    tu_rmtree(dir);
+    tu_rmtree(sdir);
+    free(dir);
+    free(sdir);
+}
+END_TEST
+
+/* ------------------------------------------------------------ corruption */
+
+typedef enum { TRUNC_HALF, TRUNC_HEADER, TRUNC_ONE, FLIP_PAYLOAD, FLIP_HEADER, OTHER_KEY, EMPTY, EXTENDED } damage;
+static const char *const damage_name[] = {"truncated to half", "truncated inside the header", "one byte short",
+                                          "flipped payload byte", "flipped header byte", "another key's content",
+                                          "empty file", "extra byte appended"};
+
+static void damaged_entry_is_replaced(damage d)
+{
+    char *dir = tu_tmpdir("procs-corrupt");
+    dsmlp_ctx *ctx = ts_ctx_in(dir);
+    char *src = ts_source("k_bad"), *other = ts_source("k_other");
+    const void *c;
+    size_t l;
+    char k[65], ko[65];
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_bad", src, "sm_80", &c, &l, k));
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_other", other, "sm_80", &c, &l, ko));
+    char path[PATH_MAX], opath[PATH_MAX];
+    ts_entry_path(dir, k, path, sizeof path);
+    ts_entry_path(dir, ko, opath, sizeof opath);
+    size_t n, on;
+    uint8_t *good = ts_read_file(path, &n), *ogood = ts_read_file(opath, &on);
+    uint8_t *bad = malloc(n + on + 1);
+    memcpy(bad, good, n);
+    size_t bn = n;
+    switch (d) {
+    case TRUNC_HALF: bn = n / 2; break;
+    case TRUNC_HEADER: bn = 1 + (size_t)(tu_next() % (STORE_HDR_SIZE - 1)); break;
+    case TRUNC_ONE: bn = n - 1; break;
+    case FLIP_PAYLOAD: bad[STORE_HDR_SIZE + tu_next() % (n - STORE_HDR_SIZE)] ^= (uint8_t)(1u << (tu_next() % 8)); break;
+    case FLIP_HEADER: bad[tu_next() % STORE_HDR_SIZE] ^= (uint8_t)(1u << (tu_next() % 8)); break;
+    case OTHER_KEY: memcpy(bad, ogood, on); bn = on; break;
+    case EMPTY: bn = 0; break;
+    case EXTENDED: bad[n] = 0; bn = n + 1; break;
+    }
+    ts_write_file(path, bad, bn);
+
+    /* A fresh context (nothing in memory) must not load it. */
+    dsmlp_ctx *c2 = tu_ctx();
+    const void *cubin;
+    size_t len;
+    char k2[65];
+    TU_OK(c2, store_get(ts_store(c2), c2, "k_bad", src, "sm_80", &cubin, &len, k2));
+    dsmlp_cache_stats cs;
+    dsmlp_cache_get_stats(c2, &cs);
+    ck_assert_msg(cs.corrupt_replaced == 1, "%s: corrupt_replaced = %llu", damage_name[d],
+                  (unsigned long long)cs.corrupt_replaced);
+    ck_assert_uint_eq(cs.hits_disk, 0);
+    ck_assert_uint_eq(cs.misses, 1);
+    ck_assert_uint_eq(cs.compiles, 1);
+    /* What we got is the real kernel, and the file is whole again. */
+    ck_assert_uint_eq(len, n - STORE_HDR_SIZE);
+    ck_assert(memcmp(cubin, good + STORE_HDR_SIZE, len) == 0);   /* NVRTC output is deterministic */
+    ts_assert_valid_entry(dir, k);
+    size_t rn;
+    uint8_t *now = ts_read_file(path, &rn);
+    ck_assert(rn == n && memcmp(now, good, n) == 0);
+    free(now);
+    ck_assert_int_eq(ts_count_files(dir), 2);
+    /* Next time it is an ordinary disk hit. */
+    dsmlp_ctx *c3 = tu_ctx();
+    TU_OK(c3, store_get(ts_store(c3), c3, "k_bad", src, "sm_80", &cubin, &len, k2));
+    dsmlp_cache_get_stats(c3, &cs);
+    ck_assert_uint_eq(cs.hits_disk, 1);
+    ck_assert_uint_eq(cs.corrupt_replaced + cs.compiles, 0);
+    dsmlp_ctx_free(c3);
+    dsmlp_ctx_free(c2);
+    dsmlp_ctx_free(ctx);
+    free(good);
+    free(ogood);
+    free(bad);
+    free(src);
+    free(other);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+START_TEST(damaged_entries_replaced) { damaged_entry_is_replaced((damage)_i); }
+END_TEST
+
+/* Every single-bit flip of every byte of an entry fails verification. */
+START_TEST(every_byte_is_checked)
+{
+    char *dir = tu_tmpdir("procs-bytes");
+    dsmlp_ctx *ctx = ts_ctx_in(dir);
+    char *src = ts_source("k_bytes");
+    const void *c;
+    size_t l;
+    char k[65];
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_bytes", src, "sm_90", &c, &l, k));
+    char path[PATH_MAX];
+    ts_entry_path(dir, k, path, sizeof path);
+    size_t n;
+    uint8_t *b = ts_read_file(path, &n), key[32];
+    store_unhex(k, key);
+    store_hdr h;
+    const char *why;
+    ck_assert_int_eq(store_entry_verify(b, n, key, &h, &why), 0);
+    ck_assert_str_eq(h.kernel, "k_bytes");
+    ck_assert_str_eq(h.arch, "sm_90");
+    for (size_t i = 0; i < n; i++) {
+        uint8_t bit = (uint8_t)(1u << (tu_next() % 8));
+        b[i] ^= bit;
+        ck_assert_msg(store_entry_verify(b, n, key, &h, &why) != 0, "flip at byte %zu not detected", i);
+        b[i] ^= bit;
+    }
+    for (size_t m = 0; m < n; m++) ck_assert(store_entry_verify(b, m, key, &h, &why) != 0);
+    free(b);
+    free(src);
+    dsmlp_ctx_free(ctx);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* ------------------------------------------------- unwritable directories */
+
+/* The tests run as root, for whom permission bits stop nothing. So the child
+** drops to the unprivileged user "nobody" (65534) before it execs itself,
+** and the cache directory is a root-owned 0755 directory: really read-only
+** for it. (Not root: the directory is made 0555 instead.) */
+START_TEST(read_only_directory_is_memory_only)
+{
+    char *dir = tu_tmpdir("procs-ro"), *sdir = tu_tmpdir("procs-rosrc");
+    ck_assert_int_eq(chmod(sdir, 0755), 0);
+    char cache[PATH_MAX];
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    ck_assert_int_eq(mkdir(cache, 0755), 0);
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    int root = geteuid() == 0;
+    if (!root) ck_assert_int_eq(chmod(cache, 0555), 0);
+    char *src = ts_source("k_ro");
+    char sf[PATH_MAX];
+    snprintf(sf, sizeof sf, "%s", src_file(sdir, "k_ro", src));
+    setenv("DSMLP_CACHE_DIR", cache, 1);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        if (root && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)) _exit(80);
+        if (geteuid() == 0) _exit(81);
+        /* the same kernel twice: the second is a memory hit */
+        char *argv[] = {"child", "--child", "get", "-", sf, "k_ro", "sm_90", sf, "k_ro", "sm_90", NULL};
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    char out[8192];
+    int rc = ts_reap(pid, fds[0], out, sizeof out);
+    ck_assert_msg(rc == 0, "child exited %d: %s", rc, out);
+    ck_assert_int_eq(ts_field(out, "disk"), 0);
+    ck_assert_int_eq(ts_field(out, "compiles"), 1);
+    ck_assert_int_eq(ts_field(out, "hits_memory"), 1);
+    char want[PATH_MAX + 200];
+    snprintf(want, sizeof want, "warning=[kernel cache: directory %s is not writable (Permission denied)", cache);
+    ck_assert_msg(strstr(out, want) != NULL, "no warning naming the directory: %s", out);
+    ck_assert_int_eq(ts_count_files(cache), 0);
+    chmod(cache, 0755);
+    free(src);
+    tu_rmtree(dir);
+    tu_rmtree(sdir);
+    free(dir);
+    free(sdir);
+}
+END_TEST
+
+/* A cache path below a regular file cannot be created by anyone, root
+** included. */
+START_TEST(uncreatable_directory_is_memory_only)
+{
+    char *dir = tu_tmpdir("procs-file");
+    char file[PATH_MAX], cache[PATH_MAX + 16];
+    snprintf(file, sizeof file, "%s/plain-file", dir);
+    ts_write_file(file, "x", 1);
+    snprintf(cache, sizeof cache, "%s/cache", file);
+    dsmlp_ctx *ctx = ts_ctx_in(cache);
+    char *src = ts_source("k_nodir");
+    const void *c;
+    size_t l;
+    char k[65];
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_nodir", src, "sm_86", &c, &l, k));
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_nodir", src, "sm_86", &c, &l, k));
+    dsmlp_cache_stats cs;
+    dsmlp_cache_get_stats(ctx, &cs);
+    ck_assert_int_eq(cs.disk_enabled, 0);
+    ck_assert_uint_eq(cs.compiles, 1);
+    ck_assert_uint_eq(cs.hits_memory, 1);
+    char want[PATH_MAX + 100];
+    snprintf(want, sizeof want, "kernel cache: cannot create directory %s (Not a directory); using memory only",
+             cache);
+    ck_assert_str_eq(dsmlp_cache_warning(ctx), want);
+    dsmlp_ctx_free(ctx);
+    free(src);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* The directory vanishes after the store opened: the first failed write
+** turns the disk off with one warning, and everything keeps working. */
+START_TEST(write_failure_degrades_once)
+{
+    char *dir = tu_tmpdir("procs-gone");
+    char cache[PATH_MAX];
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    dsmlp_ctx *ctx = ts_ctx_in(cache);
+    ts_store(ctx);
+    tu_rmtree(cache);
+    ts_write_file(cache, "now a file", 10);
+    char *a = ts_source("k_gone_a"), *b = ts_source("k_gone_b");
+    const void *c;
+    size_t l;
+    char k[65];
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_gone_a", a, "sm_90", &c, &l, k));
+    char w1[STORE_WARN_MAX];
+    snprintf(w1, sizeof w1, "%s", dsmlp_cache_warning(ctx));
+    ck_assert_ptr_nonnull(strstr(w1, "cannot write entry"));
+    ck_assert_ptr_nonnull(strstr(w1, cache));
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_gone_b", b, "sm_90", &c, &l, k));
+    ck_assert_str_eq(dsmlp_cache_warning(ctx), w1);   /* one warning, not one per kernel */
+    dsmlp_cache_stats cs;
+    dsmlp_cache_get_stats(ctx, &cs);
+    ck_assert_int_eq(cs.disk_enabled, 0);
+    ck_assert_uint_eq(cs.compiles, 2);
+    dsmlp_ctx_free(ctx);
+    free(a);
+    free(b);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--child") == 0) return ts_child_main(argc, argv);
+    unsetenv("DSMLP_CACHE");
+    unsetenv("DSMLP_CACHE_MAX_MB");
+    Suite *s = suite_create("store_procs");
+    TCase *tc = tcase_create("procs");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, second_process_compiles_nothing);
+    tcase_add_test(tc, sixteen_processes_at_once);
+    tcase_add_loop_test(tc, damaged_entries_replaced, 0, 8);
+    tcase_add_test(tc, every_byte_is_checked);
+    tcase_add_test(tc, read_only_directory_is_memory_only);
+    tcase_add_test(tc, uncreatable_directory_is_memory_only);
+    tcase_add_test(tc, write_failure_degrades_once);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
