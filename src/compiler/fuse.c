@@ -109,6 +109,17 @@ static int flatten_sum(fz *z, int v, int root, int *terms, int *nterms, int max,
 
 static int is_vec(const fz *z, int v) { return !z->r->vals[v].tokens; }
 
+/* "input + residual + %7" for explain texts: names for inputs/params, else %id. */
+static void terms_text(const fz *z, const int *t, int n, char *out, size_t cap)
+{
+    out[0] = 0;
+    for (int i = 0; i < n; i++) {
+        const char *sep = i ? " + " : "";
+        if (t[i] < z->g->n && nd(z, t[i])->name[0]) fuse_appendf(out, cap, "%s%s", sep, nd(z, t[i])->name);
+        else fuse_appendf(out, cap, "%s%%%d", sep, t[i]);
+    }
+}
+
 /* ------------------------------------------------------------------ norm */
 
 static dsmlp_status fuse_norm(fz *z, int n)
@@ -138,7 +149,9 @@ static dsmlp_status fuse_norm(fz *z, int n)
             fuse_appendf(G->why, sizeof G->why, "; it also writes the sum %%%d, which a later step reads", x);
         }
     } else {
-        fuse_appendf(G->why, sizeof G->why, "%s of %%%d (nothing to fuse before it)", dsmlp_op_name(N->op), x);
+        char tt[128];
+        terms_text(z, &x, 1, tt, sizeof tt);
+        fuse_appendf(G->why, sizeof G->why, "%s of %s (no add before it to fuse)", dsmlp_op_name(N->op), tt);
     }
     return DSMLP_OK;
 }
@@ -188,8 +201,9 @@ static int presum(fz *z, fuse_group *gemm, const int *terms, int nterms, char *w
         N->side = v;
         z->r->vals[v].producer = gid(z, N);
         z->r->vals[v].dtype = z->r->vals[terms[0]].dtype;
-        fuse_appendf(N->why, sizeof N->why, "; it also writes the residual sum (value #%d%s) for GEMM %%%d's C", v,
-                     nrest ? ", with extra addends" : "", gemm->nodes[0]);
+        char tt[256];
+        terms_text(z, terms, nterms, tt, sizeof tt);
+        fuse_appendf(N->why, sizeof N->why, "; it also writes %s (GEMM %%%d's residual C)", tt, gemm->nodes[0]);
         fuse_appendf(why, cap, "the %d residual terms are pre-summed by the norm kernel of %%%d", nterms, N->out);
         return v;
     }
@@ -199,6 +213,7 @@ static int presum(fz *z, fuse_group *gemm, const int *terms, int nterms, char *w
         if (!is_vec(z, terms[i]) && first_tensor < 0) first_tensor = terms[i];
         if (terms[i] < z->g->n && terms[i] > order) order = terms[i];
     }
+    int gid_gemm = gid(z, gemm);
     fuse_group *G = new_group(z, FG_EW, order);
     if (!G) return -1;
     gemm = NULL; /* may have moved */
@@ -208,8 +223,9 @@ static int presum(fz *z, fuse_group *gemm, const int *terms, int nterms, char *w
     G->nterms = nterms;
     G->ew_kind = KERN_RESIDUAL;
     snprintf(G->label, sizeof G->label, "residual");
-    fuse_appendf(G->why, sizeof G->why, "sums the %d residual terms so the next GEMM's epilogue reads one C tensor",
-                 nterms);
+    char tt[256];
+    terms_text(z, terms, nterms, tt, sizeof tt);
+    fuse_appendf(G->why, sizeof G->why, "sums %s so GEMM %%%d's epilogue reads one C tensor", tt, z->r->groups[gid_gemm].nodes[0]);
     set_out(z, G, v);
     fuse_appendf(why, cap, "the %d residual terms are pre-summed by a residual kernel (no norm can carry them)",
                  nterms);

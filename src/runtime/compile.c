@@ -10,11 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The device layer may be absent from a build: without it, plans target
-** sm_90 unless told otherwise. */
-#pragma weak dsmlp_device_available
-#pragma weak dsmlp_device_arch
-
 void dsmlp_compile_options_default(dsmlp_compile_options *o)
 {
     if (!o) return;
@@ -54,8 +49,8 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
     if (o) opt = *o;
     if (opt.max_tokens <= 0) opt.max_tokens = 8192;
     if (!opt.arch) {
-        if (dsmlp_device_available && dsmlp_device_arch && dsmlp_device_available(ctx))
-            opt.arch = dsmlp_device_arch(ctx);
+        /* the device's arch, else sm_90 (no GPU needed to build a plan) */
+        if (dsmlp_device_available(ctx)) opt.arch = dsmlp_device_arch(ctx);
         if (!opt.arch) opt.arch = "sm_90";
         err_clear(ctx);
     }
