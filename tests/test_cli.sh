@@ -123,6 +123,18 @@ if [ $rc -eq 7 ]; then
 elif [ $rc -eq 0 ] && grep -q 'verify: .* passed, 0 failed' <<<"$out"; then ok "--verify on a GPU passed: $out"
 else fail "--verify exit $rc: $out $err"; fi
 
+# --- progress: a bar on a terminal, plain lines otherwise -----------------
+# (the plain lines were checked above: stderr is a file in every run)
+run "$tmp/tiny.lua" --cache-dir "$tmp/plain" --arch sm_90
+grep -qE '^\[1/[0-9]+\] compiled [A-Za-z_0-9]+ sm_90 \([0-9.]+ s\)$' <<<"$err" && ! grep -q $'\r' <<<"$err" \
+  && ok "not a terminal: plain lines" || fail "plain progress lines: $err"
+if command -v script >/dev/null; then
+  script -qec "'$bin' '$tmp/tiny.lua' --cache-dir '$tmp/tty' --arch sm_90" /dev/null >"$tmp/tty.out" 2>&1
+  if grep -qE $'\r\[=+>? *\] [0-9]+/[0-9]+ kernels' "$tmp/tty.out" && grep -q 'compiled [1-9]' "$tmp/tty.out"; then
+    ok "terminal: progress bar"
+  else fail "terminal progress bar: $(cat -v "$tmp/tty.out")"; fi
+else echo "note: no 'script' command; terminal progress bar not checked"; fi
+
 # --- --help and --version ---------------------------------------------------
 run --help
 [ $rc -eq 0 ] && grep -q '^usage: dsmlp-compile MODEL.lua' <<<"$out" && grep -q '7  --verify: no GPU' <<<"$out" \

@@ -25,7 +25,7 @@ expect() {
   shift 2
   run "$@"
   if [ $rc -ne "$code" ]; then fail "$*: want exit $code, got $rc: $err"
-  elif ! grep -qE -- "$re" <<<"$err"; then fail "$*: stderr lacks /$re/: $err"
+  elif ! tr '\n' ' ' <<<"$err" | grep -qE -- "$re"; then fail "$*: stderr lacks /$re/: $err"
   else ok "$* -> $code: $(head -1 <<<"$err")"; fi
 }
 
@@ -73,6 +73,16 @@ expect 3 "defined? no layers" "$tmp/empty.lua"
 mkdir "$tmp/dir.lua"
 expect 3 "dir.lua" "$tmp/dir.lua"
 
+# --- compile errors: exit 4, naming the kernel and arch, with NVRTC's log --
+# A CUDA include directory whose cuda_fp16.h cannot compile makes NVRTC fail.
+mkdir -p "$tmp/badinc"
+for h in cuda_fp16.h cuda_bf16.h; do echo '#error deliberately broken header for the test' >"$tmp/badinc/$h"; done
+# NVRTC failures dump the source under TMPDIR: keep it in ours.
+TMPDIR="$tmp" DSMLP_CUDA_INCLUDE="$tmp/badinc" \
+  expect 4 "kernel [A-Za-z_0-9]+ \(sm_90\):.*failed.*source dumped to $tmp/.*deliberately broken header" \
+  "$tmp/good.lua" --arch sm_90
+DSMLP_CUDA_INCLUDE="$tmp/nowhere" expect 4 "CUDA headers not found.*DSMLP_CUDA_INCLUDE" "$tmp/good.lua" --arch sm_90
+
 # None of the failures above wrote anything to the store.
 if [ -d "$tmp/store" ] && [ -n "$(find "$tmp/store" -type f)" ]; then fail "errors left files: $(find "$tmp/store" -type f)"
 else ok "no store entries after errors"; fi
@@ -80,6 +90,11 @@ else ok "no store entries after errors"; fi
 # A good run still works (the checks above did not poison anything).
 run "$tmp/good.lua" --arch sm_90
 [ $rc -eq 0 ] && ok "good script: exit 0" || fail "good script: exit $rc: $err"
+
+# --- store and bundle I/O errors: exit 5 -----------------------------------
+expect 5 "cannot write bundle $tmp/no/such/dir/x.bundle" "$tmp/good.lua" --arch sm_90 --bundle "$tmp/no/such/dir/x.bundle"
+[ ! -e "$tmp/no" ] || fail "--bundle created directories"
+expect 5 "import refused, store unchanged: .*$tmp/missing.bundle" --import "$tmp/missing.bundle" --arch sm_90
 
 [ $fails -eq 0 ] && echo "all passed" || echo "$fails failed"
 [ $fails -eq 0 ]
