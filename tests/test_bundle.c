@@ -321,6 +321,93 @@ START_TEST(import_memory_only)
 }
 END_TEST
 
+/* The whole path: plans built in one store, shipped as a bundle, imported
+** into an empty store; building the same plans there compiles nothing. */
+static dsmlp_graph *block(dsmlp_ctx *ctx, int swiglu)
+{
+    dsmlp_mlp_config cfg;
+    dsmlp_mlp_config_default(&cfg);
+    cfg.hidden = 512;
+    if (swiglu) {
+        cfg.intermediate = 1408;
+        cfg.dtype = DSMLP_BF16;
+        cfg.activation = DSMLP_MLP_GATED_SILU;
+        cfg.norm = DSMLP_NORM_RMSNORM;
+        cfg.attn_bias = cfg.norm_bias = cfg.bias1 = cfg.bias2 = 0;
+    }
+    dsmlp_graph *g;
+    TU_OK(ctx, dsmlp_graph_create(ctx, swiglu ? "swiglu" : "gelu", &g));
+    TU_OK(ctx, dsmlp_mlp_build(g, &cfg));
+    return g;
+}
+
+static int build_all(dsmlp_ctx *ctx, char keys[][65], int cap, double *secs)
+{
+    static const char *const archs[2] = {"sm_80", "sm_90"};
+    int n = 0;
+    double t0 = ts_now();
+    for (int sw = 0; sw < 2; sw++)
+        for (int a = 0; a < 2; a++) {
+            dsmlp_graph *g = block(ctx, sw);
+            dsmlp_compile_options o;
+            dsmlp_compile_options_default(&o);
+            o.arch = archs[a];
+            dsmlp_plan *p;
+            TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
+            for (int i = 0; i < dsmlp_plan_kernels(p); i++) {
+                const char *name, *key;
+                TU_OK(ctx, dsmlp_plan_kernel(p, i, &name, &key));
+                ck_assert_int_lt(n, cap);
+                snprintf(keys[n++], 65, "%s", key);
+            }
+            dsmlp_plan_free(p);
+            dsmlp_graph_free(g);
+        }
+    *secs = ts_now() - t0;
+    return n;
+}
+
+START_TEST(plan_build_after_import_compiles_nothing)
+{
+    char *d1 = tu_tmpdir("bun-plan1"), *d2 = tu_tmpdir("bun-plan2"), *t = tu_tmpdir("bun-plan3");
+    char bundle[PATH_MAX];
+    snprintf(bundle, sizeof bundle, "%s/model.dsb", t);
+    char k1[64][65], k2[64][65];
+    double cold, warm;
+    dsmlp_ctx *ctx = ts_ctx_in(d1);
+    int n1 = build_all(ctx, k1, 64, &cold);
+    dsmlp_cache_stats cs;
+    dsmlp_cache_get_stats(ctx, &cs);
+    ck_assert_int_gt(n1, 0);
+    ck_assert_uint_gt(cs.compiles, 0);
+    TU_OK(ctx, dsmlp_bundle_write(ctx, bundle, NULL, 0));
+    dsmlp_ctx_free(ctx);
+
+    ctx = ts_ctx_in(d2);
+    int imported;
+    TU_OK(ctx, dsmlp_bundle_import(ctx, bundle, "sm_80,sm_90", &imported));
+    ck_assert_int_eq(imported, (int)cs.compiles);
+    dsmlp_ctx_free(ctx);
+    ctx = tu_ctx();   /* a fresh context: nothing in memory */
+    int n2 = build_all(ctx, k2, 64, &warm);
+    dsmlp_cache_get_stats(ctx, &cs);
+    ck_assert_int_eq(n2, n1);
+    ck_assert_uint_eq(cs.compiles, 0);
+    ck_assert_uint_eq(cs.misses, 0);
+    ck_assert_uint_gt(cs.hits_disk, 0);
+    for (int i = 0; i < n1; i++) ck_assert_str_eq(k1[i], k2[i]);
+    fprintf(stderr, "timing: GELU + SwiGLU blocks (H=512) for sm_80 + sm_90: %d kernels, cold plan builds %.0f ms, "
+            "after bundle import %.1f ms (0 compiles)\n", n1, cold * 1e3, warm * 1e3);
+    dsmlp_ctx_free(ctx);
+    tu_rmtree(d1);
+    tu_rmtree(d2);
+    tu_rmtree(t);
+    free(d1);
+    free(d2);
+    free(t);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--child") == 0) return ts_child_main(argc, argv);
@@ -334,6 +421,7 @@ int main(int argc, char **argv)
     tcase_add_loop_test(tc, bad_bundles_refused_store_untouched, 0, NREFUSE);
     tcase_add_test(tc, import_arguments);
     tcase_add_test(tc, import_memory_only);
+    tcase_add_test(tc, plan_build_after_import_compiles_nothing);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
