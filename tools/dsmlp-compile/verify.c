@@ -296,6 +296,9 @@ static dsmlp_status layer_setup(layer_run *L)
             }
             s = dsmlp_bind(L->plan, x->info.name, (void *)(uintptr_t)x->dev);
         }
+        /* A graph input that no step reads has no binding in the plan; the
+        ** reference still gets its data. */
+        if (s == DSMLP_ERR_NOT_FOUND && x->info.op != DSMLP_OP_OUTPUT) s = DSMLP_OK;
         if (s != DSMLP_OK) {
             snprintf(L->msg, sizeof L->msg, "%s %s: %s", x->info.op == DSMLP_OP_PARAM ? "upload" : "bind",
                      x->info.name, dsmlp_last_error(L->ctx));
