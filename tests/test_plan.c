@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum fam { GPT2, OPT, NEOX, GPTJ, BERT, LLAMA, INT8_GPT2, GATED_GELU_LN } fam;
+typedef enum fam { GPT2, OPT, NEOX, GPTJ, BERT, LLAMA, INT8_GPT2, GATED_GELU_LN, NOBIAS_GPT2, NOBIAS_OPT } fam;
 
 static void family(fam f, int P, int rank, dsmlp_dtype dt, dsmlp_mlp_config *c)
 {
@@ -29,6 +29,8 @@ static void family(fam f, int P, int rank, dsmlp_dtype dt, dsmlp_mlp_config *c)
         break;
     case INT8_GPT2: c->int8_weights = 1, c->int8_groups = 4; break;
     case GATED_GELU_LN: c->activation = DSMLP_MLP_GATED_GELU; break;
+    case NOBIAS_GPT2: c->attn_bias = c->norm_bias = c->bias1 = c->bias2 = 0; break;
+    case NOBIAS_OPT: c->activation = DSMLP_MLP_RELU, c->attn_bias = c->norm_bias = c->bias1 = c->bias2 = 0; break;
     }
 }
 
@@ -76,6 +78,8 @@ START_TEST(family_steps)
     expect_steps(ctx, LLAMA, 1, 0, "norm,gemm,gated,gemm+residual");
     expect_steps(ctx, GATED_GELU_LN, 1, 0, "norm,gemm,gated,gemm+bias_residual");
     expect_steps(ctx, INT8_GPT2, 1, 0, "norm,dequant,gemm,act,dequant,gemm+bias_residual");
+    expect_steps(ctx, NOBIAS_GPT2, 1, 0, "norm,gemm+gelu,gemm+residual");
+    expect_steps(ctx, NOBIAS_OPT, 1, 0, "norm,gemm+relu,gemm+residual");
     dsmlp_ctx_free(ctx);
 }
 END_TEST

@@ -316,6 +316,9 @@ static const fcase cases[] = {
     {"gated gelu LN f16 (bias)", 96, 200, DSMLP_F16, DSMLP_MLP_GATED_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 0},
     {"int8 gpt2 f16", 128, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, 1, 0},
     {"rms f32 odd H=100 (vec 4)", 100, 60, DSMLP_F32, DSMLP_MLP_RELU, DSMLP_NORM_RMSNORM, 1, 1, 0, 1, 0},
+    {"gpt2 no biases f32 (GELU epi)", 64, 0, DSMLP_F32, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 0, 0},
+    {"opt no biases bf16 (RELU epi)", 64, 0, DSMLP_BF16, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 0, 1},
+    {"neox int8 bf16 [gelu act]", 64, 0, DSMLP_BF16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 0, 1, 1, 0},
 };
 
 START_TEST(families_p1)
