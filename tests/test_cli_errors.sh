@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# test_cli_errors.sh — dsmlp-compile: bad arguments exit 2, bad scripts exit
+# 3, each with a message naming what was wrong; nothing is written to the
+# store on a usage or script error.
+set -uo pipefail
+src="${DSMLP_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+bin="${DSMLP_BINARY_DIR:-$src/build}/bin/dsmlp-compile"
+[ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/dsmlp-cli-errors.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+unset DSMLP_CACHE DSMLP_CACHE_MAX_MB
+export DSMLP_CACHE_DIR="$tmp/store"
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+run() {
+  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  out="$(cat "$tmp/out")"
+  err="$(cat "$tmp/err")"
+}
+# expect CODE REGEX ARGS...: exit code CODE, stderr matching REGEX.
+expect() {
+  local code=$1 re=$2
+  shift 2
+  run "$@"
+  if [ $rc -ne "$code" ]; then fail "$*: want exit $code, got $rc: $err"
+  elif ! grep -qE -- "$re" <<<"$err"; then fail "$*: stderr lacks /$re/: $err"
+  else ok "$* -> $code: $(head -1 <<<"$err")"; fi
+}
+
+cat >"$tmp/good.lua" <<'EOF'
+local dsmlp = dsmlp or require("dsmlp")
+return { block = dsmlp.mlp{hidden = 64, intermediate = 256, dtype = "f16", activation = "relu", norm = "layernorm"} }
+EOF
+
+# --- usage errors: exit 2 --------------------------------------------------
+expect 2 "unknown option '--frobnicate'" "$tmp/good.lua" --frobnicate
+expect 2 "unknown option '-x'" "$tmp/good.lua" -x
+expect 2 "option '--arch' needs a value" "$tmp/good.lua" --arch
+expect 2 "option '--cache-dir' needs a value" "$tmp/good.lua" --cache-dir
+expect 2 "option '--bundle' needs a value" "$tmp/good.lua" --bundle
+expect 2 "option '--import' needs a value" --import
+expect 2 "option '-j' needs a value" "$tmp/good.lua" -j
+expect 2 "bad arch 'sm_99'.*sm_80, sm_86, sm_89, sm_90, sm_90a" "$tmp/good.lua" --arch sm_99
+expect 2 "bad arch 'compute_90'" "$tmp/good.lua" --arch sm_90,compute_90
+expect 2 "--arch needs at least one arch" "$tmp/good.lua" --arch ,
+expect 2 "-j needs a whole number from 1 to 1024, got '0'" "$tmp/good.lua" -j 0
+expect 2 "-j needs a whole number .* got 'many'" "$tmp/good.lua" -j many
+expect 2 "-j needs a whole number .* got '-3'" "$tmp/good.lua" -j=-3
+expect 2 "no model script given" --arch sm_90
+expect 2 "no model script given"
+expect 2 "more than one model script" "$tmp/good.lua" "$tmp/good.lua"
+expect 2 "--bundle needs a model script" --bundle "$tmp/x.bundle"
+expect 2 "--verify needs a model script" --verify
+expect 2 "--explain needs a model script" --explain
+
+# --- script errors: exit 3, with file and line where Lua gives them -------
+expect 3 "cannot open model script $tmp/missing.lua: No such file" "$tmp/missing.lua"
+printf 'return {\n  block = dsmlp.mlp{hidden = 64,\n' >"$tmp/syntax.lua"
+expect 3 "syntax.lua:[0-9]+:" "$tmp/syntax.lua"
+printf 'local x = 1\nerror("boom from the script")\n' >"$tmp/raise.lua"
+expect 3 "raise.lua:2:.*boom from the script" "$tmp/raise.lua"
+printf 'return { block = dsmlp.mlp{hidden = -64} }\n' >"$tmp/neg.lua"
+expect 3 "neg.lua:1:.*hidden" "$tmp/neg.lua"
+printf 'return { block = dsmlp.mlp{hiden = 64} }\n' >"$tmp/typo.lua"
+expect 3 "typo.lua:1:.*hiden" "$tmp/typo.lua"
+printf 'os.execute("touch %s/pwned")\nreturn {}\n' "$tmp" >"$tmp/os.lua"
+expect 3 "os.lua:1:" "$tmp/os.lua"
+[ ! -e "$tmp/pwned" ] || fail "a script ran os.execute"
+printf 'return {}\n' >"$tmp/empty.lua"
+expect 3 "defined? no layers" "$tmp/empty.lua"
+mkdir "$tmp/dir.lua"
+expect 3 "dir.lua" "$tmp/dir.lua"
+
+# None of the failures above wrote anything to the store.
+if [ -d "$tmp/store" ] && [ -n "$(find "$tmp/store" -type f)" ]; then fail "errors left files: $(find "$tmp/store" -type f)"
+else ok "no store entries after errors"; fi
+
+# A good run still works (the checks above did not poison anything).
+run "$tmp/good.lua" --arch sm_90
+[ $rc -eq 0 ] && ok "good script: exit 0" || fail "good script: exit $rc: $err"
+
+[ $fails -eq 0 ] && echo "all passed" || echo "$fails failed"
+[ $fails -eq 0 ]

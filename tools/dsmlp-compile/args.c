@@ -1,0 +1,197 @@
+/* args.c — dsmlp-compile's command line: options, --help, --version. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const known_arch[] = {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"};
+
+static const char usage_text[] =
+    "usage: dsmlp-compile MODEL.lua [options]\n"
+    "       dsmlp-compile --list | --clear | --import BUNDLE [options]\n"
+    "\n"
+    "Ahead-of-time kernel caching: runs the model script, plans every layer for\n"
+    "each target arch and compiles every kernel the plans need into the kernel\n"
+    "store (each unique kernel once), so that later runs compile nothing.\n"
+    "\n"
+    "options:\n"
+    "  --arch A[,B...]   target archs: sm_80, sm_86, sm_89, sm_90, sm_90a\n"
+    "                    (default: the local GPU's arch, else sm_90)\n"
+    "  --cache-dir DIR   kernel store directory (default: $DSMLP_CACHE_DIR,\n"
+    "                    else $XDG_CACHE_HOME/dsmlp, else ~/.cache/dsmlp)\n"
+    "  --bundle OUT      after compiling, write a bundle file holding exactly\n"
+    "                    this model's kernels (all requested archs)\n"
+    "  --import BUNDLE   load a bundle into the store first; a bundle holding\n"
+    "                    an arch outside --arch, from another dsmlp version,\n"
+    "                    truncated or altered is refused and nothing changes\n"
+    "  --list            list the store: key, kernel, arch, size, age\n"
+    "  --clear           remove every entry from the store (before compiling)\n"
+    "  --explain         print each layer's plan (steps, fusions, kernel keys)\n"
+    "  --verify          on a GPU: run each layer on random inputs at a few\n"
+    "                    token counts against the CPU reference; print the\n"
+    "                    relative error and pass/fail per layer\n"
+    "  -j N              compile with N threads (default: number of cores)\n"
+    "  --quiet           print only errors and warnings\n"
+    "  --help            this text\n"
+    "  --version         versions of dsmlp-compile and dsmlp\n"
+    "\n"
+    "Order of work: --clear, --import, compile, --explain, --bundle, --verify,\n"
+    "--list. MODEL.lua may be omitted with --list, --clear and --import.\n"
+    "\n"
+    "exit codes:\n"
+    "  0  success\n"
+    "  1  other error (out of memory, internal)\n"
+    "  2  usage error (unknown option, missing value, bad arch, bad -j)\n"
+    "  3  script error (missing file, Lua error, no layers)\n"
+    "  4  compile error (planning or NVRTC failed)\n"
+    "  5  kernel store or bundle error (I/O; bundle corrupt, truncated, or\n"
+    "     from another dsmlp version or arch)\n"
+    "  6  --verify: a layer's error exceeded its tolerance\n"
+    "  7  --verify: no GPU present (the kernels were compiled; nothing verified)\n";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dsmlp-compile: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int args_arch_known(const char *arch)
+{
+    for (size_t i = 0; i < sizeof known_arch / sizeof known_arch[0]; i++)
+        if (strcmp(arch, known_arch[i]) == 0) return 1;
+    return 0;
+}
+
+int cli_exit_for(dsmlp_status s, int phase_default)
+{
+    switch (s) {
+    case DSMLP_OK: return CLI_EXIT_OK;
+    case DSMLP_ERR_NOMEM: return CLI_EXIT_OTHER;
+    case DSMLP_ERR_SCRIPT: return CLI_EXIT_SCRIPT;
+    case DSMLP_ERR_COMPILE: return CLI_EXIT_COMPILE;
+    case DSMLP_ERR_IO:
+    case DSMLP_ERR_CORRUPT:
+    case DSMLP_ERR_VERSION: return CLI_EXIT_STORE;
+    default: return phase_default;
+    }
+}
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+    fputs("dsmlp-compile: ", stderr);
+    fprintf(stderr, fmt, a, b);
+    fputs(" (see --help)\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+/* "--arch sm_80,sm_90": split, validate, drop repeats. The strings point into
+** argv, which lives as long as the program. */
+static int parse_arch(char *list, cli_opts *o)
+{
+    if (!*list) return usage_error("--arch needs at least one arch%s%s", "", "");
+    for (char *save = NULL, *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        if (!args_arch_known(a))
+            return usage_error("bad arch '%s' in --arch: expected one of sm_80, sm_86, sm_89, sm_90, sm_90a%s", a,
+                               "");
+        int seen = 0;
+        for (int i = 0; i < o->narch; i++) seen |= strcmp(o->arch[i], a) == 0;
+        if (seen) continue;
+        if (o->narch == CLI_MAX_ARCH) return usage_error("too many archs in --arch%s%s", "", "");
+        o->arch[o->narch++] = a;
+    }
+    if (o->narch == 0) return usage_error("--arch needs at least one arch%s%s", "", "");
+    return -1;
+}
+
+static int parse_jobs(const char *s, cli_opts *o)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 1024)
+        return usage_error("-j needs a whole number from 1 to 1024, got '%s'%s", s, "");
+    o->jobs = (int)v;
+    return -1;
+}
+
+/* Options taking a value accept "--opt VALUE" and "--opt=VALUE" ("-jN" too). */
+int args_parse(int argc, char **argv, cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    int only_args = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (only_args || a[0] != '-' || a[1] == '\0') {
+            if (o->model) return usage_error("more than one model script given: '%s' and '%s'", o->model, a);
+            o->model = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) { only_args = 1; continue; }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("dsmlp-compile %s (libdsmlp %s)\n", DSMLP_VERSION_STRING, dsmlp_version());
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(a, "--list") == 0) { o->list = 1; continue; }
+        if (strcmp(a, "--clear") == 0) { o->clear = 1; continue; }
+        if (strcmp(a, "--explain") == 0) { o->explain = 1; continue; }
+        if (strcmp(a, "--verify") == 0) { o->verify = 1; continue; }
+        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = 1; continue; }
+
+        /* Options with a value. */
+        static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "-j", "--jobs"};
+        const char *name = NULL, *val = NULL;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
+            size_t n = strlen(valued[k]);
+            if (strncmp(a, valued[k], n) != 0) continue;
+            if (a[n] == '\0') {
+                if (i + 1 >= argc) return usage_error("option '%s' needs a value%s", valued[k], "");
+                name = valued[k];
+                val = argv[++i];
+            } else if (a[n] == '=') {
+                name = valued[k];
+                val = a + n + 1;
+            } else if (strcmp(valued[k], "-j") == 0 && a[1] == 'j') {
+                name = "-j";
+                val = a + 2;
+            }
+        }
+        if (!name) return usage_error("unknown option '%s'%s", a, "");
+        int r = -1;
+        if (strcmp(name, "--arch") == 0) r = parse_arch((char *)val, o);
+        else if (strcmp(name, "-j") == 0 || strcmp(name, "--jobs") == 0) r = parse_jobs(val, o);
+        else if (!*val) return usage_error("option '%s' needs a non-empty value%s", name, "");
+        else if (strcmp(name, "--cache-dir") == 0) o->cache_dir = val;
+        else if (strcmp(name, "--bundle") == 0) o->bundle_out = val;
+        else if (strcmp(name, "--import") == 0) o->import_path = val;
+        if (r != -1) return r;
+    }
+    if (!o->model) {
+        if (o->bundle_out || o->explain || o->verify)
+            return usage_error("%s needs a model script", o->bundle_out ? "--bundle" : o->explain ? "--explain"
+                                                                                                  : "--verify", "");
+        if (!o->list && !o->clear && !o->import_path)
+            return usage_error("no model script given%s%s", "", "");
+    }
+    return -1;
+}

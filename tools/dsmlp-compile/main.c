@@ -1,0 +1,261 @@
+/*
+** dsmlp-compile — ahead-of-time kernel caching from model scripts.
+** main.c runs the phases in order: --clear, --import, load the script, plan
+** every layer for every arch, --explain, compile the unique kernels, --bundle,
+** --verify, --list. See docs/cli.md.
+*/
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct run {
+    cli_opts      o;
+    dsmlp_ctx    *ctx;
+    char          archs[CLI_MAX_ARCH * 8];   /* "sm_80,sm_90" */
+    int           memory_only;
+    dsmlp_layers *layers;
+    int           nlayers;
+    dsmlp_plan  **plans;                     /* [layer * narch + arch] */
+    cli_job      *jobs;
+    int           njobs, nkernels;
+    const char  **keys;                      /* jobs' keys, for bundles */
+} run;
+
+static int fail_with(dsmlp_ctx *ctx, dsmlp_status s, int phase_default, const char *what)
+{
+    cli_error("%s: %s", what, dsmlp_last_error(ctx));
+    return cli_exit_for(s, phase_default);
+}
+
+/* The default arch: the local GPU's, else sm_90 (the Hopper cards dsmlp is
+** tuned for). */
+static void pick_archs(run *r)
+{
+    if (r->o.narch == 0) {
+        const char *dev = dsmlp_device_available(r->ctx) ? dsmlp_device_arch(r->ctx) : NULL;
+        r->o.arch[0] = dev ? dev : "sm_90";
+        r->o.narch = 1;
+    }
+    size_t used = 0;
+    r->archs[0] = '\0';
+    for (int a = 0; a < r->o.narch && used < sizeof r->archs; a++)
+        used += (size_t)snprintf(r->archs + used, sizeof r->archs - used, "%s%s", a ? "," : "", r->o.arch[a]);
+}
+
+/* The one warning a run prints about the store (the library never prints):
+** e.g. the directory is unusable and kernels will not persist. */
+static void check_store(run *r)
+{
+    dsmlp_cache_stats st;
+    dsmlp_cache_get_stats(r->ctx, &st);
+    r->memory_only = !st.disk_enabled;
+    const char *w = dsmlp_cache_warning(r->ctx);
+    const char *env = getenv("DSMLP_CACHE");
+    if (w && *w)
+        cli_error("warning: %s", w);
+    else if (r->memory_only)
+        cli_error("warning: the kernel store is memory-only (%s%s): compiled kernels will not persist",
+                  env ? "DSMLP_CACHE=" : "no usable directory", env ? env : "");
+}
+
+static int do_import(run *r)
+{
+    int n = 0;
+    dsmlp_status s = dsmlp_bundle_import(r->ctx, r->o.import_path, r->archs, &n);
+    if (s == DSMLP_ERR_CORRUPT || s == DSMLP_ERR_VERSION || s == DSMLP_ERR_NOT_FOUND || s == DSMLP_ERR_INVALID_ARG) {
+        /* Verified before anything is written: nothing changed. */
+        cli_error("import refused, store unchanged: %s", dsmlp_last_error(r->ctx));
+        return cli_exit_for(s, CLI_EXIT_STORE);
+    }
+    if (s != DSMLP_OK) {
+        cli_error("cannot import bundle %s: %s", r->o.import_path, dsmlp_last_error(r->ctx));
+        return cli_exit_for(s, CLI_EXIT_STORE);
+    }
+    if (!r->o.quiet) printf("imported %d entries from %s\n", n, r->o.import_path);
+    return CLI_EXIT_OK;
+}
+
+static int load_script(run *r)
+{
+    struct stat st;
+    FILE *f = fopen(r->o.model, "r");
+    if (!f || fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
+        cli_error("cannot open model script %s: %s", r->o.model, f ? "it is a directory" : strerror(errno));
+        if (f) fclose(f);
+        return CLI_EXIT_SCRIPT;
+    }
+    fclose(f);
+    dsmlp_script_options so;
+    dsmlp_script_options_default(&so);
+    dsmlp_status s = dsmlp_script_load(r->ctx, r->o.model, &so, &r->layers);
+    if (s != DSMLP_OK) {
+        cli_error("%s", dsmlp_last_error(r->ctx));
+        return s == DSMLP_ERR_NOMEM ? CLI_EXIT_OTHER : CLI_EXIT_SCRIPT;
+    }
+    r->nlayers = dsmlp_layers_count(r->layers);
+    if (r->nlayers <= 0) {
+        cli_error("%s: the script defines no layers (return a table of graphs or call dsmlp.layer)", r->o.model);
+        return CLI_EXIT_SCRIPT;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int add_job(run *r, const dsmlp_plan *p, int k, const char *arch)
+{
+    const char *name = NULL, *key = NULL;
+    dsmlp_status s = dsmlp_plan_kernel(p, k, &name, &key);
+    if (s != DSMLP_OK) {
+        cli_error("kernel %d of a %s plan: %s", k, arch, dsmlp_status_name(s));
+        return CLI_EXIT_COMPILE;
+    }
+    r->nkernels++;
+    for (int j = 0; j < r->njobs; j++)
+        if (strcmp(r->jobs[j].key, key) == 0) return CLI_EXIT_OK;   /* the same kernel in another layer */
+    r->jobs[r->njobs] = (cli_job){.key = key, .name = name, .arch = arch, .plan = p, .index = k};
+    r->keys[r->njobs] = key;
+    r->njobs++;
+    return CLI_EXIT_OK;
+}
+
+/* Plans every layer for every arch without compiling, and collects each
+** kernel once (by store key: a key covers source, options and arch). */
+static int plan_all(run *r)
+{
+    int np = r->nlayers * r->o.narch, cap = 0;
+    r->plans = calloc((size_t)np, sizeof *r->plans);
+    if (!r->plans) return CLI_EXIT_OTHER;
+    for (int l = 0; l < r->nlayers; l++)
+        for (int a = 0; a < r->o.narch; a++) {
+            dsmlp_compile_options co;
+            dsmlp_compile_options_default(&co);
+            co.arch = r->o.arch[a];
+            co.defer_compile = 1;
+            dsmlp_plan **p = &r->plans[l * r->o.narch + a];
+            dsmlp_status s = dsmlp_plan_build(r->ctx, dsmlp_layers_graph(r->layers, l), &co, p);
+            if (s != DSMLP_OK) {
+                char what[512];
+                snprintf(what, sizeof what, "layer %s (%s)", dsmlp_layers_name(r->layers, l), r->o.arch[a]);
+                return fail_with(r->ctx, s, CLI_EXIT_COMPILE, what);
+            }
+            cap += dsmlp_plan_kernels(*p);
+        }
+    r->jobs = calloc((size_t)cap + 1, sizeof *r->jobs);
+    r->keys = calloc((size_t)cap + 1, sizeof *r->keys);
+    if (!r->jobs || !r->keys) return CLI_EXIT_OTHER;
+    for (int i = 0; i < np; i++)
+        for (int k = 0; k < dsmlp_plan_kernels(r->plans[i]); k++) {
+            int rc = add_job(r, r->plans[i], k, r->o.arch[i % r->o.narch]);
+            if (rc) return rc;
+        }
+    return CLI_EXIT_OK;
+}
+
+static int explain_all(run *r)
+{
+    for (int l = 0; l < r->nlayers; l++)
+        for (int a = 0; a < r->o.narch; a++) {
+            char *text = NULL;
+            dsmlp_status s = dsmlp_plan_explain(r->plans[l * r->o.narch + a], &text);
+            if (s != DSMLP_OK) return fail_with(r->ctx, s, CLI_EXIT_COMPILE, "explain");
+            printf("== layer %s (%s)\n%s", dsmlp_layers_name(r->layers, l), r->o.arch[a], text);
+            if (text[0] && text[strlen(text) - 1] != '\n') putchar('\n');
+            dsmlp_free(text);
+        }
+    fflush(stdout);
+    return CLI_EXIT_OK;
+}
+
+static int compile_all(run *r, double t0)
+{
+    int threads = r->o.jobs;
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    /* Memory-only: one context must hold everything (for --bundle). */
+    if (r->memory_only) threads = 1;
+    progress *pg = progress_new(r->njobs, r->o.quiet);
+    char err[8192 + 512];
+    dsmlp_status s = compile_jobs(r->ctx, r->jobs, r->njobs, threads, pg, err, sizeof err);
+    progress_done(pg);
+    if (s != DSMLP_OK) {
+        cli_error("%s", err);
+        return cli_exit_for(s, CLI_EXIT_COMPILE);
+    }
+    int compiled = 0, cached = 0;
+    for (int j = 0; j < r->njobs; j++) (r->jobs[j].cached ? &cached : &compiled)[0]++;
+    uint64_t bytes = store_bytes_of(r->ctx, r->keys, r->njobs);
+    if (!r->o.quiet) {
+        printf("%s: layers %d, archs %s, kernels %d unique (%d in plans), compiled %d, cached %d, bytes %llu, "
+               "wall %.3f s\n",
+               r->o.model, r->nlayers, r->archs, r->njobs, r->nkernels, compiled, cached, (unsigned long long)bytes,
+               cli_now() - t0);
+        fflush(stdout);
+    }
+    return CLI_EXIT_OK;
+}
+
+static int write_bundle(run *r)
+{
+    dsmlp_status s = dsmlp_bundle_write(r->ctx, r->o.bundle_out, r->keys, r->njobs);
+    if (s != DSMLP_OK) {
+        cli_error("cannot write bundle %s: %s", r->o.bundle_out, dsmlp_last_error(r->ctx));
+        return cli_exit_for(s, CLI_EXIT_STORE);
+    }
+    if (!r->o.quiet) printf("wrote bundle %s: %d kernels (%s)\n", r->o.bundle_out, r->njobs, r->archs);
+    return CLI_EXIT_OK;
+}
+
+static int run_all(run *r, double t0)
+{
+    int rc;
+    pick_archs(r);
+    check_store(r);
+    if (r->o.clear && (rc = store_cmd_clear(r->ctx, r->o.quiet))) return rc;
+    if (r->o.import_path && (rc = do_import(r))) return rc;
+    if (r->o.model) {
+        if ((rc = load_script(r)) || (rc = plan_all(r))) return rc;
+        if (r->o.explain && (rc = explain_all(r))) return rc;
+        if ((rc = compile_all(r, t0))) return rc;
+        if (r->o.bundle_out && (rc = write_bundle(r))) return rc;
+        if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, r->o.quiet))) return rc;
+    }
+    if (r->o.list && (rc = store_cmd_list(r->ctx))) return rc;
+    return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    double t0 = cli_now();
+    run r;
+    memset(&r, 0, sizeof r);
+    int rc = args_parse(argc, argv, &r.o);
+    if (rc >= 0) return rc;
+    /* --cache-dir is the default-store rule for every context made from here
+    ** on (the compile workers' too), so no other directory is ever probed. */
+    if (r.o.cache_dir && setenv("DSMLP_CACHE_DIR", r.o.cache_dir, 1) != 0) {
+        cli_error("cannot use --cache-dir %s: %s", r.o.cache_dir, strerror(errno));
+        return CLI_EXIT_OTHER;
+    }
+    dsmlp_status s = dsmlp_ctx_create(&r.ctx);
+    if (s != DSMLP_OK) {
+        cli_error("cannot create a dsmlp context: %s", dsmlp_status_name(s));
+        return CLI_EXIT_OTHER;
+    }
+    rc = run_all(&r, t0);
+    if (r.plans)
+        for (int i = 0; i < r.nlayers * r.o.narch; i++)
+            if (r.plans[i]) dsmlp_plan_free(r.plans[i]);
+    free(r.plans);
+    free(r.jobs);
+    free(r.keys);
+    dsmlp_layers_free(r.layers);
+    dsmlp_ctx_free(r.ctx);
+    return rc;
+}
