@@ -366,6 +366,53 @@ START_TEST(general_graph)
 }
 END_TEST
 
+/* Fusion edge cases: a norm after the residual GEMM, a GEMM output with two
+** readers (no epilogue activation), a gated op whose biased input is shared,
+** a residual sum with a scaled term and two bias vectors. */
+START_TEST(edge_cases)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    dsmlp_value x, r, w1, w2, w3, b1, b2, b3, gm, m1, m1b, a1, m2, s, s2, h, m3, m3b, gt, sc, t, y, z;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "edges", &g));
+    TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, 64, &x));
+    TU_OK(ctx, dsmlp_input(g, "r", DSMLP_F16, 64, &r));
+    TU_OK(ctx, dsmlp_param_matrix(g, "w1", DSMLP_F16, 64, 96, DSMLP_LAYOUT_IN_OUT, &w1));
+    TU_OK(ctx, dsmlp_param_matrix(g, "w2", DSMLP_F16, 64, 96, DSMLP_LAYOUT_OUT_IN, &w2));
+    TU_OK(ctx, dsmlp_param_matrix(g, "w3", DSMLP_F16, 64, 128, DSMLP_LAYOUT_IN_OUT, &w3));
+    TU_OK(ctx, dsmlp_param_vector(g, "b1", DSMLP_F16, 96, &b1));
+    TU_OK(ctx, dsmlp_param_vector(g, "b2", DSMLP_F16, 64, &b2));
+    TU_OK(ctx, dsmlp_param_vector(g, "b3", DSMLP_F16, 128, &b3));
+    TU_OK(ctx, dsmlp_param_vector(g, "g", DSMLP_F16, 64, &gm));
+    /* m1 = x·w1 read twice: relu(m1 + b1) and m1 itself into w2 */
+    TU_OK(ctx, dsmlp_matmul(g, x, w1, &m1));
+    TU_OK(ctx, dsmlp_bias(g, m1, b1, &m1b));
+    TU_OK(ctx, dsmlp_relu(g, m1b, &a1));
+    TU_OK(ctx, dsmlp_add(g, a1, m1, &a1));
+    /* residual with a scaled term and two bias vectors, then a norm of it */
+    TU_OK(ctx, dsmlp_matmul(g, a1, w2, &m2));
+    TU_OK(ctx, dsmlp_scale(g, r, -0.5, &sc));
+    TU_OK(ctx, dsmlp_add(g, m2, sc, &s));
+    TU_OK(ctx, dsmlp_bias(g, s, b2, &s));
+    TU_OK(ctx, dsmlp_add(g, s, x, &s));
+    TU_OK(ctx, dsmlp_bias(g, s, gm, &s2));
+    TU_OK(ctx, dsmlp_rmsnorm(g, s2, gm, 1e-6, &h));
+    /* gated whose biased input is also an output */
+    TU_OK(ctx, dsmlp_matmul(g, h, w3, &m3));
+    TU_OK(ctx, dsmlp_bias(g, m3, b3, &m3b));
+    TU_OK(ctx, dsmlp_gated(g, m3b, DSMLP_ACT_GELU_TANH, &gt));
+    TU_OK(ctx, dsmlp_add(g, gt, s2, &t));
+    TU_OK(ctx, dsmlp_relu(g, t, &y));
+    TU_OK(ctx, dsmlp_output(g, "out", y));
+    TU_OK(ctx, dsmlp_output(g, "pre", m3b));
+    (void)z;
+    simulate(ctx, &g, 1, 5, "out", "edge cases: out");
+    simulate(ctx, &g, 1, 5, "pre", "edge cases: shared gated input");
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 /* A sum of 14 inputs: more than one kernel's arguments, so it is split. */
 START_TEST(many_inputs)
 {
@@ -428,6 +475,7 @@ int main(void)
     tcase_add_test(tc, general_graph);
     tcase_add_test(tc, wide_norm);
     tcase_add_test(tc, many_inputs);
+    tcase_add_test(tc, edge_cases);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
