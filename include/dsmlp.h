@@ -258,6 +258,10 @@ typedef struct dsmlp_compile_options {
     int         tf32;        /* allow TF32 in f32 GEMMs (default 0)           */
     int         defer_compile; /* 1: plan_build emits sources and keys only;
                                   compile with dsmlp_plan_compile_kernel      */
+    int         residual_kernel; /* 1: add the final bias + residual in a
+                                  generated kernel instead of GEMM2's cuBLASLt
+                                  BIAS epilogue + beta·C (default 0; see
+                                  bench/RESULTS.md for the measurement)      */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);

@@ -34,6 +34,8 @@ static void family(fam f, int P, int rank, dsmlp_dtype dt, dsmlp_mlp_config *c)
     }
 }
 
+static int residual_kernel;   /* dsmlp_compile_options.residual_kernel for build_plan */
+
 static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const char *arch)
 {
     dsmlp_graph *g;
@@ -41,7 +43,7 @@ static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const c
     TU_OK(ctx, dsmlp_mlp_build(g, c));
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
-    o.arch = arch, o.defer_compile = 1;
+    o.arch = arch, o.defer_compile = 1, o.residual_kernel = residual_kernel;
     dsmlp_plan *p;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
     dsmlp_graph_free(g);
@@ -98,6 +100,20 @@ START_TEST(family_steps_tp)
     expect_steps(ctx, BERT, 2, 1, "norm,gemm+bias_gelu,gemm,all_reduce");
     expect_steps(ctx, LLAMA, 2, 0, "norm,gemm,gated,gemm+residual,all_reduce");
     expect_steps(ctx, LLAMA, 2, 1, "norm,gemm,gated,gemm,all_reduce");
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* residual_kernel = 1: GEMM2 stays plain and one generated kernel adds
+** bias + residual (the alternative to cuBLASLt's beta·C, for measuring). */
+START_TEST(residual_kernel_option)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    residual_kernel = 1;
+    expect_steps(ctx, GPT2, 1, 0, "norm,gemm+bias_gelu,gemm+bias,residual");
+    expect_steps(ctx, LLAMA, 1, 0, "norm,gemm,gated,gemm,residual");
+    expect_steps(ctx, GPT2, 2, 1, "norm,gemm+bias_gelu,gemm,all_reduce");
+    residual_kernel = 0;
     dsmlp_ctx_free(ctx);
 }
 END_TEST
@@ -454,6 +470,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, family_steps);
     tcase_add_test(tc, family_steps_tp);
+    tcase_add_test(tc, residual_kernel_option);
     tcase_add_test(tc, gpt2_buffers);
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, explain_text);

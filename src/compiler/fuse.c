@@ -12,6 +12,7 @@ typedef struct fz {
     const dsmlp_graph *g;
     fuse_result       *r;
     int               *live, *uses, *user, *claim;
+    int                residual_kernel;   /* compile option: no beta·C residual */
 } fz;
 
 void fuse_appendf(char *buf, size_t cap, const char *fmt, ...)
@@ -303,7 +304,10 @@ static dsmlp_status fuse_gemm(fz *z, int m)
         stop = 1;
         fuse_appendf(why, sizeof why, "gated activation -> generated gated kernel");
     }
-    if (!stop) {
+    if (!stop && z->residual_kernel) {
+        fuse_appendf(why, sizeof why, "%sresidual epilogue off (option residual_kernel) -> generated kernel",
+                     *why ? "; " : "");
+    } else if (!stop) {
         /* Residual: the add/bias tree this GEMM's value feeds. */
         int top = cur;
         for (;;) {
@@ -619,12 +623,12 @@ static void init_values(fz *z)
     z->r->nvals = z->g->n;
 }
 
-dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, fuse_result *r)
+dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kernel, fuse_result *r)
 {
     memset(r, 0, sizeof *r);
     r->g = g;
     int n = g->n;
-    fz z = {ctx, g, r, NULL, NULL, NULL, NULL};
+    fz z = {ctx, g, r, NULL, NULL, NULL, NULL, residual_kernel};
     z.live = calloc((size_t)n + 1, sizeof(int));
     z.uses = calloc((size_t)n + 1, sizeof(int));
     z.user = calloc((size_t)n + 1, sizeof(int));

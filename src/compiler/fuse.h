@@ -66,7 +66,9 @@ typedef struct fuse_result {
     char        notes[PLAN_TEXT_MAX]; /* plan-wide remarks (unused values)      */
 } fuse_result;
 
-dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, fuse_result *r);
+/* residual_kernel: leave the final residual sum to a generated kernel
+** instead of GEMM2's epilogue (dsmlp_compile_options.residual_kernel). */
+dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kernel, fuse_result *r);
 void         fuse_free(fuse_result *r);
 /* Value whose buffer v lives in (follows aliases). */
 int          fuse_storage(const fuse_result *r, int v);

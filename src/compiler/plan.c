@@ -21,7 +21,7 @@ dsmlp_status plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile
     p->max_tokens = o->max_tokens > 0 ? o->max_tokens : 8192;
     p->tf32 = o->tf32;
     fuse_result r;
-    dsmlp_status s = fuse_graph(ctx, g, &r);
+    dsmlp_status s = fuse_graph(ctx, g, o->residual_kernel, &r);
     if (s != DSMLP_OK) {
         plan_destroy(p);
         return s;
