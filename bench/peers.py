@@ -49,7 +49,7 @@ class MlpConfig(ctypes.Structure):
 
 class CompileOptions(ctypes.Structure):
     _fields_ = [("arch", ctypes.c_char_p), ("max_tokens", ctypes.c_int64), ("tf32", ctypes.c_int),
-                ("defer_compile", ctypes.c_int)]
+                ("defer_compile", ctypes.c_int), ("residual_kernel", ctypes.c_int)]
 
 
 class Dsmlp:
@@ -205,6 +205,15 @@ def measure_copy_bw(dev):
     return 2 * n / (us * 1e-6)                             # bytes read + written per second
 
 
+def measure_read_bw(dev):
+    """Bytes read per second by a reduction: the ceiling for weight-streaming decode."""
+    n = 1 << 30
+    a = torch.empty(n // 2, dtype=torch.bfloat16, device=dev).normal_()
+    out = torch.empty((), dtype=torch.float32, device=dev)
+    us = graph_time_us(lambda x, o: torch.sum(x, dtype=torch.float32, out=o), [(a, out)], 30)
+    return n / (us * 1e-6)
+
+
 def measure_gemm_rate(dev):
     n = 8192
     a = torch.randn(n, n, device=dev, dtype=torch.bfloat16)
@@ -249,8 +258,9 @@ def main():
     card = torch.cuda.get_device_name(0)
     tokens = [int(t) for t in args.tokens.split(",")]
     print(f"card: {card}; torch {torch.__version__}; date {datetime.date.today()}", flush=True)
-    bw, rate = measure_copy_bw(dev), measure_gemm_rate(dev)
-    print(f"measured: device copy {bw / 1e12:.2f} TB/s, bf16 8192^3 GEMM {rate / 1e12:.0f} TFLOP/s", flush=True)
+    bw, rate, rbw = measure_copy_bw(dev), measure_gemm_rate(dev), measure_read_bw(dev)
+    print(f"measured: device copy {bw / 1e12:.2f} TB/s (read+write), read-only stream {rbw / 1e12:.2f} TB/s, "
+          f"bf16 8192^3 GEMM {rate / 1e12:.0f} TFLOP/s", flush=True)
 
     ds = Dsmlp(args.lib)
     rows = []
@@ -329,7 +339,7 @@ def main():
               f"{get('compile')} | {get('cublas_gemms')} | {ds_['ratio_best_peer']:.2f} | {ds_['err']:.1e} |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(card=card, copy_bw=bw, gemm_rate=rate, rows=rows), f, indent=1)
+            json.dump(dict(card=card, copy_bw=bw, read_bw=rbw, gemm_rate=rate, rows=rows), f, indent=1)
 
 
 if __name__ == "__main__":

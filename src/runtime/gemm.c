@@ -67,7 +67,7 @@ static dsmlp_status set_cols(dsmlp_ctx *ctx, gemm_op *op, int64_t T)
 /* Heuristic at the bucket's top, verified at its bottom: the chosen algorithm
 ** must accept every T of the bucket's range. */
 static dsmlp_status pick_algo(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, cublasLtMatmulPreference_t pref,
-                              gemm_bucket *bk)
+                              gemm_bucket *bk, gemm_tuner *tuner)
 {
     enum { NRES = 8 };
     cublasLtMatmulHeuristicResult_t res[NRES];
@@ -80,6 +80,7 @@ static dsmlp_status pick_algo(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, 
         return err_set(ctx, DSMLP_ERR_CUBLAS,
                        "%s: cuBLASLt has no algorithm for T = %lld (cublasLtMatmulAlgoGetHeuristic: %s, %d results)",
                        op->what, (long long)bk->tmax, cublasLtGetStatusString(st), nres);
+    int ok[NRES], nok = 0;
     for (int i = 0; i < nres; i++) {
         if (res[i].state != CUBLAS_STATUS_SUCCESS) continue;
         cublasLtMatmulHeuristicResult_t chk;
@@ -89,7 +90,26 @@ static dsmlp_status pick_algo(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, 
             if ((s = set_cols(ctx, op, bk->tmax)) != DSMLP_OK) return s;
             if (st != CUBLAS_STATUS_SUCCESS || chk.workspaceSize > GEMM_LT_WORKSPACE) continue;
         }
-        bk->algo = res[i].algo;
+        ok[nok++] = i;
+    }
+    if (nok > 0) {
+        int best = ok[0];
+        if (tuner && nok > 1) {
+            /* Time every candidate at the bucket's top (capped by the scratch). */
+            int64_t T = bk->tmax < tuner->tmax ? bk->tmax : tuner->tmax;
+            if ((s = set_cols(ctx, op, T)) != DSMLP_OK) return s;
+            int reps = T <= 128 ? 20 : T <= 1024 ? 8 : 3;
+            double best_us = -1;
+            for (int j = 0; j < nok; j++) {
+                double us = gemm_tuner_time(tuner, lt, op->desc, op->a, op->b, op->c, op->d, &res[ok[j]].algo,
+                                            op->has_c, reps);
+                if (us > 0 && (best_us < 0 || us < best_us)) best_us = us, best = ok[j];
+            }
+            const void *none = NULL;   /* the tuner's scratch bias must not linger */
+            cublasLtMatmulDescSetAttribute(op->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &none, sizeof none);
+            op->cur_bias = NULL;
+        }
+        bk->algo = res[best].algo;
         bk->valid = 1;
         return DSMLP_OK;
     }
@@ -97,7 +117,8 @@ static dsmlp_status pick_algo(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, 
                    (long long)bk->tmin, (long long)bk->tmax);
 }
 
-dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, int step, gemm_op *op)
+dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, int step, gemm_op *op,
+                          gemm_tuner *tuner)
 {
     const plan_step *ps = &p->steps[step];
     const plan_gemm *g = &ps->gemm;
@@ -167,7 +188,7 @@ dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, in
         gemm_bucket *bk = &op->bucket[op->nbucket++];
         bk->tmin = edges[i][0];
         bk->tmax = edges[i][1] < maxT ? edges[i][1] : maxT;
-        s = pick_algo(ctx, lt, op, pref, bk);
+        s = pick_algo(ctx, lt, op, pref, bk, tuner);
     }
     cublasLtMatmulPreferenceDestroy(pref);
     return s;

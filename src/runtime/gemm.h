@@ -10,6 +10,7 @@
 ** Algorithms are chosen at load time by the cuBLASLt heuristic, one per token
 ** bucket (1, 2–16, 17–128, 129–1024, 1025–max), each checked against both
 ** ends of its bucket, so dsmlp_run only picks one and sets the column count.
+** Where the device allows, the candidates are timed and the fastest is kept.
 */
 #ifndef DSMLP_GEMM_H
 #define DSMLP_GEMM_H
@@ -17,6 +18,7 @@
 #include <cublasLt.h>
 #include <cuda.h>
 #include "compiler/plan.h"
+#include "gemm_tune.h"
 
 struct device;
 
@@ -40,8 +42,11 @@ typedef struct gemm_op {
     char                   what[160];     /* "step 2 (gemm+bias_gelu, [T,4096]x[4096,16384] f16)" */
 } gemm_op;
 
-/* Builds descriptors and picks the algorithms for plan step `step`. */
-dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, int step, gemm_op *op);
+/* Builds descriptors and picks the algorithms for plan step `step`: by timing
+** the candidates when tuner is non-NULL (see gemm_tune.h), else the
+** heuristic's first choice. */
+dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, int step, gemm_op *op,
+                          gemm_tuner *tuner);
 /* Enqueues the GEMM for T tokens on stream. No allocation, no sync. */
 dsmlp_status gemm_run(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, int64_t T, const void *x, const void *w,
                       const void *bias, const void *c, void *d, void *ws, size_t ws_bytes, CUstream stream);

@@ -99,7 +99,7 @@ START_TEST(gemm_layouts_epilogues_residuals)
                         step.gemm = (plan_gemm){0, 1, 4, has_bias(e) ? 2 : -1, res == 1 ? 3 : res == 2 ? 4 : -1, n, k,
                                                 layout, (plan_epilogue)e};
                         gemm_op op;
-                        TU_OK(ctx, gemm_prepare(ctx, lt, &p, 0, &op));
+                        TU_OK(ctx, gemm_prepare(ctx, lt, &p, 0, &op, NULL));
                         for (int ti = 0; ti < 7; ti++) {
                             int64_t T = Ts[ti];
                             GU_CU(cu->cuMemcpyHtoD(dc, c, (size_t)(T * n) * es));
@@ -151,7 +151,7 @@ START_TEST(gemm_layouts_epilogues_residuals)
     step.kind = STEP_GEMM;
     step.gemm = (plan_gemm){0, 1, 3, 2, 3, 64, 64, DSMLP_LAYOUT_IN_OUT, EPI_GELU_BIAS};
     gemm_op op;
-    TU_CHECK(ctx, gemm_prepare(ctx, lt, &p, 0, &op), DSMLP_ERR_UNSUPPORTED);
+    TU_CHECK(ctx, gemm_prepare(ctx, lt, &p, 0, &op, NULL), DSMLP_ERR_UNSUPPORTED);
     TU_MSG_HAS(ctx, "gelu_bias with a residual C");
     gemm_release(&op);
     cu->cuMemFree(lt_ws);
