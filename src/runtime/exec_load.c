@@ -207,6 +207,7 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
     if (ngemm && (s = gemm_handle(ctx, rt->dev, &rt->lt)) != DSMLP_OK) return s;
     /* Scratch for timing the GEMM candidates: the largest weight and activation. */
     size_t max_w = 0, max_act = 0;
+    dsmlp_dtype tune_dt = DSMLP_DTYPE_COUNT;   /* the GEMMs' output dtype; mixed plans are not tuned */
     int64_t tune_T = p->max_tokens < GEMM_TUNE_MAX_T ? p->max_tokens : GEMM_TUNE_MAX_T;
     for (int i = 0; i < p->nsteps; i++) {
         if (p->steps[i].kind != STEP_GEMM) continue;
@@ -214,9 +215,12 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
         size_t w = (size_t)g->n * (size_t)g->k, a = (size_t)tune_T * (size_t)(g->n > g->k ? g->n : g->k);
         if (w > max_w) max_w = w;
         if (a > max_act) max_act = a;
+        dsmlp_dtype dt = p->bufs[g->d].dtype;
+        tune_dt = tune_dt == DSMLP_DTYPE_COUNT || tune_dt == dt ? dt : DSMLP_F64;
     }
     gemm_tuner tuner;
-    int tuned = ngemm && gemm_tuner_open(&tuner, cu, max_w, max_act, tune_T, rt->ws + rt->ws_plan, rt->ws_lt);
+    int tuned = ngemm && tune_dt != DSMLP_F64 &&
+                gemm_tuner_open(&tuner, cu, tune_dt, max_w, max_act, tune_T, rt->ws + rt->ws_plan, rt->ws_lt);
     for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++)
         if (p->steps[i].kind == STEP_GEMM) s = gemm_prepare(ctx, rt->lt, p, i, &rt->gemm[i], tuned ? &tuner : NULL);
     if (tuned) gemm_tuner_close(&tuner);

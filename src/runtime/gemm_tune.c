@@ -1,23 +1,46 @@
 /* gemm_tune.c — time cuBLASLt candidates on scratch buffers (see gemm_tune.h). */
 #include "gemm_tune.h"
 
+#include "compiler/dtype.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 static int tuning_enabled(void)
 {
     const char *e = getenv("DSMLP_GEMM_TUNE");
-    return !(e && (!strcmp(e, "0") || !strcmp(e, "off")));
+    return e && (!strcmp(e, "1") || !strcmp(e, "on"));
 }
 
-int gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, size_t max_w_elems, size_t max_act_elems, int64_t tmax,
-                    CUdeviceptr ws, size_t ws_bytes)
+/* Fills n elements of dt at dst with uniform [-1, 1) values: a 1 MiB random
+** block made on the host, copied over the buffer tile by tile. */
+static int fill_random(const cuda_api *cu, dsmlp_dtype dt, CUdeviceptr dst, size_t bytes)
+{
+    enum { BLOCK = 1 << 20 };
+    unsigned char *h = malloc(BLOCK);
+    if (!h) return 0;
+    size_t esz = dsmlp_dtype_size(dt);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < BLOCK / esz; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v = (double)(x >> 11) * 0x1.0p-52 - 1.0;
+        dtype_store(dt, h, (int64_t)i, v != 0 ? v : 0.5);
+    }
+    int ok = 1;
+    for (size_t off = 0; ok && off < bytes; off += BLOCK)
+        ok = cu->cuMemcpyHtoD(dst + off, h, bytes - off < BLOCK ? bytes - off : BLOCK) == CUDA_SUCCESS;
+    free(h);
+    return ok;
+}
+
+int gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, dsmlp_dtype dt, size_t max_w_elems, size_t max_act_elems,
+                    int64_t tmax, CUdeviceptr ws, size_t ws_bytes)
 {
     memset(t, 0, sizeof *t);
     if (!tuning_enabled() || !cu->cuEventCreate || !cu->cuEventRecord || !cu->cuEventSynchronize ||
-        !cu->cuEventElapsedTime || !cu->cuMemsetD8 || !cu->cuEventDestroy)
+        !cu->cuEventElapsedTime || !cu->cuEventDestroy || !dsmlp_dtype_size(dt))
         return 0;
-    const size_t esz = 4;   /* scratch sized for f32, the widest element */
+    const size_t esz = dsmlp_dtype_size(dt);
     size_t wbytes = max_w_elems * esz, abytes = max_act_elems * esz;
     t->cu = cu;
     if (cu->cuMemAlloc(&t->w, wbytes) != CUDA_SUCCESS || cu->cuMemAlloc(&t->x, abytes) != CUDA_SUCCESS ||
@@ -26,13 +49,12 @@ int gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, size_t max_w_elems, size_
         gemm_tuner_close(t);
         return 0;
     }
-    /* 0x2c in every byte: ~0.066 in f16, ~2e-12 in bf16/f32 — small, normal, non-zero. */
-    if (cu->cuMemsetD8(t->w, 0x2c, wbytes) != CUDA_SUCCESS || cu->cuMemsetD8(t->x, 0x2c, abytes) != CUDA_SUCCESS ||
-        cu->cuMemsetD8(t->d, 0x2c, abytes) != CUDA_SUCCESS || cu->cuMemsetD8(t->bias, 0x2c, 1 << 20) != CUDA_SUCCESS) {
+    if (!fill_random(cu, dt, t->w, wbytes) || !fill_random(cu, dt, t->x, abytes) ||
+        !fill_random(cu, dt, t->d, abytes) || !fill_random(cu, dt, t->bias, 1 << 20)) {
         gemm_tuner_close(t);
         return 0;
     }
-    t->ws = ws, t->ws_bytes = ws_bytes, t->tmax = tmax;
+    t->ws = ws, t->ws_bytes = ws_bytes, t->tmax = tmax, t->dtype = dt;
     return 1;
 }
 
