@@ -210,7 +210,7 @@ def measure_read_bw(dev):
     n = 1 << 30
     a = torch.empty(n // 2, dtype=torch.bfloat16, device=dev).normal_()
     out = torch.empty((), dtype=torch.float32, device=dev)
-    us = graph_time_us(lambda x, o: torch.sum(x, dtype=torch.float32, out=o), [(a, out)], 30)
+    us = graph_time_us(lambda x, o: torch.sum(x, 0, dtype=torch.float32, out=o), [(a, out)], 30)
     return n / (us * 1e-6)
 
 
