@@ -262,6 +262,11 @@ typedef struct dsmlp_compile_options {
                                   generated kernel instead of GEMM2's cuBLASLt
                                   BIAS epilogue + beta·C (default 0; see
                                   bench/RESULTS.md for the measurement)      */
+    int         decode_max_tokens; /* GEMM steps also get a generated GEMV
+                                  kernel that runs instead of cuBLASLt when
+                                  T <= this (decode); 0 disables, at most 16.
+                                  Default: see dsmlp_compile_options_default
+                                  and bench/RESULTS.md                       */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);

@@ -3,6 +3,8 @@
 ** x activation x feature size compiles with NVRTC for sm_80 and sm_90
 ** (H in {512, 896, 1232, 4096, 4544, 8192}; gated also at 4H, 11008, 14336).
 ** Calls the emitters directly and nvrtc_compile (no store), 2 threads.
+** The decode GEMV: f32/f16/bf16 x both weight layouts x epilogues at awkward
+** (n, k) for sm_80 and sm_90 (make_gemv_jobs).
 ** DSMLP_CODEGEN_QUICK=1 compiles one size per template (for debugging).
 */
 #include "testutil.h"
@@ -114,6 +116,34 @@ static void make_jobs(dsmlp_ctx *ctx, int quick)
                 }
 }
 
+/* Decode GEMV (templates/gemv.cu): every dtype x layout at awkward (n, k) pairs (n or k not a multiple of 8
+** included), cycling through the epilogues (with and without residual C) and token bounds. */
+static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
+{
+    static const int64_t nk[][2] = {{896, 4544}, {1232, 896}, {4544, 11008}, {11008, 14336}, {14336, 1232}, {1001, 333}};
+    static const plan_epilogue epis[] = {EPI_NONE, EPI_BIAS, EPI_RELU_BIAS, EPI_GELU_BIAS, EPI_RELU, EPI_GELU};
+    static const int maxts[] = {1, 8, 16, 5};
+    int v = 0;
+    for (int a = 0; a < 2; a++)
+        for (int d = 0; d < 3; d++)
+            for (int l = 0; l < 2; l++)
+                for (int i = 0; i < (quick ? 1 : 6); i++, v++) {
+                    job *j = new_job(archs[a]);
+                    dsmlp_dtype dt = dts[d];
+                    int64_t n = nk[i][0], k = nk[i][1];
+                    dsmlp_layout lay = l ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT;
+                    plan_epilogue e = epis[v % 6];
+                    int bias = e == EPI_BIAS || e == EPI_RELU_BIAS || e == EPI_GELU_BIAS;
+                    int c = (e == EPI_NONE || e == EPI_BIAS) && (v / 6) % 2 == 0;
+                    buf(j, dt, 1, 0, n), buf(j, dt, 1, 0, k);
+                    buf(j, dt, 0, l ? n : k, l ? k : n);
+                    if (bias) buf(j, dt, 0, 1, n);
+                    if (c) buf(j, dt, 1, 0, n);
+                    emit_gemv_spec sp = {n, k, lay, e, bias, c, maxts[v % 4]};
+                    TU_OK(ctx, emit_gemv(ctx, &j->p, &j->k, &sp, 0));
+                }
+}
+
 static void *worker(void *arg)
 {
     (void)arg;
@@ -145,6 +175,7 @@ START_TEST(every_template_compiles)
     const char *q = getenv("DSMLP_CODEGEN_QUICK");
     jobs = calloc(MAXJOBS, sizeof *jobs);
     make_jobs(ctx, q && *q == '1');
+    make_gemv_jobs(ctx, q && *q == '1');
     printf("%d kernels to compile (2 threads)\n", njobs);
     pthread_t t[2];
     for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, worker, NULL);

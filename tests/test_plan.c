@@ -35,6 +35,7 @@ static void family(fam f, int P, int rank, dsmlp_dtype dt, dsmlp_mlp_config *c)
 }
 
 static int residual_kernel;   /* dsmlp_compile_options.residual_kernel for build_plan */
+static int decode_max = -1;   /* dsmlp_compile_options.decode_max_tokens for build_plan; -1: the default */
 
 static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const char *arch)
 {
@@ -44,6 +45,7 @@ static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const c
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
     o.arch = arch, o.defer_compile = 1, o.residual_kernel = residual_kernel;
+    if (decode_max >= 0) o.decode_max_tokens = decode_max;
     dsmlp_plan *p;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
     dsmlp_graph_free(g);
@@ -114,6 +116,84 @@ START_TEST(residual_kernel_option)
     expect_steps(ctx, LLAMA, 1, 0, "norm,gemm,gated,gemm,residual");
     expect_steps(ctx, GPT2, 2, 1, "norm,gemm+bias_gelu,gemm,all_reduce");
     residual_kernel = 0;
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* decode_max_tokens: every GEMM step gets a GEMV variant (a generated kernel, not a
+** step: the step lists stay the same), with the same operands, named for its
+** specialization, and the explain text says which variant runs for which T. */
+START_TEST(decode_variant)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    decode_max = 8;
+    expect_steps(ctx, GPT2, 1, 0, "norm,gemm+bias_gelu,gemm+bias_residual");
+    expect_steps(ctx, LLAMA, 2, 1, "norm,gemm,gated,gemm,all_reduce");
+    expect_steps(ctx, INT8_GPT2, 1, 0, "norm,dequant,gemm,act,dequant,gemm+bias_residual");
+    dsmlp_mlp_config c;
+    family(GPT2, 1, 0, DSMLP_F16, &c);
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    const plan *p = h->p;
+    ck_assert_int_eq(p->nkernels, 3);   /* norm + two GEMVs */
+    const char *want[] = {"dsmlp_gemv_io_f16_n4928_k1232_bias_gelu_t8_v8", "dsmlp_gemv_io_f16_n1232_k4928_bias_c_t8_v8"};
+    int g = 0;
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_gemm *m = &p->steps[i].gemm;
+        if (p->steps[i].kind != STEP_GEMM) continue;
+        ck_assert_int_ge(m->decode_kernel, 0);
+        ck_assert_int_eq(m->decode_max_T, 8);
+        const plan_kernel *k = &p->kernels[m->decode_kernel];
+        ck_assert_int_eq(k->kind, KERN_GEMV);
+        ck_assert_msg(!strcmp(k->name, want[g]), "GEMV %d named %s, wanted %s", g, k->name, want[g]);
+        ck_assert_int_eq(k->args[0], m->d);
+        ck_assert_int_eq(k->args[1], m->x);
+        ck_assert_int_eq(k->args[2], m->w);
+        ck_assert_int_eq(k->args[3], m->bias);
+        ck_assert_int_eq(k->nargs, m->c >= 0 ? 5 : 4);
+        if (m->c >= 0) ck_assert_int_eq(k->args[4], m->c);
+        ck_assert_int_eq(k->rows_per_block, 8);   /* one block row for any T <= 8 */
+        ck_assert_ptr_nonnull(strstr(k->source, "#define DS_IO 1"));
+        ck_assert_ptr_nonnull(strstr(k->source, "if (T <= 4) { ds_body<4>"));
+        g++;
+    }
+    ck_assert_int_eq(g, 2);
+    char *t;
+    TU_OK(ctx, dsmlp_plan_explain(h, &t));
+    ck_assert_msg(strstr(t, "variants: T <= 8: decode GEMV kernel dsmlp_gemv_io_f16_n4928_k1232_bias_gelu_t8_v8"), "%s", t);
+    ck_assert_msg(strstr(t, "T > 8: cuBLASLt"), "%s", t);
+    ck_assert_ptr_null(strstr(t, "(not compiled)"));
+    dsmlp_free(t);
+    dsmlp_plan_free(h);
+    /* [out,in] weights: a warp per output column; max_tokens below the bound caps it */
+    family(OPT, 1, 0, DSMLP_BF16, &c);
+    c.layout = DSMLP_LAYOUT_OUT_IN;
+    dsmlp_graph *gr;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "mlp", &gr));
+    TU_OK(ctx, dsmlp_mlp_build(gr, &c));
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = "sm_80", o.defer_compile = 1, o.decode_max_tokens = 16, o.max_tokens = 4;
+    TU_OK(ctx, dsmlp_plan_build(ctx, gr, &o, &h));
+    p = h->p;
+    ck_assert_int_eq(p->steps[1].gemm.decode_max_T, 4);
+    ck_assert_str_eq(p->kernels[p->steps[1].gemm.decode_kernel].name, "dsmlp_gemv_oi_bf16_n4928_k1232_bias_relu_t4_v8");
+    ck_assert_ptr_nonnull(strstr(p->kernels[p->steps[1].gemm.decode_kernel].source, "#define DS_IO 0"));
+    dsmlp_plan_free(h);
+    /* 0 disables; out of range is an error naming the option */
+    o.max_tokens = 0, o.decode_max_tokens = 0;
+    TU_OK(ctx, dsmlp_plan_build(ctx, gr, &o, &h));
+    ck_assert_int_eq(h->p->steps[1].gemm.decode_kernel, -1);
+    TU_OK(ctx, dsmlp_plan_explain(h, &t));
+    ck_assert_msg(strstr(t, "variants: cuBLASLt for every T"), "%s", t);
+    dsmlp_free(t);
+    dsmlp_plan_free(h);
+    o.decode_max_tokens = 17;
+    TU_CHECK(ctx, dsmlp_plan_build(ctx, gr, &o, &h), DSMLP_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(dsmlp_last_error(ctx), "decode_max_tokens = 17 is outside [0, 16]"), "%s", dsmlp_last_error(ctx));
+    o.decode_max_tokens = -1;
+    TU_CHECK(ctx, dsmlp_plan_build(ctx, gr, &o, &h), DSMLP_ERR_INVALID_ARG);
+    dsmlp_graph_free(gr);
+    decode_max = -1;
     dsmlp_ctx_free(ctx);
 }
 END_TEST
@@ -471,6 +551,7 @@ int main(void)
     tcase_add_test(tc, family_steps);
     tcase_add_test(tc, family_steps_tp);
     tcase_add_test(tc, residual_kernel_option);
+    tcase_add_test(tc, decode_variant);
     tcase_add_test(tc, gpt2_buffers);
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, explain_text);

@@ -101,7 +101,7 @@ static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
     for (long long by = 0; by < gy; by++)
         for (int bx = 0; bx < pk->grid_x; bx++) {
             k->blk((unsigned)pk->threads, (unsigned)pk->grid_x, (unsigned)gy);
-            if (pk->kind == KERN_NORM) {  /* warp shuffles and barriers: real threads */
+            if (pk->kind == KERN_NORM || pk->kind == KERN_GEMV) {  /* warp shuffles and barriers: real threads */
                 pthread_t th[1024];
                 targ ta[1024];
                 for (int t = 0; t < pk->threads; t++) {
@@ -156,11 +156,14 @@ static size_t buf_bytes(const plan_buf *b, long long T)
     return (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols * dsmlp_dtype_size(b->dtype);
 }
 
+static int sim_decode;   /* dsmlp_compile_options.decode_max_tokens for the plans */
+static int gemv_runs;    /* GEMM steps that ran their decode GEMV kernel */
+
 static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T, const rank *shared_from)
 {
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
-    o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = 16;
+    o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = 16, o.decode_max_tokens = sim_decode;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &r->h));
     const plan *p = r->h->p;
     r->ptr = calloc((size_t)p->nbufs, sizeof *r->ptr);
@@ -203,7 +206,13 @@ static int rank_run(rank *r, long long T)
     const plan *p = r->h->p;
     while (r->pc < p->nsteps) {
         const plan_step *s = &p->steps[r->pc++];
-        if (s->kind == STEP_GEMM) {
+        if (s->kind == STEP_GEMM && s->gemm.decode_kernel >= 0 && T <= s->gemm.decode_max_T) {
+            const plan_kernel *k = &p->kernels[s->gemm.decode_kernel];  /* as dsmlp_run picks it */
+            void *a[PLAN_MAX_ARGS] = {0};
+            for (int i = 0; i < k->nargs; i++) a[i] = r->ptr[k->args[i]];
+            launch(&r->k[s->gemm.decode_kernel], k, T, a);
+            gemv_runs++;
+        } else if (s->kind == STEP_GEMM) {
             gemm(p, &s->gemm, r->ptr, T);
         } else if (s->kind == STEP_KERNEL) {
             const plan_kernel *k = &p->kernels[s->kernel];
@@ -460,6 +469,54 @@ START_TEST(wide_norm)
 }
 END_TEST
 
+/* The decode GEMV variant in whole plans: [in,out] and [out,in] weights, every
+** dtype, bias/GELU/ReLU epilogues, residual C in place, odd widths (scalar
+** vectors), T at and below the bound (one specialized body per token count),
+** a chunked x stage, and T above the bound (cuBLASLt's path). */
+START_TEST(decode_gemv)
+{
+    static const struct { int fc, decode; long long T; } runs[] = {
+        {1, 8, 1},    /* gpt2 f16 [in,out], bias_gelu, bias + C */
+        {1, 8, 7},
+        {1, 2, 7},    /* above the bound: no GEMV runs */
+        {2, 4, 3},    /* opt bf16 [out,in], bias_relu */
+        {6, 16, 13},  /* llama bf16, no bias, C (rms, gated) */
+        {9, 3, 2},    /* f32, H=100 (vec 4), I=60 */
+        {10, 1, 1},   /* f32 GELU epilogue without bias */
+        {11, 5, 5},   /* bf16 [out,in] RELU epilogue, no bias */
+        {5, 8, 4},    /* bert f32, C = the norm output */
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        sim_decode = runs[i].decode;
+        int before = gemv_runs;
+        run_family(&cases[runs[i].fc], 1, runs[i].T);
+        ck_assert_int_eq(gemv_runs - before, runs[i].T <= runs[i].decode ? 2 : 0);
+    }
+    /* odd k = 1001 with [out,in] weights (1 element per load), k = 20000 [in,out]: the x stage in chunks */
+    sim_decode = 4;
+    dsmlp_ctx *ctx = tu_ctx();
+    for (int l = 0; l < 2; l++) {
+        dsmlp_graph *g;
+        dsmlp_value x, w, b, m, y;
+        int64_t k = l ? 1001 : 20000, n = l ? 37 : 24;
+        TU_OK(ctx, dsmlp_graph_create(ctx, "gemv", &g));
+        TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, k, &x));
+        TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_F16, l ? n : k, l ? k : n, l ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT, &w));
+        TU_OK(ctx, dsmlp_param_vector(g, "b", DSMLP_F16, n, &b));
+        TU_OK(ctx, dsmlp_matmul(g, x, w, &m));
+        TU_OK(ctx, dsmlp_bias(g, m, b, &m));
+        TU_OK(ctx, dsmlp_gelu_tanh(g, m, &y));
+        TU_OK(ctx, dsmlp_output(g, "out", y));
+        int before = gemv_runs;
+        simulate(ctx, &g, 1, 3, "out", l ? "gemv [out,in] k=1001 n=37" : "gemv [in,out] k=20000 (chunks)");
+        ck_assert_int_eq(gemv_runs - before, 1);
+        dsmlp_graph_free(g);
+    }
+    dsmlp_ctx_free(ctx);
+    sim_decode = 0;
+}
+END_TEST
+
 int main(void)
 {
     if (system("g++ --version > /dev/null 2>&1") != 0) {
@@ -476,6 +533,7 @@ int main(void)
     tcase_add_test(tc, wide_norm);
     tcase_add_test(tc, many_inputs);
     tcase_add_test(tc, edge_cases);
+    tcase_add_test(tc, decode_gemv);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

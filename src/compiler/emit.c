@@ -341,3 +341,85 @@ dsmlp_status emit_dequant(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, int64_t
     k->rows_fixed = R, k->rows_per_block = (int)rpb, k->grid_x = gx, k->threads = 256, k->smem_bytes = 0;
     return st;
 }
+
+/* ------------------------------------------------------------------- gemv */
+
+static const char *epi_tag(plan_epilogue e)
+{
+    static const char *const t[] = {"none", "bias", "bias_relu", "bias_gelu", "relu", "gelu"};
+    return (unsigned)e <= EPI_GELU ? t[e] : "?";
+}
+
+/* Blocks wanted so that every SM of a large part (132 on H100/H200) gets about two. */
+#define GEMV_BLOCKS 256
+#define GEMV_THREADS 256
+#define GEMV_XS_BYTES 32768   /* x stage; + at most 8 KiB of reduction slots: < 48 KiB static */
+
+dsmlp_status emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq)
+{
+    const int io = s->layout == DSMLP_LAYOUT_IN_OUT;
+    dsmlp_dtype dt = p->bufs[k->args[0]].dtype, xt = p->bufs[k->args[1]].dtype, wt = p->bufs[k->args[2]].dtype;
+    if (s->max_t < 1 || s->max_t > EMIT_GEMV_MAX_T || s->n < 1 || s->k < 1)
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: gemv for T <= %d, n = %lld, k = %lld: need 1 <= T <= %d",
+                       s->max_t, (long long)s->n, (long long)s->k, EMIT_GEMV_MAX_T);
+    size_t wsz = dsmlp_dtype_size(wt), xsz = dsmlp_dtype_size(xt);
+    int vec = emit_vec_width(io ? s->n : s->k, wsz), vx = emit_vec_width(s->k, xsz);
+    int cw, unroll;
+    int64_t blocks;
+    if (io) {
+        int64_t ns = s->n / vec;
+        cw = 32;
+        while (cw > 1 && ceil_div(ns, cw) < GEMV_BLOCKS) cw /= 2;
+        blocks = ceil_div(ns, cw);
+        unroll = 8;
+    } else {
+        int64_t nw = GEMV_THREADS / 32;
+        cw = ceil_div(s->n, nw * 4) >= GEMV_BLOCKS ? 4 : ceil_div(s->n, nw * 2) >= GEMV_BLOCKS ? 2 : 1;
+        blocks = ceil_div(s->n, nw * cw);
+        unroll = 8 / cw;
+    }
+    if (blocks > 0x7fffffff)
+        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: gemv n = %lld needs %lld blocks", (long long)s->n,
+                       (long long)blocks);
+    int64_t kpad = round_up(s->k, 16), xs = GEMV_XS_BYTES / (int64_t)xsz;
+    if (xs > s->max_t * kpad) xs = s->max_t * kpad;
+    int red = io ? (GEMV_THREADS / 32) * cw * vec : 1;
+
+    char base[PLAN_NAME_MAX * 2], dts[32] = "";
+    if (wt != dt) snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_w%s", dsmlp_dtype_name(wt));
+    if (xt != dt) snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_x%s", dsmlp_dtype_name(xt));
+    snprintf(base, sizeof base, "gemv_%s_%s%s_n%lld_k%lld_%s%s_t%d", io ? "io" : "oi", dsmlp_dtype_name(dt), dts,
+             (long long)s->n, (long long)s->k, epi_tag(s->epi), s->has_c ? "_c" : "", s->max_t);
+    set_name(k, base, vec, uniq);
+
+    int act = s->epi == EPI_RELU || s->epi == EPI_RELU_BIAS ? 1 : s->epi == EPI_GELU || s->epi == EPI_GELU_BIAS ? 2 : 0;
+    char what[160];
+    snprintf(what, sizeof what, "%sx·W%s%s%s", act == 1 ? "relu(" : act == 2 ? "gelu_tanh(" : "",
+             s->has_bias ? " + bias" : "", s->has_c ? " + C" : "", act ? ")" : "");
+    sbuf pr = {0}, dsp = {0};
+    params(&pr, p, k, 1);
+    for (int tt = 1; tt < s->max_t; tt *= 2)
+        sb_printf(&dsp, "    if (T <= %d) { ds_body<%d>(T, a0, a1, a2, bias, cptr, xs, ds_red); return; }\n", tt, tt);
+    sb_printf(&dsp, "    ds_body<%d>(T, a0, a1, a2, bias, cptr, xs, ds_red);", s->max_t);
+    int ba = 3, ca = 3 + s->has_bias;
+    char nn[32], kk[32], v[16], vxs[16], mt[16], th[16], cws[16], un[16], xe[32], re[16], gx[32], bas[16], cas[16];
+    snprintf(bas, sizeof bas, s->has_bias ? "a%d" : "nullptr", ba);
+    snprintf(cas, sizeof cas, s->has_c ? "a%d" : "nullptr", ca);
+    const char *kv[] = {"NAME", k->name, "N", I2S(nn, s->n), "K", I2S(kk, s->k), "MAXT", I2S(mt, s->max_t),
+                        "EPI_WHAT", what, "LAYOUT_WHAT", io ? "[K, N] (in,out)" : "[N, K] (out,in)",
+                        "VEC", I2S(v, vec), "VX", I2S(vxs, vx), "THREADS", I2S(th, GEMV_THREADS), "IO", io ? "1" : "0",
+                        "CW", I2S(cws, cw), "UNROLL", I2S(un, unroll), "XS_ELEMS", I2S(xe, xs),
+                        "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0",
+                        "ACT", act == 1 ? "1" : act == 2 ? "2" : "0", "X_T", emit_ctype(xt), "W_T", emit_ctype(wt),
+                        "D_T", emit_ctype(dt), "B_T", emit_ctype(s->has_bias ? p->bufs[k->args[ba]].dtype : dt),
+                        "C_T", emit_ctype(s->has_c ? p->bufs[k->args[ca]].dtype : dt), "GRID_X", I2S(gx, blocks),
+                        "PARAMS", pr.p ? pr.p : "", "RED_ELEMS", I2S(re, red), "BIAS_ARG", bas, "C_ARG", cas,
+                        "DISPATCH", dsp.p ? dsp.p : "", NULL};
+    dsmlp_status st = (pr.oom || dsp.oom) ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
+                                          : fill(ctx, "gemv.cu", kv, &k->source);
+    free(pr.p), free(dsp.p);
+    k->kind = KERN_GEMV;
+    k->rows_fixed = 0, k->rows_per_block = s->max_t, k->grid_x = (int)blocks, k->threads = GEMV_THREADS;
+    k->smem_bytes = 0;  /* static shared memory only */
+    return st;
+}

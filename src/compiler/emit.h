@@ -28,6 +28,17 @@ dsmlp_status emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, dsmlp_act
 /* args: w [R,C] float, q [R,C] int8, scales [groups] */
 dsmlp_status emit_dequant(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, int64_t groups, int uniq);
 
+/* Decode GEMV for a GEMM step, T <= max_t (templates/gemv.cu).
+** args: d [T,n], x [T,k], w, [bias [n]], [c [T,n]] (c may alias d). */
+#define EMIT_GEMV_MAX_T 16
+typedef struct emit_gemv_spec {
+    int64_t       n, k;
+    dsmlp_layout  layout;   /* of w: IN_OUT [k,n], OUT_IN [n,k] */
+    plan_epilogue epi;
+    int           has_bias, has_c, max_t;
+} emit_gemv_spec;
+dsmlp_status emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq);
+
 /* CUDA type of a dtype ("__half", ...) and the act's device function. */
 const char *emit_ctype(dsmlp_dtype t);
 const char *emit_act_fn(dsmlp_act a);

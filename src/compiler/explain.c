@@ -74,6 +74,15 @@ dsmlp_status plan_explain_text(const plan *p, char **text)
             if (m->bias >= 0) tp(&b, ", bias %s", bufdesc(p, m->bias, bi, sizeof bi));
             if (m->c >= 0) tp(&b, ", + C %s (beta=1)", bufdesc(p, m->c, c, sizeof c));
             tp(&b, "\n");
+            if (m->decode_kernel >= 0) {
+                const plan_kernel *k = &p->kernels[m->decode_kernel];
+                tp(&b, "      variants: T <= %lld: decode GEMV kernel %s  key %s, grid (%d, 1), block %d; "
+                       "T > %lld: cuBLASLt\n",
+                   (long long)m->decode_max_T, k->name, k->key[0] ? k->key : "(not compiled)", k->grid_x, k->threads,
+                   (long long)m->decode_max_T);
+            } else {
+                tp(&b, "      variants: cuBLASLt for every T\n");
+            }
         } else if (s->kind == STEP_KERNEL) {
             const plan_kernel *k = &p->kernels[s->kernel];
             tp(&b, "      kernel %s  key %s\n", k->name, k->key[0] ? k->key : "(not compiled)");

@@ -166,6 +166,36 @@ static dsmlp_status lower_norm(lw *L, const fuse_group *G)
 
 /* ------------------------------------------------------------------ gemm */
 
+static dsmlp_status em_gemv(lw *L, plan_kernel *k, const void *a, int uniq)
+{
+    return emit_gemv(L->ctx, L->p, k, a, uniq);
+}
+
+static int gemv_dtype(dsmlp_dtype t) { return t == DSMLP_F32 || t == DSMLP_F16 || t == DSMLP_BF16; }
+
+/* The decode variant of GEMM step m: a generated GEMV kernel (not a step of its own). */
+static dsmlp_status lower_gemv(lw *L, plan_gemm *m)
+{
+    plan *p = L->p;
+    const plan_buf *B = p->bufs;
+    if (!gemv_dtype(B[m->x].dtype) || !gemv_dtype(B[m->w].dtype) || !gemv_dtype(B[m->d].dtype) ||
+        (m->bias >= 0 && !gemv_dtype(B[m->bias].dtype)) || (m->c >= 0 && !gemv_dtype(B[m->c].dtype)))
+        return DSMLP_OK;  /* cuBLASLt for every T */
+    if (grow((void **)&p->kernels, &L->capkernels, p->nkernels, sizeof *p->kernels)) return nomem(L);
+    plan_kernel *k = &p->kernels[p->nkernels];
+    memset(k, 0, sizeof *k);
+    k->kind = KERN_GEMV;
+    int idx = p->nkernels++;
+    dsmlp_status s;
+    if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = arg(L, k, m->w, -1)) ||
+        (m->bias >= 0 && (s = arg(L, k, m->bias, -1))) || (m->c >= 0 && (s = arg(L, k, m->c, -1))))
+        return s;
+    emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)p->decode_max_tokens};
+    if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
+    m->decode_kernel = idx, m->decode_max_T = p->decode_max_tokens;
+    return DSMLP_OK;
+}
+
 static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
 {
     const graph_node *w = &L->g->nodes[G->w];
@@ -185,9 +215,10 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->c = G->c >= 0 ? rbuf(L, G->c) : -1;
     m->d = wbuf(L, G->out);
     m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->epi;
+    m->decode_kernel = -1, m->decode_max_T = 0;
     if (m->x < 0 || m->w < 0 || (G->bias >= 0 && m->bias < 0) || (G->c >= 0 && m->c < 0) || m->d < 0)
         return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
-    return DSMLP_OK;
+    return L->p->decode_max_tokens > 0 ? lower_gemv(L, m) : DSMLP_OK;
 }
 
 /* -------------------------------------------------------------- elemwise */

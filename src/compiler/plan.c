@@ -3,6 +3,7 @@
 #include "fuse.h"
 #include "lower.h"
 #include "error.h"
+#include "emit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,13 @@ dsmlp_status plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile
     snprintf(p->arch, sizeof p->arch, "%s", o->arch);
     p->max_tokens = o->max_tokens > 0 ? o->max_tokens : 8192;
     p->tf32 = o->tf32;
+    if (o->decode_max_tokens < 0 || o->decode_max_tokens > EMIT_GEMV_MAX_T) {
+        plan_destroy(p);
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                       "plan_make: decode_max_tokens = %d is outside [0, %d] (0 disables the decode GEMV kernels)",
+                       o->decode_max_tokens, EMIT_GEMV_MAX_T);
+    }
+    p->decode_max_tokens = o->decode_max_tokens < p->max_tokens ? o->decode_max_tokens : p->max_tokens;
     fuse_result r;
     dsmlp_status s = fuse_graph(ctx, g, o->residual_kernel, &r);
     if (s != DSMLP_OK) {

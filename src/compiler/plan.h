@@ -53,6 +53,12 @@ typedef struct plan_gemm {
     int64_t       n, k;
     dsmlp_layout  layout;         /* of w                                     */
     plan_epilogue epi;
+    /* Decode variant (design.md: one variant per token range): for
+    ** 1 <= T <= decode_max_T the runtime launches generated kernel
+    ** decode_kernel (a GEMV with the same epilogue) instead of cuBLASLt.
+    ** decode_kernel = -1 (decode_max_T = 0): cuBLASLt for every T. */
+    int           decode_kernel;
+    int64_t       decode_max_T;
 } plan_gemm;
 
 typedef enum plan_kernel_kind {
@@ -61,7 +67,8 @@ typedef enum plan_kernel_kind {
     KERN_GATED,     /* bias + gated activation                                */
     KERN_RESIDUAL,  /* final sum: y (+bias) + residual terms                  */
     KERN_DEQUANT,   /* int8 weight × group scales -> float weight             */
-    KERN_ELEMWISE   /* any other element-wise chain                           */
+    KERN_ELEMWISE,  /* any other element-wise chain                           */
+    KERN_GEMV       /* decode variant of a GEMM step (plan_gemm.decode_kernel)  */
 } plan_kernel_kind;
 
 typedef struct plan_kernel {
@@ -93,6 +100,7 @@ typedef struct plan {
     char         arch[16];                /* "sm_90"                            */
     int64_t      max_tokens;
     int          tf32;
+    int64_t      decode_max_tokens;       /* GEMV variants for T <= this; 0: none */
     plan_buf    *bufs;    int nbufs;
     plan_step   *steps;   int nsteps;
     plan_kernel *kernels; int nkernels;

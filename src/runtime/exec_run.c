@@ -43,17 +43,17 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt)
     return DSMLP_OK;
 }
 
-static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, int step, int64_t T, CUstream stream)
+static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, int step, int kernel, int64_t T, CUstream stream)
 {
     const plan *p = pl->p;
-    const plan_kernel *k = &p->kernels[p->steps[step].kernel];
+    const plan_kernel *k = &p->kernels[kernel];
     long long TT = (long long)T;
     void *args[PLAN_MAX_ARGS + 1];
     args[0] = &TT;
     for (int a = 0; a < k->nargs; a++) args[a + 1] = &rt->ptr[k->args[a]];
     int64_t rows = k->rows_fixed > 0 ? k->rows_fixed : T;
     unsigned gy = (unsigned)((rows + k->rows_per_block - 1) / k->rows_per_block);
-    CUresult r = rt->dev->cu->cuLaunchKernel(rt->kern[p->steps[step].kernel].fn, (unsigned)k->grid_x, gy, 1,
+    CUresult r = rt->dev->cu->cuLaunchKernel(rt->kern[kernel].fn, (unsigned)k->grid_x, gy, 1,
                                              (unsigned)k->threads, 1, 1, (unsigned)k->smem_bytes, stream, args, NULL);
     if (r != CUDA_SUCCESS)
         return err_set(pl->ctx, DSMLP_ERR_CUDA,
@@ -81,7 +81,9 @@ dsmlp_status dsmlp_run(dsmlp_plan *pl, int64_t T, void *stream)
     for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++) {
         const plan_step *ps = &p->steps[i];
         if (ps->kind == STEP_KERNEL) {
-            s = run_kernel(pl, rt, i, T, st);
+            s = run_kernel(pl, rt, i, ps->kernel, T, st);
+        } else if (ps->kind == STEP_GEMM && ps->gemm.decode_kernel >= 0 && T <= ps->gemm.decode_max_T) {
+            s = run_kernel(pl, rt, i, ps->gemm.decode_kernel, T, st);   /* decode GEMV variant */
         } else if (ps->kind == STEP_GEMM) {
             const plan_gemm *g = &ps->gemm;
             s = gemm_run(pl->ctx, rt->lt, &rt->gemm[i], T, (const void *)(uintptr_t)rt->ptr[g->x],

@@ -1,0 +1,271 @@
+// {{NAME}}: decode GEMV d[T, {{N}}] = {{EPI_WHAT}} with x[T, {{K}}], W {{LAYOUT_WHAT}}, for 1 <= T <= {{MAXT}}.
+// The plan runs it instead of cuBLASLt when T is small: weights are streamed once with 16-byte loads ({{VEC}}
+// elements), x is staged in shared memory, accumulation is fp32 per token in registers, the epilogue is the
+// GEMM step's (as cuBLASLt: act(x·W + bias + C), C may alias d). T is a run-time argument: the kernel picks a
+// body specialized for the next token count it was built for. Launch: grid ({{GRID_X}}, 1), block {{THREADS}}.
+#define DS_N {{N}}LL
+#define DS_K {{K}}LL
+#define DS_VEC {{VEC}}          // weight elements per load (divides the W row length)
+#define DS_VX {{VX}}            // x elements per staging copy (divides K)
+#define DS_THREADS {{THREADS}}
+#define DS_IO {{IO}}            // 1: W is [K, N] (in,out); 0: W is [N, K] (out,in)
+#define DS_CW {{CW}}            // IO: 16-byte column slices per block; OI: output columns per warp
+#define DS_U {{UNROLL}}         // loads in flight per thread (IO) / per column and lane (OI)
+#define DS_XS_ELEMS {{XS_ELEMS}} // shared-memory x stage, elements
+#define DS_HAS_BIAS {{HAS_BIAS}}
+#define DS_HAS_C {{HAS_C}}
+#define DS_ACT {{ACT}}          // 0 none, 1 relu, 2 tanh-GELU
+typedef {{X_T}} ds_x_t;
+typedef {{W_T}} ds_w_t;
+typedef {{D_T}} ds_d_t;
+typedef {{B_T}} ds_b_t;
+typedef {{C_T}} ds_c_t;
+typedef ds_raw<DS_VEC * sizeof(ds_w_t)>::t ds_wraw_t;
+typedef ds_raw<DS_VX * sizeof(ds_x_t)>::t ds_xraw_t;
+
+// N elements in pieces of at most 16 bytes (p aligned to the piece).
+template <int N, typename T>
+__device__ __forceinline__ void ds_gv_load(const T *p, float (&v)[N])
+{
+    constexpr int P = N * (int)sizeof(T) > 16 ? 16 / (int)sizeof(T) : N;
+#pragma unroll
+    for (int q = 0; q < N / P; q++) {
+        float u[P];
+        ds_load<P>(p + q * P, u);
+#pragma unroll
+        for (int j = 0; j < P; j++) v[q * P + j] = u[j];
+    }
+}
+
+template <int N, typename T>
+__device__ __forceinline__ void ds_gv_store(T *p, const float (&v)[N])
+{
+    constexpr int P = N * (int)sizeof(T) > 16 ? 16 / (int)sizeof(T) : N;
+#pragma unroll
+    for (int q = 0; q < N / P; q++) {
+        float u[P];
+#pragma unroll
+        for (int j = 0; j < P; j++) u[j] = v[q * P + j];
+        ds_store<P>(p + q * P, u);
+    }
+}
+
+// Weights are read once: the read-only path.
+__device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p)
+{
+#ifdef __CUDA_ARCH__
+    return __ldg(reinterpret_cast<const ds_wraw_t *>(p));
+#else
+    return *reinterpret_cast<const ds_wraw_t *>(p);
+#endif
+}
+
+__device__ __forceinline__ void ds_unpack(const ds_wraw_t &r, float (&v)[DS_VEC])
+{
+    alignas(DS_VEC * sizeof(ds_w_t)) ds_w_t e[DS_VEC];
+    *reinterpret_cast<ds_wraw_t *>(e) = r;
+#pragma unroll
+    for (int j = 0; j < DS_VEC; j++) v[j] = ds_to_f(e[j]);
+}
+
+// The GEMM step's epilogue on one fp32 sum.
+__device__ __forceinline__ float ds_epi(float v, const void *bias, const void *c, ds_i64 t, ds_i64 col)
+{
+#if DS_HAS_BIAS
+    v += ds_to_f(static_cast<const ds_b_t *>(bias)[col]);
+#endif
+#if DS_HAS_C
+    v += ds_to_f(static_cast<const ds_c_t *>(c)[t * DS_N + col]);
+#endif
+#if DS_ACT == 1
+    v = ds_relu(v);
+#elif DS_ACT == 2
+    v = ds_gelu_tanh(v);
+#endif
+    (void)bias, (void)c, (void)t, (void)col;
+    return v;
+}
+
+// Rows of x a chunk of the stage holds, for TT tokens: a multiple of 256, or all of K.
+template <int TT> struct ds_kc {
+    static constexpr ds_i64 kpad = (DS_K + 15) / 16 * 16;
+    static constexpr ds_i64 fit = (DS_XS_ELEMS / TT) / 256 * 256;
+    static constexpr int value = (int)(kpad <= DS_XS_ELEMS / TT ? kpad : fit);
+};
+
+// xs[t][i] = x[t, c0 + i] for i < kc; zeros for T <= t < TT (their sums are never stored).
+template <int TT>
+__device__ __forceinline__ void ds_stage(ds_x_t *xs, const ds_x_t *x, long long T, ds_i64 c0, int kc)
+{
+    constexpr int KC = ds_kc<TT>::value;
+    const int per = kc / DS_VX;
+    for (int e = threadIdx.x; e < TT * per; e += DS_THREADS) {
+        const int t = e / per, i = (e % per) * DS_VX;
+        ds_xraw_t r = ds_xraw_t();
+        if (t < T) r = *reinterpret_cast<const ds_xraw_t *>(x + t * DS_K + c0 + i);
+        *reinterpret_cast<ds_xraw_t *>(xs + t * KC + i) = r;
+    }
+}
+
+#if DS_IO
+// W [K, N]: thread (ks, c) owns the 16-byte column slice blockIdx.x * CW + c and every KS-th row of each
+// chunk (split-k across the block's warps); partial sums meet through shuffles and shared memory.
+template <int TT>
+__device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x, const ds_w_t *w, const void *bias,
+                                        const void *cptr, ds_x_t *xs, float *red)
+{
+    constexpr int KC = ds_kc<TT>::value, KS = DS_THREADS / DS_CW;
+    const int c = threadIdx.x % DS_CW, ks = threadIdx.x / DS_CW, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const ds_i64 s = (ds_i64)blockIdx.x * DS_CW + c;
+    const bool valid = s < DS_N / DS_VEC;
+    const ds_w_t *wp = w + (valid ? s : 0) * DS_VEC;   // past-the-end slices read slice 0, never store
+    float acc[TT][DS_VEC];
+#pragma unroll
+    for (int t = 0; t < TT; t++)
+#pragma unroll
+        for (int j = 0; j < DS_VEC; j++) acc[t][j] = 0.0f;
+    for (ds_i64 c0 = 0; c0 < DS_K; c0 += KC) {
+        const int kc = DS_K - c0 < KC ? (int)(DS_K - c0) : KC;
+        if (c0) __syncthreads();
+        ds_stage<TT>(xs, x, T, c0, kc);
+        __syncthreads();
+        const ds_w_t *wc = wp + c0 * DS_N;
+        int r = ks;
+        for (; r + (DS_U - 1) * KS < kc; r += DS_U * KS) {
+            ds_wraw_t raw[DS_U];
+#pragma unroll
+            for (int u = 0; u < DS_U; u++) raw[u] = ds_ldw(wc + (ds_i64)(r + u * KS) * DS_N);
+#pragma unroll
+            for (int u = 0; u < DS_U; u++) {
+                float wv[DS_VEC];
+                ds_unpack(raw[u], wv);
+#pragma unroll
+                for (int t = 0; t < TT; t++) {
+                    const float xv = ds_to_f(xs[t * KC + r + u * KS]);
+#pragma unroll
+                    for (int j = 0; j < DS_VEC; j++) acc[t][j] = fmaf(xv, wv[j], acc[t][j]);
+                }
+            }
+        }
+        for (; r < kc; r += KS) {
+            float wv[DS_VEC];
+            ds_unpack(ds_ldw(wc + (ds_i64)r * DS_N), wv);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                const float xv = ds_to_f(xs[t * KC + r]);
+#pragma unroll
+                for (int j = 0; j < DS_VEC; j++) acc[t][j] = fmaf(xv, wv[j], acc[t][j]);
+            }
+        }
+    }
+#pragma unroll
+    for (int t = 0; t < TT; t++) {
+        if (t >= T) break;
+        float v[DS_VEC];
+#pragma unroll
+        for (int j = 0; j < DS_VEC; j++) {
+            v[j] = acc[t][j];
+#pragma unroll
+            for (int o = DS_CW; o < 32; o <<= 1) v[j] += __shfl_xor_sync(0xffffffffu, v[j], o);
+        }
+        __syncthreads();  // red is still read for the previous token
+        if (lane < DS_CW)
+#pragma unroll
+            for (int j = 0; j < DS_VEC; j++) red[(warp * DS_CW + lane) * DS_VEC + j] = v[j];
+        __syncthreads();
+        if (threadIdx.x < DS_CW && valid) {
+            float o[DS_VEC];
+#pragma unroll
+            for (int j = 0; j < DS_VEC; j++) o[j] = 0.0f;
+            for (int q = 0; q < DS_THREADS / 32; q++)
+#pragma unroll
+                for (int j = 0; j < DS_VEC; j++) o[j] += red[(q * DS_CW + c) * DS_VEC + j];
+            const ds_i64 col = s * DS_VEC;
+#pragma unroll
+            for (int j = 0; j < DS_VEC; j++) o[j] = ds_epi(o[j], bias, cptr, t, col + j);
+            ds_gv_store<DS_VEC>(d + t * DS_N + col, o);
+        }
+    }
+}
+#else
+// W [N, K]: each warp owns CW output columns; lanes stride along K with 16-byte loads; warp-shuffle sums.
+template <int TT>
+__device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x, const ds_w_t *w, const void *bias,
+                                        const void *cptr, ds_x_t *xs, float *red)
+{
+    constexpr int KC = ds_kc<TT>::value, NW = DS_THREADS / 32;
+    (void)red;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const ds_i64 j0 = ((ds_i64)blockIdx.x * NW + warp) * DS_CW;
+    const ds_w_t *wr[DS_CW];
+#pragma unroll
+    for (int q = 0; q < DS_CW; q++) wr[q] = w + (j0 + q < DS_N ? j0 + q : DS_N - 1) * DS_K;  // clamped, never stored
+    float acc[DS_CW][TT];
+#pragma unroll
+    for (int q = 0; q < DS_CW; q++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) acc[q][t] = 0.0f;
+    for (ds_i64 c0 = 0; c0 < DS_K; c0 += KC) {
+        const int kc = DS_K - c0 < KC ? (int)(DS_K - c0) : KC;
+        if (c0) __syncthreads();
+        ds_stage<TT>(xs, x, T, c0, kc);
+        __syncthreads();
+        const int nv = kc / DS_VEC;
+        int v = lane;
+        for (; v + (DS_U - 1) * 32 < nv; v += DS_U * 32) {
+            ds_wraw_t raw[DS_U][DS_CW];
+#pragma unroll
+            for (int u = 0; u < DS_U; u++)
+#pragma unroll
+                for (int q = 0; q < DS_CW; q++) raw[u][q] = ds_ldw(wr[q] + c0 + (ds_i64)(v + u * 32) * DS_VEC);
+#pragma unroll
+            for (int u = 0; u < DS_U; u++) {
+                float xv[TT][DS_VEC];
+#pragma unroll
+                for (int t = 0; t < TT; t++) ds_gv_load<DS_VEC>(xs + t * KC + (v + u * 32) * DS_VEC, xv[t]);
+#pragma unroll
+                for (int q = 0; q < DS_CW; q++) {
+                    float wv[DS_VEC];
+                    ds_unpack(raw[u][q], wv);
+#pragma unroll
+                    for (int t = 0; t < TT; t++)
+#pragma unroll
+                        for (int j = 0; j < DS_VEC; j++) acc[q][t] = fmaf(wv[j], xv[t][j], acc[q][t]);
+                }
+            }
+        }
+        for (; v < nv; v += 32) {
+            float xv[TT][DS_VEC];
+#pragma unroll
+            for (int t = 0; t < TT; t++) ds_gv_load<DS_VEC>(xs + t * KC + v * DS_VEC, xv[t]);
+#pragma unroll
+            for (int q = 0; q < DS_CW; q++) {
+                float wv[DS_VEC];
+                ds_unpack(ds_ldw(wr[q] + c0 + (ds_i64)v * DS_VEC), wv);
+#pragma unroll
+                for (int t = 0; t < TT; t++)
+#pragma unroll
+                    for (int j = 0; j < DS_VEC; j++) acc[q][t] = fmaf(wv[j], xv[t][j], acc[q][t]);
+            }
+        }
+    }
+#pragma unroll
+    for (int q = 0; q < DS_CW; q++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (t >= T) break;
+            const float sum = ds_warp_sum(acc[q][t]);
+            const ds_i64 col = j0 + q;
+            if (lane == 0 && col < DS_N) d[t * DS_N + col] = ds_from_f<ds_d_t>(ds_epi(sum, bias, cptr, t, col));
+        }
+}
+#endif
+
+extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{PARAMS}})
+{
+    __shared__ uint4 ds_xs_raw[(DS_XS_ELEMS * sizeof(ds_x_t) + 15) / 16];
+    __shared__ float ds_red[{{RED_ELEMS}}];
+    ds_x_t *xs = reinterpret_cast<ds_x_t *>(ds_xs_raw);
+    const void *bias = {{BIAS_ARG}}, *cptr = {{C_ARG}};
+{{DISPATCH}}
+}
