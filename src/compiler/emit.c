@@ -368,8 +368,11 @@ dsmlp_status emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
     int64_t blocks;
     if (io) {
         int64_t ns = s->n / vec;
+        /* a warp reads at least 64 contiguous bytes of a row (DRAM bursts), else more blocks win */
+        int cw_min = (int)(64 / ((size_t)vec * wsz));
+        if (cw_min < 1) cw_min = 1;
         cw = 32;
-        while (cw > 1 && ceil_div(ns, cw) < GEMV_BLOCKS) cw /= 2;
+        while (cw > cw_min && ceil_div(ns, cw) < GEMV_BLOCKS) cw /= 2;
         blocks = ceil_div(ns, cw);
         unroll = 8;
     } else {

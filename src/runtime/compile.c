@@ -10,11 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Decode GEMV kernels for T <= this by default (bench/RESULTS.md, "Decode GEMV"). */
+#define DSMLP_DECODE_MAX_TOKENS_DEFAULT 0
+
 void dsmlp_compile_options_default(dsmlp_compile_options *o)
 {
     if (!o) return;
     memset(o, 0, sizeof *o);
     o->max_tokens = 8192;
+    o->decode_max_tokens = DSMLP_DECODE_MAX_TOKENS_DEFAULT;
+    /* For measuring and testing both variants without rebuilding callers. */
+    const char *e = getenv("DSMLP_DECODE_MAX_TOKENS");
+    if (e && *e) o->decode_max_tokens = atoi(e);
 }
 
 static dsmlp_status compile_one(dsmlp_ctx *ctx, plan_kernel *k, const char *arch, int *was_cached)
