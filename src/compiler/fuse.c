@@ -380,7 +380,7 @@ static dsmlp_status fuse_gated(fz *z, int q)
     if (op_of(z, x) == DSMLP_OP_BIAS && z->claim[x] < 0 && z->uses[x] == 1) {
         G->in = nd(z, x)->src[0], G->bias = nd(z, x)->src[1];
         absorb(z, G, x);
-        fuse_appendf(G->why, sizeof G->why, "bias + gated %s in one generated kernel", dsmlp_op_name(DSMLP_OP_GATED));
+        fuse_appendf(G->why, sizeof G->why, "bias + gated activation in one generated kernel");
     } else {
         G->in = x;
         fuse_appendf(G->why, sizeof G->why, "gated activation in one generated kernel");

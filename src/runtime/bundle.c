@@ -10,6 +10,7 @@
 **   trailer (32): BLAKE2b-256 of everything before it
 ** Import verifies all of it before the store sees a single entry.
 */
+#include "le_bytes.h"
 #include "store_int.h"
 #include "store_fs.h"
 #include "context.h"
@@ -28,26 +29,6 @@
 
 static const uint8_t bundle_magic[8] = {'D', 'S', 'M', 'L', 'P', 'B', 'N', 1};
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
 
 /* ----------------------------------------------------------------- write */
 

@@ -4,6 +4,7 @@
 ** publish (temp + fsync + rename), and LRU eviction by mtime (a disk hit
 ** touches the file).
 */
+#include "le_bytes.h"
 #include "store_int.h"
 #include "store_fs.h"
 
@@ -19,26 +20,6 @@
 
 static const uint8_t entry_magic[8] = {'D', 'S', 'M', 'L', 'P', 'K', 'S', 1};
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
 
 /* Copies a NUL-padded field; 0 when it is terminated within its width. */
 static int get_str(char *dst, const uint8_t *src, size_t width)
