@@ -335,6 +335,9 @@ static void tp_free_data(tp_shared *sh)
         }
     for (int r = 0; r < TP_P; r++)
         for (int t = 0; t < TP_NT; t++) free(sh->got[r][t]);
+    /* The next config reuses the slots: no stale pointer may survive. */
+    memset(sh->v, 0, sizeof sh->v);
+    memset(sh->got, 0, sizeof sh->got);
     sh->nv = 0;
 }
 
