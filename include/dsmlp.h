@@ -264,7 +264,7 @@ typedef struct dsmlp_compile_options {
                                   bench/RESULTS.md for the measurement)      */
     int         decode_max_tokens; /* GEMM steps also get a generated GEMV
                                   kernel that runs instead of cuBLASLt when
-                                  T <= this (decode); 0 disables, at most 16.
+                                  T <= this (decode); 0 disables, at most 8.
                                   Default: see dsmlp_compile_options_default
                                   and bench/RESULTS.md                       */
 } dsmlp_compile_options;

@@ -10,7 +10,8 @@
 #define DS_THREADS {{THREADS}}
 #define DS_IO {{IO}}            // 1: W is [K, N] (in,out); 0: W is [N, K] (out,in)
 #define DS_CW {{CW}}            // IO: 16-byte column slices per block; OI: output columns per warp
-#define DS_U {{UNROLL}}         // loads in flight per thread (IO) / per column and lane (OI)
+#define DS_U {{UNROLL}}         // loads in flight per thread (IO) / per lane over all its columns (OI), at T <= 2
+                                // (halved above: the accumulators need the registers)
 #define DS_XS_ELEMS {{XS_ELEMS}} // shared-memory x stage, elements
 #define DS_HAS_BIAS {{HAS_BIAS}}
 #define DS_HAS_C {{HAS_C}}
@@ -114,7 +115,7 @@ template <int TT>
 __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x, const ds_w_t *w, const void *bias,
                                         const void *cptr, ds_x_t *xs, float *red)
 {
-    constexpr int KC = ds_kc<TT>::value, KS = DS_THREADS / DS_CW;
+    constexpr int KC = ds_kc<TT>::value, KS = DS_THREADS / DS_CW, U = TT <= 2 ? DS_U : DS_U / 2;
     const int c = threadIdx.x % DS_CW, ks = threadIdx.x / DS_CW, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const ds_i64 s = (ds_i64)blockIdx.x * DS_CW + c;
     const bool valid = s < DS_N / DS_VEC;
@@ -131,12 +132,12 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
         __syncthreads();
         const ds_w_t *wc = wp + c0 * DS_N;
         int r = ks;
-        for (; r + (DS_U - 1) * KS < kc; r += DS_U * KS) {
-            ds_wraw_t raw[DS_U];
+        for (; r + (U - 1) * KS < kc; r += U * KS) {
+            ds_wraw_t raw[U];
 #pragma unroll
-            for (int u = 0; u < DS_U; u++) raw[u] = ds_ldw(wc + (ds_i64)(r + u * KS) * DS_N);
+            for (int u = 0; u < U; u++) raw[u] = ds_ldw(wc + (ds_i64)(r + u * KS) * DS_N);
 #pragma unroll
-            for (int u = 0; u < DS_U; u++) {
+            for (int u = 0; u < U; u++) {
                 float wv[DS_VEC];
                 ds_unpack(raw[u], wv);
 #pragma unroll
@@ -194,6 +195,7 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
                                         const void *cptr, ds_x_t *xs, float *red)
 {
     constexpr int KC = ds_kc<TT>::value, NW = DS_THREADS / 32;
+    constexpr int U0 = (TT <= 2 ? DS_U : DS_U / 2) / DS_CW, U = U0 < 1 ? 1 : U0;
     (void)red;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const ds_i64 j0 = ((ds_i64)blockIdx.x * NW + warp) * DS_CW;
@@ -212,40 +214,40 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
         __syncthreads();
         const int nv = kc / DS_VEC;
         int v = lane;
-        for (; v + (DS_U - 1) * 32 < nv; v += DS_U * 32) {
-            ds_wraw_t raw[DS_U][DS_CW];
+        for (; v + (U - 1) * 32 < nv; v += U * 32) {
+            ds_wraw_t raw[U][DS_CW];
 #pragma unroll
-            for (int u = 0; u < DS_U; u++)
+            for (int u = 0; u < U; u++)
 #pragma unroll
                 for (int q = 0; q < DS_CW; q++) raw[u][q] = ds_ldw(wr[q] + c0 + (ds_i64)(v + u * 32) * DS_VEC);
 #pragma unroll
-            for (int u = 0; u < DS_U; u++) {
-                float xv[TT][DS_VEC];
+            for (int u = 0; u < U; u++) {
+                float wv[DS_CW][DS_VEC];
 #pragma unroll
-                for (int t = 0; t < TT; t++) ds_gv_load<DS_VEC>(xs + t * KC + (v + u * 32) * DS_VEC, xv[t]);
+                for (int q = 0; q < DS_CW; q++) ds_unpack(raw[u][q], wv[q]);
 #pragma unroll
-                for (int q = 0; q < DS_CW; q++) {
-                    float wv[DS_VEC];
-                    ds_unpack(raw[u][q], wv);
+                for (int t = 0; t < TT; t++) {
+                    float xv[DS_VEC];
+                    ds_gv_load<DS_VEC>(xs + t * KC + (v + u * 32) * DS_VEC, xv);
 #pragma unroll
-                    for (int t = 0; t < TT; t++)
+                    for (int q = 0; q < DS_CW; q++)
 #pragma unroll
-                        for (int j = 0; j < DS_VEC; j++) acc[q][t] = fmaf(wv[j], xv[t][j], acc[q][t]);
+                        for (int j = 0; j < DS_VEC; j++) acc[q][t] = fmaf(wv[q][j], xv[j], acc[q][t]);
                 }
             }
         }
         for (; v < nv; v += 32) {
-            float xv[TT][DS_VEC];
+            float wv[DS_CW][DS_VEC];
 #pragma unroll
-            for (int t = 0; t < TT; t++) ds_gv_load<DS_VEC>(xs + t * KC + v * DS_VEC, xv[t]);
+            for (int q = 0; q < DS_CW; q++) ds_unpack(ds_ldw(wr[q] + c0 + (ds_i64)v * DS_VEC), wv[q]);
 #pragma unroll
-            for (int q = 0; q < DS_CW; q++) {
-                float wv[DS_VEC];
-                ds_unpack(ds_ldw(wr[q] + c0 + (ds_i64)v * DS_VEC), wv);
+            for (int t = 0; t < TT; t++) {
+                float xv[DS_VEC];
+                ds_gv_load<DS_VEC>(xs + t * KC + v * DS_VEC, xv);
 #pragma unroll
-                for (int t = 0; t < TT; t++)
+                for (int q = 0; q < DS_CW; q++)
 #pragma unroll
-                    for (int j = 0; j < DS_VEC; j++) acc[q][t] = fmaf(wv[j], xv[t][j], acc[q][t]);
+                    for (int j = 0; j < DS_VEC; j++) acc[q][t] = fmaf(wv[q][j], xv[j], acc[q][t]);
             }
         }
     }
@@ -261,7 +263,8 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
 }
 #endif
 
-extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{PARAMS}})
+// At least 2 blocks per SM: registers stay <= 128 per thread, loads of one block cover the other's gaps.
+extern "C" __global__ void __launch_bounds__(DS_THREADS, 2) {{NAME}}(long long T{{PARAMS}})
 {
     __shared__ uint4 ds_xs_raw[(DS_XS_ELEMS * sizeof(ds_x_t) + 15) / 16];
     __shared__ float ds_red[{{RED_ELEMS}}];

@@ -122,7 +122,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
 {
     static const int64_t nk[][2] = {{896, 4544}, {1232, 896}, {4544, 11008}, {11008, 14336}, {14336, 1232}, {1001, 333}};
     static const plan_epilogue epis[] = {EPI_NONE, EPI_BIAS, EPI_RELU_BIAS, EPI_GELU_BIAS, EPI_RELU, EPI_GELU};
-    static const int maxts[] = {1, 8, 16, 5};
+    static const int maxts[] = {1, 8, 3, 5};
     int v = 0;
     for (int a = 0; a < 2; a++)
         for (int d = 0; d < 3; d++)

@@ -172,7 +172,7 @@ START_TEST(decode_variant)
     TU_OK(ctx, dsmlp_mlp_build(gr, &c));
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
-    o.arch = "sm_80", o.defer_compile = 1, o.decode_max_tokens = 16, o.max_tokens = 4;
+    o.arch = "sm_80", o.defer_compile = 1, o.decode_max_tokens = 8, o.max_tokens = 4;
     TU_OK(ctx, dsmlp_plan_build(ctx, gr, &o, &h));
     p = h->p;
     ck_assert_int_eq(p->steps[1].gemm.decode_max_T, 4);
@@ -187,9 +187,9 @@ START_TEST(decode_variant)
     ck_assert_msg(strstr(t, "variants: cuBLASLt for every T"), "%s", t);
     dsmlp_free(t);
     dsmlp_plan_free(h);
-    o.decode_max_tokens = 17;
+    o.decode_max_tokens = 9;
     TU_CHECK(ctx, dsmlp_plan_build(ctx, gr, &o, &h), DSMLP_ERR_INVALID_ARG);
-    ck_assert_msg(strstr(dsmlp_last_error(ctx), "decode_max_tokens = 17 is outside [0, 16]"), "%s", dsmlp_last_error(ctx));
+    ck_assert_msg(strstr(dsmlp_last_error(ctx), "decode_max_tokens = 9 is outside [0, 8]"), "%s", dsmlp_last_error(ctx));
     o.decode_max_tokens = -1;
     TU_CHECK(ctx, dsmlp_plan_build(ctx, gr, &o, &h), DSMLP_ERR_INVALID_ARG);
     dsmlp_graph_free(gr);

@@ -480,7 +480,7 @@ START_TEST(decode_gemv)
         {1, 8, 7},
         {1, 2, 7},    /* above the bound: no GEMV runs */
         {2, 4, 3},    /* opt bf16 [out,in], bias_relu */
-        {6, 16, 13},  /* llama bf16, no bias, C (rms, gated) */
+        {6, 8, 6},    /* llama bf16, no bias, C (rms, gated) */
         {9, 3, 2},    /* f32, H=100 (vec 4), I=60 */
         {10, 1, 1},   /* f32 GELU epilogue without bias */
         {11, 5, 5},   /* bf16 [out,in] RELU epilogue, no bias */

@@ -374,12 +374,12 @@ dsmlp_status emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
         cw = 32;
         while (cw > cw_min && ceil_div(ns, cw) < GEMV_BLOCKS) cw /= 2;
         blocks = ceil_div(ns, cw);
-        unroll = 8;
+        unroll = 16;
     } else {
         int64_t nw = GEMV_THREADS / 32;
         cw = ceil_div(s->n, nw * 4) >= GEMV_BLOCKS ? 4 : ceil_div(s->n, nw * 2) >= GEMV_BLOCKS ? 2 : 1;
         blocks = ceil_div(s->n, nw * cw);
-        unroll = 8 / cw;
+        unroll = 16;
     }
     if (blocks > 0x7fffffff)
         return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: gemv n = %lld needs %lld blocks", (long long)s->n,
