@@ -350,8 +350,7 @@ static const char *epi_tag(plan_epilogue e)
     return (unsigned)e <= EPI_GELU ? t[e] : "?";
 }
 
-/* Blocks wanted so that every SM of a large part (132 on H100/H200) gets about two. */
-#define GEMV_BLOCKS 256
+#define GEMV_WAVE 264         /* 2 blocks x 132 SMs (H100 SXM, H200) */
 #define GEMV_THREADS 256
 #define GEMV_XS_BYTES 32768   /* x stage; + at most 8 KiB of reduction slots: < 48 KiB static */
 
@@ -368,16 +367,18 @@ dsmlp_status emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
     int64_t blocks;
     if (io) {
         int64_t ns = s->n / vec;
-        /* a warp reads at least 64 contiguous bytes of a row (DRAM bursts), else more blocks win */
+        /* As many blocks as fit in one wave (2 per SM of a 132-SM part; a second, partial wave cost 3%
+        ** on the H200), but a warp reads at least 64 contiguous bytes of a row (DRAM bursts). */
         int cw_min = (int)(64 / ((size_t)vec * wsz));
         if (cw_min < 1) cw_min = 1;
-        cw = 32;
-        while (cw > cw_min && ceil_div(ns, cw) < GEMV_BLOCKS) cw /= 2;
+        cw = cw_min;
+        while (cw < 32 && ceil_div(ns, cw) > GEMV_WAVE) cw *= 2;
         blocks = ceil_div(ns, cw);
         unroll = 16;
     } else {
         int64_t nw = GEMV_THREADS / 32;
-        cw = ceil_div(s->n, nw * 4) >= GEMV_BLOCKS ? 4 : ceil_div(s->n, nw * 2) >= GEMV_BLOCKS ? 2 : 1;
+        cw = 1;   /* columns per warp: the fewest that fit one wave, at most 4 (registers) */
+        while (cw < 4 && ceil_div(s->n, nw * cw) > GEMV_WAVE) cw *= 2;
         blocks = ceil_div(s->n, nw * cw);
         unroll = 16;
     }
