@@ -265,8 +265,8 @@ typedef struct dsmlp_compile_options {
     int         decode_max_tokens; /* GEMM steps also get a generated GEMV
                                   kernel that runs instead of cuBLASLt when
                                   T <= this (decode); 0 disables, at most 8.
-                                  Default: see dsmlp_compile_options_default
-                                  and bench/RESULTS.md                       */
+                                  Default 0 (measured: bench/RESULTS.md);
+                                  env DSMLP_DECODE_MAX_TOKENS overrides it */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);
