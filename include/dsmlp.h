@@ -265,7 +265,7 @@ typedef struct dsmlp_compile_options {
     int         decode_max_tokens; /* GEMM steps also get a generated GEMV
                                   kernel that runs instead of cuBLASLt when
                                   T <= this (decode); 0 disables, at most 8.
-                                  Default 0 (measured: bench/RESULTS.md);
+                                  Default 1 (measured: bench/RESULTS.md);
                                   env DSMLP_DECODE_MAX_TOKENS overrides it */
 } dsmlp_compile_options;
 

@@ -12,7 +12,7 @@
 
 /* Decode GEMV kernels for T <= this by default. Off: on the H200 they won at T = 1 for GELU-4096 (-1%) and
 ** BERT-base (-13%) but lost 0.7% for SwiGLU-4096, and lost at T >= 2 (bench/RESULTS.md, "decode GEMV"). */
-#define DSMLP_DECODE_MAX_TOKENS_DEFAULT 0
+#define DSMLP_DECODE_MAX_TOKENS_DEFAULT 1   /* measured: bench/RESULTS.md, "Decode GEMV" */
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o)
 {
