@@ -3,29 +3,7 @@
 # determinism, --list, --clear, --explain, --help/--version, memory-only
 # warning, --verify without a GPU. Bundles: test_cli_bundle.sh; bad
 # arguments and scripts: test_cli_errors.sh.
-set -uo pipefail
-src="${DSMLP_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-bin="${DSMLP_BINARY_DIR:-$src/build}/bin/dsmlp-compile"
-[ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/dsmlp-cli.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
-unset DSMLP_CACHE DSMLP_CACHE_MAX_MB
-export DSMLP_CACHE_DIR="$tmp/default-store"   # never touch the user's store
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-# run ARGS...: runs the tool; sets $rc, $out (stdout), $err (stderr).
-run() {
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-  rc=$?
-  out="$(cat "$tmp/out")"
-  err="$(cat "$tmp/err")"
-}
-# field NAME: the number after NAME in the summary line ("compiled 3,").
-field() { sed -n "s/.* $1 \([0-9][0-9]*\).*/\1/p" <<<"$out" | tail -1; }
-# snapshot DIR: every file's name and checksum.
-snapshot() { (cd "$1" 2>/dev/null && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); }
+. "$(dirname "$0")/lib/cli_common.sh"
 
 # Two small layers (tiny sizes compile fast) sharing nothing, one repeated:
 # the repeat must add no kernels.

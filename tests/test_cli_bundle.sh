@@ -4,25 +4,7 @@
 # compile compile nothing; altered, truncated, empty, missing and foreign
 # (other arch, other dsmlp version) bundles are refused with exit code 5 and
 # leave the store exactly as it was.
-set -uo pipefail
-src="${DSMLP_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-bin="${DSMLP_BINARY_DIR:-$src/build}/bin/dsmlp-compile"
-[ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/dsmlp-cli-bundle.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
-unset DSMLP_CACHE DSMLP_CACHE_MAX_MB
-export DSMLP_CACHE_DIR="$tmp/default-store"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-run() {
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-  rc=$?
-  out="$(cat "$tmp/out")"
-  err="$(cat "$tmp/err")"
-}
-field() { sed -n "s/.* $1 \([0-9][0-9]*\).*/\1/p" <<<"$out" | tail -1; }
-snapshot() { (cd "$1" 2>/dev/null && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); }
+. "$(dirname "$0")/lib/cli_common.sh"
 # The store as dsmlp-compile lists it (without the age column) plus checksums.
 state() { "$bin" --list --cache-dir "$1" 2>&1 | awk '{ $NF = ""; print }'; snapshot "$1"; }
 

@@ -2,23 +2,7 @@
 # test_cli_errors.sh — dsmlp-compile: bad arguments exit 2, bad scripts exit
 # 3, each with a message naming what was wrong; nothing is written to the
 # store on a usage or script error.
-set -uo pipefail
-src="${DSMLP_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
-bin="${DSMLP_BINARY_DIR:-$src/build}/bin/dsmlp-compile"
-[ -x "$bin" ] || { echo "FAIL: $bin not built"; exit 1; }
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/dsmlp-cli-errors.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
-unset DSMLP_CACHE DSMLP_CACHE_MAX_MB
-export DSMLP_CACHE_DIR="$tmp/store"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-run() {
-  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-  rc=$?
-  out="$(cat "$tmp/out")"
-  err="$(cat "$tmp/err")"
-}
+. "$(dirname "$0")/lib/cli_common.sh"
 # expect CODE REGEX ARGS...: exit code CODE, stderr matching REGEX.
 expect() {
   local code=$1 re=$2
@@ -84,7 +68,7 @@ TMPDIR="$tmp" DSMLP_CUDA_INCLUDE="$tmp/badinc" \
 DSMLP_CUDA_INCLUDE="$tmp/nowhere" expect 4 "CUDA headers not found.*DSMLP_CUDA_INCLUDE" "$tmp/good.lua" --arch sm_90
 
 # None of the failures above wrote anything to the store.
-if [ -d "$tmp/store" ] && [ -n "$(find "$tmp/store" -type f)" ]; then fail "errors left files: $(find "$tmp/store" -type f)"
+if [ -d "$DSMLP_CACHE_DIR" ] && [ -n "$(find "$DSMLP_CACHE_DIR" -type f)" ]; then fail "errors left files: $(find "$DSMLP_CACHE_DIR" -type f)"
 else ok "no store entries after errors"; fi
 
 # A good run still works (the checks above did not poison anything).
