@@ -297,6 +297,7 @@ dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
             plan_step *s = push_step(&R);
             if (!s) goto oom;
             *s = p->steps[i];
+            s->main_step = i;
             continue;
         }
         char name[32];
@@ -309,7 +310,7 @@ dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
         plan_step *s = push_step(&R);
         if (!s) goto oom;
         memset(s, 0, sizeof *s);
-        s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1;
+        s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1, s->main_step = -1;
         s->stream.first = c.first, s->stream.last = c.last, s->stream.counters = cnt;
         s->stream.norm_fused = c.norm != NULL, s->stream.gated = c.gated, s->stream.act = c.fol != NULL;
         int best_nt = 0;
