@@ -203,6 +203,30 @@ struct ds_args {
 };
 {{TERM_KINDS}}
 
+// 8 consecutive elements of any dtype, in accesses of at most 16 bytes (p aligned to the access).
+template <typename T> __device__ __forceinline__ void ds_ld8(const T *p, float (&v)[8])
+{
+    constexpr int P = 8 * (int)sizeof(T) > 16 ? 16 / (int)sizeof(T) : 8;
+#pragma unroll
+    for (int q = 0; q < 8 / P; q++) {
+        float u[P];
+        ds_load<P>(p + q * P, u);
+#pragma unroll
+        for (int j = 0; j < P; j++) v[q * P + j] = u[j];
+    }
+}
+template <typename T> __device__ __forceinline__ void ds_st8(T *p, const float (&v)[8])
+{
+    constexpr int P = 8 * (int)sizeof(T) > 16 ? 16 / (int)sizeof(T) : 8;
+#pragma unroll
+    for (int q = 0; q < 8 / P; q++) {
+        float u[P];
+#pragma unroll
+        for (int j = 0; j < P; j++) u[j] = v[q * P + j];
+        ds_store<P>(p + q * P, u);
+    }
+}
+
 // ------------------------------------------------------------------ activations, epilogue
 __device__ __forceinline__ float ds_act(float v)
 {
@@ -248,7 +272,7 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
 #if DS_HAS_BIAS
         {
             float b[8];
-            ds_load<8>(A.bias + n, b);
+            ds_ld8(A.bias + n, b);
 #pragma unroll
             for (int j = 0; j < 8; j++) v[j] += b[j];
         }
@@ -264,7 +288,7 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
 #if DS_HAS_BIAS
         {
             float b[8];
-            ds_load<8>(A.bias + DS_N + n, b);
+            ds_ld8(A.bias + DS_N + n, b);
 #pragma unroll
             for (int j = 0; j < 8; j++) gv[j] += b[j];
         }
@@ -278,12 +302,12 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
 #if DS_HAS_C
         {
             float cv[8];
-            ds_load<8>(A.c + (ds_i64)t * DS_N + n, cv);
+            ds_ld8(A.c + (ds_i64)t * DS_N + n, cv);
 #pragma unroll
             for (int j = 0; j < 8; j++) v[j] += cv[j];
         }
 #endif
-        ds_store<8>(A.d + (ds_i64)t * DS_N + n, v);
+        ds_st8(A.d + (ds_i64)t * DS_N + n, v);
     }
 }
 
