@@ -44,6 +44,18 @@ for ph in "${phases[@]}"; do
     "$B/bin/dsmlp-bench" --all --tokens "${TOKENS:-1,2,4,8,16,32,64,128,1024}" --reps "${REPS:-100}" --md "$O/bench.md" \
       > "$O/bench.log" 2>&1
     summary+=("bench rc=$?") ;;
+  profile)
+    # per-kernel facts of the stream kernels (duration, DRAM throughput, stalls) and knob variants
+    ncu --clock-control none --kernel-name regex:'ws_' --launch-count ${NCU_COUNT:-4} --section SpeedOfLight \
+      --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section LaunchStats \
+      "$B/bin/dsmlp-bench" --block ${NCU_BLOCK:-gelu_f16_h4096} --tokens ${NCU_T:-1} --reps 2 --no-tune \
+      > "$O/ncu.txt" 2>&1
+    summary+=("ncu rc=$? $(grep -E 'Duration|DRAM Throughput|Memory Throughput' "$O/ncu.txt" | head -12 | tr -s ' ' | tr '\n' ';')")
+    for knobs in ${KNOBS:-"DSMLP_WS_L2HINT=1" "DSMLP_WS_L2HINT=0" "DSMLP_WS_UMAX=2" "DSMLP_WS_UMAX=8"}; do
+      env $knobs "$B/bin/dsmlp-bench" --block gelu_f16_h4096 --tokens 1,16 --reps 50 --no-tune > "$O/knob_$knobs.log" 2>&1
+      env $knobs "$B/bin/dsmlp-bench" --block swiglu_bf16_h4096 --tokens 1,16 --reps 50 --no-tune >> "$O/knob_$knobs.log" 2>&1
+      summary+=("$knobs: $(grep -E 'T=' "$O/knob_$knobs.log" | awk '{print $1, $2, "stream", $8, "main", $6}' | tr '\n' ';')")
+    done ;;
   peers)
     PYTHONUNBUFFERED=1 python3 bench/peers.py --lib "$B/lib/libdsmlp.so" --tokens "${TOKENS:-1,2,4,8,16,32,64,128}" \
       --json "$O/peers.json" ${PEERS_ARGS:-} > "$O/peers.log" 2>&1

@@ -85,18 +85,18 @@ __device__ __forceinline__ void ds_mma(float (&d)[4], const unsigned (&a)[4], un
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 __device__ __forceinline__ unsigned ds_prmt(unsigned x, unsigned y, unsigned s) { return __byte_perm(x, y, s); }
-// Weights are read once: no L1 allocation; ask L2 for whole 256-byte sectors.
+// Weights are read once: no L1 allocation{{L2HINT_WHAT}}.
+#define DS_LDW_OP "ld.global.nc.L1::no_allocate{{L2HINT}}"
 __device__ __forceinline__ uint4 ds_ldw16(const void *p)
 {
     uint4 r;
-    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+    asm volatile(DS_LDW_OP ".v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
     return r;
 }
 __device__ __forceinline__ uint2 ds_ldw8(const void *p)
 {
     uint2 r;
-    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v2.u32 {%0,%1}, [%2];\n" : "=r"(r.x), "=r"(r.y) : "l"(p));
+    asm volatile(DS_LDW_OP ".v2.u32 {%0,%1}, [%2];\n" : "=r"(r.x), "=r"(r.y) : "l"(p));
     return r;
 }
 template <typename T> __device__ __forceinline__ T ds_ldcg(const T *p) { return __ldcg(p); }
@@ -325,32 +325,75 @@ __device__ __forceinline__ void ds_terms_global(const ds_args &A, ds_i64 t, ds_i
     }
 }
 
-// Mean and 1/std of every row (two passes, fp32, from the unrounded sum, as the norm kernel does).
-__device__ __forceinline__ void ds_row_stats(const ds_args &A, long long T, float *mean, float *rstd)
+// Mean and 1/std of every row, fp32, one pass over the unrounded sum shifted by its first element (so the
+// variance does not cancel). T <= 8: the block's warps split each row; else one warp per row. `part` holds
+// 2 x 8 x TP floats of scratch (the reduction buffer, idle at this point).
+template <int TP>
+__device__ __forceinline__ void ds_row_stats(const ds_args &A, long long T, float *mean, float *rstd, float *part)
 {
+    constexpr int NW = DS_THREADS / 32;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    for (ds_i64 t = warp; t < T; t += DS_THREADS / 32) {
-        float s = 0.0f;
+    const int rows = T < NW ? (int)T : NW, per = NW / rows;   /* warps per row */
+    const int sub = warp / rows;
+    for (ds_i64 t0 = 0; t0 < T; t0 += rows) {
+        const ds_i64 t = t0 + warp % rows;
+        float s1 = 0.0f, s2 = 0.0f;
+        if (sub < per && t < T) {
+            float shift = 0.0f;
 #if DS_NORM == 1
-        for (ds_i64 k = lane * 8; k < DS_K; k += 256) {
-            float v[8];
-            ds_terms_global(A, t, k, v);
-#pragma unroll
-            for (int j = 0; j < 8; j++) s += v[j];
-        }
-        const float mu = ds_warp_sum(s) / (float)DS_K;
-#else
-        const float mu = 0.0f;
+            {
+                float v0[8];
+                ds_terms_global(A, t, 0, v0);
+                shift = v0[0];
+            }
 #endif
-        float q = 0.0f;
-        for (ds_i64 k = lane * 8; k < DS_K; k += 256) {
-            float v[8];
-            ds_terms_global(A, t, k, v);
+            float a1[4] = {0, 0, 0, 0}, a2[4] = {0, 0, 0, 0};
+            const ds_i64 step = (ds_i64)per * 256;
+            ds_i64 k = (ds_i64)sub * 256 + lane * 8;
+            for (; k + 3 * step < DS_K; k += 4 * step) {
+                float v[4][8];
 #pragma unroll
-            for (int j = 0; j < 8; j++) q += (v[j] - mu) * (v[j] - mu);
+                for (int u = 0; u < 4; u++) ds_terms_global(A, t, k + u * step, v[u]);
+#pragma unroll
+                for (int u = 0; u < 4; u++)
+#pragma unroll
+                    for (int j = 0; j < 8; j++) {
+                        const float d = v[u][j] - shift;
+                        a1[u] += d, a2[u] += d * d;
+                    }
+            }
+            for (; k < DS_K; k += step) {
+                float v[8];
+                ds_terms_global(A, t, k, v);
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    const float d = v[j] - shift;
+                    a1[0] += d, a2[0] += d * d;
+                }
+            }
+            s1 = ds_warp_sum((a1[0] + a1[1]) + (a1[2] + a1[3]));
+            s2 = ds_warp_sum((a2[0] + a2[1]) + (a2[2] + a2[3]));
+            if (lane == 0) part[sub * TP + (t - t0)] = s1, part[(NW + sub) * TP + (t - t0)] = s2;
+            (void)shift;
         }
-        q = ds_warp_sum(q);
-        if (lane == 0) mean[t] = mu, rstd[t] = rsqrtf(q / (float)DS_K + DS_EPS);
+        __syncthreads();
+        if (threadIdx.x < rows && t0 + threadIdx.x < T) {
+            const int r = threadIdx.x;
+            float S1 = 0.0f, S2 = 0.0f;
+            for (int q = 0; q < per; q++) S1 += part[q * TP + r], S2 += part[(NW + q) * TP + r];
+            const float m1 = S1 / (float)DS_K, var = S2 / (float)DS_K - (DS_NORM == 1 ? m1 * m1 : 0.0f);
+            float shift = 0.0f;
+#if DS_NORM == 1
+            {
+                float v0[8];
+                ds_terms_global(A, t0 + r, 0, v0);
+                shift = v0[0];
+            }
+#endif
+            mean[t0 + r] = DS_NORM == 1 ? shift + m1 : 0.0f;
+            rstd[t0 + r] = rsqrtf(fmaxf(var, 0.0f) + DS_EPS);
+        }
+        __syncthreads();
     }
 }
 #endif
@@ -397,7 +440,8 @@ __device__ __forceinline__ void ds_stage(const ds_args &A, long long T, const ds
 {
     typedef ds_cfg<NT, U, QW> C;
     const ds_i64 k0 = (R.seg_a(j) + (ds_i64)ch * C::LPC) * DS_KSTEP;
-    constexpr int V = C::KCH / 8;
+    const ds_i64 kend = R.seg_e(j) * DS_KSTEP < DS_K ? R.seg_e(j) * DS_KSTEP : DS_K;   // the segment's k only
+    const int V = (int)((kend - k0 < C::KCH ? kend - k0 : C::KCH) + 7) / 8;
 #pragma unroll
     for (int s = 0; s < DS_NSTAGED; s++) {
 #if DS_NORM
@@ -408,7 +452,7 @@ __device__ __forceinline__ void ds_stage(const ds_args &A, long long T, const ds
         for (int e = threadIdx.x; e < C::TP * V; e += DS_THREADS) {
             const int t = e / V, kk = (e % V) * 8;
             const ds_i64 k = k0 + kk;
-            const bool ok = t < T && k < DS_K;
+            const bool ok = t < T && k < kend;
             ds_cp16(buf + s * C::XST + t * C::XLD + kk, ok ? (const void *)(src + (ds_i64)t * DS_K + k) : (const void *)src, ok);
         }
     }
@@ -424,13 +468,14 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 {
     typedef ds_cfg<NT, U, QW> C;
     const ds_i64 k0 = (R.seg_a(j) + (ds_i64)ch * C::LPC) * DS_KSTEP;
+    const ds_i64 kend = R.seg_e(j) * DS_KSTEP < DS_K ? R.seg_e(j) * DS_KSTEP : DS_K;
     const bool side = DS_HAS_SIDE && R.t0 + j == 0;
-    constexpr int V = C::KCH / 8;
+    const int V = (int)((kend - k0 < C::KCH ? kend - k0 : C::KCH) + 7) / 8;
     for (int e = threadIdx.x; e < C::TP * V; e += DS_THREADS) {
         const int t = e / V, kk = (e % V) * 8;
         const ds_i64 k = k0 + kk;
         float y[8];
-        if (t < T && k < DS_K) {
+        if (t < T && k < kend) {
             float v[8];
             int s = 0;
 #pragma unroll
@@ -597,7 +642,7 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
         for (int z = 0; z < QW; z++) S.template next<QW>(R);
     }
 #if DS_NORM
-    ds_row_stats(A, T, mean, rstd);
+    ds_row_stats<C::TP>(A, T, mean, rstd, red);
 #endif
     Cc.start(R);
     int buf = 0;
