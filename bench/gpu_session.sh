@@ -52,6 +52,7 @@ for ph in "${phases[@]}"; do
       > "$O/ncu.txt" 2>&1
     summary+=("ncu rc=$? $(grep -E 'Duration|DRAM Throughput|Memory Throughput' "$O/ncu.txt" | head -12 | tr -s ' ' | tr '\n' ';')")
     for knobs in ${KNOBS:-"DSMLP_WS_L2HINT=1" "DSMLP_WS_L2HINT=0" "DSMLP_WS_UMAX=2" "DSMLP_WS_UMAX=8"}; do
+      [ "$knobs" = none ] && continue
       env $knobs "$B/bin/dsmlp-bench" --block gelu_f16_h4096 --tokens 1,16 --reps 50 --no-tune > "$O/knob_$knobs.log" 2>&1
       env $knobs "$B/bin/dsmlp-bench" --block swiglu_bf16_h4096 --tokens 1,16 --reps 50 --no-tune >> "$O/knob_$knobs.log" 2>&1
       summary+=("$knobs: $(grep -E 'T=' "$O/knob_$knobs.log" | awk '{print $1, $2, "stream", $8, "main", $6}' | tr '\n' ';')")

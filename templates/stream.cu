@@ -565,35 +565,70 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
 #endif
 }
 
-// Column of the W rows/columns lane (g, c) reads for tile `tile`, relative to its part's weight.
-__device__ __forceinline__ ds_i64 ds_lane_col(ds_i64 tile, int wcol, int g)
-{
-    return tile * DS_BCP + wcol + (DS_IO ? DS_EL * g : g);
-}
+// The weight loads of one warp, in the order its MMAs consume them: (segment, chunk, position) with the lane's
+// W addresses of the current tile cached, so a load costs one multiply-add. Positions past a segment's end
+// (the last chunk's tail) issue nothing. Columns past N read a valid row and are never stored; k past K loads
+// zeros.
+template <int LPC, int QW> struct ds_wcursor {
+    ds_i64 j, base, end;               // segment, first load group of this chunk for this warp, segment end
+    int ch, nch, i;
+    const ds_w_t *lane[DS_RPL];        // this lane's addresses at load group 0 of the segment's tile
 
-// Issues the loads of load group lg of tile `tile` (zeros past K; columns past N read a valid row, never stored).
-__device__ __forceinline__ void ds_load_group(ds_wraw_t (&raw)[DS_RPL], const ds_w_t *w, ds_i64 tile, int wcol, ds_i64 lg,
-                                              int g, int c)
-{
-    const ds_i64 col = ds_lane_col(tile, wcol, g);
+    __device__ __forceinline__ void tile(const ds_range &R, const ds_w_t *w, int wcol, int g, int c)
+    {
+        const ds_i64 col = (R.t0 + j) * DS_BCP + wcol + (DS_IO ? DS_EL * g : g);
 #if DS_IO
-    const ds_i64 cc = col < DS_N ? col : 0;
+        const ds_i64 cc = col < DS_N ? col : 0;
 #pragma unroll
-    for (int r = 0; r < 4; r++) {
-        const ds_i64 k = lg * 16 + 4 * c + r;
-        raw[r] = k < DS_K ? ds_ldw(w + k * DS_LDW + cc) : ds_wraw_t();
-    }
+        for (int r = 0; r < 4; r++) lane[r] = w + (ds_i64)(4 * c + r) * DS_LDW + cc;
 #else
-    const ds_i64 k = lg * 32 + 8 * c;
 #pragma unroll
-    for (int i = 0; i < DS_MT; i++)
+        for (int q = 0; q < DS_MT; q++)
 #pragma unroll
-        for (int h = 0; h < 2; h++) {
-            const ds_i64 row = col + 16 * i + 8 * h;
-            raw[2 * i + h] = k < DS_K ? ds_ldw(w + (row < DS_N ? row : 0) * DS_LDW + k) : ds_wraw_t();
-        }
+            for (int h = 0; h < 2; h++) {
+                const ds_i64 row = col + 16 * q + 8 * h;
+                lane[2 * q + h] = w + (row < DS_N ? row : DS_N - 1) * DS_LDW + 8 * c;
+            }
 #endif
-}
+    }
+    __device__ __forceinline__ void segment(const ds_range &R, const ds_w_t *w, int wcol, int wk, int g, int c)
+    {
+        ch = 0, i = 0;
+        if (j > R.t1 - R.t0) return;
+        base = R.seg_a(j) + wk, end = R.seg_e(j);
+        nch = (int)((end - R.seg_a(j) + LPC - 1) / LPC);
+        tile(R, w, wcol, g, c);
+    }
+    __device__ __forceinline__ void start(const ds_range &R, const ds_w_t *w, int wcol, int wk, int g, int c)
+    {
+        j = 0;
+        segment(R, w, wcol, wk, g, c);
+    }
+    __device__ __forceinline__ void next(const ds_range &R, const ds_w_t *w, int wcol, int wk, int g, int c)
+    {
+        if (++i < QW) return;
+        i = 0, base += LPC;
+        if (++ch < nch) return;
+        j++;
+        segment(R, w, wcol, wk, g, c);
+    }
+    __device__ __forceinline__ void issue(const ds_range &R, ds_wraw_t (&raw)[DS_RPL], int c) const
+    {
+        const ds_i64 lg = base + (ds_i64)i * DS_WK;
+        if (j > R.t1 - R.t0 || lg >= end) return;
+        const ds_i64 off = lg * (DS_IO ? 16 * DS_LDW : 32);
+        if (DS_K % DS_KSTEP == 0 || lg < DS_LPT - 1) {
+#pragma unroll
+            for (int r = 0; r < DS_RPL; r++) raw[r] = ds_ldw(lane[r] + off);
+        } else {
+#pragma unroll
+            for (int r = 0; r < DS_RPL; r++) {
+                const ds_i64 k = DS_IO ? lg * 16 + 4 * c + r : lg * 32 + 8 * c;
+                raw[r] = k < DS_K ? ds_ldw(lane[r] + off) : ds_wraw_t();
+            }
+        }
+    }
+};
 
 // ------------------------------------------------------------------ one body per padded token count
 template <int NT, int U, int QW>
@@ -622,14 +657,14 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
     R.t0 = R.u0 / DS_LPT, R.t1 = (R.u1 - 1) / DS_LPT;
 
     // Weights first: they do not depend on the previous kernel, so they stream while it finishes.
-    ds_cursor<C::LPC> L, Cc, S;
-    L.start(R);
+    ds_wcursor<C::LPC, QW> L;
+    ds_cursor<C::LPC> S;
+    L.start(R, w, wcol, wk, g, c);
     ds_wraw_t ring[U][DS_RPL];
 #pragma unroll
     for (int u = 0; u < U; u++) {
-        const ds_i64 lg = R.seg_a(L.j) + (ds_i64)L.ch * C::LPC + wk + L.i * DS_WK;
-        if (!L.done(R) && lg < R.seg_e(L.j)) ds_load_group(ring[u], w, R.t0 + L.j, wcol, lg, g, c);
-        L.template next<QW>(R);
+        L.issue(R, ring[u], c);
+        L.next(R, w, wcol, wk, g, c);
     }
     ds_pdl_wait();
     ds_pdl_launch();
@@ -644,10 +679,8 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 #if DS_NORM
     ds_row_stats<C::TP>(A, T, mean, rstd, red);
 #endif
-    Cc.start(R);
     int buf = 0;
-    while (!Cc.done(R)) {
-        const ds_i64 j = Cc.j;
+    for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
         float acc[DS_MT][NT][4];
 #pragma unroll
         for (int i = 0; i < DS_MT; i++)
@@ -655,8 +688,9 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
             for (int jj = 0; jj < NT; jj++)
 #pragma unroll
                 for (int r = 0; r < 4; r++) acc[i][jj][r] = 0.0f;
-        while (!Cc.done(R) && Cc.j == j) {    // the chunks of segment j
-            const int ch = Cc.ch;
+        const ds_i64 sa = R.seg_a(j), cend = R.seg_e(j);
+        const int nch = (int)((cend - sa + C::LPC - 1) / C::LPC);
+        for (int ch = 0; ch < nch; ch++) {    // the chunks of segment j
             ds_cp_wait<1>();
             __syncthreads();
             ds_x_t *xs = xbuf + buf * DS_NSTAGED * C::XST;
@@ -664,17 +698,15 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
             ds_normalize<NT, U, QW>(A, T, R, j, ch, xs, mean, rstd);
             __syncthreads();
 #endif
-            const ds_i64 cbase = R.seg_a(j) + (ds_i64)ch * C::LPC, cend = R.seg_e(j);
+            const ds_i64 cbase = sa + (ds_i64)ch * C::LPC + wk;
             for (int q = 0; q < QW; q += U) {
 #pragma unroll
                 for (int u = 0; u < U; u++) {
                     const int pos = q + u;
-                    const ds_i64 lg = cbase + wk + pos * DS_WK;
-                    if (lg < cend) ds_mma_group<NT, C::XLD>(acc, ring[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c);
-                    Cc.template next<QW>(R);
-                    const ds_i64 ln = R.seg_a(L.j) + (ds_i64)L.ch * C::LPC + wk + L.i * DS_WK;
-                    if (!L.done(R) && ln < R.seg_e(L.j)) ds_load_group(ring[u], w, R.t0 + L.j, wcol, ln, g, c);
-                    L.template next<QW>(R);
+                    if (cbase + pos * DS_WK < cend)
+                        ds_mma_group<NT, C::XLD>(acc, ring[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c);
+                    L.issue(R, ring[u], c);
+                    L.next(R, w, wcol, wk, g, c);
                 }
             }
             __syncthreads();   // every warp is done with this buffer
@@ -748,7 +780,7 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 #define DS_DYNAMIC_SMEM(n) extern __shared__ __align__(16) unsigned char n[]
 #endif
 
-extern "C" __global__ void __launch_bounds__(DS_THREADS, 1) {{NAME}}(long long T{{PARAMS}})
+extern "C" __global__ void __launch_bounds__(DS_THREADS, {{MINB}}) {{NAME}}(long long T{{PARAMS}})
 {
     DS_DYNAMIC_SMEM(ds_smem);
     ds_args A = {};

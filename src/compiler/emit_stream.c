@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define REG_BUDGET 232   /* registers a thread may use (1 block of 256 threads per SM) */
+#define REG_BUDGET_2 124 /* ... 2 blocks per SM (<= 128 registers)                      */
 #define REG_FIXED  48    /* addresses, cursors, loop state                            */
 #define ACC_MAX    128   /* accumulators beyond this leave too little for loads       */
 #define U_MAX      4     /* load groups in flight per warp                            */
@@ -35,11 +36,12 @@ typedef struct body { int nt, u, qw; size_t smem; } body;
 
 static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstaged, size_t wbytes, size_t xbytes, body *b)
 {
+    const int budget = s->min_blocks > 1 ? REG_BUDGET_2 : REG_BUDGET;
     const int kstep = s->io ? 16 : 32, tp = 8 * nt;
     const int raw_regs = (s->io ? 4 : 2 * s->mt) * (int)((size_t)s->el * wbytes / 4);
     const int acc = 4 * s->mt * nt, bfrag = 2 * nt;
     if (acc > ACC_MAX) return 0;
-    int umax = (REG_BUDGET - REG_FIXED - acc - bfrag) / raw_regs;
+    int umax = (budget - REG_FIXED - acc - bfrag) / raw_regs;
     if (umax > dev_knob("DSMLP_WS_UMAX", U_MAX)) umax = dev_knob("DSMLP_WS_UMAX", U_MAX);
     const int bct = s->wn * (s->io ? 8 * s->el : 16 * s->mt);
     const int padt = s->io ? 16 : 32;
@@ -104,7 +106,8 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     static const int nts[] = {1, 4, 16};
     body bodies[3];
     int nb = 0;
-    for (int i = 0; i < 3 && (i == 0 || nts[i - 1] < s->max_nt); i++) {
+    for (int i = 0; i < 3; i++) {
+        if (nts[i] < s->nt_lo || nts[i] > s->nt_hi || (i > 0 && nts[i - 1] >= s->max_nt)) continue;
         if (!make_body(s, p, nts[i], nstaged, wbytes, xbytes, &bodies[nb])) break;
         nb++;
     }
@@ -124,7 +127,8 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     if (s->norm) snprintf(nrm, sizeof nrm, "_%s", s->norm == 2 ? "rms" : "ln");
     if (s->act || s->gated) snprintf(act, sizeof act, "_%s%s", s->gated ? "g" : "", s->act ? act_what(s->act) : "id");
     snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
-             (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, 8 * maxnt);
+             (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk * (s->min_blocks > 1 ? 10 : 1),
+             8 * maxnt);
     emit_set_name(k, base, s->el, uniq);
 
     char what[256] = "", nwhat[200] = "";
@@ -217,7 +221,7 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
         "G_T", emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "L2HINT", l2hint ? ".L2::256B" : "",
         "L2HINT_WHAT", l2hint ? "; L2 fetches whole 256-byte sectors" : "", "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
-        "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", NULL};
+        "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : emit_fill(ctx, "stream.cu", kv, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
@@ -227,7 +231,7 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     k->sk_units = k->sk_tiles * ceil_div(s->k, kstep);
     k->sk_maxnt = maxnt;
     k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
-    snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %dx%d warps, T<=%d", s->io ? "[in,out]" : "[out,in]", wcol,
-             s->wn, s->wk, 8 * maxnt);
+    snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %dx%d warps, %d block%s/SM, T<=%d",
+             s->io ? "[in,out]" : "[out,in]", wcol, s->wn, s->wk, s->min_blocks, s->min_blocks > 1 ? "s" : "", 8 * maxnt);
     return st;
 }
