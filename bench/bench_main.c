@@ -147,8 +147,10 @@ typedef struct ceilings { double copy_bw, read_bw, rate; } ceilings;
 /* Times block b at every T: the plan as loaded (heuristic or tuning record), the main steps pinned, the
 ** weight-streaming route pinned, and after dsmlp_plan_tune. residual_kernel: the GEMM2 residual through a
 ** generated kernel instead of cuBLASLt's beta*C (main route). */
-static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, int tune, const int *tokens, int ntok,
-                      int reps, const ceilings *ce, FILE *md)
+static int bench_sms;
+
+static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, int tune, int variants,
+                      const int *tokens, int ntok, int reps, const ceilings *ce, FILE *md)
 {
     const dsmlp_mlp_config *c = &b->cfg;
     int64_t maxT = 0;
@@ -185,6 +187,27 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
     die_ds(ctx, dsmlp_bind(plan, "out", (void *)out), "bind out");
 
     size_t F = (c->activation == DSMLP_MLP_GATED_GELU || c->activation == DSMLP_MLP_GATED_SILU) ? 2 : 1;
+    if (variants) {   /* every tile variant pinned, default grid and one block per SM */
+        for (int i = 0; i < ntok; i++) {
+            int64_t T = tokens[i];
+            printf("%-18s T=%-4lld variants:", b->name, (long long)T);
+            for (int v = 0; v < 6; v++)
+                for (int gsel = 0; gsel < 2; gsel++) {
+                    if (dsmlp_plan_set_route(plan, T, 1, v, gsel ? bench_sms : 0) != DSMLP_OK) continue;
+                    printf("  v%d%s %.1f", v, gsel ? "/g1" : "", capture_time(ctx, plan, T, reps));
+                }
+            die_ds(ctx, dsmlp_plan_set_route(plan, T, 0, -1, 0), "set_route main");
+            printf("  main %.1f us\n", capture_time(ctx, plan, T, reps));
+            fflush(stdout);
+        }
+        char *text;
+        if (dsmlp_plan_route_text(plan, &text) == DSMLP_OK) {
+            /* the kernels behind the variant numbers */
+            printf("%s", text);
+            dsmlp_free(text);
+        }
+        goto out;
+    }
     double t_load[16], t_main[16], t_stream[16];
     for (int i = 0; i < ntok; i++) t_load[i] = capture_time(ctx, plan, tokens[i], reps);   /* before any pin */
     for (int i = 0; i < ntok; i++) {
@@ -220,6 +243,7 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
                     t_tuned, floor_us, best / floor_us, (double)weight_bytes / (best * 1e-6) / 1e12);
         fflush(stdout);
     }
+out:
     for (int i = 0; i < np; i++) bench_cu.MemFree(pptr[i]);
     bench_cu.MemFree(A);
     bench_cu.MemFree(X);
@@ -231,7 +255,7 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
 static void usage(void)
 {
     printf("usage: dsmlp-bench [--all] [--tokens 1,2,4,...] [--block NAME] [--reps N] [--md FILE] [--no-tune]\n"
-           "                   [--residual-kernel]\n"
+           "                   [--residual-kernel] [--variants]\n"
            "Times dsmlp's benchmark blocks as CUDA-graph replays (median of N, default 200): the plan as loaded,\n"
            "the main steps and the weight-streaming route pinned, and after dsmlp_plan_tune; each as a ratio to\n"
            "the physical floor (bytes / read-stream rate, FLOPs / GEMM rate) measured in the same run.\n"
@@ -241,7 +265,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    int tokens[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1024, 8192}, ntok = 10, reps = 200, tune = 1, rk = 0;
+    int tokens[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1024, 8192}, ntok = 10, reps = 200, tune = 1, rk = 0, variants = 0;
     const char *only = NULL, *md_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(); return 0; }
@@ -254,6 +278,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--md") && i + 1 < argc) md_path = argv[++i];
         else if (!strcmp(argv[i], "--no-tune")) tune = 0;
         else if (!strcmp(argv[i], "--residual-kernel")) rk = 1;
+        else if (!strcmp(argv[i], "--variants")) variants = 1;
         else { fprintf(stderr, "dsmlp-bench: unknown argument '%s'\n", argv[i]); usage(); return 2; }
     }
     if (reps < 1 || ntok < 1) { usage(); return 2; }
@@ -273,6 +298,7 @@ int main(int argc, char **argv)
     blocks[2].cfg.hidden = 768, blocks[2].cfg.intermediate = 3072, blocks[2].cfg.dtype = DSMLP_F16;
     blocks[2].cfg.pre_layer_norm = 0;
 
+    bench_cu.DeviceGetAttribute(&bench_sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, bench_cu.dev);
     ceilings ce;
     ce.copy_bw = measure_copy_bw();
     ce.read_bw = bench_read_bw();
@@ -287,7 +313,7 @@ int main(int argc, char **argv)
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
     for (int i = 0; i < 3; i++)
-        if (!only || !strcmp(only, blocks[i].name)) bench_one(ctx, &blocks[i], rk, tune, tokens, ntok, reps, &ce, md);
+        if (!only || !strcmp(only, blocks[i].name)) bench_one(ctx, &blocks[i], rk, tune, variants, tokens, ntok, reps, &ce, md);
     if (md) fclose(md);
     dsmlp_ctx_free(ctx);
     return 0;

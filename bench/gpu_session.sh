@@ -57,6 +57,15 @@ for ph in "${phases[@]}"; do
       env $knobs "$B/bin/dsmlp-bench" --block swiglu_bf16_h4096 --tokens 1,16 --reps 50 --no-tune >> "$O/knob_$knobs.log" 2>&1
       summary+=("$knobs: $(grep -E 'T=' "$O/knob_$knobs.log" | awk '{print $1, $2, "stream", $8, "main", $6}' | tr '\n' ';')")
     done ;;
+  variants)
+    for blk in ${VBLOCKS:-gelu_f16_h4096 swiglu_bf16_h4096 bert_f16_h768}; do
+      "$B/bin/dsmlp-bench" --block "$blk" --tokens "${VTOKENS:-1,8,16,32,64}" --reps 60 --variants >> "$O/variants.log" 2>&1
+    done
+    for o in ${LDOPS:-1 2 3}; do
+      DSMLP_WS_LDOP=$o "$B/bin/dsmlp-bench" --block gelu_f16_h4096 --tokens 1 --reps 60 --variants >> "$O/ldop_$o.log" 2>&1
+      summary+=("ldop $o: $(grep 'variants:' "$O/ldop_$o.log" | cut -c1-200)")
+    done
+    summary+=("$(grep 'variants:' "$O/variants.log")") ;;
   peers)
     PYTHONUNBUFFERED=1 python3 bench/peers.py --lib "$B/lib/libdsmlp.so" --tokens "${TOKENS:-1,2,4,8,16,32,64,128}" \
       --json "$O/peers.json" ${PEERS_ARGS:-} > "$O/peers.log" 2>&1

@@ -18,16 +18,17 @@
 #define DS_GATE_OFF {{GATE_OFF}}LL
 #define DS_EL {{EL}}                 // weight elements per load
 #define DS_MT {{MT}}                 // 16-row MMA tiles per warp
+#define DS_LPR {{LPR}}               // adjacent loads per W row per lane (wider contiguous runs per row)
 #define DS_WN {{WN}}                 // warps across columns
 #define DS_WK {{WK}}                 // warps across k (reduced through shared memory)
 #define DS_THREADS (32 * DS_WN * DS_WK)
-#define DS_KSTEP (DS_IO ? 16 : 32)   // k of one load group (IO: 4 rows per lane; OI: 8 k per lane, 2 MMAs)
-#define DS_WCOL (DS_IO ? 8 * DS_EL : 16 * DS_MT)   // output columns of one warp
+#define DS_KSTEP (DS_IO ? 16 : 32 * DS_LPR)   // k of one load group (IO: 4 rows per lane; OI: 8 LPR k per lane)
+#define DS_WCOL (DS_IO ? 8 * DS_EL * DS_LPR : 16 * DS_MT)   // output columns of one warp
 #define DS_BCP ((DS_GATED ? DS_WN / 2 : DS_WN) * DS_WCOL)  // columns of one tile, per part
 #define DS_BCT (DS_WN * DS_WCOL)     // columns of one tile, all parts
 #define DS_NTILE ((DS_N + DS_BCP - 1) / DS_BCP)
 #define DS_LPT ((DS_K + DS_KSTEP - 1) / DS_KSTEP)  // load groups per tile
-#define DS_RPL (DS_IO ? 4 : 2 * DS_MT)             // weight loads per lane per load group
+#define DS_RPL (DS_IO ? 4 * DS_LPR : 2 * DS_MT * DS_LPR)   // weight loads per lane per load group
 #define DS_MAXTP {{MAXTP}}           // largest padded token count compiled
 #define DS_NORM {{NORM}}             // 0: x is read as is; 1: LayerNorm, 2: RMSNorm of the sum of the terms
 #define DS_EPS ((float){{EPS}})
@@ -45,7 +46,8 @@
 #define DS_SEP_SCALE {{SEP_SCALE}}   // 1: the gate part has its own scale vector
 #define DS_SCALE_DIV {{SCALE_DIV}}LL // output rows per scale (1: per channel)
 #define DS_MMA_BF16 {{MMA_BF16}}
-#define DS_XPADT (DS_IO ? 16 : 32)   // x chunk rows start DS_XPADT elements apart mod 64: conflict-free fragments
+#define DS_XPADT (DS_IO ? 16 : DS_LPR == 1 ? 32 : 8)   // x chunk rows start this many elements apart mod 64:
+                                                      // conflict-free fragment loads
 typedef {{X_T}} ds_x_t;     // activations (MMA operand type)
 typedef {{D_T}} ds_d_t;
 typedef {{W_T}} ds_w_t;     // weight storage
@@ -86,7 +88,7 @@ __device__ __forceinline__ void ds_mma(float (&d)[4], const unsigned (&a)[4], un
 }
 __device__ __forceinline__ unsigned ds_prmt(unsigned x, unsigned y, unsigned s) { return __byte_perm(x, y, s); }
 // Weights are read once: no L1 allocation{{L2HINT_WHAT}}.
-#define DS_LDW_OP "ld.global.nc.L1::no_allocate{{L2HINT}}"
+#define DS_LDW_OP "{{LDOP}}{{L2HINT}}"
 __device__ __forceinline__ uint4 ds_ldw16(const void *p)
 {
     uint4 r;
@@ -106,6 +108,11 @@ template <typename T> __device__ __forceinline__ T ds_ldcg(const T *p) { return 
 #define ds_mma(d, a, b0, b1) ds_sim_mma(d, a, b0, b1, DS_MMA_BF16)
 #endif
 
+// 32-bit word q of a 8- or 16-byte vector (q a compile-time constant after unrolling; no pointer arithmetic
+// across members).
+__device__ __forceinline__ unsigned ds_w32(const uint2 &v, int q) { return q == 0 ? v.x : v.y; }
+__device__ __forceinline__ unsigned ds_w32(const uint4 &v, int q) { return q == 0 ? v.x : q == 1 ? v.y : q == 2 ? v.z : v.w; }
+
 // ------------------------------------------------------------------ the weight-load seam
 // ds_wraw_t holds one load; ds_wconv turns it into DS_EL / 2 words of two MMA operands each (element 2q in the
 // low half of word q). Float weights pass through; int8 and fp8 are converted exactly (their scales are per output
@@ -124,7 +131,7 @@ __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p) { return ds_ldw8(p)
 __device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
 {
 #pragma unroll
-    for (int q = 0; q < DS_EL / 2; q++) w[q] = (&r.x)[q];
+    for (int q = 0; q < DS_EL / 2; q++) w[q] = ds_w32(r, q);
 }
 #elif DS_QUANT == 1
 // int8 -> f16: 0x6400 | (x ^ 0x80) is 1024 + x + 128 exactly; one subtraction gives x. bf16 goes through fp32.
@@ -132,7 +139,7 @@ __device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL
 {
 #pragma unroll
     for (int h = 0; h < DS_EL / 4; h++) {
-        const unsigned u = (&r.x)[h] ^ 0x80808080u;
+        const unsigned u = ds_w32(r, h) ^ 0x80808080u;
 #if !DS_MMA_BF16
         const unsigned lo = ds_prmt(u, 0x64646464u, 0x7150), hi = ds_prmt(u, 0x64646464u, 0x7352);
         const __half2 bias = __halves2half2(__ushort_as_half((unsigned short)0x6480), __ushort_as_half((unsigned short)0x6480));
@@ -172,7 +179,7 @@ __device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL
 {
 #pragma unroll
     for (int h = 0; h < DS_EL / 4; h++) {
-        const unsigned u = (&r.x)[h];
+        const unsigned u = ds_w32(r, h);
         unsigned lo, hi;
         lo = ds_fp8x2_to_h2((unsigned short)(u & 0xffffu));
         hi = ds_fp8x2_to_h2((unsigned short)(u >> 16));
@@ -440,8 +447,9 @@ __device__ __forceinline__ void ds_stage(const ds_args &A, long long T, const ds
 {
     typedef ds_cfg<NT, U, QW> C;
     const ds_i64 k0 = (R.seg_a(j) + (ds_i64)ch * C::LPC) * DS_KSTEP;
-    const ds_i64 kend = R.seg_e(j) * DS_KSTEP < DS_K ? R.seg_e(j) * DS_KSTEP : DS_K;   // the segment's k only
-    const int V = (int)((kend - k0 < C::KCH ? kend - k0 : C::KCH) + 7) / 8;
+    // the segment's load groups only (their k past K as zeros: the MMAs read whole load groups)
+    const ds_i64 kend = R.seg_e(j) * DS_KSTEP < DS_K ? R.seg_e(j) * DS_KSTEP : DS_K;
+    const int V = (int)(R.seg_e(j) * DS_KSTEP - k0 < C::KCH ? R.seg_e(j) * DS_KSTEP - k0 : C::KCH) / 8;
 #pragma unroll
     for (int s = 0; s < DS_NSTAGED; s++) {
 #if DS_NORM
@@ -470,7 +478,7 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
     const ds_i64 k0 = (R.seg_a(j) + (ds_i64)ch * C::LPC) * DS_KSTEP;
     const ds_i64 kend = R.seg_e(j) * DS_KSTEP < DS_K ? R.seg_e(j) * DS_KSTEP : DS_K;
     const bool side = DS_HAS_SIDE && R.t0 + j == 0;
-    const int V = (int)((kend - k0 < C::KCH ? kend - k0 : C::KCH) + 7) / 8;
+    const int V = (int)(R.seg_e(j) * DS_KSTEP - k0 < C::KCH ? R.seg_e(j) * DS_KSTEP - k0 : C::KCH) / 8;
     for (int e = threadIdx.x; e < C::TP * V; e += DS_THREADS) {
         const int t = e / V, kk = (e % V) * 8;
         const ds_i64 k = k0 + kk;
@@ -536,32 +544,40 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
     uint2 b[NT];
 #pragma unroll
     for (int j = 0; j < NT; j++) b[j] = *reinterpret_cast<const uint2 *>(xs + (8 * j + g) * XLD + kk + 4 * c);
-    unsigned w[4][DS_EL / 2];
+    unsigned w[4 * DS_LPR][DS_EL / 2];   // [row r x load h][column pair]
 #pragma unroll
-    for (int r = 0; r < 4; r++) ds_wconv(raw[r], w[r]);
+    for (int r = 0; r < 4 * DS_LPR; r++) ds_wconv(raw[r], w[r]);
 #pragma unroll
     for (int i = 0; i < DS_MT; i++) {
-        const unsigned a[4] = {ds_prmt(w[0][i], w[1][i], 0x5410), ds_prmt(w[0][i], w[1][i], 0x7632),
-                               ds_prmt(w[2][i], w[3][i], 0x5410), ds_prmt(w[2][i], w[3][i], 0x7632)};
+        const int h = i / (DS_EL / 2), q = i % (DS_EL / 2);
+        const unsigned a[4] = {ds_prmt(w[0 * DS_LPR + h][q], w[1 * DS_LPR + h][q], 0x5410),
+                               ds_prmt(w[0 * DS_LPR + h][q], w[1 * DS_LPR + h][q], 0x7632),
+                               ds_prmt(w[2 * DS_LPR + h][q], w[3 * DS_LPR + h][q], 0x5410),
+                               ds_prmt(w[2 * DS_LPR + h][q], w[3 * DS_LPR + h][q], 0x7632)};
 #pragma unroll
         for (int j = 0; j < NT; j++) ds_mma(acc[i][j], a, b[j].x, b[j].y);
     }
 #else
-    uint4 b[NT];
+    uint4 b[NT][DS_LPR];
 #pragma unroll
-    for (int j = 0; j < NT; j++) b[j] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * c);
+    for (int j = 0; j < NT; j++)
 #pragma unroll
-    for (int i = 0; i < DS_MT; i++) {
-        unsigned w0[DS_EL / 2], w1[DS_EL / 2];
-        ds_wconv(raw[2 * i], w0);
-        ds_wconv(raw[2 * i + 1], w1);
+        for (int h = 0; h < DS_LPR; h++)
+            b[j][h] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * DS_LPR * c + 8 * h);
 #pragma unroll
-        for (int s = 0; s < 2; s++) {
-            const unsigned a[4] = {w0[2 * s], w1[2 * s], w0[2 * s + 1], w1[2 * s + 1]};
+    for (int i = 0; i < DS_MT; i++)
 #pragma unroll
-            for (int j = 0; j < NT; j++) ds_mma(acc[i][j], a, (&b[j].x)[2 * s], (&b[j].x)[2 * s + 1]);
+        for (int h = 0; h < DS_LPR; h++) {
+            unsigned w0[DS_EL / 2], w1[DS_EL / 2];
+            ds_wconv(raw[(2 * i) * DS_LPR + h], w0);
+            ds_wconv(raw[(2 * i + 1) * DS_LPR + h], w1);
+#pragma unroll
+            for (int s = 0; s < 2; s++) {
+                const unsigned a[4] = {w0[2 * s], w1[2 * s], w0[2 * s + 1], w1[2 * s + 1]};
+#pragma unroll
+                for (int j = 0; j < NT; j++) ds_mma(acc[i][j], a, ds_w32(b[j][h], 2 * s), ds_w32(b[j][h], 2 * s + 1));
+            }
         }
-    }
 #endif
 }
 
@@ -576,18 +592,24 @@ template <int LPC, int QW> struct ds_wcursor {
 
     __device__ __forceinline__ void tile(const ds_range &R, const ds_w_t *w, int wcol, int g, int c)
     {
-        const ds_i64 col = (R.t0 + j) * DS_BCP + wcol + (DS_IO ? DS_EL * g : g);
+        const ds_i64 col = (R.t0 + j) * DS_BCP + wcol + (DS_IO ? DS_EL * DS_LPR * g : g);
 #if DS_IO
-        const ds_i64 cc = col < DS_N ? col : 0;
 #pragma unroll
-        for (int r = 0; r < 4; r++) lane[r] = w + (ds_i64)(4 * c + r) * DS_LDW + cc;
+        for (int r = 0; r < 4; r++)
+#pragma unroll
+            for (int h = 0; h < DS_LPR; h++) {
+                const ds_i64 cc = col + h * DS_EL < DS_N ? col + h * DS_EL : 0;
+                lane[r * DS_LPR + h] = w + (ds_i64)(4 * c + r) * DS_LDW + cc;
+            }
 #else
 #pragma unroll
         for (int q = 0; q < DS_MT; q++)
 #pragma unroll
-            for (int h = 0; h < 2; h++) {
-                const ds_i64 row = col + 16 * q + 8 * h;
-                lane[2 * q + h] = w + (row < DS_N ? row : DS_N - 1) * DS_LDW + 8 * c;
+            for (int hh = 0; hh < 2; hh++) {
+                const ds_i64 row = col + 16 * q + 8 * hh;
+#pragma unroll
+                for (int h = 0; h < DS_LPR; h++)
+                    lane[(2 * q + hh) * DS_LPR + h] = w + (row < DS_N ? row : DS_N - 1) * DS_LDW + 8 * DS_LPR * c + 8 * h;
             }
 #endif
     }
@@ -616,14 +638,14 @@ template <int LPC, int QW> struct ds_wcursor {
     {
         const ds_i64 lg = base + (ds_i64)i * DS_WK;
         if (j > R.t1 - R.t0 || lg >= end) return;
-        const ds_i64 off = lg * (DS_IO ? 16 * DS_LDW : 32);
+        const ds_i64 off = lg * (DS_IO ? 16 * DS_LDW : DS_KSTEP);
         if (DS_K % DS_KSTEP == 0 || lg < DS_LPT - 1) {
 #pragma unroll
             for (int r = 0; r < DS_RPL; r++) raw[r] = ds_ldw(lane[r] + off);
         } else {
 #pragma unroll
             for (int r = 0; r < DS_RPL; r++) {
-                const ds_i64 k = DS_IO ? lg * 16 + 4 * c + r : lg * 32 + 8 * c;
+                const ds_i64 k = DS_IO ? lg * 16 + 4 * c + r / DS_LPR : lg * DS_KSTEP + 8 * DS_LPR * c + 8 * (r % DS_LPR);
                 raw[r] = k < DS_K ? ds_ldw(lane[r] + off) : ds_wraw_t();
             }
         }
@@ -725,7 +747,7 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 #pragma unroll
                         for (int e = 0; e < 4; e++) {
                             const int t = 8 * jj + 2 * c + (e & 1);
-                            const int lc = DS_IO ? DS_EL * g + 2 * i + (e >> 1) : 16 * i + g + 8 * (e >> 1);
+                            const int lc = DS_IO ? DS_EL * DS_LPR * g + 2 * i + (e >> 1) : 16 * i + g + 8 * (e >> 1);
                             float *p = red + t * DS_BCT + part * DS_BCP + wcol + lc;
                             *p = r ? *p + acc[i][jj][e] : acc[i][jj][e];
                         }

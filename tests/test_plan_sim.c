@@ -608,20 +608,22 @@ static const fcase stream_cases[] = {
     {"ws bert post-LN f16", 64, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 0, 1, 0, 1, 0},
     {"ws int8 gpt2 f16", 128, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, 1, 0},
     {"ws int8 llama bf16 gated", 96, 208, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 0},
+    {"ws int8 llama bf16 gated H=1232 (k tail)", 1232, 3328, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 0},
 };
 
 START_TEST(stream_route)
 {
     static const struct { int c, variant, grid; long long T; } runs[] = {
-        {0, 0, 0, 1}, {0, 2, 1, 9}, {0, 3, 7, 33}, {0, 3, 0, 100}, {0, 1, 3, 6},
-        {1, 0, 3, 1}, {1, 2, 0, 17}, {1, 1, 4096, 8}, {1, 3, 5, 64},
-        {2, 0, 0, 3}, {2, 2, 2, 16}, {2, 3, 4096, 40}, {2, 3, 9, 128}, {2, 1, 2, 8},
+        {0, 0, 0, 1}, {0, 3, 1, 9}, {0, 4, 7, 33}, {0, 4, 0, 100}, {0, 1, 3, 6}, {0, 5, 5, 30}, {0, 2, 2, 7},
+        {1, 0, 3, 1}, {1, 3, 0, 17}, {1, 1, 4096, 8}, {1, 4, 5, 64}, {1, 5, 2, 12},
+        {2, 0, 0, 3}, {2, 3, 2, 16}, {2, 4, 4096, 40}, {2, 4, 9, 128}, {2, 1, 2, 8}, {2, 5, 3, 20}, {2, 2, 7, 5},
         {3, 0, 0, 5}, {3, 2, 3, 24},
         {4, 1, 1, 2}, {4, 3, 4096, 12},
         {5, 0, 0, 7}, {5, 3, 6, 65},
         {6, 0, 5, 4},
         {7, 0, 0, 1}, {7, 2, 3, 20},
         {8, 2, 2, 9}, {8, 1, 0, 3},
+        {9, 3, 132, 16}, {9, 1, 264, 6}, {9, 5, 100, 24},
     };
     sim_stream = 128;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {

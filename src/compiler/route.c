@@ -19,9 +19,11 @@
 /* Tile shapes tried per layout (elements per load or 16-row tiles, warps across columns x across k), each as a
 ** kernel for T <= 8 (registers for 2 blocks per SM: twice the warps to hide the memory latency) and one for
 ** larger T (one block per SM, room for the accumulators). */
-typedef struct variant { int el, mt, wn, wk, nt_lo, nt_hi, minb; } variant;
-static const variant io_variants[] = {{8, 4, 2, 4, 1, 1, 2}, {4, 2, 4, 2, 1, 1, 2}, {8, 4, 2, 4, 4, 16, 1}, {4, 2, 4, 2, 4, 16, 1}};
-static const variant oi_variants[] = {{8, 2, 2, 4, 1, 1, 2}, {8, 1, 4, 2, 1, 1, 2}, {8, 2, 2, 4, 4, 16, 1}, {8, 1, 4, 2, 4, 16, 1}};
+typedef struct variant { int el, mt, lpr, wn, wk, nt_lo, nt_hi, minb; } variant;
+static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2}, {8, 8, 2, 2, 4, 1, 1, 2}, {4, 2, 1, 4, 2, 1, 1, 2},
+                                      {8, 4, 1, 2, 4, 4, 16, 1}, {4, 2, 1, 4, 2, 4, 16, 1}, {8, 8, 2, 2, 4, 4, 4, 1}};
+static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2}, {8, 1, 2, 4, 2, 1, 1, 2}, {8, 1, 1, 4, 2, 1, 1, 2},
+                                      {8, 2, 1, 2, 4, 4, 16, 1}, {8, 1, 1, 4, 2, 4, 16, 1}, {8, 1, 2, 4, 2, 4, 16, 1}};
 
 typedef struct rb {
     dsmlp_ctx *ctx;
@@ -147,7 +149,7 @@ static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt
     s.ldw = s.io ? g->n : g->k;
     s.sep_gate = 0;
     s.gate_off = c->gated ? (s.io ? s.n : s.n * g->k) : 0;
-    s.el = v->el, s.mt = v->mt, s.wn = v->wn, s.wk = v->wk;
+    s.el = v->el, s.mt = v->mt, s.lpr = v->lpr, s.wn = v->wn, s.wk = v->wk;
     s.max_nt = R->max_nt, s.nt_lo = v->nt_lo, s.nt_hi = v->nt_hi, s.min_blocks = v->minb;
     s.norm = c->norm ? (c->norm->rms ? 2 : 1) : 0;
     s.eps = c->norm ? c->norm->eps : 0.0;
