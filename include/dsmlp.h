@@ -269,11 +269,14 @@ typedef struct dsmlp_compile_options {
                                   env DSMLP_DECODE_MAX_TOKENS overrides it */
     int         stream_max_tokens; /* the plan also gets a weight-streaming
                                   route (generated tensor-core GEMMs with the
-                                  norm, activation/gating and residual fused)
-                                  that may serve T <= this; which token counts
-                                  it serves is measured (dsmlp-compile --tune)
-                                  or chosen by a heuristic at load. 0 disables,
-                                  at most 128. Default 128                    */
+                                  norm, activation/gating and residual fused,
+                                  int8 converted in registers) that may serve
+                                  T <= this (at most 128); which token counts
+                                  it serves is measured (dsmlp_plan_tune,
+                                  dsmlp-compile --tune) or chosen by a
+                                  heuristic at load. 0: none. -1 (default):
+                                  auto, only for quantized weights (measured
+                                  faster there; bench/RESULTS.md)            */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);
