@@ -21,13 +21,16 @@
     X(cuCtxGetCurrent) X(cuCtxGetDevice) X(cuCtxSynchronize)                                   \
     X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncSetAttribute)         \
     X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree) X(cuMemcpyHtoD) X(cuMemcpyDtoH)
-/* Used by tests and tools only: NULL where the driver lacks them. */
+/* Used by tests, tools and tensor parallelism (tp_*.c checks what it needs):
+** NULL where the driver lacks them. */
 #define CUDA_API_OPTIONAL(X)                                                                   \
     X(cuMemcpyHtoDAsync) X(cuMemcpyDtoHAsync) X(cuMemcpyDtoDAsync) X(cuMemsetD8)               \
     X(cuMemsetD8Async) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize)             \
     X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize)                  \
     X(cuEventElapsedTime) X(cuStreamBeginCapture) X(cuStreamEndCapture)                        \
-    X(cuGraphInstantiate) X(cuGraphLaunch) X(cuGraphDestroy) X(cuGraphExecDestroy)
+    X(cuGraphInstantiate) X(cuGraphLaunch) X(cuGraphDestroy) X(cuGraphExecDestroy)             \
+    X(cuStreamWaitEvent) X(cuIpcGetMemHandle) X(cuIpcOpenMemHandle) X(cuIpcCloseMemHandle)     \
+    X(cuDeviceGetPCIBusId) X(cuDeviceGetByPCIBusId) X(cuDeviceCanAccessPeer)
 
 #define CUDA_API_FIELD(name) __typeof__(&name) name;
 typedef struct cuda_api {

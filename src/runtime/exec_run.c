@@ -3,6 +3,7 @@
 #include "exec_state.h"
 #include "nccl_ops.h"
 #include "context.h"
+#include "tp.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -36,9 +37,10 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt)
                                "cannot do in place: %s; bind a separate output buffer",
                                p->bufs[o].name, p->bufs[i].name, p->graph_name, rt->alias_why[o * nb + i]);
     }
-    if (rt->needs_comm && !rt->comm)
+    if (rt->needs_comm && !rt->comm && !rt->tp)
         return err_set(pl->ctx, DSMLP_ERR_STATE,
-                       "dsmlp_run: plan '%s' has an all_reduce step but no NCCL communicator (dsmlp_set_nccl_comm)",
+                       "dsmlp_run: plan '%s' has an all_reduce step but no NCCL communicator or tensor-parallel group "
+                       "(dsmlp_set_nccl_comm, dsmlp_plan_set_tp)",
                        p->graph_name);
     return DSMLP_OK;
 }
@@ -80,7 +82,10 @@ dsmlp_status dsmlp_run(dsmlp_plan *pl, int64_t T, void *stream)
     CUstream st = (CUstream)stream;
     for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++) {
         const plan_step *ps = &p->steps[i];
-        if (ps->kind == STEP_KERNEL) {
+        if (rt->tp && tp_overlap_applies(rt->tp, p, i, T)) {
+            s = tp_overlap_run(pl, i, T, st);   /* GEMM i and its all_reduce i + 1, in token chunks */
+            i++;
+        } else if (ps->kind == STEP_KERNEL) {
             s = run_kernel(pl, rt, i, ps->kernel, T, st);
         } else if (ps->kind == STEP_GEMM && ps->gemm.decode_kernel >= 0 && T <= ps->gemm.decode_max_T) {
             s = run_kernel(pl, rt, i, ps->gemm.decode_kernel, T, st);   /* decode GEMV variant */
@@ -95,8 +100,10 @@ dsmlp_status dsmlp_run(dsmlp_plan *pl, int64_t T, void *stream)
             const plan_buf *b = &p->bufs[ps->buf];
             char what[96];
             snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", i, ps->label);
-            s = nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)rt->ptr[ps->buf],
-                                (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols, b->dtype, st, what);
+            size_t count = (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols;
+            if (rt->tp) s = tp_plan_all_reduce(rt->tp, pl->ctx, rt->ptr[ps->buf], count, b->dtype, st, what);
+            else s = nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)rt->ptr[ps->buf], count, b->dtype, st,
+                                     what);
         }
     }
     if (s == DSMLP_OK) err_clear(pl->ctx);

@@ -15,6 +15,8 @@ typedef struct exec_kernel {
     CUfunction fn;
 } exec_kernel;
 
+struct tp_attach;
+
 typedef struct exec_state {
     struct device   *dev;
     int              nkernels, nsteps, nbufs;
@@ -30,6 +32,7 @@ typedef struct exec_state {
     size_t           ws_lt;      /* bytes of cuBLASLt's part                           */
     void            *comm;       /* ncclComm_t from dsmlp_set_nccl_comm                */
     int              needs_comm;
+    struct tp_attach *tp;        /* dsmlp_plan_set_tp: its group's all-reduce (tp.h)  */
 } exec_state;
 
 #endif
