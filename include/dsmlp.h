@@ -386,6 +386,16 @@ const char  *dsmlp_tp_describe(const dsmlp_tp *tp);
 /* Collective host all-gather of small blobs (a seed, a result) through the
 ** group: all[r·bytes ...] receives rank r's `mine`. */
 dsmlp_status dsmlp_tp_allgather(dsmlp_tp *tp, const void *mine, size_t bytes, void *all);
+/* Collective: a peer-memory buffer for dsmlp_tp_all_reduce of messages up
+** to max_bytes (larger ones, and groups without the custom path, use NCCL).
+** Allocated and exchanged once; call it before capturing graphs. */
+dsmlp_status dsmlp_tp_reserve(dsmlp_tp *tp, size_t max_bytes);
+/* In-place sum of count elements of dt (f32, f16, bf16) at device pointer
+** buf over the group, on stream (a CUstream): the peer-memory path up to
+** min(custom_max_bytes, the reserved size), NCCL above. Capturable, no host
+** synchronization; every rank calls it with the same count, in the same
+** order (e.g. the attention output's all-reduce of an engine). */
+dsmlp_status dsmlp_tp_all_reduce(dsmlp_tp *tp, void *buf, size_t count, dsmlp_dtype dt, void *stream);
 /* Collective: attaches a loaded plan to the group; its all_reduce steps then
 ** run on the peer-memory path (messages up to custom_max_bytes) or NCCL.
 ** Buffers are allocated and exchanged here, once. Every rank attaches its

@@ -45,6 +45,7 @@ struct dsmlp_tp {
     CUmodule          mod[DSMLP_DTYPE_COUNT];
     CUfunction        fn[DSMLP_DTYPE_COUNT];
     struct tp_attach *attached;       /* plans using the group (detached at free) */
+    struct tp_attach *own;            /* dsmlp_tp_reserve's channel, or NULL       */
     char              why[512];       /* why the custom path is off / on          */
     char              desc[1024];     /* dsmlp_tp_describe                        */
 };

@@ -414,6 +414,7 @@ void dsmlp_tp_free(dsmlp_tp *tp)
 {
     if (!tp) return;
     while (tp->attached) tp_detach(tp->attached);
+    if (tp->own) tp_detach(tp->own), tp->own = NULL;
     if (tp->dev && device_make_current(NULL, tp->dev) == DSMLP_OK) {
         for (int t = 0; t < DSMLP_DTYPE_COUNT; t++)
             if (tp->mod[t]) tp->dev->cu->cuModuleUnload(tp->mod[t]);

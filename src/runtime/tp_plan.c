@@ -142,6 +142,65 @@ dsmlp_status dsmlp_plan_set_tp(dsmlp_plan *pl, dsmlp_tp *tp)
     return DSMLP_OK;
 }
 
+dsmlp_status dsmlp_tp_reserve(dsmlp_tp *tp, size_t max_bytes)
+{
+    if (!tp) return DSMLP_ERR_INVALID_ARG;
+    dsmlp_ctx *ctx = tp->ctx;
+    dsmlp_status s = device_make_current(ctx, tp->dev);
+    if (tp->own) attach_release(tp->own), tp->own = NULL;
+    tp_attach *a = calloc(1, sizeof *a);
+    if (!a) s = err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_tp_reserve: out of host memory");
+    uint64_t mine = max_bytes, *all = calloc((size_t)tp->size, sizeof *all);
+    if (!all && s == DSMLP_OK) s = err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_tp_reserve: out of host memory");
+    s = tp_agree(tp, ctx, "reserve", s);
+    if (s == DSMLP_OK) s = tp_allgather(tp, ctx, "reserve-size", &mine, sizeof mine, all);
+    for (int j = 0; s == DSMLP_OK && j < tp->size; j++)
+        if (all[j] != mine)
+            s = err_set(ctx, DSMLP_ERR_STATE, "dsmlp_tp_reserve: rank %d reserves %llu bytes, rank %d %llu", j,
+                        (unsigned long long)all[j], tp->rank, (unsigned long long)mine);
+    free(all);
+    if (s == DSMLP_OK) {
+        a->tp = tp;
+        size_t region = !tp->custom || tp->size == 1 ? 0
+                        : tp->o.nccl && tp->o.custom_max_bytes < max_bytes ? tp->o.custom_max_bytes : max_bytes;
+        region &= ~(size_t)15;
+        a->custom_max = region;
+        CUfunction fn;
+        static const dsmlp_dtype dts[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16};
+        for (int i = 0; region && s == DSMLP_OK && i < 3; i++)
+            s = tp_agree(tp, ctx, "reserve-kernel", tp_kernel(tp, ctx, dts[i], &fn));
+        if (region && s == DSMLP_OK) s = tp_chan_create(tp, ctx, region, &a->chan);
+    }
+    if (s != DSMLP_OK) {
+        if (a && a->tp) attach_release(a);
+        else free(a);
+        return s;
+    }
+    tp->own = a;
+    err_clear(ctx);
+    return DSMLP_OK;
+}
+
+dsmlp_status dsmlp_tp_all_reduce(dsmlp_tp *tp, void *buf, size_t count, dsmlp_dtype dt, void *stream)
+{
+    if (!tp) return DSMLP_ERR_INVALID_ARG;
+    dsmlp_ctx *ctx = tp->ctx;
+    if (dt != DSMLP_F32 && dt != DSMLP_F16 && dt != DSMLP_BF16)
+        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "dsmlp_tp_all_reduce: %s is not supported (f32, f16, bf16)",
+                       dsmlp_dtype_name(dt));
+    if (count && (!buf || (uintptr_t)buf % 16))
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_tp_all_reduce: buffer %p is %s", buf,
+                       buf ? "not 16-byte aligned" : "NULL");
+    dsmlp_status s = device_make_current(ctx, tp->dev);
+    if (s != DSMLP_OK) return s;
+    if (tp->own) return tp_plan_all_reduce(tp->own, ctx, (CUdeviceptr)(uintptr_t)buf, count, dt, (CUstream)stream,
+                                           "dsmlp_tp_all_reduce");
+    if (tp->size == 1) return DSMLP_OK;
+    if (tp->comm)
+        return nccl_all_reduce(ctx, tp->comm, buf, count, dt, (CUstream)stream, "dsmlp_tp_all_reduce");
+    return err_set(ctx, DSMLP_ERR_STATE, "dsmlp_tp_all_reduce: the group has no NCCL: call dsmlp_tp_reserve first");
+}
+
 dsmlp_status tp_plan_all_reduce(tp_attach *a, dsmlp_ctx *ctx, CUdeviceptr buf, size_t count, dsmlp_dtype dt,
                                 CUstream stream, const char *what)
 {
