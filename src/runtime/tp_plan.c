@@ -92,12 +92,15 @@ dsmlp_status dsmlp_plan_set_tp(dsmlp_plan *pl, dsmlp_tp *tp)
                        p->graph_name);
     if (rt->tp) tp_detach(rt->tp);
     if (!tp) return DSMLP_OK;
+    /* Local problems still go through the 'attach' exchange below, so the
+    ** other ranks fail with this one instead of waiting for it. */
+    dsmlp_status s = DSMLP_OK;
     if (tp->dev->ctx != rt->dev->ctx)
-        return err_set(ctx, DSMLP_ERR_STATE,
-                       "dsmlp_plan_set_tp: plan '%s' runs on GPU %d (%s), the group's rank %d on GPU %d: compile the "
-                       "plan after dsmlp_tp_create, on the same context",
-                       p->graph_name, (int)rt->dev->dev, rt->dev->name, tp->rank, (int)tp->dev->dev);
-    dsmlp_status s = device_make_current(ctx, tp->dev);
+        s = err_set(ctx, DSMLP_ERR_STATE,
+                    "dsmlp_plan_set_tp: plan '%s' runs on GPU %d (%s), the group's rank %d on GPU %d: compile the "
+                    "plan after dsmlp_tp_create, on the same context",
+                    p->graph_name, (int)rt->dev->dev, rt->dev->name, tp->rank, (int)tp->dev->dev);
+    else s = device_make_current(ctx, tp->dev);
     attach_shape mine, *all = calloc((size_t)tp->size, sizeof *all);
     tp_attach *a = calloc(1, sizeof *a);
     if (!all || !a) s = err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_set_tp: out of host memory");
@@ -118,10 +121,10 @@ dsmlp_status dsmlp_plan_set_tp(dsmlp_plan *pl, dsmlp_tp *tp)
     if (s == DSMLP_OK) {
         a->tp = tp;
         size_t max_bytes = (size_t)mine.max_elems * (mine.nsteps ? dsmlp_dtype_size((dsmlp_dtype)mine.dtype) : 0);
-        size_t region = !tp->custom || tp->size == 1 ? 0 : tp->o.nccl && tp->o.custom_max_bytes < max_bytes
-                                                               ? tp->o.custom_max_bytes : max_bytes;
-        region &= ~(size_t)15;
-        a->custom_max = region;
+        size_t cap = !tp->custom || tp->size == 1 ? 0 : tp->o.nccl && tp->o.custom_max_bytes < max_bytes
+                                                            ? tp->o.custom_max_bytes : max_bytes;
+        size_t region = (cap + 15) & ~(size_t)15;
+        a->custom_max = cap;   /* messages up to cap take the channel */
         if (region) {
             CUfunction fn;
             s = tp_agree(tp, ctx, "attach-kernel", tp_kernel(tp, ctx, (dsmlp_dtype)mine.dtype, &fn));
@@ -161,10 +164,10 @@ dsmlp_status dsmlp_tp_reserve(dsmlp_tp *tp, size_t max_bytes)
     free(all);
     if (s == DSMLP_OK) {
         a->tp = tp;
-        size_t region = !tp->custom || tp->size == 1 ? 0
-                        : tp->o.nccl && tp->o.custom_max_bytes < max_bytes ? tp->o.custom_max_bytes : max_bytes;
-        region &= ~(size_t)15;
-        a->custom_max = region;
+        size_t cap = !tp->custom || tp->size == 1 ? 0
+                     : tp->o.nccl && tp->o.custom_max_bytes < max_bytes ? tp->o.custom_max_bytes : max_bytes;
+        size_t region = (cap + 15) & ~(size_t)15;
+        a->custom_max = cap;
         CUfunction fn;
         static const dsmlp_dtype dts[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16};
         for (int i = 0; region && s == DSMLP_OK && i < 3; i++)

@@ -546,7 +546,7 @@ static int worker_block(dsmlp_ctx *ctx, dsmlp_tp *tp)
 static int worker_main(const char *mode)
 {
     signal(SIGALRM, SIG_DFL);
-    alarm(strcmp(mode, "bad") ? 240 : 90);   /* a hang (a rank waiting for a peer that stopped) becomes a failure */
+    alarm(strcmp(mode, "bad") ? 150 : 60);   /* a hang (a rank waiting for a peer that stopped) becomes a failure */
     tu_seed();    /* DSMLP_TEST_SEED from the parent: every rank draws the same numbers */
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 3;
@@ -641,7 +641,7 @@ static int run_workers(const launch *l)
         bad += rc != 0;
         printf("--- rank %d of %d (%s, %s%s) exit %d%s\n%s", r, l->P, l->mode, l->one_gpu ? "all on GPU 0" : "GPU per rank",
                l->one_gpu ? "" : l->custom[1] == 'f' ? ", NCCL only" : ", custom + NCCL", rc,
-               rc == 128 + SIGALRM ? " (watchdog: no progress in 240 s)" : "", p_out[r]);
+               rc == 128 + SIGALRM ? " (watchdog: killed after 150 s)" : "", p_out[r]);
     }
     fflush(stdout);
     tu_rmtree(dir);
