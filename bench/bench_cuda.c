@@ -54,6 +54,10 @@ int bench_cuda_init_device(bench_cuda *cu, int ordinal)
     LOAD(EventRecord, "cuEventRecord");
     LOAD(EventSynchronize, "cuEventSynchronize");
     LOAD(EventElapsedTime, "cuEventElapsedTime_v2");
+    LOAD(ModuleLoadData, "cuModuleLoadData");
+    LOAD(ModuleGetFunction, "cuModuleGetFunction");
+    LOAD(LaunchKernel, "cuLaunchKernel");
+    LOAD(DeviceGetAttribute, "cuDeviceGetAttribute");
     if (cu->Init(0) != CUDA_SUCCESS || cu->DeviceGet(&cu->dev, ordinal) != CUDA_SUCCESS) {
         fprintf(stderr, "dsmlp-bench: no GPU %d (cuInit/cuDeviceGet failed)\n", ordinal);
         return 1;

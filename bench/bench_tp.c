@@ -161,6 +161,7 @@ int bench_tp_main(int argc, char **argv)
         else { fprintf(stderr, "dsmlp-bench --tp: unknown argument '%s'\n", argv[i]); usage(); return 2; }
     }
     if (reps < 1 || ntok < 1) { usage(); return 2; }
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* lines reach a pipe or log as they are printed */
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
     dsmlp_tp_options o;

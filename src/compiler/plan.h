@@ -146,6 +146,7 @@ typedef struct plan_step {
     plan_gemm      gemm;                  /* STEP_GEMM                          */
     plan_stream    stream;                /* STEP_STREAM                        */
     plan_op        op;                    /* STEP_KERNEL: what the kernel computes */
+    int            main_step;             /* ssteps: the main step it copies (GEMM state), else -1 */
     int            kernel;                /* STEP_KERNEL: index in kernels      */
     int            buf;                   /* STEP_ALL_REDUCE: buffer, in place  */
     char           label[48];             /* dsmlp_plan_step_label              */

@@ -63,6 +63,26 @@ static uint64_t w_hash(const void *p, size_t n)
     return h;
 }
 
+/* Random values as gu_fill draws them, without Check (workers run outside
+** a Check test, where its assertions cannot report): uniform in ±sqrt(3)·scale
+** around shift, never 0, rounded to t; the same stream on every rank. */
+static void w_fill(dsmlp_dtype t, void *buf, int64_t n, double scale, double shift)
+{
+    uint64_t s = tu_next();
+    for (int64_t i = 0; i < n; i++) {
+        double v;
+        do {
+            uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            z ^= z >> 31;
+            double u = (double)(z >> 11) * 0x1.0p-53;
+            v = dtype_round(t, shift + scale * 1.7320508075688772 * (2 * u - 1));
+        } while (v == 0);
+        dtype_store(t, buf, i, v);
+    }
+}
+
 /* ------------------------------------------------ ar: the protocol alone */
 
 typedef struct w_buf {
@@ -77,7 +97,7 @@ typedef struct w_buf {
 static void w_buf_fill(w_buf *b)
 {
     size_t esz = dsmlp_dtype_size(b->dt);
-    for (int r = 0; r < w_size; r++) gu_fill(b->dt, b->x[r], (int64_t)b->n, 1.0, 0);
+    for (int r = 0; r < w_size; r++) w_fill(b->dt, b->x[r], (int64_t)b->n, 1.0, 0);
     for (size_t i = 0; i < b->n; i++) {
         float acc = 0.0f;
         for (int r = 0; r < w_size; r++) acc += (float)dtype_load(b->dt, b->x[r], (int64_t)i);
@@ -353,9 +373,9 @@ static int w_block_data(w_block *b, const w_family *f)
             x->data[0] = malloc(bytes);
             int64_t n = x->rows * x->cols;
             int64_t fan_in = vi.rank == 2 ? (vi.layout == DSMLP_LAYOUT_IN_OUT ? vi.dims[0] : vi.dims[1]) : 1;
-            if (x->rows > 1) gu_fill(vi.dtype, x->data[0], n, 1.0 / sqrt((double)fan_in), 0);
-            else if (!strcmp(vi.name, "norm_w")) gu_fill(vi.dtype, x->data[0], n, 0.2, 1.0);
-            else gu_fill(vi.dtype, x->data[0], n, 0.5, 0);
+            if (x->rows > 1) w_fill(vi.dtype, x->data[0], n, 1.0 / sqrt((double)fan_in), 0);
+            else if (!strcmp(vi.name, "norm_w")) w_fill(vi.dtype, x->data[0], n, 0.2, 1.0);
+            else w_fill(vi.dtype, x->data[0], n, 0.5, 0);
         } else {
             for (int t = 0; t < W_NT; t++) {
                 int64_t n = w_Ts[t] * x->cols;
@@ -366,7 +386,7 @@ static int w_block_data(w_block *b, const w_family *f)
                     void *tmp = malloc(bytes);
                     x->part[t] = malloc(bytes);
                     for (int r = 0; r < w_size; r++) {
-                        gu_fill(vi.dtype, tmp, n, 0.7, 0);
+                        w_fill(vi.dtype, tmp, n, 0.7, 0);
                         for (int64_t i = 0; i < n; i++) sum[i] += dtype_load(vi.dtype, tmp, i);
                         if (r == w_rank) memcpy(x->part[t], tmp, (size_t)n * dsmlp_dtype_size(vi.dtype));
                     }
@@ -374,7 +394,7 @@ static int w_block_data(w_block *b, const w_family *f)
                     free(sum);
                     free(tmp);
                 } else {
-                    gu_fill(vi.dtype, x->data[t], n, 1.0, 0);
+                    w_fill(vi.dtype, x->data[t], n, 1.0, 0);
                 }
             }
         }
