@@ -19,6 +19,8 @@
 */
 #include <math.h>
 #include <nccl.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +97,52 @@ static double time_plan(dsmlp_ctx *ctx, dsmlp_plan *plan, int64_t T, int reps)
     return us;
 }
 
+/* Compiles a deferred plan's kernels on several threads (each with its own
+** context on the same store), as dsmlp-compile does: NVRTC would otherwise
+** compile them one after the other inside dsmlp_plan_load. */
+typedef struct compile_job {
+    const dsmlp_plan *plan;
+    int               next, n, failed;
+    pthread_mutex_t   mu;
+} compile_job;
+
+static void *compile_worker(void *arg)
+{
+    compile_job *j = arg;
+    dsmlp_ctx *ctx;
+    if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return NULL;
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        int k = j->next++;
+        pthread_mutex_unlock(&j->mu);
+        if (k >= j->n) break;
+        if (dsmlp_plan_compile_kernel(ctx, j->plan, k, NULL) != DSMLP_OK) {
+            fprintf(stderr, "dsmlp-bench --tp: kernel %d: %s\n", k, dsmlp_last_error(ctx));
+            j->failed = 1;
+        }
+    }
+    dsmlp_ctx_free(ctx);
+    return NULL;
+}
+
+static void compile_parallel(dsmlp_ctx *ctx, const dsmlp_graph *g, dsmlp_compile_options *o, int ranks_here,
+                             dsmlp_plan **out)
+{
+    o->arch = dsmlp_device_arch(ctx);
+    o->defer_compile = 1;
+    tp_die(ctx, dsmlp_plan_build(ctx, g, o, out), "plan_build");
+    compile_job j = {.plan = *out, .n = dsmlp_plan_kernels(*out)};
+    pthread_mutex_init(&j.mu, NULL);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN) / (ranks_here > 0 ? ranks_here : 1);
+    int nt = cores < 1 ? 1 : cores > 32 ? 32 : (int)cores;
+    pthread_t th[32];
+    for (int t = 0; t < nt; t++) pthread_create(&th[t], NULL, compile_worker, &j);
+    for (int t = 0; t < nt; t++) pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&j.mu);
+    if (j.failed) exit(1);
+    tp_die(ctx, dsmlp_plan_load(*out), "plan_load");   /* every kernel is a store hit now */
+}
+
 /* A plan of cfg with random parameters and buffers for maxT tokens. */
 typedef struct tp_plan_buf {
     dsmlp_plan *plan;
@@ -111,7 +159,7 @@ static void plan_open(dsmlp_ctx *ctx, dsmlp_tp *tp, const dsmlp_mlp_config *cfg,
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
     o.max_tokens = maxT;
-    tp_die(ctx, dsmlp_compile(ctx, g, &o, &pb->plan), "compile");
+    compile_parallel(ctx, g, &o, tp ? dsmlp_tp_size(tp) : 1, &pb->plan);
     if (tp) tp_die(ctx, dsmlp_plan_set_tp(pb->plan, tp), "plan_set_tp");
     for (int v = 0; v < dsmlp_graph_size(g) && pb->n < 16; v++) {
         dsmlp_value_info vi;
@@ -139,7 +187,7 @@ static void plan_close(tp_plan_buf *pb)
 static void usage(void)
 {
     printf("usage: tools/tp-launch.sh -n P build/bin/dsmlp-bench --tp [--tokens 1,16,128,1024,8192] [--reps N]\n"
-           "                        [--block gelu_f16_h4096|swiglu_bf16_h4096] [--no-sweep] [--md FILE]\n"
+           "                        [--block gelu_f16_h4096|swiglu_bf16_h4096] [--no-sweep | --sweep-only] [--md FILE]\n"
            "One process per GPU (RANK, WORLD_SIZE, LOCAL_RANK, DSMLP_TP_RENDEZVOUS or MASTER_ADDR/PORT).\n"
            "Rank 0 prints: the all-reduce alone per size (peer memory vs NCCL, the switch point) and per\n"
            "block and T the all-reduce, the TP block, the one-GPU block and TP / one-GPU.\n");
@@ -147,7 +195,7 @@ static void usage(void)
 
 int bench_tp_main(int argc, char **argv)
 {
-    int tokens[16] = {1, 16, 128, 1024, 8192}, ntok = 5, reps = 200, sweep = 1;
+    int tokens[16] = {1, 16, 128, 1024, 8192}, ntok = 5, reps = 200, sweep = 1, blocks_too = 1;
     const char *only = NULL, *md_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(); return 0; }
@@ -158,6 +206,7 @@ int bench_tp_main(int argc, char **argv)
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--md") && i + 1 < argc) md_path = argv[++i];
         else if (!strcmp(argv[i], "--no-sweep")) sweep = 0;
+        else if (!strcmp(argv[i], "--sweep-only")) blocks_too = 0;
         else { fprintf(stderr, "dsmlp-bench --tp: unknown argument '%s'\n", argv[i]); usage(); return 2; }
     }
     if (reps < 1 || ntok < 1) { usage(); return 2; }
@@ -211,6 +260,10 @@ int bench_tp_main(int argc, char **argv)
         dsmlp_tp_free(tp);
     }
 
+    if (!blocks_too) {
+        dsmlp_ctx_free(ctx);
+        return 0;
+    }
     /* 2. The blocks, with the group as configured (env). */
     tp_die(ctx, dsmlp_tp_create(ctx, &o, &tp), "tp_create");
     int P = dsmlp_tp_size(tp);
