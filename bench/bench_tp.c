@@ -248,14 +248,16 @@ int bench_tp_main(int argc, char **argv)
             if (leading && c < n) switch_at = bytes;
             else leading = 0;
             if (tp_rank == 0) {
-                printf("%10zu %14.2f %10.2f %8s%s\n", bytes, c, n, c < n ? "peer" : "NCCL",
+                printf("%10zu %14.2f %10.2f %8s%s\n", bytes, c, n, isnan(c) || isnan(n) ? "-" : c < n ? "peer" : "NCCL",
                        P >= 4 && bytes >= o.two_shot_min_bytes ? "  (two-shot)" : "");
                 if (md) fprintf(md, "| %s | %d | %zu | %.2f | %.2f |\n", bench_cu.name, P, bytes, c, n);
             }
         }
-        if (tp_rank == 0)
-            printf("measured switch point: the peer-memory path wins up to %zu bytes (default custom_max_bytes %zu)\n",
+        if (tp_rank == 0 && dsmlp_tp_custom(tp) && dsmlp_tp_nccl_comm(tp))
+            printf("measured switch point: the peer-memory path wins up to %zu bytes (custom_max_bytes now %zu)\n",
                    switch_at, o.custom_max_bytes);
+        else if (tp_rank == 0)
+            printf("no switch point: this group has %s\n", dsmlp_tp_custom(tp) ? "no NCCL" : "no peer-memory path");
         bench_cu.MemFree(buf);
         dsmlp_tp_free(tp);
     }

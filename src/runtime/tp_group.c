@@ -265,10 +265,12 @@ static dsmlp_status decide_custom(dsmlp_tp *tp, dsmlp_ctx *ctx)
         tp->custom = ok;
         tp->blocks = min_sm < TP_MAX_BLOCKS / 2 ? min_sm : TP_MAX_BLOCKS / 2;
         tp->threads = 512;
+        char upto[64];
+        if (tp->o.nccl) snprintf(upto, sizeof upto, "messages up to %zu bytes (NCCL above)", tp->o.custom_max_bytes);
+        else snprintf(upto, sizeof upto, "every message (no NCCL)");
         if (ok)
-            snprintf(tp->why, sizeof tp->why, "on: %d ranks on one host with peer access, messages up to %zu bytes%s",
-                     P, tp->o.nccl ? tp->o.custom_max_bytes : (size_t)-1 >> 1,
-                     P >= 4 ? " (two-shot from two_shot_min_bytes)" : "");
+            snprintf(tp->why, sizeof tp->why, "on: %d ranks on one host with peer access, %s%s", P, upto,
+                     P >= 4 ? ", two-shot from two_shot_min_bytes" : "");
         else snprintf(tp->why, sizeof tp->why, "off: %s", why);
         if (!ok && tp->o.custom == 1)
             s = err_set(ctx, DSMLP_ERR_UNSUPPORTED, "tensor-parallel group: the peer-memory all-reduce is required "
