@@ -15,8 +15,9 @@
 **   block  the TP MLP block of each family (as tests/gpu/test_gpu_tp.c) at
 **          T in {1, 7, 128, 1000} against the CPU reference of the unsharded
 **          (P = 1) block; every rank's output bitwise equal to rank 0's; a
-**          CUDA-graph replay equal to the direct run; two attached plans on
-**          two streams at once.
+**          CUDA-graph replay equal to the direct run (T = 7 and 1000); two
+**          attached plans on two streams at once; once more with GEMM2 and
+**          the all-reduce overlapped in token chunks (DSMLP_TP_OVERLAP_*).
 **   bad    setups that must fail on every rank with a message naming the cause.
 ** With one GPU all ranks share it (NCCL off: it refuses two ranks on one
 ** GPU; the peer-memory path works, CUDA IPC handles to one device open in
@@ -508,9 +509,9 @@ static int worker_block(dsmlp_ctx *ctx, dsmlp_tp *tp)
                        tp->custom && (!tp->o.nccl || b.out_bytes[t] <= tp->o.custom_max_bytes) ? "peer memory"
                                                                                                   : "NCCL");
         }
-        /* A graph replay equals the direct run (T = 7: inputs again). */
-        {
-            int t = 1;
+        /* A graph replay equals the direct run (T = 7 and 1000, where the
+        ** overlap, when on, forks a second stream inside the capture). */
+        for (int t = 1; t < W_NT; t += 2) {
             CUgraph graph;
             CUgraphExec exec;
             if (w_block_inputs(&b, t, 0, s1)) return 1;
@@ -526,7 +527,8 @@ static int worker_block(dsmlp_ctx *ctx, dsmlp_tp *tp)
                 W_CU(cu->cuStreamSynchronize(s1));
                 W_CU(cu->cuMemcpyDtoH(again, out->dev, b.out_bytes[t]));
                 if (memcmp(again, b.got[t], b.out_bytes[t]))
-                    W_FAIL("%s: graph replay %d differs from the direct run at T=7", fam->name, rep);
+                    W_FAIL("%s: graph replay %d differs from the direct run at T=%lld", fam->name, rep,
+                           (long long)w_Ts[t]);
             }
             free(again);
             cu->cuGraphExecDestroy(exec);
@@ -584,7 +586,9 @@ static int worker_main(const char *mode)
     } else {
         w_rank = dsmlp_tp_rank(tp);
         w_size = dsmlp_tp_size(tp);
-        if (w_rank == 0) printf("group: %s\n", dsmlp_tp_describe(tp));
+        if (w_rank == 0)
+            printf("group: %s%s\n", dsmlp_tp_describe(tp),
+                   o.overlap_chunks > 1 ? "; GEMM2 + all-reduce overlapped in chunks" : "");
         rc = !strcmp(mode, "ar") ? worker_ar(ctx, tp) : worker_block(ctx, tp);
     }
     if (rc && w_msg[0]) printf("FAIL rank %d: %s\n", w_rank, w_msg);
@@ -602,6 +606,7 @@ typedef struct launch {
     int         one_gpu;          /* 1: every rank on GPU 0, NCCL off; 2: GPU 0, NCCL on */
     const char *custom;           /* DSMLP_TP_CUSTOM                */
     const char *extra[4];         /* more NAME=VALUE for rank 1 (bad setups) */
+    const char *all[4];           /* more NAME=VALUE for every rank         */
 } launch;
 
 static char *p_out[8];
@@ -636,6 +641,7 @@ static int run_workers(const launch *l)
             if (l->one_gpu) setenv("DSMLP_TP_DEVICE", "0", 1);
             if (l->one_gpu == 1) setenv("DSMLP_TP_NCCL", "0", 1);
             for (int i = 0; r == 1 && i < 4 && l->extra[i]; i++) putenv((char *)l->extra[i]);
+            for (int i = 0; i < 4 && l->all[i]; i++) putenv((char *)l->all[i]);
             dup2(fds[1], 1);
             dup2(fds[1], 2);
             close(fds[0]);
@@ -714,13 +720,22 @@ static void expect_ok(const launch *l)
 
 START_TEST(protocol_one_gpu)
 {
-    for (int P = 2; P <= 4; P += 2) expect_ok(&(launch){P, "ar", 1, "on", {NULL}});
+    for (int P = 2; P <= 4; P += 2) expect_ok(&(launch){P, "ar", 1, "on", {NULL}, {NULL}});
 }
 END_TEST
 
 START_TEST(block_one_gpu)
 {
-    for (int P = 2; P <= 4; P += 2) expect_ok(&(launch){P, "block", 1, "on", {NULL}});
+    for (int P = 2; P <= 4; P += 2) expect_ok(&(launch){P, "block", 1, "on", {NULL}, {NULL}});
+}
+END_TEST
+
+/* GEMM2 and the all-reduce in token chunks on two streams (T = 128 and 1000
+** run chunked): the same numbers as without. */
+START_TEST(block_overlap_one_gpu)
+{
+    expect_ok(&(launch){2, "block", 1, "on", {NULL},
+                        {"DSMLP_TP_OVERLAP_CHUNKS=4", "DSMLP_TP_OVERLAP_MIN_TOKENS=100", NULL}});
 }
 END_TEST
 
@@ -731,8 +746,8 @@ START_TEST(bad_setups)
     char dev[64];
     snprintf(dev, sizeof dev, "DSMLP_TP_DEVICE=%d", p_gpus());
     launch bad[] = {
-        {2, "bad", 1, "on", {"DSMLP_TP_CUSTOM_MAX_BYTES=1024", NULL}},
-        {2, "bad", 1, "on", {dev, NULL}},
+        {2, "bad", 1, "on", {"DSMLP_TP_CUSTOM_MAX_BYTES=1024", NULL}, {NULL}},
+        {2, "bad", 1, "on", {dev, NULL}, {NULL}},
     };
     const char *want[] = {"custom_max_bytes (DSMLP_TP_CUSTOM_MAX_BYTES) is 524288 on rank 0 but 1024 on rank 1",
                           "asks for GPU"};
@@ -743,7 +758,7 @@ START_TEST(bad_setups)
     }
     /* NCCL with two ranks on one GPU: whatever NCCL says, no rank hangs; a
     ** refusal carries the hint. */
-    launch nccl = {2, "bad", 2, "off", {NULL}};
+    launch nccl = {2, "bad", 2, "off", {NULL}, {NULL}};
     if (p_gpus() == 1) {
         run_workers(&nccl);
         for (int r = 0; r < 2; r++) {
@@ -764,9 +779,11 @@ START_TEST(gpus_per_rank)
         return;
     }
     for (int P = 2; P <= 4 && P <= n; P += 2) {
-        expect_ok(&(launch){P, "ar", 0, "on", {NULL}});
-        expect_ok(&(launch){P, "block", 0, "auto", {NULL}});
-        expect_ok(&(launch){P, "block", 0, "off", {NULL}});
+        expect_ok(&(launch){P, "ar", 0, "on", {NULL}, {NULL}});
+        expect_ok(&(launch){P, "block", 0, "auto", {NULL}, {NULL}});
+        expect_ok(&(launch){P, "block", 0, "off", {NULL}, {NULL}});
+        expect_ok(&(launch){P, "block", 0, "auto", {NULL}, {"DSMLP_TP_OVERLAP_CHUNKS=4",
+                                                            "DSMLP_TP_OVERLAP_MIN_TOKENS=100", NULL}});
     }
 }
 END_TEST
@@ -778,6 +795,7 @@ static Suite *make(void)
     tcase_set_timeout(tc, 1200);
     tcase_add_test(tc, protocol_one_gpu);
     tcase_add_test(tc, block_one_gpu);
+    tcase_add_test(tc, block_overlap_one_gpu);
     tcase_add_test(tc, bad_setups);
     tcase_add_test(tc, gpus_per_rank);
     suite_add_tcase(s, tc);
