@@ -37,7 +37,7 @@ static int cmp_float(const void *a, const void *b)
 }
 
 /* Median µs of `reps` replays of graph exec g. */
-static double time_graph(CUgraphExec g, int reps)
+double time_graph(CUgraphExec g, int reps)
 {
     CUevent e0, e1;
     bench_cuda_check(bench_cu.EventCreate(&e0, 0), "cuEventCreate");
@@ -79,7 +79,7 @@ static double measure_copy_bw(void)
     return 2.0 * (double)n / (us * 1e-6);
 }
 
-static void fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale, unsigned seed)
+void fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale, unsigned seed)
 {
     size_t esz = dsmlp_dtype_size(dt);
     unsigned char *h = malloc(n * esz);
@@ -266,15 +266,17 @@ static void usage(void)
 {
     printf("usage: dsmlp-bench [--all] [--tokens 1,2,4,...] [--block NAME] [--reps N] [--md FILE] [--no-tune]\n"
            "                   [--residual-kernel] [--variants]\n"
+           "       dsmlp-bench --tp [...]   tensor parallelism, one process per GPU (dsmlp-bench --tp --help)\n"
            "Times dsmlp's benchmark blocks as CUDA-graph replays (median of N, default 200): the plan as loaded,\n"
            "the main steps and the weight-streaming route pinned, and after dsmlp_plan_tune; each as a ratio to\n"
            "the physical floor (bytes / read-stream rate, FLOPs / GEMM rate) measured in the same run.\n"
-           "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768 (--all runs all).\n"
+           "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768, gelu_i8_h4096, swiglu_i8_h4096 (--all).\n"
            "Exit: 0 ok, 1 failure, 2 usage, 77 no GPU.\n");
 }
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--tp")) return bench_tp_main(argc - 1, argv + 1);   /* bench_tp.c */
     int tokens[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1024, 8192}, ntok = 10, reps = 200, tune = 1, rk = 0, variants = 0;
     const char *only = NULL, *md_path = NULL;
     for (int i = 1; i < argc; i++) {

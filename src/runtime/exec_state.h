@@ -15,6 +15,7 @@ typedef struct exec_kernel {
     CUfunction fn;
 } exec_kernel;
 
+struct tp_attach;
 /* How one token bucket (T <= 8, 16, 32, 64, 128) runs: the main steps or the
 ** small-T route, and for each of its stream steps the variant and grid. */
 typedef struct exec_pick {
@@ -45,6 +46,7 @@ typedef struct exec_state {
     exec_pick        pick[PLAN_BUCKETS];
     char             pick_from[PLAN_TEXT_MAX + 256]; /* "heuristic (...)", "tuning record <key>", ...  */
     char             tune_key[65];   /* the plan's tuning-record key on this device    */
+    struct tp_attach *tp;        /* dsmlp_plan_set_tp: its group's all-reduce (tp.h)  */
 } exec_state;
 
 #endif
