@@ -69,10 +69,12 @@ typedef enum dsmlp_dtype {
     DSMLP_BF16,
     DSMLP_I8,
     DSMLP_F64,   /* host buffers only (reference executor); never in a graph */
+    DSMLP_FP8_E4M3, /* fp8 e4m3 (bias 7, no inf, 0x7f/0xff NaN, max 448): weights
+                       feeding dequant only (weight-only fp8, docs/quant.md)     */
     DSMLP_DTYPE_COUNT
 } dsmlp_dtype;
 
-const char *dsmlp_dtype_name(dsmlp_dtype t);     /* "f32", "f16", ... */
+const char *dsmlp_dtype_name(dsmlp_dtype t);     /* "f32", "f16", "bf16", "i8", "f64", "fp8" */
 size_t      dsmlp_dtype_size(dsmlp_dtype t);     /* bytes; 0 if invalid */
 
 /* Storage of a weight matrix. IN_OUT: row-major [in, out] (DeepSpeed default,
@@ -130,10 +132,12 @@ dsmlp_status dsmlp_relu(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
 dsmlp_status dsmlp_silu(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
 /* x [T, 2m]: up = columns [0,m), gate = [m,2m); out [T,m] = up ⊙ act(gate). */
 dsmlp_status dsmlp_gated(dsmlp_graph *g, dsmlp_value x, dsmlp_act act, dsmlp_value *out);
-/* wq: int8 matrix [R,C]; scales: f32 vector [groups]; groups split the R
-** output rows into contiguous blocks of R/groups rows (spec §5.3). The result
-** is a weight of dtype `dt` (f16/bf16/f32) with wq's shape and layout. The
-** layout must be OUT_IN (rows = output features). */
+/* wq: quantized matrix [R,C], i8 or fp8 (DSMLP_FP8_E4M3); scales: f32 or
+** f16 vector [groups]; groups split the R output rows into contiguous blocks
+** of R/groups rows (spec §5.3; groups = R: one scale per output channel). The
+** result is the weight W[r,c] = q[r,c]·scales[r / (R/groups)] rounded once to
+** `dt` (f16/bf16/f32), with wq's shape and layout. The layout must be OUT_IN
+** (rows = output features). docs/quant.md. */
 dsmlp_status dsmlp_dequant(dsmlp_graph *g, dsmlp_value wq, dsmlp_value scales, int64_t groups, dsmlp_dtype dt,
                            dsmlp_value *out);
 /* Sum over the tensor-parallel group. */
@@ -190,8 +194,10 @@ typedef struct dsmlp_mlp_config {
     int64_t       hidden;          /* H > 0                                   */
     int64_t       intermediate;    /* I; <= 0 means 4·H                       */
     dsmlp_dtype   dtype;           /* activations, biases, norms: f32/f16/bf16 */
-    int           int8_weights;    /* 1: W1/W2 int8 [out,in] + f32 scales    */
-    int64_t       int8_groups;     /* groups per weight (divides its rows)    */
+    int           int8_weights;    /* 1: quantized W1/W2, [out,in] + scales:
+                                      int8, or quant_dtype (docs/quant.md)   */
+    int64_t       int8_groups;     /* scale groups per weight (DeepSpeed's
+                                      q_groups; divides its rows)            */
     dsmlp_mlp_act activation;
     dsmlp_norm    norm;
     int           pre_layer_norm;  /* default 1 */
@@ -204,6 +210,18 @@ typedef struct dsmlp_mlp_config {
     int           norm_bias;       /* β present (LayerNorm only)              */
     int           bias1;           /* b1 present */
     int           bias2;           /* b2 present */
+    /* Quantized weights (int8_weights = 1; docs/quant.md). Appended so that
+    ** the fields above keep their offsets. */
+    dsmlp_dtype   quant_dtype;     /* DSMLP_I8 (default) or DSMLP_FP8_E4M3    */
+    dsmlp_dtype   quant_scale_dtype; /* DSMLP_F32 (default) or DSMLP_F16      */
+    int           quant_per_channel; /* 1: one scale per output row (then
+                                      int8_groups stays 1)                   */
+    int           quant_extra_grouping; /* DeepSpeed's mlp_extra_grouping:
+                                      2·int8_groups groups per weight        */
+    int           quant_gate_scales; /* gated W1: the up and gate halves each
+                                      get int8_groups groups, w1_scales =
+                                      [up | gate] (DeepSpeed: one set over
+                                      the merged rows)                       */
 } dsmlp_mlp_config;
 
 /* GPT-2-like defaults: hidden 0 (must be set), GELU, LayerNorm, pre-LN,
@@ -214,16 +232,50 @@ dsmlp_status dsmlp_mlp_config_check(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 /* Builds rank tp_rank's graph of the block into an empty graph g.
 ** Names: inputs "input" (A), "residual" (X), "residual_norm" (Xn, norm NONE
 ** only); params "attn_bias", "norm_w", "norm_b", "w1", "b1", "w2", "b2",
-** "w1_scales", "w2_scales" (int8); output "out". */
+** "w1_scales", "w2_scales" (quantized); output "out". */
 dsmlp_status dsmlp_mlp_build(dsmlp_graph *g, const dsmlp_mlp_config *cfg);
 /* The dsmlp_mlp_config g was built from by dsmlp_mlp_build (dsmlp.mlp and
 ** presets in Lua); DSMLP_ERR_NOT_FOUND for graphs built op by op. */
 dsmlp_status dsmlp_graph_mlp_config(const dsmlp_graph *g, dsmlp_mlp_config *out);
 /* Copies rank tp_rank's shard of a full (P=1) parameter, given as host data
 ** in the parameter's dtype and declared layout, into `shard`. Replicated
-** parameters are copied whole. */
+** parameters are copied whole. Quantized weights: w1/w2 are sliced as they
+** are; w2_scales are copied whole (W2's output rows are not split) and
+** per-channel w1_scales are sliced like b1; group scales of W1 do not cut
+** into a rank's groups (DSMLP_ERR_UNSUPPORTED: quantize each rank's shard
+** with dsmlp_mlp_quantize). docs/quant.md. */
 dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const char *param, const void *full,
                              void *shard);
+/* Number of scales of "w1_scales" or "w2_scales" in rank tp_rank's graph
+** (config checked; DSMLP_ERR_NOT_FOUND without quantized weights). */
+dsmlp_status dsmlp_mlp_scales(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const char *param, int64_t *count);
+
+/* ------------------------------------------------------ quantize at load */
+
+/* Symmetric quantization of a host weight with `rows` output features and
+** `cols` inputs, given in w_dtype (f32, f16, bf16 or f64) and w_layout
+** (OUT_IN: [rows, cols]; IN_OUT: [cols, rows]). groups (dividing rows; rows
+** for per-channel scales) split the output rows into contiguous blocks; each
+** block's scale is max|w| / 127 (int8, q in [-127, 127], round to nearest
+** even) or max|w| / 448 (fp8 e4m3, the nearest e4m3), rounded up to the next
+** scale_dtype value (f32 or f16) so that nothing clips; an all-zero block gets
+** scale 1. Writes q [rows, cols] ([out,in], q_dtype DSMLP_I8 or
+** DSMLP_FP8_E4M3) and scales [groups] (scale_dtype): what dsmlp_dequant and
+** the plan's "w1"/"w1_scales" take. Deterministic (same bits on every
+** machine); non-finite weights and scales beyond f16 are errors naming the
+** element. docs/quant.md. */
+dsmlp_status dsmlp_quantize(dsmlp_ctx *ctx, const void *w, dsmlp_dtype w_dtype, dsmlp_layout w_layout, int64_t rows,
+                            int64_t cols, int64_t groups, dsmlp_dtype q_dtype, void *q, dsmlp_dtype scale_dtype,
+                            void *scales);
+/* Quantize at load for a block built from cfg (int8_weights = 1): rank
+** tp_rank's shard of the full (P = 1) float weight `param` ("w1" or "w2"),
+** given as host data in full_dtype (f32, f16, bf16) and full_layout (the
+** checkpoint's, whatever cfg.layout says), quantized with cfg's scale layout
+** into q (the rank's "w1"/"w2", [out,in]) and scales ("w1_scales" /
+** "w2_scales", dsmlp_mlp_scales of them). Each rank's scales belong to its
+** shard. */
+dsmlp_status dsmlp_mlp_quantize(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const char *param, const void *full,
+                                dsmlp_dtype full_dtype, dsmlp_layout full_layout, void *q, void *scales);
 
 /* --------------------------------------------------- CPU reference executor */
 
@@ -479,6 +531,11 @@ typedef struct dsmlp_script_options {
     int     allow_io;           /* give scripts os and io (default 0)         */
     int64_t instruction_limit;  /* VM instructions before abort; <= 0: 1e9    */
     const char *lua_path;       /* where dsmlp.lua lives; NULL = built-in     */
+    const char *quantize;       /* NULL, or the quantization every dsmlp.mlp /
+                                   dsmlp.preset layer gets when its config
+                                   names neither int8 nor fp8: "int8", "fp8",
+                                   "int8:groups=8,scale_dtype=f16", ...
+                                   (docs/quant.md); a bad one fails the load */
 } dsmlp_script_options;
 
 void         dsmlp_script_options_default(dsmlp_script_options *o);

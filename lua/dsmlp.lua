@@ -147,15 +147,146 @@ end
 -- ------------------------------------------------------------ the MLP config
 
 local FIELDS = { "hidden", "intermediate", "dtype", "activation", "norm", "pre_layer_norm", "mlp_after_attn",
-                 "epsilon", "layout", "tp", "int8", "bias", "name" }
+                 "epsilon", "layout", "tp", "int8", "fp8", "bias", "name" }
 local TP_FIELDS = { "size", "rank" }
-local INT8_FIELDS = { "groups" }
+local QUANT_FIELDS = { "groups", "per_channel", "scale_dtype", "extra_grouping", "gate_scales" }
+local SCALE_DTYPES = { "f32", "f16" }
 local BIAS_FIELDS = { "attn", "norm", "b1", "b2" }
 
 local DTYPES = { "f32", "f16", "bf16" }
 local ACTIVATIONS = { "gelu", "relu", "gated_gelu", "gated_silu" }
 local NORMS = { "layernorm", "rmsnorm", "none" }
 local LAYOUTS = { "in_out", "out_in" }
+
+-- ------------------------------------------------------------ quantized weights
+
+-- int8 = {...} / fp8 = {...} (or true): checks the scale layout against the
+-- rank's weights (docs/quant.md) and sets mlp_raw's quantization fields.
+-- int8 defaults to DeepSpeed's one group per weight, fp8 to one scale per
+-- output channel.
+local function quant_to_raw(where, kind, q, raw, gated, Ip)
+  local t, f = {}, kind .. "."
+  if q ~= true then
+    t = want_table(where, kind, q, " {groups = G | per_channel = true, scale_dtype =, extra_grouping =, "
+                   .. "gate_scales =} or true")
+    check_keys(where, t, QUANT_FIELDS, f)
+  end
+  local groups = t.groups ~= nil and want_positive(where, f .. "groups", t.groups) or nil
+  local per_channel = t.per_channel ~= nil and want_boolean(where, f .. "per_channel", t.per_channel)
+  if per_channel == nil then per_channel = kind == "fp8" and groups == nil end
+  if per_channel and groups then
+    fail("%s: fields '%sgroups' (%d) and '%sper_channel' exclude each other: per-channel scales are one group per "
+         .. "output row", where, f, groups, f)
+  end
+  local extra = t.extra_grouping ~= nil and want_boolean(where, f .. "extra_grouping", t.extra_grouping)
+  if extra and per_channel then
+    fail("%s: field '%sextra_grouping' doubles the groups, but the scales are per channel", where, f)
+  end
+  local gate = t.gate_scales ~= nil and want_boolean(where, f .. "gate_scales", t.gate_scales)
+  if gate and not gated then
+    fail("%s: field '%sgate_scales' needs a gated activation (w1 has no up and gate halves)", where, f)
+  end
+  local sdt = t.scale_dtype ~= nil and want_option(where, f .. "scale_dtype", t.scale_dtype, SCALE_DTYPES) or "f32"
+  local dt = raw.dtype or "f16"
+  if dt ~= "f16" and dt ~= "bf16" then
+    fail("%s: %s weights need dtype f16 or bf16 for the activations, got dtype '%s'", where, kind, dt)
+  end
+  groups = groups or 1
+  if not per_channel then
+    local G = extra and 2 * groups or groups
+    local gd = extra and string.format("%sgroups %d (x2 for extra_grouping: %d groups)", f, groups, G)
+               or string.format("%sgroups %d", f, groups)
+    local rows1 = (gated and 2 or 1) * Ip
+    if gate and Ip % G ~= 0 then
+      fail("%s: %s does not divide the %d rows of each half of w1 (gate_scales: up and gate each have "
+           .. "intermediate/tp.size rows)", where, gd, Ip)
+    end
+    if rows1 % G ~= 0 then
+      fail("%s: %s does not divide the %d rows of w1 (%sintermediate/tp.size)", where, gd, rows1, gated and "2*" or "")
+    end
+    if raw.hidden % G ~= 0 then fail("%s: %s does not divide the %d rows of w2 (hidden)", where, gd, raw.hidden) end
+  end
+  raw.int8_weights, raw.int8_groups = true, groups
+  raw.quant_dtype = kind == "fp8" and "fp8" or "i8"
+  raw.quant_scale_dtype, raw.quant_per_channel = sdt, per_channel
+  raw.quant_extra_grouping, raw.quant_gate_scales = extra or false, gate or false
+end
+
+-- "int8", "fp8", "int8:groups=8,scale_dtype=f16,gate_scales" -> kind, table.
+local function parse_quant(where, spec)
+  if type(spec) ~= "string" then fail("%s: expects a string such as 'int8:groups=8', got %s", where, describe(spec)) end
+  local kind, rest = spec:match("^%s*(%w+)%s*:?(.*)$")
+  if kind ~= "int8" and kind ~= "fp8" then
+    fail("%s: '%s' does not start with int8 or fp8 (e.g. 'int8', 'int8:groups=8', 'fp8:scale_dtype=f16')", where,
+         spec)
+  end
+  local t = {}
+  for item in rest:gmatch("[^,]+") do
+    local k, v = item:match("^%s*([%w_]+)%s*=%s*(.-)%s*$")
+    if not k then k, v = item:match("^%s*([%w_]+)%s*$"), true end
+    if not k then fail("%s: cannot read '%s' in '%s' (want key=value or a flag)", where, item, spec) end
+    if k == "groups" then
+      v = math.tointeger(tonumber(v))
+      if not v then fail("%s: groups in '%s' must be an integer", where, spec) end
+    elseif v == "true" then v = true
+    elseif v == "false" then v = false end
+    t[k] = v
+  end
+  check_keys(where .. " '" .. spec .. "'", t, QUANT_FIELDS, "")
+  return kind, t
+end
+
+-- The quantization every dsmlp.mlp / dsmlp.preset layer gets when its config
+-- names neither int8 nor fp8 (dsmlp_script_options.quantize,
+-- dsmlp-compile --quantize); nil: none.
+local default_quant = nil
+
+-- dsmlp.set_default_quant(spec | nil)
+M.set_default_quant = public(function(spec)
+  if spec == nil then default_quant = nil return end
+  local kind, t = parse_quant("dsmlp.set_default_quant", spec)
+  default_quant = { kind = kind, t = t, spec = spec }
+end)
+
+function M.default_quant()
+  return default_quant and default_quant.spec or nil
+end
+
+local QUANTIZE_FIELDS = { "rows", "cols", "groups", "per_channel", "dtype", "scale_dtype", "layout" }
+
+-- dsmlp.quantize(w, {rows =, cols =, groups = G | per_channel = true, dtype = "i8" | "fp8",
+--                    scale_dtype = "f32" | "f16", layout = "out_in" | "in_out"}) -> q, scales
+-- dsmlp_quantize on a Lua array of rows·cols numbers (rows = output features;
+-- w is [rows, cols] for out_in, [cols, rows] for in_out). q is [rows, cols]:
+-- int8 codes, or the fp8 values; scales the stored scale values.
+M.quantize = public(function(w, opts)
+  local where = "dsmlp.quantize"
+  if type(w) ~= "table" then fail("%s: expects an array of weights, got %s", where, describe(w)) end
+  opts = want_table(where, "options", opts, " {rows =, cols =, groups = or per_channel =, dtype =}")
+  check_keys(where, opts, QUANTIZE_FIELDS, "")
+  if opts.rows == nil or opts.cols == nil then fail("%s: fields 'rows' and 'cols' are required", where) end
+  local rows, cols = want_positive(where, "rows", opts.rows), want_positive(where, "cols", opts.cols)
+  if #w ~= rows * cols then
+    fail("%s: %d weights given, but rows %d x cols %d = %d", where, #w, rows, cols, rows * cols)
+  end
+  for i = 1, #w do
+    if type(w[i]) ~= "number" then fail("%s: weight %d is %s, not a number", where, i, describe(w[i])) end
+  end
+  local dt = opts.dtype == nil and "i8" or want_option(where, "dtype", opts.dtype, { "i8", "fp8" })
+  local per_channel = opts.per_channel ~= nil and want_boolean(where, "per_channel", opts.per_channel)
+  local groups = opts.groups ~= nil and want_positive(where, "groups", opts.groups) or nil
+  if per_channel and groups then
+    fail("%s: fields 'groups' (%d) and 'per_channel' exclude each other", where, groups)
+  end
+  if per_channel == nil then per_channel = dt == "fp8" and groups == nil end
+  groups = per_channel and rows or groups or 1
+  if rows % groups ~= 0 then fail("%s: groups %d does not divide the %d rows", where, groups, rows) end
+  local sdt = opts.scale_dtype == nil and "f32" or want_option(where, "scale_dtype", opts.scale_dtype, SCALE_DTYPES)
+  local layout = opts.layout == nil and "out_in" or want_option(where, "layout", opts.layout, LAYOUTS)
+  local q, scales = C.quantize(w, rows, cols, groups, dt, sdt, layout)
+  if not q then fail("%s: %s", where, scales) end
+  return q, scales
+end)
 
 -- Checks a user config and turns it into mlp_raw's fields. Defaults are the
 -- C builder's (dsmlp_mlp_config_default), except that the norm bias defaults
@@ -208,27 +339,17 @@ local function to_raw(where, cfg, default_name)
          where, inter, cfg.intermediate == nil and " (4*hidden)" or "", P)
   end
 
-  if cfg.int8 ~= nil and cfg.int8 ~= false then
-    local groups = 1
-    if cfg.int8 ~= true then
-      local q = want_table(where, "int8", cfg.int8, " {groups = G} or true")
-      check_keys(where, q, INT8_FIELDS, "int8.")
-      if q.groups ~= nil then groups = want_positive(where, "int8.groups", q.groups) end
-    end
-    local dt = raw.dtype or "f16"
-    if dt ~= "f16" and dt ~= "bf16" then
-      fail("%s: int8 weights need dtype f16 or bf16 for the activations, got dtype '%s'", where, dt)
-    end
-    local gated = act == "gated_gelu" or act == "gated_silu"
-    local rows1 = (gated and 2 or 1) * (inter // P)
-    if rows1 % groups ~= 0 then
-      fail("%s: int8.groups %d does not divide the %d rows of w1 (%sintermediate/tp.size)", where, groups, rows1,
-           gated and "2*" or "")
-    end
-    if raw.hidden % groups ~= 0 then
-      fail("%s: int8.groups %d does not divide the %d rows of w2 (hidden)", where, groups, raw.hidden)
-    end
-    raw.int8_weights, raw.int8_groups = true, groups
+  local gated = act == "gated_gelu" or act == "gated_silu"
+  local q8 = cfg.int8 ~= nil and cfg.int8 ~= false
+  local qf = cfg.fp8 ~= nil and cfg.fp8 ~= false
+  if q8 and qf then fail("%s: fields 'int8' and 'fp8' exclude each other (the weights are one or the other)", where) end
+  if q8 then
+    quant_to_raw(where, "int8", cfg.int8, raw, gated, inter // P)
+  elseif qf then
+    quant_to_raw(where, "fp8", cfg.fp8, raw, gated, inter // P)
+  elseif default_quant and cfg.int8 == nil and cfg.fp8 == nil then   -- int8 = false / fp8 = false: stay float
+    quant_to_raw(where .. " (default quantization '" .. default_quant.spec .. "')", default_quant.kind,
+                 default_quant.t, raw, gated, inter // P)
   end
 
   local bias = { attn = true, norm = norm == "layernorm", b1 = true, b2 = true }

@@ -29,7 +29,7 @@ enum {
     ODD,       /* input  "odd"   f16[T,4097]               */
     OUT,       /* output "out"   of x                      */
     QIO,       /* param  "qio"   i8[1024,4096] [in,out]    */
-    S16,       /* param  "s16"   f16[8]                    */
+    SBF,       /* param  "sbf"   bf16[8]                   */
     DQ,        /* dequant(q, qs, 8) -> f32[1024,4096] [out,in] */
     NFIX
 };
@@ -53,7 +53,7 @@ static void setup(void)
     TU_OK(ctx, dsmlp_input(g, "odd", DSMLP_F16, 4097, &v));
     TU_OK(ctx, dsmlp_output(g, "out", X));
     TU_OK(ctx, dsmlp_param_matrix(g, "qio", DSMLP_I8, 1024, 4096, DSMLP_LAYOUT_IN_OUT, &v));
-    TU_OK(ctx, dsmlp_param_vector(g, "s16", DSMLP_F16, 8, &v));
+    TU_OK(ctx, dsmlp_param_vector(g, "sbf", DSMLP_BF16, 8, &v));
     TU_OK(ctx, dsmlp_dequant(g, Q, QS, 8, DSMLP_F32, &v));
     ck_assert_int_eq(v, DQ);
     ck_assert_int_eq(dsmlp_graph_size(g), NFIX);
@@ -95,7 +95,7 @@ static const char long_name[] = "a123456789b123456789c123456789d123456789e123456
     E(input_dtype_unknown, dsmlp_input(g, "a", (dsmlp_dtype)42, 8, &out), DSMLP_ERR_INVALID_ARG,                     \
       "input: \"a\" has unknown dtype 42", 1)                                                                        \
     E(input_dtype_f64, dsmlp_input(g, "a", DSMLP_F64, 8, &out), DSMLP_ERR_DTYPE,                                     \
-      "input: \"a\" has dtype f64, which is for host buffers only (graphs use f32, f16, bf16, i8)", 1)               \
+      "input: \"a\" has dtype f64, which is for host buffers only (graphs use f32, f16, bf16, i8, fp8)", 1)               \
     E(input_dtype_i8, dsmlp_input(g, "a", DSMLP_I8, 8, &out), DSMLP_ERR_DTYPE,                                       \
       "input: \"a\" has dtype i8, which only param matrices feeding dequant may have (use f32, f16 or bf16)", 1)     \
     E(input_n_zero, dsmlp_input(g, "a", DSMLP_F16, 0, &out), DSMLP_ERR_SHAPE,                                        \
@@ -108,15 +108,15 @@ static const char long_name[] = "a123456789b123456789c123456789d123456789e123456
       "param: vector \"a\" has dtype i8, which only param matrices feeding dequant may have (use f32, f16 or "       \
       "bf16)", 1)                                                                                                    \
     E(vector_dtype_f64, dsmlp_param_vector(g, "a", DSMLP_F64, 8, &out), DSMLP_ERR_DTYPE,                             \
-      "param: vector \"a\" has dtype f64, which is for host buffers only (graphs use f32, f16, bf16, i8)", 1)        \
+      "param: vector \"a\" has dtype f64, which is for host buffers only (graphs use f32, f16, bf16, i8, fp8)", 1)        \
     E(vector_dtype_unknown, dsmlp_param_vector(g, "a", (dsmlp_dtype)-3, 8, &out), DSMLP_ERR_INVALID_ARG,             \
       "param: vector \"a\" has unknown dtype -3", 1)                                                                 \
     E(vector_n_zero, dsmlp_param_vector(g, "a", DSMLP_F32, 0, &out), DSMLP_ERR_SHAPE,                                \
       "param: vector \"a\" has n = 0; it must be > 0", 1)                                                            \
     E(matrix_dtype_f64, dsmlp_param_matrix(g, "a", DSMLP_F64, 8, 8, DSMLP_LAYOUT_IN_OUT, &out), DSMLP_ERR_DTYPE,    \
-      "param: matrix \"a\" has dtype f64, which is for host buffers only (graphs use f32, f16, bf16, i8)", 1)        \
+      "param: matrix \"a\" has dtype f64, which is for host buffers only (graphs use f32, f16, bf16, i8, fp8)", 1)        \
     E(matrix_dtype_unknown, dsmlp_param_matrix(g, "a", DSMLP_DTYPE_COUNT, 8, 8, DSMLP_LAYOUT_IN_OUT, &out),         \
-      DSMLP_ERR_INVALID_ARG, "param: matrix \"a\" has unknown dtype 5", 1)                                           \
+      DSMLP_ERR_INVALID_ARG, "param: matrix \"a\" has unknown dtype 6", 1)                                           \
     E(matrix_rows_zero, dsmlp_param_matrix(g, "a", DSMLP_F16, 0, 8, DSMLP_LAYOUT_IN_OUT, &out), DSMLP_ERR_SHAPE,    \
       "param: matrix \"a\" has rows = 0; it must be > 0", 1)                                                         \
     E(matrix_cols_negative, dsmlp_param_matrix(g, "a", DSMLP_F16, 8, -1, DSMLP_LAYOUT_OUT_IN, &out),                \
@@ -252,16 +252,16 @@ static const char long_name[] = "a123456789b123456789c123456789d123456789e123456
     E(dequant_wq_dequant, dsmlp_dequant(g, DQ, QS, 8, DSMLP_F16, &out), DSMLP_ERR_INVALID_ARG,                       \
       "dequant: wq is %15, a dequant result f32[1024,4096] ([out,in]), not a param matrix", 1)                       \
     E(dequant_wq_float, dsmlp_dequant(g, W_OI, QS, 8, DSMLP_F16, &out), DSMLP_ERR_DTYPE,                             \
-      "dequant: wq is f16[16384,1024] ([out,in]): it must be i8", 1)                                                 \
+      "dequant: wq is f16[16384,1024] ([out,in]): it must be i8 or fp8", 1)                                          \
     E(dequant_wq_in_out, dsmlp_dequant(g, QIO, QS, 8, DSMLP_F16, &out), DSMLP_ERR_INVALID_ARG,                       \
-      "dequant: wq is [1024,4096] ([in,out]): int8 weights must be stored [out,in] (groups are blocks of output "    \
-      "rows)", 1)                                                                                                    \
+      "dequant: wq is [1024,4096] ([in,out]): quantized weights must be stored [out,in] (groups are blocks of "      \
+      "output rows)", 1)                                                                                             \
     E(dequant_scales_none, dsmlp_dequant(g, Q, DSMLP_NONE, 8, DSMLP_F16, &out), DSMLP_ERR_INVALID_ARG,               \
       "dequant: scales is missing (DSMLP_NONE)", 1)                                                                  \
     E(dequant_scales_activation, dsmlp_dequant(g, Q, Z, 8, DSMLP_F16, &out), DSMLP_ERR_INVALID_ARG,                  \
       "dequant: scales is %2, the input f16[T,1024] \"z\", not a param vector [n]", 1)                               \
-    E(dequant_scales_dtype, dsmlp_dequant(g, Q, S16, 8, DSMLP_F16, &out), DSMLP_ERR_DTYPE,                           \
-      "dequant: scales is f16[8]: it must be f32", 1)                                                                \
+    E(dequant_scales_dtype, dsmlp_dequant(g, Q, SBF, 8, DSMLP_F16, &out), DSMLP_ERR_DTYPE,                           \
+      "dequant: scales is bf16[8]: it must be f32 or f16", 1)                                                        \
     E(dequant_groups_zero, dsmlp_dequant(g, Q, QS, 0, DSMLP_F16, &out), DSMLP_ERR_INVALID_ARG,                       \
       "dequant: groups = 0; it must be > 0", 1)                                                                      \
     E(dequant_groups_negative, dsmlp_dequant(g, Q, QS, -8, DSMLP_F16, &out), DSMLP_ERR_INVALID_ARG,                  \
@@ -269,7 +269,7 @@ static const char long_name[] = "a123456789b123456789c123456789d123456789e123456
     E(dequant_groups_not_dividing, dsmlp_dequant(g, Q, QS, 3, DSMLP_F16, &out), DSMLP_ERR_SHAPE,                     \
       "dequant: wq is [1024,4096] ([out,in]) with 1024 rows, which groups = 3 does not divide", 1)                   \
     E(dequant_scales_size, dsmlp_dequant(g, Q, QS, 16, DSMLP_F16, &out), DSMLP_ERR_SHAPE,                            \
-      "dequant: scales is [8] but groups = 16: sizes differ", 1)                                                     \
+      "dequant: scales is [8] (8 scales) but groups = 16: sizes differ", 1)                                          \
     E(dequant_dt_i8, dsmlp_dequant(g, Q, QS, 8, DSMLP_I8, &out), DSMLP_ERR_DTYPE,                                    \
       "dequant: result dtype i8; it must be f32, f16 or bf16", 1)                                                    \
     E(dequant_dt_f64, dsmlp_dequant(g, Q, QS, 8, DSMLP_F64, &out), DSMLP_ERR_DTYPE,                                  \

@@ -134,7 +134,7 @@ static void mlp_part(const tdata *d, int64_t Ip, const double *h, const void *w1
             double acc = 0;
             for (int64_t k = 0; k < H; k++) {
                 double w = dtype_load(d->wdt, w1, oi ? j * H + k : k * n1 + j);
-                if (c->int8_weights) w *= s1[j / (n1 / G)];
+                if (c->int8_weights) w = dtype_round(d->dt, w * s1[j / (n1 / G)]);   /* a stored weight */
                 acc += h[t * H + k] * w;
             }
             u[j] = acc + (c->bias1 ? dtype_load(d->dt, b1, j) : 0);
@@ -151,7 +151,7 @@ static void mlp_part(const tdata *d, int64_t Ip, const double *h, const void *w1
             double acc = 0;
             for (int64_t k = 0; k < Ip; k++) {
                 double w = dtype_load(d->wdt, w2, oi ? j * Ip + k : k * H + j);
-                if (c->int8_weights) w *= s2[j / (H / G)];
+                if (c->int8_weights) w = dtype_round(d->dt, w * s2[j / (H / G)]);
                 acc += a[k] * w;
             }
             yacc[t * H + j] += acc;

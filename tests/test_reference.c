@@ -321,11 +321,16 @@ START_TEST(dequant_matmul)
                               B("y", DSMLP_F64, out)};
     TU_OK(ctx, dsmlp_reference_run_f64(g, 1, bs, NB(bs)));
     expect_near(out, want, 4, 0);
-    /* The dequantized weight is not rounded to f16: a scale of 1/3 shows it. */
+    /* The dequantized weight is a stored f16 weight: each q·scale is rounded
+    ** once to f16 (a scale of 1/3 shows it; the exact product differs). */
     sc[0] = 1.0f / 3.0f;
     for (int o = 0; o < 2; o++) {
         want[o] = 0;
-        for (int k = 0; k < 3; k++) want[o] += x[k] * q[o * 3 + k] * (double)sc[0];
+        for (int k = 0; k < 3; k++) {
+            double exact = q[o * 3 + k] * (double)sc[0], w16 = dtype_round(DSMLP_F16, exact);
+            ck_assert(w16 != exact);
+            want[o] += x[k] * w16;
+        }
     }
     TU_OK(ctx, dsmlp_reference_run_f64(g, 1, bs, NB(bs)));
     expect_near(out, want, 4, 1e-15);

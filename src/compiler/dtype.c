@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const dtype_names[DSMLP_DTYPE_COUNT] = {"f32", "f16", "bf16", "i8", "f64"};
-static const size_t dtype_sizes[DSMLP_DTYPE_COUNT] = {4, 2, 2, 1, 8};
+static const char *const dtype_names[DSMLP_DTYPE_COUNT] = {"f32", "f16", "bf16", "i8", "f64", "fp8"};
+static const size_t dtype_sizes[DSMLP_DTYPE_COUNT] = {4, 2, 2, 1, 8, 1};
 
 const char *dsmlp_dtype_name(dsmlp_dtype t)
 {
@@ -83,6 +83,38 @@ float dtype_bf16_to_f32(uint16_t h)
     return f;
 }
 
+/* fp8 e4m3 (OCP FP8 E4M3, PyTorch float8_e4m3fn): sign, 4 exponent bits with
+** bias 7, 3 mantissa bits; no infinities; S.1111.111 is NaN; largest 448. */
+double dtype_e4m3_to_f64(uint8_t b)
+{
+    int e = (b >> 3) & 15, m = b & 7;
+    double v;
+    if (e == 15 && m == 7) return NAN;
+    if (e == 0) v = ldexp(m, -9);                /* subnormal: m·2^-9 */
+    else v = ldexp(8 + m, e - 10);               /* 1.m·2^(e-7)       */
+    return (b & 0x80) ? -v : v;
+}
+
+/* On the double's bits (quantizing a checkpoint encodes 10^8..10^9 values):
+** keep 1 + 3 significant bits (fewer below 2^-6), round the rest to nearest
+** even; a carry runs into the exponent field as it should. */
+uint8_t dtype_f64_to_e4m3(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7fffffffffffffffull) > 0x7ff0000000000000ull) return 0x7f;   /* NaN */
+    uint8_t sign = (u >> 63) ? 0x80 : 0;
+    int e = (int)((u >> 52) & 0x7ff) - 1023;
+    if (e < -10) return sign;                      /* below half the smallest subnormal 2^-9 */
+    if (e > 8) return sign | 0x7e;                 /* >= 512 (inf too): satfinite 448 */
+    uint64_t m = (u & 0xfffffffffffffull) | (1ull << 52);
+    int shift = e >= -6 ? 49 : 43 - e;             /* normal: 3 fraction bits; subnormal: units of 2^-9 */
+    uint64_t r = m >> shift, rem = m & ((1ull << shift) - 1), half = 1ull << (shift - 1);
+    if (rem > half || (rem == half && (r & 1))) r++;
+    unsigned code = e >= -6 ? ((unsigned)(e + 7) << 3) + (unsigned)(r - 8) : (unsigned)r;
+    return sign | (uint8_t)(code > 0x7e ? 0x7e : code);   /* 0x7f would be NaN: satfinite 448 */
+}
+
 double dtype_load(dsmlp_dtype t, const void *buf, int64_t i)
 {
     switch (t) {
@@ -91,6 +123,7 @@ double dtype_load(dsmlp_dtype t, const void *buf, int64_t i)
     case DSMLP_BF16: return dtype_bf16_to_f32(((const uint16_t *)buf)[i]);
     case DSMLP_I8:   return ((const int8_t *)buf)[i];
     case DSMLP_F64:  return ((const double *)buf)[i];
+    case DSMLP_FP8_E4M3: return dtype_e4m3_to_f64(((const uint8_t *)buf)[i]);
     default:         return NAN;
     }
 }
@@ -107,6 +140,7 @@ void dtype_store(dsmlp_dtype t, void *buf, int64_t i, double x)
         break;
     }
     case DSMLP_F64:  ((double *)buf)[i] = x; break;
+    case DSMLP_FP8_E4M3: ((uint8_t *)buf)[i] = dtype_f64_to_e4m3(x); break;
     default: break;
     }
 }
@@ -121,6 +155,7 @@ double dtype_round(dsmlp_dtype t, double x)
         double r = isnan(x) ? 0 : nearbyint(x);
         return r < -128 ? -128 : r > 127 ? 127 : r;
     }
+    case DSMLP_FP8_E4M3: return dtype_e4m3_to_f64(dtype_f64_to_e4m3(x));
     default:         return x;
     }
 }

@@ -48,6 +48,7 @@ const char *emit_ctype(dsmlp_dtype t)
     case DSMLP_F16: return "__half";
     case DSMLP_BF16: return "__nv_bfloat16";
     case DSMLP_I8: return "signed char";
+    case DSMLP_FP8_E4M3: return "ds_e4m3";   /* common.cuh */
     default: return "void";
     }
 }
@@ -322,8 +323,9 @@ dsmlp_status emit_dequant(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, int64_t
     int64_t rpb = C >= 1024 * vec ? 1 : (1024 * vec) / C;
     if (rpb < min_rpb(R)) rpb = min_rpb(R);
     char base[PLAN_NAME_MAX * 2];
-    snprintf(base, sizeof base, "dequant_%s_r%lld_c%lld_g%lld", dsmlp_dtype_name(w->dtype), (long long)R,
-             (long long)C, (long long)groups);
+    dsmlp_dtype qt = p->bufs[k->args[1]].dtype;   /* i8 keeps its old names; fp8 says so */
+    snprintf(base, sizeof base, "dequant_%s%s%s_r%lld_c%lld_g%lld", qt == DSMLP_I8 ? "" : dsmlp_dtype_name(qt),
+             qt == DSMLP_I8 ? "" : "_", dsmlp_dtype_name(w->dtype), (long long)R, (long long)C, (long long)groups);
     emit_set_name(k, base, vec, uniq);
     sbuf pr = {0};
     emit_params(&pr, p, k, 1);

@@ -216,19 +216,23 @@ static dsmlp_status check_vec_fits(const dsmlp_graph *g, const char *op, const c
     return DSMLP_OK;
 }
 
-/* Graph dtypes: unknown -> INVALID_ARG; f64 or (unless allow_i8) i8 -> DTYPE. */
-static dsmlp_status check_dtype(const dsmlp_graph *g, const char *op, const char *what, dsmlp_dtype dt, int allow_i8)
+static int is_quant(dsmlp_dtype t) { return t == DSMLP_I8 || t == DSMLP_FP8_E4M3; }
+
+/* Graph dtypes: unknown -> INVALID_ARG; f64 or (unless allow_quant) i8/fp8 -> DTYPE. */
+static dsmlp_status check_dtype(const dsmlp_graph *g, const char *op, const char *what, dsmlp_dtype dt,
+                                int allow_quant)
 {
     if ((unsigned)dt >= DSMLP_DTYPE_COUNT)
         return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s has unknown dtype %d", op, what, (int)dt);
     if (dt == DSMLP_F64)
         return err_set(g->ctx, DSMLP_ERR_DTYPE,
-                       "%s: %s has dtype f64, which is for host buffers only (graphs use f32, f16, bf16, i8)", op,
+                       "%s: %s has dtype f64, which is for host buffers only (graphs use f32, f16, bf16, i8, fp8)", op,
                        what);
-    if (dt == DSMLP_I8 && !allow_i8)
+    if (is_quant(dt) && !allow_quant)
         return err_set(g->ctx, DSMLP_ERR_DTYPE,
-                       "%s: %s has dtype i8, which only param matrices feeding dequant may have (use f32, f16 or bf16)",
-                       op, what);
+                       "%s: %s has dtype %s, which only param matrices feeding dequant may have (use f32, f16 or "
+                       "bf16)",
+                       op, what, dsmlp_dtype_name(dt));
     return DSMLP_OK;
 }
 
@@ -444,9 +448,9 @@ dsmlp_status dsmlp_matmul(dsmlp_graph *g, dsmlp_value x, dsmlp_value w, dsmlp_va
     if (xn->dims[1] != graph_w_in(wn))
         return err_set(g->ctx, DSMLP_ERR_SHAPE, "matmul: x is %s but W is %s: inner sizes differ",
                        graph_shape_str(xn, s1), graph_shape_str(wn, s2));
-    if (wn->dtype == DSMLP_I8)
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "matmul: x is %s but W is %s: an i8 weight needs dequant first",
-                       graph_type_str(xn, s1), graph_type_str(wn, s2));
+    if (is_quant(wn->dtype))
+        return err_set(g->ctx, DSMLP_ERR_DTYPE, "matmul: x is %s but W is %s: an %s weight needs dequant first",
+                       graph_type_str(xn, s1), graph_type_str(wn, s2), dsmlp_dtype_name(wn->dtype));
     if (xn->dtype != wn->dtype)
         return err_set(g->ctx, DSMLP_ERR_DTYPE, "matmul: x is %s but W is %s: dtypes differ", graph_type_str(xn, s1),
                        graph_type_str(wn, s2));
@@ -542,24 +546,26 @@ dsmlp_status dsmlp_dequant(dsmlp_graph *g, dsmlp_value wq, dsmlp_value scales, i
     if (wn->op != DSMLP_OP_PARAM || wn->rank != 2)
         return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "dequant: wq is %%%d, %s, not a param matrix", (int)wq,
                        kind_str(wn, s1));
-    if (wn->dtype != DSMLP_I8)
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: wq is %s: it must be i8", graph_type_str(wn, s1));
+    if (!is_quant(wn->dtype))
+        return err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: wq is %s: it must be i8 or fp8", graph_type_str(wn, s1));
     if (wn->layout != DSMLP_LAYOUT_OUT_IN)
         return err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
-                       "dequant: wq is %s: int8 weights must be stored [out,in] (groups are blocks of output rows)",
+                       "dequant: wq is %s: quantized weights must be stored [out,in] (groups are blocks of output "
+                       "rows)",
                        graph_shape_str(wn, s1));
     TRY(need_vec(g, "dequant", "scales", scales));
     const graph_node *sn = &g->nodes[scales];
-    if (sn->dtype != DSMLP_F32)
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: scales is %s: it must be f32", graph_type_str(sn, s2));
+    if (sn->dtype != DSMLP_F32 && sn->dtype != DSMLP_F16)
+        return err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: scales is %s: it must be f32 or f16",
+                       graph_type_str(sn, s2));
     if (groups <= 0)
         return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "dequant: groups = %lld; it must be > 0", (long long)groups);
     if (wn->dims[0] % groups != 0)
         return err_set(g->ctx, DSMLP_ERR_SHAPE, "dequant: wq is %s with %lld rows, which groups = %lld does not divide",
                        graph_shape_str(wn, s1), (long long)wn->dims[0], (long long)groups);
     if (sn->dims[0] != groups)
-        return err_set(g->ctx, DSMLP_ERR_SHAPE, "dequant: scales is %s but groups = %lld: sizes differ",
-                       graph_shape_str(sn, s2), (long long)groups);
+        return err_set(g->ctx, DSMLP_ERR_SHAPE, "dequant: scales is %s (%lld scales) but groups = %lld: sizes differ",
+                       graph_shape_str(sn, s2), (long long)sn->dims[0], (long long)groups);
     if ((unsigned)dt >= DSMLP_DTYPE_COUNT)
         return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "dequant: unknown result dtype %d", (int)dt);
     if (!is_float(dt))

@@ -28,7 +28,7 @@ typedef struct mlp_vals {
 static dsmlp_status declare(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const mlp_dims *d, mlp_vals *v)
 {
     dsmlp_dtype dt = cfg->dtype;
-    dsmlp_dtype wdt = d->int8 ? DSMLP_I8 : dt;
+    dsmlp_dtype wdt = d->int8 ? cfg->quant_dtype : dt, sdt = cfg->quant_scale_dtype;
     /* int8 weights are always [out,in] (spec §5.1). */
     dsmlp_layout lay = d->int8 ? DSMLP_LAYOUT_OUT_IN : cfg->layout;
     int64_t n1 = d->F * d->Ip;   /* W1 output features of this rank */
@@ -45,22 +45,27 @@ static dsmlp_status declare(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const m
         TRY(dsmlp_param_matrix(g, "w1", wdt, d->H, n1, lay, &v->w1));
     else
         TRY(dsmlp_param_matrix(g, "w1", wdt, n1, d->H, lay, &v->w1));
-    if (d->int8) TRY(dsmlp_param_vector(g, "w1_scales", DSMLP_F32, cfg->int8_groups, &v->s1));
+    if (d->int8) TRY(dsmlp_param_vector(g, "w1_scales", sdt, mlp_scale_count(cfg, d, MLP_W1), &v->s1));
     if (cfg->bias1) TRY(dsmlp_param_vector(g, "b1", dt, n1, &v->b1));
     if (lay == DSMLP_LAYOUT_IN_OUT)
         TRY(dsmlp_param_matrix(g, "w2", wdt, d->Ip, d->H, lay, &v->w2));
     else
         TRY(dsmlp_param_matrix(g, "w2", wdt, d->H, d->Ip, lay, &v->w2));
-    if (d->int8) TRY(dsmlp_param_vector(g, "w2_scales", DSMLP_F32, cfg->int8_groups, &v->s2));
+    if (d->int8) TRY(dsmlp_param_vector(g, "w2_scales", sdt, mlp_scale_count(cfg, d, MLP_W2), &v->s2));
     if (cfg->bias2) TRY(dsmlp_param_vector(g, "b2", dt, d->H, &v->b2));
     return DSMLP_OK;
 }
 
-/* x·W (+ b): the weight dequantized first when it is int8. */
+/* x·W (+ b): the weight dequantized first when it is quantized (one group
+** per scale: the scale layouts of mlp_quant.c are all contiguous row blocks). */
 static dsmlp_status linear(dsmlp_graph *g, const dsmlp_mlp_config *cfg, dsmlp_value x, dsmlp_value w,
                            dsmlp_value scales, dsmlp_value b, dsmlp_value *out)
 {
-    if (scales != DSMLP_NONE) TRY(dsmlp_dequant(g, w, scales, cfg->int8_groups, cfg->dtype, &w));
+    if (scales != DSMLP_NONE) {
+        dsmlp_value_info si;
+        TRY(dsmlp_value_get(g, scales, &si));
+        TRY(dsmlp_dequant(g, w, scales, si.dims[0], cfg->dtype, &w));
+    }
     TRY(dsmlp_matmul(g, x, w, out));
     if (b != DSMLP_NONE) TRY(dsmlp_bias(g, *out, b, out));
     return DSMLP_OK;

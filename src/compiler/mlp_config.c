@@ -33,6 +33,11 @@ void dsmlp_mlp_config_default(dsmlp_mlp_config *cfg)
         .norm_bias = 1,
         .bias1 = 1,
         .bias2 = 1,
+        .quant_dtype = DSMLP_I8,
+        .quant_scale_dtype = DSMLP_F32,
+        .quant_per_channel = 0,
+        .quant_extra_grouping = 0,
+        .quant_gate_scales = 0,
     };
 }
 
@@ -112,40 +117,13 @@ static dsmlp_status check_sizes(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
     return DSMLP_OK;
 }
 
-static dsmlp_status check_int8(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
-{
-    if (!cfg->int8_weights) return DSMLP_OK;
-    if (cfg->dtype != DSMLP_F16 && cfg->dtype != DSMLP_BF16)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
-                       "mlp config: int8_weights=1 needs dtype f16 or bf16 for activations (dtype=%s)",
-                       dsmlp_dtype_name(cfg->dtype));
-    long long G = (long long)cfg->int8_groups;
-    if (cfg->int8_groups < 1)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: int8_groups must be >= 1 (int8_groups=%lld)", G);
-    mlp_dims d;
-    mlp_dims_of(cfg, &d);
-    int64_t rows1 = d.F * d.Ip;
-    if (rows1 % cfg->int8_groups != 0)
-        return err_set(ctx, DSMLP_ERR_SHAPE,
-                       "mlp config: int8_groups=%lld does not divide the %lld rows of w1 (rank weight [%lld, %lld] "
-                       "[out,in], rows = %sintermediate/tp_size = %lld)",
-                       G, (long long)rows1, (long long)rows1, (long long)d.H, d.gated ? "2*" : "",
-                       (long long)rows1);
-    if (d.H % cfg->int8_groups != 0)
-        return err_set(ctx, DSMLP_ERR_SHAPE,
-                       "mlp config: int8_groups=%lld does not divide the %lld rows of w2 (rank weight [%lld, %lld] "
-                       "[out,in], rows = hidden)",
-                       G, (long long)d.H, (long long)d.H, (long long)d.Ip);
-    return DSMLP_OK;
-}
-
 dsmlp_status dsmlp_mlp_config_check(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 {
     if (!cfg) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: config is NULL");
     dsmlp_status s;
     if ((s = check_enums(ctx, cfg)) != DSMLP_OK) return s;
     if ((s = check_sizes(ctx, cfg)) != DSMLP_OK) return s;
-    if ((s = check_int8(ctx, cfg)) != DSMLP_OK) return s;
+    if ((s = mlp_check_quant(ctx, cfg)) != DSMLP_OK) return s;
     if (cfg->norm_bias && cfg->norm != DSMLP_NORM_LAYERNORM)
         return err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: norm_bias=%d but norm is %s, which has no beta; set norm_bias=0", cfg->norm_bias,

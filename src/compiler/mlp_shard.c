@@ -3,7 +3,11 @@
 ** (spec §5.1). W1/b1 are column-parallel: the rank keeps its block of each
 ** of the F output halves, so a gated W1 [up(I) | gate(I)] gives
 ** [up block | gate block]. W2 is row-parallel over the inner dimension.
-** Vectors of size H are replicated.
+** Vectors of size H are replicated. Quantized weights are sliced as bytes;
+** their scales where they cut exactly (docs/quant.md): W2's output rows are
+** not split, so w2_scales are replicated; per-channel w1_scales are sliced
+** like b1; W1 group scales never fit a rank's groups (the rank has the same
+** number of groups over 1/P of the rows) and are refused.
 */
 #include "mlp.h"
 #include "error.h"
@@ -28,6 +32,30 @@ static void shard_w1_outputs(char *shard, const char *full, const mlp_dims *d, i
     copy_runs(shard, full, outer * d->F, d->Ip * inner, d->I * inner, d->r * d->Ip * inner, esz);
 }
 
+static dsmlp_status shard_scales(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const mlp_dims *d, const char *param,
+                                 const void *full, void *shard)
+{
+    size_t ssz = dsmlp_dtype_size(cfg->quant_scale_dtype);
+    int w2 = param[1] == '2';
+    int64_t n = mlp_scale_count(cfg, d, w2 ? MLP_W2 : MLP_W1);
+    if (w2 || d->P == 1) {   /* the rank's rows are the full weight's rows */
+        memcpy(shard, full, (size_t)n * ssz);
+        return DSMLP_OK;
+    }
+    if (cfg->quant_per_channel) {   /* one scale per output row: cut like b1 */
+        shard_w1_outputs(shard, full, d, 1, 1, ssz);
+        return DSMLP_OK;
+    }
+    int64_t full_rows = d->F * d->I;
+    return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+                   "mlp shard '%s': int8 scales are per shard, not sliced from the full weight's: the full w1's %lld "
+                   "groups of %lld rows are not rank %lld's %lld groups of %lld rows; quantize each rank's shard of "
+                   "the float weight (dsmlp_mlp_quantize) or use per-channel scales (quant_per_channel=1), which "
+                   "slice",
+                   param, (long long)n, (long long)(full_rows / n), (long long)d->r, (long long)n,
+                   (long long)(d->F * d->Ip / n));
+}
+
 dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const char *param, const void *full,
                              void *shard)
 {
@@ -40,7 +68,7 @@ dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const 
     mlp_dims d;
     mlp_dims_of(cfg, &d);
     size_t esz = dsmlp_dtype_size(cfg->dtype);
-    size_t wsz = dsmlp_dtype_size(d.int8 ? DSMLP_I8 : cfg->dtype);
+    size_t wsz = dsmlp_dtype_size(d.int8 ? cfg->quant_dtype : cfg->dtype);
     int out_in = d.int8 || cfg->layout == DSMLP_LAYOUT_OUT_IN;
     const char *present = NULL;   /* the config flag that removes this param */
     int has = 1;
@@ -59,10 +87,7 @@ dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const 
         if (!d.int8)
             return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (int8_weights=0)",
                            param);
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
-                       "mlp shard '%s': int8 scales are per shard, not sliced from the full weight's: quantize each "
-                       "rank's shard of the float weight and use its scales",
-                       param);
+        return shard_scales(ctx, cfg, &d, param, full, shard);
     } else if (strcmp(param, "w1") && strcmp(param, "w2")) {
         return err_set(ctx, DSMLP_ERR_NOT_FOUND,
                        "mlp shard: unknown parameter '%s' (want attn_bias, norm_w, norm_b, w1, b1, w2, b2)", param);

@@ -110,6 +110,8 @@ static const char *why_not(rb *R, const cand *c, char *buf, size_t cap)
     else if (!float_dt(B[c->d].dtype)) snprintf(buf, cap, "%s output", dsmlp_dtype_name(B[c->d].dtype));
     else if (g->k % 8 || n % 8) snprintf(buf, cap, "n = %lld, k = %lld: both must be multiples of 8 (16-byte rows)", (long long)n, (long long)g->k);
     else if (g->bias >= 0 && !float_dt(B[g->bias].dtype)) snprintf(buf, cap, "bias dtype");
+    else if (c->deq && B[c->deq->q].dtype == DSMLP_FP8_E4M3 && atoi(p->arch + 3) < 89)
+        snprintf(buf, cap, "fp8 weights on %s (the stream kernels convert e4m3 with sm_89's cvt)", p->arch);
     else return NULL;
     return buf;
 }
@@ -169,7 +171,7 @@ static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt
     int bias = c->fol ? c->fol->bias : g->bias;
     s.has_bias = bias >= 0;
     s.has_c = g->c >= 0;
-    s.quant = c->deq ? 1 : 0;
+    s.quant = !c->deq ? 0 : p->bufs[c->deq->q].dtype == DSMLP_FP8_E4M3 ? 2 : 1;   /* 2: fp8 e4m3 */
     s.has_scale = c->deq != NULL;
     s.sep_scale = 0;
     s.scale_div = c->deq ? (c->gated ? 2 * s.n : s.n) / c->deq->groups : 1;

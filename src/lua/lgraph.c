@@ -8,7 +8,10 @@
 
 #include <string.h>
 
-static const char *const dtype_names[] = {"f32", "f16", "bf16", "i8", NULL};
+/* Graph dtypes by name: fp8 is e4m3 (also "e4m3", "fp8_e4m3"). */
+static const char *const dtype_names[] = {"f32", "f16", "bf16", "i8", "fp8", "e4m3", "fp8_e4m3", NULL};
+static const dsmlp_dtype dtype_values[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16, DSMLP_I8,
+                                           DSMLP_FP8_E4M3, DSMLP_FP8_E4M3, DSMLP_FP8_E4M3};
 static const char *const layout_names[] = {"in_out", "out_in", NULL};
 static const char *const act_names[] = {"gelu_tanh", "gelu_erf", "relu", "silu", NULL};
 
@@ -137,7 +140,7 @@ static int result(lua_State *L, dsmlp_graph *g, dsmlp_status s, const dsmlp_valu
 
 static dsmlp_dtype checkdtype(lua_State *L, int idx)
 {
-    return (dsmlp_dtype)luaL_checkoption(L, idx, NULL, dtype_names);
+    return dtype_values[luaL_checkoption(L, idx, NULL, dtype_names)];
 }
 
 static int g_input(lua_State *L)

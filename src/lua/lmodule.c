@@ -5,6 +5,7 @@
 ** errors at the caller's line.
 */
 #include "lmod.h"
+#include "compiler/dtype.h"
 
 #include <string.h>
 
@@ -40,7 +41,8 @@ static int m_graph(lua_State *L)
 static const char *const raw_fields[] = {
     "name", "hidden", "intermediate", "dtype", "int8_weights", "int8_groups", "activation", "norm",
     "pre_layer_norm", "mlp_after_attn", "epsilon", "layout", "tp_size", "tp_rank", "attn_bias", "norm_bias",
-    "bias1", "bias2", NULL
+    "bias1", "bias2", "quant_dtype", "quant_scale_dtype", "quant_per_channel", "quant_extra_grouping",
+    "quant_gate_scales", NULL
 };
 
 static int fieldtype(lua_State *L, const char *field, int want)
@@ -105,6 +107,10 @@ static void rawconfig(lua_State *L, dsmlp_mlp_config *c, const char **name)
     static const int norm_v[] = {DSMLP_NORM_NONE, DSMLP_NORM_LAYERNORM, DSMLP_NORM_RMSNORM};
     static const char *const layouts[] = {"in_out", "out_in", NULL};
     static const int layout_v[] = {DSMLP_LAYOUT_IN_OUT, DSMLP_LAYOUT_OUT_IN};
+    static const char *const qtypes[] = {"i8", "fp8", NULL};
+    static const int qtype_v[] = {DSMLP_I8, DSMLP_FP8_E4M3};
+    static const char *const stypes[] = {"f32", "f16", NULL};
+    static const int stype_v[] = {DSMLP_F32, DSMLP_F16};
 
     luaL_checktype(L, 1, LUA_TTABLE);
     /* every key must be a known field: a typo must not pass silently */
@@ -136,6 +142,12 @@ static void rawconfig(lua_State *L, dsmlp_mlp_config *c, const char **name)
     rawbool(L, "norm_bias", &c->norm_bias);
     rawbool(L, "bias1", &c->bias1);
     rawbool(L, "bias2", &c->bias2);
+    v = c->quant_dtype, rawenum(L, "quant_dtype", qtypes, qtype_v, &v), c->quant_dtype = (dsmlp_dtype)v;
+    v = c->quant_scale_dtype, rawenum(L, "quant_scale_dtype", stypes, stype_v, &v);
+    c->quant_scale_dtype = (dsmlp_dtype)v;
+    rawbool(L, "quant_per_channel", &c->quant_per_channel);
+    rawbool(L, "quant_extra_grouping", &c->quant_extra_grouping);
+    rawbool(L, "quant_gate_scales", &c->quant_gate_scales);
     *name = "mlp";
     if (fieldtype(L, "name", LUA_TSTRING)) *name = lua_tostring(L, -1);
     lua_replace(L, 2);   /* keep the name string anchored while we use it */
@@ -166,6 +178,57 @@ static int m_mlp_raw(lua_State *L)
         return 2;
     }
     return 1;
+}
+
+/* ------------------------------------------------------------- quantize */
+
+/* dsmlp.quantize's core: quantize(w, rows, cols, groups, q_dtype, scale_dtype,
+** layout) -> q, scales | nil, message. w is an array of rows·cols numbers
+** (checked by dsmlp.lua); q holds int8 codes or fp8 values, scales the
+** stored scale values. */
+static int m_quantize(lua_State *L)
+{
+    static const char *const qn[] = {"i8", "fp8", NULL};
+    static const dsmlp_dtype qv[] = {DSMLP_I8, DSMLP_FP8_E4M3};
+    static const char *const sn[] = {"f32", "f16", NULL};
+    static const dsmlp_dtype sv[] = {DSMLP_F32, DSMLP_F16};
+    static const char *const ln[] = {"in_out", "out_in", NULL};
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer rows = luaL_checkinteger(L, 2), cols = luaL_checkinteger(L, 3), groups = luaL_checkinteger(L, 4);
+    dsmlp_dtype qt = qv[luaL_checkoption(L, 5, NULL, qn)], st = sv[luaL_checkoption(L, 6, NULL, sn)];
+    dsmlp_layout lay = (dsmlp_layout)luaL_checkoption(L, 7, NULL, ln);
+    if (rows <= 0 || cols <= 0 || rows > ((lua_Integer)1 << 26) / cols)
+        luaL_error(L, "quantize: %I x %I weights (at most 2^26 elements in a script)", rows, cols);
+    if (groups <= 0 || groups > rows) luaL_error(L, "quantize: groups=%I for %I rows", groups, rows);
+    size_t n = (size_t)(rows * cols);
+    /* userdata buffers: freed by the collector whatever fails below */
+    double *w = (double *)lua_newuserdatauv(L, n * sizeof *w, 0);
+    uint8_t *q = (uint8_t *)lua_newuserdatauv(L, n, 0);
+    float *sc = (float *)lua_newuserdatauv(L, (size_t)groups * sizeof *sc, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 1, (lua_Integer)i + 1);
+        w[i] = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+    }
+    dsmlp_ctx *ctx = lmod_ctx(L);
+    if (dsmlp_quantize(ctx, w, DSMLP_F64, lay, rows, cols, groups, qt, q, st, sc) != DSMLP_OK) {
+        lua_pushnil(L);
+        lua_pushstring(L, dsmlp_last_error(ctx));
+        return 2;
+    }
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        if (qt == DSMLP_I8) lua_pushinteger(L, (int8_t)q[i]);
+        else lua_pushnumber(L, dtype_e4m3_to_f64(q[i]));
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_createtable(L, (int)groups, 0);
+    for (lua_Integer g = 0; g < groups; g++) {
+        double v = st == DSMLP_F32 ? (double)sc[g] : (double)dtype_f16_to_f32(((const uint16_t *)sc)[g]);
+        lua_pushnumber(L, v);
+        lua_rawseti(L, -2, g + 1);
+    }
+    return 2;
 }
 
 /* ------------------------------------------------------------- layers */
@@ -245,7 +308,7 @@ static int m_is_graph(lua_State *L)
 
 static const luaL_Reg core_funcs[] = {
     {"graph", m_graph},   {"mlp_raw", m_mlp_raw}, {"layer", m_layer},
-    {"public", m_public}, {"is_graph", m_is_graph},
+    {"public", m_public}, {"is_graph", m_is_graph}, {"quantize", m_quantize},
     {NULL, NULL}
 };
 

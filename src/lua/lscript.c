@@ -27,6 +27,7 @@ void dsmlp_script_options_default(dsmlp_script_options *o)
     o->allow_io = 0;
     o->instruction_limit = SANDBOX_DEFAULT_INSTRUCTIONS;
     o->lua_path = NULL;
+    o->quantize = NULL;
 }
 
 typedef struct script_job {
@@ -135,6 +136,13 @@ static int script_main(lua_State *L)
     lua_settop(L, 0);
     sandbox_open(L, job->o.allow_io, job->o.lua_path);
     lua_settop(L, 0);
+    if (job->o.quantize) {   /* checked now, not only when a layer uses it */
+        lua_getglobal(L, "dsmlp");
+        lua_getfield(L, -1, "set_default_quant");
+        lua_pushstring(L, job->o.quantize);
+        lua_call(L, 1, 0);
+        lua_settop(L, 0);
+    }
     int st = job->path ? luaL_loadfilex(L, job->path, "t")
                        : luaL_loadbufferx(L, job->source, job->len, job->chunkname, "t");
     if (st == LUA_ERRFILE) job->file_error = 1;

@@ -2,7 +2,8 @@
 ** reference.c — the CPU reference executor: runs the unfused graph in double
 ** precision on host buffers bound by name. It is the oracle of every numeric
 ** test, so it is written for clarity first: one double buffer per live value,
-** no rounding between ops, outputs rounded once to their dtype.
+** no rounding between ops (but dequant, whose result is a stored weight of
+** its dtype), outputs rounded once to their dtype.
 **
 ** P ranks run in lockstep: each rank's graph runs up to its next all_reduce,
 ** then the operands are summed in rank order and every rank continues with
@@ -290,7 +291,7 @@ static dsmlp_status exec_node(const ref_run *R, int rank, int i)
                      (long long)s0->rows, (long long)(s1->rows * s1->cols));
             return shape_err(R, rank, i, why);
         }
-        o.a = s0->p, o.b = s1->p, o.group_rows = s0->rows / nd->groups;
+        o.a = s0->p, o.b = s1->p, o.group_rows = s0->rows / nd->groups, o.dt = nd->dtype;
         break;
     }
     case DSMLP_OP_MATMUL: {

@@ -45,6 +45,7 @@ typedef struct ref_rowop {
     int           a_bcast; /* ADD: a / b is one row broadcast over all rows                   */
     int           b_bcast;
     int64_t       group_rows; /* DEQUANT: rows per scale                                     */
+    dsmlp_dtype   dt;      /* DEQUANT: the weight's dtype, each product rounded to it once    */
     double       *y;
     int64_t       rows, cols; /* of y */
 } ref_rowop;

@@ -61,9 +61,9 @@ static void rowop_row(const ref_rowop *o, int64_t r)
         for (int64_t j = 0; j < n; j++) y[j] = x[j] * ref_act(o->act, x[n + j]);
         break;
     }
-    case DSMLP_OP_DEQUANT: {
+    case DSMLP_OP_DEQUANT: {   /* a stored weight: q·scale (exact in double) rounded to its dtype */
         double s = o->b[r / o->group_rows];
-        for (int64_t j = 0; j < n; j++) y[j] = s * a[j];
+        for (int64_t j = 0; j < n; j++) y[j] = dtype_round(o->dt, s * a[j]);
         break;
     }
     default:
