@@ -172,8 +172,8 @@ local function quant_to_raw(where, kind, q, raw, gated, Ip)
     check_keys(where, t, QUANT_FIELDS, f)
   end
   local groups = t.groups ~= nil and want_positive(where, f .. "groups", t.groups) or nil
-  local per_channel = t.per_channel ~= nil and want_boolean(where, f .. "per_channel", t.per_channel)
-  if per_channel == nil then per_channel = kind == "fp8" and groups == nil end
+  local per_channel = kind == "fp8" and groups == nil   -- the defaults: fp8 per channel, int8 DeepSpeed's groups
+  if t.per_channel ~= nil then per_channel = want_boolean(where, f .. "per_channel", t.per_channel) end
   if per_channel and groups then
     fail("%s: fields '%sgroups' (%d) and '%sper_channel' exclude each other: per-channel scales are one group per "
          .. "output row", where, f, groups, f)
@@ -273,12 +273,12 @@ M.quantize = public(function(w, opts)
     if type(w[i]) ~= "number" then fail("%s: weight %d is %s, not a number", where, i, describe(w[i])) end
   end
   local dt = opts.dtype == nil and "i8" or want_option(where, "dtype", opts.dtype, { "i8", "fp8" })
-  local per_channel = opts.per_channel ~= nil and want_boolean(where, "per_channel", opts.per_channel)
   local groups = opts.groups ~= nil and want_positive(where, "groups", opts.groups) or nil
+  local per_channel = dt == "fp8" and groups == nil
+  if opts.per_channel ~= nil then per_channel = want_boolean(where, "per_channel", opts.per_channel) end
   if per_channel and groups then
     fail("%s: fields 'groups' (%d) and 'per_channel' exclude each other", where, groups)
   end
-  if per_channel == nil then per_channel = dt == "fp8" and groups == nil end
   groups = per_channel and rows or groups or 1
   if rows % groups ~= 0 then fail("%s: groups %d does not divide the %d rows", where, groups, rows) end
   local sdt = opts.scale_dtype == nil and "f32" or want_option(where, "scale_dtype", opts.scale_dtype, SCALE_DTYPES)

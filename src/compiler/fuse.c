@@ -397,8 +397,9 @@ static dsmlp_status fuse_dequant(fz *z, int d)
     G->x = nd(z, d)->src[0], G->w = nd(z, d)->src[1], G->groups = nd(z, d)->groups;
     absorb(z, G, d);
     set_out(z, G, d);
-    fuse_appendf(G->why, sizeof G->why, "int8 weight x %lld group scale(s) -> %s weight in the workspace",
-                 (long long)G->groups, dsmlp_dtype_name(nd(z, d)->dtype));
+    fuse_appendf(G->why, sizeof G->why, "%s weight x %lld group scale(s) -> %s weight in the workspace",
+                 nd(z, G->x)->dtype == DSMLP_FP8_E4M3 ? "fp8" : "int8", (long long)G->groups,
+                 dsmlp_dtype_name(nd(z, d)->dtype));
     return DSMLP_OK;
 }
 
