@@ -53,6 +53,8 @@ void tu_fill(dsmlp_dtype t, void *buf, int64_t n, double scale)
         double v;
         if (t == DSMLP_I8) {
             do v = (double)(int)(tu_next() % 255) - 127; while (v == 0);
+        } else if (t == DSMLP_FP8_E4M3) {   /* like int8: quantized codes of a whole range, scales carry the scale */
+            do v = dtype_round(t, tu_uniform() * 254 - 127); while (v == 0);
         } else {
             do v = dtype_round(t, scale * tu_normal()); while (v == 0);
         }

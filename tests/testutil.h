@@ -18,7 +18,8 @@ uint64_t tu_seed(void);
 uint64_t tu_next(void);
 double   tu_uniform(void);                 /* [0, 1)            */
 double   tu_normal(void);                  /* N(0, 1)           */
-/* n random elements of dtype t (scale·N(0,1), never exactly 0), stored rounded. */
+/* n random elements of dtype t (scale·N(0,1), never exactly 0), stored rounded;
+** i8 and fp8 (quantized codes) ignore scale: uniform over [-127, 127]. */
 void     tu_fill(dsmlp_dtype t, void *buf, int64_t n, double scale);
 /* Allocates and fills; caller frees. */
 void    *tu_random(dsmlp_dtype t, int64_t n, double scale);

@@ -1,0 +1,108 @@
+/*
+** test_quant_sim.c — the quantized blocks through the plan simulator: every
+** scale layout (DeepSpeed groups, extra grouping, gate scales, per channel;
+** f32 and f16 scales) for int8 and fp8 weights, on the main route (the
+** dequant kernel) and on the small-T route (dequant folded into the stream
+** kernels: int8 and fp8 e4m3 converted in registers, no dequant kernel run),
+** against the reference executor.
+**
+** It reuses test_plan_sim.c's machinery (host-compiled kernels, emulated
+** ranks, `simulate`) by including that file with its main renamed, so the
+** lead's suite stays as it is and these cases stay here.
+*/
+#define main plan_sim_main
+#include "test_plan_sim.c"
+#undef main
+
+typedef struct qsim {
+    const char *name;
+    int64_t H, I;
+    dsmlp_dtype dt, qt, st;
+    dsmlp_mlp_act act;
+    int64_t groups;
+    int per_channel, extra, gate, biases;
+} qsim;
+
+static const qsim qcases[] = {
+    {"q fp8 gpt2 f16 per-channel", 128, 256, DSMLP_F16, DSMLP_FP8_E4M3, DSMLP_F32, DSMLP_MLP_GELU, 1, 1, 0, 0, 1},
+    {"q fp8 llama bf16 per-channel f16 scales", 96, 208, DSMLP_BF16, DSMLP_FP8_E4M3, DSMLP_F16, DSMLP_MLP_GATED_SILU, 1,
+     1, 0, 0, 0},
+    {"q fp8 llama f16 groups", 128, 256, DSMLP_F16, DSMLP_FP8_E4M3, DSMLP_F32, DSMLP_MLP_GATED_SILU, 4, 0, 0, 0, 0},
+    {"q int8 llama bf16 gate scales", 96, 208, DSMLP_BF16, DSMLP_I8, DSMLP_F32, DSMLP_MLP_GATED_SILU, 2, 0, 0, 1, 0},
+    {"q int8 gated gelu f16 extra+gate", 128, 256, DSMLP_F16, DSMLP_I8, DSMLP_F16, DSMLP_MLP_GATED_GELU, 2, 0, 1, 1, 1},
+    {"q int8 gpt2 f16 per-channel f16", 128, 0, DSMLP_F16, DSMLP_I8, DSMLP_F16, DSMLP_MLP_GELU, 1, 1, 0, 0, 1},
+    {"q int8 relu bf16 extra grouping", 96, 200, DSMLP_BF16, DSMLP_I8, DSMLP_F32, DSMLP_MLP_RELU, 4, 0, 1, 0, 1},
+};
+
+static void run_quant(const qsim *c, int P, long long T)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g[4];
+    for (int i = 0; i < P; i++) {
+        dsmlp_mlp_config m;
+        dsmlp_mlp_config_default(&m);
+        m.hidden = c->H, m.intermediate = c->I, m.dtype = c->dt, m.activation = c->act;
+        m.norm = c->act == DSMLP_MLP_GATED_SILU ? DSMLP_NORM_RMSNORM : DSMLP_NORM_LAYERNORM;
+        m.epsilon = 1e-5, m.tp_size = P, m.tp_rank = i;
+        m.attn_bias = m.bias1 = m.bias2 = c->biases;
+        m.norm_bias = c->biases && m.norm == DSMLP_NORM_LAYERNORM;
+        m.int8_weights = 1, m.int8_groups = c->groups, m.quant_dtype = c->qt, m.quant_scale_dtype = c->st;
+        m.quant_per_channel = c->per_channel, m.quant_extra_grouping = c->extra, m.quant_gate_scales = c->gate;
+        TU_OK(ctx, dsmlp_graph_create(ctx, c->name, &g[i]));
+        TU_OK(ctx, dsmlp_mlp_build(g[i], &m));
+    }
+    simulate(ctx, g, P, T, "out", c->name);
+    for (int i = 0; i < P; i++) dsmlp_graph_free(g[i]);
+    dsmlp_ctx_free(ctx);
+}
+
+/* Main route: the dequant kernel reads int8 / fp8 and f32 / f16 scales. */
+START_TEST(quant_main_route)
+{
+    sim_stream = 0;
+    for (size_t i = 0; i < sizeof qcases / sizeof *qcases; i++) run_quant(&qcases[i], 1, i % 2 ? 7 : 2);
+    run_quant(&qcases[1], 2, 3);   /* per-channel scales of each rank's shard */
+    run_quant(&qcases[4], 2, 2);   /* gate scales of each rank's shard */
+}
+END_TEST
+
+/* Small-T route: every layout folded into the stream kernels, several variants and grids. */
+START_TEST(quant_stream_route)
+{
+    static const struct { int c, variant, grid; long long T; } runs[] = {
+        {0, 0, 0, 1}, {0, 2, 3, 20}, {0, 3, 0, 64},
+        {1, 1, 2, 6}, {1, 4, 0, 33},
+        {2, 0, 5, 3}, {2, 5, 0, 100},
+        {3, 0, 0, 1}, {3, 3, 7, 17},
+        {4, 1, 0, 8}, {4, 2, 2, 40},
+        {5, 0, 3, 2}, {5, 3, 0, 128},
+        {6, 1, 1, 5}, {6, 2, 0, 24},
+    };
+    sim_stream = 128;
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        sim_variant = runs[i].variant, sim_grid = runs[i].grid;
+        int before = stream_runs, deq = stream_dequants;
+        run_quant(&qcases[runs[i].c], 1, runs[i].T);
+        ck_assert_msg(stream_dequants == deq, "%s: the small-T route ran a dequant kernel", qcases[runs[i].c].name);
+        ck_assert_msg(stream_runs - before >= 2, "%s T=%lld: %d stream kernels ran", qcases[runs[i].c].name,
+                      runs[i].T, stream_runs - before);
+    }
+    sim_stream = 0, sim_variant = 0, sim_grid = 0;
+}
+END_TEST
+
+int main(void)
+{
+    if (system("g++ --version > /dev/null 2>&1") != 0) {
+        printf("g++ not found: host simulation skipped\n");
+        return TU_SKIP;
+    }
+    Suite *s = suite_create("quant_sim");
+    TCase *tc = tcase_create("sim");
+    tcase_set_timeout(tc, 900);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, quant_main_route);
+    tcase_add_test(tc, quant_stream_route);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
