@@ -37,6 +37,7 @@ typedef struct script_job {
     const char *chunkname;   /* "@name" form */
     dsmlp_script_options o;  /* the caller's, or the defaults */
     int         file_error;  /* the script file could not be read */
+    int         option_error; /* o.quantize was refused */
 } script_job;
 
 /* ------------------------------------------------------------- collecting */
@@ -140,7 +141,10 @@ static int script_main(lua_State *L)
         lua_getglobal(L, "dsmlp");
         lua_getfield(L, -1, "set_default_quant");
         lua_pushstring(L, job->o.quantize);
-        lua_call(L, 1, 0);
+        if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+            job->option_error = 1;
+            return lua_error(L);
+        }
         lua_settop(L, 0);
     }
     int st = job->path ? luaL_loadfilex(L, job->path, "t")
@@ -243,6 +247,8 @@ static dsmlp_status script_run(dsmlp_ctx *ctx, script_job *job, dsmlp_layers **o
             s = err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory running the script", chunk);
         else if (job->file_error)
             s = err_set(ctx, DSMLP_ERR_IO, "%s", msg ? msg : "cannot read the script");
+        else if (job->option_error)
+            s = err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_options.quantize: %s", msg ? msg : "refused");
         else
             s = err_set(ctx, DSMLP_ERR_SCRIPT, "%s", msg ? msg : "script failed");
     }

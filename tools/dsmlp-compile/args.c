@@ -40,6 +40,11 @@ static const char usage_text[] =
     "                    per GPU, against the unsharded (P = 1) reference\n"
     "  --tp-oversubscribe  with --verify: run P ranks on fewer GPUs (ranks\n"
     "                    share GPUs; peer-memory all-reduce, no NCCL)\n"
+    "  --quantize SPEC   build every dsmlp.mlp / dsmlp.preset layer that does not\n"
+    "                    choose its own weights with quantized weights: int8\n"
+    "                    (DeepSpeed's groups), fp8 (e4m3, per channel), or e.g.\n"
+    "                    int8:groups=8,scale_dtype=f16 / int8:per_channel /\n"
+    "                    fp8:groups=4 (docs/quant.md)\n"
     "  -j N              compile with N threads (default: number of cores)\n"
     "  --quiet           print only errors and warnings\n"
     "  --help            this text\n"
@@ -166,7 +171,8 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = 1; continue; }
 
         /* Options with a value. */
-        static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "-j", "--jobs"};
+        static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "-j", "--jobs",
+                                             "--quantize"};
         const char *name = NULL, *val = NULL;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
             size_t n = strlen(valued[k]);
@@ -191,13 +197,14 @@ int args_parse(int argc, char **argv, cli_opts *o)
         else if (strcmp(name, "--cache-dir") == 0) o->cache_dir = val;
         else if (strcmp(name, "--bundle") == 0) o->bundle_out = val;
         else if (strcmp(name, "--import") == 0) o->import_path = val;
+        else if (strcmp(name, "--quantize") == 0) o->quantize = val;
         if (r != -1) return r;
     }
     if (o->tp_oversubscribe && !o->verify) return usage_error("--tp-oversubscribe needs --verify%s%s", "", "");
     if (!o->model) {
-        if (o->bundle_out || o->explain || o->verify)
+        if (o->bundle_out || o->explain || o->verify || o->quantize)
             return usage_error("%s needs a model script", o->bundle_out ? "--bundle" : o->explain ? "--explain"
-                                                                                                  : "--verify", "");
+                                                          : o->verify ? "--verify" : "--quantize", "");
         if (!o->list && !o->clear && !o->import_path)
             return usage_error("no model script given%s%s", "", "");
     }

@@ -35,6 +35,7 @@ typedef struct cli_opts {
     int         list, clear, explain, verify, quiet;
     int         tp_oversubscribe;      /* --verify: TP ranks may share GPUs */
     int         jobs;                  /* 0: number of cores                */
+    const char *quantize;              /* --quantize SPEC, or NULL          */
 } cli_opts;
 
 /* Parses argv. Returns -1 to go on, or an exit code (0 after --help/--version,

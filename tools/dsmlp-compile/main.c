@@ -94,7 +94,12 @@ static int load_script(run *r)
     fclose(f);
     dsmlp_script_options so;
     dsmlp_script_options_default(&so);
+    so.quantize = r->o.quantize;
     dsmlp_status s = dsmlp_script_load(r->ctx, r->o.model, &so, &r->layers);
+    if (s == DSMLP_ERR_INVALID_ARG && r->o.quantize) {   /* the option itself was refused */
+        cli_error("bad --quantize '%s': %s (see --help)", r->o.quantize, dsmlp_last_error(r->ctx));
+        return CLI_EXIT_USAGE;
+    }
     if (s != DSMLP_OK) {
         cli_error("%s", dsmlp_last_error(r->ctx));
         return s == DSMLP_ERR_NOMEM ? CLI_EXIT_OTHER : CLI_EXIT_SCRIPT;
@@ -103,6 +108,12 @@ static int load_script(run *r)
     if (r->nlayers <= 0) {
         cli_error("%s: the script defines no layers (return a table of graphs or call dsmlp.layer)", r->o.model);
         return CLI_EXIT_SCRIPT;
+    }
+    for (int l = 0; r->o.quantize && l < r->nlayers; l++) {   /* layers built op by op keep their weights */
+        dsmlp_mlp_config cfg;
+        if (dsmlp_graph_mlp_config(dsmlp_layers_graph(r->layers, l), &cfg) != DSMLP_OK)
+            cli_error("warning: layer %s was built op by op: --quantize applies to dsmlp.mlp / dsmlp.preset layers "
+                      "only", dsmlp_layers_name(r->layers, l));
     }
     return CLI_EXIT_OK;
 }

@@ -198,11 +198,15 @@ static int64_t scales_fan_in(const dsmlp_graph *g, dsmlp_value idx)
 static void fill_param(const dsmlp_graph *g, tensor *x)
 {
     const dsmlp_value_info *v = &x->info;
-    int is_scales = v->rank == 1 && v->dtype == DSMLP_F32 && strstr(v->name, "scales");
+    int is_scales = v->rank == 1 && (v->dtype == DSMLP_F32 || v->dtype == DSMLP_F16) && strstr(v->name, "scales");
     int is_norm = v->rank == 1 && (strstr(v->name, "norm_w") || strstr(v->name, "gamma"));
     double scale = 1.0 / sqrt((double)(is_scales ? scales_fan_in(g, x->idx) : fan_in_of(v)));
     for (int64_t i = 0; i < x->n; i++) {
         double u = uniform(), val;
+        if (v->dtype == DSMLP_FP8_E4M3) {   /* a random e4m3 code of magnitude 2^-9..120 (exponent field <= 13) */
+            ((uint8_t *)x->host)[i] = (uint8_t)((u < 0 ? 0x80 : 0) | (1 + (int)(fabs(u) * 110.99)));
+            continue;
+        }
         if (v->dtype == DSMLP_I8) val = (u < 0 ? -1 : 1) * (1 + (int)(fabs(u) * 126.99));
         else if (is_scales) val = (0.5 + 0.5 * fabs(u)) * scale / 127.0;
         else if (is_norm) val = 1.0 + 0.2 * u;
