@@ -44,6 +44,8 @@ class MlpConfig(ctypes.Structure):
         ("epsilon", ctypes.c_double), ("layout", ctypes.c_int), ("tp_size", ctypes.c_int),
         ("tp_rank", ctypes.c_int), ("attn_bias", ctypes.c_int), ("norm_bias", ctypes.c_int),
         ("bias1", ctypes.c_int), ("bias2", ctypes.c_int),
+        ("quant_dtype", ctypes.c_int), ("quant_scale_dtype", ctypes.c_int), ("quant_per_channel", ctypes.c_int),
+        ("quant_extra_grouping", ctypes.c_int), ("quant_gate_scales", ctypes.c_int),
     ]
 
 

@@ -21,7 +21,9 @@ class MlpConfig(C.Structure):   # include/dsmlp.h: dsmlp_mlp_config
                 ("int8_weights", C.c_int), ("int8_groups", C.c_int64), ("activation", C.c_int),
                 ("norm", C.c_int), ("pre_layer_norm", C.c_int), ("mlp_after_attn", C.c_int),
                 ("epsilon", C.c_double), ("layout", C.c_int), ("tp_size", C.c_int), ("tp_rank", C.c_int),
-                ("attn_bias", C.c_int), ("norm_bias", C.c_int), ("bias1", C.c_int), ("bias2", C.c_int)]
+                ("attn_bias", C.c_int), ("norm_bias", C.c_int), ("bias1", C.c_int), ("bias2", C.c_int),
+                ("quant_dtype", C.c_int), ("quant_scale_dtype", C.c_int), ("quant_per_channel", C.c_int),
+                ("quant_extra_grouping", C.c_int), ("quant_gate_scales", C.c_int)]
 
 
 class HostTensor(C.Structure):  # dsmlp_host_tensor
