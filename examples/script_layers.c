@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dsmlp.h"
 
@@ -38,8 +39,10 @@ static int bind_random(const dsmlp_graph *g, int64_t T, dsmlp_host_tensor *bind,
         int64_t count = info.tokens ? T * info.dims[1] : info.rank == 1 ? info.dims[0] : info.dims[0] * info.dims[1];
         double scale = info.rank == 2 && !info.tokens ? 1.0 / sqrt((double)info.dims[0]) : 1.0;
         bufs[n] = malloc((size_t)count * sizeof(double));
+        int scales = strstr(info.name, "_scales") != NULL;   /* quantized weights' scales: positive, small */
         for (int64_t i = 0; i < count; i++)
-            bufs[n][i] = info.dtype == DSMLP_I8 ? (double)(int)(uniform() * 127) : uniform() * scale;
+            bufs[n][i] = info.dtype == DSMLP_I8 ? (double)(int)(uniform() * 127)
+                         : scales ? (1.5 + uniform()) / (127.0 * 32.0) : uniform() * scale;
         bind[n] = (dsmlp_host_tensor){info.name, DSMLP_F64, bufs[n]};
         printf("    %-6s %-12s %s[", info.op == DSMLP_OP_INPUT ? "input" : "param", info.name,
                dsmlp_dtype_name(info.dtype));
