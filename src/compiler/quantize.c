@@ -34,7 +34,7 @@ static inline double w_at(dsmlp_dtype t, const void *w, size_t i)
 static const char *qname(dsmlp_dtype t) { return t == DSMLP_FP8_E4M3 ? "fp8" : "int8"; }
 
 /* The smallest scale of type st with scale·qmax >= amax (so no weight clips),
-** starting from the nearest; 1 for an all-zero block. -1: beyond f16. */
+** starting from the nearest; 1 for an all-zero block. -1: beyond st's range. */
 static double pick_scale(double amax, double qmax, dsmlp_dtype st)
 {
     if (amax == 0) return 1.0;
@@ -42,7 +42,7 @@ static double pick_scale(double amax, double qmax, dsmlp_dtype st)
     if (st == DSMLP_F32) {
         float f = (float)s;
         if ((double)f * qmax < amax) f = nextafterf(f, INFINITY);   /* exact products: 24 + 9 bits */
-        return f;
+        return isfinite(f) ? f : -1;   /* only f64 weights reach beyond f32 */
     }
     uint16_t h = dtype_f64_to_f16(s);
     if ((h & 0x7c00) == 0x7c00) return -1;
@@ -136,10 +136,9 @@ dsmlp_status dsmlp_quantize(dsmlp_ctx *ctx, const void *w, dsmlp_dtype w_dtype, 
         sc[g] = pick_scale(amax, qmax, scale_dtype);
         if (sc[g] < 0) {
             s = err_set(ctx, DSMLP_ERR_INVALID_ARG,
-                        "quantize: group %lld (rows %lld..%lld) has max |w| = %g, whose %s scale %g exceeds f16's "
-                        "65504; use f32 scales",
+                        "quantize: group %lld (rows %lld..%lld) has max |w| = %g, whose %s scale %g exceeds %s",
                         (long long)g, (long long)(g * per), (long long)((g + 1) * per - 1), amax, qname(q_dtype),
-                        amax / qmax);
+                        amax / qmax, scale_dtype == DSMLP_F16 ? "f16's 65504; use f32 scales" : "f32's range");
             goto out;
         }
     }

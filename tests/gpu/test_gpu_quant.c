@@ -110,6 +110,9 @@ static int fp8_stream_arch(dsmlp_ctx *ctx)
     return a && atoi(a + 3) >= 89;
 }
 
+/* error_vs_unquantized's layouts: int8 groups, int8 per channel, fp8 per channel, fp8 groups */
+static const int error_layouts[] = {0, 3, 6, 8};
+
 static void precompile(dsmlp_ctx *ctx)
 {
     static int done;
@@ -120,6 +123,14 @@ static void precompile(dsmlp_ctx *ctx)
         for (int k = 0; k < nlayouts; k++)
             if (g || !layouts[k].gate) config(&layouts[k], g, 1024, g ? 2816 : 4096, &cfg[n++]);
     printf("precompiled %d distinct kernels\n", gu_precompile(ctx, cfg, n, 1000));
+    n = 0;   /* error_vs_unquantized's blocks, at its max_tokens */
+    for (int k = 0; k < 4; k++) {
+        config(&layouts[error_layouts[k]], 1, 4096, 14336, &cfg[n]);
+        cfg[n].attn_bias = cfg[n].bias1 = cfg[n].bias2 = cfg[n].norm_bias = 0, n++;
+        config(&layouts[error_layouts[k]], 0, 4096, 16384, &cfg[n]);
+        cfg[n].attn_bias = cfg[n].bias1 = cfg[n].bias2 = cfg[n].norm_bias = 0, n++;
+    }
+    printf("precompiled %d distinct kernels\n", gu_precompile(ctx, cfg, n, 16));
 }
 
 /* Every layout x gated / non-gated x T, both routes, against the reference of the quantized graph. */
@@ -202,11 +213,11 @@ START_TEST(error_vs_unquantized)
 {
     dsmlp_ctx *ctx = tu_ctx();
     dsmlp_reference_set_threads(ctx, gu_cores());
-    static const int pick[] = {0, 3, 6, 8};   /* int8 groups, int8 per channel, fp8 per channel, fp8 groups */
+    precompile(ctx);
     for (int heavy = 0; heavy < 2; heavy++)
         for (int k = 0; k < 4; k++) {
-            quant_error(ctx, "llama3-8b", &layouts[pick[k]], 1, 4096, 14336, heavy);
-            quant_error(ctx, "gpt-j", &layouts[pick[k]], 0, 4096, 16384, heavy);
+            quant_error(ctx, "llama3-8b", &layouts[error_layouts[k]], 1, 4096, 14336, heavy);
+            quant_error(ctx, "gpt-j", &layouts[error_layouts[k]], 0, 4096, 16384, heavy);
         }
     dsmlp_ctx_free(ctx);
 }
