@@ -74,6 +74,10 @@ typedef enum dsmlp_dtype {
 
 const char *dsmlp_dtype_name(dsmlp_dtype t);     /* "f32", "f16", ... */
 size_t      dsmlp_dtype_size(dsmlp_dtype t);     /* bytes; 0 if invalid */
+/* A dtype from its name or a common alias: f32 (fp32, float32, float),
+** f16 (fp16, float16, half), bf16 (bfloat16), i8 (int8), f64 (fp64,
+** float64, double); case-insensitive. DSMLP_ERR_NOT_FOUND otherwise. */
+dsmlp_status dsmlp_dtype_parse(const char *name, dsmlp_dtype *out);
 
 /* Storage of a weight matrix. IN_OUT: row-major [in, out] (DeepSpeed default,
 ** Y = X·W). OUT_IN: row-major [out, in] (nn.Linear, transposed_mode, int8;
@@ -119,6 +123,11 @@ dsmlp_status dsmlp_scale(dsmlp_graph *g, dsmlp_value x, double c, dsmlp_value *o
 dsmlp_status dsmlp_layernorm(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, dsmlp_value beta, double eps,
                              dsmlp_value *out);
 dsmlp_status dsmlp_rmsnorm(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, double eps, dsmlp_value *out);
+/* RMSNorm whose weight is (gamma + offset): Gemma stores w and scales by
+** (1 + w), so offset = 1. Kernels add the offset in fp32. offset 0 is
+** dsmlp_rmsnorm. */
+dsmlp_status dsmlp_rmsnorm_offset(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, double eps, double offset,
+                                  dsmlp_value *out);
 /* x [T,in] times a weight (param matrix or dequant result) -> [T,out]. */
 dsmlp_status dsmlp_matmul(dsmlp_graph *g, dsmlp_value x, dsmlp_value w, dsmlp_value *out);
 /* x [T,n] + b [n] broadcast over rows. */
@@ -130,6 +139,9 @@ dsmlp_status dsmlp_relu(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
 dsmlp_status dsmlp_silu(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
 /* x [T, 2m]: up = columns [0,m), gate = [m,2m); out [T,m] = up ⊙ act(gate). */
 dsmlp_status dsmlp_gated(dsmlp_graph *g, dsmlp_value x, dsmlp_act act, dsmlp_value *out);
+/* The same with up and gate as two values [T,m] (separate up and gate
+** weights): one gated op with two operands, src[0] = up, src[1] = gate. */
+dsmlp_status dsmlp_gated_pair(dsmlp_graph *g, dsmlp_value up, dsmlp_value gate, dsmlp_act act, dsmlp_value *out);
 /* wq: int8 matrix [R,C]; scales: f32 vector [groups]; groups split the R
 ** output rows into contiguous blocks of R/groups rows (spec §5.3). The result
 ** is a weight of dtype `dt` (f16/bf16/f32) with wq's shape and layout. The
@@ -160,6 +172,7 @@ typedef struct dsmlp_value_info {
     double       attr;       /* eps (norms), constant (scale)              */
     dsmlp_act    act;        /* gated                                      */
     int64_t      groups;     /* dequant                                    */
+    double       gamma_offset; /* rmsnorm: the weight is gamma + this      */
 } dsmlp_value_info;
 
 int          dsmlp_graph_size(const dsmlp_graph *g);                /* number of values */
@@ -173,12 +186,28 @@ void         dsmlp_free(void *p);
 
 /* ------------------------------------------------- DeepSpeed-equivalent MLP */
 
-typedef enum dsmlp_mlp_act {     /* DeepSpeed ActivationFuncType values */
-    DSMLP_MLP_GELU = 1,          /* tanh GELU, like DeepSpeed's kernels  */
+/* The block's activation: any of the four functions, plain or gated
+** (up ⊙ act(gate)). 1-4 are DeepSpeed's ActivationFuncType values and keep
+** DeepSpeed's meaning: GELU is the tanh form, GATED_GELU the erf form. The
+** explicit names say which GELU; docs/mlp.md has the table. */
+typedef enum dsmlp_mlp_act {
+    DSMLP_MLP_GELU = 1,              /* tanh GELU (DeepSpeed's GELU kernels) */
     DSMLP_MLP_RELU = 2,
-    DSMLP_MLP_GATED_GELU = 3,    /* up ⊙ erf-GELU(gate)                  */
-    DSMLP_MLP_GATED_SILU = 4     /* up ⊙ SiLU(gate)                      */
+    DSMLP_MLP_GATED_GELU = 3,        /* up ⊙ erf-GELU(gate) (DeepSpeed)      */
+    DSMLP_MLP_GATED_SILU = 4,        /* up ⊙ SiLU(gate)                      */
+    DSMLP_MLP_GELU_ERF = 5,          /* exact GELU (BERT, GPT-NeoX, Falcon)  */
+    DSMLP_MLP_SILU = 6,
+    DSMLP_MLP_GATED_GELU_TANH = 7,   /* up ⊙ tanh-GELU(gate) (Gemma)         */
+    DSMLP_MLP_GATED_RELU = 8,
+    DSMLP_MLP_GELU_TANH = DSMLP_MLP_GELU,
+    DSMLP_MLP_GATED_GELU_ERF = DSMLP_MLP_GATED_GELU
 } dsmlp_mlp_act;
+
+/* The block activation of function `act`, gated or not; 0 for a bad act. */
+dsmlp_mlp_act dsmlp_mlp_act_make(dsmlp_act act, int gated);
+/* Its function and whether it is gated; DSMLP_OK, or INVALID_ARG for an
+** unknown value (ctx may be NULL). */
+dsmlp_status  dsmlp_mlp_act_split(dsmlp_ctx *ctx, dsmlp_mlp_act a, dsmlp_act *act, int *gated);
 
 typedef enum dsmlp_norm {
     DSMLP_NORM_NONE = 0,         /* GPT-J branch: the MLP reads residual_norm */
@@ -204,6 +233,9 @@ typedef struct dsmlp_mlp_config {
     int           norm_bias;       /* β present (LayerNorm only)              */
     int           bias1;           /* b1 present */
     int           bias2;           /* b2 present */
+    double        gamma_offset;    /* RMSNorm weight is gamma + this (Gemma: 1) */
+    int           split_w1;        /* gated: separate w1_up and w1_gate (and
+                                      b1_up, b1_gate) instead of one [up|gate] */
 } dsmlp_mlp_config;
 
 /* GPT-2-like defaults: hidden 0 (must be set), GELU, LayerNorm, pre-LN,
@@ -214,7 +246,9 @@ dsmlp_status dsmlp_mlp_config_check(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 /* Builds rank tp_rank's graph of the block into an empty graph g.
 ** Names: inputs "input" (A), "residual" (X), "residual_norm" (Xn, norm NONE
 ** only); params "attn_bias", "norm_w", "norm_b", "w1", "b1", "w2", "b2",
-** "w1_scales", "w2_scales" (int8); output "out". */
+** "w1_scales", "w2_scales" (int8); with split_w1 "w1_up", "w1_gate",
+** "b1_up", "b1_gate" ("w1_up_scales", "w1_gate_scales") replace w1 and b1;
+** output "out". */
 dsmlp_status dsmlp_mlp_build(dsmlp_graph *g, const dsmlp_mlp_config *cfg);
 /* Copies rank tp_rank's shard of a full (P=1) parameter, given as host data
 ** in the parameter's dtype and declared layout, into `shard`. Replicated

@@ -63,7 +63,15 @@ static void tp_neg(dsmlp_mlp_config *c) { c->tp_size = -2; }
 static void rank_high(dsmlp_mlp_config *c) { c->tp_size = 4; c->tp_rank = 4; }
 static void rank_neg(dsmlp_mlp_config *c) { c->tp_size = 2; c->tp_rank = -1; }
 static void act_zero(dsmlp_mlp_config *c) { c->activation = (dsmlp_mlp_act)0; }
-static void act_big(dsmlp_mlp_config *c) { c->activation = (dsmlp_mlp_act)5; }
+static void act_big(dsmlp_mlp_config *c) { c->activation = (dsmlp_mlp_act)9; }
+static void goff_layernorm(dsmlp_mlp_config *c) { c->gamma_offset = 1.0; }
+static void goff_nan(dsmlp_mlp_config *c) { c->norm = DSMLP_NORM_RMSNORM; c->norm_bias = 0; c->gamma_offset = NAN; }
+static void split_plain(dsmlp_mlp_config *c) { c->split_w1 = 1; c->activation = DSMLP_MLP_GELU_ERF; }
+static void int8_groups_split(dsmlp_mlp_config *c)   /* divides 2·96 rows of a merged w1, not 96 of w1_up */
+{
+    c->int8_weights = 1; c->activation = DSMLP_MLP_GATED_SILU; c->split_w1 = 1; c->intermediate = 96;
+    c->int8_groups = 64;
+}
 static void norm_group(dsmlp_mlp_config *c) { c->norm = (dsmlp_norm)2; }   /* GroupNorm: not an MLP norm */
 static void norm_big(dsmlp_mlp_config *c) { c->norm = (dsmlp_norm)7; }
 static void dtype_i8(dsmlp_mlp_config *c) { c->dtype = DSMLP_I8; }
@@ -98,7 +106,13 @@ static const bad_case bad_cases[] = {
     {"rank >= P", rank_high, DSMLP_ERR_INVALID_ARG, "tp_rank=4", "[0, tp_size=4)"},
     {"rank < 0", rank_neg, DSMLP_ERR_INVALID_ARG, "tp_rank=-1", "[0, tp_size=2)"},
     {"activation 0 (UNKNOWN)", act_zero, DSMLP_ERR_INVALID_ARG, "unknown activation 0", "GATED_SILU=4"},
-    {"activation 5", act_big, DSMLP_ERR_INVALID_ARG, "unknown activation 5", "GELU=1"},
+    {"activation 9", act_big, DSMLP_ERR_INVALID_ARG, "unknown activation 9", "GATED_RELU=8"},
+    {"gamma offset with LayerNorm", goff_layernorm, DSMLP_ERR_INVALID_ARG, "gamma_offset=1 but norm is LayerNorm",
+     "RMSNorm option"},
+    {"gamma offset NaN", goff_nan, DSMLP_ERR_INVALID_ARG, "gamma_offset=nan", "not finite"},
+    {"split_w1 without gating", split_plain, DSMLP_ERR_INVALID_ARG, "split_w1=1", "not gated"},
+    {"int8 groups vs w1_up rows", int8_groups_split, DSMLP_ERR_SHAPE, "does not divide the 96 rows of w1_up and w1_gate",
+     "int8_groups=64"},
     {"norm 2 (GroupNorm)", norm_group, DSMLP_ERR_INVALID_ARG, "unknown norm 2", "RMSNORM=3"},
     {"norm 7", norm_big, DSMLP_ERR_INVALID_ARG, "unknown norm 7", "LAYERNORM=1"},
     {"dtype i8", dtype_i8, DSMLP_ERR_INVALID_ARG, "dtype i8", "int8_weights=1"},

@@ -145,7 +145,7 @@ static dsmlp_status lower_norm(lw *L, const fuse_group *G)
     plan_kernel *k = st ? new_kernel(L, st, KERN_NORM) : NULL;
     if (!k) return nomem(L);
     emit_norm_spec sp = {G->norm == DSMLP_OP_RMSNORM, L->r->vals[node].cols, G->eps, G->side >= 0, G->beta >= 0,
-                         G->nterms, G->nextra};
+                         G->nterms, G->nextra, G->gamma_offset};
     if ((s = arg(L, k, wbuf(L, G->out), G->out))) return s;
     if (G->side >= 0 && (s = arg(L, k, wbuf(L, G->side), G->side))) return s;
     if ((s = arg(L, k, rbuf(L, G->gamma), G->gamma))) return s;
@@ -359,11 +359,14 @@ static dsmlp_status lower_gated(lw *L, const fuse_group *G)
 {
     dsmlp_status s;
     if (G->bias >= 0 && (s = need_param_vec(L, G->bias, "bias", G->out))) return s;
+    if (G->bias2 >= 0 && (s = need_param_vec(L, G->bias2, "bias", G->out))) return s;
     plan_step *st = new_step(L, STEP_KERNEL, G);
     plan_kernel *k = st ? new_kernel(L, st, KERN_GATED) : NULL;
     if (!k) return nomem(L);
     if ((s = arg(L, k, wbuf(L, G->out), G->out)) || (s = arg(L, k, rbuf(L, G->in), G->in))) return s;
+    if (G->in2 >= 0 && (s = arg(L, k, rbuf(L, G->in2), G->in2))) return s;   /* gate, apart from up */
     if (G->bias >= 0 && (s = arg(L, k, rbuf(L, G->bias), G->bias))) return s;
+    if (G->bias2 >= 0 && (s = arg(L, k, rbuf(L, G->bias2), G->bias2))) return s;
     gated_arg ga = {G->act, L->r->vals[G->out].cols};
     return emit_unique(L, k, em_gated, &ga);
 }
