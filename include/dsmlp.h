@@ -301,6 +301,10 @@ typedef struct dsmlp_compile_options {
                                   T <= this (decode); 0 disables, at most 8.
                                   Default 1 (measured: bench/RESULTS.md);
                                   env DSMLP_DECODE_MAX_TOKENS overrides it */
+    int         external_workspace; /* 1: dsmlp_plan_load allocates no
+                                  workspace; install one with
+                                  dsmlp_plan_set_workspace before running
+                                  (plans of one model can share one)      */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);
@@ -345,6 +349,36 @@ dsmlp_status dsmlp_set_nccl_comm(dsmlp_plan *p, void *nccl_comm);
 /* Runs the plan for T tokens on a CUstream (NULL = default stream). No
 ** allocation, synchronization or host round-trip: graph-capturable. */
 dsmlp_status dsmlp_run(dsmlp_plan *p, int64_t T, void *stream);
+
+/* Binding sets: one plan serves every layer of a model. A set holds device
+** pointers for some of the plan's names (typically one layer's weights);
+** names it leaves unbound come from the plan's own bindings (dsmlp_bind),
+** e.g. the activations every layer shares. A set belongs to one loaded
+** plan; sets still alive when the plan is freed lose their memory and
+** refuse to run (free them before or after, never use them after). */
+typedef struct dsmlp_bindings dsmlp_bindings;
+dsmlp_status dsmlp_bindings_create(dsmlp_plan *p, dsmlp_bindings **out);
+void         dsmlp_bindings_free(dsmlp_bindings *b);
+/* dsmlp_bind and dsmlp_upload for the set (uploaded memory is the set's). */
+dsmlp_status dsmlp_bindings_bind(dsmlp_bindings *b, const char *name, void *device_ptr);
+dsmlp_status dsmlp_bindings_upload(dsmlp_bindings *b, const char *name, const void *host, size_t bytes);
+/* Device memory this set uploaded (dsmlp_bindings_upload, weight loading). */
+size_t       dsmlp_bindings_bytes(const dsmlp_bindings *b);
+/* dsmlp_run with the set's pointers (NULL: the plan's own, = dsmlp_run).
+** Graph-capturable: a CUDA graph of N runs with N sets replays N layers. */
+dsmlp_status dsmlp_run_bound(dsmlp_plan *p, const dsmlp_bindings *b, int64_t T, void *stream);
+
+/* Workspace: the plan's intermediates at max_tokens plus cuBLASLt's scratch.
+** dsmlp_plan_load allocates it unless the plan was compiled with
+** external_workspace. One workspace serves one stream at a time: plans that
+** run one after another on one stream (the layers of a model) may share it;
+** plans running concurrently need their own. Installing zeroes it entirely,
+** once (kernels keep counters there that start at zero and end at zero). */
+dsmlp_status dsmlp_plan_workspace_size(const dsmlp_plan *p, size_t *bytes);
+/* device_ptr: 256-byte aligned, at least workspace_size bytes, owned by the
+** caller, not freed before the plan; NULL goes back to a workspace dsmlp
+** allocates. A workspace dsmlp allocated before is freed. */
+dsmlp_status dsmlp_plan_set_workspace(dsmlp_plan *p, void *device_ptr, size_t bytes);
 /* 1 when a CUDA driver and at least one GPU are present. */
 int          dsmlp_device_available(dsmlp_ctx *ctx);
 /* "sm_90" etc. of the current device, or NULL without one. */

@@ -101,6 +101,7 @@ typedef struct plan {
     int64_t      max_tokens;
     int          tf32;
     int64_t      decode_max_tokens;       /* GEMV variants for T <= this; 0: none */
+    int          external_workspace;      /* the caller installs the workspace     */
     plan_buf    *bufs;    int nbufs;
     plan_step   *steps;   int nsteps;
     plan_kernel *kernels; int nkernels;

@@ -1,5 +1,6 @@
-/* exec_run.c — dsmlp_run: enqueue every step of a loaded plan on a stream.
-** No allocation, no synchronization, no host round-trip: capturable. */
+/* exec_run.c — dsmlp_run / dsmlp_run_bound: enqueue every step of a loaded
+** plan on a stream, with the pointers of one binding set. No allocation, no
+** synchronization, no host round-trip: capturable. */
 #include "exec_state.h"
 #include "nccl_ops.h"
 #include "context.h"
@@ -7,8 +8,19 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Every external buffer bound, no unsafe aliasing, a communicator if needed. */
-static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt)
+/* rt->run_ptr for set: its pointer, else the plan's own, workspace buffers in ws. */
+static void resolve(const plan *p, exec_state *rt, const dsmlp_bindings *set)
+{
+    for (int b = 0; b < p->nbufs; b++) {
+        if (p->bufs[b].kind == BUF_WORK)
+            rt->run_ptr[b] = rt->ws ? rt->ws + p->bufs[b].ws_offset : 0;
+        else
+            rt->run_ptr[b] = set->ptr[b] ? set->ptr[b] : rt->def.ptr[b];
+    }
+}
+
+/* Every external buffer bound, a workspace, no unsafe aliasing, a communicator if needed. */
+static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt, const CUdeviceptr *ptr, const char *fn)
 {
     const plan *p = pl->p;
     char names[1024];
@@ -16,7 +28,7 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt)
     int missing = 0;
     names[0] = 0;
     for (int b = 0; b < p->nbufs; b++) {
-        if (p->bufs[b].kind == BUF_WORK || rt->ptr[b]) continue;
+        if (p->bufs[b].kind == BUF_WORK || ptr[b]) continue;
         missing++;
         if (n + 1 < sizeof names) {
             int w = snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", p->bufs[b].name);
@@ -24,33 +36,39 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt)
         }
     }
     if (missing)
-        return err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_run: plan '%s' has %d unbound name%s: %s (use dsmlp_bind or dsmlp_upload)",
-                       p->graph_name, missing, missing > 1 ? "s" : "", names);
+        return err_set(pl->ctx, DSMLP_ERR_STATE, "%s: plan '%s' has %d unbound name%s: %s (use dsmlp_bind or dsmlp_upload)",
+                       fn, p->graph_name, missing, missing > 1 ? "s" : "", names);
+    if (!rt->ws && rt->ws_plan + rt->ws_lt)
+        return err_set(pl->ctx, DSMLP_ERR_STATE,
+                       "%s: plan '%s' has no workspace (compiled with external_workspace: install one with "
+                       "dsmlp_plan_set_workspace)",
+                       fn, p->graph_name);
     int nb = p->nbufs;
     for (int o = 0; o < nb; o++) {
         if (p->bufs[o].kind != BUF_OUTPUT) continue;
         for (int i = 0; i < nb; i++)
-            if (p->bufs[i].kind == BUF_INPUT && rt->ptr[o] == rt->ptr[i] && !rt->alias_ok[o * nb + i])
+            if (p->bufs[i].kind == BUF_INPUT && ptr[o] == ptr[i] && !rt->alias_ok[o * nb + i])
                 return err_set(pl->ctx, DSMLP_ERR_UNSUPPORTED,
-                               "dsmlp_run: output '%s' is bound to the same memory as input '%s', which plan '%s' "
+                               "%s: output '%s' is bound to the same memory as input '%s', which plan '%s' "
                                "cannot do in place: %s; bind a separate output buffer",
-                               p->bufs[o].name, p->bufs[i].name, p->graph_name, rt->alias_why[o * nb + i]);
+                               fn, p->bufs[o].name, p->bufs[i].name, p->graph_name, rt->alias_why[o * nb + i]);
     }
     if (rt->needs_comm && !rt->comm)
         return err_set(pl->ctx, DSMLP_ERR_STATE,
-                       "dsmlp_run: plan '%s' has an all_reduce step but no NCCL communicator (dsmlp_set_nccl_comm)",
+                       "%s: plan '%s' has an all_reduce step but no NCCL communicator (dsmlp_set_nccl_comm)", fn,
                        p->graph_name);
     return DSMLP_OK;
 }
 
-static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, int step, int kernel, int64_t T, CUstream stream)
+static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, const CUdeviceptr *ptr, int step, int kernel,
+                               int64_t T, CUstream stream)
 {
     const plan *p = pl->p;
     const plan_kernel *k = &p->kernels[kernel];
     long long TT = (long long)T;
     void *args[PLAN_MAX_ARGS + 1];
     args[0] = &TT;
-    for (int a = 0; a < k->nargs; a++) args[a + 1] = &rt->ptr[k->args[a]];
+    for (int a = 0; a < k->nargs; a++) args[a + 1] = (void *)&ptr[k->args[a]];
     int64_t rows = k->rows_fixed > 0 ? k->rows_fixed : T;
     unsigned gy = (unsigned)((rows + k->rows_per_block - 1) / k->rows_per_block);
     CUresult r = rt->dev->cu->cuLaunchKernel(rt->kern[kernel].fn, (unsigned)k->grid_x, gy, 1,
@@ -63,42 +81,59 @@ static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, int step, int ker
     return DSMLP_OK;
 }
 
-dsmlp_status dsmlp_run(dsmlp_plan *pl, int64_t T, void *stream)
+static dsmlp_status run_steps(dsmlp_plan *pl, exec_state *rt, const CUdeviceptr *ptr, int64_t T, CUstream st)
 {
-    if (!pl || !pl->p) return DSMLP_ERR_INVALID_ARG;
     const plan *p = pl->p;
-    exec_state *rt = pl->rt;
-    if (!rt)
-        return err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_run: plan '%s' is not loaded (call dsmlp_plan_load first)",
-                       p->graph_name);
-    if (T < 1 || T > p->max_tokens)
-        return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_run: T = %lld is outside [1, %lld] (plan '%s' max_tokens)",
-                       (long long)T, (long long)p->max_tokens, p->graph_name);
-    dsmlp_status s = check_ready(pl, rt);
-    if (s != DSMLP_OK) return s;
-    if ((s = device_make_current(pl->ctx, rt->dev)) != DSMLP_OK) return s;
-    CUstream st = (CUstream)stream;
+    dsmlp_status s = DSMLP_OK;
     for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++) {
         const plan_step *ps = &p->steps[i];
         if (ps->kind == STEP_KERNEL) {
-            s = run_kernel(pl, rt, i, ps->kernel, T, st);
+            s = run_kernel(pl, rt, ptr, i, ps->kernel, T, st);
         } else if (ps->kind == STEP_GEMM && ps->gemm.decode_kernel >= 0 && T <= ps->gemm.decode_max_T) {
-            s = run_kernel(pl, rt, i, ps->gemm.decode_kernel, T, st);   /* decode GEMV variant */
+            s = run_kernel(pl, rt, ptr, i, ps->gemm.decode_kernel, T, st);   /* decode GEMV variant */
         } else if (ps->kind == STEP_GEMM) {
             const plan_gemm *g = &ps->gemm;
-            s = gemm_run(pl->ctx, rt->lt, &rt->gemm[i], T, (const void *)(uintptr_t)rt->ptr[g->x],
-                         (const void *)(uintptr_t)rt->ptr[g->w],
-                         g->bias >= 0 ? (const void *)(uintptr_t)rt->ptr[g->bias] : NULL,
-                         g->c >= 0 ? (const void *)(uintptr_t)rt->ptr[g->c] : NULL, (void *)(uintptr_t)rt->ptr[g->d],
+            s = gemm_run(pl->ctx, rt->lt, &rt->gemm[i], T, (const void *)(uintptr_t)ptr[g->x],
+                         (const void *)(uintptr_t)ptr[g->w],
+                         g->bias >= 0 ? (const void *)(uintptr_t)ptr[g->bias] : NULL,
+                         g->c >= 0 ? (const void *)(uintptr_t)ptr[g->c] : NULL, (void *)(uintptr_t)ptr[g->d],
                          (void *)(uintptr_t)(rt->ws + rt->ws_plan), rt->ws_lt, st);
         } else {
             const plan_buf *b = &p->bufs[ps->buf];
             char what[96];
             snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", i, ps->label);
-            s = nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)rt->ptr[ps->buf],
+            s = nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)ptr[ps->buf],
                                 (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols, b->dtype, st, what);
         }
     }
+    return s;
+}
+
+dsmlp_status dsmlp_run_bound(dsmlp_plan *pl, const dsmlp_bindings *set, int64_t T, void *stream)
+{
+    if (!pl || !pl->p) return DSMLP_ERR_INVALID_ARG;
+    const plan *p = pl->p;
+    exec_state *rt = pl->rt;
+    const char *fn = set ? "dsmlp_run_bound" : "dsmlp_run";
+    if (!rt)
+        return err_set(pl->ctx, DSMLP_ERR_STATE, "%s: plan '%s' is not loaded (call dsmlp_plan_load first)", fn,
+                       p->graph_name);
+    if (set && (!set->rt || set->plan != pl))
+        return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "%s: the binding set belongs to %s, not to plan '%s'", fn,
+                       set->rt ? "another plan" : "a plan that was freed", p->graph_name);
+    if (T < 1 || T > p->max_tokens)
+        return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "%s: T = %lld is outside [1, %lld] (plan '%s' max_tokens)", fn,
+                       (long long)T, (long long)p->max_tokens, p->graph_name);
+    resolve(p, rt, set ? set : &rt->def);
+    dsmlp_status s = check_ready(pl, rt, rt->run_ptr, fn);
+    if (s != DSMLP_OK) return s;
+    if ((s = device_make_current(pl->ctx, rt->dev)) != DSMLP_OK) return s;
+    s = run_steps(pl, rt, rt->run_ptr, T, (CUstream)stream);
     if (s == DSMLP_OK) err_clear(pl->ctx);
     return s;
+}
+
+dsmlp_status dsmlp_run(dsmlp_plan *pl, int64_t T, void *stream)
+{
+    return dsmlp_run_bound(pl, NULL, T, stream);
 }
