@@ -384,6 +384,99 @@ int          dsmlp_device_available(dsmlp_ctx *ctx);
 /* "sm_90" etc. of the current device, or NULL without one. */
 const char  *dsmlp_device_arch(dsmlp_ctx *ctx);
 
+/* ------------------------------------- models: Hugging Face configs, weights */
+
+#define DSMLP_TENSOR_NAME_MAX 192
+#define DSMLP_TENSOR_MAP_MAX  16
+
+/* How tensor parallelism divides a checkpoint tensor among tp_size ranks
+** (rank tp_rank reads its slice; see dsmlp_mlp_shard). */
+typedef enum dsmlp_split {
+    DSMLP_SPLIT_NONE = 0,    /* replicated: every rank reads all of it           */
+    DSMLP_SPLIT_OUT,         /* output features: w1, b1, w1_up, w1_gate, b1_up... */
+    DSMLP_SPLIT_IN,          /* input features: w2                                */
+    DSMLP_SPLIT_OUT_HALVES   /* merged [up | gate] w1 or b1: each half split      */
+} dsmlp_split;
+
+/* Where one parameter of a block comes from in a checkpoint. */
+typedef struct dsmlp_tensor_ref {
+    char        param[64];                      /* the graph's name, e.g. "w1_up"      */
+    char        tensor[DSMLP_TENSOR_NAME_MAX];  /* checkpoint name; "{i}" = layer index */
+    int64_t     row_begin, row_count;           /* rows [begin, begin + count) of the
+                                                   tensor (Phi-3's gate_up_proj holds
+                                                   gate then up); count 0: all of it  */
+    dsmlp_split split;
+} dsmlp_tensor_ref;
+
+typedef struct dsmlp_tensor_map {
+    int              layers;           /* layers of the model (0: unknown)       */
+    int              tp_size, tp_rank; /* the ranks the block was built for      */
+    int              count;
+    dsmlp_tensor_ref ref[DSMLP_TENSOR_MAP_MAX];
+} dsmlp_tensor_map;
+
+/* A graph may carry where its parameters come from (dsmlp.hf sets it); the
+** graph keeps a copy. NULL clears it. */
+dsmlp_status            dsmlp_graph_set_tensor_map(dsmlp_graph *g, const dsmlp_tensor_map *m);
+const dsmlp_tensor_map *dsmlp_graph_tensor_map(const dsmlp_graph *g);   /* NULL: none */
+
+/* The MLP block of a model from its Hugging Face config.json (a file, or a
+** directory holding one): model_type gpt2, opt, bloom, gptj, gpt_neox, bert,
+** llama, mistral, qwen2, gemma, phi, phi3, falcon. hidden_act maps to the
+** exact function (gelu: erf; gelu_new, gelu_fast, gelu_pytorch_tanh: tanh;
+** silu/swish; relu). An unknown model_type or activation is an error that
+** names it. mlp.dtype is torch_dtype's (f32 when absent); tensors names the
+** checkpoint tensor of every parameter, layers = num_hidden_layers. */
+typedef struct dsmlp_hf_model {
+    char             model_type[64];
+    char             hidden_act[64];   /* as the config names it            */
+    dsmlp_mlp_config mlp;
+    dsmlp_tensor_map tensors;
+} dsmlp_hf_model;
+/* For tensor parallelism set mlp.tp_size/tp_rank and tensors.tp_size/tp_rank
+** alike before building and loading. */
+dsmlp_status dsmlp_hf_config(dsmlp_ctx *ctx, const char *path, dsmlp_hf_model *out);
+
+/* safetensors checkpoints: one file, or a directory / model.safetensors.index.json
+** naming shards. Files are mapped, and every header is validated (length,
+** JSON, dtypes, shapes against byte ranges, ranges inside the file, no
+** overlaps or holes) before any tensor byte is read; every error names the
+** file and the tensor. */
+typedef struct dsmlp_weights dsmlp_weights;
+typedef struct dsmlp_tensor_info {
+    const char *name;
+    const char *file;        /* the shard holding it                              */
+    const char *dtype_name;  /* "F32", "BF16", ... as stored                      */
+    dsmlp_dtype dtype;       /* DSMLP_DTYPE_COUNT when dsmlp cannot convert it    */
+    int         rank;
+    int64_t     shape[8];
+    uint64_t    bytes;
+} dsmlp_tensor_info;
+dsmlp_status dsmlp_weights_open(dsmlp_ctx *ctx, const char *path, dsmlp_weights **out);
+void         dsmlp_weights_close(dsmlp_weights *w);
+int          dsmlp_weights_count(const dsmlp_weights *w);   /* tensors */
+int          dsmlp_weights_files(const dsmlp_weights *w);   /* shards  */
+/* Tensor i (sorted by name), or the one named name (the name, else the one
+** name ending in "." + name, so "encoder.layer.0..." finds "bert.encoder..."). */
+dsmlp_status dsmlp_weights_tensor(const dsmlp_weights *w, int i, dsmlp_tensor_info *out);
+dsmlp_status dsmlp_weights_find(const dsmlp_weights *w, const char *name, dsmlp_tensor_info *out);
+/* A whole tensor converted to dt (f32, f16, bf16; i8 from I8) into host. */
+dsmlp_status dsmlp_weights_read(const dsmlp_weights *w, const char *name, dsmlp_dtype dt, void *host, size_t bytes);
+/* Checks layer `layer` of map m against graph g: every mapped tensor exists,
+** converts to its parameter's dtype and, after its row block and the rank's
+** slice, has the parameter's shape; every parameter of g is mapped. Reads no
+** tensor data. */
+dsmlp_status dsmlp_weights_check(const dsmlp_weights *w, const dsmlp_graph *g, const dsmlp_tensor_map *m, int layer);
+/* Parameter `param` of g for layer `layer`: the rank's slice, converted to
+** the parameter's dtype, in its declared layout (what dsmlp_upload takes). */
+dsmlp_status dsmlp_weights_param(const dsmlp_weights *w, const dsmlp_graph *g, const dsmlp_tensor_map *m, int layer,
+                                 const char *param, void *host, size_t bytes);
+/* Uploads every parameter of plan p that m maps, for layer `layer`, into set
+** (NULL: the plan's own bindings). A tensor already in the plan's dtype and
+** needing no slice goes from the mapped file to the device without a copy. */
+dsmlp_status dsmlp_weights_bind(const dsmlp_weights *w, const dsmlp_tensor_map *m, int layer, dsmlp_plan *p,
+                                dsmlp_bindings *set);
+
 /* ----------------------------------------------------------- kernel store */
 
 typedef struct dsmlp_cache_stats {

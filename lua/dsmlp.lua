@@ -430,6 +430,47 @@ M.preset_config = public(function(name, overrides)
   return cfg
 end)
 
+-- ------------------------------------------------------------ Hugging Face
+
+-- dsmlp.hf(path [, overrides]) -> the MLP block of the model whose
+-- config.json is at path (a file or its directory; relative to the script),
+-- named after its model_type, carrying the checkpoint tensor of every
+-- parameter (dsmlp-compile --weights, dsmlp_weights_bind). Overrides are
+-- dsmlp.mlp fields (dtype, tp, int8, name, ...), applied like a preset's.
+M.hf = public(function(path, overrides)
+  local where = string.format("dsmlp.hf('%s')", tostring(path))
+  if type(path) ~= "string" then fail("%s: path must be a string, got %s", where, describe(path)) end
+  if overrides ~= nil then
+    if type(overrides) ~= "table" then fail("%s: overrides must be a table, got %s", where, describe(overrides)) end
+    check_keys(where, overrides, FIELDS, "")
+  end
+  local cfg, tensors = C.hf_raw(path)
+  if not cfg then fail("%s: %s", where, tensors) end
+  if overrides ~= nil then
+    for k, v in pairs(overrides) do
+      if type(v) == "table" and type(cfg[k]) == "table" then
+        for kk, vv in pairs(v) do cfg[k][kk] = vv end
+      else
+        cfg[k] = copy(v)
+      end
+    end
+  end
+  local g = build(where, cfg, cfg.name)
+  local tp = cfg.tp or {}
+  return C.attach_tensors(g, tensors, tp.size or 1, tp.rank or 0)
+end)
+
+-- dsmlp.weights(path) -> a safetensors checkpoint (a file, a directory, or
+-- model.safetensors.index.json) with w:names(), w:info(name), w:check(graph
+-- [, layer]), #w; every header is validated when it opens.
+M.weights = public(function(path)
+  local where = string.format("dsmlp.weights('%s')", tostring(path))
+  if type(path) ~= "string" then fail("%s: path must be a string, got %s", where, describe(path)) end
+  local w, err = C.weights(path)
+  if not w then fail("%s: %s", where, err) end
+  return w
+end)
+
 -- dsmlp.presets() -> array of preset names, in family order
 function M.presets()
   return copy(PRESET_NAMES)

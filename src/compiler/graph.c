@@ -99,6 +99,7 @@ void dsmlp_graph_free(dsmlp_graph *g)
 {
     if (!g) return;
     free(g->nodes);
+    free(g->tensors);
     free(g);
 }
 

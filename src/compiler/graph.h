@@ -35,6 +35,7 @@ struct dsmlp_graph {
     char        name[GRAPH_NAME_MAX];
     graph_node *nodes;
     int         n, cap;
+    dsmlp_tensor_map *tensors;   /* where the params come from (dsmlp.hf); NULL: unknown */
 };
 
 /* Shape helpers used by every stage. */

@@ -258,7 +258,9 @@ static const luaL_Reg core_funcs[] = {
 int luaopen_dsmlp_core(lua_State *L)
 {
     lgraph_open(L);
+    lmodel_open(L);
     luaL_newlib(L, core_funcs);
+    luaL_setfuncs(L, lmodel_funcs, 0);
     lua_pushstring(L, dsmlp_version());
     lua_setfield(L, -2, "version");
     return 1;
