@@ -27,7 +27,7 @@
     X(cuMemsetD8Async) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize)             \
     X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize)                  \
     X(cuEventElapsedTime) X(cuStreamBeginCapture) X(cuStreamEndCapture)                        \
-    X(cuGraphInstantiate) X(cuGraphLaunch) X(cuGraphDestroy) X(cuGraphExecDestroy)
+    X(cuGraphInstantiate) X(cuGraphLaunch) X(cuGraphDestroy) X(cuGraphExecDestroy) X(cuMemGetInfo)
 
 #define CUDA_API_FIELD(name) __typeof__(&name) name;
 typedef struct cuda_api {
