@@ -6,7 +6,7 @@
 ** reads from its model.safetensors, run by the CPU reference executor on the
 ** fixtures' inputs, equals what transformers computed (the fixtures, captured
 ** from its BERT modules on real sentences): f32 within 1e-5 relative, f16
-** (weights and activations rounded to f16 at load) within 5e-3.
+** (weights and activations rounded to f16 at load) within 2e-3.
 */
 #include <math.h>
 #include "minilm_util.h"
@@ -69,10 +69,10 @@ START_TEST(every_layer_equals_transformers)
     double worst32 = 0, worst16 = 0;
     for (int l = 0; l < MINILM_LAYERS; l++) {
         double e32 = run_layer(ctx, w, fx, &m, DSMLP_F32, l), e16 = run_layer(ctx, w, fx, &m, DSMLP_F16, l);
-        printf("all-MiniLM-L6-v2 layer %d: f32 relative error %.2e (tolerance 1e-5), f16 %.2e (tolerance 5e-3)\n", l,
+        printf("all-MiniLM-L6-v2 layer %d: f32 relative error %.2e (tolerance 1e-5), f16 %.2e (tolerance 2e-3)\n", l,
                e32, e16);
         ck_assert_msg(e32 <= 1e-5, "layer %d f32: relative error %g against transformers", l, e32);
-        ck_assert_msg(e16 <= 5e-3, "layer %d f16: relative error %g against transformers", l, e16);
+        ck_assert_msg(e16 <= 2e-3, "layer %d f16: relative error %g against transformers", l, e16);
         if (e32 > worst32) worst32 = e32;
         if (e16 > worst16) worst16 = e16;
     }
