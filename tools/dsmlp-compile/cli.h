@@ -19,6 +19,7 @@ enum {
     CLI_EXIT_STORE = 5,     /* kernel store / bundle I/O, corrupt or foreign bundle */
     CLI_EXIT_VERIFY = 6,    /* --verify: a layer exceeded its tolerance  */
     CLI_EXIT_NO_GPU = 7,    /* --verify: no GPU here (kernels were still compiled) */
+    CLI_EXIT_WEIGHTS = 8,   /* --weights: checkpoint unreadable, malformed, or not the model's */
 };
 
 #define CLI_MAX_ARCH 16
@@ -30,6 +31,7 @@ typedef struct cli_opts {
     const char *cache_dir;             /* NULL: the library's default rules */
     const char *bundle_out;
     const char *import_path;
+    const char *weights;               /* --weights: safetensors checkpoint  */
     int         list, clear, explain, verify, quiet;
     int         jobs;                  /* 0: number of cores                */
 } cli_opts;
@@ -83,7 +85,15 @@ uint64_t    store_bytes_of(dsmlp_ctx *ctx, const char *const *keys, int n);
 
 /* Runs every layer on the GPU against the CPU reference. Exit code: 0 all
 ** pass, CLI_EXIT_VERIFY a failure, CLI_EXIT_NO_GPU without a GPU, others for
-** setup errors. */
-int         verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet);
+** setup errors. With w, layers carrying a tensor map run with the real
+** weights of the model's first and last layer instead of random ones. */
+int         verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet, const dsmlp_weights *w);
+
+/* ------------------------------------------------------------ weights */
+
+/* --weights: opens the checkpoint and checks every model layer of every
+** script layer that has a tensor map against it. Exit code. */
+int         weights_check(dsmlp_ctx *ctx, const dsmlp_layers *layers, const char *path, int quiet,
+                          dsmlp_weights **out);
 
 #endif

@@ -1,8 +1,8 @@
 /*
 ** dsmlp-compile — ahead-of-time kernel caching from model scripts.
-** main.c runs the phases in order: --clear, --import, load the script, plan
-** every layer for every arch, --explain, compile the unique kernels, --bundle,
-** --verify, --list. See docs/cli.md.
+** main.c runs the phases in order: --clear, --import, load the script,
+** --weights, plan every layer for every arch, --explain, compile the unique
+** kernels, --bundle, --verify, --list. See docs/cli.md.
 */
 #define _GNU_SOURCE
 #include "cli.h"
@@ -25,6 +25,7 @@ typedef struct run {
     cli_job      *jobs;
     int           njobs, nkernels;
     const char  **keys;                      /* jobs' keys, for bundles */
+    dsmlp_weights *weights;                  /* --weights */
 } run;
 
 static int fail_with(dsmlp_ctx *ctx, dsmlp_status s, int phase_default, const char *what)
@@ -220,11 +221,13 @@ static int run_all(run *r, double t0)
     if (r->o.clear && (rc = store_cmd_clear(r->ctx, r->o.quiet))) return rc;
     if (r->o.import_path && (rc = do_import(r))) return rc;
     if (r->o.model) {
-        if ((rc = load_script(r)) || (rc = plan_all(r))) return rc;
+        if ((rc = load_script(r))) return rc;
+        if (r->o.weights && (rc = weights_check(r->ctx, r->layers, r->o.weights, r->o.quiet, &r->weights))) return rc;
+        if ((rc = plan_all(r))) return rc;
         if (r->o.explain && (rc = explain_all(r))) return rc;
         if ((rc = compile_all(r, t0))) return rc;
         if (r->o.bundle_out && (rc = write_bundle(r))) return rc;
-        if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, r->o.quiet))) return rc;
+        if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, r->o.quiet, r->weights))) return rc;
     }
     if (r->o.list && (rc = store_cmd_list(r->ctx))) return rc;
     return CLI_EXIT_OK;
@@ -256,6 +259,7 @@ int main(int argc, char **argv)
     free(r.jobs);
     free(r.keys);
     dsmlp_layers_free(r.layers);
+    dsmlp_weights_close(r.weights);
     dsmlp_ctx_free(r.ctx);
     return rc;
 }
