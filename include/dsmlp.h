@@ -371,6 +371,8 @@ dsmlp_status dsmlp_bindings_bind(dsmlp_bindings *b, const char *name, void *devi
 dsmlp_status dsmlp_bindings_upload(dsmlp_bindings *b, const char *name, const void *host, size_t bytes);
 /* Device memory this set uploaded (dsmlp_bindings_upload, weight loading). */
 size_t       dsmlp_bindings_bytes(const dsmlp_bindings *b);
+/* The plan the set belongs to; NULL once that plan was freed. */
+dsmlp_plan  *dsmlp_bindings_plan(const dsmlp_bindings *b);
 /* dsmlp_run with the set's pointers (NULL: the plan's own, = dsmlp_run).
 ** Graph-capturable: a CUDA graph of N runs with N sets replays N layers. */
 dsmlp_status dsmlp_run_bound(dsmlp_plan *p, const dsmlp_bindings *b, int64_t T, void *stream);

@@ -248,6 +248,22 @@ START_TEST(lua_hf)
     dsmlp_graph_free(c);
     dsmlp_layers_free(l);
     TL_FAILS(ctx, "return dsmlp.hf('/nonexistent/config.json')", "model.lua:1:", "cannot open /nonexistent/config.json");
+    /* dsmlp.weights: inspect a checkpoint (the MiniLM fixtures file is one) */
+    snprintf(src, sizeof src,
+             "local w <close> = dsmlp.weights('%s/tests/data/minilm/fixtures.safetensors')\n"
+             "assert(#w == 18, #w)\n"
+             "local n = w:names(); assert(n[1] == 'layer.0.input', n[1])\n"
+             "local i = w:info('layer.5.out')\n"
+             "assert(i.dtype == 'F32' and #i.shape == 2 and i.shape[2] == 384 and i.bytes == i.shape[1] * 384 * 4)\n"
+             "assert(tostring(w):find('18 tensors in 1 files'))\n"
+             "return dsmlp.mlp{hidden = 8}", DSMLP_SOURCE_DIR);
+    l = tl_load_one(ctx, src);
+    dsmlp_layers_free(l);
+    TL_FAILS(ctx, "local w = dsmlp.weights('/nonexistent.safetensors')", "model.lua:1:",
+             "dsmlp.weights('/nonexistent.safetensors'): cannot open /nonexistent.safetensors");
+    snprintf(src, sizeof src, "local w = dsmlp.weights('%s/tests/data/minilm/fixtures.safetensors')\n"
+             "w:check(dsmlp.hf('%s'))", DSMLP_SOURCE_DIR, data_path("qwen2-1.5b.json"));
+    TL_FAILS(ctx, src, "model.lua:2:", "no tensor 'model.layers.0.post_attention_layernorm.weight'");
     TL_FAILS(ctx, "return dsmlp.hf('x.json', {dtpye = 'f16'})", "model.lua:1:", "unknown field 'dtpye'");
     dsmlp_ctx_free(ctx);
 }

@@ -285,6 +285,9 @@ dsmlp_status dsmlp_weights_bind(const dsmlp_weights *w, const dsmlp_tensor_map *
     if (!w) return DSMLP_ERR_INVALID_ARG;
     if (!pl || !pl->p) return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_bind: plan is NULL");
     dsmlp_status s = check_args(w, m, layer, "dsmlp_weights_bind");
+    if (s == DSMLP_OK && set && dsmlp_bindings_plan(set) != pl)
+        return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_bind: the binding set belongs to %s",
+                       dsmlp_bindings_plan(set) ? "another plan" : "a plan that was freed");
     /* Every slice is checked before anything is uploaded: a bad file changes nothing. */
     w_slice sl[DSMLP_TENSOR_MAP_MAX];
     w_param ps[DSMLP_TENSOR_MAP_MAX];

@@ -164,6 +164,11 @@ size_t dsmlp_bindings_bytes(const dsmlp_bindings *b)
     return n;
 }
 
+dsmlp_plan *dsmlp_bindings_plan(const dsmlp_bindings *b)
+{
+    return b && b->rt ? b->plan : NULL;
+}
+
 dsmlp_status dsmlp_bindings_create(dsmlp_plan *pl, dsmlp_bindings **out)
 {
     if (!out) return pl ? err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_bindings_create: out is NULL")
