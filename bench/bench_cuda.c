@@ -52,6 +52,10 @@ int bench_cuda_init(bench_cuda *cu)
     LOAD(EventRecord, "cuEventRecord");
     LOAD(EventSynchronize, "cuEventSynchronize");
     LOAD(EventElapsedTime, "cuEventElapsedTime_v2");
+    LOAD(ModuleLoadData, "cuModuleLoadData");
+    LOAD(ModuleGetFunction, "cuModuleGetFunction");
+    LOAD(LaunchKernel, "cuLaunchKernel");
+    LOAD(DeviceGetAttribute, "cuDeviceGetAttribute");
     if (cu->Init(0) != CUDA_SUCCESS || cu->DeviceGet(&cu->dev, 0) != CUDA_SUCCESS) {
         fprintf(stderr, "dsmlp-bench: no GPU (cuInit/cuDeviceGet failed)\n");
         return 1;

@@ -29,6 +29,11 @@ typedef struct bench_cuda {
     CUresult (*EventRecord)(CUevent, CUstream);
     CUresult (*EventSynchronize)(CUevent);
     CUresult (*EventElapsedTime)(float *, CUevent, CUevent);
+    CUresult (*ModuleLoadData)(CUmodule *, const void *);
+    CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+    CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             CUstream, void **, void **);
+    CUresult (*DeviceGetAttribute)(int *, CUdevice_attribute, CUdevice);
     CUdevice  dev;
     CUstream  stream;
     char      name[256];
@@ -39,6 +44,9 @@ extern bench_cuda bench_cu;
 
 /* 0 on success; otherwise prints why and returns nonzero. */
 int  bench_cuda_init(bench_cuda *cu);
+/* Bytes per second a read-only stream reaches (1 GiB summed by a kernel
+** compiled with NVRTC): the ceiling of weight streaming. */
+double bench_read_bw(void);
 /* Aborts the benchmark with a message when r is not CUDA_SUCCESS. */
 void bench_cuda_check(CUresult r, const char *what);
 

@@ -126,10 +126,31 @@ static int describe_params(const dsmlp_mlp_config *c, param_desc *p)
     return k;
 }
 
-/* residual_kernel: dsmlp_compile_options.residual_kernel (0: GEMM2 adds the
-** residual through cuBLASLt's beta·C; 1: a generated kernel adds it). */
-static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, const int *tokens, int ntok,
-                      int reps, double bw, double rate, FILE *md)
+static double capture_time(dsmlp_ctx *ctx, dsmlp_plan *plan, int64_t T, int reps)
+{
+    CUgraph graph;
+    CUgraphExec exec;
+    bench_cuda_check(bench_cu.StreamBeginCapture(bench_cu.stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "capture");
+    dsmlp_status s = dsmlp_run(plan, T, (void *)bench_cu.stream);
+    CUresult ce = bench_cu.StreamEndCapture(bench_cu.stream, &graph);
+    die_ds(ctx, s, "dsmlp_run (captured)");
+    bench_cuda_check(ce, "cuStreamEndCapture");
+    bench_cuda_check(bench_cu.GraphInstantiate(&exec, graph, 0), "cuGraphInstantiate");
+    double us = time_graph(exec, reps);
+    bench_cu.GraphExecDestroy(exec);
+    bench_cu.GraphDestroy(graph);
+    return us;
+}
+
+typedef struct ceilings { double copy_bw, read_bw, rate; } ceilings;
+
+/* Times block b at every T: the plan as loaded (heuristic or tuning record), the main steps pinned, the
+** weight-streaming route pinned, and after dsmlp_plan_tune. residual_kernel: the GEMM2 residual through a
+** generated kernel instead of cuBLASLt's beta*C (main route). */
+static int bench_sms;
+
+static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, int tune, int variants,
+                      const int *tokens, int ntok, int reps, const ceilings *ce, FILE *md)
 {
     const dsmlp_mlp_config *c = &b->cfg;
     int64_t maxT = 0;
@@ -166,31 +187,63 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
     die_ds(ctx, dsmlp_bind(plan, "out", (void *)out), "bind out");
 
     size_t F = (c->activation == DSMLP_MLP_GATED_GELU || c->activation == DSMLP_MLP_GATED_SILU) ? 2 : 1;
+    if (variants) {   /* every tile variant pinned, default grid and one block per SM */
+        for (int i = 0; i < ntok; i++) {
+            int64_t T = tokens[i];
+            printf("%-18s T=%-4lld variants:", b->name, (long long)T);
+            for (int v = 0; v < 6; v++)
+                for (int gsel = 0; gsel < 2; gsel++) {
+                    if (dsmlp_plan_set_route(plan, T, 1, v, gsel ? bench_sms : 0) != DSMLP_OK) continue;
+                    printf("  v%d%s %.1f", v, gsel ? "/g1" : "", capture_time(ctx, plan, T, reps));
+                }
+            die_ds(ctx, dsmlp_plan_set_route(plan, T, 0, -1, 0), "set_route main");
+            printf("  main %.1f us\n", capture_time(ctx, plan, T, reps));
+            fflush(stdout);
+        }
+        char *text;
+        if (dsmlp_plan_route_text(plan, &text) == DSMLP_OK) {
+            /* the kernels behind the variant numbers */
+            printf("%s", text);
+            dsmlp_free(text);
+        }
+        goto out;
+    }
+    double t_load[16], t_main[16], t_stream[16];
+    for (int i = 0; i < ntok; i++) t_load[i] = capture_time(ctx, plan, tokens[i], reps);   /* before any pin */
     for (int i = 0; i < ntok; i++) {
         int64_t T = tokens[i];
-        CUgraph graph;
-        CUgraphExec exec;
-        bench_cuda_check(bench_cu.StreamBeginCapture(bench_cu.stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "capture");
-        dsmlp_status s = dsmlp_run(plan, T, (void *)bench_cu.stream);
-        CUresult ce = bench_cu.StreamEndCapture(bench_cu.stream, &graph);
-        die_ds(ctx, s, "dsmlp_run (captured)");
-        bench_cuda_check(ce, "cuStreamEndCapture");
-        bench_cuda_check(bench_cu.GraphInstantiate(&exec, graph, 0), "cuGraphInstantiate");
-        double us = time_graph(exec, reps);
-        bench_cu.GraphExecDestroy(exec);
-        bench_cu.GraphDestroy(graph);
+        die_ds(ctx, dsmlp_plan_set_route(plan, T, 0, -1, 0), "set_route main");
+        t_main[i] = capture_time(ctx, plan, T, reps);
+        t_stream[i] = -1;
+        if (dsmlp_plan_set_route(plan, T, 1, -1, 0) == DSMLP_OK) t_stream[i] = capture_time(ctx, plan, T, reps);
+    }
+    if (tune) {
+        die_ds(ctx, dsmlp_plan_tune(plan), "dsmlp_plan_tune");
+        char *text;
+        if (dsmlp_plan_route_text(plan, &text) == DSMLP_OK) {
+            printf("%s: %s", b->name, text);
+            dsmlp_free(text);
+        }
+    }
+    for (int i = 0; i < ntok; i++) {
+        int64_t T = tokens[i];
+        double t_tuned = tune ? capture_time(ctx, plan, T, reps) : -1;
         double bytes = (double)weight_bytes + 3.0 * (double)T * (double)H * (double)esz;
         double flops = 2.0 * (double)T * (double)H * (double)(F * (size_t)c->intermediate) +
                        2.0 * (double)T * (double)c->intermediate * (double)H;
-        double floor_us = fmax(bytes / bw, flops / rate) * 1e6;
-        const char *variant = residual_kernel ? "residual kernel" : "beta*C epilogue";
-        printf("%-18s %-16s T=%-5lld %9.1f us  floor %9.1f us (%s-bound)  %.2fx floor\n", b->name, variant,
-               (long long)T, us, floor_us, bytes / bw > flops / rate ? "memory" : "compute", us / floor_us);
+        double floor_us = fmax(bytes / ce->read_bw, flops / ce->rate) * 1e6;
+        double best = t_tuned > 0 ? t_tuned : t_load[i];
+        printf("%-18s %s T=%-5lld load %7.1f  main %7.1f  stream %7.1f  tuned %7.1f us | read floor %6.1f us  "
+               "best %.2fx floor  %.2f TB/s of weights\n",
+               b->name, residual_kernel ? "rk" : "  ", (long long)T, t_load[i], t_main[i], t_stream[i], t_tuned,
+               floor_us, best / floor_us, (double)weight_bytes / (best * 1e-6) / 1e12);
         if (md)
-            fprintf(md, "| %s | %s | %s | %lld | %.1f | %.1f | %.2f |\n", bench_cu.name, b->name, variant,
-                    (long long)T, us, floor_us, us / floor_us);
+            fprintf(md, "| %s | %s%s | %lld | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f |\n", bench_cu.name, b->name,
+                    residual_kernel ? " (residual kernel)" : "", (long long)T, t_load[i], t_main[i], t_stream[i],
+                    t_tuned, floor_us, best / floor_us, (double)weight_bytes / (best * 1e-6) / 1e12);
         fflush(stdout);
     }
+out:
     for (int i = 0; i < np; i++) bench_cu.MemFree(pptr[i]);
     bench_cu.MemFree(A);
     bench_cu.MemFree(X);
@@ -201,16 +254,18 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
 
 static void usage(void)
 {
-    printf("usage: dsmlp-bench [--all] [--tokens 1,16,128,1024,8192] [--block NAME] [--reps N] [--md FILE]\n"
-           "Times dsmlp's benchmark blocks as CUDA-graph replays (median of N, default 200) and\n"
-           "reports each as a ratio to the physical floor measured in the same run.\n"
+    printf("usage: dsmlp-bench [--all] [--tokens 1,2,4,...] [--block NAME] [--reps N] [--md FILE] [--no-tune]\n"
+           "                   [--residual-kernel] [--variants]\n"
+           "Times dsmlp's benchmark blocks as CUDA-graph replays (median of N, default 200): the plan as loaded,\n"
+           "the main steps and the weight-streaming route pinned, and after dsmlp_plan_tune; each as a ratio to\n"
+           "the physical floor (bytes / read-stream rate, FLOPs / GEMM rate) measured in the same run.\n"
            "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768 (--all runs all).\n"
            "Exit: 0 ok, 1 failure, 2 usage, 77 no GPU.\n");
 }
 
 int main(int argc, char **argv)
 {
-    int tokens[16] = {1, 16, 128, 1024, 8192}, ntok = 5, reps = 200;
+    int tokens[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1024, 8192}, ntok = 10, reps = 200, tune = 1, rk = 0, variants = 0;
     const char *only = NULL, *md_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(); return 0; }
@@ -221,6 +276,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--block") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--md") && i + 1 < argc) md_path = argv[++i];
+        else if (!strcmp(argv[i], "--no-tune")) tune = 0;
+        else if (!strcmp(argv[i], "--residual-kernel")) rk = 1;
+        else if (!strcmp(argv[i], "--variants")) variants = 1;
         else { fprintf(stderr, "dsmlp-bench: unknown argument '%s'\n", argv[i]); usage(); return 2; }
     }
     if (reps < 1 || ntok < 1) { usage(); return 2; }
@@ -240,19 +298,22 @@ int main(int argc, char **argv)
     blocks[2].cfg.hidden = 768, blocks[2].cfg.intermediate = 3072, blocks[2].cfg.dtype = DSMLP_F16;
     blocks[2].cfg.pre_layer_norm = 0;
 
-    double bw = measure_copy_bw();
-    double rate = bench_gemm_rate(bench_cu.stream);
-    if (rate <= 0) return 1;
-    printf("card: %s\nmeasured: device copy %.2f TB/s, bf16 8192^3 GEMM %.0f TFLOP/s\n", bench_cu.name, bw / 1e12,
-           rate / 1e12);
+    bench_cu.DeviceGetAttribute(&bench_sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, bench_cu.dev);
+    ceilings ce;
+    ce.copy_bw = measure_copy_bw();
+    ce.read_bw = bench_read_bw();
+    ce.rate = bench_gemm_rate(bench_cu.stream);
+    if (ce.rate <= 0) return 1;
+    printf("card: %s\nmeasured: device copy %.2f TB/s (read+write), read-only stream %.2f TB/s, bf16 8192^3 GEMM "
+           "%.0f TFLOP/s\n", bench_cu.name, ce.copy_bw / 1e12, ce.read_bw / 1e12, ce.rate / 1e12);
     FILE *md = md_path ? fopen(md_path, "w") : NULL;
-    if (md) fprintf(md, "| card | block | residual | T | dsmlp µs | floor µs | ÷ floor |\n|---|---|---|---|---|---|---|\n");
+    if (md)
+        fprintf(md, "| card | block | T | as loaded µs | main µs | stream µs | tuned µs | read floor µs | best ÷ floor | "
+                    "weights TB/s |\n|---|---|---|---|---|---|---|---|---|---|\n");
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
     for (int i = 0; i < 3; i++)
-        for (int rk = 0; rk < 2; rk++)
-            if (!only || !strcmp(only, blocks[i].name))
-                bench_one(ctx, &blocks[i], rk, tokens, ntok, reps, bw, rate, md);
+        if (!only || !strcmp(only, blocks[i].name)) bench_one(ctx, &blocks[i], rk, tune, variants, tokens, ntok, reps, &ce, md);
     if (md) fclose(md);
     dsmlp_ctx_free(ctx);
     return 0;

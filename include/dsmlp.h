@@ -356,6 +356,22 @@ dsmlp_status dsmlp_set_nccl_comm(dsmlp_plan *p, void *nccl_comm);
 /* Runs the plan for T tokens on a CUstream (NULL = default stream). No
 ** allocation, synchronization or host round-trip: graph-capturable. */
 dsmlp_status dsmlp_run(dsmlp_plan *p, int64_t T, void *stream);
+/* Times, on the plan's device, the main steps against the weight-streaming
+** route (each tile variant and grid size) for every token bucket (T <= 8, 16,
+** 32, 64, 128), applies the fastest and stores the decision as a tuning
+** record in the kernel store (so later loads on the same kind of device, and
+** bundles, reuse it). Uses its own random buffers; bindings are kept. Takes
+** about a second per plan. */
+dsmlp_status dsmlp_plan_tune(dsmlp_plan *p);
+/* Which route and kernels serve which T, and why (measured, tuning record or
+** heuristic). Caller frees with dsmlp_free. */
+dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *p, char **text);
+/* Pins how the token bucket of T (T <= 8, 16, 32, 64, 128) runs: stream 0 =
+** the main steps, 1 = the weight-streaming route with tile variant `variant`
+** (-1: keep the current one) and `grid` blocks (0: one per SM and occupancy)
+** for each of its kernels. For experiments and tests; dsmlp_plan_tune or a
+** new load replaces it. */
+dsmlp_status dsmlp_plan_set_route(dsmlp_plan *p, int64_t T, int stream, int variant, int grid);
 
 /* Binding sets: one plan serves every layer of a model. A set holds device
 ** pointers for some of the plan's names (typically one layer's weights);

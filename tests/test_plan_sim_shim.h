@@ -108,7 +108,7 @@ extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn
     }
     free(ds_sim_dyn);
     ds_sim_dyn = (unsigned char *)aligned_alloc(16, (dyn_smem + 15) / 16 * 16 + 16);
-    memset(ds_sim_dyn, 0xa5, dyn_smem + 16);   /* poisoned, like real shared memory garbage */
+    memset(ds_sim_dyn, 0xff, dyn_smem + 16);   /* NaN in every float type: a read of unwritten shared memory shows */
     ds_nthreads = threads, ds_entry = fn, ds_entry_arg = arg;
     ds_bdim = {threads, 1, 1}, ds_gdim = {gx, gy, 1};
     for (unsigned by = 0; by < gy; by++)

@@ -16,9 +16,14 @@
 #include <string.h>
 
 /* Tile shapes tried per layout (elements per load or 16-row tiles, warps across columns x across k). */
-typedef struct variant { int el, mt, wn, wk; } variant;
-static const variant io_variants[] = {{8, 4, 2, 4}, {4, 2, 4, 2}};
-static const variant oi_variants[] = {{8, 2, 2, 4}, {8, 1, 4, 2}};
+/* Tile shapes tried per layout (elements per load or 16-row tiles, warps across columns x across k), each as a
+** kernel for T <= 8 (registers for 2 blocks per SM: twice the warps to hide the memory latency) and one for
+** larger T (one block per SM, room for the accumulators). */
+typedef struct variant { int el, mt, lpr, wn, wk, nt_lo, nt_hi, minb; } variant;
+static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2}, {8, 8, 2, 2, 4, 1, 1, 2}, {4, 2, 1, 4, 2, 1, 1, 2},
+                                      {8, 4, 1, 2, 4, 4, 16, 1}, {4, 2, 1, 4, 2, 4, 16, 1}, {8, 8, 2, 2, 4, 4, 4, 1}};
+static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2}, {8, 1, 2, 4, 2, 1, 1, 2}, {8, 1, 1, 4, 2, 1, 1, 2},
+                                      {8, 2, 1, 2, 4, 4, 16, 1}, {8, 1, 1, 4, 2, 4, 16, 1}, {8, 1, 2, 4, 2, 4, 16, 1}};
 
 typedef struct rb {
     dsmlp_ctx *ctx;
@@ -144,8 +149,8 @@ static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt
     s.ldw = s.io ? g->n : g->k;
     s.sep_gate = 0;
     s.gate_off = c->gated ? (s.io ? s.n : s.n * g->k) : 0;
-    s.el = v->el, s.mt = v->mt, s.wn = v->wn, s.wk = v->wk;
-    s.max_nt = R->max_nt;
+    s.el = v->el, s.mt = v->mt, s.lpr = v->lpr, s.wn = v->wn, s.wk = v->wk;
+    s.max_nt = R->max_nt, s.nt_lo = v->nt_lo, s.nt_hi = v->nt_hi, s.min_blocks = v->minb;
     s.norm = c->norm ? (c->norm->rms ? 2 : 1) : 0;
     s.eps = c->norm ? c->norm->eps : 0.0;
     s.goff = c->norm ? c->norm->gamma_offset : 0.0;
@@ -298,6 +303,7 @@ dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
             plan_step *s = push_step(&R);
             if (!s) goto oom;
             *s = p->steps[i];
+            s->main_step = i;
             continue;
         }
         char name[32];
@@ -310,12 +316,13 @@ dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
         plan_step *s = push_step(&R);
         if (!s) goto oom;
         memset(s, 0, sizeof *s);
-        s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1;
+        s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1, s->main_step = -1;
         s->stream.first = c.first, s->stream.last = c.last, s->stream.counters = cnt;
         s->stream.norm_fused = c.norm != NULL, s->stream.gated = c.gated, s->stream.act = c.fol != NULL;
         int best_nt = 0;
         size_t tiles = 0;
         for (int v = 0; v < nv && st == DSMLP_OK; v++) {
+            if (vs[v].nt_lo > R.max_nt) continue;   /* T never needs these bodies */
             int ki = -1;
             if ((st = emit_variant(&R, &c, &vs[v], cnt, &ki)) != DSMLP_OK) break;
             s = &p->ssteps[p->nssteps - 1];   /* emit may not move ssteps, but stay safe */

@@ -270,5 +270,6 @@ dsmlp_status dsmlp_plan_set_workspace(dsmlp_plan *pl, void *device_ptr, size_t b
     }
     rt->ws = ws;
     rt->ws_owned = owned;
+    exec_workspace_place(pl->p, rt);
     return DSMLP_OK;
 }

@@ -1,5 +1,6 @@
 /* exec_load.c — dsmlp_compile, dsmlp_plan_load and the plan's release. */
 #include "exec_state.h"
+#include "exec_stream.h"
 #include "context.h"
 #include "store.h"
 
@@ -110,13 +111,14 @@ void exec_unload(void *rtp)
         s->rt = NULL;
     }
     exec_set_release(rt, &rt->def);
+    exec_stream_unload(rt);
     for (int s = 0; rt->gemm && s < rt->nsteps; s++) gemm_release(&rt->gemm[s]);
     for (int i = 0; rt->alias_why && i < rt->nbufs * rt->nbufs; i++) free(rt->alias_why[i]);
     free(rt->alias_why);
     free(rt->alias_ok);
     free(rt->kern);
     free(rt->gemm);
-    free(rt->run_ptr);
+    free(rt->ptr);
     free(rt);
 }
 
@@ -126,6 +128,12 @@ void exec_workspace_parts(const plan *p, size_t *plan_part, size_t *lt_part)
     for (int s = 0; s < p->nsteps; s++) ngemm += p->steps[s].kind == STEP_GEMM;
     *plan_part = (p->ws_bytes + 255) & ~(size_t)255;
     *lt_part = ngemm ? GEMM_LT_WORKSPACE : 0;
+}
+
+void exec_workspace_place(const plan *p, exec_state *rt)
+{
+    for (int b = 0; b < p->nbufs; b++)
+        if (p->bufs[b].kind == BUF_WORK) rt->ptr[b] = rt->ws ? rt->ws + p->bufs[b].ws_offset : 0;
 }
 
 dsmlp_status exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdeviceptr ws, size_t bytes)
@@ -203,10 +211,10 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
     rt->gemm = calloc((size_t)p->nsteps + 1, sizeof *rt->gemm);
     rt->def.ptr = calloc((size_t)nb + 1, sizeof *rt->def.ptr);
     rt->def.owned = calloc((size_t)nb + 1, sizeof *rt->def.owned);
-    rt->run_ptr = calloc((size_t)nb + 1, sizeof *rt->run_ptr);
+    rt->ptr = calloc((size_t)nb + 1, sizeof *rt->ptr);
     rt->alias_ok = calloc((size_t)nb * nb + 1, 1);
     rt->alias_why = calloc((size_t)nb * nb + 1, sizeof *rt->alias_why);
-    if (!rt->kern || !rt->gemm || !rt->def.ptr || !rt->def.owned || !rt->run_ptr || !rt->alias_ok || !rt->alias_why)
+    if (!rt->kern || !rt->gemm || !rt->def.ptr || !rt->def.owned || !rt->ptr || !rt->alias_ok || !rt->alias_why)
         return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
 
     for (int o = 0; o < nb; o++) {
@@ -241,6 +249,7 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
             return err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan '%s': buffer %s [%zu, +%zu) lies outside the %zu-byte workspace",
                            p->graph_name, pb->name, pb->ws_offset, pb->ws_bytes, p->ws_bytes);
     }
+    exec_workspace_place(p, rt);
 
     dsmlp_status s = load_kernels(ctx, p, rt);
     if (s != DSMLP_OK) return s;
@@ -264,6 +273,7 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
     for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++)
         if (p->steps[i].kind == STEP_GEMM) s = gemm_prepare(ctx, rt->lt, p, i, &rt->gemm[i], tuned ? &tuner : NULL);
     if (tuned) gemm_tuner_close(&tuner);
+    if (s == DSMLP_OK) s = exec_stream_load(ctx, p, rt);
     return s;
 }
 

@@ -1,21 +1,22 @@
 /* exec_run.c — dsmlp_run / dsmlp_run_bound: enqueue every step of a loaded
-** plan on a stream, with the pointers of one binding set. No allocation, no
-** synchronization, no host round-trip: capturable. */
+** plan (main steps, or the small-T route's) on a stream, with the pointers of
+** one binding set. No allocation, no synchronization, no host round-trip:
+** capturable. */
 #include "exec_state.h"
+#include "exec_stream.h"
 #include "nccl_ops.h"
 #include "context.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* rt->run_ptr for set: its pointer, else the plan's own, workspace buffers in ws. */
+/* rt->ptr's named entries for set: its pointer, else the plan's own
+** (workspace and scratch entries are placed when they change). */
 static void resolve(const plan *p, exec_state *rt, const dsmlp_bindings *set)
 {
     for (int b = 0; b < p->nbufs; b++) {
-        if (p->bufs[b].kind == BUF_WORK)
-            rt->run_ptr[b] = rt->ws ? rt->ws + p->bufs[b].ws_offset : 0;
-        else
-            rt->run_ptr[b] = set->ptr[b] ? set->ptr[b] : rt->def.ptr[b];
+        plan_buf_kind k = p->bufs[b].kind;
+        if (k == BUF_INPUT || k == BUF_PARAM || k == BUF_OUTPUT) rt->ptr[b] = set->ptr[b] ? set->ptr[b] : rt->def.ptr[b];
     }
 }
 
@@ -28,7 +29,7 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt, const CUdevicept
     int missing = 0;
     names[0] = 0;
     for (int b = 0; b < p->nbufs; b++) {
-        if (p->bufs[b].kind == BUF_WORK || ptr[b]) continue;
+        if (p->bufs[b].kind == BUF_WORK || p->bufs[b].kind == BUF_SCRATCH || ptr[b]) continue;
         missing++;
         if (n + 1 < sizeof names) {
             int w = snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", p->bufs[b].name);
@@ -60,15 +61,15 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt, const CUdevicept
     return DSMLP_OK;
 }
 
-static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, const CUdeviceptr *ptr, int step, int kernel,
-                               int64_t T, CUstream stream)
+static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, const plan_step *ps, int step, int kernel, int64_t T,
+                               CUstream stream)
 {
     const plan *p = pl->p;
     const plan_kernel *k = &p->kernels[kernel];
     long long TT = (long long)T;
     void *args[PLAN_MAX_ARGS + 1];
     args[0] = &TT;
-    for (int a = 0; a < k->nargs; a++) args[a + 1] = (void *)&ptr[k->args[a]];
+    for (int a = 0; a < k->nargs; a++) args[a + 1] = &rt->ptr[k->args[a]];
     int64_t rows = k->rows_fixed > 0 ? k->rows_fixed : T;
     unsigned gy = (unsigned)((rows + k->rows_per_block - 1) / k->rows_per_block);
     CUresult r = rt->dev->cu->cuLaunchKernel(rt->kern[kernel].fn, (unsigned)k->grid_x, gy, 1,
@@ -76,36 +77,44 @@ static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, const CUdeviceptr
     if (r != CUDA_SUCCESS)
         return err_set(pl->ctx, DSMLP_ERR_CUDA,
                        "dsmlp_run: step %d (%s): cuLaunchKernel of %s (grid %d x %u, block %d, smem %zu) failed: %s",
-                       step, p->steps[step].label, k->name, k->grid_x, gy, k->threads, k->smem_bytes,
-                       cuda_api_errstr(r));
+                       step, ps->label, k->name, k->grid_x, gy, k->threads, k->smem_bytes, cuda_api_errstr(r));
     return DSMLP_OK;
 }
 
-static dsmlp_status run_steps(dsmlp_plan *pl, exec_state *rt, const CUdeviceptr *ptr, int64_t T, CUstream st)
+/* One step of either route; gemm state is per main step. */
+static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *ps, int i, int gi, const exec_pick *pick,
+                             int64_t T, CUstream st)
 {
     const plan *p = pl->p;
-    dsmlp_status s = DSMLP_OK;
-    for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++) {
-        const plan_step *ps = &p->steps[i];
-        if (ps->kind == STEP_KERNEL) {
-            s = run_kernel(pl, rt, ptr, i, ps->kernel, T, st);
-        } else if (ps->kind == STEP_GEMM && ps->gemm.decode_kernel >= 0 && T <= ps->gemm.decode_max_T) {
-            s = run_kernel(pl, rt, ptr, i, ps->gemm.decode_kernel, T, st);   /* decode GEMV variant */
-        } else if (ps->kind == STEP_GEMM) {
-            const plan_gemm *g = &ps->gemm;
-            s = gemm_run(pl->ctx, rt->lt, &rt->gemm[i], T, (const void *)(uintptr_t)ptr[g->x],
-                         (const void *)(uintptr_t)ptr[g->w],
-                         g->bias >= 0 ? (const void *)(uintptr_t)ptr[g->bias] : NULL,
-                         g->c >= 0 ? (const void *)(uintptr_t)ptr[g->c] : NULL, (void *)(uintptr_t)ptr[g->d],
-                         (void *)(uintptr_t)(rt->ws + rt->ws_plan), rt->ws_lt, st);
-        } else {
-            const plan_buf *b = &p->bufs[ps->buf];
-            char what[96];
-            snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", i, ps->label);
-            s = nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)ptr[ps->buf],
-                                (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols, b->dtype, st, what);
-        }
+    if (ps->kind == STEP_KERNEL) return run_kernel(pl, rt, ps, i, ps->kernel, T, st);
+    if (ps->kind == STEP_STREAM)
+        return exec_launch_stream(pl->ctx, p, rt, i, ps->stream.variant[pick->variant[i]], pick->grid[i], T, st);
+    if (ps->kind == STEP_GEMM && ps->gemm.decode_kernel >= 0 && T <= ps->gemm.decode_max_T)
+        return run_kernel(pl, rt, ps, i, ps->gemm.decode_kernel, T, st);   /* decode GEMV variant */
+    if (ps->kind == STEP_GEMM) {
+        const plan_gemm *g = &ps->gemm;
+        return gemm_run(pl->ctx, rt->lt, &rt->gemm[gi], T, (const void *)(uintptr_t)rt->ptr[g->x],
+                        (const void *)(uintptr_t)rt->ptr[g->w],
+                        g->bias >= 0 ? (const void *)(uintptr_t)rt->ptr[g->bias] : NULL,
+                        g->c >= 0 ? (const void *)(uintptr_t)rt->ptr[g->c] : NULL, (void *)(uintptr_t)rt->ptr[g->d],
+                        (void *)(uintptr_t)(rt->ws + rt->ws_plan), rt->ws_lt, st);
     }
+    const plan_buf *b = &p->bufs[ps->buf];
+    char what[96];
+    snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", i, ps->label);
+    return nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)rt->ptr[ps->buf],
+                           (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols, b->dtype, st, what);
+}
+
+dsmlp_status exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick *pick, CUstream st)
+{
+    const plan *p = pl->p;
+    exec_state *rt = pl->rt;
+    const plan_step *steps = route ? p->ssteps : p->steps;
+    int n = route ? p->nssteps : p->nsteps;
+    dsmlp_status s = DSMLP_OK;
+    for (int i = 0; i < n && s == DSMLP_OK; i++)
+        s = run_step(pl, rt, &steps[i], i, route ? steps[i].main_step : i, pick, T, st);
     return s;
 }
 
@@ -125,10 +134,12 @@ dsmlp_status dsmlp_run_bound(dsmlp_plan *pl, const dsmlp_bindings *set, int64_t 
         return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "%s: T = %lld is outside [1, %lld] (plan '%s' max_tokens)", fn,
                        (long long)T, (long long)p->max_tokens, p->graph_name);
     resolve(p, rt, set ? set : &rt->def);
-    dsmlp_status s = check_ready(pl, rt, rt->run_ptr, fn);
+    dsmlp_status s = check_ready(pl, rt, rt->ptr, fn);
     if (s != DSMLP_OK) return s;
     if ((s = device_make_current(pl->ctx, rt->dev)) != DSMLP_OK) return s;
-    s = run_steps(pl, rt, rt->run_ptr, T, (CUstream)stream);
+    const exec_pick *pick = &rt->pick[exec_bucket(T)];
+    int route = T <= p->stream_max_T && pick->stream;
+    s = exec_enqueue(pl, T, route, pick, (CUstream)stream);
     if (s == DSMLP_OK) err_clear(pl->ctx);
     return s;
 }

@@ -5,10 +5,11 @@
 **
 ** Pointers: a binding set holds one pointer per named buffer (inputs,
 ** outputs, parameters); the plan's default set (rt->def) serves dsmlp_bind,
-** dsmlp_upload and dsmlp_run. A run resolves its pointer array once into
-** rt->run_ptr: the set's pointer, else the default set's, and for workspace
-** buffers ws + ws_offset. Every step reads its operands from that array
-** (exec_run.c), so one plan runs any number of layers.
+** dsmlp_upload and dsmlp_run. rt->ptr is the pointer array every step reads:
+** its named entries are resolved at the start of each run from the run's set
+** (else the default set), its workspace entries are ws + ws_offset (placed
+** whenever the workspace changes), its scratch entries are set at load. So
+** one plan runs any number of layers.
 */
 #ifndef DSMLP_EXEC_STATE_H
 #define DSMLP_EXEC_STATE_H
@@ -34,15 +35,24 @@ struct dsmlp_bindings {
     struct dsmlp_bindings *next;    /* the plan's list of created sets           */
 };
 
+/* How one token bucket (T <= 8, 16, 32, 64, 128) runs: the main steps or the
+** small-T route, and for each of its stream steps the variant and grid. */
+typedef struct exec_pick {
+    int    stream;            /* 1: plan.ssteps                                     */
+    int   *variant;           /* [nssteps]: index into ssteps[i].stream.variant      */
+    int   *grid;              /* [nssteps]: blocks (stream-K ranges)                 */
+    double us_main, us_stream;/* measured block times, 0 when not measured           */
+} exec_pick;
+
 typedef struct exec_state {
     struct device   *dev;
     int              nkernels, nsteps, nbufs;
     cublasLtHandle_t lt;
     exec_kernel     *kern;       /* [nkernels]                                       */
     gemm_op         *gemm;       /* [nsteps]; used by STEP_GEMM entries               */
+    CUdeviceptr     *ptr;        /* [nbufs]: the pointers of the run in progress      */
     dsmlp_bindings   def;        /* the plan's own set (dsmlp_bind, dsmlp_run)        */
     dsmlp_bindings  *sets;       /* sets made by dsmlp_bindings_create                */
-    CUdeviceptr     *run_ptr;    /* [nbufs]: the resolved pointers of the current run */
     unsigned char   *alias_ok;   /* [nbufs*nbufs]: [o*nbufs+i] output o may alias input i */
     char           **alias_why;  /* [nbufs*nbufs]: why not (NULL when ok)            */
     CUdeviceptr      ws;         /* workspace: the plan's part, then cuBLASLt's; 0 = none */
@@ -51,11 +61,19 @@ typedef struct exec_state {
     size_t           ws_lt;      /* bytes of cuBLASLt's part                           */
     void            *comm;       /* ncclComm_t from dsmlp_set_nccl_comm                */
     int              needs_comm;
+    /* the small-T route */
+    CUdeviceptr      scratch;    /* stream partial sums and tile counters              */
+    int              grid_max;   /* largest grid the partial-sum scratch holds         */
+    exec_pick        pick[PLAN_BUCKETS];
+    char             pick_from[PLAN_TEXT_MAX + 256]; /* "heuristic (...)", "tuning record <key>", ...  */
+    char             tune_key[65];   /* the plan's tuning-record key on this device    */
 } exec_state;
 
 /* Bytes of the plan's part and of cuBLASLt's part of the workspace. */
 void         exec_workspace_parts(const plan *p, size_t *plan_part, size_t *lt_part);
-/* Zeroes bytes at ws and waits for it (split-K tile counters must start at 0). */
+/* rt->ptr of the workspace buffers from rt->ws (0 without one). */
+void         exec_workspace_place(const plan *p, exec_state *rt);
+/* Zeroes bytes at ws and waits for it (kernels keep counters there that start at 0). */
 dsmlp_status exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdeviceptr ws, size_t bytes);
 /* Frees what set s uploaded (after the device is idle) and its arrays. */
 void         exec_set_release(exec_state *rt, dsmlp_bindings *s);
