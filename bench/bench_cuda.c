@@ -22,7 +22,9 @@ void bench_cuda_check(CUresult r, const char *what)
         }                                                                       \
     } while (0)
 
-int bench_cuda_init(bench_cuda *cu)
+int bench_cuda_init(bench_cuda *cu) { return bench_cuda_init_device(cu, 0); }
+
+int bench_cuda_init_device(bench_cuda *cu, int ordinal)
 {
     void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
@@ -56,8 +58,8 @@ int bench_cuda_init(bench_cuda *cu)
     LOAD(ModuleGetFunction, "cuModuleGetFunction");
     LOAD(LaunchKernel, "cuLaunchKernel");
     LOAD(DeviceGetAttribute, "cuDeviceGetAttribute");
-    if (cu->Init(0) != CUDA_SUCCESS || cu->DeviceGet(&cu->dev, 0) != CUDA_SUCCESS) {
-        fprintf(stderr, "dsmlp-bench: no GPU (cuInit/cuDeviceGet failed)\n");
+    if (cu->Init(0) != CUDA_SUCCESS || cu->DeviceGet(&cu->dev, ordinal) != CUDA_SUCCESS) {
+        fprintf(stderr, "dsmlp-bench: no GPU %d (cuInit/cuDeviceGet failed)\n", ordinal);
         return 1;
     }
     CUcontext ctx;

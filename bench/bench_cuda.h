@@ -42,12 +42,22 @@ typedef struct bench_cuda {
 /* The process-wide driver table (dsmlp-bench is single-threaded). */
 extern bench_cuda bench_cu;
 
-/* 0 on success; otherwise prints why and returns nonzero. */
+/* 0 on success; otherwise prints why and returns nonzero. Uses GPU 0, or
+** `ordinal` (its primary context is made current). */
 int  bench_cuda_init(bench_cuda *cu);
+int  bench_cuda_init_device(bench_cuda *cu, int ordinal);
 /* Bytes per second a read-only stream reaches (1 GiB summed by a kernel
 ** compiled with NVRTC): the ceiling of weight streaming. */
 double bench_read_bw(void);
 /* Aborts the benchmark with a message when r is not CUDA_SUCCESS. */
 void bench_cuda_check(CUresult r, const char *what);
+
+/* Shared by the benchmarks (bench_main.c): median µs of `reps` replays of a
+** graph after 10 warm-ups; n random elements (unit variance · scale) of dt. */
+double time_graph(CUgraphExec g, int reps);
+#include "dsmlp.h"
+void   fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale, unsigned seed);
+/* dsmlp-bench --tp (bench_tp.c). */
+int    bench_tp_main(int argc, char **argv);
 
 #endif

@@ -37,7 +37,7 @@ static int cmp_float(const void *a, const void *b)
 }
 
 /* Median µs of `reps` replays of graph exec g. */
-static double time_graph(CUgraphExec g, int reps)
+double time_graph(CUgraphExec g, int reps)
 {
     CUevent e0, e1;
     bench_cuda_check(bench_cu.EventCreate(&e0, 0), "cuEventCreate");
@@ -79,13 +79,18 @@ static double measure_copy_bw(void)
     return 2.0 * (double)n / (us * 1e-6);
 }
 
-static void fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale, unsigned seed)
+void fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale, unsigned seed)
 {
     size_t esz = dsmlp_dtype_size(dt);
     unsigned char *h = malloc(n * esz);
     unsigned long long x = 0x9e3779b97f4a7c15ull ^ seed;
     for (size_t i = 0; i < n; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (dt == DSMLP_I8) {   /* int8 weights: uniform in [-127, 127], never 0 */
+            int q = (int)((x >> 11) % 254) - 127;
+            h[i] = (unsigned char)(signed char)(q >= 0 ? q + 1 : q);
+            continue;
+        }
         /* uniform in [-√3, √3)·scale: unit variance, never exactly zero after rounding */
         double v = ((double)(x >> 11) * 0x1.0p-53 * 2.0 - 1.0) * 1.7320508 * scale;
         if (fabs(v) < 1e-3 * scale) v = 1e-3 * scale;
@@ -109,20 +114,24 @@ static void fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale,
     free(h);
 }
 
-typedef struct param_desc { const char *name; size_t n; double scale; } param_desc;
+typedef struct param_desc { const char *name; size_t n; double scale; dsmlp_dtype dt; } param_desc;
 
 static int describe_params(const dsmlp_mlp_config *c, param_desc *p)
 {
     size_t H = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t F = (c->activation == DSMLP_MLP_GATED_GELU || c->activation == DSMLP_MLP_GATED_SILU) ? 2 : 1;
     int k = 0;
-    p[k++] = (param_desc){"norm_w", H, 1.0};
-    if (c->norm == DSMLP_NORM_LAYERNORM && c->norm_bias) p[k++] = (param_desc){"norm_b", H, 0.1};
-    if (c->attn_bias) p[k++] = (param_desc){"attn_bias", H, 0.1};
-    p[k++] = (param_desc){"w1", H * F * I, 1.0 / sqrt((double)H)};
-    if (c->bias1) p[k++] = (param_desc){"b1", F * I, 0.1};
-    p[k++] = (param_desc){"w2", I * H, 1.0 / sqrt((double)I)};
-    if (c->bias2) p[k++] = (param_desc){"b2", H, 0.1};
+    dsmlp_dtype dt = c->dtype, wt = c->int8_weights ? DSMLP_I8 : dt;
+    size_t G = c->int8_weights ? (size_t)c->int8_groups : 0;
+    p[k++] = (param_desc){"norm_w", H, 1.0, dt};
+    if (c->norm == DSMLP_NORM_LAYERNORM && c->norm_bias) p[k++] = (param_desc){"norm_b", H, 0.1, dt};
+    if (c->attn_bias) p[k++] = (param_desc){"attn_bias", H, 0.1, dt};
+    p[k++] = (param_desc){"w1", H * F * I, 1.0 / sqrt((double)H), wt};
+    if (G) p[k++] = (param_desc){"w1_scales", G, 1.0 / (127.0 * sqrt((double)H)), DSMLP_F32};
+    if (c->bias1) p[k++] = (param_desc){"b1", F * I, 0.1, dt};
+    p[k++] = (param_desc){"w2", I * H, 1.0 / sqrt((double)I), wt};
+    if (G) p[k++] = (param_desc){"w2_scales", G, 1.0 / (127.0 * sqrt((double)I)), DSMLP_F32};
+    if (c->bias2) p[k++] = (param_desc){"b2", H, 0.1, dt};
     return k;
 }
 
@@ -166,15 +175,16 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
     die_ds(ctx, dsmlp_compile(ctx, g, &o, &plan), "dsmlp_compile");
 
     size_t esz = dsmlp_dtype_size(c->dtype), H = (size_t)c->hidden;
-    param_desc pd[8];
+    param_desc pd[10];
     int np = describe_params(c, pd);
     size_t weight_bytes = 0;
-    CUdeviceptr pptr[8];
+    CUdeviceptr pptr[10];
     for (int i = 0; i < np; i++) {
-        bench_cuda_check(bench_cu.MemAlloc(&pptr[i], pd[i].n * esz), "cuMemAlloc (param)");
-        fill_device(c->dtype, pptr[i], pd[i].n, pd[i].scale, 17u + (unsigned)i);
+        size_t pb = pd[i].n * dsmlp_dtype_size(pd[i].dt);
+        bench_cuda_check(bench_cu.MemAlloc(&pptr[i], pb), "cuMemAlloc (param)");
+        fill_device(pd[i].dt, pptr[i], pd[i].n, pd[i].scale, 17u + (unsigned)i);
         die_ds(ctx, dsmlp_bind(plan, pd[i].name, (void *)pptr[i]), pd[i].name);
-        weight_bytes += pd[i].n * esz;
+        weight_bytes += pb;
     }
     CUdeviceptr A, X, out;
     bench_cuda_check(bench_cu.MemAlloc(&A, (size_t)maxT * H * esz), "cuMemAlloc (input)");
@@ -256,15 +266,17 @@ static void usage(void)
 {
     printf("usage: dsmlp-bench [--all] [--tokens 1,2,4,...] [--block NAME] [--reps N] [--md FILE] [--no-tune]\n"
            "                   [--residual-kernel] [--variants]\n"
+           "       dsmlp-bench --tp [...]   tensor parallelism, one process per GPU (dsmlp-bench --tp --help)\n"
            "Times dsmlp's benchmark blocks as CUDA-graph replays (median of N, default 200): the plan as loaded,\n"
            "the main steps and the weight-streaming route pinned, and after dsmlp_plan_tune; each as a ratio to\n"
            "the physical floor (bytes / read-stream rate, FLOPs / GEMM rate) measured in the same run.\n"
-           "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768 (--all runs all).\n"
+           "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768, gelu_i8_h4096, swiglu_i8_h4096 (--all).\n"
            "Exit: 0 ok, 1 failure, 2 usage, 77 no GPU.\n");
 }
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--tp")) return bench_tp_main(argc - 1, argv + 1);   /* bench_tp.c */
     int tokens[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1024, 8192}, ntok = 10, reps = 200, tune = 1, rk = 0, variants = 0;
     const char *only = NULL, *md_path = NULL;
     for (int i = 1; i < argc; i++) {
@@ -284,8 +296,8 @@ int main(int argc, char **argv)
     if (reps < 1 || ntok < 1) { usage(); return 2; }
     if (bench_cuda_init(&bench_cu) != 0) return 77;
 
-    bench_block blocks[3];
-    for (int i = 0; i < 3; i++) dsmlp_mlp_config_default(&blocks[i].cfg);
+    bench_block blocks[5];
+    for (int i = 0; i < 5; i++) dsmlp_mlp_config_default(&blocks[i].cfg);
     blocks[0].name = "gelu_f16_h4096";
     blocks[0].cfg.hidden = 4096, blocks[0].cfg.intermediate = 16384, blocks[0].cfg.dtype = DSMLP_F16;
     blocks[0].cfg.epsilon = 1e-5;
@@ -297,6 +309,11 @@ int main(int argc, char **argv)
     blocks[2].name = "bert_f16_h768";
     blocks[2].cfg.hidden = 768, blocks[2].cfg.intermediate = 3072, blocks[2].cfg.dtype = DSMLP_F16;
     blocks[2].cfg.pre_layer_norm = 0;
+    /* int8 weights (DeepSpeed's scheme: [out,in], 64 scale groups of output rows), f16 / bf16 activations */
+    blocks[3] = blocks[0], blocks[3].name = "gelu_i8_h4096";
+    blocks[4] = blocks[1], blocks[4].name = "swiglu_i8_h4096";
+    for (int i = 3; i < 5; i++)
+        blocks[i].cfg.int8_weights = 1, blocks[i].cfg.int8_groups = 64, blocks[i].cfg.layout = DSMLP_LAYOUT_OUT_IN;
 
     bench_cu.DeviceGetAttribute(&bench_sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, bench_cu.dev);
     ceilings ce;
@@ -312,7 +329,7 @@ int main(int argc, char **argv)
                     "weights TB/s |\n|---|---|---|---|---|---|---|---|---|---|\n");
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         if (!only || !strcmp(only, blocks[i].name)) bench_one(ctx, &blocks[i], rk, tune, variants, tokens, ntok, reps, &ce, md);
     if (md) fclose(md);
     dsmlp_ctx_free(ctx);

@@ -250,6 +250,9 @@ dsmlp_status dsmlp_mlp_config_check(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 ** "b1_up", "b1_gate" ("w1_up_scales", "w1_gate_scales") replace w1 and b1;
 ** output "out". */
 dsmlp_status dsmlp_mlp_build(dsmlp_graph *g, const dsmlp_mlp_config *cfg);
+/* The dsmlp_mlp_config g was built from by dsmlp_mlp_build (dsmlp.mlp and
+** presets in Lua); DSMLP_ERR_NOT_FOUND for graphs built op by op. */
+dsmlp_status dsmlp_graph_mlp_config(const dsmlp_graph *g, dsmlp_mlp_config *out);
 /* Copies rank tp_rank's shard of a full (P=1) parameter, given as host data
 ** in the parameter's dtype and declared layout, into `shard`. Replicated
 ** parameters are copied whole. */
@@ -303,11 +306,14 @@ typedef struct dsmlp_compile_options {
                                   env DSMLP_DECODE_MAX_TOKENS overrides it */
     int         stream_max_tokens; /* the plan also gets a weight-streaming
                                   route (generated tensor-core GEMMs with the
-                                  norm, activation/gating and residual fused)
-                                  that may serve T <= this; which token counts
-                                  it serves is measured (dsmlp-compile --tune)
-                                  or chosen by a heuristic at load. 0 disables,
-                                  at most 128. Default 128                    */
+                                  norm, activation/gating and residual fused,
+                                  int8 converted in registers) that may serve
+                                  T <= this (at most 128); which token counts
+                                  it serves is measured (dsmlp_plan_tune,
+                                  dsmlp-compile --tune) or chosen by a
+                                  heuristic at load. 0: none. -1 (default):
+                                  auto, only for quantized weights (measured
+                                  faster there; bench/RESULTS.md)            */
     int         external_workspace; /* 1: dsmlp_plan_load allocates no
                                   workspace; install one with
                                   dsmlp_plan_set_workspace before running
@@ -408,6 +414,91 @@ dsmlp_status dsmlp_plan_set_workspace(dsmlp_plan *p, void *device_ptr, size_t by
 int          dsmlp_device_available(dsmlp_ctx *ctx);
 /* "sm_90" etc. of the current device, or NULL without one. */
 const char  *dsmlp_device_arch(dsmlp_ctx *ctx);
+
+/* ----------------------------------------------------- tensor parallelism */
+
+/* A tensor-parallel group: this process is rank `rank` of P processes, one
+** per GPU, started by a launcher (torchrun, mpirun, Slurm,
+** tools/tp-launch.sh). The group holds an NCCL communicator (for large
+** messages, peers without P2P, several hosts) and, when every rank is on one
+** host with peer access, a low-latency peer-memory all-reduce for small
+** messages. Plans attach to it with dsmlp_plan_set_tp. docs/tp.md. */
+typedef struct dsmlp_tp dsmlp_tp;
+
+typedef struct dsmlp_tp_options {
+    int         rank, size;         /* this process's rank of P; -1: not set       */
+    int         local_rank;         /* rank among this host's processes; -1: not set */
+    int         device;             /* GPU ordinal; -1: local_rank (default)       */
+    const char *rendezvous;         /* "file:PATH" (shared file system) or
+                                       "tcp://HOST:PORT" (rank 0 listens)          */
+    double      timeout_s;          /* rendezvous waits (default 300)              */
+    int         nccl;               /* 1 (default): make an NCCL communicator;
+                                       0: none (one host, custom path for all sizes) */
+    int         custom;             /* peer-memory all-reduce: -1 auto (default: on
+                                       when all ranks share a host with P2P and
+                                       P <= 8), 0 off, 1 required (else an error)  */
+    size_t      custom_max_bytes;   /* messages up to this take the custom path,
+                                       larger ones NCCL (default 512 KiB)          */
+    size_t      two_shot_min_bytes; /* P >= 4: custom messages from this size run
+                                       two-shot (default 256 KiB)                  */
+    int         overlap_chunks;     /* > 1: at T >= overlap_min_tokens, GEMM2 and
+                                       the all-reduce run in this many token chunks,
+                                       the all-reduce of one overlapping the GEMM of
+                                       the next (default 0: off; at most 64)       */
+    int64_t     overlap_min_tokens; /* default 1024                                */
+    char        env_text_[320];     /* storage for strings read by _from_env       */
+} dsmlp_tp_options;
+
+void         dsmlp_tp_options_default(dsmlp_tp_options *o);
+/* Reads the launcher's environment into o (the one place the library reads
+** it): RANK, WORLD_SIZE, LOCAL_RANK (else OMPI_COMM_WORLD_*, else SLURM_PROCID
+** / SLURM_NTASKS / SLURM_LOCALID); DSMLP_TP_RENDEZVOUS, else MASTER_ADDR +
+** MASTER_PORT as tcp://; DSMLP_TP_DEVICE, DSMLP_TP_TIMEOUT, DSMLP_TP_NCCL,
+** DSMLP_TP_CUSTOM (auto/on/off), DSMLP_TP_CUSTOM_MAX_BYTES,
+** DSMLP_TP_TWO_SHOT_MIN_BYTES, DSMLP_TP_OVERLAP_CHUNKS,
+** DSMLP_TP_OVERLAP_MIN_TOKENS. Missing or inconsistent values: an error
+** saying which. */
+dsmlp_status dsmlp_tp_options_from_env(dsmlp_ctx *ctx, dsmlp_tp_options *o);
+/* Collective (every rank calls it): joins the rendezvous, makes the GPU
+** (device, else local_rank) ctx's device, creates the NCCL communicator and
+** sets up the peer-memory path. A failure on any rank fails every rank with
+** a message naming it. Plans compiled on ctx afterwards run on that GPU. */
+dsmlp_status dsmlp_tp_create(dsmlp_ctx *ctx, const dsmlp_tp_options *o, dsmlp_tp **out);
+/* Collective over the caller's ncclComm_t (not owned, not destroyed): same
+** group, exchanging setup data through NCCL. o may be NULL (defaults; its
+** rank, size and rendezvous are ignored). ctx's device must be the comm's. */
+dsmlp_status dsmlp_tp_from_nccl(dsmlp_ctx *ctx, void *nccl_comm, const dsmlp_tp_options *o, dsmlp_tp **out);
+/* Detaches the plans still attached, destroys the communicator dsmlp made
+** and leaves the rendezvous (the file rendezvous removes its files: call it
+** on every rank). */
+void         dsmlp_tp_free(dsmlp_tp *tp);
+int          dsmlp_tp_rank(const dsmlp_tp *tp);
+int          dsmlp_tp_size(const dsmlp_tp *tp);
+void        *dsmlp_tp_nccl_comm(const dsmlp_tp *tp);   /* ncclComm_t, NULL without */
+/* 1 when the peer-memory all-reduce is on. */
+int          dsmlp_tp_custom(const dsmlp_tp *tp);
+/* One line: rank, size, device, transports and why the custom path is on/off. */
+const char  *dsmlp_tp_describe(const dsmlp_tp *tp);
+/* Collective host all-gather of small blobs (a seed, a result) through the
+** group: all[r·bytes ...] receives rank r's `mine`. */
+dsmlp_status dsmlp_tp_allgather(dsmlp_tp *tp, const void *mine, size_t bytes, void *all);
+/* Collective: a peer-memory buffer for dsmlp_tp_all_reduce of messages up
+** to max_bytes (larger ones, and groups without the custom path, use NCCL).
+** Allocated and exchanged once; call it before capturing graphs. */
+dsmlp_status dsmlp_tp_reserve(dsmlp_tp *tp, size_t max_bytes);
+/* In-place sum of count elements of dt (f32, f16, bf16) at device pointer
+** buf over the group, on stream (a CUstream): the peer-memory path up to
+** min(custom_max_bytes, the reserved size), NCCL above. Capturable, no host
+** synchronization; every rank calls it with the same count, in the same
+** order (e.g. the attention output's all-reduce of an engine). */
+dsmlp_status dsmlp_tp_all_reduce(dsmlp_tp *tp, void *buf, size_t count, dsmlp_dtype dt, void *stream);
+/* Collective: attaches a loaded plan to the group; its all_reduce steps then
+** run on the peer-memory path (messages up to custom_max_bytes) or NCCL.
+** Buffers are allocated and exchanged here, once. Every rank attaches its
+** plans in the same order; plans with different all-reduce shapes on
+** different ranks are refused. NULL detaches (local). A plan's own
+** dsmlp_set_nccl_comm is ignored while it is attached. */
+dsmlp_status dsmlp_plan_set_tp(dsmlp_plan *p, dsmlp_tp *tp);
 
 /* ------------------------------------- models: Hugging Face configs, weights */
 

@@ -128,35 +128,35 @@ __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p) { return ds_ldw8(p)
 #endif
 
 #if DS_QUANT == 0
-__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
+__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2], float)
 {
 #pragma unroll
     for (int q = 0; q < DS_EL / 2; q++) w[q] = ds_w32(r, q);
 }
-#elif DS_QUANT == 1
-// int8 -> f16: 0x6400 | (x ^ 0x80) is 1024 + x + 128 exactly; one subtraction gives x. bf16 goes through fp32.
-__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
+#else
+// Quantized weights become the graph's dequantized weight exactly as the reference computes it: q x scale of the
+// row, rounded to the activation type (in registers; no weight copy anywhere).
+__device__ __forceinline__ unsigned ds_pack2(float a, float b)
+{
+#if DS_MMA_BF16
+    __nv_bfloat162 p = __floats2bfloat162_rn(a, b);
+#else
+    __half2 p = __floats2half2_rn(a, b);
+#endif
+    return *reinterpret_cast<unsigned *>(&p);
+}
+#if DS_QUANT == 1
+// int8: 0x4b0000xx is 2^23 + xx as a float; with xx = q ^ 0x80 = q + 128, subtracting 2^23 + 128 gives q exactly.
+__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2], float sc)
 {
 #pragma unroll
     for (int h = 0; h < DS_EL / 4; h++) {
         const unsigned u = ds_w32(r, h) ^ 0x80808080u;
-#if !DS_MMA_BF16
-        const unsigned lo = ds_prmt(u, 0x64646464u, 0x7150), hi = ds_prmt(u, 0x64646464u, 0x7352);
-        const __half2 bias = __halves2half2(__ushort_as_half((unsigned short)0x6480), __ushort_as_half((unsigned short)0x6480));
-        __half2 l = __hsub2(*reinterpret_cast<const __half2 *>(&lo), bias);
-        __half2 hh = __hsub2(*reinterpret_cast<const __half2 *>(&hi), bias);
-        w[2 * h] = *reinterpret_cast<unsigned *>(&l);
-        w[2 * h + 1] = *reinterpret_cast<unsigned *>(&hh);
-#else
-        const unsigned b0 = ds_prmt(u, 0x4b000000u, 0x7440), b1 = ds_prmt(u, 0x4b000000u, 0x7441);
-        const unsigned b2 = ds_prmt(u, 0x4b000000u, 0x7442), b3 = ds_prmt(u, 0x4b000000u, 0x7443);
-        // 0x4b0000xx = 8388608 + xx; minus 8388736 (2^23 + 128) gives the signed value exactly
-        const float f0 = __uint_as_float(b0) - 8388736.0f, f1 = __uint_as_float(b1) - 8388736.0f;
-        const float f2 = __uint_as_float(b2) - 8388736.0f, f3 = __uint_as_float(b3) - 8388736.0f;
-        __nv_bfloat162 p0 = __floats2bfloat162_rn(f0, f1), p1 = __floats2bfloat162_rn(f2, f3);
-        w[2 * h] = *reinterpret_cast<unsigned *>(&p0);
-        w[2 * h + 1] = *reinterpret_cast<unsigned *>(&p1);
-#endif
+        float f[4];
+#pragma unroll
+        for (int e = 0; e < 4; e++) f[e] = (__uint_as_float(ds_prmt(u, 0x4b000000u, 0x7440 + e)) - 8388736.0f) * sc;
+        w[2 * h] = ds_pack2(f[0], f[1]);
+        w[2 * h + 1] = ds_pack2(f[2], f[3]);
     }
 }
 #else
@@ -168,29 +168,21 @@ __device__ __forceinline__ unsigned ds_fp8x2_to_h2(unsigned short v)
     return r;
 }
 #endif
-__device__ __forceinline__ unsigned ds_h2_to_bf2(unsigned h)
-{
-    const __half2 x = *reinterpret_cast<const __half2 *>(&h);
-    __nv_bfloat162 y = __floats2bfloat162_rn(__low2float(x), __high2float(x));
-    return *reinterpret_cast<unsigned *>(&y);
-}
-// fp8 e4m3 -> f16 pairs in one instruction (sm_89+); every e4m3 value is exact in f16 and in bf16.
-__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
+// fp8 e4m3 -> f16 pairs in one instruction (sm_89+, exact), then times the scale.
+__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2], float sc)
 {
 #pragma unroll
     for (int h = 0; h < DS_EL / 4; h++) {
         const unsigned u = ds_w32(r, h);
-        unsigned lo, hi;
-        lo = ds_fp8x2_to_h2((unsigned short)(u & 0xffffu));
-        hi = ds_fp8x2_to_h2((unsigned short)(u >> 16));
-#if DS_MMA_BF16
-        lo = ds_h2_to_bf2(lo);
-        hi = ds_h2_to_bf2(hi);
-#endif
-        w[2 * h] = lo;
-        w[2 * h + 1] = hi;
+#pragma unroll
+        for (int q = 0; q < 2; q++) {
+            const unsigned hv = ds_fp8x2_to_h2((unsigned short)(q ? u >> 16 : u & 0xffffu));
+            const __half2 x = *reinterpret_cast<const __half2 *>(&hv);
+            w[2 * h + q] = ds_pack2(__low2float(x) * sc, __high2float(x) * sc);
+        }
     }
 }
+#endif
 #endif
 
 // ------------------------------------------------------------------ kernel arguments by role
@@ -271,11 +263,6 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
         float v[8];
 #pragma unroll
         for (int j = 0; j < 8; j++) v[j] = red[t * DS_BCT + lc + j];
-#if DS_HAS_SCALE
-        // scales index the weight's output rows: the gate part of a merged W1 lies N rows further
-#pragma unroll
-        for (int j = 0; j < 8; j++) v[j] *= ds_scale_of(A.su, n + j);
-#endif
 #if DS_HAS_BIAS
         {
             float b[8];
@@ -288,10 +275,6 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
         float gv[8];
 #pragma unroll
         for (int j = 0; j < 8; j++) gv[j] = red[t * DS_BCT + DS_BCP + lc + j];
-#if DS_HAS_SCALE
-#pragma unroll
-        for (int j = 0; j < 8; j++) gv[j] *= DS_SEP_SCALE ? ds_scale_of(A.sg, n + j) : ds_scale_of(A.su, DS_N + n + j);
-#endif
 #if DS_HAS_BIAS
         {
             float b[8];
@@ -538,7 +521,7 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 // OI: lane (g, c) holds rows col0 + 16i + g and + 8 at k + 8c .. + 7; MMA step s takes words 2s, 2s+1.
 template <int NT, int XLD>
 __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const ds_wraw_t (&raw)[DS_RPL],
-                                             const ds_x_t *xs, int kk, int g, int c)
+                                             const float (&sc)[DS_RPL], const ds_x_t *xs, int kk, int g, int c)
 {
 #if DS_IO
     uint2 b[NT];
@@ -546,7 +529,7 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
     for (int j = 0; j < NT; j++) b[j] = *reinterpret_cast<const uint2 *>(xs + (8 * j + g) * XLD + kk + 4 * c);
     unsigned w[4 * DS_LPR][DS_EL / 2];   // [row r x load h][column pair]
 #pragma unroll
-    for (int r = 0; r < 4 * DS_LPR; r++) ds_wconv(raw[r], w[r]);
+    for (int r = 0; r < 4 * DS_LPR; r++) ds_wconv(raw[r], w[r], sc[r]);
 #pragma unroll
     for (int i = 0; i < DS_MT; i++) {
         const int h = i / (DS_EL / 2), q = i % (DS_EL / 2);
@@ -569,8 +552,8 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
 #pragma unroll
         for (int h = 0; h < DS_LPR; h++) {
             unsigned w0[DS_EL / 2], w1[DS_EL / 2];
-            ds_wconv(raw[(2 * i) * DS_LPR + h], w0);
-            ds_wconv(raw[(2 * i + 1) * DS_LPR + h], w1);
+            ds_wconv(raw[(2 * i) * DS_LPR + h], w0, sc[(2 * i) * DS_LPR + h]);
+            ds_wconv(raw[(2 * i + 1) * DS_LPR + h], w1, sc[(2 * i + 1) * DS_LPR + h]);
 #pragma unroll
             for (int s = 0; s < 2; s++) {
                 const unsigned a[4] = {w0[2 * s], w1[2 * s], w0[2 * s + 1], w1[2 * s + 1]};
@@ -586,12 +569,17 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
 // (the last chunk's tail) issue nothing. Columns past N read a valid row and are never stored; k past K loads
 // zeros.
 template <int LPC, int QW> struct ds_wcursor {
+    const ds_s_t *scales;              // the warp's part's scale vector, and the row offset into it
+    ds_i64 soff;
     ds_i64 j, base, end;               // segment, first load group of this chunk for this warp, segment end
     int ch, nch, i;
     const ds_w_t *lane[DS_RPL];        // this lane's addresses at load group 0 of the segment's tile
+    float sc[DS_RPL];                  // the scale of each load's W row (quantized weights; [out,in] only)
 
     __device__ __forceinline__ void tile(const ds_range &R, const ds_w_t *w, int wcol, int g, int c)
     {
+#pragma unroll
+        for (int r = 0; r < DS_RPL; r++) sc[r] = 1.0f;
         const ds_i64 col = (R.t0 + j) * DS_BCP + wcol + (DS_IO ? DS_EL * DS_LPR * g : g);
 #if DS_IO
 #pragma unroll
@@ -608,8 +596,12 @@ template <int LPC, int QW> struct ds_wcursor {
             for (int hh = 0; hh < 2; hh++) {
                 const ds_i64 row = col + 16 * q + 8 * hh;
 #pragma unroll
-                for (int h = 0; h < DS_LPR; h++)
+                for (int h = 0; h < DS_LPR; h++) {
                     lane[(2 * q + hh) * DS_LPR + h] = w + (row < DS_N ? row : DS_N - 1) * DS_LDW + 8 * DS_LPR * c + 8 * h;
+#if DS_HAS_SCALE
+                    sc[(2 * q + hh) * DS_LPR + h] = ds_scale_of(scales, soff + (row < DS_N ? row : DS_N - 1));
+#endif
+                }
             }
 #endif
     }
@@ -634,10 +626,12 @@ template <int LPC, int QW> struct ds_wcursor {
         j++;
         segment(R, w, wcol, wk, g, c);
     }
-    __device__ __forceinline__ void issue(const ds_range &R, ds_wraw_t (&raw)[DS_RPL], int c) const
+    __device__ __forceinline__ void issue(const ds_range &R, ds_wraw_t (&raw)[DS_RPL], float (&s)[DS_RPL], int c) const
     {
         const ds_i64 lg = base + (ds_i64)i * DS_WK;
         if (j > R.t1 - R.t0 || lg >= end) return;
+#pragma unroll
+        for (int r = 0; r < DS_RPL; r++) s[r] = sc[r];
         const ds_i64 off = lg * (DS_IO ? 16 * DS_LDW : DS_KSTEP);
         if (DS_K % DS_KSTEP == 0 || lg < DS_LPT - 1) {
 #pragma unroll
@@ -681,11 +675,18 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
     // Weights first: they do not depend on the previous kernel, so they stream while it finishes.
     ds_wcursor<C::LPC, QW> L;
     ds_cursor<C::LPC> S;
+#if DS_HAS_SCALE
+    L.scales = part && DS_SEP_SCALE ? A.sg : A.su;
+    L.soff = part && !DS_SEP_SCALE ? DS_N : 0;   // a merged W1's gate rows follow its up rows
+#else
+    L.scales = nullptr, L.soff = 0;
+#endif
     L.start(R, w, wcol, wk, g, c);
     ds_wraw_t ring[U][DS_RPL];
+    float scl[U][DS_RPL];   // quantized weights: the scales that go with each load (dead code otherwise)
 #pragma unroll
     for (int u = 0; u < U; u++) {
-        L.issue(R, ring[u], c);
+        L.issue(R, ring[u], scl[u], c);
         L.next(R, w, wcol, wk, g, c);
     }
     ds_pdl_wait();
@@ -726,8 +727,8 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
                 for (int u = 0; u < U; u++) {
                     const int pos = q + u;
                     if (cbase + pos * DS_WK < cend)
-                        ds_mma_group<NT, C::XLD>(acc, ring[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c);
-                    L.issue(R, ring[u], c);
+                        ds_mma_group<NT, C::XLD>(acc, ring[u], scl[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c);
+                    L.issue(R, ring[u], scl[u], c);
                     L.next(R, w, wcol, wk, g, c);
                 }
             }

@@ -205,6 +205,7 @@ static int sim_decode;       /* dsmlp_compile_options.decode_max_tokens for the 
 static int sim_stream;       /* ... stream_max_tokens (0: the main route only) */
 static int sim_variant;      /* stream variant each STEP_STREAM runs (clamped) */
 static int gemv_runs;        /* GEMM steps that ran their decode GEMV kernel */
+static int stream_dequants;  /* dequant kernels the small-T route ran (int8 must convert in registers) */
 static int stream_runs;      /* stream kernels launched */
 
 #define SIM_MAX_GRID 4096
@@ -296,6 +297,7 @@ static int rank_run(rank *r, long long T)
         } else if (s->kind == STEP_GEMM) {
             gemm(p, &s->gemm, r->ptr, T);
         } else if (s->kind == STEP_KERNEL) {
+            stream_dequants += r->stream && p->kernels[s->kernel].kind == KERN_DEQUANT;
             run_kernel(r, s->kernel, T);
         } else {
             return s->buf;
@@ -379,7 +381,7 @@ static void run_family(const fcase *c, int P, long long T)
         dsmlp_mlp_config_default(&m);
         m.hidden = c->H, m.intermediate = c->I, m.dtype = c->dt, m.activation = c->act, m.norm = c->norm;
         m.pre_layer_norm = c->pre_ln, m.mlp_after_attn = c->after_attn, m.epsilon = 1e-5;
-        m.int8_weights = c->int8, m.int8_groups = c->int8 ? 4 : 1;
+        m.int8_weights = c->int8, m.int8_groups = c->int8 ? (c->H == 1232 ? 16 : 4) : 1;
         m.layout = c->layout ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT;
         m.tp_size = P, m.tp_rank = i;
         m.attn_bias = m.bias1 = m.bias2 = c->biases;
@@ -628,8 +630,9 @@ START_TEST(stream_route)
     sim_stream = 128;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
         sim_variant = runs[i].variant, sim_grid = runs[i].grid;
-        int before = stream_runs;
+        int before = stream_runs, deq = stream_dequants;
         run_family(&stream_cases[runs[i].c], 1, runs[i].T);
+        ck_assert_msg(stream_dequants == deq, "%s: the small-T route ran a dequant kernel", stream_cases[runs[i].c].name);
         ck_assert_msg(stream_runs - before >= 2, "%s T=%lld: %d stream kernels ran", stream_cases[runs[i].c].name,
                       runs[i].T, stream_runs - before);
     }

@@ -35,6 +35,8 @@ struct dsmlp_graph {
     char        name[GRAPH_NAME_MAX];
     graph_node *nodes;
     int         n, cap;
+    int              has_mlp;   /* n when dsmlp_mlp_build built it from `mlp` */
+    dsmlp_mlp_config mlp;       /* (tools rebuild other TP ranks from it)  */
     dsmlp_tensor_map *tensors;   /* where the params come from (dsmlp.hf); NULL: unknown */
 };
 

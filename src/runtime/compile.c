@@ -20,10 +20,11 @@ void dsmlp_compile_options_default(dsmlp_compile_options *o)
     memset(o, 0, sizeof *o);
     o->max_tokens = 8192;
     o->decode_max_tokens = DSMLP_DECODE_MAX_TOKENS_DEFAULT;
-    o->stream_max_tokens = 128;
+    o->stream_max_tokens = -1;   /* auto: the route where it measured faster (quantized weights) */
     /* For measuring and testing both variants without rebuilding callers. */
     const char *e = getenv("DSMLP_DECODE_MAX_TOKENS");
     if (e && *e) o->decode_max_tokens = atoi(e);
+    if ((e = getenv("DSMLP_STREAM_MAX_TOKENS")) && *e) o->stream_max_tokens = atoi(e);
 }
 
 static dsmlp_status compile_one(dsmlp_ctx *ctx, plan_kernel *k, const char *arch, int *was_cached)

@@ -23,7 +23,8 @@
     X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree) X(cuMemcpyHtoD) X(cuMemcpyDtoH)
 /* NULL where the driver lacks them: tests and tools; the runtime uses
 ** cuLaunchKernelEx (programmatic dependent launch) and the occupancy query
-** where present and says so in the plan's explanation where not. */
+** where present and says so in the plan's explanation where not; tensor
+** parallelism (tp_*.c) checks the IPC and peer entry points it needs. */
 #define CUDA_API_OPTIONAL(X)                                                                   \
     X(cuMemcpyHtoDAsync) X(cuMemcpyDtoHAsync) X(cuMemcpyDtoDAsync) X(cuMemsetD8)               \
     X(cuMemsetD8Async) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize)             \
@@ -31,7 +32,9 @@
     X(cuEventElapsedTime) X(cuStreamBeginCapture) X(cuStreamEndCapture)                        \
     X(cuGraphInstantiate) X(cuGraphLaunch) X(cuGraphDestroy) X(cuGraphExecDestroy)              \
     X(cuLaunchKernelEx) X(cuOccupancyMaxActiveBlocksPerMultiprocessor) X(cuMemsetD32)            \
-    X(cuFuncGetAttribute) X(cuMemGetInfo)
+    X(cuFuncGetAttribute) X(cuStreamWaitEvent) X(cuIpcGetMemHandle) X(cuIpcOpenMemHandle)         \
+    X(cuIpcCloseMemHandle) X(cuDeviceGetPCIBusId) X(cuDeviceGetByPCIBusId) X(cuDeviceCanAccessPeer) \
+    X(cuMemGetInfo)
 
 #define CUDA_API_FIELD(name) __typeof__(&name) name;
 typedef struct cuda_api {

@@ -3,6 +3,7 @@
 #include "exec_stream.h"
 #include "context.h"
 #include "store.h"
+#include "tp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,7 @@ void exec_unload(void *rtp)
 {
     exec_state *rt = rtp;
     if (!rt) return;
+    tp_detach(rt->tp);
     const cuda_api *cu = rt->dev ? rt->dev->cu : NULL;
     if (cu) {
         CUcontext cur = NULL;

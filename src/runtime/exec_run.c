@@ -6,6 +6,7 @@
 #include "exec_stream.h"
 #include "nccl_ops.h"
 #include "context.h"
+#include "tp.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -54,9 +55,10 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt, const CUdevicept
                                "cannot do in place: %s; bind a separate output buffer",
                                fn, p->bufs[o].name, p->bufs[i].name, p->graph_name, rt->alias_why[o * nb + i]);
     }
-    if (rt->needs_comm && !rt->comm)
+    if (rt->needs_comm && !rt->comm && !rt->tp)
         return err_set(pl->ctx, DSMLP_ERR_STATE,
-                       "%s: plan '%s' has an all_reduce step but no NCCL communicator (dsmlp_set_nccl_comm)", fn,
+                       "%s: plan '%s' has an all_reduce step but no NCCL communicator or tensor-parallel group "
+                       "(dsmlp_set_nccl_comm, dsmlp_plan_set_tp)", fn,
                        p->graph_name);
     return DSMLP_OK;
 }
@@ -102,8 +104,9 @@ static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *ps
     const plan_buf *b = &p->bufs[ps->buf];
     char what[96];
     snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", i, ps->label);
-    return nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)rt->ptr[ps->buf],
-                           (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols, b->dtype, st, what);
+    size_t count = (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols;
+    if (rt->tp) return tp_plan_all_reduce(rt->tp, pl->ctx, rt->ptr[ps->buf], count, b->dtype, st, what);
+    return nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)rt->ptr[ps->buf], count, b->dtype, st, what);
 }
 
 dsmlp_status exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick *pick, CUstream st)
@@ -113,8 +116,14 @@ dsmlp_status exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick 
     const plan_step *steps = route ? p->ssteps : p->steps;
     int n = route ? p->nssteps : p->nsteps;
     dsmlp_status s = DSMLP_OK;
-    for (int i = 0; i < n && s == DSMLP_OK; i++)
+    for (int i = 0; i < n && s == DSMLP_OK; i++) {
+        if (!route && rt->tp && tp_overlap_applies(rt->tp, p, i, T)) {
+            s = tp_overlap_run(pl, i, T, st);   /* GEMM i and its all_reduce i + 1, in token chunks */
+            i++;
+            continue;
+        }
         s = run_step(pl, rt, &steps[i], i, route ? steps[i].main_step : i, pick, T, st);
+    }
     return s;
 }
 

@@ -24,6 +24,8 @@ typedef struct exec_kernel {
     CUfunction fn;
 } exec_kernel;
 
+struct tp_attach;
+
 struct exec_state;
 
 struct dsmlp_bindings {
@@ -67,6 +69,7 @@ typedef struct exec_state {
     exec_pick        pick[PLAN_BUCKETS];
     char             pick_from[PLAN_TEXT_MAX + 256]; /* "heuristic (...)", "tuning record <key>", ...  */
     char             tune_key[65];   /* the plan's tuning-record key on this device    */
+    struct tp_attach *tp;        /* dsmlp_plan_set_tp: its group's all-reduce (tp.h)  */
 } exec_state;
 
 /* Bytes of the plan's part and of cuBLASLt's part of the workspace. */

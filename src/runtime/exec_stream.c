@@ -66,8 +66,8 @@ void exec_stream_heuristic(const plan *p, exec_state *rt)
         for (int i = 0; i < p->nssteps; i++) {
             const plan_step *s = &p->ssteps[i];
             if (s->kind != STEP_STREAM) continue;
-            /* variant 0 is the narrow-tile one (more blocks per column), 1 the wide one for more tokens */
-            int v = T <= 32 ? 0 : s->stream.nvariants - 1;
+            /* the first variant serving the bucket: narrow tiles with 2 blocks per SM for T <= 8, then 1 per SM */
+            int v = 0;
             for (int q = 0; q < s->stream.nvariants && !exec_variant_serves(p, s, v, T); q++) v = q;
             if (!exec_variant_serves(p, s, v, T)) pk->stream = 0;
             pk->variant[i] = v;

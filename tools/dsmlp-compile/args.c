@@ -40,7 +40,11 @@ static const char usage_text[] =
     "  --explain         print each layer's plan (steps, fusions, kernel keys)\n"
     "  --verify          on a GPU: run each layer on random inputs at a few\n"
     "                    token counts against the CPU reference; print the\n"
-    "                    relative error and pass/fail per layer\n"
+    "                    relative error and pass/fail per layer; a tensor-\n"
+    "                    parallel layer runs its P ranks as P processes, one\n"
+    "                    per GPU, against the unsharded (P = 1) reference\n"
+    "  --tp-oversubscribe  with --verify: run P ranks on fewer GPUs (ranks\n"
+    "                    share GPUs; peer-memory all-reduce, no NCCL)\n"
     "  -j N              compile with N threads (default: number of cores)\n"
     "  --quiet           print only errors and warnings\n"
     "  --help            this text\n"
@@ -59,7 +63,9 @@ static const char usage_text[] =
     "     from another dsmlp version or arch)\n"
     "  6  --verify: a layer's error exceeded its tolerance\n"
     "  7  --verify: no GPU present (the kernels were compiled; nothing verified)\n"
-    "  8  --weights: the checkpoint is missing, malformed, or does not hold the\n"
+    "  8  --verify: a tensor-parallel layer needs P GPUs and fewer are present\n"
+    "     (the other layers were verified and passed)\n"
+    "  9  --weights: the checkpoint is missing, malformed, or does not hold the\n"
     "     model's parameters (the message names the file and the tensor)\n";
 
 void cli_error(const char *fmt, ...)
@@ -163,6 +169,7 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (strcmp(a, "--clear") == 0) { o->clear = 1; continue; }
         if (strcmp(a, "--explain") == 0) { o->explain = 1; continue; }
         if (strcmp(a, "--verify") == 0) { o->verify = 1; continue; }
+        if (strcmp(a, "--tp-oversubscribe") == 0) { o->tp_oversubscribe = 1; continue; }
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = 1; continue; }
 
         /* Options with a value. */
@@ -195,6 +202,7 @@ int args_parse(int argc, char **argv, cli_opts *o)
         else if (strcmp(name, "--weights") == 0) o->weights = val;
         if (r != -1) return r;
     }
+    if (o->tp_oversubscribe && !o->verify) return usage_error("--tp-oversubscribe needs --verify%s%s", "", "");
     if (!o->model) {
         if (o->bundle_out || o->explain || o->verify || o->weights)
             return usage_error("%s needs a model script",

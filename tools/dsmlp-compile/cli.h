@@ -19,7 +19,9 @@ enum {
     CLI_EXIT_STORE = 5,     /* kernel store / bundle I/O, corrupt or foreign bundle */
     CLI_EXIT_VERIFY = 6,    /* --verify: a layer exceeded its tolerance  */
     CLI_EXIT_NO_GPU = 7,    /* --verify: no GPU here (kernels were still compiled) */
-    CLI_EXIT_WEIGHTS = 8,   /* --weights: checkpoint unreadable, malformed, or not the model's */
+    CLI_EXIT_TP_GPUS = 8,   /* --verify: a tensor-parallel layer needs more GPUs than
+                               there are (one per rank); the rest passed */
+    CLI_EXIT_WEIGHTS = 9,   /* --weights: checkpoint unreadable, malformed, or not the model's */
 };
 
 #define CLI_MAX_ARCH 16
@@ -33,6 +35,7 @@ typedef struct cli_opts {
     const char *import_path;
     const char *weights;               /* --weights: safetensors checkpoint  */
     int         list, clear, explain, verify, quiet;
+    int         tp_oversubscribe;      /* --verify: TP ranks may share GPUs */
     int         jobs;                  /* 0: number of cores                */
 } cli_opts;
 
@@ -83,11 +86,12 @@ uint64_t    store_bytes_of(dsmlp_ctx *ctx, const char *const *keys, int n);
 
 /* ------------------------------------------------------------ verify */
 
-/* Runs every layer on the GPU against the CPU reference. Exit code: 0 all
-** pass, CLI_EXIT_VERIFY a failure, CLI_EXIT_NO_GPU without a GPU, others for
-** setup errors. With w, layers carrying a tensor map run with the real
-** weights of the model's first and last layer instead of random ones. */
-int         verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet, const dsmlp_weights *w);
+/* Runs every layer on the GPU against the CPU reference (tensor-parallel
+** layers as P rank processes). Exit code: 0 all pass, CLI_EXIT_VERIFY a
+** failure, CLI_EXIT_NO_GPU without a GPU, CLI_EXIT_TP_GPUS when a TP layer
+** had too few GPUs, others for setup errors. With w, layers carrying a tensor
+** map run with the real weights of the model's first and last layer. */
+int         verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o, const dsmlp_weights *w);
 
 /* ------------------------------------------------------------ weights */
 

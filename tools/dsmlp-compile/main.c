@@ -6,6 +6,7 @@
 */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -227,7 +228,7 @@ static int run_all(run *r, double t0)
         if (r->o.explain && (rc = explain_all(r))) return rc;
         if ((rc = compile_all(r, t0))) return rc;
         if (r->o.bundle_out && (rc = write_bundle(r))) return rc;
-        if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, r->o.quiet, r->weights))) return rc;
+        if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, &r->o, r->weights))) return rc;
     }
     if (r->o.list && (rc = store_cmd_list(r->ctx))) return rc;
     return CLI_EXIT_OK;
@@ -235,6 +236,9 @@ static int run_all(run *r, double t0)
 
 int main(int argc, char **argv)
 {
+    /* A rank of a tensor-parallel --verify (verify_tp.c starts them). */
+    const char *worker = getenv("DSMLP_COMPILE_TP_WORKER");
+    if (worker && *worker) return argc == 2 ? verify_tp_worker(argv[1], worker) : CLI_EXIT_USAGE;
     double t0 = cli_now();
     run r;
     memset(&r, 0, sizeof r);

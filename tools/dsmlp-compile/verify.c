@@ -12,6 +12,7 @@
 */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "verify.h"
 
 #include <dlfcn.h>
 #include <math.h>
@@ -21,30 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------ the driver subset */
-
-typedef int                cu_result;   /* CUresult; 0 = CUDA_SUCCESS */
-typedef unsigned long long cu_ptr;      /* CUdeviceptr (64-bit)       */
-
-typedef struct cu_api {
-    void *lib;
-    cu_result (*init)(unsigned);
-    cu_result (*device_get)(int *, int);
-    cu_result (*primary_retain)(void **, int);
-    cu_result (*primary_release)(int);
-    cu_result (*ctx_get_current)(void **);
-    cu_result (*ctx_set_current)(void *);
-    cu_result (*ctx_synchronize)(void);
-    cu_result (*mem_alloc)(cu_ptr *, size_t);
-    cu_result (*mem_free)(cu_ptr);
-    cu_result (*htod)(cu_ptr, const void *, size_t);
-    cu_result (*dtoh)(void *, cu_ptr, size_t);
-    cu_result (*memset8)(cu_ptr, unsigned char, size_t);
-    cu_result (*error_string)(cu_result, const char **);
-    int       retained;
-} cu_api;
-
-static int cu_load(cu_api *cu)
+int cu_load(cu_api *cu)
 {
     memset(cu, 0, sizeof *cu);
     cu->lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -52,6 +30,7 @@ static int cu_load(cu_api *cu)
 #define SYM(field, name) *(void **)&cu->field = dlsym(cu->lib, name)
     SYM(init, "cuInit");
     SYM(device_get, "cuDeviceGet");
+    SYM(device_count, "cuDeviceGetCount");
     SYM(primary_retain, "cuDevicePrimaryCtxRetain");
     SYM(primary_release, "cuDevicePrimaryCtxRelease_v2");
     SYM(ctx_get_current, "cuCtxGetCurrent");
@@ -64,14 +43,14 @@ static int cu_load(cu_api *cu)
     SYM(memset8, "cuMemsetD8_v2");
     SYM(error_string, "cuGetErrorString");
 #undef SYM
-    return cu->init && cu->device_get && cu->primary_retain && cu->primary_release && cu->ctx_get_current &&
+    return cu->init && cu->device_get && cu->device_count && cu->primary_retain && cu->primary_release && cu->ctx_get_current &&
            cu->ctx_set_current && cu->ctx_synchronize && cu->mem_alloc && cu->mem_free && cu->htod && cu->dtoh &&
            cu->memset8;
 }
 
 /* Makes a context current on this thread: the runtime's own if it left one
 ** current (dsmlp_compile loads the plan), else device 0's primary context. */
-static int cu_ready(cu_api *cu)
+int cu_ready(cu_api *cu)
 {
     void *c = NULL;
     if (cu->ctx_get_current(&c) == 0 && c) return 1;
@@ -81,7 +60,7 @@ static int cu_ready(cu_api *cu)
     return cu->ctx_set_current(c) == 0;
 }
 
-static const char *cu_err(const cu_api *cu, cu_result r)
+const char *cu_err(const cu_api *cu, cu_result r)
 {
     const char *s = NULL;
     if (cu->error_string) cu->error_string(r, &s);
@@ -90,9 +69,9 @@ static const char *cu_err(const cu_api *cu, cu_result r)
 
 /* ------------------------------------------------------ host numbers */
 
-static uint64_t rng_state;
+uint64_t rng_state;
 
-static double uniform(void)   /* [-1, 1), never 0 */
+double uniform(void)   /* [-1, 1), never 0 */
 {
     for (;;) {
         rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
@@ -144,7 +123,7 @@ static double bf16_to_f64(uint16_t b)
     return f;
 }
 
-static void store_elem(dsmlp_dtype t, void *buf, int64_t i, double v)
+void store_elem(dsmlp_dtype t, void *buf, int64_t i, double v)
 {
     switch (t) {
     case DSMLP_F32: ((float *)buf)[i] = (float)v; break;
@@ -155,7 +134,7 @@ static void store_elem(dsmlp_dtype t, void *buf, int64_t i, double v)
     }
 }
 
-static double load_elem(dsmlp_dtype t, const void *buf, int64_t i)
+double load_elem(dsmlp_dtype t, const void *buf, int64_t i)
 {
     switch (t) {
     case DSMLP_F32: return ((const float *)buf)[i];
@@ -166,7 +145,7 @@ static double load_elem(dsmlp_dtype t, const void *buf, int64_t i)
     }
 }
 
-static double tolerance(dsmlp_dtype t)
+double tolerance(dsmlp_dtype t)
 {
     return t == DSMLP_F32 ? 1e-5 : t == DSMLP_F16 ? 2e-3 : 1.6e-2;
 }
@@ -428,8 +407,18 @@ static int verify_layer(dsmlp_ctx *ctx, cu_api *cu, const dsmlp_graph *g, const 
     return failed;
 }
 
-int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet, const dsmlp_weights *w)
+static int has_all_reduce(const dsmlp_graph *g)
 {
+    for (int i = 0; i < dsmlp_graph_size(g); i++) {
+        dsmlp_value_info v;
+        if (dsmlp_value_get(g, i, &v) == DSMLP_OK && v.op == DSMLP_OP_ALL_REDUCE) return 1;
+    }
+    return 0;
+}
+
+int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o, const dsmlp_weights *w)
+{
+    int quiet = o->quiet;
     if (!dsmlp_device_available(ctx)) {
         const char *why = dsmlp_last_error(ctx);
         cli_error("--verify needs a GPU and none is present%s%s; the kernels were compiled, nothing was verified "
@@ -452,31 +441,55 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet, const d
     printf("verify on %s, seed %llu (DSMLP_SEED repeats it), T in {1, 7, %d}\n", arch ? arch : "the GPU",
            (unsigned long long)rng_state, MAX_T);
 
-    int passed = 0, failed = 0, skipped = 0, n = dsmlp_layers_count(layers);
+    int passed = 0, failed = 0, skipped = 0, short_gpus = 0, n = dsmlp_layers_count(layers), ngpu = 0;
+    if (cu.device_count(&ngpu) != 0) ngpu = 0;
     for (int l = 0; l < n; l++) {
-        const dsmlp_graph *g = dsmlp_layers_graph(layers, l);
-        const dsmlp_tensor_map *m = w ? dsmlp_graph_tensor_map(g) : NULL;
-        /* with real weights: the model's first and last layer */
-        int runs = m && m->layers > 1 ? 2 : 1;
-        for (int k = 0; k < runs; k++) {
-            int model_layer = k == 0 ? 0 : m->layers - 1;
-            char name[160];
-            if (m) snprintf(name, sizeof name, "%s[%d]", dsmlp_layers_name(layers, l), model_layer);
-            else snprintf(name, sizeof name, "%s", dsmlp_layers_name(layers, l));
-            dsmlp_status st = DSMLP_OK;
-            int r = verify_layer(ctx, &cu, g, name, quiet, m ? w : NULL, model_layer, &st);
-            if (r < 0) {
-                cli_error("--verify needs a GPU: %s (exit code %d)", dsmlp_last_error(ctx), CLI_EXIT_NO_GPU);
-                if (cu.retained) cu.primary_release(0);
-                return CLI_EXIT_NO_GPU;
+        dsmlp_status st = DSMLP_OK;
+        int r;
+        if (has_all_reduce(dsmlp_layers_graph(layers, l))) {
+            fflush(stdout);
+            r = verify_tp_layer(o, layers, l, ngpu);
+            if (r == 3) {
+                short_gpus++;
+                continue;
             }
-            if (r == 0) printf("verify %-24s pass%s\n", name, m ? " (checkpoint weights)" : ""), passed++;
-            else if (r == 1) printf("verify %-24s FAIL\n", name), failed++;
-            else skipped++;
+        } else {
+            const dsmlp_graph *g = dsmlp_layers_graph(layers, l);
+            const dsmlp_tensor_map *m = w ? dsmlp_graph_tensor_map(g) : NULL;
+            /* with the checkpoint's weights: the model's first and last layer */
+            int runs = m && m->layers > 1 ? 2 : 1;
+            for (int k = 0; k < runs; k++) {
+                int model_layer = k == 0 ? 0 : m->layers - 1;
+                char name[160];
+                if (m) snprintf(name, sizeof name, "%s[%d]", dsmlp_layers_name(layers, l), model_layer);
+                else snprintf(name, sizeof name, "%s", dsmlp_layers_name(layers, l));
+                r = verify_layer(ctx, &cu, g, name, quiet, m ? w : NULL, model_layer, &st);
+                if (r < 0) break;
+                if (r == 0) printf("verify %-24s pass%s\n", name, m ? " (checkpoint weights)" : ""), passed++;
+                else if (r == 1) printf("verify %-24s FAIL\n", name), failed++;
+                else skipped++;
+            }
+            if (r >= 0) continue;
         }
+        if (r < 0) {
+            cli_error("--verify needs a GPU: %s (exit code %d)", dsmlp_last_error(ctx), CLI_EXIT_NO_GPU);
+            if (cu.retained) cu.primary_release(0);
+            return CLI_EXIT_NO_GPU;
+        }
+        if (r == 0) printf("verify %-24s pass\n", dsmlp_layers_name(layers, l)), passed++;
+        else if (r == 1) printf("verify %-24s FAIL\n", dsmlp_layers_name(layers, l)), failed++;
+        else skipped++;
     }
-    printf("verify: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    printf("verify: %d passed, %d failed, %d skipped", passed, failed, skipped);
+    if (short_gpus)
+        printf(", %d not verified: tensor-parallel layer%s needing more GPUs than the %d here", short_gpus,
+               short_gpus > 1 ? "s" : "", ngpu);
+    printf("\n");
     if (cu.retained) cu.primary_release(0);
     /* The library may still hold driver objects: leave libcuda loaded. */
-    return failed ? CLI_EXIT_VERIFY : CLI_EXIT_OK;
+    if (short_gpus && !failed)
+        cli_error("%d tensor-parallel layer%s not verified: %s one GPU per rank (or --tp-oversubscribe); exit code %d",
+                  short_gpus, short_gpus > 1 ? "s were" : " was", short_gpus > 1 ? "they need" : "it needs",
+                  CLI_EXIT_TP_GPUS);
+    return failed ? CLI_EXIT_VERIFY : short_gpus ? CLI_EXIT_TP_GPUS : CLI_EXIT_OK;
 }
