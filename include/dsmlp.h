@@ -369,6 +369,9 @@ dsmlp_status dsmlp_run(dsmlp_plan *p, int64_t T, void *stream);
 ** bundles, reuse it). Uses its own random buffers; bindings are kept. Takes
 ** about a second per plan. */
 dsmlp_status dsmlp_plan_tune(dsmlp_plan *p);
+/* Store key of the plan's tuning record on its device ("" without a
+** weight-streaming route); for bundling it. The plan must be loaded. */
+dsmlp_status dsmlp_plan_tune_key(const dsmlp_plan *p, const char **key);
 /* Which route and kernels serve which T, and why (measured, tuning record or
 ** heuristic). Caller frees with dsmlp_free. */
 dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *p, char **text);

@@ -14,8 +14,10 @@
 #include <string.h>
 
 /* The heuristic without a tuning record: the small-T route serves T up to
-** this (documented in docs/runtime.md; measured on an H200: bench/RESULTS.md). */
-#define HEURISTIC_STREAM_MAX_T 64
+** this (documented in docs/runtime.md; measured on an H200, bench/RESULTS.md:
+** with int8 weights it is 2.3-2.7x faster than the main steps at T <= 8,
+** 4-9% faster at T <= 32 and 2x slower at T = 64). */
+#define HEURISTIC_STREAM_MAX_T 32
 
 int exec_bucket(int64_t T)
 {
@@ -66,8 +68,9 @@ void exec_stream_heuristic(const plan *p, exec_state *rt)
         for (int i = 0; i < p->nssteps; i++) {
             const plan_step *s = &p->ssteps[i];
             if (s->kind != STEP_STREAM) continue;
-            /* the first variant serving the bucket: narrow tiles with 2 blocks per SM for T <= 8, then 1 per SM */
-            int v = 0;
+            /* T <= 8: the wide-run tile with 2 blocks per SM (variant 1, the tuner's pick on the H200); above,
+            ** the first variant serving the bucket (narrow tiles, 1 block per SM) */
+            int v = b == 0 && s->stream.nvariants > 1 ? 1 : 0;
             for (int q = 0; q < s->stream.nvariants && !exec_variant_serves(p, s, v, T); q++) v = q;
             if (!exec_variant_serves(p, s, v, T)) pk->stream = 0;
             pk->variant[i] = v;

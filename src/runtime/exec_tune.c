@@ -429,3 +429,13 @@ dsmlp_status dsmlp_plan_set_route(dsmlp_plan *pl, int64_t T, int stream, int var
     err_clear(pl->ctx);
     return DSMLP_OK;
 }
+
+dsmlp_status dsmlp_plan_tune_key(const dsmlp_plan *pl, const char **key)
+{
+    if (!pl || !pl->p || !key) return DSMLP_ERR_INVALID_ARG;
+    const exec_state *rt = pl->rt;
+    *key = NULL;
+    if (!rt) return err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune_key: plan '%s' is not loaded", pl->p->graph_name);
+    *key = pl->p->nssteps ? rt->tune_key : "";
+    return DSMLP_OK;
+}

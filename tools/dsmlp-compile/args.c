@@ -45,12 +45,18 @@ static const char usage_text[] =
     "                    per GPU, against the unsharded (P = 1) reference\n"
     "  --tp-oversubscribe  with --verify: run P ranks on fewer GPUs (ranks\n"
     "                    share GPUs; peer-memory all-reduce, no NCCL)\n"
+    "  --tune            on a GPU: time the main steps against the weight-\n"
+    "                    streaming route (each tile variant and grid) for\n"
+    "                    T <= 8, 16, 32, 64, 128 and store the decision as a\n"
+    "                    tuning record (kept in the store, carried by --bundle)\n"
+    "  --stream-max-tokens N  weight-streaming route for T <= N (1..128),\n"
+    "                    0 none, -1 auto (default: quantized weights only)\n"
     "  -j N              compile with N threads (default: number of cores)\n"
     "  --quiet           print only errors and warnings\n"
     "  --help            this text\n"
     "  --version         versions of dsmlp-compile and dsmlp\n"
     "\n"
-    "Order of work: --clear, --import, --weights, compile, --explain, --bundle,\n"
+    "Order of work: --clear, --import, --weights, compile, --explain, --tune, --bundle,\n"
     "--verify, --list. MODEL.lua may be omitted with --list, --clear and --import.\n"
     "\n"
     "exit codes:\n"
@@ -148,6 +154,7 @@ static int parse_jobs(const char *s, cli_opts *o)
 int args_parse(int argc, char **argv, cli_opts *o)
 {
     memset(o, 0, sizeof *o);
+    o->stream_max_tokens = -2;
     int only_args = 0;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
@@ -169,12 +176,13 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (strcmp(a, "--clear") == 0) { o->clear = 1; continue; }
         if (strcmp(a, "--explain") == 0) { o->explain = 1; continue; }
         if (strcmp(a, "--verify") == 0) { o->verify = 1; continue; }
+        if (strcmp(a, "--tune") == 0) { o->tune = 1; continue; }
         if (strcmp(a, "--tp-oversubscribe") == 0) { o->tp_oversubscribe = 1; continue; }
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = 1; continue; }
 
         /* Options with a value. */
         static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "--weights", "-j",
-                                             "--jobs"};
+                                             "--jobs", "--stream-max-tokens"};
         const char *name = NULL, *val = NULL;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
             size_t n = strlen(valued[k]);
@@ -200,10 +208,18 @@ int args_parse(int argc, char **argv, cli_opts *o)
         else if (strcmp(name, "--bundle") == 0) o->bundle_out = val;
         else if (strcmp(name, "--import") == 0) o->import_path = val;
         else if (strcmp(name, "--weights") == 0) o->weights = val;
+        else if (strcmp(name, "--stream-max-tokens") == 0) {
+            char *end;
+            long v = strtol(val, &end, 10);
+            if (*end || v < -1 || v > 128)
+                return usage_error("--stream-max-tokens %s: need -1 (auto), 0 (none) or 1..128%s", val, "");
+            o->stream_max_tokens = (int)v;
+        }
         if (r != -1) return r;
     }
     if (o->tp_oversubscribe && !o->verify) return usage_error("--tp-oversubscribe needs --verify%s%s", "", "");
     if (!o->model) {
+        if (o->tune) return usage_error("--tune needs a model script%s%s", "", "");
         if (o->bundle_out || o->explain || o->verify || o->weights)
             return usage_error("%s needs a model script",
                                o->bundle_out ? "--bundle" : o->explain ? "--explain" : o->verify ? "--verify" : "--weights",

@@ -35,6 +35,8 @@ typedef struct cli_opts {
     const char *import_path;
     const char *weights;               /* --weights: safetensors checkpoint  */
     int         list, clear, explain, verify, quiet;
+    int         tune;                  /* --tune: measure the routes on this GPU, store the decision */
+    int         stream_max_tokens;     /* --stream-max-tokens (-2: the library default) */
     int         tp_oversubscribe;      /* --verify: TP ranks may share GPUs */
     int         jobs;                  /* 0: number of cores                */
 } cli_opts;
