@@ -657,7 +657,12 @@ int main(void)
     tcase_add_test(tc, many_inputs);
     tcase_add_test(tc, edge_cases);
     tcase_add_test(tc, decode_gemv);
-    tcase_add_test(tc, stream_route);
     suite_add_tcase(s, tc);
+    /* Its own case, so CTest can run it beside the rest (CK_RUN_CASE=stream; CMakeLists.txt). */
+    TCase *ts = tcase_create("stream");
+    tcase_set_timeout(ts, 900);
+    tcase_add_checked_fixture(ts, setup, teardown);
+    tcase_add_test(ts, stream_route);
+    suite_add_tcase(s, ts);
     return tu_run_suite(s);
 }
