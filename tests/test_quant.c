@@ -13,6 +13,8 @@
 #include "testutil.h"
 #include "compiler/dtype.h"
 
+#define GRAPH_NAME 64
+
 /* ------------------------------------------------------------------ e4m3 */
 
 /* The nearest finite e4m3 code to x by search (ties: the even code), saturating at ±448. */
@@ -324,7 +326,7 @@ START_TEST(mlp_quantize_gate_scales)
     ck_assert(s[0] < s[2] / 20);
     /* errors name what is wrong */
     TU_CHECK(ctx, dsmlp_mlp_quantize(ctx, &c, "b1", w, DSMLP_F32, DSMLP_LAYOUT_OUT_IN, q, s), DSMLP_ERR_NOT_FOUND);
-    TU_MSG_HAS(ctx, "'b1' is not a weight (want w1 or w2)");
+    TU_MSG_HAS(ctx, "'b1' is not a weight of this config (want w1 or w2)");
     TU_CHECK(ctx, dsmlp_mlp_quantize(ctx, &c, "w1", w, DSMLP_I8, DSMLP_LAYOUT_OUT_IN, q, s), DSMLP_ERR_DTYPE);
     TU_MSG_HAS(ctx, "full weight of dtype i8");
     w[5] = NAN;
@@ -338,6 +340,52 @@ START_TEST(mlp_quantize_gate_scales)
     TU_CHECK(ctx, dsmlp_mlp_scales(ctx, &c, "w1", &ns), DSMLP_ERR_NOT_FOUND);
     TU_MSG_HAS(ctx, "'w1' is not a scale parameter");
     free(w), free(q);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* split_w1: w1_up and w1_gate are quantized on their own, each rank's block of each. */
+START_TEST(mlp_quantize_split)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    for (int pc = 0; pc < 2; pc++)
+        for (int P = 1; P <= 2; P++)
+            for (int r = 0; r < P; r++) {
+                dsmlp_mlp_config c = qconfig(1, P, r);
+                c.split_w1 = 1, c.quant_per_channel = pc, c.int8_groups = pc ? 1 : 4, c.quant_dtype = DSMLP_FP8_E4M3;
+                int64_t H = 64, I = 96, Ip = I / P, ns;
+                TU_CHECK(ctx, dsmlp_mlp_scales(ctx, &c, "w1_scales", &ns), DSMLP_ERR_NOT_FOUND);
+                TU_MSG_HAS(ctx, "want w1_up_scales, w1_gate_scales or w2_scales");
+                TU_OK(ctx, dsmlp_mlp_scales(ctx, &c, "w1_gate_scales", &ns));
+                ck_assert_int_eq(ns, pc ? Ip : 4);
+                void *full = tu_random(DSMLP_F16, I * H, 0.1), *shard = malloc((size_t)(Ip * H) * 2);
+                dsmlp_mlp_config f = c;
+                f.int8_weights = 0, f.dtype = DSMLP_F16, f.quant_dtype = DSMLP_I8, f.quant_per_channel = 0;
+                f.layout = DSMLP_LAYOUT_IN_OUT;
+                TU_OK(ctx, dsmlp_mlp_shard(ctx, &f, "w1_gate", full, shard));
+                uint8_t *q = malloc((size_t)(Ip * H)), *qw = malloc((size_t)(Ip * H));
+                float s[96], sw[96];
+                TU_OK(ctx, dsmlp_mlp_quantize(ctx, &c, "w1_gate", full, DSMLP_F16, DSMLP_LAYOUT_IN_OUT, q, s));
+                TU_OK(ctx, dsmlp_quantize(ctx, shard, DSMLP_F16, DSMLP_LAYOUT_IN_OUT, Ip, H, ns, DSMLP_FP8_E4M3, qw,
+                                          DSMLP_F32, sw));
+                ck_assert_int_eq(memcmp(q, qw, (size_t)(Ip * H)), 0);
+                ck_assert_int_eq(memcmp(s, sw, (size_t)ns * 4), 0);
+                TU_CHECK(ctx, dsmlp_mlp_quantize(ctx, &c, "w1", full, DSMLP_F16, DSMLP_LAYOUT_IN_OUT, q, s),
+                         DSMLP_ERR_NOT_FOUND);
+                TU_MSG_HAS(ctx, "want w1_up, w1_gate or w2");
+                /* pre-quantized full scales: per channel they slice, groups are refused across ranks */
+                float fullsc[96];
+                for (int i = 0; i < 96; i++) fullsc[i] = (float)i;
+                dsmlp_status st = dsmlp_mlp_shard(ctx, &c, "w1_up_scales", fullsc, sw);
+                if (pc || P == 1) {
+                    TU_OK(ctx, st);
+                    ck_assert_float_eq(sw[0], pc ? (float)(r * Ip) : 0.0f);
+                } else {
+                    ck_assert_int_eq(st, DSMLP_ERR_UNSUPPORTED);
+                    TU_MSG_HAS(ctx, "the full half's 4 groups of 24 rows are not rank");
+                }
+                free(full), free(shard), free(q), free(qw);
+            }
     dsmlp_ctx_free(ctx);
 }
 END_TEST
@@ -431,6 +479,7 @@ START_TEST(reference_block_equals_dequantized_float)
             c.quant_extra_grouping = layout == 2;
             c.quant_gate_scales = gated && layout == 0;
             c.quant_scale_dtype = (v / 3) % 2 ? DSMLP_F16 : DSMLP_F32;
+            c.split_w1 = gated && v % 5 == 0;   /* w1_up, w1_gate: each its own scales */
             dsmlp_mlp_config f = c;
             f.int8_weights = 0, f.layout = DSMLP_LAYOUT_OUT_IN, f.quant_dtype = DSMLP_I8;
             f.quant_scale_dtype = DSMLP_F32, f.quant_per_channel = f.quant_extra_grouping = f.quant_gate_scales = 0;
@@ -444,7 +493,9 @@ START_TEST(reference_block_equals_dequantized_float)
                 if ((vi.op != DSMLP_OP_INPUT && vi.op != DSMLP_OP_PARAM) || strstr(vi.name, "_scales")) continue;
                 int64_t e = vi.tokens ? T * vi.dims[1] : vi.rank == 1 ? vi.dims[0] : vi.dims[0] * vi.dims[1];
                 if (vi.rank == 2 && !vi.tokens) {   /* a quantized weight, its scales, and its dequantization */
-                    const char *sn = strcmp(vi.name, "w1") ? "w2_scales" : "w1_scales";
+                    char *sn = malloc(GRAPH_NAME);
+                    snprintf(sn, GRAPH_NAME, "%s_scales", vi.name);
+                    keep[nkeep++] = sn;
                     int64_t ns, rows = vi.dims[0], cols = vi.dims[1];
                     TU_OK(ctx, dsmlp_mlp_scales(ctx, &c, sn, &ns));
                     void *src = tu_random(DSMLP_F32, e, 0.1), *qv = malloc((size_t)e), *sv = malloc((size_t)ns * 4);
@@ -498,6 +549,7 @@ int main(void)
     tcase_add_test(tc, quantize_errors);
     tcase_add_test(tc, mlp_quantize_shards);
     tcase_add_test(tc, mlp_quantize_gate_scales);
+    tcase_add_test(tc, mlp_quantize_split);
     tcase_add_test(tc, reference_dequant_formula);
     tcase_add_test(tc, reference_block_equals_dequantized_float);
     suite_add_tcase(s, tc);

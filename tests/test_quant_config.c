@@ -54,6 +54,10 @@ static void gate_half(dsmlp_mlp_config *c)
 {
     c->activation = DSMLP_MLP_GATED_SILU, c->quant_gate_scales = 1, c->int8_groups = 64;   /* 192 rows, halves 96 */
 }
+static void split_half(dsmlp_mlp_config *c)
+{
+    c->activation = DSMLP_MLP_GATED_SILU, c->split_w1 = 1, c->int8_groups = 64;   /* w1_up, w1_gate: 96 rows */
+}
 static void extra_w1(dsmlp_mlp_config *c) { c->int8_groups = 32, c->quant_extra_grouping = 1; }   /* 64 vs 96 rows */
 static void extra_w2(dsmlp_mlp_config *c) { c->intermediate = 384, c->int8_groups = 48, c->quant_extra_grouping = 1; }
 static void groups_tp(dsmlp_mlp_config *c) { c->tp_size = 4, c->int8_groups = 32; }   /* a rank has 24 rows */
@@ -74,6 +78,8 @@ static const bad bads[] = {
      "no up and gate halves"},
     {"gate scales vs half rows", gate_half, DSMLP_ERR_SHAPE, "int8_groups=64 does not divide the 96 rows of each half",
      "quant_gate_scales=1"},
+    {"groups vs split halves", split_half, DSMLP_ERR_SHAPE, "int8_groups=64 does not divide the 96 rows of w1_up and "
+     "w1_gate", "rows = intermediate/tp_size = 96"},
     {"extra grouping vs w1", extra_w1, DSMLP_ERR_SHAPE,
      "int8_groups=32 (x2 for quant_extra_grouping: 64 groups) does not divide the 96 rows of w1", "[out,in]"},
     {"extra grouping vs w2", extra_w2, DSMLP_ERR_SHAPE,
@@ -290,6 +296,9 @@ START_TEST(lua_config_errors)
     TL_FAILS(ctx, "return dsmlp.mlp{hidden = 64, activation = 'gated_gelu', intermediate = 96,\n"
                   "  int8 = {groups = 64, gate_scales = true}}",
              "int8.groups 64 does not divide the 96 rows of each half of w1");
+    TL_FAILS(ctx, "return dsmlp.mlp{hidden = 64, intermediate = 96, activation = 'gated_silu', split_w1 = true,\n"
+                  "  fp8 = {groups = 64}}",
+             "fp8.groups 64 does not divide the 96 rows of w1_up and w1_gate");
     TL_FAILS(ctx, "return dsmlp.mlp{hidden = 64, int8 = {groups = 2, per_channel = true}}",
              "fields 'int8.groups' (2) and 'int8.per_channel' exclude each other");
     TL_FAILS(ctx, "return dsmlp.mlp{hidden = 64, fp8 = {extra_grouping = true}}",

@@ -8,7 +8,8 @@
 **   groups       int8_groups (x2 with quant_extra_grouping) blocks of
 **                contiguous rows, DeepSpeed's q_groups (spec §5.3);
 **   gate scales  gated W1: that many groups in each of the up and gate
-**                halves, w1_scales = [up | gate];
+**                halves, w1_scales = [up | gate] (split_w1: w1_up_scales and
+**                w1_gate_scales always have their own groups);
 **   per channel  one scale per row.
 */
 #include "mlp.h"
@@ -27,6 +28,7 @@ int64_t mlp_scale_count(const dsmlp_mlp_config *cfg, const mlp_dims *d, int whic
 {
     if (!d->int8) return 0;
     if (which == MLP_W2) return cfg->quant_per_channel ? d->H : groups_of(cfg);
+    if (which == MLP_W1_HALF) return cfg->quant_per_channel ? d->Ip : groups_of(cfg);
     if (cfg->quant_per_channel) return d->F * d->Ip;
     return (d->gated && cfg->quant_gate_scales ? 2 : 1) * groups_of(cfg);
 }
@@ -105,6 +107,12 @@ dsmlp_status mlp_check_quant(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
     if (cfg->quant_per_channel) return DSMLP_OK;   /* one scale per row always fits */
     int64_t G = groups_of(cfg);
     char gd[96];
+    if (d.split && d.Ip % G != 0)
+        return err_set(ctx, DSMLP_ERR_SHAPE,
+                       "mlp config: %s does not divide the %lld rows of w1_up and w1_gate (rank weight [%lld, %lld] "
+                       "[out,in], rows = intermediate/tp_size = %lld)",
+                       groups_desc(cfg, gd, sizeof gd), (long long)d.Ip, (long long)d.Ip, (long long)d.H,
+                       (long long)d.Ip);
     if (cfg->quant_gate_scales && d.Ip % G != 0)
         return err_set(ctx, DSMLP_ERR_SHAPE,
                        "mlp config: %s does not divide the %lld rows of each half of w1 (quant_gate_scales=1: the up "
@@ -125,13 +133,20 @@ dsmlp_status mlp_check_quant(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
     return DSMLP_OK;
 }
 
-/* MLP_W1 / MLP_W2 for "w1"/"w2" (suffix "" or "_scales"), else 0. */
-static int weight_of(const char *param, const char *suffix)
+/* MLP_W1 / MLP_W2 / MLP_W1_HALF for "w1", "w2", "w1_up", "w1_gate" followed
+** by suffix ("" or "_scales") when the config has that weight, else 0. */
+static int weight_of(const mlp_dims *d, const char *param, const char *suffix)
 {
-    size_t n = strlen(suffix);
-    if (strncmp(param, "w1", 2) && strncmp(param, "w2", 2)) return 0;
-    if (strlen(param) != 2 + n || strcmp(param + 2, suffix)) return 0;
-    return param[1] == '1' ? MLP_W1 : MLP_W2;
+    static const struct { const char *name; int which; } w[] = {
+        {"w1", MLP_W1}, {"w2", MLP_W2}, {"w1_up", MLP_W1_HALF}, {"w1_gate", MLP_W1_HALF}};
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+        size_t n = strlen(w[i].name);
+        if (strncmp(param, w[i].name, n) || strcmp(param + n, suffix)) continue;
+        if (w[i].which == MLP_W1 && d->split) return 0;
+        if (w[i].which == MLP_W1_HALF && !d->split) return 0;
+        return w[i].which;
+    }
+    return 0;
 }
 
 dsmlp_status dsmlp_mlp_scales(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const char *param, int64_t *count)
@@ -140,14 +155,15 @@ dsmlp_status dsmlp_mlp_scales(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const
     *count = 0;
     dsmlp_status s = dsmlp_mlp_config_check(ctx, cfg);
     if (s != DSMLP_OK) return s;
-    int which = param ? weight_of(param, "_scales") : 0;
-    if (!which)
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp scales: '%s' is not a scale parameter (want w1_scales or "
-                       "w2_scales)", param ? param : "(null)");
-    if (!cfg->int8_weights)
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp scales: no parameter '%s' in this config (int8_weights=0)", param);
     mlp_dims d;
     mlp_dims_of(cfg, &d);
+    int which = param ? weight_of(&d, param, "_scales") : 0;
+    if (!which)
+        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp scales: '%s' is not a scale parameter of this config (want %s)",
+                       param ? param : "(null)", d.split ? "w1_up_scales, w1_gate_scales or w2_scales"
+                                                         : "w1_scales or w2_scales");
+    if (!cfg->int8_weights)
+        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp scales: no parameter '%s' in this config (int8_weights=0)", param);
     *count = mlp_scale_count(cfg, &d, which);
     return DSMLP_OK;
 }
@@ -158,9 +174,12 @@ dsmlp_status dsmlp_mlp_quantize(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, con
     dsmlp_status s = dsmlp_mlp_config_check(ctx, cfg);
     if (s != DSMLP_OK) return s;
     if (!param) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp quantize: parameter name is NULL");
-    int which = weight_of(param, "");
+    mlp_dims d;
+    mlp_dims_of(cfg, &d);
+    int which = weight_of(&d, param, "");
     if (!which)
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp quantize: '%s' is not a weight (want w1 or w2)", param);
+        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp quantize: '%s' is not a weight of this config (want %s)", param,
+                       d.split ? "w1_up, w1_gate or w2" : "w1 or w2");
     if (!cfg->int8_weights)
         return err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp quantize '%s': the config has float weights (int8_weights=0); nothing to quantize", param);
@@ -171,9 +190,8 @@ dsmlp_status dsmlp_mlp_quantize(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, con
         return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp quantize '%s': unknown layout %d (want IN_OUT=0, OUT_IN=1)",
                        param, (int)full_layout);
     if (!full) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp quantize '%s': full buffer is NULL", param);
-    mlp_dims d;
-    mlp_dims_of(cfg, &d);
-    int64_t rows = which == MLP_W1 ? d.F * d.Ip : d.H, cols = which == MLP_W1 ? d.H : d.Ip;
+    int64_t rows = which == MLP_W1 ? d.F * d.Ip : which == MLP_W1_HALF ? d.Ip : d.H;
+    int64_t cols = which == MLP_W2 ? d.Ip : d.H;
 
     /* The rank's float shard, as dsmlp_mlp_shard cuts it for a float block. */
     const void *src = full;

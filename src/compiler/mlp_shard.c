@@ -32,28 +32,34 @@ static void shard_w1_outputs(char *shard, const char *full, const mlp_dims *d, i
     copy_runs(shard, full, outer * d->F, d->Ip * inner, d->I * inner, d->r * d->Ip * inner, esz);
 }
 
+/* w1_scales, w2_scales, and with split_w1 w1_up_scales / w1_gate_scales
+** (each half's own scales). */
 static dsmlp_status shard_scales(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const mlp_dims *d, const char *param,
                                  const void *full, void *shard)
 {
+    int w2 = !strcmp(param, "w2_scales"), half = !w2 && strcmp(param, "w1_scales");
+    if (!w2 && half != d->split)
+        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (%s)", param,
+                       d->split ? "split_w1=1: w1_up_scales and w1_gate_scales" : "split_w1=0: w1_scales");
+    mlp_dims h = *d;   /* a split half: one block of outputs */
+    if (half) h.F = 1;
     size_t ssz = dsmlp_dtype_size(cfg->quant_scale_dtype);
-    int w2 = param[1] == '2';
-    int64_t n = mlp_scale_count(cfg, d, w2 ? MLP_W2 : MLP_W1);
+    int64_t n = mlp_scale_count(cfg, d, w2 ? MLP_W2 : half ? MLP_W1_HALF : MLP_W1);
     if (w2 || d->P == 1) {   /* the rank's rows are the full weight's rows */
         memcpy(shard, full, (size_t)n * ssz);
         return DSMLP_OK;
     }
     if (cfg->quant_per_channel) {   /* one scale per output row: cut like b1 */
-        shard_w1_outputs(shard, full, d, 1, 1, ssz);
+        shard_w1_outputs(shard, full, &h, 1, 1, ssz);
         return DSMLP_OK;
     }
-    int64_t full_rows = d->F * d->I;
     return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
-                   "mlp shard '%s': int8 scales are per shard, not sliced from the full weight's: the full w1's %lld "
+                   "mlp shard '%s': int8 scales are per shard, not sliced from the full weight's: the full %s's %lld "
                    "groups of %lld rows are not rank %lld's %lld groups of %lld rows; quantize each rank's shard of "
                    "the float weight (dsmlp_mlp_quantize) or use per-channel scales (quant_per_channel=1), which "
                    "slice",
-                   param, (long long)n, (long long)(full_rows / n), (long long)d->r, (long long)n,
-                   (long long)(d->F * d->Ip / n));
+                   param, half ? "half" : "w1", (long long)n, (long long)(h.F * d->I / n), (long long)d->r,
+                   (long long)n, (long long)(h.F * d->Ip / n));
 }
 
 dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const char *param, const void *full,
@@ -82,21 +88,37 @@ dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const 
     } else if (!strcmp(param, "b2")) {
         has = cfg->bias2, present = "bias2=0";
     } else if (!strcmp(param, "b1")) {
-        has = cfg->bias1, present = "bias1=0";
-    } else if (!strcmp(param, "w1_scales") || !strcmp(param, "w2_scales")) {
+        has = cfg->bias1 && !d.split, present = d.split ? "split_w1=1: b1_up and b1_gate" : "bias1=0";
+    } else if (!strcmp(param, "b1_up") || !strcmp(param, "b1_gate")) {
+        has = cfg->bias1 && d.split, present = d.split ? "bias1=0" : "split_w1=0: b1 holds [up | gate]";
+    } else if (!strcmp(param, "w1_up") || !strcmp(param, "w1_gate")) {
+        has = d.split, present = "split_w1=0: w1 holds [up | gate]";
+    } else if (!strcmp(param, "w1")) {
+        has = !d.split, present = "split_w1=1: w1_up and w1_gate";
+    } else if (!strcmp(param, "w1_scales") || !strcmp(param, "w2_scales") || !strcmp(param, "w1_up_scales") ||
+               !strcmp(param, "w1_gate_scales")) {
         if (!d.int8)
             return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (int8_weights=0)",
                            param);
         return shard_scales(ctx, cfg, &d, param, full, shard);
-    } else if (strcmp(param, "w1") && strcmp(param, "w2")) {
+    } else if (strcmp(param, "w2")) {
         return err_set(ctx, DSMLP_ERR_NOT_FOUND,
-                       "mlp shard: unknown parameter '%s' (want attn_bias, norm_w, norm_b, w1, b1, w2, b2)", param);
+                       "mlp shard: unknown parameter '%s' (want attn_bias, norm_w, norm_b, w1, b1, w1_up, w1_gate, "
+                       "b1_up, b1_gate, w2, b2)",
+                       param);
     }
     if (!has) return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (%s)", param, present);
 
     const char *f = full;
     char *o = shard;
-    if (!strcmp(param, "w1")) {
+    mlp_dims half = d;   /* w1_up, w1_gate, b1_up, b1_gate: one block of outputs each */
+    half.F = 1;
+    if (!strcmp(param, "w1_up") || !strcmp(param, "w1_gate")) {
+        if (out_in) shard_w1_outputs(o, f, &half, 1, d.H, wsz);
+        else shard_w1_outputs(o, f, &half, d.H, 1, wsz);
+    } else if (!strcmp(param, "b1_up") || !strcmp(param, "b1_gate")) {
+        shard_w1_outputs(o, f, &half, 1, 1, esz);
+    } else if (!strcmp(param, "w1")) {
         if (out_in)   /* [F·I, H]: row blocks */
             shard_w1_outputs(o, f, &d, 1, d.H, wsz);
         else          /* [H, F·I]: column blocks of every row */

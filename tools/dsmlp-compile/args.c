@@ -27,6 +27,11 @@ static const char usage_text[] =
     "                    else $XDG_CACHE_HOME/dsmlp, else ~/.cache/dsmlp)\n"
     "  --bundle OUT      after compiling, write a bundle file holding exactly\n"
     "                    this model's kernels (all requested archs)\n"
+    "  --weights PATH    a safetensors checkpoint (file, directory, or\n"
+    "                    model.safetensors.index.json): check that it holds\n"
+    "                    every parameter of every model layer of the layers\n"
+    "                    built with dsmlp.hf (names, dtypes, shapes; no data\n"
+    "                    read); with --verify, run with its real weights\n"
     "  --import BUNDLE   load a bundle into the store first; a bundle holding\n"
     "                    an arch outside --arch, from another dsmlp version,\n"
     "                    truncated or altered is refused and nothing changes\n"
@@ -56,8 +61,8 @@ static const char usage_text[] =
     "  --help            this text\n"
     "  --version         versions of dsmlp-compile and dsmlp\n"
     "\n"
-    "Order of work: --clear, --import, compile, --explain, --tune, --bundle, --verify,\n"
-    "--list. MODEL.lua may be omitted with --list, --clear and --import.\n"
+    "Order of work: --clear, --import, --weights, compile, --explain, --tune, --bundle,\n"
+    "--verify, --list. MODEL.lua may be omitted with --list, --clear and --import.\n"
     "\n"
     "exit codes:\n"
     "  0  success\n"
@@ -70,7 +75,9 @@ static const char usage_text[] =
     "  6  --verify: a layer's error exceeded its tolerance\n"
     "  7  --verify: no GPU present (the kernels were compiled; nothing verified)\n"
     "  8  --verify: a tensor-parallel layer needs P GPUs and fewer are present\n"
-    "     (the other layers were verified and passed)\n";
+    "     (the other layers were verified and passed)\n"
+    "  9  --weights: the checkpoint is missing, malformed, or does not hold the\n"
+    "     model's parameters (the message names the file and the tensor)\n";
 
 void cli_error(const char *fmt, ...)
 {
@@ -179,8 +186,8 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = 1; continue; }
 
         /* Options with a value. */
-        static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "-j", "--jobs",
-                                             "--stream-max-tokens", "--quantize"};
+        static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "--weights", "-j",
+                                             "--jobs", "--stream-max-tokens", "--quantize"};
         const char *name = NULL, *val = NULL;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
             size_t n = strlen(valued[k]);
@@ -206,6 +213,7 @@ int args_parse(int argc, char **argv, cli_opts *o)
         else if (strcmp(name, "--bundle") == 0) o->bundle_out = val;
         else if (strcmp(name, "--import") == 0) o->import_path = val;
         else if (strcmp(name, "--quantize") == 0) o->quantize = val;
+        else if (strcmp(name, "--weights") == 0) o->weights = val;
         else if (strcmp(name, "--stream-max-tokens") == 0) {
             char *end;
             long v = strtol(val, &end, 10);
@@ -218,9 +226,11 @@ int args_parse(int argc, char **argv, cli_opts *o)
     if (o->tp_oversubscribe && !o->verify) return usage_error("--tp-oversubscribe needs --verify%s%s", "", "");
     if (!o->model) {
         if (o->tune) return usage_error("--tune needs a model script%s%s", "", "");
-        if (o->bundle_out || o->explain || o->verify || o->quantize)
-            return usage_error("%s needs a model script", o->bundle_out ? "--bundle" : o->explain ? "--explain"
-                                                          : o->verify ? "--verify" : "--quantize", "");
+        if (o->bundle_out || o->explain || o->verify || o->weights || o->quantize)
+            return usage_error("%s needs a model script",
+                               o->bundle_out ? "--bundle" : o->explain ? "--explain" : o->verify ? "--verify"
+                               : o->weights ? "--weights" : "--quantize",
+                               "");
         if (!o->list && !o->clear && !o->import_path)
             return usage_error("no model script given%s%s", "", "");
     }
