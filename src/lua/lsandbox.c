@@ -19,6 +19,8 @@
 
 /* ------------------------------------------------------------- limits */
 
+static void sandbox_hook(lua_State *L, lua_Debug *ar);
+
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     sandbox_limits *s = (sandbox_limits *)ud;
@@ -49,15 +51,11 @@ static int script_frame(lua_State *L, lua_Debug *ar, const char *lib_source)
     return 0;
 }
 
-static void sandbox_hook(lua_State *L, lua_Debug *ar)
+/* Raises the instruction-limit error at the script's line. From now on every
+** instruction fails, so a pcall in the script cannot swallow the error and
+** keep running. */
+static int over_limit(lua_State *L, sandbox_limits *s)
 {
-    void *ud;
-    lua_getallocf(L, &ud);
-    sandbox_limits *s = (sandbox_limits *)ud;
-    s->used += s->chunk;
-    if (s->used < s->limit) return;
-    /* From now on every instruction fails, so a pcall in the script cannot
-    ** swallow the error and keep running. */
     lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1);
     s->exceeded = 1;
     lua_Debug where;
@@ -65,11 +63,33 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar)
         lua_pushfstring(L, "%s:%d: ", where.short_src, where.currentline);
     else
         lua_pushliteral(L, "");
-    (void)ar;
     lua_pushfstring(L, "instruction limit exceeded (%I instructions); the script runs too long or loops forever",
                     (lua_Integer)s->limit);
     lua_concat(L, 2);
-    lua_error(L);
+    return lua_error(L);
+}
+
+static void sandbox_hook(lua_State *L, lua_Debug *ar)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    sandbox_limits *s = (sandbox_limits *)ud;
+    (void)ar;
+    s->used += s->chunk;
+    if (s->used < s->limit) return;
+    over_limit(L, s);
+}
+
+void sandbox_charge(lua_State *L, double steps)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    sandbox_limits *s = (sandbox_limits *)ud;
+    if (!(steps < (double)(s->limit - s->used))) {   /* NaN too */
+        s->used = s->limit;
+        over_limit(L, s);
+    }
+    s->used += (int64_t)steps;
 }
 
 lua_State *sandbox_new(sandbox_limits *s, int64_t instruction_limit)
@@ -176,6 +196,7 @@ void sandbox_open(lua_State *L, int allow_io, const char *lua_path)
         luaL_openlibs(L);
     else
         open_sandboxed(L);
+    sandbox_bound_libs(L);
     open_dsmlp(L, lua_path, (sandbox_limits *)ud);
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_pushvalue(L, -2);

@@ -28,5 +28,11 @@ lua_State *sandbox_new(sandbox_limits *s, int64_t instruction_limit);
 /* Opens the libraries (all of them when allow_io) and the dsmlp module
 ** (global `dsmlp` and require "dsmlp"). Raises on error: call protected. */
 void       sandbox_open(lua_State *L, int allow_io, const char *lua_path);
+/* Charges a C call's bounded work to the instruction budget; raises the
+** instruction-limit error when it does not fit (lbounded.c uses it). */
+void       sandbox_charge(lua_State *L, double steps);
+/* Wraps the library functions whose cost the VM hook cannot see, so that
+** each call is charged before it runs (lbounded.c). */
+void       sandbox_bound_libs(lua_State *L);
 
 #endif
