@@ -351,6 +351,63 @@ START_TEST(write_failure_degrades_once)
 }
 END_TEST
 
+/* Issue 15, defect 2: a FIFO (or any non-regular file) at an entry path used
+** to block the reader forever: compile, list and clear hung. Entries are
+** opened without blocking and only regular files are accepted; each call runs
+** in a child with an alarm so a regression fails instead of hanging. */
+static int count_entries(const dsmlp_cache_entry *e, void *user)
+{
+    (void)e;
+    ++*(int *)user;
+    return 0;
+}
+
+static int fifo_child(const char *dir, const char *src, int what)
+{
+    alarm(20);
+    dsmlp_ctx *ctx = ts_ctx_in(dir);
+    const void *c;
+    size_t l;
+    char k[65];
+    int calls = 0;
+    switch (what) {
+    case 0: return store_get(ts_store(ctx), ctx, "k_fifo", src, "sm_90", &c, &l, k) == DSMLP_OK ? 0 : 1;
+    case 1: return dsmlp_cache_list(ctx, count_entries, &calls) == DSMLP_OK && calls == 0 ? 0 : 2;
+    default: return dsmlp_cache_clear(ctx) == DSMLP_OK ? 0 : 3;
+    }
+}
+
+START_TEST(fifo_at_entry_path_does_not_block)
+{
+    char *dir = tu_tmpdir("procs-fifo");
+    char *src = ts_source("k_fifo");
+    char key[65], path[PATH_MAX];
+    dsmlp_ctx *ctx = ts_ctx_in(dir);
+    TU_OK(ctx, store_key(ctx, src, "sm_90", key));
+    dsmlp_ctx_free(ctx);
+    ts_entry_path(dir, key, path, sizeof path);
+    static const char *const what[] = {"compile", "list", "clear"};
+    for (int w = 0; w < 3; w++) {
+        unlink(path);
+        ck_assert_int_eq(mkfifo(path, 0644), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) _exit(fifo_child(dir, src, w));
+        int st;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFEXITED(st), "%s blocked on a FIFO at %s (signal %d)", what[w], path,
+                      WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        ck_assert_msg(WEXITSTATUS(st) == 0, "%s with a FIFO at the entry path: exit %d", what[w], WEXITSTATUS(st));
+    }
+    /* compile replaced the FIFO by a valid entry; clear removed the last one */
+    struct stat sb;
+    ck_assert_int_ne(lstat(path, &sb), 0);
+    free(src);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--child") == 0) return ts_child_main(argc, argv);
@@ -366,6 +423,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, read_only_directory_is_memory_only);
     tcase_add_test(tc, uncreatable_directory_is_memory_only);
     tcase_add_test(tc, write_failure_degrades_once);
+    tcase_add_test(tc, fifo_at_entry_path_does_not_block);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -303,7 +303,7 @@ dsmlp_status dsmlp_bundle_import(dsmlp_ctx *ctx, const char *path, const char *a
         int e = errno;
         char eb[128];
         return err_set(ctx, e == ENOENT ? DSMLP_ERR_NOT_FOUND : DSMLP_ERR_IO, "bundle %s: cannot read (%s)", path,
-                       store_fs_strerror(e, eb, sizeof eb));
+                       e == EINVAL ? "not a regular file" : store_fs_strerror(e, eb, sizeof eb));
     }
     bundle_item *items;
     uint32_t count = 0;

@@ -98,12 +98,11 @@ static int list_disk_one(const char *dir, const char *name, void *user)
     list_acc *a = user;
     char path[PATH_MAX + 80];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* a FIFO must not block us */
     if (fd < 0) return 0;
     uint8_t hdr[STORE_HDR_SIZE];
     struct stat st;
-    ssize_t got = read(fd, hdr, sizeof hdr);
-    int ok = got == (ssize_t)sizeof hdr && fstat(fd, &st) == 0;
+    int ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, hdr, sizeof hdr) == (ssize_t)sizeof hdr;
     close(fd);
     store_hdr h;
     const char *why;

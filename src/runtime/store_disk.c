@@ -97,7 +97,7 @@ int store_disk_read(store *s, const uint8_t key[STORE_KEY_BYTES], store_hdr *h, 
     *blob = NULL;
     struct stat st;
     if (stat(path, &st) != 0) return errno == ENOENT ? 1 : 2;
-    if (st.st_size > STORE_ENTRY_MAX) return 2;   /* no kernel is that big: never read it */
+    if (!S_ISREG(st.st_mode) || st.st_size > STORE_ENTRY_MAX) return 2;   /* FIFOs etc. are never opened */   /* no kernel is that big: never read it */
     if (store_fs_read(path, blob, n) != 0) return errno == ENOENT ? 1 : 2;
     const char *why;
     if (store_entry_verify(*blob, *n, key, h, &why) != 0) {

@@ -48,10 +48,15 @@ int store_fs_read(const char *path, void **buf, size_t *len)
 {
     *buf = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return -1;
     struct stat st;
     if (fstat(fd, &st) != 0) goto fail;
+    if (!S_ISREG(st.st_mode)) {
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        goto fail;
+    }
     size_t cap = (size_t)st.st_size;
     char *b = malloc(cap ? cap : 1);
     if (!b) {

@@ -21,7 +21,9 @@ typedef struct store_part {
 
 /* mkdir -p; 0 or -1 with errno. */
 int store_fs_mkdir_p(const char *path, unsigned mode);
-/* Reads the whole file into a malloc'ed buffer; 0 or -1 with errno. */
+/* Reads the whole file into a malloc'ed buffer; 0 or -1 with errno. Only
+** regular files are read (EISDIR, or EINVAL for a FIFO, device or socket),
+** and opening never blocks. */
 int store_fs_read(const char *path, void **buf, size_t *len);
 /* Writes parts (concatenated) to path atomically: temp file beside it, fsync
 ** when do_sync, rename. On failure the temp file is removed and -1 returned
