@@ -323,7 +323,11 @@ typedef struct dsmlp_cache_stats {
     double   compile_seconds;
     uint64_t bytes_written, bytes_read;
     uint64_t corrupt_replaced, evictions;
-    int      disk_enabled;     /* 0: memory-only (off or unwritable) */
+    int      disk_enabled;     /* 0: memory-only (off, or no usable directory) */
+    int      disk_writable;    /* 0: entries are read from disk but new ones are
+                                  not written (read-only directory) */
+    uint64_t write_failures;   /* compiled kernels that could not be written to
+                                  disk (kept in memory only; see the warning) */
 } dsmlp_cache_stats;
 
 /* Directory in use (DSMLP_CACHE_DIR, $XDG_CACHE_HOME/dsmlp, ~/.cache/dsmlp). */

@@ -308,6 +308,7 @@ dsmlp_status dsmlp_bundle_import(dsmlp_ctx *ctx, const char *path, const char *a
     bundle_item *items;
     uint32_t count = 0;
     st = bundle_verify(ctx, path, buf, n, arch, &items, &count);
+    if (st == DSMLP_OK && (st = store_check_writable(s, ctx, "dsmlp_bundle_import")) != DSMLP_OK) free(items);
     if (st == DSMLP_OK) {
         /* Verified as a whole; now each entry goes in as store_get writes it. */
         uint32_t done = 0;

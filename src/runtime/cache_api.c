@@ -51,6 +51,7 @@ void dsmlp_cache_get_stats(dsmlp_ctx *ctx, dsmlp_cache_stats *out)
     if (!s) return;
     *out = s->stats;
     out->disk_enabled = s->disk_enabled;
+    out->disk_writable = s->disk_writable;
 }
 
 void dsmlp_cache_reset_stats(dsmlp_ctx *ctx)
@@ -59,6 +60,7 @@ void dsmlp_cache_reset_stats(dsmlp_ctx *ctx)
     if (!s) return;
     memset(&s->stats, 0, sizeof s->stats);
     s->stats.disk_enabled = s->disk_enabled;
+    s->stats.disk_writable = s->disk_writable;
 }
 
 /* ------------------------------------------------------------------ list */
@@ -190,6 +192,9 @@ dsmlp_status dsmlp_cache_clear(dsmlp_ctx *ctx)
     store *s;
     dsmlp_status st = ctx_store(ctx, &s);
     if (st != DSMLP_OK) return st;
+    /* A store that cannot be written is not cleared: saying so beats
+    ** reporting success while every entry stays on disk. */
+    if ((st = store_check_writable(s, ctx, "dsmlp_cache_clear")) != DSMLP_OK) return st;
     store_mem_forget(s);
     if (!s->disk_enabled) return DSMLP_OK;
     clear_acc c = {0};

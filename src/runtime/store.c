@@ -183,7 +183,7 @@ void store_disable_disk(store *s, const char *fmt, ...)
 {
     if (!s->disk_enabled) return;
     s->disk_enabled = 0;
-    s->stats.disk_enabled = 0;
+    s->disk_writable = 0;
     if (s->warning[0]) return;   /* one warning only */
     va_list ap;
     va_start(ap, fmt);
@@ -191,35 +191,65 @@ void store_disable_disk(store *s, const char *fmt, ...)
     va_end(ap);
 }
 
-static int default_dir(char *out, size_t cap)
+static void set_warning(store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_warning(store *s, const char *fmt, ...)
+{
+    if (s->warning[0]) return;   /* the first one says the most */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->warning, sizeof s->warning, fmt, ap);
+    va_end(ap);
+}
+
+const char *store_path_abbrev(const char *path, char *buf, size_t cap)
+{
+    size_t n = strlen(path), keep = cap > 16 ? (cap - 4) / 2 : 0;
+    if (n < cap && n <= 160) return snprintf(buf, cap, "%s", path), buf;
+    if (keep > 78) keep = 78;
+    snprintf(buf, cap, "%.*s...%s", (int)keep, path, path + n - keep);
+    return buf;
+}
+
+/* The default directory by the documented rules; NULL with *why on failure. */
+static int default_dir(char *out, size_t cap, const char **why)
 {
     const char *env = getenv("DSMLP_CACHE_DIR");
-    if (env && *env) return snprintf(out, cap, "%s", env) < (int)cap ? 0 : -1;
+    *why = "path too long";
+    if (env && *env) return snprintf(out, cap, "%s", env) < (int)cap ? 0 : (*why = "DSMLP_CACHE_DIR is too long", -1);
     env = getenv("XDG_CACHE_HOME");
-    if (env && *env == '/') return snprintf(out, cap, "%s/dsmlp", env) < (int)cap ? 0 : -1;
+    if (env && *env == '/')
+        return snprintf(out, cap, "%s/dsmlp", env) < (int)cap ? 0 : (*why = "XDG_CACHE_HOME is too long", -1);
     const char *home = getenv("HOME");
     char pwbuf[1024];
     struct passwd pw, *res = NULL;
     if ((!home || !*home) && getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
         home = res->pw_dir;
-    if (!home || !*home) return -1;
-    return snprintf(out, cap, "%s/.cache/dsmlp", home) < (int)cap ? 0 : -1;
+    if (!home || !*home) return *why = "set DSMLP_CACHE_DIR, XDG_CACHE_HOME or HOME", -1;
+    return snprintf(out, cap, "%s/.cache/dsmlp", home) < (int)cap ? 0 : (*why = "HOME is too long", -1);
 }
 
 /* Makes the directory and proves we can create files in it (access(2) says
-** yes to root even where writes fail, so a real file is tried). */
+** yes to root even where writes fail, so a real file is tried). A directory
+** that exists and can be read but not written is used read-only. */
 static void probe_dir(store *s)
 {
-    char err[128];
+    char err[128], shown[200];
+    store_path_abbrev(s->dir, shown, sizeof shown);
     if (store_fs_mkdir_p(s->dir, 0777) != 0) {
         int e = errno;
-        store_disable_disk(s, "kernel cache: cannot create directory %s (%s); using memory only", s->dir,
+        store_disable_disk(s, "kernel cache: cannot create directory %s (%s); using memory only", shown,
                            store_fs_strerror(e, err, sizeof err));
         return;
     }
     if (store_fs_probe(s->dir) != 0) {
         int e = errno;
-        store_disable_disk(s, "kernel cache: directory %s is not writable (%s); using memory only", s->dir,
+        if ((e == EACCES || e == EPERM || e == EROFS) && access(s->dir, R_OK | X_OK) == 0) {
+            s->disk_writable = 0;
+            set_warning(s, "kernel cache: directory %s is read-only (%s): its entries are used, new kernels are "
+                           "kept in memory only", shown, store_fs_strerror(e, err, sizeof err));
+            return;
+        }
+        store_disable_disk(s, "kernel cache: directory %s is not writable (%s); using memory only", shown,
                            store_fs_strerror(e, err, sizeof err));
         return;
     }
@@ -230,17 +260,33 @@ void store_set_dir(store *s, const char *dir)
 {
     s->gen++;   /* memory entries are not known to be in the new directory */
     s->warning[0] = '\0';
-    s->disk_enabled = !s->disk_off;
+    s->disk_enabled = s->disk_writable = !s->disk_off;
+    const char *why = "path too long";
     int ok = dir && *dir ? snprintf(s->dir, sizeof s->dir, "%s", dir) < (int)sizeof s->dir
-                         : default_dir(s->dir, sizeof s->dir) == 0;
+                         : default_dir(s->dir, sizeof s->dir, &why) == 0;
     if (!ok) {
-        if (!dir || !*dir) s->dir[0] = '\0';
-        store_disable_disk(s, "kernel cache: no usable directory (%s); using memory only",
-                           dir && *dir ? "path too long" : "set DSMLP_CACHE_DIR, XDG_CACHE_HOME or HOME");
+        s->dir[0] = '\0';
+        if (strstr(why, "too long"))
+            store_disable_disk(s, "kernel cache: no usable directory (%s: the limit is %d bytes); using memory only",
+                               why, (int)sizeof s->dir - 1);
+        else
+            store_disable_disk(s, "kernel cache: no usable directory (%s); using memory only", why);
     } else if (s->disk_enabled) {
         probe_dir(s);
     }
     s->stats.disk_enabled = s->disk_enabled;
+    s->stats.disk_writable = s->disk_writable;
+}
+
+dsmlp_status store_check_writable(store *s, dsmlp_ctx *ctx, const char *what)
+{
+    if (s->disk_writable || s->disk_off) return DSMLP_OK;
+    char shown[200];
+    if (s->disk_enabled)
+        return err_set(ctx, DSMLP_ERR_IO, "%s: the kernel store %s is read-only: nothing changed", what,
+                       store_path_abbrev(s->dir, shown, sizeof shown));
+    return err_set(ctx, DSMLP_ERR_IO, "%s: the kernel store has no usable directory (%s): nothing changed", what,
+                   s->warning[0] ? s->warning : "see dsmlp_cache_warning");
 }
 
 static int env_off(const char *v)
@@ -294,16 +340,29 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Writes e to the current directory; a failure turns the disk off (once). */
+/* Writes e to the current directory. A failure that concerns this entry
+** only (something else at its path) leaves the disk on; any other turns it
+** off. Either way the entry stays in memory and the failure is counted. */
 static void publish(store *s, store_entry *e)
 {
     if (!s->disk_enabled) return;
+    if (!s->disk_writable) {
+        s->stats.write_failures++;
+        return;
+    }
     if (store_disk_write(s, e->key, e->kernel, e->arch, e->cubin, e->len) != 0) {
         int err = errno;
-        char buf[128], hex[65];
+        char buf[128], hex[65], shown[200];
         store_hex(e->key, hex);
-        store_disable_disk(s, "kernel cache: cannot write entry %s/%s%s (%s); using memory only", s->dir, hex,
-                           STORE_SUFFIX, store_fs_strerror(err, buf, sizeof buf));
+        store_path_abbrev(s->dir, shown, sizeof shown);
+        s->stats.write_failures++;
+        if (err == EISDIR || err == ENOTEMPTY || err == EEXIST) {   /* a directory at its path */
+            set_warning(s, "kernel cache: cannot write entry %s%s (%s) in %s; that kernel is kept in memory only",
+                        hex, STORE_SUFFIX, store_fs_strerror(err, buf, sizeof buf), shown);
+            return;
+        }
+        store_disable_disk(s, "kernel cache: cannot write entry %s%s (%s) in %s; using memory only", hex,
+                           STORE_SUFFIX, store_fs_strerror(err, buf, sizeof buf), shown);
         return;
     }
     e->disk_gen = s->gen;
@@ -392,13 +451,15 @@ dsmlp_status store_get(store *s, dsmlp_ctx *ctx, const char *kernel_name, const 
 dsmlp_status store_put(store *s, dsmlp_ctx *ctx, const uint8_t key[STORE_KEY_BYTES], const char *kernel,
                        const char *arch, const void *cubin, size_t len)
 {
+    dsmlp_status st = store_check_writable(s, ctx, "kernel store");
+    if (st != DSMLP_OK) return st;
     if (s->disk_enabled) {
         if (store_disk_write(s, key, kernel, arch, cubin, len) == 0) return DSMLP_OK;
         int err = errno;
-        char buf[128], hex[65];
+        char buf[128], hex[65], shown[200];
         store_hex(key, hex);
-        return err_set(ctx, DSMLP_ERR_IO, "kernel store: cannot write entry %s/%s%s (%s)", s->dir, hex,
-                       STORE_SUFFIX, store_fs_strerror(err, buf, sizeof buf));
+        return err_set(ctx, DSMLP_ERR_IO, "kernel store: cannot write entry %s%s (%s) in %s", hex, STORE_SUFFIX,
+                       store_fs_strerror(err, buf, sizeof buf), store_path_abbrev(s->dir, shown, sizeof shown));
     }
     void *copy = malloc(len ? len : 1);
     if (!copy) return err_set(ctx, DSMLP_ERR_NOMEM, "kernel store: out of memory (%zu bytes)", len);

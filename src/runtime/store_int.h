@@ -51,7 +51,8 @@ typedef struct store_entry {
 struct store {
     char              dir[PATH_MAX];
     int               disk_off;        /* DSMLP_CACHE=off                 */
-    int               disk_enabled;
+    int               disk_enabled;    /* entries are read from dir         */
+    int               disk_writable;   /* ... and written to it             */
     unsigned          gen;             /* bumped when the directory changes */
     uint64_t          max_bytes;       /* 0: unlimited                     */
     char              warning[STORE_WARN_MAX];
@@ -113,5 +114,12 @@ typedef int (*store_scan_fn)(const char *dir, const char *name, void *user);   /
 int  store_disk_scan(const char *dir, store_scan_fn fn, void *user);
 /* Memory-only from now on, with one warning. */
 void store_disable_disk(store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* DSMLP_OK when entries can be written to disk, or the store is memory-only
+** by request (DSMLP_CACHE=off); else DSMLP_ERR_IO "<what>: the kernel store
+** ... is read-only / not usable ...". */
+dsmlp_status store_check_writable(store *s, dsmlp_ctx *ctx, const char *what);
+/* path, or its start and end around "..." when longer than max (messages
+** must keep their reason after a path). Returns buf. */
+const char *store_path_abbrev(const char *path, char *buf, size_t cap);
 
 #endif
