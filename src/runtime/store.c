@@ -342,10 +342,11 @@ static double now_s(void)
 
 /* Writes e to the current directory. A failure that concerns this entry
 ** only (something else at its path) leaves the disk on; any other turns it
-** off. Either way the entry stays in memory and the failure is counted. */
+** off. Either way the entry stays in memory and the failure is counted, as
+** is every kernel a read-only or unusable directory cannot take. */
 static void publish(store *s, store_entry *e)
 {
-    if (!s->disk_enabled) return;
+    if (s->disk_off) return;   /* memory-only by request: nothing to fail */
     if (!s->disk_writable) {
         s->stats.write_failures++;
         return;

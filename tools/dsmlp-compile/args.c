@@ -50,8 +50,9 @@ static const char usage_text[] =
     "  2  usage error (unknown option, missing value, bad arch, bad -j)\n"
     "  3  script error (missing file, Lua error, no layers)\n"
     "  4  compile error (planning or NVRTC failed)\n"
-    "  5  kernel store or bundle error (I/O; bundle corrupt, truncated, or\n"
-    "     from another dsmlp version or arch)\n"
+    "  5  kernel store or bundle error (I/O; compiled kernels that could not\n"
+    "     be written to the store; bundle corrupt, truncated, or from another\n"
+    "     dsmlp version or arch)\n"
     "  6  --verify: a layer's error exceeded its tolerance\n"
     "  7  --verify: no GPU present (the kernels were compiled; nothing verified)\n";
 
@@ -181,6 +182,11 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (strcmp(name, "--arch") == 0) r = parse_arch((char *)val, o);
         else if (strcmp(name, "-j") == 0 || strcmp(name, "--jobs") == 0) r = parse_jobs(val, o);
         else if (!*val) return usage_error("option '%s' needs a non-empty value%s", name, "");
+        else if (strcmp(name, "--cache-dir") == 0 && strlen(val) >= PATH_MAX) {
+            fprintf(stderr, "dsmlp-compile: --cache-dir: the path is %zu bytes long; the limit is %d (see --help)\n",
+                    strlen(val), PATH_MAX - 1);
+            return CLI_EXIT_USAGE;
+        }
         else if (strcmp(name, "--cache-dir") == 0) o->cache_dir = val;
         else if (strcmp(name, "--bundle") == 0) o->bundle_out = val;
         else if (strcmp(name, "--import") == 0) o->import_path = val;

@@ -65,12 +65,20 @@ typedef struct cli_job {
     double            seconds;     /* out */
 } cli_job;
 
+/* What the workers' stores said: kernels that could not be written, and
+** the first warning (a worker's store may fail where the first did not). */
+typedef struct cli_store_report {
+    uint64_t write_failures;
+    char     warning[1024];
+} cli_store_report;
+
 /* Compiles jobs[0..n) with `threads` workers. Worker 0 uses ctx; the others
 ** make their own contexts, which find the same cache dir through the
 ** environment. On failure returns the first error's status and copies its
-** message to err. */
+** message to err. rep receives every worker's store report (worker 0's
+** write failures counted from the call on). */
 dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, progress *pg,
-                          char *err, size_t errlen);
+                          char *err, size_t errlen, cli_store_report *rep);
 
 /* ------------------------------------------------------------ store */
 

@@ -25,6 +25,8 @@ typedef struct run {
     cli_job      *jobs;
     int           njobs, nkernels;
     const char  **keys;                      /* jobs' keys, for bundles */
+    char          warned[1024];              /* the store warning already shown */
+    int           store_rc;                  /* CLI_EXIT_STORE: kernels did not persist */
 } run;
 
 static int fail_with(dsmlp_ctx *ctx, dsmlp_status s, int phase_default, const char *what)
@@ -54,11 +56,13 @@ static void check_store(run *r)
 {
     dsmlp_cache_stats st;
     dsmlp_cache_get_stats(r->ctx, &st);
-    r->memory_only = !st.disk_enabled;
+    r->memory_only = !st.disk_enabled || !st.disk_writable;   /* one context must hold every kernel */
     const char *w = dsmlp_cache_warning(r->ctx);
     const char *env = getenv("DSMLP_CACHE");
-    if (w && *w)
+    if (w && *w) {
         cli_error("warning: %s", w);
+        snprintf(r->warned, sizeof r->warned, "%s", w);
+    }
     else if (r->memory_only)
         cli_error("warning: the kernel store is memory-only (%s%s): compiled kernels will not persist",
                   env ? "DSMLP_CACHE=" : "no usable directory", env ? env : "");
@@ -182,11 +186,22 @@ static int compile_all(run *r, double t0)
     if (r->memory_only) threads = 1;
     progress *pg = progress_new(r->njobs, r->o.quiet);
     char err[8192 + 512];
-    dsmlp_status s = compile_jobs(r->ctx, r->jobs, r->njobs, threads, pg, err, sizeof err);
+    cli_store_report rep;
+    dsmlp_status s = compile_jobs(r->ctx, r->jobs, r->njobs, threads, pg, err, sizeof err, &rep);
     progress_done(pg);
+    if (rep.warning[0] && strcmp(rep.warning, r->warned) != 0) cli_error("warning: %s", rep.warning);
     if (s != DSMLP_OK) {
         cli_error("%s", err);
         return cli_exit_for(s, CLI_EXIT_COMPILE);
+    }
+    /* Compiling into a store that does not keep the result is a failure of
+    ** this tool's one job, unless memory-only was asked for (DSMLP_CACHE=off:
+    ** then nothing counts as a write failure). */
+    if (rep.write_failures) {
+        cli_error("%llu compiled kernel%s could not be written to the kernel store %s and did not persist "
+                  "(exit code %d)", (unsigned long long)rep.write_failures, rep.write_failures == 1 ? "" : "s",
+                  dsmlp_cache_dir(r->ctx), CLI_EXIT_STORE);
+        r->store_rc = CLI_EXIT_STORE;
     }
     int compiled = 0, cached = 0;
     for (int j = 0; j < r->njobs; j++) (r->jobs[j].cached ? &cached : &compiled)[0]++;
@@ -227,7 +242,7 @@ static int run_all(run *r, double t0)
         if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, r->o.quiet))) return rc;
     }
     if (r->o.list && (rc = store_cmd_list(r->ctx))) return rc;
-    return CLI_EXIT_OK;
+    return r->store_rc;
 }
 
 int main(int argc, char **argv)
