@@ -156,7 +156,7 @@ END_TEST
 
 typedef enum {
     ALTER_PAYLOAD, ALTER_INDEX, ALTER_TRAILER, TRUNCATE, TRUNCATE_HEADER, EXTEND, FOREIGN_VERSION, FOREIGN_ARCH,
-    NOT_A_BUNDLE, EMPTY_FILE, NREFUSE
+    NOT_A_BUNDLE, EMPTY_FILE, CONTROL_NAME, NREFUSE
 } refusal;
 
 static void refuse(refusal r)
@@ -218,6 +218,11 @@ static void refuse(refusal r)
     case EMPTY_FILE:
         mn = 0;
         msg = "not a dsmlp bundle";
+        break;
+    case CONTROL_NAME:   /* issue 15, defect 7: terminal escapes and a fake line in a kernel name */
+        memcpy(m + 64 + 48, "k\x1b[2J\nfake", 10);
+        blake2b(m + n - 32, m, NULL, 32, n - 32, 0);
+        msg = "kernel name";
         break;
     default: break;
     }

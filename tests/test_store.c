@@ -308,6 +308,44 @@ START_TEST(list_and_clear)
 }
 END_TEST
 
+/* Issue 15, defect 7: an entry whose kernel name holds control characters
+** (terminal escapes, a fake line), even with a valid checksum, is not an
+** entry: never listed, never loaded. */
+START_TEST(control_characters_in_names_refused)
+{
+    char *dir = tu_tmpdir("store-ctl");
+    dsmlp_ctx *ctx = ts_ctx_in(dir);
+    char *src = ts_source("k_ctl");
+    char key[65], path[PATH_MAX];
+    TU_OK(ctx, store_key(ctx, src, "sm_90", key));
+    uint8_t k[STORE_KEY_BYTES], hdr[STORE_HDR_SIZE];
+    ck_assert_int_eq(store_unhex(key, k), 0);
+    static const char payload[] = "\x7f" "ELF not really";
+    store_hdr_encode(hdr, k, "k\x1b[2J\nfake entry", "sm_90", payload, sizeof payload);
+    ts_entry_path(dir, key, path, sizeof path);
+    uint8_t file[STORE_HDR_SIZE + sizeof payload];
+    memcpy(file, hdr, sizeof hdr);
+    memcpy(file + sizeof hdr, payload, sizeof payload);
+    ts_write_file(path, file, sizeof file);
+    seen_list sl = {0};
+    TU_OK(ctx, dsmlp_cache_list(ctx, collect, &sl));
+    ck_assert_int_eq(sl.n, 0);
+    const void *c;
+    size_t l;
+    char k2[65];
+    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_ctl", src, "sm_90", &c, &l, k2));
+    dsmlp_cache_stats cs;
+    stats(ctx, &cs);
+    ck_assert_uint_eq(cs.corrupt_replaced, 1);   /* recompiled and replaced */
+    ck_assert_uint_eq(cs.hits_disk, 0);
+    ts_assert_valid_entry(dir, key);
+    dsmlp_ctx_free(ctx);
+    free(src);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(stale_temp_files_removed_on_open)
 {
     char *dir = tu_tmpdir("store-tmp");
@@ -517,6 +555,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, cache_off_is_memory_only);
     tcase_add_test(tc, set_dir_republishes_memory_entries);
     tcase_add_test(tc, list_and_clear);
+    tcase_add_test(tc, control_characters_in_names_refused);
     tcase_add_test(tc, stale_temp_files_removed_on_open);
     tcase_add_test(tc, size_limit_evicts_lru);
     tcase_add_test(tc, bad_arguments);

@@ -256,8 +256,10 @@ static dsmlp_status bundle_verify(dsmlp_ctx *ctx, const char *path, const uint8_
         uint64_t off = get64(ix + 176), len = get64(ix + 184);
         it->key = ix;
         if (get_str(it->arch, ix + 32, STORE_ARCH_MAX) || get_str(it->kernel, ix + 48, STORE_KERNEL_MAX) ||
-            !it->kernel[0])
-            st = err_set(ctx, DSMLP_ERR_CORRUPT, "bundle %s: entry %u (%s) has a malformed name field", path, i, hex);
+            !store_name_ok(it->kernel))
+            st = err_set(ctx, DSMLP_ERR_CORRUPT,
+                         "bundle %s: entry %u (%s) has a malformed kernel name (empty, unterminated, or not printable "
+                         "ASCII)", path, i, hex);
         else if (off < idx_end || off > body_end || len > body_end - off)
             st = err_set(ctx, DSMLP_ERR_CORRUPT, "bundle %s: entry %u (%s) points outside the file", path, i, hex);
         if (st != DSMLP_OK) break;

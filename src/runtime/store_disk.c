@@ -54,6 +54,14 @@ void store_hdr_encode(uint8_t hdr[STORE_HDR_SIZE], const uint8_t key[STORE_KEY_B
     entry_sum(hdr, payload, len, hdr + STORE_SUM_OFF);
 }
 
+int store_name_ok(const char *name)
+{
+    if (!*name) return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x21 || *p > 0x7e) return 0;
+    return 1;
+}
+
 int store_hdr_decode(const uint8_t *buf, size_t n, store_hdr *h, const char **why)
 {
     if (n == 0) return *why = "empty file", -1;
@@ -66,6 +74,8 @@ int store_hdr_decode(const uint8_t *buf, size_t n, store_hdr *h, const char **wh
     if (get_str(h->version, buf + 16, STORE_VERSION_MAX) || get_str(h->arch, buf + 64, STORE_ARCH_MAX) ||
         get_str(h->kernel, buf + 80, STORE_KERNEL_MAX))
         return *why = "unterminated text field in the header", -1;
+    if (!store_name_ok(h->kernel) || !store_name_ok(h->arch))
+        return *why = "kernel name or arch holds characters other than printable ASCII", -1;
     memcpy(h->key, buf + 32, STORE_KEY_BYTES);
     h->payload = get64(buf + 208);
     return 0;

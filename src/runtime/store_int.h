@@ -71,6 +71,10 @@ typedef struct store_hdr {
     uint64_t payload;
 } store_hdr;
 
+/* 1 when name is a printable kernel name (ASCII 0x21..0x7e, non-empty):
+** names come from bundles and disk, and end up on terminals. */
+int          store_name_ok(const char *name);
+
 /* ---- store.c */
 void         store_hex(const uint8_t key[STORE_KEY_BYTES], char hex[65]);
 int          store_unhex(const char *hex, uint8_t key[STORE_KEY_BYTES]);   /* 0 ok */

@@ -18,6 +18,21 @@ typedef struct rows {
     int  n, cap, nomem;
 } rows;
 
+/* A copy of s with bytes outside printable ASCII as \xNN: what a store or
+** bundle holds must not reach the terminal raw (escapes, fake lines). */
+static char *printable(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) n += *p < 0x20 || *p > 0x7e || *p == '\\' ? 4 : 1;
+    char *out = malloc(n + 1), *q = out;
+    if (!out) return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p > 0x7e || *p == '\\') q += sprintf(q, "\\x%02x", *p);
+        else *q++ = (char)*p;
+    *q = '\0';
+    return out;
+}
+
 static int collect(const dsmlp_cache_entry *e, void *user)
 {
     rows *r = user;
@@ -30,8 +45,8 @@ static int collect(const dsmlp_cache_entry *e, void *user)
     }
     row *x = &r->v[r->n];
     x->key = strdup(e->key ? e->key : "");
-    x->kernel = strdup(e->kernel ? e->kernel : "");
-    x->arch = strdup(e->arch ? e->arch : "");
+    x->kernel = printable(e->kernel ? e->kernel : "");
+    x->arch = printable(e->arch ? e->arch : "");
     x->bytes = e->bytes;
     x->mtime = e->mtime;
     if (!x->key || !x->kernel || !x->arch) {
