@@ -56,6 +56,9 @@ typedef struct dsmlp_ctx dsmlp_ctx;
 ** device state. It needs no GPU to be created. Not thread-safe: use one per
 ** thread, or serialize. */
 dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out);
+/* Drops the caller's reference. Graphs and plans made from ctx hold their
+** own, so they stay usable (their errors still land in ctx, readable through
+** dsmlp_graph_ctx); the context is freed with the last of them. */
 void         dsmlp_ctx_free(dsmlp_ctx *ctx);
 /* Message for the last failed call on ctx (or on an object made from it);
 ** "" when none. Valid until the next call on ctx. */

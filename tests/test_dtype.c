@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 #include "testutil.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 START_TEST(f16_known_values)
 {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #define TOL 1e-12   /* same math in double, different summation order */
 #define MAXP 4

@@ -8,7 +8,7 @@
 */
 #include "testutil.h"
 #include "compiler/plan.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 #include "runtime/plan_handle.h"
 
 #include <dlfcn.h>

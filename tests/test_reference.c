@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include "testutil.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 #include "runtime/reference.h"
 #include "compiler/graph.h"
 #include <unistd.h>

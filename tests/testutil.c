@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #include <ftw.h>
 #include <math.h>

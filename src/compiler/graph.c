@@ -11,7 +11,7 @@
 ** a message naming the op, its operands and the mismatch on the context.
 */
 #include "graph.h"
-#include "error.h"
+#include "ctx.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -89,7 +89,7 @@ dsmlp_status dsmlp_graph_create(dsmlp_ctx *ctx, const char *name, dsmlp_graph **
                            (unsigned char)name[i], i);
     dsmlp_graph *g = calloc(1, sizeof *g);
     if (!g) return err_set(ctx, DSMLP_ERR_NOMEM, "graph_create: out of memory");
-    g->ctx = ctx;
+    g->ctx = ctx_retain(ctx);   /* the graph keeps its context alive */
     memcpy(g->name, name, len + 1);
     *out = g;
     return DSMLP_OK;
@@ -98,6 +98,7 @@ dsmlp_status dsmlp_graph_create(dsmlp_ctx *ctx, const char *name, dsmlp_graph **
 void dsmlp_graph_free(dsmlp_graph *g)
 {
     if (!g) return;
+    ctx_release(g->ctx);
     free(g->nodes);
     free(g);
 }

@@ -9,7 +9,7 @@
 /* embed.h has a slash-star inside a comment, which -Wcomment flags */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wcomment"
-#include "compiler/embed.h"
+#include "embed.h"
 #pragma GCC diagnostic pop
 
 #include <lualib.h>

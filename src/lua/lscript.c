@@ -5,7 +5,7 @@
 */
 #include "lmod.h"
 #include "lsandbox.h"
-#include "compiler/error.h"
+#include "error.h"
 
 #include <stdlib.h>
 #include <string.h>

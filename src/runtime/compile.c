@@ -68,7 +68,7 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
                        opt.arch);
     dsmlp_plan *h = calloc(1, sizeof *h);
     if (!h) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_build: out of memory");
-    h->ctx = ctx;
+    h->ctx = ctx_retain(ctx);   /* the plan keeps its context alive */
     dsmlp_status s = plan_make(ctx, g, &opt, &h->p);
     for (int i = 0; s == DSMLP_OK && i < h->p->nkernels; i++) {
         plan_kernel *k = &h->p->kernels[i];
@@ -94,6 +94,7 @@ void dsmlp_plan_free(dsmlp_plan *p)
     if (!p) return;
     if (p->rt && p->rt_free) p->rt_free(p->rt);
     plan_destroy(p->p);
+    ctx_release(p->ctx);
     free(p);
 }
 

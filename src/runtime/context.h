@@ -1,18 +1,18 @@
 /*
-** context.h — struct dsmlp_ctx. Starts with the error slot (see
-** src/compiler/error.h); the rest belongs to the runtime.
+** context.h — the runtime's state attached to a context (ctx->rt, see
+** src/base/ctx.h): the kernel store and the device, both made on first use,
+** and the reference executor's thread count.
 */
 #ifndef DSMLP_CONTEXT_H
 #define DSMLP_CONTEXT_H
 
 #include "dsmlp.h"
-#include "../compiler/error.h"
+#include "ctx.h"
 
 struct store;    /* src/runtime/store.h  */
 struct device;   /* src/runtime/device.h */
 
-struct dsmlp_ctx {
-    err_slot       err;            /* must stay first */
+struct ctx_runtime {
     struct store  *store;          /* created lazily by ctx_store()          */
     struct device *device;         /* created lazily by the runtime          */
     int            ref_threads;    /* reference executor worker threads      */

@@ -40,9 +40,9 @@ static dsmlp_status pick_device(dsmlp_ctx *ctx, const cuda_api *cu, CUdevice *de
 
 dsmlp_status device_get(dsmlp_ctx *ctx, struct device **out)
 {
-    if (ctx->device) {
-        *out = ctx->device;
-        return device_make_current(ctx, ctx->device);
+    if (ctx->rt->device) {
+        *out = ctx->rt->device;
+        return device_make_current(ctx, ctx->rt->device);
     }
     *out = NULL;
     const cuda_api *cu;
@@ -75,7 +75,7 @@ dsmlp_status device_get(dsmlp_ctx *ctx, struct device **out)
     snprintf(d->arch, sizeof d->arch, "sm_%d%d", d->cc_major, d->cc_minor);
     if (cu->cuDeviceGetName(d->name, (int)sizeof d->name, dev) != CUDA_SUCCESS)
         snprintf(d->name, sizeof d->name, "CUDA device %d", (int)dev);
-    ctx->device = d;
+    ctx->rt->device = d;
     *out = d;
     return DSMLP_OK;
 }

@@ -1,7 +1,7 @@
 /* gemm_tune.c — time cuBLASLt candidates on scratch buffers (see gemm_tune.h). */
 #include "gemm_tune.h"
 
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
 */
 #include "reference.h"
 #include "context.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 #include "compiler/graph.h"
 
 #include <stdarg.h>

@@ -11,7 +11,7 @@
 
 #define REF_MAX_THREADS 256
 
-/* Threads the executor uses for ctx: ctx->ref_threads (>= 1), where 1 (the
+/* Threads the executor uses for ctx: ctx->rt->ref_threads (>= 1), where 1 (the
 ** default) and 0 (auto) defer to $DSMLP_REF_THREADS, and auto without it
 ** means every online CPU. */
 int  ref_threads_effective(const dsmlp_ctx *ctx);

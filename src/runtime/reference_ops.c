@@ -1,6 +1,6 @@
 /* reference_ops.c — the reference executor's row-wise ops and host conversions. */
 #include "reference.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #include <math.h>
 #include <pthread.h>

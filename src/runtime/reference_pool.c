@@ -54,7 +54,7 @@ static int online_cpus(void)
 
 int ref_threads_effective(const dsmlp_ctx *ctx)
 {
-    int n = ctx ? ctx->ref_threads : 1;
+    int n = ctx ? ctx->rt->ref_threads : 1;
     if (n <= 1) {
         const char *env = getenv("DSMLP_REF_THREADS");
         if (env && *env) {
@@ -69,5 +69,5 @@ int ref_threads_effective(const dsmlp_ctx *ctx)
 
 void dsmlp_reference_set_threads(dsmlp_ctx *ctx, int nthreads)
 {
-    if (ctx) ctx->ref_threads = nthreads < 0 ? 0 : nthreads;
+    if (ctx) ctx->rt->ref_threads = nthreads < 0 ? 0 : nthreads;
 }

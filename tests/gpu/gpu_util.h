@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 #include "runtime/context.h"
 #include "runtime/cuda_api.h"
 #include "runtime/device.h"

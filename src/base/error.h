@@ -1,8 +1,6 @@
 /*
-** error.h — the last-error slot every context carries.
-** The compiler sees a context only through this slot: struct dsmlp_ctx
-** (src/runtime/context.h) starts with an err_slot, so a context pointer is a
-** valid err_slot pointer (C11 6.7.2.1p15).
+** error.h — the last-error slot every context carries (as its member err,
+** see ctx.h): err_set and friends record a status and a message there.
 */
 #ifndef DSMLP_ERROR_H
 #define DSMLP_ERROR_H
