@@ -358,8 +358,25 @@ dsmlp_status dsmlp_cache_clear(dsmlp_ctx *ctx);
 
 /* Bundles: one file with an index and per-entry checksums. write: the
 ** entries for the given keys (NULL/0 = every entry in the store). import:
-** verifies the whole file first; a bad or foreign bundle changes nothing. */
+** verifies the whole file first; a bad or foreign bundle changes nothing.
+**
+** Trust: a bundle is code (its cubins run on the GPU); importing one trusts
+** whoever produced it. Checksums only catch accidents, and the structural
+** check on import (each entry a CUDA cubin for its arch that defines its
+** kernel, or a "tune:" record of text) only catches nonsense. To know who
+** produced a bundle, sign it (Ed25519): dsmlp_keygen makes a key pair,
+** dsmlp_bundle_write_signed signs with the secret key file, and after
+** dsmlp_bundle_trust(ctx, public key file) dsmlp_bundle_import accepts only
+** bundles signed by a trusted key (unsigned ones: DSMLP_ERR_CORRUPT). */
 dsmlp_status dsmlp_bundle_write(dsmlp_ctx *ctx, const char *path, const char *const *keys, int nkeys);
+dsmlp_status dsmlp_bundle_write_signed(dsmlp_ctx *ctx, const char *path, const char *const *keys, int nkeys,
+                                       const char *secret_key_path);
+/* Writes a new key pair (secret: mode 0600); existing files are never
+** replaced. */
+dsmlp_status dsmlp_keygen(dsmlp_ctx *ctx, const char *secret_path, const char *public_path);
+/* Adds a trusted public key (at most 8); from then on imports on ctx
+** require a signature by one of them. */
+dsmlp_status dsmlp_bundle_trust(dsmlp_ctx *ctx, const char *public_key_path);
 /* arch: NULL accepts any; else a comma list ("sm_80,sm_90"): an entry for
 ** another arch refuses the whole bundle (DSMLP_ERR_VERSION). */
 dsmlp_status dsmlp_bundle_import(dsmlp_ctx *ctx, const char *path, const char *arch, int *imported);

@@ -97,5 +97,32 @@ else
   fail "bundle does not carry the version string $ver: cannot make a foreign-version bundle"
 fi
 
+# --- signed bundles: --keygen, --sign, --trust ------------------------------
+run --keygen "$tmp/k1" --cache-dir "$tmp/none"
+[ $rc -eq 0 ] && [ -s "$tmp/k1.key" ] && [ -s "$tmp/k1.pub" ] && [ "$(stat -c %a "$tmp/k1.key")" = 600 ] \
+  && ok "--keygen: k1.key (0600), k1.pub" || fail "--keygen (exit $rc): $out $err"
+run --keygen "$tmp/k1"
+[ $rc -eq 5 ] && grep -q "exists; not overwritten" <<<"$err" && ok "--keygen never overwrites" \
+  || fail "--keygen over existing (exit $rc): $err"
+"$bin" --keygen "$tmp/k2" -q || fail "second key pair"
+run "$tmp/a.lua" --cache-dir "$tmp/src" --arch sm_80,sm_90 --bundle "$tmp/signed.bundle" --sign "$tmp/k1.key"
+[ $rc -eq 0 ] && grep -q "wrote signed bundle" <<<"$out" && ok "--sign: signed bundle written" \
+  || fail "--sign (exit $rc): $out $err"
+run --import "$tmp/signed.bundle" --trust "$tmp/k1.pub" --cache-dir "$tmp/sdst" --arch sm_80,sm_90
+[ $rc -eq 0 ] && grep -q "imported $uniq entries" <<<"$out" && ok "--trust k1: signed bundle imported" \
+  || fail "--trust import (exit $rc): $out $err"
+run --import "$tmp/signed.bundle" --trust "$tmp/k2.pub" --cache-dir "$tmp/victim" --arch sm_80,sm_90
+[ $rc -eq 5 ] && grep -q "not a trusted key" <<<"$err" && [ "$(state "$tmp/victim")" = "$before" ] \
+  && ok "--trust k2: bundle signed by k1 refused" || fail "--trust other key (exit $rc): $err"
+run --import "$tmp/a.bundle" --trust "$tmp/k1.pub" --cache-dir "$tmp/victim" --arch sm_80,sm_90
+[ $rc -eq 5 ] && grep -q "not signed" <<<"$err" && [ "$(state "$tmp/victim")" = "$before" ] \
+  && ok "--trust: unsigned bundle refused" || fail "--trust unsigned (exit $rc): $err"
+run --import "$tmp/signed.bundle" --trust "$tmp/k1.key" --cache-dir "$tmp/victim"
+[ $rc -eq 2 ] && grep -q "not a public key file" <<<"$err" && ok "--trust with a secret key: usage error" \
+  || fail "--trust secret key (exit $rc): $err"
+run "$tmp/a.lua" --sign "$tmp/k1.key"
+[ $rc -eq 2 ] && grep -q -- "--sign needs --bundle" <<<"$err" && ok "--sign without --bundle: usage error" \
+  || fail "--sign alone (exit $rc): $err"
+
 [ $fails -eq 0 ] && echo "all passed" || echo "$fails failed"
 [ $fails -eq 0 ]

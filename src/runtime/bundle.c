@@ -8,13 +8,18 @@
 **                 size u64 | BLAKE2b-256 of the payload [32]
 **   payloads, in index order
 **   trailer (32): BLAKE2b-256 of everything before it
-** Import verifies all of it before the store sees a single entry.
+**   signature block (128, signed bundles only; sign.h): Ed25519 over the trailer
+** The header's total size covers everything but the signature block. Import
+** verifies all of it — checksums, signature against the trusted keys, each
+** payload's structure (payload.h) — before the store sees a single entry.
 */
 #include "le_bytes.h"
 #include "store_int.h"
 #include "store_fs.h"
 #include "context.h"
 #include "nvrtc.h"
+#include "payload.h"
+#include "sign.h"
 
 #include <blake2.h>
 #include <errno.h>
@@ -66,9 +71,15 @@ static int collect_disk(const char *dir, const char *name, void *user)
     return 0;
 }
 
-dsmlp_status dsmlp_bundle_write(dsmlp_ctx *ctx, const char *path, const char *const *keys, int nkeys)
+static dsmlp_status bundle_write(dsmlp_ctx *ctx, const char *path, const char *const *keys, int nkeys,
+                                 const char *secret_key_path)
 {
     if (!ctx) return DSMLP_ERR_INVALID_ARG;
+    uint8_t sk[SIGN_SK_BYTES], sigblock[SIGN_BLOCK];
+    if (secret_key_path) {
+        dsmlp_status st = sign_load_secret(ctx, secret_key_path, sk);
+        if (st != DSMLP_OK) return st;
+    }
     if (!path || !*path) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_bundle_write: no output path");
     if (nkeys < 0 || (nkeys > 0 && !keys))
         return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_bundle_write: bad key list (nkeys %d)", nkeys);
@@ -103,7 +114,7 @@ dsmlp_status dsmlp_bundle_write(dsmlp_ctx *ctx, const char *path, const char *co
         if (n == 0 || memcmp(ks.keys[n - 1], ks.keys[i], STORE_KEY_BYTES) != 0) memcpy(ks.keys[n++], ks.keys[i], STORE_KEY_BYTES);
 
     uint8_t *index = calloc(n ? n : 1, BUNDLE_IDX);
-    store_part *parts = calloc(n + 3, sizeof *parts);
+    store_part *parts = calloc(n + 4, sizeof *parts);
     if (!index || !parts) {
         free(index);
         free(parts);
@@ -154,16 +165,36 @@ dsmlp_status dsmlp_bundle_write(dsmlp_ctx *ctx, const char *path, const char *co
     for (size_t i = 0; i < m + 2; i++) blake2b_update(&bs, parts[i].data, parts[i].len);
     blake2b_final(&bs, trailer, 32);
     parts[m + 2] = (store_part){trailer, sizeof trailer};
-    if (store_fs_publish(path, parts, (int)(m + 3), 1, 0644) != 0) {
+    int nparts = (int)(m + 3);
+    if (secret_key_path) {
+        st = sign_block(ctx, sk, trailer, sigblock);
+        if (st != DSMLP_OK) goto done;
+        parts[nparts++] = (store_part){sigblock, sizeof sigblock};
+    }
+    if (store_fs_publish(path, parts, nparts, 1, 0644) != 0) {
         char buf[128];
         st = err_set(ctx, DSMLP_ERR_IO, "dsmlp_bundle_write: cannot write %s (%s)", path,
                      store_fs_strerror(errno, buf, sizeof buf));
     }
 done:
+    memset(sk, 0, sizeof sk);
     free(index);
     free(parts);
     free(ks.keys);
     return st;
+}
+
+dsmlp_status dsmlp_bundle_write(dsmlp_ctx *ctx, const char *path, const char *const *keys, int nkeys)
+{
+    return bundle_write(ctx, path, keys, nkeys, NULL);
+}
+
+dsmlp_status dsmlp_bundle_write_signed(dsmlp_ctx *ctx, const char *path, const char *const *keys, int nkeys,
+                                       const char *secret_key_path)
+{
+    if (ctx && (!secret_key_path || !*secret_key_path))
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_bundle_write_signed: no secret key file given");
+    return bundle_write(ctx, path, keys, nkeys, secret_key_path);
 }
 
 /* ---------------------------------------------------------------- import */
@@ -209,6 +240,29 @@ static int get_str(char *dst, const uint8_t *src, size_t width)
     return n < width ? 0 : -1;
 }
 
+/* The signature (b[n..n+SIGN_BLOCK) when is_signed) against the trusted keys:
+** with keys configured, only a valid signature by one of them passes; without,
+** a signed bundle's signature must still be valid. */
+static dsmlp_status check_signature(dsmlp_ctx *ctx, const char *path, const uint8_t *b, size_t n, int is_signed)
+{
+    const struct ctx_runtime *rt = ctx->rt;
+    uint8_t pk[SIGN_PK_BYTES];
+    char id[17];
+    if (!is_signed)
+        return rt->ntrusted ? err_set(ctx, DSMLP_ERR_CORRUPT,
+                                      "bundle %s: not signed, and this context only accepts bundles signed by a "
+                                      "trusted key (dsmlp_bundle_trust / --trust)", path)
+                            : DSMLP_OK;
+    if (sign_check_block(b + n, b + n - BUNDLE_TRAILER, pk) != 0)
+        return err_set(ctx, DSMLP_ERR_CORRUPT, "bundle %s: the signature does not verify (altered after signing?)",
+                       path);
+    if (!rt->ntrusted) return DSMLP_OK;
+    for (int i = 0; i < rt->ntrusted; i++)
+        if (memcmp(rt->trusted[i], pk, SIGN_PK_BYTES) == 0) return DSMLP_OK;
+    sign_key_id(pk, id);
+    return err_set(ctx, DSMLP_ERR_CORRUPT, "bundle %s: signed by key %s..., which is not a trusted key", path, id);
+}
+
 /* Checks the whole image; fills items (count entries). */
 static dsmlp_status bundle_verify(dsmlp_ctx *ctx, const char *path, const uint8_t *b, size_t n, const char *archlist,
                                   bundle_item **items_out, uint32_t *count_out)
@@ -227,13 +281,18 @@ static dsmlp_status bundle_verify(dsmlp_ctx *ctx, const char *path, const uint8_
                        "rebuild it with this version's dsmlp-compile",
                        path, vbad ? "?" : version, get32(b + 8), DSMLP_VERSION_STRING, BUNDLE_FORMAT);
     uint64_t total = get64(b + 32);
-    if (total != n)
+    int is_signed = total < n && n - total == SIGN_BLOCK && total >= BUNDLE_HDR + BUNDLE_TRAILER &&
+                    memcmp(b + total, sign_magic, 8) == 0;
+    if (total != n && !is_signed)
         return err_set(ctx, DSMLP_ERR_CORRUPT, "bundle %s: header says %llu bytes but the file has %zu (truncated?)",
                        path, (unsigned long long)total, n);
+    n = (size_t)total;   /* from here on: the bundle without its signature block */
     uint8_t sum[32];
     blake2b(sum, b, NULL, 32, n - BUNDLE_TRAILER, 0);
     if (memcmp(sum, b + n - BUNDLE_TRAILER, 32) != 0)
         return err_set(ctx, DSMLP_ERR_CORRUPT, "bundle %s: checksum mismatch (the file was altered or damaged)", path);
+    dsmlp_status sst = check_signature(ctx, path, b, n, is_signed);
+    if (sst != DSMLP_OK) return sst;
     uint32_t count = get32(b + 12);
     uint64_t body_end = n - BUNDLE_TRAILER, idx_end = BUNDLE_HDR + (uint64_t)count * BUNDLE_IDX;
     if (idx_end > body_end)
@@ -251,6 +310,7 @@ static dsmlp_status bundle_verify(dsmlp_ctx *ctx, const char *path, const uint8_
     for (uint32_t i = 0; i < count && st == DSMLP_OK; i++) {
         const uint8_t *ix = b + BUNDLE_HDR + (size_t)i * BUNDLE_IDX;
         bundle_item *it = &items[i];
+        const char *why;
         char hex[65];
         store_hex(ix, hex);
         uint64_t off = get64(ix + 176), len = get64(ix + 184);
@@ -270,6 +330,9 @@ static dsmlp_status bundle_verify(dsmlp_ctx *ctx, const char *path, const uint8_
         else if (!nvrtc_arch_valid(it->arch))
             st = err_set(ctx, DSMLP_ERR_VERSION, "bundle %s: entry %u (%s) is for unknown arch '%s'", path, i,
                          it->kernel, it->arch);
+        else if ((why = payload_check(it->kernel, it->arch, b + off, (size_t)len)) != NULL)
+            st = err_set(ctx, DSMLP_ERR_CORRUPT, "bundle %s: entry %u (kernel %s, %s) is refused: %s", path, i,
+                         it->kernel, it->arch, why);
         else if (narchs) {
             int ok = 0;
             for (int a = 0; a < narchs; a++) ok |= strcmp(archs[a], it->arch) == 0;

@@ -16,6 +16,8 @@ struct ctx_runtime {
     struct store  *store;          /* created lazily by ctx_store()          */
     struct device *device;         /* created lazily by the runtime          */
     int            ref_threads;    /* reference executor worker threads      */
+    unsigned char  trusted[8][32]; /* Ed25519 keys bundles must be signed by */
+    int            ntrusted;       /* 0: unsigned bundles are accepted       */
 };
 
 /* The context's kernel store, opened on first use (never NULL on DSMLP_OK). */

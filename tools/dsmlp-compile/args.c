@@ -30,6 +30,11 @@ static const char usage_text[] =
     "  --import BUNDLE   load a bundle into the store first; a bundle holding\n"
     "                    an arch outside --arch, from another dsmlp version,\n"
     "                    truncated or altered is refused and nothing changes\n"
+    "  --sign KEY        sign the --bundle with this secret key file (Ed25519)\n"
+    "  --trust PUB       with --import: accept only bundles signed by this\n"
+    "                    public key (repeatable: any of them)\n"
+    "  --keygen PREFIX   write a new key pair PREFIX.key (secret, mode 0600)\n"
+    "                    and PREFIX.pub; never replaces existing files\n"
     "  --list            list the store: key, kernel, arch, size, age\n"
     "  --clear           remove every entry from the store (before compiling)\n"
     "  --explain         print each layer's plan (steps, fusions, kernel keys)\n"
@@ -42,7 +47,9 @@ static const char usage_text[] =
     "  --version         versions of dsmlp-compile and dsmlp\n"
     "\n"
     "Order of work: --clear, --import, compile, --explain, --bundle, --verify,\n"
-    "--list. MODEL.lua may be omitted with --list, --clear and --import.\n"
+    "--list. MODEL.lua may be omitted with --list, --clear, --import and --keygen.\n"
+    "A bundle is code: importing one trusts whoever made it; sign bundles and\n"
+    "import them with --trust to know who that was (docs/kernel-store.md).\n"
     "\n"
     "exit codes:\n"
     "  0  success\n"
@@ -160,7 +167,8 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = 1; continue; }
 
         /* Options with a value. */
-        static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "-j", "--jobs"};
+        static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "-j", "--jobs",
+                                             "--sign", "--trust", "--keygen"};
         const char *name = NULL, *val = NULL;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
             size_t n = strlen(valued[k]);
@@ -190,13 +198,21 @@ int args_parse(int argc, char **argv, cli_opts *o)
         else if (strcmp(name, "--cache-dir") == 0) o->cache_dir = val;
         else if (strcmp(name, "--bundle") == 0) o->bundle_out = val;
         else if (strcmp(name, "--import") == 0) o->import_path = val;
+        else if (strcmp(name, "--sign") == 0) o->sign_key = val;
+        else if (strcmp(name, "--keygen") == 0) o->keygen = val;
+        else if (strcmp(name, "--trust") == 0) {
+            if (o->ntrust == 8) return usage_error("at most 8 --trust keys%s%s", "", "");
+            o->trust[o->ntrust++] = val;
+        }
         if (r != -1) return r;
     }
+    if (o->sign_key && !o->bundle_out) return usage_error("--sign needs --bundle (it signs the bundle written)%s%s", "", "");
+    if (o->ntrust && !o->import_path) return usage_error("--trust needs --import (it checks the bundle imported)%s%s", "", "");
     if (!o->model) {
         if (o->bundle_out || o->explain || o->verify)
             return usage_error("%s needs a model script", o->bundle_out ? "--bundle" : o->explain ? "--explain"
                                                                                                   : "--verify", "");
-        if (!o->list && !o->clear && !o->import_path)
+        if (!o->list && !o->clear && !o->import_path && !o->keygen)
             return usage_error("no model script given%s%s", "", "");
     }
     return -1;

@@ -30,6 +30,10 @@ typedef struct cli_opts {
     const char *cache_dir;             /* NULL: the library's default rules */
     const char *bundle_out;
     const char *import_path;
+    const char *sign_key;              /* --sign: secret key file for --bundle */
+    const char *trust[8];              /* --trust: public key files          */
+    int         ntrust;
+    const char *keygen;                /* --keygen PREFIX                    */
     int         list, clear, explain, verify, quiet;
     int         jobs;                  /* 0: number of cores                */
 } cli_opts;

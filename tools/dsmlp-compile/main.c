@@ -68,9 +68,30 @@ static void check_store(run *r)
                   env ? "DSMLP_CACHE=" : "no usable directory", env ? env : "");
 }
 
+static int do_keygen(run *r)
+{
+    char sk[4096], pk[4096];
+    if (snprintf(sk, sizeof sk, "%s.key", r->o.keygen) >= (int)sizeof sk ||
+        snprintf(pk, sizeof pk, "%s.pub", r->o.keygen) >= (int)sizeof pk) {
+        cli_error("--keygen: prefix too long");
+        return CLI_EXIT_USAGE;
+    }
+    dsmlp_status s = dsmlp_keygen(r->ctx, sk, pk);
+    if (s != DSMLP_OK) return fail_with(r->ctx, s, CLI_EXIT_STORE, "--keygen");
+    if (!r->o.quiet) printf("wrote secret key %s (keep it private; sign with --sign) and public key %s (--trust)\n", sk, pk);
+    return CLI_EXIT_OK;
+}
+
 static int do_import(run *r)
 {
     int n = 0;
+    for (int i = 0; i < r->o.ntrust; i++) {
+        dsmlp_status s = dsmlp_bundle_trust(r->ctx, r->o.trust[i]);
+        if (s != DSMLP_OK) {
+            cli_error("--trust %s: %s", r->o.trust[i], dsmlp_last_error(r->ctx));
+            return s == DSMLP_ERR_NOT_FOUND || s == DSMLP_ERR_CORRUPT ? CLI_EXIT_USAGE : cli_exit_for(s, CLI_EXIT_STORE);
+        }
+    }
     dsmlp_status s = dsmlp_bundle_import(r->ctx, r->o.import_path, r->archs, &n);
     if (s == DSMLP_ERR_CORRUPT || s == DSMLP_ERR_VERSION || s == DSMLP_ERR_NOT_FOUND || s == DSMLP_ERR_INVALID_ARG) {
         /* Verified before anything is written: nothing changed. */
@@ -218,18 +239,23 @@ static int compile_all(run *r, double t0)
 
 static int write_bundle(run *r)
 {
-    dsmlp_status s = dsmlp_bundle_write(r->ctx, r->o.bundle_out, r->keys, r->njobs);
+    dsmlp_status s = r->o.sign_key ? dsmlp_bundle_write_signed(r->ctx, r->o.bundle_out, r->keys, r->njobs, r->o.sign_key)
+                                   : dsmlp_bundle_write(r->ctx, r->o.bundle_out, r->keys, r->njobs);
     if (s != DSMLP_OK) {
         cli_error("cannot write bundle %s: %s", r->o.bundle_out, dsmlp_last_error(r->ctx));
         return cli_exit_for(s, CLI_EXIT_STORE);
     }
-    if (!r->o.quiet) printf("wrote bundle %s: %d kernels (%s)\n", r->o.bundle_out, r->njobs, r->archs);
+    if (!r->o.quiet)
+        printf("wrote %sbundle %s: %d kernels (%s)\n", r->o.sign_key ? "signed " : "", r->o.bundle_out, r->njobs,
+               r->archs);
     return CLI_EXIT_OK;
 }
 
 static int run_all(run *r, double t0)
 {
     int rc;
+    if (r->o.keygen && (rc = do_keygen(r))) return rc;
+    if (r->o.keygen && !r->o.model && !r->o.list && !r->o.clear && !r->o.import_path) return CLI_EXIT_OK;
     pick_archs(r);
     check_store(r);
     if (r->o.clear && (rc = store_cmd_clear(r->ctx, r->o.quiet))) return rc;
