@@ -270,6 +270,13 @@ typedef struct dsmlp_compile_options {
                                   T <= this (decode); 0 disables, at most 8.
                                   Default 1 (measured: bench/RESULTS.md);
                                   env DSMLP_DECODE_MAX_TOKENS overrides it */
+    int         stream_max_tokens; /* the plan also gets a weight-streaming
+                                  route (generated tensor-core GEMMs with the
+                                  norm, activation/gating and residual fused)
+                                  that may serve T <= this; which token counts
+                                  it serves is measured (dsmlp-compile --tune)
+                                  or chosen by a heuristic at load. 0 disables,
+                                  at most 128. Default 128                    */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);

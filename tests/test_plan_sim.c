@@ -11,111 +11,155 @@
 #include "dtype.h"
 #include "runtime/plan_handle.h"
 
+#include <blake2.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-typedef void (*kfn)(long long, void *, void *, void *, void *, void *, void *, void *, void *, void *, void *,
-                    void *, void *);
+extern char **environ;
 
 typedef struct simk {
-    void *so;
-    kfn   fn;
-    void (*blk)(unsigned, unsigned, unsigned);
-    void (*thr)(unsigned, unsigned, unsigned);
+    void *so, *fn;
+    int (*launch)(unsigned, unsigned, unsigned, size_t, void *, long long, void **);
 } simk;
 
-static char *workdir;
+/* Host-compiled kernels are cached by the hash of their source and the shim,
+** so each distinct kernel is compiled once per build tree (and in parallel). */
+static char cachedir[1024], incdir[1100];
+static char *shim_text;
 
-/* Per test: a directory with empty cuda_fp16.h / cuda_bf16.h (the shim has the types). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = 0;
+    fclose(f);
+    return b;
+}
+
 static void setup(void)
 {
-    workdir = tu_tmpdir("plansim");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/cuda_fp16.h", workdir);
-    fclose(fopen(path, "w"));
-    snprintf(path, sizeof path, "%s/cuda_bf16.h", workdir);
-    fclose(fopen(path, "w"));
+    const char *bin = getenv("DSMLP_BINARY_DIR");
+    snprintf(cachedir, sizeof cachedir, "%s/plansim-cache", bin && *bin ? bin : DSMLP_BINARY_DIR);
+    mkdir(cachedir, 0755);
+    snprintf(incdir, sizeof incdir, "%s/inc", cachedir);
+    mkdir(incdir, 0755);
+    char path[1200];
+    /* empty cuda_fp16.h / cuda_bf16.h: the shim has the types */
+    snprintf(path, sizeof path, "%s/cuda_fp16.h", incdir);
+    fclose(fopen(path, "a"));
+    snprintf(path, sizeof path, "%s/cuda_bf16.h", incdir);
+    fclose(fopen(path, "a"));
+    if (!shim_text) shim_text = slurp(DSMLP_SOURCE_DIR "/tests/test_plan_sim_shim.h");
 }
 
-static void teardown(void)
+static void teardown(void) {}
+
+static void so_path(const plan_kernel *k, char *out, size_t cap)
 {
-    tu_rmtree(workdir);
-    free(workdir);
+    uint8_t h[16];
+    blake2b_state st;
+    blake2b_init(&st, sizeof h);
+    blake2b_update(&st, (const uint8_t *)shim_text, strlen(shim_text));
+    blake2b_update(&st, (const uint8_t *)k->source, strlen(k->source));
+    blake2b_final(&st, h, sizeof h);
+    char hex[33];
+    for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    snprintf(out, cap, "%s/%s-%s.so", cachedir, k->name, hex);
 }
 
-static void compile_host(const plan_kernel *k, simk *out)
+/* Compiles every kernel not in the cache yet, up to nproc at a time. */
+static void compile_all(const plan *p)
 {
-    char path[1024], cmd[4096];
-    snprintf(path, sizeof path, "%s/%s.cu", workdir, k->name);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(k->source, f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd,
-             "g++ -std=c++17 -O1 -w -shared -fPIC -x c++ -include %s/tests/test_plan_sim_shim.h -I %s -o %s/%s.so %s "
-             "> %s/%s.log 2>&1",
-             DSMLP_SOURCE_DIR, workdir, workdir, k->name, path, workdir, k->name);
-    int rc = system(cmd);
-    if (rc != 0) {
-        snprintf(cmd, sizeof cmd, "head -c 3000 %s/%s.log >&2", workdir, k->name);
-        ck_assert(system(cmd) >= 0);
+    int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs < 1) jobs = 1;
+    pid_t pid[64];
+    char *tmp[64], *dst[64], *src[64];
+    int running = 0, failed = 0;
+    for (int i = 0; i <= p->nkernels; i++) {
+        while (running && (running >= jobs || i == p->nkernels)) {
+            int status;
+            pid_t w = wait(&status);
+            for (int r = 0; r < running; r++) {
+                if (pid[r] != w) continue;
+                if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                    ck_assert_int_eq(rename(tmp[r], dst[r]), 0);   /* atomic: parallel tests share the cache */
+                } else {
+                    fprintf(stderr, "host compile of %s failed (status %d)\n", src[r], status);
+                    failed++;
+                }
+                unlink(src[r]);
+                free(tmp[r]), free(dst[r]), free(src[r]);
+                pid[r] = pid[running - 1], tmp[r] = tmp[running - 1], dst[r] = dst[running - 1], src[r] = src[running - 1];
+                running--;
+                break;
+            }
+        }
+        if (i == p->nkernels) break;
+        const plan_kernel *k = &p->kernels[i];
+        char so[1200];
+        so_path(k, so, sizeof so);
+        if (access(so, R_OK) == 0) continue;
+        int dup = 0;   /* same kernel twice in one plan: one compile */
+        for (int r = 0; r < running; r++) dup |= !strcmp(dst[r], so);
+        if (dup) continue;
+        char t[1300], c[1300];
+        snprintf(t, sizeof t, "%s.%d.tmp", so, (int)getpid());
+        snprintf(c, sizeof c, "%s.%d.cu", so, (int)getpid());
+        FILE *f = fopen(c, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(k->source, f);
+        fclose(f);
+        char shim[1100];
+        snprintf(shim, sizeof shim, "%s/tests/test_plan_sim_shim.h", DSMLP_SOURCE_DIR);
+        char *argv[] = {"g++", "-std=c++17", "-O1", "-w", "-shared", "-fPIC", "-x", "c++", "-include", shim, "-I", incdir,
+                        "-o", t, c, NULL};
+        ck_assert_int_eq(posix_spawnp(&pid[running], "g++", NULL, NULL, argv, environ), 0);
+        tmp[running] = strdup(t), dst[running] = strdup(so), src[running] = strdup(c);
+        running++;
     }
-    ck_assert_msg(rc == 0, "host compile of %s failed", k->name);
-    snprintf(path, sizeof path, "%s/%s.so", workdir, k->name);
-    out->so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(out->so != NULL, "dlopen %s: %s", path, dlerror());
-    out->fn = (kfn)dlsym(out->so, k->name);
-    out->blk = (void (*)(unsigned, unsigned, unsigned))dlsym(out->so, "ds_sim_block");
-    out->thr = (void (*)(unsigned, unsigned, unsigned))dlsym(out->so, "ds_sim_thread");
-    ck_assert(out->fn && out->blk && out->thr);
+    ck_assert_msg(failed == 0, "%d host compile(s) failed", failed);
 }
 
-typedef struct targ {
-    simk     *k;
-    long long T;
-    void    **a;
-    unsigned  tx, bx, by;
-} targ;
-
-static void call(simk *k, long long T, void **a)
+static void load_host(const plan_kernel *k, simk *out)
 {
-    k->fn(T, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+    char so[1200];
+    so_path(k, so, sizeof so);
+    out->so = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(out->so != NULL, "dlopen %s: %s", so, dlerror());
+    out->fn = dlsym(out->so, k->name);
+    *(void **)&out->launch = dlsym(out->so, "ds_sim_launch");
+    ck_assert(out->fn && out->launch);
 }
 
-static void *thread_main(void *p)
-{
-    targ *t = p;
-    t->k->thr(t->tx, t->bx, t->by);
-    call(t->k, t->T, t->a);
-    return NULL;
-}
+/* Grid size of stream kernels (stream-K blocks); 0: the heuristic's (number of tiles). */
+static int sim_grid;
 
 static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
 {
-    long long rows = pk->rows_fixed > 0 ? pk->rows_fixed : T;
-    long long gy = (rows + pk->rows_per_block - 1) / pk->rows_per_block;
-    ck_assert_int_le(gy, 65535);
-    for (long long by = 0; by < gy; by++)
-        for (int bx = 0; bx < pk->grid_x; bx++) {
-            k->blk((unsigned)pk->threads, (unsigned)pk->grid_x, (unsigned)gy);
-            if (pk->kind == KERN_NORM || pk->kind == KERN_GEMV) {  /* warp shuffles and barriers: real threads */
-                pthread_t th[1024];
-                targ ta[1024];
-                for (int t = 0; t < pk->threads; t++) {
-                    ta[t] = (targ){k, T, a, (unsigned)t, (unsigned)bx, (unsigned)by};
-                    ck_assert_int_eq(pthread_create(&th[t], NULL, thread_main, &ta[t]), 0);
-                }
-                for (int t = 0; t < pk->threads; t++) pthread_join(th[t], NULL);
-            } else {
-                for (int t = 0; t < pk->threads; t++) {
-                    k->thr((unsigned)t, (unsigned)bx, (unsigned)by);
-                    call(k, T, a);
-                }
-            }
-        }
+    unsigned gx = (unsigned)pk->grid_x, gy;
+    if (pk->kind == KERN_STREAM) {
+        int64_t G = sim_grid > 0 ? sim_grid : pk->sk_tiles;
+        if (G > pk->sk_units) G = pk->sk_units;
+        gx = (unsigned)G, gy = 1;
+    } else {
+        long long rows = pk->rows_fixed > 0 ? pk->rows_fixed : T;
+        gy = (unsigned)((rows + pk->rows_per_block - 1) / pk->rows_per_block);
+        ck_assert_int_le(gy, 65535);
+    }
+    ck_assert_int_eq(k->launch((unsigned)pk->threads, gx, gy, pk->smem_bytes, k->fn, T, a), 0);
 }
 
 static double gelu_tanh(double x) { return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
@@ -147,6 +191,7 @@ typedef struct rank {
     void       *ws;
     simk       *k;
     int         pc;     /* next step */
+    int         stream; /* 1: runs the small-T route (plan.ssteps) */
     dsmlp_host_tensor *bind;
     int         nbind;
 } rank;
@@ -156,14 +201,20 @@ static size_t buf_bytes(const plan_buf *b, long long T)
     return (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols * dsmlp_dtype_size(b->dtype);
 }
 
-static int sim_decode;   /* dsmlp_compile_options.decode_max_tokens for the plans */
-static int gemv_runs;    /* GEMM steps that ran their decode GEMV kernel */
+static int sim_decode;       /* dsmlp_compile_options.decode_max_tokens for the plans */
+static int sim_stream;       /* ... stream_max_tokens (0: the main route only) */
+static int sim_variant;      /* stream variant each STEP_STREAM runs (clamped) */
+static int gemv_runs;        /* GEMM steps that ran their decode GEMV kernel */
+static int stream_runs;      /* stream kernels launched */
+
+#define SIM_MAX_GRID 4096
 
 static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T, const rank *shared_from)
 {
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
-    o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = 16, o.decode_max_tokens = sim_decode;
+    o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = sim_stream ? 128 : 16, o.decode_max_tokens = sim_decode;
+    o.stream_max_tokens = sim_stream;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &r->h));
     const plan *p = r->h->p;
     r->ptr = calloc((size_t)p->nbufs, sizeof *r->ptr);
@@ -171,11 +222,20 @@ static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T
     tu_poison(r->ws, p->ws_bytes);
     r->bind = calloc((size_t)p->nbufs, sizeof *r->bind);
     r->nbind = 0;
+    r->stream = sim_stream && T <= p->stream_max_T;
+    if (sim_stream && !r->stream) printf("  (main route: stream_max_T %lld: %s)\n", (long long)p->stream_max_T, p->stream_why);
     for (int b = 0; b < p->nbufs; b++) {
         const plan_buf *B = &p->bufs[b];
         if (B->kind == BUF_WORK) {
             ck_assert_int_le(B->ws_offset + buf_bytes(B, T), p->ws_bytes);
             r->ptr[b] = (char *)r->ws + B->ws_offset;
+            continue;
+        }
+        if (B->kind == BUF_SCRATCH) {   /* as the runtime: partials per grid block, counters zeroed */
+            size_t n = B->per_block ? B->ws_bytes * SIM_MAX_GRID : B->ws_bytes;
+            r->ptr[b] = aligned_alloc(16, (n + 15) / 16 * 16 + 16);
+            if (B->per_block) tu_poison(r->ptr[b], n);
+            else memset(r->ptr[b], 0, n);
             continue;
         }
         size_t n = buf_bytes(B, T);
@@ -195,30 +255,48 @@ static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T
         }
         r->bind[r->nbind++] = (dsmlp_host_tensor){B->name, B->dtype, r->ptr[b]};
     }
+    compile_all(p);
     r->k = calloc((size_t)p->nkernels + 1, sizeof *r->k);
-    for (int i = 0; i < p->nkernels; i++) compile_host(&p->kernels[i], &r->k[i]);
+    for (int i = 0; i < p->nkernels; i++) load_host(&p->kernels[i], &r->k[i]);
     r->pc = 0;
+}
+
+static void run_kernel(rank *r, int ki, long long T)
+{
+    const plan *p = r->h->p;
+    const plan_kernel *k = &p->kernels[ki];
+    void *a[PLAN_MAX_ARGS] = {0};
+    for (int i = 0; i < k->nargs; i++) a[i] = r->ptr[k->args[i]];
+    launch(&r->k[ki], k, T, a);
 }
 
 /* Runs until the next all-reduce (returns its buffer) or the end (-1). */
 static int rank_run(rank *r, long long T)
 {
     const plan *p = r->h->p;
-    while (r->pc < p->nsteps) {
-        const plan_step *s = &p->steps[r->pc++];
-        if (s->kind == STEP_GEMM && s->gemm.decode_kernel >= 0 && T <= s->gemm.decode_max_T) {
-            const plan_kernel *k = &p->kernels[s->gemm.decode_kernel];  /* as dsmlp_run picks it */
-            void *a[PLAN_MAX_ARGS] = {0};
-            for (int i = 0; i < k->nargs; i++) a[i] = r->ptr[k->args[i]];
-            launch(&r->k[s->gemm.decode_kernel], k, T, a);
+    const plan_step *steps = r->stream ? p->ssteps : p->steps;
+    const int n = r->stream ? p->nssteps : p->nsteps;
+    while (r->pc < n) {
+        const plan_step *s = &steps[r->pc++];
+        if (s->kind == STEP_STREAM) {
+            /* the variant asked for, else the first that serves T (the route's bound is the best one's) */
+            int v = sim_variant < s->stream.nvariants ? sim_variant : s->stream.nvariants - 1;
+            for (int i = 0; i < s->stream.nvariants && T > 8 * p->kernels[s->stream.variant[v]].sk_maxnt; i++) v = i;
+            ck_assert_int_le(T, 8 * p->kernels[s->stream.variant[v]].sk_maxnt);
+            run_kernel(r, s->stream.variant[v], T);
+            /* every launch leaves its tile counters at zero for the next one */
+            const plan_buf *C = &p->bufs[s->stream.counters];
+            for (size_t i = 0; i < C->ws_bytes / 4; i++)
+                ck_assert_msg(((unsigned *)r->ptr[s->stream.counters])[i] == 0, "tile counter %zu left at %u", i,
+                              ((unsigned *)r->ptr[s->stream.counters])[i]);
+            stream_runs++;
+        } else if (s->kind == STEP_GEMM && s->gemm.decode_kernel >= 0 && T <= s->gemm.decode_max_T) {
+            run_kernel(r, s->gemm.decode_kernel, T);  /* as dsmlp_run picks it */
             gemv_runs++;
         } else if (s->kind == STEP_GEMM) {
             gemm(p, &s->gemm, r->ptr, T);
         } else if (s->kind == STEP_KERNEL) {
-            const plan_kernel *k = &p->kernels[s->kernel];
-            void *a[PLAN_MAX_ARGS] = {0};
-            for (int i = 0; i < k->nargs; i++) a[i] = r->ptr[k->args[i]];
-            launch(&r->k[s->kernel], k, T, a);
+            run_kernel(r, s->kernel, T);
         } else {
             return s->buf;
         }
@@ -517,6 +595,46 @@ START_TEST(decode_gemv)
 }
 END_TEST
 
+/* The small-T route: weight-streaming kernels with the norm in the prologue, activation/gating/residual in the
+** epilogue, int8 converted in registers; both tile variants, grids from one block (one block walks every tile) to
+** one block per load group (every tile split), T in every token bucket with odd counts. */
+static const fcase stream_cases[] = {
+    {"ws gpt2 f16 [in,out] LN gelu", 256, 512, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 0},
+    {"ws llama bf16 [in,out] rms gated silu", 128, 344, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 0},
+    {"ws opt bf16 [out,in] relu", 96, 200, DSMLP_BF16, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
+    {"ws neox f16 (side sum + extras)", 128, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 0, 0, 1, 0},
+    {"ws gptj bf16 (no norm)", 104, 0, DSMLP_BF16, DSMLP_MLP_GELU, DSMLP_NORM_NONE, 1, 0, 0, 1, 0},
+    {"ws gated gelu f16 [out,in] (bias)", 104, 200, DSMLP_F16, DSMLP_MLP_GATED_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
+    {"ws bert post-LN f16", 64, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 0, 1, 0, 1, 0},
+    {"ws int8 gpt2 f16", 128, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, 1, 0},
+    {"ws int8 llama bf16 gated", 96, 208, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 0},
+};
+
+START_TEST(stream_route)
+{
+    static const struct { int c, variant, grid; long long T; } runs[] = {
+        {0, 0, 0, 1}, {0, 1, 1, 9}, {0, 0, 7, 33}, {0, 1, 0, 100},
+        {1, 0, 3, 1}, {1, 1, 0, 17}, {1, 0, 4096, 8}, {1, 1, 5, 64},
+        {2, 0, 0, 3}, {2, 1, 2, 16}, {2, 0, 4096, 40}, {2, 1, 9, 128},
+        {3, 0, 0, 5}, {3, 1, 3, 24},
+        {4, 0, 1, 2}, {4, 1, 4096, 12},
+        {5, 0, 0, 7}, {5, 1, 6, 65},
+        {6, 0, 5, 4},
+        {7, 0, 0, 1}, {7, 1, 3, 20},
+        {8, 0, 2, 9}, {8, 1, 0, 3},
+    };
+    sim_stream = 128;
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        sim_variant = runs[i].variant, sim_grid = runs[i].grid;
+        int before = stream_runs;
+        run_family(&stream_cases[runs[i].c], 1, runs[i].T);
+        ck_assert_msg(stream_runs - before >= 2, "%s T=%lld: %d stream kernels ran", stream_cases[runs[i].c].name,
+                      runs[i].T, stream_runs - before);
+    }
+    sim_stream = 0, sim_variant = 0, sim_grid = 0;
+}
+END_TEST
+
 int main(void)
 {
     if (system("g++ --version > /dev/null 2>&1") != 0) {
@@ -534,6 +652,7 @@ int main(void)
     tcase_add_test(tc, many_inputs);
     tcase_add_test(tc, edge_cases);
     tcase_add_test(tc, decode_gemv);
+    tcase_add_test(tc, stream_route);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

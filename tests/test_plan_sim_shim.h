@@ -1,30 +1,139 @@
 /*
 ** test_plan_sim_shim.h — just enough of CUDA to run a generated dsmlp kernel
-** on the host (g++ -include this file). Each CUDA thread of a block is one
-** host thread when the kernel synchronizes (norm), else threads run one
-** after another. Blocks run one at a time, so `__shared__` can be `static`.
+** on the host (g++ -include this file). Every CUDA thread of a block is a
+** fiber (a stack and a register set, switched by ds_fiber_switch below), run
+** round-robin on the calling thread: a barrier or a warp collective yields
+** until the block or the warp has arrived. Blocks run one after another, so
+** `__shared__` can be `static`. Tensor-core MMAs, cp.async and the rest of
+** the inline-PTX primitives the templates use are emulated from their PTX
+** definitions (fragment layouts included), independently of the templates.
 */
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
-#include <pthread.h>
 
+#define DS_SIM 1
 #define __global__
 #define __device__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __shared__ static
+#define __align__(n) alignas(n)
 
 struct ds_dim3 { unsigned x, y, z; };
-extern thread_local ds_dim3 threadIdx, blockIdx;
-extern ds_dim3 blockDim, gridDim;
-thread_local ds_dim3 threadIdx, blockIdx;
-ds_dim3 blockDim, gridDim;
-
 struct uint4 { unsigned x, y, z, w; };
 struct uint2 { unsigned x, y; };
 struct __half { uint16_t x; };
 struct __nv_bfloat16 { uint16_t x; };
+struct __half2 { __half x, y; };
+struct __nv_bfloat162 { __nv_bfloat16 x, y; };
+
+/* ------------------------------------------------------------------ fibers */
+
+struct ds_fiber { void *sp; char *stack; ds_dim3 tid; int done; };
+static ds_fiber *ds_fib, *ds_cur;
+static void *ds_sched_sp;
+static unsigned ds_nthreads;
+static void (*ds_entry)(void *);
+static void *ds_entry_arg;
+static ds_dim3 ds_block, ds_bdim, ds_gdim;
+#define threadIdx (ds_cur->tid)
+#define blockIdx ds_block
+#define blockDim ds_bdim
+#define gridDim ds_gdim
+
+/* ds_fiber_switch(save, load): saves callee-saved registers and the stack
+** pointer into *save, continues on load (x86-64 System V). */
+extern "C" void ds_fiber_switch(void **save, void *load);
+asm(".text\n.globl ds_fiber_switch\n.type ds_fiber_switch,@function\nds_fiber_switch:\n"
+    "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+    "  movq %rsp, (%rdi)\n  movq %rsi, %rsp\n"
+    "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n  ret\n"
+    ".size ds_fiber_switch, .-ds_fiber_switch\n");
+
+static inline void ds_yield() { ds_fiber_switch(&ds_cur->sp, ds_sched_sp); }
+
+extern "C" void ds_fiber_main()
+{
+    ds_entry(ds_entry_arg);
+    ds_cur->done = 1;
+    for (;;) ds_yield();
+}
+
+#define DS_STACK (256 * 1024)
+
+static void ds_fiber_init(ds_fiber *f)
+{
+    if (!f->stack) f->stack = (char *)malloc(DS_STACK);
+    uintptr_t top = ((uintptr_t)(f->stack + DS_STACK)) & ~(uintptr_t)15;
+    void **sp = (void **)top;
+    *--sp = 0;                               /* keeps rsp = 8 (mod 16) at entry, as after a call */
+    *--sp = (void *)ds_fiber_main;           /* ret target */
+    for (int i = 0; i < 6; i++) *--sp = 0;   /* rbp rbx r12 r13 r14 r15 */
+    f->sp = sp;
+    f->done = 0;
+}
+
+/* Barriers: arrival counts with generations. */
+static unsigned ds_bar_n, ds_bar_gen, ds_warp_n[32], ds_warp_gen[32];
+
+inline void __syncthreads()
+{
+    unsigned g = ds_bar_gen;
+    if (++ds_bar_n == ds_nthreads) { ds_bar_n = 0, ds_bar_gen++; return; }
+    while (ds_bar_gen == g) ds_yield();
+}
+
+static inline void ds_warp_sync()
+{
+    unsigned w = threadIdx.x / 32, live = ds_nthreads - w * 32 < 32 ? ds_nthreads - w * 32 : 32;
+    unsigned g = ds_warp_gen[w];
+    if (++ds_warp_n[w] == live) { ds_warp_n[w] = 0, ds_warp_gen[w]++; return; }
+    while (ds_warp_gen[w] == g) ds_yield();
+}
+
+/* Dynamic shared memory of the block being run. */
+static unsigned char *ds_sim_dyn;
+#define DS_DYNAMIC_SMEM(n) unsigned char *n = ds_sim_dyn
+
+/* Runs the grid: every block, every thread a fiber; fn(arg) is the kernel call. */
+extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn_smem, void (*fn)(void *), void *arg)
+{
+    static unsigned cap;
+    if (threads > cap) {
+        ds_fib = (ds_fiber *)realloc(ds_fib, threads * sizeof *ds_fib);
+        for (unsigned t = cap; t < threads; t++) ds_fib[t].stack = NULL;
+        cap = threads;
+    }
+    free(ds_sim_dyn);
+    ds_sim_dyn = (unsigned char *)aligned_alloc(16, (dyn_smem + 15) / 16 * 16 + 16);
+    memset(ds_sim_dyn, 0xa5, dyn_smem + 16);   /* poisoned, like real shared memory garbage */
+    ds_nthreads = threads, ds_entry = fn, ds_entry_arg = arg;
+    ds_bdim = {threads, 1, 1}, ds_gdim = {gx, gy, 1};
+    for (unsigned by = 0; by < gy; by++)
+        for (unsigned bx = 0; bx < gx; bx++) {
+            ds_block = {bx, by, 0};
+            ds_bar_n = 0;
+            for (int w = 0; w < 32; w++) ds_warp_n[w] = 0;
+            for (unsigned t = 0; t < threads; t++) {
+                ds_fiber_init(&ds_fib[t]);
+                ds_fib[t].tid = {t, 0, 0};
+            }
+            for (unsigned left = threads; left;) {
+                left = 0;
+                for (unsigned t = 0; t < threads; t++) {
+                    if (ds_fib[t].done) continue;
+                    ds_cur = &ds_fib[t];
+                    ds_fiber_switch(&ds_sched_sp, ds_cur->sp);
+                    left += !ds_fib[t].done;
+                }
+            }
+        }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ numbers */
 
 inline float __half2float(__half h) { _Float16 f; memcpy(&f, &h.x, 2); return (float)f; }
 inline __half __float2half_rn(float x) { _Float16 f = (_Float16)x; __half h; memcpy(&h.x, &f, 2); return h; }
@@ -40,37 +149,121 @@ inline __nv_bfloat16 __float2bfloat16_rn(float x)
     return b;
 }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+inline float __uint_as_float(unsigned u) { float f; memcpy(&f, &u, 4); return f; }
+inline __half __ushort_as_half(unsigned short u) { __half h; h.x = u; return h; }
+inline __half2 __halves2half2(__half a, __half b) { return {a, b}; }
+inline __half2 __hsub2(__half2 a, __half2 b)
+{
+    return {__float2half_rn(__half2float(a.x) - __half2float(b.x)), __float2half_rn(__half2float(a.y) - __half2float(b.y))};
+}
+inline float __low2float(__half2 a) { return __half2float(a.x); }
+inline float __high2float(__half2 a) { return __half2float(a.y); }
+inline __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return {__float2bfloat16_rn(a), __float2bfloat16_rn(b)}; }
+
+/* PTX prmt (default mode): byte n of the result is byte s[n] of {y, x}. */
+inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s)
+{
+    uint64_t v = ((uint64_t)y << 32) | x;
+    unsigned r = 0;
+    for (int n = 0; n < 4; n++) r |= (unsigned)((v >> (8 * ((s >> (4 * n)) & 7))) & 0xff) << (8 * n);
+    return r;
+}
+inline unsigned ds_prmt(unsigned x, unsigned y, unsigned s) { return __byte_perm(x, y, s); }
+
+/* e4m3 (bias 7, no infinities, 0x7f/0xff NaN) -> f16 bits, exact. */
+static inline uint16_t ds_sim_e4m3_to_h(unsigned char b)
+{
+    int s = b >> 7, e = (b >> 3) & 15, m = b & 7;
+    float v;
+    if (e == 15 && m == 7) v = NAN;
+    else if (e == 0) v = ldexpf((float)m, -9);
+    else v = ldexpf((float)(8 + m), e - 10);
+    __half h = __float2half_rn(s ? -v : v);
+    return h.x;
+}
+inline unsigned ds_fp8x2_to_h2(unsigned short v)
+{
+    return (unsigned)ds_sim_e4m3_to_h((unsigned char)(v & 0xff)) | ((unsigned)ds_sim_e4m3_to_h((unsigned char)(v >> 8)) << 16);
+}
+
+/* ------------------------------------------------------------------ warp collectives */
 
 static float ds_sim_slot[1024];
-static pthread_barrier_t ds_sim_warp_bar[32], ds_sim_block_bar;
 
 inline float __shfl_xor_sync(unsigned, float x, int o)
 {
-    unsigned t = threadIdx.x, w = t / 32;
+    unsigned t = threadIdx.x;
     ds_sim_slot[t] = x;
-    pthread_barrier_wait(&ds_sim_warp_bar[w]);
+    ds_warp_sync();
     float y = ds_sim_slot[(t & ~31u) | ((t & 31u) ^ (unsigned)o)];
-    pthread_barrier_wait(&ds_sim_warp_bar[w]);
+    ds_warp_sync();
     return y;
 }
-inline void __syncthreads() { pthread_barrier_wait(&ds_sim_block_bar); }
 
-extern "C" void ds_sim_block(unsigned threads, unsigned gx, unsigned gy)
+/* mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}: the fragment layouts of the PTX ISA.
+** A (16x16): a[0] = row g, cols 2c, 2c+1; a[1] = row g+8; a[2] = row g, cols 2c+8, +9; a[3] = row g+8, cols +8.
+** B (16x8):  b0 = rows 2c, 2c+1, col g; b1 = rows 2c+8, 2c+9. D: d0,d1 = row g, cols 2c, 2c+1; d2,d3 = row g+8. */
+static unsigned ds_sim_a[32][32][4], ds_sim_b[32][32][2];
+
+static inline float ds_sim_half(unsigned w, int hi, int bf16)
 {
-    static int init = 0;
-    if (init) {
-        for (int w = 0; w < 32; w++) pthread_barrier_destroy(&ds_sim_warp_bar[w]);
-        pthread_barrier_destroy(&ds_sim_block_bar);
-    }
-    for (int w = 0; w < 32; w++) pthread_barrier_init(&ds_sim_warp_bar[w], NULL, 32);
-    pthread_barrier_init(&ds_sim_block_bar, NULL, threads);
-    blockDim.x = threads, blockDim.y = blockDim.z = 1;
-    gridDim.x = gx, gridDim.y = gy, gridDim.z = 1;
-    init = 1;
+    uint16_t u = (uint16_t)(hi ? w >> 16 : w & 0xffff);
+    if (bf16) { __nv_bfloat16 b; b.x = u; return __bfloat162float(b); }
+    __half h; h.x = u; return __half2float(h);
 }
 
-extern "C" void ds_sim_thread(unsigned tx, unsigned bx, unsigned by)
+inline void ds_sim_mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1, int bf16)
 {
-    threadIdx.x = tx, threadIdx.y = threadIdx.z = 0;
-    blockIdx.x = bx, blockIdx.y = by, blockIdx.z = 0;
+    unsigned t = threadIdx.x, w = t / 32, lane = t % 32;
+    for (int i = 0; i < 4; i++) ds_sim_a[w][lane][i] = a[i];
+    ds_sim_b[w][lane][0] = b0, ds_sim_b[w][lane][1] = b1;
+    ds_warp_sync();
+    const int g = (int)lane / 4, c = (int)lane % 4;
+    for (int e = 0; e < 4; e++) {
+        const int row = g + 8 * (e / 2), col = 2 * c + (e & 1);
+        double s = d[e];
+        for (int k = 0; k < 16; k++) {
+            const int al = (row % 8) * 4 + (k % 8) / 2, ar = (row >= 8) + 2 * (k >= 8);
+            const int bl = col * 4 + (k % 8) / 2, br = k >= 8;
+            s += (double)ds_sim_half(ds_sim_a[w][al][ar], k & 1, bf16) * ds_sim_half(ds_sim_b[w][bl][br], k & 1, bf16);
+        }
+        d[e] = (float)s;
+    }
+    ds_warp_sync();
+}
+
+/* ------------------------------------------------------------------ memory */
+
+inline void ds_cp16(void *smem, const void *g, bool valid)
+{
+    if (valid) memcpy(smem, g, 16);
+    else memset(smem, 0, 16);
+}
+inline void ds_cp_commit() {}
+template <int N> inline void ds_cp_wait() {}
+inline uint4 ds_ldw16(const void *p) { uint4 r; memcpy(&r, p, 16); return r; }
+inline uint2 ds_ldw8(const void *p) { uint2 r; memcpy(&r, p, 8); return r; }
+template <typename T> inline T ds_ldcg(const T *p) { return *p; }
+inline void __threadfence() {}
+inline unsigned atomicAdd(unsigned *p, unsigned v) { unsigned o = *p; *p += v; return o; }
+template <typename T> inline T __ldg(const T *p) { return *p; }
+
+/* The kernel call on every fiber: the test passes the entry point and its arguments. */
+typedef void (*ds_sim_kfn)(long long, void *, void *, void *, void *, void *, void *, void *, void *, void *, void *,
+                           void *, void *, void *, void *, void *, void *, void *, void *, void *, void *);
+static void *ds_l_fn;
+static long long ds_l_T;
+static void **ds_l_a;
+
+static void ds_sim_call(void *)
+{
+    void **a = ds_l_a;
+    ((ds_sim_kfn)ds_l_fn)(ds_l_T, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
+                          a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
+}
+
+extern "C" int ds_sim_launch(unsigned threads, unsigned gx, unsigned gy, size_t smem, void *fn, long long T, void **args)
+{
+    ds_l_fn = fn, ds_l_T = T, ds_l_a = args;
+    return ds_sim_run(threads, gx, gy, smem, ds_sim_call, NULL);
 }

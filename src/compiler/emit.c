@@ -1,5 +1,6 @@
 /* emit.c — fills the CUDA templates; every kernel follows plan.h's calling convention. */
 #include "emit.h"
+#include "emit_int.h"
 #include "embed.h"
 #include "error.h"
 
@@ -8,10 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing string; oom sticks. */
-typedef struct sbuf { char *p; size_t n, cap; int oom; } sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t len)
+void sb_put(sbuf *b, const char *s, size_t len)
 {
     if (b->oom) return;
     if (b->n + len + 1 > b->cap) {
@@ -25,8 +23,7 @@ static void sb_put(sbuf *b, const char *s, size_t len)
     b->p[b->n] = 0;
 }
 
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
+void sb_printf(sbuf *b, const char *fmt, ...)
 {
     char tmp[4096];
     va_list ap;
@@ -106,7 +103,7 @@ static int grid_x_for(int64_t vectors_per_block)
 /* Rows per block so that the grid's y stays within CUDA's 65535. */
 static int64_t min_rpb(int64_t rows) { return rows > 65535 ? ceil_div(rows, 65535) : 1; }
 
-static void params(sbuf *b, const plan *p, const plan_kernel *k, int nout)
+void emit_params(sbuf *b, const plan *p, const plan_kernel *k, int nout)
 {
     for (int i = 0; i < k->nargs; i++)
         sb_printf(b, ", %s%s *a%d", i < nout ? "" : "const ", emit_ctype(p->bufs[k->args[i]].dtype), i);
@@ -114,7 +111,7 @@ static void params(sbuf *b, const plan *p, const plan_kernel *k, int nout)
 
 /* Fills {{KEY}} placeholders of a template from kv (key, value, ..., NULL)
 ** and prepends common.cuh: one self-contained source. */
-static dsmlp_status fill(dsmlp_ctx *ctx, const char *tmpl, const char *const *kv, char **out)
+dsmlp_status emit_fill(dsmlp_ctx *ctx, const char *tmpl, const char *const *kv, char **out)
 {
     const struct embed_file *common = embed_find(embedded_templates, "common.cuh");
     const struct embed_file *t = embed_find(embedded_templates, tmpl);
@@ -152,7 +149,7 @@ static dsmlp_status fill(dsmlp_ctx *ctx, const char *tmpl, const char *const *kv
     return DSMLP_OK;
 }
 
-static void set_name(plan_kernel *k, const char *base, int vec, int uniq)
+void emit_set_name(plan_kernel *k, const char *base, int vec, int uniq)
 {
     char u[16] = "";
     char full[PLAN_NAME_MAX * 3];
@@ -184,7 +181,7 @@ dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
     if (s->has_side) snprintf(side, sizeof side, "_s%d", s->nextra);
     snprintf(base, sizeof base, "%s_%s_h%lld_a%d%s", s->rms ? "rms" : "ln", dsmlp_dtype_name(ydt), (long long)s->h,
              s->nterms, side);
-    set_name(k, base, vec, uniq);
+    emit_set_name(k, base, vec, uniq);
 
     int tb = 1 + s->has_side + 1 + s->has_beta;  /* first term's argument */
     sbuf ls = {0}, ss = {0}, pr = {0};
@@ -211,7 +208,7 @@ dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
     } else {
         sb_printf(&ss, "%s", "");
     }
-    params(&pr, p, k, 1 + s->has_side);
+    emit_params(&pr, p, k, 1 + s->has_side);
     char h[32], v[16], th[16], rp[32], nt[16], eps[40], gam[16], bet[16], what[128], sidew[160], mode[96];
     snprintf(eps, sizeof eps, "%.17g", s->eps);
     snprintf(gam, sizeof gam, "a%d", 1 + s->has_side);
@@ -231,7 +228,7 @@ dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
         "PARAMS", pr.p ? pr.p : "", "LOAD_SUM", ls.p ? ls.p : "", "SIDE_STORE", ss.p ? ss.p : "",
         "GAMMA", gam, "BETA", bet, NULL};
     dsmlp_status st = (ls.oom || ss.oom || pr.oom) ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
-                                                   : fill(ctx, "norm.cu", kv, &k->source);
+                                                   : emit_fill(ctx, "norm.cu", kv, &k->source);
     free(ls.p), free(ss.p), free(pr.p);
     k->kind = KERN_NORM;
     k->rows_fixed = 0, k->rows_per_block = (int)rpb, k->grid_x = 1, k->threads = threads, k->smem_bytes = 0;
@@ -248,7 +245,7 @@ dsmlp_status emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const 
     int64_t rpb = round_up(n >= 1024 * vec ? 1 : (1024 * vec) / n, m);
     int64_t need = min_rpb(p->max_tokens);
     if (rpb < need) rpb = round_up(need, m);
-    set_name(k, prefix, vec, uniq);
+    emit_set_name(k, prefix, vec, uniq);
     sbuf op = {0}, loads = {0}, va = {0}, sa = {0}, pr = {0};
     int nleaves = k->nargs - 1;
     for (int l = 0; l < nleaves; l++) {
@@ -269,7 +266,7 @@ dsmlp_status emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const 
         }
     }
     if (!nleaves) sb_printf(&op, "void");
-    params(&pr, p, k, 1);
+    emit_params(&pr, p, k, 1);
     int gx = grid_x_for(ceil_div(rpb * n, vec));
     char nn[32], v[16], rp[32], gxs[16];
     const char *kv[] = {"NAME", k->name, "WHAT", what, "N", I2S(nn, n), "VEC", I2S(v, vec), "RPB", I2S(rp, rpb),
@@ -279,7 +276,7 @@ dsmlp_status emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const 
                         "SCALAR_ARGS", sa.p ? sa.p : "", NULL};
     dsmlp_status st = (op.oom || loads.oom || va.oom || sa.oom || pr.oom)
                           ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
-                          : fill(ctx, "elemwise.cu", kv, &k->source);
+                          : emit_fill(ctx, "elemwise.cu", kv, &k->source);
     free(op.p), free(loads.p), free(va.p), free(sa.p), free(pr.p);
     k->rows_fixed = 0, k->rows_per_block = (int)rpb, k->grid_x = gx, k->threads = 256, k->smem_bytes = 0;
     return st;
@@ -296,16 +293,16 @@ dsmlp_status emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, dsmlp_act
     char base[PLAN_NAME_MAX * 2];
     snprintf(base, sizeof base, "gated_%s%s_%s_n%lld", emit_act_name(act), has_bias ? "_bias" : "",
              dsmlp_dtype_name(p->bufs[k->args[0]].dtype), (long long)n);
-    set_name(k, base, vec, uniq);
+    emit_set_name(k, base, vec, uniq);
     sbuf pr = {0};
-    params(&pr, p, k, 1);
+    emit_params(&pr, p, k, 1);
     int gx = grid_x_for(rpb * (n / vec));
     char nn[32], v[16], rp[32], gxs[16];
     const char *kv[] = {"NAME", k->name, "N", I2S(nn, n), "ACT", emit_act_name(act), "ACT_FN", emit_act_fn(act),
                         "VEC", I2S(v, vec), "RPB", I2S(rp, rpb), "THREADS", "256", "GRID_X", I2S(gxs, gx),
                         "HAS_BIAS", has_bias ? "1" : "0", "Y_T", emit_ctype(p->bufs[k->args[0]].dtype),
                         "PARAMS", pr.p ? pr.p : "", NULL};
-    dsmlp_status st = pr.oom ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory") : fill(ctx, "gated.cu", kv, &k->source);
+    dsmlp_status st = pr.oom ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory") : emit_fill(ctx, "gated.cu", kv, &k->source);
     free(pr.p);
     k->kind = KERN_GATED;
     k->rows_fixed = 0, k->rows_per_block = (int)rpb, k->grid_x = gx, k->threads = 256, k->smem_bytes = 0;
@@ -327,15 +324,15 @@ dsmlp_status emit_dequant(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, int64_t
     char base[PLAN_NAME_MAX * 2];
     snprintf(base, sizeof base, "dequant_%s_r%lld_c%lld_g%lld", dsmlp_dtype_name(w->dtype), (long long)R,
              (long long)C, (long long)groups);
-    set_name(k, base, vec, uniq);
+    emit_set_name(k, base, vec, uniq);
     sbuf pr = {0};
-    params(&pr, p, k, 1);
+    emit_params(&pr, p, k, 1);
     int gx = grid_x_for(rpb * (C / vec));
     char r[32], c[32], g[32], rg[32], v[16], rp[32], gxs[16];
     const char *kv[] = {"NAME", k->name, "R", I2S(r, R), "C", I2S(c, C), "GROUPS", I2S(g, groups),
                         "ROWS_PER_GROUP", I2S(rg, R / groups), "VEC", I2S(v, vec), "RPB", I2S(rp, rpb),
                         "THREADS", "256", "GRID_X", I2S(gxs, gx), "PARAMS", pr.p ? pr.p : "", NULL};
-    dsmlp_status st = pr.oom ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory") : fill(ctx, "dequant.cu", kv, &k->source);
+    dsmlp_status st = pr.oom ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory") : emit_fill(ctx, "dequant.cu", kv, &k->source);
     free(pr.p);
     k->kind = KERN_DEQUANT;
     k->rows_fixed = R, k->rows_per_block = (int)rpb, k->grid_x = gx, k->threads = 256, k->smem_bytes = 0;
@@ -394,14 +391,14 @@ dsmlp_status emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
     if (xt != dt) snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_x%s", dsmlp_dtype_name(xt));
     snprintf(base, sizeof base, "gemv_%s_%s%s_n%lld_k%lld_%s%s_t%d", io ? "io" : "oi", dsmlp_dtype_name(dt), dts,
              (long long)s->n, (long long)s->k, epi_tag(s->epi), s->has_c ? "_c" : "", s->max_t);
-    set_name(k, base, vec, uniq);
+    emit_set_name(k, base, vec, uniq);
 
     int act = s->epi == EPI_RELU || s->epi == EPI_RELU_BIAS ? 1 : s->epi == EPI_GELU || s->epi == EPI_GELU_BIAS ? 2 : 0;
     char what[160];
     snprintf(what, sizeof what, "%sx·W%s%s%s", act == 1 ? "relu(" : act == 2 ? "gelu_tanh(" : "",
              s->has_bias ? " + bias" : "", s->has_c ? " + C" : "", act ? ")" : "");
     sbuf pr = {0}, dsp = {0};
-    params(&pr, p, k, 1);
+    emit_params(&pr, p, k, 1);
     for (int tt = 1; tt < s->max_t; tt *= 2)
         sb_printf(&dsp, "    if (T <= %d) { ds_body<%d>(T, a0, a1, a2, bias, cptr, xs, ds_red); return; }\n", tt, tt);
     sb_printf(&dsp, "    ds_body<%d>(T, a0, a1, a2, bias, cptr, xs, ds_red);", s->max_t);
@@ -420,7 +417,7 @@ dsmlp_status emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
                         "PARAMS", pr.p ? pr.p : "", "RED_ELEMS", I2S(re, red), "BIAS_ARG", bas, "C_ARG", cas,
                         "DISPATCH", dsp.p ? dsp.p : "", NULL};
     dsmlp_status st = (pr.oom || dsp.oom) ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
-                                          : fill(ctx, "gemv.cu", kv, &k->source);
+                                          : emit_fill(ctx, "gemv.cu", kv, &k->source);
     free(pr.p), free(dsp.p);
     k->kind = KERN_GEMV;
     k->rows_fixed = 0, k->rows_per_block = s->max_t, k->grid_x = (int)blocks, k->threads = GEMV_THREADS;

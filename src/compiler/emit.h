@@ -39,6 +39,30 @@ typedef struct emit_gemv_spec {
 } emit_gemv_spec;
 dsmlp_status emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq);
 
+/* Weight-streaming GEMM of the small-T route (templates/stream.cu). The
+** caller fills the argument roles: a_* are indices into k->args (-1 absent);
+** outputs (d, side, part, cnt) come first in k->args. */
+typedef struct emit_stream_spec {
+    int     io;                   /* W layout: 1 [K, ldw] (in,out), 0 [N, K] (out,in) */
+    int64_t n, k, ldw;            /* output columns per part, reduction, W row pitch  */
+    int     gated, sep_gate;      /* two parts; gate weight its own tensor           */
+    int64_t gate_off;             /* elements from up's weight to gate's (merged)    */
+    int     el, mt, wn, wk;       /* elements per load, 16-row tiles per warp (OI), warp grid */
+    int     max_nt;               /* largest n8 token tiles wanted (8 * max_nt >= T)  */
+    int     norm;                 /* 0 none, 1 LayerNorm, 2 RMSNorm in the prologue   */
+    double  eps, goff;
+    int     has_beta, has_side, nterms, nextra;
+    int     term_vec[PLAN_MAX_TERMS], extra_vec[PLAN_MAX_TERMS];
+    int     act;                  /* 0 none, 1 relu, 2 gelu_tanh, 3 gelu_erf, 4 silu  */
+    int     has_bias, has_c;
+    int     quant, has_scale, sep_scale;   /* 1 int8, 2 fp8 e4m3; per-column scales  */
+    int64_t scale_div;            /* output rows per scale                          */
+    int     a_d, a_side, a_part, a_cnt, a_x, a_gamma, a_beta;
+    int     a_term[PLAN_MAX_TERMS], a_extra[PLAN_MAX_TERMS];
+    int     a_wu, a_wg, a_bias, a_c, a_su, a_sg;
+} emit_stream_spec;
+dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s, int uniq);
+
 /* CUDA type of a dtype ("__half", ...) and the act's device function. */
 const char *emit_ctype(dsmlp_dtype t);
 const char *emit_act_fn(dsmlp_act a);

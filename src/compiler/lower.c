@@ -146,6 +146,15 @@ static dsmlp_status lower_norm(lw *L, const fuse_group *G)
     if (!k) return nomem(L);
     emit_norm_spec sp = {G->norm == DSMLP_OP_RMSNORM, L->r->vals[node].cols, G->eps, G->side >= 0, G->beta >= 0,
                          G->nterms, G->nextra};
+    plan_norm_op *no = &st->op.norm;
+    st->op.kind = KERN_NORM;
+    no->rms = sp.rms, no->eps = G->eps, no->gamma_offset = 0.0;
+    no->out = wbuf(L, G->out), no->side = G->side >= 0 ? wbuf(L, G->side) : -1;
+    no->gamma = rbuf(L, G->gamma), no->beta = G->beta >= 0 ? rbuf(L, G->beta) : -1;
+    no->nterms = G->nterms < PLAN_MAX_TERMS ? G->nterms : PLAN_MAX_TERMS;
+    no->nextra = G->nextra < PLAN_MAX_TERMS ? G->nextra : PLAN_MAX_TERMS;
+    for (int i = 0; i < no->nterms; i++) no->terms[i] = rbuf(L, G->terms[i]);
+    for (int i = 0; i < no->nextra; i++) no->extra[i] = rbuf(L, G->extra[i]);
     if ((s = arg(L, k, wbuf(L, G->out), G->out))) return s;
     if (G->side >= 0 && (s = arg(L, k, wbuf(L, G->side), G->side))) return s;
     if ((s = arg(L, k, rbuf(L, G->gamma), G->gamma))) return s;
@@ -334,6 +343,17 @@ static dsmlp_status lower_ew(lw *L, const fuse_group *G)
     plan_step *st = new_step(L, STEP_KERNEL, G);
     plan_kernel *k = st ? new_kernel(L, st, G->ew_kind) : NULL;
     if (!k) return nomem(L);
+    st->op.kind = KERN_ELEMWISE;
+    if (G->ew_kind == KERN_ACT) {
+        static const dsmlp_act acts[] = {[DSMLP_OP_GELU_TANH] = DSMLP_ACT_GELU_TANH, [DSMLP_OP_GELU_ERF] = DSMLP_ACT_GELU_ERF,
+                                         [DSMLP_OP_RELU] = DSMLP_ACT_RELU, [DSMLP_OP_SILU] = DSMLP_ACT_SILU};
+        const graph_node *B = G->nnodes == 2 ? &L->g->nodes[R->src[0]] : NULL;
+        st->op.kind = KERN_ACT;
+        st->op.act.act = acts[R->op];
+        st->op.act.in = rbuf(L, B ? B->src[0] : R->src[0]);
+        st->op.act.bias = B ? rbuf(L, B->src[1]) : -1;
+        st->op.act.out = wbuf(L, G->out);
+    }
     dsmlp_status s;
     for (int i = 0; i < nleaves; i++)
         if ((s = arg(L, k, rbuf(L, leaves[i]), leaves[i]))) return s;
@@ -364,6 +384,8 @@ static dsmlp_status lower_gated(lw *L, const fuse_group *G)
     if (!k) return nomem(L);
     if ((s = arg(L, k, wbuf(L, G->out), G->out)) || (s = arg(L, k, rbuf(L, G->in), G->in))) return s;
     if (G->bias >= 0 && (s = arg(L, k, rbuf(L, G->bias), G->bias))) return s;
+    st->op.kind = KERN_GATED;
+    st->op.act = (plan_act_op){G->act, rbuf(L, G->in), G->bias >= 0 ? rbuf(L, G->bias) : -1, wbuf(L, G->out)};
     gated_arg ga = {G->act, L->r->vals[G->out].cols};
     return emit_unique(L, k, em_gated, &ga);
 }
@@ -382,6 +404,8 @@ static dsmlp_status lower_dequant(lw *L, const fuse_group *G)
     if ((s = arg(L, k, wbuf(L, G->out), G->out)) || (s = arg(L, k, rbuf(L, G->x), G->x)) ||
         (s = arg(L, k, rbuf(L, G->w), G->w)))
         return s;
+    st->op.kind = KERN_DEQUANT;
+    st->op.deq = (plan_deq_op){rbuf(L, G->x), rbuf(L, G->w), wbuf(L, G->out), G->groups};
     return emit_unique(L, k, em_deq, &G->groups);
 }
 

@@ -4,6 +4,7 @@
 #include "lower.h"
 #include "error.h"
 #include "emit.h"
+#include "route.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,14 @@ dsmlp_status plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile
     s = lower_plan(ctx, &r, p);
     snprintf(p->notes, sizeof p->notes, "%s", r.notes);
     fuse_free(&r);
+    if (s == DSMLP_OK) {
+        if (o->stream_max_tokens < 0 || o->stream_max_tokens > PLAN_STREAM_MAX_T)
+            s = err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                        "plan_make: stream_max_tokens = %d is outside [0, %d] (0 disables the weight-streaming route)",
+                        o->stream_max_tokens, PLAN_STREAM_MAX_T);
+        else
+            s = route_build(ctx, p, o->stream_max_tokens);
+    }
     if (s != DSMLP_OK) {
         plan_destroy(p);
         return s;
@@ -49,7 +58,7 @@ void plan_destroy(plan *p)
 {
     if (!p) return;
     for (int i = 0; i < p->nkernels; i++) free(p->kernels[i].source);
-    free(p->kernels), free(p->steps), free(p->bufs);
+    free(p->kernels), free(p->steps), free(p->ssteps), free(p->bufs);
     free(p);
 }
 
@@ -57,6 +66,6 @@ int plan_find_buf(const plan *p, const char *name)
 {
     if (!p || !name) return -1;
     for (int i = 0; i < p->nbufs; i++)
-        if (p->bufs[i].kind != BUF_WORK && !strcmp(p->bufs[i].name, name)) return i;
+        if (p->bufs[i].kind != BUF_WORK && p->bufs[i].kind != BUF_SCRATCH && !strcmp(p->bufs[i].name, name)) return i;
     return -1;
 }

@@ -21,10 +21,17 @@
 #include "graph.h"
 
 #define PLAN_NAME_MAX   64
-#define PLAN_MAX_ARGS   12
+#define PLAN_MAX_ARGS   20
+#define PLAN_MAX_TERMS  8
+#define PLAN_MAX_VARIANTS 4
+#define PLAN_BUCKETS    5     /* stream route token buckets: T <= 8, 16, 32, 64, 128 */
+#define PLAN_STREAM_MAX_T 128
 #define PLAN_TEXT_MAX   512
 
-typedef enum plan_buf_kind { BUF_INPUT, BUF_PARAM, BUF_OUTPUT, BUF_WORK } plan_buf_kind;
+/* BUF_SCRATCH: run-time scratch of the stream route that the runtime sizes
+** at load (split tiles' partial sums: ws_bytes per grid block; tile counters:
+** ws_bytes in all, zeroed once and restored to zero by every launch). */
+typedef enum plan_buf_kind { BUF_INPUT, BUF_PARAM, BUF_OUTPUT, BUF_WORK, BUF_SCRATCH } plan_buf_kind;
 
 typedef struct plan_buf {
     plan_buf_kind kind;
@@ -35,9 +42,10 @@ typedef struct plan_buf {
     dsmlp_layout  layout;               /* weight matrices                      */
     size_t        ws_offset;            /* BUF_WORK: bytes into the workspace   */
     size_t        ws_bytes;             /* BUF_WORK: bytes reserved (max T)     */
+    int           per_block;            /* BUF_SCRATCH: ws_bytes is per grid block */
 } plan_buf;
 
-typedef enum plan_step_kind { STEP_GEMM, STEP_KERNEL, STEP_ALL_REDUCE } plan_step_kind;
+typedef enum plan_step_kind { STEP_GEMM, STEP_KERNEL, STEP_ALL_REDUCE, STEP_STREAM } plan_step_kind;
 
 /* GEMM epilogues, as cuBLASLt offers them (applied before the residual). */
 typedef enum plan_epilogue {
@@ -68,7 +76,8 @@ typedef enum plan_kernel_kind {
     KERN_RESIDUAL,  /* final sum: y (+bias) + residual terms                  */
     KERN_DEQUANT,   /* int8 weight × group scales -> float weight             */
     KERN_ELEMWISE,  /* any other element-wise chain                           */
-    KERN_GEMV       /* decode variant of a GEMM step (plan_gemm.decode_kernel)  */
+    KERN_GEMV,      /* decode variant of a GEMM step (plan_gemm.decode_kernel)  */
+    KERN_STREAM     /* weight-streaming GEMM of the small-T route (STEP_STREAM)   */
 } plan_kernel_kind;
 
 typedef struct plan_kernel {
@@ -83,11 +92,60 @@ typedef struct plan_kernel {
     int     threads;
     size_t  smem_bytes;
     char    key[72];               /* hex store key, filled when compiled      */
+    /* KERN_STREAM: grid = (G, 1) with G chosen at run time (stream-K over
+    ** sk_units = tiles x load groups); serves T <= 8 * sk_maxnt; its split
+    ** tiles need sk_part_bytes of partial sums per grid block. */
+    int64_t sk_units, sk_tiles;
+    int     sk_maxnt;
+    size_t  sk_part_bytes;
+    char    sk_what[96];           /* "IO 64 cols/warp, 2x4 warps" (explain)   */
 } plan_kernel;
+
+/* What a generated kernel step computes, as data (the stream route rebuilds
+** fused kernels from it). Buffer indices; -1 when absent. */
+typedef struct plan_norm_op {      /* KERN_NORM: out = norm(sum terms); side = sum terms + sum extra */
+    int    rms;
+    double eps, gamma_offset;
+    int    out, side, gamma, beta;
+    int    terms[PLAN_MAX_TERMS], nterms;
+    int    extra[PLAN_MAX_TERMS], nextra;
+} plan_norm_op;
+
+typedef struct plan_act_op {       /* KERN_ACT: out = act(in + bias); KERN_GATED: out = (up + b) * act(gate + b) */
+    dsmlp_act act;
+    int       in, bias, out;
+} plan_act_op;
+
+typedef struct plan_deq_op {       /* KERN_DEQUANT: out = q * scales[row / (rows / groups)] */
+    int     q, scales, out;
+    int64_t groups;
+} plan_deq_op;
+
+typedef struct plan_op {
+    plan_kernel_kind kind;         /* which member is meaningful; KERN_ELEMWISE: none */
+    plan_norm_op     norm;
+    plan_act_op      act;
+    plan_deq_op      deq;
+} plan_op;
+
+/* STEP_STREAM: one weight-streaming GEMM (templates/stream.cu) that replaces
+** main-route steps [first, last]: optionally the norm before the GEMM
+** (computed in its prologue), the GEMM, and the activation or gating after it
+** (in its epilogue). Variants differ in tile shape; the runtime picks one per
+** token bucket and a grid size (by measurement, else heuristic). */
+typedef struct plan_stream {
+    int nvariants;
+    int variant[PLAN_MAX_VARIANTS];    /* kernel indices                          */
+    int counters;                      /* BUF_SCRATCH: one uint per tile          */
+    int first, last;                   /* main-route steps it replaces            */
+    int norm_fused, gated, act;        /* explain                                 */
+} plan_stream;
 
 typedef struct plan_step {
     plan_step_kind kind;
     plan_gemm      gemm;                  /* STEP_GEMM                          */
+    plan_stream    stream;                /* STEP_STREAM                        */
+    plan_op        op;                    /* STEP_KERNEL: what the kernel computes */
     int            kernel;                /* STEP_KERNEL: index in kernels      */
     int            buf;                   /* STEP_ALL_REDUCE: buffer, in place  */
     char           label[48];             /* dsmlp_plan_step_label              */
@@ -105,6 +163,14 @@ typedef struct plan {
     plan_step   *steps;   int nsteps;
     plan_kernel *kernels; int nkernels;
     size_t       ws_bytes;                /* workspace size for max_tokens      */
+    /* The small-T route (design.md: the compiler owns the weight stream): the
+    ** same block as weight-streaming kernels with the norm in the first GEMM's
+    ** prologue and bias/activation/gating/residual in the epilogues. It may
+    ** serve 1 <= T <= stream_max_T (0: none); which buckets it serves is chosen
+    ** at load (tuning record in the store, else the heuristic). */
+    plan_step   *ssteps;  int nssteps;
+    int64_t      stream_max_T;
+    char         stream_why[PLAN_TEXT_MAX]; /* why there is none / what is kept   */
     char         notes[PLAN_TEXT_MAX];    /* plan-wide remarks (e.g. unused ops) */
 } plan;
 

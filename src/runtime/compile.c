@@ -20,6 +20,7 @@ void dsmlp_compile_options_default(dsmlp_compile_options *o)
     memset(o, 0, sizeof *o);
     o->max_tokens = 8192;
     o->decode_max_tokens = DSMLP_DECODE_MAX_TOKENS_DEFAULT;
+    o->stream_max_tokens = 128;
     /* For measuring and testing both variants without rebuilding callers. */
     const char *e = getenv("DSMLP_DECODE_MAX_TOKENS");
     if (e && *e) o->decode_max_tokens = atoi(e);

@@ -1,0 +1,221 @@
+/* emit_stream.c — fills templates/stream.cu: the weight-streaming GEMMs of the small-T route. */
+#include "emit.h"
+#include "emit_int.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REG_BUDGET 232   /* registers a thread may use (1 block of 256 threads per SM) */
+#define REG_FIXED  48    /* addresses, cursors, loop state                            */
+#define ACC_MAX    128   /* accumulators beyond this leave too little for loads       */
+#define U_MAX      4     /* load groups in flight per warp                            */
+#define KCH_MAX    1024  /* k per staged x chunk                                      */
+
+/* Dynamic shared memory a block may use: Hopper offers 227 KB, A100 163 KB, the others 99 KB. */
+static size_t smem_budget(const char *arch)
+{
+    if (!strncmp(arch, "sm_90", 5)) return 200 * 1024;
+    if (!strcmp(arch, "sm_80")) return 160 * 1024;
+    return 96 * 1024;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Configuration of the body for NT n8-tiles of tokens; 0 when it does not fit. */
+typedef struct body { int nt, u, qw; size_t smem; } body;
+
+static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstaged, size_t wbytes, size_t xbytes, body *b)
+{
+    const int kstep = s->io ? 16 : 32, tp = 8 * nt;
+    const int raw_regs = (s->io ? 4 : 2 * s->mt) * (int)((size_t)s->el * wbytes / 4);
+    const int acc = 4 * s->mt * nt, bfrag = 2 * nt;
+    if (acc > ACC_MAX) return 0;
+    int umax = (REG_BUDGET - REG_FIXED - acc - bfrag) / raw_regs;
+    if (umax > U_MAX) umax = U_MAX;
+    const int bct = s->wn * (s->io ? 8 * s->el : 16 * s->mt);
+    const int padt = s->io ? 16 : 32;
+    /* the most loads in flight that fit; then the largest x chunk (up to all of K) that fits */
+    for (int u = umax; u >= 1; u--) {
+        const int64_t kneed = ceil_div(s->k, (int64_t)kstep * s->wk * u) * kstep * s->wk * u;
+        int best = 0;
+        size_t best_smem = 0;
+        for (int m = 1;; m++) {
+            const int qw = m * u, kch = qw * s->wk * kstep;
+            if (kch > KCH_MAX && m > 1) break;
+            const int xld = kch + ((padt - kch % 64) % 64 + 64) % 64;
+            const size_t smem = 2 * (size_t)nstaged * tp * xld * xbytes + (size_t)tp * bct * 4 + 2 * (size_t)tp * 4 + 16;
+            if (smem > smem_budget(p->arch)) break;
+            best = qw, best_smem = smem;
+            if (kch >= kneed) break;
+        }
+        if (best) {
+            *b = (body){nt, u, best, best_smem};
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *act_what(int act)
+{
+    static const char *const n[] = {"", "relu", "gelu_tanh", "gelu_erf", "silu"};
+    return act >= 0 && act <= 4 ? n[act] : "?";
+}
+
+static void bind(sbuf *b, const char *field, int a, const char *cast)
+{
+    if (a < 0) return;
+    if (cast) sb_printf(b, "    A.%s = reinterpret_cast<%s>(a%d);\n", field, cast, a);
+    else sb_printf(b, "    A.%s = a%d;\n", field, a);
+}
+
+static dsmlp_dtype dt_of(const plan *p, const plan_kernel *k, int a, dsmlp_dtype dflt)
+{
+    return a >= 0 ? p->bufs[k->args[a]].dtype : dflt;
+}
+
+dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s, int uniq)
+{
+    const dsmlp_dtype xt = s->norm ? dt_of(p, k, s->a_term[0], DSMLP_F16) : dt_of(p, k, s->a_x, DSMLP_F16);
+    const dsmlp_dtype dt = dt_of(p, k, s->a_d, xt), wt = dt_of(p, k, s->a_wu, xt);
+    if (xt != DSMLP_F16 && xt != DSMLP_BF16)
+        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM needs f16 or bf16 activations, not %s",
+                       dsmlp_dtype_name(xt));
+    if (s->el != 8 && !(s->io && s->el == 4))
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: stream GEMM: %d elements per load (8, or 4 for [in,out])",
+                       s->el);
+    if ((s->gated && s->wn % 2) || s->wn * s->wk * 32 > 1024)
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: stream GEMM: bad warp grid %dx%d", s->wn, s->wk);
+    const size_t wbytes = dsmlp_dtype_size(wt), xbytes = dsmlp_dtype_size(xt);
+    int nstaged = s->norm ? 0 : 1;
+    for (int i = 0; s->norm && i < s->nterms; i++) nstaged += !s->term_vec[i];
+    body bodies[5];
+    int nb = 0;
+    for (int nt = 1; nt <= s->max_nt && nb < 5; nt *= 2) {
+        if (!make_body(s, p, nt, nstaged, wbytes, xbytes, &bodies[nb])) break;
+        nb++;
+    }
+    if (!nb)
+        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: no tile fits the registers",
+                       (long long)s->n, (long long)s->k);
+    const int maxnt = bodies[nb - 1].nt, threads = 32 * s->wn * s->wk;
+    size_t smem = 0;
+    for (int i = 0; i < nb; i++)
+        if (bodies[i].smem > smem) smem = bodies[i].smem;
+    const int wcol = s->io ? 8 * s->el : 16 * s->mt, bcp = (s->gated ? s->wn / 2 : s->wn) * wcol;
+    const int bct = s->wn * wcol, kstep = s->io ? 16 : 32;
+
+    /* name: dsmlp_ws_<io|oi>_<dt>[_w<wt>]_n<N>_k<K>[_<norm>][_<g?act>]_<el>x<wn>x<wk>_t<maxT>_v<el> */
+    char base[PLAN_NAME_MAX * 2], wts[16] = "", nrm[8] = "", act[24] = "";
+    if (wt != xt) snprintf(wts, sizeof wts, "_w%s", dsmlp_dtype_name(wt));
+    if (s->norm) snprintf(nrm, sizeof nrm, "_%s", s->norm == 2 ? "rms" : "ln");
+    if (s->act || s->gated) snprintf(act, sizeof act, "_%s%s", s->gated ? "g" : "", s->act ? act_what(s->act) : "id");
+    snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
+             (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, 8 * maxnt);
+    emit_set_name(k, base, s->el, uniq);
+
+    char what[256] = "", nwhat[200] = "";
+    snprintf(what, sizeof what, "%s%s%sx·W%s%s%s%s%s", s->gated ? "(up" : "", s->act && !s->gated ? act_what(s->act) : "",
+             s->act && !s->gated ? "(" : "", s->has_scale ? "·scale" : "", s->has_bias ? " + bias" : "",
+             s->gated ? ") * " : "", s->gated ? act_what(s->act) : "", s->gated ? "(gate)" : (s->act ? ")" : ""));
+    if (s->has_c) snprintf(what + strlen(what), sizeof what - strlen(what), " + C");
+    if (s->norm)
+        snprintf(nwhat, sizeof nwhat, "; x = %s(sum of %d term(s)) is computed here: every block recomputes the row "
+                 "statistics, then normalizes each staged chunk%s", s->norm == 2 ? "RMSNorm" : "LayerNorm", s->nterms,
+                 s->has_side ? ", and the block owning tile 0 writes the sum once" : "");
+
+    sbuf tk = {0}, bd = {0}, dsp = {0}, pr = {0};
+    sb_printf(&tk, "__device__ __forceinline__ constexpr bool ds_term_vec(int i) { return false");
+    for (int i = 0; i < s->nterms; i++)
+        if (s->term_vec[i]) sb_printf(&tk, " || i == %d", i);
+    sb_printf(&tk, "; }\n__device__ __forceinline__ constexpr bool ds_extra_vec(int i) { return false");
+    for (int i = 0; i < s->nextra; i++)
+        if (s->extra_vec[i]) sb_printf(&tk, " || i == %d", i);
+    sb_printf(&tk, "; }\n__device__ __forceinline__ constexpr int ds_staged_term(int s) { return ");
+    for (int i = 0, st = 0; i < s->nterms; i++)
+        if (!s->term_vec[i]) sb_printf(&tk, "s == %d ? %d : ", st++, i);
+    sb_printf(&tk, "-1; }");
+
+    bind(&bd, "d", s->a_d, NULL);
+    bind(&bd, "side", s->a_side, NULL);
+    bind(&bd, "x", s->a_x, NULL);
+    bind(&bd, "gamma", s->a_gamma, NULL);
+    bind(&bd, "beta", s->a_beta, NULL);
+    for (int i = 0; i < s->nterms; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "term[%d]", i);
+        bind(&bd, f, s->a_term[i], NULL);
+    }
+    for (int i = 0; i < s->nextra; i++) {
+        char f[16];
+        snprintf(f, sizeof f, "extra[%d]", i);
+        bind(&bd, f, s->a_extra[i], NULL);
+    }
+    bind(&bd, "wu", s->a_wu, NULL);
+    bind(&bd, "wg", s->a_wg, NULL);
+    bind(&bd, "bias", s->a_bias, NULL);
+    bind(&bd, "c", s->a_c, NULL);
+    bind(&bd, "su", s->a_su, NULL);
+    bind(&bd, "sg", s->a_sg, NULL);
+    bind(&bd, "part", s->a_part, NULL);
+    bind(&bd, "cnt", s->a_cnt, "unsigned *");
+    for (int i = 0; i < nb; i++)
+        sb_printf(&dsp, "    if (T <= %d) { ds_body<%d, %d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
+                  bodies[i].nt, bodies[i].u, bodies[i].qw);
+    int nout = 0;
+    while (nout < k->nargs && (nout == s->a_d || nout == s->a_side || nout == s->a_part || nout == s->a_cnt)) nout++;
+    emit_params(&pr, p, k, nout);
+
+    char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
+        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32];
+    snprintf(n_, sizeof n_, "%lld", (long long)s->n);
+    snprintf(k_, sizeof k_, "%lld", (long long)s->k);
+    snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
+    snprintf(goff, sizeof goff, "%lld", (long long)s->gate_off);
+    snprintf(el, sizeof el, "%d", s->el);
+    snprintf(mt, sizeof mt, "%d", s->io ? s->el / 2 : s->mt);
+    snprintf(wn, sizeof wn, "%d", s->wn);
+    snprintf(wk, sizeof wk, "%d", s->wk);
+    snprintf(maxtp, sizeof maxtp, "%d", 8 * maxnt);
+    snprintf(mxt, sizeof mxt, "%d", 8 * maxnt);
+    snprintf(eps, sizeof eps, "%.17g", s->eps);
+    snprintf(go, sizeof go, "%.17g", s->goff);
+    snprintf(nterms, sizeof nterms, "%d", s->nterms);
+    snprintf(nextra, sizeof nextra, "%d", s->nextra);
+    snprintf(nst, sizeof nst, "%d", nstaged);
+    snprintf(ac, sizeof ac, "%d", s->act);
+    snprintf(qu, sizeof qu, "%d", s->quant);
+    snprintf(sdiv, sizeof sdiv, "%lld", (long long)(s->scale_div > 0 ? s->scale_div : 1));
+    snprintf(th, sizeof th, "%d", threads);
+    snprintf(sm, sizeof sm, "%zu", smem);
+    snprintf(wb, sizeof wb, "%zu", wbytes);
+    const char *vt = emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
+    const char *kv[] = {
+        "NAME", k->name, "MAXT", mxt, "N", n_, "WHAT", what,
+        "LAYOUT_WHAT", s->io ? "[K, ldw] (in,out)" : "[N, K] (out,in)", "WDT", dsmlp_dtype_name(wt), "EL", el,
+        "NORM_WHAT", nwhat, "THREADS", th, "SMEM", sm, "IO", s->io ? "1" : "0", "K", k_, "LDW", ldw,
+        "GATED", s->gated ? "1" : "0", "SEP_GATE", s->sep_gate ? "1" : "0", "GATE_OFF", goff, "MT", mt, "WN", wn,
+        "WK", wk, "MAXTP", maxtp, "NORM", s->norm == 2 ? "2" : s->norm ? "1" : "0", "EPS", eps, "GOFF", go,
+        "HAS_BETA", s->has_beta ? "1" : "0", "HAS_SIDE", s->has_side ? "1" : "0", "NTERMS", nterms, "NEXTRA", nextra,
+        "NSTAGED", nst, "ACT", ac, "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "QUANT", qu,
+        "HAS_SCALE", s->has_scale ? "1" : "0", "SEP_SCALE", s->sep_scale ? "1" : "0", "SCALE_DIV", sdiv,
+        "MMA_BF16", xt == DSMLP_BF16 ? "1" : "0", "X_T", emit_ctype(xt), "D_T", emit_ctype(dt), "W_T", emit_ctype(wt),
+        "B_T", emit_ctype(dt_of(p, k, s->a_bias, xt)), "C_T", emit_ctype(dt_of(p, k, s->a_c, xt)),
+        "G_T", emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
+        "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
+        "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", NULL};
+    dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
+                                                              : emit_fill(ctx, "stream.cu", kv, &k->source);
+    free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
+    k->kind = KERN_STREAM;
+    k->rows_fixed = 1, k->rows_per_block = 1, k->grid_x = 1, k->threads = threads, k->smem_bytes = smem;
+    k->sk_tiles = ceil_div(s->n, bcp);
+    k->sk_units = k->sk_tiles * ceil_div(s->k, kstep);
+    k->sk_maxnt = maxnt;
+    k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
+    snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %dx%d warps, T<=%d", s->io ? "[in,out]" : "[out,in]", wcol,
+             s->wn, s->wk, 8 * maxnt);
+    return st;
+}

@@ -1,0 +1,365 @@
+/*
+** route.c — the small-T route: the plan's steps again, with each eligible GEMM
+** replaced by a weight-streaming kernel (templates/stream.cu) that also takes
+** the norm before it (prologue) and the activation or gating after it
+** (epilogue), and each int8 dequant folded into the GEMM that reads it.
+** Pure data work on the lowered plan: which steps fuse, which buffers the
+** kernels read, which variants exist. The runtime picks per token bucket.
+*/
+#include "route.h"
+#include "emit.h"
+#include "error.h"
+#include "fuse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Tile shapes tried per layout (elements per load or 16-row tiles, warps across columns x across k). */
+typedef struct variant { int el, mt, wn, wk; } variant;
+static const variant io_variants[] = {{8, 4, 2, 4}, {4, 2, 4, 2}};
+static const variant oi_variants[] = {{8, 2, 2, 4}, {8, 1, 4, 2}};
+
+typedef struct rb {
+    dsmlp_ctx *ctx;
+    plan      *p;
+    int        capsteps, capbufs, capkernels;
+    int        part;            /* the shared partial-sums scratch buffer     */
+    int       *skip;            /* [nsteps]: main step folded elsewhere        */
+    int        max_nt;
+} rb;
+
+int plan_step_reads(const plan *p, const plan_step *s, int b)
+{
+    if (b < 0) return 0;
+    if (s->kind == STEP_GEMM)
+        return s->gemm.x == b || s->gemm.w == b || s->gemm.bias == b || s->gemm.c == b;
+    if (s->kind == STEP_ALL_REDUCE) return s->buf == b;
+    const plan_kernel *k = &p->kernels[s->kind == STEP_STREAM ? s->stream.variant[0] : s->kernel];
+    for (int a = 0; a < k->nargs; a++)
+        if (k->args[a] == b) return 1;
+    return 0;
+}
+
+/* Steps of the main route other than those in [lo, hi] that read buffer b. */
+static int read_elsewhere(const plan *p, int b, int lo, int hi)
+{
+    for (int i = 0; i < p->nsteps; i++)
+        if ((i < lo || i > hi) && plan_step_reads(p, &p->steps[i], b)) return 1;
+    for (int i = 0; i < p->nbufs; i++)   /* an output or named buffer is read by the caller */
+        if (i == b && p->bufs[i].kind != BUF_WORK) return 1;
+    return 0;
+}
+
+static int float_dt(dsmlp_dtype t) { return t == DSMLP_F32 || t == DSMLP_F16 || t == DSMLP_BF16; }
+static int mma_dt(dsmlp_dtype t) { return t == DSMLP_F16 || t == DSMLP_BF16; }
+
+static int grow(void **arr, int *cap, int n, size_t size)
+{
+    if (n < *cap) return 0;
+    int nc = *cap * 2 + 8;
+    void *na = realloc(*arr, (size_t)nc * size);
+    if (!na) return -1;
+    memset((char *)na + (size_t)*cap * size, 0, (size_t)(nc - *cap) * size);
+    *arr = na, *cap = nc;
+    return 0;
+}
+
+static int add_scratch(rb *R, const char *name, size_t bytes, int per_block)
+{
+    plan *p = R->p;
+    if (grow((void **)&p->bufs, &R->capbufs, p->nbufs, sizeof *p->bufs)) return -1;
+    plan_buf *b = &p->bufs[p->nbufs];
+    memset(b, 0, sizeof *b);
+    b->kind = BUF_SCRATCH;
+    snprintf(b->name, sizeof b->name, "%s", name);
+    b->dtype = DSMLP_F32, b->rows = 1, b->cols = (int64_t)(bytes / 4), b->ws_bytes = bytes, b->per_block = per_block;
+    return p->nbufs++;
+}
+
+/* What one stream step computes, before its variants are emitted. */
+typedef struct cand {
+    const plan_gemm *g;
+    const plan_norm_op *norm;     /* fused prologue, or NULL                 */
+    const plan_act_op *fol;       /* fused activation/gating, or NULL        */
+    int gated;
+    const plan_deq_op *deq;       /* int8 weight folded in, or NULL          */
+    int first, last;
+    int d;                        /* buffer the kernel writes                */
+} cand;
+
+static const char *why_not(rb *R, const cand *c, char *buf, size_t cap)
+{
+    const plan *p = R->p;
+    const plan_gemm *g = c->g;
+    const plan_buf *B = p->bufs;
+    dsmlp_dtype xt = c->norm ? B[c->norm->out].dtype : B[g->x].dtype;
+    dsmlp_dtype wt = c->deq ? B[c->deq->q].dtype : B[g->w].dtype;
+    int64_t n = c->gated ? g->n / 2 : g->n;
+    if (!mma_dt(xt)) snprintf(buf, cap, "%s activations (the tensor-core stream kernels take f16/bf16)", dsmlp_dtype_name(xt));
+    else if (!c->deq && wt != xt) snprintf(buf, cap, "%s weight with %s activations", dsmlp_dtype_name(wt), dsmlp_dtype_name(xt));
+    else if (!float_dt(B[c->d].dtype)) snprintf(buf, cap, "%s output", dsmlp_dtype_name(B[c->d].dtype));
+    else if (g->k % 8 || n % 8) snprintf(buf, cap, "n = %lld, k = %lld: both must be multiples of 8 (16-byte rows)", (long long)n, (long long)g->k);
+    else if (g->bias >= 0 && !float_dt(B[g->bias].dtype)) snprintf(buf, cap, "bias dtype");
+    else return NULL;
+    return buf;
+}
+
+/* Norm fusion needs every addend in the GEMM's activation dtype. */
+static int norm_ok(const plan *p, const plan_norm_op *no, dsmlp_dtype xt)
+{
+    int tensors = 0;
+    for (int i = 0; i < no->nterms; i++) {
+        const plan_buf *b = &p->bufs[no->terms[i]];
+        if (b->dtype != xt) return 0;
+        tensors += b->tokens;
+    }
+    for (int i = 0; i < no->nextra; i++)
+        if (p->bufs[no->extra[i]].dtype != xt) return 0;
+    if (no->side >= 0 && p->bufs[no->side].dtype != xt) return 0;
+    return tensors > 0 && p->bufs[no->out].dtype == xt;
+}
+
+static int kernel_arg(plan_kernel *k, int b)
+{
+    if (b < 0) return -1;
+    k->args[k->nargs] = b;
+    return k->nargs++;
+}
+
+static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt, int *out_kernel)
+{
+    plan *p = R->p;
+    const plan_gemm *g = c->g;
+    if (grow((void **)&p->kernels, &R->capkernels, p->nkernels, sizeof *p->kernels))
+        return err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+    plan_kernel *k = &p->kernels[p->nkernels];
+    memset(k, 0, sizeof *k);
+    emit_stream_spec s;
+    memset(&s, -1, sizeof s);
+    s.io = g->layout == DSMLP_LAYOUT_IN_OUT;
+    s.gated = c->gated;
+    s.n = c->gated ? g->n / 2 : g->n;
+    s.k = g->k;
+    s.ldw = s.io ? g->n : g->k;
+    s.sep_gate = 0;
+    s.gate_off = c->gated ? (s.io ? s.n : s.n * g->k) : 0;
+    s.el = v->el, s.mt = v->mt, s.wn = v->wn, s.wk = v->wk;
+    s.max_nt = R->max_nt;
+    s.norm = c->norm ? (c->norm->rms ? 2 : 1) : 0;
+    s.eps = c->norm ? c->norm->eps : 0.0;
+    s.goff = c->norm ? c->norm->gamma_offset : 0.0;
+    s.has_beta = c->norm && c->norm->beta >= 0;
+    s.has_side = c->norm && c->norm->side >= 0;
+    s.nterms = c->norm ? c->norm->nterms : 0;
+    s.nextra = c->norm ? c->norm->nextra : 0;
+    static const int act_code[] = {[DSMLP_ACT_GELU_TANH] = 2, [DSMLP_ACT_GELU_ERF] = 3, [DSMLP_ACT_RELU] = 1,
+                                   [DSMLP_ACT_SILU] = 4};
+    s.act = c->fol ? act_code[c->fol->act]
+                   : g->epi == EPI_RELU || g->epi == EPI_RELU_BIAS ? 1 : g->epi == EPI_GELU || g->epi == EPI_GELU_BIAS ? 2 : 0;
+    int bias = c->fol ? c->fol->bias : g->bias;
+    s.has_bias = bias >= 0;
+    s.has_c = g->c >= 0;
+    s.quant = c->deq ? 1 : 0;
+    s.has_scale = c->deq != NULL;
+    s.sep_scale = 0;
+    s.scale_div = c->deq ? (c->gated ? 2 * s.n : s.n) / c->deq->groups : 1;
+    /* arguments: outputs first */
+    s.a_d = kernel_arg(k, c->d);
+    s.a_side = s.has_side ? kernel_arg(k, c->norm->side) : -1;
+    s.a_part = kernel_arg(k, R->part);
+    s.a_cnt = kernel_arg(k, cnt);
+    s.a_x = c->norm ? -1 : kernel_arg(k, g->x);
+    s.a_gamma = c->norm ? kernel_arg(k, c->norm->gamma) : -1;
+    s.a_beta = s.has_beta ? kernel_arg(k, c->norm->beta) : -1;
+    for (int i = 0; i < s.nterms; i++) {
+        s.a_term[i] = kernel_arg(k, c->norm->terms[i]);
+        s.term_vec[i] = !p->bufs[c->norm->terms[i]].tokens;
+    }
+    for (int i = 0; i < s.nextra; i++) {
+        s.a_extra[i] = kernel_arg(k, c->norm->extra[i]);
+        s.extra_vec[i] = !p->bufs[c->norm->extra[i]].tokens;
+    }
+    s.a_wu = kernel_arg(k, c->deq ? c->deq->q : g->w);
+    s.a_wg = -1;
+    s.a_bias = kernel_arg(k, bias);
+    s.a_c = kernel_arg(k, g->c);
+    s.a_su = c->deq ? kernel_arg(k, c->deq->scales) : -1;
+    s.a_sg = -1;
+    if (k->nargs > PLAN_MAX_ARGS)
+        return err_set(R->ctx, DSMLP_ERR_UNSUPPORTED, "route: a stream kernel would need %d arguments", k->nargs);
+    int idx = p->nkernels++;
+    for (int uniq = 0; uniq < 100; uniq++) {
+        dsmlp_status st = emit_stream(R->ctx, p, k, &s, uniq);
+        if (st != DSMLP_OK) {
+            p->nkernels--;
+            free(k->source);
+            k->source = NULL;
+            return st;
+        }
+        int clash = 0;
+        for (int i = 0; i < idx && !clash; i++)
+            clash = !strcmp(p->kernels[i].name, k->name) && strcmp(p->kernels[i].source, k->source);
+        if (!clash) break;
+        free(k->source);
+        k->source = NULL;
+    }
+    if (!k->source) return err_set(R->ctx, DSMLP_ERR_UNSUPPORTED, "route: too many kernels named %s", k->name);
+    *out_kernel = idx;
+    return DSMLP_OK;
+}
+
+/* The main-route step i as a candidate for a stream step (and the steps it absorbs), or 0. */
+static int find_cand(rb *R, int i, cand *c, char *why, size_t cap)
+{
+    plan *p = R->p;
+    memset(c, 0, sizeof *c);
+    c->first = i;
+    int gi = i;
+    const plan_step *s = &p->steps[i];
+    if (s->kind == STEP_KERNEL && s->op.kind == KERN_NORM && i + 1 < p->nsteps && p->steps[i + 1].kind == STEP_GEMM &&
+        p->steps[i + 1].gemm.x == s->op.norm.out && !read_elsewhere(p, s->op.norm.out, i, i + 1) &&
+        norm_ok(p, &s->op.norm, p->bufs[s->op.norm.out].dtype)) {
+        c->norm = &s->op.norm;
+        gi = i + 1;
+    } else if (s->kind != STEP_GEMM) {
+        return 0;
+    }
+    c->g = &p->steps[gi].gemm;
+    c->last = gi;
+    c->d = c->g->d;
+    /* the dequant that made the weight, when only this GEMM reads it */
+    for (int q = 0; q < gi; q++) {
+        const plan_step *D = &p->steps[q];
+        if (D->kind == STEP_KERNEL && D->op.kind == KERN_DEQUANT && D->op.deq.out == c->g->w &&
+            !read_elsewhere(p, c->g->w, gi, gi))
+            c->deq = &D->op.deq;
+    }
+    int f = gi + 1;
+    if (f < p->nsteps && p->steps[f].kind == STEP_KERNEL && c->g->epi == EPI_NONE && c->g->c < 0 && c->g->bias < 0) {
+        const plan_step *F = &p->steps[f];
+        if ((F->op.kind == KERN_ACT || F->op.kind == KERN_GATED) && F->op.act.in == c->g->d &&
+            !read_elsewhere(p, c->g->d, gi, f) && (F->op.act.bias < 0 || float_dt(p->bufs[F->op.act.bias].dtype))) {
+            c->fol = &F->op.act;
+            c->gated = F->op.kind == KERN_GATED;
+            c->d = F->op.act.out;
+            c->last = f;
+        }
+    }
+    if (why_not(R, c, why, cap)) return 0;
+    if (c->deq) {
+        const plan_buf *q = &p->bufs[c->deq->q];
+        int64_t rows = q->rows;
+        if (c->deq->groups <= 0 || rows % c->deq->groups) return 0;
+    }
+    return 1;
+}
+
+static plan_step *push_step(rb *R)
+{
+    plan *p = R->p;
+    if (grow((void **)&p->ssteps, &R->capsteps, p->nssteps, sizeof *p->ssteps)) return NULL;
+    return &p->ssteps[p->nssteps++];
+}
+
+dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
+{
+    p->ssteps = NULL, p->nssteps = 0, p->stream_max_T = 0;
+    p->stream_why[0] = 0;
+    if (stream_max_T <= 0) {
+        snprintf(p->stream_why, sizeof p->stream_why, "off (stream_max_tokens = 0)");
+        return DSMLP_OK;
+    }
+    int64_t want = stream_max_T < p->max_tokens ? stream_max_T : p->max_tokens;
+    rb R = {ctx, p, 0, p->nbufs, p->nkernels, -1, NULL, 1};
+    while (R.max_nt < 16 && 8 * R.max_nt < want) R.max_nt *= 2;
+    R.skip = calloc((size_t)p->nsteps + 1, sizeof *R.skip);
+    if (!R.skip) return err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+    if ((R.part = add_scratch(&R, "sk_part", 0, 1)) < 0) goto oom;
+    dsmlp_status st = DSMLP_OK;
+    int nstream = 0, maxnt = 16;
+    size_t part_bytes = 0;
+    char why[PLAN_TEXT_MAX] = "";
+    /* pass 1: which dequant steps fold into their GEMM */
+    for (int i = 0; i < p->nsteps; i++) {
+        cand c;
+        char w[160];
+        if (find_cand(&R, i, &c, w, sizeof w) && c.deq)
+            for (int q = 0; q < p->nsteps; q++)
+                if (p->steps[q].kind == STEP_KERNEL && &p->steps[q].op.deq == c.deq) R.skip[q] = 1;
+    }
+    for (int i = 0; i < p->nsteps && st == DSMLP_OK; i++) {
+        if (R.skip[i]) continue;
+        cand c;
+        char w[160] = "";
+        if (!find_cand(&R, i, &c, w, sizeof w)) {
+            if (w[0]) fuse_appendf(why, sizeof why, "%sstep %d (%s) stays: %s", why[0] ? "; " : "", i, p->steps[i].label, w);
+            plan_step *s = push_step(&R);
+            if (!s) goto oom;
+            *s = p->steps[i];
+            continue;
+        }
+        char name[32];
+        snprintf(name, sizeof name, "sk_cnt%d", nstream);
+        int cnt = add_scratch(&R, name, 0, 0);
+        if (cnt < 0) goto oom;
+        const variant *vs = c.g->layout == DSMLP_LAYOUT_IN_OUT ? io_variants : oi_variants;
+        int nv = (int)(c.g->layout == DSMLP_LAYOUT_IN_OUT ? sizeof io_variants / sizeof *io_variants
+                                                          : sizeof oi_variants / sizeof *oi_variants);
+        plan_step *s = push_step(&R);
+        if (!s) goto oom;
+        memset(s, 0, sizeof *s);
+        s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1;
+        s->stream.first = c.first, s->stream.last = c.last, s->stream.counters = cnt;
+        s->stream.norm_fused = c.norm != NULL, s->stream.gated = c.gated, s->stream.act = c.fol != NULL;
+        int best_nt = 0;
+        size_t tiles = 0;
+        for (int v = 0; v < nv && st == DSMLP_OK; v++) {
+            int ki = -1;
+            if ((st = emit_variant(&R, &c, &vs[v], cnt, &ki)) != DSMLP_OK) break;
+            s = &p->ssteps[p->nssteps - 1];   /* emit may not move ssteps, but stay safe */
+            s->stream.variant[s->stream.nvariants++] = ki;
+            const plan_kernel *k = &p->kernels[ki];
+            if (k->sk_maxnt > best_nt) best_nt = k->sk_maxnt;
+            if ((size_t)k->sk_tiles > tiles) tiles = (size_t)k->sk_tiles;
+            if (k->sk_part_bytes > part_bytes) part_bytes = k->sk_part_bytes;
+        }
+        if (st != DSMLP_OK) break;
+        p->bufs[cnt].ws_bytes = tiles * 4, p->bufs[cnt].cols = (int64_t)tiles;
+        if (best_nt < maxnt) maxnt = best_nt;
+        /* label and explanation */
+        snprintf(s->label, sizeof s->label, "stream%s%s", c.norm ? "+norm" : "",
+                 c.gated ? "+gated" : c.fol ? "+act" : p->steps[c.last].label + 4);
+        for (int q = c.first; q <= c.last; q++)
+            fuse_appendf(s->absorbed, sizeof s->absorbed, "%s%s", q > c.first ? ", " : "", p->steps[q].absorbed);
+        fuse_appendf(s->why, sizeof s->why, "weight-streaming GEMM of main steps %d..%d%s%s%s", c.first, c.last,
+                     c.norm ? "; the norm runs in its prologue" : "",
+                     c.fol ? (c.gated ? "; gating in its epilogue" : "; activation in its epilogue") : "",
+                     c.deq ? "; int8 weight converted in registers (scales in the epilogue)" : "");
+        for (int q = c.first + 1; q <= c.last; q++) R.skip[q] = 1;
+        i = c.last;
+        nstream++;
+    }
+    free(R.skip);
+    if (st != DSMLP_OK) {
+        free(p->ssteps);
+        p->ssteps = NULL, p->nssteps = 0;
+        return st;
+    }
+    p->bufs[R.part].ws_bytes = part_bytes, p->bufs[R.part].cols = (int64_t)(part_bytes / 4);
+    if (!nstream) {
+        free(p->ssteps);
+        p->ssteps = NULL, p->nssteps = 0;
+        snprintf(p->stream_why, sizeof p->stream_why, "no GEMM can stream: %s", why[0] ? why : "none in the plan");
+        return DSMLP_OK;
+    }
+    p->stream_max_T = 8 * maxnt < want ? 8 * maxnt : want;
+    snprintf(p->stream_why, sizeof p->stream_why, "%d stream kernel step(s) for T <= %lld%s%s", nstream,
+             (long long)p->stream_max_T, why[0] ? "; " : "", why);
+    return DSMLP_OK;
+oom:
+    free(R.skip);
+    free(p->ssteps);
+    p->ssteps = NULL, p->nssteps = 0;
+    return err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+}

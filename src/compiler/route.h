@@ -1,0 +1,17 @@
+/*
+** route.h — builds the plan's small-T route (plan.ssteps): weight-streaming
+** kernels with the norm in the first GEMM's prologue, activation/gating and
+** residual in the epilogues, int8 weights converted in registers.
+*/
+#ifndef DSMLP_ROUTE_H
+#define DSMLP_ROUTE_H
+
+#include "plan.h"
+
+/* Fills p->ssteps from p->steps for 1 <= T <= stream_max_T (0: no route).
+** A plan where no GEMM qualifies gets no route and a reason in stream_why. */
+dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T);
+/* Whether step s (of either route) reads buffer b. */
+int          plan_step_reads(const plan *p, const plan_step *s, int b);
+
+#endif
