@@ -30,8 +30,6 @@ void ref_gemm(int nthreads, const double *x, int64_t T, int64_t K, const double 
 /* Activations as the IR defines them. */
 double ref_act(dsmlp_act act, double x);
 
-#endif
-
 /* ---- row-wise ops and conversions (reference_ops.c) ----
 ** Values are row-major double matrices; a weight is held as its [out, in]
 ** view whatever its layout, so matmul reads both operands along K. */
@@ -60,3 +58,5 @@ void ref_load(int nthreads, double *dst, int64_t rows, int64_t cols, const void 
 ** transposed: the host buffer is [cols, rows]. */
 void ref_store(int nthreads, void *dst, dsmlp_dtype ddt, dsmlp_dtype vdt, int raw, const double *src, int64_t rows,
                int64_t cols, int transposed);
+
+#endif
