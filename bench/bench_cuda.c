@@ -1,65 +1,30 @@
-/* bench_cuda.c — dlopen the CUDA driver for the benchmark. */
+/* bench_cuda.c — device 0, its name and a stream, through cudart_static. */
 #include "bench_cuda.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-void bench_cuda_check(CUresult r, const char *what)
+void bench_cuda_check(cudaError_t r, const char *what)
 {
-    if (r != CUDA_SUCCESS) {
-        fprintf(stderr, "dsmlp-bench: %s failed (CUresult %d)\n", what, (int)r);
+    if (r != cudaSuccess) {
+        fprintf(stderr, "dsmlp-bench: %s failed: %s\n", what, cudaGetErrorString(r));
         exit(1);
     }
 }
 
-#define LOAD(field, sym)                                                        \
-    do {                                                                        \
-        *(void **)&cu->field = dlsym(lib, sym);                                 \
-        if (!cu->field) {                                                       \
-            fprintf(stderr, "dsmlp-bench: driver lacks %s\n", sym);             \
-            return 1;                                                           \
-        }                                                                       \
-    } while (0)
-
 int bench_cuda_init(bench_cuda *cu)
 {
-    void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        fprintf(stderr, "dsmlp-bench: no CUDA driver (libcuda.so.1 not found): benchmarks need a GPU\n");
+    int n = 0;
+    cudaError_t r = cudaGetDeviceCount(&n);
+    if (r != cudaSuccess || n == 0) {
+        fprintf(stderr, "dsmlp-bench: no GPU (%s): benchmarks need one\n",
+                r != cudaSuccess ? cudaGetErrorString(r) : "no device");
         return 1;
     }
-    LOAD(Init, "cuInit");
-    LOAD(DeviceGet, "cuDeviceGet");
-    LOAD(DeviceGetName, "cuDeviceGetName");
-    LOAD(DevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
-    LOAD(CtxSetCurrent, "cuCtxSetCurrent");
-    LOAD(MemAlloc, "cuMemAlloc_v2");
-    LOAD(MemFree, "cuMemFree_v2");
-    LOAD(MemcpyHtoD, "cuMemcpyHtoD_v2");
-    LOAD(MemcpyDtoH, "cuMemcpyDtoH_v2");
-    LOAD(MemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
-    LOAD(MemsetD8, "cuMemsetD8_v2");
-    LOAD(StreamCreate, "cuStreamCreate");
-    LOAD(StreamSynchronize, "cuStreamSynchronize");
-    LOAD(StreamBeginCapture, "cuStreamBeginCapture_v2");
-    LOAD(StreamEndCapture, "cuStreamEndCapture");
-    LOAD(GraphInstantiate, "cuGraphInstantiateWithFlags");
-    LOAD(GraphLaunch, "cuGraphLaunch");
-    LOAD(GraphExecDestroy, "cuGraphExecDestroy");
-    LOAD(GraphDestroy, "cuGraphDestroy");
-    LOAD(EventCreate, "cuEventCreate");
-    LOAD(EventRecord, "cuEventRecord");
-    LOAD(EventSynchronize, "cuEventSynchronize");
-    LOAD(EventElapsedTime, "cuEventElapsedTime_v2");
-    if (cu->Init(0) != CUDA_SUCCESS || cu->DeviceGet(&cu->dev, 0) != CUDA_SUCCESS) {
-        fprintf(stderr, "dsmlp-bench: no GPU (cuInit/cuDeviceGet failed)\n");
-        return 1;
-    }
-    CUcontext ctx;
-    bench_cuda_check(cu->DevicePrimaryCtxRetain(&ctx, cu->dev), "cuDevicePrimaryCtxRetain");
-    bench_cuda_check(cu->CtxSetCurrent(ctx), "cuCtxSetCurrent");
-    bench_cuda_check(cu->DeviceGetName(cu->name, sizeof cu->name, cu->dev), "cuDeviceGetName");
-    bench_cuda_check(cu->StreamCreate(&cu->stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+    struct cudaDeviceProp prop;
+    bench_cuda_check(cudaSetDevice(0), "cudaSetDevice");
+    bench_cuda_check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
+    snprintf(cu->name, sizeof cu->name, "%s", prop.name);
+    bench_cuda_check(cudaStreamCreateWithFlags(&cu->stream, cudaStreamNonBlocking), "cudaStreamCreate");
     return 0;
 }

@@ -37,19 +37,19 @@ static int cmp_float(const void *a, const void *b)
 }
 
 /* Median µs of `reps` replays of graph exec g. */
-static double time_graph(CUgraphExec g, int reps)
+static double time_graph(cudaGraphExec_t g, int reps)
 {
-    CUevent e0, e1;
-    bench_cuda_check(bench_cu.EventCreate(&e0, 0), "cuEventCreate");
-    bench_cuda_check(bench_cu.EventCreate(&e1, 0), "cuEventCreate");
-    for (int i = 0; i < 10; i++) bench_cuda_check(bench_cu.GraphLaunch(g, bench_cu.stream), "cuGraphLaunch (warm-up)");
+    cudaEvent_t e0, e1;
+    bench_cuda_check(cudaEventCreateWithFlags(&e0, 0), "cudaEventCreate");
+    bench_cuda_check(cudaEventCreateWithFlags(&e1, 0), "cudaEventCreate");
+    for (int i = 0; i < 10; i++) bench_cuda_check(cudaGraphLaunch(g, bench_cu.stream), "cudaGraphLaunch (warm-up)");
     float *ms = malloc(sizeof(float) * (size_t)reps);
     for (int i = 0; i < reps; i++) {
-        bench_cuda_check(bench_cu.EventRecord(e0, bench_cu.stream), "cuEventRecord");
-        bench_cuda_check(bench_cu.GraphLaunch(g, bench_cu.stream), "cuGraphLaunch");
-        bench_cuda_check(bench_cu.EventRecord(e1, bench_cu.stream), "cuEventRecord");
-        bench_cuda_check(bench_cu.EventSynchronize(e1), "cuEventSynchronize");
-        bench_cuda_check(bench_cu.EventElapsedTime(&ms[i], e0, e1), "cuEventElapsedTime");
+        bench_cuda_check(cudaEventRecord(e0, bench_cu.stream), "cudaEventRecord");
+        bench_cuda_check(cudaGraphLaunch(g, bench_cu.stream), "cudaGraphLaunch");
+        bench_cuda_check(cudaEventRecord(e1, bench_cu.stream), "cudaEventRecord");
+        bench_cuda_check(cudaEventSynchronize(e1), "cudaEventSynchronize");
+        bench_cuda_check(cudaEventElapsedTime(&ms[i], e0, e1), "cudaEventElapsedTime");
     }
     qsort(ms, (size_t)reps, sizeof(float), cmp_float);
     double med = ms[reps / 2] * 1000.0;
@@ -61,25 +61,25 @@ static double time_graph(CUgraphExec g, int reps)
 static double measure_copy_bw(void)
 {
     size_t n = (size_t)1 << 30;
-    CUdeviceptr a, b;
-    bench_cuda_check(bench_cu.MemAlloc(&a, n), "cuMemAlloc (copy test)");
-    bench_cuda_check(bench_cu.MemAlloc(&b, n), "cuMemAlloc (copy test)");
-    bench_cuda_check(bench_cu.MemsetD8(a, 0x5a, n), "cuMemsetD8");
-    CUgraph graph;
-    CUgraphExec exec;
-    bench_cuda_check(bench_cu.StreamBeginCapture(bench_cu.stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "capture");
-    bench_cuda_check(bench_cu.MemcpyDtoDAsync(b, a, n, bench_cu.stream), "cuMemcpyDtoDAsync");
-    bench_cuda_check(bench_cu.StreamEndCapture(bench_cu.stream, &graph), "end capture");
-    bench_cuda_check(bench_cu.GraphInstantiate(&exec, graph, 0), "instantiate");
+    void *a, *b;
+    bench_cuda_check(cudaMalloc(&a, n), "cudaMemAlloc (copy test)");
+    bench_cuda_check(cudaMalloc(&b, n), "cudaMemAlloc (copy test)");
+    bench_cuda_check(cudaMemset(a, 0x5a, n), "cudaMemsetD8");
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    bench_cuda_check(cudaStreamBeginCapture(bench_cu.stream, cudaStreamCaptureModeThreadLocal), "capture");
+    bench_cuda_check(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, bench_cu.stream), "cudaMemcpyDtoDAsync");
+    bench_cuda_check(cudaStreamEndCapture(bench_cu.stream, &graph), "end capture");
+    bench_cuda_check(cudaGraphInstantiateWithFlags(&exec, graph, 0), "instantiate");
     double us = time_graph(exec, 30);
-    bench_cu.GraphExecDestroy(exec);
-    bench_cu.GraphDestroy(graph);
-    bench_cu.MemFree(a);
-    bench_cu.MemFree(b);
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    cudaFree(a);
+    cudaFree(b);
     return 2.0 * (double)n / (us * 1e-6);
 }
 
-static void fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale, unsigned seed)
+static void fill_device(dsmlp_dtype dt, void *dst, size_t n, double scale, unsigned seed)
 {
     size_t esz = dsmlp_dtype_size(dt);
     unsigned char *h = malloc(n * esz);
@@ -89,23 +89,9 @@ static void fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale,
         /* uniform in [-√3, √3)·scale: unit variance, never exactly zero after rounding */
         double v = ((double)(x >> 11) * 0x1.0p-53 * 2.0 - 1.0) * 1.7320508 * scale;
         if (fabs(v) < 1e-3 * scale) v = 1e-3 * scale;
-        float f = (float)v;
-        if (dt == DSMLP_F32) {
-            memcpy(h + 4 * i, &f, 4);
-        } else {
-            unsigned u;
-            memcpy(&u, &f, 4);
-            unsigned short hv;
-            if (dt == DSMLP_BF16) {
-                hv = (unsigned short)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
-            } else { /* f16 via the compiler's _Float16 */
-                _Float16 hf = (_Float16)f;
-                memcpy(&hv, &hf, 2);
-            }
-            memcpy(h + 2 * i, &hv, 2);
-        }
+        dsmlp_convert(h + i * esz, dt, &v, DSMLP_F64, 1);
     }
-    bench_cuda_check(bench_cu.MemcpyHtoD(dst, h, n * esz), "cuMemcpyHtoD");
+    bench_cuda_check(cudaMemcpy(dst, h, n * esz, cudaMemcpyHostToDevice), "cudaMemcpyHtoD");
     free(h);
 }
 
@@ -148,37 +134,37 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
     param_desc pd[8];
     int np = describe_params(c, pd);
     size_t weight_bytes = 0;
-    CUdeviceptr pptr[8];
+    void *pptr[8];
     for (int i = 0; i < np; i++) {
-        bench_cuda_check(bench_cu.MemAlloc(&pptr[i], pd[i].n * esz), "cuMemAlloc (param)");
+        bench_cuda_check(cudaMalloc(&pptr[i], pd[i].n * esz), "cudaMemAlloc (param)");
         fill_device(c->dtype, pptr[i], pd[i].n, pd[i].scale, 17u + (unsigned)i);
-        die_ds(ctx, dsmlp_bind(plan, pd[i].name, (void *)pptr[i]), pd[i].name);
+        die_ds(ctx, dsmlp_bind(plan, pd[i].name, pptr[i]), pd[i].name);
         weight_bytes += pd[i].n * esz;
     }
-    CUdeviceptr A, X, out;
-    bench_cuda_check(bench_cu.MemAlloc(&A, (size_t)maxT * H * esz), "cuMemAlloc (input)");
-    bench_cuda_check(bench_cu.MemAlloc(&X, (size_t)maxT * H * esz), "cuMemAlloc (residual)");
-    bench_cuda_check(bench_cu.MemAlloc(&out, (size_t)maxT * H * esz), "cuMemAlloc (out)");
+    void *A, *X, *out;
+    bench_cuda_check(cudaMalloc(&A, (size_t)maxT * H * esz), "cudaMemAlloc (input)");
+    bench_cuda_check(cudaMalloc(&X, (size_t)maxT * H * esz), "cudaMemAlloc (residual)");
+    bench_cuda_check(cudaMalloc(&out, (size_t)maxT * H * esz), "cudaMemAlloc (out)");
     fill_device(c->dtype, A, (size_t)maxT * H, 1.0, 5);
     fill_device(c->dtype, X, (size_t)maxT * H, 1.0, 6);
-    die_ds(ctx, dsmlp_bind(plan, "input", (void *)A), "bind input");
-    die_ds(ctx, dsmlp_bind(plan, "residual", (void *)X), "bind residual");
-    die_ds(ctx, dsmlp_bind(plan, "out", (void *)out), "bind out");
+    die_ds(ctx, dsmlp_bind(plan, "input", A), "bind input");
+    die_ds(ctx, dsmlp_bind(plan, "residual", X), "bind residual");
+    die_ds(ctx, dsmlp_bind(plan, "out", out), "bind out");
 
     size_t F = (c->activation == DSMLP_MLP_GATED_GELU || c->activation == DSMLP_MLP_GATED_SILU) ? 2 : 1;
     for (int i = 0; i < ntok; i++) {
         int64_t T = tokens[i];
-        CUgraph graph;
-        CUgraphExec exec;
-        bench_cuda_check(bench_cu.StreamBeginCapture(bench_cu.stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "capture");
+        cudaGraph_t graph;
+        cudaGraphExec_t exec;
+        bench_cuda_check(cudaStreamBeginCapture(bench_cu.stream, cudaStreamCaptureModeThreadLocal), "capture");
         dsmlp_status s = dsmlp_run(plan, T, (void *)bench_cu.stream);
-        CUresult ce = bench_cu.StreamEndCapture(bench_cu.stream, &graph);
+        cudaError_t ce = cudaStreamEndCapture(bench_cu.stream, &graph);
         die_ds(ctx, s, "dsmlp_run (captured)");
-        bench_cuda_check(ce, "cuStreamEndCapture");
-        bench_cuda_check(bench_cu.GraphInstantiate(&exec, graph, 0), "cuGraphInstantiate");
+        bench_cuda_check(ce, "cudaStreamEndCapture");
+        bench_cuda_check(cudaGraphInstantiateWithFlags(&exec, graph, 0), "cudaGraphInstantiate");
         double us = time_graph(exec, reps);
-        bench_cu.GraphExecDestroy(exec);
-        bench_cu.GraphDestroy(graph);
+        cudaGraphExecDestroy(exec);
+        cudaGraphDestroy(graph);
         double bytes = (double)weight_bytes + 3.0 * (double)T * (double)H * (double)esz;
         double flops = 2.0 * (double)T * (double)H * (double)(F * (size_t)c->intermediate) +
                        2.0 * (double)T * (double)c->intermediate * (double)H;
@@ -191,10 +177,10 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
                     (long long)T, us, floor_us, us / floor_us);
         fflush(stdout);
     }
-    for (int i = 0; i < np; i++) bench_cu.MemFree(pptr[i]);
-    bench_cu.MemFree(A);
-    bench_cu.MemFree(X);
-    bench_cu.MemFree(out);
+    for (int i = 0; i < np; i++) cudaFree(pptr[i]);
+    cudaFree(A);
+    cudaFree(X);
+    cudaFree(out);
     dsmlp_plan_free(plan);
     dsmlp_graph_free(g);
 }

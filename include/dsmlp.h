@@ -56,6 +56,43 @@ typedef struct dsmlp_ctx dsmlp_ctx;
 ** device state. It needs no GPU to be created. Not thread-safe: use one per
 ** thread, or serialize. */
 dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out);
+
+/* Settings of a context, given at creation. dsmlp_ctx_options_default gives
+** pure defaults (no environment read); dsmlp_ctx_options_from_env is the one
+** place the documented variables (DSMLP_CACHE_DIR, DSMLP_CACHE,
+** DSMLP_CACHE_MAX_MB, DSMLP_DUMP_DIR, DSMLP_CUDA_INCLUDE, DSMLP_DEVICE,
+** DSMLP_REF_THREADS, DSMLP_REF_PORTABLE, DSMLP_GEMM_TUNE,
+** DSMLP_DECODE_MAX_TOKENS, TMPDIR) are read; dsmlp_ctx_create(&c) is
+** dsmlp_ctx_create_with(defaults + from_env). Strings are copied. */
+typedef enum dsmlp_cache_mode {
+    DSMLP_CACHE_DISK = 0,     /* memory + disk store (default)            */
+    DSMLP_CACHE_MEMORY        /* memory only, by request (no warning)     */
+} dsmlp_cache_mode;
+
+typedef struct dsmlp_ctx_options {
+    const char      *cache_dir;        /* NULL: xdg_cache_home/dsmlp, else home/.cache/dsmlp */
+    const char      *xdg_cache_home;   /* from_env: $XDG_CACHE_HOME (absolute only)   */
+    const char      *home;             /* from_env: $HOME; NULL: the passwd entry's   */
+    dsmlp_cache_mode cache_mode;
+    double           cache_max_mb;     /* size limit of the disk store; 0: none */
+    const char      *dump_dir;         /* write every generated source there; NULL: no */
+    const char      *tmp_dir;          /* failing sources when dump_dir is NULL; NULL: /tmp */
+    const char      *cuda_include;     /* NVRTC headers; NULL: the build-time toolkit's */
+    int              device;           /* GPU ordinal when no CUDA context is current */
+    int              ref_threads;      /* reference executor threads; 0: all CPUs */
+    int              ref_portable;     /* 1: portable reference GEMM even with AVX2 */
+    int              gemm_tune;        /* 1: time cuBLASLt candidates at load */
+    int              decode_max_tokens;/* -1: the compile options' value; else overrides it */
+    char             warning[256];     /* from_env: the first variable it ignored, and why */
+} dsmlp_ctx_options;
+
+void         dsmlp_ctx_options_default(dsmlp_ctx_options *o);
+/* Reads the documented environment variables into o (unset ones leave o as
+** it is). A malformed value is ignored and described in o->warning. */
+void         dsmlp_ctx_options_from_env(dsmlp_ctx_options *o);
+dsmlp_status dsmlp_ctx_create_with(const dsmlp_ctx_options *o, dsmlp_ctx **out);
+/* The options a context was created with (strings owned by ctx). */
+const dsmlp_ctx_options *dsmlp_ctx_get_options(const dsmlp_ctx *ctx);
 /* Drops the caller's reference. Graphs and plans made from ctx hold their
 ** own, so they stay usable (their errors still land in ctx, readable through
 ** dsmlp_graph_ctx); the context is freed with the last of them. */
@@ -77,6 +114,15 @@ typedef enum dsmlp_dtype {
 
 const char *dsmlp_dtype_name(dsmlp_dtype t);     /* "f32", "f16", ... */
 size_t      dsmlp_dtype_size(dsmlp_dtype t);     /* bytes; 0 if invalid */
+/* Converts n elements (round to nearest even; int8 saturates). Any pair of
+** dtypes; DSMLP_ERR_INVALID_ARG for an invalid one. */
+dsmlp_status dsmlp_convert(void *dst, dsmlp_dtype dst_type, const void *src, dsmlp_dtype src_type, size_t n);
+/* Relative-error tolerance ‖out − ref‖/‖ref‖ of an output of dtype t against
+** the CPU reference, as dsmlp's own checks use it (f32 1e-5, f16 2e-3, bf16
+** 1.6e-2); 0 for other dtypes. */
+double      dsmlp_tolerance(dsmlp_dtype t);
+/* Target architectures dsmlp compiles for: "sm_80", ...; NULL past the end. */
+const char *dsmlp_arch_name(int i);
 
 /* Storage of a weight matrix. IN_OUT: row-major [in, out] (DeepSpeed default,
 ** Y = X·W). OUT_IN: row-major [out, in] (nn.Linear, transposed_mode, int8;
@@ -325,6 +371,16 @@ dsmlp_status dsmlp_run(dsmlp_plan *p, int64_t T, void *stream);
 int          dsmlp_device_available(dsmlp_ctx *ctx);
 /* "sm_90" etc. of the current device, or NULL without one. */
 const char  *dsmlp_device_arch(dsmlp_ctx *ctx);
+/* Device memory for programs that do not use CUDA themselves (tools,
+** bindings): allocated on the context's device, synchronous copies. */
+dsmlp_status dsmlp_device_alloc(dsmlp_ctx *ctx, size_t bytes, void **device_ptr);
+void         dsmlp_device_free(dsmlp_ctx *ctx, void *device_ptr);
+dsmlp_status dsmlp_device_upload(dsmlp_ctx *ctx, void *device_ptr, const void *host, size_t bytes);
+dsmlp_status dsmlp_device_download(dsmlp_ctx *ctx, void *host, const void *device_ptr, size_t bytes);
+/* Sets bytes to `byte` (0xFF poisons every float dtype with NaN). */
+dsmlp_status dsmlp_device_fill(dsmlp_ctx *ctx, void *device_ptr, unsigned char byte, size_t bytes);
+/* Waits for all work on the context's device (after dsmlp_run). */
+dsmlp_status dsmlp_device_sync(dsmlp_ctx *ctx);
 
 /* ----------------------------------------------------------- kernel store */
 

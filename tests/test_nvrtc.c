@@ -76,8 +76,11 @@ START_TEST(missing_headers_say_which_path)
     TU_CHECK(c2, store_get(ts_store(c2), c2, "k_no_headers", src, "sm_80", &cb, &len, key), DSMLP_ERR_COMPILE);
     TU_MSG_HAS(c2, "/nonexistent/cuda_fp16.h");
     ck_assert_int_eq(ts_count_files(dir), 0);
-    /* The build-time default works when the variable is unset. */
+    /* The build-time default works for a context made without the variable
+    ** (options are read once, at creation). */
     unsetenv("DSMLP_CUDA_INCLUDE");
+    dsmlp_ctx_free(ctx);
+    ctx = tu_ctx();
     TU_OK(ctx, nvrtc_compile(ctx, "k_no_headers", src, "sm_90", &cubin, &len));
     free(cubin);
     dsmlp_ctx_free(c2);
@@ -130,6 +133,8 @@ START_TEST(syntax_error_gives_log_and_dump)
     char sub[PATH_MAX];
     snprintf(sub, sizeof sub, "%s/a/b", dir);
     setenv("DSMLP_DUMP_DIR", sub, 1);
+    dsmlp_ctx_free(ctx);
+    ctx = tu_ctx();   /* options are read at creation */
     TU_CHECK(ctx, nvrtc_compile(ctx, "k_broken", broken_src, "sm_90", &cubin, &len), DSMLP_ERR_COMPILE);
     char want[PATH_MAX + 16];
     snprintf(want, sizeof want, "%s/k_broken.cu", sub);
@@ -165,10 +170,13 @@ START_TEST(dump_source_only_when_asked)
     char *src = ts_source("k_dump");
     ck_assert_str_eq(nvrtc_dump_source(NULL, "k_dump", src), "");
     char *dir = tu_tmpdir("nvrtc-dump2");
-    setenv("DSMLP_DUMP_DIR", dir, 1);
+    setenv("DSMLP_DUMP_DIR", dir, 1);   /* a context made now has it as its dump_dir option */
+    dsmlp_ctx *ctx = tu_ctx();
     char want[PATH_MAX];
     snprintf(want, sizeof want, "%s/k_dump.cu", dir);
-    ck_assert_str_eq(nvrtc_dump_source(NULL, "k_dump", src), want);
+    ck_assert_str_eq(dsmlp_ctx_get_options(ctx)->dump_dir, dir);
+    ck_assert_str_eq(nvrtc_dump_source(dsmlp_ctx_get_options(ctx)->dump_dir, "k_dump", src), want);
+    dsmlp_ctx_free(ctx);
     /* An explicit dir wins; odd characters in names do not escape it. */
     char *dir2 = tu_tmpdir("nvrtc-dump3");
     char want2[PATH_MAX];

@@ -9,12 +9,17 @@
 #include <time.h>
 #include "testutil.h"
 #include "dtype.h"
+#include "runtime/context.h"
 #include "runtime/reference.h"
 #include "compiler/graph.h"
 #include <unistd.h>
 
 static dsmlp_ctx   *ctx;
 static dsmlp_graph *g;
+
+/* The context's ref_portable option, flipped in place (a test of the
+** reference's two GEMM copies; programs set it at creation). */
+static void set_portable(dsmlp_ctx *c, int on) { c->rt->opts.ref_portable = on; }
 
 static void setup(void)
 {
@@ -173,7 +178,7 @@ START_TEST(matmul_random_vs_naive)
 {
     const int64_t T = 197, K = 517, N = 133;
     /* _i = 1: the portable GEMM (AVX2 machines otherwise never run it). */
-    if (_i == 1) setenv("DSMLP_REF_PORTABLE", "1", 1);
+    set_portable(ctx, _i == 1);
     for (int layout = 0; layout < 2; layout++) {
         dsmlp_graph *gg;
         TU_OK(ctx, dsmlp_graph_create(ctx, "mm", &gg));
@@ -758,7 +763,7 @@ START_TEST(threads_bit_identical)
     ck_assert_mem_eq(out[0], out[1], T * H * sizeof(double));
     ck_assert_mem_eq(out[0], out[2], T * H * sizeof(double));
     /* The portable GEMM is thread-invariant too, and agrees to rounding. */
-    setenv("DSMLP_REF_PORTABLE", "1", 1);
+    set_portable(ctx, 1);
     double *port[2];
     for (int i = 0; i < 2; i++) {
         port[i] = poisoned(T * H);
@@ -767,7 +772,7 @@ START_TEST(threads_bit_identical)
         dsmlp_reference_set_threads(ctx, threads[i]);
         TU_OK(ctx, dsmlp_reference_run_f64(g, T, bs, NB(bs)));
     }
-    unsetenv("DSMLP_REF_PORTABLE");
+    set_portable(ctx, 0);
     ck_assert_mem_eq(port[0], port[1], T * H * sizeof(double));
     double worst = 0;
     for (int64_t i = 0; i < T * H; i++) worst = fmax(worst, fabs(port[0][i] - out[0][i]) / (1 + fabs(out[0][i])));
@@ -782,16 +787,30 @@ START_TEST(thread_count_rules)
 {
     int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
     ck_assert_int_eq(ref_threads_effective(ctx), 1);              /* default: single-threaded */
-    setenv("DSMLP_REF_THREADS", "3", 1);
-    ck_assert_int_eq(ref_threads_effective(ctx), 3);              /* the default defers to the environment */
-    dsmlp_reference_set_threads(ctx, 5);
-    ck_assert_int_eq(ref_threads_effective(ctx), 5);              /* an explicit count wins */
-    dsmlp_reference_set_threads(ctx, 0);
-    ck_assert_int_eq(ref_threads_effective(ctx), 3);              /* auto: the environment first */
-    setenv("DSMLP_REF_THREADS", "0", 1);
-    ck_assert_int_eq(ref_threads_effective(ctx), cpus);           /* ... where 0 means every CPU */
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    o.ref_threads = 3;                                            /* the ref_threads option (DSMLP_REF_THREADS) */
+    dsmlp_ctx *c;
+    TU_OK(ctx, dsmlp_ctx_create_with(&o, &c));
+    ck_assert_int_eq(ref_threads_effective(c), 3);                /* the default defers to the option */
+    dsmlp_reference_set_threads(c, 5);
+    ck_assert_int_eq(ref_threads_effective(c), 5);                /* an explicit count wins */
+    dsmlp_reference_set_threads(c, 0);
+    ck_assert_int_eq(ref_threads_effective(c), 3);                /* auto: the option first */
+    dsmlp_ctx_free(c);
+    o.ref_threads = 0;
+    TU_OK(ctx, dsmlp_ctx_create_with(&o, &c));
+    ck_assert_int_eq(ref_threads_effective(c), cpus);             /* ... where 0 means every CPU */
+    dsmlp_ctx_free(c);
+    setenv("DSMLP_REF_THREADS", "3", 1);                          /* the environment, through from_env */
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.ref_threads, 3);
     setenv("DSMLP_REF_THREADS", "many", 1);
-    ck_assert_int_eq(ref_threads_effective(ctx), cpus);           /* unparsable: ignored */
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.ref_threads, 1);                           /* unparsable: ignored ... */
+    ck_assert_ptr_nonnull(strstr(o.warning, "DSMLP_REF_THREADS='many'"));   /* ... and said */
     unsetenv("DSMLP_REF_THREADS");
     dsmlp_reference_set_threads(ctx, -4);
     ck_assert_int_eq(ref_threads_effective(ctx), cpus);

@@ -124,3 +124,23 @@ double dtype_round(dsmlp_dtype t, double x)
     default:         return x;
     }
 }
+
+dsmlp_status dsmlp_convert(void *dst, dsmlp_dtype dst_type, const void *src, dsmlp_dtype src_type, size_t n)
+{
+    if ((unsigned)dst_type >= DSMLP_DTYPE_COUNT || (unsigned)src_type >= DSMLP_DTYPE_COUNT || (n && (!dst || !src)))
+        return DSMLP_ERR_INVALID_ARG;
+    for (size_t i = 0; i < n; i++) dtype_store(dst_type, dst, (int64_t)i, dtype_load(src_type, src, (int64_t)i));
+    return DSMLP_OK;
+}
+
+/* The one tolerance table (README, docs/reference.md): what f32 accumulation
+** and one rounding of each intermediate to the output dtype leave. */
+double dsmlp_tolerance(dsmlp_dtype t)
+{
+    switch (t) {
+    case DSMLP_F32: return 1e-5;
+    case DSMLP_F16: return 2e-3;
+    case DSMLP_BF16: return 1.6e-2;
+    default: return 0;
+    }
+}

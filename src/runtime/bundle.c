@@ -60,6 +60,12 @@ static void keyset_add(keyset *k, const uint8_t key[STORE_KEY_BYTES])
 
 static int key_cmp(const void *a, const void *b) { return memcmp(a, b, STORE_KEY_BYTES); }
 
+static int collect_mem(const store_entry *e, void *user)
+{
+    keyset_add(user, e->key);
+    return 0;
+}
+
 static int collect_disk(const char *dir, const char *name, void *user)
 {
     (void)dir;
@@ -99,8 +105,7 @@ static dsmlp_status bundle_write(dsmlp_ctx *ctx, const char *path, const char *c
             keyset_add(&ks, key);
         }
     } else {   /* every entry: memory and disk */
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->table[i]) keyset_add(&ks, s->table[i]->key);
+        store_mem_each(s, collect_mem, &ks);
         if (s->disk_enabled) store_disk_scan(s->dir, collect_disk, &ks);
     }
     if (ks.oom) {
@@ -214,8 +219,8 @@ static dsmlp_status parse_archs(dsmlp_ctx *ctx, const char *list, char archs[][S
         snprintf(a, sizeof a, "%.*s", (int)(len < sizeof a ? len : sizeof a - 1), p);
         if (len >= sizeof a || !nvrtc_arch_valid(a))
             return err_set(ctx, DSMLP_ERR_INVALID_ARG,
-                           "dsmlp_bundle_import: unknown arch '%.*s' in '%s' (valid: sm_80, sm_86, sm_89, sm_90, "
-                           "sm_90a)", (int)len, p, list);
+                           "dsmlp_bundle_import: unknown arch '%.*s' in '%s' (valid: %s)", (int)len, p, list,
+                           nvrtc_arch_list());
         if (*n == 16) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_bundle_import: too many archs in '%s'", list);
         memcpy(archs[(*n)++], a, sizeof a);
         p = q;

@@ -119,6 +119,19 @@ static int list_disk_one(const char *dir, const char *name, void *user)
     return 0;
 }
 
+static int list_mem_one(const store_entry *e, void *user)
+{
+    list_acc *a = user;
+    list_item *it = acc_push(a);
+    if (!it) return 1;
+    store_hex(e->key, it->key);
+    snprintf(it->kernel, sizeof it->kernel, "%s", e->kernel);
+    snprintf(it->arch, sizeof it->arch, "%s", e->arch);
+    it->bytes = e->len;
+    it->mtime = e->mtime;
+    return 0;
+}
+
 static int item_cmp(const void *a, const void *b)
 {
     const list_item *x = a, *y = b;
@@ -141,16 +154,7 @@ dsmlp_status dsmlp_cache_list(dsmlp_ctx *ctx, dsmlp_cache_visit_fn fn, void *use
                            store_fs_strerror(e, buf, sizeof buf));
         }
     } else {
-        for (size_t i = 0; i < s->cap && !a.oom; i++) {
-            store_entry *e = s->table[i];
-            list_item *it;
-            if (!e || !(it = acc_push(&a))) continue;
-            store_hex(e->key, it->key);
-            snprintf(it->kernel, sizeof it->kernel, "%s", e->kernel);
-            snprintf(it->arch, sizeof it->arch, "%s", e->arch);
-            it->bytes = e->len;
-            it->mtime = e->mtime;
-        }
+        store_mem_each(s, list_mem_one, &a);
     }
     if (a.oom) {
         free(a.items);

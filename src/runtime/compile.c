@@ -21,9 +21,6 @@ void dsmlp_compile_options_default(dsmlp_compile_options *o)
     o->max_tokens = 8192;
     o->decode_max_tokens = DSMLP_DECODE_MAX_TOKENS_DEFAULT;
     o->stream_max_tokens = 128;
-    /* For measuring and testing both variants without rebuilding callers. */
-    const char *e = getenv("DSMLP_DECODE_MAX_TOKENS");
-    if (e && *e) o->decode_max_tokens = atoi(e);
 }
 
 static dsmlp_status compile_one(dsmlp_ctx *ctx, plan_kernel *k, const char *arch, int *was_cached)
@@ -57,6 +54,8 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
     dsmlp_compile_options_default(&opt);
     if (o) opt = *o;
     if (opt.max_tokens <= 0) opt.max_tokens = 8192;
+    /* For measuring both variants without rebuilding callers (DSMLP_DECODE_MAX_TOKENS). */
+    if (ctx_opts(ctx)->decode_max_tokens >= 0) opt.decode_max_tokens = ctx_opts(ctx)->decode_max_tokens;
     if (!opt.arch) {
         /* the device's arch, else sm_90 (no GPU needed to build a plan) */
         if (dsmlp_device_available(ctx)) opt.arch = dsmlp_device_arch(ctx);
@@ -65,15 +64,15 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
     }
     if (!nvrtc_arch_valid(opt.arch))
         return err_set(ctx, DSMLP_ERR_INVALID_ARG,
-                       "dsmlp_plan_build: target arch '%s' is not supported (valid: sm_80, sm_86, sm_89, sm_90, sm_90a)",
-                       opt.arch);
+                       "dsmlp_plan_build: target arch '%s' is not supported (valid: %s)", opt.arch,
+                       nvrtc_arch_list());
     dsmlp_plan *h = calloc(1, sizeof *h);
     if (!h) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_build: out of memory");
     h->ctx = ctx_retain(ctx);   /* the plan keeps its context alive */
     dsmlp_status s = plan_make(ctx, g, &opt, &h->p);
     for (int i = 0; s == DSMLP_OK && i < h->p->nkernels; i++) {
         plan_kernel *k = &h->p->kernels[i];
-        nvrtc_dump_source(NULL, k->name, k->source);
+        nvrtc_dump_source(ctx_opts(ctx)->dump_dir, k->name, k->source);
         if (opt.defer_compile) {
             char key[65];
             s = store_key(ctx, k->source, h->p->arch, key);

@@ -11,25 +11,41 @@ static void runtime_free(struct ctx_runtime *rt)
 {
     if (rt->store) store_close(rt->store);
     if (rt->device) device_destroy(rt->device);
+    ctx_options_free(rt);
     free(rt);
 }
 
-dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out)
+dsmlp_status dsmlp_ctx_create_with(const dsmlp_ctx_options *o, dsmlp_ctx **out)
 {
     if (!out) return DSMLP_ERR_INVALID_ARG;
     *out = NULL;
+    dsmlp_ctx_options def;
+    if (!o) {
+        dsmlp_ctx_options_default(&def);
+        o = &def;
+    }
     dsmlp_ctx *ctx = ctx_new();
     struct ctx_runtime *rt = calloc(1, sizeof *rt);
-    if (!ctx || !rt) {
+    if (!ctx || !rt || ctx_options_set(rt, o) != 0) {
+        if (rt) ctx_options_free(rt);
         free(ctx);
         free(rt);
         return DSMLP_ERR_NOMEM;
     }
-    rt->ref_threads = 1;
+    rt->ref_threads = o->ref_threads;
     ctx->rt = rt;
     ctx->rt_free = runtime_free;
     *out = ctx;
     return DSMLP_OK;
+}
+
+/* The environment's settings: what programs that do not choose get. */
+dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    return dsmlp_ctx_create_with(&o, out);
 }
 
 dsmlp_status ctx_store(dsmlp_ctx *ctx, struct store **out)

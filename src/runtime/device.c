@@ -24,16 +24,10 @@ static dsmlp_status pick_device(dsmlp_ctx *ctx, const cuda_api *cu, CUdevice *de
     if (cu->cuCtxGetCurrent(cur) == CUDA_SUCCESS && *cur && cu->cuCtxGetDevice(dev) == CUDA_SUCCESS)
         return DSMLP_OK;
     *cur = NULL;
-    int ordinal = 0;
-    const char *env = getenv("DSMLP_DEVICE");
-    if (env && *env) {
-        char *end;
-        long v = strtol(env, &end, 10);
-        if (*end || v < 0 || v >= count)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "DSMLP_DEVICE=%s: not a device ordinal in [0, %d)", env,
-                           count);
-        ordinal = (int)v;
-    }
+    int ordinal = ctx_opts(ctx)->device;
+    if (ordinal < 0 || ordinal >= count)
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "device %d (option device, DSMLP_DEVICE): not a device ordinal in "
+                       "[0, %d)", ordinal, count);
     r = cu->cuDeviceGet(dev, ordinal);
     return r == CUDA_SUCCESS ? DSMLP_OK : cu_fail(ctx, "cuDeviceGet", r);
 }

@@ -219,7 +219,7 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
         tune_dt = tune_dt == DSMLP_DTYPE_COUNT || tune_dt == dt ? dt : DSMLP_F64;
     }
     gemm_tuner tuner;
-    int tuned = ngemm && tune_dt != DSMLP_F64 &&
+    int tuned = ngemm && tune_dt != DSMLP_F64 && ctx_opts(ctx)->gemm_tune &&
                 gemm_tuner_open(&tuner, cu, tune_dt, max_w, max_act, tune_T, rt->ws + rt->ws_plan, rt->ws_lt);
     for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++)
         if (p->steps[i].kind == STEP_GEMM) s = gemm_prepare(ctx, rt->lt, p, i, &rt->gemm[i], tuned ? &tuner : NULL);

@@ -6,12 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int tuning_enabled(void)
-{
-    const char *e = getenv("DSMLP_GEMM_TUNE");
-    return e && (!strcmp(e, "1") || !strcmp(e, "on"));
-}
-
 /* Fills n elements of dt at dst with uniform [-1, 1) values: a 1 MiB random
 ** block made on the host, copied over the buffer tile by tile. */
 static int fill_random(const cuda_api *cu, dsmlp_dtype dt, CUdeviceptr dst, size_t bytes)
@@ -37,7 +31,7 @@ int gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, dsmlp_dtype dt, size_t ma
                     int64_t tmax, CUdeviceptr ws, size_t ws_bytes)
 {
     memset(t, 0, sizeof *t);
-    if (!tuning_enabled() || !cu->cuEventCreate || !cu->cuEventRecord || !cu->cuEventSynchronize ||
+    if (!cu->cuEventCreate || !cu->cuEventRecord || !cu->cuEventSynchronize ||
         !cu->cuEventElapsedTime || !cu->cuEventDestroy || !dsmlp_dtype_size(dt))
         return 0;
     const size_t esz = dsmlp_dtype_size(dt);

@@ -303,7 +303,7 @@ static dsmlp_status exec_node(const ref_run *R, int rank, int i)
             return shape_err(R, rank, i, why);
         }
         if ((s = alloc_val(R, rank, i, rows, cols, &k->v[i])) != DSMLP_OK) return s;
-        ref_gemm(R->nthreads, s0->p, rows, s0->cols, s1->p, cols, k->v[i].p);
+        ref_gemm(R->nthreads, R->ctx && ctx_opts(R->ctx)->ref_portable, s0->p, rows, s0->cols, s1->p, cols, k->v[i].p);
         return DSMLP_OK;
     }
     default:

@@ -24,8 +24,9 @@ typedef void (*ref_chunk_fn)(void *arg, int64_t chunk);
 void ref_parallel(int nthreads, int64_t nchunks, ref_chunk_fn fn, void *arg);
 
 /* Y[T,N] = X[T,K] · Wtᵀ, with Wt [N,K] row-major (the weight's out×in view).
-** Each Y element is summed in an order fixed by (K) alone. */
-void ref_gemm(int nthreads, const double *x, int64_t T, int64_t K, const double *wt, int64_t N, double *y);
+** Each Y element is summed in an order fixed by (K) alone. portable: the
+** portable copy even where AVX2 is there (option ref_portable). */
+void ref_gemm(int nthreads, int portable, const double *x, int64_t T, int64_t K, const double *wt, int64_t N, double *y);
 
 /* Activations as the IR defines them. */
 double ref_act(dsmlp_act act, double x);

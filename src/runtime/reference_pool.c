@@ -55,14 +55,9 @@ static int online_cpus(void)
 int ref_threads_effective(const dsmlp_ctx *ctx)
 {
     int n = ctx ? ctx->rt->ref_threads : 1;
-    if (n <= 1) {
-        const char *env = getenv("DSMLP_REF_THREADS");
-        if (env && *env) {
-            char *end;
-            long v = strtol(env, &end, 10);
-            if (*end == '\0' && v >= 0) n = v == 0 ? 0 : (int)(v > REF_MAX_THREADS ? REF_MAX_THREADS : v);
-        }
-    }
+    /* 1 (the default) and 0 (auto) defer to the context's ref_threads option
+    ** (DSMLP_REF_THREADS) when it says something else than 1. */
+    if (n <= 1 && ctx && ctx_opts(ctx)->ref_threads != 1) n = ctx_opts(ctx)->ref_threads;
     if (n <= 0) n = online_cpus();
     return n > REF_MAX_THREADS ? REF_MAX_THREADS : n;
 }

@@ -80,8 +80,8 @@ static dsmlp_status check_args(dsmlp_ctx *ctx, const char *source, const char *a
     if (!source) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "kernel store: source is NULL");
     if (!nvrtc_arch_valid(arch))
         return err_set(ctx, DSMLP_ERR_INVALID_ARG,
-                       "kernel store: unknown target arch '%s' (valid: sm_80, sm_86, sm_89, sm_90, sm_90a)",
-                       arch ? arch : "(null)");
+                       "kernel store: unknown target arch '%s' (valid: %s)", arch ? arch : "(null)",
+                       nvrtc_arch_list());
     return DSMLP_OK;
 }
 
@@ -170,6 +170,12 @@ store_entry *store_mem_add(store *s, const uint8_t key[STORE_KEY_BYTES], const c
     return e;
 }
 
+void store_mem_each(store *s, store_mem_fn fn, void *user)
+{
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->table[i] && fn(s->table[i], user)) return;
+}
+
 void store_mem_forget(store *s)
 {
     /* Cubins handed out must outlive this: the entries stay on s->all. */
@@ -210,21 +216,22 @@ const char *store_path_abbrev(const char *path, char *buf, size_t cap)
     return buf;
 }
 
-/* The default directory by the documented rules; NULL with *why on failure. */
-static int default_dir(char *out, size_t cap, const char **why)
+/* The default directory from the context's options (cache_dir, else
+** xdg_cache_home/dsmlp, else home/.cache/dsmlp); -1 with *why on failure. */
+static int default_dir(const dsmlp_ctx_options *o, char *out, size_t cap, const char **why)
 {
-    const char *env = getenv("DSMLP_CACHE_DIR");
+    const char *env = o->cache_dir;
     *why = "path too long";
-    if (env && *env) return snprintf(out, cap, "%s", env) < (int)cap ? 0 : (*why = "DSMLP_CACHE_DIR is too long", -1);
-    env = getenv("XDG_CACHE_HOME");
+    if (env && *env) return snprintf(out, cap, "%s", env) < (int)cap ? 0 : (*why = "the cache directory is too long", -1);
+    env = o->xdg_cache_home;
     if (env && *env == '/')
         return snprintf(out, cap, "%s/dsmlp", env) < (int)cap ? 0 : (*why = "XDG_CACHE_HOME is too long", -1);
-    const char *home = getenv("HOME");
+    const char *home = o->home;
     char pwbuf[1024];
     struct passwd pw, *res = NULL;
     if ((!home || !*home) && getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
         home = res->pw_dir;
-    if (!home || !*home) return *why = "set DSMLP_CACHE_DIR, XDG_CACHE_HOME or HOME", -1;
+    if (!home || !*home) return *why = "no home directory: set a cache directory (DSMLP_CACHE_DIR)", -1;
     return snprintf(out, cap, "%s/.cache/dsmlp", home) < (int)cap ? 0 : (*why = "HOME is too long", -1);
 }
 
@@ -263,7 +270,7 @@ void store_set_dir(store *s, const char *dir)
     s->disk_enabled = s->disk_writable = !s->disk_off;
     const char *why = "path too long";
     int ok = dir && *dir ? snprintf(s->dir, sizeof s->dir, "%s", dir) < (int)sizeof s->dir
-                         : default_dir(s->dir, sizeof s->dir, &why) == 0;
+                         : default_dir(&s->opts, s->dir, sizeof s->dir, &why) == 0;
     if (!ok) {
         s->dir[0] = '\0';
         if (strstr(why, "too long"))
@@ -289,32 +296,20 @@ dsmlp_status store_check_writable(store *s, dsmlp_ctx *ctx, const char *what)
                    s->warning[0] ? s->warning : "see dsmlp_cache_warning");
 }
 
-static int env_off(const char *v)
-{
-    return v && (!strcasecmp(v, "off") || !strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "false") ||
-                 !strcasecmp(v, "disabled"));
-}
-
 dsmlp_status store_open(dsmlp_ctx *ctx, store **out)
 {
     *out = NULL;
     store *s = calloc(1, sizeof *s);
     if (!s) return err_set(ctx, DSMLP_ERR_NOMEM, "kernel store: out of memory");
-    s->disk_off = env_off(getenv("DSMLP_CACHE"));
-    const char *mb = getenv("DSMLP_CACHE_MAX_MB");
-    if (mb && *mb) {
-        char *end;
-        double v = strtod(mb, &end);
-        if (end != mb && *end == '\0' && v > 0 && v < 1e12)
-            s->max_bytes = (uint64_t)(v * 1048576.0);
-        else if (!(end != mb && *end == '\0' && v == 0))   /* 0 = unlimited */
-            snprintf(s->warning, sizeof s->warning,
-                     "kernel cache: ignoring DSMLP_CACHE_MAX_MB='%s' (not a size in MB); no size limit", mb);
-    }
-    char keep[STORE_WARN_MAX];
-    memcpy(keep, s->warning, sizeof keep);
+    const dsmlp_ctx_options *o = ctx_opts(ctx);
+    s->opts = *o;   /* the strings live as long as the context, which owns the store */
+    s->disk_off = o->cache_mode == DSMLP_CACHE_MEMORY;
+    if (o->cache_max_mb > 0) s->max_bytes = (uint64_t)(o->cache_max_mb * 1048576.0);
     store_set_dir(s, NULL);
-    if (!s->warning[0]) memcpy(s->warning, keep, sizeof keep);
+    /* A setting from_env had to ignore is the store's warning unless the
+    ** directory has a worse one. */
+    if (!s->warning[0] && o->warning[0])
+        snprintf(s->warning, sizeof s->warning, "kernel cache: %s", o->warning);
     *out = s;
     return DSMLP_OK;
 }

@@ -49,6 +49,7 @@ typedef struct store_entry {
 } store_entry;
 
 struct store {
+    dsmlp_ctx_options opts;            /* the context's (cache settings)   */
     char              dir[PATH_MAX];
     int               disk_off;        /* DSMLP_CACHE=off                 */
     int               disk_enabled;    /* entries are read from dir         */
@@ -83,6 +84,10 @@ store_entry *store_mem_find(store *s, const uint8_t key[STORE_KEY_BYTES]);
 store_entry *store_mem_add(store *s, const uint8_t key[STORE_KEY_BYTES], const char *kernel, const char *arch,
                            void *blob, const uint8_t *cubin, size_t len);
 void         store_mem_forget(store *s);   /* lookups miss; pointers stay valid */
+/* Calls fn for every entry in the memory cache (in no particular order)
+** until it returns nonzero; the only way other files walk the cache. */
+typedef int (*store_mem_fn)(const store_entry *e, void *user);
+void         store_mem_each(store *s, store_mem_fn fn, void *user);
 /* Entry by key from memory or (verified) disk, without compiling. 0 found,
 ** 1 absent (or corrupt on disk). */
 int          store_find(store *s, const uint8_t key[STORE_KEY_BYTES], const char **kernel, const char **arch,

@@ -6,7 +6,7 @@
 ** precision CPU product. And one generated-style kernel through the store,
 ** cuModuleLoadData and cuLaunchKernel with the plan calling convention.
 */
-#include "gpu_util.h"
+#include "gpu_case.h"
 #include "runtime/gemm.h"
 #include "runtime/store.h"
 

@@ -6,7 +6,7 @@
 ** communicator.
 */
 #include <nccl.h>
-#include "gpu_util.h"
+#include "gpu_case.h"
 
 static void config(dsmlp_mlp_config *c, int llama)
 {

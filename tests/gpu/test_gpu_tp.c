@@ -15,7 +15,7 @@
 */
 #include <nccl.h>
 #include <signal.h>
-#include "gpu_util.h"
+#include "gpu_case.h"
 
 #define TP_P 2
 #define TP_NT 3
@@ -263,10 +263,7 @@ out:
 
 static void tp_fill_param(tp_val *p, int64_t fan_in)
 {
-    int64_t n = p->rows * p->cols;
-    if (p->rows > 1) gu_fill(p->dtype, p->data[0], n, 1.0 / sqrt((double)fan_in), 0);   /* weights */
-    else if (!strcmp(p->name, "norm_w")) gu_fill(p->dtype, p->data[0], n, 0.2, 1.0);     /* γ ~ 1   */
-    else gu_fill(p->dtype, p->data[0], n, 0.5, 0);                                       /* biases  */
+    gu_fill_param_as(p->name, p->dtype, p->data[0], p->rows, p->cols, fan_in);
 }
 
 /* Full graph's tensors with random data into sh; returns the P = 1 graph. */

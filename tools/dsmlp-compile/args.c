@@ -10,8 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const known_arch[] = {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"};
-
 static const char usage_text[] =
     "usage: dsmlp-compile MODEL.lua [options]\n"
     "       dsmlp-compile --list | --clear | --import BUNDLE [options]\n"
@@ -21,7 +19,7 @@ static const char usage_text[] =
     "store (each unique kernel once), so that later runs compile nothing.\n"
     "\n"
     "options:\n"
-    "  --arch A[,B...]   target archs: sm_80, sm_86, sm_89, sm_90, sm_90a\n"
+    "  --arch A[,B...]   target archs: %s\n"
     "                    (default: the local GPU's arch, else sm_90)\n"
     "  --cache-dir DIR   kernel store directory (default: $DSMLP_CACHE_DIR,\n"
     "                    else $XDG_CACHE_HOME/dsmlp, else ~/.cache/dsmlp)\n"
@@ -82,9 +80,21 @@ double cli_now(void)
 
 int args_arch_known(const char *arch)
 {
-    for (size_t i = 0; i < sizeof known_arch / sizeof known_arch[0]; i++)
-        if (strcmp(arch, known_arch[i]) == 0) return 1;
+    for (int i = 0; dsmlp_arch_name(i); i++)
+        if (strcmp(arch, dsmlp_arch_name(i)) == 0) return 1;
     return 0;
+}
+
+/* "sm_80, sm_86, ..." from the library's one arch table. */
+static const char *arch_list(void)
+{
+    static char list[256];
+    if (!list[0])
+        for (int i = 0; dsmlp_arch_name(i); i++) {
+            if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
+            strncat(list, dsmlp_arch_name(i), sizeof list - strlen(list) - 1);
+        }
+    return list;
 }
 
 int cli_exit_for(dsmlp_status s, int phase_default)
@@ -116,8 +126,7 @@ static int parse_arch(char *list, cli_opts *o)
     if (!*list) return usage_error("--arch needs at least one arch%s%s", "", "");
     for (char *save = NULL, *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
         if (!args_arch_known(a))
-            return usage_error("bad arch '%s' in --arch: expected one of sm_80, sm_86, sm_89, sm_90, sm_90a%s", a,
-                               "");
+            return usage_error("bad arch '%s' in --arch: expected one of %s", a, arch_list());
         int seen = 0;
         for (int i = 0; i < o->narch; i++) seen |= strcmp(o->arch[i], a) == 0;
         if (seen) continue;
@@ -153,7 +162,7 @@ int args_parse(int argc, char **argv, cli_opts *o)
         }
         if (strcmp(a, "--") == 0) { only_args = 1; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage_text, stdout);
+            printf(usage_text, arch_list());
             return CLI_EXIT_OK;
         }
         if (strcmp(a, "--version") == 0) {

@@ -77,8 +77,7 @@ typedef struct cli_store_report {
 } cli_store_report;
 
 /* Compiles jobs[0..n) with `threads` workers. Worker 0 uses ctx; the others
-** make their own contexts, which find the same cache dir through the
-** environment. On failure returns the first error's status and copies its
+** make their own contexts with ctx's options (the same store). On failure returns the first error's status and copies its
 ** message to err. rep receives every worker's store report (worker 0's
 ** write failures counted from the call on). */
 dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, progress *pg,

@@ -1,6 +1,6 @@
 /* compile.c — compiles the unique kernels with a pool of worker threads.
-** A dsmlp_ctx is not thread-safe, so each worker has its own; they share the
-** cache directory, and the store's rename-based publishing makes concurrent
+** A dsmlp_ctx is not thread-safe, so each worker has its own, made with the
+** main context's options; they share the cache directory, and the store's rename-based publishing makes concurrent
 ** writers safe. Work is handed out one kernel at a time (an atomic counter),
 ** so slow kernels do not leave other threads idle. */
 #include "cli.h"
@@ -62,9 +62,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static dsmlp_status worker_ctx(pool *pl, worker *w)
+static dsmlp_status worker_ctx(pool *pl, worker *w, const dsmlp_ctx *main_ctx)
 {
-    dsmlp_status s = dsmlp_ctx_create(&w->ctx);
+    dsmlp_status s = dsmlp_ctx_create_with(dsmlp_ctx_get_options(main_ctx), &w->ctx);
     if (s != DSMLP_OK) {
         snprintf(pl->err, pl->errlen, "cannot create a context for a worker thread: %s", dsmlp_status_name(s));
         return s;
@@ -112,7 +112,7 @@ dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, pro
     w[0] = (worker){.pl = &pl, .ctx = ctx};
     for (int t = 1; t < threads; t++) {
         w[t].pl = &pl;
-        if ((s = worker_ctx(&pl, &w[t])) != DSMLP_OK) goto out;
+        if ((s = worker_ctx(&pl, &w[t], ctx)) != DSMLP_OK) goto out;
     }
     for (int t = 1; t < threads; t++) {
         if (pthread_create(&tid[t], NULL, worker_main, &w[t]) != 0) {

@@ -58,14 +58,14 @@ static void check_store(run *r)
     dsmlp_cache_get_stats(r->ctx, &st);
     r->memory_only = !st.disk_enabled || !st.disk_writable;   /* one context must hold every kernel */
     const char *w = dsmlp_cache_warning(r->ctx);
-    const char *env = getenv("DSMLP_CACHE");
+    int off = dsmlp_ctx_get_options(r->ctx)->cache_mode == DSMLP_CACHE_MEMORY;
     if (w && *w) {
         cli_error("warning: %s", w);
         snprintf(r->warned, sizeof r->warned, "%s", w);
     }
     else if (r->memory_only)
-        cli_error("warning: the kernel store is memory-only (%s%s): compiled kernels will not persist",
-                  env ? "DSMLP_CACHE=" : "no usable directory", env ? env : "");
+        cli_error("warning: the kernel store is memory-only (%s): compiled kernels will not persist",
+                  off ? "DSMLP_CACHE=off" : "no usable directory");
 }
 
 static int do_keygen(run *r)
@@ -278,13 +278,14 @@ int main(int argc, char **argv)
     memset(&r, 0, sizeof r);
     int rc = args_parse(argc, argv, &r.o);
     if (rc >= 0) return rc;
-    /* --cache-dir is the default-store rule for every context made from here
-    ** on (the compile workers' too), so no other directory is ever probed. */
-    if (r.o.cache_dir && setenv("DSMLP_CACHE_DIR", r.o.cache_dir, 1) != 0) {
-        cli_error("cannot use --cache-dir %s: %s", r.o.cache_dir, strerror(errno));
-        return CLI_EXIT_OTHER;
-    }
-    dsmlp_status s = dsmlp_ctx_create(&r.ctx);
+    /* The documented environment, then the command line; the compile workers'
+    ** contexts are made with the same options, so no other directory is ever
+    ** probed. */
+    dsmlp_ctx_options co;
+    dsmlp_ctx_options_default(&co);
+    dsmlp_ctx_options_from_env(&co);
+    if (r.o.cache_dir) co.cache_dir = r.o.cache_dir;
+    dsmlp_status s = dsmlp_ctx_create_with(&co, &r.ctx);
     if (s != DSMLP_OK) {
         cli_error("cannot create a dsmlp context: %s", dsmlp_status_name(s));
         return CLI_EXIT_OTHER;

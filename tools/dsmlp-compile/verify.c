@@ -6,87 +6,19 @@
 ** bf16 1.6e-2); a NaN anywhere fails, and outputs are poisoned before each
 ** run so an unwritten element shows as NaN.
 **
-** The public API binds caller-owned device memory, so this file allocates it
-** itself through the CUDA driver, loaded at run time like the library does
-** (the program must start on machines without a driver).
+** Device buffers, copies, conversions and tolerances come from the library
+** (dsmlp_device_*, dsmlp_convert, dsmlp_tolerance): one driver loader, one
+** conversion, one tolerance table for the whole tree.
 */
 #define _GNU_SOURCE
 #include "cli.h"
 
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------ the driver subset */
-
-typedef int                cu_result;   /* CUresult; 0 = CUDA_SUCCESS */
-typedef unsigned long long cu_ptr;      /* CUdeviceptr (64-bit)       */
-
-typedef struct cu_api {
-    void *lib;
-    cu_result (*init)(unsigned);
-    cu_result (*device_get)(int *, int);
-    cu_result (*primary_retain)(void **, int);
-    cu_result (*primary_release)(int);
-    cu_result (*ctx_get_current)(void **);
-    cu_result (*ctx_set_current)(void *);
-    cu_result (*ctx_synchronize)(void);
-    cu_result (*mem_alloc)(cu_ptr *, size_t);
-    cu_result (*mem_free)(cu_ptr);
-    cu_result (*htod)(cu_ptr, const void *, size_t);
-    cu_result (*dtoh)(void *, cu_ptr, size_t);
-    cu_result (*memset8)(cu_ptr, unsigned char, size_t);
-    cu_result (*error_string)(cu_result, const char **);
-    int       retained;
-} cu_api;
-
-static int cu_load(cu_api *cu)
-{
-    memset(cu, 0, sizeof *cu);
-    cu->lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!cu->lib) return 0;
-#define SYM(field, name) *(void **)&cu->field = dlsym(cu->lib, name)
-    SYM(init, "cuInit");
-    SYM(device_get, "cuDeviceGet");
-    SYM(primary_retain, "cuDevicePrimaryCtxRetain");
-    SYM(primary_release, "cuDevicePrimaryCtxRelease_v2");
-    SYM(ctx_get_current, "cuCtxGetCurrent");
-    SYM(ctx_set_current, "cuCtxSetCurrent");
-    SYM(ctx_synchronize, "cuCtxSynchronize");
-    SYM(mem_alloc, "cuMemAlloc_v2");
-    SYM(mem_free, "cuMemFree_v2");
-    SYM(htod, "cuMemcpyHtoD_v2");
-    SYM(dtoh, "cuMemcpyDtoH_v2");
-    SYM(memset8, "cuMemsetD8_v2");
-    SYM(error_string, "cuGetErrorString");
-#undef SYM
-    return cu->init && cu->device_get && cu->primary_retain && cu->primary_release && cu->ctx_get_current &&
-           cu->ctx_set_current && cu->ctx_synchronize && cu->mem_alloc && cu->mem_free && cu->htod && cu->dtoh &&
-           cu->memset8;
-}
-
-/* Makes a context current on this thread: the runtime's own if it left one
-** current (dsmlp_compile loads the plan), else device 0's primary context. */
-static int cu_ready(cu_api *cu)
-{
-    void *c = NULL;
-    if (cu->ctx_get_current(&c) == 0 && c) return 1;
-    int dev;
-    if (cu->init(0) || cu->device_get(&dev, 0) || cu->primary_retain(&c, dev)) return 0;
-    cu->retained = 1;
-    return cu->ctx_set_current(c) == 0;
-}
-
-static const char *cu_err(const cu_api *cu, cu_result r)
-{
-    const char *s = NULL;
-    if (cu->error_string) cu->error_string(r, &s);
-    return s ? s : "unknown CUDA error";
-}
 
 /* ------------------------------------------------------ host numbers */
 
@@ -101,74 +33,16 @@ static double uniform(void)   /* [-1, 1), never 0 */
     }
 }
 
-static uint16_t f32_to_f16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u, mant = x & 0x7FFFFFu;
-    int exp = (int)((x >> 23) & 0xFF) - 127 + 15;
-    if (exp >= 31) return (uint16_t)(sign | 0x7C00u);   /* overflow: inf */
-    if (exp <= 0) {                                      /* subnormal */
-        if (exp < -10) return (uint16_t)sign;
-        mant |= 0x800000u;
-        int shift = 14 - exp;
-        uint32_t h = mant >> shift, rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rest > half || (rest == half && (h & 1))) h++;
-        return (uint16_t)(sign | h);
-    }
-    uint32_t h = ((uint32_t)exp << 10) | (mant >> 13), rest = mant & 0x1FFFu;
-    if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) h++;   /* may carry into the exponent: correct */
-    return (uint16_t)(sign | h);
-}
-
-static double f16_to_f64(uint16_t h)
-{
-    int exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
-    double v = exp == 0 ? ldexp(mant, -24) : exp == 31 ? (mant ? NAN : INFINITY) : ldexp(mant | 0x400, exp - 25);
-    return (h & 0x8000) ? -v : v;
-}
-
-static uint16_t f32_to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    x += 0x7FFFu + ((x >> 16) & 1u);   /* round to nearest even (no NaNs here) */
-    return (uint16_t)(x >> 16);
-}
-
-static double bf16_to_f64(uint16_t b)
-{
-    uint32_t x = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
-
 static void store_elem(dsmlp_dtype t, void *buf, int64_t i, double v)
 {
-    switch (t) {
-    case DSMLP_F32: ((float *)buf)[i] = (float)v; break;
-    case DSMLP_F16: ((uint16_t *)buf)[i] = f32_to_f16((float)v); break;
-    case DSMLP_BF16: ((uint16_t *)buf)[i] = f32_to_bf16((float)v); break;
-    case DSMLP_I8: ((int8_t *)buf)[i] = (int8_t)lrint(v); break;
-    default: break;
-    }
+    dsmlp_convert((char *)buf + (size_t)i * dsmlp_dtype_size(t), t, &v, DSMLP_F64, 1);
 }
 
 static double load_elem(dsmlp_dtype t, const void *buf, int64_t i)
 {
-    switch (t) {
-    case DSMLP_F32: return ((const float *)buf)[i];
-    case DSMLP_F16: return f16_to_f64(((const uint16_t *)buf)[i]);
-    case DSMLP_BF16: return bf16_to_f64(((const uint16_t *)buf)[i]);
-    case DSMLP_I8: return ((const int8_t *)buf)[i];
-    default: return NAN;
-    }
-}
-
-static double tolerance(dsmlp_dtype t)
-{
-    return t == DSMLP_F32 ? 1e-5 : t == DSMLP_F16 ? 2e-3 : 1.6e-2;
+    double v;
+    dsmlp_convert(&v, DSMLP_F64, (const char *)buf + (size_t)i * dsmlp_dtype_size(t), t, 1);
+    return v;
 }
 
 /* ------------------------------------------------------ one layer */
@@ -182,12 +56,11 @@ typedef struct tensor {
     int64_t          n;        /* elements per token row, or in all for params */
     void            *host;     /* inputs: MAX_T rows; params: all; outputs: MAX_T rows */
     double          *ref;      /* outputs: the reference, MAX_T rows */
-    cu_ptr           dev;      /* inputs and outputs */
+    void            *dev;      /* inputs and outputs */
 } tensor;
 
 typedef struct layer_run {
     dsmlp_ctx         *ctx;
-    cu_api            *cu;
     const dsmlp_graph *g;
     const char        *name;
     tensor            *t;
@@ -260,7 +133,7 @@ static void layer_free(layer_run *L)
     for (int i = 0; i < L->nt; i++) {
         free(L->t[i].host);
         free(L->t[i].ref);
-        if (L->t[i].dev) L->cu->mem_free(L->t[i].dev);
+        if (L->t[i].dev) dsmlp_device_free(L->ctx, L->t[i].dev);
     }
     free(L->t);
     if (L->plan) dsmlp_plan_free(L->plan);
@@ -278,10 +151,6 @@ static dsmlp_status layer_setup(layer_run *L)
         snprintf(L->msg, sizeof L->msg, "compile: %s", dsmlp_last_error(L->ctx));
         return s;
     }
-    if (!cu_ready(L->cu)) {
-        snprintf(L->msg, sizeof L->msg, "no CUDA context for the test buffers");
-        return DSMLP_ERR_CUDA;
-    }
     for (int i = 0; i < L->nt; i++) {
         tensor *x = &L->t[i];
         size_t bytes = (size_t)(x->info.tokens ? MAX_T * x->n : x->n) * dsmlp_dtype_size(x->info.dtype);
@@ -289,12 +158,12 @@ static dsmlp_status layer_setup(layer_run *L)
             fill_param(L->g, x);
             s = dsmlp_upload(L->plan, x->info.name, x->host, bytes);
         } else {
-            cu_result r = L->cu->mem_alloc(&x->dev, bytes);
-            if (r) {
-                snprintf(L->msg, sizeof L->msg, "cuMemAlloc(%zu) for %s: %s", bytes, x->info.name, cu_err(L->cu, r));
-                return DSMLP_ERR_CUDA;
+            s = dsmlp_device_alloc(L->ctx, bytes, &x->dev);
+            if (s != DSMLP_OK) {
+                snprintf(L->msg, sizeof L->msg, "device memory for %s: %s", x->info.name, dsmlp_last_error(L->ctx));
+                return s;
             }
-            s = dsmlp_bind(L->plan, x->info.name, (void *)(uintptr_t)x->dev);
+            s = dsmlp_bind(L->plan, x->info.name, x->dev);
         }
         /* A graph input that no step reads has no binding in the plan; the
         ** reference still gets its data. */
@@ -320,26 +189,25 @@ static double layer_check(layer_run *L, int64_t T, dsmlp_dtype *out_dtype)
         tensor *x = &L->t[i];
         size_t bytes = (size_t)(T * x->n) * dsmlp_dtype_size(x->info.dtype);
         bind[i] = (dsmlp_host_tensor){.name = x->info.name, .dtype = x->info.dtype, .data = x->host};
-        cu_result r = 0;
+        dsmlp_status r = DSMLP_OK;
         if (x->info.op == DSMLP_OP_INPUT) {
             for (int64_t e = 0; e < T * x->n; e++) store_elem(x->info.dtype, x->host, e, uniform());
-            r = L->cu->htod(x->dev, x->host, bytes);
+            r = dsmlp_device_upload(L->ctx, x->dev, x->host, bytes);
         } else if (x->info.op == DSMLP_OP_OUTPUT) {
             bind[i].dtype = DSMLP_F64;
             bind[i].data = x->ref;
-            r = L->cu->memset8(x->dev, 0xFF, bytes);   /* NaN in every float dtype */
+            r = dsmlp_device_fill(L->ctx, x->dev, 0xFF, bytes);   /* NaN in every float dtype */
         }
-        if (r) {
-            snprintf(L->msg, sizeof L->msg, "copying %s: %s", x->info.name, cu_err(L->cu, r));
+        if (r != DSMLP_OK) {
+            snprintf(L->msg, sizeof L->msg, "copying %s: %s", x->info.name, dsmlp_last_error(L->ctx));
             worst = -1;
             goto out;
         }
     }
     dsmlp_status s = dsmlp_run(L->plan, T, NULL);
-    cu_result r = s == DSMLP_OK ? L->cu->ctx_synchronize() : 0;
-    if (s != DSMLP_OK || r) {
-        snprintf(L->msg, sizeof L->msg, "run T=%lld: %s", (long long)T,
-                 s != DSMLP_OK ? dsmlp_last_error(L->ctx) : cu_err(L->cu, r));
+    if (s == DSMLP_OK) s = dsmlp_device_sync(L->ctx);
+    if (s != DSMLP_OK) {
+        snprintf(L->msg, sizeof L->msg, "run T=%lld: %s", (long long)T, dsmlp_last_error(L->ctx));
         worst = -1;
         goto out;
     }
@@ -353,8 +221,8 @@ static double layer_check(layer_run *L, int64_t T, dsmlp_dtype *out_dtype)
         tensor *x = &L->t[i];
         if (x->info.op != DSMLP_OP_OUTPUT) continue;
         size_t bytes = (size_t)(T * x->n) * dsmlp_dtype_size(x->info.dtype);
-        if ((r = L->cu->dtoh(x->host, x->dev, bytes))) {
-            snprintf(L->msg, sizeof L->msg, "reading %s: %s", x->info.name, cu_err(L->cu, r));
+        if ((s = dsmlp_device_download(L->ctx, x->host, x->dev, bytes)) != DSMLP_OK) {
+            snprintf(L->msg, sizeof L->msg, "reading %s: %s", x->info.name, dsmlp_last_error(L->ctx));
             worst = -1;
             goto out;
         }
@@ -373,10 +241,10 @@ out:
 }
 
 /* 0 pass, 1 fail, 2 skipped, -1 setup error (then *status says why). */
-static int verify_layer(dsmlp_ctx *ctx, cu_api *cu, const dsmlp_graph *g, const char *name, int quiet,
+static int verify_layer(dsmlp_ctx *ctx, const dsmlp_graph *g, const char *name, int quiet,
                         dsmlp_status *status)
 {
-    layer_run L = {.ctx = ctx, .cu = cu, .g = g, .name = name};
+    layer_run L = {.ctx = ctx, .g = g, .name = name};
     int rc = layer_collect(&L);
     if (rc == 1) {
         printf("verify %-24s skipped: tensor-parallel layer (all_reduce needs NCCL ranks)\n", name);
@@ -403,11 +271,11 @@ static int verify_layer(dsmlp_ctx *ctx, cu_api *cu, const dsmlp_graph *g, const 
             failed = 1;
             continue;
         }
-        int ok = err <= tolerance(dt);
+        int ok = err <= dsmlp_tolerance(dt);
         failed |= !ok;
         if (!quiet || !ok)
             printf("verify %-24s T=%-4lld rel err %.3e  (%s tolerance %.1e)  %s%s\n", name,
-                   (long long)token_counts[k], err, dsmlp_dtype_name(dt), tolerance(dt), ok ? "pass" : "FAIL",
+                   (long long)token_counts[k], err, dsmlp_dtype_name(dt), dsmlp_tolerance(dt), ok ? "pass" : "FAIL",
                    isinf(err) ? ": NaN or Inf in the output (an element not written?)" : "");
     }
     fflush(stdout);
@@ -423,13 +291,6 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet)
                   "(exit code %d)", why[0] ? ": " : "", why, CLI_EXIT_NO_GPU);
         return CLI_EXIT_NO_GPU;
     }
-    cu_api cu;
-    if (!cu_load(&cu)) {
-        cli_error("--verify needs a GPU: cannot load the CUDA driver's memory functions from libcuda.so.1 (exit code "
-                  "%d)", CLI_EXIT_NO_GPU);
-        if (cu.lib) dlclose(cu.lib);
-        return CLI_EXIT_NO_GPU;
-    }
     const char *env = getenv("DSMLP_SEED");
     rng_state = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     if (!rng_state) rng_state = 1;
@@ -442,10 +303,9 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet)
     int passed = 0, failed = 0, skipped = 0, n = dsmlp_layers_count(layers);
     for (int l = 0; l < n; l++) {
         dsmlp_status st = DSMLP_OK;
-        int r = verify_layer(ctx, &cu, dsmlp_layers_graph(layers, l), dsmlp_layers_name(layers, l), quiet, &st);
+        int r = verify_layer(ctx, dsmlp_layers_graph(layers, l), dsmlp_layers_name(layers, l), quiet, &st);
         if (r < 0) {
             cli_error("--verify needs a GPU: %s (exit code %d)", dsmlp_last_error(ctx), CLI_EXIT_NO_GPU);
-            if (cu.retained) cu.primary_release(0);
             return CLI_EXIT_NO_GPU;
         }
         if (r == 0) printf("verify %-24s pass\n", dsmlp_layers_name(layers, l)), passed++;
@@ -453,7 +313,5 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet)
         else skipped++;
     }
     printf("verify: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
-    if (cu.retained) cu.primary_release(0);
-    /* The library may still hold driver objects: leave libcuda loaded. */
     return failed ? CLI_EXIT_VERIFY : CLI_EXIT_OK;
 }
