@@ -327,6 +327,26 @@ typedef struct dsmlp_compile_options {
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);
 
+/* Compile options by name, from one table: what dsmlp-compile -O NAME=VALUE
+** and per-layer options in model scripts (dsmlp.layer(name, graph, opts))
+** use, so ahead-of-time compilation can ask for exactly what a server will. */
+typedef enum dsmlp_option_kind {
+    DSMLP_OPTION_INT, DSMLP_OPTION_BOOL, DSMLP_OPTION_ARCH,
+    DSMLP_OPTION_INTERNAL                 /* not settable by name (defer_compile) */
+} dsmlp_option_kind;
+typedef struct dsmlp_option_info {
+    const char       *name;               /* the field's name: "max_tokens"       */
+    dsmlp_option_kind kind;
+    int64_t           min, max;           /* INT/BOOL: accepted range             */
+    const char       *help;
+} dsmlp_option_info;
+int                      dsmlp_compile_option_count(void);
+const dsmlp_option_info *dsmlp_compile_option_info(int i);   /* NULL past the end */
+/* Sets one field from "name=value" (booleans: 0/1, true/false, on/off). */
+dsmlp_status dsmlp_compile_options_parse(dsmlp_ctx *ctx, dsmlp_compile_options *o, const char *assignment);
+/* Field i's value as text; returns the length (snprintf) or -1. */
+int          dsmlp_compile_options_format(const dsmlp_compile_options *o, int i, char *buf, size_t cap);
+
 /* Fuses, lowers, emits and compiles every kernel of the plan through the
 ** kernel store. Needs no GPU. The plan keeps no reference to g. */
 dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o,
@@ -465,6 +485,9 @@ dsmlp_status dsmlp_script_load_string(dsmlp_ctx *ctx, const char *source, const 
 int                dsmlp_layers_count(const dsmlp_layers *l);
 const char        *dsmlp_layers_name(const dsmlp_layers *l, int i);
 const dsmlp_graph *dsmlp_layers_graph(const dsmlp_layers *l, int i);
+/* Applies layer i's own compile options (dsmlp.layer's third argument) to
+** o; a layer without any leaves o as it is. */
+dsmlp_status       dsmlp_layers_options(const dsmlp_layers *l, int i, dsmlp_ctx *ctx, dsmlp_compile_options *o);
 void               dsmlp_layers_free(dsmlp_layers *l);
 
 #ifdef __cplusplus

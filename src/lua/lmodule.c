@@ -170,33 +170,67 @@ static int m_mlp_raw(lua_State *L)
 
 /* ------------------------------------------------------------- layers */
 
-/* dsmlp.layer(name, graph): registers a layer of the model. */
+/* Checks an options table {max_tokens = 65536, ...} at idx against the
+** library's compile-option table and pushes it as an array of "name=value". */
+static void push_layer_options(lua_State *L, int idx, const char *layer)
+{
+    dsmlp_compile_options scratch;
+    dsmlp_compile_options_default(&scratch);
+    dsmlp_ctx *ctx = lmod_ctx(L);
+    lua_newtable(L);
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "dsmlp.layer: layer '%s': option names must be strings", layer);
+        const char *key = lua_tostring(L, -2);
+        if (lua_type(L, -1) == LUA_TBOOLEAN) lua_pushfstring(L, "%s=%d", key, lua_toboolean(L, -1));
+        else if (lua_isinteger(L, -1)) lua_pushfstring(L, "%s=%I", key, lua_tointeger(L, -1));
+        else if (lua_type(L, -1) == LUA_TSTRING) lua_pushfstring(L, "%s=%s", key, lua_tostring(L, -1));
+        else
+            luaL_error(L, "dsmlp.layer: layer '%s': option '%s' must be an integer, a boolean or a string, got %s",
+                       layer, key, luaL_typename(L, -1));
+        if (dsmlp_compile_options_parse(ctx, &scratch, lua_tostring(L, -1)) != DSMLP_OK)
+            luaL_error(L, "dsmlp.layer: layer '%s': %s", layer, dsmlp_last_error(ctx));
+        lua_rawseti(L, -4, ++n);   /* the array under key, value */
+        lua_pop(L, 1);
+    }
+}
+
+/* dsmlp.layer(name, graph [, options]): registers a layer of the model, with
+** compile options of its own (dsmlp_layers_options applies them). */
 static int m_layer(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     lgraph *p = (lgraph *)luaL_checkudata(L, 2, LGRAPH_MT);
     if (!p->g) luaL_error(L, "dsmlp.layer: graph for layer '%s' is closed", name);
     if (!*name) luaL_argerror(L, 1, "layer name is empty");
-    lua_settop(L, 2);
+    if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    if (lua_istable(L, 3)) push_layer_options(L, 3, name);
+    else lua_pushnil(L);
+    lua_replace(L, 3);   /* 3: the checked options array, or nil */
     if (lua_getfield(L, LUA_REGISTRYINDEX, LMOD_LAYERS_KEY) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);
         lua_pushvalue(L, -1);
         lua_setfield(L, LUA_REGISTRYINDEX, LMOD_LAYERS_KEY);
     }
-    lua_Integer n = (lua_Integer)lua_rawlen(L, 3);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, 3, i);
+        lua_rawgeti(L, 4, i);
         lua_getfield(L, -1, "name");
         if (strcmp(lua_tostring(L, -1), name) == 0) luaL_error(L, "dsmlp.layer: layer '%s' is already defined", name);
         lua_pop(L, 2);
     }
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     lua_pushvalue(L, 1);
     lua_setfield(L, -2, "name");
     lua_pushvalue(L, 2);
     lua_setfield(L, -2, "graph");
-    lua_rawseti(L, 3, n + 1);
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "options");
+    lua_rawseti(L, 4, n + 1);
     return 0;   /* returning the graph would invite `return dsmlp.layer(...)`, adding it twice */
 }
 

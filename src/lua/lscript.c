@@ -14,6 +14,8 @@ struct layer {
     char        *name;
     dsmlp_graph *g;
     int          owner;   /* 0: same graph as an earlier entry */
+    char       **opts;    /* compile options "name=value" (dsmlp.layer's third argument) */
+    int          nopts;
 };
 
 struct dsmlp_layers {
@@ -40,8 +42,9 @@ typedef struct script_job {
 
 /* ------------------------------------------------------------- collecting */
 
-/* Appends {name, graph} for the graph at index gi to the list at li. */
-static void add_layer(lua_State *L, int li, int namei, int gi, const char *chunk)
+/* Appends {name, graph, options} for the graph at index gi (options: an
+** array at oi, or 0) to the list at li. */
+static void add_layer_opts(lua_State *L, int li, int namei, int gi, int oi, const char *chunk)
 {
     const char *name = lua_tostring(L, namei);
     lgraph *p = lgraph_test(L, gi);
@@ -56,12 +59,21 @@ static void add_layer(lua_State *L, int li, int namei, int gi, const char *chunk
                        chunk, name);
         lua_pop(L, 2);
     }
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     lua_pushvalue(L, namei);
     lua_setfield(L, -2, "name");
     lua_pushvalue(L, gi);
     lua_setfield(L, -2, "graph");
+    if (oi) {
+        lua_pushvalue(L, oi);
+        lua_setfield(L, -2, "options");
+    }
     lua_rawseti(L, li, n + 1);
+}
+
+static void add_layer(lua_State *L, int li, int namei, int gi, const char *chunk)
+{
+    add_layer_opts(L, li, namei, gi, 0, chunk);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -148,8 +160,9 @@ static int script_main(lua_State *L)
             lua_rawgeti(L, 3, i);
             lua_getfield(L, -1, "name");
             lua_getfield(L, -2, "graph");
-            add_layer(L, 2, lua_gettop(L) - 1, lua_gettop(L), chunk);
-            lua_pop(L, 3);
+            int has_opts = lua_getfield(L, -3, "options") == LUA_TTABLE;
+            add_layer_opts(L, 2, lua_gettop(L) - 2, lua_gettop(L) - 1, has_opts ? lua_gettop(L) : 0, chunk);
+            lua_pop(L, 4);
         }
     }
     lua_settop(L, 2);
@@ -187,11 +200,27 @@ static dsmlp_status take_layers(lua_State *L, dsmlp_ctx *ctx, dsmlp_layers **out
         lua_pushliteral(L, "graph");
         lua_rawget(L, -3);
         ud[i] = (lgraph *)lua_touserdata(L, -1);
-        lua_pop(L, 3);
-        ok = v[i].name != NULL;
+        lua_pushliteral(L, "options");
+        lua_rawget(L, -4);
+        if (lua_type(L, -1) == LUA_TTABLE) {   /* an array of checked "name=value" strings */
+            int no = (int)lua_rawlen(L, -1);
+            v[i].opts = calloc((size_t)no + 1, sizeof *v[i].opts);
+            for (int k = 0; v[i].opts && k < no; k++) {
+                lua_rawgeti(L, -1, k + 1);
+                if ((v[i].opts[k] = strdup(lua_tostring(L, -1)))) v[i].nopts++;
+                lua_pop(L, 1);
+            }
+            ok = v[i].opts && v[i].nopts == no;
+        }
+        lua_pop(L, 4);
+        ok = ok && v[i].name != NULL;
     }
     if (!ok) {
-        for (int i = 0; v && i < n; i++) free(v[i].name);
+        for (int i = 0; v && i < n; i++) {
+            free(v[i].name);
+            for (int k = 0; k < v[i].nopts; k++) free(v[i].opts[k]);
+            free(v[i].opts);
+        }
         free(v);
         free(ls);
         free(ud);
@@ -303,12 +332,25 @@ const dsmlp_graph *dsmlp_layers_graph(const dsmlp_layers *l, int i)
     return l && i >= 0 && i < l->n ? l->v[i].g : NULL;
 }
 
+dsmlp_status dsmlp_layers_options(const dsmlp_layers *l, int i, dsmlp_ctx *ctx, dsmlp_compile_options *o)
+{
+    if (!l || i < 0 || i >= l->n || !o)
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_layers_options: no layer %d or no options", i);
+    for (int k = 0; k < l->v[i].nopts; k++) {
+        dsmlp_status s = dsmlp_compile_options_parse(ctx, o, l->v[i].opts[k]);
+        if (s != DSMLP_OK) return s;
+    }
+    return DSMLP_OK;
+}
+
 void dsmlp_layers_free(dsmlp_layers *l)
 {
     if (!l) return;
     for (int i = 0; i < l->n; i++) {
         if (l->v[i].owner) dsmlp_graph_free(l->v[i].g);
         free(l->v[i].name);
+        for (int k = 0; k < l->v[i].nopts; k++) free(l->v[i].opts[k]);
+        free(l->v[i].opts);
     }
     free(l->v);
     free(l);

@@ -39,6 +39,7 @@ static const char usage_text[] =
     "  --verify          on a GPU: run each layer on random inputs at a few\n"
     "                    token counts against the CPU reference; print the\n"
     "                    relative error and pass/fail per layer\n"
+    "  -O NAME=VALUE     a compile option for every layer (list below)\n"
     "  -j N              compile with N threads (default: number of cores)\n"
     "  --quiet           print only errors and warnings\n"
     "  --help            this text\n"
@@ -163,6 +164,17 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (strcmp(a, "--") == 0) { only_args = 1; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             printf(usage_text, arch_list());
+            printf("\ncompile options (-O NAME=VALUE, repeatable; a model script may set them per layer:\n"
+                   "dsmlp.layer(name, graph, {NAME = VALUE}), which wins over -O):\n");
+            dsmlp_compile_options def;
+            dsmlp_compile_options_default(&def);
+            for (int i = 0; dsmlp_compile_option_info(i); i++) {
+                const dsmlp_option_info *oi = dsmlp_compile_option_info(i);
+                if (oi->kind == DSMLP_OPTION_INTERNAL || oi->kind == DSMLP_OPTION_ARCH) continue;
+                char v[32];
+                dsmlp_compile_options_format(&def, i, v, sizeof v);
+                printf("  %-20s %s (default %s)\n", oi->name, oi->help, v);
+            }
             return CLI_EXIT_OK;
         }
         if (strcmp(a, "--version") == 0) {
@@ -177,7 +189,7 @@ int args_parse(int argc, char **argv, cli_opts *o)
 
         /* Options with a value. */
         static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "-j", "--jobs",
-                                             "--sign", "--trust", "--keygen"};
+                                             "--sign", "--trust", "--keygen", "-O", "--option"};
         const char *name = NULL, *val = NULL;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
             size_t n = strlen(valued[k]);
@@ -191,6 +203,9 @@ int args_parse(int argc, char **argv, cli_opts *o)
                 val = a + n + 1;
             } else if (strcmp(valued[k], "-j") == 0 && a[1] == 'j') {
                 name = "-j";
+                val = a + 2;
+            } else if (strcmp(valued[k], "-O") == 0 && a[1] == 'O') {
+                name = "-O";
                 val = a + 2;
             }
         }
@@ -209,6 +224,15 @@ int args_parse(int argc, char **argv, cli_opts *o)
         else if (strcmp(name, "--import") == 0) o->import_path = val;
         else if (strcmp(name, "--sign") == 0) o->sign_key = val;
         else if (strcmp(name, "--keygen") == 0) o->keygen = val;
+        else if (strcmp(name, "-O") == 0 || strcmp(name, "--option") == 0) {
+            dsmlp_compile_options scratch;
+            dsmlp_compile_options_default(&scratch);
+            if (o->ncopt == 32) return usage_error("at most 32 -O options%s%s", "", "");
+            if (dsmlp_compile_options_parse(NULL, &scratch, val) != DSMLP_OK || !strncmp(val, "arch=", 5))
+                return usage_error("bad -O '%s': expected NAME=VALUE with a NAME from --help's compile options "
+                                   "(the arch: --arch)%s", val, "");
+            o->copt[o->ncopt++] = val;
+        }
         else if (strcmp(name, "--trust") == 0) {
             if (o->ntrust == 8) return usage_error("at most 8 --trust keys%s%s", "", "");
             o->trust[o->ntrust++] = val;

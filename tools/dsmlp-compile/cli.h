@@ -34,6 +34,8 @@ typedef struct cli_opts {
     const char *trust[8];              /* --trust: public key files          */
     int         ntrust;
     const char *keygen;                /* --keygen PREFIX                    */
+    const char *copt[32];              /* -O NAME=VALUE compile options      */
+    int         ncopt;
     int         list, clear, explain, verify, quiet;
     int         jobs;                  /* 0: number of cores                */
 } cli_opts;

@@ -157,12 +157,16 @@ static int plan_all(run *r)
     if (!r->plans) return CLI_EXIT_OTHER;
     for (int l = 0; l < r->nlayers; l++)
         for (int a = 0; a < r->o.narch; a++) {
+            /* Defaults, then -O, then the layer's own options: exactly what a
+            ** program building this layer with those options compiles. */
             dsmlp_compile_options co;
             dsmlp_compile_options_default(&co);
+            for (int k = 0; k < r->o.ncopt; k++) dsmlp_compile_options_parse(r->ctx, &co, r->o.copt[k]);
+            dsmlp_status s = dsmlp_layers_options(r->layers, l, r->ctx, &co);
             co.arch = r->o.arch[a];
             co.defer_compile = 1;
             dsmlp_plan **p = &r->plans[l * r->o.narch + a];
-            dsmlp_status s = dsmlp_plan_build(r->ctx, dsmlp_layers_graph(r->layers, l), &co, p);
+            if (s == DSMLP_OK) s = dsmlp_plan_build(r->ctx, dsmlp_layers_graph(r->layers, l), &co, p);
             if (s != DSMLP_OK) {
                 char what[512];
                 snprintf(what, sizeof what, "layer %s (%s)", dsmlp_layers_name(r->layers, l), r->o.arch[a]);
