@@ -460,8 +460,10 @@ dsmlp_status dsmlp_keygen(dsmlp_ctx *ctx, const char *secret_path, const char *p
 /* Adds a trusted public key (at most 8); from then on imports on ctx
 ** require a signature by one of them. */
 dsmlp_status dsmlp_bundle_trust(dsmlp_ctx *ctx, const char *public_key_path);
-/* arch: NULL accepts any; else a comma list ("sm_80,sm_90"): an entry for
-** another arch refuses the whole bundle (DSMLP_ERR_VERSION). */
+/* Every entry of the bundle is verified. arch NULL: all of them are stored
+** (a bundle for a mixed fleet); a comma list ("sm_80,sm_90") or "local" (this
+** GPU's arch): only those archs' entries are stored, the others skipped.
+** *imported: the entries stored. */
 dsmlp_status dsmlp_bundle_import(dsmlp_ctx *ctx, const char *path, const char *arch, int *imported);
 
 /* ---------------------------------------------------------------- scripts */

@@ -206,10 +206,10 @@ static void refuse(refusal r)
         msg = "written by dsmlp 0.0.9";
         break;
     }
-    case FOREIGN_ARCH:
-        arch = "sm_90";   /* the bundle also holds sm_80 and sm_90a kernels */
-        want = DSMLP_ERR_VERSION;
-        msg = "which is not in the requested 'sm_90'";
+    case FOREIGN_ARCH:   /* a valid bundle with an arch list that has an unknown arch */
+        arch = "sm_90,sm_99";
+        want = DSMLP_ERR_INVALID_ARG;
+        msg = "unknown arch 'sm_99'";
         break;
     case NOT_A_BUNDLE:
         memcpy(m, "#!/bin/sh\n", 10);
@@ -263,6 +263,32 @@ static void refuse(refusal r)
 }
 
 START_TEST(bad_bundles_refused_store_untouched) { refuse((refusal)_i); }
+END_TEST
+
+/* Issue 14: a multi-arch bundle (a mixed fleet) imports every verified entry
+** without the importer naming the archs; an arch list keeps only those
+** archs' entries (the others verified and skipped). */
+START_TEST(fleet_bundles)
+{
+    fixture f;
+    fixture_make(&f);
+    for (int pass = 0; pass < 2; pass++) {
+        char *dst = tu_tmpdir("bun-fleet");
+        dsmlp_ctx *ctx = ts_ctx_in(dst);
+        int imported = -1;
+        TU_OK(ctx, dsmlp_bundle_import(ctx, f.bundle, pass ? "sm_90" : NULL, &imported));
+        int want = 0;
+        for (int i = 0; i < NK; i++) want += !pass || !strcmp(karchs[i], "sm_90");
+        ck_assert_int_eq(imported, want);
+        ck_assert_int_eq(ts_count_files(dst), want);
+        for (int i = 0; i < NK; i++)
+            if (!pass || !strcmp(karchs[i], "sm_90")) ts_assert_valid_entry(dst, f.key[i]);
+        dsmlp_ctx_free(ctx);
+        tu_rmtree(dst);
+        free(dst);
+    }
+    fixture_free(&f);
+}
 END_TEST
 
 START_TEST(import_arguments)
@@ -425,6 +451,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, chosen_keys_and_determinism);
     tcase_add_loop_test(tc, bad_bundles_refused_store_untouched, 0, NREFUSE);
     tcase_add_test(tc, import_arguments);
+    tcase_add_test(tc, fleet_bundles);
     tcase_add_test(tc, import_memory_only);
     tcase_add_test(tc, plan_build_after_import_compiles_nothing);
     suite_add_tcase(s, tc);

@@ -48,7 +48,7 @@ dsmlp_status plan_explain_text(const plan *p, char **text)
     if (!p || !text) return DSMLP_ERR_INVALID_ARG;
     tbuf b = {malloc(1024), 0, 1024, 0};
     if (!b.p) return DSMLP_ERR_NOMEM;
-    static const char *const kinds[] = {"input", "param", "output", "work"};
+    static const char *const kinds[] = {"input", "param", "output", "work", "scratch"};   /* plan_buf_kind */
     tp(&b, "plan for graph '%s': target %s, max_tokens %lld, %d step(s), %d generated kernel(s), workspace %zu bytes\n",
        p->graph_name, p->arch, (long long)p->max_tokens, p->nsteps, p->nkernels, p->ws_bytes);
     tp(&b, "buffers:\n");

@@ -230,6 +230,7 @@ static dsmlp_status parse_archs(dsmlp_ctx *ctx, const char *list, char archs[][S
 }
 
 typedef struct bundle_item {
+    int            skip;       /* for an arch the importer did not ask for */
     const uint8_t *key;
     char           arch[STORE_ARCH_MAX + 1];
     char           kernel[STORE_KERNEL_MAX + 1];
@@ -305,9 +306,19 @@ static dsmlp_status bundle_verify(dsmlp_ctx *ctx, const char *path, const uint8_
                        count, n);
     char archs[16][STORE_ARCH_MAX];
     int narchs = 0;
+    if (archlist && strcmp(archlist, "local") == 0) {
+        const char *dev = dsmlp_device_arch(ctx);
+        if (!dev)
+            return err_set(ctx, DSMLP_ERR_NO_DEVICE, "bundle %s: importing only the local arch's entries needs a GPU (%s)",
+                           path, dsmlp_last_error(ctx));
+        archlist = dev;
+    }
     if (archlist) {
         dsmlp_status st = parse_archs(ctx, archlist, archs, &narchs);
-        if (st != DSMLP_OK) return st;
+        if (st != DSMLP_OK) {
+            err_append(ctx, "bundle %s: nothing imported", path);
+            return st;
+        }
     }
     bundle_item *items = calloc(count ? count : 1, sizeof *items);
     if (!items) return err_set(ctx, DSMLP_ERR_NOMEM, "bundle %s: out of memory for %u entries", path, count);
@@ -338,14 +349,9 @@ static dsmlp_status bundle_verify(dsmlp_ctx *ctx, const char *path, const uint8_
         else if ((why = payload_check(it->kernel, it->arch, b + off, (size_t)len)) != NULL)
             st = err_set(ctx, DSMLP_ERR_CORRUPT, "bundle %s: entry %u (kernel %s, %s) is refused: %s", path, i,
                          it->kernel, it->arch, why);
-        else if (narchs) {
-            int ok = 0;
-            for (int a = 0; a < narchs; a++) ok |= strcmp(archs[a], it->arch) == 0;
-            if (!ok)
-                st = err_set(ctx, DSMLP_ERR_VERSION,
-                             "bundle %s: entry %u (kernel %s) is for %s, which is not in the requested '%s': "
-                             "bundle refused",
-                             path, i, it->kernel, it->arch, archlist);
+        else if (narchs) {   /* verified like every entry, then kept or skipped */
+            it->skip = 1;
+            for (int a = 0; a < narchs; a++) it->skip &= strcmp(archs[a], it->arch) != 0;
         }
         it->payload = b + off;
         it->len = (size_t)len;
@@ -381,14 +387,13 @@ dsmlp_status dsmlp_bundle_import(dsmlp_ctx *ctx, const char *path, const char *a
     if (st == DSMLP_OK && (st = store_check_writable(s, ctx, "dsmlp_bundle_import")) != DSMLP_OK) free(items);
     if (st == DSMLP_OK) {
         /* Verified as a whole; now each entry goes in as store_get writes it. */
-        uint32_t done = 0;
-        for (; done < count && st == DSMLP_OK; done++)
-            st = store_put(s, ctx, items[done].key, items[done].kernel, items[done].arch, items[done].payload,
-                           items[done].len);
-        if (st != DSMLP_OK) {
-            done--;
+        uint32_t done = 0, i = 0;
+        for (; i < count && st == DSMLP_OK; i++)
+            if (!items[i].skip && (st = store_put(s, ctx, items[i].key, items[i].kernel, items[i].arch,
+                                                  items[i].payload, items[i].len)) == DSMLP_OK)
+                done++;
+        if (st != DSMLP_OK)
             err_append(ctx, "bundle %s: %u of %u entries were imported before the failure", path, done, count);
-        }
         if (imported) *imported = (int)done;
         free(items);
     }

@@ -25,9 +25,11 @@ static const char usage_text[] =
     "                    else $XDG_CACHE_HOME/dsmlp, else ~/.cache/dsmlp)\n"
     "  --bundle OUT      after compiling, write a bundle file holding exactly\n"
     "                    this model's kernels (all requested archs)\n"
-    "  --import BUNDLE   load a bundle into the store first; a bundle holding\n"
-    "                    an arch outside --arch, from another dsmlp version,\n"
-    "                    truncated or altered is refused and nothing changes\n"
+    "  --import BUNDLE   load a bundle into the store first: every entry (all\n"
+    "                    archs: a bundle for a mixed fleet); a bundle from\n"
+    "                    another dsmlp version, truncated or altered is refused\n"
+    "                    and nothing changes\n"
+    "  --import-local    with --import: store only this GPU's arch's entries\n"
     "  --sign KEY        sign the --bundle with this secret key file (Ed25519)\n"
     "  --trust PUB       with --import: accept only bundles signed by this\n"
     "                    public key (repeatable: any of them)\n"
@@ -185,6 +187,7 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (strcmp(a, "--clear") == 0) { o->clear = 1; continue; }
         if (strcmp(a, "--explain") == 0) { o->explain = 1; continue; }
         if (strcmp(a, "--verify") == 0) { o->verify = 1; continue; }
+        if (strcmp(a, "--import-local") == 0) { o->import_local = 1; continue; }
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = 1; continue; }
 
         /* Options with a value. */
@@ -240,6 +243,7 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (r != -1) return r;
     }
     if (o->sign_key && !o->bundle_out) return usage_error("--sign needs --bundle (it signs the bundle written)%s%s", "", "");
+    if (o->import_local && !o->import_path) return usage_error("--import-local needs --import%s%s", "", "");
     if (o->ntrust && !o->import_path) return usage_error("--trust needs --import (it checks the bundle imported)%s%s", "", "");
     if (!o->model) {
         if (o->bundle_out || o->explain || o->verify)

@@ -30,6 +30,7 @@ typedef struct cli_opts {
     const char *cache_dir;             /* NULL: the library's default rules */
     const char *bundle_out;
     const char *import_path;
+    int         import_local;          /* --import-local: only this GPU's arch */
     const char *sign_key;              /* --sign: secret key file for --bundle */
     const char *trust[8];              /* --trust: public key files          */
     int         ntrust;

@@ -92,7 +92,7 @@ static int do_import(run *r)
             return s == DSMLP_ERR_NOT_FOUND || s == DSMLP_ERR_CORRUPT ? CLI_EXIT_USAGE : cli_exit_for(s, CLI_EXIT_STORE);
         }
     }
-    dsmlp_status s = dsmlp_bundle_import(r->ctx, r->o.import_path, r->archs, &n);
+    dsmlp_status s = dsmlp_bundle_import(r->ctx, r->o.import_path, r->o.import_local ? "local" : NULL, &n);
     if (s == DSMLP_ERR_CORRUPT || s == DSMLP_ERR_VERSION || s == DSMLP_ERR_NOT_FOUND || s == DSMLP_ERR_INVALID_ARG) {
         /* Verified before anything is written: nothing changed. */
         cli_error("import refused, store unchanged: %s", dsmlp_last_error(r->ctx));
@@ -102,7 +102,9 @@ static int do_import(run *r)
         cli_error("cannot import bundle %s: %s", r->o.import_path, dsmlp_last_error(r->ctx));
         return cli_exit_for(s, CLI_EXIT_STORE);
     }
-    if (!r->o.quiet) printf("imported %d entries from %s\n", n, r->o.import_path);
+    if (!r->o.quiet)
+        printf("imported %d entries from %s%s%s\n", n, r->o.import_path, r->o.import_local ? " for " : "",
+               r->o.import_local ? dsmlp_device_arch(r->ctx) : "");
     return CLI_EXIT_OK;
 }
 
@@ -243,6 +245,13 @@ static int compile_all(run *r, double t0)
 
 static int write_bundle(run *r)
 {
+    /* Worker contexts' kernels reached this context only through the disk,
+    ** where the size limit may have evicted them: get each one here (memory,
+    ** disk, or a recompile), so the bundle never depends on eviction. */
+    for (int j = 0; j < r->njobs; j++) {
+        dsmlp_status s = dsmlp_plan_compile_kernel(r->ctx, r->jobs[j].plan, r->jobs[j].index, NULL);
+        if (s != DSMLP_OK) return fail_with(r->ctx, s, CLI_EXIT_COMPILE, "--bundle");
+    }
     dsmlp_status s = r->o.sign_key ? dsmlp_bundle_write_signed(r->ctx, r->o.bundle_out, r->keys, r->njobs, r->o.sign_key)
                                    : dsmlp_bundle_write(r->ctx, r->o.bundle_out, r->keys, r->njobs);
     if (s != DSMLP_OK) {
