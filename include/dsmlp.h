@@ -47,6 +47,10 @@ typedef enum dsmlp_status {
 
 const char *dsmlp_status_name(dsmlp_status s);   /* "DSMLP_ERR_SHAPE" etc. */
 const char *dsmlp_version(void);                 /* DSMLP_VERSION_STRING  */
+/* The NVRTC version in use ("13.0"): part of every kernel's store key. */
+const char *dsmlp_nvrtc_version(void);
+/* The CUDA toolkit dsmlp was built against (CUDA_VERSION, e.g. 13000). */
+int         dsmlp_cuda_version(void);
 
 /* ---------------------------------------------------------------- context */
 

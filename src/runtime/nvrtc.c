@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <cuda.h>
 #include <nvrtc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -93,6 +94,10 @@ const char *nvrtc_version_string(void)
     pthread_once(&version_once, version_init);
     return version_buf;
 }
+
+const char *dsmlp_nvrtc_version(void) { return nvrtc_version_string(); }
+
+int dsmlp_cuda_version(void) { return CUDA_VERSION; }
 
 /* Kernel names become file names: keep [A-Za-z0-9_.-], replace the rest. */
 static void safe_name(char *out, size_t cap, const char *name)

@@ -43,9 +43,13 @@ static const char usage_text[] =
     "                    relative error and pass/fail per layer\n"
     "  -O NAME=VALUE     a compile option for every layer (list below)\n"
     "  -j N              compile with N threads (default: number of cores)\n"
+    "  --json            the summary line and --list as JSON on standard output\n"
     "  --quiet           print only errors and warnings\n"
     "  --help            this text\n"
     "  --version         versions of dsmlp-compile and dsmlp\n"
+    "\n"
+    "Progress goes to standard error: a bar on a terminal (plain lines when\n"
+    "NO_COLOR is set or TERM=dumb), else one line per compiled kernel.\n"
     "\n"
     "Order of work: --clear, --import, compile, --explain, --bundle, --verify,\n"
     "--list. MODEL.lua may be omitted with --list, --clear, --import and --keygen.\n"
@@ -181,6 +185,9 @@ int args_parse(int argc, char **argv, cli_opts *o)
         }
         if (strcmp(a, "--version") == 0) {
             printf("dsmlp-compile %s (libdsmlp %s)\n", DSMLP_VERSION_STRING, dsmlp_version());
+            printf("NVRTC %s (in every kernel's store key, with the dsmlp version, arch and options); built with "
+                   "CUDA %d.%d\n", dsmlp_nvrtc_version(), dsmlp_cuda_version() / 1000,
+                   dsmlp_cuda_version() % 1000 / 10);
             return CLI_EXIT_OK;
         }
         if (strcmp(a, "--list") == 0) { o->list = 1; continue; }
@@ -188,6 +195,7 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (strcmp(a, "--explain") == 0) { o->explain = 1; continue; }
         if (strcmp(a, "--verify") == 0) { o->verify = 1; continue; }
         if (strcmp(a, "--import-local") == 0) { o->import_local = 1; continue; }
+        if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = 1; continue; }
 
         /* Options with a value. */

@@ -38,6 +38,7 @@ typedef struct cli_opts {
     const char *copt[32];              /* -O NAME=VALUE compile options      */
     int         ncopt;
     int         list, clear, explain, verify, quiet;
+    int         json;                  /* --json: summary and --list as JSON */
     int         jobs;                  /* 0: number of cores                */
 } cli_opts;
 
@@ -88,7 +89,7 @@ dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, pro
 
 /* ------------------------------------------------------------ store */
 
-int         store_cmd_list(dsmlp_ctx *ctx);                       /* exit code */
+int         store_cmd_list(dsmlp_ctx *ctx, int json);             /* exit code */
 int         store_cmd_clear(dsmlp_ctx *ctx, int quiet);           /* exit code */
 /* Bytes of the given keys as the store lists them (0 for absent ones). */
 uint64_t    store_bytes_of(dsmlp_ctx *ctx, const char *const *keys, int n);

@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,11 +235,19 @@ static int compile_all(run *r, double t0)
     int compiled = 0, cached = 0;
     for (int j = 0; j < r->njobs; j++) (r->jobs[j].cached ? &cached : &compiled)[0]++;
     uint64_t bytes = store_bytes_of(r->ctx, r->keys, r->njobs);
-    if (!r->o.quiet) {
+    double wall = cli_now() - t0;
+    if (r->o.json) {   /* one object per line; keys as in the text summary */
+        json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:I, s:f, s:I}", "model", r->o.model, "layers",
+                              r->nlayers, "archs", r->archs, "kernels", r->njobs, "kernels_in_plans", r->nkernels,
+                              "compiled", compiled, "cached", cached, "bytes", (json_int_t)bytes, "wall_s", wall,
+                              "write_failures", (json_int_t)rep.write_failures);
+        if (j) json_dumpf(j, stdout, JSON_COMPACT), putchar('\n'), json_decref(j);
+        fflush(stdout);
+    } else if (!r->o.quiet) {
         printf("%s: layers %d, archs %s, kernels %d unique (%d in plans), compiled %d, cached %d, bytes %llu, "
                "wall %.3f s\n",
                r->o.model, r->nlayers, r->archs, r->njobs, r->nkernels, compiled, cached, (unsigned long long)bytes,
-               cli_now() - t0);
+               wall);
         fflush(stdout);
     }
     return CLI_EXIT_OK;
@@ -280,7 +290,7 @@ static int run_all(run *r, double t0)
         if (r->o.bundle_out && (rc = write_bundle(r))) return rc;
         if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, r->o.quiet))) return rc;
     }
-    if (r->o.list && (rc = store_cmd_list(r->ctx))) return rc;
+    if (r->o.list && (rc = store_cmd_list(r->ctx, r->o.json))) return rc;
     return r->store_rc;
 }
 

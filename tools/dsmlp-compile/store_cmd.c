@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,11 +105,31 @@ static void fmt_age(int64_t mtime, char *buf, size_t n)
     else snprintf(buf, n, "%lldd", (long long)(age / 86400));
 }
 
-int store_cmd_list(dsmlp_ctx *ctx)
+/* --list --json: {"dir": ..., "entries": [{"key", "kernel", "arch", "bytes", "mtime"}...]}. */
+static int list_json(dsmlp_ctx *ctx, const rows *r)
+{
+    json_t *arr = json_array(), *top = json_pack("{s:s, s:o}", "dir", dsmlp_cache_dir(ctx), "entries", arr);
+    for (int i = 0; top && i < r->n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I}", "key", r->v[i].key, "kernel", r->v[i].kernel,
+                                             "arch", r->v[i].arch, "bytes", (json_int_t)r->v[i].bytes, "mtime",
+                                             (json_int_t)r->v[i].mtime));
+    int ok = top && json_dumpf(top, stdout, JSON_INDENT(1)) == 0;
+    putchar('\n');
+    json_decref(top);
+    if (!ok) cli_error("out of memory writing JSON");
+    return ok ? CLI_EXIT_OK : CLI_EXIT_OTHER;
+}
+
+int store_cmd_list(dsmlp_ctx *ctx, int json)
 {
     rows r;
     int rc = load_rows(ctx, &r);
     if (rc) return rc;
+    if (json) {
+        rc = list_json(ctx, &r);
+        rows_free(&r);
+        return rc;
+    }
     int wk = 6;
     for (int i = 0; i < r.n; i++) {
         int l = (int)strlen(r.v[i].kernel);

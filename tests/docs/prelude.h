@@ -1,0 +1,22 @@
+/* prelude.h — the names the C fragments in README.md and docs/ use without
+** declaring them (tests/test_docs.sh compiles every fragment against the
+** public header with this in front). Add a name here only when a fragment
+** means "the caller's own variable". */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dsmlp.h"
+
+extern dsmlp_ctx   *ctx;
+extern dsmlp_graph *g;
+extern int64_t    T, H;
+extern void      *stream;
+extern void      *d_w1, *d_w2, *d_attn_out, *d_x;   /* caller-owned device buffers */
+extern const void *host_gamma;
+extern const void *w1_full;
+extern void       *w1_rank, *a, *x, *w1, *gpu_out;
+extern double     *ref;
+void   die(const char *msg);
+void   build_plan(const char *name, const dsmlp_graph *g);
+double tu_rel_error(dsmlp_dtype t, const void *a, const double *ref, int64_t n);   /* tests/common/testutil.h */
