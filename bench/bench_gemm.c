@@ -22,15 +22,15 @@ static int cmp_float(const void *a, const void *b)
         }                                                                         \
     } while (0)
 
-double bench_gemm_rate(cudaStream_t stream)
+double bench_gemm_rate(CUstream stream)
 {
     const int n = 8192;
     size_t bytes = (size_t)n * n * 2, wsz = (size_t)64 << 20;
-    void *a, *b, *d, *ws;
-    bench_cuda_check(cudaMalloc(&a, bytes), "cudaMemAlloc (gemm)");
-    bench_cuda_check(cudaMalloc(&b, bytes), "cudaMemAlloc (gemm)");
-    bench_cuda_check(cudaMalloc(&d, bytes), "cudaMemAlloc (gemm)");
-    bench_cuda_check(cudaMalloc(&ws, wsz), "cudaMemAlloc (gemm workspace)");
+    CUdeviceptr a, b, d, ws;
+    bench_cuda_check(bench_cu.MemAlloc(&a, bytes), "cuMemAlloc (gemm)");
+    bench_cuda_check(bench_cu.MemAlloc(&b, bytes), "cuMemAlloc (gemm)");
+    bench_cuda_check(bench_cu.MemAlloc(&d, bytes), "cuMemAlloc (gemm)");
+    bench_cuda_check(bench_cu.MemAlloc(&ws, wsz), "cuMemAlloc (gemm workspace)");
     /* random-ish bf16 bits (never zeros: zeros run faster than real data) */
     unsigned short *h = malloc(bytes);
     unsigned x = 12345;
@@ -38,8 +38,8 @@ double bench_gemm_rate(cudaStream_t stream)
         x = x * 1664525u + 1013904223u;
         h[i] = (unsigned short)(0x3c00 + (x >> 24) - 128) | (unsigned short)((x & 1) << 15);
     }
-    bench_cuda_check(cudaMemcpy(a, h, bytes, cudaMemcpyHostToDevice), "cudaMemcpyHtoD");
-    bench_cuda_check(cudaMemcpy(b, h, bytes, cudaMemcpyHostToDevice), "cudaMemcpyHtoD");
+    bench_cuda_check(bench_cu.MemcpyHtoD(a, h, bytes), "cuMemcpyHtoD");
+    bench_cuda_check(bench_cu.MemcpyHtoD(b, h, bytes), "cuMemcpyHtoD");
     free(h);
 
     cublasLtHandle_t lt;
@@ -59,26 +59,26 @@ double bench_gemm_rate(cudaStream_t stream)
         return -1;
     }
     float alpha = 1, beta = 0;
-    cudaEvent_t e0, e1;
-    bench_cuda_check(cudaEventCreateWithFlags(&e0, 0), "cudaEventCreate");
-    bench_cuda_check(cudaEventCreateWithFlags(&e1, 0), "cudaEventCreate");
+    CUevent e0, e1;
+    bench_cuda_check(bench_cu.EventCreate(&e0, 0), "cuEventCreate");
+    bench_cuda_check(bench_cu.EventCreate(&e1, 0), "cuEventCreate");
     float ms[20];
     for (int i = -3; i < 20; i++) {
-        bench_cuda_check(cudaEventRecord(e0, stream), "cudaEventRecord");
+        bench_cuda_check(bench_cu.EventRecord(e0, stream), "cuEventRecord");
         LT(cublasLtMatmul(lt, desc, &alpha, (void *)a, la, (void *)b, la, &beta, (void *)d, la, (void *)d, la,
                           &heur.algo, (void *)ws, wsz, (cudaStream_t)stream));
-        bench_cuda_check(cudaEventRecord(e1, stream), "cudaEventRecord");
-        bench_cuda_check(cudaEventSynchronize(e1), "cudaEventSynchronize");
-        if (i >= 0) bench_cuda_check(cudaEventElapsedTime(&ms[i], e0, e1), "cudaEventElapsedTime");
+        bench_cuda_check(bench_cu.EventRecord(e1, stream), "cuEventRecord");
+        bench_cuda_check(bench_cu.EventSynchronize(e1), "cuEventSynchronize");
+        if (i >= 0) bench_cuda_check(bench_cu.EventElapsedTime(&ms[i], e0, e1), "cuEventElapsedTime");
     }
     qsort(ms, 20, sizeof(float), cmp_float);
     cublasLtMatmulPreferenceDestroy(pref);
     cublasLtMatrixLayoutDestroy(la);
     cublasLtMatmulDescDestroy(desc);
     cublasLtDestroy(lt);
-    cudaFree(a);
-    cudaFree(b);
-    cudaFree(d);
-    cudaFree(ws);
+    bench_cu.MemFree(a);
+    bench_cu.MemFree(b);
+    bench_cu.MemFree(d);
+    bench_cu.MemFree(ws);
     return 2.0 * n * (double)n * n / (ms[10] * 1e-3);
 }

@@ -2,9 +2,9 @@
 #ifndef DSMLP_BENCH_GEMM_H
 #define DSMLP_BENCH_GEMM_H
 
-#include <cuda_runtime.h>
+#include <cuda.h>
 
 /* FLOP/s of the median of 20 products on stream; <= 0 on failure (printed). */
-double bench_gemm_rate(cudaStream_t stream);
+double bench_gemm_rate(CUstream stream);
 
 #endif

@@ -37,19 +37,19 @@ static int cmp_float(const void *a, const void *b)
 }
 
 /* Median µs of `reps` replays of graph exec g. */
-static double time_graph(cudaGraphExec_t g, int reps)
+double time_graph(CUgraphExec g, int reps)
 {
-    cudaEvent_t e0, e1;
-    bench_cuda_check(cudaEventCreateWithFlags(&e0, 0), "cudaEventCreate");
-    bench_cuda_check(cudaEventCreateWithFlags(&e1, 0), "cudaEventCreate");
-    for (int i = 0; i < 10; i++) bench_cuda_check(cudaGraphLaunch(g, bench_cu.stream), "cudaGraphLaunch (warm-up)");
+    CUevent e0, e1;
+    bench_cuda_check(bench_cu.EventCreate(&e0, 0), "cuEventCreate");
+    bench_cuda_check(bench_cu.EventCreate(&e1, 0), "cuEventCreate");
+    for (int i = 0; i < 10; i++) bench_cuda_check(bench_cu.GraphLaunch(g, bench_cu.stream), "cuGraphLaunch (warm-up)");
     float *ms = malloc(sizeof(float) * (size_t)reps);
     for (int i = 0; i < reps; i++) {
-        bench_cuda_check(cudaEventRecord(e0, bench_cu.stream), "cudaEventRecord");
-        bench_cuda_check(cudaGraphLaunch(g, bench_cu.stream), "cudaGraphLaunch");
-        bench_cuda_check(cudaEventRecord(e1, bench_cu.stream), "cudaEventRecord");
-        bench_cuda_check(cudaEventSynchronize(e1), "cudaEventSynchronize");
-        bench_cuda_check(cudaEventElapsedTime(&ms[i], e0, e1), "cudaEventElapsedTime");
+        bench_cuda_check(bench_cu.EventRecord(e0, bench_cu.stream), "cuEventRecord");
+        bench_cuda_check(bench_cu.GraphLaunch(g, bench_cu.stream), "cuGraphLaunch");
+        bench_cuda_check(bench_cu.EventRecord(e1, bench_cu.stream), "cuEventRecord");
+        bench_cuda_check(bench_cu.EventSynchronize(e1), "cuEventSynchronize");
+        bench_cuda_check(bench_cu.EventElapsedTime(&ms[i], e0, e1), "cuEventElapsedTime");
     }
     qsort(ms, (size_t)reps, sizeof(float), cmp_float);
     double med = ms[reps / 2] * 1000.0;
@@ -61,61 +61,105 @@ static double time_graph(cudaGraphExec_t g, int reps)
 static double measure_copy_bw(void)
 {
     size_t n = (size_t)1 << 30;
-    void *a, *b;
-    bench_cuda_check(cudaMalloc(&a, n), "cudaMemAlloc (copy test)");
-    bench_cuda_check(cudaMalloc(&b, n), "cudaMemAlloc (copy test)");
-    bench_cuda_check(cudaMemset(a, 0x5a, n), "cudaMemsetD8");
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    bench_cuda_check(cudaStreamBeginCapture(bench_cu.stream, cudaStreamCaptureModeThreadLocal), "capture");
-    bench_cuda_check(cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice, bench_cu.stream), "cudaMemcpyDtoDAsync");
-    bench_cuda_check(cudaStreamEndCapture(bench_cu.stream, &graph), "end capture");
-    bench_cuda_check(cudaGraphInstantiateWithFlags(&exec, graph, 0), "instantiate");
+    CUdeviceptr a, b;
+    bench_cuda_check(bench_cu.MemAlloc(&a, n), "cuMemAlloc (copy test)");
+    bench_cuda_check(bench_cu.MemAlloc(&b, n), "cuMemAlloc (copy test)");
+    bench_cuda_check(bench_cu.MemsetD8(a, 0x5a, n), "cuMemsetD8");
+    CUgraph graph;
+    CUgraphExec exec;
+    bench_cuda_check(bench_cu.StreamBeginCapture(bench_cu.stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "capture");
+    bench_cuda_check(bench_cu.MemcpyDtoDAsync(b, a, n, bench_cu.stream), "cuMemcpyDtoDAsync");
+    bench_cuda_check(bench_cu.StreamEndCapture(bench_cu.stream, &graph), "end capture");
+    bench_cuda_check(bench_cu.GraphInstantiate(&exec, graph, 0), "instantiate");
     double us = time_graph(exec, 30);
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
-    cudaFree(a);
-    cudaFree(b);
+    bench_cu.GraphExecDestroy(exec);
+    bench_cu.GraphDestroy(graph);
+    bench_cu.MemFree(a);
+    bench_cu.MemFree(b);
     return 2.0 * (double)n / (us * 1e-6);
 }
 
-static void fill_device(dsmlp_dtype dt, void *dst, size_t n, double scale, unsigned seed)
+void fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale, unsigned seed)
 {
     size_t esz = dsmlp_dtype_size(dt);
     unsigned char *h = malloc(n * esz);
     unsigned long long x = 0x9e3779b97f4a7c15ull ^ seed;
     for (size_t i = 0; i < n; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (dt == DSMLP_I8) {   /* int8 weights: uniform in [-127, 127], never 0 */
+            int q = (int)((x >> 11) % 254) - 127;
+            h[i] = (unsigned char)(signed char)(q >= 0 ? q + 1 : q);
+            continue;
+        }
         /* uniform in [-√3, √3)·scale: unit variance, never exactly zero after rounding */
         double v = ((double)(x >> 11) * 0x1.0p-53 * 2.0 - 1.0) * 1.7320508 * scale;
         if (fabs(v) < 1e-3 * scale) v = 1e-3 * scale;
-        dsmlp_convert(h + i * esz, dt, &v, DSMLP_F64, 1);
+        float f = (float)v;
+        if (dt == DSMLP_F32) {
+            memcpy(h + 4 * i, &f, 4);
+        } else {
+            unsigned u;
+            memcpy(&u, &f, 4);
+            unsigned short hv;
+            if (dt == DSMLP_BF16) {
+                hv = (unsigned short)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+            } else { /* f16 via the compiler's _Float16 */
+                _Float16 hf = (_Float16)f;
+                memcpy(&hv, &hf, 2);
+            }
+            memcpy(h + 2 * i, &hv, 2);
+        }
     }
-    bench_cuda_check(cudaMemcpy(dst, h, n * esz, cudaMemcpyHostToDevice), "cudaMemcpyHtoD");
+    bench_cuda_check(bench_cu.MemcpyHtoD(dst, h, n * esz), "cuMemcpyHtoD");
     free(h);
 }
 
-typedef struct param_desc { const char *name; size_t n; double scale; } param_desc;
+typedef struct param_desc { const char *name; size_t n; double scale; dsmlp_dtype dt; } param_desc;
 
 static int describe_params(const dsmlp_mlp_config *c, param_desc *p)
 {
     size_t H = (size_t)c->hidden, I = (size_t)c->intermediate;
     size_t F = (c->activation == DSMLP_MLP_GATED_GELU || c->activation == DSMLP_MLP_GATED_SILU) ? 2 : 1;
     int k = 0;
-    p[k++] = (param_desc){"norm_w", H, 1.0};
-    if (c->norm == DSMLP_NORM_LAYERNORM && c->norm_bias) p[k++] = (param_desc){"norm_b", H, 0.1};
-    if (c->attn_bias) p[k++] = (param_desc){"attn_bias", H, 0.1};
-    p[k++] = (param_desc){"w1", H * F * I, 1.0 / sqrt((double)H)};
-    if (c->bias1) p[k++] = (param_desc){"b1", F * I, 0.1};
-    p[k++] = (param_desc){"w2", I * H, 1.0 / sqrt((double)I)};
-    if (c->bias2) p[k++] = (param_desc){"b2", H, 0.1};
+    dsmlp_dtype dt = c->dtype, wt = c->int8_weights ? DSMLP_I8 : dt;
+    size_t G = c->int8_weights ? (size_t)c->int8_groups : 0;
+    p[k++] = (param_desc){"norm_w", H, 1.0, dt};
+    if (c->norm == DSMLP_NORM_LAYERNORM && c->norm_bias) p[k++] = (param_desc){"norm_b", H, 0.1, dt};
+    if (c->attn_bias) p[k++] = (param_desc){"attn_bias", H, 0.1, dt};
+    p[k++] = (param_desc){"w1", H * F * I, 1.0 / sqrt((double)H), wt};
+    if (G) p[k++] = (param_desc){"w1_scales", G, 1.0 / (127.0 * sqrt((double)H)), DSMLP_F32};
+    if (c->bias1) p[k++] = (param_desc){"b1", F * I, 0.1, dt};
+    p[k++] = (param_desc){"w2", I * H, 1.0 / sqrt((double)I), wt};
+    if (G) p[k++] = (param_desc){"w2_scales", G, 1.0 / (127.0 * sqrt((double)I)), DSMLP_F32};
+    if (c->bias2) p[k++] = (param_desc){"b2", H, 0.1, dt};
     return k;
 }
 
-/* residual_kernel: dsmlp_compile_options.residual_kernel (0: GEMM2 adds the
-** residual through cuBLASLt's beta·C; 1: a generated kernel adds it). */
-static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, const int *tokens, int ntok,
-                      int reps, double bw, double rate, FILE *md)
+static double capture_time(dsmlp_ctx *ctx, dsmlp_plan *plan, int64_t T, int reps)
+{
+    CUgraph graph;
+    CUgraphExec exec;
+    bench_cuda_check(bench_cu.StreamBeginCapture(bench_cu.stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "capture");
+    dsmlp_status s = dsmlp_run(plan, T, (void *)bench_cu.stream);
+    CUresult ce = bench_cu.StreamEndCapture(bench_cu.stream, &graph);
+    die_ds(ctx, s, "dsmlp_run (captured)");
+    bench_cuda_check(ce, "cuStreamEndCapture");
+    bench_cuda_check(bench_cu.GraphInstantiate(&exec, graph, 0), "cuGraphInstantiate");
+    double us = time_graph(exec, reps);
+    bench_cu.GraphExecDestroy(exec);
+    bench_cu.GraphDestroy(graph);
+    return us;
+}
+
+typedef struct ceilings { double copy_bw, read_bw, rate; } ceilings;
+
+/* Times block b at every T: the plan as loaded (heuristic or tuning record), the main steps pinned, the
+** weight-streaming route pinned, and after dsmlp_plan_tune. residual_kernel: the GEMM2 residual through a
+** generated kernel instead of cuBLASLt's beta*C (main route). */
+static int bench_sms;
+
+static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, int tune, int variants,
+                      const int *tokens, int ntok, int reps, const ceilings *ce, FILE *md)
 {
     const dsmlp_mlp_config *c = &b->cfg;
     int64_t maxT = 0;
@@ -131,72 +175,109 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
     die_ds(ctx, dsmlp_compile(ctx, g, &o, &plan), "dsmlp_compile");
 
     size_t esz = dsmlp_dtype_size(c->dtype), H = (size_t)c->hidden;
-    param_desc pd[8];
+    param_desc pd[10];
     int np = describe_params(c, pd);
     size_t weight_bytes = 0;
-    void *pptr[8];
+    CUdeviceptr pptr[10];
     for (int i = 0; i < np; i++) {
-        bench_cuda_check(cudaMalloc(&pptr[i], pd[i].n * esz), "cudaMemAlloc (param)");
-        fill_device(c->dtype, pptr[i], pd[i].n, pd[i].scale, 17u + (unsigned)i);
-        die_ds(ctx, dsmlp_bind(plan, pd[i].name, pptr[i]), pd[i].name);
-        weight_bytes += pd[i].n * esz;
+        size_t pb = pd[i].n * dsmlp_dtype_size(pd[i].dt);
+        bench_cuda_check(bench_cu.MemAlloc(&pptr[i], pb), "cuMemAlloc (param)");
+        fill_device(pd[i].dt, pptr[i], pd[i].n, pd[i].scale, 17u + (unsigned)i);
+        die_ds(ctx, dsmlp_bind(plan, pd[i].name, (void *)pptr[i]), pd[i].name);
+        weight_bytes += pb;
     }
-    void *A, *X, *out;
-    bench_cuda_check(cudaMalloc(&A, (size_t)maxT * H * esz), "cudaMemAlloc (input)");
-    bench_cuda_check(cudaMalloc(&X, (size_t)maxT * H * esz), "cudaMemAlloc (residual)");
-    bench_cuda_check(cudaMalloc(&out, (size_t)maxT * H * esz), "cudaMemAlloc (out)");
+    CUdeviceptr A, X, out;
+    bench_cuda_check(bench_cu.MemAlloc(&A, (size_t)maxT * H * esz), "cuMemAlloc (input)");
+    bench_cuda_check(bench_cu.MemAlloc(&X, (size_t)maxT * H * esz), "cuMemAlloc (residual)");
+    bench_cuda_check(bench_cu.MemAlloc(&out, (size_t)maxT * H * esz), "cuMemAlloc (out)");
     fill_device(c->dtype, A, (size_t)maxT * H, 1.0, 5);
     fill_device(c->dtype, X, (size_t)maxT * H, 1.0, 6);
-    die_ds(ctx, dsmlp_bind(plan, "input", A), "bind input");
-    die_ds(ctx, dsmlp_bind(plan, "residual", X), "bind residual");
-    die_ds(ctx, dsmlp_bind(plan, "out", out), "bind out");
+    die_ds(ctx, dsmlp_bind(plan, "input", (void *)A), "bind input");
+    die_ds(ctx, dsmlp_bind(plan, "residual", (void *)X), "bind residual");
+    die_ds(ctx, dsmlp_bind(plan, "out", (void *)out), "bind out");
 
     size_t F = (c->activation == DSMLP_MLP_GATED_GELU || c->activation == DSMLP_MLP_GATED_SILU) ? 2 : 1;
+    if (variants) {   /* every tile variant pinned, default grid and one block per SM */
+        for (int i = 0; i < ntok; i++) {
+            int64_t T = tokens[i];
+            printf("%-18s T=%-4lld variants:", b->name, (long long)T);
+            for (int v = 0; v < 6; v++)
+                for (int gsel = 0; gsel < 2; gsel++) {
+                    if (dsmlp_plan_set_route(plan, T, 1, v, gsel ? bench_sms : 0) != DSMLP_OK) continue;
+                    printf("  v%d%s %.1f", v, gsel ? "/g1" : "", capture_time(ctx, plan, T, reps));
+                }
+            die_ds(ctx, dsmlp_plan_set_route(plan, T, 0, -1, 0), "set_route main");
+            printf("  main %.1f us\n", capture_time(ctx, plan, T, reps));
+            fflush(stdout);
+        }
+        char *text;
+        if (dsmlp_plan_route_text(plan, &text) == DSMLP_OK) {
+            /* the kernels behind the variant numbers */
+            printf("%s", text);
+            dsmlp_free(text);
+        }
+        goto out;
+    }
+    double t_load[16], t_main[16], t_stream[16];
+    for (int i = 0; i < ntok; i++) t_load[i] = capture_time(ctx, plan, tokens[i], reps);   /* before any pin */
     for (int i = 0; i < ntok; i++) {
         int64_t T = tokens[i];
-        cudaGraph_t graph;
-        cudaGraphExec_t exec;
-        bench_cuda_check(cudaStreamBeginCapture(bench_cu.stream, cudaStreamCaptureModeThreadLocal), "capture");
-        dsmlp_status s = dsmlp_run(plan, T, (void *)bench_cu.stream);
-        cudaError_t ce = cudaStreamEndCapture(bench_cu.stream, &graph);
-        die_ds(ctx, s, "dsmlp_run (captured)");
-        bench_cuda_check(ce, "cudaStreamEndCapture");
-        bench_cuda_check(cudaGraphInstantiateWithFlags(&exec, graph, 0), "cudaGraphInstantiate");
-        double us = time_graph(exec, reps);
-        cudaGraphExecDestroy(exec);
-        cudaGraphDestroy(graph);
+        die_ds(ctx, dsmlp_plan_set_route(plan, T, 0, -1, 0), "set_route main");
+        t_main[i] = capture_time(ctx, plan, T, reps);
+        t_stream[i] = -1;
+        if (dsmlp_plan_set_route(plan, T, 1, -1, 0) == DSMLP_OK) t_stream[i] = capture_time(ctx, plan, T, reps);
+    }
+    if (tune) {
+        die_ds(ctx, dsmlp_plan_tune(plan), "dsmlp_plan_tune");
+        char *text;
+        if (dsmlp_plan_route_text(plan, &text) == DSMLP_OK) {
+            printf("%s: %s", b->name, text);
+            dsmlp_free(text);
+        }
+    }
+    for (int i = 0; i < ntok; i++) {
+        int64_t T = tokens[i];
+        double t_tuned = tune ? capture_time(ctx, plan, T, reps) : -1;
         double bytes = (double)weight_bytes + 3.0 * (double)T * (double)H * (double)esz;
         double flops = 2.0 * (double)T * (double)H * (double)(F * (size_t)c->intermediate) +
                        2.0 * (double)T * (double)c->intermediate * (double)H;
-        double floor_us = fmax(bytes / bw, flops / rate) * 1e6;
-        const char *variant = residual_kernel ? "residual kernel" : "beta*C epilogue";
-        printf("%-18s %-16s T=%-5lld %9.1f us  floor %9.1f us (%s-bound)  %.2fx floor\n", b->name, variant,
-               (long long)T, us, floor_us, bytes / bw > flops / rate ? "memory" : "compute", us / floor_us);
+        double floor_us = fmax(bytes / ce->read_bw, flops / ce->rate) * 1e6;
+        double best = t_tuned > 0 ? t_tuned : t_load[i];
+        printf("%-18s %s T=%-5lld load %7.1f  main %7.1f  stream %7.1f  tuned %7.1f us | read floor %6.1f us  "
+               "best %.2fx floor  %.2f TB/s of weights\n",
+               b->name, residual_kernel ? "rk" : "  ", (long long)T, t_load[i], t_main[i], t_stream[i], t_tuned,
+               floor_us, best / floor_us, (double)weight_bytes / (best * 1e-6) / 1e12);
         if (md)
-            fprintf(md, "| %s | %s | %s | %lld | %.1f | %.1f | %.2f |\n", bench_cu.name, b->name, variant,
-                    (long long)T, us, floor_us, us / floor_us);
+            fprintf(md, "| %s | %s%s | %lld | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f |\n", bench_cu.name, b->name,
+                    residual_kernel ? " (residual kernel)" : "", (long long)T, t_load[i], t_main[i], t_stream[i],
+                    t_tuned, floor_us, best / floor_us, (double)weight_bytes / (best * 1e-6) / 1e12);
         fflush(stdout);
     }
-    for (int i = 0; i < np; i++) cudaFree(pptr[i]);
-    cudaFree(A);
-    cudaFree(X);
-    cudaFree(out);
+out:
+    for (int i = 0; i < np; i++) bench_cu.MemFree(pptr[i]);
+    bench_cu.MemFree(A);
+    bench_cu.MemFree(X);
+    bench_cu.MemFree(out);
     dsmlp_plan_free(plan);
     dsmlp_graph_free(g);
 }
 
 static void usage(void)
 {
-    printf("usage: dsmlp-bench [--all] [--tokens 1,16,128,1024,8192] [--block NAME] [--reps N] [--md FILE]\n"
-           "Times dsmlp's benchmark blocks as CUDA-graph replays (median of N, default 200) and\n"
-           "reports each as a ratio to the physical floor measured in the same run.\n"
-           "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768 (--all runs all).\n"
+    printf("usage: dsmlp-bench [--all] [--tokens 1,2,4,...] [--block NAME] [--reps N] [--md FILE] [--no-tune]\n"
+           "                   [--residual-kernel] [--variants]\n"
+           "       dsmlp-bench --tp [...]   tensor parallelism, one process per GPU (dsmlp-bench --tp --help)\n"
+           "Times dsmlp's benchmark blocks as CUDA-graph replays (median of N, default 200): the plan as loaded,\n"
+           "the main steps and the weight-streaming route pinned, and after dsmlp_plan_tune; each as a ratio to\n"
+           "the physical floor (bytes / read-stream rate, FLOPs / GEMM rate) measured in the same run.\n"
+           "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768, gelu_i8_h4096, swiglu_i8_h4096 (--all).\n"
            "Exit: 0 ok, 1 failure, 2 usage, 77 no GPU.\n");
 }
 
 int main(int argc, char **argv)
 {
-    int tokens[16] = {1, 16, 128, 1024, 8192}, ntok = 5, reps = 200;
+    if (argc > 1 && !strcmp(argv[1], "--tp")) return bench_tp_main(argc - 1, argv + 1);   /* bench_tp.c */
+    int tokens[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1024, 8192}, ntok = 10, reps = 200, tune = 1, rk = 0, variants = 0;
     const char *only = NULL, *md_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(); return 0; }
@@ -207,13 +288,16 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--block") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--md") && i + 1 < argc) md_path = argv[++i];
+        else if (!strcmp(argv[i], "--no-tune")) tune = 0;
+        else if (!strcmp(argv[i], "--residual-kernel")) rk = 1;
+        else if (!strcmp(argv[i], "--variants")) variants = 1;
         else { fprintf(stderr, "dsmlp-bench: unknown argument '%s'\n", argv[i]); usage(); return 2; }
     }
     if (reps < 1 || ntok < 1) { usage(); return 2; }
     if (bench_cuda_init(&bench_cu) != 0) return 77;
 
-    bench_block blocks[3];
-    for (int i = 0; i < 3; i++) dsmlp_mlp_config_default(&blocks[i].cfg);
+    bench_block blocks[5];
+    for (int i = 0; i < 5; i++) dsmlp_mlp_config_default(&blocks[i].cfg);
     blocks[0].name = "gelu_f16_h4096";
     blocks[0].cfg.hidden = 4096, blocks[0].cfg.intermediate = 16384, blocks[0].cfg.dtype = DSMLP_F16;
     blocks[0].cfg.epsilon = 1e-5;
@@ -225,20 +309,28 @@ int main(int argc, char **argv)
     blocks[2].name = "bert_f16_h768";
     blocks[2].cfg.hidden = 768, blocks[2].cfg.intermediate = 3072, blocks[2].cfg.dtype = DSMLP_F16;
     blocks[2].cfg.pre_layer_norm = 0;
+    /* int8 weights (DeepSpeed's scheme: [out,in], 64 scale groups of output rows), f16 / bf16 activations */
+    blocks[3] = blocks[0], blocks[3].name = "gelu_i8_h4096";
+    blocks[4] = blocks[1], blocks[4].name = "swiglu_i8_h4096";
+    for (int i = 3; i < 5; i++)
+        blocks[i].cfg.int8_weights = 1, blocks[i].cfg.int8_groups = 64, blocks[i].cfg.layout = DSMLP_LAYOUT_OUT_IN;
 
-    double bw = measure_copy_bw();
-    double rate = bench_gemm_rate(bench_cu.stream);
-    if (rate <= 0) return 1;
-    printf("card: %s\nmeasured: device copy %.2f TB/s, bf16 8192^3 GEMM %.0f TFLOP/s\n", bench_cu.name, bw / 1e12,
-           rate / 1e12);
+    bench_cu.DeviceGetAttribute(&bench_sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, bench_cu.dev);
+    ceilings ce;
+    ce.copy_bw = measure_copy_bw();
+    ce.read_bw = bench_read_bw();
+    ce.rate = bench_gemm_rate(bench_cu.stream);
+    if (ce.rate <= 0) return 1;
+    printf("card: %s\nmeasured: device copy %.2f TB/s (read+write), read-only stream %.2f TB/s, bf16 8192^3 GEMM "
+           "%.0f TFLOP/s\n", bench_cu.name, ce.copy_bw / 1e12, ce.read_bw / 1e12, ce.rate / 1e12);
     FILE *md = md_path ? fopen(md_path, "w") : NULL;
-    if (md) fprintf(md, "| card | block | residual | T | dsmlp µs | floor µs | ÷ floor |\n|---|---|---|---|---|---|---|\n");
+    if (md)
+        fprintf(md, "| card | block | T | as loaded µs | main µs | stream µs | tuned µs | read floor µs | best ÷ floor | "
+                    "weights TB/s |\n|---|---|---|---|---|---|---|---|---|---|\n");
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
-    for (int i = 0; i < 3; i++)
-        for (int rk = 0; rk < 2; rk++)
-            if (!only || !strcmp(only, blocks[i].name))
-                bench_one(ctx, &blocks[i], rk, tokens, ntok, reps, bw, rate, md);
+    for (int i = 0; i < 5; i++)
+        if (!only || !strcmp(only, blocks[i].name)) bench_one(ctx, &blocks[i], rk, tune, variants, tokens, ntok, reps, &ce, md);
     if (md) fclose(md);
     dsmlp_ctx_free(ctx);
     return 0;

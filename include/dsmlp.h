@@ -66,8 +66,10 @@ dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out);
 ** place the documented variables (DSMLP_CACHE_DIR, DSMLP_CACHE,
 ** DSMLP_CACHE_MAX_MB, DSMLP_DUMP_DIR, DSMLP_CUDA_INCLUDE, DSMLP_DEVICE,
 ** DSMLP_REF_THREADS, DSMLP_REF_PORTABLE, DSMLP_GEMM_TUNE,
-** DSMLP_DECODE_MAX_TOKENS, TMPDIR) are read; dsmlp_ctx_create(&c) is
+** DSMLP_DECODE_MAX_TOKENS, DSMLP_STREAM_MAX_TOKENS, TMPDIR) are read; dsmlp_ctx_create(&c) is
 ** dsmlp_ctx_create_with(defaults + from_env). Strings are copied. */
+#define DSMLP_CTX_KEEP (-1000)   /* an override field that leaves the plan's option alone */
+
 typedef enum dsmlp_cache_mode {
     DSMLP_CACHE_DISK = 0,     /* memory + disk store (default)            */
     DSMLP_CACHE_MEMORY        /* memory only, by request (no warning)     */
@@ -86,7 +88,8 @@ typedef struct dsmlp_ctx_options {
     int              ref_threads;      /* reference executor threads; 0: all CPUs */
     int              ref_portable;     /* 1: portable reference GEMM even with AVX2 */
     int              gemm_tune;        /* 1: time cuBLASLt candidates at load */
-    int              decode_max_tokens;/* -1: the compile options' value; else overrides it */
+    int              decode_max_tokens;/* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
+    int              stream_max_tokens;/* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
     char             warning[256];     /* from_env: the first variable it ignored, and why */
 } dsmlp_ctx_options;
 
@@ -269,6 +272,9 @@ dsmlp_status dsmlp_mlp_config_check(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 ** only); params "attn_bias", "norm_w", "norm_b", "w1", "b1", "w2", "b2",
 ** "w1_scales", "w2_scales" (int8); output "out". */
 dsmlp_status dsmlp_mlp_build(dsmlp_graph *g, const dsmlp_mlp_config *cfg);
+/* The dsmlp_mlp_config g was built from by dsmlp_mlp_build (dsmlp.mlp and
+** presets in Lua); DSMLP_ERR_NOT_FOUND for graphs built op by op. */
+dsmlp_status dsmlp_graph_mlp_config(const dsmlp_graph *g, dsmlp_mlp_config *out);
 /* Copies rank tp_rank's shard of a full (P=1) parameter, given as host data
 ** in the parameter's dtype and declared layout, into `shard`. Replicated
 ** parameters are copied whole. */
@@ -322,11 +328,14 @@ typedef struct dsmlp_compile_options {
                                   env DSMLP_DECODE_MAX_TOKENS overrides it */
     int         stream_max_tokens; /* the plan also gets a weight-streaming
                                   route (generated tensor-core GEMMs with the
-                                  norm, activation/gating and residual fused)
-                                  that may serve T <= this; which token counts
-                                  it serves is measured (dsmlp-compile --tune)
-                                  or chosen by a heuristic at load. 0 disables,
-                                  at most 128. Default 128                    */
+                                  norm, activation/gating and residual fused,
+                                  int8 converted in registers) that may serve
+                                  T <= this (at most 128); which token counts
+                                  it serves is measured (dsmlp_plan_tune,
+                                  dsmlp-compile --tune) or chosen by a
+                                  heuristic at load. 0: none. -1 (default):
+                                  auto, only for quantized weights (measured
+                                  faster there; bench/RESULTS.md)            */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);
@@ -391,6 +400,25 @@ dsmlp_status dsmlp_set_nccl_comm(dsmlp_plan *p, void *nccl_comm);
 /* Runs the plan for T tokens on a CUstream (NULL = default stream). No
 ** allocation, synchronization or host round-trip: graph-capturable. */
 dsmlp_status dsmlp_run(dsmlp_plan *p, int64_t T, void *stream);
+/* Times, on the plan's device, the main steps against the weight-streaming
+** route (each tile variant and grid size) for every token bucket (T <= 8, 16,
+** 32, 64, 128), applies the fastest and stores the decision as a tuning
+** record in the kernel store (so later loads on the same kind of device, and
+** bundles, reuse it). Uses its own random buffers; bindings are kept. Takes
+** about a second per plan. */
+dsmlp_status dsmlp_plan_tune(dsmlp_plan *p);
+/* Store key of the plan's tuning record on its device ("" without a
+** weight-streaming route); for bundling it. The plan must be loaded. */
+dsmlp_status dsmlp_plan_tune_key(const dsmlp_plan *p, const char **key);
+/* Which route and kernels serve which T, and why (measured, tuning record or
+** heuristic). Caller frees with dsmlp_free. */
+dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *p, char **text);
+/* Pins how the token bucket of T (T <= 8, 16, 32, 64, 128) runs: stream 0 =
+** the main steps, 1 = the weight-streaming route with tile variant `variant`
+** (-1: keep the current one) and `grid` blocks (0: one per SM and occupancy)
+** for each of its kernels. For experiments and tests; dsmlp_plan_tune or a
+** new load replaces it. */
+dsmlp_status dsmlp_plan_set_route(dsmlp_plan *p, int64_t T, int stream, int variant, int grid);
 /* 1 when a CUDA driver and at least one GPU are present. */
 int          dsmlp_device_available(dsmlp_ctx *ctx);
 /* "sm_90" etc. of the current device, or NULL without one. */
@@ -405,6 +433,93 @@ dsmlp_status dsmlp_device_download(dsmlp_ctx *ctx, void *host, const void *devic
 dsmlp_status dsmlp_device_fill(dsmlp_ctx *ctx, void *device_ptr, unsigned char byte, size_t bytes);
 /* Waits for all work on the context's device (after dsmlp_run). */
 dsmlp_status dsmlp_device_sync(dsmlp_ctx *ctx);
+/* GPUs the driver sees (0 without a driver). */
+int          dsmlp_device_count(dsmlp_ctx *ctx);
+
+/* ----------------------------------------------------- tensor parallelism */
+
+/* A tensor-parallel group: this process is rank `rank` of P processes, one
+** per GPU, started by a launcher (torchrun, mpirun, Slurm,
+** tools/tp-launch.sh). The group holds an NCCL communicator (for large
+** messages, peers without P2P, several hosts) and, when every rank is on one
+** host with peer access, a low-latency peer-memory all-reduce for small
+** messages. Plans attach to it with dsmlp_plan_set_tp. docs/tp.md. */
+typedef struct dsmlp_tp dsmlp_tp;
+
+typedef struct dsmlp_tp_options {
+    int         rank, size;         /* this process's rank of P; -1: not set       */
+    int         local_rank;         /* rank among this host's processes; -1: not set */
+    int         device;             /* GPU ordinal; -1: local_rank (default)       */
+    const char *rendezvous;         /* "file:PATH" (shared file system) or
+                                       "tcp://HOST:PORT" (rank 0 listens)          */
+    double      timeout_s;          /* rendezvous waits (default 300)              */
+    int         nccl;               /* 1 (default): make an NCCL communicator;
+                                       0: none (one host, custom path for all sizes) */
+    int         custom;             /* peer-memory all-reduce: -1 auto (default: on
+                                       when all ranks share a host with P2P and
+                                       P <= 8), 0 off, 1 required (else an error)  */
+    size_t      custom_max_bytes;   /* messages up to this take the custom path,
+                                       larger ones NCCL (default 512 KiB)          */
+    size_t      two_shot_min_bytes; /* P >= 4: custom messages from this size run
+                                       two-shot (default 256 KiB)                  */
+    int         overlap_chunks;     /* > 1: at T >= overlap_min_tokens, GEMM2 and
+                                       the all-reduce run in this many token chunks,
+                                       the all-reduce of one overlapping the GEMM of
+                                       the next (default 0: off; at most 64)       */
+    int64_t     overlap_min_tokens; /* default 1024                                */
+    char        env_text_[320];     /* storage for strings read by _from_env       */
+} dsmlp_tp_options;
+
+void         dsmlp_tp_options_default(dsmlp_tp_options *o);
+/* Reads the launcher's environment into o (the one place the library reads
+** it): RANK, WORLD_SIZE, LOCAL_RANK (else OMPI_COMM_WORLD_*, else SLURM_PROCID
+** / SLURM_NTASKS / SLURM_LOCALID); DSMLP_TP_RENDEZVOUS, else MASTER_ADDR +
+** MASTER_PORT as tcp://; DSMLP_TP_DEVICE, DSMLP_TP_TIMEOUT, DSMLP_TP_NCCL,
+** DSMLP_TP_CUSTOM (auto/on/off), DSMLP_TP_CUSTOM_MAX_BYTES,
+** DSMLP_TP_TWO_SHOT_MIN_BYTES, DSMLP_TP_OVERLAP_CHUNKS,
+** DSMLP_TP_OVERLAP_MIN_TOKENS. Missing or inconsistent values: an error
+** saying which. */
+dsmlp_status dsmlp_tp_options_from_env(dsmlp_ctx *ctx, dsmlp_tp_options *o);
+/* Collective (every rank calls it): joins the rendezvous, makes the GPU
+** (device, else local_rank) ctx's device, creates the NCCL communicator and
+** sets up the peer-memory path. A failure on any rank fails every rank with
+** a message naming it. Plans compiled on ctx afterwards run on that GPU. */
+dsmlp_status dsmlp_tp_create(dsmlp_ctx *ctx, const dsmlp_tp_options *o, dsmlp_tp **out);
+/* Collective over the caller's ncclComm_t (not owned, not destroyed): same
+** group, exchanging setup data through NCCL. o may be NULL (defaults; its
+** rank, size and rendezvous are ignored). ctx's device must be the comm's. */
+dsmlp_status dsmlp_tp_from_nccl(dsmlp_ctx *ctx, void *nccl_comm, const dsmlp_tp_options *o, dsmlp_tp **out);
+/* Detaches the plans still attached, destroys the communicator dsmlp made
+** and leaves the rendezvous (the file rendezvous removes its files: call it
+** on every rank). */
+void         dsmlp_tp_free(dsmlp_tp *tp);
+int          dsmlp_tp_rank(const dsmlp_tp *tp);
+int          dsmlp_tp_size(const dsmlp_tp *tp);
+void        *dsmlp_tp_nccl_comm(const dsmlp_tp *tp);   /* ncclComm_t, NULL without */
+/* 1 when the peer-memory all-reduce is on. */
+int          dsmlp_tp_custom(const dsmlp_tp *tp);
+/* One line: rank, size, device, transports and why the custom path is on/off. */
+const char  *dsmlp_tp_describe(const dsmlp_tp *tp);
+/* Collective host all-gather of small blobs (a seed, a result) through the
+** group: all[r·bytes ...] receives rank r's `mine`. */
+dsmlp_status dsmlp_tp_allgather(dsmlp_tp *tp, const void *mine, size_t bytes, void *all);
+/* Collective: a peer-memory buffer for dsmlp_tp_all_reduce of messages up
+** to max_bytes (larger ones, and groups without the custom path, use NCCL).
+** Allocated and exchanged once; call it before capturing graphs. */
+dsmlp_status dsmlp_tp_reserve(dsmlp_tp *tp, size_t max_bytes);
+/* In-place sum of count elements of dt (f32, f16, bf16) at device pointer
+** buf over the group, on stream (a CUstream): the peer-memory path up to
+** min(custom_max_bytes, the reserved size), NCCL above. Capturable, no host
+** synchronization; every rank calls it with the same count, in the same
+** order (e.g. the attention output's all-reduce of an engine). */
+dsmlp_status dsmlp_tp_all_reduce(dsmlp_tp *tp, void *buf, size_t count, dsmlp_dtype dt, void *stream);
+/* Collective: attaches a loaded plan to the group; its all_reduce steps then
+** run on the peer-memory path (messages up to custom_max_bytes) or NCCL.
+** Buffers are allocated and exchanged here, once. Every rank attaches its
+** plans in the same order; plans with different all-reduce shapes on
+** different ranks are refused. NULL detaches (local). A plan's own
+** dsmlp_set_nccl_comm is ignored while it is attached. */
+dsmlp_status dsmlp_plan_set_tp(dsmlp_plan *p, dsmlp_tp *tp);
 
 /* ----------------------------------------------------------- kernel store */
 

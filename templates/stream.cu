@@ -18,16 +18,17 @@
 #define DS_GATE_OFF {{GATE_OFF}}LL
 #define DS_EL {{EL}}                 // weight elements per load
 #define DS_MT {{MT}}                 // 16-row MMA tiles per warp
+#define DS_LPR {{LPR}}               // adjacent loads per W row per lane (wider contiguous runs per row)
 #define DS_WN {{WN}}                 // warps across columns
 #define DS_WK {{WK}}                 // warps across k (reduced through shared memory)
 #define DS_THREADS (32 * DS_WN * DS_WK)
-#define DS_KSTEP (DS_IO ? 16 : 32)   // k of one load group (IO: 4 rows per lane; OI: 8 k per lane, 2 MMAs)
-#define DS_WCOL (DS_IO ? 8 * DS_EL : 16 * DS_MT)   // output columns of one warp
+#define DS_KSTEP (DS_IO ? 16 : 32 * DS_LPR)   // k of one load group (IO: 4 rows per lane; OI: 8 LPR k per lane)
+#define DS_WCOL (DS_IO ? 8 * DS_EL * DS_LPR : 16 * DS_MT)   // output columns of one warp
 #define DS_BCP ((DS_GATED ? DS_WN / 2 : DS_WN) * DS_WCOL)  // columns of one tile, per part
 #define DS_BCT (DS_WN * DS_WCOL)     // columns of one tile, all parts
 #define DS_NTILE ((DS_N + DS_BCP - 1) / DS_BCP)
 #define DS_LPT ((DS_K + DS_KSTEP - 1) / DS_KSTEP)  // load groups per tile
-#define DS_RPL (DS_IO ? 4 : 2 * DS_MT)             // weight loads per lane per load group
+#define DS_RPL (DS_IO ? 4 * DS_LPR : 2 * DS_MT * DS_LPR)   // weight loads per lane per load group
 #define DS_MAXTP {{MAXTP}}           // largest padded token count compiled
 #define DS_NORM {{NORM}}             // 0: x is read as is; 1: LayerNorm, 2: RMSNorm of the sum of the terms
 #define DS_EPS ((float){{EPS}})
@@ -45,7 +46,8 @@
 #define DS_SEP_SCALE {{SEP_SCALE}}   // 1: the gate part has its own scale vector
 #define DS_SCALE_DIV {{SCALE_DIV}}LL // output rows per scale (1: per channel)
 #define DS_MMA_BF16 {{MMA_BF16}}
-#define DS_XPADT (DS_IO ? 16 : 32)   // x chunk rows start DS_XPADT elements apart mod 64: conflict-free fragments
+#define DS_XPADT (DS_IO ? 16 : DS_LPR == 1 ? 32 : 8)   // x chunk rows start this many elements apart mod 64:
+                                                      // conflict-free fragment loads
 typedef {{X_T}} ds_x_t;     // activations (MMA operand type)
 typedef {{D_T}} ds_d_t;
 typedef {{W_T}} ds_w_t;     // weight storage
@@ -85,18 +87,18 @@ __device__ __forceinline__ void ds_mma(float (&d)[4], const unsigned (&a)[4], un
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 __device__ __forceinline__ unsigned ds_prmt(unsigned x, unsigned y, unsigned s) { return __byte_perm(x, y, s); }
-// Weights are read once: no L1 allocation; ask L2 for whole 256-byte sectors.
+// Weights are read once: no L1 allocation{{L2HINT_WHAT}}.
+#define DS_LDW_OP "{{LDOP}}{{L2HINT}}"
 __device__ __forceinline__ uint4 ds_ldw16(const void *p)
 {
     uint4 r;
-    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0,%1,%2,%3}, [%4];\n"
-                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
+    asm volatile(DS_LDW_OP ".v4.u32 {%0,%1,%2,%3}, [%4];\n" : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p));
     return r;
 }
 __device__ __forceinline__ uint2 ds_ldw8(const void *p)
 {
     uint2 r;
-    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v2.u32 {%0,%1}, [%2];\n" : "=r"(r.x), "=r"(r.y) : "l"(p));
+    asm volatile(DS_LDW_OP ".v2.u32 {%0,%1}, [%2];\n" : "=r"(r.x), "=r"(r.y) : "l"(p));
     return r;
 }
 template <typename T> __device__ __forceinline__ T ds_ldcg(const T *p) { return __ldcg(p); }
@@ -105,6 +107,11 @@ template <typename T> __device__ __forceinline__ T ds_ldcg(const T *p) { return 
 #define ds_pdl_launch() ((void)0)
 #define ds_mma(d, a, b0, b1) ds_sim_mma(d, a, b0, b1, DS_MMA_BF16)
 #endif
+
+// 32-bit word q of a 8- or 16-byte vector (q a compile-time constant after unrolling; no pointer arithmetic
+// across members).
+__device__ __forceinline__ unsigned ds_w32(const uint2 &v, int q) { return q == 0 ? v.x : v.y; }
+__device__ __forceinline__ unsigned ds_w32(const uint4 &v, int q) { return q == 0 ? v.x : q == 1 ? v.y : q == 2 ? v.z : v.w; }
 
 // ------------------------------------------------------------------ the weight-load seam
 // ds_wraw_t holds one load; ds_wconv turns it into DS_EL / 2 words of two MMA operands each (element 2q in the
@@ -121,35 +128,35 @@ __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p) { return ds_ldw8(p)
 #endif
 
 #if DS_QUANT == 0
-__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
+__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2], float)
 {
 #pragma unroll
-    for (int q = 0; q < DS_EL / 2; q++) w[q] = (&r.x)[q];
+    for (int q = 0; q < DS_EL / 2; q++) w[q] = ds_w32(r, q);
 }
-#elif DS_QUANT == 1
-// int8 -> f16: 0x6400 | (x ^ 0x80) is 1024 + x + 128 exactly; one subtraction gives x. bf16 goes through fp32.
-__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
+#else
+// Quantized weights become the graph's dequantized weight exactly as the reference computes it: q x scale of the
+// row, rounded to the activation type (in registers; no weight copy anywhere).
+__device__ __forceinline__ unsigned ds_pack2(float a, float b)
+{
+#if DS_MMA_BF16
+    __nv_bfloat162 p = __floats2bfloat162_rn(a, b);
+#else
+    __half2 p = __floats2half2_rn(a, b);
+#endif
+    return *reinterpret_cast<unsigned *>(&p);
+}
+#if DS_QUANT == 1
+// int8: 0x4b0000xx is 2^23 + xx as a float; with xx = q ^ 0x80 = q + 128, subtracting 2^23 + 128 gives q exactly.
+__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2], float sc)
 {
 #pragma unroll
     for (int h = 0; h < DS_EL / 4; h++) {
-        const unsigned u = (&r.x)[h] ^ 0x80808080u;
-#if !DS_MMA_BF16
-        const unsigned lo = ds_prmt(u, 0x64646464u, 0x7150), hi = ds_prmt(u, 0x64646464u, 0x7352);
-        const __half2 bias = __halves2half2(__ushort_as_half((unsigned short)0x6480), __ushort_as_half((unsigned short)0x6480));
-        __half2 l = __hsub2(*reinterpret_cast<const __half2 *>(&lo), bias);
-        __half2 hh = __hsub2(*reinterpret_cast<const __half2 *>(&hi), bias);
-        w[2 * h] = *reinterpret_cast<unsigned *>(&l);
-        w[2 * h + 1] = *reinterpret_cast<unsigned *>(&hh);
-#else
-        const unsigned b0 = ds_prmt(u, 0x4b000000u, 0x7440), b1 = ds_prmt(u, 0x4b000000u, 0x7441);
-        const unsigned b2 = ds_prmt(u, 0x4b000000u, 0x7442), b3 = ds_prmt(u, 0x4b000000u, 0x7443);
-        // 0x4b0000xx = 8388608 + xx; minus 8388736 (2^23 + 128) gives the signed value exactly
-        const float f0 = __uint_as_float(b0) - 8388736.0f, f1 = __uint_as_float(b1) - 8388736.0f;
-        const float f2 = __uint_as_float(b2) - 8388736.0f, f3 = __uint_as_float(b3) - 8388736.0f;
-        __nv_bfloat162 p0 = __floats2bfloat162_rn(f0, f1), p1 = __floats2bfloat162_rn(f2, f3);
-        w[2 * h] = *reinterpret_cast<unsigned *>(&p0);
-        w[2 * h + 1] = *reinterpret_cast<unsigned *>(&p1);
-#endif
+        const unsigned u = ds_w32(r, h) ^ 0x80808080u;
+        float f[4];
+#pragma unroll
+        for (int e = 0; e < 4; e++) f[e] = (__uint_as_float(ds_prmt(u, 0x4b000000u, 0x7440 + e)) - 8388736.0f) * sc;
+        w[2 * h] = ds_pack2(f[0], f[1]);
+        w[2 * h + 1] = ds_pack2(f[2], f[3]);
     }
 }
 #else
@@ -161,29 +168,21 @@ __device__ __forceinline__ unsigned ds_fp8x2_to_h2(unsigned short v)
     return r;
 }
 #endif
-__device__ __forceinline__ unsigned ds_h2_to_bf2(unsigned h)
-{
-    const __half2 x = *reinterpret_cast<const __half2 *>(&h);
-    __nv_bfloat162 y = __floats2bfloat162_rn(__low2float(x), __high2float(x));
-    return *reinterpret_cast<unsigned *>(&y);
-}
-// fp8 e4m3 -> f16 pairs in one instruction (sm_89+); every e4m3 value is exact in f16 and in bf16.
-__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
+// fp8 e4m3 -> f16 pairs in one instruction (sm_89+, exact), then times the scale.
+__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2], float sc)
 {
 #pragma unroll
     for (int h = 0; h < DS_EL / 4; h++) {
-        const unsigned u = (&r.x)[h];
-        unsigned lo, hi;
-        lo = ds_fp8x2_to_h2((unsigned short)(u & 0xffffu));
-        hi = ds_fp8x2_to_h2((unsigned short)(u >> 16));
-#if DS_MMA_BF16
-        lo = ds_h2_to_bf2(lo);
-        hi = ds_h2_to_bf2(hi);
-#endif
-        w[2 * h] = lo;
-        w[2 * h + 1] = hi;
+        const unsigned u = ds_w32(r, h);
+#pragma unroll
+        for (int q = 0; q < 2; q++) {
+            const unsigned hv = ds_fp8x2_to_h2((unsigned short)(q ? u >> 16 : u & 0xffffu));
+            const __half2 x = *reinterpret_cast<const __half2 *>(&hv);
+            w[2 * h + q] = ds_pack2(__low2float(x) * sc, __high2float(x) * sc);
+        }
     }
 }
+#endif
 #endif
 
 // ------------------------------------------------------------------ kernel arguments by role
@@ -202,6 +201,30 @@ struct ds_args {
     unsigned *cnt;                         // one arrival counter per tile, zero between launches
 };
 {{TERM_KINDS}}
+
+// 8 consecutive elements of any dtype, in accesses of at most 16 bytes (p aligned to the access).
+template <typename T> __device__ __forceinline__ void ds_ld8(const T *p, float (&v)[8])
+{
+    constexpr int P = 8 * (int)sizeof(T) > 16 ? 16 / (int)sizeof(T) : 8;
+#pragma unroll
+    for (int q = 0; q < 8 / P; q++) {
+        float u[P];
+        ds_load<P>(p + q * P, u);
+#pragma unroll
+        for (int j = 0; j < P; j++) v[q * P + j] = u[j];
+    }
+}
+template <typename T> __device__ __forceinline__ void ds_st8(T *p, const float (&v)[8])
+{
+    constexpr int P = 8 * (int)sizeof(T) > 16 ? 16 / (int)sizeof(T) : 8;
+#pragma unroll
+    for (int q = 0; q < 8 / P; q++) {
+        float u[P];
+#pragma unroll
+        for (int j = 0; j < P; j++) u[j] = v[q * P + j];
+        ds_store<P>(p + q * P, u);
+    }
+}
 
 // ------------------------------------------------------------------ activations, epilogue
 __device__ __forceinline__ float ds_act(float v)
@@ -240,15 +263,10 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
         float v[8];
 #pragma unroll
         for (int j = 0; j < 8; j++) v[j] = red[t * DS_BCT + lc + j];
-#if DS_HAS_SCALE
-        // scales index the weight's output rows: the gate part of a merged W1 lies N rows further
-#pragma unroll
-        for (int j = 0; j < 8; j++) v[j] *= ds_scale_of(A.su, n + j);
-#endif
 #if DS_HAS_BIAS
         {
             float b[8];
-            ds_load<8>(A.bias + n, b);
+            ds_ld8(A.bias + n, b);
 #pragma unroll
             for (int j = 0; j < 8; j++) v[j] += b[j];
         }
@@ -257,14 +275,10 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
         float gv[8];
 #pragma unroll
         for (int j = 0; j < 8; j++) gv[j] = red[t * DS_BCT + DS_BCP + lc + j];
-#if DS_HAS_SCALE
-#pragma unroll
-        for (int j = 0; j < 8; j++) gv[j] *= DS_SEP_SCALE ? ds_scale_of(A.sg, n + j) : ds_scale_of(A.su, DS_N + n + j);
-#endif
 #if DS_HAS_BIAS
         {
             float b[8];
-            ds_load<8>(A.bias + DS_N + n, b);
+            ds_ld8(A.bias + DS_N + n, b);
 #pragma unroll
             for (int j = 0; j < 8; j++) gv[j] += b[j];
         }
@@ -278,12 +292,12 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
 #if DS_HAS_C
         {
             float cv[8];
-            ds_load<8>(A.c + (ds_i64)t * DS_N + n, cv);
+            ds_ld8(A.c + (ds_i64)t * DS_N + n, cv);
 #pragma unroll
             for (int j = 0; j < 8; j++) v[j] += cv[j];
         }
 #endif
-        ds_store<8>(A.d + (ds_i64)t * DS_N + n, v);
+        ds_st8(A.d + (ds_i64)t * DS_N + n, v);
     }
 }
 
@@ -301,32 +315,75 @@ __device__ __forceinline__ void ds_terms_global(const ds_args &A, ds_i64 t, ds_i
     }
 }
 
-// Mean and 1/std of every row (two passes, fp32, from the unrounded sum, as the norm kernel does).
-__device__ __forceinline__ void ds_row_stats(const ds_args &A, long long T, float *mean, float *rstd)
+// Mean and 1/std of every row, fp32, one pass over the unrounded sum shifted by its first element (so the
+// variance does not cancel). T <= 8: the block's warps split each row; else one warp per row. `part` holds
+// 2 x 8 x TP floats of scratch (the reduction buffer, idle at this point).
+template <int TP>
+__device__ __forceinline__ void ds_row_stats(const ds_args &A, long long T, float *mean, float *rstd, float *part)
 {
+    constexpr int NW = DS_THREADS / 32;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    for (ds_i64 t = warp; t < T; t += DS_THREADS / 32) {
-        float s = 0.0f;
+    const int rows = T < NW ? (int)T : NW, per = NW / rows;   /* warps per row */
+    const int sub = warp / rows;
+    for (ds_i64 t0 = 0; t0 < T; t0 += rows) {
+        const ds_i64 t = t0 + warp % rows;
+        float s1 = 0.0f, s2 = 0.0f;
+        if (sub < per && t < T) {
+            float shift = 0.0f;
 #if DS_NORM == 1
-        for (ds_i64 k = lane * 8; k < DS_K; k += 256) {
-            float v[8];
-            ds_terms_global(A, t, k, v);
-#pragma unroll
-            for (int j = 0; j < 8; j++) s += v[j];
-        }
-        const float mu = ds_warp_sum(s) / (float)DS_K;
-#else
-        const float mu = 0.0f;
+            {
+                float v0[8];
+                ds_terms_global(A, t, 0, v0);
+                shift = v0[0];
+            }
 #endif
-        float q = 0.0f;
-        for (ds_i64 k = lane * 8; k < DS_K; k += 256) {
-            float v[8];
-            ds_terms_global(A, t, k, v);
+            float a1[4] = {0, 0, 0, 0}, a2[4] = {0, 0, 0, 0};
+            const ds_i64 step = (ds_i64)per * 256;
+            ds_i64 k = (ds_i64)sub * 256 + lane * 8;
+            for (; k + 3 * step < DS_K; k += 4 * step) {
+                float v[4][8];
 #pragma unroll
-            for (int j = 0; j < 8; j++) q += (v[j] - mu) * (v[j] - mu);
+                for (int u = 0; u < 4; u++) ds_terms_global(A, t, k + u * step, v[u]);
+#pragma unroll
+                for (int u = 0; u < 4; u++)
+#pragma unroll
+                    for (int j = 0; j < 8; j++) {
+                        const float d = v[u][j] - shift;
+                        a1[u] += d, a2[u] += d * d;
+                    }
+            }
+            for (; k < DS_K; k += step) {
+                float v[8];
+                ds_terms_global(A, t, k, v);
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    const float d = v[j] - shift;
+                    a1[0] += d, a2[0] += d * d;
+                }
+            }
+            s1 = ds_warp_sum((a1[0] + a1[1]) + (a1[2] + a1[3]));
+            s2 = ds_warp_sum((a2[0] + a2[1]) + (a2[2] + a2[3]));
+            if (lane == 0) part[sub * TP + (t - t0)] = s1, part[(NW + sub) * TP + (t - t0)] = s2;
+            (void)shift;
         }
-        q = ds_warp_sum(q);
-        if (lane == 0) mean[t] = mu, rstd[t] = rsqrtf(q / (float)DS_K + DS_EPS);
+        __syncthreads();
+        if (threadIdx.x < rows && t0 + threadIdx.x < T) {
+            const int r = threadIdx.x;
+            float S1 = 0.0f, S2 = 0.0f;
+            for (int q = 0; q < per; q++) S1 += part[q * TP + r], S2 += part[(NW + q) * TP + r];
+            const float m1 = S1 / (float)DS_K, var = S2 / (float)DS_K - (DS_NORM == 1 ? m1 * m1 : 0.0f);
+            float shift = 0.0f;
+#if DS_NORM == 1
+            {
+                float v0[8];
+                ds_terms_global(A, t0 + r, 0, v0);
+                shift = v0[0];
+            }
+#endif
+            mean[t0 + r] = DS_NORM == 1 ? shift + m1 : 0.0f;
+            rstd[t0 + r] = rsqrtf(fmaxf(var, 0.0f) + DS_EPS);
+        }
+        __syncthreads();
     }
 }
 #endif
@@ -373,7 +430,9 @@ __device__ __forceinline__ void ds_stage(const ds_args &A, long long T, const ds
 {
     typedef ds_cfg<NT, U, QW> C;
     const ds_i64 k0 = (R.seg_a(j) + (ds_i64)ch * C::LPC) * DS_KSTEP;
-    constexpr int V = C::KCH / 8;
+    // the segment's load groups only (their k past K as zeros: the MMAs read whole load groups)
+    const ds_i64 kend = R.seg_e(j) * DS_KSTEP < DS_K ? R.seg_e(j) * DS_KSTEP : DS_K;
+    const int V = (int)(R.seg_e(j) * DS_KSTEP - k0 < C::KCH ? R.seg_e(j) * DS_KSTEP - k0 : C::KCH) / 8;
 #pragma unroll
     for (int s = 0; s < DS_NSTAGED; s++) {
 #if DS_NORM
@@ -384,7 +443,7 @@ __device__ __forceinline__ void ds_stage(const ds_args &A, long long T, const ds
         for (int e = threadIdx.x; e < C::TP * V; e += DS_THREADS) {
             const int t = e / V, kk = (e % V) * 8;
             const ds_i64 k = k0 + kk;
-            const bool ok = t < T && k < DS_K;
+            const bool ok = t < T && k < kend;
             ds_cp16(buf + s * C::XST + t * C::XLD + kk, ok ? (const void *)(src + (ds_i64)t * DS_K + k) : (const void *)src, ok);
         }
     }
@@ -400,13 +459,14 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 {
     typedef ds_cfg<NT, U, QW> C;
     const ds_i64 k0 = (R.seg_a(j) + (ds_i64)ch * C::LPC) * DS_KSTEP;
+    const ds_i64 kend = R.seg_e(j) * DS_KSTEP < DS_K ? R.seg_e(j) * DS_KSTEP : DS_K;
     const bool side = DS_HAS_SIDE && R.t0 + j == 0;
-    constexpr int V = C::KCH / 8;
+    const int V = (int)(R.seg_e(j) * DS_KSTEP - k0 < C::KCH ? R.seg_e(j) * DS_KSTEP - k0 : C::KCH) / 8;
     for (int e = threadIdx.x; e < C::TP * V; e += DS_THREADS) {
         const int t = e / V, kk = (e % V) * 8;
         const ds_i64 k = k0 + kk;
         float y[8];
-        if (t < T && k < DS_K) {
+        if (t < T && k < kend) {
             float v[8];
             int s = 0;
 #pragma unroll
@@ -461,70 +521,130 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 // OI: lane (g, c) holds rows col0 + 16i + g and + 8 at k + 8c .. + 7; MMA step s takes words 2s, 2s+1.
 template <int NT, int XLD>
 __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const ds_wraw_t (&raw)[DS_RPL],
-                                             const ds_x_t *xs, int kk, int g, int c)
+                                             const float (&sc)[DS_RPL], const ds_x_t *xs, int kk, int g, int c)
 {
 #if DS_IO
     uint2 b[NT];
 #pragma unroll
     for (int j = 0; j < NT; j++) b[j] = *reinterpret_cast<const uint2 *>(xs + (8 * j + g) * XLD + kk + 4 * c);
-    unsigned w[4][DS_EL / 2];
+    unsigned w[4 * DS_LPR][DS_EL / 2];   // [row r x load h][column pair]
 #pragma unroll
-    for (int r = 0; r < 4; r++) ds_wconv(raw[r], w[r]);
+    for (int r = 0; r < 4 * DS_LPR; r++) ds_wconv(raw[r], w[r], sc[r]);
 #pragma unroll
     for (int i = 0; i < DS_MT; i++) {
-        const unsigned a[4] = {ds_prmt(w[0][i], w[1][i], 0x5410), ds_prmt(w[0][i], w[1][i], 0x7632),
-                               ds_prmt(w[2][i], w[3][i], 0x5410), ds_prmt(w[2][i], w[3][i], 0x7632)};
+        const int h = i / (DS_EL / 2), q = i % (DS_EL / 2);
+        const unsigned a[4] = {ds_prmt(w[0 * DS_LPR + h][q], w[1 * DS_LPR + h][q], 0x5410),
+                               ds_prmt(w[0 * DS_LPR + h][q], w[1 * DS_LPR + h][q], 0x7632),
+                               ds_prmt(w[2 * DS_LPR + h][q], w[3 * DS_LPR + h][q], 0x5410),
+                               ds_prmt(w[2 * DS_LPR + h][q], w[3 * DS_LPR + h][q], 0x7632)};
 #pragma unroll
         for (int j = 0; j < NT; j++) ds_mma(acc[i][j], a, b[j].x, b[j].y);
     }
 #else
-    uint4 b[NT];
+    uint4 b[NT][DS_LPR];
 #pragma unroll
-    for (int j = 0; j < NT; j++) b[j] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * c);
+    for (int j = 0; j < NT; j++)
 #pragma unroll
-    for (int i = 0; i < DS_MT; i++) {
-        unsigned w0[DS_EL / 2], w1[DS_EL / 2];
-        ds_wconv(raw[2 * i], w0);
-        ds_wconv(raw[2 * i + 1], w1);
-#pragma unroll
-        for (int s = 0; s < 2; s++) {
-            const unsigned a[4] = {w0[2 * s], w1[2 * s], w0[2 * s + 1], w1[2 * s + 1]};
-#pragma unroll
-            for (int j = 0; j < NT; j++) ds_mma(acc[i][j], a, (&b[j].x)[2 * s], (&b[j].x)[2 * s + 1]);
-        }
-    }
-#endif
-}
-
-// Column of the W rows/columns lane (g, c) reads for tile `tile`, relative to its part's weight.
-__device__ __forceinline__ ds_i64 ds_lane_col(ds_i64 tile, int wcol, int g)
-{
-    return tile * DS_BCP + wcol + (DS_IO ? DS_EL * g : g);
-}
-
-// Issues the loads of load group lg of tile `tile` (zeros past K; columns past N read a valid row, never stored).
-__device__ __forceinline__ void ds_load_group(ds_wraw_t (&raw)[DS_RPL], const ds_w_t *w, ds_i64 tile, int wcol, ds_i64 lg,
-                                              int g, int c)
-{
-    const ds_i64 col = ds_lane_col(tile, wcol, g);
-#if DS_IO
-    const ds_i64 cc = col < DS_N ? col : 0;
-#pragma unroll
-    for (int r = 0; r < 4; r++) {
-        const ds_i64 k = lg * 16 + 4 * c + r;
-        raw[r] = k < DS_K ? ds_ldw(w + k * DS_LDW + cc) : ds_wraw_t();
-    }
-#else
-    const ds_i64 k = lg * 32 + 8 * c;
+        for (int h = 0; h < DS_LPR; h++)
+            b[j][h] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * DS_LPR * c + 8 * h);
 #pragma unroll
     for (int i = 0; i < DS_MT; i++)
 #pragma unroll
-        for (int h = 0; h < 2; h++) {
-            const ds_i64 row = col + 16 * i + 8 * h;
-            raw[2 * i + h] = k < DS_K ? ds_ldw(w + (row < DS_N ? row : 0) * DS_LDW + k) : ds_wraw_t();
+        for (int h = 0; h < DS_LPR; h++) {
+            unsigned w0[DS_EL / 2], w1[DS_EL / 2];
+            ds_wconv(raw[(2 * i) * DS_LPR + h], w0, sc[(2 * i) * DS_LPR + h]);
+            ds_wconv(raw[(2 * i + 1) * DS_LPR + h], w1, sc[(2 * i + 1) * DS_LPR + h]);
+#pragma unroll
+            for (int s = 0; s < 2; s++) {
+                const unsigned a[4] = {w0[2 * s], w1[2 * s], w0[2 * s + 1], w1[2 * s + 1]};
+#pragma unroll
+                for (int j = 0; j < NT; j++) ds_mma(acc[i][j], a, ds_w32(b[j][h], 2 * s), ds_w32(b[j][h], 2 * s + 1));
+            }
         }
 #endif
 }
+
+// The weight loads of one warp, in the order its MMAs consume them: (segment, chunk, position) with the lane's
+// W addresses of the current tile cached, so a load costs one multiply-add. Positions past a segment's end
+// (the last chunk's tail) issue nothing. Columns past N read a valid row and are never stored; k past K loads
+// zeros.
+template <int LPC, int QW> struct ds_wcursor {
+    const ds_s_t *scales;              // the warp's part's scale vector, and the row offset into it
+    ds_i64 soff;
+    ds_i64 j, base, end;               // segment, first load group of this chunk for this warp, segment end
+    int ch, nch, i;
+    const ds_w_t *lane[DS_RPL];        // this lane's addresses at load group 0 of the segment's tile
+    float sc[DS_RPL];                  // the scale of each load's W row (quantized weights; [out,in] only)
+
+    __device__ __forceinline__ void tile(const ds_range &R, const ds_w_t *w, int wcol, int g, int c)
+    {
+#pragma unroll
+        for (int r = 0; r < DS_RPL; r++) sc[r] = 1.0f;
+        const ds_i64 col = (R.t0 + j) * DS_BCP + wcol + (DS_IO ? DS_EL * DS_LPR * g : g);
+#if DS_IO
+#pragma unroll
+        for (int r = 0; r < 4; r++)
+#pragma unroll
+            for (int h = 0; h < DS_LPR; h++) {
+                const ds_i64 cc = col + h * DS_EL < DS_N ? col + h * DS_EL : 0;
+                lane[r * DS_LPR + h] = w + (ds_i64)(4 * c + r) * DS_LDW + cc;
+            }
+#else
+#pragma unroll
+        for (int q = 0; q < DS_MT; q++)
+#pragma unroll
+            for (int hh = 0; hh < 2; hh++) {
+                const ds_i64 row = col + 16 * q + 8 * hh;
+#pragma unroll
+                for (int h = 0; h < DS_LPR; h++) {
+                    lane[(2 * q + hh) * DS_LPR + h] = w + (row < DS_N ? row : DS_N - 1) * DS_LDW + 8 * DS_LPR * c + 8 * h;
+#if DS_HAS_SCALE
+                    sc[(2 * q + hh) * DS_LPR + h] = ds_scale_of(scales, soff + (row < DS_N ? row : DS_N - 1));
+#endif
+                }
+            }
+#endif
+    }
+    __device__ __forceinline__ void segment(const ds_range &R, const ds_w_t *w, int wcol, int wk, int g, int c)
+    {
+        ch = 0, i = 0;
+        if (j > R.t1 - R.t0) return;
+        base = R.seg_a(j) + wk, end = R.seg_e(j);
+        nch = (int)((end - R.seg_a(j) + LPC - 1) / LPC);
+        tile(R, w, wcol, g, c);
+    }
+    __device__ __forceinline__ void start(const ds_range &R, const ds_w_t *w, int wcol, int wk, int g, int c)
+    {
+        j = 0;
+        segment(R, w, wcol, wk, g, c);
+    }
+    __device__ __forceinline__ void next(const ds_range &R, const ds_w_t *w, int wcol, int wk, int g, int c)
+    {
+        if (++i < QW) return;
+        i = 0, base += LPC;
+        if (++ch < nch) return;
+        j++;
+        segment(R, w, wcol, wk, g, c);
+    }
+    __device__ __forceinline__ void issue(const ds_range &R, ds_wraw_t (&raw)[DS_RPL], float (&s)[DS_RPL], int c) const
+    {
+        const ds_i64 lg = base + (ds_i64)i * DS_WK;
+        if (j > R.t1 - R.t0 || lg >= end) return;
+#pragma unroll
+        for (int r = 0; r < DS_RPL; r++) s[r] = sc[r];
+        const ds_i64 off = lg * (DS_IO ? 16 * DS_LDW : DS_KSTEP);
+        if (DS_K % DS_KSTEP == 0 || lg < DS_LPT - 1) {
+#pragma unroll
+            for (int r = 0; r < DS_RPL; r++) raw[r] = ds_ldw(lane[r] + off);
+        } else {
+#pragma unroll
+            for (int r = 0; r < DS_RPL; r++) {
+                const ds_i64 k = DS_IO ? lg * 16 + 4 * c + r / DS_LPR : lg * DS_KSTEP + 8 * DS_LPR * c + 8 * (r % DS_LPR);
+                raw[r] = k < DS_K ? ds_ldw(lane[r] + off) : ds_wraw_t();
+            }
+        }
+    }
+};
 
 // ------------------------------------------------------------------ one body per padded token count
 template <int NT, int U, int QW>
@@ -553,14 +673,21 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
     R.t0 = R.u0 / DS_LPT, R.t1 = (R.u1 - 1) / DS_LPT;
 
     // Weights first: they do not depend on the previous kernel, so they stream while it finishes.
-    ds_cursor<C::LPC> L, Cc, S;
-    L.start(R);
+    ds_wcursor<C::LPC, QW> L;
+    ds_cursor<C::LPC> S;
+#if DS_HAS_SCALE
+    L.scales = part && DS_SEP_SCALE ? A.sg : A.su;
+    L.soff = part && !DS_SEP_SCALE ? DS_N : 0;   // a merged W1's gate rows follow its up rows
+#else
+    L.scales = nullptr, L.soff = 0;
+#endif
+    L.start(R, w, wcol, wk, g, c);
     ds_wraw_t ring[U][DS_RPL];
+    float scl[U][DS_RPL];   // quantized weights: the scales that go with each load (dead code otherwise)
 #pragma unroll
     for (int u = 0; u < U; u++) {
-        const ds_i64 lg = R.seg_a(L.j) + (ds_i64)L.ch * C::LPC + wk + L.i * DS_WK;
-        if (!L.done(R) && lg < R.seg_e(L.j)) ds_load_group(ring[u], w, R.t0 + L.j, wcol, lg, g, c);
-        L.template next<QW>(R);
+        L.issue(R, ring[u], scl[u], c);
+        L.next(R, w, wcol, wk, g, c);
     }
     ds_pdl_wait();
     ds_pdl_launch();
@@ -573,12 +700,10 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
         for (int z = 0; z < QW; z++) S.template next<QW>(R);
     }
 #if DS_NORM
-    ds_row_stats(A, T, mean, rstd);
+    ds_row_stats<C::TP>(A, T, mean, rstd, red);
 #endif
-    Cc.start(R);
     int buf = 0;
-    while (!Cc.done(R)) {
-        const ds_i64 j = Cc.j;
+    for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
         float acc[DS_MT][NT][4];
 #pragma unroll
         for (int i = 0; i < DS_MT; i++)
@@ -586,8 +711,9 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
             for (int jj = 0; jj < NT; jj++)
 #pragma unroll
                 for (int r = 0; r < 4; r++) acc[i][jj][r] = 0.0f;
-        while (!Cc.done(R) && Cc.j == j) {    // the chunks of segment j
-            const int ch = Cc.ch;
+        const ds_i64 sa = R.seg_a(j), cend = R.seg_e(j);
+        const int nch = (int)((cend - sa + C::LPC - 1) / C::LPC);
+        for (int ch = 0; ch < nch; ch++) {    // the chunks of segment j
             ds_cp_wait<1>();
             __syncthreads();
             ds_x_t *xs = xbuf + buf * DS_NSTAGED * C::XST;
@@ -595,17 +721,15 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
             ds_normalize<NT, U, QW>(A, T, R, j, ch, xs, mean, rstd);
             __syncthreads();
 #endif
-            const ds_i64 cbase = R.seg_a(j) + (ds_i64)ch * C::LPC, cend = R.seg_e(j);
+            const ds_i64 cbase = sa + (ds_i64)ch * C::LPC + wk;
             for (int q = 0; q < QW; q += U) {
 #pragma unroll
                 for (int u = 0; u < U; u++) {
                     const int pos = q + u;
-                    const ds_i64 lg = cbase + wk + pos * DS_WK;
-                    if (lg < cend) ds_mma_group<NT, C::XLD>(acc, ring[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c);
-                    Cc.template next<QW>(R);
-                    const ds_i64 ln = R.seg_a(L.j) + (ds_i64)L.ch * C::LPC + wk + L.i * DS_WK;
-                    if (!L.done(R) && ln < R.seg_e(L.j)) ds_load_group(ring[u], w, R.t0 + L.j, wcol, ln, g, c);
-                    L.template next<QW>(R);
+                    if (cbase + pos * DS_WK < cend)
+                        ds_mma_group<NT, C::XLD>(acc, ring[u], scl[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c);
+                    L.issue(R, ring[u], scl[u], c);
+                    L.next(R, w, wcol, wk, g, c);
                 }
             }
             __syncthreads();   // every warp is done with this buffer
@@ -624,7 +748,7 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 #pragma unroll
                         for (int e = 0; e < 4; e++) {
                             const int t = 8 * jj + 2 * c + (e & 1);
-                            const int lc = DS_IO ? DS_EL * g + 2 * i + (e >> 1) : 16 * i + g + 8 * (e >> 1);
+                            const int lc = DS_IO ? DS_EL * DS_LPR * g + 2 * i + (e >> 1) : 16 * i + g + 8 * (e >> 1);
                             float *p = red + t * DS_BCT + part * DS_BCP + wcol + lc;
                             *p = r ? *p + acc[i][jj][e] : acc[i][jj][e];
                         }
@@ -679,7 +803,7 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 #define DS_DYNAMIC_SMEM(n) extern __shared__ __align__(16) unsigned char n[]
 #endif
 
-extern "C" __global__ void __launch_bounds__(DS_THREADS, 1) {{NAME}}(long long T{{PARAMS}})
+extern "C" __global__ void __launch_bounds__(DS_THREADS, {{MINB}}) {{NAME}}(long long T{{PARAMS}})
 {
     DS_DYNAMIC_SMEM(ds_smem);
     ds_args A = {};

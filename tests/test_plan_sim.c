@@ -205,6 +205,7 @@ static int sim_decode;       /* dsmlp_compile_options.decode_max_tokens for the 
 static int sim_stream;       /* ... stream_max_tokens (0: the main route only) */
 static int sim_variant;      /* stream variant each STEP_STREAM runs (clamped) */
 static int gemv_runs;        /* GEMM steps that ran their decode GEMV kernel */
+static int stream_dequants;  /* dequant kernels the small-T route ran (int8 must convert in registers) */
 static int stream_runs;      /* stream kernels launched */
 
 #define SIM_MAX_GRID 4096
@@ -296,6 +297,7 @@ static int rank_run(rank *r, long long T)
         } else if (s->kind == STEP_GEMM) {
             gemm(p, &s->gemm, r->ptr, T);
         } else if (s->kind == STEP_KERNEL) {
+            stream_dequants += r->stream && p->kernels[s->kernel].kind == KERN_DEQUANT;
             run_kernel(r, s->kernel, T);
         } else {
             return s->buf;
@@ -379,7 +381,7 @@ static void run_family(const fcase *c, int P, long long T)
         dsmlp_mlp_config_default(&m);
         m.hidden = c->H, m.intermediate = c->I, m.dtype = c->dt, m.activation = c->act, m.norm = c->norm;
         m.pre_layer_norm = c->pre_ln, m.mlp_after_attn = c->after_attn, m.epsilon = 1e-5;
-        m.int8_weights = c->int8, m.int8_groups = c->int8 ? 4 : 1;
+        m.int8_weights = c->int8, m.int8_groups = c->int8 ? (c->H == 1232 ? 16 : 4) : 1;
         m.layout = c->layout ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT;
         m.tp_size = P, m.tp_rank = i;
         m.attn_bias = m.bias1 = m.bias2 = c->biases;
@@ -608,26 +610,29 @@ static const fcase stream_cases[] = {
     {"ws bert post-LN f16", 64, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 0, 1, 0, 1, 0},
     {"ws int8 gpt2 f16", 128, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, 1, 0},
     {"ws int8 llama bf16 gated", 96, 208, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 0},
+    {"ws int8 llama bf16 gated H=1232 (k tail)", 1232, 3328, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 0},
 };
 
 START_TEST(stream_route)
 {
     static const struct { int c, variant, grid; long long T; } runs[] = {
-        {0, 0, 0, 1}, {0, 1, 1, 9}, {0, 0, 7, 33}, {0, 1, 0, 100},
-        {1, 0, 3, 1}, {1, 1, 0, 17}, {1, 0, 4096, 8}, {1, 1, 5, 64},
-        {2, 0, 0, 3}, {2, 1, 2, 16}, {2, 0, 4096, 40}, {2, 1, 9, 128},
-        {3, 0, 0, 5}, {3, 1, 3, 24},
-        {4, 0, 1, 2}, {4, 1, 4096, 12},
-        {5, 0, 0, 7}, {5, 1, 6, 65},
+        {0, 0, 0, 1}, {0, 3, 1, 9}, {0, 4, 7, 33}, {0, 4, 0, 100}, {0, 1, 3, 6}, {0, 5, 5, 30}, {0, 2, 2, 7},
+        {1, 0, 3, 1}, {1, 3, 0, 17}, {1, 1, 4096, 8}, {1, 4, 5, 64}, {1, 5, 2, 12},
+        {2, 0, 0, 3}, {2, 3, 2, 16}, {2, 4, 4096, 40}, {2, 4, 9, 128}, {2, 1, 2, 8}, {2, 5, 3, 20}, {2, 2, 7, 5},
+        {3, 0, 0, 5}, {3, 2, 3, 24},
+        {4, 1, 1, 2}, {4, 3, 4096, 12},
+        {5, 0, 0, 7}, {5, 3, 6, 65},
         {6, 0, 5, 4},
-        {7, 0, 0, 1}, {7, 1, 3, 20},
-        {8, 0, 2, 9}, {8, 1, 0, 3},
+        {7, 0, 0, 1}, {7, 2, 3, 20},
+        {8, 2, 2, 9}, {8, 1, 0, 3},
+        {9, 3, 132, 16}, {9, 1, 264, 6}, {9, 5, 100, 24},
     };
     sim_stream = 128;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
         sim_variant = runs[i].variant, sim_grid = runs[i].grid;
-        int before = stream_runs;
+        int before = stream_runs, deq = stream_dequants;
         run_family(&stream_cases[runs[i].c], 1, runs[i].T);
+        ck_assert_msg(stream_dequants == deq, "%s: the small-T route ran a dequant kernel", stream_cases[runs[i].c].name);
         ck_assert_msg(stream_runs - before >= 2, "%s T=%lld: %d stream kernels ran", stream_cases[runs[i].c].name,
                       runs[i].T, stream_runs - before);
     }
@@ -652,7 +657,12 @@ int main(void)
     tcase_add_test(tc, many_inputs);
     tcase_add_test(tc, edge_cases);
     tcase_add_test(tc, decode_gemv);
-    tcase_add_test(tc, stream_route);
     suite_add_tcase(s, tc);
+    /* Its own case, so CTest can run it beside the rest (CK_RUN_CASE=stream; CMakeLists.txt). */
+    TCase *ts = tcase_create("stream");
+    tcase_set_timeout(ts, 900);
+    tcase_add_checked_fixture(ts, setup, teardown);
+    tcase_add_test(ts, stream_route);
+    suite_add_tcase(s, ts);
     return tu_run_suite(s);
 }

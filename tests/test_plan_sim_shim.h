@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <cstdio>
 
 #define DS_SIM 1
 #define __global__
@@ -108,7 +109,7 @@ extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn
     }
     free(ds_sim_dyn);
     ds_sim_dyn = (unsigned char *)aligned_alloc(16, (dyn_smem + 15) / 16 * 16 + 16);
-    memset(ds_sim_dyn, 0xa5, dyn_smem + 16);   /* poisoned, like real shared memory garbage */
+    memset(ds_sim_dyn, 0xff, dyn_smem + 16);   /* NaN in every float type: a read of unwritten shared memory shows */
     ds_nthreads = threads, ds_entry = fn, ds_entry_arg = arg;
     ds_bdim = {threads, 1, 1}, ds_gdim = {gx, gy, 1};
     for (unsigned by = 0; by < gy; by++)
@@ -159,6 +160,7 @@ inline __half2 __hsub2(__half2 a, __half2 b)
 inline float __low2float(__half2 a) { return __half2float(a.x); }
 inline float __high2float(__half2 a) { return __half2float(a.y); }
 inline __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return {__float2bfloat16_rn(a), __float2bfloat16_rn(b)}; }
+inline __half2 __floats2half2_rn(float a, float b) { return {__float2half_rn(a), __float2half_rn(b)}; }
 
 /* PTX prmt (default mode): byte n of the result is byte s[n] of {y, x}. */
 inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s)

@@ -48,7 +48,10 @@ typedef struct emit_stream_spec {
     int     gated, sep_gate;      /* two parts; gate weight its own tensor           */
     int64_t gate_off;             /* elements from up's weight to gate's (merged)    */
     int     el, mt, wn, wk;       /* elements per load, 16-row tiles per warp (OI), warp grid */
+    int     lpr;                  /* adjacent loads per W row per lane (1 or 2)      */
     int     max_nt;               /* largest n8 token tiles wanted (8 * max_nt >= T)  */
+    int     nt_lo, nt_hi;         /* bodies for n8 token tiles in {1, 4, 16} within these */
+    int     min_blocks;           /* blocks per SM the registers must allow (1 or 2)  */
     int     norm;                 /* 0 none, 1 LayerNorm, 2 RMSNorm in the prologue   */
     double  eps, goff;
     int     has_beta, has_side, nterms, nextra;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define REG_BUDGET 232   /* registers a thread may use (1 block of 256 threads per SM) */
+#define REG_BUDGET_2 124 /* ... 2 blocks per SM (<= 128 registers)                      */
 #define REG_FIXED  48    /* addresses, cursors, loop state                            */
 #define ACC_MAX    128   /* accumulators beyond this leave too little for loads       */
 #define U_MAX      4     /* load groups in flight per warp                            */
@@ -23,19 +24,27 @@ static size_t smem_budget(const char *arch)
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* Developer knobs for measuring alternatives on the device (bench/RESULTS.md says which won); not options. */
+static int dev_knob(const char *name, int dflt)
+{
+    const char *e = getenv(name);
+    return e && *e ? atoi(e) : dflt;
+}
+
 /* Configuration of the body for NT n8-tiles of tokens; 0 when it does not fit. */
 typedef struct body { int nt, u, qw; size_t smem; } body;
 
 static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstaged, size_t wbytes, size_t xbytes, body *b)
 {
-    const int kstep = s->io ? 16 : 32, tp = 8 * nt;
-    const int raw_regs = (s->io ? 4 : 2 * s->mt) * (int)((size_t)s->el * wbytes / 4);
-    const int acc = 4 * s->mt * nt, bfrag = 2 * nt;
+    const int budget = s->min_blocks > 1 ? REG_BUDGET_2 : REG_BUDGET;
+    const int kstep = s->io ? 16 : 32 * s->lpr, tp = 8 * nt, mt = s->io ? s->el / 2 * s->lpr : s->mt;
+    const int raw_regs = (s->io ? 4 : 2 * s->mt) * s->lpr * (int)((size_t)s->el * wbytes / 4);
+    const int acc = 4 * mt * nt, bfrag = 2 * nt * s->lpr;
     if (acc > ACC_MAX) return 0;
-    int umax = (REG_BUDGET - REG_FIXED - acc - bfrag) / raw_regs;
-    if (umax > U_MAX) umax = U_MAX;
-    const int bct = s->wn * (s->io ? 8 * s->el : 16 * s->mt);
-    const int padt = s->io ? 16 : 32;
+    int umax = (budget - REG_FIXED - acc - bfrag) / raw_regs;
+    if (umax > dev_knob("DSMLP_WS_UMAX", U_MAX)) umax = dev_knob("DSMLP_WS_UMAX", U_MAX);
+    const int bct = s->wn * (s->io ? 8 * s->el * s->lpr : 16 * s->mt);
+    const int padt = s->io ? 16 : s->lpr == 1 ? 32 : 8;
     /* the most loads in flight that fit; then the largest x chunk (up to all of K) that fits */
     for (int u = umax; u >= 1; u--) {
         const int64_t kneed = ceil_div(s->k, (int64_t)kstep * s->wk * u) * kstep * s->wk * u;
@@ -43,7 +52,7 @@ static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstag
         size_t best_smem = 0;
         for (int m = 1;; m++) {
             const int qw = m * u, kch = qw * s->wk * kstep;
-            if (kch > KCH_MAX && m > 1) break;
+            if (kch > dev_knob("DSMLP_WS_KCHMAX", KCH_MAX) && m > 1) break;
             const int xld = kch + ((padt - kch % 64) % 64 + 64) % 64;
             const size_t smem = 2 * (size_t)nstaged * tp * xld * xbytes + (size_t)tp * bct * 4 + 2 * (size_t)tp * 4 + 16;
             if (smem > smem_budget(p->arch)) break;
@@ -78,6 +87,11 @@ static dsmlp_dtype dt_of(const plan *p, const plan_kernel *k, int a, dsmlp_dtype
 
 dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s, int uniq)
 {
+    const int l2hint = dev_knob("DSMLP_WS_L2HINT", 1);
+    static const char *const ldops[] = {"ld.global.nc.L1::no_allocate", "ld.global.L1::no_allocate", "ld.global.cs",
+                                        "ld.global.nc", "ld.global.nc.L1::evict_first"};
+    int ldop = dev_knob("DSMLP_WS_LDOP", 0);
+    if (ldop < 0 || ldop > 4) ldop = 0;
     const dsmlp_dtype xt = s->norm ? dt_of(p, k, s->a_term[0], DSMLP_F16) : dt_of(p, k, s->a_x, DSMLP_F16);
     const dsmlp_dtype dt = dt_of(p, k, s->a_d, xt), wt = dt_of(p, k, s->a_wu, xt);
     if (xt != DSMLP_F16 && xt != DSMLP_BF16)
@@ -91,10 +105,14 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     const size_t wbytes = dsmlp_dtype_size(wt), xbytes = dsmlp_dtype_size(xt);
     int nstaged = s->norm ? 0 : 1;
     for (int i = 0; s->norm && i < s->nterms; i++) nstaged += !s->term_vec[i];
-    body bodies[5];
+    /* Bodies for T <= 8, 32, 128 (n8 token tiles 1, 4, 16): each body costs NVRTC time, and at these token
+    ** counts the kernel streams weights, so padding T = 9 up to 32 costs little (a few more MMAs per load). */
+    static const int nts[] = {1, 4, 16};
+    body bodies[3];
     int nb = 0;
-    for (int nt = 1; nt <= s->max_nt && nb < 5; nt *= 2) {
-        if (!make_body(s, p, nt, nstaged, wbytes, xbytes, &bodies[nb])) break;
+    for (int i = 0; i < 3; i++) {
+        if (nts[i] < s->nt_lo || nts[i] > s->nt_hi || (i > 0 && nts[i - 1] >= s->max_nt)) continue;
+        if (!make_body(s, p, nts[i], nstaged, wbytes, xbytes, &bodies[nb])) break;
         nb++;
     }
     if (!nb)
@@ -104,16 +122,17 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     size_t smem = 0;
     for (int i = 0; i < nb; i++)
         if (bodies[i].smem > smem) smem = bodies[i].smem;
-    const int wcol = s->io ? 8 * s->el : 16 * s->mt, bcp = (s->gated ? s->wn / 2 : s->wn) * wcol;
-    const int bct = s->wn * wcol, kstep = s->io ? 16 : 32;
+    const int wcol = s->io ? 8 * s->el * s->lpr : 16 * s->mt, bcp = (s->gated ? s->wn / 2 : s->wn) * wcol;
+    const int bct = s->wn * wcol, kstep = s->io ? 16 : 32 * s->lpr;
 
     /* name: dsmlp_ws_<io|oi>_<dt>[_w<wt>]_n<N>_k<K>[_<norm>][_<g?act>]_<el>x<wn>x<wk>_t<maxT>_v<el> */
     char base[PLAN_NAME_MAX * 2], wts[16] = "", nrm[8] = "", act[24] = "";
     if (wt != xt) snprintf(wts, sizeof wts, "_w%s", dsmlp_dtype_name(wt));
     if (s->norm) snprintf(nrm, sizeof nrm, "_%s", s->norm == 2 ? "rms" : "ln");
     if (s->act || s->gated) snprintf(act, sizeof act, "_%s%s", s->gated ? "g" : "", s->act ? act_what(s->act) : "id");
-    snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
-             (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, 8 * maxnt);
+    snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d%s%s_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
+             (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, s->lpr > 1 ? "w" : "",
+             s->min_blocks > 1 ? "b2" : "", 8 * maxnt);
     emit_set_name(k, base, s->el, uniq);
 
     char what[256] = "", nwhat[200] = "";
@@ -175,7 +194,9 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
     snprintf(goff, sizeof goff, "%lld", (long long)s->gate_off);
     snprintf(el, sizeof el, "%d", s->el);
-    snprintf(mt, sizeof mt, "%d", s->io ? s->el / 2 : s->mt);
+    snprintf(mt, sizeof mt, "%d", s->io ? s->el / 2 * s->lpr : s->mt);
+    char lpr[16];
+    snprintf(lpr, sizeof lpr, "%d", s->lpr);
     snprintf(wn, sizeof wn, "%d", s->wn);
     snprintf(wk, sizeof wk, "%d", s->wk);
     snprintf(maxtp, sizeof maxtp, "%d", 8 * maxnt);
@@ -204,8 +225,9 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
         "MMA_BF16", xt == DSMLP_BF16 ? "1" : "0", "X_T", emit_ctype(xt), "D_T", emit_ctype(dt), "W_T", emit_ctype(wt),
         "B_T", emit_ctype(dt_of(p, k, s->a_bias, xt)), "C_T", emit_ctype(dt_of(p, k, s->a_c, xt)),
         "G_T", emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
-        "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
-        "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", NULL};
+        "V_T", vt, "W_BYTES", wb, "L2HINT", l2hint ? ".L2::256B" : "", "LDOP", ldops[ldop],
+        "L2HINT_WHAT", l2hint ? "; L2 fetches whole 256-byte sectors" : "", "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
+        "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : emit_fill(ctx, "stream.cu", kv, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
@@ -215,7 +237,8 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     k->sk_units = k->sk_tiles * ceil_div(s->k, kstep);
     k->sk_maxnt = maxnt;
     k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
-    snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %dx%d warps, T<=%d", s->io ? "[in,out]" : "[out,in]", wcol,
-             s->wn, s->wk, 8 * maxnt);
+    snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %d B runs, %dx%d warps, %d block%s/SM, T<=%d",
+             s->io ? "[in,out]" : "[out,in]", wcol, (int)((size_t)s->el * s->lpr * wbytes) * (s->io ? 8 : 4), s->wn,
+             s->wk, s->min_blocks, s->min_blocks > 1 ? "s" : "", 8 * maxnt);
     return st;
 }

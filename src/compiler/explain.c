@@ -48,7 +48,7 @@ dsmlp_status plan_explain_text(const plan *p, char **text)
     if (!p || !text) return DSMLP_ERR_INVALID_ARG;
     tbuf b = {malloc(1024), 0, 1024, 0};
     if (!b.p) return DSMLP_ERR_NOMEM;
-    static const char *const kinds[] = {"input", "param", "output", "work", "scratch"};   /* plan_buf_kind */
+    static const char *const kinds[] = {"input", "param", "output", "work", "scratch"};
     tp(&b, "plan for graph '%s': target %s, max_tokens %lld, %d step(s), %d generated kernel(s), workspace %zu bytes\n",
        p->graph_name, p->arch, (long long)p->max_tokens, p->nsteps, p->nkernels, p->ws_bytes);
     tp(&b, "buffers:\n");
@@ -96,6 +96,29 @@ dsmlp_status plan_explain_text(const plan *p, char **text)
         }
         tp(&b, "      absorbs: %s\n", s->absorbed[0] ? s->absorbed : "(no graph op: introduced by the compiler)");
         if (s->why[0]) tp(&b, "      why: %s\n", s->why);
+    }
+    if (p->nssteps) {
+        tp(&b, "small-T route (weight-streaming kernels), may serve T <= %lld; which T it serves is chosen at load:\n",
+           (long long)p->stream_max_T);
+        for (int i = 0; i < p->nssteps; i++) {
+            const plan_step *s = &p->ssteps[i];
+            char a[128];
+            if (s->kind != STEP_STREAM) {
+                tp(&b, "  [%d] %s (main step %d)\n", i, s->label, s->main_step);
+                continue;
+            }
+            tp(&b, "  [%d] %s\n", i, s->label);
+            for (int v = 0; v < s->stream.nvariants; v++) {
+                const plan_kernel *k = &p->kernels[s->stream.variant[v]];
+                tp(&b, "      variant %d: %s  key %s (%s)\n", v, k->name, k->key[0] ? k->key : "(not compiled)", k->sk_what);
+            }
+            const plan_kernel *k = &p->kernels[s->stream.variant[0]];
+            tp(&b, "      args:");
+            for (int j = 0; j < k->nargs; j++) tp(&b, "%s %s", j ? "," : "", bufdesc(p, k->args[j], a, sizeof a));
+            tp(&b, "\n      absorbs: %s\n      why: %s\n", s->absorbed, s->why);
+        }
+    } else {
+        tp(&b, "small-T route: none (%s)\n", p->stream_why);
     }
     if (p->notes[0]) tp(&b, "notes:\n%s", p->notes);
     if (b.oom) {

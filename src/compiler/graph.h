@@ -33,6 +33,8 @@ struct dsmlp_graph {
     char        name[GRAPH_NAME_MAX];
     graph_node *nodes;
     int         n, cap;
+    int              has_mlp;   /* n when dsmlp_mlp_build built it from `mlp` */
+    dsmlp_mlp_config mlp;       /* (tools rebuild other TP ranks from it)  */
 };
 
 /* Shape helpers used by every stage. */

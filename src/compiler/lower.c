@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WS_ALIGN 256
 
 typedef struct lw {
     dsmlp_ctx         *ctx;
@@ -419,58 +418,6 @@ static dsmlp_status lower_all_reduce(lw *L, const fuse_group *G)
     return DSMLP_OK;
 }
 
-/* -------------------------------------------------------------- workspace */
-
-static void touch(int *first, int *last, int b, int step)
-{
-    if (b < 0) return;
-    if (first[b] < 0) first[b] = step;
-    last[b] = step;
-}
-
-static dsmlp_status place_workspace(lw *L)
-{
-    plan *p = L->p;
-    int nb = p->nbufs;
-    int *first = malloc(((size_t)nb + 1) * sizeof *first), *last = malloc(((size_t)nb + 1) * sizeof *last);
-    if (!first || !last) { free(first), free(last); return nomem(L); }
-    for (int b = 0; b < nb; b++) first[b] = last[b] = -1;
-    for (int i = 0; i < p->nsteps; i++) {
-        const plan_step *s = &p->steps[i];
-        if (s->kind == STEP_GEMM) {
-            touch(first, last, s->gemm.x, i), touch(first, last, s->gemm.w, i), touch(first, last, s->gemm.bias, i);
-            touch(first, last, s->gemm.c, i), touch(first, last, s->gemm.d, i);
-        } else if (s->kind == STEP_KERNEL) {
-            const plan_kernel *k = &p->kernels[s->kernel];
-            for (int a = 0; a < k->nargs; a++) touch(first, last, k->args[a], i);
-        } else {
-            touch(first, last, s->buf, i);
-        }
-    }
-    /* First fit by offset among buffers whose lifetimes overlap. */
-    p->ws_bytes = 0;
-    for (int b = 0; b < nb; b++) {
-        plan_buf *B = &p->bufs[b];
-        if (B->kind != BUF_WORK) continue;
-        int64_t rows = B->tokens ? p->max_tokens : B->rows;
-        B->ws_bytes = (size_t)rows * (size_t)B->cols * dsmlp_dtype_size(B->dtype);
-        size_t need = (B->ws_bytes + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN, off = 0;
-        for (int moved = 1; moved;) {
-            moved = 0;
-            for (int o = 0; o < b; o++) {
-                const plan_buf *O = &p->bufs[o];
-                if (O->kind != BUF_WORK || last[o] < first[b] || last[b] < first[o]) continue;
-                size_t oend = O->ws_offset + (O->ws_bytes + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN;
-                if (off < oend && O->ws_offset < off + need) off = oend, moved = 1;
-            }
-        }
-        B->ws_offset = off;
-        if (off + need > p->ws_bytes) p->ws_bytes = off + need;
-    }
-    free(first), free(last);
-    return DSMLP_OK;
-}
-
 /* ------------------------------------------------------------------ entry */
 
 dsmlp_status lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
@@ -505,7 +452,6 @@ dsmlp_status lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
         case FG_ALL_REDUCE: s = lower_all_reduce(&L, G); break;
         }
     }
-    if (s == DSMLP_OK) s = place_workspace(&L);
     free(L.bufof);
     return s;
 oom:

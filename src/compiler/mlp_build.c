@@ -10,6 +10,7 @@
 */
 #include "mlp.h"
 #include "error.h"
+#include "graph.h"
 
 #define TRY(call)                                         \
     do {                                                  \
@@ -139,6 +140,21 @@ dsmlp_status dsmlp_mlp_build(dsmlp_graph *g, const dsmlp_mlp_config *cfg)
     mlp_dims d;
     mlp_dims_of(cfg, &d);
     dsmlp_status s = build(g, cfg, &d);
-    if (s != DSMLP_OK) err_append(ctx, "while building the MLP block into graph '%s'", dsmlp_graph_name(g));
-    return s;
+    if (s != DSMLP_OK) {
+        err_append(ctx, "while building the MLP block into graph '%s'", dsmlp_graph_name(g));
+        return s;
+    }
+    g->has_mlp = g->n;
+    g->mlp = *cfg;
+    return DSMLP_OK;
+}
+
+dsmlp_status dsmlp_graph_mlp_config(const dsmlp_graph *g, dsmlp_mlp_config *out)
+{
+    if (!g || !out) return DSMLP_ERR_INVALID_ARG;
+    if (!g->has_mlp || g->has_mlp != g->n)   /* ops added after the build change the block */
+        return err_set(g->ctx, DSMLP_ERR_NOT_FOUND, "graph '%s' was not built by dsmlp_mlp_build (no MLP config)",
+                       g->name);
+    *out = g->mlp;
+    return DSMLP_OK;
 }

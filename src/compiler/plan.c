@@ -5,6 +5,7 @@
 #include "error.h"
 #include "emit.h"
 #include "route.h"
+#include "place.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,13 +40,14 @@ dsmlp_status plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile
     snprintf(p->notes, sizeof p->notes, "%s", r.notes);
     fuse_free(&r);
     if (s == DSMLP_OK) {
-        if (o->stream_max_tokens < 0 || o->stream_max_tokens > PLAN_STREAM_MAX_T)
+        if (o->stream_max_tokens < -1 || o->stream_max_tokens > PLAN_STREAM_MAX_T)
             s = err_set(ctx, DSMLP_ERR_INVALID_ARG,
-                        "plan_make: stream_max_tokens = %d is outside [0, %d] (0 disables the weight-streaming route)",
+                        "plan_make: stream_max_tokens = %d is outside [-1, %d] (-1: auto, 0: no weight-streaming route)",
                         o->stream_max_tokens, PLAN_STREAM_MAX_T);
         else
             s = route_build(ctx, p, o->stream_max_tokens);
     }
+    if (s == DSMLP_OK) s = plan_place_workspace(ctx, p);
     if (s != DSMLP_OK) {
         plan_destroy(p);
         return s;

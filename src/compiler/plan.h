@@ -23,7 +23,7 @@
 #define PLAN_NAME_MAX   64
 #define PLAN_MAX_ARGS   20
 #define PLAN_MAX_TERMS  8
-#define PLAN_MAX_VARIANTS 4
+#define PLAN_MAX_VARIANTS 6
 #define PLAN_BUCKETS    5     /* stream route token buckets: T <= 8, 16, 32, 64, 128 */
 #define PLAN_STREAM_MAX_T 128
 #define PLAN_TEXT_MAX   512
@@ -146,6 +146,7 @@ typedef struct plan_step {
     plan_gemm      gemm;                  /* STEP_GEMM                          */
     plan_stream    stream;                /* STEP_STREAM                        */
     plan_op        op;                    /* STEP_KERNEL: what the kernel computes */
+    int            main_step;             /* ssteps: the main step it copies (GEMM state), else -1 */
     int            kernel;                /* STEP_KERNEL: index in kernels      */
     int            buf;                   /* STEP_ALL_REDUCE: buffer, in place  */
     char           label[48];             /* dsmlp_plan_step_label              */

@@ -16,9 +16,16 @@
 #include <string.h>
 
 /* Tile shapes tried per layout (elements per load or 16-row tiles, warps across columns x across k). */
-typedef struct variant { int el, mt, wn, wk; } variant;
-static const variant io_variants[] = {{8, 4, 2, 4}, {4, 2, 4, 2}};
-static const variant oi_variants[] = {{8, 2, 2, 4}, {8, 1, 4, 2}};
+/* Tile shapes tried per layout (elements per load or 16-row tiles, warps across columns x across k), each as a
+** kernel for T <= 8 (registers for 2 blocks per SM: twice the warps to hide the memory latency) and one for
+** larger T (one block per SM, room for the accumulators). */
+typedef struct variant { int el, mt, lpr, wn, wk, nt_lo, nt_hi, minb; } variant;
+/* Measured on an H200 (bench/RESULTS.md): at T <= 8 the narrow tile (variant 0) and the wide one (1) each win
+** somewhere; above, the narrow tile with one block per SM (2) ahead of the rest, (3) for small blocks. */
+static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2}, {8, 8, 2, 2, 4, 1, 1, 2}, {8, 4, 1, 2, 4, 4, 16, 1},
+                                      {4, 2, 1, 4, 2, 4, 16, 1}};
+static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2}, {8, 1, 2, 4, 2, 1, 1, 2}, {8, 2, 1, 2, 4, 4, 16, 1},
+                                      {8, 1, 1, 4, 2, 4, 16, 1}};
 
 typedef struct rb {
     dsmlp_ctx *ctx;
@@ -41,15 +48,17 @@ int plan_step_reads(const plan *p, const plan_step *s, int b)
     return 0;
 }
 
-/* Steps of the main route other than those in [lo, hi] that read buffer b. */
-static int read_elsewhere(const plan *p, int b, int lo, int hi)
+/* Steps of the main route other than those in [lo, hi] and `also` that read buffer b. */
+static int read_elsewhere_but(const plan *p, int b, int lo, int hi, int also)
 {
     for (int i = 0; i < p->nsteps; i++)
-        if ((i < lo || i > hi) && plan_step_reads(p, &p->steps[i], b)) return 1;
+        if ((i < lo || i > hi) && i != also && plan_step_reads(p, &p->steps[i], b)) return 1;
     for (int i = 0; i < p->nbufs; i++)   /* an output or named buffer is read by the caller */
         if (i == b && p->bufs[i].kind != BUF_WORK) return 1;
     return 0;
 }
+
+static int read_elsewhere(const plan *p, int b, int lo, int hi) { return read_elsewhere_but(p, b, lo, hi, -1); }
 
 static int float_dt(dsmlp_dtype t) { return t == DSMLP_F32 || t == DSMLP_F16 || t == DSMLP_BF16; }
 static int mma_dt(dsmlp_dtype t) { return t == DSMLP_F16 || t == DSMLP_BF16; }
@@ -144,8 +153,8 @@ static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt
     s.ldw = s.io ? g->n : g->k;
     s.sep_gate = 0;
     s.gate_off = c->gated ? (s.io ? s.n : s.n * g->k) : 0;
-    s.el = v->el, s.mt = v->mt, s.wn = v->wn, s.wk = v->wk;
-    s.max_nt = R->max_nt;
+    s.el = v->el, s.mt = v->mt, s.lpr = v->lpr, s.wn = v->wn, s.wk = v->wk;
+    s.max_nt = R->max_nt, s.nt_lo = v->nt_lo, s.nt_hi = v->nt_hi, s.min_blocks = v->minb;
     s.norm = c->norm ? (c->norm->rms ? 2 : 1) : 0;
     s.eps = c->norm ? c->norm->eps : 0.0;
     s.goff = c->norm ? c->norm->gamma_offset : 0.0;
@@ -215,13 +224,18 @@ static int find_cand(rb *R, int i, cand *c, char *why, size_t cap)
     plan *p = R->p;
     memset(c, 0, sizeof *c);
     c->first = i;
-    int gi = i;
+    int gi = i, ng = i + 1;
     const plan_step *s = &p->steps[i];
-    if (s->kind == STEP_KERNEL && s->op.kind == KERN_NORM && i + 1 < p->nsteps && p->steps[i + 1].kind == STEP_GEMM &&
-        p->steps[i + 1].gemm.x == s->op.norm.out && !read_elsewhere(p, s->op.norm.out, i, i + 1) &&
+    /* int8 plans dequantize W1 between the norm and the GEMM; that step folds into the GEMM (checked below) */
+    while (ng < p->nsteps && p->steps[ng].kind == STEP_KERNEL && p->steps[ng].op.kind == KERN_DEQUANT) ng++;
+    if (ng < p->nsteps && p->steps[ng].kind == STEP_GEMM)
+        for (int q = i + 1; q < ng; q++)
+            if (p->steps[q].op.deq.out != p->steps[ng].gemm.w) ng = p->nsteps;   /* another weight's: no fusion */
+    if (s->kind == STEP_KERNEL && s->op.kind == KERN_NORM && ng < p->nsteps && p->steps[ng].kind == STEP_GEMM &&
+        p->steps[ng].gemm.x == s->op.norm.out && !read_elsewhere(p, s->op.norm.out, i, ng) &&
         norm_ok(p, &s->op.norm, p->bufs[s->op.norm.out].dtype)) {
         c->norm = &s->op.norm;
-        gi = i + 1;
+        gi = ng;
     } else if (s->kind != STEP_GEMM) {
         return 0;
     }
@@ -232,9 +246,10 @@ static int find_cand(rb *R, int i, cand *c, char *why, size_t cap)
     for (int q = 0; q < gi; q++) {
         const plan_step *D = &p->steps[q];
         if (D->kind == STEP_KERNEL && D->op.kind == KERN_DEQUANT && D->op.deq.out == c->g->w &&
-            !read_elsewhere(p, c->g->w, gi, gi))
+            !read_elsewhere_but(p, c->g->w, gi, gi, q))
             c->deq = &D->op.deq;
     }
+    if (c->norm && gi > i + 1 && !c->deq) return 0;   /* the dequant between them must fold */
     int f = gi + 1;
     if (f < p->nsteps && p->steps[f].kind == STEP_KERNEL && c->g->epi == EPI_NONE && c->g->c < 0 && c->g->bias < 0) {
         const plan_step *F = &p->steps[f];
@@ -266,7 +281,18 @@ dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
 {
     p->ssteps = NULL, p->nssteps = 0, p->stream_max_T = 0;
     p->stream_why[0] = 0;
-    if (stream_max_T <= 0) {
+    if (stream_max_T < 0) {   /* auto: where it measured faster (H200): quantized weights, which it reads once */
+        int quant = 0;
+        for (int i = 0; i < p->nsteps; i++) quant |= p->steps[i].kind == STEP_KERNEL && p->steps[i].op.kind == KERN_DEQUANT;
+        if (!quant) {
+            snprintf(p->stream_why, sizeof p->stream_why,
+                     "not built (stream_max_tokens = -1, auto: only for quantized weights; with f16/bf16 weights the "
+                     "main steps measured faster on an H200, bench/RESULTS.md)");
+            return DSMLP_OK;
+        }
+        stream_max_T = PLAN_STREAM_MAX_T;
+    }
+    if (stream_max_T == 0) {
         snprintf(p->stream_why, sizeof p->stream_why, "off (stream_max_tokens = 0)");
         return DSMLP_OK;
     }
@@ -297,6 +323,7 @@ dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
             plan_step *s = push_step(&R);
             if (!s) goto oom;
             *s = p->steps[i];
+            s->main_step = i;
             continue;
         }
         char name[32];
@@ -309,12 +336,13 @@ dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
         plan_step *s = push_step(&R);
         if (!s) goto oom;
         memset(s, 0, sizeof *s);
-        s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1;
+        s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1, s->main_step = -1;
         s->stream.first = c.first, s->stream.last = c.last, s->stream.counters = cnt;
         s->stream.norm_fused = c.norm != NULL, s->stream.gated = c.gated, s->stream.act = c.fol != NULL;
         int best_nt = 0;
         size_t tiles = 0;
         for (int v = 0; v < nv && st == DSMLP_OK; v++) {
+            if (vs[v].nt_lo > R.max_nt) continue;   /* T never needs these bodies */
             int ki = -1;
             if ((st = emit_variant(&R, &c, &vs[v], cnt, &ki)) != DSMLP_OK) break;
             s = &p->ssteps[p->nssteps - 1];   /* emit may not move ssteps, but stay safe */

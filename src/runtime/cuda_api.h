@@ -21,13 +21,19 @@
     X(cuCtxGetCurrent) X(cuCtxGetDevice) X(cuCtxSynchronize)                                   \
     X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncSetAttribute)         \
     X(cuLaunchKernel) X(cuMemAlloc) X(cuMemFree) X(cuMemcpyHtoD) X(cuMemcpyDtoH)
-/* Used by tests and tools only: NULL where the driver lacks them. */
+/* NULL where the driver lacks them: tests and tools; the runtime uses
+** cuLaunchKernelEx (programmatic dependent launch) and the occupancy query
+** where present and says so in the plan's explanation where not; tensor
+** parallelism (tp_*.c) checks the IPC and peer entry points it needs. */
 #define CUDA_API_OPTIONAL(X)                                                                   \
     X(cuMemcpyHtoDAsync) X(cuMemcpyDtoHAsync) X(cuMemcpyDtoDAsync) X(cuMemsetD8)               \
     X(cuMemsetD8Async) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize)             \
     X(cuEventCreate) X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize)                  \
     X(cuEventElapsedTime) X(cuStreamBeginCapture) X(cuStreamEndCapture)                        \
-    X(cuGraphInstantiate) X(cuGraphLaunch) X(cuGraphDestroy) X(cuGraphExecDestroy)
+    X(cuGraphInstantiate) X(cuGraphLaunch) X(cuGraphDestroy) X(cuGraphExecDestroy)              \
+    X(cuLaunchKernelEx) X(cuOccupancyMaxActiveBlocksPerMultiprocessor) X(cuMemsetD32)            \
+    X(cuFuncGetAttribute) X(cuStreamWaitEvent) X(cuIpcGetMemHandle) X(cuIpcOpenMemHandle)         \
+    X(cuIpcCloseMemHandle) X(cuDeviceGetPCIBusId) X(cuDeviceGetByPCIBusId) X(cuDeviceCanAccessPeer)
 
 #define CUDA_API_FIELD(name) __typeof__(&name) name;
 typedef struct cuda_api {

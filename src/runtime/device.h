@@ -15,6 +15,8 @@ struct device {
     int             cc_major, cc_minor;
     int             sm_count;
     int             smem_optin;    /* max dynamic smem per block (opt-in)     */
+    int             l2_bytes;
+    int             pdl;           /* programmatic dependent launch: cc >= 9.0 and cuLaunchKernelEx */
     char            arch[16];      /* "sm_90"                                 */
     char            name[256];     /* cuDeviceGetName                         */
     void           *lt;            /* cublasLtHandle_t, created lazily        */

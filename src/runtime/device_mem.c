@@ -69,3 +69,11 @@ dsmlp_status dsmlp_device_sync(dsmlp_ctx *ctx)
     if (s != DSMLP_OK) return s;
     return cu_check(ctx, d->cu->cuCtxSynchronize(), "cuCtxSynchronize", 0);
 }
+
+int dsmlp_device_count(dsmlp_ctx *ctx)
+{
+    const cuda_api *cu;
+    int n = 0;
+    if (!ctx || cuda_api_load(ctx, &cu) != DSMLP_OK || cu->cuDeviceGetCount(&n) != CUDA_SUCCESS) return 0;
+    return n;
+}

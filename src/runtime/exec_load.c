@@ -1,7 +1,9 @@
 /* exec_load.c — dsmlp_compile, dsmlp_plan_load and the plan's release. */
 #include "exec_state.h"
+#include "exec_stream.h"
 #include "context.h"
 #include "store.h"
+#include "tp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +86,7 @@ void exec_unload(void *rtp)
 {
     exec_state *rt = rtp;
     if (!rt) return;
+    tp_detach(rt->tp);
     const cuda_api *cu = rt->dev ? rt->dev->cu : NULL;
     if (cu) {
         CUcontext cur = NULL;
@@ -97,6 +100,7 @@ void exec_unload(void *rtp)
             if (rt->owned[b]) cu->cuMemFree(rt->owned[b]);
         if (rt->ws) cu->cuMemFree(rt->ws);
     }
+    exec_stream_unload(rt);
     for (int s = 0; rt->gemm && s < rt->nsteps; s++) gemm_release(&rt->gemm[s]);
     for (int i = 0; rt->alias_why && i < rt->nbufs * rt->nbufs; i++) free(rt->alias_why[i]);
     free(rt->alias_why);
@@ -224,6 +228,7 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
     for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++)
         if (p->steps[i].kind == STEP_GEMM) s = gemm_prepare(ctx, rt->lt, p, i, &rt->gemm[i], tuned ? &tuner : NULL);
     if (tuned) gemm_tuner_close(&tuner);
+    if (s == DSMLP_OK) s = exec_stream_load(ctx, p, rt);
     return s;
 }
 

@@ -1,8 +1,10 @@
 /* exec_run.c — dsmlp_run: enqueue every step of a loaded plan on a stream.
 ** No allocation, no synchronization, no host round-trip: capturable. */
 #include "exec_state.h"
+#include "exec_stream.h"
 #include "nccl_ops.h"
 #include "context.h"
+#include "tp.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +18,7 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt)
     int missing = 0;
     names[0] = 0;
     for (int b = 0; b < p->nbufs; b++) {
-        if (p->bufs[b].kind == BUF_WORK || rt->ptr[b]) continue;
+        if (p->bufs[b].kind == BUF_WORK || p->bufs[b].kind == BUF_SCRATCH || rt->ptr[b]) continue;
         missing++;
         if (n + 1 < sizeof names) {
             int w = snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", p->bufs[b].name);
@@ -36,14 +38,16 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt)
                                "cannot do in place: %s; bind a separate output buffer",
                                p->bufs[o].name, p->bufs[i].name, p->graph_name, rt->alias_why[o * nb + i]);
     }
-    if (rt->needs_comm && !rt->comm)
+    if (rt->needs_comm && !rt->comm && !rt->tp)
         return err_set(pl->ctx, DSMLP_ERR_STATE,
-                       "dsmlp_run: plan '%s' has an all_reduce step but no NCCL communicator (dsmlp_set_nccl_comm)",
+                       "dsmlp_run: plan '%s' has an all_reduce step but no NCCL communicator or tensor-parallel group "
+                       "(dsmlp_set_nccl_comm, dsmlp_plan_set_tp)",
                        p->graph_name);
     return DSMLP_OK;
 }
 
-static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, int step, int kernel, int64_t T, CUstream stream)
+static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, const plan_step *ps, int step, int kernel, int64_t T,
+                               CUstream stream)
 {
     const plan *p = pl->p;
     const plan_kernel *k = &p->kernels[kernel];
@@ -58,9 +62,52 @@ static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, int step, int ker
     if (r != CUDA_SUCCESS)
         return err_set(pl->ctx, DSMLP_ERR_CUDA,
                        "dsmlp_run: step %d (%s): cuLaunchKernel of %s (grid %d x %u, block %d, smem %zu) failed: %s",
-                       step, p->steps[step].label, k->name, k->grid_x, gy, k->threads, k->smem_bytes,
-                       cuda_api_errstr(r));
+                       step, ps->label, k->name, k->grid_x, gy, k->threads, k->smem_bytes, cuda_api_errstr(r));
     return DSMLP_OK;
+}
+
+/* One step of either route; gemm state is per main step. */
+static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *ps, int i, int gi, const exec_pick *pick,
+                             int64_t T, CUstream st)
+{
+    const plan *p = pl->p;
+    if (ps->kind == STEP_KERNEL) return run_kernel(pl, rt, ps, i, ps->kernel, T, st);
+    if (ps->kind == STEP_STREAM)
+        return exec_launch_stream(pl->ctx, p, rt, i, ps->stream.variant[pick->variant[i]], pick->grid[i], T, st);
+    if (ps->kind == STEP_GEMM && ps->gemm.decode_kernel >= 0 && T <= ps->gemm.decode_max_T)
+        return run_kernel(pl, rt, ps, i, ps->gemm.decode_kernel, T, st);   /* decode GEMV variant */
+    if (ps->kind == STEP_GEMM) {
+        const plan_gemm *g = &ps->gemm;
+        return gemm_run(pl->ctx, rt->lt, &rt->gemm[gi], T, (const void *)(uintptr_t)rt->ptr[g->x],
+                        (const void *)(uintptr_t)rt->ptr[g->w],
+                        g->bias >= 0 ? (const void *)(uintptr_t)rt->ptr[g->bias] : NULL,
+                        g->c >= 0 ? (const void *)(uintptr_t)rt->ptr[g->c] : NULL, (void *)(uintptr_t)rt->ptr[g->d],
+                        (void *)(uintptr_t)(rt->ws + rt->ws_plan), rt->ws_lt, st);
+    }
+    const plan_buf *b = &p->bufs[ps->buf];
+    char what[96];
+    snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", i, ps->label);
+    size_t count = (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols;
+    if (rt->tp) return tp_plan_all_reduce(rt->tp, pl->ctx, rt->ptr[ps->buf], count, b->dtype, st, what);
+    return nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)rt->ptr[ps->buf], count, b->dtype, st, what);
+}
+
+dsmlp_status exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick *pick, CUstream st)
+{
+    const plan *p = pl->p;
+    exec_state *rt = pl->rt;
+    const plan_step *steps = route ? p->ssteps : p->steps;
+    int n = route ? p->nssteps : p->nsteps;
+    dsmlp_status s = DSMLP_OK;
+    for (int i = 0; i < n && s == DSMLP_OK; i++) {
+        if (!route && rt->tp && tp_overlap_applies(rt->tp, p, i, T)) {
+            s = tp_overlap_run(pl, i, T, st);   /* GEMM i and its all_reduce i + 1, in token chunks */
+            i++;
+            continue;
+        }
+        s = run_step(pl, rt, &steps[i], i, route ? steps[i].main_step : i, pick, T, st);
+    }
+    return s;
 }
 
 dsmlp_status dsmlp_run(dsmlp_plan *pl, int64_t T, void *stream)
@@ -77,28 +124,9 @@ dsmlp_status dsmlp_run(dsmlp_plan *pl, int64_t T, void *stream)
     dsmlp_status s = check_ready(pl, rt);
     if (s != DSMLP_OK) return s;
     if ((s = device_make_current(pl->ctx, rt->dev)) != DSMLP_OK) return s;
-    CUstream st = (CUstream)stream;
-    for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++) {
-        const plan_step *ps = &p->steps[i];
-        if (ps->kind == STEP_KERNEL) {
-            s = run_kernel(pl, rt, i, ps->kernel, T, st);
-        } else if (ps->kind == STEP_GEMM && ps->gemm.decode_kernel >= 0 && T <= ps->gemm.decode_max_T) {
-            s = run_kernel(pl, rt, i, ps->gemm.decode_kernel, T, st);   /* decode GEMV variant */
-        } else if (ps->kind == STEP_GEMM) {
-            const plan_gemm *g = &ps->gemm;
-            s = gemm_run(pl->ctx, rt->lt, &rt->gemm[i], T, (const void *)(uintptr_t)rt->ptr[g->x],
-                         (const void *)(uintptr_t)rt->ptr[g->w],
-                         g->bias >= 0 ? (const void *)(uintptr_t)rt->ptr[g->bias] : NULL,
-                         g->c >= 0 ? (const void *)(uintptr_t)rt->ptr[g->c] : NULL, (void *)(uintptr_t)rt->ptr[g->d],
-                         (void *)(uintptr_t)(rt->ws + rt->ws_plan), rt->ws_lt, st);
-        } else {
-            const plan_buf *b = &p->bufs[ps->buf];
-            char what[96];
-            snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", i, ps->label);
-            s = nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)rt->ptr[ps->buf],
-                                (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols, b->dtype, st, what);
-        }
-    }
+    const exec_pick *pick = &rt->pick[exec_bucket(T)];
+    int route = T <= p->stream_max_T && pick->stream;
+    s = exec_enqueue(pl, T, route, pick, (CUstream)stream);
     if (s == DSMLP_OK) err_clear(pl->ctx);
     return s;
 }

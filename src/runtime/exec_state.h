@@ -15,6 +15,16 @@ typedef struct exec_kernel {
     CUfunction fn;
 } exec_kernel;
 
+struct tp_attach;
+/* How one token bucket (T <= 8, 16, 32, 64, 128) runs: the main steps or the
+** small-T route, and for each of its stream steps the variant and grid. */
+typedef struct exec_pick {
+    int    stream;            /* 1: plan.ssteps                                     */
+    int   *variant;           /* [nssteps]: index into ssteps[i].stream.variant      */
+    int   *grid;              /* [nssteps]: blocks (stream-K ranges)                 */
+    double us_main, us_stream;/* measured block times, 0 when not measured           */
+} exec_pick;
+
 typedef struct exec_state {
     struct device   *dev;
     int              nkernels, nsteps, nbufs;
@@ -30,6 +40,13 @@ typedef struct exec_state {
     size_t           ws_lt;      /* bytes of cuBLASLt's part                           */
     void            *comm;       /* ncclComm_t from dsmlp_set_nccl_comm                */
     int              needs_comm;
+    /* the small-T route */
+    CUdeviceptr      scratch;    /* stream partial sums and tile counters              */
+    int              grid_max;   /* largest grid the partial-sum scratch holds         */
+    exec_pick        pick[PLAN_BUCKETS];
+    char             pick_from[PLAN_TEXT_MAX + 256]; /* "heuristic (...)", "tuning record <key>", ...  */
+    char             tune_key[65];   /* the plan's tuning-record key on this device    */
+    struct tp_attach *tp;        /* dsmlp_plan_set_tp: its group's all-reduce (tp.h)  */
 } exec_state;
 
 #endif

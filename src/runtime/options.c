@@ -17,7 +17,8 @@ void dsmlp_ctx_options_default(dsmlp_ctx_options *o)
     memset(o, 0, sizeof *o);
     o->cache_mode = DSMLP_CACHE_DISK;
     o->ref_threads = 1;
-    o->decode_max_tokens = -1;
+    o->decode_max_tokens = DSMLP_CTX_KEEP;
+    o->stream_max_tokens = DSMLP_CTX_KEEP;
 }
 
 static void warn(dsmlp_ctx_options *o, const char *var, const char *val, const char *why)
@@ -70,6 +71,7 @@ void dsmlp_ctx_options_from_env(dsmlp_ctx_options *o)
     if ((v = getenv("DSMLP_REF_PORTABLE"))) o->ref_portable = !strcmp(v, "1");
     if ((v = getenv("DSMLP_GEMM_TUNE"))) o->gemm_tune = !strcmp(v, "1") || !strcasecmp(v, "on");
     env_int(o, "DSMLP_DECODE_MAX_TOKENS", 0, 1 << 20, &o->decode_max_tokens);
+    env_int(o, "DSMLP_STREAM_MAX_TOKENS", -1, 1 << 20, &o->stream_max_tokens);
 }
 
 static char *dup_or_null(const char *s, int *oom)

@@ -40,7 +40,17 @@ static const char usage_text[] =
     "  --explain         print each layer's plan (steps, fusions, kernel keys)\n"
     "  --verify          on a GPU: run each layer on random inputs at a few\n"
     "                    token counts against the CPU reference; print the\n"
-    "                    relative error and pass/fail per layer\n"
+    "                    relative error and pass/fail per layer; a tensor-\n"
+    "                    parallel layer runs its P ranks as P processes, one\n"
+    "                    per GPU, against the unsharded (P = 1) reference\n"
+    "  --tp-oversubscribe  with --verify: run P ranks on fewer GPUs (ranks\n"
+    "                    share GPUs; peer-memory all-reduce, no NCCL)\n"
+    "  --tune            on a GPU: time the main steps against the weight-\n"
+    "                    streaming route (each tile variant and grid) for\n"
+    "                    T <= 8, 16, 32, 64, 128 and store the decision as a\n"
+    "                    tuning record (kept in the store, carried by --bundle)\n"
+    "  --stream-max-tokens N  weight-streaming route for T <= N (1..128),\n"
+    "                    0 none, -1 auto (default: quantized weights only)\n"
     "  -O NAME=VALUE     a compile option for every layer (list below)\n"
     "  -j N              compile with N threads (default: number of cores)\n"
     "  --json            the summary line and --list as JSON on standard output\n"
@@ -51,7 +61,7 @@ static const char usage_text[] =
     "Progress goes to standard error: a bar on a terminal (plain lines when\n"
     "NO_COLOR is set or TERM=dumb), else one line per compiled kernel.\n"
     "\n"
-    "Order of work: --clear, --import, compile, --explain, --bundle, --verify,\n"
+    "Order of work: --clear, --import, compile, --explain, --tune, --bundle, --verify,\n"
     "--list. MODEL.lua may be omitted with --list, --clear, --import and --keygen.\n"
     "A bundle is code: importing one trusts whoever made it; sign bundles and\n"
     "import them with --trust to know who that was (docs/kernel-store.md).\n"
@@ -66,7 +76,9 @@ static const char usage_text[] =
     "     be written to the store; bundle corrupt, truncated, or from another\n"
     "     dsmlp version or arch)\n"
     "  6  --verify: a layer's error exceeded its tolerance\n"
-    "  7  --verify: no GPU present (the kernels were compiled; nothing verified)\n";
+    "  7  --verify: no GPU present (the kernels were compiled; nothing verified)\n"
+    "  8  --verify: a tensor-parallel layer needs P GPUs and fewer are present\n"
+    "     (the other layers were verified and passed)\n";
 
 void cli_error(const char *fmt, ...)
 {
@@ -159,6 +171,7 @@ static int parse_jobs(const char *s, cli_opts *o)
 int args_parse(int argc, char **argv, cli_opts *o)
 {
     memset(o, 0, sizeof *o);
+    o->stream_max_tokens = -2;
     int only_args = 0;
     for (int i = 1; i < argc; i++) {
         char *a = argv[i];
@@ -196,11 +209,14 @@ int args_parse(int argc, char **argv, cli_opts *o)
         if (strcmp(a, "--verify") == 0) { o->verify = 1; continue; }
         if (strcmp(a, "--import-local") == 0) { o->import_local = 1; continue; }
         if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
+        if (strcmp(a, "--tune") == 0) { o->tune = 1; continue; }
+        if (strcmp(a, "--tp-oversubscribe") == 0) { o->tp_oversubscribe = 1; continue; }
         if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = 1; continue; }
 
         /* Options with a value. */
         static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "-j", "--jobs",
-                                             "--sign", "--trust", "--keygen", "-O", "--option"};
+                                             "--sign", "--trust", "--keygen", "-O", "--option",
+                                             "--stream-max-tokens"};
         const char *name = NULL, *val = NULL;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
             size_t n = strlen(valued[k]);
@@ -248,12 +264,21 @@ int args_parse(int argc, char **argv, cli_opts *o)
             if (o->ntrust == 8) return usage_error("at most 8 --trust keys%s%s", "", "");
             o->trust[o->ntrust++] = val;
         }
+        else if (strcmp(name, "--stream-max-tokens") == 0) {
+            char *end;
+            long v = strtol(val, &end, 10);
+            if (*end || v < -1 || v > 128)
+                return usage_error("--stream-max-tokens %s: need -1 (auto), 0 (none) or 1..128%s", val, "");
+            o->stream_max_tokens = (int)v;
+        }
         if (r != -1) return r;
     }
     if (o->sign_key && !o->bundle_out) return usage_error("--sign needs --bundle (it signs the bundle written)%s%s", "", "");
     if (o->import_local && !o->import_path) return usage_error("--import-local needs --import%s%s", "", "");
     if (o->ntrust && !o->import_path) return usage_error("--trust needs --import (it checks the bundle imported)%s%s", "", "");
+    if (o->tp_oversubscribe && !o->verify) return usage_error("--tp-oversubscribe needs --verify%s%s", "", "");
     if (!o->model) {
+        if (o->tune) return usage_error("--tune needs a model script%s%s", "", "");
         if (o->bundle_out || o->explain || o->verify)
             return usage_error("%s needs a model script", o->bundle_out ? "--bundle" : o->explain ? "--explain"
                                                                                                   : "--verify", "");

@@ -19,6 +19,8 @@ enum {
     CLI_EXIT_STORE = 5,     /* kernel store / bundle I/O, corrupt or foreign bundle */
     CLI_EXIT_VERIFY = 6,    /* --verify: a layer exceeded its tolerance  */
     CLI_EXIT_NO_GPU = 7,    /* --verify: no GPU here (kernels were still compiled) */
+    CLI_EXIT_TP_GPUS = 8,   /* --verify: a tensor-parallel layer needs more GPUs than
+                               there are (one per rank); the rest passed */
 };
 
 #define CLI_MAX_ARCH 16
@@ -39,6 +41,9 @@ typedef struct cli_opts {
     int         ncopt;
     int         list, clear, explain, verify, quiet;
     int         json;                  /* --json: summary and --list as JSON */
+    int         tune;                  /* --tune: measure the routes on this GPU, store the decision */
+    int         stream_max_tokens;     /* --stream-max-tokens (-2: the library default) */
+    int         tp_oversubscribe;      /* --verify: TP ranks may share GPUs */
     int         jobs;                  /* 0: number of cores                */
 } cli_opts;
 
@@ -96,9 +101,10 @@ uint64_t    store_bytes_of(dsmlp_ctx *ctx, const char *const *keys, int n);
 
 /* ------------------------------------------------------------ verify */
 
-/* Runs every layer on the GPU against the CPU reference. Exit code: 0 all
-** pass, CLI_EXIT_VERIFY a failure, CLI_EXIT_NO_GPU without a GPU, others for
-** setup errors. */
-int         verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet);
+/* Runs every layer on the GPU against the CPU reference (tensor-parallel
+** layers as P rank processes). Exit code: 0 all pass, CLI_EXIT_VERIFY a
+** failure, CLI_EXIT_NO_GPU without a GPU, CLI_EXIT_TP_GPUS when a TP layer
+** had too few GPUs, others for setup errors. */
+int         verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o);
 
 #endif

@@ -6,6 +6,7 @@
 */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "verify.h"
 
 #include <jansson.h>
 
@@ -26,7 +27,8 @@ typedef struct run {
     dsmlp_plan  **plans;                     /* [layer * narch + arch] */
     cli_job      *jobs;
     int           njobs, nkernels;
-    const char  **keys;                      /* jobs' keys, for bundles */
+    const char  **keys;                      /* jobs' keys, then tuning records: for bundles */
+    int           ntuned;                    /* tuning records after the jobs' keys */
     char          warned[1024];              /* the store warning already shown */
     int           store_rc;                  /* CLI_EXIT_STORE: kernels did not persist */
 } run;
@@ -169,6 +171,7 @@ static int plan_all(run *r)
             dsmlp_status s = dsmlp_layers_options(r->layers, l, r->ctx, &co);
             co.arch = r->o.arch[a];
             co.defer_compile = 1;
+            if (r->o.stream_max_tokens != -2) co.stream_max_tokens = r->o.stream_max_tokens;
             dsmlp_plan **p = &r->plans[l * r->o.narch + a];
             if (s == DSMLP_OK) s = dsmlp_plan_build(r->ctx, dsmlp_layers_graph(r->layers, l), &co, p);
             if (s != DSMLP_OK) {
@@ -253,6 +256,46 @@ static int compile_all(run *r, double t0)
     return CLI_EXIT_OK;
 }
 
+/* --tune: each layer's plan for this GPU's arch is loaded, timed and its decision stored; the tuning records
+** join the bundle's keys. */
+static int tune_all(run *r)
+{
+    if (!dsmlp_device_available(r->ctx)) {
+        cli_error("--tune needs a GPU: %s", dsmlp_last_error(r->ctx));
+        return CLI_EXIT_NO_GPU;
+    }
+    const char *dev = dsmlp_device_arch(r->ctx);
+    int a = -1;
+    for (int i = 0; i < r->o.narch && a < 0; i++)
+        if (dev && !strcmp(r->o.arch[i], dev)) a = i;
+    if (a < 0) {
+        cli_error("--tune: this GPU is %s, which is not among the compiled archs (%s)", dev ? dev : "?", r->archs);
+        return CLI_EXIT_USAGE;
+    }
+    const char **tk = realloc(r->keys, sizeof *r->keys * (size_t)(r->njobs + r->nlayers + 1));
+    if (!tk) return CLI_EXIT_OTHER;
+    r->keys = tk;
+    for (int l = 0; l < r->nlayers; l++) {
+        dsmlp_plan *p = r->plans[l * r->o.narch + a];
+        dsmlp_status s = dsmlp_plan_load(p);
+        if (s == DSMLP_OK) s = dsmlp_plan_tune(p);
+        if (s != DSMLP_OK) {
+            char what[512];
+            snprintf(what, sizeof what, "--tune layer %s", dsmlp_layers_name(r->layers, l));
+            return fail_with(r->ctx, s, CLI_EXIT_COMPILE, what);
+        }
+        char *text = NULL;
+        if (!r->o.quiet && dsmlp_plan_route_text(p, &text) == DSMLP_OK) {
+            printf("tuned layer %s (%s, %s): %s", dsmlp_layers_name(r->layers, l), dev, r->archs, text);
+            dsmlp_free(text);
+        }
+        const char *key = NULL;
+        if (dsmlp_plan_tune_key(p, &key) == DSMLP_OK && key && *key) r->keys[r->njobs + r->ntuned++] = key;
+    }
+    fflush(stdout);
+    return CLI_EXIT_OK;
+}
+
 static int write_bundle(run *r)
 {
     /* Worker contexts' kernels reached this context only through the disk,
@@ -262,14 +305,15 @@ static int write_bundle(run *r)
         dsmlp_status s = dsmlp_plan_compile_kernel(r->ctx, r->jobs[j].plan, r->jobs[j].index, NULL);
         if (s != DSMLP_OK) return fail_with(r->ctx, s, CLI_EXIT_COMPILE, "--bundle");
     }
-    dsmlp_status s = r->o.sign_key ? dsmlp_bundle_write_signed(r->ctx, r->o.bundle_out, r->keys, r->njobs, r->o.sign_key)
-                                   : dsmlp_bundle_write(r->ctx, r->o.bundle_out, r->keys, r->njobs);
+    dsmlp_status s = r->o.sign_key ? dsmlp_bundle_write_signed(r->ctx, r->o.bundle_out, r->keys, r->njobs + r->ntuned, r->o.sign_key)
+                                   : dsmlp_bundle_write(r->ctx, r->o.bundle_out, r->keys, r->njobs + r->ntuned);
     if (s != DSMLP_OK) {
         cli_error("cannot write bundle %s: %s", r->o.bundle_out, dsmlp_last_error(r->ctx));
         return cli_exit_for(s, CLI_EXIT_STORE);
     }
     if (!r->o.quiet)
-        printf("wrote %sbundle %s: %d kernels (%s)\n", r->o.sign_key ? "signed " : "", r->o.bundle_out, r->njobs,
+        printf("wrote %sbundle %s: %d kernels%s (%s)\n", r->o.sign_key ? "signed " : "", r->o.bundle_out, r->njobs,
+               r->ntuned ? " and tuning records" : "",
                r->archs);
     return CLI_EXIT_OK;
 }
@@ -287,8 +331,9 @@ static int run_all(run *r, double t0)
         if ((rc = load_script(r)) || (rc = plan_all(r))) return rc;
         if (r->o.explain && (rc = explain_all(r))) return rc;
         if ((rc = compile_all(r, t0))) return rc;
+        if (r->o.tune && (rc = tune_all(r))) return rc;
         if (r->o.bundle_out && (rc = write_bundle(r))) return rc;
-        if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, r->o.quiet))) return rc;
+        if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, &r->o))) return rc;
     }
     if (r->o.list && (rc = store_cmd_list(r->ctx, r->o.json))) return rc;
     return r->store_rc;
@@ -296,6 +341,9 @@ static int run_all(run *r, double t0)
 
 int main(int argc, char **argv)
 {
+    /* A rank of a tensor-parallel --verify (verify_tp.c starts them). */
+    const char *worker = getenv("DSMLP_COMPILE_TP_WORKER");
+    if (worker && *worker) return argc == 2 ? verify_tp_worker(argv[1], worker) : CLI_EXIT_USAGE;
     double t0 = cli_now();
     run r;
     memset(&r, 0, sizeof r);

@@ -12,6 +12,7 @@
 */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "verify.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,9 +23,9 @@
 
 /* ------------------------------------------------------ host numbers */
 
-static uint64_t rng_state;
+uint64_t rng_state;
 
-static double uniform(void)   /* [-1, 1), never 0 */
+double uniform(void)   /* [-1, 1), never 0 */
 {
     for (;;) {
         rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
@@ -33,12 +34,12 @@ static double uniform(void)   /* [-1, 1), never 0 */
     }
 }
 
-static void store_elem(dsmlp_dtype t, void *buf, int64_t i, double v)
+void store_elem(dsmlp_dtype t, void *buf, int64_t i, double v)
 {
     dsmlp_convert((char *)buf + (size_t)i * dsmlp_dtype_size(t), t, &v, DSMLP_F64, 1);
 }
 
-static double load_elem(dsmlp_dtype t, const void *buf, int64_t i)
+double load_elem(dsmlp_dtype t, const void *buf, int64_t i)
 {
     double v;
     dsmlp_convert(&v, DSMLP_F64, (const char *)buf + (size_t)i * dsmlp_dtype_size(t), t, 1);
@@ -283,8 +284,18 @@ static int verify_layer(dsmlp_ctx *ctx, const dsmlp_graph *g, const char *name, 
     return failed;
 }
 
-int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet)
+static int has_all_reduce(const dsmlp_graph *g)
 {
+    for (int i = 0; i < dsmlp_graph_size(g); i++) {
+        dsmlp_value_info v;
+        if (dsmlp_value_get(g, i, &v) == DSMLP_OK && v.op == DSMLP_OP_ALL_REDUCE) return 1;
+    }
+    return 0;
+}
+
+int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o)
+{
+    int quiet = o->quiet;
     if (!dsmlp_device_available(ctx)) {
         const char *why = dsmlp_last_error(ctx);
         cli_error("--verify needs a GPU and none is present%s%s; the kernels were compiled, nothing was verified "
@@ -300,10 +311,21 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet)
     printf("verify on %s, seed %llu (DSMLP_SEED repeats it), T in {1, 7, %d}\n", arch ? arch : "the GPU",
            (unsigned long long)rng_state, MAX_T);
 
-    int passed = 0, failed = 0, skipped = 0, n = dsmlp_layers_count(layers);
+    int passed = 0, failed = 0, skipped = 0, short_gpus = 0, n = dsmlp_layers_count(layers), ngpu = 0;
+    ngpu = dsmlp_device_count(ctx);
     for (int l = 0; l < n; l++) {
         dsmlp_status st = DSMLP_OK;
-        int r = verify_layer(ctx, dsmlp_layers_graph(layers, l), dsmlp_layers_name(layers, l), quiet, &st);
+        int r;
+        if (has_all_reduce(dsmlp_layers_graph(layers, l))) {
+            fflush(stdout);
+            r = verify_tp_layer(o, layers, l, ngpu);
+            if (r == 3) {
+                short_gpus++;
+                continue;
+            }
+        } else {
+            r = verify_layer(ctx, dsmlp_layers_graph(layers, l), dsmlp_layers_name(layers, l), quiet, &st);
+        }
         if (r < 0) {
             cli_error("--verify needs a GPU: %s (exit code %d)", dsmlp_last_error(ctx), CLI_EXIT_NO_GPU);
             return CLI_EXIT_NO_GPU;
@@ -312,6 +334,14 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, int quiet)
         else if (r == 1) printf("verify %-24s FAIL\n", dsmlp_layers_name(layers, l)), failed++;
         else skipped++;
     }
-    printf("verify: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
-    return failed ? CLI_EXIT_VERIFY : CLI_EXIT_OK;
+    printf("verify: %d passed, %d failed, %d skipped", passed, failed, skipped);
+    if (short_gpus)
+        printf(", %d not verified: tensor-parallel layer%s needing more GPUs than the %d here", short_gpus,
+               short_gpus > 1 ? "s" : "", ngpu);
+    printf("\n");
+    if (short_gpus && !failed)
+        cli_error("%d tensor-parallel layer%s not verified: %s one GPU per rank (or --tp-oversubscribe); exit code %d",
+                  short_gpus, short_gpus > 1 ? "s were" : " was", short_gpus > 1 ? "they need" : "it needs",
+                  CLI_EXIT_TP_GPUS);
+    return failed ? CLI_EXIT_VERIFY : short_gpus ? CLI_EXIT_TP_GPUS : CLI_EXIT_OK;
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# gpu_session.sh — one device session: card facts, GPU suites, benchmarks, SASS checks.
+# Run on the GPU machine from the repository root after building here into build-gpu/:
+#   bench/gpu_session.sh [phase ...]    phases: card sass stream suites bench peers (default: card sass stream bench)
+# Logs go to $OUT (the device tool's folder) or ./gpu-out; a short summary is printed last.
+set -uo pipefail
+export NCCL_NVLS_ENABLE=0
+B="${BUILD_DIR:-build-gpu}"
+O="${OUT:-gpu-out}"
+mkdir -p "$O"
+phases=("$@")
+((${#phases[@]})) || phases=(card sass stream bench)
+summary=()
+t0=$(date +%s)
+stamp() { echo "[$(($(date +%s) - t0)) s] $*"; }
+for ph in "${phases[@]}"; do
+  stamp "phase $ph"
+  case "$ph" in
+  card)
+    nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv | tee "$O/card.txt"
+    summary+=("card: $(tail -1 "$O/card.txt")") ;;
+  sass)
+    # the stream kernels' machine code: tensor-core MMAs, 16-byte weight loads, no local memory
+    rm -rf /tmp/ds-sass && "$B/bin/dsmlp-compile" examples/llama3-8b.lua --cache-dir /tmp/ds-sass -j 8 -q >/dev/null 2>&1
+    : > "$O/sass.txt"
+    for f in /tmp/ds-sass/*.dsk; do
+      name=$(dd if="$f" bs=1 skip=80 count=128 2>/dev/null | tr -d '\0')
+      case "$name" in dsmlp_ws_*) ;; *) continue ;; esac
+      dd if="$f" bs=256 skip=1 of=/tmp/k.cubin 2>/dev/null
+      cuobjdump -sass /tmp/k.cubin > /tmp/k.sass 2>&1
+      printf '%s: HMMA %s  LDG.128 %s  LDGSTS %s  STL/LDL %s  BAR %s\n' "$name" \
+        "$(grep -c HMMA /tmp/k.sass)" "$(grep -cE 'LDG\.E\.(EL\.)?(LTC256B\.)?128|LDG\.E.*\.128' /tmp/k.sass)" \
+        "$(grep -c LDGSTS /tmp/k.sass)" "$(grep -cE '\bSTL|\bLDL' /tmp/k.sass)" "$(grep -c 'BAR.SYNC' /tmp/k.sass)" | tee -a "$O/sass.txt"
+      grep -m3 -E 'LDG' /tmp/k.sass >> "$O/sass.txt"
+    done
+    summary+=("sass: $(wc -l < "$O/sass.txt") lines") ;;
+  stream)
+    ctest --test-dir "$B" -R 'test_gpu_stream' --output-on-failure --timeout 500 > "$O/stream.log" 2>&1
+    summary+=("stream suite rc=$? :: $(grep -E '^== |cases|Checks' "$O/stream.log" | tr '\n' ' ' | cut -c1-600)") ;;
+  suites)
+    ctest --test-dir "$B" -L gpu -E 'test_gpu_stream|test_gpu_tp' --output-on-failure --timeout 550 > "$O/suites.log" 2>&1
+    summary+=("suites rc=$? :: $(grep -E '^== |tests passed|Failed|Skipped' "$O/suites.log" | tr '\n' ' ' | cut -c1-900)") ;;
+  bench)
+    "$B/bin/dsmlp-bench" --all --tokens "${TOKENS:-1,2,4,8,16,32,64,128,1024}" --reps "${REPS:-100}" --md "$O/bench.md" \
+      > "$O/bench.log" 2>&1
+    summary+=("bench rc=$?") ;;
+  profile)
+    # per-kernel facts of the stream kernels (duration, DRAM throughput, stalls) and knob variants
+    ncu --clock-control none --kernel-name regex:'ws_' --launch-count ${NCU_COUNT:-4} --section SpeedOfLight \
+      --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section LaunchStats \
+      "$B/bin/dsmlp-bench" --block ${NCU_BLOCK:-gelu_f16_h4096} --tokens ${NCU_T:-1} --reps 2 --no-tune \
+      > "$O/ncu.txt" 2>&1
+    summary+=("ncu rc=$? $(grep -E 'Duration|DRAM Throughput|Memory Throughput' "$O/ncu.txt" | head -12 | tr -s ' ' | tr '\n' ';')")
+    for knobs in ${KNOBS:-"DSMLP_WS_L2HINT=1" "DSMLP_WS_L2HINT=0" "DSMLP_WS_UMAX=2" "DSMLP_WS_UMAX=8"}; do
+      [ "$knobs" = none ] && continue
+      env $knobs "$B/bin/dsmlp-bench" --block gelu_f16_h4096 --tokens 1,16 --reps 50 --no-tune > "$O/knob_$knobs.log" 2>&1
+      env $knobs "$B/bin/dsmlp-bench" --block swiglu_bf16_h4096 --tokens 1,16 --reps 50 --no-tune >> "$O/knob_$knobs.log" 2>&1
+      summary+=("$knobs: $(grep -E 'T=' "$O/knob_$knobs.log" | awk '{print $1, $2, "stream", $8, "main", $6}' | tr '\n' ';')")
+    done ;;
+  variants)
+    for blk in ${VBLOCKS:-gelu_f16_h4096 swiglu_bf16_h4096 bert_f16_h768}; do
+      "$B/bin/dsmlp-bench" --block "$blk" --tokens "${VTOKENS:-1,8,16,32,64}" --reps 60 --variants >> "$O/variants.log" 2>&1
+    done
+    for o in ${LDOPS:-1 2 3}; do
+      DSMLP_WS_LDOP=$o "$B/bin/dsmlp-bench" --block gelu_f16_h4096 --tokens 1 --reps 60 --variants >> "$O/ldop_$o.log" 2>&1
+      summary+=("ldop $o: $(grep 'variants:' "$O/ldop_$o.log" | cut -c1-200)")
+    done
+    summary+=("$(grep 'variants:' "$O/variants.log")") ;;
+  peers)
+    PYTHONUNBUFFERED=1 python3 bench/peers.py --lib "$B/lib/libdsmlp.so" --tokens "${TOKENS:-1,2,4,8,16,32,64,128}" \
+      --json "$O/peers.json" ${PEERS_ARGS:-} > "$O/peers.log" 2>&1
+    summary+=("peers rc=$?") ;;
+  *) echo "unknown phase $ph" ;;
+  esac
+done
+stamp "done"
+printf '%s\n' "${summary[@]}"
+[ -f "$O/bench.log" ] && grep -E "^card|^measured|T=" "$O/bench.log" | cut -c1-170

@@ -1,0 +1,81 @@
+/*
+** place.c — where the work buffers live in the one workspace: first fit by
+** offset among buffers whose lifetimes overlap in either route (the main steps
+** and the small-T route read and write different sets at different times: a
+** fused stream kernel reads the norm's output while it writes the gated
+** output, which the main steps never hold at once).
+*/
+#include "place.h"
+#include "route.h"
+#include "error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WS_ALIGN 256
+
+static void touch(int *first, int *last, int b, int step)
+{
+    if (b < 0) return;
+    if (first[b] < 0) first[b] = step;
+    last[b] = step;
+}
+
+/* Lifetime [first, last] of every buffer over one step list. */
+static void lifetimes(const plan *p, const plan_step *steps, int n, int *first, int *last)
+{
+    for (int b = 0; b < p->nbufs; b++) first[b] = last[b] = -1;
+    for (int i = 0; i < n; i++) {
+        const plan_step *s = &steps[i];
+        if (s->kind == STEP_GEMM) {
+            touch(first, last, s->gemm.x, i), touch(first, last, s->gemm.w, i), touch(first, last, s->gemm.bias, i);
+            touch(first, last, s->gemm.c, i), touch(first, last, s->gemm.d, i);
+        } else if (s->kind == STEP_KERNEL || s->kind == STEP_STREAM) {
+            for (int v = 0; v < (s->kind == STEP_STREAM ? s->stream.nvariants : 1); v++) {
+                const plan_kernel *k = &p->kernels[s->kind == STEP_STREAM ? s->stream.variant[v] : s->kernel];
+                for (int a = 0; a < k->nargs; a++) touch(first, last, k->args[a], i);
+            }
+        } else {
+            touch(first, last, s->buf, i);
+        }
+    }
+}
+
+static int overlap(const int *first, const int *last, int a, int b)
+{
+    return first[a] >= 0 && first[b] >= 0 && !(last[a] < first[b] || last[b] < first[a]);
+}
+
+dsmlp_status plan_place_workspace(dsmlp_ctx *ctx, plan *p)
+{
+    int nb = p->nbufs;
+    int *f0 = malloc(((size_t)nb + 1) * sizeof *f0), *l0 = malloc(((size_t)nb + 1) * sizeof *l0);
+    int *f1 = malloc(((size_t)nb + 1) * sizeof *f1), *l1 = malloc(((size_t)nb + 1) * sizeof *l1);
+    if (!f0 || !l0 || !f1 || !l1) {
+        free(f0), free(l0), free(f1), free(l1);
+        return err_set(ctx, DSMLP_ERR_NOMEM, "placing the workspace: out of memory");
+    }
+    lifetimes(p, p->steps, p->nsteps, f0, l0);
+    lifetimes(p, p->ssteps, p->nssteps, f1, l1);
+    p->ws_bytes = 0;
+    for (int b = 0; b < nb; b++) {
+        plan_buf *B = &p->bufs[b];
+        if (B->kind != BUF_WORK) continue;
+        int64_t rows = B->tokens ? p->max_tokens : B->rows;
+        B->ws_bytes = (size_t)rows * (size_t)B->cols * dsmlp_dtype_size(B->dtype);
+        size_t need = (B->ws_bytes + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN, off = 0;
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (int o = 0; o < b; o++) {
+                const plan_buf *O = &p->bufs[o];
+                if (O->kind != BUF_WORK || !(overlap(f0, l0, o, b) || overlap(f1, l1, o, b))) continue;
+                size_t oend = O->ws_offset + (O->ws_bytes + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN;
+                if (off < oend && O->ws_offset < off + need) off = oend, moved = 1;
+            }
+        }
+        B->ws_offset = off;
+        if (off + need > p->ws_bytes) p->ws_bytes = off + need;
+    }
+    free(f0), free(l0), free(f1), free(l1);
+    return DSMLP_OK;
+}

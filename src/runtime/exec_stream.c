@@ -1,0 +1,173 @@
+/*
+** exec_stream.c — the small-T route at run time: its scratch memory, which
+** route and tile serve each token bucket (a tuning record from the store, else
+** the heuristic below), and the launches (programmatic dependent launch where
+** the device has it, so a kernel's weight loads start while the previous one
+** drains; the kernels wait with griddepcontrol before touching its results).
+*/
+#include "exec_stream.h"
+#include "exec_tune.h"
+#include "context.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The heuristic without a tuning record: the small-T route serves T up to
+** this (documented in docs/runtime.md; measured on an H200, bench/RESULTS.md:
+** with int8 weights it is 2.3-2.7x faster than the main steps at T <= 8,
+** 4-9% faster at T <= 32 and 2x slower at T = 64). */
+#define HEURISTIC_STREAM_MAX_T 32
+
+int exec_bucket(int64_t T)
+{
+    int b = 0;
+    for (int64_t nt = 8; nt < T && b < PLAN_BUCKETS - 1; nt *= 2) b++;
+    return b;
+}
+
+int exec_bucket_tokens(int b) { return 8 << b; }
+
+int exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T)
+{
+    return v >= 0 && v < s->stream.nvariants && T <= 8 * (int64_t)p->kernels[s->stream.variant[v]].sk_maxnt;
+}
+
+/* Blocks of kernel k that fit one SM at once (registers, shared memory). */
+static int occupancy(const plan *p, const exec_state *rt, int k)
+{
+    const cuda_api *cu = rt->dev->cu;
+    int n = 0;
+    if (cu->cuOccupancyMaxActiveBlocksPerMultiprocessor &&
+        cu->cuOccupancyMaxActiveBlocksPerMultiprocessor(&n, rt->kern[k].fn, p->kernels[k].threads,
+                                                        p->kernels[k].smem_bytes) != CUDA_SUCCESS)
+        n = 0;
+    return n > 0 ? n : 1;
+}
+
+int exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G)
+{
+    const plan_kernel *pk = &p->kernels[k];
+    if (G > pk->sk_units) G = pk->sk_units;   /* every block gets work: the fixup counts on it */
+    if (G > rt->grid_max) G = rt->grid_max;
+    return G < 1 ? 1 : (int)G;
+}
+
+int exec_grid_default(const plan *p, const exec_state *rt, int k)
+{
+    return exec_grid_clamp(p, rt, k, (int64_t)occupancy(p, rt, k) * rt->dev->sm_count);
+}
+
+void exec_stream_heuristic(const plan *p, exec_state *rt)
+{
+    for (int b = 0; b < PLAN_BUCKETS; b++) {
+        exec_pick *pk = &rt->pick[b];
+        int64_t T = exec_bucket_tokens(b);
+        pk->stream = T <= p->stream_max_T && T <= HEURISTIC_STREAM_MAX_T;
+        pk->us_main = pk->us_stream = 0;
+        for (int i = 0; i < p->nssteps; i++) {
+            const plan_step *s = &p->ssteps[i];
+            if (s->kind != STEP_STREAM) continue;
+            /* T <= 8: the wide-run tile with 2 blocks per SM (variant 1, the tuner's pick on the H200); above,
+            ** the first variant serving the bucket (narrow tiles, 1 block per SM) */
+            int v = b == 0 && s->stream.nvariants > 1 ? 1 : 0;
+            for (int q = 0; q < s->stream.nvariants && !exec_variant_serves(p, s, v, T); q++) v = q;
+            if (!exec_variant_serves(p, s, v, T)) pk->stream = 0;
+            pk->variant[i] = v;
+            pk->grid[i] = exec_grid_default(p, rt, s->stream.variant[v]);
+        }
+    }
+    snprintf(rt->pick_from, sizeof rt->pick_from,
+             "heuristic: the weight-streaming route for T <= %d, one block per SM and occupancy (no tuning record; "
+             "dsmlp-compile --tune measures)",
+             HEURISTIC_STREAM_MAX_T);
+}
+
+dsmlp_status exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
+{
+    for (int b = 0; b < PLAN_BUCKETS; b++) {
+        rt->pick[b].variant = calloc((size_t)p->nssteps + 1, sizeof(int));
+        rt->pick[b].grid = calloc((size_t)p->nssteps + 1, sizeof(int));
+        if (!rt->pick[b].variant || !rt->pick[b].grid)
+            return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
+    }
+    if (!p->nssteps) {
+        snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route: %.400s", p->stream_why);
+        return DSMLP_OK;
+    }
+    const cuda_api *cu = rt->dev->cu;
+    rt->grid_max = 2 * rt->dev->sm_count > 0 ? 2 * rt->dev->sm_count : 1;
+    size_t total = 0;
+    for (int b = 0; b < p->nbufs; b++) {
+        const plan_buf *B = &p->bufs[b];
+        if (B->kind != BUF_SCRATCH) continue;
+        size_t n = B->per_block ? B->ws_bytes * (size_t)rt->grid_max : B->ws_bytes;
+        total += (n + 255) & ~(size_t)255;
+    }
+    CUresult r = cu->cuMemAlloc(&rt->scratch, total ? total : 256);
+    if (r != CUDA_SUCCESS)
+        return err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of %zu bytes of stream scratch failed: %s",
+                       p->graph_name, total, cuda_api_errstr(r));
+    size_t off = 0;
+    for (int b = 0; b < p->nbufs; b++) {
+        const plan_buf *B = &p->bufs[b];
+        if (B->kind != BUF_SCRATCH) continue;
+        size_t n = B->per_block ? B->ws_bytes * (size_t)rt->grid_max : B->ws_bytes;
+        rt->ptr[b] = rt->scratch + off;
+        /* tile counters start at zero; every launch leaves them at zero */
+        if (!B->per_block && n) {
+            r = cu->cuMemsetD8 ? cu->cuMemsetD8(rt->ptr[b], 0, n) : CUDA_ERROR_NOT_SUPPORTED;
+            if (r != CUDA_SUCCESS)
+                return err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': clearing the tile counters failed: %s", p->graph_name,
+                               cuda_api_errstr(r));
+        }
+        off += (n + 255) & ~(size_t)255;
+    }
+    exec_stream_heuristic(p, rt);
+    return exec_tune_apply_record(ctx, p, rt);
+}
+
+void exec_stream_unload(exec_state *rt)
+{
+    for (int b = 0; b < PLAN_BUCKETS; b++) {
+        free(rt->pick[b].variant);
+        free(rt->pick[b].grid);
+        rt->pick[b].variant = rt->pick[b].grid = NULL;
+    }
+    if (rt->scratch && rt->dev) rt->dev->cu->cuMemFree(rt->scratch);
+    rt->scratch = 0;
+}
+
+dsmlp_status exec_launch_stream(dsmlp_ctx *ctx, const plan *p, exec_state *rt, int step, int k, int grid, int64_t T,
+                                CUstream stream)
+{
+    const plan_kernel *pk = &p->kernels[k];
+    const cuda_api *cu = rt->dev->cu;
+    long long TT = (long long)T;
+    void *args[PLAN_MAX_ARGS + 1];
+    args[0] = &TT;
+    for (int a = 0; a < pk->nargs; a++) args[a + 1] = &rt->ptr[pk->args[a]];
+    CUresult r;
+    if (cu->cuLaunchKernelEx) {
+        CUlaunchAttribute at[1];
+        memset(at, 0, sizeof at);
+        at[0].id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+        at[0].value.programmaticStreamSerializationAllowed = 1;
+        CUlaunchConfig cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.gridDimX = (unsigned)grid, cfg.gridDimY = 1, cfg.gridDimZ = 1;
+        cfg.blockDimX = (unsigned)pk->threads, cfg.blockDimY = 1, cfg.blockDimZ = 1;
+        cfg.sharedMemBytes = (unsigned)pk->smem_bytes, cfg.hStream = stream;
+        cfg.attrs = at, cfg.numAttrs = rt->dev->pdl ? 1 : 0;
+        r = cu->cuLaunchKernelEx(&cfg, rt->kern[k].fn, args, NULL);
+    } else {
+        r = cu->cuLaunchKernel(rt->kern[k].fn, (unsigned)grid, 1, 1, (unsigned)pk->threads, 1, 1,
+                               (unsigned)pk->smem_bytes, stream, args, NULL);
+    }
+    if (r != CUDA_SUCCESS)
+        return err_set(ctx, DSMLP_ERR_CUDA,
+                       "dsmlp_run: stream step %d (%s): launch of %s (grid %d, block %d, smem %zu, T %lld) failed: %s",
+                       step, p->ssteps[step].label, pk->name, grid, pk->threads, pk->smem_bytes, TT,
+                       cuda_api_errstr(r));
+    return DSMLP_OK;
+}

@@ -1,0 +1,438 @@
+/*
+** exec_tune.c — which route, tile variant and grid serve each token bucket,
+** decided by timing on the device (dsmlp_plan_tune, dsmlp-compile --tune) and
+** kept in the kernel store as a tuning record, so every later load on the same
+** kind of device (and every bundle) gets the measured choice.
+**
+** Record: store entry named "tune:<graph>" under a key over the device (name,
+** SMs, arch) and everything that shapes the plan (every kernel's store key,
+** every cuBLASLt GEMM's shape); payload is text:
+**     dsmlp-tune 1
+**     device <name>|sms <n>
+**     bucket <b> stream <0|1> main_us <x> stream_us <y> steps <n> <variant> <grid> ...
+** A record that does not parse or does not fit the plan is ignored (the
+** heuristic stays) and the explanation says so.
+*/
+#include "exec_tune.h"
+#include "exec_stream.h"
+#include "context.h"
+#include "store_int.h"
+
+#include "dtype.h"
+
+#include <blake2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TUNE_MAGIC "dsmlp-tune 1\n"
+#define TUNE_REPS  30
+
+static void field(blake2b_state *st, const char *s)
+{
+    uint64_t n = strlen(s);
+    uint8_t len[8];
+    for (int i = 0; i < 8; i++) len[i] = (uint8_t)(n >> (8 * i));
+    blake2b_update(st, len, 8);
+    blake2b_update(st, (const uint8_t *)s, n);
+}
+
+static void tune_key(const plan *p, const exec_state *rt, uint8_t key[STORE_KEY_BYTES])
+{
+    blake2b_state st;
+    char buf[256];
+    blake2b_init(&st, STORE_KEY_BYTES);
+    field(&st, "dsmlp-tune-record-1");
+    field(&st, DSMLP_VERSION_STRING);
+    field(&st, rt->dev->name);
+    snprintf(buf, sizeof buf, "%s sms %d", rt->dev->arch, rt->dev->sm_count);
+    field(&st, buf);
+    field(&st, p->arch);
+    for (int i = 0; i < p->nkernels; i++) field(&st, p->kernels[i].key[0] ? p->kernels[i].key : p->kernels[i].name);
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->kind != STEP_GEMM) continue;
+        snprintf(buf, sizeof buf, "gemm %lld %lld %d %d %d %d %d", (long long)s->gemm.n, (long long)s->gemm.k,
+                 (int)s->gemm.layout, (int)s->gemm.epi, (int)p->bufs[s->gemm.x].dtype, (int)p->bufs[s->gemm.w].dtype,
+                 s->gemm.c >= 0);
+        field(&st, buf);
+    }
+    blake2b_final(&st, key, STORE_KEY_BYTES);
+}
+
+/* Parses a record into picks; 0 when it fits the plan, else -1 with *why. */
+static int parse_record(const plan *p, const exec_state *rt, const char *text, size_t len, exec_pick *out,
+                        const char **why)
+{
+    if (len < strlen(TUNE_MAGIC) || memcmp(text, TUNE_MAGIC, strlen(TUNE_MAGIC))) { *why = "not a tuning record"; return -1; }
+    char *copy = malloc(len + 1);
+    if (!copy) { *why = "out of memory"; return -1; }
+    memcpy(copy, text, len);
+    copy[len] = 0;
+    int seen[PLAN_BUCKETS] = {0}, rc = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "bucket ", 7)) continue;
+        int b, stream, nsteps, n = 0;
+        double um, us;
+        if (sscanf(line, "bucket %d stream %d main_us %lf stream_us %lf steps %d%n", &b, &stream, &um, &us, &nsteps, &n) < 5 ||
+            b < 0 || b >= PLAN_BUCKETS || nsteps != p->nssteps || (stream != 0 && stream != 1)) {
+            *why = "a bucket line does not fit the plan", rc = -1;
+            break;
+        }
+        const char *q = line + n;
+        out[b].stream = stream, out[b].us_main = um, out[b].us_stream = us;
+        for (int i = 0; i < nsteps; i++) {
+            int v, g, m = 0;
+            if (sscanf(q, " %d %d%n", &v, &g, &m) < 2) { *why = "a bucket line is short", rc = -1; break; }
+            q += m;
+            const plan_step *s = &p->ssteps[i];
+            if (s->kind == STEP_STREAM) {
+                if (stream && !exec_variant_serves(p, s, v, exec_bucket_tokens(b) < p->stream_max_T ? exec_bucket_tokens(b) : p->stream_max_T)) {
+                    *why = "a variant that does not serve its bucket", rc = -1;
+                    break;
+                }
+                if (v < 0 || v >= s->stream.nvariants || g < 1) { *why = "a variant or grid out of range", rc = -1; break; }
+                out[b].variant[i] = v, out[b].grid[i] = exec_grid_clamp(p, rt, s->stream.variant[v], g);
+            }
+        }
+        seen[b] = 1;
+    }
+    free(copy);
+    for (int b = 0; !rc && b < PLAN_BUCKETS; b++)
+        if (!seen[b]) { *why = "a bucket is missing", rc = -1; }
+    return rc;
+}
+
+dsmlp_status exec_tune_apply_record(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
+{
+    uint8_t key[STORE_KEY_BYTES];
+    tune_key(p, rt, key);
+    store_hex(key, rt->tune_key);
+    store *st;
+    if (ctx_store(ctx, &st) != DSMLP_OK) {
+        err_clear(ctx);
+        return DSMLP_OK;   /* no store: the heuristic serves */
+    }
+    const char *kernel, *arch;
+    const uint8_t *payload;
+    size_t len;
+    if (store_find(st, key, &kernel, &arch, &payload, &len) != 0) return DSMLP_OK;
+    exec_pick tmp[PLAN_BUCKETS];
+    int ok = 1;
+    for (int b = 0; b < PLAN_BUCKETS; b++) {
+        tmp[b] = rt->pick[b];
+        tmp[b].variant = calloc((size_t)p->nssteps + 1, sizeof(int));
+        tmp[b].grid = calloc((size_t)p->nssteps + 1, sizeof(int));
+        ok &= tmp[b].variant && tmp[b].grid;
+        if (ok) {
+            memcpy(tmp[b].variant, rt->pick[b].variant, (size_t)p->nssteps * sizeof(int));
+            memcpy(tmp[b].grid, rt->pick[b].grid, (size_t)p->nssteps * sizeof(int));
+        }
+    }
+    const char *why = "out of memory";
+    if (ok && parse_record(p, rt, (const char *)payload, len, tmp, &why) == 0) {
+        for (int b = 0; b < PLAN_BUCKETS; b++) {
+            free(rt->pick[b].variant), free(rt->pick[b].grid);
+            rt->pick[b] = tmp[b];
+        }
+        snprintf(rt->pick_from, sizeof rt->pick_from, "measured: tuning record %.16s... in the kernel store", rt->tune_key);
+        return DSMLP_OK;
+    }
+    for (int b = 0; b < PLAN_BUCKETS; b++) free(tmp[b].variant), free(tmp[b].grid);
+    snprintf(rt->pick_from + strlen(rt->pick_from), sizeof rt->pick_from - strlen(rt->pick_from),
+             "; tuning record %.16s... ignored: %s", rt->tune_key, why);
+    return DSMLP_OK;
+}
+
+/* ------------------------------------------------------------------ measuring */
+
+typedef struct tuner {
+    dsmlp_plan     *pl;
+    exec_state     *rt;
+    const cuda_api *cu;
+    CUstream        st;
+    CUevent         e0, e1;
+    CUdeviceptr    *mine;      /* [nbufs] buffers the tuner allocated */
+    CUdeviceptr    *saved;     /* [nbufs] the caller's bindings       */
+} tuner;
+
+static int fill_random(const cuda_api *cu, dsmlp_dtype dt, CUdeviceptr dst, size_t bytes, uint64_t seed)
+{
+    enum { BLOCK = 1 << 20 };
+    unsigned char *h = malloc(BLOCK);
+    if (!h) return 0;
+    size_t esz = dsmlp_dtype_size(dt);
+    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (size_t i = 0; i < BLOCK / esz; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v = ((double)(x >> 11) * 0x1.0p-52 - 1.0) * (dt == DSMLP_I8 ? 100.0 : 0.5);
+        dtype_store(dt, h, (int64_t)i, v != 0 ? v : 0.25);
+    }
+    int ok = 1;
+    for (size_t off = 0; ok && off < bytes; off += BLOCK)
+        ok = cu->cuMemcpyHtoD(dst + off, h, bytes - off < BLOCK ? bytes - off : BLOCK) == CUDA_SUCCESS;
+    free(h);
+    return ok;
+}
+
+static void tuner_close(tuner *t)
+{
+    const plan *p = t->pl->p;
+    const cuda_api *cu = t->cu;
+    if (t->st) cu->cuStreamSynchronize(t->st);
+    for (int b = 0; t->mine && b < p->nbufs; b++) {
+        if (t->mine[b]) cu->cuMemFree(t->mine[b]);
+        if (t->saved) t->rt->ptr[b] = t->saved[b];
+    }
+    if (t->e0) cu->cuEventDestroy(t->e0);
+    if (t->e1) cu->cuEventDestroy(t->e1);
+    if (t->st) cu->cuStreamDestroy(t->st);
+    free(t->mine), free(t->saved);
+}
+
+/* Random buffers for every input, parameter and output (T up to the route's bound). */
+static dsmlp_status tuner_open(tuner *t, dsmlp_plan *pl)
+{
+    dsmlp_ctx *ctx = pl->ctx;
+    const plan *p = pl->p;
+    memset(t, 0, sizeof *t);
+    t->pl = pl, t->rt = pl->rt, t->cu = t->rt->dev->cu;
+    const cuda_api *cu = t->cu;
+    if (!cu->cuEventCreate || !cu->cuEventRecord || !cu->cuEventSynchronize || !cu->cuEventElapsedTime ||
+        !cu->cuStreamCreate || !cu->cuStreamSynchronize || !cu->cuStreamDestroy || !cu->cuEventDestroy)
+        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "dsmlp_plan_tune: the CUDA driver lacks events or streams");
+    t->mine = calloc((size_t)p->nbufs + 1, sizeof *t->mine);
+    t->saved = calloc((size_t)p->nbufs + 1, sizeof *t->saved);
+    if (!t->mine || !t->saved) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_tune: out of host memory");
+    if (cu->cuStreamCreate(&t->st, 0) != CUDA_SUCCESS || cu->cuEventCreate(&t->e0, 0) != CUDA_SUCCESS ||
+        cu->cuEventCreate(&t->e1, 0) != CUDA_SUCCESS)
+        return err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: creating a stream or events failed");
+    int64_t tmax = p->stream_max_T > 0 ? p->stream_max_T : 1;
+    for (int b = 0; b < p->nbufs; b++) {
+        const plan_buf *B = &p->bufs[b];
+        t->saved[b] = t->rt->ptr[b];
+        if (B->kind != BUF_INPUT && B->kind != BUF_PARAM && B->kind != BUF_OUTPUT) continue;
+        size_t bytes = (size_t)(B->tokens ? tmax : B->rows) * (size_t)B->cols * dsmlp_dtype_size(B->dtype);
+        CUresult r = cu->cuMemAlloc(&t->mine[b], (bytes + 255) & ~(size_t)255);
+        if (r != CUDA_SUCCESS)
+            return err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: cuMemAlloc of %zu bytes for '%s' failed: %s", bytes,
+                           B->name, cuda_api_errstr(r));
+        if (B->kind != BUF_OUTPUT && !fill_random(cu, B->dtype, t->mine[b], bytes, (uint64_t)b + 1))
+            return err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: filling '%s' with random values failed", B->name);
+        t->rt->ptr[b] = t->mine[b];
+    }
+    return DSMLP_OK;
+}
+
+/* Median-of-3 µs per run of `what` (a route, or one stream kernel when k >= 0). */
+static double time_it(tuner *t, int64_t T, int route, const exec_pick *pick, int step, int k, int grid)
+{
+    const cuda_api *cu = t->cu;
+    double best[3];
+    for (int rep = 0; rep < 3; rep++) {
+        for (int i = -2; i < TUNE_REPS; i++) {
+            if (i == 0 && cu->cuEventRecord(t->e0, t->st) != CUDA_SUCCESS) return -1;
+            dsmlp_status s = k >= 0 ? exec_launch_stream(t->pl->ctx, t->pl->p, t->rt, step, k, grid, T, t->st)
+                                    : exec_enqueue(t->pl, T, route, pick, t->st);
+            if (s != DSMLP_OK) return -1;
+        }
+        float ms = 0;
+        if (cu->cuEventRecord(t->e1, t->st) != CUDA_SUCCESS || cu->cuEventSynchronize(t->e1) != CUDA_SUCCESS ||
+            cu->cuEventElapsedTime(&ms, t->e0, t->e1) != CUDA_SUCCESS)
+            return -1;
+        best[rep] = (double)ms * 1000.0 / TUNE_REPS;
+    }
+    double a = best[0], b = best[1], c = best[2];
+    return a > b ? (b > c ? b : a > c ? c : a) : (a > c ? a : b > c ? c : b);
+}
+
+static dsmlp_status measure(tuner *t, char **record, size_t *len)
+{
+    dsmlp_plan *pl = t->pl;
+    const plan *p = pl->p;
+    exec_state *rt = t->rt;
+    dsmlp_ctx *ctx = pl->ctx;
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    if (!f) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_tune: out of memory");
+    fprintf(f, "%sdevice %s|sms %d\n", TUNE_MAGIC, rt->dev->name, rt->dev->sm_count);
+    for (int b = 0; b < PLAN_BUCKETS; b++) {
+        exec_pick *pk = &rt->pick[b];
+        int64_t T = b == 0 ? 1 : exec_bucket_tokens(b);
+        if (T > p->stream_max_T) T = p->stream_max_T > 0 ? p->stream_max_T : 1;
+        int servable = exec_bucket_tokens(b) <= p->stream_max_T || (b > 0 && exec_bucket_tokens(b - 1) < p->stream_max_T);
+        pk->us_main = time_it(t, T, 0, pk, -1, -1, 0);
+        pk->us_stream = 0;
+        pk->stream = 0;
+        if (pk->us_main < 0) goto fail;
+        if (servable) {
+            int ok = 1;
+            for (int i = 0; i < p->nssteps && ok; i++) {
+                const plan_step *s = &p->ssteps[i];
+                if (s->kind != STEP_STREAM) continue;
+                double bt = -1;
+                for (int v = 0; v < s->stream.nvariants; v++) {
+                    if (!exec_variant_serves(p, s, v, T)) continue;
+                    int k = s->stream.variant[v];
+                    int64_t cands[4] = {exec_grid_default(p, rt, k), rt->dev->sm_count, p->kernels[k].sk_tiles,
+                                        2 * (int64_t)rt->dev->sm_count};
+                    for (int c = 0; c < 4; c++) {
+                        int G = exec_grid_clamp(p, rt, k, cands[c]);
+                        double us = time_it(t, T, 1, pk, i, k, G);
+                        if (us > 0 && (bt < 0 || us < bt)) bt = us, pk->variant[i] = v, pk->grid[i] = G;
+                    }
+                }
+                ok = bt > 0;
+            }
+            if (ok) {
+                pk->us_stream = time_it(t, T, 1, pk, -1, -1, 0);
+                pk->stream = pk->us_stream > 0 && pk->us_stream < pk->us_main;
+            }
+        }
+        fprintf(f, "bucket %d stream %d main_us %.2f stream_us %.2f steps %d", b, pk->stream, pk->us_main, pk->us_stream,
+                p->nssteps);
+        for (int i = 0; i < p->nssteps; i++) fprintf(f, " %d %d", pk->variant[i], pk->grid[i] > 0 ? pk->grid[i] : 1);
+        fprintf(f, "\n");
+    }
+    fclose(f);
+    *record = text, *len = n;
+    return DSMLP_OK;
+fail:
+    fclose(f);
+    free(text);
+    return err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: timing plan '%s' failed", p->graph_name);
+}
+
+dsmlp_status dsmlp_plan_tune(dsmlp_plan *pl)
+{
+    if (!pl || !pl->p) return DSMLP_ERR_INVALID_ARG;
+    dsmlp_ctx *ctx = pl->ctx;
+    const plan *p = pl->p;
+    exec_state *rt = pl->rt;
+    if (!rt)
+        return err_set(ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune: plan '%s' is not loaded (call dsmlp_plan_load first)",
+                       p->graph_name);
+    if (!p->nssteps) {
+        snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route to tune: %.400s", p->stream_why);
+        err_clear(ctx);
+        return DSMLP_OK;
+    }
+    dsmlp_status s = device_make_current(ctx, rt->dev);
+    if (s != DSMLP_OK) return s;
+    tuner t;
+    if ((s = tuner_open(&t, pl)) != DSMLP_OK) {
+        tuner_close(&t);
+        return s;
+    }
+    char *record = NULL;
+    size_t len = 0;
+    s = measure(&t, &record, &len);
+    tuner_close(&t);
+    if (s != DSMLP_OK) {
+        exec_stream_heuristic(p, rt);
+        return s;
+    }
+    uint8_t key[STORE_KEY_BYTES];
+    tune_key(p, rt, key);
+    store_hex(key, rt->tune_key);
+    snprintf(rt->pick_from, sizeof rt->pick_from, "measured now (tuning record %.16s...)", rt->tune_key);
+    store *st;
+    if ((s = ctx_store(ctx, &st)) == DSMLP_OK) {
+        char name[STORE_KERNEL_MAX];
+        snprintf(name, sizeof name, "tune:%.100s", p->graph_name);
+        s = store_put(st, ctx, key, name, p->arch, record, len);
+    }
+    free(record);
+    if (s == DSMLP_OK) err_clear(ctx);
+    return s;
+}
+
+dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
+{
+    if (!pl || !pl->p || !text) return DSMLP_ERR_INVALID_ARG;
+    const plan *p = pl->p;
+    const exec_state *rt = pl->rt;
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) return err_set(pl->ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_route_text: out of memory");
+    if (!p->nssteps) {
+        fprintf(f, "every T: the main steps (no weight-streaming route: %s)\n", p->stream_why);
+    } else if (!rt) {
+        fprintf(f, "T <= %lld may run the weight-streaming route; which T do is decided at load (tuning record in the "
+                   "kernel store, else the heuristic)\n", (long long)p->stream_max_T);
+    } else {
+        fprintf(f, "chosen by %s\n", rt->pick_from);
+        for (int b = 0; b < PLAN_BUCKETS; b++) {
+            int64_t lo = b ? exec_bucket_tokens(b - 1) + 1 : 1, hi = exec_bucket_tokens(b);
+            if (lo > p->max_tokens) break;
+            const exec_pick *pk = &rt->pick[b];
+            int stream = pk->stream && lo <= p->stream_max_T;
+            fprintf(f, "  T %lld..%lld: %s", (long long)lo, (long long)(hi < p->max_tokens ? hi : p->max_tokens),
+                    stream ? "weight-streaming route" : "main steps");
+            if (pk->us_main > 0) fprintf(f, " (measured: main %.1f us, stream %.1f us)", pk->us_main, pk->us_stream);
+            fprintf(f, "\n");
+            for (int i = 0; stream && i < p->nssteps; i++) {
+                const plan_step *s = &p->ssteps[i];
+                if (s->kind != STEP_STREAM) continue;
+                const plan_kernel *k = &p->kernels[s->stream.variant[pk->variant[i]]];
+                fprintf(f, "      [%d] %s: %s (%s), grid %d\n", i, s->label, k->name, k->sk_what, pk->grid[i]);
+            }
+        }
+        fprintf(f, "  T > %lld: main steps\n", (long long)(p->stream_max_T < 128 ? p->stream_max_T : 128));
+    }
+    fclose(f);
+    *text = buf;
+    return DSMLP_OK;
+}
+
+dsmlp_status dsmlp_plan_set_route(dsmlp_plan *pl, int64_t T, int stream, int variant, int grid)
+{
+    if (!pl || !pl->p) return DSMLP_ERR_INVALID_ARG;
+    const plan *p = pl->p;
+    exec_state *rt = pl->rt;
+    if (!rt)
+        return err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_plan_set_route: plan '%s' is not loaded", p->graph_name);
+    if (T < 1 || T > p->max_tokens)
+        return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_set_route: T = %lld is outside [1, %lld]",
+                       (long long)T, (long long)p->max_tokens);
+    if (stream && T > p->stream_max_T)
+        return err_set(pl->ctx, DSMLP_ERR_UNSUPPORTED,
+                       "dsmlp_plan_set_route: plan '%s' has no weight-streaming route for T = %lld (%s)", p->graph_name,
+                       (long long)T, p->stream_why);
+    exec_pick *pk = &rt->pick[exec_bucket(T)];
+    int64_t hi = exec_bucket_tokens(exec_bucket(T));
+    if (hi > p->stream_max_T) hi = p->stream_max_T;
+    for (int i = 0; stream && i < p->nssteps; i++) {
+        const plan_step *s = &p->ssteps[i];
+        if (s->kind != STEP_STREAM) continue;
+        int v = variant >= 0 ? variant : pk->variant[i];
+        if (!exec_variant_serves(p, s, v, hi))
+            return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG,
+                           "dsmlp_plan_set_route: step %d (%s) has no variant %d serving T up to %lld (it has %d)", i,
+                           s->label, v, (long long)hi, s->stream.nvariants);
+    }
+    for (int i = 0; stream && i < p->nssteps; i++) {
+        const plan_step *s = &p->ssteps[i];
+        if (s->kind != STEP_STREAM) continue;
+        if (variant >= 0) pk->variant[i] = variant;
+        int k = s->stream.variant[pk->variant[i]];
+        pk->grid[i] = grid > 0 ? exec_grid_clamp(p, rt, k, grid) : exec_grid_default(p, rt, k);
+    }
+    pk->stream = stream != 0;
+    snprintf(rt->pick_from, sizeof rt->pick_from, "set by dsmlp_plan_set_route");
+    err_clear(pl->ctx);
+    return DSMLP_OK;
+}
+
+dsmlp_status dsmlp_plan_tune_key(const dsmlp_plan *pl, const char **key)
+{
+    if (!pl || !pl->p || !key) return DSMLP_ERR_INVALID_ARG;
+    const exec_state *rt = pl->rt;
+    *key = NULL;
+    if (!rt) return err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune_key: plan '%s' is not loaded", pl->p->graph_name);
+    *key = pl->p->nssteps ? rt->tune_key : "";
+    return DSMLP_OK;
+}
