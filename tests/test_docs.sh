@@ -25,7 +25,9 @@ done
 for f in "$tmp"/frag_*.c; do
   [ -e "$f" ] || continue
   n=$((n + 1))
-  { echo '#include "prelude.h"'; echo 'int doc_fragment(void) {'; cat "$f"; echo 'return 0; }'; } >"$f.full.c"
+  # "..." stands for elided code: "x = ...;" initializes x, a line "..." goes
+  { echo '#include "prelude.h"'; echo 'int doc_fragment(void) {'; sed -E 's/= \.\.\.;/= {0};/; /^[[:space:]]*\.\.\.[[:space:]]*$/d' "$f"
+    echo 'return 0; }'; } >"$f.full.c"
   if cc -std=gnu11 -fsyntax-only -Wall -Werror -Wno-unused-variable -Wno-unused-but-set-variable \
        -I"$src/include" -I"$src/tests/docs" "$f.full.c" 2>"$tmp/cc.log"; then :
   else fail "C fragment $(head -1 "$f" | sed 's/#line //') does not compile: $(head -5 "$tmp/cc.log")"; fi

@@ -10,11 +10,15 @@
 
 extern dsmlp_ctx   *ctx;
 extern dsmlp_graph *g;
+extern dsmlp_plan  *plan;                 /* from an earlier fragment of the same page */
+extern dsmlp_mlp_config c;
+extern size_t      bytes;
 extern int64_t    T, H;
 extern void      *stream;
 extern void      *d_w1, *d_w2, *d_attn_out, *d_x;   /* caller-owned device buffers */
 extern const void *host_gamma;
-extern const void *w1_full;
+extern const void *w1_full, *full_w1;
+extern void       *shard;
 extern void       *w1_rank, *a, *x, *w1, *gpu_out;
 extern double     *ref;
 void   die(const char *msg);

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,11 +52,11 @@ static const char usage_text[] =
     "                    tuning record (kept in the store, carried by --bundle)\n"
     "  --stream-max-tokens N  weight-streaming route for T <= N (1..128),\n"
     "                    0 none, -1 auto (default: quantized weights only)\n"
-    "  -O NAME=VALUE     a compile option for every layer (list below)\n"
-    "  -j N              compile with N threads (default: number of cores)\n"
+    "  -O, --option NAME=VALUE  a compile option for every layer (list below)\n"
+    "  -j, --jobs N      compile with N threads (default: number of cores)\n"
     "  --json            the summary line and --list as JSON on standard output\n"
-    "  --quiet           print only errors and warnings\n"
-    "  --help            this text\n"
+    "  -q, --quiet       print only errors and warnings\n"
+    "  -h, --help        this text\n"
     "  --version         versions of dsmlp-compile and dsmlp\n"
     "\n"
     "Progress goes to standard error: a bar on a terminal (plain lines when\n"
@@ -168,110 +169,141 @@ static int parse_jobs(const char *s, cli_opts *o)
 }
 
 /* Options taking a value accept "--opt VALUE" and "--opt=VALUE" ("-jN" too). */
+/* The long options; `val` is the option's code (short letter or OPT_*). */
+enum { OPT_CACHE_DIR = 256, OPT_BUNDLE, OPT_IMPORT, OPT_SIGN, OPT_TRUST, OPT_KEYGEN, OPT_STREAM, OPT_LIST, OPT_CLEAR,
+       OPT_EXPLAIN, OPT_VERIFY, OPT_IMPORT_LOCAL, OPT_JSON, OPT_TUNE, OPT_TP_OVER, OPT_ARCH, OPT_VERSION };
+static const struct option long_opts[] = {
+    {"arch", required_argument, NULL, OPT_ARCH},         {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+    {"bundle", required_argument, NULL, OPT_BUNDLE},     {"import", required_argument, NULL, OPT_IMPORT},
+    {"sign", required_argument, NULL, OPT_SIGN},         {"trust", required_argument, NULL, OPT_TRUST},
+    {"keygen", required_argument, NULL, OPT_KEYGEN},     {"option", required_argument, NULL, 'O'},
+    {"jobs", required_argument, NULL, 'j'},              {"stream-max-tokens", required_argument, NULL, OPT_STREAM},
+    {"list", no_argument, NULL, OPT_LIST},               {"clear", no_argument, NULL, OPT_CLEAR},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},         {"verify", no_argument, NULL, OPT_VERIFY},
+    {"import-local", no_argument, NULL, OPT_IMPORT_LOCAL}, {"json", no_argument, NULL, OPT_JSON},
+    {"tune", no_argument, NULL, OPT_TUNE},               {"tp-oversubscribe", no_argument, NULL, OPT_TP_OVER},
+    {"quiet", no_argument, NULL, 'q'},                   {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},         {NULL, 0, NULL, 0}
+};
+
+static int print_help(void)
+{
+    printf(usage_text, arch_list());
+    printf("\ncompile options (-O NAME=VALUE, repeatable; a model script may set them per layer:\n"
+           "dsmlp.layer(name, graph, {NAME = VALUE}), which wins over -O):\n");
+    dsmlp_compile_options def;
+    dsmlp_compile_options_default(&def);
+    for (int i = 0; dsmlp_compile_option_info(i); i++) {
+        const dsmlp_option_info *oi = dsmlp_compile_option_info(i);
+        if (oi->kind == DSMLP_OPTION_INTERNAL || oi->kind == DSMLP_OPTION_ARCH) continue;
+        char v[32];
+        dsmlp_compile_options_format(&def, i, v, sizeof v);
+        printf("  %-20s %s (default %s)\n", oi->name, oi->help, v);
+    }
+    return CLI_EXIT_OK;
+}
+
+/* One option with its value; -1 to go on, or an exit code. */
+static int take_option(int c, char *val, cli_opts *o)
+{
+    switch (c) {
+    case OPT_ARCH: return parse_arch(val, o);
+    case 'j': return parse_jobs(val, o);
+    case 'q': o->quiet = 1; return -1;
+    case OPT_LIST: o->list = 1; return -1;
+    case OPT_CLEAR: o->clear = 1; return -1;
+    case OPT_EXPLAIN: o->explain = 1; return -1;
+    case OPT_VERIFY: o->verify = 1; return -1;
+    case OPT_IMPORT_LOCAL: o->import_local = 1; return -1;
+    case OPT_JSON: o->json = 1; return -1;
+    case OPT_TUNE: o->tune = 1; return -1;
+    case OPT_TP_OVER: o->tp_oversubscribe = 1; return -1;
+    default: break;
+    }
+    const struct option *lo = NULL;
+    for (const struct option *l = long_opts; l->name; l++)
+        if (l->val == c) lo = l;
+    char name[64];
+    snprintf(name, sizeof name, c == 'O' ? "-O" : "--%s", lo ? lo->name : "?");
+    if (!*val) return usage_error("option '%s' needs a non-empty value%s", name, "");
+    switch (c) {
+    case OPT_CACHE_DIR:
+        if (strlen(val) >= PATH_MAX) {
+            fprintf(stderr, "dsmlp-compile: --cache-dir: the path is %zu bytes long; the limit is %d (see --help)\n",
+                    strlen(val), PATH_MAX - 1);
+            return CLI_EXIT_USAGE;
+        }
+        o->cache_dir = val;
+        return -1;
+    case OPT_BUNDLE: o->bundle_out = val; return -1;
+    case OPT_IMPORT: o->import_path = val; return -1;
+    case OPT_SIGN: o->sign_key = val; return -1;
+    case OPT_KEYGEN: o->keygen = val; return -1;
+    case 'O': {
+        dsmlp_compile_options scratch;
+        dsmlp_compile_options_default(&scratch);
+        if (o->ncopt == 32) return usage_error("at most 32 -O options%s%s", "", "");
+        if (dsmlp_compile_options_parse(NULL, &scratch, val) != DSMLP_OK || !strncmp(val, "arch=", 5))
+            return usage_error("bad -O '%s': expected NAME=VALUE with a NAME from --help's compile options "
+                               "(the arch: --arch)%s", val, "");
+        o->copt[o->ncopt++] = val;
+        return -1;
+    }
+    case OPT_TRUST:
+        if (o->ntrust == 8) return usage_error("at most 8 --trust keys%s%s", "", "");
+        o->trust[o->ntrust++] = val;
+        return -1;
+    case OPT_STREAM: {
+        char *end;
+        long v = strtol(val, &end, 10);
+        if (*end || v < -1 || v > 128)
+            return usage_error("--stream-max-tokens %s: need -1 (auto), 0 (none) or 1..128%s", val, "");
+        o->stream_max_tokens = (int)v;
+        return -1;
+    }
+    default: return usage_error("unknown option '%s'%s", name, "");
+    }
+}
+
+/* getopt_long: "--opt VALUE", "--opt=VALUE", "-jN", "-j N", "-ONAME=V";
+** the model script may come anywhere; "--" ends the options. */
 int args_parse(int argc, char **argv, cli_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->stream_max_tokens = -2;
-    int only_args = 0;
-    for (int i = 1; i < argc; i++) {
-        char *a = argv[i];
-        if (only_args || a[0] != '-' || a[1] == '\0') {
-            if (o->model) return usage_error("more than one model script given: '%s' and '%s'", o->model, a);
-            o->model = a;
-            continue;
+    opterr = 0;   /* our messages, not getopt's */
+    optind = 1;
+    int c, idx;
+    while ((c = getopt_long(argc, argv, ":hqj:O:", long_opts, &idx)) != -1) {
+        const char *arg = argv[optind - 1];
+        if (c == '?') {
+            char shortname[3] = {'-', (char)optopt, '\0'};
+            return usage_error("unknown option '%s'%s", optopt ? shortname : arg, "");
         }
-        if (strcmp(a, "--") == 0) { only_args = 1; continue; }
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf(usage_text, arch_list());
-            printf("\ncompile options (-O NAME=VALUE, repeatable; a model script may set them per layer:\n"
-                   "dsmlp.layer(name, graph, {NAME = VALUE}), which wins over -O):\n");
-            dsmlp_compile_options def;
-            dsmlp_compile_options_default(&def);
-            for (int i = 0; dsmlp_compile_option_info(i); i++) {
-                const dsmlp_option_info *oi = dsmlp_compile_option_info(i);
-                if (oi->kind == DSMLP_OPTION_INTERNAL || oi->kind == DSMLP_OPTION_ARCH) continue;
-                char v[32];
-                dsmlp_compile_options_format(&def, i, v, sizeof v);
-                printf("  %-20s %s (default %s)\n", oi->name, oi->help, v);
-            }
-            return CLI_EXIT_OK;
+        if (c == ':') {
+            const char *name = optopt == 'j' ? "-j" : optopt == 'O' ? "-O" : arg;
+            char buf[64];
+            snprintf(buf, sizeof buf, "%s", name);
+            char *eq = strchr(buf, '=');
+            if (eq) *eq = '\0';
+            return usage_error("option '%s' needs a value%s", buf, "");
         }
-        if (strcmp(a, "--version") == 0) {
+        if (c == 'h') return print_help();
+        if (c == OPT_VERSION) {
             printf("dsmlp-compile %s (libdsmlp %s)\n", DSMLP_VERSION_STRING, dsmlp_version());
             printf("NVRTC %s (in every kernel's store key, with the dsmlp version, arch and options); built with "
                    "CUDA %d.%d\n", dsmlp_nvrtc_version(), dsmlp_cuda_version() / 1000,
                    dsmlp_cuda_version() % 1000 / 10);
             return CLI_EXIT_OK;
         }
-        if (strcmp(a, "--list") == 0) { o->list = 1; continue; }
-        if (strcmp(a, "--clear") == 0) { o->clear = 1; continue; }
-        if (strcmp(a, "--explain") == 0) { o->explain = 1; continue; }
-        if (strcmp(a, "--verify") == 0) { o->verify = 1; continue; }
-        if (strcmp(a, "--import-local") == 0) { o->import_local = 1; continue; }
-        if (strcmp(a, "--json") == 0) { o->json = 1; continue; }
-        if (strcmp(a, "--tune") == 0) { o->tune = 1; continue; }
-        if (strcmp(a, "--tp-oversubscribe") == 0) { o->tp_oversubscribe = 1; continue; }
-        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) { o->quiet = 1; continue; }
-
-        /* Options with a value. */
-        static const char *const valued[] = {"--arch", "--cache-dir", "--bundle", "--import", "-j", "--jobs",
-                                             "--sign", "--trust", "--keygen", "-O", "--option",
-                                             "--stream-max-tokens"};
-        const char *name = NULL, *val = NULL;
-        for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !name; k++) {
-            size_t n = strlen(valued[k]);
-            if (strncmp(a, valued[k], n) != 0) continue;
-            if (a[n] == '\0') {
-                if (i + 1 >= argc) return usage_error("option '%s' needs a value%s", valued[k], "");
-                name = valued[k];
-                val = argv[++i];
-            } else if (a[n] == '=') {
-                name = valued[k];
-                val = a + n + 1;
-            } else if (strcmp(valued[k], "-j") == 0 && a[1] == 'j') {
-                name = "-j";
-                val = a + 2;
-            } else if (strcmp(valued[k], "-O") == 0 && a[1] == 'O') {
-                name = "-O";
-                val = a + 2;
-            }
-        }
-        if (!name) return usage_error("unknown option '%s'%s", a, "");
-        int r = -1;
-        if (strcmp(name, "--arch") == 0) r = parse_arch((char *)val, o);
-        else if (strcmp(name, "-j") == 0 || strcmp(name, "--jobs") == 0) r = parse_jobs(val, o);
-        else if (!*val) return usage_error("option '%s' needs a non-empty value%s", name, "");
-        else if (strcmp(name, "--cache-dir") == 0 && strlen(val) >= PATH_MAX) {
-            fprintf(stderr, "dsmlp-compile: --cache-dir: the path is %zu bytes long; the limit is %d (see --help)\n",
-                    strlen(val), PATH_MAX - 1);
-            return CLI_EXIT_USAGE;
-        }
-        else if (strcmp(name, "--cache-dir") == 0) o->cache_dir = val;
-        else if (strcmp(name, "--bundle") == 0) o->bundle_out = val;
-        else if (strcmp(name, "--import") == 0) o->import_path = val;
-        else if (strcmp(name, "--sign") == 0) o->sign_key = val;
-        else if (strcmp(name, "--keygen") == 0) o->keygen = val;
-        else if (strcmp(name, "-O") == 0 || strcmp(name, "--option") == 0) {
-            dsmlp_compile_options scratch;
-            dsmlp_compile_options_default(&scratch);
-            if (o->ncopt == 32) return usage_error("at most 32 -O options%s%s", "", "");
-            if (dsmlp_compile_options_parse(NULL, &scratch, val) != DSMLP_OK || !strncmp(val, "arch=", 5))
-                return usage_error("bad -O '%s': expected NAME=VALUE with a NAME from --help's compile options "
-                                   "(the arch: --arch)%s", val, "");
-            o->copt[o->ncopt++] = val;
-        }
-        else if (strcmp(name, "--trust") == 0) {
-            if (o->ntrust == 8) return usage_error("at most 8 --trust keys%s%s", "", "");
-            o->trust[o->ntrust++] = val;
-        }
-        else if (strcmp(name, "--stream-max-tokens") == 0) {
-            char *end;
-            long v = strtol(val, &end, 10);
-            if (*end || v < -1 || v > 128)
-                return usage_error("--stream-max-tokens %s: need -1 (auto), 0 (none) or 1..128%s", val, "");
-            o->stream_max_tokens = (int)v;
-        }
+        /* "-j=N" / "-O=..." give a value starting with '='. */
+        char *val = optarg && (c == 'j' || c == 'O') && optarg[0] == '=' && arg[1] != '-' ? optarg + 1 : optarg;
+        int r = take_option(c, val, o);
         if (r != -1) return r;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (o->model) return usage_error("more than one model script given: '%s' and '%s'", o->model, argv[i]);
+        o->model = argv[i];
     }
     if (o->sign_key && !o->bundle_out) return usage_error("--sign needs --bundle (it signs the bundle written)%s%s", "", "");
     if (o->import_local && !o->import_path) return usage_error("--import-local needs --import%s%s", "", "");
