@@ -130,6 +130,10 @@ dsmlp_status dsmlp_convert(void *dst, dsmlp_dtype dst_type, const void *src, dsm
 double      dsmlp_tolerance(dsmlp_dtype t);
 /* Target architectures dsmlp compiles for: "sm_80", ...; NULL past the end. */
 const char *dsmlp_arch_name(int i);
+/* A dtype from its name or a common alias: f32 (fp32, float32, float),
+** f16 (fp16, float16, half), bf16 (bfloat16), i8 (int8), f64 (fp64,
+** float64, double); case-insensitive. DSMLP_ERR_NOT_FOUND otherwise. */
+dsmlp_status dsmlp_dtype_parse(const char *name, dsmlp_dtype *out);
 
 /* Storage of a weight matrix. IN_OUT: row-major [in, out] (DeepSpeed default,
 ** Y = X·W). OUT_IN: row-major [out, in] (nn.Linear, transposed_mode, int8;
@@ -175,6 +179,11 @@ dsmlp_status dsmlp_scale(dsmlp_graph *g, dsmlp_value x, double c, dsmlp_value *o
 dsmlp_status dsmlp_layernorm(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, dsmlp_value beta, double eps,
                              dsmlp_value *out);
 dsmlp_status dsmlp_rmsnorm(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, double eps, dsmlp_value *out);
+/* RMSNorm whose weight is (gamma + offset): Gemma stores w and scales by
+** (1 + w), so offset = 1. Kernels add the offset in fp32. offset 0 is
+** dsmlp_rmsnorm. */
+dsmlp_status dsmlp_rmsnorm_offset(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, double eps, double offset,
+                                  dsmlp_value *out);
 /* x [T,in] times a weight (param matrix or dequant result) -> [T,out]. */
 dsmlp_status dsmlp_matmul(dsmlp_graph *g, dsmlp_value x, dsmlp_value w, dsmlp_value *out);
 /* x [T,n] + b [n] broadcast over rows. */
@@ -186,6 +195,9 @@ dsmlp_status dsmlp_relu(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
 dsmlp_status dsmlp_silu(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out);
 /* x [T, 2m]: up = columns [0,m), gate = [m,2m); out [T,m] = up ⊙ act(gate). */
 dsmlp_status dsmlp_gated(dsmlp_graph *g, dsmlp_value x, dsmlp_act act, dsmlp_value *out);
+/* The same with up and gate as two values [T,m] (separate up and gate
+** weights): one gated op with two operands, src[0] = up, src[1] = gate. */
+dsmlp_status dsmlp_gated_pair(dsmlp_graph *g, dsmlp_value up, dsmlp_value gate, dsmlp_act act, dsmlp_value *out);
 /* wq: int8 matrix [R,C]; scales: f32 vector [groups]; groups split the R
 ** output rows into contiguous blocks of R/groups rows (spec §5.3). The result
 ** is a weight of dtype `dt` (f16/bf16/f32) with wq's shape and layout. The
@@ -216,6 +228,7 @@ typedef struct dsmlp_value_info {
     double       attr;       /* eps (norms), constant (scale)              */
     dsmlp_act    act;        /* gated                                      */
     int64_t      groups;     /* dequant                                    */
+    double       gamma_offset; /* rmsnorm: the weight is gamma + this      */
 } dsmlp_value_info;
 
 int          dsmlp_graph_size(const dsmlp_graph *g);                /* number of values */
@@ -229,12 +242,28 @@ void         dsmlp_free(void *p);
 
 /* ------------------------------------------------- DeepSpeed-equivalent MLP */
 
-typedef enum dsmlp_mlp_act {     /* DeepSpeed ActivationFuncType values */
-    DSMLP_MLP_GELU = 1,          /* tanh GELU, like DeepSpeed's kernels  */
+/* The block's activation: any of the four functions, plain or gated
+** (up ⊙ act(gate)). 1-4 are DeepSpeed's ActivationFuncType values and keep
+** DeepSpeed's meaning: GELU is the tanh form, GATED_GELU the erf form. The
+** explicit names say which GELU; docs/mlp.md has the table. */
+typedef enum dsmlp_mlp_act {
+    DSMLP_MLP_GELU = 1,              /* tanh GELU (DeepSpeed's GELU kernels) */
     DSMLP_MLP_RELU = 2,
-    DSMLP_MLP_GATED_GELU = 3,    /* up ⊙ erf-GELU(gate)                  */
-    DSMLP_MLP_GATED_SILU = 4     /* up ⊙ SiLU(gate)                      */
+    DSMLP_MLP_GATED_GELU = 3,        /* up ⊙ erf-GELU(gate) (DeepSpeed)      */
+    DSMLP_MLP_GATED_SILU = 4,        /* up ⊙ SiLU(gate)                      */
+    DSMLP_MLP_GELU_ERF = 5,          /* exact GELU (BERT, GPT-NeoX, Falcon)  */
+    DSMLP_MLP_SILU = 6,
+    DSMLP_MLP_GATED_GELU_TANH = 7,   /* up ⊙ tanh-GELU(gate) (Gemma)         */
+    DSMLP_MLP_GATED_RELU = 8,
+    DSMLP_MLP_GELU_TANH = DSMLP_MLP_GELU,
+    DSMLP_MLP_GATED_GELU_ERF = DSMLP_MLP_GATED_GELU
 } dsmlp_mlp_act;
+
+/* The block activation of function `act`, gated or not; 0 for a bad act. */
+dsmlp_mlp_act dsmlp_mlp_act_make(dsmlp_act act, int gated);
+/* Its function and whether it is gated; DSMLP_OK, or INVALID_ARG for an
+** unknown value (ctx may be NULL). */
+dsmlp_status  dsmlp_mlp_act_split(dsmlp_ctx *ctx, dsmlp_mlp_act a, dsmlp_act *act, int *gated);
 
 typedef enum dsmlp_norm {
     DSMLP_NORM_NONE = 0,         /* GPT-J branch: the MLP reads residual_norm */
@@ -260,6 +289,9 @@ typedef struct dsmlp_mlp_config {
     int           norm_bias;       /* β present (LayerNorm only)              */
     int           bias1;           /* b1 present */
     int           bias2;           /* b2 present */
+    double        gamma_offset;    /* RMSNorm weight is gamma + this (Gemma: 1) */
+    int           split_w1;        /* gated: separate w1_up and w1_gate (and
+                                      b1_up, b1_gate) instead of one [up|gate] */
 } dsmlp_mlp_config;
 
 /* GPT-2-like defaults: hidden 0 (must be set), GELU, LayerNorm, pre-LN,
@@ -270,7 +302,9 @@ dsmlp_status dsmlp_mlp_config_check(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 /* Builds rank tp_rank's graph of the block into an empty graph g.
 ** Names: inputs "input" (A), "residual" (X), "residual_norm" (Xn, norm NONE
 ** only); params "attn_bias", "norm_w", "norm_b", "w1", "b1", "w2", "b2",
-** "w1_scales", "w2_scales" (int8); output "out". */
+** "w1_scales", "w2_scales" (int8); with split_w1 "w1_up", "w1_gate",
+** "b1_up", "b1_gate" ("w1_up_scales", "w1_gate_scales") replace w1 and b1;
+** output "out". */
 dsmlp_status dsmlp_mlp_build(dsmlp_graph *g, const dsmlp_mlp_config *cfg);
 /* The dsmlp_mlp_config g was built from by dsmlp_mlp_build (dsmlp.mlp and
 ** presets in Lua); DSMLP_ERR_NOT_FOUND for graphs built op by op. */
@@ -336,6 +370,10 @@ typedef struct dsmlp_compile_options {
                                   heuristic at load. 0: none. -1 (default):
                                   auto, only for quantized weights (measured
                                   faster there; bench/RESULTS.md)            */
+    int         external_workspace; /* 1: dsmlp_plan_load allocates no
+                                  workspace; install one with
+                                  dsmlp_plan_set_workspace before running
+                                  (plans of one model can share one)      */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);
@@ -419,6 +457,38 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *p, char **text);
 ** for each of its kernels. For experiments and tests; dsmlp_plan_tune or a
 ** new load replaces it. */
 dsmlp_status dsmlp_plan_set_route(dsmlp_plan *p, int64_t T, int stream, int variant, int grid);
+
+/* Binding sets: one plan serves every layer of a model. A set holds device
+** pointers for some of the plan's names (typically one layer's weights);
+** names it leaves unbound come from the plan's own bindings (dsmlp_bind),
+** e.g. the activations every layer shares. A set belongs to one loaded
+** plan; sets still alive when the plan is freed lose their memory and
+** refuse to run (free them before or after, never use them after). */
+typedef struct dsmlp_bindings dsmlp_bindings;
+dsmlp_status dsmlp_bindings_create(dsmlp_plan *p, dsmlp_bindings **out);
+void         dsmlp_bindings_free(dsmlp_bindings *b);
+/* dsmlp_bind and dsmlp_upload for the set (uploaded memory is the set's). */
+dsmlp_status dsmlp_bindings_bind(dsmlp_bindings *b, const char *name, void *device_ptr);
+dsmlp_status dsmlp_bindings_upload(dsmlp_bindings *b, const char *name, const void *host, size_t bytes);
+/* Device memory this set uploaded (dsmlp_bindings_upload, weight loading). */
+size_t       dsmlp_bindings_bytes(const dsmlp_bindings *b);
+/* The plan the set belongs to; NULL once that plan was freed. */
+dsmlp_plan  *dsmlp_bindings_plan(const dsmlp_bindings *b);
+/* dsmlp_run with the set's pointers (NULL: the plan's own, = dsmlp_run).
+** Graph-capturable: a CUDA graph of N runs with N sets replays N layers. */
+dsmlp_status dsmlp_run_bound(dsmlp_plan *p, const dsmlp_bindings *b, int64_t T, void *stream);
+
+/* Workspace: the plan's intermediates at max_tokens plus cuBLASLt's scratch.
+** dsmlp_plan_load allocates it unless the plan was compiled with
+** external_workspace. One workspace serves one stream at a time: plans that
+** run one after another on one stream (the layers of a model) may share it;
+** plans running concurrently need their own. Installing zeroes it entirely,
+** once (kernels keep counters there that start at zero and end at zero). */
+dsmlp_status dsmlp_plan_workspace_size(const dsmlp_plan *p, size_t *bytes);
+/* device_ptr: 256-byte aligned, at least workspace_size bytes, owned by the
+** caller, not freed before the plan; NULL goes back to a workspace dsmlp
+** allocates. A workspace dsmlp allocated before is freed. */
+dsmlp_status dsmlp_plan_set_workspace(dsmlp_plan *p, void *device_ptr, size_t bytes);
 /* 1 when a CUDA driver and at least one GPU are present. */
 int          dsmlp_device_available(dsmlp_ctx *ctx);
 /* "sm_90" etc. of the current device, or NULL without one. */
@@ -520,6 +590,99 @@ dsmlp_status dsmlp_tp_all_reduce(dsmlp_tp *tp, void *buf, size_t count, dsmlp_dt
 ** different ranks are refused. NULL detaches (local). A plan's own
 ** dsmlp_set_nccl_comm is ignored while it is attached. */
 dsmlp_status dsmlp_plan_set_tp(dsmlp_plan *p, dsmlp_tp *tp);
+
+/* ------------------------------------- models: Hugging Face configs, weights */
+
+#define DSMLP_TENSOR_NAME_MAX 192
+#define DSMLP_TENSOR_MAP_MAX  16
+
+/* How tensor parallelism divides a checkpoint tensor among tp_size ranks
+** (rank tp_rank reads its slice; see dsmlp_mlp_shard). */
+typedef enum dsmlp_split {
+    DSMLP_SPLIT_NONE = 0,    /* replicated: every rank reads all of it           */
+    DSMLP_SPLIT_OUT,         /* output features: w1, b1, w1_up, w1_gate, b1_up... */
+    DSMLP_SPLIT_IN,          /* input features: w2                                */
+    DSMLP_SPLIT_OUT_HALVES   /* merged [up | gate] w1 or b1: each half split      */
+} dsmlp_split;
+
+/* Where one parameter of a block comes from in a checkpoint. */
+typedef struct dsmlp_tensor_ref {
+    char        param[64];                      /* the graph's name, e.g. "w1_up"      */
+    char        tensor[DSMLP_TENSOR_NAME_MAX];  /* checkpoint name; "{i}" = layer index */
+    int64_t     row_begin, row_count;           /* rows [begin, begin + count) of the
+                                                   tensor (Phi-3's gate_up_proj holds
+                                                   gate then up); count 0: all of it  */
+    dsmlp_split split;
+} dsmlp_tensor_ref;
+
+typedef struct dsmlp_tensor_map {
+    int              layers;           /* layers of the model (0: unknown)       */
+    int              tp_size, tp_rank; /* the ranks the block was built for      */
+    int              count;
+    dsmlp_tensor_ref ref[DSMLP_TENSOR_MAP_MAX];
+} dsmlp_tensor_map;
+
+/* A graph may carry where its parameters come from (dsmlp.hf sets it); the
+** graph keeps a copy. NULL clears it. */
+dsmlp_status            dsmlp_graph_set_tensor_map(dsmlp_graph *g, const dsmlp_tensor_map *m);
+const dsmlp_tensor_map *dsmlp_graph_tensor_map(const dsmlp_graph *g);   /* NULL: none */
+
+/* The MLP block of a model from its Hugging Face config.json (a file, or a
+** directory holding one): model_type gpt2, opt, bloom, gptj, gpt_neox, bert,
+** llama, mistral, qwen2, gemma, phi, phi3, falcon. hidden_act maps to the
+** exact function (gelu: erf; gelu_new, gelu_fast, gelu_pytorch_tanh: tanh;
+** silu/swish; relu). An unknown model_type or activation is an error that
+** names it. mlp.dtype is torch_dtype's (f32 when absent); tensors names the
+** checkpoint tensor of every parameter, layers = num_hidden_layers. */
+typedef struct dsmlp_hf_model {
+    char             model_type[64];
+    char             hidden_act[64];   /* as the config names it            */
+    dsmlp_mlp_config mlp;
+    dsmlp_tensor_map tensors;
+} dsmlp_hf_model;
+/* For tensor parallelism set mlp.tp_size/tp_rank and tensors.tp_size/tp_rank
+** alike before building and loading. */
+dsmlp_status dsmlp_hf_config(dsmlp_ctx *ctx, const char *path, dsmlp_hf_model *out);
+
+/* safetensors checkpoints: one file, or a directory / model.safetensors.index.json
+** naming shards. Files are mapped, and every header is validated (length,
+** JSON, dtypes, shapes against byte ranges, ranges inside the file, no
+** overlaps or holes) before any tensor byte is read; every error names the
+** file and the tensor. */
+typedef struct dsmlp_weights dsmlp_weights;
+typedef struct dsmlp_tensor_info {
+    const char *name;
+    const char *file;        /* the shard holding it                              */
+    const char *dtype_name;  /* "F32", "BF16", ... as stored                      */
+    dsmlp_dtype dtype;       /* DSMLP_DTYPE_COUNT when dsmlp cannot convert it    */
+    int         rank;
+    int64_t     shape[8];
+    uint64_t    bytes;
+} dsmlp_tensor_info;
+dsmlp_status dsmlp_weights_open(dsmlp_ctx *ctx, const char *path, dsmlp_weights **out);
+void         dsmlp_weights_close(dsmlp_weights *w);
+int          dsmlp_weights_count(const dsmlp_weights *w);   /* tensors */
+int          dsmlp_weights_files(const dsmlp_weights *w);   /* shards  */
+/* Tensor i (sorted by name), or the one named name (the name, else the one
+** name ending in "." + name, so "encoder.layer.0..." finds "bert.encoder..."). */
+dsmlp_status dsmlp_weights_tensor(const dsmlp_weights *w, int i, dsmlp_tensor_info *out);
+dsmlp_status dsmlp_weights_find(const dsmlp_weights *w, const char *name, dsmlp_tensor_info *out);
+/* A whole tensor converted to dt (f32, f16, bf16; i8 from I8) into host. */
+dsmlp_status dsmlp_weights_read(const dsmlp_weights *w, const char *name, dsmlp_dtype dt, void *host, size_t bytes);
+/* Checks layer `layer` of map m against graph g: every mapped tensor exists,
+** converts to its parameter's dtype and, after its row block and the rank's
+** slice, has the parameter's shape; every parameter of g is mapped. Reads no
+** tensor data. */
+dsmlp_status dsmlp_weights_check(const dsmlp_weights *w, const dsmlp_graph *g, const dsmlp_tensor_map *m, int layer);
+/* Parameter `param` of g for layer `layer`: the rank's slice, converted to
+** the parameter's dtype, in its declared layout (what dsmlp_upload takes). */
+dsmlp_status dsmlp_weights_param(const dsmlp_weights *w, const dsmlp_graph *g, const dsmlp_tensor_map *m, int layer,
+                                 const char *param, void *host, size_t bytes);
+/* Uploads every parameter of plan p that m maps, for layer `layer`, into set
+** (NULL: the plan's own bindings). A tensor already in the plan's dtype and
+** needing no slice goes from the mapped file to the device without a copy. */
+dsmlp_status dsmlp_weights_bind(const dsmlp_weights *w, const dsmlp_tensor_map *m, int layer, dsmlp_plan *p,
+                                dsmlp_bindings *set);
 
 /* ----------------------------------------------------------- kernel store */
 

@@ -147,13 +147,21 @@ end
 -- ------------------------------------------------------------ the MLP config
 
 local FIELDS = { "hidden", "intermediate", "dtype", "activation", "norm", "pre_layer_norm", "mlp_after_attn",
-                 "epsilon", "layout", "tp", "int8", "bias", "name" }
+                 "epsilon", "layout", "tp", "int8", "bias", "name", "gamma_offset", "split_w1" }
 local TP_FIELDS = { "size", "rank" }
 local INT8_FIELDS = { "groups" }
 local BIAS_FIELDS = { "attn", "norm", "b1", "b2" }
 
 local DTYPES = { "f32", "f16", "bf16" }
-local ACTIVATIONS = { "gelu", "relu", "gated_gelu", "gated_silu" }
+-- Names frameworks use for the same dtypes (torch_dtype in config.json, ...).
+local DTYPE_ALIASES = { fp32 = "f32", float32 = "f32", float = "f32", fp16 = "f16", float16 = "f16", half = "f16",
+                        bfloat16 = "bf16" }
+-- Every function, plain or gated. "gelu" and "gated_gelu" keep DeepSpeed's
+-- meaning (tanh and erf respectively); the _tanh/_erf names say which.
+local ACTIVATIONS = { "gelu_tanh", "gelu_erf", "relu", "silu", "gated_gelu_tanh", "gated_gelu_erf", "gated_relu",
+                      "gated_silu", "gelu", "gated_gelu" }
+local GATED = { gated_gelu_tanh = true, gated_gelu_erf = true, gated_relu = true, gated_silu = true,
+                gated_gelu = true }
 local NORMS = { "layernorm", "rmsnorm", "none" }
 local LAYOUTS = { "in_out", "out_in" }
 
@@ -177,10 +185,13 @@ local function to_raw(where, cfg, default_name)
       fail("%s: field 'dtype' is the activation dtype (f32, f16 or bf16); for int8 weights add int8 = {groups = G}",
            where)
     end
-    raw.dtype = want_option(where, "dtype", cfg.dtype, DTYPES)
+    local dt = cfg.dtype
+    if type(dt) == "string" and DTYPE_ALIASES[dt:lower()] then dt = DTYPE_ALIASES[dt:lower()] end
+    raw.dtype = want_option(where, "dtype", dt, DTYPES)
   end
   local act = cfg.activation == nil and "gelu" or want_option(where, "activation", cfg.activation, ACTIVATIONS)
   raw.activation = act
+  local gated = GATED[act] == true
   local norm = cfg.norm == nil and "layernorm" or want_option(where, "norm", cfg.norm, NORMS)
   raw.norm = norm
   if cfg.pre_layer_norm ~= nil then raw.pre_layer_norm = want_boolean(where, "pre_layer_norm", cfg.pre_layer_norm) end
@@ -192,6 +203,23 @@ local function to_raw(where, cfg, default_name)
     raw.epsilon = e + 0.0
   end
   if cfg.layout ~= nil then raw.layout = want_option(where, "layout", cfg.layout, LAYOUTS) end
+  if cfg.gamma_offset ~= nil then
+    local o = cfg.gamma_offset
+    if type(o) ~= "number" then fail("%s: field 'gamma_offset' must be a number, got %s", where, describe(o)) end
+    if not (o > -math.huge and o < math.huge) then fail("%s: field 'gamma_offset' must be finite, got %s", where, o) end
+    if o ~= 0 and norm ~= "rmsnorm" then
+      fail("%s: field 'gamma_offset' is %s but norm is '%s'; the weight offset is an rmsnorm option (Gemma)", where,
+           o, norm)
+    end
+    raw.gamma_offset = o + 0.0
+  end
+  if cfg.split_w1 ~= nil then
+    raw.split_w1 = want_boolean(where, "split_w1", cfg.split_w1)
+    if raw.split_w1 and not gated then
+      fail("%s: field 'split_w1' is true but activation '%s' is not gated (separate up and gate weights need a "
+           .. "gated activation)", where, act)
+    end
+  end
 
   local P = 1
   if cfg.tp ~= nil then
@@ -219,11 +247,11 @@ local function to_raw(where, cfg, default_name)
     if dt ~= "f16" and dt ~= "bf16" then
       fail("%s: int8 weights need dtype f16 or bf16 for the activations, got dtype '%s'", where, dt)
     end
-    local gated = act == "gated_gelu" or act == "gated_silu"
-    local rows1 = (gated and 2 or 1) * (inter // P)
+    local split = gated and raw.split_w1
+    local rows1 = ((gated and not split) and 2 or 1) * (inter // P)
     if rows1 % groups ~= 0 then
-      fail("%s: int8.groups %d does not divide the %d rows of w1 (%sintermediate/tp.size)", where, groups, rows1,
-           gated and "2*" or "")
+      fail("%s: int8.groups %d does not divide the %d rows of %s (%sintermediate/tp.size)", where, groups, rows1,
+           split and "w1_up and w1_gate" or "w1", (gated and not split) and "2*" or "")
     end
     if raw.hidden % groups ~= 0 then
       fail("%s: int8.groups %d does not divide the %d rows of w2 (hidden)", where, groups, raw.hidden)
@@ -272,20 +300,33 @@ end)
 -- ------------------------------------------------------------ presets
 
 -- Sizes, norm epsilon, activation, norm and biases from each model's public
--- config (Hugging Face config.json / the papers). Activations and norms use
--- dsmlp's names: gelu is the tanh form DeepSpeed's kernels compute (GPT-2,
--- BLOOM and GPT-J use it; BERT and GPT-NeoX use erf-GELU, which DeepSpeed's
--- GELU approximates).
-local function ln(h, i, extra)      -- GPT-2-like: LayerNorm, GELU, all biases
-  local c = { hidden = h, intermediate = i, epsilon = 1e-5, activation = "gelu", norm = "layernorm" }
+-- config (Hugging Face config.json / the papers), with the activation the
+-- model really computes: GPT-2, GPT-J, BLOOM and GPT-NeoX-20B ("gelu_new",
+-- "bloom_gelu", "gelu_fast") use the tanh form, BERT and Falcon the exact erf
+-- form, Gemma gated tanh-GELU ("gelu_pytorch_tanh").
+local function ln(h, i, extra)      -- GPT-2-like: LayerNorm, tanh-GELU, all biases
+  local c = { hidden = h, intermediate = i, epsilon = 1e-5, activation = "gelu_tanh", norm = "layernorm" }
   for k, v in pairs(extra or {}) do c[k] = v end
   return c
 end
 
-local function llama(h, i)          -- RMSNorm, SwiGLU, no biases
-  return { hidden = h, intermediate = i, epsilon = 1e-5, activation = "gated_silu", norm = "rmsnorm",
-           bias = { attn = false, norm = false, b1 = false, b2 = false } }
+local function llama(h, i, extra)   -- RMSNorm, SwiGLU, no biases
+  local c = { hidden = h, intermediate = i, epsilon = 1e-5, activation = "gated_silu", norm = "rmsnorm",
+              bias = { attn = false, norm = false, b1 = false, b2 = false } }
+  for k, v in pairs(extra or {}) do c[k] = v end
+  return c
 end
+
+-- Parallel attention and MLP reading one shared LayerNorm of the layer input
+-- (GPT-J, Phi-2, Falcon-7B): the MLP reads residual_norm.
+local function shared_ln(h, i, extra)
+  local c = ln(h, i, { norm = "none", mlp_after_attn = false })
+  for k, v in pairs(extra) do c[k] = v end
+  return c
+end
+
+local gemma = { activation = "gated_gelu_tanh", gamma_offset = 1.0, epsilon = 1e-6 }
+local qwen2 = { epsilon = 1e-6 }
 
 local PRESET_LIST = {
   { "gpt2", ln(768, 3072) },
@@ -307,19 +348,25 @@ local PRESET_LIST = {
   { "bloom-3b", ln(2560, 10240) },
   { "bloom-7b1", ln(4096, 16384) },
   { "bloom-176b", ln(14336, 57344) },
-  -- GPT-J: no post-attention norm (the MLP reads ln_1's output, residual_norm),
-  -- parallel residual, and out_proj has no bias.
-  { "gpt-j-6b", ln(4096, 16384, { norm = "none", mlp_after_attn = false,
-                                  bias = { attn = false, norm = false, b1 = true, b2 = true } }) },
+  -- GPT-J: out_proj has no bias.
+  { "gpt-j-6b", shared_ln(4096, 16384, { bias = { attn = false, norm = false, b1 = true, b2 = true } }) },
   { "gpt-neox-20b", ln(6144, 24576, { mlp_after_attn = false }) },
-  { "bert-base", ln(768, 3072, { epsilon = 1e-12, pre_layer_norm = false }) },
-  { "bert-large", ln(1024, 4096, { epsilon = 1e-12, pre_layer_norm = false }) },
+  { "bert-base", ln(768, 3072, { activation = "gelu_erf", epsilon = 1e-12, pre_layer_norm = false }) },
+  { "bert-large", ln(1024, 4096, { activation = "gelu_erf", epsilon = 1e-12, pre_layer_norm = false }) },
   { "llama2-7b", llama(4096, 11008) },
   { "llama2-13b", llama(5120, 13824) },
   { "llama2-70b", llama(8192, 28672) },
   { "llama3-8b", llama(4096, 14336) },
   { "llama3-70b", llama(8192, 28672) },
   { "mistral-7b", llama(4096, 14336) },
+  { "qwen2-1.5b", llama(1536, 8960, qwen2) },
+  { "qwen2-7b", llama(3584, 18944, qwen2) },
+  { "gemma-2b", llama(2048, 16384, gemma) },
+  { "gemma-7b", llama(3072, 24576, gemma) },
+  { "phi-2", shared_ln(2560, 10240, { bias = { attn = true, norm = false, b1 = true, b2 = true } }) },
+  { "phi-3-mini", llama(3072, 8192) },
+  { "falcon-7b", shared_ln(4544, 18176, { activation = "gelu_erf",
+                                          bias = { attn = false, norm = false, b1 = false, b2 = false } }) },
 }
 
 local PRESETS, PRESET_NAMES = {}, {}
@@ -381,6 +428,47 @@ end)
 M.preset_config = public(function(name, overrides)
   local _, cfg = preset_config(string.format("dsmlp.preset_config('%s')", tostring(name)), name, overrides)
   return cfg
+end)
+
+-- ------------------------------------------------------------ Hugging Face
+
+-- dsmlp.hf(path [, overrides]) -> the MLP block of the model whose
+-- config.json is at path (a file or its directory; relative to the script),
+-- named after its model_type, carrying the checkpoint tensor of every
+-- parameter (dsmlp-compile --weights, dsmlp_weights_bind). Overrides are
+-- dsmlp.mlp fields (dtype, tp, int8, name, ...), applied like a preset's.
+M.hf = public(function(path, overrides)
+  local where = string.format("dsmlp.hf('%s')", tostring(path))
+  if type(path) ~= "string" then fail("%s: path must be a string, got %s", where, describe(path)) end
+  if overrides ~= nil then
+    if type(overrides) ~= "table" then fail("%s: overrides must be a table, got %s", where, describe(overrides)) end
+    check_keys(where, overrides, FIELDS, "")
+  end
+  local cfg, tensors = C.hf_raw(path)
+  if not cfg then fail("%s: %s", where, tensors) end
+  if overrides ~= nil then
+    for k, v in pairs(overrides) do
+      if type(v) == "table" and type(cfg[k]) == "table" then
+        for kk, vv in pairs(v) do cfg[k][kk] = vv end
+      else
+        cfg[k] = copy(v)
+      end
+    end
+  end
+  local g = build(where, cfg, cfg.name)
+  local tp = cfg.tp or {}
+  return C.attach_tensors(g, tensors, tp.size or 1, tp.rank or 0)
+end)
+
+-- dsmlp.weights(path) -> a safetensors checkpoint (a file, a directory, or
+-- model.safetensors.index.json) with w:names(), w:info(name), w:check(graph
+-- [, layer]), #w; every header is validated when it opens.
+M.weights = public(function(path)
+  local where = string.format("dsmlp.weights('%s')", tostring(path))
+  if type(path) ~= "string" then fail("%s: path must be a string, got %s", where, describe(path)) end
+  local w, err = C.weights(path)
+  if not w then fail("%s: %s", where, err) end
+  return w
 end)
 
 -- dsmlp.presets() -> array of preset names, in family order

@@ -1,5 +1,5 @@
-// {{NAME}}: y[T, {{N}}] = (x[:, c] + b[c]) * {{ACT}}(x[:, {{N}} + c] + b[{{N}} + c]).
-// x is [T, 2*{{N}}], up half first, gate half second. Launch: grid ({{GRID_X}}, ceil(T / {{RPB}})),
+// {{NAME}}: y[T, {{N}}] = (up[:, c] + bu[c]) * {{ACT}}(gate[:, c] + bg[c]).
+// {{INPUT_WHAT}}. Launch: grid ({{GRID_X}}, ceil(T / {{RPB}})),
 // block {{THREADS}}; {{VEC}} elements per access (the largest that divides {{N}}).
 #define DS_N {{N}}LL
 #define DS_VEC {{VEC}}
@@ -18,12 +18,12 @@ extern "C" __global__ void __launch_bounds__({{THREADS}}) {{NAME}}(long long T{{
         const ds_i64 row = row0 + k / per_row;
         const ds_i64 c = (k % per_row) * DS_VEC;
         float up[DS_VEC], gate[DS_VEC], y[DS_VEC];
-        ds_load<DS_VEC>(a1 + row * (2 * DS_N) + c, up);
-        ds_load<DS_VEC>(a1 + row * (2 * DS_N) + DS_N + c, gate);
+        ds_load<DS_VEC>({{UP}}, up);
+        ds_load<DS_VEC>({{GATE}}, gate);
 #if DS_HAS_BIAS
         float bu[DS_VEC], bg[DS_VEC];
-        ds_load<DS_VEC>(a2 + c, bu);
-        ds_load<DS_VEC>(a2 + DS_N + c, bg);
+        ds_load<DS_VEC>({{BIAS_UP}}, bu);
+        ds_load<DS_VEC>({{BIAS_GATE}}, bg);
 #pragma unroll
         for (int j = 0; j < DS_VEC; j++) { up[j] += bu[j]; gate[j] += bg[j]; }
 #endif

@@ -13,6 +13,8 @@
 #define DS_HAS_BETA {{HAS_BETA}}
 #define DS_HAS_SIDE {{HAS_SIDE}}
 #define DS_EPS ((float){{EPS}})
+#define DS_HAS_GAMMA_OFFSET {{HAS_GAMMA_OFFSET}}   /* weight = gamma + offset (Gemma: 1), added in fp32 */
+#define DS_GAMMA_OFFSET ((float){{GAMMA_OFFSET}})
 
 extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{PARAMS}})
 {
@@ -77,6 +79,10 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{P
                 const ds_i64 c = (ds_i64)k * DS_VEC;
                 float g[DS_VEC], y[DS_VEC];
                 ds_load<DS_VEC>({{GAMMA}} + c, g);
+#if DS_HAS_GAMMA_OFFSET
+#pragma unroll
+                for (int j = 0; j < DS_VEC; j++) g[j] += DS_GAMMA_OFFSET;
+#endif
 #if DS_HAS_BETA
                 float b[DS_VEC];
                 ds_load<DS_VEC>({{BETA}} + c, b);

@@ -70,7 +70,8 @@ static void make_jobs(dsmlp_ctx *ctx, int quick)
                     buf(j, dt, 1, 0, H), buf(j, dt, 1, 0, H);
                     if (!rms) buf(j, dt, 0, 1, H);
                     if (!rms) buf(j, dt, 1, 0, H); /* an extra side addend */
-                    emit_norm_spec s = {rms, H, 1e-5, !rms, !rms, rms ? 2 : 3, rms ? 0 : 1};
+                    /* RMS with Gemma's weight offset (gamma + 1) */
+                    emit_norm_spec s = {rms, H, 1e-5, !rms, !rms, rms ? 2 : 3, rms ? 0 : 1, rms ? 1.0 : 0.0};
                     TU_OK(ctx, emit_norm(ctx, &j->p, &j->k, &s, 0));
                 }
                 /* bias + activation, each activation */
@@ -96,6 +97,15 @@ static void make_jobs(dsmlp_ctx *ctx, int quick)
                     int64_t I = 4 * H;
                     buf(j, dt, 1, 0, I), buf(j, dt, 1, 0, 2 * I), buf(j, dt, 0, 1, 2 * I);
                     TU_OK(ctx, emit_gated(ctx, &j->p, &j->k, (dsmlp_act)act, I, 0));
+                }
+                /* gated with separate up and gate (two [T,I] inputs) and their biases */
+                for (int act = 0; act < DSMLP_ACT_COUNT; act++) {
+                    job *j = new_job(archs[a]);
+                    int64_t I = 4 * H;
+                    buf(j, dt, 1, 0, I), buf(j, dt, 1, 0, I), buf(j, dt, 1, 0, I);
+                    buf(j, dt, 0, 1, I), buf(j, dt, 0, 1, I);
+                    TU_OK(ctx, emit_gated(ctx, &j->p, &j->k, (dsmlp_act)act, I, 0));
+                    ck_assert_ptr_nonnull(strstr(j->k.name, "_pair_bias"));
                 }
                 /* dequant of W1 [4H, H] with 8 groups */
                 {

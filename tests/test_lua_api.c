@@ -476,6 +476,7 @@ START_TEST(bundled_examples)
     cfg.intermediate = 3072;
     cfg.pre_layer_norm = 0;
     cfg.epsilon = 1e-12;
+    cfg.activation = DSMLP_MLP_GELU_ERF;   /* BERT's hidden_act "gelu" is the exact erf form */
     assert_layer_is(ctx, l, 0, &cfg);
     dsmlp_layers_free(l);
     dsmlp_ctx_free(ctx);

@@ -42,8 +42,10 @@ START_TEST(misspelled_field)
              "dsmlp.preset('gpt2'): unknown field 'dtpye' (did you mean 'dtype'?)");
     TL_FAILS(ctx, "return dsmlp.mlp{hidden = 768, zzzzzzzz = 1}", "model.lua:1:", "unknown field 'zzzzzzzz' (valid: hidden,");
     /* a misspelled option value is named and corrected too */
-    TL_FAILS(ctx, "return dsmlp.mlp{hidden = 768, activation = 'gelu_silu'}", "model.lua:1:",
-             "field 'activation' is 'gelu_silu' (did you mean 'gated_silu'?)");
+    TL_FAILS(ctx, "return dsmlp.mlp{hidden = 768, activation = 'gatd_silu'}", "model.lua:1:",
+             "field 'activation' is 'gatd_silu' (did you mean 'gated_silu'?)");
+    TL_FAILS(ctx, "return dsmlp.mlp{hidden = 768, activation = 'gated_gelu_tnah'}", "model.lua:1:",
+             "field 'activation' is 'gated_gelu_tnah' (did you mean 'gated_gelu_tanh'?)");
     dsmlp_ctx_free(ctx);
 }
 END_TEST

@@ -14,27 +14,40 @@ typedef struct preset_case {
     int           pre_ln, after_attn;
     double        eps;
     int           attn_b, norm_b, b1, b2;
+    double        gamma_offset;
 } preset_case;
 
-#define GPT(n, h, i) {n, h, i, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1e-5, 1, 1, 1, 1}
-#define OPT(n, h, i) {n, h, i, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 1e-5, 1, 1, 1, 1}
-#define LLAMA(n, h, i) {n, h, i, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1e-5, 0, 0, 0, 0}
+/* GPT-2, BLOOM, GPT-J and GPT-NeoX-20B: tanh GELU ("gelu_new", "bloom_gelu", "gelu_fast"). */
+#define GPT(n, h, i) {n, h, i, DSMLP_MLP_GELU_TANH, DSMLP_NORM_LAYERNORM, 1, 1, 1e-5, 1, 1, 1, 1, 0}
+#define OPT(n, h, i) {n, h, i, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 1e-5, 1, 1, 1, 1, 0}
+#define LLAMA(n, h, i) {n, h, i, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1e-5, 0, 0, 0, 0, 0}
+#define QWEN2(n, h, i) {n, h, i, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1e-6, 0, 0, 0, 0, 0}
+/* Gemma: gated tanh-GELU ("gelu_pytorch_tanh"), RMSNorm weight (1 + w). */
+#define GEMMA(n, h, i) {n, h, i, DSMLP_MLP_GATED_GELU_TANH, DSMLP_NORM_RMSNORM, 1, 1, 1e-6, 0, 0, 0, 0, 1.0}
 
 static const preset_case cases[] = {
     GPT("gpt2", 768, 3072), GPT("gpt2-medium", 1024, 4096), GPT("gpt2-large", 1280, 5120),
     GPT("gpt2-xl", 1600, 6400),
     OPT("opt-125m", 768, 3072),
-    {"opt-350m", 1024, 4096, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 0, 1, 1e-5, 1, 1, 1, 1},   /* post-LN */
+    {"opt-350m", 1024, 4096, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 0, 1, 1e-5, 1, 1, 1, 1, 0},   /* post-LN */
     OPT("opt-1.3b", 2048, 8192), OPT("opt-2.7b", 2560, 10240), OPT("opt-6.7b", 4096, 16384),
     OPT("opt-13b", 5120, 20480), OPT("opt-30b", 7168, 28672), OPT("opt-66b", 9216, 36864),
     GPT("bloom-560m", 1024, 4096), GPT("bloom-1b1", 1536, 6144), GPT("bloom-1b7", 2048, 8192),
     GPT("bloom-3b", 2560, 10240), GPT("bloom-7b1", 4096, 16384), GPT("bloom-176b", 14336, 57344),
-    {"gpt-j-6b", 4096, 16384, DSMLP_MLP_GELU, DSMLP_NORM_NONE, 1, 0, 1e-5, 0, 0, 1, 1},
-    {"gpt-neox-20b", 6144, 24576, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 0, 1e-5, 1, 1, 1, 1},
-    {"bert-base", 768, 3072, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 0, 1, 1e-12, 1, 1, 1, 1},
-    {"bert-large", 1024, 4096, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 0, 1, 1e-12, 1, 1, 1, 1},
+    {"gpt-j-6b", 4096, 16384, DSMLP_MLP_GELU_TANH, DSMLP_NORM_NONE, 1, 0, 1e-5, 0, 0, 1, 1, 0},
+    {"gpt-neox-20b", 6144, 24576, DSMLP_MLP_GELU_TANH, DSMLP_NORM_LAYERNORM, 1, 0, 1e-5, 1, 1, 1, 1, 0},
+    /* BERT: hidden_act "gelu" is the exact erf form */
+    {"bert-base", 768, 3072, DSMLP_MLP_GELU_ERF, DSMLP_NORM_LAYERNORM, 0, 1, 1e-12, 1, 1, 1, 1, 0},
+    {"bert-large", 1024, 4096, DSMLP_MLP_GELU_ERF, DSMLP_NORM_LAYERNORM, 0, 1, 1e-12, 1, 1, 1, 1, 0},
     LLAMA("llama2-7b", 4096, 11008), LLAMA("llama2-13b", 5120, 13824), LLAMA("llama2-70b", 8192, 28672),
     LLAMA("llama3-8b", 4096, 14336), LLAMA("llama3-70b", 8192, 28672), LLAMA("mistral-7b", 4096, 14336),
+    QWEN2("qwen2-1.5b", 1536, 8960), QWEN2("qwen2-7b", 3584, 18944),
+    GEMMA("gemma-2b", 2048, 16384), GEMMA("gemma-7b", 3072, 24576),
+    /* Phi-2: parallel attention and MLP over one shared LayerNorm (residual_norm), gelu_new */
+    {"phi-2", 2560, 10240, DSMLP_MLP_GELU_TANH, DSMLP_NORM_NONE, 1, 0, 1e-5, 1, 0, 1, 1, 0},
+    LLAMA("phi-3-mini", 3072, 8192),
+    /* Falcon-7B: like Phi-2 without biases, exact GELU (nn.GELU) */
+    {"falcon-7b", 4544, 18176, DSMLP_MLP_GELU_ERF, DSMLP_NORM_NONE, 1, 0, 1e-5, 0, 0, 0, 0, 0},
 };
 #define NCASES ((int)(sizeof cases / sizeof *cases))
 
@@ -53,6 +66,7 @@ static dsmlp_mlp_config case_config(const preset_case *c)
     cfg.norm_bias = c->norm_b;
     cfg.bias1 = c->b1;
     cfg.bias2 = c->b2;
+    cfg.gamma_offset = c->gamma_offset;
     return cfg;
 }
 
@@ -211,6 +225,43 @@ START_TEST(mlp_fields_map_to_c)
     l = tl_load_one(ctx, "return dsmlp.mlp{hidden = 128, int8 = true}");
     assert_same(ctx, l, &cfg, "mlp");
     dsmlp_layers_free(l);
+
+    /* explicit activations, Gemma's weight offset, separate up and gate, dtype aliases */
+    dsmlp_mlp_config_default(&cfg);
+    cfg.hidden = 64;
+    cfg.intermediate = 128;
+    cfg.dtype = DSMLP_BF16;
+    cfg.activation = DSMLP_MLP_GATED_GELU_TANH;
+    cfg.norm = DSMLP_NORM_RMSNORM;
+    cfg.norm_bias = 0;
+    cfg.gamma_offset = 1.0;
+    cfg.split_w1 = 1;
+    l = tl_load_one(ctx, "return dsmlp.mlp{hidden = 64, intermediate = 128, dtype = 'bfloat16',"
+                         " activation = 'gated_gelu_tanh', norm = 'rmsnorm', gamma_offset = 1, split_w1 = true}");
+    assert_same(ctx, l, &cfg, "mlp");
+    dsmlp_layers_free(l);
+    static const struct { const char *name; dsmlp_mlp_act act; } names[] = {
+        {"gelu", DSMLP_MLP_GELU_TANH},          {"gated_gelu", DSMLP_MLP_GATED_GELU_ERF},
+        {"gelu_tanh", DSMLP_MLP_GELU_TANH},     {"gelu_erf", DSMLP_MLP_GELU_ERF},
+        {"relu", DSMLP_MLP_RELU},               {"silu", DSMLP_MLP_SILU},
+        {"gated_gelu_tanh", DSMLP_MLP_GATED_GELU_TANH}, {"gated_gelu_erf", DSMLP_MLP_GATED_GELU_ERF},
+        {"gated_relu", DSMLP_MLP_GATED_RELU},   {"gated_silu", DSMLP_MLP_GATED_SILU},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char src[160];
+        dsmlp_mlp_config_default(&cfg);
+        cfg.hidden = 32;
+        cfg.dtype = DSMLP_F16;
+        cfg.activation = names[i].act;
+        snprintf(src, sizeof src, "return dsmlp.mlp{hidden = 32, dtype = 'float16', activation = '%s'}", names[i].name);
+        l = tl_load_one(ctx, src);
+        assert_same(ctx, l, &cfg, "mlp");
+        dsmlp_layers_free(l);
+    }
+    TL_FAILS(ctx, "return dsmlp.mlp{hidden = 32, activation = 'silu', split_w1 = true}", "model.lua:1:",
+             "field 'split_w1' is true but activation 'silu' is not gated");
+    TL_FAILS(ctx, "return dsmlp.mlp{hidden = 32, gamma_offset = 1}", "model.lua:1:",
+             "field 'gamma_offset' is 1 but norm is 'layernorm'");
 
     /* mlp_raw: the C fields 1:1 */
     dsmlp_mlp_config_default(&cfg);

@@ -63,7 +63,15 @@ static void tp_neg(dsmlp_mlp_config *c) { c->tp_size = -2; }
 static void rank_high(dsmlp_mlp_config *c) { c->tp_size = 4; c->tp_rank = 4; }
 static void rank_neg(dsmlp_mlp_config *c) { c->tp_size = 2; c->tp_rank = -1; }
 static void act_zero(dsmlp_mlp_config *c) { c->activation = (dsmlp_mlp_act)0; }
-static void act_big(dsmlp_mlp_config *c) { c->activation = (dsmlp_mlp_act)5; }
+static void act_big(dsmlp_mlp_config *c) { c->activation = (dsmlp_mlp_act)9; }
+static void goff_layernorm(dsmlp_mlp_config *c) { c->gamma_offset = 1.0; }
+static void goff_nan(dsmlp_mlp_config *c) { c->norm = DSMLP_NORM_RMSNORM; c->norm_bias = 0; c->gamma_offset = NAN; }
+static void split_plain(dsmlp_mlp_config *c) { c->split_w1 = 1; c->activation = DSMLP_MLP_GELU_ERF; }
+static void int8_groups_split(dsmlp_mlp_config *c)   /* divides 2·96 rows of a merged w1, not 96 of w1_up */
+{
+    c->int8_weights = 1; c->activation = DSMLP_MLP_GATED_SILU; c->split_w1 = 1; c->intermediate = 96;
+    c->int8_groups = 64;
+}
 static void norm_group(dsmlp_mlp_config *c) { c->norm = (dsmlp_norm)2; }   /* GroupNorm: not an MLP norm */
 static void norm_big(dsmlp_mlp_config *c) { c->norm = (dsmlp_norm)7; }
 static void dtype_i8(dsmlp_mlp_config *c) { c->dtype = DSMLP_I8; }
@@ -98,7 +106,13 @@ static const bad_case bad_cases[] = {
     {"rank >= P", rank_high, DSMLP_ERR_INVALID_ARG, "tp_rank=4", "[0, tp_size=4)"},
     {"rank < 0", rank_neg, DSMLP_ERR_INVALID_ARG, "tp_rank=-1", "[0, tp_size=2)"},
     {"activation 0 (UNKNOWN)", act_zero, DSMLP_ERR_INVALID_ARG, "unknown activation 0", "GATED_SILU=4"},
-    {"activation 5", act_big, DSMLP_ERR_INVALID_ARG, "unknown activation 5", "GELU=1"},
+    {"activation 9", act_big, DSMLP_ERR_INVALID_ARG, "unknown activation 9", "GATED_RELU=8"},
+    {"gamma offset with LayerNorm", goff_layernorm, DSMLP_ERR_INVALID_ARG, "gamma_offset=1 but norm is LayerNorm",
+     "RMSNorm option"},
+    {"gamma offset NaN", goff_nan, DSMLP_ERR_INVALID_ARG, "gamma_offset=nan", "not finite"},
+    {"split_w1 without gating", split_plain, DSMLP_ERR_INVALID_ARG, "split_w1=1", "not gated"},
+    {"int8 groups vs w1_up rows", int8_groups_split, DSMLP_ERR_SHAPE, "does not divide the 96 rows of w1_up and w1_gate",
+     "int8_groups=64"},
     {"norm 2 (GroupNorm)", norm_group, DSMLP_ERR_INVALID_ARG, "unknown norm 2", "RMSNORM=3"},
     {"norm 7", norm_big, DSMLP_ERR_INVALID_ARG, "unknown norm 7", "LAYERNORM=1"},
     {"dtype i8", dtype_i8, DSMLP_ERR_INVALID_ARG, "dtype i8", "int8_weights=1"},
@@ -322,6 +336,55 @@ START_TEST(shard_mapping)
 }
 END_TEST
 
+/* split_w1: w1_up, w1_gate, b1_up, b1_gate shard like a non-gated w1/b1 of I
+** outputs: equal to the up and gate blocks of the merged shard. */
+START_TEST(shard_split_up_gate)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    for (int lay = 0; lay < 2; lay++)
+        for (int P = 1; P <= 4; P *= 2)
+            for (int r = 0; r < P; r++) {
+                dsmlp_mlp_config c = base();
+                c.hidden = 8, c.intermediate = 16, c.dtype = DSMLP_F32, c.activation = DSMLP_MLP_GATED_SILU;
+                c.layout = (dsmlp_layout)lay, c.tp_size = P, c.tp_rank = r;
+                int64_t H = 8, I = 16, Ip = I / P;
+                float *up = tu_random(DSMLP_F32, H * I, 1), *gate = tu_random(DSMLP_F32, H * I, 1);
+                float *bu = tu_random(DSMLP_F32, I, 1), *bg = tu_random(DSMLP_F32, I, 1);
+                /* the merged full w1 / b1 from the two halves */
+                float *w1 = malloc(sizeof(float) * 2 * H * I), *b1 = malloc(sizeof(float) * 2 * I);
+                for (int64_t k = 0; k < H; k++)
+                    for (int64_t j = 0; j < I; j++) {
+                        if (lay == DSMLP_LAYOUT_IN_OUT) w1[k * 2 * I + j] = up[k * I + j], w1[k * 2 * I + I + j] = gate[k * I + j];
+                        else w1[j * H + k] = up[j * H + k], w1[(I + j) * H + k] = gate[j * H + k];
+                    }
+                memcpy(b1, bu, sizeof(float) * I), memcpy(b1 + I, bg, sizeof(float) * I);
+                float merged[2 * 8 * 16], mb[32], su[8 * 16], sg[8 * 16], sbu[16], sbg[16];
+                TU_OK(ctx, dsmlp_mlp_shard(ctx, &c, "w1", w1, merged));
+                TU_OK(ctx, dsmlp_mlp_shard(ctx, &c, "b1", b1, mb));
+                dsmlp_mlp_config cs = c;
+                cs.split_w1 = 1;
+                TU_OK(ctx, dsmlp_mlp_shard(ctx, &cs, "w1_up", up, su));
+                TU_OK(ctx, dsmlp_mlp_shard(ctx, &cs, "w1_gate", gate, sg));
+                TU_OK(ctx, dsmlp_mlp_shard(ctx, &cs, "b1_up", bu, sbu));
+                TU_OK(ctx, dsmlp_mlp_shard(ctx, &cs, "b1_gate", bg, sbg));
+                for (int64_t k = 0; k < H; k++)
+                    for (int64_t j = 0; j < Ip; j++) {
+                        float mu = lay == DSMLP_LAYOUT_IN_OUT ? merged[k * 2 * Ip + j] : merged[j * H + k];
+                        float mg = lay == DSMLP_LAYOUT_IN_OUT ? merged[k * 2 * Ip + Ip + j] : merged[(Ip + j) * H + k];
+                        ck_assert(mu == (lay == DSMLP_LAYOUT_IN_OUT ? su[k * Ip + j] : su[j * H + k]));
+                        ck_assert(mg == (lay == DSMLP_LAYOUT_IN_OUT ? sg[k * Ip + j] : sg[j * H + k]));
+                    }
+                for (int64_t j = 0; j < Ip; j++) ck_assert(sbu[j] == mb[j] && sbg[j] == mb[Ip + j]);
+                /* the merged names are not in a split config, nor the split names in a merged one */
+                TU_CHECK(ctx, dsmlp_mlp_shard(ctx, &cs, "w1", w1, merged), DSMLP_ERR_NOT_FOUND);
+                TU_MSG_HAS(ctx, "split_w1=1: w1_up and w1_gate");
+                TU_CHECK(ctx, dsmlp_mlp_shard(ctx, &c, "w1_up", up, su), DSMLP_ERR_NOT_FOUND);
+                free(up), free(gate), free(bu), free(bg), free(w1), free(b1);
+            }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 /* int8 weights are [out,in] whatever `layout` says; the shard copies bytes. */
 START_TEST(shard_int8)
 {
@@ -391,6 +454,7 @@ int main(void)
     tc = tcase_create("shard");
     tcase_add_test(tc, shard_mapping);
     tcase_add_test(tc, shard_int8);
+    tcase_add_test(tc, shard_split_up_gate);
     tcase_add_test(tc, shard_unknown_or_absent);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

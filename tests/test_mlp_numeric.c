@@ -66,7 +66,9 @@ static void gen(tdata *d, const dsmlp_mlp_config *c, int64_t T, int P)
     d->T = T;
     d->H = c->hidden;
     d->I = c->intermediate > 0 ? c->intermediate : 4 * c->hidden;
-    d->F = (c->activation == DSMLP_MLP_GATED_GELU || c->activation == DSMLP_MLP_GATED_SILU) ? 2 : 1;
+    int gated = 0;
+    ck_assert_int_eq(dsmlp_mlp_act_split(NULL, c->activation, NULL, &gated), DSMLP_OK);
+    d->F = gated ? 2 : 1;
     d->P = P;
     d->dt = c->dtype;
     d->wdt = c->int8_weights ? DSMLP_I8 : c->dtype;
@@ -141,9 +143,13 @@ static void mlp_part(const tdata *d, int64_t Ip, const double *h, const void *w1
         }
         for (int64_t j = 0; j < Ip; j++) {
             switch (c->activation) {
-            case DSMLP_MLP_GELU: a[j] = gelu_tanh(u[j]); break;
+            case DSMLP_MLP_GELU_TANH: a[j] = gelu_tanh(u[j]); break;
+            case DSMLP_MLP_GELU_ERF: a[j] = gelu_erf(u[j]); break;
             case DSMLP_MLP_RELU: a[j] = relu(u[j]); break;
-            case DSMLP_MLP_GATED_GELU: a[j] = u[j] * gelu_erf(u[Ip + j]); break;
+            case DSMLP_MLP_SILU: a[j] = silu(u[j]); break;
+            case DSMLP_MLP_GATED_GELU_TANH: a[j] = u[j] * gelu_tanh(u[Ip + j]); break;
+            case DSMLP_MLP_GATED_GELU_ERF: a[j] = u[j] * gelu_erf(u[Ip + j]); break;
+            case DSMLP_MLP_GATED_RELU: a[j] = u[j] * relu(u[Ip + j]); break;
             case DSMLP_MLP_GATED_SILU: a[j] = u[j] * silu(u[Ip + j]); break;
             }
         }
@@ -196,7 +202,8 @@ static void formula(const tdata *d, const shards *sh, int dbl_attn, double *out)
             double ms = 0;
             for (int64_t j = 0; j < H; j++) ms += x[j] * x[j];
             ms /= H;
-            for (int64_t j = 0; j < H; j++) h[t * H + j] = x[j] / sqrt(ms + c->epsilon) * LD(d->gamma, j);
+            for (int64_t j = 0; j < H; j++)
+                h[t * H + j] = x[j] / sqrt(ms + c->epsilon) * (LD(d->gamma, j) + c->gamma_offset);
         }
     }
     for (int64_t i = 0; i < T * H; i++) out[i] = 0;
@@ -229,7 +236,27 @@ static void formula(const tdata *d, const shards *sh, int dbl_attn, double *out)
 typedef struct binding {
     dsmlp_host_tensor t[16];
     int n;
+    void *tmp[2];   /* w1_up and w1_gate copied out of an [in,out] w1 */
 } binding;
+
+/* Half `half` (0 up, 1 gate) of a merged rank weight w1 with Ip outputs per
+** half: a pointer into it for [out,in] (row blocks), a copy for [in,out]. */
+static void *w1_half(const tdata *d, binding *b, void *w1, int64_t Ip, int half)
+{
+    size_t wsz = dsmlp_dtype_size(d->wdt);
+    if (d->c.int8_weights || d->c.layout == DSMLP_LAYOUT_OUT_IN) return (char *)w1 + (size_t)(half * Ip * d->H) * wsz;
+    char *h = xalloc((size_t)(Ip * d->H) * wsz);
+    for (int64_t k = 0; k < d->H; k++)
+        memcpy(h + (size_t)(k * Ip) * wsz, (char *)w1 + (size_t)(k * 2 * Ip + half * Ip) * wsz, (size_t)Ip * wsz);
+    b->tmp[half] = h;
+    return h;
+}
+
+static void unbind(binding *b)
+{
+    free(b->tmp[0]), free(b->tmp[1]);
+    b->tmp[0] = b->tmp[1] = NULL;
+}
 
 static void bind(binding *b, const char *name, dsmlp_dtype dt, void *data)
 {
@@ -239,9 +266,11 @@ static void bind(binding *b, const char *name, dsmlp_dtype dt, void *data)
 
 /* Binds every input/param the graph declares; `p` holds rank r's data. */
 static void bind_all(const dsmlp_graph *g, binding *b, const tdata *d, void *A, void *w1, void *b1, void *w2,
-                     float *s1, float *s2, double *out)
+                     float *s1, float *s2, double *out, int64_t Ip)
 {
     b->n = 0;
+    b->tmp[0] = b->tmp[1] = NULL;
+    size_t esz = dsmlp_dtype_size(d->dt);
     for (int i = 0; i < dsmlp_graph_size(g); i++) {
         dsmlp_value_info v;
         ck_assert_int_eq(dsmlp_value_get(g, i, &v), DSMLP_OK);
@@ -250,9 +279,11 @@ static void bind_all(const dsmlp_graph *g, binding *b, const tdata *d, void *A, 
         void *p = !strcmp(n, "input") ? A : !strcmp(n, "residual") ? d->X : !strcmp(n, "residual_norm") ? d->Xn
                 : !strcmp(n, "attn_bias") ? d->bo : !strcmp(n, "norm_w") ? d->gamma : !strcmp(n, "norm_b") ? d->beta
                 : !strcmp(n, "w1") ? w1 : !strcmp(n, "b1") ? b1 : !strcmp(n, "w2") ? w2 : !strcmp(n, "b2") ? d->b2
-                : !strcmp(n, "w1_scales") ? (void *)s1 : !strcmp(n, "w2_scales") ? (void *)s2 : NULL;
+                : !strcmp(n, "w1_scales") ? (void *)s1 : !strcmp(n, "w2_scales") ? (void *)s2
+                : !strcmp(n, "w1_up") ? w1_half(d, b, w1, Ip, 0) : !strcmp(n, "w1_gate") ? w1_half(d, b, w1, Ip, 1)
+                : !strcmp(n, "b1_up") ? b1 : !strcmp(n, "b1_gate") ? (char *)b1 + (size_t)Ip * esz : NULL;
         ck_assert_msg(p != NULL, "graph declares unexpected '%s'", n);
-        ck_assert_int_eq(v.dtype, !strcmp(n, "w1") || !strcmp(n, "w2") ? d->wdt
+        ck_assert_int_eq(v.dtype, !strncmp(n, "w1", 2) || !strcmp(n, "w2") ? (strstr(n, "_scales") ? DSMLP_F32 : d->wdt)
                                   : strstr(n, "_scales") ? DSMLP_F32 : d->dt);
         bind(b, n, v.dtype, p);
     }
@@ -265,9 +296,10 @@ static void run_p1(dsmlp_ctx *ctx, const tdata *d, double *out)
     TU_OK(ctx, dsmlp_graph_create(ctx, "p1", &g));
     TU_OK(ctx, dsmlp_mlp_build(g, &d->c));
     binding b;
-    bind_all(g, &b, d, d->A, d->w1, d->b1, d->w2, d->s1, d->s2, out);
+    bind_all(g, &b, d, d->A, d->w1, d->b1, d->w2, d->s1, d->s2, out, d->I);
     tu_poison(out, (size_t)(d->T * d->H) * sizeof *out);
     TU_OK(ctx, dsmlp_reference_run_f64(g, d->T, b.t, b.n));
+    unbind(&b);
     dsmlp_graph_free(g);
 }
 
@@ -297,14 +329,16 @@ static void run_ranks(dsmlp_ctx *ctx, const tdata *d, shards *sh, double *out)
         sh->w1[r] = xalloc((size_t)(n1 * d->H) * wsz);
         sh->w2[r] = xalloc((size_t)(d->I / P * d->H) * wsz);
         sh->b1[r] = xalloc((size_t)n1 * esz);
-        TU_OK(ctx, dsmlp_mlp_shard(ctx, &c, "w1", d->w1, sh->w1[r]));
+        dsmlp_mlp_config cm = c;   /* the merged shard [up block | gate block]; bind_all splits it */
+        cm.split_w1 = 0;
+        TU_OK(ctx, dsmlp_mlp_shard(ctx, &cm, "w1", d->w1, sh->w1[r]));
         TU_OK(ctx, dsmlp_mlp_shard(ctx, &c, "w2", d->w2, sh->w2[r]));
-        if (c.bias1) TU_OK(ctx, dsmlp_mlp_shard(ctx, &c, "b1", d->b1, sh->b1[r]));
+        if (c.bias1) TU_OK(ctx, dsmlp_mlp_shard(ctx, &cm, "b1", d->b1, sh->b1[r]));
         TU_OK(ctx, dsmlp_graph_create(ctx, "rank", &g[r]));
         TU_OK(ctx, dsmlp_mlp_build(g[r], &c));
         o[r] = xalloc((size_t)TH * sizeof(double));
         tu_poison(o[r], (size_t)TH * sizeof(double));
-        bind_all(g[r], &b[r], d, d->Ar[r], sh->w1[r], sh->b1[r], sh->w2[r], d->s1r[r], d->s2r[r], o[r]);
+        bind_all(g[r], &b[r], d, d->Ar[r], sh->w1[r], sh->b1[r], sh->w2[r], d->s1r[r], d->s2r[r], o[r], d->I / P);
         bp[r] = b[r].t;
         nb[r] = b[r].n;
     }
@@ -321,6 +355,7 @@ static void run_ranks(dsmlp_ctx *ctx, const tdata *d, shards *sh, double *out)
             ck_assert_msg(fabs(o[r][i] - out[i]) <= rel * fabs(out[i]) + ldexp(1, -25),
                           "rank %d element %lld: rounded %.17g, unrounded %.17g", r, (long long)i, o[r][i], out[i]);
         dsmlp_graph_free(g[r]);
+        unbind(&b[r]);
         free(o[r]);
     }
 }
@@ -343,25 +378,33 @@ static double rel_err(const double *a, const double *ref, int64_t n)
 
 static const char *desc(const dsmlp_mlp_config *c, char *buf, size_t n)
 {
-    snprintf(buf, n, "H=%lld I=%lld %s act=%d norm=%d preLN=%d after=%d layout=%d bo=%d beta=%d b1=%d b2=%d int8=%d/%lld",
+    snprintf(buf, n, "H=%lld I=%lld %s act=%d norm=%d preLN=%d after=%d layout=%d bo=%d beta=%d b1=%d b2=%d int8=%d/%lld "
+             "goff=%g split=%d",
              (long long)c->hidden, (long long)c->intermediate, dsmlp_dtype_name(c->dtype), c->activation, c->norm,
              c->pre_layer_norm, c->mlp_after_attn, c->layout, c->attn_bias, c->norm_bias, c->bias1, c->bias2,
-             c->int8_weights, (long long)c->int8_groups);
+             c->int8_weights, (long long)c->int8_groups, c->gamma_offset, c->split_w1);
     return buf;
 }
 
 static const dsmlp_norm norms[3] = {DSMLP_NORM_LAYERNORM, DSMLP_NORM_RMSNORM, DSMLP_NORM_NONE};
-static const dsmlp_mlp_act acts[4] = {DSMLP_MLP_GELU, DSMLP_MLP_RELU, DSMLP_MLP_GATED_GELU, DSMLP_MLP_GATED_SILU};
+#define NACT 8
+static const dsmlp_mlp_act acts[NACT] = {DSMLP_MLP_GELU_TANH, DSMLP_MLP_GELU_ERF, DSMLP_MLP_RELU, DSMLP_MLP_SILU,
+                                         DSMLP_MLP_GATED_GELU_TANH, DSMLP_MLP_GATED_GELU_ERF, DSMLP_MLP_GATED_RELU,
+                                         DSMLP_MLP_GATED_SILU};
+static int gated_act(dsmlp_mlp_act a) { return a >= DSMLP_MLP_GATED_GELU_TANH || a == DSMLP_MLP_GATED_GELU ||
+                                               a == DSMLP_MLP_GATED_SILU; }
 static const dsmlp_dtype dtypes[3] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16};
 
 /* ------------------------------------------------------------- tests */
 
-/* _i = norm · 4 + activation; inside: residual case (mlp_after_attn ×
-** pre_layer_norm) × layout × every subset of the biases the norm allows. */
+/* _i = norm · NACT + activation; inside: residual case (mlp_after_attn ×
+** pre_layer_norm) × layout × every subset of the biases the norm allows;
+** RMSNorm with and without Gemma's weight offset, gated with merged or
+** separate up and gate weights. */
 START_TEST(every_branch_p1)
 {
     dsmlp_ctx *ctx = tu_ctx();
-    dsmlp_norm norm = norms[_i / 4];
+    dsmlp_norm norm = norms[_i / NACT];
     int nbias = norm == DSMLP_NORM_LAYERNORM ? 16 : 8, cases = 0;
     double worst = 0;
     for (int mode = 0; mode < 4; mode++)
@@ -372,8 +415,10 @@ START_TEST(every_branch_p1)
                 c.hidden = 8 * (1 + (int64_t)(tu_next() % 4));          /* 8..32 */
                 c.intermediate = 16 * (1 + (int64_t)(tu_next() % 4));   /* 16..64 */
                 c.dtype = dtypes[(mode + lay + bm) % 3];
-                c.activation = acts[_i % 4];
+                c.activation = acts[_i % NACT];
                 c.norm = norm;
+                c.gamma_offset = norm == DSMLP_NORM_RMSNORM && (bm & 2) ? 1.0 : 0.0;
+                c.split_w1 = gated_act(c.activation) && ((mode + bm) & 1);
                 c.mlp_after_attn = mode & 1;
                 c.pre_layer_norm = mode >> 1;
                 c.layout = (dsmlp_layout)lay;
@@ -396,7 +441,7 @@ START_TEST(every_branch_p1)
                 release(&d);
                 cases++;
             }
-    fprintf(stderr, "every_branch_p1 norm=%d act=%d: %d cases, worst relative error %.3g\n", norm, acts[_i % 4],
+    fprintf(stderr, "every_branch_p1 norm=%d act=%d: %d cases, worst relative error %.3g\n", norm, acts[_i % NACT],
             cases, worst);
     dsmlp_ctx_free(ctx);
 }
@@ -418,8 +463,10 @@ START_TEST(tensor_parallel)
                     c.hidden = 8 * (1 + (int64_t)(tu_next() % 4));
                     c.intermediate = 16 * (1 + (int64_t)(tu_next() % 4));
                     c.dtype = dtypes[(mode + lay + biases) % 3];
-                    c.activation = acts[_i % 4];
-                    c.norm = norms[_i / 4];
+                    c.activation = acts[_i % NACT];
+                    c.norm = norms[_i / NACT];
+                    c.gamma_offset = c.norm == DSMLP_NORM_RMSNORM && biases ? 1.0 : 0.0;
+                    c.split_w1 = gated_act(c.activation) && ((mode + lay) & 1);
                     c.mlp_after_attn = mode & 1;
                     c.pre_layer_norm = mode >> 1;
                     c.layout = (dsmlp_layout)lay;
@@ -446,7 +493,7 @@ START_TEST(tensor_parallel)
                     cases++;
                 }
     fprintf(stderr, "tensor_parallel norm=%d act=%d: %d cases (P=2,4), worst sharded-vs-P1 relative error %.3g\n",
-            norms[_i / 4], acts[_i % 4], cases, worst);
+            norms[_i / NACT], acts[_i % NACT], cases, worst);
     dsmlp_ctx_free(ctx);
 }
 END_TEST
@@ -561,13 +608,13 @@ START_TEST(int8_weights)
                 dsmlp_mlp_config c;
                 dsmlp_mlp_config_default(&c);
                 c.hidden = 16;
-                c.activation = acts[_i % 4];
-                int64_t F = c.activation >= DSMLP_MLP_GATED_GELU ? 2 : 1;
+                c.activation = acts[_i % NACT];
+                int64_t F = gated_act(c.activation) ? 2 : 1;
                 c.intermediate = c.hidden * P / F;   /* F·I/P = H rows in w1 */
                 c.int8_weights = 1;
                 c.int8_groups = gi == 0 ? 1 : gi == 1 ? 2 : c.hidden;
                 c.dtype = mode & 1 ? DSMLP_BF16 : DSMLP_F16;
-                c.norm = norms[_i / 4];
+                c.norm = norms[_i / NACT];
                 c.norm_bias = c.norm == DSMLP_NORM_LAYERNORM;
                 c.mlp_after_attn = mode & 1;
                 c.pre_layer_norm = mode >> 1;
@@ -595,7 +642,7 @@ START_TEST(int8_weights)
                 cases++;
             }
     fprintf(stderr, "int8 norm=%d act=%d: %d cases (P=1,2,4 x groups 1,2,rows), worst relative error %.3g\n",
-            norms[_i / 4], acts[_i % 4], cases, worst);
+            norms[_i / NACT], acts[_i % NACT], cases, worst);
     dsmlp_ctx_free(ctx);
 }
 END_TEST
@@ -639,12 +686,12 @@ int main(void)
     Suite *s = suite_create("mlp_numeric");
     TCase *tc = tcase_create("numeric");
     tcase_set_timeout(tc, 600);
-    tcase_add_loop_test(tc, every_branch_p1, 0, 12);
-    tcase_add_loop_test(tc, tensor_parallel, 0, 12);
+    tcase_add_loop_test(tc, every_branch_p1, 0, 3 * NACT);
+    tcase_add_loop_test(tc, tensor_parallel, 0, 3 * NACT);
     tcase_add_test(tc, llama_counts_attention_once);
     tcase_add_test(tc, b2_once_without_attn_bias);
     tcase_add_test(tc, wide_and_odd_norm_widths);
-    tcase_add_loop_test(tc, int8_weights, 0, 12);
+    tcase_add_loop_test(tc, int8_weights, 0, 3 * NACT);
     tcase_add_test(tc, int8_group_blocks);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

@@ -68,6 +68,48 @@ START_TEST(compile_null_arguments)
 }
 END_TEST
 
+/* Binding sets and workspaces need a loaded plan; the workspace size does not. */
+START_TEST(bindings_need_a_loaded_plan)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "ws", &g));
+    dsmlp_mlp_config c;
+    dsmlp_mlp_config_default(&c);
+    c.hidden = 64;
+    c.activation = DSMLP_MLP_GATED_SILU;
+    c.split_w1 = 1;
+    TU_OK(ctx, dsmlp_mlp_build(g, &c));
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = "sm_90";
+    o.defer_compile = 1;
+    o.max_tokens = 128;
+    o.external_workspace = 1;
+    dsmlp_plan *pl;
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &pl));
+    size_t ws = 0;
+    TU_OK(ctx, dsmlp_plan_workspace_size(pl, &ws));
+    /* up and gate [128, 256] f16 each, the gated result, and cuBLASLt's 32 MiB */
+    ck_assert_uint_ge(ws, (size_t)3 * 128 * 256 * 2 + ((size_t)32 << 20));
+    dsmlp_bindings *b = (dsmlp_bindings *)0x1;
+    TU_CHECK(ctx, dsmlp_bindings_create(pl, &b), DSMLP_ERR_STATE);
+    ck_assert_ptr_null(b);
+    TU_MSG_HAS(ctx, "is not loaded");
+    TU_CHECK(ctx, dsmlp_plan_set_workspace(pl, NULL, 0), DSMLP_ERR_STATE);
+    TU_CHECK(ctx, dsmlp_run_bound(pl, NULL, 1, NULL), DSMLP_ERR_STATE);
+    ck_assert_int_eq(dsmlp_bindings_create(NULL, &b), DSMLP_ERR_INVALID_ARG);
+    ck_assert_int_eq(dsmlp_bindings_bind(NULL, "w1_up", NULL), DSMLP_ERR_INVALID_ARG);
+    ck_assert_int_eq(dsmlp_bindings_upload(NULL, "w1_up", NULL, 0), DSMLP_ERR_INVALID_ARG);
+    ck_assert_int_eq(dsmlp_run_bound(NULL, NULL, 1, NULL), DSMLP_ERR_INVALID_ARG);
+    ck_assert_uint_eq(dsmlp_bindings_bytes(NULL), 0);
+    dsmlp_bindings_free(NULL);
+    dsmlp_plan_free(pl);
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     dsmlp_ctx *ctx = NULL;
@@ -83,6 +125,7 @@ int main(void)
     tcase_add_test(tc, device_absent);
     tcase_add_test(tc, compile_says_no_device);
     tcase_add_test(tc, compile_null_arguments);
+    tcase_add_test(tc, bindings_need_a_loaded_plan);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -179,8 +179,8 @@ dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
     dsmlp_dtype ydt = p->bufs[k->args[0]].dtype;
     char base[PLAN_NAME_MAX * 2], side[16] = "";
     if (s->has_side) snprintf(side, sizeof side, "_s%d", s->nextra);
-    snprintf(base, sizeof base, "%s_%s_h%lld_a%d%s", s->rms ? "rms" : "ln", dsmlp_dtype_name(ydt), (long long)s->h,
-             s->nterms, side);
+    snprintf(base, sizeof base, "%s%s_%s_h%lld_a%d%s", s->rms ? "rms" : "ln", s->gamma_offset != 0.0 ? "_goff" : "",
+             dsmlp_dtype_name(ydt), (long long)s->h, s->nterms, side);
     emit_set_name(k, base, vec, uniq);
 
     int tb = 1 + s->has_side + 1 + s->has_beta;  /* first term's argument */
@@ -209,11 +209,13 @@ dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
         sb_printf(&ss, "%s", "");
     }
     emit_params(&pr, p, k, 1 + s->has_side);
-    char h[32], v[16], th[16], rp[32], nt[16], eps[40], gam[16], bet[16], what[128], sidew[160], mode[96];
+    char h[32], v[16], th[16], rp[32], nt[16], eps[40], gam[16], bet[16], what[128], sidew[160], mode[96], goff[40];
     snprintf(eps, sizeof eps, "%.17g", s->eps);
+    snprintf(goff, sizeof goff, "%.17g", s->gamma_offset);
     snprintf(gam, sizeof gam, "a%d", 1 + s->has_side);
     snprintf(bet, sizeof bet, "a%d", 2 + s->has_side);
-    snprintf(what, sizeof what, "%s", s->rms ? "RMSNorm" : (s->has_beta ? "LayerNorm" : "LayerNorm (no beta)"));
+    snprintf(what, sizeof what, "%s", s->rms ? (s->gamma_offset != 0.0 ? "RMSNorm with weight (gamma + offset)" : "RMSNorm")
+                                           : (s->has_beta ? "LayerNorm" : "LayerNorm (no beta)"));
     if (s->has_side)
         snprintf(sidew, sizeof sidew, "Also writes the sum%s to a1.", s->nextra ? " plus the extra addends" : "");
     else
@@ -226,7 +228,8 @@ dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
         "VEC", I2S(v, vec), "WARP_ROWS", warp ? "1" : "0", "RMS", s->rms ? "1" : "0",
         "HAS_BETA", s->has_beta ? "1" : "0", "HAS_SIDE", s->has_side ? "1" : "0",
         "PARAMS", pr.p ? pr.p : "", "LOAD_SUM", ls.p ? ls.p : "", "SIDE_STORE", ss.p ? ss.p : "",
-        "GAMMA", gam, "BETA", bet, NULL};
+        "GAMMA", gam, "BETA", bet, "HAS_GAMMA_OFFSET", s->gamma_offset != 0.0 ? "1" : "0", "GAMMA_OFFSET", goff,
+        NULL};
     dsmlp_status st = (ls.oom || ss.oom || pr.oom) ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                    : emit_fill(ctx, "norm.cu", kv, &k->source);
     free(ls.p), free(ss.p), free(pr.p);
@@ -289,18 +292,25 @@ dsmlp_status emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, dsmlp_act
     int vec = emit_vec_width(n, max_elem(p, k));
     int64_t rpb = n >= 1024 * vec ? 1 : (1024 * vec) / n;
     if (rpb < min_rpb(p->max_tokens)) rpb = min_rpb(p->max_tokens);
-    int has_bias = k->nargs > 2;
+    int pair = k->nargs > 1 && p->bufs[k->args[1]].cols == n;   /* up and gate in two buffers */
+    int has_bias = k->nargs > (pair ? 3 : 2);
     char base[PLAN_NAME_MAX * 2];
-    snprintf(base, sizeof base, "gated_%s%s_%s_n%lld", emit_act_name(act), has_bias ? "_bias" : "",
-             dsmlp_dtype_name(p->bufs[k->args[0]].dtype), (long long)n);
+    snprintf(base, sizeof base, "gated_%s%s%s_%s_n%lld", emit_act_name(act), pair ? "_pair" : "",
+             has_bias ? "_bias" : "", dsmlp_dtype_name(p->bufs[k->args[0]].dtype), (long long)n);
     emit_set_name(k, base, vec, uniq);
     sbuf pr = {0};
     emit_params(&pr, p, k, 1);
     int gx = grid_x_for(rpb * (n / vec));
-    char nn[32], v[16], rp[32], gxs[16];
+    char nn[32], v[16], rp[32], gxs[16], in_what[128];
+    if (pair) snprintf(in_what, sizeof in_what, "up (a1) and gate (a2) are [T, %lld] each", (long long)n);
+    else snprintf(in_what, sizeof in_what, "x is [T, 2*%lld], up half first, gate half second", (long long)n);
     const char *kv[] = {"NAME", k->name, "N", I2S(nn, n), "ACT", emit_act_name(act), "ACT_FN", emit_act_fn(act),
                         "VEC", I2S(v, vec), "RPB", I2S(rp, rpb), "THREADS", "256", "GRID_X", I2S(gxs, gx),
                         "HAS_BIAS", has_bias ? "1" : "0", "Y_T", emit_ctype(p->bufs[k->args[0]].dtype),
+                        "INPUT_WHAT", in_what,
+                        "UP", pair ? "a1 + row * DS_N + c" : "a1 + row * (2 * DS_N) + c",
+                        "GATE", pair ? "a2 + row * DS_N + c" : "a1 + row * (2 * DS_N) + DS_N + c",
+                        "BIAS_UP", pair ? "a3 + c" : "a2 + c", "BIAS_GATE", pair ? "a4 + c" : "a2 + DS_N + c",
                         "PARAMS", pr.p ? pr.p : "", NULL};
     dsmlp_status st = pr.oom ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory") : emit_fill(ctx, "gated.cu", kv, &k->source);
     free(pr.p);

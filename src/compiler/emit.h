@@ -15,6 +15,7 @@ typedef struct emit_norm_spec {
     int64_t h;
     double  eps;
     int     has_side, has_beta, nterms, nextra;
+    double  gamma_offset; /* rmsnorm: scales by (gamma + offset) in fp32; 0 = plain */
     /* args: y, [side], gamma, [beta], terms..., extras... */
 } emit_norm_spec;
 
@@ -23,7 +24,8 @@ dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit
 ** prefix: name without the "dsmlp_" start and the "_v<VEC>" end. */
 dsmlp_status emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const char *prefix, int64_t n,
                            const char *expr, const char *what, int uniq);
-/* args: y [T,n], x [T,2n], [bias [2n]] */
+/* args: y [T,n], x [T,2n] ([up | gate]), [bias [2n]];
+** or, when args[1] is [T,n]: y, up [T,n], gate [T,n], [bias_up [n], bias_gate [n]]. */
 dsmlp_status emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, dsmlp_act act, int64_t n, int uniq);
 /* args: w [R,C] float, q [R,C] int8, scales [groups] */
 dsmlp_status emit_dequant(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, int64_t groups, int uniq);

@@ -163,12 +163,12 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     bind(&bd, "gamma", s->a_gamma, NULL);
     bind(&bd, "beta", s->a_beta, NULL);
     for (int i = 0; i < s->nterms; i++) {
-        char f[16];
+        char f[32];
         snprintf(f, sizeof f, "term[%d]", i);
         bind(&bd, f, s->a_term[i], NULL);
     }
     for (int i = 0; i < s->nextra; i++) {
-        char f[16];
+        char f[32];
         snprintf(f, sizeof f, "extra[%d]", i);
         bind(&bd, f, s->a_extra[i], NULL);
     }

@@ -74,6 +74,7 @@ static fuse_group *new_group(fz *z, fuse_kind kind, int order)
     memset(G, 0, sizeof *G);
     G->kind = kind, G->order = order, G->seq = r->ngroups;
     G->out = G->side = G->gamma = G->beta = G->x = G->w = G->bias = G->c = G->root = G->in = -1;
+    G->in2 = G->bias2 = -1;
     r->ngroups++;
     return G;
 }
@@ -129,6 +130,7 @@ static dsmlp_status fuse_norm(fz *z, int n)
     fuse_group *G = new_group(z, FG_NORM, n);
     if (!G) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
     G->norm = N->op, G->eps = N->attr, G->gamma = N->src[1];
+    G->gamma_offset = N->op == DSMLP_OP_RMSNORM ? N->offset : 0.0;
     G->beta = (N->op == DSMLP_OP_LAYERNORM && N->nsrc > 2) ? N->src[2] : -1;
     int x = N->src[0], inner[FUSE_MAX_NODES], ninner = 0;
     if (flatten_sum(z, x, 1, G->terms, &G->nterms, 6, inner, &ninner) < 0) {
@@ -371,13 +373,30 @@ static dsmlp_status fuse_gemm(fz *z, int m)
 
 /* ---------------------------------------------------- gated, dequant, all-reduce */
 
+/* A single-use bias feeding the gated op, not yet claimed: it can go into the kernel. */
+static int gated_bias(const fz *z, int x) { return op_of(z, x) == DSMLP_OP_BIAS && z->claim[x] < 0 && z->uses[x] == 1; }
+
 static dsmlp_status fuse_gated(fz *z, int q)
 {
     fuse_group *G = new_group(z, FG_GATED, q);
     if (!G) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
-    int x = nd(z, q)->src[0];
-    G->act = nd(z, q)->act;
-    if (op_of(z, x) == DSMLP_OP_BIAS && z->claim[x] < 0 && z->uses[x] == 1) {
+    const graph_node *Q = nd(z, q);
+    int x = Q->src[0];
+    G->act = Q->act;
+    if (Q->nsrc == 2) {
+        /* Up and gate apart: both biases go into the kernel, or neither
+        ** (one stays its own step), so the kernel has one bias form. */
+        int up = Q->src[0], gate = Q->src[1];
+        if (up != gate && gated_bias(z, up) && gated_bias(z, gate)) {
+            G->in = nd(z, up)->src[0], G->bias = nd(z, up)->src[1];
+            G->in2 = nd(z, gate)->src[0], G->bias2 = nd(z, gate)->src[1];
+            absorb(z, G, up), absorb(z, G, gate);
+            fuse_appendf(G->why, sizeof G->why, "biases + gated activation of separate up and gate in one generated kernel");
+        } else {
+            G->in = up, G->in2 = gate;
+            fuse_appendf(G->why, sizeof G->why, "gated activation of separate up and gate in one generated kernel");
+        }
+    } else if (gated_bias(z, x)) {
         G->in = nd(z, x)->src[0], G->bias = nd(z, x)->src[1];
         absorb(z, G, x);
         fuse_appendf(G->why, sizeof G->why, "bias + gated activation in one generated kernel");
@@ -523,7 +542,7 @@ static int group_reads(const fuse_group *G, int *in, int max)
     case FG_EW:
         for (int i = 0; i < G->nterms; i++) R_(G->terms[i]);
         break; /* expression leaves are added by the caller */
-    case FG_GATED: R_(G->in); R_(G->bias); break;
+    case FG_GATED: R_(G->in); R_(G->bias); R_(G->in2); R_(G->bias2); break;
     case FG_DEQUANT: R_(G->x); R_(G->w); break;
     case FG_ALL_REDUCE: R_(G->in); break;
     }

@@ -38,6 +38,7 @@ typedef struct fuse_group {
     /* FG_NORM: out = norm(sum(terms)); side = sum(terms) + sum(extra) */
     dsmlp_op  norm;
     double    eps;
+    double    gamma_offset;           /* rmsnorm: weight = gamma + offset (0: plain) */
     int       gamma, beta;
     int       terms[FUSE_MAX_TERMS], nterms;
     int       extra[FUSE_MAX_TERMS], nextra;
@@ -48,8 +49,10 @@ typedef struct fuse_group {
     ** (leaves: everything else); root < 0: out = sum(terms) (pre-sum/copy). */
     int       root;
     plan_kernel_kind ew_kind;
-    /* FG_GATED: out = gated(in (+bias), act); FG_ALL_REDUCE: in place on in */
-    int       in;
+    /* FG_GATED: out = gated(in (+bias), act) with in = [up | gate]; or, when
+    ** in2 >= 0, out = (in (+bias)) ⊙ act(in2 (+bias2)) (up and gate apart).
+    ** FG_ALL_REDUCE: in place on in */
+    int       in, in2, bias2;
     dsmlp_act act;
     /* FG_DEQUANT: out = deq(x = q, w = scales) */
     int64_t   groups;

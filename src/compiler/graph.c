@@ -100,6 +100,7 @@ void dsmlp_graph_free(dsmlp_graph *g)
     if (!g) return;
     ctx_release(g->ctx);
     free(g->nodes);
+    free(g->tensors);
     free(g);
 }
 
@@ -419,20 +420,29 @@ dsmlp_status dsmlp_layernorm(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, d
     return append(g, "layernorm", &v, out);
 }
 
-dsmlp_status dsmlp_rmsnorm(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, double eps, dsmlp_value *out)
+dsmlp_status dsmlp_rmsnorm_offset(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, double eps, double offset,
+                                  dsmlp_value *out)
 {
     ENTER(g, out, "rmsnorm");
     TRY(need_act(g, "rmsnorm", "x", x));
     TRY(need_vec(g, "rmsnorm", "gamma", gamma));
     TRY(check_vec_fits(g, "rmsnorm", "x", x, "gamma", gamma));
     TRY(check_eps(g, "rmsnorm", eps));
+    if (!isfinite(offset))
+        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "rmsnorm: gamma offset = %g; it must be finite", offset);
     const graph_node *xn = &g->nodes[x];
     graph_node v = act_node(DSMLP_OP_RMSNORM, xn->dtype, xn->dims[1]);
     v.nsrc = 2;
     v.src[0] = x;
     v.src[1] = gamma;
     v.attr = eps;
+    v.offset = offset;
     return append(g, "rmsnorm", &v, out);
+}
+
+dsmlp_status dsmlp_rmsnorm(dsmlp_graph *g, dsmlp_value x, dsmlp_value gamma, double eps, dsmlp_value *out)
+{
+    return dsmlp_rmsnorm_offset(g, x, gamma, eps, 0.0, out);
 }
 
 dsmlp_status dsmlp_matmul(dsmlp_graph *g, dsmlp_value x, dsmlp_value w, dsmlp_value *out)
@@ -512,12 +522,18 @@ dsmlp_status dsmlp_silu(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out)
     return dsmlp_activation(g, x, DSMLP_ACT_SILU, out);
 }
 
+static dsmlp_status check_gated_act(const dsmlp_graph *g, const char *op, dsmlp_act act)
+{
+    if ((unsigned)act >= DSMLP_ACT_COUNT)
+        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: unknown activation %d (gelu_tanh, gelu_erf, relu or silu)",
+                       op, (int)act);
+    return DSMLP_OK;
+}
+
 dsmlp_status dsmlp_gated(dsmlp_graph *g, dsmlp_value x, dsmlp_act act, dsmlp_value *out)
 {
     ENTER(g, out, "gated");
-    if ((unsigned)act >= DSMLP_ACT_COUNT)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
-                       "gated: unknown activation %d (gelu_tanh, gelu_erf, relu or silu)", (int)act);
+    TRY(check_gated_act(g, "gated", act));
     TRY(need_act(g, "gated", "x", x));
     const graph_node *xn = &g->nodes[x];
     if (xn->dims[1] % 2 != 0) {
@@ -529,6 +545,28 @@ dsmlp_status dsmlp_gated(dsmlp_graph *g, dsmlp_value x, dsmlp_act act, dsmlp_val
     graph_node v = act_node(DSMLP_OP_GATED, xn->dtype, xn->dims[1] / 2);
     v.nsrc = 1;
     v.src[0] = x;
+    v.act = act;
+    return append(g, "gated", &v, out);
+}
+
+dsmlp_status dsmlp_gated_pair(dsmlp_graph *g, dsmlp_value up, dsmlp_value gate, dsmlp_act act, dsmlp_value *out)
+{
+    ENTER(g, out, "gated");
+    TRY(check_gated_act(g, "gated", act));
+    TRY(need_act(g, "gated", "up", up));
+    TRY(need_act(g, "gated", "gate", gate));
+    const graph_node *un = &g->nodes[up], *gn = &g->nodes[gate];
+    char s1[GRAPH_DESC_MAX], s2[GRAPH_DESC_MAX];
+    if (un->dims[1] != gn->dims[1])
+        return err_set(g->ctx, DSMLP_ERR_SHAPE, "gated: up is %s but gate is %s: widths differ",
+                       graph_shape_str(un, s1), graph_shape_str(gn, s2));
+    if (un->dtype != gn->dtype)
+        return err_set(g->ctx, DSMLP_ERR_DTYPE, "gated: up is %s but gate is %s: dtypes differ",
+                       graph_type_str(un, s1), graph_type_str(gn, s2));
+    graph_node v = act_node(DSMLP_OP_GATED, un->dtype, un->dims[1]);
+    v.nsrc = 2;
+    v.src[0] = up;
+    v.src[1] = gate;
     v.act = act;
     return append(g, "gated", &v, out);
 }

@@ -5,6 +5,7 @@
 ** Unused src[] slots are DSMLP_NONE and nsrc counts only present operands
 ** (a layernorm without beta has nsrc = 2). Output nodes are sinks: never an
 ** operand. Activations have dims = {0, n}; vectors dims = {n, 0}.
+** A gated op has one operand [T,2m] ([up | gate]) or two, up and gate [T,m].
 */
 #ifndef DSMLP_GRAPH_H
 #define DSMLP_GRAPH_H
@@ -23,6 +24,7 @@ typedef struct graph_node {
     int          nsrc;
     dsmlp_value  src[3];
     double       attr;                 /* eps (norms), constant (scale)       */
+    double       offset;               /* rmsnorm: weight = gamma + offset    */
     dsmlp_act    act;                  /* gated, and the four activations     */
     int64_t      groups;               /* dequant                             */
     char         name[GRAPH_NAME_MAX]; /* input/param/output name             */
@@ -35,6 +37,7 @@ struct dsmlp_graph {
     int         n, cap;
     int              has_mlp;   /* n when dsmlp_mlp_build built it from `mlp` */
     dsmlp_mlp_config mlp;       /* (tools rebuild other TP ranks from it)  */
+    dsmlp_tensor_map *tensors;   /* where the params come from (dsmlp.hf); NULL: unknown */
 };
 
 /* Shape helpers used by every stage. */

@@ -40,6 +40,7 @@ dsmlp_status dsmlp_value_get(const dsmlp_graph *g, dsmlp_value v, dsmlp_value_in
     out->attr = n->attr;
     out->act = n->act;
     out->groups = n->groups;
+    out->gamma_offset = n->offset;
     return DSMLP_OK;
 }
 
@@ -85,6 +86,10 @@ static void dump_node(FILE *f, const dsmlp_graph *g, int i)
     case DSMLP_OP_LAYERNORM: case DSMLP_OP_RMSNORM:
         fmt_double(num, sizeof num, n->attr);
         fprintf(f, "%seps=%s", sep, num);
+        if (n->offset != 0.0) {
+            fmt_double(num, sizeof num, n->offset);
+            fprintf(f, ", offset=%s", num);
+        }
         break;
     case DSMLP_OP_GATED:
         fprintf(f, "%sact=%s", sep, (unsigned)n->act < DSMLP_ACT_COUNT ? act_names[n->act] : "?");
@@ -135,6 +140,7 @@ static int node_equal(const graph_node *a, const graph_node *b)
     for (int k = 0; k < a->nsrc; k++)
         if (a->src[k] != b->src[k]) return 0;
     if (memcmp(&a->attr, &b->attr, sizeof a->attr) != 0) return 0;   /* exact, bit for bit */
+    if (memcmp(&a->offset, &b->offset, sizeof a->offset) != 0) return 0;
     if ((a->op == DSMLP_OP_GATED || a->op == DSMLP_OP_GELU_TANH || a->op == DSMLP_OP_GELU_ERF ||
          a->op == DSMLP_OP_RELU || a->op == DSMLP_OP_SILU) && a->act != b->act)
         return 0;

@@ -144,10 +144,10 @@ static dsmlp_status lower_norm(lw *L, const fuse_group *G)
     plan_kernel *k = st ? new_kernel(L, st, KERN_NORM) : NULL;
     if (!k) return nomem(L);
     emit_norm_spec sp = {G->norm == DSMLP_OP_RMSNORM, L->r->vals[node].cols, G->eps, G->side >= 0, G->beta >= 0,
-                         G->nterms, G->nextra};
+                         G->nterms, G->nextra, G->gamma_offset};
     plan_norm_op *no = &st->op.norm;
     st->op.kind = KERN_NORM;
-    no->rms = sp.rms, no->eps = G->eps, no->gamma_offset = 0.0;
+    no->rms = sp.rms, no->eps = G->eps, no->gamma_offset = G->gamma_offset;
     no->out = wbuf(L, G->out), no->side = G->side >= 0 ? wbuf(L, G->side) : -1;
     no->gamma = rbuf(L, G->gamma), no->beta = G->beta >= 0 ? rbuf(L, G->beta) : -1;
     no->nterms = G->nterms < PLAN_MAX_TERMS ? G->nterms : PLAN_MAX_TERMS;
@@ -352,6 +352,7 @@ static dsmlp_status lower_ew(lw *L, const fuse_group *G)
         st->op.act.in = rbuf(L, B ? B->src[0] : R->src[0]);
         st->op.act.bias = B ? rbuf(L, B->src[1]) : -1;
         st->op.act.out = wbuf(L, G->out);
+        st->op.act.gate = st->op.act.gate_bias = -1;
     }
     dsmlp_status s;
     for (int i = 0; i < nleaves; i++)
@@ -378,13 +379,17 @@ static dsmlp_status lower_gated(lw *L, const fuse_group *G)
 {
     dsmlp_status s;
     if (G->bias >= 0 && (s = need_param_vec(L, G->bias, "bias", G->out))) return s;
+    if (G->bias2 >= 0 && (s = need_param_vec(L, G->bias2, "bias", G->out))) return s;
     plan_step *st = new_step(L, STEP_KERNEL, G);
     plan_kernel *k = st ? new_kernel(L, st, KERN_GATED) : NULL;
     if (!k) return nomem(L);
     if ((s = arg(L, k, wbuf(L, G->out), G->out)) || (s = arg(L, k, rbuf(L, G->in), G->in))) return s;
+    if (G->in2 >= 0 && (s = arg(L, k, rbuf(L, G->in2), G->in2))) return s;   /* gate, apart from up */
     if (G->bias >= 0 && (s = arg(L, k, rbuf(L, G->bias), G->bias))) return s;
+    if (G->bias2 >= 0 && (s = arg(L, k, rbuf(L, G->bias2), G->bias2))) return s;
     st->op.kind = KERN_GATED;
-    st->op.act = (plan_act_op){G->act, rbuf(L, G->in), G->bias >= 0 ? rbuf(L, G->bias) : -1, wbuf(L, G->out)};
+    st->op.act = (plan_act_op){G->act, rbuf(L, G->in), G->bias >= 0 ? rbuf(L, G->bias) : -1, wbuf(L, G->out),
+                               G->in2 >= 0 ? rbuf(L, G->in2) : -1, G->bias2 >= 0 ? rbuf(L, G->bias2) : -1};
     gated_arg ga = {G->act, L->r->vals[G->out].cols};
     return emit_unique(L, k, em_gated, &ga);
 }

@@ -14,6 +14,8 @@ typedef struct mlp_dims {
     int64_t F;       /* 2 for gated activations, else 1          */
     int64_t Ip;      /* I / P: inner size of one rank            */
     int     gated;
+    int     split;   /* gated with separate w1_up / w1_gate */
+    dsmlp_act act;   /* the element-wise function           */
     int     int8;
 } mlp_dims;
 

@@ -6,7 +6,8 @@
 ** Declaration order is fixed so that equal configs give equal graphs (the Lua
 ** builder mirrors it): inputs input, residual, [residual_norm]; params
 ** [attn_bias], [norm_w], [norm_b], w1, [w1_scales], [b1], w2, [w2_scales],
-** [b2]; then the ops; output "out".
+** [b2]; then the ops; output "out". With split_w1, w1 [w1_scales] [b1] is
+** w1_up [w1_up_scales] w1_gate [w1_gate_scales] [b1_up] [b1_gate].
 */
 #include "mlp.h"
 #include "error.h"
@@ -23,7 +24,16 @@ typedef struct mlp_vals {
     dsmlp_value A, X, Xn;
     dsmlp_value bo, gamma, beta;
     dsmlp_value w1, s1, b1, w2, s2, b2;
+    dsmlp_value wg, sg, bg;   /* split_w1: the gate's; w1, s1, b1 are the up's */
 } mlp_vals;
+
+/* A weight with `in` inputs and `out` outputs in layout lay. */
+static dsmlp_status weight(dsmlp_graph *g, const char *name, dsmlp_dtype dt, int64_t in, int64_t out,
+                           dsmlp_layout lay, dsmlp_value *v)
+{
+    if (lay == DSMLP_LAYOUT_IN_OUT) return dsmlp_param_matrix(g, name, dt, in, out, lay, v);
+    return dsmlp_param_matrix(g, name, dt, out, in, lay, v);
+}
 
 static dsmlp_status declare(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const mlp_dims *d, mlp_vals *v)
 {
@@ -33,24 +43,27 @@ static dsmlp_status declare(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const m
     dsmlp_layout lay = d->int8 ? DSMLP_LAYOUT_OUT_IN : cfg->layout;
     int64_t n1 = d->F * d->Ip;   /* W1 output features of this rank */
 
-    *v = (mlp_vals){DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE,
-                    DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE};
+    *v = (mlp_vals){DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE,
+                    DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE, DSMLP_NONE};
     TRY(dsmlp_input(g, "input", dt, d->H, &v->A));
     TRY(dsmlp_input(g, "residual", dt, d->H, &v->X));
     if (cfg->norm == DSMLP_NORM_NONE) TRY(dsmlp_input(g, "residual_norm", dt, d->H, &v->Xn));
     if (cfg->attn_bias) TRY(dsmlp_param_vector(g, "attn_bias", dt, d->H, &v->bo));
     if (cfg->norm != DSMLP_NORM_NONE) TRY(dsmlp_param_vector(g, "norm_w", dt, d->H, &v->gamma));
     if (cfg->norm == DSMLP_NORM_LAYERNORM && cfg->norm_bias) TRY(dsmlp_param_vector(g, "norm_b", dt, d->H, &v->beta));
-    if (lay == DSMLP_LAYOUT_IN_OUT)
-        TRY(dsmlp_param_matrix(g, "w1", wdt, d->H, n1, lay, &v->w1));
-    else
-        TRY(dsmlp_param_matrix(g, "w1", wdt, n1, d->H, lay, &v->w1));
-    if (d->int8) TRY(dsmlp_param_vector(g, "w1_scales", DSMLP_F32, cfg->int8_groups, &v->s1));
-    if (cfg->bias1) TRY(dsmlp_param_vector(g, "b1", dt, n1, &v->b1));
-    if (lay == DSMLP_LAYOUT_IN_OUT)
-        TRY(dsmlp_param_matrix(g, "w2", wdt, d->Ip, d->H, lay, &v->w2));
-    else
-        TRY(dsmlp_param_matrix(g, "w2", wdt, d->H, d->Ip, lay, &v->w2));
+    if (d->split) {
+        TRY(weight(g, "w1_up", wdt, d->H, d->Ip, lay, &v->w1));
+        if (d->int8) TRY(dsmlp_param_vector(g, "w1_up_scales", DSMLP_F32, cfg->int8_groups, &v->s1));
+        TRY(weight(g, "w1_gate", wdt, d->H, d->Ip, lay, &v->wg));
+        if (d->int8) TRY(dsmlp_param_vector(g, "w1_gate_scales", DSMLP_F32, cfg->int8_groups, &v->sg));
+        if (cfg->bias1) TRY(dsmlp_param_vector(g, "b1_up", dt, d->Ip, &v->b1));
+        if (cfg->bias1) TRY(dsmlp_param_vector(g, "b1_gate", dt, d->Ip, &v->bg));
+    } else {
+        TRY(weight(g, "w1", wdt, d->H, n1, lay, &v->w1));
+        if (d->int8) TRY(dsmlp_param_vector(g, "w1_scales", DSMLP_F32, cfg->int8_groups, &v->s1));
+        if (cfg->bias1) TRY(dsmlp_param_vector(g, "b1", dt, n1, &v->b1));
+    }
+    TRY(weight(g, "w2", wdt, d->Ip, d->H, lay, &v->w2));
     if (d->int8) TRY(dsmlp_param_vector(g, "w2_scales", DSMLP_F32, cfg->int8_groups, &v->s2));
     if (cfg->bias2) TRY(dsmlp_param_vector(g, "b2", dt, d->H, &v->b2));
     return DSMLP_OK;
@@ -68,22 +81,17 @@ static dsmlp_status linear(dsmlp_graph *g, const dsmlp_mlp_config *cfg, dsmlp_va
 
 /* The configured activation, on every branch (DeepSpeed's GPT-J branch always
 ** uses tanh-GELU and its LayerNorm path skips gated ones). */
-static dsmlp_status activate(dsmlp_graph *g, dsmlp_mlp_act act, dsmlp_value x, dsmlp_value *out)
+static dsmlp_status activate(dsmlp_graph *g, const mlp_dims *d, dsmlp_value x, dsmlp_value *out)
 {
-    switch (act) {
-    case DSMLP_MLP_GELU: return dsmlp_gelu_tanh(g, x, out);
-    case DSMLP_MLP_RELU: return dsmlp_relu(g, x, out);
-    case DSMLP_MLP_GATED_GELU: return dsmlp_gated(g, x, DSMLP_ACT_GELU_ERF, out);
-    case DSMLP_MLP_GATED_SILU: return dsmlp_gated(g, x, DSMLP_ACT_SILU, out);
-    }
-    return err_set(dsmlp_graph_ctx(g), DSMLP_ERR_INVALID_ARG, "mlp build: unknown activation %d", (int)act);
+    if (d->gated) return dsmlp_gated(g, x, d->act, out);
+    return dsmlp_activation(g, x, d->act, out);
 }
 
 static dsmlp_status normalize(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const mlp_vals *v, dsmlp_value x,
                               dsmlp_value *out)
 {
     if (cfg->norm == DSMLP_NORM_LAYERNORM) return dsmlp_layernorm(g, x, v->gamma, v->beta, cfg->epsilon, out);
-    return dsmlp_rmsnorm(g, x, v->gamma, cfg->epsilon, out);
+    return dsmlp_rmsnorm_offset(g, x, v->gamma, cfg->epsilon, cfg->gamma_offset, out);
 }
 
 static dsmlp_status build(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const mlp_dims *d)
@@ -109,7 +117,13 @@ static dsmlp_status build(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const mlp
 
     dsmlp_value u, a, y;
     TRY(linear(g, cfg, h, v.w1, v.s1, v.b1, &u));
-    TRY(activate(g, cfg->activation, u, &a));
+    if (d->split) {   /* up and gate from their own weights: a gated op with two operands */
+        dsmlp_value q;
+        TRY(linear(g, cfg, h, v.wg, v.sg, v.bg, &q));
+        TRY(dsmlp_gated_pair(g, u, q, d->act, &a));
+    } else {
+        TRY(activate(g, d, u, &a));
+    }
     TRY(linear(g, cfg, a, v.w2, v.s2, rank0 ? v.b2 : DSMLP_NONE, &y));
 
     /* Residual terms (spec §4.6, intended formulas): each rank's y is a

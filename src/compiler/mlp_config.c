@@ -33,7 +33,43 @@ void dsmlp_mlp_config_default(dsmlp_mlp_config *cfg)
         .norm_bias = 1,
         .bias1 = 1,
         .bias2 = 1,
+        .gamma_offset = 0.0,
+        .split_w1 = 0,
     };
+}
+
+dsmlp_mlp_act dsmlp_mlp_act_make(dsmlp_act act, int gated)
+{
+    static const dsmlp_mlp_act plain[DSMLP_ACT_COUNT] = {DSMLP_MLP_GELU_TANH, DSMLP_MLP_GELU_ERF, DSMLP_MLP_RELU,
+                                                         DSMLP_MLP_SILU};
+    static const dsmlp_mlp_act gate[DSMLP_ACT_COUNT] = {DSMLP_MLP_GATED_GELU_TANH, DSMLP_MLP_GATED_GELU_ERF,
+                                                        DSMLP_MLP_GATED_RELU, DSMLP_MLP_GATED_SILU};
+    if ((unsigned)act >= DSMLP_ACT_COUNT) return (dsmlp_mlp_act)0;
+    return gated ? gate[act] : plain[act];
+}
+
+dsmlp_status dsmlp_mlp_act_split(dsmlp_ctx *ctx, dsmlp_mlp_act a, dsmlp_act *act, int *gated)
+{
+    dsmlp_act f;
+    int g = 0;
+    switch (a) {
+    case DSMLP_MLP_GELU_TANH: f = DSMLP_ACT_GELU_TANH; break;
+    case DSMLP_MLP_GELU_ERF: f = DSMLP_ACT_GELU_ERF; break;
+    case DSMLP_MLP_RELU: f = DSMLP_ACT_RELU; break;
+    case DSMLP_MLP_SILU: f = DSMLP_ACT_SILU; break;
+    case DSMLP_MLP_GATED_GELU_TANH: f = DSMLP_ACT_GELU_TANH, g = 1; break;
+    case DSMLP_MLP_GATED_GELU_ERF: f = DSMLP_ACT_GELU_ERF, g = 1; break;
+    case DSMLP_MLP_GATED_RELU: f = DSMLP_ACT_RELU, g = 1; break;
+    case DSMLP_MLP_GATED_SILU: f = DSMLP_ACT_SILU, g = 1; break;
+    default:
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                       "mlp config: unknown activation %d (want GELU(_TANH)=1, RELU=2, GATED_GELU(_ERF)=3, "
+                       "GATED_SILU=4, GELU_ERF=5, SILU=6, GATED_GELU_TANH=7, GATED_RELU=8)",
+                       (int)a);
+    }
+    if (act) *act = f;
+    if (gated) *gated = g;
+    return DSMLP_OK;
 }
 
 void mlp_dims_of(const dsmlp_mlp_config *cfg, mlp_dims *d)
@@ -42,7 +78,10 @@ void mlp_dims_of(const dsmlp_mlp_config *cfg, mlp_dims *d)
     d->I = cfg->intermediate > 0 ? cfg->intermediate : 4 * cfg->hidden;
     d->P = cfg->tp_size;
     d->r = cfg->tp_rank;
-    d->gated = cfg->activation == DSMLP_MLP_GATED_GELU || cfg->activation == DSMLP_MLP_GATED_SILU;
+    d->act = DSMLP_ACT_GELU_TANH;
+    d->gated = 0;
+    dsmlp_mlp_act_split(NULL, cfg->activation, &d->act, &d->gated);
+    d->split = d->gated && cfg->split_w1;
     d->F = d->gated ? 2 : 1;
     d->Ip = d->I / d->P;
     d->int8 = cfg->int8_weights != 0;
@@ -62,13 +101,8 @@ static dsmlp_status check_enums(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
     if (cfg->dtype != DSMLP_F32 && cfg->dtype != DSMLP_F16 && cfg->dtype != DSMLP_BF16)
         return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: unknown dtype %d (want f32=%d, f16=%d or bf16=%d)",
                        (int)cfg->dtype, DSMLP_F32, DSMLP_F16, DSMLP_BF16);
-    switch (cfg->activation) {
-    case DSMLP_MLP_GELU: case DSMLP_MLP_RELU: case DSMLP_MLP_GATED_GELU: case DSMLP_MLP_GATED_SILU: break;
-    default:
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
-                       "mlp config: unknown activation %d (want GELU=1, RELU=2, GATED_GELU=3, GATED_SILU=4)",
-                       (int)cfg->activation);
-    }
+    dsmlp_status s = dsmlp_mlp_act_split(ctx, cfg->activation, NULL, NULL);
+    if (s != DSMLP_OK) return s;
     switch (cfg->norm) {
     case DSMLP_NORM_NONE: case DSMLP_NORM_LAYERNORM: case DSMLP_NORM_RMSNORM: break;
     default:
@@ -124,13 +158,13 @@ static dsmlp_status check_int8(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
         return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: int8_groups must be >= 1 (int8_groups=%lld)", G);
     mlp_dims d;
     mlp_dims_of(cfg, &d);
-    int64_t rows1 = d.F * d.Ip;
+    int64_t rows1 = d.split ? d.Ip : d.F * d.Ip;
     if (rows1 % cfg->int8_groups != 0)
         return err_set(ctx, DSMLP_ERR_SHAPE,
-                       "mlp config: int8_groups=%lld does not divide the %lld rows of w1 (rank weight [%lld, %lld] "
+                       "mlp config: int8_groups=%lld does not divide the %lld rows of %s (rank weight [%lld, %lld] "
                        "[out,in], rows = %sintermediate/tp_size = %lld)",
-                       G, (long long)rows1, (long long)rows1, (long long)d.H, d.gated ? "2*" : "",
-                       (long long)rows1);
+                       G, (long long)rows1, d.split ? "w1_up and w1_gate" : "w1", (long long)rows1, (long long)d.H,
+                       d.gated && !d.split ? "2*" : "", (long long)rows1);
     if (d.H % cfg->int8_groups != 0)
         return err_set(ctx, DSMLP_ERR_SHAPE,
                        "mlp config: int8_groups=%lld does not divide the %lld rows of w2 (rank weight [%lld, %lld] "
@@ -150,6 +184,21 @@ dsmlp_status dsmlp_mlp_config_check(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
         return err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: norm_bias=%d but norm is %s, which has no beta; set norm_bias=0", cfg->norm_bias,
                        norm_name(cfg->norm));
+    if (cfg->gamma_offset != 0.0 && cfg->norm != DSMLP_NORM_RMSNORM)
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                       "mlp config: gamma_offset=%g but norm is %s; the weight offset is an RMSNorm option (Gemma)",
+                       cfg->gamma_offset, norm_name(cfg->norm));
+    if (!isfinite(cfg->gamma_offset))
+        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: gamma_offset=%g is not finite", cfg->gamma_offset);
+    if (cfg->split_w1) {
+        mlp_dims d;
+        mlp_dims_of(cfg, &d);
+        if (!d.gated)
+            return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                           "mlp config: split_w1=%d but the activation is not gated: separate up and gate weights "
+                           "need a gated activation",
+                           cfg->split_w1);
+    }
     if (cfg->norm != DSMLP_NORM_NONE && !(isfinite(cfg->epsilon) && cfg->epsilon > 0))
         return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: epsilon must be finite and > 0 for %s (epsilon=%g)",
                        norm_name(cfg->norm), cfg->epsilon);

@@ -54,8 +54,15 @@ dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const 
     } else if (!strcmp(param, "b2")) {
         has = cfg->bias2, present = "bias2=0";
     } else if (!strcmp(param, "b1")) {
-        has = cfg->bias1, present = "bias1=0";
-    } else if (!strcmp(param, "w1_scales") || !strcmp(param, "w2_scales")) {
+        has = cfg->bias1 && !d.split, present = d.split ? "split_w1=1: b1_up and b1_gate" : "bias1=0";
+    } else if (!strcmp(param, "b1_up") || !strcmp(param, "b1_gate")) {
+        has = cfg->bias1 && d.split, present = d.split ? "bias1=0" : "split_w1=0: b1 holds [up | gate]";
+    } else if (!strcmp(param, "w1_up") || !strcmp(param, "w1_gate")) {
+        has = d.split, present = "split_w1=0: w1 holds [up | gate]";
+    } else if (!strcmp(param, "w1")) {
+        has = !d.split, present = "split_w1=1: w1_up and w1_gate";
+    } else if (!strcmp(param, "w1_scales") || !strcmp(param, "w2_scales") || !strcmp(param, "w1_up_scales") ||
+               !strcmp(param, "w1_gate_scales")) {
         if (!d.int8)
             return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (int8_weights=0)",
                            param);
@@ -63,15 +70,24 @@ dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const 
                        "mlp shard '%s': int8 scales are per shard, not sliced from the full weight's: quantize each "
                        "rank's shard of the float weight and use its scales",
                        param);
-    } else if (strcmp(param, "w1") && strcmp(param, "w2")) {
+    } else if (strcmp(param, "w2")) {
         return err_set(ctx, DSMLP_ERR_NOT_FOUND,
-                       "mlp shard: unknown parameter '%s' (want attn_bias, norm_w, norm_b, w1, b1, w2, b2)", param);
+                       "mlp shard: unknown parameter '%s' (want attn_bias, norm_w, norm_b, w1, b1, w1_up, w1_gate, "
+                       "b1_up, b1_gate, w2, b2)",
+                       param);
     }
     if (!has) return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (%s)", param, present);
 
     const char *f = full;
     char *o = shard;
-    if (!strcmp(param, "w1")) {
+    mlp_dims half = d;   /* w1_up, w1_gate, b1_up, b1_gate: one block of outputs each */
+    half.F = 1;
+    if (!strcmp(param, "w1_up") || !strcmp(param, "w1_gate")) {
+        if (out_in) shard_w1_outputs(o, f, &half, 1, d.H, wsz);
+        else shard_w1_outputs(o, f, &half, d.H, 1, wsz);
+    } else if (!strcmp(param, "b1_up") || !strcmp(param, "b1_gate")) {
+        shard_w1_outputs(o, f, &half, 1, 1, esz);
+    } else if (!strcmp(param, "w1")) {
         if (out_in)   /* [F·I, H]: row blocks */
             shard_w1_outputs(o, f, &d, 1, d.H, wsz);
         else          /* [H, F·I]: column blocks of every row */

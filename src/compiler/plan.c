@@ -23,6 +23,7 @@ dsmlp_status plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile
     snprintf(p->arch, sizeof p->arch, "%s", o->arch);
     p->max_tokens = o->max_tokens > 0 ? o->max_tokens : 8192;
     p->tf32 = o->tf32;
+    p->external_workspace = o->external_workspace != 0;
     if (o->decode_max_tokens < 0 || o->decode_max_tokens > EMIT_GEMV_MAX_T) {
         plan_destroy(p);
         return err_set(ctx, DSMLP_ERR_INVALID_ARG,

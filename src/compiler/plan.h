@@ -114,6 +114,8 @@ typedef struct plan_norm_op {      /* KERN_NORM: out = norm(sum terms); side = s
 typedef struct plan_act_op {       /* KERN_ACT: out = act(in + bias); KERN_GATED: out = (up + b) * act(gate + b) */
     dsmlp_act act;
     int       in, bias, out;
+    int       gate, gate_bias;     /* KERN_GATED with gate >= 0: up = in [T,n], gate apart [T,n] (separate
+                                      up/gate weights); gate < 0: in = [up | gate] [T,2n], bias [2n] */
 } plan_act_op;
 
 typedef struct plan_deq_op {       /* KERN_DEQUANT: out = q * scales[row / (rows / groups)] */
@@ -160,6 +162,7 @@ typedef struct plan {
     int64_t      max_tokens;
     int          tf32;
     int64_t      decode_max_tokens;       /* GEMV variants for T <= this; 0: none */
+    int          external_workspace;      /* the caller installs the workspace     */
     plan_buf    *bufs;    int nbufs;
     plan_step   *steps;   int nsteps;
     plan_kernel *kernels; int nkernels;

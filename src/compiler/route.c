@@ -253,7 +253,8 @@ static int find_cand(rb *R, int i, cand *c, char *why, size_t cap)
     int f = gi + 1;
     if (f < p->nsteps && p->steps[f].kind == STEP_KERNEL && c->g->epi == EPI_NONE && c->g->c < 0 && c->g->bias < 0) {
         const plan_step *F = &p->steps[f];
-        if ((F->op.kind == KERN_ACT || F->op.kind == KERN_GATED) && F->op.act.in == c->g->d &&
+        /* gating fuses when this GEMM wrote [up | gate]; separate up and gate (act.gate >= 0) stay a kernel */
+        if ((F->op.kind == KERN_ACT || F->op.kind == KERN_GATED) && F->op.act.in == c->g->d && F->op.act.gate < 0 &&
             !read_elsewhere(p, c->g->d, gi, f) && (F->op.act.bias < 0 || float_dt(p->bufs[F->op.act.bias].dtype))) {
             c->fol = &F->op.act;
             c->gated = F->op.kind == KERN_GATED;

@@ -135,9 +135,14 @@ static int result(lua_State *L, dsmlp_graph *g, dsmlp_status s, const dsmlp_valu
     return 1;
 }
 
+/* A dtype name: f32, f16, bf16, i8, or an alias (fp16, float16, bfloat16, ...). */
 static dsmlp_dtype checkdtype(lua_State *L, int idx)
 {
-    return (dsmlp_dtype)luaL_checkoption(L, idx, NULL, dtype_names);
+    const char *name = luaL_checkstring(L, idx);
+    dsmlp_dtype t;
+    if (dsmlp_dtype_parse(name, &t) != DSMLP_OK || t == DSMLP_F64)
+        return (dsmlp_dtype)luaL_checkoption(L, idx, NULL, dtype_names);   /* raises with the valid names */
+    return t;
 }
 
 static int g_input(lua_State *L)
@@ -194,12 +199,14 @@ static int g_layernorm(lua_State *L)
     return result(L, g, dsmlp_layernorm(g, x, w, b, eps, &out), &out);
 }
 
+/* g:rmsnorm(x, w, eps [, offset]): the weight is w + offset (Gemma: 1). */
 static int g_rmsnorm(lua_State *L)
 {
     dsmlp_graph *g = opgraph(L, "rmsnorm");
     dsmlp_value x = checkvalue(L, 2), w = checkvalue(L, 3), out;
     double eps = (double)luaL_checknumber(L, 4);
-    return result(L, g, dsmlp_rmsnorm(g, x, w, eps, &out), &out);
+    double offset = (double)luaL_optnumber(L, 5, 0.0);
+    return result(L, g, dsmlp_rmsnorm_offset(g, x, w, eps, offset, &out), &out);
 }
 
 static int g_matmul(lua_State *L)
@@ -240,10 +247,16 @@ UNARY(g_silu, dsmlp_silu, "silu")
 UNARY(g_all_reduce, dsmlp_all_reduce, "all_reduce")
 #undef UNARY
 
+/* g:gated(x, act) with x = [up | gate], or g:gated(up, gate, act). */
 static int g_gated(lua_State *L)
 {
     dsmlp_graph *g = opgraph(L, "gated");
     dsmlp_value x = checkvalue(L, 2), out;
+    if (luaL_testudata(L, 3, LVALUE_MT)) {
+        dsmlp_value gate = checkvalue(L, 3);
+        dsmlp_act act = (dsmlp_act)luaL_checkoption(L, 4, NULL, act_names);
+        return result(L, g, dsmlp_gated_pair(g, x, gate, act, &out), &out);
+    }
     dsmlp_act act = (dsmlp_act)luaL_checkoption(L, 3, NULL, act_names);
     return result(L, g, dsmlp_gated(g, x, act, &out), &out);
 }

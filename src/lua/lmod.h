@@ -47,6 +47,12 @@ int     lgraph_charge(lua_State *L, dsmlp_graph *g, const char *what);
 /* Raises the C context's last error as a Lua error at the caller's line. */
 int     lmod_error(lua_State *L, dsmlp_ctx *ctx);
 
+/* Model files (lmodel.c): the script's directory for relative paths, the
+** dsmlp.weights metatable, and hf_raw, attach_tensors, weights. */
+void lmod_set_script_dir(lua_State *L, const char *script_path);
+void lmodel_open(lua_State *L);
+extern const luaL_Reg lmodel_funcs[];
+
 /* Opens the C module table (graph, mlp_raw, layer, public, ...). */
 int luaopen_dsmlp_core(lua_State *L);
 

@@ -40,7 +40,7 @@ static int m_graph(lua_State *L)
 static const char *const raw_fields[] = {
     "name", "hidden", "intermediate", "dtype", "int8_weights", "int8_groups", "activation", "norm",
     "pre_layer_norm", "mlp_after_attn", "epsilon", "layout", "tp_size", "tp_rank", "attn_bias", "norm_bias",
-    "bias1", "bias2", NULL
+    "bias1", "bias2", "gamma_offset", "split_w1", NULL
 };
 
 static int fieldtype(lua_State *L, const char *field, int want)
@@ -99,8 +99,12 @@ static void rawconfig(lua_State *L, dsmlp_mlp_config *c, const char **name)
 {
     static const char *const dtypes[] = {"f32", "f16", "bf16", "i8", NULL};
     static const int dtype_v[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16, DSMLP_I8};
-    static const char *const acts[] = {"gelu", "relu", "gated_gelu", "gated_silu", NULL};
-    static const int act_v[] = {DSMLP_MLP_GELU, DSMLP_MLP_RELU, DSMLP_MLP_GATED_GELU, DSMLP_MLP_GATED_SILU};
+    /* gelu and gated_gelu keep DeepSpeed's meaning (tanh, erf); the rest say which GELU */
+    static const char *const acts[] = {"gelu", "relu", "gated_gelu", "gated_silu", "gelu_tanh", "gelu_erf", "silu",
+                                       "gated_gelu_tanh", "gated_gelu_erf", "gated_relu", NULL};
+    static const int act_v[] = {DSMLP_MLP_GELU, DSMLP_MLP_RELU, DSMLP_MLP_GATED_GELU, DSMLP_MLP_GATED_SILU,
+                                DSMLP_MLP_GELU_TANH, DSMLP_MLP_GELU_ERF, DSMLP_MLP_SILU, DSMLP_MLP_GATED_GELU_TANH,
+                                DSMLP_MLP_GATED_GELU_ERF, DSMLP_MLP_GATED_RELU};
     static const char *const norms[] = {"none", "layernorm", "rmsnorm", NULL};
     static const int norm_v[] = {DSMLP_NORM_NONE, DSMLP_NORM_LAYERNORM, DSMLP_NORM_RMSNORM};
     static const char *const layouts[] = {"in_out", "out_in", NULL};
@@ -136,6 +140,8 @@ static void rawconfig(lua_State *L, dsmlp_mlp_config *c, const char **name)
     rawbool(L, "norm_bias", &c->norm_bias);
     rawbool(L, "bias1", &c->bias1);
     rawbool(L, "bias2", &c->bias2);
+    rawnum(L, "gamma_offset", &c->gamma_offset);
+    rawbool(L, "split_w1", &c->split_w1);
     *name = "mlp";
     if (fieldtype(L, "name", LUA_TSTRING)) *name = lua_tostring(L, -1);
     lua_replace(L, 2);   /* keep the name string anchored while we use it */
@@ -286,7 +292,9 @@ static const luaL_Reg core_funcs[] = {
 int luaopen_dsmlp_core(lua_State *L)
 {
     lgraph_open(L);
+    lmodel_open(L);
     luaL_newlib(L, core_funcs);
+    luaL_setfuncs(L, lmodel_funcs, 0);
     lua_pushstring(L, dsmlp_version());
     lua_setfield(L, -2, "version");
     return 1;

@@ -146,6 +146,7 @@ static int script_main(lua_State *L)
     script_job *job = (script_job *)lua_touserdata(L, 1);
     lua_settop(L, 0);
     sandbox_open(L, job->o.allow_io, job->o.lua_path);
+    lmod_set_script_dir(L, job->path);   /* dsmlp.hf("config.json") next to the script */
     lua_settop(L, 0);
     int st = job->path ? luaL_loadfilex(L, job->path, "t")
                        : luaL_loadbufferx(L, job->source, job->len, job->chunkname, "t");

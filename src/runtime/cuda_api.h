@@ -33,7 +33,8 @@
     X(cuGraphInstantiate) X(cuGraphLaunch) X(cuGraphDestroy) X(cuGraphExecDestroy)              \
     X(cuLaunchKernelEx) X(cuOccupancyMaxActiveBlocksPerMultiprocessor) X(cuMemsetD32)            \
     X(cuFuncGetAttribute) X(cuStreamWaitEvent) X(cuIpcGetMemHandle) X(cuIpcOpenMemHandle)         \
-    X(cuIpcCloseMemHandle) X(cuDeviceGetPCIBusId) X(cuDeviceGetByPCIBusId) X(cuDeviceCanAccessPeer)
+    X(cuIpcCloseMemHandle) X(cuDeviceGetPCIBusId) X(cuDeviceGetByPCIBusId) X(cuDeviceCanAccessPeer) \
+    X(cuMemGetInfo)
 
 #define CUDA_API_FIELD(name) __typeof__(&name) name;
 typedef struct cuda_api {

@@ -82,6 +82,15 @@ static char *alias_check(const plan *p, int o, int i)
     return NULL;
 }
 
+void exec_set_release(exec_state *rt, dsmlp_bindings *s)
+{
+    const cuda_api *cu = rt && rt->dev ? rt->dev->cu : NULL;
+    for (int b = 0; cu && s->owned && b < rt->nbufs; b++)
+        if (s->owned[b]) cu->cuMemFree(s->owned[b]);
+    free(s->ptr), free(s->owned);
+    s->ptr = s->owned = NULL;
+}
+
 void exec_unload(void *rtp)
 {
     exec_state *rt = rtp;
@@ -96,10 +105,14 @@ void exec_unload(void *rtp)
         cu->cuCtxSynchronize();
         for (int k = 0; rt->kern && k < rt->nkernels; k++)
             if (rt->kern[k].mod) cu->cuModuleUnload(rt->kern[k].mod);
-        for (int b = 0; rt->owned && b < rt->nbufs; b++)
-            if (rt->owned[b]) cu->cuMemFree(rt->owned[b]);
-        if (rt->ws) cu->cuMemFree(rt->ws);
+        if (rt->ws && rt->ws_owned) cu->cuMemFree(rt->ws);
     }
+    /* Sets still alive lose their memory now and refuse to run (their rt is gone). */
+    for (dsmlp_bindings *s = rt->sets; s; s = s->next) {
+        exec_set_release(rt, s);
+        s->rt = NULL;
+    }
+    exec_set_release(rt, &rt->def);
     exec_stream_unload(rt);
     for (int s = 0; rt->gemm && s < rt->nsteps; s++) gemm_release(&rt->gemm[s]);
     for (int i = 0; rt->alias_why && i < rt->nbufs * rt->nbufs; i++) free(rt->alias_why[i]);
@@ -108,8 +121,38 @@ void exec_unload(void *rtp)
     free(rt->kern);
     free(rt->gemm);
     free(rt->ptr);
-    free(rt->owned);
     free(rt);
+}
+
+void exec_workspace_parts(const plan *p, size_t *plan_part, size_t *lt_part)
+{
+    int ngemm = 0;
+    for (int s = 0; s < p->nsteps; s++) ngemm += p->steps[s].kind == STEP_GEMM;
+    *plan_part = (p->ws_bytes + 255) & ~(size_t)255;
+    *lt_part = ngemm ? GEMM_LT_WORKSPACE : 0;
+}
+
+void exec_workspace_place(const plan *p, exec_state *rt)
+{
+    for (int b = 0; b < p->nbufs; b++)
+        if (p->bufs[b].kind == BUF_WORK) rt->ptr[b] = rt->ws ? rt->ws + p->bufs[b].ws_offset : 0;
+}
+
+dsmlp_status exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdeviceptr ws, size_t bytes)
+{
+    const cuda_api *cu = rt->dev->cu;
+    CUresult r = cu->cuCtxSynchronize();   /* the memory may be in use until now */
+    if (r == CUDA_SUCCESS && cu->cuMemsetD8) {
+        r = cu->cuMemsetD8(ws, 0, bytes);
+    } else if (r == CUDA_SUCCESS) {   /* a driver without cuMemsetD8: copy zeros */
+        static const unsigned char zeros[1 << 16];
+        for (size_t off = 0; r == CUDA_SUCCESS && off < bytes; off += sizeof zeros)
+            r = cu->cuMemcpyHtoD(ws + off, zeros, bytes - off < sizeof zeros ? bytes - off : sizeof zeros);
+    }
+    if (r == CUDA_SUCCESS) r = cu->cuCtxSynchronize();
+    if (r != CUDA_SUCCESS)
+        return err_set(ctx, DSMLP_ERR_CUDA, "zeroing the %zu-byte workspace failed: %s", bytes, cuda_api_errstr(r));
+    return DSMLP_OK;
 }
 
 static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
@@ -168,11 +211,12 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
     rt->nbufs = nb;
     rt->kern = calloc((size_t)p->nkernels + 1, sizeof *rt->kern);
     rt->gemm = calloc((size_t)p->nsteps + 1, sizeof *rt->gemm);
+    rt->def.ptr = calloc((size_t)nb + 1, sizeof *rt->def.ptr);
+    rt->def.owned = calloc((size_t)nb + 1, sizeof *rt->def.owned);
     rt->ptr = calloc((size_t)nb + 1, sizeof *rt->ptr);
-    rt->owned = calloc((size_t)nb + 1, sizeof *rt->owned);
     rt->alias_ok = calloc((size_t)nb * nb + 1, 1);
     rt->alias_why = calloc((size_t)nb * nb + 1, sizeof *rt->alias_why);
-    if (!rt->kern || !rt->gemm || !rt->ptr || !rt->owned || !rt->alias_ok || !rt->alias_why)
+    if (!rt->kern || !rt->gemm || !rt->def.ptr || !rt->def.owned || !rt->ptr || !rt->alias_ok || !rt->alias_why)
         return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
 
     for (int o = 0; o < nb; o++) {
@@ -189,13 +233,16 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
         if (p->steps[s].kind == STEP_GEMM) ngemm++;
         if (p->steps[s].kind == STEP_ALL_REDUCE) rt->needs_comm = 1;
     }
-    rt->ws_plan = (p->ws_bytes + 255) & ~(size_t)255;
-    rt->ws_lt = ngemm ? GEMM_LT_WORKSPACE : 0;
-    if (rt->ws_plan + rt->ws_lt) {
+    exec_workspace_parts(p, &rt->ws_plan, &rt->ws_lt);
+    /* The caller's workspace (compile option external_workspace) comes later, with dsmlp_plan_set_workspace. */
+    if (rt->ws_plan + rt->ws_lt && !p->external_workspace) {
         CUresult r = cu->cuMemAlloc(&rt->ws, rt->ws_plan + rt->ws_lt);
         if (r != CUDA_SUCCESS)
             return err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of the %zu-byte workspace failed: %s",
                            p->graph_name, rt->ws_plan + rt->ws_lt, cuda_api_errstr(r));
+        rt->ws_owned = 1;
+        dsmlp_status zs = exec_workspace_zero(ctx, rt, rt->ws, rt->ws_plan + rt->ws_lt);
+        if (zs != DSMLP_OK) return zs;
     }
     for (int b = 0; b < nb; b++) {
         const plan_buf *pb = &p->bufs[b];
@@ -203,8 +250,8 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
         if (pb->ws_offset + pb->ws_bytes > p->ws_bytes)
             return err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan '%s': buffer %s [%zu, +%zu) lies outside the %zu-byte workspace",
                            p->graph_name, pb->name, pb->ws_offset, pb->ws_bytes, p->ws_bytes);
-        rt->ptr[b] = rt->ws + pb->ws_offset;
     }
+    exec_workspace_place(p, rt);
 
     dsmlp_status s = load_kernels(ctx, p, rt);
     if (s != DSMLP_OK) return s;
@@ -223,7 +270,7 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
         tune_dt = tune_dt == DSMLP_DTYPE_COUNT || tune_dt == dt ? dt : DSMLP_F64;
     }
     gemm_tuner tuner;
-    int tuned = ngemm && tune_dt != DSMLP_F64 && ctx_opts(ctx)->gemm_tune &&
+    int tuned = ngemm && tune_dt != DSMLP_F64 && rt->ws && ctx_opts(ctx)->gemm_tune &&
                 gemm_tuner_open(&tuner, cu, tune_dt, max_w, max_act, tune_T, rt->ws + rt->ws_plan, rt->ws_lt);
     for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++)
         if (p->steps[i].kind == STEP_GEMM) s = gemm_prepare(ctx, rt->lt, p, i, &rt->gemm[i], tuned ? &tuner : NULL);
@@ -247,6 +294,7 @@ dsmlp_status dsmlp_plan_load(dsmlp_plan *pl)
     exec_state *rt = calloc(1, sizeof *rt);
     if (!rt) return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
     rt->dev = dev;
+    rt->def.rt = rt, rt->def.plan = pl, rt->def.ctx = ctx;
     if ((s = load_state(ctx, p, rt)) != DSMLP_OK) {
         exec_unload(rt);
         return s;

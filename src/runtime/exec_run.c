@@ -1,5 +1,7 @@
-/* exec_run.c — dsmlp_run: enqueue every step of a loaded plan on a stream.
-** No allocation, no synchronization, no host round-trip: capturable. */
+/* exec_run.c — dsmlp_run / dsmlp_run_bound: enqueue every step of a loaded
+** plan (main steps, or the small-T route's) on a stream, with the pointers of
+** one binding set. No allocation, no synchronization, no host round-trip:
+** capturable. */
 #include "exec_state.h"
 #include "exec_stream.h"
 #include "nccl_ops.h"
@@ -9,8 +11,18 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Every external buffer bound, no unsafe aliasing, a communicator if needed. */
-static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt)
+/* rt->ptr's named entries for set: its pointer, else the plan's own
+** (workspace and scratch entries are placed when they change). */
+static void resolve(const plan *p, exec_state *rt, const dsmlp_bindings *set)
+{
+    for (int b = 0; b < p->nbufs; b++) {
+        plan_buf_kind k = p->bufs[b].kind;
+        if (k == BUF_INPUT || k == BUF_PARAM || k == BUF_OUTPUT) rt->ptr[b] = set->ptr[b] ? set->ptr[b] : rt->def.ptr[b];
+    }
+}
+
+/* Every external buffer bound, a workspace, no unsafe aliasing, a communicator if needed. */
+static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt, const CUdeviceptr *ptr, const char *fn)
 {
     const plan *p = pl->p;
     char names[1024];
@@ -18,7 +30,7 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt)
     int missing = 0;
     names[0] = 0;
     for (int b = 0; b < p->nbufs; b++) {
-        if (p->bufs[b].kind == BUF_WORK || p->bufs[b].kind == BUF_SCRATCH || rt->ptr[b]) continue;
+        if (p->bufs[b].kind == BUF_WORK || p->bufs[b].kind == BUF_SCRATCH || ptr[b]) continue;
         missing++;
         if (n + 1 < sizeof names) {
             int w = snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", p->bufs[b].name);
@@ -26,22 +38,27 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt)
         }
     }
     if (missing)
-        return err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_run: plan '%s' has %d unbound name%s: %s (use dsmlp_bind or dsmlp_upload)",
-                       p->graph_name, missing, missing > 1 ? "s" : "", names);
+        return err_set(pl->ctx, DSMLP_ERR_STATE, "%s: plan '%s' has %d unbound name%s: %s (use dsmlp_bind or dsmlp_upload)",
+                       fn, p->graph_name, missing, missing > 1 ? "s" : "", names);
+    if (!rt->ws && rt->ws_plan + rt->ws_lt)
+        return err_set(pl->ctx, DSMLP_ERR_STATE,
+                       "%s: plan '%s' has no workspace (compiled with external_workspace: install one with "
+                       "dsmlp_plan_set_workspace)",
+                       fn, p->graph_name);
     int nb = p->nbufs;
     for (int o = 0; o < nb; o++) {
         if (p->bufs[o].kind != BUF_OUTPUT) continue;
         for (int i = 0; i < nb; i++)
-            if (p->bufs[i].kind == BUF_INPUT && rt->ptr[o] == rt->ptr[i] && !rt->alias_ok[o * nb + i])
+            if (p->bufs[i].kind == BUF_INPUT && ptr[o] == ptr[i] && !rt->alias_ok[o * nb + i])
                 return err_set(pl->ctx, DSMLP_ERR_UNSUPPORTED,
-                               "dsmlp_run: output '%s' is bound to the same memory as input '%s', which plan '%s' "
+                               "%s: output '%s' is bound to the same memory as input '%s', which plan '%s' "
                                "cannot do in place: %s; bind a separate output buffer",
-                               p->bufs[o].name, p->bufs[i].name, p->graph_name, rt->alias_why[o * nb + i]);
+                               fn, p->bufs[o].name, p->bufs[i].name, p->graph_name, rt->alias_why[o * nb + i]);
     }
     if (rt->needs_comm && !rt->comm && !rt->tp)
         return err_set(pl->ctx, DSMLP_ERR_STATE,
-                       "dsmlp_run: plan '%s' has an all_reduce step but no NCCL communicator or tensor-parallel group "
-                       "(dsmlp_set_nccl_comm, dsmlp_plan_set_tp)",
+                       "%s: plan '%s' has an all_reduce step but no NCCL communicator or tensor-parallel group "
+                       "(dsmlp_set_nccl_comm, dsmlp_plan_set_tp)", fn,
                        p->graph_name);
     return DSMLP_OK;
 }
@@ -110,18 +127,23 @@ dsmlp_status exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick 
     return s;
 }
 
-dsmlp_status dsmlp_run(dsmlp_plan *pl, int64_t T, void *stream)
+dsmlp_status dsmlp_run_bound(dsmlp_plan *pl, const dsmlp_bindings *set, int64_t T, void *stream)
 {
     if (!pl || !pl->p) return DSMLP_ERR_INVALID_ARG;
     const plan *p = pl->p;
     exec_state *rt = pl->rt;
+    const char *fn = set ? "dsmlp_run_bound" : "dsmlp_run";
     if (!rt)
-        return err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_run: plan '%s' is not loaded (call dsmlp_plan_load first)",
+        return err_set(pl->ctx, DSMLP_ERR_STATE, "%s: plan '%s' is not loaded (call dsmlp_plan_load first)", fn,
                        p->graph_name);
+    if (set && (!set->rt || set->plan != pl))
+        return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "%s: the binding set belongs to %s, not to plan '%s'", fn,
+                       set->rt ? "another plan" : "a plan that was freed", p->graph_name);
     if (T < 1 || T > p->max_tokens)
-        return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_run: T = %lld is outside [1, %lld] (plan '%s' max_tokens)",
+        return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "%s: T = %lld is outside [1, %lld] (plan '%s' max_tokens)", fn,
                        (long long)T, (long long)p->max_tokens, p->graph_name);
-    dsmlp_status s = check_ready(pl, rt);
+    resolve(p, rt, set ? set : &rt->def);
+    dsmlp_status s = check_ready(pl, rt, rt->ptr, fn);
     if (s != DSMLP_OK) return s;
     if ((s = device_make_current(pl->ctx, rt->dev)) != DSMLP_OK) return s;
     const exec_pick *pick = &rt->pick[exec_bucket(T)];
@@ -129,4 +151,9 @@ dsmlp_status dsmlp_run(dsmlp_plan *pl, int64_t T, void *stream)
     s = exec_enqueue(pl, T, route, pick, (CUstream)stream);
     if (s == DSMLP_OK) err_clear(pl->ctx);
     return s;
+}
+
+dsmlp_status dsmlp_run(dsmlp_plan *pl, int64_t T, void *stream)
+{
+    return dsmlp_run_bound(pl, NULL, T, stream);
 }

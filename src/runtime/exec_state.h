@@ -1,6 +1,15 @@
 /*
-** exec_state.h — the runtime state of a loaded plan (struct dsmlp_plan.rt).
-** Private to src/runtime/exec*.c.
+** exec_state.h — the runtime state of a loaded plan (struct dsmlp_plan.rt)
+** and the binding sets that hold device pointers for it. Private to
+** src/runtime/exec*.c.
+**
+** Pointers: a binding set holds one pointer per named buffer (inputs,
+** outputs, parameters); the plan's default set (rt->def) serves dsmlp_bind,
+** dsmlp_upload and dsmlp_run. rt->ptr is the pointer array every step reads:
+** its named entries are resolved at the start of each run from the run's set
+** (else the default set), its workspace entries are ws + ws_offset (placed
+** whenever the workspace changes), its scratch entries are set at load. So
+** one plan runs any number of layers.
 */
 #ifndef DSMLP_EXEC_STATE_H
 #define DSMLP_EXEC_STATE_H
@@ -16,6 +25,18 @@ typedef struct exec_kernel {
 } exec_kernel;
 
 struct tp_attach;
+
+struct exec_state;
+
+struct dsmlp_bindings {
+    struct exec_state     *rt;      /* NULL once the plan is freed               */
+    dsmlp_plan            *plan;
+    dsmlp_ctx             *ctx;     /* the plan's context (errors)               */
+    CUdeviceptr           *ptr;     /* [nbufs]: bound or uploaded; 0 = unbound   */
+    CUdeviceptr           *owned;   /* [nbufs]: memory this set uploaded         */
+    struct dsmlp_bindings *next;    /* the plan's list of created sets           */
+};
+
 /* How one token bucket (T <= 8, 16, 32, 64, 128) runs: the main steps or the
 ** small-T route, and for each of its stream steps the variant and grid. */
 typedef struct exec_pick {
@@ -31,11 +52,13 @@ typedef struct exec_state {
     cublasLtHandle_t lt;
     exec_kernel     *kern;       /* [nkernels]                                       */
     gemm_op         *gemm;       /* [nsteps]; used by STEP_GEMM entries               */
-    CUdeviceptr     *ptr;        /* [nbufs]: bound, uploaded or workspace address     */
-    CUdeviceptr     *owned;      /* [nbufs]: memory dsmlp_upload allocated            */
+    CUdeviceptr     *ptr;        /* [nbufs]: the pointers of the run in progress      */
+    dsmlp_bindings   def;        /* the plan's own set (dsmlp_bind, dsmlp_run)        */
+    dsmlp_bindings  *sets;       /* sets made by dsmlp_bindings_create                */
     unsigned char   *alias_ok;   /* [nbufs*nbufs]: [o*nbufs+i] output o may alias input i */
     char           **alias_why;  /* [nbufs*nbufs]: why not (NULL when ok)            */
-    CUdeviceptr      ws;         /* plan workspace, then the cuBLASLt workspace        */
+    CUdeviceptr      ws;         /* workspace: the plan's part, then cuBLASLt's; 0 = none */
+    int              ws_owned;   /* dsmlp allocated ws (else the caller installed it) */
     size_t           ws_plan;    /* bytes of the plan's part (256-aligned)            */
     size_t           ws_lt;      /* bytes of cuBLASLt's part                           */
     void            *comm;       /* ncclComm_t from dsmlp_set_nccl_comm                */
@@ -48,5 +71,14 @@ typedef struct exec_state {
     char             tune_key[65];   /* the plan's tuning-record key on this device    */
     struct tp_attach *tp;        /* dsmlp_plan_set_tp: its group's all-reduce (tp.h)  */
 } exec_state;
+
+/* Bytes of the plan's part and of cuBLASLt's part of the workspace. */
+void         exec_workspace_parts(const plan *p, size_t *plan_part, size_t *lt_part);
+/* rt->ptr of the workspace buffers from rt->ws (0 without one). */
+void         exec_workspace_place(const plan *p, exec_state *rt);
+/* Zeroes bytes at ws and waits for it (kernels keep counters there that start at 0). */
+dsmlp_status exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdeviceptr ws, size_t bytes);
+/* Frees what set s uploaded (after the device is idle) and its arrays. */
+void         exec_set_release(exec_state *rt, dsmlp_bindings *s);
 
 #endif

@@ -319,6 +319,9 @@ dsmlp_status dsmlp_plan_tune(dsmlp_plan *pl)
         err_clear(ctx);
         return DSMLP_OK;
     }
+    if (!rt->ws && rt->ws_plan + rt->ws_lt)   /* the runs it times need the intermediates */
+        return err_set(ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune: plan '%s' has no workspace (install one with "
+                       "dsmlp_plan_set_workspace first)", p->graph_name);
     dsmlp_status s = device_make_current(ctx, rt->dev);
     if (s != DSMLP_OK) return s;
     tuner t;

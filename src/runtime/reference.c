@@ -243,7 +243,8 @@ static dsmlp_status exec_node(const ref_run *R, int rank, int i)
         return DSMLP_OK;
     }
 
-    ref_rowop o = {.op = nd->op, .act = op_act(nd->op, nd->act), .attr = nd->attr, .rows = rows, .cols = cols};
+    ref_rowop o = {.op = nd->op, .act = op_act(nd->op, nd->act), .attr = nd->attr, .offset = nd->offset,
+                   .rows = rows, .cols = cols};
     switch (nd->op) {
     case DSMLP_OP_ADD:
         if (!s0 || !s1) return shape_err(R, rank, i, "needs two operands");
@@ -273,6 +274,12 @@ static dsmlp_status exec_node(const ref_run *R, int rank, int i)
         o.a = s0->p, o.b = s1->p, o.c = nd->op == DSMLP_OP_LAYERNORM && s2 ? s2->p : NULL;
         break;
     case DSMLP_OP_GATED:
+        if (s1) {   /* up and gate as two values */
+            if (!s0 || s0->rows != rows || s0->cols != cols || s1->rows != rows || s1->cols != cols)
+                return shape_err(R, rank, i, "up and gate are not both [T, n]");
+            o.a = s0->p, o.b = s1->p;
+            break;
+        }
         if (!s0 || s0->rows != rows || s0->cols != 2 * cols) {
             snprintf(why, sizeof why, "x has %lld features, not 2 x %lld", s0 ? (long long)s0->cols : -1LL,
                      (long long)cols);

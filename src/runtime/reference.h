@@ -38,8 +38,10 @@ typedef struct ref_rowop {
     dsmlp_op      op;      /* ADD, SCALE, LAYERNORM, RMSNORM, BIAS, the four activations, GATED, DEQUANT */
     dsmlp_act     act;     /* activation ops and GATED                                       */
     double        attr;    /* eps (norms), constant (scale)                                  */
+    double        offset;  /* RMSNORM: the weight is γ + offset                              */
     const double *a;       /* x (DEQUANT: q)                                                 */
-    const double *b;       /* ADD: other term; norms: γ; BIAS: bias; DEQUANT: scales         */
+    const double *b;       /* ADD: other term; norms: γ; BIAS: bias; DEQUANT: scales;
+                              GATED: the gate [rows, cols] (a = up), or NULL (a = [up | gate]) */
     const double *c;       /* LAYERNORM: β or NULL                                           */
     int           a_bcast; /* ADD: a / b is one row broadcast over all rows                   */
     int           b_bcast;

@@ -53,12 +53,13 @@ static void rowop_row(const ref_rowop *o, int64_t r)
         double ms = 0;
         for (int64_t j = 0; j < n; j++) ms += a[j] * a[j];
         double inv = 1.0 / sqrt(ms / (double)n + o->attr);
-        for (int64_t j = 0; j < n; j++) y[j] = a[j] * inv * o->b[j];
+        for (int64_t j = 0; j < n; j++) y[j] = a[j] * inv * (o->b[j] + o->offset);
         break;
     }
     case DSMLP_OP_GATED: {
-        const double *x = o->a + r * 2 * n;   /* [up | gate] */
-        for (int64_t j = 0; j < n; j++) y[j] = x[j] * ref_act(o->act, x[n + j]);
+        const double *up = o->b ? o->a + r * n : o->a + r * 2 * n;   /* two values, or [up | gate] */
+        const double *gate = o->b ? o->b + r * n : up + n;
+        for (int64_t j = 0; j < n; j++) y[j] = up[j] * ref_act(o->act, gate[j]);
         break;
     }
     case DSMLP_OP_DEQUANT: {

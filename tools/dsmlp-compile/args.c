@@ -26,6 +26,11 @@ static const char usage_text[] =
     "                    else $XDG_CACHE_HOME/dsmlp, else ~/.cache/dsmlp)\n"
     "  --bundle OUT      after compiling, write a bundle file holding exactly\n"
     "                    this model's kernels (all requested archs)\n"
+    "  --weights PATH    a safetensors checkpoint (file, directory, or\n"
+    "                    model.safetensors.index.json): check that it holds\n"
+    "                    every parameter of every model layer of the layers\n"
+    "                    built with dsmlp.hf (names, dtypes, shapes; no data\n"
+    "                    read); with --verify, run with its real weights\n"
     "  --import BUNDLE   load a bundle into the store first: every entry (all\n"
     "                    archs: a bundle for a mixed fleet); a bundle from\n"
     "                    another dsmlp version, truncated or altered is refused\n"
@@ -62,10 +67,10 @@ static const char usage_text[] =
     "Progress goes to standard error: a bar on a terminal (plain lines when\n"
     "NO_COLOR is set or TERM=dumb), else one line per compiled kernel.\n"
     "\n"
-    "Order of work: --clear, --import, compile, --explain, --tune, --bundle, --verify,\n"
-    "--list. MODEL.lua may be omitted with --list, --clear, --import and --keygen.\n"
-    "A bundle is code: importing one trusts whoever made it; sign bundles and\n"
-    "import them with --trust to know who that was (docs/kernel-store.md).\n"
+    "Order of work: --clear, --import, --weights, compile, --explain, --tune, --bundle,\n"
+    "--verify, --list. MODEL.lua may be omitted with --list, --clear, --import and\n"
+    "--keygen. A bundle is code: importing one trusts whoever made it; sign bundles\n"
+    "and import them with --trust to know who that was (docs/kernel-store.md).\n"
     "\n"
     "exit codes:\n"
     "  0  success\n"
@@ -79,7 +84,9 @@ static const char usage_text[] =
     "  6  --verify: a layer's error exceeded its tolerance\n"
     "  7  --verify: no GPU present (the kernels were compiled; nothing verified)\n"
     "  8  --verify: a tensor-parallel layer needs P GPUs and fewer are present\n"
-    "     (the other layers were verified and passed)\n";
+    "     (the other layers were verified and passed)\n"
+    "  9  --weights: the checkpoint is missing, malformed, or does not hold the\n"
+    "     model's parameters (the message names the file and the tensor)\n";
 
 void cli_error(const char *fmt, ...)
 {
@@ -171,7 +178,7 @@ static int parse_jobs(const char *s, cli_opts *o)
 /* Options taking a value accept "--opt VALUE" and "--opt=VALUE" ("-jN" too). */
 /* The long options; `val` is the option's code (short letter or OPT_*). */
 enum { OPT_CACHE_DIR = 256, OPT_BUNDLE, OPT_IMPORT, OPT_SIGN, OPT_TRUST, OPT_KEYGEN, OPT_STREAM, OPT_LIST, OPT_CLEAR,
-       OPT_EXPLAIN, OPT_VERIFY, OPT_IMPORT_LOCAL, OPT_JSON, OPT_TUNE, OPT_TP_OVER, OPT_ARCH, OPT_VERSION };
+       OPT_EXPLAIN, OPT_VERIFY, OPT_IMPORT_LOCAL, OPT_JSON, OPT_TUNE, OPT_TP_OVER, OPT_ARCH, OPT_VERSION, OPT_WEIGHTS };
 static const struct option long_opts[] = {
     {"arch", required_argument, NULL, OPT_ARCH},         {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
     {"bundle", required_argument, NULL, OPT_BUNDLE},     {"import", required_argument, NULL, OPT_IMPORT},
@@ -183,7 +190,8 @@ static const struct option long_opts[] = {
     {"import-local", no_argument, NULL, OPT_IMPORT_LOCAL}, {"json", no_argument, NULL, OPT_JSON},
     {"tune", no_argument, NULL, OPT_TUNE},               {"tp-oversubscribe", no_argument, NULL, OPT_TP_OVER},
     {"quiet", no_argument, NULL, 'q'},                   {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},         {NULL, 0, NULL, 0}
+    {"version", no_argument, NULL, OPT_VERSION},         {"weights", required_argument, NULL, OPT_WEIGHTS},
+    {NULL, 0, NULL, 0}
 };
 
 static int print_help(void)
@@ -239,6 +247,7 @@ static int take_option(int c, char *val, cli_opts *o)
     case OPT_IMPORT: o->import_path = val; return -1;
     case OPT_SIGN: o->sign_key = val; return -1;
     case OPT_KEYGEN: o->keygen = val; return -1;
+    case OPT_WEIGHTS: o->weights = val; return -1;
     case 'O': {
         dsmlp_compile_options scratch;
         dsmlp_compile_options_default(&scratch);
@@ -311,9 +320,10 @@ int args_parse(int argc, char **argv, cli_opts *o)
     if (o->tp_oversubscribe && !o->verify) return usage_error("--tp-oversubscribe needs --verify%s%s", "", "");
     if (!o->model) {
         if (o->tune) return usage_error("--tune needs a model script%s%s", "", "");
-        if (o->bundle_out || o->explain || o->verify)
-            return usage_error("%s needs a model script", o->bundle_out ? "--bundle" : o->explain ? "--explain"
-                                                                                                  : "--verify", "");
+        if (o->bundle_out || o->explain || o->verify || o->weights)
+            return usage_error("%s needs a model script",
+                               o->bundle_out ? "--bundle" : o->explain ? "--explain" : o->verify ? "--verify" : "--weights",
+                               "");
         if (!o->list && !o->clear && !o->import_path && !o->keygen)
             return usage_error("no model script given%s%s", "", "");
     }

@@ -21,6 +21,7 @@ enum {
     CLI_EXIT_NO_GPU = 7,    /* --verify: no GPU here (kernels were still compiled) */
     CLI_EXIT_TP_GPUS = 8,   /* --verify: a tensor-parallel layer needs more GPUs than
                                there are (one per rank); the rest passed */
+    CLI_EXIT_WEIGHTS = 9,   /* --weights: checkpoint unreadable, malformed, or not the model's */
 };
 
 #define CLI_MAX_ARCH 16
@@ -39,6 +40,7 @@ typedef struct cli_opts {
     const char *keygen;                /* --keygen PREFIX                    */
     const char *copt[32];              /* -O NAME=VALUE compile options      */
     int         ncopt;
+    const char *weights;               /* --weights: safetensors checkpoint  */
     int         list, clear, explain, verify, quiet;
     int         json;                  /* --json: summary and --list as JSON */
     int         tune;                  /* --tune: measure the routes on this GPU, store the decision */
@@ -104,7 +106,15 @@ uint64_t    store_bytes_of(dsmlp_ctx *ctx, const char *const *keys, int n);
 /* Runs every layer on the GPU against the CPU reference (tensor-parallel
 ** layers as P rank processes). Exit code: 0 all pass, CLI_EXIT_VERIFY a
 ** failure, CLI_EXIT_NO_GPU without a GPU, CLI_EXIT_TP_GPUS when a TP layer
-** had too few GPUs, others for setup errors. */
-int         verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o);
+** had too few GPUs, others for setup errors. With w, layers carrying a tensor
+** map run with the real weights of the model's first and last layer. */
+int         verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o, const dsmlp_weights *w);
+
+/* ------------------------------------------------------------ weights */
+
+/* --weights: opens the checkpoint and checks every model layer of every
+** script layer that has a tensor map against it. Exit code. */
+int         weights_check(dsmlp_ctx *ctx, const dsmlp_layers *layers, const char *path, int quiet,
+                          dsmlp_weights **out);
 
 #endif

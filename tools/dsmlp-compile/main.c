@@ -1,8 +1,8 @@
 /*
 ** dsmlp-compile — ahead-of-time kernel caching from model scripts.
-** main.c runs the phases in order: --clear, --import, load the script, plan
-** every layer for every arch, --explain, compile the unique kernels, --bundle,
-** --verify, --list. See docs/cli.md.
+** main.c runs the phases in order: --clear, --import, load the script,
+** --weights, plan every layer for every arch, --explain, compile the unique
+** kernels, --bundle, --verify, --list. See docs/cli.md.
 */
 #define _GNU_SOURCE
 #include "cli.h"
@@ -31,6 +31,7 @@ typedef struct run {
     int           ntuned;                    /* tuning records after the jobs' keys */
     char          warned[1024];              /* the store warning already shown */
     int           store_rc;                  /* CLI_EXIT_STORE: kernels did not persist */
+    dsmlp_weights *weights;                  /* --weights */
 } run;
 
 static int fail_with(dsmlp_ctx *ctx, dsmlp_status s, int phase_default, const char *what)
@@ -328,12 +329,14 @@ static int run_all(run *r, double t0)
     if (r->o.clear && (rc = store_cmd_clear(r->ctx, r->o.quiet))) return rc;
     if (r->o.import_path && (rc = do_import(r))) return rc;
     if (r->o.model) {
-        if ((rc = load_script(r)) || (rc = plan_all(r))) return rc;
+        if ((rc = load_script(r))) return rc;
+        if (r->o.weights && (rc = weights_check(r->ctx, r->layers, r->o.weights, r->o.quiet, &r->weights))) return rc;
+        if ((rc = plan_all(r))) return rc;
         if (r->o.explain && (rc = explain_all(r))) return rc;
         if ((rc = compile_all(r, t0))) return rc;
         if (r->o.tune && (rc = tune_all(r))) return rc;
         if (r->o.bundle_out && (rc = write_bundle(r))) return rc;
-        if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, &r->o))) return rc;
+        if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, &r->o, r->weights))) return rc;
     }
     if (r->o.list && (rc = store_cmd_list(r->ctx, r->o.json))) return rc;
     return r->store_rc;
@@ -369,6 +372,7 @@ int main(int argc, char **argv)
     free(r.jobs);
     free(r.keys);
     dsmlp_layers_free(r.layers);
+    dsmlp_weights_close(r.weights);
     dsmlp_ctx_free(r.ctx);
     return rc;
 }

@@ -67,6 +67,9 @@ typedef struct layer_run {
     tensor            *t;
     int                nt;
     dsmlp_plan        *plan;
+    const dsmlp_weights    *w;         /* real weights (--weights), or NULL: random */
+    const dsmlp_tensor_map *map;
+    int                     model_layer;
     char               msg[1024];
 } layer_run;
 
@@ -156,7 +159,15 @@ static dsmlp_status layer_setup(layer_run *L)
         tensor *x = &L->t[i];
         size_t bytes = (size_t)(x->info.tokens ? MAX_T * x->n : x->n) * dsmlp_dtype_size(x->info.dtype);
         if (x->info.op == DSMLP_OP_PARAM) {
-            fill_param(L->g, x);
+            if (L->w) {   /* the checkpoint's tensor, as the reference sees it too */
+                s = dsmlp_weights_param(L->w, L->g, L->map, L->model_layer, x->info.name, x->host, bytes);
+                if (s != DSMLP_OK) {
+                    snprintf(L->msg, sizeof L->msg, "weights: %s", dsmlp_last_error(L->ctx));
+                    return s;
+                }
+            } else {
+                fill_param(L->g, x);
+            }
             s = dsmlp_upload(L->plan, x->info.name, x->host, bytes);
         } else {
             s = dsmlp_device_alloc(L->ctx, bytes, &x->dev);
@@ -241,11 +252,13 @@ out:
     return worst;
 }
 
-/* 0 pass, 1 fail, 2 skipped, -1 setup error (then *status says why). */
+/* 0 pass, 1 fail, 2 skipped, -1 setup error (then *status says why). With w,
+** the parameters are model layer `model_layer` of the checkpoint. */
 static int verify_layer(dsmlp_ctx *ctx, const dsmlp_graph *g, const char *name, int quiet,
-                        dsmlp_status *status)
+                        const dsmlp_weights *w, int model_layer, dsmlp_status *status)
 {
     layer_run L = {.ctx = ctx, .g = g, .name = name};
+    if (w) L.w = w, L.map = dsmlp_graph_tensor_map(g), L.model_layer = model_layer;
     int rc = layer_collect(&L);
     if (rc == 1) {
         printf("verify %-24s skipped: tensor-parallel layer (all_reduce needs NCCL ranks)\n", name);
@@ -293,7 +306,7 @@ static int has_all_reduce(const dsmlp_graph *g)
     return 0;
 }
 
-int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o)
+int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o, const dsmlp_weights *w)
 {
     int quiet = o->quiet;
     if (!dsmlp_device_available(ctx)) {
@@ -324,7 +337,22 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o)
                 continue;
             }
         } else {
-            r = verify_layer(ctx, dsmlp_layers_graph(layers, l), dsmlp_layers_name(layers, l), quiet, &st);
+            const dsmlp_graph *g = dsmlp_layers_graph(layers, l);
+            const dsmlp_tensor_map *m = w ? dsmlp_graph_tensor_map(g) : NULL;
+            /* with the checkpoint's weights: the model's first and last layer */
+            int runs = m && m->layers > 1 ? 2 : 1;
+            for (int k = 0; k < runs; k++) {
+                int model_layer = k == 0 ? 0 : m->layers - 1;
+                char name[160];
+                if (m) snprintf(name, sizeof name, "%s[%d]", dsmlp_layers_name(layers, l), model_layer);
+                else snprintf(name, sizeof name, "%s", dsmlp_layers_name(layers, l));
+                r = verify_layer(ctx, g, name, quiet, m ? w : NULL, model_layer, &st);
+                if (r < 0) break;
+                if (r == 0) printf("verify %-24s pass%s\n", name, m ? " (checkpoint weights)" : ""), passed++;
+                else if (r == 1) printf("verify %-24s FAIL\n", name), failed++;
+                else skipped++;
+            }
+            if (r >= 0) continue;
         }
         if (r < 0) {
             cli_error("--verify needs a GPU: %s (exit code %d)", dsmlp_last_error(ctx), CLI_EXIT_NO_GPU);
