@@ -47,7 +47,7 @@ done
 ldd "$tmp/pc-dsmlp-static" | grep -q libdsmlp && fail "dsmlp-static program links libdsmlp.so"
 # 3. add_subdirectory of the source tree
 if cmake -S "$src/tests/outside" -B "$tmp/sub" -G Ninja -DDSMLP_VIA=subdirectory -DDSMLP_SOURCE="$src" \
-     -DCMAKE_BUILD_TYPE=Release >"$tmp/sub.log" 2>&1 &&
+     -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$tmp/sub.log" 2>&1 &&
    cmake --build "$tmp/sub" -j "$(nproc)" >>"$tmp/sub.log" 2>&1; then
   runapp add_subdirectory-static "$tmp/sub/app_static"
   runapp add_subdirectory-shared "$tmp/sub/app_shared"

@@ -15,7 +15,13 @@ extern dsmlp_mlp_config c;
 extern size_t      bytes;
 extern int64_t    T, H;
 extern void      *stream;
-extern void      *d_w1, *d_w2, *d_attn_out, *d_x;   /* caller-owned device buffers */
+extern void      *d_w1, *d_w2, *d_attn_out, *d_attn;   /* caller-owned device buffers */
+extern void      *d_x[];
+#define N 4                                           /* a layer count */
+extern dsmlp_bindings *layer[N];
+extern dsmlp_weights  *w;
+extern dsmlp_hf_model  model;
+extern dsmlp_compile_options opts;
 extern const void *host_gamma;
 extern const void *w1_full, *full_w1;
 extern void       *shard;
