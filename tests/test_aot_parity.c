@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include "testutil.h"
 
-void compile_option_layout(int i, size_t *offset, size_t *size);   /* compile_opts.c */
+void dsmlpR_compile_option_layout(int i, size_t *offset, size_t *size);   /* compile_opts.c */
 
 static const char script[] =
     "local dsmlp = dsmlp or require('dsmlp')\n"
@@ -98,7 +98,7 @@ START_TEST(option_table_covers_the_struct)
     ck_assert_int_gt(n, 0);
     for (int i = 0; i < n; i++) {
         size_t off, size;
-        compile_option_layout(i, &off, &size);
+        dsmlpR_compile_option_layout(i, &off, &size);
         /* the next field starts at the first suitably aligned offset: no gap
         ** wide enough for a field the table forgot */
         ck_assert_msg(off >= end && off - end < size, "option table: a field between byte %zu and %zu (%s) has no row",

@@ -1,5 +1,5 @@
 /* test_bundle.c — bundles: write/import round trip (imported entries are
-** byte-identical to what store_get writes and need no compile), chosen keys,
+** byte-identical to what dsmlpR_store_get writes and need no compile), chosen keys,
 ** determinism, and refusals (altered, truncated, foreign version, foreign
 ** arch, not a bundle) that leave the store exactly as it was. */
 #include <blake2.h>
@@ -26,7 +26,7 @@ static void fixture_make(fixture *f)
     for (int i = 0; i < NK; i++) {
         f->src[i] = ts_source(knames[i]);
         const void *c;
-        TU_OK(ctx, store_get(ts_store(ctx), ctx, knames[i], f->src[i], karchs[i], &c, &f->len[i], f->key[i]));
+        TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, knames[i], f->src[i], karchs[i], &c, &f->len[i], f->key[i]));
     }
     f->bundle = malloc(PATH_MAX);
     snprintf(f->bundle, PATH_MAX, "%s/all.dsb", f->tmp);
@@ -60,7 +60,7 @@ START_TEST(round_trip_needs_no_compile)
     int imported = -1;
     TU_OK(ctx, dsmlp_bundle_import(ctx, f.bundle, NULL, &imported));
     ck_assert_int_eq(imported, NK);
-    /* The entries are exactly the files store_get wrote (same bytes). */
+    /* The entries are exactly the files dsmlpR_store_get wrote (same bytes). */
     char *s1 = ts_snapshot(f.src_dir), *s2 = ts_snapshot(dst);
     ck_assert_str_eq(s1, s2);
     free(s1);
@@ -71,7 +71,7 @@ START_TEST(round_trip_needs_no_compile)
         const void *c;
         size_t l;
         char k[65];
-        TU_OK(c2, store_get(ts_store(c2), c2, knames[i], f.src[i], karchs[i], &c, &l, k));
+        TU_OK(c2, dsmlpR_store_get(ts_store(c2), c2, knames[i], f.src[i], karchs[i], &c, &l, k));
         ck_assert_str_eq(k, f.key[i]);
         ck_assert_uint_eq(l, f.len[i]);
     }
@@ -236,7 +236,7 @@ static void refuse(refusal r)
     const void *c;
     size_t l;
     char k[65];
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_own", own, "sm_90", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_own", own, "sm_90", &c, &l, k));
     char *before = ts_snapshot(dst);
     int imported = -1;
     TU_CHECK(ctx, dsmlp_bundle_import(ctx, bad, arch, &imported), want);
@@ -247,7 +247,7 @@ static void refuse(refusal r)
     ck_assert_str_eq(before, after);   /* names and contents unchanged */
     /* Nothing got into memory either: the kernels still need compiling. */
     dsmlp_cache_reset_stats(ctx);
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, knames[1], f.src[1], karchs[1], &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, knames[1], f.src[1], karchs[1], &c, &l, k));
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(ctx, &cs);
     ck_assert_uint_eq(cs.compiles, 1);
@@ -331,7 +331,7 @@ START_TEST(import_memory_only)
         const void *c;
         size_t l;
         char k[65];
-        TU_OK(ctx, store_get(ts_store(ctx), ctx, knames[i], f.src[i], karchs[i], &c, &l, k));
+        TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, knames[i], f.src[i], karchs[i], &c, &l, k));
     }
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(ctx, &cs);

@@ -32,7 +32,7 @@ static void forge(const char *path, const forged *e, int n)
     size_t off = 64 + (size_t)n * 224;
     for (int i = 0; i < n; i++) {
         uint8_t *ix = b + 64 + (size_t)i * 224;
-        ck_assert_int_eq(store_unhex(e[i].key, ix), 0);
+        ck_assert_int_eq(dsmlpR_store_unhex(e[i].key, ix), 0);
         memcpy(ix + 32, e[i].arch, strlen(e[i].arch));
         memcpy(ix + 48, e[i].kernel, strlen(e[i].kernel));
         for (int k = 0; k < 8; k++) ix[176 + k] = (uint8_t)((uint64_t)off >> (8 * k));
@@ -58,7 +58,7 @@ static void real_make(real_kernel *r, dsmlp_ctx *ctx, const char *name, const ch
 {
     r->src = ts_source(name);
     const void *c;
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, name, r->src, arch, &c, &r->len, r->key));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, name, r->src, arch, &c, &r->len, r->key));
     r->cubin = malloc(r->len);
     memcpy(r->cubin, c, r->len);
 }
@@ -222,7 +222,7 @@ START_TEST(signed_bundles)
     const void *c;
     size_t l;
     char key[65];
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_sig", k.src, "sm_90", &c, &l, key));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_sig", k.src, "sm_90", &c, &l, key));
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(ctx, &cs);
     ck_assert_uint_eq(cs.compiles, 0);

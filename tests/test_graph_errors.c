@@ -357,8 +357,8 @@ START_TEST(null_graph)
     ck_assert_ptr_null(dsmlp_graph_ctx(NULL));
     ck_assert_int_eq(dsmlp_graph_equal(NULL, NULL), 0);
     ck_assert_int_eq(dsmlp_graph_equal(g, NULL), 0);
-    ck_assert_int_eq(graph_find(NULL, DSMLP_OP_INPUT, "x"), DSMLP_NONE);
-    ck_assert_int_eq(graph_find(g, DSMLP_OP_INPUT, NULL), DSMLP_NONE);
+    ck_assert_int_eq(dsmlpC_graph_find(NULL, DSMLP_OP_INPUT, "x"), DSMLP_NONE);
+    ck_assert_int_eq(dsmlpC_graph_find(g, DSMLP_OP_INPUT, NULL), DSMLP_NONE);
     dsmlp_graph_free(NULL);
 }
 END_TEST

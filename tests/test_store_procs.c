@@ -28,7 +28,7 @@ START_TEST(second_process_compiles_nothing)
     size_t l;
     char k[65];
     double t0 = ts_now();
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_second", src, "sm_89", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_second", src, "sm_89", &c, &l, k));
     double cold = ts_now() - t0;
     char out[8192];
     t0 = ts_now();
@@ -88,8 +88,8 @@ START_TEST(sixteen_processes_at_once)
     /* Exactly the two entries: no temp files, no probe, nothing else. */
     char ka[65], kb[65];
     dsmlp_ctx *ctx = tu_ctx();
-    TU_OK(ctx, store_key(ctx, sa, "sm_90", ka));
-    TU_OK(ctx, store_key(ctx, sb, "sm_90", kb));
+    TU_OK(ctx, dsmlpR_store_key(ctx, sa, "sm_90", ka));
+    TU_OK(ctx, dsmlpR_store_key(ctx, sb, "sm_90", kb));
     char want[200];
     snprintf(want, sizeof want, "%s.dsk\n%s.dsk\n", strcmp(ka, kb) < 0 ? ka : kb, strcmp(ka, kb) < 0 ? kb : ka);
     char *got = ts_listing(dir);
@@ -100,8 +100,8 @@ START_TEST(sixteen_processes_at_once)
     /* And they are usable: a new context hits both on disk. */
     const void *c;
     size_t l;
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_race_a", sa, "sm_90", &c, &l, ka));
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_race_b", sb, "sm_90", &c, &l, kb));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_race_a", sa, "sm_90", &c, &l, ka));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_race_b", sb, "sm_90", &c, &l, kb));
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(ctx, &cs);
     ck_assert_uint_eq(cs.hits_disk, 2);
@@ -131,8 +131,8 @@ static void damaged_entry_is_replaced(damage d)
     const void *c;
     size_t l;
     char k[65], ko[65];
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_bad", src, "sm_80", &c, &l, k));
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_other", other, "sm_80", &c, &l, ko));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_bad", src, "sm_80", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_other", other, "sm_80", &c, &l, ko));
     char path[PATH_MAX], opath[PATH_MAX];
     ts_entry_path(dir, k, path, sizeof path);
     ts_entry_path(dir, ko, opath, sizeof opath);
@@ -158,7 +158,7 @@ static void damaged_entry_is_replaced(damage d)
     const void *cubin;
     size_t len;
     char k2[65];
-    TU_OK(c2, store_get(ts_store(c2), c2, "k_bad", src, "sm_80", &cubin, &len, k2));
+    TU_OK(c2, dsmlpR_store_get(ts_store(c2), c2, "k_bad", src, "sm_80", &cubin, &len, k2));
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(c2, &cs);
     ck_assert_msg(cs.corrupt_replaced == 1, "%s: corrupt_replaced = %llu", damage_name[d],
@@ -177,7 +177,7 @@ static void damaged_entry_is_replaced(damage d)
     ck_assert_int_eq(ts_count_files(dir), 2);
     /* Next time it is an ordinary disk hit. */
     dsmlp_ctx *c3 = tu_ctx();
-    TU_OK(c3, store_get(ts_store(c3), c3, "k_bad", src, "sm_80", &cubin, &len, k2));
+    TU_OK(c3, dsmlpR_store_get(ts_store(c3), c3, "k_bad", src, "sm_80", &cubin, &len, k2));
     dsmlp_cache_get_stats(c3, &cs);
     ck_assert_uint_eq(cs.hits_disk, 1);
     ck_assert_uint_eq(cs.corrupt_replaced + cs.compiles, 0);
@@ -205,24 +205,24 @@ START_TEST(every_byte_is_checked)
     const void *c;
     size_t l;
     char k[65];
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_bytes", src, "sm_90", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_bytes", src, "sm_90", &c, &l, k));
     char path[PATH_MAX];
     ts_entry_path(dir, k, path, sizeof path);
     size_t n;
     uint8_t *b = ts_read_file(path, &n), key[32];
-    store_unhex(k, key);
+    dsmlpR_store_unhex(k, key);
     store_hdr h;
     const char *why;
-    ck_assert_int_eq(store_entry_verify(b, n, key, &h, &why), 0);
+    ck_assert_int_eq(dsmlpR_store_entry_verify(b, n, key, &h, &why), 0);
     ck_assert_str_eq(h.kernel, "k_bytes");
     ck_assert_str_eq(h.arch, "sm_90");
     for (size_t i = 0; i < n; i++) {
         uint8_t bit = (uint8_t)(1u << (tu_next() % 8));
         b[i] ^= bit;
-        ck_assert_msg(store_entry_verify(b, n, key, &h, &why) != 0, "flip at byte %zu not detected", i);
+        ck_assert_msg(dsmlpR_store_entry_verify(b, n, key, &h, &why) != 0, "flip at byte %zu not detected", i);
         b[i] ^= bit;
     }
-    for (size_t m = 0; m < n; m++) ck_assert(store_entry_verify(b, m, key, &h, &why) != 0);
+    for (size_t m = 0; m < n; m++) ck_assert(dsmlpR_store_entry_verify(b, m, key, &h, &why) != 0);
     free(b);
     free(src);
     dsmlp_ctx_free(ctx);
@@ -281,7 +281,7 @@ static int ro_child(void *arg)
     size_t l;
     char k[65];
     dsmlp_cache_stats cs;
-    RO_EXPECT(store_get(ts_store(ctx), ctx, "k_ro_old", rc->src_old, "sm_90", &c, &l, k) == DSMLP_OK, "get: %s",
+    RO_EXPECT(dsmlpR_store_get(ts_store(ctx), ctx, "k_ro_old", rc->src_old, "sm_90", &c, &l, k) == DSMLP_OK, "get: %s",
               dsmlp_last_error(ctx));
     dsmlp_cache_get_stats(ctx, &cs);
     RO_EXPECT(cs.hits_disk == 1 && cs.compiles == 0, "an entry already there was recompiled (compiles %llu)",
@@ -291,7 +291,7 @@ static int ro_child(void *arg)
     const char *w = dsmlp_cache_warning(ctx);
     RO_EXPECT(strstr(w, "read-only") && strstr(w, rc->cache), "warning: [%s]", w);
     /* a new kernel still compiles; that it is not persisted is counted */
-    RO_EXPECT(store_get(ts_store(ctx), ctx, "k_ro_new", rc->src_new, "sm_90", &c, &l, k) == DSMLP_OK, "get new: %s",
+    RO_EXPECT(dsmlpR_store_get(ts_store(ctx), ctx, "k_ro_new", rc->src_new, "sm_90", &c, &l, k) == DSMLP_OK, "get new: %s",
               dsmlp_last_error(ctx));
     dsmlp_cache_get_stats(ctx, &cs);
     RO_EXPECT(cs.compiles == 1 && cs.write_failures == 1, "compiles %llu, write_failures %llu",
@@ -322,10 +322,10 @@ START_TEST(read_only_store_is_read)
     size_t l;
     char kb[65];
     dsmlp_ctx *ctx = ts_ctx_in(rc.cache);
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_ro_old", old, "sm_90", &c, &l, rc.key_old));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_ro_old", old, "sm_90", &c, &l, rc.key_old));
     dsmlp_ctx_free(ctx);
     ctx = ts_ctx_in(other);
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_ro_b", b, "sm_90", &c, &l, kb));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_ro_b", b, "sm_90", &c, &l, kb));
     TU_OK(ctx, dsmlp_bundle_write(ctx, rc.bundle, NULL, 0));
     dsmlp_ctx_free(ctx);
     ck_assert_int_eq(chmod(rc.bundle, 0644), 0);
@@ -362,8 +362,8 @@ START_TEST(uncreatable_directory_is_memory_only)
     const void *c;
     size_t l;
     char k[65];
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_nodir", src, "sm_86", &c, &l, k));
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_nodir", src, "sm_86", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_nodir", src, "sm_86", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_nodir", src, "sm_86", &c, &l, k));
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(ctx, &cs);
     ck_assert_int_eq(cs.disk_enabled, 0);
@@ -395,12 +395,12 @@ START_TEST(write_failure_degrades_once)
     const void *c;
     size_t l;
     char k[65];
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_gone_a", a, "sm_90", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_gone_a", a, "sm_90", &c, &l, k));
     char w1[STORE_WARN_MAX];
     snprintf(w1, sizeof w1, "%s", dsmlp_cache_warning(ctx));
     ck_assert_ptr_nonnull(strstr(w1, "cannot write entry"));
     ck_assert_ptr_nonnull(strstr(w1, cache));
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_gone_b", b, "sm_90", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_gone_b", b, "sm_90", &c, &l, k));
     ck_assert_str_eq(dsmlp_cache_warning(ctx), w1);   /* one warning, not one per kernel */
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(ctx, &cs);
@@ -434,7 +434,7 @@ static int fifo_child(const char *dir, const char *src, int what)
     char k[65];
     int calls = 0;
     switch (what) {
-    case 0: return store_get(ts_store(ctx), ctx, "k_fifo", src, "sm_90", &c, &l, k) == DSMLP_OK ? 0 : 1;
+    case 0: return dsmlpR_store_get(ts_store(ctx), ctx, "k_fifo", src, "sm_90", &c, &l, k) == DSMLP_OK ? 0 : 1;
     case 1: return dsmlp_cache_list(ctx, count_entries, &calls) == DSMLP_OK && calls == 0 ? 0 : 2;
     default: return dsmlp_cache_clear(ctx) == DSMLP_OK ? 0 : 3;
     }
@@ -446,7 +446,7 @@ START_TEST(fifo_at_entry_path_does_not_block)
     char *src = ts_source("k_fifo");
     char key[65], path[PATH_MAX];
     dsmlp_ctx *ctx = ts_ctx_in(dir);
-    TU_OK(ctx, store_key(ctx, src, "sm_90", key));
+    TU_OK(ctx, dsmlpR_store_key(ctx, src, "sm_90", key));
     dsmlp_ctx_free(ctx);
     ts_entry_path(dir, key, path, sizeof path);
     static const char *const what[] = {"compile", "list", "clear"};

@@ -25,9 +25,15 @@ n=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -c '^dsmlp_')
 [ -z "$other" ] && ok "libdsmlp.so exports $n symbols, all dsmlp_*" || fail "libdsmlp.so also exports: $(head -c 400 <<<"$other")"
 other=$(nm -g --defined-only "$a" 2>/dev/null | awk 'NF == 3 {print $3}' | grep -v '^dsmlp_')
 [ -z "$other" ] && ok "libdsmlp.a defines only dsmlp_* globally" || fail "libdsmlp.a defines: $(head -c 400 <<<"$other")"
+# the internal names carry their module's prefix (tools/dev/prefix-internal.sh)
+int="$build/libdsmlp_internal.a"
+other=$(nm -g --defined-only "$int" 2>/dev/null | awk 'NF == 3 {print $3}' | grep -vE '^dsmlp(_|[BCRLM]_)')
+[ -z "$other" ] && ok "every internal global symbol is dsmlpB_/C_/R_/L_/M_ (prefix-internal.sh)" \
+  || fail "internal symbols without a module prefix (run tools/dev/prefix-internal.sh): $(head -c 400 <<<"$other")"
 # every public function of the header is exported
+nm -D --defined-only "$so" | awk '{print $3}' >"$tmp/exported"
 for f in $(grep -oE '\bdsmlp_[a-z0-9_]+\(' "$src/include/dsmlp.h" | tr -d '(' | sort -u); do
-  nm -D --defined-only "$so" | grep -q " $f$" || fail "dsmlp.h declares $f but libdsmlp.so does not export it"
+  grep -qx "$f" "$tmp/exported" || fail "dsmlp.h declares $f but libdsmlp.so does not export it"
 done
 cuda="$(dirname "$(readlink -f "$(command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)")")/../lib64"
 [ -d "$cuda" ] || cuda=/usr/local/cuda/lib64

@@ -17,27 +17,27 @@ const char *dsmlp_status_name(dsmlp_status s)
 
 const char *dsmlp_version(void) { return DSMLP_VERSION_STRING; }
 
-dsmlp_ctx *ctx_new(void)
+dsmlp_ctx *dsmlpB_ctx_new(void)
 {
     dsmlp_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx) atomic_init(&ctx->refs, 1);
     return ctx;
 }
 
-dsmlp_ctx *ctx_retain(dsmlp_ctx *ctx)
+dsmlp_ctx *dsmlpB_ctx_retain(dsmlp_ctx *ctx)
 {
     if (ctx) atomic_fetch_add(&ctx->refs, 1);
     return ctx;
 }
 
-void ctx_release(dsmlp_ctx *ctx)
+void dsmlpB_ctx_release(dsmlp_ctx *ctx)
 {
     if (!ctx || atomic_fetch_sub(&ctx->refs, 1) != 1) return;
     if (ctx->rt && ctx->rt_free) ctx->rt_free(ctx->rt);
     free(ctx);
 }
 
-void dsmlp_ctx_free(dsmlp_ctx *ctx) { ctx_release(ctx); }
+void dsmlp_ctx_free(dsmlp_ctx *ctx) { dsmlpB_ctx_release(ctx); }
 
 const char *dsmlp_last_error(const dsmlp_ctx *ctx)
 {

@@ -22,10 +22,10 @@ struct dsmlp_ctx {
 };
 
 /* A new context with one reference (the caller's) and no runtime state. */
-dsmlp_ctx *ctx_new(void);
+dsmlp_ctx *dsmlpB_ctx_new(void);
 /* Takes a reference for an object made from ctx; returns ctx. */
-dsmlp_ctx *ctx_retain(dsmlp_ctx *ctx);
+dsmlp_ctx *dsmlpB_ctx_retain(dsmlp_ctx *ctx);
 /* Drops one; the last one releases the runtime state and the context. */
-void       ctx_release(dsmlp_ctx *ctx);
+void       dsmlpB_ctx_release(dsmlp_ctx *ctx);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-dsmlp_status err_set(dsmlp_ctx *ctx, dsmlp_status s, const char *fmt, ...)
+dsmlp_status dsmlpB_err_set(dsmlp_ctx *ctx, dsmlp_status s, const char *fmt, ...)
 {
     if (!ctx) return s;
     err_slot *e = &ctx->err;
@@ -17,7 +17,7 @@ dsmlp_status err_set(dsmlp_ctx *ctx, dsmlp_status s, const char *fmt, ...)
     return s;
 }
 
-void err_append(dsmlp_ctx *ctx, const char *fmt, ...)
+void dsmlpB_err_append(dsmlp_ctx *ctx, const char *fmt, ...)
 {
     if (!ctx) return;
     err_slot *e = &ctx->err;
@@ -30,7 +30,7 @@ void err_append(dsmlp_ctx *ctx, const char *fmt, ...)
     va_end(ap);
 }
 
-void err_clear(dsmlp_ctx *ctx)
+void dsmlpB_err_clear(dsmlp_ctx *ctx)
 {
     if (!ctx) return;
     err_slot *e = &ctx->err;

@@ -20,6 +20,6 @@ typedef struct mlp_dims {
 } mlp_dims;
 
 /* Fills d from a config that passed dsmlp_mlp_config_check. */
-void mlp_dims_of(const dsmlp_mlp_config *cfg, mlp_dims *d);
+void dsmlpC_mlp_dims_of(const dsmlp_mlp_config *cfg, mlp_dims *d);
 
 #endif

@@ -148,14 +148,14 @@ dsmlp_status dsmlp_mlp_build(dsmlp_graph *g, const dsmlp_mlp_config *cfg)
     if (!g) return DSMLP_ERR_INVALID_ARG;   /* no graph, so no context for a message */
     dsmlp_ctx *ctx = dsmlp_graph_ctx(g);
     if (dsmlp_graph_size(g) != 0)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp build: graph '%s' is not empty (%d values); build into a new graph",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp build: graph '%s' is not empty (%d values); build into a new graph",
                        dsmlp_graph_name(g), dsmlp_graph_size(g));
     TRY(dsmlp_mlp_config_check(ctx, cfg));
     mlp_dims d;
-    mlp_dims_of(cfg, &d);
+    dsmlpC_mlp_dims_of(cfg, &d);
     dsmlp_status s = build(g, cfg, &d);
     if (s != DSMLP_OK) {
-        err_append(ctx, "while building the MLP block into graph '%s'", dsmlp_graph_name(g));
+        dsmlpB_err_append(ctx, "while building the MLP block into graph '%s'", dsmlp_graph_name(g));
         return s;
     }
     g->has_mlp = g->n;
@@ -167,7 +167,7 @@ dsmlp_status dsmlp_graph_mlp_config(const dsmlp_graph *g, dsmlp_mlp_config *out)
 {
     if (!g || !out) return DSMLP_ERR_INVALID_ARG;
     if (!g->has_mlp || g->has_mlp != g->n)   /* ops added after the build change the block */
-        return err_set(g->ctx, DSMLP_ERR_NOT_FOUND, "graph '%s' was not built by dsmlp_mlp_build (no MLP config)",
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_NOT_FOUND, "graph '%s' was not built by dsmlp_mlp_build (no MLP config)",
                        g->name);
     *out = g->mlp;
     return DSMLP_OK;

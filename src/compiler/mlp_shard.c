@@ -33,12 +33,12 @@ dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const 
 {
     dsmlp_status s = dsmlp_mlp_config_check(ctx, cfg);
     if (s != DSMLP_OK) return s;
-    if (!param) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp shard: parameter name is NULL");
+    if (!param) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp shard: parameter name is NULL");
     if (!full || !shard)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp shard '%s': %s buffer is NULL", param,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp shard '%s': %s buffer is NULL", param,
                        !full ? "full" : "shard");
     mlp_dims d;
-    mlp_dims_of(cfg, &d);
+    dsmlpC_mlp_dims_of(cfg, &d);
     size_t esz = dsmlp_dtype_size(cfg->dtype);
     size_t wsz = dsmlp_dtype_size(d.int8 ? DSMLP_I8 : cfg->dtype);
     int out_in = d.int8 || cfg->layout == DSMLP_LAYOUT_OUT_IN;
@@ -64,19 +64,19 @@ dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const 
     } else if (!strcmp(param, "w1_scales") || !strcmp(param, "w2_scales") || !strcmp(param, "w1_up_scales") ||
                !strcmp(param, "w1_gate_scales")) {
         if (!d.int8)
-            return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (int8_weights=0)",
+            return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (int8_weights=0)",
                            param);
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED,
                        "mlp shard '%s': int8 scales are per shard, not sliced from the full weight's: quantize each "
                        "rank's shard of the float weight and use its scales",
                        param);
     } else if (strcmp(param, "w2")) {
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND,
                        "mlp shard: unknown parameter '%s' (want attn_bias, norm_w, norm_b, w1, b1, w1_up, w1_gate, "
                        "b1_up, b1_gate, w2, b2)",
                        param);
     }
-    if (!has) return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (%s)", param, present);
+    if (!has) return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (%s)", param, present);
 
     const char *f = full;
     char *o = shard;

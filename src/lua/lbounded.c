@@ -5,7 +5,7 @@
 ** minutes (a backtracking pattern, ("").rep("", 1e18), table.move over 10^15
 ** slots) would never be stopped. Each such function is wrapped: before the
 ** original runs, an upper bound of its work is charged to the script's
-** instruction budget (sandbox_charge), and a call whose bound does not fit
+** instruction budget (dsmlpL_sandbox_charge), and a call whose bound does not fit
 ** is refused with the instruction-limit error. Every other library function
 ** is linear in data the memory cap bounds, or calls back into Lua (counted).
 **
@@ -145,7 +145,7 @@ static int bounded_pattern(lua_State *L)
     int which = (int)lua_tointeger(L, lua_upvalueindex(2));   /* 0 find, 1 match, 2 gmatch, 3 gsub */
     int plain = which == 0 && lua_toboolean(L, 4);
     double factor = which >= 2 ? 2 : 1;   /* gmatch/gsub: empty matches also step by one */
-    sandbox_charge(L, pattern_cost(s, n, p, plen, plain, which != 2, factor));
+    dsmlpL_sandbox_charge(L, pattern_cost(s, n, p, plen, plain, which != 2, factor));
     return call_original(L);
 }
 
@@ -158,7 +158,7 @@ static int bounded_rep(lua_State *L)
     lua_Integer n = luaL_checkinteger(L, 2);
     luaL_optlstring(L, 3, "", &lsep);
     if (n > 0 && l + lsep == 0) {
-        sandbox_charge(L, 1);
+        dsmlpL_sandbox_charge(L, 1);
         lua_pushliteral(L, "");
         return 1;
     }
@@ -169,7 +169,7 @@ static int bounded_rep(lua_State *L)
 static int bounded_move(lua_State *L)
 {
     lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
-    if (e >= f) sandbox_charge(L, (double)e - (double)f + 1);
+    if (e >= f) dsmlpL_sandbox_charge(L, (double)e - (double)f + 1);
     return call_original(L);
 }
 
@@ -180,7 +180,7 @@ static int bounded_by_len(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     double len = (double)luaL_len(L, 1);
     int sort = (int)lua_tointeger(L, lua_upvalueindex(2));
-    if (len > 0) sandbox_charge(L, sort ? len * (log2(len) + 1) : len);
+    if (len > 0) dsmlpL_sandbox_charge(L, sort ? len * (log2(len) + 1) : len);
     return call_original(L);
 }
 
@@ -196,7 +196,7 @@ static void wrap(lua_State *L, const char *name, lua_CFunction fn, int tag)
     lua_setfield(L, -2, name);
 }
 
-void sandbox_bound_libs(lua_State *L)
+void dsmlpL_sandbox_bound_libs(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     if (lua_getfield(L, -1, LUA_STRLIBNAME) == LUA_TTABLE) {   /* also the strings' __index */

@@ -10,13 +10,13 @@
 
 static const char ctx_key = 'c';   /* registry key: its address */
 
-void lmod_set_ctx(lua_State *L, dsmlp_ctx *ctx)
+void dsmlpL_lmod_set_ctx(lua_State *L, dsmlp_ctx *ctx)
 {
     lua_pushlightuserdata(L, ctx);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &ctx_key);
 }
 
-dsmlp_ctx *lmod_ctx(lua_State *L)
+dsmlp_ctx *dsmlpL_lmod_ctx(lua_State *L)
 {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &ctx_key);
     dsmlp_ctx *ctx = (dsmlp_ctx *)lua_touserdata(L, -1);
@@ -29,9 +29,9 @@ dsmlp_ctx *lmod_ctx(lua_State *L)
 static int m_graph(lua_State *L)
 {
     const char *name = luaL_optstring(L, 1, "graph");
-    dsmlp_ctx *ctx = lmod_ctx(L);
-    lgraph *p = lgraph_push_new(L);
-    if (dsmlp_graph_create(ctx, name, &p->g) != DSMLP_OK) return lmod_error(L, ctx);
+    dsmlp_ctx *ctx = dsmlpL_lmod_ctx(L);
+    lgraph *p = dsmlpL_lgraph_push_new(L);
+    if (dsmlp_graph_create(ctx, name, &p->g) != DSMLP_OK) return dsmlpL_lmod_error(L, ctx);
     return 1;
 }
 
@@ -156,14 +156,14 @@ static int m_mlp_raw(lua_State *L)
     const char *name;
     lua_settop(L, 2);
     rawconfig(L, &cfg, &name);
-    dsmlp_ctx *ctx = lmod_ctx(L);
-    lgraph *p = lgraph_push_new(L);
-    if (dsmlp_graph_create(ctx, name, &p->g) != DSMLP_OK) return lmod_error(L, ctx);
+    dsmlp_ctx *ctx = dsmlpL_lmod_ctx(L);
+    lgraph *p = dsmlpL_lgraph_push_new(L);
+    if (dsmlp_graph_create(ctx, name, &p->g) != DSMLP_OK) return dsmlpL_lmod_error(L, ctx);
     int fail = dsmlp_mlp_build(p->g, &cfg) != DSMLP_OK;
     if (fail)
         lua_pushstring(L, dsmlp_last_error(ctx));
     else
-        fail = lgraph_charge(L, p->g, "mlp");
+        fail = dsmlpL_lgraph_charge(L, p->g, "mlp");
     if (fail) {   /* message on top */
         dsmlp_graph_free(p->g);
         p->g = NULL;
@@ -182,7 +182,7 @@ static void push_layer_options(lua_State *L, int idx, const char *layer)
 {
     dsmlp_compile_options scratch;
     dsmlp_compile_options_default(&scratch);
-    dsmlp_ctx *ctx = lmod_ctx(L);
+    dsmlp_ctx *ctx = dsmlpL_lmod_ctx(L);
     lua_newtable(L);
     int n = 0;
     lua_pushnil(L);
@@ -279,7 +279,7 @@ static int m_public(lua_State *L)
 
 static int m_is_graph(lua_State *L)
 {
-    lua_pushboolean(L, lgraph_test(L, 1) != NULL);
+    lua_pushboolean(L, dsmlpL_lgraph_test(L, 1) != NULL);
     return 1;
 }
 
@@ -289,12 +289,12 @@ static const luaL_Reg core_funcs[] = {
     {NULL, NULL}
 };
 
-int luaopen_dsmlp_core(lua_State *L)
+int dsmlpL_luaopen_dsmlp_core(lua_State *L)
 {
-    lgraph_open(L);
-    lmodel_open(L);
+    dsmlpL_lgraph_open(L);
+    dsmlpL_lmodel_open(L);
     luaL_newlib(L, core_funcs);
-    luaL_setfuncs(L, lmodel_funcs, 0);
+    luaL_setfuncs(L, dsmlpL_lmodel_funcs, 0);
     lua_pushstring(L, dsmlp_version());
     lua_setfield(L, -2, "version");
     return 1;

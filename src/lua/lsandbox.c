@@ -80,7 +80,7 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar)
     over_limit(L, s);
 }
 
-void sandbox_charge(lua_State *L, double steps)
+void dsmlpL_sandbox_charge(lua_State *L, double steps)
 {
     void *ud;
     lua_getallocf(L, &ud);
@@ -92,7 +92,7 @@ void sandbox_charge(lua_State *L, double steps)
     s->used += (int64_t)steps;
 }
 
-lua_State *sandbox_new(sandbox_limits *s, int64_t instruction_limit)
+lua_State *dsmlpL_sandbox_new(sandbox_limits *s, int64_t instruction_limit)
 {
     memset(s, 0, sizeof *s);
     s->mem_max = SANDBOX_MEM_MAX;
@@ -162,7 +162,7 @@ static void open_sandboxed(lua_State *L)
 ** and calls it with the C module; leaves the module table on the stack. */
 static void open_dsmlp(lua_State *L, const char *lua_path, sandbox_limits *s)
 {
-    luaopen_dsmlp_core(L);
+    dsmlpL_luaopen_dsmlp_core(L);
     int st;
     if (lua_path) {
         struct stat sb;
@@ -177,7 +177,7 @@ static void open_dsmlp(lua_State *L, const char *lua_path, sandbox_limits *s)
         st = luaL_loadfilex(L, file, "t");
         lua_remove(L, -2);
     } else {
-        const struct embed_file *f = embed_find(embedded_lua, "dsmlp.lua");
+        const struct embed_file *f = embed_find(dsmlpB_embedded_lua, "dsmlp.lua");
         if (!f) luaL_error(L, "dsmlp.lua is not built into this library");
         s->lib_source = "@dsmlp.lua";
         st = luaL_loadbufferx(L, f->text, f->len, s->lib_source, "t");
@@ -188,7 +188,7 @@ static void open_dsmlp(lua_State *L, const char *lua_path, sandbox_limits *s)
     if (!lua_istable(L, -1)) luaL_error(L, "dsmlp.lua did not return the module table");
 }
 
-void sandbox_open(lua_State *L, int allow_io, const char *lua_path)
+void dsmlpL_sandbox_open(lua_State *L, int allow_io, const char *lua_path)
 {
     void *ud;
     lua_getallocf(L, &ud);
@@ -196,7 +196,7 @@ void sandbox_open(lua_State *L, int allow_io, const char *lua_path)
         luaL_openlibs(L);
     else
         open_sandboxed(L);
-    sandbox_bound_libs(L);
+    dsmlpL_sandbox_bound_libs(L);
     open_dsmlp(L, lua_path, (sandbox_limits *)ud);
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_pushvalue(L, -2);

@@ -47,7 +47,7 @@ typedef struct script_job {
 static void add_layer_opts(lua_State *L, int li, int namei, int gi, int oi, const char *chunk)
 {
     const char *name = lua_tostring(L, namei);
-    lgraph *p = lgraph_test(L, gi);
+    lgraph *p = dsmlpL_lgraph_test(L, gi);
     if (!p) luaL_error(L, "%s: layer '%s' is a %s, not a dsmlp.graph", chunk, name, luaL_typename(L, gi));
     else if (!p->g) luaL_error(L, "%s: layer '%s': graph is closed", chunk, name);
     lua_Integer n = (lua_Integer)lua_rawlen(L, li);
@@ -86,8 +86,8 @@ static int cmp_str(const void *a, const void *b)
 ** so the layer order is deterministic. */
 static void collect_result(lua_State *L, int li, int ri, const char *chunk)
 {
-    if (lgraph_test(L, ri)) {
-        lgraph *p = lgraph_test(L, ri);
+    if (dsmlpL_lgraph_test(L, ri)) {
+        lgraph *p = dsmlpL_lgraph_test(L, ri);
         if (!p->g) luaL_error(L, "%s: the returned graph is closed", chunk);
         lua_pushstring(L, dsmlp_graph_name(p->g));
         add_layer(L, li, lua_gettop(L), ri, chunk);
@@ -101,7 +101,7 @@ static void collect_result(lua_State *L, int li, int ri, const char *chunk)
     lua_Integer n = (lua_Integer)lua_rawlen(L, ri);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, ri, i);
-        lgraph *p = lgraph_test(L, -1);
+        lgraph *p = dsmlpL_lgraph_test(L, -1);
         if (!p) luaL_error(L, "%s: returned layer [%d] is a %s, not a dsmlp.graph", chunk, (int)i, luaL_typename(L, -1));
         else if (!p->g) luaL_error(L, "%s: returned layer [%d]: graph is closed", chunk, (int)i);
         lua_pushstring(L, dsmlp_graph_name(p->g));
@@ -145,8 +145,8 @@ static int script_main(lua_State *L)
 {
     script_job *job = (script_job *)lua_touserdata(L, 1);
     lua_settop(L, 0);
-    sandbox_open(L, job->o.allow_io, job->o.lua_path);
-    lmod_set_script_dir(L, job->path);   /* dsmlp.hf("config.json") next to the script */
+    dsmlpL_sandbox_open(L, job->o.allow_io, job->o.lua_path);
+    dsmlpL_lmod_set_script_dir(L, job->path);   /* dsmlp.hf("config.json") next to the script */
     lua_settop(L, 0);
     int st = job->path ? luaL_loadfilex(L, job->path, "t")
                        : luaL_loadbufferx(L, job->source, job->len, job->chunkname, "t");
@@ -225,7 +225,7 @@ static dsmlp_status take_layers(lua_State *L, dsmlp_ctx *ctx, dsmlp_layers **out
         free(v);
         free(ls);
         free(ud);
-        return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: out of memory collecting %d layers", n);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: out of memory collecting %d layers", n);
     }
     for (int i = 0; i < n; i++) {
         v[i].g = ud[i]->g;
@@ -244,9 +244,9 @@ static dsmlp_status take_layers(lua_State *L, dsmlp_ctx *ctx, dsmlp_layers **out
 static dsmlp_status script_run(dsmlp_ctx *ctx, script_job *job, dsmlp_layers **out)
 {
     sandbox_limits limits;
-    lua_State *L = sandbox_new(&limits, job->o.instruction_limit);
-    if (!L) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: cannot create a Lua state");
-    lmod_set_ctx(L, ctx);
+    lua_State *L = dsmlpL_sandbox_new(&limits, job->o.instruction_limit);
+    if (!L) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: cannot create a Lua state");
+    dsmlpL_lmod_set_ctx(L, ctx);
     lua_pushcfunction(L, script_msgh);
     lua_pushcfunction(L, script_main);
     lua_pushlightuserdata(L, job);
@@ -254,19 +254,19 @@ static dsmlp_status script_run(dsmlp_ctx *ctx, script_job *job, dsmlp_layers **o
     dsmlp_status s;
     if (st == LUA_OK) {
         s = take_layers(L, ctx, out);
-        if (s == DSMLP_OK) err_clear(ctx);
+        if (s == DSMLP_OK) dsmlpB_err_clear(ctx);
     } else {
         const char *msg = lua_tostring(L, -1);
         const char *chunk = job->chunkname + (job->chunkname[0] == '@' || job->chunkname[0] == '=');
         if (st == LUA_ERRMEM && limits.capped)
-            s = err_set(ctx, DSMLP_ERR_SCRIPT, "%s: script ran out of memory (scripts may hold at most %zu MiB)",
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_SCRIPT, "%s: script ran out of memory (scripts may hold at most %zu MiB)",
                         chunk, limits.mem_max >> 20);
         else if (st == LUA_ERRMEM)
-            s = err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory running the script", chunk);
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory running the script", chunk);
         else if (job->file_error)
-            s = err_set(ctx, DSMLP_ERR_IO, "%s", msg ? msg : "cannot read the script");
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_IO, "%s", msg ? msg : "cannot read the script");
         else
-            s = err_set(ctx, DSMLP_ERR_SCRIPT, "%s", msg ? msg : "script failed");
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_SCRIPT, "%s", msg ? msg : "script failed");
     }
     lua_close(L);
     return s;
@@ -276,12 +276,12 @@ dsmlp_status dsmlp_script_load(dsmlp_ctx *ctx, const char *path, const dsmlp_scr
                                dsmlp_layers **out)
 {
     if (!ctx || !path || !out)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_load: %s is NULL",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_load: %s is NULL",
                        !ctx ? "ctx" : !path ? "path" : "out");
     *out = NULL;
     size_t len = strlen(path);
     char *chunkname = malloc(len + 2);
-    if (!chunkname) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: out of memory");
+    if (!chunkname) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: out of memory");
     chunkname[0] = '@';
     memcpy(chunkname + 1, path, len + 1);
     script_job job = {.path = path, .chunkname = chunkname};
@@ -298,14 +298,14 @@ dsmlp_status dsmlp_script_load_string(dsmlp_ctx *ctx, const char *source, const 
                                       const dsmlp_script_options *o, dsmlp_layers **out)
 {
     if (!ctx || !source || !out)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_load_string: %s is NULL",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_load_string: %s is NULL",
                        !ctx ? "ctx" : !source ? "source" : "out");
     *out = NULL;
     if (!chunkname || !*chunkname) chunkname = "=script";
     char *name = NULL;
     if (chunkname[0] != '@' && chunkname[0] != '=') {   /* plain name: shown as given */
         size_t len = strlen(chunkname);
-        if (!(name = malloc(len + 2))) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load_string: out of memory");
+        if (!(name = malloc(len + 2))) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load_string: out of memory");
         name[0] = '@';
         memcpy(name + 1, chunkname, len + 1);
     }
@@ -336,7 +336,7 @@ const dsmlp_graph *dsmlp_layers_graph(const dsmlp_layers *l, int i)
 dsmlp_status dsmlp_layers_options(const dsmlp_layers *l, int i, dsmlp_ctx *ctx, dsmlp_compile_options *o)
 {
     if (!l || i < 0 || i >= l->n || !o)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_layers_options: no layer %d or no options", i);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_layers_options: no layer %d or no options", i);
     for (int k = 0; k < l->v[i].nopts; k++) {
         dsmlp_status s = dsmlp_compile_options_parse(ctx, o, l->v[i].opts[k]);
         if (s != DSMLP_OK) return s;

@@ -26,16 +26,16 @@ void dsmlp_compile_options_default(dsmlp_compile_options *o)
 static dsmlp_status compile_one(dsmlp_ctx *ctx, plan_kernel *k, const char *arch, int *was_cached)
 {
     store *s;
-    dsmlp_status st = ctx_store(ctx, &s);
+    dsmlp_status st = dsmlpR_ctx_store(ctx, &s);
     if (st != DSMLP_OK) return st;
     dsmlp_cache_stats before, after;
     dsmlp_cache_get_stats(ctx, &before);
     const void *cubin;
     size_t len;
     char key[65];
-    st = store_get(s, ctx, k->name, k->source, arch, &cubin, &len, key);
+    st = dsmlpR_store_get(s, ctx, k->name, k->source, arch, &cubin, &len, key);
     if (st != DSMLP_OK) {
-        err_append(ctx, "while compiling kernel %s for %s", k->name, arch);
+        dsmlpB_err_append(ctx, "while compiling kernel %s for %s", k->name, arch);
         return st;
     }
     dsmlp_cache_get_stats(ctx, &after);
@@ -48,7 +48,7 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
                               dsmlp_plan **out)
 {
     if (!ctx) return DSMLP_ERR_INVALID_ARG;
-    if (!g || !out) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_build: graph and out are required");
+    if (!g || !out) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_build: graph and out are required");
     *out = NULL;
     dsmlp_compile_options opt;
     dsmlp_compile_options_default(&opt);
@@ -62,22 +62,22 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
         /* the device's arch, else sm_90 (no GPU needed to build a plan) */
         if (dsmlp_device_available(ctx)) opt.arch = dsmlp_device_arch(ctx);
         if (!opt.arch) opt.arch = "sm_90";
-        err_clear(ctx);
+        dsmlpB_err_clear(ctx);
     }
-    if (!nvrtc_arch_valid(opt.arch))
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+    if (!dsmlpR_nvrtc_arch_valid(opt.arch))
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "dsmlp_plan_build: target arch '%s' is not supported (valid: %s)", opt.arch,
-                       nvrtc_arch_list());
+                       dsmlpR_nvrtc_arch_list());
     dsmlp_plan *h = calloc(1, sizeof *h);
-    if (!h) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_build: out of memory");
-    h->ctx = ctx_retain(ctx);   /* the plan keeps its context alive */
-    dsmlp_status s = plan_make(ctx, g, &opt, &h->p);
+    if (!h) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_build: out of memory");
+    h->ctx = dsmlpB_ctx_retain(ctx);   /* the plan keeps its context alive */
+    dsmlp_status s = dsmlpC_plan_make(ctx, g, &opt, &h->p);
     for (int i = 0; s == DSMLP_OK && i < h->p->nkernels; i++) {
         plan_kernel *k = &h->p->kernels[i];
-        nvrtc_dump_source(ctx_opts(ctx)->dump_dir, k->name, k->source);
+        dsmlpR_nvrtc_dump_source(ctx_opts(ctx)->dump_dir, k->name, k->source);
         if (opt.defer_compile) {
             char key[65];
-            s = store_key(ctx, k->source, h->p->arch, key);
+            s = dsmlpR_store_key(ctx, k->source, h->p->arch, key);
             if (s == DSMLP_OK) memcpy(k->key, key, 65);
         } else {
             s = compile_one(ctx, k, h->p->arch, NULL);
@@ -95,16 +95,16 @@ void dsmlp_plan_free(dsmlp_plan *p)
 {
     if (!p) return;
     if (p->rt && p->rt_free) p->rt_free(p->rt);
-    plan_destroy(p->p);
-    ctx_release(p->ctx);
+    dsmlpC_plan_destroy(p->p);
+    dsmlpB_ctx_release(p->ctx);
     free(p);
 }
 
 dsmlp_status dsmlp_plan_explain(const dsmlp_plan *p, char **text)
 {
     if (!p || !text) return DSMLP_ERR_INVALID_ARG;
-    dsmlp_status s = plan_explain_text(p->p, text);
-    if (s != DSMLP_OK) return err_set(p->ctx, s, "dsmlp_plan_explain: out of memory");
+    dsmlp_status s = dsmlpC_plan_explain_text(p->p, text);
+    if (s != DSMLP_OK) return dsmlpB_err_set(p->ctx, s, "dsmlp_plan_explain: out of memory");
     return DSMLP_OK;
 }
 
@@ -122,7 +122,7 @@ dsmlp_status dsmlp_plan_kernel(const dsmlp_plan *p, int i, const char **name, co
 {
     if (!p) return DSMLP_ERR_INVALID_ARG;
     if (i < 0 || i >= p->p->nkernels)
-        return err_set(p->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_plan_kernel: no kernel %d (the plan has %d)", i,
+        return dsmlpB_err_set(p->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_plan_kernel: no kernel %d (the plan has %d)", i,
                        p->p->nkernels);
     if (name) *name = p->p->kernels[i].name;
     if (key) *key = p->p->kernels[i].key;
@@ -134,9 +134,9 @@ const char *dsmlp_plan_arch(const dsmlp_plan *p) { return p ? p->p->arch : NULL;
 dsmlp_status dsmlp_plan_compile_kernel(dsmlp_ctx *ctx, const dsmlp_plan *p, int i, int *was_cached)
 {
     if (!ctx) return DSMLP_ERR_INVALID_ARG;
-    if (!p) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_compile_kernel: no plan");
+    if (!p) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_compile_kernel: no plan");
     if (i < 0 || i >= p->p->nkernels)
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_plan_compile_kernel: no kernel %d (the plan has %d)", i,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_plan_compile_kernel: no kernel %d (the plan has %d)", i,
                        p->p->nkernels);
     /* Each kernel's slot is written by the one thread compiling it; the key
     ** bytes are the same whoever writes them. */

@@ -28,7 +28,7 @@ static const opt_row rows[] = {
     ROW(tf32, DSMLP_OPTION_BOOL, 0, 1, "allow TF32 in f32 GEMMs"),
     ROW(defer_compile, DSMLP_OPTION_INTERNAL, 0, 1, "plan_build emits sources and keys only (the CLI sets it)"),
     ROW(residual_kernel, DSMLP_OPTION_BOOL, 0, 1, "final bias + residual in a generated kernel, not GEMM2's epilogue"),
-    /* upper bounds are the planner's to check (plan_make says why) */
+    /* upper bounds are the planner's to check (dsmlpC_plan_make says why) */
     ROW(decode_max_tokens, DSMLP_OPTION_INT, 0, INT32_MAX, "decode GEMV kernels for T <= this (0: none)"),
     ROW(stream_max_tokens, DSMLP_OPTION_INT, -1, INT32_MAX,
         "weight-streaming route for T <= this (0: none, -1: where it measured faster)"),
@@ -43,7 +43,7 @@ const dsmlp_option_info *dsmlp_compile_option_info(int i)
 }
 
 /* Field layout of row i (tests check the rows cover the struct). */
-void compile_option_layout(int i, size_t *offset, size_t *size)
+void dsmlpR_compile_option_layout(int i, size_t *offset, size_t *size)
 {
     *offset = rows[i].offset;
     *size = rows[i].size;
@@ -72,24 +72,24 @@ static const char *closest(const char *name, size_t len)
 
 dsmlp_status dsmlp_compile_options_parse(dsmlp_ctx *ctx, dsmlp_compile_options *o, const char *assignment)
 {
-    if (!o || !assignment) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "compile option: NULL argument");
+    if (!o || !assignment) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "compile option: NULL argument");
     const char *eq = strchr(assignment, '=');
     size_t len = eq ? (size_t)(eq - assignment) : strlen(assignment);
     const opt_row *r = find_row(assignment, len);
     if (!r || r->info.kind == DSMLP_OPTION_INTERNAL) {
         const char *near = closest(assignment, len);
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "unknown compile option '%.*s'%s%s%s", (int)len, assignment,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "unknown compile option '%.*s'%s%s%s", (int)len, assignment,
                        near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
     }
     if (!eq || !eq[1])
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "compile option '%s' needs a value (%s=VALUE)", r->info.name,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "compile option '%s' needs a value (%s=VALUE)", r->info.name,
                        r->info.name);
     const char *v = eq + 1;
     char *field = (char *)o + r->offset;
     if (r->info.kind == DSMLP_OPTION_ARCH) {
         int ok = 0;
         for (int i = 0; dsmlp_arch_name(i); i++) ok |= strcmp(v, dsmlp_arch_name(i)) == 0;
-        if (!ok) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "compile option arch: unknown arch '%s'", v);
+        if (!ok) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "compile option arch: unknown arch '%s'", v);
         for (int i = 0; dsmlp_arch_name(i); i++)   /* a pointer that outlives the caller's string */
             if (strcmp(v, dsmlp_arch_name(i)) == 0) *(const char **)field = dsmlp_arch_name(i);
         return DSMLP_OK;
@@ -103,10 +103,10 @@ dsmlp_status dsmlp_compile_options_parse(dsmlp_ctx *ctx, dsmlp_compile_options *
         errno = 0;
         x = strtoll(v, &end, 10);
         if (errno || *end || end == v)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "compile option %s: '%s' is not a whole number", r->info.name, v);
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "compile option %s: '%s' is not a whole number", r->info.name, v);
     }
     if (x < r->info.min || x > r->info.max)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "compile option %s = %lld is outside [%lld, %lld]", r->info.name, x,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "compile option %s = %lld is outside [%lld, %lld]", r->info.name, x,
                        (long long)r->info.min, (long long)r->info.max);
     if (r->size == sizeof(int64_t)) {
         int64_t y = (int64_t)x;

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 
 /* Implemented by the device layer (src/runtime/device*.c). */
-void device_destroy(struct device *d);
+void dsmlpR_device_destroy(struct device *d);
 
 static void runtime_free(struct ctx_runtime *rt)
 {
-    if (rt->store) store_close(rt->store);
-    if (rt->device) device_destroy(rt->device);
-    ctx_options_free(rt);
+    if (rt->store) dsmlpR_store_close(rt->store);
+    if (rt->device) dsmlpR_device_destroy(rt->device);
+    dsmlpR_ctx_options_free(rt);
     free(rt);
 }
 
@@ -24,10 +24,10 @@ dsmlp_status dsmlp_ctx_create_with(const dsmlp_ctx_options *o, dsmlp_ctx **out)
         dsmlp_ctx_options_default(&def);
         o = &def;
     }
-    dsmlp_ctx *ctx = ctx_new();
+    dsmlp_ctx *ctx = dsmlpB_ctx_new();
     struct ctx_runtime *rt = calloc(1, sizeof *rt);
-    if (!ctx || !rt || ctx_options_set(rt, o) != 0) {
-        if (rt) ctx_options_free(rt);
+    if (!ctx || !rt || dsmlpR_ctx_options_set(rt, o) != 0) {
+        if (rt) dsmlpR_ctx_options_free(rt);
         free(ctx);
         free(rt);
         return DSMLP_ERR_NOMEM;
@@ -48,10 +48,10 @@ dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out)
     return dsmlp_ctx_create_with(&o, out);
 }
 
-dsmlp_status ctx_store(dsmlp_ctx *ctx, struct store **out)
+dsmlp_status dsmlpR_ctx_store(dsmlp_ctx *ctx, struct store **out)
 {
     if (!ctx->rt->store) {
-        dsmlp_status s = store_open(ctx, &ctx->rt->store);
+        dsmlp_status s = dsmlpR_store_open(ctx, &ctx->rt->store);
         if (s != DSMLP_OK) return s;
     }
     *out = ctx->rt->store;

@@ -15,7 +15,7 @@ struct device;   /* src/runtime/device.h */
 struct ctx_runtime {
     dsmlp_ctx_options opts;        /* as given at creation (options.c)       */
     char          *own[6];         /* the copies opts' strings point to      */
-    struct store  *store;          /* created lazily by ctx_store()          */
+    struct store  *store;          /* created lazily by dsmlpR_ctx_store()          */
     struct device *device;         /* created lazily by the runtime          */
     int            ref_threads;    /* reference executor worker threads      */
     unsigned char  trusted[8][32]; /* Ed25519 keys bundles must be signed by */
@@ -23,12 +23,12 @@ struct ctx_runtime {
 };
 
 /* Copies options into rt (0, or -1 out of memory); frees the copies. */
-int          ctx_options_set(struct ctx_runtime *rt, const dsmlp_ctx_options *o);
-void         ctx_options_free(struct ctx_runtime *rt);
+int          dsmlpR_ctx_options_set(struct ctx_runtime *rt, const dsmlp_ctx_options *o);
+void         dsmlpR_ctx_options_free(struct ctx_runtime *rt);
 /* The context's options (never NULL). */
 static inline const dsmlp_ctx_options *ctx_opts(const dsmlp_ctx *ctx) { return &ctx->rt->opts; }
 
 /* The context's kernel store, opened on first use (never NULL on DSMLP_OK). */
-dsmlp_status ctx_store(dsmlp_ctx *ctx, struct store **out);
+dsmlp_status dsmlpR_ctx_store(dsmlp_ctx *ctx, struct store **out);
 
 #endif

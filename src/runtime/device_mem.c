@@ -9,19 +9,19 @@
 static dsmlp_status ready(dsmlp_ctx *ctx, struct device **d)
 {
     if (!ctx) return DSMLP_ERR_INVALID_ARG;
-    return device_get(ctx, d);
+    return dsmlpR_device_get(ctx, d);
 }
 
 static dsmlp_status cu_check(dsmlp_ctx *ctx, CUresult r, const char *what, size_t bytes)
 {
     if (r == CUDA_SUCCESS) return DSMLP_OK;
-    return err_set(ctx, DSMLP_ERR_CUDA, "%s (%zu bytes) failed: %s", what, bytes, cuda_api_errstr(r));
+    return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s (%zu bytes) failed: %s", what, bytes, dsmlpR_cuda_api_errstr(r));
 }
 
 dsmlp_status dsmlp_device_alloc(dsmlp_ctx *ctx, size_t bytes, void **device_ptr)
 {
     struct device *d;
-    if (!device_ptr) return ctx ? err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_device_alloc: out is NULL")
+    if (!device_ptr) return ctx ? dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_device_alloc: out is NULL")
                                 : DSMLP_ERR_INVALID_ARG;
     *device_ptr = NULL;
     dsmlp_status s = ready(ctx, &d);
@@ -74,6 +74,6 @@ int dsmlp_device_count(dsmlp_ctx *ctx)
 {
     const cuda_api *cu;
     int n = 0;
-    if (!ctx || cuda_api_load(ctx, &cu) != DSMLP_OK || cu->cuDeviceGetCount(&n) != CUDA_SUCCESS) return 0;
+    if (!ctx || dsmlpR_cuda_api_load(ctx, &cu) != DSMLP_OK || cu->cuDeviceGetCount(&n) != CUDA_SUCCESS) return 0;
     return n;
 }

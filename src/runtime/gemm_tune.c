@@ -18,7 +18,7 @@ static int fill_random(const cuda_api *cu, dsmlp_dtype dt, CUdeviceptr dst, size
     for (size_t i = 0; i < BLOCK / esz; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         double v = (double)(x >> 11) * 0x1.0p-52 - 1.0;
-        dtype_store(dt, h, (int64_t)i, v != 0 ? v : 0.5);
+        dsmlpB_dtype_store(dt, h, (int64_t)i, v != 0 ? v : 0.5);
     }
     int ok = 1;
     for (size_t off = 0; ok && off < bytes; off += BLOCK)
@@ -27,7 +27,7 @@ static int fill_random(const cuda_api *cu, dsmlp_dtype dt, CUdeviceptr dst, size
     return ok;
 }
 
-int gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, dsmlp_dtype dt, size_t max_w_elems, size_t max_act_elems,
+int dsmlpR_gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, dsmlp_dtype dt, size_t max_w_elems, size_t max_act_elems,
                     int64_t tmax, CUdeviceptr ws, size_t ws_bytes)
 {
     memset(t, 0, sizeof *t);
@@ -40,19 +40,19 @@ int gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, dsmlp_dtype dt, size_t ma
     if (cu->cuMemAlloc(&t->w, wbytes) != CUDA_SUCCESS || cu->cuMemAlloc(&t->x, abytes) != CUDA_SUCCESS ||
         cu->cuMemAlloc(&t->d, abytes) != CUDA_SUCCESS || cu->cuMemAlloc(&t->bias, 1 << 20) != CUDA_SUCCESS ||
         cu->cuEventCreate(&t->e0, 0) != CUDA_SUCCESS || cu->cuEventCreate(&t->e1, 0) != CUDA_SUCCESS) {
-        gemm_tuner_close(t);
+        dsmlpR_gemm_tuner_close(t);
         return 0;
     }
     if (!fill_random(cu, dt, t->w, wbytes) || !fill_random(cu, dt, t->x, abytes) ||
         !fill_random(cu, dt, t->d, abytes) || !fill_random(cu, dt, t->bias, 1 << 20)) {
-        gemm_tuner_close(t);
+        dsmlpR_gemm_tuner_close(t);
         return 0;
     }
     t->ws = ws, t->ws_bytes = ws_bytes, t->tmax = tmax, t->dtype = dt;
     return 1;
 }
 
-void gemm_tuner_close(gemm_tuner *t)
+void dsmlpR_gemm_tuner_close(gemm_tuner *t)
 {
     const cuda_api *cu = t->cu;
     if (!cu) return;
@@ -65,7 +65,7 @@ void gemm_tuner_close(gemm_tuner *t)
     memset(t, 0, sizeof *t);
 }
 
-double gemm_tuner_time(gemm_tuner *t, cublasLtHandle_t lt, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
+double dsmlpR_gemm_tuner_time(gemm_tuner *t, cublasLtHandle_t lt, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
                        cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d,
                        const cublasLtMatmulAlgo_t *algo, int has_c, int reps)
 {

@@ -83,7 +83,7 @@ static char *dup_or_null(const char *s, int *oom)
 }
 
 /* Copies o into the runtime state (strings owned by it). */
-int ctx_options_set(struct ctx_runtime *rt, const dsmlp_ctx_options *o)
+int dsmlpR_ctx_options_set(struct ctx_runtime *rt, const dsmlp_ctx_options *o)
 {
     int oom = 0;
     rt->opts = *o;
@@ -96,7 +96,7 @@ int ctx_options_set(struct ctx_runtime *rt, const dsmlp_ctx_options *o)
     return oom ? -1 : 0;
 }
 
-void ctx_options_free(struct ctx_runtime *rt)
+void dsmlpR_ctx_options_free(struct ctx_runtime *rt)
 {
     for (int i = 0; i < 6; i++) free(rt->own[i]);
 }

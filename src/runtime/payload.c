@@ -93,7 +93,7 @@ static const char *check_tuning(const void *payload, size_t len)
     return NULL;
 }
 
-const char *payload_check(const char *kernel, const char *arch, const void *payload, size_t len)
+const char *dsmlpR_payload_check(const char *kernel, const char *arch, const void *payload, size_t len)
 {
     if (strncmp(kernel, PAYLOAD_TUNE_PREFIX, sizeof PAYLOAD_TUNE_PREFIX - 1) == 0) return check_tuning(payload, len);
     return check_cubin(kernel, arch, payload, len);

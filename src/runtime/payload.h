@@ -16,6 +16,6 @@
 #define PAYLOAD_TUNE_HEADER "dsmlp-tune 1"
 
 /* NULL when the payload fits its entry, else why not (static text). */
-const char *payload_check(const char *kernel, const char *arch, const void *payload, size_t len);
+const char *dsmlpR_payload_check(const char *kernel, const char *arch, const void *payload, size_t len);
 
 #endif

@@ -99,7 +99,7 @@ static void gemm_tile_generic(void *arg, int64_t c) { gemm_tile_body(arg, c); }
 __attribute__((target("avx2,fma"))) static void gemm_tile_avx2(void *arg, int64_t c) { gemm_tile_body(arg, c); }
 #endif
 
-void ref_gemm(int nthreads, int portable, const double *x, int64_t T, int64_t K, const double *wt, int64_t N, double *y)
+void dsmlpR_ref_gemm(int nthreads, int portable, const double *x, int64_t T, int64_t K, const double *wt, int64_t N, double *y)
 {
     if (T <= 0 || N <= 0) return;
     if (K <= 0) {
@@ -115,5 +115,5 @@ void ref_gemm(int nthreads, int portable, const double *x, int64_t T, int64_t K,
 #else
     (void)portable;
 #endif
-    ref_parallel(nthreads, ntiles, fn, &j);
+    dsmlpR_ref_parallel(nthreads, ntiles, fn, &j);
 }

@@ -25,7 +25,7 @@ static void *pool_worker(void *p)
     return NULL;
 }
 
-void ref_parallel(int nthreads, int64_t nchunks, ref_chunk_fn fn, void *arg)
+void dsmlpR_ref_parallel(int nthreads, int64_t nchunks, ref_chunk_fn fn, void *arg)
 {
     if (nchunks <= 0) return;
     if (nthreads > REF_MAX_THREADS) nthreads = REF_MAX_THREADS;
@@ -52,7 +52,7 @@ static int online_cpus(void)
     return n < 1 ? 1 : n > REF_MAX_THREADS ? REF_MAX_THREADS : (int)n;
 }
 
-int ref_threads_effective(const dsmlp_ctx *ctx)
+int dsmlpR_ref_threads_effective(const dsmlp_ctx *ctx)
 {
     int n = ctx ? ctx->rt->ref_threads : 1;
     /* 1 (the default) and 0 (auto) defer to the context's ref_threads option

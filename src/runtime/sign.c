@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-const uint8_t sign_magic[8] = {'D', 'S', 'M', 'L', 'P', 'S', 'G', 1};
+const uint8_t dsmlpR_sign_magic[8] = {'D', 'S', 'M', 'L', 'P', 'S', 'G', 1};
 
 #define SIGN_CONTEXT  "dsmlp bundle signature v1"
 #define SECRET_HEADER "dsmlp-ed25519-secret 1"
@@ -26,10 +26,10 @@ static void sodium_start(void) { sodium_ok = sodium_init() >= 0; }
 static dsmlp_status need_sodium(dsmlp_ctx *ctx)
 {
     pthread_once(&sodium_once, sodium_start);
-    return sodium_ok ? DSMLP_OK : err_set(ctx, DSMLP_ERR_UNSUPPORTED, "libsodium could not be initialized");
+    return sodium_ok ? DSMLP_OK : dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "libsodium could not be initialized");
 }
 
-void sign_key_id(const uint8_t pk[SIGN_PK_BYTES], char id[17])
+void dsmlpR_sign_key_id(const uint8_t pk[SIGN_PK_BYTES], char id[17])
 {
     sodium_bin2hex(id, 17, pk, 8);
 }
@@ -40,14 +40,14 @@ static dsmlp_status load_key(dsmlp_ctx *ctx, const char *path, const char *heade
 {
     dsmlp_status st = need_sodium(ctx);
     if (st != DSMLP_OK) return st;
-    if (!path || !*path) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: no key file given", what);
+    if (!path || !*path) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: no key file given", what);
     void *buf;
     size_t len;
-    if (store_fs_read(path, &buf, &len) != 0) {
+    if (dsmlpR_store_fs_read(path, &buf, &len) != 0) {
         char eb[128];
         int e = errno;
-        return err_set(ctx, e == ENOENT ? DSMLP_ERR_NOT_FOUND : DSMLP_ERR_IO, "%s: cannot read key file %s (%s)",
-                       what, path, store_fs_strerror(e, eb, sizeof eb));
+        return dsmlpB_err_set(ctx, e == ENOENT ? DSMLP_ERR_NOT_FOUND : DSMLP_ERR_IO, "%s: cannot read key file %s (%s)",
+                       what, path, dsmlpR_store_fs_strerror(e, eb, sizeof eb));
     }
     char *text = buf;
     size_t hl = strlen(header);
@@ -59,17 +59,17 @@ static dsmlp_status load_key(dsmlp_ctx *ctx, const char *path, const char *heade
     sodium_memzero(buf, len);
     free(buf);
     if (!ok)
-        return err_set(ctx, DSMLP_ERR_CORRUPT, "%s: %s is not a %s key file (first line \"%s\", then %zu bytes in hex)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: %s is not a %s key file (first line \"%s\", then %zu bytes in hex)",
                        what, path, strstr(header, "secret") ? "secret" : "public", header, n);
     return DSMLP_OK;
 }
 
-dsmlp_status sign_load_secret(dsmlp_ctx *ctx, const char *path, uint8_t sk[SIGN_SK_BYTES])
+dsmlp_status dsmlpR_sign_load_secret(dsmlp_ctx *ctx, const char *path, uint8_t sk[SIGN_SK_BYTES])
 {
     return load_key(ctx, path, SECRET_HEADER, sk, SIGN_SK_BYTES, "signing key");
 }
 
-dsmlp_status sign_load_public(dsmlp_ctx *ctx, const char *path, uint8_t pk[SIGN_PK_BYTES])
+dsmlp_status dsmlpR_sign_load_public(dsmlp_ctx *ctx, const char *path, uint8_t pk[SIGN_PK_BYTES])
 {
     return load_key(ctx, path, PUBLIC_HEADER, pk, SIGN_PK_BYTES, "trusted key");
 }
@@ -80,7 +80,7 @@ static void signed_message(const uint8_t trailer[32], uint8_t msg[sizeof SIGN_CO
     memcpy(msg + sizeof SIGN_CONTEXT - 1, trailer, 32);
 }
 
-dsmlp_status sign_block(dsmlp_ctx *ctx, const uint8_t sk[SIGN_SK_BYTES], const uint8_t trailer[32],
+dsmlp_status dsmlpR_sign_block(dsmlp_ctx *ctx, const uint8_t sk[SIGN_SK_BYTES], const uint8_t trailer[32],
                         uint8_t block[SIGN_BLOCK])
 {
     dsmlp_status st = need_sodium(ctx);
@@ -88,16 +88,16 @@ dsmlp_status sign_block(dsmlp_ctx *ctx, const uint8_t sk[SIGN_SK_BYTES], const u
     uint8_t msg[sizeof SIGN_CONTEXT - 1 + 32];
     signed_message(trailer, msg);
     memset(block, 0, SIGN_BLOCK);
-    memcpy(block, sign_magic, 8);
+    memcpy(block, dsmlpR_sign_magic, 8);
     crypto_sign_ed25519_sk_to_pk(block + 8, sk);
     crypto_sign_detached(block + 8 + SIGN_PK_BYTES, NULL, msg, sizeof msg, sk);
     return DSMLP_OK;
 }
 
-int sign_check_block(const uint8_t block[SIGN_BLOCK], const uint8_t trailer[32], uint8_t pk[SIGN_PK_BYTES])
+int dsmlpR_sign_check_block(const uint8_t block[SIGN_BLOCK], const uint8_t trailer[32], uint8_t pk[SIGN_PK_BYTES])
 {
     pthread_once(&sodium_once, sodium_start);
-    if (!sodium_ok || memcmp(block, sign_magic, 8) != 0) return -1;
+    if (!sodium_ok || memcmp(block, dsmlpR_sign_magic, 8) != 0) return -1;
     for (unsigned i = 8 + SIGN_PK_BYTES + SIGN_SIG_BYTES; i < SIGN_BLOCK; i++)
         if (block[i]) return -1;
     uint8_t msg[sizeof SIGN_CONTEXT - 1 + 32];
@@ -111,12 +111,12 @@ int sign_check_block(const uint8_t block[SIGN_BLOCK], const uint8_t trailer[32],
 static dsmlp_status write_new(dsmlp_ctx *ctx, const char *path, const char *text, unsigned mode)
 {
     if (access(path, F_OK) == 0)
-        return err_set(ctx, DSMLP_ERR_IO, "dsmlp_keygen: %s exists; not overwritten (remove it first)", path);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "dsmlp_keygen: %s exists; not overwritten (remove it first)", path);
     store_part part = {text, strlen(text)};
-    if (store_fs_publish(path, &part, 1, 1, mode) != 0) {
+    if (dsmlpR_store_fs_publish(path, &part, 1, 1, mode) != 0) {
         char eb[128];
-        return err_set(ctx, DSMLP_ERR_IO, "dsmlp_keygen: cannot write %s (%s)", path,
-                       store_fs_strerror(errno, eb, sizeof eb));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "dsmlp_keygen: cannot write %s (%s)", path,
+                       dsmlpR_store_fs_strerror(errno, eb, sizeof eb));
     }
     return DSMLP_OK;
 }
@@ -125,11 +125,11 @@ dsmlp_status dsmlp_keygen(dsmlp_ctx *ctx, const char *secret_path, const char *p
 {
     if (!ctx) return DSMLP_ERR_INVALID_ARG;
     if (!secret_path || !*secret_path || !public_path || !*public_path)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_keygen: both key file paths are required");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_keygen: both key file paths are required");
     dsmlp_status st = need_sodium(ctx);
     if (st != DSMLP_OK) return st;
     if (access(public_path, F_OK) == 0)
-        return err_set(ctx, DSMLP_ERR_IO, "dsmlp_keygen: %s exists; not overwritten (remove it first)", public_path);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "dsmlp_keygen: %s exists; not overwritten (remove it first)", public_path);
     uint8_t pk[SIGN_PK_BYTES], sk[SIGN_SK_BYTES];
     crypto_sign_keypair(pk, sk);
     char text[sizeof SECRET_HEADER + 2 * SIGN_SK_BYTES + 8];
@@ -152,12 +152,12 @@ dsmlp_status dsmlp_bundle_trust(dsmlp_ctx *ctx, const char *public_key_path)
     if (!ctx) return DSMLP_ERR_INVALID_ARG;
     struct ctx_runtime *rt = ctx->rt;
     uint8_t pk[SIGN_PK_BYTES];
-    dsmlp_status st = sign_load_public(ctx, public_key_path, pk);
+    dsmlp_status st = dsmlpR_sign_load_public(ctx, public_key_path, pk);
     if (st != DSMLP_OK) return st;
     for (int i = 0; i < rt->ntrusted; i++)
         if (memcmp(rt->trusted[i], pk, SIGN_PK_BYTES) == 0) return DSMLP_OK;
     if (rt->ntrusted == SIGN_TRUST_MAX)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_bundle_trust: at most %d trusted keys", SIGN_TRUST_MAX);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_bundle_trust: at most %d trusted keys", SIGN_TRUST_MAX);
     memcpy(rt->trusted[rt->ntrusted++], pk, SIGN_PK_BYTES);
     return DSMLP_OK;
 }

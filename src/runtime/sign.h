@@ -20,17 +20,17 @@
 #define SIGN_SIG_BYTES  64u
 #define SIGN_TRUST_MAX  8
 
-extern const uint8_t sign_magic[8];
+extern const uint8_t dsmlpR_sign_magic[8];
 
-dsmlp_status sign_load_secret(dsmlp_ctx *ctx, const char *path, uint8_t sk[SIGN_SK_BYTES]);
-dsmlp_status sign_load_public(dsmlp_ctx *ctx, const char *path, uint8_t pk[SIGN_PK_BYTES]);
+dsmlp_status dsmlpR_sign_load_secret(dsmlp_ctx *ctx, const char *path, uint8_t sk[SIGN_SK_BYTES]);
+dsmlp_status dsmlpR_sign_load_public(dsmlp_ctx *ctx, const char *path, uint8_t pk[SIGN_PK_BYTES]);
 /* The signature block for a bundle whose trailer (BLAKE2b-256) is given. */
-dsmlp_status sign_block(dsmlp_ctx *ctx, const uint8_t sk[SIGN_SK_BYTES], const uint8_t trailer[32],
+dsmlp_status dsmlpR_sign_block(dsmlp_ctx *ctx, const uint8_t sk[SIGN_SK_BYTES], const uint8_t trailer[32],
                         uint8_t block[SIGN_BLOCK]);
 /* 0 when block is well formed and its signature over trailer verifies with
 ** the public key it names (copied to pk). */
-int          sign_check_block(const uint8_t block[SIGN_BLOCK], const uint8_t trailer[32], uint8_t pk[SIGN_PK_BYTES]);
+int          dsmlpR_sign_check_block(const uint8_t block[SIGN_BLOCK], const uint8_t trailer[32], uint8_t pk[SIGN_PK_BYTES]);
 /* Short printable id of a public key (first 8 bytes, hex) for messages. */
-void         sign_key_id(const uint8_t pk[SIGN_PK_BYTES], char id[17]);
+void         dsmlpR_sign_key_id(const uint8_t pk[SIGN_PK_BYTES], char id[17]);
 
 #endif

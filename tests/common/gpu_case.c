@@ -17,14 +17,14 @@
 const cuda_api *gu_cu(dsmlp_ctx *ctx)
 {
     const cuda_api *cu = NULL;
-    ck_assert_msg(cuda_api_load(ctx, &cu) == DSMLP_OK, "driver: %s", dsmlp_last_error(ctx));
+    ck_assert_msg(dsmlpR_cuda_api_load(ctx, &cu) == DSMLP_OK, "driver: %s", dsmlp_last_error(ctx));
     return cu;
 }
 
 const char *gu_card(dsmlp_ctx *ctx)
 {
     struct device *d;
-    return device_get(ctx, &d) == DSMLP_OK ? d->name : "?";
+    return dsmlpR_device_get(ctx, &d) == DSMLP_OK ? d->name : "?";
 }
 
 int gu_cores(void) { return tc_cores(); }
@@ -63,9 +63,9 @@ static void gu_fill_chunk(void *arg, int64_t c, int worker)
             z ^= z >> 31;
             double u = (double)(z >> 11) * 0x1.0p-53;
             if (j->t == DSMLP_I8) v = (double)((int)(z % 255) - 127);
-            else v = dtype_round(j->t, j->shift + j->scale * 1.7320508075688772 * (2 * u - 1));
+            else v = dsmlpB_dtype_round(j->t, j->shift + j->scale * 1.7320508075688772 * (2 * u - 1));
         } while (v == 0);
-        dtype_store(j->t, j->buf, i, v);
+        dsmlpB_dtype_store(j->t, j->buf, i, v);
     }
 }
 

@@ -29,7 +29,7 @@
 #define GU_CU(call)                                                                                   \
     do {                                                                                              \
         CUresult gu_r_ = (call);                                                                      \
-        ck_assert_msg(gu_r_ == CUDA_SUCCESS, "%s failed: %s", #call, cuda_api_errstr(gu_r_));         \
+        ck_assert_msg(gu_r_ == CUDA_SUCCESS, "%s failed: %s", #call, dsmlpR_cuda_api_errstr(gu_r_));         \
     } while (0)
 
 #define GU_MAX_TENSORS 24

@@ -15,15 +15,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *buf = malloc(size ? size : 1);   /* exact size: ASan sees any overread */
     if (!buf) return 0;
     memcpy(buf, data, size);
-    if (store_entry_verify(buf, size, NULL, &h, &why) == 0) {
-        if (h.payload != size - STORE_HDR_SIZE || !store_name_ok(h.kernel)) abort();
-        payload_check(h.kernel, h.arch, buf + STORE_HDR_SIZE, (size_t)h.payload);
+    if (dsmlpR_store_entry_verify(buf, size, NULL, &h, &why) == 0) {
+        if (h.payload != size - STORE_HDR_SIZE || !dsmlpR_store_name_ok(h.kernel)) abort();
+        dsmlpR_payload_check(h.kernel, h.arch, buf + STORE_HDR_SIZE, (size_t)h.payload);
     } else if (!why) {
         abort();
     }
     /* The payload checker alone, on the raw bytes as a cubin and as a record. */
-    payload_check("dsmlp_kernel", "sm_90", buf, size);
-    payload_check("tune:x", "sm_90", buf, size);
+    dsmlpR_payload_check("dsmlp_kernel", "sm_90", buf, size);
+    dsmlpR_payload_check("tune:x", "sm_90", buf, size);
     free(buf);
     return 0;
 }

@@ -17,8 +17,8 @@
 /* Names dsmlp uses internally (its error slot, its store, BLAKE2, Lua):
 ** the host's own definitions must neither be called by dsmlp nor clash. */
 int  clash_calls;
-int  err_set(void *a, int b, const char *fmt, ...) { (void)a, (void)fmt; clash_calls++; return 12345 + b; }
-int  store_get(void) { clash_calls++; return -1; }
+int  dsmlpB_err_set(void *a, int b, const char *fmt, ...) { (void)a, (void)fmt; clash_calls++; return 12345 + b; }
+int  dsmlpR_store_get(void) { clash_calls++; return -1; }
 int  blake2b(void *out, const void *in, const void *key, size_t outlen, size_t inlen, size_t keylen)
 {
     (void)in, (void)key, (void)inlen, (void)keylen;

@@ -91,7 +91,7 @@ static int load_rows(dsmlp_ctx *ctx, rows *r)
         rows_free(r);
         return CLI_EXIT_OTHER;
     }
-    qsort(r->v, (size_t)r->n, sizeof *r->v, row_cmp);
+    if (r->n) qsort(r->v, (size_t)r->n, sizeof *r->v, row_cmp);   /* qsort(NULL, 0) is undefined */
     return CLI_EXIT_OK;
 }
 
