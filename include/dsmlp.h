@@ -47,6 +47,10 @@ typedef enum dsmlp_status {
 
 const char *dsmlp_status_name(dsmlp_status s);   /* "DSMLP_ERR_SHAPE" etc. */
 const char *dsmlp_version(void);                 /* DSMLP_VERSION_STRING  */
+/* The NVRTC version in use ("13.0"): part of every kernel's store key. */
+const char *dsmlp_nvrtc_version(void);
+/* The CUDA toolkit dsmlp was built against (CUDA_VERSION, e.g. 13000). */
+int         dsmlp_cuda_version(void);
 
 /* ---------------------------------------------------------------- context */
 
@@ -56,6 +60,49 @@ typedef struct dsmlp_ctx dsmlp_ctx;
 ** device state. It needs no GPU to be created. Not thread-safe: use one per
 ** thread, or serialize. */
 dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out);
+
+/* Settings of a context, given at creation. dsmlp_ctx_options_default gives
+** pure defaults (no environment read); dsmlp_ctx_options_from_env is the one
+** place the documented variables (DSMLP_CACHE_DIR, DSMLP_CACHE,
+** DSMLP_CACHE_MAX_MB, DSMLP_DUMP_DIR, DSMLP_CUDA_INCLUDE, DSMLP_DEVICE,
+** DSMLP_REF_THREADS, DSMLP_REF_PORTABLE, DSMLP_GEMM_TUNE,
+** DSMLP_DECODE_MAX_TOKENS, DSMLP_STREAM_MAX_TOKENS, TMPDIR) are read; dsmlp_ctx_create(&c) is
+** dsmlp_ctx_create_with(defaults + from_env). Strings are copied. */
+#define DSMLP_CTX_KEEP (-1000)   /* an override field that leaves the plan's option alone */
+
+typedef enum dsmlp_cache_mode {
+    DSMLP_CACHE_DISK = 0,     /* memory + disk store (default)            */
+    DSMLP_CACHE_MEMORY        /* memory only, by request (no warning)     */
+} dsmlp_cache_mode;
+
+typedef struct dsmlp_ctx_options {
+    const char      *cache_dir;        /* NULL: xdg_cache_home/dsmlp, else home/.cache/dsmlp */
+    const char      *xdg_cache_home;   /* from_env: $XDG_CACHE_HOME (absolute only)   */
+    const char      *home;             /* from_env: $HOME; NULL: the passwd entry's   */
+    dsmlp_cache_mode cache_mode;
+    double           cache_max_mb;     /* size limit of the disk store; 0: none */
+    const char      *dump_dir;         /* write every generated source there; NULL: no */
+    const char      *tmp_dir;          /* failing sources when dump_dir is NULL; NULL: /tmp */
+    const char      *cuda_include;     /* NVRTC headers; NULL: the build-time toolkit's */
+    int              device;           /* GPU ordinal when no CUDA context is current */
+    int              ref_threads;      /* reference executor threads; 0: all CPUs */
+    int              ref_portable;     /* 1: portable reference GEMM even with AVX2 */
+    int              gemm_tune;        /* 1: time cuBLASLt candidates at load */
+    int              decode_max_tokens;/* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
+    int              stream_max_tokens;/* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
+    char             warning[256];     /* from_env: the first variable it ignored, and why */
+} dsmlp_ctx_options;
+
+void         dsmlp_ctx_options_default(dsmlp_ctx_options *o);
+/* Reads the documented environment variables into o (unset ones leave o as
+** it is). A malformed value is ignored and described in o->warning. */
+void         dsmlp_ctx_options_from_env(dsmlp_ctx_options *o);
+dsmlp_status dsmlp_ctx_create_with(const dsmlp_ctx_options *o, dsmlp_ctx **out);
+/* The options a context was created with (strings owned by ctx). */
+const dsmlp_ctx_options *dsmlp_ctx_get_options(const dsmlp_ctx *ctx);
+/* Drops the caller's reference. Graphs and plans made from ctx hold their
+** own, so they stay usable (their errors still land in ctx, readable through
+** dsmlp_graph_ctx); the context is freed with the last of them. */
 void         dsmlp_ctx_free(dsmlp_ctx *ctx);
 /* Message for the last failed call on ctx (or on an object made from it);
 ** "" when none. Valid until the next call on ctx. */
@@ -76,6 +123,15 @@ typedef enum dsmlp_dtype {
 
 const char *dsmlp_dtype_name(dsmlp_dtype t);     /* "f32", "f16", "bf16", "i8", "f64", "fp8" */
 size_t      dsmlp_dtype_size(dsmlp_dtype t);     /* bytes; 0 if invalid */
+/* Converts n elements (round to nearest even; int8 saturates). Any pair of
+** dtypes; DSMLP_ERR_INVALID_ARG for an invalid one. */
+dsmlp_status dsmlp_convert(void *dst, dsmlp_dtype dst_type, const void *src, dsmlp_dtype src_type, size_t n);
+/* Relative-error tolerance ‖out − ref‖/‖ref‖ of an output of dtype t against
+** the CPU reference, as dsmlp's own checks use it (f32 1e-5, f16 2e-3, bf16
+** 1.6e-2); 0 for other dtypes. */
+double      dsmlp_tolerance(dsmlp_dtype t);
+/* Target architectures dsmlp compiles for: "sm_80", ...; NULL past the end. */
+const char *dsmlp_arch_name(int i);
 /* A dtype from its name or a common alias: f32 (fp32, float32, float),
 ** f16 (fp16, float16, half), bf16 (bfloat16), i8 (int8), f64 (fp64,
 ** float64, double), fp8 (e4m3, fp8_e4m3, float8_e4m3fn, f8_e4m3);
@@ -376,6 +432,26 @@ typedef struct dsmlp_compile_options {
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);
 
+/* Compile options by name, from one table: what dsmlp-compile -O NAME=VALUE
+** and per-layer options in model scripts (dsmlp.layer(name, graph, opts))
+** use, so ahead-of-time compilation can ask for exactly what a server will. */
+typedef enum dsmlp_option_kind {
+    DSMLP_OPTION_INT, DSMLP_OPTION_BOOL, DSMLP_OPTION_ARCH,
+    DSMLP_OPTION_INTERNAL                 /* not settable by name (defer_compile) */
+} dsmlp_option_kind;
+typedef struct dsmlp_option_info {
+    const char       *name;               /* the field's name: "max_tokens"       */
+    dsmlp_option_kind kind;
+    int64_t           min, max;           /* INT/BOOL: accepted range             */
+    const char       *help;
+} dsmlp_option_info;
+int                      dsmlp_compile_option_count(void);
+const dsmlp_option_info *dsmlp_compile_option_info(int i);   /* NULL past the end */
+/* Sets one field from "name=value" (booleans: 0/1, true/false, on/off). */
+dsmlp_status dsmlp_compile_options_parse(dsmlp_ctx *ctx, dsmlp_compile_options *o, const char *assignment);
+/* Field i's value as text; returns the length (snprintf) or -1. */
+int          dsmlp_compile_options_format(const dsmlp_compile_options *o, int i, char *buf, size_t cap);
+
 /* Fuses, lowers, emits and compiles every kernel of the plan through the
 ** kernel store. Needs no GPU. The plan keeps no reference to g. */
 dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o,
@@ -471,6 +547,18 @@ dsmlp_status dsmlp_plan_set_workspace(dsmlp_plan *p, void *device_ptr, size_t by
 int          dsmlp_device_available(dsmlp_ctx *ctx);
 /* "sm_90" etc. of the current device, or NULL without one. */
 const char  *dsmlp_device_arch(dsmlp_ctx *ctx);
+/* Device memory for programs that do not use CUDA themselves (tools,
+** bindings): allocated on the context's device, synchronous copies. */
+dsmlp_status dsmlp_device_alloc(dsmlp_ctx *ctx, size_t bytes, void **device_ptr);
+void         dsmlp_device_free(dsmlp_ctx *ctx, void *device_ptr);
+dsmlp_status dsmlp_device_upload(dsmlp_ctx *ctx, void *device_ptr, const void *host, size_t bytes);
+dsmlp_status dsmlp_device_download(dsmlp_ctx *ctx, void *host, const void *device_ptr, size_t bytes);
+/* Sets bytes to `byte` (0xFF poisons every float dtype with NaN). */
+dsmlp_status dsmlp_device_fill(dsmlp_ctx *ctx, void *device_ptr, unsigned char byte, size_t bytes);
+/* Waits for all work on the context's device (after dsmlp_run). */
+dsmlp_status dsmlp_device_sync(dsmlp_ctx *ctx);
+/* GPUs the driver sees (0 without a driver). */
+int          dsmlp_device_count(dsmlp_ctx *ctx);
 
 /* ----------------------------------------------------- tensor parallelism */
 
@@ -657,7 +745,11 @@ typedef struct dsmlp_cache_stats {
     double   compile_seconds;
     uint64_t bytes_written, bytes_read;
     uint64_t corrupt_replaced, evictions;
-    int      disk_enabled;     /* 0: memory-only (off or unwritable) */
+    int      disk_enabled;     /* 0: memory-only (off, or no usable directory) */
+    int      disk_writable;    /* 0: entries are read from disk but new ones are
+                                  not written (read-only directory) */
+    uint64_t write_failures;   /* compiled kernels that could not be written to
+                                  disk (kept in memory only; see the warning) */
 } dsmlp_cache_stats;
 
 /* Directory in use (DSMLP_CACHE_DIR, $XDG_CACHE_HOME/dsmlp, ~/.cache/dsmlp). */
@@ -685,10 +777,29 @@ dsmlp_status dsmlp_cache_clear(dsmlp_ctx *ctx);
 
 /* Bundles: one file with an index and per-entry checksums. write: the
 ** entries for the given keys (NULL/0 = every entry in the store). import:
-** verifies the whole file first; a bad or foreign bundle changes nothing. */
+** verifies the whole file first; a bad or foreign bundle changes nothing.
+**
+** Trust: a bundle is code (its cubins run on the GPU); importing one trusts
+** whoever produced it. Checksums only catch accidents, and the structural
+** check on import (each entry a CUDA cubin for its arch that defines its
+** kernel, or a "tune:" record of text) only catches nonsense. To know who
+** produced a bundle, sign it (Ed25519): dsmlp_keygen makes a key pair,
+** dsmlp_bundle_write_signed signs with the secret key file, and after
+** dsmlp_bundle_trust(ctx, public key file) dsmlp_bundle_import accepts only
+** bundles signed by a trusted key (unsigned ones: DSMLP_ERR_CORRUPT). */
 dsmlp_status dsmlp_bundle_write(dsmlp_ctx *ctx, const char *path, const char *const *keys, int nkeys);
-/* arch: NULL accepts any; else a comma list ("sm_80,sm_90"): an entry for
-** another arch refuses the whole bundle (DSMLP_ERR_VERSION). */
+dsmlp_status dsmlp_bundle_write_signed(dsmlp_ctx *ctx, const char *path, const char *const *keys, int nkeys,
+                                       const char *secret_key_path);
+/* Writes a new key pair (secret: mode 0600); existing files are never
+** replaced. */
+dsmlp_status dsmlp_keygen(dsmlp_ctx *ctx, const char *secret_path, const char *public_path);
+/* Adds a trusted public key (at most 8); from then on imports on ctx
+** require a signature by one of them. */
+dsmlp_status dsmlp_bundle_trust(dsmlp_ctx *ctx, const char *public_key_path);
+/* Every entry of the bundle is verified. arch NULL: all of them are stored
+** (a bundle for a mixed fleet); a comma list ("sm_80,sm_90") or "local" (this
+** GPU's arch): only those archs' entries are stored, the others skipped.
+** *imported: the entries stored. */
 dsmlp_status dsmlp_bundle_import(dsmlp_ctx *ctx, const char *path, const char *arch, int *imported);
 
 /* ---------------------------------------------------------------- scripts */
@@ -717,6 +828,9 @@ dsmlp_status dsmlp_script_load_string(dsmlp_ctx *ctx, const char *source, const 
 int                dsmlp_layers_count(const dsmlp_layers *l);
 const char        *dsmlp_layers_name(const dsmlp_layers *l, int i);
 const dsmlp_graph *dsmlp_layers_graph(const dsmlp_layers *l, int i);
+/* Applies layer i's own compile options (dsmlp.layer's third argument) to
+** o; a layer without any leaves o as it is. */
+dsmlp_status       dsmlp_layers_options(const dsmlp_layers *l, int i, dsmlp_ctx *ctx, dsmlp_compile_options *o);
 void               dsmlp_layers_free(dsmlp_layers *l);
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
 /* test_bundle.c — bundles: write/import round trip (imported entries are
-** byte-identical to what store_get writes and need no compile), chosen keys,
+** byte-identical to what dsmlpR_store_get writes and need no compile), chosen keys,
 ** determinism, and refusals (altered, truncated, foreign version, foreign
 ** arch, not a bundle) that leave the store exactly as it was. */
 #include <blake2.h>
@@ -26,7 +26,7 @@ static void fixture_make(fixture *f)
     for (int i = 0; i < NK; i++) {
         f->src[i] = ts_source(knames[i]);
         const void *c;
-        TU_OK(ctx, store_get(ts_store(ctx), ctx, knames[i], f->src[i], karchs[i], &c, &f->len[i], f->key[i]));
+        TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, knames[i], f->src[i], karchs[i], &c, &f->len[i], f->key[i]));
     }
     f->bundle = malloc(PATH_MAX);
     snprintf(f->bundle, PATH_MAX, "%s/all.dsb", f->tmp);
@@ -60,7 +60,7 @@ START_TEST(round_trip_needs_no_compile)
     int imported = -1;
     TU_OK(ctx, dsmlp_bundle_import(ctx, f.bundle, NULL, &imported));
     ck_assert_int_eq(imported, NK);
-    /* The entries are exactly the files store_get wrote (same bytes). */
+    /* The entries are exactly the files dsmlpR_store_get wrote (same bytes). */
     char *s1 = ts_snapshot(f.src_dir), *s2 = ts_snapshot(dst);
     ck_assert_str_eq(s1, s2);
     free(s1);
@@ -71,7 +71,7 @@ START_TEST(round_trip_needs_no_compile)
         const void *c;
         size_t l;
         char k[65];
-        TU_OK(c2, store_get(ts_store(c2), c2, knames[i], f.src[i], karchs[i], &c, &l, k));
+        TU_OK(c2, dsmlpR_store_get(ts_store(c2), c2, knames[i], f.src[i], karchs[i], &c, &l, k));
         ck_assert_str_eq(k, f.key[i]);
         ck_assert_uint_eq(l, f.len[i]);
     }
@@ -156,7 +156,7 @@ END_TEST
 
 typedef enum {
     ALTER_PAYLOAD, ALTER_INDEX, ALTER_TRAILER, TRUNCATE, TRUNCATE_HEADER, EXTEND, FOREIGN_VERSION, FOREIGN_ARCH,
-    NOT_A_BUNDLE, EMPTY_FILE, NREFUSE
+    NOT_A_BUNDLE, EMPTY_FILE, CONTROL_NAME, NREFUSE
 } refusal;
 
 static void refuse(refusal r)
@@ -206,10 +206,10 @@ static void refuse(refusal r)
         msg = "written by dsmlp 0.0.9";
         break;
     }
-    case FOREIGN_ARCH:
-        arch = "sm_90";   /* the bundle also holds sm_80 and sm_90a kernels */
-        want = DSMLP_ERR_VERSION;
-        msg = "which is not in the requested 'sm_90'";
+    case FOREIGN_ARCH:   /* a valid bundle with an arch list that has an unknown arch */
+        arch = "sm_90,sm_99";
+        want = DSMLP_ERR_INVALID_ARG;
+        msg = "unknown arch 'sm_99'";
         break;
     case NOT_A_BUNDLE:
         memcpy(m, "#!/bin/sh\n", 10);
@@ -218,6 +218,11 @@ static void refuse(refusal r)
     case EMPTY_FILE:
         mn = 0;
         msg = "not a dsmlp bundle";
+        break;
+    case CONTROL_NAME:   /* issue 15, defect 7: terminal escapes and a fake line in a kernel name */
+        memcpy(m + 64 + 48, "k\x1b[2J\nfake", 10);
+        blake2b(m + n - 32, m, NULL, 32, n - 32, 0);
+        msg = "kernel name";
         break;
     default: break;
     }
@@ -231,7 +236,7 @@ static void refuse(refusal r)
     const void *c;
     size_t l;
     char k[65];
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_own", own, "sm_90", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_own", own, "sm_90", &c, &l, k));
     char *before = ts_snapshot(dst);
     int imported = -1;
     TU_CHECK(ctx, dsmlp_bundle_import(ctx, bad, arch, &imported), want);
@@ -242,7 +247,7 @@ static void refuse(refusal r)
     ck_assert_str_eq(before, after);   /* names and contents unchanged */
     /* Nothing got into memory either: the kernels still need compiling. */
     dsmlp_cache_reset_stats(ctx);
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, knames[1], f.src[1], karchs[1], &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, knames[1], f.src[1], karchs[1], &c, &l, k));
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(ctx, &cs);
     ck_assert_uint_eq(cs.compiles, 1);
@@ -258,6 +263,32 @@ static void refuse(refusal r)
 }
 
 START_TEST(bad_bundles_refused_store_untouched) { refuse((refusal)_i); }
+END_TEST
+
+/* Issue 14: a multi-arch bundle (a mixed fleet) imports every verified entry
+** without the importer naming the archs; an arch list keeps only those
+** archs' entries (the others verified and skipped). */
+START_TEST(fleet_bundles)
+{
+    fixture f;
+    fixture_make(&f);
+    for (int pass = 0; pass < 2; pass++) {
+        char *dst = tu_tmpdir("bun-fleet");
+        dsmlp_ctx *ctx = ts_ctx_in(dst);
+        int imported = -1;
+        TU_OK(ctx, dsmlp_bundle_import(ctx, f.bundle, pass ? "sm_90" : NULL, &imported));
+        int want = 0;
+        for (int i = 0; i < NK; i++) want += !pass || !strcmp(karchs[i], "sm_90");
+        ck_assert_int_eq(imported, want);
+        ck_assert_int_eq(ts_count_files(dst), want);
+        for (int i = 0; i < NK; i++)
+            if (!pass || !strcmp(karchs[i], "sm_90")) ts_assert_valid_entry(dst, f.key[i]);
+        dsmlp_ctx_free(ctx);
+        tu_rmtree(dst);
+        free(dst);
+    }
+    fixture_free(&f);
+}
 END_TEST
 
 START_TEST(import_arguments)
@@ -300,7 +331,7 @@ START_TEST(import_memory_only)
         const void *c;
         size_t l;
         char k[65];
-        TU_OK(ctx, store_get(ts_store(ctx), ctx, knames[i], f.src[i], karchs[i], &c, &l, k));
+        TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, knames[i], f.src[i], karchs[i], &c, &l, k));
     }
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(ctx, &cs);
@@ -420,6 +451,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, chosen_keys_and_determinism);
     tcase_add_loop_test(tc, bad_bundles_refused_store_untouched, 0, NREFUSE);
     tcase_add_test(tc, import_arguments);
+    tcase_add_test(tc, fleet_bundles);
     tcase_add_test(tc, import_memory_only);
     tcase_add_test(tc, plan_build_after_import_compiles_nothing);
     suite_add_tcase(s, tc);

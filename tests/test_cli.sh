@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_cli.sh — dsmlp-compile: compiling into the store, cache hits, -j
-# determinism, --list, --clear, --explain, --help/--version, memory-only
+# determinism, --list, --clear, --explain, --help/--version, unusable-store
 # warning, --verify without a GPU. Bundles: test_cli_bundle.sh; bad
 # arguments and scripts: test_cli_errors.sh.
 . "$(dirname "$0")/lib/cli_common.sh"
@@ -84,12 +84,13 @@ for k in $(grep -oE '^[0-9a-f]{64}' <<<"$out"); do
   grep -q "${k:0:16}" <<<"$explained" || fail "--explain does not show kernel key $k"
 done
 
-# --- memory-only store: one warning, still compiles ----------------------
+# --- unusable store: one warning, kernels compiled, exit 5 (nothing persisted)
 echo x >"$tmp/file"
 run "$tmp/tiny.lua" --cache-dir "$tmp/file/store" --arch sm_90
 n=$(grep -c 'warning' <<<"$err")
-[ $rc -eq 0 ] && [ "$n" = 1 ] && grep -q "memory only" <<<"$err" && [ "$(field compiled)" -gt 0 ] \
-  && ok "unusable dir: one warning, compiled in memory" || fail "unusable dir (exit $rc, $n warnings): $out $err"
+[ $rc -eq 5 ] && [ "$n" = 1 ] && grep -q "memory only" <<<"$err" && [ "$(field compiled)" -gt 0 ] \
+  && grep -q "could not be written to the kernel store" <<<"$err" \
+  && ok "unusable dir: one warning, compiled in memory, exit 5" || fail "unusable dir (exit $rc, $n warnings): $out $err"
 DSMLP_CACHE=off run "$tmp/tiny.lua" --arch sm_90
 [ $rc -eq 0 ] && [ "$(grep -c warning <<<"$err")" = 1 ] && grep -q 'DSMLP_CACHE=off' <<<"$err" \
   && ok "DSMLP_CACHE=off: one warning" || fail "DSMLP_CACHE=off (exit $rc): $err"

@@ -78,13 +78,24 @@ run --import "$tmp/missing.bundle" --cache-dir "$tmp/victim"
 [ $rc -eq 5 ] && grep -q "missing.bundle" <<<"$err" && [ "$(state "$tmp/victim")" = "$before" ] \
   && ok "missing bundle: exit 5" || fail "missing bundle: exit $rc: $err"
 
-# Foreign arch: an sm_80+sm_90 bundle where only sm_90 is wanted, and an
-# sm_80 bundle where sm_90 is wanted.
-refused "foreign-arch(sm_80,sm_90 into sm_90)" "$tmp/a.bundle" sm_90 'sm_80'
-run "$tmp/a.lua" --cache-dir "$tmp/src80" --arch sm_80 --bundle "$tmp/a80.bundle"
-refused "foreign-arch(sm_80 into sm_90)" "$tmp/a80.bundle" sm_90 'arch|sm_80'
-run --import "$tmp/a80.bundle" --cache-dir "$tmp/dst80" --arch sm_80
-[ $rc -eq 0 ] && ok "sm_80 bundle into --arch sm_80 accepted" || fail "sm_80 bundle into sm_80: exit $rc: $err"
+# A bundle for a mixed fleet: --import stores every verified entry whatever
+# the archs (issue 14: it used to refuse archs outside --arch); --arch only
+# says what to compile.
+run --import "$tmp/a.bundle" --cache-dir "$tmp/fleet" --arch sm_90
+[ $rc -eq 0 ] && grep -q "imported $uniq entries" <<<"$out" && ok "sm_80+sm_90 bundle into an sm_90 machine: all $uniq" \
+  || fail "fleet import (exit $rc): $out $err"
+run "$tmp/a.lua" --cache-dir "$tmp/fleet" --arch sm_80,sm_90
+[ $rc -eq 0 ] && [ "$(field compiled)" = 0 ] && ok "then both archs compile nothing" || fail "after fleet import: $out $err"
+run --import "$tmp/a.bundle" --import-local --cache-dir "$tmp/fleet2"
+if [ $rc -eq 0 ]; then grep -q "for sm_" <<<"$out" && ok "--import-local on a GPU: $out" || fail "--import-local: $out"
+else grep -qi "GPU" <<<"$err" && ok "--import-local without a GPU says so (exit $rc)" \
+  || fail "--import-local without GPU (exit $rc): $err"; fi
+# --bundle does not depend on what the size limit evicted (-j 2, tiny limit)
+DSMLP_CACHE_MAX_MB=0.001 run "$tmp/a.lua" --cache-dir "$tmp/tiny" --arch sm_80,sm_90 -j 2 --bundle "$tmp/tiny.bundle"
+[ $rc -eq 0 ] && grep -q "wrote bundle $tmp/tiny.bundle: $uniq kernels" <<<"$out" \
+  && ok "--bundle with a size limit below the model and -j 2: $uniq kernels" || fail "--bundle + size limit (exit $rc): $out $err"
+run --import "$tmp/tiny.bundle" --cache-dir "$tmp/tiny-dst"
+[ $rc -eq 0 ] && grep -q "imported $uniq entries" <<<"$out" && ok "that bundle imports all $uniq" || fail "tiny bundle import: $out $err"
 
 # Foreign version: the same bundle with dsmlp's version string replaced by a
 # same-length other one wherever it appears (the header carries it).
@@ -96,6 +107,33 @@ if grep -q -F "$ver" "$tmp/a.bundle"; then
 else
   fail "bundle does not carry the version string $ver: cannot make a foreign-version bundle"
 fi
+
+# --- signed bundles: --keygen, --sign, --trust ------------------------------
+run --keygen "$tmp/k1" --cache-dir "$tmp/none"
+[ $rc -eq 0 ] && [ -s "$tmp/k1.key" ] && [ -s "$tmp/k1.pub" ] && [ "$(stat -c %a "$tmp/k1.key")" = 600 ] \
+  && ok "--keygen: k1.key (0600), k1.pub" || fail "--keygen (exit $rc): $out $err"
+run --keygen "$tmp/k1"
+[ $rc -eq 5 ] && grep -q "exists; not overwritten" <<<"$err" && ok "--keygen never overwrites" \
+  || fail "--keygen over existing (exit $rc): $err"
+"$bin" --keygen "$tmp/k2" -q || fail "second key pair"
+run "$tmp/a.lua" --cache-dir "$tmp/src" --arch sm_80,sm_90 --bundle "$tmp/signed.bundle" --sign "$tmp/k1.key"
+[ $rc -eq 0 ] && grep -q "wrote signed bundle" <<<"$out" && ok "--sign: signed bundle written" \
+  || fail "--sign (exit $rc): $out $err"
+run --import "$tmp/signed.bundle" --trust "$tmp/k1.pub" --cache-dir "$tmp/sdst" --arch sm_80,sm_90
+[ $rc -eq 0 ] && grep -q "imported $uniq entries" <<<"$out" && ok "--trust k1: signed bundle imported" \
+  || fail "--trust import (exit $rc): $out $err"
+run --import "$tmp/signed.bundle" --trust "$tmp/k2.pub" --cache-dir "$tmp/victim" --arch sm_80,sm_90
+[ $rc -eq 5 ] && grep -q "not a trusted key" <<<"$err" && [ "$(state "$tmp/victim")" = "$before" ] \
+  && ok "--trust k2: bundle signed by k1 refused" || fail "--trust other key (exit $rc): $err"
+run --import "$tmp/a.bundle" --trust "$tmp/k1.pub" --cache-dir "$tmp/victim" --arch sm_80,sm_90
+[ $rc -eq 5 ] && grep -q "not signed" <<<"$err" && [ "$(state "$tmp/victim")" = "$before" ] \
+  && ok "--trust: unsigned bundle refused" || fail "--trust unsigned (exit $rc): $err"
+run --import "$tmp/signed.bundle" --trust "$tmp/k1.key" --cache-dir "$tmp/victim"
+[ $rc -eq 2 ] && grep -q "not a public key file" <<<"$err" && ok "--trust with a secret key: usage error" \
+  || fail "--trust secret key (exit $rc): $err"
+run "$tmp/a.lua" --sign "$tmp/k1.key"
+[ $rc -eq 2 ] && grep -q -- "--sign needs --bundle" <<<"$err" && ok "--sign without --bundle: usage error" \
+  || fail "--sign alone (exit $rc): $err"
 
 [ $fails -eq 0 ] && echo "all passed" || echo "$fails failed"
 [ $fails -eq 0 ]

@@ -18,6 +18,14 @@ local dsmlp = dsmlp or require("dsmlp")
 return { block = dsmlp.mlp{hidden = 64, intermediate = 256, dtype = "f16", activation = "relu", norm = "layernorm"} }
 EOF
 
+# --- --help lists every option the parser takes (getopt_long's table) ---------
+help=$("$bin" --help)
+for opt in $(grep -oE '\{"[a-z-]+", (no|required)_argument' "$src/tools/dsmlp-compile/args.c" | sed -E 's/^\{"([a-z-]+)".*/\1/'); do
+  grep -q -- "--$opt" <<<"$help" || fail "--help does not list --$opt"
+done
+n=$(grep -oE '\{"[a-z-]+", (no|required)_argument' "$src/tools/dsmlp-compile/args.c" | wc -l)
+[ "$n" -gt 15 ] && ok "--help lists all $n long options" || fail "option table not found ($n)"
+
 # --- usage errors: exit 2 --------------------------------------------------
 expect 2 "unknown option '--frobnicate'" "$tmp/good.lua" --frobnicate
 expect 2 "unknown option '-x'" "$tmp/good.lua" -x

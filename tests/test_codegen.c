@@ -107,11 +107,11 @@ END_TEST
 /* Vector width: 16 bytes where the width allows, smaller powers of two else. */
 START_TEST(vector_width)
 {
-    ck_assert_int_eq(emit_vec_width(4096, 2), 8);
-    ck_assert_int_eq(emit_vec_width(4096, 4), 4);
-    ck_assert_int_eq(emit_vec_width(1236, 2), 4);
-    ck_assert_int_eq(emit_vec_width(1001, 2), 1);
-    ck_assert_int_eq(emit_vec_width(1002, 4), 2);
+    ck_assert_int_eq(dsmlpC_emit_vec_width(4096, 2), 8);
+    ck_assert_int_eq(dsmlpC_emit_vec_width(4096, 4), 4);
+    ck_assert_int_eq(dsmlpC_emit_vec_width(1236, 2), 4);
+    ck_assert_int_eq(dsmlpC_emit_vec_width(1001, 2), 1);
+    ck_assert_int_eq(dsmlpC_emit_vec_width(1002, 4), 2);
     dsmlp_ctx *ctx = tu_ctx();
     dsmlp_graph *g = mlp(ctx, 0, DSMLP_F16, 1236, 1e-5);  /* 1236 = 4 * 309 */
     dsmlp_plan *h = build(ctx, g, 1);

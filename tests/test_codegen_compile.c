@@ -2,7 +2,7 @@
 ** test_codegen_compile.c — issue 3's acceptance test: every template x dtype
 ** x activation x feature size compiles with NVRTC for sm_80 and sm_90
 ** (H in {512, 896, 1232, 4096, 4544, 8192}; gated also at 4H, 11008, 14336).
-** Calls the emitters directly and nvrtc_compile (no store), 2 threads.
+** Calls the emitters directly and dsmlpR_nvrtc_compile (no store), 2 threads.
 ** The decode GEMV: f32/f16/bf16 x both weight layouts x epilogues at awkward
 ** (n, k) for sm_80 and sm_90 (make_gemv_jobs).
 ** DSMLP_CODEGEN_QUICK=1 compiles one size per template (for debugging).
@@ -72,7 +72,7 @@ static void make_jobs(dsmlp_ctx *ctx, int quick)
                     if (!rms) buf(j, dt, 1, 0, H); /* an extra side addend */
                     /* RMS with Gemma's weight offset (gamma + 1) */
                     emit_norm_spec s = {rms, H, 1e-5, !rms, !rms, rms ? 2 : 3, rms ? 0 : 1, rms ? 1.0 : 0.0};
-                    TU_OK(ctx, emit_norm(ctx, &j->p, &j->k, &s, 0));
+                    TU_OK(ctx, dsmlpC_emit_norm(ctx, &j->p, &j->k, &s, 0));
                 }
                 /* bias + activation, each activation */
                 for (int act = 0; act < DSMLP_ACT_COUNT; act++) {
@@ -80,23 +80,23 @@ static void make_jobs(dsmlp_ctx *ctx, int quick)
                     int64_t n = 4 * H;
                     buf(j, dt, 1, 0, n), buf(j, dt, 1, 0, n), buf(j, dt, 0, 1, n);
                     char ex[64], pre[64];
-                    snprintf(ex, sizeof ex, "%s((x0 + x1))", emit_act_fn((dsmlp_act)act));
-                    snprintf(pre, sizeof pre, "act_bias_%s_%s_n%lld", emit_act_name((dsmlp_act)act), dsmlp_dtype_name(dt), (long long)n);
-                    TU_OK(ctx, emit_elemwise(ctx, &j->p, &j->k, pre, n, ex, "bias + act", 0));
+                    snprintf(ex, sizeof ex, "%s((x0 + x1))", dsmlpC_emit_act_fn((dsmlp_act)act));
+                    snprintf(pre, sizeof pre, "act_bias_%s_%s_n%lld", dsmlpC_emit_act_name((dsmlp_act)act), dsmlp_dtype_name(dt), (long long)n);
+                    TU_OK(ctx, dsmlpC_emit_elemwise(ctx, &j->p, &j->k, pre, n, ex, "bias + act", 0));
                 }
                 /* residual sum: 3 tensors + 2 vectors */
                 {
                     job *j = new_job(archs[a]);
                     buf(j, dt, 1, 0, H);
                     buf(j, dt, 1, 0, H), buf(j, dt, 1, 0, H), buf(j, dt, 1, 0, H), buf(j, dt, 0, 1, H), buf(j, dt, 0, 1, H);
-                    TU_OK(ctx, emit_elemwise(ctx, &j->p, &j->k, "residual", H, "x0 + x1 + x2 + x3 + x4", "sum", 0));
+                    TU_OK(ctx, dsmlpC_emit_elemwise(ctx, &j->p, &j->k, "residual", H, "x0 + x1 + x2 + x3 + x4", "sum", 0));
                 }
                 /* gated, each activation, at I = 4H (with bias) */
                 for (int act = 0; act < DSMLP_ACT_COUNT; act++) {
                     job *j = new_job(archs[a]);
                     int64_t I = 4 * H;
                     buf(j, dt, 1, 0, I), buf(j, dt, 1, 0, 2 * I), buf(j, dt, 0, 1, 2 * I);
-                    TU_OK(ctx, emit_gated(ctx, &j->p, &j->k, (dsmlp_act)act, I, 0));
+                    TU_OK(ctx, dsmlpC_emit_gated(ctx, &j->p, &j->k, (dsmlp_act)act, I, 0));
                 }
                 /* gated with separate up and gate (two [T,I] inputs) and their biases */
                 for (int act = 0; act < DSMLP_ACT_COUNT; act++) {
@@ -104,14 +104,14 @@ static void make_jobs(dsmlp_ctx *ctx, int quick)
                     int64_t I = 4 * H;
                     buf(j, dt, 1, 0, I), buf(j, dt, 1, 0, I), buf(j, dt, 1, 0, I);
                     buf(j, dt, 0, 1, I), buf(j, dt, 0, 1, I);
-                    TU_OK(ctx, emit_gated(ctx, &j->p, &j->k, (dsmlp_act)act, I, 0));
+                    TU_OK(ctx, dsmlpC_emit_gated(ctx, &j->p, &j->k, (dsmlp_act)act, I, 0));
                     ck_assert_ptr_nonnull(strstr(j->k.name, "_pair_bias"));
                 }
                 /* dequant of W1 [4H, H] with 8 groups */
                 {
                     job *j = new_job(archs[a]);
                     buf(j, dt, 0, 4 * H, H), buf(j, DSMLP_I8, 0, 4 * H, H), buf(j, DSMLP_F32, 0, 1, 8);
-                    TU_OK(ctx, emit_dequant(ctx, &j->p, &j->k, 8, 0));
+                    TU_OK(ctx, dsmlpC_emit_dequant(ctx, &j->p, &j->k, 8, 0));
                 }
             }
     /* gated at LLaMA sizes (no bias), every activation and dtype */
@@ -122,7 +122,7 @@ static void make_jobs(dsmlp_ctx *ctx, int quick)
                 for (int act = 0; act < DSMLP_ACT_COUNT; act++) {
                     job *j = new_job(archs[a]);
                     buf(j, dts[d], 1, 0, is[ii]), buf(j, dts[d], 1, 0, 2 * is[ii]);
-                    TU_OK(ctx, emit_gated(ctx, &j->p, &j->k, (dsmlp_act)act, is[ii], 0));
+                    TU_OK(ctx, dsmlpC_emit_gated(ctx, &j->p, &j->k, (dsmlp_act)act, is[ii], 0));
                 }
 }
 
@@ -150,7 +150,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
                     if (bias) buf(j, dt, 0, 1, n);
                     if (c) buf(j, dt, 1, 0, n);
                     emit_gemv_spec sp = {n, k, lay, e, bias, c, maxts[v % 4]};
-                    TU_OK(ctx, emit_gemv(ctx, &j->p, &j->k, &sp, 0));
+                    TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
                 }
 }
 
@@ -165,7 +165,7 @@ static void *worker(void *arg)
         job *j = &jobs[i];
         void *cubin = NULL;
         size_t len = 0;
-        dsmlp_status s = nvrtc_compile(ctx, j->k.name, j->k.source, j->arch, &cubin, &len);
+        dsmlp_status s = dsmlpR_nvrtc_compile(ctx, j->k.name, j->k.source, j->arch, &cubin, &len);
         if (s != DSMLP_OK) snprintf(j->err, sizeof j->err, "%s %s: %.400s", j->k.name, j->arch, dsmlp_last_error(ctx));
         else if (!len) snprintf(j->err, sizeof j->err, "%s %s: empty cubin", j->k.name, j->arch);
         free(cubin);

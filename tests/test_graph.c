@@ -66,11 +66,11 @@ START_TEST(leaves)
     ck_assert_int_eq(in.layout, DSMLP_LAYOUT_OUT_IN);
     ck_assert_str_eq(dsmlp_graph_name(g), "t");
     ck_assert_ptr_eq(dsmlp_graph_ctx(g), ctx);
-    /* graph_find knows names per op */
-    ck_assert_int_eq(graph_find(g, DSMLP_OP_PARAM, "W_1"), w);
-    ck_assert_int_eq(graph_find(g, DSMLP_OP_INPUT, "W_1"), DSMLP_NONE);
-    ck_assert_int_eq(graph_find(g, DSMLP_OP_INPUT, "x"), x);
-    ck_assert_int_eq(graph_find(g, DSMLP_OP_INPUT, "nope"), DSMLP_NONE);
+    /* dsmlpC_graph_find knows names per op */
+    ck_assert_int_eq(dsmlpC_graph_find(g, DSMLP_OP_PARAM, "W_1"), w);
+    ck_assert_int_eq(dsmlpC_graph_find(g, DSMLP_OP_INPUT, "W_1"), DSMLP_NONE);
+    ck_assert_int_eq(dsmlpC_graph_find(g, DSMLP_OP_INPUT, "x"), x);
+    ck_assert_int_eq(dsmlpC_graph_find(g, DSMLP_OP_INPUT, "nope"), DSMLP_NONE);
 }
 END_TEST
 
@@ -401,7 +401,7 @@ END_TEST
 START_TEST(use_counts)
 {
     build_block(g, 32, 1e-5, DSMLP_LAYOUT_OUT_IN);
-    int *c = graph_use_counts(g);
+    int *c = dsmlpC_graph_use_counts(g);
     ck_assert_ptr_nonnull(c);
     /* %0 input, %1 residual, %2 norm_w, %3 w1, %4 w2, %5 add, %6 rmsnorm, %7 matmul, %8 gated, %9 matmul,
        %10 add, %11 output */
@@ -416,7 +416,7 @@ START_TEST(use_counts)
     TU_OK(ctx, dsmlp_param_vector(h, "ga", DSMLP_F32, 16, &ga));
     TU_OK(ctx, dsmlp_layernorm(h, x, ga, DSMLP_NONE, 1e-5, &ln));
     TU_OK(ctx, dsmlp_add(h, ln, ln, &s));
-    c = graph_use_counts(h);
+    c = dsmlpC_graph_use_counts(h);
     ck_assert_int_eq(c[0], 1);
     ck_assert_int_eq(c[1], 1);
     ck_assert_int_eq(c[2], 2);
@@ -425,11 +425,11 @@ START_TEST(use_counts)
     dsmlp_graph_free(h);
     /* empty graph: a valid (non-NULL) array */
     TU_OK(ctx, dsmlp_graph_create(ctx, "e", &h));
-    c = graph_use_counts(h);
+    c = dsmlpC_graph_use_counts(h);
     ck_assert_ptr_nonnull(c);
     free(c);
     dsmlp_graph_free(h);
-    ck_assert_ptr_null(graph_use_counts(NULL));
+    ck_assert_ptr_null(dsmlpC_graph_use_counts(NULL));
 }
 END_TEST
 
@@ -460,8 +460,8 @@ START_TEST(growth)
     ck_assert_int_eq(in.src[0], 9998);
     TU_OK(ctx, dsmlp_value_get(g, 5001, &in));
     ck_assert_str_eq(in.name, "o2499");
-    ck_assert_int_eq(graph_find(g, DSMLP_OP_OUTPUT, "o4000"), 3 + 2 * 4000);
-    int *c = graph_use_counts(g);
+    ck_assert_int_eq(dsmlpC_graph_find(g, DSMLP_OP_OUTPUT, "o4000"), 3 + 2 * 4000);
+    int *c = dsmlpC_graph_use_counts(g);
     ck_assert_int_eq(c[1], 4998 / 2);      /* b feeds every bias */
     ck_assert_int_eq(c[0], 4998 / 2 + 2);  /* x feeds every add, is output once, and is the first add's a */
     free(c);

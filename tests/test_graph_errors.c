@@ -357,8 +357,8 @@ START_TEST(null_graph)
     ck_assert_ptr_null(dsmlp_graph_ctx(NULL));
     ck_assert_int_eq(dsmlp_graph_equal(NULL, NULL), 0);
     ck_assert_int_eq(dsmlp_graph_equal(g, NULL), 0);
-    ck_assert_int_eq(graph_find(NULL, DSMLP_OP_INPUT, "x"), DSMLP_NONE);
-    ck_assert_int_eq(graph_find(g, DSMLP_OP_INPUT, NULL), DSMLP_NONE);
+    ck_assert_int_eq(dsmlpC_graph_find(NULL, DSMLP_OP_INPUT, "x"), DSMLP_NONE);
+    ck_assert_int_eq(dsmlpC_graph_find(g, DSMLP_OP_INPUT, NULL), DSMLP_NONE);
     dsmlp_graph_free(NULL);
 }
 END_TEST
@@ -415,6 +415,34 @@ START_TEST(usable_after_error)
 }
 END_TEST
 
+/* Issue 15, defect 8: a graph used after dsmlp_ctx_free wrote its next error
+** into freed memory. Graphs and plans keep their context alive: the error
+** lands in the (still live) context. Before the fix the freed block was
+** reused by the next allocation of its size (glibc hands the same chunk
+** back), so the stray write showed up in `guard`; under ASan it is a
+** heap-use-after-free either way. */
+START_TEST(graph_outlives_freed_context)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_graph *g;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "orphan", &g));
+    dsmlp_value x;
+    TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, 64, &x));
+    dsmlp_ctx_free(ctx);
+    enum { CTX_BYTES = 8192 + 32 };   /* the size of a context's block */
+    unsigned char *guard = malloc(CTX_BYTES);
+    ck_assert_ptr_nonnull(guard);
+    memset(guard, 'X', CTX_BYTES);
+    dsmlp_value y;
+    ck_assert_int_eq(dsmlp_input(g, "", DSMLP_F16, 64, &y), DSMLP_ERR_INVALID_ARG);
+    for (int i = 0; i < CTX_BYTES; i++) ck_assert_msg(guard[i] == 'X', "freed memory written at byte %d", i);
+    ck_assert_ptr_nonnull(strstr(dsmlp_last_error(dsmlp_graph_ctx(g)), "name is empty"));
+    TU_OK(dsmlp_graph_ctx(g), dsmlp_relu(g, x, &y));   /* still a working graph */
+    dsmlp_graph_free(g);   /* the last reference: the context goes too (LeakSanitizer checks) */
+    free(guard);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("graph_errors");
@@ -426,6 +454,7 @@ int main(void)
     tcase_add_test(tc, create_errors);
     tcase_add_test(tc, accepted_boundaries);
     tcase_add_test(tc, usable_after_error);
+    tcase_add_test(tc, graph_outlives_freed_context);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

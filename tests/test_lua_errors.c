@@ -4,6 +4,7 @@
 */
 #include <stdio.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "test_lua_util.h"
 
@@ -157,6 +158,80 @@ START_TEST(infinite_loop)
 }
 END_TEST
 
+/* Issue 15, defect 1: the instruction limit counts VM instructions, so one
+** slow C call (a backtracking pattern, an empty string repeated 10^18 times,
+** a huge table.move) used to run for minutes. Each such call is charged to the
+** same budget before it runs; a call that cannot fit is refused at once. Runs
+** in a child with an alarm, so a regression fails instead of hanging. */
+static const struct {
+    const char *src;
+    int         refused;   /* 1: stopped by the limit; 0: answered at once */
+} slow_calls[] = {
+    {"local r = ('a'):rep(3000):find('.-.-.-.-b')", 1},
+    {"local r = ('a'):rep(3000):match('(.-)(.-)(.-)(.-)b')", 1},
+    {"for a in ('a'):rep(3000):gmatch('a*a*a*b') do end", 1},
+    {"local r = ('a'):rep(3000):gsub('.-.-.-.-b', '')", 1},
+    {"local r = ('a'):rep(1e7):find(('a'):rep(1e5) .. 'b', 1, true)", 1},
+    {"local r = (''):rep(1e18)", 0},
+    {"local r = ('x'):rep(0, ''):rep(1e17, '')", 0},
+    {"local t = table.move({}, 1, 1e15, 1, {})", 1},
+    {"local t = setmetatable({}, {__len = function() return 1e15 end}); table.insert(t, 1, 0)", 1},
+    {"local t = setmetatable({}, {__len = function() return 1e15 end}); table.remove(t, 1)", 1},
+};
+
+START_TEST(slow_c_calls_are_bounded)
+{
+    for (size_t i = 0; i < sizeof slow_calls / sizeof *slow_calls; i++) {
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            alarm(20);
+            dsmlp_ctx *ctx = NULL;
+            if (dsmlp_ctx_create(&ctx) != DSMLP_OK) _exit(3);
+            dsmlp_script_options o;
+            dsmlp_script_options_default(&o);   /* the default limit, 10^9 */
+            dsmlp_layers *l = NULL;
+            char src[512];
+            snprintf(src, sizeof src, "%s\nreturn dsmlp.mlp{hidden = 64}", slow_calls[i].src);
+            dsmlp_status s = dsmlp_script_load_string(ctx, src, "model.lua", &o, &l);
+            int ok = slow_calls[i].refused ? s == DSMLP_ERR_SCRIPT && strstr(dsmlp_last_error(ctx), "model.lua:1:") &&
+                                                 strstr(dsmlp_last_error(ctx), "instruction limit")
+                                           : s == DSMLP_OK;
+            if (!ok) fprintf(stderr, "%s -> %s: %s\n", src, dsmlp_status_name(s), dsmlp_last_error(ctx));
+            _exit(ok ? 0 : 1);
+        }
+        double t0 = now();
+        int st = 0;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert_msg(WIFEXITED(st), "'%s' did not stop within 20 s (signal %d)", slow_calls[i].src,
+                      WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        ck_assert_msg(WEXITSTATUS(st) == 0, "'%s': wrong outcome (see above)", slow_calls[i].src);
+        printf("bounded in %.2f s: %s\n", now() - t0, slow_calls[i].src);
+    }
+}
+END_TEST
+
+/* The charges stay far below the budget for what model scripts do. */
+START_TEST(ordinary_string_work_still_runs)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_layers *l = tl_load_one(ctx,
+        "local s = ('  gpt2-medium  '):match('^%s*(.-)%s*$')\n"
+        "assert(s == 'gpt2-medium')\n"
+        "local text = ('hidden=768 inter=3072 '):rep(2000)\n"
+        "local n = 0\n"
+        "for k, v in text:gmatch('(%w+)=(%d+)') do n = n + 1 end\n"
+        "assert(n == 4000)\n"
+        "assert(select(2, text:gsub('%s+', ' ')) == 4000)\n"
+        "assert(text:find('inter=3072', 1, true) == 12)\n"
+        "local t = {} for i = 1, 10000 do t[i] = -i end table.sort(t)\n"
+        "table.insert(t, 1, 0) table.remove(t) assert(#t == 10000)\n"
+        "return dsmlp.mlp{hidden = 64}\n");
+    dsmlp_layers_free(l);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(os_execute_is_not_available)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -287,6 +362,8 @@ int main(void)
     tcase_add_test(tc, negative_and_non_divisible_sizes);
     tcase_add_test(tc, method_on_closed_graph);
     tcase_add_test(tc, infinite_loop);
+    tcase_add_test(tc, slow_c_calls_are_bounded);
+    tcase_add_test(tc, ordinary_string_work_still_runs);
     tcase_add_test(tc, os_execute_is_not_available);
     tcase_add_test(tc, error_positions);
     tcase_add_test(tc, bad_results);

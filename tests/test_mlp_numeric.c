@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #define TOL 1e-12   /* same math in double, different summation order */
 #define MAXP 4
@@ -50,7 +50,7 @@ static void *coarse(dsmlp_dtype t, int64_t n)
     for (int64_t i = 0; i < n; i++) {
         int k;
         do k = (int)(tu_next() % 65) - 32; while (k == 0);
-        dtype_store(t, p, i, k / 16.0);
+        dsmlpB_dtype_store(t, p, i, k / 16.0);
     }
     return p;
 }
@@ -78,9 +78,9 @@ static void gen(tdata *d, const dsmlp_mlp_config *c, int64_t T, int P)
         for (int r = 0; r < P; r++) d->Ar[r] = coarse(d->dt, TH);
         for (int64_t i = 0; i < TH; i++) {
             double s = 0;
-            for (int r = 0; r < P; r++) s += dtype_load(d->dt, d->Ar[r], i);
-            dtype_store(d->dt, d->A, i, s);
-            ck_assert(dtype_load(d->dt, d->A, i) == s);
+            for (int r = 0; r < P; r++) s += dsmlpB_dtype_load(d->dt, d->Ar[r], i);
+            dsmlpB_dtype_store(d->dt, d->A, i, s);
+            ck_assert(dsmlpB_dtype_load(d->dt, d->A, i) == s);
         }
     } else {
         d->A = tu_random(d->dt, TH, 1.0);
@@ -135,11 +135,11 @@ static void mlp_part(const tdata *d, int64_t Ip, const double *h, const void *w1
         for (int64_t j = 0; j < n1; j++) {
             double acc = 0;
             for (int64_t k = 0; k < H; k++) {
-                double w = dtype_load(d->wdt, w1, oi ? j * H + k : k * n1 + j);
-                if (c->int8_weights) w = dtype_round(d->dt, w * s1[j / (n1 / G)]);   /* a stored weight */
+                double w = dsmlpB_dtype_load(d->wdt, w1, oi ? j * H + k : k * n1 + j);
+                if (c->int8_weights) w = dsmlpB_dtype_round(d->dt, w * s1[j / (n1 / G)]);   /* a stored weight */
                 acc += h[t * H + k] * w;
             }
-            u[j] = acc + (c->bias1 ? dtype_load(d->dt, b1, j) : 0);
+            u[j] = acc + (c->bias1 ? dsmlpB_dtype_load(d->dt, b1, j) : 0);
         }
         for (int64_t j = 0; j < Ip; j++) {
             switch (c->activation) {
@@ -156,8 +156,8 @@ static void mlp_part(const tdata *d, int64_t Ip, const double *h, const void *w1
         for (int64_t j = 0; j < H; j++) {
             double acc = 0;
             for (int64_t k = 0; k < Ip; k++) {
-                double w = dtype_load(d->wdt, w2, oi ? j * Ip + k : k * H + j);
-                if (c->int8_weights) w = dtype_round(d->dt, w * s2[j / (H / G)]);
+                double w = dsmlpB_dtype_load(d->wdt, w2, oi ? j * Ip + k : k * H + j);
+                if (c->int8_weights) w = dsmlpB_dtype_round(d->dt, w * s2[j / (H / G)]);
                 acc += a[k] * w;
             }
             yacc[t * H + j] += acc;
@@ -181,7 +181,7 @@ static void formula(const tdata *d, const shards *sh, int dbl_attn, double *out)
     int64_t T = d->T, H = d->H;
     double *s = xalloc((size_t)(T * H) * sizeof *s), *h = xalloc((size_t)(T * H) * sizeof *h);
     double *xrow = xalloc((size_t)H * sizeof *xrow);
-#define LD(p, i) dtype_load(d->dt, (p), (i))
+#define LD(p, i) dsmlpB_dtype_load(d->dt, (p), (i))
     for (int64_t t = 0; t < T; t++) {
         for (int64_t j = 0; j < H; j++)
             s[t * H + j] = LD(d->X, t * H + j) + LD(d->A, t * H + j) + (c->attn_bias ? LD(d->bo, j) : 0);
@@ -556,7 +556,7 @@ START_TEST(b2_once_without_attn_bias)
     run_p1(ctx, &d, got);
     formula(&d, NULL, 0, want);
     ck_assert(rel_err(got, want, n) <= TOL);
-    for (int64_t i = 0; i < n; i++) want[i] += dtype_load(d.dt, d.b2, i % d.H);   /* DeepSpeed's b2 + b2 */
+    for (int64_t i = 0; i < n; i++) want[i] += dsmlpB_dtype_load(d.dt, d.b2, i % d.H);   /* DeepSpeed's b2 + b2 */
     ck_assert(rel_err(got, want, n) > 1e-3);
     release(&d);
     dsmlp_ctx_free(ctx);

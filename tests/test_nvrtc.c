@@ -9,11 +9,11 @@ START_TEST(every_arch_compiles_to_sass)
     dsmlp_ctx *ctx = tu_ctx();
     char *src = ts_source("k_every_arch");
     for (int i = 0; i < 5; i++) {
-        ck_assert(nvrtc_arch_valid(all_archs[i]));
+        ck_assert(dsmlpR_nvrtc_arch_valid(all_archs[i]));
         void *cubin = NULL;
         size_t len = 0;
         double t0 = ts_now();
-        TU_OK(ctx, nvrtc_compile(ctx, "k_every_arch", src, all_archs[i], &cubin, &len));
+        TU_OK(ctx, dsmlpR_nvrtc_compile(ctx, "k_every_arch", src, all_archs[i], &cubin, &len));
         fprintf(stderr, "nvrtc %s: %zu-byte cubin in %.1f ms\n", all_archs[i], len, (ts_now() - t0) * 1e3);
         /* A cubin is an ELF image (PTX would be text starting with "//"). */
         ck_assert_uint_gt(len, 64);
@@ -21,7 +21,7 @@ START_TEST(every_arch_compiles_to_sass)
         /* The kernel symbol is in it. */
         ck_assert_ptr_nonnull(memmem(cubin, len, "k_every_arch", strlen("k_every_arch")));
         free(cubin);
-        const char *o = nvrtc_options_string(all_archs[i]);
+        const char *o = dsmlpR_nvrtc_options_string(all_archs[i]);
         char want[64];
         snprintf(want, sizeof want, "--gpu-architecture=%s ", all_archs[i]);
         ck_assert_msg(strncmp(o, want, strlen(want)) == 0, "options '%s'", o);
@@ -41,15 +41,15 @@ START_TEST(invalid_arch_rejected)
     for (int i = 0; i < 8; i++) {
         void *cubin = (void *)1;
         size_t len = 1;
-        ck_assert(!nvrtc_arch_valid(bad[i]));
-        ck_assert_str_eq(nvrtc_options_string(bad[i]), "");
-        TU_CHECK(ctx, nvrtc_compile(ctx, "k_bad_arch", src, bad[i], &cubin, &len), DSMLP_ERR_INVALID_ARG);
+        ck_assert(!dsmlpR_nvrtc_arch_valid(bad[i]));
+        ck_assert_str_eq(dsmlpR_nvrtc_options_string(bad[i]), "");
+        TU_CHECK(ctx, dsmlpR_nvrtc_compile(ctx, "k_bad_arch", src, bad[i], &cubin, &len), DSMLP_ERR_INVALID_ARG);
         TU_MSG_HAS(ctx, "unknown target arch");
         TU_MSG_HAS(ctx, bad[i] ? bad[i] : "(null)");
         ck_assert_ptr_null(cubin);
         ck_assert_uint_eq(len, 0);
         char key[65];
-        TU_CHECK(ctx, store_key(ctx, src, bad[i], key), DSMLP_ERR_INVALID_ARG);
+        TU_CHECK(ctx, dsmlpR_store_key(ctx, src, bad[i], key), DSMLP_ERR_INVALID_ARG);
         TU_MSG_HAS(ctx, "sm_80, sm_86, sm_89, sm_90, sm_90a");
     }
     free(src);
@@ -64,7 +64,7 @@ START_TEST(missing_headers_say_which_path)
     char *src = ts_source("k_no_headers");
     void *cubin;
     size_t len;
-    TU_CHECK(ctx, nvrtc_compile(ctx, "k_no_headers", src, "sm_90", &cubin, &len), DSMLP_ERR_COMPILE);
+    TU_CHECK(ctx, dsmlpR_nvrtc_compile(ctx, "k_no_headers", src, "sm_90", &cubin, &len), DSMLP_ERR_COMPILE);
     TU_MSG_HAS(ctx, "/nonexistent/cuda_fp16.h");
     TU_MSG_HAS(ctx, "set DSMLP_CUDA_INCLUDE");
     TU_MSG_HAS(ctx, "from DSMLP_CUDA_INCLUDE");
@@ -73,12 +73,15 @@ START_TEST(missing_headers_say_which_path)
     dsmlp_ctx *c2 = ts_ctx_in(dir);
     const void *cb;
     char key[65];
-    TU_CHECK(c2, store_get(ts_store(c2), c2, "k_no_headers", src, "sm_80", &cb, &len, key), DSMLP_ERR_COMPILE);
+    TU_CHECK(c2, dsmlpR_store_get(ts_store(c2), c2, "k_no_headers", src, "sm_80", &cb, &len, key), DSMLP_ERR_COMPILE);
     TU_MSG_HAS(c2, "/nonexistent/cuda_fp16.h");
     ck_assert_int_eq(ts_count_files(dir), 0);
-    /* The build-time default works when the variable is unset. */
+    /* The build-time default works for a context made without the variable
+    ** (options are read once, at creation). */
     unsetenv("DSMLP_CUDA_INCLUDE");
-    TU_OK(ctx, nvrtc_compile(ctx, "k_no_headers", src, "sm_90", &cubin, &len));
+    dsmlp_ctx_free(ctx);
+    ctx = tu_ctx();
+    TU_OK(ctx, dsmlpR_nvrtc_compile(ctx, "k_no_headers", src, "sm_90", &cubin, &len));
     free(cubin);
     dsmlp_ctx_free(c2);
     tu_rmtree(dir);
@@ -112,7 +115,7 @@ START_TEST(syntax_error_gives_log_and_dump)
     dsmlp_ctx *ctx = tu_ctx();
     void *cubin;
     size_t len;
-    TU_CHECK(ctx, nvrtc_compile(ctx, "k_broken", broken_src, "sm_80", &cubin, &len), DSMLP_ERR_COMPILE);
+    TU_CHECK(ctx, dsmlpR_nvrtc_compile(ctx, "k_broken", broken_src, "sm_80", &cubin, &len), DSMLP_ERR_COMPILE);
     TU_MSG_HAS(ctx, "k_broken");
     TU_MSG_HAS(ctx, "sm_80");
     TU_MSG_HAS(ctx, "undeclared_thing");   /* NVRTC's log */
@@ -130,7 +133,9 @@ START_TEST(syntax_error_gives_log_and_dump)
     char sub[PATH_MAX];
     snprintf(sub, sizeof sub, "%s/a/b", dir);
     setenv("DSMLP_DUMP_DIR", sub, 1);
-    TU_CHECK(ctx, nvrtc_compile(ctx, "k_broken", broken_src, "sm_90", &cubin, &len), DSMLP_ERR_COMPILE);
+    dsmlp_ctx_free(ctx);
+    ctx = tu_ctx();   /* options are read at creation */
+    TU_CHECK(ctx, dsmlpR_nvrtc_compile(ctx, "k_broken", broken_src, "sm_90", &cubin, &len), DSMLP_ERR_COMPILE);
     char want[PATH_MAX + 16];
     snprintf(want, sizeof want, "%s/k_broken.cu", sub);
     ck_assert_str_eq(dump_path_in(dsmlp_last_error(ctx)), want);
@@ -142,7 +147,7 @@ START_TEST(syntax_error_gives_log_and_dump)
     dsmlp_ctx *c2 = ts_ctx_in(cdir);
     const void *cb;
     char key[65];
-    TU_CHECK(c2, store_get(ts_store(c2), c2, "k_broken", broken_src, "sm_90", &cb, &len, key), DSMLP_ERR_COMPILE);
+    TU_CHECK(c2, dsmlpR_store_get(ts_store(c2), c2, "k_broken", broken_src, "sm_90", &cb, &len, key), DSMLP_ERR_COMPILE);
     TU_MSG_HAS(c2, "undeclared_thing");
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(c2, &cs);
@@ -163,17 +168,20 @@ START_TEST(dump_source_only_when_asked)
 {
     unsetenv("DSMLP_DUMP_DIR");
     char *src = ts_source("k_dump");
-    ck_assert_str_eq(nvrtc_dump_source(NULL, "k_dump", src), "");
+    ck_assert_str_eq(dsmlpR_nvrtc_dump_source(NULL, "k_dump", src), "");
     char *dir = tu_tmpdir("nvrtc-dump2");
-    setenv("DSMLP_DUMP_DIR", dir, 1);
+    setenv("DSMLP_DUMP_DIR", dir, 1);   /* a context made now has it as its dump_dir option */
+    dsmlp_ctx *ctx = tu_ctx();
     char want[PATH_MAX];
     snprintf(want, sizeof want, "%s/k_dump.cu", dir);
-    ck_assert_str_eq(nvrtc_dump_source(NULL, "k_dump", src), want);
+    ck_assert_str_eq(dsmlp_ctx_get_options(ctx)->dump_dir, dir);
+    ck_assert_str_eq(dsmlpR_nvrtc_dump_source(dsmlp_ctx_get_options(ctx)->dump_dir, "k_dump", src), want);
+    dsmlp_ctx_free(ctx);
     /* An explicit dir wins; odd characters in names do not escape it. */
     char *dir2 = tu_tmpdir("nvrtc-dump3");
     char want2[PATH_MAX];
     snprintf(want2, sizeof want2, "%s/_._x_y.cu", dir2);
-    const char *got = nvrtc_dump_source(dir2, "../x/y", src);
+    const char *got = dsmlpR_nvrtc_dump_source(dir2, "../x/y", src);
     ck_assert_str_eq(got, want2);
     size_t n;
     char *b = ts_read_file(want, &n);
@@ -191,7 +199,7 @@ END_TEST
 
 START_TEST(version_string)
 {
-    const char *v = nvrtc_version_string();
+    const char *v = dsmlpR_nvrtc_version_string();
     int major = 0, minor = -1;
     ck_assert_int_eq(sscanf(v, "%d.%d", &major, &minor), 2);
     ck_assert_int_ge(major, 11);

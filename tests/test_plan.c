@@ -214,20 +214,20 @@ START_TEST(gpt2_buffers)
     const plan_gemm *g1 = &p->steps[1].gemm, *g2 = &p->steps[2].gemm;
     ck_assert_int_eq(g1->epi, EPI_GELU_BIAS);
     ck_assert_int_eq(g1->x, norm->args[0]);
-    ck_assert_int_eq(g1->bias, plan_find_buf(p, "b1"));
+    ck_assert_int_eq(g1->bias, dsmlpC_plan_find_buf(p, "b1"));
     ck_assert_int_eq(g1->n, 4 * 1232 / 2); /* column shard */
     ck_assert_int_eq(g1->k, 1232);
     ck_assert_int_eq(g2->epi, EPI_BIAS);
     ck_assert_int_eq(g2->c, norm->args[1]);
     ck_assert_int_eq(g2->x, g1->d);
-    ck_assert_int_eq(g2->d, plan_find_buf(p, "out"));
-    ck_assert_int_eq(g2->bias, plan_find_buf(p, "b2"));
+    ck_assert_int_eq(g2->d, dsmlpC_plan_find_buf(p, "out"));
+    ck_assert_int_eq(g2->bias, dsmlpC_plan_find_buf(p, "b2"));
     ck_assert_int_eq(p->steps[3].kind, STEP_ALL_REDUCE);
-    ck_assert_int_eq(p->steps[3].buf, plan_find_buf(p, "out"));
+    ck_assert_int_eq(p->steps[3].buf, dsmlpC_plan_find_buf(p, "out"));
     /* every declared name is bindable */
     const char *names[] = {"input", "residual", "attn_bias", "norm_w", "norm_b", "w1", "b1", "w2", "b2", "out"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        ck_assert_msg(plan_find_buf(p, names[i]) >= 0, "no buffer %s", names[i]);
+        ck_assert_msg(dsmlpC_plan_find_buf(p, names[i]) >= 0, "no buffer %s", names[i]);
     /* workspace: norm out + side + GEMM1 out; side lives until GEMM2 */
     size_t want_min = (size_t)p->max_tokens * 1232 * 2 * 2 + (size_t)p->max_tokens * 2464 * 2;
     ck_assert_msg(p->ws_bytes >= want_min && p->ws_bytes <= want_min + 4096, "ws %zu", p->ws_bytes);
@@ -246,9 +246,9 @@ START_TEST(neox_side_sum)
     const plan *p = h->p;
     const plan_kernel *norm = &p->kernels[p->steps[0].kernel];
     ck_assert_int_eq(norm->nargs, 7); /* y, side, gamma, beta, residual | input, attn_bias */
-    ck_assert_int_eq(norm->args[4], plan_find_buf(p, "residual"));
-    ck_assert_int_eq(norm->args[5], plan_find_buf(p, "input"));
-    ck_assert_int_eq(norm->args[6], plan_find_buf(p, "attn_bias"));
+    ck_assert_int_eq(norm->args[4], dsmlpC_plan_find_buf(p, "residual"));
+    ck_assert_int_eq(norm->args[5], dsmlpC_plan_find_buf(p, "input"));
+    ck_assert_int_eq(norm->args[6], dsmlpC_plan_find_buf(p, "attn_bias"));
     ck_assert_int_eq(p->steps[2].gemm.c, norm->args[1]);
     ck_assert_ptr_nonnull(strstr(norm->source, "ds_load<DS_VEC>(a5 + i, t)"));
     dsmlp_plan_free(h);
@@ -360,9 +360,9 @@ START_TEST(general_graph)
     char labels[256] = "";
     for (int i = 0; i < p->nsteps; i++) snprintf(labels + strlen(labels), sizeof labels - strlen(labels), "%s%s", i ? "," : "", p->steps[i].label);
     ck_assert_msg(!strcmp(labels, "residual,elemwise,gemm,act,copy"), "%s", labels);
-    ck_assert_int_eq(p->steps[2].gemm.d, plan_find_buf(p, "y"));
-    ck_assert_int_eq(p->kernels[p->steps[4].kernel].args[0], plan_find_buf(p, "a_copy"));
-    ck_assert_int_eq(p->kernels[p->steps[4].kernel].args[1], plan_find_buf(p, "a"));
+    ck_assert_int_eq(p->steps[2].gemm.d, dsmlpC_plan_find_buf(p, "y"));
+    ck_assert_int_eq(p->kernels[p->steps[4].kernel].args[0], dsmlpC_plan_find_buf(p, "a_copy"));
+    ck_assert_int_eq(p->kernels[p->steps[4].kernel].args[1], dsmlpC_plan_find_buf(p, "a"));
     /* N = 1001 is odd: 16-byte accesses on the flat index plus a scalar tail */
     const plan_kernel *k = &p->kernels[p->steps[1].kernel];
     ck_assert_ptr_nonnull(strstr(k->source, "#define DS_VEC 4"));
@@ -403,7 +403,7 @@ START_TEST(all_reduce_order)
     ck_assert_msg(!strcmp(labels, "gemm,all_reduce,residual,copy,all_reduce"), "%s", labels);
     ck_assert_int_eq(p->steps[1].buf, p->steps[0].gemm.d);
     ck_assert_int_eq(p->bufs[p->steps[1].buf].kind, BUF_WORK);
-    ck_assert_int_eq(p->steps[4].buf, plan_find_buf(p, "z"));
+    ck_assert_int_eq(p->steps[4].buf, dsmlpC_plan_find_buf(p, "z"));
     dsmlp_plan_free(h);
     dsmlp_graph_free(g);
     dsmlp_ctx_free(ctx);

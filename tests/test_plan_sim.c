@@ -8,7 +8,7 @@
 */
 #include "testutil.h"
 #include "compiler/plan.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 #include "runtime/plan_handle.h"
 
 #include <blake2.h>
@@ -172,15 +172,15 @@ static void gemm(const plan *p, const plan_gemm *m, void **ptr, long long T)
             double acc = 0;
             for (int64_t kk = 0; kk < m->k; kk++) {
                 int64_t wi = m->layout == DSMLP_LAYOUT_IN_OUT ? kk * m->n + j : j * m->k + kk;
-                acc += dtype_load(xt, ptr[m->x], t * m->k + kk) * dtype_load(wt, ptr[m->w], wi);
+                acc += dsmlpB_dtype_load(xt, ptr[m->x], t * m->k + kk) * dsmlpB_dtype_load(wt, ptr[m->w], wi);
             }
-            if (m->bias >= 0) acc += dtype_load(p->bufs[m->bias].dtype, ptr[m->bias], j);
+            if (m->bias >= 0) acc += dsmlpB_dtype_load(p->bufs[m->bias].dtype, ptr[m->bias], j);
             if (m->epi == EPI_RELU || m->epi == EPI_RELU_BIAS) acc = acc < 0 ? 0 : acc;
             if (m->epi == EPI_GELU || m->epi == EPI_GELU_BIAS) acc = gelu_tanh(acc);
             ck_assert_msg(m->c < 0 || (m->epi != EPI_RELU && m->epi != EPI_GELU && m->epi != EPI_RELU_BIAS && m->epi != EPI_GELU_BIAS),
                           "activation epilogue combined with C");
-            if (m->c >= 0) acc += dtype_load(p->bufs[m->c].dtype, ptr[m->c], t * m->n + j);
-            dtype_store(dt, ptr[m->d], t * m->n + j, acc);
+            if (m->c >= 0) acc += dsmlpB_dtype_load(p->bufs[m->c].dtype, ptr[m->c], t * m->n + j);
+            dsmlpB_dtype_store(dt, ptr[m->d], t * m->n + j, acc);
         }
 }
 
@@ -245,7 +245,7 @@ static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T
             tu_poison(r->ptr[b], n);
             continue;
         }
-        int from = shared_from ? plan_find_buf(shared_from->h->p, B->name) : -1;
+        int from = shared_from ? dsmlpC_plan_find_buf(shared_from->h->p, B->name) : -1;
         if (B->kind == BUF_INPUT && from >= 0)  /* inputs are the same on every rank */
             memcpy(r->ptr[b], shared_from->ptr[from], n);
         else
@@ -332,11 +332,11 @@ static void simulate(dsmlp_ctx *ctx, dsmlp_graph **g, int P, long long T, const 
         int64_t cnt = (int64_t)(buf_bytes(B, T) / dsmlp_dtype_size(B->dtype));
         for (int64_t e = 0; e < cnt; e++) {
             double s = 0;
-            for (int i = 0; i < P; i++) s += dtype_load(B->dtype, r[i].ptr[ar[i]], e);
-            for (int i = 0; i < P; i++) dtype_store(B->dtype, r[i].ptr[ar[i]], e, s);
+            for (int i = 0; i < P; i++) s += dsmlpB_dtype_load(B->dtype, r[i].ptr[ar[i]], e);
+            for (int i = 0; i < P; i++) dsmlpB_dtype_store(B->dtype, r[i].ptr[ar[i]], e, s);
         }
     }
-    int ob = plan_find_buf(r[0].h->p, outname);
+    int ob = dsmlpC_plan_find_buf(r[0].h->p, outname);
     ck_assert_int_ge(ob, 0);
     const plan_buf *O = &r[0].h->p->bufs[ob];
     int64_t cnt = (int64_t)(buf_bytes(O, T) / dsmlp_dtype_size(O->dtype));
@@ -352,8 +352,8 @@ static void simulate(dsmlp_ctx *ctx, dsmlp_graph **g, int P, long long T, const 
     if (P == 1) TU_OK(ctx, dsmlp_reference_run_f64(g[0], T, binds[0], nb[0]));
     else TU_OK(ctx, dsmlp_reference_run_ranks_f64(g, P, T, (const dsmlp_host_tensor *const *)binds, nb));
     for (int i = 0; i < P; i++) {
-        const plan_buf *Oi = &r[i].h->p->bufs[plan_find_buf(r[i].h->p, outname)];
-        double e = tu_rel_error(Oi->dtype, r[i].ptr[plan_find_buf(r[i].h->p, outname)], ref, cnt);
+        const plan_buf *Oi = &r[i].h->p->bufs[dsmlpC_plan_find_buf(r[i].h->p, outname)];
+        double e = tu_rel_error(Oi->dtype, r[i].ptr[dsmlpC_plan_find_buf(r[i].h->p, outname)], ref, cnt);
         printf("%-34s rank %d/%d T=%-3lld %-5s rel err %.3g (tol %.3g)\n", what, i, P, T, dsmlp_dtype_name(O->dtype), e,
                tol(O->dtype));
         ck_assert_msg(e <= tol(O->dtype), "%s rank %d: relative error %g > %g", what, i, e, tol(O->dtype));

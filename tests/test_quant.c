@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #define GRAPH_NAME 64
 
@@ -25,7 +25,7 @@ static uint8_t e4m3_search(double x)
     double bd = INFINITY;
     for (int c = 0; c < 256; c++) {
         if ((c & 0x7f) == 0x7f) continue;
-        double v = dtype_e4m3_to_f64((uint8_t)c), d = fabs(v - x);
+        double v = dsmlpB_dtype_e4m3_to_f64((uint8_t)c), d = fabs(v - x);
         if (v == 0 && signbit(v) != signbit(x)) continue;   /* keep the sign of zero */
         if (d < bd || (d == bd && (c & 1) == 0)) bd = d, best = c;
     }
@@ -35,26 +35,26 @@ static uint8_t e4m3_search(double x)
 
 START_TEST(e4m3_codes)
 {
-    ck_assert(dtype_e4m3_to_f64(0x7e) == 448);
-    ck_assert(dtype_e4m3_to_f64(0xfe) == -448);
-    ck_assert(dtype_e4m3_to_f64(0x08) == ldexp(1, -6));   /* smallest normal */
-    ck_assert(dtype_e4m3_to_f64(0x01) == ldexp(1, -9));   /* smallest subnormal */
-    ck_assert(dtype_e4m3_to_f64(0x38) == 1.0);            /* exponent 7 = bias */
-    ck_assert(dtype_e4m3_to_f64(0x3c) == 1.5);
-    ck_assert(isnan(dtype_e4m3_to_f64(0x7f)) && isnan(dtype_e4m3_to_f64(0xff)));
-    ck_assert(dtype_e4m3_to_f64(0x80) == 0 && signbit(dtype_e4m3_to_f64(0x80)));
+    ck_assert(dsmlpB_dtype_e4m3_to_f64(0x7e) == 448);
+    ck_assert(dsmlpB_dtype_e4m3_to_f64(0xfe) == -448);
+    ck_assert(dsmlpB_dtype_e4m3_to_f64(0x08) == ldexp(1, -6));   /* smallest normal */
+    ck_assert(dsmlpB_dtype_e4m3_to_f64(0x01) == ldexp(1, -9));   /* smallest subnormal */
+    ck_assert(dsmlpB_dtype_e4m3_to_f64(0x38) == 1.0);            /* exponent 7 = bias */
+    ck_assert(dsmlpB_dtype_e4m3_to_f64(0x3c) == 1.5);
+    ck_assert(isnan(dsmlpB_dtype_e4m3_to_f64(0x7f)) && isnan(dsmlpB_dtype_e4m3_to_f64(0xff)));
+    ck_assert(dsmlpB_dtype_e4m3_to_f64(0x80) == 0 && signbit(dsmlpB_dtype_e4m3_to_f64(0x80)));
     for (int c = 0; c < 256; c++) {   /* every finite code encodes back to itself */
         if ((c & 0x7f) == 0x7f) continue;
-        ck_assert_uint_eq(dtype_f64_to_e4m3(dtype_e4m3_to_f64((uint8_t)c)), (unsigned)c);
+        ck_assert_uint_eq(dsmlpB_dtype_f64_to_e4m3(dsmlpB_dtype_e4m3_to_f64((uint8_t)c)), (unsigned)c);
     }
-    ck_assert_uint_eq(dtype_f64_to_e4m3(NAN), 0x7f);
-    ck_assert_uint_eq(dtype_f64_to_e4m3(INFINITY), 0x7e);       /* satfinite: no inf */
-    ck_assert_uint_eq(dtype_f64_to_e4m3(-INFINITY), 0xfe);
-    ck_assert_uint_eq(dtype_f64_to_e4m3(464), 0x7e);            /* tie between 448 and 480: even */
-    ck_assert_uint_eq(dtype_f64_to_e4m3(470), 0x7e);            /* 480 is NaN's code: saturate */
-    ck_assert_uint_eq(dtype_f64_to_e4m3(1.0625), 0x38);         /* tie between 1 and 1.125: even */
-    ck_assert_uint_eq(dtype_f64_to_e4m3(ldexp(1, -10)), 0x00);  /* half the smallest subnormal: even */
-    ck_assert_uint_eq(dtype_f64_to_e4m3(ldexp(1.0001, -10)), 0x01);
+    ck_assert_uint_eq(dsmlpB_dtype_f64_to_e4m3(NAN), 0x7f);
+    ck_assert_uint_eq(dsmlpB_dtype_f64_to_e4m3(INFINITY), 0x7e);       /* satfinite: no inf */
+    ck_assert_uint_eq(dsmlpB_dtype_f64_to_e4m3(-INFINITY), 0xfe);
+    ck_assert_uint_eq(dsmlpB_dtype_f64_to_e4m3(464), 0x7e);            /* tie between 448 and 480: even */
+    ck_assert_uint_eq(dsmlpB_dtype_f64_to_e4m3(470), 0x7e);            /* 480 is NaN's code: saturate */
+    ck_assert_uint_eq(dsmlpB_dtype_f64_to_e4m3(1.0625), 0x38);         /* tie between 1 and 1.125: even */
+    ck_assert_uint_eq(dsmlpB_dtype_f64_to_e4m3(ldexp(1, -10)), 0x00);  /* half the smallest subnormal: even */
+    ck_assert_uint_eq(dsmlpB_dtype_f64_to_e4m3(ldexp(1.0001, -10)), 0x01);
     ck_assert_str_eq(dsmlp_dtype_name(DSMLP_FP8_E4M3), "fp8");
     ck_assert_uint_eq(dsmlp_dtype_size(DSMLP_FP8_E4M3), 1);
 }
@@ -67,14 +67,14 @@ START_TEST(e4m3_rounding_random)
         double x = (tu_uniform() * 2 - 1) * ldexp(1, (int)(tu_next() % 22) - 12);
         if (i % 4 == 0) {
             uint8_t c = (uint8_t)(tu_next() % 0x7e);
-            x = (dtype_e4m3_to_f64(c) + dtype_e4m3_to_f64((uint8_t)(c + 1))) / 2 * (i % 8 ? 1 : -1);
+            x = (dsmlpB_dtype_e4m3_to_f64(c) + dsmlpB_dtype_e4m3_to_f64((uint8_t)(c + 1))) / 2 * (i % 8 ? 1 : -1);
         }
-        uint8_t want = e4m3_search(x), got = dtype_f64_to_e4m3(x);
+        uint8_t want = e4m3_search(x), got = dsmlpB_dtype_f64_to_e4m3(x);
         ck_assert_msg(got == want, "e4m3(%.17g) = 0x%02x, nearest is 0x%02x", x, got, want);
         uint8_t b;
-        dtype_store(DSMLP_FP8_E4M3, &b, 0, x);
+        dsmlpB_dtype_store(DSMLP_FP8_E4M3, &b, 0, x);
         ck_assert_uint_eq(b, want);
-        ck_assert(dtype_load(DSMLP_FP8_E4M3, &b, 0) == dtype_round(DSMLP_FP8_E4M3, x));
+        ck_assert(dsmlpB_dtype_load(DSMLP_FP8_E4M3, &b, 0) == dsmlpB_dtype_round(DSMLP_FP8_E4M3, x));
     }
 }
 END_TEST
@@ -90,15 +90,15 @@ typedef struct qcase {
 /* Weight element (out r, in c) of a buffer in layout lay. */
 static double wat(const qcase *k, const void *w, int64_t r, int64_t c)
 {
-    return dtype_load(k->wt, w, k->lay == DSMLP_LAYOUT_OUT_IN ? r * k->cols + c : c * k->rows + r);
+    return dsmlpB_dtype_load(k->wt, w, k->lay == DSMLP_LAYOUT_OUT_IN ? r * k->cols + c : c * k->rows + r);
 }
 
 /* The next value of type st below s (s > 0). */
 static double prev_scale(dsmlp_dtype st, double s)
 {
     if (st == DSMLP_F32) return nextafterf((float)s, 0);
-    uint16_t h = dtype_f64_to_f16(s);
-    return dtype_f16_to_f32((uint16_t)(h - 1));
+    uint16_t h = dsmlpB_dtype_f64_to_f16(s);
+    return dsmlpB_dtype_f16_to_f32((uint16_t)(h - 1));
 }
 
 /* Quantizes a random weight (heavy-tailed in some rows) and checks every bound. */
@@ -106,7 +106,7 @@ static double round_trip(dsmlp_ctx *ctx, const qcase *k)
 {
     int64_t n = k->rows * k->cols, per = k->rows / k->groups;
     void *w = tu_random(k->wt, n, 0.05);
-    for (int64_t i = 0; i < n; i += 97) dtype_store(k->wt, w, i, dtype_load(k->wt, w, i) * 40);   /* outliers */
+    for (int64_t i = 0; i < n; i += 97) dsmlpB_dtype_store(k->wt, w, i, dsmlpB_dtype_load(k->wt, w, i) * 40);   /* outliers */
     uint8_t *q = malloc((size_t)n), *q2 = malloc((size_t)n);
     float *s = malloc((size_t)k->groups * 4), *s2 = malloc((size_t)k->groups * 4);
     tu_poison(q, (size_t)n);
@@ -114,7 +114,7 @@ static double round_trip(dsmlp_ctx *ctx, const qcase *k)
     TU_OK(ctx, dsmlp_quantize(ctx, w, k->wt, k->lay, k->rows, k->cols, k->groups, k->qt, q, k->st, s));
     double qmax = k->qt == DSMLP_I8 ? 127 : 448, worst = 0;
     for (int64_t g = 0; g < k->groups; g++) {
-        double sc = dtype_load(k->st, s, g), amax = 0, top = 0;
+        double sc = dsmlpB_dtype_load(k->st, s, g), amax = 0, top = 0;
         for (int64_t r = g * per; r < (g + 1) * per; r++)
             for (int64_t c = 0; c < k->cols; c++) amax = fmax(amax, fabs(wat(k, w, r, c)));
         /* the smallest scale of its type that clips nothing */
@@ -122,7 +122,7 @@ static double round_trip(dsmlp_ctx *ctx, const qcase *k)
                       (long long)g, sc, amax);
         for (int64_t r = g * per; r < (g + 1) * per; r++)
             for (int64_t c = 0; c < k->cols; c++) {
-                double x = wat(k, w, r, c), v = dtype_load(k->qt, q, r * k->cols + c), err = fabs(v * sc - x);
+                double x = wat(k, w, r, c), v = dsmlpB_dtype_load(k->qt, q, r * k->cols + c), err = fabs(v * sc - x);
                 top = fmax(top, fabs(v));
                 if (k->qt == DSMLP_I8) {
                     ck_assert(v >= -127 && v <= 127);
@@ -130,7 +130,7 @@ static double round_trip(dsmlp_ctx *ctx, const qcase *k)
                                   (long long)c, v, x / sc);
                     ck_assert(err <= sc / 2 * (1 + 1e-12));
                 } else {
-                    ck_assert(dtype_load(DSMLP_FP8_E4M3, q, r * k->cols + c) == dtype_round(DSMLP_FP8_E4M3, x / sc));
+                    ck_assert(dsmlpB_dtype_load(DSMLP_FP8_E4M3, q, r * k->cols + c) == dsmlpB_dtype_round(DSMLP_FP8_E4M3, x / sc));
                     ck_assert(err <= fmax(fabs(x) * 0.0625, sc * ldexp(1, -10)) * (1 + 1e-12));
                 }
                 worst = fmax(worst, err / sc);
@@ -422,9 +422,9 @@ START_TEST(reference_dequant_formula)
         TU_OK(ctx, dsmlp_reference_run_f64(g, T, b, 4));
         for (int64_t t = 0; t < T; t++)
             for (int64_t r = 0; r < R; r++) {
-                double acc = 0, sc = dtype_load(st, sv, r / (R / G));
+                double acc = 0, sc = dsmlpB_dtype_load(st, sv, r / (R / G));
                 for (int64_t c = 0; c < C; c++)
-                    acc += dtype_load(dt, xv, t * C + c) * dtype_round(dt, dtype_load(qt, qv, r * C + c) * sc);
+                    acc += dsmlpB_dtype_load(dt, xv, t * C + c) * dsmlpB_dtype_round(dt, dsmlpB_dtype_load(qt, qv, r * C + c) * sc);
                 want[t * R + r] = acc;
             }
         for (int64_t i = 0; i < T * R; i++)
@@ -503,9 +503,9 @@ START_TEST(reference_block_equals_dequantized_float)
                     TU_OK(ctx, dsmlp_quantize(ctx, src, DSMLP_F32, DSMLP_LAYOUT_OUT_IN, rows, cols, ns, c.quant_dtype,
                                               qv, c.quant_scale_dtype, sv));
                     for (int64_t k = 0; k < e; k++)
-                        dtype_store(c.dtype, fw, k,
-                                    dtype_load(c.quant_dtype, qv, k) *
-                                        dtype_load(c.quant_scale_dtype, sv, (k / cols) / (rows / ns)));
+                        dsmlpB_dtype_store(c.dtype, fw, k,
+                                    dsmlpB_dtype_load(c.quant_dtype, qv, k) *
+                                        dsmlpB_dtype_load(c.quant_scale_dtype, sv, (k / cols) / (rows / ns)));
                     bind_add(&bq[r], vi.name, c.quant_dtype, qv);
                     bind_add(&bq[r], sn, c.quant_scale_dtype, sv);
                     bind_add(&bf[r], vi.name, c.dtype, fw);

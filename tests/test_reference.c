@@ -8,13 +8,18 @@
 #include <string.h>
 #include <time.h>
 #include "testutil.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
+#include "runtime/context.h"
 #include "runtime/reference.h"
 #include "compiler/graph.h"
 #include <unistd.h>
 
 static dsmlp_ctx   *ctx;
 static dsmlp_graph *g;
+
+/* The context's ref_portable option, flipped in place (a test of the
+** reference's two GEMM copies; programs set it at creation). */
+static void set_portable(dsmlp_ctx *c, int on) { c->rt->opts.ref_portable = on; }
 
 static void setup(void)
 {
@@ -53,7 +58,7 @@ static double *rnd(dsmlp_dtype dt, int64_t n, double scale)
     double *p = malloc((size_t)n * sizeof *p);
     for (int64_t i = 0; i < n; i++) {
         double x;
-        do x = dtype_round(dt, scale * tu_normal());
+        do x = dsmlpB_dtype_round(dt, scale * tu_normal());
         while (x == 0);
         p[i] = x;
     }
@@ -92,7 +97,7 @@ START_TEST(layernorm_random_vs_formula)
 {
     const int64_t T = 5, n = 37;
     double *x = rnd(DSMLP_F32, T * n, 3), *gm = rnd(DSMLP_F32, n, 1), *bt = rnd(DSMLP_F32, n, 1);
-    for (int64_t i = 0; i < T * n; i++) x[i] = dtype_round(DSMLP_F32, x[i] + 10);   /* a large mean: the variance must be taken around it */
+    for (int64_t i = 0; i < T * n; i++) x[i] = dsmlpB_dtype_round(DSMLP_F32, x[i] + 10);   /* a large mean: the variance must be taken around it */
     dsmlp_value vx, vg, vb, y;
     TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F32, n, &vx));
     TU_OK(ctx, dsmlp_param_vector(g, "g", DSMLP_F32, n, &vg));
@@ -129,12 +134,12 @@ START_TEST(rmsnorm_by_hand)
     TU_OK(ctx, dsmlp_rmsnorm(g, vx, vg, 1.0, &y));
     TU_OK(ctx, dsmlp_output(g, "y", y));
     uint16_t xb[8], gb[4], ob[8];
-    for (int i = 0; i < 8; i++) dtype_store(DSMLP_BF16, xb, i, x[i]);
-    for (int i = 0; i < 4; i++) dtype_store(DSMLP_BF16, gb, i, gam[i]);
+    for (int i = 0; i < 8; i++) dsmlpB_dtype_store(DSMLP_BF16, xb, i, x[i]);
+    for (int i = 0; i < 4; i++) dsmlpB_dtype_store(DSMLP_BF16, gb, i, gam[i]);
     tu_poison(ob, sizeof ob);
     dsmlp_host_tensor bs[] = {B("x", DSMLP_BF16, xb), B("g", DSMLP_BF16, gb), B("y", DSMLP_BF16, ob)};
     TU_OK(ctx, dsmlp_reference_run(g, 2, bs, NB(bs)));
-    for (int i = 0; i < 8; i++) ck_assert_double_eq(dtype_load(DSMLP_BF16, ob, i), want[i]);
+    for (int i = 0; i < 8; i++) ck_assert_double_eq(dsmlpB_dtype_load(DSMLP_BF16, ob, i), want[i]);
 }
 END_TEST
 
@@ -173,7 +178,7 @@ START_TEST(matmul_random_vs_naive)
 {
     const int64_t T = 197, K = 517, N = 133;
     /* _i = 1: the portable GEMM (AVX2 machines otherwise never run it). */
-    if (_i == 1) setenv("DSMLP_REF_PORTABLE", "1", 1);
+    set_portable(ctx, _i == 1);
     for (int layout = 0; layout < 2; layout++) {
         dsmlp_graph *gg;
         TU_OK(ctx, dsmlp_graph_create(ctx, "mm", &gg));
@@ -327,7 +332,7 @@ START_TEST(dequant_matmul)
     for (int o = 0; o < 2; o++) {
         want[o] = 0;
         for (int k = 0; k < 3; k++) {
-            double exact = q[o * 3 + k] * (double)sc[0], w16 = dtype_round(DSMLP_F16, exact);
+            double exact = q[o * 3 + k] * (double)sc[0], w16 = dsmlpB_dtype_round(DSMLP_F16, exact);
             ck_assert(w16 != exact);
             want[o] += x[k] * w16;
         }
@@ -376,9 +381,9 @@ START_TEST(output_rounding_per_dtype)
         int rounded_away = 0;
         for (int64_t i = 0; i < T * N; i++) {
             ck_assert(isfinite(exact[i]));
-            double r = dtype_round(dt, exact[i]);
-            ck_assert_msg(dtype_load(dt, o_nat, i) == r, "%s element %lld: %.17g != round(%.17g)", dsmlp_dtype_name(dt),
-                          (long long)i, dtype_load(dt, o_nat, i), exact[i]);
+            double r = dsmlpB_dtype_round(dt, exact[i]);
+            ck_assert_msg(dsmlpB_dtype_load(dt, o_nat, i) == r, "%s element %lld: %.17g != round(%.17g)", dsmlp_dtype_name(dt),
+                          (long long)i, dsmlpB_dtype_load(dt, o_nat, i), exact[i]);
             ck_assert_double_eq(o_f64[i], r);
             rounded_away += r != exact[i];
         }
@@ -396,7 +401,7 @@ START_TEST(f64_inputs_match_native_inputs)
     uint16_t *x = tu_random(DSMLP_F16, T * H, 1), *gm = tu_random(DSMLP_F16, H, 1), *bt = tu_random(DSMLP_F16, H, 1),
              *w = tu_random(DSMLP_F16, H * N, 0.3);
     double *xd = malloc(T * H * sizeof *xd), *o1 = poisoned(T * N), *o2 = poisoned(T * N), *o3 = poisoned(T * N);
-    for (int64_t i = 0; i < T * H; i++) xd[i] = dtype_load(DSMLP_F16, x, i);
+    for (int64_t i = 0; i < T * H; i++) xd[i] = dsmlpB_dtype_load(DSMLP_F16, x, i);
     dsmlp_host_tensor bs[] = {B("x", DSMLP_F16, x), B("g", DSMLP_F16, gm), B("b", DSMLP_F16, bt),
                               B("w", DSMLP_F16, w), B("y", DSMLP_F64, o1)};
     TU_OK(ctx, dsmlp_reference_run_f64(g, T, bs, NB(bs)));
@@ -535,15 +540,15 @@ END_TEST
 START_TEST(output_bound_twice_gets_both)
 {
     small_graph();
-    for (int i = 0; i < 8; i++) dtype_store(DSMLP_F16, ex, i, 0.1 * (i + 1)), dtype_store(DSMLP_F16, ew, i, 1.0 / 3);
+    for (int i = 0; i < 8; i++) dsmlpB_dtype_store(DSMLP_F16, ex, i, 0.1 * (i + 1)), dsmlpB_dtype_store(DSMLP_F16, ew, i, 1.0 / 3);
     uint16_t yh[4];
     double yd[4];
     dsmlp_host_tensor bs[] = {B("x", DSMLP_F16, ex), B("w", DSMLP_F16, ew), B("y", DSMLP_F16, yh),
                               B("y", DSMLP_F64, yd)};
     TU_OK(ctx, dsmlp_reference_run_f64(g, 2, bs, NB(bs)));
     for (int i = 0; i < 4; i++) {
-        ck_assert_uint_eq(yh[i], dtype_f64_to_f16(yd[i]));
-        ck_assert(dtype_round(DSMLP_F16, yd[i]) != yd[i]);   /* F64 got the unrounded value */
+        ck_assert_uint_eq(yh[i], dsmlpB_dtype_f64_to_f16(yd[i]));
+        ck_assert(dsmlpB_dtype_round(DSMLP_F16, yd[i]) != yd[i]);   /* F64 got the unrounded value */
     }
 }
 END_TEST
@@ -763,7 +768,7 @@ START_TEST(threads_bit_identical)
     ck_assert_mem_eq(out[0], out[1], T * H * sizeof(double));
     ck_assert_mem_eq(out[0], out[2], T * H * sizeof(double));
     /* The portable GEMM is thread-invariant too, and agrees to rounding. */
-    setenv("DSMLP_REF_PORTABLE", "1", 1);
+    set_portable(ctx, 1);
     double *port[2];
     for (int i = 0; i < 2; i++) {
         port[i] = poisoned(T * H);
@@ -772,7 +777,7 @@ START_TEST(threads_bit_identical)
         dsmlp_reference_set_threads(ctx, threads[i]);
         TU_OK(ctx, dsmlp_reference_run_f64(g, T, bs, NB(bs)));
     }
-    unsetenv("DSMLP_REF_PORTABLE");
+    set_portable(ctx, 0);
     ck_assert_mem_eq(port[0], port[1], T * H * sizeof(double));
     double worst = 0;
     for (int64_t i = 0; i < T * H; i++) worst = fmax(worst, fabs(port[0][i] - out[0][i]) / (1 + fabs(out[0][i])));
@@ -786,22 +791,36 @@ END_TEST
 START_TEST(thread_count_rules)
 {
     int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    ck_assert_int_eq(ref_threads_effective(ctx), 1);              /* default: single-threaded */
-    setenv("DSMLP_REF_THREADS", "3", 1);
-    ck_assert_int_eq(ref_threads_effective(ctx), 3);              /* the default defers to the environment */
-    dsmlp_reference_set_threads(ctx, 5);
-    ck_assert_int_eq(ref_threads_effective(ctx), 5);              /* an explicit count wins */
-    dsmlp_reference_set_threads(ctx, 0);
-    ck_assert_int_eq(ref_threads_effective(ctx), 3);              /* auto: the environment first */
-    setenv("DSMLP_REF_THREADS", "0", 1);
-    ck_assert_int_eq(ref_threads_effective(ctx), cpus);           /* ... where 0 means every CPU */
+    ck_assert_int_eq(dsmlpR_ref_threads_effective(ctx), 1);              /* default: single-threaded */
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    o.ref_threads = 3;                                            /* the ref_threads option (DSMLP_REF_THREADS) */
+    dsmlp_ctx *c;
+    TU_OK(ctx, dsmlp_ctx_create_with(&o, &c));
+    ck_assert_int_eq(dsmlpR_ref_threads_effective(c), 3);                /* the default defers to the option */
+    dsmlp_reference_set_threads(c, 5);
+    ck_assert_int_eq(dsmlpR_ref_threads_effective(c), 5);                /* an explicit count wins */
+    dsmlp_reference_set_threads(c, 0);
+    ck_assert_int_eq(dsmlpR_ref_threads_effective(c), 3);                /* auto: the option first */
+    dsmlp_ctx_free(c);
+    o.ref_threads = 0;
+    TU_OK(ctx, dsmlp_ctx_create_with(&o, &c));
+    ck_assert_int_eq(dsmlpR_ref_threads_effective(c), cpus);             /* ... where 0 means every CPU */
+    dsmlp_ctx_free(c);
+    setenv("DSMLP_REF_THREADS", "3", 1);                          /* the environment, through from_env */
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.ref_threads, 3);
     setenv("DSMLP_REF_THREADS", "many", 1);
-    ck_assert_int_eq(ref_threads_effective(ctx), cpus);           /* unparsable: ignored */
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.ref_threads, 1);                           /* unparsable: ignored ... */
+    ck_assert_ptr_nonnull(strstr(o.warning, "DSMLP_REF_THREADS='many'"));   /* ... and said */
     unsetenv("DSMLP_REF_THREADS");
     dsmlp_reference_set_threads(ctx, -4);
-    ck_assert_int_eq(ref_threads_effective(ctx), cpus);
+    ck_assert_int_eq(dsmlpR_ref_threads_effective(ctx), cpus);
     dsmlp_reference_set_threads(ctx, 100000);
-    ck_assert_int_eq(ref_threads_effective(ctx), REF_MAX_THREADS);
+    ck_assert_int_eq(dsmlpR_ref_threads_effective(ctx), REF_MAX_THREADS);
     dsmlp_reference_set_threads(NULL, 3);                         /* ignored, no crash */
 }
 END_TEST

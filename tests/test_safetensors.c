@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "testutil.h"
 #include "st_util.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 static char *dir;
 static char path[1024];
@@ -143,7 +143,7 @@ START_TEST(well_formed_and_conversions)
             tu_poison(out, sizeof out);
             TU_OK(ctx, dsmlp_weights_read(w, srcs[s], to, out, (size_t)N * dsmlp_dtype_size(to)));
             for (int i = 0; i < N; i++) {
-                double want = dtype_round(to, dtype_load(sdt[s], sdata[s], i)), got = dtype_load(to, out, i);
+                double want = dsmlpB_dtype_round(to, dsmlpB_dtype_load(sdt[s], sdata[s], i)), got = dsmlpB_dtype_load(to, out, i);
                 ck_assert_msg(got == want || (isnan(got) && isnan(want)),
                               "%s -> %s element %d: got %.9g want %.9g", dsmlp_dtype_name(sdt[s]),
                               dsmlp_dtype_name(to), i, got, want);

@@ -17,7 +17,7 @@ START_TEST(miss_then_hit)
     size_t l1, l2;
     char k1[65], k2[65], kk[65];
     double t0 = ts_now();
-    TU_OK(ctx, store_get(s, ctx, "k_hit", src, "sm_90", &c1, &l1, k1));
+    TU_OK(ctx, dsmlpR_store_get(s, ctx, "k_hit", src, "sm_90", &c1, &l1, k1));
     double cold = ts_now() - t0;
     dsmlp_cache_stats cs;
     stats(ctx, &cs);
@@ -28,12 +28,12 @@ START_TEST(miss_then_hit)
     ck_assert_uint_eq(cs.bytes_written, l1 + STORE_HDR_SIZE);
     ck_assert_int_eq(cs.disk_enabled, 1);
     ck_assert(memcmp(c1, "\x7f" "ELF", 4) == 0);
-    TU_OK(ctx, store_key(ctx, src, "sm_90", kk));
+    TU_OK(ctx, dsmlpR_store_key(ctx, src, "sm_90", kk));
     ck_assert_str_eq(k1, kk);
     ts_assert_valid_entry(dir, k1);
     ck_assert_int_eq(ts_count_files(dir), 1);   /* the entry only: no temp, no probe */
 
-    TU_OK(ctx, store_get(s, ctx, "k_hit", src, "sm_90", &c2, &l2, k2));
+    TU_OK(ctx, dsmlpR_store_get(s, ctx, "k_hit", src, "sm_90", &c2, &l2, k2));
     stats(ctx, &cs);
     ck_assert_uint_eq(cs.compiles, 1);
     ck_assert_uint_eq(cs.hits_memory, 1);
@@ -54,7 +54,7 @@ START_TEST(miss_then_hit)
     t0 = ts_now();
     const void *c4;
     size_t l4;
-    TU_OK(c3, store_get(ts_store(c3), c3, "k_hit", src, "sm_90", &c4, &l4, k2));
+    TU_OK(c3, dsmlpR_store_get(ts_store(c3), c3, "k_hit", src, "sm_90", &c4, &l4, k2));
     double warm = ts_now() - t0;
     stats(c3, &cs);
     ck_assert_uint_eq(cs.compiles, 0);
@@ -76,11 +76,11 @@ START_TEST(key_covers_source_and_arch)
     dsmlp_ctx *ctx = tu_ctx();
     char *a = ts_source("k_key"), *b = ts_source("k_key");
     char ka[65], ka2[65], kb[65], ka80[65], ka90a[65];
-    TU_OK(ctx, store_key(ctx, a, "sm_90", ka));
-    TU_OK(ctx, store_key(ctx, a, "sm_90", ka2));
-    TU_OK(ctx, store_key(ctx, b, "sm_90", kb));
-    TU_OK(ctx, store_key(ctx, a, "sm_80", ka80));
-    TU_OK(ctx, store_key(ctx, a, "sm_90a", ka90a));
+    TU_OK(ctx, dsmlpR_store_key(ctx, a, "sm_90", ka));
+    TU_OK(ctx, dsmlpR_store_key(ctx, a, "sm_90", ka2));
+    TU_OK(ctx, dsmlpR_store_key(ctx, b, "sm_90", kb));
+    TU_OK(ctx, dsmlpR_store_key(ctx, a, "sm_80", ka80));
+    TU_OK(ctx, dsmlpR_store_key(ctx, a, "sm_90a", ka90a));
     ck_assert_str_eq(ka, ka2);
     ck_assert_str_ne(ka, kb);
     ck_assert_str_ne(ka, ka80);
@@ -91,13 +91,13 @@ START_TEST(key_covers_source_and_arch)
     size_t n = strlen(a);
     size_t pos = (size_t)(tu_next() % n);
     a[pos] = a[pos] == ' ' ? '\t' : ' ';
-    TU_OK(ctx, store_key(ctx, a, "sm_90", ka2));
+    TU_OK(ctx, dsmlpR_store_key(ctx, a, "sm_90", ka2));
     ck_assert_str_ne(ka, ka2);
     /* It is BLAKE2b-256 over length-prefixed fields, as documented. */
     a[pos] = a[pos] == ' ' ? '\t' : ' ';
     blake2b_state st;
     blake2b_init(&st, 32);
-    const char *fields[] = {"dsmlp kernel store key v1", b, nvrtc_version_string(), nvrtc_options_string("sm_90"),
+    const char *fields[] = {"dsmlp kernel store key v1", b, dsmlpR_nvrtc_version_string(), dsmlpR_nvrtc_options_string("sm_90"),
                             "sm_90", DSMLP_VERSION_STRING};
     for (int i = 0; i < 6; i++) {
         uint64_t len = strlen(fields[i]);
@@ -109,7 +109,7 @@ START_TEST(key_covers_source_and_arch)
     uint8_t key[32];
     blake2b_final(&st, key, 32);
     char hex[65];
-    store_hex(key, hex);
+    dsmlpR_store_hex(key, hex);
     ck_assert_str_eq(hex, kb);
     free(a);
     free(b);
@@ -202,8 +202,8 @@ START_TEST(cache_off_is_memory_only)
     const void *c;
     size_t l;
     char k[65];
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_off", src, "sm_80", &c, &l, k));
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_off", src, "sm_80", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_off", src, "sm_80", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_off", src, "sm_80", &c, &l, k));
     dsmlp_cache_stats cs;
     stats(ctx, &cs);
     ck_assert_int_eq(cs.disk_enabled, 0);
@@ -222,7 +222,7 @@ START_TEST(cache_off_is_memory_only)
     dsmlp_ctx_free(ctx);
     /* A second context cannot see it: nothing went to disk. */
     ctx = tu_ctx();
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_off", src, "sm_80", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_off", src, "sm_80", &c, &l, k));
     stats(ctx, &cs);
     ck_assert_uint_eq(cs.compiles, 1);
     unsetenv("DSMLP_CACHE");
@@ -241,9 +241,9 @@ START_TEST(set_dir_republishes_memory_entries)
     const void *c;
     size_t l;
     char k[65];
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_move", src, "sm_86", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_move", src, "sm_86", &c, &l, k));
     TU_OK(ctx, dsmlp_cache_set_dir(ctx, d2));
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_move", src, "sm_86", &c, &l, k));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_move", src, "sm_86", &c, &l, k));
     dsmlp_cache_stats cs;
     stats(ctx, &cs);
     ck_assert_uint_eq(cs.compiles, 1);
@@ -267,8 +267,8 @@ START_TEST(list_and_clear)
     const void *c;
     size_t l;
     char ka[65], kb[65];
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_list_a", sa, "sm_80", &c, &l, ka));
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_list_b", sb, "sm_90", &c, &l, kb));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_list_a", sa, "sm_80", &c, &l, ka));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_list_b", sb, "sm_90", &c, &l, kb));
     /* Someone else's file in the directory is neither listed nor removed. */
     char foreign[PATH_MAX];
     snprintf(foreign, sizeof foreign, "%s/notes.txt", dir);
@@ -294,7 +294,7 @@ START_TEST(list_and_clear)
     ck_assert_int_eq(sl.n, 0);
     /* Cleared means cleared in memory too: the next get compiles. */
     dsmlp_cache_reset_stats(ctx);
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, "k_list_a", sa, "sm_80", &c, &l, ka));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_list_a", sa, "sm_80", &c, &l, ka));
     dsmlp_cache_stats cs;
     stats(ctx, &cs);
     ck_assert_uint_eq(cs.compiles, 1);
@@ -303,6 +303,44 @@ START_TEST(list_and_clear)
     dsmlp_ctx_free(ctx);
     free(sa);
     free(sb);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Issue 15, defect 7: an entry whose kernel name holds control characters
+** (terminal escapes, a fake line), even with a valid checksum, is not an
+** entry: never listed, never loaded. */
+START_TEST(control_characters_in_names_refused)
+{
+    char *dir = tu_tmpdir("store-ctl");
+    dsmlp_ctx *ctx = ts_ctx_in(dir);
+    char *src = ts_source("k_ctl");
+    char key[65], path[PATH_MAX];
+    TU_OK(ctx, dsmlpR_store_key(ctx, src, "sm_90", key));
+    uint8_t k[STORE_KEY_BYTES], hdr[STORE_HDR_SIZE];
+    ck_assert_int_eq(dsmlpR_store_unhex(key, k), 0);
+    static const char payload[] = "\x7f" "ELF not really";
+    dsmlpR_store_hdr_encode(hdr, k, "k\x1b[2J\nfake entry", "sm_90", payload, sizeof payload);
+    ts_entry_path(dir, key, path, sizeof path);
+    uint8_t file[STORE_HDR_SIZE + sizeof payload];
+    memcpy(file, hdr, sizeof hdr);
+    memcpy(file + sizeof hdr, payload, sizeof payload);
+    ts_write_file(path, file, sizeof file);
+    seen_list sl = {0};
+    TU_OK(ctx, dsmlp_cache_list(ctx, collect, &sl));
+    ck_assert_int_eq(sl.n, 0);
+    const void *c;
+    size_t l;
+    char k2[65];
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, "k_ctl", src, "sm_90", &c, &l, k2));
+    dsmlp_cache_stats cs;
+    stats(ctx, &cs);
+    ck_assert_uint_eq(cs.corrupt_replaced, 1);   /* recompiled and replaced */
+    ck_assert_uint_eq(cs.hits_disk, 0);
+    ts_assert_valid_entry(dir, key);
+    dsmlp_ctx_free(ctx);
+    free(src);
     tu_rmtree(dir);
     free(dir);
 }
@@ -361,11 +399,11 @@ START_TEST(size_limit_evicts_lru)
     dsmlp_ctx *ctx = ts_ctx_in(dir);
     const void *c;
     size_t l;
-    for (int i = 0; i < 3; i++) TU_OK(ctx, store_get(ts_store(ctx), ctx, names[i], src[i], "sm_90", &c, &l, key[i]));
+    for (int i = 0; i < 3; i++) TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, names[i], src[i], "sm_90", &c, &l, key[i]));
     dsmlp_ctx_free(ctx);
     char *scratch = tu_tmpdir("store-lru2");
     ctx = ts_ctx_in(scratch);
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, names[3], src[3], "sm_90", &c, &l, key[3]));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, names[3], src[3], "sm_90", &c, &l, key[3]));
     off_t sd = file_size(scratch, key[3]);
     dsmlp_ctx_free(ctx);
     tu_rmtree(scratch);
@@ -383,12 +421,12 @@ START_TEST(size_limit_evicts_lru)
     setenv("DSMLP_CACHE_MAX_MB", mb, 1);
     ctx = ts_ctx_in(dir);
     /* Using A (a disk hit) makes it the most recent; B becomes the oldest. */
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, names[0], src[0], "sm_90", &c, &l, key[0]));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, names[0], src[0], "sm_90", &c, &l, key[0]));
     dsmlp_cache_stats cs;
     stats(ctx, &cs);
     ck_assert_uint_eq(cs.hits_disk, 1);
     ck_assert_uint_eq(cs.evictions, 0);
-    TU_OK(ctx, store_get(ts_store(ctx), ctx, names[3], src[3], "sm_90", &c, &l, key[3]));
+    TU_OK(ctx, dsmlpR_store_get(ts_store(ctx), ctx, names[3], src[3], "sm_90", &c, &l, key[3]));
     stats(ctx, &cs);
     ck_assert_uint_eq(cs.compiles, 1);
     ck_assert_uint_eq(cs.evictions, 1);
@@ -403,7 +441,7 @@ START_TEST(size_limit_evicts_lru)
     /* A tiny limit keeps only the entry just written. */
     setenv("DSMLP_CACHE_MAX_MB", "0.000001", 1);
     dsmlp_ctx *c2 = ts_ctx_in(dir);
-    TU_OK(c2, store_get(ts_store(c2), c2, names[1], src[1], "sm_90", &c, &l, key[1]));
+    TU_OK(c2, dsmlpR_store_get(ts_store(c2), c2, names[1], src[1], "sm_90", &c, &l, key[1]));
     stats(c2, &cs);
     ck_assert_uint_eq(cs.evictions, 3);
     ck_assert_int_eq(ts_count_files(dir), 1);
@@ -435,11 +473,11 @@ START_TEST(bad_arguments)
     const void *c;
     size_t l;
     char k[65];
-    TU_CHECK(ctx, store_get(s, ctx, "k_args", src, "sm_75", &c, &l, k), DSMLP_ERR_INVALID_ARG);
+    TU_CHECK(ctx, dsmlpR_store_get(s, ctx, "k_args", src, "sm_75", &c, &l, k), DSMLP_ERR_INVALID_ARG);
     TU_MSG_HAS(ctx, "'sm_75'");
-    TU_CHECK(ctx, store_get(s, ctx, "k_args", NULL, "sm_90", &c, &l, k), DSMLP_ERR_INVALID_ARG);
+    TU_CHECK(ctx, dsmlpR_store_get(s, ctx, "k_args", NULL, "sm_90", &c, &l, k), DSMLP_ERR_INVALID_ARG);
     TU_MSG_HAS(ctx, "source is NULL");
-    TU_CHECK(ctx, store_get(s, ctx, "", src, "sm_90", &c, &l, k), DSMLP_ERR_INVALID_ARG);
+    TU_CHECK(ctx, dsmlpR_store_get(s, ctx, "", src, "sm_90", &c, &l, k), DSMLP_ERR_INVALID_ARG);
     TU_MSG_HAS(ctx, "kernel name");
     ck_assert_int_eq(ts_count_files(dir), 0);
     dsmlp_ctx_free(ctx);
@@ -464,11 +502,11 @@ static void *thread_main(void *arg)
     dsmlp_ctx *ctx;
     if ((j->st = dsmlp_ctx_create(&ctx)) != DSMLP_OK) return NULL;
     store *s;
-    j->st = ctx_store(ctx, &s);
+    j->st = dsmlpR_ctx_store(ctx, &s);
     for (int i = 0; i < 2 && j->st == DSMLP_OK; i++) {
         const void *c;
         size_t l;
-        j->st = store_get(s, ctx, i ? "k_thr_b" : "k_thr_a", j->src[i], "sm_90", &c, &l, j->key[i]);
+        j->st = dsmlpR_store_get(s, ctx, i ? "k_thr_b" : "k_thr_a", j->src[i], "sm_90", &c, &l, j->key[i]);
     }
     snprintf(j->msg, sizeof j->msg, "%s", dsmlp_last_error(ctx));
     dsmlp_ctx_free(ctx);
@@ -517,6 +555,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, cache_off_is_memory_only);
     tcase_add_test(tc, set_dir_republishes_memory_entries);
     tcase_add_test(tc, list_and_clear);
+    tcase_add_test(tc, control_characters_in_names_refused);
     tcase_add_test(tc, stale_temp_files_removed_on_open);
     tcase_add_test(tc, size_limit_evicts_lru);
     tcase_add_test(tc, bad_arguments);

@@ -62,7 +62,7 @@ static __attribute__((unused)) void ts_write_file(const char *path, const void *
 static __attribute__((unused)) void *ts_read_file(const char *path, size_t *len)
 {
     void *b;
-    ck_assert_msg(store_fs_read(path, &b, len) == 0, "cannot read %s: %s", path, strerror(errno));
+    ck_assert_msg(dsmlpR_store_fs_read(path, &b, len) == 0, "cannot read %s: %s", path, strerror(errno));
     return b;
 }
 
@@ -85,10 +85,10 @@ static __attribute__((unused)) void ts_assert_valid_entry(const char *dir, const
     size_t n;
     uint8_t *b = ts_read_file(path, &n);
     uint8_t k[STORE_KEY_BYTES];
-    ck_assert_int_eq(store_unhex(key, k), 0);
+    ck_assert_int_eq(dsmlpR_store_unhex(key, k), 0);
     store_hdr h;
     const char *why = "";
-    ck_assert_msg(store_entry_verify(b, n, k, &h, &why) == 0, "entry %s invalid: %s", path, why);
+    ck_assert_msg(dsmlpR_store_entry_verify(b, n, k, &h, &why) == 0, "entry %s invalid: %s", path, why);
     free(b);
 }
 
@@ -152,7 +152,7 @@ static __attribute__((unused)) char *ts_snapshot(const char *dir)
         blake2b(sum, b, NULL, 32, n, 0);
         free(b);
         char hex[65];
-        store_hex(sum, hex);
+        dsmlpR_store_hex(sum, hex);
         if (used + strlen(name) + 100 > cap) out = realloc(out, cap *= 2);
         used += (size_t)sprintf(out + used, "%s %zu %s\n", name, n, hex);
     }
@@ -170,7 +170,7 @@ static __attribute__((unused)) dsmlp_ctx *ts_ctx_in(const char *dir)
 static __attribute__((unused)) store *ts_store(dsmlp_ctx *ctx)
 {
     store *s = NULL;
-    TU_OK(ctx, ctx_store(ctx, &s));
+    TU_OK(ctx, dsmlpR_ctx_store(ctx, &s));
     ck_assert_ptr_nonnull(s);
     return s;
 }
@@ -189,18 +189,18 @@ static __attribute__((unused)) int ts_child_main(int argc, char **argv)
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 92;
     store *s;
-    dsmlp_status st = ctx_store(ctx, &s);
+    dsmlp_status st = dsmlpR_ctx_store(ctx, &s);
     char keys[4096] = "";
     size_t len = 0;
     for (int a = 4; a + 2 < argc && st == DSMLP_OK; a += 3) {
         size_t n;
         char *src;
-        if (store_fs_read(argv[a], (void **)&src, &n) != 0) return 91;
+        if (dsmlpR_store_fs_read(argv[a], (void **)&src, &n) != 0) return 91;
         src = realloc(src, n + 1);
         src[n] = '\0';
         const void *cubin;
         char key[65];
-        st = store_get(s, ctx, argv[a + 1], src, argv[a + 2], &cubin, &len, key);
+        st = dsmlpR_store_get(s, ctx, argv[a + 1], src, argv[a + 2], &cubin, &len, key);
         free(src);
         if (st == DSMLP_OK && strlen(keys) + 70 < sizeof keys) {
             strcat(keys, keys[0] ? "," : "");

@@ -78,7 +78,7 @@ static int child_roundtrip(int rank, int size, const char *spec, double timeout,
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 3;
     tp_rdv *r;
-    if (tp_rdv_open(ctx, spec, rank, size, timeout, &r) != DSMLP_OK) {
+    if (dsmlpR_tp_rdv_open(ctx, spec, rank, size, timeout, &r) != DSMLP_OK) {
         printf("open: %s\n", dsmlp_last_error(ctx));
         return 1;
     }
@@ -89,7 +89,7 @@ static int child_roundtrip(int rank, int size, const char *spec, double timeout,
         for (size_t i = 0; i < n; i++) mine[i] = (unsigned char)(rank * 31 + round * 7 + i);
         char tag[16];
         snprintf(tag, sizeof tag, "round%d", round);
-        if (tp_rdv_allgather(r, ctx, tag, mine, n, all) != DSMLP_OK) {
+        if (dsmlpR_tp_rdv_allgather(r, ctx, tag, mine, n, all) != DSMLP_OK) {
             printf("allgather %d: %s\n", round, dsmlp_last_error(ctx));
             return 1;
         }
@@ -102,7 +102,7 @@ static int child_roundtrip(int rank, int size, const char *spec, double timeout,
         free(mine);
         free(all);
     }
-    tp_rdv_close(r);
+    dsmlpR_tp_rdv_close(r);
     dsmlp_ctx_free(ctx);
     printf("ok rank %d\n", rank);
     return 0;
@@ -114,12 +114,12 @@ static int child_tagged(int rank, int size, const char *spec, double timeout, vo
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 3;
     tp_rdv *r;
-    dsmlp_status s = tp_rdv_open(ctx, spec, rank, size, timeout, &r);
+    dsmlp_status s = dsmlpR_tp_rdv_open(ctx, spec, rank, size, timeout, &r);
     if (s == DSMLP_OK) {
         int x = rank;
         int all[16];
-        s = tp_rdv_allgather(r, ctx, arg ? (const char *)arg : "same", &x, sizeof x, all);
-        tp_rdv_close(r);
+        s = dsmlpR_tp_rdv_allgather(r, ctx, arg ? (const char *)arg : "same", &x, sizeof x, all);
+        dsmlpR_tp_rdv_close(r);
     }
     printf("%s %s\n", s == DSMLP_OK ? "ok" : "error:", s == DSMLP_OK ? "" : dsmlp_last_error(ctx));
     dsmlp_ctx_free(ctx);
@@ -324,22 +324,22 @@ START_TEST(bad_specs_and_places)
         {"tcp://[::1:5", "expected tcp://HOST:PORT"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        TU_CHECK(ctx, tp_rdv_open(ctx, bad[i].spec, 0, 2, 1, &r), bad[i].spec[0] ? DSMLP_ERR_INVALID_ARG
+        TU_CHECK(ctx, dsmlpR_tp_rdv_open(ctx, bad[i].spec, 0, 2, 1, &r), bad[i].spec[0] ? DSMLP_ERR_INVALID_ARG
                                                                                      : DSMLP_ERR_INVALID_ARG);
         ck_assert_ptr_null(r);
         TU_MSG_HAS(ctx, bad[i].msg);
     }
-    TU_CHECK(ctx, tp_rdv_open(ctx, "file:/x", 2, 2, 1, &r), DSMLP_ERR_INVALID_ARG);
+    TU_CHECK(ctx, dsmlpR_tp_rdv_open(ctx, "file:/x", 2, 2, 1, &r), DSMLP_ERR_INVALID_ARG);
     TU_MSG_HAS(ctx, "rank 2 is outside [0, 2)");
     /* A directory that does not exist, and one we may not write. */
-    TU_CHECK(ctx, tp_rdv_open(ctx, "file:/nonexistent-dsmlp-dir/rdv", 0, 2, 1, &r), DSMLP_ERR_IO);
+    TU_CHECK(ctx, dsmlpR_tp_rdv_open(ctx, "file:/nonexistent-dsmlp-dir/rdv", 0, 2, 1, &r), DSMLP_ERR_IO);
     TU_MSG_HAS(ctx, "cannot create");
     if (geteuid() != 0) {
         char *dir = tu_tmpdir("tp-ro");
         chmod(dir, 0500);
         char spec[4200];
         snprintf(spec, sizeof spec, "file:%s/rdv", dir);
-        TU_CHECK(ctx, tp_rdv_open(ctx, spec, 0, 2, 1, &r), DSMLP_ERR_IO);
+        TU_CHECK(ctx, dsmlpR_tp_rdv_open(ctx, spec, 0, 2, 1, &r), DSMLP_ERR_IO);
         TU_MSG_HAS(ctx, "Permission denied");
         chmod(dir, 0700);
         tu_rmtree(dir);
@@ -354,7 +354,7 @@ START_TEST(bad_specs_and_places)
     ck_assert_int_eq(listen(fd, 1), 0);
     char spec[64];
     snprintf(spec, sizeof spec, "tcp://127.0.0.1:%d", port);
-    TU_CHECK(ctx, tp_rdv_open(ctx, spec, 0, 2, 1, &r), DSMLP_ERR_IO);
+    TU_CHECK(ctx, dsmlpR_tp_rdv_open(ctx, spec, 0, 2, 1, &r), DSMLP_ERR_IO);
     TU_MSG_HAS(ctx, "it is in use (under torchrun");
     close(fd);
     dsmlp_ctx_free(ctx);
@@ -541,20 +541,20 @@ START_TEST(kernel_compiles)
     static const dsmlp_dtype dts[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16};
     for (int i = 0; i < 3; i++) {
         char name[64], *src;
-        TU_OK(ctx, tp_kernel_source(ctx, dts[i], name, &src));
+        TU_OK(ctx, dsmlpR_tp_kernel_source(ctx, dts[i], name, &src));
         ck_assert_ptr_null(strstr(src, "{{"));
         for (int a = 0; a < 2; a++) {
             void *cubin;
             size_t len;
             const char *arch = a ? "sm_90" : "sm_80";
-            TU_OK(ctx, nvrtc_compile(ctx, name, src, arch, &cubin, &len));
+            TU_OK(ctx, dsmlpR_nvrtc_compile(ctx, name, src, arch, &cubin, &len));
             ck_assert_uint_gt(len, 1000);
             free(cubin);
         }
         free(src);
     }
     char name[64], *src;
-    TU_CHECK(ctx, tp_kernel_source(ctx, DSMLP_I8, name, &src), DSMLP_ERR_UNSUPPORTED);
+    TU_CHECK(ctx, dsmlpR_tp_kernel_source(ctx, DSMLP_I8, name, &src), DSMLP_ERR_UNSUPPORTED);
     TU_MSG_HAS(ctx, "all-reduce of i8 is not supported");
     dsmlp_ctx_free(ctx);
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
-pkgs=(cmake ninja-build pkg-config liblua5.4-dev check libsubunit-dev libb2-dev libjansson-dev)
+pkgs=(cmake ninja-build pkg-config liblua5.4-dev check libsubunit-dev libb2-dev libsodium-dev libelf-dev zlib1g-dev libjansson-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -19,16 +19,16 @@ typedef struct emit_norm_spec {
     /* args: y, [side], gamma, [beta], terms..., extras... */
 } emit_norm_spec;
 
-dsmlp_status emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_norm_spec *s, int uniq);
+dsmlp_status dsmlpC_emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_norm_spec *s, int uniq);
 /* args: out, x0, x1, ... ; expr is a float C expression over x0.. (leaf i = args[i+1]).
 ** prefix: name without the "dsmlp_" start and the "_v<VEC>" end. */
-dsmlp_status emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const char *prefix, int64_t n,
+dsmlp_status dsmlpC_emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const char *prefix, int64_t n,
                            const char *expr, const char *what, int uniq);
 /* args: y [T,n], x [T,2n] ([up | gate]), [bias [2n]];
 ** or, when args[1] is [T,n]: y, up [T,n], gate [T,n], [bias_up [n], bias_gate [n]]. */
-dsmlp_status emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, dsmlp_act act, int64_t n, int uniq);
+dsmlp_status dsmlpC_emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, dsmlp_act act, int64_t n, int uniq);
 /* args: w [R,C] float, q [R,C] int8, scales [groups] */
-dsmlp_status emit_dequant(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, int64_t groups, int uniq);
+dsmlp_status dsmlpC_emit_dequant(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, int64_t groups, int uniq);
 
 /* Decode GEMV for a GEMM step, T <= max_t (templates/gemv.cu).
 ** args: d [T,n], x [T,k], w, [bias [n]], [c [T,n]] (c may alias d). */
@@ -39,7 +39,7 @@ typedef struct emit_gemv_spec {
     plan_epilogue epi;
     int           has_bias, has_c, max_t;
 } emit_gemv_spec;
-dsmlp_status emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq);
+dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq);
 
 /* Weight-streaming GEMM of the small-T route (templates/stream.cu). The
 ** caller fills the argument roles: a_* are indices into k->args (-1 absent);
@@ -66,13 +66,13 @@ typedef struct emit_stream_spec {
     int     a_term[PLAN_MAX_TERMS], a_extra[PLAN_MAX_TERMS];
     int     a_wu, a_wg, a_bias, a_c, a_su, a_sg;
 } emit_stream_spec;
-dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s, int uniq);
+dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s, int uniq);
 
 /* CUDA type of a dtype ("__half", ...) and the act's device function. */
-const char *emit_ctype(dsmlp_dtype t);
-const char *emit_act_fn(dsmlp_act a);
-const char *emit_act_name(dsmlp_act a);   /* "gelu_tanh", "silu", ... */
+const char *dsmlpC_emit_ctype(dsmlp_dtype t);
+const char *dsmlpC_emit_act_fn(dsmlp_act a);
+const char *dsmlpC_emit_act_name(dsmlp_act a);   /* "gelu_tanh", "silu", ... */
 /* Largest power of two v with v * elem_bytes <= 16 and n % v == 0. */
-int         emit_vec_width(int64_t n, size_t elem_bytes);
+int         dsmlpC_emit_vec_width(int64_t n, size_t elem_bytes);
 
 #endif

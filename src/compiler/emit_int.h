@@ -1,5 +1,5 @@
 /*
-** emit_int.h — helpers the emitters share (emit.c, emit_stream.c): a growing
+** emit_int.h — helpers the emitters share (emit.c, dsmlpC_emit_stream.c): a growing
 ** string, template filling, kernel names and parameter lists.
 */
 #ifndef DSMLP_EMIT_INT_H
@@ -10,15 +10,15 @@
 /* A growing string; oom sticks. */
 typedef struct sbuf { char *p; size_t n, cap; int oom; } sbuf;
 
-void sb_put(sbuf *b, const char *s, size_t len);
-void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dsmlpC_sb_put(sbuf *b, const char *s, size_t len);
+void dsmlpC_sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Fills {{KEY}} placeholders of template tmpl from kv (key, value, ..., NULL)
 ** and prepends common.cuh: one self-contained source in *out. */
-dsmlp_status emit_fill(dsmlp_ctx *ctx, const char *tmpl, const char *const *kv, char **out);
+dsmlp_status dsmlpC_emit_fill(dsmlp_ctx *ctx, const char *tmpl, const char *const *kv, char **out);
 /* ", T0 *a0, const T1 *a1, ..." for k's arguments; the first nout are written. */
-void emit_params(sbuf *b, const plan *p, const plan_kernel *k, int nout);
+void dsmlpC_emit_params(sbuf *b, const plan *p, const plan_kernel *k, int nout);
 /* k->name = "dsmlp_<base>_v<vec>[_u<uniq>]", truncated to fit. */
-void emit_set_name(plan_kernel *k, const char *base, int vec, int uniq);
+void dsmlpC_emit_set_name(plan_kernel *k, const char *base, int vec, int uniq);
 
 #endif

@@ -1,4 +1,4 @@
-/* emit_stream.c — fills templates/stream.cu: the weight-streaming GEMMs of the small-T route. */
+/* dsmlpC_emit_stream.c — fills templates/stream.cu: the weight-streaming GEMMs of the small-T route. */
 #include "emit.h"
 #include "emit_int.h"
 #include "error.h"
@@ -76,8 +76,8 @@ static const char *act_what(int act)
 static void bind(sbuf *b, const char *field, int a, const char *cast)
 {
     if (a < 0) return;
-    if (cast) sb_printf(b, "    A.%s = reinterpret_cast<%s>(a%d);\n", field, cast, a);
-    else sb_printf(b, "    A.%s = a%d;\n", field, a);
+    if (cast) dsmlpC_sb_printf(b, "    A.%s = reinterpret_cast<%s>(a%d);\n", field, cast, a);
+    else dsmlpC_sb_printf(b, "    A.%s = a%d;\n", field, a);
 }
 
 static dsmlp_dtype dt_of(const plan *p, const plan_kernel *k, int a, dsmlp_dtype dflt)
@@ -85,7 +85,7 @@ static dsmlp_dtype dt_of(const plan *p, const plan_kernel *k, int a, dsmlp_dtype
     return a >= 0 ? p->bufs[k->args[a]].dtype : dflt;
 }
 
-dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s, int uniq)
+dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s, int uniq)
 {
     const int l2hint = dev_knob("DSMLP_WS_L2HINT", 1);
     static const char *const ldops[] = {"ld.global.nc.L1::no_allocate", "ld.global.L1::no_allocate", "ld.global.cs",
@@ -95,13 +95,13 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     const dsmlp_dtype xt = s->norm ? dt_of(p, k, s->a_term[0], DSMLP_F16) : dt_of(p, k, s->a_x, DSMLP_F16);
     const dsmlp_dtype dt = dt_of(p, k, s->a_d, xt), wt = dt_of(p, k, s->a_wu, xt);
     if (xt != DSMLP_F16 && xt != DSMLP_BF16)
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM needs f16 or bf16 activations, not %s",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM needs f16 or bf16 activations, not %s",
                        dsmlp_dtype_name(xt));
     if (s->el != 8 && !(s->io && s->el == 4))
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: stream GEMM: %d elements per load (8, or 4 for [in,out])",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: stream GEMM: %d elements per load (8, or 4 for [in,out])",
                        s->el);
     if ((s->gated && s->wn % 2) || s->wn * s->wk * 32 > 1024)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: stream GEMM: bad warp grid %dx%d", s->wn, s->wk);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: stream GEMM: bad warp grid %dx%d", s->wn, s->wk);
     const size_t wbytes = dsmlp_dtype_size(wt), xbytes = dsmlp_dtype_size(xt);
     int nstaged = s->norm ? 0 : 1;
     for (int i = 0; s->norm && i < s->nterms; i++) nstaged += !s->term_vec[i];
@@ -116,7 +116,7 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
         nb++;
     }
     if (!nb)
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: no tile fits the registers",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: no tile fits the registers",
                        (long long)s->n, (long long)s->k);
     const int maxnt = bodies[nb - 1].nt, threads = 32 * s->wn * s->wk;
     size_t smem = 0;
@@ -133,7 +133,7 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d%s%s_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
              (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, s->lpr > 1 ? "w" : "",
              s->min_blocks > 1 ? "b2" : "", 8 * maxnt);
-    emit_set_name(k, base, s->el, uniq);
+    dsmlpC_emit_set_name(k, base, s->el, uniq);
 
     char what[256] = "", nwhat[200] = "";
     snprintf(what, sizeof what, "%s%s%sx·W%s%s%s%s%s", s->gated ? "(up" : "", s->act && !s->gated ? act_what(s->act) : "",
@@ -146,16 +146,16 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
                  s->has_side ? ", and the block owning tile 0 writes the sum once" : "");
 
     sbuf tk = {0}, bd = {0}, dsp = {0}, pr = {0};
-    sb_printf(&tk, "__device__ __forceinline__ constexpr bool ds_term_vec(int i) { return false");
+    dsmlpC_sb_printf(&tk, "__device__ __forceinline__ constexpr bool ds_term_vec(int i) { return false");
     for (int i = 0; i < s->nterms; i++)
-        if (s->term_vec[i]) sb_printf(&tk, " || i == %d", i);
-    sb_printf(&tk, "; }\n__device__ __forceinline__ constexpr bool ds_extra_vec(int i) { return false");
+        if (s->term_vec[i]) dsmlpC_sb_printf(&tk, " || i == %d", i);
+    dsmlpC_sb_printf(&tk, "; }\n__device__ __forceinline__ constexpr bool ds_extra_vec(int i) { return false");
     for (int i = 0; i < s->nextra; i++)
-        if (s->extra_vec[i]) sb_printf(&tk, " || i == %d", i);
-    sb_printf(&tk, "; }\n__device__ __forceinline__ constexpr int ds_staged_term(int s) { return ");
+        if (s->extra_vec[i]) dsmlpC_sb_printf(&tk, " || i == %d", i);
+    dsmlpC_sb_printf(&tk, "; }\n__device__ __forceinline__ constexpr int ds_staged_term(int s) { return ");
     for (int i = 0, st = 0; i < s->nterms; i++)
-        if (!s->term_vec[i]) sb_printf(&tk, "s == %d ? %d : ", st++, i);
-    sb_printf(&tk, "-1; }");
+        if (!s->term_vec[i]) dsmlpC_sb_printf(&tk, "s == %d ? %d : ", st++, i);
+    dsmlpC_sb_printf(&tk, "-1; }");
 
     bind(&bd, "d", s->a_d, NULL);
     bind(&bd, "side", s->a_side, NULL);
@@ -181,11 +181,11 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     bind(&bd, "part", s->a_part, NULL);
     bind(&bd, "cnt", s->a_cnt, "unsigned *");
     for (int i = 0; i < nb; i++)
-        sb_printf(&dsp, "    if (T <= %d) { ds_body<%d, %d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
+        dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d, %d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
                   bodies[i].nt, bodies[i].u, bodies[i].qw);
     int nout = 0;
     while (nout < k->nargs && (nout == s->a_d || nout == s->a_side || nout == s->a_part || nout == s->a_cnt)) nout++;
-    emit_params(&pr, p, k, nout);
+    dsmlpC_emit_params(&pr, p, k, nout);
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
         nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32];
@@ -212,7 +212,7 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
     snprintf(th, sizeof th, "%d", threads);
     snprintf(sm, sizeof sm, "%zu", smem);
     snprintf(wb, sizeof wb, "%zu", wbytes);
-    const char *vt = emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
+    const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
         "NAME", k->name, "MAXT", mxt, "N", n_, "WHAT", what,
         "LAYOUT_WHAT", s->io ? "[K, ldw] (in,out)" : "[N, K] (out,in)", "WDT", dsmlp_dtype_name(wt), "EL", el,
@@ -222,14 +222,14 @@ dsmlp_status emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const em
         "HAS_BETA", s->has_beta ? "1" : "0", "HAS_SIDE", s->has_side ? "1" : "0", "NTERMS", nterms, "NEXTRA", nextra,
         "NSTAGED", nst, "ACT", ac, "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "QUANT", qu,
         "HAS_SCALE", s->has_scale ? "1" : "0", "SEP_SCALE", s->sep_scale ? "1" : "0", "SCALE_DIV", sdiv,
-        "MMA_BF16", xt == DSMLP_BF16 ? "1" : "0", "X_T", emit_ctype(xt), "D_T", emit_ctype(dt), "W_T", emit_ctype(wt),
-        "B_T", emit_ctype(dt_of(p, k, s->a_bias, xt)), "C_T", emit_ctype(dt_of(p, k, s->a_c, xt)),
-        "G_T", emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
+        "MMA_BF16", xt == DSMLP_BF16 ? "1" : "0", "X_T", dsmlpC_emit_ctype(xt), "D_T", dsmlpC_emit_ctype(dt), "W_T", dsmlpC_emit_ctype(wt),
+        "B_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_bias, xt)), "C_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_c, xt)),
+        "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "L2HINT", l2hint ? ".L2::256B" : "", "LDOP", ldops[ldop],
         "L2HINT_WHAT", l2hint ? "; L2 fetches whole 256-byte sectors" : "", "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr, NULL};
-    dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
-                                                              : emit_fill(ctx, "stream.cu", kv, &k->source);
+    dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
+                                                              : dsmlpC_emit_fill(ctx, "stream.cu", kv, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
     k->kind = KERN_STREAM;
     k->rows_fixed = 1, k->rows_per_block = 1, k->grid_x = 1, k->threads = threads, k->smem_bytes = smem;

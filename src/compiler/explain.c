@@ -1,4 +1,4 @@
-/* explain.c — plan_explain_text: the plan as readable text (steps, what each absorbed, why). */
+/* explain.c — dsmlpC_plan_explain_text: the plan as readable text (steps, what each absorbed, why). */
 #include "plan.h"
 #include "error.h"
 
@@ -43,7 +43,7 @@ static const char *epi_name(plan_epilogue e)
     return (unsigned)e <= EPI_GELU ? n[e] : "?";
 }
 
-dsmlp_status plan_explain_text(const plan *p, char **text)
+dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
 {
     if (!p || !text) return DSMLP_ERR_INVALID_ARG;
     tbuf b = {malloc(1024), 0, 1024, 0};

@@ -15,7 +15,7 @@ typedef struct fz {
     int                residual_kernel;   /* compile option: no beta·C residual */
 } fz;
 
-void fuse_appendf(char *buf, size_t cap, const char *fmt, ...)
+void dsmlpC_fuse_appendf(char *buf, size_t cap, const char *fmt, ...)
 {
     size_t n = strlen(buf);
     if (n + 1 >= cap) return;
@@ -25,7 +25,7 @@ void fuse_appendf(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-int fuse_storage(const fuse_result *r, int v)
+int dsmlpC_fuse_storage(const fuse_result *r, int v)
 {
     while (v >= 0 && r->vals[v].alias >= 0) v = r->vals[v].alias;
     return v;
@@ -117,8 +117,8 @@ static void terms_text(const fz *z, const int *t, int n, char *out, size_t cap)
     out[0] = 0;
     for (int i = 0; i < n; i++) {
         const char *sep = i ? " + " : "";
-        if (t[i] < z->g->n && nd(z, t[i])->name[0]) fuse_appendf(out, cap, "%s%s", sep, nd(z, t[i])->name);
-        else fuse_appendf(out, cap, "%s%%%d", sep, t[i]);
+        if (t[i] < z->g->n && nd(z, t[i])->name[0]) dsmlpC_fuse_appendf(out, cap, "%s%s", sep, nd(z, t[i])->name);
+        else dsmlpC_fuse_appendf(out, cap, "%s%%%d", sep, t[i]);
     }
 }
 
@@ -128,7 +128,7 @@ static dsmlp_status fuse_norm(fz *z, int n)
 {
     const graph_node *N = nd(z, n);
     fuse_group *G = new_group(z, FG_NORM, n);
-    if (!G) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+    if (!G) return dsmlpB_err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
     G->norm = N->op, G->eps = N->attr, G->gamma = N->src[1];
     G->gamma_offset = N->op == DSMLP_OP_RMSNORM ? N->offset : 0.0;
     G->beta = (N->op == DSMLP_OP_LAYERNORM && N->nsrc > 2) ? N->src[2] : -1;
@@ -137,24 +137,24 @@ static dsmlp_status fuse_norm(fz *z, int n)
         /* Too many addends for one kernel: the sum becomes its own kernel. */
         G->nterms = 0, ninner = 0;
         G->terms[G->nterms++] = x;
-        fuse_appendf(G->why, sizeof G->why, "the sum feeding %s has too many addends -> separate kernel; ",
+        dsmlpC_fuse_appendf(G->why, sizeof G->why, "the sum feeding %s has too many addends -> separate kernel; ",
                      dsmlp_op_name(N->op));
     }
     for (int i = ninner - 1; i >= 0; i--) absorb(z, G, inner[i]);
     absorb(z, G, n);
     set_out(z, G, n);
     if (ninner) {
-        fuse_appendf(G->why, sizeof G->why, "%d addend(s) feeding %s fused into one norm kernel", G->nterms,
+        dsmlpC_fuse_appendf(G->why, sizeof G->why, "%d addend(s) feeding %s fused into one norm kernel", G->nterms,
                      dsmlp_op_name(N->op));
         if (z->uses[x] > 1) {
             G->side = x;
             z->r->vals[x].producer = gid(z, G);
-            fuse_appendf(G->why, sizeof G->why, "; it also writes the sum %%%d, which a later step reads", x);
+            dsmlpC_fuse_appendf(G->why, sizeof G->why, "; it also writes the sum %%%d, which a later step reads", x);
         }
     } else {
         char tt[128];
         terms_text(z, &x, 1, tt, sizeof tt);
-        fuse_appendf(G->why, sizeof G->why, "%s of %s (no add before it to fuse)", dsmlp_op_name(N->op), tt);
+        dsmlpC_fuse_appendf(G->why, sizeof G->why, "%s of %s (no add before it to fuse)", dsmlp_op_name(N->op), tt);
     }
     return DSMLP_OK;
 }
@@ -192,7 +192,7 @@ static int presum(fz *z, fuse_group *gemm, const int *terms, int nterms, char *w
         int rest[FUSE_MAX_TERMS], nrest;
         if (!ext || !sub_terms(N->terms, N->nterms, terms, nterms, rest, &nrest)) continue;
         if (N->side >= 0 && nrest == 0) {
-            fuse_appendf(why, cap, "the residual terms equal the sum the norm (step of %%%d) already writes",
+            dsmlpC_fuse_appendf(why, cap, "the residual terms equal the sum the norm (step of %%%d) already writes",
                          N->out);
             return N->side;
         }
@@ -206,8 +206,8 @@ static int presum(fz *z, fuse_group *gemm, const int *terms, int nterms, char *w
         z->r->vals[v].dtype = z->r->vals[terms[0]].dtype;
         char tt[256];
         terms_text(z, terms, nterms, tt, sizeof tt);
-        fuse_appendf(N->why, sizeof N->why, "; it also writes %s (GEMM %%%d's residual C)", tt, gemm->nodes[0]);
-        fuse_appendf(why, cap, "the %d residual terms are pre-summed by the norm kernel of %%%d", nterms, N->out);
+        dsmlpC_fuse_appendf(N->why, sizeof N->why, "; it also writes %s (GEMM %%%d's residual C)", tt, gemm->nodes[0]);
+        dsmlpC_fuse_appendf(why, cap, "the %d residual terms are pre-summed by the norm kernel of %%%d", nterms, N->out);
         return v;
     }
     /* A residual-sum kernel, placed as soon as its terms exist. */
@@ -228,9 +228,9 @@ static int presum(fz *z, fuse_group *gemm, const int *terms, int nterms, char *w
     snprintf(G->label, sizeof G->label, "residual");
     char tt[256];
     terms_text(z, terms, nterms, tt, sizeof tt);
-    fuse_appendf(G->why, sizeof G->why, "sums %s so GEMM %%%d's epilogue reads one C tensor", tt, z->r->groups[gid_gemm].nodes[0]);
+    dsmlpC_fuse_appendf(G->why, sizeof G->why, "sums %s so GEMM %%%d's epilogue reads one C tensor", tt, z->r->groups[gid_gemm].nodes[0]);
     set_out(z, G, v);
-    fuse_appendf(why, cap, "the %d residual terms are pre-summed by a residual kernel (no norm can carry them)",
+    dsmlpC_fuse_appendf(why, cap, "the %d residual terms are pre-summed by a residual kernel (no norm can carry them)",
                  nterms);
     return v;
 }
@@ -241,19 +241,19 @@ static void act_why(char *why, size_t cap, dsmlp_op a, int bias, int int8)
 {
     const char *what = bias ? "bias+" : "";
     if (int8)
-        fuse_appendf(why, cap, "%s%s: the weight is dequantized int8, activation epilogues are not used -> generated kernel",
+        dsmlpC_fuse_appendf(why, cap, "%s%s: the weight is dequantized int8, activation epilogues are not used -> generated kernel",
                      what, act_name(a));
     else if (a == DSMLP_OP_GELU_ERF)
-        fuse_appendf(why, cap, "%s%s: cuBLASLt has no erf-GELU epilogue -> generated kernel", what, act_name(a));
+        dsmlpC_fuse_appendf(why, cap, "%s%s: cuBLASLt has no erf-GELU epilogue -> generated kernel", what, act_name(a));
     else if (a == DSMLP_OP_SILU)
-        fuse_appendf(why, cap, "%s%s: cuBLASLt has no SiLU epilogue -> generated kernel", what, act_name(a));
+        dsmlpC_fuse_appendf(why, cap, "%s%s: cuBLASLt has no SiLU epilogue -> generated kernel", what, act_name(a));
 }
 
 static dsmlp_status fuse_gemm(fz *z, int m)
 {
     const graph_node *M = nd(z, m);
     fuse_group *G = new_group(z, FG_GEMM, m);
-    if (!G) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+    if (!G) return dsmlpB_err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
     int g = gid(z, G);
     G->x = M->src[0], G->w = M->src[1];
     int int8 = op_of(z, G->w) == DSMLP_OP_DEQUANT;
@@ -273,23 +273,23 @@ static dsmlp_status fuse_gemm(fz *z, int m)
                 G->epi = o2 == DSMLP_OP_RELU ? EPI_RELU_BIAS : EPI_GELU_BIAS;
                 absorb(z, G, u), absorb(z, G, u2);
                 cur = u2;
-                fuse_appendf(why, sizeof why, "bias+%s -> cuBLASLt %s epilogue", act_name(o2),
+                dsmlpC_fuse_appendf(why, sizeof why, "bias+%s -> cuBLASLt %s epilogue", act_name(o2),
                              o2 == DSMLP_OP_RELU ? "RELU_BIAS" : "GELU_BIAS");
             } else {
                 act_why(why, sizeof why, o2, 1, int8);
             }
         } else if (o2 == DSMLP_OP_GATED) {
             stop = 1;
-            fuse_appendf(why, sizeof why, "bias+gated: the bias goes into the generated gated kernel");
+            dsmlpC_fuse_appendf(why, sizeof why, "bias+gated: the bias goes into the generated gated kernel");
         } else if (o2 == DSMLP_OP_SCALE) {
             stop = 1;
-            fuse_appendf(why, sizeof why, "bias+scale: no epilogue scales -> generated kernel");
+            dsmlpC_fuse_appendf(why, sizeof why, "bias+scale: no epilogue scales -> generated kernel");
         } else {
             G->bias = nd(z, u)->src[1];
             G->epi = EPI_BIAS;
             absorb(z, G, u);
             cur = u;
-            fuse_appendf(why, sizeof why, "bias -> cuBLASLt BIAS epilogue");
+            dsmlpC_fuse_appendf(why, sizeof why, "bias -> cuBLASLt BIAS epilogue");
         }
     } else if (u >= 0 && is_act(op_of(z, u)) && z->claim[u] < 0) {
         stop = 1;
@@ -297,17 +297,17 @@ static dsmlp_status fuse_gemm(fz *z, int m)
             G->epi = op_of(z, u) == DSMLP_OP_RELU ? EPI_RELU : EPI_GELU;
             absorb(z, G, u);
             cur = u;
-            fuse_appendf(why, sizeof why, "%s -> cuBLASLt %s epilogue", act_name(op_of(z, u)),
+            dsmlpC_fuse_appendf(why, sizeof why, "%s -> cuBLASLt %s epilogue", act_name(op_of(z, u)),
                          op_of(z, u) == DSMLP_OP_RELU ? "RELU" : "GELU");
         } else {
             act_why(why, sizeof why, op_of(z, u), 0, int8);
         }
     } else if (u >= 0 && op_of(z, u) == DSMLP_OP_GATED) {
         stop = 1;
-        fuse_appendf(why, sizeof why, "gated activation -> generated gated kernel");
+        dsmlpC_fuse_appendf(why, sizeof why, "gated activation -> generated gated kernel");
     }
     if (!stop && z->residual_kernel) {
-        fuse_appendf(why, sizeof why, "%sresidual epilogue off (option residual_kernel) -> generated kernel",
+        dsmlpC_fuse_appendf(why, sizeof why, "%sresidual epilogue off (option residual_kernel) -> generated kernel",
                      *why ? "; " : "");
     } else if (!stop) {
         /* Residual: the add/bias tree this GEMM's value feeds. */
@@ -336,7 +336,7 @@ static dsmlp_status fuse_gemm(fz *z, int m)
             }
             if (ok && nt == 0 && nv > 0) {
                 ok = 0;
-                fuse_appendf(why, sizeof why, "%s%d more bias vector(s) after the GEMM: a C tensor cannot carry them -> generated kernel",
+                dsmlpC_fuse_appendf(why, sizeof why, "%s%d more bias vector(s) after the GEMM: a C tensor cannot carry them -> generated kernel",
                              *why ? "; " : "", nv);
             }
             if (ok) {
@@ -349,7 +349,7 @@ static dsmlp_status fuse_gemm(fz *z, int m)
                     for (int i = 0; i < nt; i++) all[na++] = tens[i];
                     for (int i = 0; i < nv; i++) all[na++] = vecs[i];
                     c = presum(z, &z->r->groups[g], all, na, pwhy, sizeof pwhy);
-                    if (c < 0) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+                    if (c < 0) return dsmlpB_err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
                 }
                 G = &z->r->groups[g];
                 for (int i = ninner - 1; i >= 0; i--) absorb(z, G, inner[i]);
@@ -360,14 +360,14 @@ static dsmlp_status fuse_gemm(fz *z, int m)
                 /* one sentence for the whole epilogue */
                 snprintf(why, sizeof why, "%sresidual (%d term%s) -> cuBLASLt %sbeta=1 C", bias >= 0 ? "bias + " : "",
                          nt + nv, nt + nv > 1 ? "s" : "", bias >= 0 ? "BIAS epilogue + " : "");
-                if (*pwhy) fuse_appendf(why, sizeof why, "; %s", pwhy);
+                if (*pwhy) dsmlpC_fuse_appendf(why, sizeof why, "; %s", pwhy);
             }
         }
     }
     G = &z->r->groups[g];
     set_out(z, G, cur);
     if (!*why) snprintf(why, sizeof why, "plain GEMM (nothing to fuse after it)");
-    fuse_appendf(G->why, sizeof G->why, "%s", why);
+    dsmlpC_fuse_appendf(G->why, sizeof G->why, "%s", why);
     return DSMLP_OK;
 }
 
@@ -379,7 +379,7 @@ static int gated_bias(const fz *z, int x) { return op_of(z, x) == DSMLP_OP_BIAS 
 static dsmlp_status fuse_gated(fz *z, int q)
 {
     fuse_group *G = new_group(z, FG_GATED, q);
-    if (!G) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+    if (!G) return dsmlpB_err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
     const graph_node *Q = nd(z, q);
     int x = Q->src[0];
     G->act = Q->act;
@@ -391,18 +391,18 @@ static dsmlp_status fuse_gated(fz *z, int q)
             G->in = nd(z, up)->src[0], G->bias = nd(z, up)->src[1];
             G->in2 = nd(z, gate)->src[0], G->bias2 = nd(z, gate)->src[1];
             absorb(z, G, up), absorb(z, G, gate);
-            fuse_appendf(G->why, sizeof G->why, "biases + gated activation of separate up and gate in one generated kernel");
+            dsmlpC_fuse_appendf(G->why, sizeof G->why, "biases + gated activation of separate up and gate in one generated kernel");
         } else {
             G->in = up, G->in2 = gate;
-            fuse_appendf(G->why, sizeof G->why, "gated activation of separate up and gate in one generated kernel");
+            dsmlpC_fuse_appendf(G->why, sizeof G->why, "gated activation of separate up and gate in one generated kernel");
         }
     } else if (gated_bias(z, x)) {
         G->in = nd(z, x)->src[0], G->bias = nd(z, x)->src[1];
         absorb(z, G, x);
-        fuse_appendf(G->why, sizeof G->why, "bias + gated activation in one generated kernel");
+        dsmlpC_fuse_appendf(G->why, sizeof G->why, "bias + gated activation in one generated kernel");
     } else {
         G->in = x;
-        fuse_appendf(G->why, sizeof G->why, "gated activation in one generated kernel");
+        dsmlpC_fuse_appendf(G->why, sizeof G->why, "gated activation in one generated kernel");
     }
     absorb(z, G, q);
     set_out(z, G, q);
@@ -412,13 +412,13 @@ static dsmlp_status fuse_gated(fz *z, int q)
 static dsmlp_status fuse_dequant(fz *z, int d)
 {
     fuse_group *G = new_group(z, FG_DEQUANT, d);
-    if (!G) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+    if (!G) return dsmlpB_err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
     G->x = nd(z, d)->src[0], G->w = nd(z, d)->src[1], G->groups = nd(z, d)->groups;
     absorb(z, G, d);
     set_out(z, G, d);
-    fuse_appendf(G->why, sizeof G->why, "%s weight x %lld group scale(s) -> %s weight in the workspace",
-                 nd(z, G->x)->dtype == DSMLP_FP8_E4M3 ? "fp8" : "int8", (long long)G->groups,
-                 dsmlp_dtype_name(nd(z, d)->dtype));
+    dsmlpC_fuse_appendf(G->why, sizeof G->why, "%s weight x %lld group scale(s) -> %s weight in the workspace",
+                        nd(z, G->x)->dtype == DSMLP_FP8_E4M3 ? "fp8" : "int8", (long long)G->groups,
+                        dsmlp_dtype_name(nd(z, d)->dtype));
     return DSMLP_OK;
 }
 
@@ -443,18 +443,18 @@ static dsmlp_status fuse_all_reduce(fz *z, int a)
     if (ext || z->uses[x] != 1) {
         /* In place would clobber a value someone else still reads. */
         fuse_group *C = copy_group(z, x, a, &in);
-        if (!C) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
-        fuse_appendf(C->why, sizeof C->why, "copies %%%d so all_reduce %%%d can run in place (%s)", x, a,
+        if (!C) return dsmlpB_err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+        dsmlpC_fuse_appendf(C->why, sizeof C->why, "copies %%%d so all_reduce %%%d can run in place (%s)", x, a,
                      ext ? "it is an input" : "it has other users");
     }
     fuse_group *G = new_group(z, FG_ALL_REDUCE, a);
-    if (!G) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+    if (!G) return dsmlpB_err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
     G->in = in;
     absorb(z, G, a);
     G->out = a;
     z->r->vals[a].alias = in;
     z->r->vals[a].producer = gid(z, G);
-    fuse_appendf(G->why, sizeof G->why, "in place on the buffer of %%%d, after every step that writes it", x);
+    dsmlpC_fuse_appendf(G->why, sizeof G->why, "in place on the buffer of %%%d, after every step that writes it", x);
     return DSMLP_OK;
 }
 
@@ -495,7 +495,7 @@ static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(co
 static dsmlp_status fuse_ew(fz *z, int v)
 {
     fuse_group *G = new_group(z, FG_EW, v);
-    if (!G) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+    if (!G) return dsmlpB_err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
     G->root = v;
     ew_collect(z, G, v, EW_MAX_LEAVES);
     qsort(G->nodes, (size_t)G->nnodes, sizeof *G->nodes, cmp_int);
@@ -513,16 +513,16 @@ static dsmlp_status fuse_ew(fz *z, int v)
     if (act_shape) {
         G->ew_kind = KERN_ACT;
         snprintf(G->label, sizeof G->label, "act");
-        if (!*G->why) fuse_appendf(G->why, sizeof G->why, "%s%s in one generated kernel", G->nnodes == 2 ? "bias+" : "",
+        if (!*G->why) dsmlpC_fuse_appendf(G->why, sizeof G->why, "%s%s in one generated kernel", G->nnodes == 2 ? "bias+" : "",
                                    act_name(R->op));
     } else if (sums) {
         G->ew_kind = KERN_RESIDUAL;
         snprintf(G->label, sizeof G->label, "residual");
-        fuse_appendf(G->why, sizeof G->why, "%d add/bias op(s) in one generated sum kernel", G->nnodes);
+        dsmlpC_fuse_appendf(G->why, sizeof G->why, "%d add/bias op(s) in one generated sum kernel", G->nnodes);
     } else {
         G->ew_kind = KERN_ELEMWISE;
         snprintf(G->label, sizeof G->label, "elemwise");
-        fuse_appendf(G->why, sizeof G->why, "%d element-wise op(s) in one generated kernel", G->nnodes);
+        dsmlpC_fuse_appendf(G->why, sizeof G->why, "%d element-wise op(s) in one generated kernel", G->nnodes);
     }
     return DSMLP_OK;
 }
@@ -569,7 +569,7 @@ static dsmlp_status order_groups(fz *z)
     r->order = malloc(((size_t)ng + 1) * sizeof *r->order);
     if (!done || !r->order) {
         free(done);
-        return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+        return dsmlpB_err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
     }
     for (int k = 0; k < ng; k++) {
         int best = -1;
@@ -591,7 +591,7 @@ static dsmlp_status order_groups(fz *z)
         }
         if (best < 0) {
             free(done);
-            return err_set(z->ctx, DSMLP_ERR_UNSUPPORTED, "fuse: the fused steps of graph '%s' form a cycle",
+            return dsmlpB_err_set(z->ctx, DSMLP_ERR_UNSUPPORTED, "fuse: the fused steps of graph '%s' form a cycle",
                            z->g->name);
         }
         done[best] = 1;
@@ -607,7 +607,7 @@ static dsmlp_status fuse_outputs(fz *z)
 {
     for (int o = 0; o < z->g->n; o++) {
         if (nd(z, o)->op != DSMLP_OP_OUTPUT) continue;
-        int x = nd(z, o)->src[0], s = fuse_storage(z->r, x);
+        int x = nd(z, o)->src[0], s = dsmlpC_fuse_storage(z->r, x);
         int ext = z->r->vals[s].external;
         if (!ext && z->r->vals[s].output < 0) {
             z->r->vals[s].output = o;
@@ -616,8 +616,8 @@ static dsmlp_status fuse_outputs(fz *z)
         }
         int v;
         fuse_group *C = copy_group(z, x, o, &v);
-        if (!C) return err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
-        fuse_appendf(C->why, sizeof C->why, "copies %%%d into output '%s' (%s)", x, nd(z, o)->name,
+        if (!C) return dsmlpB_err_set(z->ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+        dsmlpC_fuse_appendf(C->why, sizeof C->why, "copies %%%d into output '%s' (%s)", x, nd(z, o)->name,
                      ext ? "it is an input or parameter" : "it is already another output");
         z->r->vals[v].output = o;
         z->r->vals[o].alias = v;
@@ -643,7 +643,7 @@ static void init_values(fz *z)
     z->r->nvals = z->g->n;
 }
 
-dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kernel, fuse_result *r)
+dsmlp_status dsmlpC_fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kernel, fuse_result *r)
 {
     memset(r, 0, sizeof *r);
     r->g = g;
@@ -657,7 +657,7 @@ dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kerne
     r->capvals = n + 8;
     dsmlp_status s = DSMLP_OK;
     if (!z.live || !z.uses || !z.user || !z.claim || !r->vals) {
-        s = err_set(ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "fuse: out of memory");
         goto done;
     }
     init_values(&z);
@@ -673,7 +673,7 @@ dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kerne
         }
     }
     if (!outputs) {
-        s = err_set(ctx, DSMLP_ERR_INVALID_ARG, "graph '%s' has no output: nothing to compile", g->name);
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "graph '%s' has no output: nothing to compile", g->name);
         goto done;
     }
     for (int v = 0; v < n; v++) z.claim[v] = -1;
@@ -681,7 +681,7 @@ dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kerne
         const graph_node *N = &g->nodes[v];
         if (!z.live[v]) {
             if (N->op != DSMLP_OP_INPUT && N->op != DSMLP_OP_PARAM)
-                fuse_appendf(r->notes, sizeof r->notes, "%%%d %s: result unused, not computed\n", v,
+                dsmlpC_fuse_appendf(r->notes, sizeof r->notes, "%%%d %s: result unused, not computed\n", v,
                              dsmlp_op_name(N->op));
             continue;
         }
@@ -710,7 +710,7 @@ dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kerne
         dsmlp_op o = g->nodes[v].op;
         if (!z.live[v] || z.claim[v] >= 0 || o == DSMLP_OP_INPUT || o == DSMLP_OP_PARAM || o == DSMLP_OP_OUTPUT)
             continue;
-        s = err_set(ctx, DSMLP_ERR_UNSUPPORTED, "the compiler cannot lower op %%%d %s of graph '%s'", v,
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "the compiler cannot lower op %%%d %s of graph '%s'", v,
                     dsmlp_op_name(o), g->name);
         goto done;
     }
@@ -732,11 +732,11 @@ dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kerne
 done:
     r->uses = z.uses;
     free(z.live), free(z.user), free(z.claim);
-    if (s != DSMLP_OK) fuse_free(r);
+    if (s != DSMLP_OK) dsmlpC_fuse_free(r);
     return s;
 }
 
-void fuse_free(fuse_result *r)
+void dsmlpC_fuse_free(fuse_result *r)
 {
     free(r->vals), free(r->groups), free(r->order), free(r->uses);
     r->vals = NULL, r->groups = NULL, r->order = NULL, r->uses = NULL;

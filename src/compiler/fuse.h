@@ -71,11 +71,11 @@ typedef struct fuse_result {
 
 /* residual_kernel: leave the final residual sum to a generated kernel
 ** instead of GEMM2's epilogue (dsmlp_compile_options.residual_kernel). */
-dsmlp_status fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kernel, fuse_result *r);
-void         fuse_free(fuse_result *r);
+dsmlp_status dsmlpC_fuse_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, int residual_kernel, fuse_result *r);
+void         dsmlpC_fuse_free(fuse_result *r);
 /* Value whose buffer v lives in (follows aliases). */
-int          fuse_storage(const fuse_result *r, int v);
+int          dsmlpC_fuse_storage(const fuse_result *r, int v);
 /* Appends to a fixed text buffer (explain strings); never overflows. */
-void         fuse_appendf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void         dsmlpC_fuse_appendf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

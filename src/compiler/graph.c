@@ -11,7 +11,7 @@
 ** a message naming the op, its operands and the mismatch on the context.
 */
 #include "graph.h"
-#include "error.h"
+#include "ctx.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -25,7 +25,7 @@
 
 /* ------------------------------------------------------------ descriptions */
 
-const char *graph_shape_str(const graph_node *v, char buf[GRAPH_DESC_MAX])
+const char *dsmlpC_graph_shape_str(const graph_node *v, char buf[GRAPH_DESC_MAX])
 {
     if (v->tokens)
         snprintf(buf, GRAPH_DESC_MAX, "[T,%lld]", (long long)v->dims[1]);
@@ -33,18 +33,18 @@ const char *graph_shape_str(const graph_node *v, char buf[GRAPH_DESC_MAX])
         snprintf(buf, GRAPH_DESC_MAX, "[%lld]", (long long)v->dims[0]);
     else
         snprintf(buf, GRAPH_DESC_MAX, "[%lld,%lld] (%s)", (long long)v->dims[0], (long long)v->dims[1],
-                 graph_layout_name(v->layout));
+                 dsmlpC_graph_layout_name(v->layout));
     return buf;
 }
 
-const char *graph_type_str(const graph_node *v, char buf[GRAPH_DESC_MAX])
+const char *dsmlpC_graph_type_str(const graph_node *v, char buf[GRAPH_DESC_MAX])
 {
     char s[GRAPH_DESC_MAX];
-    snprintf(buf, GRAPH_DESC_MAX, "%s%s", dsmlp_dtype_name(v->dtype), graph_shape_str(v, s));
+    snprintf(buf, GRAPH_DESC_MAX, "%s%s", dsmlp_dtype_name(v->dtype), dsmlpC_graph_shape_str(v, s));
     return buf;
 }
 
-const char *graph_layout_name(dsmlp_layout l)
+const char *dsmlpC_graph_layout_name(dsmlp_layout l)
 {
     return l == DSMLP_LAYOUT_IN_OUT ? "[in,out]" : l == DSMLP_LAYOUT_OUT_IN ? "[out,in]" : "[?]";
 }
@@ -54,7 +54,7 @@ const char *graph_layout_name(dsmlp_layout l)
 static const char *kind_str(const graph_node *v, char buf[KIND_MAX])
 {
     char t[GRAPH_DESC_MAX];
-    graph_type_str(v, t);
+    dsmlpC_graph_type_str(v, t);
     if (v->op == DSMLP_OP_OUTPUT)
         snprintf(buf, KIND_MAX, "the output \"%s\"", v->name);
     else if (v->op == DSMLP_OP_PARAM)
@@ -74,22 +74,22 @@ static int is_float(dsmlp_dtype t) { return t == DSMLP_F32 || t == DSMLP_F16 || 
 
 dsmlp_status dsmlp_graph_create(dsmlp_ctx *ctx, const char *name, dsmlp_graph **out)
 {
-    if (!out) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "graph_create: out is NULL");
+    if (!out) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "graph_create: out is NULL");
     *out = NULL;
     if (!ctx) return DSMLP_ERR_INVALID_ARG;
     if (!name) name = "";
     size_t len = strlen(name);
     if (len >= GRAPH_NAME_MAX)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "graph_create: name \"%.40s...\" is %zu characters (max %d)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "graph_create: name \"%.40s...\" is %zu characters (max %d)",
                        name, len, GRAPH_NAME_MAX - 1);
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x7f)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                            "graph_create: name has a non-printable character (byte 0x%02x at %zu)",
                            (unsigned char)name[i], i);
     dsmlp_graph *g = calloc(1, sizeof *g);
-    if (!g) return err_set(ctx, DSMLP_ERR_NOMEM, "graph_create: out of memory");
-    g->ctx = ctx;
+    if (!g) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "graph_create: out of memory");
+    g->ctx = dsmlpB_ctx_retain(ctx);   /* the graph keeps its context alive */
     memcpy(g->name, name, len + 1);
     *out = g;
     return DSMLP_OK;
@@ -98,6 +98,7 @@ dsmlp_status dsmlp_graph_create(dsmlp_ctx *ctx, const char *name, dsmlp_graph **
 void dsmlp_graph_free(dsmlp_graph *g)
 {
     if (!g) return;
+    dsmlpB_ctx_release(g->ctx);
     free(g->nodes);
     free(g->tensors);
     free(g);
@@ -112,10 +113,10 @@ static dsmlp_status append(dsmlp_graph *g, const char *op, const graph_node *n, 
 {
     if (g->n == g->cap) {
         if (g->cap >= INT32_MAX / 2)
-            return err_set(g->ctx, DSMLP_ERR_NOMEM, "%s: the graph already has %d values (the limit)", op, g->n);
+            return dsmlpB_err_set(g->ctx, DSMLP_ERR_NOMEM, "%s: the graph already has %d values (the limit)", op, g->n);
         int cap = g->cap ? 2 * g->cap : 16;
         graph_node *nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
-        if (!nodes) return err_set(g->ctx, DSMLP_ERR_NOMEM, "%s: out of memory growing the graph to %d values", op, cap);
+        if (!nodes) return dsmlpB_err_set(g->ctx, DSMLP_ERR_NOMEM, "%s: out of memory growing the graph to %d values", op, cap);
         g->nodes = nodes;
         g->cap = cap;
     }
@@ -141,7 +142,7 @@ static graph_node node_init(dsmlp_op op)
     do {                                                                               \
         if (out) *(out) = DSMLP_NONE;                                                  \
         if (!(g)) return DSMLP_ERR_INVALID_ARG;                                        \
-        if (!(out)) return err_set((g)->ctx, DSMLP_ERR_INVALID_ARG, "%s: out is NULL", opname); \
+        if (!(out)) return dsmlpB_err_set((g)->ctx, DSMLP_ERR_INVALID_ARG, "%s: out is NULL", opname); \
     } while (0)
 
 #define TRY(call)                              \
@@ -154,12 +155,12 @@ static graph_node node_init(dsmlp_op op)
 static dsmlp_status check_id(const dsmlp_graph *g, const char *op, const char *role, dsmlp_value v)
 {
     if (v == DSMLP_NONE)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s is missing (DSMLP_NONE)", op, role);
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s is missing (DSMLP_NONE)", op, role);
     if (v < 0 || v >= g->n)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s is %%%d, not a value of graph \"%s\" (it has %d values)",
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s is %%%d, not a value of graph \"%s\" (it has %d values)",
                        op, role, (int)v, g->name, g->n);
     if (g->nodes[v].op == DSMLP_OP_OUTPUT)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
                        "%s: %s is %%%d, the output \"%s\", which cannot be an operand (use the value it outputs)",
                        op, role, (int)v, g->nodes[v].name);
     return DSMLP_OK;
@@ -171,7 +172,7 @@ static dsmlp_status need_act(const dsmlp_graph *g, const char *op, const char *r
     const graph_node *n = &g->nodes[v];
     if (!n->tokens) {
         char k[KIND_MAX];
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s is %%%d, %s, not an activation [T,n]", op, role, (int)v,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s is %%%d, %s, not an activation [T,n]", op, role, (int)v,
                        kind_str(n, k));
     }
     return DSMLP_OK;
@@ -183,7 +184,7 @@ static dsmlp_status need_vec(const dsmlp_graph *g, const char *op, const char *r
     const graph_node *n = &g->nodes[v];
     if (n->op != DSMLP_OP_PARAM || n->rank != 1) {
         char k[KIND_MAX];
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s is %%%d, %s, not a param vector [n]", op, role, (int)v,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s is %%%d, %s, not a param vector [n]", op, role, (int)v,
                        kind_str(n, k));
     }
     return DSMLP_OK;
@@ -195,7 +196,7 @@ static dsmlp_status need_weight(const dsmlp_graph *g, const char *op, const char
     const graph_node *n = &g->nodes[v];
     if (!((n->op == DSMLP_OP_PARAM && n->rank == 2) || n->op == DSMLP_OP_DEQUANT)) {
         char k[KIND_MAX];
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
                        "%s: %s is %%%d, %s, not a weight (a param matrix or a dequant result)", op, role, (int)v,
                        kind_str(n, k));
     }
@@ -209,11 +210,11 @@ static dsmlp_status check_vec_fits(const dsmlp_graph *g, const char *op, const c
     const graph_node *xn = &g->nodes[x], *vn = &g->nodes[v];
     char a[GRAPH_DESC_MAX], b[GRAPH_DESC_MAX];
     if (vn->dims[0] != xn->dims[1])
-        return err_set(g->ctx, DSMLP_ERR_SHAPE, "%s: %s is %s but %s is %s: sizes differ", op, xrole,
-                       graph_shape_str(xn, a), role, graph_shape_str(vn, b));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE, "%s: %s is %s but %s is %s: sizes differ", op, xrole,
+                       dsmlpC_graph_shape_str(xn, a), role, dsmlpC_graph_shape_str(vn, b));
     if (vn->dtype != xn->dtype)
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "%s: %s is %s but %s is %s: dtypes differ", op, xrole,
-                       graph_type_str(xn, a), role, graph_type_str(vn, b));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "%s: %s is %s but %s is %s: dtypes differ", op, xrole,
+                       dsmlpC_graph_type_str(xn, a), role, dsmlpC_graph_type_str(vn, b));
     return DSMLP_OK;
 }
 
@@ -224,13 +225,13 @@ static dsmlp_status check_dtype(const dsmlp_graph *g, const char *op, const char
                                 int allow_quant)
 {
     if ((unsigned)dt >= DSMLP_DTYPE_COUNT)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s has unknown dtype %d", op, what, (int)dt);
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: %s has unknown dtype %d", op, what, (int)dt);
     if (dt == DSMLP_F64)
-        return err_set(g->ctx, DSMLP_ERR_DTYPE,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE,
                        "%s: %s has dtype f64, which is for host buffers only (graphs use f32, f16, bf16, i8, fp8)", op,
                        what);
     if (is_quant(dt) && !allow_quant)
-        return err_set(g->ctx, DSMLP_ERR_DTYPE,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE,
                        "%s: %s has dtype %s, which only param matrices feeding dequant may have (use f32, f16 or "
                        "bf16)",
                        op, what, dsmlp_dtype_name(dt));
@@ -240,14 +241,14 @@ static dsmlp_status check_dtype(const dsmlp_graph *g, const char *op, const char
 static dsmlp_status check_dim(const dsmlp_graph *g, const char *op, const char *what, const char *dim, int64_t n)
 {
     if (n <= 0)
-        return err_set(g->ctx, DSMLP_ERR_SHAPE, "%s: %s has %s = %lld; it must be > 0", op, what, dim, (long long)n);
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE, "%s: %s has %s = %lld; it must be > 0", op, what, dim, (long long)n);
     if (n > GRAPH_DIM_MAX)
-        return err_set(g->ctx, DSMLP_ERR_SHAPE, "%s: %s has %s = %lld; the largest supported is %lld", op, what, dim,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE, "%s: %s has %s = %lld; the largest supported is %lld", op, what, dim,
                        (long long)n, (long long)GRAPH_DIM_MAX);
     return DSMLP_OK;
 }
 
-dsmlp_value graph_find(const dsmlp_graph *g, dsmlp_op op, const char *name)
+dsmlp_value dsmlpC_graph_find(const dsmlp_graph *g, dsmlp_op op, const char *name)
 {
     if (!g || !name) return DSMLP_NONE;
     for (int i = 0; i < g->n; i++)
@@ -258,20 +259,20 @@ dsmlp_value graph_find(const dsmlp_graph *g, dsmlp_op op, const char *name)
 /* Names: non-empty, < GRAPH_NAME_MAX, [A-Za-z0-9_.], unique among inputs, params and outputs. */
 static dsmlp_status check_name(const dsmlp_graph *g, const char *op, const char *name)
 {
-    if (!name) return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: name is NULL", op);
+    if (!name) return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: name is NULL", op);
     size_t len = strlen(name);
-    if (len == 0) return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: name is empty", op);
+    if (len == 0) return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: name is empty", op);
     if (len >= GRAPH_NAME_MAX)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: name \"%.40s...\" is %zu characters long (max %d)", op,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: name \"%.40s...\" is %zu characters long (max %d)", op,
                        name, len, GRAPH_NAME_MAX - 1);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.')) {
             if (c >= 0x20 && c < 0x7f)
-                return err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
+                return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
                                "%s: name \"%s\" has the character '%c' at %zu (allowed: A-Z a-z 0-9 _ .)", op, name,
                                c, i);
-            return err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
+            return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
                            "%s: name has the byte 0x%02x at %zu (allowed: A-Z a-z 0-9 _ .)", op, c, i);
         }
     }
@@ -279,7 +280,7 @@ static dsmlp_status check_name(const dsmlp_graph *g, const char *op, const char 
         const graph_node *n = &g->nodes[i];
         if (n->name[0] == name[0] && n->name[0] && strcmp(n->name, name) == 0) {
             char k[KIND_MAX];
-            return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: name \"%s\" is already used by %%%d, %s", op, name, i,
+            return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: name \"%s\" is already used by %%%d, %s", op, name, i,
                            kind_str(n, k));
         }
     }
@@ -332,10 +333,10 @@ dsmlp_status dsmlp_param_matrix(dsmlp_graph *g, const char *name, dsmlp_dtype dt
     TRY(check_dim(g, "param", what, "rows", rows));
     TRY(check_dim(g, "param", what, "cols", cols));
     if (rows > GRAPH_ELEMS_MAX / cols)
-        return err_set(g->ctx, DSMLP_ERR_SHAPE, "param: matrix \"%s\" is [%lld,%lld]: more than 2^40 elements", name,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE, "param: matrix \"%s\" is [%lld,%lld]: more than 2^40 elements", name,
                        (long long)rows, (long long)cols);
     if ((unsigned)layout >= DSMLP_LAYOUT_COUNT)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
                        "param: matrix \"%s\" has unknown layout %d (DSMLP_LAYOUT_IN_OUT or DSMLP_LAYOUT_OUT_IN)", name,
                        (int)layout);
     graph_node v = node_init(DSMLP_OP_PARAM);
@@ -369,11 +370,11 @@ dsmlp_status dsmlp_add(dsmlp_graph *g, dsmlp_value a, dsmlp_value b, dsmlp_value
     const graph_node *an = &g->nodes[a], *bn = &g->nodes[b];
     char s1[GRAPH_DESC_MAX], s2[GRAPH_DESC_MAX];
     if (an->dims[1] != bn->dims[1])
-        return err_set(g->ctx, DSMLP_ERR_SHAPE, "add: a is %s but b is %s: widths differ", graph_shape_str(an, s1),
-                       graph_shape_str(bn, s2));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE, "add: a is %s but b is %s: widths differ", dsmlpC_graph_shape_str(an, s1),
+                       dsmlpC_graph_shape_str(bn, s2));
     if (an->dtype != bn->dtype)
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "add: a is %s but b is %s: dtypes differ", graph_type_str(an, s1),
-                       graph_type_str(bn, s2));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "add: a is %s but b is %s: dtypes differ", dsmlpC_graph_type_str(an, s1),
+                       dsmlpC_graph_type_str(bn, s2));
     graph_node v = act_node(DSMLP_OP_ADD, an->dtype, an->dims[1]);
     v.nsrc = 2;
     v.src[0] = a;
@@ -385,7 +386,7 @@ dsmlp_status dsmlp_scale(dsmlp_graph *g, dsmlp_value x, double c, dsmlp_value *o
 {
     ENTER(g, out, "scale");
     TRY(need_act(g, "scale", "x", x));
-    if (!isfinite(c)) return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "scale: the constant c = %g is not finite", c);
+    if (!isfinite(c)) return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "scale: the constant c = %g is not finite", c);
     const graph_node *xn = &g->nodes[x];
     graph_node v = act_node(DSMLP_OP_SCALE, xn->dtype, xn->dims[1]);
     v.nsrc = 1;
@@ -397,7 +398,7 @@ dsmlp_status dsmlp_scale(dsmlp_graph *g, dsmlp_value x, double c, dsmlp_value *o
 static dsmlp_status check_eps(const dsmlp_graph *g, const char *op, double eps)
 {
     if (!isfinite(eps) || !(eps > 0))
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: eps = %g; it must be finite and > 0", op, eps);
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: eps = %g; it must be finite and > 0", op, eps);
     return DSMLP_OK;
 }
 
@@ -432,7 +433,7 @@ dsmlp_status dsmlp_rmsnorm_offset(dsmlp_graph *g, dsmlp_value x, dsmlp_value gam
     TRY(check_vec_fits(g, "rmsnorm", "x", x, "gamma", gamma));
     TRY(check_eps(g, "rmsnorm", eps));
     if (!isfinite(offset))
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "rmsnorm: gamma offset = %g; it must be finite", offset);
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "rmsnorm: gamma offset = %g; it must be finite", offset);
     const graph_node *xn = &g->nodes[x];
     graph_node v = act_node(DSMLP_OP_RMSNORM, xn->dtype, xn->dims[1]);
     v.nsrc = 2;
@@ -456,14 +457,14 @@ dsmlp_status dsmlp_matmul(dsmlp_graph *g, dsmlp_value x, dsmlp_value w, dsmlp_va
     const graph_node *xn = &g->nodes[x], *wn = &g->nodes[w];
     char s1[GRAPH_DESC_MAX], s2[GRAPH_DESC_MAX];
     if (xn->dims[1] != graph_w_in(wn))
-        return err_set(g->ctx, DSMLP_ERR_SHAPE, "matmul: x is %s but W is %s: inner sizes differ",
-                       graph_shape_str(xn, s1), graph_shape_str(wn, s2));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE, "matmul: x is %s but W is %s: inner sizes differ",
+                       dsmlpC_graph_shape_str(xn, s1), dsmlpC_graph_shape_str(wn, s2));
     if (is_quant(wn->dtype))
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "matmul: x is %s but W is %s: an %s weight needs dequant first",
-                       graph_type_str(xn, s1), graph_type_str(wn, s2), dsmlp_dtype_name(wn->dtype));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "matmul: x is %s but W is %s: an %s weight needs dequant first",
+                       dsmlpC_graph_type_str(xn, s1), dsmlpC_graph_type_str(wn, s2), dsmlp_dtype_name(wn->dtype));
     if (xn->dtype != wn->dtype)
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "matmul: x is %s but W is %s: dtypes differ", graph_type_str(xn, s1),
-                       graph_type_str(wn, s2));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "matmul: x is %s but W is %s: dtypes differ", dsmlpC_graph_type_str(xn, s1),
+                       dsmlpC_graph_type_str(wn, s2));
     graph_node v = act_node(DSMLP_OP_MATMUL, xn->dtype, graph_w_out(wn));
     v.nsrc = 2;
     v.src[0] = x;
@@ -493,13 +494,13 @@ dsmlp_status dsmlp_activation(dsmlp_graph *g, dsmlp_value x, dsmlp_act act, dsml
     const char *op = (unsigned)act < DSMLP_ACT_COUNT ? dsmlp_op_name(act_ops[act]) : "activation";
     ENTER(g, out, op);
     if ((unsigned)act >= DSMLP_ACT_COUNT)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
                        "activation: unknown activation %d (gelu_tanh, gelu_erf, relu or silu)", (int)act);
     TRY(need_act(g, op, "x", x));
     const graph_node *xn = &g->nodes[x];
     if (!is_float(xn->dtype)) {   /* unreachable today (i8 never flows as an activation) */
         char s[GRAPH_DESC_MAX];
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "%s: x is %s: needs f32, f16 or bf16", op, graph_type_str(xn, s));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "%s: x is %s: needs f32, f16 or bf16", op, dsmlpC_graph_type_str(xn, s));
     }
     graph_node v = act_node(act_ops[act], xn->dtype, xn->dims[1]);
     v.nsrc = 1;
@@ -528,7 +529,7 @@ dsmlp_status dsmlp_silu(dsmlp_graph *g, dsmlp_value x, dsmlp_value *out)
 static dsmlp_status check_gated_act(const dsmlp_graph *g, const char *op, dsmlp_act act)
 {
     if ((unsigned)act >= DSMLP_ACT_COUNT)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: unknown activation %d (gelu_tanh, gelu_erf, relu or silu)",
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "%s: unknown activation %d (gelu_tanh, gelu_erf, relu or silu)",
                        op, (int)act);
     return DSMLP_OK;
 }
@@ -541,9 +542,9 @@ dsmlp_status dsmlp_gated(dsmlp_graph *g, dsmlp_value x, dsmlp_act act, dsmlp_val
     const graph_node *xn = &g->nodes[x];
     if (xn->dims[1] % 2 != 0) {
         char s[GRAPH_DESC_MAX];
-        return err_set(g->ctx, DSMLP_ERR_SHAPE,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE,
                        "gated: x is %s: width %lld is odd; gated needs [T,2m] (up half, then gate half)",
-                       graph_shape_str(xn, s), (long long)xn->dims[1]);
+                       dsmlpC_graph_shape_str(xn, s), (long long)xn->dims[1]);
     }
     graph_node v = act_node(DSMLP_OP_GATED, xn->dtype, xn->dims[1] / 2);
     v.nsrc = 1;
@@ -561,11 +562,11 @@ dsmlp_status dsmlp_gated_pair(dsmlp_graph *g, dsmlp_value up, dsmlp_value gate, 
     const graph_node *un = &g->nodes[up], *gn = &g->nodes[gate];
     char s1[GRAPH_DESC_MAX], s2[GRAPH_DESC_MAX];
     if (un->dims[1] != gn->dims[1])
-        return err_set(g->ctx, DSMLP_ERR_SHAPE, "gated: up is %s but gate is %s: widths differ",
-                       graph_shape_str(un, s1), graph_shape_str(gn, s2));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE, "gated: up is %s but gate is %s: widths differ",
+                       dsmlpC_graph_shape_str(un, s1), dsmlpC_graph_shape_str(gn, s2));
     if (un->dtype != gn->dtype)
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "gated: up is %s but gate is %s: dtypes differ",
-                       graph_type_str(un, s1), graph_type_str(gn, s2));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "gated: up is %s but gate is %s: dtypes differ",
+                       dsmlpC_graph_type_str(un, s1), dsmlpC_graph_type_str(gn, s2));
     graph_node v = act_node(DSMLP_OP_GATED, un->dtype, un->dims[1]);
     v.nsrc = 2;
     v.src[0] = up;
@@ -582,32 +583,32 @@ dsmlp_status dsmlp_dequant(dsmlp_graph *g, dsmlp_value wq, dsmlp_value scales, i
     const graph_node *wn = &g->nodes[wq];
     char s1[KIND_MAX], s2[GRAPH_DESC_MAX];
     if (wn->op != DSMLP_OP_PARAM || wn->rank != 2)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "dequant: wq is %%%d, %s, not a param matrix", (int)wq,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "dequant: wq is %%%d, %s, not a param matrix", (int)wq,
                        kind_str(wn, s1));
     if (!is_quant(wn->dtype))
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: wq is %s: it must be i8 or fp8", graph_type_str(wn, s1));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: wq is %s: it must be i8 or fp8", dsmlpC_graph_type_str(wn, s1));
     if (wn->layout != DSMLP_LAYOUT_OUT_IN)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG,
                        "dequant: wq is %s: quantized weights must be stored [out,in] (groups are blocks of output "
                        "rows)",
-                       graph_shape_str(wn, s1));
+                       dsmlpC_graph_shape_str(wn, s1));
     TRY(need_vec(g, "dequant", "scales", scales));
     const graph_node *sn = &g->nodes[scales];
     if (sn->dtype != DSMLP_F32 && sn->dtype != DSMLP_F16)
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: scales is %s: it must be f32 or f16",
-                       graph_type_str(sn, s2));
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: scales is %s: it must be f32 or f16",
+                       dsmlpC_graph_type_str(sn, s2));
     if (groups <= 0)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "dequant: groups = %lld; it must be > 0", (long long)groups);
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "dequant: groups = %lld; it must be > 0", (long long)groups);
     if (wn->dims[0] % groups != 0)
-        return err_set(g->ctx, DSMLP_ERR_SHAPE, "dequant: wq is %s with %lld rows, which groups = %lld does not divide",
-                       graph_shape_str(wn, s1), (long long)wn->dims[0], (long long)groups);
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE, "dequant: wq is %s with %lld rows, which groups = %lld does not divide",
+                       dsmlpC_graph_shape_str(wn, s1), (long long)wn->dims[0], (long long)groups);
     if (sn->dims[0] != groups)
-        return err_set(g->ctx, DSMLP_ERR_SHAPE, "dequant: scales is %s (%lld scales) but groups = %lld: sizes differ",
-                       graph_shape_str(sn, s2), (long long)sn->dims[0], (long long)groups);
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE, "dequant: scales is %s (%lld scales) but groups = %lld: sizes differ",
+                       dsmlpC_graph_shape_str(sn, s2), (long long)sn->dims[0], (long long)groups);
     if ((unsigned)dt >= DSMLP_DTYPE_COUNT)
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "dequant: unknown result dtype %d", (int)dt);
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "dequant: unknown result dtype %d", (int)dt);
     if (!is_float(dt))
-        return err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: result dtype %s; it must be f32, f16 or bf16",
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: result dtype %s; it must be f32, f16 or bf16",
                        dsmlp_dtype_name(dt));
     graph_node v = node_init(DSMLP_OP_DEQUANT);
     v.dtype = dt;

@@ -50,13 +50,13 @@ static inline const graph_node *graph_at(const dsmlp_graph *g, dsmlp_value v) { 
 /* Printable shapes for messages: "[T,4096]", "[4096]", "[1024,16384] ([in,out])";
 ** with dtype: "f16[T,4096]". Return buf. */
 #define GRAPH_DESC_MAX 96
-const char *graph_shape_str(const graph_node *v, char buf[GRAPH_DESC_MAX]);
-const char *graph_type_str(const graph_node *v, char buf[GRAPH_DESC_MAX]);
-const char *graph_layout_name(dsmlp_layout l);   /* "[in,out]" / "[out,in]" */
+const char *dsmlpC_graph_shape_str(const graph_node *v, char buf[GRAPH_DESC_MAX]);
+const char *dsmlpC_graph_type_str(const graph_node *v, char buf[GRAPH_DESC_MAX]);
+const char *dsmlpC_graph_layout_name(dsmlp_layout l);   /* "[in,out]" / "[out,in]" */
 
 /* Number of users of each value (array of g->n ints, caller frees). */
-int *graph_use_counts(const dsmlp_graph *g);
+int *dsmlpC_graph_use_counts(const dsmlp_graph *g);
 /* Looks a named input/param/output up; DSMLP_NONE if absent. */
-dsmlp_value graph_find(const dsmlp_graph *g, dsmlp_op op, const char *name);
+dsmlp_value dsmlpC_graph_find(const dsmlp_graph *g, dsmlp_op op, const char *name);
 
 #endif

@@ -18,12 +18,12 @@ const char *dsmlp_op_name(dsmlp_op op) { return (unsigned)op < DSMLP_OP_COUNT ? 
 dsmlp_status dsmlp_value_get(const dsmlp_graph *g, dsmlp_value v, dsmlp_value_info *out)
 {
     if (!g) return DSMLP_ERR_INVALID_ARG;
-    if (!out) return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "value_get: out is NULL");
+    if (!out) return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "value_get: out is NULL");
     if (v < 0 || v >= g->n) {
         memset(out, 0, sizeof *out);
         out->name = "";
         out->src[0] = out->src[1] = out->src[2] = DSMLP_NONE;
-        return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "value_get: %%%d is not a value of graph \"%s\" (it has %d values)",
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "value_get: %%%d is not a value of graph \"%s\" (it has %d values)",
                        (int)v, g->name, g->n);
     }
     const graph_node *n = &g->nodes[v];
@@ -44,7 +44,7 @@ dsmlp_status dsmlp_value_get(const dsmlp_graph *g, dsmlp_value v, dsmlp_value_in
     return DSMLP_OK;
 }
 
-int *graph_use_counts(const dsmlp_graph *g)
+int *dsmlpC_graph_use_counts(const dsmlp_graph *g)
 {
     if (!g) return NULL;
     int *c = calloc(g->n > 0 ? (size_t)g->n : 1, sizeof *c);
@@ -106,23 +106,23 @@ static void dump_node(FILE *f, const dsmlp_graph *g, int i)
     else if (n->rank == 1)
         fprintf(f, "[%lld]\n", (long long)n->dims[0]);
     else
-        fprintf(f, "[%lld,%lld] %s\n", (long long)n->dims[0], (long long)n->dims[1], graph_layout_name(n->layout));
+        fprintf(f, "[%lld,%lld] %s\n", (long long)n->dims[0], (long long)n->dims[1], dsmlpC_graph_layout_name(n->layout));
 }
 
 dsmlp_status dsmlp_graph_dump(const dsmlp_graph *g, char **text)
 {
     if (!g) return DSMLP_ERR_INVALID_ARG;
-    if (!text) return err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "graph_dump: text is NULL");
+    if (!text) return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "graph_dump: text is NULL");
     *text = NULL;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    if (!f) return err_set(g->ctx, DSMLP_ERR_NOMEM, "graph_dump: out of memory");
+    if (!f) return dsmlpB_err_set(g->ctx, DSMLP_ERR_NOMEM, "graph_dump: out of memory");
     for (int i = 0; i < g->n; i++) dump_node(f, g, i);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad || !buf) {
         free(buf);
-        return err_set(g->ctx, DSMLP_ERR_NOMEM, "graph_dump: out of memory listing %d values", g->n);
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_NOMEM, "graph_dump: out of memory listing %d values", g->n);
     }
     *text = buf;
     return DSMLP_OK;

@@ -43,19 +43,19 @@ static int add_buf(lw *L, plan_buf_kind kind, const char *name, const fuse_value
     return p->nbufs++;
 }
 
-static dsmlp_status nomem(lw *L) { return err_set(L->ctx, DSMLP_ERR_NOMEM, "lower: out of memory"); }
+static dsmlp_status nomem(lw *L) { return dsmlpB_err_set(L->ctx, DSMLP_ERR_NOMEM, "lower: out of memory"); }
 
 /* Buffer holding value v for reading; it must exist already. */
 static int rbuf(lw *L, int v)
 {
-    int s = fuse_storage(L->r, v);
+    int s = dsmlpC_fuse_storage(L->r, v);
     return s >= 0 ? L->bufof[s] : -1;
 }
 
 /* Buffer value v is written to (a work buffer on first write). */
 static int wbuf(lw *L, int v)
 {
-    int s = fuse_storage(L->r, v);
+    int s = dsmlpC_fuse_storage(L->r, v);
     if (L->bufof[s] < 0) L->bufof[s] = add_buf(L, BUF_WORK, NULL, &L->r->vals[s]);
     return L->bufof[s];
 }
@@ -70,7 +70,7 @@ static plan_step *new_step(lw *L, plan_step_kind kind, const fuse_group *G)
     snprintf(s->label, sizeof s->label, "%s", G->label);
     snprintf(s->why, sizeof s->why, "%s", G->why);
     for (int i = 0; i < G->nnodes; i++)
-        fuse_appendf(s->absorbed, sizeof s->absorbed, "%s%%%d %s", i ? ", " : "", G->nodes[i],
+        dsmlpC_fuse_appendf(s->absorbed, sizeof s->absorbed, "%s%%%d %s", i ? ", " : "", G->nodes[i],
                      dsmlp_op_name(L->g->nodes[G->nodes[i]].op));
     return s;
 }
@@ -89,10 +89,10 @@ static plan_kernel *new_kernel(lw *L, plan_step *s, plan_kernel_kind kind)
 static dsmlp_status arg(lw *L, plan_kernel *k, int b, int v)
 {
     if (b < 0)
-        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: value %%%d has no buffer when kernel %s runs", v,
+        return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: value %%%d has no buffer when kernel %s runs", v,
                        k->name[0] ? k->name : "(new)");
     if (k->nargs == PLAN_MAX_ARGS)
-        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: a kernel would need more than %d arguments",
+        return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: a kernel would need more than %d arguments",
                        PLAN_MAX_ARGS);
     k->args[k->nargs++] = b;
     return DSMLP_OK;
@@ -102,7 +102,7 @@ static dsmlp_status need_param_vec(lw *L, int v, const char *what, int node)
 {
     const fuse_value *fv = &L->r->vals[v];
     if (!fv->external || fv->tokens || fv->rows != 1)
-        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: %s of %%%d %s must be a parameter vector", what, node,
+        return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: %s of %%%d %s must be a parameter vector", what, node,
                        dsmlp_op_name(L->g->nodes[node].op));
     return DSMLP_OK;
 }
@@ -124,14 +124,14 @@ static dsmlp_status emit_unique(lw *L, plan_kernel *k, emit_fn fn, const void *a
         free(k->source);
         k->source = NULL;
     }
-    return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: too many different kernels named %s", k->name);
+    return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: too many different kernels named %s", k->name);
 }
 
 /* ------------------------------------------------------------------ norm */
 
 static dsmlp_status em_norm(lw *L, plan_kernel *k, const void *a, int uniq)
 {
-    return emit_norm(L->ctx, L->p, k, a, uniq);
+    return dsmlpC_emit_norm(L->ctx, L->p, k, a, uniq);
 }
 
 static dsmlp_status lower_norm(lw *L, const fuse_group *G)
@@ -166,7 +166,7 @@ static dsmlp_status lower_norm(lw *L, const fuse_group *G)
         int v = i < G->nterms ? G->terms[i] : G->extra[i - G->nterms];
         const fuse_value *fv = &L->r->vals[v];
         if (fv->cols != sp.h || (!fv->tokens && fv->rows != 1))
-            return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: addend %%%d of norm %%%d is not [T,%lld] or [%lld]",
+            return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: addend %%%d of norm %%%d is not [T,%lld] or [%lld]",
                            v, node, (long long)sp.h, (long long)sp.h);
     }
     return emit_unique(L, k, em_norm, &sp);
@@ -176,7 +176,7 @@ static dsmlp_status lower_norm(lw *L, const fuse_group *G)
 
 static dsmlp_status em_gemv(lw *L, plan_kernel *k, const void *a, int uniq)
 {
-    return emit_gemv(L->ctx, L->p, k, a, uniq);
+    return dsmlpC_emit_gemv(L->ctx, L->p, k, a, uniq);
 }
 
 static int gemv_dtype(dsmlp_dtype t) { return t == DSMLP_F32 || t == DSMLP_F16 || t == DSMLP_BF16; }
@@ -208,10 +208,10 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
 {
     const graph_node *w = &L->g->nodes[G->w];
     if (w->op != DSMLP_OP_PARAM && w->op != DSMLP_OP_DEQUANT)
-        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: the weight %%%d (%s) must be a parameter or a dequant",
+        return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: the weight %%%d (%s) must be a parameter or a dequant",
                        G->nodes[0], G->w, dsmlp_op_name(w->op));
     if (!L->r->vals[G->x].tokens)
-        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: x must be a [T, k] activation", G->nodes[0]);
+        return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: x must be a [T, k] activation", G->nodes[0]);
     if (G->bias >= 0) {
         dsmlp_status s = need_param_vec(L, G->bias, "bias", G->nodes[0]);
         if (s) return s;
@@ -225,7 +225,7 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->epi;
     m->decode_kernel = -1, m->decode_max_T = 0;
     if (m->x < 0 || m->w < 0 || (G->bias >= 0 && m->bias < 0) || (G->c >= 0 && m->c < 0) || m->d < 0)
-        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
+        return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
     return L->p->decode_max_tokens > 0 ? lower_gemv(L, m) : DSMLP_OK;
 }
 
@@ -236,7 +236,7 @@ typedef struct ew_arg { int64_t n; const char *prefix, *expr, *what; } ew_arg;
 static dsmlp_status em_ew(lw *L, plan_kernel *k, const void *a, int uniq)
 {
     const ew_arg *e = a;
-    return emit_elemwise(L->ctx, L->p, k, e->prefix, e->n, e->expr, e->what, uniq);
+    return dsmlpC_emit_elemwise(L->ctx, L->p, k, e->prefix, e->n, e->expr, e->what, uniq);
 }
 
 static int in_group(const fuse_group *G, int v)
@@ -261,29 +261,29 @@ static int expr(lw *L, const fuse_group *G, int v, char *buf, size_t cap, int *l
     if (!in_group(G, v)) {
         int i = leaf_index(leaves, nleaves, v);
         if (i < 0) return -1;
-        fuse_appendf(buf, cap, "x%d", i);
+        dsmlpC_fuse_appendf(buf, cap, "x%d", i);
         return 0;
     }
     const graph_node *n = &L->g->nodes[v];
     switch (n->op) {
     case DSMLP_OP_ADD: case DSMLP_OP_BIAS:
-        fuse_appendf(buf, cap, "(");
+        dsmlpC_fuse_appendf(buf, cap, "(");
         if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
-        fuse_appendf(buf, cap, " + ");
+        dsmlpC_fuse_appendf(buf, cap, " + ");
         if (expr(L, G, n->src[1], buf, cap, leaves, nleaves)) return -1;
-        fuse_appendf(buf, cap, ")");
+        dsmlpC_fuse_appendf(buf, cap, ")");
         return 0;
     case DSMLP_OP_SCALE:
-        fuse_appendf(buf, cap, "(");
+        dsmlpC_fuse_appendf(buf, cap, "(");
         if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
-        fuse_appendf(buf, cap, " * (float)%.17g)", n->attr);
+        dsmlpC_fuse_appendf(buf, cap, " * (float)%.17g)", n->attr);
         return 0;
     case DSMLP_OP_GELU_TANH: case DSMLP_OP_GELU_ERF: case DSMLP_OP_RELU: case DSMLP_OP_SILU: {
         static const char *const fn[] = {[DSMLP_OP_GELU_TANH] = "ds_gelu_tanh", [DSMLP_OP_GELU_ERF] = "ds_gelu_erf",
                                          [DSMLP_OP_RELU] = "ds_relu", [DSMLP_OP_SILU] = "ds_silu"};
-        fuse_appendf(buf, cap, "%s(", fn[n->op]);
+        dsmlpC_fuse_appendf(buf, cap, "%s(", fn[n->op]);
         if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
-        fuse_appendf(buf, cap, ")");
+        dsmlpC_fuse_appendf(buf, cap, ")");
         return 0;
     }
     default:
@@ -306,17 +306,17 @@ static dsmlp_status lower_ew(lw *L, const fuse_group *G)
     dsmlp_dtype dt = ov->dtype;
     if (G->root >= 0) {
         if (expr(L, G, G->root, ex, sizeof ex, leaves, &nleaves) || strlen(ex) + 1 >= sizeof ex)
-            return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED,
+            return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED,
                            "lower: the element-wise ops ending at %%%d %s need more than %d inputs or a too long expression",
                            G->root, dsmlp_op_name(L->g->nodes[G->root].op), PLAN_MAX_ARGS - 1);
     } else {
         for (int i = 0; i < G->nterms; i++) {
             leaves[nleaves++] = G->terms[i];
-            fuse_appendf(ex, sizeof ex, "%sx%d", i ? " + " : "", i);
+            dsmlpC_fuse_appendf(ex, sizeof ex, "%sx%d", i ? " + " : "", i);
         }
     }
     if (!ov->tokens)
-        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: element-wise result %%%d is not a [T, n] activation", G->out);
+        return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: element-wise result %%%d is not a [T, n] activation", G->out);
     const graph_node *R = G->root >= 0 ? &L->g->nodes[G->root] : NULL;
     if (G->ew_kind == KERN_ACT) {
         int bias = G->nnodes == 2;
@@ -336,7 +336,7 @@ static dsmlp_status lower_ew(lw *L, const fuse_group *G)
     for (int i = 0; i < nleaves; i++) {
         const fuse_value *lv = &L->r->vals[leaves[i]];
         if (lv->cols != ov->cols || (!lv->tokens && lv->rows != 1))
-            return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: operand %%%d of the element-wise kernel for %%%d is not [T,%lld] or [%lld]",
+            return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: operand %%%d of the element-wise kernel for %%%d is not [T,%lld] or [%lld]",
                            leaves[i], G->out, (long long)ov->cols, (long long)ov->cols);
     }
     plan_step *st = new_step(L, STEP_KERNEL, G);
@@ -372,7 +372,7 @@ typedef struct gated_arg { dsmlp_act act; int64_t n; } gated_arg;
 static dsmlp_status em_gated(lw *L, plan_kernel *k, const void *a, int uniq)
 {
     const gated_arg *g = a;
-    return emit_gated(L->ctx, L->p, k, g->act, g->n, uniq);
+    return dsmlpC_emit_gated(L->ctx, L->p, k, g->act, g->n, uniq);
 }
 
 static dsmlp_status lower_gated(lw *L, const fuse_group *G)
@@ -396,7 +396,7 @@ static dsmlp_status lower_gated(lw *L, const fuse_group *G)
 
 static dsmlp_status em_deq(lw *L, plan_kernel *k, const void *a, int uniq)
 {
-    return emit_dequant(L->ctx, L->p, k, *(const int64_t *)a, uniq);
+    return dsmlpC_emit_dequant(L->ctx, L->p, k, *(const int64_t *)a, uniq);
 }
 
 static dsmlp_status lower_dequant(lw *L, const fuse_group *G)
@@ -419,13 +419,13 @@ static dsmlp_status lower_all_reduce(lw *L, const fuse_group *G)
     if (!st) return nomem(L);
     st->buf = rbuf(L, G->in);
     if (st->buf < 0 || L->p->bufs[st->buf].kind == BUF_INPUT || L->p->bufs[st->buf].kind == BUF_PARAM)
-        return err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: all_reduce %%%d has no writable buffer", G->out);
+        return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: all_reduce %%%d has no writable buffer", G->out);
     return DSMLP_OK;
 }
 
 /* ------------------------------------------------------------------ entry */
 
-dsmlp_status lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
+dsmlp_status dsmlpC_lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
 {
     lw L = {ctx, r, r->g, p, NULL, 0, 0, 0, 0};
     L.bufof = malloc(((size_t)r->nvals + 1) * sizeof *L.bufof);

@@ -5,6 +5,6 @@
 #include "fuse.h"
 
 /* p arrives zeroed with arch, max_tokens, tf32 and graph_name set. */
-dsmlp_status lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p);
+dsmlp_status dsmlpC_lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p);
 
 #endif

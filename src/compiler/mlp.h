@@ -20,14 +20,14 @@ typedef struct mlp_dims {
 } mlp_dims;
 
 /* Fills d from a config that passed dsmlp_mlp_config_check. */
-void mlp_dims_of(const dsmlp_mlp_config *cfg, mlp_dims *d);
+void dsmlpC_mlp_dims_of(const dsmlp_mlp_config *cfg, mlp_dims *d);
 
 /* Quantized weights (mlp_quant.c). Which weight: the merged W1, W2, or one
 ** half of a split W1 (w1_up / w1_gate, split_w1 = 1). */
 enum { MLP_W1 = 1, MLP_W2 = 2, MLP_W1_HALF = 3 };
 /* Checks the quant_* fields and the scale counts against the rank's rows. */
-dsmlp_status mlp_check_quant(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg);
+dsmlp_status dsmlpC_mlp_check_quant(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg);
 /* Scales of a rank's weight (= the dequant's groups); 0 when not quantized. */
-int64_t      mlp_scale_count(const dsmlp_mlp_config *cfg, const mlp_dims *d, int which);
+int64_t      dsmlpC_mlp_scale_count(const dsmlp_mlp_config *cfg, const mlp_dims *d, int which);
 
 #endif

@@ -53,18 +53,18 @@ static dsmlp_status declare(dsmlp_graph *g, const dsmlp_mlp_config *cfg, const m
     if (cfg->norm == DSMLP_NORM_LAYERNORM && cfg->norm_bias) TRY(dsmlp_param_vector(g, "norm_b", dt, d->H, &v->beta));
     if (d->split) {
         TRY(weight(g, "w1_up", wdt, d->H, d->Ip, lay, &v->w1));
-        if (d->int8) TRY(dsmlp_param_vector(g, "w1_up_scales", sdt, mlp_scale_count(cfg, d, MLP_W1_HALF), &v->s1));
+        if (d->int8) TRY(dsmlp_param_vector(g, "w1_up_scales", sdt, dsmlpC_mlp_scale_count(cfg, d, MLP_W1_HALF), &v->s1));
         TRY(weight(g, "w1_gate", wdt, d->H, d->Ip, lay, &v->wg));
-        if (d->int8) TRY(dsmlp_param_vector(g, "w1_gate_scales", sdt, mlp_scale_count(cfg, d, MLP_W1_HALF), &v->sg));
+        if (d->int8) TRY(dsmlp_param_vector(g, "w1_gate_scales", sdt, dsmlpC_mlp_scale_count(cfg, d, MLP_W1_HALF), &v->sg));
         if (cfg->bias1) TRY(dsmlp_param_vector(g, "b1_up", dt, d->Ip, &v->b1));
         if (cfg->bias1) TRY(dsmlp_param_vector(g, "b1_gate", dt, d->Ip, &v->bg));
     } else {
         TRY(weight(g, "w1", wdt, d->H, n1, lay, &v->w1));
-        if (d->int8) TRY(dsmlp_param_vector(g, "w1_scales", sdt, mlp_scale_count(cfg, d, MLP_W1), &v->s1));
+        if (d->int8) TRY(dsmlp_param_vector(g, "w1_scales", sdt, dsmlpC_mlp_scale_count(cfg, d, MLP_W1), &v->s1));
         if (cfg->bias1) TRY(dsmlp_param_vector(g, "b1", dt, n1, &v->b1));
     }
     TRY(weight(g, "w2", wdt, d->Ip, d->H, lay, &v->w2));
-    if (d->int8) TRY(dsmlp_param_vector(g, "w2_scales", sdt, mlp_scale_count(cfg, d, MLP_W2), &v->s2));
+    if (d->int8) TRY(dsmlp_param_vector(g, "w2_scales", sdt, dsmlpC_mlp_scale_count(cfg, d, MLP_W2), &v->s2));
     if (cfg->bias2) TRY(dsmlp_param_vector(g, "b2", dt, d->H, &v->b2));
     return DSMLP_OK;
 }
@@ -153,14 +153,14 @@ dsmlp_status dsmlp_mlp_build(dsmlp_graph *g, const dsmlp_mlp_config *cfg)
     if (!g) return DSMLP_ERR_INVALID_ARG;   /* no graph, so no context for a message */
     dsmlp_ctx *ctx = dsmlp_graph_ctx(g);
     if (dsmlp_graph_size(g) != 0)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp build: graph '%s' is not empty (%d values); build into a new graph",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp build: graph '%s' is not empty (%d values); build into a new graph",
                        dsmlp_graph_name(g), dsmlp_graph_size(g));
     TRY(dsmlp_mlp_config_check(ctx, cfg));
     mlp_dims d;
-    mlp_dims_of(cfg, &d);
+    dsmlpC_mlp_dims_of(cfg, &d);
     dsmlp_status s = build(g, cfg, &d);
     if (s != DSMLP_OK) {
-        err_append(ctx, "while building the MLP block into graph '%s'", dsmlp_graph_name(g));
+        dsmlpB_err_append(ctx, "while building the MLP block into graph '%s'", dsmlp_graph_name(g));
         return s;
     }
     g->has_mlp = g->n;
@@ -172,7 +172,7 @@ dsmlp_status dsmlp_graph_mlp_config(const dsmlp_graph *g, dsmlp_mlp_config *out)
 {
     if (!g || !out) return DSMLP_ERR_INVALID_ARG;
     if (!g->has_mlp || g->has_mlp != g->n)   /* ops added after the build change the block */
-        return err_set(g->ctx, DSMLP_ERR_NOT_FOUND, "graph '%s' was not built by dsmlp_mlp_build (no MLP config)",
+        return dsmlpB_err_set(g->ctx, DSMLP_ERR_NOT_FOUND, "graph '%s' was not built by dsmlp_mlp_build (no MLP config)",
                        g->name);
     *out = g->mlp;
     return DSMLP_OK;

@@ -67,7 +67,7 @@ dsmlp_status dsmlp_mlp_act_split(dsmlp_ctx *ctx, dsmlp_mlp_act a, dsmlp_act *act
     case DSMLP_MLP_GATED_RELU: f = DSMLP_ACT_RELU, g = 1; break;
     case DSMLP_MLP_GATED_SILU: f = DSMLP_ACT_SILU, g = 1; break;
     default:
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: unknown activation %d (want GELU(_TANH)=1, RELU=2, GATED_GELU(_ERF)=3, "
                        "GATED_SILU=4, GELU_ERF=5, SILU=6, GATED_GELU_TANH=7, GATED_RELU=8)",
                        (int)a);
@@ -77,7 +77,7 @@ dsmlp_status dsmlp_mlp_act_split(dsmlp_ctx *ctx, dsmlp_mlp_act a, dsmlp_act *act
     return DSMLP_OK;
 }
 
-void mlp_dims_of(const dsmlp_mlp_config *cfg, mlp_dims *d)
+void dsmlpC_mlp_dims_of(const dsmlp_mlp_config *cfg, mlp_dims *d)
 {
     d->H = cfg->hidden;
     d->I = cfg->intermediate > 0 ? cfg->intermediate : 4 * cfg->hidden;
@@ -100,22 +100,22 @@ static const char *norm_name(dsmlp_norm n)
 static dsmlp_status check_enums(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 {
     if (cfg->dtype == DSMLP_I8)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: dtype i8 is not an activation dtype; for int8 weights set int8_weights=1 "
                        "with dtype f16 or bf16");
     if (cfg->dtype != DSMLP_F32 && cfg->dtype != DSMLP_F16 && cfg->dtype != DSMLP_BF16)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: unknown dtype %d (want f32=%d, f16=%d or bf16=%d)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: unknown dtype %d (want f32=%d, f16=%d or bf16=%d)",
                        (int)cfg->dtype, DSMLP_F32, DSMLP_F16, DSMLP_BF16);
     dsmlp_status s = dsmlp_mlp_act_split(ctx, cfg->activation, NULL, NULL);
     if (s != DSMLP_OK) return s;
     switch (cfg->norm) {
     case DSMLP_NORM_NONE: case DSMLP_NORM_LAYERNORM: case DSMLP_NORM_RMSNORM: break;
     default:
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: unknown norm %d (want NONE=0, LAYERNORM=1, RMSNORM=3)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: unknown norm %d (want NONE=0, LAYERNORM=1, RMSNORM=3)",
                        (int)cfg->norm);
     }
     if (cfg->layout != DSMLP_LAYOUT_IN_OUT && cfg->layout != DSMLP_LAYOUT_OUT_IN)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: unknown layout %d (want IN_OUT=0, OUT_IN=1)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: unknown layout %d (want IN_OUT=0, OUT_IN=1)",
                        (int)cfg->layout);
     return DSMLP_OK;
 }
@@ -124,28 +124,28 @@ static dsmlp_status check_sizes(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 {
     long long H = (long long)cfg->hidden, I = (long long)cfg->intermediate;
     if (cfg->hidden <= 0)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: hidden must be > 0 (hidden=%lld)", H);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: hidden must be > 0 (hidden=%lld)", H);
     if (cfg->hidden > MLP_DIM_MAX)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: hidden=%lld is too large (at most %lld)", H,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: hidden=%lld is too large (at most %lld)", H,
                        (long long)MLP_DIM_MAX);
     if (cfg->intermediate > MLP_DIM_MAX)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: intermediate=%lld is too large (at most %lld)", I,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: intermediate=%lld is too large (at most %lld)", I,
                        (long long)MLP_DIM_MAX);
     if (cfg->tp_size < 1)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: tp_size must be >= 1 (tp_size=%d)", cfg->tp_size);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: tp_size must be >= 1 (tp_size=%d)", cfg->tp_size);
     if (cfg->tp_rank < 0 || cfg->tp_rank >= cfg->tp_size)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: tp_rank=%d is outside [0, tp_size=%d)", cfg->tp_rank,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: tp_rank=%d is outside [0, tp_size=%d)", cfg->tp_rank,
                        cfg->tp_size);
     mlp_dims d;
-    mlp_dims_of(cfg, &d);
+    dsmlpC_mlp_dims_of(cfg, &d);
     if (d.I % d.P != 0)
-        return err_set(ctx, DSMLP_ERR_SHAPE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE,
                        "mlp config: intermediate=%lld%s is not divisible by tp_size=%d", (long long)d.I,
                        cfg->intermediate <= 0 ? " (4·hidden)" : "", cfg->tp_size);
     /* Both weights hold H·F·I_p elements; with H, I <= 2^31 and F <= 2 this
     ** is at most 2^63 / P, so guard the product explicitly. */
     if (d.F * d.Ip > (INT64_MAX / 16) / d.H)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: w1 of hidden=%lld x %lld columns overflows the element count", H,
                        (long long)(d.F * d.Ip));
     return DSMLP_OK;
@@ -153,32 +153,32 @@ static dsmlp_status check_sizes(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 
 dsmlp_status dsmlp_mlp_config_check(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 {
-    if (!cfg) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: config is NULL");
+    if (!cfg) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: config is NULL");
     dsmlp_status s;
     if ((s = check_enums(ctx, cfg)) != DSMLP_OK) return s;
     if ((s = check_sizes(ctx, cfg)) != DSMLP_OK) return s;
-    if ((s = mlp_check_quant(ctx, cfg)) != DSMLP_OK) return s;
+    if ((s = dsmlpC_mlp_check_quant(ctx, cfg)) != DSMLP_OK) return s;
     if (cfg->norm_bias && cfg->norm != DSMLP_NORM_LAYERNORM)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: norm_bias=%d but norm is %s, which has no beta; set norm_bias=0", cfg->norm_bias,
                        norm_name(cfg->norm));
     if (cfg->gamma_offset != 0.0 && cfg->norm != DSMLP_NORM_RMSNORM)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: gamma_offset=%g but norm is %s; the weight offset is an RMSNorm option (Gemma)",
                        cfg->gamma_offset, norm_name(cfg->norm));
     if (!isfinite(cfg->gamma_offset))
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: gamma_offset=%g is not finite", cfg->gamma_offset);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: gamma_offset=%g is not finite", cfg->gamma_offset);
     if (cfg->split_w1) {
         mlp_dims d;
-        mlp_dims_of(cfg, &d);
+        dsmlpC_mlp_dims_of(cfg, &d);
         if (!d.gated)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                            "mlp config: split_w1=%d but the activation is not gated: separate up and gate weights "
                            "need a gated activation",
                            cfg->split_w1);
     }
     if (cfg->norm != DSMLP_NORM_NONE && !(isfinite(cfg->epsilon) && cfg->epsilon > 0))
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: epsilon must be finite and > 0 for %s (epsilon=%g)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: epsilon must be finite and > 0 for %s (epsilon=%g)",
                        norm_name(cfg->norm), cfg->epsilon);
     return DSMLP_OK;
 }

@@ -24,7 +24,7 @@ static int64_t groups_of(const dsmlp_mlp_config *cfg)
     return cfg->int8_groups * (cfg->quant_extra_grouping ? 2 : 1);
 }
 
-int64_t mlp_scale_count(const dsmlp_mlp_config *cfg, const mlp_dims *d, int which)
+int64_t dsmlpC_mlp_scale_count(const dsmlp_mlp_config *cfg, const mlp_dims *d, int which)
 {
     if (!d->int8) return 0;
     if (which == MLP_W2) return cfg->quant_per_channel ? d->H : groups_of(cfg);
@@ -54,7 +54,7 @@ static dsmlp_status check_unused(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
                     : cfg->quant_gate_scales ? "quant_gate_scales"
                                              : NULL;
     if (!f) return DSMLP_OK;
-    return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+    return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                    "mlp config: %s is set but int8_weights=0 (float weights); set int8_weights=1 for quantized "
                    "weights, or leave %s at its default",
                    f, f);
@@ -63,70 +63,70 @@ static dsmlp_status check_unused(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 static dsmlp_status check_kinds(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 {
     if (cfg->dtype != DSMLP_F16 && cfg->dtype != DSMLP_BF16)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: int8_weights=1 needs dtype f16 or bf16 for activations (dtype=%s)",
                        dsmlp_dtype_name(cfg->dtype));
     if (cfg->quant_dtype != DSMLP_I8 && cfg->quant_dtype != DSMLP_FP8_E4M3)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: quant_dtype=%s (%d) is not a weight quantization (want DSMLP_I8=%d or "
                        "DSMLP_FP8_E4M3=%d; dsmlp_mlp_config_default sets i8)",
                        dsmlp_dtype_name(cfg->quant_dtype), (int)cfg->quant_dtype, DSMLP_I8, DSMLP_FP8_E4M3);
     if (cfg->quant_scale_dtype != DSMLP_F32 && cfg->quant_scale_dtype != DSMLP_F16)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: quant_scale_dtype=%s (%d): scales are f32 (DSMLP_F32=%d) or f16 (DSMLP_F16=%d)",
                        dsmlp_dtype_name(cfg->quant_scale_dtype), (int)cfg->quant_scale_dtype, DSMLP_F32, DSMLP_F16);
     if (cfg->int8_groups < 1)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: int8_groups must be >= 1 (int8_groups=%lld)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: int8_groups must be >= 1 (int8_groups=%lld)",
                        (long long)cfg->int8_groups);
     if (cfg->quant_per_channel && cfg->int8_groups != 1)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: quant_per_channel=1 with int8_groups=%lld: per-channel scales have one group per "
                        "output row; leave int8_groups at 1",
                        (long long)cfg->int8_groups);
     if (cfg->quant_per_channel && cfg->quant_extra_grouping)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: quant_per_channel=1 with quant_extra_grouping=1: per-channel scales cannot be "
                        "grouped further");
     if (cfg->int8_groups > (int64_t)1 << 40)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: int8_groups=%lld is too large",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp config: int8_groups=%lld is too large",
                        (long long)cfg->int8_groups);
     return DSMLP_OK;
 }
 
-dsmlp_status mlp_check_quant(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
+dsmlp_status dsmlpC_mlp_check_quant(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg)
 {
     if (!cfg->int8_weights) return check_unused(ctx, cfg);
     dsmlp_status s = check_kinds(ctx, cfg);
     if (s != DSMLP_OK) return s;
     mlp_dims d;
-    mlp_dims_of(cfg, &d);
+    dsmlpC_mlp_dims_of(cfg, &d);
     if (cfg->quant_gate_scales && !d.gated)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp config: quant_gate_scales=1 but the activation is not gated (w1 has no up and gate "
                        "halves)");
     if (cfg->quant_per_channel) return DSMLP_OK;   /* one scale per row always fits */
     int64_t G = groups_of(cfg);
     char gd[96];
     if (d.split && d.Ip % G != 0)
-        return err_set(ctx, DSMLP_ERR_SHAPE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE,
                        "mlp config: %s does not divide the %lld rows of w1_up and w1_gate (rank weight [%lld, %lld] "
                        "[out,in], rows = intermediate/tp_size = %lld)",
                        groups_desc(cfg, gd, sizeof gd), (long long)d.Ip, (long long)d.Ip, (long long)d.H,
                        (long long)d.Ip);
     if (cfg->quant_gate_scales && d.Ip % G != 0)
-        return err_set(ctx, DSMLP_ERR_SHAPE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE,
                        "mlp config: %s does not divide the %lld rows of each half of w1 (quant_gate_scales=1: the up "
                        "and gate halves each have intermediate/tp_size = %lld rows and their own groups)",
                        groups_desc(cfg, gd, sizeof gd), (long long)d.Ip, (long long)d.Ip);
     int64_t rows1 = d.F * d.Ip;
     if (rows1 % G != 0)
-        return err_set(ctx, DSMLP_ERR_SHAPE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE,
                        "mlp config: %s does not divide the %lld rows of w1 (rank weight [%lld, %lld] [out,in], rows = "
                        "%sintermediate/tp_size = %lld)",
                        groups_desc(cfg, gd, sizeof gd), (long long)rows1, (long long)rows1, (long long)d.H,
                        d.gated ? "2*" : "", (long long)rows1);
     if (d.H % G != 0)
-        return err_set(ctx, DSMLP_ERR_SHAPE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE,
                        "mlp config: %s does not divide the %lld rows of w2 (rank weight [%lld, %lld] [out,in], rows = "
                        "hidden)",
                        groups_desc(cfg, gd, sizeof gd), (long long)d.H, (long long)d.H, (long long)d.Ip);
@@ -151,20 +151,20 @@ static int weight_of(const mlp_dims *d, const char *param, const char *suffix)
 
 dsmlp_status dsmlp_mlp_scales(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const char *param, int64_t *count)
 {
-    if (!count) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp scales: count is NULL");
+    if (!count) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp scales: count is NULL");
     *count = 0;
     dsmlp_status s = dsmlp_mlp_config_check(ctx, cfg);
     if (s != DSMLP_OK) return s;
     mlp_dims d;
-    mlp_dims_of(cfg, &d);
+    dsmlpC_mlp_dims_of(cfg, &d);
     int which = param ? weight_of(&d, param, "_scales") : 0;
     if (!which)
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp scales: '%s' is not a scale parameter of this config (want %s)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp scales: '%s' is not a scale parameter of this config (want %s)",
                        param ? param : "(null)", d.split ? "w1_up_scales, w1_gate_scales or w2_scales"
                                                          : "w1_scales or w2_scales");
     if (!cfg->int8_weights)
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp scales: no parameter '%s' in this config (int8_weights=0)", param);
-    *count = mlp_scale_count(cfg, &d, which);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp scales: no parameter '%s' in this config (int8_weights=0)", param);
+    *count = dsmlpC_mlp_scale_count(cfg, &d, which);
     return DSMLP_OK;
 }
 
@@ -173,23 +173,23 @@ dsmlp_status dsmlp_mlp_quantize(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, con
 {
     dsmlp_status s = dsmlp_mlp_config_check(ctx, cfg);
     if (s != DSMLP_OK) return s;
-    if (!param) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp quantize: parameter name is NULL");
+    if (!param) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp quantize: parameter name is NULL");
     mlp_dims d;
-    mlp_dims_of(cfg, &d);
+    dsmlpC_mlp_dims_of(cfg, &d);
     int which = weight_of(&d, param, "");
     if (!which)
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp quantize: '%s' is not a weight of this config (want %s)", param,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp quantize: '%s' is not a weight of this config (want %s)", param,
                        d.split ? "w1_up, w1_gate or w2" : "w1 or w2");
     if (!cfg->int8_weights)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "mlp quantize '%s': the config has float weights (int8_weights=0); nothing to quantize", param);
     if (full_dtype != DSMLP_F32 && full_dtype != DSMLP_F16 && full_dtype != DSMLP_BF16)
-        return err_set(ctx, DSMLP_ERR_DTYPE, "mlp quantize '%s': full weight of dtype %s (want f32, f16 or bf16)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_DTYPE, "mlp quantize '%s': full weight of dtype %s (want f32, f16 or bf16)",
                        param, dsmlp_dtype_name(full_dtype));
     if (full_layout != DSMLP_LAYOUT_IN_OUT && full_layout != DSMLP_LAYOUT_OUT_IN)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp quantize '%s': unknown layout %d (want IN_OUT=0, OUT_IN=1)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp quantize '%s': unknown layout %d (want IN_OUT=0, OUT_IN=1)",
                        param, (int)full_layout);
-    if (!full) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp quantize '%s': full buffer is NULL", param);
+    if (!full) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp quantize '%s': full buffer is NULL", param);
     int64_t rows = which == MLP_W1 ? d.F * d.Ip : which == MLP_W1_HALF ? d.Ip : d.H;
     int64_t cols = which == MLP_W2 ? d.Ip : d.H;
 
@@ -203,7 +203,7 @@ dsmlp_status dsmlp_mlp_quantize(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, con
         f.quant_per_channel = f.quant_extra_grouping = f.quant_gate_scales = 0;
         tmp = malloc((size_t)rows * (size_t)cols * dsmlp_dtype_size(full_dtype));
         if (!tmp)
-            return err_set(ctx, DSMLP_ERR_NOMEM, "mlp quantize '%s': out of memory for a %lld x %lld shard", param,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "mlp quantize '%s': out of memory for a %lld x %lld shard", param,
                            (long long)rows, (long long)cols);
         if ((s = dsmlp_mlp_shard(ctx, &f, param, full, tmp)) != DSMLP_OK) {
             free(tmp);
@@ -211,9 +211,9 @@ dsmlp_status dsmlp_mlp_quantize(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, con
         }
         src = tmp;
     }
-    s = dsmlp_quantize(ctx, src, full_dtype, full_layout, rows, cols, mlp_scale_count(cfg, &d, which),
+    s = dsmlp_quantize(ctx, src, full_dtype, full_layout, rows, cols, dsmlpC_mlp_scale_count(cfg, &d, which),
                        cfg->quant_dtype, q, cfg->quant_scale_dtype, scales);
     free(tmp);
-    if (s != DSMLP_OK) err_append(ctx, "while quantizing '%s' of rank %lld of %lld", param, (long long)d.r, (long long)d.P);
+    if (s != DSMLP_OK) dsmlpB_err_append(ctx, "while quantizing '%s' of rank %lld of %lld", param, (long long)d.r, (long long)d.P);
     return s;
 }

@@ -39,12 +39,12 @@ static dsmlp_status shard_scales(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, co
 {
     int w2 = !strcmp(param, "w2_scales"), half = !w2 && strcmp(param, "w1_scales");
     if (!w2 && half != d->split)
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (%s)", param,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (%s)", param,
                        d->split ? "split_w1=1: w1_up_scales and w1_gate_scales" : "split_w1=0: w1_scales");
     mlp_dims h = *d;   /* a split half: one block of outputs */
     if (half) h.F = 1;
     size_t ssz = dsmlp_dtype_size(cfg->quant_scale_dtype);
-    int64_t n = mlp_scale_count(cfg, d, w2 ? MLP_W2 : half ? MLP_W1_HALF : MLP_W1);
+    int64_t n = dsmlpC_mlp_scale_count(cfg, d, w2 ? MLP_W2 : half ? MLP_W1_HALF : MLP_W1);
     if (w2 || d->P == 1) {   /* the rank's rows are the full weight's rows */
         memcpy(shard, full, (size_t)n * ssz);
         return DSMLP_OK;
@@ -53,7 +53,7 @@ static dsmlp_status shard_scales(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, co
         shard_w1_outputs(shard, full, &h, 1, 1, ssz);
         return DSMLP_OK;
     }
-    return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+    return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED,
                    "mlp shard '%s': int8 scales are per shard, not sliced from the full weight's: the full %s's %lld "
                    "groups of %lld rows are not rank %lld's %lld groups of %lld rows; quantize each rank's shard of "
                    "the float weight (dsmlp_mlp_quantize) or use per-channel scales (quant_per_channel=1), which "
@@ -67,12 +67,12 @@ dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const 
 {
     dsmlp_status s = dsmlp_mlp_config_check(ctx, cfg);
     if (s != DSMLP_OK) return s;
-    if (!param) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp shard: parameter name is NULL");
+    if (!param) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp shard: parameter name is NULL");
     if (!full || !shard)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp shard '%s': %s buffer is NULL", param,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "mlp shard '%s': %s buffer is NULL", param,
                        !full ? "full" : "shard");
     mlp_dims d;
-    mlp_dims_of(cfg, &d);
+    dsmlpC_mlp_dims_of(cfg, &d);
     size_t esz = dsmlp_dtype_size(cfg->dtype);
     size_t wsz = dsmlp_dtype_size(d.int8 ? cfg->quant_dtype : cfg->dtype);
     int out_in = d.int8 || cfg->layout == DSMLP_LAYOUT_OUT_IN;
@@ -98,16 +98,16 @@ dsmlp_status dsmlp_mlp_shard(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, const 
     } else if (!strcmp(param, "w1_scales") || !strcmp(param, "w2_scales") || !strcmp(param, "w1_up_scales") ||
                !strcmp(param, "w1_gate_scales")) {
         if (!d.int8)
-            return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (int8_weights=0)",
+            return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (int8_weights=0)",
                            param);
         return shard_scales(ctx, cfg, &d, param, full, shard);
     } else if (strcmp(param, "w2")) {
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND,
                        "mlp shard: unknown parameter '%s' (want attn_bias, norm_w, norm_b, w1, b1, w1_up, w1_gate, "
                        "b1_up, b1_gate, w2, b2)",
                        param);
     }
-    if (!has) return err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (%s)", param, present);
+    if (!has) return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "mlp shard: no parameter '%s' in this config (%s)", param, present);
 
     const char *f = full;
     char *o = shard;

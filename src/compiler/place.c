@@ -46,14 +46,14 @@ static int overlap(const int *first, const int *last, int a, int b)
     return first[a] >= 0 && first[b] >= 0 && !(last[a] < first[b] || last[b] < first[a]);
 }
 
-dsmlp_status plan_place_workspace(dsmlp_ctx *ctx, plan *p)
+dsmlp_status dsmlpC_plan_place_workspace(dsmlp_ctx *ctx, plan *p)
 {
     int nb = p->nbufs;
     int *f0 = malloc(((size_t)nb + 1) * sizeof *f0), *l0 = malloc(((size_t)nb + 1) * sizeof *l0);
     int *f1 = malloc(((size_t)nb + 1) * sizeof *f1), *l1 = malloc(((size_t)nb + 1) * sizeof *l1);
     if (!f0 || !l0 || !f1 || !l1) {
         free(f0), free(l0), free(f1), free(l1);
-        return err_set(ctx, DSMLP_ERR_NOMEM, "placing the workspace: out of memory");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "placing the workspace: out of memory");
     }
     lifetimes(p, p->steps, p->nsteps, f0, l0);
     lifetimes(p, p->ssteps, p->nssteps, f1, l1);

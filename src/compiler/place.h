@@ -8,6 +8,6 @@
 
 /* Sets ws_offset/ws_bytes of every BUF_WORK buffer and p->ws_bytes so that
 ** buffers alive at the same time in either route never share bytes. */
-dsmlp_status plan_place_workspace(dsmlp_ctx *ctx, plan *p);
+dsmlp_status dsmlpC_plan_place_workspace(dsmlp_ctx *ctx, plan *p);
 
 #endif

@@ -1,4 +1,4 @@
-/* plan.c — plan_make: fuse -> lower (+ emit); plan lifetime and lookups. */
+/* plan.c — dsmlpC_plan_make: fuse -> lower (+ emit); plan lifetime and lookups. */
 #include "plan.h"
 #include "fuse.h"
 #include "lower.h"
@@ -11,53 +11,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-dsmlp_status plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, plan **out)
+dsmlp_status dsmlpC_plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, plan **out)
 {
-    if (!g || !o || !out) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan_make: null argument");
+    if (!g || !o || !out) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan_make: null argument");
     *out = NULL;
     if (!o->arch || strlen(o->arch) >= sizeof((plan *)0)->arch)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan_make: no target arch");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan_make: no target arch");
     plan *p = calloc(1, sizeof *p);
-    if (!p) return err_set(ctx, DSMLP_ERR_NOMEM, "plan_make: out of memory");
+    if (!p) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "plan_make: out of memory");
     snprintf(p->graph_name, sizeof p->graph_name, "%s", g->name);
     snprintf(p->arch, sizeof p->arch, "%s", o->arch);
     p->max_tokens = o->max_tokens > 0 ? o->max_tokens : 8192;
     p->tf32 = o->tf32;
     p->external_workspace = o->external_workspace != 0;
     if (o->decode_max_tokens < 0 || o->decode_max_tokens > EMIT_GEMV_MAX_T) {
-        plan_destroy(p);
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        dsmlpC_plan_destroy(p);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "plan_make: decode_max_tokens = %d is outside [0, %d] (0 disables the decode GEMV kernels)",
                        o->decode_max_tokens, EMIT_GEMV_MAX_T);
     }
     p->decode_max_tokens = o->decode_max_tokens < p->max_tokens ? o->decode_max_tokens : p->max_tokens;
     fuse_result r;
-    dsmlp_status s = fuse_graph(ctx, g, o->residual_kernel, &r);
+    dsmlp_status s = dsmlpC_fuse_graph(ctx, g, o->residual_kernel, &r);
     if (s != DSMLP_OK) {
-        plan_destroy(p);
+        dsmlpC_plan_destroy(p);
         return s;
     }
-    s = lower_plan(ctx, &r, p);
+    s = dsmlpC_lower_plan(ctx, &r, p);
     snprintf(p->notes, sizeof p->notes, "%s", r.notes);
-    fuse_free(&r);
+    dsmlpC_fuse_free(&r);
     if (s == DSMLP_OK) {
         if (o->stream_max_tokens < -1 || o->stream_max_tokens > PLAN_STREAM_MAX_T)
-            s = err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                         "plan_make: stream_max_tokens = %d is outside [-1, %d] (-1: auto, 0: no weight-streaming route)",
                         o->stream_max_tokens, PLAN_STREAM_MAX_T);
         else
-            s = route_build(ctx, p, o->stream_max_tokens);
+            s = dsmlpC_route_build(ctx, p, o->stream_max_tokens);
     }
-    if (s == DSMLP_OK) s = plan_place_workspace(ctx, p);
+    if (s == DSMLP_OK) s = dsmlpC_plan_place_workspace(ctx, p);
     if (s != DSMLP_OK) {
-        plan_destroy(p);
+        dsmlpC_plan_destroy(p);
         return s;
     }
     *out = p;
     return DSMLP_OK;
 }
 
-void plan_destroy(plan *p)
+void dsmlpC_plan_destroy(plan *p)
 {
     if (!p) return;
     for (int i = 0; i < p->nkernels; i++) free(p->kernels[i].source);
@@ -65,7 +65,7 @@ void plan_destroy(plan *p)
     free(p);
 }
 
-int plan_find_buf(const plan *p, const char *name)
+int dsmlpC_plan_find_buf(const plan *p, const char *name)
 {
     if (!p || !name) return -1;
     for (int i = 0; i < p->nbufs; i++)

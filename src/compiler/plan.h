@@ -179,9 +179,9 @@ typedef struct plan {
 } plan;
 
 /* Compiler entry points (src/compiler/). Pure: no loading, launching, caching. */
-dsmlp_status plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, plan **out);
-void         plan_destroy(plan *p);
-dsmlp_status plan_explain_text(const plan *p, char **text);
-int          plan_find_buf(const plan *p, const char *name);
+dsmlp_status dsmlpC_plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, plan **out);
+void         dsmlpC_plan_destroy(plan *p);
+dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text);
+int          dsmlpC_plan_find_buf(const plan *p, const char *name);
 
 #endif

@@ -18,7 +18,7 @@ static float          f16_table[65536];
 static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
 static void f16_fill(void)
 {
-    for (uint32_t h = 0; h < 65536; h++) f16_table[h] = dtype_f16_to_f32((uint16_t)h);
+    for (uint32_t h = 0; h < 65536; h++) f16_table[h] = dsmlpB_dtype_f16_to_f32((uint16_t)h);
 }
 
 static inline double w_at(dsmlp_dtype t, const void *w, size_t i)
@@ -26,7 +26,7 @@ static inline double w_at(dsmlp_dtype t, const void *w, size_t i)
     switch (t) {
     case DSMLP_F32: return ((const float *)w)[i];
     case DSMLP_F16: return f16_table[((const uint16_t *)w)[i]];
-    case DSMLP_BF16: return dtype_bf16_to_f32(((const uint16_t *)w)[i]);
+    case DSMLP_BF16: return dsmlpB_dtype_bf16_to_f32(((const uint16_t *)w)[i]);
     default: return ((const double *)w)[i];
     }
 }
@@ -44,13 +44,13 @@ static double pick_scale(double amax, double qmax, dsmlp_dtype st)
         if ((double)f * qmax < amax) f = nextafterf(f, INFINITY);   /* exact products: 24 + 9 bits */
         return isfinite(f) ? f : -1;   /* only f64 weights reach beyond f32 */
     }
-    uint16_t h = dtype_f64_to_f16(s);
+    uint16_t h = dsmlpB_dtype_f64_to_f16(s);
     if ((h & 0x7c00) == 0x7c00) return -1;
-    double v = dtype_f16_to_f32(h);
+    double v = dsmlpB_dtype_f16_to_f32(h);
     if (v * qmax < amax) {
         h++;   /* positive: the next f16 up */
         if ((h & 0x7c00) == 0x7c00) return -1;
-        v = dtype_f16_to_f32(h);
+        v = dsmlpB_dtype_f16_to_f32(h);
     }
     return v;
 }
@@ -60,22 +60,22 @@ static dsmlp_status check_args(dsmlp_ctx *ctx, const void *w, dsmlp_dtype wt, ds
                                const void *scales)
 {
     if (!w || !q || !scales)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "quantize: the %s buffer is NULL",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "quantize: the %s buffer is NULL",
                        !w ? "weight" : !q ? "quantized weight" : "scales");
     if (wt != DSMLP_F32 && wt != DSMLP_F16 && wt != DSMLP_BF16 && wt != DSMLP_F64)
-        return err_set(ctx, DSMLP_ERR_DTYPE, "quantize: weights of dtype %s (want f32, f16, bf16 or f64)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_DTYPE, "quantize: weights of dtype %s (want f32, f16, bf16 or f64)",
                        dsmlp_dtype_name(wt));
     if (lay != DSMLP_LAYOUT_IN_OUT && lay != DSMLP_LAYOUT_OUT_IN)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "quantize: unknown layout %d (want IN_OUT=0, OUT_IN=1)", (int)lay);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "quantize: unknown layout %d (want IN_OUT=0, OUT_IN=1)", (int)lay);
     if (qt != DSMLP_I8 && qt != DSMLP_FP8_E4M3)
-        return err_set(ctx, DSMLP_ERR_DTYPE, "quantize: quantized dtype %s (want i8 or fp8)", dsmlp_dtype_name(qt));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_DTYPE, "quantize: quantized dtype %s (want i8 or fp8)", dsmlp_dtype_name(qt));
     if (st != DSMLP_F32 && st != DSMLP_F16)
-        return err_set(ctx, DSMLP_ERR_DTYPE, "quantize: scale dtype %s (want f32 or f16)", dsmlp_dtype_name(st));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_DTYPE, "quantize: scale dtype %s (want f32 or f16)", dsmlp_dtype_name(st));
     if (rows <= 0 || cols <= 0 || rows > ((int64_t)1 << 40) / cols)
-        return err_set(ctx, DSMLP_ERR_SHAPE, "quantize: a weight of %lld outputs x %lld inputs (both must be > 0, "
+        return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE, "quantize: a weight of %lld outputs x %lld inputs (both must be > 0, "
                        "at most 2^40 elements)", (long long)rows, (long long)cols);
     if (groups <= 0 || rows % groups != 0)
-        return err_set(ctx, DSMLP_ERR_SHAPE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE,
                        "quantize: groups=%lld does not divide the %lld output rows (rows = groups for one scale per "
                        "output channel)",
                        (long long)groups, (long long)rows);
@@ -94,7 +94,7 @@ static dsmlp_status row_maxima(dsmlp_ctx *ctx, const void *w, dsmlp_dtype wt, in
             double v = fabs(w_at(wt, w, base + (size_t)b));
             int64_t r = io ? b : a;
             if (!isfinite(v))
-                return err_set(ctx, DSMLP_ERR_INVALID_ARG, "quantize: weight element [out %lld, in %lld] is %s",
+                return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "quantize: weight element [out %lld, in %lld] is %s",
                                (long long)r, (long long)(io ? a : b), isinf(v) ? "inf" : "nan");
             if (v > rmax[r]) rmax[r] = v;
         }
@@ -108,7 +108,7 @@ static inline void put_code(dsmlp_dtype qt, void *q, size_t i, double v)
         double r = nearbyint(v);   /* nearest even; |v| <= 127 by the choice of scale */
         ((int8_t *)q)[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
     } else {
-        ((uint8_t *)q)[i] = dtype_f64_to_e4m3(v);
+        ((uint8_t *)q)[i] = dsmlpB_dtype_f64_to_e4m3(v);
     }
 }
 
@@ -127,7 +127,7 @@ dsmlp_status dsmlp_quantize(dsmlp_ctx *ctx, const void *w, dsmlp_dtype w_dtype, 
     double *rmax = malloc((size_t)rows * sizeof *rmax), *sc = malloc((size_t)groups * sizeof *sc);
     if (!rmax || !sc) {
         free(rmax), free(sc);
-        return err_set(ctx, DSMLP_ERR_NOMEM, "quantize: out of memory for %lld row maxima", (long long)rows);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "quantize: out of memory for %lld row maxima", (long long)rows);
     }
     if ((s = row_maxima(ctx, w, w_dtype, io, rows, cols, rmax)) != DSMLP_OK) goto out;
     for (int64_t g = 0; g < groups; g++) {
@@ -135,7 +135,7 @@ dsmlp_status dsmlp_quantize(dsmlp_ctx *ctx, const void *w, dsmlp_dtype w_dtype, 
         for (int64_t r = g * per; r < (g + 1) * per; r++) amax = rmax[r] > amax ? rmax[r] : amax;
         sc[g] = pick_scale(amax, qmax, scale_dtype);
         if (sc[g] < 0) {
-            s = err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                         "quantize: group %lld (rows %lld..%lld) has max |w| = %g, whose %s scale %g exceeds %s",
                         (long long)g, (long long)(g * per), (long long)((g + 1) * per - 1), amax, qname(q_dtype),
                         amax / qmax, scale_dtype == DSMLP_F16 ? "f16's 65504; use f32 scales" : "f32's range");
@@ -160,7 +160,7 @@ dsmlp_status dsmlp_quantize(dsmlp_ctx *ctx, const void *w, dsmlp_dtype w_dtype, 
                 }
             }
     }
-    for (int64_t g = 0; g < groups; g++) dtype_store(scale_dtype, scales, g, sc[g]);   /* exact: sc is of that type */
+    for (int64_t g = 0; g < groups; g++) dsmlpB_dtype_store(scale_dtype, scales, g, sc[g]);   /* exact: sc is of that type */
 out:
     free(rmax), free(sc);
     return s;

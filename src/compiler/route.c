@@ -36,7 +36,7 @@ typedef struct rb {
     int        max_nt;
 } rb;
 
-int plan_step_reads(const plan *p, const plan_step *s, int b)
+int dsmlpC_plan_step_reads(const plan *p, const plan_step *s, int b)
 {
     if (b < 0) return 0;
     if (s->kind == STEP_GEMM)
@@ -52,7 +52,7 @@ int plan_step_reads(const plan *p, const plan_step *s, int b)
 static int read_elsewhere_but(const plan *p, int b, int lo, int hi, int also)
 {
     for (int i = 0; i < p->nsteps; i++)
-        if ((i < lo || i > hi) && i != also && plan_step_reads(p, &p->steps[i], b)) return 1;
+        if ((i < lo || i > hi) && i != also && dsmlpC_plan_step_reads(p, &p->steps[i], b)) return 1;
     for (int i = 0; i < p->nbufs; i++)   /* an output or named buffer is read by the caller */
         if (i == b && p->bufs[i].kind != BUF_WORK) return 1;
     return 0;
@@ -143,7 +143,7 @@ static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt
     plan *p = R->p;
     const plan_gemm *g = c->g;
     if (grow((void **)&p->kernels, &R->capkernels, p->nkernels, sizeof *p->kernels))
-        return err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+        return dsmlpB_err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
     plan_kernel *k = &p->kernels[p->nkernels];
     memset(k, 0, sizeof *k);
     emit_stream_spec s;
@@ -198,10 +198,10 @@ static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt
     s.a_su = c->deq ? kernel_arg(k, c->deq->scales) : -1;
     s.a_sg = -1;
     if (k->nargs > PLAN_MAX_ARGS)
-        return err_set(R->ctx, DSMLP_ERR_UNSUPPORTED, "route: a stream kernel would need %d arguments", k->nargs);
+        return dsmlpB_err_set(R->ctx, DSMLP_ERR_UNSUPPORTED, "route: a stream kernel would need %d arguments", k->nargs);
     int idx = p->nkernels++;
     for (int uniq = 0; uniq < 100; uniq++) {
-        dsmlp_status st = emit_stream(R->ctx, p, k, &s, uniq);
+        dsmlp_status st = dsmlpC_emit_stream(R->ctx, p, k, &s, uniq);
         if (st != DSMLP_OK) {
             p->nkernels--;
             free(k->source);
@@ -215,7 +215,7 @@ static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt
         free(k->source);
         k->source = NULL;
     }
-    if (!k->source) return err_set(R->ctx, DSMLP_ERR_UNSUPPORTED, "route: too many kernels named %s", k->name);
+    if (!k->source) return dsmlpB_err_set(R->ctx, DSMLP_ERR_UNSUPPORTED, "route: too many kernels named %s", k->name);
     *out_kernel = idx;
     return DSMLP_OK;
 }
@@ -280,7 +280,7 @@ static plan_step *push_step(rb *R)
     return &p->ssteps[p->nssteps++];
 }
 
-dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
+dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
 {
     p->ssteps = NULL, p->nssteps = 0, p->stream_max_T = 0;
     p->stream_why[0] = 0;
@@ -303,7 +303,7 @@ dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
     rb R = {ctx, p, 0, p->nbufs, p->nkernels, -1, NULL, 1};
     while (R.max_nt < 16 && 8 * R.max_nt < want) R.max_nt *= 2;
     R.skip = calloc((size_t)p->nsteps + 1, sizeof *R.skip);
-    if (!R.skip) return err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+    if (!R.skip) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");
     if ((R.part = add_scratch(&R, "sk_part", 0, 1)) < 0) goto oom;
     dsmlp_status st = DSMLP_OK;
     int nstream = 0, maxnt = 16;
@@ -322,7 +322,7 @@ dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
         cand c;
         char w[160] = "";
         if (!find_cand(&R, i, &c, w, sizeof w)) {
-            if (w[0]) fuse_appendf(why, sizeof why, "%sstep %d (%s) stays: %s", why[0] ? "; " : "", i, p->steps[i].label, w);
+            if (w[0]) dsmlpC_fuse_appendf(why, sizeof why, "%sstep %d (%s) stays: %s", why[0] ? "; " : "", i, p->steps[i].label, w);
             plan_step *s = push_step(&R);
             if (!s) goto oom;
             *s = p->steps[i];
@@ -362,8 +362,8 @@ dsmlp_status route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
         snprintf(s->label, sizeof s->label, "stream%s%s", c.norm ? "+norm" : "",
                  c.gated ? "+gated" : c.fol ? "+act" : p->steps[c.last].label + 4);
         for (int q = c.first; q <= c.last; q++)
-            fuse_appendf(s->absorbed, sizeof s->absorbed, "%s%s", q > c.first ? ", " : "", p->steps[q].absorbed);
-        fuse_appendf(s->why, sizeof s->why, "weight-streaming GEMM of main steps %d..%d%s%s%s", c.first, c.last,
+            dsmlpC_fuse_appendf(s->absorbed, sizeof s->absorbed, "%s%s", q > c.first ? ", " : "", p->steps[q].absorbed);
+        dsmlpC_fuse_appendf(s->why, sizeof s->why, "weight-streaming GEMM of main steps %d..%d%s%s%s", c.first, c.last,
                      c.norm ? "; the norm runs in its prologue" : "",
                      c.fol ? (c.gated ? "; gating in its epilogue" : "; activation in its epilogue") : "",
                      c.deq ? "; int8 weight converted in registers (scales in the epilogue)" : "");
@@ -392,5 +392,5 @@ oom:
     free(R.skip);
     free(p->ssteps);
     p->ssteps = NULL, p->nssteps = 0;
-    return err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+    return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");
 }

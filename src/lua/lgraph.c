@@ -13,7 +13,7 @@ static const char *const dtype_names[] = {"f32", "f16", "bf16", "i8", "fp8", NUL
 static const char *const layout_names[] = {"in_out", "out_in", NULL};
 static const char *const act_names[] = {"gelu_tanh", "gelu_erf", "relu", "silu", NULL};
 
-int lmod_error(lua_State *L, dsmlp_ctx *ctx)
+int dsmlpL_lmod_error(lua_State *L, dsmlp_ctx *ctx)
 {
     const char *msg = ctx ? dsmlp_last_error(ctx) : "";
     return luaL_error(L, "%s", *msg ? msg : "dsmlp call failed");
@@ -58,7 +58,7 @@ static void budget_room(lua_State *L, lbudget *b, int64_t n, const char *what)
     lua_error(L);
 }
 
-int lgraph_charge(lua_State *L, dsmlp_graph *g, const char *what)
+int dsmlpL_lgraph_charge(lua_State *L, dsmlp_graph *g, const char *what)
 {
     lbudget *b = budget(L);
     if (!b) return 0;
@@ -72,7 +72,7 @@ int lgraph_charge(lua_State *L, dsmlp_graph *g, const char *what)
 
 /* ------------------------------------------------------------- graphs */
 
-lgraph *lgraph_push_new(lua_State *L)
+lgraph *dsmlpL_lgraph_push_new(lua_State *L)
 {
     lgraph *p = (lgraph *)lua_newuserdatauv(L, sizeof *p, 0);
     p->g = NULL;   /* closed until the caller creates the graph */
@@ -80,7 +80,7 @@ lgraph *lgraph_push_new(lua_State *L)
     return p;
 }
 
-lgraph *lgraph_test(lua_State *L, int idx)
+lgraph *dsmlpL_lgraph_test(lua_State *L, int idx)
 {
     return (lgraph *)luaL_testudata(L, idx, LGRAPH_MT);
 }
@@ -129,7 +129,7 @@ static void pushvalue(lua_State *L, dsmlp_value id)
 /* `out` is read only here, after the call that set it has run. */
 static int result(lua_State *L, dsmlp_graph *g, dsmlp_status s, const dsmlp_value *out)
 {
-    if (s != DSMLP_OK) return lmod_error(L, dsmlp_graph_ctx(g));
+    if (s != DSMLP_OK) return dsmlpL_lmod_error(L, dsmlp_graph_ctx(g));
     lbudget *b = budget(L);
     if (b) b->live++;
     pushvalue(L, *out);
@@ -277,7 +277,7 @@ static int g_output(lua_State *L)
     dsmlp_graph *g = opgraph(L, "output");
     const char *name = luaL_checkstring(L, 2);
     dsmlp_value x = checkvalue(L, 3);
-    if (dsmlp_output(g, name, x) != DSMLP_OK) return lmod_error(L, dsmlp_graph_ctx(g));
+    if (dsmlp_output(g, name, x) != DSMLP_OK) return dsmlpL_lmod_error(L, dsmlp_graph_ctx(g));
     lbudget *b = budget(L);
     if (b) b->live++;
     lua_settop(L, 1);
@@ -311,7 +311,7 @@ static int g_dump(lua_State *L)
     char **box = (char **)lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;
     luaL_setmetatable(L, LBOX_MT);
-    if (dsmlp_graph_dump(g, box) != DSMLP_OK) return lmod_error(L, dsmlp_graph_ctx(g));
+    if (dsmlp_graph_dump(g, box) != DSMLP_OK) return dsmlpL_lmod_error(L, dsmlp_graph_ctx(g));
     lua_pushstring(L, *box ? *box : "");
     dsmlp_free(*box);
     *box = NULL;
@@ -369,7 +369,7 @@ static dsmlp_value tovalue(lua_State *L, const dsmlp_graph **g, const char *what
 {
     lvalue *v = (lvalue *)luaL_checkudata(L, 1, LVALUE_MT);
     lua_getiuservalue(L, 1, 1);
-    lgraph *p = lgraph_test(L, -1);
+    lgraph *p = dsmlpL_lgraph_test(L, -1);
     lua_pop(L, 1);
     if (!p || !p->g) luaL_error(L, "%s: the value's graph is closed", what);
     *g = p->g;
@@ -380,7 +380,7 @@ static void valueinfo(lua_State *L, dsmlp_value_info *info, const char *what)
 {
     const dsmlp_graph *g;
     dsmlp_value id = tovalue(L, &g, what);
-    if (dsmlp_value_get(g, id, info) != DSMLP_OK) lmod_error(L, dsmlp_graph_ctx(g));
+    if (dsmlp_value_get(g, id, info) != DSMLP_OK) dsmlpL_lmod_error(L, dsmlp_graph_ctx(g));
 }
 
 static int v_id(lua_State *L)
@@ -452,7 +452,7 @@ static int v_tostring(lua_State *L)
 {
     lvalue *v = (lvalue *)luaL_checkudata(L, 1, LVALUE_MT);
     lua_getiuservalue(L, 1, 1);
-    lgraph *p = lgraph_test(L, -1);
+    lgraph *p = dsmlpL_lgraph_test(L, -1);
     dsmlp_value_info info;
     if (!p || !p->g || dsmlp_value_get(p->g, v->id, &info) != DSMLP_OK) {
         lua_pushfstring(L, "dsmlp.value %%%d (graph closed)", (int)v->id);
@@ -548,7 +548,7 @@ static void newmeta(lua_State *L, const char *tname, const luaL_Reg *meta, const
     lua_pop(L, 1);
 }
 
-void lgraph_open(lua_State *L)
+void dsmlpL_lgraph_open(lua_State *L)
 {
     static const luaL_Reg box_meta[] = {{"__gc", box_gc}, {NULL, NULL}};
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &budget_key) == LUA_TNIL) {

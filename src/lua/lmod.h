@@ -31,30 +31,30 @@ typedef struct lvalue {
 #define LMOD_VALUES_MAX ((int64_t)1 << 18)
 
 /* The context scripts build on; set by the host before opening the module. */
-void       lmod_set_ctx(lua_State *L, dsmlp_ctx *ctx);
-dsmlp_ctx *lmod_ctx(lua_State *L);
+void       dsmlpL_lmod_set_ctx(lua_State *L, dsmlp_ctx *ctx);
+dsmlp_ctx *dsmlpL_lmod_ctx(lua_State *L);
 
 /* Registers the graph and value metatables (idempotent). */
-void    lgraph_open(lua_State *L);
+void    dsmlpL_lgraph_open(lua_State *L);
 /* Pushes a new, closed graph userdata (created closed so a memory error
 ** while building it leaves nothing to free). */
-lgraph *lgraph_push_new(lua_State *L);
+lgraph *dsmlpL_lgraph_push_new(lua_State *L);
 /* Graph userdata at idx, or NULL (closed graphs included). */
-lgraph *lgraph_test(lua_State *L, int idx);
+lgraph *dsmlpL_lgraph_test(lua_State *L, int idx);
 /* Adds a new graph's values to the state's budget: 0, or 1 with a message
 ** pushed when they do not fit (the caller frees the graph). */
-int     lgraph_charge(lua_State *L, dsmlp_graph *g, const char *what);
+int     dsmlpL_lgraph_charge(lua_State *L, dsmlp_graph *g, const char *what);
 /* Raises the C context's last error as a Lua error at the caller's line. */
-int     lmod_error(lua_State *L, dsmlp_ctx *ctx);
+int     dsmlpL_lmod_error(lua_State *L, dsmlp_ctx *ctx);
 
 /* Model files (lmodel.c): the script's directory for relative paths, the
 ** dsmlp.weights metatable, and hf_raw, attach_tensors, weights. */
-void lmod_set_script_dir(lua_State *L, const char *script_path);
-void lmodel_open(lua_State *L);
-extern const luaL_Reg lmodel_funcs[];
+void dsmlpL_lmod_set_script_dir(lua_State *L, const char *script_path);
+void dsmlpL_lmodel_open(lua_State *L);
+extern const luaL_Reg dsmlpL_lmodel_funcs[];
 
 /* Opens the C module table (graph, mlp_raw, layer, public, ...). */
-int luaopen_dsmlp_core(lua_State *L);
+int dsmlpL_luaopen_dsmlp_core(lua_State *L);
 
 /* Registry list of {name, graph} registered by dsmlp.layer. */
 #define LMOD_LAYERS_KEY "dsmlp.layers"

@@ -15,7 +15,7 @@
 
 static const char dir_key = 'd';   /* registry key: the script's directory */
 
-void lmod_set_script_dir(lua_State *L, const char *script_path)
+void dsmlpL_lmod_set_script_dir(lua_State *L, const char *script_path)
 {
     const char *slash = script_path ? strrchr(script_path, '/') : NULL;
     if (!slash) return;
@@ -74,7 +74,7 @@ static int fail_nil(lua_State *L, dsmlp_ctx *ctx)
 static int m_hf_raw(lua_State *L)
 {
     const char *path = script_path(L, 1);
-    dsmlp_ctx *ctx = lmod_ctx(L);
+    dsmlp_ctx *ctx = dsmlpL_lmod_ctx(L);
     dsmlp_hf_model m;
     if (dsmlp_hf_config(ctx, path, &m) != DSMLP_OK) return fail_nil(L, ctx);
     const dsmlp_mlp_config *c = &m.mlp;
@@ -149,7 +149,7 @@ static int m_attach_tensors(lua_State *L)
         }
         lua_pop(L, 1);
     }
-    if (dsmlp_graph_set_tensor_map(p->g, &m) != DSMLP_OK) return lmod_error(L, dsmlp_graph_ctx(p->g));
+    if (dsmlp_graph_set_tensor_map(p->g, &m) != DSMLP_OK) return dsmlpL_lmod_error(L, dsmlp_graph_ctx(p->g));
     lua_settop(L, 1);
     return 1;
 }
@@ -171,7 +171,7 @@ static dsmlp_weights *toweights(lua_State *L)
 static int m_weights(lua_State *L)
 {
     const char *path = script_path(L, 1);
-    dsmlp_ctx *ctx = lmod_ctx(L);
+    dsmlp_ctx *ctx = dsmlpL_lmod_ctx(L);
     lweights *p = (lweights *)lua_newuserdatauv(L, sizeof *p, 0);
     p->w = NULL;   /* closed until opened */
     luaL_setmetatable(L, LWEIGHTS_MT);
@@ -199,7 +199,7 @@ static int w_info(lua_State *L)
 {
     dsmlp_weights *w = toweights(L);
     dsmlp_tensor_info t;
-    if (dsmlp_weights_find(w, luaL_checkstring(L, 2), &t) != DSMLP_OK) return lmod_error(L, lmod_ctx(L));
+    if (dsmlp_weights_find(w, luaL_checkstring(L, 2), &t) != DSMLP_OK) return dsmlpL_lmod_error(L, dsmlpL_lmod_ctx(L));
     lua_createtable(L, 0, 5);
     setstr(L, "name", t.name);
     setstr(L, "file", t.file);
@@ -222,7 +222,7 @@ static int w_check(lua_State *L)
     if (!m) luaL_error(L, "check: graph '%s' has no tensor map (build it with dsmlp.hf)", dsmlp_graph_name(p->g));
     int first = (int)luaL_optinteger(L, 3, 0), last = lua_isnoneornil(L, 3) ? (m->layers > 0 ? m->layers - 1 : 0) : first;
     for (int i = first; i <= last; i++)
-        if (dsmlp_weights_check(w, p->g, m, i) != DSMLP_OK) return lmod_error(L, lmod_ctx(L));
+        if (dsmlp_weights_check(w, p->g, m, i) != DSMLP_OK) return dsmlpL_lmod_error(L, dsmlpL_lmod_ctx(L));
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -249,7 +249,7 @@ static int w_tostring(lua_State *L)
     return 1;
 }
 
-void lmodel_open(lua_State *L)
+void dsmlpL_lmodel_open(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"names", w_names}, {"info", w_info}, {"check", w_check}, {"close", w_close},
                                        {NULL, NULL}};
@@ -267,5 +267,5 @@ void lmodel_open(lua_State *L)
     lua_pop(L, 1);
 }
 
-const luaL_Reg lmodel_funcs[] = {
+const luaL_Reg dsmlpL_lmodel_funcs[] = {
     {"hf_raw", m_hf_raw}, {"attach_tensors", m_attach_tensors}, {"weights", m_weights}, {NULL, NULL}};

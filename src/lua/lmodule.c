@@ -5,19 +5,19 @@
 ** errors at the caller's line.
 */
 #include "lmod.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #include <string.h>
 
 static const char ctx_key = 'c';   /* registry key: its address */
 
-void lmod_set_ctx(lua_State *L, dsmlp_ctx *ctx)
+void dsmlpL_lmod_set_ctx(lua_State *L, dsmlp_ctx *ctx)
 {
     lua_pushlightuserdata(L, ctx);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &ctx_key);
 }
 
-dsmlp_ctx *lmod_ctx(lua_State *L)
+dsmlp_ctx *dsmlpL_lmod_ctx(lua_State *L)
 {
     lua_rawgetp(L, LUA_REGISTRYINDEX, &ctx_key);
     dsmlp_ctx *ctx = (dsmlp_ctx *)lua_touserdata(L, -1);
@@ -30,9 +30,9 @@ dsmlp_ctx *lmod_ctx(lua_State *L)
 static int m_graph(lua_State *L)
 {
     const char *name = luaL_optstring(L, 1, "graph");
-    dsmlp_ctx *ctx = lmod_ctx(L);
-    lgraph *p = lgraph_push_new(L);
-    if (dsmlp_graph_create(ctx, name, &p->g) != DSMLP_OK) return lmod_error(L, ctx);
+    dsmlp_ctx *ctx = dsmlpL_lmod_ctx(L);
+    lgraph *p = dsmlpL_lgraph_push_new(L);
+    if (dsmlp_graph_create(ctx, name, &p->g) != DSMLP_OK) return dsmlpL_lmod_error(L, ctx);
     return 1;
 }
 
@@ -168,14 +168,14 @@ static int m_mlp_raw(lua_State *L)
     const char *name;
     lua_settop(L, 2);
     rawconfig(L, &cfg, &name);
-    dsmlp_ctx *ctx = lmod_ctx(L);
-    lgraph *p = lgraph_push_new(L);
-    if (dsmlp_graph_create(ctx, name, &p->g) != DSMLP_OK) return lmod_error(L, ctx);
+    dsmlp_ctx *ctx = dsmlpL_lmod_ctx(L);
+    lgraph *p = dsmlpL_lgraph_push_new(L);
+    if (dsmlp_graph_create(ctx, name, &p->g) != DSMLP_OK) return dsmlpL_lmod_error(L, ctx);
     int fail = dsmlp_mlp_build(p->g, &cfg) != DSMLP_OK;
     if (fail)
         lua_pushstring(L, dsmlp_last_error(ctx));
     else
-        fail = lgraph_charge(L, p->g, "mlp");
+        fail = dsmlpL_lgraph_charge(L, p->g, "mlp");
     if (fail) {   /* message on top */
         dsmlp_graph_free(p->g);
         p->g = NULL;
@@ -216,7 +216,7 @@ static int m_quantize(lua_State *L)
         w[i] = lua_tonumber(L, -1);
         lua_pop(L, 1);
     }
-    dsmlp_ctx *ctx = lmod_ctx(L);
+    dsmlp_ctx *ctx = dsmlpL_lmod_ctx(L);
     if (dsmlp_quantize(ctx, w, DSMLP_F64, lay, rows, cols, groups, qt, q, st, sc) != DSMLP_OK) {
         lua_pushnil(L);
         lua_pushstring(L, dsmlp_last_error(ctx));
@@ -225,12 +225,12 @@ static int m_quantize(lua_State *L)
     lua_createtable(L, (int)n, 0);
     for (size_t i = 0; i < n; i++) {
         if (qt == DSMLP_I8) lua_pushinteger(L, (int8_t)q[i]);
-        else lua_pushnumber(L, dtype_e4m3_to_f64(q[i]));
+        else lua_pushnumber(L, dsmlpB_dtype_e4m3_to_f64(q[i]));
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     lua_createtable(L, (int)groups, 0);
     for (lua_Integer g = 0; g < groups; g++) {
-        double v = st == DSMLP_F32 ? (double)sc[g] : (double)dtype_f16_to_f32(((const uint16_t *)sc)[g]);
+        double v = st == DSMLP_F32 ? (double)sc[g] : (double)dsmlpB_dtype_f16_to_f32(((const uint16_t *)sc)[g]);
         lua_pushnumber(L, v);
         lua_rawseti(L, -2, g + 1);
     }
@@ -239,33 +239,67 @@ static int m_quantize(lua_State *L)
 
 /* ------------------------------------------------------------- layers */
 
-/* dsmlp.layer(name, graph): registers a layer of the model. */
+/* Checks an options table {max_tokens = 65536, ...} at idx against the
+** library's compile-option table and pushes it as an array of "name=value". */
+static void push_layer_options(lua_State *L, int idx, const char *layer)
+{
+    dsmlp_compile_options scratch;
+    dsmlp_compile_options_default(&scratch);
+    dsmlp_ctx *ctx = dsmlpL_lmod_ctx(L);
+    lua_newtable(L);
+    int n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "dsmlp.layer: layer '%s': option names must be strings", layer);
+        const char *key = lua_tostring(L, -2);
+        if (lua_type(L, -1) == LUA_TBOOLEAN) lua_pushfstring(L, "%s=%d", key, lua_toboolean(L, -1));
+        else if (lua_isinteger(L, -1)) lua_pushfstring(L, "%s=%I", key, lua_tointeger(L, -1));
+        else if (lua_type(L, -1) == LUA_TSTRING) lua_pushfstring(L, "%s=%s", key, lua_tostring(L, -1));
+        else
+            luaL_error(L, "dsmlp.layer: layer '%s': option '%s' must be an integer, a boolean or a string, got %s",
+                       layer, key, luaL_typename(L, -1));
+        if (dsmlp_compile_options_parse(ctx, &scratch, lua_tostring(L, -1)) != DSMLP_OK)
+            luaL_error(L, "dsmlp.layer: layer '%s': %s", layer, dsmlp_last_error(ctx));
+        lua_rawseti(L, -4, ++n);   /* the array under key, value */
+        lua_pop(L, 1);
+    }
+}
+
+/* dsmlp.layer(name, graph [, options]): registers a layer of the model, with
+** compile options of its own (dsmlp_layers_options applies them). */
 static int m_layer(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     lgraph *p = (lgraph *)luaL_checkudata(L, 2, LGRAPH_MT);
     if (!p->g) luaL_error(L, "dsmlp.layer: graph for layer '%s' is closed", name);
     if (!*name) luaL_argerror(L, 1, "layer name is empty");
-    lua_settop(L, 2);
+    if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    if (lua_istable(L, 3)) push_layer_options(L, 3, name);
+    else lua_pushnil(L);
+    lua_replace(L, 3);   /* 3: the checked options array, or nil */
     if (lua_getfield(L, LUA_REGISTRYINDEX, LMOD_LAYERS_KEY) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);
         lua_pushvalue(L, -1);
         lua_setfield(L, LUA_REGISTRYINDEX, LMOD_LAYERS_KEY);
     }
-    lua_Integer n = (lua_Integer)lua_rawlen(L, 3);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, 3, i);
+        lua_rawgeti(L, 4, i);
         lua_getfield(L, -1, "name");
         if (strcmp(lua_tostring(L, -1), name) == 0) luaL_error(L, "dsmlp.layer: layer '%s' is already defined", name);
         lua_pop(L, 2);
     }
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     lua_pushvalue(L, 1);
     lua_setfield(L, -2, "name");
     lua_pushvalue(L, 2);
     lua_setfield(L, -2, "graph");
-    lua_rawseti(L, 3, n + 1);
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, "options");
+    lua_rawseti(L, 4, n + 1);
     return 0;   /* returning the graph would invite `return dsmlp.layer(...)`, adding it twice */
 }
 
@@ -308,7 +342,7 @@ static int m_public(lua_State *L)
 
 static int m_is_graph(lua_State *L)
 {
-    lua_pushboolean(L, lgraph_test(L, 1) != NULL);
+    lua_pushboolean(L, dsmlpL_lgraph_test(L, 1) != NULL);
     return 1;
 }
 
@@ -318,12 +352,12 @@ static const luaL_Reg core_funcs[] = {
     {NULL, NULL}
 };
 
-int luaopen_dsmlp_core(lua_State *L)
+int dsmlpL_luaopen_dsmlp_core(lua_State *L)
 {
-    lgraph_open(L);
-    lmodel_open(L);
+    dsmlpL_lgraph_open(L);
+    dsmlpL_lmodel_open(L);
     luaL_newlib(L, core_funcs);
-    luaL_setfuncs(L, lmodel_funcs, 0);
+    luaL_setfuncs(L, dsmlpL_lmodel_funcs, 0);
     lua_pushstring(L, dsmlp_version());
     lua_setfield(L, -2, "version");
     return 1;

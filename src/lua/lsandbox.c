@@ -9,7 +9,7 @@
 /* embed.h has a slash-star inside a comment, which -Wcomment flags */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wcomment"
-#include "compiler/embed.h"
+#include "embed.h"
 #pragma GCC diagnostic pop
 
 #include <lualib.h>
@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 
 /* ------------------------------------------------------------- limits */
+
+static void sandbox_hook(lua_State *L, lua_Debug *ar);
 
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -49,15 +51,11 @@ static int script_frame(lua_State *L, lua_Debug *ar, const char *lib_source)
     return 0;
 }
 
-static void sandbox_hook(lua_State *L, lua_Debug *ar)
+/* Raises the instruction-limit error at the script's line. From now on every
+** instruction fails, so a pcall in the script cannot swallow the error and
+** keep running. */
+static int over_limit(lua_State *L, sandbox_limits *s)
 {
-    void *ud;
-    lua_getallocf(L, &ud);
-    sandbox_limits *s = (sandbox_limits *)ud;
-    s->used += s->chunk;
-    if (s->used < s->limit) return;
-    /* From now on every instruction fails, so a pcall in the script cannot
-    ** swallow the error and keep running. */
     lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1);
     s->exceeded = 1;
     lua_Debug where;
@@ -65,14 +63,36 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar)
         lua_pushfstring(L, "%s:%d: ", where.short_src, where.currentline);
     else
         lua_pushliteral(L, "");
-    (void)ar;
     lua_pushfstring(L, "instruction limit exceeded (%I instructions); the script runs too long or loops forever",
                     (lua_Integer)s->limit);
     lua_concat(L, 2);
-    lua_error(L);
+    return lua_error(L);
 }
 
-lua_State *sandbox_new(sandbox_limits *s, int64_t instruction_limit)
+static void sandbox_hook(lua_State *L, lua_Debug *ar)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    sandbox_limits *s = (sandbox_limits *)ud;
+    (void)ar;
+    s->used += s->chunk;
+    if (s->used < s->limit) return;
+    over_limit(L, s);
+}
+
+void dsmlpL_sandbox_charge(lua_State *L, double steps)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    sandbox_limits *s = (sandbox_limits *)ud;
+    if (!(steps < (double)(s->limit - s->used))) {   /* NaN too */
+        s->used = s->limit;
+        over_limit(L, s);
+    }
+    s->used += (int64_t)steps;
+}
+
+lua_State *dsmlpL_sandbox_new(sandbox_limits *s, int64_t instruction_limit)
 {
     memset(s, 0, sizeof *s);
     s->mem_max = SANDBOX_MEM_MAX;
@@ -142,7 +162,7 @@ static void open_sandboxed(lua_State *L)
 ** and calls it with the C module; leaves the module table on the stack. */
 static void open_dsmlp(lua_State *L, const char *lua_path, sandbox_limits *s)
 {
-    luaopen_dsmlp_core(L);
+    dsmlpL_luaopen_dsmlp_core(L);
     int st;
     if (lua_path) {
         struct stat sb;
@@ -157,7 +177,7 @@ static void open_dsmlp(lua_State *L, const char *lua_path, sandbox_limits *s)
         st = luaL_loadfilex(L, file, "t");
         lua_remove(L, -2);
     } else {
-        const struct embed_file *f = embed_find(embedded_lua, "dsmlp.lua");
+        const struct embed_file *f = embed_find(dsmlpB_embedded_lua, "dsmlp.lua");
         if (!f) luaL_error(L, "dsmlp.lua is not built into this library");
         s->lib_source = "@dsmlp.lua";
         st = luaL_loadbufferx(L, f->text, f->len, s->lib_source, "t");
@@ -168,7 +188,7 @@ static void open_dsmlp(lua_State *L, const char *lua_path, sandbox_limits *s)
     if (!lua_istable(L, -1)) luaL_error(L, "dsmlp.lua did not return the module table");
 }
 
-void sandbox_open(lua_State *L, int allow_io, const char *lua_path)
+void dsmlpL_sandbox_open(lua_State *L, int allow_io, const char *lua_path)
 {
     void *ud;
     lua_getallocf(L, &ud);
@@ -176,6 +196,7 @@ void sandbox_open(lua_State *L, int allow_io, const char *lua_path)
         luaL_openlibs(L);
     else
         open_sandboxed(L);
+    dsmlpL_sandbox_bound_libs(L);
     open_dsmlp(L, lua_path, (sandbox_limits *)ud);
     lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
     lua_pushvalue(L, -2);

@@ -24,9 +24,15 @@ typedef struct sandbox_limits {
 } sandbox_limits;
 
 /* A fresh state with the allocator and the instruction hook; NULL on OOM. */
-lua_State *sandbox_new(sandbox_limits *s, int64_t instruction_limit);
+lua_State *dsmlpL_sandbox_new(sandbox_limits *s, int64_t instruction_limit);
 /* Opens the libraries (all of them when allow_io) and the dsmlp module
 ** (global `dsmlp` and require "dsmlp"). Raises on error: call protected. */
-void       sandbox_open(lua_State *L, int allow_io, const char *lua_path);
+void       dsmlpL_sandbox_open(lua_State *L, int allow_io, const char *lua_path);
+/* Charges a C call's bounded work to the instruction budget; raises the
+** instruction-limit error when it does not fit (lbounded.c uses it). */
+void       dsmlpL_sandbox_charge(lua_State *L, double steps);
+/* Wraps the library functions whose cost the VM hook cannot see, so that
+** each call is charged before it runs (lbounded.c). */
+void       dsmlpL_sandbox_bound_libs(lua_State *L);
 
 #endif

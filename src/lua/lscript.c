@@ -5,7 +5,7 @@
 */
 #include "lmod.h"
 #include "lsandbox.h"
-#include "compiler/error.h"
+#include "error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,8 @@ struct layer {
     char        *name;
     dsmlp_graph *g;
     int          owner;   /* 0: same graph as an earlier entry */
+    char       **opts;    /* compile options "name=value" (dsmlp.layer's third argument) */
+    int          nopts;
 };
 
 struct dsmlp_layers {
@@ -42,11 +44,12 @@ typedef struct script_job {
 
 /* ------------------------------------------------------------- collecting */
 
-/* Appends {name, graph} for the graph at index gi to the list at li. */
-static void add_layer(lua_State *L, int li, int namei, int gi, const char *chunk)
+/* Appends {name, graph, options} for the graph at index gi (options: an
+** array at oi, or 0) to the list at li. */
+static void add_layer_opts(lua_State *L, int li, int namei, int gi, int oi, const char *chunk)
 {
     const char *name = lua_tostring(L, namei);
-    lgraph *p = lgraph_test(L, gi);
+    lgraph *p = dsmlpL_lgraph_test(L, gi);
     if (!p) luaL_error(L, "%s: layer '%s' is a %s, not a dsmlp.graph", chunk, name, luaL_typename(L, gi));
     else if (!p->g) luaL_error(L, "%s: layer '%s': graph is closed", chunk, name);
     lua_Integer n = (lua_Integer)lua_rawlen(L, li);
@@ -58,12 +61,21 @@ static void add_layer(lua_State *L, int li, int namei, int gi, const char *chunk
                        chunk, name);
         lua_pop(L, 2);
     }
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     lua_pushvalue(L, namei);
     lua_setfield(L, -2, "name");
     lua_pushvalue(L, gi);
     lua_setfield(L, -2, "graph");
+    if (oi) {
+        lua_pushvalue(L, oi);
+        lua_setfield(L, -2, "options");
+    }
     lua_rawseti(L, li, n + 1);
+}
+
+static void add_layer(lua_State *L, int li, int namei, int gi, const char *chunk)
+{
+    add_layer_opts(L, li, namei, gi, 0, chunk);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -76,8 +88,8 @@ static int cmp_str(const void *a, const void *b)
 ** so the layer order is deterministic. */
 static void collect_result(lua_State *L, int li, int ri, const char *chunk)
 {
-    if (lgraph_test(L, ri)) {
-        lgraph *p = lgraph_test(L, ri);
+    if (dsmlpL_lgraph_test(L, ri)) {
+        lgraph *p = dsmlpL_lgraph_test(L, ri);
         if (!p->g) luaL_error(L, "%s: the returned graph is closed", chunk);
         lua_pushstring(L, dsmlp_graph_name(p->g));
         add_layer(L, li, lua_gettop(L), ri, chunk);
@@ -91,7 +103,7 @@ static void collect_result(lua_State *L, int li, int ri, const char *chunk)
     lua_Integer n = (lua_Integer)lua_rawlen(L, ri);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, ri, i);
-        lgraph *p = lgraph_test(L, -1);
+        lgraph *p = dsmlpL_lgraph_test(L, -1);
         if (!p) luaL_error(L, "%s: returned layer [%d] is a %s, not a dsmlp.graph", chunk, (int)i, luaL_typename(L, -1));
         else if (!p->g) luaL_error(L, "%s: returned layer [%d]: graph is closed", chunk, (int)i);
         lua_pushstring(L, dsmlp_graph_name(p->g));
@@ -135,8 +147,8 @@ static int script_main(lua_State *L)
 {
     script_job *job = (script_job *)lua_touserdata(L, 1);
     lua_settop(L, 0);
-    sandbox_open(L, job->o.allow_io, job->o.lua_path);
-    lmod_set_script_dir(L, job->path);   /* dsmlp.hf("config.json") next to the script */
+    dsmlpL_sandbox_open(L, job->o.allow_io, job->o.lua_path);
+    dsmlpL_lmod_set_script_dir(L, job->path);   /* dsmlp.hf("config.json") next to the script */
     lua_settop(L, 0);
     if (job->o.quantize) {   /* checked now, not only when a layer uses it */
         lua_getglobal(L, "dsmlp");
@@ -161,8 +173,9 @@ static int script_main(lua_State *L)
             lua_rawgeti(L, 3, i);
             lua_getfield(L, -1, "name");
             lua_getfield(L, -2, "graph");
-            add_layer(L, 2, lua_gettop(L) - 1, lua_gettop(L), chunk);
-            lua_pop(L, 3);
+            int has_opts = lua_getfield(L, -3, "options") == LUA_TTABLE;
+            add_layer_opts(L, 2, lua_gettop(L) - 2, lua_gettop(L) - 1, has_opts ? lua_gettop(L) : 0, chunk);
+            lua_pop(L, 4);
         }
     }
     lua_settop(L, 2);
@@ -200,15 +213,31 @@ static dsmlp_status take_layers(lua_State *L, dsmlp_ctx *ctx, dsmlp_layers **out
         lua_pushliteral(L, "graph");
         lua_rawget(L, -3);
         ud[i] = (lgraph *)lua_touserdata(L, -1);
-        lua_pop(L, 3);
-        ok = v[i].name != NULL;
+        lua_pushliteral(L, "options");
+        lua_rawget(L, -4);
+        if (lua_type(L, -1) == LUA_TTABLE) {   /* an array of checked "name=value" strings */
+            int no = (int)lua_rawlen(L, -1);
+            v[i].opts = calloc((size_t)no + 1, sizeof *v[i].opts);
+            for (int k = 0; v[i].opts && k < no; k++) {
+                lua_rawgeti(L, -1, k + 1);
+                if ((v[i].opts[k] = strdup(lua_tostring(L, -1)))) v[i].nopts++;
+                lua_pop(L, 1);
+            }
+            ok = v[i].opts && v[i].nopts == no;
+        }
+        lua_pop(L, 4);
+        ok = ok && v[i].name != NULL;
     }
     if (!ok) {
-        for (int i = 0; v && i < n; i++) free(v[i].name);
+        for (int i = 0; v && i < n; i++) {
+            free(v[i].name);
+            for (int k = 0; k < v[i].nopts; k++) free(v[i].opts[k]);
+            free(v[i].opts);
+        }
         free(v);
         free(ls);
         free(ud);
-        return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: out of memory collecting %d layers", n);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: out of memory collecting %d layers", n);
     }
     for (int i = 0; i < n; i++) {
         v[i].g = ud[i]->g;
@@ -227,9 +256,9 @@ static dsmlp_status take_layers(lua_State *L, dsmlp_ctx *ctx, dsmlp_layers **out
 static dsmlp_status script_run(dsmlp_ctx *ctx, script_job *job, dsmlp_layers **out)
 {
     sandbox_limits limits;
-    lua_State *L = sandbox_new(&limits, job->o.instruction_limit);
-    if (!L) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: cannot create a Lua state");
-    lmod_set_ctx(L, ctx);
+    lua_State *L = dsmlpL_sandbox_new(&limits, job->o.instruction_limit);
+    if (!L) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: cannot create a Lua state");
+    dsmlpL_lmod_set_ctx(L, ctx);
     lua_pushcfunction(L, script_msgh);
     lua_pushcfunction(L, script_main);
     lua_pushlightuserdata(L, job);
@@ -237,21 +266,21 @@ static dsmlp_status script_run(dsmlp_ctx *ctx, script_job *job, dsmlp_layers **o
     dsmlp_status s;
     if (st == LUA_OK) {
         s = take_layers(L, ctx, out);
-        if (s == DSMLP_OK) err_clear(ctx);
+        if (s == DSMLP_OK) dsmlpB_err_clear(ctx);
     } else {
         const char *msg = lua_tostring(L, -1);
         const char *chunk = job->chunkname + (job->chunkname[0] == '@' || job->chunkname[0] == '=');
         if (st == LUA_ERRMEM && limits.capped)
-            s = err_set(ctx, DSMLP_ERR_SCRIPT, "%s: script ran out of memory (scripts may hold at most %zu MiB)",
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_SCRIPT, "%s: script ran out of memory (scripts may hold at most %zu MiB)",
                         chunk, limits.mem_max >> 20);
         else if (st == LUA_ERRMEM)
-            s = err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory running the script", chunk);
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory running the script", chunk);
         else if (job->file_error)
-            s = err_set(ctx, DSMLP_ERR_IO, "%s", msg ? msg : "cannot read the script");
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_IO, "%s", msg ? msg : "cannot read the script");
         else if (job->option_error)
-            s = err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_options.quantize: %s", msg ? msg : "refused");
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_options.quantize: %s", msg ? msg : "refused");
         else
-            s = err_set(ctx, DSMLP_ERR_SCRIPT, "%s", msg ? msg : "script failed");
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_SCRIPT, "%s", msg ? msg : "script failed");
     }
     lua_close(L);
     return s;
@@ -261,12 +290,12 @@ dsmlp_status dsmlp_script_load(dsmlp_ctx *ctx, const char *path, const dsmlp_scr
                                dsmlp_layers **out)
 {
     if (!ctx || !path || !out)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_load: %s is NULL",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_load: %s is NULL",
                        !ctx ? "ctx" : !path ? "path" : "out");
     *out = NULL;
     size_t len = strlen(path);
     char *chunkname = malloc(len + 2);
-    if (!chunkname) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: out of memory");
+    if (!chunkname) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load: out of memory");
     chunkname[0] = '@';
     memcpy(chunkname + 1, path, len + 1);
     script_job job = {.path = path, .chunkname = chunkname};
@@ -283,14 +312,14 @@ dsmlp_status dsmlp_script_load_string(dsmlp_ctx *ctx, const char *source, const 
                                       const dsmlp_script_options *o, dsmlp_layers **out)
 {
     if (!ctx || !source || !out)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_load_string: %s is NULL",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_script_load_string: %s is NULL",
                        !ctx ? "ctx" : !source ? "source" : "out");
     *out = NULL;
     if (!chunkname || !*chunkname) chunkname = "=script";
     char *name = NULL;
     if (chunkname[0] != '@' && chunkname[0] != '=') {   /* plain name: shown as given */
         size_t len = strlen(chunkname);
-        if (!(name = malloc(len + 2))) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load_string: out of memory");
+        if (!(name = malloc(len + 2))) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_script_load_string: out of memory");
         name[0] = '@';
         memcpy(name + 1, chunkname, len + 1);
     }
@@ -318,12 +347,25 @@ const dsmlp_graph *dsmlp_layers_graph(const dsmlp_layers *l, int i)
     return l && i >= 0 && i < l->n ? l->v[i].g : NULL;
 }
 
+dsmlp_status dsmlp_layers_options(const dsmlp_layers *l, int i, dsmlp_ctx *ctx, dsmlp_compile_options *o)
+{
+    if (!l || i < 0 || i >= l->n || !o)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_layers_options: no layer %d or no options", i);
+    for (int k = 0; k < l->v[i].nopts; k++) {
+        dsmlp_status s = dsmlp_compile_options_parse(ctx, o, l->v[i].opts[k]);
+        if (s != DSMLP_OK) return s;
+    }
+    return DSMLP_OK;
+}
+
 void dsmlp_layers_free(dsmlp_layers *l)
 {
     if (!l) return;
     for (int i = 0; i < l->n; i++) {
         if (l->v[i].owner) dsmlp_graph_free(l->v[i].g);
         free(l->v[i].name);
+        for (int k = 0; k < l->v[i].nopts; k++) free(l->v[i].opts[k]);
+        free(l->v[i].opts);
     }
     free(l->v);
     free(l);

@@ -1,7 +1,7 @@
 /* convert.c — element conversions of the weight loader, bit-exact round to
 ** nearest even (the same results as compiler/dtype.c, much faster). */
 #include "weights.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -10,7 +10,7 @@ static float          f16_to_f32[65536];
 static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
 static void           f16_init(void)
 {
-    for (uint32_t h = 0; h < 65536; h++) f16_to_f32[h] = dtype_f16_to_f32((uint16_t)h);
+    for (uint32_t h = 0; h < 65536; h++) f16_to_f32[h] = dsmlpB_dtype_f16_to_f32((uint16_t)h);
 }
 
 static inline float bf16_f32(uint16_t h)
@@ -50,7 +50,7 @@ static inline uint16_t f32_f16(float f)
     return (uint16_t)(sign | h);
 }
 
-int w_convertible(st_dtype from, dsmlp_dtype to)
+int dsmlpM_w_convertible(st_dtype from, dsmlp_dtype to)
 {
     if (to == DSMLP_I8) return from == ST_I8;
     if (to != DSMLP_F32 && to != DSMLP_F16 && to != DSMLP_BF16) return 0;
@@ -67,9 +67,9 @@ static inline float load_f(const void *src, st_dtype from, size_t i)
     }
 }
 
-void w_convert(void *dst, dsmlp_dtype to, const void *src, st_dtype from, size_t n)
+void dsmlpM_w_convert(void *dst, dsmlp_dtype to, const void *src, st_dtype from, size_t n)
 {
-    if (st_dtype_dsmlp(from) == to) {
+    if (dsmlpM_st_dtype_dsmlp(from) == to) {
         memcpy(dst, src, n * dsmlp_dtype_size(to));
         return;
     }
@@ -78,7 +78,7 @@ void w_convert(void *dst, dsmlp_dtype to, const void *src, st_dtype from, size_t
         for (size_t i = 0; i < n; i++) {
             double d;
             memcpy(&d, (const char *)src + 8 * i, 8);
-            dtype_store(to, dst, (int64_t)i, d);
+            dsmlpB_dtype_store(to, dst, (int64_t)i, d);
         }
         return;
     }
@@ -93,6 +93,6 @@ void w_convert(void *dst, dsmlp_dtype to, const void *src, st_dtype from, size_t
         for (size_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = f32_bf16(load_f(src, from, i));
         break;
     default:
-        break;   /* w_convertible refused it */
+        break;   /* dsmlpM_w_convertible refused it */
     }
 }

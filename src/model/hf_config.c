@@ -7,7 +7,7 @@
 ** transformers modeling code; docs/models.md has the table.
 */
 #include "dsmlp.h"
-#include "compiler/error.h"
+#include "error.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -34,7 +34,7 @@ typedef struct hf {
 
 static dsmlp_status bad_field(hf *h, const char *key, const char *want)
 {
-    return err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: \"%s\" must be %s", h->path, key, want);
+    return dsmlpB_err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: \"%s\" must be %s", h->path, key, want);
 }
 
 /* An integer field (def when absent or null); it must be > 0. */
@@ -42,7 +42,7 @@ static dsmlp_status get_int(hf *h, const char *key, int64_t def, int64_t *out)
 {
     json_t *v = json_object_get(h->root, key);
     if (!v || json_is_null(v)) {
-        if (def <= 0) return err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: \"%s\" is missing", h->path, key);
+        if (def <= 0) return dsmlpB_err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: \"%s\" is missing", h->path, key);
         *out = def;
         return DSMLP_OK;
     }
@@ -112,7 +112,7 @@ static dsmlp_status set_act(hf *h, const char *key, const char *name, int gated)
             h->m->mlp.activation = dsmlp_mlp_act_make(acts[i].act, gated);
             return DSMLP_OK;
         }
-    return err_set(h->ctx, DSMLP_ERR_UNSUPPORTED,
+    return dsmlpB_err_set(h->ctx, DSMLP_ERR_UNSUPPORTED,
                    "%s: %s \"%s\" (model_type %s) is not an activation dsmlp computes exactly (it has gelu [erf], "
                    "gelu_python, gelu_new, gelu_fast, gelu_pytorch_tanh, gelu_accurate [tanh], relu, silu, swish)",
                    h->path, key, name, h->m->model_type);
@@ -133,7 +133,7 @@ static dsmlp_status map(hf *h, const char *param, dsmlp_split split, const char 
 {
     dsmlp_tensor_map *t = &h->m->tensors;
     if (t->count == DSMLP_TENSOR_MAP_MAX)
-        return err_set(h->ctx, DSMLP_ERR_UNSUPPORTED, "%s: more than %d parameters", h->path, DSMLP_TENSOR_MAP_MAX);
+        return dsmlpB_err_set(h->ctx, DSMLP_ERR_UNSUPPORTED, "%s: more than %d parameters", h->path, DSMLP_TENSOR_MAP_MAX);
     dsmlp_tensor_ref *r = &t->ref[t->count++];
     memset(r, 0, sizeof *r);
     snprintf(r->param, sizeof r->param, "%s", param);
@@ -210,7 +210,7 @@ static dsmlp_status fam_opt(hf *h)
     TRY(get_bool(h, "layer_norm_elementwise_affine", 1, &affine));
     TRY(act_field(h, "activation_function", "relu", 0));
     if (!affine)
-        return err_set(h->ctx, DSMLP_ERR_UNSUPPORTED,
+        return dsmlpB_err_set(h->ctx, DSMLP_ERR_UNSUPPORTED,
                        "%s: layer_norm_elementwise_affine = false (a LayerNorm without weight) is not supported",
                        h->path);
     c->epsilon = 1e-5;   /* nn.LayerNorm's default; OPT's config has no field */
@@ -436,7 +436,7 @@ static dsmlp_status read_dtype(hf *h)
     TRY(get_str(h, "torch_dtype", NULL, &s));
     dsmlp_dtype t = DSMLP_F32;
     if (s && dsmlp_dtype_parse(s, &t) != DSMLP_OK)
-        return err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: torch_dtype \"%s\" is not a dtype dsmlp knows", h->path, s);
+        return dsmlpB_err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: torch_dtype \"%s\" is not a dtype dsmlp knows", h->path, s);
     h->m->mlp.dtype = t == DSMLP_F16 || t == DSMLP_BF16 ? t : DSMLP_F32;   /* f64, i8: compute in f32 */
     return DSMLP_OK;
 }
@@ -445,9 +445,9 @@ static dsmlp_status parse(hf *h)
 {
     dsmlp_hf_model *m = h->m;
     const char *type;
-    if (!json_is_object(h->root)) return err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: not a JSON object", h->path);
+    if (!json_is_object(h->root)) return dsmlpB_err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: not a JSON object", h->path);
     TRY(get_str(h, "model_type", NULL, &type));
-    if (!type) return err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: no \"model_type\": not a Hugging Face config.json", h->path);
+    if (!type) return dsmlpB_err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: no \"model_type\": not a Hugging Face config.json", h->path);
     snprintf(m->model_type, sizeof m->model_type, "%s", type);
     dsmlp_mlp_config_default(&m->mlp);
     m->mlp.layout = DSMLP_LAYOUT_OUT_IN;   /* nn.Linear: weights are used as stored */
@@ -461,13 +461,13 @@ static dsmlp_status parse(hf *h)
     char list[512] = "";
     for (size_t i = 0, n = 0; i < sizeof families / sizeof *families; i++)
         n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", families[i].type);
-    return err_set(h->ctx, DSMLP_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not one dsmlp knows (it knows %s)", h->path,
+    return dsmlpB_err_set(h->ctx, DSMLP_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not one dsmlp knows (it knows %s)", h->path,
                    type, list);
 }
 
 dsmlp_status dsmlp_hf_config(dsmlp_ctx *ctx, const char *path, dsmlp_hf_model *out)
 {
-    if (!path || !out) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_hf_config: %s is NULL", path ? "out" : "path");
+    if (!path || !out) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_hf_config: %s is NULL", path ? "out" : "path");
     memset(out, 0, sizeof *out);
     char file[4096];
     struct stat st;
@@ -478,11 +478,11 @@ dsmlp_status dsmlp_hf_config(dsmlp_ctx *ctx, const char *path, dsmlp_hf_model *o
     json_error_t je;
     hf h = {ctx, file, NULL, out};
     FILE *f = fopen(file, "rb");
-    if (!f) return err_set(ctx, DSMLP_ERR_IO, "cannot open %s: %s", file, strerror(errno));
+    if (!f) return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "cannot open %s: %s", file, strerror(errno));
     h.root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
     fclose(f);
     if (!h.root)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: not valid JSON: %s (line %d, column %d)", file, je.text,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: not valid JSON: %s (line %d, column %d)", file, je.text,
                        je.line, je.column);
     dsmlp_status s = parse(&h);
     json_decref(h.root);

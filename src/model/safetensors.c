@@ -1,6 +1,6 @@
 /* safetensors.c — mapping and validating .safetensors files (see safetensors.h). */
 #include "safetensors.h"
-#include "compiler/error.h"
+#include "error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +22,9 @@ static const struct { const char *name; size_t size; dsmlp_dtype dsmlp; } st_typ
     [ST_F8_E5M2] = {"F8_E5M2", 1, DSMLP_DTYPE_COUNT},
 };
 
-const char *st_dtype_name(st_dtype t) { return (unsigned)t < ST_DTYPE_COUNT ? st_types[t].name : "?"; }
-size_t      st_dtype_size(st_dtype t) { return (unsigned)t < ST_DTYPE_COUNT ? st_types[t].size : 0; }
-dsmlp_dtype st_dtype_dsmlp(st_dtype t) { return (unsigned)t < ST_DTYPE_COUNT ? st_types[t].dsmlp : DSMLP_DTYPE_COUNT; }
+const char *dsmlpM_st_dtype_name(st_dtype t) { return (unsigned)t < ST_DTYPE_COUNT ? st_types[t].name : "?"; }
+size_t      dsmlpM_st_dtype_size(st_dtype t) { return (unsigned)t < ST_DTYPE_COUNT ? st_types[t].size : 0; }
+dsmlp_dtype dsmlpM_st_dtype_dsmlp(st_dtype t) { return (unsigned)t < ST_DTYPE_COUNT ? st_types[t].dsmlp : DSMLP_DTYPE_COUNT; }
 
 static void free_tensors(st_file *f)
 {
@@ -58,7 +58,7 @@ static int json_uint(const json_t *v, uint64_t *out)
 static dsmlp_status parse_entry(dsmlp_ctx *ctx, const char *path, const char *name, const json_t *e,
                                 uint64_t data_size, st_tensor *t)
 {
-#define BAD(...) err_set(ctx, DSMLP_ERR_CORRUPT, __VA_ARGS__)
+#define BAD(...) dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, __VA_ARGS__)
     if (!json_is_object(e)) return BAD("%s: tensor '%s': its header entry is not a JSON object", path, name);
     const json_t *dt = json_object_get(e, "dtype"), *shape = json_object_get(e, "shape");
     const json_t *off = json_object_get(e, "data_offsets");
@@ -118,12 +118,12 @@ static dsmlp_status check_layout(dsmlp_ctx *ctx, const char *path, st_file *f)
 {
     if (f->n == 0) {
         if (f->data_size)
-            return err_set(ctx, DSMLP_ERR_CORRUPT, "%s: %llu bytes of data but no tensor in the header", path,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: %llu bytes of data but no tensor in the header", path,
                            (unsigned long long)f->data_size);
         return DSMLP_OK;
     }
     st_tensor **by = malloc((size_t)f->n * sizeof *by);
-    if (!by) return err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory", path);
+    if (!by) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory", path);
     for (int i = 0; i < f->n; i++) by[i] = &f->t[i];
     qsort(by, (size_t)f->n, sizeof *by, cmp_begin);
     dsmlp_status s = DSMLP_OK;
@@ -131,46 +131,46 @@ static dsmlp_status check_layout(dsmlp_ctx *ctx, const char *path, st_file *f)
     for (int i = 0; i < f->n && s == DSMLP_OK; i++) {
         const st_tensor *t = by[i];
         if (t->begin < at && t->begin != t->end)
-            s = err_set(ctx, DSMLP_ERR_CORRUPT, "%s: tensors '%s' [%llu, %llu) and '%s' [%llu, %llu) overlap", path,
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: tensors '%s' [%llu, %llu) and '%s' [%llu, %llu) overlap", path,
                         by[i - 1]->name, (unsigned long long)by[i - 1]->begin, (unsigned long long)by[i - 1]->end,
                         t->name, (unsigned long long)t->begin, (unsigned long long)t->end);
         else if (t->begin > at)
-            s = err_set(ctx, DSMLP_ERR_CORRUPT,
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT,
                         "%s: data bytes [%llu, %llu) before tensor '%s' belong to no tensor (safetensors data has no "
                         "holes)",
                         path, (unsigned long long)at, (unsigned long long)t->begin, t->name);
         if (t->end > at) at = t->end;
     }
     if (s == DSMLP_OK && at != f->data_size)
-        s = err_set(ctx, DSMLP_ERR_CORRUPT, "%s: the last %llu data bytes (from %llu) belong to no tensor", path,
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: the last %llu data bytes (from %llu) belong to no tensor", path,
                     (unsigned long long)(f->data_size - at), (unsigned long long)at);
     free(by);
     return s;
 }
 
-dsmlp_status st_parse(dsmlp_ctx *ctx, const char *path, const unsigned char *buf, size_t size, st_file *f)
+dsmlp_status dsmlpM_st_parse(dsmlp_ctx *ctx, const char *path, const unsigned char *buf, size_t size, st_file *f)
 {
     f->t = NULL, f->n = 0, f->data = NULL, f->data_size = 0;
     if (size < 8)
-        return err_set(ctx, DSMLP_ERR_CORRUPT, "%s: %zu bytes: too short for a safetensors file (8-byte header length)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: %zu bytes: too short for a safetensors file (8-byte header length)",
                        path, size);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
     if (hlen > ST_HEADER_MAX)
-        return err_set(ctx, DSMLP_ERR_CORRUPT,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT,
                        "%s: header length %llu exceeds the %llu-byte limit (not a safetensors file, or corrupt)", path,
                        (unsigned long long)hlen, (unsigned long long)ST_HEADER_MAX);
     if (hlen > size - 8)
-        return err_set(ctx, DSMLP_ERR_CORRUPT, "%s: truncated: the header is %llu bytes but only %zu follow its length",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: truncated: the header is %llu bytes but only %zu follow its length",
                        path, (unsigned long long)hlen, size - 8);
     json_error_t je;
     json_t *root = json_loadb((const char *)buf + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return err_set(ctx, DSMLP_ERR_CORRUPT, "%s: the header is not valid JSON: %s (header byte %d)", path, je.text,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: the header is not valid JSON: %s (header byte %d)", path, je.text,
                        je.position);
     dsmlp_status s = DSMLP_OK;
     if (!json_is_object(root)) {
-        s = err_set(ctx, DSMLP_ERR_CORRUPT, "%s: the header is JSON but not an object", path);
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: the header is JSON but not an object", path);
         goto done;
     }
     f->data = buf + 8 + hlen;
@@ -178,7 +178,7 @@ dsmlp_status st_parse(dsmlp_ctx *ctx, const char *path, const unsigned char *buf
     size_t cap = json_object_size(root);
     f->t = calloc(cap ? cap : 1, sizeof *f->t);
     if (!f->t) {
-        s = err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory for %zu tensors", path, cap);
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory for %zu tensors", path, cap);
         goto done;
     }
     const char *key;
@@ -186,19 +186,19 @@ dsmlp_status st_parse(dsmlp_ctx *ctx, const char *path, const unsigned char *buf
     json_object_foreach(root, key, val) {
         if (!strcmp(key, "__metadata__")) {
             if (!json_is_object(val)) {
-                s = err_set(ctx, DSMLP_ERR_CORRUPT, "%s: \"__metadata__\" is not a JSON object", path);
+                s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: \"__metadata__\" is not a JSON object", path);
                 goto done;
             }
             continue;
         }
         st_tensor *t = &f->t[f->n];
         if (!*key) {
-            s = err_set(ctx, DSMLP_ERR_CORRUPT, "%s: a tensor has an empty name", path);
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: a tensor has an empty name", path);
             goto done;
         }
         if ((s = parse_entry(ctx, path, key, val, f->data_size, t)) != DSMLP_OK) goto done;
         if (!(t->name = strdup(key))) {
-            s = err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory", path);
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory", path);
             goto done;
         }
         f->n++;
@@ -214,21 +214,21 @@ done:
     return s;
 }
 
-dsmlp_status st_open(dsmlp_ctx *ctx, const char *path, st_file *f)
+dsmlp_status dsmlpM_st_open(dsmlp_ctx *ctx, const char *path, st_file *f)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
-    if (!(f->path = strdup(path))) return err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory", path);
+    if (!(f->path = strdup(path))) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory", path);
     struct stat sb;
     f->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (f->fd < 0 || fstat(f->fd, &sb) != 0) {
-        dsmlp_status s = err_set(ctx, DSMLP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-        st_close(f);
+        dsmlp_status s = dsmlpB_err_set(ctx, DSMLP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        dsmlpM_st_close(f);
         return s;
     }
     if (!S_ISREG(sb.st_mode)) {
-        st_close(f);
-        return err_set(ctx, DSMLP_ERR_IO, "%s is not a regular file", path);
+        dsmlpM_st_close(f);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "%s is not a regular file", path);
     }
     f->size = (size_t)sb.st_size;
     if (f->size > 0) {
@@ -236,17 +236,17 @@ dsmlp_status st_open(dsmlp_ctx *ctx, const char *path, st_file *f)
         f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
         if (f->map == MAP_FAILED) {
             f->map = NULL;
-            dsmlp_status s = err_set(ctx, DSMLP_ERR_IO, "cannot map %s (%zu bytes): %s", path, f->size, strerror(errno));
-            st_close(f);
+            dsmlp_status s = dsmlpB_err_set(ctx, DSMLP_ERR_IO, "cannot map %s (%zu bytes): %s", path, f->size, strerror(errno));
+            dsmlpM_st_close(f);
             return s;
         }
     }
-    dsmlp_status s = st_parse(ctx, path, f->map ? f->map : (const void *)"", f->size, f);
-    if (s != DSMLP_OK) st_close(f);
+    dsmlp_status s = dsmlpM_st_parse(ctx, path, f->map ? f->map : (const void *)"", f->size, f);
+    if (s != DSMLP_OK) dsmlpM_st_close(f);
     return s;
 }
 
-void st_close(st_file *f)
+void dsmlpM_st_close(st_file *f)
 {
     if (!f) return;
     free_tensors(f);
@@ -257,7 +257,7 @@ void st_close(st_file *f)
     f->fd = -1;
 }
 
-const st_tensor *st_find(const st_file *f, const char *name)
+const st_tensor *dsmlpM_st_find(const st_file *f, const char *name)
 {
     if (!f->n) return NULL;
     st_tensor key = {.name = (char *)name};

@@ -4,7 +4,7 @@
 ** Format: an 8-byte little-endian header length N, N bytes of JSON
 ** {"name": {"dtype": "F16", "shape": [..], "data_offsets": [begin, end]},
 ** "__metadata__": {...}}, then the data; offsets are relative to the data.
-** st_parse checks everything before any tensor byte is read: the header
+** dsmlpM_st_parse checks everything before any tensor byte is read: the header
 ** length against a cap and the file, the JSON, each entry's fields, the
 ** dtype, shape × dtype size = end − begin, offsets inside the data, no two
 ** tensors overlapping and no byte of the data left unindexed (the format's
@@ -46,18 +46,18 @@ typedef struct st_file {
     int                  n;
 } st_file;
 
-const char *st_dtype_name(st_dtype t);          /* "F32", ... */
-size_t      st_dtype_size(st_dtype t);
+const char *dsmlpM_st_dtype_name(st_dtype t);          /* "F32", ... */
+size_t      dsmlpM_st_dtype_size(st_dtype t);
 /* The dsmlp dtype of t, or DSMLP_DTYPE_COUNT when dsmlp does not convert it. */
-dsmlp_dtype st_dtype_dsmlp(st_dtype t);
+dsmlp_dtype dsmlpM_st_dtype_dsmlp(st_dtype t);
 
 /* Validates the file image buf[0..size) named path (used in messages) and
 ** fills f's tensor list; f->data points into buf. On error f is empty. */
-dsmlp_status st_parse(dsmlp_ctx *ctx, const char *path, const unsigned char *buf, size_t size, st_file *f);
-/* Maps path and st_parse's it. */
-dsmlp_status st_open(dsmlp_ctx *ctx, const char *path, st_file *f);
-void         st_close(st_file *f);
+dsmlp_status dsmlpM_st_parse(dsmlp_ctx *ctx, const char *path, const unsigned char *buf, size_t size, st_file *f);
+/* Maps path and dsmlpM_st_parse's it. */
+dsmlp_status dsmlpM_st_open(dsmlp_ctx *ctx, const char *path, st_file *f);
+void         dsmlpM_st_close(st_file *f);
 /* The tensor named name, or NULL. */
-const st_tensor *st_find(const st_file *f, const char *name);
+const st_tensor *dsmlpM_st_find(const st_file *f, const char *name);
 
 #endif

@@ -5,7 +5,7 @@
 ** its directory, and every tensor it lists must be in the shard it names.
 */
 #include "weights.h"
-#include "compiler/error.h"
+#include "error.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -22,7 +22,7 @@ static int cmp_entry(const void *a, const void *b)
 void dsmlp_weights_close(dsmlp_weights *w)
 {
     if (!w) return;
-    for (int i = 0; i < w->nfiles; i++) st_close(&w->files[i]);
+    for (int i = 0; i < w->nfiles; i++) dsmlpM_st_close(&w->files[i]);
     free(w->files);
     free(w->e);
     free(w->source);
@@ -40,7 +40,7 @@ static dsmlp_status index_single(dsmlp_weights *w)
 {
     const st_file *f = &w->files[0];
     w->e = calloc((size_t)f->n + 1, sizeof *w->e);
-    if (!w->e) return err_set(w->ctx, DSMLP_ERR_NOMEM, "%s: out of memory", f->path);
+    if (!w->e) return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOMEM, "%s: out of memory", f->path);
     for (int i = 0; i < f->n; i++) w->e[i] = (w_entry){f->t[i].name, 0, &f->t[i]};
     w->n = f->n;
     return DSMLP_OK;
@@ -58,8 +58,8 @@ static dsmlp_status open_index(dsmlp_weights *w, const char *index)
     json_error_t je;
     json_t *root = json_load_file(index, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        if (!is_file(index)) return err_set(ctx, DSMLP_ERR_IO, "cannot open %s: %s", index, strerror(errno));
-        return err_set(ctx, DSMLP_ERR_CORRUPT, "%s: not valid JSON: %s (line %d, column %d)", index, je.text, je.line,
+        if (!is_file(index)) return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "cannot open %s: %s", index, strerror(errno));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: not valid JSON: %s (line %d, column %d)", index, je.text, je.line,
                        je.column);
     }
     dsmlp_status s = DSMLP_OK;
@@ -70,7 +70,7 @@ static dsmlp_status open_index(dsmlp_weights *w, const char *index)
     if (slash) slash[1] = 0;
     else dir[0] = 0;
     if (!json_is_object(map)) {
-        s = err_set(ctx, DSMLP_ERR_CORRUPT, "%s: \"weight_map\" is %s", index, map ? "not an object" : "missing");
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: \"weight_map\" is %s", index, map ? "not an object" : "missing");
         goto done;
     }
     size_t n = json_object_size(map);
@@ -80,14 +80,14 @@ static dsmlp_status open_index(dsmlp_weights *w, const char *index)
     w->e = calloc(n + 1, sizeof *w->e);
     if (!shard || !w->files || !w->e) {
         free(shard);
-        s = err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory", index);
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "%s: out of memory", index);
         goto done;
     }
     const char *key;
     json_t *val;
     json_object_foreach(map, key, val) {
         if (!json_is_string(val) || !plain_name(json_string_value(val))) {
-            s = err_set(ctx, DSMLP_ERR_CORRUPT, "%s: tensor '%s': the shard must be a file name in the index's "
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: tensor '%s': the shard must be a file name in the index's "
                         "directory, not %s", index, key, json_is_string(val) ? json_string_value(val) : "a non-string");
             break;
         }
@@ -97,15 +97,15 @@ static dsmlp_status open_index(dsmlp_weights *w, const char *index)
             char path[4096 + 256];
             snprintf(path, sizeof path, "%s%s", dir, json_string_value(val));
             shard[f] = json_string_value(val);
-            if ((s = st_open(ctx, path, &w->files[f])) != DSMLP_OK) {
-                err_append(ctx, "(a shard named by %s)", index);
+            if ((s = dsmlpM_st_open(ctx, path, &w->files[f])) != DSMLP_OK) {
+                dsmlpB_err_append(ctx, "(a shard named by %s)", index);
                 break;
             }
             w->nfiles++;
         }
-        const st_tensor *t = st_find(&w->files[f], key);
+        const st_tensor *t = dsmlpM_st_find(&w->files[f], key);
         if (!t) {
-            s = err_set(ctx, DSMLP_ERR_CORRUPT, "%s: lists tensor '%s' in %s, which has no such tensor", index, key,
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "%s: lists tensor '%s' in %s, which has no such tensor", index, key,
                         w->files[f].path);
             break;
         }
@@ -119,13 +119,13 @@ done:
 
 dsmlp_status dsmlp_weights_open(dsmlp_ctx *ctx, const char *path, dsmlp_weights **out)
 {
-    if (!out) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_open: out is NULL");
+    if (!out) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_open: out is NULL");
     *out = NULL;
-    if (!path) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_open: path is NULL");
+    if (!path) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_open: path is NULL");
     dsmlp_weights *w = calloc(1, sizeof *w);
     if (!w || !(w->source = strdup(path))) {
         free(w);
-        return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_weights_open: out of memory");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_weights_open: out of memory");
     }
     w->ctx = ctx;
     char buf[4096 + 64];
@@ -138,7 +138,7 @@ dsmlp_status dsmlp_weights_open(dsmlp_ctx *ctx, const char *path, dsmlp_weights 
         if (!index) snprintf(buf, sizeof buf, "%s/model.safetensors", path);
         if (!is_file(buf)) {
             dsmlp_weights_close(w);
-            return err_set(ctx, DSMLP_ERR_IO, "%s: no model.safetensors or model.safetensors.index.json in it", path);
+            return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "%s: no model.safetensors or model.safetensors.index.json in it", path);
         }
         file = buf;
     }
@@ -147,7 +147,7 @@ dsmlp_status dsmlp_weights_open(dsmlp_ctx *ctx, const char *path, dsmlp_weights 
         s = open_index(w, file);
     } else {
         w->files = calloc(1, sizeof *w->files);
-        s = !w->files ? err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_weights_open: out of memory") : st_open(ctx, file, &w->files[0]);
+        s = !w->files ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_weights_open: out of memory") : dsmlpM_st_open(ctx, file, &w->files[0]);
         if (s == DSMLP_OK) w->nfiles = 1, s = index_single(w);
     }
     if (s != DSMLP_OK) {
@@ -156,7 +156,7 @@ dsmlp_status dsmlp_weights_open(dsmlp_ctx *ctx, const char *path, dsmlp_weights 
     }
     qsort(w->e, (size_t)w->n, sizeof *w->e, cmp_entry);
     *out = w;
-    err_clear(ctx);
+    dsmlpB_err_clear(ctx);
     return DSMLP_OK;
 }
 
@@ -188,7 +188,7 @@ static int ends_with_part(const char *s, const char *suffix)
     return ls > lx && s[ls - lx - 1] == '.' && !strcmp(s + ls - lx, suffix);
 }
 
-dsmlp_status w_lookup(const dsmlp_weights *w, const char *name, const char *what, const w_entry **out)
+dsmlp_status dsmlpM_w_lookup(const dsmlp_weights *w, const char *name, const char *what, const w_entry **out)
 {
     w_entry key = {.name = name};
     const w_entry *e = w->n ? bsearch(&key, w->e, (size_t)w->n, sizeof *w->e, cmp_entry) : NULL;
@@ -201,7 +201,7 @@ dsmlp_status w_lookup(const dsmlp_weights *w, const char *name, const char *what
     for (int i = 0; i < w->n; i++) {
         if (!ends_with_part(w->e[i].name, name)) continue;
         if (found)
-            return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "%s: tensor '%s' is ambiguous in %s: '%s' and '%s' both end "
+            return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "%s: tensor '%s' is ambiguous in %s: '%s' and '%s' both end "
                            "with it", what, name, w->source, found->name, w->e[i].name);
         found = &w->e[i];
     }
@@ -218,9 +218,9 @@ dsmlp_status w_lookup(const dsmlp_weights *w, const char *name, const char *what
         if (d < bestd) bestd = d, best = n;
     }
     if (best && bestd <= strlen(name) / 3)
-        return err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "%s: no tensor '%s' in %s (%d tensors in %d file%s; closest: '%s')",
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "%s: no tensor '%s' in %s (%d tensors in %d file%s; closest: '%s')",
                        what, name, w->source, w->n, w->nfiles, w->nfiles == 1 ? "" : "s", best);
-    return err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "%s: no tensor '%s' in %s (%d tensors in %d file%s)", what, name,
+    return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "%s: no tensor '%s' in %s (%d tensors in %d file%s)", what, name,
                    w->source, w->n, w->nfiles, w->nfiles == 1 ? "" : "s");
 }
 
@@ -229,8 +229,8 @@ static void fill_info(const dsmlp_weights *w, const w_entry *e, dsmlp_tensor_inf
     memset(out, 0, sizeof *out);
     out->name = e->name;
     out->file = w->files[e->file].path;
-    out->dtype_name = st_dtype_name(e->t->dtype);
-    out->dtype = st_dtype_dsmlp(e->t->dtype);
+    out->dtype_name = dsmlpM_st_dtype_name(e->t->dtype);
+    out->dtype = dsmlpM_st_dtype_dsmlp(e->t->dtype);
     out->rank = e->t->rank;
     for (int d = 0; d < e->t->rank && d < 8; d++) out->shape[d] = e->t->shape[d];
     out->bytes = e->t->end - e->t->begin;
@@ -240,7 +240,7 @@ dsmlp_status dsmlp_weights_tensor(const dsmlp_weights *w, int i, dsmlp_tensor_in
 {
     if (!w || !out) return DSMLP_ERR_INVALID_ARG;
     if (i < 0 || i >= w->n)
-        return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_tensor: %d is outside [0, %d)", i, w->n);
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_tensor: %d is outside [0, %d)", i, w->n);
     fill_info(w, &w->e[i], out);
     return DSMLP_OK;
 }
@@ -248,9 +248,9 @@ dsmlp_status dsmlp_weights_tensor(const dsmlp_weights *w, int i, dsmlp_tensor_in
 dsmlp_status dsmlp_weights_find(const dsmlp_weights *w, const char *name, dsmlp_tensor_info *out)
 {
     if (!w || !out) return DSMLP_ERR_INVALID_ARG;
-    if (!name) return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_find: name is NULL");
+    if (!name) return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_find: name is NULL");
     const w_entry *e;
-    dsmlp_status s = w_lookup(w, name, "dsmlp_weights_find", &e);
+    dsmlp_status s = dsmlpM_w_lookup(w, name, "dsmlp_weights_find", &e);
     if (s == DSMLP_OK) fill_info(w, e, out);
     return s;
 }
@@ -258,18 +258,18 @@ dsmlp_status dsmlp_weights_find(const dsmlp_weights *w, const char *name, dsmlp_
 dsmlp_status dsmlp_weights_read(const dsmlp_weights *w, const char *name, dsmlp_dtype dt, void *host, size_t bytes)
 {
     if (!w) return DSMLP_ERR_INVALID_ARG;
-    if (!name || !host) return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_read: %s is NULL", name ? "host" : "name");
+    if (!name || !host) return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_read: %s is NULL", name ? "host" : "name");
     const w_entry *e;
-    dsmlp_status s = w_lookup(w, name, "dsmlp_weights_read", &e);
+    dsmlp_status s = dsmlpM_w_lookup(w, name, "dsmlp_weights_read", &e);
     if (s != DSMLP_OK) return s;
     const st_file *f = &w->files[e->file];
-    if (!w_convertible(e->t->dtype, dt))
-        return err_set(w->ctx, DSMLP_ERR_DTYPE, "%s: tensor '%s' is %s, which dsmlp does not convert to %s", f->path,
-                       e->name, st_dtype_name(e->t->dtype), dsmlp_dtype_name(dt));
-    size_t n = (size_t)((e->t->end - e->t->begin) / st_dtype_size(e->t->dtype));
+    if (!dsmlpM_w_convertible(e->t->dtype, dt))
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_DTYPE, "%s: tensor '%s' is %s, which dsmlp does not convert to %s", f->path,
+                       e->name, dsmlpM_st_dtype_name(e->t->dtype), dsmlp_dtype_name(dt));
+    size_t n = (size_t)((e->t->end - e->t->begin) / dsmlpM_st_dtype_size(e->t->dtype));
     if (bytes != n * dsmlp_dtype_size(dt))
-        return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_read: tensor '%s' has %zu elements = %zu bytes of "
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_read: tensor '%s' has %zu elements = %zu bytes of "
                        "%s, but %zu bytes were given", e->name, n, n * dsmlp_dtype_size(dt), dsmlp_dtype_name(dt), bytes);
-    w_convert(host, dt, f->data + e->t->begin, e->t->dtype, n);
+    dsmlpM_w_convert(host, dt, f->data + e->t->begin, e->t->dtype, n);
     return DSMLP_OK;
 }

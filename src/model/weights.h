@@ -26,11 +26,11 @@ struct dsmlp_weights {
 /* The entry named name: exactly, else the one whose name ends in "." + name.
 ** NOT_FOUND (with the closest name) or INVALID_ARG (ambiguous) otherwise;
 ** `what` starts the message. */
-dsmlp_status w_lookup(const dsmlp_weights *w, const char *name, const char *what, const w_entry **out);
+dsmlp_status dsmlpM_w_lookup(const dsmlp_weights *w, const char *name, const char *what, const w_entry **out);
 
 /* Conversions of n elements from a stored dtype to a dsmlp dtype: F32, F16,
 ** BF16, F64 to f32/f16/bf16 (round to nearest even), I8 to i8. */
-int  w_convertible(st_dtype from, dsmlp_dtype to);
-void w_convert(void *dst, dsmlp_dtype to, const void *src, st_dtype from, size_t n);
+int  dsmlpM_w_convertible(st_dtype from, dsmlp_dtype to);
+void dsmlpM_w_convert(void *dst, dsmlp_dtype to, const void *src, st_dtype from, size_t n);
 
 #endif

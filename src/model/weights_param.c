@@ -9,7 +9,7 @@
 ** tensor's view, copied row by row: nothing is transposed.
 */
 #include "weights.h"
-#include "compiler/error.h"
+#include "error.h"
 #include "compiler/graph.h"
 #include "runtime/plan_handle.h"
 
@@ -73,7 +73,7 @@ static dsmlp_status tensor_name(dsmlp_ctx *ctx, const dsmlp_tensor_ref *r, int l
         } else {
             n++;
         }
-        if (n >= cap) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor map: the name of '%s' is too long", r->param);
+        if (n >= cap) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor map: the name of '%s' is too long", r->param);
     }
     if (n < cap) out[n] = 0;
     return DSMLP_OK;
@@ -88,20 +88,20 @@ static dsmlp_status make_slice(const dsmlp_weights *w, const dsmlp_tensor_map *m
     dsmlp_status s = tensor_name(ctx, r, layer, name, sizeof name);
     if (s != DSMLP_OK) return s;
     snprintf(what, sizeof what, "layer %d, parameter '%s'", layer, p->name);
-    if ((s = w_lookup(w, name, what, &sl->e)) != DSMLP_OK) return s;
+    if ((s = dsmlpM_w_lookup(w, name, what, &sl->e)) != DSMLP_OK) return s;
     const st_tensor *t = sl->e->t;
     sl->file = &w->files[sl->e->file];
     const char *fp = sl->file->path;
     param_text(p, ps, sizeof ps);
     shape_text(t, ts, sizeof ts);
-    if (!w_convertible(t->dtype, p->dtype))
-        return err_set(ctx, DSMLP_ERR_DTYPE,
+    if (!dsmlpM_w_convertible(t->dtype, p->dtype))
+        return dsmlpB_err_set(ctx, DSMLP_ERR_DTYPE,
                        "%s: tensor '%s' is %s, which dsmlp does not convert to %s (parameter %s; it converts F32, F16, "
                        "BF16, F64 to f32, f16, bf16 and I8 to i8)",
-                       fp, sl->e->name, st_dtype_name(t->dtype), dsmlp_dtype_name(p->dtype), ps);
+                       fp, sl->e->name, dsmlpM_st_dtype_name(t->dtype), dsmlp_dtype_name(p->dtype), ps);
     int as_vector = p->vector && (t->rank == 1 || (t->rank == 2 && t->shape[0] == 1));
     if (t->rank != (p->vector ? 1 : 2) && !as_vector)
-        return err_set(ctx, DSMLP_ERR_SHAPE, "%s: tensor '%s' has shape %s, but parameter %s needs a %s", fp,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE, "%s: tensor '%s' has shape %s, but parameter %s needs a %s", fp,
                        sl->e->name, ts, ps, p->vector ? "vector (1 dimension)" : "matrix (2 dimensions)");
     /* The view: the map's row block of the tensor, as [VR, VC]. */
     int64_t TR = p->vector ? 1 : t->shape[0], TC = p->vector ? t->shape[t->rank - 1] : t->shape[1];
@@ -109,13 +109,13 @@ static dsmlp_status make_slice(const dsmlp_weights *w, const dsmlp_tensor_map *m
     if (r->row_count > 0) {
         int64_t avail = p->vector ? TC : TR;
         if (r->row_begin > avail || r->row_count > avail - r->row_begin)
-            return err_set(ctx, DSMLP_ERR_SHAPE, "%s: tensor '%s' has shape %s: rows [%lld, %lld) for parameter %s lie "
+            return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE, "%s: tensor '%s' has shape %s: rows [%lld, %lld) for parameter %s lie "
                            "outside it", fp, sl->e->name, ts, (long long)r->row_begin,
                            (long long)(r->row_begin + r->row_count), ps);
         if (p->vector) VC = r->row_count, row0 = r->row_begin;   /* a vector's "rows" are its elements */
         else VR = r->row_count, row0 = r->row_begin;
     }
-    size_t esz = st_dtype_size(t->dtype);
+    size_t esz = dsmlpM_st_dtype_size(t->dtype);
     sl->view = sl->file->data + t->begin + (size_t)row0 * (size_t)(p->vector ? 1 : TC) * esz;
     sl->VC = VC;
     /* What the rank needs: the parameter's shape with the split axis times P. */
@@ -123,7 +123,7 @@ static dsmlp_status make_slice(const dsmlp_weights *w, const dsmlp_tensor_map *m
     int out_axis = p->vector ? 1 : p->layout == DSMLP_LAYOUT_OUT_IN ? 0 : 1;
     int axis = r->split == DSMLP_SPLIT_IN ? 1 - out_axis : out_axis;
     if (r->split == DSMLP_SPLIT_IN && p->vector)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor map: vector parameter %s cannot be split by input features",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor map: vector parameter %s cannot be split by input features",
                        ps);
     int64_t NR = ER, NC = EC;
     if (r->split != DSMLP_SPLIT_NONE && axis == 0) NR *= P;
@@ -136,7 +136,7 @@ static dsmlp_status make_slice(const dsmlp_weights *w, const dsmlp_tensor_map *m
         if (r->row_count > 0)
             snprintf(block, sizeof block, " (rows [%lld, %lld) of it)", (long long)r->row_begin,
                      (long long)(r->row_begin + r->row_count));
-        return err_set(ctx, DSMLP_ERR_SHAPE, "%s: tensor '%s' is %s%s but parameter %s of this block needs %s "
+        return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE, "%s: tensor '%s' is %s%s but parameter %s of this block needs %s "
                        "(%s, tp_size %lld)", fp, sl->e->name, ts, block, ps, need, split_name(r->split), (long long)P);
     }
     int64_t len = axis == 0 ? ER : EC;   /* the rank's extent along the split axis */
@@ -148,7 +148,7 @@ static dsmlp_status make_slice(const dsmlp_weights *w, const dsmlp_tensor_map *m
         else sl->rect[0].c0 = rk * len;
     } else if (r->split == DSMLP_SPLIT_OUT_HALVES) {
         if (len % 2)
-            return err_set(ctx, DSMLP_ERR_SHAPE, "parameter %s: %lld output features do not split in two halves", ps,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE, "parameter %s: %lld output features do not split in two halves", ps,
                            (long long)len);
         int64_t h = len / 2, full_half = len * P / 2;
         for (int k = 0; k < 2; k++) {
@@ -166,13 +166,13 @@ static dsmlp_status make_slice(const dsmlp_weights *w, const dsmlp_tensor_map *m
 static void gather(const w_slice *sl, const w_param *p, void *host)
 {
     st_dtype from = sl->e->t->dtype;
-    size_t ssz = st_dtype_size(from), dsz = dsmlp_dtype_size(p->dtype);
+    size_t ssz = dsmlpM_st_dtype_size(from), dsz = dsmlp_dtype_size(p->dtype);
     for (int k = 0; k < sl->nrect; k++) {
         const w_rect *q = &sl->rect[k];
         for (int64_t i = 0; i < q->nr; i++) {
             const unsigned char *src = sl->view + ((size_t)(q->r0 + i) * (size_t)sl->VC + (size_t)q->c0) * ssz;
             unsigned char *dst = (unsigned char *)host + ((size_t)(q->dr0 + i) * (size_t)p->cols + (size_t)q->dc0) * dsz;
-            w_convert(dst, p->dtype, src, from, (size_t)q->nc);
+            dsmlpM_w_convert(dst, p->dtype, src, from, (size_t)q->nc);
         }
     }
 }
@@ -181,8 +181,8 @@ static void gather(const w_slice *sl, const w_param *p, void *host)
 static const void *in_place(const w_slice *sl, const w_param *p)
 {
     const w_rect *q = &sl->rect[0];
-    if (sl->nrect != 1 || q->c0 != 0 || q->nc != sl->VC || st_dtype_dsmlp(sl->e->t->dtype) != p->dtype) return NULL;
-    return sl->view + (size_t)q->r0 * (size_t)sl->VC * st_dtype_size(sl->e->t->dtype);
+    if (sl->nrect != 1 || q->c0 != 0 || q->nc != sl->VC || dsmlpM_st_dtype_dsmlp(sl->e->t->dtype) != p->dtype) return NULL;
+    return sl->view + (size_t)q->r0 * (size_t)sl->VC * dsmlpM_st_dtype_size(sl->e->t->dtype);
 }
 
 static size_t param_bytes(const w_param *p)
@@ -194,7 +194,7 @@ static size_t param_bytes(const w_param *p)
 
 static int from_graph(const dsmlp_graph *g, const char *name, w_param *p)
 {
-    dsmlp_value v = graph_find(g, DSMLP_OP_PARAM, name);
+    dsmlp_value v = dsmlpC_graph_find(g, DSMLP_OP_PARAM, name);
     if (v == DSMLP_NONE) return 0;
     const graph_node *n = graph_at(g, v);
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -205,7 +205,7 @@ static int from_graph(const dsmlp_graph *g, const char *name, w_param *p)
 
 static int from_plan(const dsmlp_plan *pl, const char *name, w_param *p)
 {
-    int b = plan_find_buf(pl->p, name);
+    int b = dsmlpC_plan_find_buf(pl->p, name);
     if (b < 0 || pl->p->bufs[b].kind != BUF_PARAM) return 0;
     const plan_buf *pb = &pl->p->bufs[b];
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -224,13 +224,13 @@ static const dsmlp_tensor_ref *find_ref(const dsmlp_tensor_map *m, const char *p
 
 static dsmlp_status check_args(const dsmlp_weights *w, const dsmlp_tensor_map *m, int layer, const char *fn)
 {
-    if (!m) return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "%s: the tensor map is NULL (a graph from dsmlp.hf carries "
+    if (!m) return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "%s: the tensor map is NULL (a graph from dsmlp.hf carries "
                            "one: dsmlp_graph_tensor_map)", fn);
     if (layer < 0 || (m->layers > 0 && layer >= m->layers))
-        return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "%s: layer %d is not a layer of the model (it has %d)", fn, layer,
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "%s: layer %d is not a layer of the model (it has %d)", fn, layer,
                        m->layers);
     if (m->tp_size < 1 || m->tp_rank < 0 || m->tp_rank >= m->tp_size)
-        return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "%s: tensor map tp_rank %d of tp_size %d", fn, m->tp_rank,
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "%s: tensor map tp_rank %d of tp_size %d", fn, m->tp_rank,
                        m->tp_size);
     return DSMLP_OK;
 }
@@ -238,14 +238,14 @@ static dsmlp_status check_args(const dsmlp_weights *w, const dsmlp_tensor_map *m
 dsmlp_status dsmlp_weights_check(const dsmlp_weights *w, const dsmlp_graph *g, const dsmlp_tensor_map *m, int layer)
 {
     if (!w) return DSMLP_ERR_INVALID_ARG;
-    if (!g) return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_check: graph is NULL");
+    if (!g) return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_check: graph is NULL");
     dsmlp_status s = check_args(w, m, layer, "dsmlp_weights_check");
     for (int i = 0; s == DSMLP_OK && i < g->n; i++) {
         const graph_node *n = graph_at(g, i);
         if (n->op != DSMLP_OP_PARAM) continue;
         const dsmlp_tensor_ref *r = find_ref(m, n->name);
         if (!r)
-            return err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "parameter '%s' of graph '%s' has no tensor in the tensor map",
+            return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "parameter '%s' of graph '%s' has no tensor in the tensor map",
                            n->name, g->name);
         w_param p;
         w_slice sl;
@@ -260,18 +260,18 @@ dsmlp_status dsmlp_weights_param(const dsmlp_weights *w, const dsmlp_graph *g, c
 {
     if (!w) return DSMLP_ERR_INVALID_ARG;
     if (!g || !param || !host)
-        return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_param: %s is NULL",
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_param: %s is NULL",
                        !g ? "graph" : !param ? "param" : "host");
     dsmlp_status s = check_args(w, m, layer, "dsmlp_weights_param");
     if (s != DSMLP_OK) return s;
     w_param p;
     if (!from_graph(g, param, &p))
-        return err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_weights_param: graph '%s' has no parameter '%s'", g->name,
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_weights_param: graph '%s' has no parameter '%s'", g->name,
                        param);
     const dsmlp_tensor_ref *r = find_ref(m, param);
-    if (!r) return err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_weights_param: the tensor map has no '%s'", param);
+    if (!r) return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_weights_param: the tensor map has no '%s'", param);
     if (bytes != param_bytes(&p))
-        return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_param: '%s' is %zu bytes, %zu were given", param,
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_param: '%s' is %zu bytes, %zu were given", param,
                        param_bytes(&p), bytes);
     w_slice sl;
     if ((s = make_slice(w, m, r, layer, &p, &sl)) != DSMLP_OK) return s;
@@ -283,10 +283,10 @@ dsmlp_status dsmlp_weights_bind(const dsmlp_weights *w, const dsmlp_tensor_map *
                                 dsmlp_bindings *set)
 {
     if (!w) return DSMLP_ERR_INVALID_ARG;
-    if (!pl || !pl->p) return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_bind: plan is NULL");
+    if (!pl || !pl->p) return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_bind: plan is NULL");
     dsmlp_status s = check_args(w, m, layer, "dsmlp_weights_bind");
     if (s == DSMLP_OK && set && dsmlp_bindings_plan(set) != pl)
-        return err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_bind: the binding set belongs to %s",
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_bind: the binding set belongs to %s",
                        dsmlp_bindings_plan(set) ? "another plan" : "a plan that was freed");
     /* Every slice is checked before anything is uploaded: a bad file changes nothing. */
     w_slice sl[DSMLP_TENSOR_MAP_MAX];
@@ -301,7 +301,7 @@ dsmlp_status dsmlp_weights_bind(const dsmlp_weights *w, const dsmlp_tensor_map *
         void *tmp = NULL;
         if (!src) {
             if (!(tmp = malloc(bytes ? bytes : 1)))
-                return err_set(w->ctx, DSMLP_ERR_NOMEM, "dsmlp_weights_bind: out of host memory for '%s' (%zu bytes)",
+                return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOMEM, "dsmlp_weights_bind: out of host memory for '%s' (%zu bytes)",
                                ps[i].name, bytes);
             gather(&sl[i], &ps[i], tmp);
             src = tmp;

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Decode GEMV kernels for T <= this by default. Off: on the H200 they won at T = 1 for GELU-4096 (-1%) and
-** BERT-base (-13%) but lost 0.7% for SwiGLU-4096, and lost at T >= 2 (bench/RESULTS.md, "decode GEMV"). */
-#define DSMLP_DECODE_MAX_TOKENS_DEFAULT 1   /* measured: bench/RESULTS.md, "Decode GEMV" */
+/* Decode GEMV kernels for T <= this by default: T = 1 only. On the H200 they won at T = 1 for GELU-4096 (-1%)
+** and BERT-base (-13%), lost 0.7% for SwiGLU-4096, and lost at T >= 2 (bench/RESULTS.md, "Decode GEMV"). */
+#define DSMLP_DECODE_MAX_TOKENS_DEFAULT 1
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o)
 {
@@ -21,25 +21,21 @@ void dsmlp_compile_options_default(dsmlp_compile_options *o)
     o->max_tokens = 8192;
     o->decode_max_tokens = DSMLP_DECODE_MAX_TOKENS_DEFAULT;
     o->stream_max_tokens = -1;   /* auto: the route where it measured faster (quantized weights) */
-    /* For measuring and testing both variants without rebuilding callers. */
-    const char *e = getenv("DSMLP_DECODE_MAX_TOKENS");
-    if (e && *e) o->decode_max_tokens = atoi(e);
-    if ((e = getenv("DSMLP_STREAM_MAX_TOKENS")) && *e) o->stream_max_tokens = atoi(e);
 }
 
 static dsmlp_status compile_one(dsmlp_ctx *ctx, plan_kernel *k, const char *arch, int *was_cached)
 {
     store *s;
-    dsmlp_status st = ctx_store(ctx, &s);
+    dsmlp_status st = dsmlpR_ctx_store(ctx, &s);
     if (st != DSMLP_OK) return st;
     dsmlp_cache_stats before, after;
     dsmlp_cache_get_stats(ctx, &before);
     const void *cubin;
     size_t len;
     char key[65];
-    st = store_get(s, ctx, k->name, k->source, arch, &cubin, &len, key);
+    st = dsmlpR_store_get(s, ctx, k->name, k->source, arch, &cubin, &len, key);
     if (st != DSMLP_OK) {
-        err_append(ctx, "while compiling kernel %s for %s", k->name, arch);
+        dsmlpB_err_append(ctx, "while compiling kernel %s for %s", k->name, arch);
         return st;
     }
     dsmlp_cache_get_stats(ctx, &after);
@@ -52,32 +48,36 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
                               dsmlp_plan **out)
 {
     if (!ctx) return DSMLP_ERR_INVALID_ARG;
-    if (!g || !out) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_build: graph and out are required");
+    if (!g || !out) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_build: graph and out are required");
     *out = NULL;
     dsmlp_compile_options opt;
     dsmlp_compile_options_default(&opt);
     if (o) opt = *o;
     if (opt.max_tokens <= 0) opt.max_tokens = 8192;
+    /* For measuring the variants without rebuilding callers (DSMLP_DECODE_MAX_TOKENS,
+    ** DSMLP_STREAM_MAX_TOKENS through the context's options). */
+    if (ctx_opts(ctx)->decode_max_tokens != DSMLP_CTX_KEEP) opt.decode_max_tokens = ctx_opts(ctx)->decode_max_tokens;
+    if (ctx_opts(ctx)->stream_max_tokens != DSMLP_CTX_KEEP) opt.stream_max_tokens = ctx_opts(ctx)->stream_max_tokens;
     if (!opt.arch) {
         /* the device's arch, else sm_90 (no GPU needed to build a plan) */
         if (dsmlp_device_available(ctx)) opt.arch = dsmlp_device_arch(ctx);
         if (!opt.arch) opt.arch = "sm_90";
-        err_clear(ctx);
+        dsmlpB_err_clear(ctx);
     }
-    if (!nvrtc_arch_valid(opt.arch))
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
-                       "dsmlp_plan_build: target arch '%s' is not supported (valid: sm_80, sm_86, sm_89, sm_90, sm_90a)",
-                       opt.arch);
+    if (!dsmlpR_nvrtc_arch_valid(opt.arch))
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                       "dsmlp_plan_build: target arch '%s' is not supported (valid: %s)", opt.arch,
+                       dsmlpR_nvrtc_arch_list());
     dsmlp_plan *h = calloc(1, sizeof *h);
-    if (!h) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_build: out of memory");
-    h->ctx = ctx;
-    dsmlp_status s = plan_make(ctx, g, &opt, &h->p);
+    if (!h) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_build: out of memory");
+    h->ctx = dsmlpB_ctx_retain(ctx);   /* the plan keeps its context alive */
+    dsmlp_status s = dsmlpC_plan_make(ctx, g, &opt, &h->p);
     for (int i = 0; s == DSMLP_OK && i < h->p->nkernels; i++) {
         plan_kernel *k = &h->p->kernels[i];
-        nvrtc_dump_source(NULL, k->name, k->source);
+        dsmlpR_nvrtc_dump_source(ctx_opts(ctx)->dump_dir, k->name, k->source);
         if (opt.defer_compile) {
             char key[65];
-            s = store_key(ctx, k->source, h->p->arch, key);
+            s = dsmlpR_store_key(ctx, k->source, h->p->arch, key);
             if (s == DSMLP_OK) memcpy(k->key, key, 65);
         } else {
             s = compile_one(ctx, k, h->p->arch, NULL);
@@ -95,15 +95,16 @@ void dsmlp_plan_free(dsmlp_plan *p)
 {
     if (!p) return;
     if (p->rt && p->rt_free) p->rt_free(p->rt);
-    plan_destroy(p->p);
+    dsmlpC_plan_destroy(p->p);
+    dsmlpB_ctx_release(p->ctx);
     free(p);
 }
 
 dsmlp_status dsmlp_plan_explain(const dsmlp_plan *p, char **text)
 {
     if (!p || !text) return DSMLP_ERR_INVALID_ARG;
-    dsmlp_status s = plan_explain_text(p->p, text);
-    if (s != DSMLP_OK) return err_set(p->ctx, s, "dsmlp_plan_explain: out of memory");
+    dsmlp_status s = dsmlpC_plan_explain_text(p->p, text);
+    if (s != DSMLP_OK) return dsmlpB_err_set(p->ctx, s, "dsmlp_plan_explain: out of memory");
     return DSMLP_OK;
 }
 
@@ -121,7 +122,7 @@ dsmlp_status dsmlp_plan_kernel(const dsmlp_plan *p, int i, const char **name, co
 {
     if (!p) return DSMLP_ERR_INVALID_ARG;
     if (i < 0 || i >= p->p->nkernels)
-        return err_set(p->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_plan_kernel: no kernel %d (the plan has %d)", i,
+        return dsmlpB_err_set(p->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_plan_kernel: no kernel %d (the plan has %d)", i,
                        p->p->nkernels);
     if (name) *name = p->p->kernels[i].name;
     if (key) *key = p->p->kernels[i].key;
@@ -133,9 +134,9 @@ const char *dsmlp_plan_arch(const dsmlp_plan *p) { return p ? p->p->arch : NULL;
 dsmlp_status dsmlp_plan_compile_kernel(dsmlp_ctx *ctx, const dsmlp_plan *p, int i, int *was_cached)
 {
     if (!ctx) return DSMLP_ERR_INVALID_ARG;
-    if (!p) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_compile_kernel: no plan");
+    if (!p) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_compile_kernel: no plan");
     if (i < 0 || i >= p->p->nkernels)
-        return err_set(ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_plan_compile_kernel: no kernel %d (the plan has %d)", i,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_plan_compile_kernel: no kernel %d (the plan has %d)", i,
                        p->p->nkernels);
     /* Each kernel's slot is written by the one thread compiling it; the key
     ** bytes are the same whoever writes them. */

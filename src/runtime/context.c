@@ -1,57 +1,59 @@
-/* context.c — dsmlp_ctx: creation, last error, status names, version. */
+/* context.c — dsmlp_ctx_create: a base context with the runtime's state. */
 #include "context.h"
 #include "store.h"
 
 #include <stdlib.h>
 
-static const char *const status_names[DSMLP_STATUS_COUNT] = {
-    "DSMLP_OK", "DSMLP_ERR_INVALID_ARG", "DSMLP_ERR_SHAPE", "DSMLP_ERR_DTYPE", "DSMLP_ERR_NOMEM",
-    "DSMLP_ERR_NOT_FOUND", "DSMLP_ERR_UNSUPPORTED", "DSMLP_ERR_COMPILE", "DSMLP_ERR_IO", "DSMLP_ERR_CORRUPT",
-    "DSMLP_ERR_VERSION", "DSMLP_ERR_SCRIPT", "DSMLP_ERR_NO_DEVICE", "DSMLP_ERR_CUDA", "DSMLP_ERR_CUBLAS",
-    "DSMLP_ERR_NCCL", "DSMLP_ERR_STATE",
-};
+/* Implemented by the device layer (src/runtime/device*.c). */
+void dsmlpR_device_destroy(struct device *d);
 
-const char *dsmlp_status_name(dsmlp_status s)
+static void runtime_free(struct ctx_runtime *rt)
 {
-    return (unsigned)s < DSMLP_STATUS_COUNT ? status_names[s] : "DSMLP_ERR_?";
+    if (rt->store) dsmlpR_store_close(rt->store);
+    if (rt->device) dsmlpR_device_destroy(rt->device);
+    dsmlpR_ctx_options_free(rt);
+    free(rt);
 }
 
-const char *dsmlp_version(void) { return DSMLP_VERSION_STRING; }
-
-/* Implemented by the device layer (src/runtime/device*.c). */
-void device_destroy(struct device *d);
-
-dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out)
+dsmlp_status dsmlp_ctx_create_with(const dsmlp_ctx_options *o, dsmlp_ctx **out)
 {
     if (!out) return DSMLP_ERR_INVALID_ARG;
-    dsmlp_ctx *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) return DSMLP_ERR_NOMEM;
-    ctx->ref_threads = 1;
+    *out = NULL;
+    dsmlp_ctx_options def;
+    if (!o) {
+        dsmlp_ctx_options_default(&def);
+        o = &def;
+    }
+    dsmlp_ctx *ctx = dsmlpB_ctx_new();
+    struct ctx_runtime *rt = calloc(1, sizeof *rt);
+    if (!ctx || !rt || dsmlpR_ctx_options_set(rt, o) != 0) {
+        if (rt) dsmlpR_ctx_options_free(rt);
+        free(ctx);
+        free(rt);
+        return DSMLP_ERR_NOMEM;
+    }
+    rt->ref_threads = o->ref_threads;
+    ctx->rt = rt;
+    ctx->rt_free = runtime_free;
     *out = ctx;
     return DSMLP_OK;
 }
 
-void dsmlp_ctx_free(dsmlp_ctx *ctx)
+/* The environment's settings: what programs that do not choose get. */
+dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out)
 {
-    if (!ctx) return;
-    if (ctx->store) store_close(ctx->store);
-    if (ctx->device) device_destroy(ctx->device);
-    free(ctx);
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    return dsmlp_ctx_create_with(&o, out);
 }
 
-const char *dsmlp_last_error(const dsmlp_ctx *ctx)
+dsmlp_status dsmlpR_ctx_store(dsmlp_ctx *ctx, struct store **out)
 {
-    return ctx ? ctx->err.msg : "no context";
-}
-
-dsmlp_status ctx_store(dsmlp_ctx *ctx, struct store **out)
-{
-    if (!ctx->store) {
-        dsmlp_status s = store_open(ctx, &ctx->store);
+    if (!ctx->rt->store) {
+        dsmlp_status s = dsmlpR_store_open(ctx, &ctx->rt->store);
         if (s != DSMLP_OK) return s;
     }
-    *out = ctx->store;
+    *out = ctx->rt->store;
     return DSMLP_OK;
 }
-
-void dsmlp_free(void *p) { free(p); }

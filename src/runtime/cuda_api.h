@@ -46,9 +46,9 @@ typedef struct cuda_api {
 /* Loads the driver once per process (thread-safe) and calls cuInit(0).
 ** DSMLP_ERR_NO_DEVICE with a message when the library, an entry point or
 ** cuInit is missing. */
-dsmlp_status cuda_api_load(dsmlp_ctx *ctx, const cuda_api **out);
+dsmlp_status dsmlpR_cuda_api_load(dsmlp_ctx *ctx, const cuda_api **out);
 
 /* "CUDA_ERROR_INVALID_VALUE (invalid argument)" for r; static storage. */
-const char *cuda_api_errstr(CUresult r);
+const char *dsmlpR_cuda_api_errstr(CUresult r);
 
 #endif

@@ -8,7 +8,7 @@
 
 static dsmlp_status cu_fail(dsmlp_ctx *ctx, const char *what, CUresult r)
 {
-    return err_set(ctx, DSMLP_ERR_CUDA, "%s failed: %s", what, cuda_api_errstr(r));
+    return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s failed: %s", what, dsmlpR_cuda_api_errstr(r));
 }
 
 static dsmlp_status pick_device(dsmlp_ctx *ctx, const cuda_api *cu, CUdevice *dev, CUcontext *cur)
@@ -16,44 +16,38 @@ static dsmlp_status pick_device(dsmlp_ctx *ctx, const cuda_api *cu, CUdevice *de
     int count = 0;
     CUresult r = cu->cuDeviceGetCount(&count);
     if (r != CUDA_SUCCESS)
-        return err_set(ctx, DSMLP_ERR_NO_DEVICE, "no GPU: cuDeviceGetCount failed with %s", cuda_api_errstr(r));
-    if (count <= 0) return err_set(ctx, DSMLP_ERR_NO_DEVICE, "no GPU: cuDeviceGetCount returned 0");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NO_DEVICE, "no GPU: cuDeviceGetCount failed with %s", dsmlpR_cuda_api_errstr(r));
+    if (count <= 0) return dsmlpB_err_set(ctx, DSMLP_ERR_NO_DEVICE, "no GPU: cuDeviceGetCount returned 0");
     /* An embedding engine that already made a context current (PyTorch does
     ** with the primary one) decides the device. */
     *cur = NULL;
     if (cu->cuCtxGetCurrent(cur) == CUDA_SUCCESS && *cur && cu->cuCtxGetDevice(dev) == CUDA_SUCCESS)
         return DSMLP_OK;
     *cur = NULL;
-    int ordinal = 0;
-    const char *env = getenv("DSMLP_DEVICE");
-    if (env && *env) {
-        char *end;
-        long v = strtol(env, &end, 10);
-        if (*end || v < 0 || v >= count)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "DSMLP_DEVICE=%s: not a device ordinal in [0, %d)", env,
-                           count);
-        ordinal = (int)v;
-    }
+    int ordinal = ctx_opts(ctx)->device;
+    if (ordinal < 0 || ordinal >= count)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "device %d (option device, DSMLP_DEVICE): not a device ordinal in "
+                       "[0, %d)", ordinal, count);
     r = cu->cuDeviceGet(dev, ordinal);
     return r == CUDA_SUCCESS ? DSMLP_OK : cu_fail(ctx, "cuDeviceGet", r);
 }
 
-dsmlp_status device_get(dsmlp_ctx *ctx, struct device **out)
+dsmlp_status dsmlpR_device_get(dsmlp_ctx *ctx, struct device **out)
 {
-    if (ctx->device) {
-        *out = ctx->device;
-        return device_make_current(ctx, ctx->device);
+    if (ctx->rt->device) {
+        *out = ctx->rt->device;
+        return dsmlpR_device_make_current(ctx, ctx->rt->device);
     }
     *out = NULL;
     const cuda_api *cu;
-    dsmlp_status s = cuda_api_load(ctx, &cu);
+    dsmlp_status s = dsmlpR_cuda_api_load(ctx, &cu);
     if (s != DSMLP_OK) return s;
     CUdevice dev;
     CUcontext cur;
     if ((s = pick_device(ctx, cu, &dev, &cur)) != DSMLP_OK) return s;
 
     struct device *d = calloc(1, sizeof *d);
-    if (!d) return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory for the device state");
+    if (!d) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory for the device state");
     d->cu = cu;
     d->dev = dev;
     CUresult r;
@@ -77,12 +71,12 @@ dsmlp_status device_get(dsmlp_ctx *ctx, struct device **out)
     d->pdl = d->cc_major >= 9 && cu->cuLaunchKernelEx != NULL;
     if (cu->cuDeviceGetName(d->name, (int)sizeof d->name, dev) != CUDA_SUCCESS)
         snprintf(d->name, sizeof d->name, "CUDA device %d", (int)dev);
-    ctx->device = d;
+    ctx->rt->device = d;
     *out = d;
     return DSMLP_OK;
 }
 
-dsmlp_status device_make_current(dsmlp_ctx *ctx, struct device *d)
+dsmlp_status dsmlpR_device_make_current(dsmlp_ctx *ctx, struct device *d)
 {
     CUcontext cur = NULL;
     if (d->cu->cuCtxGetCurrent(&cur) == CUDA_SUCCESS && cur == d->ctx) return DSMLP_OK;
@@ -90,7 +84,7 @@ dsmlp_status device_make_current(dsmlp_ctx *ctx, struct device *d)
     return r == CUDA_SUCCESS ? DSMLP_OK : cu_fail(ctx, "cuCtxSetCurrent", r);
 }
 
-void device_destroy(struct device *d)
+void dsmlpR_device_destroy(struct device *d)
 {
     if (!d) return;
     if (d->lt) cublasLtDestroy((cublasLtHandle_t)d->lt);
@@ -102,12 +96,12 @@ int dsmlp_device_available(dsmlp_ctx *ctx)
 {
     if (!ctx) return 0;
     struct device *d;
-    return device_get(ctx, &d) == DSMLP_OK;
+    return dsmlpR_device_get(ctx, &d) == DSMLP_OK;
 }
 
 const char *dsmlp_device_arch(dsmlp_ctx *ctx)
 {
     if (!ctx) return NULL;
     struct device *d;
-    return device_get(ctx, &d) == DSMLP_OK ? d->arch : NULL;
+    return dsmlpR_device_get(ctx, &d) == DSMLP_OK ? d->arch : NULL;
 }

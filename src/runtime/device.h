@@ -26,9 +26,9 @@ struct device {
 ** DSMLP_ERR_NO_DEVICE and a message saying what is missing. The device is
 ** the one of the calling thread's current context if there is one, else
 ** device 0 (DSMLP_DEVICE=<n> picks another). */
-dsmlp_status device_get(dsmlp_ctx *ctx, struct device **out);
-void         device_destroy(struct device *d);
+dsmlp_status dsmlpR_device_get(dsmlp_ctx *ctx, struct device **out);
+void         dsmlpR_device_destroy(struct device *d);
 /* Makes d's primary context current on the calling thread (cheap). */
-dsmlp_status device_make_current(dsmlp_ctx *ctx, struct device *d);
+dsmlp_status dsmlpR_device_make_current(dsmlp_ctx *ctx, struct device *d);
 
 #endif

@@ -38,24 +38,24 @@ static void api_load_once(void)
     CUresult r = api.cuInit(0);
     if (r != CUDA_SUCCESS) {
         api_status = DSMLP_ERR_NO_DEVICE;
-        snprintf(api_msg, sizeof api_msg, "no GPU: cuInit failed with %s", cuda_api_errstr(r));
+        snprintf(api_msg, sizeof api_msg, "no GPU: cuInit failed with %s", dsmlpR_cuda_api_errstr(r));
         return;
     }
     api_status = DSMLP_OK;   /* the library stays loaded for the process's life */
 }
 
-dsmlp_status cuda_api_load(dsmlp_ctx *ctx, const cuda_api **out)
+dsmlp_status dsmlpR_cuda_api_load(dsmlp_ctx *ctx, const cuda_api **out)
 {
     pthread_once(&api_once, api_load_once);
     if (api_status != DSMLP_OK) {
         if (out) *out = NULL;
-        return err_set(ctx, api_status, "%s", api_msg);
+        return dsmlpB_err_set(ctx, api_status, "%s", api_msg);
     }
     if (out) *out = &api;
     return DSMLP_OK;
 }
 
-const char *cuda_api_errstr(CUresult r)
+const char *dsmlpR_cuda_api_errstr(CUresult r)
 {
     static __thread char buf[256];
     const char *name = NULL, *text = NULL;

@@ -10,6 +10,6 @@
 
 /* Frees everything dsmlp_plan_load made (device memory it owns included).
 ** rt may be NULL. dsmlp_plan_load installs it as the plan's rt_free. */
-void exec_unload(void *rt);
+void dsmlpR_exec_unload(void *rt);
 
 #endif

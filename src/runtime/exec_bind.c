@@ -32,7 +32,7 @@ static void list_names(const plan *p, char *out, size_t cap)
 
 static dsmlp_status plan_gone(const dsmlp_bindings *s, const char *fn)
 {
-    return err_set(s->ctx, DSMLP_ERR_STATE, "%s: the binding set's plan was freed", fn);
+    return dsmlpB_err_set(s->ctx, DSMLP_ERR_STATE, "%s: the binding set's plan was freed", fn);
 }
 
 /* Common checks; returns the buffer index or -1 with the error set. */
@@ -41,14 +41,14 @@ static int find_binding(dsmlp_bindings *set, const char *name, const char *fn, d
     dsmlp_ctx *ctx = set->ctx;
     const plan *p = set->plan->p;
     if (!name) {
-        *s = err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: name is NULL", fn);
+        *s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: name is NULL", fn);
         return -1;
     }
-    int b = plan_find_buf(p, name);
+    int b = dsmlpC_plan_find_buf(p, name);
     if (b < 0 || p->bufs[b].kind == BUF_WORK) {
         char names[1024];
         list_names(p, names, sizeof names);
-        *s = err_set(ctx, DSMLP_ERR_NOT_FOUND, "%s: plan '%s' has no input, output or parameter named '%s' (it has: %s)",
+        *s = dsmlpB_err_set(ctx, DSMLP_ERR_NOT_FOUND, "%s: plan '%s' has no input, output or parameter named '%s' (it has: %s)",
                      fn, p->graph_name, name, names);
         return -1;
     }
@@ -77,10 +77,10 @@ static dsmlp_status set_bind(dsmlp_bindings *set, const char *name, void *device
     int b = find_binding(set, name, fn, &s);
     if (b < 0) return s;
     if ((uintptr_t)device_ptr % 16)
-        return err_set(set->ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(set->ctx, DSMLP_ERR_INVALID_ARG,
                        "%s: pointer %p for %s '%s' is not 16-byte aligned (vector loads and cuBLASLt need it)", fn,
                        device_ptr, kind_name(set->plan->p->bufs[b].kind), name);
-    if ((s = device_make_current(set->ctx, rt->dev)) != DSMLP_OK) return s;
+    if ((s = dsmlpR_device_make_current(set->ctx, rt->dev)) != DSMLP_OK) return s;
     drop_owned(rt, set, b);
     set->ptr[b] = (CUdeviceptr)(uintptr_t)device_ptr;   /* NULL unbinds */
     return DSMLP_OK;
@@ -96,25 +96,25 @@ static dsmlp_status set_upload(dsmlp_bindings *set, const char *name, const void
     dsmlp_ctx *ctx = set->ctx;
     const plan_buf *pb = &set->plan->p->bufs[b];
     if (pb->kind != BUF_PARAM)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "%s: '%s' is an %s, not a parameter (bind a device pointer with dsmlp_bind)", fn, name,
                        kind_name(pb->kind));
     size_t want = param_bytes(pb);
     if (bytes != want)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: '%s' is [%lld,%lld] %s = %zu bytes, but %zu bytes were given",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: '%s' is [%lld,%lld] %s = %zu bytes, but %zu bytes were given",
                        fn, name, (long long)pb->rows, (long long)pb->cols, dsmlp_dtype_name(pb->dtype), want, bytes);
-    if (!host) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: host data for '%s' is NULL", fn, name);
-    if ((s = device_make_current(ctx, rt->dev)) != DSMLP_OK) return s;
+    if (!host) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: host data for '%s' is NULL", fn, name);
+    if ((s = dsmlpR_device_make_current(ctx, rt->dev)) != DSMLP_OK) return s;
     const cuda_api *cu = rt->dev->cu;
     CUresult r;
     CUdeviceptr mem = set->owned[b];
     if (!mem && (r = cu->cuMemAlloc(&mem, want)) != CUDA_SUCCESS)
-        return err_set(ctx, DSMLP_ERR_CUDA, "%s: cuMemAlloc of %zu bytes for '%s' failed: %s", fn, want, name,
-                       cuda_api_errstr(r));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: cuMemAlloc of %zu bytes for '%s' failed: %s", fn, want, name,
+                       dsmlpR_cuda_api_errstr(r));
     if ((r = cu->cuMemcpyHtoD(mem, host, want)) != CUDA_SUCCESS) {
         if (!set->owned[b]) cu->cuMemFree(mem);
-        return err_set(ctx, DSMLP_ERR_CUDA, "%s: cuMemcpyHtoD of %zu bytes for '%s' failed: %s", fn, want, name,
-                       cuda_api_errstr(r));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: cuMemcpyHtoD of %zu bytes for '%s' failed: %s", fn, want, name,
+                       dsmlpR_cuda_api_errstr(r));
     }
     set->owned[b] = mem;
     set->ptr[b] = mem;
@@ -124,7 +124,7 @@ static dsmlp_status set_upload(dsmlp_bindings *set, const char *name, const void
 static dsmlp_status need_loaded(dsmlp_plan *pl, const char *fn, const char *name)
 {
     if (pl->rt) return DSMLP_OK;
-    return err_set(pl->ctx, DSMLP_ERR_STATE, "%s('%s'): plan '%s' is not loaded (call dsmlp_plan_load first)", fn,
+    return dsmlpB_err_set(pl->ctx, DSMLP_ERR_STATE, "%s('%s'): plan '%s' is not loaded (call dsmlp_plan_load first)", fn,
                    name ? name : "(null)", pl->p->graph_name);
 }
 
@@ -171,7 +171,7 @@ dsmlp_plan *dsmlp_bindings_plan(const dsmlp_bindings *b)
 
 dsmlp_status dsmlp_bindings_create(dsmlp_plan *pl, dsmlp_bindings **out)
 {
-    if (!out) return pl ? err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_bindings_create: out is NULL")
+    if (!out) return pl ? dsmlpB_err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_bindings_create: out is NULL")
                         : DSMLP_ERR_INVALID_ARG;
     *out = NULL;
     if (!pl || !pl->p) return DSMLP_ERR_INVALID_ARG;
@@ -186,7 +186,7 @@ dsmlp_status dsmlp_bindings_create(dsmlp_plan *pl, dsmlp_bindings **out)
     if (!b || !b->ptr || !b->owned) {
         if (b) free(b->ptr), free(b->owned);
         free(b);
-        return err_set(pl->ctx, DSMLP_ERR_NOMEM, "dsmlp_bindings_create: out of host memory");
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_NOMEM, "dsmlp_bindings_create: out of host memory");
     }
     b->rt = rt, b->plan = pl, b->ctx = pl->ctx;
     b->next = rt->sets;
@@ -207,9 +207,9 @@ void dsmlp_bindings_free(dsmlp_bindings *b)
             }
         int owns = 0;
         for (int i = 0; i < rt->nbufs; i++) owns |= b->owned[i] != 0;
-        if (owns && device_make_current(b->ctx, rt->dev) == DSMLP_OK) rt->dev->cu->cuCtxSynchronize();
+        if (owns && dsmlpR_device_make_current(b->ctx, rt->dev) == DSMLP_OK) rt->dev->cu->cuCtxSynchronize();
     }
-    exec_set_release(rt, b);   /* after the plan was freed this frees the arrays only */
+    dsmlpR_exec_set_release(rt, b);   /* after the plan was freed this frees the arrays only */
     free(b);
 }
 
@@ -228,7 +228,7 @@ dsmlp_status dsmlp_plan_workspace_size(const dsmlp_plan *pl, size_t *bytes)
 {
     if (!pl || !pl->p || !bytes) return DSMLP_ERR_INVALID_ARG;
     size_t a, b;
-    exec_workspace_parts(pl->p, &a, &b);
+    dsmlpR_exec_workspace_parts(pl->p, &a, &b);
     *bytes = a + b;
     return DSMLP_OK;
 }
@@ -242,25 +242,25 @@ dsmlp_status dsmlp_plan_set_workspace(dsmlp_plan *pl, void *device_ptr, size_t b
     dsmlp_ctx *ctx = pl->ctx;
     size_t need = rt->ws_plan + rt->ws_lt;
     if (device_ptr && (uintptr_t)device_ptr % 256)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_set_workspace: pointer %p is not 256-byte aligned",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_set_workspace: pointer %p is not 256-byte aligned",
                        device_ptr);
     if (device_ptr && bytes < need)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "dsmlp_plan_set_workspace: plan '%s' needs %zu bytes of workspace, %zu were given "
                        "(dsmlp_plan_workspace_size)",
                        pl->p->graph_name, need, bytes);
-    if ((s = device_make_current(ctx, rt->dev)) != DSMLP_OK) return s;
+    if ((s = dsmlpR_device_make_current(ctx, rt->dev)) != DSMLP_OK) return s;
     const cuda_api *cu = rt->dev->cu;
     CUdeviceptr ws = (CUdeviceptr)(uintptr_t)device_ptr;
     int owned = 0;
     if (!ws && need) {   /* back to a workspace of our own */
         CUresult r = cu->cuMemAlloc(&ws, need);
         if (r != CUDA_SUCCESS)
-            return err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of the %zu-byte workspace failed: %s",
-                           pl->p->graph_name, need, cuda_api_errstr(r));
+            return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of the %zu-byte workspace failed: %s",
+                           pl->p->graph_name, need, dsmlpR_cuda_api_errstr(r));
         owned = 1;
     }
-    if (ws && (s = exec_workspace_zero(ctx, rt, ws, device_ptr ? bytes : need)) != DSMLP_OK) {
+    if (ws && (s = dsmlpR_exec_workspace_zero(ctx, rt, ws, device_ptr ? bytes : need)) != DSMLP_OK) {
         if (owned) cu->cuMemFree(ws);
         return s;
     }
@@ -270,6 +270,6 @@ dsmlp_status dsmlp_plan_set_workspace(dsmlp_plan *pl, void *device_ptr, size_t b
     }
     rt->ws = ws;
     rt->ws_owned = owned;
-    exec_workspace_place(pl->p, rt);
+    dsmlpR_exec_workspace_place(pl->p, rt);
     return DSMLP_OK;
 }

@@ -11,7 +11,7 @@
 
 static dsmlp_status cu_fail(dsmlp_ctx *ctx, const char *what, CUresult r)
 {
-    return err_set(ctx, DSMLP_ERR_CUDA, "%s failed: %s", what, cuda_api_errstr(r));
+    return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s failed: %s", what, dsmlpR_cuda_api_errstr(r));
 }
 
 /* A cubin for sm_XY runs on a device sm_XZ with Z >= Y (same major); sm_90a
@@ -82,7 +82,7 @@ static char *alias_check(const plan *p, int o, int i)
     return NULL;
 }
 
-void exec_set_release(exec_state *rt, dsmlp_bindings *s)
+void dsmlpR_exec_set_release(exec_state *rt, dsmlp_bindings *s)
 {
     const cuda_api *cu = rt && rt->dev ? rt->dev->cu : NULL;
     for (int b = 0; cu && s->owned && b < rt->nbufs; b++)
@@ -91,11 +91,11 @@ void exec_set_release(exec_state *rt, dsmlp_bindings *s)
     s->ptr = s->owned = NULL;
 }
 
-void exec_unload(void *rtp)
+void dsmlpR_exec_unload(void *rtp)
 {
     exec_state *rt = rtp;
     if (!rt) return;
-    tp_detach(rt->tp);
+    dsmlpR_tp_detach(rt->tp);
     const cuda_api *cu = rt->dev ? rt->dev->cu : NULL;
     if (cu) {
         CUcontext cur = NULL;
@@ -109,12 +109,12 @@ void exec_unload(void *rtp)
     }
     /* Sets still alive lose their memory now and refuse to run (their rt is gone). */
     for (dsmlp_bindings *s = rt->sets; s; s = s->next) {
-        exec_set_release(rt, s);
+        dsmlpR_exec_set_release(rt, s);
         s->rt = NULL;
     }
-    exec_set_release(rt, &rt->def);
-    exec_stream_unload(rt);
-    for (int s = 0; rt->gemm && s < rt->nsteps; s++) gemm_release(&rt->gemm[s]);
+    dsmlpR_exec_set_release(rt, &rt->def);
+    dsmlpR_exec_stream_unload(rt);
+    for (int s = 0; rt->gemm && s < rt->nsteps; s++) dsmlpR_gemm_release(&rt->gemm[s]);
     for (int i = 0; rt->alias_why && i < rt->nbufs * rt->nbufs; i++) free(rt->alias_why[i]);
     free(rt->alias_why);
     free(rt->alias_ok);
@@ -124,7 +124,7 @@ void exec_unload(void *rtp)
     free(rt);
 }
 
-void exec_workspace_parts(const plan *p, size_t *plan_part, size_t *lt_part)
+void dsmlpR_exec_workspace_parts(const plan *p, size_t *plan_part, size_t *lt_part)
 {
     int ngemm = 0;
     for (int s = 0; s < p->nsteps; s++) ngemm += p->steps[s].kind == STEP_GEMM;
@@ -132,13 +132,13 @@ void exec_workspace_parts(const plan *p, size_t *plan_part, size_t *lt_part)
     *lt_part = ngemm ? GEMM_LT_WORKSPACE : 0;
 }
 
-void exec_workspace_place(const plan *p, exec_state *rt)
+void dsmlpR_exec_workspace_place(const plan *p, exec_state *rt)
 {
     for (int b = 0; b < p->nbufs; b++)
         if (p->bufs[b].kind == BUF_WORK) rt->ptr[b] = rt->ws ? rt->ws + p->bufs[b].ws_offset : 0;
 }
 
-dsmlp_status exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdeviceptr ws, size_t bytes)
+dsmlp_status dsmlpR_exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdeviceptr ws, size_t bytes)
 {
     const cuda_api *cu = rt->dev->cu;
     CUresult r = cu->cuCtxSynchronize();   /* the memory may be in use until now */
@@ -151,14 +151,14 @@ dsmlp_status exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdeviceptr ws,
     }
     if (r == CUDA_SUCCESS) r = cu->cuCtxSynchronize();
     if (r != CUDA_SUCCESS)
-        return err_set(ctx, DSMLP_ERR_CUDA, "zeroing the %zu-byte workspace failed: %s", bytes, cuda_api_errstr(r));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "zeroing the %zu-byte workspace failed: %s", bytes, dsmlpR_cuda_api_errstr(r));
     return DSMLP_OK;
 }
 
 static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
 {
     struct store *store;
-    dsmlp_status s = ctx_store(ctx, &store);
+    dsmlp_status s = dsmlpR_ctx_store(ctx, &store);
     if (s != DSMLP_OK) return s;
     const cuda_api *cu = rt->dev->cu;
     for (int i = 0; i < p->nkernels; i++) {
@@ -166,37 +166,37 @@ static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
         const void *cubin;
         size_t len;
         char key[65];
-        if ((s = store_get(store, ctx, k->name, k->source, p->arch, &cubin, &len, key)) != DSMLP_OK) {
-            err_append(ctx, "while loading kernel %d (%s)", i, k->name);
+        if ((s = dsmlpR_store_get(store, ctx, k->name, k->source, p->arch, &cubin, &len, key)) != DSMLP_OK) {
+            dsmlpB_err_append(ctx, "while loading kernel %d (%s)", i, k->name);
             return s;
         }
         CUresult r = cu->cuModuleLoadData(&rt->kern[i].mod, cubin);
         if (r != CUDA_SUCCESS)
-            return err_set(ctx, DSMLP_ERR_CUDA, "kernel %s (%s, key %s): cuModuleLoadData failed: %s", k->name,
-                           p->arch, key, cuda_api_errstr(r));
+            return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s (%s, key %s): cuModuleLoadData failed: %s", k->name,
+                           p->arch, key, dsmlpR_cuda_api_errstr(r));
         if ((r = cu->cuModuleGetFunction(&rt->kern[i].fn, rt->kern[i].mod, k->name)) != CUDA_SUCCESS)
-            return err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuModuleGetFunction failed: %s", k->name,
-                           cuda_api_errstr(r));
+            return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuModuleGetFunction failed: %s", k->name,
+                           dsmlpR_cuda_api_errstr(r));
         if (k->threads < 1 || k->threads > 1024 || k->grid_x < 1 || k->rows_per_block < 1)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                            "kernel %s: bad launch geometry (threads %d, grid_x %d, rows_per_block %d)", k->name,
                            k->threads, k->grid_x, k->rows_per_block);
         int64_t rows = k->rows_fixed > 0 ? k->rows_fixed : p->max_tokens;
         int64_t gy = (rows + k->rows_per_block - 1) / k->rows_per_block;
         if (gy > 65535)
-            return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED,
                            "kernel %s: %lld rows at %d per block need grid.y = %lld > 65535 (lower max_tokens)",
                            k->name, (long long)rows, k->rows_per_block, (long long)gy);
         if (k->smem_bytes > 48 * 1024) {
             if ((int64_t)k->smem_bytes > rt->dev->smem_optin)
-                return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+                return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED,
                                "kernel %s needs %zu bytes of shared memory; %s offers %d per block", k->name,
                                k->smem_bytes, rt->dev->name, rt->dev->smem_optin);
             r = cu->cuFuncSetAttribute(rt->kern[i].fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                        (int)k->smem_bytes);
             if (r != CUDA_SUCCESS)
-                return err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuFuncSetAttribute(%zu bytes smem) failed: %s",
-                               k->name, k->smem_bytes, cuda_api_errstr(r));
+                return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuFuncSetAttribute(%zu bytes smem) failed: %s",
+                               k->name, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
         }
     }
     return DSMLP_OK;
@@ -217,7 +217,7 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
     rt->alias_ok = calloc((size_t)nb * nb + 1, 1);
     rt->alias_why = calloc((size_t)nb * nb + 1, sizeof *rt->alias_why);
     if (!rt->kern || !rt->gemm || !rt->def.ptr || !rt->def.owned || !rt->ptr || !rt->alias_ok || !rt->alias_why)
-        return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
 
     for (int o = 0; o < nb; o++) {
         if (p->bufs[o].kind != BUF_OUTPUT) continue;
@@ -233,29 +233,29 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
         if (p->steps[s].kind == STEP_GEMM) ngemm++;
         if (p->steps[s].kind == STEP_ALL_REDUCE) rt->needs_comm = 1;
     }
-    exec_workspace_parts(p, &rt->ws_plan, &rt->ws_lt);
+    dsmlpR_exec_workspace_parts(p, &rt->ws_plan, &rt->ws_lt);
     /* The caller's workspace (compile option external_workspace) comes later, with dsmlp_plan_set_workspace. */
     if (rt->ws_plan + rt->ws_lt && !p->external_workspace) {
         CUresult r = cu->cuMemAlloc(&rt->ws, rt->ws_plan + rt->ws_lt);
         if (r != CUDA_SUCCESS)
-            return err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of the %zu-byte workspace failed: %s",
-                           p->graph_name, rt->ws_plan + rt->ws_lt, cuda_api_errstr(r));
+            return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of the %zu-byte workspace failed: %s",
+                           p->graph_name, rt->ws_plan + rt->ws_lt, dsmlpR_cuda_api_errstr(r));
         rt->ws_owned = 1;
-        dsmlp_status zs = exec_workspace_zero(ctx, rt, rt->ws, rt->ws_plan + rt->ws_lt);
+        dsmlp_status zs = dsmlpR_exec_workspace_zero(ctx, rt, rt->ws, rt->ws_plan + rt->ws_lt);
         if (zs != DSMLP_OK) return zs;
     }
     for (int b = 0; b < nb; b++) {
         const plan_buf *pb = &p->bufs[b];
         if (pb->kind != BUF_WORK) continue;
         if (pb->ws_offset + pb->ws_bytes > p->ws_bytes)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan '%s': buffer %s [%zu, +%zu) lies outside the %zu-byte workspace",
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan '%s': buffer %s [%zu, +%zu) lies outside the %zu-byte workspace",
                            p->graph_name, pb->name, pb->ws_offset, pb->ws_bytes, p->ws_bytes);
     }
-    exec_workspace_place(p, rt);
+    dsmlpR_exec_workspace_place(p, rt);
 
     dsmlp_status s = load_kernels(ctx, p, rt);
     if (s != DSMLP_OK) return s;
-    if (ngemm && (s = gemm_handle(ctx, rt->dev, &rt->lt)) != DSMLP_OK) return s;
+    if (ngemm && (s = dsmlpR_gemm_handle(ctx, rt->dev, &rt->lt)) != DSMLP_OK) return s;
     /* Scratch for timing the GEMM candidates: the largest weight and activation. */
     size_t max_w = 0, max_act = 0;
     dsmlp_dtype tune_dt = DSMLP_DTYPE_COUNT;   /* the GEMMs' output dtype; mixed plans are not tuned */
@@ -270,12 +270,12 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
         tune_dt = tune_dt == DSMLP_DTYPE_COUNT || tune_dt == dt ? dt : DSMLP_F64;
     }
     gemm_tuner tuner;
-    int tuned = ngemm && tune_dt != DSMLP_F64 && rt->ws &&
-                gemm_tuner_open(&tuner, cu, tune_dt, max_w, max_act, tune_T, rt->ws + rt->ws_plan, rt->ws_lt);
+    int tuned = ngemm && tune_dt != DSMLP_F64 && rt->ws && ctx_opts(ctx)->gemm_tune &&
+                dsmlpR_gemm_tuner_open(&tuner, cu, tune_dt, max_w, max_act, tune_T, rt->ws + rt->ws_plan, rt->ws_lt);
     for (int i = 0; i < p->nsteps && s == DSMLP_OK; i++)
-        if (p->steps[i].kind == STEP_GEMM) s = gemm_prepare(ctx, rt->lt, p, i, &rt->gemm[i], tuned ? &tuner : NULL);
-    if (tuned) gemm_tuner_close(&tuner);
-    if (s == DSMLP_OK) s = exec_stream_load(ctx, p, rt);
+        if (p->steps[i].kind == STEP_GEMM) s = dsmlpR_gemm_prepare(ctx, rt->lt, p, i, &rt->gemm[i], tuned ? &tuner : NULL);
+    if (tuned) dsmlpR_gemm_tuner_close(&tuner);
+    if (s == DSMLP_OK) s = dsmlpR_exec_stream_load(ctx, p, rt);
     return s;
 }
 
@@ -284,35 +284,35 @@ dsmlp_status dsmlp_plan_load(dsmlp_plan *pl)
     if (!pl || !pl->p) return DSMLP_ERR_INVALID_ARG;
     dsmlp_ctx *ctx = pl->ctx;
     const plan *p = pl->p;
-    if (pl->rt) return err_set(ctx, DSMLP_ERR_STATE, "plan '%s' is already loaded", p->graph_name);
+    if (pl->rt) return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "plan '%s' is already loaded", p->graph_name);
     struct device *dev;
-    dsmlp_status s = device_get(ctx, &dev);
+    dsmlp_status s = dsmlpR_device_get(ctx, &dev);
     if (s != DSMLP_OK) return s;
     if (!arch_runs_on(p->arch, dev))
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "plan '%s' was compiled for %s, which does not run on %s (%s)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "plan '%s' was compiled for %s, which does not run on %s (%s)",
                        p->graph_name, p->arch, dev->name, dev->arch);
     exec_state *rt = calloc(1, sizeof *rt);
-    if (!rt) return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
+    if (!rt) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
     rt->dev = dev;
     rt->def.rt = rt, rt->def.plan = pl, rt->def.ctx = ctx;
     if ((s = load_state(ctx, p, rt)) != DSMLP_OK) {
-        exec_unload(rt);
+        dsmlpR_exec_unload(rt);
         return s;
     }
     pl->rt = rt;
-    pl->rt_free = exec_unload;
-    err_clear(ctx);
+    pl->rt_free = dsmlpR_exec_unload;
+    dsmlpB_err_clear(ctx);
     return DSMLP_OK;
 }
 
 dsmlp_status dsmlp_compile(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, dsmlp_plan **out)
 {
-    if (!out) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_compile: out is NULL");
+    if (!out) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_compile: out is NULL");
     *out = NULL;
-    if (!ctx || !g) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_compile: %s is NULL", ctx ? "graph" : "ctx");
+    if (!ctx || !g) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_compile: %s is NULL", ctx ? "graph" : "ctx");
     /* Fail fast without a device, before any NVRTC work. */
     struct device *dev;
-    dsmlp_status s = device_get(ctx, &dev);
+    dsmlp_status s = dsmlpR_device_get(ctx, &dev);
     if (s != DSMLP_OK) return s;
     dsmlp_compile_options opt;
     if (o) opt = *o;
@@ -324,7 +324,7 @@ dsmlp_status dsmlp_compile(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_com
         char msg[ERR_MSG_MAX];   /* plan_free must not lose the message */
         snprintf(msg, sizeof msg, "%s", dsmlp_last_error(ctx));
         dsmlp_plan_free(pl);
-        err_set(ctx, s, "%s", msg);
+        dsmlpB_err_set(ctx, s, "%s", msg);
         return s;
     }
     *out = pl;

@@ -38,10 +38,10 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt, const CUdevicept
         }
     }
     if (missing)
-        return err_set(pl->ctx, DSMLP_ERR_STATE, "%s: plan '%s' has %d unbound name%s: %s (use dsmlp_bind or dsmlp_upload)",
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_STATE, "%s: plan '%s' has %d unbound name%s: %s (use dsmlp_bind or dsmlp_upload)",
                        fn, p->graph_name, missing, missing > 1 ? "s" : "", names);
     if (!rt->ws && rt->ws_plan + rt->ws_lt)
-        return err_set(pl->ctx, DSMLP_ERR_STATE,
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_STATE,
                        "%s: plan '%s' has no workspace (compiled with external_workspace: install one with "
                        "dsmlp_plan_set_workspace)",
                        fn, p->graph_name);
@@ -50,13 +50,13 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt, const CUdevicept
         if (p->bufs[o].kind != BUF_OUTPUT) continue;
         for (int i = 0; i < nb; i++)
             if (p->bufs[i].kind == BUF_INPUT && ptr[o] == ptr[i] && !rt->alias_ok[o * nb + i])
-                return err_set(pl->ctx, DSMLP_ERR_UNSUPPORTED,
+                return dsmlpB_err_set(pl->ctx, DSMLP_ERR_UNSUPPORTED,
                                "%s: output '%s' is bound to the same memory as input '%s', which plan '%s' "
                                "cannot do in place: %s; bind a separate output buffer",
                                fn, p->bufs[o].name, p->bufs[i].name, p->graph_name, rt->alias_why[o * nb + i]);
     }
     if (rt->needs_comm && !rt->comm && !rt->tp)
-        return err_set(pl->ctx, DSMLP_ERR_STATE,
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_STATE,
                        "%s: plan '%s' has an all_reduce step but no NCCL communicator or tensor-parallel group "
                        "(dsmlp_set_nccl_comm, dsmlp_plan_set_tp)", fn,
                        p->graph_name);
@@ -77,9 +77,9 @@ static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, const plan_step *
     CUresult r = rt->dev->cu->cuLaunchKernel(rt->kern[kernel].fn, (unsigned)k->grid_x, gy, 1,
                                              (unsigned)k->threads, 1, 1, (unsigned)k->smem_bytes, stream, args, NULL);
     if (r != CUDA_SUCCESS)
-        return err_set(pl->ctx, DSMLP_ERR_CUDA,
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_CUDA,
                        "dsmlp_run: step %d (%s): cuLaunchKernel of %s (grid %d x %u, block %d, smem %zu) failed: %s",
-                       step, ps->label, k->name, k->grid_x, gy, k->threads, k->smem_bytes, cuda_api_errstr(r));
+                       step, ps->label, k->name, k->grid_x, gy, k->threads, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
     return DSMLP_OK;
 }
 
@@ -90,12 +90,12 @@ static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *ps
     const plan *p = pl->p;
     if (ps->kind == STEP_KERNEL) return run_kernel(pl, rt, ps, i, ps->kernel, T, st);
     if (ps->kind == STEP_STREAM)
-        return exec_launch_stream(pl->ctx, p, rt, i, ps->stream.variant[pick->variant[i]], pick->grid[i], T, st);
+        return dsmlpR_exec_launch_stream(pl->ctx, p, rt, i, ps->stream.variant[pick->variant[i]], pick->grid[i], T, st);
     if (ps->kind == STEP_GEMM && ps->gemm.decode_kernel >= 0 && T <= ps->gemm.decode_max_T)
         return run_kernel(pl, rt, ps, i, ps->gemm.decode_kernel, T, st);   /* decode GEMV variant */
     if (ps->kind == STEP_GEMM) {
         const plan_gemm *g = &ps->gemm;
-        return gemm_run(pl->ctx, rt->lt, &rt->gemm[gi], T, (const void *)(uintptr_t)rt->ptr[g->x],
+        return dsmlpR_gemm_run(pl->ctx, rt->lt, &rt->gemm[gi], T, (const void *)(uintptr_t)rt->ptr[g->x],
                         (const void *)(uintptr_t)rt->ptr[g->w],
                         g->bias >= 0 ? (const void *)(uintptr_t)rt->ptr[g->bias] : NULL,
                         g->c >= 0 ? (const void *)(uintptr_t)rt->ptr[g->c] : NULL, (void *)(uintptr_t)rt->ptr[g->d],
@@ -105,11 +105,11 @@ static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *ps
     char what[96];
     snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", i, ps->label);
     size_t count = (size_t)(b->tokens ? T : b->rows) * (size_t)b->cols;
-    if (rt->tp) return tp_plan_all_reduce(rt->tp, pl->ctx, rt->ptr[ps->buf], count, b->dtype, st, what);
-    return nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)rt->ptr[ps->buf], count, b->dtype, st, what);
+    if (rt->tp) return dsmlpR_tp_plan_all_reduce(rt->tp, pl->ctx, rt->ptr[ps->buf], count, b->dtype, st, what);
+    return dsmlpR_nccl_all_reduce(pl->ctx, rt->comm, (void *)(uintptr_t)rt->ptr[ps->buf], count, b->dtype, st, what);
 }
 
-dsmlp_status exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick *pick, CUstream st)
+dsmlp_status dsmlpR_exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick *pick, CUstream st)
 {
     const plan *p = pl->p;
     exec_state *rt = pl->rt;
@@ -117,8 +117,8 @@ dsmlp_status exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick 
     int n = route ? p->nssteps : p->nsteps;
     dsmlp_status s = DSMLP_OK;
     for (int i = 0; i < n && s == DSMLP_OK; i++) {
-        if (!route && rt->tp && tp_overlap_applies(rt->tp, p, i, T)) {
-            s = tp_overlap_run(pl, i, T, st);   /* GEMM i and its all_reduce i + 1, in token chunks */
+        if (!route && rt->tp && dsmlpR_tp_overlap_applies(rt->tp, p, i, T)) {
+            s = dsmlpR_tp_overlap_run(pl, i, T, st);   /* GEMM i and its all_reduce i + 1, in token chunks */
             i++;
             continue;
         }
@@ -134,22 +134,22 @@ dsmlp_status dsmlp_run_bound(dsmlp_plan *pl, const dsmlp_bindings *set, int64_t 
     exec_state *rt = pl->rt;
     const char *fn = set ? "dsmlp_run_bound" : "dsmlp_run";
     if (!rt)
-        return err_set(pl->ctx, DSMLP_ERR_STATE, "%s: plan '%s' is not loaded (call dsmlp_plan_load first)", fn,
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_STATE, "%s: plan '%s' is not loaded (call dsmlp_plan_load first)", fn,
                        p->graph_name);
     if (set && (!set->rt || set->plan != pl))
-        return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "%s: the binding set belongs to %s, not to plan '%s'", fn,
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "%s: the binding set belongs to %s, not to plan '%s'", fn,
                        set->rt ? "another plan" : "a plan that was freed", p->graph_name);
     if (T < 1 || T > p->max_tokens)
-        return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "%s: T = %lld is outside [1, %lld] (plan '%s' max_tokens)", fn,
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "%s: T = %lld is outside [1, %lld] (plan '%s' max_tokens)", fn,
                        (long long)T, (long long)p->max_tokens, p->graph_name);
     resolve(p, rt, set ? set : &rt->def);
     dsmlp_status s = check_ready(pl, rt, rt->ptr, fn);
     if (s != DSMLP_OK) return s;
-    if ((s = device_make_current(pl->ctx, rt->dev)) != DSMLP_OK) return s;
-    const exec_pick *pick = &rt->pick[exec_bucket(T)];
+    if ((s = dsmlpR_device_make_current(pl->ctx, rt->dev)) != DSMLP_OK) return s;
+    const exec_pick *pick = &rt->pick[dsmlpR_exec_bucket(T)];
     int route = T <= p->stream_max_T && pick->stream;
-    s = exec_enqueue(pl, T, route, pick, (CUstream)stream);
-    if (s == DSMLP_OK) err_clear(pl->ctx);
+    s = dsmlpR_exec_enqueue(pl, T, route, pick, (CUstream)stream);
+    if (s == DSMLP_OK) dsmlpB_err_clear(pl->ctx);
     return s;
 }
 

@@ -73,12 +73,12 @@ typedef struct exec_state {
 } exec_state;
 
 /* Bytes of the plan's part and of cuBLASLt's part of the workspace. */
-void         exec_workspace_parts(const plan *p, size_t *plan_part, size_t *lt_part);
+void         dsmlpR_exec_workspace_parts(const plan *p, size_t *plan_part, size_t *lt_part);
 /* rt->ptr of the workspace buffers from rt->ws (0 without one). */
-void         exec_workspace_place(const plan *p, exec_state *rt);
+void         dsmlpR_exec_workspace_place(const plan *p, exec_state *rt);
 /* Zeroes bytes at ws and waits for it (kernels keep counters there that start at 0). */
-dsmlp_status exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdeviceptr ws, size_t bytes);
+dsmlp_status dsmlpR_exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdeviceptr ws, size_t bytes);
 /* Frees what set s uploaded (after the device is idle) and its arrays. */
-void         exec_set_release(exec_state *rt, dsmlp_bindings *s);
+void         dsmlpR_exec_set_release(exec_state *rt, dsmlp_bindings *s);
 
 #endif

@@ -19,16 +19,16 @@
 ** 4-9% faster at T <= 32 and 2x slower at T = 64). */
 #define HEURISTIC_STREAM_MAX_T 32
 
-int exec_bucket(int64_t T)
+int dsmlpR_exec_bucket(int64_t T)
 {
     int b = 0;
     for (int64_t nt = 8; nt < T && b < PLAN_BUCKETS - 1; nt *= 2) b++;
     return b;
 }
 
-int exec_bucket_tokens(int b) { return 8 << b; }
+int dsmlpR_exec_bucket_tokens(int b) { return 8 << b; }
 
-int exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T)
+int dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T)
 {
     return v >= 0 && v < s->stream.nvariants && T <= 8 * (int64_t)p->kernels[s->stream.variant[v]].sk_maxnt;
 }
@@ -45,7 +45,7 @@ static int occupancy(const plan *p, const exec_state *rt, int k)
     return n > 0 ? n : 1;
 }
 
-int exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G)
+int dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G)
 {
     const plan_kernel *pk = &p->kernels[k];
     if (G > pk->sk_units) G = pk->sk_units;   /* every block gets work: the fixup counts on it */
@@ -53,16 +53,16 @@ int exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G)
     return G < 1 ? 1 : (int)G;
 }
 
-int exec_grid_default(const plan *p, const exec_state *rt, int k)
+int dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k)
 {
-    return exec_grid_clamp(p, rt, k, (int64_t)occupancy(p, rt, k) * rt->dev->sm_count);
+    return dsmlpR_exec_grid_clamp(p, rt, k, (int64_t)occupancy(p, rt, k) * rt->dev->sm_count);
 }
 
-void exec_stream_heuristic(const plan *p, exec_state *rt)
+void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
 {
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         exec_pick *pk = &rt->pick[b];
-        int64_t T = exec_bucket_tokens(b);
+        int64_t T = dsmlpR_exec_bucket_tokens(b);
         pk->stream = T <= p->stream_max_T && T <= HEURISTIC_STREAM_MAX_T;
         pk->us_main = pk->us_stream = 0;
         for (int i = 0; i < p->nssteps; i++) {
@@ -71,10 +71,10 @@ void exec_stream_heuristic(const plan *p, exec_state *rt)
             /* T <= 8: the wide-run tile with 2 blocks per SM (variant 1, the tuner's pick on the H200); above,
             ** the first variant serving the bucket (narrow tiles, 1 block per SM) */
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : 0;
-            for (int q = 0; q < s->stream.nvariants && !exec_variant_serves(p, s, v, T); q++) v = q;
-            if (!exec_variant_serves(p, s, v, T)) pk->stream = 0;
+            for (int q = 0; q < s->stream.nvariants && !dsmlpR_exec_variant_serves(p, s, v, T); q++) v = q;
+            if (!dsmlpR_exec_variant_serves(p, s, v, T)) pk->stream = 0;
             pk->variant[i] = v;
-            pk->grid[i] = exec_grid_default(p, rt, s->stream.variant[v]);
+            pk->grid[i] = dsmlpR_exec_grid_default(p, rt, s->stream.variant[v]);
         }
     }
     snprintf(rt->pick_from, sizeof rt->pick_from,
@@ -83,13 +83,13 @@ void exec_stream_heuristic(const plan *p, exec_state *rt)
              HEURISTIC_STREAM_MAX_T);
 }
 
-dsmlp_status exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
+dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
 {
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         rt->pick[b].variant = calloc((size_t)p->nssteps + 1, sizeof(int));
         rt->pick[b].grid = calloc((size_t)p->nssteps + 1, sizeof(int));
         if (!rt->pick[b].variant || !rt->pick[b].grid)
-            return err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
+            return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
     }
     if (!p->nssteps) {
         snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route: %.400s", p->stream_why);
@@ -106,8 +106,8 @@ dsmlp_status exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
     }
     CUresult r = cu->cuMemAlloc(&rt->scratch, total ? total : 256);
     if (r != CUDA_SUCCESS)
-        return err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of %zu bytes of stream scratch failed: %s",
-                       p->graph_name, total, cuda_api_errstr(r));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of %zu bytes of stream scratch failed: %s",
+                       p->graph_name, total, dsmlpR_cuda_api_errstr(r));
     size_t off = 0;
     for (int b = 0; b < p->nbufs; b++) {
         const plan_buf *B = &p->bufs[b];
@@ -118,16 +118,16 @@ dsmlp_status exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
         if (!B->per_block && n) {
             r = cu->cuMemsetD8 ? cu->cuMemsetD8(rt->ptr[b], 0, n) : CUDA_ERROR_NOT_SUPPORTED;
             if (r != CUDA_SUCCESS)
-                return err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': clearing the tile counters failed: %s", p->graph_name,
-                               cuda_api_errstr(r));
+                return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': clearing the tile counters failed: %s", p->graph_name,
+                               dsmlpR_cuda_api_errstr(r));
         }
         off += (n + 255) & ~(size_t)255;
     }
-    exec_stream_heuristic(p, rt);
-    return exec_tune_apply_record(ctx, p, rt);
+    dsmlpR_exec_stream_heuristic(p, rt);
+    return dsmlpR_exec_tune_apply_record(ctx, p, rt);
 }
 
-void exec_stream_unload(exec_state *rt)
+void dsmlpR_exec_stream_unload(exec_state *rt)
 {
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         free(rt->pick[b].variant);
@@ -138,7 +138,7 @@ void exec_stream_unload(exec_state *rt)
     rt->scratch = 0;
 }
 
-dsmlp_status exec_launch_stream(dsmlp_ctx *ctx, const plan *p, exec_state *rt, int step, int k, int grid, int64_t T,
+dsmlp_status dsmlpR_exec_launch_stream(dsmlp_ctx *ctx, const plan *p, exec_state *rt, int step, int k, int grid, int64_t T,
                                 CUstream stream)
 {
     const plan_kernel *pk = &p->kernels[k];
@@ -165,9 +165,9 @@ dsmlp_status exec_launch_stream(dsmlp_ctx *ctx, const plan *p, exec_state *rt, i
                                (unsigned)pk->smem_bytes, stream, args, NULL);
     }
     if (r != CUDA_SUCCESS)
-        return err_set(ctx, DSMLP_ERR_CUDA,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA,
                        "dsmlp_run: stream step %d (%s): launch of %s (grid %d, block %d, smem %zu, T %lld) failed: %s",
                        step, p->ssteps[step].label, pk->name, grid, pk->threads, pk->smem_bytes, TT,
-                       cuda_api_errstr(r));
+                       dsmlpR_cuda_api_errstr(r));
     return DSMLP_OK;
 }

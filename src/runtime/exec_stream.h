@@ -8,24 +8,24 @@
 #include "exec_state.h"
 
 /* Token bucket of T (0: T <= 8, 1: <= 16, ... 4: <= 128) and its largest T. */
-int          exec_bucket(int64_t T);
-int          exec_bucket_tokens(int b);
+int          dsmlpR_exec_bucket(int64_t T);
+int          dsmlpR_exec_bucket_tokens(int b);
 /* Whether variant v of stream step s serves T tokens. */
-int          exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T);
+int          dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T);
 /* Grid sizes: clamped to the kernel's work units and the scratch; default =
 ** SMs x blocks per SM. */
-int          exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G);
-int          exec_grid_default(const plan *p, const exec_state *rt, int k);
+int          dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G);
+int          dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k);
 /* Allocates the scratch, clears the tile counters, picks per bucket (tuning
 ** record from the store, else the heuristic). */
-dsmlp_status exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt);
-void         exec_stream_heuristic(const plan *p, exec_state *rt);
-void         exec_stream_unload(exec_state *rt);
+dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt);
+void         dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt);
+void         dsmlpR_exec_stream_unload(exec_state *rt);
 /* Enqueues stream kernel k of ssteps[step] with `grid` blocks. */
-dsmlp_status exec_launch_stream(dsmlp_ctx *ctx, const plan *p, exec_state *rt, int step, int k, int grid, int64_t T,
+dsmlp_status dsmlpR_exec_launch_stream(dsmlp_ctx *ctx, const plan *p, exec_state *rt, int step, int k, int grid, int64_t T,
                                 CUstream stream);
 
 /* Enqueues every step of one route (0 main, 1 the small-T route with pick). */
-dsmlp_status exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick *pick, CUstream st);
+dsmlp_status dsmlpR_exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick *pick, CUstream st);
 
 #endif

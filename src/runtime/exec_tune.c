@@ -18,7 +18,7 @@
 #include "context.h"
 #include "store_int.h"
 
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #include <blake2.h>
 #include <stdio.h>
@@ -88,12 +88,12 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
             q += m;
             const plan_step *s = &p->ssteps[i];
             if (s->kind == STEP_STREAM) {
-                if (stream && !exec_variant_serves(p, s, v, exec_bucket_tokens(b) < p->stream_max_T ? exec_bucket_tokens(b) : p->stream_max_T)) {
+                if (stream && !dsmlpR_exec_variant_serves(p, s, v, dsmlpR_exec_bucket_tokens(b) < p->stream_max_T ? dsmlpR_exec_bucket_tokens(b) : p->stream_max_T)) {
                     *why = "a variant that does not serve its bucket", rc = -1;
                     break;
                 }
                 if (v < 0 || v >= s->stream.nvariants || g < 1) { *why = "a variant or grid out of range", rc = -1; break; }
-                out[b].variant[i] = v, out[b].grid[i] = exec_grid_clamp(p, rt, s->stream.variant[v], g);
+                out[b].variant[i] = v, out[b].grid[i] = dsmlpR_exec_grid_clamp(p, rt, s->stream.variant[v], g);
             }
         }
         seen[b] = 1;
@@ -104,20 +104,20 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
     return rc;
 }
 
-dsmlp_status exec_tune_apply_record(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
+dsmlp_status dsmlpR_exec_tune_apply_record(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
 {
     uint8_t key[STORE_KEY_BYTES];
     tune_key(p, rt, key);
-    store_hex(key, rt->tune_key);
+    dsmlpR_store_hex(key, rt->tune_key);
     store *st;
-    if (ctx_store(ctx, &st) != DSMLP_OK) {
-        err_clear(ctx);
+    if (dsmlpR_ctx_store(ctx, &st) != DSMLP_OK) {
+        dsmlpB_err_clear(ctx);
         return DSMLP_OK;   /* no store: the heuristic serves */
     }
     const char *kernel, *arch;
     const uint8_t *payload;
     size_t len;
-    if (store_find(st, key, &kernel, &arch, &payload, &len) != 0) return DSMLP_OK;
+    if (dsmlpR_store_find(st, key, &kernel, &arch, &payload, &len) != 0) return DSMLP_OK;
     exec_pick tmp[PLAN_BUCKETS];
     int ok = 1;
     for (int b = 0; b < PLAN_BUCKETS; b++) {
@@ -167,7 +167,7 @@ static int fill_random(const cuda_api *cu, dsmlp_dtype dt, CUdeviceptr dst, size
     for (size_t i = 0; i < BLOCK / esz; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         double v = ((double)(x >> 11) * 0x1.0p-52 - 1.0) * (dt == DSMLP_I8 ? 100.0 : 0.5);
-        dtype_store(dt, h, (int64_t)i, v != 0 ? v : 0.25);
+        dsmlpB_dtype_store(dt, h, (int64_t)i, v != 0 ? v : 0.25);
     }
     int ok = 1;
     for (size_t off = 0; ok && off < bytes; off += BLOCK)
@@ -201,13 +201,13 @@ static dsmlp_status tuner_open(tuner *t, dsmlp_plan *pl)
     const cuda_api *cu = t->cu;
     if (!cu->cuEventCreate || !cu->cuEventRecord || !cu->cuEventSynchronize || !cu->cuEventElapsedTime ||
         !cu->cuStreamCreate || !cu->cuStreamSynchronize || !cu->cuStreamDestroy || !cu->cuEventDestroy)
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "dsmlp_plan_tune: the CUDA driver lacks events or streams");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "dsmlp_plan_tune: the CUDA driver lacks events or streams");
     t->mine = calloc((size_t)p->nbufs + 1, sizeof *t->mine);
     t->saved = calloc((size_t)p->nbufs + 1, sizeof *t->saved);
-    if (!t->mine || !t->saved) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_tune: out of host memory");
+    if (!t->mine || !t->saved) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_tune: out of host memory");
     if (cu->cuStreamCreate(&t->st, 0) != CUDA_SUCCESS || cu->cuEventCreate(&t->e0, 0) != CUDA_SUCCESS ||
         cu->cuEventCreate(&t->e1, 0) != CUDA_SUCCESS)
-        return err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: creating a stream or events failed");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: creating a stream or events failed");
     int64_t tmax = p->stream_max_T > 0 ? p->stream_max_T : 1;
     for (int b = 0; b < p->nbufs; b++) {
         const plan_buf *B = &p->bufs[b];
@@ -216,10 +216,10 @@ static dsmlp_status tuner_open(tuner *t, dsmlp_plan *pl)
         size_t bytes = (size_t)(B->tokens ? tmax : B->rows) * (size_t)B->cols * dsmlp_dtype_size(B->dtype);
         CUresult r = cu->cuMemAlloc(&t->mine[b], (bytes + 255) & ~(size_t)255);
         if (r != CUDA_SUCCESS)
-            return err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: cuMemAlloc of %zu bytes for '%s' failed: %s", bytes,
-                           B->name, cuda_api_errstr(r));
+            return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: cuMemAlloc of %zu bytes for '%s' failed: %s", bytes,
+                           B->name, dsmlpR_cuda_api_errstr(r));
         if (B->kind != BUF_OUTPUT && !fill_random(cu, B->dtype, t->mine[b], bytes, (uint64_t)b + 1))
-            return err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: filling '%s' with random values failed", B->name);
+            return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: filling '%s' with random values failed", B->name);
         t->rt->ptr[b] = t->mine[b];
     }
     return DSMLP_OK;
@@ -233,8 +233,8 @@ static double time_it(tuner *t, int64_t T, int route, const exec_pick *pick, int
     for (int rep = 0; rep < 3; rep++) {
         for (int i = -2; i < TUNE_REPS; i++) {
             if (i == 0 && cu->cuEventRecord(t->e0, t->st) != CUDA_SUCCESS) return -1;
-            dsmlp_status s = k >= 0 ? exec_launch_stream(t->pl->ctx, t->pl->p, t->rt, step, k, grid, T, t->st)
-                                    : exec_enqueue(t->pl, T, route, pick, t->st);
+            dsmlp_status s = k >= 0 ? dsmlpR_exec_launch_stream(t->pl->ctx, t->pl->p, t->rt, step, k, grid, T, t->st)
+                                    : dsmlpR_exec_enqueue(t->pl, T, route, pick, t->st);
             if (s != DSMLP_OK) return -1;
         }
         float ms = 0;
@@ -256,13 +256,13 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
     char *text = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&text, &n);
-    if (!f) return err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_tune: out of memory");
+    if (!f) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_tune: out of memory");
     fprintf(f, "%sdevice %s|sms %d\n", TUNE_MAGIC, rt->dev->name, rt->dev->sm_count);
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         exec_pick *pk = &rt->pick[b];
-        int64_t T = b == 0 ? 1 : exec_bucket_tokens(b);
+        int64_t T = b == 0 ? 1 : dsmlpR_exec_bucket_tokens(b);
         if (T > p->stream_max_T) T = p->stream_max_T > 0 ? p->stream_max_T : 1;
-        int servable = exec_bucket_tokens(b) <= p->stream_max_T || (b > 0 && exec_bucket_tokens(b - 1) < p->stream_max_T);
+        int servable = dsmlpR_exec_bucket_tokens(b) <= p->stream_max_T || (b > 0 && dsmlpR_exec_bucket_tokens(b - 1) < p->stream_max_T);
         pk->us_main = time_it(t, T, 0, pk, -1, -1, 0);
         pk->us_stream = 0;
         pk->stream = 0;
@@ -274,12 +274,12 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
                 if (s->kind != STEP_STREAM) continue;
                 double bt = -1;
                 for (int v = 0; v < s->stream.nvariants; v++) {
-                    if (!exec_variant_serves(p, s, v, T)) continue;
+                    if (!dsmlpR_exec_variant_serves(p, s, v, T)) continue;
                     int k = s->stream.variant[v];
-                    int64_t cands[4] = {exec_grid_default(p, rt, k), rt->dev->sm_count, p->kernels[k].sk_tiles,
+                    int64_t cands[4] = {dsmlpR_exec_grid_default(p, rt, k), rt->dev->sm_count, p->kernels[k].sk_tiles,
                                         2 * (int64_t)rt->dev->sm_count};
                     for (int c = 0; c < 4; c++) {
-                        int G = exec_grid_clamp(p, rt, k, cands[c]);
+                        int G = dsmlpR_exec_grid_clamp(p, rt, k, cands[c]);
                         double us = time_it(t, T, 1, pk, i, k, G);
                         if (us > 0 && (bt < 0 || us < bt)) bt = us, pk->variant[i] = v, pk->grid[i] = G;
                     }
@@ -302,7 +302,7 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
 fail:
     fclose(f);
     free(text);
-    return err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: timing plan '%s' failed", p->graph_name);
+    return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: timing plan '%s' failed", p->graph_name);
 }
 
 dsmlp_status dsmlp_plan_tune(dsmlp_plan *pl)
@@ -312,17 +312,17 @@ dsmlp_status dsmlp_plan_tune(dsmlp_plan *pl)
     const plan *p = pl->p;
     exec_state *rt = pl->rt;
     if (!rt)
-        return err_set(ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune: plan '%s' is not loaded (call dsmlp_plan_load first)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune: plan '%s' is not loaded (call dsmlp_plan_load first)",
                        p->graph_name);
     if (!p->nssteps) {
         snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route to tune: %.400s", p->stream_why);
-        err_clear(ctx);
+        dsmlpB_err_clear(ctx);
         return DSMLP_OK;
     }
     if (!rt->ws && rt->ws_plan + rt->ws_lt)   /* the runs it times need the intermediates */
-        return err_set(ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune: plan '%s' has no workspace (install one with "
+        return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune: plan '%s' has no workspace (install one with "
                        "dsmlp_plan_set_workspace first)", p->graph_name);
-    dsmlp_status s = device_make_current(ctx, rt->dev);
+    dsmlp_status s = dsmlpR_device_make_current(ctx, rt->dev);
     if (s != DSMLP_OK) return s;
     tuner t;
     if ((s = tuner_open(&t, pl)) != DSMLP_OK) {
@@ -334,21 +334,21 @@ dsmlp_status dsmlp_plan_tune(dsmlp_plan *pl)
     s = measure(&t, &record, &len);
     tuner_close(&t);
     if (s != DSMLP_OK) {
-        exec_stream_heuristic(p, rt);
+        dsmlpR_exec_stream_heuristic(p, rt);
         return s;
     }
     uint8_t key[STORE_KEY_BYTES];
     tune_key(p, rt, key);
-    store_hex(key, rt->tune_key);
+    dsmlpR_store_hex(key, rt->tune_key);
     snprintf(rt->pick_from, sizeof rt->pick_from, "measured now (tuning record %.16s...)", rt->tune_key);
     store *st;
-    if ((s = ctx_store(ctx, &st)) == DSMLP_OK) {
+    if ((s = dsmlpR_ctx_store(ctx, &st)) == DSMLP_OK) {
         char name[STORE_KERNEL_MAX];
         snprintf(name, sizeof name, "tune:%.100s", p->graph_name);
-        s = store_put(st, ctx, key, name, p->arch, record, len);
+        s = dsmlpR_store_put(st, ctx, key, name, p->arch, record, len);
     }
     free(record);
-    if (s == DSMLP_OK) err_clear(ctx);
+    if (s == DSMLP_OK) dsmlpB_err_clear(ctx);
     return s;
 }
 
@@ -360,7 +360,7 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
     char *buf = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&buf, &n);
-    if (!f) return err_set(pl->ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_route_text: out of memory");
+    if (!f) return dsmlpB_err_set(pl->ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_route_text: out of memory");
     if (!p->nssteps) {
         fprintf(f, "every T: the main steps (no weight-streaming route: %s)\n", p->stream_why);
     } else if (!rt) {
@@ -369,7 +369,7 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
     } else {
         fprintf(f, "chosen by %s\n", rt->pick_from);
         for (int b = 0; b < PLAN_BUCKETS; b++) {
-            int64_t lo = b ? exec_bucket_tokens(b - 1) + 1 : 1, hi = exec_bucket_tokens(b);
+            int64_t lo = b ? dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1, hi = dsmlpR_exec_bucket_tokens(b);
             if (lo > p->max_tokens) break;
             const exec_pick *pk = &rt->pick[b];
             int stream = pk->stream && lo <= p->stream_max_T;
@@ -397,23 +397,23 @@ dsmlp_status dsmlp_plan_set_route(dsmlp_plan *pl, int64_t T, int stream, int var
     const plan *p = pl->p;
     exec_state *rt = pl->rt;
     if (!rt)
-        return err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_plan_set_route: plan '%s' is not loaded", p->graph_name);
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_plan_set_route: plan '%s' is not loaded", p->graph_name);
     if (T < 1 || T > p->max_tokens)
-        return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_set_route: T = %lld is outside [1, %lld]",
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_plan_set_route: T = %lld is outside [1, %lld]",
                        (long long)T, (long long)p->max_tokens);
     if (stream && T > p->stream_max_T)
-        return err_set(pl->ctx, DSMLP_ERR_UNSUPPORTED,
+        return dsmlpB_err_set(pl->ctx, DSMLP_ERR_UNSUPPORTED,
                        "dsmlp_plan_set_route: plan '%s' has no weight-streaming route for T = %lld (%s)", p->graph_name,
                        (long long)T, p->stream_why);
-    exec_pick *pk = &rt->pick[exec_bucket(T)];
-    int64_t hi = exec_bucket_tokens(exec_bucket(T));
+    exec_pick *pk = &rt->pick[dsmlpR_exec_bucket(T)];
+    int64_t hi = dsmlpR_exec_bucket_tokens(dsmlpR_exec_bucket(T));
     if (hi > p->stream_max_T) hi = p->stream_max_T;
     for (int i = 0; stream && i < p->nssteps; i++) {
         const plan_step *s = &p->ssteps[i];
         if (s->kind != STEP_STREAM) continue;
         int v = variant >= 0 ? variant : pk->variant[i];
-        if (!exec_variant_serves(p, s, v, hi))
-            return err_set(pl->ctx, DSMLP_ERR_INVALID_ARG,
+        if (!dsmlpR_exec_variant_serves(p, s, v, hi))
+            return dsmlpB_err_set(pl->ctx, DSMLP_ERR_INVALID_ARG,
                            "dsmlp_plan_set_route: step %d (%s) has no variant %d serving T up to %lld (it has %d)", i,
                            s->label, v, (long long)hi, s->stream.nvariants);
     }
@@ -422,11 +422,11 @@ dsmlp_status dsmlp_plan_set_route(dsmlp_plan *pl, int64_t T, int stream, int var
         if (s->kind != STEP_STREAM) continue;
         if (variant >= 0) pk->variant[i] = variant;
         int k = s->stream.variant[pk->variant[i]];
-        pk->grid[i] = grid > 0 ? exec_grid_clamp(p, rt, k, grid) : exec_grid_default(p, rt, k);
+        pk->grid[i] = grid > 0 ? dsmlpR_exec_grid_clamp(p, rt, k, grid) : dsmlpR_exec_grid_default(p, rt, k);
     }
     pk->stream = stream != 0;
     snprintf(rt->pick_from, sizeof rt->pick_from, "set by dsmlp_plan_set_route");
-    err_clear(pl->ctx);
+    dsmlpB_err_clear(pl->ctx);
     return DSMLP_OK;
 }
 
@@ -435,7 +435,7 @@ dsmlp_status dsmlp_plan_tune_key(const dsmlp_plan *pl, const char **key)
     if (!pl || !pl->p || !key) return DSMLP_ERR_INVALID_ARG;
     const exec_state *rt = pl->rt;
     *key = NULL;
-    if (!rt) return err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune_key: plan '%s' is not loaded", pl->p->graph_name);
+    if (!rt) return dsmlpB_err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune_key: plan '%s' is not loaded", pl->p->graph_name);
     *key = pl->p->nssteps ? rt->tune_key : "";
     return DSMLP_OK;
 }

@@ -10,6 +10,6 @@
 /* Looks up the plan's tuning record for this device in the store and applies
 ** it over the heuristic's picks; absent or unusable records leave them (and
 ** say so in rt->pick_from). Never fails the load. */
-dsmlp_status exec_tune_apply_record(dsmlp_ctx *ctx, const plan *p, exec_state *rt);
+dsmlp_status dsmlpR_exec_tune_apply_record(dsmlp_ctx *ctx, const plan *p, exec_state *rt);
 
 #endif

@@ -8,11 +8,11 @@
 
 static dsmlp_status lt_fail(dsmlp_ctx *ctx, const char *what, const char *call, cublasStatus_t st)
 {
-    return err_set(ctx, DSMLP_ERR_CUBLAS, "%s: %s failed: %s (%d)", what, call, cublasLtGetStatusString(st),
+    return dsmlpB_err_set(ctx, DSMLP_ERR_CUBLAS, "%s: %s failed: %s (%d)", what, call, cublasLtGetStatusString(st),
                    (int)st);
 }
 
-dsmlp_status gemm_handle(dsmlp_ctx *ctx, struct device *dev, cublasLtHandle_t *out)
+dsmlp_status dsmlpR_gemm_handle(dsmlp_ctx *ctx, struct device *dev, cublasLtHandle_t *out)
 {
     if (!dev->lt) {
         cublasLtHandle_t h;
@@ -77,7 +77,7 @@ static dsmlp_status pick_algo(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, 
     cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(lt, op->desc, op->a, op->b, op->c, op->d, pref, NRES, res,
                                                        &nres);
     if (st != CUBLAS_STATUS_SUCCESS || nres == 0)
-        return err_set(ctx, DSMLP_ERR_CUBLAS,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUBLAS,
                        "%s: cuBLASLt has no algorithm for T = %lld (cublasLtMatmulAlgoGetHeuristic: %s, %d results)",
                        op->what, (long long)bk->tmax, cublasLtGetStatusString(st), nres);
     int ok[NRES], nok = 0;
@@ -101,7 +101,7 @@ static dsmlp_status pick_algo(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, 
             int reps = T <= 128 ? 20 : T <= 1024 ? 8 : 3;
             double best_us = -1;
             for (int j = 0; j < nok; j++) {
-                double us = gemm_tuner_time(tuner, lt, op->desc, op->a, op->b, op->c, op->d, &res[ok[j]].algo,
+                double us = dsmlpR_gemm_tuner_time(tuner, lt, op->desc, op->a, op->b, op->c, op->d, &res[ok[j]].algo,
                                             op->has_c, reps);
                 if (us > 0 && (best_us < 0 || us < best_us)) best_us = us, best = ok[j];
             }
@@ -113,11 +113,11 @@ static dsmlp_status pick_algo(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, 
         bk->valid = 1;
         return DSMLP_OK;
     }
-    return err_set(ctx, DSMLP_ERR_CUBLAS, "%s: no cuBLASLt algorithm serves every T in [%lld, %lld]", op->what,
+    return dsmlpB_err_set(ctx, DSMLP_ERR_CUBLAS, "%s: no cuBLASLt algorithm serves every T in [%lld, %lld]", op->what,
                    (long long)bk->tmin, (long long)bk->tmax);
 }
 
-dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, int step, gemm_op *op,
+dsmlp_status dsmlpR_gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, int step, gemm_op *op,
                           gemm_tuner *tuner)
 {
     const plan_step *ps = &p->steps[step];
@@ -132,20 +132,20 @@ dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, in
     op->has_c = g->c >= 0;
     cudaDataType_t tx, tw, td;
     if (!cuda_type(bx->dtype, &tx) || !cuda_type(bw->dtype, &tw) || !cuda_type(bd->dtype, &td))
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: cuBLASLt GEMM needs f32/f16/bf16 operands, got x %s, w %s, d %s",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: cuBLASLt GEMM needs f32/f16/bf16 operands, got x %s, w %s, d %s",
                        op->what, dsmlp_dtype_name(bx->dtype), dsmlp_dtype_name(bw->dtype),
                        dsmlp_dtype_name(bd->dtype));
     if (g->bias >= 0 && p->bufs[g->bias].dtype != bd->dtype)
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: bias %s is %s but the output is %s", op->what,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: bias %s is %s but the output is %s", op->what,
                        p->bufs[g->bias].name, dsmlp_dtype_name(p->bufs[g->bias].dtype), dsmlp_dtype_name(bd->dtype));
     int epi_bias = g->epi == EPI_BIAS || g->epi == EPI_RELU_BIAS || g->epi == EPI_GELU_BIAS;
     if (epi_bias != (g->bias >= 0))
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: epilogue %s %s a bias buffer", op->what, epi_name(g->epi),
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: epilogue %s %s a bias buffer", op->what, epi_name(g->epi),
                        epi_bias ? "needs" : "has no use for");
 
     /* cuBLASLt computes act(A·B + beta·C + bias): a residual C cannot follow an activation. */
     if (g->c >= 0 && g->epi != EPI_NONE && g->epi != EPI_BIAS)
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED,
                        "%s: epilogue %s with a residual C: cuBLASLt would apply the activation after adding C",
                        op->what, epi_name(g->epi));
     cublasComputeType_t ct = CUBLAS_COMPUTE_32F;
@@ -194,7 +194,7 @@ dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, in
     return s;
 }
 
-dsmlp_status gemm_run(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, int64_t T, const void *x, const void *w,
+dsmlp_status dsmlpR_gemm_run(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, int64_t T, const void *x, const void *w,
                       const void *bias, const void *c, void *d, void *ws, size_t ws_bytes, CUstream stream)
 {
     const gemm_bucket *bk = &op->bucket[0];
@@ -215,7 +215,7 @@ dsmlp_status gemm_run(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, int64_t 
     return DSMLP_OK;
 }
 
-void gemm_release(gemm_op *op)
+void dsmlpR_gemm_release(gemm_op *op)
 {
     if (op->a) cublasLtMatrixLayoutDestroy(op->a);
     if (op->b) cublasLtMatrixLayoutDestroy(op->b);

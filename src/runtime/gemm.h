@@ -45,13 +45,13 @@ typedef struct gemm_op {
 /* Builds descriptors and picks the algorithms for plan step `step`: by timing
 ** the candidates when tuner is non-NULL (see gemm_tune.h), else the
 ** heuristic's first choice. */
-dsmlp_status gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, int step, gemm_op *op,
+dsmlp_status dsmlpR_gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan *p, int step, gemm_op *op,
                           gemm_tuner *tuner);
 /* Enqueues the GEMM for T tokens on stream. No allocation, no sync. */
-dsmlp_status gemm_run(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, int64_t T, const void *x, const void *w,
+dsmlp_status dsmlpR_gemm_run(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, int64_t T, const void *x, const void *w,
                       const void *bias, const void *c, void *d, void *ws, size_t ws_bytes, CUstream stream);
-void         gemm_release(gemm_op *op);
+void         dsmlpR_gemm_release(gemm_op *op);
 /* cublasLt handle of the device (created on first use). */
-dsmlp_status gemm_handle(dsmlp_ctx *ctx, struct device *dev, cublasLtHandle_t *out);
+dsmlp_status dsmlpR_gemm_handle(dsmlp_ctx *ctx, struct device *dev, cublasLtHandle_t *out);
 
 #endif

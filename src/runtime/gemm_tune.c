@@ -1,16 +1,10 @@
 /* gemm_tune.c — time cuBLASLt candidates on scratch buffers (see gemm_tune.h). */
 #include "gemm_tune.h"
 
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int tuning_enabled(void)
-{
-    const char *e = getenv("DSMLP_GEMM_TUNE");
-    return e && (!strcmp(e, "1") || !strcmp(e, "on"));
-}
 
 /* Fills n elements of dt at dst with uniform [-1, 1) values: a 1 MiB random
 ** block made on the host, copied over the buffer tile by tile. */
@@ -24,7 +18,7 @@ static int fill_random(const cuda_api *cu, dsmlp_dtype dt, CUdeviceptr dst, size
     for (size_t i = 0; i < BLOCK / esz; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         double v = (double)(x >> 11) * 0x1.0p-52 - 1.0;
-        dtype_store(dt, h, (int64_t)i, v != 0 ? v : 0.5);
+        dsmlpB_dtype_store(dt, h, (int64_t)i, v != 0 ? v : 0.5);
     }
     int ok = 1;
     for (size_t off = 0; ok && off < bytes; off += BLOCK)
@@ -33,11 +27,11 @@ static int fill_random(const cuda_api *cu, dsmlp_dtype dt, CUdeviceptr dst, size
     return ok;
 }
 
-int gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, dsmlp_dtype dt, size_t max_w_elems, size_t max_act_elems,
+int dsmlpR_gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, dsmlp_dtype dt, size_t max_w_elems, size_t max_act_elems,
                     int64_t tmax, CUdeviceptr ws, size_t ws_bytes)
 {
     memset(t, 0, sizeof *t);
-    if (!tuning_enabled() || !cu->cuEventCreate || !cu->cuEventRecord || !cu->cuEventSynchronize ||
+    if (!cu->cuEventCreate || !cu->cuEventRecord || !cu->cuEventSynchronize ||
         !cu->cuEventElapsedTime || !cu->cuEventDestroy || !dsmlp_dtype_size(dt))
         return 0;
     const size_t esz = dsmlp_dtype_size(dt);
@@ -46,19 +40,19 @@ int gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, dsmlp_dtype dt, size_t ma
     if (cu->cuMemAlloc(&t->w, wbytes) != CUDA_SUCCESS || cu->cuMemAlloc(&t->x, abytes) != CUDA_SUCCESS ||
         cu->cuMemAlloc(&t->d, abytes) != CUDA_SUCCESS || cu->cuMemAlloc(&t->bias, 1 << 20) != CUDA_SUCCESS ||
         cu->cuEventCreate(&t->e0, 0) != CUDA_SUCCESS || cu->cuEventCreate(&t->e1, 0) != CUDA_SUCCESS) {
-        gemm_tuner_close(t);
+        dsmlpR_gemm_tuner_close(t);
         return 0;
     }
     if (!fill_random(cu, dt, t->w, wbytes) || !fill_random(cu, dt, t->x, abytes) ||
         !fill_random(cu, dt, t->d, abytes) || !fill_random(cu, dt, t->bias, 1 << 20)) {
-        gemm_tuner_close(t);
+        dsmlpR_gemm_tuner_close(t);
         return 0;
     }
     t->ws = ws, t->ws_bytes = ws_bytes, t->tmax = tmax, t->dtype = dt;
     return 1;
 }
 
-void gemm_tuner_close(gemm_tuner *t)
+void dsmlpR_gemm_tuner_close(gemm_tuner *t)
 {
     const cuda_api *cu = t->cu;
     if (!cu) return;
@@ -71,7 +65,7 @@ void gemm_tuner_close(gemm_tuner *t)
     memset(t, 0, sizeof *t);
 }
 
-double gemm_tuner_time(gemm_tuner *t, cublasLtHandle_t lt, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
+double dsmlpR_gemm_tuner_time(gemm_tuner *t, cublasLtHandle_t lt, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
                        cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d,
                        const cublasLtMatmulAlgo_t *algo, int has_c, int reps)
 {

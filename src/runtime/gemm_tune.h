@@ -34,13 +34,13 @@ typedef struct gemm_tuner {
 ** tmax rows of `esz`-byte elements. Returns 0 (and leaves *t unusable, so
 ** callers keep the heuristic's choice) when tuning is off or resources are
 ** missing; that is not an error. */
-int  gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, dsmlp_dtype dt, size_t max_w_elems, size_t max_act_elems,
+int  dsmlpR_gemm_tuner_open(gemm_tuner *t, const cuda_api *cu, dsmlp_dtype dt, size_t max_w_elems, size_t max_act_elems,
                      int64_t tmax, CUdeviceptr ws, size_t ws_bytes);
-void gemm_tuner_close(gemm_tuner *t);
+void dsmlpR_gemm_tuner_close(gemm_tuner *t);
 
 /* Median-free quick timing: µs for `reps` back-to-back runs of algo, or a
 ** negative value when the algorithm fails to run. */
-double gemm_tuner_time(gemm_tuner *t, cublasLtHandle_t lt, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
+double dsmlpR_gemm_tuner_time(gemm_tuner *t, cublasLtHandle_t lt, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a,
                        cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d,
                        const cublasLtMatmulAlgo_t *algo, int has_c, int reps);
 

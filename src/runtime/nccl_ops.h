@@ -7,7 +7,7 @@
 #include "dsmlp.h"
 
 /* In-place sum of count elements of dtype over comm's ranks, on stream. */
-dsmlp_status nccl_all_reduce(dsmlp_ctx *ctx, void *comm, void *buf, size_t count, dsmlp_dtype dt, CUstream stream,
+dsmlp_status dsmlpR_nccl_all_reduce(dsmlp_ctx *ctx, void *comm, void *buf, size_t count, dsmlp_dtype dt, CUstream stream,
                              const char *what);
 
 #endif

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <cuda.h>
 #include <nvrtc.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -49,9 +50,28 @@ static int target_index(const char *arch)
     return -1;
 }
 
-int nvrtc_arch_valid(const char *arch) { return target_index(arch) >= 0; }
+int dsmlpR_nvrtc_arch_valid(const char *arch) { return target_index(arch) >= 0; }
 
-const char *nvrtc_options_string(const char *arch)
+const char *dsmlp_arch_name(int i) { return i >= 0 && i < NTARGETS ? targets[i].arch : NULL; }
+
+static char           arch_list[NTARGETS * 8];
+static pthread_once_t arch_list_once = PTHREAD_ONCE_INIT;
+
+static void arch_list_init(void)
+{
+    for (int i = 0; i < NTARGETS; i++) {
+        if (i) strcat(arch_list, ", ");
+        strcat(arch_list, targets[i].arch);
+    }
+}
+
+const char *dsmlpR_nvrtc_arch_list(void)
+{
+    pthread_once(&arch_list_once, arch_list_init);
+    return arch_list;
+}
+
+const char *dsmlpR_nvrtc_options_string(const char *arch)
 {
     int i = target_index(arch);
     return i >= 0 ? targets[i].joined : "";
@@ -69,11 +89,15 @@ static void version_init(void)
         snprintf(version_buf, sizeof version_buf, "unknown");
 }
 
-const char *nvrtc_version_string(void)
+const char *dsmlpR_nvrtc_version_string(void)
 {
     pthread_once(&version_once, version_init);
     return version_buf;
 }
+
+const char *dsmlp_nvrtc_version(void) { return dsmlpR_nvrtc_version_string(); }
+
+int dsmlp_cuda_version(void) { return CUDA_VERSION; }
 
 /* Kernel names become file names: keep [A-Za-z0-9_.-], replace the rest. */
 static void safe_name(char *out, size_t cap, const char *name)
@@ -94,30 +118,29 @@ static int dump_to_dir(const char *dir, const char *name, const char *source, ch
 {
     char base[128];
     safe_name(base, sizeof base, name);
-    if (store_fs_mkdir_p(dir, 0777) != 0) return -1;
+    if (dsmlpR_store_fs_mkdir_p(dir, 0777) != 0) return -1;
     if (snprintf(path, cap, "%s/%s.cu", dir, base) >= (int)cap) return -1;
     store_part part = {source, strlen(source)};
-    return store_fs_publish(path, &part, 1, 0, 0644);
+    return dsmlpR_store_fs_publish(path, &part, 1, 0, 0644);
 }
 
-const char *nvrtc_dump_source(const char *dir, const char *name, const char *source)
+const char *dsmlpR_nvrtc_dump_source(const char *dir, const char *name, const char *source)
 {
     static _Thread_local char path[PATH_MAX];
     path[0] = '\0';
-    if (!dir) dir = getenv("DSMLP_DUMP_DIR");
     if (!dir || !*dir || !source) return path;
     if (dump_to_dir(dir, name, source, path, sizeof path) != 0) path[0] = '\0';
     return path;
 }
 
-/* A failing source always lands somewhere readable: DSMLP_DUMP_DIR, else a
-** fresh temp file. Returns the path or "" (static, per thread). */
-static const char *dump_failing(const char *name, const char *source)
+/* A failing source always lands somewhere readable: the dump directory, else
+** a fresh temp file. Returns the path or "" (static, per thread). */
+static const char *dump_failing(const dsmlp_ctx *ctx, const char *name, const char *source)
 {
-    const char *p = nvrtc_dump_source(NULL, name, source);
+    const char *p = dsmlpR_nvrtc_dump_source(ctx_opts(ctx)->dump_dir, name, source);
     if (*p) return p;
     static _Thread_local char path[PATH_MAX];
-    const char *tmpdir = getenv("TMPDIR");
+    const char *tmpdir = ctx_opts(ctx)->tmp_dir;
     if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
     char base[128];
     safe_name(base, sizeof base, name);
@@ -134,33 +157,33 @@ static const char *dump_failing(const char *name, const char *source)
     return path;
 }
 
-static const char *include_dir(void)
+static const char *include_dir(const dsmlp_ctx *ctx)
 {
-    const char *env = getenv("DSMLP_CUDA_INCLUDE");
-    return env && *env ? env : DSMLP_CUDA_INCLUDE_DIR;
+    const char *inc = ctx_opts(ctx)->cuda_include;
+    return inc && *inc ? inc : DSMLP_CUDA_INCLUDE_DIR;
 }
 
-dsmlp_status nvrtc_compile(dsmlp_ctx *ctx, const char *name, const char *source, const char *arch, void **cubin,
+dsmlp_status dsmlpR_nvrtc_compile(dsmlp_ctx *ctx, const char *name, const char *source, const char *arch, void **cubin,
                            size_t *len)
 {
     *cubin = NULL;
     *len = 0;
     int t = target_index(arch);
     if (t < 0)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
-                       "nvrtc: unknown target arch '%s' (valid: sm_80, sm_86, sm_89, sm_90, sm_90a)",
-                       arch ? arch : "(null)");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                       "nvrtc: unknown target arch '%s' (valid: %s)", arch ? arch : "(null)",
+                       dsmlpR_nvrtc_arch_list());
     if (!source || !name || !*name)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "nvrtc: kernel name and source are required");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "nvrtc: kernel name and source are required");
 
-    const char *inc = include_dir();
+    const char *inc = include_dir(ctx);
     char probe[PATH_MAX], iopt[PATH_MAX + 3];
     snprintf(probe, sizeof probe, "%s/cuda_fp16.h", inc);
     if (access(probe, R_OK) != 0)
-        return err_set(ctx, DSMLP_ERR_COMPILE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_COMPILE,
                        "nvrtc: CUDA headers not found: %s is missing (include directory from %s); set "
                        "DSMLP_CUDA_INCLUDE to the toolkit's include directory (the one holding cuda_fp16.h)",
-                       probe, getenv("DSMLP_CUDA_INCLUDE") && *getenv("DSMLP_CUDA_INCLUDE")
+                       probe, ctx_opts(ctx)->cuda_include && *ctx_opts(ctx)->cuda_include
                                   ? "DSMLP_CUDA_INCLUDE"
                                   : "the build-time CUDA toolkit");
     snprintf(iopt, sizeof iopt, "-I%s", inc);
@@ -176,7 +199,7 @@ dsmlp_status nvrtc_compile(dsmlp_ctx *ctx, const char *name, const char *source,
     nvrtcProgram prog;
     nvrtcResult r = nvrtcCreateProgram(&prog, source, file, 0, NULL, NULL);
     if (r != NVRTC_SUCCESS)
-        return err_set(ctx, DSMLP_ERR_COMPILE, "nvrtc: cannot create program for kernel '%s': %s", name,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_COMPILE, "nvrtc: cannot create program for kernel '%s': %s", name,
                        nvrtcGetErrorString(r));
     r = nvrtcCompileProgram(prog, NOPTS + 1, opts);
     if (r != NVRTC_SUCCESS) {
@@ -186,9 +209,9 @@ dsmlp_status nvrtc_compile(dsmlp_ctx *ctx, const char *name, const char *source,
             if (nvrtcGetProgramLog(prog, log) != NVRTC_SUCCESS) log[0] = '\0';
             log[loglen] = '\0';
         }
-        const char *dumped = dump_failing(name, source);
+        const char *dumped = dump_failing(ctx, name, source);
         /* The dump path comes before the log so a long log cannot cut it off. */
-        err_set(ctx, DSMLP_ERR_COMPILE,
+        dsmlpB_err_set(ctx, DSMLP_ERR_COMPILE,
                 "nvrtc: compiling kernel '%s' for %s failed (%s); source dumped to %s; options: %s %s; log:\n%s",
                 name, arch, nvrtcGetErrorString(r), *dumped ? dumped : "(could not write the source anywhere)",
                 targets[t].joined, iopt, log && *log ? log : "(empty)");
@@ -203,14 +226,14 @@ dsmlp_status nvrtc_compile(dsmlp_ctx *ctx, const char *name, const char *source,
         buf = malloc(n);
         if (!buf) {
             nvrtcDestroyProgram(&prog);
-            return err_set(ctx, DSMLP_ERR_NOMEM, "nvrtc: out of memory for a %zu-byte cubin of '%s'", n, name);
+            return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "nvrtc: out of memory for a %zu-byte cubin of '%s'", n, name);
         }
         r = nvrtcGetCUBIN(prog, buf);
     }
     nvrtcDestroyProgram(&prog);
     if (r != NVRTC_SUCCESS || n == 0) {
         free(buf);
-        return err_set(ctx, DSMLP_ERR_COMPILE, "nvrtc: no cubin for kernel '%s' (%s): %s", name, arch,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_COMPILE, "nvrtc: no cubin for kernel '%s' (%s): %s", name, arch,
                        r != NVRTC_SUCCESS ? nvrtcGetErrorString(r) : "empty output");
     }
     *cubin = buf;

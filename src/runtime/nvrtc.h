@@ -8,18 +8,21 @@
 #include <stddef.h>
 #include "dsmlp.h"
 
-/* Valid targets: sm_80, sm_86, sm_89, sm_90, sm_90a. */
-int          nvrtc_arch_valid(const char *arch);
+/* Valid targets: the table in nvrtc.c (dsmlp_arch_name lists it). */
+int          dsmlpR_nvrtc_arch_valid(const char *arch);
+/* "sm_80, sm_86, ..." for messages: the one arch table, in nvrtc.c. */
+const char  *dsmlpR_nvrtc_arch_list(void);
 /* The exact option list used for arch, joined by spaces (part of the key). */
-const char  *nvrtc_options_string(const char *arch);
+const char  *dsmlpR_nvrtc_options_string(const char *arch);
 /* "13.0" etc. */
-const char  *nvrtc_version_string(void);
+const char  *dsmlpR_nvrtc_version_string(void);
 /* Compiles; on failure DSMLP_ERR_COMPILE with the NVRTC log and, where the
 ** source was dumped, its path. *cubin is malloc'ed (caller frees). */
-dsmlp_status nvrtc_compile(dsmlp_ctx *ctx, const char *name, const char *source, const char *arch,
+dsmlp_status dsmlpR_nvrtc_compile(dsmlp_ctx *ctx, const char *name, const char *source, const char *arch,
                            void **cubin, size_t *len);
-/* Writes source to $DSMLP_DUMP_DIR/<name>.cu when that variable is set (or
-** to dir when non-NULL); returns the path written or "" (static buffer). */
-const char  *nvrtc_dump_source(const char *dir, const char *name, const char *source);
+/* Writes source to dir/<name>.cu (dir: the context's dump_dir option, i.e.
+** DSMLP_DUMP_DIR; NULL: nothing); returns the path written or "" (static,
+** per thread). */
+const char  *dsmlpR_nvrtc_dump_source(const char *dir, const char *name, const char *source);
 
 #endif

@@ -12,7 +12,7 @@
 */
 #include "reference.h"
 #include "context.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 #include "compiler/graph.h"
 
 #include <stdarg.h>
@@ -53,8 +53,8 @@ static dsmlp_status fail(const ref_run *R, int rank, dsmlp_status s, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (R->P > 1 && rank >= 0) return err_set(R->ctx, s, "%s: rank %d: %s", R->fn, rank, msg);
-    return err_set(R->ctx, s, "%s: %s", R->fn, msg);
+    if (R->P > 1 && rank >= 0) return dsmlpB_err_set(R->ctx, s, "%s: rank %d: %s", R->fn, rank, msg);
+    return dsmlpB_err_set(R->ctx, s, "%s: %s", R->fn, msg);
 }
 
 static const char *kind_name(dsmlp_op op)
@@ -66,7 +66,7 @@ static const char *kind_name(dsmlp_op op)
 static void describe(const graph_node *nd, char *buf, size_t len)
 {
     char t[GRAPH_DESC_MAX];
-    snprintf(buf, len, "%s", graph_type_str(nd, t));
+    snprintf(buf, len, "%s", dsmlpC_graph_type_str(nd, t));
 }
 
 /* Shape of a node's value as the executor holds it. */
@@ -239,7 +239,7 @@ static dsmlp_status exec_node(const ref_run *R, int rank, int i)
     if (nd->op == DSMLP_OP_INPUT || nd->op == DSMLP_OP_PARAM) {
         const dsmlp_host_tensor *t = &k->bind[k->bound[i]];
         if ((s = alloc_val(R, rank, i, rows, cols, &k->v[i])) != DSMLP_OK) return s;
-        ref_load(R->nthreads, k->v[i].p, rows, cols, t->data, t->dtype, nd->dtype,
+        dsmlpR_ref_load(R->nthreads, k->v[i].p, rows, cols, t->data, t->dtype, nd->dtype,
                  is_matrix(nd) && nd->layout == DSMLP_LAYOUT_IN_OUT);
         return DSMLP_OK;
     }
@@ -311,7 +311,7 @@ static dsmlp_status exec_node(const ref_run *R, int rank, int i)
             return shape_err(R, rank, i, why);
         }
         if ((s = alloc_val(R, rank, i, rows, cols, &k->v[i])) != DSMLP_OK) return s;
-        ref_gemm(R->nthreads, s0->p, rows, s0->cols, s1->p, cols, k->v[i].p);
+        dsmlpR_ref_gemm(R->nthreads, R->ctx && ctx_opts(R->ctx)->ref_portable, s0->p, rows, s0->cols, s1->p, cols, k->v[i].p);
         return DSMLP_OK;
     }
     default:
@@ -319,7 +319,7 @@ static dsmlp_status exec_node(const ref_run *R, int rank, int i)
     }
     if ((s = alloc_val(R, rank, i, rows, cols, &k->v[i])) != DSMLP_OK) return s;
     o.y = k->v[i].p;
-    ref_rowop_run(R->nthreads, &o);
+    dsmlpR_ref_rowop_run(R->nthreads, &o);
     return DSMLP_OK;
 }
 
@@ -393,7 +393,7 @@ static void write_outputs(const ref_run *R)
             const ref_val *v = &k->v[nd->src[0]];
             for (int b = 0; b < k->nbind; b++)
                 if (strcmp(k->bind[b].name, nd->name) == 0)
-                    ref_store(R->nthreads, k->bind[b].data, k->bind[b].dtype, nd->dtype, R->raw, v->p, v->rows,
+                    dsmlpR_ref_store(R->nthreads, k->bind[b].data, k->bind[b].dtype, nd->dtype, R->raw, v->p, v->rows,
                               v->cols, is_matrix(src) && src->layout == DSMLP_LAYOUT_IN_OUT);
         }
     }
@@ -456,7 +456,7 @@ static dsmlp_status run_one(const dsmlp_graph *g, int64_t T, const dsmlp_host_te
                             const char *fn)
 {
     if (!g) return DSMLP_ERR_INVALID_ARG;
-    ref_run R = {.ctx = g->ctx, .fn = fn, .P = 1, .raw = raw, .T = T, .nthreads = ref_threads_effective(g->ctx)};
+    ref_run R = {.ctx = g->ctx, .fn = fn, .P = 1, .raw = raw, .T = T, .nthreads = dsmlpR_ref_threads_effective(g->ctx)};
     dsmlp_graph *gs[1] = {(dsmlp_graph *)g};
     const dsmlp_host_tensor *bs[1] = {bind};
     int ns[1] = {nbind};
@@ -478,14 +478,14 @@ static dsmlp_status run_ranks(dsmlp_graph *const *graphs, int P, int64_t T, cons
 {
     if (!graphs || P < 1 || !graphs[0]) return DSMLP_ERR_INVALID_ARG;
     ref_run R = {.ctx = graphs[0]->ctx, .fn = fn, .P = P, .raw = raw, .T = T,
-                 .nthreads = ref_threads_effective(graphs[0]->ctx)};
+                 .nthreads = dsmlpR_ref_threads_effective(graphs[0]->ctx)};
     if (!bind || !nbind) return fail(&R, -1, DSMLP_ERR_INVALID_ARG, "bind and nbind must be arrays of %d entries", P);
     for (int r = 0; r < P; r++)
         if (!graphs[r]) return fail(&R, -1, DSMLP_ERR_INVALID_ARG, "graph of rank %d is NULL", r);
     dsmlp_status s = run(&R, graphs, bind, nbind);
     /* ranks may come from different contexts: each gets the message */
     for (int r = 1; s != DSMLP_OK && r < P; r++)
-        if (graphs[r]->ctx && graphs[r]->ctx != R.ctx) err_set(graphs[r]->ctx, s, "%s", dsmlp_last_error(R.ctx));
+        if (graphs[r]->ctx && graphs[r]->ctx != R.ctx) dsmlpB_err_set(graphs[r]->ctx, s, "%s", dsmlp_last_error(R.ctx));
     return s;
 }
 

@@ -99,7 +99,7 @@ static void gemm_tile_generic(void *arg, int64_t c) { gemm_tile_body(arg, c); }
 __attribute__((target("avx2,fma"))) static void gemm_tile_avx2(void *arg, int64_t c) { gemm_tile_body(arg, c); }
 #endif
 
-void ref_gemm(int nthreads, const double *x, int64_t T, int64_t K, const double *wt, int64_t N, double *y)
+void dsmlpR_ref_gemm(int nthreads, int portable, const double *x, int64_t T, int64_t K, const double *wt, int64_t N, double *y)
 {
     if (T <= 0 || N <= 0) return;
     if (K <= 0) {
@@ -110,10 +110,10 @@ void ref_gemm(int nthreads, const double *x, int64_t T, int64_t K, const double 
     int64_t ntiles = j.ntt * ((N + NB - 1) / NB);
     ref_chunk_fn fn = gemm_tile_generic;
 #if defined(__x86_64__) && defined(__GNUC__)
-    /* DSMLP_REF_PORTABLE=1 forces the portable copy (tests cover it on AVX2 machines). */
-    const char *portable = getenv("DSMLP_REF_PORTABLE");
-    if ((!portable || strcmp(portable, "1") != 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        fn = gemm_tile_avx2;
+    /* ref_portable (DSMLP_REF_PORTABLE=1) forces the portable copy (tests cover it on AVX2 machines). */
+    if (!portable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) fn = gemm_tile_avx2;
+#else
+    (void)portable;
 #endif
-    ref_parallel(nthreads, ntiles, fn, &j);
+    dsmlpR_ref_parallel(nthreads, ntiles, fn, &j);
 }

@@ -1,6 +1,6 @@
 /* reference_ops.c — the reference executor's row-wise ops and host conversions. */
 #include "reference.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -8,7 +8,7 @@
 
 #define ROWS_PER_CHUNK 16
 
-double ref_act(dsmlp_act act, double x)
+double dsmlpR_ref_act(dsmlp_act act, double x)
 {
     switch (act) {
     case DSMLP_ACT_GELU_TANH: return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
@@ -37,7 +37,7 @@ static void rowop_row(const ref_rowop *o, int64_t r)
         for (int64_t j = 0; j < n; j++) y[j] = a[j] + o->b[j];
         break;
     case DSMLP_OP_GELU_TANH: case DSMLP_OP_GELU_ERF: case DSMLP_OP_RELU: case DSMLP_OP_SILU:
-        for (int64_t j = 0; j < n; j++) y[j] = ref_act(o->act, a[j]);
+        for (int64_t j = 0; j < n; j++) y[j] = dsmlpR_ref_act(o->act, a[j]);
         break;
     case DSMLP_OP_LAYERNORM: {
         double mean = 0, var = 0;
@@ -59,12 +59,12 @@ static void rowop_row(const ref_rowop *o, int64_t r)
     case DSMLP_OP_GATED: {
         const double *up = o->b ? o->a + r * n : o->a + r * 2 * n;   /* two values, or [up | gate] */
         const double *gate = o->b ? o->b + r * n : up + n;
-        for (int64_t j = 0; j < n; j++) y[j] = up[j] * ref_act(o->act, gate[j]);
+        for (int64_t j = 0; j < n; j++) y[j] = up[j] * dsmlpR_ref_act(o->act, gate[j]);
         break;
     }
     case DSMLP_OP_DEQUANT: {   /* a stored weight: q·scale (exact in double) rounded to its dtype */
         double s = o->b[r / o->group_rows];
-        for (int64_t j = 0; j < n; j++) y[j] = dtype_round(o->dt, s * a[j]);
+        for (int64_t j = 0; j < n; j++) y[j] = dsmlpB_dtype_round(o->dt, s * a[j]);
         break;
     }
     default:
@@ -80,9 +80,9 @@ static void rowop_chunk(void *arg, int64_t c)
     for (int64_t r = c * ROWS_PER_CHUNK; r < r1; r++) rowop_row(o, r);
 }
 
-void ref_rowop_run(int nthreads, const ref_rowop *o)
+void dsmlpR_ref_rowop_run(int nthreads, const ref_rowop *o)
 {
-    ref_parallel(nthreads, (o->rows + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK, rowop_chunk, (void *)o);
+    dsmlpR_ref_parallel(nthreads, (o->rows + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK, rowop_chunk, (void *)o);
 }
 
 /* ------------------------------------------------------------ conversions */
@@ -96,26 +96,26 @@ typedef struct conv_job {
 } conv_job;
 
 /* f16 -> double through a table: weights have 10^8 elements and the bit-exact
-** decoder (dtype_f16_to_f32) is slow. The table is filled from that decoder. */
+** decoder (dsmlpB_dtype_f16_to_f32) is slow. The table is filled from that decoder. */
 static double         f16_table[65536];
 static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
 static void f16_fill(void)
 {
-    for (uint32_t h = 0; h < 65536; h++) f16_table[h] = dtype_f16_to_f32((uint16_t)h);
+    for (uint32_t h = 0; h < 65536; h++) f16_table[h] = dsmlpB_dtype_f16_to_f32((uint16_t)h);
 }
 
 static inline double host_get(const conv_job *j, int64_t i)
 {
     switch (j->hdt) {
-    case DSMLP_F64: return dtype_round(j->vdt, ((const double *)j->h)[i]);
+    case DSMLP_F64: return dsmlpB_dtype_round(j->vdt, ((const double *)j->h)[i]);
     case DSMLP_F16: return f16_table[((const uint16_t *)j->h)[i]];
-    default:        return dtype_load(j->hdt, j->h, i);
+    default:        return dsmlpB_dtype_load(j->hdt, j->h, i);
     }
 }
 
 static inline void host_put(const conv_job *j, int64_t i, double x)
 {
-    dtype_store(j->hdt, j->h, i, (j->raw && j->hdt == DSMLP_F64) ? x : dtype_round(j->vdt, x));
+    dsmlpB_dtype_store(j->hdt, j->h, i, (j->raw && j->hdt == DSMLP_F64) ? x : dsmlpB_dtype_round(j->vdt, x));
 }
 
 static void conv_chunk(void *arg, int64_t c)
@@ -137,19 +137,19 @@ static void conv_chunk(void *arg, int64_t c)
         }
 }
 
-void ref_load(int nthreads, double *dst, int64_t rows, int64_t cols, const void *src, dsmlp_dtype sdt,
+void dsmlpR_ref_load(int nthreads, double *dst, int64_t rows, int64_t cols, const void *src, dsmlp_dtype sdt,
               dsmlp_dtype vdt, int transposed)
 {
     pthread_once(&f16_once, f16_fill);
     conv_job j = {.d = dst, .h = (void *)src, .hdt = sdt, .vdt = vdt, .transposed = transposed, .rows = rows,
                   .cols = cols};
-    ref_parallel(nthreads, (rows + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK, conv_chunk, &j);
+    dsmlpR_ref_parallel(nthreads, (rows + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK, conv_chunk, &j);
 }
 
-void ref_store(int nthreads, void *dst, dsmlp_dtype ddt, dsmlp_dtype vdt, int raw, const double *src, int64_t rows,
+void dsmlpR_ref_store(int nthreads, void *dst, dsmlp_dtype ddt, dsmlp_dtype vdt, int raw, const double *src, int64_t rows,
                int64_t cols, int transposed)
 {
     conv_job j = {.d = (double *)src, .h = dst, .hdt = ddt, .vdt = vdt, .raw = raw, .transposed = transposed,
                   .store = 1, .rows = rows, .cols = cols};
-    ref_parallel(nthreads, (rows + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK, conv_chunk, &j);
+    dsmlpR_ref_parallel(nthreads, (rows + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK, conv_chunk, &j);
 }

@@ -25,7 +25,7 @@ static void *pool_worker(void *p)
     return NULL;
 }
 
-void ref_parallel(int nthreads, int64_t nchunks, ref_chunk_fn fn, void *arg)
+void dsmlpR_ref_parallel(int nthreads, int64_t nchunks, ref_chunk_fn fn, void *arg)
 {
     if (nchunks <= 0) return;
     if (nthreads > REF_MAX_THREADS) nthreads = REF_MAX_THREADS;
@@ -52,22 +52,17 @@ static int online_cpus(void)
     return n < 1 ? 1 : n > REF_MAX_THREADS ? REF_MAX_THREADS : (int)n;
 }
 
-int ref_threads_effective(const dsmlp_ctx *ctx)
+int dsmlpR_ref_threads_effective(const dsmlp_ctx *ctx)
 {
-    int n = ctx ? ctx->ref_threads : 1;
-    if (n <= 1) {
-        const char *env = getenv("DSMLP_REF_THREADS");
-        if (env && *env) {
-            char *end;
-            long v = strtol(env, &end, 10);
-            if (*end == '\0' && v >= 0) n = v == 0 ? 0 : (int)(v > REF_MAX_THREADS ? REF_MAX_THREADS : v);
-        }
-    }
+    int n = ctx ? ctx->rt->ref_threads : 1;
+    /* 1 (the default) and 0 (auto) defer to the context's ref_threads option
+    ** (DSMLP_REF_THREADS) when it says something else than 1. */
+    if (n <= 1 && ctx && ctx_opts(ctx)->ref_threads != 1) n = ctx_opts(ctx)->ref_threads;
     if (n <= 0) n = online_cpus();
     return n > REF_MAX_THREADS ? REF_MAX_THREADS : n;
 }
 
 void dsmlp_reference_set_threads(dsmlp_ctx *ctx, int nthreads)
 {
-    if (ctx) ctx->ref_threads = nthreads < 0 ? 0 : nthreads;
+    if (ctx) ctx->rt->ref_threads = nthreads < 0 ? 0 : nthreads;
 }

@@ -14,16 +14,16 @@
 
 typedef struct store store;
 
-dsmlp_status store_open(dsmlp_ctx *ctx, store **out);   /* reads env: DSMLP_CACHE*, XDG */
-void         store_close(store *s);
+dsmlp_status dsmlpR_store_open(dsmlp_ctx *ctx, store **out);   /* reads env: DSMLP_CACHE*, XDG */
+void         dsmlpR_store_close(store *s);
 
 /* Returns the cubin for (name, source, arch), from memory, disk or a fresh
 ** NVRTC compile (then stored). *cubin stays owned by the store and lives as
 ** long as it. key_hex receives the 64-char key. */
-dsmlp_status store_get(store *s, dsmlp_ctx *ctx, const char *kernel_name, const char *source, const char *arch,
+dsmlp_status dsmlpR_store_get(store *s, dsmlp_ctx *ctx, const char *kernel_name, const char *source, const char *arch,
                        const void **cubin, size_t *len, char key_hex[65]);
 
 /* Key only (no compile); used by explain and the CLI. */
-dsmlp_status store_key(dsmlp_ctx *ctx, const char *source, const char *arch, char key_hex[65]);
+dsmlp_status dsmlpR_store_key(dsmlp_ctx *ctx, const char *source, const char *arch, char key_hex[65]);
 
 #endif

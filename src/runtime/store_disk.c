@@ -39,7 +39,7 @@ static void entry_sum(const uint8_t *hdr, const void *payload, size_t len, uint8
     blake2b_final(&st, out, 32);
 }
 
-void store_hdr_encode(uint8_t hdr[STORE_HDR_SIZE], const uint8_t key[STORE_KEY_BYTES], const char *kernel,
+void dsmlpR_store_hdr_encode(uint8_t hdr[STORE_HDR_SIZE], const uint8_t key[STORE_KEY_BYTES], const char *kernel,
                       const char *arch, const void *payload, size_t len)
 {
     memset(hdr, 0, STORE_HDR_SIZE);
@@ -54,7 +54,15 @@ void store_hdr_encode(uint8_t hdr[STORE_HDR_SIZE], const uint8_t key[STORE_KEY_B
     entry_sum(hdr, payload, len, hdr + STORE_SUM_OFF);
 }
 
-int store_hdr_decode(const uint8_t *buf, size_t n, store_hdr *h, const char **why)
+int dsmlpR_store_name_ok(const char *name)
+{
+    if (!*name) return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x21 || *p > 0x7e) return 0;
+    return 1;
+}
+
+int dsmlpR_store_hdr_decode(const uint8_t *buf, size_t n, store_hdr *h, const char **why)
 {
     if (n == 0) return *why = "empty file", -1;
     if (n < STORE_HDR_SIZE) return *why = "shorter than the entry header", -1;
@@ -66,14 +74,16 @@ int store_hdr_decode(const uint8_t *buf, size_t n, store_hdr *h, const char **wh
     if (get_str(h->version, buf + 16, STORE_VERSION_MAX) || get_str(h->arch, buf + 64, STORE_ARCH_MAX) ||
         get_str(h->kernel, buf + 80, STORE_KERNEL_MAX))
         return *why = "unterminated text field in the header", -1;
+    if (!dsmlpR_store_name_ok(h->kernel) || !dsmlpR_store_name_ok(h->arch))
+        return *why = "kernel name or arch holds characters other than printable ASCII", -1;
     memcpy(h->key, buf + 32, STORE_KEY_BYTES);
     h->payload = get64(buf + 208);
     return 0;
 }
 
-int store_entry_verify(const uint8_t *buf, size_t n, const uint8_t *want_key, store_hdr *h, const char **why)
+int dsmlpR_store_entry_verify(const uint8_t *buf, size_t n, const uint8_t *want_key, store_hdr *h, const char **why)
 {
-    if (store_hdr_decode(buf, n, h, why) != 0) return -1;
+    if (dsmlpR_store_hdr_decode(buf, n, h, why) != 0) return -1;
     if (strcmp(h->version, DSMLP_VERSION_STRING) != 0) return *why = "written by another dsmlp version", -1;
     if (want_key && memcmp(h->key, want_key, STORE_KEY_BYTES) != 0) return *why = "holds another key", -1;
     if (h->payload != n - STORE_HDR_SIZE) return *why = "size does not match the header (truncated?)", -1;
@@ -83,24 +93,24 @@ int store_entry_verify(const uint8_t *buf, size_t n, const uint8_t *want_key, st
     return 0;
 }
 
-void store_entry_path(const store *s, const uint8_t key[STORE_KEY_BYTES], char *path, size_t cap)
+void dsmlpR_store_entry_path(const store *s, const uint8_t key[STORE_KEY_BYTES], char *path, size_t cap)
 {
     char hex[65];
-    store_hex(key, hex);
+    dsmlpR_store_hex(key, hex);
     snprintf(path, cap, "%s/%s%s", s->dir, hex, STORE_SUFFIX);
 }
 
-int store_disk_read(store *s, const uint8_t key[STORE_KEY_BYTES], store_hdr *h, void **blob, size_t *n)
+int dsmlpR_store_disk_read(store *s, const uint8_t key[STORE_KEY_BYTES], store_hdr *h, void **blob, size_t *n)
 {
     char path[PATH_MAX + 80];
-    store_entry_path(s, key, path, sizeof path);
+    dsmlpR_store_entry_path(s, key, path, sizeof path);
     *blob = NULL;
     struct stat st;
     if (stat(path, &st) != 0) return errno == ENOENT ? 1 : 2;
-    if (st.st_size > STORE_ENTRY_MAX) return 2;   /* no kernel is that big: never read it */
-    if (store_fs_read(path, blob, n) != 0) return errno == ENOENT ? 1 : 2;
+    if (!S_ISREG(st.st_mode) || st.st_size > STORE_ENTRY_MAX) return 2;   /* FIFOs etc. are never opened */   /* no kernel is that big: never read it */
+    if (dsmlpR_store_fs_read(path, blob, n) != 0) return errno == ENOENT ? 1 : 2;
     const char *why;
-    if (store_entry_verify(*blob, *n, key, h, &why) != 0) {
+    if (dsmlpR_store_entry_verify(*blob, *n, key, h, &why) != 0) {
         free(*blob);   /* never loaded; the caller recompiles and replaces it */
         *blob = NULL;
         return 2;
@@ -109,17 +119,17 @@ int store_disk_read(store *s, const uint8_t key[STORE_KEY_BYTES], store_hdr *h, 
     return 0;
 }
 
-int store_disk_write(store *s, const uint8_t key[STORE_KEY_BYTES], const char *kernel, const char *arch,
+int dsmlpR_store_disk_write(store *s, const uint8_t key[STORE_KEY_BYTES], const char *kernel, const char *arch,
                      const void *payload, size_t len)
 {
     uint8_t hdr[STORE_HDR_SIZE];
-    store_hdr_encode(hdr, key, kernel, arch, payload, len);
+    dsmlpR_store_hdr_encode(hdr, key, kernel, arch, payload, len);
     char path[PATH_MAX + 80];
-    store_entry_path(s, key, path, sizeof path);
+    dsmlpR_store_entry_path(s, key, path, sizeof path);
     store_part parts[2] = {{hdr, sizeof hdr}, {payload, len}};
-    if (store_fs_publish(path, parts, 2, 1, 0644) != 0) return -1;
+    if (dsmlpR_store_fs_publish(path, parts, 2, 1, 0644) != 0) return -1;
     s->stats.bytes_written += sizeof hdr + len;
-    if (s->max_bytes) store_disk_evict(s, key);
+    if (s->max_bytes) dsmlpR_store_disk_evict(s, key);
     return 0;
 }
 
@@ -132,7 +142,7 @@ static int is_entry_name(const char *name)
     return 1;
 }
 
-int store_disk_scan(const char *dir, store_scan_fn fn, void *user)
+int dsmlpR_store_disk_scan(const char *dir, store_scan_fn fn, void *user)
 {
     DIR *d = opendir(dir);
     if (!d) return -1;
@@ -185,15 +195,15 @@ static int lru_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);   /* deterministic among equal times */
 }
 
-void store_disk_evict(store *s, const uint8_t *keep)
+void dsmlpR_store_disk_evict(store *s, const uint8_t *keep)
 {
     if (!s->max_bytes) return;
     lru_list l = {0};
-    store_disk_scan(s->dir, lru_collect, &l);
+    dsmlpR_store_disk_scan(s->dir, lru_collect, &l);
     if (!l.oom && l.total > s->max_bytes) {
         char keep_name[72] = "";
         if (keep) {
-            store_hex(keep, keep_name);
+            dsmlpR_store_hex(keep, keep_name);
             strcat(keep_name, STORE_SUFFIX);
         }
         qsort(l.items, l.n, sizeof *l.items, lru_cmp);

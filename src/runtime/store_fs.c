@@ -14,12 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *store_fs_strerror(int err, char *buf, size_t cap)
+const char *dsmlpR_store_fs_strerror(int err, char *buf, size_t cap)
 {
     return strerror_r(err, buf, cap);   /* GNU variant: returns the text */
 }
 
-int store_fs_mkdir_p(const char *path, unsigned mode)
+int dsmlpR_store_fs_mkdir_p(const char *path, unsigned mode)
 {
     char tmp[PATH_MAX];
     size_t n = strlen(path);
@@ -44,14 +44,19 @@ int store_fs_mkdir_p(const char *path, unsigned mode)
     return 0;
 }
 
-int store_fs_read(const char *path, void **buf, size_t *len)
+int dsmlpR_store_fs_read(const char *path, void **buf, size_t *len)
 {
     *buf = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return -1;
     struct stat st;
     if (fstat(fd, &st) != 0) goto fail;
+    if (!S_ISREG(st.st_mode)) {
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        goto fail;
+    }
     size_t cap = (size_t)st.st_size;
     char *b = malloc(cap ? cap : 1);
     if (!b) {
@@ -115,7 +120,7 @@ static int temp_name(char *tmp, size_t cap, const char *dir, size_t dirlen, cons
     return 0;
 }
 
-int store_fs_probe(const char *dir)
+int dsmlpR_store_fs_probe(const char *dir)
 {
     char d[PATH_MAX], tmp[PATH_MAX];
     if (snprintf(d, sizeof d, "%s/", dir) >= (int)sizeof d || temp_name(tmp, sizeof tmp, d, strlen(d), "probe") != 0) {
@@ -129,7 +134,7 @@ int store_fs_probe(const char *dir)
     return 0;
 }
 
-int store_fs_publish(const char *path, const store_part *parts, int nparts, int do_sync, unsigned mode)
+int dsmlpR_store_fs_publish(const char *path, const store_part *parts, int nparts, int do_sync, unsigned mode)
 {
     /* The temp file sits beside the target: rename() is atomic only within
     ** one file system. */
@@ -159,7 +164,7 @@ int store_fs_publish(const char *path, const store_part *parts, int nparts, int 
     return 0;
 }
 
-int store_fs_clean_temps(const char *dir, int64_t max_age_s)
+int dsmlpR_store_fs_clean_temps(const char *dir, int64_t max_age_s)
 {
     DIR *d = opendir(dir);
     if (!d) return 0;

@@ -20,20 +20,22 @@ typedef struct store_part {
 } store_part;
 
 /* mkdir -p; 0 or -1 with errno. */
-int store_fs_mkdir_p(const char *path, unsigned mode);
-/* Reads the whole file into a malloc'ed buffer; 0 or -1 with errno. */
-int store_fs_read(const char *path, void **buf, size_t *len);
+int dsmlpR_store_fs_mkdir_p(const char *path, unsigned mode);
+/* Reads the whole file into a malloc'ed buffer; 0 or -1 with errno. Only
+** regular files are read (EISDIR, or EINVAL for a FIFO, device or socket),
+** and opening never blocks. */
+int dsmlpR_store_fs_read(const char *path, void **buf, size_t *len);
 /* Writes parts (concatenated) to path atomically: temp file beside it, fsync
 ** when do_sync, rename. On failure the temp file is removed and -1 returned
 ** with errno set. mode: permission bits of the new file. */
-int store_fs_publish(const char *path, const store_part *parts, int nparts, int do_sync, unsigned mode);
+int dsmlpR_store_fs_publish(const char *path, const store_part *parts, int nparts, int do_sync, unsigned mode);
 /* Proves a file can be created in dir (a temp-marked name, removed at
 ** once); 0 or -1 with errno. */
-int store_fs_probe(const char *dir);
+int dsmlpR_store_fs_probe(const char *dir);
 /* Removes temp files (STORE_TMP_MARK in the name) older than max_age_s from
 ** dir; returns how many were removed. */
-int store_fs_clean_temps(const char *dir, int64_t max_age_s);
+int dsmlpR_store_fs_clean_temps(const char *dir, int64_t max_age_s);
 /* errno text, thread-safe. */
-const char *store_fs_strerror(int err, char *buf, size_t cap);
+const char *dsmlpR_store_fs_strerror(int err, char *buf, size_t cap);
 
 #endif

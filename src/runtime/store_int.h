@@ -49,9 +49,11 @@ typedef struct store_entry {
 } store_entry;
 
 struct store {
+    dsmlp_ctx_options opts;            /* the context's (cache settings)   */
     char              dir[PATH_MAX];
     int               disk_off;        /* DSMLP_CACHE=off                 */
-    int               disk_enabled;
+    int               disk_enabled;    /* entries are read from dir         */
+    int               disk_writable;   /* ... and written to it             */
     unsigned          gen;             /* bumped when the directory changes */
     uint64_t          max_bytes;       /* 0: unlimited                     */
     char              warning[STORE_WARN_MAX];
@@ -70,48 +72,63 @@ typedef struct store_hdr {
     uint64_t payload;
 } store_hdr;
 
+/* 1 when name is a printable kernel name (ASCII 0x21..0x7e, non-empty):
+** names come from bundles and disk, and end up on terminals. */
+int          dsmlpR_store_name_ok(const char *name);
+
 /* ---- store.c */
-void         store_hex(const uint8_t key[STORE_KEY_BYTES], char hex[65]);
-int          store_unhex(const char *hex, uint8_t key[STORE_KEY_BYTES]);   /* 0 ok */
-store_entry *store_mem_find(store *s, const uint8_t key[STORE_KEY_BYTES]);
+void         dsmlpR_store_hex(const uint8_t key[STORE_KEY_BYTES], char hex[65]);
+int          dsmlpR_store_unhex(const char *hex, uint8_t key[STORE_KEY_BYTES]);   /* 0 ok */
+store_entry *dsmlpR_store_mem_find(store *s, const uint8_t key[STORE_KEY_BYTES]);
 /* Takes ownership of blob. NULL on allocation failure (blob freed). */
-store_entry *store_mem_add(store *s, const uint8_t key[STORE_KEY_BYTES], const char *kernel, const char *arch,
+store_entry *dsmlpR_store_mem_add(store *s, const uint8_t key[STORE_KEY_BYTES], const char *kernel, const char *arch,
                            void *blob, const uint8_t *cubin, size_t len);
-void         store_mem_forget(store *s);   /* lookups miss; pointers stay valid */
+void         dsmlpR_store_mem_forget(store *s);   /* lookups miss; pointers stay valid */
+/* Calls fn for every entry in the memory cache (in no particular order)
+** until it returns nonzero; the only way other files walk the cache. */
+typedef int (*store_mem_fn)(const store_entry *e, void *user);
+void         dsmlpR_store_mem_each(store *s, store_mem_fn fn, void *user);
 /* Entry by key from memory or (verified) disk, without compiling. 0 found,
 ** 1 absent (or corrupt on disk). */
-int          store_find(store *s, const uint8_t key[STORE_KEY_BYTES], const char **kernel, const char **arch,
+int          dsmlpR_store_find(store *s, const uint8_t key[STORE_KEY_BYTES], const char **kernel, const char **arch,
                         const uint8_t **cubin, size_t *len);
-/* Puts an entry as store_get would after compiling (bundle import). */
-dsmlp_status store_put(store *s, dsmlp_ctx *ctx, const uint8_t key[STORE_KEY_BYTES], const char *kernel,
+/* Puts an entry as dsmlpR_store_get would after compiling (bundle import). */
+dsmlp_status dsmlpR_store_put(store *s, dsmlp_ctx *ctx, const uint8_t key[STORE_KEY_BYTES], const char *kernel,
                        const char *arch, const void *cubin, size_t len);
 /* Points the store at dir (NULL: default rules) and probes it. */
-void         store_set_dir(store *s, const char *dir);
+void         dsmlpR_store_set_dir(store *s, const char *dir);
 
 /* ---- store_disk.c */
-void store_entry_path(const store *s, const uint8_t key[STORE_KEY_BYTES], char *path, size_t cap);
+void dsmlpR_store_entry_path(const store *s, const uint8_t key[STORE_KEY_BYTES], char *path, size_t cap);
 /* Encodes a header for payload. */
-void store_hdr_encode(uint8_t hdr[STORE_HDR_SIZE], const uint8_t key[STORE_KEY_BYTES], const char *kernel,
+void dsmlpR_store_hdr_encode(uint8_t hdr[STORE_HDR_SIZE], const uint8_t key[STORE_KEY_BYTES], const char *kernel,
                       const char *arch, const void *payload, size_t len);
 /* Parses the fixed header fields (no checksum); 0 ok, else *why says what. */
-int  store_hdr_decode(const uint8_t *buf, size_t n, store_hdr *h, const char **why);
+int  dsmlpR_store_hdr_decode(const uint8_t *buf, size_t n, store_hdr *h, const char **why);
 /* Full verification of a whole file image against want_key (may be NULL);
 ** 0 valid, else *why. */
-int  store_entry_verify(const uint8_t *buf, size_t n, const uint8_t *want_key, store_hdr *h, const char **why);
+int  dsmlpR_store_entry_verify(const uint8_t *buf, size_t n, const uint8_t *want_key, store_hdr *h, const char **why);
 /* Reads and verifies key's entry. 0 hit (*blob owns buf, cubin at
 ** STORE_HDR_SIZE), 1 absent, 2 corrupt (a miss that must be replaced). */
-int  store_disk_read(store *s, const uint8_t key[STORE_KEY_BYTES], store_hdr *h, void **blob, size_t *n);
+int  dsmlpR_store_disk_read(store *s, const uint8_t key[STORE_KEY_BYTES], store_hdr *h, void **blob, size_t *n);
 /* Publishes one entry atomically, then enforces the size limit. 0 or -1
 ** with errno. */
-int  store_disk_write(store *s, const uint8_t key[STORE_KEY_BYTES], const char *kernel, const char *arch,
+int  dsmlpR_store_disk_write(store *s, const uint8_t key[STORE_KEY_BYTES], const char *kernel, const char *arch,
                       const void *payload, size_t len);
 /* Removes least recently used entries until the directory fits max_bytes;
 ** keep (may be NULL) is never removed. */
-void store_disk_evict(store *s, const uint8_t *keep);
+void dsmlpR_store_disk_evict(store *s, const uint8_t *keep);
 /* Calls fn for every "<64 hex>.dsk" file in dir. */
 typedef int (*store_scan_fn)(const char *dir, const char *name, void *user);   /* nonzero stops */
-int  store_disk_scan(const char *dir, store_scan_fn fn, void *user);
+int  dsmlpR_store_disk_scan(const char *dir, store_scan_fn fn, void *user);
 /* Memory-only from now on, with one warning. */
-void store_disable_disk(store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dsmlpR_store_disable_disk(store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* DSMLP_OK when entries can be written to disk, or the store is memory-only
+** by request (DSMLP_CACHE=off); else DSMLP_ERR_IO "<what>: the kernel store
+** ... is read-only / not usable ...". */
+dsmlp_status dsmlpR_store_check_writable(store *s, dsmlp_ctx *ctx, const char *what);
+/* path, or its start and end around "..." when longer than max (messages
+** must keep their reason after a path). Returns buf. */
+const char *dsmlpR_store_path_abbrev(const char *path, char *buf, size_t cap);
 
 #endif

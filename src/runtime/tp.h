@@ -52,19 +52,19 @@ struct dsmlp_tp {
 
 /* Host all-gather over the group's rendezvous (or its NCCL communicator when
 ** the group wraps a caller's comm). */
-dsmlp_status tp_allgather(dsmlp_tp *tp, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes, void *all);
+dsmlp_status dsmlpR_tp_allgather(dsmlp_tp *tp, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes, void *all);
 /* Every rank passes its own status s (message in ctx when failed); returns
 ** DSMLP_OK when all succeeded, else an error naming the first failed rank, on
 ** every rank (so no rank goes on to wait for one that stopped). */
-dsmlp_status tp_agree(dsmlp_tp *tp, dsmlp_ctx *ctx, const char *tag, dsmlp_status s);
+dsmlp_status dsmlpR_tp_agree(dsmlp_tp *tp, dsmlp_ctx *ctx, const char *tag, dsmlp_status s);
 /* The all-reduce kernel's name and source for dtype (f32, f16, bf16);
 ** *src is malloc'ed. */
-dsmlp_status tp_kernel_source(dsmlp_ctx *ctx, dsmlp_dtype dt, char name[64], char **src);
+dsmlp_status dsmlpR_tp_kernel_source(dsmlp_ctx *ctx, dsmlp_dtype dt, char name[64], char **src);
 /* The all-reduce kernel for dtype, compiled through the kernel store and
 ** loaded once per group. */
-dsmlp_status tp_kernel(dsmlp_tp *tp, dsmlp_ctx *ctx, dsmlp_dtype dt, CUfunction *out);
+dsmlp_status dsmlpR_tp_kernel(dsmlp_tp *tp, dsmlp_ctx *ctx, dsmlp_dtype dt, CUfunction *out);
 /* Checks options (rank, size, thresholds); used by create and from_env. */
-dsmlp_status tp_options_check(dsmlp_ctx *ctx, const dsmlp_tp_options *o, int need_rank);
+dsmlp_status dsmlpR_tp_options_check(dsmlp_ctx *ctx, const dsmlp_tp_options *o, int need_rank);
 
 /* ------------------------------------------------------ channels */
 
@@ -77,16 +77,16 @@ typedef struct tp_chan {
 
 /* Collective: every rank allocates (P+1)·2 regions of `region` bytes, the
 ** ranks exchange IPC handles and open each other's. */
-dsmlp_status tp_chan_create(dsmlp_tp *tp, dsmlp_ctx *ctx, size_t region, tp_chan **out);
+dsmlp_status dsmlpR_tp_chan_create(dsmlp_tp *tp, dsmlp_ctx *ctx, size_t region, tp_chan **out);
 /* out[i] = Σ_r in_r[i] for count elements (in may equal out), on stream. No
 ** host synchronization; capturable. count · size(dt) <= region. */
-dsmlp_status tp_chan_all_reduce(tp_chan *c, dsmlp_ctx *ctx, CUdeviceptr in, CUdeviceptr out, size_t count,
+dsmlp_status dsmlpR_tp_chan_all_reduce(tp_chan *c, dsmlp_ctx *ctx, CUdeviceptr in, CUdeviceptr out, size_t count,
                                 dsmlp_dtype dt, CUstream stream, const char *what);
 /* Local (no peer waits): a rank touches no peer memory after its last
 ** all-reduce has completed. Synchronizes the context first. */
-void         tp_chan_free(tp_chan *c);
+void         dsmlpR_tp_chan_free(tp_chan *c);
 /* 1 when a message of `bytes` runs two-shot (P >= 4, large enough). */
-int          tp_chan_two_shot(const dsmlp_tp *tp, size_t bytes);
+int          dsmlpR_tp_chan_two_shot(const dsmlp_tp *tp, size_t bytes);
 
 /* ------------------------------------------------ a plan's attachment */
 
@@ -101,16 +101,16 @@ typedef struct tp_attach {
 } tp_attach;
 
 /* The all_reduce step: custom path or NCCL by size. */
-dsmlp_status tp_plan_all_reduce(tp_attach *a, dsmlp_ctx *ctx, CUdeviceptr buf, size_t count, dsmlp_dtype dt,
+dsmlp_status dsmlpR_tp_plan_all_reduce(tp_attach *a, dsmlp_ctx *ctx, CUdeviceptr buf, size_t count, dsmlp_dtype dt,
                                 CUstream stream, const char *what);
 /* Frees an attachment (the executor calls it when the plan is unloaded). */
-void         tp_detach(tp_attach *a);
+void         dsmlpR_tp_detach(tp_attach *a);
 
 /* Overlap (tp_overlap.c): 1 when step i is a GEMM whose output step i + 1
 ** all-reduces and T is large enough for the group's overlap_chunks; then
-** tp_overlap_run enqueues both, chunk by chunk, the all-reduces on a side
+** dsmlpR_tp_overlap_run enqueues both, chunk by chunk, the all-reduces on a side
 ** stream joined back before it returns. */
-int          tp_overlap_applies(const tp_attach *a, const plan *p, int i, int64_t T);
-dsmlp_status tp_overlap_run(dsmlp_plan *pl, int i, int64_t T, CUstream stream);
+int          dsmlpR_tp_overlap_applies(const tp_attach *a, const plan *p, int i, int64_t T);
+dsmlp_status dsmlpR_tp_overlap_run(dsmlp_plan *pl, int i, int64_t T, CUstream stream);
 
 #endif

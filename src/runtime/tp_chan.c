@@ -12,7 +12,7 @@
 #include "context.h"
 #include "device.h"
 #include "store.h"
-#include "../compiler/embed.h"
+#include "embed.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +33,8 @@ static const char *ctype_of(dsmlp_dtype dt)
 /* common.cuh + allreduce.cu with {{NAME}} and {{T}} filled in. */
 static char *fill_source(const char *name, const char *ctype)
 {
-    const struct embed_file *common = embed_find(embedded_templates, "common.cuh");
-    const struct embed_file *t = embed_find(embedded_templates, "allreduce.cu");
+    const struct embed_file *common = embed_find(dsmlpB_embedded_templates, "common.cuh");
+    const struct embed_file *t = embed_find(dsmlpB_embedded_templates, "allreduce.cu");
     if (!common || !t) return NULL;
     size_t cap = common->len + t->len * 2 + 256, n = 0;
     char *out = malloc(cap);
@@ -61,46 +61,46 @@ static char *fill_source(const char *name, const char *ctype)
     return out;
 }
 
-dsmlp_status tp_kernel_source(dsmlp_ctx *ctx, dsmlp_dtype dt, char name[64], char **src)
+dsmlp_status dsmlpR_tp_kernel_source(dsmlp_ctx *ctx, dsmlp_dtype dt, char name[64], char **src)
 {
     *src = NULL;
     if ((unsigned)dt >= DSMLP_DTYPE_COUNT || !ctype_of(dt))
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "tensor-parallel all-reduce of %s is not supported",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "tensor-parallel all-reduce of %s is not supported",
                        dsmlp_dtype_name(dt));
     snprintf(name, 64, "dsmlp_allreduce_%s", dsmlp_dtype_name(dt));
     if (!(*src = fill_source(name, ctype_of(dt))))
-        return err_set(ctx, DSMLP_ERR_NOMEM, "tensor-parallel all-reduce: cannot assemble the kernel source");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "tensor-parallel all-reduce: cannot assemble the kernel source");
     return DSMLP_OK;
 }
 
-dsmlp_status tp_kernel(dsmlp_tp *tp, dsmlp_ctx *ctx, dsmlp_dtype dt, CUfunction *out)
+dsmlp_status dsmlpR_tp_kernel(dsmlp_tp *tp, dsmlp_ctx *ctx, dsmlp_dtype dt, CUfunction *out)
 {
     if ((unsigned)dt < DSMLP_DTYPE_COUNT && tp->fn[dt]) {
         *out = tp->fn[dt];
         return DSMLP_OK;
     }
     char name[64], *src;
-    dsmlp_status s = tp_kernel_source(ctx, dt, name, &src);
+    dsmlp_status s = dsmlpR_tp_kernel_source(ctx, dt, name, &src);
     if (s != DSMLP_OK) return s;
     struct store *st;
     const void *cubin;
     size_t len;
     char key[65];
-    s = ctx_store(ctx, &st);
-    if (s == DSMLP_OK) s = store_get(st, ctx, name, src, tp->dev->arch, &cubin, &len, key);
+    s = dsmlpR_ctx_store(ctx, &st);
+    if (s == DSMLP_OK) s = dsmlpR_store_get(st, ctx, name, src, tp->dev->arch, &cubin, &len, key);
     free(src);
     if (s != DSMLP_OK) return s;
     const cuda_api *cu = tp->dev->cu;
     CUresult r = cu->cuModuleLoadData(&tp->mod[dt], cubin);
     if (r == CUDA_SUCCESS) r = cu->cuModuleGetFunction(&tp->fn[dt], tp->mod[dt], name);
     if (r != CUDA_SUCCESS)
-        return err_set(ctx, DSMLP_ERR_CUDA, "tensor-parallel all-reduce: loading %s (%s) failed: %s", name,
-                       tp->dev->arch, cuda_api_errstr(r));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "tensor-parallel all-reduce: loading %s (%s) failed: %s", name,
+                       tp->dev->arch, dsmlpR_cuda_api_errstr(r));
     *out = tp->fn[dt];
     return DSMLP_OK;
 }
 
-int tp_chan_two_shot(const dsmlp_tp *tp, size_t bytes)
+int dsmlpR_tp_chan_two_shot(const dsmlp_tp *tp, size_t bytes)
 {
     return tp->size >= 4 && bytes >= tp->o.two_shot_min_bytes;
 }
@@ -113,7 +113,7 @@ typedef struct chan_info {
     char           why[200];
 } chan_info;
 
-dsmlp_status tp_chan_create(dsmlp_tp *tp, dsmlp_ctx *ctx, size_t region, tp_chan **out)
+dsmlp_status dsmlpR_tp_chan_create(dsmlp_tp *tp, dsmlp_ctx *ctx, size_t region, tp_chan **out)
 {
     *out = NULL;
     const cuda_api *cu = tp->dev->cu;
@@ -123,7 +123,7 @@ dsmlp_status tp_chan_create(dsmlp_tp *tp, dsmlp_ctx *ctx, size_t region, tp_chan
     chan_info mine = {0}, *all = calloc((size_t)P, sizeof *all);
     if (!c || !all) {
         free(c), free(all);
-        return err_set(ctx, DSMLP_ERR_NOMEM, "tensor-parallel channel: out of host memory");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "tensor-parallel channel: out of host memory");
     }
     c->tp = tp;
     c->region = region;
@@ -136,14 +136,14 @@ dsmlp_status tp_chan_create(dsmlp_tp *tp, dsmlp_ctx *ctx, size_t region, tp_chan
     mine.region = region;
     if (r != CUDA_SUCCESS) {
         mine.status = 1;
-        snprintf(mine.why, sizeof mine.why, "%s of %zu bytes: %s", step, bytes, cuda_api_errstr(r));
+        snprintf(mine.why, sizeof mine.why, "%s of %zu bytes: %s", step, bytes, dsmlpR_cuda_api_errstr(r));
     }
-    dsmlp_status s = tp_allgather(tp, ctx, "chan-handles", &mine, sizeof mine, all);
+    dsmlp_status s = dsmlpR_tp_allgather(tp, ctx, "chan-handles", &mine, sizeof mine, all);
     for (int j = 0; s == DSMLP_OK && j < P; j++) {
         if (all[j].status)
-            s = err_set(ctx, DSMLP_ERR_CUDA, "tensor-parallel channel: rank %d: %s", j, all[j].why);
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "tensor-parallel channel: rank %d: %s", j, all[j].why);
         else if (all[j].region != region)
-            s = err_set(ctx, DSMLP_ERR_STATE,
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                         "tensor-parallel channel: rank %d asks for %llu-byte regions, rank %d for %zu (plans "
                         "attached in a different order?)",
                         j, (unsigned long long)all[j].region, tp->rank, region);
@@ -158,33 +158,33 @@ dsmlp_status tp_chan_create(dsmlp_tp *tp, dsmlp_ctx *ctx, size_t region, tp_chan
         }
         r = cu->cuIpcOpenMemHandle(&c->base[j], all[j].handle, CU_IPC_MEM_LAZY_ENABLE_PEER_ACCESS);
         if (r != CUDA_SUCCESS)
-            local = err_set(ctx, DSMLP_ERR_CUDA,
+            local = dsmlpB_err_set(ctx, DSMLP_ERR_CUDA,
                             "tensor-parallel channel: rank %d cannot open rank %d's memory (cuIpcOpenMemHandle: %s); "
                             "set DSMLP_TP_CUSTOM=off to use NCCL only",
-                            tp->rank, j, cuda_api_errstr(r));
+                            tp->rank, j, dsmlpR_cuda_api_errstr(r));
     }
-    if (s == DSMLP_OK) s = tp_agree(tp, ctx, "chan-open", local);
+    if (s == DSMLP_OK) s = dsmlpR_tp_agree(tp, ctx, "chan-open", local);
     free(all);
     if (s != DSMLP_OK) {
-        tp_chan_free(c);
+        dsmlpR_tp_chan_free(c);
         return s;
     }
     *out = c;
     return DSMLP_OK;
 }
 
-dsmlp_status tp_chan_all_reduce(tp_chan *c, dsmlp_ctx *ctx, CUdeviceptr in, CUdeviceptr out, size_t count,
+dsmlp_status dsmlpR_tp_chan_all_reduce(tp_chan *c, dsmlp_ctx *ctx, CUdeviceptr in, CUdeviceptr out, size_t count,
                                 dsmlp_dtype dt, CUstream stream, const char *what)
 {
     dsmlp_tp *tp = c->tp;
     size_t esz = dsmlp_dtype_size(dt), bytes = count * esz;
     if (!count) return DSMLP_OK;
     if (bytes > c->region)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: %zu bytes exceed the channel's %zu", what, bytes, c->region);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: %zu bytes exceed the channel's %zu", what, bytes, c->region);
     CUfunction fn;
-    dsmlp_status s = tp_kernel(tp, ctx, dt, &fn);   /* loaded at attach: a lookup here */
+    dsmlp_status s = dsmlpR_tp_kernel(tp, ctx, dt, &fn);   /* loaded at attach: a lookup here */
     if (s != DSMLP_OK) return s;
-    int two = tp_chan_two_shot(tp, bytes);
+    int two = dsmlpR_tp_chan_two_shot(tp, bytes);
     /* Slices are 16-byte groups; every rank computes the same grid from the
     ** same count, so block b covers the same elements everywhere. */
     size_t groups = (bytes + 15) / 16;
@@ -199,16 +199,16 @@ dsmlp_status tp_chan_all_reduce(tp_chan *c, dsmlp_ctx *ctx, CUdeviceptr in, CUde
     void *args[] = {&in, &out, &n, &peers, &region, &rank, &P, &two};
     CUresult r = tp->dev->cu->cuLaunchKernel(fn, grid, 1, 1, TP_THREADS, 1, 1, 0, stream, args, NULL);
     if (r != CUDA_SUCCESS)
-        return err_set(ctx, DSMLP_ERR_CUDA, "%s: launching the peer-memory all-reduce (%zu bytes, grid %u) failed: %s",
-                       what, bytes, grid, cuda_api_errstr(r));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: launching the peer-memory all-reduce (%zu bytes, grid %u) failed: %s",
+                       what, bytes, grid, dsmlpR_cuda_api_errstr(r));
     return DSMLP_OK;
 }
 
-void tp_chan_free(tp_chan *c)
+void dsmlpR_tp_chan_free(tp_chan *c)
 {
     if (!c) return;
     const cuda_api *cu = c->tp->dev->cu;
-    if (device_make_current(NULL, c->tp->dev) == DSMLP_OK) {
+    if (dsmlpR_device_make_current(NULL, c->tp->dev) == DSMLP_OK) {
         cu->cuCtxSynchronize();   /* our launches are done; peers then never touch our memory */
         for (int j = 0; j < c->tp->size; j++)
             if (j != c->tp->rank && c->base[j]) cu->cuIpcCloseMemHandle(c->base[j]);

@@ -26,48 +26,48 @@ void dsmlp_tp_options_default(dsmlp_tp_options *o)
     o->overlap_min_tokens = 1024;
 }
 
-dsmlp_status tp_options_check(dsmlp_ctx *ctx, const dsmlp_tp_options *o, int need_rank)
+dsmlp_status dsmlpR_tp_options_check(dsmlp_ctx *ctx, const dsmlp_tp_options *o, int need_rank)
 {
     if (need_rank) {
         if (o->size < 1)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                            "tensor-parallel group: the size (WORLD_SIZE) is %s; set it to the number of processes",
                            o->size < 0 ? "not set" : "0");
         if (o->rank < 0 || o->rank >= o->size)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                            "tensor-parallel group: rank (RANK) %d is %s",
                            o->rank, o->rank < 0 ? "not set" : "not below the size (WORLD_SIZE)");
         if (o->local_rank >= o->size)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                            "tensor-parallel group: local rank (LOCAL_RANK) %d is not below the size (WORLD_SIZE) %d",
                            o->local_rank, o->size);
         if (o->size > 1 && (!o->rendezvous || !*o->rendezvous))
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                            "tensor-parallel group: no rendezvous (set DSMLP_TP_RENDEZVOUS=file:PATH or "
                            "tcp://HOST:PORT, or MASTER_ADDR and MASTER_PORT)");
     }
     if (o->device < -1)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: device %d is not a GPU ordinal", o->device);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: device %d is not a GPU ordinal", o->device);
     if (o->device < 0 && o->local_rank < 0 && need_rank && o->size > 1)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "tensor-parallel group: which GPU? neither the device (DSMLP_TP_DEVICE) nor the local rank "
                        "(LOCAL_RANK) is set");
     if (o->nccl != 0 && o->nccl != 1)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: nccl is %d (0 or 1)", o->nccl);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: nccl is %d (0 or 1)", o->nccl);
     if (o->custom < -1 || o->custom > 1)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: custom is %d (-1 auto, 0 off, 1 on)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: custom is %d (-1 auto, 0 off, 1 on)",
                        o->custom);
     if (!o->nccl && o->custom == 0)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "tensor-parallel group: with nccl = 0 and custom = 0 no all-reduce is left (enable one)");
     if (o->overlap_chunks < 0 || o->overlap_chunks > 64)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: overlap_chunks %d is outside [0, 64]",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: overlap_chunks %d is outside [0, 64]",
                        o->overlap_chunks);
     if (o->overlap_min_tokens < 1)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: overlap_min_tokens %lld is below 1",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: overlap_min_tokens %lld is below 1",
                        (long long)o->overlap_min_tokens);
     if (!(o->timeout_s > 0) || o->timeout_s > 1e6)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: timeout %g s is outside (0, 1e6]",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel group: timeout %g s is outside (0, 1e6]",
                        o->timeout_s);
     return DSMLP_OK;
 }
@@ -85,7 +85,7 @@ static int env_int(dsmlp_ctx *ctx, const char *name, long long lo, long long hi,
     long long x = strtoll(v, &end, 10);
     while (*end == ' ' || *end == '\n') end++;
     if (errno || *end || x < lo || x > hi) {
-        err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s=%s: expected an integer in [%lld, %lld]", name, v, lo, hi);
+        dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s=%s: expected an integer in [%lld, %lld]", name, v, lo, hi);
         return -1;
     }
     *out = x;
@@ -113,20 +113,20 @@ static dsmlp_status read_launcher(dsmlp_ctx *ctx, dsmlp_tp_options *o)
         if (hr < 0 || hs < 0 || hl < 0) return DSMLP_ERR_INVALID_ARG;
         if (!hr && !hs) {
             if (hl)
-                return err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s is set but %s and %s are not", e->local, e->rank,
+                return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s is set but %s and %s are not", e->local, e->rank,
                                e->size);
             continue;
         }
         if (!hr || !hs)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s is set but %s is not (a launcher sets both)",
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s is set but %s is not (a launcher sets both)",
                            hr ? e->rank : e->size, hr ? e->size : e->rank);
         if (rank >= size)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s=%lld is not below %s=%lld", e->rank, rank, e->size, size);
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s=%lld is not below %s=%lld", e->rank, rank, e->size, size);
         if (hl && local >= size)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s=%lld is not below %s=%lld", e->local, local, e->size,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s=%lld is not below %s=%lld", e->local, local, e->size,
                            size);
         if (hl && local > rank)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                            "%s=%lld is above %s=%lld (a rank's local rank never exceeds its global rank)", e->local,
                            local, e->rank, rank);
         o->rank = (int)rank;
@@ -134,7 +134,7 @@ static dsmlp_status read_launcher(dsmlp_ctx *ctx, dsmlp_tp_options *o)
         o->local_rank = hl ? (int)local : size == 1 ? 0 : -1;
         return DSMLP_OK;
     }
-    return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+    return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                    "no tensor-parallel launch found: RANK and WORLD_SIZE are not set (start one process per GPU "
                    "with torchrun, mpirun, srun or tools/tp-launch.sh, or set RANK, WORLD_SIZE and LOCAL_RANK)");
 }
@@ -146,17 +146,17 @@ static dsmlp_status read_rendezvous(dsmlp_ctx *ctx, dsmlp_tp_options *o)
     size_t cap = sizeof o->env_text_;
     if (spec && *spec) {
         if (strlen(spec) >= cap)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "DSMLP_TP_RENDEZVOUS is longer than %zu characters", cap - 1);
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "DSMLP_TP_RENDEZVOUS is longer than %zu characters", cap - 1);
         snprintf(o->env_text_, cap, "%s", spec);
     } else if ((addr && *addr) || (port && *port)) {
         if (!addr || !*addr || !port || !*port)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s is set but %s is not", addr && *addr ? "MASTER_ADDR" :
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s is set but %s is not", addr && *addr ? "MASTER_ADDR" :
                            "MASTER_PORT", addr && *addr ? "MASTER_PORT" : "MASTER_ADDR");
         int v6 = strchr(addr, ':') != NULL;   /* a bare IPv6 address needs brackets */
         if ((size_t)snprintf(o->env_text_, cap, v6 ? "tcp://[%s]:%s" : "tcp://%s:%s", addr, port) >= cap)
-            return err_set(ctx, DSMLP_ERR_INVALID_ARG, "MASTER_ADDR is too long");
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "MASTER_ADDR is too long");
     } else {
-        return DSMLP_OK;   /* the caller's, if any; tp_options_check wants one for P > 1 */
+        return DSMLP_OK;   /* the caller's, if any; dsmlpR_tp_options_check wants one for P > 1 */
     }
     o->rendezvous = o->env_text_;
     return DSMLP_OK;
@@ -185,21 +185,21 @@ static dsmlp_status read_settings(dsmlp_ctx *ctx, dsmlp_tp_options *o)
         if (!strcmp(c, "auto")) o->custom = -1;
         else if (!strcmp(c, "on") || !strcmp(c, "1")) o->custom = 1;
         else if (!strcmp(c, "off") || !strcmp(c, "0")) o->custom = 0;
-        else return err_set(ctx, DSMLP_ERR_INVALID_ARG, "DSMLP_TP_CUSTOM=%s: expected auto, on or off", c);
+        else return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "DSMLP_TP_CUSTOM=%s: expected auto, on or off", c);
     }
     return DSMLP_OK;
 }
 
 dsmlp_status dsmlp_tp_options_from_env(dsmlp_ctx *ctx, dsmlp_tp_options *o)
 {
-    if (!o) return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_tp_options_from_env: options are NULL");
+    if (!o) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_tp_options_from_env: options are NULL");
     dsmlp_tp_options t = *o;   /* o changes only when everything parsed */
     dsmlp_status s;
     if ((s = read_launcher(ctx, &t)) != DSMLP_OK || (s = read_rendezvous(ctx, &t)) != DSMLP_OK ||
-        (s = read_settings(ctx, &t)) != DSMLP_OK || (s = tp_options_check(ctx, &t, 1)) != DSMLP_OK)
+        (s = read_settings(ctx, &t)) != DSMLP_OK || (s = dsmlpR_tp_options_check(ctx, &t, 1)) != DSMLP_OK)
         return s;
     *o = t;
     if (o->rendezvous == t.env_text_) o->rendezvous = o->env_text_;   /* points into o, not the copy */
-    err_clear(ctx);
+    dsmlpB_err_clear(ctx);
     return DSMLP_OK;
 }

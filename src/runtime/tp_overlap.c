@@ -13,7 +13,7 @@
 
 #include <stdio.h>
 
-int tp_overlap_applies(const tp_attach *a, const plan *p, int i, int64_t T)
+int dsmlpR_tp_overlap_applies(const tp_attach *a, const plan *p, int i, int64_t T)
 {
     const dsmlp_tp *tp = a->tp;
     if (tp->o.overlap_chunks < 2 || T < tp->o.overlap_min_tokens || tp->size == 1 || i + 1 >= p->nsteps) return 0;
@@ -30,7 +30,7 @@ static CUdeviceptr rows_at(const exec_state *rt, const plan *p, int b, int64_t r
     return rt->ptr[b] + (CUdeviceptr)((size_t)row * (size_t)pb->cols * dsmlp_dtype_size(pb->dtype));
 }
 
-dsmlp_status tp_overlap_run(dsmlp_plan *pl, int i, int64_t T, CUstream stream)
+dsmlp_status dsmlpR_tp_overlap_run(dsmlp_plan *pl, int i, int64_t T, CUstream stream)
 {
     const plan *p = pl->p;
     exec_state *rt = pl->rt;
@@ -48,7 +48,7 @@ dsmlp_status tp_overlap_run(dsmlp_plan *pl, int i, int64_t T, CUstream stream)
     int c = 0;
     for (int64_t r0 = 0; r0 < T && s == DSMLP_OK; r0 += rows, c++) {
         int64_t n = T - r0 < rows ? T - r0 : rows;
-        s = gemm_run(pl->ctx, rt->lt, &rt->gemm[i], n, (const void *)(uintptr_t)rows_at(rt, p, g->x, r0),
+        s = dsmlpR_gemm_run(pl->ctx, rt->lt, &rt->gemm[i], n, (const void *)(uintptr_t)rows_at(rt, p, g->x, r0),
                      (const void *)(uintptr_t)rt->ptr[g->w],
                      g->bias >= 0 ? (const void *)(uintptr_t)rt->ptr[g->bias] : NULL,
                      g->c >= 0 ? (const void *)(uintptr_t)rows_at(rt, p, g->c, r0) : NULL,
@@ -57,9 +57,9 @@ dsmlp_status tp_overlap_run(dsmlp_plan *pl, int i, int64_t T, CUstream stream)
         CUresult r = CUDA_SUCCESS;
         if (s == DSMLP_OK && ((r = cu->cuEventRecord(a->ev[c], stream)) != CUDA_SUCCESS ||
                               (r = cu->cuStreamWaitEvent(a->side, a->ev[c], 0)) != CUDA_SUCCESS))
-            s = err_set(pl->ctx, DSMLP_ERR_CUDA, "%s: chunk %d: %s", what, c, cuda_api_errstr(r));
+            s = dsmlpB_err_set(pl->ctx, DSMLP_ERR_CUDA, "%s: chunk %d: %s", what, c, dsmlpR_cuda_api_errstr(r));
         if (s == DSMLP_OK)
-            s = tp_plan_all_reduce(a, pl->ctx, rows_at(rt, p, g->d, r0), (size_t)(n * d->cols), d->dtype, a->side,
+            s = dsmlpR_tp_plan_all_reduce(a, pl->ctx, rows_at(rt, p, g->d, r0), (size_t)(n * d->cols), d->dtype, a->side,
                                    what);
     }
     /* Join even after a failure, so the caller's stream never runs ahead of
@@ -68,6 +68,6 @@ dsmlp_status tp_overlap_run(dsmlp_plan *pl, int i, int64_t T, CUstream stream)
     CUresult r = cu->cuEventRecord(done, a->side);
     if (r == CUDA_SUCCESS) r = cu->cuStreamWaitEvent(stream, done, 0);
     if (r != CUDA_SUCCESS && s == DSMLP_OK)
-        s = err_set(pl->ctx, DSMLP_ERR_CUDA, "%s: joining the all-reduce stream: %s", what, cuda_api_errstr(r));
+        s = dsmlpB_err_set(pl->ctx, DSMLP_ERR_CUDA, "%s: joining the all-reduce stream: %s", what, dsmlpR_cuda_api_errstr(r));
     return s;
 }

@@ -32,7 +32,7 @@ static dsmlp_status plan_shape(dsmlp_ctx *ctx, const plan *p, attach_shape *sh)
         const plan_buf *b = &p->bufs[p->steps[i].buf];
         int64_t elems = (b->tokens ? p->max_tokens : b->rows) * b->cols;
         if (sh->nsteps && sh->dtype != (int32_t)b->dtype)
-            return err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED,
                            "dsmlp_plan_set_tp: plan '%s' all-reduces both %s and %s values (one dtype per plan)",
                            p->graph_name, dsmlp_dtype_name((dsmlp_dtype)sh->dtype), dsmlp_dtype_name(b->dtype));
         if (!sh->nsteps) sh->dtype = (int32_t)b->dtype, sh->cols = b->cols;
@@ -46,22 +46,22 @@ static dsmlp_status make_side(tp_attach *a, dsmlp_ctx *ctx)
 {
     const cuda_api *cu = a->tp->dev->cu;
     if (!cu->cuStreamCreate || !cu->cuEventCreate || !cu->cuEventRecord || !cu->cuStreamWaitEvent)
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "overlap needs cuStreamCreate/cuEventCreate/cuStreamWaitEvent");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "overlap needs cuStreamCreate/cuEventCreate/cuStreamWaitEvent");
     CUresult r = cu->cuStreamCreate(&a->side, CU_STREAM_NON_BLOCKING);
     for (int i = 0; r == CUDA_SUCCESS && i < (int)(sizeof a->ev / sizeof *a->ev); i++)
         r = cu->cuEventCreate(&a->ev[i], CU_EVENT_DISABLE_TIMING);
     if (r != CUDA_SUCCESS)
-        return err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_set_tp: the overlap stream and events: %s",
-                       cuda_api_errstr(r));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_set_tp: the overlap stream and events: %s",
+                       dsmlpR_cuda_api_errstr(r));
     return DSMLP_OK;
 }
 
 /* Frees what an attachment holds (not linked anywhere any more). */
 static void attach_release(tp_attach *a)
 {
-    tp_chan_free(a->chan);   /* synchronizes the context */
+    dsmlpR_tp_chan_free(a->chan);   /* synchronizes the context */
     const cuda_api *cu = a->tp->dev->cu;
-    if (device_make_current(NULL, a->tp->dev) == DSMLP_OK) {
+    if (dsmlpR_device_make_current(NULL, a->tp->dev) == DSMLP_OK) {
         for (int i = 0; i < (int)(sizeof a->ev / sizeof *a->ev); i++)
             if (a->ev[i]) cu->cuEventDestroy(a->ev[i]);
         if (a->side) cu->cuStreamDestroy(a->side);
@@ -69,7 +69,7 @@ static void attach_release(tp_attach *a)
     free(a);
 }
 
-void tp_detach(tp_attach *a)
+void dsmlpR_tp_detach(tp_attach *a)
 {
     if (!a) return;
     for (tp_attach **pp = &a->tp->attached; *pp; pp = &(*pp)->next)
@@ -88,28 +88,28 @@ dsmlp_status dsmlp_plan_set_tp(dsmlp_plan *pl, dsmlp_tp *tp)
     exec_state *rt = pl->rt;
     const plan *p = pl->p;
     if (!rt)
-        return err_set(ctx, DSMLP_ERR_STATE, "dsmlp_plan_set_tp: plan '%s' is not loaded (call dsmlp_plan_load first)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "dsmlp_plan_set_tp: plan '%s' is not loaded (call dsmlp_plan_load first)",
                        p->graph_name);
-    if (rt->tp) tp_detach(rt->tp);
+    if (rt->tp) dsmlpR_tp_detach(rt->tp);
     if (!tp) return DSMLP_OK;
     /* Local problems still go through the 'attach' exchange below, so the
     ** other ranks fail with this one instead of waiting for it. */
     dsmlp_status s = DSMLP_OK;
     if (tp->dev->ctx != rt->dev->ctx)
-        s = err_set(ctx, DSMLP_ERR_STATE,
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                     "dsmlp_plan_set_tp: plan '%s' runs on GPU %d (%s), the group's rank %d on GPU %d: compile the "
                     "plan after dsmlp_tp_create, on the same context",
                     p->graph_name, (int)rt->dev->dev, rt->dev->name, tp->rank, (int)tp->dev->dev);
-    else s = device_make_current(ctx, tp->dev);
+    else s = dsmlpR_device_make_current(ctx, tp->dev);
     attach_shape mine, *all = calloc((size_t)tp->size, sizeof *all);
     tp_attach *a = calloc(1, sizeof *a);
-    if (!all || !a) s = err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_set_tp: out of host memory");
+    if (!all || !a) s = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_set_tp: out of host memory");
     if (s == DSMLP_OK) s = plan_shape(ctx, p, &mine);
-    s = tp_agree(tp, ctx, "attach", s);
-    if (s == DSMLP_OK) s = tp_allgather(tp, ctx, "attach-shape", &mine, sizeof mine, all);
+    s = dsmlpR_tp_agree(tp, ctx, "attach", s);
+    if (s == DSMLP_OK) s = dsmlpR_tp_allgather(tp, ctx, "attach-shape", &mine, sizeof mine, all);
     for (int j = 0; s == DSMLP_OK && j < tp->size; j++)
         if (memcmp(&all[j], &all[0], sizeof mine))
-            s = err_set(ctx, DSMLP_ERR_STATE,
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                         "dsmlp_plan_set_tp: rank %d attaches a plan with %d all-reduce step(s) of %s [%lld elements, "
                         "%lld columns] but rank 0 one with %d of %s [%lld, %lld] (attach the same layers in the same "
                         "order on every rank)",
@@ -127,8 +127,8 @@ dsmlp_status dsmlp_plan_set_tp(dsmlp_plan *pl, dsmlp_tp *tp)
         a->custom_max = cap;   /* messages up to cap take the channel */
         if (region) {
             CUfunction fn;
-            s = tp_agree(tp, ctx, "attach-kernel", tp_kernel(tp, ctx, (dsmlp_dtype)mine.dtype, &fn));
-            if (s == DSMLP_OK) s = tp_chan_create(tp, ctx, region, &a->chan);
+            s = dsmlpR_tp_agree(tp, ctx, "attach-kernel", dsmlpR_tp_kernel(tp, ctx, (dsmlp_dtype)mine.dtype, &fn));
+            if (s == DSMLP_OK) s = dsmlpR_tp_chan_create(tp, ctx, region, &a->chan);
         }
         if (s == DSMLP_OK && tp->o.overlap_chunks > 1) s = make_side(a, ctx);
     }
@@ -141,7 +141,7 @@ dsmlp_status dsmlp_plan_set_tp(dsmlp_plan *pl, dsmlp_tp *tp)
     a->next = tp->attached;
     tp->attached = a;
     rt->tp = a;
-    err_clear(ctx);
+    dsmlpB_err_clear(ctx);
     return DSMLP_OK;
 }
 
@@ -149,17 +149,17 @@ dsmlp_status dsmlp_tp_reserve(dsmlp_tp *tp, size_t max_bytes)
 {
     if (!tp) return DSMLP_ERR_INVALID_ARG;
     dsmlp_ctx *ctx = tp->ctx;
-    dsmlp_status s = device_make_current(ctx, tp->dev);
+    dsmlp_status s = dsmlpR_device_make_current(ctx, tp->dev);
     if (tp->own) attach_release(tp->own), tp->own = NULL;
     tp_attach *a = calloc(1, sizeof *a);
-    if (!a) s = err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_tp_reserve: out of host memory");
+    if (!a) s = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_tp_reserve: out of host memory");
     uint64_t mine = max_bytes, *all = calloc((size_t)tp->size, sizeof *all);
-    if (!all && s == DSMLP_OK) s = err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_tp_reserve: out of host memory");
-    s = tp_agree(tp, ctx, "reserve", s);
-    if (s == DSMLP_OK) s = tp_allgather(tp, ctx, "reserve-size", &mine, sizeof mine, all);
+    if (!all && s == DSMLP_OK) s = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_tp_reserve: out of host memory");
+    s = dsmlpR_tp_agree(tp, ctx, "reserve", s);
+    if (s == DSMLP_OK) s = dsmlpR_tp_allgather(tp, ctx, "reserve-size", &mine, sizeof mine, all);
     for (int j = 0; s == DSMLP_OK && j < tp->size; j++)
         if (all[j] != mine)
-            s = err_set(ctx, DSMLP_ERR_STATE, "dsmlp_tp_reserve: rank %d reserves %llu bytes, rank %d %llu", j,
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "dsmlp_tp_reserve: rank %d reserves %llu bytes, rank %d %llu", j,
                         (unsigned long long)all[j], tp->rank, (unsigned long long)mine);
     free(all);
     if (s == DSMLP_OK) {
@@ -171,8 +171,8 @@ dsmlp_status dsmlp_tp_reserve(dsmlp_tp *tp, size_t max_bytes)
         CUfunction fn;
         static const dsmlp_dtype dts[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16};
         for (int i = 0; region && s == DSMLP_OK && i < 3; i++)
-            s = tp_agree(tp, ctx, "reserve-kernel", tp_kernel(tp, ctx, dts[i], &fn));
-        if (region && s == DSMLP_OK) s = tp_chan_create(tp, ctx, region, &a->chan);
+            s = dsmlpR_tp_agree(tp, ctx, "reserve-kernel", dsmlpR_tp_kernel(tp, ctx, dts[i], &fn));
+        if (region && s == DSMLP_OK) s = dsmlpR_tp_chan_create(tp, ctx, region, &a->chan);
     }
     if (s != DSMLP_OK) {
         if (a && a->tp) attach_release(a);
@@ -180,7 +180,7 @@ dsmlp_status dsmlp_tp_reserve(dsmlp_tp *tp, size_t max_bytes)
         return s;
     }
     tp->own = a;
-    err_clear(ctx);
+    dsmlpB_err_clear(ctx);
     return DSMLP_OK;
 }
 
@@ -189,29 +189,29 @@ dsmlp_status dsmlp_tp_all_reduce(dsmlp_tp *tp, void *buf, size_t count, dsmlp_dt
     if (!tp) return DSMLP_ERR_INVALID_ARG;
     dsmlp_ctx *ctx = tp->ctx;
     if (dt != DSMLP_F32 && dt != DSMLP_F16 && dt != DSMLP_BF16)
-        return err_set(ctx, DSMLP_ERR_UNSUPPORTED, "dsmlp_tp_all_reduce: %s is not supported (f32, f16, bf16)",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "dsmlp_tp_all_reduce: %s is not supported (f32, f16, bf16)",
                        dsmlp_dtype_name(dt));
     if (count && (!buf || (uintptr_t)buf % 16))
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_tp_all_reduce: buffer %p is %s", buf,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_tp_all_reduce: buffer %p is %s", buf,
                        buf ? "not 16-byte aligned" : "NULL");
-    dsmlp_status s = device_make_current(ctx, tp->dev);
+    dsmlp_status s = dsmlpR_device_make_current(ctx, tp->dev);
     if (s != DSMLP_OK) return s;
-    if (tp->own) return tp_plan_all_reduce(tp->own, ctx, (CUdeviceptr)(uintptr_t)buf, count, dt, (CUstream)stream,
+    if (tp->own) return dsmlpR_tp_plan_all_reduce(tp->own, ctx, (CUdeviceptr)(uintptr_t)buf, count, dt, (CUstream)stream,
                                            "dsmlp_tp_all_reduce");
     if (tp->size == 1) return DSMLP_OK;
     if (tp->comm)
-        return nccl_all_reduce(ctx, tp->comm, buf, count, dt, (CUstream)stream, "dsmlp_tp_all_reduce");
-    return err_set(ctx, DSMLP_ERR_STATE, "dsmlp_tp_all_reduce: the group has no NCCL: call dsmlp_tp_reserve first");
+        return dsmlpR_nccl_all_reduce(ctx, tp->comm, buf, count, dt, (CUstream)stream, "dsmlp_tp_all_reduce");
+    return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "dsmlp_tp_all_reduce: the group has no NCCL: call dsmlp_tp_reserve first");
 }
 
-dsmlp_status tp_plan_all_reduce(tp_attach *a, dsmlp_ctx *ctx, CUdeviceptr buf, size_t count, dsmlp_dtype dt,
+dsmlp_status dsmlpR_tp_plan_all_reduce(tp_attach *a, dsmlp_ctx *ctx, CUdeviceptr buf, size_t count, dsmlp_dtype dt,
                                 CUstream stream, const char *what)
 {
     if (a->tp->size == 1) return DSMLP_OK;   /* a sum over one rank */
     size_t bytes = count * dsmlp_dtype_size(dt);
     if (a->chan && bytes <= a->custom_max)
-        return tp_chan_all_reduce(a->chan, ctx, buf, buf, count, dt, stream, what);
-    if (a->tp->comm) return nccl_all_reduce(ctx, a->tp->comm, (void *)(uintptr_t)buf, count, dt, stream, what);
-    return err_set(ctx, DSMLP_ERR_STATE, "%s: %zu bytes exceed the peer-memory channel and the group has no NCCL",
+        return dsmlpR_tp_chan_all_reduce(a->chan, ctx, buf, buf, count, dt, stream, what);
+    if (a->tp->comm) return dsmlpR_nccl_all_reduce(ctx, a->tp->comm, (void *)(uintptr_t)buf, count, dt, stream, what);
+    return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "%s: %zu bytes exceed the peer-memory channel and the group has no NCCL",
                    what, bytes);
 }

@@ -10,14 +10,14 @@
 
 static const char rdv_magic[8] = {'D', 'S', 'M', 'L', 'P', 'R', 'V', '1'};
 
-double tp_rdv_now(void)
+double dsmlpR_tp_rdv_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void tp_rdv_frame_init(tp_rdv_frame *f, int rank, int size, uint64_t round, const char *tag, size_t bytes)
+void dsmlpR_tp_rdv_frame_init(tp_rdv_frame *f, int rank, int size, uint64_t round, const char *tag, size_t bytes)
 {
     memset(f, 0, sizeof *f);
     memcpy(f->magic, rdv_magic, sizeof rdv_magic);
@@ -28,28 +28,28 @@ void tp_rdv_frame_init(tp_rdv_frame *f, int rank, int size, uint64_t round, cons
     f->bytes = bytes;
 }
 
-dsmlp_status tp_rdv_frame_check(dsmlp_ctx *ctx, const tp_rdv_frame *mine, const tp_rdv_frame *got, int want_rank,
+dsmlp_status dsmlpR_tp_rdv_frame_check(dsmlp_ctx *ctx, const tp_rdv_frame *mine, const tp_rdv_frame *got, int want_rank,
                                 const char *where)
 {
     if (memcmp(got->magic, rdv_magic, sizeof rdv_magic))
-        return err_set(ctx, DSMLP_ERR_CORRUPT, "tensor-parallel rendezvous: %s is not a dsmlp rendezvous message",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "tensor-parallel rendezvous: %s is not a dsmlp rendezvous message",
                        where);
     if (got->size != mine->size)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "tensor-parallel rendezvous: inconsistent WORLD_SIZE: rank %u says %u, rank %u says %u "
                        "(every rank must be started with the same WORLD_SIZE)",
                        mine->rank, mine->size, got->rank, got->size);
     if ((int)got->rank != want_rank)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel rendezvous: %s comes from rank %u, expected rank %d",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel rendezvous: %s comes from rank %u, expected rank %d",
                        where, got->rank, want_rank);
     if (got->round != mine->round || strncmp(got->tag, mine->tag, sizeof mine->tag))
-        return err_set(ctx, DSMLP_ERR_STATE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                        "tensor-parallel rendezvous: ranks out of step: rank %u is at exchange %llu ('%s'), rank %u "
                        "at exchange %llu ('%s') (do all ranks make the same calls in the same order?)",
                        mine->rank, (unsigned long long)mine->round, mine->tag, got->rank,
                        (unsigned long long)got->round, got->tag);
     if (got->bytes != mine->bytes)
-        return err_set(ctx, DSMLP_ERR_STATE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                        "tensor-parallel rendezvous: exchange '%s': rank %u gives %llu bytes, rank %u gives %llu",
                        mine->tag, mine->rank, (unsigned long long)mine->bytes, got->rank,
                        (unsigned long long)got->bytes);
@@ -79,20 +79,20 @@ static int split_host_port(const char *hp, char *host, size_t hcap, char *port, 
     return 1;
 }
 
-dsmlp_status tp_rdv_open(dsmlp_ctx *ctx, const char *spec, int rank, int size, double timeout_s, tp_rdv **out)
+dsmlp_status dsmlpR_tp_rdv_open(dsmlp_ctx *ctx, const char *spec, int rank, int size, double timeout_s, tp_rdv **out)
 {
     *out = NULL;
     if (!spec || !*spec)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                        "tensor-parallel rendezvous: none given (set DSMLP_TP_RENDEZVOUS=file:PATH or "
                        "tcp://HOST:PORT, or MASTER_ADDR and MASTER_PORT)");
     if (size < 1 || rank < 0 || rank >= size)
-        return err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel rendezvous: rank %d is outside [0, %d)", rank,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel rendezvous: rank %d is outside [0, %d)", rank,
                        size);
     tp_rdv *r = calloc(1, sizeof *r);
     if (!r || !(r->spec = strdup(spec))) {
         free(r);
-        return err_set(ctx, DSMLP_ERR_NOMEM, "tensor-parallel rendezvous: out of host memory");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "tensor-parallel rendezvous: out of host memory");
     }
     r->rank = rank;
     r->size = size;
@@ -103,49 +103,49 @@ dsmlp_status tp_rdv_open(dsmlp_ctx *ctx, const char *spec, int rank, int size, d
         const char *path = spec + 5;
         if (!strncmp(path, "//", 2)) path += 2;   /* file:///abs/path */
         if (!*path) {
-            s = err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel rendezvous '%s': no file path", spec);
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "tensor-parallel rendezvous '%s': no file path", spec);
         } else if (!(r->path = strdup(path))) {
-            s = err_set(ctx, DSMLP_ERR_NOMEM, "tensor-parallel rendezvous: out of host memory");
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "tensor-parallel rendezvous: out of host memory");
         } else {
-            s = tp_rdv_file_open(ctx, r);
+            s = dsmlpR_tp_rdv_file_open(ctx, r);
         }
     } else if (!strncmp(spec, "tcp://", 6)) {
         char host[256], port[16];
         r->tcp = 1;
         if (!split_host_port(spec + 6, host, sizeof host, port, sizeof port))
-            s = err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                         "tensor-parallel rendezvous '%s': expected tcp://HOST:PORT with a port in [1, 65535]", spec);
         else
-            s = tp_rdv_tcp_open(ctx, r, host, port);
+            s = dsmlpR_tp_rdv_tcp_open(ctx, r, host, port);
     } else {
-        s = err_set(ctx, DSMLP_ERR_INVALID_ARG,
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                     "tensor-parallel rendezvous '%s' is neither file:PATH nor tcp://HOST:PORT", spec);
     }
     if (s != DSMLP_OK) {
-        tp_rdv_close(r);
+        dsmlpR_tp_rdv_close(r);
         return s;
     }
     *out = r;
     return DSMLP_OK;
 }
 
-dsmlp_status tp_rdv_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes, void *all)
+dsmlp_status dsmlpR_tp_rdv_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes, void *all)
 {
-    dsmlp_status s = r->tcp ? tp_rdv_tcp_allgather(r, ctx, tag, mine, bytes, all)
-                            : tp_rdv_file_allgather(r, ctx, tag, mine, bytes, all);
+    dsmlp_status s = r->tcp ? dsmlpR_tp_rdv_tcp_allgather(r, ctx, tag, mine, bytes, all)
+                            : dsmlpR_tp_rdv_file_allgather(r, ctx, tag, mine, bytes, all);
     if (s == DSMLP_OK) r->round++;
     return s;
 }
 
-void tp_rdv_close(tp_rdv *r)
+void dsmlpR_tp_rdv_close(tp_rdv *r)
 {
     if (!r) return;
-    if (r->tcp) tp_rdv_tcp_close(r);
-    else if (r->path) tp_rdv_file_close(r);
+    if (r->tcp) dsmlpR_tp_rdv_tcp_close(r);
+    else if (r->path) dsmlpR_tp_rdv_file_close(r);
     free(r->fds);
     free(r->path);
     free(r->spec);
     free(r);
 }
 
-const char *tp_rdv_spec(const tp_rdv *r) { return r ? r->spec : ""; }
+const char *dsmlpR_tp_rdv_spec(const tp_rdv *r) { return r ? r->spec : ""; }

@@ -27,15 +27,15 @@ typedef struct tp_rdv tp_rdv;
 
 /* Joins the rendezvous as rank `rank` of `size`; waits up to timeout_s for
 ** the others. */
-dsmlp_status tp_rdv_open(dsmlp_ctx *ctx, const char *spec, int rank, int size, double timeout_s, tp_rdv **out);
+dsmlp_status dsmlpR_tp_rdv_open(dsmlp_ctx *ctx, const char *spec, int rank, int size, double timeout_s, tp_rdv **out);
 /* Every rank gives `bytes` bytes; `all` receives size·bytes in rank order. */
-dsmlp_status tp_rdv_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes,
+dsmlp_status dsmlpR_tp_rdv_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes,
                               void *all);
 /* Leaves the rendezvous. The file transport removes its files: ranks wait
 ** (up to a few seconds) for each other here, so call it on every rank. */
-void         tp_rdv_close(tp_rdv *r);
+void         dsmlpR_tp_rdv_close(tp_rdv *r);
 /* "file:PATH" / "tcp://HOST:PORT" as opened. */
-const char  *tp_rdv_spec(const tp_rdv *r);
+const char  *dsmlpR_tp_rdv_spec(const tp_rdv *r);
 
 /* ------------------------------------------ internals (tp_rdv*.c only) */
 
@@ -56,14 +56,14 @@ struct tp_rdv {
     int     *fds;            /* tcp: rank 0 [size] (peers), others [1] (root) */
 };
 
-dsmlp_status tp_rdv_file_open(dsmlp_ctx *ctx, tp_rdv *r);
-dsmlp_status tp_rdv_file_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes,
+dsmlp_status dsmlpR_tp_rdv_file_open(dsmlp_ctx *ctx, tp_rdv *r);
+dsmlp_status dsmlpR_tp_rdv_file_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes,
                                    void *all);
-void         tp_rdv_file_close(tp_rdv *r);
-dsmlp_status tp_rdv_tcp_open(dsmlp_ctx *ctx, tp_rdv *r, const char *host, const char *port);
-dsmlp_status tp_rdv_tcp_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes,
+void         dsmlpR_tp_rdv_file_close(tp_rdv *r);
+dsmlp_status dsmlpR_tp_rdv_tcp_open(dsmlp_ctx *ctx, tp_rdv *r, const char *host, const char *port);
+dsmlp_status dsmlpR_tp_rdv_tcp_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes,
                                   void *all);
-void         tp_rdv_tcp_close(tp_rdv *r);
+void         dsmlpR_tp_rdv_tcp_close(tp_rdv *r);
 
 typedef struct tp_rdv_frame {   /* header of every blob, host byte order */
     char     magic[8];          /* "DSMLPRV1"                            */
@@ -73,12 +73,12 @@ typedef struct tp_rdv_frame {   /* header of every blob, host byte order */
     uint64_t bytes;
 } tp_rdv_frame;
 
-void         tp_rdv_frame_init(tp_rdv_frame *f, int rank, int size, uint64_t round, const char *tag, size_t bytes);
+void         dsmlpR_tp_rdv_frame_init(tp_rdv_frame *f, int rank, int size, uint64_t round, const char *tag, size_t bytes);
 /* Checks a peer's frame against ours; on a mismatch sets an error naming
 ** both sides. `where` names the transport's source ("file X", "rank 2's
 ** connection"). */
-dsmlp_status tp_rdv_frame_check(dsmlp_ctx *ctx, const tp_rdv_frame *mine, const tp_rdv_frame *got, int want_rank,
+dsmlp_status dsmlpR_tp_rdv_frame_check(dsmlp_ctx *ctx, const tp_rdv_frame *mine, const tp_rdv_frame *got, int want_rank,
                                 const char *where);
-double       tp_rdv_now(void);   /* monotonic seconds */
+double       dsmlpR_tp_rdv_now(void);   /* monotonic seconds */
 
 #endif

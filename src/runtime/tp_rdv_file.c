@@ -113,26 +113,26 @@ static dsmlp_status publish(tp_rdv *r, dsmlp_ctx *ctx, const tp_rdv_frame *f, co
     snprintf(tmp, sizeof tmp, "%s.tmp%ld", final, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot create %s: %s", r->spec, tmp,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot create %s: %s", r->spec, tmp,
                        strerror(errno));
     int ok = write_all(fd, f, sizeof *f) && (!f->bytes || write_all(fd, blob, (size_t)f->bytes));
     int err = errno;
     if (close(fd) != 0 && ok) ok = 0, err = errno;
     if (!ok) {
         unlink(tmp);
-        return err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot write %s: %s", r->spec, tmp,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot write %s: %s", r->spec, tmp,
                        strerror(err));
     }
     int linked = link(tmp, final);
     err = errno;
     unlink(tmp);
     if (linked != 0 && err == EEXIST)
-        return err_set(ctx, DSMLP_ERR_STATE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                        "tensor-parallel rendezvous %s: %s already exists: another process claims rank %d (check "
                        "RANK), or an earlier run left its files (remove %s.*, or use a fresh path per job)",
                        r->spec, final, r->rank, r->path);
     if (linked != 0)
-        return err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot publish %s: %s", r->spec, final,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot publish %s: %s", r->spec, final,
                        strerror(err));
     r->published = 1;
     return DSMLP_OK;
@@ -147,13 +147,13 @@ static dsmlp_status fetch(tp_rdv *r, dsmlp_ctx *ctx, const tp_rdv_frame *mine, i
     int fd;
     while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
         if (errno != ENOENT)
-            return err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot open %s: %s", r->spec, path,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot open %s: %s", r->spec, path,
                            strerror(errno));
         char msg[2048];
         if (read_err(r, j, msg, sizeof msg))
-            return err_set(ctx, DSMLP_ERR_STATE, "tensor-parallel rendezvous %s: rank %d failed: %s", r->spec, j, msg);
-        if (tp_rdv_now() > deadline)
-            return err_set(ctx, DSMLP_ERR_STATE,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "tensor-parallel rendezvous %s: rank %d failed: %s", r->spec, j, msg);
+        if (dsmlpR_tp_rdv_now() > deadline)
+            return dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                            "tensor-parallel rendezvous %s: rank %d of %d waited %.0f s for rank %d (%s) at exchange "
                            "'%s': is every rank running, with the same WORLD_SIZE and rendezvous?",
                            r->spec, r->rank, r->size, r->timeout_s, j, path, mine->tag);
@@ -165,10 +165,10 @@ static dsmlp_status fetch(tp_rdv *r, dsmlp_ctx *ctx, const tp_rdv_frame *mine, i
     char where[4200];
     snprintf(where, sizeof where, "file %s", path);
     if (!read_all(fd, &got, sizeof got))
-        s = err_set(ctx, DSMLP_ERR_CORRUPT, "tensor-parallel rendezvous %s: %s is truncated", r->spec, path);
-    else if ((s = tp_rdv_frame_check(ctx, mine, &got, j, where)) == DSMLP_OK && mine->bytes &&
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "tensor-parallel rendezvous %s: %s is truncated", r->spec, path);
+    else if ((s = dsmlpR_tp_rdv_frame_check(ctx, mine, &got, j, where)) == DSMLP_OK && mine->bytes &&
              !read_all(fd, blob, (size_t)mine->bytes))
-        s = err_set(ctx, DSMLP_ERR_CORRUPT, "tensor-parallel rendezvous %s: %s is truncated", r->spec, path);
+        s = dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT, "tensor-parallel rendezvous %s: %s is truncated", r->spec, path);
     close(fd);
     return s;
 }
@@ -176,11 +176,11 @@ static dsmlp_status fetch(tp_rdv *r, dsmlp_ctx *ctx, const tp_rdv_frame *mine, i
 static dsmlp_status exchange(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes, void *all)
 {
     tp_rdv_frame f;
-    tp_rdv_frame_init(&f, r->rank, r->size, r->round, tag, bytes);
+    dsmlpR_tp_rdv_frame_init(&f, r->rank, r->size, r->round, tag, bytes);
     dsmlp_status s = publish(r, ctx, &f, mine);
     if (s != DSMLP_OK) return s;
     if (bytes) memcpy((char *)all + (size_t)r->rank * bytes, mine, bytes);
-    double deadline = tp_rdv_now() + r->timeout_s;
+    double deadline = dsmlpR_tp_rdv_now() + r->timeout_s;
     for (int j = 0; j < r->size; j++)
         if (j != r->rank && (s = fetch(r, ctx, &f, j, (char *)all + (size_t)j * bytes, deadline)) != DSMLP_OK)
             return s;
@@ -192,7 +192,7 @@ static dsmlp_status exchange(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const v
     return DSMLP_OK;
 }
 
-dsmlp_status tp_rdv_file_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes,
+dsmlp_status dsmlpR_tp_rdv_file_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes,
                                    void *all)
 {
     dsmlp_status s = exchange(r, ctx, tag, mine, bytes, all);
@@ -203,20 +203,20 @@ dsmlp_status tp_rdv_file_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, c
     return s;
 }
 
-dsmlp_status tp_rdv_file_open(dsmlp_ctx *ctx, tp_rdv *r)
+dsmlp_status dsmlpR_tp_rdv_file_open(dsmlp_ctx *ctx, tp_rdv *r)
 {
     char path[4096];
     err_path(r, path, sizeof path, r->rank);
     unlink(path);   /* ours, from an earlier run */
     r->opened_at = wall_now();
-    dsmlp_status s = tp_rdv_file_allgather(r, ctx, "join", NULL, 0, NULL);
+    dsmlp_status s = dsmlpR_tp_rdv_file_allgather(r, ctx, "join", NULL, 0, NULL);
     if (s != DSMLP_OK) return s;
     r->round++;
     r->joined = 1;
     return DSMLP_OK;
 }
 
-void tp_rdv_file_close(tp_rdv *r)
+void dsmlpR_tp_rdv_file_close(tp_rdv *r)
 {
     char path[4096];
     if (!r->joined) {   /* a failed join: take back what we published (never another's) */
@@ -233,7 +233,7 @@ void tp_rdv_file_close(tp_rdv *r)
     double t = r->timeout_s < 30 ? r->timeout_s : 30;
     r->timeout_s = t;
     uint64_t last = r->round;
-    if (tp_rdv_file_allgather(r, NULL, "leave", NULL, 0, NULL) != DSMLP_OK) {
+    if (dsmlpR_tp_rdv_file_allgather(r, NULL, "leave", NULL, 0, NULL) != DSMLP_OK) {
         /* A rank is gone: remove what is ours and stop. */
         round_path(r, path, sizeof path, last, r->rank);
         unlink(path);
@@ -246,10 +246,10 @@ void tp_rdv_file_close(tp_rdv *r)
         if (fd >= 0) close(fd);
         return;
     }
-    double deadline = tp_rdv_now() + t, wait = 0.5;
+    double deadline = dsmlpR_tp_rdv_now() + t, wait = 0.5;
     for (int j = 1; j < r->size; j++) {
         snprintf(path, sizeof path, "%s.done.%d", r->path, j);
-        while (access(path, F_OK) != 0 && tp_rdv_now() < deadline) {
+        while (access(path, F_OK) != 0 && dsmlpR_tp_rdv_now() < deadline) {
             pause_ms(wait);
             if (wait < 20) wait *= 2;
         }

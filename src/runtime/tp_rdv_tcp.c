@@ -33,7 +33,7 @@ static int io_all(int fd, void *p, size_t n, double deadline, int writing)
 {
     char *c = p;
     while (n) {
-        int ms = (int)((deadline - tp_rdv_now()) * 1000);
+        int ms = (int)((deadline - dsmlpR_tp_rdv_now()) * 1000);
         if (ms <= 0) return errno = ETIMEDOUT, -1;
         struct pollfd pf = {fd, (short)(writing ? POLLOUT : POLLIN), 0};
         int pr = poll(&pf, 1, ms);
@@ -52,15 +52,15 @@ static int io_all(int fd, void *p, size_t n, double deadline, int writing)
 static dsmlp_status io_fail(tp_rdv *r, dsmlp_ctx *ctx, int rc, int peer, const char *what)
 {
     if (rc == 0)
-        return err_set(ctx, DSMLP_ERR_STATE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                        "tensor-parallel rendezvous %s: rank %d closed its connection during %s (did it exit or fail?)",
                        r->spec, peer, what);
     if (errno == ETIMEDOUT)
-        return err_set(ctx, DSMLP_ERR_STATE,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                        "tensor-parallel rendezvous %s: rank %d waited %.0f s for rank %d during %s: is every rank "
                        "running, with the same WORLD_SIZE and rendezvous?",
                        r->spec, r->rank, r->timeout_s, peer, what);
-    return err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: talking to rank %d during %s: %s", r->spec, peer,
+    return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: talking to rank %d during %s: %s", r->spec, peer,
                    what, strerror(errno));
 }
 
@@ -75,8 +75,8 @@ static int send_frame(int fd, const tp_rdv_frame *f, const void *blob, double de
 static void send_error(tp_rdv *r, int fd, const char *msg)
 {
     tp_rdv_frame f;
-    tp_rdv_frame_init(&f, 0, r->size, r->round, TAG_ERROR, strlen(msg));
-    send_frame(fd, &f, msg, tp_rdv_now() + 2);
+    dsmlpR_tp_rdv_frame_init(&f, 0, r->size, r->round, TAG_ERROR, strlen(msg));
+    send_frame(fd, &f, msg, dsmlpR_tp_rdv_now() + 2);
 }
 
 static void tune_socket(int fd)
@@ -92,7 +92,7 @@ static dsmlp_status root_listen(tp_rdv *r, dsmlp_ctx *ctx, const char *port)
     struct addrinfo hints = {.ai_flags = AI_PASSIVE, .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
     int gr = getaddrinfo(NULL, port, &hints, &res);
     if (gr != 0)
-        return err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: port %s: %s", r->spec, port,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: port %s: %s", r->spec, port,
                        gai_strerror(gr));
     int err = 0;
     /* IPv6 first: on Linux one dual-stack socket also takes IPv4 peers. */
@@ -110,12 +110,12 @@ static dsmlp_status root_listen(tp_rdv *r, dsmlp_ctx *ctx, const char *port)
     freeaddrinfo(res);
     if (r->listen_fd >= 0) return DSMLP_OK;
     if (err == EADDRINUSE)
-        return err_set(ctx, DSMLP_ERR_IO,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_IO,
                        "tensor-parallel rendezvous %s: rank 0 cannot listen on port %s: it is in use (under torchrun "
                        "MASTER_PORT belongs to torch's own store: set DSMLP_TP_RENDEZVOUS=tcp://HOST:<free port> or "
                        "file:PATH)",
                        r->spec, port);
-    return err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: rank 0 cannot listen on port %s: %s", r->spec,
+    return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: rank 0 cannot listen on port %s: %s", r->spec,
                    port, strerror(err));
 }
 
@@ -129,11 +129,11 @@ static dsmlp_status root_fail(tp_rdv *r, dsmlp_ctx *ctx, dsmlp_status s, int off
 
 static dsmlp_status root_accept(tp_rdv *r, dsmlp_ctx *ctx)
 {
-    double deadline = tp_rdv_now() + r->timeout_s;
+    double deadline = dsmlpR_tp_rdv_now() + r->timeout_s;
     tp_rdv_frame mine;
-    tp_rdv_frame_init(&mine, 0, r->size, 0, "join", 0);
+    dsmlpR_tp_rdv_frame_init(&mine, 0, r->size, 0, "join", 0);
     for (int joined = 1; joined < r->size;) {
-        int ms = (int)((deadline - tp_rdv_now()) * 1000);
+        int ms = (int)((deadline - dsmlpR_tp_rdv_now()) * 1000);
         struct pollfd pf = {r->listen_fd, POLLIN, 0};
         int pr = ms > 0 ? poll(&pf, 1, ms) : 0;
         if (pr < 0 && errno == EINTR) continue;
@@ -143,7 +143,7 @@ static dsmlp_status root_accept(tp_rdv *r, dsmlp_ctx *ctx)
             for (int j = 1; j < r->size && n + 12 < sizeof missing; j++)
                 if (r->fds[j] < 0) n += (size_t)snprintf(missing + n, sizeof missing - n, "%s%d", n ? ", " : "", j);
             return root_fail(r, ctx,
-                             err_set(ctx, DSMLP_ERR_STATE,
+                             dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                                      "tensor-parallel rendezvous %s: rank 0 waited %.0f s; rank%s %s never connected "
                                      "(are they running, with the same WORLD_SIZE and rendezvous?)",
                                      r->spec, r->timeout_s, r->size - joined > 1 ? "s" : "", missing),
@@ -154,7 +154,7 @@ static dsmlp_status root_accept(tp_rdv *r, dsmlp_ctx *ctx)
         tune_socket(fd);
         tp_rdv_frame got;
         /* A stranger that sends nothing must not hold the group up long. */
-        double hello_by = tp_rdv_now() + 10 < deadline ? tp_rdv_now() + 10 : deadline;
+        double hello_by = dsmlpR_tp_rdv_now() + 10 < deadline ? dsmlpR_tp_rdv_now() + 10 : deadline;
         if (io_all(fd, &got, sizeof got, hello_by, 0) != 1) {
             close(fd);
             continue;
@@ -162,18 +162,18 @@ static dsmlp_status root_accept(tp_rdv *r, dsmlp_ctx *ctx)
         int j = (int)got.rank;
         dsmlp_status s;
         if (j <= 0 || j >= r->size) {
-            s = tp_rdv_frame_check(ctx, &mine, &got, 1, "a hello");   /* names a size mismatch first */
+            s = dsmlpR_tp_rdv_frame_check(ctx, &mine, &got, 1, "a hello");   /* names a size mismatch first */
             if (s == DSMLP_OK)
-                s = err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                             "tensor-parallel rendezvous %s: a process says it is rank %d, outside [1, %d)", r->spec,
                             j, r->size);
         } else if (r->fds[j] >= 0) {
-            s = err_set(ctx, DSMLP_ERR_INVALID_ARG,
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                         "tensor-parallel rendezvous %s: two processes claim rank %d (check RANK)", r->spec, j);
         } else {
             char where[64];
             snprintf(where, sizeof where, "rank %d's hello", j);
-            s = tp_rdv_frame_check(ctx, &mine, &got, j, where);
+            s = dsmlpR_tp_rdv_frame_check(ctx, &mine, &got, j, where);
         }
         if (s != DSMLP_OK) {
             root_fail(r, ctx, s, fd);
@@ -184,7 +184,7 @@ static dsmlp_status root_accept(tp_rdv *r, dsmlp_ctx *ctx)
         joined++;
     }
     tp_rdv_frame w;
-    tp_rdv_frame_init(&w, 0, r->size, 0, TAG_WELCOME, 0);
+    dsmlpR_tp_rdv_frame_init(&w, 0, r->size, 0, TAG_WELCOME, 0);
     for (int j = 1; j < r->size; j++) {
         int rc = send_frame(r->fds[j], &w, NULL, deadline);
         if (rc != 1) return io_fail(r, ctx, rc, j, "the welcome");
@@ -206,11 +206,11 @@ static dsmlp_status read_reply(tp_rdv *r, dsmlp_ctx *ctx, const char *want, void
         size_t n = got.bytes < sizeof msg - 1 ? (size_t)got.bytes : sizeof msg - 1;
         if (io_all(r->fds[0], msg, n, deadline, 0) != 1) n = 0;
         msg[n] = 0;
-        return err_set(ctx, DSMLP_ERR_STATE, "tensor-parallel rendezvous %s: rank 0 reports: %s", r->spec,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "tensor-parallel rendezvous %s: rank 0 reports: %s", r->spec,
                        n ? msg : "(no message)");
     }
     if (strncmp(got.tag, want, sizeof got.tag) || got.bytes != bytes)
-        return err_set(ctx, DSMLP_ERR_CORRUPT,
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CORRUPT,
                        "tensor-parallel rendezvous %s: unexpected answer from rank 0 during %s ('%.31s', %llu bytes)",
                        r->spec, what, got.tag, (unsigned long long)got.bytes);
     if (bytes && (rc = io_all(r->fds[0], blob, bytes, deadline, 0)) != 1) return io_fail(r, ctx, rc, 0, what);
@@ -219,7 +219,7 @@ static dsmlp_status read_reply(tp_rdv *r, dsmlp_ctx *ctx, const char *want, void
 
 static dsmlp_status peer_connect(tp_rdv *r, dsmlp_ctx *ctx, const char *host, const char *port)
 {
-    double deadline = tp_rdv_now() + r->timeout_s, wait_ms = 20;
+    double deadline = dsmlpR_tp_rdv_now() + r->timeout_s, wait_ms = 20;
     int err = 0, gai = 0;
     while (r->fds[0] < 0) {
         struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -233,11 +233,11 @@ static dsmlp_status peer_connect(tp_rdv *r, dsmlp_ctx *ctx, const char *host, co
             freeaddrinfo(res);
         }
         if (r->fds[0] >= 0) break;
-        if (tp_rdv_now() + wait_ms / 1000 > deadline) {
+        if (dsmlpR_tp_rdv_now() + wait_ms / 1000 > deadline) {
             if (gai)
-                return err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot resolve %s: %s", r->spec,
+                return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot resolve %s: %s", r->spec,
                                host, gai_strerror(gai));
-            return err_set(ctx, DSMLP_ERR_STATE,
+            return dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                            "tensor-parallel rendezvous %s: rank %d could not reach rank 0 at %s:%s for %.0f s (%s): "
                            "is rank 0 running, and MASTER_ADDR/MASTER_PORT right?",
                            r->spec, r->rank, host, port, r->timeout_s, strerror(err));
@@ -248,7 +248,7 @@ static dsmlp_status peer_connect(tp_rdv *r, dsmlp_ctx *ctx, const char *host, co
     }
     tune_socket(r->fds[0]);
     tp_rdv_frame hello;
-    tp_rdv_frame_init(&hello, r->rank, r->size, 0, "join", 0);
+    dsmlpR_tp_rdv_frame_init(&hello, r->rank, r->size, 0, "join", 0);
     int rc = send_frame(r->fds[0], &hello, NULL, deadline);
     if (rc != 1) return io_fail(r, ctx, rc, 0, "the hello");
     return read_reply(r, ctx, TAG_WELCOME, NULL, 0, deadline, "the hello");
@@ -256,11 +256,11 @@ static dsmlp_status peer_connect(tp_rdv *r, dsmlp_ctx *ctx, const char *host, co
 
 /* ---------------------------------------------------------------- API */
 
-dsmlp_status tp_rdv_tcp_open(dsmlp_ctx *ctx, tp_rdv *r, const char *host, const char *port)
+dsmlp_status dsmlpR_tp_rdv_tcp_open(dsmlp_ctx *ctx, tp_rdv *r, const char *host, const char *port)
 {
     int nfds = r->rank == 0 ? r->size : 1;
     if (!(r->fds = malloc(sizeof *r->fds * (size_t)nfds)))
-        return err_set(ctx, DSMLP_ERR_NOMEM, "tensor-parallel rendezvous: out of host memory");
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "tensor-parallel rendezvous: out of host memory");
     for (int j = 0; j < nfds; j++) r->fds[j] = -1;
     dsmlp_status s = DSMLP_OK;
     if (r->rank == 0 && r->size > 1) {
@@ -275,12 +275,12 @@ dsmlp_status tp_rdv_tcp_open(dsmlp_ctx *ctx, tp_rdv *r, const char *host, const 
     return DSMLP_OK;
 }
 
-dsmlp_status tp_rdv_tcp_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes,
+dsmlp_status dsmlpR_tp_rdv_tcp_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const void *mine, size_t bytes,
                                   void *all)
 {
     tp_rdv_frame f;
-    tp_rdv_frame_init(&f, r->rank, r->size, r->round, tag, bytes);
-    double deadline = tp_rdv_now() + r->timeout_s;
+    dsmlpR_tp_rdv_frame_init(&f, r->rank, r->size, r->round, tag, bytes);
+    double deadline = dsmlpR_tp_rdv_now() + r->timeout_s;
     char what[96];
     snprintf(what, sizeof what, "exchange '%s'", f.tag);
     if (bytes) memcpy((char *)all + (size_t)r->rank * bytes, mine, bytes);
@@ -297,13 +297,13 @@ dsmlp_status tp_rdv_tcp_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, co
         if (rc != 1) return root_fail(r, ctx, io_fail(r, ctx, rc, j, what), -1);
         char where[64];
         snprintf(where, sizeof where, "rank %d's message", j);
-        dsmlp_status s = tp_rdv_frame_check(ctx, &f, &got, j, where);
+        dsmlp_status s = dsmlpR_tp_rdv_frame_check(ctx, &f, &got, j, where);
         if (s != DSMLP_OK) return root_fail(r, ctx, s, -1);
         if (bytes && (rc = io_all(r->fds[j], (char *)all + (size_t)j * bytes, bytes, deadline, 0)) != 1)
             return root_fail(r, ctx, io_fail(r, ctx, rc, j, what), -1);
     }
     tp_rdv_frame out;
-    tp_rdv_frame_init(&out, 0, r->size, r->round, TAG_ALL, total);
+    dsmlpR_tp_rdv_frame_init(&out, 0, r->size, r->round, TAG_ALL, total);
     for (int j = 1; j < r->size; j++) {
         int rc = send_frame(r->fds[j], &out, all, deadline);
         if (rc != 1) return io_fail(r, ctx, rc, j, what);
@@ -311,7 +311,7 @@ dsmlp_status tp_rdv_tcp_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, co
     return DSMLP_OK;
 }
 
-void tp_rdv_tcp_close(tp_rdv *r)
+void dsmlpR_tp_rdv_tcp_close(tp_rdv *r)
 {
     if (r->listen_fd >= 0) close(r->listen_fd);
     int nfds = r->rank == 0 ? r->size : 1;

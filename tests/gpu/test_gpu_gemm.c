@@ -6,7 +6,7 @@
 ** precision CPU product. And one generated-style kernel through the store,
 ** cuModuleLoadData and cuLaunchKernel with the plan calling convention.
 */
-#include "gpu_util.h"
+#include "gpu_case.h"
 #include "runtime/gemm.h"
 #include "runtime/store.h"
 
@@ -38,9 +38,9 @@ START_TEST(gemm_layouts_epilogues_residuals)
     dsmlp_ctx *ctx = tu_ctx();
     const cuda_api *cu = gu_cu(ctx);
     struct device *dev;
-    TU_OK(ctx, device_get(ctx, &dev));
+    TU_OK(ctx, dsmlpR_device_get(ctx, &dev));
     cublasLtHandle_t lt;
-    TU_OK(ctx, gemm_handle(ctx, dev, &lt));
+    TU_OK(ctx, dsmlpR_gemm_handle(ctx, dev, &lt));
     static const int64_t Ts[] = {1, 2, 16, 17, 128, 129, 1000};
     static const dsmlp_dtype dts[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16};
     const int64_t maxT = 1024;
@@ -60,9 +60,9 @@ START_TEST(gemm_layouts_epilogues_residuals)
                 gu_fill(dt, w, n * k, 1 / sqrt((double)k), 0);
                 double *xd = malloc(sizeof(double) * (size_t)(1000 * k)), *wd = malloc(sizeof(double) * (size_t)(n * k));
                 double *base = calloc((size_t)(1000 * n), sizeof(double)), *ref = malloc(sizeof(double) * (size_t)(maxT * n));
-                for (int64_t i = 0; i < 1000 * k; i++) xd[i] = dtype_load(dt, x, i);
+                for (int64_t i = 0; i < 1000 * k; i++) xd[i] = dsmlpB_dtype_load(dt, x, i);
                 for (int64_t q = 0; q < k; q++)   /* wd[q*n + j] = W(q -> j) */
-                    for (int64_t j = 0; j < n; j++) wd[q * n + j] = dtype_load(dt, w, lay ? j * k + q : q * n + j);
+                    for (int64_t j = 0; j < n; j++) wd[q * n + j] = dsmlpB_dtype_load(dt, w, lay ? j * k + q : q * n + j);
                 for (int64_t t = 0; t < 1000; t++)
                     for (int64_t q = 0; q < k; q++) {
                         double xv = xd[t * k + q];
@@ -99,13 +99,13 @@ START_TEST(gemm_layouts_epilogues_residuals)
                         step.gemm = (plan_gemm){0, 1, 4, has_bias(e) ? 2 : -1, res == 1 ? 3 : res == 2 ? 4 : -1, n, k,
                                                 layout, (plan_epilogue)e, -1, 0};
                         gemm_op op;
-                        TU_OK(ctx, gemm_prepare(ctx, lt, &p, 0, &op, NULL));
+                        TU_OK(ctx, dsmlpR_gemm_prepare(ctx, lt, &p, 0, &op, NULL));
                         for (int ti = 0; ti < 7; ti++) {
                             int64_t T = Ts[ti];
                             GU_CU(cu->cuMemcpyHtoD(dc, c, (size_t)(T * n) * es));
                             if (res == 2) GU_CU(cu->cuMemcpyHtoD(dd, c, (size_t)(T * n) * es));
                             else GU_CU(cu->cuMemsetD8(dd, 0xff, (size_t)(T * n) * es));
-                            dsmlp_status s = gemm_run(ctx, lt, &op, T, (void *)(uintptr_t)dx, (void *)(uintptr_t)dw,
+                            dsmlp_status s = dsmlpR_gemm_run(ctx, lt, &op, T, (void *)(uintptr_t)dx, (void *)(uintptr_t)dw,
                                                       has_bias(e) ? (void *)(uintptr_t)db : NULL,
                                                       res == 1 ? (void *)(uintptr_t)dc : res == 2 ? (void *)(uintptr_t)dd : NULL,
                                                       (void *)(uintptr_t)dd, (void *)(uintptr_t)lt_ws, GEMM_LT_WORKSPACE, NULL);
@@ -115,9 +115,9 @@ START_TEST(gemm_layouts_epilogues_residuals)
                             for (int64_t t = 0; t < T; t++)
                                 for (int64_t j = 0; j < n; j++) {
                                     double acc = base[t * n + j];
-                                    if (has_bias(e)) acc += dtype_load(dt, b, j);
+                                    if (has_bias(e)) acc += dsmlpB_dtype_load(dt, b, j);
                                     acc = epilogue((plan_epilogue)e, acc);
-                                    if (res) acc += dtype_load(dt, c, t * n + j);
+                                    if (res) acc += dsmlpB_dtype_load(dt, c, t * n + j);
                                     ref[t * n + j] = acc;
                                 }
                             double err = tu_rel_error(dt, d, ref, T * n);
@@ -129,7 +129,7 @@ START_TEST(gemm_layouts_epilogues_residuals)
                             gu_tally_add(&ty, dt, desc, T, err, ok);
                             if (!ok) printf("FAIL %s T=%lld err %.3e\n", desc, (long long)T, err);
                         }
-                        gemm_release(&op);
+                        dsmlpR_gemm_release(&op);
                     }
                 cu->cuMemFree(dx), cu->cuMemFree(dw), cu->cuMemFree(db), cu->cuMemFree(dc), cu->cuMemFree(dd);
                 free(x), free(w), free(b), free(c), free(d), free(ref), free(xd), free(wd), free(base);
@@ -151,9 +151,9 @@ START_TEST(gemm_layouts_epilogues_residuals)
     step.kind = STEP_GEMM;
     step.gemm = (plan_gemm){0, 1, 3, 2, 3, 64, 64, DSMLP_LAYOUT_IN_OUT, EPI_GELU_BIAS, -1, 0};
     gemm_op op;
-    TU_CHECK(ctx, gemm_prepare(ctx, lt, &p, 0, &op, NULL), DSMLP_ERR_UNSUPPORTED);
+    TU_CHECK(ctx, dsmlpR_gemm_prepare(ctx, lt, &p, 0, &op, NULL), DSMLP_ERR_UNSUPPORTED);
     TU_MSG_HAS(ctx, "gelu_bias with a residual C");
-    gemm_release(&op);
+    dsmlpR_gemm_release(&op);
     cu->cuMemFree(lt_ws);
     dsmlp_ctx_free(ctx);
 }
@@ -171,11 +171,11 @@ START_TEST(kernel_through_store)
         "  if (row < T && col < 96) y[row * 96 + col] = __float2bfloat16(2.0f * x[row * 96 + col] + 1.0f);\n"
         "}\n";
     struct store *st;
-    TU_OK(ctx, ctx_store(ctx, &st));
+    TU_OK(ctx, dsmlpR_ctx_store(ctx, &st));
     const void *cubin;
     size_t len;
     char key[65];
-    TU_OK(ctx, store_get(st, ctx, "dsmlp_test_axpy", src, dsmlp_device_arch(ctx), &cubin, &len, key));
+    TU_OK(ctx, dsmlpR_store_get(st, ctx, "dsmlp_test_axpy", src, dsmlp_device_arch(ctx), &cubin, &len, key));
     CUmodule mod;
     CUfunction fn;
     GU_CU(cu->cuModuleLoadData(&mod, cubin));

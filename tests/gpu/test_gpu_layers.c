@@ -11,7 +11,7 @@
 ** memory: workspace, weights per layer, device memory used, and the time of
 ** a replay with separate versus merged up/gate weights at T = 1, 16, 256.
 */
-#include "gpu_util.h"
+#include "gpu_case.h"
 
 enum { LAYERS = 32, H = 1024, I = 2816, T_CHECK = 16 };
 

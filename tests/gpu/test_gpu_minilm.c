@@ -8,7 +8,7 @@
 ** the checkpoint (tools/fetch-minilm.sh; --mlp-only makes a 28 MB copy that
 ** travels with the build).
 */
-#include "gpu_util.h"
+#include "gpu_case.h"
 #include "minilm_util.h"
 
 static void run_dtype(dsmlp_ctx *ctx, dsmlp_dtype dt, double tol)
@@ -49,15 +49,15 @@ static void run_dtype(dsmlp_ctx *ctx, dsmlp_dtype dt, double tol)
         float *X = minilm_fixture(ctx, fx, l, "residual", &T), *A = minilm_fixture(ctx, fx, l, "input", &T);
         float *want = minilm_fixture(ctx, fx, l, "out", &T);
         ck_assert_int_le(T, 64);
-        for (int64_t i = 0; i < T * MINILM_H; i++) dtype_store(dt, host, i, X[i]);
+        for (int64_t i = 0; i < T * MINILM_H; i++) dsmlpB_dtype_store(dt, host, i, X[i]);
         GU_CU(cu->cuMemcpyHtoD(dx, host, (size_t)(T * MINILM_H) * esz));
-        for (int64_t i = 0; i < T * MINILM_H; i++) dtype_store(dt, host, i, A[i]);
+        for (int64_t i = 0; i < T * MINILM_H; i++) dsmlpB_dtype_store(dt, host, i, A[i]);
         GU_CU(cu->cuMemcpyHtoD(da, host, (size_t)(T * MINILM_H) * esz));
         GU_CU(cu->cuMemsetD8(dout, 0xff, bytes));
         TU_OK(ctx, dsmlp_run_bound(pl, set[l], T, NULL));
         GU_CU(cu->cuCtxSynchronize());
         GU_CU(cu->cuMemcpyDtoH(host, dout, (size_t)(T * MINILM_H) * esz));
-        for (int64_t i = 0; i < T * MINILM_H; i++) got[i] = dtype_load(dt, host, i);
+        for (int64_t i = 0; i < T * MINILM_H; i++) got[i] = dsmlpB_dtype_load(dt, host, i);
         double e = minilm_rel(got, want, T * MINILM_H);
         printf("all-MiniLM-L6-v2 on %s, %s, layer %d, %lld tokens: relative error %.2e against transformers "
                "(tolerance %.0e)\n", gu_card(ctx), dsmlp_dtype_name(dt), l, (long long)T, e, tol);

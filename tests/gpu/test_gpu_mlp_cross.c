@@ -5,7 +5,7 @@
 ** one plan per config run at T ∈ {1, 7, 128}, each against the CPU reference
 ** in double on fresh random inputs with the output poisoned first.
 */
-#include "gpu_util.h"
+#include "gpu_case.h"
 
 static const int64_t Ts[] = {1, 7, 128};
 

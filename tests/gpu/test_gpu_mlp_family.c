@@ -4,7 +4,7 @@
 ** and int8 weights (f16, groups 1 and 8) for a LN+GELU and an RMS+gated
 ** block. Each run on fresh random inputs against the CPU reference.
 */
-#include "gpu_util.h"
+#include "gpu_case.h"
 
 typedef struct family {
     const char   *name;

@@ -11,7 +11,7 @@
 ** block (random and heavy-tailed weights, LLaMA-3-8B and GPT-J sized), the
 ** numbers of docs/quant.md. Skips (77) without a GPU.
 */
-#include "gpu_util.h"
+#include "gpu_case.h"
 
 typedef struct qlayout {
     const char *name;
@@ -181,8 +181,8 @@ static void quant_error(dsmlp_ctx *ctx, const char *what, const qlayout *q, int 
     double *yf = malloc((size_t)n * sizeof *yf), num = 0, den = 0;
     void *w1h = malloc((size_t)(H * 2 * I) * 2), *w2h = malloc((size_t)(H * I) * 2);
     int64_t n1 = gu_find(&c, "w1")->rows * H, n2 = H * I;
-    for (int64_t i = 0; i < n1; i++) dtype_store(cfg.dtype, w1h, i, wf[0][i]);
-    for (int64_t i = 0; i < n2; i++) dtype_store(cfg.dtype, w2h, i, wf[1][i]);
+    for (int64_t i = 0; i < n1; i++) dsmlpB_dtype_store(cfg.dtype, w1h, i, wf[0][i]);
+    for (int64_t i = 0; i < n2; i++) dsmlpB_dtype_store(cfg.dtype, w2h, i, wf[1][i]);
     dsmlp_host_tensor b[8];
     int nb = 0;
     for (int i = 0; i < c.n; i++) {
@@ -195,8 +195,8 @@ static void quant_error(dsmlp_ctx *ctx, const char *what, const qlayout *q, int 
     b[nb++] = (dsmlp_host_tensor){"out", DSMLP_F64, yf};
     TU_OK(ctx, dsmlp_reference_run_f64(gf, T, b, nb));
     for (int64_t i = 0; i < n; i++) {   /* the MLP's part: out − (residual + input) (pre-LN, no biases) */
-        double skip = dtype_load(res->dtype, res->host, i) + dtype_load(in->dtype, in->host, i);
-        double got = dtype_load(o->dtype, c.got, i) - skip, want = yf[i] - skip;
+        double skip = dsmlpB_dtype_load(res->dtype, res->host, i) + dsmlpB_dtype_load(in->dtype, in->host, i);
+        double got = dsmlpB_dtype_load(o->dtype, c.got, i) - skip, want = yf[i] - skip;
         num += (got - want) * (got - want), den += want * want;
     }
     double e = sqrt(num / den);

@@ -6,7 +6,7 @@
 ** communicator.
 */
 #include <nccl.h>
-#include "gpu_util.h"
+#include "gpu_case.h"
 
 static void config(dsmlp_mlp_config *c, int llama)
 {
@@ -147,7 +147,7 @@ START_TEST(graph_capture_and_replay)
         GU_CU(c.cu->cuStreamSynchronize(c.stream));
         /* Capturing ran nothing: the output is still poisoned. */
         GU_CU(c.cu->cuMemcpyDtoH(c.got, out->dev, obytes));
-        ck_assert_msg(isnan(dtype_load(out->dtype, c.got, 0)), "capture executed work");
+        ck_assert_msg(isnan(dsmlpB_dtype_load(out->dtype, c.got, 0)), "capture executed work");
         GU_CU(c.cu->cuGraphLaunch(exec, c.stream));
         GU_CU(c.cu->cuStreamSynchronize(c.stream));
         GU_CU(c.cu->cuMemcpyDtoH(c.got, out->dev, obytes));

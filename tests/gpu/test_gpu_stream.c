@@ -8,7 +8,7 @@
 ** (programmatic dependent launches) against direct runs, bit for bit.
 ** Every run: fresh random inputs, output poisoned, CPU reference in double.
 */
-#include "gpu_util.h"
+#include "gpu_case.h"
 
 typedef struct scase {
     const char   *name;

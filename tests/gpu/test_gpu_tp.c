@@ -15,7 +15,7 @@
 */
 #include <nccl.h>
 #include <signal.h>
-#include "gpu_util.h"
+#include "gpu_case.h"
 
 #define TP_P 2
 #define TP_NT 3
@@ -114,7 +114,7 @@ static tp_val *tp_find(tp_shared *sh, const char *name)
 #define TP_CUDA(call)                                                                             \
     do {                                                                                          \
         CUresult r_ = (call);                                                                     \
-        if (r_ != CUDA_SUCCESS) TP_FAIL("rank %d: %s: %s", rk->r, #call, cuda_api_errstr(r_));    \
+        if (r_ != CUDA_SUCCESS) TP_FAIL("rank %d: %s: %s", rk->r, #call, dsmlpR_cuda_api_errstr(r_));    \
     } while (0)
 
 /* Both ranks meet; returns 1 when either has failed so far. */
@@ -149,7 +149,7 @@ static void *tp_rank_main(void *arg)
         snprintf(rk->msg, sizeof rk->msg, "rank %d: dsmlp_ctx_create failed", rk->r);
         goto fail;
     }
-    TP_DS(cuda_api_load(ctx, &cu));
+    TP_DS(dsmlpR_cuda_api_load(ctx, &cu));
     TP_CUDA(cu->cuDeviceGet(&dev, rk->r));
     TP_CUDA(cu->cuDevicePrimaryCtxRetain(&pctx, dev));
     TP_CUDA(cu->cuCtxSetCurrent(pctx));
@@ -212,14 +212,14 @@ fail:
                                                 (size_t)(T * full->cols) * dsmlp_dtype_size(full->dtype), stream);
             if (cr != CUDA_SUCCESS) {
                 snprintf(rk->msg, sizeof rk->msg, "rank %d T=%lld: cuMemcpyHtoDAsync of '%s': %s", rk->r,
-                         (long long)T, vi.name, cuda_api_errstr(cr));
+                         (long long)T, vi.name, dsmlpR_cuda_api_errstr(cr));
                 goto run_done;
             }
         }
         CUresult cr = cu->cuMemsetD8Async(dptr[out_v], 0xff, sh->out_bytes[t], stream);   /* NaN poison */
         if (cr != CUDA_SUCCESS) {
             snprintf(rk->msg, sizeof rk->msg, "rank %d T=%lld: cuMemsetD8Async: %s", rk->r, (long long)T,
-                     cuda_api_errstr(cr));
+                     dsmlpR_cuda_api_errstr(cr));
             goto run_done;
         }
         if ((s = dsmlp_run(pl, T, (void *)stream)) != DSMLP_OK) {
@@ -242,7 +242,7 @@ fail:
         if ((cr = cu->cuStreamSynchronize(stream)) != CUDA_SUCCESS ||
             (cr = cu->cuMemcpyDtoH(sh->got[rk->r][t], dptr[out_v], sh->out_bytes[t])) != CUDA_SUCCESS) {
             snprintf(rk->msg, sizeof rk->msg, "rank %d T=%lld: sync/read back: %s", rk->r, (long long)T,
-                     cuda_api_errstr(cr));
+                     dsmlpR_cuda_api_errstr(cr));
             break;   /* both launched their all_reduce, so the peer does not hang */
         }
     }
@@ -263,10 +263,7 @@ out:
 
 static void tp_fill_param(tp_val *p, int64_t fan_in)
 {
-    int64_t n = p->rows * p->cols;
-    if (p->rows > 1) gu_fill(p->dtype, p->data[0], n, 1.0 / sqrt((double)fan_in), 0);   /* weights */
-    else if (!strcmp(p->name, "norm_w")) gu_fill(p->dtype, p->data[0], n, 0.2, 1.0);     /* γ ~ 1   */
-    else gu_fill(p->dtype, p->data[0], n, 0.5, 0);                                       /* biases  */
+    gu_fill_param_as(p->name, p->dtype, p->data[0], p->rows, p->cols, fan_in);
 }
 
 /* Full graph's tensors with random data into sh; returns the P = 1 graph. */
@@ -314,9 +311,9 @@ static dsmlp_graph *tp_make_data(dsmlp_ctx *ctx, tp_shared *sh)
                         gu_fill(x->dtype, x->part[r][t], n, 0.7, 0);
                     }
                     for (int64_t i = 0; i < n; i++)
-                        dtype_store(x->dtype, x->data[t], i,
-                                    dtype_round(x->dtype, dtype_load(x->dtype, x->part[0][t], i) +
-                                                              dtype_load(x->dtype, x->part[1][t], i)));
+                        dsmlpB_dtype_store(x->dtype, x->data[t], i,
+                                    dsmlpB_dtype_round(x->dtype, dsmlpB_dtype_load(x->dtype, x->part[0][t], i) +
+                                                              dsmlpB_dtype_load(x->dtype, x->part[1][t], i)));
                 } else {
                     gu_fill(x->dtype, x->data[t], n, 1.0, 0);
                 }
@@ -468,7 +465,7 @@ int main(void)
     }
     const cuda_api *cu = NULL;
     int count = 0;
-    if (cuda_api_load(ctx, &cu) != DSMLP_OK || cu->cuDeviceGetCount(&count) != CUDA_SUCCESS || count < TP_P) {
+    if (dsmlpR_cuda_api_load(ctx, &cu) != DSMLP_OK || cu->cuDeviceGetCount(&count) != CUDA_SUCCESS || count < TP_P) {
         printf("skipped: tensor parallelism needs %d GPUs, found %d\n", TP_P, count);
         dsmlp_ctx_free(ctx);
         return TU_SKIP;

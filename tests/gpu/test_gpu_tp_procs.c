@@ -27,7 +27,7 @@
 #define _GNU_SOURCE
 #include <signal.h>
 #include <sys/wait.h>
-#include "gpu_util.h"
+#include "gpu_case.h"
 #include "runtime/tp.h"
 #include "runtime/store.h"
 
@@ -53,7 +53,7 @@ static int w_rank, w_size;
 #define W_CU(call)                                                                                  \
     do {                                                                                            \
         CUresult r_ = (call);                                                                       \
-        if (r_ != CUDA_SUCCESS) W_FAIL("%s: %s", #call, cuda_api_errstr(r_));                       \
+        if (r_ != CUDA_SUCCESS) W_FAIL("%s: %s", #call, dsmlpR_cuda_api_errstr(r_));                       \
     } while (0)
 
 static uint64_t w_hash(const void *p, size_t n)
@@ -78,9 +78,9 @@ static void w_fill(dsmlp_dtype t, void *buf, int64_t n, double scale, double shi
             z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
             z ^= z >> 31;
             double u = (double)(z >> 11) * 0x1.0p-53;
-            v = dtype_round(t, shift + scale * 1.7320508075688772 * (2 * u - 1));
+            v = dsmlpB_dtype_round(t, shift + scale * 1.7320508075688772 * (2 * u - 1));
         } while (v == 0);
-        dtype_store(t, buf, i, v);
+        dsmlpB_dtype_store(t, buf, i, v);
     }
 }
 
@@ -101,8 +101,8 @@ static void w_buf_fill(w_buf *b)
     for (int r = 0; r < w_size; r++) w_fill(b->dt, b->x[r], (int64_t)b->n, 1.0, 0);
     for (size_t i = 0; i < b->n; i++) {
         float acc = 0.0f;
-        for (int r = 0; r < w_size; r++) acc += (float)dtype_load(b->dt, b->x[r], (int64_t)i);
-        dtype_store(b->dt, b->want, (int64_t)i, dtype_round(b->dt, (double)acc));
+        for (int r = 0; r < w_size; r++) acc += (float)dsmlpB_dtype_load(b->dt, b->x[r], (int64_t)i);
+        dsmlpB_dtype_store(b->dt, b->want, (int64_t)i, dsmlpB_dtype_round(b->dt, (double)acc));
     }
     (void)esz;
 }
@@ -146,9 +146,9 @@ static int w_buf_check(const cuda_api *cu, w_buf *b, const char *what)
     W_CU(cu->cuMemcpyDtoH(b->got, b->out, bytes));
     if (memcmp(b->got, b->want, bytes)) {
         size_t i = 0;
-        while (dtype_load(b->dt, b->got, (int64_t)i) == dtype_load(b->dt, b->want, (int64_t)i)) i++;
+        while (dsmlpB_dtype_load(b->dt, b->got, (int64_t)i) == dsmlpB_dtype_load(b->dt, b->want, (int64_t)i)) i++;
         W_FAIL("%s: %s n=%zu: element %zu is %g, want %g", what, dsmlp_dtype_name(b->dt), b->n, i,
-               dtype_load(b->dt, b->got, (int64_t)i), dtype_load(b->dt, b->want, (int64_t)i));
+               dsmlpB_dtype_load(b->dt, b->got, (int64_t)i), dsmlpB_dtype_load(b->dt, b->want, (int64_t)i));
     }
     return 0;
 }
@@ -161,8 +161,8 @@ static int worker_ar(dsmlp_ctx *ctx, dsmlp_tp *tp)
     W_CU(cu->cuStreamCreate(&s1, CU_STREAM_NON_BLOCKING));
     W_CU(cu->cuStreamCreate(&s2, CU_STREAM_NON_BLOCKING));
     tp_chan *c1, *c2;
-    W_DS(ctx, tp_chan_create(tp, ctx, region, &c1));
-    W_DS(ctx, tp_chan_create(tp, ctx, region, &c2));
+    W_DS(ctx, dsmlpR_tp_chan_create(tp, ctx, region, &c1));
+    W_DS(ctx, dsmlpR_tp_chan_create(tp, ctx, region, &c2));
     static const dsmlp_dtype dts[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16};
     static const size_t ns[] = {1, 3, 8, 1000, 4096, 4099, 65536 + 5, 262144, 524288};
     int cases = 0;
@@ -177,7 +177,7 @@ static int worker_ar(dsmlp_ctx *ctx, dsmlp_tp *tp)
                     if (w_buf_open(cu, &b, dts[d], ns[k], inplace)) return 1;
                     w_buf_fill(&b);
                     if (w_buf_upload(cu, &b, s1)) return 1;
-                    W_DS(ctx, tp_chan_all_reduce(c1, ctx, b.in, b.out, b.n, b.dt, s1, "ar"));
+                    W_DS(ctx, dsmlpR_tp_chan_all_reduce(c1, ctx, b.in, b.out, b.n, b.dt, s1, "ar"));
                     W_CU(cu->cuStreamSynchronize(s1));
                     char what[64];
                     snprintf(what, sizeof what, "%s-shot %s", two ? "two" : "one", inplace ? "in place" : "out of place");
@@ -195,7 +195,7 @@ static int worker_ar(dsmlp_ctx *ctx, dsmlp_tp *tp)
     CUgraph graph;
     CUgraphExec exec;
     W_CU(cu->cuStreamBeginCapture(s1, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
-    for (int i = 0; i < 3; i++) W_DS(ctx, tp_chan_all_reduce(c1, ctx, g[i].in, g[i].out, g[i].n, g[i].dt, s1, "graph"));
+    for (int i = 0; i < 3; i++) W_DS(ctx, dsmlpR_tp_chan_all_reduce(c1, ctx, g[i].in, g[i].out, g[i].n, g[i].dt, s1, "graph"));
     W_CU(cu->cuStreamEndCapture(s1, &graph));
     W_CU(cu->cuGraphInstantiate(&exec, graph, 0));
     for (int rep = 0; rep < 6; rep++) {
@@ -214,7 +214,7 @@ static int worker_ar(dsmlp_ctx *ctx, dsmlp_tp *tp)
         /* A direct launch between replays shares the channel's epochs. */
         w_buf_fill(&g[2]);
         if (w_buf_upload(cu, &g[2], s1)) return 1;
-        W_DS(ctx, tp_chan_all_reduce(c1, ctx, g[2].in, g[2].out, g[2].n, g[2].dt, s1, "between"));
+        W_DS(ctx, dsmlpR_tp_chan_all_reduce(c1, ctx, g[2].in, g[2].out, g[2].n, g[2].dt, s1, "between"));
         W_CU(cu->cuStreamSynchronize(s1));
         if (w_buf_check(cu, &g[2], "direct launch between replays")) return 1;
     }
@@ -236,8 +236,8 @@ static int worker_ar(dsmlp_ctx *ctx, dsmlp_tp *tp)
         w_buf *x = &a[it & 1], *y = &b[it & 1];
         for (int k = 0; k < 2; k++) {
             int first = (w_rank & 1) == k;
-            if (first) W_DS(ctx, tp_chan_all_reduce(c1, ctx, x->in, x->out, x->n, x->dt, s1, "stream 1"));
-            else W_DS(ctx, tp_chan_all_reduce(c2, ctx, y->in, y->out, y->n, y->dt, s2, "stream 2"));
+            if (first) W_DS(ctx, dsmlpR_tp_chan_all_reduce(c1, ctx, x->in, x->out, x->n, x->dt, s1, "stream 1"));
+            else W_DS(ctx, dsmlpR_tp_chan_all_reduce(c2, ctx, y->in, y->out, y->n, y->dt, s2, "stream 2"));
         }
     }
     W_CU(cu->cuCtxSynchronize());
@@ -261,8 +261,8 @@ static int worker_ar(dsmlp_ctx *ctx, dsmlp_tp *tp)
     if (dsmlp_tp_all_reduce(tp, (void *)8, 4, DSMLP_F16, (void *)s1) != DSMLP_ERR_INVALID_ARG ||
         !strstr(dsmlp_last_error(ctx), "not 16-byte aligned"))
         W_FAIL("a misaligned buffer was not refused: %s", dsmlp_last_error(ctx));
-    tp_chan_free(c1);
-    tp_chan_free(c2);
+    dsmlpR_tp_chan_free(c1);
+    dsmlpR_tp_chan_free(c2);
     cu->cuStreamDestroy(s1);
     cu->cuStreamDestroy(s2);
     printf("ok rank %d: %d all-reduces bit-identical to the host sum (P=%d%s)\n", w_rank, cases, w_size,
@@ -388,10 +388,10 @@ static int w_block_data(w_block *b, const w_family *f)
                     x->part[t] = malloc(bytes);
                     for (int r = 0; r < w_size; r++) {
                         w_fill(vi.dtype, tmp, n, 0.7, 0);
-                        for (int64_t i = 0; i < n; i++) sum[i] += dtype_load(vi.dtype, tmp, i);
+                        for (int64_t i = 0; i < n; i++) sum[i] += dsmlpB_dtype_load(vi.dtype, tmp, i);
                         if (r == w_rank) memcpy(x->part[t], tmp, (size_t)n * dsmlp_dtype_size(vi.dtype));
                     }
-                    for (int64_t i = 0; i < n; i++) dtype_store(vi.dtype, x->data[t], i, dtype_round(vi.dtype, sum[i]));
+                    for (int64_t i = 0; i < n; i++) dsmlpB_dtype_store(vi.dtype, x->data[t], i, dsmlpB_dtype_round(vi.dtype, sum[i]));
                     free(sum);
                     free(tmp);
                 } else {
@@ -698,14 +698,14 @@ static void p_precompile(void)
             for (int r = 0; r < P && r < 2; r++) w_config(&w_families[f], r, P, &cfg[n++]);
     printf("pre-compiled %d kernels\n", gu_precompile(ctx, cfg, n, W_MAXT));
     struct store *st;
-    TU_OK(ctx, ctx_store(ctx, &st));
+    TU_OK(ctx, dsmlpR_ctx_store(ctx, &st));
     static const dsmlp_dtype dts[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16};
     for (int i = 0; i < 3; i++) {
         char name[64], *src, key[65];
         const void *cubin;
         size_t len;
-        TU_OK(ctx, tp_kernel_source(ctx, dts[i], name, &src));
-        TU_OK(ctx, store_get(st, ctx, name, src, dsmlp_device_arch(ctx), &cubin, &len, key));
+        TU_OK(ctx, dsmlpR_tp_kernel_source(ctx, dts[i], name, &src));
+        TU_OK(ctx, dsmlpR_store_get(st, ctx, name, src, dsmlp_device_arch(ctx), &cubin, &len, key));
         free(src);
     }
     dsmlp_ctx_free(ctx);

@@ -33,8 +33,16 @@ typedef struct cli_opts {
     const char *cache_dir;             /* NULL: the library's default rules */
     const char *bundle_out;
     const char *import_path;
+    int         import_local;          /* --import-local: only this GPU's arch */
+    const char *sign_key;              /* --sign: secret key file for --bundle */
+    const char *trust[8];              /* --trust: public key files          */
+    int         ntrust;
+    const char *keygen;                /* --keygen PREFIX                    */
+    const char *copt[32];              /* -O NAME=VALUE compile options      */
+    int         ncopt;
     const char *weights;               /* --weights: safetensors checkpoint  */
     int         list, clear, explain, verify, quiet;
+    int         json;                  /* --json: summary and --list as JSON */
     int         tune;                  /* --tune: measure the routes on this GPU, store the decision */
     int         stream_max_tokens;     /* --stream-max-tokens (-2: the library default) */
     int         tp_oversubscribe;      /* --verify: TP ranks may share GPUs */
@@ -73,16 +81,23 @@ typedef struct cli_job {
     double            seconds;     /* out */
 } cli_job;
 
+/* What the workers' stores said: kernels that could not be written, and
+** the first warning (a worker's store may fail where the first did not). */
+typedef struct cli_store_report {
+    uint64_t write_failures;
+    char     warning[1024];
+} cli_store_report;
+
 /* Compiles jobs[0..n) with `threads` workers. Worker 0 uses ctx; the others
-** make their own contexts, which find the same cache dir through the
-** environment. On failure returns the first error's status and copies its
-** message to err. */
+** make their own contexts with ctx's options (the same store). On failure returns the first error's status and copies its
+** message to err. rep receives every worker's store report (worker 0's
+** write failures counted from the call on). */
 dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, progress *pg,
-                          char *err, size_t errlen);
+                          char *err, size_t errlen, cli_store_report *rep);
 
 /* ------------------------------------------------------------ store */
 
-int         store_cmd_list(dsmlp_ctx *ctx);                       /* exit code */
+int         store_cmd_list(dsmlp_ctx *ctx, int json);             /* exit code */
 int         store_cmd_clear(dsmlp_ctx *ctx, int quiet);           /* exit code */
 /* Bytes of the given keys as the store lists them (0 for absent ones). */
 uint64_t    store_bytes_of(dsmlp_ctx *ctx, const char *const *keys, int n);

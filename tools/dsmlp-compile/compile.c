@@ -1,6 +1,6 @@
 /* compile.c — compiles the unique kernels with a pool of worker threads.
-** A dsmlp_ctx is not thread-safe, so each worker has its own; they share the
-** cache directory, and the store's rename-based publishing makes concurrent
+** A dsmlp_ctx is not thread-safe, so each worker has its own, made with the
+** main context's options; they share the cache directory, and the store's rename-based publishing makes concurrent
 ** writers safe. Work is handed out one kernel at a time (an atomic counter),
 ** so slow kernels do not leave other threads idle. */
 #include "cli.h"
@@ -62,9 +62,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static dsmlp_status worker_ctx(pool *pl, worker *w)
+static dsmlp_status worker_ctx(pool *pl, worker *w, const dsmlp_ctx *main_ctx)
 {
-    dsmlp_status s = dsmlp_ctx_create(&w->ctx);
+    dsmlp_status s = dsmlp_ctx_create_with(dsmlp_ctx_get_options(main_ctx), &w->ctx);
     if (s != DSMLP_OK) {
         snprintf(pl->err, pl->errlen, "cannot create a context for a worker thread: %s", dsmlp_status_name(s));
         return s;
@@ -73,9 +73,22 @@ static dsmlp_status worker_ctx(pool *pl, worker *w)
     return DSMLP_OK;
 }
 
-dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, progress *pg,
-                          char *err, size_t errlen)
+/* Adds a worker's store failures and first warning to the report. */
+static void report_add(cli_store_report *rep, dsmlp_ctx *ctx, uint64_t failures_before)
 {
+    dsmlp_cache_stats cs;
+    dsmlp_cache_get_stats(ctx, &cs);
+    rep->write_failures += cs.write_failures - failures_before;
+    const char *w = dsmlp_cache_warning(ctx);
+    if (!rep->warning[0] && w && *w) snprintf(rep->warning, sizeof rep->warning, "%s", w);
+}
+
+dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, progress *pg,
+                          char *err, size_t errlen, cli_store_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    dsmlp_cache_stats cs0;
+    dsmlp_cache_get_stats(ctx, &cs0);
     if (threads > n) threads = n;
     if (threads < 1) threads = 1;
     pool pl = {.jobs = jobs, .n = n, .pg = pg, .status = DSMLP_OK, .err = err,
@@ -99,7 +112,7 @@ dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, pro
     w[0] = (worker){.pl = &pl, .ctx = ctx};
     for (int t = 1; t < threads; t++) {
         w[t].pl = &pl;
-        if ((s = worker_ctx(&pl, &w[t])) != DSMLP_OK) goto out;
+        if ((s = worker_ctx(&pl, &w[t], ctx)) != DSMLP_OK) goto out;
     }
     for (int t = 1; t < threads; t++) {
         if (pthread_create(&tid[t], NULL, worker_main, &w[t]) != 0) {
@@ -112,9 +125,13 @@ dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, pro
     for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
     s = pl.status;
 out:
+    report_add(rep, ctx, cs0.write_failures);
     if (w)
         for (int t = 0; t < threads; t++)
-            if (w[t].owned) dsmlp_ctx_free(w[t].ctx);
+            if (w[t].owned) {
+                report_add(rep, w[t].ctx, 0);
+                dsmlp_ctx_free(w[t].ctx);
+            }
     free(w);
     free(tid);
     pthread_mutex_destroy(&pl.mu);

@@ -8,6 +8,8 @@
 #include "cli.h"
 #include "verify.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,8 @@ typedef struct run {
     int           njobs, nkernels;
     const char  **keys;                      /* jobs' keys, then tuning records: for bundles */
     int           ntuned;                    /* tuning records after the jobs' keys */
+    char          warned[1024];              /* the store warning already shown */
+    int           store_rc;                  /* CLI_EXIT_STORE: kernels did not persist */
     dsmlp_weights *weights;                  /* --weights */
 } run;
 
@@ -57,20 +61,43 @@ static void check_store(run *r)
 {
     dsmlp_cache_stats st;
     dsmlp_cache_get_stats(r->ctx, &st);
-    r->memory_only = !st.disk_enabled;
+    r->memory_only = !st.disk_enabled || !st.disk_writable;   /* one context must hold every kernel */
     const char *w = dsmlp_cache_warning(r->ctx);
-    const char *env = getenv("DSMLP_CACHE");
-    if (w && *w)
+    int off = dsmlp_ctx_get_options(r->ctx)->cache_mode == DSMLP_CACHE_MEMORY;
+    if (w && *w) {
         cli_error("warning: %s", w);
+        snprintf(r->warned, sizeof r->warned, "%s", w);
+    }
     else if (r->memory_only)
-        cli_error("warning: the kernel store is memory-only (%s%s): compiled kernels will not persist",
-                  env ? "DSMLP_CACHE=" : "no usable directory", env ? env : "");
+        cli_error("warning: the kernel store is memory-only (%s): compiled kernels will not persist",
+                  off ? "DSMLP_CACHE=off" : "no usable directory");
+}
+
+static int do_keygen(run *r)
+{
+    char sk[4096], pk[4096];
+    if (snprintf(sk, sizeof sk, "%s.key", r->o.keygen) >= (int)sizeof sk ||
+        snprintf(pk, sizeof pk, "%s.pub", r->o.keygen) >= (int)sizeof pk) {
+        cli_error("--keygen: prefix too long");
+        return CLI_EXIT_USAGE;
+    }
+    dsmlp_status s = dsmlp_keygen(r->ctx, sk, pk);
+    if (s != DSMLP_OK) return fail_with(r->ctx, s, CLI_EXIT_STORE, "--keygen");
+    if (!r->o.quiet) printf("wrote secret key %s (keep it private; sign with --sign) and public key %s (--trust)\n", sk, pk);
+    return CLI_EXIT_OK;
 }
 
 static int do_import(run *r)
 {
     int n = 0;
-    dsmlp_status s = dsmlp_bundle_import(r->ctx, r->o.import_path, r->archs, &n);
+    for (int i = 0; i < r->o.ntrust; i++) {
+        dsmlp_status s = dsmlp_bundle_trust(r->ctx, r->o.trust[i]);
+        if (s != DSMLP_OK) {
+            cli_error("--trust %s: %s", r->o.trust[i], dsmlp_last_error(r->ctx));
+            return s == DSMLP_ERR_NOT_FOUND || s == DSMLP_ERR_CORRUPT ? CLI_EXIT_USAGE : cli_exit_for(s, CLI_EXIT_STORE);
+        }
+    }
+    dsmlp_status s = dsmlp_bundle_import(r->ctx, r->o.import_path, r->o.import_local ? "local" : NULL, &n);
     if (s == DSMLP_ERR_CORRUPT || s == DSMLP_ERR_VERSION || s == DSMLP_ERR_NOT_FOUND || s == DSMLP_ERR_INVALID_ARG) {
         /* Verified before anything is written: nothing changed. */
         cli_error("import refused, store unchanged: %s", dsmlp_last_error(r->ctx));
@@ -80,7 +107,9 @@ static int do_import(run *r)
         cli_error("cannot import bundle %s: %s", r->o.import_path, dsmlp_last_error(r->ctx));
         return cli_exit_for(s, CLI_EXIT_STORE);
     }
-    if (!r->o.quiet) printf("imported %d entries from %s\n", n, r->o.import_path);
+    if (!r->o.quiet)
+        printf("imported %d entries from %s%s%s\n", n, r->o.import_path, r->o.import_local ? " for " : "",
+               r->o.import_local ? dsmlp_device_arch(r->ctx) : "");
     return CLI_EXIT_OK;
 }
 
@@ -146,13 +175,17 @@ static int plan_all(run *r)
     if (!r->plans) return CLI_EXIT_OTHER;
     for (int l = 0; l < r->nlayers; l++)
         for (int a = 0; a < r->o.narch; a++) {
+            /* Defaults, then -O, then the layer's own options: exactly what a
+            ** program building this layer with those options compiles. */
             dsmlp_compile_options co;
             dsmlp_compile_options_default(&co);
+            for (int k = 0; k < r->o.ncopt; k++) dsmlp_compile_options_parse(r->ctx, &co, r->o.copt[k]);
+            dsmlp_status s = dsmlp_layers_options(r->layers, l, r->ctx, &co);
             co.arch = r->o.arch[a];
             co.defer_compile = 1;
             if (r->o.stream_max_tokens != -2) co.stream_max_tokens = r->o.stream_max_tokens;
             dsmlp_plan **p = &r->plans[l * r->o.narch + a];
-            dsmlp_status s = dsmlp_plan_build(r->ctx, dsmlp_layers_graph(r->layers, l), &co, p);
+            if (s == DSMLP_OK) s = dsmlp_plan_build(r->ctx, dsmlp_layers_graph(r->layers, l), &co, p);
             if (s != DSMLP_OK) {
                 char what[512];
                 snprintf(what, sizeof what, "layer %s (%s)", dsmlp_layers_name(r->layers, l), r->o.arch[a]);
@@ -197,20 +230,39 @@ static int compile_all(run *r, double t0)
     if (r->memory_only) threads = 1;
     progress *pg = progress_new(r->njobs, r->o.quiet);
     char err[8192 + 512];
-    dsmlp_status s = compile_jobs(r->ctx, r->jobs, r->njobs, threads, pg, err, sizeof err);
+    cli_store_report rep;
+    dsmlp_status s = compile_jobs(r->ctx, r->jobs, r->njobs, threads, pg, err, sizeof err, &rep);
     progress_done(pg);
+    if (rep.warning[0] && strcmp(rep.warning, r->warned) != 0) cli_error("warning: %s", rep.warning);
     if (s != DSMLP_OK) {
         cli_error("%s", err);
         return cli_exit_for(s, CLI_EXIT_COMPILE);
     }
+    /* Compiling into a store that does not keep the result is a failure of
+    ** this tool's one job, unless memory-only was asked for (DSMLP_CACHE=off:
+    ** then nothing counts as a write failure). */
+    if (rep.write_failures) {
+        cli_error("%llu compiled kernel%s could not be written to the kernel store %s and did not persist "
+                  "(exit code %d)", (unsigned long long)rep.write_failures, rep.write_failures == 1 ? "" : "s",
+                  dsmlp_cache_dir(r->ctx), CLI_EXIT_STORE);
+        r->store_rc = CLI_EXIT_STORE;
+    }
     int compiled = 0, cached = 0;
     for (int j = 0; j < r->njobs; j++) (r->jobs[j].cached ? &cached : &compiled)[0]++;
     uint64_t bytes = store_bytes_of(r->ctx, r->keys, r->njobs);
-    if (!r->o.quiet) {
+    double wall = cli_now() - t0;
+    if (r->o.json) {   /* one object per line; keys as in the text summary */
+        json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:I, s:f, s:I}", "model", r->o.model, "layers",
+                              r->nlayers, "archs", r->archs, "kernels", r->njobs, "kernels_in_plans", r->nkernels,
+                              "compiled", compiled, "cached", cached, "bytes", (json_int_t)bytes, "wall_s", wall,
+                              "write_failures", (json_int_t)rep.write_failures);
+        if (j) json_dumpf(j, stdout, JSON_COMPACT), putchar('\n'), json_decref(j);
+        fflush(stdout);
+    } else if (!r->o.quiet) {
         printf("%s: layers %d, archs %s, kernels %d unique (%d in plans), compiled %d, cached %d, bytes %llu, "
                "wall %.3f s\n",
                r->o.model, r->nlayers, r->archs, r->njobs, r->nkernels, compiled, cached, (unsigned long long)bytes,
-               cli_now() - t0);
+               wall);
         fflush(stdout);
     }
     return CLI_EXIT_OK;
@@ -258,13 +310,22 @@ static int tune_all(run *r)
 
 static int write_bundle(run *r)
 {
-    dsmlp_status s = dsmlp_bundle_write(r->ctx, r->o.bundle_out, r->keys, r->njobs + r->ntuned);
+    /* Worker contexts' kernels reached this context only through the disk,
+    ** where the size limit may have evicted them: get each one here (memory,
+    ** disk, or a recompile), so the bundle never depends on eviction. */
+    for (int j = 0; j < r->njobs; j++) {
+        dsmlp_status s = dsmlp_plan_compile_kernel(r->ctx, r->jobs[j].plan, r->jobs[j].index, NULL);
+        if (s != DSMLP_OK) return fail_with(r->ctx, s, CLI_EXIT_COMPILE, "--bundle");
+    }
+    dsmlp_status s = r->o.sign_key ? dsmlp_bundle_write_signed(r->ctx, r->o.bundle_out, r->keys, r->njobs + r->ntuned, r->o.sign_key)
+                                   : dsmlp_bundle_write(r->ctx, r->o.bundle_out, r->keys, r->njobs + r->ntuned);
     if (s != DSMLP_OK) {
         cli_error("cannot write bundle %s: %s", r->o.bundle_out, dsmlp_last_error(r->ctx));
         return cli_exit_for(s, CLI_EXIT_STORE);
     }
     if (!r->o.quiet)
-        printf("wrote bundle %s: %d kernels%s (%s)\n", r->o.bundle_out, r->njobs, r->ntuned ? " and tuning records" : "",
+        printf("wrote %sbundle %s: %d kernels%s (%s)\n", r->o.sign_key ? "signed " : "", r->o.bundle_out, r->njobs,
+               r->ntuned ? " and tuning records" : "",
                r->archs);
     return CLI_EXIT_OK;
 }
@@ -272,6 +333,8 @@ static int write_bundle(run *r)
 static int run_all(run *r, double t0)
 {
     int rc;
+    if (r->o.keygen && (rc = do_keygen(r))) return rc;
+    if (r->o.keygen && !r->o.model && !r->o.list && !r->o.clear && !r->o.import_path) return CLI_EXIT_OK;
     pick_archs(r);
     check_store(r);
     if (r->o.clear && (rc = store_cmd_clear(r->ctx, r->o.quiet))) return rc;
@@ -286,8 +349,8 @@ static int run_all(run *r, double t0)
         if (r->o.bundle_out && (rc = write_bundle(r))) return rc;
         if (r->o.verify && (rc = verify_layers(r->ctx, r->layers, &r->o, r->weights))) return rc;
     }
-    if (r->o.list && (rc = store_cmd_list(r->ctx))) return rc;
-    return CLI_EXIT_OK;
+    if (r->o.list && (rc = store_cmd_list(r->ctx, r->o.json))) return rc;
+    return r->store_rc;
 }
 
 int main(int argc, char **argv)
@@ -300,13 +363,14 @@ int main(int argc, char **argv)
     memset(&r, 0, sizeof r);
     int rc = args_parse(argc, argv, &r.o);
     if (rc >= 0) return rc;
-    /* --cache-dir is the default-store rule for every context made from here
-    ** on (the compile workers' too), so no other directory is ever probed. */
-    if (r.o.cache_dir && setenv("DSMLP_CACHE_DIR", r.o.cache_dir, 1) != 0) {
-        cli_error("cannot use --cache-dir %s: %s", r.o.cache_dir, strerror(errno));
-        return CLI_EXIT_OTHER;
-    }
-    dsmlp_status s = dsmlp_ctx_create(&r.ctx);
+    /* The documented environment, then the command line; the compile workers'
+    ** contexts are made with the same options, so no other directory is ever
+    ** probed. */
+    dsmlp_ctx_options co;
+    dsmlp_ctx_options_default(&co);
+    dsmlp_ctx_options_from_env(&co);
+    if (r.o.cache_dir) co.cache_dir = r.o.cache_dir;
+    dsmlp_status s = dsmlp_ctx_create_with(&co, &r.ctx);
     if (s != DSMLP_OK) {
         cli_error("cannot create a dsmlp context: %s", dsmlp_status_name(s));
         return CLI_EXIT_OTHER;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define BAR_WIDTH 30
@@ -32,7 +33,10 @@ progress *progress_new(int total, int quiet)
     pthread_mutex_init(&p->mu, NULL);
     p->total = total;
     p->quiet = quiet;
-    p->tty = isatty(STDERR_FILENO);
+    /* NO_COLOR (no-color.org) and dumb terminals get plain lines: no escape
+    ** sequences at all. */
+    const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+    p->tty = isatty(STDERR_FILENO) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
     if (p->tty && !quiet && total) draw_bar(p, "", "");
     return p;
 }

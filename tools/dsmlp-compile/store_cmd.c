@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,21 @@ typedef struct rows {
     int  n, cap, nomem;
 } rows;
 
+/* A copy of s with bytes outside printable ASCII as \xNN: what a store or
+** bundle holds must not reach the terminal raw (escapes, fake lines). */
+static char *printable(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) n += *p < 0x20 || *p > 0x7e || *p == '\\' ? 4 : 1;
+    char *out = malloc(n + 1), *q = out;
+    if (!out) return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p > 0x7e || *p == '\\') q += sprintf(q, "\\x%02x", *p);
+        else *q++ = (char)*p;
+    *q = '\0';
+    return out;
+}
+
 static int collect(const dsmlp_cache_entry *e, void *user)
 {
     rows *r = user;
@@ -30,8 +47,8 @@ static int collect(const dsmlp_cache_entry *e, void *user)
     }
     row *x = &r->v[r->n];
     x->key = strdup(e->key ? e->key : "");
-    x->kernel = strdup(e->kernel ? e->kernel : "");
-    x->arch = strdup(e->arch ? e->arch : "");
+    x->kernel = printable(e->kernel ? e->kernel : "");
+    x->arch = printable(e->arch ? e->arch : "");
     x->bytes = e->bytes;
     x->mtime = e->mtime;
     if (!x->key || !x->kernel || !x->arch) {
@@ -74,7 +91,7 @@ static int load_rows(dsmlp_ctx *ctx, rows *r)
         rows_free(r);
         return CLI_EXIT_OTHER;
     }
-    qsort(r->v, (size_t)r->n, sizeof *r->v, row_cmp);
+    if (r->n) qsort(r->v, (size_t)r->n, sizeof *r->v, row_cmp);   /* qsort(NULL, 0) is undefined */
     return CLI_EXIT_OK;
 }
 
@@ -88,11 +105,31 @@ static void fmt_age(int64_t mtime, char *buf, size_t n)
     else snprintf(buf, n, "%lldd", (long long)(age / 86400));
 }
 
-int store_cmd_list(dsmlp_ctx *ctx)
+/* --list --json: {"dir": ..., "entries": [{"key", "kernel", "arch", "bytes", "mtime"}...]}. */
+static int list_json(dsmlp_ctx *ctx, const rows *r)
+{
+    json_t *arr = json_array(), *top = json_pack("{s:s, s:o}", "dir", dsmlp_cache_dir(ctx), "entries", arr);
+    for (int i = 0; top && i < r->n; i++)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I}", "key", r->v[i].key, "kernel", r->v[i].kernel,
+                                             "arch", r->v[i].arch, "bytes", (json_int_t)r->v[i].bytes, "mtime",
+                                             (json_int_t)r->v[i].mtime));
+    int ok = top && json_dumpf(top, stdout, JSON_INDENT(1)) == 0;
+    putchar('\n');
+    json_decref(top);
+    if (!ok) cli_error("out of memory writing JSON");
+    return ok ? CLI_EXIT_OK : CLI_EXIT_OTHER;
+}
+
+int store_cmd_list(dsmlp_ctx *ctx, int json)
 {
     rows r;
     int rc = load_rows(ctx, &r);
     if (rc) return rc;
+    if (json) {
+        rc = list_json(ctx, &r);
+        rows_free(&r);
+        return rc;
+    }
     int wk = 6;
     for (int i = 0; i < r.n; i++) {
         int l = (int)strlen(r.v[i].kernel);

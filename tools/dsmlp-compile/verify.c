@@ -6,66 +6,20 @@
 ** bf16 1.6e-2); a NaN anywhere fails, and outputs are poisoned before each
 ** run so an unwritten element shows as NaN.
 **
-** The public API binds caller-owned device memory, so this file allocates it
-** itself through the CUDA driver, loaded at run time like the library does
-** (the program must start on machines without a driver).
+** Device buffers, copies, conversions and tolerances come from the library
+** (dsmlp_device_*, dsmlp_convert, dsmlp_tolerance): one driver loader, one
+** conversion, one tolerance table for the whole tree.
 */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "verify.h"
 
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-int cu_load(cu_api *cu)
-{
-    memset(cu, 0, sizeof *cu);
-    cu->lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!cu->lib) return 0;
-#define SYM(field, name) *(void **)&cu->field = dlsym(cu->lib, name)
-    SYM(init, "cuInit");
-    SYM(device_get, "cuDeviceGet");
-    SYM(device_count, "cuDeviceGetCount");
-    SYM(primary_retain, "cuDevicePrimaryCtxRetain");
-    SYM(primary_release, "cuDevicePrimaryCtxRelease_v2");
-    SYM(ctx_get_current, "cuCtxGetCurrent");
-    SYM(ctx_set_current, "cuCtxSetCurrent");
-    SYM(ctx_synchronize, "cuCtxSynchronize");
-    SYM(mem_alloc, "cuMemAlloc_v2");
-    SYM(mem_free, "cuMemFree_v2");
-    SYM(htod, "cuMemcpyHtoD_v2");
-    SYM(dtoh, "cuMemcpyDtoH_v2");
-    SYM(memset8, "cuMemsetD8_v2");
-    SYM(error_string, "cuGetErrorString");
-#undef SYM
-    return cu->init && cu->device_get && cu->device_count && cu->primary_retain && cu->primary_release && cu->ctx_get_current &&
-           cu->ctx_set_current && cu->ctx_synchronize && cu->mem_alloc && cu->mem_free && cu->htod && cu->dtoh &&
-           cu->memset8;
-}
-
-/* Makes a context current on this thread: the runtime's own if it left one
-** current (dsmlp_compile loads the plan), else device 0's primary context. */
-int cu_ready(cu_api *cu)
-{
-    void *c = NULL;
-    if (cu->ctx_get_current(&c) == 0 && c) return 1;
-    int dev;
-    if (cu->init(0) || cu->device_get(&dev, 0) || cu->primary_retain(&c, dev)) return 0;
-    cu->retained = 1;
-    return cu->ctx_set_current(c) == 0;
-}
-
-const char *cu_err(const cu_api *cu, cu_result r)
-{
-    const char *s = NULL;
-    if (cu->error_string) cu->error_string(r, &s);
-    return s ? s : "unknown CUDA error";
-}
 
 /* ------------------------------------------------------ host numbers */
 
@@ -80,74 +34,16 @@ double uniform(void)   /* [-1, 1), never 0 */
     }
 }
 
-static uint16_t f32_to_f16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u, mant = x & 0x7FFFFFu;
-    int exp = (int)((x >> 23) & 0xFF) - 127 + 15;
-    if (exp >= 31) return (uint16_t)(sign | 0x7C00u);   /* overflow: inf */
-    if (exp <= 0) {                                      /* subnormal */
-        if (exp < -10) return (uint16_t)sign;
-        mant |= 0x800000u;
-        int shift = 14 - exp;
-        uint32_t h = mant >> shift, rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-        if (rest > half || (rest == half && (h & 1))) h++;
-        return (uint16_t)(sign | h);
-    }
-    uint32_t h = ((uint32_t)exp << 10) | (mant >> 13), rest = mant & 0x1FFFu;
-    if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) h++;   /* may carry into the exponent: correct */
-    return (uint16_t)(sign | h);
-}
-
-static double f16_to_f64(uint16_t h)
-{
-    int exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
-    double v = exp == 0 ? ldexp(mant, -24) : exp == 31 ? (mant ? NAN : INFINITY) : ldexp(mant | 0x400, exp - 25);
-    return (h & 0x8000) ? -v : v;
-}
-
-static uint16_t f32_to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    x += 0x7FFFu + ((x >> 16) & 1u);   /* round to nearest even (no NaNs here) */
-    return (uint16_t)(x >> 16);
-}
-
-static double bf16_to_f64(uint16_t b)
-{
-    uint32_t x = (uint32_t)b << 16;
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
-
 void store_elem(dsmlp_dtype t, void *buf, int64_t i, double v)
 {
-    switch (t) {
-    case DSMLP_F32: ((float *)buf)[i] = (float)v; break;
-    case DSMLP_F16: ((uint16_t *)buf)[i] = f32_to_f16((float)v); break;
-    case DSMLP_BF16: ((uint16_t *)buf)[i] = f32_to_bf16((float)v); break;
-    case DSMLP_I8: ((int8_t *)buf)[i] = (int8_t)lrint(v); break;
-    default: break;
-    }
+    dsmlp_convert((char *)buf + (size_t)i * dsmlp_dtype_size(t), t, &v, DSMLP_F64, 1);
 }
 
 double load_elem(dsmlp_dtype t, const void *buf, int64_t i)
 {
-    switch (t) {
-    case DSMLP_F32: return ((const float *)buf)[i];
-    case DSMLP_F16: return f16_to_f64(((const uint16_t *)buf)[i]);
-    case DSMLP_BF16: return bf16_to_f64(((const uint16_t *)buf)[i]);
-    case DSMLP_I8: return ((const int8_t *)buf)[i];
-    default: return NAN;
-    }
-}
-
-double tolerance(dsmlp_dtype t)
-{
-    return t == DSMLP_F32 ? 1e-5 : t == DSMLP_F16 ? 2e-3 : 1.6e-2;
+    double v;
+    dsmlp_convert(&v, DSMLP_F64, (const char *)buf + (size_t)i * dsmlp_dtype_size(t), t, 1);
+    return v;
 }
 
 /* ------------------------------------------------------ one layer */
@@ -161,12 +57,11 @@ typedef struct tensor {
     int64_t          n;        /* elements per token row, or in all for params */
     void            *host;     /* inputs: MAX_T rows; params: all; outputs: MAX_T rows */
     double          *ref;      /* outputs: the reference, MAX_T rows */
-    cu_ptr           dev;      /* inputs and outputs */
+    void            *dev;      /* inputs and outputs */
 } tensor;
 
 typedef struct layer_run {
     dsmlp_ctx         *ctx;
-    cu_api            *cu;
     const dsmlp_graph *g;
     const char        *name;
     tensor            *t;
@@ -246,7 +141,7 @@ static void layer_free(layer_run *L)
     for (int i = 0; i < L->nt; i++) {
         free(L->t[i].host);
         free(L->t[i].ref);
-        if (L->t[i].dev) L->cu->mem_free(L->t[i].dev);
+        if (L->t[i].dev) dsmlp_device_free(L->ctx, L->t[i].dev);
     }
     free(L->t);
     if (L->plan) dsmlp_plan_free(L->plan);
@@ -264,10 +159,6 @@ static dsmlp_status layer_setup(layer_run *L)
         snprintf(L->msg, sizeof L->msg, "compile: %s", dsmlp_last_error(L->ctx));
         return s;
     }
-    if (!cu_ready(L->cu)) {
-        snprintf(L->msg, sizeof L->msg, "no CUDA context for the test buffers");
-        return DSMLP_ERR_CUDA;
-    }
     for (int i = 0; i < L->nt; i++) {
         tensor *x = &L->t[i];
         size_t bytes = (size_t)(x->info.tokens ? MAX_T * x->n : x->n) * dsmlp_dtype_size(x->info.dtype);
@@ -283,12 +174,12 @@ static dsmlp_status layer_setup(layer_run *L)
             }
             s = dsmlp_upload(L->plan, x->info.name, x->host, bytes);
         } else {
-            cu_result r = L->cu->mem_alloc(&x->dev, bytes);
-            if (r) {
-                snprintf(L->msg, sizeof L->msg, "cuMemAlloc(%zu) for %s: %s", bytes, x->info.name, cu_err(L->cu, r));
-                return DSMLP_ERR_CUDA;
+            s = dsmlp_device_alloc(L->ctx, bytes, &x->dev);
+            if (s != DSMLP_OK) {
+                snprintf(L->msg, sizeof L->msg, "device memory for %s: %s", x->info.name, dsmlp_last_error(L->ctx));
+                return s;
             }
-            s = dsmlp_bind(L->plan, x->info.name, (void *)(uintptr_t)x->dev);
+            s = dsmlp_bind(L->plan, x->info.name, x->dev);
         }
         /* A graph input that no step reads has no binding in the plan; the
         ** reference still gets its data. */
@@ -314,26 +205,25 @@ static double layer_check(layer_run *L, int64_t T, dsmlp_dtype *out_dtype)
         tensor *x = &L->t[i];
         size_t bytes = (size_t)(T * x->n) * dsmlp_dtype_size(x->info.dtype);
         bind[i] = (dsmlp_host_tensor){.name = x->info.name, .dtype = x->info.dtype, .data = x->host};
-        cu_result r = 0;
+        dsmlp_status r = DSMLP_OK;
         if (x->info.op == DSMLP_OP_INPUT) {
             for (int64_t e = 0; e < T * x->n; e++) store_elem(x->info.dtype, x->host, e, uniform());
-            r = L->cu->htod(x->dev, x->host, bytes);
+            r = dsmlp_device_upload(L->ctx, x->dev, x->host, bytes);
         } else if (x->info.op == DSMLP_OP_OUTPUT) {
             bind[i].dtype = DSMLP_F64;
             bind[i].data = x->ref;
-            r = L->cu->memset8(x->dev, 0xFF, bytes);   /* NaN in every float dtype */
+            r = dsmlp_device_fill(L->ctx, x->dev, 0xFF, bytes);   /* NaN in every float dtype */
         }
-        if (r) {
-            snprintf(L->msg, sizeof L->msg, "copying %s: %s", x->info.name, cu_err(L->cu, r));
+        if (r != DSMLP_OK) {
+            snprintf(L->msg, sizeof L->msg, "copying %s: %s", x->info.name, dsmlp_last_error(L->ctx));
             worst = -1;
             goto out;
         }
     }
     dsmlp_status s = dsmlp_run(L->plan, T, NULL);
-    cu_result r = s == DSMLP_OK ? L->cu->ctx_synchronize() : 0;
-    if (s != DSMLP_OK || r) {
-        snprintf(L->msg, sizeof L->msg, "run T=%lld: %s", (long long)T,
-                 s != DSMLP_OK ? dsmlp_last_error(L->ctx) : cu_err(L->cu, r));
+    if (s == DSMLP_OK) s = dsmlp_device_sync(L->ctx);
+    if (s != DSMLP_OK) {
+        snprintf(L->msg, sizeof L->msg, "run T=%lld: %s", (long long)T, dsmlp_last_error(L->ctx));
         worst = -1;
         goto out;
     }
@@ -347,8 +237,8 @@ static double layer_check(layer_run *L, int64_t T, dsmlp_dtype *out_dtype)
         tensor *x = &L->t[i];
         if (x->info.op != DSMLP_OP_OUTPUT) continue;
         size_t bytes = (size_t)(T * x->n) * dsmlp_dtype_size(x->info.dtype);
-        if ((r = L->cu->dtoh(x->host, x->dev, bytes))) {
-            snprintf(L->msg, sizeof L->msg, "reading %s: %s", x->info.name, cu_err(L->cu, r));
+        if ((s = dsmlp_device_download(L->ctx, x->host, x->dev, bytes)) != DSMLP_OK) {
+            snprintf(L->msg, sizeof L->msg, "reading %s: %s", x->info.name, dsmlp_last_error(L->ctx));
             worst = -1;
             goto out;
         }
@@ -368,10 +258,10 @@ out:
 
 /* 0 pass, 1 fail, 2 skipped, -1 setup error (then *status says why). With w,
 ** the parameters are model layer `model_layer` of the checkpoint. */
-static int verify_layer(dsmlp_ctx *ctx, cu_api *cu, const dsmlp_graph *g, const char *name, int quiet,
+static int verify_layer(dsmlp_ctx *ctx, const dsmlp_graph *g, const char *name, int quiet,
                         const dsmlp_weights *w, int model_layer, dsmlp_status *status)
 {
-    layer_run L = {.ctx = ctx, .cu = cu, .g = g, .name = name};
+    layer_run L = {.ctx = ctx, .g = g, .name = name};
     if (w) L.w = w, L.map = dsmlp_graph_tensor_map(g), L.model_layer = model_layer;
     int rc = layer_collect(&L);
     if (rc == 1) {
@@ -399,11 +289,11 @@ static int verify_layer(dsmlp_ctx *ctx, cu_api *cu, const dsmlp_graph *g, const 
             failed = 1;
             continue;
         }
-        int ok = err <= tolerance(dt);
+        int ok = err <= dsmlp_tolerance(dt);
         failed |= !ok;
         if (!quiet || !ok)
             printf("verify %-24s T=%-4lld rel err %.3e  (%s tolerance %.1e)  %s%s\n", name,
-                   (long long)token_counts[k], err, dsmlp_dtype_name(dt), tolerance(dt), ok ? "pass" : "FAIL",
+                   (long long)token_counts[k], err, dsmlp_dtype_name(dt), dsmlp_tolerance(dt), ok ? "pass" : "FAIL",
                    isinf(err) ? ": NaN or Inf in the output (an element not written?)" : "");
     }
     fflush(stdout);
@@ -429,13 +319,6 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o,
                   "(exit code %d)", why[0] ? ": " : "", why, CLI_EXIT_NO_GPU);
         return CLI_EXIT_NO_GPU;
     }
-    cu_api cu;
-    if (!cu_load(&cu)) {
-        cli_error("--verify needs a GPU: cannot load the CUDA driver's memory functions from libcuda.so.1 (exit code "
-                  "%d)", CLI_EXIT_NO_GPU);
-        if (cu.lib) dlclose(cu.lib);
-        return CLI_EXIT_NO_GPU;
-    }
     const char *env = getenv("DSMLP_SEED");
     rng_state = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     if (!rng_state) rng_state = 1;
@@ -446,7 +329,7 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o,
            (unsigned long long)rng_state, MAX_T);
 
     int passed = 0, failed = 0, skipped = 0, short_gpus = 0, n = dsmlp_layers_count(layers), ngpu = 0;
-    if (cu.device_count(&ngpu) != 0) ngpu = 0;
+    ngpu = dsmlp_device_count(ctx);
     for (int l = 0; l < n; l++) {
         dsmlp_status st = DSMLP_OK;
         int r;
@@ -467,7 +350,7 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o,
                 char name[160];
                 if (m) snprintf(name, sizeof name, "%s[%d]", dsmlp_layers_name(layers, l), model_layer);
                 else snprintf(name, sizeof name, "%s", dsmlp_layers_name(layers, l));
-                r = verify_layer(ctx, &cu, g, name, quiet, m ? w : NULL, model_layer, &st);
+                r = verify_layer(ctx, g, name, quiet, m ? w : NULL, model_layer, &st);
                 if (r < 0) break;
                 if (r == 0) printf("verify %-24s pass%s\n", name, m ? " (checkpoint weights)" : ""), passed++;
                 else if (r == 1) printf("verify %-24s FAIL\n", name), failed++;
@@ -477,7 +360,6 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o,
         }
         if (r < 0) {
             cli_error("--verify needs a GPU: %s (exit code %d)", dsmlp_last_error(ctx), CLI_EXIT_NO_GPU);
-            if (cu.retained) cu.primary_release(0);
             return CLI_EXIT_NO_GPU;
         }
         if (r == 0) printf("verify %-24s pass\n", dsmlp_layers_name(layers, l)), passed++;
@@ -489,8 +371,6 @@ int verify_layers(dsmlp_ctx *ctx, const dsmlp_layers *layers, const cli_opts *o,
         printf(", %d not verified: tensor-parallel layer%s needing more GPUs than the %d here", short_gpus,
                short_gpus > 1 ? "s" : "", ngpu);
     printf("\n");
-    if (cu.retained) cu.primary_release(0);
-    /* The library may still hold driver objects: leave libcuda loaded. */
     if (short_gpus && !failed)
         cli_error("%d tensor-parallel layer%s not verified: %s one GPU per rank (or --tp-oversubscribe); exit code %d",
                   short_gpus, short_gpus > 1 ? "s were" : " was", short_gpus > 1 ? "they need" : "it needs",

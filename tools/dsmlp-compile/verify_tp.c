@@ -114,7 +114,7 @@ typedef struct rank_val {
     void            *host;          /* params: full; inputs: full, VERIFY_MAX_T rows */
     void            *part;          /* R3 "input": this rank's partial A_r            */
     double          *ref;
-    cu_ptr           dev;
+    void            *dev;
 } rank_val;
 
 static void fill(dsmlp_dtype t, void *buf, int64_t n, double mean, double scale)
@@ -134,11 +134,6 @@ static void fill(dsmlp_dtype t, void *buf, int64_t n, double mean, double scale)
     do {                                                                                \
         dsmlp_status s_ = (call);                                                       \
         if (s_ != DSMLP_OK) W_FAIL("%s: %s", #call, dsmlp_last_error(ctx));             \
-    } while (0)
-#define W_CU(call)                                                                      \
-    do {                                                                                \
-        cu_result r_ = (call);                                                          \
-        if (r_) W_FAIL("%s: %s", #call, cu_err(&cu, r_));                               \
     } while (0)
 
 static uint64_t hash_bytes(const void *p, size_t n)
@@ -161,9 +156,7 @@ int verify_tp_worker(const char *model, const char *layer)
     dsmlp_tp *tp = NULL;
     rank_val v[32];
     int nv = 0, out = -1;
-    cu_api cu;
     memset(v, 0, sizeof v);
-    memset(&cu, 0, sizeof cu);
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return CLI_EXIT_OTHER;
     dsmlp_script_options so;
     dsmlp_script_options_default(&so);
@@ -186,7 +179,6 @@ int verify_tp_worker(const char *model, const char *layer)
         goto out;
     }
     W_DS(s);
-    if (!cu_load(&cu) || !cu_ready(&cu)) W_FAIL("cannot load the CUDA driver's memory functions");
     rng_state = strtoull(getenv("DSMLP_SEED") ? getenv("DSMLP_SEED") : "1", NULL, 0);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN) / P;
     dsmlp_reference_set_threads(ctx, ncpu > 0 ? (int)ncpu : 1);
@@ -219,8 +211,8 @@ int verify_tp_worker(const char *model, const char *layer)
         if (vi.op == DSMLP_OP_OUTPUT) {
             out = nv - 1;
             if (!(x->ref = malloc(sizeof(double) * (size_t)elems))) W_FAIL("out of host memory");
-            W_CU(cu.mem_alloc(&x->dev, bytes));
-            W_DS(dsmlp_bind(plan, vi.name, (void *)(uintptr_t)x->dev));
+            W_DS(dsmlp_device_alloc(ctx, bytes, &x->dev));
+            W_DS(dsmlp_bind(plan, vi.name, x->dev));
         } else if (vi.op == DSMLP_OP_PARAM) {
             int is_norm = vi.rank == 1 && strstr(vi.name, "norm_w");
             if (vi.rank == 2) fill(vi.dtype, x->host, x->n, 0, 1 / sqrt((double)(vi.layout == DSMLP_LAYOUT_IN_OUT ?
@@ -243,8 +235,8 @@ int verify_tp_worker(const char *model, const char *layer)
             free(shard);
             if (s != DSMLP_OK && s != DSMLP_ERR_NOT_FOUND) W_DS(s);
         } else {
-            W_CU(cu.mem_alloc(&x->dev, bytes));
-            s = dsmlp_bind(plan, vi.name, (void *)(uintptr_t)x->dev);
+            W_DS(dsmlp_device_alloc(ctx, bytes, &x->dev));
+            s = dsmlp_bind(plan, vi.name, x->dev);
             if (s != DSMLP_OK && s != DSMLP_ERR_NOT_FOUND) W_DS(s);
             if (r3 && !strcmp(vi.name, "input") && !(x->part = malloc(bytes))) W_FAIL("out of host memory");
         }
@@ -261,7 +253,7 @@ int verify_tp_worker(const char *model, const char *layer)
             size_t bytes = (size_t)(T * x->n) * dsmlp_dtype_size(x->vi.dtype);
             if (x->vi.op == DSMLP_OP_OUTPUT) {
                 bind[i].dtype = DSMLP_F64, bind[i].data = x->ref;
-                W_CU(cu.memset8(x->dev, 0xFF, bytes));   /* NaN: an unwritten element fails */
+                W_DS(dsmlp_device_fill(ctx, x->dev, 0xFF, bytes));   /* NaN: an unwritten element fails */
             } else if (x->vi.op == DSMLP_OP_INPUT && x->part) {
                 /* R3: each rank holds a partial attention output; A = Σ_r A_r. */
                 double *sum = calloc((size_t)(T * x->n), sizeof *sum);
@@ -273,20 +265,20 @@ int verify_tp_worker(const char *model, const char *layer)
                         sum[e] += load_elem(x->vi.dtype, x->part, e);
                         if (r == rank) store_elem(x->vi.dtype, x->host, e, a);   /* stash ours */
                     }
-                W_CU(cu.htod(x->dev, x->host, bytes));
+                W_DS(dsmlp_device_upload(ctx, x->dev, x->host, bytes));
                 for (int64_t e = 0; e < T * x->n; e++) store_elem(x->vi.dtype, x->host, e, sum[e]);
                 free(sum);
             } else if (x->vi.op == DSMLP_OP_INPUT) {
                 fill(x->vi.dtype, x->host, T * x->n, 0, 1);
-                W_CU(cu.htod(x->dev, x->host, bytes));
+                W_DS(dsmlp_device_upload(ctx, x->dev, x->host, bytes));
             }
         }
-        W_CU(cu.ctx_synchronize());
+        W_DS(dsmlp_device_sync(ctx));
         W_DS(dsmlp_run(plan, T, NULL));
-        W_CU(cu.ctx_synchronize());
+        W_DS(dsmlp_device_sync(ctx));
         rank_val *y = &v[out];
         size_t obytes = (size_t)(T * y->n) * dsmlp_dtype_size(y->vi.dtype);
-        W_CU(cu.dtoh(y->host, y->dev, obytes));
+        W_DS(dsmlp_device_download(ctx, y->host, y->dev, obytes));
         uint64_t h = hash_bytes(y->host, obytes), hs[1024];
         W_DS(dsmlp_tp_allgather(tp, &h, sizeof h, hs));
         int same = 1;
@@ -301,10 +293,10 @@ int verify_tp_worker(const char *model, const char *layer)
                 den += y->ref[e] * y->ref[e];
             }
             double err = isnan(num) ? INFINITY : den > 0 ? sqrt(num / den) : sqrt(num);
-            ok = same && err <= tolerance(y->vi.dtype);
+            ok = same && err <= dsmlp_tolerance(y->vi.dtype);
             if (!quiet || !ok)
                 printf("verify %-24s T=%-4lld rel err %.3e  (%s tolerance %.1e)  %s; P=%d ranks %s\n", name,
-                       (long long)T, err, dsmlp_dtype_name(y->vi.dtype), tolerance(y->vi.dtype), ok ? "pass" : "FAIL",
+                       (long long)T, err, dsmlp_dtype_name(y->vi.dtype), dsmlp_tolerance(y->vi.dtype), ok ? "pass" : "FAIL",
                        P, same ? "identical" : "DIFFER");
             fflush(stdout);
         }
@@ -319,7 +311,7 @@ out:
         free(v[i].host);
         free(v[i].part);
         free(v[i].ref);
-        if (v[i].dev && cu.mem_free) cu.mem_free(v[i].dev);
+        if (v[i].dev) dsmlp_device_free(ctx, v[i].dev);
     }
     if (plan) dsmlp_plan_free(plan);
     if (g1) dsmlp_graph_free(g1);

@@ -1,14 +1,10 @@
-/*
-** gpu_util.h — shared helpers of the GPU suites (header only: each
-** tests/gpu/test_*.c is its own program). A "case" is one MLP config
-** compiled into a plan, with random weights uploaded, that is run at several
-** T on fresh random inputs and compared with the CPU reference in double.
-**
-** Check's fork mode is turned off (CK_FORK=no): a child forked after the
-** driver is initialized cannot use it.
-*/
-#ifndef DSMLP_GPU_UTIL_H
-#define DSMLP_GPU_UTIL_H
+/* gpu_case.c — see gpu_case.h. */
+#define _GNU_SOURCE
+#include "gpu_case.h"
+#include "pool.h"
+#include "dtype.h"
+#include "runtime/context.h"
+#include "runtime/device.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -17,44 +13,24 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "testutil.h"
-#include "compiler/dtype.h"
-#include "runtime/context.h"
-#include "runtime/cuda_api.h"
-#include "runtime/device.h"
 
-#define GU_FN static __attribute__((unused))
-
-#define GU_CU(call)                                                                                   \
-    do {                                                                                              \
-        CUresult gu_r_ = (call);                                                                      \
-        ck_assert_msg(gu_r_ == CUDA_SUCCESS, "%s failed: %s", #call, cuda_api_errstr(gu_r_));         \
-    } while (0)
-
-GU_FN const cuda_api *gu_cu(dsmlp_ctx *ctx)
+const cuda_api *gu_cu(dsmlp_ctx *ctx)
 {
     const cuda_api *cu = NULL;
-    ck_assert_msg(cuda_api_load(ctx, &cu) == DSMLP_OK, "driver: %s", dsmlp_last_error(ctx));
+    ck_assert_msg(dsmlpR_cuda_api_load(ctx, &cu) == DSMLP_OK, "driver: %s", dsmlp_last_error(ctx));
     return cu;
 }
 
-GU_FN const char *gu_card(dsmlp_ctx *ctx)
+const char *gu_card(dsmlp_ctx *ctx)
 {
     struct device *d;
-    return device_get(ctx, &d) == DSMLP_OK ? d->name : "?";
+    return dsmlpR_device_get(ctx, &d) == DSMLP_OK ? d->name : "?";
 }
 
-GU_FN int gu_cores(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
+int gu_cores(void) { return tc_cores(); }
 
-/* Tolerances of issue 4: ‖out − ref‖/‖ref‖. */
-GU_FN double gu_tol(dsmlp_dtype t)
-{
-    return t == DSMLP_F32 ? 1e-5 : t == DSMLP_F16 ? 2e-3 : 1.6e-2;
-}
+/* The library's one tolerance table. */
+double gu_tol(dsmlp_dtype t) { return dsmlp_tolerance(t); }
 
 /* ---------------------------------------------------- fast parallel fill */
 
@@ -65,16 +41,20 @@ GU_FN double gu_tol(dsmlp_dtype t)
 typedef struct gu_fill_job {
     dsmlp_dtype t;
     void       *buf;
-    int64_t     lo, hi;
+    int64_t     n;
     double      scale, shift;
-    uint64_t    state;
+    uint64_t    seed;
 } gu_fill_job;
 
-GU_FN void *gu_fill_worker(void *arg)
+enum { GU_FILL_CHUNK = 65536 };
+
+static void gu_fill_chunk(void *arg, int64_t c, int worker)
 {
-    gu_fill_job *j = arg;
-    uint64_t s = j->state;
-    for (int64_t i = j->lo; i < j->hi; i++) {
+    const gu_fill_job *j = arg;
+    (void)worker;
+    uint64_t s = j->seed ^ ((uint64_t)c * 0xd1b54a32d192ed03ull);
+    int64_t hi = (c + 1) * GU_FILL_CHUNK < j->n ? (c + 1) * GU_FILL_CHUNK : j->n;
+    for (int64_t i = c * GU_FILL_CHUNK; i < hi; i++) {
         double v;
         do {
             uint64_t z = (s += 0x9e3779b97f4a7c15ull);
@@ -83,57 +63,25 @@ GU_FN void *gu_fill_worker(void *arg)
             z ^= z >> 31;
             double u = (double)(z >> 11) * 0x1.0p-53;
             if (j->t == DSMLP_I8) v = (double)((int)(z % 255) - 127);
-            else v = dtype_round(j->t, j->shift + j->scale * 1.7320508075688772 * (2 * u - 1));
+            else v = dsmlpB_dtype_round(j->t, j->shift + j->scale * 1.7320508075688772 * (2 * u - 1));
         } while (v == 0);
-        dtype_store(j->t, j->buf, i, v);
+        dsmlpB_dtype_store(j->t, j->buf, i, v);
     }
-    return NULL;
 }
 
-GU_FN void gu_fill(dsmlp_dtype t, void *buf, int64_t n, double scale, double shift)
+/* Chunks are independent streams, so the result depends on the seed only,
+** not on the number of threads. */
+void gu_fill(dsmlp_dtype t, void *buf, int64_t n, double scale, double shift)
 {
-    enum { MAXT = 64 };
-    int nt = n < 65536 ? 1 : gu_cores();
-    pthread_t th[MAXT];
-    gu_fill_job job[MAXT];
-    for (int k = 0; k < nt; k++) {
-        job[k] = (gu_fill_job){t, buf, n * k / nt, n * (k + 1) / nt, scale, shift, tu_next()};
-        if (nt == 1) gu_fill_worker(&job[k]);
-        else ck_assert_int_eq(pthread_create(&th[k], NULL, gu_fill_worker, &job[k]), 0);
-    }
-    for (int k = 0; nt > 1 && k < nt; k++) pthread_join(th[k], NULL);
+    gu_fill_job job = {t, buf, n, scale, shift, tu_next()};
+    tc_parallel(gu_cores(), (n + GU_FILL_CHUNK - 1) / GU_FILL_CHUNK, gu_fill_chunk, &job);
 }
 
 /* ------------------------------------------------------------- a case */
 
-#define GU_MAX_TENSORS 24
 
-typedef struct gu_tensor {
-    const char *name;
-    dsmlp_op    op;          /* INPUT, PARAM or OUTPUT */
-    dsmlp_dtype dtype;
-    int64_t     rows, cols;  /* inputs/outputs: cols per token          */
-    void       *host;        /* params: whole; inputs: max_tokens rows  */
-    CUdeviceptr dev;         /* inputs and outputs                      */
-} gu_tensor;
 
-typedef struct gu_case {
-    dsmlp_ctx  *ctx;
-    dsmlp_graph *g;
-    dsmlp_plan *pl;
-    const cuda_api *cu;
-    CUstream    stream;
-    int64_t     max_tokens;
-    dsmlp_dtype dtype;      /* of the output                           */
-    int         n;
-    gu_tensor   t[GU_MAX_TENSORS];
-    int         out;        /* index of the output                     */
-    double     *ref;        /* [max_tokens * out cols]                 */
-    void       *got;        /* output read back                        */
-    char        desc[200];
-} gu_case;
-
-GU_FN gu_tensor *gu_find(gu_case *c, const char *name)
+gu_tensor *gu_find(gu_case *c, const char *name)
 {
     for (int i = 0; i < c->n; i++)
         if (!strcmp(c->t[i].name, name)) return &c->t[i];
@@ -141,7 +89,7 @@ GU_FN gu_tensor *gu_find(gu_case *c, const char *name)
 }
 
 /* Fan-in of the matrix a parameter belongs to ("w1", "w1_scales"). */
-GU_FN int64_t gu_fan_in(gu_case *c, const char *name)
+int64_t gu_fan_in(gu_case *c, const char *name)
 {
     char base[64];
     snprintf(base, sizeof base, "%s", name);
@@ -155,27 +103,32 @@ GU_FN int64_t gu_fan_in(gu_case *c, const char *name)
     return 1;
 }
 
-GU_FN void gu_fill_param(gu_case *c, gu_tensor *t)
+void gu_fill_param_as(const char *name, dsmlp_dtype t, void *buf, int64_t rows, int64_t cols, int64_t fan_in)
 {
-    int64_t n = t->rows * t->cols;
-    if (t->dtype == DSMLP_I8) {                 /* int8 weight: ±127 uniform */
-        gu_fill(t->dtype, t->host, n, 1, 0);
-    } else if (strstr(t->name, "_scales")) {    /* positive group scales    */
+    int64_t n = rows * cols;
+    if (t == DSMLP_I8) {                        /* int8 weight: ±127 uniform */
+        gu_fill(t, buf, n, 1, 0);
+    } else if (strstr(name, "_scales")) {       /* positive group scales    */
         /* uniform ints in ±127 have std 73.3; scale so W ~ 1/sqrt(fan_in) */
-        double s = 1.0 / (73.3 * sqrt((double)gu_fan_in(c, t->name)));
-        gu_fill(t->dtype, t->host, n, 0.25 * s, s);
-    } else if (t->rows > 1 || strncmp(t->name, "w", 1) == 0) {   /* weights */
-        gu_fill(t->dtype, t->host, n, 1.0 / sqrt((double)gu_fan_in(c, t->name)), 0);
-    } else if (strstr(t->name, "norm_w")) {     /* γ around 1               */
-        gu_fill(t->dtype, t->host, n, 0.2, 1.0);
+        double s = 1.0 / (73.3 * sqrt((double)fan_in));
+        gu_fill(t, buf, n, 0.25 * s, s);
+    } else if (rows > 1 || strncmp(name, "w", 1) == 0) {   /* weights */
+        gu_fill(t, buf, n, 1.0 / sqrt((double)fan_in), 0);
+    } else if (strstr(name, "norm_w")) {        /* γ around 1               */
+        gu_fill(t, buf, n, 0.2, 1.0);
     } else {                                    /* biases                   */
-        gu_fill(t->dtype, t->host, n, 0.5, 0);
+        gu_fill(t, buf, n, 0.5, 0);
     }
+}
+
+void gu_fill_param(gu_case *c, gu_tensor *t)
+{
+    gu_fill_param_as(t->name, t->dtype, t->host, t->rows, t->cols, gu_fan_in(c, t->name));
 }
 
 /* Builds cfg into a plan (max_tokens), uploads random parameters, allocates
 ** inputs and output. Returns DSMLP_OK or the failing status (message in ctx). */
-GU_FN dsmlp_status gu_case_open(gu_case *c, dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, int64_t max_tokens,
+dsmlp_status gu_case_open(gu_case *c, dsmlp_ctx *ctx, const dsmlp_mlp_config *cfg, int64_t max_tokens,
                                  const char *desc)
 {
     memset(c, 0, sizeof *c);
@@ -230,7 +183,7 @@ GU_FN dsmlp_status gu_case_open(gu_case *c, dsmlp_ctx *ctx, const dsmlp_mlp_conf
     return DSMLP_OK;
 }
 
-GU_FN void gu_case_close(gu_case *c)
+void gu_case_close(gu_case *c)
 {
     if (c->pl) dsmlp_plan_free(c->pl);
     for (int i = 0; i < c->n; i++) {
@@ -245,7 +198,7 @@ GU_FN void gu_case_close(gu_case *c)
 }
 
 /* Fresh random inputs for T tokens, uploaded. */
-GU_FN void gu_case_inputs(gu_case *c, int64_t T)
+void gu_case_inputs(gu_case *c, int64_t T)
 {
     for (int i = 0; i < c->n; i++) {
         gu_tensor *t = &c->t[i];
@@ -256,7 +209,7 @@ GU_FN void gu_case_inputs(gu_case *c, int64_t T)
 }
 
 /* Reference for the current host inputs into c->ref. */
-GU_FN void gu_case_reference(gu_case *c, int64_t T)
+void gu_case_reference(gu_case *c, int64_t T)
 {
     dsmlp_host_tensor b[GU_MAX_TENSORS];
     for (int i = 0; i < c->n; i++) {
@@ -269,7 +222,7 @@ GU_FN void gu_case_reference(gu_case *c, int64_t T)
 
 /* Reads the output back and returns its relative error against c->ref
 ** (INFINITY for NaN or an unwritten, still poisoned element). */
-GU_FN double gu_case_error(gu_case *c, int64_t T)
+double gu_case_error(gu_case *c, int64_t T)
 {
     gu_tensor *o = &c->t[c->out];
     GU_CU(c->cu->cuMemcpyDtoH(c->got, o->dev, (size_t)(T * o->cols) * dsmlp_dtype_size(o->dtype)));
@@ -277,7 +230,7 @@ GU_FN double gu_case_error(gu_case *c, int64_t T)
 }
 
 /* One full check at T: fresh inputs, poisoned output, run, sync, compare. */
-GU_FN double gu_case_check(gu_case *c, int64_t T, dsmlp_status *status)
+double gu_case_check(gu_case *c, int64_t T, dsmlp_status *status)
 {
     gu_tensor *o = &c->t[c->out];
     gu_case_inputs(c, T);
@@ -298,33 +251,25 @@ GU_FN double gu_case_check(gu_case *c, int64_t T, dsmlp_status *status)
 typedef struct gu_pre_item { const dsmlp_plan *pl; int k; } gu_pre_item;
 typedef struct gu_pre {
     gu_pre_item    *items;
-    int             n, next, errors;
+    int             n, errors;
+    dsmlp_ctx      *ctx[64];        /* one per pool worker: contexts are not thread-safe */
     pthread_mutex_t mu;
     char            first_error[512];
 } gu_pre;
 
-GU_FN void *gu_pre_worker(void *arg)
+static void gu_pre_one(void *arg, int64_t i, int worker)
 {
     gu_pre *q = arg;
-    dsmlp_ctx *ctx = NULL;
-    if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return NULL;
-    for (;;) {
+    dsmlp_ctx *ctx = q->ctx[worker];
+    if (dsmlp_plan_compile_kernel(ctx, q->items[i].pl, q->items[i].k, NULL) != DSMLP_OK) {
         pthread_mutex_lock(&q->mu);
-        int i = q->next++;
+        if (!q->errors++) snprintf(q->first_error, sizeof q->first_error, "%s", dsmlp_last_error(ctx));
         pthread_mutex_unlock(&q->mu);
-        if (i >= q->n) break;
-        if (dsmlp_plan_compile_kernel(ctx, q->items[i].pl, q->items[i].k, NULL) != DSMLP_OK) {
-            pthread_mutex_lock(&q->mu);
-            if (!q->errors++) snprintf(q->first_error, sizeof q->first_error, "%s", dsmlp_last_error(ctx));
-            pthread_mutex_unlock(&q->mu);
-        }
     }
-    dsmlp_ctx_free(ctx);
-    return NULL;
 }
 
 /* Returns the number of distinct kernels compiled (or found). */
-GU_FN int gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncfg, int64_t max_tokens)
+int gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncfg, int64_t max_tokens)
 {
     dsmlp_plan **plans = calloc((size_t)ncfg, sizeof *plans);
     gu_pre q = {0};
@@ -360,9 +305,9 @@ GU_FN int gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncfg, 
         dsmlp_graph_free(g);
     }
     int nt = gu_cores();
-    pthread_t th[64];
-    for (int t = 0; t < nt; t++) ck_assert_int_eq(pthread_create(&th[t], NULL, gu_pre_worker, &q), 0);
-    for (int t = 0; t < nt; t++) pthread_join(th[t], NULL);
+    for (int t = 0; t < nt; t++) TU_OK(ctx, dsmlp_ctx_create(&q.ctx[t]));
+    tc_parallel(nt, q.n, gu_pre_one, &q);
+    for (int t = 0; t < nt; t++) dsmlp_ctx_free(q.ctx[t]);
     ck_assert_msg(q.errors == 0, "%d kernels failed to compile; first: %s", q.errors, q.first_error);
     for (int c = 0; c < ncfg; c++) dsmlp_plan_free(plans[c]);
     free(plans);
@@ -373,14 +318,8 @@ GU_FN int gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncfg, 
 
 /* ------------------------------------------------------------- tallies */
 
-typedef struct gu_tally {
-    int    cases, failed, skipped;
-    int    per_dtype[DSMLP_DTYPE_COUNT];
-    double worst[DSMLP_DTYPE_COUNT];
-    char   worst_desc[DSMLP_DTYPE_COUNT][200];
-} gu_tally;
 
-GU_FN void gu_tally_add(gu_tally *ty, dsmlp_dtype t, const char *desc, int64_t T, double err, int ok)
+void gu_tally_add(gu_tally *ty, dsmlp_dtype t, const char *desc, int64_t T, double err, int ok)
 {
     ty->cases++;
     ty->per_dtype[t]++;
@@ -391,7 +330,7 @@ GU_FN void gu_tally_add(gu_tally *ty, dsmlp_dtype t, const char *desc, int64_t T
     }
 }
 
-GU_FN void gu_tally_print(const gu_tally *ty, const char *suite, dsmlp_ctx *ctx)
+void gu_tally_print(const gu_tally *ty, const char *suite, dsmlp_ctx *ctx)
 {
     printf("== %s: card %s: %d cases (%d failed, %d configs skipped as invalid)\n", suite, gu_card(ctx), ty->cases,
            ty->failed, ty->skipped);
@@ -404,7 +343,7 @@ GU_FN void gu_tally_print(const gu_tally *ty, const char *suite, dsmlp_ctx *ctx)
 
 /* The main of every GPU suite: skip without a device, no fork, a private
 ** kernel store directory shared by the suite's threads. */
-GU_FN int gu_main(Suite *(*make)(void), const char *tag)
+int gu_main(Suite *(*make)(void), const char *tag)
 {
     dsmlp_ctx *ctx = NULL;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
@@ -428,4 +367,3 @@ GU_FN int gu_main(Suite *(*make)(void), const char *tag)
     return rc;
 }
 
-#endif

@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
-#include "compiler/dtype.h"
+#include "dtype.h"
 
 #include <ftw.h>
 #include <math.h>
@@ -54,11 +54,11 @@ void tu_fill(dsmlp_dtype t, void *buf, int64_t n, double scale)
         if (t == DSMLP_I8) {
             do v = (double)(int)(tu_next() % 255) - 127; while (v == 0);
         } else if (t == DSMLP_FP8_E4M3) {   /* like int8: quantized codes of a whole range, scales carry the scale */
-            do v = dtype_round(t, tu_uniform() * 254 - 127); while (v == 0);
+            do v = dsmlpB_dtype_round(t, tu_uniform() * 254 - 127); while (v == 0);
         } else {
-            do v = dtype_round(t, scale * tu_normal()); while (v == 0);
+            do v = dsmlpB_dtype_round(t, scale * tu_normal()); while (v == 0);
         }
-        dtype_store(t, buf, i, v);
+        dsmlpB_dtype_store(t, buf, i, v);
     }
 }
 
@@ -76,7 +76,7 @@ double tu_rel_error(dsmlp_dtype t, const void *a, const double *ref, int64_t n)
 {
     double num = 0, den = 0;
     for (int64_t i = 0; i < n; i++) {
-        double x = dtype_load(t, a, i);
+        double x = dsmlpB_dtype_load(t, a, i);
         if (!isfinite(x) || !isfinite(ref[i])) return INFINITY;
         num += (x - ref[i]) * (x - ref[i]);
         den += ref[i] * ref[i];

@@ -50,11 +50,11 @@ static uint16_t f16_bits(double r)
     return sign | (uint16_t)((exp + 15) << 10) | frac;
 }
 
-uint16_t dtype_f64_to_f16(double x) { return f16_bits(round_to_format(x, 10, -14, 15)); }
+uint16_t dsmlpB_dtype_f64_to_f16(double x) { return f16_bits(round_to_format(x, 10, -14, 15)); }
 
-uint16_t dtype_f32_to_f16(float f) { return dtype_f64_to_f16((double)f); }
+uint16_t dsmlpB_dtype_f32_to_f16(float f) { return dsmlpB_dtype_f64_to_f16((double)f); }
 
-float dtype_f16_to_f32(uint16_t h)
+float dsmlpB_dtype_f16_to_f32(uint16_t h)
 {
     int sign = h >> 15, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
     double v;
@@ -64,7 +64,7 @@ float dtype_f16_to_f32(uint16_t h)
     return (float)(sign ? -v : v);
 }
 
-uint16_t dtype_f64_to_bf16(double x)
+uint16_t dsmlpB_dtype_f64_to_bf16(double x)
 {
     if (isnan(x)) return 0x7fc0;
     float f = (float)round_to_format(x, 7, -126, 127);
@@ -73,9 +73,9 @@ uint16_t dtype_f64_to_bf16(double x)
     return (uint16_t)(u >> 16);         /* exact: f already has 8 significant bits */
 }
 
-uint16_t dtype_f32_to_bf16(float f) { return dtype_f64_to_bf16((double)f); }
+uint16_t dsmlpB_dtype_f32_to_bf16(float f) { return dsmlpB_dtype_f64_to_bf16((double)f); }
 
-float dtype_bf16_to_f32(uint16_t h)
+float dsmlpB_dtype_bf16_to_f32(uint16_t h)
 {
     uint32_t u = (uint32_t)h << 16;
     float f;
@@ -85,7 +85,7 @@ float dtype_bf16_to_f32(uint16_t h)
 
 /* fp8 e4m3 (OCP FP8 E4M3, PyTorch float8_e4m3fn): sign, 4 exponent bits with
 ** bias 7, 3 mantissa bits; no infinities; S.1111.111 is NaN; largest 448. */
-double dtype_e4m3_to_f64(uint8_t b)
+double dsmlpB_dtype_e4m3_to_f64(uint8_t b)
 {
     int e = (b >> 3) & 15, m = b & 7;
     double v;
@@ -98,7 +98,7 @@ double dtype_e4m3_to_f64(uint8_t b)
 /* On the double's bits (quantizing a checkpoint encodes 10^8..10^9 values):
 ** keep 1 + 3 significant bits (fewer below 2^-6), round the rest to nearest
 ** even; a carry runs into the exponent field as it should. */
-uint8_t dtype_f64_to_e4m3(double x)
+uint8_t dsmlpB_dtype_f64_to_e4m3(double x)
 {
     uint64_t u;
     memcpy(&u, &x, sizeof u);
@@ -115,47 +115,67 @@ uint8_t dtype_f64_to_e4m3(double x)
     return sign | (uint8_t)(code > 0x7e ? 0x7e : code);   /* 0x7f would be NaN: satfinite 448 */
 }
 
-double dtype_load(dsmlp_dtype t, const void *buf, int64_t i)
+double dsmlpB_dtype_load(dsmlp_dtype t, const void *buf, int64_t i)
 {
     switch (t) {
     case DSMLP_F32:  return ((const float *)buf)[i];
-    case DSMLP_F16:  return dtype_f16_to_f32(((const uint16_t *)buf)[i]);
-    case DSMLP_BF16: return dtype_bf16_to_f32(((const uint16_t *)buf)[i]);
+    case DSMLP_F16:  return dsmlpB_dtype_f16_to_f32(((const uint16_t *)buf)[i]);
+    case DSMLP_BF16: return dsmlpB_dtype_bf16_to_f32(((const uint16_t *)buf)[i]);
     case DSMLP_I8:   return ((const int8_t *)buf)[i];
     case DSMLP_F64:  return ((const double *)buf)[i];
-    case DSMLP_FP8_E4M3: return dtype_e4m3_to_f64(((const uint8_t *)buf)[i]);
+    case DSMLP_FP8_E4M3: return dsmlpB_dtype_e4m3_to_f64(((const uint8_t *)buf)[i]);
     default:         return NAN;
     }
 }
 
-void dtype_store(dsmlp_dtype t, void *buf, int64_t i, double x)
+void dsmlpB_dtype_store(dsmlp_dtype t, void *buf, int64_t i, double x)
 {
     switch (t) {
     case DSMLP_F32:  ((float *)buf)[i] = (float)x; break;      /* C rounds to nearest */
-    case DSMLP_F16:  ((uint16_t *)buf)[i] = dtype_f64_to_f16(x); break;
-    case DSMLP_BF16: ((uint16_t *)buf)[i] = dtype_f64_to_bf16(x); break;
+    case DSMLP_F16:  ((uint16_t *)buf)[i] = dsmlpB_dtype_f64_to_f16(x); break;
+    case DSMLP_BF16: ((uint16_t *)buf)[i] = dsmlpB_dtype_f64_to_bf16(x); break;
     case DSMLP_I8: {
         double r = isnan(x) ? 0 : nearbyint(x);
         ((int8_t *)buf)[i] = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
         break;
     }
     case DSMLP_F64:  ((double *)buf)[i] = x; break;
-    case DSMLP_FP8_E4M3: ((uint8_t *)buf)[i] = dtype_f64_to_e4m3(x); break;
+    case DSMLP_FP8_E4M3: ((uint8_t *)buf)[i] = dsmlpB_dtype_f64_to_e4m3(x); break;
     default: break;
     }
 }
 
-double dtype_round(dsmlp_dtype t, double x)
+double dsmlpB_dtype_round(dsmlp_dtype t, double x)
 {
     switch (t) {
     case DSMLP_F32:  return (double)(float)x;
-    case DSMLP_F16:  return dtype_f16_to_f32(dtype_f64_to_f16(x));
-    case DSMLP_BF16: return dtype_bf16_to_f32(dtype_f64_to_bf16(x));
+    case DSMLP_F16:  return dsmlpB_dtype_f16_to_f32(dsmlpB_dtype_f64_to_f16(x));
+    case DSMLP_BF16: return dsmlpB_dtype_bf16_to_f32(dsmlpB_dtype_f64_to_bf16(x));
     case DSMLP_I8: {
         double r = isnan(x) ? 0 : nearbyint(x);
         return r < -128 ? -128 : r > 127 ? 127 : r;
     }
-    case DSMLP_FP8_E4M3: return dtype_e4m3_to_f64(dtype_f64_to_e4m3(x));
+    case DSMLP_FP8_E4M3: return dsmlpB_dtype_e4m3_to_f64(dsmlpB_dtype_f64_to_e4m3(x));
     default:         return x;
+    }
+}
+
+dsmlp_status dsmlp_convert(void *dst, dsmlp_dtype dst_type, const void *src, dsmlp_dtype src_type, size_t n)
+{
+    if ((unsigned)dst_type >= DSMLP_DTYPE_COUNT || (unsigned)src_type >= DSMLP_DTYPE_COUNT || (n && (!dst || !src)))
+        return DSMLP_ERR_INVALID_ARG;
+    for (size_t i = 0; i < n; i++) dsmlpB_dtype_store(dst_type, dst, (int64_t)i, dsmlpB_dtype_load(src_type, src, (int64_t)i));
+    return DSMLP_OK;
+}
+
+/* The one tolerance table (README, docs/reference.md): what f32 accumulation
+** and one rounding of each intermediate to the output dtype leave. */
+double dsmlp_tolerance(dsmlp_dtype t)
+{
+    switch (t) {
+    case DSMLP_F32: return 1e-5;
+    case DSMLP_F16: return 2e-3;
+    case DSMLP_BF16: return 1.6e-2;
+    default: return 0;
     }
 }
