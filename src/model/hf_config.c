@@ -201,7 +201,7 @@ static dsmlp_status fam_opt(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
     int64_t layers = 0;
-    int bias, affine;
+    int bias = 0, affine = 0;
     TRY(get_int(h, "hidden_size", 768, &c->hidden));
     TRY(get_int(h, "ffn_dim", 3072, &c->intermediate));
     TRY(get_int(h, "num_hidden_layers", 12, &layers));
@@ -270,7 +270,7 @@ static dsmlp_status fam_neox(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
     int64_t layers = 0;
-    int parallel, attn_bias;
+    int parallel = 0, attn_bias = 0;
     TRY(get_int(h, "hidden_size", 6144, &c->hidden));
     TRY(get_int(h, "intermediate_size", 24576, &c->intermediate));
     TRY(get_int(h, "num_hidden_layers", 44, &layers));
@@ -388,8 +388,8 @@ static dsmlp_status fam_phi3(hf *h)
 static dsmlp_status fam_falcon(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers, nln = 0;
-    int bias, parallel, new_arch;
+    int64_t layers = 0, nln = 0;
+    int bias = 0, parallel = 0, new_arch = 0;
     TRY(get_int(h, "hidden_size", 4544, &c->hidden));
     TRY(get_int(h, "ffn_hidden_size", 4 * c->hidden, &c->intermediate));
     TRY(get_int2(h, "num_hidden_layers", "n_layer", 32, &layers));
@@ -444,7 +444,7 @@ static dsmlp_status read_dtype(hf *h)
 static dsmlp_status parse(hf *h)
 {
     dsmlp_hf_model *m = h->m;
-    const char *type;
+    const char *type = NULL;
     if (!json_is_object(h->root)) return dsmlpB_err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: not a JSON object", h->path);
     TRY(get_str(h, "model_type", NULL, &type));
     if (!type) return dsmlpB_err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: no \"model_type\": not a Hugging Face config.json", h->path);
