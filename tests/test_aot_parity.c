@@ -24,7 +24,7 @@ static const char script[] =
 /* Runs dsmlp-compile on the script into dir with extra arguments. */
 static void aot(const char *model, const char *dir, const char *extra)
 {
-    char cmd[4096];
+    char cmd[16384];
     snprintf(cmd, sizeof cmd, "'%s/bin/dsmlp-compile' '%s' --cache-dir '%s' --arch sm_90 -q %s", DSMLP_BINARY_DIR, model,
              dir, extra);
     int rc = system(cmd);

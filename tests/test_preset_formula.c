@@ -107,6 +107,8 @@ static void formula(data *d, const family *f, double *out)
     ck_assert_ptr_nonnull(w2);
     for (int t = 0; t < T; t++) {
         double s[H], h[H], u[2 * I], a[I], y[H], base[H];
+        memset(base, 0, sizeof base);
+        memset(h, 0, sizeof h);
         const double *x = X + t * H, *at = A + t * H;
         for (int j = 0; j < H; j++) s[j] = x[j] + at[j] + (bo ? bo[j] : 0);
         switch (f->s) {

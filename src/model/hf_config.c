@@ -120,7 +120,7 @@ static dsmlp_status set_act(hf *h, const char *key, const char *name, int gated)
 
 static dsmlp_status act_field(hf *h, const char *key, const char *def, int gated)
 {
-    const char *name;
+    const char *name = NULL;
     TRY(get_str(h, key, def, &name));
     return set_act(h, key, name, gated);
 }
@@ -182,7 +182,7 @@ static void biases(dsmlp_mlp_config *c, int attn, int b1, int b2)
 static dsmlp_status fam_gpt2(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers;
+    int64_t layers = 0;
     TRY(get_int(h, "n_embd", 768, &c->hidden));
     TRY(get_int(h, "n_inner", 4 * c->hidden, &c->intermediate));
     TRY(get_num(h, "layer_norm_epsilon", 1e-5, &c->epsilon));
@@ -200,8 +200,8 @@ static dsmlp_status fam_gpt2(hf *h)
 static dsmlp_status fam_opt(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers;
-    int bias, affine;
+    int64_t layers = 0;
+    int bias = 0, affine = 0;
     TRY(get_int(h, "hidden_size", 768, &c->hidden));
     TRY(get_int(h, "ffn_dim", 3072, &c->intermediate));
     TRY(get_int(h, "num_hidden_layers", 12, &layers));
@@ -231,8 +231,8 @@ static dsmlp_status fam_opt(hf *h)
 static dsmlp_status fam_bloom(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers;
-    int post;
+    int64_t layers = 0;
+    int post = 0;
     TRY(get_int2(h, "hidden_size", "n_embed", 64, &c->hidden));
     TRY(get_int2(h, "n_layer", "num_hidden_layers", 2, &layers));
     TRY(get_num(h, "layer_norm_epsilon", 1e-5, &c->epsilon));
@@ -253,7 +253,7 @@ static dsmlp_status fam_bloom(hf *h)
 static dsmlp_status fam_gptj(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers;
+    int64_t layers = 0;
     TRY(get_int(h, "n_embd", 4096, &c->hidden));
     TRY(get_int(h, "n_inner", 4 * c->hidden, &c->intermediate));
     TRY(get_int(h, "n_layer", 28, &layers));
@@ -269,8 +269,8 @@ static dsmlp_status fam_gptj(hf *h)
 static dsmlp_status fam_neox(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers;
-    int parallel, attn_bias;
+    int64_t layers = 0;
+    int parallel = 0, attn_bias = 0;
     TRY(get_int(h, "hidden_size", 6144, &c->hidden));
     TRY(get_int(h, "intermediate_size", 24576, &c->intermediate));
     TRY(get_int(h, "num_hidden_layers", 44, &layers));
@@ -291,7 +291,7 @@ static dsmlp_status fam_neox(hf *h)
 static dsmlp_status fam_bert(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers;
+    int64_t layers = 0;
     TRY(get_int(h, "hidden_size", 768, &c->hidden));
     TRY(get_int(h, "intermediate_size", 3072, &c->intermediate));
     TRY(get_int(h, "num_hidden_layers", 12, &layers));
@@ -309,7 +309,7 @@ static dsmlp_status fam_bert(hf *h)
 static dsmlp_status llama_like(hf *h, const char *act_key, const char *act_def, int attn_bias_field, double offset)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers;
+    int64_t layers = 0;
     int attn_bias = 0, mlp_bias = 0;
     TRY(get_int(h, "hidden_size", 4096, &c->hidden));
     TRY(get_int(h, "intermediate_size", 11008, &c->intermediate));
@@ -344,7 +344,7 @@ static dsmlp_status fam_gemma(hf *h)
 static dsmlp_status fam_phi(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers;
+    int64_t layers = 0;
     TRY(get_int(h, "hidden_size", 2048, &c->hidden));
     TRY(get_int(h, "intermediate_size", 8192, &c->intermediate));
     TRY(get_int(h, "num_hidden_layers", 24, &layers));
@@ -362,7 +362,7 @@ static dsmlp_status fam_phi(hf *h)
 static dsmlp_status fam_phi3(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers;
+    int64_t layers = 0;
     TRY(get_int(h, "hidden_size", 3072, &c->hidden));
     TRY(get_int(h, "intermediate_size", 8192, &c->intermediate));
     TRY(get_int(h, "num_hidden_layers", 32, &layers));
@@ -388,8 +388,8 @@ static dsmlp_status fam_phi3(hf *h)
 static dsmlp_status fam_falcon(hf *h)
 {
     dsmlp_mlp_config *c = &h->m->mlp;
-    int64_t layers, nln = 0;
-    int bias, parallel, new_arch;
+    int64_t layers = 0, nln = 0;
+    int bias = 0, parallel = 0, new_arch = 0;
     TRY(get_int(h, "hidden_size", 4544, &c->hidden));
     TRY(get_int(h, "ffn_hidden_size", 4 * c->hidden, &c->intermediate));
     TRY(get_int2(h, "num_hidden_layers", "n_layer", 32, &layers));
@@ -432,7 +432,7 @@ static const struct { const char *type; dsmlp_status (*fn)(hf *); } families[] =
 
 static dsmlp_status read_dtype(hf *h)
 {
-    const char *s;
+    const char *s = NULL;
     TRY(get_str(h, "torch_dtype", NULL, &s));
     dsmlp_dtype t = DSMLP_F32;
     if (s && dsmlp_dtype_parse(s, &t) != DSMLP_OK)
@@ -444,7 +444,7 @@ static dsmlp_status read_dtype(hf *h)
 static dsmlp_status parse(hf *h)
 {
     dsmlp_hf_model *m = h->m;
-    const char *type;
+    const char *type = NULL;
     if (!json_is_object(h->root)) return dsmlpB_err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: not a JSON object", h->path);
     TRY(get_str(h, "model_type", NULL, &type));
     if (!type) return dsmlpB_err_set(h->ctx, DSMLP_ERR_INVALID_ARG, "%s: no \"model_type\": not a Hugging Face config.json", h->path);
