@@ -53,6 +53,7 @@ static inline uint16_t f32_f16(float f)
 int dsmlpM_w_convertible(st_dtype from, dsmlp_dtype to)
 {
     if (to == DSMLP_I8) return from == ST_I8;
+    if (to == DSMLP_FP8_E4M3) return from == ST_F8_E4M3;   /* float sources are quantized (weights_quant.c) */
     if (to != DSMLP_F32 && to != DSMLP_F16 && to != DSMLP_BF16) return 0;
     return from == ST_F32 || from == ST_F16 || from == ST_BF16 || from == ST_F64;
 }

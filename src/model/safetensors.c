@@ -18,7 +18,7 @@ static const struct { const char *name; size_t size; dsmlp_dtype dsmlp; } st_typ
     [ST_I16] = {"I16", 2, DSMLP_DTYPE_COUNT}, [ST_U16] = {"U16", 2, DSMLP_DTYPE_COUNT},
     [ST_I32] = {"I32", 4, DSMLP_DTYPE_COUNT}, [ST_U32] = {"U32", 4, DSMLP_DTYPE_COUNT},
     [ST_I64] = {"I64", 8, DSMLP_DTYPE_COUNT}, [ST_U64] = {"U64", 8, DSMLP_DTYPE_COUNT},
-    [ST_BOOL] = {"BOOL", 1, DSMLP_DTYPE_COUNT}, [ST_F8_E4M3] = {"F8_E4M3", 1, DSMLP_DTYPE_COUNT},
+    [ST_BOOL] = {"BOOL", 1, DSMLP_DTYPE_COUNT}, [ST_F8_E4M3] = {"F8_E4M3", 1, DSMLP_FP8_E4M3},
     [ST_F8_E5M2] = {"F8_E5M2", 1, DSMLP_DTYPE_COUNT},
 };
 

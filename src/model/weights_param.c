@@ -17,25 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct w_param {
-    char         name[64];
-    dsmlp_dtype  dtype;
-    int          vector;
-    int64_t      rows, cols;    /* storage shape; a vector is [1, n] */
-    dsmlp_layout layout;
-} w_param;
-
-typedef struct w_rect { int64_t r0, nr, c0, nc, dr0, dc0; } w_rect;
-
-typedef struct w_slice {
-    const st_file       *file;
-    const w_entry       *e;
-    const unsigned char *view;   /* first byte of the row block */
-    int64_t              VC;     /* the view's columns (its row stride) */
-    w_rect               rect[2];
-    int                  nrect;
-} w_slice;
-
 static const char *split_name(dsmlp_split s)
 {
     static const char *const n[] = {"replicated", "split by output features", "split by input features",
@@ -79,9 +60,8 @@ static dsmlp_status tensor_name(dsmlp_ctx *ctx, const dsmlp_tensor_ref *r, int l
     return DSMLP_OK;
 }
 
-/* Works out what to copy for parameter p of layer `layer`; every check, no data read. */
-static dsmlp_status make_slice(const dsmlp_weights *w, const dsmlp_tensor_map *m, const dsmlp_tensor_ref *r, int layer,
-                               const w_param *p, w_slice *sl)
+dsmlp_status dsmlpM_w_slice(const dsmlp_weights *w, const dsmlp_tensor_map *m, const dsmlp_tensor_ref *r, int layer,
+                            const w_param *p, w_slice *sl)
 {
     dsmlp_ctx *ctx = w->ctx;
     char name[DSMLP_TENSOR_NAME_MAX + 32], what[128], ps[160], ts[160];
@@ -97,7 +77,8 @@ static dsmlp_status make_slice(const dsmlp_weights *w, const dsmlp_tensor_map *m
     if (!dsmlpM_w_convertible(t->dtype, p->dtype))
         return dsmlpB_err_set(ctx, DSMLP_ERR_DTYPE,
                        "%s: tensor '%s' is %s, which dsmlp does not convert to %s (parameter %s; it converts F32, F16, "
-                       "BF16, F64 to f32, f16, bf16 and I8 to i8)",
+                       "BF16, F64 to f32, f16, bf16, I8 to i8, F8_E4M3 to fp8, and quantizes F32, F16, BF16, F64 "
+                       "into i8 or fp8 parameters)",
                        fp, sl->e->name, dsmlpM_st_dtype_name(t->dtype), dsmlp_dtype_name(p->dtype), ps);
     int as_vector = p->vector && (t->rank == 1 || (t->rank == 2 && t->shape[0] == 1));
     if (t->rank != (p->vector ? 1 : 2) && !as_vector)
@@ -162,8 +143,7 @@ static dsmlp_status make_slice(const dsmlp_weights *w, const dsmlp_tensor_map *m
     return DSMLP_OK;
 }
 
-/* The rank's data, converted, into host ([rows, cols] of p->dtype). */
-static void gather(const w_slice *sl, const w_param *p, void *host)
+void dsmlpM_w_gather(const w_slice *sl, const w_param *p, void *host)
 {
     st_dtype from = sl->e->t->dtype;
     size_t ssz = dsmlpM_st_dtype_size(from), dsz = dsmlp_dtype_size(p->dtype);
@@ -235,22 +215,93 @@ static dsmlp_status check_args(const dsmlp_weights *w, const dsmlp_tensor_map *m
     return DSMLP_OK;
 }
 
+/* ------------------------------------------------------------ quantize at load */
+
+/* Where parameters are declared: a graph (check, param) or a plan (bind). */
+typedef struct w_src { const dsmlp_graph *g; const dsmlp_plan *pl; } w_src;
+
+static int param_of(const w_src *src, const char *name, w_param *p)
+{
+    return src->g ? from_graph(src->g, name, p) : from_plan(src->pl, name, p);
+}
+
+static int is_quant(dsmlp_dtype t) { return t == DSMLP_I8 || t == DSMLP_FP8_E4M3; }
+static int is_float(st_dtype t) { return t == ST_F32 || t == ST_F16 || t == ST_BF16 || t == ST_F64; }
+
+/* One parameter to load: a plain slice, or (quant) a float tensor quantized
+** into p and its scales sp, read through the float view f. */
+typedef struct w_job {
+    w_param p, f, sp;
+    w_slice sl;
+    int     quant;
+} w_job;
+
+/* 1 when p is int8/fp8 and r's tensor for this layer is float: quantized at load. */
+static int quantizes(const dsmlp_weights *w, const dsmlp_tensor_ref *r, int layer, const w_param *p)
+{
+    char name[DSMLP_TENSOR_NAME_MAX + 32];
+    const w_entry *e;
+    if (!is_quant(p->dtype) || tensor_name(w->ctx, r, layer, name, sizeof name) != DSMLP_OK) return 0;
+    if (dsmlpM_w_lookup(w, name, "", &e) != DSMLP_OK) {
+        dsmlpB_err_clear(w->ctx);   /* the slice reports the missing tensor */
+        return 0;
+    }
+    return is_float(e->t->dtype);
+}
+
+/* The job for parameter p (mapped by r): every check, no data read. */
+static dsmlp_status prepare(const dsmlp_weights *w, const w_src *src, const dsmlp_tensor_map *m,
+                            const dsmlp_tensor_ref *r, int layer, const w_param *p, w_job *j)
+{
+    j->p = *p;
+    j->quant = quantizes(w, r, layer, p);
+    if (!j->quant) return dsmlpM_w_slice(w, m, r, layer, p, &j->sl);
+    char sname[80];
+    snprintf(sname, sizeof sname, "%s_scales", p->name);
+    if (!param_of(src, sname, &j->sp))
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "layer %d, parameter '%s' (%s) comes from a float tensor, to be "
+                              "quantized at load, but the block has no parameter '%s' for its scales", layer, p->name,
+                              dsmlp_dtype_name(p->dtype), sname);
+    if (find_ref(m, sname))
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "layer %d: the tensor map names a tensor for '%s', but '%s' "
+                              "comes from a float tensor and is quantized at load, which makes its scales; map '%s' only "
+                              "for a checkpoint stored quantized (I8, F8_E4M3)", layer, sname, p->name, sname);
+    return dsmlpM_wq_prepare(w, m, r, layer, p, &j->sp, &j->f, &j->sl);
+}
+
+/* A scales parameter that quantizing its weight at load makes: name is
+** "<x>_scales" and x is mapped and quantized at load. Fills x's param. */
+static const dsmlp_tensor_ref *made_scales(const dsmlp_weights *w, const w_src *src, const dsmlp_tensor_map *m,
+                                           int layer, const char *name, w_param *x)
+{
+    size_t n = strlen(name), k = strlen("_scales");
+    char base[64];
+    if (n <= k || n - k >= sizeof base || strcmp(name + n - k, "_scales")) return NULL;
+    snprintf(base, sizeof base, "%.*s", (int)(n - k), name);
+    const dsmlp_tensor_ref *r = find_ref(m, base);
+    return r && param_of(src, base, x) && quantizes(w, r, layer, x) ? r : NULL;
+}
+
+/* ------------------------------------------------------------ the API */
+
 dsmlp_status dsmlp_weights_check(const dsmlp_weights *w, const dsmlp_graph *g, const dsmlp_tensor_map *m, int layer)
 {
     if (!w) return DSMLP_ERR_INVALID_ARG;
     if (!g) return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_check: graph is NULL");
     dsmlp_status s = check_args(w, m, layer, "dsmlp_weights_check");
+    w_src src = {g, NULL};
     for (int i = 0; s == DSMLP_OK && i < g->n; i++) {
         const graph_node *n = graph_at(g, i);
         if (n->op != DSMLP_OP_PARAM) continue;
         const dsmlp_tensor_ref *r = find_ref(m, n->name);
+        w_param p, x;
+        if (!r && made_scales(w, &src, m, layer, n->name, &x)) continue;   /* checked with its weight */
         if (!r)
             return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "parameter '%s' of graph '%s' has no tensor in the tensor map",
                            n->name, g->name);
-        w_param p;
-        w_slice sl;
+        w_job j;
         from_graph(g, n->name, &p);
-        s = make_slice(w, m, r, layer, &p, &sl);
+        s = prepare(w, &src, m, r, layer, &p, &j);
     }
     return s;
 }
@@ -268,15 +319,43 @@ dsmlp_status dsmlp_weights_param(const dsmlp_weights *w, const dsmlp_graph *g, c
     if (!from_graph(g, param, &p))
         return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_weights_param: graph '%s' has no parameter '%s'", g->name,
                        param);
-    const dsmlp_tensor_ref *r = find_ref(m, param);
-    if (!r) return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_weights_param: the tensor map has no '%s'", param);
     if (bytes != param_bytes(&p))
         return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_param: '%s' is %zu bytes, %zu were given", param,
                        param_bytes(&p), bytes);
-    w_slice sl;
-    if ((s = make_slice(w, m, r, layer, &p, &sl)) != DSMLP_OK) return s;
-    gather(&sl, &p, host);
-    return DSMLP_OK;
+    /* The scales of a weight quantized at load come from quantizing it. */
+    w_src src = {g, NULL};
+    w_param x;
+    const dsmlp_tensor_ref *r = made_scales(w, &src, m, layer, param, &x);
+    int want_scales = r != NULL;
+    if (!r) r = find_ref(m, param), x = p;
+    if (!r) return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOT_FOUND, "dsmlp_weights_param: the tensor map has no '%s'", param);
+    w_job j;
+    if ((s = prepare(w, &src, m, r, layer, &x, &j)) != DSMLP_OK) return s;
+    if (!j.quant) {
+        dsmlpM_w_gather(&j.sl, &j.p, host);
+        return DSMLP_OK;
+    }
+    size_t other = want_scales ? param_bytes(&j.p) : param_bytes(&j.sp);
+    void *tmp = malloc(other ? other : 1);
+    if (!tmp) return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOMEM, "dsmlp_weights_param: out of host memory (%zu bytes)", other);
+    s = dsmlpM_wq_run(w, layer, &j.sl, &j.f, &j.p, &j.sp, want_scales ? tmp : host, want_scales ? host : tmp);
+    free(tmp);
+    return s;
+}
+
+/* Quantizes job j into one host buffer: the codes, then the scales. */
+static dsmlp_status stage_quant(const dsmlp_weights *w, int layer, const w_job *j, unsigned char **out)
+{
+    size_t qb = param_bytes(&j->p), sb = param_bytes(&j->sp);
+    if (!(*out = malloc(qb + sb)))
+        return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOMEM, "dsmlp_weights_bind: out of host memory for '%s' (%zu bytes)",
+                              j->p.name, qb + sb);
+    return dsmlpM_wq_run(w, layer, &j->sl, &j->f, &j->p, &j->sp, *out, *out + qb);
+}
+
+static dsmlp_status upload(dsmlp_plan *pl, dsmlp_bindings *set, const char *name, const void *src, size_t bytes)
+{
+    return set ? dsmlp_bindings_upload(set, name, src, bytes) : dsmlp_upload(pl, name, src, bytes);
 }
 
 dsmlp_status dsmlp_weights_bind(const dsmlp_weights *w, const dsmlp_tensor_map *m, int layer, dsmlp_plan *pl,
@@ -288,26 +367,40 @@ dsmlp_status dsmlp_weights_bind(const dsmlp_weights *w, const dsmlp_tensor_map *
     if (s == DSMLP_OK && set && dsmlp_bindings_plan(set) != pl)
         return dsmlpB_err_set(w->ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_weights_bind: the binding set belongs to %s",
                        dsmlp_bindings_plan(set) ? "another plan" : "a plan that was freed");
-    /* Every slice is checked before anything is uploaded: a bad file changes nothing. */
-    w_slice sl[DSMLP_TENSOR_MAP_MAX];
-    w_param ps[DSMLP_TENSOR_MAP_MAX];
+    /* Every slice is checked, and every weight quantized at load quantized,
+    ** before anything is uploaded: a bad file changes nothing. */
+    w_src src = {NULL, pl};
+    w_job job[DSMLP_TENSOR_MAP_MAX];
+    unsigned char *staged[DSMLP_TENSOR_MAP_MAX] = {0};
     int use[DSMLP_TENSOR_MAP_MAX] = {0};
-    for (int i = 0; s == DSMLP_OK && i < m->count; i++)
-        if ((use[i] = from_plan(pl, m->ref[i].param, &ps[i]))) s = make_slice(w, m, &m->ref[i], layer, &ps[i], &sl[i]);
+    for (int i = 0; s == DSMLP_OK && i < m->count; i++) {
+        w_param p;
+        if ((use[i] = from_plan(pl, m->ref[i].param, &p))) s = prepare(w, &src, m, &m->ref[i], layer, &p, &job[i]);
+        if (s == DSMLP_OK && use[i] && job[i].quant) s = stage_quant(w, layer, &job[i], &staged[i]);
+    }
     for (int i = 0; s == DSMLP_OK && i < m->count; i++) {
         if (!use[i]) continue;   /* a parameter this block was built without */
-        size_t bytes = param_bytes(&ps[i]);
-        const void *src = in_place(&sl[i], &ps[i]);
-        void *tmp = NULL;
-        if (!src) {
-            if (!(tmp = malloc(bytes ? bytes : 1)))
-                return dsmlpB_err_set(w->ctx, DSMLP_ERR_NOMEM, "dsmlp_weights_bind: out of host memory for '%s' (%zu bytes)",
-                               ps[i].name, bytes);
-            gather(&sl[i], &ps[i], tmp);
-            src = tmp;
+        const w_job *j = &job[i];
+        size_t bytes = param_bytes(&j->p);
+        if (j->quant) {
+            s = upload(pl, set, j->p.name, staged[i], bytes);
+            if (s == DSMLP_OK) s = upload(pl, set, j->sp.name, staged[i] + bytes, param_bytes(&j->sp));
+            continue;
         }
-        s = set ? dsmlp_bindings_upload(set, ps[i].name, src, bytes) : dsmlp_upload(pl, ps[i].name, src, bytes);
+        const void *data = in_place(&j->sl, &j->p);
+        void *tmp = NULL;
+        if (!data) {
+            if (!(tmp = malloc(bytes ? bytes : 1))) {
+                s = dsmlpB_err_set(w->ctx, DSMLP_ERR_NOMEM, "dsmlp_weights_bind: out of host memory for '%s' (%zu bytes)",
+                                   j->p.name, bytes);
+                break;
+            }
+            dsmlpM_w_gather(&j->sl, &j->p, tmp);
+            data = tmp;
+        }
+        s = upload(pl, set, j->p.name, data, bytes);
         free(tmp);
     }
+    for (int i = 0; i < m->count; i++) free(staged[i]);
     return s;
 }
