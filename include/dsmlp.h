@@ -734,7 +734,12 @@ dsmlp_status dsmlp_weights_param(const dsmlp_weights *w, const dsmlp_graph *g, c
                                  const char *param, void *host, size_t bytes);
 /* Uploads every parameter of plan p that m maps, for layer `layer`, into set
 ** (NULL: the plan's own bindings). A tensor already in the plan's dtype and
-** needing no slice goes from the mapped file to the device without a copy. */
+** needing no slice goes from the mapped file to the device without a copy.
+** Quantize at load (check, param and bind alike): an int8/fp8 parameter
+** whose tensor is float is quantized (dsmlp_quantize of the rank's slice,
+** groups = the size of "<name>_scales", which is made too and must not be
+** mapped); F8_E4M3 tensors load into fp8 parameters as they are.
+** docs/models.md. */
 dsmlp_status dsmlp_weights_bind(const dsmlp_weights *w, const dsmlp_tensor_map *m, int layer, dsmlp_plan *p,
                                 dsmlp_bindings *set);
 

@@ -2,7 +2,8 @@
 # test_cli_weights.sh — dsmlp-compile --weights: a checkpoint that holds the
 # model's parameters passes (every model layer checked, no data read); a
 # checkpoint of another model, a truncated one, or a script without tensor
-# maps exits 9 naming the file and tensor. Uses all-MiniLM-L6-v2
+# maps exits 9 naming the file and tensor; with --quantize the float
+# checkpoint is checked against the quantized block (quantize at load). Uses all-MiniLM-L6-v2
 # (tools/fetch-minilm.sh); skips without it unless DSMLP_REQUIRE_MINILM=1.
 . "$(dirname "$0")/lib/cli_common.sh"
 minilm="${DSMLP_MINILM_DIR:-${DSMLP_BINARY_DIR:-$src/build}/data/all-MiniLM-L6-v2}"
@@ -28,6 +29,9 @@ EOF2
 
 expect 0 "weights: layer mlp: 6 model layers match" "$tmp/minilm.lua" --weights "$minilm" --arch sm_90
 expect 0 "weights: layer mlp: 6 model layers match" "$tmp/minilm.lua" --weights "$minilm/model.safetensors" --arch sm_90
+# quantized at load: the float checkpoint against an int8 block (its scales are made, not mapped)
+expect 0 "weights: layer mlp: 6 model layers match" "$tmp/minilm.lua" --quantize int8:groups=4,scale_dtype=f16 \
+  --weights "$minilm" --arch sm_90
 # the Qwen2 example against MiniLM's checkpoint: the first missing tensor is named
 expect 9 "layer mlp, model layer 0: layer 0, parameter 'norm_w': no tensor 'model.layers.0.post_attention_layernorm.weight'" \
   "$src/examples/qwen2-hf.lua" --weights "$minilm" --arch sm_90
