@@ -140,6 +140,8 @@ typedef struct plan_stream {
     int variant[PLAN_MAX_VARIANTS];    /* kernel indices                          */
     int counters;                      /* BUF_SCRATCH: one uint per tile          */
     int first, last;                   /* main-route steps it replaces            */
+    int out, side;                     /* buffers it writes (side: norm sum, or -1) */
+    int c;                             /* residual added at the index it writes, or -1 */
     int norm_fused, gated, act;        /* explain                                 */
 } plan_stream;
 
@@ -155,6 +157,12 @@ typedef struct plan_step {
     char           absorbed[PLAN_TEXT_MAX]; /* the graph ops this step computes  */
     char           why[PLAN_TEXT_MAX];    /* fusion taken / not taken, and why  */
 } plan_step;
+
+/* An output that may not share memory with an input, and why (alias.c). */
+typedef struct plan_alias {
+    int  out, in;                         /* buffer indices                      */
+    char why[PLAN_TEXT_MAX];
+} plan_alias;
 
 typedef struct plan {
     char         graph_name[GRAPH_NAME_MAX];
@@ -176,6 +184,7 @@ typedef struct plan {
     int64_t      stream_max_T;
     char         stream_why[PLAN_TEXT_MAX]; /* why there is none / what is kept   */
     char         notes[PLAN_TEXT_MAX];    /* plan-wide remarks (e.g. unused ops) */
+    plan_alias  *alias;   int nalias;     /* (output, input) pairs that may not alias */
 } plan;
 
 /* Compiler entry points (src/compiler/). Pure: no loading, launching, caching. */
