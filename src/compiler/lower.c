@@ -231,12 +231,12 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
 
 /* -------------------------------------------------------------- elemwise */
 
-typedef struct ew_arg { int64_t n; const char *prefix, *expr, *what; } ew_arg;
+typedef struct ew_arg { int64_t n; const plan_ew_op *e; } ew_arg;
 
 static dsmlp_status em_ew(lw *L, plan_kernel *k, const void *a, int uniq)
 {
     const ew_arg *e = a;
-    return dsmlpC_emit_elemwise(L->ctx, L->p, k, e->prefix, e->n, e->expr, e->what, uniq);
+    return dsmlpC_emit_elemwise(L->ctx, L->p, k, e->e, e->n, uniq);
 }
 
 static int in_group(const fuse_group *G, int v)
@@ -255,97 +255,66 @@ static int leaf_index(int *leaves, int *nleaves, int v)
     return (*nleaves)++;
 }
 
-/* The float expression of graph node v inside group G; leaves become x<i>. */
-static int expr(lw *L, const fuse_group *G, int v, char *buf, size_t cap, int *leaves, int *nleaves)
+static int ew_push(plan_ew_op *e, plan_ew_node n)
+{
+    if (e->nnodes == PLAN_EW_MAX_NODES) return -1;
+    e->node[e->nnodes] = n;
+    return e->nnodes++;
+}
+
+/* The node of graph value v inside group G (children first); values outside
+** G become leaves, numbered in the order first met. -1 when it does not fit. */
+static int ew_node(lw *L, const fuse_group *G, int v, plan_ew_op *e, int *leaves)
 {
     if (!in_group(G, v)) {
-        int i = leaf_index(leaves, nleaves, v);
-        if (i < 0) return -1;
-        dsmlpC_fuse_appendf(buf, cap, "x%d", i);
-        return 0;
+        int i = leaf_index(leaves, &e->nleaves, v);
+        return i < 0 ? -1 : ew_push(e, (plan_ew_node){DSMLP_OP_INPUT, {-1, -1}, i, 0.0});
     }
     const graph_node *n = &L->g->nodes[v];
+    int a = -1, b = -1;
     switch (n->op) {
     case DSMLP_OP_ADD: case DSMLP_OP_BIAS:
-        dsmlpC_fuse_appendf(buf, cap, "(");
-        if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
-        dsmlpC_fuse_appendf(buf, cap, " + ");
-        if (expr(L, G, n->src[1], buf, cap, leaves, nleaves)) return -1;
-        dsmlpC_fuse_appendf(buf, cap, ")");
-        return 0;
-    case DSMLP_OP_SCALE:
-        dsmlpC_fuse_appendf(buf, cap, "(");
-        if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
-        dsmlpC_fuse_appendf(buf, cap, " * (float)%.17g)", n->attr);
-        return 0;
-    case DSMLP_OP_GELU_TANH: case DSMLP_OP_GELU_ERF: case DSMLP_OP_RELU: case DSMLP_OP_SILU: {
-        static const char *const fn[] = {[DSMLP_OP_GELU_TANH] = "ds_gelu_tanh", [DSMLP_OP_GELU_ERF] = "ds_gelu_erf",
-                                         [DSMLP_OP_RELU] = "ds_relu", [DSMLP_OP_SILU] = "ds_silu"};
-        dsmlpC_fuse_appendf(buf, cap, "%s(", fn[n->op]);
-        if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
-        dsmlpC_fuse_appendf(buf, cap, ")");
-        return 0;
-    }
+        if ((a = ew_node(L, G, n->src[0], e, leaves)) < 0 || (b = ew_node(L, G, n->src[1], e, leaves)) < 0) return -1;
+        break;
+    case DSMLP_OP_SCALE: case DSMLP_OP_GELU_TANH: case DSMLP_OP_GELU_ERF: case DSMLP_OP_RELU: case DSMLP_OP_SILU:
+        if ((a = ew_node(L, G, n->src[0], e, leaves)) < 0) return -1;
+        break;
     default:
         return -1;
     }
-}
-
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    return ew_push(e, (plan_ew_node){n->op, {a, b}, -1, n->op == DSMLP_OP_SCALE ? n->attr : 0.0});
 }
 
 static dsmlp_status lower_ew(lw *L, const fuse_group *G)
 {
-    int leaves[PLAN_MAX_ARGS], nleaves = 0;
-    char ex[2048] = "", prefix[PLAN_NAME_MAX], what[PLAN_TEXT_MAX];
+    int leaves[PLAN_MAX_ARGS];
     const fuse_value *ov = &L->r->vals[G->out];
-    dsmlp_dtype dt = ov->dtype;
+    plan_step *st = new_step(L, STEP_KERNEL, G);
+    plan_kernel *k = st ? new_kernel(L, st, G->ew_kind) : NULL;
+    if (!k) return nomem(L);
+    plan_ew_op *e = &st->op.ew;
+    e->root = -1;
     if (G->root >= 0) {
-        if (expr(L, G, G->root, ex, sizeof ex, leaves, &nleaves) || strlen(ex) + 1 >= sizeof ex)
+        if ((e->root = ew_node(L, G, G->root, e, leaves)) < 0)
             return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED,
                            "lower: the element-wise ops ending at %%%d %s need more than %d inputs or a too long expression",
                            G->root, dsmlp_op_name(L->g->nodes[G->root].op), PLAN_MAX_ARGS - 1);
     } else {
-        for (int i = 0; i < G->nterms; i++) {
-            leaves[nleaves++] = G->terms[i];
-            dsmlpC_fuse_appendf(ex, sizeof ex, "%sx%d", i ? " + " : "", i);
-        }
+        for (int i = 0; i < G->nterms; i++) leaves[e->nleaves++] = G->terms[i];
     }
     if (!ov->tokens)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: element-wise result %%%d is not a [T, n] activation", G->out);
-    const graph_node *R = G->root >= 0 ? &L->g->nodes[G->root] : NULL;
-    if (G->ew_kind == KERN_ACT) {
-        int bias = G->nnodes == 2;
-        snprintf(prefix, sizeof prefix, "act_%s%s_%s_n%lld", bias ? "bias_" : "", dsmlp_op_name(R->op),
-                 dsmlp_dtype_name(dt), (long long)ov->cols);
-        snprintf(what, sizeof what, "%s%s", bias ? "bias + " : "", dsmlp_op_name(R->op));
-    } else if (G->ew_kind == KERN_RESIDUAL) {
-        snprintf(prefix, sizeof prefix, "residual_%s_n%lld_a%d", dsmlp_dtype_name(dt), (long long)ov->cols, nleaves);
-        snprintf(what, sizeof what, "sum of %d addends", nleaves);
-    } else if (!strcmp(G->label, "copy")) {
-        snprintf(prefix, sizeof prefix, "copy_%s_n%lld", dsmlp_dtype_name(dt), (long long)ov->cols);
-        snprintf(what, sizeof what, "copy");
-    } else {
-        snprintf(prefix, sizeof prefix, "ew_%s_n%lld_%08x", dsmlp_dtype_name(dt), (long long)ov->cols, fnv1a(ex));
-        snprintf(what, sizeof what, "expression %.400s", ex);
-    }
-    for (int i = 0; i < nleaves; i++) {
+    for (int i = 0; i < e->nleaves; i++) {
         const fuse_value *lv = &L->r->vals[leaves[i]];
         if (lv->cols != ov->cols || (!lv->tokens && lv->rows != 1))
             return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: operand %%%d of the element-wise kernel for %%%d is not [T,%lld] or [%lld]",
                            leaves[i], G->out, (long long)ov->cols, (long long)ov->cols);
     }
-    plan_step *st = new_step(L, STEP_KERNEL, G);
-    plan_kernel *k = st ? new_kernel(L, st, G->ew_kind) : NULL;
-    if (!k) return nomem(L);
     st->op.kind = KERN_ELEMWISE;
     if (G->ew_kind == KERN_ACT) {
         static const dsmlp_act acts[] = {[DSMLP_OP_GELU_TANH] = DSMLP_ACT_GELU_TANH, [DSMLP_OP_GELU_ERF] = DSMLP_ACT_GELU_ERF,
                                          [DSMLP_OP_RELU] = DSMLP_ACT_RELU, [DSMLP_OP_SILU] = DSMLP_ACT_SILU};
+        const graph_node *R = &L->g->nodes[G->root];
         const graph_node *B = G->nnodes == 2 ? &L->g->nodes[R->src[0]] : NULL;
         st->op.kind = KERN_ACT;
         st->op.act.act = acts[R->op];
@@ -354,15 +323,14 @@ static dsmlp_status lower_ew(lw *L, const fuse_group *G)
         st->op.act.out = wbuf(L, G->out);
         st->op.act.gate = st->op.act.gate_bias = -1;
     }
-    dsmlp_status s;
-    for (int i = 0; i < nleaves; i++)
-        if ((s = arg(L, k, rbuf(L, leaves[i]), leaves[i]))) return s;
     /* output first in the signature */
     int ob = wbuf(L, G->out);
     if (ob < 0) return nomem(L);
-    memmove(k->args + 1, k->args, (size_t)k->nargs * sizeof *k->args);
-    k->args[0] = ob, k->nargs++;
-    ew_arg ea = {ov->cols, prefix, ex, what};
+    dsmlp_status s;
+    if ((s = arg(L, k, ob, G->out))) return s;
+    for (int i = 0; i < e->nleaves; i++)
+        if ((s = arg(L, k, rbuf(L, leaves[i]), leaves[i]))) return s;
+    ew_arg ea = {ov->cols, e};
     return emit_unique(L, k, em_ew, &ea);
 }
 

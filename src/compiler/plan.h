@@ -123,11 +123,31 @@ typedef struct plan_deq_op {       /* KERN_DEQUANT: out = q * scales[row / (rows
     int64_t groups;
 } plan_deq_op;
 
+/* An element-wise kernel's expression (KERN_ELEMWISE, KERN_RESIDUAL, KERN_ACT
+** made from element-wise graph ops), as data: emit.c writes its CUDA text.
+** A leaf (op DSMLP_OP_INPUT) is kernel argument leaf + 1 (argument 0 is the
+** output); DSMLP_OP_ADD and DSMLP_OP_BIAS: src[0] + src[1]; DSMLP_OP_SCALE:
+** src[0] * c; the activations of src[0]. root < 0: no tree, the sum of the
+** nleaves leaves (KERN_RESIDUAL), or a copy of leaf 0 (KERN_ELEMWISE). */
+#define PLAN_EW_MAX_NODES 132      /* a tree of 64 graph ops and its leaves   */
+typedef struct plan_ew_node {
+    dsmlp_op op;
+    int      src[2];               /* node indices                             */
+    int      leaf;
+    double   c;
+} plan_ew_node;
+
+typedef struct plan_ew_op {
+    int          root, nleaves, nnodes;
+    plan_ew_node node[PLAN_EW_MAX_NODES];
+} plan_ew_op;
+
 typedef struct plan_op {
-    plan_kernel_kind kind;         /* which member is meaningful; KERN_ELEMWISE: none */
+    plan_kernel_kind kind;         /* which member is meaningful; KERN_ELEMWISE: ew */
     plan_norm_op     norm;
     plan_act_op      act;
     plan_deq_op      deq;
+    plan_ew_op       ew;           /* every kernel lowered from element-wise ops (KERN_ACT too) */
 } plan_op;
 
 /* STEP_STREAM: one weight-streaming GEMM (templates/stream.cu) that replaces
