@@ -79,17 +79,27 @@ static void make_jobs(dsmlp_ctx *ctx, int quick)
                     job *j = new_job(archs[a]);
                     int64_t n = 4 * H;
                     buf(j, dt, 1, 0, n), buf(j, dt, 1, 0, n), buf(j, dt, 0, 1, n);
-                    char ex[64], pre[64];
-                    snprintf(ex, sizeof ex, "%s((x0 + x1))", dsmlpC_emit_act_fn((dsmlp_act)act));
-                    snprintf(pre, sizeof pre, "act_bias_%s_%s_n%lld", dsmlpC_emit_act_name((dsmlp_act)act), dsmlp_dtype_name(dt), (long long)n);
-                    TU_OK(ctx, dsmlpC_emit_elemwise(ctx, &j->p, &j->k, pre, n, ex, "bias + act", 0));
+                    /* act(x0 + x1): two leaves, their bias sum, the activation */
+                    static plan_ew_op e;
+                    e = (plan_ew_op){.root = 3, .nleaves = 2, .nnodes = 4};
+                    e.node[0] = (plan_ew_node){DSMLP_OP_INPUT, {-1, -1}, 0, 0.0};
+                    e.node[1] = (plan_ew_node){DSMLP_OP_INPUT, {-1, -1}, 1, 0.0};
+                    e.node[2] = (plan_ew_node){DSMLP_OP_BIAS, {0, 1}, -1, 0.0};
+                    e.node[3] = (plan_ew_node){(dsmlp_op)(DSMLP_OP_GELU_TANH + act), {2, -1}, -1, 0.0};
+                    j->k.kind = KERN_ACT;
+                    TU_OK(ctx, dsmlpC_emit_elemwise(ctx, &j->p, &j->k, &e, n, 0));
+                    ck_assert_ptr_nonnull(strstr(j->k.source, dsmlpC_emit_act_fn((dsmlp_act)act)));
+                    ck_assert_ptr_nonnull(strstr(j->k.name, "act_bias_"));
                 }
                 /* residual sum: 3 tensors + 2 vectors */
                 {
                     job *j = new_job(archs[a]);
                     buf(j, dt, 1, 0, H);
                     buf(j, dt, 1, 0, H), buf(j, dt, 1, 0, H), buf(j, dt, 1, 0, H), buf(j, dt, 0, 1, H), buf(j, dt, 0, 1, H);
-                    TU_OK(ctx, dsmlpC_emit_elemwise(ctx, &j->p, &j->k, "residual", H, "x0 + x1 + x2 + x3 + x4", "sum", 0));
+                    plan_ew_op e = {.root = -1, .nleaves = 5};
+                    j->k.kind = KERN_RESIDUAL;
+                    TU_OK(ctx, dsmlpC_emit_elemwise(ctx, &j->p, &j->k, &e, H, 0));
+                    ck_assert_ptr_nonnull(strstr(j->k.source, "x0 + x1 + x2 + x3 + x4"));
                 }
                 /* gated, each activation, at I = 4H (with bias) */
                 for (int act = 0; act < DSMLP_ACT_COUNT; act++) {

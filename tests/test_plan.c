@@ -7,6 +7,7 @@
 #include "testutil.h"
 #include "compiler/plan.h"
 #include "runtime/plan_handle.h"
+#include "compiler/alias.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -375,6 +376,55 @@ START_TEST(general_graph)
 }
 END_TEST
 
+/* Output/input aliasing is a property of the plan over both routes. "h" =
+** x + a written by the norm kernel reads x at the index it writes: on the
+** main steps h may share x's memory. The small-T route's stream kernel writes
+** h in one block while every block still reads x for its norm: not there,
+** and it writes y while it reads x (the main route's GEMM reads only n). */
+START_TEST(alias_both_routes)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    for (int stream = 0; stream < 2; stream++) {
+        dsmlp_graph *g;
+        dsmlp_value x, a, h, gamma, n, w, y;
+        TU_OK(ctx, dsmlp_graph_create(ctx, "alias", &g));
+        TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, 256, &x));
+        TU_OK(ctx, dsmlp_input(g, "a", DSMLP_F16, 256, &a));
+        TU_OK(ctx, dsmlp_add(g, x, a, &h));
+        TU_OK(ctx, dsmlp_param_vector(g, "gamma", DSMLP_F16, 256, &gamma));
+        TU_OK(ctx, dsmlp_rmsnorm(g, h, gamma, 1e-5, &n));
+        TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_F16, 256, 512, DSMLP_LAYOUT_IN_OUT, &w));
+        TU_OK(ctx, dsmlp_matmul(g, n, w, &y));
+        TU_OK(ctx, dsmlp_output(g, "h", h));
+        TU_OK(ctx, dsmlp_output(g, "y", y));
+        dsmlp_compile_options o;
+        dsmlp_compile_options_default(&o);
+        o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = 256, o.stream_max_tokens = stream ? 64 : 0;
+        dsmlp_plan *pl;
+        TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &pl));
+        const plan *p = pl->p;
+        ck_assert_int_eq(p->nssteps > 0, stream);
+        int bx = dsmlpC_plan_find_buf(p, "x"), ba = dsmlpC_plan_find_buf(p, "a");
+        int bh = dsmlpC_plan_find_buf(p, "h"), by = dsmlpC_plan_find_buf(p, "y");
+        const char *why = dsmlpC_plan_alias_why(p, bh, bx);
+        if (!stream) {
+            ck_assert_msg(!why, "main route refuses h over x: %s", why);
+        } else {
+            ck_assert_ptr_nonnull(why);
+            ck_assert_msg(strstr(why, "small-T route step 0 (stream+norm") &&
+                          strstr(why, "reads 'x' while it writes 'h' at other indices"), "%s", why);
+        }
+        ck_assert_int_eq(!dsmlpC_plan_alias_why(p, bh, ba), !stream);
+        /* y: the main GEMM reads n, written before; the stream kernel reads x while it writes y */
+        why = dsmlpC_plan_alias_why(p, by, bx);
+        ck_assert_msg(!why == !stream, "stream %d: y over x: %s", stream, why ? why : "allowed");
+        dsmlp_plan_free(pl);
+        dsmlp_graph_free(g);
+    }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 /* An all_reduce whose operand is read by someone else gets a copy; a value
 ** summed after the all_reduce stays after it. */
 START_TEST(all_reduce_order)
@@ -557,6 +607,7 @@ int main(void)
     tcase_add_test(tc, explain_text);
     tcase_add_test(tc, gelu_erf_not_epilogue);
     tcase_add_test(tc, general_graph);
+    tcase_add_test(tc, alias_both_routes);
     tcase_add_test(tc, all_reduce_order);
     tcase_add_test(tc, workspace_reuse);
     tcase_add_test(tc, bad_arch_and_no_output);

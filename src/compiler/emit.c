@@ -241,16 +241,79 @@ dsmlp_status dsmlpC_emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
 
 /* --------------------------------------------------------------- elemwise */
 
-dsmlp_status dsmlpC_emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const char *prefix, int64_t n,
-                           const char *expr, const char *what, int uniq)
+/* The CUDA float expression of node i: leaves are x<leaf>. */
+static void ew_text(sbuf *b, const plan_ew_op *e, int i)
+{
+    const plan_ew_node *n = &e->node[i];
+    switch (n->op) {
+    case DSMLP_OP_INPUT: dsmlpC_sb_printf(b, "x%d", n->leaf); return;
+    case DSMLP_OP_ADD: case DSMLP_OP_BIAS:
+        dsmlpC_sb_put(b, "(", 1);
+        ew_text(b, e, n->src[0]);
+        dsmlpC_sb_put(b, " + ", 3);
+        ew_text(b, e, n->src[1]);
+        dsmlpC_sb_put(b, ")", 1);
+        return;
+    case DSMLP_OP_SCALE:
+        dsmlpC_sb_put(b, "(", 1);
+        ew_text(b, e, n->src[0]);
+        dsmlpC_sb_printf(b, " * (float)%.17g)", n->c);
+        return;
+    default: {   /* the activations */
+        static const char *const fn[] = {[DSMLP_OP_GELU_TANH] = "ds_gelu_tanh", [DSMLP_OP_GELU_ERF] = "ds_gelu_erf",
+                                         [DSMLP_OP_RELU] = "ds_relu", [DSMLP_OP_SILU] = "ds_silu"};
+        dsmlpC_sb_printf(b, "%s(", fn[n->op]);
+        ew_text(b, e, n->src[0]);
+        dsmlpC_sb_put(b, ")", 1);
+        return;
+    }
+    }
+}
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+/* Name (without "dsmlp_" and "_v<VEC>") and the comment line of an element-wise kernel. */
+static void ew_names(const plan *p, const plan_kernel *k, const plan_ew_op *e, int64_t n, const char *ex, char *prefix,
+                     size_t pcap, char *what, size_t wcap)
+{
+    const char *dt = dsmlp_dtype_name(p->bufs[k->args[0]].dtype);
+    if (k->kind == KERN_ACT) {
+        const plan_ew_node *r = &e->node[e->root];
+        int bias = e->node[r->src[0]].op == DSMLP_OP_BIAS;
+        snprintf(prefix, pcap, "act_%s%s_%s_n%lld", bias ? "bias_" : "", dsmlp_op_name(r->op), dt, (long long)n);
+        snprintf(what, wcap, "%s%s", bias ? "bias + " : "", dsmlp_op_name(r->op));
+    } else if (k->kind == KERN_RESIDUAL) {
+        snprintf(prefix, pcap, "residual_%s_n%lld_a%d", dt, (long long)n, e->nleaves);
+        snprintf(what, wcap, "sum of %d addends", e->nleaves);
+    } else if (e->root < 0) {
+        snprintf(prefix, pcap, "copy_%s_n%lld", dt, (long long)n);
+        snprintf(what, wcap, "copy");
+    } else {
+        snprintf(prefix, pcap, "ew_%s_n%lld_%08x", dt, (long long)n, fnv1a(ex));
+        snprintf(what, wcap, "expression %.400s", ex);
+    }
+}
+
+dsmlp_status dsmlpC_emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const plan_ew_op *e, int64_t n,
+                                  int uniq)
 {
     int vec = (int)(16 / max_elem(p, k));
     int64_t m = vec / gcd64(n, vec);                 /* RPB * n must be a multiple of vec */
     int64_t rpb = round_up(n >= 1024 * vec ? 1 : (1024 * vec) / n, m);
     int64_t need = min_rpb(p->max_tokens);
     if (rpb < need) rpb = round_up(need, m);
+    sbuf ex = {0}, op = {0}, loads = {0}, va = {0}, sa = {0}, pr = {0};
+    if (e->root >= 0) ew_text(&ex, e, e->root);
+    for (int l = 0; e->root < 0 && l < e->nleaves; l++) dsmlpC_sb_printf(&ex, "%sx%d", l ? " + " : "", l);
+    if (ex.oom) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory");
+    char prefix[PLAN_NAME_MAX], what[PLAN_TEXT_MAX];
+    ew_names(p, k, e, n, ex.p ? ex.p : "", prefix, sizeof prefix, what, sizeof what);
     dsmlpC_emit_set_name(k, prefix, vec, uniq);
-    sbuf op = {0}, loads = {0}, va = {0}, sa = {0}, pr = {0};
     int nleaves = k->nargs - 1;
     for (int l = 0; l < nleaves; l++) {
         int a = l + 1;
@@ -275,13 +338,13 @@ dsmlp_status dsmlpC_emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k,
     char nn[32], v[16], rp[32], gxs[16];
     const char *kv[] = {"NAME", k->name, "WHAT", what, "N", I2S(nn, n), "VEC", I2S(v, vec), "RPB", I2S(rp, rpb),
                         "THREADS", "256", "GRID_X", I2S(gxs, gx), "OUT_T", dsmlpC_emit_ctype(p->bufs[k->args[0]].dtype),
-                        "OP_PARAMS", op.p ? op.p : "", "EXPR", expr, "PARAMS", pr.p ? pr.p : "",
+                        "OP_PARAMS", op.p ? op.p : "", "EXPR", ex.p ? ex.p : "", "PARAMS", pr.p ? pr.p : "",
                         "VEC_LOADS", loads.p ? loads.p : "", "VEC_ARGS", va.p ? va.p : "",
                         "SCALAR_ARGS", sa.p ? sa.p : "", NULL};
     dsmlp_status st = (op.oom || loads.oom || va.oom || sa.oom || pr.oom)
                           ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                           : dsmlpC_emit_fill(ctx, "elemwise.cu", kv, &k->source);
-    free(op.p), free(loads.p), free(va.p), free(sa.p), free(pr.p);
+    free(ex.p), free(op.p), free(loads.p), free(va.p), free(sa.p), free(pr.p);
     k->rows_fixed = 0, k->rows_per_block = (int)rpb, k->grid_x = gx, k->threads = 256, k->smem_bytes = 0;
     return st;
 }

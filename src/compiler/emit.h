@@ -20,10 +20,10 @@ typedef struct emit_norm_spec {
 } emit_norm_spec;
 
 dsmlp_status dsmlpC_emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_norm_spec *s, int uniq);
-/* args: out, x0, x1, ... ; expr is a float C expression over x0.. (leaf i = args[i+1]).
-** prefix: name without the "dsmlp_" start and the "_v<VEC>" end. */
-dsmlp_status dsmlpC_emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const char *prefix, int64_t n,
-                           const char *expr, const char *what, int uniq);
+/* args: out, x0, x1, ... (leaf i = args[i+1]); e: the expression (plan.h), named by k->kind
+** (KERN_ACT, KERN_RESIDUAL, KERN_ELEMWISE). */
+dsmlp_status dsmlpC_emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const plan_ew_op *e, int64_t n,
+                                  int uniq);
 /* args: y [T,n], x [T,2n] ([up | gate]), [bias [2n]];
 ** or, when args[1] is [T,n]: y, up [T,n], gate [T,n], [bias_up [n], bias_gate [n]]. */
 dsmlp_status dsmlpC_emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, dsmlp_act act, int64_t n, int uniq);

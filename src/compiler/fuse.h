@@ -28,34 +28,59 @@ typedef struct fuse_value {
     int          output;     /* output node whose buffer holds it; -1             */
 } fuse_value;
 
+/* What each kind of group computes (fuse_group's union, by kind). Values are
+** value ids; -1 when absent. */
+typedef struct fuse_norm_group {      /* FG_NORM: out = norm(sum terms); side = sum terms + sum extra */
+    dsmlp_op op;                      /* DSMLP_OP_LAYERNORM or DSMLP_OP_RMSNORM */
+    double   eps;
+    double   gamma_offset;            /* rmsnorm: weight = gamma + offset (0: plain) */
+    int      gamma, beta;
+    int      terms[FUSE_MAX_TERMS], nterms;
+    int      extra[FUSE_MAX_TERMS], nextra;
+} fuse_norm_group;
+
+typedef struct fuse_gemm_group {      /* FG_GEMM: out = x·w (+bias, act per epi) (+c) */
+    int           x, w, bias, c;
+    plan_epilogue epi;
+} fuse_gemm_group;
+
+typedef struct fuse_ew_group {        /* FG_EW: the expression rooted at graph node root over the group's nodes
+                                         (leaves: everything else); root < 0: out = sum(terms) (pre-sum, copy) */
+    int              root;
+    plan_kernel_kind kind;            /* KERN_ACT, KERN_RESIDUAL or KERN_ELEMWISE */
+    int              terms[FUSE_MAX_TERMS], nterms;
+} fuse_ew_group;
+
+typedef struct fuse_gated_group {     /* FG_GATED: out = gated(in (+bias), act) with in = [up | gate]; or, when
+                                         in2 >= 0, out = (in (+bias)) ⊙ act(in2 (+bias2)) (up and gate apart) */
+    int       in, in2, bias, bias2;
+    dsmlp_act act;
+} fuse_gated_group;
+
+typedef struct fuse_deq_group {       /* FG_DEQUANT: out = q × scales per row group */
+    int     q, scales;
+    int64_t groups;
+} fuse_deq_group;
+
+typedef struct fuse_ar_group {        /* FG_ALL_REDUCE: in place on in */
+    int in;
+} fuse_ar_group;
+
 typedef struct fuse_group {
-    fuse_kind kind;
+    fuse_kind kind;                   /* which member of the union is meaningful */
     int       order;                  /* sort key: graph position              */
     int       seq;                    /* creation index (tie break)            */
     int       out, side;              /* values written (side: -1 if none)     */
     int       nodes[FUSE_MAX_NODES];  /* graph nodes it computes (explain)     */
     int       nnodes;
-    /* FG_NORM: out = norm(sum(terms)); side = sum(terms) + sum(extra) */
-    dsmlp_op  norm;
-    double    eps;
-    double    gamma_offset;           /* rmsnorm: weight = gamma + offset (0: plain) */
-    int       gamma, beta;
-    int       terms[FUSE_MAX_TERMS], nterms;
-    int       extra[FUSE_MAX_TERMS], nextra;
-    /* FG_GEMM: out = x·w (+bias, act per epi) (+c) */
-    int       x, w, bias, c;
-    plan_epilogue epi;
-    /* FG_EW: expression rooted at graph node root over the nodes above
-    ** (leaves: everything else); root < 0: out = sum(terms) (pre-sum/copy). */
-    int       root;
-    plan_kernel_kind ew_kind;
-    /* FG_GATED: out = gated(in (+bias), act) with in = [up | gate]; or, when
-    ** in2 >= 0, out = (in (+bias)) ⊙ act(in2 (+bias2)) (up and gate apart).
-    ** FG_ALL_REDUCE: in place on in */
-    int       in, in2, bias2;
-    dsmlp_act act;
-    /* FG_DEQUANT: out = deq(x = q, w = scales) */
-    int64_t   groups;
+    union {
+        fuse_norm_group  norm;
+        fuse_gemm_group  gemm;
+        fuse_ew_group    ew;
+        fuse_gated_group gated;
+        fuse_deq_group   deq;
+        fuse_ar_group    ar;
+    };
     char      label[48];
     char      why[PLAN_TEXT_MAX];
 } fuse_group;

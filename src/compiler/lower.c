@@ -138,32 +138,32 @@ static dsmlp_status lower_norm(lw *L, const fuse_group *G)
 {
     dsmlp_status s;
     int node = G->out;
-    if ((s = need_param_vec(L, G->gamma, "gamma", node)) || (G->beta >= 0 && (s = need_param_vec(L, G->beta, "beta", node))))
+    if ((s = need_param_vec(L, G->norm.gamma, "gamma", node)) || (G->norm.beta >= 0 && (s = need_param_vec(L, G->norm.beta, "beta", node))))
         return s;
     plan_step *st = new_step(L, STEP_KERNEL, G);
     plan_kernel *k = st ? new_kernel(L, st, KERN_NORM) : NULL;
     if (!k) return nomem(L);
-    emit_norm_spec sp = {G->norm == DSMLP_OP_RMSNORM, L->r->vals[node].cols, G->eps, G->side >= 0, G->beta >= 0,
-                         G->nterms, G->nextra, G->gamma_offset};
+    emit_norm_spec sp = {G->norm.op == DSMLP_OP_RMSNORM, L->r->vals[node].cols, G->norm.eps, G->side >= 0, G->norm.beta >= 0,
+                         G->norm.nterms, G->norm.nextra, G->norm.gamma_offset};
     plan_norm_op *no = &st->op.norm;
     st->op.kind = KERN_NORM;
-    no->rms = sp.rms, no->eps = G->eps, no->gamma_offset = G->gamma_offset;
+    no->rms = sp.rms, no->eps = G->norm.eps, no->gamma_offset = G->norm.gamma_offset;
     no->out = wbuf(L, G->out), no->side = G->side >= 0 ? wbuf(L, G->side) : -1;
-    no->gamma = rbuf(L, G->gamma), no->beta = G->beta >= 0 ? rbuf(L, G->beta) : -1;
-    no->nterms = G->nterms < PLAN_MAX_TERMS ? G->nterms : PLAN_MAX_TERMS;
-    no->nextra = G->nextra < PLAN_MAX_TERMS ? G->nextra : PLAN_MAX_TERMS;
-    for (int i = 0; i < no->nterms; i++) no->terms[i] = rbuf(L, G->terms[i]);
-    for (int i = 0; i < no->nextra; i++) no->extra[i] = rbuf(L, G->extra[i]);
+    no->gamma = rbuf(L, G->norm.gamma), no->beta = G->norm.beta >= 0 ? rbuf(L, G->norm.beta) : -1;
+    no->nterms = G->norm.nterms < PLAN_MAX_TERMS ? G->norm.nterms : PLAN_MAX_TERMS;
+    no->nextra = G->norm.nextra < PLAN_MAX_TERMS ? G->norm.nextra : PLAN_MAX_TERMS;
+    for (int i = 0; i < no->nterms; i++) no->terms[i] = rbuf(L, G->norm.terms[i]);
+    for (int i = 0; i < no->nextra; i++) no->extra[i] = rbuf(L, G->norm.extra[i]);
     if ((s = arg(L, k, wbuf(L, G->out), G->out))) return s;
     if (G->side >= 0 && (s = arg(L, k, wbuf(L, G->side), G->side))) return s;
-    if ((s = arg(L, k, rbuf(L, G->gamma), G->gamma))) return s;
-    if (G->beta >= 0 && (s = arg(L, k, rbuf(L, G->beta), G->beta))) return s;
-    for (int i = 0; i < G->nterms; i++)
-        if ((s = arg(L, k, rbuf(L, G->terms[i]), G->terms[i]))) return s;
-    for (int i = 0; i < G->nextra; i++)
-        if ((s = arg(L, k, rbuf(L, G->extra[i]), G->extra[i]))) return s;
-    for (int i = 0; i < G->nterms + G->nextra; i++) {
-        int v = i < G->nterms ? G->terms[i] : G->extra[i - G->nterms];
+    if ((s = arg(L, k, rbuf(L, G->norm.gamma), G->norm.gamma))) return s;
+    if (G->norm.beta >= 0 && (s = arg(L, k, rbuf(L, G->norm.beta), G->norm.beta))) return s;
+    for (int i = 0; i < G->norm.nterms; i++)
+        if ((s = arg(L, k, rbuf(L, G->norm.terms[i]), G->norm.terms[i]))) return s;
+    for (int i = 0; i < G->norm.nextra; i++)
+        if ((s = arg(L, k, rbuf(L, G->norm.extra[i]), G->norm.extra[i]))) return s;
+    for (int i = 0; i < G->norm.nterms + G->norm.nextra; i++) {
+        int v = i < G->norm.nterms ? G->norm.terms[i] : G->norm.extra[i - G->norm.nterms];
         const fuse_value *fv = &L->r->vals[v];
         if (fv->cols != sp.h || (!fv->tokens && fv->rows != 1))
             return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: addend %%%d of norm %%%d is not [T,%lld] or [%lld]",
@@ -206,37 +206,37 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m)
 
 static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
 {
-    const graph_node *w = &L->g->nodes[G->w];
+    const graph_node *w = &L->g->nodes[G->gemm.w];
     if (w->op != DSMLP_OP_PARAM && w->op != DSMLP_OP_DEQUANT)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: the weight %%%d (%s) must be a parameter or a dequant",
-                       G->nodes[0], G->w, dsmlp_op_name(w->op));
-    if (!L->r->vals[G->x].tokens)
+                       G->nodes[0], G->gemm.w, dsmlp_op_name(w->op));
+    if (!L->r->vals[G->gemm.x].tokens)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: x must be a [T, k] activation", G->nodes[0]);
-    if (G->bias >= 0) {
-        dsmlp_status s = need_param_vec(L, G->bias, "bias", G->nodes[0]);
+    if (G->gemm.bias >= 0) {
+        dsmlp_status s = need_param_vec(L, G->gemm.bias, "bias", G->nodes[0]);
         if (s) return s;
     }
     plan_step *st = new_step(L, STEP_GEMM, G);
     if (!st) return nomem(L);
     plan_gemm *m = &st->gemm;
-    m->x = rbuf(L, G->x), m->w = rbuf(L, G->w), m->bias = G->bias >= 0 ? rbuf(L, G->bias) : -1;
-    m->c = G->c >= 0 ? rbuf(L, G->c) : -1;
+    m->x = rbuf(L, G->gemm.x), m->w = rbuf(L, G->gemm.w), m->bias = G->gemm.bias >= 0 ? rbuf(L, G->gemm.bias) : -1;
+    m->c = G->gemm.c >= 0 ? rbuf(L, G->gemm.c) : -1;
     m->d = wbuf(L, G->out);
-    m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->epi;
+    m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->gemm.epi;
     m->decode_kernel = -1, m->decode_max_T = 0;
-    if (m->x < 0 || m->w < 0 || (G->bias >= 0 && m->bias < 0) || (G->c >= 0 && m->c < 0) || m->d < 0)
+    if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
     return L->p->decode_max_tokens > 0 ? lower_gemv(L, m) : DSMLP_OK;
 }
 
 /* -------------------------------------------------------------- elemwise */
 
-typedef struct ew_arg { int64_t n; const char *prefix, *expr, *what; } ew_arg;
+typedef struct ew_arg { int64_t n; const plan_ew_op *e; } ew_arg;
 
 static dsmlp_status em_ew(lw *L, plan_kernel *k, const void *a, int uniq)
 {
     const ew_arg *e = a;
-    return dsmlpC_emit_elemwise(L->ctx, L->p, k, e->prefix, e->n, e->expr, e->what, uniq);
+    return dsmlpC_emit_elemwise(L->ctx, L->p, k, e->e, e->n, uniq);
 }
 
 static int in_group(const fuse_group *G, int v)
@@ -255,97 +255,66 @@ static int leaf_index(int *leaves, int *nleaves, int v)
     return (*nleaves)++;
 }
 
-/* The float expression of graph node v inside group G; leaves become x<i>. */
-static int expr(lw *L, const fuse_group *G, int v, char *buf, size_t cap, int *leaves, int *nleaves)
+static int ew_push(plan_ew_op *e, plan_ew_node n)
+{
+    if (e->nnodes == PLAN_EW_MAX_NODES) return -1;
+    e->node[e->nnodes] = n;
+    return e->nnodes++;
+}
+
+/* The node of graph value v inside group G (children first); values outside
+** G become leaves, numbered in the order first met. -1 when it does not fit. */
+static int ew_node(lw *L, const fuse_group *G, int v, plan_ew_op *e, int *leaves)
 {
     if (!in_group(G, v)) {
-        int i = leaf_index(leaves, nleaves, v);
-        if (i < 0) return -1;
-        dsmlpC_fuse_appendf(buf, cap, "x%d", i);
-        return 0;
+        int i = leaf_index(leaves, &e->nleaves, v);
+        return i < 0 ? -1 : ew_push(e, (plan_ew_node){DSMLP_OP_INPUT, {-1, -1}, i, 0.0});
     }
     const graph_node *n = &L->g->nodes[v];
+    int a = -1, b = -1;
     switch (n->op) {
     case DSMLP_OP_ADD: case DSMLP_OP_BIAS:
-        dsmlpC_fuse_appendf(buf, cap, "(");
-        if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
-        dsmlpC_fuse_appendf(buf, cap, " + ");
-        if (expr(L, G, n->src[1], buf, cap, leaves, nleaves)) return -1;
-        dsmlpC_fuse_appendf(buf, cap, ")");
-        return 0;
-    case DSMLP_OP_SCALE:
-        dsmlpC_fuse_appendf(buf, cap, "(");
-        if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
-        dsmlpC_fuse_appendf(buf, cap, " * (float)%.17g)", n->attr);
-        return 0;
-    case DSMLP_OP_GELU_TANH: case DSMLP_OP_GELU_ERF: case DSMLP_OP_RELU: case DSMLP_OP_SILU: {
-        static const char *const fn[] = {[DSMLP_OP_GELU_TANH] = "ds_gelu_tanh", [DSMLP_OP_GELU_ERF] = "ds_gelu_erf",
-                                         [DSMLP_OP_RELU] = "ds_relu", [DSMLP_OP_SILU] = "ds_silu"};
-        dsmlpC_fuse_appendf(buf, cap, "%s(", fn[n->op]);
-        if (expr(L, G, n->src[0], buf, cap, leaves, nleaves)) return -1;
-        dsmlpC_fuse_appendf(buf, cap, ")");
-        return 0;
-    }
+        if ((a = ew_node(L, G, n->src[0], e, leaves)) < 0 || (b = ew_node(L, G, n->src[1], e, leaves)) < 0) return -1;
+        break;
+    case DSMLP_OP_SCALE: case DSMLP_OP_GELU_TANH: case DSMLP_OP_GELU_ERF: case DSMLP_OP_RELU: case DSMLP_OP_SILU:
+        if ((a = ew_node(L, G, n->src[0], e, leaves)) < 0) return -1;
+        break;
     default:
         return -1;
     }
-}
-
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    return ew_push(e, (plan_ew_node){n->op, {a, b}, -1, n->op == DSMLP_OP_SCALE ? n->attr : 0.0});
 }
 
 static dsmlp_status lower_ew(lw *L, const fuse_group *G)
 {
-    int leaves[PLAN_MAX_ARGS], nleaves = 0;
-    char ex[2048] = "", prefix[PLAN_NAME_MAX], what[PLAN_TEXT_MAX];
+    int leaves[PLAN_MAX_ARGS];
     const fuse_value *ov = &L->r->vals[G->out];
-    dsmlp_dtype dt = ov->dtype;
-    if (G->root >= 0) {
-        if (expr(L, G, G->root, ex, sizeof ex, leaves, &nleaves) || strlen(ex) + 1 >= sizeof ex)
+    plan_step *st = new_step(L, STEP_KERNEL, G);
+    plan_kernel *k = st ? new_kernel(L, st, G->ew.kind) : NULL;
+    if (!k) return nomem(L);
+    plan_ew_op *e = &st->op.ew;
+    e->root = -1;
+    if (G->ew.root >= 0) {
+        if ((e->root = ew_node(L, G, G->ew.root, e, leaves)) < 0)
             return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED,
                            "lower: the element-wise ops ending at %%%d %s need more than %d inputs or a too long expression",
-                           G->root, dsmlp_op_name(L->g->nodes[G->root].op), PLAN_MAX_ARGS - 1);
+                           G->ew.root, dsmlp_op_name(L->g->nodes[G->ew.root].op), PLAN_MAX_ARGS - 1);
     } else {
-        for (int i = 0; i < G->nterms; i++) {
-            leaves[nleaves++] = G->terms[i];
-            dsmlpC_fuse_appendf(ex, sizeof ex, "%sx%d", i ? " + " : "", i);
-        }
+        for (int i = 0; i < G->ew.nterms; i++) leaves[e->nleaves++] = G->ew.terms[i];
     }
     if (!ov->tokens)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: element-wise result %%%d is not a [T, n] activation", G->out);
-    const graph_node *R = G->root >= 0 ? &L->g->nodes[G->root] : NULL;
-    if (G->ew_kind == KERN_ACT) {
-        int bias = G->nnodes == 2;
-        snprintf(prefix, sizeof prefix, "act_%s%s_%s_n%lld", bias ? "bias_" : "", dsmlp_op_name(R->op),
-                 dsmlp_dtype_name(dt), (long long)ov->cols);
-        snprintf(what, sizeof what, "%s%s", bias ? "bias + " : "", dsmlp_op_name(R->op));
-    } else if (G->ew_kind == KERN_RESIDUAL) {
-        snprintf(prefix, sizeof prefix, "residual_%s_n%lld_a%d", dsmlp_dtype_name(dt), (long long)ov->cols, nleaves);
-        snprintf(what, sizeof what, "sum of %d addends", nleaves);
-    } else if (!strcmp(G->label, "copy")) {
-        snprintf(prefix, sizeof prefix, "copy_%s_n%lld", dsmlp_dtype_name(dt), (long long)ov->cols);
-        snprintf(what, sizeof what, "copy");
-    } else {
-        snprintf(prefix, sizeof prefix, "ew_%s_n%lld_%08x", dsmlp_dtype_name(dt), (long long)ov->cols, fnv1a(ex));
-        snprintf(what, sizeof what, "expression %.400s", ex);
-    }
-    for (int i = 0; i < nleaves; i++) {
+    for (int i = 0; i < e->nleaves; i++) {
         const fuse_value *lv = &L->r->vals[leaves[i]];
         if (lv->cols != ov->cols || (!lv->tokens && lv->rows != 1))
             return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: operand %%%d of the element-wise kernel for %%%d is not [T,%lld] or [%lld]",
                            leaves[i], G->out, (long long)ov->cols, (long long)ov->cols);
     }
-    plan_step *st = new_step(L, STEP_KERNEL, G);
-    plan_kernel *k = st ? new_kernel(L, st, G->ew_kind) : NULL;
-    if (!k) return nomem(L);
     st->op.kind = KERN_ELEMWISE;
-    if (G->ew_kind == KERN_ACT) {
+    if (G->ew.kind == KERN_ACT) {
         static const dsmlp_act acts[] = {[DSMLP_OP_GELU_TANH] = DSMLP_ACT_GELU_TANH, [DSMLP_OP_GELU_ERF] = DSMLP_ACT_GELU_ERF,
                                          [DSMLP_OP_RELU] = DSMLP_ACT_RELU, [DSMLP_OP_SILU] = DSMLP_ACT_SILU};
+        const graph_node *R = &L->g->nodes[G->ew.root];
         const graph_node *B = G->nnodes == 2 ? &L->g->nodes[R->src[0]] : NULL;
         st->op.kind = KERN_ACT;
         st->op.act.act = acts[R->op];
@@ -354,15 +323,14 @@ static dsmlp_status lower_ew(lw *L, const fuse_group *G)
         st->op.act.out = wbuf(L, G->out);
         st->op.act.gate = st->op.act.gate_bias = -1;
     }
-    dsmlp_status s;
-    for (int i = 0; i < nleaves; i++)
-        if ((s = arg(L, k, rbuf(L, leaves[i]), leaves[i]))) return s;
     /* output first in the signature */
     int ob = wbuf(L, G->out);
     if (ob < 0) return nomem(L);
-    memmove(k->args + 1, k->args, (size_t)k->nargs * sizeof *k->args);
-    k->args[0] = ob, k->nargs++;
-    ew_arg ea = {ov->cols, prefix, ex, what};
+    dsmlp_status s;
+    if ((s = arg(L, k, ob, G->out))) return s;
+    for (int i = 0; i < e->nleaves; i++)
+        if ((s = arg(L, k, rbuf(L, leaves[i]), leaves[i]))) return s;
+    ew_arg ea = {ov->cols, e};
     return emit_unique(L, k, em_ew, &ea);
 }
 
@@ -378,19 +346,19 @@ static dsmlp_status em_gated(lw *L, plan_kernel *k, const void *a, int uniq)
 static dsmlp_status lower_gated(lw *L, const fuse_group *G)
 {
     dsmlp_status s;
-    if (G->bias >= 0 && (s = need_param_vec(L, G->bias, "bias", G->out))) return s;
-    if (G->bias2 >= 0 && (s = need_param_vec(L, G->bias2, "bias", G->out))) return s;
+    if (G->gated.bias >= 0 && (s = need_param_vec(L, G->gated.bias, "bias", G->out))) return s;
+    if (G->gated.bias2 >= 0 && (s = need_param_vec(L, G->gated.bias2, "bias", G->out))) return s;
     plan_step *st = new_step(L, STEP_KERNEL, G);
     plan_kernel *k = st ? new_kernel(L, st, KERN_GATED) : NULL;
     if (!k) return nomem(L);
-    if ((s = arg(L, k, wbuf(L, G->out), G->out)) || (s = arg(L, k, rbuf(L, G->in), G->in))) return s;
-    if (G->in2 >= 0 && (s = arg(L, k, rbuf(L, G->in2), G->in2))) return s;   /* gate, apart from up */
-    if (G->bias >= 0 && (s = arg(L, k, rbuf(L, G->bias), G->bias))) return s;
-    if (G->bias2 >= 0 && (s = arg(L, k, rbuf(L, G->bias2), G->bias2))) return s;
+    if ((s = arg(L, k, wbuf(L, G->out), G->out)) || (s = arg(L, k, rbuf(L, G->gated.in), G->gated.in))) return s;
+    if (G->gated.in2 >= 0 && (s = arg(L, k, rbuf(L, G->gated.in2), G->gated.in2))) return s;   /* gate, apart from up */
+    if (G->gated.bias >= 0 && (s = arg(L, k, rbuf(L, G->gated.bias), G->gated.bias))) return s;
+    if (G->gated.bias2 >= 0 && (s = arg(L, k, rbuf(L, G->gated.bias2), G->gated.bias2))) return s;
     st->op.kind = KERN_GATED;
-    st->op.act = (plan_act_op){G->act, rbuf(L, G->in), G->bias >= 0 ? rbuf(L, G->bias) : -1, wbuf(L, G->out),
-                               G->in2 >= 0 ? rbuf(L, G->in2) : -1, G->bias2 >= 0 ? rbuf(L, G->bias2) : -1};
-    gated_arg ga = {G->act, L->r->vals[G->out].cols};
+    st->op.act = (plan_act_op){G->gated.act, rbuf(L, G->gated.in), G->gated.bias >= 0 ? rbuf(L, G->gated.bias) : -1, wbuf(L, G->out),
+                               G->gated.in2 >= 0 ? rbuf(L, G->gated.in2) : -1, G->gated.bias2 >= 0 ? rbuf(L, G->gated.bias2) : -1};
+    gated_arg ga = {G->gated.act, L->r->vals[G->out].cols};
     return emit_unique(L, k, em_gated, &ga);
 }
 
@@ -405,19 +373,19 @@ static dsmlp_status lower_dequant(lw *L, const fuse_group *G)
     plan_kernel *k = st ? new_kernel(L, st, KERN_DEQUANT) : NULL;
     if (!k) return nomem(L);
     dsmlp_status s;
-    if ((s = arg(L, k, wbuf(L, G->out), G->out)) || (s = arg(L, k, rbuf(L, G->x), G->x)) ||
-        (s = arg(L, k, rbuf(L, G->w), G->w)))
+    if ((s = arg(L, k, wbuf(L, G->out), G->out)) || (s = arg(L, k, rbuf(L, G->deq.q), G->deq.q)) ||
+        (s = arg(L, k, rbuf(L, G->deq.scales), G->deq.scales)))
         return s;
     st->op.kind = KERN_DEQUANT;
-    st->op.deq = (plan_deq_op){rbuf(L, G->x), rbuf(L, G->w), wbuf(L, G->out), G->groups};
-    return emit_unique(L, k, em_deq, &G->groups);
+    st->op.deq = (plan_deq_op){rbuf(L, G->deq.q), rbuf(L, G->deq.scales), wbuf(L, G->out), G->deq.groups};
+    return emit_unique(L, k, em_deq, &G->deq.groups);
 }
 
 static dsmlp_status lower_all_reduce(lw *L, const fuse_group *G)
 {
     plan_step *st = new_step(L, STEP_ALL_REDUCE, G);
     if (!st) return nomem(L);
-    st->buf = rbuf(L, G->in);
+    st->buf = rbuf(L, G->ar.in);
     if (st->buf < 0 || L->p->bufs[st->buf].kind == BUF_INPUT || L->p->bufs[st->buf].kind == BUF_PARAM)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: all_reduce %%%d has no writable buffer", G->out);
     return DSMLP_OK;

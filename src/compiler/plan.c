@@ -6,6 +6,7 @@
 #include "emit.h"
 #include "route.h"
 #include "place.h"
+#include "alias.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ dsmlp_status dsmlpC_plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
             s = dsmlpC_route_build(ctx, p, o->stream_max_tokens);
     }
     if (s == DSMLP_OK) s = dsmlpC_plan_place_workspace(ctx, p);
+    if (s == DSMLP_OK) s = dsmlpC_plan_alias_build(ctx, p);
     if (s != DSMLP_OK) {
         dsmlpC_plan_destroy(p);
         return s;
@@ -61,7 +63,7 @@ void dsmlpC_plan_destroy(plan *p)
 {
     if (!p) return;
     for (int i = 0; i < p->nkernels; i++) free(p->kernels[i].source);
-    free(p->kernels), free(p->steps), free(p->ssteps), free(p->bufs);
+    free(p->kernels), free(p->steps), free(p->ssteps), free(p->bufs), free(p->alias);
     free(p);
 }
 

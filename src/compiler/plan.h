@@ -123,11 +123,31 @@ typedef struct plan_deq_op {       /* KERN_DEQUANT: out = q * scales[row / (rows
     int64_t groups;
 } plan_deq_op;
 
+/* An element-wise kernel's expression (KERN_ELEMWISE, KERN_RESIDUAL, KERN_ACT
+** made from element-wise graph ops), as data: emit.c writes its CUDA text.
+** A leaf (op DSMLP_OP_INPUT) is kernel argument leaf + 1 (argument 0 is the
+** output); DSMLP_OP_ADD and DSMLP_OP_BIAS: src[0] + src[1]; DSMLP_OP_SCALE:
+** src[0] * c; the activations of src[0]. root < 0: no tree, the sum of the
+** nleaves leaves (KERN_RESIDUAL), or a copy of leaf 0 (KERN_ELEMWISE). */
+#define PLAN_EW_MAX_NODES 132      /* a tree of 64 graph ops and its leaves   */
+typedef struct plan_ew_node {
+    dsmlp_op op;
+    int      src[2];               /* node indices                             */
+    int      leaf;
+    double   c;
+} plan_ew_node;
+
+typedef struct plan_ew_op {
+    int          root, nleaves, nnodes;
+    plan_ew_node node[PLAN_EW_MAX_NODES];
+} plan_ew_op;
+
 typedef struct plan_op {
-    plan_kernel_kind kind;         /* which member is meaningful; KERN_ELEMWISE: none */
+    plan_kernel_kind kind;         /* which member is meaningful; KERN_ELEMWISE: ew */
     plan_norm_op     norm;
     plan_act_op      act;
     plan_deq_op      deq;
+    plan_ew_op       ew;           /* every kernel lowered from element-wise ops (KERN_ACT too) */
 } plan_op;
 
 /* STEP_STREAM: one weight-streaming GEMM (templates/stream.cu) that replaces
@@ -140,6 +160,8 @@ typedef struct plan_stream {
     int variant[PLAN_MAX_VARIANTS];    /* kernel indices                          */
     int counters;                      /* BUF_SCRATCH: one uint per tile          */
     int first, last;                   /* main-route steps it replaces            */
+    int out, side;                     /* buffers it writes (side: norm sum, or -1) */
+    int c;                             /* residual added at the index it writes, or -1 */
     int norm_fused, gated, act;        /* explain                                 */
 } plan_stream;
 
@@ -155,6 +177,12 @@ typedef struct plan_step {
     char           absorbed[PLAN_TEXT_MAX]; /* the graph ops this step computes  */
     char           why[PLAN_TEXT_MAX];    /* fusion taken / not taken, and why  */
 } plan_step;
+
+/* An output that may not share memory with an input, and why (alias.c). */
+typedef struct plan_alias {
+    int  out, in;                         /* buffer indices                      */
+    char why[PLAN_TEXT_MAX];
+} plan_alias;
 
 typedef struct plan {
     char         graph_name[GRAPH_NAME_MAX];
@@ -176,6 +204,7 @@ typedef struct plan {
     int64_t      stream_max_T;
     char         stream_why[PLAN_TEXT_MAX]; /* why there is none / what is kept   */
     char         notes[PLAN_TEXT_MAX];    /* plan-wide remarks (e.g. unused ops) */
+    plan_alias  *alias;   int nalias;     /* (output, input) pairs that may not alias */
 } plan;
 
 /* Compiler entry points (src/compiler/). Pure: no loading, launching, caching. */

@@ -341,6 +341,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
         memset(s, 0, sizeof *s);
         s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1, s->main_step = -1;
         s->stream.first = c.first, s->stream.last = c.last, s->stream.counters = cnt;
+        s->stream.out = c.d, s->stream.side = c.norm ? c.norm->side : -1, s->stream.c = c.g->c;
         s->stream.norm_fused = c.norm != NULL, s->stream.gated = c.gated, s->stream.act = c.fol != NULL;
         int best_nt = 0;
         size_t tiles = 0;

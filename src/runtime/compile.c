@@ -1,12 +1,15 @@
 /*
 ** compile.c — the one thin file: graph -> plan (compiler) -> kernels through
-** the store (NVRTC). dsmlp_compile / load / bind / run live in the runtime.
+** the store (NVRTC), and dsmlp_compile (build + load). Load, bind and run
+** live in the runtime's exec_*.c.
 */
 #include "plan_handle.h"
 #include "context.h"
 #include "nvrtc.h"
 #include "store.h"
+#include "device.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,4 +144,30 @@ dsmlp_status dsmlp_plan_compile_kernel(dsmlp_ctx *ctx, const dsmlp_plan *p, int 
     /* Each kernel's slot is written by the one thread compiling it; the key
     ** bytes are the same whoever writes them. */
     return compile_one(ctx, &((plan *)p->p)->kernels[i], p->p->arch, was_cached);
+}
+
+dsmlp_status dsmlp_compile(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, dsmlp_plan **out)
+{
+    if (!out) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_compile: out is NULL");
+    *out = NULL;
+    if (!ctx || !g) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_compile: %s is NULL", ctx ? "graph" : "ctx");
+    /* Fail fast without a device, before any NVRTC work. */
+    struct device *dev;
+    dsmlp_status s = dsmlpR_device_get(ctx, &dev);
+    if (s != DSMLP_OK) return s;
+    dsmlp_compile_options opt;
+    if (o) opt = *o;
+    else dsmlp_compile_options_default(&opt);
+    if (!opt.arch) opt.arch = dev->arch;
+    dsmlp_plan *pl;
+    if ((s = dsmlp_plan_build(ctx, g, &opt, &pl)) != DSMLP_OK) return s;
+    if ((s = dsmlp_plan_load(pl)) != DSMLP_OK) {
+        char msg[ERR_MSG_MAX];   /* plan_free must not lose the message */
+        snprintf(msg, sizeof msg, "%s", dsmlp_last_error(ctx));
+        dsmlp_plan_free(pl);
+        dsmlpB_err_set(ctx, s, "%s", msg);
+        return s;
+    }
+    *out = pl;
+    return DSMLP_OK;
 }

@@ -1,4 +1,4 @@
-/* exec_load.c — dsmlp_compile, dsmlp_plan_load and the plan's release. */
+/* exec_load.c — dsmlp_plan_load and the plan's release. */
 #include "exec_state.h"
 #include "exec_stream.h"
 #include "context.h"
@@ -23,63 +23,6 @@ static int arch_runs_on(const char *plan_arch, const struct device *d)
     if (sscanf(plan_arch, "sm_%1d%1d%c", &maj, &min, &suffix) < 2) return 0;
     if (suffix) return maj == d->cc_major && min == d->cc_minor;
     return maj == d->cc_major && min <= d->cc_minor;
-}
-
-static int step_reads(const plan *p, const plan_step *s, int b)
-{
-    if (s->kind == STEP_GEMM)
-        return s->gemm.x == b || s->gemm.w == b || s->gemm.bias == b || s->gemm.c == b;
-    if (s->kind == STEP_ALL_REDUCE) return s->buf == b;
-    const plan_kernel *k = &p->kernels[s->kernel];
-    for (int a = 0; a < k->nargs; a++)
-        if (k->args[a] == b) return 1;
-    return 0;
-}
-
-static int step_writes(const plan *p, const plan_step *s, int b)
-{
-    if (s->kind == STEP_GEMM) return s->gemm.d == b;
-    if (s->kind == STEP_ALL_REDUCE) return s->buf == b;
-    const plan_kernel *k = &p->kernels[s->kernel];
-    for (int a = 0; a < k->nargs; a++)
-        if (k->args[a] == b) return 1;
-    return 0;
-}
-
-/* Does step s read input i and write output o element by element at the same
-** index (so o == i is harmless)? cuBLASLt allows C == D; the norm, residual
-** and element-wise kernels read a row before they write it, thread by thread. */
-static int step_same_index(const plan *p, const plan_step *s, int i, int o)
-{
-    if (s->kind == STEP_GEMM)
-        return s->gemm.c == i && s->gemm.d == o && s->gemm.x != i && s->gemm.w != i && s->gemm.bias != i;
-    if (s->kind != STEP_KERNEL) return 0;
-    plan_kernel_kind kk = p->kernels[s->kernel].kind;
-    return kk == KERN_NORM || kk == KERN_RESIDUAL || kk == KERN_ACT || kk == KERN_ELEMWISE;
-}
-
-/* Whether output o may share memory with input i: nothing may read i after
-** the first step that writes o, and that step must work index by index. */
-static char *alias_check(const plan *p, int o, int i)
-{
-    char buf[PLAN_TEXT_MAX + 256];
-    int first = -1;
-    for (int s = 0; s < p->nsteps; s++) {
-        const plan_step *st = &p->steps[s];
-        if (first < 0 && step_writes(p, st, o)) {
-            first = s;
-            if (step_reads(p, st, i) && !step_same_index(p, st, i, o)) {
-                snprintf(buf, sizeof buf, "step %d (%s) reads '%s' while it writes '%s' at other indices", s,
-                         st->label, p->bufs[i].name, p->bufs[o].name);
-                return strdup(buf);
-            }
-        } else if (first >= 0 && step_reads(p, st, i)) {
-            snprintf(buf, sizeof buf, "step %d (%s) reads '%s' after step %d (%s) wrote '%s'", s, st->label,
-                     p->bufs[i].name, first, p->steps[first].label, p->bufs[o].name);
-            return strdup(buf);
-        }
-    }
-    return NULL;
 }
 
 void dsmlpR_exec_set_release(exec_state *rt, dsmlp_bindings *s)
@@ -115,9 +58,6 @@ void dsmlpR_exec_unload(void *rtp)
     dsmlpR_exec_set_release(rt, &rt->def);
     dsmlpR_exec_stream_unload(rt);
     for (int s = 0; rt->gemm && s < rt->nsteps; s++) dsmlpR_gemm_release(&rt->gemm[s]);
-    for (int i = 0; rt->alias_why && i < rt->nbufs * rt->nbufs; i++) free(rt->alias_why[i]);
-    free(rt->alias_why);
-    free(rt->alias_ok);
     free(rt->kern);
     free(rt->gemm);
     free(rt->ptr);
@@ -214,19 +154,8 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
     rt->def.ptr = calloc((size_t)nb + 1, sizeof *rt->def.ptr);
     rt->def.owned = calloc((size_t)nb + 1, sizeof *rt->def.owned);
     rt->ptr = calloc((size_t)nb + 1, sizeof *rt->ptr);
-    rt->alias_ok = calloc((size_t)nb * nb + 1, 1);
-    rt->alias_why = calloc((size_t)nb * nb + 1, sizeof *rt->alias_why);
-    if (!rt->kern || !rt->gemm || !rt->def.ptr || !rt->def.owned || !rt->ptr || !rt->alias_ok || !rt->alias_why)
+    if (!rt->kern || !rt->gemm || !rt->def.ptr || !rt->def.owned || !rt->ptr)
         return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
-
-    for (int o = 0; o < nb; o++) {
-        if (p->bufs[o].kind != BUF_OUTPUT) continue;
-        for (int i = 0; i < nb; i++) {
-            if (p->bufs[i].kind != BUF_INPUT) continue;
-            rt->alias_why[o * nb + i] = alias_check(p, o, i);
-            rt->alias_ok[o * nb + i] = rt->alias_why[o * nb + i] == NULL;
-        }
-    }
 
     int ngemm = 0;
     for (int s = 0; s < p->nsteps; s++) {
@@ -302,31 +231,5 @@ dsmlp_status dsmlp_plan_load(dsmlp_plan *pl)
     pl->rt = rt;
     pl->rt_free = dsmlpR_exec_unload;
     dsmlpB_err_clear(ctx);
-    return DSMLP_OK;
-}
-
-dsmlp_status dsmlp_compile(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, dsmlp_plan **out)
-{
-    if (!out) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_compile: out is NULL");
-    *out = NULL;
-    if (!ctx || !g) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_compile: %s is NULL", ctx ? "graph" : "ctx");
-    /* Fail fast without a device, before any NVRTC work. */
-    struct device *dev;
-    dsmlp_status s = dsmlpR_device_get(ctx, &dev);
-    if (s != DSMLP_OK) return s;
-    dsmlp_compile_options opt;
-    if (o) opt = *o;
-    else dsmlp_compile_options_default(&opt);
-    if (!opt.arch) opt.arch = dev->arch;
-    dsmlp_plan *pl;
-    if ((s = dsmlp_plan_build(ctx, g, &opt, &pl)) != DSMLP_OK) return s;
-    if ((s = dsmlp_plan_load(pl)) != DSMLP_OK) {
-        char msg[ERR_MSG_MAX];   /* plan_free must not lose the message */
-        snprintf(msg, sizeof msg, "%s", dsmlp_last_error(ctx));
-        dsmlp_plan_free(pl);
-        dsmlpB_err_set(ctx, s, "%s", msg);
-        return s;
-    }
-    *out = pl;
     return DSMLP_OK;
 }

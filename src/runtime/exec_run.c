@@ -7,6 +7,7 @@
 #include "nccl_ops.h"
 #include "context.h"
 #include "tp.h"
+#include "../compiler/alias.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -48,12 +49,14 @@ static dsmlp_status check_ready(dsmlp_plan *pl, exec_state *rt, const CUdevicept
     int nb = p->nbufs;
     for (int o = 0; o < nb; o++) {
         if (p->bufs[o].kind != BUF_OUTPUT) continue;
-        for (int i = 0; i < nb; i++)
-            if (p->bufs[i].kind == BUF_INPUT && ptr[o] == ptr[i] && !rt->alias_ok[o * nb + i])
+        for (int i = 0; i < nb; i++) {
+            const char *why = p->bufs[i].kind == BUF_INPUT && ptr[o] == ptr[i] ? dsmlpC_plan_alias_why(p, o, i) : NULL;
+            if (why)
                 return dsmlpB_err_set(pl->ctx, DSMLP_ERR_UNSUPPORTED,
                                "%s: output '%s' is bound to the same memory as input '%s', which plan '%s' "
                                "cannot do in place: %s; bind a separate output buffer",
-                               fn, p->bufs[o].name, p->bufs[i].name, p->graph_name, rt->alias_why[o * nb + i]);
+                               fn, p->bufs[o].name, p->bufs[i].name, p->graph_name, why);
+        }
     }
     if (rt->needs_comm && !rt->comm && !rt->tp)
         return dsmlpB_err_set(pl->ctx, DSMLP_ERR_STATE,

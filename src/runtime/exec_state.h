@@ -55,8 +55,6 @@ typedef struct exec_state {
     CUdeviceptr     *ptr;        /* [nbufs]: the pointers of the run in progress      */
     dsmlp_bindings   def;        /* the plan's own set (dsmlp_bind, dsmlp_run)        */
     dsmlp_bindings  *sets;       /* sets made by dsmlp_bindings_create                */
-    unsigned char   *alias_ok;   /* [nbufs*nbufs]: [o*nbufs+i] output o may alias input i */
-    char           **alias_why;  /* [nbufs*nbufs]: why not (NULL when ok)            */
     CUdeviceptr      ws;         /* workspace: the plan's part, then cuBLASLt's; 0 = none */
     int              ws_owned;   /* dsmlp allocated ws (else the caller installed it) */
     size_t           ws_plan;    /* bytes of the plan's part (256-aligned)            */
