@@ -59,6 +59,7 @@ static int run_layer(dsmlp_ctx *ctx, const char *name, const dsmlp_graph *g, int
     printf("layer %s\n", name);
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
+    o.defer_compile = 1;   /* the plan's steps are all this prints: no NVRTC needed (dsmlp-compile compiles) */
     dsmlp_plan *plan;
     if (dsmlp_plan_build(ctx, g, &o, &plan) != DSMLP_OK) {
         fprintf(stderr, "plan for %s: %s\n", name, dsmlp_last_error(ctx));
