@@ -1,5 +1,5 @@
 // {{NAME}}: y[T, {{N}}] = (up[:, c] + bu[c]) * {{ACT}}(gate[:, c] + bg[c]).
-// {{INPUT_WHAT}}. Launch: grid ({{GRID_X}}, ceil(T / {{RPB}})),
+// {{INPUT_WHAT}}. Launch: grid ({{GRID_X}}, min(ceil(T / {{RPB}}), 65535)),
 // block {{THREADS}}; {{VEC}} elements per access (the largest that divides {{N}}).
 #define DS_N {{N}}LL
 #define DS_VEC {{VEC}}
@@ -9,8 +9,8 @@ typedef {{Y_T}} ds_y_t;
 
 extern "C" __global__ void __launch_bounds__({{THREADS}}) {{NAME}}(long long T{{PARAMS}})
 {
-    const ds_i64 row0 = (ds_i64)blockIdx.y * DS_RPB;
-    if (row0 >= T) return;
+    // grid.y <= 65535 blocks stride over the row blocks (the kernel does not depend on the plan's max_tokens)
+    for (ds_i64 row0 = (ds_i64)blockIdx.y * DS_RPB; row0 < T; row0 += (ds_i64)gridDim.y * DS_RPB) {
     const ds_i64 row1 = row0 + DS_RPB < T ? row0 + DS_RPB : T;
     const ds_i64 per_row = DS_N / DS_VEC;
     const ds_i64 nvec = (row1 - row0) * per_row;
@@ -30,5 +30,6 @@ extern "C" __global__ void __launch_bounds__({{THREADS}}) {{NAME}}(long long T{{
 #pragma unroll
         for (int j = 0; j < DS_VEC; j++) y[j] = up[j] * {{ACT_FN}}(gate[j]);
         ds_store<DS_VEC>(a0 + row * DS_N + c, y);
+    }
     }
 }

@@ -1,6 +1,6 @@
 // {{NAME}}: {{WHAT}} of the sum of {{NTERMS}} addend(s) over rows of width {{H}}, eps {{EPS}}.
 // Statistics in fp32 from the unrounded sum. {{SIDE_WHAT}}
-// Launch: grid (1, ceil(T / {{RPB}})), block {{THREADS}}; {{MODE_WHAT}}
+// Launch: grid (1, min(ceil(T / {{RPB}}), 65535)), block {{THREADS}}; {{MODE_WHAT}}
 #define DS_H {{H}}
 #define DS_VEC {{VEC}}
 #define DS_NV (DS_H / DS_VEC)
@@ -22,7 +22,8 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{P
     __shared__ float red[32];
 #endif
     const int lane = DS_WARP_ROWS ? (int)(threadIdx.x & 31) : (int)threadIdx.x;
-    const ds_i64 first = (ds_i64)blockIdx.y * DS_RPB;
+    // grid.y <= 65535 blocks stride over the row blocks (the kernel does not depend on the plan's max_tokens)
+    for (ds_i64 first = (ds_i64)blockIdx.y * DS_RPB; first < T; first += (ds_i64)gridDim.y * DS_RPB) {
     ds_i64 last = first + DS_RPB < T ? first + DS_RPB : T;
 #if DS_WARP_ROWS
     // DS_RPB rows per block, one per warp; each warp strides over its block's rows.
@@ -97,5 +98,6 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{P
                 ds_store<DS_VEC>(a0 + row * DS_H + c, y);
             }
         }
+    }
     }
 }

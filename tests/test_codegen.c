@@ -116,15 +116,24 @@ START_TEST(vector_width)
     dsmlp_graph *g = mlp(ctx, 0, DSMLP_F16, 1236, 1e-5);  /* 1236 = 4 * 309 */
     dsmlp_plan *h = build(ctx, g, 1);
     ck_assert_str_eq(h->p->kernels[0].name, "dsmlp_ln_f16_h1236_a3_s0_v4");
-    /* a huge max_tokens raises rows per block so the grid stays legal */
+    /* a huge max_tokens changes no kernel: the token-row kernels stride over row blocks past grid.y's 65535
+    ** (issue 14: kernels do not depend on options they do not need) */
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
     o.arch = "sm_80", o.defer_compile = 1, o.max_tokens = 1 << 20;
-    dsmlp_plan *big;
+    dsmlp_plan *big, *small;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &big));
-    const plan_kernel *k = &big->p->kernels[0];
-    ck_assert_int_le(((1 << 20) + k->rows_per_block - 1) / k->rows_per_block, 65535);
-    ck_assert_int_ge(k->rows_per_block, 16);
+    o.max_tokens = 256;
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &small));
+    ck_assert_int_eq(dsmlp_plan_kernels(big), dsmlp_plan_kernels(small));
+    for (int i = 0; i < dsmlp_plan_kernels(big); i++) {
+        const char *n1, *k1, *n2, *k2;
+        TU_OK(ctx, dsmlp_plan_kernel(big, i, &n1, &k1));
+        TU_OK(ctx, dsmlp_plan_kernel(small, i, &n2, &k2));
+        ck_assert_str_eq(n1, n2);
+        ck_assert_msg(!strcmp(k1, k2), "kernel %s: its key changes with max_tokens", n1);
+    }
+    dsmlp_plan_free(small);
     dsmlp_plan_free(big);
     dsmlp_plan_free(h);
     dsmlp_graph_free(g);

@@ -171,11 +171,11 @@ dsmlp_status dsmlpC_emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     int64_t rpb;
     if (warp) {
         threads = 128;
-        rpb = (threads / 32) * min_rpb(ceil_div(p->max_tokens, threads / 32));
+        rpb = threads / 32;   /* grid.y strides over row blocks: no dependence on max_tokens */
     } else {
         threads = 64;
         while (threads < 1024 && ceil_div(nv, threads) > 4) threads *= 2;
-        rpb = min_rpb(p->max_tokens);
+        rpb = 1;
     }
     dsmlp_dtype ydt = p->bufs[k->args[0]].dtype;
     char base[PLAN_NAME_MAX * 2], side[16] = "";
@@ -305,8 +305,6 @@ dsmlp_status dsmlpC_emit_elemwise(dsmlp_ctx *ctx, const plan *p, plan_kernel *k,
     int vec = (int)(16 / max_elem(p, k));
     int64_t m = vec / gcd64(n, vec);                 /* RPB * n must be a multiple of vec */
     int64_t rpb = round_up(n >= 1024 * vec ? 1 : (1024 * vec) / n, m);
-    int64_t need = min_rpb(p->max_tokens);
-    if (rpb < need) rpb = round_up(need, m);
     sbuf ex = {0}, op = {0}, loads = {0}, va = {0}, sa = {0}, pr = {0};
     if (e->root >= 0) ew_text(&ex, e, e->root);
     for (int l = 0; e->root < 0 && l < e->nleaves; l++) dsmlpC_sb_printf(&ex, "%sx%d", l ? " + " : "", l);
@@ -355,7 +353,6 @@ dsmlp_status dsmlpC_emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, ds
 {
     int vec = dsmlpC_emit_vec_width(n, max_elem(p, k));
     int64_t rpb = n >= 1024 * vec ? 1 : (1024 * vec) / n;
-    if (rpb < min_rpb(p->max_tokens)) rpb = min_rpb(p->max_tokens);
     int pair = k->nargs > 1 && p->bufs[k->args[1]].cols == n;   /* up and gate in two buffers */
     int has_bias = k->nargs > (pair ? 3 : 2);
     char base[PLAN_NAME_MAX * 2];

@@ -121,9 +121,10 @@ static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
             return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                            "kernel %s: bad launch geometry (threads %d, grid_x %d, rows_per_block %d)", k->name,
                            k->threads, k->grid_x, k->rows_per_block);
+        /* token-row kernels stride over row blocks (grid.y is capped at launch); fixed-row ones must fit */
         int64_t rows = k->rows_fixed > 0 ? k->rows_fixed : p->max_tokens;
         int64_t gy = (rows + k->rows_per_block - 1) / k->rows_per_block;
-        if (gy > 65535)
+        if (k->rows_fixed > 0 && gy > 65535)
             return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED,
                            "kernel %s: %lld rows at %d per block need grid.y = %lld > 65535 (lower max_tokens)",
                            k->name, (long long)rows, k->rows_per_block, (long long)gy);

@@ -76,7 +76,8 @@ static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, const plan_step *
     args[0] = &TT;
     for (int a = 0; a < k->nargs; a++) args[a + 1] = &rt->ptr[k->args[a]];
     int64_t rows = k->rows_fixed > 0 ? k->rows_fixed : T;
-    unsigned gy = (unsigned)((rows + k->rows_per_block - 1) / k->rows_per_block);
+    int64_t gy64 = (rows + k->rows_per_block - 1) / k->rows_per_block;
+    unsigned gy = (unsigned)(gy64 > 65535 ? 65535 : gy64);   /* the kernels stride over the rest */
     CUresult r = rt->dev->cu->cuLaunchKernel(rt->kern[kernel].fn, (unsigned)k->grid_x, gy, 1,
                                              (unsigned)k->threads, 1, 1, (unsigned)k->smem_bytes, stream, args, NULL);
     if (r != CUDA_SUCCESS)
