@@ -1,5 +1,6 @@
-/* bench_cuda.h — the few CUDA driver calls dsmlp-bench needs, loaded with
-** dlopen like the library does (the bench must start without a GPU too). */
+/* bench_cuda.h — the few CUDA driver calls dsmlp-bench needs, as a table filled
+** through the CUDA runtime's driver entry points (cudart_static: the bench
+** starts without a GPU and says so; no second driver loader in the tree). */
 #ifndef DSMLP_BENCH_CUDA_H
 #define DSMLP_BENCH_CUDA_H
 
