@@ -172,12 +172,21 @@ static size_t param_bytes(const w_param *p)
 
 /* ------------------------------------------------------------ parameters */
 
+/* A name longer than the slot is no parameter of ours (graph names are shorter); never truncate it silently. */
+static int copy_name(w_param *p, const char *name)
+{
+    size_t len = strlen(name);
+    if (len >= sizeof p->name) return 0;
+    memcpy(p->name, name, len + 1);
+    return 1;
+}
+
 static int from_graph(const dsmlp_graph *g, const char *name, w_param *p)
 {
     dsmlp_value v = dsmlpC_graph_find(g, DSMLP_OP_PARAM, name);
     if (v == DSMLP_NONE) return 0;
     const graph_node *n = graph_at(g, v);
-    snprintf(p->name, sizeof p->name, "%s", name);
+    if (!copy_name(p, name)) return 0;
     p->dtype = n->dtype, p->vector = n->rank == 1, p->layout = n->layout;
     p->rows = p->vector ? 1 : n->dims[0], p->cols = p->vector ? n->dims[0] : n->dims[1];
     return 1;
@@ -188,7 +197,7 @@ static int from_plan(const dsmlp_plan *pl, const char *name, w_param *p)
     int b = dsmlpC_plan_find_buf(pl->p, name);
     if (b < 0 || pl->p->bufs[b].kind != BUF_PARAM) return 0;
     const plan_buf *pb = &pl->p->bufs[b];
-    snprintf(p->name, sizeof p->name, "%s", name);
+    if (!copy_name(p, name)) return 0;
     /* plan buffers keep no rank: a parameter of one row is taken as a vector */
     p->dtype = pb->dtype, p->vector = pb->rows <= 1;
     p->rows = pb->rows > 0 ? pb->rows : 1, p->cols = pb->cols, p->layout = pb->layout;
