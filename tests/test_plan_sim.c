@@ -601,7 +601,7 @@ START_TEST(decode_gemv)
 END_TEST
 
 /* The small-T route: weight-streaming kernels with the norm in the prologue, activation/gating/residual in the
-** epilogue, int8 converted in registers; both tile variants, grids from one block (one block walks every tile) to
+** epilogue, int8 converted in registers; every tile variant, grids from one block (one block walks every tile) to
 ** one block per load group (every tile split), T in every token bucket with odd counts. */
 static const fcase stream_cases[] = {
     {"ws gpt2 f16 [in,out] LN gelu", 256, 512, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 0},
@@ -629,6 +629,8 @@ START_TEST(stream_route)
         {7, 0, 0, 1}, {7, 2, 3, 20},
         {8, 2, 2, 9}, {8, 1, 0, 3},
         {9, 3, 132, 16}, {9, 1, 264, 6}, {9, 5, 100, 24},
+        /* T <= 32 with two blocks per SM */
+        {0, 4, 7, 17}, {3, 4, 3, 9}, {8, 4, 2, 32}, {7, 5, 5, 25},
     };
     sim_stream = 128;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {

@@ -55,7 +55,7 @@ static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstag
             if (kch > dev_knob("DSMLP_WS_KCHMAX", KCH_MAX) && m > 1) break;
             const int xld = kch + ((padt - kch % 64) % 64 + 64) % 64;
             const size_t smem = 2 * (size_t)nstaged * tp * xld * xbytes + (size_t)tp * bct * 4 + 2 * (size_t)tp * 4 + 16;
-            if (smem > smem_budget(p->arch)) break;
+            if (smem > smem_budget(p->arch) / (size_t)s->min_blocks) break;   /* blocks per SM share it */
             best = qw, best_smem = smem;
             if (kch >= kneed) break;
         }

@@ -68,9 +68,9 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
         for (int i = 0; i < p->nssteps; i++) {
             const plan_step *s = &p->ssteps[i];
             if (s->kind != STEP_STREAM) continue;
-            /* T <= 8: the wide-run tile with 2 blocks per SM (variant 1, the tuner's pick on the H200); above,
-            ** the first variant serving the bucket (narrow tiles, 1 block per SM) */
-            int v = b == 0 && s->stream.nvariants > 1 ? 1 : 0;
+            /* T <= 8: the wide-run tile with 2 blocks per SM (variant 1); T <= 32: its T <= 32 form (variant 5;
+            ** both the tuner's picks on the H200, bench/RESULTS.md); above, the first variant serving the bucket */
+            int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
             for (int q = 0; q < s->stream.nvariants && !dsmlpR_exec_variant_serves(p, s, v, T); q++) v = q;
             if (!dsmlpR_exec_variant_serves(p, s, v, T)) pk->stream = 0;
             pk->variant[i] = v;
