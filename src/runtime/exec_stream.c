@@ -123,6 +123,13 @@ dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *
         }
         off += (n + 255) & ~(size_t)255;
     }
+    /* cuMemsetD8 runs on the legacy default stream, which a non-blocking stream does not wait for: without this,
+    ** a first run on such a stream could meet counters not yet zeroed (seen on an H200 as wrong tiles, only
+    ** when other processes shared the GPU and delayed the memset). */
+    r = cu->cuCtxSynchronize();
+    if (r != CUDA_SUCCESS)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': clearing the tile counters failed: %s", p->graph_name,
+                              dsmlpR_cuda_api_errstr(r));
     dsmlpR_exec_stream_heuristic(p, rt);
     return dsmlpR_exec_tune_apply_record(ctx, p, rt);
 }
