@@ -14,10 +14,10 @@
 #include <string.h>
 
 /* The heuristic without a tuning record: the small-T route serves T up to
-** this (documented in docs/runtime.md; measured on an H200, bench/RESULTS.md:
-** with int8 weights it is 2.3-2.7x faster than the main steps at T <= 8,
-** 4-9% faster at T <= 32 and 2x slower at T = 64). */
-#define HEURISTIC_STREAM_MAX_T 32
+** this (documented in docs/stream.md; measured on an H200, bench/RESULTS.md:
+** with int8 weights it is 2.3-2.7x faster than the main steps at T <= 8 and
+** 1.2-1.4x at T = 16-32). Held at EXEC_ROUTE_TRUSTED_MAX_T (exec_stream.h). */
+#define HEURISTIC_STREAM_MAX_T EXEC_ROUTE_TRUSTED_MAX_T
 
 int dsmlpR_exec_bucket(int64_t T)
 {

@@ -81,6 +81,7 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
             break;
         }
         const char *q = line + n;
+        if (dsmlpR_exec_bucket_tokens(b) > EXEC_ROUTE_TRUSTED_MAX_T) stream = 0;   /* exec_stream.h: open bug */
         out[b].stream = stream, out[b].us_main = um, out[b].us_stream = us;
         for (int i = 0; i < nsteps; i++) {
             int v, g, m = 0;
@@ -263,6 +264,7 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
         int64_t T = b == 0 ? 1 : dsmlpR_exec_bucket_tokens(b);
         if (T > p->stream_max_T) T = p->stream_max_T > 0 ? p->stream_max_T : 1;
         int servable = dsmlpR_exec_bucket_tokens(b) <= p->stream_max_T || (b > 0 && dsmlpR_exec_bucket_tokens(b - 1) < p->stream_max_T);
+        if (dsmlpR_exec_bucket_tokens(b) > EXEC_ROUTE_TRUSTED_MAX_T) servable = 0;   /* exec_stream.h: open bug */
         pk->us_main = time_it(t, T, 0, pk, -1, -1, 0);
         pk->us_stream = 0;
         pk->stream = 0;
