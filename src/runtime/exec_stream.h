@@ -12,9 +12,9 @@ int          dsmlpR_exec_bucket(int64_t T);
 int          dsmlpR_exec_bucket_tokens(int b);
 /* Whether variant v of stream step s serves T tokens. */
 /* The largest T the route is chosen for without being pinned (heuristic and tuner). Open bug (bench/RESULTS.md,
-** docs/stream.md): on an H200 shared with other processes, the T <= 32 bodies gave wrong tiles for one [in,out]
-** f16 LayerNorm block at T = 17..31 (never alone, never at T <= 16); until it is found, T > 16 keeps the main
-** steps unless dsmlp_plan_set_route pins the route. */
+** docs/stream.md): on an H200 shared with other processes, the T <= 32 bodies gave wrong tiles at T = 17..31
+** (both layouts; never alone, never at T <= 16); until it is found, T > 16 keeps the main steps unless
+** dsmlp_plan_set_route pins the route. */
 #define EXEC_ROUTE_TRUSTED_MAX_T 16
 int          dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T);
 /* Grid sizes: clamped to the kernel's work units and the scratch; default =
