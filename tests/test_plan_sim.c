@@ -630,7 +630,7 @@ START_TEST(stream_route)
         {8, 2, 2, 9}, {8, 1, 0, 3},
         {9, 3, 132, 16}, {9, 1, 264, 6}, {9, 5, 100, 24},
         /* T <= 32 with two blocks per SM */
-        {0, 4, 7, 17}, {3, 4, 3, 9}, {8, 4, 2, 32}, {7, 5, 5, 25},
+        {0, 4, 7, 17}, {8, 4, 2, 32},
     };
     sim_stream = 128;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
