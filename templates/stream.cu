@@ -226,6 +226,30 @@ template <typename T> __device__ __forceinline__ void ds_st8(T *p, const float (
     }
 }
 
+// Activations a preceding kernel may still be writing when this one starts (programmatic dependent launch: the
+// terms and extras of the norm, the residual C) are read from L2, never L1: this kernel's L1 was cleared at its
+// launch, before griddepcontrol.wait, so an L1 line filled by an earlier kernel could hold data from before the
+// previous kernel's writes. (Seen on an H200 as wrong tiles at T > 16 when the card was shared.)
+template <int N, typename T> __device__ __forceinline__ void ds_load_l2(const T *p, float (&v)[N])
+{
+    typedef typename ds_raw<N * sizeof(T)>::t R;
+    alignas(N * sizeof(T)) T e[N];
+    *reinterpret_cast<R *>(e) = ds_ldcg(reinterpret_cast<const R *>(p));
+#pragma unroll
+    for (int j = 0; j < N; j++) v[j] = ds_to_f(e[j]);
+}
+template <typename T> __device__ __forceinline__ void ds_ld8_l2(const T *p, float (&v)[8])
+{
+    constexpr int P = 8 * (int)sizeof(T) > 16 ? 16 / (int)sizeof(T) : 8;
+#pragma unroll
+    for (int q = 0; q < 8 / P; q++) {
+        float u[P];
+        ds_load_l2<P>(p + q * P, u);
+#pragma unroll
+        for (int j = 0; j < P; j++) v[q * P + j] = u[j];
+    }
+}
+
 // ------------------------------------------------------------------ activations, epilogue
 __device__ __forceinline__ float ds_act(float v)
 {
@@ -292,7 +316,7 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
 #if DS_HAS_C
         {
             float cv[8];
-            ds_ld8(A.c + (ds_i64)t * DS_N + n, cv);
+            ds_ld8_l2(A.c + (ds_i64)t * DS_N + n, cv);
 #pragma unroll
             for (int j = 0; j < 8; j++) v[j] += cv[j];
         }
@@ -309,7 +333,7 @@ __device__ __forceinline__ void ds_terms_global(const ds_args &A, ds_i64 t, ds_i
 #pragma unroll
     for (int i = 0; i < DS_NTERMS; i++) {
         float u[8];
-        ds_load<8>(A.term[i] + (ds_term_vec(i) ? 0 : t * DS_K) + k, u);
+        ds_load_l2<8>(A.term[i] + (ds_term_vec(i) ? 0 : t * DS_K) + k, u);
 #pragma unroll
         for (int j = 0; j < 8; j++) v[j] = i ? v[j] + u[j] : u[j];
     }
@@ -472,7 +496,7 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 #pragma unroll
             for (int i = 0; i < DS_NTERMS; i++) {
                 float u[8];
-                if (ds_term_vec(i)) ds_load<8>(A.term[i] + k, u);
+                if (ds_term_vec(i)) ds_load_l2<8>(A.term[i] + k, u);
                 else ds_load<8>(reinterpret_cast<const ds_v_t *>(buf) + s * C::XST + t * C::XLD + kk, u), s++;
 #pragma unroll
                 for (int q = 0; q < 8; q++) v[q] = i ? v[q] + u[q] : u[q];
@@ -485,7 +509,7 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 #pragma unroll
                 for (int i = 0; i < DS_NEXTRA; i++) {
                     float u[8];
-                    ds_load<8>(A.extra[i] + (ds_extra_vec(i) ? 0 : (ds_i64)t * DS_K) + k, u);
+                    ds_load_l2<8>(A.extra[i] + (ds_extra_vec(i) ? 0 : (ds_i64)t * DS_K) + k, u);
 #pragma unroll
                     for (int q = 0; q < 8; q++) sd[q] += u[q];
                 }
