@@ -548,7 +548,8 @@ int          dsmlp_device_available(dsmlp_ctx *ctx);
 /* "sm_90" etc. of the current device, or NULL without one. */
 const char  *dsmlp_device_arch(dsmlp_ctx *ctx);
 /* Device memory for programs that do not use CUDA themselves (tools,
-** bindings): allocated on the context's device, synchronous copies. */
+** bindings): allocated on the context's device; copies and fills are complete on return, so a run on any
+** stream (blocking or not) may read the data next. */
 dsmlp_status dsmlp_device_alloc(dsmlp_ctx *ctx, size_t bytes, void **device_ptr);
 void         dsmlp_device_free(dsmlp_ctx *ctx, void *device_ptr);
 dsmlp_status dsmlp_device_upload(dsmlp_ctx *ctx, void *device_ptr, const void *host, size_t bytes);

@@ -112,8 +112,23 @@ extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn
     memset(ds_sim_dyn, 0xff, dyn_smem + 16);   /* NaN in every float type: a read of unwritten shared memory shows */
     ds_nthreads = threads, ds_entry = fn, ds_entry_arg = arg;
     ds_bdim = {threads, 1, 1}, ds_gdim = {gx, gy, 1};
-    for (unsigned by = 0; by < gy; by++)
-        for (unsigned bx = 0; bx < gx; bx++) {
+    /* DSMLP_SIM_ORDER=reverse|shuffle runs the blocks (and the fibers of a block) in another order: the order
+    ** blocks arrive in is the GPU's choice, and inter-block protocols (stream-K fixups) must not depend on it. */
+    const char *order = getenv("DSMLP_SIM_ORDER");
+    const int rev = order && !strcmp(order, "reverse"), shuf = order && !strcmp(order, "shuffle");
+    const unsigned nb = gx * gy;
+    unsigned *perm = (unsigned *)malloc(nb * sizeof *perm);
+    for (unsigned i = 0; i < nb; i++) perm[i] = rev ? nb - 1 - i : i;
+    if (shuf) {
+        unsigned long long x = 0x9e3779b97f4a7c15ull ^ nb;
+        for (unsigned i = nb; i > 1; i--) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            unsigned j = (unsigned)(x % i), t = perm[i - 1];
+            perm[i - 1] = perm[j], perm[j] = t;
+        }
+    }
+    for (unsigned pi = 0; pi < nb; pi++) {
+            const unsigned bx = perm[pi] % gx, by = perm[pi] / gx;
             ds_block = {bx, by, 0};
             ds_bar_n = 0;
             for (int w = 0; w < 32; w++) ds_warp_n[w] = 0;
@@ -123,7 +138,8 @@ extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn
             }
             for (unsigned left = threads; left;) {
                 left = 0;
-                for (unsigned t = 0; t < threads; t++) {
+                for (unsigned u = 0; u < threads; u++) {
+                    const unsigned t = rev || shuf ? threads - 1 - u : u;
                     if (ds_fib[t].done) continue;
                     ds_cur = &ds_fib[t];
                     ds_fiber_switch(&ds_sched_sp, ds_cur->sp);
@@ -131,6 +147,7 @@ extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn
                 }
             }
         }
+    free(perm);
     return 0;
 }
 

@@ -43,7 +43,10 @@ dsmlp_status dsmlp_device_upload(dsmlp_ctx *ctx, void *device_ptr, const void *h
     struct device *d;
     dsmlp_status s = ready(ctx, &d);
     if (s != DSMLP_OK) return s;
-    return cu_check(ctx, d->cu->cuMemcpyHtoD((CUdeviceptr)(uintptr_t)device_ptr, host, bytes), "cuMemcpyHtoD", bytes);
+    /* a pageable copy may return before its DMA lands, on the legacy stream, which non-blocking streams do not
+    ** wait for: finish it here, so any stream may read the data next */
+    s = cu_check(ctx, d->cu->cuMemcpyHtoD((CUdeviceptr)(uintptr_t)device_ptr, host, bytes), "cuMemcpyHtoD", bytes);
+    return s == DSMLP_OK ? cu_check(ctx, d->cu->cuCtxSynchronize(), "cuCtxSynchronize", 0) : s;
 }
 
 dsmlp_status dsmlp_device_download(dsmlp_ctx *ctx, void *host, const void *device_ptr, size_t bytes)
@@ -59,7 +62,8 @@ dsmlp_status dsmlp_device_fill(dsmlp_ctx *ctx, void *device_ptr, unsigned char b
     struct device *d;
     dsmlp_status s = ready(ctx, &d);
     if (s != DSMLP_OK) return s;
-    return cu_check(ctx, d->cu->cuMemsetD8((CUdeviceptr)(uintptr_t)device_ptr, byte, bytes), "cuMemsetD8", bytes);
+    s = cu_check(ctx, d->cu->cuMemsetD8((CUdeviceptr)(uintptr_t)device_ptr, byte, bytes), "cuMemsetD8", bytes);
+    return s == DSMLP_OK ? cu_check(ctx, d->cu->cuCtxSynchronize(), "cuCtxSynchronize", 0) : s;   /* as upload */
 }
 
 dsmlp_status dsmlp_device_sync(dsmlp_ctx *ctx)

@@ -118,6 +118,10 @@ static dsmlp_status set_upload(dsmlp_bindings *set, const char *name, const void
     }
     set->owned[b] = mem;
     set->ptr[b] = mem;
+    /* the copy may still be in flight on the legacy stream, which a non-blocking stream running the plan next
+    ** would not wait for */
+    if ((r = cu->cuCtxSynchronize()) != CUDA_SUCCESS)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: uploading '%s': %s", fn, name, dsmlpR_cuda_api_errstr(r));
     return DSMLP_OK;
 }
 

@@ -10,12 +10,12 @@
 /* Token bucket of T (0: T <= 8, 1: <= 16, ... 4: <= 128) and its largest T. */
 int          dsmlpR_exec_bucket(int64_t T);
 int          dsmlpR_exec_bucket_tokens(int b);
-/* Whether variant v of stream step s serves T tokens. */
-/* The largest T the route is chosen for without being pinned (heuristic and tuner). Open bug (bench/RESULTS.md,
-** docs/stream.md): on an H200 shared with other processes, the T <= 32 bodies gave wrong tiles at T = 17..31
-** (both layouts; never alone, never at T <= 16); until it is found, T > 16 keeps the main steps unless
-** dsmlp_plan_set_route pins the route. */
+/* The largest T the route is chosen for without being pinned (heuristic and tuner). 16 until a shared-GPU run
+** passes (docs/stream.md): test_gpu_stream saw wrong outputs at T = 17..31 on a shared H200, most likely its own
+** input uploads racing the run (fixed); then 32, where the route is 1.2-1.4x faster for int8 weights. */
 #define EXEC_ROUTE_TRUSTED_MAX_T 16
+
+/* Whether variant v of stream step s serves T tokens. */
 int          dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T);
 /* Grid sizes: clamped to the kernel's work units and the scratch; default =
 ** SMs x blocks per SM. */

@@ -39,6 +39,7 @@ static dsmlp_status nccl_allgather(dsmlp_tp *tp, dsmlp_ctx *ctx, const char *tag
     CUresult r = cu->cuMemAlloc(&d, one * (P + 1));
     if (r == CUDA_SUCCESS) r = cu->cuStreamCreate(&st, CU_STREAM_NON_BLOCKING);
     if (r == CUDA_SUCCESS) r = cu->cuMemcpyHtoD(d, host, one);
+    if (r == CUDA_SUCCESS) r = cu->cuCtxSynchronize();   /* st is non-blocking: it would not wait for the copy */
     if (r != CUDA_SUCCESS) s = dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "tensor-parallel group: exchange '%s': %s", tag,
                                        dsmlpR_cuda_api_errstr(r));
     if (s == DSMLP_OK) {

@@ -206,6 +206,9 @@ void gu_case_inputs(gu_case *c, int64_t T)
         gu_fill(t->dtype, t->host, T * t->cols, 1.0, 0);
         GU_CU(c->cu->cuMemcpyHtoD(t->dev, t->host, (size_t)(T * t->cols) * dsmlp_dtype_size(t->dtype)));
     }
+    /* A pageable cuMemcpyHtoD may return before its DMA lands, on the legacy stream, which c->stream (non-blocking)
+    ** does not wait for: the run could read the previous inputs. (Seen on an H200 shared with other processes.) */
+    GU_CU(c->cu->cuCtxSynchronize());
 }
 
 /* Reference for the current host inputs into c->ref. */

@@ -172,6 +172,7 @@ START_TEST(thirty_two_layers_one_plan_one_graph)
     GU_CU(cu->cuMemcpyHtoD(act[0], hx, (size_t)T_CHECK * H * 2));
     GU_CU(cu->cuMemcpyHtoD(attn, ha, (size_t)T_CHECK * H * 2));
     for (int l = 1; l <= LAYERS; l++) GU_CU(cu->cuMemsetD8(act[l], 0xff, act_bytes));
+    GU_CU(cu->cuCtxSynchronize());   /* legacy-stream copies and memsets: st (non-blocking) does not wait for them */
     replay_us(cu, ctx, ps, sets, T_CHECK, st, 1);
 
     /* every layer against the reference from the GPU's input to that layer */
