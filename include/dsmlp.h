@@ -472,6 +472,20 @@ const char  *dsmlp_plan_arch(const dsmlp_plan *p);
 ** slot; *was_cached (may be NULL) says whether NVRTC was skipped. Several
 ** threads may call this on one plan at once, each with its own ctx. */
 dsmlp_status dsmlp_plan_compile_kernel(dsmlp_ctx *ctx, const dsmlp_plan *p, int i, int *was_cached);
+/* Kernel i of a plan, for dsmlp_compile_kernels. */
+typedef struct dsmlp_kernel_ref {
+    const dsmlp_plan *plan;
+    int               index;
+} dsmlp_kernel_ref;
+/* Called after each kernel, one call at a time (from any of the threads): refs[i] is done. */
+typedef void (*dsmlp_compile_progress_fn)(void *arg, int i, int was_cached, double seconds);
+/* Compiles (or finds) refs[0..n) on `threads` threads (< 1: one per online CPU). The calling thread works with ctx;
+** each other thread with its own context made from ctx's options (same store; its publishing is safe for
+** concurrent writers). Kernels are handed out one at a time; the first failure stops the handing out and is
+** returned, its message in ctx. Afterwards ctx's cache statistics and warning include every thread's. A
+** memory-only store keeps only the kernels the calling thread compiled. */
+dsmlp_status dsmlp_compile_kernels(dsmlp_ctx *ctx, const dsmlp_kernel_ref *refs, int n, int threads,
+                                   dsmlp_compile_progress_fn progress, void *arg);
 
 /* ---------------------------------------------------------------- runtime */
 

@@ -98,14 +98,24 @@ static inline void ds_warp_sync()
 static unsigned char *ds_sim_dyn;
 #define DS_DYNAMIC_SMEM(n) unsigned char *n = ds_sim_dyn
 
+/* The fibers and shared memory live across launches (this .so is one kernel, run many times); freed when the
+** test unloads it. */
+static unsigned ds_fib_cap;
+__attribute__((destructor)) static void ds_sim_free(void)
+{
+    for (unsigned t = 0; t < ds_fib_cap; t++) free(ds_fib[t].stack);
+    free(ds_fib);
+    free(ds_sim_dyn);
+    ds_fib = NULL, ds_sim_dyn = NULL, ds_fib_cap = 0;
+}
+
 /* Runs the grid: every block, every thread a fiber; fn(arg) is the kernel call. */
 extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn_smem, void (*fn)(void *), void *arg)
 {
-    static unsigned cap;
-    if (threads > cap) {
+    if (threads > ds_fib_cap) {
         ds_fib = (ds_fiber *)realloc(ds_fib, threads * sizeof *ds_fib);
-        for (unsigned t = cap; t < threads; t++) ds_fib[t].stack = NULL;
-        cap = threads;
+        for (unsigned t = ds_fib_cap; t < threads; t++) ds_fib[t].stack = NULL;
+        ds_fib_cap = threads;
     }
     free(ds_sim_dyn);
     ds_sim_dyn = (unsigned char *)aligned_alloc(16, (dyn_smem + 15) / 16 * 16 + 16);

@@ -1,55 +1,31 @@
-/* reference_pool.c — a fork/join parallel-for over fixed chunks (pthreads). */
+/* reference_pool.c — the reference executor's parallel-for over fixed chunks (on the base layer's pool) and its
+** thread count. */
 #include "reference.h"
 #include "context.h"
+#include "pool.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdlib.h>
-#include <unistd.h>
+typedef struct ref_job {
+    ref_chunk_fn fn;
+    void        *arg;
+} ref_job;
 
-typedef struct pool_job {
-    ref_chunk_fn  fn;
-    void         *arg;
-    int64_t       nchunks;
-    atomic_llong  next;
-} pool_job;
-
-static void *pool_worker(void *p)
+static void ref_item(void *p, int64_t chunk, int worker)
 {
-    pool_job *job = p;
-    for (;;) {
-        int64_t c = atomic_fetch_add(&job->next, 1);
-        if (c >= job->nchunks) break;
-        job->fn(job->arg, c);
-    }
-    return NULL;
+    const ref_job *j = p;
+    (void)worker;
+    j->fn(j->arg, chunk);
 }
 
 void dsmlpR_ref_parallel(int nthreads, int64_t nchunks, ref_chunk_fn fn, void *arg)
 {
-    if (nchunks <= 0) return;
-    if (nthreads > REF_MAX_THREADS) nthreads = REF_MAX_THREADS;
-    if (nthreads > nchunks) nthreads = (int)nchunks;
-    if (nthreads <= 1) {
-        for (int64_t c = 0; c < nchunks; c++) fn(arg, c);
-        return;
-    }
-    pool_job job = {.fn = fn, .arg = arg, .nchunks = nchunks};
-    atomic_init(&job.next, 0);
-    pthread_t tid[REF_MAX_THREADS];
-    int started = 0;
-    for (int i = 1; i < nthreads; i++) {
-        if (pthread_create(&tid[started], NULL, pool_worker, &job) != 0) break;  /* fewer helpers: still correct */
-        started++;
-    }
-    pool_worker(&job);
-    for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+    ref_job j = {fn, arg};
+    dsmlpB_parallel(nthreads > REF_MAX_THREADS ? REF_MAX_THREADS : nthreads, nchunks, ref_item, &j);
 }
 
 static int online_cpus(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > REF_MAX_THREADS ? REF_MAX_THREADS : (int)n;
+    int n = dsmlpB_online_cpus();
+    return n > REF_MAX_THREADS ? REF_MAX_THREADS : n;
 }
 
 int dsmlpR_ref_threads_effective(const dsmlp_ctx *ctx)

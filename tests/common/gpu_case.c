@@ -1,13 +1,12 @@
 /* gpu_case.c — see gpu_case.h. */
 #define _GNU_SOURCE
 #include "gpu_case.h"
-#include "pool.h"
+#include "pool.h"   /* src/base: the tree's one parallel-for */
 #include "dtype.h"
 #include "runtime/context.h"
 #include "runtime/device.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +26,7 @@ const char *gu_card(dsmlp_ctx *ctx)
     return dsmlpR_device_get(ctx, &d) == DSMLP_OK ? d->name : "?";
 }
 
-int gu_cores(void) { return tc_cores(); }
+int gu_cores(void) { return dsmlpB_online_cpus(); }
 
 /* The library's one tolerance table. */
 double gu_tol(dsmlp_dtype t) { return dsmlp_tolerance(t); }
@@ -74,7 +73,7 @@ static void gu_fill_chunk(void *arg, int64_t c, int worker)
 void gu_fill(dsmlp_dtype t, void *buf, int64_t n, double scale, double shift)
 {
     gu_fill_job job = {t, buf, n, scale, shift, tu_next()};
-    tc_parallel(gu_cores(), (n + GU_FILL_CHUNK - 1) / GU_FILL_CHUNK, gu_fill_chunk, &job);
+    dsmlpB_parallel(gu_cores(), (n + GU_FILL_CHUNK - 1) / GU_FILL_CHUNK, gu_fill_chunk, &job);
 }
 
 /* ------------------------------------------------------------- a case */
@@ -249,35 +248,14 @@ double gu_case_check(gu_case *c, int64_t T, dsmlp_status *status)
 
 /* NVRTC compiles dominate a suite of hundreds of plans: build every config's
 ** plan with defer_compile, then compile the distinct kernels on all cores
-** into the shared disk store (DSMLP_CACHE_DIR), so the suite's own
-** dsmlp_compile calls are store hits. */
-typedef struct gu_pre_item { const dsmlp_plan *pl; int k; } gu_pre_item;
-typedef struct gu_pre {
-    gu_pre_item    *items;
-    int             n, errors;
-    dsmlp_ctx      *ctx[64];        /* one per pool worker: contexts are not thread-safe */
-    pthread_mutex_t mu;
-    char            first_error[512];
-} gu_pre;
-
-static void gu_pre_one(void *arg, int64_t i, int worker)
-{
-    gu_pre *q = arg;
-    dsmlp_ctx *ctx = q->ctx[worker];
-    if (dsmlp_plan_compile_kernel(ctx, q->items[i].pl, q->items[i].k, NULL) != DSMLP_OK) {
-        pthread_mutex_lock(&q->mu);
-        if (!q->errors++) snprintf(q->first_error, sizeof q->first_error, "%s", dsmlp_last_error(ctx));
-        pthread_mutex_unlock(&q->mu);
-    }
-}
-
-/* Returns the number of distinct kernels compiled (or found). */
+** (dsmlp_compile_kernels) into the shared disk store (DSMLP_CACHE_DIR), so
+** the suite's own dsmlp_compile calls are store hits. Returns the number of
+** distinct kernels compiled (or found). */
 int gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncfg, int64_t max_tokens)
 {
     dsmlp_plan **plans = calloc((size_t)ncfg, sizeof *plans);
-    gu_pre q = {0};
-    pthread_mutex_init(&q.mu, NULL);
-    int cap = 0;
+    dsmlp_kernel_ref *refs = NULL;
+    int n = 0, cap = 0;
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
     o.max_tokens = max_tokens;
@@ -291,32 +269,28 @@ int gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncfg, int64_
                 const char *name, *key;
                 TU_OK(ctx, dsmlp_plan_kernel(plans[c], k, &name, &key));
                 int dup = 0;
-                for (int j = 0; j < q.n && !dup; j++) {
+                for (int j = 0; j < n && !dup; j++) {
                     const char *n2, *k2;
-                    dsmlp_plan_kernel(q.items[j].pl, q.items[j].k, &n2, &k2);
+                    dsmlp_plan_kernel(refs[j].plan, refs[j].index, &n2, &k2);
                     dup = !strcmp(key, k2);
                 }
                 if (dup) continue;
-                if (q.n == cap) {
+                if (n == cap) {
                     cap = cap ? 2 * cap : 256;
-                    q.items = realloc(q.items, sizeof *q.items * (size_t)cap);
-                    ck_assert_ptr_nonnull(q.items);
+                    refs = realloc(refs, sizeof *refs * (size_t)cap);
+                    ck_assert_ptr_nonnull(refs);
                 }
-                q.items[q.n++] = (gu_pre_item){plans[c], k};
+                refs[n++] = (dsmlp_kernel_ref){plans[c], k};
             }
         }
         dsmlp_graph_free(g);
     }
-    int nt = gu_cores();
-    for (int t = 0; t < nt; t++) TU_OK(ctx, dsmlp_ctx_create(&q.ctx[t]));
-    tc_parallel(nt, q.n, gu_pre_one, &q);
-    for (int t = 0; t < nt; t++) dsmlp_ctx_free(q.ctx[t]);
-    ck_assert_msg(q.errors == 0, "%d kernels failed to compile; first: %s", q.errors, q.first_error);
+    dsmlp_status st = dsmlp_compile_kernels(ctx, refs, n, gu_cores(), NULL, NULL);
+    ck_assert_msg(st == DSMLP_OK, "pre-compiling %d kernels: %s", n, dsmlp_last_error(ctx));
     for (int c = 0; c < ncfg; c++) dsmlp_plan_free(plans[c]);
     free(plans);
-    free(q.items);
-    pthread_mutex_destroy(&q.mu);
-    return q.n;
+    free(refs);
+    return n;
 }
 
 /* ------------------------------------------------------------- tallies */

@@ -88,10 +88,9 @@ typedef struct cli_store_report {
     char     warning[1024];
 } cli_store_report;
 
-/* Compiles jobs[0..n) with `threads` workers. Worker 0 uses ctx; the others
-** make their own contexts with ctx's options (the same store). On failure returns the first error's status and copies its
-** message to err. rep receives every worker's store report (worker 0's
-** write failures counted from the call on). */
+/* Compiles jobs[0..n) on `threads` threads (dsmlp_compile_kernels: the calling thread with ctx, the others with
+** contexts made from ctx's options, the same store). On failure returns the first error's status and copies its
+** message to err. rep receives the store report of every thread (write failures counted from the call on). */
 dsmlp_status compile_jobs(dsmlp_ctx *ctx, cli_job *jobs, int n, int threads, progress *pg,
                           char *err, size_t errlen, cli_store_report *rep);
 
