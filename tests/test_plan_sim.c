@@ -80,8 +80,8 @@ static void so_path(const plan_kernel *k, char *out, size_t cap)
     snprintf(out, cap, "%s/%s-%s.so", cachedir, k->name, hex);
 }
 
-/* Compiles every kernel not in the cache yet, up to nproc at a time. */
-static void compile_all(const plan *p)
+/* Compiles every kernel that will run (need[i]) and is not in the cache yet, up to nproc at a time. */
+static void compile_all(const plan *p, const char *need)
 {
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs < 1) jobs = 1;
@@ -109,6 +109,7 @@ static void compile_all(const plan *p)
         }
         if (i == p->nkernels) break;
         const plan_kernel *k = &p->kernels[i];
+        if (!need[i]) continue;
         char so[1200];
         so_path(k, so, sizeof so);
         if (access(so, R_OK) == 0) continue;
@@ -213,6 +214,29 @@ static int stream_runs;      /* stream kernels launched */
 
 #define SIM_MAX_GRID 4096
 
+/* The kernel a stream step runs at T: the variant asked for, else the first that serves T (the route's bound is
+** the best one's). */
+static int stream_kernel(const plan *p, const plan_step *s, long long T)
+{
+    int v = sim_variant < s->stream.nvariants ? sim_variant : s->stream.nvariants - 1;
+    for (int i = 0; i < s->stream.nvariants && T > 8 * p->kernels[s->stream.variant[v]].sk_maxnt; i++) v = i;
+    ck_assert_int_le(T, 8 * p->kernels[s->stream.variant[v]].sk_maxnt);
+    return s->stream.variant[v];
+}
+
+/* need[i] = 1 for the kernels a run at T launches (the others are neither host-compiled nor loaded). */
+static void kernels_needed(const plan *p, int stream, long long T, char *need)
+{
+    const plan_step *steps = stream ? p->ssteps : p->steps;
+    const int n = stream ? p->nssteps : p->nsteps;
+    for (int i = 0; i < n; i++) {
+        const plan_step *s = &steps[i];
+        if (s->kind == STEP_STREAM) need[stream_kernel(p, s, T)] = 1;
+        else if (s->kind == STEP_GEMM && s->gemm.decode_kernel >= 0 && T <= s->gemm.decode_max_T) need[s->gemm.decode_kernel] = 1;
+        else if (s->kind == STEP_KERNEL) need[s->kernel] = 1;
+    }
+}
+
 static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T, const rank *shared_from)
 {
     dsmlp_compile_options o;
@@ -259,9 +283,13 @@ static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T
         }
         r->bind[r->nbind++] = (dsmlp_host_tensor){B->name, B->dtype, r->ptr[b]};
     }
-    compile_all(p);
+    char *need = calloc((size_t)p->nkernels + 1, 1);
+    kernels_needed(p, r->stream, T, need);
+    compile_all(p, need);
     r->k = calloc((size_t)p->nkernels + 1, sizeof *r->k);
-    for (int i = 0; i < p->nkernels; i++) load_host(&p->kernels[i], &r->k[i]);
+    for (int i = 0; i < p->nkernels; i++)
+        if (need[i]) load_host(&p->kernels[i], &r->k[i]);
+    free(need);
     r->pc = 0;
 }
 
@@ -271,6 +299,7 @@ static void run_kernel(rank *r, int ki, long long T)
     const plan_kernel *k = &p->kernels[ki];
     void *a[PLAN_MAX_ARGS] = {0};
     for (int i = 0; i < k->nargs; i++) a[i] = r->ptr[k->args[i]];
+    ck_assert_msg(r->k[ki].so != NULL, "kernel %s runs but kernels_needed did not load it", k->name);
     launch(&r->k[ki], k, T, a);
 }
 
@@ -283,11 +312,7 @@ static int rank_run(rank *r, long long T)
     while (r->pc < n) {
         const plan_step *s = &steps[r->pc++];
         if (s->kind == STEP_STREAM) {
-            /* the variant asked for, else the first that serves T (the route's bound is the best one's) */
-            int v = sim_variant < s->stream.nvariants ? sim_variant : s->stream.nvariants - 1;
-            for (int i = 0; i < s->stream.nvariants && T > 8 * p->kernels[s->stream.variant[v]].sk_maxnt; i++) v = i;
-            ck_assert_int_le(T, 8 * p->kernels[s->stream.variant[v]].sk_maxnt);
-            run_kernel(r, s->stream.variant[v], T);
+            run_kernel(r, stream_kernel(p, s, T), T);
             /* every launch leaves its tile counters at zero for the next one */
             const plan_buf *C = &p->bufs[s->stream.counters];
             for (size_t i = 0; i < C->ws_bytes / 4; i++)
@@ -314,7 +339,8 @@ static void rank_free(rank *r)
     const plan *p = r->h->p;
     for (int b = 0; b < p->nbufs; b++)
         if (p->bufs[b].kind != BUF_WORK) free(r->ptr[b]);
-    for (int i = 0; i < p->nkernels; i++) dlclose(r->k[i].so);
+    for (int i = 0; i < p->nkernels; i++)
+        if (r->k[i].so) dlclose(r->k[i].so);
     free(r->k), free(r->ptr), free(r->ws), free(r->bind);
     dsmlp_plan_free(r->h);
 }
