@@ -50,25 +50,17 @@ for ph in "${phases[@]}"; do
       > "$O/bench.log" 2>&1
     summary+=("bench rc=$?") ;;
   profile)
-    # per-kernel facts of the stream kernels (duration, DRAM throughput, stalls) and knob variants
+    # per-kernel facts of the stream kernels (duration, DRAM throughput, stalls)
     ncu --clock-control none --kernel-name regex:'ws_' --launch-count ${NCU_COUNT:-4} --section SpeedOfLight \
       --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section LaunchStats \
       "$B/bin/dsmlp-bench" --block ${NCU_BLOCK:-gelu_f16_h4096} --tokens ${NCU_T:-1} --reps 2 --no-tune \
       > "$O/ncu.txt" 2>&1
-    summary+=("ncu rc=$? $(grep -E 'Duration|DRAM Throughput|Memory Throughput' "$O/ncu.txt" | head -12 | tr -s ' ' | tr '\n' ';')")
-    for knobs in ${KNOBS:-"DSMLP_WS_L2HINT=1" "DSMLP_WS_L2HINT=0" "DSMLP_WS_UMAX=2" "DSMLP_WS_UMAX=8"}; do
-      [ "$knobs" = none ] && continue
-      env $knobs "$B/bin/dsmlp-bench" --block gelu_f16_h4096 --tokens 1,16 --reps 50 --no-tune > "$O/knob_$knobs.log" 2>&1
-      env $knobs "$B/bin/dsmlp-bench" --block swiglu_bf16_h4096 --tokens 1,16 --reps 50 --no-tune >> "$O/knob_$knobs.log" 2>&1
-      summary+=("$knobs: $(grep -E 'T=' "$O/knob_$knobs.log" | awk '{print $1, $2, "stream", $8, "main", $6}' | tr '\n' ';')")
-    done ;;
+    summary+=("ncu rc=$? $(grep -E 'Duration|DRAM Throughput|Memory Throughput' "$O/ncu.txt" | head -12 | tr -s ' ' | tr '\n' ';')") ;;
   variants)
-    for blk in ${VBLOCKS:-gelu_f16_h4096 swiglu_bf16_h4096 bert_f16_h768}; do
-      "$B/bin/dsmlp-bench" --block "$blk" --tokens "${VTOKENS:-1,8,16,32,64}" --reps 60 --variants >> "$O/variants.log" 2>&1
-    done
-    for o in ${LDOPS:-1 2 3}; do
-      DSMLP_WS_LDOP=$o "$B/bin/dsmlp-bench" --block gelu_f16_h4096 --tokens 1 --reps 60 --variants >> "$O/ldop_$o.log" 2>&1
-      summary+=("ldop $o: $(grep 'variants:' "$O/ldop_$o.log" | cut -c1-200)")
+    # float plans build the route only when asked (stream_max_tokens)
+    for blk in ${VBLOCKS:-gelu_f16_h4096 swiglu_bf16_h4096 gelu_i8_h4096 swiglu_i8_h4096}; do
+      DSMLP_STREAM_MAX_TOKENS="${DSMLP_STREAM_MAX_TOKENS:-128}" "$B/bin/dsmlp-bench" --block "$blk" \
+        --tokens "${VTOKENS:-1,8,16,32,64}" --reps 60 --variants >> "$O/variants.log" 2>&1
     done
     summary+=("$(grep 'variants:' "$O/variants.log")") ;;
   peers)

@@ -87,8 +87,9 @@ __device__ __forceinline__ void ds_mma(float (&d)[4], const unsigned (&a)[4], un
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 __device__ __forceinline__ unsigned ds_prmt(unsigned x, unsigned y, unsigned s) { return __byte_perm(x, y, s); }
-// Weights are read once: no L1 allocation{{L2HINT_WHAT}}.
-#define DS_LDW_OP "{{LDOP}}{{L2HINT}}"
+// Weights are read once: no L1 allocation; L2 fetches whole 256-byte sectors (the load instruction and the hint
+// were chosen by measurement, bench/RESULTS.md).
+#define DS_LDW_OP "ld.global.nc.L1::no_allocate.L2::256B"
 __device__ __forceinline__ uint4 ds_ldw16(const void *p)
 {
     uint4 r;
@@ -203,17 +204,6 @@ struct ds_args {
 {{TERM_KINDS}}
 
 // 8 consecutive elements of any dtype, in accesses of at most 16 bytes (p aligned to the access).
-template <typename T> __device__ __forceinline__ void ds_ld8(const T *p, float (&v)[8])
-{
-    constexpr int P = 8 * (int)sizeof(T) > 16 ? 16 / (int)sizeof(T) : 8;
-#pragma unroll
-    for (int q = 0; q < 8 / P; q++) {
-        float u[P];
-        ds_load<P>(p + q * P, u);
-#pragma unroll
-        for (int j = 0; j < P; j++) v[q * P + j] = u[j];
-    }
-}
 template <typename T> __device__ __forceinline__ void ds_st8(T *p, const float (&v)[8])
 {
     constexpr int P = 8 * (int)sizeof(T) > 16 ? 16 / (int)sizeof(T) : 8;
@@ -227,9 +217,9 @@ template <typename T> __device__ __forceinline__ void ds_st8(T *p, const float (
 }
 
 // Activations a preceding kernel may still be writing when this one starts (programmatic dependent launch: the
-// terms and extras of the norm, the residual C) are read from L2, never L1: this kernel's L1 was cleared at its
-// launch, before griddepcontrol.wait, so an L1 line filled by an earlier kernel could hold data from before the
-// previous kernel's writes. (Seen on an H200 as wrong tiles at T > 16 when the card was shared.)
+// norm's terms and extras, the residual C) are read from L2, never L1: this kernel's L1 was cleared at its launch,
+// before griddepcontrol.wait, so a line filled early could predate the previous kernel's writes. ds_ld8 (bias, C)
+// takes the same path: 8 elements in accesses of at most 16 bytes.
 template <int N, typename T> __device__ __forceinline__ void ds_load_l2(const T *p, float (&v)[N])
 {
     typedef typename ds_raw<N * sizeof(T)>::t R;
@@ -238,7 +228,7 @@ template <int N, typename T> __device__ __forceinline__ void ds_load_l2(const T 
 #pragma unroll
     for (int j = 0; j < N; j++) v[j] = ds_to_f(e[j]);
 }
-template <typename T> __device__ __forceinline__ void ds_ld8_l2(const T *p, float (&v)[8])
+template <typename T> __device__ __forceinline__ void ds_ld8(const T *p, float (&v)[8])
 {
     constexpr int P = 8 * (int)sizeof(T) > 16 ? 16 / (int)sizeof(T) : 8;
 #pragma unroll
@@ -316,7 +306,7 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
 #if DS_HAS_C
         {
             float cv[8];
-            ds_ld8_l2(A.c + (ds_i64)t * DS_N + n, cv);
+            ds_ld8(A.c + (ds_i64)t * DS_N + n, cv);
 #pragma unroll
             for (int j = 0; j < 8; j++) v[j] += cv[j];
         }

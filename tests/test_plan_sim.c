@@ -214,14 +214,19 @@ static int stream_runs;      /* stream kernels launched */
 
 #define SIM_MAX_GRID 4096
 
-/* The kernel a stream step runs at T: the variant asked for, else the first that serves T (the route's bound is
-** the best one's). */
-static int stream_kernel(const plan *p, const plan_step *s, long long T)
+/* The generated kernel step s launches at T, or -1 (a cuBLASLt GEMM, computed on the host; an all-reduce). Stream
+** steps run the variant asked for, else the first that serves T (the route's bound is the best one's); GEMM steps
+** their decode kernel as dsmlp_run picks it. */
+static int step_kernel(const plan *p, const plan_step *s, long long T)
 {
-    int v = sim_variant < s->stream.nvariants ? sim_variant : s->stream.nvariants - 1;
-    for (int i = 0; i < s->stream.nvariants && T > 8 * p->kernels[s->stream.variant[v]].sk_maxnt; i++) v = i;
-    ck_assert_int_le(T, 8 * p->kernels[s->stream.variant[v]].sk_maxnt);
-    return s->stream.variant[v];
+    if (s->kind == STEP_STREAM) {
+        int v = sim_variant < s->stream.nvariants ? sim_variant : s->stream.nvariants - 1;
+        for (int i = 0; i < s->stream.nvariants && T > 8 * p->kernels[s->stream.variant[v]].sk_maxnt; i++) v = i;
+        ck_assert_int_le(T, 8 * p->kernels[s->stream.variant[v]].sk_maxnt);
+        return s->stream.variant[v];
+    }
+    if (s->kind == STEP_GEMM) return s->gemm.decode_kernel >= 0 && T <= s->gemm.decode_max_T ? s->gemm.decode_kernel : -1;
+    return s->kind == STEP_KERNEL ? s->kernel : -1;
 }
 
 /* need[i] = 1 for the kernels a run at T launches (the others are neither host-compiled nor loaded). */
@@ -230,10 +235,8 @@ static void kernels_needed(const plan *p, int stream, long long T, char *need)
     const plan_step *steps = stream ? p->ssteps : p->steps;
     const int n = stream ? p->nssteps : p->nsteps;
     for (int i = 0; i < n; i++) {
-        const plan_step *s = &steps[i];
-        if (s->kind == STEP_STREAM) need[stream_kernel(p, s, T)] = 1;
-        else if (s->kind == STEP_GEMM && s->gemm.decode_kernel >= 0 && T <= s->gemm.decode_max_T) need[s->gemm.decode_kernel] = 1;
-        else if (s->kind == STEP_KERNEL) need[s->kernel] = 1;
+        int k = step_kernel(p, &steps[i], T);
+        if (k >= 0) need[k] = 1;
     }
 }
 
@@ -311,22 +314,23 @@ static int rank_run(rank *r, long long T)
     const int n = r->stream ? p->nssteps : p->nsteps;
     while (r->pc < n) {
         const plan_step *s = &steps[r->pc++];
+        const int k = step_kernel(p, s, T);
         if (s->kind == STEP_STREAM) {
-            run_kernel(r, stream_kernel(p, s, T), T);
+            run_kernel(r, k, T);
             /* every launch leaves its tile counters at zero for the next one */
             const plan_buf *C = &p->bufs[s->stream.counters];
             for (size_t i = 0; i < C->ws_bytes / 4; i++)
                 ck_assert_msg(((unsigned *)r->ptr[s->stream.counters])[i] == 0, "tile counter %zu left at %u", i,
                               ((unsigned *)r->ptr[s->stream.counters])[i]);
             stream_runs++;
-        } else if (s->kind == STEP_GEMM && s->gemm.decode_kernel >= 0 && T <= s->gemm.decode_max_T) {
-            run_kernel(r, s->gemm.decode_kernel, T);  /* as dsmlp_run picks it */
+        } else if (s->kind == STEP_GEMM && k >= 0) {
+            run_kernel(r, k, T);
             gemv_runs++;
         } else if (s->kind == STEP_GEMM) {
             gemm(p, &s->gemm, r->ptr, T);
         } else if (s->kind == STEP_KERNEL) {
-            stream_dequants += r->stream && p->kernels[s->kernel].kind == KERN_DEQUANT;
-            run_kernel(r, s->kernel, T);
+            stream_dequants += r->stream && p->kernels[k].kind == KERN_DEQUANT;
+            run_kernel(r, k, T);
         } else {
             return s->buf;
         }

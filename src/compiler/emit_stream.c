@@ -24,13 +24,6 @@ static size_t smem_budget(const char *arch)
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* Developer knobs for measuring alternatives on the device (bench/RESULTS.md says which won); not options. */
-static int dev_knob(const char *name, int dflt)
-{
-    const char *e = getenv(name);
-    return e && *e ? atoi(e) : dflt;
-}
-
 /* Configuration of the body for NT n8-tiles of tokens; 0 when it does not fit. */
 typedef struct body { int nt, u, qw; size_t smem; } body;
 
@@ -42,7 +35,7 @@ static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstag
     const int acc = 4 * mt * nt, bfrag = 2 * nt * s->lpr;
     if (acc > ACC_MAX) return 0;
     int umax = (budget - REG_FIXED - acc - bfrag) / raw_regs;
-    if (umax > dev_knob("DSMLP_WS_UMAX", U_MAX)) umax = dev_knob("DSMLP_WS_UMAX", U_MAX);
+    if (umax > U_MAX) umax = U_MAX;
     const int bct = s->wn * (s->io ? 8 * s->el * s->lpr : 16 * s->mt);
     const int padt = s->io ? 16 : s->lpr == 1 ? 32 : 8;
     /* the most loads in flight that fit; then the largest x chunk (up to all of K) that fits */
@@ -52,7 +45,7 @@ static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstag
         size_t best_smem = 0;
         for (int m = 1;; m++) {
             const int qw = m * u, kch = qw * s->wk * kstep;
-            if (kch > dev_knob("DSMLP_WS_KCHMAX", KCH_MAX) && m > 1) break;
+            if (kch > KCH_MAX && m > 1) break;
             const int xld = kch + ((padt - kch % 64) % 64 + 64) % 64;
             const size_t smem = 2 * (size_t)nstaged * tp * xld * xbytes + (size_t)tp * bct * 4 + 2 * (size_t)tp * 4 + 16;
             if (smem > smem_budget(p->arch) / (size_t)s->min_blocks) break;   /* blocks per SM share it */
@@ -87,11 +80,6 @@ static dsmlp_dtype dt_of(const plan *p, const plan_kernel *k, int a, dsmlp_dtype
 
 dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s, int uniq)
 {
-    const int l2hint = dev_knob("DSMLP_WS_L2HINT", 1);
-    static const char *const ldops[] = {"ld.global.nc.L1::no_allocate", "ld.global.L1::no_allocate", "ld.global.cs",
-                                        "ld.global.nc", "ld.global.nc.L1::evict_first"};
-    int ldop = dev_knob("DSMLP_WS_LDOP", 0);
-    if (ldop < 0 || ldop > 4) ldop = 0;
     const dsmlp_dtype xt = s->norm ? dt_of(p, k, s->a_term[0], DSMLP_F16) : dt_of(p, k, s->a_x, DSMLP_F16);
     const dsmlp_dtype dt = dt_of(p, k, s->a_d, xt), wt = dt_of(p, k, s->a_wu, xt);
     if (xt != DSMLP_F16 && xt != DSMLP_BF16)
@@ -225,8 +213,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "MMA_BF16", xt == DSMLP_BF16 ? "1" : "0", "X_T", dsmlpC_emit_ctype(xt), "D_T", dsmlpC_emit_ctype(dt), "W_T", dsmlpC_emit_ctype(wt),
         "B_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_bias, xt)), "C_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_c, xt)),
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
-        "V_T", vt, "W_BYTES", wb, "L2HINT", l2hint ? ".L2::256B" : "", "LDOP", ldops[ldop],
-        "L2HINT_WHAT", l2hint ? "; L2 fetches whole 256-byte sectors" : "", "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
+        "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill(ctx, "stream.cu", kv, &k->source);

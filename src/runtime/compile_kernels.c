@@ -3,6 +3,7 @@
 #include "dsmlp.h"
 #include "context.h"
 #include "error.h"
+#include "clock.h"
 #include "pool.h"
 #include "store_int.h"
 
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct ck_job {
     const dsmlp_kernel_ref   *refs;
@@ -24,22 +24,15 @@ typedef struct ck_job {
     char                      err[ERR_MSG_MAX];
 } ck_job;
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void ck_one(void *p, int64_t i, int worker)
 {
     ck_job *j = p;
     if (atomic_load(&j->failed)) return;
     dsmlp_ctx *c = j->ctxs[worker];
-    double t0 = now_seconds();
+    double t0 = dsmlpB_seconds();
     int cached = 0;
     dsmlp_status s = dsmlp_plan_compile_kernel(c, j->refs[i].plan, j->refs[i].index, &cached);
-    double dt = now_seconds() - t0;
+    double dt = dsmlpB_seconds() - t0;
     pthread_mutex_lock(&j->mu);
     if (s != DSMLP_OK) {
         if (j->status == DSMLP_OK) {

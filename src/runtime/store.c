@@ -8,6 +8,7 @@
 #include "store_fs.h"
 #include "context.h"
 #include "nvrtc.h"
+#include "clock.h"
 
 #include <blake2.h>
 #include <errno.h>
@@ -328,13 +329,6 @@ void dsmlpR_store_close(store *s)
 
 /* -------------------------------------------------------------- lookups */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Writes e to the current directory. A failure that concerns this entry
 ** only (something else at its path) leaves the disk on; any other turns it
 ** off. Either way the entry stays in memory and the failure is counted, as
@@ -429,11 +423,11 @@ dsmlp_status dsmlpR_store_get(store *s, dsmlp_ctx *ctx, const char *kernel_name,
             s->stats.misses++;
             void *bin;
             size_t n;
-            double t0 = now_s();
+            double t0 = dsmlpB_seconds();
             st = dsmlpR_nvrtc_compile(ctx, kernel_name, source, arch, &bin, &n);
             if (st != DSMLP_OK) return st;
             s->stats.compiles++;
-            s->stats.compile_seconds += now_s() - t0;
+            s->stats.compile_seconds += dsmlpB_seconds() - t0;
             e = dsmlpR_store_mem_add(s, key, kernel_name, arch, bin, bin, n);
             if (!e) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "kernel store: out of memory adding %s", kernel_name);
             publish(s, e);

@@ -6,16 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char rdv_magic[8] = {'D', 'S', 'M', 'L', 'P', 'R', 'V', '1'};
-
-double dsmlpR_tp_rdv_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void dsmlpR_tp_rdv_frame_init(tp_rdv_frame *f, int rank, int size, uint64_t round, const char *tag, size_t bytes)
 {

@@ -79,6 +79,5 @@ void         dsmlpR_tp_rdv_frame_init(tp_rdv_frame *f, int rank, int size, uint6
 ** connection"). */
 dsmlp_status dsmlpR_tp_rdv_frame_check(dsmlp_ctx *ctx, const tp_rdv_frame *mine, const tp_rdv_frame *got, int want_rank,
                                 const char *where);
-double       dsmlpR_tp_rdv_now(void);   /* monotonic seconds */
 
 #endif

@@ -18,6 +18,7 @@
 */
 #define _GNU_SOURCE
 #include "tp_rdv.h"
+#include "clock.h"
 #include "context.h"
 
 #include <errno.h>
@@ -152,7 +153,7 @@ static dsmlp_status fetch(tp_rdv *r, dsmlp_ctx *ctx, const tp_rdv_frame *mine, i
         char msg[2048];
         if (read_err(r, j, msg, sizeof msg))
             return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "tensor-parallel rendezvous %s: rank %d failed: %s", r->spec, j, msg);
-        if (dsmlpR_tp_rdv_now() > deadline)
+        if (dsmlpB_seconds() > deadline)
             return dsmlpB_err_set(ctx, DSMLP_ERR_STATE,
                            "tensor-parallel rendezvous %s: rank %d of %d waited %.0f s for rank %d (%s) at exchange "
                            "'%s': is every rank running, with the same WORLD_SIZE and rendezvous?",
@@ -180,7 +181,7 @@ static dsmlp_status exchange(tp_rdv *r, dsmlp_ctx *ctx, const char *tag, const v
     dsmlp_status s = publish(r, ctx, &f, mine);
     if (s != DSMLP_OK) return s;
     if (bytes) memcpy((char *)all + (size_t)r->rank * bytes, mine, bytes);
-    double deadline = dsmlpR_tp_rdv_now() + r->timeout_s;
+    double deadline = dsmlpB_seconds() + r->timeout_s;
     for (int j = 0; j < r->size; j++)
         if (j != r->rank && (s = fetch(r, ctx, &f, j, (char *)all + (size_t)j * bytes, deadline)) != DSMLP_OK)
             return s;
@@ -246,10 +247,10 @@ void dsmlpR_tp_rdv_file_close(tp_rdv *r)
         if (fd >= 0) close(fd);
         return;
     }
-    double deadline = dsmlpR_tp_rdv_now() + t, wait = 0.5;
+    double deadline = dsmlpB_seconds() + t, wait = 0.5;
     for (int j = 1; j < r->size; j++) {
         snprintf(path, sizeof path, "%s.done.%d", r->path, j);
-        while (access(path, F_OK) != 0 && dsmlpR_tp_rdv_now() < deadline) {
+        while (access(path, F_OK) != 0 && dsmlpB_seconds() < deadline) {
             pause_ms(wait);
             if (wait < 20) wait *= 2;
         }

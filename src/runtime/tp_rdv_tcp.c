@@ -10,6 +10,7 @@
 */
 #define _GNU_SOURCE
 #include "tp_rdv.h"
+#include "clock.h"
 #include "context.h"
 
 #include <errno.h>
@@ -33,7 +34,7 @@ static int io_all(int fd, void *p, size_t n, double deadline, int writing)
 {
     char *c = p;
     while (n) {
-        int ms = (int)((deadline - dsmlpR_tp_rdv_now()) * 1000);
+        int ms = (int)((deadline - dsmlpB_seconds()) * 1000);
         if (ms <= 0) return errno = ETIMEDOUT, -1;
         struct pollfd pf = {fd, (short)(writing ? POLLOUT : POLLIN), 0};
         int pr = poll(&pf, 1, ms);
@@ -76,7 +77,7 @@ static void send_error(tp_rdv *r, int fd, const char *msg)
 {
     tp_rdv_frame f;
     dsmlpR_tp_rdv_frame_init(&f, 0, r->size, r->round, TAG_ERROR, strlen(msg));
-    send_frame(fd, &f, msg, dsmlpR_tp_rdv_now() + 2);
+    send_frame(fd, &f, msg, dsmlpB_seconds() + 2);
 }
 
 static void tune_socket(int fd)
@@ -129,11 +130,11 @@ static dsmlp_status root_fail(tp_rdv *r, dsmlp_ctx *ctx, dsmlp_status s, int off
 
 static dsmlp_status root_accept(tp_rdv *r, dsmlp_ctx *ctx)
 {
-    double deadline = dsmlpR_tp_rdv_now() + r->timeout_s;
+    double deadline = dsmlpB_seconds() + r->timeout_s;
     tp_rdv_frame mine;
     dsmlpR_tp_rdv_frame_init(&mine, 0, r->size, 0, "join", 0);
     for (int joined = 1; joined < r->size;) {
-        int ms = (int)((deadline - dsmlpR_tp_rdv_now()) * 1000);
+        int ms = (int)((deadline - dsmlpB_seconds()) * 1000);
         struct pollfd pf = {r->listen_fd, POLLIN, 0};
         int pr = ms > 0 ? poll(&pf, 1, ms) : 0;
         if (pr < 0 && errno == EINTR) continue;
@@ -154,7 +155,7 @@ static dsmlp_status root_accept(tp_rdv *r, dsmlp_ctx *ctx)
         tune_socket(fd);
         tp_rdv_frame got;
         /* A stranger that sends nothing must not hold the group up long. */
-        double hello_by = dsmlpR_tp_rdv_now() + 10 < deadline ? dsmlpR_tp_rdv_now() + 10 : deadline;
+        double hello_by = dsmlpB_seconds() + 10 < deadline ? dsmlpB_seconds() + 10 : deadline;
         if (io_all(fd, &got, sizeof got, hello_by, 0) != 1) {
             close(fd);
             continue;
@@ -219,7 +220,7 @@ static dsmlp_status read_reply(tp_rdv *r, dsmlp_ctx *ctx, const char *want, void
 
 static dsmlp_status peer_connect(tp_rdv *r, dsmlp_ctx *ctx, const char *host, const char *port)
 {
-    double deadline = dsmlpR_tp_rdv_now() + r->timeout_s, wait_ms = 20;
+    double deadline = dsmlpB_seconds() + r->timeout_s, wait_ms = 20;
     int err = 0, gai = 0;
     while (r->fds[0] < 0) {
         struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -233,7 +234,7 @@ static dsmlp_status peer_connect(tp_rdv *r, dsmlp_ctx *ctx, const char *host, co
             freeaddrinfo(res);
         }
         if (r->fds[0] >= 0) break;
-        if (dsmlpR_tp_rdv_now() + wait_ms / 1000 > deadline) {
+        if (dsmlpB_seconds() + wait_ms / 1000 > deadline) {
             if (gai)
                 return dsmlpB_err_set(ctx, DSMLP_ERR_IO, "tensor-parallel rendezvous %s: cannot resolve %s: %s", r->spec,
                                host, gai_strerror(gai));
@@ -280,7 +281,7 @@ dsmlp_status dsmlpR_tp_rdv_tcp_allgather(tp_rdv *r, dsmlp_ctx *ctx, const char *
 {
     tp_rdv_frame f;
     dsmlpR_tp_rdv_frame_init(&f, r->rank, r->size, r->round, tag, bytes);
-    double deadline = dsmlpR_tp_rdv_now() + r->timeout_s;
+    double deadline = dsmlpB_seconds() + r->timeout_s;
     char what[96];
     snprintf(what, sizeof what, "exchange '%s'", f.tag);
     if (bytes) memcpy((char *)all + (size_t)r->rank * bytes, mine, bytes);
