@@ -157,6 +157,7 @@ typedef struct ceilings { double copy_bw, read_bw, rate; } ceilings;
 ** weight-streaming route pinned, and after dsmlp_plan_tune. residual_kernel: the GEMM2 residual through a
 ** generated kernel instead of cuBLASLt's beta*C (main route). */
 static int bench_sms;
+static int bench_grids[16] = {0, 1}, bench_ngrids = 2;   /* --variants: grids in blocks per SM (0: default) */
 
 static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, int tune, int variants,
                       const int *tokens, int ntok, int reps, const ceilings *ce, FILE *md)
@@ -202,9 +203,11 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
             int64_t T = tokens[i];
             printf("%-18s T=%-4lld variants:", b->name, (long long)T);
             for (int v = 0; v < 6; v++)
-                for (int gsel = 0; gsel < 2; gsel++) {
-                    if (dsmlp_plan_set_route(plan, T, 1, v, gsel ? bench_sms : 0) != DSMLP_OK) continue;
-                    printf("  v%d%s %.1f", v, gsel ? "/g1" : "", capture_time(ctx, plan, T, reps));
+                for (int gi = 0; gi < bench_ngrids; gi++) {
+                    const int m = bench_grids[gi];   /* 0: the default grid; else m blocks per SM */
+                    if (dsmlp_plan_set_route(plan, T, 1, v, m * bench_sms) != DSMLP_OK) continue;
+                    if (m) printf("  v%d/g%d %.1f", v, m, capture_time(ctx, plan, T, reps));
+                    else printf("  v%d %.1f", v, capture_time(ctx, plan, T, reps));
                 }
             die_ds(ctx, dsmlp_plan_set_route(plan, T, 0, -1, 0), "set_route main");
             printf("  main %.1f us\n", capture_time(ctx, plan, T, reps));
@@ -265,11 +268,13 @@ out:
 static void usage(void)
 {
     printf("usage: dsmlp-bench [--all] [--tokens 1,2,4,...] [--block NAME] [--reps N] [--md FILE] [--no-tune]\n"
-           "                   [--residual-kernel] [--variants]\n"
+           "                   [--residual-kernel] [--variants [--grids 0,1,4,...]]\n"
            "       dsmlp-bench --tp [...]   tensor parallelism, one process per GPU (dsmlp-bench --tp --help)\n"
            "Times dsmlp's benchmark blocks as CUDA-graph replays (median of N, default 200): the plan as loaded,\n"
            "the main steps and the weight-streaming route pinned, and after dsmlp_plan_tune; each as a ratio to\n"
            "the physical floor (bytes / read-stream rate, FLOPs / GEMM rate) measured in the same run.\n"
+           "--variants times every tile variant of the weight-streaming route pinned, at each grid of --grids\n"
+           "(blocks per SM; 0 = the default, resident blocks; default list 0,1).\n"
            "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768, gelu_i8_h4096, swiglu_i8_h4096 (--all).\n"
            "Exit: 0 ok, 1 failure, 2 usage, 77 no GPU.\n");
 }
@@ -291,6 +296,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-tune")) tune = 0;
         else if (!strcmp(argv[i], "--residual-kernel")) rk = 1;
         else if (!strcmp(argv[i], "--variants")) variants = 1;
+        else if (!strcmp(argv[i], "--grids") && i + 1 < argc) {
+            bench_ngrids = 0;
+            for (char *t = strtok(argv[++i], ","); t && bench_ngrids < 16; t = strtok(NULL, ",")) bench_grids[bench_ngrids++] = atoi(t);
+        }
         else { fprintf(stderr, "dsmlp-bench: unknown argument '%s'\n", argv[i]); usage(); return 2; }
     }
     if (reps < 1 || ntok < 1) { usage(); return 2; }

@@ -39,7 +39,7 @@ for ph in "${phases[@]}"; do
     summary+=("stream suite rc=$? :: $(grep -E '^== |cases|Checks' "$O/stream.log" | tr '\n' ' ' | cut -c1-600)") ;;
   shared)
     # every GPU suite at once, as CI-like runs do: the stream route's T <= 32 bodies failed only this way once
-    # (docs/stream.md); when this passes, EXEC_ROUTE_TRUSTED_MAX_T (src/runtime/exec_stream.h) can go back to 32
+    # (docs/stream.md: the harness's uploads raced the runs)
     ctest --test-dir "$B" -L gpu -j 4 --output-on-failure --timeout 550 > "$O/shared.log" 2>&1
     summary+=("shared rc=$? :: $(grep -E '^FAIL|tests passed|Failed|== stream' "$O/shared.log" | tr '\n' ' ' | cut -c1-900)") ;;
   suites)

@@ -116,8 +116,11 @@ __device__ __forceinline__ unsigned ds_w32(const uint4 &v, int q) { return q == 
 
 // ------------------------------------------------------------------ the weight-load seam
 // ds_wraw_t holds one load; ds_wconv turns it into DS_EL / 2 words of two MMA operands each (element 2q in the
-// low half of word q). Float weights pass through; int8 and fp8 are converted exactly (their scales are per output
-// column, applied in the epilogue).
+// low half of word q). Float weights pass through; int8 and fp8 codes become exact f16/bf16 values of the codes
+// (a few integer ops per pair, no multiply): their scales belong to output rows and multiply the finished sums in
+// the epilogue, so the main loop does no per-weight scale work.
+// [out,in] with two adjacent 8-byte loads per row (int8 codes): one 16-byte load when rows keep 16-byte alignment
+#define DS_PAIR16 (!DS_IO && DS_LPR == 2 && DS_EL * {{W_BYTES}} == 8 && DS_LDW * {{W_BYTES}} % 16 == 0)
 #if DS_EL * {{W_BYTES}} == 16
 typedef uint4 ds_wraw_t;
 __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p) { return ds_ldw16(p); }
@@ -129,35 +132,38 @@ __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p) { return ds_ldw8(p)
 #endif
 
 #if DS_QUANT == 0
-__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2], float)
+__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
 {
 #pragma unroll
     for (int q = 0; q < DS_EL / 2; q++) w[q] = ds_w32(r, q);
 }
-#else
-// Quantized weights become the graph's dequantized weight exactly as the reference computes it: q x scale of the
-// row, rounded to the activation type (in registers; no weight copy anywhere).
-__device__ __forceinline__ unsigned ds_pack2(float a, float b)
-{
-#if DS_MMA_BF16
-    __nv_bfloat162 p = __floats2bfloat162_rn(a, b);
-#else
-    __half2 p = __floats2half2_rn(a, b);
-#endif
-    return *reinterpret_cast<unsigned *>(&p);
-}
-#if DS_QUANT == 1
-// int8: 0x4b0000xx is 2^23 + xx as a float; with xx = q ^ 0x80 = q + 128, subtracting 2^23 + 128 gives q exactly.
-__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2], float sc)
+#elif DS_QUANT == 1
+// int8 code q, biased to b = q ^ 0x80 = q + 128, becomes q exactly:
+//  f16:  0x64bb is 1024 + b; one subtraction of 1152 per pair.
+//  bf16: 0x4b0000bb is 2^23 + b as a float; minus 2^23 + 128 is q, whose upper half is q in bf16 (exact: |q| <= 128).
+__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
 {
 #pragma unroll
     for (int h = 0; h < DS_EL / 4; h++) {
         const unsigned u = ds_w32(r, h) ^ 0x80808080u;
-        float f[4];
+#if DS_MMA_BF16
+        unsigned f[4];
 #pragma unroll
-        for (int e = 0; e < 4; e++) f[e] = (__uint_as_float(ds_prmt(u, 0x4b000000u, 0x7440 + e)) - 8388736.0f) * sc;
-        w[2 * h] = ds_pack2(f[0], f[1]);
-        w[2 * h + 1] = ds_pack2(f[2], f[3]);
+        for (int e = 0; e < 4; e++)
+            f[e] = __float_as_uint(__uint_as_float(ds_prmt(u, 0x4b000000u, 0x7440 + e)) - 8388736.0f);
+        w[2 * h] = ds_prmt(f[0], f[1], 0x7632);
+        w[2 * h + 1] = ds_prmt(f[2], f[3], 0x7632);
+#else
+        const unsigned magic = 0x64806480u;   // 1152 in both halves
+#pragma unroll
+        for (int q = 0; q < 2; q++) {
+            __half2 v, m;
+            const unsigned b = ds_prmt(u, 0x64646464u, q ? 0x4342 : 0x4140);
+            memcpy(&v, &b, 4), memcpy(&m, &magic, 4);
+            v = __hsub2(v, m);
+            memcpy(&w[2 * h + q], &v, 4);
+        }
+#endif
     }
 }
 #else
@@ -169,8 +175,8 @@ __device__ __forceinline__ unsigned ds_fp8x2_to_h2(unsigned short v)
     return r;
 }
 #endif
-// fp8 e4m3 -> f16 pairs in one instruction (sm_89+, exact), then times the scale.
-__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2], float sc)
+// fp8 e4m3 -> f16 pairs in one instruction (sm_89+, exact); bf16 takes them through fp32 (exact: 3 mantissa bits).
+__device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
 {
 #pragma unroll
     for (int h = 0; h < DS_EL / 4; h++) {
@@ -178,12 +184,17 @@ __device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL
 #pragma unroll
         for (int q = 0; q < 2; q++) {
             const unsigned hv = ds_fp8x2_to_h2((unsigned short)(q ? u >> 16 : u & 0xffffu));
-            const __half2 x = *reinterpret_cast<const __half2 *>(&hv);
-            w[2 * h + q] = ds_pack2(__low2float(x) * sc, __high2float(x) * sc);
+#if DS_MMA_BF16
+            __half2 x;
+            memcpy(&x, &hv, 4);
+            const __nv_bfloat162 b = __floats2bfloat162_rn(__low2float(x), __high2float(x));
+            memcpy(&w[2 * h + q], &b, 4);
+#else
+            w[2 * h + q] = hv;
+#endif
         }
     }
 }
-#endif
 #endif
 
 // ------------------------------------------------------------------ kernel arguments by role
@@ -276,7 +287,7 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
         if (n >= DS_N) continue;
         float v[8];
 #pragma unroll
-        for (int j = 0; j < 8; j++) v[j] = red[t * DS_BCT + lc + j];
+        for (int j = 0; j < 8; j++) v[j] = red[t * DS_BCT + lc + j] * ds_scale_of(A.su, n + j);
 #if DS_HAS_BIAS
         {
             float b[8];
@@ -288,7 +299,8 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
 #if DS_GATED
         float gv[8];
 #pragma unroll
-        for (int j = 0; j < 8; j++) gv[j] = red[t * DS_BCT + DS_BCP + lc + j];
+        for (int j = 0; j < 8; j++)   // a merged W1's gate scales follow its up rows
+            gv[j] = red[t * DS_BCT + DS_BCP + lc + j] * (DS_SEP_SCALE ? ds_scale_of(A.sg, n + j) : ds_scale_of(A.su, DS_N + n + j));
 #if DS_HAS_BIAS
         {
             float b[8];
@@ -535,7 +547,7 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 // OI: lane (g, c) holds rows col0 + 16i + g and + 8 at k + 8c .. + 7; MMA step s takes words 2s, 2s+1.
 template <int NT, int XLD>
 __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const ds_wraw_t (&raw)[DS_RPL],
-                                             const float (&sc)[DS_RPL], const ds_x_t *xs, int kk, int g, int c)
+                                             const ds_x_t *xs, int kk, int g, int c)
 {
 #if DS_IO
     uint2 b[NT];
@@ -543,7 +555,7 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
     for (int j = 0; j < NT; j++) b[j] = *reinterpret_cast<const uint2 *>(xs + (8 * j + g) * XLD + kk + 4 * c);
     unsigned w[4 * DS_LPR][DS_EL / 2];   // [row r x load h][column pair]
 #pragma unroll
-    for (int r = 0; r < 4 * DS_LPR; r++) ds_wconv(raw[r], w[r], sc[r]);
+    for (int r = 0; r < 4 * DS_LPR; r++) ds_wconv(raw[r], w[r]);
 #pragma unroll
     for (int i = 0; i < DS_MT; i++) {
         const int h = i / (DS_EL / 2), q = i % (DS_EL / 2);
@@ -566,8 +578,8 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
 #pragma unroll
         for (int h = 0; h < DS_LPR; h++) {
             unsigned w0[DS_EL / 2], w1[DS_EL / 2];
-            ds_wconv(raw[(2 * i) * DS_LPR + h], w0, sc[(2 * i) * DS_LPR + h]);
-            ds_wconv(raw[(2 * i + 1) * DS_LPR + h], w1, sc[(2 * i + 1) * DS_LPR + h]);
+            ds_wconv(raw[(2 * i) * DS_LPR + h], w0);
+            ds_wconv(raw[(2 * i + 1) * DS_LPR + h], w1);
 #pragma unroll
             for (int s = 0; s < 2; s++) {
                 const unsigned a[4] = {w0[2 * s], w1[2 * s], w0[2 * s + 1], w1[2 * s + 1]};
@@ -583,17 +595,12 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
 // (the last chunk's tail) issue nothing. Columns past N read a valid row and are never stored; k past K loads
 // zeros.
 template <int LPC, int QW> struct ds_wcursor {
-    const ds_s_t *scales;              // the warp's part's scale vector, and the row offset into it
-    ds_i64 soff;
     ds_i64 j, base, end;               // segment, first load group of this chunk for this warp, segment end
     int ch, nch, i;
     const ds_w_t *lane[DS_RPL];        // this lane's addresses at load group 0 of the segment's tile
-    float sc[DS_RPL];                  // the scale of each load's W row (quantized weights; [out,in] only)
 
     __device__ __forceinline__ void tile(const ds_range &R, const ds_w_t *w, int wcol, int g, int c)
     {
-#pragma unroll
-        for (int r = 0; r < DS_RPL; r++) sc[r] = 1.0f;
         const ds_i64 col = (R.t0 + j) * DS_BCP + wcol + (DS_IO ? DS_EL * DS_LPR * g : g);
 #if DS_IO
 #pragma unroll
@@ -612,9 +619,6 @@ template <int LPC, int QW> struct ds_wcursor {
 #pragma unroll
                 for (int h = 0; h < DS_LPR; h++) {
                     lane[(2 * q + hh) * DS_LPR + h] = w + (row < DS_N ? row : DS_N - 1) * DS_LDW + 8 * DS_LPR * c + 8 * h;
-#if DS_HAS_SCALE
-                    sc[(2 * q + hh) * DS_LPR + h] = ds_scale_of(scales, soff + (row < DS_N ? row : DS_N - 1));
-#endif
                 }
             }
 #endif
@@ -640,16 +644,23 @@ template <int LPC, int QW> struct ds_wcursor {
         j++;
         segment(R, w, wcol, wk, g, c);
     }
-    __device__ __forceinline__ void issue(const ds_range &R, ds_wraw_t (&raw)[DS_RPL], float (&s)[DS_RPL], int c) const
+    __device__ __forceinline__ void issue(const ds_range &R, ds_wraw_t (&raw)[DS_RPL], int c) const
     {
         const ds_i64 lg = base + (ds_i64)i * DS_WK;
         if (j > R.t1 - R.t0 || lg >= end) return;
-#pragma unroll
-        for (int r = 0; r < DS_RPL; r++) s[r] = sc[r];
         const ds_i64 off = lg * (DS_IO ? 16 * DS_LDW : DS_KSTEP);
         if (DS_K % DS_KSTEP == 0 || lg < DS_LPT - 1) {
+#if DS_PAIR16
+            // a lane's two adjacent 8-byte pieces of one row (int8, [out,in], two loads per row) as one 16-byte load
+#pragma unroll
+            for (int r = 0; r < DS_RPL; r += 2) {
+                const uint4 v = ds_ldw16(lane[r] + off);
+                raw[r].x = v.x, raw[r].y = v.y, raw[r + 1].x = v.z, raw[r + 1].y = v.w;
+            }
+#else
 #pragma unroll
             for (int r = 0; r < DS_RPL; r++) raw[r] = ds_ldw(lane[r] + off);
+#endif
         } else {
 #pragma unroll
             for (int r = 0; r < DS_RPL; r++) {
@@ -689,18 +700,11 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
     // Weights first: they do not depend on the previous kernel, so they stream while it finishes.
     ds_wcursor<C::LPC, QW> L;
     ds_cursor<C::LPC> S;
-#if DS_HAS_SCALE
-    L.scales = part && DS_SEP_SCALE ? A.sg : A.su;
-    L.soff = part && !DS_SEP_SCALE ? DS_N : 0;   // a merged W1's gate rows follow its up rows
-#else
-    L.scales = nullptr, L.soff = 0;
-#endif
     L.start(R, w, wcol, wk, g, c);
     ds_wraw_t ring[U][DS_RPL];
-    float scl[U][DS_RPL];   // quantized weights: the scales that go with each load (dead code otherwise)
 #pragma unroll
     for (int u = 0; u < U; u++) {
-        L.issue(R, ring[u], scl[u], c);
+        L.issue(R, ring[u], c);
         L.next(R, w, wcol, wk, g, c);
     }
     ds_pdl_wait();
@@ -741,8 +745,8 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
                 for (int u = 0; u < U; u++) {
                     const int pos = q + u;
                     if (cbase + pos * DS_WK < cend)
-                        ds_mma_group<NT, C::XLD>(acc, ring[u], scl[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c);
-                    L.issue(R, ring[u], scl[u], c);
+                        ds_mma_group<NT, C::XLD>(acc, ring[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c);
+                    L.issue(R, ring[u], c);
                     L.next(R, w, wcol, wk, g, c);
                 }
             }

@@ -178,6 +178,7 @@ inline __nv_bfloat16 __float2bfloat16_rn(float x)
 }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 inline float __uint_as_float(unsigned u) { float f; memcpy(&f, &u, 4); return f; }
+inline unsigned __float_as_uint(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
 inline __half __ushort_as_half(unsigned short u) { __half h; h.x = u; return h; }
 inline __half2 __halves2half2(__half a, __half b) { return {a, b}; }
 inline __half2 __hsub2(__half2 a, __half2 b)
@@ -270,8 +271,13 @@ inline void ds_cp16(void *smem, const void *g, bool valid)
 }
 inline void ds_cp_commit() {}
 template <int N> inline void ds_cp_wait() {}
-inline uint4 ds_ldw16(const void *p) { uint4 r; memcpy(&r, p, 16); return r; }
-inline uint2 ds_ldw8(const void *p) { uint2 r; memcpy(&r, p, 8); return r; }
+/* the GPU faults on a misaligned vector load; so does the simulator */
+inline void ds_sim_aligned(const void *p, unsigned a)
+{
+    if ((uintptr_t)p % a) { fprintf(stderr, "plan sim: misaligned %u-byte weight load at %p\n", a, p); abort(); }
+}
+inline uint4 ds_ldw16(const void *p) { ds_sim_aligned(p, 16); uint4 r; memcpy(&r, p, 16); return r; }
+inline uint2 ds_ldw8(const void *p) { ds_sim_aligned(p, 8); uint2 r; memcpy(&r, p, 8); return r; }
 template <typename T> inline T ds_ldcg(const T *p) { return *p; }
 inline void __threadfence() {}
 inline unsigned atomicAdd(unsigned *p, unsigned v) { unsigned o = *p; *p += v; return o; }

@@ -63,7 +63,8 @@ typedef struct exec_state {
     int              needs_comm;
     /* the small-T route */
     CUdeviceptr      scratch;    /* stream partial sums and tile counters              */
-    int              grid_max;   /* largest grid the partial-sum scratch holds         */
+    int              grid_max;   /* grid the partial-sum scratch holds at the largest T */
+    size_t           part_bytes; /* bytes of that scratch                               */
     exec_pick        pick[PLAN_BUCKETS];
     char             pick_from[PLAN_TEXT_MAX + 256]; /* "heuristic (...)", "tuning record <key>", ...  */
     char             tune_key[65];   /* the plan's tuning-record key on this device    */

@@ -15,9 +15,9 @@
 
 /* The heuristic without a tuning record: the small-T route serves T up to
 ** this (documented in docs/stream.md; measured on an H200, bench/RESULTS.md:
-** with int8 weights it is 2.3-2.7x faster than the main steps at T <= 8 and
-** 1.2-1.4x at T = 16-32). Held at EXEC_ROUTE_TRUSTED_MAX_T (exec_stream.h). */
-#define HEURISTIC_STREAM_MAX_T EXEC_ROUTE_TRUSTED_MAX_T
+** with int8 weights it is 2.5-3x faster than the main steps at T <= 8 and
+** 1.2-1.6x at T = 16-32). */
+#define HEURISTIC_STREAM_MAX_T 32
 
 int dsmlpR_exec_bucket(int64_t T)
 {
@@ -45,17 +45,31 @@ static int occupancy(const plan *p, const exec_state *rt, int k)
     return n > 0 ? n : 1;
 }
 
-int dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G)
+/* A block's partial sums take 2 x T x (its tile's columns) floats (sk_part_bytes holds them for the kernel's
+** largest T), so the scratch sized for grid_max blocks at the plan's largest T holds more blocks at smaller T:
+** many blocks at decode T let the block scheduler even out SMs that stream at different speeds. */
+int dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G, int64_t T)
 {
     const plan_kernel *pk = &p->kernels[k];
     if (G > pk->sk_units) G = pk->sk_units;   /* every block gets work: the fixup counts on it */
-    if (G > rt->grid_max) G = rt->grid_max;
+    const size_t row = pk->sk_part_bytes / (size_t)(8 * (pk->sk_maxnt > 0 ? pk->sk_maxnt : 1));
+    if (T < 1) T = 1;
+    if (row > 0) {
+        const int64_t fit = (int64_t)(rt->part_bytes / (row * (size_t)T));
+        if (G > fit) G = fit;
+    }
+    if (G > EXEC_GRID_PER_SM_MAX * (int64_t)rt->dev->sm_count) G = EXEC_GRID_PER_SM_MAX * (int64_t)rt->dev->sm_count;
     return G < 1 ? 1 : (int)G;
 }
 
-int dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k)
+int dsmlpR_exec_grid_resident(const plan *p, const exec_state *rt, int k)
 {
-    return dsmlpR_exec_grid_clamp(p, rt, k, (int64_t)occupancy(p, rt, k) * rt->dev->sm_count);
+    return occupancy(p, rt, k) * rt->dev->sm_count;
+}
+
+int dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k, int64_t T)
+{
+    return dsmlpR_exec_grid_clamp(p, rt, k, (int64_t)occupancy(p, rt, k) * rt->dev->sm_count, T);
 }
 
 void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
@@ -74,7 +88,7 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             for (int q = 0; q < s->stream.nvariants && !dsmlpR_exec_variant_serves(p, s, v, T); q++) v = q;
             if (!dsmlpR_exec_variant_serves(p, s, v, T)) pk->stream = 0;
             pk->variant[i] = v;
-            pk->grid[i] = dsmlpR_exec_grid_default(p, rt, s->stream.variant[v]);
+            pk->grid[i] = dsmlpR_exec_grid_default(p, rt, s->stream.variant[v], T);
         }
     }
     snprintf(rt->pick_from, sizeof rt->pick_from,
@@ -102,6 +116,7 @@ dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *
         const plan_buf *B = &p->bufs[b];
         if (B->kind != BUF_SCRATCH) continue;
         size_t n = B->per_block ? B->ws_bytes * (size_t)rt->grid_max : B->ws_bytes;
+        if (B->per_block) rt->part_bytes = n;
         total += (n + 255) & ~(size_t)255;
     }
     CUresult r = cu->cuMemAlloc(&rt->scratch, total ? total : 256);

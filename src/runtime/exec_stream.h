@@ -10,17 +10,14 @@
 /* Token bucket of T (0: T <= 8, 1: <= 16, ... 4: <= 128) and its largest T. */
 int          dsmlpR_exec_bucket(int64_t T);
 int          dsmlpR_exec_bucket_tokens(int b);
-/* The largest T the route is chosen for without being pinned (heuristic and tuner). 16 until a shared-GPU run
-** passes (docs/stream.md): test_gpu_stream saw wrong outputs at T = 17..31 on a shared H200, most likely its own
-** input uploads racing the run (fixed); then 32, where the route is 1.2-1.4x faster for int8 weights. */
-#define EXEC_ROUTE_TRUSTED_MAX_T 16
-
 /* Whether variant v of stream step s serves T tokens. */
 int          dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T);
-/* Grid sizes: clamped to the kernel's work units and the scratch; default =
-** SMs x blocks per SM. */
-int          dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G);
-int          dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k);
+/* Grid sizes for up to T tokens: clamped to the kernel's work units, to what the partial-sum scratch holds at T
+** and to EXEC_GRID_PER_SM_MAX per SM; resident = SMs x blocks per SM (the occupancy query); default = resident. */
+#define EXEC_GRID_PER_SM_MAX 32
+int          dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G, int64_t T);
+int          dsmlpR_exec_grid_resident(const plan *p, const exec_state *rt, int k);
+int          dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k, int64_t T);
 /* Allocates the scratch, clears the tile counters, picks per bucket (tuning
 ** record from the store, else the heuristic). */
 dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt);

@@ -81,7 +81,6 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
             break;
         }
         const char *q = line + n;
-        if (dsmlpR_exec_bucket_tokens(b) > EXEC_ROUTE_TRUSTED_MAX_T) stream = 0;   /* exec_stream.h: open bug */
         out[b].stream = stream, out[b].us_main = um, out[b].us_stream = us;
         for (int i = 0; i < nsteps; i++) {
             int v, g, m = 0;
@@ -94,7 +93,7 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
                     break;
                 }
                 if (v < 0 || v >= s->stream.nvariants || g < 1) { *why = "a variant or grid out of range", rc = -1; break; }
-                out[b].variant[i] = v, out[b].grid[i] = dsmlpR_exec_grid_clamp(p, rt, s->stream.variant[v], g);
+                out[b].variant[i] = v, out[b].grid[i] = dsmlpR_exec_grid_clamp(p, rt, s->stream.variant[v], g, dsmlpR_exec_bucket_tokens(b));
             }
         }
         seen[b] = 1;
@@ -264,7 +263,6 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
         int64_t T = b == 0 ? 1 : dsmlpR_exec_bucket_tokens(b);
         if (T > p->stream_max_T) T = p->stream_max_T > 0 ? p->stream_max_T : 1;
         int servable = dsmlpR_exec_bucket_tokens(b) <= p->stream_max_T || (b > 0 && dsmlpR_exec_bucket_tokens(b - 1) < p->stream_max_T);
-        if (dsmlpR_exec_bucket_tokens(b) > EXEC_ROUTE_TRUSTED_MAX_T) servable = 0;   /* exec_stream.h: open bug */
         pk->us_main = time_it(t, T, 0, pk, -1, -1, 0);
         pk->us_stream = 0;
         pk->stream = 0;
@@ -278,10 +276,16 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
                 for (int v = 0; v < s->stream.nvariants; v++) {
                     if (!dsmlpR_exec_variant_serves(p, s, v, T)) continue;
                     int k = s->stream.variant[v];
-                    int64_t cands[4] = {dsmlpR_exec_grid_default(p, rt, k), rt->dev->sm_count, p->kernels[k].sk_tiles,
-                                        2 * (int64_t)rt->dev->sm_count};
+                    /* resident blocks, one per SM, one per tile, two waves (more waves measured slower on an
+                    ** H200: every block pays its prologue, bench/RESULTS.md) */
+                    const int64_t res = dsmlpR_exec_grid_resident(p, rt, k), hiT = dsmlpR_exec_bucket_tokens(b);
+                    int64_t cands[4] = {res, rt->dev->sm_count, p->kernels[k].sk_tiles, 2 * res};
+                    int tried[4], nt = 0;
                     for (int c = 0; c < 4; c++) {
-                        int G = dsmlpR_exec_grid_clamp(p, rt, k, cands[c]);
+                        int G = dsmlpR_exec_grid_clamp(p, rt, k, cands[c], hiT), seen = 0;
+                        for (int q = 0; q < nt; q++) seen |= tried[q] == G;
+                        if (seen) continue;
+                        tried[nt++] = G;
                         double us = time_it(t, T, 1, pk, i, k, G);
                         if (us > 0 && (bt < 0 || us < bt)) bt = us, pk->variant[i] = v, pk->grid[i] = G;
                     }
@@ -424,7 +428,7 @@ dsmlp_status dsmlp_plan_set_route(dsmlp_plan *pl, int64_t T, int stream, int var
         if (s->kind != STEP_STREAM) continue;
         if (variant >= 0) pk->variant[i] = variant;
         int k = s->stream.variant[pk->variant[i]];
-        pk->grid[i] = grid > 0 ? dsmlpR_exec_grid_clamp(p, rt, k, grid) : dsmlpR_exec_grid_default(p, rt, k);
+        pk->grid[i] = grid > 0 ? dsmlpR_exec_grid_clamp(p, rt, k, grid, hi) : dsmlpR_exec_grid_default(p, rt, k, hi);
     }
     pk->stream = stream != 0;
     snprintf(rt->pick_from, sizeof rt->pick_from, "set by dsmlp_plan_set_route");
