@@ -466,10 +466,12 @@ __device__ __forceinline__ void ds_stage(const ds_args &A, long long T, const ds
 #else
         const ds_x_t *src = A.x;
 #endif
-        for (int e = threadIdx.x; e < C::TP * V; e += DS_THREADS) {
+        // Rows T..TP-1 (the body's token padding) are never written: an MMA's output column n depends only on
+        // token row n of x, so whatever they hold reaches only padded outputs, which nothing reads or stores.
+        for (int e = threadIdx.x; e < T * V; e += DS_THREADS) {
             const int t = e / V, kk = (e % V) * 8;
             const ds_i64 k = k0 + kk;
-            const bool ok = t < T && k < kend;
+            const bool ok = k < kend;
             ds_cp16(buf + s * C::XST + t * C::XLD + kk, ok ? (const void *)(src + (ds_i64)t * DS_K + k) : (const void *)src, ok);
         }
     }
@@ -488,11 +490,11 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
     const ds_i64 kend = R.seg_e(j) * DS_KSTEP < DS_K ? R.seg_e(j) * DS_KSTEP : DS_K;
     const bool side = DS_HAS_SIDE && R.t0 + j == 0;
     const int V = (int)(R.seg_e(j) * DS_KSTEP - k0 < C::KCH ? R.seg_e(j) * DS_KSTEP - k0 : C::KCH) / 8;
-    for (int e = threadIdx.x; e < C::TP * V; e += DS_THREADS) {
+    for (int e = threadIdx.x; e < T * V; e += DS_THREADS) {
         const int t = e / V, kk = (e % V) * 8;
         const ds_i64 k = k0 + kk;
         float y[8];
-        if (t < T && k < kend) {
+        if (k < kend) {
             float v[8];
             int s = 0;
 #pragma unroll
@@ -545,14 +547,16 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 // IO: lane (g, c) holds W rows k+4c .. k+4c+3 at columns col0 + EL*g ..; MMA tile i takes columns 2i (row g) and
 // 2i+1 (row g+8); MMA k order (2c, 2c+1, 2c+8, 2c+9) is memory k (4c .. 4c+3).
 // OI: lane (g, c) holds rows col0 + 16i + g and + 8 at k + 8c .. + 7; MMA step s takes words 2s, 2s+1.
+// Token tiles past T (the body's padding) are neither read nor multiplied.
 template <int NT, int XLD>
 __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const ds_wraw_t (&raw)[DS_RPL],
-                                             const ds_x_t *xs, int kk, int g, int c)
+                                             const ds_x_t *xs, int kk, int g, int c, long long T)
 {
 #if DS_IO
     uint2 b[NT];
 #pragma unroll
-    for (int j = 0; j < NT; j++) b[j] = *reinterpret_cast<const uint2 *>(xs + (8 * j + g) * XLD + kk + 4 * c);
+    for (int j = 0; j < NT; j++)
+        if (j == 0 || 8 * j < T) b[j] = *reinterpret_cast<const uint2 *>(xs + (8 * j + g) * XLD + kk + 4 * c);
     unsigned w[4 * DS_LPR][DS_EL / 2];   // [row r x load h][column pair]
 #pragma unroll
     for (int r = 0; r < 4 * DS_LPR; r++) ds_wconv(raw[r], w[r]);
@@ -564,7 +568,8 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
                                ds_prmt(w[2 * DS_LPR + h][q], w[3 * DS_LPR + h][q], 0x5410),
                                ds_prmt(w[2 * DS_LPR + h][q], w[3 * DS_LPR + h][q], 0x7632)};
 #pragma unroll
-        for (int j = 0; j < NT; j++) ds_mma(acc[i][j], a, b[j].x, b[j].y);
+        for (int j = 0; j < NT; j++)
+            if (j == 0 || 8 * j < T) ds_mma(acc[i][j], a, b[j].x, b[j].y);
     }
 #else
     uint4 b[NT][DS_LPR];
@@ -572,7 +577,7 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
     for (int j = 0; j < NT; j++)
 #pragma unroll
         for (int h = 0; h < DS_LPR; h++)
-            b[j][h] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * DS_LPR * c + 8 * h);
+            if (j == 0 || 8 * j < T) b[j][h] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * DS_LPR * c + 8 * h);
 #pragma unroll
     for (int i = 0; i < DS_MT; i++)
 #pragma unroll
@@ -584,7 +589,8 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
             for (int s = 0; s < 2; s++) {
                 const unsigned a[4] = {w0[2 * s], w1[2 * s], w0[2 * s + 1], w1[2 * s + 1]};
 #pragma unroll
-                for (int j = 0; j < NT; j++) ds_mma(acc[i][j], a, ds_w32(b[j][h], 2 * s), ds_w32(b[j][h], 2 * s + 1));
+                for (int j = 0; j < NT; j++)
+                    if (j == 0 || 8 * j < T) ds_mma(acc[i][j], a, ds_w32(b[j][h], 2 * s), ds_w32(b[j][h], 2 * s + 1));
             }
         }
 #endif
@@ -745,7 +751,7 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
                 for (int u = 0; u < U; u++) {
                     const int pos = q + u;
                     if (cbase + pos * DS_WK < cend)
-                        ds_mma_group<NT, C::XLD>(acc, ring[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c);
+                        ds_mma_group<NT, C::XLD>(acc, ring[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c, T);
                     L.issue(R, ring[u], c);
                     L.next(R, w, wcol, wk, g, c);
                 }

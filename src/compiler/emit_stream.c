@@ -11,8 +11,14 @@
 #define REG_BUDGET_2 124 /* ... 2 blocks per SM (<= 128 registers)                      */
 #define REG_FIXED  48    /* addresses, cursors, loop state                            */
 #define ACC_MAX    128   /* accumulators beyond this leave too little for loads       */
-#define U_MAX      4     /* load groups in flight per warp                            */
-#define KCH_MAX    1024  /* k per staged x chunk                                      */
+#ifndef DSMLP_STREAM_U_MAX     /* (-D for measurements only) */
+#define DSMLP_STREAM_U_MAX 4
+#endif
+#ifndef DSMLP_STREAM_KCH_MAX
+#define DSMLP_STREAM_KCH_MAX 1024
+#endif
+#define U_MAX      DSMLP_STREAM_U_MAX    /* load groups in flight per warp            */
+#define KCH_MAX    DSMLP_STREAM_KCH_MAX  /* k per staged x chunk                      */
 
 /* Dynamic shared memory a block may use: Hopper offers 227 KB, A100 163 KB, the others 99 KB. */
 static size_t smem_budget(const char *arch)
