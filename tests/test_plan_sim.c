@@ -661,8 +661,6 @@ START_TEST(stream_route)
         {9, 3, 132, 16}, {9, 1, 264, 6}, {9, 5, 100, 24},
         /* T <= 32 with two blocks per SM */
         {0, 4, 7, 17}, {8, 4, 2, 32},
-        /* T <= 8 with three blocks per SM */
-        {0, 6, 5, 3}, {2, 6, 0, 8}, {8, 6, 3, 1}, {9, 6, 7, 5},
     };
     sim_stream = 128;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {

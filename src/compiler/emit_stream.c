@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define REG_BUDGET 232   /* registers a thread may use (1 block of 256 threads per SM) */
+#define REG_BUDGET_2 124 /* ... 2 blocks per SM (<= 128 registers)                      */
 #define REG_FIXED  48    /* addresses, cursors, loop state                            */
 #define ACC_MAX    128   /* accumulators beyond this leave too little for loads       */
 #ifndef DSMLP_STREAM_U_MAX     /* (-D for measurements only) */
@@ -34,9 +35,7 @@ typedef struct body { int nt, u, qw; size_t smem; } body;
 
 static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstaged, size_t wbytes, size_t xbytes, body *b)
 {
-    /* several blocks per SM share the 64K registers (allocated by 8 per thread); keep 4 for the compiler */
-    const int threads = 32 * s->wn * s->wk;
-    const int budget = s->min_blocks > 1 ? ((65536 / (threads * s->min_blocks)) & ~7) - 4 : REG_BUDGET;
+    const int budget = s->min_blocks > 1 ? REG_BUDGET_2 : REG_BUDGET;
     const int kstep = s->io ? 16 : 32 * s->lpr, tp = 8 * nt, mt = s->io ? s->el / 2 * s->lpr : s->mt;
     const int raw_regs = (s->io ? 4 : 2 * s->mt) * s->lpr * (int)((size_t)s->el * wbytes / 4);
     const int acc = 4 * mt * nt, bfrag = 2 * nt * s->lpr;
@@ -127,7 +126,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     if (s->act || s->gated) snprintf(act, sizeof act, "_%s%s", s->gated ? "g" : "", s->act ? act_what(s->act) : "id");
     snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d%s%s_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
              (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, s->lpr > 1 ? "w" : "",
-             s->min_blocks == 2 ? "b2" : s->min_blocks == 3 ? "b3" : "", 8 * maxnt);
+             s->min_blocks > 1 ? "b2" : "", 8 * maxnt);
     dsmlpC_emit_set_name(k, base, s->el, uniq);
 
     char what[256] = "", nwhat[200] = "";
@@ -221,7 +220,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "B_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_bias, xt)), "C_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_c, xt)),
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
-        "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks == 3 ? "3" : s->min_blocks == 2 ? "2" : "1", "LPR", lpr, NULL};
+        "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill(ctx, "stream.cu", kv, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);

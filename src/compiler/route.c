@@ -25,11 +25,9 @@ typedef struct variant { int el, mt, lpr, wn, wk, nt_lo, nt_hi, minb; } variant;
 ** 4 and 5 serve T <= 32 with two blocks per SM like 0 and 1: warps per SM, not tile shape, decided T <= 8 (one
 ** block of 8 warps per SM ran the same tile 1.7x slower at T = 1). */
 static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2}, {8, 8, 2, 2, 4, 1, 1, 2}, {8, 4, 1, 2, 4, 4, 16, 1},
-                                      {4, 2, 1, 4, 2, 4, 16, 1}, {4, 2, 1, 4, 2, 4, 4, 2}, {4, 2, 1, 2, 4, 4, 4, 2},
-                                      {4, 2, 1, 2, 4, 1, 1, 3}};
+                                      {4, 2, 1, 4, 2, 4, 16, 1}, {4, 2, 1, 4, 2, 4, 4, 2}, {4, 2, 1, 2, 4, 4, 4, 2}};
 static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2}, {8, 1, 2, 4, 2, 1, 1, 2}, {8, 2, 1, 2, 4, 4, 16, 1},
-                                      {8, 1, 1, 4, 2, 4, 16, 1}, {8, 2, 1, 2, 4, 4, 4, 2}, {8, 1, 2, 4, 2, 4, 4, 2},
-                                      {8, 1, 2, 4, 2, 1, 1, 3}};
+                                      {8, 1, 1, 4, 2, 4, 16, 1}, {8, 2, 1, 2, 4, 4, 4, 2}, {8, 1, 2, 4, 2, 4, 4, 2}};
 
 typedef struct rb {
     dsmlp_ctx *ctx;

@@ -32,7 +32,7 @@ static void config(const scase *s, dsmlp_mlp_config *c)
     c->int8_weights = s->int8, c->int8_groups = s->int8 ? s->groups : 1;
 }
 
-#define STREAM_VARIANTS 7   /* route.c's tile variants per layout */
+#define STREAM_VARIANTS 6   /* route.c's tile variants per layout */
 
 /* Runs case s at each T through the stream route with variant v (-1: every variant that serves T) and grid. */
 static void run(dsmlp_ctx *ctx, gu_tally *ty, const scase *s, const int64_t *Ts, int nT, int variant, int grid)
