@@ -31,7 +31,6 @@
 #define DS_RPL (DS_IO ? 4 * DS_LPR : 2 * DS_MT * DS_LPR)   // weight loads per lane per load group
 #define DS_MAXTP {{MAXTP}}           // largest padded token count compiled
 #define DS_NORM {{NORM}}             // 0: x is read as is; 1: LayerNorm, 2: RMSNorm of the sum of the terms
-#define DS_VROWS (DS_NORM == 1 ? 1 + {{HAS_BETA}} : 0)   // token rows after T that carry gamma (and beta) through the MMAs
 #define DS_EPS ((float){{EPS}})
 #define DS_GOFF ((float){{GOFF}})    // gamma offset (Gemma's 1 + w)
 #define DS_HAS_BETA {{HAS_BETA}}
@@ -278,28 +277,8 @@ __device__ __forceinline__ float ds_scale_of(const ds_s_t *s, ds_i64 row)
 #endif
 }
 
-// Token t's finished value of red column col (quantized weights: times the row's scale; norm: finished with the row
-// statistics, LN(v) W = rs (acc - nm * gammaW) + betaW).
-__device__ __forceinline__ float ds_norm_col(const float *red, long long T, long long t, int col, float sc, const float *nm,
-                                             const float *rs)
-{
-    const float acc = red[t * DS_BCT + col] * sc;
-#if DS_NORM == 1
-    const float gw = red[T * DS_BCT + col] * sc, bw = DS_HAS_BETA ? red[(T + 1) * DS_BCT + col] * sc : 0.0f;
-    return rs[t] * (acc - nm[t] * gw) + bw;
-#elif DS_NORM == 2
-    (void)nm;
-    return rs[t] * acc;
-#else
-    (void)T, (void)nm, (void)rs;
-    return acc;
-#endif
-}
-
 // red[t][DS_BCT] holds the finished sums of one tile; writes d for tokens < T.
-// Norm: red's rows T and T + 1 hold gamma.W and beta.W (ds_normalize), nm and rs the row statistics.
-__device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, long long T, ds_i64 tile, const float *nm,
-                                            const float *rs)
+__device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, long long T, ds_i64 tile)
 {
     constexpr int C8 = DS_BCP / 8;
     for (int e = threadIdx.x; e < T * C8; e += DS_THREADS) {
@@ -308,7 +287,7 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
         if (n >= DS_N) continue;
         float v[8];
 #pragma unroll
-        for (int j = 0; j < 8; j++) v[j] = ds_norm_col(red, T, t, lc + j, ds_scale_of(A.su, n + j), nm, rs);
+        for (int j = 0; j < 8; j++) v[j] = red[t * DS_BCT + lc + j] * ds_scale_of(A.su, n + j);
 #if DS_HAS_BIAS
         {
             float b[8];
@@ -321,8 +300,7 @@ __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, 
         float gv[8];
 #pragma unroll
         for (int j = 0; j < 8; j++)   // a merged W1's gate scales follow its up rows
-            gv[j] = ds_norm_col(red, T, t, DS_BCP + lc + j,
-                                (DS_SEP_SCALE ? ds_scale_of(A.sg, n + j) : ds_scale_of(A.su, DS_N + n + j)), nm, rs);
+            gv[j] = red[t * DS_BCT + DS_BCP + lc + j] * (DS_SEP_SCALE ? ds_scale_of(A.sg, n + j) : ds_scale_of(A.su, DS_N + n + j));
 #if DS_HAS_BIAS
         {
             float b[8];
@@ -363,42 +341,76 @@ __device__ __forceinline__ void ds_terms_global(const ds_args &A, ds_i64 t, ds_i
     }
 }
 
-// LayerNorm's shift of each row: the mean of its first (up to) 256 elements, a cheap estimate of the row mean. The
-// MMAs take (v - shift) * gamma, so the f16/bf16 operand stays near the row's spread, and the fp32 statistics
-// summed from it do not cancel. RMSNorm: 0.
-__device__ __forceinline__ void ds_row_shift(const ds_args &A, long long T, float *shift)
+// Mean and 1/std of every row, fp32, one pass over the unrounded sum shifted by its first element (so the
+// variance does not cancel). T <= 8: the block's warps split each row; else one warp per row. `part` holds
+// 2 x 8 x TP floats of scratch (the reduction buffer, idle at this point).
+template <int TP>
+__device__ __forceinline__ void ds_row_stats(const ds_args &A, long long T, float *mean, float *rstd, float *part)
 {
     constexpr int NW = DS_THREADS / 32;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    for (ds_i64 t = warp; t < T; t += NW) {
+    const int rows = T < NW ? (int)T : NW, per = NW / rows;   /* warps per row */
+    const int sub = warp / rows;
+    for (ds_i64 t0 = 0; t0 < T; t0 += rows) {
+        const ds_i64 t = t0 + warp % rows;
+        float s1 = 0.0f, s2 = 0.0f;
+        if (sub < per && t < T) {
+            float shift = 0.0f;
 #if DS_NORM == 1
-        constexpr int N = DS_K < 256 ? (int)DS_K : 256;
-        float s = 0.0f;
-        if (lane * 8 < N) {
-            float v[8];
-            ds_terms_global(A, t, lane * 8, v);
+            {
+                float v0[8];
+                ds_terms_global(A, t, 0, v0);
+                shift = v0[0];
+            }
+#endif
+            float a1[4] = {0, 0, 0, 0}, a2[4] = {0, 0, 0, 0};
+            const ds_i64 step = (ds_i64)per * 256;
+            ds_i64 k = (ds_i64)sub * 256 + lane * 8;
+            for (; k + 3 * step < DS_K; k += 4 * step) {
+                float v[4][8];
 #pragma unroll
-            for (int j = 0; j < 8; j++) s += v[j];
+                for (int u = 0; u < 4; u++) ds_terms_global(A, t, k + u * step, v[u]);
+#pragma unroll
+                for (int u = 0; u < 4; u++)
+#pragma unroll
+                    for (int j = 0; j < 8; j++) {
+                        const float d = v[u][j] - shift;
+                        a1[u] += d, a2[u] += d * d;
+                    }
+            }
+            for (; k < DS_K; k += step) {
+                float v[8];
+                ds_terms_global(A, t, k, v);
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    const float d = v[j] - shift;
+                    a1[0] += d, a2[0] += d * d;
+                }
+            }
+            s1 = ds_warp_sum((a1[0] + a1[1]) + (a1[2] + a1[3]));
+            s2 = ds_warp_sum((a2[0] + a2[1]) + (a2[2] + a2[3]));
+            if (lane == 0) part[sub * TP + (t - t0)] = s1, part[(NW + sub) * TP + (t - t0)] = s2;
+            (void)shift;
         }
-        s = ds_warp_sum(s);
-        if (lane == 0) shift[t] = s / (float)N;
-#else
-        if (lane == 0) shift[t] = 0.0f;
-#endif
-    }
-}
-
-// Row statistics from the sums of (v - shift) and its square over all of K: nm = mean - shift, rs = 1/std (RMSNorm:
-// 1/rms).
-__device__ __forceinline__ void ds_row_finish(float S1, float S2, float &nm, float &rs)
-{
-    const float m1 = S1 / (float)DS_K;
+        __syncthreads();
+        if (threadIdx.x < rows && t0 + threadIdx.x < T) {
+            const int r = threadIdx.x;
+            float S1 = 0.0f, S2 = 0.0f;
+            for (int q = 0; q < per; q++) S1 += part[q * TP + r], S2 += part[(NW + q) * TP + r];
+            const float m1 = S1 / (float)DS_K, var = S2 / (float)DS_K - (DS_NORM == 1 ? m1 * m1 : 0.0f);
+            float shift = 0.0f;
 #if DS_NORM == 1
-    nm = m1, rs = rsqrtf(fmaxf(S2 / (float)DS_K - m1 * m1, 0.0f) + DS_EPS);
-#else
-    (void)m1;
-    nm = 0.0f, rs = rsqrtf(S2 / (float)DS_K + DS_EPS);
+            {
+                float v0[8];
+                ds_terms_global(A, t0 + r, 0, v0);
+                shift = v0[0];
+            }
 #endif
+            mean[t0 + r] = DS_NORM == 1 ? shift + m1 : 0.0f;
+            rstd[t0 + r] = rsqrtf(fmaxf(var, 0.0f) + DS_EPS);
+        }
+        __syncthreads();
+    }
 }
 #endif
 
@@ -467,92 +479,65 @@ __device__ __forceinline__ void ds_stage(const ds_args &A, long long T, const ds
 }
 
 #if DS_NORM
-// The staged terms of a chunk become the MMA operand (in the first staged tensor's place): row t < T holds
-// (v - shift) * gamma, where v is the sum of the terms; LayerNorm's rows T (gamma) and T + 1 (beta) make the MMAs
-// also produce sum_k gamma_k W_kn and sum_k beta_k W_kn, with which the epilogue finishes the norm once the row
-// statistics are known: LN(v) W = rstd (acc - (mean - shift) * gammaW) + betaW. So no block waits for statistics
-// before its first MMA, and none reads whole rows for them: each warp sums (v - shift) and its square over the
-// chunks it converts into fixed slots (stat: [2][warps][TP]), the segment's sums go out with its partial tile, and
-// the block finishing a tile adds them over all of K. The block that owns tile 0's part of k writes the sum (plus
-// the extras) once.
+// The staged terms of a chunk become the normalized x (in the first staged tensor's place); the block that owns
+// tile 0's part of k writes the sum (plus the extras) once.
 template <int NT, int U, int QW>
 __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, const ds_range &R, ds_i64 j, int ch,
-                                             ds_x_t *buf, const float *shift, float *stat)
+                                             ds_x_t *buf, const float *mean, const float *rstd)
 {
     typedef ds_cfg<NT, U, QW> C;
-    constexpr int NW = DS_THREADS / 32;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const ds_i64 k0 = (R.seg_a(j) + (ds_i64)ch * C::LPC) * DS_KSTEP;
     const ds_i64 kend = R.seg_e(j) * DS_KSTEP < DS_K ? R.seg_e(j) * DS_KSTEP : DS_K;
     const bool side = DS_HAS_SIDE && R.t0 + j == 0;
     const int V = (int)(R.seg_e(j) * DS_KSTEP - k0 < C::KCH ? R.seg_e(j) * DS_KSTEP - k0 : C::KCH) / 8;
-    // rows to warps: `per` warps share a row when there are fewer rows than warps; a (warp, row) pair is fixed for
-    // the launch, so every slot is summed in one order
-    const int RT = (int)T + DS_VROWS, rows = RT < NW ? RT : NW, per = NW / rows, sub = warp / rows;
-    if (sub >= per) return;
-    for (int t = warp % rows; t < RT; t += rows) {
-        float s1 = 0.0f, s2 = 0.0f;
-        for (int i = sub * 32 + lane; i < V; i += per * 32) {
-            const int kk = i * 8;
-            const ds_i64 k = k0 + kk;
-            float y[8];
-            if (k >= kend) {
+    for (int e = threadIdx.x; e < T * V; e += DS_THREADS) {
+        const int t = e / V, kk = (e % V) * 8;
+        const ds_i64 k = k0 + kk;
+        float y[8];
+        if (k < kend) {
+            float v[8];
+            int s = 0;
 #pragma unroll
-                for (int q = 0; q < 8; q++) y[q] = 0.0f;
-            } else if (t < T) {
-                float v[8];
-                int st = 0;
+            for (int i = 0; i < DS_NTERMS; i++) {
+                float u[8];
+                if (ds_term_vec(i)) ds_load_l2<8>(A.term[i] + k, u);
+                else ds_load<8>(reinterpret_cast<const ds_v_t *>(buf) + s * C::XST + t * C::XLD + kk, u), s++;
 #pragma unroll
-                for (int n = 0; n < DS_NTERMS; n++) {
-                    float u[8];
-                    if (ds_term_vec(n)) ds_load_l2<8>(A.term[n] + k, u);
-                    else ds_load<8>(reinterpret_cast<const ds_v_t *>(buf) + st * C::XST + t * C::XLD + kk, u), st++;
-#pragma unroll
-                    for (int q = 0; q < 8; q++) v[q] = n ? v[q] + u[q] : u[q];
-                }
+                for (int q = 0; q < 8; q++) v[q] = i ? v[q] + u[q] : u[q];
+            }
 #if DS_HAS_SIDE
-                if (side) {
-                    float sd[8];
+            if (side) {
+                float sd[8];
 #pragma unroll
-                    for (int q = 0; q < 8; q++) sd[q] = v[q];
+                for (int q = 0; q < 8; q++) sd[q] = v[q];
 #pragma unroll
-                    for (int n = 0; n < DS_NEXTRA; n++) {
-                        float u[8];
-                        ds_load_l2<8>(A.extra[n] + (ds_extra_vec(n) ? 0 : (ds_i64)t * DS_K) + k, u);
+                for (int i = 0; i < DS_NEXTRA; i++) {
+                    float u[8];
+                    ds_load_l2<8>(A.extra[i] + (ds_extra_vec(i) ? 0 : (ds_i64)t * DS_K) + k, u);
 #pragma unroll
-                        for (int q = 0; q < 8; q++) sd[q] += u[q];
-                    }
-                    ds_store<8>(A.side + (ds_i64)t * DS_K + k, sd);
+                    for (int q = 0; q < 8; q++) sd[q] += u[q];
                 }
+                ds_store<8>(A.side + (ds_i64)t * DS_K + k, sd);
+            }
 #endif
-                float g[8];
-                ds_load<8>(A.gamma + k, g);
-                const float sh = shift[t];
-#pragma unroll
-                for (int q = 0; q < 8; q++) {
-                    const float d = v[q] - sh;
-                    s1 += d, s2 += d * d;
-                    y[q] = d * (g[q] + DS_GOFF);
-                }
-            } else if (t == T) {
-                ds_load<8>(A.gamma + k, y);
-#pragma unroll
-                for (int q = 0; q < 8; q++) y[q] += DS_GOFF;
-            } else {
+            float g[8];
+            ds_load<8>(A.gamma + k, g);
 #if DS_HAS_BETA
-                ds_load<8>(A.beta + k, y);
-#else
+            float b[8];
+            ds_load<8>(A.beta + k, b);
+#endif
 #pragma unroll
-                for (int q = 0; q < 8; q++) y[q] = 0.0f;   // unreachable: no beta row
+            for (int q = 0; q < 8; q++) {
+                y[q] = (v[q] - mean[t]) * rstd[t] * (g[q] + DS_GOFF);
+#if DS_HAS_BETA
+                y[q] += b[q];
 #endif
             }
-            ds_store<8>(buf + t * C::XLD + kk, y);
+        } else {
+#pragma unroll
+            for (int q = 0; q < 8; q++) y[q] = 0.0f;
         }
-        if (t < T) {
-            s1 = ds_warp_sum(s1);
-            s2 = ds_warp_sum(s2);
-            if (lane == 0) stat[sub * C::TP + t] += s1, stat[(NW + sub) * C::TP + t] += s2;
-        }
+        ds_store<8>(buf + t * C::XLD + kk, y);
     }
     (void)side;
 }
@@ -709,9 +694,8 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 #endif
     ds_x_t *xbuf = reinterpret_cast<ds_x_t *>(smem);                                  // [2][NSTAGED][TP][XLD]
     float *red = reinterpret_cast<float *>(smem + 2 * DS_NSTAGED * C::XST * sizeof(ds_x_t));  // [TP][BCT]
-    float *nm = red + C::TP * DS_BCT, *rs = nm + C::TP;   // norm: row mean - shift and 1/std, per tile
-    float *shift = rs + C::TP, *stat = shift + C::TP;    // norm: [TP] shifts, [2][warps][TP] sums (ds_normalize)
-    int *flag = reinterpret_cast<int *>(DS_NORM ? stat + 2 * (DS_THREADS / 32) * C::TP : shift);
+    float *mean = red + C::TP * DS_BCT, *rstd = mean + C::TP;
+    int *flag = reinterpret_cast<int *>(rstd + C::TP);
 
     const ds_i64 W = (ds_i64)DS_NTILE * DS_LPT, G = gridDim.x, b = blockIdx.x;
     ds_range R;
@@ -740,7 +724,7 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
         for (int z = 0; z < QW; z++) S.template next<QW>(R);
     }
 #if DS_NORM
-    ds_row_shift(A, T, shift);
+    ds_row_stats<C::TP>(A, T, mean, rstd, red);
 #endif
     int buf = 0;
     for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
@@ -753,15 +737,12 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
                 for (int r = 0; r < 4; r++) acc[i][jj][r] = 0.0f;
         const ds_i64 sa = R.seg_a(j), cend = R.seg_e(j);
         const int nch = (int)((cend - sa + C::LPC - 1) / C::LPC);
-#if DS_NORM
-        for (int x = threadIdx.x; x < 2 * (DS_THREADS / 32) * C::TP; x += DS_THREADS) stat[x] = 0.0f;
-#endif
         for (int ch = 0; ch < nch; ch++) {    // the chunks of segment j
             ds_cp_wait<1>();
             __syncthreads();
             ds_x_t *xs = xbuf + buf * DS_NSTAGED * C::XST;
 #if DS_NORM
-            ds_normalize<NT, U, QW>(A, T, R, j, ch, xs, shift, stat);
+            ds_normalize<NT, U, QW>(A, T, R, j, ch, xs, mean, rstd);
             __syncthreads();
 #endif
             const ds_i64 cbase = sa + (ds_i64)ch * C::LPC + wk;
@@ -770,7 +751,7 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
                 for (int u = 0; u < U; u++) {
                     const int pos = q + u;
                     if (cbase + pos * DS_WK < cend)
-                        ds_mma_group<NT, C::XLD>(acc, ring[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c, T + DS_VROWS);
+                        ds_mma_group<NT, C::XLD>(acc, ring[u], xs, (wk + pos * DS_WK) * DS_KSTEP, g, c, T);
                     L.issue(R, ring[u], c);
                     L.next(R, w, wcol, wk, g, c);
                 }
@@ -800,30 +781,13 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
         }
         const ds_i64 tile = R.t0 + j;
         const ds_i64 a = R.seg_a(j), e = R.seg_e(j);
-        const ds_i64 TR = T + DS_VROWS;                          // rows of red with sums: tokens, gamma, beta
-        const ds_i64 PS = TR * DS_BCT + (DS_NORM ? 2 * T : 0);   // floats of one published part
-#if DS_NORM
-        for (int t = threadIdx.x; t < T; t += DS_THREADS) {     // the segment's row sums, slots in a fixed order
-            float S1 = 0.0f, S2 = 0.0f;
-            for (int q = 0; q < DS_THREADS / 32; q++) S1 += stat[q * C::TP + t], S2 += stat[(DS_THREADS / 32 + q) * C::TP + t];
-            nm[t] = S1, rs[t] = S2;
-        }
-        __syncthreads();
-#endif
         if (a == 0 && e == DS_LPT) {
-#if DS_NORM
-            for (int t = threadIdx.x; t < T; t += DS_THREADS) ds_row_finish(nm[t], rs[t], nm[t], rs[t]);
-            __syncthreads();
-#endif
-            ds_epilogue(A, red, T, tile, nm, rs);
+            ds_epilogue(A, red, T, tile);
         } else {
             // A part of the tile: publish it; the block that completes the tile sums all parts in block order.
             const int slot = j == 0 ? 0 : 1;
-            float *mine = A.part + ((ds_i64)b * 2 + slot) * PS;
-            for (int x = threadIdx.x; x < TR * DS_BCT; x += DS_THREADS) mine[x] = red[x];
-#if DS_NORM
-            for (int t = threadIdx.x; t < T; t += DS_THREADS) mine[TR * DS_BCT + t] = nm[t], mine[TR * DS_BCT + T + t] = rs[t];
-#endif
+            float *mine = A.part + ((ds_i64)b * 2 + slot) * (ds_i64)T * DS_BCT;
+            for (int x = threadIdx.x; x < T * DS_BCT; x += DS_THREADS) mine[x] = red[x];
             __threadfence();
             __syncthreads();
             if (threadIdx.x == 0) {
@@ -839,24 +803,18 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
             if (flag[0]) {
                 __threadfence();
                 const ds_i64 f = flag[1], l = flag[2];
-                for (int x = threadIdx.x; x < PS; x += DS_THREADS) {
+                for (int x = threadIdx.x; x < T * DS_BCT; x += DS_THREADS) {
                     float s = 0.0f;
                     for (ds_i64 q = f; q <= l; q++) {
                         // tile is q's last segment when the tile starts inside q (slot 1 unless its only one)
                         const ds_i64 qt0 = (W * q / G) / DS_LPT;
                         const int qs = (q == f && qt0 != tile) ? 1 : 0;
-                        s += ds_ldcg(A.part + (q * 2 + qs) * PS + x);
+                        s += ds_ldcg(A.part + ((q * 2 + qs) * (ds_i64)T) * DS_BCT + x);
                     }
-                    if (x < TR * DS_BCT) red[x] = s;
-                    else if (x < TR * DS_BCT + T) nm[x - TR * DS_BCT] = s;
-                    else rs[x - TR * DS_BCT - T] = s;
+                    red[x] = s;
                 }
                 __syncthreads();
-#if DS_NORM
-                for (int t = threadIdx.x; t < T; t += DS_THREADS) ds_row_finish(nm[t], rs[t], nm[t], rs[t]);
-                __syncthreads();
-#endif
-                ds_epilogue(A, red, T, tile, nm, rs);
+                ds_epilogue(A, red, T, tile);
                 if (threadIdx.x == 0) A.cnt[tile] = 0;   // ready for the next launch
             }
         }

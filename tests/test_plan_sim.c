@@ -147,7 +147,6 @@ static void load_host(const plan_kernel *k, simk *out)
 
 /* Grid size of stream kernels (stream-K blocks); 0: the heuristic's (number of tiles). */
 static int sim_grid;
-static double sim_offset;     /* added to every token input (rows whose mean is far from 0) */
 
 static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
 {
@@ -222,8 +221,8 @@ static int step_kernel(const plan *p, const plan_step *s, long long T)
 {
     if (s->kind == STEP_STREAM) {
         int v = sim_variant < s->stream.nvariants ? sim_variant : s->stream.nvariants - 1;
-        for (int i = 0; i < s->stream.nvariants && T > p->kernels[s->stream.variant[v]].sk_max_t; i++) v = i;
-        ck_assert_int_le(T, p->kernels[s->stream.variant[v]].sk_max_t);
+        for (int i = 0; i < s->stream.nvariants && T > 8 * p->kernels[s->stream.variant[v]].sk_maxnt; i++) v = i;
+        ck_assert_int_le(T, 8 * p->kernels[s->stream.variant[v]].sk_maxnt);
         return s->stream.variant[v];
     }
     if (s->kind == STEP_GEMM) return s->gemm.decode_kernel >= 0 && T <= s->gemm.decode_max_T ? s->gemm.decode_kernel : -1;
@@ -284,9 +283,6 @@ static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T
             /* weights small, int8 group scales ~ 1/(127*20) so activations stay O(1) */
             double sc = B->kind == BUF_PARAM && !B->tokens && B->rows > 1 ? 0.05 : strstr(B->name, "_scales") ? 4e-4 : 0.5;
             tu_fill(B->dtype, r->ptr[b], (int64_t)(n / dsmlp_dtype_size(B->dtype)), sc);
-            if (B->kind == BUF_INPUT && B->tokens && sim_offset != 0)
-                for (int64_t e = 0; e < (int64_t)(n / dsmlp_dtype_size(B->dtype)); e++)
-                    dsmlpB_dtype_store(B->dtype, r->ptr[b], e, dsmlpB_dtype_load(B->dtype, r->ptr[b], e) + sim_offset);
         }
         r->bind[r->nbind++] = (dsmlp_host_tensor){B->name, B->dtype, r->ptr[b]};
     }
@@ -675,17 +671,6 @@ START_TEST(stream_route)
         ck_assert_msg(stream_runs - before >= 2, "%s T=%lld: %d stream kernels ran", stream_cases[runs[i].c].name,
                       runs[i].T, stream_runs - before);
     }
-    /* LayerNorm of rows whose mean is 20x their spread: the stream kernels multiply (v - shift) and finish the norm
-    ** in the epilogue (templates/stream.cu). The residual in `out` carries the offset too and dominates the error
-    ** measure, so this catches a broken shift or statistics (NaN, overflow, a wrong mean), not a small loss of
-    ** precision. */
-    static const struct { int c, variant; long long T; } offs[] = {{0, 0, 5}, {0, 4, 20}, {7, 1, 3}, {2, 1, 6}};
-    sim_offset = 4.0;
-    for (size_t i = 0; i < sizeof offs / sizeof *offs; i++) {
-        sim_variant = offs[i].variant, sim_grid = 0;
-        run_family(&stream_cases[offs[i].c], 1, offs[i].T);
-    }
-    sim_offset = 0;
     sim_stream = 0, sim_variant = 0, sim_grid = 0;
 }
 END_TEST

@@ -31,7 +31,7 @@ static size_t smem_budget(const char *arch)
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Configuration of the body for NT n8-tiles of tokens; 0 when it does not fit. */
-typedef struct body { int serves, nt, u, qw; size_t smem; } body;   /* serves T <= serves */
+typedef struct body { int nt, u, qw; size_t smem; } body;
 
 static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstaged, size_t wbytes, size_t xbytes, body *b)
 {
@@ -53,15 +53,13 @@ static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstag
             const int qw = m * u, kch = qw * s->wk * kstep;
             if (kch > KCH_MAX && m > 1) break;
             const int xld = kch + ((padt - kch % 64) % 64 + 64) % 64;
-            /* x chunks, red [TP][BCT], row statistics [2][TP], norm's shifts [TP] and sums [2][warps][TP], flags */
-            const size_t norm = s->norm ? (size_t)tp * 4 * (1 + 2 * (size_t)s->wn * s->wk) : 0;
-            const size_t smem = 2 * (size_t)nstaged * tp * xld * xbytes + (size_t)tp * bct * 4 + 2 * (size_t)tp * 4 + norm + 16;
+            const size_t smem = 2 * (size_t)nstaged * tp * xld * xbytes + (size_t)tp * bct * 4 + 2 * (size_t)tp * 4 + 16;
             if (smem > smem_budget(p->arch) / (size_t)s->min_blocks) break;   /* blocks per SM share it */
             best = qw, best_smem = smem;
             if (kch >= kneed) break;
         }
         if (best) {
-            *b = (body){8 * nt, nt, u, best, best_smem};
+            *b = (body){nt, u, best, best_smem};
             return 1;
         }
     }
@@ -103,27 +101,18 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     for (int i = 0; s->norm && i < s->nterms; i++) nstaged += !s->term_vec[i];
     /* Bodies for T <= 8, 32, 128 (n8 token tiles 1, 4, 16): each body costs NVRTC time, and at these token
     ** counts the kernel streams weights, so padding T = 9 up to 32 costs little (a few more MMAs per load). */
-    /* LayerNorm in the prologue carries gamma (and beta) as token rows after T (templates/stream.cu): those bodies
-    ** get one more n8 tile, so each still serves every T of its bucket; where that does not fit the registers, the
-    ** body keeps its tiles and serves vrows fewer tokens (the next body, or another variant, takes the rest). */
     static const int nts[] = {1, 4, 16};
-    const int vrows = s->norm == 1 ? 1 + s->has_beta : 0;
     body bodies[3];
     int nb = 0;
     for (int i = 0; i < 3; i++) {
         if (nts[i] < s->nt_lo || nts[i] > s->nt_hi || (i > 0 && nts[i - 1] >= s->max_nt)) continue;
-        if (vrows && make_body(s, p, nts[i] + 1, nstaged, wbytes, xbytes, &bodies[nb])) {
-            bodies[nb++].serves = 8 * nts[i];
-        } else if (make_body(s, p, nts[i], nstaged, wbytes, xbytes, &bodies[nb])) {
-            bodies[nb++].serves = 8 * nts[i] - vrows;
-        } else {
-            break;
-        }
+        if (!make_body(s, p, nts[i], nstaged, wbytes, xbytes, &bodies[nb])) break;
+        nb++;
     }
     if (!nb)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: no tile fits the registers",
                        (long long)s->n, (long long)s->k);
-    const int max_t = bodies[nb - 1].serves, tp_max = 8 * bodies[nb - 1].nt, threads = 32 * s->wn * s->wk;
+    const int maxnt = bodies[nb - 1].nt, threads = 32 * s->wn * s->wk;
     size_t smem = 0;
     for (int i = 0; i < nb; i++)
         if (bodies[i].smem > smem) smem = bodies[i].smem;
@@ -137,19 +126,17 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     if (s->act || s->gated) snprintf(act, sizeof act, "_%s%s", s->gated ? "g" : "", s->act ? act_what(s->act) : "id");
     snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d%s%s_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
              (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, s->lpr > 1 ? "w" : "",
-             s->min_blocks > 1 ? "b2" : "", tp_max);
+             s->min_blocks > 1 ? "b2" : "", 8 * maxnt);
     dsmlpC_emit_set_name(k, base, s->el, uniq);
 
-    char what[256] = "", nwhat[320] = "";
+    char what[256] = "", nwhat[200] = "";
     snprintf(what, sizeof what, "%s%s%sx·W%s%s%s%s%s", s->gated ? "(up" : "", s->act && !s->gated ? act_what(s->act) : "",
              s->act && !s->gated ? "(" : "", s->has_scale ? "·scale" : "", s->has_bias ? " + bias" : "",
              s->gated ? ") * " : "", s->gated ? act_what(s->act) : "", s->gated ? "(gate)" : (s->act ? ")" : ""));
     if (s->has_c) snprintf(what + strlen(what), sizeof what - strlen(what), " + C");
     if (s->norm)
-        snprintf(nwhat, sizeof nwhat, "; x = %s(sum of %d term(s)) is computed here: the staged chunks are multiplied "
-                 "by gamma%s, their row sums travel with the partial tiles and the epilogue finishes the norm%s",
-                 s->norm == 2 ? "RMSNorm" : "LayerNorm", s->nterms,
-                 s->norm == 1 ? " (less a shift; gamma and beta ride along as extra token rows)" : "",
+        snprintf(nwhat, sizeof nwhat, "; x = %s(sum of %d term(s)) is computed here: every block recomputes the row "
+                 "statistics, then normalizes each staged chunk%s", s->norm == 2 ? "RMSNorm" : "LayerNorm", s->nterms,
                  s->has_side ? ", and the block owning tile 0 writes the sum once" : "");
 
     sbuf tk = {0}, bd = {0}, dsp = {0}, pr = {0};
@@ -188,7 +175,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     bind(&bd, "part", s->a_part, NULL);
     bind(&bd, "cnt", s->a_cnt, "unsigned *");
     for (int i = 0; i < nb; i++)
-        dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d, %d, %d>(A, T, ds_smem); return; }\n", bodies[i].serves,
+        dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d, %d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
                   bodies[i].nt, bodies[i].u, bodies[i].qw);
     int nout = 0;
     while (nout < k->nargs && (nout == s->a_d || nout == s->a_side || nout == s->a_part || nout == s->a_cnt)) nout++;
@@ -206,8 +193,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     snprintf(lpr, sizeof lpr, "%d", s->lpr);
     snprintf(wn, sizeof wn, "%d", s->wn);
     snprintf(wk, sizeof wk, "%d", s->wk);
-    snprintf(maxtp, sizeof maxtp, "%d", tp_max);
-    snprintf(mxt, sizeof mxt, "%d", max_t);
+    snprintf(maxtp, sizeof maxtp, "%d", 8 * maxnt);
+    snprintf(mxt, sizeof mxt, "%d", 8 * maxnt);
     snprintf(eps, sizeof eps, "%.17g", s->eps);
     snprintf(go, sizeof go, "%.17g", s->goff);
     snprintf(nterms, sizeof nterms, "%d", s->nterms);
@@ -241,13 +228,10 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     k->rows_fixed = 1, k->rows_per_block = 1, k->grid_x = 1, k->threads = threads, k->smem_bytes = smem;
     k->sk_tiles = ceil_div(s->n, bcp);
     k->sk_units = k->sk_tiles * ceil_div(s->k, kstep);
-    k->sk_max_t = max_t;
-    /* one block's two published parts: sums of T + vrows rows (tokens, gamma, beta) and the norm's 2 x T row sums */
-    k->sk_part_row = 2 * ((size_t)bct + (s->norm ? 2 : 0)) * sizeof(float);
-    k->sk_part_fixed = 2 * (size_t)vrows * (size_t)bct * sizeof(float);
-    k->sk_part_bytes = k->sk_part_fixed + (size_t)max_t * k->sk_part_row;
+    k->sk_maxnt = maxnt;
+    k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
     snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %d B runs, %dx%d warps, %d block%s/SM, T<=%d",
              s->io ? "[in,out]" : "[out,in]", wcol, (int)((size_t)s->el * s->lpr * wbytes) * (s->io ? 8 : 4), s->wn,
-             s->wk, s->min_blocks, s->min_blocks > 1 ? "s" : "", max_t);
+             s->wk, s->min_blocks, s->min_blocks > 1 ? "s" : "", 8 * maxnt);
     return st;
 }

@@ -93,12 +93,11 @@ typedef struct plan_kernel {
     size_t  smem_bytes;
     char    key[72];               /* hex store key, filled when compiled      */
     /* KERN_STREAM: grid = (G, 1) with G chosen at run time (stream-K over
-    ** sk_units = tiles x load groups); serves T <= sk_max_t; its split tiles
-    ** need sk_part_fixed + T x sk_part_row bytes of partial sums per grid
-    ** block (sk_part_bytes at sk_max_t). */
+    ** sk_units = tiles x load groups); serves T <= 8 * sk_maxnt; its split
+    ** tiles need sk_part_bytes of partial sums per grid block. */
     int64_t sk_units, sk_tiles;
-    int     sk_max_t;
-    size_t  sk_part_bytes, sk_part_fixed, sk_part_row;
+    int     sk_maxnt;
+    size_t  sk_part_bytes;
     char    sk_what[96];           /* "IO 64 cols/warp, 2x4 warps" (explain)   */
 } plan_kernel;
 

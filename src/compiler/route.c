@@ -308,7 +308,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
     if (!R.skip) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");
     if ((R.part = add_scratch(&R, "sk_part", 0, 1)) < 0) goto oom;
     dsmlp_status st = DSMLP_OK;
-    int nstream = 0, max_t = 128;
+    int nstream = 0, maxnt = 16;
     size_t part_bytes = 0;
     char why[PLAN_TEXT_MAX] = "";
     /* pass 1: which dequant steps fold into their GEMM */
@@ -345,7 +345,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
         s->stream.first = c.first, s->stream.last = c.last, s->stream.counters = cnt;
         s->stream.out = c.d, s->stream.side = c.norm ? c.norm->side : -1, s->stream.c = c.g->c;
         s->stream.norm_fused = c.norm != NULL, s->stream.gated = c.gated, s->stream.act = c.fol != NULL;
-        int best_t = 0;
+        int best_nt = 0;
         size_t tiles = 0;
         for (int v = 0; v < nv && st == DSMLP_OK; v++) {
             if (vs[v].nt_lo > R.max_nt) continue;   /* T never needs these bodies */
@@ -354,13 +354,13 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
             s = &p->ssteps[p->nssteps - 1];   /* emit may not move ssteps, but stay safe */
             s->stream.variant[s->stream.nvariants++] = ki;
             const plan_kernel *k = &p->kernels[ki];
-            if (k->sk_max_t > best_t) best_t = k->sk_max_t;
+            if (k->sk_maxnt > best_nt) best_nt = k->sk_maxnt;
             if ((size_t)k->sk_tiles > tiles) tiles = (size_t)k->sk_tiles;
             if (k->sk_part_bytes > part_bytes) part_bytes = k->sk_part_bytes;
         }
         if (st != DSMLP_OK) break;
         p->bufs[cnt].ws_bytes = tiles * 4, p->bufs[cnt].cols = (int64_t)tiles;
-        if (best_t < max_t) max_t = best_t;
+        if (best_nt < maxnt) maxnt = best_nt;
         /* label and explanation */
         snprintf(s->label, sizeof s->label, "stream%s%s", c.norm ? "+norm" : "",
                  c.gated ? "+gated" : c.fol ? "+act" : p->steps[c.last].label + 4);
@@ -387,7 +387,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
         snprintf(p->stream_why, sizeof p->stream_why, "no GEMM can stream: %s", why[0] ? why : "none in the plan");
         return DSMLP_OK;
     }
-    p->stream_max_T = max_t < want ? max_t : want;
+    p->stream_max_T = 8 * maxnt < want ? 8 * maxnt : want;
     snprintf(p->stream_why, sizeof p->stream_why, "%d stream kernel step(s) for T <= %lld%s%s", nstream,
              (long long)p->stream_max_T, why[0] ? "; " : "", why);
     return DSMLP_OK;

@@ -30,7 +30,7 @@ int dsmlpR_exec_bucket_tokens(int b) { return 8 << b; }
 
 int dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T)
 {
-    return v >= 0 && v < s->stream.nvariants && T <= (int64_t)p->kernels[s->stream.variant[v]].sk_max_t;
+    return v >= 0 && v < s->stream.nvariants && T <= 8 * (int64_t)p->kernels[s->stream.variant[v]].sk_maxnt;
 }
 
 /* Blocks of kernel k that fit one SM at once (registers, shared memory). */
@@ -52,10 +52,10 @@ int dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G
 {
     const plan_kernel *pk = &p->kernels[k];
     if (G > pk->sk_units) G = pk->sk_units;   /* every block gets work: the fixup counts on it */
+    const size_t row = pk->sk_part_bytes / (size_t)(8 * (pk->sk_maxnt > 0 ? pk->sk_maxnt : 1));
     if (T < 1) T = 1;
-    const size_t per_block = pk->sk_part_fixed + (size_t)T * pk->sk_part_row;
-    if (per_block > 0) {
-        const int64_t fit = (int64_t)(rt->part_bytes / per_block);
+    if (row > 0) {
+        const int64_t fit = (int64_t)(rt->part_bytes / (row * (size_t)T));
         if (G > fit) G = fit;
     }
     if (G > EXEC_GRID_PER_SM_MAX * (int64_t)rt->dev->sm_count) G = EXEC_GRID_PER_SM_MAX * (int64_t)rt->dev->sm_count;
