@@ -15,8 +15,8 @@
 
 /* The heuristic without a tuning record: the small-T route serves T up to
 ** this (documented in docs/stream.md; measured on an H200, bench/RESULTS.md:
-** with int8 weights it is 2.5-3x faster than the main steps at T <= 8 and
-** 1.2-1.6x at T = 16-32). */
+** with int8 weights it is 2.5-3.3x faster than the main steps at T <= 8 and
+** 1.3-1.8x at T = 16-32; at T = 64 they are level). */
 #define HEURISTIC_STREAM_MAX_T 32
 
 int dsmlpR_exec_bucket(int64_t T)
