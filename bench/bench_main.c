@@ -206,8 +206,8 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
                 for (int gi = 0; gi < bench_ngrids; gi++) {
                     const int m = bench_grids[gi];   /* 0: the default grid; else m blocks per SM */
                     if (dsmlp_plan_set_route(plan, T, 1, v, m * bench_sms) != DSMLP_OK) continue;
-                    if (m) printf("  v%d/g%d %.1f", v, m, capture_time(ctx, plan, T, reps));
-                    else printf("  v%d %.1f", v, capture_time(ctx, plan, T, reps));
+                    printf(m ? "  v%d/g%d" : "  v%d", v, m);
+                    printf(" %.1f", capture_time(ctx, plan, T, reps));
                 }
             die_ds(ctx, dsmlp_plan_set_route(plan, T, 0, -1, 0), "set_route main");
             printf("  main %.1f us\n", capture_time(ctx, plan, T, reps));

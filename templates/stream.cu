@@ -548,6 +548,7 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 // 2i+1 (row g+8); MMA k order (2c, 2c+1, 2c+8, 2c+9) is memory k (4c .. 4c+3).
 // OI: lane (g, c) holds rows col0 + 16i + g and + 8 at k + 8c .. + 7; MMA step s takes words 2s, 2s+1.
 // Token tiles past T (the body's padding) are neither read nor multiplied.
+__device__ __forceinline__ bool ds_tile_live(int j, long long T) { return j == 0 || 8 * j < T; }
 template <int NT, int XLD>
 __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const ds_wraw_t (&raw)[DS_RPL],
                                              const ds_x_t *xs, int kk, int g, int c, long long T)
@@ -556,7 +557,7 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
     uint2 b[NT];
 #pragma unroll
     for (int j = 0; j < NT; j++)
-        if (j == 0 || 8 * j < T) b[j] = *reinterpret_cast<const uint2 *>(xs + (8 * j + g) * XLD + kk + 4 * c);
+        if (ds_tile_live(j, T)) b[j] = *reinterpret_cast<const uint2 *>(xs + (8 * j + g) * XLD + kk + 4 * c);
     unsigned w[4 * DS_LPR][DS_EL / 2];   // [row r x load h][column pair]
 #pragma unroll
     for (int r = 0; r < 4 * DS_LPR; r++) ds_wconv(raw[r], w[r]);
@@ -569,7 +570,7 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
                                ds_prmt(w[2 * DS_LPR + h][q], w[3 * DS_LPR + h][q], 0x7632)};
 #pragma unroll
         for (int j = 0; j < NT; j++)
-            if (j == 0 || 8 * j < T) ds_mma(acc[i][j], a, b[j].x, b[j].y);
+            if (ds_tile_live(j, T)) ds_mma(acc[i][j], a, b[j].x, b[j].y);
     }
 #else
     uint4 b[NT][DS_LPR];
@@ -577,7 +578,7 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
     for (int j = 0; j < NT; j++)
 #pragma unroll
         for (int h = 0; h < DS_LPR; h++)
-            if (j == 0 || 8 * j < T) b[j][h] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * DS_LPR * c + 8 * h);
+            if (ds_tile_live(j, T)) b[j][h] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * DS_LPR * c + 8 * h);
 #pragma unroll
     for (int i = 0; i < DS_MT; i++)
 #pragma unroll
@@ -590,7 +591,7 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
                 const unsigned a[4] = {w0[2 * s], w1[2 * s], w0[2 * s + 1], w1[2 * s + 1]};
 #pragma unroll
                 for (int j = 0; j < NT; j++)
-                    if (j == 0 || 8 * j < T) ds_mma(acc[i][j], a, ds_w32(b[j][h], 2 * s), ds_w32(b[j][h], 2 * s + 1));
+                    if (ds_tile_live(j, T)) ds_mma(acc[i][j], a, ds_w32(b[j][h], 2 * s), ds_w32(b[j][h], 2 * s + 1));
             }
         }
 #endif

@@ -46,8 +46,8 @@ static int occupancy(const plan *p, const exec_state *rt, int k)
 }
 
 /* A block's partial sums take 2 x T x (its tile's columns) floats (sk_part_bytes holds them for the kernel's
-** largest T), so the scratch sized for grid_max blocks at the plan's largest T holds more blocks at smaller T:
-** many blocks at decode T let the block scheduler even out SMs that stream at different speeds. */
+** largest T), so the scratch sized for grid_max blocks at the plan's largest T holds more blocks at smaller T
+** (dsmlp_plan_set_route may pin such grids; the tuner stops at two waves, docs/stream.md says why). */
 int dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G, int64_t T)
 {
     const plan_kernel *pk = &p->kernels[k];
@@ -69,7 +69,7 @@ int dsmlpR_exec_grid_resident(const plan *p, const exec_state *rt, int k)
 
 int dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k, int64_t T)
 {
-    return dsmlpR_exec_grid_clamp(p, rt, k, (int64_t)occupancy(p, rt, k) * rt->dev->sm_count, T);
+    return dsmlpR_exec_grid_clamp(p, rt, k, dsmlpR_exec_grid_resident(p, rt, k), T);
 }
 
 void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
