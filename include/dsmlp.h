@@ -90,6 +90,7 @@ typedef struct dsmlp_ctx_options {
     int              gemm_tune;        /* 1: time cuBLASLt candidates at load */
     int              decode_max_tokens;/* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
     int              stream_max_tokens;/* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
+    int              stream_pipe;      /* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
     char             warning[256];     /* from_env: the first variable it ignored, and why */
 } dsmlp_ctx_options;
 
@@ -424,6 +425,12 @@ typedef struct dsmlp_compile_options {
                                   heuristic at load. 0: none. -1 (default):
                                   auto, only for quantized weights (measured
                                   faster there; bench/RESULTS.md)            */
+    int         stream_pipe; /* 1: the weight-streaming route also gets the
+                                  shared-memory pipeline variants (sm_90+: a
+                                  producer warp streams W tiles with bulk
+                                  copies completed on mbarriers); which
+                                  variant serves is still measured. Default
+                                  0 until measured (docs/stream.md)          */
     int         external_workspace; /* 1: dsmlp_plan_load allocates no
                                   workspace; install one with
                                   dsmlp_plan_set_workspace before running

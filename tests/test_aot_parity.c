@@ -119,7 +119,43 @@ START_TEST(option_table_covers_the_struct)
     TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "max_tokns=5"), DSMLP_ERR_INVALID_ARG);
     TU_MSG_HAS(ctx, "did you mean 'max_tokens'");
     TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "defer_compile=1"), DSMLP_ERR_INVALID_ARG);
+    TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "external_workspace=1"), DSMLP_ERR_INVALID_ARG);   /* internal row */
     TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "tf32=maybe"), DSMLP_ERR_INVALID_ARG);
+    /* the weight-streaming route's options: stream_max_tokens (an int from -1) and stream_pipe (0/1, default 0) */
+    TU_OK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_max_tokens=16"));
+    ck_assert_int_eq(o.stream_max_tokens, 16);
+    TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_max_tokens=-2"), DSMLP_ERR_INVALID_ARG);
+    TU_MSG_HAS(ctx, "compile option stream_max_tokens = -2 is outside [-1, ");
+    ck_assert_int_eq(o.stream_max_tokens, 16);
+    ck_assert_int_eq(o.stream_pipe, 0);
+    TU_OK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_pipe=1"));
+    ck_assert_int_eq(o.stream_pipe, 1);
+    TU_OK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_pipe=off"));
+    ck_assert_int_eq(o.stream_pipe, 0);
+    TU_OK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_pipe=true"));
+    ck_assert_int_eq(o.stream_pipe, 1);
+    TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_pipe=2"), DSMLP_ERR_INVALID_ARG);
+    TU_MSG_HAS(ctx, "compile option stream_pipe = 2 is outside [0, 1]");
+    TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_pipe=-1"), DSMLP_ERR_INVALID_ARG);
+    TU_MSG_HAS(ctx, "compile option stream_pipe = -1 is outside [0, 1]");
+    ck_assert_int_eq(o.stream_pipe, 1);   /* a rejected value leaves the field alone */
+    TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_pip=1"), DSMLP_ERR_INVALID_ARG);
+    TU_MSG_HAS(ctx, "did you mean 'stream_pipe'");
+    int pipe_row = -1;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(dsmlp_compile_option_info(i)->name, "stream_pipe")) pipe_row = i;
+    ck_assert_int_ge(pipe_row, 0);
+    ck_assert_int_eq(dsmlp_compile_option_info(pipe_row)->kind, DSMLP_OPTION_BOOL);
+    ck_assert_int_eq(dsmlp_compile_option_info(pipe_row)->min, 0);
+    ck_assert_int_eq(dsmlp_compile_option_info(pipe_row)->max, 1);
+    {
+        char v[8];
+        dsmlp_compile_options def;
+        dsmlp_compile_options_default(&def);
+        ck_assert_int_eq(def.stream_pipe, 0);   /* off until measured */
+        ck_assert_int_gt(dsmlp_compile_options_format(&def, pipe_row, v, sizeof v), 0);
+        ck_assert_str_eq(v, "0");
+    }
     char buf[32];
     for (int i = 0; i < n; i++) ck_assert_int_gt(dsmlp_compile_options_format(&o, i, buf, sizeof buf), 0);
     /* a script's per-layer option with a typo fails at its line */
@@ -128,6 +164,25 @@ START_TEST(option_table_covers_the_struct)
                                            "m.lua", NULL, &l), DSMLP_ERR_SCRIPT);
     TU_MSG_HAS(ctx, "m.lua:1:");
     TU_MSG_HAS(ctx, "did you mean 'decode_max_tokens'");
+    /* per-layer stream_pipe in a script reaches the layer's options; out of range fails naming it */
+    TU_OK(ctx, dsmlp_script_load_string(ctx,
+                                        "dsmlp.layer('a', dsmlp.mlp{hidden = 64}, {stream_pipe = true, stream_max_tokens = 8})\n"
+                                        "dsmlp.layer('b', dsmlp.mlp{hidden = 64})",
+                                        "p.lua", NULL, &l));
+    ck_assert_int_eq(dsmlp_layers_count(l), 2);
+    for (int i = 0; i < 2; i++) {
+        dsmlp_compile_options lo;
+        dsmlp_compile_options_default(&lo);
+        TU_OK(ctx, dsmlp_layers_options(l, i, ctx, &lo));
+        ck_assert_int_eq(lo.stream_pipe, i == 0);
+        ck_assert_int_eq(lo.stream_max_tokens, i == 0 ? 8 : -1);
+    }
+    dsmlp_layers_free(l);
+    l = NULL;
+    TU_CHECK(ctx, dsmlp_script_load_string(ctx, "dsmlp.layer('a', dsmlp.mlp{hidden = 64},\n  {stream_pipe = 2})",
+                                           "q.lua", NULL, &l), DSMLP_ERR_SCRIPT);
+    TU_MSG_HAS(ctx, "q.lua:1:");
+    TU_MSG_HAS(ctx, "stream_pipe = 2 is outside [0, 1]");
     dsmlp_ctx_free(ctx);
 }
 END_TEST

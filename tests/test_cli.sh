@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_cli.sh — dsmlp-compile: compiling into the store, cache hits, -j
-# determinism, --list, --clear, --explain, --help/--version, unusable-store
-# warning, --verify without a GPU. Bundles: test_cli_bundle.sh; bad
-# arguments and scripts: test_cli_errors.sh.
+# determinism, --list, --clear, --explain, --stream-max-tokens/--stream-pipe,
+# --help/--version, unusable-store warning, --verify without a GPU. Bundles:
+# test_cli_bundle.sh; bad arguments and scripts: test_cli_errors.sh.
 . "$(dirname "$0")/lib/cli_common.sh"
 
 # Two small layers (tiny sizes compile fast) sharing nothing, one repeated:
@@ -83,6 +83,37 @@ run --list --cache-dir "$tmp/s1"
 for k in $(grep -oE '^[0-9a-f]{64}' <<<"$out"); do
   grep -q "${k:0:16}" <<<"$explained" || fail "--explain does not show kernel key $k"
 done
+
+# --- --stream-max-tokens / --stream-pipe set every layer's compile options: the
+# plans are the ones -O builds, and the flags win over -O ----------------------
+cat >"$tmp/one.lua" <<'EOF'
+local dsmlp = dsmlp or require("dsmlp")
+return { block = dsmlp.mlp{hidden = 64, intermediate = 256, dtype = "f16", activation = "gelu", norm = "layernorm",
+                           layout = "out_in"} }
+EOF
+# explain ARGS...: --explain's plan text for one.lua on sm_90 (the summary line dropped) in $plan
+explain() {
+  run "$tmp/one.lua" --cache-dir "$tmp/sp" --arch sm_90 --explain "$@"
+  [ $rc -eq 0 ] || fail "--explain $* exit $rc: $err"
+  plan=$(grep -v ': layers [0-9]*, archs ' <<<"$out")
+}
+explain
+grep -q "small-T route: none" <<<"$plan" && ok "f16 layer: no small-T route by default" || fail "default route: $plan"
+explain --stream-max-tokens 8
+e_route=$plan
+grep -q "small-T route (weight-streaming kernels), may serve T <= 8;" <<<"$plan" \
+  && ok "--stream-max-tokens 8 builds the route" || fail "--stream-max-tokens 8: $plan"
+explain -O stream_max_tokens=8
+[ "$plan" = "$e_route" ] && ok "-O stream_max_tokens=8: the same plan" || fail "-O stream_max_tokens=8 differs: $plan"
+explain -O stream_max_tokens=0 --stream-max-tokens 8
+[ "$plan" = "$e_route" ] && ok "--stream-max-tokens wins over -O" || fail "--stream-max-tokens over -O: $plan"
+explain --stream-max-tokens 8 --stream-pipe 1
+e_pipe=$plan
+grep -q "may serve T <= 8;" <<<"$plan" && ok "--stream-pipe 1 accepted" || fail "--stream-pipe 1: $plan"
+explain -O stream_max_tokens=8 -O stream_pipe=1
+[ "$plan" = "$e_pipe" ] && ok "-O stream_pipe=1: the same plan as --stream-pipe 1" || fail "-O stream_pipe=1 differs: $plan"
+explain --stream-max-tokens 8 -O stream_pipe=1 --stream-pipe=0
+[ "$plan" = "$e_route" ] && ok "--stream-pipe=0 wins over -O stream_pipe=1" || fail "--stream-pipe=0 over -O: $plan"
 
 # --- unusable store: one warning, kernels compiled, exit 5 (nothing persisted)
 echo x >"$tmp/file"

@@ -40,6 +40,14 @@ expect 2 "--arch needs at least one arch" "$tmp/good.lua" --arch ,
 expect 2 "-j needs a whole number from 1 to 1024, got '0'" "$tmp/good.lua" -j 0
 expect 2 "-j needs a whole number .* got 'many'" "$tmp/good.lua" -j many
 expect 2 "-j needs a whole number .* got '-3'" "$tmp/good.lua" -j=-3
+expect 2 "--stream-max-tokens 129: need -1 \\(auto\\), 0 \\(none\\) or 1..128" "$tmp/good.lua" --stream-max-tokens 129
+expect 2 "--stream-max-tokens -2: need -1" "$tmp/good.lua" --stream-max-tokens=-2
+expect 2 "option '--stream-max-tokens' needs a value" "$tmp/good.lua" --stream-max-tokens
+expect 2 "--stream-pipe 2: need 0 \\(off\\) or 1" "$tmp/good.lua" --stream-pipe 2
+expect 2 "--stream-pipe -1: need 0 \\(off\\) or 1" "$tmp/good.lua" --stream-pipe=-1
+expect 2 "--stream-pipe on: need 0 \\(off\\) or 1" "$tmp/good.lua" --stream-pipe on
+expect 2 "option '--stream-pipe' needs a value" "$tmp/good.lua" --stream-pipe
+expect 2 "bad -O 'stream_pipe=2'" "$tmp/good.lua" -O stream_pipe=2
 expect 2 "no model script given" --arch sm_90
 expect 2 "no model script given"
 expect 2 "more than one model script" "$tmp/good.lua" "$tmp/good.lua"

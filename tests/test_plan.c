@@ -425,6 +425,113 @@ START_TEST(alias_both_routes)
 }
 END_TEST
 
+/* The weight-streaming route's context options: DSMLP_STREAM_MAX_TOKENS and
+** DSMLP_STREAM_PIPE reach dsmlp_ctx_options through from_env (out-of-range
+** values are ignored and named in the warning), and a context's value
+** overrides the compile options' in dsmlp_plan_build. */
+static dsmlp_graph *stream_graph(dsmlp_ctx *ctx)
+{
+    dsmlp_graph *g;
+    dsmlp_value x, gamma, n, w, y;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "s", &g));
+    TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, 256, &x));
+    TU_OK(ctx, dsmlp_param_vector(g, "gamma", DSMLP_F16, 256, &gamma));
+    TU_OK(ctx, dsmlp_rmsnorm(g, x, gamma, 1e-5, &n));
+    /* [out,in] weights: the layout the shared-memory pipeline variants take */
+    TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_F16, 512, 256, DSMLP_LAYOUT_OUT_IN, &w));
+    TU_OK(ctx, dsmlp_matmul(g, n, w, &y));
+    TU_OK(ctx, dsmlp_output(g, "y", y));
+    return g;
+}
+
+/* The plan's kernels ("name key" lines) built in a context with the given
+** overrides from compile options with the given values. */
+static void stream_kernels(int ctx_max, int ctx_pipe, int opt_max, int opt_pipe, int64_t *max_T, char *out, size_t cap)
+{
+    dsmlp_ctx_options co;
+    dsmlp_ctx_options_default(&co);
+    co.cache_mode = DSMLP_CACHE_MEMORY;
+    co.stream_max_tokens = ctx_max, co.stream_pipe = ctx_pipe;
+    dsmlp_ctx *ctx;
+    ck_assert_int_eq(dsmlp_ctx_create_with(&co, &ctx), DSMLP_OK);
+    ck_assert_int_eq(dsmlp_ctx_get_options(ctx)->stream_max_tokens, ctx_max);
+    ck_assert_int_eq(dsmlp_ctx_get_options(ctx)->stream_pipe, ctx_pipe);
+    dsmlp_graph *g = stream_graph(ctx);
+    dsmlp_compile_options o;
+    dsmlp_compile_options_default(&o);
+    o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = 256;
+    o.stream_max_tokens = opt_max, o.stream_pipe = opt_pipe;
+    dsmlp_plan *pl;
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &pl));
+    *max_T = pl->p->stream_max_T;
+    out[0] = 0;
+    for (int i = 0; i < dsmlp_plan_kernels(pl); i++) {
+        const char *name, *key;
+        TU_OK(ctx, dsmlp_plan_kernel(pl, i, &name, &key));
+        size_t len = strlen(out);
+        ck_assert_int_lt(snprintf(out + len, cap - len, "%s %s\n", name, key), (int)(cap - len));
+    }
+    dsmlp_plan_free(pl);
+    dsmlp_graph_free(g);
+    dsmlp_ctx_free(ctx);
+}
+
+START_TEST(ctx_stream_options)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    ck_assert_int_eq(o.stream_max_tokens, DSMLP_CTX_KEEP);   /* the defaults leave the compile options alone */
+    ck_assert_int_eq(o.stream_pipe, DSMLP_CTX_KEEP);
+    setenv("DSMLP_STREAM_MAX_TOKENS", "16", 1);
+    setenv("DSMLP_STREAM_PIPE", "1", 1);
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.stream_max_tokens, 16);
+    ck_assert_int_eq(o.stream_pipe, 1);
+    ck_assert_str_eq(o.warning, "");
+    setenv("DSMLP_STREAM_PIPE", "0", 1);
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.stream_pipe, 0);
+    ck_assert_str_eq(o.warning, "");
+    unsetenv("DSMLP_STREAM_MAX_TOKENS");
+    setenv("DSMLP_STREAM_PIPE", "2", 1);   /* out of range: ignored ... */
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.stream_pipe, DSMLP_CTX_KEEP);
+    ck_assert_msg(strstr(o.warning, "DSMLP_STREAM_PIPE='2'") && strstr(o.warning, "from 0 to 1"), "%s", o.warning);
+    setenv("DSMLP_STREAM_PIPE", "yes", 1);   /* ... as is a word */
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.stream_pipe, DSMLP_CTX_KEEP);
+    ck_assert_msg(strstr(o.warning, "DSMLP_STREAM_PIPE='yes'"), "%s", o.warning);
+    unsetenv("DSMLP_STREAM_PIPE");
+    setenv("DSMLP_STREAM_MAX_TOKENS", "-2", 1);
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.stream_max_tokens, DSMLP_CTX_KEEP);
+    ck_assert_msg(strstr(o.warning, "DSMLP_STREAM_MAX_TOKENS='-2'"), "%s", o.warning);
+    unsetenv("DSMLP_STREAM_MAX_TOKENS");
+
+    /* a context's stream_max_tokens wins over the compile options' */
+    static char a[32768], b[32768];
+    int64_t ta, tb;
+    stream_kernels(4, DSMLP_CTX_KEEP, 0, 0, &ta, a, sizeof a);
+    stream_kernels(DSMLP_CTX_KEEP, DSMLP_CTX_KEEP, 4, 0, &tb, b, sizeof b);
+    ck_assert_int_eq(ta, 4);
+    ck_assert_int_eq(tb, 4);
+    ck_assert_str_eq(a, b);
+    stream_kernels(0, DSMLP_CTX_KEEP, 4, 0, &ta, a, sizeof a);
+    ck_assert_int_eq(ta, 0);
+    /* ... and so does its stream_pipe: the plan is the one built with that compile option */
+    stream_kernels(4, 1, 4, 0, &ta, a, sizeof a);
+    stream_kernels(4, DSMLP_CTX_KEEP, 4, 1, &tb, b, sizeof b);
+    ck_assert_str_eq(a, b);
+    stream_kernels(4, 0, 4, 1, &ta, a, sizeof a);
+    stream_kernels(4, DSMLP_CTX_KEEP, 4, 0, &tb, b, sizeof b);
+    ck_assert_str_eq(a, b);
+}
+END_TEST
+
 /* An all_reduce whose operand is read by someone else gets a copy; a value
 ** summed after the all_reduce stays after it. */
 START_TEST(all_reduce_order)
@@ -608,6 +715,7 @@ int main(void)
     tcase_add_test(tc, gelu_erf_not_epilogue);
     tcase_add_test(tc, general_graph);
     tcase_add_test(tc, alias_both_routes);
+    tcase_add_test(tc, ctx_stream_options);
     tcase_add_test(tc, all_reduce_order);
     tcase_add_test(tc, workspace_reuse);
     tcase_add_test(tc, bad_arch_and_no_output);

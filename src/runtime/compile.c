@@ -24,6 +24,7 @@ void dsmlp_compile_options_default(dsmlp_compile_options *o)
     o->max_tokens = 8192;
     o->decode_max_tokens = DSMLP_DECODE_MAX_TOKENS_DEFAULT;
     o->stream_max_tokens = -1;   /* auto: the route where it measured faster (quantized weights) */
+    o->stream_pipe = 0;          /* experimental shared-memory pipeline variants: off until measured */
 }
 
 static dsmlp_status compile_one(dsmlp_ctx *ctx, plan_kernel *k, const char *arch, int *was_cached)
@@ -58,9 +59,10 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
     if (o) opt = *o;
     if (opt.max_tokens <= 0) opt.max_tokens = 8192;
     /* For measuring the variants without rebuilding callers (DSMLP_DECODE_MAX_TOKENS,
-    ** DSMLP_STREAM_MAX_TOKENS through the context's options). */
+    ** DSMLP_STREAM_MAX_TOKENS, DSMLP_STREAM_PIPE through the context's options). */
     if (ctx_opts(ctx)->decode_max_tokens != DSMLP_CTX_KEEP) opt.decode_max_tokens = ctx_opts(ctx)->decode_max_tokens;
     if (ctx_opts(ctx)->stream_max_tokens != DSMLP_CTX_KEEP) opt.stream_max_tokens = ctx_opts(ctx)->stream_max_tokens;
+    if (ctx_opts(ctx)->stream_pipe != DSMLP_CTX_KEEP) opt.stream_pipe = ctx_opts(ctx)->stream_pipe;
     if (!opt.arch) {
         /* the device's arch, else sm_90 (no GPU needed to build a plan) */
         if (dsmlp_device_available(ctx)) opt.arch = dsmlp_device_arch(ctx);

@@ -19,6 +19,7 @@ void dsmlp_ctx_options_default(dsmlp_ctx_options *o)
     o->ref_threads = 1;
     o->decode_max_tokens = DSMLP_CTX_KEEP;
     o->stream_max_tokens = DSMLP_CTX_KEEP;
+    o->stream_pipe = DSMLP_CTX_KEEP;
 }
 
 static void warn(dsmlp_ctx_options *o, const char *var, const char *val, const char *why)
@@ -72,6 +73,7 @@ void dsmlp_ctx_options_from_env(dsmlp_ctx_options *o)
     if ((v = getenv("DSMLP_GEMM_TUNE"))) o->gemm_tune = !strcmp(v, "1") || !strcasecmp(v, "on");
     env_int(o, "DSMLP_DECODE_MAX_TOKENS", 0, 1 << 20, &o->decode_max_tokens);
     env_int(o, "DSMLP_STREAM_MAX_TOKENS", -1, 1 << 20, &o->stream_max_tokens);
+    env_int(o, "DSMLP_STREAM_PIPE", 0, 1, &o->stream_pipe);
 }
 
 static char *dup_or_null(const char *s, int *oom)

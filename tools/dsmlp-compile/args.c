@@ -57,6 +57,9 @@ static const char usage_text[] =
     "                    tuning record (kept in the store, carried by --bundle)\n"
     "  --stream-max-tokens N  weight-streaming route for T <= N (1..128),\n"
     "                    0 none, -1 auto (default: quantized weights only)\n"
+    "  --stream-pipe N   1: the weight-streaming route also gets the experimental\n"
+    "                    shared-memory pipeline variants (sm_90+); 0 (default:\n"
+    "                    off until measured)\n"
     "  --quantize SPEC   build every dsmlp.mlp / dsmlp.preset layer that does not\n"
     "                    choose its own weights with quantized weights: int8\n"
     "                    (DeepSpeed's groups), fp8 (e4m3, per channel), or e.g.\n"
@@ -184,7 +187,7 @@ static int parse_jobs(const char *s, cli_opts *o)
 /* The long options; `val` is the option's code (short letter or OPT_*). */
 enum { OPT_CACHE_DIR = 256, OPT_BUNDLE, OPT_IMPORT, OPT_SIGN, OPT_TRUST, OPT_KEYGEN, OPT_STREAM, OPT_LIST, OPT_CLEAR,
        OPT_EXPLAIN, OPT_VERIFY, OPT_IMPORT_LOCAL, OPT_JSON, OPT_TUNE, OPT_TP_OVER, OPT_ARCH, OPT_VERSION, OPT_WEIGHTS,
-       OPT_QUANTIZE };
+       OPT_QUANTIZE, OPT_STREAM_PIPE };
 static const struct option long_opts[] = {
     {"arch", required_argument, NULL, OPT_ARCH},         {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
     {"bundle", required_argument, NULL, OPT_BUNDLE},     {"import", required_argument, NULL, OPT_IMPORT},
@@ -197,7 +200,7 @@ static const struct option long_opts[] = {
     {"tune", no_argument, NULL, OPT_TUNE},               {"tp-oversubscribe", no_argument, NULL, OPT_TP_OVER},
     {"quiet", no_argument, NULL, 'q'},                   {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},         {"weights", required_argument, NULL, OPT_WEIGHTS},
-    {"quantize", required_argument, NULL, OPT_QUANTIZE},
+    {"quantize", required_argument, NULL, OPT_QUANTIZE}, {"stream-pipe", required_argument, NULL, OPT_STREAM_PIPE},
     {NULL, 0, NULL, 0}
 };
 
@@ -278,6 +281,14 @@ static int take_option(int c, char *val, cli_opts *o)
         o->stream_max_tokens = (int)v;
         return -1;
     }
+    case OPT_STREAM_PIPE: {
+        char *end;
+        long v = strtol(val, &end, 10);
+        if (*end || v < 0 || v > 1)
+            return usage_error("--stream-pipe %s: need 0 (off) or 1 (shared-memory pipeline variants)%s", val, "");
+        o->stream_pipe = (int)v;
+        return -1;
+    }
     default: return usage_error("unknown option '%s'%s", name, "");
     }
 }
@@ -288,6 +299,7 @@ int args_parse(int argc, char **argv, cli_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->stream_max_tokens = -2;
+    o->stream_pipe = -1;
     opterr = 0;   /* our messages, not getopt's */
     optind = 1;
     int c, idx;

@@ -45,6 +45,7 @@ typedef struct cli_opts {
     int         json;                  /* --json: summary and --list as JSON */
     int         tune;                  /* --tune: measure the routes on this GPU, store the decision */
     int         stream_max_tokens;     /* --stream-max-tokens (-2: the library default) */
+    int         stream_pipe;           /* --stream-pipe 0|1 (-1: the library default) */
     int         tp_oversubscribe;      /* --verify: TP ranks may share GPUs */
     int         jobs;                  /* 0: number of cores                */
     const char *quantize;              /* --quantize SPEC, or NULL          */

@@ -184,6 +184,7 @@ static int plan_all(run *r)
             co.arch = r->o.arch[a];
             co.defer_compile = 1;
             if (r->o.stream_max_tokens != -2) co.stream_max_tokens = r->o.stream_max_tokens;
+            if (r->o.stream_pipe != -1) co.stream_pipe = r->o.stream_pipe;
             dsmlp_plan **p = &r->plans[l * r->o.narch + a];
             if (s == DSMLP_OK) s = dsmlp_plan_build(r->ctx, dsmlp_layers_graph(r->layers, l), &co, p);
             if (s != DSMLP_OK) {
