@@ -268,13 +268,15 @@ out:
 static void usage(void)
 {
     printf("usage: dsmlp-bench [--all] [--tokens 1,2,4,...] [--block NAME] [--reps N] [--md FILE] [--no-tune]\n"
-           "                   [--residual-kernel] [--variants [--grids 0,1,4,...]]\n"
+           "                   [--residual-kernel] [--variants [--grids 0,1,4,...]] [--layout in_out|out_in]\n"
            "       dsmlp-bench --tp [...]   tensor parallelism, one process per GPU (dsmlp-bench --tp --help)\n"
            "Times dsmlp's benchmark blocks as CUDA-graph replays (median of N, default 200): the plan as loaded,\n"
            "the main steps and the weight-streaming route pinned, and after dsmlp_plan_tune; each as a ratio to\n"
            "the physical floor (bytes / read-stream rate, FLOPs / GEMM rate) measured in the same run.\n"
            "--variants times every tile variant of the weight-streaming route pinned, at each grid of --grids\n"
            "(blocks per SM; 0 = the default, resident blocks; default list 0,1).\n"
+           "--layout sets every block's weight layout (default: f16/bf16 blocks [in,out], int8 blocks [out,in]);\n"
+           "DSMLP_STREAM_PIPE=1 adds the route's shared-memory W ring variants ([out,in] weights).\n"
            "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768, gelu_i8_h4096, swiglu_i8_h4096 (--all).\n"
            "Exit: 0 ok, 1 failure, 2 usage, 77 no GPU.\n");
 }
@@ -283,7 +285,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--tp")) return bench_tp_main(argc - 1, argv + 1);   /* bench_tp.c */
     int tokens[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1024, 8192}, ntok = 10, reps = 200, tune = 1, rk = 0, variants = 0;
-    const char *only = NULL, *md_path = NULL;
+    const char *only = NULL, *md_path = NULL, *layout = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(); return 0; }
         else if (!strcmp(argv[i], "--all")) only = NULL;
@@ -296,6 +298,13 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-tune")) tune = 0;
         else if (!strcmp(argv[i], "--residual-kernel")) rk = 1;
         else if (!strcmp(argv[i], "--variants")) variants = 1;
+        else if (!strcmp(argv[i], "--layout") && i + 1 < argc) {
+            layout = argv[++i];
+            if (strcmp(layout, "in_out") && strcmp(layout, "out_in")) {
+                fprintf(stderr, "dsmlp-bench: --layout '%s': in_out or out_in\n", layout);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "--grids") && i + 1 < argc) {
             bench_ngrids = 0;
             for (char *t = strtok(argv[++i], ","); t && bench_ngrids < 16; t = strtok(NULL, ",")) bench_grids[bench_ngrids++] = atoi(t);
@@ -323,6 +332,8 @@ int main(int argc, char **argv)
     blocks[4] = blocks[1], blocks[4].name = "swiglu_i8_h4096";
     for (int i = 3; i < 5; i++)
         blocks[i].cfg.int8_weights = 1, blocks[i].cfg.int8_groups = 64, blocks[i].cfg.layout = DSMLP_LAYOUT_OUT_IN;
+    for (int i = 0; layout && i < 5; i++)
+        blocks[i].cfg.layout = strcmp(layout, "out_in") ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN;
 
     bench_cu.DeviceGetAttribute(&bench_sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, bench_cu.dev);
     ceilings ce;

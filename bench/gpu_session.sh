@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # gpu_session.sh — one device session: card facts, GPU suites, benchmarks, SASS checks.
 # Run on the GPU machine from the repository root after building here into build-gpu/:
-#   bench/gpu_session.sh [phase ...]    phases: card sass stream suites shared bench peers (default: card sass stream bench)
+#   bench/gpu_session.sh [phase ...]    phases: card sass stream suites shared bench peers profile variants ring
+#                                       (default: card sass stream bench)
 # Logs go to $OUT (the device tool's folder) or ./gpu-out; a short summary is printed last.
 set -uo pipefail
 export NCCL_NVLS_ENABLE=0
@@ -63,6 +64,16 @@ for ph in "${phases[@]}"; do
         --tokens "${VTOKENS:-1,8,16,32,64}" --reps 60 --variants >> "$O/variants.log" 2>&1
     done
     summary+=("$(grep 'variants:' "$O/variants.log")") ;;
+  ring)
+    # the shared-memory W ring variants (stream_pipe): correctness on the card, then the variants side by side
+    # ([out,in] weights: int8 blocks, and the float blocks with --layout out_in)
+    CK_RUN_CASE=ring DSMLP_STREAM_MAX_TOKENS=128 timeout 500 "$B/tests/test_gpu_stream" > "$O/ring.log" 2>&1
+    summary+=("ring suite rc=$? :: $(grep -E 'W ring|FAIL|Checks|chained' "$O/ring.log" | tr '\n' ' ' | cut -c1-700)")
+    for blk in ${RBLOCKS:-gelu_i8_h4096 swiglu_i8_h4096 gelu_f16_h4096 swiglu_bf16_h4096}; do
+      DSMLP_STREAM_PIPE=1 DSMLP_STREAM_MAX_TOKENS=8 "$B/bin/dsmlp-bench" --block "$blk" --layout out_in \
+        --tokens "${RTOKENS:-1,2,4,8}" --reps 60 --variants --grids 0 >> "$O/ring_variants.log" 2>&1
+    done
+    summary+=("$(grep 'variants:' "$O/ring_variants.log")") ;;
   peers)
     PYTHONUNBUFFERED=1 python3 bench/peers.py --lib "$B/lib/libdsmlp.so" --tokens "${TOKENS:-1,2,4,8,16,32,64,128}" \
       --json "$O/peers.json" ${PEERS_ARGS:-} > "$O/peers.log" 2>&1

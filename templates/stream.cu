@@ -21,7 +21,12 @@
 #define DS_LPR {{LPR}}               // adjacent loads per W row per lane (wider contiguous runs per row)
 #define DS_WN {{WN}}                 // warps across columns
 #define DS_WK {{WK}}                 // warps across k (reduced through shared memory)
-#define DS_THREADS (32 * DS_WN * DS_WK)
+#define DS_PIPE {{PIPE}}             // 1: W through a shared-memory ring (producer warp, bulk copies, mbarriers)
+#define DS_STAGES {{STAGES}}         // ring stages (DS_PIPE)
+#define DS_SMEM {{SMEM}}LL
+#define DS_CWARPS (DS_WN * DS_WK)    // warps that multiply (consumers)
+#define DS_CTHREADS (32 * DS_CWARPS)
+#define DS_THREADS (DS_CTHREADS + 32 * DS_PIPE)   // + the producer warp
 #define DS_KSTEP (DS_IO ? 16 : 32 * DS_LPR)   // k of one load group (IO: 4 rows per lane; OI: 8 LPR k per lane)
 #define DS_WCOL (DS_IO ? 8 * DS_EL * DS_LPR : 16 * DS_MT)   // output columns of one warp
 #define DS_BCP ((DS_GATED ? DS_WN / 2 : DS_WN) * DS_WCOL)  // columns of one tile, per part
@@ -103,7 +108,43 @@ __device__ __forceinline__ uint2 ds_ldw8(const void *p)
     return r;
 }
 template <typename T> __device__ __forceinline__ T ds_ldcg(const T *p) { return __ldcg(p); }
+#if DS_PIPE && __CUDA_ARCH__ >= 900
+// The shared-memory W ring: mbarriers (arrival counts + transaction bytes) and 1-D bulk copies completed on them.
+__device__ __forceinline__ unsigned ds_su32(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void ds_mbar_init(unsigned long long *b, unsigned n)
+{
+    asm volatile("mbarrier.init.shared.b64 [%0], %1;\n" ::"r"(ds_su32(b)), "r"(n) : "memory");
+}
+__device__ __forceinline__ void ds_mbar_fence_init() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void ds_mbar_expect(unsigned long long *b, unsigned bytes)
+{
+    asm volatile("mbarrier.arrive.expect_tx.shared.b64 _, [%0], %1;\n" ::"r"(ds_su32(b)), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void ds_mbar_arrive(unsigned long long *b)
+{
+    asm volatile("mbarrier.arrive.shared.b64 _, [%0];\n" ::"r"(ds_su32(b)) : "memory");
+}
+__device__ __forceinline__ void ds_mbar_wait(unsigned long long *b, unsigned parity)
+{
+    asm volatile("{ .reg .pred p; DS_W: mbarrier.try_wait.parity.shared.b64 p, [%0], %1; @!p bra DS_W; }\n"
+                 ::"r"(ds_su32(b)), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void ds_bulk(void *dst, const void *src, unsigned bytes, unsigned long long *bar)
+{
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
+                 ::"r"(ds_su32(dst)), "l"(src), "r"(bytes), "r"(ds_su32(bar)) : "memory");
+}
+// consumer warps only: the producer warp never waits on a block barrier
+__device__ __forceinline__ void ds_csync() { asm volatile("bar.sync 1, %0;\n" ::"n"(DS_CTHREADS) : "memory"); }
+#else
+#define ds_csync() __syncthreads()
+#endif
 #else   // host simulation (tests/test_plan_sim_shim.h provides the rest)
+#if DS_PIPE
+#define ds_csync() ds_sim_bar(1, DS_CTHREADS)
+#else
+#define ds_csync() __syncthreads()
+#endif
 #define ds_pdl_wait() ((void)0)
 #define ds_pdl_launch() ((void)0)
 #define ds_mma(d, a, b0, b1) ds_sim_mma(d, a, b0, b1, DS_MMA_BF16)
@@ -281,7 +322,7 @@ __device__ __forceinline__ float ds_scale_of(const ds_s_t *s, ds_i64 row)
 __device__ __forceinline__ void ds_epilogue(const ds_args &A, const float *red, long long T, ds_i64 tile)
 {
     constexpr int C8 = DS_BCP / 8;
-    for (int e = threadIdx.x; e < T * C8; e += DS_THREADS) {
+    for (int e = threadIdx.x; e < T * C8; e += DS_CTHREADS) {
         const int t = e / C8, lc = (e % C8) * 8;
         const ds_i64 n = tile * DS_BCP + lc;
         if (n >= DS_N) continue;
@@ -347,7 +388,7 @@ __device__ __forceinline__ void ds_terms_global(const ds_args &A, ds_i64 t, ds_i
 template <int TP>
 __device__ __forceinline__ void ds_row_stats(const ds_args &A, long long T, float *mean, float *rstd, float *part)
 {
-    constexpr int NW = DS_THREADS / 32;
+    constexpr int NW = DS_CWARPS;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int rows = T < NW ? (int)T : NW, per = NW / rows;   /* warps per row */
     const int sub = warp / rows;
@@ -392,7 +433,7 @@ __device__ __forceinline__ void ds_row_stats(const ds_args &A, long long T, floa
             if (lane == 0) part[sub * TP + (t - t0)] = s1, part[(NW + sub) * TP + (t - t0)] = s2;
             (void)shift;
         }
-        __syncthreads();
+        ds_csync();
         if (threadIdx.x < rows && t0 + threadIdx.x < T) {
             const int r = threadIdx.x;
             float S1 = 0.0f, S2 = 0.0f;
@@ -409,7 +450,7 @@ __device__ __forceinline__ void ds_row_stats(const ds_args &A, long long T, floa
             mean[t0 + r] = DS_NORM == 1 ? shift + m1 : 0.0f;
             rstd[t0 + r] = rsqrtf(fmaxf(var, 0.0f) + DS_EPS);
         }
-        __syncthreads();
+        ds_csync();
     }
 }
 #endif
@@ -468,7 +509,7 @@ __device__ __forceinline__ void ds_stage(const ds_args &A, long long T, const ds
 #endif
         // Rows T..TP-1 (the body's token padding) are never written: an MMA's output column n depends only on
         // token row n of x, so whatever they hold reaches only padded outputs, which nothing reads or stores.
-        for (int e = threadIdx.x; e < T * V; e += DS_THREADS) {
+        for (int e = threadIdx.x; e < T * V; e += DS_CTHREADS) {
             const int t = e / V, kk = (e % V) * 8;
             const ds_i64 k = k0 + kk;
             const bool ok = k < kend;
@@ -490,7 +531,7 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
     const ds_i64 kend = R.seg_e(j) * DS_KSTEP < DS_K ? R.seg_e(j) * DS_KSTEP : DS_K;
     const bool side = DS_HAS_SIDE && R.t0 + j == 0;
     const int V = (int)(R.seg_e(j) * DS_KSTEP - k0 < C::KCH ? R.seg_e(j) * DS_KSTEP - k0 : C::KCH) / 8;
-    for (int e = threadIdx.x; e < T * V; e += DS_THREADS) {
+    for (int e = threadIdx.x; e < T * V; e += DS_CTHREADS) {
         const int t = e / V, kk = (e % V) * 8;
         const ds_i64 k = k0 + kk;
         float y[8];
@@ -678,6 +719,74 @@ template <int LPC, int QW> struct ds_wcursor {
     }
 };
 
+// Segment j of the block's range is done (acc: each warp's sums over its k): reduce the k-warps into red in a
+// fixed order, then run the epilogue, or publish the part of the tile (the block completing a tile sums all parts
+// in block order and runs the epilogue). Consumer threads only.
+template <int NT>
+__device__ __forceinline__ void ds_finish_segment(const ds_args &A, long long T, const ds_range &R, ds_i64 j,
+                                                  const float (&acc)[DS_MT][NT][4], float *red, int *flag, int wk,
+                                                  int part, int wcol, int g, int c)
+{
+    const ds_i64 W = (ds_i64)DS_NTILE * DS_LPT, G = gridDim.x, b = blockIdx.x;
+    // Segment j is done: reduce the k-warps into red, in a fixed order.
+    for (int r = 0; r < DS_WK; r++) {
+        if (wk == r) {
+#pragma unroll
+            for (int i = 0; i < DS_MT; i++)
+#pragma unroll
+                for (int jj = 0; jj < NT; jj++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const int t = 8 * jj + 2 * c + (e & 1);
+                        const int lc = DS_IO ? DS_EL * DS_LPR * g + 2 * i + (e >> 1) : 16 * i + g + 8 * (e >> 1);
+                        float *p = red + t * DS_BCT + part * DS_BCP + wcol + lc;
+                        *p = r ? *p + acc[i][jj][e] : acc[i][jj][e];
+                    }
+        }
+        ds_csync();
+    }
+    const ds_i64 tile = R.t0 + j;
+    const ds_i64 a = R.seg_a(j), e = R.seg_e(j);
+    if (a == 0 && e == DS_LPT) {
+        ds_epilogue(A, red, T, tile);
+    } else {
+        // A part of the tile: publish it; the block that completes the tile sums all parts in block order.
+        const int slot = j == 0 ? 0 : 1;
+        float *mine = A.part + ((ds_i64)b * 2 + slot) * (ds_i64)T * DS_BCT;
+        for (int x = threadIdx.x; x < T * DS_BCT; x += DS_CTHREADS) mine[x] = red[x];
+        __threadfence();
+        ds_csync();
+        if (threadIdx.x == 0) {
+            // first and last block whose range meets the tile (block q covers [W*q/G, W*(q+1)/G))
+            const ds_i64 x0 = tile * DS_LPT, x1 = (tile + 1) * DS_LPT - 1;
+            const ds_i64 f = ((x0 + 1) * G + W - 1) / W - 1, l = ((x1 + 1) * G + W - 1) / W - 1;
+            const unsigned n = (unsigned)(l - f + 1);
+            const unsigned prev = atomicAdd(A.cnt + tile, 1u);
+            flag[0] = prev == n - 1;
+            flag[1] = (int)f, flag[2] = (int)l;
+        }
+        ds_csync();
+        if (flag[0]) {
+            __threadfence();
+            const ds_i64 f = flag[1], l = flag[2];
+            for (int x = threadIdx.x; x < T * DS_BCT; x += DS_CTHREADS) {
+                float s = 0.0f;
+                for (ds_i64 q = f; q <= l; q++) {
+                    // tile is q's last segment when the tile starts inside q (slot 1 unless its only one)
+                    const ds_i64 qt0 = (W * q / G) / DS_LPT;
+                    const int qs = (q == f && qt0 != tile) ? 1 : 0;
+                    s += ds_ldcg(A.part + ((q * 2 + qs) * (ds_i64)T) * DS_BCT + x);
+                }
+                red[x] = s;
+            }
+            ds_csync();
+            ds_epilogue(A, red, T, tile);
+            if (threadIdx.x == 0) A.cnt[tile] = 0;   // ready for the next launch
+        }
+    }
+    ds_csync();   // red is reused by the next segment
+}
+
 // ------------------------------------------------------------------ one body per padded token count
 template <int NT, int U, int QW>
 __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned char *smem)
@@ -725,6 +834,7 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
         for (int z = 0; z < QW; z++) S.template next<QW>(R);
     }
 #if DS_NORM
+    static_assert(2 * DS_CWARPS * C::TP <= C::TP * DS_BCT, "the row statistics' scratch (red) is too small");
     ds_row_stats<C::TP>(A, T, mean, rstd, red);
 #endif
     int buf = 0;
@@ -740,11 +850,11 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
         const int nch = (int)((cend - sa + C::LPC - 1) / C::LPC);
         for (int ch = 0; ch < nch; ch++) {    // the chunks of segment j
             ds_cp_wait<1>();
-            __syncthreads();
+            ds_csync();
             ds_x_t *xs = xbuf + buf * DS_NSTAGED * C::XST;
 #if DS_NORM
             ds_normalize<NT, U, QW>(A, T, R, j, ch, xs, mean, rstd);
-            __syncthreads();
+            ds_csync();
 #endif
             const ds_i64 cbase = sa + (ds_i64)ch * C::LPC + wk;
             for (int q = 0; q < QW; q += U) {
@@ -757,72 +867,184 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
                     L.next(R, w, wcol, wk, g, c);
                 }
             }
-            __syncthreads();   // every warp is done with this buffer
+            ds_csync();   // every warp is done with this buffer
             if (!S.done(R)) ds_stage<NT, U, QW>(A, T, R, S.j, S.ch, xs);
             else ds_cp_commit();
             for (int z = 0; z < QW; z++) S.template next<QW>(R);
             buf ^= 1;
         }
-        // Segment j is done: reduce the k-warps into red, in a fixed order.
-        for (int r = 0; r < DS_WK; r++) {
-            if (wk == r) {
-#pragma unroll
-                for (int i = 0; i < DS_MT; i++)
-#pragma unroll
-                    for (int jj = 0; jj < NT; jj++)
-#pragma unroll
-                        for (int e = 0; e < 4; e++) {
-                            const int t = 8 * jj + 2 * c + (e & 1);
-                            const int lc = DS_IO ? DS_EL * DS_LPR * g + 2 * i + (e >> 1) : 16 * i + g + 8 * (e >> 1);
-                            float *p = red + t * DS_BCT + part * DS_BCP + wcol + lc;
-                            *p = r ? *p + acc[i][jj][e] : acc[i][jj][e];
-                        }
-            }
-            __syncthreads();
-        }
-        const ds_i64 tile = R.t0 + j;
-        const ds_i64 a = R.seg_a(j), e = R.seg_e(j);
-        if (a == 0 && e == DS_LPT) {
-            ds_epilogue(A, red, T, tile);
-        } else {
-            // A part of the tile: publish it; the block that completes the tile sums all parts in block order.
-            const int slot = j == 0 ? 0 : 1;
-            float *mine = A.part + ((ds_i64)b * 2 + slot) * (ds_i64)T * DS_BCT;
-            for (int x = threadIdx.x; x < T * DS_BCT; x += DS_THREADS) mine[x] = red[x];
-            __threadfence();
-            __syncthreads();
-            if (threadIdx.x == 0) {
-                // first and last block whose range meets the tile (block q covers [W*q/G, W*(q+1)/G))
-                const ds_i64 x0 = tile * DS_LPT, x1 = (tile + 1) * DS_LPT - 1;
-                const ds_i64 f = ((x0 + 1) * G + W - 1) / W - 1, l = ((x1 + 1) * G + W - 1) / W - 1;
-                const unsigned n = (unsigned)(l - f + 1);
-                const unsigned prev = atomicAdd(A.cnt + tile, 1u);
-                flag[0] = prev == n - 1;
-                flag[1] = (int)f, flag[2] = (int)l;
-            }
-            __syncthreads();
-            if (flag[0]) {
-                __threadfence();
-                const ds_i64 f = flag[1], l = flag[2];
-                for (int x = threadIdx.x; x < T * DS_BCT; x += DS_THREADS) {
-                    float s = 0.0f;
-                    for (ds_i64 q = f; q <= l; q++) {
-                        // tile is q's last segment when the tile starts inside q (slot 1 unless its only one)
-                        const ds_i64 qt0 = (W * q / G) / DS_LPT;
-                        const int qs = (q == f && qt0 != tile) ? 1 : 0;
-                        s += ds_ldcg(A.part + ((q * 2 + qs) * (ds_i64)T) * DS_BCT + x);
-                    }
-                    red[x] = s;
-                }
-                __syncthreads();
-                ds_epilogue(A, red, T, tile);
-                if (threadIdx.x == 0) A.cnt[tile] = 0;   // ready for the next launch
-            }
-        }
-        __syncthreads();   // red is reused by the next segment
+        ds_finish_segment<NT>(A, T, R, j, acc, red, flag, wk, part, wcol, g, c);
     }
     ds_cp_wait<0>();
 }
+
+#if DS_PIPE
+// ------------------------------------------------------------------ W through a shared-memory ring
+// One producer warp streams each chunk's W slab (the tile's BCT rows x KCH k, one bulk copy of >= 1 KiB per row)
+// into a ring of DS_STAGES stages, completed on the stage's "full" mbarrier; the consumer warps (the register
+// body's warps, tile and k split unchanged) wait on it, read their fragments from shared memory, multiply, and
+// release the stage on its "empty" mbarrier. Loads in flight are bounded by shared memory, not registers, and the
+// consumers' block barriers (x staging, the norm, the reductions) never stall the stream. [out,in] weights only;
+// K a multiple of the load group.
+#define DS_WB {{W_BYTES}}
+template <int QW> struct ds_ring {
+    static constexpr int KCH = QW * DS_WK * DS_KSTEP;       // k per stage (= per x chunk)
+    static constexpr int SEG = KCH * DS_WB;                  // bytes of one W row per stage
+    static constexpr int PITCH = SEG + 64;                   // row pitch: 16-byte fragment reads conflict-free
+    static constexpr int STAGE = DS_BCT * PITCH;
+    static constexpr int BYTES = DS_STAGES * STAGE + 2 * DS_STAGES * 8;   // stages, then full[] and empty[]
+};
+
+// The lane's raw loads of one load group from a stage: p points at its first row (g), at the group's k.
+template <int PITCH> __device__ __forceinline__ void ds_wsmem(ds_wraw_t (&raw)[DS_RPL], const unsigned char *p)
+{
+#pragma unroll
+    for (int q = 0; q < DS_MT; q++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            const unsigned char *r = p + (16 * q + 8 * hh) * PITCH;
+#if DS_LPR == 2 && DS_EL * DS_WB == 8
+            const uint4 v = *reinterpret_cast<const uint4 *>(r);
+            raw[(2 * q + hh) * 2].x = v.x, raw[(2 * q + hh) * 2].y = v.y;
+            raw[(2 * q + hh) * 2 + 1].x = v.z, raw[(2 * q + hh) * 2 + 1].y = v.w;
+#else
+#pragma unroll
+            for (int h = 0; h < DS_LPR; h++) raw[(2 * q + hh) * DS_LPR + h] = *reinterpret_cast<const ds_wraw_t *>(r + 8 * h * DS_WB);
+#endif
+        }
+}
+
+// The producer warp: the block's chunks in the consumers' order, one stage each.
+template <int QW>
+__device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
+                                           unsigned long long *full, unsigned long long *empty, int lane)
+{
+    typedef ds_ring<QW> P;
+    constexpr int LPC = QW * DS_WK;
+    int s = 0;
+    unsigned ph = 0;
+    for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
+        const ds_i64 tile = R.t0 + j, sa = R.seg_a(j), se = R.seg_e(j);
+        const ds_i64 live = DS_N - tile * DS_BCP < DS_BCP ? DS_N - tile * DS_BCP : DS_BCP;   // rows per part
+        const int nch = (int)((se - sa + LPC - 1) / LPC);
+        for (int ch = 0; ch < nch; ch++) {
+            const ds_i64 lg0 = sa + (ds_i64)ch * LPC;
+            const unsigned bytes = (unsigned)((se - lg0 < LPC ? se - lg0 : LPC) * DS_KSTEP * DS_WB);
+            ds_mbar_wait(empty + s, ph ^ 1);
+            if (lane == 0) ds_mbar_expect(full + s, bytes * (unsigned)((DS_GATED ? 2 : 1) * live));
+            __syncwarp();
+            for (int r = lane; r < DS_BCT; r += 32) {
+                const int pt = r / DS_BCP;
+                const ds_i64 row = tile * DS_BCP + r % DS_BCP;
+                const ds_w_t *w = pt ? (DS_SEP_GATE ? A.wg : A.wu + DS_GATE_OFF) : A.wu;
+                if (row < DS_N)   // rows past N: never copied, their sums never stored
+                    ds_bulk(ring + s * P::STAGE + r * P::PITCH, w + row * DS_LDW + lg0 * DS_KSTEP, bytes, full + s);
+            }
+            if (++s == DS_STAGES) s = 0, ph ^= 1;
+        }
+    }
+}
+
+template <int NT, int QW>
+__device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsigned char *smem)
+{
+    typedef ds_cfg<NT, 1, QW> C;
+    typedef ds_ring<QW> P;
+    static_assert(!DS_IO && DS_K % DS_KSTEP == 0, "the W ring takes [out,in] weights with whole load groups");
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+    const int wn = warp % DS_WN, wk = warp / DS_WN;
+#if DS_GATED
+    const int part = wn >= DS_WN / 2;
+    const int wcol = (wn % (DS_WN / 2)) * DS_WCOL;
+#else
+    const int part = 0, wcol = wn * DS_WCOL;
+#endif
+    unsigned char *ring = smem;                                                         // [STAGES][BCT][PITCH]
+    unsigned long long *full = reinterpret_cast<unsigned long long *>(smem + DS_STAGES * P::STAGE), *empty = full + DS_STAGES;
+    ds_x_t *xbuf = reinterpret_cast<ds_x_t *>(smem + P::BYTES);                        // [2][NSTAGED][TP][XLD]
+    float *red = reinterpret_cast<float *>(smem + P::BYTES + 2 * DS_NSTAGED * C::XST * sizeof(ds_x_t));  // [TP][BCT]
+    float *mean = red + C::TP * DS_BCT, *rstd = mean + C::TP;
+    int *flag = reinterpret_cast<int *>(rstd + C::TP);
+    static_assert(P::BYTES + 2 * DS_NSTAGED * C::XST * sizeof(ds_x_t) + (C::TP * DS_BCT + 2 * C::TP) * 4 + 16 <= DS_SMEM,
+                  "shared memory layout exceeds the launch's");
+
+    const ds_i64 W = (ds_i64)DS_NTILE * DS_LPT, G = gridDim.x, b = blockIdx.x;
+    ds_range R;
+    R.u0 = W * b / G, R.u1 = W * (b + 1) / G;
+    if (R.u0 >= R.u1) { ds_pdl_wait(); ds_pdl_launch(); return; }
+    R.t0 = R.u0 / DS_LPT, R.t1 = (R.u1 - 1) / DS_LPT;
+
+    if (threadIdx.x == 0) {
+        for (int q = 0; q < DS_STAGES; q++) ds_mbar_init(full + q, 1), ds_mbar_init(empty + q, DS_CWARPS);
+        ds_mbar_fence_init();
+    }
+    __syncthreads();   // the last barrier the producer takes part in
+    if (warp == DS_CWARPS) {   // weights do not depend on the previous kernel: no griddepcontrol.wait here
+        ds_produce<QW>(A, R, ring, full, empty, lane);
+        return;
+    }
+    ds_pdl_wait();
+    ds_pdl_launch();
+
+    ds_cursor<C::LPC> S;
+    S.start(R);
+    for (int q = 0; q < 2; q++) {
+        if (!S.done(R)) ds_stage<NT, 1, QW>(A, T, R, S.j, S.ch, xbuf + q * DS_NSTAGED * C::XST);
+        else ds_cp_commit();
+        for (int z = 0; z < QW; z++) S.template next<QW>(R);
+    }
+#if DS_NORM
+    static_assert(2 * DS_CWARPS * C::TP <= C::TP * DS_BCT, "the row statistics' scratch (red) is too small");
+    ds_row_stats<C::TP>(A, T, mean, rstd, red);
+#endif
+    int buf = 0, st = 0;
+    unsigned ph = 0;
+    // the lane's first row (g) and k offset inside a stage
+    const int lane_off = (part * DS_BCP + wcol + g) * P::PITCH + 8 * DS_LPR * c * DS_WB;
+    for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
+        float acc[DS_MT][NT][4];
+#pragma unroll
+        for (int i = 0; i < DS_MT; i++)
+#pragma unroll
+            for (int jj = 0; jj < NT; jj++)
+#pragma unroll
+                for (int r = 0; r < 4; r++) acc[i][jj][r] = 0.0f;
+        const ds_i64 sa = R.seg_a(j), cend = R.seg_e(j);
+        const int nch = (int)((cend - sa + C::LPC - 1) / C::LPC);
+        for (int ch = 0; ch < nch; ch++) {
+            ds_cp_wait<1>();
+            ds_csync();
+            ds_x_t *xs = xbuf + buf * DS_NSTAGED * C::XST;
+#if DS_NORM
+            ds_normalize<NT, 1, QW>(A, T, R, j, ch, xs, mean, rstd);
+            ds_csync();
+#endif
+            const ds_i64 cbase = sa + (ds_i64)ch * C::LPC + wk;
+            const unsigned char *wst = ring + st * P::STAGE + lane_off;
+            ds_mbar_wait(full + st, ph);
+#pragma unroll
+            for (int pos = 0; pos < QW; pos++) {
+                const int kk = (wk + pos * DS_WK) * DS_KSTEP;
+                if (cbase + pos * DS_WK < cend) {
+                    ds_wraw_t raw[DS_RPL];
+                    ds_wsmem<P::PITCH>(raw, wst + kk * DS_WB);
+                    ds_mma_group<NT, C::XLD>(acc, raw, xs, kk, g, c, T);
+                }
+            }
+            __syncwarp();
+            if (lane == 0) ds_mbar_arrive(empty + st);
+            if (++st == DS_STAGES) st = 0, ph ^= 1;
+            ds_csync();   // every warp is done with this x buffer
+            if (!S.done(R)) ds_stage<NT, 1, QW>(A, T, R, S.j, S.ch, xs);
+            else ds_cp_commit();
+            for (int z = 0; z < QW; z++) S.template next<QW>(R);
+            buf ^= 1;
+        }
+        ds_finish_segment<NT>(A, T, R, j, acc, red, flag, wk, part, wcol, g, c);
+    }
+    ds_cp_wait<0>();
+}
+#endif
 
 #ifndef DS_DYNAMIC_SMEM
 #define DS_DYNAMIC_SMEM(n) extern __shared__ __align__(16) unsigned char n[]

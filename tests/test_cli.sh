@@ -110,6 +110,8 @@ explain -O stream_max_tokens=0 --stream-max-tokens 8
 explain --stream-max-tokens 8 --stream-pipe 1
 e_pipe=$plan
 grep -q "may serve T <= 8;" <<<"$plan" && ok "--stream-pipe 1 accepted" || fail "--stream-pipe 1: $plan"
+[ "$plan" != "$e_route" ] && grep -q "W ring" <<<"$plan" && ok "--stream-pipe 1 adds the W ring variants" \
+  || fail "--stream-pipe 1: no W ring variant: $plan"
 explain -O stream_max_tokens=8 -O stream_pipe=1
 [ "$plan" = "$e_pipe" ] && ok "-O stream_pipe=1: the same plan as --stream-pipe 1" || fail "-O stream_pipe=1 differs: $plan"
 explain --stream-max-tokens 8 -O stream_pipe=1 --stream-pipe=0

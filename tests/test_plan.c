@@ -529,6 +529,10 @@ START_TEST(ctx_stream_options)
     stream_kernels(4, 0, 4, 1, &ta, a, sizeof a);
     stream_kernels(4, DSMLP_CTX_KEEP, 4, 0, &tb, b, sizeof b);
     ck_assert_str_eq(a, b);
+    /* stream_pipe = 1 adds the W ring kernels ([out,in] weights on sm_90) */
+    stream_kernels(4, DSMLP_CTX_KEEP, 4, 1, &ta, a, sizeof a);
+    ck_assert_str_ne(a, b);
+    ck_assert_msg(strstr(a, "p_t8") && !strstr(b, "p_t8"), "W ring kernels: with %s / without %s", a, b);
 }
 END_TEST
 

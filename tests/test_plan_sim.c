@@ -208,9 +208,11 @@ static size_t buf_bytes(const plan_buf *b, long long T)
 static int sim_decode;       /* dsmlp_compile_options.decode_max_tokens for the plans */
 static int sim_stream;       /* ... stream_max_tokens (0: the main route only) */
 static int sim_variant;      /* stream variant each STEP_STREAM runs (clamped) */
+static int sim_pipe;         /* ... stream_pipe: the shared-memory W ring variants too */
 static int gemv_runs;        /* GEMM steps that ran their decode GEMV kernel */
 static int stream_dequants;  /* dequant kernels the small-T route ran (int8 must convert in registers) */
 static int stream_runs;      /* stream kernels launched */
+static int pipe_runs;        /* ... of them with the shared-memory W ring */
 
 #define SIM_MAX_GRID 4096
 
@@ -245,7 +247,7 @@ static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
     o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = sim_stream ? 128 : 16, o.decode_max_tokens = sim_decode;
-    o.stream_max_tokens = sim_stream;
+    o.stream_max_tokens = sim_stream, o.stream_pipe = sim_pipe;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &r->h));
     const plan *p = r->h->p;
     r->ptr = calloc((size_t)p->nbufs, sizeof *r->ptr);
@@ -317,6 +319,7 @@ static int rank_run(rank *r, long long T)
         const int k = step_kernel(p, s, T);
         if (s->kind == STEP_STREAM) {
             run_kernel(r, k, T);
+            pipe_runs += strstr(p->kernels[k].sk_what, "W ring") != NULL;
             /* every launch leaves its tile counters at zero for the next one */
             const plan_buf *C = &p->bufs[s->stream.counters];
             for (size_t i = 0; i < C->ws_bytes / 4; i++)
@@ -675,6 +678,41 @@ START_TEST(stream_route)
 }
 END_TEST
 
+/* stream_pipe: the W ring variants ([out,in], k a multiple of the load group), which follow the register-fed six in
+** each step's list (T <= 8): one or two pieces per row per lane, f16/bf16/int8, gated, a side sum, partial chunks
+** (k not a multiple of the stage) and several chunks per tile, grids from one block to one per load group. */
+static const fcase pipe_cases[] = {
+    {"ring opt bf16 [out,in] LN relu", 128, 1088, DSMLP_BF16, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
+    {"ring llama f16 [out,in] rms gated silu", 192, 256, DSMLP_F16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 1},
+    {"ring neox f16 [out,in] (side sum + extras)", 128, 0, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 0, 0, 1, 1},
+    {"ring int8 gpt2 f16 [out,in]", 128, 1024, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, 1, 1},
+    {"ring int8 llama bf16 [out,in] gated", 128, 320, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 1},
+};
+
+START_TEST(stream_pipe)
+{
+    static const struct { int c, variant, grid; long long T; } runs[] = {
+        {0, 6, 0, 1}, {0, 7, 1, 8}, {0, 6, 4096, 5}, {0, 7, 3, 7},
+        {1, 6, 2, 3}, {1, 7, 0, 8},
+        {2, 6, 5, 2}, {2, 7, 4096, 4},
+        {3, 6, 0, 1}, {3, 7, 7, 6},
+        {4, 6, 1, 6}, {4, 7, 4096, 2},
+    };
+    sim_stream = 128, sim_pipe = 1;
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        sim_variant = runs[i].variant, sim_grid = runs[i].grid;
+        int before = stream_runs, deq = stream_dequants, ring = pipe_runs;
+        run_family(&pipe_cases[runs[i].c], 1, runs[i].T);
+        ck_assert_msg(pipe_runs - ring == 2, "%s T=%lld: %d of the GEMMs ran a W ring kernel", pipe_cases[runs[i].c].name,
+                      runs[i].T, pipe_runs - ring);
+        ck_assert_msg(stream_dequants == deq, "%s: the small-T route ran a dequant kernel", pipe_cases[runs[i].c].name);
+        ck_assert_msg(stream_runs - before >= 2, "%s T=%lld: %d stream kernels ran", pipe_cases[runs[i].c].name,
+                      runs[i].T, stream_runs - before);
+    }
+    sim_stream = 0, sim_pipe = 0, sim_variant = 0, sim_grid = 0;
+}
+END_TEST
+
 int main(void)
 {
     if (system("g++ --version > /dev/null 2>&1") != 0) {
@@ -699,5 +737,10 @@ int main(void)
     tcase_add_checked_fixture(ts, setup, teardown);
     tcase_add_test(ts, stream_route);
     suite_add_tcase(s, ts);
+    TCase *tp = tcase_create("pipe");
+    tcase_set_timeout(tp, 900);
+    tcase_add_checked_fixture(tp, setup, teardown);
+    tcase_add_test(tp, stream_pipe);
+    suite_add_tcase(s, tp);
     return tu_run_suite(s);
 }

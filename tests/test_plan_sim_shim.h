@@ -86,6 +86,16 @@ inline void __syncthreads()
     while (ds_bar_gen == g) ds_yield();
 }
 
+/* Named barriers (bar.sync id, n): n threads of the block arrive. */
+static unsigned ds_nbar_n[16], ds_nbar_gen[16];
+
+inline void ds_sim_bar(unsigned id, unsigned n)
+{
+    unsigned g = ds_nbar_gen[id];
+    if (++ds_nbar_n[id] == n) { ds_nbar_n[id] = 0, ds_nbar_gen[id]++; return; }
+    while (ds_nbar_gen[id] == g) ds_yield();
+}
+
 static inline void ds_warp_sync()
 {
     unsigned w = threadIdx.x / 32, live = ds_nthreads - w * 32 < 32 ? ds_nthreads - w * 32 : 32;
@@ -93,6 +103,10 @@ static inline void ds_warp_sync()
     if (++ds_warp_n[w] == live) { ds_warp_n[w] = 0, ds_warp_gen[w]++; return; }
     while (ds_warp_gen[w] == g) ds_yield();
 }
+
+inline void __syncwarp(unsigned = 0xffffffffu) { ds_warp_sync(); }
+
+static void ds_sim_bulk_end_block(void);
 
 /* Dynamic shared memory of the block being run. */
 static unsigned char *ds_sim_dyn;
@@ -142,6 +156,7 @@ extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn
             ds_block = {bx, by, 0};
             ds_bar_n = 0;
             for (int w = 0; w < 32; w++) ds_warp_n[w] = 0;
+            for (int w = 0; w < 16; w++) ds_nbar_n[w] = 0;
             for (unsigned t = 0; t < threads; t++) {
                 ds_fiber_init(&ds_fib[t]);
                 ds_fib[t].tid = {t, 0, 0};
@@ -156,6 +171,7 @@ extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn
                     left += !ds_fib[t].done;
                 }
             }
+            ds_sim_bulk_end_block();
         }
     free(perm);
     return 0;
@@ -279,6 +295,85 @@ inline void ds_sim_aligned(const void *p, unsigned a)
 inline uint4 ds_ldw16(const void *p) { ds_sim_aligned(p, 16); uint4 r; memcpy(&r, p, 16); return r; }
 inline uint2 ds_ldw8(const void *p) { ds_sim_aligned(p, 8); uint2 r; memcpy(&r, p, 8); return r; }
 template <typename T> inline T ds_ldcg(const T *p) { return *p; }
+
+/* mbarrier.* (PTX ISA): the 64-bit word holds the expected arrival count (bits 0-10), the pending arrivals of the
+** current phase (11-21), the phase parity (22) and the pending transaction bytes (32-63, signed). A phase
+** completes when no arrivals and no bytes are pending; the next starts with the expected count again. */
+struct ds_sim_mbar { unsigned count, pend, phase; int tx; };
+static ds_sim_mbar ds_sim_mbar_get(const unsigned long long *b)
+{
+    const unsigned long long v = *b;
+    return {(unsigned)(v & 0x7ff), (unsigned)((v >> 11) & 0x7ff), (unsigned)((v >> 22) & 1), (int)(unsigned)(v >> 32)};
+}
+static void ds_sim_mbar_put(unsigned long long *b, ds_sim_mbar m)
+{
+    if (m.pend == 0 && m.tx == 0) m.pend = m.count, m.phase ^= 1;
+    *b = (unsigned long long)m.count | (unsigned long long)m.pend << 11 | (unsigned long long)m.phase << 22 |
+         (unsigned long long)(unsigned)m.tx << 32;
+}
+static void ds_sim_fail(const char *what)
+{
+    fprintf(stderr, "plan sim: %s\n", what);
+    abort();
+}
+inline void ds_mbar_init(unsigned long long *b, unsigned n)
+{
+    if ((uintptr_t)b % 8 || n == 0 || n > 0x7ff) ds_sim_fail("mbarrier.init: misaligned barrier or bad count");
+    ds_sim_mbar_put(b, {n, n, 0, 0});
+}
+inline void ds_mbar_fence_init() {}
+inline void ds_mbar_arrive(unsigned long long *b)
+{
+    ds_sim_mbar m = ds_sim_mbar_get(b);
+    if (m.pend == 0) ds_sim_fail("mbarrier.arrive: more arrivals than the barrier expects");
+    m.pend--;
+    ds_sim_mbar_put(b, m);
+}
+inline void ds_mbar_expect(unsigned long long *b, unsigned bytes)
+{
+    ds_sim_mbar m = ds_sim_mbar_get(b);
+    m.tx += (int)bytes;
+    ds_sim_mbar_put(b, m);   /* tx > 0: the phase cannot complete before the arrival below */
+    ds_mbar_arrive(b);
+}
+/* cp.async.bulk global -> shared: queued, and landed (data, then its bytes on the barrier) only when somebody
+** waits on the barrier, so a read of a stage before its barrier completes sees the old contents. */
+struct ds_sim_bulk_op { void *dst; const void *src; unsigned bytes; unsigned long long *bar; };
+static ds_sim_bulk_op ds_sim_bulks[8192];
+static int ds_sim_nbulk;
+inline void ds_bulk(void *dst, const void *src, unsigned bytes, unsigned long long *bar)
+{
+    if ((uintptr_t)dst % 16 || (uintptr_t)src % 16 || bytes % 16 || bytes == 0)
+        ds_sim_fail("cp.async.bulk: addresses and size must be 16-byte multiples");
+    if (ds_sim_nbulk == (int)(sizeof ds_sim_bulks / sizeof *ds_sim_bulks)) ds_sim_fail("too many bulk copies in flight");
+    ds_sim_bulks[ds_sim_nbulk++] = {dst, src, bytes, bar};
+}
+static void ds_sim_bulk_land(unsigned long long *bar)
+{
+    int n = 0;
+    for (int i = 0; i < ds_sim_nbulk; i++) {
+        ds_sim_bulk_op o = ds_sim_bulks[i];
+        if (o.bar != bar) { ds_sim_bulks[n++] = o; continue; }
+        memcpy(o.dst, o.src, o.bytes);
+        ds_sim_mbar m = ds_sim_mbar_get(bar);
+        m.tx -= (int)o.bytes;
+        if (m.tx < 0) ds_sim_fail("cp.async.bulk: more bytes landed than the barrier expects");
+        ds_sim_mbar_put(bar, m);
+    }
+    ds_sim_nbulk = n;
+}
+inline void ds_mbar_wait(unsigned long long *b, unsigned parity)
+{
+    for (;;) {
+        ds_sim_bulk_land(b);
+        if (ds_sim_mbar_get(b).phase != parity) return;   /* the phase with this parity has completed */
+        ds_yield();
+    }
+}
+static void ds_sim_bulk_end_block(void)
+{
+    if (ds_sim_nbulk) ds_sim_fail("a block ended with bulk copies in flight");
+}
 inline void __threadfence() {}
 inline unsigned atomicAdd(unsigned *p, unsigned v) { unsigned o = *p; *p += v; return o; }
 template <typename T> inline T __ldg(const T *p) { return *p; }

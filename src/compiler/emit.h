@@ -54,6 +54,7 @@ typedef struct emit_stream_spec {
     int     max_nt;               /* largest n8 token tiles wanted (8 * max_nt >= T)  */
     int     nt_lo, nt_hi;         /* bodies for n8 token tiles in {1, 4, 16} within these */
     int     min_blocks;           /* blocks per SM the registers must allow (1 or 2)  */
+    int     pipe;                 /* 1: W through a shared-memory ring fed by a producer warp (sm_90, [out,in]) */
     int     norm;                 /* 0 none, 1 LayerNorm, 2 RMSNorm in the prologue   */
     double  eps, goff;
     int     has_beta, has_side, nterms, nextra;

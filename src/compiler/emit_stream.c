@@ -33,6 +33,44 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 /* Configuration of the body for NT n8-tiles of tokens; 0 when it does not fit. */
 typedef struct body { int nt, u, qw; size_t smem; } body;
 
+/* The shared-memory W ring (pipe variants): a stage holds one x chunk's k for every row of the tile, each row
+** one bulk copy of at least PIPE_SEG bytes (shorter copies measured slow on an H200: bench/RESULTS.md, read
+** patterns); up to PIPE_STAGES_MAX stages (4 stages of 32 rows x 1 KiB streamed at 3.6-3.7 TB/s there). */
+#define PIPE_SEG 1024
+#define PIPE_STAGES_MAX 4
+
+static size_t x_smem(int nstaged, int tp, int kch, int padt, size_t xbytes, int bct)
+{
+    const int xld = kch + ((padt - kch % 64) % 64 + 64) % 64;
+    return 2 * (size_t)nstaged * tp * xld * xbytes + (size_t)tp * bct * 4 + 2 * (size_t)tp * 4 + 16;
+}
+
+/* Pipe bodies: the x chunk spans the ring stage's k; ring bytes as templates/stream.cu's ds_ring. */
+static int pipe_qw(const emit_stream_spec *s, size_t wbytes)
+{
+    const int kstep = 32 * s->lpr;
+    int qw = 1;
+    while ((size_t)qw * s->wk * kstep * wbytes < PIPE_SEG) qw++;
+    return qw;
+}
+static size_t pipe_ring(const emit_stream_spec *s, size_t wbytes, int stages)
+{
+    const int bct = s->wn * 16 * s->mt;
+    const size_t seg = (size_t)pipe_qw(s, wbytes) * s->wk * 32 * s->lpr * wbytes;
+    return (size_t)stages * bct * (seg + 64) + 2 * (size_t)stages * 8;
+}
+static int make_pipe_body(const emit_stream_spec *s, const plan *p, int nt, int nstaged, size_t wbytes, size_t xbytes,
+                          int stages, body *b)
+{
+    const int qw = pipe_qw(s, wbytes), kch = qw * s->wk * 32 * s->lpr;
+    if (4 * s->mt * nt > ACC_MAX) return 0;
+    const size_t smem = pipe_ring(s, wbytes, stages) + x_smem(nstaged, 8 * nt, kch, s->lpr == 1 ? 32 : 8, xbytes,
+                                                              s->wn * 16 * s->mt);
+    if (smem > smem_budget(p->arch)) return 0;
+    *b = (body){nt, 1, qw, smem};
+    return 1;
+}
+
 static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstaged, size_t wbytes, size_t xbytes, body *b)
 {
     const int budget = s->min_blocks > 1 ? REG_BUDGET_2 : REG_BUDGET;
@@ -52,8 +90,7 @@ static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstag
         for (int m = 1;; m++) {
             const int qw = m * u, kch = qw * s->wk * kstep;
             if (kch > KCH_MAX && m > 1) break;
-            const int xld = kch + ((padt - kch % 64) % 64 + 64) % 64;
-            const size_t smem = 2 * (size_t)nstaged * tp * xld * xbytes + (size_t)tp * bct * 4 + 2 * (size_t)tp * 4 + 16;
+            const size_t smem = x_smem(nstaged, tp, kch, padt, xbytes, bct);
             if (smem > smem_budget(p->arch) / (size_t)s->min_blocks) break;   /* blocks per SM share it */
             best = qw, best_smem = smem;
             if (kch >= kneed) break;
@@ -91,6 +128,9 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     if (xt != DSMLP_F16 && xt != DSMLP_BF16)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM needs f16 or bf16 activations, not %s",
                        dsmlp_dtype_name(xt));
+    if (s->pipe && (s->io || s->k % (32 * s->lpr) || s->min_blocks != 1 || strncmp(p->arch, "sm_90", 5)))
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: stream GEMM: the W ring takes [out,in] weights, k a "
+                              "multiple of %d, one block per SM, sm_90 (k = %lld, %s)", 32 * s->lpr, (long long)s->k, p->arch);
     if (s->el != 8 && !(s->io && s->el == 4))
         return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: stream GEMM: %d elements per load (8, or 4 for [in,out])",
                        s->el);
@@ -103,16 +143,25 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     ** counts the kernel streams weights, so padding T = 9 up to 32 costs little (a few more MMAs per load). */
     static const int nts[] = {1, 4, 16};
     body bodies[3];
-    int nb = 0;
+    int nb = 0, stages = 0;
+    if (s->pipe) {   /* as many stages (up to the cap) as the smallest body leaves room for; larger bodies share them */
+        for (stages = PIPE_STAGES_MAX; stages >= 2; stages--)
+            if (make_pipe_body(s, p, nts[0], nstaged, wbytes, xbytes, stages, &bodies[0])) break;
+        if (stages < 2)
+            return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: the W ring does "
+                                  "not fit in shared memory", (long long)s->n, (long long)s->k);
+    }
     for (int i = 0; i < 3; i++) {
         if (nts[i] < s->nt_lo || nts[i] > s->nt_hi || (i > 0 && nts[i - 1] >= s->max_nt)) continue;
-        if (!make_body(s, p, nts[i], nstaged, wbytes, xbytes, &bodies[nb])) break;
+        if (s->pipe ? !make_pipe_body(s, p, nts[i], nstaged, wbytes, xbytes, stages, &bodies[nb])
+                    : !make_body(s, p, nts[i], nstaged, wbytes, xbytes, &bodies[nb]))
+            break;
         nb++;
     }
     if (!nb)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: no tile fits the registers",
                        (long long)s->n, (long long)s->k);
-    const int maxnt = bodies[nb - 1].nt, threads = 32 * s->wn * s->wk;
+    const int maxnt = bodies[nb - 1].nt, threads = 32 * (s->wn * s->wk + (s->pipe ? 1 : 0));
     size_t smem = 0;
     for (int i = 0; i < nb; i++)
         if (bodies[i].smem > smem) smem = bodies[i].smem;
@@ -126,7 +175,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     if (s->act || s->gated) snprintf(act, sizeof act, "_%s%s", s->gated ? "g" : "", s->act ? act_what(s->act) : "id");
     snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d%s%s_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
              (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, s->lpr > 1 ? "w" : "",
-             s->min_blocks > 1 ? "b2" : "", 8 * maxnt);
+             s->min_blocks > 1 ? "b2" : s->pipe ? "p" : "", 8 * maxnt);
     dsmlpC_emit_set_name(k, base, s->el, uniq);
 
     char what[256] = "", nwhat[200] = "";
@@ -175,14 +224,18 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     bind(&bd, "part", s->a_part, NULL);
     bind(&bd, "cnt", s->a_cnt, "unsigned *");
     for (int i = 0; i < nb; i++)
-        dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d, %d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
-                  bodies[i].nt, bodies[i].u, bodies[i].qw);
+        if (s->pipe)
+            dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body_pipe<%d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
+                             bodies[i].nt, bodies[i].qw);
+        else
+            dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d, %d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
+                             bodies[i].nt, bodies[i].u, bodies[i].qw);
     int nout = 0;
     while (nout < k->nargs && (nout == s->a_d || nout == s->a_side || nout == s->a_part || nout == s->a_cnt)) nout++;
     dsmlpC_emit_params(&pr, p, k, nout);
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
-        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32];
+        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg[16];
     snprintf(n_, sizeof n_, "%lld", (long long)s->n);
     snprintf(k_, sizeof k_, "%lld", (long long)s->k);
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
@@ -206,6 +259,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     snprintf(th, sizeof th, "%d", threads);
     snprintf(sm, sizeof sm, "%zu", smem);
     snprintf(wb, sizeof wb, "%zu", wbytes);
+    snprintf(stg, sizeof stg, "%d", stages);
     const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
         "NAME", k->name, "MAXT", mxt, "N", n_, "WHAT", what,
@@ -220,7 +274,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "B_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_bias, xt)), "C_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_c, xt)),
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
-        "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr, NULL};
+        "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr,
+        "PIPE", s->pipe ? "1" : "0", "STAGES", stg, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill(ctx, "stream.cu", kv, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
@@ -230,8 +285,12 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     k->sk_units = k->sk_tiles * ceil_div(s->k, kstep);
     k->sk_maxnt = maxnt;
     k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
-    snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %d B runs, %dx%d warps, %d block%s/SM, T<=%d",
-             s->io ? "[in,out]" : "[out,in]", wcol, (int)((size_t)s->el * s->lpr * wbytes) * (s->io ? 8 : 4), s->wn,
-             s->wk, s->min_blocks, s->min_blocks > 1 ? "s" : "", 8 * maxnt);
+    if (s->pipe)
+        snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, W ring %dx%dx%d B, %dx%d warps + producer, T<=%d", wcol, stages, bct,
+                 (int)((size_t)pipe_qw(s, wbytes) * s->wk * kstep * wbytes), s->wn, s->wk, 8 * maxnt);
+    else
+        snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %d B runs, %dx%d warps, %d block%s/SM, T<=%d",
+                 s->io ? "[in,out]" : "[out,in]", wcol, (int)((size_t)s->el * s->lpr * wbytes) * (s->io ? 8 : 4), s->wn,
+                 s->wk, s->min_blocks, s->min_blocks > 1 ? "s" : "", 8 * maxnt);
     return st;
 }

@@ -46,8 +46,11 @@ dsmlp_status dsmlpC_plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
             s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
                         "plan_make: stream_max_tokens = %d is outside [-1, %d] (-1: auto, 0: no weight-streaming route)",
                         o->stream_max_tokens, PLAN_STREAM_MAX_T);
+        else if (o->stream_pipe != 0 && o->stream_pipe != 1)
+            s = dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "plan_make: stream_pipe = %d (0: off, 1: the W ring variants)",
+                               o->stream_pipe);
         else
-            s = dsmlpC_route_build(ctx, p, o->stream_max_tokens);
+            s = dsmlpC_route_build(ctx, p, o->stream_max_tokens, o->stream_pipe);
     }
     if (s == DSMLP_OK) s = dsmlpC_plan_place_workspace(ctx, p);
     if (s == DSMLP_OK) s = dsmlpC_plan_alias_build(ctx, p);

@@ -19,15 +19,20 @@
 /* Tile shapes tried per layout (elements per load or 16-row tiles, warps across columns x across k), each as a
 ** kernel for T <= 8 (registers for 2 blocks per SM: twice the warps to hide the memory latency) and one for
 ** larger T (one block per SM, room for the accumulators). */
-typedef struct variant { int el, mt, lpr, wn, wk, nt_lo, nt_hi, minb; } variant;
+typedef struct variant { int el, mt, lpr, wn, wk, nt_lo, nt_hi, minb, pipe; } variant;
 /* Measured on an H200 (bench/RESULTS.md): at T <= 8 the narrow tile (variant 0) and the wide one (1) each win
 ** somewhere; above, the narrow tile with one block per SM (2) ahead of (3), which serves small blocks. Variants
 ** 4 and 5 serve T <= 32 with two blocks per SM like 0 and 1: warps per SM, not tile shape, decided T <= 8 (one
 ** block of 8 warps per SM ran the same tile 1.7x slower at T = 1). */
-static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2}, {8, 8, 2, 2, 4, 1, 1, 2}, {8, 4, 1, 2, 4, 4, 16, 1},
-                                      {4, 2, 1, 4, 2, 4, 16, 1}, {4, 2, 1, 4, 2, 4, 4, 2}, {4, 2, 1, 2, 4, 4, 4, 2}};
-static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2}, {8, 1, 2, 4, 2, 1, 1, 2}, {8, 2, 1, 2, 4, 4, 16, 1},
-                                      {8, 1, 1, 4, 2, 4, 16, 1}, {8, 2, 1, 2, 4, 4, 4, 2}, {8, 1, 2, 4, 2, 4, 4, 2}};
+static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2, 0}, {8, 8, 2, 2, 4, 1, 1, 2, 0}, {8, 4, 1, 2, 4, 4, 16, 1, 0},
+                                      {4, 2, 1, 4, 2, 4, 16, 1, 0}, {4, 2, 1, 4, 2, 4, 4, 2, 0}, {4, 2, 1, 2, 4, 4, 4, 2, 0}};
+static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 2, 1, 1, 2, 0}, {8, 2, 1, 2, 4, 4, 16, 1, 0},
+                                      {8, 1, 1, 4, 2, 4, 16, 1, 0}, {8, 2, 1, 2, 4, 4, 4, 2, 0}, {8, 1, 2, 4, 2, 4, 4, 2, 0}};
+/* stream_pipe: W through a shared-memory ring fed by a producer warp with >= 1 KiB bulk copies per row (sm_90,
+** [out,in]); 16 consumer warps of one block per SM, one or two 8-element pieces per row per lane; T <= 8 (a
+** T <= 32 body's x chunks and a 4-stage ring do not fit in shared memory together). Not measured yet, so only
+** built on request (docs/stream.md). */
+static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 1, 1, 1}, {8, 1, 2, 2, 8, 1, 1, 1, 1}};
 
 typedef struct rb {
     dsmlp_ctx *ctx;
@@ -36,6 +41,7 @@ typedef struct rb {
     int        part;            /* the shared partial-sums scratch buffer     */
     int       *skip;            /* [nsteps]: main step folded elsewhere        */
     int        max_nt;
+    int        pipe;            /* also the shared-memory-ring variants       */
 } rb;
 
 int dsmlpC_plan_step_reads(const plan *p, const plan_step *s, int b)
@@ -159,6 +165,7 @@ static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt
     s.gate_off = c->gated ? (s.io ? s.n : s.n * g->k) : 0;
     s.el = v->el, s.mt = v->mt, s.lpr = v->lpr, s.wn = v->wn, s.wk = v->wk;
     s.max_nt = R->max_nt, s.nt_lo = v->nt_lo, s.nt_hi = v->nt_hi, s.min_blocks = v->minb;
+    s.pipe = v->pipe;
     s.norm = c->norm ? (c->norm->rms ? 2 : 1) : 0;
     s.eps = c->norm ? c->norm->eps : 0.0;
     s.goff = c->norm ? c->norm->gamma_offset : 0.0;
@@ -282,7 +289,7 @@ static plan_step *push_step(rb *R)
     return &p->ssteps[p->nssteps++];
 }
 
-dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
+dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, int pipe)
 {
     p->ssteps = NULL, p->nssteps = 0, p->stream_max_T = 0;
     p->stream_why[0] = 0;
@@ -302,7 +309,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
         return DSMLP_OK;
     }
     int64_t want = stream_max_T < p->max_tokens ? stream_max_T : p->max_tokens;
-    rb R = {ctx, p, 0, p->nbufs, p->nkernels, -1, NULL, 1};
+    rb R = {ctx, p, 0, p->nbufs, p->nkernels, -1, NULL, 1, pipe && !strncmp(p->arch, "sm_90", 5)};
     while (R.max_nt < 16 && 8 * R.max_nt < want) R.max_nt *= 2;
     R.skip = calloc((size_t)p->nsteps + 1, sizeof *R.skip);
     if (!R.skip) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");
@@ -355,6 +362,22 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T)
             s->stream.variant[s->stream.nvariants++] = ki;
             const plan_kernel *k = &p->kernels[ki];
             if (k->sk_maxnt > best_nt) best_nt = k->sk_maxnt;
+            if ((size_t)k->sk_tiles > tiles) tiles = (size_t)k->sk_tiles;
+            if (k->sk_part_bytes > part_bytes) part_bytes = k->sk_part_bytes;
+        }
+        /* the ring variants: whole load groups per row copy, 16-byte aligned rows */
+        const dsmlp_dtype wt = p->bufs[c.deq ? c.deq->q : c.g->w].dtype;
+        for (int v = 0; R.pipe && c.g->layout != DSMLP_LAYOUT_IN_OUT && st == DSMLP_OK &&
+                        v < (int)(sizeof oi_pipe_variants / sizeof *oi_pipe_variants); v++) {
+            const variant *pv = &oi_pipe_variants[v];
+            if (c.g->k % (32 * pv->lpr) || c.g->k * (int64_t)dsmlp_dtype_size(wt) % 16 ||
+                s->stream.nvariants >= PLAN_MAX_VARIANTS)
+                continue;
+            int ki = -1;
+            if ((st = emit_variant(&R, &c, pv, cnt, &ki)) != DSMLP_OK) break;
+            s = &p->ssteps[p->nssteps - 1];
+            s->stream.variant[s->stream.nvariants++] = ki;
+            const plan_kernel *k = &p->kernels[ki];
             if ((size_t)k->sk_tiles > tiles) tiles = (size_t)k->sk_tiles;
             if (k->sk_part_bytes > part_bytes) part_bytes = k->sk_part_bytes;
         }

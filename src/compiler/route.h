@@ -10,7 +10,7 @@
 
 /* Fills p->ssteps from p->steps for 1 <= T <= stream_max_T (0: no route).
 ** A plan where no GEMM qualifies gets no route and a reason in stream_why. */
-dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T);
+dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, int pipe);
 /* Whether step s (of either route) reads buffer b. */
 int          dsmlpC_plan_step_reads(const plan *p, const plan_step *s, int b);
 

@@ -32,7 +32,7 @@ static void config(const scase *s, dsmlp_mlp_config *c)
     c->int8_weights = s->int8, c->int8_groups = s->int8 ? s->groups : 1;
 }
 
-#define STREAM_VARIANTS 6   /* route.c's tile variants per layout */
+#define STREAM_VARIANTS 6   /* route.c's register-fed tile variants per layout (the W ring ones follow) */
 
 /* Runs case s at each T through the stream route with variant v (-1: every variant that serves T) and grid. */
 static void run(dsmlp_ctx *ctx, gu_tally *ty, const scase *s, const int64_t *Ts, int nT, int variant, int grid)
@@ -154,23 +154,19 @@ static void precompile(dsmlp_ctx *ctx)
 /* Two layers (same shape, own weights): layer 2 reads layer 1's output as its residual. Captured in one graph
 ** (programmatic dependent launches inside), replayed, and compared bit for bit with direct runs; the direct
 ** layer 2 against the reference given layer 1's output. */
-START_TEST(chained_layers_in_a_graph)
+static void chained(dsmlp_ctx *ctx, const scase *sc, const int64_t *Ts, int nT, int variant)
 {
-    dsmlp_ctx *ctx = tu_ctx();
-    dsmlp_reference_set_threads(ctx, gu_cores());
-    precompile(ctx);
     const cuda_api *cu = gu_cu(ctx);
-    const scase s = kinds[5];   /* LLaMA-3-8B-sized */
+    const scase s = *sc;
     dsmlp_mlp_config cfg;
     config(&s, &cfg);
     gu_case a, b;
     TU_OK(ctx, gu_case_open(&a, ctx, &cfg, 128, "layer 1"));
     TU_OK(ctx, gu_case_open(&b, ctx, &cfg, 128, "layer 2"));
-    static const int64_t Ts[] = {1, 16, 100};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < nT; i++) {
         int64_t T = Ts[i];
-        TU_OK(ctx, dsmlp_plan_set_route(a.pl, T, 1, -1, 0));
-        TU_OK(ctx, dsmlp_plan_set_route(b.pl, T, 1, -1, 0));
+        TU_OK(ctx, dsmlp_plan_set_route(a.pl, T, 1, variant, 0));
+        TU_OK(ctx, dsmlp_plan_set_route(b.pl, T, 1, variant, 0));
         /* layer 2: residual = layer 1's out, input = its own attention output */
         gu_tensor *aout = &a.t[a.out], *bout = &b.t[b.out];
         TU_OK(ctx, dsmlp_bind(b.pl, "residual", (void *)(uintptr_t)aout->dev));
@@ -209,14 +205,61 @@ START_TEST(chained_layers_in_a_graph)
         GU_CU(cu->cuMemcpyDtoH(g2, bout->dev, ob));
         ck_assert_msg(!memcmp(g1, direct1, ob), "T=%lld: replayed layer 1 differs from the direct run", (long long)T);
         ck_assert_msg(!memcmp(g2, direct2, ob), "T=%lld: replayed layer 2 differs from the direct run", (long long)T);
-        printf("ok   chained layers in one graph T=%-4lld: 3 replays equal the direct runs bit for bit\n", (long long)T);
+        printf("ok   chained layers in one graph (%s, variant %d) T=%-4lld: 3 replays equal the direct runs bit for bit\n",
+               s.name, variant, (long long)T);
         cu->cuGraphExecDestroy(exec);
         cu->cuGraphDestroy(graph);
         free(direct1), free(direct2), free(g1), free(g2);
     }
     gu_case_close(&a);
     gu_case_close(&b);
+}
+
+START_TEST(chained_layers_in_a_graph)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    precompile(ctx);
+    static const int64_t Ts[] = {1, 16, 100};
+    chained(ctx, &kinds[5], Ts, 3, -1);   /* LLaMA-3-8B-sized */
     dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* stream_pipe: the shared-memory W ring variants (6 and 7 after the six register-fed ones; [out,in] weights,
+** T <= 8): against the reference with several grids, int8 and float, and chained in one captured graph. */
+static const scase ring[] = {
+    {"ring int8 f16 LN gelu groups=64 H=4096", 4096, 16384, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, DSMLP_LAYOUT_OUT_IN, 1, 64},
+    {"ring bf16 RMS gated-silu H=4096", 4096, 14336, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, DSMLP_LAYOUT_OUT_IN, 0, 1},
+    {"ring f16 LN relu H=896", 896, 3584, DSMLP_F16, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, DSMLP_LAYOUT_OUT_IN, 0, 1},
+    {"ring neox f16 parallel residual H=896", 896, 3584, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 0, 1, DSMLP_LAYOUT_OUT_IN, 0, 1},
+    {"ring int8 bf16 RMS gated-silu groups=16 H=1024", 1024, 2816, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, DSMLP_LAYOUT_OUT_IN, 1, 16},
+};
+
+START_TEST(ring_variants)
+{
+    setenv("DSMLP_STREAM_PIPE", "1", 1);
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    dsmlp_mlp_config cfg[8];
+    const int n = (int)(sizeof ring / sizeof *ring);
+    for (int k = 0; k < n; k++) config(&ring[k], &cfg[k]);
+    printf("precompiled %d distinct kernels (with the W ring variants)\n", gu_precompile(ctx, cfg, n, 128));
+    gu_tally ty = {0};
+    static const int64_t Ts[] = {1, 2, 3, 5, 8};
+    for (int k = 0; k < n; k++)
+        for (int v = STREAM_VARIANTS; v < STREAM_VARIANTS + 2; v++) {
+            run(ctx, &ty, &ring[k], Ts, 5, v, 0);
+            run(ctx, &ty, &ring[k], Ts + 2, 1, v, 7);      /* few blocks: long ranges across tiles */
+            run(ctx, &ty, &ring[k], Ts + 4, 1, v, 1000);   /* many blocks: every tile split */
+        }
+    gu_tally_print(&ty, "stream route, W ring variants", ctx);
+    ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
+    static const int64_t Tc[] = {1, 8};
+    chained(ctx, &ring[1], Tc, 2, STREAM_VARIANTS);
+    chained(ctx, &ring[0], Tc, 2, STREAM_VARIANTS + 1);
+    dsmlp_ctx_free(ctx);
+    unsetenv("DSMLP_STREAM_PIPE");
 }
 END_TEST
 
@@ -261,6 +304,10 @@ static Suite *make(void)
     tcase_add_test(tc, chained_layers_in_a_graph);
     tcase_add_test(tc, tuning_record_round_trip);
     suite_add_tcase(s, tc);
+    TCase *tr = tcase_create("ring");   /* CK_RUN_CASE=ring runs it alone */
+    tcase_set_timeout(tr, 1200);
+    tcase_add_test(tr, ring_variants);
+    suite_add_tcase(s, tr);
     return s;
 }
 
