@@ -425,12 +425,13 @@ typedef struct dsmlp_compile_options {
                                   heuristic at load. 0: none. -1 (default):
                                   auto, only for quantized weights (measured
                                   faster there; bench/RESULTS.md)            */
-    int         stream_pipe; /* 1: the weight-streaming route also gets the
-                                  shared-memory pipeline variants (sm_90+: a
-                                  producer warp streams W tiles with bulk
-                                  copies completed on mbarriers); which
-                                  variant serves is still measured. Default
-                                  0 until measured (docs/stream.md)          */
+    int         stream_pipe; /* 1 (default): the weight-streaming route also
+                                  gets the W ring variants ([out,in], T <= 8,
+                                  sm_90: a producer warp streams W tiles with
+                                  bulk copies completed on mbarriers); the
+                                  heuristic picks them for quantized weights
+                                  (measured faster there), the tuner where they
+                                  win. 0: not built (docs/stream.md)        */
     int         external_workspace; /* 1: dsmlp_plan_load allocates no
                                   workspace; install one with
                                   dsmlp_plan_set_workspace before running

@@ -722,13 +722,13 @@ template <int LPC, int QW> struct ds_wcursor {
 // Segment j of the block's range is done (acc: each warp's sums over its k): reduce the k-warps into red in a
 // fixed order, then run the epilogue, or publish the part of the tile (the block completing a tile sums all parts
 // in block order and runs the epilogue). Consumer threads only.
+__device__ __forceinline__ void ds_tile_done(const ds_args &A, long long T, const ds_range &R, ds_i64 j, float *red,
+                                             int *flag);
 template <int NT>
 __device__ __forceinline__ void ds_finish_segment(const ds_args &A, long long T, const ds_range &R, ds_i64 j,
                                                   const float (&acc)[DS_MT][NT][4], float *red, int *flag, int wk,
                                                   int part, int wcol, int g, int c)
 {
-    const ds_i64 W = (ds_i64)DS_NTILE * DS_LPT, G = gridDim.x, b = blockIdx.x;
-    // Segment j is done: reduce the k-warps into red, in a fixed order.
     for (int r = 0; r < DS_WK; r++) {
         if (wk == r) {
 #pragma unroll
@@ -745,6 +745,14 @@ __device__ __forceinline__ void ds_finish_segment(const ds_args &A, long long T,
         }
         ds_csync();
     }
+    ds_tile_done(A, T, R, j, red, flag);
+}
+
+// red holds segment j's finished sums for the block's part of the tile.
+__device__ __forceinline__ void ds_tile_done(const ds_args &A, long long T, const ds_range &R, ds_i64 j, float *red,
+                                             int *flag)
+{
+    const ds_i64 W = (ds_i64)DS_NTILE * DS_LPT, G = gridDim.x, b = blockIdx.x;
     const ds_i64 tile = R.t0 + j;
     const ds_i64 a = R.seg_a(j), e = R.seg_e(j);
     if (a == 0 && e == DS_LPT) {
@@ -881,18 +889,29 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 #if DS_PIPE
 // ------------------------------------------------------------------ W through a shared-memory ring
 // One producer warp streams each chunk's W slab (the tile's BCT rows x KCH k, one bulk copy of >= 1 KiB per row)
-// into a ring of DS_STAGES stages, completed on the stage's "full" mbarrier; the consumer warps (the register
-// body's warps, tile and k split unchanged) wait on it, read their fragments from shared memory, multiply, and
-// release the stage on its "empty" mbarrier. Loads in flight are bounded by shared memory, not registers, and the
-// consumers' block barriers (x staging, the norm, the reductions) never stall the stream. [out,in] weights only;
-// K a multiple of the load group.
+// into a ring of DS_STAGES stages, completed on the stage's "full" mbarrier; without a norm the chunk's x rows
+// (T rows x KCH) ride in the same stage. The consumer warps (the register body's tile and k split) wait on it, read
+// their fragments from shared memory, multiply and release the stage on its "empty" mbarrier: no block barrier in
+// the main loop. With a norm, the consumers normalize all of x once (every k the block may need) into a resident
+// buffer before it. Block barriers (named, consumers only) remain at segment ends. [out,in] weights only; K a
+// multiple of the load group; T <= 8.
 #define DS_WB {{W_BYTES}}
-template <int QW> struct ds_ring {
-    static constexpr int KCH = QW * DS_WK * DS_KSTEP;       // k per stage (= per x chunk)
+// W row pitch in a stage (bytes): a segment plus the offset that makes the lanes' fragment reads conflict-free
+#define DS_WPAD (DS_EL * DS_WB == 16 ? (DS_LPR == 1 ? 64 : 16) : (DS_LPR == 1 ? 32 : 64))
+template <int NT, int QW> struct ds_ring {
+    static constexpr int TP = 8 * NT;
+    static constexpr int KCH = QW * DS_WK * DS_KSTEP;       // k per stage
     static constexpr int SEG = KCH * DS_WB;                  // bytes of one W row per stage
-    static constexpr int PITCH = SEG + 64;                   // row pitch: 16-byte fragment reads conflict-free
-    static constexpr int STAGE = DS_BCT * PITCH;
-    static constexpr int BYTES = DS_STAGES * STAGE + 2 * DS_STAGES * 8;   // stages, then full[] and empty[]
+    static constexpr int PITCH = SEG + DS_WPAD;
+    static constexpr int XLD = KCH + ((DS_XPADT - KCH % 64) % 64 + 64) % 64;   // staged x rows (elements)
+    static constexpr int WBYTES = DS_BCT * PITCH;
+    static constexpr int XBYTES = DS_NORM ? 0 : TP * XLD * (int)sizeof(ds_x_t);
+    static constexpr int STAGE = WBYTES + XBYTES;
+    static constexpr int RING = DS_STAGES * STAGE + 2 * DS_STAGES * 8;   // stages, then full[] and empty[]
+    static constexpr long long XRLD = DS_K + ((DS_XPADT - DS_K % 64) % 64 + 64) % 64;   // resident normalized x
+    static constexpr long long XRES = DS_NORM ? TP * XRLD * (long long)sizeof(ds_x_t) : 0;
+    static constexpr int RP = DS_BCT + 4;                    // k-warp slices: conflict-free fragment stores
+    static constexpr long long BYTES = RING + XRES + ((long long)DS_WK * TP * RP + TP * DS_BCT + 2 * TP) * 4 + 16;
 };
 
 // The lane's raw loads of one load group from a stage: p points at its first row (g), at the group's k.
@@ -914,43 +933,177 @@ template <int PITCH> __device__ __forceinline__ void ds_wsmem(ds_wraw_t (&raw)[D
         }
 }
 
-// The producer warp: the block's chunks in the consumers' order, one stage each.
-template <int QW>
-__device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
-                                           unsigned long long *full, unsigned long long *empty, int lane)
-{
-    typedef ds_ring<QW> P;
-    constexpr int LPC = QW * DS_WK;
-    int s = 0;
-    unsigned ph = 0;
-    for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
-        const ds_i64 tile = R.t0 + j, sa = R.seg_a(j), se = R.seg_e(j);
-        const ds_i64 live = DS_N - tile * DS_BCP < DS_BCP ? DS_N - tile * DS_BCP : DS_BCP;   // rows per part
-        const int nch = (int)((se - sa + LPC - 1) / LPC);
-        for (int ch = 0; ch < nch; ch++) {
-            const ds_i64 lg0 = sa + (ds_i64)ch * LPC;
-            const unsigned bytes = (unsigned)((se - lg0 < LPC ? se - lg0 : LPC) * DS_KSTEP * DS_WB);
-            ds_mbar_wait(empty + s, ph ^ 1);
-            if (lane == 0) ds_mbar_expect(full + s, bytes * (unsigned)((DS_GATED ? 2 : 1) * live));
-            __syncwarp();
-            for (int r = lane; r < DS_BCT; r += 32) {
-                const int pt = r / DS_BCP;
-                const ds_i64 row = tile * DS_BCP + r % DS_BCP;
-                const ds_w_t *w = pt ? (DS_SEP_GATE ? A.wg : A.wu + DS_GATE_OFF) : A.wu;
-                if (row < DS_N)   // rows past N: never copied, their sums never stored
-                    ds_bulk(ring + s * P::STAGE + r * P::PITCH, w + row * DS_LDW + lg0 * DS_KSTEP, bytes, full + s);
-            }
-            if (++s == DS_STAGES) s = 0, ph ^= 1;
-        }
+// The block's chunks in the consumers' order: (segment j, chunk ch), its first load group and valid ones. Chunk
+// boundaries fall on multiples of LPC load groups (a segment's first and last chunk may be shorter), so every row
+// copy starts on a KCH boundary of its row (1 KiB-aligned when the weight is).
+template <int LPC> struct ds_chunks {
+    ds_i64 j, lg0;
+    int ch, nch, nlg;
+    __device__ __forceinline__ void at(const ds_range &R)
+    {
+        if (j > R.t1 - R.t0) return;
+        const ds_i64 sa = R.seg_a(j), se = R.seg_e(j), base = sa / LPC * LPC;
+        nch = (int)((se - base + LPC - 1) / LPC);
+        lg0 = ch == 0 ? sa : base + (ds_i64)ch * LPC;
+        const ds_i64 end = base + (ds_i64)(ch + 1) * LPC;
+        nlg = (int)((end < se ? end : se) - lg0);
     }
+    __device__ __forceinline__ void start(const ds_range &R) { j = 0, ch = 0, at(R); }
+    __device__ __forceinline__ void next(const ds_range &R)
+    {
+        if (++ch == nch) j++, ch = 0;
+        at(R);
+    }
+    __device__ __forceinline__ bool done(const ds_range &R) const { return j > R.t1 - R.t0; }
+};
+
+// Producer: one stage's W rows (and, without a norm, its x rows), with lane 0 announcing the bytes first.
+template <int NT, int QW>
+__device__ __forceinline__ void ds_produce_w(const ds_args &A, const ds_range &R, const ds_chunks<QW * DS_WK> &C,
+                                             unsigned char *st, unsigned long long *full, long long T, int lane)
+{
+    typedef ds_ring<NT, QW> P;
+    const ds_i64 tile = R.t0 + C.j;
+    const ds_i64 live = DS_N - tile * DS_BCP < DS_BCP ? DS_N - tile * DS_BCP : DS_BCP;   // rows per part
+    const unsigned wb = (unsigned)(C.nlg * DS_KSTEP * DS_WB), xb = (unsigned)(C.nlg * DS_KSTEP * sizeof(ds_x_t));
+    if (lane == 0) ds_mbar_expect(full, wb * (unsigned)((DS_GATED ? 2 : 1) * live) + (DS_NORM ? 0u : xb * (unsigned)T));
+    __syncwarp();
+    for (int r = lane; r < DS_BCT; r += 32) {
+        const int pt = r / DS_BCP;
+        const ds_i64 row = tile * DS_BCP + r % DS_BCP;
+        const ds_w_t *w = pt ? (DS_SEP_GATE ? A.wg : A.wu + DS_GATE_OFF) : A.wu;
+        if (row < DS_N)   // rows past N: never copied, their sums never stored
+            ds_bulk(st + r * P::PITCH, w + row * DS_LDW + C.lg0 * DS_KSTEP, wb, full);
+    }
+    (void)xb, (void)T;
+}
+template <int NT, int QW>
+__device__ __forceinline__ void ds_produce_x(const ds_args &A, const ds_chunks<QW * DS_WK> &C, unsigned char *st,
+                                             unsigned long long *full, long long T, int lane)
+{
+#if !DS_NORM
+    typedef ds_ring<NT, QW> P;
+    const unsigned xb = (unsigned)(C.nlg * DS_KSTEP * sizeof(ds_x_t));
+    for (int t = lane; t < T; t += 32)
+        ds_bulk(st + P::WBYTES + t * P::XLD * (int)sizeof(ds_x_t), A.x + (ds_i64)t * DS_K + C.lg0 * DS_KSTEP, xb, full);
+#else
+    (void)A, (void)C, (void)st, (void)full, (void)T, (void)lane;
+#endif
+}
+
+template <int NT, int QW>
+__device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
+                                           unsigned long long *full, unsigned long long *empty, long long T, int lane)
+{
+    typedef ds_ring<NT, QW> P;
+    ds_chunks<QW * DS_WK> C, X;
+    // The first stages' weights before griddepcontrol.wait (they do not depend on the previous kernel), then
+    // their x rows, which the previous kernel may still be writing.
+    C.start(R);
+    int n = 0;
+    for (; n < DS_STAGES && !C.done(R); n++, C.next(R)) ds_produce_w<NT, QW>(A, R, C, ring + n * P::STAGE, full + n, T, lane);
+    ds_pdl_wait();
+    X.start(R);
+    for (int q = 0; q < n; q++, X.next(R)) ds_produce_x<NT, QW>(A, X, ring + q * P::STAGE, full + q, T, lane);
+    int s = 0;
+    unsigned ph = 1;   // stages 0..S-1 were filled once: the next fill of stage s waits for its first release
+    for (; !C.done(R); C.next(R)) {
+        ds_mbar_wait(empty + s, ph ^ 1);
+        ds_produce_w<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, lane);
+        ds_produce_x<NT, QW>(A, C, ring + s * P::STAGE, full + s, T, lane);
+        if (++s == DS_STAGES) s = 0, ph ^= 1;
+    }
+}
+
+#if DS_NORM
+// The normalized x for every k into xr (rows T..TP-1 untouched), fp32 arithmetic as ds_normalize; the blocks
+// holding tile 0's part of k write the sum (plus the extras) once, for that part.
+template <int NT, int QW>
+__device__ __forceinline__ void ds_normalize_all(const ds_args &A, long long T, const ds_range &R, ds_x_t *xr,
+                                                 const float *mean, const float *rstd)
+{
+    typedef ds_ring<NT, QW> P;
+    constexpr int V = (int)(DS_K / 8);
+    const ds_i64 s0 = R.t0 == 0 ? R.seg_a(0) * DS_KSTEP : 0, s1 = R.t0 == 0 ? R.seg_e(0) * DS_KSTEP : 0;
+    for (int e = threadIdx.x; e < T * V; e += DS_CTHREADS) {
+        const int t = e / V;
+        const ds_i64 k = (ds_i64)(e % V) * 8;
+        float v[8];
+#pragma unroll
+        for (int i = 0; i < DS_NTERMS; i++) {
+            float u[8];
+            ds_load_l2<8>(A.term[i] + (ds_term_vec(i) ? 0 : (ds_i64)t * DS_K) + k, u);
+#pragma unroll
+            for (int q = 0; q < 8; q++) v[q] = i ? v[q] + u[q] : u[q];
+        }
+#if DS_HAS_SIDE
+        if (k >= s0 && k < s1) {
+            float sd[8];
+#pragma unroll
+            for (int q = 0; q < 8; q++) sd[q] = v[q];
+#pragma unroll
+            for (int i = 0; i < DS_NEXTRA; i++) {
+                float u[8];
+                ds_load_l2<8>(A.extra[i] + (ds_extra_vec(i) ? 0 : (ds_i64)t * DS_K) + k, u);
+#pragma unroll
+                for (int q = 0; q < 8; q++) sd[q] += u[q];
+            }
+            ds_store<8>(A.side + (ds_i64)t * DS_K + k, sd);
+        }
+#endif
+        float gm[8], y[8];
+        ds_load<8>(A.gamma + k, gm);
+#if DS_HAS_BETA
+        float bt[8];
+        ds_load<8>(A.beta + k, bt);
+#endif
+#pragma unroll
+        for (int q = 0; q < 8; q++) {
+            y[q] = (v[q] - mean[t]) * rstd[t] * (gm[q] + DS_GOFF);
+#if DS_HAS_BETA
+            y[q] += bt[q];
+#endif
+        }
+        ds_store<8>(xr + t * P::XRLD + k, y);
+    }
+    (void)s0, (void)s1;
+}
+#endif
+
+// The k-warps' sums of one segment into red in a fixed order: each warp writes its own slice, one barrier, then
+// every thread adds the slices of its elements (two barriers instead of one per k-warp).
+template <int NT, int QW>
+__device__ __forceinline__ void ds_reduce_slices(const float (&acc)[DS_MT][NT][4], float *slices, float *red, int wk,
+                                                 int part, int wcol, int g, int c, long long T)
+{
+    typedef ds_ring<NT, QW> P;
+    float *mine = slices + wk * P::TP * P::RP;
+#pragma unroll
+    for (int i = 0; i < DS_MT; i++)
+#pragma unroll
+        for (int jj = 0; jj < NT; jj++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int t = 8 * jj + 2 * c + (e & 1);
+                mine[t * P::RP + part * DS_BCP + wcol + 16 * i + g + 8 * (e >> 1)] = acc[i][jj][e];
+            }
+    ds_csync();
+    for (int x = threadIdx.x; x < T * DS_BCT; x += DS_CTHREADS) {
+        const int t = x / DS_BCT, lc = x % DS_BCT;
+        float s = slices[t * P::RP + lc];
+        for (int r = 1; r < DS_WK; r++) s += slices[(r * P::TP + t) * P::RP + lc];
+        red[x] = s;
+    }
+    ds_csync();
 }
 
 template <int NT, int QW>
 __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsigned char *smem)
 {
     typedef ds_cfg<NT, 1, QW> C;
-    typedef ds_ring<QW> P;
-    static_assert(!DS_IO && DS_K % DS_KSTEP == 0, "the W ring takes [out,in] weights with whole load groups");
+    typedef ds_ring<NT, QW> P;
+    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && NT == 1, "the W ring takes [out,in] weights, whole load groups, T <= 8");
+    static_assert(P::BYTES <= DS_SMEM, "shared memory layout exceeds the launch's");
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
     const int wn = warp % DS_WN, wk = warp / DS_WN;
 #if DS_GATED
@@ -959,14 +1112,13 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
 #else
     const int part = 0, wcol = wn * DS_WCOL;
 #endif
-    unsigned char *ring = smem;                                                         // [STAGES][BCT][PITCH]
+    unsigned char *ring = smem;                                                         // [STAGES][W rows | x rows]
     unsigned long long *full = reinterpret_cast<unsigned long long *>(smem + DS_STAGES * P::STAGE), *empty = full + DS_STAGES;
-    ds_x_t *xbuf = reinterpret_cast<ds_x_t *>(smem + P::BYTES);                        // [2][NSTAGED][TP][XLD]
-    float *red = reinterpret_cast<float *>(smem + P::BYTES + 2 * DS_NSTAGED * C::XST * sizeof(ds_x_t));  // [TP][BCT]
-    float *mean = red + C::TP * DS_BCT, *rstd = mean + C::TP;
-    int *flag = reinterpret_cast<int *>(rstd + C::TP);
-    static_assert(P::BYTES + 2 * DS_NSTAGED * C::XST * sizeof(ds_x_t) + (C::TP * DS_BCT + 2 * C::TP) * 4 + 16 <= DS_SMEM,
-                  "shared memory layout exceeds the launch's");
+    ds_x_t *xr = reinterpret_cast<ds_x_t *>(smem + P::RING);                          // [TP][XRLD] (norm)
+    float *slices = reinterpret_cast<float *>(smem + P::RING + P::XRES);               // [WK][TP][RP]
+    float *red = slices + DS_WK * P::TP * P::RP;                                        // [TP][BCT]
+    float *mean = red + P::TP * DS_BCT, *rstd = mean + P::TP;
+    int *flag = reinterpret_cast<int *>(rstd + P::TP);
 
     const ds_i64 W = (ds_i64)DS_NTILE * DS_LPT, G = gridDim.x, b = blockIdx.x;
     ds_range R;
@@ -979,28 +1131,23 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
         ds_mbar_fence_init();
     }
     __syncthreads();   // the last barrier the producer takes part in
-    if (warp == DS_CWARPS) {   // weights do not depend on the previous kernel: no griddepcontrol.wait here
-        ds_produce<QW>(A, R, ring, full, empty, lane);
+    if (warp == DS_CWARPS) {
+        ds_produce<NT, QW>(A, R, ring, full, empty, T, lane);
         return;
     }
     ds_pdl_wait();
     ds_pdl_launch();
-
-    ds_cursor<C::LPC> S;
-    S.start(R);
-    for (int q = 0; q < 2; q++) {
-        if (!S.done(R)) ds_stage<NT, 1, QW>(A, T, R, S.j, S.ch, xbuf + q * DS_NSTAGED * C::XST);
-        else ds_cp_commit();
-        for (int z = 0; z < QW; z++) S.template next<QW>(R);
-    }
 #if DS_NORM
     static_assert(2 * DS_CWARPS * C::TP <= C::TP * DS_BCT, "the row statistics' scratch (red) is too small");
     ds_row_stats<C::TP>(A, T, mean, rstd, red);
+    ds_normalize_all<NT, QW>(A, T, R, xr, mean, rstd);
+    ds_csync();
 #endif
-    int buf = 0, st = 0;
+    int st = 0;
     unsigned ph = 0;
-    // the lane's first row (g) and k offset inside a stage
-    const int lane_off = (part * DS_BCP + wcol + g) * P::PITCH + 8 * DS_LPR * c * DS_WB;
+    const int lane_off = (part * DS_BCP + wcol + g) * P::PITCH + 8 * DS_LPR * c * DS_WB;   // lane's row g, k offset
+    ds_chunks<C::LPC> K;
+    K.start(R);
     for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
         float acc[DS_MT][NT][4];
 #pragma unroll
@@ -1009,40 +1156,30 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
             for (int jj = 0; jj < NT; jj++)
 #pragma unroll
                 for (int r = 0; r < 4; r++) acc[i][jj][r] = 0.0f;
-        const ds_i64 sa = R.seg_a(j), cend = R.seg_e(j);
-        const int nch = (int)((cend - sa + C::LPC - 1) / C::LPC);
-        for (int ch = 0; ch < nch; ch++) {
-            ds_cp_wait<1>();
-            ds_csync();
-            ds_x_t *xs = xbuf + buf * DS_NSTAGED * C::XST;
+        for (; !K.done(R) && K.j == j; K.next(R)) {
+            const unsigned char *stage = ring + st * P::STAGE;
 #if DS_NORM
-            ds_normalize<NT, 1, QW>(A, T, R, j, ch, xs, mean, rstd);
-            ds_csync();
+            const ds_x_t *xs = xr + K.lg0 * DS_KSTEP;   // resident x at the chunk's k; rows XRLD apart
+#else
+            const ds_x_t *xs = reinterpret_cast<const ds_x_t *>(stage + P::WBYTES);
 #endif
-            const ds_i64 cbase = sa + (ds_i64)ch * C::LPC + wk;
-            const unsigned char *wst = ring + st * P::STAGE + lane_off;
             ds_mbar_wait(full + st, ph);
 #pragma unroll
             for (int pos = 0; pos < QW; pos++) {
-                const int kk = (wk + pos * DS_WK) * DS_KSTEP;
-                if (cbase + pos * DS_WK < cend) {
+                const int q = wk + pos * DS_WK;   // the warp's load group in the chunk
+                if (q < K.nlg) {
                     ds_wraw_t raw[DS_RPL];
-                    ds_wsmem<P::PITCH>(raw, wst + kk * DS_WB);
-                    ds_mma_group<NT, C::XLD>(acc, raw, xs, kk, g, c, T);
+                    ds_wsmem<P::PITCH>(raw, stage + lane_off + q * DS_KSTEP * DS_WB);
+                    ds_mma_group<NT, (DS_NORM ? (int)P::XRLD : P::XLD)>(acc, raw, xs, q * DS_KSTEP, g, c, T);
                 }
             }
             __syncwarp();
             if (lane == 0) ds_mbar_arrive(empty + st);
             if (++st == DS_STAGES) st = 0, ph ^= 1;
-            ds_csync();   // every warp is done with this x buffer
-            if (!S.done(R)) ds_stage<NT, 1, QW>(A, T, R, S.j, S.ch, xs);
-            else ds_cp_commit();
-            for (int z = 0; z < QW; z++) S.template next<QW>(R);
-            buf ^= 1;
         }
-        ds_finish_segment<NT>(A, T, R, j, acc, red, flag, wk, part, wcol, g, c);
+        ds_reduce_slices<NT, QW>(acc, slices, red, wk, part, wcol, g, c, T);
+        ds_tile_done(A, T, R, j, red, flag);
     }
-    ds_cp_wait<0>();
 }
 #endif
 

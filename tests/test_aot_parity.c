@@ -121,12 +121,14 @@ START_TEST(option_table_covers_the_struct)
     TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "defer_compile=1"), DSMLP_ERR_INVALID_ARG);
     TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "external_workspace=1"), DSMLP_ERR_INVALID_ARG);   /* internal row */
     TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "tf32=maybe"), DSMLP_ERR_INVALID_ARG);
-    /* the weight-streaming route's options: stream_max_tokens (an int from -1) and stream_pipe (0/1, default 0) */
+    /* the weight-streaming route's options: stream_max_tokens (an int from -1) and stream_pipe (0/1, default 1) */
     TU_OK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_max_tokens=16"));
     ck_assert_int_eq(o.stream_max_tokens, 16);
     TU_CHECK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_max_tokens=-2"), DSMLP_ERR_INVALID_ARG);
     TU_MSG_HAS(ctx, "compile option stream_max_tokens = -2 is outside [-1, ");
     ck_assert_int_eq(o.stream_max_tokens, 16);
+    ck_assert_int_eq(o.stream_pipe, 1);
+    TU_OK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_pipe=0"));
     ck_assert_int_eq(o.stream_pipe, 0);
     TU_OK(ctx, dsmlp_compile_options_parse(ctx, &o, "stream_pipe=1"));
     ck_assert_int_eq(o.stream_pipe, 1);
@@ -152,9 +154,9 @@ START_TEST(option_table_covers_the_struct)
         char v[8];
         dsmlp_compile_options def;
         dsmlp_compile_options_default(&def);
-        ck_assert_int_eq(def.stream_pipe, 0);   /* off until measured */
+        ck_assert_int_eq(def.stream_pipe, 1);   /* on: measured faster for int8 at T <= 8 */
         ck_assert_int_gt(dsmlp_compile_options_format(&def, pipe_row, v, sizeof v), 0);
-        ck_assert_str_eq(v, "0");
+        ck_assert_str_eq(v, "1");
     }
     char buf[32];
     for (int i = 0; i < n; i++) ck_assert_int_gt(dsmlp_compile_options_format(&o, i, buf, sizeof buf), 0);
@@ -166,7 +168,7 @@ START_TEST(option_table_covers_the_struct)
     TU_MSG_HAS(ctx, "did you mean 'decode_max_tokens'");
     /* per-layer stream_pipe in a script reaches the layer's options; out of range fails naming it */
     TU_OK(ctx, dsmlp_script_load_string(ctx,
-                                        "dsmlp.layer('a', dsmlp.mlp{hidden = 64}, {stream_pipe = true, stream_max_tokens = 8})\n"
+                                        "dsmlp.layer('a', dsmlp.mlp{hidden = 64}, {stream_pipe = false, stream_max_tokens = 8})\n"
                                         "dsmlp.layer('b', dsmlp.mlp{hidden = 64})",
                                         "p.lua", NULL, &l));
     ck_assert_int_eq(dsmlp_layers_count(l), 2);
@@ -174,7 +176,7 @@ START_TEST(option_table_covers_the_struct)
         dsmlp_compile_options lo;
         dsmlp_compile_options_default(&lo);
         TU_OK(ctx, dsmlp_layers_options(l, i, ctx, &lo));
-        ck_assert_int_eq(lo.stream_pipe, i == 0);
+        ck_assert_int_eq(lo.stream_pipe, i != 0);   /* 'a' turned it off; 'b' keeps the default */
         ck_assert_int_eq(lo.stream_max_tokens, i == 0 ? 8 : -1);
     }
     dsmlp_layers_free(l);

@@ -107,15 +107,17 @@ explain -O stream_max_tokens=8
 [ "$plan" = "$e_route" ] && ok "-O stream_max_tokens=8: the same plan" || fail "-O stream_max_tokens=8 differs: $plan"
 explain -O stream_max_tokens=0 --stream-max-tokens 8
 [ "$plan" = "$e_route" ] && ok "--stream-max-tokens wins over -O" || fail "--stream-max-tokens over -O: $plan"
+grep -q "W ring" <<<"$e_route" && ok "the route has the W ring variants by default" || fail "default: no W ring: $e_route"
 explain --stream-max-tokens 8 --stream-pipe 1
-e_pipe=$plan
-grep -q "may serve T <= 8;" <<<"$plan" && ok "--stream-pipe 1 accepted" || fail "--stream-pipe 1: $plan"
-[ "$plan" != "$e_route" ] && grep -q "W ring" <<<"$plan" && ok "--stream-pipe 1 adds the W ring variants" \
-  || fail "--stream-pipe 1: no W ring variant: $plan"
-explain -O stream_max_tokens=8 -O stream_pipe=1
-[ "$plan" = "$e_pipe" ] && ok "-O stream_pipe=1: the same plan as --stream-pipe 1" || fail "-O stream_pipe=1 differs: $plan"
-explain --stream-max-tokens 8 -O stream_pipe=1 --stream-pipe=0
-[ "$plan" = "$e_route" ] && ok "--stream-pipe=0 wins over -O stream_pipe=1" || fail "--stream-pipe=0 over -O: $plan"
+[ "$plan" = "$e_route" ] && ok "--stream-pipe 1: the default plan" || fail "--stream-pipe 1 differs: $plan"
+explain --stream-max-tokens 8 --stream-pipe 0
+e_noring=$plan
+grep -q "may serve T <= 8;" <<<"$plan" && ! grep -q "W ring" <<<"$plan" && ok "--stream-pipe 0: the route without the W ring" \
+  || fail "--stream-pipe 0: $plan"
+explain -O stream_max_tokens=8 -O stream_pipe=0
+[ "$plan" = "$e_noring" ] && ok "-O stream_pipe=0: the same plan as --stream-pipe 0" || fail "-O stream_pipe=0 differs: $plan"
+explain --stream-max-tokens 8 -O stream_pipe=0 --stream-pipe=1
+[ "$plan" = "$e_route" ] && ok "--stream-pipe=1 wins over -O stream_pipe=0" || fail "--stream-pipe=1 over -O: $plan"
 
 # --- unusable store: one warning, kernels compiled, exit 5 (nothing persisted)
 echo x >"$tmp/file"

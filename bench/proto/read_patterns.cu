@@ -83,7 +83,9 @@ __device__ __forceinline__ void bulk_g2s(void *dst, const void *src, unsigned by
                  ::"r"(smem_u32(dst)), "l"(src), "r"(bytes), "r"(smem_u32(bar)) : "memory");
 }
 
-template <int BN, int SEG, int S> __global__ void __launch_bounds__(160, 1) rd_bulk(const char *w, unsigned *sink)
+// RANGE: block b walks units [b*units/G, (b+1)*units/G) in order (the stream kernels' stream-K split: 132 streams
+// far apart); else units b, b+G, ... (all blocks together sweep one window of the matrix).
+template <int BN, int SEG, int S, int RANGE = 0, int NC = 4> __global__ void __launch_bounds__(1024, 1) rd_bulk(const char *w, unsigned *sink)
 {
     extern __shared__ __align__(128) unsigned char sm[];
     constexpr int STAGE = BN * SEG, PADROW = SEG + 64;   // padded rows (bank spread for fragment reads)
@@ -92,14 +94,15 @@ template <int BN, int SEG, int S> __global__ void __launch_bounds__(160, 1) rd_b
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const long long units = ROWS / BN * (ROWB / SEG);
     if (threadIdx.x == 0) {
-        for (int s = 0; s < S; s++) mbar_init(full + s, 1), mbar_init(empty + s, 4);
+        for (int s = 0; s < S; s++) mbar_init(full + s, 1), mbar_init(empty + s, NC);
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     }
     __syncthreads();
     unsigned acc = 0;
-    if (warp == 4) {   // producer
+    if (warp == NC) {   // producer
         int s = 0; unsigned ph = 0;
-        for (long long u = blockIdx.x; u < units; u += gridDim.x) {
+        for (long long u = RANGE ? units * blockIdx.x / gridDim.x : blockIdx.x;
+             u < (RANGE ? units * (blockIdx.x + 1) / gridDim.x : units); u += RANGE ? 1 : gridDim.x) {
             const long long r0 = u / (ROWB / SEG) * BN, kb = u % (ROWB / SEG) * SEG;
             mbar_wait(empty + s, ph ^ 1);
             if (lane == 0) mbar_expect(full + s, STAGE);
@@ -109,10 +112,11 @@ template <int BN, int SEG, int S> __global__ void __launch_bounds__(160, 1) rd_b
         }
     } else {           // consumers: warp w folds rows w, w+4, ...
         int s = 0; unsigned ph = 0;
-        for (long long u = blockIdx.x; u < units; u += gridDim.x) {
+        for (long long u = RANGE ? units * blockIdx.x / gridDim.x : blockIdx.x;
+             u < (RANGE ? units * (blockIdx.x + 1) / gridDim.x : units); u += RANGE ? 1 : gridDim.x) {
             mbar_wait(full + s, ph);
             const unsigned char *st = ring + s * BN * PADROW;
-            for (int r = warp; r < BN; r += 4)
+            for (int r = warp; r < BN; r += NC)
                 for (int b = lane * 16; b < SEG; b += 512) {
                     const uint4 v = *reinterpret_cast<const uint4 *>(st + r * PADROW + b);
                     acc ^= v.x ^ v.y ^ v.z ^ v.w;
@@ -204,12 +208,22 @@ int main()
     ROWC(64, 1, 256, 2); ROWC(64, 2, 256, 2); ROWC(64, 4, 256, 2); ROWC(64, 2, 512, 2);
     ROWC(128, 1, 256, 2); ROWC(128, 2, 256, 2); ROWC(128, 4, 256, 2);
     ROWC(256, 2, 256, 2); ROWC(512, 2, 256, 2); ROWC(512, 4, 256, 2);
-#define BULK(BN, SEG, S, BPS) do { auto k = rd_bulk<BN, SEG, S>; const int sm_ = 128 + S * BN * (SEG + 64); \
+#define BULKR(BN, SEG, S, BPS, RG) do { auto k = rd_bulk<BN, SEG, S, RG>; const int sm_ = 128 + S * BN * (SEG + 64); \
         CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, sm_)); \
-        report("bulk BN=" #BN " SEG=" #SEG " S=" #S " x" #BPS "/SM", time_us([&](int i) { \
-            k<<<sms * BPS, 160, sm_>>>(w + (i & 1) * BYTES, sink); })); } while (0)
+        report(RG ? "bulk (ranges) BN=" #BN " SEG=" #SEG " S=" #S " x" #BPS "/SM" : "bulk BN=" #BN " SEG=" #SEG " S=" #S " x" #BPS "/SM", \
+            time_us([&](int i) { k<<<sms * BPS, 160, sm_>>>(w + (i & 1) * BYTES, sink); })); } while (0)
+#define BULK(BN, SEG, S, BPS) BULKR(BN, SEG, S, BPS, 0)
+#define BULKC(BN, SEG, S, RG, NC) do { auto k = rd_bulk<BN, SEG, S, RG, NC>; const int sm_ = 128 + S * BN * (SEG + 64); \
+        CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, sm_)); \
+        report("bulk ranges=" #RG " BN=" #BN " SEG=" #SEG " S=" #S " consumers=" #NC, \
+            time_us([&](int i) { k<<<sms, 32 * (NC + 1), sm_>>>(w + (i & 1) * BYTES, sink); })); } while (0)
     BULK(32, 512, 4, 1); BULK(32, 512, 8, 1); BULK(64, 512, 4, 1); BULK(32, 1024, 4, 1); BULK(16, 1024, 6, 2);
     BULK(64, 256, 6, 1); BULK(32, 512, 4, 2);
+    // the stream-K split (each block one contiguous range) against the window sweep above
+    BULKR(32, 1024, 3, 1, 1); BULKR(32, 1024, 4, 1, 1); BULKR(32, 1024, 6, 1, 1); BULKR(32, 2048, 3, 1, 1);
+    BULKR(32, 1024, 3, 1, 0); BULKR(32, 2048, 3, 1, 0);
+    // consumer warps per block (the stream kernels' ring has 16)
+    BULKC(32, 1024, 4, 1, 4); BULKC(32, 1024, 4, 1, 8); BULKC(32, 1024, 4, 1, 16); BULKC(32, 1024, 3, 1, 16);
 #define CPA(BN, SEG, S) do { auto k = rd_cpasync<BN, SEG, S>; const int sm_ = S * BN * (SEG + 64); \
         CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, sm_)); \
         report("cp.async BN=" #BN " SEG=" #SEG " S=" #S, time_us([&](int i) { \

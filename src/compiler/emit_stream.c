@@ -45,7 +45,8 @@ static size_t x_smem(int nstaged, int tp, int kch, int padt, size_t xbytes, int 
     return 2 * (size_t)nstaged * tp * xld * xbytes + (size_t)tp * bct * 4 + 2 * (size_t)tp * 4 + 16;
 }
 
-/* Pipe bodies: the x chunk spans the ring stage's k; ring bytes as templates/stream.cu's ds_ring. */
+/* Pipe bodies (T <= 8): shared memory as templates/stream.cu's ds_ring: stages of W rows (plus x rows without a
+** norm), the mbarriers, the resident normalized x (with a norm), the k-warp slices and the reduction buffer. */
 static int pipe_qw(const emit_stream_spec *s, size_t wbytes)
 {
     const int kstep = 32 * s->lpr;
@@ -53,21 +54,24 @@ static int pipe_qw(const emit_stream_spec *s, size_t wbytes)
     while ((size_t)qw * s->wk * kstep * wbytes < PIPE_SEG) qw++;
     return qw;
 }
-static size_t pipe_ring(const emit_stream_spec *s, size_t wbytes, int stages)
+static int64_t pad_to(int64_t n, int padt) { return n + ((padt - n % 64) % 64 + 64) % 64; }
+static size_t pipe_bytes(const emit_stream_spec *s, size_t wbytes, size_t xbytes, int stages)
 {
-    const int bct = s->wn * 16 * s->mt;
-    const size_t seg = (size_t)pipe_qw(s, wbytes) * s->wk * 32 * s->lpr * wbytes;
-    return (size_t)stages * bct * (seg + 64) + 2 * (size_t)stages * 8;
+    const int tp = 8, bct = s->wn * 16 * s->mt, kch = pipe_qw(s, wbytes) * s->wk * 32 * s->lpr;
+    const int padt = s->lpr == 1 ? 32 : 8;
+    const int wpad = s->el * wbytes == 16 ? (s->lpr == 1 ? 64 : 16) : (s->lpr == 1 ? 32 : 64);
+    const size_t stage = (size_t)bct * (kch * wbytes + wpad) + (s->norm ? 0 : (size_t)tp * pad_to(kch, padt) * xbytes);
+    const size_t ring = (size_t)stages * stage + 16 * (size_t)stages;
+    const size_t xres = s->norm ? (size_t)tp * pad_to(s->k, padt) * xbytes : 0;
+    return ring + xres + ((size_t)s->wk * tp * (bct + 4) + (size_t)tp * bct + 2 * tp) * 4 + 16;
 }
-static int make_pipe_body(const emit_stream_spec *s, const plan *p, int nt, int nstaged, size_t wbytes, size_t xbytes,
-                          int stages, body *b)
+static int make_pipe_body(const emit_stream_spec *s, const plan *p, int nt, size_t wbytes, size_t xbytes, int stages,
+                          body *b)
 {
-    const int qw = pipe_qw(s, wbytes), kch = qw * s->wk * 32 * s->lpr;
-    if (4 * s->mt * nt > ACC_MAX) return 0;
-    const size_t smem = pipe_ring(s, wbytes, stages) + x_smem(nstaged, 8 * nt, kch, s->lpr == 1 ? 32 : 8, xbytes,
-                                                              s->wn * 16 * s->mt);
+    if (nt != 1) return 0;
+    const size_t smem = pipe_bytes(s, wbytes, xbytes, stages);
     if (smem > smem_budget(p->arch)) return 0;
-    *b = (body){nt, 1, qw, smem};
+    *b = (body){nt, 1, pipe_qw(s, wbytes), smem};
     return 1;
 }
 
@@ -146,14 +150,14 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     int nb = 0, stages = 0;
     if (s->pipe) {   /* as many stages (up to the cap) as the smallest body leaves room for; larger bodies share them */
         for (stages = PIPE_STAGES_MAX; stages >= 2; stages--)
-            if (make_pipe_body(s, p, nts[0], nstaged, wbytes, xbytes, stages, &bodies[0])) break;
+            if (make_pipe_body(s, p, nts[0], wbytes, xbytes, stages, &bodies[0])) break;
         if (stages < 2)
             return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: the W ring does "
                                   "not fit in shared memory", (long long)s->n, (long long)s->k);
     }
     for (int i = 0; i < 3; i++) {
         if (nts[i] < s->nt_lo || nts[i] > s->nt_hi || (i > 0 && nts[i - 1] >= s->max_nt)) continue;
-        if (s->pipe ? !make_pipe_body(s, p, nts[i], nstaged, wbytes, xbytes, stages, &bodies[nb])
+        if (s->pipe ? !make_pipe_body(s, p, nts[i], wbytes, xbytes, stages, &bodies[nb])
                     : !make_body(s, p, nts[i], nstaged, wbytes, xbytes, &bodies[nb]))
             break;
         nb++;
@@ -284,6 +288,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     k->sk_tiles = ceil_div(s->n, bcp);
     k->sk_units = k->sk_tiles * ceil_div(s->k, kstep);
     k->sk_maxnt = maxnt;
+    k->sk_ring = s->pipe != 0, k->sk_quant = s->quant != 0;
     k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
     if (s->pipe)
         snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, W ring %dx%dx%d B, %dx%d warps + producer, T<=%d", wcol, stages, bct,

@@ -97,6 +97,7 @@ typedef struct plan_kernel {
     ** tiles need sk_part_bytes of partial sums per grid block. */
     int64_t sk_units, sk_tiles;
     int     sk_maxnt;
+    int     sk_ring, sk_quant;     /* W through the shared-memory ring; quantized weights */
     size_t  sk_part_bytes;
     char    sk_what[96];           /* "IO 64 cols/warp, 2x4 warps" (explain)   */
 } plan_kernel;

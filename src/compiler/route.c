@@ -366,6 +366,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
             if (k->sk_part_bytes > part_bytes) part_bytes = k->sk_part_bytes;
         }
         /* the ring variants: whole load groups per row copy, 16-byte aligned rows */
+        char no_ring[200] = "";
         const dsmlp_dtype wt = p->bufs[c.deq ? c.deq->q : c.g->w].dtype;
         for (int v = 0; R.pipe && c.g->layout != DSMLP_LAYOUT_IN_OUT && st == DSMLP_OK &&
                         v < (int)(sizeof oi_pipe_variants / sizeof *oi_pipe_variants); v++) {
@@ -374,7 +375,13 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
                 s->stream.nvariants >= PLAN_MAX_VARIANTS)
                 continue;
             int ki = -1;
-            if ((st = emit_variant(&R, &c, pv, cnt, &ki)) != DSMLP_OK) break;
+            if ((st = emit_variant(&R, &c, pv, cnt, &ki)) == DSMLP_ERR_UNSUPPORTED) {   /* the ring does not fit */
+                snprintf(no_ring, sizeof no_ring, "; no W ring variant: %s", dsmlp_last_error(ctx));
+                dsmlpB_err_clear(ctx);
+                st = DSMLP_OK;
+                continue;
+            }
+            if (st != DSMLP_OK) break;
             s = &p->ssteps[p->nssteps - 1];
             s->stream.variant[s->stream.nvariants++] = ki;
             const plan_kernel *k = &p->kernels[ki];
@@ -393,6 +400,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
                      c.norm ? "; the norm runs in its prologue" : "",
                      c.fol ? (c.gated ? "; gating in its epilogue" : "; activation in its epilogue") : "",
                      c.deq ? "; int8 weight converted in registers (scales in the epilogue)" : "");
+        dsmlpC_fuse_appendf(s->why, sizeof s->why, "%s", no_ring);
         for (int q = c.first + 1; q <= c.last; q++) R.skip[q] = 1;
         i = c.last;
         nstream++;

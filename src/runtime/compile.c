@@ -24,7 +24,7 @@ void dsmlp_compile_options_default(dsmlp_compile_options *o)
     o->max_tokens = 8192;
     o->decode_max_tokens = DSMLP_DECODE_MAX_TOKENS_DEFAULT;
     o->stream_max_tokens = -1;   /* auto: the route where it measured faster (quantized weights) */
-    o->stream_pipe = 0;          /* experimental shared-memory pipeline variants: off until measured */
+    o->stream_pipe = 1;          /* the W ring variants where they apply (measured: bench/RESULTS.md) */
 }
 
 static dsmlp_status compile_one(dsmlp_ctx *ctx, plan_kernel *k, const char *arch, int *was_cached)

@@ -33,7 +33,7 @@ static const opt_row rows[] = {
     ROW(stream_max_tokens, DSMLP_OPTION_INT, -1, INT32_MAX,
         "weight-streaming route for T <= this (0: none, -1: where it measured faster)"),
     ROW(stream_pipe, DSMLP_OPTION_BOOL, 0, 1,
-        "experimental: the route also gets shared-memory pipeline variants (sm_90+; off until measured)"),
+        "the route also gets the W ring variants ([out,in], T <= 8, sm_90; 0: not)"),
     /* how the host program loads the plan, not what it compiles: not an -O or script option */
     ROW(external_workspace, DSMLP_OPTION_INTERNAL, 0, 1, "dsmlp_plan_load allocates no workspace (the host installs one)"),
 };

@@ -57,9 +57,9 @@ static const char usage_text[] =
     "                    tuning record (kept in the store, carried by --bundle)\n"
     "  --stream-max-tokens N  weight-streaming route for T <= N (1..128),\n"
     "                    0 none, -1 auto (default: quantized weights only)\n"
-    "  --stream-pipe N   1: the weight-streaming route also gets the experimental\n"
-    "                    shared-memory pipeline variants (sm_90+); 0 (default:\n"
-    "                    off until measured)\n"
+    "  --stream-pipe N   1 (default): the weight-streaming route also gets the\n"
+    "                    shared-memory W ring variants ([out,in], T <= 8, sm_90);\n"
+    "                    0: not\n"
     "  --quantize SPEC   build every dsmlp.mlp / dsmlp.preset layer that does not\n"
     "                    choose its own weights with quantized weights: int8\n"
     "                    (DeepSpeed's groups), fp8 (e4m3, per channel), or e.g.\n"
@@ -285,7 +285,7 @@ static int take_option(int c, char *val, cli_opts *o)
         char *end;
         long v = strtol(val, &end, 10);
         if (*end || v < 0 || v > 1)
-            return usage_error("--stream-pipe %s: need 0 (off) or 1 (shared-memory pipeline variants)%s", val, "");
+            return usage_error("--stream-pipe %s: need 0 (off) or 1 (the W ring variants)%s", val, "");
         o->stream_pipe = (int)v;
         return -1;
     }
