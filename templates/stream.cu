@@ -590,6 +590,40 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 // OI: lane (g, c) holds rows col0 + 16i + g and + 8 at k + 8c .. + 7; MMA step s takes words 2s, 2s+1.
 // Token tiles past T (the body's padding) are neither read nor multiplied.
 __device__ __forceinline__ bool ds_tile_live(int j, long long T) { return j == 0 || 8 * j < T; }
+#if !DS_IO
+// [out,in] halves of ds_mma_group: the x fragments of a load group (shared memory -> registers), and the MMAs on
+// them (the W ring reads both before it releases a stage, and multiplies after).
+template <int NT, int XLD>
+__device__ __forceinline__ void ds_xfrag(uint4 (&b)[NT][DS_LPR], const ds_x_t *xs, int kk, int g, int c, long long T)
+{
+#pragma unroll
+    for (int j = 0; j < NT; j++)
+#pragma unroll
+        for (int h = 0; h < DS_LPR; h++)
+            if (ds_tile_live(j, T)) b[j][h] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * DS_LPR * c + 8 * h);
+}
+template <int NT>
+__device__ __forceinline__ void ds_mma_oi(float (&acc)[DS_MT][NT][4], const ds_wraw_t (&raw)[DS_RPL],
+                                          const uint4 (&b)[NT][DS_LPR], long long T)
+{
+#pragma unroll
+    for (int i = 0; i < DS_MT; i++)
+#pragma unroll
+        for (int h = 0; h < DS_LPR; h++) {
+            unsigned w0[DS_EL / 2], w1[DS_EL / 2];
+            ds_wconv(raw[(2 * i) * DS_LPR + h], w0);
+            ds_wconv(raw[(2 * i + 1) * DS_LPR + h], w1);
+#pragma unroll
+            for (int s = 0; s < 2; s++) {
+                const unsigned a[4] = {w0[2 * s], w1[2 * s], w0[2 * s + 1], w1[2 * s + 1]};
+#pragma unroll
+                for (int j = 0; j < NT; j++)
+                    if (ds_tile_live(j, T)) ds_mma(acc[i][j], a, ds_w32(b[j][h], 2 * s), ds_w32(b[j][h], 2 * s + 1));
+            }
+        }
+}
+#endif
+
 template <int NT, int XLD>
 __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const ds_wraw_t (&raw)[DS_RPL],
                                              const ds_x_t *xs, int kk, int g, int c, long long T)
@@ -615,28 +649,11 @@ __device__ __forceinline__ void ds_mma_group(float (&acc)[DS_MT][NT][4], const d
     }
 #else
     uint4 b[NT][DS_LPR];
-#pragma unroll
-    for (int j = 0; j < NT; j++)
-#pragma unroll
-        for (int h = 0; h < DS_LPR; h++)
-            if (ds_tile_live(j, T)) b[j][h] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * DS_LPR * c + 8 * h);
-#pragma unroll
-    for (int i = 0; i < DS_MT; i++)
-#pragma unroll
-        for (int h = 0; h < DS_LPR; h++) {
-            unsigned w0[DS_EL / 2], w1[DS_EL / 2];
-            ds_wconv(raw[(2 * i) * DS_LPR + h], w0);
-            ds_wconv(raw[(2 * i + 1) * DS_LPR + h], w1);
-#pragma unroll
-            for (int s = 0; s < 2; s++) {
-                const unsigned a[4] = {w0[2 * s], w1[2 * s], w0[2 * s + 1], w1[2 * s + 1]};
-#pragma unroll
-                for (int j = 0; j < NT; j++)
-                    if (ds_tile_live(j, T)) ds_mma(acc[i][j], a, ds_w32(b[j][h], 2 * s), ds_w32(b[j][h], 2 * s + 1));
-            }
-        }
+    ds_xfrag<NT, XLD>(b, xs, kk, g, c, T);
+    ds_mma_oi<NT>(acc, raw, b, T);
 #endif
 }
+
 
 // The weight loads of one warp, in the order its MMAs consume them: (segment, chunk, position) with the lane's
 // W addresses of the current tile cached, so a load costs one multiply-add. Positions past a segment's end
@@ -1164,18 +1181,24 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
             const ds_x_t *xs = reinterpret_cast<const ds_x_t *>(stage + P::WBYTES);
 #endif
             ds_mbar_wait(full + st, ph);
+            // Fragments into registers first, then the stage goes back to the producer, then the MMAs: the ring's
+            // depth is not spent on conversion and multiplication.
+            ds_wraw_t raw[QW][DS_RPL];
+            uint4 xb[QW][NT][DS_LPR];
 #pragma unroll
             for (int pos = 0; pos < QW; pos++) {
                 const int q = wk + pos * DS_WK;   // the warp's load group in the chunk
                 if (q < K.nlg) {
-                    ds_wraw_t raw[DS_RPL];
-                    ds_wsmem<P::PITCH>(raw, stage + lane_off + q * DS_KSTEP * DS_WB);
-                    ds_mma_group<NT, (DS_NORM ? (int)P::XRLD : P::XLD)>(acc, raw, xs, q * DS_KSTEP, g, c, T);
+                    ds_wsmem<P::PITCH>(raw[pos], stage + lane_off + q * DS_KSTEP * DS_WB);
+                    ds_xfrag<NT, (DS_NORM ? (int)P::XRLD : P::XLD)>(xb[pos], xs, q * DS_KSTEP, g, c, T);
                 }
             }
             __syncwarp();
             if (lane == 0) ds_mbar_arrive(empty + st);
             if (++st == DS_STAGES) st = 0, ph ^= 1;
+#pragma unroll
+            for (int pos = 0; pos < QW; pos++)
+                if (wk + pos * DS_WK < K.nlg) ds_mma_oi<NT>(acc, raw[pos], xb[pos], T);
         }
         ds_reduce_slices<NT, QW>(acc, slices, red, wk, part, wcol, g, c, T);
         ds_tile_done(A, T, R, j, red, flag);
