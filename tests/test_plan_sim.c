@@ -649,9 +649,25 @@ static const fcase stream_cases[] = {
     {"ws int8 llama bf16 gated H=1232 (k tail)", 1232, 3328, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 0},
 };
 
+/* One run of the route: case c at T with a pinned variant and grid; every stream step must run its kernel (no
+** dequant kernel: int8 converts in registers) and, when ring is set, every GEMM a W ring kernel. */
+typedef struct stream_run { int c, variant, grid; long long T; } stream_run;
+static void run_stream(const fcase *cases, const stream_run *r, int ring)
+{
+    sim_variant = r->variant, sim_grid = r->grid;
+    int before = stream_runs, deq = stream_dequants, rings = pipe_runs;
+    run_family(&cases[r->c], 1, r->T);
+    ck_assert_msg(stream_dequants == deq, "%s: the small-T route ran a dequant kernel", cases[r->c].name);
+    ck_assert_msg(stream_runs - before >= 2, "%s T=%lld: %d stream kernels ran", cases[r->c].name, r->T,
+                  stream_runs - before);
+    if (ring)
+        ck_assert_msg(pipe_runs - rings == 2, "%s T=%lld: %d of the GEMMs ran a W ring kernel", cases[r->c].name, r->T,
+                      pipe_runs - rings);
+}
+
 START_TEST(stream_route)
 {
-    static const struct { int c, variant, grid; long long T; } runs[] = {
+    static const stream_run runs[] = {
         {0, 0, 0, 1}, {0, 3, 1, 9}, {0, 4, 7, 33}, {0, 4, 0, 100}, {0, 1, 3, 6}, {0, 5, 5, 30}, {0, 2, 2, 7},
         {1, 0, 3, 1}, {1, 3, 0, 17}, {1, 1, 4096, 8}, {1, 4, 5, 64}, {1, 5, 2, 12},
         {2, 0, 0, 3}, {2, 3, 2, 16}, {2, 4, 4096, 40}, {2, 4, 9, 128}, {2, 1, 2, 8}, {2, 5, 3, 20}, {2, 2, 7, 5},
@@ -666,14 +682,7 @@ START_TEST(stream_route)
         {0, 4, 7, 17}, {8, 4, 2, 32},
     };
     sim_stream = 128;
-    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
-        sim_variant = runs[i].variant, sim_grid = runs[i].grid;
-        int before = stream_runs, deq = stream_dequants;
-        run_family(&stream_cases[runs[i].c], 1, runs[i].T);
-        ck_assert_msg(stream_dequants == deq, "%s: the small-T route ran a dequant kernel", stream_cases[runs[i].c].name);
-        ck_assert_msg(stream_runs - before >= 2, "%s T=%lld: %d stream kernels ran", stream_cases[runs[i].c].name,
-                      runs[i].T, stream_runs - before);
-    }
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) run_stream(stream_cases, &runs[i], 0);
     sim_stream = 0, sim_variant = 0, sim_grid = 0;
 }
 END_TEST
@@ -691,7 +700,7 @@ static const fcase pipe_cases[] = {
 
 START_TEST(stream_pipe)
 {
-    static const struct { int c, variant, grid; long long T; } runs[] = {
+    static const stream_run runs[] = {
         {0, 6, 0, 1}, {0, 7, 1, 8}, {0, 6, 4096, 5}, {0, 7, 3, 7},
         {1, 6, 2, 3}, {1, 7, 0, 8},
         {2, 6, 5, 2}, {2, 7, 4096, 4},
@@ -699,16 +708,7 @@ START_TEST(stream_pipe)
         {4, 6, 1, 6}, {4, 7, 4096, 2},
     };
     sim_stream = 128, sim_pipe = 1;
-    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
-        sim_variant = runs[i].variant, sim_grid = runs[i].grid;
-        int before = stream_runs, deq = stream_dequants, ring = pipe_runs;
-        run_family(&pipe_cases[runs[i].c], 1, runs[i].T);
-        ck_assert_msg(pipe_runs - ring == 2, "%s T=%lld: %d of the GEMMs ran a W ring kernel", pipe_cases[runs[i].c].name,
-                      runs[i].T, pipe_runs - ring);
-        ck_assert_msg(stream_dequants == deq, "%s: the small-T route ran a dequant kernel", pipe_cases[runs[i].c].name);
-        ck_assert_msg(stream_runs - before >= 2, "%s T=%lld: %d stream kernels ran", pipe_cases[runs[i].c].name,
-                      runs[i].T, stream_runs - before);
-    }
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) run_stream(pipe_cases, &runs[i], 1);
     sim_stream = 0, sim_pipe = 0, sim_variant = 0, sim_grid = 0;
 }
 END_TEST
