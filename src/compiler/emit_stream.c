@@ -291,7 +291,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     k->sk_ring = s->pipe != 0, k->sk_quant = s->quant != 0;
     k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
     if (s->pipe)
-        snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, W ring %dx%dx%d B, %dx%d warps + producer, T<=%d", wcol, stages, bct,
+        snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, %d B per row per lane, W ring %dx%dx%d B, %dx%d warps + producer, T<=%d",
+                 wcol, (int)((size_t)s->el * s->lpr * wbytes), stages, bct,
                  (int)((size_t)pipe_qw(s, wbytes) * s->wk * kstep * wbytes), s->wn, s->wk, 8 * maxnt);
     else
         snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %d B runs, %dx%d warps, %d block%s/SM, T<=%d",
