@@ -2,6 +2,7 @@
 # gpu_session.sh — one device session: card facts, GPU suites, benchmarks, SASS checks.
 # Run on the GPU machine from the repository root after building here into build-gpu/:
 #   bench/gpu_session.sh [phase ...]    phases: card sass stream suites shared bench peers profile variants ring
+#                                       patterns
 #                                       (default: card sass stream bench)
 # Logs go to $OUT (the device tool's folder) or ./gpu-out; a short summary is printed last.
 set -uo pipefail
@@ -76,6 +77,11 @@ for ph in "${phases[@]}"; do
         || echo "$blk: rc=$?" >> "$O/ring_variants.log"
     done
     summary+=("$(grep 'variants:' "$O/ring_variants.log")") ;;
+  patterns)
+    # bench/proto/read_patterns.cu (built by hand into $B/bin, see its first lines): ways of reading W, the bare
+    # bulk-copy ring, and the ring with the stream kernels' consumer work
+    timeout 200 "$B/bin/read_patterns" > "$O/patterns.log" 2>&1
+    summary+=("patterns rc=$? :: $(grep -E 'bulk\+mma|ranges=1 BN=32 SEG=1024 S=4 consumers=16' "$O/patterns.log" | tr -s ' ' | tr '\n' ';')") ;;
   peers)
     PYTHONUNBUFFERED=1 python3 bench/peers.py --lib "$B/lib/libdsmlp.so" --tokens "${TOKENS:-1,2,4,8,16,32,64,128}" \
       --json "$O/peers.json" ${PEERS_ARGS:-} > "$O/peers.log" 2>&1

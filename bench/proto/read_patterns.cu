@@ -1,7 +1,7 @@
 // read_patterns.cu — which way of reading a weight matrix reaches the HBM stream? (experiment, not built by CMake)
 // W is [16384][4096] f16 ([out,in] rows of 8 KiB), two copies (256 MiB) read alternately so L2 holds neither.
 // Every kernel reads all of W once and folds it into one word per thread (kept so nothing is dead code).
-// Build: nvcc -O3 -arch=sm_90 -o read_patterns read_patterns.cu     Run: ./read_patterns
+// Build: nvcc -O3 -std=c++17 -arch=sm_90 -o build-gpu/bin/read_patterns bench/proto/read_patterns.cu   Run: build-gpu/bin/read_patterns
 #include <cstdio>
 #include <cstdint>
 #include <vector>
@@ -85,7 +85,10 @@ __device__ __forceinline__ void bulk_g2s(void *dst, const void *src, unsigned by
 
 // RANGE: block b walks units [b*units/G, (b+1)*units/G) in order (the stream kernels' stream-K split: 132 streams
 // far apart); else units b, b+G, ... (all blocks together sweep one window of the matrix).
-template <int BN, int SEG, int S, int RANGE = 0, int NC = 4> __global__ void __launch_bounds__(1024, 1) rd_bulk(const char *w, unsigned *sink)
+// MMA: the consumers do what the stream kernels' W ring consumers do with f16 weights (BN = 32, NC = 16: warps
+// 2 x 8 over rows x k, 16-byte fragments of rows g and g + 8, two m16n8k16 MMAs per 32 k against a fixed x), so
+// the bare ring and the ring with the GEMM's consumer work can be compared in one run.
+template <int BN, int SEG, int S, int RANGE = 0, int NC = 4, int MMA = 0> __global__ void __launch_bounds__(1024, 1) rd_bulk(const char *w, unsigned *sink)
 {
     extern __shared__ __align__(128) unsigned char sm[];
     constexpr int STAGE = BN * SEG, PADROW = SEG + 64;   // padded rows (bank spread for fragment reads)
@@ -110,6 +113,38 @@ template <int BN, int SEG, int S, int RANGE = 0, int NC = 4> __global__ void __l
             for (int r = lane; r < BN; r += 32) bulk_g2s(ring + s * BN * PADROW + r * PADROW, w + (r0 + r) * ROWB + kb, SEG, full + s);
             if (++s == S) s = 0, ph ^= 1;
         }
+    } else if constexpr (MMA != 0) {  // consumers as the W ring's: (wn, wk) = (warp % 2, warp / 2), 64-byte load groups
+        static_assert(!MMA || (BN == 32 && NC == 16 && SEG % 512 == 0), "MMA consumers: 32 rows, 16 warps");
+        const int g = lane >> 2, c = lane & 3, wn = warp % 2, wk = warp / 2;
+        float d[4] = {0, 0, 0, 0};
+        const unsigned xb0 = 0x3c003c00u ^ (unsigned)lane, xb1 = 0x3c003c00u;   // a fixed x fragment
+        int s = 0; unsigned ph = 0;
+        for (long long u = RANGE ? units * blockIdx.x / gridDim.x : blockIdx.x;
+             u < (RANGE ? units * (blockIdx.x + 1) / gridDim.x : units); u += RANGE ? 1 : gridDim.x) {
+            mbar_wait(full + s, ph);
+            const unsigned char *st = ring + s * BN * PADROW + (wn * 16 + g) * PADROW + c * 16;
+            constexpr int NP = SEG / 512 > 0 ? SEG / 512 : 1;
+            uint4 w0[NP], w1[NP];
+#pragma unroll
+            for (int p = 0; p < NP; p++) {   // the warp's load groups: wk, wk + 8, ... (64 bytes each)
+                w0[p] = *reinterpret_cast<const uint4 *>(st + (wk + 8 * p) * 64);
+                w1[p] = *reinterpret_cast<const uint4 *>(st + 8 * PADROW + (wk + 8 * p) * 64);
+            }
+            __syncwarp();
+            if (lane == 0) mbar_arrive(empty + s);
+            if (++s == S) s = 0, ph ^= 1;
+#pragma unroll
+            for (int p = 0; p < NP; p++) {
+                const unsigned a0[4] = {w0[p].x, w1[p].x, w0[p].y, w1[p].y}, a1[4] = {w0[p].z, w1[p].z, w0[p].w, w1[p].w};
+                asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                             : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                             : "r"(a0[0]), "r"(a0[1]), "r"(a0[2]), "r"(a0[3]), "r"(xb0), "r"(xb1));
+                asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                             : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                             : "r"(a1[0]), "r"(a1[1]), "r"(a1[2]), "r"(a1[3]), "r"(xb0), "r"(xb1));
+            }
+        }
+        acc = __float_as_uint(d[0] + d[1] + d[2] + d[3]);
     } else {           // consumers: warp w folds rows w, w+4, ...
         int s = 0; unsigned ph = 0;
         for (long long u = RANGE ? units * blockIdx.x / gridDim.x : blockIdx.x;
@@ -213,9 +248,10 @@ int main()
         report(RG ? "bulk (ranges) BN=" #BN " SEG=" #SEG " S=" #S " x" #BPS "/SM" : "bulk BN=" #BN " SEG=" #SEG " S=" #S " x" #BPS "/SM", \
             time_us([&](int i) { k<<<sms * BPS, 160, sm_>>>(w + (i & 1) * BYTES, sink); })); } while (0)
 #define BULK(BN, SEG, S, BPS) BULKR(BN, SEG, S, BPS, 0)
-#define BULKC(BN, SEG, S, RG, NC) do { auto k = rd_bulk<BN, SEG, S, RG, NC>; const int sm_ = 128 + S * BN * (SEG + 64); \
+#define BULKC(BN, SEG, S, RG, NC) BULKM(BN, SEG, S, RG, NC, 0)
+#define BULKM(BN, SEG, S, RG, NC, MMA) do { auto k = rd_bulk<BN, SEG, S, RG, NC, MMA>; const int sm_ = 128 + S * BN * (SEG + 64); \
         CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, sm_)); \
-        report("bulk ranges=" #RG " BN=" #BN " SEG=" #SEG " S=" #S " consumers=" #NC, \
+        report(MMA ? "bulk+mma ranges=" #RG " BN=" #BN " SEG=" #SEG " S=" #S : "bulk ranges=" #RG " BN=" #BN " SEG=" #SEG " S=" #S " consumers=" #NC, \
             time_us([&](int i) { k<<<sms, 32 * (NC + 1), sm_>>>(w + (i & 1) * BYTES, sink); })); } while (0)
     BULK(32, 512, 4, 1); BULK(32, 512, 8, 1); BULK(64, 512, 4, 1); BULK(32, 1024, 4, 1); BULK(16, 1024, 6, 2);
     BULK(64, 256, 6, 1); BULK(32, 512, 4, 2);
@@ -224,6 +260,8 @@ int main()
     BULKR(32, 1024, 3, 1, 0); BULKR(32, 2048, 3, 1, 0);
     // consumer warps per block (the stream kernels' ring has 16)
     BULKC(32, 1024, 4, 1, 4); BULKC(32, 1024, 4, 1, 8); BULKC(32, 1024, 4, 1, 16); BULKC(32, 1024, 3, 1, 16);
+    // the ring with the stream kernels' consumer work (fragments, release, MMAs): what the GEMM around it costs
+    BULKM(32, 1024, 3, 1, 16, 1); BULKM(32, 1024, 4, 1, 16, 1);
 #define CPA(BN, SEG, S) do { auto k = rd_cpasync<BN, SEG, S>; const int sm_ = S * BN * (SEG + 64); \
         CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, sm_)); \
         report("cp.async BN=" #BN " SEG=" #SEG " S=" #S, time_us([&](int i) { \
