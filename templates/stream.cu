@@ -161,11 +161,12 @@ __device__ __forceinline__ unsigned ds_w32(const uint4 &v, int q) { return q == 
 // (a few integer ops per pair, no multiply): their scales belong to output rows and multiply the finished sums in
 // the epilogue, so the main loop does no per-weight scale work.
 // [out,in] with two adjacent 8-byte loads per row (int8 codes): one 16-byte load when rows keep 16-byte alignment
-#define DS_PAIR16 (!DS_IO && DS_LPR == 2 && DS_EL * {{W_BYTES}} == 8 && DS_LDW * {{W_BYTES}} % 16 == 0)
-#if DS_EL * {{W_BYTES}} == 16
+#define DS_WB {{W_BYTES}}          // bytes per weight element
+#define DS_PAIR16 (!DS_IO && DS_LPR == 2 && DS_EL * DS_WB == 8 && DS_LDW * DS_WB % 16 == 0)
+#if DS_EL * DS_WB == 16
 typedef uint4 ds_wraw_t;
 __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p) { return ds_ldw16(p); }
-#elif DS_EL * {{W_BYTES}} == 8
+#elif DS_EL * DS_WB == 8
 typedef uint2 ds_wraw_t;
 __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p) { return ds_ldw8(p); }
 #else
@@ -389,6 +390,7 @@ template <int TP>
 __device__ __forceinline__ void ds_row_stats(const ds_args &A, long long T, float *mean, float *rstd, float *part)
 {
     constexpr int NW = DS_CWARPS;
+    static_assert(2 * NW * TP <= TP * DS_BCT, "the row statistics' scratch (red, TP x BCT floats) is too small");
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int rows = T < NW ? (int)T : NW, per = NW / rows;   /* warps per row */
     const int sub = warp / rows;
@@ -472,6 +474,20 @@ struct ds_range {
     __device__ __forceinline__ ds_i64 seg_e(ds_i64 j) const { return j == t1 - t0 ? u1 - t1 * DS_LPT : DS_LPT; }
 };
 
+// The block's share of the (tile, load group) space; false (after the PDL handshake) when it has none.
+__device__ __forceinline__ bool ds_block_range(ds_range &R)
+{
+    const ds_i64 W = (ds_i64)DS_NTILE * DS_LPT, G = gridDim.x, b = blockIdx.x;
+    R.u0 = W * b / G, R.u1 = W * (b + 1) / G;
+    if (R.u0 >= R.u1) {
+        ds_pdl_wait();
+        ds_pdl_launch();
+        return false;
+    }
+    R.t0 = R.u0 / DS_LPT, R.t1 = (R.u1 - 1) / DS_LPT;
+    return true;
+}
+
 template <int LPC> struct ds_cursor {     // (segment, chunk, position) in one warp's walk
     ds_i64 j; int ch, nch, i;
     __device__ __forceinline__ void start(const ds_range &R)
@@ -520,6 +536,45 @@ __device__ __forceinline__ void ds_stage(const ds_args &A, long long T, const ds
 }
 
 #if DS_NORM
+// The sum of the terms at row t, columns k..k+7 (v), plus the extras, written once as the side output.
+__device__ __forceinline__ void ds_side8(const ds_args &A, ds_i64 t, ds_i64 k, const float (&v)[8])
+{
+#if DS_HAS_SIDE
+    float sd[8];
+#pragma unroll
+    for (int q = 0; q < 8; q++) sd[q] = v[q];
+#pragma unroll
+    for (int i = 0; i < DS_NEXTRA; i++) {
+        float u[8];
+        ds_load_l2<8>(A.extra[i] + (ds_extra_vec(i) ? 0 : t * DS_K) + k, u);
+#pragma unroll
+        for (int q = 0; q < 8; q++) sd[q] += u[q];
+    }
+    ds_store<8>(A.side + t * DS_K + k, sd);
+#else
+    (void)A, (void)t, (void)k, (void)v;
+#endif
+}
+
+// y = the norm of v (columns k..k+7 of a row with this mean and 1/std), fp32.
+__device__ __forceinline__ void ds_norm8(const ds_args &A, ds_i64 k, const float (&v)[8], float mean, float rstd,
+                                         float (&y)[8])
+{
+    float g[8];
+    ds_load<8>(A.gamma + k, g);
+#if DS_HAS_BETA
+    float b[8];
+    ds_load<8>(A.beta + k, b);
+#endif
+#pragma unroll
+    for (int q = 0; q < 8; q++) {
+        y[q] = (v[q] - mean) * rstd * (g[q] + DS_GOFF);
+#if DS_HAS_BETA
+        y[q] += b[q];
+#endif
+    }
+}
+
 // The staged terms of a chunk become the normalized x (in the first staged tensor's place); the block that owns
 // tile 0's part of k writes the sum (plus the extras) once.
 template <int NT, int U, int QW>
@@ -546,34 +601,8 @@ __device__ __forceinline__ void ds_normalize(const ds_args &A, long long T, cons
 #pragma unroll
                 for (int q = 0; q < 8; q++) v[q] = i ? v[q] + u[q] : u[q];
             }
-#if DS_HAS_SIDE
-            if (side) {
-                float sd[8];
-#pragma unroll
-                for (int q = 0; q < 8; q++) sd[q] = v[q];
-#pragma unroll
-                for (int i = 0; i < DS_NEXTRA; i++) {
-                    float u[8];
-                    ds_load_l2<8>(A.extra[i] + (ds_extra_vec(i) ? 0 : (ds_i64)t * DS_K) + k, u);
-#pragma unroll
-                    for (int q = 0; q < 8; q++) sd[q] += u[q];
-                }
-                ds_store<8>(A.side + (ds_i64)t * DS_K + k, sd);
-            }
-#endif
-            float g[8];
-            ds_load<8>(A.gamma + k, g);
-#if DS_HAS_BETA
-            float b[8];
-            ds_load<8>(A.beta + k, b);
-#endif
-#pragma unroll
-            for (int q = 0; q < 8; q++) {
-                y[q] = (v[q] - mean[t]) * rstd[t] * (g[q] + DS_GOFF);
-#if DS_HAS_BETA
-                y[q] += b[q];
-#endif
-            }
+            if (side) ds_side8(A, t, k, v);
+            ds_norm8(A, k, v, mean[t], rstd[t], y);
         } else {
 #pragma unroll
             for (int q = 0; q < 8; q++) y[q] = 0.0f;
@@ -832,11 +861,8 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
     float *mean = red + C::TP * DS_BCT, *rstd = mean + C::TP;
     int *flag = reinterpret_cast<int *>(rstd + C::TP);
 
-    const ds_i64 W = (ds_i64)DS_NTILE * DS_LPT, G = gridDim.x, b = blockIdx.x;
     ds_range R;
-    R.u0 = W * b / G, R.u1 = W * (b + 1) / G;
-    if (R.u0 >= R.u1) { ds_pdl_wait(); ds_pdl_launch(); return; }
-    R.t0 = R.u0 / DS_LPT, R.t1 = (R.u1 - 1) / DS_LPT;
+    if (!ds_block_range(R)) return;
 
     // Weights first: they do not depend on the previous kernel, so they stream while it finishes.
     ds_wcursor<C::LPC, QW> L;
@@ -859,18 +885,11 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
         for (int z = 0; z < QW; z++) S.template next<QW>(R);
     }
 #if DS_NORM
-    static_assert(2 * DS_CWARPS * C::TP <= C::TP * DS_BCT, "the row statistics' scratch (red) is too small");
     ds_row_stats<C::TP>(A, T, mean, rstd, red);
 #endif
     int buf = 0;
     for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
-        float acc[DS_MT][NT][4];
-#pragma unroll
-        for (int i = 0; i < DS_MT; i++)
-#pragma unroll
-            for (int jj = 0; jj < NT; jj++)
-#pragma unroll
-                for (int r = 0; r < 4; r++) acc[i][jj][r] = 0.0f;
+        float acc[DS_MT][NT][4] = {};
         const ds_i64 sa = R.seg_a(j), cend = R.seg_e(j);
         const int nch = (int)((cend - sa + C::LPC - 1) / C::LPC);
         for (int ch = 0; ch < nch; ch++) {    // the chunks of segment j
@@ -912,7 +931,6 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 // the main loop. With a norm, the consumers normalize all of x once (every k the block may need) into a resident
 // buffer before it. Block barriers (named, consumers only) remain at segment ends. [out,in] weights only; K a
 // multiple of the load group; T <= 8.
-#define DS_WB {{W_BYTES}}
 // W row pitch in a stage (bytes): a segment plus the offset that makes the lanes' fragment reads conflict-free
 #define DS_WPAD (DS_EL * DS_WB == 16 ? (DS_LPR == 1 ? 64 : 16) : (DS_LPR == 1 ? 32 : 64))
 template <int NT, int QW> struct ds_ring {
@@ -1053,37 +1071,11 @@ __device__ __forceinline__ void ds_normalize_all(const ds_args &A, long long T, 
 #pragma unroll
             for (int q = 0; q < 8; q++) v[q] = i ? v[q] + u[q] : u[q];
         }
-#if DS_HAS_SIDE
-        if (k >= s0 && k < s1) {
-            float sd[8];
-#pragma unroll
-            for (int q = 0; q < 8; q++) sd[q] = v[q];
-#pragma unroll
-            for (int i = 0; i < DS_NEXTRA; i++) {
-                float u[8];
-                ds_load_l2<8>(A.extra[i] + (ds_extra_vec(i) ? 0 : (ds_i64)t * DS_K) + k, u);
-#pragma unroll
-                for (int q = 0; q < 8; q++) sd[q] += u[q];
-            }
-            ds_store<8>(A.side + (ds_i64)t * DS_K + k, sd);
-        }
-#endif
-        float gm[8], y[8];
-        ds_load<8>(A.gamma + k, gm);
-#if DS_HAS_BETA
-        float bt[8];
-        ds_load<8>(A.beta + k, bt);
-#endif
-#pragma unroll
-        for (int q = 0; q < 8; q++) {
-            y[q] = (v[q] - mean[t]) * rstd[t] * (gm[q] + DS_GOFF);
-#if DS_HAS_BETA
-            y[q] += bt[q];
-#endif
-        }
+        if (DS_HAS_SIDE && k >= s0 && k < s1) ds_side8(A, t, k, v);
+        float y[8];
+        ds_norm8(A, k, v, mean[t], rstd[t], y);
         ds_store<8>(xr + t * P::XRLD + k, y);
     }
-    (void)s0, (void)s1;
 }
 #endif
 
@@ -1137,11 +1129,8 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     float *mean = red + P::TP * DS_BCT, *rstd = mean + P::TP;
     int *flag = reinterpret_cast<int *>(rstd + P::TP);
 
-    const ds_i64 W = (ds_i64)DS_NTILE * DS_LPT, G = gridDim.x, b = blockIdx.x;
     ds_range R;
-    R.u0 = W * b / G, R.u1 = W * (b + 1) / G;
-    if (R.u0 >= R.u1) { ds_pdl_wait(); ds_pdl_launch(); return; }
-    R.t0 = R.u0 / DS_LPT, R.t1 = (R.u1 - 1) / DS_LPT;
+    if (!ds_block_range(R)) return;
 
     if (threadIdx.x == 0) {
         for (int q = 0; q < DS_STAGES; q++) ds_mbar_init(full + q, 1), ds_mbar_init(empty + q, DS_CWARPS);
@@ -1155,7 +1144,6 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     ds_pdl_wait();
     ds_pdl_launch();
 #if DS_NORM
-    static_assert(2 * DS_CWARPS * C::TP <= C::TP * DS_BCT, "the row statistics' scratch (red) is too small");
     ds_row_stats<C::TP>(A, T, mean, rstd, red);
     ds_normalize_all<NT, QW>(A, T, R, xr, mean, rstd);
     ds_csync();
@@ -1166,13 +1154,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     ds_chunks<C::LPC> K;
     K.start(R);
     for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
-        float acc[DS_MT][NT][4];
-#pragma unroll
-        for (int i = 0; i < DS_MT; i++)
-#pragma unroll
-            for (int jj = 0; jj < NT; jj++)
-#pragma unroll
-                for (int r = 0; r < 4; r++) acc[i][jj][r] = 0.0f;
+        float acc[DS_MT][NT][4] = {};
         for (; !K.done(R) && K.j == j; K.next(R)) {
             const unsigned char *stage = ring + st * P::STAGE;
 #if DS_NORM

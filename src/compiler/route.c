@@ -30,8 +30,8 @@ static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 
                                       {8, 1, 1, 4, 2, 4, 16, 1, 0}, {8, 2, 1, 2, 4, 4, 4, 2, 0}, {8, 1, 2, 4, 2, 4, 4, 2, 0}};
 /* stream_pipe: W through a shared-memory ring fed by a producer warp with >= 1 KiB bulk copies per row (sm_90,
 ** [out,in]); 16 consumer warps of one block per SM, one or two 8-element pieces per row per lane; T <= 8 (a
-** T <= 32 body's x chunks and a 4-stage ring do not fit in shared memory together). Not measured yet, so only
-** built on request (docs/stream.md). */
+** T <= 32 body's x and the ring do not fit in shared memory together). Built unless stream_pipe = 0; faster than
+** the register-fed variants with int8 weights on the H200 (bench/RESULTS.md, docs/stream.md). */
 static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 1, 1, 1}, {8, 1, 2, 2, 8, 1, 1, 1, 1}};
 
 typedef struct rb {
@@ -282,6 +282,17 @@ static int find_cand(rb *R, int i, cand *c, char *why, size_t cap)
     return 1;
 }
 
+/* Kernel ki becomes the next variant of the last stream step; the step's scratch needs grow to cover it. */
+static void step_add_variant(plan *p, int ki, int *best_nt, size_t *tiles, size_t *part_bytes)
+{
+    plan_step *s = &p->ssteps[p->nssteps - 1];
+    s->stream.variant[s->stream.nvariants++] = ki;
+    const plan_kernel *k = &p->kernels[ki];
+    if (k->sk_maxnt > *best_nt) *best_nt = k->sk_maxnt;
+    if ((size_t)k->sk_tiles > *tiles) *tiles = (size_t)k->sk_tiles;
+    if (k->sk_part_bytes > *part_bytes) *part_bytes = k->sk_part_bytes;
+}
+
 static plan_step *push_step(rb *R)
 {
     plan *p = R->p;
@@ -358,12 +369,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
             if (vs[v].nt_lo > R.max_nt) continue;   /* T never needs these bodies */
             int ki = -1;
             if ((st = emit_variant(&R, &c, &vs[v], cnt, &ki)) != DSMLP_OK) break;
-            s = &p->ssteps[p->nssteps - 1];   /* emit may not move ssteps, but stay safe */
-            s->stream.variant[s->stream.nvariants++] = ki;
-            const plan_kernel *k = &p->kernels[ki];
-            if (k->sk_maxnt > best_nt) best_nt = k->sk_maxnt;
-            if ((size_t)k->sk_tiles > tiles) tiles = (size_t)k->sk_tiles;
-            if (k->sk_part_bytes > part_bytes) part_bytes = k->sk_part_bytes;
+            step_add_variant(p, ki, &best_nt, &tiles, &part_bytes);
         }
         /* the ring variants: whole load groups per row copy, 16-byte aligned rows */
         char no_ring[200] = "";
@@ -382,13 +388,10 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
                 continue;
             }
             if (st != DSMLP_OK) break;
-            s = &p->ssteps[p->nssteps - 1];
-            s->stream.variant[s->stream.nvariants++] = ki;
-            const plan_kernel *k = &p->kernels[ki];
-            if ((size_t)k->sk_tiles > tiles) tiles = (size_t)k->sk_tiles;
-            if (k->sk_part_bytes > part_bytes) part_bytes = k->sk_part_bytes;
+            step_add_variant(p, ki, &best_nt, &tiles, &part_bytes);
         }
         if (st != DSMLP_OK) break;
+        s = &p->ssteps[p->nssteps - 1];   /* emit may not move ssteps, but stay safe */
         p->bufs[cnt].ws_bytes = tiles * 4, p->bufs[cnt].cols = (int64_t)tiles;
         if (best_nt < maxnt) maxnt = best_nt;
         /* label and explanation */
