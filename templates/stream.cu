@@ -22,7 +22,8 @@
 #define DS_WN {{WN}}                 // warps across columns
 #define DS_WK {{WK}}                 // warps across k (reduced through shared memory)
 #define DS_PIPE {{PIPE}}             // 1: W through a shared-memory ring (producer warp, bulk copies, mbarriers)
-#define DS_STAGES {{STAGES}}         // ring stages (DS_PIPE)
+#define DS_STAGES8 {{STAGES8}}       // ring stages (DS_PIPE) of the T <= 8 body
+#define DS_STAGES16 {{STAGES16}}     // ... and of the T <= 16 body (its resident x or x rows leave room for fewer)
 #define DS_SMEM {{SMEM}}LL
 #define DS_CWARPS (DS_WN * DS_WK)    // warps that multiply (consumers)
 #define DS_CTHREADS (32 * DS_CWARPS)
@@ -925,16 +926,17 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 #if DS_PIPE
 // ------------------------------------------------------------------ W through a shared-memory ring
 // One producer warp streams each chunk's W slab (the tile's BCT rows x KCH k, one bulk copy of >= 1 KiB per row)
-// into a ring of DS_STAGES stages, completed on the stage's "full" mbarrier; without a norm the chunk's x rows
+// into a ring of S stages, completed on the stage's "full" mbarrier; without a norm the chunk's x rows
 // (T rows x KCH) ride in the same stage. The consumer warps (the register body's tile and k split) wait on it, read
 // their fragments from shared memory, multiply and release the stage on its "empty" mbarrier: no block barrier in
 // the main loop. With a norm, the consumers normalize all of x once (every k the block may need) into a resident
 // buffer before it. Block barriers (named, consumers only) remain at segment ends. [out,in] weights only; K a
-// multiple of the load group; T <= 8.
+// multiple of the load group; bodies for T <= 8 and T <= 16 (twice the x, so fewer stages fit beside it).
 // W row pitch in a stage (bytes): a segment plus the offset that makes the lanes' fragment reads conflict-free
 #define DS_WPAD (DS_EL * DS_WB == 16 ? (DS_LPR == 1 ? 64 : 16) : (DS_LPR == 1 ? 32 : 64))
 template <int NT, int QW> struct ds_ring {
     static constexpr int TP = 8 * NT;
+    static constexpr int S = NT == 1 ? DS_STAGES8 : DS_STAGES16;   // stages
     static constexpr int KCH = QW * DS_WK * DS_KSTEP;       // k per stage
     static constexpr int SEG = KCH * DS_WB;                  // bytes of one W row per stage
     static constexpr int PITCH = SEG + DS_WPAD;
@@ -942,7 +944,7 @@ template <int NT, int QW> struct ds_ring {
     static constexpr int WBYTES = DS_BCT * PITCH;
     static constexpr int XBYTES = DS_NORM ? 0 : TP * XLD * (int)sizeof(ds_x_t);
     static constexpr int STAGE = WBYTES + XBYTES;
-    static constexpr int RING = DS_STAGES * STAGE + 2 * DS_STAGES * 8;   // stages, then full[] and empty[]
+    static constexpr int RING = S * STAGE + 2 * S * 8;   // stages, then full[] and empty[]
     static constexpr long long XRLD = DS_K + ((DS_XPADT - DS_K % 64) % 64 + 64) % 64;   // resident normalized x
     static constexpr long long XRES = DS_NORM ? TP * XRLD * (long long)sizeof(ds_x_t) : 0;
     static constexpr int RP = DS_BCT + 4;                    // k-warp slices: conflict-free fragment stores
@@ -1036,7 +1038,7 @@ __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, 
     // their x rows, which the previous kernel may still be writing.
     C.start(R);
     int n = 0;
-    for (; n < DS_STAGES && !C.done(R); n++, C.next(R)) ds_produce_w<NT, QW>(A, R, C, ring + n * P::STAGE, full + n, T, lane);
+    for (; n < P::S && !C.done(R); n++, C.next(R)) ds_produce_w<NT, QW>(A, R, C, ring + n * P::STAGE, full + n, T, lane);
     ds_pdl_wait();
     X.start(R);
     for (int q = 0; q < n; q++, X.next(R)) ds_produce_x<NT, QW>(A, X, ring + q * P::STAGE, full + q, T, lane);
@@ -1046,7 +1048,7 @@ __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, 
         ds_mbar_wait(empty + s, ph ^ 1);
         ds_produce_w<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, lane);
         ds_produce_x<NT, QW>(A, C, ring + s * P::STAGE, full + s, T, lane);
-        if (++s == DS_STAGES) s = 0, ph ^= 1;
+        if (++s == P::S) s = 0, ph ^= 1;
     }
 }
 
@@ -1111,7 +1113,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
 {
     typedef ds_cfg<NT, 1, QW> C;
     typedef ds_ring<NT, QW> P;
-    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && NT == 1, "the W ring takes [out,in] weights, whole load groups, T <= 8");
+    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && NT <= 2, "the W ring takes [out,in] weights, whole load groups, T <= 16");
     static_assert(P::BYTES <= DS_SMEM, "shared memory layout exceeds the launch's");
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
     const int wn = warp % DS_WN, wk = warp / DS_WN;
@@ -1122,7 +1124,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     const int part = 0, wcol = wn * DS_WCOL;
 #endif
     unsigned char *ring = smem;                                                         // [STAGES][W rows | x rows]
-    unsigned long long *full = reinterpret_cast<unsigned long long *>(smem + DS_STAGES * P::STAGE), *empty = full + DS_STAGES;
+    unsigned long long *full = reinterpret_cast<unsigned long long *>(smem + P::S * P::STAGE), *empty = full + P::S;
     ds_x_t *xr = reinterpret_cast<ds_x_t *>(smem + P::RING);                          // [TP][XRLD] (norm)
     float *slices = reinterpret_cast<float *>(smem + P::RING + P::XRES);               // [WK][TP][RP]
     float *red = slices + DS_WK * P::TP * P::RP;                                        // [TP][BCT]
@@ -1133,7 +1135,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     if (!ds_block_range(R)) return;
 
     if (threadIdx.x == 0) {
-        for (int q = 0; q < DS_STAGES; q++) ds_mbar_init(full + q, 1), ds_mbar_init(empty + q, DS_CWARPS);
+        for (int q = 0; q < P::S; q++) ds_mbar_init(full + q, 1), ds_mbar_init(empty + q, DS_CWARPS);
         ds_mbar_fence_init();
     }
     __syncthreads();   // the last barrier the producer takes part in
@@ -1164,23 +1166,28 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
 #endif
             ds_mbar_wait(full + st, ph);
             // Fragments into registers first, then the stage goes back to the producer, then the MMAs: the ring's
-            // depth is not spent on conversion and multiplication.
+            // depth is not spent on conversion and multiplication. Resident x (norm) is read after the release,
+            // one load group at a time (registers for T <= 16).
             ds_wraw_t raw[QW][DS_RPL];
-            uint4 xb[QW][NT][DS_LPR];
+            uint4 xb[DS_NORM ? 1 : QW][NT][DS_LPR];
 #pragma unroll
             for (int pos = 0; pos < QW; pos++) {
                 const int q = wk + pos * DS_WK;   // the warp's load group in the chunk
                 if (q < K.nlg) {
                     ds_wsmem<P::PITCH>(raw[pos], stage + lane_off + q * DS_KSTEP * DS_WB);
-                    ds_xfrag<NT, (DS_NORM ? (int)P::XRLD : P::XLD)>(xb[pos], xs, q * DS_KSTEP, g, c, T);
+                    if (!DS_NORM) ds_xfrag<NT, P::XLD>(xb[DS_NORM ? 0 : pos], xs, q * DS_KSTEP, g, c, T);
                 }
             }
             __syncwarp();
             if (lane == 0) ds_mbar_arrive(empty + st);
-            if (++st == DS_STAGES) st = 0, ph ^= 1;
+            if (++st == P::S) st = 0, ph ^= 1;
 #pragma unroll
-            for (int pos = 0; pos < QW; pos++)
-                if (wk + pos * DS_WK < K.nlg) ds_mma_oi<NT>(acc, raw[pos], xb[pos], T);
+            for (int pos = 0; pos < QW; pos++) {
+                const int q = wk + pos * DS_WK;
+                if (q >= K.nlg) continue;
+                if (DS_NORM) ds_xfrag<NT, (int)P::XRLD>(xb[0], xs, q * DS_KSTEP, g, c, T);
+                ds_mma_oi<NT>(acc, raw[pos], xb[DS_NORM ? 0 : pos], T);
+            }
         }
         ds_reduce_slices<NT, QW>(acc, slices, red, wk, part, wcol, g, c, T);
         ds_tile_done(A, T, R, j, red, flag);

@@ -688,7 +688,7 @@ START_TEST(stream_route)
 END_TEST
 
 /* stream_pipe: the W ring variants ([out,in], k a multiple of the load group), which follow the register-fed six in
-** each step's list (T <= 8): one or two pieces per row per lane, f16/bf16/int8, gated, a side sum, partial chunks
+** each step's list (T <= 8 and T <= 16 bodies): one or two pieces per row per lane, f16/bf16/int8, gated, a side sum, partial chunks
 ** (k not a multiple of the stage) and several chunks per tile, grids from one block to one per load group. */
 static const fcase pipe_cases[] = {
     {"ring opt bf16 [out,in] LN relu", 128, 1088, DSMLP_BF16, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
@@ -709,8 +709,10 @@ START_TEST(stream_pipe)
         {2, 6, 5, 2}, {2, 7, 4096, 4},
         {3, 6, 0, 1}, {3, 7, 7, 6},
         {4, 6, 1, 6}, {4, 7, 4096, 2},
+        /* the T <= 16 bodies (two n8 token tiles, fewer stages) */
+        {0, 6, 0, 16}, {0, 7, 3, 12}, {1, 6, 0, 11}, {2, 7, 5, 16}, {3, 6, 4096, 9}, {4, 7, 1, 13},
     };
-    static const stream_run partial[] = {{5, 6, 0, 3}, {5, 6, 5, 8}, {6, 6, 2, 5}, {6, 6, 4096, 1}};
+    static const stream_run partial[] = {{5, 6, 0, 3}, {5, 6, 5, 8}, {6, 6, 2, 5}, {6, 6, 4096, 1}, {5, 7, 2, 14}, {6, 6, 0, 16}};
     sim_stream = 128, sim_pipe = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) run_stream(pipe_cases, &runs[i], 2);
     for (size_t i = 0; i < sizeof partial / sizeof *partial; i++) run_stream(pipe_cases, &partial[i], 1);

@@ -28,6 +28,10 @@ static size_t smem_budget(const char *arch)
     return 96 * 1024;
 }
 
+/* The W ring kernels (sm_90) may take nearly all of it: one block per SM, no L1 use worth keeping (227 KB is the
+** opt-in limit; a T <= 16 body's resident x needs the room). */
+#define PIPE_SMEM_BUDGET (224 * 1024)
+
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* Configuration of the body for NT n8-tiles of tokens; 0 when it does not fit. */
@@ -45,7 +49,7 @@ static size_t x_smem(int nstaged, int tp, int kch, int padt, size_t xbytes, int 
     return 2 * (size_t)nstaged * tp * xld * xbytes + (size_t)tp * bct * 4 + 2 * (size_t)tp * 4 + 16;
 }
 
-/* Pipe bodies (T <= 8): shared memory as templates/stream.cu's ds_ring: stages of W rows (plus x rows without a
+/* Pipe bodies (T <= 8 or 16): shared memory as templates/stream.cu's ds_ring: stages of W rows (plus x rows without a
 ** norm), the mbarriers, the resident normalized x (with a norm), the k-warp slices and the reduction buffer. */
 static int pipe_qw(const emit_stream_spec *s, size_t wbytes)
 {
@@ -55,9 +59,9 @@ static int pipe_qw(const emit_stream_spec *s, size_t wbytes)
     return qw;
 }
 static int64_t pad_to(int64_t n, int padt) { return n + ((padt - n % 64) % 64 + 64) % 64; }
-static size_t pipe_bytes(const emit_stream_spec *s, size_t wbytes, size_t xbytes, int stages)
+static size_t pipe_bytes(const emit_stream_spec *s, int nt, size_t wbytes, size_t xbytes, int stages)
 {
-    const int tp = 8, bct = s->wn * 16 * s->mt, kch = pipe_qw(s, wbytes) * s->wk * 32 * s->lpr;
+    const int tp = 8 * nt, bct = s->wn * 16 * s->mt, kch = pipe_qw(s, wbytes) * s->wk * 32 * s->lpr;
     const int padt = s->lpr == 1 ? 32 : 8;
     const int wpad = s->el * wbytes == 16 ? (s->lpr == 1 ? 64 : 16) : (s->lpr == 1 ? 32 : 64);
     const size_t stage = (size_t)bct * (kch * wbytes + wpad) + (s->norm ? 0 : (size_t)tp * pad_to(kch, padt) * xbytes);
@@ -65,14 +69,17 @@ static size_t pipe_bytes(const emit_stream_spec *s, size_t wbytes, size_t xbytes
     const size_t xres = s->norm ? (size_t)tp * pad_to(s->k, padt) * xbytes : 0;
     return ring + xres + ((size_t)s->wk * tp * (bct + 4) + (size_t)tp * bct + 2 * tp) * 4 + 16;
 }
-static int make_pipe_body(const emit_stream_spec *s, const plan *p, int nt, size_t wbytes, size_t xbytes, int stages,
-                          body *b)
+/* The most stages (PIPE_STAGES_MAX down to 2) that fit beside the body's x; 0 when not even two do. */
+static int make_pipe_body(const emit_stream_spec *s, int nt, size_t wbytes, size_t xbytes, body *b)
 {
-    if (nt != 1) return 0;
-    const size_t smem = pipe_bytes(s, wbytes, xbytes, stages);
-    if (smem > smem_budget(p->arch)) return 0;
-    *b = (body){nt, 1, pipe_qw(s, wbytes), smem};
-    return 1;
+    for (int stages = PIPE_STAGES_MAX; stages >= 2; stages--) {
+        const size_t smem = pipe_bytes(s, nt, wbytes, xbytes, stages);
+        if (smem <= PIPE_SMEM_BUDGET) {
+            *b = (body){nt, stages, pipe_qw(s, wbytes), smem};   /* u: the ring's stages */
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstaged, size_t wbytes, size_t xbytes, body *b)
@@ -144,24 +151,22 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     int nstaged = s->norm ? 0 : 1;
     for (int i = 0; s->norm && i < s->nterms; i++) nstaged += !s->term_vec[i];
     /* Bodies for T <= 8, 32, 128 (n8 token tiles 1, 4, 16): each body costs NVRTC time, and at these token
-    ** counts the kernel streams weights, so padding T = 9 up to 32 costs little (a few more MMAs per load). */
-    static const int nts[] = {1, 4, 16};
+    ** counts the kernel streams weights, so padding T = 9 up to 32 costs little (a few more MMAs per load). The W
+    ** ring has bodies for T <= 8 and 16: a T <= 32 body's x and two stages do not fit in shared memory. */
+    static const int nts[] = {1, 4, 16}, pipe_nts[] = {1, 2};
+    const int *bnt = s->pipe ? pipe_nts : nts, nbnt = s->pipe ? 2 : 3;
     body bodies[3];
-    int nb = 0, stages = 0;
-    if (s->pipe) {   /* as many stages (up to the cap) as the smallest body leaves room for; larger bodies share them */
-        for (stages = PIPE_STAGES_MAX; stages >= 2; stages--)
-            if (make_pipe_body(s, p, nts[0], wbytes, xbytes, stages, &bodies[0])) break;
-        if (stages < 2)
-            return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: the W ring does "
-                                  "not fit in shared memory", (long long)s->n, (long long)s->k);
-    }
-    for (int i = 0; i < 3; i++) {
-        if (nts[i] < s->nt_lo || nts[i] > s->nt_hi || (i > 0 && nts[i - 1] >= s->max_nt)) continue;
-        if (s->pipe ? !make_pipe_body(s, p, nts[i], wbytes, xbytes, stages, &bodies[nb])
-                    : !make_body(s, p, nts[i], nstaged, wbytes, xbytes, &bodies[nb]))
+    int nb = 0;
+    for (int i = 0; i < nbnt; i++) {
+        if (bnt[i] < s->nt_lo || bnt[i] > s->nt_hi || (i > 0 && bnt[i - 1] >= s->max_nt)) continue;
+        if (s->pipe ? !make_pipe_body(s, bnt[i], wbytes, xbytes, &bodies[nb])
+                    : !make_body(s, p, bnt[i], nstaged, wbytes, xbytes, &bodies[nb]))
             break;
         nb++;
     }
+    if (!nb && s->pipe)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: the W ring does "
+                              "not fit in shared memory", (long long)s->n, (long long)s->k);
     if (!nb)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: no tile fits the registers",
                        (long long)s->n, (long long)s->k);
@@ -239,7 +244,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     dsmlpC_emit_params(&pr, p, k, nout);
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
-        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg[16];
+        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16];
     snprintf(n_, sizeof n_, "%lld", (long long)s->n);
     snprintf(k_, sizeof k_, "%lld", (long long)s->k);
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
@@ -263,7 +268,9 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     snprintf(th, sizeof th, "%d", threads);
     snprintf(sm, sizeof sm, "%zu", smem);
     snprintf(wb, sizeof wb, "%zu", wbytes);
-    snprintf(stg, sizeof stg, "%d", stages);
+    /* the ring bodies' stage counts (their u); unused values for bodies this kernel does not have */
+    snprintf(stg8, sizeof stg8, "%d", s->pipe && bodies[0].nt == 1 ? bodies[0].u : 2);
+    snprintf(stg16, sizeof stg16, "%d", s->pipe && bodies[nb - 1].nt == 2 ? bodies[nb - 1].u : 2);
     const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
         "NAME", k->name, "MAXT", mxt, "N", n_, "WHAT", what,
@@ -279,7 +286,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr,
-        "PIPE", s->pipe ? "1" : "0", "STAGES", stg, NULL};
+        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill(ctx, "stream.cu", kv, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
@@ -290,10 +297,14 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     k->sk_maxnt = maxnt;
     k->sk_ring = s->pipe != 0, k->sk_quant = s->quant != 0;
     k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
-    if (s->pipe)
-        snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, %d B per row per lane, W ring %dx%dx%d B, %dx%d warps + producer, T<=%d",
-                 wcol, (int)((size_t)s->el * s->lpr * wbytes), stages, bct,
+    if (s->pipe) {
+        char stg[16];   /* stages per body: "4" or "4/2" (T <= 8 / T <= 16) */
+        if (nb > 1) snprintf(stg, sizeof stg, "%d/%d", bodies[0].u, bodies[1].u);
+        else snprintf(stg, sizeof stg, "%d", bodies[0].u);
+        snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, %d B per row per lane, W ring %sx%dx%d B, %dx%d warps + producer, T<=%d",
+                 wcol, (int)((size_t)s->el * s->lpr * wbytes), stg, bct,
                  (int)((size_t)pipe_qw(s, wbytes) * s->wk * kstep * wbytes), s->wn, s->wk, 8 * maxnt);
+    }
     else
         snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %d B runs, %dx%d warps, %d block%s/SM, T<=%d",
                  s->io ? "[in,out]" : "[out,in]", wcol, (int)((size_t)s->el * s->lpr * wbytes) * (s->io ? 8 : 4), s->wn,

@@ -99,7 +99,7 @@ typedef struct plan_kernel {
     int     sk_maxnt;
     int     sk_ring, sk_quant;     /* W through the shared-memory ring; quantized weights */
     size_t  sk_part_bytes;
-    char    sk_what[96];           /* "IO 64 cols/warp, 2x4 warps" (explain)   */
+    char    sk_what[128];          /* "IO 64 cols/warp, 2x4 warps" (explain)   */
 } plan_kernel;
 
 /* What a generated kernel step computes, as data (the stream route rebuilds

@@ -29,10 +29,10 @@ static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2, 0}, {8, 8, 2, 2, 
 static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 2, 1, 1, 2, 0}, {8, 2, 1, 2, 4, 4, 16, 1, 0},
                                       {8, 1, 1, 4, 2, 4, 16, 1, 0}, {8, 2, 1, 2, 4, 4, 4, 2, 0}, {8, 1, 2, 4, 2, 4, 4, 2, 0}};
 /* stream_pipe: W through a shared-memory ring fed by a producer warp with >= 1 KiB bulk copies per row (sm_90,
-** [out,in]); 16 consumer warps of one block per SM, one or two 8-element pieces per row per lane; T <= 8 (a
-** T <= 32 body's x and the ring do not fit in shared memory together). Built unless stream_pipe = 0; faster than
+** [out,in]); 16 consumer warps of one block per SM, one or two 8-element pieces per row per lane; bodies for
+** T <= 8 and T <= 16 (a T <= 32 body's x and two stages do not fit in shared memory together). Built unless stream_pipe = 0; faster than
 ** the register-fed variants with int8 weights on the H200 (bench/RESULTS.md, docs/stream.md). */
-static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 1, 1, 1}, {8, 1, 2, 2, 8, 1, 1, 1, 1}};
+static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 2, 1, 1}, {8, 1, 2, 2, 8, 1, 2, 1, 1}};
 
 typedef struct rb {
     dsmlp_ctx *ctx;

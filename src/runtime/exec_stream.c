@@ -82,12 +82,12 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
         for (int i = 0; i < p->nssteps; i++) {
             const plan_step *s = &p->ssteps[i];
             if (s->kind != STEP_STREAM) continue;
-            /* T <= 8: the wide-run tile with 2 blocks per SM (variant 1), or with quantized weights the W ring's
-            ** first variant where it exists (faster there on the H200: GELU-4096 int8 T = 1 62.9 vs 68.8 us; slower
-            ** with f16/bf16 weights); T <= 32: variant 5 (the tuner's picks, bench/RESULTS.md); above, the first
-            ** variant serving the bucket */
+            /* T <= 8: the wide-run tile with 2 blocks per SM (variant 1); T <= 32: variant 5 (the tuner's picks,
+            ** bench/RESULTS.md); above, the first variant serving the bucket. With quantized weights at T <= 16 the
+            ** W ring's first variant where it serves the bucket (faster there on the H200: GELU-4096 int8 T = 1
+            ** 62.9 vs 68.8 us; slower with f16/bf16 weights). */
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
-            for (int q = 0; b == 0 && q < s->stream.nvariants; q++) {
+            for (int q = 0; T <= 16 && q < s->stream.nvariants; q++) {
                 const plan_kernel *k = &p->kernels[s->stream.variant[q]];
                 if (k->sk_ring && k->sk_quant && dsmlpR_exec_variant_serves(p, s, q, T)) { v = q; break; }
             }

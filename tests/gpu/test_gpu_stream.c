@@ -227,7 +227,7 @@ START_TEST(chained_layers_in_a_graph)
 END_TEST
 
 /* stream_pipe: the shared-memory W ring variants (6 and 7 after the six register-fed ones; [out,in] weights,
-** T <= 8): against the reference with several grids, int8 and float, and chained in one captured graph. */
+** T <= 16): against the reference with several grids, int8 and float, and chained in one captured graph. */
 static const scase ring[] = {
     {"ring int8 f16 LN gelu groups=64 H=4096", 4096, 16384, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, DSMLP_LAYOUT_OUT_IN, 1, 64},
     {"ring bf16 RMS gated-silu H=4096", 4096, 14336, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, DSMLP_LAYOUT_OUT_IN, 0, 1},
@@ -246,18 +246,20 @@ START_TEST(ring_variants)
     for (int k = 0; k < n; k++) config(&ring[k], &cfg[k]);
     printf("precompiled %d distinct kernels (with the W ring variants)\n", gu_precompile(ctx, cfg, n, 128));
     gu_tally ty = {0};
-    static const int64_t Ts[] = {1, 2, 3, 5, 8};
+    static const int64_t Ts[] = {1, 2, 3, 5, 8, 9, 13, 16};   /* the T <= 8 and T <= 16 bodies */
     for (int k = 0; k < n; k++)
         for (int v = STREAM_VARIANTS; v < STREAM_VARIANTS + 2; v++) {
-            run(ctx, &ty, &ring[k], Ts, 5, v, 0);
+            run(ctx, &ty, &ring[k], Ts, 8, v, 0);
             run(ctx, &ty, &ring[k], Ts + 2, 1, v, 7);      /* few blocks: long ranges across tiles */
+            run(ctx, &ty, &ring[k], Ts + 6, 1, v, 7);
             run(ctx, &ty, &ring[k], Ts + 4, 1, v, 1000);   /* many blocks: every tile split */
+            run(ctx, &ty, &ring[k], Ts + 7, 1, v, 1000);
         }
     gu_tally_print(&ty, "stream route, W ring variants", ctx);
     ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
-    static const int64_t Tc[] = {1, 8};
-    chained(ctx, &ring[1], Tc, 2, STREAM_VARIANTS);
-    chained(ctx, &ring[0], Tc, 2, STREAM_VARIANTS + 1);
+    static const int64_t Tc[] = {1, 8, 16};
+    chained(ctx, &ring[1], Tc, 3, STREAM_VARIANTS);
+    chained(ctx, &ring[0], Tc, 3, STREAM_VARIANTS + 1);
     dsmlp_ctx_free(ctx);
     unsetenv("DSMLP_STREAM_PIPE");
 }
