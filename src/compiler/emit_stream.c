@@ -28,9 +28,12 @@ static size_t smem_budget(const char *arch)
     return 96 * 1024;
 }
 
-/* The W ring kernels (sm_90) may take nearly all of it: one block per SM, no L1 use worth keeping (227 KB is the
-** opt-in limit; a T <= 16 body's resident x needs the room). */
+/* The W ring kernels (sm_90) may take nearly all of it: one block per SM (227 KB is the opt-in limit; a T <= 16
+** body's resident x needs the room). The T <= 8 body's budget is its own (-D for measurements only). */
 #define PIPE_SMEM_BUDGET (224 * 1024)
+#ifndef DSMLP_PIPE_SMEM8
+#define DSMLP_PIPE_SMEM8 PIPE_SMEM_BUDGET
+#endif
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -74,7 +77,7 @@ static int make_pipe_body(const emit_stream_spec *s, int nt, size_t wbytes, size
 {
     for (int stages = PIPE_STAGES_MAX; stages >= 2; stages--) {
         const size_t smem = pipe_bytes(s, nt, wbytes, xbytes, stages);
-        if (smem <= PIPE_SMEM_BUDGET) {
+        if (smem <= (nt == 1 ? DSMLP_PIPE_SMEM8 : PIPE_SMEM_BUDGET)) {
             *b = (body){nt, stages, pipe_qw(s, wbytes), smem};   /* u: the ring's stages */
             return 1;
         }
