@@ -277,7 +277,8 @@ static void usage(void)
            "(blocks per SM; 0 = the default, resident blocks; default list 0,1).\n"
            "--layout sets every block's weight layout (default: f16/bf16 blocks [in,out], int8 blocks [out,in]);\n"
            "DSMLP_STREAM_PIPE=1 adds the route's shared-memory W ring variants ([out,in] weights).\n"
-           "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768, gelu_i8_h4096, swiglu_i8_h4096 (--all).\n"
+           "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768, gelu_i8_h4096, swiglu_i8_h4096 (--all);\n"
+           "swiglu_bf16_h8192, swiglu_i8_h8192 (Llama-70B-class MLP, --block only).\n"
            "Exit: 0 ok, 1 failure, 2 usage, 77 no GPU.\n");
 }
 
@@ -314,8 +315,9 @@ int main(int argc, char **argv)
     if (reps < 1 || ntok < 1) { usage(); return 2; }
     if (bench_cuda_init(&bench_cu) != 0) return 77;
 
-    bench_block blocks[5];
-    for (int i = 0; i < 5; i++) dsmlp_mlp_config_default(&blocks[i].cfg);
+    enum { NBLOCKS = 7, NALL = 5 };   /* --all runs the first five; the 70B-class pair by --block only */
+    bench_block blocks[NBLOCKS];
+    for (int i = 0; i < NBLOCKS; i++) dsmlp_mlp_config_default(&blocks[i].cfg);
     blocks[0].name = "gelu_f16_h4096";
     blocks[0].cfg.hidden = 4096, blocks[0].cfg.intermediate = 16384, blocks[0].cfg.dtype = DSMLP_F16;
     blocks[0].cfg.epsilon = 1e-5;
@@ -332,7 +334,12 @@ int main(int argc, char **argv)
     blocks[4] = blocks[1], blocks[4].name = "swiglu_i8_h4096";
     for (int i = 3; i < 5; i++)
         blocks[i].cfg.int8_weights = 1, blocks[i].cfg.int8_groups = 64, blocks[i].cfg.layout = DSMLP_LAYOUT_OUT_IN;
-    for (int i = 0; layout && i < 5; i++)
+    /* Llama-70B-class MLP (H = 8192, I = 28672): four times the bytes, so fixed costs per kernel show apart */
+    blocks[5] = blocks[1], blocks[5].name = "swiglu_bf16_h8192";
+    blocks[5].cfg.hidden = 8192, blocks[5].cfg.intermediate = 28672;
+    blocks[6] = blocks[4], blocks[6].name = "swiglu_i8_h8192";
+    blocks[6].cfg.hidden = 8192, blocks[6].cfg.intermediate = 28672;
+    for (int i = 0; layout && i < NBLOCKS; i++)
         blocks[i].cfg.layout = strcmp(layout, "out_in") ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN;
 
     bench_cu.DeviceGetAttribute(&bench_sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, bench_cu.dev);
@@ -349,9 +356,14 @@ int main(int argc, char **argv)
                     "weights TB/s |\n|---|---|---|---|---|---|---|---|---|---|\n");
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
-    for (int i = 0; i < 5; i++)
-        if (!only || !strcmp(only, blocks[i].name)) bench_one(ctx, &blocks[i], rk, tune, variants, tokens, ntok, reps, &ce, md);
+    int found = 0;
+    for (int i = 0; i < NBLOCKS; i++)
+        if (only ? !strcmp(only, blocks[i].name) : i < NALL) {
+            found = 1;
+            bench_one(ctx, &blocks[i], rk, tune, variants, tokens, ntok, reps, &ce, md);
+        }
     if (md) fclose(md);
+    if (!found) fprintf(stderr, "dsmlp-bench: no block named '%s' (dsmlp-bench --help lists them)\n", only);
     dsmlp_ctx_free(ctx);
-    return 0;
+    return found ? 0 : 2;
 }
