@@ -522,6 +522,10 @@ START_TEST(ctx_stream_options)
     ck_assert_str_eq(a, b);
     stream_kernels(0, DSMLP_CTX_KEEP, 4, 0, &ta, a, sizeof a);
     ck_assert_int_eq(ta, 0);
+    /* up to T = 16 without the W ring: the T <= 32 bodies serve T = 9..16 (they were once left out) */
+    stream_kernels(16, DSMLP_CTX_KEEP, 16, 0, &ta, a, sizeof a);
+    ck_assert_int_eq(ta, 16);
+    ck_assert_msg(strstr(a, "_t32_"), "no T <= 32 body in %s", a);
     /* ... and so does its stream_pipe: the plan is the one built with that compile option */
     stream_kernels(4, 1, 4, 0, &ta, a, sizeof a);
     stream_kernels(4, DSMLP_CTX_KEEP, 4, 1, &tb, b, sizeof b);

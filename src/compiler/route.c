@@ -366,7 +366,9 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
         int best_nt = 0;
         size_t tiles = 0;
         for (int v = 0; v < nv && st == DSMLP_OK; v++) {
-            if (vs[v].nt_lo > R.max_nt) continue;   /* T never needs these bodies */
+            /* register-fed bodies come in 1, 4 and 16 token tiles: a plan up to T = 16 (max_nt 2) needs the
+            ** 4-tile ones; T never needs bodies above that */
+            if (vs[v].nt_lo > (R.max_nt > 1 ? (R.max_nt > 4 ? 16 : 4) : 1)) continue;
             int ki = -1;
             if ((st = emit_variant(&R, &c, &vs[v], cnt, &ki)) != DSMLP_OK) break;
             step_add_variant(p, ki, &best_nt, &tiles, &part_bytes);
