@@ -2,7 +2,7 @@
 # gpu_session.sh — one device session: card facts, GPU suites, benchmarks, SASS checks.
 # Run on the GPU machine from the repository root after building here into build-gpu/:
 #   bench/gpu_session.sh [phase ...]    phases: card sass stream suites shared bench peers profile variants ring
-#                                       patterns
+#                                       patterns ringprof fp8
 #                                       (default: card sass stream bench)
 # Logs go to $OUT (the device tool's folder) or ./gpu-out; a short summary is printed last.
 set -uo pipefail
@@ -77,6 +77,21 @@ for ph in "${phases[@]}"; do
         || echo "$blk: rc=$?" >> "$O/ring_variants.log"
     done
     summary+=("$(grep 'variants:' "$O/ring_variants.log")") ;;
+  ringprof)
+    # where the W ring kernels' cycles go, per source line: the int8 ring streams 2.1-2.4 TB/s where the bare ring
+    # streams 3.6 (docs/stream.md); stall reasons per PC and the instruction mix of the heuristic's ring kernels
+    ncu --clock-control none --kernel-name regex:'ws_.*p_t' --launch-count 2 --section WarpStateStats \
+      --section SourceCounters --section InstructionStats --section SchedulerStats --print-details all \
+      "$B/bin/dsmlp-bench" --block ${NCU_BLOCK:-gelu_i8_h4096} --tokens ${NCU_T:-1} --reps 2 --no-tune \
+      > "$O/ringprof.txt" 2>&1
+    summary+=("ringprof rc=$? $(grep -cE 'Stall' "$O/ringprof.txt") stall lines") ;;
+  fp8)
+    # fp8 e4m3 weight-only blocks (per-channel scales) beside int8 and f16, as loaded
+    for blk in gelu_fp8_h4096 swiglu_fp8_h4096; do
+      timeout 200 "$B/bin/dsmlp-bench" --block "$blk" --tokens "${TOKENS:-1,8,16,32,128,1024}" --reps 60 --no-tune \
+        >> "$O/fp8.log" 2>&1 || echo "$blk: rc=$?" >> "$O/fp8.log"
+    done
+    summary+=("fp8: $(grep -cE 'T=' "$O/fp8.log") rows") ;;
   patterns)
     # bench/proto/read_patterns.cu (built by hand into $B/bin, see its first lines): ways of reading W, the bare
     # bulk-copy ring, and the ring with the stream kernels' consumer work
