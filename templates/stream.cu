@@ -24,6 +24,7 @@
 #define DS_PIPE {{PIPE}}             // 1: W through a shared-memory ring (producer warp, bulk copies, mbarriers)
 #define DS_STAGES8 {{STAGES8}}       // ring stages (DS_PIPE) of the T <= 8 body
 #define DS_STAGES16 {{STAGES16}}     // ... and of the T <= 16 body (its resident x or x rows leave room for fewer)
+#define DS_CHAINS {{CHAINS}}         // W ring: independent accumulator chains per warp (load groups alternate)
 #define DS_SMEM {{SMEM}}LL
 #define DS_CWARPS (DS_WN * DS_WK)    // warps that multiply (consumers)
 #define DS_CTHREADS (32 * DS_CWARPS)
@@ -1156,7 +1157,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     ds_chunks<C::LPC> K;
     K.start(R);
     for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
-        float acc[DS_MT][NT][4] = {};
+        float acc[DS_CHAINS][DS_MT][NT][4] = {};   // load group pos feeds chain pos % DS_CHAINS
         for (; !K.done(R) && K.j == j; K.next(R)) {
             const unsigned char *stage = ring + st * P::STAGE;
 #if DS_NORM
@@ -1188,10 +1189,18 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
                 const int q = wk + pos * DS_WK;
                 if (q >= K.nlg) continue;
                 if (late) ds_xfrag<NT, XLD>(xb[0], xs, q * DS_KSTEP, g, c, T);
-                ds_mma_oi<NT>(acc, raw[pos], xb[late ? 0 : pos], T);
+                ds_mma_oi<NT>(acc[pos % DS_CHAINS], raw[pos], xb[late ? 0 : pos], T);
             }
         }
-        ds_reduce_slices<NT, QW>(acc, slices, red, wk, part, wcol, g, c, T);
+#pragma unroll
+        for (int ch = 1; ch < DS_CHAINS; ch++)
+#pragma unroll
+            for (int i = 0; i < DS_MT; i++)
+#pragma unroll
+                for (int jj = 0; jj < NT; jj++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) acc[0][i][jj][e] += acc[ch][i][jj][e];
+        ds_reduce_slices<NT, QW>(acc[0], slices, red, wk, part, wcol, g, c, T);
         ds_tile_done(A, T, R, j, red, flag);
     }
 }

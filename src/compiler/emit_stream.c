@@ -34,6 +34,11 @@ static size_t smem_budget(const char *arch)
 #ifndef DSMLP_PIPE_SMEM8
 #define DSMLP_PIPE_SMEM8 PIPE_SMEM_BUDGET
 #endif
+/* Independent accumulator chains per W ring consumer warp (1: every MMA of a segment adds to one accumulator;
+** 2: load groups alternate, halving the dependent chain). -D for measurements only: not yet run on a card. */
+#ifndef DSMLP_RING_CHAINS
+#define DSMLP_RING_CHAINS 1
+#endif
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -247,7 +252,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     dsmlpC_emit_params(&pr, p, k, nout);
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
-        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16];
+        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], chains[8];
     snprintf(n_, sizeof n_, "%lld", (long long)s->n);
     snprintf(k_, sizeof k_, "%lld", (long long)s->k);
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
@@ -274,6 +279,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     /* the ring bodies' stage counts (their u); unused values for bodies this kernel does not have */
     snprintf(stg8, sizeof stg8, "%d", s->pipe && bodies[0].nt == 1 ? bodies[0].u : 2);
     snprintf(stg16, sizeof stg16, "%d", s->pipe && bodies[nb - 1].nt == 2 ? bodies[nb - 1].u : 2);
+    snprintf(chains, sizeof chains, "%d", DSMLP_RING_CHAINS);
     const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
         "NAME", k->name, "MAXT", mxt, "N", n_, "WHAT", what,
@@ -289,7 +295,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr,
-        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, NULL};
+        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "CHAINS", chains, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill(ctx, "stream.cu", kv, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
