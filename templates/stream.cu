@@ -21,14 +21,16 @@
 #define DS_LPR {{LPR}}               // adjacent loads per W row per lane (wider contiguous runs per row)
 #define DS_WN {{WN}}                 // warps across columns
 #define DS_WK {{WK}}                 // warps across k (reduced through shared memory)
-#define DS_PIPE {{PIPE}}             // 1: W through a shared-memory ring (producer warp, bulk copies, mbarriers)
+#define DS_PIPE {{PIPE}}             // 1: W through a shared-memory ring (producer warp, bulk copies, mbarriers);
+                                     // 2: the wide ring (128-row tiles, 4 producer warps with cp.async, T <= 32)
 #define DS_STAGES8 {{STAGES8}}       // ring stages (DS_PIPE) of the T <= 8 body
-#define DS_STAGES16 {{STAGES16}}     // ... and of the T <= 16 body (its resident x or x rows leave room for fewer)
+#define DS_STAGES16 {{STAGES16}}     // ... and of the larger body (T <= 16; the wide ring's T <= 32)
 #define DS_CHAINS {{CHAINS}}         // W ring: independent accumulator chains per warp (load groups alternate)
 #define DS_SMEM {{SMEM}}LL
 #define DS_CWARPS (DS_WN * DS_WK)    // warps that multiply (consumers)
 #define DS_CTHREADS (32 * DS_CWARPS)
-#define DS_THREADS (DS_CTHREADS + 32 * DS_PIPE)   // + the producer warp
+#define DS_PWARPS (DS_PIPE == 2 ? 4 : DS_PIPE)   // producer warps
+#define DS_THREADS (DS_CTHREADS + 32 * DS_PWARPS)
 #define DS_KSTEP (DS_IO ? 16 : 32 * DS_LPR)   // k of one load group (IO: 4 rows per lane; OI: 8 LPR k per lane)
 #define DS_WCOL (DS_IO ? 8 * DS_EL * DS_LPR : 16 * DS_MT)   // output columns of one warp
 #define DS_BCP ((DS_GATED ? DS_WN / 2 : DS_WN) * DS_WCOL)  // columns of one tile, per part
@@ -130,6 +132,16 @@ __device__ __forceinline__ void ds_mbar_wait(unsigned long long *b, unsigned par
 {
     asm volatile("{ .reg .pred p; DS_W: mbarrier.try_wait.parity.shared.b64 p, [%0], %1; @!p bra DS_W; }\n"
                  ::"r"(ds_su32(b)), "r"(parity) : "memory");
+}
+// 16 bytes global -> shared, completed by a later ds_cpa_arrive on an mbarrier (the wide ring's producers)
+__device__ __forceinline__ void ds_cpa16(void *dst, const void *src)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(ds_su32(dst)), "l"(src) : "memory");
+}
+// one arrival on b once every cp.async this thread issued so far has landed (counted in b's expected arrivals)
+__device__ __forceinline__ void ds_cpa_arrive(unsigned long long *b)
+{
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared.b64 [%0];\n" ::"r"(ds_su32(b)) : "memory");
 }
 __device__ __forceinline__ void ds_bulk(void *dst, const void *src, unsigned bytes, unsigned long long *bar)
 {
@@ -1029,6 +1041,60 @@ __device__ __forceinline__ void ds_produce_x(const ds_args &A, const ds_chunks<Q
 #endif
 }
 
+#if DS_PIPE == 2
+// The wide ring's fill of one stage by the producer threads (p of 32 x DS_PWARPS): the tile's W rows (short row
+// pieces: 16-byte cp.async copies, not one bulk copy per row) and/or the chunk's x rows.
+template <int NT, int QW>
+__device__ __forceinline__ void ds_wide_fill(const ds_args &A, const ds_range &R, const ds_chunks<QW * DS_WK> &C,
+                                             unsigned char *st, long long T, int p, bool w, bool x)
+{
+    typedef ds_ring<NT, QW> P;
+    constexpr int NP = 32 * DS_PWARPS;
+    const ds_i64 tile = R.t0 + C.j;
+    const int per = (int)(C.nlg * DS_KSTEP * DS_WB / 16);   // 16-byte pieces of one row's chunk
+    for (int e = p; w && e < DS_BCT * per; e += NP) {
+        const int r = e / per, q = e % per, pt = r / DS_BCP;
+        const ds_i64 row = tile * DS_BCP + r % DS_BCP;
+        const ds_w_t *wr = pt ? (DS_SEP_GATE ? A.wg : A.wu + DS_GATE_OFF) : A.wu;
+        if (row < DS_N)   // rows past N: never copied, their sums never stored
+            ds_cpa16(st + r * P::PITCH + 16 * q, reinterpret_cast<const unsigned char *>(wr + row * DS_LDW + C.lg0 * DS_KSTEP) + 16 * q);
+    }
+    const int xper = (int)(C.nlg * DS_KSTEP * (int)sizeof(ds_x_t) / 16);
+    for (int e = p; x && e < T * xper; e += NP) {
+        const int t = e / xper, q = e % xper;
+        ds_cpa16(st + P::WBYTES + t * P::XLD * (int)sizeof(ds_x_t) + 16 * q,
+                 reinterpret_cast<const unsigned char *>(A.x + (ds_i64)t * DS_K + C.lg0 * DS_KSTEP) + 16 * q);
+    }
+}
+
+// The wide ring's producers: the first stages' W before griddepcontrol.wait, their x after; then each stage once
+// the consumers released it. Every producer thread arrives once per fill (the full barriers count them).
+template <int NT, int QW>
+__device__ __forceinline__ void ds_wide_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
+                                                unsigned long long *full, unsigned long long *empty, long long T, int p)
+{
+    typedef ds_ring<NT, QW> P;
+    ds_chunks<QW * DS_WK> C, X;
+    C.start(R);
+    int n = 0;
+    for (; n < P::S && !C.done(R); n++, C.next(R)) ds_wide_fill<NT, QW>(A, R, C, ring + n * P::STAGE, T, p, true, false);
+    ds_pdl_wait();
+    X.start(R);
+    for (int q = 0; q < n; q++, X.next(R)) {
+        ds_wide_fill<NT, QW>(A, R, X, ring + q * P::STAGE, T, p, false, true);
+        ds_cpa_arrive(full + q);
+    }
+    int s = 0;
+    unsigned ph = 1;
+    for (; !C.done(R); C.next(R)) {
+        ds_mbar_wait(empty + s, ph ^ 1);
+        ds_wide_fill<NT, QW>(A, R, C, ring + s * P::STAGE, T, p, true, true);
+        ds_cpa_arrive(full + s);
+        if (++s == P::S) s = 0, ph ^= 1;
+    }
+}
+#endif
+
 template <int NT, int QW>
 __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
                                            unsigned long long *full, unsigned long long *empty, long long T, int lane)
@@ -1114,7 +1180,9 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
 {
     typedef ds_cfg<NT, 1, QW> C;
     typedef ds_ring<NT, QW> P;
-    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && NT <= 2, "the W ring takes [out,in] weights, whole load groups, T <= 16");
+    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && NT <= (DS_PIPE == 2 ? 4 : 2),
+                  "the W ring takes [out,in] weights, whole load groups, T <= 16 (the wide ring T <= 32)");
+    static_assert(DS_PIPE != 2 || !DS_NORM, "the wide ring takes GEMMs without a fused norm");
     static_assert(P::BYTES <= DS_SMEM, "shared memory layout exceeds the launch's");
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
     const int wn = warp % DS_WN, wk = warp / DS_WN;
@@ -1136,12 +1204,16 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     if (!ds_block_range(R)) return;
 
     if (threadIdx.x == 0) {
-        for (int q = 0; q < P::S; q++) ds_mbar_init(full + q, 1), ds_mbar_init(empty + q, DS_CWARPS);
+        for (int q = 0; q < P::S; q++) ds_mbar_init(full + q, DS_PIPE == 2 ? 32 * DS_PWARPS : 1), ds_mbar_init(empty + q, DS_CWARPS);
         ds_mbar_fence_init();
     }
     __syncthreads();   // the last barrier the producer takes part in
-    if (warp == DS_CWARPS) {
+    if (DS_PIPE == 2 ? warp >= DS_CWARPS : warp == DS_CWARPS) {
+#if DS_PIPE == 2
+        ds_wide_produce<NT, QW>(A, R, ring, full, empty, T, (int)threadIdx.x - DS_CTHREADS);
+#else
         ds_produce<NT, QW>(A, R, ring, full, empty, T, lane);
+#endif
         return;
     }
     ds_pdl_wait();
@@ -1166,6 +1238,25 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
             const ds_x_t *xs = reinterpret_cast<const ds_x_t *>(stage + P::WBYTES);
 #endif
             ds_mbar_wait(full + st, ph);
+#if DS_PIPE == 2
+            // The wide ring: x rides in the stage and a body multiplies up to 4 token tiles, so the fragments of
+            // all load groups do not fit in registers at once; each load group is read and multiplied in turn and
+            // the stage goes back once the warp is done with it.
+#pragma unroll
+            for (int pos = 0; pos < QW; pos++) {
+                const int q = wk + pos * DS_WK;
+                if (q >= K.nlg) continue;
+                ds_wraw_t raw[DS_RPL];
+                uint4 xb[NT][DS_LPR];
+                ds_wsmem<P::PITCH>(raw, stage + lane_off + q * DS_KSTEP * DS_WB);
+                ds_xfrag<NT, P::XLD>(xb, xs, q * DS_KSTEP, g, c, T);
+                ds_mma_oi<NT>(acc[pos % DS_CHAINS], raw, xb, T);
+            }
+            __syncwarp();
+            if (lane == 0) ds_mbar_arrive(empty + st);
+            if (++st == P::S) st = 0, ph ^= 1;
+            continue;
+#endif
             // Fragments into registers first, then the stage goes back to the producer, then the MMAs: the ring's
             // depth is not spent on conversion and multiplication. At T <= 16 resident x (norm) is read after the
             // release, one load group at a time (registers; at T <= 8 all at once measured faster).

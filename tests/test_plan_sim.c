@@ -213,6 +213,10 @@ static int gemv_runs;        /* GEMM steps that ran their decode GEMV kernel */
 static int stream_dequants;  /* dequant kernels the small-T route ran (int8 must convert in registers) */
 static int stream_runs;      /* stream kernels launched */
 static int pipe_runs;        /* ... of them with the shared-memory W ring */
+#ifndef DSMLP_RING_WIDE
+#define DSMLP_RING_WIDE 0
+#endif
+static int wide_runs;        /* ... of them the wide ring (built with -DDSMLP_RING_WIDE=1) */
 
 #define SIM_MAX_GRID 4096
 
@@ -320,6 +324,7 @@ static int rank_run(rank *r, long long T)
         if (s->kind == STEP_STREAM) {
             run_kernel(r, k, T);
             pipe_runs += strstr(p->kernels[k].sk_what, "W ring") != NULL;
+            wide_runs += strstr(p->kernels[k].sk_what, "W ring (wide") != NULL;
             /* every launch leaves its tile counters at zero for the next one */
             const plan_buf *C = &p->bufs[s->stream.counters];
             for (size_t i = 0; i < C->ws_bytes / 4; i++)
@@ -699,6 +704,9 @@ static const fcase pipe_cases[] = {
     /* I = 200: GEMM1's last tile is partial (rows past N never copied); GEMM2 (k = 200) keeps the register path */
     {"ring f16 [out,in] LN gelu I=200 (partial tile)", 128, 200, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
     {"ring int8 bf16 [out,in] gated I=200 (partial tile)", 128, 200, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 1},
+    /* no fused norm: both GEMMs may take the wide ring (variant 8 where the library has it, else ring variant 7) */
+    {"ring int8 f16 [out,in] no norm", 256, 768, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_NONE, 1, 0, 1, 1, 1},
+    {"ring bf16 [out,in] no norm gated I=224 (partial tile)", 128, 224, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_NONE, 1, 0, 0, 1, 1},
 };
 
 START_TEST(stream_pipe)
@@ -716,6 +724,15 @@ START_TEST(stream_pipe)
     sim_stream = 128, sim_pipe = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) run_stream(pipe_cases, &runs[i], 2);
     for (size_t i = 0; i < sizeof partial / sizeof *partial; i++) run_stream(pipe_cases, &partial[i], 1);
+    /* the wide ring's T <= 32 body (else the ring's T <= 16 one, or the register path above 16) */
+    static const stream_run wide[] = {{7, 8, 1, 32}, {7, 8, 3, 17}, {7, 8, 4096, 5}, {8, 8, 1, 24}, {8, 8, 0, 9}};
+    const int before = wide_runs;
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) run_stream(pipe_cases, &wide[i], wide[i].T <= 16 || DSMLP_RING_WIDE ? 2 : 0);
+#if DSMLP_RING_WIDE
+    ck_assert_int_eq(wide_runs - before, 10);   /* both GEMMs of every run */
+#else
+    ck_assert_int_eq(wide_runs - before, 0);
+#endif
     sim_stream = 0, sim_pipe = 0, sim_variant = 0, sim_grid = 0;
 }
 END_TEST
