@@ -955,11 +955,11 @@ template <int NT, int QW> struct ds_ring {
     static constexpr int PITCH = SEG + DS_WPAD;
     static constexpr int XLD = KCH + ((DS_XPADT - KCH % 64) % 64 + 64) % 64;   // staged x rows (elements)
     static constexpr int WBYTES = DS_BCT * PITCH;
-    static constexpr int XBYTES = DS_NORM ? 0 : TP * XLD * (int)sizeof(ds_x_t);
+    static constexpr int XBYTES = DS_NORM && DS_PIPE != 2 ? 0 : TP * XLD * (int)sizeof(ds_x_t);   // wide: always
     static constexpr int STAGE = WBYTES + XBYTES;
-    static constexpr int RING = S * STAGE + 2 * S * 8;   // stages, then full[] and empty[]
+    static constexpr int RING = S * STAGE + 2 * S * 8 + (DS_PIPE == 2 ? 8 : 0);   // stages, full[], empty[] (, stats)
     static constexpr long long XRLD = DS_K + ((DS_XPADT - DS_K % 64) % 64 + 64) % 64;   // resident normalized x
-    static constexpr long long XRES = DS_NORM ? TP * XRLD * (long long)sizeof(ds_x_t) : 0;
+    static constexpr long long XRES = DS_NORM && DS_PIPE != 2 ? TP * XRLD * (long long)sizeof(ds_x_t) : 0;
     static constexpr int RP = DS_BCT + 4;                    // k-warp slices: conflict-free fragment stores
     static constexpr long long BYTES = RING + XRES + ((long long)DS_WK * TP * RP + TP * DS_BCT + 2 * TP) * 4 + 16;
 };
@@ -1046,7 +1046,8 @@ __device__ __forceinline__ void ds_produce_x(const ds_args &A, const ds_chunks<Q
 // pieces: 16-byte cp.async copies, not one bulk copy per row) and/or the chunk's x rows.
 template <int NT, int QW>
 __device__ __forceinline__ void ds_wide_fill(const ds_args &A, const ds_range &R, const ds_chunks<QW * DS_WK> &C,
-                                             unsigned char *st, long long T, int p, bool w, bool x)
+                                             unsigned char *st, long long T, int p, bool w, bool x, const float *mean,
+                                             const float *rstd)
 {
     typedef ds_ring<NT, QW> P;
     constexpr int NP = 32 * DS_PWARPS;
@@ -1059,37 +1060,71 @@ __device__ __forceinline__ void ds_wide_fill(const ds_args &A, const ds_range &R
         if (row < DS_N)   // rows past N: never copied, their sums never stored
             ds_cpa16(st + r * P::PITCH + 16 * q, reinterpret_cast<const unsigned char *>(wr + row * DS_LDW + C.lg0 * DS_KSTEP) + 16 * q);
     }
+#if DS_NORM
+    // x normalized here, 8 elements at a time, fp32 arithmetic as ds_normalize_all (and the sum written once: the
+    // chunks of tile 0 cover each k once across blocks)
+    const int xv = (int)(C.nlg * DS_KSTEP / 8);
+    for (int e = p; x && e < T * xv; e += NP) {
+        const int t = e / xv;
+        const ds_i64 k = C.lg0 * DS_KSTEP + (ds_i64)(e % xv) * 8;
+        float v[8];
+#pragma unroll
+        for (int i = 0; i < DS_NTERMS; i++) {
+            float u[8];
+            ds_load_l2<8>(A.term[i] + (ds_term_vec(i) ? 0 : (ds_i64)t * DS_K) + k, u);
+#pragma unroll
+            for (int q = 0; q < 8; q++) v[q] = i ? v[q] + u[q] : u[q];
+        }
+        if (DS_HAS_SIDE && tile == 0) ds_side8(A, t, k, v);
+        float y[8];
+        ds_norm8(A, k, v, mean[t], rstd[t], y);
+        ds_store<8>(reinterpret_cast<ds_x_t *>(st + P::WBYTES) + t * P::XLD + (k - C.lg0 * DS_KSTEP), y);
+    }
+#else
     const int xper = (int)(C.nlg * DS_KSTEP * (int)sizeof(ds_x_t) / 16);
     for (int e = p; x && e < T * xper; e += NP) {
         const int t = e / xper, q = e % xper;
         ds_cpa16(st + P::WBYTES + t * P::XLD * (int)sizeof(ds_x_t) + 16 * q,
                  reinterpret_cast<const unsigned char *>(A.x + (ds_i64)t * DS_K + C.lg0 * DS_KSTEP) + 16 * q);
     }
+    (void)mean, (void)rstd;
+#endif
+}
+// One fill's arrivals: the x stores (norm) on their own, the copies once landed.
+__device__ __forceinline__ void ds_wide_arrive(unsigned long long *full)
+{
+    if (DS_NORM) ds_mbar_arrive(full);
+    ds_cpa_arrive(full);
 }
 
 // The wide ring's producers: the first stages' W before griddepcontrol.wait, their x after; then each stage once
 // the consumers released it. Every producer thread arrives once per fill (the full barriers count them).
+// With a norm the producers normalize x into the stage once the consumers' row statistics are in (stats).
 template <int NT, int QW>
 __device__ __forceinline__ void ds_wide_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
-                                                unsigned long long *full, unsigned long long *empty, long long T, int p)
+                                                unsigned long long *full, unsigned long long *empty,
+                                                unsigned long long *stats, const float *mean, const float *rstd,
+                                                long long T, int p)
 {
     typedef ds_ring<NT, QW> P;
     ds_chunks<QW * DS_WK> C, X;
     C.start(R);
     int n = 0;
-    for (; n < P::S && !C.done(R); n++, C.next(R)) ds_wide_fill<NT, QW>(A, R, C, ring + n * P::STAGE, T, p, true, false);
+    for (; n < P::S && !C.done(R); n++, C.next(R))
+        ds_wide_fill<NT, QW>(A, R, C, ring + n * P::STAGE, T, p, true, false, mean, rstd);
     ds_pdl_wait();
+    if (DS_NORM) ds_mbar_wait(stats, 0);
     X.start(R);
     for (int q = 0; q < n; q++, X.next(R)) {
-        ds_wide_fill<NT, QW>(A, R, X, ring + q * P::STAGE, T, p, false, true);
-        ds_cpa_arrive(full + q);
+        ds_wide_fill<NT, QW>(A, R, X, ring + q * P::STAGE, T, p, false, true, mean, rstd);
+        ds_wide_arrive(full + q);
     }
     int s = 0;
     unsigned ph = 1;
     for (; !C.done(R); C.next(R)) {
         ds_mbar_wait(empty + s, ph ^ 1);
-        ds_wide_fill<NT, QW>(A, R, C, ring + s * P::STAGE, T, p, true, true);
-        ds_cpa_arrive(full + s);
+        ds_wide_fill<NT, QW>(A, R, C, ring + s * P::STAGE, T, p, true, true, mean, rstd);
+        ds_wide_arrive(full + s);
         if (++s == P::S) s = 0, ph ^= 1;
     }
 }
@@ -1182,7 +1217,6 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     typedef ds_ring<NT, QW> P;
     static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && NT <= (DS_PIPE == 2 ? 4 : 2),
                   "the W ring takes [out,in] weights, whole load groups, T <= 16 (the wide ring T <= 32)");
-    static_assert(DS_PIPE != 2 || !DS_NORM, "the wide ring takes GEMMs without a fused norm");
     static_assert(P::BYTES <= DS_SMEM, "shared memory layout exceeds the launch's");
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
     const int wn = warp % DS_WN, wk = warp / DS_WN;
@@ -1204,13 +1238,15 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     if (!ds_block_range(R)) return;
 
     if (threadIdx.x == 0) {
-        for (int q = 0; q < P::S; q++) ds_mbar_init(full + q, DS_PIPE == 2 ? 32 * DS_PWARPS : 1), ds_mbar_init(empty + q, DS_CWARPS);
+        for (int q = 0; q < P::S; q++)
+            ds_mbar_init(full + q, DS_PIPE == 2 ? (DS_NORM ? 2 : 1) * 32 * DS_PWARPS : 1), ds_mbar_init(empty + q, DS_CWARPS);
+        if (DS_PIPE == 2) ds_mbar_init(empty + P::S, 1);   // the wide ring's stats barrier (norm)
         ds_mbar_fence_init();
     }
     __syncthreads();   // the last barrier the producer takes part in
     if (DS_PIPE == 2 ? warp >= DS_CWARPS : warp == DS_CWARPS) {
 #if DS_PIPE == 2
-        ds_wide_produce<NT, QW>(A, R, ring, full, empty, T, (int)threadIdx.x - DS_CTHREADS);
+        ds_wide_produce<NT, QW>(A, R, ring, full, empty, empty + P::S, mean, rstd, T, (int)threadIdx.x - DS_CTHREADS);
 #else
         ds_produce<NT, QW>(A, R, ring, full, empty, T, lane);
 #endif
@@ -1218,7 +1254,10 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     }
     ds_pdl_wait();
     ds_pdl_launch();
-#if DS_NORM
+#if DS_NORM && DS_PIPE == 2
+    ds_row_stats<C::TP>(A, T, mean, rstd, red);   // for the producers, who normalize x into the stages
+    if (threadIdx.x == 0) ds_mbar_arrive(empty + P::S);
+#elif DS_NORM
     ds_row_stats<C::TP>(A, T, mean, rstd, red);
     ds_normalize_all<NT, QW>(A, T, R, xr, mean, rstd);
     ds_csync();
@@ -1232,7 +1271,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
         float acc[DS_CHAINS][DS_MT][NT][4] = {};   // load group pos feeds chain pos % DS_CHAINS
         for (; !K.done(R) && K.j == j; K.next(R)) {
             const unsigned char *stage = ring + st * P::STAGE;
-#if DS_NORM
+#if DS_NORM && DS_PIPE != 2
             const ds_x_t *xs = xr + K.lg0 * DS_KSTEP;   // resident x at the chunk's k; rows XRLD apart
 #else
             const ds_x_t *xs = reinterpret_cast<const ds_x_t *>(stage + P::WBYTES);

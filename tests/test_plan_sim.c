@@ -704,7 +704,7 @@ static const fcase pipe_cases[] = {
     /* I = 200: GEMM1's last tile is partial (rows past N never copied); GEMM2 (k = 200) keeps the register path */
     {"ring f16 [out,in] LN gelu I=200 (partial tile)", 128, 200, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
     {"ring int8 bf16 [out,in] gated I=200 (partial tile)", 128, 200, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 1},
-    /* no fused norm: both GEMMs may take the wide ring (variant 8 where the library has it, else ring variant 7) */
+    /* no fused norm (the wide ring is variant 8 of both GEMMs where the library has it, else ring variant 7) */
     {"ring int8 f16 [out,in] no norm", 256, 768, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_NONE, 1, 0, 1, 1, 1},
     {"ring bf16 [out,in] no norm gated I=224 (partial tile)", 128, 224, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_NONE, 1, 0, 0, 1, 1},
 };
@@ -725,11 +725,13 @@ START_TEST(stream_pipe)
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) run_stream(pipe_cases, &runs[i], 2);
     for (size_t i = 0; i < sizeof partial / sizeof *partial; i++) run_stream(pipe_cases, &partial[i], 1);
     /* the wide ring's T <= 32 body (else the ring's T <= 16 one, or the register path above 16) */
-    static const stream_run wide[] = {{7, 8, 1, 32}, {7, 8, 3, 17}, {7, 8, 4096, 5}, {8, 8, 1, 24}, {8, 8, 0, 9}};
+    static const stream_run wide[] = {{7, 8, 1, 32}, {7, 8, 3, 17}, {7, 8, 4096, 5}, {8, 8, 1, 24}, {8, 8, 0, 9},
+                                      /* with a norm (the producers normalize x), side sums, int8 gated */
+                                      {0, 8, 1, 32}, {2, 8, 1, 27}, {3, 8, 3, 20}, {4, 8, 2, 12}};
     const int before = wide_runs;
     for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) run_stream(pipe_cases, &wide[i], wide[i].T <= 16 || DSMLP_RING_WIDE ? 2 : 0);
 #if DSMLP_RING_WIDE
-    ck_assert_int_eq(wide_runs - before, 10);   /* both GEMMs of every run */
+    ck_assert_int_eq(wide_runs - before, 18);   /* both GEMMs of every run */
 #else
     ck_assert_int_eq(wide_runs - before, 0);
 #endif

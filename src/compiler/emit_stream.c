@@ -76,9 +76,10 @@ static size_t pipe_bytes(const emit_stream_spec *s, int nt, size_t wbytes, size_
     const int tp = 8 * nt, bct = s->wn * 16 * s->mt, kch = pipe_qw(s, wbytes) * s->wk * 32 * s->lpr;
     const int padt = s->lpr == 1 ? 32 : 8;
     const int wpad = s->el * wbytes == 16 ? (s->lpr == 1 ? 64 : 16) : (s->lpr == 1 ? 32 : 64);
-    const size_t stage = (size_t)bct * (kch * wbytes + wpad) + (s->norm ? 0 : (size_t)tp * pad_to(kch, padt) * xbytes);
-    const size_t ring = (size_t)stages * stage + 16 * (size_t)stages;
-    const size_t xres = s->norm ? (size_t)tp * pad_to(s->k, padt) * xbytes : 0;
+    const int x_in_stage = !s->norm || s->pipe == 2;   /* the wide ring's producers normalize x into the stage */
+    const size_t stage = (size_t)bct * (kch * wbytes + wpad) + (x_in_stage ? (size_t)tp * pad_to(kch, padt) * xbytes : 0);
+    const size_t ring = (size_t)stages * stage + 16 * (size_t)stages + (s->pipe == 2 ? 8 : 0);
+    const size_t xres = x_in_stage ? 0 : (size_t)tp * pad_to(s->k, padt) * xbytes;
     return ring + xres + ((size_t)s->wk * tp * (bct + 4) + (size_t)tp * bct + 2 * tp) * 4 + 16;
 }
 /* The most stages (PIPE_STAGES_MAX down to 2) that fit beside the body's x; 0 when not even two do. */
@@ -167,9 +168,6 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     ** ring has bodies for T <= 8 and 16: a T <= 32 body's x and two stages do not fit in shared memory. */
     static const int nts[] = {1, 4, 16}, pipe_nts[] = {1, 2}, wide_nts[] = {4};
     const int *bnt = s->pipe == 2 ? wide_nts : s->pipe ? pipe_nts : nts, nbnt = s->pipe == 2 ? 1 : s->pipe ? 2 : 3;
-    if (s->pipe == 2 && s->norm)
-        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM: the wide W ring takes GEMMs without "
-                              "a fused norm");
     body bodies[3];
     int nb = 0;
     for (int i = 0; i < nbnt; i++) {

@@ -33,7 +33,8 @@ static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 
 ** T <= 8 and T <= 16 (a T <= 32 body's x and two stages do not fit in shared memory together). Built unless stream_pipe = 0; faster than
 ** the register-fed variants with int8 weights on the H200 (bench/RESULTS.md, docs/stream.md). */
 /* -DDSMLP_RING_WIDE=1 (measurements only: not yet run on a card) adds the wide ring: 128-row tiles (8 x 2 consumer
-** warps), 4 producer warps with cp.async, T <= 32, GEMMs without a fused norm (docs/stream.md). */
+** warps), 4 producer warps with cp.async (normalizing x into the stage where a norm is fused), T <= 32
+** (docs/stream.md). */
 #ifndef DSMLP_RING_WIDE
 #define DSMLP_RING_WIDE 0
 #endif
@@ -389,7 +390,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
                         v < (int)(sizeof oi_pipe_variants / sizeof *oi_pipe_variants); v++) {
             const variant *pv = &oi_pipe_variants[v];
             if (c.g->k % (32 * pv->lpr) || c.g->k * (int64_t)dsmlp_dtype_size(wt) % 16 ||
-                s->stream.nvariants >= PLAN_MAX_VARIANTS || (pv->pipe == 2 && (c.norm || R.max_nt <= 2)))
+                s->stream.nvariants >= PLAN_MAX_VARIANTS || (pv->pipe == 2 && R.max_nt <= 2))
                 continue;
             int ki = -1;
             if ((st = emit_variant(&R, &c, pv, cnt, &ki)) == DSMLP_ERR_UNSUPPORTED) {   /* the ring does not fit */

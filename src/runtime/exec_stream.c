@@ -89,7 +89,8 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
             for (int q = 0; T <= 16 && q < s->stream.nvariants; q++) {
                 const plan_kernel *k = &p->kernels[s->stream.variant[q]];
-                if (k->sk_ring && k->sk_quant && dsmlpR_exec_variant_serves(p, s, q, T)) { v = q; break; }
+                /* (not the experimental wide ring, T <= 32: unmeasured) */
+                if (k->sk_ring && k->sk_quant && k->sk_maxnt <= 2 && dsmlpR_exec_variant_serves(p, s, q, T)) { v = q; break; }
             }
             for (int q = 0; q < s->stream.nvariants && !dsmlpR_exec_variant_serves(p, s, v, T); q++) v = q;
             if (!dsmlpR_exec_variant_serves(p, s, v, T)) pk->stream = 0;
