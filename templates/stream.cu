@@ -1068,13 +1068,7 @@ __device__ __forceinline__ void ds_wide_fill(const ds_args &A, const ds_range &R
         const int t = e / xv;
         const ds_i64 k = C.lg0 * DS_KSTEP + (ds_i64)(e % xv) * 8;
         float v[8];
-#pragma unroll
-        for (int i = 0; i < DS_NTERMS; i++) {
-            float u[8];
-            ds_load_l2<8>(A.term[i] + (ds_term_vec(i) ? 0 : (ds_i64)t * DS_K) + k, u);
-#pragma unroll
-            for (int q = 0; q < 8; q++) v[q] = i ? v[q] + u[q] : u[q];
-        }
+        ds_terms_global(A, t, k, v);
         if (DS_HAS_SIDE && tile == 0) ds_side8(A, t, k, v);
         float y[8];
         ds_norm8(A, k, v, mean[t], rstd[t], y);
@@ -1168,13 +1162,7 @@ __device__ __forceinline__ void ds_normalize_all(const ds_args &A, long long T, 
         const int t = e / V;
         const ds_i64 k = (ds_i64)(e % V) * 8;
         float v[8];
-#pragma unroll
-        for (int i = 0; i < DS_NTERMS; i++) {
-            float u[8];
-            ds_load_l2<8>(A.term[i] + (ds_term_vec(i) ? 0 : (ds_i64)t * DS_K) + k, u);
-#pragma unroll
-            for (int q = 0; q < 8; q++) v[q] = i ? v[q] + u[q] : u[q];
-        }
+        ds_terms_global(A, t, k, v);
         if (DS_HAS_SIDE && k >= s0 && k < s1) ds_side8(A, t, k, v);
         float y[8];
         ds_norm8(A, k, v, mean[t], rstd[t], y);
