@@ -325,8 +325,6 @@ int main(int argc, char **argv)
         else { fprintf(stderr, "dsmlp-bench: unknown argument '%s'\n", argv[i]); usage(); return 2; }
     }
     if (reps < 1 || ntok < 1) { usage(); return 2; }
-    if (bench_cuda_init(&bench_cu) != 0) return 77;
-
     enum { NBLOCKS = 9, NALL = 5 };   /* --all runs the first five; fp8 and the 70B-class pair by --block only */
     bench_block blocks[NBLOCKS];
     for (int i = 0; i < NBLOCKS; i++) dsmlp_mlp_config_default(&blocks[i].cfg);
@@ -359,6 +357,14 @@ int main(int argc, char **argv)
     for (int i = 0; layout && i < NBLOCKS; i++)
         blocks[i].cfg.layout = strcmp(layout, "out_in") ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN;
 
+    int found = !only;   /* a name that is not a block is a usage error, before any device work */
+    for (int i = 0; i < NBLOCKS; i++) found |= only && !strcmp(only, blocks[i].name);
+    if (!found) {
+        fprintf(stderr, "dsmlp-bench: no block named '%s' (dsmlp-bench --help lists them)\n", only);
+        return 2;
+    }
+    if (bench_cuda_init(&bench_cu) != 0) return 77;
+
     bench_cu.DeviceGetAttribute(&bench_sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, bench_cu.dev);
     ceilings ce;
     ce.copy_bw = measure_copy_bw();
@@ -373,14 +379,10 @@ int main(int argc, char **argv)
                     "weights TB/s |\n|---|---|---|---|---|---|---|---|---|---|\n");
     dsmlp_ctx *ctx;
     if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
-    int found = 0;
     for (int i = 0; i < NBLOCKS; i++)
-        if (only ? !strcmp(only, blocks[i].name) : i < NALL) {
-            found = 1;
+        if (only ? !strcmp(only, blocks[i].name) : i < NALL)
             bench_one(ctx, &blocks[i], rk, tune, variants, tokens, ntok, reps, &ce, md);
-        }
     if (md) fclose(md);
-    if (!found) fprintf(stderr, "dsmlp-bench: no block named '%s' (dsmlp-bench --help lists them)\n", only);
     dsmlp_ctx_free(ctx);
-    return found ? 0 : 2;
+    return 0;
 }

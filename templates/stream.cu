@@ -784,6 +784,14 @@ template <int LPC, int QW> struct ds_wcursor {
 // in block order and runs the epilogue). Consumer threads only.
 __device__ __forceinline__ void ds_tile_done(const ds_args &A, long long T, const ds_range &R, ds_i64 j, float *red,
                                              int *flag);
+// Accumulator element e of n8 token tile jj and 16-row tile i in lane (g, c): its token row, and its column among
+// the warp's columns (an [in,out] lane holds columns of rows, an [out,in] lane rows of columns).
+__device__ __forceinline__ int ds_acc_t(int jj, int c, int e) { return 8 * jj + 2 * c + (e & 1); }
+__device__ __forceinline__ int ds_acc_col(int i, int g, int e)
+{
+    return DS_IO ? DS_EL * DS_LPR * g + 2 * i + (e >> 1) : 16 * i + g + 8 * (e >> 1);
+}
+
 template <int NT>
 __device__ __forceinline__ void ds_finish_segment(const ds_args &A, long long T, const ds_range &R, ds_i64 j,
                                                   const float (&acc)[DS_MT][NT][4], float *red, int *flag, int wk,
@@ -797,9 +805,7 @@ __device__ __forceinline__ void ds_finish_segment(const ds_args &A, long long T,
                 for (int jj = 0; jj < NT; jj++)
 #pragma unroll
                     for (int e = 0; e < 4; e++) {
-                        const int t = 8 * jj + 2 * c + (e & 1);
-                        const int lc = DS_IO ? DS_EL * DS_LPR * g + 2 * i + (e >> 1) : 16 * i + g + 8 * (e >> 1);
-                        float *p = red + t * DS_BCT + part * DS_BCP + wcol + lc;
+                        float *p = red + ds_acc_t(jj, c, e) * DS_BCT + part * DS_BCP + wcol + ds_acc_col(i, g, e);
                         *p = r ? *p + acc[i][jj][e] : acc[i][jj][e];
                     }
         }
@@ -1007,145 +1013,117 @@ template <int LPC> struct ds_chunks {
     __device__ __forceinline__ bool done(const ds_range &R) const { return j > R.t1 - R.t0; }
 };
 
-// Producer: one stage's W rows (and, without a norm, its x rows), with lane 0 announcing the bytes first.
+// Row r of the tile's W: its part's weight (up, then gate) and, in row, its row there (rows past N are never
+// copied, their sums never stored).
+__device__ __forceinline__ const ds_w_t *ds_wrow(const ds_args &A, ds_i64 tile, int r, ds_i64 &row)
+{
+    row = tile * DS_BCP + r % DS_BCP;
+    return r / DS_BCP ? (DS_SEP_GATE ? A.wg : A.wu + DS_GATE_OFF) : A.wu;
+}
+
+// Producer thread p's share of one stage's W rows. The ring: one bulk copy per row, lane 0 announcing the bytes
+// first (the x rows' too, without a norm). The wide ring: 16-byte cp.async pieces of the rows (their arrival
+// comes with the x, below).
 template <int NT, int QW>
 __device__ __forceinline__ void ds_produce_w(const ds_args &A, const ds_range &R, const ds_chunks<QW * DS_WK> &C,
-                                             unsigned char *st, unsigned long long *full, long long T, int lane)
+                                             unsigned char *st, unsigned long long *full, long long T, int p)
 {
     typedef ds_ring<NT, QW> P;
     const ds_i64 tile = R.t0 + C.j;
+#if DS_PIPE == 2
+    const int per = (int)(C.nlg * DS_KSTEP * DS_WB / 16);   // 16-byte pieces of one row's chunk
+    for (int e = p; e < DS_BCT * per; e += 32 * DS_PWARPS) {
+        const int r = e / per, q = e % per;
+        ds_i64 row;
+        const ds_w_t *w = ds_wrow(A, tile, r, row);
+        if (row < DS_N)
+            ds_cpa16(st + r * P::PITCH + 16 * q, reinterpret_cast<const unsigned char *>(w + row * DS_LDW + C.lg0 * DS_KSTEP) + 16 * q);
+    }
+    (void)full, (void)T;
+#else
     const ds_i64 live = DS_N - tile * DS_BCP < DS_BCP ? DS_N - tile * DS_BCP : DS_BCP;   // rows per part
     const unsigned wb = (unsigned)(C.nlg * DS_KSTEP * DS_WB), xb = (unsigned)(C.nlg * DS_KSTEP * sizeof(ds_x_t));
-    if (lane == 0) ds_mbar_expect(full, wb * (unsigned)((DS_GATED ? 2 : 1) * live) + (DS_NORM ? 0u : xb * (unsigned)T));
+    if (p == 0) ds_mbar_expect(full, wb * (unsigned)((DS_GATED ? 2 : 1) * live) + (DS_NORM ? 0u : xb * (unsigned)T));
     __syncwarp();
-    for (int r = lane; r < DS_BCT; r += 32) {
-        const int pt = r / DS_BCP;
-        const ds_i64 row = tile * DS_BCP + r % DS_BCP;
-        const ds_w_t *w = pt ? (DS_SEP_GATE ? A.wg : A.wu + DS_GATE_OFF) : A.wu;
-        if (row < DS_N)   // rows past N: never copied, their sums never stored
-            ds_bulk(st + r * P::PITCH, w + row * DS_LDW + C.lg0 * DS_KSTEP, wb, full);
+    for (int r = p; r < DS_BCT; r += 32) {
+        ds_i64 row;
+        const ds_w_t *w = ds_wrow(A, tile, r, row);
+        if (row < DS_N) ds_bulk(st + r * P::PITCH, w + row * DS_LDW + C.lg0 * DS_KSTEP, wb, full);
     }
-    (void)xb, (void)T;
-}
-template <int NT, int QW>
-__device__ __forceinline__ void ds_produce_x(const ds_args &A, const ds_chunks<QW * DS_WK> &C, unsigned char *st,
-                                             unsigned long long *full, long long T, int lane)
-{
-#if !DS_NORM
-    typedef ds_ring<NT, QW> P;
-    const unsigned xb = (unsigned)(C.nlg * DS_KSTEP * sizeof(ds_x_t));
-    for (int t = lane; t < T; t += 32)
-        ds_bulk(st + P::WBYTES + t * P::XLD * (int)sizeof(ds_x_t), A.x + (ds_i64)t * DS_K + C.lg0 * DS_KSTEP, xb, full);
-#else
-    (void)A, (void)C, (void)st, (void)full, (void)T, (void)lane;
 #endif
 }
 
-#if DS_PIPE == 2
-// The wide ring's fill of one stage by the producer threads (p of 32 x DS_PWARPS): the tile's W rows (short row
-// pieces: 16-byte cp.async copies, not one bulk copy per row) and/or the chunk's x rows.
+// Producer thread p's share of one stage's x rows. The ring: bulk copies (without a norm; with one the consumers
+// normalize x into a resident buffer). The wide ring: cp.async pieces, or with a norm x normalized here (fp32 as
+// ds_normalize_all; tile 0's chunks write the sum once, covering each k once across blocks), then the thread's
+// arrivals for the stores and for its copies once landed.
 template <int NT, int QW>
-__device__ __forceinline__ void ds_wide_fill(const ds_args &A, const ds_range &R, const ds_chunks<QW * DS_WK> &C,
-                                             unsigned char *st, long long T, int p, bool w, bool x, const float *mean,
-                                             const float *rstd)
+__device__ __forceinline__ void ds_produce_x(const ds_args &A, const ds_range &R, const ds_chunks<QW * DS_WK> &C,
+                                             unsigned char *st, unsigned long long *full, long long T, int p,
+                                             const float *mean, const float *rstd)
 {
     typedef ds_ring<NT, QW> P;
     constexpr int NP = 32 * DS_PWARPS;
-    const ds_i64 tile = R.t0 + C.j;
-    const int per = (int)(C.nlg * DS_KSTEP * DS_WB / 16);   // 16-byte pieces of one row's chunk
-    for (int e = p; w && e < DS_BCT * per; e += NP) {
-        const int r = e / per, q = e % per, pt = r / DS_BCP;
-        const ds_i64 row = tile * DS_BCP + r % DS_BCP;
-        const ds_w_t *wr = pt ? (DS_SEP_GATE ? A.wg : A.wu + DS_GATE_OFF) : A.wu;
-        if (row < DS_N)   // rows past N: never copied, their sums never stored
-            ds_cpa16(st + r * P::PITCH + 16 * q, reinterpret_cast<const unsigned char *>(wr + row * DS_LDW + C.lg0 * DS_KSTEP) + 16 * q);
-    }
-#if DS_NORM
-    // x normalized here, 8 elements at a time, fp32 arithmetic as ds_normalize_all (and the sum written once: the
-    // chunks of tile 0 cover each k once across blocks)
+    (void)R, (void)mean, (void)rstd;
+#if DS_PIPE == 2 && DS_NORM
     const int xv = (int)(C.nlg * DS_KSTEP / 8);
-    for (int e = p; x && e < T * xv; e += NP) {
+    for (int e = p; e < T * xv; e += NP) {
         const int t = e / xv;
         const ds_i64 k = C.lg0 * DS_KSTEP + (ds_i64)(e % xv) * 8;
         float v[8];
         ds_terms_global(A, t, k, v);
-        if (DS_HAS_SIDE && tile == 0) ds_side8(A, t, k, v);
+        if (DS_HAS_SIDE && R.t0 + C.j == 0) ds_side8(A, t, k, v);
         float y[8];
         ds_norm8(A, k, v, mean[t], rstd[t], y);
         ds_store<8>(reinterpret_cast<ds_x_t *>(st + P::WBYTES) + t * P::XLD + (k - C.lg0 * DS_KSTEP), y);
     }
-#else
+    ds_mbar_arrive(full);
+    ds_cpa_arrive(full);
+#elif DS_PIPE == 2
     const int xper = (int)(C.nlg * DS_KSTEP * (int)sizeof(ds_x_t) / 16);
-    for (int e = p; x && e < T * xper; e += NP) {
+    for (int e = p; e < T * xper; e += NP) {
         const int t = e / xper, q = e % xper;
         ds_cpa16(st + P::WBYTES + t * P::XLD * (int)sizeof(ds_x_t) + 16 * q,
                  reinterpret_cast<const unsigned char *>(A.x + (ds_i64)t * DS_K + C.lg0 * DS_KSTEP) + 16 * q);
     }
-    (void)mean, (void)rstd;
-#endif
-}
-// One fill's arrivals: the x stores (norm) on their own, the copies once landed.
-__device__ __forceinline__ void ds_wide_arrive(unsigned long long *full)
-{
-    if (DS_NORM) ds_mbar_arrive(full);
     ds_cpa_arrive(full);
-}
-
-// The wide ring's producers: the first stages' W before griddepcontrol.wait, their x after; then each stage once
-// the consumers released it. Every producer thread arrives once per fill (the full barriers count them).
-// With a norm the producers normalize x into the stage once the consumers' row statistics are in (stats).
-template <int NT, int QW>
-__device__ __forceinline__ void ds_wide_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
-                                                unsigned long long *full, unsigned long long *empty,
-                                                unsigned long long *stats, const float *mean, const float *rstd,
-                                                long long T, int p)
-{
-    typedef ds_ring<NT, QW> P;
-    ds_chunks<QW * DS_WK> C, X;
-    C.start(R);
-    int n = 0;
-    for (; n < P::S && !C.done(R); n++, C.next(R))
-        ds_wide_fill<NT, QW>(A, R, C, ring + n * P::STAGE, T, p, true, false, mean, rstd);
-    ds_pdl_wait();
-    if (DS_NORM) ds_mbar_wait(stats, 0);
-    X.start(R);
-    for (int q = 0; q < n; q++, X.next(R)) {
-        ds_wide_fill<NT, QW>(A, R, X, ring + q * P::STAGE, T, p, false, true, mean, rstd);
-        ds_wide_arrive(full + q);
-    }
-    int s = 0;
-    unsigned ph = 1;
-    for (; !C.done(R); C.next(R)) {
-        ds_mbar_wait(empty + s, ph ^ 1);
-        ds_wide_fill<NT, QW>(A, R, C, ring + s * P::STAGE, T, p, true, true, mean, rstd);
-        ds_wide_arrive(full + s);
-        if (++s == P::S) s = 0, ph ^= 1;
-    }
-}
+#elif !DS_NORM
+    const unsigned xb = (unsigned)(C.nlg * DS_KSTEP * sizeof(ds_x_t));
+    for (int t = p; t < T; t += NP)
+        ds_bulk(st + P::WBYTES + t * P::XLD * (int)sizeof(ds_x_t), A.x + (ds_i64)t * DS_K + C.lg0 * DS_KSTEP, xb, full);
+#else
+    (void)A, (void)C, (void)st, (void)full, (void)T, (void)p;
 #endif
+}
 
+// The producers (thread p of 32 x DS_PWARPS) walk the block's chunks in the consumers' order: the first stages'
+// weights before griddepcontrol.wait (they do not depend on the previous kernel), then their x rows, which the
+// previous kernel may still be writing (the wide ring with a norm also waits for the consumers' row statistics on
+// `stats`); then each stage once the consumers released it.
 template <int NT, int QW>
 __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
-                                           unsigned long long *full, unsigned long long *empty, long long T, int lane)
+                                           unsigned long long *full, unsigned long long *empty,
+                                           unsigned long long *stats, const float *mean, const float *rstd,
+                                           long long T, int p)
 {
     typedef ds_ring<NT, QW> P;
     ds_chunks<QW * DS_WK> C, X;
-    // The first stages' weights before griddepcontrol.wait (they do not depend on the previous kernel), then
-    // their x rows, which the previous kernel may still be writing.
     C.start(R);
     int n = 0;
-    for (; n < P::S && !C.done(R); n++, C.next(R)) ds_produce_w<NT, QW>(A, R, C, ring + n * P::STAGE, full + n, T, lane);
+    for (; n < P::S && !C.done(R); n++, C.next(R)) ds_produce_w<NT, QW>(A, R, C, ring + n * P::STAGE, full + n, T, p);
     ds_pdl_wait();
+    if (DS_PIPE == 2 && DS_NORM) ds_mbar_wait(stats, 0);
     X.start(R);
-    for (int q = 0; q < n; q++, X.next(R)) ds_produce_x<NT, QW>(A, X, ring + q * P::STAGE, full + q, T, lane);
+    for (int q = 0; q < n; q++, X.next(R)) ds_produce_x<NT, QW>(A, R, X, ring + q * P::STAGE, full + q, T, p, mean, rstd);
     int s = 0;
     unsigned ph = 1;   // stages 0..S-1 were filled once: the next fill of stage s waits for its first release
     for (; !C.done(R); C.next(R)) {
         ds_mbar_wait(empty + s, ph ^ 1);
-        ds_produce_w<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, lane);
-        ds_produce_x<NT, QW>(A, C, ring + s * P::STAGE, full + s, T, lane);
+        ds_produce_w<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, p);
+        ds_produce_x<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, p, mean, rstd);
         if (++s == P::S) s = 0, ph ^= 1;
     }
+    (void)stats;
 }
 
 #if DS_NORM
@@ -1184,10 +1162,7 @@ __device__ __forceinline__ void ds_reduce_slices(const float (&acc)[DS_MT][NT][4
 #pragma unroll
         for (int jj = 0; jj < NT; jj++)
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int t = 8 * jj + 2 * c + (e & 1);
-                mine[t * P::RP + part * DS_BCP + wcol + 16 * i + g + 8 * (e >> 1)] = acc[i][jj][e];
-            }
+            for (int e = 0; e < 4; e++) mine[ds_acc_t(jj, c, e) * P::RP + part * DS_BCP + wcol + ds_acc_col(i, g, e)] = acc[i][jj][e];
     ds_csync();
     for (int x = threadIdx.x; x < T * DS_BCT; x += DS_CTHREADS) {
         const int t = x / DS_BCT, lc = x % DS_BCT;
@@ -1233,11 +1208,8 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     }
     __syncthreads();   // the last barrier the producer takes part in
     if (DS_PIPE == 2 ? warp >= DS_CWARPS : warp == DS_CWARPS) {
-#if DS_PIPE == 2
-        ds_wide_produce<NT, QW>(A, R, ring, full, empty, empty + P::S, mean, rstd, T, (int)threadIdx.x - DS_CTHREADS);
-#else
-        ds_produce<NT, QW>(A, R, ring, full, empty, T, lane);
-#endif
+        ds_produce<NT, QW>(A, R, ring, full, empty, empty + P::S, mean, rstd, T,
+                           DS_PIPE == 2 ? (int)threadIdx.x - DS_CTHREADS : lane);   // thread p of the producers
         return;
     }
     ds_pdl_wait();
@@ -1282,8 +1254,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
             __syncwarp();
             if (lane == 0) ds_mbar_arrive(empty + st);
             if (++st == P::S) st = 0, ph ^= 1;
-            continue;
-#endif
+#else
             // Fragments into registers first, then the stage goes back to the producer, then the MMAs: the ring's
             // depth is not spent on conversion and multiplication. At T <= 16 resident x (norm) is read after the
             // release, one load group at a time (registers; at T <= 8 all at once measured faster).
@@ -1309,6 +1280,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
                 if (late) ds_xfrag<NT, XLD>(xb[0], xs, q * DS_KSTEP, g, c, T);
                 ds_mma_oi<NT>(acc[pos % DS_CHAINS], raw[pos], xb[late ? 0 : pos], T);
             }
+#endif
         }
 #pragma unroll
         for (int ch = 1; ch < DS_CHAINS; ch++)

@@ -30,8 +30,9 @@ static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 
                                       {8, 1, 1, 4, 2, 4, 16, 1, 0}, {8, 2, 1, 2, 4, 4, 4, 2, 0}, {8, 1, 2, 4, 2, 4, 4, 2, 0}};
 /* stream_pipe: W through a shared-memory ring fed by a producer warp with >= 1 KiB bulk copies per row (sm_90,
 ** [out,in]); 16 consumer warps of one block per SM, one or two 8-element pieces per row per lane; bodies for
-** T <= 8 and T <= 16 (a T <= 32 body's x and two stages do not fit in shared memory together). Built unless stream_pipe = 0; faster than
-** the register-fed variants with int8 weights on the H200 (bench/RESULTS.md, docs/stream.md). */
+** T <= 8 and T <= 16 (a T <= 32 body's x and two stages do not fit in shared memory together). Built unless
+** stream_pipe = 0; faster than the register-fed variants with int8 weights on the H200 (bench/RESULTS.md,
+** docs/stream.md). */
 /* -DDSMLP_RING_WIDE=1 (measurements only: not yet run on a card) adds the wide ring: 128-row tiles (8 x 2 consumer
 ** warps), 4 producer warps with cp.async (normalizing x into the stage where a norm is fused), T <= 32
 ** (docs/stream.md). */
@@ -403,7 +404,6 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
             step_add_variant(p, ki, &best_nt, &tiles, &part_bytes);
         }
         if (st != DSMLP_OK) break;
-        s = &p->ssteps[p->nssteps - 1];   /* emit may not move ssteps, but stay safe */
         p->bufs[cnt].ws_bytes = tiles * 4, p->bufs[cnt].cols = (int64_t)tiles;
         if (best_nt < maxnt) maxnt = best_nt;
         /* label and explanation */
