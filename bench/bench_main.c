@@ -213,7 +213,7 @@ static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel,
         for (int i = 0; i < ntok; i++) {
             int64_t T = tokens[i];
             printf("%-18s T=%-4lld variants:", b->name, (long long)T);
-            for (int v = 0; v < 6; v++)
+            for (int v = 0; v < 16; v++)   /* set_route refuses the numbers a step lacks */
                 for (int gi = 0; gi < bench_ngrids; gi++) {
                     const int m = bench_grids[gi];   /* 0: the default grid; else m blocks per SM */
                     if (dsmlp_plan_set_route(plan, T, 1, v, m * bench_sms) != DSMLP_OK) continue;

@@ -84,7 +84,13 @@ for ph in "${phases[@]}"; do
       --section SourceCounters --section InstructionStats --section SchedulerStats --print-details all \
       "$B/bin/dsmlp-bench" --block ${NCU_BLOCK:-gelu_i8_h4096} --tokens ${NCU_T:-1} --reps 2 --no-tune \
       > "$O/ringprof.txt" 2>&1
-    summary+=("ringprof rc=$? $(grep -cE 'Stall' "$O/ringprof.txt") stall lines") ;;
+    summary+=("ringprof rc=$? $(grep -cE 'Stall' "$O/ringprof.txt") stall lines")
+    # per-SASS-instruction counts and stall samples of the first ring kernel (the consumers' inner loop mix)
+    ncu --clock-control none --kernel-name regex:'ws_.*p_t' --launch-count 1 --section SourceCounters \
+      --section WarpStateStats --import-source no -o "$O/ringprof" -f \
+      "$B/bin/dsmlp-bench" --block ${NCU_BLOCK:-gelu_i8_h4096} --tokens ${NCU_T:-1} --reps 2 --no-tune > /dev/null 2>&1
+    ncu -i "$O/ringprof.ncu-rep" --page source --print-source sass --csv > "$O/ringprof_sass.csv" 2>&1
+    summary+=("ringprof sass rc=$? $(wc -l < "$O/ringprof_sass.csv") lines") ;;
   wide)
     # the experimental wide W ring (docs/stream.md), in a second build made here with
     #   cmake -S . -B build-gpu-wide -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-DDSMLP_RING_WIDE=1

@@ -636,14 +636,27 @@ __device__ __forceinline__ bool ds_tile_live(int j, long long T) { return j == 0
 #if !DS_IO
 // [out,in] halves of ds_mma_group: the x fragments of a load group (shared memory -> registers), and the MMAs on
 // them (the W ring reads both before it releases a stage, and multiplies after).
+// xl: the lane's first x element (row g, k 8 LPR c of the chunk); the rest are constant offsets
+template <int XLD> __device__ __forceinline__ int ds_xlane(int g, int c) { return g * XLD + 8 * DS_LPR * c; }
 template <int NT, int XLD>
-__device__ __forceinline__ void ds_xfrag(uint4 (&b)[NT][DS_LPR], const ds_x_t *xs, int kk, int g, int c, long long T)
+__device__ __forceinline__ void ds_xfrag_at(uint4 (&b)[NT][DS_LPR], const ds_x_t *xl, int kk, long long T)
 {
 #pragma unroll
     for (int j = 0; j < NT; j++)
 #pragma unroll
         for (int h = 0; h < DS_LPR; h++)
-            if (ds_tile_live(j, T)) b[j][h] = *reinterpret_cast<const uint4 *>(xs + (8 * j + g) * XLD + kk + 8 * DS_LPR * c + 8 * h);
+            if (ds_tile_live(j, T)) b[j][h] = *reinterpret_cast<const uint4 *>(xl + 8 * j * XLD + kk + 8 * h);
+}
+template <int NT, int XLD>
+__device__ __forceinline__ void ds_xfrag(uint4 (&b)[NT][DS_LPR], const ds_x_t *xs, int kk, int g, int c, long long T)
+{
+    ds_xfrag_at<NT, XLD>(b, xs + ds_xlane<XLD>(g, c), kk, T);
+}
+// Keeps a lane-derived value in a register: loops otherwise recompute it from threadIdx at every stage.
+__device__ __forceinline__ int ds_keep(int v)
+{
+    asm volatile("" : "+r"(v));
+    return v;
 }
 template <int NT>
 __device__ __forceinline__ void ds_mma_oi(float (&acc)[DS_MT][NT][4], const ds_wraw_t (&raw)[DS_RPL],
@@ -993,24 +1006,24 @@ template <int PITCH> __device__ __forceinline__ void ds_wsmem(ds_wraw_t (&raw)[D
 // boundaries fall on multiples of LPC load groups (a segment's first and last chunk may be shorter), so every row
 // copy starts on a KCH boundary of its row (1 KiB-aligned when the weight is).
 template <int LPC> struct ds_chunks {
-    ds_i64 j, lg0;
-    int ch, nch, nlg;
-    __device__ __forceinline__ void at(const ds_range &R)
+    int j, nseg;         // segment, segments (ints: the consumers' loop tests them per stage)
+    int lg0, nlg, se;    // the chunk's first load group in its tile, its load groups; the segment's end
+    __device__ __forceinline__ void seg(const ds_range &R)
     {
-        if (j > R.t1 - R.t0) return;
-        const ds_i64 sa = R.seg_a(j), se = R.seg_e(j), base = sa / LPC * LPC;
-        nch = (int)((se - base + LPC - 1) / LPC);
-        lg0 = ch == 0 ? sa : base + (ds_i64)ch * LPC;
-        const ds_i64 end = base + (ds_i64)(ch + 1) * LPC;
-        nlg = (int)((end < se ? end : se) - lg0);
+        if (j >= nseg) return;
+        lg0 = (int)R.seg_a(j), se = (int)R.seg_e(j);
+        const int end = (lg0 / LPC + 1) * LPC;
+        nlg = (end < se ? end : se) - lg0;
     }
-    __device__ __forceinline__ void start(const ds_range &R) { j = 0, ch = 0, at(R); }
+    __device__ __forceinline__ void start(const ds_range &R) { j = 0, nseg = (int)(R.t1 - R.t0) + 1, seg(R); }
+    // 32-bit steps inside a segment; the 64-bit range arithmetic only between segments
     __device__ __forceinline__ void next(const ds_range &R)
     {
-        if (++ch == nch) j++, ch = 0;
-        at(R);
+        lg0 += nlg;
+        if (lg0 == se) j++, seg(R);
+        else nlg = se - lg0 < LPC ? se - lg0 : LPC;
     }
-    __device__ __forceinline__ bool done(const ds_range &R) const { return j > R.t1 - R.t0; }
+    __device__ __forceinline__ bool done() const { return j >= nseg; }
 };
 
 // Row r of the tile's W: its part's weight (up, then gate) and, in row, its row there (rows past N are never
@@ -1110,14 +1123,14 @@ __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, 
     ds_chunks<QW * DS_WK> C, X;
     C.start(R);
     int n = 0;
-    for (; n < P::S && !C.done(R); n++, C.next(R)) ds_produce_w<NT, QW>(A, R, C, ring + n * P::STAGE, full + n, T, p);
+    for (; n < P::S && !C.done(); n++, C.next(R)) ds_produce_w<NT, QW>(A, R, C, ring + n * P::STAGE, full + n, T, p);
     ds_pdl_wait();
     if (DS_PIPE == 2 && DS_NORM) ds_mbar_wait(stats, 0);
     X.start(R);
     for (int q = 0; q < n; q++, X.next(R)) ds_produce_x<NT, QW>(A, R, X, ring + q * P::STAGE, full + q, T, p, mean, rstd);
     int s = 0;
     unsigned ph = 1;   // stages 0..S-1 were filled once: the next fill of stage s waits for its first release
-    for (; !C.done(R); C.next(R)) {
+    for (; !C.done(); C.next(R)) {
         ds_mbar_wait(empty + s, ph ^ 1);
         ds_produce_w<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, p);
         ds_produce_x<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, p, mean, rstd);
@@ -1173,6 +1186,58 @@ __device__ __forceinline__ void ds_reduce_slices(const float (&acc)[DS_MT][NT][4
     ds_csync();
 }
 
+// One consumer warp's share of one stage: w at the lane's first W fragment, xl at its first x element. FULL: the
+// chunk has all its load groups (the common case, compiled without per-group guards).
+template <int NT, int QW, bool FULL>
+__device__ __forceinline__ void ds_ring_consume(float (&acc)[DS_CHAINS][DS_MT][NT][4], const unsigned char *w,
+                                                const ds_x_t *xl, int nlg, int wk, long long T,
+                                                unsigned long long *empty, int lane)
+{
+    typedef ds_ring<NT, QW> P;
+#if DS_PIPE == 2
+    // The wide ring: x rides in the stage and a body multiplies up to 4 token tiles, so the fragments of all load
+    // groups do not fit in registers at once; each load group is read and multiplied in turn and the stage goes
+    // back once the warp is done with it.
+#pragma unroll
+    for (int pos = 0; pos < QW; pos++) {
+        const int q = wk + pos * DS_WK;
+        if (!FULL && q >= nlg) continue;
+        ds_wraw_t raw[DS_RPL];
+        uint4 xb[NT][DS_LPR];
+        ds_wsmem<P::PITCH>(raw, w + q * DS_KSTEP * DS_WB);
+        ds_xfrag_at<NT, P::XLD>(xb, xl, q * DS_KSTEP, T);
+        ds_mma_oi<NT>(acc[pos % DS_CHAINS], raw, xb, T);
+    }
+    __syncwarp();
+    if (lane == 0) ds_mbar_arrive(empty);
+#else
+    // Fragments into registers first, then the stage goes back to the producer, then the MMAs: the ring's depth
+    // is not spent on conversion and multiplication. At T <= 16 resident x (norm) is read after the release, one
+    // load group at a time (registers; at T <= 8 all at once measured faster).
+    constexpr bool late = DS_NORM && NT > 1;
+    constexpr int XLD = DS_NORM ? (int)P::XRLD : P::XLD;
+    ds_wraw_t raw[QW][DS_RPL];
+    uint4 xb[late ? 1 : QW][NT][DS_LPR];
+#pragma unroll
+    for (int pos = 0; pos < QW; pos++) {
+        const int q = wk + pos * DS_WK;   // the warp's load group in the chunk
+        if (FULL || q < nlg) {
+            ds_wsmem<P::PITCH>(raw[pos], w + q * DS_KSTEP * DS_WB);
+            if (!late) ds_xfrag_at<NT, XLD>(xb[late ? 0 : pos], xl, q * DS_KSTEP, T);
+        }
+    }
+    __syncwarp();
+    if (lane == 0) ds_mbar_arrive(empty);
+#pragma unroll
+    for (int pos = 0; pos < QW; pos++) {
+        const int q = wk + pos * DS_WK;
+        if (!FULL && q >= nlg) continue;
+        if (late) ds_xfrag_at<NT, XLD>(xb[0], xl, q * DS_KSTEP, T);
+        ds_mma_oi<NT>(acc[pos % DS_CHAINS], raw[pos], xb[late ? 0 : pos], T);
+    }
+#endif
+}
+
 template <int NT, int QW>
 __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsigned char *smem)
 {
@@ -1224,12 +1289,13 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
 #endif
     int st = 0;
     unsigned ph = 0;
-    const int lane_off = (part * DS_BCP + wcol + g) * P::PITCH + 8 * DS_LPR * c * DS_WB;   // lane's row g, k offset
+    const int lane_off = ds_keep((part * DS_BCP + wcol + g) * P::PITCH + 8 * DS_LPR * c * DS_WB);   // row g, k
+    const int xlane = ds_keep(ds_xlane<DS_NORM && DS_PIPE != 2 ? (int)P::XRLD : P::XLD>(g, c));
     ds_chunks<C::LPC> K;
     K.start(R);
-    for (ds_i64 j = 0; j <= R.t1 - R.t0; j++) {
+    for (int j = 0; j < K.nseg; j++) {
         float acc[DS_CHAINS][DS_MT][NT][4] = {};   // load group pos feeds chain pos % DS_CHAINS
-        for (; !K.done(R) && K.j == j; K.next(R)) {
+        for (; K.j == j; K.next(R)) {   // K.j passes nseg - 1 only after the last chunk
             const unsigned char *stage = ring + st * P::STAGE;
 #if DS_NORM && DS_PIPE != 2
             const ds_x_t *xs = xr + K.lg0 * DS_KSTEP;   // resident x at the chunk's k; rows XRLD apart
@@ -1237,50 +1303,11 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
             const ds_x_t *xs = reinterpret_cast<const ds_x_t *>(stage + P::WBYTES);
 #endif
             ds_mbar_wait(full + st, ph);
-#if DS_PIPE == 2
-            // The wide ring: x rides in the stage and a body multiplies up to 4 token tiles, so the fragments of
-            // all load groups do not fit in registers at once; each load group is read and multiplied in turn and
-            // the stage goes back once the warp is done with it.
-#pragma unroll
-            for (int pos = 0; pos < QW; pos++) {
-                const int q = wk + pos * DS_WK;
-                if (q >= K.nlg) continue;
-                ds_wraw_t raw[DS_RPL];
-                uint4 xb[NT][DS_LPR];
-                ds_wsmem<P::PITCH>(raw, stage + lane_off + q * DS_KSTEP * DS_WB);
-                ds_xfrag<NT, P::XLD>(xb, xs, q * DS_KSTEP, g, c, T);
-                ds_mma_oi<NT>(acc[pos % DS_CHAINS], raw, xb, T);
-            }
-            __syncwarp();
-            if (lane == 0) ds_mbar_arrive(empty + st);
+            if (K.nlg == C::LPC)   // every load group there: no per-group guards (branches) in the common case
+                ds_ring_consume<NT, QW, true>(acc, stage + lane_off, xs + xlane, K.nlg, wk, T, empty + st, lane);
+            else
+                ds_ring_consume<NT, QW, false>(acc, stage + lane_off, xs + xlane, K.nlg, wk, T, empty + st, lane);
             if (++st == P::S) st = 0, ph ^= 1;
-#else
-            // Fragments into registers first, then the stage goes back to the producer, then the MMAs: the ring's
-            // depth is not spent on conversion and multiplication. At T <= 16 resident x (norm) is read after the
-            // release, one load group at a time (registers; at T <= 8 all at once measured faster).
-            constexpr bool late = DS_NORM && NT > 1;
-            constexpr int XLD = DS_NORM ? (int)P::XRLD : P::XLD;
-            ds_wraw_t raw[QW][DS_RPL];
-            uint4 xb[late ? 1 : QW][NT][DS_LPR];
-#pragma unroll
-            for (int pos = 0; pos < QW; pos++) {
-                const int q = wk + pos * DS_WK;   // the warp's load group in the chunk
-                if (q < K.nlg) {
-                    ds_wsmem<P::PITCH>(raw[pos], stage + lane_off + q * DS_KSTEP * DS_WB);
-                    if (!late) ds_xfrag<NT, XLD>(xb[late ? 0 : pos], xs, q * DS_KSTEP, g, c, T);
-                }
-            }
-            __syncwarp();
-            if (lane == 0) ds_mbar_arrive(empty + st);
-            if (++st == P::S) st = 0, ph ^= 1;
-#pragma unroll
-            for (int pos = 0; pos < QW; pos++) {
-                const int q = wk + pos * DS_WK;
-                if (q >= K.nlg) continue;
-                if (late) ds_xfrag<NT, XLD>(xb[0], xs, q * DS_KSTEP, g, c, T);
-                ds_mma_oi<NT>(acc[pos % DS_CHAINS], raw[pos], xb[late ? 0 : pos], T);
-            }
-#endif
         }
 #pragma unroll
         for (int ch = 1; ch < DS_CHAINS; ch++)
