@@ -26,6 +26,8 @@
 #define DS_STAGES8 {{STAGES8}}       // ring stages (DS_PIPE) of the T <= 8 body
 #define DS_STAGES16 {{STAGES16}}     // ... and of the larger body (T <= 16; the wide ring's T <= 32)
 #define DS_CHAINS {{CHAINS}}         // W ring: independent accumulator chains per warp (load groups alternate)
+#define DS_TRACE {{TRACE}}           // measurements only (-DDSMLP_RING_TRACE=N): the W ring's phases in launch N
+#define DS_NAME "{{NAME}}"
 #define DS_SMEM {{SMEM}}LL
 #define DS_CWARPS (DS_WN * DS_WK)    // warps that multiply (consumers)
 #define DS_CTHREADS (32 * DS_CWARPS)
@@ -652,6 +654,16 @@ __device__ __forceinline__ void ds_xfrag(uint4 (&b)[NT][DS_LPR], const ds_x_t *x
 {
     ds_xfrag_at<NT, XLD>(b, xs + ds_xlane<XLD>(g, c), kk, T);
 }
+// Measurements only (DS_TRACE = N > 0): SM cycles of the W ring's phases, printed by a few blocks of the module's
+// N-th launch (docs/stream.md). DS_TR(x) compiles x only then.
+#if DS_TRACE && defined(__CUDA_ARCH__)
+__device__ unsigned ds_trace_launch;
+__device__ __forceinline__ long long ds_clk() { return clock64(); }
+__device__ __forceinline__ bool ds_trace_on(unsigned n) { return n == DS_TRACE && blockIdx.x % 33 == 0; }
+#define DS_TR(...) __VA_ARGS__
+#else
+#define DS_TR(...)
+#endif
 // Keeps a lane-derived value in a register: loops otherwise recompute it from threadIdx at every stage.
 __device__ __forceinline__ int ds_keep(int v)
 {
@@ -1120,22 +1132,32 @@ __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, 
                                            long long T, int p)
 {
     typedef ds_ring<NT, QW> P;
+    DS_TR(const unsigned tn = *(volatile unsigned *)&ds_trace_launch; const long long t0 = ds_clk(); long long tw = 0;
+          int nw = 0;)
     ds_chunks<QW * DS_WK> C, X;
     C.start(R);
     int n = 0;
     for (; n < P::S && !C.done(); n++, C.next(R)) ds_produce_w<NT, QW>(A, R, C, ring + n * P::STAGE, full + n, T, p);
+    DS_TR(const long long t1 = ds_clk();)
     ds_pdl_wait();
     if (DS_PIPE == 2 && DS_NORM) ds_mbar_wait(stats, 0);
     X.start(R);
     for (int q = 0; q < n; q++, X.next(R)) ds_produce_x<NT, QW>(A, R, X, ring + q * P::STAGE, full + q, T, p, mean, rstd);
     int s = 0;
     unsigned ph = 1;   // stages 0..S-1 were filled once: the next fill of stage s waits for its first release
+    DS_TR(const long long t2 = ds_clk();)
     for (; !C.done(); C.next(R)) {
+        DS_TR(const long long a = ds_clk();)
         ds_mbar_wait(empty + s, ph ^ 1);
+        DS_TR(tw += ds_clk() - a, nw++;)
         ds_produce_w<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, p);
         ds_produce_x<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, p, mean, rstd);
         if (++s == P::S) s = 0, ph ^= 1;
     }
+    DS_TR(if (p == 0 && ds_trace_on(tn))
+              printf("trace %s block %d producer: first %d stages issued %lld, pdl wait done %lld, %d refills waited "
+                     "%lld cycles on empty, done %lld (start %lld)\n", DS_NAME, blockIdx.x, n, t1 - t0, t2 - t0, nw, tw,
+                     ds_clk() - t0, t0);)
     (void)stats;
 }
 
@@ -1277,8 +1299,11 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
                            DS_PIPE == 2 ? (int)threadIdx.x - DS_CTHREADS : lane);   // thread p of the producers
         return;
     }
+    DS_TR(const unsigned tn = *(volatile unsigned *)&ds_trace_launch; const long long t0 = ds_clk();
+          long long tfull = 0, tseg = 0, tcons = 0; int nst = 0;)
     ds_pdl_wait();
     ds_pdl_launch();
+    DS_TR(const long long t1 = ds_clk();)
 #if DS_NORM && DS_PIPE == 2
     ds_row_stats<C::TP>(A, T, mean, rstd, red);   // for the producers, who normalize x into the stages
     if (threadIdx.x == 0) ds_mbar_arrive(empty + P::S);
@@ -1287,6 +1312,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     ds_normalize_all<NT, QW>(A, T, R, xr, mean, rstd);
     ds_csync();
 #endif
+    DS_TR(const long long t2 = ds_clk();)
     int st = 0;
     unsigned ph = 0;
     const int lane_off = ds_keep((part * DS_BCP + wcol + g) * P::PITCH + 8 * DS_LPR * c * DS_WB);   // row g, k
@@ -1302,13 +1328,17 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
 #else
             const ds_x_t *xs = reinterpret_cast<const ds_x_t *>(stage + P::WBYTES);
 #endif
+            DS_TR(const long long a = ds_clk();)
             ds_mbar_wait(full + st, ph);
+            DS_TR(const long long b = ds_clk(); tfull += b - a;)
             if (K.nlg == C::LPC)   // every load group there: no per-group guards (branches) in the common case
                 ds_ring_consume<NT, QW, true>(acc, stage + lane_off, xs + xlane, K.nlg, wk, T, empty + st, lane);
             else
                 ds_ring_consume<NT, QW, false>(acc, stage + lane_off, xs + xlane, K.nlg, wk, T, empty + st, lane);
+            DS_TR(tcons += ds_clk() - b, nst++;)
             if (++st == P::S) st = 0, ph ^= 1;
         }
+        DS_TR(const long long a = ds_clk();)
 #pragma unroll
         for (int ch = 1; ch < DS_CHAINS; ch++)
 #pragma unroll
@@ -1319,7 +1349,13 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
                     for (int e = 0; e < 4; e++) acc[0][i][jj][e] += acc[ch][i][jj][e];
         ds_reduce_slices<NT, QW>(acc[0], slices, red, wk, part, wcol, g, c, T);
         ds_tile_done(A, T, R, j, red, flag);
+        DS_TR(tseg += ds_clk() - a;)
     }
+    DS_TR(if (threadIdx.x == 0 && ds_trace_on(tn))
+              printf("trace %s block %d consumer 0: pdl wait %lld, prologue %lld, %d stages: waited on full %lld, "
+                     "consumed %lld; %d segment ends %lld; done %lld (start %lld)\n", DS_NAME, blockIdx.x, t1 - t0,
+                     t2 - t1, nst, tfull, tcons, K.nseg, tseg, ds_clk() - t0, t0);
+          if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&ds_trace_launch, 1u);)
 }
 #endif
 

@@ -39,6 +39,11 @@ static size_t smem_budget(const char *arch)
 #ifndef DSMLP_RING_CHAINS
 #define DSMLP_RING_CHAINS 1
 #endif
+/* N > 0: the W ring kernels print SM-cycle counts of their phases (a few blocks, the N-th launch of each kernel).
+** -D for measurements only. */
+#ifndef DSMLP_RING_TRACE
+#define DSMLP_RING_TRACE 0
+#endif
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -257,7 +262,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     dsmlpC_emit_params(&pr, p, k, nout);
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
-        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], chains[8];
+        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], chains[8], trace[16];
     snprintf(n_, sizeof n_, "%lld", (long long)s->n);
     snprintf(k_, sizeof k_, "%lld", (long long)s->k);
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
@@ -285,6 +290,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     snprintf(stg8, sizeof stg8, "%d", s->pipe && bodies[0].nt == 1 ? bodies[0].u : 2);
     snprintf(stg16, sizeof stg16, "%d", s->pipe && bodies[nb - 1].nt > 1 ? bodies[nb - 1].u : 2);
     snprintf(chains, sizeof chains, "%d", DSMLP_RING_CHAINS);
+    snprintf(trace, sizeof trace, "%d", DSMLP_RING_TRACE);
     const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
         "NAME", k->name, "MAXT", mxt, "N", n_, "WHAT", what,
@@ -300,7 +306,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr,
-        "PIPE", s->pipe == 2 ? "2" : s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "CHAINS", chains, NULL};
+        "PIPE", s->pipe == 2 ? "2" : s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "CHAINS", chains, "TRACE", trace, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill(ctx, "stream.cu", kv, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
