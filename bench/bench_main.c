@@ -14,6 +14,7 @@
 
 #include "bench_cuda.h"
 #include "bench_gemm.h"
+#include "bench_fp8_gemm.h"
 #include "dsmlp.h"
 
 typedef struct bench_block {
@@ -279,6 +280,7 @@ out:
 static void usage(void)
 {
     printf("usage: dsmlp-bench [--all] [--tokens 1,2,4,...] [--block NAME] [--reps N] [--md FILE] [--no-tune]\n"
+           "                   [--fp8-gemm]\n"
            "                   [--residual-kernel] [--variants [--grids 0,1,4,...]] [--layout in_out|out_in]\n"
            "       dsmlp-bench --tp [...]   tensor parallelism, one process per GPU (dsmlp-bench --tp --help)\n"
            "Times dsmlp's benchmark blocks as CUDA-graph replays (median of N, default 200): the plan as loaded,\n"
@@ -291,13 +293,16 @@ static void usage(void)
            "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768, gelu_i8_h4096, swiglu_i8_h4096 (--all);\n"
            "swiglu_bf16_h8192, swiglu_i8_h8192 (Llama-70B-class MLP), gelu_fp8_h4096, swiglu_fp8_h4096\n"
            "(fp8 e4m3 weights, per-channel scales): --block only.\n"
+           "--fp8-gemm times cuBLASLt's f16 x f16 and e4m3 x e4m3 GEMMs at the GELU-4096 block's shapes for each\n"
+           "--tokens value (what fp8 activations would buy at large T; not a dsmlp path) and exits.\n"
            "Exit: 0 ok, 1 failure, 2 usage, 77 no GPU.\n");
 }
 
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--tp")) return bench_tp_main(argc - 1, argv + 1);   /* bench_tp.c */
-    int tokens[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1024, 8192}, ntok = 10, reps = 200, tune = 1, rk = 0, variants = 0;
+    int tokens[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1024, 8192}, ntok = 10, reps = 200, tune = 1, rk = 0, variants = 0,
+        fp8_gemm = 0;
     const char *only = NULL, *md_path = NULL, *layout = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(); return 0; }
@@ -311,6 +316,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--no-tune")) tune = 0;
         else if (!strcmp(argv[i], "--residual-kernel")) rk = 1;
         else if (!strcmp(argv[i], "--variants")) variants = 1;
+        else if (!strcmp(argv[i], "--fp8-gemm")) fp8_gemm = 1;
         else if (!strcmp(argv[i], "--layout") && i + 1 < argc) {
             layout = argv[++i];
             if (strcmp(layout, "in_out") && strcmp(layout, "out_in")) {
@@ -364,6 +370,10 @@ int main(int argc, char **argv)
         return 2;
     }
     if (bench_cuda_init(&bench_cu) != 0) return 77;
+    if (fp8_gemm) {   /* cuBLASLt f16 vs e4m3 GEMMs at the GELU-4096 block's shapes, then done */
+        printf("card: %s\n", bench_cu.name);
+        return bench_fp8_gemm_table(bench_cu.stream, tokens, ntok) ? 1 : 0;
+    }
 
     bench_cu.DeviceGetAttribute(&bench_sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, bench_cu.dev);
     ceilings ce;

@@ -83,14 +83,19 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             const plan_step *s = &p->ssteps[i];
             if (s->kind != STEP_STREAM) continue;
             /* T <= 8: the wide-run tile with 2 blocks per SM (variant 1); T <= 32: variant 5 (the tuner's picks,
-            ** bench/RESULTS.md); above, the first variant serving the bucket. With quantized weights at T <= 16 the
-            ** W ring's first variant where it serves the bucket (faster there on the H200: GELU-4096 int8 T = 1
-            ** 62.9 vs 68.8 us; slower with f16/bf16 weights). */
+            ** bench/RESULTS.md); above, the first variant serving the bucket. With quantized weights at T <= 16 a
+            ** W ring where it serves the bucket (faster there on the H200: GELU-4096 int8 T = 1 62.9 vs 68.8 us;
+            ** slower with f16/bf16 weights): at T <= 8 the last one (8 consumer warps: 59.4-60.2 us), at T = 9..16
+            ** the first (16 consumer warps: 88.8 vs 91.3 us at T = 16). */
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
-            for (int q = 0; T <= 16 && q < s->stream.nvariants; q++) {
+            for (int q = 0, taken = 0; T <= 16 && q < s->stream.nvariants; q++) {
                 const plan_kernel *k = &p->kernels[s->stream.variant[q]];
-                /* (not the experimental wide ring, T <= 32: unmeasured) */
-                if (k->sk_ring && k->sk_quant && k->sk_maxnt <= 2 && dsmlpR_exec_variant_serves(p, s, q, T)) { v = q; break; }
+                /* (not the experimental wide ring, T <= 32: slower) */
+                if (k->sk_ring && k->sk_quant && k->sk_maxnt <= 2 && dsmlpR_exec_variant_serves(p, s, q, T) &&
+                    (!taken || T <= 8)) {
+                    v = q, taken = 1;
+                    if (T > 8) break;
+                }
             }
             for (int q = 0; q < s->stream.nvariants && !dsmlpR_exec_variant_serves(p, s, v, T); q++) v = q;
             if (!dsmlpR_exec_variant_serves(p, s, v, T)) pk->stream = 0;
