@@ -56,6 +56,8 @@ void bench_cuda_check(CUresult r, const char *what);
 /* Shared by the benchmarks (bench_main.c): median µs of `reps` replays of a
 ** graph after 10 warm-ups; n random elements (unit variance · scale) of dt. */
 double time_graph(CUgraphExec g, int reps);
+/* Sorts v[0..n) and returns its median (element n / 2). */
+double bench_median(float *v, int n);
 #include "dsmlp.h"
 void   fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale, unsigned seed);
 /* dsmlp-bench --tp (bench_tp.c). */

@@ -4,25 +4,13 @@
 ** so it is not weight-only: this measures the speed it would buy, nothing in the library uses it. */
 #include "bench_fp8_gemm.h"
 #include "bench_cuda.h"
+#include "bench_lt.h"
 
 #include <cublasLt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-#define LT(call)                                                                   \
-    do {                                                                           \
-        cublasStatus_t st_ = (call);                                               \
-        if (st_ != CUBLAS_STATUS_SUCCESS) {                                        \
-            fprintf(stderr, "dsmlp-bench: %s failed (%s)\n", #call, cublasLtGetStatusString(st_)); \
-            goto fail;                                                             \
-        }                                                                          \
-    } while (0)
+#define LT(call) BENCH_LT(call, goto fail)
 
 /* Device bytes of random non-zero codes: f16 near +-1 (esz 2) or e4m3 near +-1 (esz 1). */
 static CUdeviceptr fill(size_t n, int esz, unsigned seed)
@@ -90,8 +78,7 @@ static double time_gemm(cublasLtHandle_t lt, CUstream stream, int fp8, int64_t T
         bench_cuda_check(bench_cu.EventSynchronize(e1), "cuEventSynchronize");
         if (i >= 0) bench_cuda_check(bench_cu.EventElapsedTime(&ms[i], e0, e1), "cuEventElapsedTime");
     }
-    qsort(ms, 20, sizeof(float), cmp_float);
-    us = ms[10] * 1e3;
+    us = bench_median(ms, 20) * 1e3;
 fail:
     if (pref) cublasLtMatmulPreferenceDestroy(pref);
     if (ld) cublasLtMatrixLayoutDestroy(ld);

@@ -1,26 +1,14 @@
 /* bench_gemm.c — measures the bf16 GEMM rate with cuBLASLt (same library dsmlp uses). */
 #include "bench_gemm.h"
 #include "bench_cuda.h"
+#include "bench_lt.h"
 
 #include <cublasLt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-#define LT(call)                                                                  \
-    do {                                                                          \
-        cublasStatus_t st_ = (call);                                              \
-        if (st_ != CUBLAS_STATUS_SUCCESS) {                                       \
-            fprintf(stderr, "dsmlp-bench: %s failed (status %d)\n", #call, st_); \
-            return -1;                                                            \
-        }                                                                         \
-    } while (0)
+#define LT(call) BENCH_LT(call, return -1)
 
 double bench_gemm_rate(CUstream stream)
 {
@@ -71,7 +59,7 @@ double bench_gemm_rate(CUstream stream)
         bench_cuda_check(bench_cu.EventSynchronize(e1), "cuEventSynchronize");
         if (i >= 0) bench_cuda_check(bench_cu.EventElapsedTime(&ms[i], e0, e1), "cuEventElapsedTime");
     }
-    qsort(ms, 20, sizeof(float), cmp_float);
+    const double med_ms = bench_median(ms, 20);
     cublasLtMatmulPreferenceDestroy(pref);
     cublasLtMatrixLayoutDestroy(la);
     cublasLtMatmulDescDestroy(desc);
@@ -80,5 +68,5 @@ double bench_gemm_rate(CUstream stream)
     bench_cu.MemFree(b);
     bench_cu.MemFree(d);
     bench_cu.MemFree(ws);
-    return 2.0 * n * (double)n * n / (ms[10] * 1e-3);
+    return 2.0 * n * (double)n * n / (med_ms * 1e-3);
 }

@@ -37,6 +37,12 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+double bench_median(float *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(float), cmp_float);
+    return v[n / 2];
+}
+
 /* Median µs of `reps` replays of graph exec g. */
 double time_graph(CUgraphExec g, int reps)
 {
@@ -52,8 +58,7 @@ double time_graph(CUgraphExec g, int reps)
         bench_cuda_check(bench_cu.EventSynchronize(e1), "cuEventSynchronize");
         bench_cuda_check(bench_cu.EventElapsedTime(&ms[i], e0, e1), "cuEventElapsedTime");
     }
-    qsort(ms, (size_t)reps, sizeof(float), cmp_float);
-    double med = ms[reps / 2] * 1000.0;
+    double med = bench_median(ms, reps) * 1000.0;
     free(ms);
     return med;
 }
