@@ -2,7 +2,7 @@
 # gpu_session.sh — one device session: card facts, GPU suites, benchmarks, SASS checks.
 # Run on the GPU machine from the repository root after building here into build-gpu/:
 #   bench/gpu_session.sh [phase ...]    phases: card sass stream suites shared bench peers profile variants ring
-#                                       patterns ringprof fp8 wide
+#                                       patterns ringprof fp8
 #                                       (default: card sass stream bench)
 # Logs go to $OUT (the device tool's folder) or ./gpu-out; a short summary is printed last.
 set -uo pipefail
@@ -91,17 +91,6 @@ for ph in "${phases[@]}"; do
       "$B/bin/dsmlp-bench" --block ${NCU_BLOCK:-gelu_i8_h4096} --tokens ${NCU_T:-1} --reps 2 --no-tune > /dev/null 2>&1
     ncu -i "$O/ringprof.ncu-rep" --page source --print-source sass --csv > "$O/ringprof_sass.csv" 2>&1
     summary+=("ringprof sass rc=$? $(wc -l < "$O/ringprof_sass.csv") lines") ;;
-  wide)
-    # the experimental wide W ring (docs/stream.md), in a second build made here with
-    #   cmake -S . -B build-gpu-wide -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-DDSMLP_RING_WIDE=1
-    W="${WIDE_DIR:-build-gpu-wide}"
-    CK_RUN_CASE=ring timeout 400 "$W/tests/test_gpu_stream" > "$O/wide.log" 2>&1
-    summary+=("wide ring suite rc=$? :: $(grep -E 'W ring|FAIL|Checks|chained' "$O/wide.log" | tr '\n' ' ' | cut -c1-600)")
-    for blk in gelu_i8_h4096 swiglu_i8_h4096; do
-      DSMLP_STREAM_MAX_TOKENS=32 timeout 150 "$W/bin/dsmlp-bench" --block "$blk" --tokens "${WTOKENS:-1,16,17,24,32}" \
-        --reps 60 --variants --grids 0 >> "$O/wide_variants.log" 2>&1 || echo "$blk: rc=$?" >> "$O/wide_variants.log"
-    done
-    summary+=("$(grep 'variants:' "$O/wide_variants.log")") ;;
   fp8)
     # fp8 e4m3 weight-only blocks (per-channel scales) beside int8 and f16, as loaded
     for blk in gelu_fp8_h4096 swiglu_fp8_h4096; do

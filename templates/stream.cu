@@ -21,18 +21,15 @@
 #define DS_LPR {{LPR}}               // adjacent loads per W row per lane (wider contiguous runs per row)
 #define DS_WN {{WN}}                 // warps across columns
 #define DS_WK {{WK}}                 // warps across k (reduced through shared memory)
-#define DS_PIPE {{PIPE}}             // 1: W through a shared-memory ring (producer warp, bulk copies, mbarriers);
-                                     // 2: the wide ring (128-row tiles, 4 producer warps with cp.async, T <= 32)
+#define DS_PIPE {{PIPE}}             // 1: W through a shared-memory ring (producer warp, bulk copies, mbarriers)
 #define DS_STAGES8 {{STAGES8}}       // ring stages (DS_PIPE) of the T <= 8 body
-#define DS_STAGES16 {{STAGES16}}     // ... and of the larger body (T <= 16; the wide ring's T <= 32)
-#define DS_CHAINS {{CHAINS}}         // W ring: independent accumulator chains per warp (load groups alternate)
+#define DS_STAGES16 {{STAGES16}}     // ... and of the T <= 16 body
 #define DS_TRACE {{TRACE}}           // measurements only (-DDSMLP_RING_TRACE=N): the W ring's phases in launch N
 #define DS_NAME "{{NAME}}"
 #define DS_SMEM {{SMEM}}LL
 #define DS_CWARPS (DS_WN * DS_WK)    // warps that multiply (consumers)
 #define DS_CTHREADS (32 * DS_CWARPS)
-#define DS_PWARPS (DS_PIPE == 2 ? 4 : DS_PIPE)   // producer warps
-#define DS_THREADS (DS_CTHREADS + 32 * DS_PWARPS)
+#define DS_THREADS (DS_CTHREADS + 32 * DS_PIPE)   // the ring's producer warp after the consumers
 #define DS_KSTEP (DS_IO ? 16 : 32 * DS_LPR)   // k of one load group (IO: 4 rows per lane; OI: 8 LPR k per lane)
 #define DS_WCOL (DS_IO ? 8 * DS_EL * DS_LPR : 16 * DS_MT)   // output columns of one warp
 #define DS_BCP ((DS_GATED ? DS_WN / 2 : DS_WN) * DS_WCOL)  // columns of one tile, per part
@@ -134,16 +131,6 @@ __device__ __forceinline__ void ds_mbar_wait(unsigned long long *b, unsigned par
 {
     asm volatile("{ .reg .pred p; DS_W: mbarrier.try_wait.parity.shared.b64 p, [%0], %1; @!p bra DS_W; }\n"
                  ::"r"(ds_su32(b)), "r"(parity) : "memory");
-}
-// 16 bytes global -> shared, completed by a later ds_cpa_arrive on an mbarrier (the wide ring's producers)
-__device__ __forceinline__ void ds_cpa16(void *dst, const void *src)
-{
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(ds_su32(dst)), "l"(src) : "memory");
-}
-// one arrival on b once every cp.async this thread issued so far has landed (counted in b's expected arrivals)
-__device__ __forceinline__ void ds_cpa_arrive(unsigned long long *b)
-{
-    asm volatile("cp.async.mbarrier.arrive.noinc.shared.b64 [%0];\n" ::"r"(ds_su32(b)) : "memory");
 }
 __device__ __forceinline__ void ds_bulk(void *dst, const void *src, unsigned bytes, unsigned long long *bar)
 {
@@ -986,11 +973,11 @@ template <int NT, int QW> struct ds_ring {
     static constexpr int PITCH = SEG + DS_WPAD;
     static constexpr int XLD = KCH + ((DS_XPADT - KCH % 64) % 64 + 64) % 64;   // staged x rows (elements)
     static constexpr int WBYTES = DS_BCT * PITCH;
-    static constexpr int XBYTES = DS_NORM && DS_PIPE != 2 ? 0 : TP * XLD * (int)sizeof(ds_x_t);   // wide: always
+    static constexpr int XBYTES = DS_NORM ? 0 : TP * XLD * (int)sizeof(ds_x_t);
     static constexpr int STAGE = WBYTES + XBYTES;
-    static constexpr int RING = S * STAGE + 2 * S * 8 + (DS_PIPE == 2 ? 8 : 0);   // stages, full[], empty[] (, stats)
+    static constexpr int RING = S * STAGE + 2 * S * 8;       // stages, full[], empty[]
     static constexpr long long XRLD = DS_K + ((DS_XPADT - DS_K % 64) % 64 + 64) % 64;   // resident normalized x
-    static constexpr long long XRES = DS_NORM && DS_PIPE != 2 ? TP * XRLD * (long long)sizeof(ds_x_t) : 0;
+    static constexpr long long XRES = DS_NORM ? TP * XRLD * (long long)sizeof(ds_x_t) : 0;
     static constexpr int RP = DS_BCT + 4;                    // k-warp slices: conflict-free fragment stores
     static constexpr long long BYTES = RING + XRES + ((long long)DS_WK * TP * RP + TP * DS_BCT + 2 * TP) * 4 + 16;
 };
@@ -1046,26 +1033,14 @@ __device__ __forceinline__ const ds_w_t *ds_wrow(const ds_args &A, ds_i64 tile, 
     return r / DS_BCP ? (DS_SEP_GATE ? A.wg : A.wu + DS_GATE_OFF) : A.wu;
 }
 
-// Producer thread p's share of one stage's W rows. The ring: one bulk copy per row, lane 0 announcing the bytes
-// first (the x rows' too, without a norm). The wide ring: 16-byte cp.async pieces of the rows (their arrival
-// comes with the x, below).
+// The producer lane p's share of one stage: one bulk copy per W row, lane 0 announcing the bytes first (the x
+// rows' too, without a norm).
 template <int NT, int QW>
 __device__ __forceinline__ void ds_produce_w(const ds_args &A, const ds_range &R, const ds_chunks<QW * DS_WK> &C,
                                              unsigned char *st, unsigned long long *full, long long T, int p)
 {
     typedef ds_ring<NT, QW> P;
     const ds_i64 tile = R.t0 + C.j;
-#if DS_PIPE == 2
-    const int per = (int)(C.nlg * DS_KSTEP * DS_WB / 16);   // 16-byte pieces of one row's chunk
-    for (int e = p; e < DS_BCT * per; e += 32 * DS_PWARPS) {
-        const int r = e / per, q = e % per;
-        ds_i64 row;
-        const ds_w_t *w = ds_wrow(A, tile, r, row);
-        if (row < DS_N)
-            ds_cpa16(st + r * P::PITCH + 16 * q, reinterpret_cast<const unsigned char *>(w + row * DS_LDW + C.lg0 * DS_KSTEP) + 16 * q);
-    }
-    (void)full, (void)T;
-#else
     const ds_i64 live = DS_N - tile * DS_BCP < DS_BCP ? DS_N - tile * DS_BCP : DS_BCP;   // rows per part
     const unsigned wb = (unsigned)(C.nlg * DS_KSTEP * DS_WB), xb = (unsigned)(C.nlg * DS_KSTEP * sizeof(ds_x_t));
     if (p == 0) ds_mbar_expect(full, wb * (unsigned)((DS_GATED ? 2 : 1) * live) + (DS_NORM ? 0u : xb * (unsigned)T));
@@ -1075,61 +1050,30 @@ __device__ __forceinline__ void ds_produce_w(const ds_args &A, const ds_range &R
         const ds_w_t *w = ds_wrow(A, tile, r, row);
         if (row < DS_N) ds_bulk(st + r * P::PITCH, w + row * DS_LDW + C.lg0 * DS_KSTEP, wb, full);
     }
-#endif
 }
 
-// Producer thread p's share of one stage's x rows. The ring: bulk copies (without a norm; with one the consumers
-// normalize x into a resident buffer). The wide ring: cp.async pieces, or with a norm x normalized here (fp32 as
-// ds_normalize_all; tile 0's chunks write the sum once, covering each k once across blocks), then the thread's
-// arrivals for the stores and for its copies once landed.
+// ... and of its x rows, one bulk copy each (without a norm; with one the consumers normalize x into a resident
+// buffer).
 template <int NT, int QW>
-__device__ __forceinline__ void ds_produce_x(const ds_args &A, const ds_range &R, const ds_chunks<QW * DS_WK> &C,
-                                             unsigned char *st, unsigned long long *full, long long T, int p,
-                                             const float *mean, const float *rstd)
+__device__ __forceinline__ void ds_produce_x(const ds_args &A, const ds_chunks<QW * DS_WK> &C, unsigned char *st,
+                                             unsigned long long *full, long long T, int p)
 {
     typedef ds_ring<NT, QW> P;
-    constexpr int NP = 32 * DS_PWARPS;
-    (void)R, (void)mean, (void)rstd;
-#if DS_PIPE == 2 && DS_NORM
-    const int xv = (int)(C.nlg * DS_KSTEP / 8);
-    for (int e = p; e < T * xv; e += NP) {
-        const int t = e / xv;
-        const ds_i64 k = C.lg0 * DS_KSTEP + (ds_i64)(e % xv) * 8;
-        float v[8];
-        ds_terms_global(A, t, k, v);
-        if (DS_HAS_SIDE && R.t0 + C.j == 0) ds_side8(A, t, k, v);
-        float y[8];
-        ds_norm8(A, k, v, mean[t], rstd[t], y);
-        ds_store<8>(reinterpret_cast<ds_x_t *>(st + P::WBYTES) + t * P::XLD + (k - C.lg0 * DS_KSTEP), y);
-    }
-    ds_mbar_arrive(full);
-    ds_cpa_arrive(full);
-#elif DS_PIPE == 2
-    const int xper = (int)(C.nlg * DS_KSTEP * (int)sizeof(ds_x_t) / 16);
-    for (int e = p; e < T * xper; e += NP) {
-        const int t = e / xper, q = e % xper;
-        ds_cpa16(st + P::WBYTES + t * P::XLD * (int)sizeof(ds_x_t) + 16 * q,
-                 reinterpret_cast<const unsigned char *>(A.x + (ds_i64)t * DS_K + C.lg0 * DS_KSTEP) + 16 * q);
-    }
-    ds_cpa_arrive(full);
-#elif !DS_NORM
+#if !DS_NORM
     const unsigned xb = (unsigned)(C.nlg * DS_KSTEP * sizeof(ds_x_t));
-    for (int t = p; t < T; t += NP)
+    for (int t = p; t < T; t += 32)
         ds_bulk(st + P::WBYTES + t * P::XLD * (int)sizeof(ds_x_t), A.x + (ds_i64)t * DS_K + C.lg0 * DS_KSTEP, xb, full);
 #else
     (void)A, (void)C, (void)st, (void)full, (void)T, (void)p;
 #endif
 }
 
-// The producers (thread p of 32 x DS_PWARPS) walk the block's chunks in the consumers' order: the first stages'
-// weights before griddepcontrol.wait (they do not depend on the previous kernel), then their x rows, which the
-// previous kernel may still be writing (the wide ring with a norm also waits for the consumers' row statistics on
-// `stats`); then each stage once the consumers released it.
+// The producer warp (lane p) walks the block's chunks in the consumers' order: the first stages' weights before
+// griddepcontrol.wait (they do not depend on the previous kernel), then their x rows, which the previous kernel may
+// still be writing; then each stage once the consumers released it.
 template <int NT, int QW>
 __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
-                                           unsigned long long *full, unsigned long long *empty,
-                                           unsigned long long *stats, const float *mean, const float *rstd,
-                                           long long T, int p)
+                                           unsigned long long *full, unsigned long long *empty, long long T, int p)
 {
     typedef ds_ring<NT, QW> P;
     DS_TR(const unsigned tn = *(volatile unsigned *)&ds_trace_launch; const long long t0 = ds_clk(); long long tw = 0;
@@ -1140,9 +1084,8 @@ __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, 
     for (; n < P::S && !C.done(); n++, C.next(R)) ds_produce_w<NT, QW>(A, R, C, ring + n * P::STAGE, full + n, T, p);
     DS_TR(const long long t1 = ds_clk();)
     ds_pdl_wait();
-    if (DS_PIPE == 2 && DS_NORM) ds_mbar_wait(stats, 0);
     X.start(R);
-    for (int q = 0; q < n; q++, X.next(R)) ds_produce_x<NT, QW>(A, R, X, ring + q * P::STAGE, full + q, T, p, mean, rstd);
+    for (int q = 0; q < n; q++, X.next(R)) ds_produce_x<NT, QW>(A, X, ring + q * P::STAGE, full + q, T, p);
     int s = 0;
     unsigned ph = 1;   // stages 0..S-1 were filled once: the next fill of stage s waits for its first release
     DS_TR(const long long t2 = ds_clk();)
@@ -1151,14 +1094,13 @@ __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, 
         ds_mbar_wait(empty + s, ph ^ 1);
         DS_TR(tw += ds_clk() - a, nw++;)
         ds_produce_w<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, p);
-        ds_produce_x<NT, QW>(A, R, C, ring + s * P::STAGE, full + s, T, p, mean, rstd);
+        ds_produce_x<NT, QW>(A, C, ring + s * P::STAGE, full + s, T, p);
         if (++s == P::S) s = 0, ph ^= 1;
     }
     DS_TR(if (p == 0 && ds_trace_on(tn))
               printf("trace %s block %d producer: first %d stages issued %lld, pdl wait done %lld, %d refills waited "
                      "%lld cycles on empty, done %lld (start %lld)\n", DS_NAME, blockIdx.x, n, t1 - t0, t2 - t0, nw, tw,
                      ds_clk() - t0, t0);)
-    (void)stats;
 }
 
 #if DS_NORM
@@ -1211,28 +1153,11 @@ __device__ __forceinline__ void ds_reduce_slices(const float (&acc)[DS_MT][NT][4
 // One consumer warp's share of one stage: w at the lane's first W fragment, xl at its first x element. FULL: the
 // chunk has all its load groups (the common case, compiled without per-group guards).
 template <int NT, int QW, bool FULL>
-__device__ __forceinline__ void ds_ring_consume(float (&acc)[DS_CHAINS][DS_MT][NT][4], const unsigned char *w,
+__device__ __forceinline__ void ds_ring_consume(float (&acc)[DS_MT][NT][4], const unsigned char *w,
                                                 const ds_x_t *xl, int nlg, int wk, long long T,
                                                 unsigned long long *empty, int lane)
 {
     typedef ds_ring<NT, QW> P;
-#if DS_PIPE == 2
-    // The wide ring: x rides in the stage and a body multiplies up to 4 token tiles, so the fragments of all load
-    // groups do not fit in registers at once; each load group is read and multiplied in turn and the stage goes
-    // back once the warp is done with it.
-#pragma unroll
-    for (int pos = 0; pos < QW; pos++) {
-        const int q = wk + pos * DS_WK;
-        if (!FULL && q >= nlg) continue;
-        ds_wraw_t raw[DS_RPL];
-        uint4 xb[NT][DS_LPR];
-        ds_wsmem<P::PITCH>(raw, w + q * DS_KSTEP * DS_WB);
-        ds_xfrag_at<NT, P::XLD>(xb, xl, q * DS_KSTEP, T);
-        ds_mma_oi<NT>(acc[pos % DS_CHAINS], raw, xb, T);
-    }
-    __syncwarp();
-    if (lane == 0) ds_mbar_arrive(empty);
-#else
     // Fragments into registers first, then the stage goes back to the producer, then the MMAs: the ring's depth
     // is not spent on conversion and multiplication. At T <= 16 resident x (norm) is read after the release, one
     // load group at a time (registers; at T <= 8 all at once measured faster).
@@ -1255,9 +1180,8 @@ __device__ __forceinline__ void ds_ring_consume(float (&acc)[DS_CHAINS][DS_MT][N
         const int q = wk + pos * DS_WK;
         if (!FULL && q >= nlg) continue;
         if (late) ds_xfrag_at<NT, XLD>(xb[0], xl, q * DS_KSTEP, T);
-        ds_mma_oi<NT>(acc[pos % DS_CHAINS], raw[pos], xb[late ? 0 : pos], T);
+        ds_mma_oi<NT>(acc, raw[pos], xb[late ? 0 : pos], T);
     }
-#endif
 }
 
 template <int NT, int QW>
@@ -1265,8 +1189,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
 {
     typedef ds_cfg<NT, 1, QW> C;
     typedef ds_ring<NT, QW> P;
-    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && NT <= (DS_PIPE == 2 ? 4 : 2),
-                  "the W ring takes [out,in] weights, whole load groups, T <= 16 (the wide ring T <= 32)");
+    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && NT <= 2, "the W ring takes [out,in] weights, whole load groups, T <= 16");
     static_assert(P::BYTES <= DS_SMEM, "shared memory layout exceeds the launch's");
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
     const int wn = warp % DS_WN, wk = warp / DS_WN;
@@ -1289,14 +1212,12 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
 
     if (threadIdx.x == 0) {
         for (int q = 0; q < P::S; q++)
-            ds_mbar_init(full + q, DS_PIPE == 2 ? (DS_NORM ? 2 : 1) * 32 * DS_PWARPS : 1), ds_mbar_init(empty + q, DS_CWARPS);
-        if (DS_PIPE == 2) ds_mbar_init(empty + P::S, 1);   // the wide ring's stats barrier (norm)
+            ds_mbar_init(full + q, 1), ds_mbar_init(empty + q, DS_CWARPS);
         ds_mbar_fence_init();
     }
     __syncthreads();   // the last barrier the producer takes part in
-    if (DS_PIPE == 2 ? warp >= DS_CWARPS : warp == DS_CWARPS) {
-        ds_produce<NT, QW>(A, R, ring, full, empty, empty + P::S, mean, rstd, T,
-                           DS_PIPE == 2 ? (int)threadIdx.x - DS_CTHREADS : lane);   // thread p of the producers
+    if (warp == DS_CWARPS) {
+        ds_produce<NT, QW>(A, R, ring, full, empty, T, lane);
         return;
     }
     DS_TR(const unsigned tn = *(volatile unsigned *)&ds_trace_launch; const long long t0 = ds_clk();
@@ -1304,10 +1225,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     ds_pdl_wait();
     ds_pdl_launch();
     DS_TR(const long long t1 = ds_clk();)
-#if DS_NORM && DS_PIPE == 2
-    ds_row_stats<C::TP>(A, T, mean, rstd, red);   // for the producers, who normalize x into the stages
-    if (threadIdx.x == 0) ds_mbar_arrive(empty + P::S);
-#elif DS_NORM
+#if DS_NORM
     ds_row_stats<C::TP>(A, T, mean, rstd, red);
     ds_normalize_all<NT, QW>(A, T, R, xr, mean, rstd);
     ds_csync();
@@ -1316,14 +1234,14 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     int st = 0;
     unsigned ph = 0;
     const int lane_off = ds_keep((part * DS_BCP + wcol + g) * P::PITCH + 8 * DS_LPR * c * DS_WB);   // row g, k
-    const int xlane = ds_keep(ds_xlane<DS_NORM && DS_PIPE != 2 ? (int)P::XRLD : P::XLD>(g, c));
+    const int xlane = ds_keep(ds_xlane<DS_NORM ? (int)P::XRLD : P::XLD>(g, c));
     ds_chunks<C::LPC> K;
     K.start(R);
     for (int j = 0; j < K.nseg; j++) {
-        float acc[DS_CHAINS][DS_MT][NT][4] = {};   // load group pos feeds chain pos % DS_CHAINS
+        float acc[DS_MT][NT][4] = {};
         for (; K.j == j; K.next(R)) {   // K.j passes nseg - 1 only after the last chunk
             const unsigned char *stage = ring + st * P::STAGE;
-#if DS_NORM && DS_PIPE != 2
+#if DS_NORM
             const ds_x_t *xs = xr + K.lg0 * DS_KSTEP;   // resident x at the chunk's k; rows XRLD apart
 #else
             const ds_x_t *xs = reinterpret_cast<const ds_x_t *>(stage + P::WBYTES);
@@ -1339,15 +1257,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
             if (++st == P::S) st = 0, ph ^= 1;
         }
         DS_TR(const long long a = ds_clk();)
-#pragma unroll
-        for (int ch = 1; ch < DS_CHAINS; ch++)
-#pragma unroll
-            for (int i = 0; i < DS_MT; i++)
-#pragma unroll
-                for (int jj = 0; jj < NT; jj++)
-#pragma unroll
-                    for (int e = 0; e < 4; e++) acc[0][i][jj][e] += acc[ch][i][jj][e];
-        ds_reduce_slices<NT, QW>(acc[0], slices, red, wk, part, wcol, g, c, T);
+        ds_reduce_slices<NT, QW>(acc, slices, red, wk, part, wcol, g, c, T);
         ds_tile_done(A, T, R, j, red, flag);
         DS_TR(tseg += ds_clk() - a;)
     }

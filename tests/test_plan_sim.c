@@ -213,10 +213,6 @@ static int gemv_runs;        /* GEMM steps that ran their decode GEMV kernel */
 static int stream_dequants;  /* dequant kernels the small-T route ran (int8 must convert in registers) */
 static int stream_runs;      /* stream kernels launched */
 static int pipe_runs;        /* ... of them with the shared-memory W ring */
-#ifndef DSMLP_RING_WIDE
-#define DSMLP_RING_WIDE 0
-#endif
-static int wide_runs;        /* ... of them the wide ring (built with -DDSMLP_RING_WIDE=1) */
 
 #define SIM_MAX_GRID 4096
 
@@ -324,7 +320,6 @@ static int rank_run(rank *r, long long T)
         if (s->kind == STEP_STREAM) {
             run_kernel(r, k, T);
             pipe_runs += strstr(p->kernels[k].sk_what, "W ring") != NULL;
-            wide_runs += strstr(p->kernels[k].sk_what, "W ring (wide") != NULL;
             /* every launch leaves its tile counters at zero for the next one */
             const plan_buf *C = &p->bufs[s->stream.counters];
             for (size_t i = 0; i < C->ws_bytes / 4; i++)
@@ -693,7 +688,7 @@ START_TEST(stream_route)
 END_TEST
 
 /* stream_pipe: the W ring variants ([out,in], k a multiple of the load group), which follow the register-fed six in
-** each step's list (T <= 8 and T <= 16 bodies): one or two pieces per row per lane, f16/bf16/int8, gated, a side sum, partial chunks
+** each step's list (T <= 8 and T <= 16 bodies): 16 (variant 6) and 8 (7) consumer warps, f16/bf16/int8, gated, a side sum, partial chunks
 ** (k not a multiple of the stage) and several chunks per tile, grids from one block to one per load group. */
 static const fcase pipe_cases[] = {
     {"ring opt bf16 [out,in] LN relu", 128, 1088, DSMLP_BF16, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
@@ -704,7 +699,7 @@ static const fcase pipe_cases[] = {
     /* I = 200: GEMM1's last tile is partial (rows past N never copied); GEMM2 (k = 200) keeps the register path */
     {"ring f16 [out,in] LN gelu I=200 (partial tile)", 128, 200, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
     {"ring int8 bf16 [out,in] gated I=200 (partial tile)", 128, 200, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 1},
-    /* no fused norm (the wide ring is variant 8 of both GEMMs where the library has it, else ring variant 7) */
+    /* no fused norm: x rides in the stages of both GEMMs */
     {"ring int8 f16 [out,in] no norm", 256, 768, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_NONE, 1, 0, 1, 1, 1},
     {"ring bf16 [out,in] no norm gated I=224 (partial tile)", 128, 224, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_NONE, 1, 0, 0, 1, 1},
 };
@@ -724,20 +719,9 @@ START_TEST(stream_pipe)
     sim_stream = 128, sim_pipe = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) run_stream(pipe_cases, &runs[i], 2);
     for (size_t i = 0; i < sizeof partial / sizeof *partial; i++) run_stream(pipe_cases, &partial[i], 1);
-    const int before = wide_runs;
-#if DSMLP_RING_WIDE
-    /* the wide ring's T <= 32 body: no norm, with a norm (the producers normalize x), side sums, int8 gated,
-    ** partial tiles, grids that wrap the ring */
-    static const stream_run wide[] = {{7, 8, 1, 32}, {7, 8, 3, 17}, {7, 8, 4096, 5}, {8, 8, 1, 24}, {8, 8, 0, 9},
-                                      {0, 8, 1, 32}, {2, 8, 1, 27}, {3, 8, 3, 20}, {4, 8, 2, 12}};
-    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++) run_stream(pipe_cases, &wide[i], 2);
-    ck_assert_int_eq(wide_runs - before, 18);   /* both GEMMs of every run */
-#else
-    /* a default build has no wide ring: variant 8 is the ring's last one (a kernel the runs above compiled) */
-    static const stream_run wide = {2, 8, 1, 16};
-    run_stream(pipe_cases, &wide, 2);
-    ck_assert_int_eq(wide_runs - before, 0);
-#endif
+    /* no norm: int8 with one block walking every tile (T <= 16 body), bf16 gated with a partial tile */
+    static const stream_run nonorm[] = {{7, 7, 1, 16}, {8, 6, 3, 5}};
+    for (size_t i = 0; i < sizeof nonorm / sizeof *nonorm; i++) run_stream(pipe_cases, &nonorm[i], 2);
     sim_stream = 0, sim_pipe = 0, sim_variant = 0, sim_grid = 0;
 }
 END_TEST

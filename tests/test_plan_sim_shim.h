@@ -338,7 +338,7 @@ inline void ds_mbar_expect(unsigned long long *b, unsigned bytes)
 }
 /* cp.async.bulk global -> shared: queued, and landed (data, then its bytes on the barrier) only when somebody
 ** waits on the barrier, so a read of a stage before its barrier completes sees the old contents. */
-struct ds_sim_bulk_op { void *dst; const void *src; unsigned bytes; unsigned long long *bar; int tid; };
+struct ds_sim_bulk_op { void *dst; const void *src; unsigned bytes; unsigned long long *bar; };
 static ds_sim_bulk_op ds_sim_bulks[65536];
 static int ds_sim_nbulk;
 /* queued operations per barrier, so that a wait on a barrier with none queued does not scan the queue */
@@ -359,26 +359,8 @@ inline void ds_bulk(void *dst, const void *src, unsigned bytes, unsigned long lo
     if ((uintptr_t)dst % 16 || (uintptr_t)src % 16 || bytes % 16 || bytes == 0)
         ds_sim_fail("cp.async.bulk: addresses and size must be 16-byte multiples");
     if (ds_sim_nbulk == (int)(sizeof ds_sim_bulks / sizeof *ds_sim_bulks)) ds_sim_fail("too many bulk copies in flight");
-    ds_sim_bulks[ds_sim_nbulk++] = {dst, src, bytes, bar, -1};
+    ds_sim_bulks[ds_sim_nbulk++] = {dst, src, bytes, bar};
     ++*ds_sim_bar_count(bar);
-}
-/* cp.async 16 bytes (the wide ring): queued without a barrier until the thread's ds_cpa_arrive names one; it then
-** lands, with the others of that thread, only when somebody waits on that barrier, followed by the arrival. */
-inline void ds_cpa16(void *dst, const void *src)
-{
-    if ((uintptr_t)dst % 16 || (uintptr_t)src % 16) ds_sim_fail("cp.async: addresses must be 16-byte aligned");
-    if (ds_sim_nbulk == (int)(sizeof ds_sim_bulks / sizeof *ds_sim_bulks)) ds_sim_fail("too many copies in flight");
-    ds_sim_bulks[ds_sim_nbulk++] = {dst, src, 16, NULL, (int)threadIdx.x};
-}
-inline void ds_cpa_arrive(unsigned long long *bar)
-{
-    const int tid = (int)threadIdx.x;
-    int *cnt = ds_sim_bar_count(bar);
-    for (int i = 0; i < ds_sim_nbulk; i++)
-        if (ds_sim_bulks[i].tid == tid && !ds_sim_bulks[i].bar) ds_sim_bulks[i].bar = bar, ++*cnt;
-    if (ds_sim_nbulk == (int)(sizeof ds_sim_bulks / sizeof *ds_sim_bulks)) ds_sim_fail("too many copies in flight");
-    ds_sim_bulks[ds_sim_nbulk++] = {NULL, NULL, 0, bar, tid};   /* the arrival, after the copies */
-    ++*cnt;
 }
 static void ds_sim_bulk_land(unsigned long long *bar)
 {
@@ -389,12 +371,7 @@ static void ds_sim_bulk_land(unsigned long long *bar)
     for (int i = 0; i < ds_sim_nbulk; i++) {
         ds_sim_bulk_op o = ds_sim_bulks[i];
         if (o.bar != bar) { ds_sim_bulks[n++] = o; continue; }
-        if (!o.dst) {   /* a cp.async thread's arrival: its copies before it have landed */
-            ds_mbar_arrive(bar);
-            continue;
-        }
         memcpy(o.dst, o.src, o.bytes);
-        if (o.tid >= 0) continue;   /* cp.async: counted by the arrival, not in bytes */
         ds_sim_mbar m = ds_sim_mbar_get(bar);
         m.tx -= (int)o.bytes;
         if (m.tx < 0) ds_sim_fail("cp.async.bulk: more bytes landed than the barrier expects");

@@ -34,11 +34,6 @@ static size_t smem_budget(const char *arch)
 #ifndef DSMLP_PIPE_SMEM8
 #define DSMLP_PIPE_SMEM8 PIPE_SMEM_BUDGET
 #endif
-/* Independent accumulator chains per W ring consumer warp (1: every MMA of a segment adds to one accumulator;
-** 2: load groups alternate, halving the dependent chain). -D for measurements only: not yet run on a card. */
-#ifndef DSMLP_RING_CHAINS
-#define DSMLP_RING_CHAINS 1
-#endif
 /* N > 0: the W ring kernels print SM-cycle counts of their phases (a few blocks, the N-th launch of each kernel).
 ** -D for measurements only. */
 #ifndef DSMLP_RING_TRACE
@@ -55,10 +50,6 @@ typedef struct body { int nt, u, qw; size_t smem; } body;
 ** patterns); up to PIPE_STAGES_MAX stages (4 stages of 32 rows x 1 KiB streamed at 3.6-3.7 TB/s there). */
 #define PIPE_SEG 1024
 #define PIPE_STAGES_MAX 4
-/* The wide ring (pipe = 2, experimental): 128-row tiles whose stage holds 256 bytes of each row, filled by four
-** producer warps with 16-byte cp.async copies (3.74 TB/s in the read patterns), so x per stage stays half the W. */
-#define WIDE_SEG 256
-#define WIDE_PWARPS 4
 
 static size_t x_smem(int nstaged, int tp, int kch, int padt, size_t xbytes, int bct)
 {
@@ -72,7 +63,7 @@ static int pipe_qw(const emit_stream_spec *s, size_t wbytes)
 {
     const int kstep = 32 * s->lpr;
     int qw = 1;
-    while ((size_t)qw * s->wk * kstep * wbytes < (s->pipe == 2 ? WIDE_SEG : PIPE_SEG)) qw++;
+    while ((size_t)qw * s->wk * kstep * wbytes < PIPE_SEG) qw++;
     return qw;
 }
 static int64_t pad_to(int64_t n, int padt) { return n + ((padt - n % 64) % 64 + 64) % 64; }
@@ -81,10 +72,9 @@ static size_t pipe_bytes(const emit_stream_spec *s, int nt, size_t wbytes, size_
     const int tp = 8 * nt, bct = s->wn * 16 * s->mt, kch = pipe_qw(s, wbytes) * s->wk * 32 * s->lpr;
     const int padt = s->lpr == 1 ? 32 : 8;
     const int wpad = s->el * wbytes == 16 ? (s->lpr == 1 ? 64 : 16) : (s->lpr == 1 ? 32 : 64);
-    const int x_in_stage = !s->norm || s->pipe == 2;   /* the wide ring's producers normalize x into the stage */
-    const size_t stage = (size_t)bct * (kch * wbytes + wpad) + (x_in_stage ? (size_t)tp * pad_to(kch, padt) * xbytes : 0);
-    const size_t ring = (size_t)stages * stage + 16 * (size_t)stages + (s->pipe == 2 ? 8 : 0);
-    const size_t xres = x_in_stage ? 0 : (size_t)tp * pad_to(s->k, padt) * xbytes;
+    const size_t stage = (size_t)bct * (kch * wbytes + wpad) + (!s->norm ? (size_t)tp * pad_to(kch, padt) * xbytes : 0);
+    const size_t ring = (size_t)stages * stage + 16 * (size_t)stages;
+    const size_t xres = !s->norm ? 0 : (size_t)tp * pad_to(s->k, padt) * xbytes;
     return ring + xres + ((size_t)s->wk * tp * (bct + 4) + (size_t)tp * bct + 2 * tp) * 4 + 16;
 }
 /* The most stages (PIPE_STAGES_MAX down to 2) that fit beside the body's x; 0 when not even two do. */
@@ -171,8 +161,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     /* Bodies for T <= 8, 32, 128 (n8 token tiles 1, 4, 16): each body costs NVRTC time, and at these token
     ** counts the kernel streams weights, so padding T = 9 up to 32 costs little (a few more MMAs per load). The W
     ** ring has bodies for T <= 8 and 16: a T <= 32 body's x and two stages do not fit in shared memory. */
-    static const int nts[] = {1, 4, 16}, pipe_nts[] = {1, 2}, wide_nts[] = {4};
-    const int *bnt = s->pipe == 2 ? wide_nts : s->pipe ? pipe_nts : nts, nbnt = s->pipe == 2 ? 1 : s->pipe ? 2 : 3;
+    static const int nts[] = {1, 4, 16}, pipe_nts[] = {1, 2};
+    const int *bnt = s->pipe ? pipe_nts : nts, nbnt = s->pipe ? 2 : 3;
     body bodies[3];
     int nb = 0;
     for (int i = 0; i < nbnt; i++) {
@@ -188,7 +178,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     if (!nb)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: no tile fits the registers",
                        (long long)s->n, (long long)s->k);
-    const int maxnt = bodies[nb - 1].nt, threads = 32 * (s->wn * s->wk + (s->pipe == 2 ? WIDE_PWARPS : s->pipe ? 1 : 0));
+    const int maxnt = bodies[nb - 1].nt, threads = 32 * (s->wn * s->wk + (s->pipe ? 1 : 0));
     size_t smem = 0;
     for (int i = 0; i < nb; i++)
         if (bodies[i].smem > smem) smem = bodies[i].smem;
@@ -202,7 +192,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     if (s->act || s->gated) snprintf(act, sizeof act, "_%s%s", s->gated ? "g" : "", s->act ? act_what(s->act) : "id");
     snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d%s%s_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
              (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, s->lpr > 1 ? "w" : "",
-             s->min_blocks > 1 ? "b2" : s->pipe == 2 ? "q" : s->pipe ? "p" : "", 8 * maxnt);
+             s->min_blocks > 1 ? "b2" : s->pipe ? "p" : "", 8 * maxnt);
     dsmlpC_emit_set_name(k, base, s->el, uniq);
 
     char what[256] = "", nwhat[200] = "";
@@ -262,7 +252,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     dsmlpC_emit_params(&pr, p, k, nout);
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
-        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], chains[8], trace[16];
+        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], trace[16];
     snprintf(n_, sizeof n_, "%lld", (long long)s->n);
     snprintf(k_, sizeof k_, "%lld", (long long)s->k);
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
@@ -289,7 +279,6 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     /* the ring bodies' stage counts (their u); unused values for bodies this kernel does not have */
     snprintf(stg8, sizeof stg8, "%d", s->pipe && bodies[0].nt == 1 ? bodies[0].u : 2);
     snprintf(stg16, sizeof stg16, "%d", s->pipe && bodies[nb - 1].nt > 1 ? bodies[nb - 1].u : 2);
-    snprintf(chains, sizeof chains, "%d", DSMLP_RING_CHAINS);
     snprintf(trace, sizeof trace, "%d", DSMLP_RING_TRACE);
     const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
@@ -306,7 +295,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr,
-        "PIPE", s->pipe == 2 ? "2" : s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "CHAINS", chains, "TRACE", trace, NULL};
+        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "TRACE", trace, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill(ctx, "stream.cu", kv, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
@@ -321,10 +310,9 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         char stg[16];   /* stages per body: "4" or "4/2" (T <= 8 / T <= 16) */
         if (nb > 1) snprintf(stg, sizeof stg, "%d/%d", bodies[0].u, bodies[1].u);
         else snprintf(stg, sizeof stg, "%d", bodies[0].u);
-        snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, %d B per row per lane, W ring%s %sx%dx%d B, %dx%d warps + %s, T<=%d",
-                 wcol, (int)((size_t)s->el * s->lpr * wbytes), s->pipe == 2 ? " (wide, cp.async)" : "", stg, bct,
-                 (int)((size_t)pipe_qw(s, wbytes) * s->wk * kstep * wbytes), s->wn, s->wk,
-                 s->pipe == 2 ? "4 producers" : "producer", 8 * maxnt);
+        snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, %d B per row per lane, W ring %sx%dx%d B, %dx%d warps + producer, T<=%d",
+                 wcol, (int)((size_t)s->el * s->lpr * wbytes), stg, bct,
+                 (int)((size_t)pipe_qw(s, wbytes) * s->wk * kstep * wbytes), s->wn, s->wk, 8 * maxnt);
     }
     else
         snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %d B runs, %dx%d warps, %d block%s/SM, T<=%d",

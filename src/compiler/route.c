@@ -35,17 +35,9 @@ static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 
 ** 16 consumer warps (2 x 8; with the producer 17 warps, 5 on one scheduler, so 96 registers a thread), faster at
 ** T = 9..16; and 8 (2 x 4; 9 warps, up to 168 registers), 2-6% faster at T <= 8 (GELU-4096 int8 T = 1 59.4-60.2
 ** vs 62.9 us). Two pieces per row per lane measured level with one and were dropped. */
-/* -DDSMLP_RING_WIDE=1 (measurements only: slower than the other rings on the H200, docs/stream.md) adds the wide
-** ring: 128-row tiles (8 x 2 consumer warps), 4 producer warps with cp.async (normalizing x into the stage where
-** a norm is fused), T <= 32. */
-#ifndef DSMLP_RING_WIDE
-#define DSMLP_RING_WIDE 0
-#endif
-static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 2, 1, 1}, {8, 1, 1, 2, 4, 1, 2, 1, 1}
-#if DSMLP_RING_WIDE
-                                           , {8, 1, 1, 8, 2, 4, 4, 1, 2}
-#endif
-};
+/* (A wide ring of 128-row tiles fed by four cp.async producer warps for T <= 32 was slower than these and the
+** register-fed bodies at every T on the H200; removed, docs/stream.md.) */
+static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 2, 1, 1}, {8, 1, 1, 2, 4, 1, 2, 1, 1}};
 
 typedef struct rb {
     dsmlp_ctx *ctx;
@@ -393,7 +385,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
                         v < (int)(sizeof oi_pipe_variants / sizeof *oi_pipe_variants); v++) {
             const variant *pv = &oi_pipe_variants[v];
             if (c.g->k % (32 * pv->lpr) || c.g->k * (int64_t)dsmlp_dtype_size(wt) % 16 ||
-                s->stream.nvariants >= PLAN_MAX_VARIANTS || (pv->pipe == 2 && R.max_nt <= 2))
+                s->stream.nvariants >= PLAN_MAX_VARIANTS)
                 continue;
             int ki = -1;
             if ((st = emit_variant(&R, &c, pv, cnt, &ki)) == DSMLP_ERR_UNSUPPORTED) {   /* the ring does not fit */

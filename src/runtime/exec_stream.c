@@ -90,8 +90,7 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
             for (int q = 0, taken = 0; T <= 16 && q < s->stream.nvariants; q++) {
                 const plan_kernel *k = &p->kernels[s->stream.variant[q]];
-                /* (not the experimental wide ring, T <= 32: slower) */
-                if (k->sk_ring && k->sk_quant && k->sk_maxnt <= 2 && dsmlpR_exec_variant_serves(p, s, q, T) &&
+                if (k->sk_ring && k->sk_quant && dsmlpR_exec_variant_serves(p, s, q, T) &&
                     (!taken || T <= 8)) {
                     v = q, taken = 1;
                     if (T > 8) break;

@@ -32,9 +32,6 @@ static void config(const scase *s, dsmlp_mlp_config *c)
     c->int8_weights = s->int8, c->int8_groups = s->int8 ? s->groups : 1;
 }
 
-#ifndef DSMLP_RING_WIDE
-#define DSMLP_RING_WIDE 0   /* -DDSMLP_RING_WIDE=1: the library has the experimental wide ring (variant 8) */
-#endif
 #define STREAM_VARIANTS 6   /* route.c's register-fed tile variants per layout (the W ring ones follow) */
 
 /* Runs case s at each T through the stream route with variant v (-1: every variant that serves T) and grid. */
@@ -229,8 +226,9 @@ START_TEST(chained_layers_in_a_graph)
 }
 END_TEST
 
-/* stream_pipe: the shared-memory W ring variants (6 and 7 after the six register-fed ones; [out,in] weights,
-** T <= 16): against the reference with several grids, int8 and float, and chained in one captured graph. */
+/* stream_pipe: the shared-memory W ring variants (6 and 7 after the six register-fed ones: 16 and 8 consumer
+** warps; [out,in] weights, T <= 16): against the reference with several grids, int8 and float, and chained in one
+** captured graph. */
 static const scase ring[] = {
     {"ring int8 f16 LN gelu groups=64 H=4096", 4096, 16384, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, DSMLP_LAYOUT_OUT_IN, 1, 64},
     {"ring bf16 RMS gated-silu H=4096", 4096, 14336, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, DSMLP_LAYOUT_OUT_IN, 0, 1},
@@ -258,24 +256,11 @@ START_TEST(ring_variants)
             run(ctx, &ty, &ring[k], Ts + 4, 1, v, 1000);   /* many blocks: every tile split */
             run(ctx, &ty, &ring[k], Ts + 7, 1, v, 1000);
         }
-#if DSMLP_RING_WIDE
-    /* a library built with -DDSMLP_RING_WIDE=1 (docs/stream.md): the wide ring is variant 8, T <= 32 */
-    static const int64_t Tw[] = {1, 5, 16, 17, 24, 32};
-    for (int k = 0; k < n; k++) {
-        run(ctx, &ty, &ring[k], Tw, 6, STREAM_VARIANTS + 2, 0);
-        run(ctx, &ty, &ring[k], Tw + 4, 2, STREAM_VARIANTS + 2, 7);
-        run(ctx, &ty, &ring[k], Tw + 5, 1, STREAM_VARIANTS + 2, 1000);
-    }
-#endif
     gu_tally_print(&ty, "stream route, W ring variants", ctx);
     ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
     static const int64_t Tc[] = {1, 8, 16};
     chained(ctx, &ring[1], Tc, 3, STREAM_VARIANTS);
     chained(ctx, &ring[0], Tc, 3, STREAM_VARIANTS + 1);
-#if DSMLP_RING_WIDE
-    static const int64_t Tcw[] = {1, 32};
-    chained(ctx, &ring[0], Tcw, 2, STREAM_VARIANTS + 2);
-#endif
     dsmlp_ctx_free(ctx);
     unsetenv("DSMLP_STREAM_PIPE");
 }
