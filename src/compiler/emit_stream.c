@@ -72,9 +72,9 @@ static size_t pipe_bytes(const emit_stream_spec *s, int nt, size_t wbytes, size_
     const int tp = 8 * nt, bct = s->wn * 16 * s->mt, kch = pipe_qw(s, wbytes) * s->wk * 32 * s->lpr;
     const int padt = s->lpr == 1 ? 32 : 8;
     const int wpad = s->el * wbytes == 16 ? (s->lpr == 1 ? 64 : 16) : (s->lpr == 1 ? 32 : 64);
-    const size_t stage = (size_t)bct * (kch * wbytes + wpad) + (!s->norm ? (size_t)tp * pad_to(kch, padt) * xbytes : 0);
+    const size_t stage = (size_t)bct * (kch * wbytes + wpad) + (s->norm ? 0 : (size_t)tp * pad_to(kch, padt) * xbytes);
     const size_t ring = (size_t)stages * stage + 16 * (size_t)stages;
-    const size_t xres = !s->norm ? 0 : (size_t)tp * pad_to(s->k, padt) * xbytes;
+    const size_t xres = s->norm ? (size_t)tp * pad_to(s->k, padt) * xbytes : 0;
     return ring + xres + ((size_t)s->wk * tp * (bct + 4) + (size_t)tp * bct + 2 * tp) * 4 + 16;
 }
 /* The most stages (PIPE_STAGES_MAX down to 2) that fit beside the body's x; 0 when not even two do. */

@@ -23,7 +23,7 @@
 #define PLAN_NAME_MAX   64
 #define PLAN_MAX_ARGS   20
 #define PLAN_MAX_TERMS  8
-#define PLAN_MAX_VARIANTS 10
+#define PLAN_MAX_VARIANTS 8     /* six register-fed tile variants and two W rings (route.c) */
 #define PLAN_BUCKETS    5     /* stream route token buckets: T <= 8, 16, 32, 64, 128 */
 #define PLAN_STREAM_MAX_T 128
 #define PLAN_TEXT_MAX   512

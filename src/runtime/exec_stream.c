@@ -88,13 +88,10 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             ** slower with f16/bf16 weights): at T <= 8 the last one (8 consumer warps: 59.4-60.2 us), at T = 9..16
             ** the first (16 consumer warps: 88.8 vs 91.3 us at T = 16). */
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
-            for (int q = 0, taken = 0; T <= 16 && q < s->stream.nvariants; q++) {
+            for (int i = 0, n = s->stream.nvariants; T <= 16 && i < n; i++) {
+                const int q = T <= 8 ? n - 1 - i : i;   /* T <= 8: from the last variant */
                 const plan_kernel *k = &p->kernels[s->stream.variant[q]];
-                if (k->sk_ring && k->sk_quant && dsmlpR_exec_variant_serves(p, s, q, T) &&
-                    (!taken || T <= 8)) {
-                    v = q, taken = 1;
-                    if (T > 8) break;
-                }
+                if (k->sk_ring && k->sk_quant && dsmlpR_exec_variant_serves(p, s, q, T)) { v = q; break; }
             }
             for (int q = 0; q < s->stream.nvariants && !dsmlpR_exec_variant_serves(p, s, v, T); q++) v = q;
             if (!dsmlpR_exec_variant_serves(p, s, v, T)) pk->stream = 0;
