@@ -1069,11 +1069,13 @@ __device__ __forceinline__ void ds_produce_x(const ds_args &A, const ds_chunks<Q
 }
 
 // The producer warp (lane p) walks the block's chunks in the consumers' order: the first stages' weights before
-// griddepcontrol.wait (they do not depend on the previous kernel), then their x rows, which the previous kernel may
-// still be writing; then each stage once the consumers released it.
-template <int NT, int QW>
+// wait() (griddepcontrol.wait; in a fused kernel's second GEMM the grid barrier: weights do not depend on the
+// previous kernel or phase), then their x rows, which may still be being written before it; then each stage once
+// the consumers released it.
+template <int NT, int QW, typename Wait>
 __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
-                                           unsigned long long *full, unsigned long long *empty, long long T, int p)
+                                           unsigned long long *full, unsigned long long *empty, long long T, int p,
+                                           Wait wait)
 {
     typedef ds_ring<NT, QW> P;
     DS_TR(const unsigned tn = *(volatile unsigned *)&ds_trace_launch; const long long t0 = ds_clk(); long long tw = 0;
@@ -1083,7 +1085,7 @@ __device__ __forceinline__ void ds_produce(const ds_args &A, const ds_range &R, 
     int n = 0;
     for (; n < P::S && !C.done(); n++, C.next(R)) ds_produce_w<NT, QW>(A, R, C, ring + n * P::STAGE, full + n, T, p);
     DS_TR(const long long t1 = ds_clk();)
-    ds_pdl_wait();
+    wait();
     X.start(R);
     for (int q = 0; q < n; q++, X.next(R)) ds_produce_x<NT, QW>(A, X, ring + q * P::STAGE, full + q, T, p);
     int s = 0;
@@ -1184,13 +1186,19 @@ __device__ __forceinline__ void ds_ring_consume(float (&acc)[DS_MT][NT][4], cons
     }
 }
 
+template <int NT, int QW> __device__ __forceinline__ void ds_ring_init(unsigned long long *full, unsigned long long *empty)
+{
+    for (int q = 0; q < ds_ring<NT, QW>::S; q++) ds_mbar_init(full + q, 1), ds_mbar_init(empty + q, DS_CWARPS);
+}
+
+// The consumer warps' part of a ring kernel: the prologue (x normalized once, with a norm), the stages, the
+// segment ends. full/empty: the ring's mbarriers (a fused kernel keeps each phase's apart from its layout).
 template <int NT, int QW>
-__device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsigned char *smem)
+__device__ __forceinline__ void ds_ring_consumers(const ds_args &A, long long T, const ds_range &R, unsigned char *smem,
+                                                  unsigned long long *full, unsigned long long *empty)
 {
     typedef ds_cfg<NT, 1, QW> C;
     typedef ds_ring<NT, QW> P;
-    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && NT <= 2, "the W ring takes [out,in] weights, whole load groups, T <= 16");
-    static_assert(P::BYTES <= DS_SMEM, "shared memory layout exceeds the launch's");
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
     const int wn = warp % DS_WN, wk = warp / DS_WN;
 #if DS_GATED
@@ -1200,26 +1208,12 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     const int part = 0, wcol = wn * DS_WCOL;
 #endif
     unsigned char *ring = smem;                                                         // [STAGES][W rows | x rows]
-    unsigned long long *full = reinterpret_cast<unsigned long long *>(smem + P::S * P::STAGE), *empty = full + P::S;
     ds_x_t *xr = reinterpret_cast<ds_x_t *>(smem + P::RING);                          // [TP][XRLD] (norm)
     float *slices = reinterpret_cast<float *>(smem + P::RING + P::XRES);               // [WK][TP][RP]
     float *red = slices + DS_WK * P::TP * P::RP;                                        // [TP][BCT]
     float *mean = red + P::TP * DS_BCT, *rstd = mean + P::TP;
     int *flag = reinterpret_cast<int *>(rstd + P::TP);
-
-    ds_range R;
-    if (!ds_block_range(R)) return;
-
-    if (threadIdx.x == 0) {
-        for (int q = 0; q < P::S; q++)
-            ds_mbar_init(full + q, 1), ds_mbar_init(empty + q, DS_CWARPS);
-        ds_mbar_fence_init();
-    }
-    __syncthreads();   // the last barrier the producer takes part in
-    if (warp == DS_CWARPS) {
-        ds_produce<NT, QW>(A, R, ring, full, empty, T, lane);
-        return;
-    }
+    (void)warp;
     DS_TR(const unsigned tn = *(volatile unsigned *)&ds_trace_launch; const long long t0 = ds_clk();
           long long tfull = 0, tseg = 0, tcons = 0; int nst = 0;)
     ds_pdl_wait();
@@ -1267,12 +1261,37 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
                      t2 - t1, nst, tfull, tcons, K.nseg, tseg, ds_clk() - t0, t0);
           if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&ds_trace_launch, 1u);)
 }
+
+template <int NT, int QW>
+__device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsigned char *smem)
+{
+    typedef ds_ring<NT, QW> P;
+    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && NT <= 2, "the W ring takes [out,in] weights, whole load groups, T <= 16");
+    static_assert(P::BYTES <= DS_SMEM, "shared memory layout exceeds the launch's");
+    unsigned long long *full = reinterpret_cast<unsigned long long *>(smem + P::S * P::STAGE), *empty = full + P::S;
+    ds_range R;
+    if (!ds_block_range(R)) return;
+    if (threadIdx.x == 0) ds_ring_init<NT, QW>(full, empty), ds_mbar_fence_init();
+    __syncthreads();   // the last barrier the producer takes part in
+    if (threadIdx.x >> 5 == DS_CWARPS) {
+        ds_produce<NT, QW>(A, R, smem, full, empty, T, threadIdx.x & 31, [] { ds_pdl_wait(); });
+        return;
+    }
+    ds_ring_consumers<NT, QW>(A, T, R, smem, full, empty);
+}
+
+// What a fused kernel's entry (templates/stream_fused.cu) takes from its parts: the ring bodies' load groups per
+// warp per stage, and two primitives (macros in the host simulation, which namespaces cannot qualify).
+constexpr int ds_qw8 = {{QW8}}, ds_qw16 = {{QW16}};
+__device__ __forceinline__ void ds_fused_pdl_wait() { ds_pdl_wait(); }
+__device__ __forceinline__ void ds_fused_fence_init() { ds_mbar_fence_init(); }
 #endif
 
 #ifndef DS_DYNAMIC_SMEM
 #define DS_DYNAMIC_SMEM(n) extern __shared__ __align__(16) unsigned char n[]
 #endif
 
+#ifndef DS_FUSED_PART   // a part of a fused kernel (namespace ds_p1 or ds_p2) has no entry of its own
 extern "C" __global__ void __launch_bounds__(DS_THREADS, {{MINB}}) {{NAME}}(long long T{{PARAMS}})
 {
     DS_DYNAMIC_SMEM(ds_smem);
@@ -1280,3 +1299,4 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS, {{MINB}}) {{NAME}}(long
 {{BIND}}
 {{DISPATCH}}
 }
+#endif

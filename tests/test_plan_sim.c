@@ -28,6 +28,7 @@ extern char **environ;
 typedef struct simk {
     void *so, *fn;
     int (*launch)(unsigned, unsigned, unsigned, size_t, void *, long long, void **);
+    int (*launch_coop)(unsigned, unsigned, unsigned, size_t, void *, long long, void **);   /* every block at once */
 } simk;
 
 /* Host-compiled kernels are cached by the hash of their source and the shim,
@@ -142,11 +143,15 @@ static void load_host(const plan_kernel *k, simk *out)
     ck_assert_msg(out->so != NULL, "dlopen %s: %s", so, dlerror());
     out->fn = dlsym(out->so, k->name);
     *(void **)&out->launch = dlsym(out->so, "ds_sim_launch");
-    ck_assert(out->fn && out->launch);
+    *(void **)&out->launch_coop = dlsym(out->so, "ds_sim_launch_coop");
+    ck_assert(out->fn && out->launch && out->launch_coop);
 }
 
 /* Grid size of stream kernels (stream-K blocks); 0: the heuristic's (number of tiles). */
 static int sim_grid;
+/* A persistent kernel's blocks are all resident at once (the GPU's cooperative launch): the simulation runs every
+** block's fibers interleaved, and this stands for the device's resident blocks. */
+#define SIM_RESIDENT 12
 
 static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
 {
@@ -154,7 +159,12 @@ static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
     if (pk->kind == KERN_STREAM) {
         int64_t G = sim_grid > 0 ? sim_grid : pk->sk_tiles;
         if (G > pk->sk_units) G = pk->sk_units;
+        if (pk->sk_fused && G > SIM_RESIDENT) G = SIM_RESIDENT;
         gx = (unsigned)G, gy = 1;
+        if (pk->sk_fused) {
+            ck_assert_int_eq(k->launch_coop((unsigned)pk->threads, gx, gy, pk->smem_bytes, k->fn, T, a), 0);
+            return;
+        }
     } else {
         long long rows = pk->rows_fixed > 0 ? pk->rows_fixed : T;
         gy = (unsigned)((rows + pk->rows_per_block - 1) / pk->rows_per_block);
@@ -213,6 +223,7 @@ static int gemv_runs;        /* GEMM steps that ran their decode GEMV kernel */
 static int stream_dequants;  /* dequant kernels the small-T route ran (int8 must convert in registers) */
 static int stream_runs;      /* stream kernels launched */
 static int pipe_runs;        /* ... of them with the shared-memory W ring */
+static int fused_runs;       /* persistent kernels launched (each runs two stream steps) */
 
 #define SIM_MAX_GRID 4096
 
@@ -318,8 +329,11 @@ static int rank_run(rank *r, long long T)
         const plan_step *s = &steps[r->pc++];
         const int k = step_kernel(p, s, T);
         if (s->kind == STEP_STREAM) {
-            run_kernel(r, k, T);
-            pipe_runs += strstr(p->kernels[k].sk_what, "W ring") != NULL;
+            const int fused = p->kernels[k].sk_fused;   /* role 1 runs both steps, role 2 nothing */
+            if (!fused || s->stream.fused_role == 1) run_kernel(r, k, T);
+            fused_runs += fused && s->stream.fused_role == 1;
+            pipe_runs += fused ? 1 : strstr(p->kernels[k].sk_what, "W ring") != NULL;
+            if (fused) ck_assert_int_eq(p->ssteps[s->stream.fused_role == 1 ? r->pc : r->pc - 2].stream.variant[sim_variant], k);
             /* every launch leaves its tile counters at zero for the next one */
             const plan_buf *C = &p->bufs[s->stream.counters];
             for (size_t i = 0; i < C->ws_bytes / 4; i++)
@@ -726,6 +740,25 @@ START_TEST(stream_pipe)
 }
 END_TEST
 
+/* The persistent kernel (variant 8: both GEMMs on the 8-warp ring, a grid barrier between them),
+** every block resident at once: LN/RMS, int8 and f16, gated, a side sum feeding the residual, no norm, both bodies,
+** grids from one block to the simulation's resident maximum (DSMLP_SIM_ORDER varies the blocks' order). */
+START_TEST(stream_fused)
+{
+    static const stream_run runs[] = {
+        {3, 8, 0, 1}, {3, 8, 3, 12}, {4, 8, 1, 6}, {4, 8, 5, 16}, {2, 8, 4096, 3}, {7, 8, 2, 8}, {0, 8, 7, 13},
+    };
+    sim_stream = 128, sim_pipe = 1;
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        const int before = fused_runs;
+        run_stream(pipe_cases, &runs[i], 2);
+        ck_assert_msg(fused_runs == before + 1, "%s T=%lld: variant %d did not run a persistent kernel",
+                      pipe_cases[runs[i].c].name, runs[i].T, runs[i].variant);
+    }
+    sim_stream = 0, sim_pipe = 0, sim_variant = 0, sim_grid = 0;
+}
+END_TEST
+
 int main(void)
 {
     if (system("g++ --version > /dev/null 2>&1") != 0) {
@@ -755,5 +788,10 @@ int main(void)
     tcase_add_checked_fixture(tp, setup, teardown);
     tcase_add_test(tp, stream_pipe);
     suite_add_tcase(s, tp);
+    TCase *tf = tcase_create("fused");
+    tcase_set_timeout(tf, 900);
+    tcase_add_checked_fixture(tf, setup, teardown);
+    tcase_add_test(tf, stream_fused);
+    suite_add_tcase(s, tf);
     return tu_run_suite(s);
 }

@@ -3,10 +3,14 @@
 ** on the host (g++ -include this file). Every CUDA thread of a block is a
 ** fiber (a stack and a register set, switched by ds_fiber_switch below), run
 ** round-robin on the calling thread: a barrier or a warp collective yields
-** until the block or the warp has arrived. Blocks run one after another, so
-** `__shared__` can be `static`. Tensor-core MMAs, cp.async and the rest of
-** the inline-PTX primitives the templates use are emulated from their PTX
-** definitions (fragment layouts included), independently of the templates.
+** until the block or the warp has arrived. ds_sim_launch runs the blocks one
+** after another, so `__shared__` can be `static`. ds_sim_launch_coop runs all
+** blocks of the grid at once, interleaved (a cooperative launch: a grid
+** barrier completes); it is for kernels whose shared memory is all dynamic
+** (DS_DYNAMIC_SMEM), a `static` array being one for all blocks. Tensor-core
+** MMAs, cp.async and the rest of the inline-PTX primitives the templates use
+** are emulated from their PTX definitions (fragment layouts included),
+** independently of the templates.
 */
 #include <cmath>
 #include <cstdint>
@@ -32,15 +36,25 @@ struct __nv_bfloat162 { __nv_bfloat16 x, y; };
 
 /* ------------------------------------------------------------------ fibers */
 
-struct ds_fiber { void *sp; char *stack; ds_dim3 tid; int done; };
+/* What a block owns: its index, barrier counters, dynamic shared memory and the warp collectives' scratch.
+** The sequential launch runs every block on ds_blks[0]; the cooperative one gives each block its own. */
+struct ds_sim_blk {
+    ds_dim3 idx;
+    unsigned char *dyn;
+    unsigned bar_n, bar_gen, warp_n[32], warp_gen[32], nbar_n[16], nbar_gen[16];
+    float slot[1024];
+    unsigned a[32][32][4], b[32][32][2];
+};
+struct ds_fiber { void *sp; char *stack; ds_dim3 tid; int done; ds_sim_blk *blk; };
 static ds_fiber *ds_fib, *ds_cur;
+static ds_sim_blk *ds_blks, *ds_cb;   /* ds_cb: the block of ds_cur, set by the scheduler */
 static void *ds_sched_sp;
 static unsigned ds_nthreads;
 static void (*ds_entry)(void *);
 static void *ds_entry_arg;
-static ds_dim3 ds_block, ds_bdim, ds_gdim;
+static ds_dim3 ds_bdim, ds_gdim;
 #define threadIdx (ds_cur->tid)
-#define blockIdx ds_block
+#define blockIdx (ds_cb->idx)
 #define blockDim ds_bdim
 #define gridDim ds_gdim
 
@@ -76,71 +90,86 @@ static void ds_fiber_init(ds_fiber *f)
     f->done = 0;
 }
 
-/* Barriers: arrival counts with generations. */
-static unsigned ds_bar_n, ds_bar_gen, ds_warp_n[32], ds_warp_gen[32];
-
+/* Barriers: arrival counts with generations, the block's (ds_cb is the caller's block again after a yield). */
 inline void __syncthreads()
 {
-    unsigned g = ds_bar_gen;
-    if (++ds_bar_n == ds_nthreads) { ds_bar_n = 0, ds_bar_gen++; return; }
-    while (ds_bar_gen == g) ds_yield();
+    ds_sim_blk *b = ds_cb;
+    unsigned g = b->bar_gen;
+    if (++b->bar_n == ds_nthreads) { b->bar_n = 0, b->bar_gen++; return; }
+    while (b->bar_gen == g) ds_yield();
 }
 
 /* Named barriers (bar.sync id, n): n threads of the block arrive. */
-static unsigned ds_nbar_n[16], ds_nbar_gen[16];
-
 inline void ds_sim_bar(unsigned id, unsigned n)
 {
-    unsigned g = ds_nbar_gen[id];
-    if (++ds_nbar_n[id] == n) { ds_nbar_n[id] = 0, ds_nbar_gen[id]++; return; }
-    while (ds_nbar_gen[id] == g) ds_yield();
+    ds_sim_blk *b = ds_cb;
+    unsigned g = b->nbar_gen[id];
+    if (++b->nbar_n[id] == n) { b->nbar_n[id] = 0, b->nbar_gen[id]++; return; }
+    while (b->nbar_gen[id] == g) ds_yield();
 }
 
 static inline void ds_warp_sync()
 {
+    ds_sim_blk *b = ds_cb;
     unsigned w = threadIdx.x / 32, live = ds_nthreads - w * 32 < 32 ? ds_nthreads - w * 32 : 32;
-    unsigned g = ds_warp_gen[w];
-    if (++ds_warp_n[w] == live) { ds_warp_n[w] = 0, ds_warp_gen[w]++; return; }
-    while (ds_warp_gen[w] == g) ds_yield();
+    unsigned g = b->warp_gen[w];
+    if (++b->warp_n[w] == live) { b->warp_n[w] = 0, b->warp_gen[w]++; return; }
+    while (b->warp_gen[w] == g) ds_yield();
 }
 
 inline void __syncwarp(unsigned = 0xffffffffu) { ds_warp_sync(); }
 
 static void ds_sim_bulk_end_block(void);
 
-/* Dynamic shared memory of the block being run. */
-static unsigned char *ds_sim_dyn;
-#define DS_DYNAMIC_SMEM(n) unsigned char *n = ds_sim_dyn
+/* Dynamic shared memory of the running fiber's block. */
+#define DS_DYNAMIC_SMEM(n) unsigned char *n = ds_cb->dyn
 
-/* The fibers and shared memory live across launches (this .so is one kernel, run many times); freed when the
-** test unloads it. */
-static unsigned ds_fib_cap;
+/* The fibers, blocks and shared memory live across launches (this .so is one kernel, run many times); freed when
+** the test unloads it. */
+static unsigned ds_fib_cap, ds_blk_cap;
 __attribute__((destructor)) static void ds_sim_free(void)
 {
     for (unsigned t = 0; t < ds_fib_cap; t++) free(ds_fib[t].stack);
+    for (unsigned b = 0; b < ds_blk_cap; b++) free(ds_blks[b].dyn);
     free(ds_fib);
-    free(ds_sim_dyn);
-    ds_fib = NULL, ds_sim_dyn = NULL, ds_fib_cap = 0;
+    free(ds_blks);
+    ds_fib = NULL, ds_blks = NULL, ds_fib_cap = ds_blk_cap = 0;
 }
 
-/* Runs the grid: every block, every thread a fiber; fn(arg) is the kernel call. */
-extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn_smem, void (*fn)(void *), void *arg)
+/* Fibers for nb blocks of threads, nb blocks, each with fresh dynamic shared memory; the launch's shape. */
+static void ds_sim_setup(unsigned threads, unsigned nb, unsigned gx, unsigned gy, size_t dyn_smem, void (*fn)(void *),
+                         void *arg)
 {
-    if (threads > ds_fib_cap) {
-        ds_fib = (ds_fiber *)realloc(ds_fib, threads * sizeof *ds_fib);
-        for (unsigned t = ds_fib_cap; t < threads; t++) ds_fib[t].stack = NULL;
-        ds_fib_cap = threads;
+    const unsigned nf = threads * nb;
+    if (nf > ds_fib_cap) {
+        ds_fib = (ds_fiber *)realloc(ds_fib, nf * sizeof *ds_fib);
+        for (unsigned t = ds_fib_cap; t < nf; t++) ds_fib[t].stack = NULL;
+        ds_fib_cap = nf;
     }
-    free(ds_sim_dyn);
-    ds_sim_dyn = (unsigned char *)aligned_alloc(16, (dyn_smem + 15) / 16 * 16 + 16);
-    memset(ds_sim_dyn, 0xff, dyn_smem + 16);   /* NaN in every float type: a read of unwritten shared memory shows */
+    if (nb > ds_blk_cap) {
+        ds_blks = (ds_sim_blk *)realloc(ds_blks, nb * sizeof *ds_blks);
+        memset(ds_blks + ds_blk_cap, 0, (nb - ds_blk_cap) * sizeof *ds_blks);
+        ds_blk_cap = nb;
+    }
+    for (unsigned b = 0; b < ds_blk_cap; b++) {   /* blocks a larger grid left: their memory goes too */
+        free(ds_blks[b].dyn);
+        ds_blks[b].dyn = NULL;
+    }
+    for (unsigned b = 0; b < nb; b++) {   /* 0xff: NaN in every float type, a read of unwritten shared memory shows */
+        ds_blks[b].dyn = (unsigned char *)aligned_alloc(16, (dyn_smem + 15) / 16 * 16 + 16);
+        memset(ds_blks[b].dyn, 0xff, dyn_smem + 16);
+    }
     ds_nthreads = threads, ds_entry = fn, ds_entry_arg = arg;
     ds_bdim = {threads, 1, 1}, ds_gdim = {gx, gy, 1};
-    /* DSMLP_SIM_ORDER=reverse|shuffle runs the blocks (and the fibers of a block) in another order: the order
-    ** blocks arrive in is the GPU's choice, and inter-block protocols (stream-K fixups) must not depend on it. */
+}
+
+/* DSMLP_SIM_ORDER=reverse|shuffle runs the blocks (and the fibers of a block) in another order: the order blocks
+** arrive in is the GPU's choice, and inter-block protocols (stream-K fixups) must not depend on it. Returns the
+** block order (malloc'd); *back: the fibers of a block run last thread first. */
+static unsigned *ds_sim_order(unsigned nb, int *back)
+{
     const char *order = getenv("DSMLP_SIM_ORDER");
     const int rev = order && !strcmp(order, "reverse"), shuf = order && !strcmp(order, "shuffle");
-    const unsigned nb = gx * gy;
     unsigned *perm = (unsigned *)malloc(nb * sizeof *perm);
     for (unsigned i = 0; i < nb; i++) perm[i] = rev ? nb - 1 - i : i;
     if (shuf) {
@@ -151,28 +180,71 @@ extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn
             perm[i - 1] = perm[j], perm[j] = t;
         }
     }
+    *back = rev || shuf;
+    return perm;
+}
+
+/* Block b (in run order) as block (bx, by): barrier counts at zero, its fibers at their start. */
+static void ds_sim_block_start(unsigned b, unsigned threads, unsigned bx, unsigned by)
+{
+    ds_sim_blk *B = &ds_blks[b];
+    B->idx = {bx, by, 0};
+    B->bar_n = 0;
+    for (int w = 0; w < 32; w++) B->warp_n[w] = 0;
+    for (int w = 0; w < 16; w++) B->nbar_n[w] = 0;
+    for (unsigned t = 0; t < threads; t++) {
+        ds_fiber *f = &ds_fib[b * threads + t];
+        ds_fiber_init(f);
+        f->tid = {t, 0, 0};
+        f->blk = B;
+    }
+}
+
+/* Round-robin over the fibers of nb blocks (block 0's first) until all are done. */
+static void ds_sim_sched(unsigned nb, unsigned threads, int back)
+{
+    for (unsigned left = nb * threads; left;) {
+        left = 0;
+        for (unsigned b = 0; b < nb; b++)
+            for (unsigned u = 0; u < threads; u++) {
+                ds_fiber *f = &ds_fib[b * threads + (back ? threads - 1 - u : u)];
+                if (f->done) continue;
+                ds_cur = f, ds_cb = f->blk;
+                ds_fiber_switch(&ds_sched_sp, f->sp);
+                left += !f->done;
+            }
+    }
+}
+
+/* Runs the grid one block after another: every thread a fiber; fn(arg) is the kernel call. */
+extern "C" int ds_sim_run(unsigned threads, unsigned gx, unsigned gy, size_t dyn_smem, void (*fn)(void *), void *arg)
+{
+    ds_sim_setup(threads, 1, gx, gy, dyn_smem, fn, arg);
+    const unsigned nb = gx * gy;
+    int back;
+    unsigned *perm = ds_sim_order(nb, &back);
     for (unsigned pi = 0; pi < nb; pi++) {
-            const unsigned bx = perm[pi] % gx, by = perm[pi] / gx;
-            ds_block = {bx, by, 0};
-            ds_bar_n = 0;
-            for (int w = 0; w < 32; w++) ds_warp_n[w] = 0;
-            for (int w = 0; w < 16; w++) ds_nbar_n[w] = 0;
-            for (unsigned t = 0; t < threads; t++) {
-                ds_fiber_init(&ds_fib[t]);
-                ds_fib[t].tid = {t, 0, 0};
-            }
-            for (unsigned left = threads; left;) {
-                left = 0;
-                for (unsigned u = 0; u < threads; u++) {
-                    const unsigned t = rev || shuf ? threads - 1 - u : u;
-                    if (ds_fib[t].done) continue;
-                    ds_cur = &ds_fib[t];
-                    ds_fiber_switch(&ds_sched_sp, ds_cur->sp);
-                    left += !ds_fib[t].done;
-                }
-            }
-            ds_sim_bulk_end_block();
-        }
+        ds_sim_block_start(0, threads, perm[pi] % gx, perm[pi] / gx);
+        ds_sim_sched(1, threads, back);
+        ds_sim_bulk_end_block();
+    }
+    free(perm);
+    return 0;
+}
+
+/* Runs the grid with all blocks resident, as a cooperative launch does: every fiber of every block in one
+** round-robin, each block with its own barriers and dynamic shared memory (`static` __shared__ is not per block
+** here). A grid barrier (blocks spinning on a global counter with ds_backoff) completes. */
+extern "C" int ds_sim_run_coop(unsigned threads, unsigned gx, unsigned gy, size_t dyn_smem, void (*fn)(void *),
+                               void *arg)
+{
+    const unsigned nb = gx * gy;
+    ds_sim_setup(threads, nb, gx, gy, dyn_smem, fn, arg);
+    int back;
+    unsigned *perm = ds_sim_order(nb, &back);
+    for (unsigned pi = 0; pi < nb; pi++) ds_sim_block_start(pi, threads, perm[pi] % gx, perm[pi] / gx);
+    ds_sim_sched(nb, threads, back);
+    ds_sim_bulk_end_block();   /* the queue is keyed by barrier address, each block's own: one check for all */
     free(perm);
     return 0;
 }
@@ -234,22 +306,21 @@ inline unsigned ds_fp8x2_to_h2(unsigned short v)
 
 /* ------------------------------------------------------------------ warp collectives */
 
-static float ds_sim_slot[1024];
-
 inline float __shfl_xor_sync(unsigned, float x, int o)
 {
     unsigned t = threadIdx.x;
-    ds_sim_slot[t] = x;
+    float *slot = ds_cb->slot;
+    slot[t] = x;
     ds_warp_sync();
-    float y = ds_sim_slot[(t & ~31u) | ((t & 31u) ^ (unsigned)o)];
+    float y = slot[(t & ~31u) | ((t & 31u) ^ (unsigned)o)];
     ds_warp_sync();
     return y;
 }
 
 /* mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}: the fragment layouts of the PTX ISA.
 ** A (16x16): a[0] = row g, cols 2c, 2c+1; a[1] = row g+8; a[2] = row g, cols 2c+8, +9; a[3] = row g+8, cols +8.
-** B (16x8):  b0 = rows 2c, 2c+1, col g; b1 = rows 2c+8, 2c+9. D: d0,d1 = row g, cols 2c, 2c+1; d2,d3 = row g+8. */
-static unsigned ds_sim_a[32][32][4], ds_sim_b[32][32][2];
+** B (16x8):  b0 = rows 2c, 2c+1, col g; b1 = rows 2c+8, 2c+9. D: d0,d1 = row g, cols 2c, 2c+1; d2,d3 = row g+8.
+** The fragments are exchanged through the block's scratch (ds_cb->a, b). */
 
 static inline float ds_sim_half(unsigned w, int hi, int bf16)
 {
@@ -261,8 +332,9 @@ static inline float ds_sim_half(unsigned w, int hi, int bf16)
 inline void ds_sim_mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1, int bf16)
 {
     unsigned t = threadIdx.x, w = t / 32, lane = t % 32;
-    for (int i = 0; i < 4; i++) ds_sim_a[w][lane][i] = a[i];
-    ds_sim_b[w][lane][0] = b0, ds_sim_b[w][lane][1] = b1;
+    unsigned (*const sa)[32][4] = ds_cb->a, (*const sb)[32][2] = ds_cb->b;
+    for (int i = 0; i < 4; i++) sa[w][lane][i] = a[i];
+    sb[w][lane][0] = b0, sb[w][lane][1] = b1;
     ds_warp_sync();
     const int g = (int)lane / 4, c = (int)lane % 4;
     for (int e = 0; e < 4; e++) {
@@ -271,7 +343,7 @@ inline void ds_sim_mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsig
         for (int k = 0; k < 16; k++) {
             const int al = (row % 8) * 4 + (k % 8) / 2, ar = (row >= 8) + 2 * (k >= 8);
             const int bl = col * 4 + (k % 8) / 2, br = k >= 8;
-            s += (double)ds_sim_half(ds_sim_a[w][al][ar], k & 1, bf16) * ds_sim_half(ds_sim_b[w][bl][br], k & 1, bf16);
+            s += (double)ds_sim_half(sa[w][al][ar], k & 1, bf16) * ds_sim_half(sb[w][bl][br], k & 1, bf16);
         }
         d[e] = (float)s;
     }
@@ -341,16 +413,22 @@ inline void ds_mbar_expect(unsigned long long *b, unsigned bytes)
 struct ds_sim_bulk_op { void *dst; const void *src; unsigned bytes; unsigned long long *bar; };
 static ds_sim_bulk_op ds_sim_bulks[65536];
 static int ds_sim_nbulk;
-/* queued operations per barrier, so that a wait on a barrier with none queued does not scan the queue */
-static struct { const unsigned long long *bar; int n; } ds_sim_per_bar[256];
+/* queued operations per barrier, so that a wait on a barrier with none queued does not scan the queue; room for
+** a cooperative grid's (64 blocks x 16 barriers and more), scanned only up to the most slots ever in use */
+static struct { const unsigned long long *bar; int n; } ds_sim_per_bar[4096];
+static int ds_sim_per_bar_hi;
 static int *ds_sim_bar_count(const unsigned long long *bar)
 {
     int free_slot = -1;
-    for (int i = 0; i < 256; i++) {
+    for (int i = 0; i < ds_sim_per_bar_hi; i++) {
         if (ds_sim_per_bar[i].bar == bar) return &ds_sim_per_bar[i].n;
         if (free_slot < 0 && !ds_sim_per_bar[i].n) free_slot = i;
     }
-    if (free_slot < 0) ds_sim_fail("too many barriers with copies in flight");
+    if (free_slot < 0) {
+        if (ds_sim_per_bar_hi == (int)(sizeof ds_sim_per_bar / sizeof *ds_sim_per_bar))
+            ds_sim_fail("too many barriers with copies in flight");
+        free_slot = ds_sim_per_bar_hi++;
+    }
     ds_sim_per_bar[free_slot].bar = bar, ds_sim_per_bar[free_slot].n = 0;
     return &ds_sim_per_bar[free_slot].n;
 }
@@ -393,11 +471,20 @@ static void ds_sim_bulk_end_block(void)
 }
 inline void __threadfence() {}
 inline unsigned atomicAdd(unsigned *p, unsigned v) { unsigned o = *p; *p += v; return o; }
+inline unsigned atomicExch(unsigned *p, unsigned v) { unsigned o = *p; *p = v; return o; }
+/* grid barrier primitives: one thread runs at a time, so plain accesses are the release/acquire; a spinning
+** thread yields (ds_backoff) so that the blocks it waits for run (ds_sim_launch_coop) */
+inline unsigned ds_ld_acquire_gpu(const unsigned *p) { return *(const volatile unsigned *)p; }
+inline void ds_st_release_gpu(unsigned *p, unsigned v) { *(volatile unsigned *)p = v; }
+inline void ds_backoff() { ds_yield(); }
+inline void ds_fence_proxy_async_global() {}
 template <typename T> inline T __ldg(const T *p) { return *p; }
 
-/* The kernel call on every fiber: the test passes the entry point and its arguments. */
+/* The kernel call on every fiber: the test passes the entry point and 32 arguments (unused ones NULL; a kernel
+** with fewer parameters ignores the rest, as the x86-64 calling convention allows). */
 typedef void (*ds_sim_kfn)(long long, void *, void *, void *, void *, void *, void *, void *, void *, void *, void *,
-                           void *, void *, void *, void *, void *, void *, void *, void *, void *, void *);
+                           void *, void *, void *, void *, void *, void *, void *, void *, void *, void *, void *,
+                           void *, void *, void *, void *, void *, void *, void *, void *, void *, void *, void *);
 static void *ds_l_fn;
 static long long ds_l_T;
 static void **ds_l_a;
@@ -406,11 +493,20 @@ static void ds_sim_call(void *)
 {
     void **a = ds_l_a;
     ((ds_sim_kfn)ds_l_fn)(ds_l_T, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-                          a[13], a[14], a[15], a[16], a[17], a[18], a[19]);
+                          a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23], a[24], a[25],
+                          a[26], a[27], a[28], a[29], a[30], a[31]);
 }
 
 extern "C" int ds_sim_launch(unsigned threads, unsigned gx, unsigned gy, size_t smem, void *fn, long long T, void **args)
 {
     ds_l_fn = fn, ds_l_T = T, ds_l_a = args;
     return ds_sim_run(threads, gx, gy, smem, ds_sim_call, NULL);
+}
+
+/* The same, all blocks resident (a kernel with a grid barrier; dynamic shared memory only). */
+extern "C" int ds_sim_launch_coop(unsigned threads, unsigned gx, unsigned gy, size_t smem, void *fn, long long T,
+                                  void **args)
+{
+    ds_l_fn = fn, ds_l_T = T, ds_l_a = args;
+    return ds_sim_run_coop(threads, gx, gy, smem, ds_sim_call, NULL);
 }

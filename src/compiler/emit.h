@@ -66,8 +66,18 @@ typedef struct emit_stream_spec {
     int     a_d, a_side, a_part, a_cnt, a_x, a_gamma, a_beta;
     int     a_term[PLAN_MAX_TERMS], a_extra[PLAN_MAX_TERMS];
     int     a_wu, a_wg, a_bias, a_c, a_su, a_sg;
+    int     fused_part;           /* 0: a kernel; 1, 2: a phase of a fused kernel (no entry, no common.cuh) */
 } emit_stream_spec;
 dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s, int uniq);
+/* The W ring's most stages; a fused kernel keeps both phases' full and empty mbarriers past their layouts (each
+** phase's ring is sized leaving room for them). */
+#define EMIT_PIPE_STAGES_MAX 4
+#define EMIT_FUSED_BAR_BYTES (2 * 2 * EMIT_PIPE_STAGES_MAX * 8)
+/* One persistent kernel running s1's GEMM, a grid barrier, then s2's (both W rings with the same warps, s2 without a
+** norm, reading s1's output as x): k's arguments are both specs' (a_* index them), the first nout written, a_gbar
+** the grid barrier's two words (BUF_SCRATCH, zero at load). */
+dsmlp_status dsmlpC_emit_stream_fused(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s1,
+                                      const emit_stream_spec *s2, int a_gbar, int nout, int uniq);
 
 /* CUDA type of a dtype ("__half", ...) and the act's device function. */
 const char *dsmlpC_emit_ctype(dsmlp_dtype t);

@@ -16,6 +16,10 @@ void dsmlpC_sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(print
 /* Fills {{KEY}} placeholders of template tmpl from kv (key, value, ..., NULL)
 ** and prepends common.cuh: one self-contained source in *out. */
 dsmlp_status dsmlpC_emit_fill(dsmlp_ctx *ctx, const char *tmpl, const char *const *kv, char **out);
+/* ... without the header line and common.cuh (with_common = 0): a part of a larger source */
+dsmlp_status dsmlpC_emit_fill_ex(dsmlp_ctx *ctx, const char *tmpl, const char *const *kv, int with_common, char **out);
+dsmlp_status dsmlpC_emit_header(dsmlp_ctx *ctx, sbuf *b, const char *name, const char *what);
+dsmlp_status dsmlpC_emit_undefs(dsmlp_ctx *ctx, sbuf *b, const char *tmpl, const char *keep);
 /* ", T0 *a0, const T1 *a1, ..." for k's arguments; the first nout are written. */
 void dsmlpC_emit_params(sbuf *b, const plan *p, const plan_kernel *k, int nout);
 /* k->name = "dsmlp_<base>_v<vec>[_u<uniq>]", truncated to fit. */

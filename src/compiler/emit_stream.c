@@ -49,7 +49,7 @@ typedef struct body { int nt, u, qw; size_t smem; } body;
 ** one bulk copy of at least PIPE_SEG bytes (shorter copies measured slow on an H200: bench/RESULTS.md, read
 ** patterns); up to PIPE_STAGES_MAX stages (4 stages of 32 rows x 1 KiB streamed at 3.6-3.7 TB/s there). */
 #define PIPE_SEG 1024
-#define PIPE_STAGES_MAX 4
+#define PIPE_STAGES_MAX EMIT_PIPE_STAGES_MAX
 
 static size_t x_smem(int nstaged, int tp, int kch, int padt, size_t xbytes, int bct)
 {
@@ -80,9 +80,10 @@ static size_t pipe_bytes(const emit_stream_spec *s, int nt, size_t wbytes, size_
 /* The most stages (PIPE_STAGES_MAX down to 2) that fit beside the body's x; 0 when not even two do. */
 static int make_pipe_body(const emit_stream_spec *s, int nt, size_t wbytes, size_t xbytes, body *b)
 {
+    const size_t reserve = s->fused_part ? EMIT_FUSED_BAR_BYTES : 0;
     for (int stages = PIPE_STAGES_MAX; stages >= 2; stages--) {
         const size_t smem = pipe_bytes(s, nt, wbytes, xbytes, stages);
-        if (smem <= (nt == 1 ? DSMLP_PIPE_SMEM8 : PIPE_SMEM_BUDGET)) {
+        if (smem + reserve <= (nt == 1 ? DSMLP_PIPE_SMEM8 : PIPE_SMEM_BUDGET)) {
             *b = (body){nt, stages, pipe_qw(s, wbytes), smem};   /* u: the ring's stages */
             return 1;
         }
@@ -128,11 +129,39 @@ static const char *act_what(int act)
     return act >= 0 && act <= 4 ? n[act] : "?";
 }
 
-static void bind(sbuf *b, const char *field, int a, const char *cast)
+static void bind(sbuf *b, const char *var, const char *field, int a, const char *cast)
 {
     if (a < 0) return;
-    if (cast) dsmlpC_sb_printf(b, "    A.%s = reinterpret_cast<%s>(a%d);\n", field, cast, a);
-    else dsmlpC_sb_printf(b, "    A.%s = a%d;\n", field, a);
+    if (cast) dsmlpC_sb_printf(b, "    %s.%s = reinterpret_cast<%s>(a%d);\n", var, field, cast, a);
+    else dsmlpC_sb_printf(b, "    %s.%s = a%d;\n", var, field, a);
+}
+
+/* The kernel arguments into the ds_args struct `var` by role. */
+static void bind_all(sbuf *bd, const char *var, const emit_stream_spec *s)
+{
+    bind(bd, var, "d", s->a_d, NULL);
+    bind(bd, var, "side", s->a_side, NULL);
+    bind(bd, var, "x", s->a_x, NULL);
+    bind(bd, var, "gamma", s->a_gamma, NULL);
+    bind(bd, var, "beta", s->a_beta, NULL);
+    for (int i = 0; i < s->nterms; i++) {
+        char f[32];
+        snprintf(f, sizeof f, "term[%d]", i);
+        bind(bd, var, f, s->a_term[i], NULL);
+    }
+    for (int i = 0; i < s->nextra; i++) {
+        char f[32];
+        snprintf(f, sizeof f, "extra[%d]", i);
+        bind(bd, var, f, s->a_extra[i], NULL);
+    }
+    bind(bd, var, "wu", s->a_wu, NULL);
+    bind(bd, var, "wg", s->a_wg, NULL);
+    bind(bd, var, "bias", s->a_bias, NULL);
+    bind(bd, var, "c", s->a_c, NULL);
+    bind(bd, var, "su", s->a_su, NULL);
+    bind(bd, var, "sg", s->a_sg, NULL);
+    bind(bd, var, "part", s->a_part, NULL);
+    bind(bd, var, "cnt", s->a_cnt, "unsigned *");
 }
 
 static dsmlp_dtype dt_of(const plan *p, const plan_kernel *k, int a, dsmlp_dtype dflt)
@@ -217,29 +246,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         if (!s->term_vec[i]) dsmlpC_sb_printf(&tk, "s == %d ? %d : ", st++, i);
     dsmlpC_sb_printf(&tk, "-1; }");
 
-    bind(&bd, "d", s->a_d, NULL);
-    bind(&bd, "side", s->a_side, NULL);
-    bind(&bd, "x", s->a_x, NULL);
-    bind(&bd, "gamma", s->a_gamma, NULL);
-    bind(&bd, "beta", s->a_beta, NULL);
-    for (int i = 0; i < s->nterms; i++) {
-        char f[32];
-        snprintf(f, sizeof f, "term[%d]", i);
-        bind(&bd, f, s->a_term[i], NULL);
-    }
-    for (int i = 0; i < s->nextra; i++) {
-        char f[32];
-        snprintf(f, sizeof f, "extra[%d]", i);
-        bind(&bd, f, s->a_extra[i], NULL);
-    }
-    bind(&bd, "wu", s->a_wu, NULL);
-    bind(&bd, "wg", s->a_wg, NULL);
-    bind(&bd, "bias", s->a_bias, NULL);
-    bind(&bd, "c", s->a_c, NULL);
-    bind(&bd, "su", s->a_su, NULL);
-    bind(&bd, "sg", s->a_sg, NULL);
-    bind(&bd, "part", s->a_part, NULL);
-    bind(&bd, "cnt", s->a_cnt, "unsigned *");
+    bind_all(&bd, "A", s);
     for (int i = 0; i < nb; i++)
         if (s->pipe)
             dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body_pipe<%d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
@@ -252,7 +259,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     dsmlpC_emit_params(&pr, p, k, nout);
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
-        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], trace[16];
+        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], trace[16],
+        qw8[16], qw16[16];
     snprintf(n_, sizeof n_, "%lld", (long long)s->n);
     snprintf(k_, sizeof k_, "%lld", (long long)s->k);
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
@@ -280,6 +288,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     snprintf(stg8, sizeof stg8, "%d", s->pipe && bodies[0].nt == 1 ? bodies[0].u : 2);
     snprintf(stg16, sizeof stg16, "%d", s->pipe && bodies[nb - 1].nt > 1 ? bodies[nb - 1].u : 2);
     snprintf(trace, sizeof trace, "%d", DSMLP_RING_TRACE);
+    snprintf(qw8, sizeof qw8, "%d", s->pipe && bodies[0].nt == 1 ? bodies[0].qw : 0);
+    snprintf(qw16, sizeof qw16, "%d", s->pipe && bodies[nb - 1].nt > 1 ? bodies[nb - 1].qw : 0);
     const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
         "NAME", k->name, "MAXT", mxt, "N", n_, "WHAT", what,
@@ -295,9 +305,9 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr,
-        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "TRACE", trace, NULL};
+        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "TRACE", trace, "QW8", qw8, "QW16", qw16, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
-                                                              : dsmlpC_emit_fill(ctx, "stream.cu", kv, &k->source);
+                                                              : dsmlpC_emit_fill_ex(ctx, "stream.cu", kv, !s->fused_part, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
     k->kind = KERN_STREAM;
     k->rows_fixed = 1, k->rows_per_block = 1, k->grid_x = 1, k->threads = threads, k->smem_bytes = smem;

@@ -79,7 +79,7 @@ void dsmlpC_fuse_match_residual(const fz *z, int cur, dsmlp_dtype dt, int bias, 
 /* A single-use bias feeding the gated op, not yet claimed: it can go into the kernel. */
 int dsmlpC_fuse_gated_bias(const fz *z, int x);
 
-#define EW_MAX_LEAVES (PLAN_MAX_ARGS - 1)   /* one argument is the output */
+#define EW_MAX_LEAVES (PLAN_LOWER_MAX_ARGS - 1)   /* one argument is the output */
 /* An element-wise op another element-wise kernel can absorb (unclaimed, single use). */
 int dsmlpC_fuse_ew_inner(const fz *z, int v);
 /* Leaves of the absorbable tree at v (an upper bound: repeats counted). */

@@ -91,9 +91,9 @@ static dsmlp_status arg(lw *L, plan_kernel *k, int b, int v)
     if (b < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: value %%%d has no buffer when kernel %s runs", v,
                        k->name[0] ? k->name : "(new)");
-    if (k->nargs == PLAN_MAX_ARGS)
+    if (k->nargs == PLAN_LOWER_MAX_ARGS)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: a kernel would need more than %d arguments",
-                       PLAN_MAX_ARGS);
+                       PLAN_LOWER_MAX_ARGS);
     k->args[k->nargs++] = b;
     return DSMLP_OK;
 }
@@ -250,7 +250,7 @@ static int leaf_index(int *leaves, int *nleaves, int v)
 {
     for (int i = 0; i < *nleaves; i++)
         if (leaves[i] == v) return i;
-    if (*nleaves == PLAN_MAX_ARGS - 1) return -1;
+    if (*nleaves == PLAN_LOWER_MAX_ARGS - 1) return -1;
     leaves[*nleaves] = v;
     return (*nleaves)++;
 }
@@ -287,7 +287,7 @@ static int ew_node(lw *L, const fuse_group *G, int v, plan_ew_op *e, int *leaves
 
 static dsmlp_status lower_ew(lw *L, const fuse_group *G)
 {
-    int leaves[PLAN_MAX_ARGS];
+    int leaves[PLAN_LOWER_MAX_ARGS];
     const fuse_value *ov = &L->r->vals[G->out];
     plan_step *st = new_step(L, STEP_KERNEL, G);
     plan_kernel *k = st ? new_kernel(L, st, G->ew.kind) : NULL;
@@ -298,7 +298,7 @@ static dsmlp_status lower_ew(lw *L, const fuse_group *G)
         if ((e->root = ew_node(L, G, G->ew.root, e, leaves)) < 0)
             return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED,
                            "lower: the element-wise ops ending at %%%d %s need more than %d inputs or a too long expression",
-                           G->ew.root, dsmlp_op_name(L->g->nodes[G->ew.root].op), PLAN_MAX_ARGS - 1);
+                           G->ew.root, dsmlp_op_name(L->g->nodes[G->ew.root].op), PLAN_LOWER_MAX_ARGS - 1);
     } else {
         for (int i = 0; i < G->ew.nterms; i++) leaves[e->nleaves++] = G->ew.terms[i];
     }

@@ -21,9 +21,10 @@
 #include "graph.h"
 
 #define PLAN_NAME_MAX   64
-#define PLAN_MAX_ARGS   20
+#define PLAN_MAX_ARGS   32      /* a fused stream kernel takes both GEMMs' arguments */
+#define PLAN_LOWER_MAX_ARGS 20  /* the kernels lowering makes (element-wise chains, norms)          */
 #define PLAN_MAX_TERMS  8
-#define PLAN_MAX_VARIANTS 8     /* six register-fed tile variants and two W rings (route.c) */
+#define PLAN_MAX_VARIANTS 9     /* six register-fed tile variants, two W rings, a persistent pair (route.c) */
 #define PLAN_BUCKETS    5     /* stream route token buckets: T <= 8, 16, 32, 64, 128 */
 #define PLAN_STREAM_MAX_T 128
 #define PLAN_TEXT_MAX   512
@@ -98,6 +99,8 @@ typedef struct plan_kernel {
     int64_t sk_units, sk_tiles;
     int     sk_maxnt;
     int     sk_ring, sk_quant;     /* W through the shared-memory ring; quantized weights */
+    int     sk_fused;              /* runs its step and the next one (a persistent kernel: grid <= resident blocks,
+                                      cooperative launch) */
     size_t  sk_part_bytes;
     char    sk_what[128];          /* "IO 64 cols/warp, 2x4 warps" (explain)   */
 } plan_kernel;
@@ -164,6 +167,10 @@ typedef struct plan_stream {
     int out, side;                     /* buffers it writes (side: norm sum, or -1) */
     int c;                             /* residual added at the index it writes, or -1 */
     int norm_fused, gated, act;        /* explain                                 */
+    /* Variants at index >= fused_v (-1: none) are persistent kernels running this step and the next one
+    ** (fused_role 1, which launches them) or the previous one and this (2, which launches nothing); both steps
+    ** list the same kernel at the same index, so a pick is consistent when both steps pick it. */
+    int fused_v, fused_role;
 } plan_stream;
 
 typedef struct plan_step {

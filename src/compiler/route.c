@@ -144,23 +144,28 @@ static int norm_ok(const plan *p, const plan_norm_op *no, dsmlp_dtype xt)
     return tensors > 0 && p->bufs[no->out].dtype == xt;
 }
 
-static int kernel_arg(plan_kernel *k, int b)
+/* Buffer b as the kernel's next argument (once, with `once`: a fused kernel's two phases share buffers); its index. */
+static int kernel_arg_once(plan_kernel *k, int b, int once)
 {
     if (b < 0) return -1;
+    for (int a = 0; once && a < k->nargs; a++)
+        if (k->args[a] == b) return a;
+    if (k->nargs == PLAN_MAX_ARGS) {   /* counted, not stored: the caller refuses the kernel */
+        k->nargs++;
+        return -1;
+    }
     k->args[k->nargs] = b;
     return k->nargs++;
 }
 
-static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt, int *out_kernel)
+/* What candidate c computes with tile variant v, as the emitter's spec (no arguments yet). */
+static void spec_shape(const rb *R, const cand *c, const variant *v, emit_stream_spec *out)
 {
-    plan *p = R->p;
+    const plan *p = R->p;
     const plan_gemm *g = c->g;
-    if (grow((void **)&p->kernels, &R->capkernels, p->nkernels, sizeof *p->kernels))
-        return dsmlpB_err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
-    plan_kernel *k = &p->kernels[p->nkernels];
-    memset(k, 0, sizeof *k);
     emit_stream_spec s;
     memset(&s, -1, sizeof s);
+    s.fused_part = 0;
     s.io = g->layout == DSMLP_LAYOUT_IN_OUT;
     s.gated = c->gated;
     s.n = c->gated ? g->n / 2 : g->n;
@@ -189,33 +194,52 @@ static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt
     s.has_scale = c->deq != NULL;
     s.sep_scale = 0;
     s.scale_div = c->deq ? (c->gated ? 2 * s.n : s.n) / c->deq->groups : 1;
-    /* arguments: outputs first */
-    s.a_d = kernel_arg(k, c->d);
-    s.a_side = s.has_side ? kernel_arg(k, c->norm->side) : -1;
-    s.a_part = kernel_arg(k, R->part);
-    s.a_cnt = kernel_arg(k, cnt);
-    s.a_x = c->norm ? -1 : kernel_arg(k, g->x);
-    s.a_gamma = c->norm ? kernel_arg(k, c->norm->gamma) : -1;
-    s.a_beta = s.has_beta ? kernel_arg(k, c->norm->beta) : -1;
-    for (int i = 0; i < s.nterms; i++) {
-        s.a_term[i] = kernel_arg(k, c->norm->terms[i]);
-        s.term_vec[i] = !p->bufs[c->norm->terms[i]].tokens;
+    *out = s;
+}
+
+/* The arguments the kernel writes (they come first: the emitter declares them non-const). */
+static void spec_outputs(const rb *R, const cand *c, int cnt, plan_kernel *k, emit_stream_spec *s, int once)
+{
+    s->a_d = kernel_arg_once(k, c->d, once);
+    s->a_side = s->has_side ? kernel_arg_once(k, c->norm->side, once) : -1;
+    s->a_part = kernel_arg_once(k, R->part, once);
+    s->a_cnt = kernel_arg_once(k, cnt, once);
+}
+
+/* ... and those it reads. */
+static void spec_inputs(const rb *R, const cand *c, plan_kernel *k, emit_stream_spec *s, int once)
+{
+    const plan *p = R->p;
+    const plan_gemm *g = c->g;
+    s->a_x = c->norm ? -1 : kernel_arg_once(k, g->x, once);
+    s->a_gamma = c->norm ? kernel_arg_once(k, c->norm->gamma, once) : -1;
+    s->a_beta = s->has_beta ? kernel_arg_once(k, c->norm->beta, once) : -1;
+    for (int i = 0; i < s->nterms; i++) {
+        s->a_term[i] = kernel_arg_once(k, c->norm->terms[i], once);
+        s->term_vec[i] = !p->bufs[c->norm->terms[i]].tokens;
     }
-    for (int i = 0; i < s.nextra; i++) {
-        s.a_extra[i] = kernel_arg(k, c->norm->extra[i]);
-        s.extra_vec[i] = !p->bufs[c->norm->extra[i]].tokens;
+    for (int i = 0; i < s->nextra; i++) {
+        s->a_extra[i] = kernel_arg_once(k, c->norm->extra[i], once);
+        s->extra_vec[i] = !p->bufs[c->norm->extra[i]].tokens;
     }
-    s.a_wu = kernel_arg(k, c->deq ? c->deq->q : g->w);
-    s.a_wg = -1;
-    s.a_bias = kernel_arg(k, bias);
-    s.a_c = kernel_arg(k, g->c);
-    s.a_su = c->deq ? kernel_arg(k, c->deq->scales) : -1;
-    s.a_sg = -1;
-    if (k->nargs > PLAN_MAX_ARGS)
-        return dsmlpB_err_set(R->ctx, DSMLP_ERR_UNSUPPORTED, "route: a stream kernel would need %d arguments", k->nargs);
+    s->a_wu = kernel_arg_once(k, c->deq ? c->deq->q : g->w, once);
+    s->a_wg = -1;
+    s->a_bias = kernel_arg_once(k, c->fol ? c->fol->bias : g->bias, once);
+    s->a_c = kernel_arg_once(k, g->c, once);
+    s->a_su = c->deq ? kernel_arg_once(k, c->deq->scales, once) : -1;
+    s->a_sg = -1;
+}
+
+/* Emits kernel k (already in p->kernels[p->nkernels], its spec made) under a name no other kernel with another
+** source has; fused: with s2 as its second phase. */
+static dsmlp_status emit_named(rb *R, plan_kernel *k, const emit_stream_spec *s, const emit_stream_spec *s2, int a_gbar,
+                               int nout, int *out_kernel)
+{
+    plan *p = R->p;
     int idx = p->nkernels++;
     for (int uniq = 0; uniq < 100; uniq++) {
-        dsmlp_status st = dsmlpC_emit_stream(R->ctx, p, k, &s, uniq);
+        dsmlp_status st = s2 ? dsmlpC_emit_stream_fused(R->ctx, p, k, s, s2, a_gbar, nout, uniq)
+                             : dsmlpC_emit_stream(R->ctx, p, k, s, uniq);
         if (st != DSMLP_OK) {
             p->nkernels--;
             free(k->source);
@@ -232,6 +256,48 @@ static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt
     if (!k->source) return dsmlpB_err_set(R->ctx, DSMLP_ERR_UNSUPPORTED, "route: too many kernels named %s", k->name);
     *out_kernel = idx;
     return DSMLP_OK;
+}
+
+static plan_kernel *new_kernel(rb *R)
+{
+    plan *p = R->p;
+    if (grow((void **)&p->kernels, &R->capkernels, p->nkernels, sizeof *p->kernels)) return NULL;
+    plan_kernel *k = &p->kernels[p->nkernels];
+    memset(k, 0, sizeof *k);
+    return k;
+}
+
+static dsmlp_status emit_variant(rb *R, const cand *c, const variant *v, int cnt, int *out_kernel)
+{
+    plan_kernel *k = new_kernel(R);
+    if (!k) return dsmlpB_err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+    emit_stream_spec s;
+    spec_shape(R, c, v, &s);
+    spec_outputs(R, c, cnt, k, &s, 0);
+    spec_inputs(R, c, k, &s, 0);
+    if (k->nargs > PLAN_MAX_ARGS)
+        return dsmlpB_err_set(R->ctx, DSMLP_ERR_UNSUPPORTED, "route: a stream kernel would need %d arguments", k->nargs);
+    return emit_named(R, k, &s, NULL, -1, 0, out_kernel);
+}
+
+/* One persistent kernel for ring variant v of two consecutive stream steps (c1's output is c2's x). */
+static dsmlp_status emit_fused(rb *R, const cand *c1, int cnt1, const cand *c2, int cnt2, const variant *v, int gbar,
+                               int *out_kernel)
+{
+    plan_kernel *k = new_kernel(R);
+    if (!k) return dsmlpB_err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+    emit_stream_spec s1, s2;
+    spec_shape(R, c1, v, &s1);
+    spec_shape(R, c2, v, &s2);
+    spec_outputs(R, c1, cnt1, k, &s1, 1);
+    spec_outputs(R, c2, cnt2, k, &s2, 1);
+    const int a_gbar = kernel_arg_once(k, gbar, 1), nout = k->nargs;
+    spec_inputs(R, c1, k, &s1, 1);
+    spec_inputs(R, c2, k, &s2, 1);
+    if (k->nargs > PLAN_MAX_ARGS)
+        return dsmlpB_err_set(R->ctx, DSMLP_ERR_UNSUPPORTED, "route: a fused stream kernel would need more than %d arguments",
+                              PLAN_MAX_ARGS);
+    return emit_named(R, k, &s1, &s2, a_gbar, nout, out_kernel);
 }
 
 /* The main-route step i as a candidate for a stream step (and the steps it absorbs), or 0. */
@@ -298,6 +364,51 @@ static void step_add_variant(plan *p, int ki, int *best_nt, size_t *tiles, size_
     if (k->sk_part_bytes > *part_bytes) *part_bytes = k->sk_part_bytes;
 }
 
+/* A stream step as made: its candidate, tile counters, ssteps index and its ring variants' kernels (-1: none). */
+typedef struct made { cand c; int cnt, sstep, ok; int ring[2]; } made;
+
+/* Consecutive stream steps whose second GEMM reads the first's output (and has no norm of its own) also get one
+** persistent kernel on the 8-warp ring where both have it, at the same variant index in both steps (docs/stream.md). */
+static dsmlp_status fuse_pairs(rb *R, made *mk, int n, size_t *part_bytes)
+{
+    plan *p = R->p;
+    for (int j = 0; j + 1 < n; j++) {
+        made *a = &mk[j], *b = &mk[j + 1];
+        plan_step *s1 = &p->ssteps[a->sstep], *s2 = &p->ssteps[b->sstep];
+        if (!a->ok || !b->ok || b->sstep != a->sstep + 1 || b->c.norm || b->c.g->x != a->c.d ||
+            s1->stream.nvariants != s2->stream.nvariants || s1->stream.fused_v >= 0 || s2->stream.fused_v >= 0)
+            continue;
+        int gbar = -1;
+        /* the 8-warp ring only: on the 16-warp ring the persistent kernel measured slower than the two kernels at
+        ** every T on an H200 (bench/RESULTS.md) */
+        for (int v = 1; v < 2; v++) {
+            if (a->ring[v] < 0 || b->ring[v] < 0 || s1->stream.nvariants >= PLAN_MAX_VARIANTS) continue;
+            if (gbar < 0) {
+                char name[32];
+                snprintf(name, sizeof name, "sk_gbar%d", j);
+                if ((gbar = add_scratch(R, name, 8, 0)) < 0) return dsmlpB_err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+            }
+            int ki = -1;
+            dsmlp_status st = emit_fused(R, &a->c, a->cnt, &b->c, b->cnt, &oi_pipe_variants[v], gbar, &ki);
+            if (st == DSMLP_ERR_UNSUPPORTED) {   /* does not fit: the two kernels remain */
+                dsmlpC_fuse_appendf(s1->why, sizeof s1->why, "; no persistent pair: %s", dsmlp_last_error(R->ctx));
+                dsmlpB_err_clear(R->ctx);
+                continue;
+            }
+            if (st != DSMLP_OK) return st;
+            if (s1->stream.fused_v < 0) s1->stream.fused_v = s2->stream.fused_v = s1->stream.nvariants;
+            s1->stream.fused_role = 1, s2->stream.fused_role = 2;
+            s1->stream.variant[s1->stream.nvariants++] = ki;
+            s2->stream.variant[s2->stream.nvariants++] = ki;
+            if (p->kernels[ki].sk_part_bytes > *part_bytes) *part_bytes = p->kernels[ki].sk_part_bytes;
+        }
+        if (s1->stream.fused_v >= 0)
+            dsmlpC_fuse_appendf(s1->why, sizeof s1->why, "; with step %d also as one persistent kernel (variants %d..)",
+                                b->sstep, s1->stream.fused_v);
+    }
+    return DSMLP_OK;
+}
+
 static plan_step *push_step(rb *R)
 {
     plan *p = R->p;
@@ -328,7 +439,11 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
     rb R = {ctx, p, 0, p->nbufs, p->nkernels, -1, NULL, 1, pipe && !strncmp(p->arch, "sm_90", 5)};
     while (R.max_nt < 16 && 8 * R.max_nt < want) R.max_nt *= 2;
     R.skip = calloc((size_t)p->nsteps + 1, sizeof *R.skip);
-    if (!R.skip) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+    made *mk = calloc((size_t)p->nsteps + 1, sizeof *mk);   /* per stream step: what the fusion pass needs */
+    if (!R.skip || !mk) {
+        free(R.skip), free(mk);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+    }
     if ((R.part = add_scratch(&R, "sk_part", 0, 1)) < 0) goto oom;
     dsmlp_status st = DSMLP_OK;
     int nstream = 0, maxnt = 16;
@@ -365,6 +480,8 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
         if (!s) goto oom;
         memset(s, 0, sizeof *s);
         s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1, s->main_step = -1;
+        s->stream.fused_v = -1;
+        mk[nstream].ring[0] = mk[nstream].ring[1] = -1;
         s->stream.first = c.first, s->stream.last = c.last, s->stream.counters = cnt;
         s->stream.out = c.d, s->stream.side = c.norm ? c.norm->side : -1, s->stream.c = c.g->c;
         s->stream.norm_fused = c.norm != NULL, s->stream.gated = c.gated, s->stream.act = c.fol != NULL;
@@ -396,8 +513,10 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
             }
             if (st != DSMLP_OK) break;
             step_add_variant(p, ki, &best_nt, &tiles, &part_bytes);
+            mk[nstream].ring[v] = ki;
         }
         if (st != DSMLP_OK) break;
+        mk[nstream].c = c, mk[nstream].cnt = cnt, mk[nstream].sstep = p->nssteps - 1, mk[nstream].ok = 1;
         p->bufs[cnt].ws_bytes = tiles * 4, p->bufs[cnt].cols = (int64_t)tiles;
         if (best_nt < maxnt) maxnt = best_nt;
         /* label and explanation */
@@ -414,7 +533,8 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
         i = c.last;
         nstream++;
     }
-    free(R.skip);
+    if (st == DSMLP_OK) st = fuse_pairs(&R, mk, nstream, &part_bytes);
+    free(R.skip), free(mk);
     if (st != DSMLP_OK) {
         free(p->ssteps);
         p->ssteps = NULL, p->nssteps = 0;
@@ -432,7 +552,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
              (long long)p->stream_max_T, why[0] ? "; " : "", why);
     return DSMLP_OK;
 oom:
-    free(R.skip);
+    free(R.skip), free(mk);
     free(p->ssteps);
     p->ssteps = NULL, p->nssteps = 0;
     return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "route: out of memory");

@@ -93,6 +93,7 @@ static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *ps
 {
     const plan *p = pl->p;
     if (ps->kind == STEP_KERNEL) return run_kernel(pl, rt, ps, i, ps->kernel, T, st);
+    if (ps->kind == STEP_STREAM && dsmlpR_exec_step_in_fused(p, pick, i)) return DSMLP_OK;   /* ran in step i - 1's */
     if (ps->kind == STEP_STREAM)
         return dsmlpR_exec_launch_stream(pl->ctx, p, rt, i, ps->stream.variant[pick->variant[i]], pick->grid[i], T, st);
     if (ps->kind == STEP_GEMM && ps->gemm.decode_kernel >= 0 && T <= ps->gemm.decode_max_T)

@@ -33,6 +33,27 @@ int dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t
     return v >= 0 && v < s->stream.nvariants && T <= 8 * (int64_t)p->kernels[s->stream.variant[v]].sk_maxnt;
 }
 
+int dsmlpR_exec_step_in_fused(const plan *p, const exec_pick *pick, int i)
+{
+    const plan_step *s = &p->ssteps[i];
+    return s->kind == STEP_STREAM && s->stream.fused_role == 2 && pick->variant[i] >= s->stream.fused_v &&
+           s->stream.fused_v >= 0;
+}
+
+int dsmlpR_exec_pick_consistent(const plan *p, const exec_pick *pick, const char **why)
+{
+    for (int i = 0; i + 1 < p->nssteps; i++) {
+        const plan_step *s = &p->ssteps[i];
+        if (s->kind != STEP_STREAM || s->stream.fused_v < 0 || s->stream.fused_role != 1) continue;
+        const int a = pick->variant[i] >= s->stream.fused_v, b = pick->variant[i + 1] >= s->stream.fused_v;
+        if (a != b || (a && pick->variant[i] != pick->variant[i + 1])) {
+            *why = "a persistent kernel picked for one step of its pair only";
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Blocks of kernel k that fit one SM at once (registers, shared memory). */
 static int occupancy(const plan *p, const exec_state *rt, int k)
 {
@@ -59,6 +80,7 @@ int dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G
         if (G > fit) G = fit;
     }
     if (G > EXEC_GRID_PER_SM_MAX * (int64_t)rt->dev->sm_count) G = EXEC_GRID_PER_SM_MAX * (int64_t)rt->dev->sm_count;
+    if (pk->sk_fused && G > dsmlpR_exec_grid_resident(p, rt, k)) G = dsmlpR_exec_grid_resident(p, rt, k);   /* grid barrier */
     return G < 1 ? 1 : (int)G;
 }
 
@@ -67,8 +89,20 @@ int dsmlpR_exec_grid_resident(const plan *p, const exec_state *rt, int k)
     return occupancy(p, rt, k) * rt->dev->sm_count;
 }
 
+int dsmlpR_exec_grid_tiles(const plan *p, const exec_state *rt, int k)
+{
+    const int64_t R = dsmlpR_exec_grid_resident(p, rt, k), n = p->kernels[k].sk_tiles;
+    if (n < 1) return (int)R;
+    const int64_t per = (n + R - 1) / R, G = (n + per - 1) / per;
+    return (int)(4 * G >= 3 * R ? G : R);
+}
+
 int dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k, int64_t T)
 {
+    /* W rings: whole tiles per block where that keeps 3/4 of the resident blocks (a split tile costs its blocks a
+    ** round trip through the partial sums at its end: GEMM2 of GELU-4096 int8, 128 tiles, 128 vs 132 blocks, measured
+    ** faster on an H200, bench/RESULTS.md) */
+    if (p->kernels[k].sk_ring) return dsmlpR_exec_grid_clamp(p, rt, k, dsmlpR_exec_grid_tiles(p, rt, k), T);
     return dsmlpR_exec_grid_clamp(p, rt, k, dsmlpR_exec_grid_resident(p, rt, k), T);
 }
 
@@ -91,7 +125,7 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             for (int i = 0, n = s->stream.nvariants; T <= 16 && i < n; i++) {
                 const int q = T <= 8 ? n - 1 - i : i;   /* T <= 8: from the last variant */
                 const plan_kernel *k = &p->kernels[s->stream.variant[q]];
-                if (k->sk_ring && k->sk_quant && dsmlpR_exec_variant_serves(p, s, q, T)) { v = q; break; }
+                if (k->sk_ring && k->sk_quant && !k->sk_fused && dsmlpR_exec_variant_serves(p, s, q, T)) { v = q; break; }
             }
             for (int q = 0; q < s->stream.nvariants && !dsmlpR_exec_variant_serves(p, s, v, T); q++) v = q;
             if (!dsmlpR_exec_variant_serves(p, s, v, T)) pk->stream = 0;
@@ -178,17 +212,26 @@ dsmlp_status dsmlpR_exec_launch_stream(dsmlp_ctx *ctx, const plan *p, exec_state
     args[0] = &TT;
     for (int a = 0; a < pk->nargs; a++) args[a + 1] = &rt->ptr[pk->args[a]];
     CUresult r;
+    if (pk->sk_fused && !cu->cuLaunchKernelEx)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "dsmlp_run: stream step %d (%s): %s needs a cooperative launch "
+                              "(cuLaunchKernelEx, CUDA 12)", step, p->ssteps[step].label, pk->name);
     if (cu->cuLaunchKernelEx) {
-        CUlaunchAttribute at[1];
+        /* a persistent kernel's blocks wait for each other: a cooperative launch guarantees they are all resident
+        ** (or fails) */
+        CUlaunchAttribute at[2];
         memset(at, 0, sizeof at);
-        at[0].id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-        at[0].value.programmaticStreamSerializationAllowed = 1;
+        int na = 0;
+        if (rt->dev->pdl) {
+            at[na].id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+            at[na++].value.programmaticStreamSerializationAllowed = 1;
+        }
+        if (pk->sk_fused) at[na].id = CU_LAUNCH_ATTRIBUTE_COOPERATIVE, at[na++].value.cooperative = 1;
         CUlaunchConfig cfg;
         memset(&cfg, 0, sizeof cfg);
         cfg.gridDimX = (unsigned)grid, cfg.gridDimY = 1, cfg.gridDimZ = 1;
         cfg.blockDimX = (unsigned)pk->threads, cfg.blockDimY = 1, cfg.blockDimZ = 1;
         cfg.sharedMemBytes = (unsigned)pk->smem_bytes, cfg.hStream = stream;
-        cfg.attrs = at, cfg.numAttrs = rt->dev->pdl ? 1 : 0;
+        cfg.attrs = at, cfg.numAttrs = (unsigned)na;
         r = cu->cuLaunchKernelEx(&cfg, rt->kern[k].fn, args, NULL);
     } else {
         r = cu->cuLaunchKernel(rt->kern[k].fn, (unsigned)grid, 1, 1, (unsigned)pk->threads, 1, 1,

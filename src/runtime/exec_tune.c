@@ -101,6 +101,7 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
     free(copy);
     for (int b = 0; !rc && b < PLAN_BUCKETS; b++)
         if (!seen[b]) { *why = "a bucket is missing", rc = -1; }
+        else if (!dsmlpR_exec_pick_consistent(p, &out[b], why)) rc = -1;
     return rc;
 }
 
@@ -247,6 +248,27 @@ static double time_it(tuner *t, int64_t T, int route, const exec_pick *pick, int
     return a > b ? (b > c ? b : a > c ? c : a) : (a > c ? a : b > c ? c : b);
 }
 
+/* A persistent kernel of steps i and i + 1 replaces their two kernels where it is faster than both together (at the
+** resident grid: its blocks wait for each other); step_us holds the steps' best times. */
+static void tune_fused(tuner *t, int64_t T, exec_pick *pk, int i, const double *step_us)
+{
+    const plan *p = t->pl->p;
+    const plan_step *s = &p->ssteps[i];
+    if (s->kind != STEP_STREAM || s->stream.fused_v < 0 || s->stream.fused_role != 1) return;
+    double best = step_us[i] + step_us[i + 1];
+    for (int v = s->stream.fused_v; v < s->stream.nvariants; v++) {
+        if (!dsmlpR_exec_variant_serves(p, s, v, T)) continue;
+        const int k = s->stream.variant[v];
+        const int64_t cands[2] = {dsmlpR_exec_grid_resident(p, t->rt, k), dsmlpR_exec_grid_tiles(p, t->rt, k)};
+        for (int c = 0; c < 2; c++) {
+            const int G = dsmlpR_exec_grid_clamp(p, t->rt, k, cands[c], T);
+            if (c == 1 && G == dsmlpR_exec_grid_clamp(p, t->rt, k, cands[0], T)) break;
+            const double us = time_it(t, T, 1, pk, i, k, G);
+            if (us > 0 && us < best) best = us, pk->variant[i] = pk->variant[i + 1] = v, pk->grid[i] = pk->grid[i + 1] = G;
+        }
+    }
+}
+
 static dsmlp_status measure(tuner *t, char **record, size_t *len)
 {
     dsmlp_plan *pl = t->pl;
@@ -257,6 +279,12 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
     size_t n = 0;
     FILE *f = open_memstream(&text, &n);
     if (!f) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_tune: out of memory");
+    double *step_us = calloc((size_t)p->nssteps + 1, sizeof *step_us);
+    if (!step_us) {
+        fclose(f);
+        free(text);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_tune: out of memory");
+    }
     fprintf(f, "%sdevice %s|sms %d\n", TUNE_MAGIC, rt->dev->name, rt->dev->sm_count);
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         exec_pick *pk = &rt->pick[b];
@@ -276,12 +304,14 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
                 for (int v = 0; v < s->stream.nvariants; v++) {
                     if (!dsmlpR_exec_variant_serves(p, s, v, T)) continue;
                     int k = s->stream.variant[v];
-                    /* resident blocks, one per SM, one per tile, two waves (more waves measured slower on an
+                    if (p->kernels[k].sk_fused) continue;   /* timed against the pair below */
+                    /* resident blocks, one per SM, one per tile, two waves, whole tiles per block (more waves measured slower on an
                     ** H200: every block pays its prologue, bench/RESULTS.md) */
                     const int64_t res = dsmlpR_exec_grid_resident(p, rt, k), hiT = dsmlpR_exec_bucket_tokens(b);
-                    int64_t cands[4] = {res, rt->dev->sm_count, p->kernels[k].sk_tiles, 2 * res};
-                    int tried[4], nt = 0;
-                    for (int c = 0; c < 4; c++) {
+                    int64_t cands[5] = {res, rt->dev->sm_count, p->kernels[k].sk_tiles, 2 * res,
+                                        dsmlpR_exec_grid_tiles(p, rt, k)};
+                    int tried[5], nt = 0;
+                    for (int c = 0; c < 5; c++) {
                         int G = dsmlpR_exec_grid_clamp(p, rt, k, cands[c], hiT), seen = 0;
                         for (int q = 0; q < nt; q++) seen |= tried[q] == G;
                         if (seen) continue;
@@ -291,7 +321,9 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
                     }
                 }
                 ok = bt > 0;
+                step_us[i] = bt;
             }
+            for (int i = 0; ok && i + 1 < p->nssteps; i++) tune_fused(t, T, pk, i, step_us);
             if (ok) {
                 pk->us_stream = time_it(t, T, 1, pk, -1, -1, 0);
                 pk->stream = pk->us_stream > 0 && pk->us_stream < pk->us_main;
@@ -303,11 +335,12 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
         fprintf(f, "\n");
     }
     fclose(f);
+    free(step_us);
     *record = text, *len = n;
     return DSMLP_OK;
 fail:
     fclose(f);
-    free(text);
+    free(text), free(step_us);
     return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: timing plan '%s' failed", p->graph_name);
 }
 
@@ -387,7 +420,10 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
                 const plan_step *s = &p->ssteps[i];
                 if (s->kind != STEP_STREAM) continue;
                 const plan_kernel *k = &p->kernels[s->stream.variant[pk->variant[i]]];
-                fprintf(f, "      [%d] %s: %s (%s), grid %d\n", i, s->label, k->name, k->sk_what, pk->grid[i]);
+                if (dsmlpR_exec_step_in_fused(p, pk, i))
+                    fprintf(f, "      [%d] %s: in step %d's persistent kernel\n", i, s->label, i - 1);
+                else
+                    fprintf(f, "      [%d] %s: %s (%s), grid %d\n", i, s->label, k->name, k->sk_what, pk->grid[i]);
             }
         }
         fprintf(f, "  T > %lld: main steps\n", (long long)(p->stream_max_T < 128 ? p->stream_max_T : 128));
