@@ -120,7 +120,8 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             ** bench/RESULTS.md); above, the first variant serving the bucket. With quantized weights at T <= 16 a
             ** W ring where it serves the bucket (faster there on the H200: GELU-4096 int8 T = 1 62.9 vs 68.8 us;
             ** slower with f16/bf16 weights): at T <= 8 the last one (8 consumer warps: 59.4-60.2 us), at T = 9..16
-            ** the first (16 consumer warps: 88.8 vs 91.3 us at T = 16). */
+            ** the first (16 consumer warps: 88.8 vs 91.3 us at T = 16); never the persistent pair (level with the
+            ** two kernels at T <= 8, slower at 16, 2026-12-02: the tuner may take it). */
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
             for (int i = 0, n = s->stream.nvariants; T <= 16 && i < n; i++) {
                 const int q = T <= 8 ? n - 1 - i : i;   /* T <= 8: from the last variant */
@@ -134,8 +135,8 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
         }
     }
     snprintf(rt->pick_from, sizeof rt->pick_from,
-             "heuristic: the weight-streaming route for T <= %d, one block per SM and occupancy (no tuning record; "
-             "dsmlp-compile --tune measures)",
+             "heuristic: the weight-streaming route for T <= %d, resident blocks (W rings: whole tiles per block) "
+             "(no tuning record; dsmlp-compile --tune measures)",
              HEURISTIC_STREAM_MAX_T);
 }
 
