@@ -305,8 +305,8 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
                     if (!dsmlpR_exec_variant_serves(p, s, v, T)) continue;
                     int k = s->stream.variant[v];
                     if (p->kernels[k].sk_fused) continue;   /* timed against the pair below */
-                    /* resident blocks, one per SM, one per tile, two waves, whole tiles per block (more waves measured slower on an
-                    ** H200: every block pays its prologue, bench/RESULTS.md) */
+                    /* resident blocks, one per SM, one per tile, two waves, whole tiles per block (more waves
+                    ** measured slower on an H200: every block pays its prologue, bench/RESULTS.md) */
                     const int64_t res = dsmlpR_exec_grid_resident(p, rt, k), hiT = dsmlpR_exec_bucket_tokens(b);
                     int64_t cands[5] = {res, rt->dev->sm_count, p->kernels[k].sk_tiles, 2 * res,
                                         dsmlpR_exec_grid_tiles(p, rt, k)};
