@@ -18,6 +18,9 @@ void dsmlpC_sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(print
 dsmlp_status dsmlpC_emit_fill(dsmlp_ctx *ctx, const char *tmpl, const char *const *kv, char **out);
 /* ... without the header line and common.cuh (with_common = 0): a part of a larger source */
 dsmlp_status dsmlpC_emit_fill_ex(dsmlp_ctx *ctx, const char *tmpl, const char *const *kv, int with_common, char **out);
+/* The stream kernel's arguments into its ds_args struct `var`, by role (a fused kernel binds two). */
+struct emit_stream_spec;
+void dsmlpC_emit_stream_bind(sbuf *b, const char *var, const struct emit_stream_spec *s);
 dsmlp_status dsmlpC_emit_header(dsmlp_ctx *ctx, sbuf *b, const char *name, const char *what);
 dsmlp_status dsmlpC_emit_undefs(dsmlp_ctx *ctx, sbuf *b, const char *tmpl, const char *keep);
 /* ", T0 *a0, const T1 *a1, ..." for k's arguments; the first nout are written. */

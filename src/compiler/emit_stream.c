@@ -136,8 +136,7 @@ static void bind(sbuf *b, const char *var, const char *field, int a, const char 
     else dsmlpC_sb_printf(b, "    %s.%s = a%d;\n", var, field, a);
 }
 
-/* The kernel arguments into the ds_args struct `var` by role. */
-static void bind_all(sbuf *bd, const char *var, const emit_stream_spec *s)
+void dsmlpC_emit_stream_bind(sbuf *bd, const char *var, const emit_stream_spec *s)
 {
     bind(bd, var, "d", s->a_d, NULL);
     bind(bd, var, "side", s->a_side, NULL);
@@ -246,7 +245,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         if (!s->term_vec[i]) dsmlpC_sb_printf(&tk, "s == %d ? %d : ", st++, i);
     dsmlpC_sb_printf(&tk, "-1; }");
 
-    bind_all(&bd, "A", s);
+    dsmlpC_emit_stream_bind(&bd, "A", s);
     for (int i = 0; i < nb; i++)
         if (s->pipe)
             dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body_pipe<%d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,

@@ -9,18 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void bind_part(sbuf *b, const char *var, const emit_stream_spec *s)
-{
-    const struct { const char *f; int a; } r[] = {{"d", s->a_d},     {"side", s->a_side}, {"x", s->a_x},   {"gamma", s->a_gamma},
-                                                   {"beta", s->a_beta}, {"wu", s->a_wu},   {"wg", s->a_wg}, {"bias", s->a_bias},
-                                                   {"c", s->a_c},     {"su", s->a_su},     {"sg", s->a_sg}, {"part", s->a_part}};
-    for (size_t i = 0; i < sizeof r / sizeof *r; i++)
-        if (r[i].a >= 0) dsmlpC_sb_printf(b, "    %s.%s = a%d;\n", var, r[i].f, r[i].a);
-    for (int i = 0; i < s->nterms; i++) dsmlpC_sb_printf(b, "    %s.term[%d] = a%d;\n", var, i, s->a_term[i]);
-    for (int i = 0; i < s->nextra; i++) dsmlpC_sb_printf(b, "    %s.extra[%d] = a%d;\n", var, i, s->a_extra[i]);
-    if (s->a_cnt >= 0) dsmlpC_sb_printf(b, "    %s.cnt = reinterpret_cast<unsigned *>(a%d);\n", var, s->a_cnt);
-}
-
 dsmlp_status dsmlpC_emit_stream_fused(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_stream_spec *s1,
                                       const emit_stream_spec *s2, int a_gbar, int nout, int uniq)
 {
@@ -47,8 +35,8 @@ dsmlp_status dsmlpC_emit_stream_fused(dsmlp_ctx *ctx, const plan *p, plan_kernel
     dsmlpC_emit_set_name(k, base, s1->el, uniq);
 
     sbuf bd = {0}, dsp = {0}, pr = {0}, src = {0};
-    bind_part(&bd, "A1", s1);
-    bind_part(&bd, "A2", s2);
+    dsmlpC_emit_stream_bind(&bd, "A1", s1);
+    dsmlpC_emit_stream_bind(&bd, "A2", s2);
     dsmlpC_sb_printf(&bd, "    unsigned *gbar = reinterpret_cast<unsigned *>(a%d);\n", a_gbar);
     for (int nt = 1; nt <= maxnt; nt++)
         dsmlpC_sb_printf(&dsp, "    if (T <= %d) { dsf_body<%d, ds_p1::ds_qw%d, %d, ds_p2::ds_qw%d>(A1, A2, T, ds_smem, gbar); return; }\n",

@@ -365,7 +365,7 @@ static void step_add_variant(plan *p, int ki, int *best_nt, size_t *tiles, size_
 }
 
 /* A stream step as made: its candidate, tile counters, ssteps index and its ring variants' kernels (-1: none). */
-typedef struct made { cand c; int cnt, sstep, ok; int ring[2]; } made;
+typedef struct made { cand c; int cnt, sstep; int ring[2]; } made;
 
 /* Consecutive stream steps whose second GEMM reads the first's output (and has no norm of its own) also get one
 ** persistent kernel on the 8-warp ring where both have it, at the same variant index in both steps (docs/stream.md). */
@@ -375,36 +375,32 @@ static dsmlp_status fuse_pairs(rb *R, made *mk, int n, size_t *part_bytes)
     for (int j = 0; j + 1 < n; j++) {
         made *a = &mk[j], *b = &mk[j + 1];
         plan_step *s1 = &p->ssteps[a->sstep], *s2 = &p->ssteps[b->sstep];
-        if (!a->ok || !b->ok || b->sstep != a->sstep + 1 || b->c.norm || b->c.g->x != a->c.d ||
+        if (b->sstep != a->sstep + 1 || b->c.norm || b->c.g->x != a->c.d ||
             s1->stream.nvariants != s2->stream.nvariants || s1->stream.fused_v >= 0 || s2->stream.fused_v >= 0)
             continue;
-        int gbar = -1;
         /* the 8-warp ring only: on the 16-warp ring the persistent kernel measured slower than the two kernels at
         ** every T on an H200 (bench/RESULTS.md) */
-        for (int v = 1; v < 2; v++) {
-            if (a->ring[v] < 0 || b->ring[v] < 0 || s1->stream.nvariants >= PLAN_MAX_VARIANTS) continue;
-            if (gbar < 0) {
-                char name[32];
-                snprintf(name, sizeof name, "sk_gbar%d", j);
-                if ((gbar = add_scratch(R, name, 8, 0)) < 0) return dsmlpB_err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
-            }
-            int ki = -1;
-            dsmlp_status st = emit_fused(R, &a->c, a->cnt, &b->c, b->cnt, &oi_pipe_variants[v], gbar, &ki);
-            if (st == DSMLP_ERR_UNSUPPORTED) {   /* does not fit: the two kernels remain */
-                dsmlpC_fuse_appendf(s1->why, sizeof s1->why, "; no persistent pair: %s", dsmlp_last_error(R->ctx));
-                dsmlpB_err_clear(R->ctx);
-                continue;
-            }
-            if (st != DSMLP_OK) return st;
-            if (s1->stream.fused_v < 0) s1->stream.fused_v = s2->stream.fused_v = s1->stream.nvariants;
-            s1->stream.fused_role = 1, s2->stream.fused_role = 2;
-            s1->stream.variant[s1->stream.nvariants++] = ki;
-            s2->stream.variant[s2->stream.nvariants++] = ki;
-            if (p->kernels[ki].sk_part_bytes > *part_bytes) *part_bytes = p->kernels[ki].sk_part_bytes;
+        const int v = 1;
+        if (a->ring[v] < 0 || b->ring[v] < 0 || s1->stream.nvariants >= PLAN_MAX_VARIANTS) continue;
+        char name[32];
+        snprintf(name, sizeof name, "sk_gbar%d", j);
+        const int gbar = add_scratch(R, name, 8, 0);
+        if (gbar < 0) return dsmlpB_err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+        int ki = -1;
+        dsmlp_status st = emit_fused(R, &a->c, a->cnt, &b->c, b->cnt, &oi_pipe_variants[v], gbar, &ki);
+        if (st == DSMLP_ERR_UNSUPPORTED) {   /* does not fit: the two kernels remain */
+            dsmlpC_fuse_appendf(s1->why, sizeof s1->why, "; no persistent pair: %s", dsmlp_last_error(R->ctx));
+            dsmlpB_err_clear(R->ctx);
+            continue;
         }
-        if (s1->stream.fused_v >= 0)
-            dsmlpC_fuse_appendf(s1->why, sizeof s1->why, "; with step %d also as one persistent kernel (variants %d..)",
-                                b->sstep, s1->stream.fused_v);
+        if (st != DSMLP_OK) return st;
+        s1->stream.fused_v = s2->stream.fused_v = s1->stream.nvariants;
+        s1->stream.fused_role = 1, s2->stream.fused_role = 2;
+        s1->stream.variant[s1->stream.nvariants++] = ki;
+        s2->stream.variant[s2->stream.nvariants++] = ki;
+        if (p->kernels[ki].sk_part_bytes > *part_bytes) *part_bytes = p->kernels[ki].sk_part_bytes;
+        dsmlpC_fuse_appendf(s1->why, sizeof s1->why, "; with step %d also as one persistent kernel (variant %d)",
+                            b->sstep, s1->stream.fused_v);
     }
     return DSMLP_OK;
 }
@@ -516,7 +512,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
             mk[nstream].ring[v] = ki;
         }
         if (st != DSMLP_OK) break;
-        mk[nstream].c = c, mk[nstream].cnt = cnt, mk[nstream].sstep = p->nssteps - 1, mk[nstream].ok = 1;
+        mk[nstream].c = c, mk[nstream].cnt = cnt, mk[nstream].sstep = p->nssteps - 1;
         p->bufs[cnt].ws_bytes = tiles * 4, p->bufs[cnt].cols = (int64_t)tiles;
         if (best_nt < maxnt) maxnt = best_nt;
         /* label and explanation */

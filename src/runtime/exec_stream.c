@@ -80,7 +80,10 @@ int dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G
         if (G > fit) G = fit;
     }
     if (G > EXEC_GRID_PER_SM_MAX * (int64_t)rt->dev->sm_count) G = EXEC_GRID_PER_SM_MAX * (int64_t)rt->dev->sm_count;
-    if (pk->sk_fused && G > dsmlpR_exec_grid_resident(p, rt, k)) G = dsmlpR_exec_grid_resident(p, rt, k);   /* grid barrier */
+    if (pk->sk_fused) {   /* its blocks wait for each other: all must be resident */
+        const int64_t R = dsmlpR_exec_grid_resident(p, rt, k);
+        if (G > R) G = R;
+    }
     return G < 1 ? 1 : (int)G;
 }
 
