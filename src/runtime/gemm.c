@@ -180,7 +180,9 @@ dsmlp_status dsmlpR_gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan
     cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align, sizeof align);
     cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align, sizeof align);
 
-    static const int64_t edges[GEMM_BUCKETS][2] = {{1, 1}, {2, 16}, {17, 128}, {129, 1024}, {1025, INT64_MAX}};
+    static const int64_t edges[GEMM_BUCKETS][2] = {{1, 1},       {2, 8},       {9, 16},       {17, 32},
+                                                   {33, 64},     {65, 128},    {129, 256},    {257, 512},
+                                                   {513, 1024},  {1025, 2048}, {2049, 4096},  {4097, INT64_MAX}};
     int64_t maxT = p->max_tokens > 0 ? p->max_tokens : 1;
     dsmlp_status s = DSMLP_OK;
     for (int i = 0; i < GEMM_BUCKETS && s == DSMLP_OK; i++) {

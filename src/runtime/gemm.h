@@ -8,8 +8,10 @@
 ** bias epilogues require. A residual C (beta = 1) has D's layout; C may be D.
 **
 ** Algorithms are chosen at load time by the cuBLASLt heuristic, one per token
-** bucket (1, 2–16, 17–128, 129–1024, 1025–max), each checked against both
-** ends of its bucket, so dsmlp_run only picks one and sets the column count.
+** bucket (1, then powers of two: 2–8, 9–16, 17–32, ..., 4097–max), each
+** checked against both ends of its bucket, so dsmlp_run only picks one and
+** sets the column count. (Buckets of 17–128 served T = 32 with the algorithm
+** the heuristic gives for 128, 1.3x slower there on an H200: bench/RESULTS.md.)
 ** Where the device allows, the candidates are timed and the fastest is kept.
 */
 #ifndef DSMLP_GEMM_H
@@ -22,7 +24,7 @@
 
 struct device;
 
-#define GEMM_BUCKETS 5
+#define GEMM_BUCKETS 12
 #define GEMM_LT_WORKSPACE ((size_t)32 << 20)   /* cuBLASLt workspace, bytes */
 
 typedef struct gemm_bucket {
