@@ -8,6 +8,7 @@
 */
 #include "testutil.h"
 #include "compiler/plan.h"
+#include "compiler/route.h"
 #include "dtype.h"
 #include "runtime/plan_handle.h"
 
@@ -224,6 +225,7 @@ static int stream_dequants;  /* dequant kernels the small-T route ran (int8 must
 static int stream_runs;      /* stream kernels launched */
 static int pipe_runs;        /* ... of them with the shared-memory W ring */
 static int fused_runs;       /* persistent kernels launched (each runs two stream steps) */
+static int own_norm_runs;    /* small-T route norms run as their own kernel */
 
 #define SIM_MAX_GRID 4096
 
@@ -346,6 +348,9 @@ static int rank_run(rank *r, long long T)
         } else if (s->kind == STEP_GEMM) {
             gemm(p, &s->gemm, r->ptr, T);
         } else if (s->kind == STEP_KERNEL) {
+            /* a norm kept as its own kernel runs only when its GEMM's kernel does not normalize */
+            if (s->norm_for && !dsmlpC_route_step_runs(p, s, step_kernel(p, &steps[s->norm_for - 1], T))) continue;
+            own_norm_runs += s->norm_for != 0;
             stream_dequants += r->stream && p->kernels[k].kind == KERN_DEQUANT;
             run_kernel(r, k, T);
         } else {
@@ -702,7 +707,7 @@ START_TEST(stream_route)
 END_TEST
 
 /* stream_pipe: the W ring variants ([out,in], k a multiple of the load group), which follow the register-fed six in
-** each step's list (T <= 8 and T <= 16 bodies): 16 (variant 6) and 8 (7) consumer warps, f16/bf16/int8, gated, a side sum, partial chunks
+** each step's list (T <= 8 and T <= 16 bodies, T <= 32 without a norm): 16 (variant 6) and 8 (7) consumer warps, f16/bf16/int8, gated, a side sum, partial chunks
 ** (k not a multiple of the stage) and several chunks per tile, grids from one block to one per load group. */
 static const fcase pipe_cases[] = {
     {"ring opt bf16 [out,in] LN relu", 128, 1088, DSMLP_BF16, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
@@ -728,14 +733,33 @@ START_TEST(stream_pipe)
         {4, 6, 1, 6}, {4, 7, 4096, 2},
         /* the T <= 16 bodies (two n8 token tiles, fewer stages): norm, side sum, int8 gated */
         {1, 6, 0, 11}, {2, 7, 5, 16}, {3, 6, 3, 9}, {4, 7, 1, 13},
+        /* the T <= 32 bodies (four token tiles; x resident where K is small): norm, side sum, int8 gated */
+        {3, 7, 2, 20}, {2, 7, 1, 29}, {4, 7, 0, 32}, {0, 6, 4096, 18},
     };
     static const stream_run partial[] = {{5, 6, 0, 3}, {5, 6, 5, 8}, {6, 6, 2, 5}, {6, 6, 4096, 1}, {6, 6, 0, 16}};
     sim_stream = 128, sim_pipe = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) run_stream(pipe_cases, &runs[i], 2);
     for (size_t i = 0; i < sizeof partial / sizeof *partial; i++) run_stream(pipe_cases, &partial[i], 1);
-    /* no norm: int8 with one block walking every tile (T <= 16 body), bf16 gated with a partial tile */
-    static const stream_run nonorm[] = {{7, 7, 1, 16}, {8, 6, 3, 5}};
+    /* no norm: int8 with one block walking every tile (T <= 16 body), bf16 gated with a partial tile; the T <= 32
+    ** bodies (x in the stage, released after the MMAs): int8 on the 8-warp ring (the 16-warp one's slices leave no
+    ** room for two stages), bf16 on both */
+    static const stream_run nonorm[] = {{7, 7, 1, 16}, {8, 6, 3, 5}, {7, 7, 0, 32}, {7, 7, 3, 17},
+                                        {7, 7, 4096, 25}, {8, 7, 2, 24}, {8, 6, 0, 30}};
     for (size_t i = 0; i < sizeof nonorm / sizeof *nonorm; i++) run_stream(pipe_cases, &nonorm[i], 2);
+    /* the norm as its own kernel (variant 9: GEMM1's 8-warp ring without its prologue norm, the norm step before it;
+    ** GEMM2's 8-warp ring again): LN, RMS, a side sum feeding the residual, int8, every body; variant 7 keeps the
+    ** norm in the prologue, so the norm step must not run */
+    static const stream_run own[] = {{0, 9, 0, 1}, {3, 9, 3, 8}, {4, 9, 1, 13}, {2, 9, 4096, 20}, {3, 9, 0, 32},
+                                     {1, 9, 2, 27}};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
+        const int before = own_norm_runs;
+        run_stream(pipe_cases, &own[i], 2);
+        ck_assert_msg(own_norm_runs == before + 1, "%s T=%lld: variant 9 ran the norm step %d times",
+                      pipe_cases[own[i].c].name, own[i].T, own_norm_runs - before);
+    }
+    const int before = own_norm_runs;
+    run_stream(pipe_cases, &(stream_run){3, 7, 0, 5}, 2);
+    ck_assert_msg(own_norm_runs == before, "variant 7 (the norm in its prologue) also ran the norm step");
     sim_stream = 0, sim_pipe = 0, sim_variant = 0, sim_grid = 0;
 }
 END_TEST
@@ -747,6 +771,7 @@ START_TEST(stream_fused)
 {
     static const stream_run runs[] = {
         {3, 8, 0, 1}, {3, 8, 3, 12}, {4, 8, 1, 6}, {4, 8, 5, 16}, {2, 8, 4096, 3}, {7, 8, 2, 8}, {0, 8, 7, 13},
+        {3, 8, 2, 27}, {7, 8, 0, 32},   /* the T <= 32 bodies */
     };
     sim_stream = 128, sim_pipe = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {

@@ -91,6 +91,13 @@ static int make_pipe_body(const emit_stream_spec *s, int nt, size_t wbytes, size
     return 0;
 }
 
+static const body *body_nt(const body *b, int nb, int nt)
+{
+    for (int i = 0; i < nb; i++)
+        if (b[i].nt == nt) return &b[i];
+    return NULL;
+}
+
 static int make_body(const emit_stream_spec *s, const plan *p, int nt, int nstaged, size_t wbytes, size_t xbytes, body *b)
 {
     const int budget = s->min_blocks > 1 ? REG_BUDGET_2 : REG_BUDGET;
@@ -188,9 +195,11 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     for (int i = 0; s->norm && i < s->nterms; i++) nstaged += !s->term_vec[i];
     /* Bodies for T <= 8, 32, 128 (n8 token tiles 1, 4, 16): each body costs NVRTC time, and at these token
     ** counts the kernel streams weights, so padding T = 9 up to 32 costs little (a few more MMAs per load). The W
-    ** ring has bodies for T <= 8 and 16: a T <= 32 body's x and two stages do not fit in shared memory. */
-    static const int nts[] = {1, 4, 16}, pipe_nts[] = {1, 2};
-    const int *bnt = s->pipe ? pipe_nts : nts, nbnt = s->pipe ? 2 : 3;
+    ** ring has bodies for T <= 8, 16 and 32 where they fit: with a norm, 32 rows of resident x fit beside two
+    ** stages up to K = 2048 or so; without one, a T <= 32 stage (1-byte weights) fits twice beside 8 consumer
+    ** warps' slices only. */
+    static const int nts[] = {1, 4, 16}, pipe_nts[] = {1, 2, 4};
+    const int *bnt = s->pipe ? pipe_nts : nts, nbnt = 3;
     body bodies[3];
     int nb = 0;
     for (int i = 0; i < nbnt; i++) {
@@ -258,8 +267,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     dsmlpC_emit_params(&pr, p, k, nout);
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
-        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], trace[16],
-        qw8[16], qw16[16];
+        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], stg32[16],
+        trace[16], qw8[16], qw16[16], qw32[16];
     snprintf(n_, sizeof n_, "%lld", (long long)s->n);
     snprintf(k_, sizeof k_, "%lld", (long long)s->k);
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
@@ -283,12 +292,15 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     snprintf(th, sizeof th, "%d", threads);
     snprintf(sm, sizeof sm, "%zu", smem);
     snprintf(wb, sizeof wb, "%zu", wbytes);
-    /* the ring bodies' stage counts (their u); unused values for bodies this kernel does not have */
-    snprintf(stg8, sizeof stg8, "%d", s->pipe && bodies[0].nt == 1 ? bodies[0].u : 2);
-    snprintf(stg16, sizeof stg16, "%d", s->pipe && bodies[nb - 1].nt > 1 ? bodies[nb - 1].u : 2);
+    /* the ring bodies' stage counts (their u) and load groups; unused values for bodies this kernel does not have */
+    const body *b8 = body_nt(bodies, nb, 1), *b16 = body_nt(bodies, nb, 2), *b32 = body_nt(bodies, nb, 4);
+    snprintf(stg8, sizeof stg8, "%d", s->pipe && b8 ? b8->u : 2);
+    snprintf(stg16, sizeof stg16, "%d", s->pipe && b16 ? b16->u : 2);
+    snprintf(stg32, sizeof stg32, "%d", s->pipe && b32 ? b32->u : 2);
     snprintf(trace, sizeof trace, "%d", DSMLP_RING_TRACE);
-    snprintf(qw8, sizeof qw8, "%d", s->pipe && bodies[0].nt == 1 ? bodies[0].qw : 0);
-    snprintf(qw16, sizeof qw16, "%d", s->pipe && bodies[nb - 1].nt > 1 ? bodies[nb - 1].qw : 0);
+    snprintf(qw8, sizeof qw8, "%d", s->pipe && b8 ? b8->qw : 0);
+    snprintf(qw16, sizeof qw16, "%d", s->pipe && b16 ? b16->qw : 0);
+    snprintf(qw32, sizeof qw32, "%d", s->pipe && b32 ? b32->qw : 0);
     const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
         "NAME", k->name, "MAXT", mxt, "N", n_, "WHAT", what,
@@ -304,7 +316,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr,
-        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "TRACE", trace, "QW8", qw8, "QW16", qw16, NULL};
+        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "STAGES32", stg32, "TRACE", trace, "QW8", qw8, "QW16", qw16,
+        "QW32", qw32, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill_ex(ctx, "stream.cu", kv, !s->fused_part, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
@@ -313,12 +326,11 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     k->sk_tiles = ceil_div(s->n, bcp);
     k->sk_units = k->sk_tiles * ceil_div(s->k, kstep);
     k->sk_maxnt = maxnt;
-    k->sk_ring = s->pipe != 0, k->sk_quant = s->quant != 0;
+    k->sk_ring = s->pipe != 0, k->sk_quant = s->quant != 0, k->sk_norm = s->norm != 0;
     k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
     if (s->pipe) {
-        char stg[16];   /* stages per body: "4" or "4/2" (T <= 8 / T <= 16) */
-        if (nb > 1) snprintf(stg, sizeof stg, "%d/%d", bodies[0].u, bodies[1].u);
-        else snprintf(stg, sizeof stg, "%d", bodies[0].u);
+        char stg[24] = "";   /* stages per body: "4", "4/2" or "4/3/2" (T <= 8 / 16 / 32) */
+        for (int i = 0; i < nb; i++) snprintf(stg + strlen(stg), sizeof stg - strlen(stg), "%s%d", i ? "/" : "", bodies[i].u);
         snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, %d B per row per lane, W ring %sx%dx%d B, %dx%d warps + producer, T<=%d",
                  wcol, (int)((size_t)s->el * s->lpr * wbytes), stg, bct,
                  (int)((size_t)pipe_qw(s, wbytes) * s->wk * kstep * wbytes), s->wn, s->wk, 8 * maxnt);

@@ -38,7 +38,7 @@ dsmlp_status dsmlpC_emit_stream_fused(dsmlp_ctx *ctx, const plan *p, plan_kernel
     dsmlpC_emit_stream_bind(&bd, "A1", s1);
     dsmlpC_emit_stream_bind(&bd, "A2", s2);
     dsmlpC_sb_printf(&bd, "    unsigned *gbar = reinterpret_cast<unsigned *>(a%d);\n", a_gbar);
-    for (int nt = 1; nt <= maxnt; nt++)
+    for (int nt = 1; nt <= maxnt; nt *= 2)   /* the ring bodies: 1, 2, 4 token tiles */
         dsmlpC_sb_printf(&dsp, "    if (T <= %d) { dsf_body<%d, ds_p1::ds_qw%d, %d, ds_p2::ds_qw%d>(A1, A2, T, ds_smem, gbar); return; }\n",
                          8 * nt, nt, 8 * nt, nt, 8 * nt);
     dsmlpC_emit_params(&pr, p, k, nout);
@@ -80,7 +80,7 @@ dsmlp_status dsmlpC_emit_stream_fused(dsmlp_ctx *ctx, const plan *p, plan_kernel
     k->sk_tiles = k1.sk_tiles < k2.sk_tiles ? k1.sk_tiles : k2.sk_tiles;
     k->sk_units = k1.sk_units < k2.sk_units ? k1.sk_units : k2.sk_units;   /* every block gets work in both phases */
     k->sk_maxnt = maxnt;
-    k->sk_ring = 1, k->sk_quant = s1->quant || s2->quant, k->sk_fused = 1;
+    k->sk_ring = 1, k->sk_quant = s1->quant || s2->quant, k->sk_fused = 1, k->sk_norm = s1->norm != 0;
     k->sk_part_bytes = k1.sk_part_bytes > k2.sk_part_bytes ? k1.sk_part_bytes : k2.sk_part_bytes;
     snprintf(k->sk_what, sizeof k->sk_what, "persistent: both GEMMs through one W ring, %dx%d warps + producer, grid barrier, T<=%d",
              s1->wn, s1->wk, 8 * maxnt);

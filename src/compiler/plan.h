@@ -24,7 +24,8 @@
 #define PLAN_MAX_ARGS   32      /* a fused stream kernel takes both GEMMs' arguments */
 #define PLAN_LOWER_MAX_ARGS 20  /* the kernels lowering makes (element-wise chains, norms)          */
 #define PLAN_MAX_TERMS  8
-#define PLAN_MAX_VARIANTS 9     /* six register-fed tile variants, two W rings, a persistent pair (route.c) */
+#define PLAN_MAX_VARIANTS 10    /* six register-fed tile variants, two W rings, a persistent pair, the 8-warp ring
+                                   with the norm as its own kernel (route.c) */
 #define PLAN_BUCKETS    5     /* stream route token buckets: T <= 8, 16, 32, 64, 128 */
 #define PLAN_STREAM_MAX_T 128
 #define PLAN_TEXT_MAX   512
@@ -101,6 +102,7 @@ typedef struct plan_kernel {
     int     sk_ring, sk_quant;     /* W through the shared-memory ring; quantized weights */
     int     sk_fused;              /* runs its step and the next one (a persistent kernel: grid <= resident blocks,
                                       cooperative launch) */
+    int     sk_norm;               /* normalizes x in its prologue (a norm step before it is skipped) */
     size_t  sk_part_bytes;
     char    sk_what[128];          /* "IO 64 cols/warp, 2x4 warps" (explain)   */
 } plan_kernel;
@@ -167,8 +169,8 @@ typedef struct plan_stream {
     int out, side;                     /* buffers it writes (side: norm sum, or -1) */
     int c;                             /* residual added at the index it writes, or -1 */
     int norm_fused, gated, act;        /* explain                                 */
-    /* Variants at index >= fused_v (-1: none) are persistent kernels running this step and the next one
-    ** (fused_role 1, which launches them) or the previous one and this (2, which launches nothing); both steps
+    /* The variant at index fused_v (-1: none) is a persistent kernel running this step and the next one
+    ** (fused_role 1, which launches it) or the previous one and this (2, which launches nothing); both steps
     ** list the same kernel at the same index, so a pick is consistent when both steps pick it. */
     int fused_v, fused_role;
 } plan_stream;
@@ -181,6 +183,8 @@ typedef struct plan_step {
     int            main_step;             /* ssteps: the main step it copies (GEMM state), else -1 */
     int            kernel;                /* STEP_KERNEL: index in kernels      */
     int            buf;                   /* STEP_ALL_REDUCE: buffer, in place  */
+    int            norm_for;              /* ssteps: a norm kept as its own kernel runs only when stream step
+                                             norm_for - 1 picked a kernel without the norm (0: always runs) */
     char           label[48];             /* dsmlp_plan_step_label              */
     char           absorbed[PLAN_TEXT_MAX]; /* the graph ops this step computes  */
     char           why[PLAN_TEXT_MAX];    /* fusion taken / not taken, and why  */

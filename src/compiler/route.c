@@ -37,7 +37,12 @@ static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 
 ** vs 62.9 us). Two pieces per row per lane measured level with one and were dropped. */
 /* (A wide ring of 128-row tiles fed by four cp.async producer warps for T <= 32 was slower than these and the
 ** register-fed bodies at every T on the H200; removed, docs/stream.md.) */
-static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 2, 1, 1}, {8, 1, 1, 2, 4, 1, 2, 1, 1}};
+static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 4, 1, 1}, {8, 1, 1, 2, 4, 1, 4, 1, 1}};
+
+/* 0: the norm before a stream GEMM stays its own kernel (-D for measurements only). */
+#ifndef DSMLP_STREAM_NORM_FUSE
+#define DSMLP_STREAM_NORM_FUSE 1
+#endif
 
 typedef struct rb {
     dsmlp_ctx *ctx;
@@ -313,7 +318,7 @@ static int find_cand(rb *R, int i, cand *c, char *why, size_t cap)
     if (ng < p->nsteps && p->steps[ng].kind == STEP_GEMM)
         for (int q = i + 1; q < ng; q++)
             if (p->steps[q].op.deq.out != p->steps[ng].gemm.w) ng = p->nsteps;   /* another weight's: no fusion */
-    if (s->kind == STEP_KERNEL && s->op.kind == KERN_NORM && ng < p->nsteps && p->steps[ng].kind == STEP_GEMM &&
+    if (DSMLP_STREAM_NORM_FUSE && s->kind == STEP_KERNEL && s->op.kind == KERN_NORM && ng < p->nsteps && p->steps[ng].kind == STEP_GEMM &&
         p->steps[ng].gemm.x == s->op.norm.out && !read_elsewhere(p, s->op.norm.out, i, ng) &&
         norm_ok(p, &s->op.norm, p->bufs[s->op.norm.out].dtype)) {
         c->norm = &s->op.norm;
@@ -353,6 +358,11 @@ static int find_cand(rb *R, int i, cand *c, char *why, size_t cap)
     return 1;
 }
 
+int dsmlpC_route_step_runs(const plan *p, const plan_step *s, int k_next)
+{
+    return !s->norm_for || k_next < 0 || !p->kernels[k_next].sk_norm;
+}
+
 /* Kernel ki becomes the next variant of the last stream step; the step's scratch needs grow to cover it. */
 static void step_add_variant(plan *p, int ki, int *best_nt, size_t *tiles, size_t *part_bytes)
 {
@@ -364,8 +374,69 @@ static void step_add_variant(plan *p, int ki, int *best_nt, size_t *tiles, size_
     if (k->sk_part_bytes > *part_bytes) *part_bytes = k->sk_part_bytes;
 }
 
+static plan_step *push_step(rb *R)
+{
+    plan *p = R->p;
+    if (grow((void **)&p->ssteps, &R->capsteps, p->nssteps, sizeof *p->ssteps)) return NULL;
+    return &p->ssteps[p->nssteps++];
+}
+
 /* A stream step as made: its candidate, tile counters, ssteps index and its ring variants' kernels (-1: none). */
 typedef struct made { cand c; int cnt, sstep; int ring[2]; } made;
+
+/* Kernel ki becomes the next variant of stream step `step` (as step_add_variant, for any step). */
+static void add_variant_at(plan *p, int step, int ki, size_t *part_bytes)
+{
+    plan_step *s = &p->ssteps[step];
+    const plan_kernel *k = &p->kernels[ki];
+    plan_buf *cnt = &p->bufs[s->stream.counters];
+    s->stream.variant[s->stream.nvariants++] = ki;
+    if ((size_t)k->sk_tiles * 4 > cnt->ws_bytes) cnt->ws_bytes = (size_t)k->sk_tiles * 4, cnt->cols = k->sk_tiles;
+    if (k->sk_part_bytes > *part_bytes) *part_bytes = k->sk_part_bytes;
+}
+
+/* The norm as its own kernel (docs/stream.md). A stream step with the norm in its prologue also gets its 8-warp ring
+** without it, which reads the norm's output through the stages like any x; the norm step stays before it and runs
+** only when the picked kernel does not normalize. A prologue norm keeps all of x resident in shared memory, which
+** leaves no room for the T <= 32 body at K = 4096; measured on an H200 (bench/RESULTS.md) the separate norm is
+** 1.6-1.9x faster at T = 17..32 and slower at T <= 8 (launch and L2 round trip of its own). The next stream step
+** lists its 8-warp ring again at the same index, so a variant index names one configuration of the route. */
+static dsmlp_status add_prenorm(rb *R, made *mk, int n, size_t *part_bytes)
+{
+    plan *p = R->p;
+    for (int j = n - 1; j >= 0; j--) {   /* from the last: an inserted step moves only the steps after it */
+        const made *a = &mk[j];
+        const plan_step *s = &p->ssteps[a->sstep];
+        if (!a->c.norm || a->ring[1] < 0 || s->stream.nvariants >= PLAN_MAX_VARIANTS) continue;
+        cand cn = a->c;
+        cn.norm = NULL;   /* x: the norm's output, which the GEMM reads in the main steps */
+        int ki = -1;
+        dsmlp_status st = emit_variant(R, &cn, &oi_pipe_variants[1], a->cnt, &ki);
+        if (st == DSMLP_ERR_UNSUPPORTED) {
+            dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; no ring with the norm as its own kernel: %s",
+                                dsmlp_last_error(R->ctx));
+            dsmlpB_err_clear(R->ctx);
+            continue;
+        }
+        if (st != DSMLP_OK) return st;
+        const int v = p->ssteps[a->sstep].stream.nvariants;
+        const made *b = j + 1 < n ? &mk[j + 1] : NULL;
+        if (b && b->sstep == a->sstep + 1 && !b->c.norm && b->ring[1] >= 0 && p->ssteps[b->sstep].stream.nvariants == v)
+            add_variant_at(p, b->sstep, b->ring[1], part_bytes);
+        add_variant_at(p, a->sstep, ki, part_bytes);
+        dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; variant %d: the 8-warp ring with the norm as its "
+                            "own kernel (step %d, run only then)", v, a->sstep);
+        if (!push_step(R)) return dsmlpB_err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
+        memmove(&p->ssteps[a->sstep + 1], &p->ssteps[a->sstep], (size_t)(p->nssteps - 1 - a->sstep) * sizeof *p->ssteps);
+        plan_step *ns = &p->ssteps[a->sstep];
+        *ns = p->steps[a->c.first];
+        ns->main_step = a->c.first;
+        ns->norm_for = a->sstep + 2;   /* the stream step, now at a->sstep + 1 */
+        snprintf(ns->why, sizeof ns->why, "the norm as its own kernel: runs only when step %d picks a kernel without it "
+                 "(variant %d)", a->sstep + 1, v);
+    }
+    return DSMLP_OK;
+}
 
 /* Consecutive stream steps whose second GEMM reads the first's output (and has no norm of its own) also get one
 ** persistent kernel on the 8-warp ring where both have it, at the same variant index in both steps (docs/stream.md). */
@@ -403,13 +474,6 @@ static dsmlp_status fuse_pairs(rb *R, made *mk, int n, size_t *part_bytes)
                             b->sstep, s1->stream.fused_v);
     }
     return DSMLP_OK;
-}
-
-static plan_step *push_step(rb *R)
-{
-    plan *p = R->p;
-    if (grow((void **)&p->ssteps, &R->capsteps, p->nssteps, sizeof *p->ssteps)) return NULL;
-    return &p->ssteps[p->nssteps++];
 }
 
 dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, int pipe)
@@ -530,6 +594,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
         nstream++;
     }
     if (st == DSMLP_OK) st = fuse_pairs(&R, mk, nstream, &part_bytes);
+    if (st == DSMLP_OK) st = add_prenorm(&R, mk, nstream, &part_bytes);
     free(R.skip), free(mk);
     if (st != DSMLP_OK) {
         free(p->ssteps);

@@ -8,6 +8,7 @@
 #include "context.h"
 #include "tp.h"
 #include "../compiler/alias.h"
+#include "../compiler/route.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -87,11 +88,20 @@ static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, const plan_step *
     return DSMLP_OK;
 }
 
+dsmlp_status dsmlpR_exec_run_step_kernel(dsmlp_plan *pl, const plan_step *ps, int step, int64_t T, CUstream stream)
+{
+    return run_kernel(pl, pl->rt, ps, step, ps->kernel, T, stream);
+}
+
 /* One step of either route; gemm state is per main step. */
 static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *ps, int i, int gi, const exec_pick *pick,
                              int64_t T, CUstream st)
 {
     const plan *p = pl->p;
+    if (ps->kind == STEP_KERNEL && ps->norm_for) {   /* a norm kept as its own kernel: only if the GEMM lacks it */
+        const int j = ps->norm_for - 1;
+        if (!dsmlpC_route_step_runs(p, ps, p->ssteps[j].stream.variant[pick->variant[j]])) return DSMLP_OK;
+    }
     if (ps->kind == STEP_KERNEL) return run_kernel(pl, rt, ps, i, ps->kernel, T, st);
     if (ps->kind == STEP_STREAM && dsmlpR_exec_step_in_fused(p, pick, i)) return DSMLP_OK;   /* ran in step i - 1's */
     if (ps->kind == STEP_STREAM)

@@ -15,8 +15,9 @@
 
 /* The heuristic without a tuning record: the small-T route serves T up to
 ** this (documented in docs/stream.md; measured on an H200, bench/RESULTS.md:
-** with int8 weights it is 2.5-3.3x faster than the main steps at T <= 8 and
-** 1.3-1.8x at T = 16-32; at T = 64 they are level). */
+** with int8 weights it is 2.5-3.8x faster than the main steps at T <= 8 and
+** 2.2-2.6x at T = 17-32; at T = 64 the register-fed kernels and the main
+** steps were level). */
 #define HEURISTIC_STREAM_MAX_T 32
 
 int dsmlpR_exec_bucket(int64_t T)
@@ -36,7 +37,7 @@ int dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t
 int dsmlpR_exec_step_in_fused(const plan *p, const exec_pick *pick, int i)
 {
     const plan_step *s = &p->ssteps[i];
-    return s->kind == STEP_STREAM && s->stream.fused_role == 2 && pick->variant[i] >= s->stream.fused_v &&
+    return s->kind == STEP_STREAM && s->stream.fused_role == 2 && pick->variant[i] == s->stream.fused_v &&
            s->stream.fused_v >= 0;
 }
 
@@ -45,7 +46,7 @@ int dsmlpR_exec_pick_consistent(const plan *p, const exec_pick *pick, const char
     for (int i = 0; i + 1 < p->nssteps; i++) {
         const plan_step *s = &p->ssteps[i];
         if (s->kind != STEP_STREAM || s->stream.fused_v < 0 || s->stream.fused_role != 1) continue;
-        const int a = pick->variant[i] >= s->stream.fused_v, b = pick->variant[i + 1] >= s->stream.fused_v;
+        const int a = pick->variant[i] == s->stream.fused_v, b = pick->variant[i + 1] == s->stream.fused_v;
         if (a != b || (a && pick->variant[i] != pick->variant[i + 1])) {
             *why = "a persistent kernel picked for one step of its pair only";
             return 0;
@@ -120,15 +121,19 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             const plan_step *s = &p->ssteps[i];
             if (s->kind != STEP_STREAM) continue;
             /* T <= 8: the wide-run tile with 2 blocks per SM (variant 1); T <= 32: variant 5 (the tuner's picks,
-            ** bench/RESULTS.md); above, the first variant serving the bucket. With quantized weights at T <= 16 a
+            ** bench/RESULTS.md); above, the first variant serving the bucket. With quantized weights at T <= 32 a
             ** W ring where it serves the bucket (faster there on the H200: GELU-4096 int8 T = 1 62.9 vs 68.8 us;
-            ** slower with f16/bf16 weights): at T <= 8 the last one (8 consumer warps: 59.4-60.2 us), at T = 9..16
-            ** the first (16 consumer warps: 88.8 vs 91.3 us at T = 16); never the persistent pair (level with the
-            ** two kernels at T <= 8, slower at 16, 2026-12-02: the tuner may take it). */
+            ** slower with f16/bf16 weights): at T <= 8 the last one with the norm in its prologue (8 consumer
+            ** warps: 57.1 us; the norm as its own kernel 64.2), at T = 9..16 the first (16 consumer warps: 88.8 vs
+            ** 91.3 us at T = 16), at T = 17..32 the last (the 8-warp ring with the norm as its own kernel: T = 32
+            ** 97.2 vs 174.0 us, 2026-12-02); never the persistent pair (level with the two kernels at T <= 8,
+            ** slower at 16, 2026-12-02: the tuner may take it). */
+            const int own_norm = i > 0 && p->ssteps[i - 1].norm_for == i + 1;   /* a norm step may run before it */
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
-            for (int i = 0, n = s->stream.nvariants; T <= 16 && i < n; i++) {
-                const int q = T <= 8 ? n - 1 - i : i;   /* T <= 8: from the last variant */
+            for (int i = 0, n = s->stream.nvariants; T <= 32 && i < n; i++) {
+                const int q = T <= 16 && T > 8 ? i : n - 1 - i;   /* T = 9..16: from the first variant */
                 const plan_kernel *k = &p->kernels[s->stream.variant[q]];
+                if (T <= 16 && own_norm && !k->sk_norm) continue;
                 if (k->sk_ring && k->sk_quant && !k->sk_fused && dsmlpR_exec_variant_serves(p, s, q, T)) { v = q; break; }
             }
             for (int q = 0; q < s->stream.nvariants && !dsmlpR_exec_variant_serves(p, s, v, T); q++) v = q;

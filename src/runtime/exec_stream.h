@@ -34,6 +34,8 @@ void         dsmlpR_exec_stream_unload(exec_state *rt);
 dsmlp_status dsmlpR_exec_launch_stream(dsmlp_ctx *ctx, const plan *p, exec_state *rt, int step, int k, int grid, int64_t T,
                                 CUstream stream);
 
+/* Enqueues the generated kernel of kernel step ps (index step of its route), as a run would. */
+dsmlp_status dsmlpR_exec_run_step_kernel(dsmlp_plan *pl, const plan_step *ps, int step, int64_t T, CUstream stream);
 /* Enqueues every step of one route (0 main, 1 the small-T route with pick). */
 dsmlp_status dsmlpR_exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exec_pick *pick, CUstream st);
 

@@ -16,6 +16,7 @@
 #include "exec_tune.h"
 #include "exec_stream.h"
 #include "context.h"
+#include "../compiler/route.h"
 #include "store_int.h"
 
 #include "dtype.h"
@@ -230,12 +231,18 @@ static dsmlp_status tuner_open(tuner *t, dsmlp_plan *pl)
 static double time_it(tuner *t, int64_t T, int route, const exec_pick *pick, int step, int k, int grid)
 {
     const cuda_api *cu = t->cu;
+    const plan *p = t->pl->p;
+    /* a kernel without the norm of a step whose norm stays its own kernel: timed with that kernel */
+    const int norm = k >= 0 && step > 0 && p->ssteps[step - 1].norm_for == step + 1 &&
+                     dsmlpC_route_step_runs(p, &p->ssteps[step - 1], k) ? step - 1 : -1;
     double best[3];
     for (int rep = 0; rep < 3; rep++) {
         for (int i = -2; i < TUNE_REPS; i++) {
             if (i == 0 && cu->cuEventRecord(t->e0, t->st) != CUDA_SUCCESS) return -1;
-            dsmlp_status s = k >= 0 ? dsmlpR_exec_launch_stream(t->pl->ctx, t->pl->p, t->rt, step, k, grid, T, t->st)
-                                    : dsmlpR_exec_enqueue(t->pl, T, route, pick, t->st);
+            dsmlp_status s = norm >= 0 ? dsmlpR_exec_run_step_kernel(t->pl, &p->ssteps[norm], norm, T, t->st) : DSMLP_OK;
+            if (s == DSMLP_OK)
+                s = k >= 0 ? dsmlpR_exec_launch_stream(t->pl->ctx, p, t->rt, step, k, grid, T, t->st)
+                           : dsmlpR_exec_enqueue(t->pl, T, route, pick, t->st);
             if (s != DSMLP_OK) return -1;
         }
         float ms = 0;
@@ -255,17 +262,15 @@ static void tune_fused(tuner *t, int64_t T, exec_pick *pk, int i, const double *
     const plan *p = t->pl->p;
     const plan_step *s = &p->ssteps[i];
     if (s->kind != STEP_STREAM || s->stream.fused_v < 0 || s->stream.fused_role != 1) return;
+    const int v = s->stream.fused_v, k = s->stream.variant[v];
+    if (!dsmlpR_exec_variant_serves(p, s, v, T)) return;
     double best = step_us[i] + step_us[i + 1];
-    for (int v = s->stream.fused_v; v < s->stream.nvariants; v++) {
-        if (!dsmlpR_exec_variant_serves(p, s, v, T)) continue;
-        const int k = s->stream.variant[v];
-        const int64_t cands[2] = {dsmlpR_exec_grid_resident(p, t->rt, k), dsmlpR_exec_grid_tiles(p, t->rt, k)};
-        for (int c = 0; c < 2; c++) {
-            const int G = dsmlpR_exec_grid_clamp(p, t->rt, k, cands[c], T);
-            if (c == 1 && G == dsmlpR_exec_grid_clamp(p, t->rt, k, cands[0], T)) break;
-            const double us = time_it(t, T, 1, pk, i, k, G);
-            if (us > 0 && us < best) best = us, pk->variant[i] = pk->variant[i + 1] = v, pk->grid[i] = pk->grid[i + 1] = G;
-        }
+    const int64_t cands[2] = {dsmlpR_exec_grid_resident(p, t->rt, k), dsmlpR_exec_grid_tiles(p, t->rt, k)};
+    for (int c = 0; c < 2; c++) {
+        const int G = dsmlpR_exec_grid_clamp(p, t->rt, k, cands[c], T);
+        if (c == 1 && G == dsmlpR_exec_grid_clamp(p, t->rt, k, cands[0], T)) break;
+        const double us = time_it(t, T, 1, pk, i, k, G);
+        if (us > 0 && us < best) best = us, pk->variant[i] = pk->variant[i + 1] = v, pk->grid[i] = pk->grid[i + 1] = G;
     }
 }
 
@@ -418,6 +423,12 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
             fprintf(f, "\n");
             for (int i = 0; stream && i < p->nssteps; i++) {
                 const plan_step *s = &p->ssteps[i];
+                if (s->norm_for) {
+                    const int j = s->norm_for - 1;
+                    if (dsmlpC_route_step_runs(p, s, p->ssteps[j].stream.variant[pk->variant[j]]))
+                        fprintf(f, "      [%d] %s: its own kernel (step %d's kernel does not normalize)\n", i, s->label, j);
+                    continue;
+                }
                 if (s->kind != STEP_STREAM) continue;
                 const plan_kernel *k = &p->kernels[s->stream.variant[pk->variant[i]]];
                 if (dsmlpR_exec_step_in_fused(p, pk, i))
