@@ -24,7 +24,8 @@
 #define DS_PIPE {{PIPE}}             // 1: W through a shared-memory ring (producer warp, bulk copies, mbarriers)
 #define DS_STAGES8 {{STAGES8}}       // ring stages (DS_PIPE) of the T <= 8 body
 #define DS_STAGES16 {{STAGES16}}     // ... of the T <= 16 body
-#define DS_STAGES32 {{STAGES32}}     // ... and of the T <= 32 body
+#define DS_STAGES32 {{STAGES32}}     // ... of the T <= 32 body
+#define DS_STAGES64 {{STAGES64}}     // ... and of the T <= 64 body (half-length row segments)
 #define DS_TRACE {{TRACE}}           // measurements only (-DDSMLP_RING_TRACE=N): the W ring's phases in launch N
 #define DS_NAME "{{NAME}}"
 #define DS_SMEM {{SMEM}}LL
@@ -963,12 +964,13 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 // their fragments from shared memory, multiply and release the stage on its "empty" mbarrier: no block barrier in
 // the main loop. With a norm, the consumers normalize all of x once (every k the block may need) into a resident
 // buffer before it. Block barriers (named, consumers only) remain at segment ends. [out,in] weights only; K a
-// multiple of the load group; bodies for T <= 8, 16 and 32 where they fit: more x, fewer stages.
+// multiple of the load group; bodies for T <= 8, 16, 32 and 64 where they fit: more x, fewer stages (and at
+// T <= 64 half-length row segments).
 // W row pitch in a stage (bytes): a segment plus the offset that makes the lanes' fragment reads conflict-free
 #define DS_WPAD (DS_EL * DS_WB == 16 ? (DS_LPR == 1 ? 64 : 16) : (DS_LPR == 1 ? 32 : 64))
 template <int NT, int QW> struct ds_ring {
     static constexpr int TP = 8 * NT;
-    static constexpr int S = NT == 1 ? DS_STAGES8 : NT == 2 ? DS_STAGES16 : DS_STAGES32;   // stages
+    static constexpr int S = NT == 1 ? DS_STAGES8 : NT == 2 ? DS_STAGES16 : NT == 4 ? DS_STAGES32 : DS_STAGES64;
     static constexpr int KCH = QW * DS_WK * DS_KSTEP;       // k per stage
     static constexpr int SEG = KCH * DS_WB;                  // bytes of one W row per stage
     static constexpr int PITCH = SEG + DS_WPAD;
@@ -1276,8 +1278,8 @@ template <int NT, int QW>
 __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsigned char *smem)
 {
     typedef ds_ring<NT, QW> P;
-    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && (NT == 1 || NT == 2 || NT == 4),
-                  "the W ring takes [out,in] weights, whole load groups, T <= 32");
+    static_assert(!DS_IO && DS_K % DS_KSTEP == 0 && (NT == 1 || NT == 2 || NT == 4 || NT == 8),
+                  "the W ring takes [out,in] weights, whole load groups, T <= 64");
     static_assert(P::BYTES <= DS_SMEM, "shared memory layout exceeds the launch's");
     unsigned long long *full = reinterpret_cast<unsigned long long *>(smem + P::S * P::STAGE), *empty = full + P::S;
     ds_range R;
@@ -1293,7 +1295,7 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
 
 // What a fused kernel's entry (templates/stream_fused.cu) takes from its parts: the ring bodies' load groups per
 // warp per stage, and two primitives (macros in the host simulation, which namespaces cannot qualify).
-constexpr int ds_qw8 = {{QW8}}, ds_qw16 = {{QW16}}, ds_qw32 = {{QW32}};
+constexpr int ds_qw8 = {{QW8}}, ds_qw16 = {{QW16}}, ds_qw32 = {{QW32}}, ds_qw64 = {{QW64}};
 __device__ __forceinline__ void ds_fused_pdl_wait() { ds_pdl_wait(); }
 __device__ __forceinline__ void ds_fused_fence_init() { ds_mbar_fence_init(); }
 #endif

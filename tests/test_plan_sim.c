@@ -744,13 +744,15 @@ START_TEST(stream_pipe)
     ** bodies (x in the stage, released after the MMAs): int8 on the 8-warp ring (the 16-warp one's slices leave no
     ** room for two stages), bf16 on both */
     static const stream_run nonorm[] = {{7, 7, 1, 16}, {8, 6, 3, 5}, {7, 7, 0, 32}, {7, 7, 3, 17},
-                                        {7, 7, 4096, 25}, {8, 7, 2, 24}, {8, 6, 0, 30}};
+                                        {7, 7, 4096, 25}, {8, 7, 2, 24}, {8, 6, 0, 30},
+                                        /* T <= 64 (8-warp ring, half-length row segments) */
+                                        {7, 7, 0, 64}, {7, 7, 3, 40}, {8, 7, 4096, 57}};
     for (size_t i = 0; i < sizeof nonorm / sizeof *nonorm; i++) run_stream(pipe_cases, &nonorm[i], 2);
     /* the norm as its own kernel (variant 9: GEMM1's 8-warp ring without its prologue norm, the norm step before it;
     ** GEMM2's 8-warp ring again): LN, RMS, a side sum feeding the residual, int8, every body; variant 7 keeps the
     ** norm in the prologue, so the norm step must not run */
     static const stream_run own[] = {{0, 9, 0, 1}, {3, 9, 3, 8}, {4, 9, 1, 13}, {2, 9, 4096, 20}, {3, 9, 0, 32},
-                                     {1, 9, 2, 27}};
+                                     {1, 9, 2, 27}, {3, 9, 2, 64}, {4, 9, 0, 41}, {2, 9, 5, 50}};
     for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
         const int before = own_norm_runs;
         run_stream(pipe_cases, &own[i], 2);
@@ -771,7 +773,7 @@ START_TEST(stream_fused)
 {
     static const stream_run runs[] = {
         {3, 8, 0, 1}, {3, 8, 3, 12}, {4, 8, 1, 6}, {4, 8, 5, 16}, {2, 8, 4096, 3}, {7, 8, 2, 8}, {0, 8, 7, 13},
-        {3, 8, 2, 27}, {7, 8, 0, 32},   /* the T <= 32 bodies */
+        {3, 8, 2, 27}, {7, 8, 0, 32}, {7, 8, 1, 60},   /* the T <= 32 and 64 bodies */
     };
     sim_stream = 128, sim_pipe = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {

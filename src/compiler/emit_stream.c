@@ -47,7 +47,8 @@ typedef struct body { int nt, u, qw; size_t smem; } body;
 
 /* The shared-memory W ring (pipe variants): a stage holds one x chunk's k for every row of the tile, each row
 ** one bulk copy of at least PIPE_SEG bytes (shorter copies measured slow on an H200: bench/RESULTS.md, read
-** patterns); up to PIPE_STAGES_MAX stages (4 stages of 32 rows x 1 KiB streamed at 3.6-3.7 TB/s there). */
+** patterns); up to PIPE_STAGES_MAX stages (4 stages of 32 rows x 1 KiB streamed at 3.6-3.7 TB/s there). The T <= 64
+** body copies half a segment per row: 64 rows of x per stage leave room for two stages of that only. */
 #define PIPE_SEG 1024
 #define PIPE_STAGES_MAX EMIT_PIPE_STAGES_MAX
 
@@ -59,17 +60,18 @@ static size_t x_smem(int nstaged, int tp, int kch, int padt, size_t xbytes, int 
 
 /* Pipe bodies (T <= 8 or 16): shared memory as templates/stream.cu's ds_ring: stages of W rows (plus x rows without a
 ** norm), the mbarriers, the resident normalized x (with a norm), the k-warp slices and the reduction buffer. */
-static int pipe_qw(const emit_stream_spec *s, size_t wbytes)
+static int pipe_qw(const emit_stream_spec *s, size_t wbytes, int nt)
 {
     const int kstep = 32 * s->lpr;
+    const size_t seg = nt >= 8 ? PIPE_SEG / 2 : PIPE_SEG;
     int qw = 1;
-    while ((size_t)qw * s->wk * kstep * wbytes < PIPE_SEG) qw++;
+    while ((size_t)qw * s->wk * kstep * wbytes < seg) qw++;
     return qw;
 }
 static int64_t pad_to(int64_t n, int padt) { return n + ((padt - n % 64) % 64 + 64) % 64; }
 static size_t pipe_bytes(const emit_stream_spec *s, int nt, size_t wbytes, size_t xbytes, int stages)
 {
-    const int tp = 8 * nt, bct = s->wn * 16 * s->mt, kch = pipe_qw(s, wbytes) * s->wk * 32 * s->lpr;
+    const int tp = 8 * nt, bct = s->wn * 16 * s->mt, kch = pipe_qw(s, wbytes, nt) * s->wk * 32 * s->lpr;
     const int padt = s->lpr == 1 ? 32 : 8;
     const int wpad = s->el * wbytes == 16 ? (s->lpr == 1 ? 64 : 16) : (s->lpr == 1 ? 32 : 64);
     const size_t stage = (size_t)bct * (kch * wbytes + wpad) + (s->norm ? 0 : (size_t)tp * pad_to(kch, padt) * xbytes);
@@ -84,7 +86,7 @@ static int make_pipe_body(const emit_stream_spec *s, int nt, size_t wbytes, size
     for (int stages = PIPE_STAGES_MAX; stages >= 2; stages--) {
         const size_t smem = pipe_bytes(s, nt, wbytes, xbytes, stages);
         if (smem + reserve <= (nt == 1 ? DSMLP_PIPE_SMEM8 : PIPE_SMEM_BUDGET)) {
-            *b = (body){nt, stages, pipe_qw(s, wbytes), smem};   /* u: the ring's stages */
+            *b = (body){nt, stages, pipe_qw(s, wbytes, nt), smem};   /* u: the ring's stages */
             return 1;
         }
     }
@@ -195,12 +197,12 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     for (int i = 0; s->norm && i < s->nterms; i++) nstaged += !s->term_vec[i];
     /* Bodies for T <= 8, 32, 128 (n8 token tiles 1, 4, 16): each body costs NVRTC time, and at these token
     ** counts the kernel streams weights, so padding T = 9 up to 32 costs little (a few more MMAs per load). The W
-    ** ring has bodies for T <= 8, 16 and 32 where they fit: with a norm, 32 rows of resident x fit beside two
+    ** ring has bodies for T <= 8, 16, 32 and 64 where they fit: with a norm, 32 rows of resident x fit beside two
     ** stages up to K = 2048 or so; without one, a T <= 32 stage (1-byte weights) fits twice beside 8 consumer
-    ** warps' slices only. */
-    static const int nts[] = {1, 4, 16}, pipe_nts[] = {1, 2, 4};
-    const int *bnt = s->pipe ? pipe_nts : nts, nbnt = 3;
-    body bodies[3];
+    ** warps' slices only, and a T <= 64 one with half-length row segments. */
+    static const int nts[] = {1, 4, 16}, pipe_nts[] = {1, 2, 4, 8};
+    const int *bnt = s->pipe ? pipe_nts : nts, nbnt = s->pipe ? 4 : 3;
+    body bodies[4];
     int nb = 0;
     for (int i = 0; i < nbnt; i++) {
         if (bnt[i] < s->nt_lo || bnt[i] > s->nt_hi || (i > 0 && bnt[i - 1] >= s->max_nt)) continue;
@@ -268,7 +270,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
         nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], stg32[16],
-        trace[16], qw8[16], qw16[16], qw32[16];
+        stg64[16], trace[16], qw8[16], qw16[16], qw32[16], qw64[16];
     snprintf(n_, sizeof n_, "%lld", (long long)s->n);
     snprintf(k_, sizeof k_, "%lld", (long long)s->k);
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
@@ -293,14 +295,17 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     snprintf(sm, sizeof sm, "%zu", smem);
     snprintf(wb, sizeof wb, "%zu", wbytes);
     /* the ring bodies' stage counts (their u) and load groups; unused values for bodies this kernel does not have */
-    const body *b8 = body_nt(bodies, nb, 1), *b16 = body_nt(bodies, nb, 2), *b32 = body_nt(bodies, nb, 4);
+    const body *b8 = body_nt(bodies, nb, 1), *b16 = body_nt(bodies, nb, 2), *b32 = body_nt(bodies, nb, 4),
+               *b64 = body_nt(bodies, nb, 8);
     snprintf(stg8, sizeof stg8, "%d", s->pipe && b8 ? b8->u : 2);
     snprintf(stg16, sizeof stg16, "%d", s->pipe && b16 ? b16->u : 2);
     snprintf(stg32, sizeof stg32, "%d", s->pipe && b32 ? b32->u : 2);
+    snprintf(stg64, sizeof stg64, "%d", s->pipe && b64 ? b64->u : 2);
     snprintf(trace, sizeof trace, "%d", DSMLP_RING_TRACE);
     snprintf(qw8, sizeof qw8, "%d", s->pipe && b8 ? b8->qw : 0);
     snprintf(qw16, sizeof qw16, "%d", s->pipe && b16 ? b16->qw : 0);
     snprintf(qw32, sizeof qw32, "%d", s->pipe && b32 ? b32->qw : 0);
+    snprintf(qw64, sizeof qw64, "%d", s->pipe && b64 ? b64->qw : 0);
     const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
         "NAME", k->name, "MAXT", mxt, "N", n_, "WHAT", what,
@@ -316,8 +321,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr,
-        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "STAGES32", stg32, "TRACE", trace, "QW8", qw8, "QW16", qw16,
-        "QW32", qw32, NULL};
+        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "STAGES32", stg32, "STAGES64", stg64, "TRACE", trace, "QW8", qw8,
+        "QW16", qw16, "QW32", qw32, "QW64", qw64, NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill_ex(ctx, "stream.cu", kv, !s->fused_part, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);
@@ -329,11 +334,11 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     k->sk_ring = s->pipe != 0, k->sk_quant = s->quant != 0, k->sk_norm = s->norm != 0;
     k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
     if (s->pipe) {
-        char stg[24] = "";   /* stages per body: "4", "4/2" or "4/3/2" (T <= 8 / 16 / 32) */
+        char stg[24] = "";   /* stages per body: "4", "4/2", "4/3/2" or "4/3/2/2" (T <= 8 / 16 / 32 / 64) */
         for (int i = 0; i < nb; i++) snprintf(stg + strlen(stg), sizeof stg - strlen(stg), "%s%d", i ? "/" : "", bodies[i].u);
         snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, %d B per row per lane, W ring %sx%dx%d B, %dx%d warps + producer, T<=%d",
                  wcol, (int)((size_t)s->el * s->lpr * wbytes), stg, bct,
-                 (int)((size_t)pipe_qw(s, wbytes) * s->wk * kstep * wbytes), s->wn, s->wk, 8 * maxnt);
+                 (int)((size_t)pipe_qw(s, wbytes, 1) * s->wk * kstep * wbytes), s->wn, s->wk, 8 * maxnt);
     }
     else
         snprintf(k->sk_what, sizeof k->sk_what, "%s %d cols/warp, %d B runs, %dx%d warps, %d block%s/SM, T<=%d",

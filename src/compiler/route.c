@@ -29,15 +29,16 @@ static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2, 0}, {8, 8, 2, 2, 
 static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 2, 1, 1, 2, 0}, {8, 2, 1, 2, 4, 4, 16, 1, 0},
                                       {8, 1, 1, 4, 2, 4, 16, 1, 0}, {8, 2, 1, 2, 4, 4, 4, 2, 0}, {8, 1, 2, 4, 2, 4, 4, 2, 0}};
 /* stream_pipe: W through a shared-memory ring fed by a producer warp with >= 1 KiB bulk copies per row (sm_90,
-** [out,in]), one block per SM, one 8-element piece per row per lane; bodies for T <= 8 and T <= 16 (a T <= 32
-** body's x and two stages do not fit in shared memory together). Built unless stream_pipe = 0; faster than the
+** [out,in]), one block per SM, one 8-element piece per row per lane; bodies for T <= 8 and 16, and for T <= 32
+** (and on the 8-warp ring T <= 64, half-length copies) where two stages fit beside x (emit_stream.c). Built
+** unless stream_pipe = 0; faster than the
 ** register-fed variants with int8 and fp8 weights on the H200 (bench/RESULTS.md, docs/stream.md). Two sizes:
 ** 16 consumer warps (2 x 8; with the producer 17 warps, 5 on one scheduler, so 96 registers a thread), faster at
 ** T = 9..16; and 8 (2 x 4; 9 warps, up to 168 registers), 2-6% faster at T <= 8 (GELU-4096 int8 T = 1 59.4-60.2
 ** vs 62.9 us). Two pieces per row per lane measured level with one and were dropped. */
 /* (A wide ring of 128-row tiles fed by four cp.async producer warps for T <= 32 was slower than these and the
 ** register-fed bodies at every T on the H200; removed, docs/stream.md.) */
-static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 4, 1, 1}, {8, 1, 1, 2, 4, 1, 4, 1, 1}};
+static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 4, 1, 1}, {8, 1, 1, 2, 4, 1, 8, 1, 1}};
 
 /* 0: the norm before a stream GEMM stays its own kernel (-D for measurements only). */
 #ifndef DSMLP_STREAM_NORM_FUSE

@@ -19,6 +19,10 @@
 ** 2.2-2.6x at T = 17-32; at T = 64 the register-fed kernels and the main
 ** steps were level). */
 #define HEURISTIC_STREAM_MAX_T 32
+/* ... and up to this where every stream step has a W ring kernel for the bucket: faster than the main steps over
+** the bucket on the H200 (2026-12-02, T = 33/48/64: GELU-4096 int8 177/206/240 vs 221/223/223 us, fp8 176/204/235
+** vs 283/285/286; SwiGLU-4096 int8 237/276/317 vs 284/286/287), though not at T = 64 for int8. */
+#define HEURISTIC_RING_MAX_T 64
 
 int dsmlpR_exec_bucket(int64_t T)
 {
@@ -115,7 +119,7 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         exec_pick *pk = &rt->pick[b];
         int64_t T = dsmlpR_exec_bucket_tokens(b);
-        pk->stream = T <= p->stream_max_T && T <= HEURISTIC_STREAM_MAX_T;
+        pk->stream = T <= p->stream_max_T && T <= HEURISTIC_RING_MAX_T;
         pk->us_main = pk->us_stream = 0;
         for (int i = 0; i < p->nssteps; i++) {
             const plan_step *s = &p->ssteps[i];
@@ -126,16 +130,21 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             ** slower with f16/bf16 weights): at T <= 8 the last one with the norm in its prologue (8 consumer
             ** warps: 57.1 us; the norm as its own kernel 64.2), at T = 9..16 the first (16 consumer warps: 88.8 vs
             ** 91.3 us at T = 16), at T = 17..32 the last (the 8-warp ring with the norm as its own kernel: T = 32
-            ** 97.2 vs 174.0 us, 2026-12-02); never the persistent pair (level with the two kernels at T <= 8,
-            ** slower at 16, 2026-12-02: the tuner may take it). */
+            ** 97.2 vs 174.0 us, 2026-12-02) and at T = 33..64, where only a ring serves; never the persistent pair
+            ** (level with the two kernels at T <= 8, slower at 16, 2026-12-02: the tuner may take it). */
             const int own_norm = i > 0 && p->ssteps[i - 1].norm_for == i + 1;   /* a norm step may run before it */
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
-            for (int i = 0, n = s->stream.nvariants; T <= 32 && i < n; i++) {
+            int ring = 0;
+            for (int i = 0, n = s->stream.nvariants; T <= HEURISTIC_RING_MAX_T && i < n; i++) {
                 const int q = T <= 16 && T > 8 ? i : n - 1 - i;   /* T = 9..16: from the first variant */
                 const plan_kernel *k = &p->kernels[s->stream.variant[q]];
                 if (T <= 16 && own_norm && !k->sk_norm) continue;
-                if (k->sk_ring && k->sk_quant && !k->sk_fused && dsmlpR_exec_variant_serves(p, s, q, T)) { v = q; break; }
+                if (k->sk_ring && k->sk_quant && !k->sk_fused && dsmlpR_exec_variant_serves(p, s, q, T)) {
+                    v = q, ring = 1;
+                    break;
+                }
             }
+            if (T > HEURISTIC_STREAM_MAX_T && !ring) pk->stream = 0;
             for (int q = 0; q < s->stream.nvariants && !dsmlpR_exec_variant_serves(p, s, v, T); q++) v = q;
             if (!dsmlpR_exec_variant_serves(p, s, v, T)) pk->stream = 0;
             pk->variant[i] = v;
@@ -143,9 +152,9 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
         }
     }
     snprintf(rt->pick_from, sizeof rt->pick_from,
-             "heuristic: the weight-streaming route for T <= %d, resident blocks (W rings: whole tiles per block) "
-             "(no tuning record; dsmlp-compile --tune measures)",
-             HEURISTIC_STREAM_MAX_T);
+             "heuristic: the weight-streaming route for T <= %d (T <= %d on W rings), resident blocks (W rings: whole "
+             "tiles per block) (no tuning record; dsmlp-compile --tune measures)",
+             HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T);
 }
 
 dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)

@@ -276,17 +276,24 @@ START_TEST(ring_variants)
         }
     /* the norm as its own kernel (variant 9, after the persistent pair: GEMM1's 8-warp ring without its prologue
     ** norm, GEMM2's 8-warp ring) for the blocks with a norm, every body */
-    static const int64_t Town[] = {1, 8, 13, 17, 24, 32};
+    static const int64_t Town[] = {1, 8, 13, 17, 24, 32, 33, 48, 64};
     for (int k = 0; k < n16; k++) {
-        run(ctx, &ty, &ring[k], Town, 6, STREAM_VARIANTS + 3, 0);
+        run(ctx, &ty, &ring[k], Town, 9, STREAM_VARIANTS + 3, 0);
         run(ctx, &ty, &ring[k], Town + 4, 1, STREAM_VARIANTS + 3, 7);
         run(ctx, &ty, &ring[k], Town + 5, 1, STREAM_VARIANTS + 3, 1000);
+        run(ctx, &ty, &ring[k], Town + 8, 1, STREAM_VARIANTS + 3, 1000);
     }
+    /* the T <= 64 body (8-warp ring, half-length row segments) without a norm */
+    run(ctx, &ty, &ring[5], Town + 6, 3, STREAM_VARIANTS + 1, 0);
+    run(ctx, &ty, &ring[5], Town + 7, 1, STREAM_VARIANTS + 1, 7);
+    run(ctx, &ty, &ring[5], Town + 8, 1, STREAM_VARIANTS + 1, 1000);
     gu_tally_print(&ty, "stream route, W ring variants", ctx);
     ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
-    static const int64_t Tc[] = {1, 8, 16}, Tc32[] = {1, 24, 32};
+    static const int64_t Tc[] = {1, 8, 16}, Tc32[] = {1, 24, 32}, Tc64[] = {33, 64};
     chained(ctx, &ring[5], Tc32, 3, STREAM_VARIANTS + 1);
     chained(ctx, &ring[0], Tc32, 3, STREAM_VARIANTS + 3);   /* a norm kernel between ring kernels in a graph */
+    chained(ctx, &ring[0], Tc64, 2, STREAM_VARIANTS + 3);
+    chained(ctx, &ring[5], Tc64, 2, STREAM_VARIANTS + 1);
     chained(ctx, &ring[5], Tc32, 3, STREAM_VARIANTS + 2);
     chained(ctx, &ring[1], Tc, 3, STREAM_VARIANTS);
     chained(ctx, &ring[0], Tc, 3, STREAM_VARIANTS + 1);
