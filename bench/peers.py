@@ -43,15 +43,20 @@ class MlpConfig(ctypes.Structure):
         ("norm", ctypes.c_int), ("pre_layer_norm", ctypes.c_int), ("mlp_after_attn", ctypes.c_int),
         ("epsilon", ctypes.c_double), ("layout", ctypes.c_int), ("tp_size", ctypes.c_int),
         ("tp_rank", ctypes.c_int), ("attn_bias", ctypes.c_int), ("norm_bias", ctypes.c_int),
-        ("bias1", ctypes.c_int), ("bias2", ctypes.c_int),
+        ("bias1", ctypes.c_int), ("bias2", ctypes.c_int), ("gamma_offset", ctypes.c_double), ("split_w1", ctypes.c_int),
         ("quant_dtype", ctypes.c_int), ("quant_scale_dtype", ctypes.c_int), ("quant_per_channel", ctypes.c_int),
         ("quant_extra_grouping", ctypes.c_int), ("quant_gate_scales", ctypes.c_int),
+        # room for fields a newer header appends: dsmlp_mlp_config_default writes them here, not past the end
+        ("_room", ctypes.c_char * 256),
     ]
 
 
 class CompileOptions(ctypes.Structure):
+    """Mirror of dsmlp_compile_options (include/dsmlp.h); keep in the same order."""
     _fields_ = [("arch", ctypes.c_char_p), ("max_tokens", ctypes.c_int64), ("tf32", ctypes.c_int),
-                ("defer_compile", ctypes.c_int), ("residual_kernel", ctypes.c_int)]
+                ("defer_compile", ctypes.c_int), ("residual_kernel", ctypes.c_int), ("decode_max_tokens", ctypes.c_int),
+                ("stream_max_tokens", ctypes.c_int), ("stream_pipe", ctypes.c_int), ("external_workspace", ctypes.c_int),
+                ("_room", ctypes.c_char * 256)]
 
 
 class Dsmlp:
