@@ -707,7 +707,7 @@ START_TEST(stream_route)
 END_TEST
 
 /* stream_pipe: the W ring variants ([out,in], k a multiple of the load group), which follow the register-fed six in
-** each step's list (T <= 8 and T <= 16 bodies, T <= 32 without a norm): 16 (variant 6) and 8 (7) consumer warps, f16/bf16/int8, gated, a side sum, partial chunks
+** each step's list (T <= 8 and T <= 16 bodies): 16 (variant 6) and 8 (7) consumer warps, the 8-warp ring for T <= 64 (9), f16/bf16/int8, gated, a side sum, partial chunks
 ** (k not a multiple of the stage) and several chunks per tile, grids from one block to one per load group. */
 static const fcase pipe_cases[] = {
     {"ring opt bf16 [out,in] LN relu", 128, 1088, DSMLP_BF16, DSMLP_MLP_RELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
@@ -733,23 +733,20 @@ START_TEST(stream_pipe)
         {4, 6, 1, 6}, {4, 7, 4096, 2},
         /* the T <= 16 bodies (two n8 token tiles, fewer stages): norm, side sum, int8 gated */
         {1, 6, 0, 11}, {2, 7, 5, 16}, {3, 6, 3, 9}, {4, 7, 1, 13},
-        /* the T <= 32 bodies (four token tiles; x resident where K is small): norm, side sum, int8 gated */
-        {3, 7, 2, 20}, {2, 7, 1, 29}, {4, 7, 0, 32}, {0, 6, 4096, 18},
     };
     static const stream_run partial[] = {{5, 6, 0, 3}, {5, 6, 5, 8}, {6, 6, 2, 5}, {6, 6, 4096, 1}, {6, 6, 0, 16}};
     sim_stream = 128, sim_pipe = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) run_stream(pipe_cases, &runs[i], 2);
     for (size_t i = 0; i < sizeof partial / sizeof *partial; i++) run_stream(pipe_cases, &partial[i], 1);
-    /* no norm: int8 with one block walking every tile (T <= 16 body), bf16 gated with a partial tile; the T <= 32
-    ** bodies (x in the stage, released after the MMAs): int8 on the 8-warp ring (the 16-warp one's slices leave no
-    ** room for two stages), bf16 on both */
-    static const stream_run nonorm[] = {{7, 7, 1, 16}, {8, 6, 3, 5}, {7, 7, 0, 32}, {7, 7, 3, 17},
-                                        {7, 7, 4096, 25}, {8, 7, 2, 24}, {8, 6, 0, 30},
-                                        /* T <= 64 (8-warp ring, half-length row segments) */
-                                        {7, 7, 0, 64}, {7, 7, 3, 40}, {8, 7, 4096, 57}};
+    /* no norm: int8 with one block walking every tile (T <= 16 body), bf16 gated with a partial tile; the T <= 64
+    ** ring (variant 9; its T <= 32 body reads x from the stage and releases it after the MMAs), int8 and bf16 */
+    static const stream_run nonorm[] = {{7, 7, 1, 16}, {8, 6, 3, 5}, {7, 9, 0, 32}, {7, 9, 3, 17},
+                                        {7, 9, 4096, 25}, {8, 9, 2, 24}, {8, 9, 0, 30}, {7, 9, 2, 3},
+                                        /* T <= 64 (half-length row segments) */
+                                        {7, 9, 0, 64}, {7, 9, 3, 40}, {8, 9, 4096, 57}};
     for (size_t i = 0; i < sizeof nonorm / sizeof *nonorm; i++) run_stream(pipe_cases, &nonorm[i], 2);
-    /* the norm as its own kernel (variant 9: GEMM1's 8-warp ring without its prologue norm, the norm step before it;
-    ** GEMM2's 8-warp ring again): LN, RMS, a side sum feeding the residual, int8, every body; variant 7 keeps the
+    /* the T <= 64 ring with the norm as its own kernel (variant 9: GEMM1's 8-warp ring without its prologue norm,
+    ** the norm step before it): LN, RMS, a side sum feeding the residual, int8, every body; variant 7 keeps the
     ** norm in the prologue, so the norm step must not run */
     static const stream_run own[] = {{0, 9, 0, 1}, {3, 9, 3, 8}, {4, 9, 1, 13}, {2, 9, 4096, 20}, {3, 9, 0, 32},
                                      {1, 9, 2, 27}, {3, 9, 2, 64}, {4, 9, 0, 41}, {2, 9, 5, 50}};
@@ -773,7 +770,6 @@ START_TEST(stream_fused)
 {
     static const stream_run runs[] = {
         {3, 8, 0, 1}, {3, 8, 3, 12}, {4, 8, 1, 6}, {4, 8, 5, 16}, {2, 8, 4096, 3}, {7, 8, 2, 8}, {0, 8, 7, 13},
-        {3, 8, 2, 27}, {7, 8, 0, 32}, {7, 8, 1, 60},   /* the T <= 32 and 64 bodies */
     };
     sim_stream = 128, sim_pipe = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {

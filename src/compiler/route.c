@@ -29,16 +29,15 @@ static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2, 0}, {8, 8, 2, 2, 
 static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 2, 1, 1, 2, 0}, {8, 2, 1, 2, 4, 4, 16, 1, 0},
                                       {8, 1, 1, 4, 2, 4, 16, 1, 0}, {8, 2, 1, 2, 4, 4, 4, 2, 0}, {8, 1, 2, 4, 2, 4, 4, 2, 0}};
 /* stream_pipe: W through a shared-memory ring fed by a producer warp with >= 1 KiB bulk copies per row (sm_90,
-** [out,in]), one block per SM, one 8-element piece per row per lane; bodies for T <= 8 and 16, and for T <= 32
-** (and on the 8-warp ring T <= 64, half-length copies) where two stages fit beside x (emit_stream.c). Built
-** unless stream_pipe = 0; faster than the
+** [out,in]), one block per SM, one 8-element piece per row per lane; bodies for T <= 8 and 16 (and a separate
+** 8-warp ring kernel with bodies up to T = 64: add_wide_ring). Built unless stream_pipe = 0; faster than the
 ** register-fed variants with int8 and fp8 weights on the H200 (bench/RESULTS.md, docs/stream.md). Two sizes:
 ** 16 consumer warps (2 x 8; with the producer 17 warps, 5 on one scheduler, so 96 registers a thread), faster at
 ** T = 9..16; and 8 (2 x 4; 9 warps, up to 168 registers), 2-6% faster at T <= 8 (GELU-4096 int8 T = 1 59.4-60.2
 ** vs 62.9 us). Two pieces per row per lane measured level with one and were dropped. */
 /* (A wide ring of 128-row tiles fed by four cp.async producer warps for T <= 32 was slower than these and the
 ** register-fed bodies at every T on the H200; removed, docs/stream.md.) */
-static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 4, 1, 1}, {8, 1, 1, 2, 4, 1, 8, 1, 1}};
+static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 2, 1, 1}, {8, 1, 1, 2, 4, 1, 2, 1, 1}};
 
 /* 0: the norm before a stream GEMM stays its own kernel (-D for measurements only). */
 #ifndef DSMLP_STREAM_NORM_FUSE
@@ -396,37 +395,39 @@ static void add_variant_at(plan *p, int step, int ki, size_t *part_bytes)
     if (k->sk_part_bytes > *part_bytes) *part_bytes = k->sk_part_bytes;
 }
 
-/* The norm as its own kernel (docs/stream.md). A stream step with the norm in its prologue also gets its 8-warp ring
-** without it, which reads the norm's output through the stages like any x; the norm step stays before it and runs
-** only when the picked kernel does not normalize. A prologue norm keeps all of x resident in shared memory, which
-** leaves no room for the T <= 32 body at K = 4096; measured on an H200 (bench/RESULTS.md) the separate norm is
-** 1.6-1.9x faster at T = 17..32 and slower at T <= 8 (launch and L2 round trip of its own). The next stream step
-** lists its 8-warp ring again at the same index, so a variant index names one configuration of the route. */
-static dsmlp_status add_prenorm(rb *R, made *mk, int n, size_t *part_bytes)
+/* The W ring for T <= 64 (docs/stream.md): every stream step with the 8-warp ring also gets it with bodies up to T = 64,
+** as its own kernel (adding those bodies to the T <= 16 kernel made it 1.5-2 us slower at T <= 8 on an H200), at the
+** same index in every step (plan_stream.wide_v), so a variant index names one configuration of the route. A step
+** with the norm in its prologue gets it without the norm: the prologue keeps all of x resident in shared memory,
+** which leaves no room for the T <= 32 and 64 bodies at K = 4096, so the kernel reads the norm's output through the
+** stages like any x, and the norm step stays before it, run only when the picked kernel does not normalize. Measured
+** on an H200 (bench/RESULTS.md): 1.7-1.9x faster than the register-fed kernels at T = 17..32, slower than the
+** prologue norm at T <= 8 (the norm kernel's launch and its trip through L2). */
+static const variant wide_pipe_variant = {8, 1, 1, 2, 4, 1, 8, 1, 1};
+static dsmlp_status add_wide_ring(rb *R, made *mk, int n, size_t *part_bytes)
 {
     plan *p = R->p;
-    for (int j = n - 1; j >= 0; j--) {   /* from the last: an inserted step moves only the steps after it */
+    for (int j = n - 1; j >= 0; j--) {   /* from the last: an inserted norm step moves only the steps after it */
         const made *a = &mk[j];
         const plan_step *s = &p->ssteps[a->sstep];
-        if (!a->c.norm || a->ring[1] < 0 || s->stream.nvariants >= PLAN_MAX_VARIANTS) continue;
+        if (a->ring[1] < 0 || s->stream.nvariants >= PLAN_MAX_VARIANTS) continue;
         cand cn = a->c;
         cn.norm = NULL;   /* x: the norm's output, which the GEMM reads in the main steps */
         int ki = -1;
-        dsmlp_status st = emit_variant(R, &cn, &oi_pipe_variants[1], a->cnt, &ki);
+        dsmlp_status st = emit_variant(R, &cn, &wide_pipe_variant, a->cnt, &ki);
         if (st == DSMLP_ERR_UNSUPPORTED) {
-            dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; no ring with the norm as its own kernel: %s",
+            dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; no W ring for T <= 64: %s",
                                 dsmlp_last_error(R->ctx));
             dsmlpB_err_clear(R->ctx);
             continue;
         }
         if (st != DSMLP_OK) return st;
         const int v = p->ssteps[a->sstep].stream.nvariants;
-        const made *b = j + 1 < n ? &mk[j + 1] : NULL;
-        if (b && b->sstep == a->sstep + 1 && !b->c.norm && b->ring[1] >= 0 && p->ssteps[b->sstep].stream.nvariants == v)
-            add_variant_at(p, b->sstep, b->ring[1], part_bytes);
         add_variant_at(p, a->sstep, ki, part_bytes);
-        dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; variant %d: the 8-warp ring with the norm as its "
-                            "own kernel (step %d, run only then)", v, a->sstep);
+        p->ssteps[a->sstep].stream.wide_v = v;
+        dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; variant %d: the 8-warp ring for T <= 64%s", v,
+                            a->c.norm ? " with the norm as its own kernel (the step before, run only then)" : "");
+        if (!a->c.norm) continue;
         if (!push_step(R)) return dsmlpB_err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
         memmove(&p->ssteps[a->sstep + 1], &p->ssteps[a->sstep], (size_t)(p->nssteps - 1 - a->sstep) * sizeof *p->ssteps);
         plan_step *ns = &p->ssteps[a->sstep];
@@ -541,7 +542,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
         if (!s) goto oom;
         memset(s, 0, sizeof *s);
         s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1, s->main_step = -1;
-        s->stream.fused_v = -1;
+        s->stream.fused_v = s->stream.wide_v = -1;
         mk[nstream].ring[0] = mk[nstream].ring[1] = -1;
         s->stream.first = c.first, s->stream.last = c.last, s->stream.counters = cnt;
         s->stream.out = c.d, s->stream.side = c.norm ? c.norm->side : -1, s->stream.c = c.g->c;
@@ -595,7 +596,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
         nstream++;
     }
     if (st == DSMLP_OK) st = fuse_pairs(&R, mk, nstream, &part_bytes);
-    if (st == DSMLP_OK) st = add_prenorm(&R, mk, nstream, &part_bytes);
+    if (st == DSMLP_OK) st = add_wide_ring(&R, mk, nstream, &part_bytes);
     free(R.skip), free(mk);
     if (st != DSMLP_OK) {
         free(p->ssteps);

@@ -16,7 +16,7 @@
 /* The heuristic without a tuning record: the small-T route serves T up to
 ** this (documented in docs/stream.md; measured on an H200, bench/RESULTS.md:
 ** with int8 weights it is 2.5-3.8x faster than the main steps at T <= 8 and
-** 2.2-2.6x at T = 17-32; at T = 64 the register-fed kernels and the main
+** 2.1-2.6x at T = 17-32; at T = 64 the register-fed kernels and the main
 ** steps were level). */
 #define HEURISTIC_STREAM_MAX_T 32
 /* ... and up to this where every stream step has a W ring kernel for the bucket: faster than the main steps over
@@ -127,18 +127,17 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             /* T <= 8: the wide-run tile with 2 blocks per SM (variant 1); T <= 32: variant 5 (the tuner's picks,
             ** bench/RESULTS.md); above, the first variant serving the bucket. With quantized weights at T <= 32 a
             ** W ring where it serves the bucket (faster there on the H200: GELU-4096 int8 T = 1 62.9 vs 68.8 us;
-            ** slower with f16/bf16 weights): at T <= 8 the last one with the norm in its prologue (8 consumer
-            ** warps: 57.1 us; the norm as its own kernel 64.2), at T = 9..16 the first (16 consumer warps: 88.8 vs
-            ** 91.3 us at T = 16), at T = 17..32 the last (the 8-warp ring with the norm as its own kernel: T = 32
-            ** 97.2 vs 174.0 us, 2026-12-02) and at T = 33..64, where only a ring serves; never the persistent pair
-            ** (level with the two kernels at T <= 8, slower at 16, 2026-12-02: the tuner may take it). */
-            const int own_norm = i > 0 && p->ssteps[i - 1].norm_for == i + 1;   /* a norm step may run before it */
+            ** slower with f16/bf16 weights): at T <= 8 the last T <= 16 one (8 consumer warps: 55.6 us; the T <= 64
+            ** ring with the norm as its own kernel 63.9), at T = 9..16 the first (16 consumer warps: 88.8 vs 91.3 us
+            ** at T = 16), at T = 17..64 the T <= 64 ring (wide_v; with the norm as its own kernel where the step has
+            ** one: T = 32 97.8 vs 189.9 us, 2026-12-02); never the persistent pair (level with the two kernels at
+            ** T <= 8, slower at 16, 2026-12-02: the tuner may take it). */
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
             int ring = 0;
             for (int i = 0, n = s->stream.nvariants; T <= HEURISTIC_RING_MAX_T && i < n; i++) {
                 const int q = T <= 16 && T > 8 ? i : n - 1 - i;   /* T = 9..16: from the first variant */
                 const plan_kernel *k = &p->kernels[s->stream.variant[q]];
-                if (T <= 16 && own_norm && !k->sk_norm) continue;
+                if ((q == s->stream.wide_v) != (T > 16)) continue;   /* the T <= 64 ring past T = 16 only */
                 if (k->sk_ring && k->sk_quant && !k->sk_fused && dsmlpR_exec_variant_serves(p, s, q, T)) {
                     v = q, ring = 1;
                     break;

@@ -232,8 +232,8 @@ START_TEST(chained_layers_in_a_graph)
 END_TEST
 
 /* stream_pipe: the shared-memory W ring variants (6 and 7 after the six register-fed ones: 16 and 8 consumer
-** warps; [out,in] weights, T <= 16, T <= 32 where it fits) and the persistent kernel running both GEMMs on the 8-warp ring (8; its grid is
-** clamped to the resident blocks): against the reference with several grids, int8 and float, and chained in one
+** warps; [out,in] weights, T <= 16), the persistent kernel running both GEMMs on the 8-warp ring (8; its grid is
+** clamped to the resident blocks) and the 8-warp ring for T <= 64 (9): against the reference with several grids, int8 and float, and chained in one
 ** captured graph. */
 static const scase ring[] = {
     {"ring int8 f16 LN gelu groups=64 H=4096", 4096, 16384, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, DSMLP_LAYOUT_OUT_IN, 1, 64},
@@ -252,11 +252,10 @@ START_TEST(ring_variants)
     dsmlp_mlp_config cfg[8];
     const int n = (int)(sizeof ring / sizeof *ring);
     for (int k = 0; k < n; k++) config(&ring[k], &cfg[k]);
-    const int n16 = n - 1;   /* the last case runs at T = 17..32 only (below) */
     printf("precompiled %d distinct kernels (with the W ring variants)\n", gu_precompile(ctx, cfg, n, 128));
     gu_tally ty = {0};
     static const int64_t Ts[] = {1, 2, 3, 5, 8, 9, 13, 16};   /* the T <= 8 and T <= 16 bodies */
-    for (int k = 0; k < n16; k++)
+    for (int k = 0; k < n; k++)
         for (int v = STREAM_VARIANTS; v < STREAM_VARIANTS + 3; v++) {
             run(ctx, &ty, &ring[k], Ts, 8, v, 0);
             run(ctx, &ty, &ring[k], Ts + 2, 1, v, 7);      /* few blocks: long ranges across tiles */
@@ -264,37 +263,23 @@ START_TEST(ring_variants)
             run(ctx, &ty, &ring[k], Ts + 4, 1, v, 1000);   /* many blocks: every tile split */
             run(ctx, &ty, &ring[k], Ts + 7, 1, v, 1000);
         }
-    /* the T <= 32 bodies where both GEMMs have one (x resident up to K = 2048 or so, or no norm; int8 without a
-    ** norm on the 8-warp ring only: dsmlp-compile --explain) */
-    static const int64_t T32[] = {17, 24, 32};
-    static const struct { int k, v0; } has32[] = {{2, 0}, {3, 0}, {4, 1}, {5, 1}};
-    for (int i = 0; i < (int)(sizeof has32 / sizeof *has32); i++)
-        for (int v = STREAM_VARIANTS + has32[i].v0; v < STREAM_VARIANTS + 3; v++) {
-            run(ctx, &ty, &ring[has32[i].k], T32, 3, v, 0);
-            run(ctx, &ty, &ring[has32[i].k], T32 + 1, 1, v, 7);
-            run(ctx, &ty, &ring[has32[i].k], T32 + 2, 1, v, 1000);
-        }
-    /* the norm as its own kernel (variant 9, after the persistent pair: GEMM1's 8-warp ring without its prologue
-    ** norm, GEMM2's 8-warp ring) for the blocks with a norm, every body */
-    static const int64_t Town[] = {1, 8, 13, 17, 24, 32, 33, 48, 64};
-    for (int k = 0; k < n16; k++) {
-        run(ctx, &ty, &ring[k], Town, 9, STREAM_VARIANTS + 3, 0);
-        run(ctx, &ty, &ring[k], Town + 4, 1, STREAM_VARIANTS + 3, 7);
-        run(ctx, &ty, &ring[k], Town + 5, 1, STREAM_VARIANTS + 3, 1000);
-        run(ctx, &ty, &ring[k], Town + 8, 1, STREAM_VARIANTS + 3, 1000);
+    /* the 8-warp ring for T <= 64 (variant 9: the T <= 32 body reads x from the stage and releases it after the
+    ** MMAs, the T <= 64 one copies half-length row segments; with the norm as its own kernel where the block has
+    ** one), every body */
+    static const int64_t T64[] = {1, 8, 13, 17, 24, 32, 33, 48, 64};
+    for (int k = 0; k < n; k++) {
+        run(ctx, &ty, &ring[k], T64, 9, STREAM_VARIANTS + 3, 0);
+        run(ctx, &ty, &ring[k], T64 + 4, 1, STREAM_VARIANTS + 3, 7);
+        run(ctx, &ty, &ring[k], T64 + 5, 1, STREAM_VARIANTS + 3, 1000);
+        run(ctx, &ty, &ring[k], T64 + 8, 1, STREAM_VARIANTS + 3, 1000);
     }
-    /* the T <= 64 body (8-warp ring, half-length row segments) without a norm */
-    run(ctx, &ty, &ring[5], Town + 6, 3, STREAM_VARIANTS + 1, 0);
-    run(ctx, &ty, &ring[5], Town + 7, 1, STREAM_VARIANTS + 1, 7);
-    run(ctx, &ty, &ring[5], Town + 8, 1, STREAM_VARIANTS + 1, 1000);
     gu_tally_print(&ty, "stream route, W ring variants", ctx);
     ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
     static const int64_t Tc[] = {1, 8, 16}, Tc32[] = {1, 24, 32}, Tc64[] = {33, 64};
-    chained(ctx, &ring[5], Tc32, 3, STREAM_VARIANTS + 1);
+    chained(ctx, &ring[5], Tc32, 3, STREAM_VARIANTS + 3);
     chained(ctx, &ring[0], Tc32, 3, STREAM_VARIANTS + 3);   /* a norm kernel between ring kernels in a graph */
     chained(ctx, &ring[0], Tc64, 2, STREAM_VARIANTS + 3);
-    chained(ctx, &ring[5], Tc64, 2, STREAM_VARIANTS + 1);
-    chained(ctx, &ring[5], Tc32, 3, STREAM_VARIANTS + 2);
+    chained(ctx, &ring[5], Tc64, 2, STREAM_VARIANTS + 3);
     chained(ctx, &ring[1], Tc, 3, STREAM_VARIANTS);
     chained(ctx, &ring[0], Tc, 3, STREAM_VARIANTS + 1);
     chained(ctx, &ring[0], Tc, 3, STREAM_VARIANTS + 2);   /* persistent: cooperative launches in a captured graph */
