@@ -8,6 +8,7 @@
 #include "compiler/plan.h"
 #include "runtime/plan_handle.h"
 #include "compiler/alias.h"
+#include "compiler/route.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -540,6 +541,50 @@ START_TEST(ctx_stream_options)
 }
 END_TEST
 
+/* The W ring for T <= 64 (variant wide_v of both stream steps): GEMM1's without its prologue norm, the route keeping
+** the norm step before it, run only for kernels that do not normalize; the T <= 16 rings keep the norm. */
+START_TEST(route_norm_own_kernel)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config c;
+    family(INT8_GPT2, 1, 0, DSMLP_F16, &c);
+    c.hidden = 1024, c.intermediate = 4096;   /* k a multiple of the ring's load group */
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    const plan *p = h->p;
+    ck_assert_int_eq(p->nssteps, 3);
+    const plan_step *n = &p->ssteps[0], *s1 = &p->ssteps[1], *s2 = &p->ssteps[2];
+    ck_assert_int_eq(n->kind, STEP_KERNEL);
+    ck_assert_int_eq(p->kernels[n->kernel].kind, KERN_NORM);
+    ck_assert_int_eq(n->norm_for, 2);   /* serves ssteps[1] */
+    ck_assert_int_eq(s1->kind, STEP_STREAM);
+    ck_assert_int_eq(s2->kind, STEP_STREAM);
+    ck_assert_int_ge(s1->stream.wide_v, 0);
+    ck_assert_int_eq(s1->stream.wide_v, s2->stream.wide_v);   /* one index: one configuration of the route */
+    ck_assert_int_eq(s1->stream.fused_v, s2->stream.fused_v);
+    const plan_kernel *w1 = &p->kernels[s1->stream.variant[s1->stream.wide_v]];
+    const plan_kernel *w2 = &p->kernels[s2->stream.variant[s2->stream.wide_v]];
+    ck_assert(w1->sk_ring && !w1->sk_norm && w1->sk_maxnt == 8);
+    ck_assert(w2->sk_ring && !w2->sk_norm && w2->sk_maxnt == 8);
+    /* w1 reads the norm's output; every other GEMM1 kernel normalizes itself */
+    int reads = 0;
+    for (int a = 0; a < w1->nargs; a++) reads |= w1->args[a] == p->kernels[n->kernel].args[0];
+    ck_assert_msg(reads, "the T <= 64 ring does not read the norm's output");
+    for (int v = 0; v < s1->stream.nvariants; v++) {
+        const int k = s1->stream.variant[v];
+        ck_assert_int_eq(p->kernels[k].sk_norm, (v != s1->stream.wide_v));
+        ck_assert_int_eq(dsmlpC_route_step_runs(p, n, k), (v == s1->stream.wide_v));
+        if (p->kernels[k].sk_ring && v != s1->stream.wide_v) ck_assert_int_le(p->kernels[k].sk_maxnt, 2);
+    }
+    char *t;
+    TU_OK(ctx, dsmlp_plan_explain(h, &t));
+    ck_assert_msg(strstr(t, "the norm as its own kernel: runs only when step 1 picks a kernel without it"), "%s", t);
+    ck_assert_msg(strstr(t, "the 8-warp ring for T <= 64 with the norm as its own kernel"), "%s", t);
+    dsmlp_free(t);
+    dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 /* An all_reduce whose operand is read by someone else gets a copy; a value
 ** summed after the all_reduce stays after it. */
 START_TEST(all_reduce_order)
@@ -720,6 +765,7 @@ int main(void)
     tcase_add_test(tc, gpt2_buffers);
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, explain_text);
+    tcase_add_test(tc, route_norm_own_kernel);
     tcase_add_test(tc, gelu_erf_not_epilogue);
     tcase_add_test(tc, general_graph);
     tcase_add_test(tc, alias_both_routes);

@@ -105,6 +105,7 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
             char a[128];
             if (s->kind != STEP_STREAM) {
                 tp(&b, "  [%d] %s (main step %d)\n", i, s->label, s->main_step);
+                if (s->norm_for) tp(&b, "      why: %s\n", s->why);   /* a norm kept as its own kernel */
                 continue;
             }
             tp(&b, "  [%d] %s\n", i, s->label);
