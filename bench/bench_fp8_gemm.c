@@ -66,19 +66,8 @@ static double time_gemm(cublasLtHandle_t lt, CUstream stream, int fp8, int64_t T
                 (long long)T, (long long)n, (long long)k);
         goto fail;
     }
-    float alpha = 1, beta = 0, ms[20];
-    CUevent e0, e1;
-    bench_cuda_check(bench_cu.EventCreate(&e0, 0), "cuEventCreate");
-    bench_cuda_check(bench_cu.EventCreate(&e1, 0), "cuEventCreate");
-    for (int i = -3; i < 20; i++) {
-        bench_cuda_check(bench_cu.EventRecord(e0, stream), "cuEventRecord");
-        LT(cublasLtMatmul(lt, desc, &alpha, (void *)w, la, (void *)x, lb, &beta, (void *)d, ld, (void *)d, ld,
-                          &heur.algo, (void *)ws, wsz, (cudaStream_t)stream));
-        bench_cuda_check(bench_cu.EventRecord(e1, stream), "cuEventRecord");
-        bench_cuda_check(bench_cu.EventSynchronize(e1), "cuEventSynchronize");
-        if (i >= 0) bench_cuda_check(bench_cu.EventElapsedTime(&ms[i], e0, e1), "cuEventElapsedTime");
-    }
-    us = bench_median(ms, 20) * 1e3;
+    us = bench_lt_median_ms(lt, desc, &heur.algo, w, la, x, lb, d, ld, ws, wsz, stream);
+    if (us >= 0) us *= 1e3;
 fail:
     if (pref) cublasLtMatmulPreferenceDestroy(pref);
     if (ld) cublasLtMatrixLayoutDestroy(ld);

@@ -10,6 +10,25 @@
 
 #define LT(call) BENCH_LT(call, return -1)
 
+double bench_lt_median_ms(cublasLtHandle_t lt, cublasLtMatmulDesc_t desc, const cublasLtMatmulAlgo_t *algo,
+                          CUdeviceptr a, cublasLtMatrixLayout_t la, CUdeviceptr b, cublasLtMatrixLayout_t lb,
+                          CUdeviceptr d, cublasLtMatrixLayout_t ld, CUdeviceptr ws, size_t wsz, CUstream stream)
+{
+    float alpha = 1, beta = 0, ms[20];
+    CUevent e0, e1;
+    bench_cuda_check(bench_cu.EventCreate(&e0, 0), "cuEventCreate");
+    bench_cuda_check(bench_cu.EventCreate(&e1, 0), "cuEventCreate");
+    for (int i = -3; i < 20; i++) {
+        bench_cuda_check(bench_cu.EventRecord(e0, stream), "cuEventRecord");
+        LT(cublasLtMatmul(lt, desc, &alpha, (void *)a, la, (void *)b, lb, &beta, (void *)d, ld, (void *)d, ld, algo,
+                          (void *)ws, wsz, (cudaStream_t)stream));
+        bench_cuda_check(bench_cu.EventRecord(e1, stream), "cuEventRecord");
+        bench_cuda_check(bench_cu.EventSynchronize(e1), "cuEventSynchronize");
+        if (i >= 0) bench_cuda_check(bench_cu.EventElapsedTime(&ms[i], e0, e1), "cuEventElapsedTime");
+    }
+    return bench_median(ms, 20);
+}
+
 double bench_gemm_rate(CUstream stream)
 {
     const int n = 8192;
@@ -46,20 +65,8 @@ double bench_gemm_rate(CUstream stream)
         fprintf(stderr, "dsmlp-bench: cuBLASLt found no bf16 algorithm\n");
         return -1;
     }
-    float alpha = 1, beta = 0;
-    CUevent e0, e1;
-    bench_cuda_check(bench_cu.EventCreate(&e0, 0), "cuEventCreate");
-    bench_cuda_check(bench_cu.EventCreate(&e1, 0), "cuEventCreate");
-    float ms[20];
-    for (int i = -3; i < 20; i++) {
-        bench_cuda_check(bench_cu.EventRecord(e0, stream), "cuEventRecord");
-        LT(cublasLtMatmul(lt, desc, &alpha, (void *)a, la, (void *)b, la, &beta, (void *)d, la, (void *)d, la,
-                          &heur.algo, (void *)ws, wsz, (cudaStream_t)stream));
-        bench_cuda_check(bench_cu.EventRecord(e1, stream), "cuEventRecord");
-        bench_cuda_check(bench_cu.EventSynchronize(e1), "cuEventSynchronize");
-        if (i >= 0) bench_cuda_check(bench_cu.EventElapsedTime(&ms[i], e0, e1), "cuEventElapsedTime");
-    }
-    const double med_ms = bench_median(ms, 20);
+    const double med_ms = bench_lt_median_ms(lt, desc, &heur.algo, a, la, b, la, d, la, ws, wsz, stream);
+    if (med_ms < 0) return -1;
     cublasLtMatmulPreferenceDestroy(pref);
     cublasLtMatrixLayoutDestroy(la);
     cublasLtMatmulDescDestroy(desc);

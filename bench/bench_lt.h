@@ -3,6 +3,7 @@
 #define DSMLP_BENCH_LT_H
 
 #include <cublasLt.h>
+#include <cuda.h>
 #include <stdio.h>
 
 /* Runs call; on a failed status prints it and runs on_fail (e.g. `return -1`, `goto fail`). */
@@ -14,5 +15,11 @@
             on_fail;                                                                                    \
         }                                                                                               \
     } while (0)
+
+/* Median ms of 20 timed D = A·B (alpha 1, beta 0, after 3 warm-up runs) with the given algorithm on stream; < 0
+** when a matmul fails (printed). Defined in bench_gemm.c. */
+double bench_lt_median_ms(cublasLtHandle_t lt, cublasLtMatmulDesc_t desc, const cublasLtMatmulAlgo_t *algo,
+                          CUdeviceptr a, cublasLtMatrixLayout_t la, CUdeviceptr b, cublasLtMatrixLayout_t lb,
+                          CUdeviceptr d, cublasLtMatrixLayout_t ld, CUdeviceptr ws, size_t wsz, CUstream stream);
 
 #endif

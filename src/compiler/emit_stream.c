@@ -269,8 +269,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     dsmlpC_emit_params(&pr, p, k, nout);
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
-        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], stg8[16], stg16[16], stg32[16],
-        stg64[16], trace[16], qw8[16], qw16[16], qw32[16], qw64[16];
+        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], trace[16], stg[4][16],
+        qw[4][16];
     snprintf(n_, sizeof n_, "%lld", (long long)s->n);
     snprintf(k_, sizeof k_, "%lld", (long long)s->k);
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
@@ -295,17 +295,12 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     snprintf(sm, sizeof sm, "%zu", smem);
     snprintf(wb, sizeof wb, "%zu", wbytes);
     /* the ring bodies' stage counts (their u) and load groups; unused values for bodies this kernel does not have */
-    const body *b8 = body_nt(bodies, nb, 1), *b16 = body_nt(bodies, nb, 2), *b32 = body_nt(bodies, nb, 4),
-               *b64 = body_nt(bodies, nb, 8);
-    snprintf(stg8, sizeof stg8, "%d", s->pipe && b8 ? b8->u : 2);
-    snprintf(stg16, sizeof stg16, "%d", s->pipe && b16 ? b16->u : 2);
-    snprintf(stg32, sizeof stg32, "%d", s->pipe && b32 ? b32->u : 2);
-    snprintf(stg64, sizeof stg64, "%d", s->pipe && b64 ? b64->u : 2);
+    for (int i = 0; i < 4; i++) {   /* the ring bodies for 1, 2, 4 and 8 token tiles: STAGES8/QW8 ... STAGES64/QW64 */
+        const body *rb = s->pipe ? body_nt(bodies, nb, 1 << i) : NULL;
+        snprintf(stg[i], sizeof stg[i], "%d", rb ? rb->u : 2);
+        snprintf(qw[i], sizeof qw[i], "%d", rb ? rb->qw : 0);
+    }
     snprintf(trace, sizeof trace, "%d", DSMLP_RING_TRACE);
-    snprintf(qw8, sizeof qw8, "%d", s->pipe && b8 ? b8->qw : 0);
-    snprintf(qw16, sizeof qw16, "%d", s->pipe && b16 ? b16->qw : 0);
-    snprintf(qw32, sizeof qw32, "%d", s->pipe && b32 ? b32->qw : 0);
-    snprintf(qw64, sizeof qw64, "%d", s->pipe && b64 ? b64->qw : 0);
     const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
         "NAME", k->name, "MAXT", mxt, "N", n_, "WHAT", what,
@@ -321,8 +316,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr,
-        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg8, "STAGES16", stg16, "STAGES32", stg32, "STAGES64", stg64, "TRACE", trace, "QW8", qw8,
-        "QW16", qw16, "QW32", qw32, "QW64", qw64, NULL};
+        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg[0], "STAGES16", stg[1], "STAGES32", stg[2], "STAGES64", stg[3], "TRACE", trace,
+        "QW8", qw[0], "QW16", qw[1], "QW32", qw[2], "QW64", qw[3], NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill_ex(ctx, "stream.cu", kv, !s->fused_part, &k->source);
     free(tk.p), free(bd.p), free(dsp.p), free(pr.p);

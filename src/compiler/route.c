@@ -363,15 +363,25 @@ int dsmlpC_route_step_runs(const plan *p, const plan_step *s, int k_next)
     return !s->norm_for || k_next < 0 || !p->kernels[k_next].sk_norm;
 }
 
-/* Kernel ki becomes the next variant of the last stream step; the step's scratch needs grow to cover it. */
-static void step_add_variant(plan *p, int ki, int *best_nt, size_t *tiles, size_t *part_bytes)
+/* Kernel ki becomes the next variant of stream step `step`; the step's tile counters and the shared partial sums
+** grow to cover it. */
+static void step_add_variant(plan *p, int step, int ki, size_t *part_bytes)
 {
-    plan_step *s = &p->ssteps[p->nssteps - 1];
-    s->stream.variant[s->stream.nvariants++] = ki;
+    plan_step *s = &p->ssteps[step];
     const plan_kernel *k = &p->kernels[ki];
-    if (k->sk_maxnt > *best_nt) *best_nt = k->sk_maxnt;
-    if ((size_t)k->sk_tiles > *tiles) *tiles = (size_t)k->sk_tiles;
+    plan_buf *cnt = &p->bufs[s->stream.counters];
+    s->stream.variant[s->stream.nvariants++] = ki;
+    if ((size_t)k->sk_tiles * 4 > cnt->ws_bytes) cnt->ws_bytes = (size_t)k->sk_tiles * 4, cnt->cols = k->sk_tiles;
     if (k->sk_part_bytes > *part_bytes) *part_bytes = k->sk_part_bytes;
+}
+
+/* The most token tiles any variant of stream step s serves. */
+static int step_max_nt(const plan *p, const plan_step *s)
+{
+    int nt = 0;
+    for (int v = 0; v < s->stream.nvariants; v++)
+        if (p->kernels[s->stream.variant[v]].sk_maxnt > nt) nt = p->kernels[s->stream.variant[v]].sk_maxnt;
+    return nt;
 }
 
 static plan_step *push_step(rb *R)
@@ -383,17 +393,6 @@ static plan_step *push_step(rb *R)
 
 /* A stream step as made: its candidate, tile counters, ssteps index and its ring variants' kernels (-1: none). */
 typedef struct made { cand c; int cnt, sstep; int ring[2]; } made;
-
-/* Kernel ki becomes the next variant of stream step `step` (as step_add_variant, for any step). */
-static void add_variant_at(plan *p, int step, int ki, size_t *part_bytes)
-{
-    plan_step *s = &p->ssteps[step];
-    const plan_kernel *k = &p->kernels[ki];
-    plan_buf *cnt = &p->bufs[s->stream.counters];
-    s->stream.variant[s->stream.nvariants++] = ki;
-    if ((size_t)k->sk_tiles * 4 > cnt->ws_bytes) cnt->ws_bytes = (size_t)k->sk_tiles * 4, cnt->cols = k->sk_tiles;
-    if (k->sk_part_bytes > *part_bytes) *part_bytes = k->sk_part_bytes;
-}
 
 /* The W ring for T <= 64 (docs/stream.md): every stream step with the 8-warp ring also gets it with bodies up to T = 64,
 ** as its own kernel (adding those bodies to the T <= 16 kernel made it 1.5-2 us slower at T <= 8 on an H200), at the
@@ -423,7 +422,7 @@ static dsmlp_status add_wide_ring(rb *R, made *mk, int n, size_t *part_bytes)
         }
         if (st != DSMLP_OK) return st;
         const int v = p->ssteps[a->sstep].stream.nvariants;
-        add_variant_at(p, a->sstep, ki, part_bytes);
+        step_add_variant(p, a->sstep, ki, part_bytes);
         p->ssteps[a->sstep].stream.wide_v = v;
         dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; variant %d: the 8-warp ring for T <= 64%s", v,
                             a->c.norm ? " with the norm as its own kernel (the step before, run only then)" : "");
@@ -469,9 +468,8 @@ static dsmlp_status fuse_pairs(rb *R, made *mk, int n, size_t *part_bytes)
         if (st != DSMLP_OK) return st;
         s1->stream.fused_v = s2->stream.fused_v = s1->stream.nvariants;
         s1->stream.fused_role = 1, s2->stream.fused_role = 2;
-        s1->stream.variant[s1->stream.nvariants++] = ki;
-        s2->stream.variant[s2->stream.nvariants++] = ki;
-        if (p->kernels[ki].sk_part_bytes > *part_bytes) *part_bytes = p->kernels[ki].sk_part_bytes;
+        step_add_variant(p, a->sstep, ki, part_bytes);
+        step_add_variant(p, b->sstep, ki, part_bytes);
         dsmlpC_fuse_appendf(s1->why, sizeof s1->why, "; with step %d also as one persistent kernel (variant %d)",
                             b->sstep, s1->stream.fused_v);
     }
@@ -547,15 +545,13 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
         s->stream.first = c.first, s->stream.last = c.last, s->stream.counters = cnt;
         s->stream.out = c.d, s->stream.side = c.norm ? c.norm->side : -1, s->stream.c = c.g->c;
         s->stream.norm_fused = c.norm != NULL, s->stream.gated = c.gated, s->stream.act = c.fol != NULL;
-        int best_nt = 0;
-        size_t tiles = 0;
         for (int v = 0; v < nv && st == DSMLP_OK; v++) {
             /* register-fed bodies come in 1, 4 and 16 token tiles: a plan up to T = 16 (max_nt 2) needs the
             ** 4-tile ones; T never needs bodies above that */
             if (vs[v].nt_lo > (R.max_nt > 1 ? (R.max_nt > 4 ? 16 : 4) : 1)) continue;
             int ki = -1;
             if ((st = emit_variant(&R, &c, &vs[v], cnt, &ki)) != DSMLP_OK) break;
-            step_add_variant(p, ki, &best_nt, &tiles, &part_bytes);
+            step_add_variant(p, p->nssteps - 1, ki, &part_bytes);
         }
         /* the ring variants: whole load groups per row copy, 16-byte aligned rows */
         char no_ring[200] = "";
@@ -574,12 +570,12 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
                 continue;
             }
             if (st != DSMLP_OK) break;
-            step_add_variant(p, ki, &best_nt, &tiles, &part_bytes);
+            step_add_variant(p, p->nssteps - 1, ki, &part_bytes);
             mk[nstream].ring[v] = ki;
         }
         if (st != DSMLP_OK) break;
         mk[nstream].c = c, mk[nstream].cnt = cnt, mk[nstream].sstep = p->nssteps - 1;
-        p->bufs[cnt].ws_bytes = tiles * 4, p->bufs[cnt].cols = (int64_t)tiles;
+        const int best_nt = step_max_nt(p, s);
         if (best_nt < maxnt) maxnt = best_nt;
         /* label and explanation */
         snprintf(s->label, sizeof s->label, "stream%s%s", c.norm ? "+norm" : "",
