@@ -21,17 +21,20 @@
 #define DS_LPR {{LPR}}               // adjacent loads per W row per lane (wider contiguous runs per row)
 #define DS_WN {{WN}}                 // warps across columns
 #define DS_WK {{WK}}                 // warps across k (reduced through shared memory)
+#define DS_WT {{WT}}                 // warps across tokens (the T <= 128 ring: each multiplies its share of them)
 #define DS_PIPE {{PIPE}}             // 1: W through a shared-memory ring (producer warp, bulk copies, mbarriers)
 #define DS_STAGES8 {{STAGES8}}       // ring stages (DS_PIPE) of the T <= 8 body
 #define DS_STAGES16 {{STAGES16}}     // ... of the T <= 16 body
 #define DS_STAGES32 {{STAGES32}}     // ... of the T <= 32 body
-#define DS_STAGES64 {{STAGES64}}     // ... and of the T <= 64 body (half-length row segments)
+#define DS_STAGES64 {{STAGES64}}     // ... of the T <= 64 body (half-length row segments)
+#define DS_STAGES128 {{STAGES128}}   // ... and of the T <= 128 body (DS_WT > 1 only)
 #define DS_TRACE {{TRACE}}           // measurements only (-DDSMLP_RING_TRACE=N): the W ring's phases in launch N
 #define DS_NAME "{{NAME}}"
 #define DS_SMEM {{SMEM}}LL
-#define DS_CWARPS (DS_WN * DS_WK)    // warps that multiply (consumers)
+#define DS_CWARPS (DS_WN * DS_WK * DS_WT)   // warps that multiply (consumers)
 #define DS_CTHREADS (32 * DS_CWARPS)
-#define DS_THREADS (DS_CTHREADS + 32 * DS_PIPE)   // the ring's producer warp after the consumers
+#define DS_PWARPS {{PWARPS}}         // the ring's producer warps (more than one: the T <= 128 ring, cp.async)
+#define DS_THREADS (DS_CTHREADS + 32 * DS_PIPE * DS_PWARPS)   // the ring's producer warps after the consumers
 #define DS_KSTEP (DS_IO ? 16 : 32 * DS_LPR)   // k of one load group (IO: 4 rows per lane; OI: 8 LPR k per lane)
 #define DS_WCOL (DS_IO ? 8 * DS_EL * DS_LPR : 16 * DS_MT)   // output columns of one warp
 #define DS_BCP ((DS_GATED ? DS_WN / 2 : DS_WN) * DS_WCOL)  // columns of one tile, per part
@@ -138,6 +141,12 @@ __device__ __forceinline__ void ds_bulk(void *dst, const void *src, unsigned byt
 {
     asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n"
                  ::"r"(ds_su32(dst)), "l"(src), "r"(bytes), "r"(ds_su32(bar)) : "memory");
+}
+// The mbarrier's phase also waits for the thread's cp.async copies issued so far (its arrival counts in the
+// barrier's expected count).
+__device__ __forceinline__ void ds_cp_mbar_arrive(unsigned long long *b)
+{
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(ds_su32(b)) : "memory");
 }
 // consumer warps only: the producer warp never waits on a block barrier
 __device__ __forceinline__ void ds_csync() { asm volatile("bar.sync 1, %0;\n" ::"n"(DS_CTHREADS) : "memory"); }
@@ -970,7 +979,7 @@ __device__ __forceinline__ void ds_body(const ds_args &A, long long T, unsigned 
 #define DS_WPAD (DS_EL * DS_WB == 16 ? (DS_LPR == 1 ? 64 : 16) : (DS_LPR == 1 ? 32 : 64))
 template <int NT, int QW> struct ds_ring {
     static constexpr int TP = 8 * NT;
-    static constexpr int S = NT == 1 ? DS_STAGES8 : NT == 2 ? DS_STAGES16 : NT == 4 ? DS_STAGES32 : DS_STAGES64;
+    static constexpr int S = NT == 1 ? DS_STAGES8 : NT == 2 ? DS_STAGES16 : NT == 4 ? DS_STAGES32 : NT == 8 ? DS_STAGES64 : DS_STAGES128;
     static constexpr int KCH = QW * DS_WK * DS_KSTEP;       // k per stage
     static constexpr int SEG = KCH * DS_WB;                  // bytes of one W row per stage
     static constexpr int PITCH = SEG + DS_WPAD;
@@ -1292,6 +1301,273 @@ __device__ __forceinline__ void ds_body_pipe(const ds_args &A, long long T, unsi
     }
     ds_ring_consumers<NT, QW>(A, T, R, smem, full, empty);
 }
+
+#if DS_WT > 1
+// ------------------------------------------------------------------ the T <= 128 ring: warps across tokens
+// Past T = 32 a 32-row tile puts more x than W through every stage and every warp multiplies all of x, so the
+// shared-memory reads, not the weights, set the pace. This body's tile is WN warps across columns x WT across tokens
+// (no k split): a warp multiplies MT 16-row pieces of W (gated: MT / 2 up pieces and the matching gate pieces) by
+// its share of the token tiles, so each W fragment it converts feeds NT / WT MMAs and each x fragment MT of them.
+// The sums stay in registers: a whole tile's epilogue runs from them (gating pairs sit in the same lane), a split
+// tile's part goes to the partial sums in lane order and the block completing the tile adds the parts in block
+// order. x rides in the stages (a norm before the GEMM is its own kernel). [out,in] weights, one piece per row per
+// lane.
+constexpr int ds_tall_colp = DS_GATED ? 8 * DS_MT : 16 * DS_MT;   // a warp's output columns (per part)
+constexpr int ds_tall_up = DS_GATED ? DS_MT / 2 : DS_MT;          // its up pieces; the gate pieces follow
+// The stage row of piece i's first row (the producer lays a tile out as its up rows, then its gate rows).
+__device__ __forceinline__ constexpr int ds_tall_row(int i)
+{
+    return i < ds_tall_up ? 16 * i : DS_BCP + 16 * (i - ds_tall_up);
+}
+
+// One consumer warp's share of one stage (every load group: no k split): per load group the W pieces and the x
+// fragments of the warp's tokens from shared memory, then the MMAs; the stage goes back after the last group.
+// w: the lane's first W byte (row g, k 8c), xl its first x element (its first token row + g, k 8c).
+template <int NT, int QW, bool FULL>
+__device__ __forceinline__ void ds_tall_consume(float (&acc)[DS_MT][NT / DS_WT][4], const unsigned char *w,
+                                                const ds_x_t *xl, int nlg, long long Tw, unsigned long long *empty,
+                                                int lane)
+{
+    typedef ds_ring<NT, QW> P;
+    constexpr int NW = NT / DS_WT;
+#pragma unroll
+    for (int q = 0; q < QW; q++) {
+        if (!FULL && q >= nlg) break;
+        ds_wraw_t raw[DS_RPL];
+#pragma unroll
+        for (int i = 0; i < DS_MT; i++)
+#pragma unroll
+            for (int hh = 0; hh < 2; hh++)
+                raw[2 * i + hh] = *reinterpret_cast<const ds_wraw_t *>(w + (ds_tall_row(i) + 8 * hh) * P::PITCH +
+                                                                       q * DS_KSTEP * DS_WB);
+        uint4 b[NW][DS_LPR];
+        ds_xfrag_at<NW, P::XLD>(b, xl, q * DS_KSTEP, Tw);
+        ds_mma_oi<NW>(acc, raw, b, Tw);
+    }
+    __syncwarp();
+    if (lane == 0) ds_mbar_arrive(empty);
+}
+
+// The epilogue of tile `tile` from the registers of the warp at column offset wn, tokens t0.. (scale, bias,
+// activation or gating, residual; tokens past T and columns past N are not stored).
+template <int NW>
+__device__ __forceinline__ void ds_tall_epilogue(const ds_args &A, long long T, ds_i64 tile,
+                                                 const float (&acc)[DS_MT][NW][4], int wn, int t0, int g, int c)
+{
+#pragma unroll
+    for (int i = 0; i < ds_tall_up; i++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            const ds_i64 n = tile * DS_BCP + wn * ds_tall_colp + 16 * i + g + 8 * h;
+            if (n >= DS_N) continue;
+            const float su = ds_scale_of(A.su, n);
+#if DS_HAS_BIAS
+            const float bu = ds_to_f(ds_ldcg(A.bias + n));
+#else
+            const float bu = 0.0f;
+#endif
+#if DS_GATED
+            const float sg = DS_SEP_SCALE ? ds_scale_of(A.sg, n) : ds_scale_of(A.su, DS_N + n);
+#if DS_HAS_BIAS
+            const float bg = ds_to_f(ds_ldcg(A.bias + DS_N + n));
+#else
+            const float bg = 0.0f;
+#endif
+#endif
+#pragma unroll
+            for (int jj = 0; jj < NW; jj++)
+#pragma unroll
+                for (int e1 = 0; e1 < 2; e1++) {
+                    const ds_i64 t = t0 + 8 * jj + 2 * c + e1;
+                    if (t >= T) continue;
+                    float v = acc[i][jj][2 * h + e1] * su + bu;
+#if DS_GATED
+                    v *= ds_act(acc[i + ds_tall_up][jj][2 * h + e1] * sg + bg);
+#else
+                    v = ds_act(v);
+#endif
+#if DS_HAS_C
+                    v += ds_to_f(ds_ldcg(A.c + t * DS_N + n));
+#endif
+                    A.d[t * DS_N + n] = ds_from_f<ds_d_t>(v);
+                }
+        }
+}
+
+// Segment j of the block's range is done (acc: the warp's sums for its pieces and tokens): the epilogue of a whole
+// tile, or the block's part of a split tile to the partial sums ([block][slot][warp][piece][token tile][e][lane]),
+// and the block completing the tile adds every part in block order (its own from registers: the same floats) and
+// runs the epilogue. Token tiles past T are neither written nor read.
+template <int NW>
+__device__ __forceinline__ void ds_tall_tile_done(const ds_args &A, long long T, const ds_range &R, ds_i64 j,
+                                                  float (&acc)[DS_MT][NW][4], int *flag, int warp, int wn, int t0,
+                                                  int lane, int g, int c)
+{
+    const ds_i64 W = (ds_i64)DS_NTILE * DS_LPT, G = gridDim.x, b = blockIdx.x;
+    const ds_i64 tile = R.t0 + j;
+    if (R.seg_a(j) == 0 && R.seg_e(j) == DS_LPT) {
+        ds_tall_epilogue<NW>(A, T, tile, acc, wn, t0, g, c);
+        return;
+    }
+    constexpr ds_i64 PB = (ds_i64)8 * NW * DS_WT * DS_BCT;   // floats of one block's part (TP x BCT)
+    const int live = T - t0 <= 0 ? 0 : (int)((T - t0 + 7) / 8);
+    const ds_i64 lane_at = (ds_i64)warp * DS_MT * NW * 128 + lane;
+    float *mine = A.part + (b * 2 + (j == 0 ? 0 : 1)) * PB + lane_at;
+#pragma unroll
+    for (int i = 0; i < DS_MT; i++)
+#pragma unroll
+        for (int jj = 0; jj < NW; jj++)
+            if (jj < live)
+#pragma unroll
+                for (int e = 0; e < 4; e++) mine[((i * NW + jj) * 4 + e) * 32] = acc[i][jj][e];
+    __threadfence();
+    ds_csync();
+    if (threadIdx.x == 0) {
+        // first and last block whose range meets the tile (block q covers [W*q/G, W*(q+1)/G))
+        const ds_i64 x0 = tile * DS_LPT, x1 = (tile + 1) * DS_LPT - 1;
+        const ds_i64 f = ((x0 + 1) * G + W - 1) / W - 1, l = ((x1 + 1) * G + W - 1) / W - 1;
+        const unsigned prev = atomicAdd(A.cnt + tile, 1u);
+        flag[0] = prev == (unsigned)(l - f);
+        flag[1] = (int)f, flag[2] = (int)l;
+    }
+    ds_csync();
+    if (flag[0]) {
+        __threadfence();
+        const ds_i64 f = flag[1], l = flag[2];
+#pragma unroll
+        for (int i = 0; i < DS_MT; i++)
+#pragma unroll
+            for (int jj = 0; jj < NW; jj++)
+                if (jj < live)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        float s = 0.0f;
+                        for (ds_i64 q = f; q <= l; q++) {
+                            // tile is q's last segment when the tile starts inside q (slot 1 unless its only one)
+                            const int qs = (q == f && (W * q / G) / DS_LPT != tile) ? 1 : 0;
+                            s += q == b ? acc[i][jj][e]
+                                        : ds_ldcg(A.part + (q * 2 + qs) * PB + lane_at + ((i * NW + jj) * 4 + e) * 32);
+                        }
+                        acc[i][jj][e] = s;
+                    }
+        ds_tall_epilogue<NW>(A, T, tile, acc, wn, t0, g, c);
+        if (threadIdx.x == 0) A.cnt[tile] = 0;   // ready for the next launch
+    }
+    ds_csync();   // flag is reused by the next segment
+}
+
+// The producer warps fill one stage with cp.async (16 bytes per thread and copy): W rows (pieces of each row, rows
+// past N skipped) and, with x_too, the chunk's x rows. Measured on an H200 (GELU-4096 int8, T = 32/64/128): one
+// bulk copy per 256-byte row 268/301/466 us, these copies 161/172/296 (with 2 producer warps 163/179/312). Each
+// thread copies one 16-byte column of rows p / PER, + NP / PER, ...: a pointer step per copy (the first version,
+// which computed each piece's row and column, measured 193/230/391). p: the thread among the producers.
+template <int NT, int QW>
+__device__ __forceinline__ void ds_tall_fill(const ds_args &A, const ds_range &R, const ds_chunks<QW> &C,
+                                             unsigned char *st, long long T, int p, bool w_too, bool x_too)
+{
+    typedef ds_ring<NT, QW> P;
+    constexpr int NP = 32 * DS_PWARPS;
+    constexpr int PER = QW * DS_KSTEP * DS_WB / 16, XPER = QW * DS_KSTEP * (int)sizeof(ds_x_t) / 16;  // per row
+    static_assert(NP % PER == 0 && NP % XPER == 0, "the producers cover whole rows per pass");
+    const ds_i64 tile = R.t0 + C.j;
+    if (w_too && (p % PER) * 16 < C.nlg * DS_KSTEP * DS_WB) {
+        const int o = (p % PER) * 16;
+        const int live = (int)(DS_N - tile * DS_BCP < DS_BCP ? DS_N - tile * DS_BCP : DS_BCP);   // rows per part
+#pragma unroll
+        for (int part = 0; part < (DS_GATED ? 2 : 1); part++) {
+            const ds_w_t *w = part ? (DS_SEP_GATE ? A.wg : A.wu + DS_GATE_OFF) : A.wu;
+            const unsigned char *src =
+                reinterpret_cast<const unsigned char *>(w + tile * DS_BCP * DS_LDW + C.lg0 * DS_KSTEP) + o;
+            unsigned char *dst = st + part * DS_BCP * P::PITCH + o;
+            for (int r = p / PER; r < live; r += NP / PER)
+                ds_cp16(dst + r * P::PITCH, src + (ds_i64)r * (DS_LDW * DS_WB), true);
+        }
+    }
+    if (x_too && (p % XPER) * 16 < C.nlg * DS_KSTEP * (int)sizeof(ds_x_t)) {
+        const int o = (p % XPER) * 16;
+        const unsigned char *src = reinterpret_cast<const unsigned char *>(A.x + C.lg0 * DS_KSTEP) + o;
+        unsigned char *dst = st + P::WBYTES + o;
+        for (int t = p / XPER; t < T; t += NP / XPER)
+            ds_cp16(dst + t * (P::XLD * (int)sizeof(ds_x_t)), src + (ds_i64)t * (DS_K * (ds_i64)sizeof(ds_x_t)), true);
+    }
+}
+
+// The producers walk the block's chunks in the consumers' order like ds_produce: the first stages' weights before
+// griddepcontrol.wait, their x after it; each thread's arrival on a stage's full barrier completes when its copies
+// so far have landed.
+template <int NT, int QW>
+__device__ __forceinline__ void ds_tall_produce(const ds_args &A, const ds_range &R, unsigned char *ring,
+                                                unsigned long long *full, unsigned long long *empty, long long T, int p)
+{
+    typedef ds_ring<NT, QW> P;
+    ds_chunks<QW> C, X;
+    C.start(R);
+    int n = 0;
+    for (; n < P::S && !C.done(); n++, C.next(R)) ds_tall_fill<NT, QW>(A, R, C, ring + n * P::STAGE, T, p, true, false);
+    ds_pdl_wait();
+    X.start(R);
+    for (int q = 0; q < n; q++, X.next(R)) {
+        ds_tall_fill<NT, QW>(A, R, X, ring + q * P::STAGE, T, p, false, true);
+        ds_cp_mbar_arrive(full + q);
+    }
+    int s = 0;
+    unsigned ph = 1;
+    for (; !C.done(); C.next(R)) {
+        ds_mbar_wait(empty + s, ph ^ 1);
+        ds_tall_fill<NT, QW>(A, R, C, ring + s * P::STAGE, T, p, true, true);
+        ds_cp_mbar_arrive(full + s);
+        if (++s == P::S) s = 0, ph ^= 1;
+    }
+    ds_cp_wait<0>();   // nothing in flight when the block exits
+}
+
+template <int NT, int QW>
+__device__ __forceinline__ void ds_body_tall(const ds_args &A, long long T, unsigned char *smem)
+{
+    typedef ds_ring<NT, QW> P;
+    constexpr int NW = NT / DS_WT;
+    static_assert(!DS_IO && !DS_NORM && DS_WK == 1 && DS_LPR == 1 && NT % DS_WT == 0 && (!DS_GATED || DS_MT % 2 == 0) &&
+                      DS_K % DS_KSTEP == 0, "the T <= 128 ring: [out,in] weights, x without a norm, no k split, "
+                                            "one piece per row per lane, whole load groups");
+    static_assert(P::RING + 16 <= DS_SMEM, "shared memory layout exceeds the launch's");
+    unsigned long long *full = reinterpret_cast<unsigned long long *>(smem + P::S * P::STAGE), *empty = full + P::S;
+    int *flag = reinterpret_cast<int *>(smem + P::RING);
+    ds_range R;
+    if (!ds_block_range(R)) return;
+    if (threadIdx.x == 0) {
+        for (int q = 0; q < P::S; q++) ds_mbar_init(full + q, 32 * DS_PWARPS), ds_mbar_init(empty + q, DS_CWARPS);
+        ds_mbar_fence_init();
+    }
+    __syncthreads();   // the last barrier the producers take part in
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+    if (warp >= DS_CWARPS) {
+        ds_tall_produce<NT, QW>(A, R, smem, full, empty, T, threadIdx.x - DS_CTHREADS);
+        return;
+    }
+    const int wn = warp % DS_WN, t0 = 8 * NW * (warp / DS_WN);   // the warp's columns and first token
+    const long long Tw = T - t0;                                  // its tokens (token tiles past them skipped)
+    ds_pdl_wait();
+    ds_pdl_launch();
+    const int lane_off = ds_keep((wn * ds_tall_colp + g) * P::PITCH + 8 * c * DS_WB);
+    const int xlane = ds_keep((t0 + g) * P::XLD + 8 * c);
+    int st = 0;
+    unsigned ph = 0;
+    ds_chunks<QW> K;
+    K.start(R);
+    for (int j = 0; j < K.nseg; j++) {
+        float acc[DS_MT][NW][4] = {};
+        for (; K.j == j; K.next(R)) {
+            const unsigned char *stage = smem + st * P::STAGE;
+            const ds_x_t *xs = reinterpret_cast<const ds_x_t *>(stage + P::WBYTES);
+            ds_mbar_wait(full + st, ph);
+            if (K.nlg == QW) ds_tall_consume<NT, QW, true>(acc, stage + lane_off, xs + xlane, K.nlg, Tw, empty + st, lane);
+            else ds_tall_consume<NT, QW, false>(acc, stage + lane_off, xs + xlane, K.nlg, Tw, empty + st, lane);
+            if (++st == P::S) st = 0, ph ^= 1;
+        }
+        ds_tall_tile_done<NW>(A, T, R, j, acc, flag, warp, wn, t0, lane, g, c);
+    }
+}
+#endif
 
 // What a fused kernel's entry (templates/stream_fused.cu) takes from its parts: the ring bodies' load groups per
 // warp per stage, and two primitives (macros in the host simulation, which namespaces cannot qualify).

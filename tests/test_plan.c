@@ -541,8 +541,9 @@ START_TEST(ctx_stream_options)
 }
 END_TEST
 
-/* The W ring for T <= 64 (variant wide_v of both stream steps): GEMM1's without its prologue norm, the route keeping
-** the norm step before it, run only for kernels that do not normalize; the T <= 16 rings keep the norm. */
+/* The W ring for T <= 64 (variant wide_v of both stream steps) and the ring with warps across tokens for T <= 128
+** (tall_v): GEMM1's without its prologue norm, the route keeping the norm step before it, run only for kernels that
+** do not normalize; the T <= 16 rings keep the norm. */
 START_TEST(route_norm_own_kernel)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -565,20 +566,29 @@ START_TEST(route_norm_own_kernel)
     const plan_kernel *w2 = &p->kernels[s2->stream.variant[s2->stream.wide_v]];
     ck_assert(w1->sk_ring && !w1->sk_norm && w1->sk_maxnt == 8);
     ck_assert(w2->sk_ring && !w2->sk_norm && w2->sk_maxnt == 8);
-    /* w1 reads the norm's output; every other GEMM1 kernel normalizes itself */
-    int reads = 0;
+    ck_assert_int_eq(s1->stream.tall_v, s1->stream.wide_v + 1);
+    ck_assert_int_eq(s1->stream.tall_v, s2->stream.tall_v);
+    const plan_kernel *t1 = &p->kernels[s1->stream.variant[s1->stream.tall_v]];
+    const plan_kernel *t2 = &p->kernels[s2->stream.variant[s2->stream.tall_v]];
+    ck_assert(t1->sk_ring && !t1->sk_norm && t1->sk_maxnt == 16 && t1->threads == 32 * (8 + 4));
+    ck_assert(t2->sk_ring && !t2->sk_norm && t2->sk_maxnt == 16);
+    ck_assert_msg(strstr(t1->sk_what, "tokens/warp"), "%s", t1->sk_what);
+    /* w1 and t1 read the norm's output; every other GEMM1 kernel normalizes itself */
+    int reads = 0, treads = 0;
     for (int a = 0; a < w1->nargs; a++) reads |= w1->args[a] == p->kernels[n->kernel].args[0];
-    ck_assert_msg(reads, "the T <= 64 ring does not read the norm's output");
+    for (int a = 0; a < t1->nargs; a++) treads |= t1->args[a] == p->kernels[n->kernel].args[0];
+    ck_assert_msg(reads && treads, "the T <= 64 / 128 ring does not read the norm's output");
     for (int v = 0; v < s1->stream.nvariants; v++) {
-        const int k = s1->stream.variant[v];
-        ck_assert_int_eq(p->kernels[k].sk_norm, (v != s1->stream.wide_v));
-        ck_assert_int_eq(dsmlpC_route_step_runs(p, n, k), (v == s1->stream.wide_v));
-        if (p->kernels[k].sk_ring && v != s1->stream.wide_v) ck_assert_int_le(p->kernels[k].sk_maxnt, 2);
+        const int k = s1->stream.variant[v], own = v == s1->stream.wide_v || v == s1->stream.tall_v;
+        ck_assert_int_eq(p->kernels[k].sk_norm, !own);
+        ck_assert_int_eq(dsmlpC_route_step_runs(p, n, k), own);
+        if (p->kernels[k].sk_ring && !own) ck_assert_int_le(p->kernels[k].sk_maxnt, 2);
     }
     char *t;
     TU_OK(ctx, dsmlp_plan_explain(h, &t));
     ck_assert_msg(strstr(t, "the norm as its own kernel: runs only when step 1 picks a kernel without it"), "%s", t);
     ck_assert_msg(strstr(t, "the 8-warp ring for T <= 64 with the norm as its own kernel"), "%s", t);
+    ck_assert_msg(strstr(t, "the ring with warps across tokens for T <= 128 with the norm as its own kernel"), "%s", t);
     dsmlp_free(t);
     dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);

@@ -226,6 +226,7 @@ static int stream_runs;      /* stream kernels launched */
 static int pipe_runs;        /* ... of them with the shared-memory W ring */
 static int fused_runs;       /* persistent kernels launched (each runs two stream steps) */
 static int own_norm_runs;    /* small-T route norms run as their own kernel */
+static int tall_runs;        /* W ring kernels with warps across tokens (plan_stream.tall_v) */
 
 #define SIM_MAX_GRID 4096
 
@@ -335,6 +336,7 @@ static int rank_run(rank *r, long long T)
             if (!fused || s->stream.fused_role == 1) run_kernel(r, k, T);
             fused_runs += fused && s->stream.fused_role == 1;
             pipe_runs += fused ? 1 : strstr(p->kernels[k].sk_what, "W ring") != NULL;
+            tall_runs += s->stream.tall_v >= 0 && k == s->stream.variant[s->stream.tall_v];
             if (fused) ck_assert_int_eq(p->ssteps[s->stream.fused_role == 1 ? r->pc : r->pc - 2].stream.variant[sim_variant], k);
             /* every launch leaves its tile counters at zero for the next one */
             const plan_buf *C = &p->bufs[s->stream.counters];
@@ -759,6 +761,22 @@ START_TEST(stream_pipe)
     const int before = own_norm_runs;
     run_stream(pipe_cases, &(stream_run){3, 7, 0, 5}, 2);
     ck_assert_msg(own_norm_runs == before, "variant 7 (the norm in its prologue) also ran the norm step");
+    /* the T <= 128 ring (variant 10: warps across tokens, sums in registers, x through the stages, the norm as its
+    ** own kernel): both bodies, T with partial token tiles and a second token warp with none or one live tile, whole
+    ** and split tiles (grids from one block to one per load group), LN/RMS, a side sum, int8/bf16/f16, gated with
+    ** separate scale halves, a partial column tile, no norm */
+    static const stream_run tall[] = {{3, 10, 0, 33}, {3, 10, 3, 64}, {3, 10, 4096, 100}, {4, 10, 0, 128},
+                                      {4, 10, 5, 65}, {0, 10, 2, 47}, {1, 10, 0, 72}, {2, 10, 7, 90},
+                                      {5, 10, 0, 40}, {6, 10, 3, 127}, {7, 10, 1, 66}, {8, 10, 4096, 36},
+                                      {3, 10, 1, 1}, {4, 10, 2, 9}};
+    for (size_t i = 0; i < sizeof tall / sizeof *tall; i++) {
+        const int b_tall = tall_runs, b_norm = own_norm_runs;
+        const int want = tall[i].c == 5 || tall[i].c == 6 ? 1 : 2;   /* I = 200: GEMM2's k is no whole load group */
+        run_stream(pipe_cases, &tall[i], want);
+        ck_assert_msg(tall_runs == b_tall + want, "%s T=%lld: %d GEMMs ran the T <= 128 ring", pipe_cases[tall[i].c].name,
+                      tall[i].T, tall_runs - b_tall);
+        ck_assert_int_eq(own_norm_runs, b_norm + (pipe_cases[tall[i].c].norm != DSMLP_NORM_NONE));
+    }
     sim_stream = 0, sim_pipe = 0, sim_variant = 0, sim_grid = 0;
 }
 END_TEST

@@ -394,6 +394,9 @@ inline void ds_mbar_init(unsigned long long *b, unsigned n)
     ds_sim_mbar_put(b, {n, n, 0, 0});
 }
 inline void ds_mbar_fence_init() {}
+inline void ds_mbar_arrive(unsigned long long *b);
+/* cp.async copies are done when issued here: the arrival is immediate */
+inline void ds_cp_mbar_arrive(unsigned long long *b) { ds_mbar_arrive(b); }
 inline void ds_mbar_arrive(unsigned long long *b)
 {
     ds_sim_mbar m = ds_sim_mbar_get(b);

@@ -51,6 +51,7 @@ typedef struct emit_stream_spec {
     int64_t gate_off;             /* elements from up's weight to gate's (merged)    */
     int     el, mt, wn, wk;       /* elements per load, 16-row tiles per warp (OI), warp grid */
     int     lpr;                  /* adjacent loads per W row per lane (1 or 2)      */
+    int     wt;                   /* warps across tokens: > 1 is the T <= 128 ring (pipe, wk 1, no norm) */
     int     max_nt;               /* largest n8 token tiles wanted (8 * max_nt >= T)  */
     int     nt_lo, nt_hi;         /* bodies for n8 token tiles in {1, 4, 16} within these */
     int     min_blocks;           /* blocks per SM the registers must allow (1 or 2)  */

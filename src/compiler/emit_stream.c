@@ -93,6 +93,40 @@ static int make_pipe_body(const emit_stream_spec *s, int nt, size_t wbytes, size
     return 0;
 }
 
+/* The T <= 128 ring (warps across tokens, templates/stream.cu ds_body_tall): stages of W rows and x rows, row
+** copies of TALL_SEG bytes of W (a stage of 128 rows x 256 B beside 128 rows of x fits twice), its mbarriers and
+** the segment-end flag; no k-warp slices or reduction buffer (the sums stay in registers). */
+#define TALL_SEG 256
+/* its producer warps (cp.async issue: one warp could not keep up; -D for measurements only) */
+#ifndef DSMLP_TALL_PWARPS
+#define DSMLP_TALL_PWARPS 4
+#endif
+#define TALL_PWARPS DSMLP_TALL_PWARPS
+static int tall_qw(size_t wbytes)
+{
+    int qw = 1;
+    while ((size_t)qw * 32 * wbytes < TALL_SEG) qw++;
+    return qw;
+}
+static size_t tall_bytes(const emit_stream_spec *s, int nt, size_t wbytes, size_t xbytes, int stages)
+{
+    const int tp = 8 * nt, bct = s->wn * 16 * s->mt, kch = tall_qw(wbytes) * 32;
+    const int wpad = s->el * wbytes == 16 ? 64 : 32;   /* templates/stream.cu DS_WPAD with one piece per row */
+    const size_t stage = (size_t)bct * (kch * wbytes + wpad) + (size_t)tp * pad_to(kch, 32) * xbytes;
+    return (size_t)stages * stage + 16 * (size_t)stages + 16;
+}
+static int make_tall_body(const emit_stream_spec *s, int nt, size_t wbytes, size_t xbytes, body *b)
+{
+    for (int stages = PIPE_STAGES_MAX; stages >= 2; stages--) {
+        const size_t smem = tall_bytes(s, nt, wbytes, xbytes, stages);
+        if (smem <= PIPE_SMEM_BUDGET) {
+            *b = (body){nt, stages, tall_qw(wbytes), smem};
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static const body *body_nt(const body *b, int nb, int nt)
 {
     for (int i = 0; i < nb; i++)
@@ -192,6 +226,10 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
                        s->el);
     if ((s->gated && s->wn % 2) || s->wn * s->wk * 32 > 1024)
         return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: stream GEMM: bad warp grid %dx%d", s->wn, s->wk);
+    const int tall = s->wt > 1;
+    if (tall && (!s->pipe || s->wk != 1 || s->lpr != 1 || s->norm || s->wn * s->wt > 16 || (s->gated && s->mt % 2)))
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: stream GEMM: warps across tokens (%d) need the W ring, "
+                              "no k split, one piece per row, no norm and an even piece count when gated", s->wt);
     const size_t wbytes = dsmlp_dtype_size(wt), xbytes = dsmlp_dtype_size(xt);
     int nstaged = s->norm ? 0 : 1;
     for (int i = 0; s->norm && i < s->nterms; i++) nstaged += !s->term_vec[i];
@@ -200,14 +238,15 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     ** ring has bodies for T <= 8, 16, 32 and 64 where they fit: with a norm, 32 rows of resident x fit beside two
     ** stages up to K = 2048 or so; without one, a T <= 32 stage (1-byte weights) fits twice beside 8 consumer
     ** warps' slices only, and a T <= 64 one with half-length row segments. */
-    static const int nts[] = {1, 4, 16}, pipe_nts[] = {1, 2, 4, 8};
-    const int *bnt = s->pipe ? pipe_nts : nts, nbnt = s->pipe ? 4 : 3;
+    static const int nts[] = {1, 4, 16}, pipe_nts[] = {1, 2, 4, 8}, tall_nts[] = {8, 16};
+    const int *bnt = tall ? tall_nts : s->pipe ? pipe_nts : nts, nbnt = tall ? 2 : s->pipe ? 4 : 3;
     body bodies[4];
     int nb = 0;
     for (int i = 0; i < nbnt; i++) {
         if (bnt[i] < s->nt_lo || bnt[i] > s->nt_hi || (i > 0 && bnt[i - 1] >= s->max_nt)) continue;
-        if (s->pipe ? !make_pipe_body(s, bnt[i], wbytes, xbytes, &bodies[nb])
-                    : !make_body(s, p, bnt[i], nstaged, wbytes, xbytes, &bodies[nb]))
+        if (tall ? !make_tall_body(s, bnt[i], wbytes, xbytes, &bodies[nb])
+                 : s->pipe ? !make_pipe_body(s, bnt[i], wbytes, xbytes, &bodies[nb])
+                           : !make_body(s, p, bnt[i], nstaged, wbytes, xbytes, &bodies[nb]))
             break;
         nb++;
     }
@@ -217,7 +256,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     if (!nb)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: stream GEMM n = %lld, k = %lld: no tile fits the registers",
                        (long long)s->n, (long long)s->k);
-    const int maxnt = bodies[nb - 1].nt, threads = 32 * (s->wn * s->wk + (s->pipe ? 1 : 0));
+    const int maxnt = bodies[nb - 1].nt, threads = 32 * (s->wn * s->wk * (tall ? s->wt : 1) + (s->pipe ? (tall ? TALL_PWARPS : 1) : 0));
     size_t smem = 0;
     for (int i = 0; i < nb; i++)
         if (bodies[i].smem > smem) smem = bodies[i].smem;
@@ -229,8 +268,10 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     if (wt != xt) snprintf(wts, sizeof wts, "_w%s", dsmlp_dtype_name(wt));
     if (s->norm) snprintf(nrm, sizeof nrm, "_%s", s->norm == 2 ? "rms" : "ln");
     if (s->act || s->gated) snprintf(act, sizeof act, "_%s%s", s->gated ? "g" : "", s->act ? act_what(s->act) : "id");
-    snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d%s%s_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
-             (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, s->lpr > 1 ? "w" : "",
+    char tw[16] = "";
+    if (tall) snprintf(tw, sizeof tw, "x%dt", s->wt);
+    snprintf(base, sizeof base, "ws_%s_%s%s_n%lld_k%lld%s%s_%dx%dx%d%s%s%s_t%d", s->io ? "io" : "oi", dsmlp_dtype_name(xt), wts,
+             (long long)s->n, (long long)s->k, nrm, act, s->io ? s->el : s->mt, s->wn, s->wk, tw, s->lpr > 1 ? "w" : "",
              s->min_blocks > 1 ? "b2" : s->pipe ? "p" : "", 8 * maxnt);
     dsmlpC_emit_set_name(k, base, s->el, uniq);
 
@@ -258,7 +299,10 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
 
     dsmlpC_emit_stream_bind(&bd, "A", s);
     for (int i = 0; i < nb; i++)
-        if (s->pipe)
+        if (tall)
+            dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body_tall<%d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
+                             bodies[i].nt, bodies[i].qw);
+        else if (s->pipe)
             dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body_pipe<%d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
                              bodies[i].nt, bodies[i].qw);
         else
@@ -269,8 +313,8 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     dsmlpC_emit_params(&pr, p, k, nout);
 
     char n_[32], k_[32], ldw[32], goff[32], el[16], mt[16], wn[16], wk[16], maxtp[16], eps[40], go[40], nterms[16],
-        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], trace[16], stg[4][16],
-        qw[4][16];
+        nextra[16], nst[16], ac[16], qu[16], sdiv[32], th[16], sm[32], mxt[16], wb[32], trace[16], stg[5][16],
+        qw[4][16], wt_[16], pw[16];
     snprintf(n_, sizeof n_, "%lld", (long long)s->n);
     snprintf(k_, sizeof k_, "%lld", (long long)s->k);
     snprintf(ldw, sizeof ldw, "%lld", (long long)s->ldw);
@@ -295,11 +339,13 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     snprintf(sm, sizeof sm, "%zu", smem);
     snprintf(wb, sizeof wb, "%zu", wbytes);
     /* the ring bodies' stage counts (their u) and load groups; unused values for bodies this kernel does not have */
-    for (int i = 0; i < 4; i++) {   /* the ring bodies for 1, 2, 4 and 8 token tiles: STAGES8/QW8 ... STAGES64/QW64 */
+    for (int i = 0; i < 5; i++) {   /* the ring bodies for 1 ... 16 token tiles: STAGES8/QW8 ... STAGES128 */
         const body *rb = s->pipe ? body_nt(bodies, nb, 1 << i) : NULL;
         snprintf(stg[i], sizeof stg[i], "%d", rb ? rb->u : 2);
-        snprintf(qw[i], sizeof qw[i], "%d", rb ? rb->qw : 0);
+        if (i < 4) snprintf(qw[i], sizeof qw[i], "%d", rb && !tall ? rb->qw : 0);
     }
+    snprintf(wt_, sizeof wt_, "%d", tall ? s->wt : 1);
+    snprintf(pw, sizeof pw, "%d", tall ? TALL_PWARPS : 1);
     snprintf(trace, sizeof trace, "%d", DSMLP_RING_TRACE);
     const char *vt = dsmlpC_emit_ctype(s->norm ? dt_of(p, k, s->a_term[0], xt) : xt);
     const char *kv[] = {
@@ -316,7 +362,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
         "G_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_gamma, xt)), "S_T", dsmlpC_emit_ctype(dt_of(p, k, s->a_su, DSMLP_F32)),
         "V_T", vt, "W_BYTES", wb, "TERM_KINDS", tk.p ? tk.p : "", "PARAMS", pr.p ? pr.p : "",
         "BIND", bd.p ? bd.p : "", "DISPATCH", dsp.p ? dsp.p : "", "MINB", s->min_blocks > 1 ? "2" : "1", "LPR", lpr,
-        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg[0], "STAGES16", stg[1], "STAGES32", stg[2], "STAGES64", stg[3], "TRACE", trace,
+        "PIPE", s->pipe ? "1" : "0", "STAGES8", stg[0], "STAGES16", stg[1], "STAGES32", stg[2], "STAGES64", stg[3], "STAGES128", stg[4], "TRACE", trace, "WT", wt_, "PWARPS", pw,
         "QW8", qw[0], "QW16", qw[1], "QW32", qw[2], "QW64", qw[3], NULL};
     dsmlp_status st = (tk.oom || bd.oom || dsp.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                               : dsmlpC_emit_fill_ex(ctx, "stream.cu", kv, !s->fused_part, &k->source);
@@ -328,7 +374,13 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     k->sk_maxnt = maxnt;
     k->sk_ring = s->pipe != 0, k->sk_quant = s->quant != 0, k->sk_norm = s->norm != 0;
     k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
-    if (s->pipe) {
+    if (tall) {
+        char stg[24] = "";   /* stages per body: "3/2" (T <= 64 / 128) */
+        for (int i = 0; i < nb; i++) snprintf(stg + strlen(stg), sizeof stg - strlen(stg), "%s%d", i ? "/" : "", bodies[i].u);
+        snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp x %d tokens/warp, W ring %sx%dx%d B, %dx%d warps + producer, T<=%d",
+                 16 * s->mt / (s->gated ? 2 : 1), 8 * maxnt / s->wt, stg, bct, (int)((size_t)tall_qw(wbytes) * 32 * wbytes),
+                 s->wn, s->wt, 8 * maxnt);
+    } else if (s->pipe) {
         char stg[24] = "";   /* stages per body: "4", "4/2", "4/3/2" or "4/3/2/2" (T <= 8 / 16 / 32 / 64) */
         for (int i = 0; i < nb; i++) snprintf(stg + strlen(stg), sizeof stg - strlen(stg), "%s%d", i ? "/" : "", bodies[i].u);
         snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp, %d B per row per lane, W ring %sx%dx%d B, %dx%d warps + producer, T<=%d",

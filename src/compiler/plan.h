@@ -24,8 +24,8 @@
 #define PLAN_MAX_ARGS   32      /* a fused stream kernel takes both GEMMs' arguments */
 #define PLAN_LOWER_MAX_ARGS 20  /* the kernels lowering makes (element-wise chains, norms)          */
 #define PLAN_MAX_TERMS  8
-#define PLAN_MAX_VARIANTS 10    /* six register-fed tile variants, two W rings, a persistent pair, the 8-warp ring
-                                   for T <= 64 (route.c) */
+#define PLAN_MAX_VARIANTS 11    /* six register-fed tile variants, two W rings, a persistent pair, the 8-warp ring
+                                   for T <= 64, the ring with warps across tokens for T <= 128 (route.c) */
 #define PLAN_BUCKETS    5     /* stream route token buckets: T <= 8, 16, 32, 64, 128 */
 #define PLAN_STREAM_MAX_T 128
 #define PLAN_TEXT_MAX   512
@@ -174,6 +174,7 @@ typedef struct plan_stream {
     ** list the same kernel at the same index, so a pick is consistent when both steps pick it. */
     int fused_v, fused_role;
     int wide_v;                        /* the 8-warp W ring kernel for T <= 64 (-1: none; route.c add_wide_ring) */
+    int tall_v;                        /* the W ring with warps across tokens for T <= 128 (-1: none; ditto) */
 } plan_stream;
 
 typedef struct plan_step {

@@ -19,15 +19,15 @@
 /* Tile shapes tried per layout (elements per load or 16-row tiles, warps across columns x across k), each as a
 ** kernel for T <= 8 (registers for 2 blocks per SM: twice the warps to hide the memory latency) and one for
 ** larger T (one block per SM, room for the accumulators). */
-typedef struct variant { int el, mt, lpr, wn, wk, nt_lo, nt_hi, minb, pipe; } variant;
+typedef struct variant { int el, mt, lpr, wn, wk, nt_lo, nt_hi, minb, pipe, wt; } variant;   /* wt: 1 but in the T <= 128 ring */
 /* Measured on an H200 (bench/RESULTS.md): at T <= 8 the narrow tile (variant 0) and the wide one (1) each win
 ** somewhere; above, the narrow tile with one block per SM (2) ahead of (3), which serves small blocks. Variants
 ** 4 and 5 serve T <= 32 with two blocks per SM like 0 and 1: warps per SM, not tile shape, decided T <= 8 (one
 ** block of 8 warps per SM ran the same tile 1.7x slower at T = 1). */
-static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2, 0}, {8, 8, 2, 2, 4, 1, 1, 2, 0}, {8, 4, 1, 2, 4, 4, 16, 1, 0},
-                                      {4, 2, 1, 4, 2, 4, 16, 1, 0}, {4, 2, 1, 4, 2, 4, 4, 2, 0}, {4, 2, 1, 2, 4, 4, 4, 2, 0}};
-static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 2, 1, 1, 2, 0}, {8, 2, 1, 2, 4, 4, 16, 1, 0},
-                                      {8, 1, 1, 4, 2, 4, 16, 1, 0}, {8, 2, 1, 2, 4, 4, 4, 2, 0}, {8, 1, 2, 4, 2, 4, 4, 2, 0}};
+static const variant io_variants[] = {{8, 4, 1, 2, 4, 1, 1, 2, 0, 1}, {8, 8, 2, 2, 4, 1, 1, 2, 0, 1}, {8, 4, 1, 2, 4, 4, 16, 1, 0, 1},
+                                      {4, 2, 1, 4, 2, 4, 16, 1, 0, 1}, {4, 2, 1, 4, 2, 4, 4, 2, 0, 1}, {4, 2, 1, 2, 4, 4, 4, 2, 0, 1}};
+static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0, 1}, {8, 1, 2, 4, 2, 1, 1, 2, 0, 1}, {8, 2, 1, 2, 4, 4, 16, 1, 0, 1},
+                                      {8, 1, 1, 4, 2, 4, 16, 1, 0, 1}, {8, 2, 1, 2, 4, 4, 4, 2, 0, 1}, {8, 1, 2, 4, 2, 4, 4, 2, 0, 1}};
 /* stream_pipe: W through a shared-memory ring fed by a producer warp with >= 1 KiB bulk copies per row (sm_90,
 ** [out,in]), one block per SM, one 8-element piece per row per lane; bodies for T <= 8 and 16 (and a separate
 ** 8-warp ring kernel with bodies up to T = 64: add_wide_ring). Built unless stream_pipe = 0; faster than the
@@ -37,7 +37,7 @@ static const variant oi_variants[] = {{8, 2, 1, 2, 4, 1, 1, 2, 0}, {8, 1, 2, 4, 
 ** vs 62.9 us). Two pieces per row per lane measured level with one and were dropped. */
 /* (A wide ring of 128-row tiles fed by four cp.async producer warps for T <= 32 was slower than these and the
 ** register-fed bodies at every T on the H200; removed, docs/stream.md.) */
-static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 2, 1, 1}, {8, 1, 1, 2, 4, 1, 2, 1, 1}};
+static const variant oi_pipe_variants[] = {{8, 1, 1, 2, 8, 1, 2, 1, 1, 1}, {8, 1, 1, 2, 4, 1, 2, 1, 1, 1}};
 
 /* 0: the norm before a stream GEMM stays its own kernel (-D for measurements only). */
 #ifndef DSMLP_STREAM_NORM_FUSE
@@ -181,6 +181,7 @@ static void spec_shape(const rb *R, const cand *c, const variant *v, emit_stream
     s.el = v->el, s.mt = v->mt, s.lpr = v->lpr, s.wn = v->wn, s.wk = v->wk;
     s.max_nt = R->max_nt, s.nt_lo = v->nt_lo, s.nt_hi = v->nt_hi, s.min_blocks = v->minb;
     s.pipe = v->pipe;
+    s.wt = v->wt > 1 ? v->wt : 1;
     s.norm = c->norm ? (c->norm->rms ? 2 : 1) : 0;
     s.eps = c->norm ? c->norm->eps : 0.0;
     s.goff = c->norm ? c->norm->gamma_offset : 0.0;
@@ -402,39 +403,62 @@ typedef struct made { cand c; int cnt, sstep; int ring[2]; } made;
 ** stages like any x, and the norm step stays before it, run only when the picked kernel does not normalize. Measured
 ** on an H200 (bench/RESULTS.md): 1.7-1.9x faster than the register-fed kernels at T = 17..32, slower than the
 ** prologue norm at T <= 8 (the norm kernel's launch and its trip through L2). */
-static const variant wide_pipe_variant = {8, 1, 1, 2, 4, 1, 8, 1, 1};
+static const variant wide_pipe_variant = {8, 1, 1, 2, 4, 1, 8, 1, 1, 1};
+/* The T <= 128 ring (templates/stream.cu ds_body_tall): 4 warps across 128-row tiles (32 rows each) x 2 across
+** tokens, the sums in registers; x through the stages like the T <= 64 ring, so the norm is its own kernel there too.
+** Built where the plan serves T > 32, after the T <= 64 ring (plan_stream.tall_v). */
+static const variant tall_pipe_variant = {8, 2, 1, 4, 1, 8, 16, 1, 1, 2};
+
+/* Variant vr of made step a without its norm (the T <= 64 or 128 ring); its index, or -1 where it does not fit. */
+static dsmlp_status add_ring_wo_norm(rb *R, const made *a, const variant *vr, const char *what, size_t *part_bytes, int *out_v)
+{
+    plan *p = R->p;
+    plan_step *s = &p->ssteps[a->sstep];
+    *out_v = -1;
+    if (s->stream.nvariants >= PLAN_MAX_VARIANTS) return DSMLP_OK;
+    cand cn = a->c;
+    cn.norm = NULL;   /* x: the norm's output, which the GEMM reads in the main steps */
+    int ki = -1;
+    dsmlp_status st = emit_variant(R, &cn, vr, a->cnt, &ki);
+    if (st == DSMLP_ERR_UNSUPPORTED) {
+        dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; no %s: %s", what, dsmlp_last_error(R->ctx));
+        dsmlpB_err_clear(R->ctx);
+        return DSMLP_OK;
+    }
+    if (st != DSMLP_OK) return st;
+    *out_v = p->ssteps[a->sstep].stream.nvariants;
+    step_add_variant(p, a->sstep, ki, part_bytes);
+    dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; variant %d: %s%s", *out_v, what,
+                        a->c.norm ? " with the norm as its own kernel (the step before, run only then)" : "");
+    return DSMLP_OK;
+}
+
 static dsmlp_status add_wide_ring(rb *R, made *mk, int n, size_t *part_bytes)
 {
     plan *p = R->p;
     for (int j = n - 1; j >= 0; j--) {   /* from the last: an inserted norm step moves only the steps after it */
         const made *a = &mk[j];
-        const plan_step *s = &p->ssteps[a->sstep];
-        if (a->ring[1] < 0 || s->stream.nvariants >= PLAN_MAX_VARIANTS) continue;
-        cand cn = a->c;
-        cn.norm = NULL;   /* x: the norm's output, which the GEMM reads in the main steps */
-        int ki = -1;
-        dsmlp_status st = emit_variant(R, &cn, &wide_pipe_variant, a->cnt, &ki);
-        if (st == DSMLP_ERR_UNSUPPORTED) {
-            dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; no W ring for T <= 64: %s",
-                                dsmlp_last_error(R->ctx));
-            dsmlpB_err_clear(R->ctx);
-            continue;
-        }
+        int wide = -1, tall = -1;
+        dsmlp_status st = DSMLP_OK;
+        if (a->ring[1] >= 0) st = add_ring_wo_norm(R, a, &wide_pipe_variant, "the 8-warp ring for T <= 64", part_bytes, &wide);
+        const dsmlp_dtype wt = p->bufs[a->c.deq ? a->c.deq->q : a->c.g->w].dtype;
+        if (st == DSMLP_OK && R->pipe && R->max_nt > 4 && a->c.g->layout != DSMLP_LAYOUT_IN_OUT && a->c.g->k % 32 == 0 &&
+            a->c.g->k * (int64_t)dsmlp_dtype_size(wt) % 16 == 0)
+            st = add_ring_wo_norm(R, a, &tall_pipe_variant, "the ring with warps across tokens for T <= 128", part_bytes, &tall);
         if (st != DSMLP_OK) return st;
-        const int v = p->ssteps[a->sstep].stream.nvariants;
-        step_add_variant(p, a->sstep, ki, part_bytes);
-        p->ssteps[a->sstep].stream.wide_v = v;
-        dsmlpC_fuse_appendf(p->ssteps[a->sstep].why, sizeof s->why, "; variant %d: the 8-warp ring for T <= 64%s", v,
-                            a->c.norm ? " with the norm as its own kernel (the step before, run only then)" : "");
-        if (!a->c.norm) continue;
+        p->ssteps[a->sstep].stream.wide_v = wide, p->ssteps[a->sstep].stream.tall_v = tall;
+        if (!a->c.norm || (wide < 0 && tall < 0)) continue;
         if (!push_step(R)) return dsmlpB_err_set(R->ctx, DSMLP_ERR_NOMEM, "route: out of memory");
         memmove(&p->ssteps[a->sstep + 1], &p->ssteps[a->sstep], (size_t)(p->nssteps - 1 - a->sstep) * sizeof *p->ssteps);
         plan_step *ns = &p->ssteps[a->sstep];
         *ns = p->steps[a->c.first];
         ns->main_step = a->c.first;
         ns->norm_for = a->sstep + 2;   /* the stream step, now at a->sstep + 1 */
+        char vs[48];
+        if (wide >= 0 && tall >= 0) snprintf(vs, sizeof vs, "variants %d and %d", wide, tall);
+        else snprintf(vs, sizeof vs, "variant %d", wide >= 0 ? wide : tall);
         snprintf(ns->why, sizeof ns->why, "the norm as its own kernel: runs only when step %d picks a kernel without it "
-                 "(variant %d)", a->sstep + 1, v);
+                 "(%s)", a->sstep + 1, vs);
     }
     return DSMLP_OK;
 }
@@ -540,7 +564,7 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
         if (!s) goto oom;
         memset(s, 0, sizeof *s);
         s->kind = STEP_STREAM, s->kernel = -1, s->buf = -1, s->main_step = -1;
-        s->stream.fused_v = s->stream.wide_v = -1;
+        s->stream.fused_v = s->stream.wide_v = s->stream.tall_v = -1;
         mk[nstream].ring[0] = mk[nstream].ring[1] = -1;
         s->stream.first = c.first, s->stream.last = c.last, s->stream.counters = cnt;
         s->stream.out = c.d, s->stream.side = c.norm ? c.norm->side : -1, s->stream.c = c.g->c;

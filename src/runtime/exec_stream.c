@@ -21,8 +21,15 @@
 #define HEURISTIC_STREAM_MAX_T 32
 /* ... and up to this where every stream step has a W ring kernel for the bucket: faster than the main steps over
 ** the bucket on the H200 (2026-12-02, T = 33/48/64: GELU-4096 int8 177/206/240 vs 221/223/223 us, fp8 176/204/235
-** vs 283/285/286; SwiGLU-4096 int8 237/276/317 vs 284/286/287), though not at T = 64 for int8. */
+** vs 283/285/286; SwiGLU-4096 int8 237/276/317 vs 284/286/287; with the ring with warps across tokens, GELU int8
+** 149/149/163 us, 2026-12-02 later). At T = 96/128 that ring measured slower than the main steps (GELU int8 249/273
+** vs 229/228 us: its second GEMM's blocks, 4 per 128-row tile, take up to 2.3x the mean, ncu), so the main steps
+** serve T > 64. */
 #define HEURISTIC_RING_MAX_T 64
+/* From this T the ring with warps across tokens (plan_stream.tall_v) instead of the T <= 64 ring (wide_v): T = 33
+** 149.3 vs 175.6 us, T = 64 163.1 vs 238.5 (GELU-4096 int8, H200); at T = 32 the T <= 64 ring's T <= 32 body is
+** faster (99-101 vs 161 us). */
+#define HEURISTIC_TALL_MIN_T 33
 
 int dsmlpR_exec_bucket(int64_t T)
 {
@@ -101,7 +108,8 @@ int dsmlpR_exec_grid_tiles(const plan *p, const exec_state *rt, int k)
 {
     const int64_t R = dsmlpR_exec_grid_resident(p, rt, k), n = p->kernels[k].sk_tiles;
     if (n < 1) return (int)R;
-    const int64_t per = (n + R - 1) / R, G = (n + per - 1) / per;
+    /* fewer tiles than half the resident blocks: each tile in equal parts, so no block's range straddles two */
+    const int64_t per = (n + R - 1) / R, G = 2 * n <= R ? n * (R / n) : (n + per - 1) / per;
     return (int)(4 * G >= 3 * R ? G : R);
 }
 
@@ -129,15 +137,19 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             ** W ring where it serves the bucket (faster there on the H200: GELU-4096 int8 T = 1 62.9 vs 68.8 us;
             ** slower with f16/bf16 weights): at T <= 8 the last T <= 16 one (8 consumer warps: 55.6 us; the T <= 64
             ** ring with the norm as its own kernel 63.9), at T = 9..16 the first (16 consumer warps: 88.8 vs 91.3 us
-            ** at T = 16), at T = 17..64 the T <= 64 ring (wide_v; with the norm as its own kernel where the step has
-            ** one: T = 32 97.8 vs 189.9 us, 2026-12-02); never the persistent pair (level with the two kernels at
+            ** at T = 16), at T = 17..32 the T <= 64 ring (wide_v; with the norm as its own kernel where the step has
+            ** one: T = 32 97.8 vs 189.9 us, 2026-12-02), at T = 33..64 the ring with warps across tokens (tall_v,
+            ** likewise; above); never the persistent pair (level with the two kernels at
             ** T <= 8, slower at 16, 2026-12-02: the tuner may take it). */
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
             int ring = 0;
+            const int want = T <= 16 ? -1 : T >= HEURISTIC_TALL_MIN_T && s->stream.tall_v >= 0 ? s->stream.tall_v
+                                                                                              : s->stream.wide_v;
             for (int i = 0, n = s->stream.nvariants; T <= HEURISTIC_RING_MAX_T && i < n; i++) {
                 const int q = T <= 16 && T > 8 ? i : n - 1 - i;   /* T = 9..16: from the first variant */
                 const plan_kernel *k = &p->kernels[s->stream.variant[q]];
-                if ((q == s->stream.wide_v) != (T > 16)) continue;   /* the T <= 64 ring past T = 16 only */
+                /* the T <= 64 and 128 rings past T = 16 only, where they are wanted */
+                if (T > 16 ? q != want : q == s->stream.wide_v || q == s->stream.tall_v) continue;
                 if (k->sk_ring && k->sk_quant && !k->sk_fused && dsmlpR_exec_variant_serves(p, s, q, T)) {
                     v = q, ring = 1;
                     break;

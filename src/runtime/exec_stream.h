@@ -18,8 +18,9 @@ int          dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v
 int          dsmlpR_exec_grid_clamp(const plan *p, const exec_state *rt, int k, int64_t G, int64_t T);
 int          dsmlpR_exec_grid_resident(const plan *p, const exec_state *rt, int k);
 int          dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k, int64_t T);
-/* At most resident blocks with whole tiles each (tiles / ceil(tiles / resident)), or resident where that leaves
-** fewer than 3/4 of them. */
+/* At most resident blocks with whole tiles each (tiles / ceil(tiles / resident)); with fewer tiles than half the
+** resident blocks, each tile in equal parts (tiles x (resident / tiles)); resident where that leaves fewer than 3/4
+** of them. */
 int          dsmlpR_exec_grid_tiles(const plan *p, const exec_state *rt, int k);
 /* Whether stream step i launches nothing with pick (the previous step's persistent kernel runs it); whether the
 ** pick takes both steps of every persistent pair or neither (0 with *why otherwise). */

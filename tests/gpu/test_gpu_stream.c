@@ -233,7 +233,8 @@ END_TEST
 
 /* stream_pipe: the shared-memory W ring variants (6 and 7 after the six register-fed ones: 16 and 8 consumer
 ** warps; [out,in] weights, T <= 16), the persistent kernel running both GEMMs on the 8-warp ring (8; its grid is
-** clamped to the resident blocks) and the 8-warp ring for T <= 64 (9): against the reference with several grids, int8 and float, and chained in one
+** clamped to the resident blocks), the 8-warp ring for T <= 64 (9) and the ring with warps across tokens for
+** T <= 128 (10): against the reference with several grids, int8 and float, and chained in one
 ** captured graph. */
 static const scase ring[] = {
     {"ring int8 f16 LN gelu groups=64 H=4096", 4096, 16384, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, DSMLP_LAYOUT_OUT_IN, 1, 64},
@@ -273,9 +274,20 @@ START_TEST(ring_variants)
         run(ctx, &ty, &ring[k], T64 + 5, 1, STREAM_VARIANTS + 3, 1000);
         run(ctx, &ty, &ring[k], T64 + 8, 1, STREAM_VARIANTS + 3, 1000);
     }
+    /* the T <= 128 ring (variant 10: warps across tokens, the sums in registers; the norm as its own kernel), both
+    ** bodies, partial token tiles, a second token warp with one live tile (65, 72), whole and split tiles */
+    static const int64_t T128[] = {1, 17, 33, 40, 64, 65, 72, 100, 127, 128};
+    for (int k = 0; k < n; k++) {
+        run(ctx, &ty, &ring[k], T128, 10, STREAM_VARIANTS + 4, 0);
+        run(ctx, &ty, &ring[k], T128 + 3, 1, STREAM_VARIANTS + 4, 7);
+        run(ctx, &ty, &ring[k], T128 + 5, 1, STREAM_VARIANTS + 4, 1000);
+        run(ctx, &ty, &ring[k], T128 + 9, 1, STREAM_VARIANTS + 4, 1000);
+    }
     gu_tally_print(&ty, "stream route, W ring variants", ctx);
     ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
-    static const int64_t Tc[] = {1, 8, 16}, Tc32[] = {1, 24, 32}, Tc64[] = {33, 64};
+    static const int64_t Tc[] = {1, 8, 16}, Tc32[] = {1, 24, 32}, Tc64[] = {33, 64}, Tc128[] = {40, 65, 128};
+    chained(ctx, &ring[0], Tc128, 3, STREAM_VARIANTS + 4);
+    chained(ctx, &ring[1], Tc128, 3, STREAM_VARIANTS + 4);
     chained(ctx, &ring[5], Tc32, 3, STREAM_VARIANTS + 3);
     chained(ctx, &ring[0], Tc32, 3, STREAM_VARIANTS + 3);   /* a norm kernel between ring kernels in a graph */
     chained(ctx, &ring[0], Tc64, 2, STREAM_VARIANTS + 3);
