@@ -377,9 +377,9 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     if (tall) {
         char stg[24] = "";   /* stages per body: "3/2" (T <= 64 / 128) */
         for (int i = 0; i < nb; i++) snprintf(stg + strlen(stg), sizeof stg - strlen(stg), "%s%d", i ? "/" : "", bodies[i].u);
-        snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp x %d tokens/warp, W ring %sx%dx%d B, %dx%d warps + producer, T<=%d",
+        snprintf(k->sk_what, sizeof k->sk_what, "[out,in] %d cols/warp x %d tokens/warp, W ring %sx%dx%d B, %dx%d warps + %d cp.async, T<=%d",
                  16 * s->mt / (s->gated ? 2 : 1), 8 * maxnt / s->wt, stg, bct, (int)((size_t)tall_qw(wbytes) * 32 * wbytes),
-                 s->wn, s->wt, 8 * maxnt);
+                 s->wn, s->wt, TALL_PWARPS, 8 * maxnt);
     } else if (s->pipe) {
         char stg[24] = "";   /* stages per body: "4", "4/2", "4/3/2" or "4/3/2/2" (T <= 8 / 16 / 32 / 64) */
         for (int i = 0; i < nb; i++) snprintf(stg + strlen(stg), sizeof stg - strlen(stg), "%s%d", i ? "/" : "", bodies[i].u);
