@@ -34,6 +34,8 @@ static const qsim qcases[] = {
     {"q int8 relu bf16 extra grouping", 96, 200, DSMLP_BF16, DSMLP_I8, DSMLP_F32, DSMLP_MLP_RELU, 4, 0, 1, 0, 1},
 };
 
+static int quant_out_in;   /* 1: [out,in] weights (the W ring variants take only those) */
+
 static void run_quant(const qsim *c, int P, long long T)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -48,6 +50,7 @@ static void run_quant(const qsim *c, int P, long long T)
         m.norm_bias = c->biases && m.norm == DSMLP_NORM_LAYERNORM;
         m.int8_weights = 1, m.int8_groups = c->groups, m.quant_dtype = c->qt, m.quant_scale_dtype = c->st;
         m.quant_per_channel = c->per_channel, m.quant_extra_grouping = c->extra, m.quant_gate_scales = c->gate;
+        if (quant_out_in) m.layout = DSMLP_LAYOUT_OUT_IN;
         TU_OK(ctx, dsmlp_graph_create(ctx, c->name, &g[i]));
         TU_OK(ctx, dsmlp_mlp_build(g[i], &m));
     }
@@ -91,6 +94,26 @@ START_TEST(quant_stream_route)
 }
 END_TEST
 
+/* The ring with warps across tokens (variant 10: scales applied from registers in its epilogue, gated pairs in one
+** lane) on every scale layout: fp8 per channel (f32 and f16 scales), fp8 groups, int8 separate gate scales, int8
+** extra grouping; whole and split tiles. */
+START_TEST(quant_tall_ring)
+{
+    static const struct { int c, grid; long long T; } runs[] = {
+        {0, 0, 64}, {1, 3, 128}, {2, 0, 40}, {3, 5, 65}, {4, 0, 100}, {6, 2, 33},
+    };
+    sim_stream = 128, sim_pipe = 1, quant_out_in = 1;
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        sim_variant = 10, sim_grid = runs[i].grid;
+        const int before = tall_runs, deq = stream_dequants;
+        run_quant(&qcases[runs[i].c], 1, runs[i].T);
+        ck_assert_msg(stream_dequants == deq, "%s: the small-T route ran a dequant kernel", qcases[runs[i].c].name);
+        ck_assert_msg(tall_runs > before, "%s T=%lld: no GEMM ran the T <= 128 ring", qcases[runs[i].c].name, runs[i].T);
+    }
+    sim_stream = 0, sim_pipe = 0, quant_out_in = 0, sim_variant = 0, sim_grid = 0;
+}
+END_TEST
+
 int main(void)
 {
     if (system("g++ --version > /dev/null 2>&1") != 0) {
@@ -103,6 +126,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, quant_main_route);
     tcase_add_test(tc, quant_stream_route);
+    tcase_add_test(tc, quant_tall_ring);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
