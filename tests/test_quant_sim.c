@@ -95,13 +95,11 @@ START_TEST(quant_stream_route)
 END_TEST
 
 /* The ring with warps across tokens (variant 10: scales applied from registers in its epilogue, gated pairs in one
-** lane) on every scale layout: fp8 per channel (f32 and f16 scales), fp8 groups, int8 separate gate scales, int8
-** extra grouping; whole and split tiles. */
+** lane) on the scale layouts of gated blocks: fp8 per channel with f16 scales, fp8 groups, int8 separate gate
+** scales; whole and split tiles (three cases: each case's kernels cost host-compile time). */
 START_TEST(quant_tall_ring)
 {
-    static const struct { int c, grid; long long T; } runs[] = {
-        {0, 0, 64}, {1, 3, 128}, {2, 0, 40}, {3, 5, 65}, {4, 0, 100}, {6, 2, 33},
-    };
+    static const struct { int c, grid; long long T; } runs[] = {{1, 3, 128}, {2, 0, 40}, {3, 5, 65}, {3, 0, 33}};
     sim_stream = 128, sim_pipe = 1, quant_out_in = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
         sim_variant = 10, sim_grid = runs[i].grid;
