@@ -851,6 +851,19 @@ __device__ __forceinline__ void ds_finish_segment(const ds_args &A, long long T,
     ds_tile_done(A, T, R, j, red, flag);
 }
 
+// Thread 0 counts the block's arrival at split tile `tile` (W: the grid's (tile, load group) units, G: its blocks):
+// flag[0] = whether it is the last of the tile's blocks, flag[1], flag[2] = the first and last block whose range meets
+// the tile (block q covers [W*q/G, W*(q+1)/G)).
+__device__ __forceinline__ void ds_tile_arrive(const ds_args &A, ds_i64 tile, ds_i64 W, ds_i64 G, int *flag)
+{
+    const ds_i64 x0 = tile * DS_LPT, x1 = (tile + 1) * DS_LPT - 1;
+    const ds_i64 f = ((x0 + 1) * G + W - 1) / W - 1, l = ((x1 + 1) * G + W - 1) / W - 1;
+    const unsigned n = (unsigned)(l - f + 1);
+    const unsigned prev = atomicAdd(A.cnt + tile, 1u);
+    flag[0] = prev == n - 1;
+    flag[1] = (int)f, flag[2] = (int)l;
+}
+
 // red holds segment j's finished sums for the block's part of the tile.
 __device__ __forceinline__ void ds_tile_done(const ds_args &A, long long T, const ds_range &R, ds_i64 j, float *red,
                                              int *flag)
@@ -867,15 +880,7 @@ __device__ __forceinline__ void ds_tile_done(const ds_args &A, long long T, cons
         for (int x = threadIdx.x; x < T * DS_BCT; x += DS_CTHREADS) mine[x] = red[x];
         __threadfence();
         ds_csync();
-        if (threadIdx.x == 0) {
-            // first and last block whose range meets the tile (block q covers [W*q/G, W*(q+1)/G))
-            const ds_i64 x0 = tile * DS_LPT, x1 = (tile + 1) * DS_LPT - 1;
-            const ds_i64 f = ((x0 + 1) * G + W - 1) / W - 1, l = ((x1 + 1) * G + W - 1) / W - 1;
-            const unsigned n = (unsigned)(l - f + 1);
-            const unsigned prev = atomicAdd(A.cnt + tile, 1u);
-            flag[0] = prev == n - 1;
-            flag[1] = (int)f, flag[2] = (int)l;
-        }
+        if (threadIdx.x == 0) ds_tile_arrive(A, tile, W, G, flag);
         ds_csync();
         if (flag[0]) {
             __threadfence();
@@ -1436,14 +1441,7 @@ __device__ __forceinline__ void ds_tall_tile_done(const ds_args &A, long long T,
                 for (int e = 0; e < 4; e++) mine[((i * NW + jj) * 4 + e) * 32] = acc[i][jj][e];
     __threadfence();
     ds_csync();
-    if (threadIdx.x == 0) {
-        // first and last block whose range meets the tile (block q covers [W*q/G, W*(q+1)/G))
-        const ds_i64 x0 = tile * DS_LPT, x1 = (tile + 1) * DS_LPT - 1;
-        const ds_i64 f = ((x0 + 1) * G + W - 1) / W - 1, l = ((x1 + 1) * G + W - 1) / W - 1;
-        const unsigned prev = atomicAdd(A.cnt + tile, 1u);
-        flag[0] = prev == (unsigned)(l - f);
-        flag[1] = (int)f, flag[2] = (int)l;
-    }
+    if (threadIdx.x == 0) ds_tile_arrive(A, tile, W, G, flag);
     ds_csync();
     if (flag[0]) {
         __threadfence();
