@@ -392,6 +392,15 @@ static plan_step *push_step(rb *R)
     return &p->ssteps[p->nssteps++];
 }
 
+/* Whether candidate c can take a W ring variant with lpr pieces per row per lane: the ring copies whole load
+** groups of [out,in] rows that stay 16-byte aligned (R->pipe: sm_90 and stream_pipe). */
+static int ring_applies(const rb *R, const cand *c, int lpr)
+{
+    const dsmlp_dtype wt = R->p->bufs[c->deq ? c->deq->q : c->g->w].dtype;
+    return R->pipe && c->g->layout != DSMLP_LAYOUT_IN_OUT && c->g->k % (32 * lpr) == 0 &&
+           c->g->k * (int64_t)dsmlp_dtype_size(wt) % 16 == 0;
+}
+
 /* A stream step as made: its candidate, tile counters, ssteps index and its ring variants' kernels (-1: none). */
 typedef struct made { cand c; int cnt, sstep; int ring[2]; } made;
 
@@ -441,9 +450,7 @@ static dsmlp_status add_wide_ring(rb *R, made *mk, int n, size_t *part_bytes)
         int wide = -1, tall = -1;
         dsmlp_status st = DSMLP_OK;
         if (a->ring[1] >= 0) st = add_ring_wo_norm(R, a, &wide_pipe_variant, "the 8-warp ring for T <= 64", part_bytes, &wide);
-        const dsmlp_dtype wt = p->bufs[a->c.deq ? a->c.deq->q : a->c.g->w].dtype;
-        if (st == DSMLP_OK && R->pipe && R->max_nt > 4 && a->c.g->layout != DSMLP_LAYOUT_IN_OUT && a->c.g->k % 32 == 0 &&
-            a->c.g->k * (int64_t)dsmlp_dtype_size(wt) % 16 == 0)
+        if (st == DSMLP_OK && R->max_nt > 4 && ring_applies(R, &a->c, tall_pipe_variant.lpr))
             st = add_ring_wo_norm(R, a, &tall_pipe_variant, "the ring with warps across tokens for T <= 128", part_bytes, &tall);
         if (st != DSMLP_OK) return st;
         p->ssteps[a->sstep].stream.wide_v = wide, p->ssteps[a->sstep].stream.tall_v = tall;
@@ -577,15 +584,11 @@ dsmlp_status dsmlpC_route_build(dsmlp_ctx *ctx, plan *p, int64_t stream_max_T, i
             if ((st = emit_variant(&R, &c, &vs[v], cnt, &ki)) != DSMLP_OK) break;
             step_add_variant(p, p->nssteps - 1, ki, &part_bytes);
         }
-        /* the ring variants: whole load groups per row copy, 16-byte aligned rows */
+        /* the ring variants */
         char no_ring[200] = "";
-        const dsmlp_dtype wt = p->bufs[c.deq ? c.deq->q : c.g->w].dtype;
-        for (int v = 0; R.pipe && c.g->layout != DSMLP_LAYOUT_IN_OUT && st == DSMLP_OK &&
-                        v < (int)(sizeof oi_pipe_variants / sizeof *oi_pipe_variants); v++) {
+        for (int v = 0; st == DSMLP_OK && v < (int)(sizeof oi_pipe_variants / sizeof *oi_pipe_variants); v++) {
             const variant *pv = &oi_pipe_variants[v];
-            if (c.g->k % (32 * pv->lpr) || c.g->k * (int64_t)dsmlp_dtype_size(wt) % 16 ||
-                s->stream.nvariants >= PLAN_MAX_VARIANTS)
-                continue;
+            if (!ring_applies(&R, &c, pv->lpr) || s->stream.nvariants >= PLAN_MAX_VARIANTS) continue;
             int ki = -1;
             if ((st = emit_variant(&R, &c, pv, cnt, &ki)) == DSMLP_ERR_UNSUPPORTED) {   /* the ring does not fit */
                 snprintf(no_ring, sizeof no_ring, "; no W ring variant: %s", dsmlp_last_error(ctx));
