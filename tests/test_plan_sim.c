@@ -153,14 +153,24 @@ static int sim_grid;
 /* A persistent kernel's blocks are all resident at once (the GPU's cooperative launch): the simulation runs every
 ** block's fibers interleaved, and this stands for the device's resident blocks. */
 #define SIM_RESIDENT 12
+/* the most blocks a simulated stream launch may have */
+#define SIM_MAX_GRID 4096
+
+/* The blocks a stream kernel's launch runs (the partial-sum scratch holds that many blocks' parts). */
+static int64_t stream_blocks(const plan_kernel *pk)
+{
+    int64_t G = sim_grid > 0 ? sim_grid : pk->sk_tiles;
+    if (G > pk->sk_units) G = pk->sk_units;
+    if (pk->sk_fused && G > SIM_RESIDENT) G = SIM_RESIDENT;
+    return G;
+}
 
 static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
 {
     unsigned gx = (unsigned)pk->grid_x, gy;
     if (pk->kind == KERN_STREAM) {
-        int64_t G = sim_grid > 0 ? sim_grid : pk->sk_tiles;
-        if (G > pk->sk_units) G = pk->sk_units;
-        if (pk->sk_fused && G > SIM_RESIDENT) G = SIM_RESIDENT;
+        const int64_t G = stream_blocks(pk);
+        ck_assert_int_le(G, SIM_MAX_GRID);
         gx = (unsigned)G, gy = 1;
         if (pk->sk_fused) {
             ck_assert_int_eq(k->launch_coop((unsigned)pk->threads, gx, gy, pk->smem_bytes, k->fn, T, a), 0);
@@ -228,7 +238,6 @@ static int fused_runs;       /* persistent kernels launched (each runs two strea
 static int own_norm_runs;    /* small-T route norms run as their own kernel */
 static int tall_runs;        /* W ring kernels with warps across tokens (plan_stream.tall_v) */
 
-#define SIM_MAX_GRID 4096
 
 /* The generated kernel step s launches at T, or -1 (a cuBLASLt GEMM, computed on the host; an all-reduce). Stream
 ** steps run the variant asked for, else the first that serves T (the route's bound is the best one's); GEMM steps
@@ -279,7 +288,13 @@ static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T
             continue;
         }
         if (B->kind == BUF_SCRATCH) {   /* as the runtime: partials per grid block, counters zeroed */
-            size_t n = B->per_block ? B->ws_bytes * SIM_MAX_GRID : B->ws_bytes;
+            /* for the largest grid a stream kernel of this plan runs (poisoning room for SIM_MAX_GRID blocks on
+            ** every run cost most of the suite's time in page faults) */
+            int64_t blocks = 1;
+            for (int i = 0; i < p->nkernels; i++)
+                if (p->kernels[i].kind == KERN_STREAM && stream_blocks(&p->kernels[i]) > blocks)
+                    blocks = stream_blocks(&p->kernels[i]);
+            size_t n = B->per_block ? B->ws_bytes * (size_t)blocks : B->ws_bytes;
             r->ptr[b] = aligned_alloc(16, (n + 15) / 16 * 16 + 16);
             if (B->per_block) tu_poison(r->ptr[b], n);
             else memset(r->ptr[b], 0, n);
