@@ -863,6 +863,19 @@ __device__ __forceinline__ void ds_tile_arrive(const ds_args &A, ds_i64 tile, ds
     flag[0] = prev == n - 1;
     flag[1] = (int)f, flag[2] = (int)l;
 }
+// The consumers' handshake once each has written its share of the block's part of split tile `tile`: the part made
+// visible, the arrival counted, and whether this block completes the tile (then flag[1], flag[2] name the blocks
+// whose parts it sums, and their parts are visible to it).
+__device__ __forceinline__ bool ds_tile_publish(const ds_args &A, ds_i64 tile, ds_i64 W, ds_i64 G, int *flag)
+{
+    __threadfence();
+    ds_csync();
+    if (threadIdx.x == 0) ds_tile_arrive(A, tile, W, G, flag);
+    ds_csync();
+    if (!flag[0]) return false;
+    __threadfence();
+    return true;
+}
 
 // red holds segment j's finished sums for the block's part of the tile.
 __device__ __forceinline__ void ds_tile_done(const ds_args &A, long long T, const ds_range &R, ds_i64 j, float *red,
@@ -878,12 +891,7 @@ __device__ __forceinline__ void ds_tile_done(const ds_args &A, long long T, cons
         const int slot = j == 0 ? 0 : 1;
         float *mine = A.part + ((ds_i64)b * 2 + slot) * (ds_i64)T * DS_BCT;
         for (int x = threadIdx.x; x < T * DS_BCT; x += DS_CTHREADS) mine[x] = red[x];
-        __threadfence();
-        ds_csync();
-        if (threadIdx.x == 0) ds_tile_arrive(A, tile, W, G, flag);
-        ds_csync();
-        if (flag[0]) {
-            __threadfence();
+        if (ds_tile_publish(A, tile, W, G, flag)) {
             const ds_i64 f = flag[1], l = flag[2];
             for (int x = threadIdx.x; x < T * DS_BCT; x += DS_CTHREADS) {
                 float s = 0.0f;
@@ -1439,12 +1447,7 @@ __device__ __forceinline__ void ds_tall_tile_done(const ds_args &A, long long T,
             if (jj < live)
 #pragma unroll
                 for (int e = 0; e < 4; e++) mine[((i * NW + jj) * 4 + e) * 32] = acc[i][jj][e];
-    __threadfence();
-    ds_csync();
-    if (threadIdx.x == 0) ds_tile_arrive(A, tile, W, G, flag);
-    ds_csync();
-    if (flag[0]) {
-        __threadfence();
+    if (ds_tile_publish(A, tile, W, G, flag)) {
         const ds_i64 f = flag[1], l = flag[2];
 #pragma unroll
         for (int i = 0; i < DS_MT; i++)

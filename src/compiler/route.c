@@ -181,7 +181,7 @@ static void spec_shape(const rb *R, const cand *c, const variant *v, emit_stream
     s.el = v->el, s.mt = v->mt, s.lpr = v->lpr, s.wn = v->wn, s.wk = v->wk;
     s.max_nt = R->max_nt, s.nt_lo = v->nt_lo, s.nt_hi = v->nt_hi, s.min_blocks = v->minb;
     s.pipe = v->pipe;
-    s.wt = v->wt > 1 ? v->wt : 1;
+    s.wt = v->wt;
     s.norm = c->norm ? (c->norm->rms ? 2 : 1) : 0;
     s.eps = c->norm ? c->norm->eps : 0.0;
     s.goff = c->norm ? c->norm->gamma_offset : 0.0;
