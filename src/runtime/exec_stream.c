@@ -22,10 +22,10 @@
 /* ... and up to this where every stream step has a W ring kernel for the bucket: faster than the main steps over
 ** the bucket on the H200 (2026-12-02, T = 33/48/64: GELU-4096 int8 177/206/240 vs 221/223/223 us, fp8 176/204/235
 ** vs 283/285/286; SwiGLU-4096 int8 237/276/317 vs 284/286/287; with the ring with warps across tokens, GELU int8
-** 149/149/163 us, 2026-12-02 later). At T = 96/128 that ring measured slower than the main steps (GELU int8 249/273
-** vs 229/228 us: its second GEMM's blocks, 4 per 128-row tile, take up to 2.3x the mean, ncu), so the main steps
-** serve T > 64. */
-#define HEURISTIC_RING_MAX_T 64
+** 149/149/163 us, 2026-12-02 later), and up to T = 128 since that ring's split tiles are summed with every load of
+** a part in flight (GELU-4096 int8 T = 64/96/128 106.8/152.0/159.6 vs main steps 223.9/227.3/226.9 us, SwiGLU-4096
+** int8 157.1/211.2/223.2 vs 286.8/293.7/295.2, 2026-12-02 evening). */
+#define HEURISTIC_RING_MAX_T 128
 /* From this T the ring with warps across tokens (plan_stream.tall_v) instead of the T <= 64 ring (wide_v): T = 33
 ** 149.3 vs 175.6 us, T = 64 163.1 vs 238.5 (GELU-4096 int8, H200); at T = 32 the T <= 64 ring's T <= 32 body is
 ** faster (99-101 vs 161 us). */
