@@ -372,7 +372,7 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
     k->sk_tiles = ceil_div(s->n, bcp);
     k->sk_units = k->sk_tiles * ceil_div(s->k, kstep);
     k->sk_maxnt = maxnt;
-    k->sk_ring = s->pipe != 0, k->sk_quant = s->quant != 0, k->sk_norm = s->norm != 0;
+    k->sk_ring = s->pipe != 0, k->sk_quant = s->quant != 0, k->sk_norm = s->norm != 0, k->sk_tall = tall;
     k->sk_part_bytes = 2 * (size_t)(8 * maxnt) * (size_t)bct * sizeof(float);
     if (tall) {
         char stg[24] = "";   /* stages per body: "3/2" (T <= 64 / 128) */

@@ -103,6 +103,7 @@ typedef struct plan_kernel {
     int     sk_fused;              /* runs its step and the next one (a persistent kernel: grid <= resident blocks,
                                       cooperative launch) */
     int     sk_norm;               /* normalizes x in its prologue (a norm step before it is skipped) */
+    int     sk_tall;               /* the W ring with warps across tokens (its split tiles are summed from registers) */
     size_t  sk_part_bytes;
     char    sk_what[128];          /* "IO 64 cols/warp, 2x4 warps" (explain)   */
 } plan_kernel;

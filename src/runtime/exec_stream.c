@@ -110,7 +110,11 @@ int dsmlpR_exec_grid_tiles(const plan *p, const exec_state *rt, int k)
     if (n < 1) return (int)R;
     /* fewer tiles than half the resident blocks: each tile in equal parts, so no block's range straddles two */
     const int64_t per = (n + R - 1) / R, G = 2 * n <= R ? n * (R / n) : (n + per - 1) / per;
-    return (int)(4 * G >= 3 * R ? G : R);
+    /* where that keeps 3/4 of the resident blocks; for the ring with warps across tokens, whose split tiles cost
+    ** little (their parts are summed from registers), 31/32 of them: SwiGLU-4096 int8, whose first GEMM's 224 tiles
+    ** whole take 112 blocks, measured 3-5% faster on 132 (H200, 2026-12-02: T = 33/64/128 139.6/150.3/217.1 vs
+    ** 146.5/158.4/224.8 us), while GELU-4096's 128 whole tiles on 128 blocks beat 132 (99.0 vs 103.9 at T = 33) */
+    return (int)((p->kernels[k].sk_tall ? 32 * G >= 31 * R : 4 * G >= 3 * R) ? G : R);
 }
 
 int dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k, int64_t T)
