@@ -127,7 +127,9 @@ static void compile_all(const plan *p, const char *need)
         fclose(f);
         char shim[1100];
         snprintf(shim, sizeof shim, "%s/tests/test_plan_sim_shim.h", DSMLP_SOURCE_DIR);
-        char *argv[] = {"g++", "-std=c++17", "-O1", "-w", "-shared", "-fPIC", "-x", "c++", "-include", shim, "-I", incdir,
+        /* -Og: a fresh checkout (CI) compiles every kernel once; on this 2-core machine the five simulation tests took
+        ** 52-61 s cold with -Og against 86 s with -O1 (warm runs 14.7 against 8.9 s) */
+        char *argv[] = {"g++", "-std=c++17", "-Og", "-w", "-shared", "-fPIC", "-x", "c++", "-include", shim, "-I", incdir,
                         "-o", t, c, NULL};
         ck_assert_int_eq(posix_spawnp(&pid[running], "g++", NULL, NULL, argv, environ), 0);
         tmp[running] = strdup(t), dst[running] = strdup(so), src[running] = strdup(c);
