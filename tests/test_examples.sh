@@ -5,6 +5,9 @@
 set -euo pipefail
 bin="$DSMLP_BINARY_DIR/bin/example_script_layers"
 export DSMLP_CACHE=off
+# the reference on every CPU (0 = auto): the quantized example's 8B-class weights in f64 took 37 s on one thread of
+# this 2-core machine (half of it the kernel zeroing fresh pages), 17 s on two
+export DSMLP_REF_THREADS="${DSMLP_REF_THREADS:-0}"
 for m in "$DSMLP_SOURCE_DIR"/examples/*.lua; do
   out=$("$bin" "$m" 2)
   grep -q '^  plan for sm_90: norm' <<<"$out" || { echo "FAIL $m: no plan line"; echo "$out"; exit 1; }
