@@ -2,7 +2,7 @@
 # gpu_session.sh — one device session: card facts, GPU suites, benchmarks, SASS checks.
 # Run on the GPU machine from the repository root after building here into build-gpu/:
 #   bench/gpu_session.sh [phase ...]    phases: card sass stream suites shared bench peers profile variants ring
-#                                       patterns ringprof fp8
+#                                       patterns ringprof fp8 tall
 #                                       (default: card sass stream bench)
 # Logs go to $OUT (the device tool's folder) or ./gpu-out; a short summary is printed last.
 set -uo pipefail
@@ -77,6 +77,18 @@ for ph in "${phases[@]}"; do
         || echo "$blk: rc=$?" >> "$O/ring_variants.log"
     done
     summary+=("$(grep 'variants:' "$O/ring_variants.log")") ;;
+  tall)
+    # the T = 17..128 rings (variants 9 and 10) against the main steps, quantized blocks; with B2=<another build dir>
+    # the same runs from that build as well, interleaved (B, B2, B), so two versions compare within one call
+    for blk in ${TBLOCKS:-gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096}; do
+      for d in "$B" ${B2:+"$B2" "$B"}; do
+        echo "== $d" >> "$O/tall.log"
+        DSMLP_STREAM_PIPE=1 DSMLP_STREAM_MAX_TOKENS=128 timeout "${TBENCH_TIMEOUT:-150}" "$d/bin/dsmlp-bench" \
+          --block "$blk" --tokens "${TTOKENS:-17,32,33,64,96,128}" --reps 40 --no-tune --variants --grids 0 \
+          >> "$O/tall.log" 2>&1 || echo "$blk: rc=$?" >> "$O/tall.log"
+      done
+    done
+    summary+=("$(grep -E '^== |variants:' "$O/tall.log")") ;;
   ringprof)
     # where the W ring kernels' cycles go, per source line: the int8 ring streams 2.1-2.4 TB/s where the bare ring
     # streams 3.6 (docs/stream.md); stall reasons per PC and the instruction mix of the heuristic's ring kernels
