@@ -27,8 +27,9 @@
 ** int8 157.1/211.2/223.2 vs 286.8/293.7/295.2, 2026-12-02 evening). */
 #define HEURISTIC_RING_MAX_T 128
 /* From this T the ring with warps across tokens (plan_stream.tall_v) instead of the T <= 64 ring (wide_v): T = 33
-** 149.3 vs 175.6 us, T = 64 163.1 vs 238.5 (GELU-4096 int8, H200); at T = 32 the T <= 64 ring's T <= 32 body is
-** faster (99-101 vs 161 us). */
+** 97.7 vs 175.9 us, T = 64 106.8 vs 238.5 (GELU-4096 int8, H200, 2026-12-02 evening); at T = 17..32 the T <= 64
+** ring's bodies are faster for SwiGLU-4096 int8 (118.8/139.0 vs 137.7/145.9 us at T = 17/32) and level for GELU
+** (100.5 vs 98.2 at T = 32). */
 #define HEURISTIC_TALL_MIN_T 33
 
 int dsmlpR_exec_bucket(int64_t T)
@@ -142,7 +143,7 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             ** slower with f16/bf16 weights): at T <= 8 the last T <= 16 one (8 consumer warps: 55.6 us; the T <= 64
             ** ring with the norm as its own kernel 63.9), at T = 9..16 the first (16 consumer warps: 88.8 vs 91.3 us
             ** at T = 16), at T = 17..32 the T <= 64 ring (wide_v; with the norm as its own kernel where the step has
-            ** one: T = 32 97.8 vs 189.9 us, 2026-12-02), at T = 33..64 the ring with warps across tokens (tall_v,
+            ** one: T = 32 97.8 vs 189.9 us, 2026-12-02), at T = 33..128 the ring with warps across tokens (tall_v,
             ** likewise; above); never the persistent pair (level with the two kernels at
             ** T <= 8, slower at 16, 2026-12-02: the tuner may take it). */
             int v = b == 0 && s->stream.nvariants > 1 ? 1 : T <= 32 && s->stream.nvariants > 5 ? 5 : 0;
