@@ -1449,38 +1449,42 @@ __device__ __forceinline__ void ds_tall_tile_done(const ds_args &A, long long T,
                 for (int e = 0; e < 4; e++) mine[((i * NW + jj) * 4 + e) * 32] = acc[i][jj][e];
     if (ds_tile_publish(A, tile, W, G, flag)) {
         const ds_i64 f = flag[1], l = flag[2];
-        // Piece by piece, a part's loads all in flight at once: one L2 round trip per part and piece. (Loading an
-        // element of one part at a time, the completing block waited ~200 round trips at T = 128 and took twice
-        // as long as the tile's other blocks.) The order of the sums is block order, as s = ((0 + f) + f+1) + ...
+        // A part's loads in flight at once, whole pieces (2 warps across tokens) or two token tiles of a piece at a
+        // time (4 warps, 96 registers: whole pieces spill there): one L2 round trip per part and piece or pair.
+        // (Loading an element of one part at a time, the completing block waited ~200 round trips at T = 128 and
+        // took twice as long as the tile's other blocks.) The order of the sums is block order: ((0 + f) + f+1) + ...
+        constexpr int CH = DS_WT > 2 && NW > 2 ? 2 : NW;
 #pragma unroll
-        for (int i = 0; i < DS_MT; i++) {
-            float s[NW][4] = {};
-            for (ds_i64 q = f; q <= l; q++) {
-                if (q == b) {
+        for (int i = 0; i < DS_MT; i++)
 #pragma unroll
-                    for (int jj = 0; jj < NW; jj++)
+            for (int j0 = 0; j0 < NW; j0 += CH) {
+                float s[CH][4] = {};
+                for (ds_i64 q = f; q <= l; q++) {
+                    if (q == b) {
 #pragma unroll
-                        for (int e = 0; e < 4; e++) s[jj][e] += acc[i][jj][e];
-                    continue;
+                        for (int jj = 0; jj < CH; jj++)
+#pragma unroll
+                            for (int e = 0; e < 4; e++) s[jj][e] += acc[i][j0 + jj][e];
+                        continue;
+                    }
+                    // tile is q's last segment when the tile starts inside q (slot 1 unless its only one)
+                    const int qs = (q == f && (W * q / G) / DS_LPT != tile) ? 1 : 0;
+                    const float *p = A.part + (q * 2 + qs) * PB + lane_at + (i * NW + j0) * 4 * 32;
+                    float v[CH][4];
+#pragma unroll
+                    for (int jj = 0; jj < CH; jj++)
+#pragma unroll
+                        for (int e = 0; e < 4; e++) v[jj][e] = j0 + jj < live ? ds_ldcg(p + (jj * 4 + e) * 32) : 0.0f;
+#pragma unroll
+                    for (int jj = 0; jj < CH; jj++)
+#pragma unroll
+                        for (int e = 0; e < 4; e++) s[jj][e] += v[jj][e];
                 }
-                // tile is q's last segment when the tile starts inside q (slot 1 unless its only one)
-                const int qs = (q == f && (W * q / G) / DS_LPT != tile) ? 1 : 0;
-                const float *p = A.part + (q * 2 + qs) * PB + lane_at + i * NW * 4 * 32;
-                float v[NW][4];
 #pragma unroll
-                for (int jj = 0; jj < NW; jj++)
+                for (int jj = 0; jj < CH; jj++)
 #pragma unroll
-                    for (int e = 0; e < 4; e++) v[jj][e] = jj < live ? ds_ldcg(p + (jj * 4 + e) * 32) : 0.0f;
-#pragma unroll
-                for (int jj = 0; jj < NW; jj++)
-#pragma unroll
-                    for (int e = 0; e < 4; e++) s[jj][e] += v[jj][e];
+                    for (int e = 0; e < 4; e++) acc[i][j0 + jj][e] = s[jj][e];
             }
-#pragma unroll
-            for (int jj = 0; jj < NW; jj++)
-#pragma unroll
-                for (int e = 0; e < 4; e++) acc[i][jj][e] = s[jj][e];
-        }
         ds_tall_epilogue<NW>(A, T, tile, acc, wn, t0, g, c);
         if (threadIdx.x == 0) A.cnt[tile] = 0;   // ready for the next launch
     }

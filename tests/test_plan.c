@@ -570,7 +570,8 @@ START_TEST(route_norm_own_kernel)
     ck_assert_int_eq(s1->stream.tall_v, s2->stream.tall_v);
     const plan_kernel *t1 = &p->kernels[s1->stream.variant[s1->stream.tall_v]];
     const plan_kernel *t2 = &p->kernels[s2->stream.variant[s2->stream.tall_v]];
-    ck_assert(t1->sk_ring && !t1->sk_norm && t1->sk_maxnt == 16 && t1->threads == 32 * (8 + 4));
+    /* GPT-2's GEMMs have no gating: 4 consumer warps across tokens (x 4 across columns) + 4 producers */
+    ck_assert(t1->sk_ring && !t1->sk_norm && t1->sk_maxnt == 16 && t1->threads == 32 * (16 + 4));
     ck_assert(t2->sk_ring && !t2->sk_norm && t2->sk_maxnt == 16);
     ck_assert_msg(strstr(t1->sk_what, "tokens/warp"), "%s", t1->sk_what);
     /* w1 and t1 read the norm's output; every other GEMM1 kernel normalizes itself */
@@ -590,6 +591,31 @@ START_TEST(route_norm_own_kernel)
     ck_assert_msg(strstr(t, "the 8-warp ring for T <= 64 with the norm as its own kernel"), "%s", t);
     ck_assert_msg(strstr(t, "the ring with warps across tokens for T <= 128 with the norm as its own kernel"), "%s", t);
     dsmlp_free(t);
+    dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* The T <= 128 ring's warps across tokens: 4 in a block without gating (GPT-2: route_norm_own_kernel), 2 in both
+** steps of a gated block, each with 4 warps across columns and 4 producer warps. */
+START_TEST(route_tall_warps)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config c;
+    family(LLAMA, 1, 0, DSMLP_BF16, &c);
+    c.hidden = 1024, c.intermediate = 4096, c.int8_weights = 1, c.int8_groups = 4;
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    const plan *p = h->p;
+    int seen = 0;
+    for (int i = 0; i < p->nssteps; i++) {
+        const plan_step *s = &p->ssteps[i];
+        if (s->kind != STEP_STREAM || s->stream.tall_v < 0) continue;
+        const plan_kernel *k = &p->kernels[s->stream.variant[s->stream.tall_v]];
+        const int gated = strstr(k->name, "_gsilu_") != NULL;
+        ck_assert_msg(k->threads == 32 * (4 * 2 + 4), "%s: %d threads", k->name, k->threads);
+        seen |= 1 << gated;
+    }
+    ck_assert_int_eq(seen, 3);   /* both: the gated GEMM and the down projection */
     dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);
 }
@@ -776,6 +802,7 @@ int main(void)
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, explain_text);
     tcase_add_test(tc, route_norm_own_kernel);
+    tcase_add_test(tc, route_tall_warps);
     tcase_add_test(tc, gelu_erf_not_epilogue);
     tcase_add_test(tc, general_graph);
     tcase_add_test(tc, alias_both_routes);

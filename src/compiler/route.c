@@ -415,8 +415,13 @@ typedef struct made { cand c; int cnt, sstep; int ring[2]; } made;
 static const variant wide_pipe_variant = {8, 1, 1, 2, 4, 1, 8, 1, 1, 1};
 /* The T <= 128 ring (templates/stream.cu ds_body_tall): 4 warps across 128-row tiles (32 rows each) x 2 across
 ** tokens, the sums in registers; x through the stages like the T <= 64 ring, so the norm is its own kernel there too.
-** Built where the plan serves T > 32, after the T <= 64 ring (plan_stream.tall_v). */
+** Built where the plan serves T > 32, after the T <= 64 ring (plan_stream.tall_v). In a block without gating it
+** takes 4 warps across tokens (16 consumer warps): measured on an H200 (bench/RESULTS.md), GELU-4096 int8 T = 96/128
+** 8-9% faster, fp8 6-14% at T = 33..128. A block with a gated GEMM keeps 2 in both steps: with 4 everywhere
+** SwiGLU-4096 was 1.2x slower, with 4 on its down projection only 4% slower at T = 33/64 (not yet measured apart
+** from a change to its gated GEMM's split-tile sum, which the same run carried). */
 static const variant tall_pipe_variant = {8, 2, 1, 4, 1, 8, 16, 1, 1, 2};
+static const variant tall_pipe_variant_wt4 = {8, 2, 1, 4, 1, 8, 16, 1, 1, 4};
 
 /* Variant vr of made step a without its norm (the T <= 64 or 128 ring); its index, or -1 where it does not fit. */
 static dsmlp_status add_ring_wo_norm(rb *R, const made *a, const variant *vr, const char *what, size_t *part_bytes, int *out_v)
@@ -447,11 +452,13 @@ static dsmlp_status add_wide_ring(rb *R, made *mk, int n, size_t *part_bytes)
     plan *p = R->p;
     for (int j = n - 1; j >= 0; j--) {   /* from the last: an inserted norm step moves only the steps after it */
         const made *a = &mk[j];
-        int wide = -1, tall = -1;
+        int wide = -1, tall = -1, gated = 0;
+        for (int i = 0; i < n; i++) gated |= mk[i].c.gated;
         dsmlp_status st = DSMLP_OK;
         if (a->ring[1] >= 0) st = add_ring_wo_norm(R, a, &wide_pipe_variant, "the 8-warp ring for T <= 64", part_bytes, &wide);
         if (st == DSMLP_OK && R->max_nt > 4 && ring_applies(R, &a->c, tall_pipe_variant.lpr))
-            st = add_ring_wo_norm(R, a, &tall_pipe_variant, "the ring with warps across tokens for T <= 128", part_bytes, &tall);
+            st = add_ring_wo_norm(R, a, gated ? &tall_pipe_variant : &tall_pipe_variant_wt4,
+                                  "the ring with warps across tokens for T <= 128", part_bytes, &tall);
         if (st != DSMLP_OK) return st;
         p->ssteps[a->sstep].stream.wide_v = wide, p->ssteps[a->sstep].stream.tall_v = tall;
         if (!a->c.norm || (wide < 0 && tall < 0)) continue;
