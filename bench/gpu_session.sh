@@ -79,16 +79,20 @@ for ph in "${phases[@]}"; do
     summary+=("$(grep 'variants:' "$O/ring_variants.log")") ;;
   tall)
     # the T = 17..128 rings (variants 9 and 10) against the main steps, quantized blocks; with B2=<another build dir>
-    # the same runs from that build as well, interleaved (B, B2, B), so two versions compare within one call
+    # the same runs from that build as well, interleaved (B, B2, B), so two versions compare within one call;
+    # TLOADED=1 times the plans as loaded (the heuristic's picks) instead of every variant pinned: about half the time
+    tflags=(--variants --grids 0)
+    [[ -n "${TLOADED:-}" ]] && tflags=()
     for blk in ${TBLOCKS:-gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096}; do
       for d in "$B" ${B2:+"$B2" "$B"}; do
         echo "== $d" >> "$O/tall.log"
         DSMLP_STREAM_PIPE=1 DSMLP_STREAM_MAX_TOKENS=128 timeout "${TBENCH_TIMEOUT:-150}" "$d/bin/dsmlp-bench" \
-          --block "$blk" --tokens "${TTOKENS:-17,32,33,64,96,128}" --reps 40 --no-tune --variants --grids 0 \
+          --block "$blk" --tokens "${TTOKENS:-17,32,33,64,96,128}" --reps 40 --no-tune \
+          "${tflags[@]}" \
           >> "$O/tall.log" 2>&1 || echo "$blk: rc=$?" >> "$O/tall.log"
       done
     done
-    summary+=("$(grep -E '^== |variants:' "$O/tall.log")") ;;
+    summary+=("$(grep -E '^== |variants:| T=' "$O/tall.log")") ;;
   ringprof)
     # where the W ring kernels' cycles go, per source line: the int8 ring streams 2.1-2.4 TB/s where the bare ring
     # streams 3.6 (docs/stream.md); stall reasons per PC and the instruction mix of the heuristic's ring kernels
