@@ -589,7 +589,7 @@ START_TEST(route_norm_own_kernel)
     TU_OK(ctx, dsmlp_plan_explain(h, &t));
     ck_assert_msg(strstr(t, "the norm as its own kernel: runs only when step 1 picks a kernel without it"), "%s", t);
     ck_assert_msg(strstr(t, "the 8-warp ring for T <= 64 with the norm as its own kernel"), "%s", t);
-    ck_assert_msg(strstr(t, "the ring with warps across tokens for T <= 128 with the norm as its own kernel"), "%s", t);
+    ck_assert_msg(strstr(t, "the ring with 4 token warps for T <= 128 with the norm as its own kernel"), "%s", t);
     dsmlp_free(t);
     dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);
@@ -616,6 +616,10 @@ START_TEST(route_tall_warps)
         seen |= 1 << gated;
     }
     ck_assert_int_eq(seen, 3);   /* both: the gated GEMM and the down projection */
+    char *t;
+    TU_OK(ctx, dsmlp_plan_explain(h, &t));
+    ck_assert_msg(strstr(t, "the ring with 2 token warps for T <= 128 with the norm as its own kernel"), "%s", t);
+    dsmlp_free(t);
     dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);
 }

@@ -458,7 +458,8 @@ static dsmlp_status add_wide_ring(rb *R, made *mk, int n, size_t *part_bytes)
         if (a->ring[1] >= 0) st = add_ring_wo_norm(R, a, &wide_pipe_variant, "the 8-warp ring for T <= 64", part_bytes, &wide);
         if (st == DSMLP_OK && R->max_nt > 4 && ring_applies(R, &a->c, tall_pipe_variant.lpr))
             st = add_ring_wo_norm(R, a, gated ? &tall_pipe_variant : &tall_pipe_variant_wt4,
-                                  "the ring with warps across tokens for T <= 128", part_bytes, &tall);
+                                  gated ? "the ring with 2 token warps for T <= 128" : "the ring with 4 token warps for T <= 128",
+                                  part_bytes, &tall);
         if (st != DSMLP_OK) return st;
         p->ssteps[a->sstep].stream.wide_v = wide, p->ssteps[a->sstep].stream.tall_v = tall;
         if (!a->c.norm || (wide < 0 && tall < 0)) continue;
