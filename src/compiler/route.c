@@ -450,16 +450,17 @@ static dsmlp_status add_ring_wo_norm(rb *R, const made *a, const variant *vr, co
 static dsmlp_status add_wide_ring(rb *R, made *mk, int n, size_t *part_bytes)
 {
     plan *p = R->p;
+    int gated = 0;   /* the block has a gated GEMM: the T <= 128 ring keeps 2 token warps in every step */
+    for (int i = 0; i < n; i++) gated |= mk[i].c.gated;
+    const variant *tv = gated ? &tall_pipe_variant : &tall_pipe_variant_wt4;
+    const char *tall_what = gated ? "the ring with 2 token warps for T <= 128" : "the ring with 4 token warps for T <= 128";
     for (int j = n - 1; j >= 0; j--) {   /* from the last: an inserted norm step moves only the steps after it */
         const made *a = &mk[j];
-        int wide = -1, tall = -1, gated = 0;
-        for (int i = 0; i < n; i++) gated |= mk[i].c.gated;
+        int wide = -1, tall = -1;
         dsmlp_status st = DSMLP_OK;
         if (a->ring[1] >= 0) st = add_ring_wo_norm(R, a, &wide_pipe_variant, "the 8-warp ring for T <= 64", part_bytes, &wide);
-        if (st == DSMLP_OK && R->max_nt > 4 && ring_applies(R, &a->c, tall_pipe_variant.lpr))
-            st = add_ring_wo_norm(R, a, gated ? &tall_pipe_variant : &tall_pipe_variant_wt4,
-                                  gated ? "the ring with 2 token warps for T <= 128" : "the ring with 4 token warps for T <= 128",
-                                  part_bytes, &tall);
+        if (st == DSMLP_OK && R->max_nt > 4 && ring_applies(R, &a->c, tv->lpr))
+            st = add_ring_wo_norm(R, a, tv, tall_what, part_bytes, &tall);
         if (st != DSMLP_OK) return st;
         p->ssteps[a->sstep].stream.wide_v = wide, p->ssteps[a->sstep].stream.tall_v = tall;
         if (!a->c.norm || (wide < 0 && tall < 0)) continue;
