@@ -239,6 +239,8 @@ static int pipe_runs;        /* ... of them with the shared-memory W ring */
 static int fused_runs;       /* persistent kernels launched (each runs two stream steps) */
 static int own_norm_runs;    /* small-T route norms run as their own kernel */
 static int tall_runs;        /* W ring kernels with warps across tokens (plan_stream.tall_v) */
+/* When set, fills a param or input after the random fill (a test's chosen values: every fp8 code). */
+static void (*sim_fill)(const plan_buf *B, void *ptr, int64_t n);
 
 
 /* The generated kernel step s launches at T, or -1 (a cuBLASLt GEMM, computed on the host; an all-reduce). Stream
@@ -316,6 +318,7 @@ static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T
             /* weights small, int8 group scales ~ 1/(127*20) so activations stay O(1) */
             double sc = B->kind == BUF_PARAM && !B->tokens && B->rows > 1 ? 0.05 : strstr(B->name, "_scales") ? 4e-4 : 0.5;
             tu_fill(B->dtype, r->ptr[b], (int64_t)(n / dsmlp_dtype_size(B->dtype)), sc);
+            if (sim_fill) sim_fill(B, r->ptr[b], (int64_t)(n / dsmlp_dtype_size(B->dtype)));
         }
         r->bind[r->nbind++] = (dsmlp_host_tensor){B->name, B->dtype, r->ptr[b]};
     }

@@ -112,6 +112,48 @@ START_TEST(quant_tall_ring)
 }
 END_TEST
 
+/* Every finite e4m3 code through the main route's dequant kernel: row e holds the 16 codes of exponent field e
+** (both signs, all mantissas; e = 15's NaN mantissa is skipped) with scale 2^(7-e), so each row's dot product is
+** O(1) and a wrong decode of any binade, subnormals (e = 0) included, shows in the error. */
+static void fill_every_e4m3(const plan_buf *B, void *ptr, int64_t n)
+{
+    if (!strcmp(B->name, "q")) {
+        for (int64_t i = 0; i < n; i++) {
+            const int64_t e = i / B->cols, c = i % B->cols;
+            unsigned m = (unsigned)(c % 8);
+            if (e == 15 && m == 7) m = 6;
+            ((uint8_t *)ptr)[i] = (uint8_t)((c / 8 % 2) << 7 | e << 3 | m);
+        }
+    } else if (!strcmp(B->name, "q_scales")) {
+        for (int64_t e = 0; e < n; e++) ((float *)ptr)[e] = ldexpf(1.0f, 7 - (int)e);
+    }
+}
+
+START_TEST(fp8_every_code)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    for (int v = 0; v < 2; v++) {
+        const dsmlp_dtype dt = v ? DSMLP_BF16 : DSMLP_F16;
+        dsmlp_graph *g;
+        dsmlp_value x, q, s, w, y;
+        TU_OK(ctx, dsmlp_graph_create(ctx, "every_e4m3", &g));
+        TU_OK(ctx, dsmlp_input(g, "x", dt, 256, &x));
+        TU_OK(ctx, dsmlp_param_matrix(g, "q", DSMLP_FP8_E4M3, 16, 256, DSMLP_LAYOUT_OUT_IN, &q));
+        TU_OK(ctx, dsmlp_param_vector(g, "q_scales", DSMLP_F32, 16, &s));
+        TU_OK(ctx, dsmlp_dequant(g, q, s, 16, dt, &w));
+        TU_OK(ctx, dsmlp_matmul(g, x, w, &y));
+        TU_OK(ctx, dsmlp_output(g, "out", y));
+        sim_stream = 0, sim_fill = fill_every_e4m3;
+        const int deq = stream_dequants;
+        simulate(ctx, &g, 1, 3, "out", v ? "every e4m3 code, bf16" : "every e4m3 code, f16");
+        sim_fill = NULL;
+        ck_assert_int_eq(stream_dequants, deq);
+        dsmlp_graph_free(g);
+    }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     if (system("g++ --version > /dev/null 2>&1") != 0) {
@@ -123,6 +165,7 @@ int main(void)
     tcase_set_timeout(tc, 900);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, quant_main_route);
+    tcase_add_test(tc, fp8_every_code);
     tcase_add_test(tc, quant_stream_route);
     tcase_add_test(tc, quant_tall_ring);
     suite_add_tcase(s, tc);
