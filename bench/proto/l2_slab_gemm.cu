@@ -12,17 +12,7 @@
 // shapes: H = 4096, I = 16384; per-row f32 scales; x, W random.
 //
 //   nvcc -O2 -std=c++17 -arch=sm_90 bench/proto/l2_slab_gemm.cu -lcublasLt -o l2_slab_gemm && ./l2_slab_gemm 1024
-#include <cublasLt.h>
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
-
-#include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <vector>
-
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { fprintf(stderr, "%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_)); exit(1); } } while (0)
-#define LK(x) do { cublasStatus_t s_ = (x); if (s_ != CUBLAS_STATUS_SUCCESS) { fprintf(stderr, "%s:%d cublasLt %d\n", __FILE__, __LINE__, (int)s_); exit(1); } } while (0)
+#include "proto_cuda.cuh"
 
 static const long H = 4096, I = 16384;
 
@@ -44,56 +34,6 @@ __global__ void deq(__half *out, const signed char *q, const float *s, long r0, 
 __global__ void to_half(__half *y, const float *acc, long n)
 {
     for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) y[i] = __float2half_rn(acc[i]);
-}
-
-__global__ void fill_i8(signed char *p, long n, unsigned seed)
-{
-    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
-        unsigned h = (unsigned)i * 2654435761u ^ seed;
-        h ^= h >> 13, h *= 0x5bd1e995u, h ^= h >> 15;
-        p[i] = (signed char)((int)(h % 255) - 127);
-    }
-}
-__global__ void fill_h(__half *p, long n, unsigned seed, float a)
-{
-    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
-        unsigned h = (unsigned)i * 2654435761u ^ seed;
-        h ^= h >> 13, h *= 0x5bd1e995u, h ^= h >> 15;
-        p[i] = __float2half_rn(a * ((float)(h % 2001) / 1000.0f - 1.0f));
-    }
-}
-__global__ void fill_f(float *p, long n, float a) { for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) p[i] = a * (1.0f + (float)(i % 7) / 7.0f); }
-
-static cublasLtHandle_t lt;
-static void *lt_ws;
-static const size_t LT_WS = 64u << 20;
-
-// C[T, m] (row-major, ldc) (+)= x[T, k] (row-major, ldb) . A[m, k]^T (row-major, lda); ct: C's type
-static void gemm(cudaStream_t st, const __half *A, long lda, const __half *B, long ldb, void *C, long ldc, cudaDataType_t ct,
-                 long m, long n, long k, float beta)
-{
-    cublasLtMatmulDesc_t d;
-    cublasLtMatrixLayout_t la, lb, lc;
-    LK(cublasLtMatmulDescCreate(&d, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-    cublasOperation_t t = CUBLAS_OP_T, nn = CUBLAS_OP_N;
-    LK(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
-    LK(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_TRANSB, &nn, sizeof nn));
-    LK(cublasLtMatrixLayoutCreate(&la, CUDA_R_16F, k, m, lda));
-    LK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_16F, k, n, ldb));
-    LK(cublasLtMatrixLayoutCreate(&lc, ct, m, n, ldc));
-    cublasLtMatmulPreference_t pref;
-    LK(cublasLtMatmulPreferenceCreate(&pref));
-    size_t ws = LT_WS;
-    LK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
-    cublasLtMatmulHeuristicResult_t r;
-    int got = 0;
-    LK(cublasLtMatmulAlgoGetHeuristic(lt, d, la, lb, lc, lc, pref, 1, &r, &got));
-    if (!got) { fprintf(stderr, "no algo m=%ld n=%ld k=%ld\n", m, n, k); exit(1); }
-    float alpha = 1.0f;
-    LK(cublasLtMatmul(lt, d, &alpha, A, la, B, lb, &beta, C, lc, C, lc, &r.algo, lt_ws, LT_WS, st));
-    cublasLtMatmulPreferenceDestroy(pref);
-    cublasLtMatrixLayoutDestroy(la), cublasLtMatrixLayoutDestroy(lb), cublasLtMatrixLayoutDestroy(lc);
-    cublasLtMatmulDescDestroy(d);
 }
 
 static void deq_launch(cudaStream_t st, __half *out, const signed char *q, const float *s, long r0, long c0, long rows, long cols, long ld)
@@ -176,31 +116,10 @@ static float time_mode(const bufs &b, mode md, long ns, long ks)
     CK(cudaStreamCreateWithPriority(&s1, cudaStreamNonBlocking, hi));   // the dequant stream first when SMs free up
     cudaEvent_t ev[6];
     for (auto &e : ev) CK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-    cudaGraph_t g;
-    cudaGraphExec_t ge;
-    CK(cudaStreamBeginCapture(s0, cudaStreamCaptureModeThreadLocal));
-    enqueue(b, md, ns, ks, s0, s1, ev);
-    CK(cudaStreamEndCapture(s0, &g));
-    CK(cudaGraphInstantiate(&ge, g, 0));
-    cudaEvent_t a, z;
-    CK(cudaEventCreate(&a));
-    CK(cudaEventCreate(&z));
-    for (int w = 0; w < 3; w++) CK(cudaGraphLaunch(ge, s0));
-    std::vector<float> t;
-    for (int r = 0; r < 30; r++) {
-        CK(cudaEventRecord(a, s0));
-        for (int k = 0; k < 5; k++) CK(cudaGraphLaunch(ge, s0));
-        CK(cudaEventRecord(z, s0));
-        CK(cudaEventSynchronize(z));
-        float ms;
-        CK(cudaEventElapsedTime(&ms, a, z));
-        t.push_back(ms * 1000.0f / 5);
-    }
-    std::sort(t.begin(), t.end());
-    cudaGraphExecDestroy(ge), cudaGraphDestroy(g);
+    const float us = time_graph(s0, [&](cudaStream_t st) { enqueue(b, md, ns, ks, st, s1, ev); });
     for (auto &e : ev) cudaEventDestroy(e);
-    cudaEventDestroy(a), cudaEventDestroy(z), cudaStreamDestroy(s0), cudaStreamDestroy(s1);
-    return t[t.size() / 2];
+    cudaStreamDestroy(s0), cudaStreamDestroy(s1);
+    return us;
 }
 
 // max |y - y_f16| / max |y_f16| over T x H: the slab ways against the whole dequant (same math up to f32 sums)
@@ -233,8 +152,7 @@ int main(int argc, char **argv)
     cudaDeviceProp pr;
     CK(cudaGetDeviceProperties(&pr, 0));
     printf("card %s, %d SMs, L2 %d MB\n", pr.name, pr.multiProcessorCount, pr.l2CacheSize >> 20);
-    LK(cublasLtCreate(&lt));
-    CK(cudaMalloc(&lt_ws, LT_WS));
+    proto_init();
     const long maxT = 8192;
     bufs b{};
     CK(cudaMalloc(&b.x, maxT * H * 2));

@@ -11,24 +11,50 @@
 //
 //   nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a bench/proto/mixed_gemm.cu -lcublasLt -o mixed_gemm
 //   ./mixed_gemm 128 256 1024
-#include <cublasLt.h>
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
+#include "proto_cuda.cuh"
 
-#include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <vector>
-
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { fprintf(stderr, "%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_)); exit(1); } } while (0)
-#define LK(x) do { cublasStatus_t s_ = (x); if (s_ != CUBLAS_STATUS_SUCCESS) { fprintf(stderr, "%s:%d cublasLt %d\n", __FILE__, __LINE__, (int)s_); exit(1); } } while (0)
 
 constexpr int BM = 128, BN = 128, BK = 64, THREADS = 256;
 constexpr int WROW = BK + 16;         // bytes per weight row in a stage: 20 words, conflict-free 32-bit loads
 constexpr int XROW = BK * 2 + 32;     // bytes per token row: 40 words, conflict-free 64-bit loads per half warp
 constexpr int WST = BM * WROW, XST = BN * XROW, ST = WST + XST;
 constexpr int OROW = BM + 8;          // halves per token row of the epilogue's transpose
+
+// One accumulator fragment (features f, f + 8; tokens tk, tk + 1: the m16n8 C layout, which wgmma's D repeats per 8
+// tokens), scaled by its features' scales, into the epilogue's [token][feature] staging tile.
+__device__ __forceinline__ void put_frag(__half *os, int f, int tk, const float *d, float s0, float s1)
+{
+    os[tk * OROW + f] = __float2half_rn(d[0] * s0);
+    os[(tk + 1) * OROW + f] = __float2half_rn(d[1] * s0);
+    os[tk * OROW + f + 8] = __float2half_rn(d[2] * s1);
+    os[(tk + 1) * OROW + f + 8] = __float2half_rn(d[3] * s1);
+}
+
+// A warp's 2 x NT accumulator fragments (features f0 + 16 mt + g, tokens tk0 + 8 nt + 2 c) into the staging tile.
+template <int NT>
+__device__ __forceinline__ void put_warp_tile(__half *os, const float (&acc)[2][NT][4], int f0, int tk0, const float *s, int n0)
+{
+    const int g = (threadIdx.x & 31) >> 2, c = threadIdx.x & 3;
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++) {
+        const int f = f0 + mt * 16 + g;
+        const float s0 = s[n0 + f], s1 = s[n0 + f + 8];
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++) put_frag(os, f, tk0 + nt * 8 + 2 * c, acc[mt][nt], s0, s1);
+    }
+}
+
+// The staged tile (TN tokens x 128 features) to y[t0 .., n0 ..] in 16-byte stores; tokens past T are not stored.
+template <int TN, int NTHREADS>
+__device__ __forceinline__ void store_tile(__half *y, const __half *os, int t0, int n0, int T, int N)
+{
+    for (int i = threadIdx.x; i < TN * 16; i += NTHREADS) {
+        const int tk = i >> 4, ch = i & 15;
+        if (t0 + tk < T)
+            *reinterpret_cast<uint4 *>(y + (size_t)(t0 + tk) * N + n0 + ch * 8) = *reinterpret_cast<const uint4 *>(os + tk * OROW + ch * 8);
+    }
+}
 
 __device__ __forceinline__ void cp16(void *dst, const void *src)
 {
@@ -114,24 +140,9 @@ __global__ void __launch_bounds__(THREADS) mixed_gemm(__half *y, const __half *x
     __syncthreads();
     // scale per output feature, transpose through shared memory, 16-byte stores of token rows
     __half *os = reinterpret_cast<__half *>(sm);
-#pragma unroll
-    for (int mt = 0; mt < 2; mt++) {
-        const int f = wm * 32 + mt * 16 + g;
-        const float s0 = s[n0 + f], s1 = s[n0 + f + 8];
-#pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
-            const int tk = wn * 64 + nt * 8 + 2 * c;
-            os[tk * OROW + f] = __float2half_rn(acc[mt][nt][0] * s0);
-            os[(tk + 1) * OROW + f] = __float2half_rn(acc[mt][nt][1] * s0);
-            os[tk * OROW + f + 8] = __float2half_rn(acc[mt][nt][2] * s1);
-            os[(tk + 1) * OROW + f + 8] = __float2half_rn(acc[mt][nt][3] * s1);
-        }
-    }
+    put_warp_tile<8>(os, acc, wm * 32, wn * 64, s, n0);
     __syncthreads();
-    for (int i = tid; i < BN * (BM / 8); i += THREADS) {
-        const int tk = i / (BM / 8), ch = i % (BM / 8);
-        if (t0 + tk < T) *reinterpret_cast<uint4 *>(y + (size_t)(t0 + tk) * N + n0 + ch * 8) = *reinterpret_cast<const uint4 *>(os + tk * OROW + ch * 8);
-    }
+    store_tile<BN, THREADS>(y, os, t0, n0, T, N);
 }
 
 // Version 2: the weight repacked at load (as a quantize-at-load or upload step would write it): each 16-code group
@@ -225,24 +236,9 @@ __global__ void __launch_bounds__(THREADS2, 2) mixed_gemm2(__half *y, const __ha
     wait_groups<0>();
     __syncthreads();
     __half *os = reinterpret_cast<__half *>(sm);
-#pragma unroll
-    for (int mt = 0; mt < 2; mt++) {
-        const int f = wm * 32 + mt * 16 + g;
-        const float s0 = s[n0 + f], s1 = s[n0 + f + 8];
-#pragma unroll
-        for (int nt = 0; nt < 16; nt++) {
-            const int tk = nt * 8 + 2 * c;
-            os[tk * OROW + f] = __float2half_rn(acc[mt][nt][0] * s0);
-            os[(tk + 1) * OROW + f] = __float2half_rn(acc[mt][nt][1] * s0);
-            os[tk * OROW + f + 8] = __float2half_rn(acc[mt][nt][2] * s1);
-            os[(tk + 1) * OROW + f + 8] = __float2half_rn(acc[mt][nt][3] * s1);
-        }
-    }
+    put_warp_tile<16>(os, acc, wm * 32, 0, s, n0);
     __syncthreads();
-    for (int i = tid; i < BN2 * (BM2 / 8); i += THREADS2) {
-        const int tk = i / (BM2 / 8), ch = i % (BM2 / 8);
-        if (t0 + tk < T) *reinterpret_cast<uint4 *>(y + (size_t)(t0 + tk) * N + n0 + ch * 8) = *reinterpret_cast<const uint4 *>(os + tk * OROW + ch * 8);
-    }
+    store_tile<BN2, THREADS2>(y, os, t0, n0, T, N);
 }
 
 // Version 3 (sm_90a): wgmma with A from registers. NOT CORRECT YET: on the H200 it gave relative errors of 0.2-0.6
@@ -340,18 +336,9 @@ __global__ void __launch_bounds__(THREADS3) mixed_wgmma(__half *y, const __half 
     const int f = wg * 64 + w * 16 + g;
     const float s0 = s[n0 + f], s1 = s[n0 + f + 8];
 #pragma unroll
-    for (int j = 0; j < BN / 8; j++) {
-        const int tk = 8 * j + 2 * c;
-        os[tk * OROW + f] = __float2half_rn(d[4 * j] * s0);
-        os[(tk + 1) * OROW + f] = __float2half_rn(d[4 * j + 1] * s0);
-        os[tk * OROW + f + 8] = __float2half_rn(d[4 * j + 2] * s1);
-        os[(tk + 1) * OROW + f + 8] = __float2half_rn(d[4 * j + 3] * s1);
-    }
+    for (int j = 0; j < BN / 8; j++) put_frag(os, f, 8 * j + 2 * c, d + 4 * j, s0, s1);
     __syncthreads();
-    for (int i = tid; i < BN * (BM3 / 8); i += THREADS3) {
-        const int tk = i / (BM3 / 8), ch = i % (BM3 / 8);
-        if (t0 + tk < T) *reinterpret_cast<uint4 *>(y + (size_t)(t0 + tk) * N + n0 + ch * 8) = *reinterpret_cast<const uint4 *>(os + tk * OROW + ch * 8);
-    }
+    store_tile<BN, THREADS3>(y, os, t0, n0, T, N);
 }
 
 __global__ void deq(__half *w, const signed char *q, const float *s, long K)
@@ -365,53 +352,10 @@ __global__ void deq(__half *w, const signed char *q, const float *s, long K)
         *reinterpret_cast<uint4 *>(w + r * K + c) = *reinterpret_cast<uint4 *>(h);
     }
 }
-__global__ void fill_i8(signed char *p, long n, unsigned seed)
-{
-    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
-        unsigned h = (unsigned)i * 2654435761u ^ seed;
-        h ^= h >> 13, h *= 0x5bd1e995u, h ^= h >> 15;
-        p[i] = (signed char)((int)(h % 255) - 127);
-    }
-}
-__global__ void fill_h(__half *p, long n, unsigned seed)
-{
-    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
-        unsigned h = (unsigned)i * 2654435761u ^ seed;
-        h ^= h >> 13, h *= 0x5bd1e995u, h ^= h >> 15;
-        p[i] = __float2half_rn((float)(h % 2001) / 1000.0f - 1.0f);
-    }
-}
-__global__ void fill_f(float *p, long n, float a) { for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) p[i] = a * (1.0f + (float)(i % 7) / 7.0f); }
-
-static cublasLtHandle_t lt;
-static void *lt_ws;
-static const size_t LT_WS = 64u << 20;
-
 // y[T, N] = x[T, K] . W[N, K]^T, all f16 row-major
 static void lt_gemm(cudaStream_t st, const __half *W, const __half *x, __half *y, long T, long N, long K)
 {
-    cublasLtMatmulDesc_t d;
-    cublasLtMatrixLayout_t la, lb, lc;
-    LK(cublasLtMatmulDescCreate(&d, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-    cublasOperation_t t = CUBLAS_OP_T, nn = CUBLAS_OP_N;
-    LK(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
-    LK(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_TRANSB, &nn, sizeof nn));
-    LK(cublasLtMatrixLayoutCreate(&la, CUDA_R_16F, K, N, K));
-    LK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_16F, K, T, K));
-    LK(cublasLtMatrixLayoutCreate(&lc, CUDA_R_16F, N, T, N));
-    cublasLtMatmulPreference_t pref;
-    LK(cublasLtMatmulPreferenceCreate(&pref));
-    size_t ws = LT_WS;
-    LK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
-    cublasLtMatmulHeuristicResult_t r;
-    int got = 0;
-    LK(cublasLtMatmulAlgoGetHeuristic(lt, d, la, lb, lc, lc, pref, 1, &r, &got));
-    if (!got) { fprintf(stderr, "no algo\n"); exit(1); }
-    float alpha = 1.0f, beta = 0.0f;
-    LK(cublasLtMatmul(lt, d, &alpha, W, la, x, lb, &beta, y, lc, y, lc, &r.algo, lt_ws, LT_WS, st));
-    cublasLtMatmulPreferenceDestroy(pref);
-    cublasLtMatrixLayoutDestroy(la), cublasLtMatrixLayoutDestroy(lb), cublasLtMatrixLayoutDestroy(lc);
-    cublasLtMatmulDescDestroy(d);
+    gemm(st, W, K, x, K, y, N, CUDA_R_16F, N, T, K, 0.0f);
 }
 
 struct prob { long T, N, K; __half *x, *w, *y; signed char *q; float *s; unsigned char *qp; };
@@ -440,30 +384,9 @@ static float time_way(const prob &p, way wy)
 {
     cudaStream_t st;
     CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
-    cudaGraph_t g;
-    cudaGraphExec_t ge;
-    CK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
-    enqueue(p, wy, st);
-    CK(cudaStreamEndCapture(st, &g));
-    CK(cudaGraphInstantiate(&ge, g, 0));
-    cudaEvent_t a, z;
-    CK(cudaEventCreate(&a));
-    CK(cudaEventCreate(&z));
-    for (int w = 0; w < 3; w++) CK(cudaGraphLaunch(ge, st));
-    std::vector<float> t;
-    for (int r = 0; r < 30; r++) {
-        CK(cudaEventRecord(a, st));
-        for (int k = 0; k < 5; k++) CK(cudaGraphLaunch(ge, st));
-        CK(cudaEventRecord(z, st));
-        CK(cudaEventSynchronize(z));
-        float ms;
-        CK(cudaEventElapsedTime(&ms, a, z));
-        t.push_back(ms * 1000.0f / 5);
-    }
-    std::sort(t.begin(), t.end());
-    cudaGraphExecDestroy(ge), cudaGraphDestroy(g);
-    cudaEventDestroy(a), cudaEventDestroy(z), cudaStreamDestroy(st);
-    return t[t.size() / 2];
+    const float us = time_graph(st, [&](cudaStream_t s0) { enqueue(p, wy, s0); });
+    cudaStreamDestroy(st);
+    return us;
 }
 
 int main(int argc, char **argv)
@@ -471,8 +394,7 @@ int main(int argc, char **argv)
     cudaDeviceProp pr;
     CK(cudaGetDeviceProperties(&pr, 0));
     printf("card %s, %d SMs\n", pr.name, pr.multiProcessorCount);
-    LK(cublasLtCreate(&lt));
-    CK(cudaMalloc(&lt_ws, LT_WS));
+    proto_init();
     CK(cudaFuncSetAttribute(mixed_gemm<3>, cudaFuncAttributeMaxDynamicSharedMemorySize, 3 * ST));
     CK(cudaFuncSetAttribute(mixed_gemm<4>, cudaFuncAttributeMaxDynamicSharedMemorySize, 4 * ST));
     CK(cudaFuncSetAttribute(mixed_gemm2<3>, cudaFuncAttributeMaxDynamicSharedMemorySize, 3 * ST2));
@@ -492,7 +414,7 @@ int main(int argc, char **argv)
     CK(cudaMalloc(&s, I * 4));
     unsigned char *qp;
     CK(cudaMalloc(&qp, H * I));
-    fill_h<<<1024, 256>>>(x, maxT * I, 1);
+    fill_h<<<1024, 256>>>(x, maxT * I, 1, 1.0f);
     fill_i8<<<1024, 256>>>(q, H * I, 2);
     fill_f<<<64, 256>>>(s, I, 1.0f / (127 * 64));
     repack<<<1024, 256>>>(qp, q, H * I);
