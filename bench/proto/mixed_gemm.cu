@@ -242,8 +242,9 @@ __global__ void __launch_bounds__(THREADS2, 2) mixed_gemm2(__half *y, const __ha
 }
 
 // Version 3 (sm_90a): wgmma with A from registers. NOT CORRECT YET: on the H200 it gave relative errors of 0.2-0.6
-// (2026-12-02; mixed_wgmma<128, 4, 0>, which waits for each stage's wgmmas before converting the next, is there to
-// tell whether the in-flight A registers are the cause; it has not run). Each warpgroup owns 64 weight rows; its four warps convert their
+// (2026-12-02, before fence_operand was added). mixed_wgmma<BN, 4, 0> waits for each stage's wgmmas before the
+// next stage's conversion, to tell whether the in-flight A registers are the cause, and every version now fences
+// the accumulators around the async wgmmas; neither has run on a card yet (no device time was left). Each warpgroup owns 64 weight rows; its four warps convert their
 // 16 rows' codes (repacked as for version 2) into the mma.sync A layout, which is wgmma's register A layout per warp,
 // and one m64nBNk16 wgmma per 16 k multiplies them with BN tokens of x read from shared memory through a descriptor
 // (no-swizzle core matrices: token n, k chunk q of 8 at (n / 8) * 1024 + q * 128 + (n % 8) * 16 for 64-k stages).
@@ -269,6 +270,13 @@ __device__ __forceinline__ void wg_n256(float (&d)[128], const unsigned (&a)[4],
                  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, {%128,%129,%130,%131}, %132, p, 1, 1, 0;\n}\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+}
+
+// Keeps the compiler from moving accumulator reads or writes across this point (wgmma writes them asynchronously).
+template <int NR> __device__ __forceinline__ void fence_operand(float (&d)[NR])
+{
+#pragma unroll
+    for (int i = 0; i < NR; i++) asm volatile("" : "+f"(d[i])::"memory");
 }
 
 template <int BN> struct wg_acc;
@@ -322,14 +330,18 @@ __global__ void __launch_bounds__(THREADS3) mixed_wgmma(__half *y, const __half 
             cvt4u(*reinterpret_cast<const unsigned *>(ws + wld + kk * 16), a[kk][0], a[kk][2]);
             cvt4u(*reinterpret_cast<const unsigned *>(ws + wld + 8 * WROW + kk * 16), a[kk][1], a[kk][3]);
         }
+        fence_operand(d);
         asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) wg_acc<BN>::mma(d, a[kk], wg_desc(xs_s + kk * 256));
         asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+        fence_operand(d);
         asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(INFLIGHT) : "memory");
+        fence_operand(d);
         __syncthreads();   // every warpgroup's wgmmas of stage kt - 1 are done: its buffer may be refilled next
     }
     asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+    fence_operand(d);
     wait_groups<0>();
     __syncthreads();
     __half *os = reinterpret_cast<__half *>(sm);
@@ -359,7 +371,7 @@ static void lt_gemm(cudaStream_t st, const __half *W, const __half *x, __half *y
 }
 
 struct prob { long T, N, K; __half *x, *w, *y; signed char *q; float *s; unsigned char *qp; };
-enum way { F16, WHOLE, MIXED3, MIXED4, MIXED2_3, MIXED2_4, WG128, WG256, WG128_SERIAL };
+enum way { F16, WHOLE, MIXED3, MIXED4, MIXED2_3, MIXED2_4, WG128, WG256, WG128_SERIAL, WG256_SERIAL };
 
 static void enqueue(const prob &p, way wy, cudaStream_t st)
 {
@@ -375,6 +387,7 @@ static void enqueue(const prob &p, way wy, cudaStream_t st)
         else if (wy == MIXED2_3) mixed_gemm2<3><<<grid2, THREADS2, 3 * ST2, st>>>(p.y, p.x, p.qp, p.s, (int)p.T, (int)p.N, (int)p.K);
         else if (wy == MIXED2_4) mixed_gemm2<4><<<grid2, THREADS2, 4 * ST2, st>>>(p.y, p.x, p.qp, p.s, (int)p.T, (int)p.N, (int)p.K);
         else if (wy == WG128) mixed_wgmma<128, 4><<<dim3((unsigned)(p.N / BM3), (unsigned)((p.T + 127) / 128)), THREADS3, 4 * st3<128>(), st>>>(p.y, p.x, p.qp, p.s, (int)p.T, (int)p.N, (int)p.K);
+        else if (wy == WG256_SERIAL) mixed_wgmma<256, 4, 0><<<dim3((unsigned)(p.N / BM3), (unsigned)((p.T + 255) / 256)), THREADS3, 4 * st3<256>(), st>>>(p.y, p.x, p.qp, p.s, (int)p.T, (int)p.N, (int)p.K);
         else if (wy == WG128_SERIAL) mixed_wgmma<128, 4, 0><<<dim3((unsigned)(p.N / BM3), (unsigned)((p.T + 127) / 128)), THREADS3, 4 * st3<128>(), st>>>(p.y, p.x, p.qp, p.s, (int)p.T, (int)p.N, (int)p.K);
         else mixed_wgmma<256, 4><<<dim3((unsigned)(p.N / BM3), (unsigned)((p.T + 255) / 256)), THREADS3, 4 * st3<256>(), st>>>(p.y, p.x, p.qp, p.s, (int)p.T, (int)p.N, (int)p.K);
     }
@@ -402,6 +415,7 @@ int main(int argc, char **argv)
     CK(cudaFuncSetAttribute(mixed_wgmma<128, 4>, cudaFuncAttributeMaxDynamicSharedMemorySize, 4 * st3<128>()));
     CK(cudaFuncSetAttribute(mixed_wgmma<256, 4>, cudaFuncAttributeMaxDynamicSharedMemorySize, 4 * st3<256>()));
     CK(cudaFuncSetAttribute(mixed_wgmma<128, 4, 0>, cudaFuncAttributeMaxDynamicSharedMemorySize, 4 * st3<128>()));
+    CK(cudaFuncSetAttribute(mixed_wgmma<256, 4, 0>, cudaFuncAttributeMaxDynamicSharedMemorySize, 4 * st3<256>()));
     const long H = 4096, I = 16384, maxT = 4096;
     __half *x, *w, *y, *yref;
     signed char *q;
@@ -432,8 +446,8 @@ int main(int argc, char **argv)
             p.y = y;
             std::vector<__half> b(T * p.N), a(T * p.N);
             CK(cudaMemcpy(b.data(), yref, b.size() * 2, cudaMemcpyDeviceToHost));
-            double err[7];
-            for (int v = 0; v < 7; v++) {
+            double err[8];
+            for (int v = 0; v < 8; v++) {
                 CK(cudaMemset(y, 0xff, T * p.N * 2));
                 enqueue(p, (way)(MIXED3 + v), st);
                 CK(cudaStreamSynchronize(st));
@@ -450,14 +464,14 @@ int main(int argc, char **argv)
             cudaStreamDestroy(st);
             const float f16 = time_way(p, F16), whole = time_way(p, WHOLE), m3 = time_way(p, MIXED3), m4 = time_way(p, MIXED4);
             const float v3 = time_way(p, MIXED2_3), v4 = time_way(p, MIXED2_4);
-            const float g128 = time_way(p, WG128), g256 = time_way(p, WG256), gser = time_way(p, WG128_SERIAL);
+            const float g128 = time_way(p, WG128), g256 = time_way(p, WG256), gser = time_way(p, WG128_SERIAL), gser2 = time_way(p, WG256_SERIAL);
             const float mixed = std::min(std::min(std::min(m3, m4), std::min(v3, v4)), std::min(g128, g256));
             const double flop = 2.0 * T * p.N * p.K;
             printf("T=%-5ld N=%-5ld K=%-5ld  cuBLASLt f16 %7.1f us (%4.0f TFLOP/s)  dequant+cuBLASLt %7.1f  v1 3/4 stages %7.1f "
                    "%7.1f  v2 3/4 stages %7.1f %7.1f  v3 wgmma n128/n256 %7.1f %7.1f us (best %4.0f TFLOP/s, %.2fx f16, %.2fx "
-                   "dequant+f16)  rel err %.1e %.1e %.1e %.1e %.1e %.1e  | v3 n128 no stage in flight %7.1f us, rel err %.1e\n",
+                   "dequant+f16)  rel err %.1e %.1e %.1e %.1e %.1e %.1e  | v3 no stage in flight n128 %7.1f us, n256 %7.1f us, rel err %.1e %.1e\n",
                    T, p.N, p.K, f16, flop / f16 * 1e-6, whole, m3, m4, v3, v4, g128, g256, flop / mixed * 1e-6, mixed / f16,
-                   mixed / whole, err[0], err[1], err[2], err[3], err[4], err[5], gser, err[6]);
+                   mixed / whole, err[0], err[1], err[2], err[3], err[4], err[5], gser, gser2, err[6], err[7]);
             fflush(stdout);
         }
     }
