@@ -14,7 +14,7 @@ __device__ __forceinline__ float ds_to_f(signed char x) { return (float)x; }
 // (the stream kernels use sm_89's cvt.rn.f16x2.e4m3x2 instead): the code's exponent and mantissa moved
 // into an f16's are the value times 2^-8 (bias 15 against 7), subnormals included (they become f16
 // normals or keep f16's subnormal grid); one shift and a multiply by 256 instead of the branches that
-// made the main route's fp8 dequant kernel ~1.6x slower than int8's (RESULTS.md, 2026-12-02 evening).
+// made the main route's fp8 dequant kernel ~1.5x slower than int8's (RESULTS.md, thirteenth session).
 struct ds_e4m3 { unsigned char bits; };
 __device__ __forceinline__ float ds_to_f(ds_e4m3 x)
 {

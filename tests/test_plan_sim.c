@@ -317,8 +317,9 @@ static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T
         {
             /* weights small, int8 group scales ~ 1/(127*20) so activations stay O(1) */
             double sc = B->kind == BUF_PARAM && !B->tokens && B->rows > 1 ? 0.05 : strstr(B->name, "_scales") ? 4e-4 : 0.5;
-            tu_fill(B->dtype, r->ptr[b], (int64_t)(n / dsmlp_dtype_size(B->dtype)), sc);
-            if (sim_fill) sim_fill(B, r->ptr[b], (int64_t)(n / dsmlp_dtype_size(B->dtype)));
+            const int64_t cnt = (int64_t)(n / dsmlp_dtype_size(B->dtype));
+            tu_fill(B->dtype, r->ptr[b], cnt, sc);
+            if (sim_fill) sim_fill(B, r->ptr[b], cnt);
         }
         r->bind[r->nbind++] = (dsmlp_host_tensor){B->name, B->dtype, r->ptr[b]};
     }

@@ -418,8 +418,8 @@ static const variant wide_pipe_variant = {8, 1, 1, 2, 4, 1, 8, 1, 1, 1};
 ** Built where the plan serves T > 32, after the T <= 64 ring (plan_stream.tall_v). In a block without gating it
 ** takes 4 warps across tokens (16 consumer warps): measured on an H200 (bench/RESULTS.md), GELU-4096 int8 T = 96/128
 ** 8-9% faster, fp8 6-14% at T = 33..128. A block with a gated GEMM keeps 2 in both steps: with 4 everywhere
-** SwiGLU-4096 was 1.2x slower, with 4 on its down projection only 4% slower at T = 33/64 (not yet measured apart
-** from a change to its gated GEMM's split-tile sum, which the same run carried). */
+** SwiGLU-4096 was 1.2x slower, with 4 on its down projection alone 4.5% slower at T = 33/64 and level at 96/128
+** (pair sums in its gated GEMM: 1% slower; measured apart, bench/RESULTS.md thirteenth session). */
 static const variant tall_pipe_variant = {8, 2, 1, 4, 1, 8, 16, 1, 1, 2};
 static const variant tall_pipe_variant_wt4 = {8, 2, 1, 4, 1, 8, 16, 1, 1, 4};
 
