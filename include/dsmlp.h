@@ -91,6 +91,7 @@ typedef struct dsmlp_ctx_options {
     int              decode_max_tokens;/* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
     int              stream_max_tokens;/* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
     int              stream_pipe;      /* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
+    int              mixed_gemm;       /* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
     char             warning[256];     /* from_env: the first variable it ignored, and why */
 } dsmlp_ctx_options;
 
@@ -436,6 +437,13 @@ typedef struct dsmlp_compile_options {
                                   workspace; install one with
                                   dsmlp_plan_set_workspace before running
                                   (plans of one model can share one)      */
+    int         mixed_gemm;  /* GEMMs on int8/fp8 weights also get a mixed-
+                                  input kernel (sm_90: wgmma, the codes
+                                  converted in its main loop, no dequantized
+                                  copy) that runs instead of dequantize +
+                                  cuBLASLt: 1 (default) at the token counts
+                                  where its grid fills the GPU (docs/quant.md),
+                                  2 at every T, 0 never                     */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);

@@ -38,6 +38,7 @@ static void family(fam f, int P, int rank, dsmlp_dtype dt, dsmlp_mlp_config *c)
 
 static int residual_kernel;   /* dsmlp_compile_options.residual_kernel for build_plan */
 static int decode_max = -1;   /* dsmlp_compile_options.decode_max_tokens for build_plan; -1: the default */
+static int mixed = -1;        /* dsmlp_compile_options.mixed_gemm for build_plan; -1: the default */
 
 static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const char *arch)
 {
@@ -48,6 +49,7 @@ static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const c
     dsmlp_compile_options_default(&o);
     o.arch = arch, o.defer_compile = 1, o.residual_kernel = residual_kernel;
     if (decode_max >= 0) o.decode_max_tokens = decode_max;
+    if (mixed >= 0) o.mixed_gemm = mixed;
     dsmlp_plan *p;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
     dsmlp_graph_free(g);
@@ -83,7 +85,7 @@ START_TEST(family_steps)
     expect_steps(ctx, BERT, 1, 0, "norm,gemm+bias_gelu,gemm+bias_residual");
     expect_steps(ctx, LLAMA, 1, 0, "norm,gemm,gated,gemm+residual");
     expect_steps(ctx, GATED_GELU_LN, 1, 0, "norm,gemm,gated,gemm+bias_residual");
-    expect_steps(ctx, INT8_GPT2, 1, 0, "norm,dequant,gemm,act,dequant,gemm+bias_residual");
+    expect_steps(ctx, INT8_GPT2, 1, 0, "norm,dequant,gemm+bias_gelu,dequant,gemm+bias_residual");
     expect_steps(ctx, NOBIAS_GPT2, 1, 0, "norm,gemm+gelu,gemm+residual");
     expect_steps(ctx, NOBIAS_OPT, 1, 0, "norm,gemm+relu,gemm+residual");
     dsmlp_ctx_free(ctx);
@@ -125,13 +127,63 @@ END_TEST
 /* decode_max_tokens: every GEMM step gets a GEMV variant (a generated kernel, not a
 ** step: the step lists stay the same), with the same operands, named for its
 ** specialization, and the explain text says which variant runs for which T. */
+/* GEMMs on dequantized weights get a mixed-input variant (sm_90a kernels in an sm_90 plan) reading the codes and
+** scales, with the step's epilogue; none for sm_80, with mixed_gemm = 0, or on float weights. */
+START_TEST(mixed_variant)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config c;
+    family(INT8_GPT2, 1, 0, DSMLP_F16, &c);
+    c.hidden = 1024, c.intermediate = 4096;   /* the kernel's shapes: out a multiple of 128, in of 64 */
+    for (int m = -1; m <= 2; m++) {
+        mixed = m;
+        dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+        const plan *p = h->p;
+        int found = 0;
+        for (int i = 0; i < p->nsteps; i++) {
+            const plan_gemm *g = &p->steps[i].gemm;
+            if (p->steps[i].kind != STEP_GEMM) continue;
+            if (m == 0) {
+                ck_assert_int_eq(g->mixed_kernel, -1);
+                continue;
+            }
+            ck_assert_int_ge(g->mixed_kernel, 0);
+            const plan_kernel *k = &p->kernels[g->mixed_kernel];
+            ck_assert_int_eq(k->kind, KERN_MIXED);
+            ck_assert_str_eq(dsmlpC_kernel_arch(p, k), "sm_90a");
+            ck_assert_str_eq(p->bufs[g->mixed_q].name, found ? "w2" : "w1");
+            ck_assert_str_eq(p->bufs[g->mixed_scales].name, found ? "w2_scales" : "w1_scales");
+            ck_assert_int_eq(k->args[0], g->d);
+            ck_assert_msg(strstr(k->name, found ? "_lin_bias_c_" : "_gelu_bias_"), "%s", k->name);
+            ck_assert_ptr_nonnull(strstr(k->source, "wgmma.mma_async"));
+            found++;
+        }
+        ck_assert_int_eq(found, m == 0 ? 0 : 2);
+        dsmlp_plan_free(h);
+    }
+    mixed = -1;
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_80");
+    for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel < 0);
+    dsmlp_plan_free(h);
+    family(INT8_GPT2, 1, 0, DSMLP_F16, &c);   /* 1232 x 4928: out not a multiple of 128 */
+    h = build_plan(ctx, &c, "sm_90");
+    for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel < 0);
+    dsmlp_plan_free(h);
+    family(GPT2, 1, 0, DSMLP_F16, &c);
+    h = build_plan(ctx, &c, "sm_90");
+    for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel < 0);
+    dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(decode_variant)
 {
     dsmlp_ctx *ctx = tu_ctx();
     decode_max = 8;
     expect_steps(ctx, GPT2, 1, 0, "norm,gemm+bias_gelu,gemm+bias_residual");
     expect_steps(ctx, LLAMA, 2, 1, "norm,gemm,gated,gemm,all_reduce");
-    expect_steps(ctx, INT8_GPT2, 1, 0, "norm,dequant,gemm,act,dequant,gemm+bias_residual");
+    expect_steps(ctx, INT8_GPT2, 1, 0, "norm,dequant,gemm+bias_gelu,dequant,gemm+bias_residual");
     dsmlp_mlp_config c;
     family(GPT2, 1, 0, DSMLP_F16, &c);
     dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
@@ -802,6 +854,7 @@ int main(void)
     tcase_add_test(tc, family_steps_tp);
     tcase_add_test(tc, residual_kernel_option);
     tcase_add_test(tc, decode_variant);
+    tcase_add_test(tc, mixed_variant);
     tcase_add_test(tc, gpt2_buffers);
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, explain_text);

@@ -12,6 +12,9 @@
 //   I8RS (RS): 128 weight rows (A, 64 per consumer warpgroup, converted into registers: the weight is repacked at
 //        load so one 16-byte shared load is a thread's codes for four k16 steps) x 256 tokens (B). Two A register sets
 //        alternate between k blocks: a k block's wgmmas still read theirs while the next is converted.
+//   I8NAT (RS): the same, on the weight as stored (no repack): the int8 tile lands with the 64-byte swizzle (its eight
+//        rows of a quarter warp in distinct banks), a thread reads a row's 16 codes of a k16 step with one 16-byte
+//        load and keeps its four (k 2c, 2c+1, 2c+8, 2c+9) with three byte permutes.
 // Shared-memory traffic per k16 and SM at the wgmma rate decides between them: SS re-reads the 256-row B per consumer
 // warpgroup and I8SS adds 3 bytes a weight for the conversion; RS reads the int8 codes once.
 //
@@ -25,18 +28,19 @@
 #include <cmath>
 #include <cstdint>
 
-enum mode { F16, I8SS, I8RS };
+enum mode { F16, I8SS, I8RS, I8NAT };
 constexpr int BK = 64, THREADS = 384, CONV = 96;
 template <mode M> struct tile {
-    static constexpr int tokens = M == I8RS ? 256 : 128, rows = M == I8RS ? 128 : 256;
+    static constexpr bool rs = M == I8RS || M == I8NAT;
+    static constexpr int tokens = rs ? 256 : 128, rows = rs ? 128 : 256;
     static constexpr int xb = tokens * BK * 2;                      // x tile bytes
-    static constexpr int wb = M == I8RS ? 0 : rows * BK * 2;        // f16 weight tile bytes (SS)
+    static constexpr int wb = rs ? 0 : rows * BK * 2;               // f16 weight tile bytes (SS)
     static constexpr int qb = M == F16 ? 0 : rows * BK;             // int8 tile bytes
 };
 // Shared memory: SF stages of [weight f16 | x | (RS: int8)], then (I8SS) SQ int8 stages, then the barriers.
 template <mode M, int SF, int SQ> struct layout {
     using t = tile<M>;
-    static constexpr int stage = t::wb + t::xb + (M == I8RS ? t::qb : 0);
+    static constexpr int stage = t::wb + t::xb + (t::rs ? t::qb : 0);
     static constexpr int q = SF * stage, bar = q + (M == I8SS ? SQ * t::qb : 0);
     static constexpr int bytes = bar + 8 * (2 * SF + 2 * SQ) + 1024;   // + room to align the base to 1024
 };
@@ -121,7 +125,7 @@ __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CU
     const int tid = threadIdx.x, wg = tid >> 7, t0 = blockIdx.x * t::tokens, n0 = blockIdx.y * t::rows, KT = K / BK;
     auto wst = [&](int st) { return sm + st * L::stage; };                    // SS: f16 weight tile
     auto xst = [&](int st) { return sm + st * L::stage + t::wb; };            // x tile
-    auto qst = [&](int st) { return M == I8RS ? sm + st * L::stage + t::wb + t::xb : sm + L::q + st * t::qb; };
+    auto qst = [&](int st) { return t::rs ? sm + st * L::stage + t::wb + t::xb : sm + L::q + st * t::qb; };
     if (tid == 0) {
         for (int i = 0; i < SF; i++) bar_init(full + i, M == I8SS ? 1 + CONV : 1), bar_init(empty + i, 2);
         for (int i = 0; i < SQ; i++) bar_init(qfull + i, 1), bar_init(qempty + i, CONV);
@@ -152,9 +156,9 @@ __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CU
                 for (int kt = 0; kt < KT; kt++) {
                     const int fs = kt % SF;
                     if (kt >= SF) bar_wait(empty + fs, ((kt / SF) & 1) ^ 1);
-                    bar_expect(full + fs, t::xb + t::wb + (M == I8RS ? t::qb : 0));
+                    bar_expect(full + fs, t::xb + t::wb + (t::rs ? t::qb : 0));
                     tma2(xst(fs), &tx, kt * BK, t0, full + fs);
-                    tma2(M == I8RS ? qst(fs) : wst(fs), &tw, kt * BK, n0, full + fs);
+                    tma2(t::rs ? qst(fs) : wst(fs), &tw, kt * BK, n0, full + fs);
                 }
             }
         } else if constexpr (M == I8SS) {   // the converters
@@ -188,7 +192,7 @@ __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CU
     float d[128];
 #pragma unroll
     for (int i = 0; i < 128; i++) d[i] = 0.0f;
-    if (M != I8RS) {
+    if constexpr (!t::rs) {
         for (int kt = 0; kt < KT; kt++) {
             const int fs = kt % SF;
             bar_wait(full + fs, (kt / SF) & 1);
@@ -207,15 +211,28 @@ __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CU
         unsigned a0[4][4], a1[4][4];
         // this warp's rows g and g + 8 of its 16: thread c's 16 bytes of a row are its codes for the four k16 steps
         const int qoff = (cw * 64 + w4 * 16 + g) * 64 + c * 16;
+        // I8NAT: row r's 16-byte chunk j at r * 64 + ((j ^ ((r >> 1) & 3)) << 4); bytes 2c, 2c + 1 of each 8
+        const int nrow = (cw * 64 + w4 * 16 + g) * 64, nsw = (g >> 1) & 3, nsel = (2 * c) | (2 * c + 1) << 4;
         auto step = [&](int kt, unsigned (&cur)[4][4], unsigned (&prev)[4][4]) {
             const int fs = kt % SF;
             bar_wait(full + fs, (kt / SF) & 1);
             const unsigned char *q = qst(fs);
-            const uint4 lo = *reinterpret_cast<const uint4 *>(q + qoff), hi = *reinterpret_cast<const uint4 *>(q + qoff + 8 * 64);
-            cvt4(lo.x, cur[0][0], cur[0][2]), cvt4(hi.x, cur[0][1], cur[0][3]);
-            cvt4(lo.y, cur[1][0], cur[1][2]), cvt4(hi.y, cur[1][1], cur[1][3]);
-            cvt4(lo.z, cur[2][0], cur[2][2]), cvt4(hi.z, cur[2][1], cur[2][3]);
-            cvt4(lo.w, cur[3][0], cur[3][2]), cvt4(hi.w, cur[3][1], cur[3][3]);
+            if constexpr (M == I8RS) {
+                const uint4 lo = *reinterpret_cast<const uint4 *>(q + qoff), hi = *reinterpret_cast<const uint4 *>(q + qoff + 8 * 64);
+                cvt4(lo.x, cur[0][0], cur[0][2]), cvt4(hi.x, cur[0][1], cur[0][3]);
+                cvt4(lo.y, cur[1][0], cur[1][2]), cvt4(hi.y, cur[1][1], cur[1][3]);
+                cvt4(lo.z, cur[2][0], cur[2][2]), cvt4(hi.z, cur[2][1], cur[2][3]);
+                cvt4(lo.w, cur[3][0], cur[3][2]), cvt4(hi.w, cur[3][1], cur[3][3]);
+            } else {
+#pragma unroll
+                for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+                    for (int h = 0; h < 2; h++) {   // rows g and g + 8 (the same swizzle phase: 8 rows apart)
+                        const uint4 v = *reinterpret_cast<const uint4 *>(q + nrow + h * 8 * 64 + ((kk ^ nsw) << 4));
+                        const unsigned a = __byte_perm(v.x, v.y, nsel), b = __byte_perm(v.z, v.w, nsel);
+                        cvt4(__byte_perm(a, b, 0x5410), cur[kk][h], cur[kk][h + 2]);
+                    }
+            }
             const unsigned xa = sa(xst(fs));
             fence_f(d);
             asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
@@ -237,7 +254,7 @@ __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CU
     asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
     fence_f(d);
 
-    if (M != I8RS) {   // rows of d are tokens, columns weight rows: half2 stores straight to y
+    if constexpr (!t::rs) {   // rows of d are tokens, columns weight rows: half2 stores straight to y
         const int ta = t0 + cw * 64 + w4 * 16 + g, tb = ta + 8;
 #pragma unroll
         for (int j = 0; j < 32; j++) {
@@ -294,22 +311,22 @@ __global__ void deq(__half *w, const signed char *q, const float *s, long K)
 
 static PFN_cuTensorMapEncodeTiled_v12000 encode;
 // rows x cols row-major, boxes of 64 columns x box_rows rows
-static CUtensorMap tmap(const void *p, CUtensorMapDataType dt, int esize, long rows, long cols, int box_rows, bool swizzle)
+static CUtensorMap tmap(const void *p, CUtensorMapDataType dt, int esize, long rows, long cols, int box_rows, CUtensorMapSwizzle swizzle)
 {
     CUtensorMap m;
     const cuuint64_t dims[2] = {(cuuint64_t)cols, (cuuint64_t)rows}, strides[1] = {(cuuint64_t)(cols * esize)};
     const cuuint32_t box[2] = {BK, (cuuint32_t)box_rows}, es[2] = {1, 1};
     const CUresult r = encode(&m, dt, 2, const_cast<void *>(p), dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                              swizzle ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                              swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
                               CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     if (r != CUDA_SUCCESS) { fprintf(stderr, "cuTensorMapEncodeTiled: %d\n", (int)r); exit(1); }
     return m;
 }
 
 struct prob { long T, N, K; __half *x, *w, *y; signed char *q, *qp; float *s; };
-enum way { LT_F16, WHOLE, K_F16_3, K_F16_4, K_SS_3_4, K_SS_2_4, K_RS_4, K_RS_5, NWAYS };
-static const char *way_name[] = {"cuBLASLt f16", "dequant+cuBLASLt", "wg f16 3st", "wg f16 4st", "wg i8 SS 3/4st", "wg i8 SS 2/4st",
-                                 "wg i8 RS 4st", "wg i8 RS 5st"};
+enum way { LT_F16, WHOLE, K_F16_4, K_RS_4, K_RS_5, K_NAT_4, K_NAT_5, K_SS_3_4, NWAYS };
+static const char *way_name[] = {"cuBLASLt f16", "dequant+cuBLASLt", "wg f16 4st", "wg i8 RS 4st", "wg i8 RS 5st",
+                                 "wg i8 as stored 4st", "wg i8 as stored 5st", "wg i8 SS 3/4st"};
 
 template <mode M, int SF, int SQ> static void launch(const prob &p, cudaStream_t st)
 {
@@ -319,9 +336,10 @@ template <mode M, int SF, int SQ> static void launch(const prob &p, cudaStream_t
         CK(cudaFuncSetAttribute(wg_gemm<M, SF, SQ>, cudaFuncAttributeMaxDynamicSharedMemorySize, layout<M, SF, SQ>::bytes));
         once = true;
     }
-    const CUtensorMap mx = tmap(p.x, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, p.T, p.K, t::tokens, true);
-    const CUtensorMap mw = M == F16 ? tmap(p.w, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, p.N, p.K, t::rows, true)
-                                    : tmap(M == I8RS ? p.qp : p.q, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, p.N, p.K, t::rows, false);
+    const CUtensorMap mx = tmap(p.x, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, p.T, p.K, t::tokens, CU_TENSOR_MAP_SWIZZLE_128B);
+    const CUtensorMap mw = M == F16 ? tmap(p.w, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, p.N, p.K, t::rows, CU_TENSOR_MAP_SWIZZLE_128B)
+                                    : tmap(M == I8RS ? p.qp : p.q, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, p.N, p.K, t::rows,
+                                           M == I8NAT ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_NONE);
     const dim3 grid((unsigned)((p.T + t::tokens - 1) / t::tokens), (unsigned)(p.N / t::rows));
     wg_gemm<M, SF, SQ><<<grid, THREADS, layout<M, SF, SQ>::bytes, st>>>(mx, mw, p.y, p.s, (int)p.T, (int)p.N, (int)p.K);
 }
@@ -338,12 +356,12 @@ static void enqueue(const prob &p, way wy, cudaStream_t st)
         deq<<<dim3((unsigned)((p.K / 8 + 255) / 256), (unsigned)p.N), 256, 0, st>>>(p.w, p.q, p.s, p.K);
         lt_gemm(st, p.w, p.x, p.y, p.T, p.N, p.K);
         break;
-    case K_F16_3: launch<F16, 3, 0>(p, st); break;
     case K_F16_4: launch<F16, 4, 0>(p, st); break;
-    case K_SS_3_4: launch<I8SS, 3, 4>(p, st); break;
-    case K_SS_2_4: launch<I8SS, 2, 4>(p, st); break;
     case K_RS_4: launch<I8RS, 4, 0>(p, st); break;
     case K_RS_5: launch<I8RS, 5, 0>(p, st); break;
+    case K_NAT_4: launch<I8NAT, 4, 0>(p, st); break;
+    case K_NAT_5: launch<I8NAT, 5, 0>(p, st); break;
+    case K_SS_3_4: launch<I8SS, 3, 4>(p, st); break;
     default: break;
     }
 }

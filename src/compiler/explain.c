@@ -83,6 +83,16 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
             } else {
                 tp(&b, "      variants: cuBLASLt for every T\n");
             }
+            if (m->mixed_kernel >= 0) {
+                const plan_kernel *k = &p->kernels[m->mixed_kernel];
+                tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): %s  key %s (%s), grid (ceil(T / 256), "
+                       "%d), block %d, %zu B shared; runs instead of cuBLASLt %s, and then the dequant step writing %s is skipped\n",
+                   p->bufs[m->mixed_q].name, p->bufs[m->mixed_scales].name, k->name, k->key[0] ? k->key : "(not compiled)",
+                   dsmlpC_kernel_arch(p, k), k->grid_x, k->threads, k->smem_bytes,
+                   p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)"
+                                      : "at T <= 1536 where its grid fills 7/10 of the SMs with token tiles at least 3/4 full",
+                   p->bufs[m->w].name);
+            }
         } else if (s->kind == STEP_KERNEL) {
             const plan_kernel *k = &p->kernels[s->kernel];
             tp(&b, "      kernel %s  key %s\n", k->name, k->key[0] ? k->key : "(not compiled)");

@@ -47,8 +47,9 @@ int dsmlpC_fuse_sub_terms(const int *a, int na, const int *b, int nb, int *rest,
     return 1;
 }
 
-/* cuBLASLt's activation epilogues: ReLU and tanh-GELU, not on dequantized weights. */
-static int epi_act_ok(dsmlp_op a, int int8) { return !int8 && (a == DSMLP_OP_RELU || a == DSMLP_OP_GELU_TANH); }
+/* cuBLASLt's activation epilogues: ReLU and tanh-GELU (on dequantized weights too: the mixed-input GEMM variant
+** applies them in its own epilogue, which saves the [T, n] round trip of a separate kernel). */
+static int epi_act_ok(dsmlp_op a, int int8) { return (void)int8, a == DSMLP_OP_RELU || a == DSMLP_OP_GELU_TANH; }
 
 static int unclaimed_act(const fz *z, int v) { return v >= 0 && dsmlpC_fuse_is_act(fz_op(z, v)) && z->claim[v] < 0; }
 

@@ -204,6 +204,35 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m)
     return DSMLP_OK;
 }
 
+static dsmlp_status em_mixed(lw *L, plan_kernel *k, const void *a, int uniq)
+{
+    return dsmlpC_emit_mixed(L->ctx, L->p, k, a, uniq);
+}
+
+/* The mixed-input variant of GEMM step m, whose weight is dequant node w's output: a generated kernel reading w's
+** codes and scales itself. Operands it cannot serve keep dequantize + cuBLASLt (explain says why). */
+static dsmlp_status lower_mixed(lw *L, plan_gemm *m, const graph_node *w)
+{
+    plan *p = L->p;
+    const plan_buf *B = p->bufs;
+    const int q = rbuf(L, w->src[0]), sc = rbuf(L, w->src[1]);
+    if (q < 0 || sc < 0) return DSMLP_OK;
+    if (dsmlpC_emit_mixed_unsupported(p->arch, m->layout, B[q].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k)) return DSMLP_OK;
+    if (grow((void **)&p->kernels, &L->capkernels, p->nkernels, sizeof *p->kernels)) return nomem(L);
+    plan_kernel *k = &p->kernels[p->nkernels];
+    memset(k, 0, sizeof *k);
+    k->kind = KERN_MIXED;
+    const int idx = p->nkernels++;
+    dsmlp_status s;
+    if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, q, -1)) || (s = arg(L, k, sc, -1)) || (s = arg(L, k, m->x, -1)) ||
+        (m->bias >= 0 && (s = arg(L, k, m->bias, -1))) || (m->c >= 0 && (s = arg(L, k, m->c, -1))))
+        return s;
+    emit_mixed_spec sp = {m->n, m->k, w->groups, m->epi, m->bias >= 0, m->c >= 0};
+    if ((s = emit_unique(L, k, em_mixed, &sp)) != DSMLP_OK) return s;
+    m->mixed_kernel = idx, m->mixed_q = q, m->mixed_scales = sc;
+    return DSMLP_OK;
+}
+
 static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
 {
     const graph_node *w = &L->g->nodes[G->gemm.w];
@@ -224,9 +253,12 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->d = wbuf(L, G->out);
     m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->gemm.epi;
     m->decode_kernel = -1, m->decode_max_T = 0;
+    m->mixed_kernel = m->mixed_q = m->mixed_scales = -1;
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
-    return L->p->decode_max_tokens > 0 ? lower_gemv(L, m) : DSMLP_OK;
+    dsmlp_status s = L->p->decode_max_tokens > 0 ? lower_gemv(L, m) : DSMLP_OK;
+    if (s == DSMLP_OK && w->op == DSMLP_OP_DEQUANT && L->p->mixed_mode > 0) s = lower_mixed(L, m, w);
+    return s;
 }
 
 /* -------------------------------------------------------------- elemwise */

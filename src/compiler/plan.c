@@ -32,6 +32,12 @@ dsmlp_status dsmlpC_plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
                        o->decode_max_tokens, EMIT_GEMV_MAX_T);
     }
     p->decode_max_tokens = o->decode_max_tokens < p->max_tokens ? o->decode_max_tokens : p->max_tokens;
+    if (o->mixed_gemm < 0 || o->mixed_gemm > 2) {
+        dsmlpC_plan_destroy(p);
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
+                       "plan_make: mixed_gemm = %d (0: none, 1: where the rule picks it, 2: every T it supports)", o->mixed_gemm);
+    }
+    p->mixed_mode = o->mixed_gemm;
     fuse_result r;
     dsmlp_status s = dsmlpC_fuse_graph(ctx, g, o->residual_kernel, &r);
     if (s != DSMLP_OK) {
@@ -76,4 +82,9 @@ int dsmlpC_plan_find_buf(const plan *p, const char *name)
     for (int i = 0; i < p->nbufs; i++)
         if (p->bufs[i].kind != BUF_WORK && p->bufs[i].kind != BUF_SCRATCH && !strcmp(p->bufs[i].name, name)) return i;
     return -1;
+}
+
+const char *dsmlpC_kernel_arch(const plan *p, const plan_kernel *k)
+{
+    return k->arch_a && strcmp(p->arch, "sm_90") == 0 ? "sm_90a" : p->arch;
 }

@@ -69,6 +69,11 @@ typedef struct plan_gemm {
     ** decode_kernel = -1 (decode_max_T = 0): cuBLASLt for every T. */
     int           decode_kernel;
     int64_t       decode_max_T;
+    /* Mixed-input variant (issue 10: no dequantized copy at large T): when w is a dequant step's output,
+    ** generated kernel mixed_kernel (templates/mixed.cu, sm_90a) multiplies x by the codes mixed_q and scales
+    ** mixed_scales itself; where the runtime's rule lets it serve T (exec_mixed.c), it runs instead of cuBLASLt
+    ** and the dequant step writing w is skipped. -1: none. */
+    int           mixed_kernel, mixed_q, mixed_scales;
 } plan_gemm;
 
 typedef enum plan_kernel_kind {
@@ -79,7 +84,8 @@ typedef enum plan_kernel_kind {
     KERN_DEQUANT,   /* int8 weight × group scales -> float weight             */
     KERN_ELEMWISE,  /* any other element-wise chain                           */
     KERN_GEMV,      /* decode variant of a GEMM step (plan_gemm.decode_kernel)  */
-    KERN_STREAM     /* weight-streaming GEMM of the small-T route (STEP_STREAM)   */
+    KERN_STREAM,    /* weight-streaming GEMM of the small-T route (STEP_STREAM)   */
+    KERN_MIXED      /* mixed-input GEMM variant of a GEMM step (plan_gemm.mixed_kernel) */
 } plan_kernel_kind;
 
 typedef struct plan_kernel {
@@ -106,6 +112,7 @@ typedef struct plan_kernel {
     int     sk_tall;               /* the W ring with warps across tokens (its split tiles are summed from registers) */
     size_t  sk_part_bytes;
     char    sk_what[128];          /* "IO 64 cols/warp, 2x4 warps" (explain)   */
+    int     arch_a;                /* needs the arch-specific target (sm_90a: wgmma); dsmlpC_kernel_arch */
 } plan_kernel;
 
 /* What a generated kernel step computes, as data (the stream route rebuilds
@@ -205,6 +212,7 @@ typedef struct plan {
     int64_t      max_tokens;
     int          tf32;
     int64_t      decode_max_tokens;       /* GEMV variants for T <= this; 0: none */
+    int          mixed_mode;              /* mixed-input GEMM variants: 0 none, 1 where the rule says, 2 every T */
     int          external_workspace;      /* the caller installs the workspace     */
     plan_buf    *bufs;    int nbufs;
     plan_step   *steps;   int nsteps;
@@ -227,5 +235,8 @@ dsmlp_status dsmlpC_plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
 void         dsmlpC_plan_destroy(plan *p);
 dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text);
 int          dsmlpC_plan_find_buf(const plan *p, const char *name);
+/* The target kernel k is compiled for: the plan's, or its arch-specific form ("sm_90" -> "sm_90a") where k needs
+** one. The store keys, bundles and loading use it, so a plan for sm_90 carries sm_90a cubins for those kernels. */
+const char  *dsmlpC_kernel_arch(const plan *p, const plan_kernel *k);
 
 #endif

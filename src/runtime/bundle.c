@@ -204,6 +204,14 @@ dsmlp_status dsmlp_bundle_write_signed(dsmlp_ctx *ctx, const char *path, const c
 
 /* ---------------------------------------------------------------- import */
 
+/* An entry for entry_arch serves plans for asked: the same arch, or its arch-specific form (a plan for sm_90
+** carries sm_90a kernels: dsmlpC_kernel_arch). */
+static int arch_serves(const char *asked, const char *entry_arch)
+{
+    const size_t n = strlen(asked);
+    return strcmp(asked, entry_arch) == 0 || (strncmp(asked, entry_arch, n) == 0 && strcmp(entry_arch + n, "a") == 0);
+}
+
 /* "sm_80, sm_90" -> validated list in archs (at most 16). */
 static dsmlp_status parse_archs(dsmlp_ctx *ctx, const char *list, char archs[][STORE_ARCH_MAX], int *n)
 {
@@ -351,7 +359,7 @@ static dsmlp_status bundle_verify(dsmlp_ctx *ctx, const char *path, const uint8_
                          it->kernel, it->arch, why);
         else if (narchs) {   /* verified like every entry, then kept or skipped */
             it->skip = 1;
-            for (int a = 0; a < narchs; a++) it->skip &= strcmp(archs[a], it->arch) != 0;
+            for (int a = 0; a < narchs; a++) it->skip &= !arch_serves(archs[a], it->arch);
         }
         it->payload = b + off;
         it->len = (size_t)len;

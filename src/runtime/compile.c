@@ -25,6 +25,7 @@ void dsmlp_compile_options_default(dsmlp_compile_options *o)
     o->decode_max_tokens = DSMLP_DECODE_MAX_TOKENS_DEFAULT;
     o->stream_max_tokens = -1;   /* auto: the route where it measured faster (quantized weights) */
     o->stream_pipe = 1;          /* the W ring variants where they apply (measured: bench/RESULTS.md) */
+    o->mixed_gemm = 1;           /* mixed-input GEMMs where their grid fills the GPU (measured: bench/RESULTS.md) */
 }
 
 static dsmlp_status compile_one(dsmlp_ctx *ctx, plan_kernel *k, const char *arch, int *was_cached)
@@ -63,6 +64,7 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
     if (ctx_opts(ctx)->decode_max_tokens != DSMLP_CTX_KEEP) opt.decode_max_tokens = ctx_opts(ctx)->decode_max_tokens;
     if (ctx_opts(ctx)->stream_max_tokens != DSMLP_CTX_KEEP) opt.stream_max_tokens = ctx_opts(ctx)->stream_max_tokens;
     if (ctx_opts(ctx)->stream_pipe != DSMLP_CTX_KEEP) opt.stream_pipe = ctx_opts(ctx)->stream_pipe;
+    if (ctx_opts(ctx)->mixed_gemm != DSMLP_CTX_KEEP) opt.mixed_gemm = ctx_opts(ctx)->mixed_gemm;
     if (!opt.arch) {
         /* the device's arch, else sm_90 (no GPU needed to build a plan) */
         if (dsmlp_device_available(ctx)) opt.arch = dsmlp_device_arch(ctx);
@@ -82,10 +84,10 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
         dsmlpR_nvrtc_dump_source(ctx_opts(ctx)->dump_dir, k->name, k->source);
         if (opt.defer_compile) {
             char key[65];
-            s = dsmlpR_store_key(ctx, k->source, h->p->arch, key);
+            s = dsmlpR_store_key(ctx, k->source, dsmlpC_kernel_arch(h->p, k), key);
             if (s == DSMLP_OK) memcpy(k->key, key, 65);
         } else {
-            s = compile_one(ctx, k, h->p->arch, NULL);
+            s = compile_one(ctx, k, dsmlpC_kernel_arch(h->p, k), NULL);
         }
     }
     if (s != DSMLP_OK) {
@@ -145,7 +147,8 @@ dsmlp_status dsmlp_plan_compile_kernel(dsmlp_ctx *ctx, const dsmlp_plan *p, int 
                        p->p->nkernels);
     /* Each kernel's slot is written by the one thread compiling it; the key
     ** bytes are the same whoever writes them. */
-    return compile_one(ctx, &((plan *)p->p)->kernels[i], p->p->arch, was_cached);
+    plan_kernel *k = &((plan *)p->p)->kernels[i];
+    return compile_one(ctx, k, dsmlpC_kernel_arch(p->p, k), was_cached);
 }
 
 dsmlp_status dsmlp_compile(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_compile_options *o, dsmlp_plan **out)

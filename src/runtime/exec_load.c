@@ -106,14 +106,15 @@ static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
         const void *cubin;
         size_t len;
         char key[65];
-        if ((s = dsmlpR_store_get(store, ctx, k->name, k->source, p->arch, &cubin, &len, key)) != DSMLP_OK) {
+        const char *arch = dsmlpC_kernel_arch(p, k);
+        if ((s = dsmlpR_store_get(store, ctx, k->name, k->source, arch, &cubin, &len, key)) != DSMLP_OK) {
             dsmlpB_err_append(ctx, "while loading kernel %d (%s)", i, k->name);
             return s;
         }
         CUresult r = cu->cuModuleLoadData(&rt->kern[i].mod, cubin);
         if (r != CUDA_SUCCESS)
             return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s (%s, key %s): cuModuleLoadData failed: %s", k->name,
-                           p->arch, key, dsmlpR_cuda_api_errstr(r));
+                           arch, key, dsmlpR_cuda_api_errstr(r));
         if ((r = cu->cuModuleGetFunction(&rt->kern[i].fn, rt->kern[i].mod, k->name)) != CUDA_SUCCESS)
             return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuModuleGetFunction failed: %s", k->name,
                            dsmlpR_cuda_api_errstr(r));

@@ -4,6 +4,7 @@
 ** capturable. */
 #include "exec_state.h"
 #include "exec_stream.h"
+#include "exec_mixed.h"
 #include "nccl_ops.h"
 #include "context.h"
 #include "tp.h"
@@ -93,11 +94,14 @@ dsmlp_status dsmlpR_exec_run_step_kernel(dsmlp_plan *pl, const plan_step *ps, in
     return run_kernel(pl, pl->rt, ps, step, ps->kernel, T, stream);
 }
 
-/* One step of either route; gemm state is per main step. */
-static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *ps, int i, int gi, const exec_pick *pick,
-                             int64_t T, CUstream st)
+/* One step of either route (steps[0, n)); gemm state is per main step. */
+static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *steps, int n, int i, int gi,
+                             const exec_pick *pick, int64_t T, CUstream st)
 {
     const plan *p = pl->p;
+    const plan_step *ps = &steps[i];
+    if (ps->kind == STEP_KERNEL && ps->op.kind == KERN_DEQUANT && dsmlpR_mixed_skips_dequant(p, rt, steps, n, ps, T))
+        return DSMLP_OK;   /* every GEMM reading the dequantized weight reads the codes itself */
     if (ps->kind == STEP_KERNEL && ps->norm_for) {   /* a norm kept as its own kernel: only if the GEMM lacks it */
         const int j = ps->norm_for - 1;
         if (!dsmlpC_route_step_runs(p, ps, p->ssteps[j].stream.variant[pick->variant[j]])) return DSMLP_OK;
@@ -108,6 +112,8 @@ static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *ps
         return dsmlpR_exec_launch_stream(pl->ctx, p, rt, i, ps->stream.variant[pick->variant[i]], pick->grid[i], T, st);
     if (ps->kind == STEP_GEMM && ps->gemm.decode_kernel >= 0 && T <= ps->gemm.decode_max_T)
         return run_kernel(pl, rt, ps, i, ps->gemm.decode_kernel, T, st);   /* decode GEMV variant */
+    if (ps->kind == STEP_GEMM && dsmlpR_mixed_serves(p, rt, &ps->gemm, T))
+        return dsmlpR_exec_launch_mixed(pl->ctx, p, rt, ps, i, T, st);   /* mixed-input variant */
     if (ps->kind == STEP_GEMM) {
         const plan_gemm *g = &ps->gemm;
         return dsmlpR_gemm_run(pl->ctx, rt->lt, &rt->gemm[gi], T, (const void *)(uintptr_t)rt->ptr[g->x],
@@ -137,7 +143,7 @@ dsmlp_status dsmlpR_exec_enqueue(dsmlp_plan *pl, int64_t T, int route, const exe
             i++;
             continue;
         }
-        s = run_step(pl, rt, &steps[i], i, route ? steps[i].main_step : i, pick, T, st);
+        s = run_step(pl, rt, steps, n, i, route ? steps[i].main_step : i, pick, T, st);
     }
     return s;
 }

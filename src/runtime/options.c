@@ -20,6 +20,7 @@ void dsmlp_ctx_options_default(dsmlp_ctx_options *o)
     o->decode_max_tokens = DSMLP_CTX_KEEP;
     o->stream_max_tokens = DSMLP_CTX_KEEP;
     o->stream_pipe = DSMLP_CTX_KEEP;
+    o->mixed_gemm = DSMLP_CTX_KEEP;
 }
 
 static void warn(dsmlp_ctx_options *o, const char *var, const char *val, const char *why)
@@ -74,6 +75,7 @@ void dsmlp_ctx_options_from_env(dsmlp_ctx_options *o)
     env_int(o, "DSMLP_DECODE_MAX_TOKENS", 0, 1 << 20, &o->decode_max_tokens);
     env_int(o, "DSMLP_STREAM_MAX_TOKENS", -1, 1 << 20, &o->stream_max_tokens);
     env_int(o, "DSMLP_STREAM_PIPE", 0, 1, &o->stream_pipe);
+    env_int(o, "DSMLP_MIXED_GEMM", 0, 2, &o->mixed_gemm);
 }
 
 static char *dup_or_null(const char *s, int *oom)

@@ -9,7 +9,11 @@
 ** from quantize at load (dsmlp_mlp_quantize of random float weights).
 ** A second test reports the quantized block's error against the unquantized
 ** block (random and heavy-tailed weights, LLaMA-3-8B and GPT-J sized), the
-** numbers of docs/quant.md. Skips (77) without a GPU.
+** numbers of docs/quant.md. A third runs the main route with the
+** mixed-input GEMM kernels at every T (mixed_gemm = 2: both GEMMs read the
+** codes themselves, no dequantized copy) on every layout, at T = 1, 129 and
+** 1000 (an almost empty token tile, a partial one, four tiles). Skips (77)
+** without a GPU.
 */
 #include "gpu_case.h"
 
@@ -151,6 +155,64 @@ START_TEST(every_layout)
 }
 END_TEST
 
+/* The mixed-input kernels at every T (mixed_gemm = 2) on the main route: each of the plan's two GEMMs has one (the
+** explanation says so), the dequant steps are skipped, and the result matches the quantized graph's reference. */
+static const int64_t mixed_Ts[] = {1, 129, 1000};
+
+static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated)
+{
+    dsmlp_mlp_config cfg;
+    config(q, gated, 1024, gated ? 2816 : 4096, &cfg);
+    char desc[100];
+    snprintf(desc, sizeof desc, "%s %s [mixed]", gated ? "swiglu bf16" : "gelu f16", q->name);
+    gu_case c;
+    dsmlp_status st = gu_case_open(&c, ctx, &cfg, 1000, desc);
+    ck_assert_msg(st == DSMLP_OK, "%s: %s", desc, dsmlp_last_error(ctx));
+    char *text = NULL;
+    TU_OK(ctx, dsmlp_plan_explain(c.pl, &text));
+    int variants = 0;
+    for (const char *s = text; (s = strstr(s, "mixed-input variant")); s++) variants++;
+    ck_assert_msg(variants == 2, "%s: %d mixed-input variants in the plan, want 2:\n%s", desc, variants, text);
+    free(text);
+    load_weights(&c, &cfg, 0, NULL);
+    for (size_t i = 0; i < sizeof mixed_Ts / sizeof *mixed_Ts; i++) {
+        if (mixed_Ts[i] <= 128) TU_OK(ctx, dsmlp_plan_set_route(c.pl, mixed_Ts[i], 0, -1, 0));
+        double err = gu_case_check(&c, mixed_Ts[i], &st);
+        int ok = st == DSMLP_OK && err <= gu_tol(c.dtype);
+        gu_tally_add(ty, c.dtype, desc, mixed_Ts[i], err, ok);
+        printf("%s %-46s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", desc, (long long)mixed_Ts[i], err,
+               st ? " run: " : "", st ? dsmlp_last_error(ctx) : "");
+    }
+    fflush(stdout);
+    gu_case_close(&c);
+}
+
+START_TEST(mixed_every_layout)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    o.mixed_gemm = 2;
+    dsmlp_ctx *ctx = NULL;
+    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
+    const char *arch = dsmlp_device_arch(ctx);
+    if (!arch || strncmp(arch, "sm_90", 5)) {
+        printf("note: %s: the mixed-input GEMM needs sm_90; not run\n", arch ? arch : "no device");
+        dsmlp_ctx_free(ctx);
+        return;
+    }
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    precompile(ctx);
+    gu_tally ty = {0};
+    for (int g = 0; g < 2; g++)
+        for (int k = 0; k < nlayouts; k++)
+            if (g || !layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], g);
+    gu_tally_print(&ty, "mixed-input GEMMs: int8/fp8 x scale layouts x gated x T", ctx);
+    ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 /* ‖quantized block − unquantized block‖ / ‖unquantized block‖ of the MLP's
 ** own output (y = out − residual terms, the part quantization changes), on
 ** the GPU against the CPU reference of the float block with the weights the
@@ -229,6 +291,7 @@ static Suite *make(void)
     TCase *tc = tcase_create("quant");
     tcase_set_timeout(tc, 1800);
     tcase_add_test(tc, every_layout);
+    tcase_add_test(tc, mixed_every_layout);
     tcase_add_test(tc, error_vs_unquantized);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,72 @@
+/* emit_mixed.c — the mixed-input GEMM variant of a GEMM step on a dequantized weight (templates/mixed.cu): a
+** Hopper wgmma GEMM that reads the int8/fp8 codes and converts them in its main loop, so the main route at large T
+** needs no dequantized copy of the weight (issue 10; measured in bench/RESULTS.md). */
+#include "emit.h"
+#include "emit_int.h"
+#include "error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MIXED_STAGES 4   /* 40 KiB each; the epilogue's fp32 staging (256 x 132 floats) needs all four */
+
+const char *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout, dsmlp_dtype q, dsmlp_dtype x,
+                                          dsmlp_dtype d, int64_t n, int64_t k)
+{
+    if (strcmp(arch, "sm_90") && strcmp(arch, "sm_90a")) return "needs sm_90 (wgmma)";
+    if (layout != DSMLP_LAYOUT_OUT_IN) return "needs the weight [out,in]";
+    if (q != DSMLP_I8 && q != DSMLP_FP8_E4M3) return "needs int8 or fp8 codes";
+    if ((x != DSMLP_F16 && x != DSMLP_BF16) || d != x) return "needs f16 or bf16 activations and output alike";
+    if (n % EMIT_MIXED_ROWS) return "needs out a multiple of 128";
+    if (k % 64) return "needs in a multiple of 64";
+    if (k > ((int64_t)1 << 31) - 64 || n > ((int64_t)1 << 31) - 128) return "is too large for 32-bit box coordinates";
+    return NULL;
+}
+
+static const char *epi_what(plan_epilogue e)
+{
+    static const char *const t[] = {"x·W", "x·W + bias", "relu(x·W + bias)", "gelu_tanh(x·W + bias)", "relu(x·W)",
+                                    "gelu_tanh(x·W)"};
+    return (unsigned)e <= EPI_GELU ? t[e] : "?";
+}
+
+dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_mixed_spec *s, int uniq)
+{
+    const plan_buf *B = p->bufs;
+    const dsmlp_dtype dt = B[k->args[0]].dtype, qt = B[k->args[1]].dtype, st = B[k->args[2]].dtype, xt = B[k->args[3]].dtype;
+    const char *why = dsmlpC_emit_mixed_unsupported(p->arch, DSMLP_LAYOUT_OUT_IN, qt, xt, dt, s->n, s->k);
+    if (why) return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: mixed-input GEMM n = %lld, k = %lld %s",
+                                   (long long)s->n, (long long)s->k, why);
+    if (s->groups <= 0 || s->n % s->groups)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE, "codegen: mixed-input GEMM of %lld rows in %lld scale groups: groups must divide rows",
+                              (long long)s->n, (long long)s->groups);
+    const int act = s->epi == EPI_RELU || s->epi == EPI_RELU_BIAS ? 1 : s->epi == EPI_GELU || s->epi == EPI_GELU_BIAS ? 2 : 0;
+    char what[96], base[PLAN_NAME_MAX * 2];
+    snprintf(what, sizeof what, "%s%s", epi_what(s->epi), s->has_c ? " + C (before the activation, as cuBLASLt)" : "");
+    snprintf(base, sizeof base, "mixed_%s_%s_n%lld_k%lld_g%lld_%s%s%s", dsmlp_dtype_name(qt), dsmlp_dtype_name(dt),
+             (long long)s->n, (long long)s->k, (long long)s->groups, act == 1 ? "relu" : act == 2 ? "gelu" : "lin",
+             s->has_bias ? "_bias" : "", s->has_c ? "_c" : "");
+    dsmlpC_emit_set_name(k, base, 16, uniq);
+    const int ba = 4, ca = 4 + s->has_bias;
+    const size_t smem = (size_t)MIXED_STAGES * (EMIT_MIXED_TOKENS * 64 * 2 + EMIT_MIXED_ROWS * 64) + 2 * MIXED_STAGES * 8 + 1024;
+    char nn[32], kk[32], rpg[32], stg[8], sm[16];
+    snprintf(sm, sizeof sm, "%zu", smem);
+    snprintf(stg, sizeof stg, "%d", MIXED_STAGES);
+    snprintf(nn, sizeof nn, "%lld", (long long)s->n);
+    snprintf(kk, sizeof kk, "%lld", (long long)s->k);
+    snprintf(rpg, sizeof rpg, "%lld", (long long)(s->n / s->groups));
+    const char *kv[] = {"NAME", k->name, "N", nn, "K", kk, "RPG", rpg, "EPI_WHAT", what,
+                        "QUANT", qt == DSMLP_I8 ? "1" : "2", "Q_NAME", qt == DSMLP_I8 ? "int8" : "fp8 e4m3",
+                        "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
+                        "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "SMEM", sm,
+                        "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act == 1 ? "1" : act == 2 ? "2" : "0",
+                        "D_T", dsmlpC_emit_ctype(dt), "S_T", dsmlpC_emit_ctype(st),
+                        "B_T", dsmlpC_emit_ctype(s->has_bias ? B[k->args[ba]].dtype : dt),
+                        "C_T", dsmlpC_emit_ctype(s->has_c ? B[k->args[ca]].dtype : dt), NULL};
+    dsmlp_status r = dsmlpC_emit_fill(ctx, "mixed.cu", kv, &k->source);
+    k->kind = KERN_MIXED;
+    k->arch_a = 1;   /* wgmma and setmaxnreg: sm_90a */
+    k->rows_fixed = 0, k->rows_per_block = EMIT_MIXED_TOKENS, k->grid_x = (int)(s->n / EMIT_MIXED_ROWS), k->threads = 384;
+    k->smem_bytes = smem;
+    return r;
+}
