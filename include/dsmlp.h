@@ -483,6 +483,9 @@ const char  *dsmlp_plan_step_label(const dsmlp_plan *p, int i);
 int          dsmlp_plan_kernels(const dsmlp_plan *p);                     /* generated kernels */
 /* Name and hex store key of generated kernel i. */
 dsmlp_status dsmlp_plan_kernel(const dsmlp_plan *p, int i, const char **name, const char **key);
+/* The target kernel i is compiled for: the plan's arch, or its arch-specific form ("sm_90a" in an "sm_90" plan) for
+** kernels that need one (the mixed-input GEMMs); NULL when i is out of range. */
+const char  *dsmlp_plan_kernel_arch(const dsmlp_plan *p, int i);
 const char  *dsmlp_plan_arch(const dsmlp_plan *p);
 /* Compiles (or finds in the store) kernel i of p using ctx's store and error
 ** slot; *was_cached (may be NULL) says whether NVRTC was skipped. Several

@@ -151,6 +151,7 @@ START_TEST(mixed_variant)
             const plan_kernel *k = &p->kernels[g->mixed_kernel];
             ck_assert_int_eq(k->kind, KERN_MIXED);
             ck_assert_str_eq(dsmlpC_kernel_arch(p, k), "sm_90a");
+            ck_assert_str_eq(dsmlp_plan_kernel_arch(h, g->mixed_kernel), "sm_90a");
             ck_assert_str_eq(p->bufs[g->mixed_q].name, found ? "w2" : "w1");
             ck_assert_str_eq(p->bufs[g->mixed_scales].name, found ? "w2_scales" : "w1_scales");
             ck_assert_int_eq(k->args[0], g->d);

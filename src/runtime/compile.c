@@ -125,6 +125,12 @@ const char *dsmlp_plan_step_label(const dsmlp_plan *p, int i)
 
 int dsmlp_plan_kernels(const dsmlp_plan *p) { return p ? p->p->nkernels : 0; }
 
+const char *dsmlp_plan_kernel_arch(const dsmlp_plan *p, int i)
+{
+    if (!p || i < 0 || i >= p->p->nkernels) return NULL;
+    return dsmlpC_kernel_arch(p->p, &p->p->kernels[i]);
+}
+
 dsmlp_status dsmlp_plan_kernel(const dsmlp_plan *p, int i, const char **name, const char **key)
 {
     if (!p) return DSMLP_ERR_INVALID_ARG;

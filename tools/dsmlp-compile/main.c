@@ -160,7 +160,8 @@ static int add_job(run *r, const dsmlp_plan *p, int k, const char *arch)
     r->nkernels++;
     for (int j = 0; j < r->njobs; j++)
         if (strcmp(r->jobs[j].key, key) == 0) return CLI_EXIT_OK;   /* the same kernel in another layer */
-    r->jobs[r->njobs] = (cli_job){.key = key, .name = name, .arch = arch, .plan = p, .index = k};
+    const char *karch = dsmlp_plan_kernel_arch(p, k);   /* sm_90a for the kernels that need it */
+    r->jobs[r->njobs] = (cli_job){.key = key, .name = name, .arch = karch ? karch : arch, .plan = p, .index = k};
     r->keys[r->njobs] = key;
     r->njobs++;
     return CLI_EXIT_OK;
