@@ -17,6 +17,10 @@
 //        load and keeps its four (k 2c, 2c+1, 2c+8, 2c+9) with three byte permutes.
 // Shared-memory traffic per k16 and SM at the wgmma rate decides between them: SS re-reads the 256-row B per consumer
 // warpgroup and I8SS adds 3 bytes a weight for the conversion; RS reads the int8 codes once.
+// Added after the fourteenth session's runs, NOT RUN YET: INF = 0 variants of RS and I8NAT (each warpgroup waits for
+// its k block's wgmmas before converting the next: ptxas -v no longer reports C7513, "wgmma.mma_async instructions
+// are serialized", which it reports for every INF = 1 kernel and for templates/mixed.cu), and wg_persist (I8NAT,
+// INF = 0, min(tiles, SMs) blocks walking the tiles, the epilogue staged outside the 3 stages).
 //
 //   nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a bench/proto/wgmma_mixed.cu -lcublasLt -o wgmma_mixed
 //   ./wgmma_mixed 1024 4096
@@ -113,7 +117,11 @@ __device__ __forceinline__ void wgmma_rs(float (&d)[128], const unsigned (&a)[4]
 
 // y [T, N] f16 row-major; tx: x [T, K] f16; tw: the weight (F16: [N, K] f16; I8SS: q [N, K] int8; I8RS: repacked q);
 // s [N] f32 (int8 modes). N % 256 == 0, K % 64 == 0; any T (rows past T read as zeros, are not stored).
-template <mode M, int SF, int SQ>
+// INF: k blocks of wgmmas a consumer warpgroup keeps in flight while it converts the next one (RS). With 1, ptxas
+// reports (C7513) that it serializes the wgmmas: the conversion defines wgmma input registers while earlier wgmmas
+// are in flight. With 0 each warpgroup waits for its k block before converting the next, and the other warpgroup's
+// wgmmas fill the tensor pipe meanwhile (no C7513). Not yet run on a card.
+template <mode M, int SF, int SQ, int INF = 1>
 __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CUtensorMap tx, const __grid_constant__ CUtensorMap tw,
                                                      __half *__restrict__ y, const float *__restrict__ s, int T, int N, int K)
 {
@@ -240,11 +248,18 @@ __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CU
             for (int kk = 0; kk < 4; kk++) wgmma_rs(d, cur[kk], desc128(xa + kk * 32));
             asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
             fence_f(d);
-            asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
-            fence_f(d);
-            fence_a(prev);   // k block kt - 1's wgmmas, which read prev, are done: prev may be reused from here on
-            fence_a(cur);    // cur stays live (its wgmmas may still read it)
-            if (kt > 0 && (tid & 127) == 0) bar_arrive(empty + (kt - 1) % SF);
+            if constexpr (INF == 0) {
+                asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+                fence_f(d);
+                fence_a(cur);
+                if ((tid & 127) == 0) bar_arrive(empty + fs);
+            } else {
+                asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+                fence_f(d);
+                fence_a(prev);   // k block kt - 1's wgmmas, which read prev, are done: prev may be reused from here on
+                fence_a(cur);    // cur stays live (its wgmmas may still read it)
+                if (kt > 0 && (tid & 127) == 0) bar_arrive(empty + (kt - 1) % SF);
+            }
         };
         for (int kt = 0; kt < KT; kt += 2) {
             step(kt, a0, a1);
@@ -287,6 +302,101 @@ __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CU
     }
 }
 
+// Version P (persistent, "as stored"; NOT RUN YET: written after the fourteenth session's device time was spent).
+// The main-route kernel (I8NAT) runs one tile per block, so each block's pipeline fill and epilogue leave the tensor
+// pipe idle (ncu: 62-68% busy at T = 1024). Here min(tiles, SMs) blocks walk the tiles (token tiles fastest); one k
+// block counter runs across tiles, so the producer fills the next tile's stages while the consumers run the epilogue,
+// which stages f16 results in a region of its own (3 stages of 40 KB + 68 KB). Prototype output: y = s * acc.
+template <int SF>
+__global__ void __launch_bounds__(THREADS, 1) wg_persist(const __grid_constant__ CUtensorMap tx, const __grid_constant__ CUtensorMap tw,
+                                                        __half *__restrict__ y, const float *__restrict__ s, int T, int N, int K)
+{
+    using t = tile<I8NAT>;
+    constexpr int STAGE = t::xb + t::qb, OR = 128 + 8, STG = SF * STAGE, BAR = STG + 256 * OR * 2;
+    extern __shared__ unsigned char sm_raw[];
+    unsigned char *sm = sm_raw + ((1024 - (sa(sm_raw) & 1023)) & 1023);
+    uint64_t *full = reinterpret_cast<uint64_t *>(sm + BAR), *empty = full + SF;
+    const int tid = threadIdx.x, wg = tid >> 7, KT = K / BK, ntt = (T + 255) / 256, ntiles = ntt * (N / 128);
+    if (tid == 0) {
+        for (int i = 0; i < SF; i++) bar_init(full + i, 1), bar_init(empty + i, 2);
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+    if (wg == 0) {
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+        if (tid == 0) {
+            int it = 0;
+            for (int tl = blockIdx.x; tl < ntiles; tl += gridDim.x) {
+                const int t0 = (tl % ntt) * 256, n0 = (tl / ntt) * 128;
+                for (int kt = 0; kt < KT; kt++, it++) {
+                    const int st = it % SF;
+                    if (it >= SF) bar_wait(empty + st, ((it / SF) & 1) ^ 1);
+                    bar_expect(full + st, STAGE);
+                    tma2(sm + st * STAGE, &tx, kt * BK, t0, full + st);
+                    tma2(sm + st * STAGE + t::xb, &tw, kt * BK, n0, full + st);
+                }
+            }
+        }
+        return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
+    const int cw = wg - 1, ctid = tid - 128, w4 = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, c = lane & 3;
+    const int nrow = (cw * 64 + w4 * 16 + g) * 64, nsw = (g >> 1) & 3, nsel = (2 * c) | (2 * c + 1) << 4;
+    __half *os = reinterpret_cast<__half *>(sm + STG);
+    float d[128];
+    unsigned cur[4][4];
+    int it = 0;
+    auto step = [&]() {   // one k block, none left in flight (no C7513: see wg_gemm's INF)
+        const int st = it % SF;
+        bar_wait(full + st, (it / SF) & 1);
+        const unsigned char *q = sm + st * STAGE + t::xb;
+#pragma unroll
+        for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const uint4 v = *reinterpret_cast<const uint4 *>(q + nrow + h * 8 * 64 + ((kk ^ nsw) << 4));
+                const unsigned lo = __byte_perm(v.x, v.y, nsel), hi = __byte_perm(v.z, v.w, nsel);
+                cvt4(__byte_perm(lo, hi, 0x5410), cur[kk][h], cur[kk][h + 2]);
+            }
+        const unsigned xa = sa(sm + st * STAGE);
+        fence_f(d);
+        asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#pragma unroll
+        for (int kk = 0; kk < 4; kk++) wgmma_rs(d, cur[kk], desc128(xa + kk * 32));
+        asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+        fence_f(d);
+        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+        fence_f(d);
+        fence_a(cur);
+        if ((tid & 127) == 0) bar_arrive(empty + st);
+        it++;
+    };
+    for (int tl = blockIdx.x; tl < ntiles; tl += gridDim.x) {
+        const int t0 = (tl % ntt) * 256, n0 = (tl / ntt) * 128;
+#pragma unroll
+        for (int i = 0; i < 128; i++) d[i] = 0.0f;
+        for (int kt = 0; kt < KT; kt++) step();
+        asm volatile("bar.sync 1, 256;\n" ::: "memory");           // the previous tile's stores have read the staging
+        const int f = cw * 64 + w4 * 16 + g;
+        const float s0 = s[n0 + f], s1 = s[n0 + f + 8];
+#pragma unroll
+        for (int j = 0; j < 32; j++) {
+            const int tk = 8 * j + 2 * c;
+            os[tk * OR + f] = __float2half_rn(d[4 * j] * s0);
+            os[(tk + 1) * OR + f] = __float2half_rn(d[4 * j + 1] * s0);
+            os[tk * OR + f + 8] = __float2half_rn(d[4 * j + 2] * s1);
+            os[(tk + 1) * OR + f + 8] = __float2half_rn(d[4 * j + 3] * s1);
+        }
+        asm volatile("bar.sync 1, 256;\n" ::: "memory");
+        for (int i = ctid; i < 256 * 16; i += 256) {
+            const int tk = i >> 4, ch = i & 15;
+            if (t0 + tk < T)
+                *reinterpret_cast<uint4 *>(y + (size_t)(t0 + tk) * N + n0 + ch * 8) = *reinterpret_cast<const uint4 *>(os + tk * OR + ch * 8);
+        }
+    }
+}
+template <int SF> constexpr int persist_smem() { return SF * (256 * BK * 2 + 128 * BK) + 256 * 136 * 2 + 16 * SF + 1024; }
+
 // RS layout: within each row's 64-k block, thread c's 16 bytes hold its codes (k 2c, 2c+1, 2c+8, 2c+9 of each k16
 // step kk, at c * 16 + kk * 4), kept signed
 __global__ void repack_rs(signed char *qp, const signed char *q, long n)
@@ -324,16 +434,17 @@ static CUtensorMap tmap(const void *p, CUtensorMapDataType dt, int esize, long r
 }
 
 struct prob { long T, N, K; __half *x, *w, *y; signed char *q, *qp; float *s; };
-enum way { LT_F16, WHOLE, K_F16_4, K_RS_4, K_RS_5, K_NAT_4, K_NAT_5, K_SS_3_4, NWAYS };
+enum way { LT_F16, WHOLE, K_F16_4, K_RS_4, K_RS_5, K_NAT_4, K_NAT_5, K_SS_3_4, K_PERSIST_3, K_RS_4_W0, K_NAT_4_W0, NWAYS };
 static const char *way_name[] = {"cuBLASLt f16", "dequant+cuBLASLt", "wg f16 4st", "wg i8 RS 4st", "wg i8 RS 5st",
-                                 "wg i8 as stored 4st", "wg i8 as stored 5st", "wg i8 SS 3/4st"};
+                                 "wg i8 as stored 4st", "wg i8 as stored 5st", "wg i8 SS 3/4st", "wg i8 as stored persistent 3st",
+                                 "wg i8 RS 4st, none in flight", "wg i8 as stored 4st, none in flight"};
 
-template <mode M, int SF, int SQ> static void launch(const prob &p, cudaStream_t st)
+template <mode M, int SF, int SQ, int INF = 1> static void launch(const prob &p, cudaStream_t st)
 {
     using t = tile<M>;
     static bool once = false;
     if (!once) {
-        CK(cudaFuncSetAttribute(wg_gemm<M, SF, SQ>, cudaFuncAttributeMaxDynamicSharedMemorySize, layout<M, SF, SQ>::bytes));
+        CK(cudaFuncSetAttribute(wg_gemm<M, SF, SQ, INF>, cudaFuncAttributeMaxDynamicSharedMemorySize, layout<M, SF, SQ>::bytes));
         once = true;
     }
     const CUtensorMap mx = tmap(p.x, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, p.T, p.K, t::tokens, CU_TENSOR_MAP_SWIZZLE_128B);
@@ -341,7 +452,20 @@ template <mode M, int SF, int SQ> static void launch(const prob &p, cudaStream_t
                                     : tmap(M == I8RS ? p.qp : p.q, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, p.N, p.K, t::rows,
                                            M == I8NAT ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_NONE);
     const dim3 grid((unsigned)((p.T + t::tokens - 1) / t::tokens), (unsigned)(p.N / t::rows));
-    wg_gemm<M, SF, SQ><<<grid, THREADS, layout<M, SF, SQ>::bytes, st>>>(mx, mw, p.y, p.s, (int)p.T, (int)p.N, (int)p.K);
+    wg_gemm<M, SF, SQ, INF><<<grid, THREADS, layout<M, SF, SQ>::bytes, st>>>(mx, mw, p.y, p.s, (int)p.T, (int)p.N, (int)p.K);
+}
+
+template <int SF> static void launch_persist(const prob &p, cudaStream_t st)
+{
+    static int sms = 0;
+    if (!sms) {
+        CK(cudaFuncSetAttribute(wg_persist<SF>, cudaFuncAttributeMaxDynamicSharedMemorySize, persist_smem<SF>()));
+        CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    }
+    const CUtensorMap mx = tmap(p.x, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, p.T, p.K, 256, CU_TENSOR_MAP_SWIZZLE_128B);
+    const CUtensorMap mw = tmap(p.q, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, p.N, p.K, 128, CU_TENSOR_MAP_SWIZZLE_64B);
+    const long tiles = (p.T + 255) / 256 * (p.N / 128);
+    wg_persist<SF><<<(unsigned)std::min<long>(tiles, sms), THREADS, persist_smem<SF>(), st>>>(mx, mw, p.y, p.s, (int)p.T, (int)p.N, (int)p.K);
 }
 
 static void lt_gemm(cudaStream_t st, const __half *W, const __half *x, __half *y, long T, long N, long K)
@@ -362,6 +486,9 @@ static void enqueue(const prob &p, way wy, cudaStream_t st)
     case K_NAT_4: launch<I8NAT, 4, 0>(p, st); break;
     case K_NAT_5: launch<I8NAT, 5, 0>(p, st); break;
     case K_SS_3_4: launch<I8SS, 3, 4>(p, st); break;
+    case K_PERSIST_3: launch_persist<3>(p, st); break;
+    case K_RS_4_W0: launch<I8RS, 4, 0, 0>(p, st); break;
+    case K_NAT_4_W0: launch<I8NAT, 4, 0, 0>(p, st); break;
     default: break;
     }
 }
