@@ -166,9 +166,13 @@ START_TEST(mixed_variant)
     dsmlp_plan *h = build_plan(ctx, &c, "sm_80");
     for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel < 0);
     dsmlp_plan_free(h);
-    family(INT8_GPT2, 1, 0, DSMLP_F16, &c);   /* 1232 x 4928: out not a multiple of 128 */
+    family(INT8_GPT2, 1, 0, DSMLP_F16, &c);   /* 1232 x 4928: out not a multiple of 128, and explain says so */
     h = build_plan(ctx, &c, "sm_90");
     for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel < 0);
+    char *text = NULL;
+    TU_OK(ctx, dsmlp_plan_explain(h, &text));
+    ck_assert_msg(strstr(text, "no mixed-input variant (it needs out a multiple of 128)"), "%s", text);
+    free(text);
     dsmlp_plan_free(h);
     family(GPT2, 1, 0, DSMLP_F16, &c);
     h = build_plan(ctx, &c, "sm_90");

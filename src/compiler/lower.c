@@ -211,13 +211,18 @@ static dsmlp_status em_mixed(lw *L, plan_kernel *k, const void *a, int uniq)
 
 /* The mixed-input variant of GEMM step m, whose weight is dequant node w's output: a generated kernel reading w's
 ** codes and scales itself. Operands it cannot serve keep dequantize + cuBLASLt (explain says why). */
-static dsmlp_status lower_mixed(lw *L, plan_gemm *m, const graph_node *w)
+static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
 {
     plan *p = L->p;
+    plan_gemm *m = &st->gemm;
     const plan_buf *B = p->bufs;
     const int q = rbuf(L, w->src[0]), sc = rbuf(L, w->src[1]);
     if (q < 0 || sc < 0) return DSMLP_OK;
-    if (dsmlpC_emit_mixed_unsupported(p->arch, m->layout, B[q].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k)) return DSMLP_OK;
+    const char *why = dsmlpC_emit_mixed_unsupported(p->arch, m->layout, B[q].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
+    if (why) {   /* explain says why the copy stays at every T */
+        dsmlpC_fuse_appendf(st->why, sizeof st->why, "; no mixed-input variant (it %s): the weight is dequantized at every T", why);
+        return DSMLP_OK;
+    }
     if (grow((void **)&p->kernels, &L->capkernels, p->nkernels, sizeof *p->kernels)) return nomem(L);
     plan_kernel *k = &p->kernels[p->nkernels];
     memset(k, 0, sizeof *k);
@@ -257,7 +262,7 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
     dsmlp_status s = L->p->decode_max_tokens > 0 ? lower_gemv(L, m) : DSMLP_OK;
-    if (s == DSMLP_OK && w->op == DSMLP_OP_DEQUANT && L->p->mixed_mode > 0) s = lower_mixed(L, m, w);
+    if (s == DSMLP_OK && w->op == DSMLP_OP_DEQUANT && L->p->mixed_mode > 0) s = lower_mixed(L, st, w);
     return s;
 }
 
