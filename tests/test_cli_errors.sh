@@ -47,7 +47,10 @@ expect 2 "--stream-pipe 2: need 0 \\(off\\) or 1" "$tmp/good.lua" --stream-pipe 
 expect 2 "--stream-pipe -1: need 0 \\(off\\) or 1" "$tmp/good.lua" --stream-pipe=-1
 expect 2 "--stream-pipe on: need 0 \\(off\\) or 1" "$tmp/good.lua" --stream-pipe on
 expect 2 "option '--stream-pipe' needs a value" "$tmp/good.lua" --stream-pipe
-expect 2 "bad -O 'stream_pipe=2'" "$tmp/good.lua" -O stream_pipe=2
+expect 2 "bad -O 'stream_pipe=2': compile option stream_pipe = 2 is outside \\[0, 1\\]" "$tmp/good.lua" -O stream_pipe=2
+expect 2 "bad -O 'mixed_gemm=3': compile option mixed_gemm = 3 is outside \\[0, 2\\]" "$tmp/good.lua" -O mixed_gemm=3
+expect 2 "bad -O 'nosuch=1': unknown compile option 'nosuch'" "$tmp/good.lua" -O nosuch=1
+expect 2 "bad -O 'arch=sm_90': the arch is given with --arch" "$tmp/good.lua" -O arch=sm_90
 expect 2 "no model script given" --arch sm_90
 expect 2 "no model script given"
 expect 2 "more than one model script" "$tmp/good.lua" "$tmp/good.lua"

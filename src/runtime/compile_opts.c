@@ -37,7 +37,7 @@ static const opt_row rows[] = {
     /* how the host program loads the plan, not what it compiles: not an -O or script option */
     ROW(external_workspace, DSMLP_OPTION_INTERNAL, 0, 1, "dsmlp_plan_load allocates no workspace (the host installs one)"),
     ROW(mixed_gemm, DSMLP_OPTION_INT, 0, 2,
-        "mixed-input GEMMs on int8/fp8 weights (sm_90; 0: none, 1: where the grid fills the GPU, 2: every T)"),
+        "mixed-input GEMMs on int8/fp8 weights (sm_90; 0: none, 1: T <= 1536 where the grid fills the GPU, 2: every T)"),
 };
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 

@@ -263,9 +263,17 @@ static int take_option(int c, char *val, cli_opts *o)
         dsmlp_compile_options scratch;
         dsmlp_compile_options_default(&scratch);
         if (o->ncopt == 32) return usage_error("at most 32 -O options%s%s", "", "");
-        if (dsmlp_compile_options_parse(NULL, &scratch, val) != DSMLP_OK || !strncmp(val, "arch=", 5))
-            return usage_error("bad -O '%s': expected NAME=VALUE with a NAME from --help's compile options "
-                               "(the arch: --arch)%s", val, "");
+        if (!strncmp(val, "arch=", 5)) return usage_error("bad -O '%s': the arch is given with --arch%s", val, "");
+        /* a context only for the library's message (it names the option and its range) */
+        dsmlp_ctx_options co;
+        dsmlp_ctx_options_default(&co);
+        dsmlp_ctx *c = NULL;
+        dsmlp_status ok = dsmlp_ctx_create_with(&co, &c);
+        dsmlp_status s = dsmlp_compile_options_parse(ok == DSMLP_OK ? c : NULL, &scratch, val);
+        char why[320] = "expected NAME=VALUE with a NAME from --help's compile options";
+        if (s != DSMLP_OK && c && dsmlp_last_error(c)[0]) snprintf(why, sizeof why, "%s", dsmlp_last_error(c));
+        dsmlp_ctx_free(c);
+        if (s != DSMLP_OK) return usage_error("bad -O '%s': %s", val, why);
         o->copt[o->ncopt++] = val;
         return -1;
     }
