@@ -20,7 +20,8 @@
 // Added after the fourteenth session's runs, NOT RUN YET: INF = 0 variants of RS and I8NAT (each warpgroup waits for
 // its k block's wgmmas before converting the next: ptxas -v no longer reports C7513, "wgmma.mma_async instructions
 // are serialized", which it reports for every INF = 1 kernel and for templates/mixed.cu), and wg_persist (I8NAT,
-// INF = 0, min(tiles, SMs) blocks walking the tiles, the epilogue staged outside the 3 stages).
+// INF = 0, min(tiles, SMs) blocks walking the tiles, the epilogue staged outside the 3 stages), and split k for grids
+// under the SMs (the as-stored INF = 0 kernel over K / splits, f32 atomics into a zeroed buffer, then a rounding pass).
 //
 //   nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a bench/proto/wgmma_mixed.cu -lcublasLt -o wgmma_mixed
 //   ./wgmma_mixed 1024 4096
@@ -123,14 +124,18 @@ __device__ __forceinline__ void wgmma_rs(float (&d)[128], const unsigned (&a)[4]
 // wgmmas fill the tensor pipe meanwhile (no C7513). Not yet run on a card.
 template <mode M, int SF, int SQ, int INF = 1>
 __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CUtensorMap tx, const __grid_constant__ CUtensorMap tw,
-                                                     __half *__restrict__ y, const float *__restrict__ s, int T, int N, int K)
+                                                     __half *__restrict__ y, const float *__restrict__ s, int T, int N, int K,
+                                                     float *__restrict__ part)
 {
     using t = tile<M>;
     using L = layout<M, SF, SQ>;
     extern __shared__ unsigned char sm_raw[];
     unsigned char *sm = sm_raw + ((1024 - (sa(sm_raw) & 1023)) & 1023);   // swizzled tiles want 1024-byte alignment
     uint64_t *full = reinterpret_cast<uint64_t *>(sm + L::bar), *empty = full + SF, *qfull = empty + SF, *qempty = qfull + SQ;
-    const int tid = threadIdx.x, wg = tid >> 7, t0 = blockIdx.x * t::tokens, n0 = blockIdx.y * t::rows, KT = K / BK;
+    // split k (RS, NOT RUN YET): gridDim.z blocks share a tile, each over K / gridDim.z, and add their scaled sums into
+    // part [T, N] f32 (zeroed before; a second kernel rounds it into y)
+    const int tid = threadIdx.x, wg = tid >> 7, t0 = blockIdx.x * t::tokens, n0 = blockIdx.y * t::rows, KT = K / BK / gridDim.z;
+    const int kb = blockIdx.z * KT;
     auto wst = [&](int st) { return sm + st * L::stage; };                    // SS: f16 weight tile
     auto xst = [&](int st) { return sm + st * L::stage + t::wb; };            // x tile
     auto qst = [&](int st) { return t::rs ? sm + st * L::stage + t::wb + t::xb : sm + L::q + st * t::qb; };
@@ -165,8 +170,8 @@ __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CU
                     const int fs = kt % SF;
                     if (kt >= SF) bar_wait(empty + fs, ((kt / SF) & 1) ^ 1);
                     bar_expect(full + fs, t::xb + t::wb + (t::rs ? t::qb : 0));
-                    tma2(xst(fs), &tx, kt * BK, t0, full + fs);
-                    tma2(t::rs ? qst(fs) : wst(fs), &tw, kt * BK, n0, full + fs);
+                    tma2(xst(fs), &tx, (kb + kt) * BK, t0, full + fs);
+                    tma2(t::rs ? qst(fs) : wst(fs), &tw, (kb + kt) * BK, n0, full + fs);
                 }
             }
         } else if constexpr (M == I8SS) {   // the converters
@@ -278,6 +283,16 @@ __global__ void __launch_bounds__(THREADS, 1) wg_gemm(const __grid_constant__ CU
             if (M != F16) sc = *reinterpret_cast<const float2 *>(s + n);
             if (ta < T) *reinterpret_cast<__half2 *>(y + (size_t)ta * N + n) = __floats2half2_rn(d[4 * j] * sc.x, d[4 * j + 1] * sc.y);
             if (tb < T) *reinterpret_cast<__half2 *>(y + (size_t)tb * N + n) = __floats2half2_rn(d[4 * j + 2] * sc.x, d[4 * j + 3] * sc.y);
+        }
+    } else if (gridDim.z > 1) {   // split k: rows of d are weight rows, columns tokens; scaled sums added into part
+        const int f = n0 + cw * 64 + w4 * 16 + g;
+        const float s0 = s[f], s1 = s[f + 8];
+#pragma unroll
+        for (int j = 0; j < 32; j++) {
+            const int tk = t0 + 8 * j + 2 * c;
+            if (tk < T) atomicAdd(part + (size_t)tk * N + f, d[4 * j] * s0), atomicAdd(part + (size_t)tk * N + f + 8, d[4 * j + 2] * s1);
+            if (tk + 1 < T)
+                atomicAdd(part + (size_t)(tk + 1) * N + f, d[4 * j + 1] * s0), atomicAdd(part + (size_t)(tk + 1) * N + f + 8, d[4 * j + 3] * s1);
         }
     } else {   // rows of d are weight rows, columns tokens: through shared memory as [token][weight row]
         constexpr int OR = 128 + 8;   // halves per staged token row
@@ -433,11 +448,12 @@ static CUtensorMap tmap(const void *p, CUtensorMapDataType dt, int esize, long r
     return m;
 }
 
-struct prob { long T, N, K; __half *x, *w, *y; signed char *q, *qp; float *s; };
-enum way { LT_F16, WHOLE, K_F16_4, K_RS_4, K_RS_5, K_NAT_4, K_NAT_5, K_SS_3_4, K_PERSIST_3, K_RS_4_W0, K_NAT_4_W0, NWAYS };
+struct prob { long T, N, K; __half *x, *w, *y; signed char *q, *qp; float *s, *part; };
+enum way { LT_F16, WHOLE, K_F16_4, K_RS_4, K_RS_5, K_NAT_4, K_NAT_5, K_SS_3_4, K_PERSIST_3, K_RS_4_W0, K_NAT_4_W0, K_NAT_SPLIT, NWAYS };
 static const char *way_name[] = {"cuBLASLt f16", "dequant+cuBLASLt", "wg f16 4st", "wg i8 RS 4st", "wg i8 RS 5st",
                                  "wg i8 as stored 4st", "wg i8 as stored 5st", "wg i8 SS 3/4st", "wg i8 as stored persistent 3st",
-                                 "wg i8 RS 4st, none in flight", "wg i8 as stored 4st, none in flight"};
+                                 "wg i8 RS 4st, none in flight", "wg i8 as stored 4st, none in flight",
+                                 "wg i8 as stored 4st, none in flight, split k to fill the SMs"};
 
 template <mode M, int SF, int SQ, int INF = 1> static void launch(const prob &p, cudaStream_t st)
 {
@@ -452,7 +468,7 @@ template <mode M, int SF, int SQ, int INF = 1> static void launch(const prob &p,
                                     : tmap(M == I8RS ? p.qp : p.q, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, p.N, p.K, t::rows,
                                            M == I8NAT ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_NONE);
     const dim3 grid((unsigned)((p.T + t::tokens - 1) / t::tokens), (unsigned)(p.N / t::rows));
-    wg_gemm<M, SF, SQ, INF><<<grid, THREADS, layout<M, SF, SQ>::bytes, st>>>(mx, mw, p.y, p.s, (int)p.T, (int)p.N, (int)p.K);
+    wg_gemm<M, SF, SQ, INF><<<grid, THREADS, layout<M, SF, SQ>::bytes, st>>>(mx, mw, p.y, p.s, (int)p.T, (int)p.N, (int)p.K, nullptr);
 }
 
 template <int SF> static void launch_persist(const prob &p, cudaStream_t st)
@@ -466,6 +482,32 @@ template <int SF> static void launch_persist(const prob &p, cudaStream_t st)
     const CUtensorMap mw = tmap(p.q, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, p.N, p.K, 128, CU_TENSOR_MAP_SWIZZLE_64B);
     const long tiles = (p.T + 255) / 256 * (p.N / 128);
     wg_persist<SF><<<(unsigned)std::min<long>(tiles, sms), THREADS, persist_smem<SF>(), st>>>(mx, mw, p.y, p.s, (int)p.T, (int)p.N, (int)p.K);
+}
+
+__global__ void round_part(__half *y, const float *part, long n)
+{
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) y[i] = __float2half_rn(part[i]);
+}
+
+// I8NAT, none in flight, with as many k splits (powers of 2 dividing K / 64) as keep the grid within the SMs
+static void launch_split(const prob &p, cudaStream_t st)
+{
+    using t = tile<I8NAT>;
+    static int sms = 0;
+    if (!sms) {
+        CK(cudaFuncSetAttribute(wg_gemm<I8NAT, 4, 0, 0>, cudaFuncAttributeMaxDynamicSharedMemorySize, layout<I8NAT, 4, 0>::bytes));
+        CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+    }
+    const long blocks = (p.T + t::tokens - 1) / t::tokens * (p.N / t::rows);
+    int ks = 1;
+    while (blocks * ks * 2 <= sms && (p.K / BK) % (ks * 2) == 0) ks *= 2;
+    const CUtensorMap mx = tmap(p.x, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, p.T, p.K, t::tokens, CU_TENSOR_MAP_SWIZZLE_128B);
+    const CUtensorMap mw = tmap(p.q, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, p.N, p.K, t::rows, CU_TENSOR_MAP_SWIZZLE_64B);
+    const dim3 grid((unsigned)((p.T + t::tokens - 1) / t::tokens), (unsigned)(p.N / t::rows), (unsigned)ks);
+    if (ks > 1) CK(cudaMemsetAsync(p.part, 0, (size_t)(p.T * p.N) * 4, st));
+    wg_gemm<I8NAT, 4, 0, 0><<<grid, THREADS, layout<I8NAT, 4, 0>::bytes, st>>>(mx, mw, p.y, p.s, (int)p.T, (int)p.N, (int)p.K,
+                                                                               ks > 1 ? p.part : nullptr);
+    if (ks > 1) round_part<<<1024, 256, 0, st>>>(p.y, p.part, p.T * p.N);
 }
 
 static void lt_gemm(cudaStream_t st, const __half *W, const __half *x, __half *y, long T, long N, long K)
@@ -489,6 +531,7 @@ static void enqueue(const prob &p, way wy, cudaStream_t st)
     case K_PERSIST_3: launch_persist<3>(p, st); break;
     case K_RS_4_W0: launch<I8RS, 4, 0, 0>(p, st); break;
     case K_NAT_4_W0: launch<I8NAT, 4, 0, 0>(p, st); break;
+    case K_NAT_SPLIT: launch_split(p, st); break;
     default: break;
     }
 }
@@ -513,6 +556,8 @@ int main(int argc, char **argv)
     CK(cudaMalloc(&q, H * I));
     CK(cudaMalloc(&qp, H * I));
     CK(cudaMalloc(&s, I * 4));
+    float *part;
+    CK(cudaMalloc(&part, maxT * I * 4));
     fill_h<<<1024, 256>>>(x, maxT * I, 1, 1.0f);
     fill_i8<<<1024, 256>>>(q, H * I, 2);
     fill_f<<<64, 256>>>(s, I, 1.0f / (127 * 64));
@@ -522,7 +567,7 @@ int main(int argc, char **argv)
     for (int ai = 1; ai < argc; ai++) {
         const long T = atol(argv[ai]);
         for (auto &sh : shapes) {
-            prob p{T, sh[0], sh[1], x, w, yref, q, qp, s};
+            prob p{T, sh[0], sh[1], x, w, yref, q, qp, s, part};
             cudaStream_t st;
             CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
             enqueue(p, WHOLE, st);   // the reference (and w, the dequantized weight the f16 ways read)
