@@ -56,6 +56,7 @@ class CompileOptions(ctypes.Structure):
     _fields_ = [("arch", ctypes.c_char_p), ("max_tokens", ctypes.c_int64), ("tf32", ctypes.c_int),
                 ("defer_compile", ctypes.c_int), ("residual_kernel", ctypes.c_int), ("decode_max_tokens", ctypes.c_int),
                 ("stream_max_tokens", ctypes.c_int), ("stream_pipe", ctypes.c_int), ("external_workspace", ctypes.c_int),
+                ("mixed_gemm", ctypes.c_int),
                 ("_room", ctypes.c_char * 256)]
 
 
