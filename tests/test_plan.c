@@ -9,6 +9,8 @@
 #include "runtime/plan_handle.h"
 #include "compiler/alias.h"
 #include "compiler/route.h"
+#include "runtime/exec_mixed.h"
+#include "runtime/device.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +179,71 @@ START_TEST(mixed_variant)
     family(GPT2, 1, 0, DSMLP_F16, &c);
     h = build_plan(ctx, &c, "sm_90");
     for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel < 0);
+    dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+static CUresult fake_encode(CUtensorMap *m, CUtensorMapDataType d, cuuint32_t r, void *a, const cuuint64_t *gd,
+                            const cuuint64_t *gs, const cuuint32_t *bd, const cuuint32_t *es, CUtensorMapInterleave il,
+                            CUtensorMapSwizzle sw, CUtensorMapL2promotion l2, CUtensorMapFloatOOBfill oob)
+{
+    (void)m, (void)d, (void)r, (void)a, (void)gd, (void)gs, (void)bd, (void)es, (void)il, (void)sw, (void)l2, (void)oob;
+    return CUDA_SUCCESS;
+}
+
+/* The runtime's rule for the mixed-input variant (exec_mixed.c) on a 132-SM device, GELU-4096 int8: the first GEMM
+** (out 16384) from T = 256, the second (out 4096, 32 blocks per token tile) from T = 576 (3 tiles, 3/4 full),
+** neither at T = 300 (a
+** 44-token last tile) nor above 1536, never at the decode GEMV's T; mixed_gemm = 2 every T but that, 0 never; none
+** without the driver's tensor-map entry point. */
+START_TEST(mixed_rule)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config c;
+    family(INT8_GPT2, 1, 0, DSMLP_F16, &c);
+    c.hidden = 4096, c.intermediate = 16384;
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    plan *p = h->p;
+    const plan_gemm *g1 = NULL, *g2 = NULL;
+    for (int i = 0; i < p->nsteps; i++)
+        if (p->steps[i].kind == STEP_GEMM) *(p->steps[i].gemm.n == 16384 ? &g1 : &g2) = &p->steps[i].gemm;
+    ck_assert(g1 && g2 && g1->mixed_kernel >= 0 && g2->mixed_kernel >= 0);
+    ck_assert_int_eq(g1->decode_max_T, 1);
+    static cuda_api cu;
+    cu.cuTensorMapEncodeTiled = fake_encode;
+    struct device dev;
+    memset(&dev, 0, sizeof dev);
+    dev.cu = &cu, dev.sm_count = 132;
+    exec_state rt;
+    memset(&rt, 0, sizeof rt);
+    rt.dev = &dev;
+    static const struct { int64_t T; int first, second; } want[] = {
+        {1, 0, 0}, {2, 0, 0}, {128, 0, 0}, {192, 1, 0}, {256, 1, 0}, {300, 0, 0}, {512, 1, 0}, {575, 0, 0}, {576, 1, 1}, {600, 1, 1},
+        {768, 1, 1}, {1000, 1, 1}, {1024, 1, 1}, {1536, 1, 1}, {1537, 0, 0}, {2048, 0, 0}, {8192, 0, 0}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        ck_assert_msg(dsmlpR_mixed_serves(p, &rt, g1, want[i].T) == want[i].first, "first GEMM at T = %lld", (long long)want[i].T);
+        ck_assert_msg(dsmlpR_mixed_serves(p, &rt, g2, want[i].T) == want[i].second, "second GEMM at T = %lld", (long long)want[i].T);
+    }
+    p->mixed_mode = 2;
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g1, 1), 0);   /* the decode GEMV's */
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g2, 2), 1);
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g2, 8192), 1);
+    cu.cuTensorMapEncodeTiled = NULL;
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g2, 1024), 0);
+    cu.cuTensorMapEncodeTiled = fake_encode;
+    p->mixed_mode = 0;
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g1, 1024), 0);
+    /* the dequant step feeding the first GEMM is skipped exactly where that GEMM runs mixed */
+    p->mixed_mode = 1;
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->kind != STEP_KERNEL || s->op.kind != KERN_DEQUANT) continue;
+        const plan_gemm *g = s->op.deq.out == g1->w ? g1 : g2;
+        for (size_t j = 0; j < sizeof want / sizeof *want; j++)
+            ck_assert_int_eq(dsmlpR_mixed_skips_dequant(p, &rt, p->steps, p->nsteps, s, want[j].T),
+                             g == g1 ? want[j].first : want[j].second);
+    }
     dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);
 }
@@ -860,6 +927,7 @@ int main(void)
     tcase_add_test(tc, residual_kernel_option);
     tcase_add_test(tc, decode_variant);
     tcase_add_test(tc, mixed_variant);
+    tcase_add_test(tc, mixed_rule);
     tcase_add_test(tc, gpt2_buffers);
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, explain_text);
