@@ -5,6 +5,8 @@
 ** Calls the emitters directly and dsmlpR_nvrtc_compile (no store), 2 threads.
 ** The decode GEMV: f32/f16/bf16 x both weight layouts x epilogues at awkward
 ** (n, k) for sm_80 and sm_90 (make_gemv_jobs).
+** The mixed-input GEMM (templates/mixed.cu) for sm_90a: int8 / fp8 codes x f16 / bf16 x bias + GELU and plain + C,
+** f32 and f16 scales, group and per-channel scales (make_mixed_jobs).
 ** DSMLP_CODEGEN_QUICK=1 compiles one size per template (for debugging).
 */
 #include "testutil.h"
@@ -166,6 +168,32 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
                 }
 }
 
+/* Mixed-input GEMM (templates/mixed.cu, sm_90a): each quantized dtype x activation dtype x two epilogues (bias +
+** GELU; plain + C: GEMM1's and GEMM2's), scale dtype and grouping alternating; GELU-4096's and SwiGLU-4096's shapes.
+** (ReLU and the no-bias forms are the same few lines of ds_epi as in the decode GEMV's, compiled above.) */
+static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
+{
+    static const plan_epilogue epis[] = {EPI_GELU_BIAS, EPI_NONE};
+    static const int64_t nk[][2] = {{16384, 4096}, {4096, 14336}};
+    int v = 0;
+    for (int q = 0; q < 2; q++)
+        for (int d = 1; d < 3; d++)
+            for (int e = 0; e < (quick ? 1 : 2); e++, v++) {
+                job *j = new_job("sm_90a");
+                const dsmlp_dtype dt = dts[d], qt = q ? DSMLP_FP8_E4M3 : DSMLP_I8;
+                const int64_t n = nk[v % 2][0], k = nk[v % 2][1], groups = v % 3 ? n : 16;
+                const int bias = epis[e] == EPI_BIAS || epis[e] == EPI_RELU_BIAS || epis[e] == EPI_GELU_BIAS;
+                const int c = epis[e] == EPI_NONE || epis[e] == EPI_BIAS;
+                buf(j, dt, 1, 0, n), buf(j, qt, 0, n, k), buf(j, v % 2 ? DSMLP_F16 : DSMLP_F32, 0, 1, groups);
+                buf(j, dt, 1, 0, k);
+                if (bias) buf(j, dt, 0, 1, n);
+                if (c) buf(j, dt, 1, 0, n);
+                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c};
+                TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
+                ck_assert_int_eq(j->k.arch_a, 1);
+            }
+}
+
 /* Pool item: compiles job i with worker w's context (contexts are not thread-safe). */
 static dsmlp_ctx *worker_ctx[2];
 
@@ -193,6 +221,7 @@ START_TEST(every_template_compiles)
     jobs = calloc(MAXJOBS, sizeof *jobs);
     make_jobs(ctx, q && *q == '1');
     make_gemv_jobs(ctx, q && *q == '1');
+    make_mixed_jobs(ctx, q && *q == '1');
     printf("%d kernels to compile (2 threads)\n", njobs);
     for (int i = 0; i < 2; i++) TU_OK(ctx, dsmlp_ctx_create(&worker_ctx[i]));
     dsmlpB_parallel(2, njobs, compile_one, NULL);
