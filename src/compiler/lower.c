@@ -75,15 +75,22 @@ static plan_step *new_step(lw *L, plan_step_kind kind, const fuse_group *G)
     return s;
 }
 
-static plan_kernel *new_kernel(lw *L, plan_step *s, plan_kernel_kind kind)
+/* A new kernel; its index in *idx. */
+static plan_kernel *add_kernel(lw *L, plan_kernel_kind kind, int *idx)
 {
     plan *p = L->p;
     if (grow((void **)&p->kernels, &L->capkernels, p->nkernels, sizeof *p->kernels)) return NULL;
     plan_kernel *k = &p->kernels[p->nkernels];
     memset(k, 0, sizeof *k);
     k->kind = kind;
-    s->kernel = p->nkernels++;
+    *idx = p->nkernels++;
     return k;
+}
+
+/* The kernel step s runs. */
+static plan_kernel *new_kernel(lw *L, plan_step *s, plan_kernel_kind kind)
+{
+    return add_kernel(L, kind, &s->kernel);
 }
 
 static dsmlp_status arg(lw *L, plan_kernel *k, int b, int v)
@@ -181,6 +188,15 @@ static dsmlp_status em_gemv(lw *L, plan_kernel *k, const void *a, int uniq)
 
 static int gemv_dtype(dsmlp_dtype t) { return t == DSMLP_F32 || t == DSMLP_F16 || t == DSMLP_BF16; }
 
+/* A GEMM variant kernel's trailing arguments: the step's bias and residual C, where it has them. */
+static dsmlp_status epilogue_args(lw *L, plan_kernel *k, const plan_gemm *m)
+{
+    dsmlp_status s = DSMLP_OK;
+    if (m->bias >= 0) s = arg(L, k, m->bias, -1);
+    if (s == DSMLP_OK && m->c >= 0) s = arg(L, k, m->c, -1);
+    return s;
+}
+
 /* The decode variant of GEMM step m: a generated GEMV kernel (not a step of its own). */
 static dsmlp_status lower_gemv(lw *L, plan_gemm *m)
 {
@@ -189,14 +205,11 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m)
     if (!gemv_dtype(B[m->x].dtype) || !gemv_dtype(B[m->w].dtype) || !gemv_dtype(B[m->d].dtype) ||
         (m->bias >= 0 && !gemv_dtype(B[m->bias].dtype)) || (m->c >= 0 && !gemv_dtype(B[m->c].dtype)))
         return DSMLP_OK;  /* cuBLASLt for every T */
-    if (grow((void **)&p->kernels, &L->capkernels, p->nkernels, sizeof *p->kernels)) return nomem(L);
-    plan_kernel *k = &p->kernels[p->nkernels];
-    memset(k, 0, sizeof *k);
-    k->kind = KERN_GEMV;
-    int idx = p->nkernels++;
+    int idx;
+    plan_kernel *k = add_kernel(L, KERN_GEMV, &idx);
+    if (!k) return nomem(L);
     dsmlp_status s;
-    if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = arg(L, k, m->w, -1)) ||
-        (m->bias >= 0 && (s = arg(L, k, m->bias, -1))) || (m->c >= 0 && (s = arg(L, k, m->c, -1))))
+    if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = arg(L, k, m->w, -1)) || (s = epilogue_args(L, k, m)))
         return s;
     emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)p->decode_max_tokens};
     if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
@@ -223,14 +236,12 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
         dsmlpC_fuse_appendf(st->why, sizeof st->why, "; no mixed-input variant (it %s): the weight is dequantized at every T", why);
         return DSMLP_OK;
     }
-    if (grow((void **)&p->kernels, &L->capkernels, p->nkernels, sizeof *p->kernels)) return nomem(L);
-    plan_kernel *k = &p->kernels[p->nkernels];
-    memset(k, 0, sizeof *k);
-    k->kind = KERN_MIXED;
-    const int idx = p->nkernels++;
+    int idx;
+    plan_kernel *k = add_kernel(L, KERN_MIXED, &idx);
+    if (!k) return nomem(L);
     dsmlp_status s;
     if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, q, -1)) || (s = arg(L, k, sc, -1)) || (s = arg(L, k, m->x, -1)) ||
-        (m->bias >= 0 && (s = arg(L, k, m->bias, -1))) || (m->c >= 0 && (s = arg(L, k, m->c, -1))))
+        (s = epilogue_args(L, k, m)))
         return s;
     emit_mixed_spec sp = {m->n, m->k, w->groups, m->epi, m->bias >= 0, m->c >= 0};
     if ((s = emit_unique(L, k, em_mixed, &sp)) != DSMLP_OK) return s;

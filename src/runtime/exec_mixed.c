@@ -45,16 +45,14 @@ int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_s
     return readers > 0;
 }
 
-/* rows x cols row-major (elements of esize bytes), boxes of 64 columns x box_rows rows. */
+/* rows x cols row-major (elements of esize bytes), boxes of 64 columns x box_rows rows. ptr is 16-byte aligned, as
+** the copy engine needs: bindings are checked when bound (exec_bind.c), the workspace is 256-aligned. */
 static dsmlp_status encode(dsmlp_ctx *ctx, const cuda_api *cu, CUtensorMap *m, CUtensorMapDataType dt, size_t esize,
                            CUdeviceptr ptr, int64_t rows, int64_t cols, int box_rows, CUtensorMapSwizzle sw,
                            const char *what, const char *buf)
 {
     const cuuint64_t dims[2] = {(cuuint64_t)cols, (cuuint64_t)rows}, strides[1] = {(cuuint64_t)cols * esize};
     const cuuint32_t box[2] = {64, (cuuint32_t)box_rows}, es[2] = {1, 1};
-    if (ptr % 16)
-        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "%s: '%s' is bound at 0x%llx, which is not 16-byte aligned "
-                              "(the mixed-input GEMM reads it through the copy engine)", what, buf, (unsigned long long)ptr);
     CUresult r = cu->cuTensorMapEncodeTiled(m, dt, 2, (void *)(uintptr_t)ptr, dims, strides, box, es,
                                             CU_TENSOR_MAP_INTERLEAVE_NONE, sw, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
                                             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
