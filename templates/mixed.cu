@@ -8,8 +8,9 @@
 // engine. Warpgroup 0's first thread issues the copies; warpgroups 1 and 2 own 64 weight rows each and multiply: per
 // k16 step a thread reads its row's 16 codes with one 16-byte load, keeps its four (k 2c, 2c+1, 2c+8, 2c+9: the
 // wgmma register layout of A), converts them exactly (the scales multiply the finished sums), and one m64n256k16
-// wgmma multiplies them with the 256 tokens' x through a descriptor. Two A register sets alternate between k blocks:
-// a k block's wgmmas may still read theirs while the next one is converted. The epilogue stages the fp32 sums through
+// wgmma multiplies them with the 256 tokens' x through a descriptor. Each warpgroup waits for its k block's wgmmas
+// before converting the next (converting while they run makes ptxas serialize the wgmmas: C7513); the other
+// warpgroup's wgmmas keep the tensor pipe busy meanwhile. The epilogue stages the fp32 sums through
 // shared memory as [token][row] and applies the GEMM step's epilogue as cuBLASLt does (act(x·W + bias + C)).
 #define DS_N {{N}}LL
 #define DS_K {{K}}LL
@@ -181,8 +182,8 @@ extern "C" __global__ void __launch_bounds__(384, 1)
     // Rows g and g + 8 of this warp's 16; the q box's 16-byte chunk j of row r sits at r * 64 + ((j ^ ((r >> 1) & 3))
     // << 4) (the 64-byte swizzle: a quarter warp's eight rows in distinct banks). Bytes 2c, 2c + 1 of each 8 are ours.
     const int qrow = (cw * 64 + w4 * 16 + g) * 64, qsw = (g >> 1) & 3, qsel = (2 * c) | (2 * c + 1) << 4;
-    unsigned a0[4][4], a1[4][4];
-    auto step = [&](int kt, unsigned (&cur)[4][4], unsigned (&prev)[4][4]) {
+    unsigned cur[4][4];
+    auto step = [&](int kt) {
         const int s = kt % DS_STAGES;
         ds_bar_wait(full + s, (kt / DS_STAGES) & 1);
         const unsigned char *q = sm + s * DS_STAGE + DS_XB;
@@ -201,18 +202,12 @@ extern "C" __global__ void __launch_bounds__(384, 1)
         for (int kk = 0; kk < 4; kk++) ds_wgmma(d, cur[kk], ds_desc(xa + kk * 32));
         asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
         ds_fence(d);
-        asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
         ds_fence(d);
-        ds_fence(prev);   // k block kt - 1's wgmmas read prev: done now, so it may be overwritten from here on
-        ds_fence(cur);    // still read by this k block's wgmmas
-        if (kt > 0 && (tid & 127) == 0) ds_bar_arrive(empty + (kt - 1) % DS_STAGES);
+        ds_fence(cur);    // read by this k block's wgmmas until here
+        if ((tid & 127) == 0) ds_bar_arrive(empty + s);
     };
-    for (int kt = 0; kt < KT; kt += 2) {
-        step(kt, a0, a1);
-        if (kt + 1 < KT) step(kt + 1, a1, a0);
-    }
-    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-    ds_fence(d);
+    for (int kt = 0; kt < KT; kt++) step(kt);
 
     // Epilogue: scaled sums to shared memory as [token][row] (the stages are free once both warpgroups are here),
     // then each thread takes 4 rows of a token: bias, C, activation, one 4-element store.
