@@ -1,17 +1,20 @@
 // {{NAME}}: d[T, {{N}}] = {{EPI_WHAT}} with x[T, {{K}}] ({{X_NAME}}) and W = scales[row / {{RPG}}] * q[{{N}}, {{K}}]
-// ({{Q_NAME}} codes as stored, [out,in]), for the main route at large T: a Hopper GEMM that converts the codes in its
-// main loop (no dequantized copy of W). sm_90a (wgmma, setmaxnreg). Launch: grid (ceil(T / 256), {{N}} / 128),
-// block 384, dynamic shared memory {{SMEM}} bytes; tx and tq are tensor maps the runtime encodes per run (exec_mixed.c):
-// x with the 128-byte swizzle, boxes of 64 k x 256 tokens; q with the 64-byte swizzle, boxes of 64 k x 128 rows.
+// ({{Q_NAME}} codes as stored, [out,in]), for the main route: a Hopper GEMM that converts the codes in its main loop
+// (no dequantized copy of W). sm_90a (wgmma, setmaxnreg). Launch: grid (ceil(T / {{TOK}}), {{N}} / 128, S), block
+// 384, dynamic shared memory {{SMEM}} bytes; S > 1 splits k over a cluster of (1, 1, S) blocks. tx and tq are tensor
+// maps the runtime encodes per run (exec_mixed.c): x with the 128-byte swizzle, boxes of 64 k x {{TOK}} tokens; q
+// with the 64-byte swizzle, boxes of 64 k x 128 rows.
 //
-// Block: 128 weight rows x 256 tokens, k blocks of 64 through {{STAGES}} shared-memory stages filled by the copy
+// Block: 128 weight rows x {{TOK}} tokens, k blocks of 64 through {{STAGES}} shared-memory stages filled by the copy
 // engine. Warpgroup 0's first thread issues the copies; warpgroups 1 and 2 own 64 weight rows each and multiply: per
 // k16 step a thread reads its row's 16 codes with one 16-byte load, keeps its four (k 2c, 2c+1, 2c+8, 2c+9: the
-// wgmma register layout of A), converts them exactly (the scales multiply the finished sums), and one m64n256k16
-// wgmma multiplies them with the 256 tokens' x through a descriptor. Each warpgroup waits for its k block's wgmmas
+// wgmma register layout of A), converts them exactly (the scales multiply the finished sums), and one m64n{{TOK}}k16
+// wgmma multiplies them with the tokens' x through a descriptor. Each warpgroup waits for its k block's wgmmas
 // before converting the next (converting while they run makes ptxas serialize the wgmmas: C7513); the other
-// warpgroup's wgmmas keep the tensor pipe busy meanwhile. The epilogue stages the fp32 sums through
-// shared memory as [token][row] and applies the GEMM step's epilogue as cuBLASLt does (act(x·W + bias + C)).
+// warpgroup's wgmmas keep the tensor pipe busy meanwhile. The epilogue stages the fp32 sums through shared memory as
+// [token][row]; with a split k each block of the cluster then sums one slice of tokens over the cluster's staged
+// sums (distributed shared memory: no partial sums in global memory, no second kernel) and applies the GEMM step's
+// epilogue as cuBLASLt does (act(x·W + bias + C)).
 #define DS_N {{N}}LL
 #define DS_K {{K}}LL
 #define DS_RPG {{RPG}}LL         // weight rows per scale group
@@ -19,6 +22,7 @@
 #define DS_BF16 {{BF16}}         // x and the converted weights are bf16 (else f16)
 #define DS_WG_T "{{WG_T}}"
 #define DS_STAGES {{STAGES}}
+#define DS_TOK {{TOK}}           // tokens per block: 64, 128 or 256 (the wgmma's n)
 #define DS_HAS_BIAS {{HAS_BIAS}}
 #define DS_HAS_C {{HAS_C}}
 #define DS_ACT {{ACT}}           // 0 none, 1 relu, 2 tanh-GELU
@@ -28,7 +32,6 @@ typedef {{B_T}} ds_b_t;
 typedef {{C_T}} ds_c_t;
 
 #define DS_BK 64                 // k per stage
-#define DS_TOK 256               // tokens per block
 #define DS_ROWS 128              // weight rows per block
 #define DS_XB (DS_TOK * DS_BK * 2)
 #define DS_QB (DS_ROWS * DS_BK)
@@ -116,15 +119,29 @@ __device__ __forceinline__ void ds_conv4(unsigned w, unsigned &lo, unsigned &hi)
 #endif
 }
 
-// One m64n256k16 wgmma: A (64 weight rows x 16 k, the mma.sync A layout per warp) from registers, B (256 tokens
-// x 16 k) from shared memory through a descriptor, accumulating into d.
-__device__ __forceinline__ void ds_wgmma(float (&d)[128], const unsigned (&a)[4], unsigned long long db)
+// One m64nTk16 wgmma (T = DS_TOK): A (64 weight rows x 16 k, the mma.sync A layout per warp) from registers, B
+// (DS_TOK tokens x 16 k) from shared memory through a descriptor, accumulating into d.
+__device__ __forceinline__ void ds_wgmma(float (&d)[DS_TOK / 2], const unsigned (&a)[4], unsigned long long db)
 {
+#if DS_TOK == 256
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n256k16.f32." DS_WG_T "." DS_WG_T " "
                  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, {%128, %129, %130, %131}, %132, p, 1, 1, 0;\n}\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));
+#elif DS_TOK == 128
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32." DS_WG_T "." DS_WG_T " "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, {%64, %65, %66, %67}, %68, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));
+#else
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32." DS_WG_T "." DS_WG_T " "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32, %33, %34, %35}, %36, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));
+#endif
 }
 
 // The GEMM step's epilogue on one fp32 sum (as cuBLASLt: act(x·W + bias + C)).
@@ -145,6 +162,25 @@ __device__ __forceinline__ float ds_epi(float v, const ds_b_t *bias, const ds_c_
     return v;
 }
 
+// Distributed shared memory: this block's shared address a as seen in cluster block r.
+__device__ __forceinline__ unsigned ds_mapa(unsigned a, unsigned r)
+{
+    unsigned o;
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(o) : "r"(a), "r"(r));
+    return o;
+}
+__device__ __forceinline__ float4 ds_ld_cluster(unsigned a)
+{
+    float4 v;
+    asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(a) : "memory");
+    return v;
+}
+// Every thread of the cluster's blocks: shared-memory writes before it are visible to the cluster's reads after it.
+__device__ __forceinline__ void ds_cluster_sync()
+{
+    asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
+}
+
 extern "C" __global__ void __launch_bounds__(384, 1)
 {{NAME}}(const __grid_constant__ ds_tmap tx, const __grid_constant__ ds_tmap tq, long long T, ds_d_t *d_out,
          const ds_s_t *scales, const ds_b_t *bias, const ds_c_t *cin)
@@ -154,6 +190,8 @@ extern "C" __global__ void __launch_bounds__(384, 1)
     unsigned long long *full = reinterpret_cast<unsigned long long *>(sm + DS_STAGES * DS_STAGE), *empty = full + DS_STAGES;
     const int tid = threadIdx.x, wg = tid >> 7;
     const int t0 = blockIdx.x * DS_TOK, n0 = blockIdx.y * DS_ROWS, KT = (int)(DS_K / DS_BK);
+    // k split: this block's k blocks [kb0, kb1); block z of the cluster (its rank: cluster (1, 1, S) = grid z)
+    const int S = (int)gridDim.z, z = (int)blockIdx.z, kb0 = KT * z / S, kb1 = KT * (z + 1) / S;
     if (tid == 0) {
         for (int i = 0; i < DS_STAGES; i++) ds_bar_init(full + i, 1), ds_bar_init(empty + i, 2);
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
@@ -163,29 +201,31 @@ extern "C" __global__ void __launch_bounds__(384, 1)
     if (wg == 0) {   // the producer: one thread issues both boxes of each k block once its stage is free
         asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
         if (tid == 0) {
-            for (int kt = 0; kt < KT; kt++) {
-                const int s = kt % DS_STAGES;
-                if (kt >= DS_STAGES) ds_bar_wait(empty + s, ((kt / DS_STAGES) & 1) ^ 1);
+            for (int kt = kb0; kt < kb1; kt++) {
+                const int i = kt - kb0, s = i % DS_STAGES;
+                if (i >= DS_STAGES) ds_bar_wait(empty + s, ((i / DS_STAGES) & 1) ^ 1);
                 ds_bar_expect(full + s, DS_STAGE);
                 ds_tma(sm + s * DS_STAGE, &tx, kt * DS_BK, t0, full + s);
                 ds_tma(sm + s * DS_STAGE + DS_XB, &tq, kt * DS_BK, n0, full + s);
             }
         }
+        __syncwarp();
+        if (S > 1) ds_cluster_sync(), ds_cluster_sync();   // the consumers' two (below)
         return;
     }
 
     asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
     const int cw = wg - 1, w4 = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, c = lane & 3;
-    float d[128];
+    float d[DS_TOK / 2];
 #pragma unroll
-    for (int i = 0; i < 128; i++) d[i] = 0.0f;
+    for (int i = 0; i < DS_TOK / 2; i++) d[i] = 0.0f;
     // Rows g and g + 8 of this warp's 16; the q box's 16-byte chunk j of row r sits at r * 64 + ((j ^ ((r >> 1) & 3))
     // << 4) (the 64-byte swizzle: a quarter warp's eight rows in distinct banks). Bytes 2c, 2c + 1 of each 8 are ours.
     const int qrow = (cw * 64 + w4 * 16 + g) * 64, qsw = (g >> 1) & 3, qsel = (2 * c) | (2 * c + 1) << 4;
     unsigned cur[4][4];
-    auto step = [&](int kt) {
-        const int s = kt % DS_STAGES;
-        ds_bar_wait(full + s, (kt / DS_STAGES) & 1);
+    for (int kt = kb0; kt < kb1; kt++) {
+        const int i = kt - kb0, s = i % DS_STAGES;
+        ds_bar_wait(full + s, (i / DS_STAGES) & 1);
         const unsigned char *q = sm + s * DS_STAGE + DS_XB;
 #pragma unroll
         for (int kk = 0; kk < 4; kk++)
@@ -206,31 +246,41 @@ extern "C" __global__ void __launch_bounds__(384, 1)
         ds_fence(d);
         ds_fence(cur);    // read by this k block's wgmmas until here
         if ((tid & 127) == 0) ds_bar_arrive(empty + s);
-    };
-    for (int kt = 0; kt < KT; kt++) step(kt);
+    }
 
     // Epilogue: scaled sums to shared memory as [token][row] (the stages are free once both warpgroups are here),
-    // then each thread takes 4 rows of a token: bias, C, activation, one 4-element store.
+    // then each thread takes 4 rows of a token: (the cluster's sum,) bias, C, activation, one 4-element store.
     asm volatile("bar.sync 1, 256;\n" ::: "memory");
     float *os = reinterpret_cast<float *>(sm);
     const int f = cw * 64 + w4 * 16 + g;
     const float s0 = ds_to_f(scales[(n0 + f) / DS_RPG]), s1 = ds_to_f(scales[(n0 + f + 8) / DS_RPG]);
 #pragma unroll
-    for (int j = 0; j < 32; j++) {
+    for (int j = 0; j < DS_TOK / 8; j++) {
         const int tk = 8 * j + 2 * c;
         os[tk * DS_OR + f] = d[4 * j] * s0;
         os[(tk + 1) * DS_OR + f] = d[4 * j + 1] * s0;
         os[tk * DS_OR + f + 8] = d[4 * j + 2] * s1;
         os[(tk + 1) * DS_OR + f + 8] = d[4 * j + 3] * s1;
     }
-    asm volatile("bar.sync 1, 256;\n" ::: "memory");
-    for (int i = tid - 128; i < DS_TOK * (DS_ROWS / 4); i += 256) {
+    if (S > 1) ds_cluster_sync();   // every block's sums staged
+    else asm volatile("bar.sync 1, 256;\n" ::: "memory");
+    const int tk0 = DS_TOK * z / S, tk1 = DS_TOK * (z + 1) / S;   // this block's slice of the tokens
+    for (int i = tid - 128 + tk0 * (DS_ROWS / 4); i < tk1 * (DS_ROWS / 4); i += 256) {
         const int tk = i / (DS_ROWS / 4), r4 = (i % (DS_ROWS / 4)) * 4;
         const ds_i64 t = (ds_i64)t0 + tk, col = (ds_i64)n0 + r4;
         if (t >= T) break;
-        const float4 v = *reinterpret_cast<const float4 *>(os + tk * DS_OR + r4);
+        float4 v = *reinterpret_cast<const float4 *>(os + tk * DS_OR + r4);
+        if (S > 1) {   // the same order in every block: the sum does not depend on which block takes the slice
+            const unsigned a = ds_sa(os + tk * DS_OR + r4);
+            v = ds_ld_cluster(ds_mapa(a, 0));
+            for (int r = 1; r < S; r++) {
+                const float4 u = ds_ld_cluster(ds_mapa(a, (unsigned)r));
+                v.x += u.x, v.y += u.y, v.z += u.z, v.w += u.w;
+            }
+        }
         float o[4] = {ds_epi(v.x, bias, cin, t, col), ds_epi(v.y, bias, cin, t, col + 1), ds_epi(v.z, bias, cin, t, col + 2),
                       ds_epi(v.w, bias, cin, t, col + 3)};
         ds_store<4>(d_out + t * DS_N + col, o);
     }
+    if (S > 1) ds_cluster_sync();   // no block leaves while another still reads its shared memory
 }

@@ -169,7 +169,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
 }
 
 /* Mixed-input GEMM (templates/mixed.cu, sm_90a): each quantized dtype x activation dtype x two epilogues (bias +
-** GELU; plain + C: GEMM1's and GEMM2's), scale dtype and grouping alternating; GELU-4096's and SwiGLU-4096's shapes.
+** GELU; plain + C: GEMM1's and GEMM2's), scale dtype, grouping and tokens per block alternating; GELU-4096's and SwiGLU-4096's shapes.
 ** (ReLU and the no-bias forms are the same few lines of ds_epi as in the decode GEMV's, compiled above.) */
 static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
 {
@@ -188,7 +188,7 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
                 buf(j, dt, 1, 0, k);
                 if (bias) buf(j, dt, 0, 1, n);
                 if (c) buf(j, dt, 1, 0, n);
-                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c};
+                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 64 << (v % 3)};   /* 64, 128, 256 tokens */
                 TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
                 ck_assert_int_eq(j->k.arch_a, 1);
             }

@@ -146,14 +146,27 @@ START_TEST(mixed_variant)
             const plan_gemm *g = &p->steps[i].gemm;
             if (p->steps[i].kind != STEP_GEMM) continue;
             if (m == 0) {
-                ck_assert_int_eq(g->mixed_kernel, -1);
+                ck_assert_int_eq(g->mixed_kernel[0], -1);
+                ck_assert_int_eq(g->mixed_kernel[1], -1);
+                ck_assert_int_eq(g->mixed_kernel[2], -1);
                 continue;
             }
-            ck_assert_int_ge(g->mixed_kernel, 0);
-            const plan_kernel *k = &p->kernels[g->mixed_kernel];
+            /* the narrow variants: the same GEMM in 128- and 64-token blocks (their own sources, sm_90a) */
+            for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
+                ck_assert_int_ge(g->mixed_kernel[v], 0);
+                const plan_kernel *kn = &p->kernels[g->mixed_kernel[v]];
+                char def[32];
+                snprintf(def, sizeof def, "#define DS_TOK %d", 256 >> v);
+                ck_assert_int_eq(kn->rows_per_block, 256 >> v);
+                ck_assert_int_eq(kn->args[0], g->d);
+                ck_assert_str_eq(dsmlpC_kernel_arch(p, kn), "sm_90a");
+                ck_assert_ptr_nonnull(strstr(kn->source, def));
+            }
+            ck_assert_int_ge(g->mixed_kernel[0], 0);
+            const plan_kernel *k = &p->kernels[g->mixed_kernel[0]];
             ck_assert_int_eq(k->kind, KERN_MIXED);
             ck_assert_str_eq(dsmlpC_kernel_arch(p, k), "sm_90a");
-            ck_assert_str_eq(dsmlp_plan_kernel_arch(h, g->mixed_kernel), "sm_90a");
+            ck_assert_str_eq(dsmlp_plan_kernel_arch(h, g->mixed_kernel[0]), "sm_90a");
             ck_assert_str_eq(p->bufs[g->mixed_q].name, found ? "w2" : "w1");
             ck_assert_str_eq(p->bufs[g->mixed_scales].name, found ? "w2_scales" : "w1_scales");
             ck_assert_int_eq(k->args[0], g->d);
@@ -166,11 +179,11 @@ START_TEST(mixed_variant)
     }
     mixed = -1;
     dsmlp_plan *h = build_plan(ctx, &c, "sm_80");
-    for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel < 0);
+    for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel[0] < 0);
     dsmlp_plan_free(h);
     family(INT8_GPT2, 1, 0, DSMLP_F16, &c);   /* 1232 x 4928: out not a multiple of 128, and explain says so */
     h = build_plan(ctx, &c, "sm_90");
-    for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel < 0);
+    for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel[0] < 0);
     char *text = NULL;
     TU_OK(ctx, dsmlp_plan_explain(h, &text));
     ck_assert_msg(strstr(text, "no mixed-input variant (it needs out a multiple of 128)"), "%s", text);
@@ -178,7 +191,7 @@ START_TEST(mixed_variant)
     dsmlp_plan_free(h);
     family(GPT2, 1, 0, DSMLP_F16, &c);
     h = build_plan(ctx, &c, "sm_90");
-    for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel < 0);
+    for (int i = 0; i < h->p->nsteps; i++) ck_assert(h->p->steps[i].kind != STEP_GEMM || h->p->steps[i].gemm.mixed_kernel[0] < 0);
     dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);
 }
@@ -192,11 +205,17 @@ static CUresult fake_encode(CUtensorMap *m, CUtensorMapDataType d, cuuint32_t r,
     return CUDA_SUCCESS;
 }
 
-/* The runtime's rule for the mixed-input variant (exec_mixed.c) on a 132-SM device, GELU-4096 int8: the first GEMM
-** (out 16384) from T = 256, the second (out 4096, 32 blocks per token tile) from T = 576 (3 tiles, 3/4 full),
-** neither at T = 300 (a
-** 44-token last tile) nor above 1536, never at the decode GEMV's T; mixed_gemm = 2 every T but that, 0 never; none
-** without the driver's tensor-map entry point. */
+/* The runtime's rule for the mixed-input variant (exec_mixed.c) on a 132-SM device, GELU-4096 int8: both GEMMs from
+** T = 2 to 2048 (the second, out 4096 = 32 row tiles, with k split over clusters where its grid is under the SMs),
+** never at the decode GEMV's T (1) nor above 2048; 64-token blocks for T <= 64, else 128-token blocks where they pad
+** less than 256-token ones;
+** mixed_gemm = 2 every T but the decode GEMV's, 0 never; none without the driver's tensor-map entry point. */
+static CUresult fake_launch_ex(const CUlaunchConfig *c, CUfunction f, void **a, void **e)
+{
+    (void)c, (void)f, (void)a, (void)e;
+    return CUDA_SUCCESS;
+}
+
 START_TEST(mixed_rule)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -208,27 +227,49 @@ START_TEST(mixed_rule)
     const plan_gemm *g1 = NULL, *g2 = NULL;
     for (int i = 0; i < p->nsteps; i++)
         if (p->steps[i].kind == STEP_GEMM) *(p->steps[i].gemm.n == 16384 ? &g1 : &g2) = &p->steps[i].gemm;
-    ck_assert(g1 && g2 && g1->mixed_kernel >= 0 && g2->mixed_kernel >= 0);
+    ck_assert(g1 && g2 && g1->mixed_kernel[0] >= 0 && g2->mixed_kernel[0] >= 0);
     ck_assert_int_eq(g1->decode_max_T, 1);
     static cuda_api cu;
     cu.cuTensorMapEncodeTiled = fake_encode;
     struct device dev;
     memset(&dev, 0, sizeof dev);
+    cu.cuLaunchKernelEx = fake_launch_ex;
     dev.cu = &cu, dev.sm_count = 132;
     exec_state rt;
     memset(&rt, 0, sizeof rt);
     rt.dev = &dev;
-    static const struct { int64_t T; int first, second; } want[] = {
-        {1, 0, 0}, {2, 0, 0}, {128, 0, 0}, {192, 1, 0}, {256, 1, 0}, {300, 0, 0}, {512, 1, 0}, {575, 0, 0}, {576, 1, 1}, {600, 1, 1},
-        {768, 1, 1}, {1000, 1, 1}, {1024, 1, 1}, {1536, 1, 1}, {1537, 0, 0}, {2048, 0, 0}, {8192, 0, 0}};
+    /* T, whether each GEMM runs mixed, and the second GEMM's tokens per block and k split */
+    static const struct { int64_t T; int first, second, tok2, split2; } want[] = {
+        {1, 0, 0, 0, 0}, {2, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
+        {300, 1, 1, 128, 1}, {512, 1, 1, 256, 2}, {575, 1, 1, 128, 1}, {768, 1, 1, 256, 1}, {1000, 1, 1, 256, 1},
+        {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {2049, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        mixed_pick mp = {-1, 0, 0};
         ck_assert_msg(dsmlpR_mixed_serves(p, &rt, g1, want[i].T) == want[i].first, "first GEMM at T = %lld", (long long)want[i].T);
-        ck_assert_msg(dsmlpR_mixed_serves(p, &rt, g2, want[i].T) == want[i].second, "second GEMM at T = %lld", (long long)want[i].T);
+        ck_assert_msg(dsmlpR_mixed_pick(p, &rt, g2, want[i].T, &mp) == want[i].second, "second GEMM at T = %lld", (long long)want[i].T);
+        if (!want[i].second) continue;
+        ck_assert_msg(mp.tokens == want[i].tok2 && mp.split == want[i].split2 &&
+                          mp.kernel == g2->mixed_kernel[mp.tokens == 256 ? 0 : mp.tokens == 128 ? 1 : 2],
+                      "second GEMM at T = %lld: %d tokens per block, k split %d; want %d, %d", (long long)want[i].T, mp.tokens,
+                      mp.split, want[i].tok2, want[i].split2);
     }
     p->mixed_mode = 2;
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g1, 1), 0);   /* the decode GEMV's */
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g2, 2), 1);
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g2, 8192), 1);
+    mixed_pick mp;
+    /* where the device holds only 30 clusters of 4 (its GPCs' SM counts), 32 row tiles take clusters of 3 */
+    rt.kern = calloc((size_t)p->nkernels, sizeof *rt.kern);
+    ck_assert_ptr_nonnull(rt.kern);
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
+        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) rt.kern[g2->mixed_kernel[v]].clusters[s] = s == 4 ? 30 : 132 / s;
+    ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 64, &mp) && mp.split == 3 && mp.tokens == 64);
+    free(rt.kern);
+    rt.kern = NULL;
+    /* without cuLaunchKernelEx no cluster launch: no split */
+    cu.cuLaunchKernelEx = NULL;
+    ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 256, &mp) && mp.split == 1);
+    cu.cuLaunchKernelEx = fake_launch_ex;
     cu.cuTensorMapEncodeTiled = NULL;
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g2, 1024), 0);
     cu.cuTensorMapEncodeTiled = fake_encode;

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MIXED_STAGES 4   /* 40 KiB each; the epilogue's fp32 staging (256 x 132 floats) needs all four */
+/* Stages of 64 k: as many as fit MIXED_SMEM_STAGES bytes (more bytes in flight where the block's multiply is short),
+** at least enough for the epilogue's fp32 staging of tokens x 132 floats. 256 tokens: 4 stages of 40 KiB. */
+#define MIXED_SMEM_STAGES (160 * 1024)
 
 const char *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout, dsmlp_dtype q, dsmlp_dtype x,
                                           dsmlp_dtype d, int64_t n, int64_t k)
@@ -37,28 +39,34 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     const char *why = dsmlpC_emit_mixed_unsupported(p->arch, DSMLP_LAYOUT_OUT_IN, qt, xt, dt, s->n, s->k);
     if (why) return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: mixed-input GEMM n = %lld, k = %lld %s",
                                    (long long)s->n, (long long)s->k, why);
+    if (s->tokens != 64 && s->tokens != 128 && s->tokens != 256)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: mixed-input GEMM of %d tokens per block (64, 128 or 256)", s->tokens);
     if (s->groups <= 0 || s->n % s->groups)
         return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE, "codegen: mixed-input GEMM of %lld rows in %lld scale groups: groups must divide rows",
                               (long long)s->n, (long long)s->groups);
     const int act = s->epi == EPI_RELU || s->epi == EPI_RELU_BIAS ? 1 : s->epi == EPI_GELU || s->epi == EPI_GELU_BIAS ? 2 : 0;
     char what[96], base[PLAN_NAME_MAX * 2];
     snprintf(what, sizeof what, "%s%s", epi_what(s->epi), s->has_c ? " + C (before the activation, as cuBLASLt)" : "");
-    snprintf(base, sizeof base, "mixed_%s_%s_n%lld_k%lld_g%lld_%s%s%s", dsmlp_dtype_name(qt), dsmlp_dtype_name(dt),
+    snprintf(base, sizeof base, "mixed%d_%s_%s_n%lld_k%lld_g%lld_%s%s%s", s->tokens, dsmlp_dtype_name(qt), dsmlp_dtype_name(dt),
              (long long)s->n, (long long)s->k, (long long)s->groups, act == 1 ? "relu" : act == 2 ? "gelu" : "lin",
              s->has_bias ? "_bias" : "", s->has_c ? "_c" : "");
     dsmlpC_emit_set_name(k, base, 16, uniq);
     const int ba = 4, ca = 4 + s->has_bias;
-    const size_t smem = (size_t)MIXED_STAGES * (EMIT_MIXED_TOKENS * 64 * 2 + EMIT_MIXED_ROWS * 64) + 2 * MIXED_STAGES * 8 + 1024;
-    char nn[32], kk[32], rpg[32], stg[8], sm[16];
+    const size_t stage = (size_t)s->tokens * 64 * 2 + EMIT_MIXED_ROWS * 64, staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;
+    int stages = (int)(MIXED_SMEM_STAGES / stage);
+    while ((size_t)stages * stage < staging) stages++;
+    const size_t smem = (size_t)stages * stage + 2 * (size_t)stages * 8 + 1024;
+    char nn[32], kk[32], rpg[32], stg[16], sm[24], tok[16];
     snprintf(sm, sizeof sm, "%zu", smem);
-    snprintf(stg, sizeof stg, "%d", MIXED_STAGES);
+    snprintf(stg, sizeof stg, "%d", stages);
+    snprintf(tok, sizeof tok, "%d", s->tokens);
     snprintf(nn, sizeof nn, "%lld", (long long)s->n);
     snprintf(kk, sizeof kk, "%lld", (long long)s->k);
     snprintf(rpg, sizeof rpg, "%lld", (long long)(s->n / s->groups));
     const char *kv[] = {"NAME", k->name, "N", nn, "K", kk, "RPG", rpg, "EPI_WHAT", what,
                         "QUANT", qt == DSMLP_I8 ? "1" : "2", "Q_NAME", qt == DSMLP_I8 ? "int8" : "fp8 e4m3",
                         "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
-                        "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "SMEM", sm,
+                        "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "SMEM", sm, "TOK", tok,
                         "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act == 1 ? "1" : act == 2 ? "2" : "0",
                         "D_T", dsmlpC_emit_ctype(dt), "S_T", dsmlpC_emit_ctype(st),
                         "B_T", dsmlpC_emit_ctype(s->has_bias ? B[k->args[ba]].dtype : dt),
@@ -66,7 +74,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     dsmlp_status r = dsmlpC_emit_fill(ctx, "mixed.cu", kv, &k->source);
     k->kind = KERN_MIXED;
     k->arch_a = 1;   /* wgmma and setmaxnreg: sm_90a */
-    k->rows_fixed = 0, k->rows_per_block = EMIT_MIXED_TOKENS, k->grid_x = (int)(s->n / EMIT_MIXED_ROWS), k->threads = 384;
+    k->rows_fixed = 0, k->rows_per_block = s->tokens, k->grid_x = (int)(s->n / EMIT_MIXED_ROWS), k->threads = 384;
     k->smem_bytes = smem;
     return r;
 }

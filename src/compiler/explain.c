@@ -83,15 +83,22 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
             } else {
                 tp(&b, "      variants: cuBLASLt for every T\n");
             }
-            if (m->mixed_kernel >= 0) {
-                const plan_kernel *k = &p->kernels[m->mixed_kernel];
-                tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): %s  key %s (%s), grid (ceil(T / 256), "
-                       "%d), block %d, %zu B shared; runs instead of cuBLASLt %s, and then the dequant step writing %s is skipped\n",
-                   p->bufs[m->mixed_q].name, p->bufs[m->mixed_scales].name, k->name, k->key[0] ? k->key : "(not compiled)",
-                   dsmlpC_kernel_arch(p, k), k->grid_x, k->threads, k->smem_bytes,
-                   p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)"
-                                      : "at T <= 1536 where its grid fills 7/10 of the SMs with token tiles at least 3/4 full",
-                   p->bufs[m->w].name);
+            if (m->mixed_kernel[0] >= 0) {
+                tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): runs instead of cuBLASLt %s, and then "
+                       "the dequant step writing %s is skipped; 64-token blocks for T <= 64, else 128 or 256 (fewer padded "
+                       "tokens), k split over clusters of up to %d blocks while the grid is under the SMs\n",
+                   p->bufs[m->mixed_q].name, p->bufs[m->mixed_scales].name,
+                   p->mixed_mode == 2 ? "at every T but the decode GEMV's (mixed_gemm = 2)"
+                                      : "at T = 2..2048 where its grid (split) fills 7/10 of the SMs, above T = 512 with token "
+                                        "tiles at least 3/4 full",
+                   p->bufs[m->w].name, PLAN_MIXED_SPLIT_MAX);
+                for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
+                    if (m->mixed_kernel[v] < 0) continue;
+                    const plan_kernel *k = &p->kernels[m->mixed_kernel[v]];
+                    tp(&b, "        %3d tokens per block: %s  key %s (%s), grid (ceil(T / %d), %d, split), block %d, %zu B shared\n",
+                       k->rows_per_block, k->name, k->key[0] ? k->key : "(not compiled)", dsmlpC_kernel_arch(p, k),
+                       k->rows_per_block, k->grid_x, k->threads, k->smem_bytes);
+                }
             }
         } else if (s->kind == STEP_KERNEL) {
             const plan_kernel *k = &p->kernels[s->kernel];

@@ -236,16 +236,20 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
         dsmlpC_fuse_appendf(st->why, sizeof st->why, "; no mixed-input variant (it %s): the weight is dequantized at every T", why);
         return DSMLP_OK;
     }
-    int idx;
-    plan_kernel *k = add_kernel(L, KERN_MIXED, &idx);
-    if (!k) return nomem(L);
-    dsmlp_status s;
-    if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, q, -1)) || (s = arg(L, k, sc, -1)) || (s = arg(L, k, m->x, -1)) ||
-        (s = epilogue_args(L, k, m)))
-        return s;
-    emit_mixed_spec sp = {m->n, m->k, w->groups, m->epi, m->bias >= 0, m->c >= 0};
-    if ((s = emit_unique(L, k, em_mixed, &sp)) != DSMLP_OK) return s;
-    m->mixed_kernel = idx, m->mixed_q = q, m->mixed_scales = sc;
+    static const int tokens[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
+    int idx[PLAN_MIXED_VARIANTS];
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
+        plan_kernel *k = add_kernel(L, KERN_MIXED, &idx[v]);
+        if (!k) return nomem(L);
+        dsmlp_status s;
+        if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, q, -1)) || (s = arg(L, k, sc, -1)) || (s = arg(L, k, m->x, -1)) ||
+            (s = epilogue_args(L, k, m)))
+            return s;
+        emit_mixed_spec sp = {m->n, m->k, w->groups, m->epi, m->bias >= 0, m->c >= 0, tokens[v]};
+        if ((s = emit_unique(L, k, em_mixed, &sp)) != DSMLP_OK) return s;
+    }
+    memcpy(m->mixed_kernel, idx, sizeof idx);
+    m->mixed_q = q, m->mixed_scales = sc;
     return DSMLP_OK;
 }
 
@@ -269,7 +273,8 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->d = wbuf(L, G->out);
     m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->gemm.epi;
     m->decode_kernel = -1, m->decode_max_T = 0;
-    m->mixed_kernel = m->mixed_q = m->mixed_scales = -1;
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = -1;
+    m->mixed_q = m->mixed_scales = -1;
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
     dsmlp_status s = L->p->decode_max_tokens > 0 ? lower_gemv(L, m) : DSMLP_OK;

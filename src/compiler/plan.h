@@ -56,6 +56,9 @@ typedef enum plan_epilogue {
 
 /* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
 ** via cuBLASLt beta = 1; c may equal d for in place). */
+#define PLAN_MIXED_VARIANTS 3   /* mixed-input GEMM kernels per GEMM step: 256, 128 and 64 tokens per block */
+#define PLAN_MIXED_TOKENS    {256, 128, 64}
+#define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
 typedef struct plan_gemm {
     int           x, w, d;        /* buffer indices                          */
     int           bias;           /* -1 or vector [n]                         */
@@ -72,8 +75,9 @@ typedef struct plan_gemm {
     /* Mixed-input variant (issue 10: no dequantized copy at large T): when w is a dequant step's output,
     ** generated kernel mixed_kernel (templates/mixed.cu, sm_90a) multiplies x by the codes mixed_q and scales
     ** mixed_scales itself; where the runtime's rule lets it serve T (exec_mixed.c), it runs instead of cuBLASLt
-    ** and the dequant step writing w is skipped. -1: none. */
-    int           mixed_kernel, mixed_q, mixed_scales;
+    ** and the dequant step writing w is skipped. One kernel per block width: PLAN_MIXED_TOKENS[v] tokens (small T
+    ** takes narrow blocks, which multiply less padding). -1: none. */
+    int           mixed_kernel[PLAN_MIXED_VARIANTS], mixed_q, mixed_scales;
 } plan_gemm;
 
 typedef enum plan_kernel_kind {

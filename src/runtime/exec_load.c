@@ -1,6 +1,7 @@
 /* exec_load.c — dsmlp_plan_load and the plan's release. */
 #include "exec_state.h"
 #include "exec_stream.h"
+#include "exec_mixed.h"
 #include "context.h"
 #include "store.h"
 #include "tp.h"
@@ -140,6 +141,7 @@ static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
                 return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuFuncSetAttribute(%zu bytes smem) failed: %s",
                                k->name, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
         }
+        if (k->kind == KERN_MIXED) dsmlpR_mixed_clusters(p, rt, i);
     }
     return DSMLP_OK;
 }

@@ -8,21 +8,77 @@
 #include "../compiler/emit.h"
 
 #include <stdio.h>
+#include <string.h>
 
-#define MIXED_MAX_T 1536   /* above: dequantize + cuBLASLt (see dsmlpR_mixed_serves) */
+#define MIXED_MAX_T        2048   /* above: dequantize + cuBLASLt (see dsmlpR_mixed_pick) */
+#define MIXED_ANY_FILL_T   512    /* up to here the copy costs more than padded token tiles */
+#define MIXED_SPLIT_MIN_KB 8      /* k blocks of 64 per block of a split, at least */
 
-int dsmlpR_mixed_serves(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T)
+int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
 {
-    if (g->mixed_kernel < 0 || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled) return 0;
+    if (g->mixed_kernel[0] < 0 || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
     if (g->decode_kernel >= 0 && T <= g->decode_max_T) return 0;   /* the decode GEMV runs first (exec_run.c) */
+    /* Token tiles: 64-token blocks for T <= 64; else 128-token ones where they pad fewer tokens than 256-token ones
+    ** (T = 65..128, 257..384, ...). A block multiplies all its tokens, padding included: at T <= 128 its wgmmas, not
+    ** the weight stream, set its time (GELU-4096 int8 in 128-token blocks: 130-135 us at every T = 33..128). */
+    static const int toks[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
+    int v = 0;
+    if (T <= toks[2] && g->mixed_kernel[2] >= 0) v = 2;
+    else if ((T + toks[1] - 1) / toks[1] * toks[1] < (T + toks[0] - 1) / toks[0] * toks[0] && g->mixed_kernel[1] >= 0) v = 1;
+    const int tok = toks[v];
+    const int64_t tiles = (T + tok - 1) / tok, base = tiles * (g->n / EMIT_MIXED_ROWS), kb = g->k / 64;
+    /* One block per SM, each walking its share of k: a grid under the SMs takes as long as a full one (GELU-4096's
+    ** second GEMM at T = 256-512 without a split: ~193 us against dequantize + cuBLASLt's 108-141), so k is split
+    ** over clusters of up to 8 blocks while the grid stays within the SMs. */
+    /* All of a launch's clusters must fit at once, or the last ones wait for a second wave (GELU-4096's second GEMM at
+    ** T = 64 in clusters of 4: 57 us against the first GEMM's 30 for as many bytes): the largest split whose clusters
+    ** fit, where not all 4-block clusters do, 3. */
+    int split = 1;
+    for (int s = 2; rt->dev->cu->cuLaunchKernelEx && s <= PLAN_MIXED_SPLIT_MAX; s++) {
+        if (base * s > rt->dev->sm_count || kb / s < MIXED_SPLIT_MIN_KB) break;
+        const int fit = rt->kern ? rt->kern[g->mixed_kernel[v]].clusters[s] : 0;
+        if ((fit > 0 ? fit : rt->dev->sm_count / s) >= base) split = s;
+    }
+    if (out) out->kernel = g->mixed_kernel[v], out->tokens = tok, out->split = split;
     if (p->mixed_mode == 2) return 1;
-    /* One block per 256 tokens x 128 rows, one block per SM, each walking all of k: a grid under 7/10 of the SMs
-    ** takes as long as a full one (GELU-4096's second GEMM, 32-64 blocks at T = 256-512: ~193 us, where dequantize +
-    ** cuBLASLt takes 108-141), a nearly empty last token tile costs a whole wave (T = 300), and above MIXED_MAX_T the
-    ** kernel's lower rate (560-650 TFLOP/s against cuBLASLt's 740) costs more than the copy it saves (GELU-4096 int8
-    ** T = 2048: 977 us against 897). Measured on the H200: bench/RESULTS.md, fourteenth session. */
-    const int64_t tiles = (T + EMIT_MIXED_TOKENS - 1) / EMIT_MIXED_TOKENS, blocks = tiles * (g->n / EMIT_MIXED_ROWS);
-    return T <= MIXED_MAX_T && blocks * 10 >= (int64_t)rt->dev->sm_count * 7 && T * 4 >= tiles * EMIT_MIXED_TOKENS * 3;
+    /* The rule (mixed_gemm = 1): the grid fills 7/10 of the SMs; above T = 512 the token tiles are at least 3/4 full
+    ** (there a padded tile costs more than the copy saves), and above MIXED_MAX_T the kernel's lower rate costs more
+    ** than the copy (GELU-4096 int8 T = 2048 / 3072 / 4096: 837.5 / 1385.1 / 1919.0 us against 855.0 / 1360.8 / 1769.5).
+    ** Measured on the H200: bench/RESULTS.md, fifteenth session. */
+    return T <= MIXED_MAX_T && base * split * 10 >= (int64_t)rt->dev->sm_count * 7 &&
+           (T <= MIXED_ANY_FILL_T || T * 4 >= tiles * tok * 3);
+}
+
+int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T)
+{
+    int n = 0;
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->kind != STEP_GEMM || s->gemm.mixed_kernel[0] < 0) continue;
+        if (!dsmlpR_mixed_serves(p, rt, &s->gemm, T)) return 0;
+        n++;
+    }
+    return n > 0;
+}
+
+void dsmlpR_mixed_clusters(const plan *p, exec_state *rt, int k)
+{
+    const cuda_api *cu = rt->dev->cu;
+    for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) {
+        rt->kern[k].clusters[s] = 0;
+        if (!cu->cuOccupancyMaxActiveClusters) continue;
+        CUlaunchAttribute at;
+        memset(&at, 0, sizeof at);
+        at.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+        at.value.clusterDim.x = 1, at.value.clusterDim.y = 1, at.value.clusterDim.z = (unsigned)s;
+        CUlaunchConfig cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.gridDimX = 1, cfg.gridDimY = 1, cfg.gridDimZ = (unsigned)s;
+        cfg.blockDimX = (unsigned)p->kernels[k].threads, cfg.blockDimY = 1, cfg.blockDimZ = 1;
+        cfg.sharedMemBytes = (unsigned)p->kernels[k].smem_bytes, cfg.attrs = &at, cfg.numAttrs = 1;
+        int n = 0;
+        if (cu->cuOccupancyMaxActiveClusters(&n, rt->kern[k].fn, &cfg) == CUDA_SUCCESS) rt->kern[k].clusters[s] = n;
+    }
 }
 
 int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *d,
@@ -66,14 +122,16 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
                                       int64_t T, CUstream st)
 {
     const plan_gemm *g = &ps->gemm;
-    const plan_kernel *k = &p->kernels[g->mixed_kernel];
     const cuda_api *cu = rt->dev->cu;
+    mixed_pick mp;
+    dsmlpR_mixed_pick(p, rt, g, T, &mp);
+    const plan_kernel *k = &p->kernels[mp.kernel];
     char what[96];
     snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", step, ps->label);
     CUtensorMap tx, tq;
     const dsmlp_dtype xt = p->bufs[g->x].dtype;
     dsmlp_status s = encode(ctx, cu, &tx, xt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-                            2, rt->ptr[g->x], T, g->k, EMIT_MIXED_TOKENS, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
+                            2, rt->ptr[g->x], T, g->k, mp.tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
     if (s == DSMLP_OK)
         s = encode(ctx, cu, &tq, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, rt->ptr[g->mixed_q], g->n, g->k, EMIT_MIXED_ROWS,
                    CU_TENSOR_MAP_SWIZZLE_64B, what, p->bufs[g->mixed_q].name);
@@ -82,14 +140,29 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     CUdeviceptr none = 0;
     void *args[] = {&tx, &tq, &TT, &rt->ptr[g->d], &rt->ptr[g->mixed_scales], g->bias >= 0 ? &rt->ptr[g->bias] : &none,
                     g->c >= 0 ? &rt->ptr[g->c] : &none};
-    const int64_t tiles = (T + EMIT_MIXED_TOKENS - 1) / EMIT_MIXED_TOKENS;
-    if (tiles > 65535)
-        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 65535 token tiles", what, (long long)T);
-    /* tokens along x: consecutive blocks share a weight tile, which L2 then serves to the others */
-    CUresult r = cu->cuLaunchKernel(rt->kern[g->mixed_kernel].fn, (unsigned)tiles, (unsigned)k->grid_x, 1,
-                                    (unsigned)k->threads, 1, 1, (unsigned)k->smem_bytes, st, args, NULL);
+    const int64_t tiles = (T + mp.tokens - 1) / mp.tokens;
+    if (tiles > 2147483647)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 2^31 - 1 token tiles", what, (long long)T);
+    /* tokens along x: consecutive blocks share a weight tile, which L2 then serves to the others; a k split along z,
+    ** its blocks one cluster (their sums meet in distributed shared memory) */
+    CUresult r;
+    if (mp.split > 1) {
+        CUlaunchAttribute at;
+        memset(&at, 0, sizeof at);
+        at.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+        at.value.clusterDim.x = 1, at.value.clusterDim.y = 1, at.value.clusterDim.z = (unsigned)mp.split;
+        CUlaunchConfig cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.gridDimX = (unsigned)tiles, cfg.gridDimY = (unsigned)k->grid_x, cfg.gridDimZ = (unsigned)mp.split;
+        cfg.blockDimX = (unsigned)k->threads, cfg.blockDimY = 1, cfg.blockDimZ = 1;
+        cfg.sharedMemBytes = (unsigned)k->smem_bytes, cfg.hStream = st, cfg.attrs = &at, cfg.numAttrs = 1;
+        r = cu->cuLaunchKernelEx(&cfg, rt->kern[mp.kernel].fn, args, NULL);
+    } else {
+        r = cu->cuLaunchKernel(rt->kern[mp.kernel].fn, (unsigned)tiles, (unsigned)k->grid_x, 1, (unsigned)k->threads, 1, 1,
+                               (unsigned)k->smem_bytes, st, args, NULL);
+    }
     if (r != CUDA_SUCCESS)
-        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: cuLaunchKernel of %s (grid %lld x %d, block %d, smem %zu) failed: %s",
-                              what, k->name, (long long)tiles, k->grid_x, k->threads, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: launch of %s (grid %lld x %d x %d, block %d, smem %zu) failed: %s", what,
+                              k->name, (long long)tiles, k->grid_x, mp.split, k->threads, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
     return DSMLP_OK;
 }

@@ -5,9 +5,20 @@
 
 #include "exec_state.h"
 
-/* 1 when GEMM step g runs its mixed-input kernel at T on this device (the plan's mixed_mode and the rule: its grid
-** fills 7/10 of the SMs, its token tiles are at least 3/4 full, T <= 1536), else 0. */
-int dsmlpR_mixed_serves(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T);
+/* How a GEMM step's mixed-input GEMM runs at T: which of its two kernels (256- or 128-token blocks) and over how many
+** blocks k is split (a cluster of `split` blocks, 1: none). */
+typedef struct mixed_pick {
+    int kernel, tokens, split;
+} mixed_pick;
+/* 1 when GEMM step g runs its mixed-input kernel at T on this device (the plan's mixed_mode and the rule in
+** exec_mixed.c), with how in *out (may be NULL), else 0. */
+int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out);
+#define dsmlpR_mixed_serves(p, rt, g, T) dsmlpR_mixed_pick(p, rt, g, T, NULL)
+/* 1 when the plan has GEMM steps with mixed-input variants and every one runs mixed at T (the small-T route choice). */
+int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T);
+/* Fills rt->kern[k].clusters: how many clusters of 2..PLAN_MIXED_SPLIT_MAX blocks of mixed-input kernel k fit at
+** once (the GPCs' SM counts decide: 132 SMs need not hold 33 clusters of 4). */
+void dsmlpR_mixed_clusters(const plan *p, exec_state *rt, int k);
 /* 1 when dequant step d of steps[0, n) need not run at T: every GEMM step reading its output runs mixed. */
 int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *d,
                                int64_t T);

@@ -22,6 +22,9 @@
 typedef struct exec_kernel {
     CUmodule   mod;
     CUfunction fn;
+    /* mixed-input GEMMs: clusters of s blocks that fit the device at once (cuOccupancyMaxActiveClusters; set at
+    ** load; 0: no query, assume SMs / s) */
+    int        clusters[PLAN_MIXED_SPLIT_MAX + 1];
 } exec_kernel;
 
 struct tp_attach;

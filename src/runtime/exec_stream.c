@@ -7,6 +7,7 @@
 */
 #include "exec_stream.h"
 #include "exec_tune.h"
+#include "exec_mixed.h"
 #include "context.h"
 
 #include <stdio.h>
@@ -31,6 +32,11 @@
 ** ring's bodies are faster for SwiGLU-4096 int8 (118.8/139.0 vs 137.7/145.9 us at T = 17/32) and level for GELU
 ** (100.5 vs 98.2 at T = 32). */
 #define HEURISTIC_TALL_MIN_T 33
+/* From a bucket whose smallest T is at least this, a plan whose quantized GEMMs all run mixed-input kernels on the
+** main route (exec_mixed.c) takes the main route: no dequantized copy, 64/128-token wgmma blocks (H200, bench/RESULTS.md
+** fifteenth session: GELU-4096 int8 T = 33/64/128 95.1/96.5/122.0 vs the W rings' 97.2/105.7/147.6 us, SwiGLU-4096
+** int8 131.8/134.8/157.3 vs 137.5/148.9/213.5). */
+#define HEURISTIC_MIXED_MIN_T 17
 
 int dsmlpR_exec_bucket(int64_t T)
 {
@@ -167,10 +173,16 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             pk->grid[i] = dsmlpR_exec_grid_default(p, rt, s->stream.variant[v], T);
         }
     }
+    for (int b = 0; b < PLAN_BUCKETS; b++) {   /* quantized weights: the main route's mixed-input GEMMs from T = 17 */
+        const int64_t lo = b ? (int64_t)dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1, hi = dsmlpR_exec_bucket_tokens(b);
+        if (lo >= HEURISTIC_MIXED_MIN_T && dsmlpR_mixed_serves_all(p, rt, lo) && dsmlpR_mixed_serves_all(p, rt, hi))
+            rt->pick[b].stream = 0;
+    }
     snprintf(rt->pick_from, sizeof rt->pick_from,
-             "heuristic: the weight-streaming route for T <= %d (T <= %d on W rings), resident blocks (W rings: whole "
-             "tiles per block) (no tuning record; dsmlp-compile --tune measures)",
-             HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T);
+             "heuristic: the weight-streaming route for T <= %d (T <= %d on W rings; from T = %d the main route where "
+             "all its quantized GEMMs run mixed-input kernels), resident blocks (W rings: whole tiles per block) (no "
+             "tuning record; dsmlp-compile --tune measures)",
+             HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T, HEURISTIC_MIXED_MIN_T);
 }
 
 dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)

@@ -157,7 +157,9 @@ END_TEST
 
 /* The mixed-input kernels at every T (mixed_gemm = 2) on the main route: each of the plan's two GEMMs has one (the
 ** explanation says so), the dequant steps are skipped, and the result matches the quantized graph's reference. */
-static const int64_t mixed_Ts[] = {1, 129, 1000};
+/* T = 2, 64: the 128-token kernels, one tile, k split over clusters of 2-8; 129, 300: two and three 128-token tiles;
+** 1000: four 256-token tiles, the second GEMM split in 4 (hidden 1024: 8 row tiles). */
+static const int64_t mixed_Ts[] = {1, 2, 64, 129, 300, 1000};
 
 static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated)
 {
@@ -291,9 +293,12 @@ static Suite *make(void)
     TCase *tc = tcase_create("quant");
     tcase_set_timeout(tc, 1800);
     tcase_add_test(tc, every_layout);
-    tcase_add_test(tc, mixed_every_layout);
     tcase_add_test(tc, error_vs_unquantized);
     suite_add_tcase(s, tc);
+    TCase *mx = tcase_create("mixed");   /* CK_RUN_CASE=mixed runs the mixed-input GEMMs alone */
+    tcase_set_timeout(mx, 1800);
+    tcase_add_test(mx, mixed_every_layout);
+    suite_add_tcase(s, mx);
     return s;
 }
 
