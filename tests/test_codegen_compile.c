@@ -188,7 +188,7 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
                 buf(j, dt, 1, 0, k);
                 if (bias) buf(j, dt, 0, 1, n);
                 if (c) buf(j, dt, 1, 0, n);
-                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 64 << (v % 3)};   /* 64, 128, 256 tokens */
+                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 32 << (v % 4)};   /* 32, 64, 128, 256 tokens */
                 TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
                 ck_assert_int_eq(j->k.arch_a, 1);
             }

@@ -151,7 +151,7 @@ START_TEST(mixed_variant)
                 ck_assert_int_eq(g->mixed_kernel[2], -1);
                 continue;
             }
-            /* the narrow variants: the same GEMM in 128- and 64-token blocks (their own sources, sm_90a) */
+            /* the narrow variants: the same GEMM in 128-, 64- and 32-token blocks (their own sources, sm_90a) */
             for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
                 ck_assert_int_ge(g->mixed_kernel[v], 0);
                 const plan_kernel *kn = &p->kernels[g->mixed_kernel[v]];
@@ -207,8 +207,8 @@ static CUresult fake_encode(CUtensorMap *m, CUtensorMapDataType d, cuuint32_t r,
 
 /* The runtime's rule for the mixed-input variant (exec_mixed.c) on a 132-SM device, GELU-4096 int8: both GEMMs from
 ** T = 2 to 2048 (the second, out 4096 = 32 row tiles, with k split over clusters where its grid is under the SMs),
-** never at the decode GEMV's T (1) nor above 2048; 64-token blocks for T <= 64, else 128-token blocks where they pad
-** less than 256-token ones;
+** never at the decode GEMV's T (1) nor above 2048; 32- or 64-token blocks for T <= 32 or 64, else 128-token blocks
+** where they pad less than 256-token ones;
 ** mixed_gemm = 2 every T but the decode GEMV's, 0 never; none without the driver's tensor-map entry point. */
 static CUresult fake_launch_ex(const CUlaunchConfig *c, CUfunction f, void **a, void **e)
 {
@@ -240,7 +240,7 @@ START_TEST(mixed_rule)
     rt.dev = &dev;
     /* T, whether each GEMM runs mixed, and the second GEMM's tokens per block and k split */
     static const struct { int64_t T; int first, second, tok2, split2; } want[] = {
-        {1, 0, 0, 0, 0}, {2, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
+        {1, 0, 0, 0, 0}, {2, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
         {300, 1, 1, 128, 1}, {512, 1, 1, 256, 2}, {575, 1, 1, 128, 1}, {768, 1, 1, 256, 1}, {1000, 1, 1, 256, 1},
         {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {2049, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
@@ -249,7 +249,7 @@ START_TEST(mixed_rule)
         ck_assert_msg(dsmlpR_mixed_pick(p, &rt, g2, want[i].T, &mp) == want[i].second, "second GEMM at T = %lld", (long long)want[i].T);
         if (!want[i].second) continue;
         ck_assert_msg(mp.tokens == want[i].tok2 && mp.split == want[i].split2 &&
-                          mp.kernel == g2->mixed_kernel[mp.tokens == 256 ? 0 : mp.tokens == 128 ? 1 : 2],
+                          mp.kernel == g2->mixed_kernel[mp.tokens == 256 ? 0 : mp.tokens == 128 ? 1 : mp.tokens == 64 ? 2 : 3],
                       "second GEMM at T = %lld: %d tokens per block, k split %d; want %d, %d", (long long)want[i].T, mp.tokens,
                       mp.split, want[i].tok2, want[i].split2);
     }

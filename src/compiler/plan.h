@@ -56,8 +56,8 @@ typedef enum plan_epilogue {
 
 /* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
 ** via cuBLASLt beta = 1; c may equal d for in place). */
-#define PLAN_MIXED_VARIANTS 3   /* mixed-input GEMM kernels per GEMM step: 256, 128 and 64 tokens per block */
-#define PLAN_MIXED_TOKENS    {256, 128, 64}
+#define PLAN_MIXED_VARIANTS 4   /* mixed-input GEMM kernels per GEMM step: 256, 128, 64 and 32 tokens per block */
+#define PLAN_MIXED_TOKENS    {256, 128, 64, 32}
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
 typedef struct plan_gemm {
     int           x, w, d;        /* buffer indices                          */

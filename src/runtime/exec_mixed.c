@@ -18,12 +18,14 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
 {
     if (g->mixed_kernel[0] < 0 || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
     if (g->decode_kernel >= 0 && T <= g->decode_max_T) return 0;   /* the decode GEMV runs first (exec_run.c) */
-    /* Token tiles: 64-token blocks for T <= 64; else 128-token ones where they pad fewer tokens than 256-token ones
-    ** (T = 65..128, 257..384, ...). A block multiplies all its tokens, padding included: at T <= 128 its wgmmas, not
-    ** the weight stream, set its time (GELU-4096 int8 in 128-token blocks: 130-135 us at every T = 33..128). */
+    /* Token tiles: one 32- or 64-token block for T <= 32 or 64; else 128-token ones where they pad fewer tokens than
+    ** 256-token ones (T = 65..128, 257..384, ...). A block multiplies all its tokens, padding included: at T <= 128
+    ** its wgmmas, not the weight stream, set its time (GELU-4096 int8 in 128-token blocks: 130-135 us at every T =
+    ** 33..128, in 64-token blocks 79-80 at T = 17..64). */
     static const int toks[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
     int v = 0;
-    if (T <= toks[2] && g->mixed_kernel[2] >= 0) v = 2;
+    if (T <= toks[3] && g->mixed_kernel[3] >= 0) v = 3;
+    else if (T <= toks[2] && g->mixed_kernel[2] >= 0) v = 2;
     else if ((T + toks[1] - 1) / toks[1] * toks[1] < (T + toks[0] - 1) / toks[0] * toks[0] && g->mixed_kernel[1] >= 0) v = 1;
     const int tok = toks[v];
     const int64_t tiles = (T + tok - 1) / tok, base = tiles * (g->n / EMIT_MIXED_ROWS), kb = g->k / 64;
