@@ -160,13 +160,15 @@ END_TEST
 /* T = 2, 64: the 128-token kernels, one tile, k split over clusters of 2-8; 129, 300: two and three 128-token tiles;
 ** 1000: four 256-token tiles, the second GEMM split in 4 (hidden 1024: 8 row tiles). */
 static const int64_t mixed_Ts[] = {1, 2, 64, 129, 300, 1000};
+static const size_t nmixed_Ts = sizeof mixed_Ts / sizeof *mixed_Ts;
 
-static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated)
+static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated, int64_t H, int64_t I, const int64_t *Ts,
+                      size_t nT)
 {
     dsmlp_mlp_config cfg;
-    config(q, gated, 1024, gated ? 2816 : 4096, &cfg);
+    config(q, gated, H, I, &cfg);
     char desc[100];
-    snprintf(desc, sizeof desc, "%s %s [mixed]", gated ? "swiglu bf16" : "gelu f16", q->name);
+    snprintf(desc, sizeof desc, "%s %s H=%lld [mixed]", gated ? "swiglu bf16" : "gelu f16", q->name, (long long)H);
     gu_case c;
     dsmlp_status st = gu_case_open(&c, ctx, &cfg, 1000, desc);
     ck_assert_msg(st == DSMLP_OK, "%s: %s", desc, dsmlp_last_error(ctx));
@@ -177,12 +179,12 @@ static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated)
     ck_assert_msg(variants == 2, "%s: %d mixed-input variants in the plan, want 2:\n%s", desc, variants, text);
     free(text);
     load_weights(&c, &cfg, 0, NULL);
-    for (size_t i = 0; i < sizeof mixed_Ts / sizeof *mixed_Ts; i++) {
-        if (mixed_Ts[i] <= 128) TU_OK(ctx, dsmlp_plan_set_route(c.pl, mixed_Ts[i], 0, -1, 0));
-        double err = gu_case_check(&c, mixed_Ts[i], &st);
+    for (size_t i = 0; i < nT; i++) {
+        if (Ts[i] <= 128) TU_OK(ctx, dsmlp_plan_set_route(c.pl, Ts[i], 0, -1, 0));
+        double err = gu_case_check(&c, Ts[i], &st);
         int ok = st == DSMLP_OK && err <= gu_tol(c.dtype);
-        gu_tally_add(ty, c.dtype, desc, mixed_Ts[i], err, ok);
-        printf("%s %-46s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", desc, (long long)mixed_Ts[i], err,
+        gu_tally_add(ty, c.dtype, desc, Ts[i], err, ok);
+        printf("%s %-54s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", desc, (long long)Ts[i], err,
                st ? " run: " : "", st ? dsmlp_last_error(ctx) : "");
     }
     fflush(stdout);
@@ -208,7 +210,13 @@ START_TEST(mixed_every_layout)
     gu_tally ty = {0};
     for (int g = 0; g < 2; g++)
         for (int k = 0; k < nlayouts; k++)
-            if (g || !layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], g);
+            if (g || !layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], g, 1024, g ? 2816 : 4096, mixed_Ts, nmixed_Ts);
+    /* Splits other than powers of two: hidden 5120 = 40 row tiles for the second GEMM, whose k (2048, 32 blocks of
+    ** 64) the runtime splits in 3 on a 132-SM card at T <= 128 (40 x 4 > 132), the first GEMM (16 row tiles, k 5120)
+    ** in 8; uneven k shares (10/11/11 blocks) and token slices (21/21/22 of 64). */
+    static const int64_t split_Ts[] = {2, 33, 100};
+    for (int k = 0; k < nlayouts; k++)
+        if (!layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], 0, 5120, 2048, split_Ts, sizeof split_Ts / sizeof *split_Ts);
     gu_tally_print(&ty, "mixed-input GEMMs: int8/fp8 x scale layouts x gated x T", ctx);
     ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
     dsmlp_ctx_free(ctx);
