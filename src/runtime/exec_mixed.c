@@ -31,10 +31,10 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     const int64_t tiles = (T + tok - 1) / tok, base = tiles * (g->n / EMIT_MIXED_ROWS), kb = g->k / 64;
     /* One block per SM, each walking its share of k: a grid under the SMs takes as long as a full one (GELU-4096's
     ** second GEMM at T = 256-512 without a split: ~193 us against dequantize + cuBLASLt's 108-141), so k is split
-    ** over clusters of up to 8 blocks while the grid stays within the SMs. */
-    /* All of a launch's clusters must fit at once, or the last ones wait for a second wave (GELU-4096's second GEMM at
-    ** T = 64 in clusters of 4: 57 us against the first GEMM's 30 for as many bytes): the largest split whose clusters
-    ** fit, where not all 4-block clusters do, 3. */
+    ** over clusters of up to 8 blocks while the grid stays within the SMs, and all of a launch's clusters must fit
+    ** at once, or the last ones wait for a second wave (GELU-4096's second GEMM at T = 64 in clusters of 4: 57 us
+    ** against the first GEMM's 30 for as many bytes; the H200 holds fewer than 32 such clusters): the largest split
+    ** whose clusters fit. */
     int split = 1;
     for (int s = 2; rt->dev->cu->cuLaunchKernelEx && s <= PLAN_MIXED_SPLIT_MAX; s++) {
         if (base * s > rt->dev->sm_count || kb / s < MIXED_SPLIT_MIN_KB) break;
