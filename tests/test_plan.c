@@ -10,6 +10,7 @@
 #include "compiler/alias.h"
 #include "compiler/route.h"
 #include "runtime/exec_mixed.h"
+#include "runtime/exec_stream.h"
 #include "runtime/device.h"
 
 #include <stdlib.h>
@@ -958,6 +959,58 @@ START_TEST(dead_op_noted)
 }
 END_TEST
 
+/* Which route the heuristic gives each token bucket of a quantized 4096-wide block on a 132-SM device with the driver
+** entry points the mixed-input GEMMs need: the W rings up to T = 8 (16 for a gated block), the main route (mixed
+** kernels) from there; with mixed_gemm = 0 the W rings up to T = 128, as before. */
+static void route_buckets(int gated, int mixed_mode, int *stream_to)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config c;
+    family(gated ? LLAMA : INT8_GPT2, 1, 0, gated ? DSMLP_BF16 : DSMLP_F16, &c);
+    c.int8_weights = 1, c.int8_groups = 4, c.hidden = 4096, c.intermediate = gated ? 14336 : 16384;
+    mixed = mixed_mode;
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    mixed = -1;
+    plan *p = h->p;
+    ck_assert_int_gt(p->nssteps, 0);
+    static cuda_api cu;
+    cu.cuTensorMapEncodeTiled = fake_encode, cu.cuLaunchKernelEx = fake_launch_ex;
+    struct device dev;
+    memset(&dev, 0, sizeof dev);
+    dev.cu = &cu, dev.sm_count = 132;
+    exec_state rt;
+    memset(&rt, 0, sizeof rt);
+    rt.dev = &dev;
+    for (int b = 0; b < PLAN_BUCKETS; b++) {
+        rt.pick[b].variant = calloc((size_t)p->nssteps + 1, sizeof(int));
+        rt.pick[b].grid = calloc((size_t)p->nssteps + 1, sizeof(int));
+        ck_assert(rt.pick[b].variant && rt.pick[b].grid);
+    }
+    dsmlpR_exec_stream_heuristic(p, &rt);
+    *stream_to = 0;
+    for (int b = 0; b < PLAN_BUCKETS; b++) {
+        if (rt.pick[b].stream) {
+            ck_assert_msg(*stream_to == dsmlpR_exec_bucket_tokens(b) / 2 || b == 0, "bucket %d on the W rings after a main one", b);
+            *stream_to = dsmlpR_exec_bucket_tokens(b);
+        }
+        free(rt.pick[b].variant), free(rt.pick[b].grid);
+    }
+    dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
+}
+
+START_TEST(mixed_route)
+{
+    int to;
+    route_buckets(0, -1, &to);
+    ck_assert_int_eq(to, 8);
+    route_buckets(1, -1, &to);
+    ck_assert_int_eq(to, 16);
+    route_buckets(0, 0, &to);
+    ck_assert_int_eq(to, 128);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plan");
@@ -969,6 +1022,7 @@ int main(void)
     tcase_add_test(tc, decode_variant);
     tcase_add_test(tc, mixed_variant);
     tcase_add_test(tc, mixed_rule);
+    tcase_add_test(tc, mixed_route);
     tcase_add_test(tc, gpt2_buffers);
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, explain_text);

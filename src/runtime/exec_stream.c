@@ -33,10 +33,14 @@
 ** (100.5 vs 98.2 at T = 32). */
 #define HEURISTIC_TALL_MIN_T 33
 /* From a bucket whose smallest T is at least this, a plan whose quantized GEMMs all run mixed-input kernels on the
-** main route (exec_mixed.c) takes the main route: no dequantized copy, 64/128-token wgmma blocks (H200, bench/RESULTS.md
-** fifteenth session: GELU-4096 int8 T = 33/64/128 95.1/96.5/122.0 vs the W rings' 97.2/105.7/147.6 us, SwiGLU-4096
-** int8 131.8/134.8/157.3 vs 137.5/148.9/213.5). */
-#define HEURISTIC_MIXED_MIN_T 17
+** main route (exec_mixed.c) takes the main route: no dequantized copy, 32..128-token wgmma blocks (H200,
+** bench/RESULTS.md fifteenth session, main vs the W rings: GELU-4096 int8 T = 17/32/64/128 66.8/66.9/80.1/96.8 vs
+** 84.9/100.0/105.6/148.6 us, SwiGLU-4096 int8 102.8/103.4/114.6/132.0 vs 118.4/138.5/150.4/214.7). Plans without a
+** gated activation from T = 9 (GELU-4096 int8 T = 12/16 66.3/66.4 vs 77.3/82.7, fp8 64.7/64.6 vs 76.1/80.5); gated
+** ones not below 17 (SwiGLU-4096 int8 102.5/102.4 vs 96.2/100.8: the main route runs the gated activation as its own
+** kernel over a [T, 2I] intermediate, the W rings in their first GEMM's epilogue). */
+#define HEURISTIC_MIXED_MIN_T       17
+#define HEURISTIC_MIXED_MIN_T_PLAIN 9
 
 int dsmlpR_exec_bucket(int64_t T)
 {
@@ -173,16 +177,18 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             pk->grid[i] = dsmlpR_exec_grid_default(p, rt, s->stream.variant[v], T);
         }
     }
-    for (int b = 0; b < PLAN_BUCKETS; b++) {   /* quantized weights: the main route's mixed-input GEMMs from T = 17 */
+    int gated = 0;
+    for (int i = 0; i < p->nsteps; i++) gated |= p->steps[i].kind == STEP_KERNEL && p->kernels[p->steps[i].kernel].kind == KERN_GATED;
+    const int64_t mixed_min = gated ? HEURISTIC_MIXED_MIN_T : HEURISTIC_MIXED_MIN_T_PLAIN;
+    for (int b = 0; b < PLAN_BUCKETS; b++) {   /* quantized weights: the main route's mixed-input GEMMs from T = 9 or 17 */
         const int64_t lo = b ? (int64_t)dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1, hi = dsmlpR_exec_bucket_tokens(b);
-        if (lo >= HEURISTIC_MIXED_MIN_T && dsmlpR_mixed_serves_all(p, rt, lo) && dsmlpR_mixed_serves_all(p, rt, hi))
-            rt->pick[b].stream = 0;
+        if (lo >= mixed_min && dsmlpR_mixed_serves_all(p, rt, lo) && dsmlpR_mixed_serves_all(p, rt, hi)) rt->pick[b].stream = 0;
     }
     snprintf(rt->pick_from, sizeof rt->pick_from,
-             "heuristic: the weight-streaming route for T <= %d (T <= %d on W rings; from T = %d the main route where "
+             "heuristic: the weight-streaming route for T <= %d (T <= %d on W rings; from T = %lld the main route where "
              "all its quantized GEMMs run mixed-input kernels), resident blocks (W rings: whole tiles per block) (no "
              "tuning record; dsmlp-compile --tune measures)",
-             HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T, HEURISTIC_MIXED_MIN_T);
+             HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T, (long long)mixed_min);
 }
 
 dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
