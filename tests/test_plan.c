@@ -263,8 +263,14 @@ START_TEST(mixed_rule)
     rt.kern = calloc((size_t)p->nkernels, sizeof *rt.kern);
     ck_assert_ptr_nonnull(rt.kern);
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
-        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) rt.kern[g2->mixed_kernel[v]].clusters[s] = s == 4 ? 30 : 132 / s;
+        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) {
+            rt.kern[g2->mixed_kernel[v]].clusters[s] = s == 4 ? 30 : 132 / s;
+            rt.kern[g2->mixed_kernel[v]].clusters_known = 1;
+        }
     ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 64, &mp) && mp.split == 3 && mp.tokens == 64);
+    /* a query that says no cluster of 3 or 4 fits (or failed): clusters of 2 */
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) rt.kern[g2->mixed_kernel[v]].clusters[3] = rt.kern[g2->mixed_kernel[v]].clusters[4] = 0;
+    ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 64, &mp) && mp.split == 2);
     free(rt.kern);
     rt.kern = NULL;
     /* without cuLaunchKernelEx no cluster launch: no split */

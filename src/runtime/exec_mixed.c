@@ -38,8 +38,9 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     int split = 1;
     for (int s = 2; rt->dev->cu->cuLaunchKernelEx && s <= PLAN_MIXED_SPLIT_MAX; s++) {
         if (base * s > rt->dev->sm_count || kb / s < MIXED_SPLIT_MIN_KB) break;
-        const int fit = rt->kern ? rt->kern[g->mixed_kernel[v]].clusters[s] : 0;
-        if ((fit > 0 ? fit : rt->dev->sm_count / s) >= base) split = s;
+        const int fit = rt->kern && rt->kern[g->mixed_kernel[v]].clusters_known ? rt->kern[g->mixed_kernel[v]].clusters[s]
+                                                                                : rt->dev->sm_count / s;
+        if (fit >= base) split = s;
     }
     if (out) out->kernel = g->mixed_kernel[v], out->tokens = tok, out->split = split;
     if (p->mixed_mode == 2) return 1;
@@ -66,9 +67,10 @@ int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T)
 void dsmlpR_mixed_clusters(const plan *p, exec_state *rt, int k)
 {
     const cuda_api *cu = rt->dev->cu;
+    rt->kern[k].clusters_known = cu->cuOccupancyMaxActiveClusters != NULL;
     for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) {
         rt->kern[k].clusters[s] = 0;
-        if (!cu->cuOccupancyMaxActiveClusters) continue;
+        if (!rt->kern[k].clusters_known) continue;
         CUlaunchAttribute at;
         memset(&at, 0, sizeof at);
         at.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
@@ -78,7 +80,7 @@ void dsmlpR_mixed_clusters(const plan *p, exec_state *rt, int k)
         cfg.gridDimX = 1, cfg.gridDimY = 1, cfg.gridDimZ = (unsigned)s;
         cfg.blockDimX = (unsigned)p->kernels[k].threads, cfg.blockDimY = 1, cfg.blockDimZ = 1;
         cfg.sharedMemBytes = (unsigned)p->kernels[k].smem_bytes, cfg.attrs = &at, cfg.numAttrs = 1;
-        int n = 0;
+        int n = 0;   /* a failed query (e.g. too much shared memory for s blocks of a GPC) counts as none fitting */
         if (cu->cuOccupancyMaxActiveClusters(&n, rt->kern[k].fn, &cfg) == CUDA_SUCCESS) rt->kern[k].clusters[s] = n;
     }
 }
