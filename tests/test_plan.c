@@ -217,6 +217,13 @@ static CUresult fake_launch_ex(const CUlaunchConfig *c, CUfunction f, void **a, 
     return CUDA_SUCCESS;
 }
 
+static CUresult fake_clusters(int *n, CUfunction f, const CUlaunchConfig *c)
+{
+    (void)f, (void)c;
+    *n = 0;
+    return CUDA_SUCCESS;
+}
+
 START_TEST(mixed_rule)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -263,16 +270,15 @@ START_TEST(mixed_rule)
     rt.kern = calloc((size_t)p->nkernels, sizeof *rt.kern);
     ck_assert_ptr_nonnull(rt.kern);
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
-        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) {
-            rt.kern[g2->mixed_kernel[v]].clusters[s] = s == 4 ? 30 : 132 / s;
-            rt.kern[g2->mixed_kernel[v]].clusters_known = 1;
-        }
+        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) rt.kern[g2->mixed_kernel[v]].clusters[s] = s == 4 ? 30 : 132 / s;
+    cu.cuOccupancyMaxActiveClusters = fake_clusters;   /* the counts above are what the load-time query found */
     ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 64, &mp) && mp.split == 3 && mp.tokens == 64);
     /* a query that says no cluster of 3 or 4 fits (or failed): clusters of 2 */
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) rt.kern[g2->mixed_kernel[v]].clusters[3] = rt.kern[g2->mixed_kernel[v]].clusters[4] = 0;
     ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 64, &mp) && mp.split == 2);
     free(rt.kern);
     rt.kern = NULL;
+    cu.cuOccupancyMaxActiveClusters = NULL;
     /* without cuLaunchKernelEx no cluster launch: no split */
     cu.cuLaunchKernelEx = NULL;
     ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 256, &mp) && mp.split == 1);

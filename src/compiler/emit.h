@@ -44,12 +44,12 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
 /* Mixed-input GEMM variant of a GEMM step on a dequantized weight (templates/mixed.cu, sm_90a): the codes [n, k]
 ** ([out,in]) and row-group scales read directly. args: d [T,n], q [n,k], scales [groups], x [T,k], [bias [n]],
 ** [c [T,n]]; d and x f16 or bf16 alike. Supported shapes: emit_mixed_supports. */
-#define EMIT_MIXED_ROWS          128   /* weight rows per block (tokens per block: 64, 128, 256, PLAN_MIXED_TOKENS) */
+#define EMIT_MIXED_ROWS 128   /* weight rows per block (tokens per block: PLAN_MIXED_TOKENS) */
 typedef struct emit_mixed_spec {
     int64_t       n, k, groups;
     plan_epilogue epi;
     int           has_bias, has_c;
-    int           tokens;   /* per block: 64, 128 or 256 */
+    int           tokens;   /* per block: 32, 64, 128 or 256 */
 } emit_mixed_spec;
 /* NULL when the kernel can serve a GEMM of these operands, else why not (explain). */
 const char  *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout, dsmlp_dtype q, dsmlp_dtype x,

@@ -54,11 +54,12 @@ typedef enum plan_epilogue {
     EPI_NONE, EPI_BIAS, EPI_RELU_BIAS, EPI_GELU_BIAS /* tanh GELU */, EPI_RELU, EPI_GELU
 } plan_epilogue;
 
-/* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
-** via cuBLASLt beta = 1; c may equal d for in place). */
-#define PLAN_MIXED_VARIANTS 4   /* mixed-input GEMM kernels per GEMM step: 256, 128, 64 and 32 tokens per block */
+#define PLAN_MIXED_VARIANTS  4   /* mixed-input GEMM kernels per GEMM step: 256, 128, 64 and 32 tokens per block */
 #define PLAN_MIXED_TOKENS    {256, 128, 64, 32}
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
+
+/* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
+** via cuBLASLt beta = 1; c may equal d for in place). */
 typedef struct plan_gemm {
     int           x, w, d;        /* buffer indices                          */
     int           bias;           /* -1 or vector [n]                         */
@@ -73,7 +74,7 @@ typedef struct plan_gemm {
     int           decode_kernel;
     int64_t       decode_max_T;
     /* Mixed-input variant (issue 10: no dequantized copy at large T): when w is a dequant step's output,
-    ** generated kernel mixed_kernel (templates/mixed.cu, sm_90a) multiplies x by the codes mixed_q and scales
+    ** generated kernels mixed_kernel[] (templates/mixed.cu, sm_90a) multiply x by the codes mixed_q and scales
     ** mixed_scales itself; where the runtime's rule lets it serve T (exec_mixed.c), it runs instead of cuBLASLt
     ** and the dequant step writing w is skipped. One kernel per block width: PLAN_MIXED_TOKENS[v] tokens (small T
     ** takes narrow blocks, which multiply less padding). -1: none. */

@@ -38,8 +38,8 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     int split = 1;
     for (int s = 2; rt->dev->cu->cuLaunchKernelEx && s <= PLAN_MIXED_SPLIT_MAX; s++) {
         if (base * s > rt->dev->sm_count || kb / s < MIXED_SPLIT_MIN_KB) break;
-        const int fit = rt->kern && rt->kern[g->mixed_kernel[v]].clusters_known ? rt->kern[g->mixed_kernel[v]].clusters[s]
-                                                                                : rt->dev->sm_count / s;
+        const int fit = rt->kern && rt->dev->cu->cuOccupancyMaxActiveClusters ? rt->kern[g->mixed_kernel[v]].clusters[s]
+                                                                               : rt->dev->sm_count / s;
         if (fit >= base) split = s;
     }
     if (out) out->kernel = g->mixed_kernel[v], out->tokens = tok, out->split = split;
@@ -64,22 +64,28 @@ int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T)
     return n > 0;
 }
 
+/* A launch of kernel k over grid (x, y, split) in clusters of (1, 1, split) blocks; *at must outlive *cfg. */
+static void cluster_config(CUlaunchConfig *cfg, CUlaunchAttribute *at, const plan_kernel *k, unsigned x, unsigned y,
+                           unsigned split, CUstream st)
+{
+    memset(at, 0, sizeof *at);
+    at->id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    at->value.clusterDim.x = 1, at->value.clusterDim.y = 1, at->value.clusterDim.z = split;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->gridDimX = x, cfg->gridDimY = y, cfg->gridDimZ = split;
+    cfg->blockDimX = (unsigned)k->threads, cfg->blockDimY = 1, cfg->blockDimZ = 1;
+    cfg->sharedMemBytes = (unsigned)k->smem_bytes, cfg->hStream = st, cfg->attrs = at, cfg->numAttrs = 1;
+}
+
 void dsmlpR_mixed_clusters(const plan *p, exec_state *rt, int k)
 {
     const cuda_api *cu = rt->dev->cu;
-    rt->kern[k].clusters_known = cu->cuOccupancyMaxActiveClusters != NULL;
     for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) {
         rt->kern[k].clusters[s] = 0;
-        if (!rt->kern[k].clusters_known) continue;
+        if (!cu->cuOccupancyMaxActiveClusters) continue;
         CUlaunchAttribute at;
-        memset(&at, 0, sizeof at);
-        at.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-        at.value.clusterDim.x = 1, at.value.clusterDim.y = 1, at.value.clusterDim.z = (unsigned)s;
         CUlaunchConfig cfg;
-        memset(&cfg, 0, sizeof cfg);
-        cfg.gridDimX = 1, cfg.gridDimY = 1, cfg.gridDimZ = (unsigned)s;
-        cfg.blockDimX = (unsigned)p->kernels[k].threads, cfg.blockDimY = 1, cfg.blockDimZ = 1;
-        cfg.sharedMemBytes = (unsigned)p->kernels[k].smem_bytes, cfg.attrs = &at, cfg.numAttrs = 1;
+        cluster_config(&cfg, &at, &p->kernels[k], 1, 1, (unsigned)s, NULL);
         int n = 0;   /* a failed query (e.g. too much shared memory for s blocks of a GPC) counts as none fitting */
         if (cu->cuOccupancyMaxActiveClusters(&n, rt->kern[k].fn, &cfg) == CUDA_SUCCESS) rt->kern[k].clusters[s] = n;
     }
@@ -123,19 +129,17 @@ static dsmlp_status encode(dsmlp_ctx *ctx, const cuda_api *cu, CUtensorMap *m, C
 }
 
 dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state *rt, const plan_step *ps, int step,
-                                      int64_t T, CUstream st)
+                                      const mixed_pick *mp, int64_t T, CUstream st)
 {
     const plan_gemm *g = &ps->gemm;
     const cuda_api *cu = rt->dev->cu;
-    mixed_pick mp;
-    dsmlpR_mixed_pick(p, rt, g, T, &mp);
-    const plan_kernel *k = &p->kernels[mp.kernel];
+    const plan_kernel *k = &p->kernels[mp->kernel];
     char what[96];
     snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", step, ps->label);
     CUtensorMap tx, tq;
     const dsmlp_dtype xt = p->bufs[g->x].dtype;
     dsmlp_status s = encode(ctx, cu, &tx, xt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-                            2, rt->ptr[g->x], T, g->k, mp.tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
+                            2, rt->ptr[g->x], T, g->k, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
     if (s == DSMLP_OK)
         s = encode(ctx, cu, &tq, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, rt->ptr[g->mixed_q], g->n, g->k, EMIT_MIXED_ROWS,
                    CU_TENSOR_MAP_SWIZZLE_64B, what, p->bufs[g->mixed_q].name);
@@ -144,29 +148,23 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     CUdeviceptr none = 0;
     void *args[] = {&tx, &tq, &TT, &rt->ptr[g->d], &rt->ptr[g->mixed_scales], g->bias >= 0 ? &rt->ptr[g->bias] : &none,
                     g->c >= 0 ? &rt->ptr[g->c] : &none};
-    const int64_t tiles = (T + mp.tokens - 1) / mp.tokens;
+    const int64_t tiles = (T + mp->tokens - 1) / mp->tokens;
     if (tiles > 2147483647)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 2^31 - 1 token tiles", what, (long long)T);
     /* tokens along x: consecutive blocks share a weight tile, which L2 then serves to the others; a k split along z,
     ** its blocks one cluster (their sums meet in distributed shared memory) */
     CUresult r;
-    if (mp.split > 1) {
+    if (mp->split > 1) {
         CUlaunchAttribute at;
-        memset(&at, 0, sizeof at);
-        at.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-        at.value.clusterDim.x = 1, at.value.clusterDim.y = 1, at.value.clusterDim.z = (unsigned)mp.split;
         CUlaunchConfig cfg;
-        memset(&cfg, 0, sizeof cfg);
-        cfg.gridDimX = (unsigned)tiles, cfg.gridDimY = (unsigned)k->grid_x, cfg.gridDimZ = (unsigned)mp.split;
-        cfg.blockDimX = (unsigned)k->threads, cfg.blockDimY = 1, cfg.blockDimZ = 1;
-        cfg.sharedMemBytes = (unsigned)k->smem_bytes, cfg.hStream = st, cfg.attrs = &at, cfg.numAttrs = 1;
-        r = cu->cuLaunchKernelEx(&cfg, rt->kern[mp.kernel].fn, args, NULL);
+        cluster_config(&cfg, &at, k, (unsigned)tiles, (unsigned)k->grid_x, (unsigned)mp->split, st);
+        r = cu->cuLaunchKernelEx(&cfg, rt->kern[mp->kernel].fn, args, NULL);
     } else {
-        r = cu->cuLaunchKernel(rt->kern[mp.kernel].fn, (unsigned)tiles, (unsigned)k->grid_x, 1, (unsigned)k->threads, 1, 1,
+        r = cu->cuLaunchKernel(rt->kern[mp->kernel].fn, (unsigned)tiles, (unsigned)k->grid_x, 1, (unsigned)k->threads, 1, 1,
                                (unsigned)k->smem_bytes, st, args, NULL);
     }
     if (r != CUDA_SUCCESS)
         return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: launch of %s (grid %lld x %d x %d, block %d, smem %zu) failed: %s", what,
-                              k->name, (long long)tiles, k->grid_x, mp.split, k->threads, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
+                              k->name, (long long)tiles, k->grid_x, mp->split, k->threads, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
     return DSMLP_OK;
 }

@@ -5,8 +5,8 @@
 
 #include "exec_state.h"
 
-/* How a GEMM step's mixed-input GEMM runs at T: which of its two kernels (256- or 128-token blocks) and over how many
-** blocks k is split (a cluster of `split` blocks, 1: none). */
+/* How a GEMM step's mixed-input GEMM runs at T: which of its kernels (PLAN_MIXED_TOKENS tokens per block) and over
+** how many blocks k is split (a cluster of `split` blocks, 1: none). */
 typedef struct mixed_pick {
     int kernel, tokens, split;
 } mixed_pick;
@@ -22,8 +22,9 @@ void dsmlpR_mixed_clusters(const plan *p, exec_state *rt, int k);
 /* 1 when dequant step d of steps[0, n) need not run at T: every GEMM step reading its output runs mixed. */
 int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *d,
                                int64_t T);
-/* Launches GEMM step ps's mixed-input kernel for T tokens on st (tensor maps of x and the codes encoded here). */
+/* Launches GEMM step ps's mixed-input kernel for T tokens on st as mp says (dsmlpR_mixed_pick); the tensor maps of x
+** and the codes are encoded here. */
 dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state *rt, const plan_step *ps, int step,
-                                      int64_t T, CUstream st);
+                                      const mixed_pick *mp, int64_t T, CUstream st);
 
 #endif

@@ -23,9 +23,8 @@ typedef struct exec_kernel {
     CUmodule   mod;
     CUfunction fn;
     /* mixed-input GEMMs: clusters of s blocks that fit the device at once (cuOccupancyMaxActiveClusters at load;
-    ** 0: none fit or the query failed, so no split of s). Without the query (clusters_known 0) SMs / s assumed. */
+    ** 0: none fit or the query failed, so no split of s). A driver without the query: SMs / s assumed. */
     int        clusters[PLAN_MIXED_SPLIT_MAX + 1];
-    int        clusters_known;
 } exec_kernel;
 
 struct tp_attach;
