@@ -23,6 +23,8 @@
 #define DS_WG_T "{{WG_T}}"
 #define DS_STAGES {{STAGES}}
 #define DS_TOK {{TOK}}           // tokens per block: 32, 64, 128 or 256 (the wgmma's n)
+#define DS_MINB {{MINB}}          // blocks per SM: 2 for narrow token tiles (short wgmmas: a second block's warpgroups
+                                  // fill the tensor pipe while the first's convert or wait)
 #define DS_HAS_BIAS {{HAS_BIAS}}
 #define DS_HAS_C {{HAS_C}}
 #define DS_ACT {{ACT}}           // 0 none, 1 relu, 2 tanh-GELU
@@ -168,6 +170,7 @@ __device__ __forceinline__ float ds_epi(float v, const ds_b_t *bias, const ds_c_
     return v;
 }
 
+
 // Distributed shared memory: this block's shared address a as seen in cluster block r.
 __device__ __forceinline__ unsigned ds_mapa(unsigned a, unsigned r)
 {
@@ -187,7 +190,7 @@ __device__ __forceinline__ void ds_cluster_sync()
     asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
 }
 
-extern "C" __global__ void __launch_bounds__(384, 1)
+extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 {{NAME}}(const __grid_constant__ ds_tmap tx, const __grid_constant__ ds_tmap tq, long long T, ds_d_t *d_out,
          const ds_s_t *scales, const ds_b_t *bias, const ds_c_t *cin)
 {
@@ -205,7 +208,9 @@ extern "C" __global__ void __launch_bounds__(384, 1)
     __syncthreads();
 
     if (wg == 0) {   // the producer: one thread issues both boxes of each k block once its stage is free
+#if DS_MINB == 1
         asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+#endif
         if (tid == 0) {
             for (int kt = kb0; kt < kb1; kt++) {
                 const int i = kt - kb0, s = i % DS_STAGES;
@@ -220,7 +225,9 @@ extern "C" __global__ void __launch_bounds__(384, 1)
         return;
     }
 
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");
+#if DS_MINB == 1   // two blocks per SM: the launch bound's 80 registers serve (an increase the block's own
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");   // release cannot cover would wait forever)
+#endif
     const int cw = wg - 1, w4 = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, c = lane & 3;
     float d[DS_TOK / 2];
 #pragma unroll

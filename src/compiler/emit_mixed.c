@@ -9,8 +9,11 @@
 #include <string.h>
 
 /* Stages of 64 k: as many as fit MIXED_SMEM_STAGES bytes (more bytes in flight where the block's multiply is short),
-** at least enough for the epilogue's fp32 staging of tokens x 132 floats. 256 tokens: 4 stages of 40 KiB. */
-#define MIXED_SMEM_STAGES (160 * 1024)
+** at least enough for the epilogue's fp32 staging of tokens x 132 floats. 256 tokens: 4 stages of 40 KiB. Blocks of
+** at most MIXED_TWO_PER_SM tokens run two per SM, each with MIXED_SMEM_STAGES_2 bytes of stages. */
+#define MIXED_SMEM_STAGES   (160 * 1024)
+#define MIXED_SMEM_STAGES_2 (96 * 1024)
+#define MIXED_TWO_PER_SM    64
 
 const char *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout, dsmlp_dtype q, dsmlp_dtype x,
                                           dsmlp_dtype d, int64_t n, int64_t k)
@@ -54,10 +57,12 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     dsmlpC_emit_set_name(k, base, 16, uniq);
     const int ba = 4, ca = 4 + s->has_bias;
     const size_t stage = (size_t)s->tokens * 64 * 2 + EMIT_MIXED_ROWS * 64, staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;
-    int stages = (int)(MIXED_SMEM_STAGES / stage);
+    const int minb = s->tokens <= MIXED_TWO_PER_SM ? 2 : 1;
+    int stages = (int)((minb == 2 ? MIXED_SMEM_STAGES_2 : MIXED_SMEM_STAGES) / stage);
     while ((size_t)stages * stage < staging) stages++;
     const size_t smem = (size_t)stages * stage + 2 * (size_t)stages * 8 + 1024;
-    char nn[32], kk[32], rpg[32], stg[16], sm[24], tok[16];
+    char nn[32], kk[32], rpg[32], stg[16], sm[24], tok[16], mb[8];
+    snprintf(mb, sizeof mb, "%d", minb);
     snprintf(sm, sizeof sm, "%zu", smem);
     snprintf(stg, sizeof stg, "%d", stages);
     snprintf(tok, sizeof tok, "%d", s->tokens);
@@ -67,7 +72,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     const char *kv[] = {"NAME", k->name, "N", nn, "K", kk, "RPG", rpg, "EPI_WHAT", what,
                         "QUANT", qt == DSMLP_I8 ? "1" : "2", "Q_NAME", qt == DSMLP_I8 ? "int8" : "fp8 e4m3",
                         "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
-                        "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "SMEM", sm, "TOK", tok,
+                        "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "SMEM", sm, "TOK", tok, "MINB", mb,
                         "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act == 1 ? "1" : act == 2 ? "2" : "0",
                         "D_T", dsmlpC_emit_ctype(dt), "S_T", dsmlpC_emit_ctype(st),
                         "B_T", dsmlpC_emit_ctype(s->has_bias ? B[k->args[ba]].dtype : dt),

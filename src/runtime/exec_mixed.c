@@ -36,10 +36,11 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** against the first GEMM's 30 for as many bytes; the H200 holds fewer than 32 such clusters): the largest split
     ** whose clusters fit. */
     int split = 1;
+    const int per_sm = rt->kern && rt->kern[g->mixed_kernel[v]].per_sm > 0 ? rt->kern[g->mixed_kernel[v]].per_sm : 1;
     for (int s = 2; rt->dev->cu->cuLaunchKernelEx && s <= PLAN_MIXED_SPLIT_MAX; s++) {
-        if (base * s > rt->dev->sm_count || kb / s < MIXED_SPLIT_MIN_KB) break;
+        if (base * s > (int64_t)rt->dev->sm_count * per_sm || kb / s < MIXED_SPLIT_MIN_KB) break;
         const int fit = rt->kern && rt->dev->cu->cuOccupancyMaxActiveClusters ? rt->kern[g->mixed_kernel[v]].clusters[s]
-                                                                               : rt->dev->sm_count / s;
+                                                                               : rt->dev->sm_count * per_sm / s;
         if (fit >= base) split = s;
     }
     if (out) out->kernel = g->mixed_kernel[v], out->tokens = tok, out->split = split;
@@ -80,6 +81,12 @@ static void cluster_config(CUlaunchConfig *cfg, CUlaunchAttribute *at, const pla
 void dsmlpR_mixed_clusters(const plan *p, exec_state *rt, int k)
 {
     const cuda_api *cu = rt->dev->cu;
+    int n1 = 0;
+    rt->kern[k].per_sm = cu->cuOccupancyMaxActiveBlocksPerMultiprocessor &&
+                                 cu->cuOccupancyMaxActiveBlocksPerMultiprocessor(&n1, rt->kern[k].fn, p->kernels[k].threads,
+                                                                                 p->kernels[k].smem_bytes) == CUDA_SUCCESS
+                             ? n1
+                             : 0;
     for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) {
         rt->kern[k].clusters[s] = 0;
         if (!cu->cuOccupancyMaxActiveClusters) continue;
