@@ -1017,7 +1017,7 @@ START_TEST(mixed_route)
     route_buckets(0, -1, &to);
     ck_assert_int_eq(to, 8);
     route_buckets(1, -1, &to);
-    ck_assert_int_eq(to, 16);
+    ck_assert_int_eq(to, 8);
     route_buckets(0, 0, &to);
     ck_assert_int_eq(to, 128);
 }

@@ -36,10 +36,10 @@
 ** main route (exec_mixed.c) takes the main route: no dequantized copy, 32..128-token wgmma blocks (H200,
 ** bench/RESULTS.md fifteenth session, main vs the W rings: GELU-4096 int8 T = 17/32/64/128 66.8/66.9/80.1/96.8 vs
 ** 84.9/100.0/105.6/148.6 us, SwiGLU-4096 int8 102.8/103.4/114.6/132.0 vs 118.4/138.5/150.4/214.7). Plans without a
-** gated activation from T = 9 (GELU-4096 int8 T = 12/16 66.3/66.4 vs 77.3/82.7, fp8 64.7/64.6 vs 76.1/80.5); gated
-** ones not below 17 (SwiGLU-4096 int8 102.5/102.4 vs 96.2/100.8: the main route runs the gated activation as its own
-** kernel over a [T, 2I] intermediate, the W rings in their first GEMM's epilogue). */
-#define HEURISTIC_MIXED_MIN_T       17
+** gated activation from T = 9 (GELU-4096 int8 T = 12/16 66.3/66.4 vs 77.3/82.7, fp8 64.7/64.6 vs 76.1/80.5). Gated
+** ones also from T = 9 since the narrow mixed kernels run two blocks per SM (sixteenth session: SwiGLU-4096 int8
+** T = 12/16 94.3/94.3 vs 99.9/103.9; at T = 8 still 96.8 vs 93.3, but bucket 0 holds T = 1, the decode GEMV's). */
+#define HEURISTIC_MIXED_MIN_T       9
 #define HEURISTIC_MIXED_MIN_T_PLAIN 9
 
 int dsmlpR_exec_bucket(int64_t T)
