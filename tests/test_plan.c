@@ -162,6 +162,10 @@ START_TEST(mixed_variant)
                 ck_assert_int_eq(kn->args[0], g->d);
                 ck_assert_str_eq(dsmlpC_kernel_arch(p, kn), "sm_90a");
                 ck_assert_ptr_nonnull(strstr(kn->source, def));
+                /* 32- and 64-token blocks run two per SM (each with at most 96 KiB of stages), wider ones one */
+                snprintf(def, sizeof def, "#define DS_MINB %d", (256 >> v) <= 64 ? 2 : 1);
+                ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
+                if ((256 >> v) <= 64) ck_assert_uint_le(kn->smem_bytes, 114 * 1024);
             }
             ck_assert_int_ge(g->mixed_kernel[0], 0);
             const plan_kernel *k = &p->kernels[g->mixed_kernel[0]];
@@ -276,6 +280,16 @@ START_TEST(mixed_rule)
     /* a query that says no cluster of 3 or 4 fits (or failed): clusters of 2 */
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) rt.kern[g2->mixed_kernel[v]].clusters[3] = rt.kern[g2->mixed_kernel[v]].clusters[4] = 0;
     ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 64, &mp) && mp.split == 2);
+    /* two blocks per SM (the occupancy query at load): the split counts 2 x 132 block slots; the second GEMM's 32 row
+    ** tiles at T = 64 take clusters of 8 where they fit, the first GEMM's 128 at T = 32 clusters of 2 (one per SM: 1) */
+    for (int i = 0; i < p->nkernels; i++) {
+        rt.kern[i].per_sm = 2;
+        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) rt.kern[i].clusters[s] = 264 / s;
+    }
+    ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 64, &mp) && mp.split == 8 && mp.tokens == 64);
+    ck_assert(dsmlpR_mixed_pick(p, &rt, g1, 32, &mp) && mp.split == 2 && mp.tokens == 32);
+    for (int i = 0; i < p->nkernels; i++) rt.kern[i].per_sm = 1;
+    ck_assert(dsmlpR_mixed_pick(p, &rt, g1, 32, &mp) && mp.split == 1);
     free(rt.kern);
     rt.kern = NULL;
     cu.cuOccupancyMaxActiveClusters = NULL;
