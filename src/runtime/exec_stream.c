@@ -39,8 +39,7 @@
 ** gated activation from T = 9 (GELU-4096 int8 T = 12/16 66.3/66.4 vs 77.3/82.7, fp8 64.7/64.6 vs 76.1/80.5). Gated
 ** ones also from T = 9 since the narrow mixed kernels run two blocks per SM (sixteenth session: SwiGLU-4096 int8
 ** T = 12/16 94.3/94.3 vs 99.9/103.9; at T = 8 still 96.8 vs 93.3, but bucket 0 holds T = 1, the decode GEMV's). */
-#define HEURISTIC_MIXED_MIN_T       9
-#define HEURISTIC_MIXED_MIN_T_PLAIN 9
+#define HEURISTIC_MIXED_MIN_T 9
 
 int dsmlpR_exec_bucket(int64_t T)
 {
@@ -177,10 +176,8 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             pk->grid[i] = dsmlpR_exec_grid_default(p, rt, s->stream.variant[v], T);
         }
     }
-    int gated = 0;
-    for (int i = 0; i < p->nsteps; i++) gated |= p->steps[i].kind == STEP_KERNEL && p->kernels[p->steps[i].kernel].kind == KERN_GATED;
-    const int64_t mixed_min = gated ? HEURISTIC_MIXED_MIN_T : HEURISTIC_MIXED_MIN_T_PLAIN;
-    for (int b = 0; b < PLAN_BUCKETS; b++) {   /* quantized weights: the main route's mixed-input GEMMs from T = 9 or 17 */
+    const int64_t mixed_min = HEURISTIC_MIXED_MIN_T;
+    for (int b = 0; b < PLAN_BUCKETS; b++) {   /* quantized weights: the main route's mixed-input GEMMs from T = 9 */
         const int64_t lo = b ? (int64_t)dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1, hi = dsmlpR_exec_bucket_tokens(b);
         if (lo >= mixed_min && dsmlpR_mixed_serves_all(p, rt, lo) && dsmlpR_mixed_serves_all(p, rt, hi)) rt->pick[b].stream = 0;
     }
