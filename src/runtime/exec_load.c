@@ -141,7 +141,7 @@ static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
                 return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuFuncSetAttribute(%zu bytes smem) failed: %s",
                                k->name, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
         }
-        if (k->kind == KERN_MIXED) dsmlpR_mixed_clusters(p, rt, i);
+        if (k->kind == KERN_MIXED) dsmlpR_mixed_occupancy(p, rt, i);
     }
     return DSMLP_OK;
 }

@@ -29,18 +29,19 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     else if ((T + toks[1] - 1) / toks[1] * toks[1] < (T + toks[0] - 1) / toks[0] * toks[0] && g->mixed_kernel[1] >= 0) v = 1;
     const int tok = toks[v];
     const int64_t tiles = (T + tok - 1) / tok, base = tiles * (g->n / EMIT_MIXED_ROWS), kb = g->k / 64;
-    /* One block per SM, each walking its share of k: a grid under the SMs takes as long as a full one (GELU-4096's
+    /* Blocks resident at once (one or two per SM), each walking its share of k: a grid under that takes as long as a
+    ** full one (GELU-4096's
     ** second GEMM at T = 256-512 without a split: ~193 us against dequantize + cuBLASLt's 108-141), so k is split
     ** over clusters of up to 8 blocks while the grid stays within the SMs, and all of a launch's clusters must fit
     ** at once, or the last ones wait for a second wave (GELU-4096's second GEMM at T = 64 in clusters of 4: 57 us
     ** against the first GEMM's 30 for as many bytes; the H200 holds fewer than 32 such clusters): the largest split
     ** whose clusters fit. */
     int split = 1;
-    const int per_sm = rt->kern && rt->kern[g->mixed_kernel[v]].per_sm > 0 ? rt->kern[g->mixed_kernel[v]].per_sm : 1;
+    const exec_kernel *ek = rt->kern ? &rt->kern[g->mixed_kernel[v]] : NULL;   /* its load-time occupancy queries */
+    const int slots = rt->dev->sm_count * (ek && ek->per_sm > 0 ? ek->per_sm : 1);
     for (int s = 2; rt->dev->cu->cuLaunchKernelEx && s <= PLAN_MIXED_SPLIT_MAX; s++) {
-        if (base * s > (int64_t)rt->dev->sm_count * per_sm || kb / s < MIXED_SPLIT_MIN_KB) break;
-        const int fit = rt->kern && rt->dev->cu->cuOccupancyMaxActiveClusters ? rt->kern[g->mixed_kernel[v]].clusters[s]
-                                                                               : rt->dev->sm_count * per_sm / s;
+        if (base * s > slots || kb / s < MIXED_SPLIT_MIN_KB) break;
+        const int fit = ek && rt->dev->cu->cuOccupancyMaxActiveClusters ? ek->clusters[s] : slots / s;
         if (fit >= base) split = s;
     }
     if (out) out->kernel = g->mixed_kernel[v], out->tokens = tok, out->split = split;
@@ -78,7 +79,7 @@ static void cluster_config(CUlaunchConfig *cfg, CUlaunchAttribute *at, const pla
     cfg->sharedMemBytes = (unsigned)k->smem_bytes, cfg->hStream = st, cfg->attrs = at, cfg->numAttrs = 1;
 }
 
-void dsmlpR_mixed_clusters(const plan *p, exec_state *rt, int k)
+void dsmlpR_mixed_occupancy(const plan *p, exec_state *rt, int k)
 {
     const cuda_api *cu = rt->dev->cu;
     int n1 = 0;

@@ -16,9 +16,10 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
 #define dsmlpR_mixed_serves(p, rt, g, T) dsmlpR_mixed_pick(p, rt, g, T, NULL)
 /* 1 when the plan has GEMM steps with mixed-input variants and every one runs mixed at T (the small-T route choice). */
 int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T);
-/* Fills rt->kern[k].clusters: how many clusters of 2..PLAN_MIXED_SPLIT_MAX blocks of mixed-input kernel k fit at
-** once (the GPCs' SM counts decide: 132 SMs need not hold 33 clusters of 4). */
-void dsmlpR_mixed_clusters(const plan *p, exec_state *rt, int k);
+/* Fills rt->kern[k].per_sm (blocks of mixed-input kernel k one SM holds) and .clusters (how many clusters of
+** 2..PLAN_MIXED_SPLIT_MAX of its blocks fit at once: the GPCs' SM counts decide, 132 SMs need not hold 33 clusters of
+** 4), from the driver's occupancy queries at load. */
+void dsmlpR_mixed_occupancy(const plan *p, exec_state *rt, int k);
 /* 1 when dequant step d of steps[0, n) need not run at T: every GEMM step reading its output runs mixed. */
 int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *d,
                                int64_t T);

@@ -23,7 +23,7 @@ typedef struct exec_kernel {
     CUmodule   mod;
     CUfunction fn;
     /* mixed-input GEMMs: clusters of s blocks that fit the device at once (cuOccupancyMaxActiveClusters at load;
-    ** 0: none fit or the query failed, so no split of s). A driver without the query: SMs / s assumed. */
+    ** 0: none fit or the query failed, so no split of s). A driver without the query: SMs x per_sm / s assumed. */
     int        clusters[PLAN_MIXED_SPLIT_MAX + 1];
     int        per_sm;   /* blocks of it one SM holds at once (occupancy query at load; 0: unknown, 1 assumed) */
 } exec_kernel;

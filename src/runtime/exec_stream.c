@@ -35,10 +35,9 @@
 /* From a bucket whose smallest T is at least this, a plan whose quantized GEMMs all run mixed-input kernels on the
 ** main route (exec_mixed.c) takes the main route: no dequantized copy, 32..128-token wgmma blocks (H200,
 ** bench/RESULTS.md fifteenth session, main vs the W rings: GELU-4096 int8 T = 17/32/64/128 66.8/66.9/80.1/96.8 vs
-** 84.9/100.0/105.6/148.6 us, SwiGLU-4096 int8 102.8/103.4/114.6/132.0 vs 118.4/138.5/150.4/214.7). Plans without a
-** gated activation from T = 9 (GELU-4096 int8 T = 12/16 66.3/66.4 vs 77.3/82.7, fp8 64.7/64.6 vs 76.1/80.5). Gated
-** ones also from T = 9 since the narrow mixed kernels run two blocks per SM (sixteenth session: SwiGLU-4096 int8
-** T = 12/16 94.3/94.3 vs 99.9/103.9; at T = 8 still 96.8 vs 93.3, but bucket 0 holds T = 1, the decode GEMV's). */
+** 84.9/100.0/105.6/148.6 us, SwiGLU-4096 int8 102.8/103.4/114.6/132.0 vs 118.4/138.5/150.4/214.7; T = 12/16: GELU-4096
+** int8 66.3/66.4 vs 77.3/82.7, fp8 64.7/64.6 vs 76.1/80.5, and since the narrow mixed kernels run two blocks per SM,
+** sixteenth session, SwiGLU-4096 int8 94.3/94.3 vs 99.9/103.9). Bucket 0 (T <= 8) holds T = 1, the decode GEMV's. */
 #define HEURISTIC_MIXED_MIN_T 9
 
 int dsmlpR_exec_bucket(int64_t T)
@@ -176,16 +175,15 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             pk->grid[i] = dsmlpR_exec_grid_default(p, rt, s->stream.variant[v], T);
         }
     }
-    const int64_t mixed_min = HEURISTIC_MIXED_MIN_T;
     for (int b = 0; b < PLAN_BUCKETS; b++) {   /* quantized weights: the main route's mixed-input GEMMs from T = 9 */
         const int64_t lo = b ? (int64_t)dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1, hi = dsmlpR_exec_bucket_tokens(b);
-        if (lo >= mixed_min && dsmlpR_mixed_serves_all(p, rt, lo) && dsmlpR_mixed_serves_all(p, rt, hi)) rt->pick[b].stream = 0;
+        if (lo >= HEURISTIC_MIXED_MIN_T && dsmlpR_mixed_serves_all(p, rt, lo) && dsmlpR_mixed_serves_all(p, rt, hi)) rt->pick[b].stream = 0;
     }
     snprintf(rt->pick_from, sizeof rt->pick_from,
              "heuristic: the weight-streaming route for T <= %d (T <= %d on W rings; from T = %lld the main route where "
              "all its quantized GEMMs run mixed-input kernels), resident blocks (W rings: whole tiles per block) (no "
              "tuning record; dsmlp-compile --tune measures)",
-             HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T, (long long)mixed_min);
+             HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T, (long long)HEURISTIC_MIXED_MIN_T);
 }
 
 dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
