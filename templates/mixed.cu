@@ -3,7 +3,7 @@
 // (no dequantized copy of W). sm_90a (wgmma, setmaxnreg). Launch: grid (ceil(T / {{TOK}}), {{N}} / 128, S), block
 // 384, dynamic shared memory {{SMEM}} bytes; S > 1 splits k over a cluster of (1, 1, S) blocks. tx and tq are tensor
 // maps the runtime encodes per run (exec_mixed.c): x with the 128-byte swizzle, boxes of 64 k x {{TOK}} tokens; q
-// with the 64-byte swizzle, boxes of 64 k x 128 rows.
+// with the 64-byte swizzle, boxes of 64 k x 128 rows (64 when gated).
 //
 // Block: 128 weight rows x {{TOK}} tokens, k blocks of 64 through {{STAGES}} shared-memory stages filled by the copy
 // engine. Warpgroup 0's first thread issues the copies; warpgroups 1 and 2 own 64 weight rows each and multiply: per
@@ -14,7 +14,10 @@
 // warpgroup's wgmmas keep the tensor pipe busy meanwhile. The epilogue stages the fp32 sums through shared memory as
 // [token][row]; with a split k each block of the cluster then sums one slice of tokens over the cluster's staged
 // sums (distributed shared memory: no partial sums in global memory, no second kernel) and applies the GEMM step's
-// epilogue as cuBLASLt does (act(x·W + bias + C)).
+// epilogue as cuBLASLt does (act(x·W + bias + C)). Gated (DS_GATED): W = [up | gate] ({{N}} / 2 rows each) and the
+// block's 128 rows are 64 up rows (warpgroup 1) and the matching 64 gate rows (warpgroup 2), copied as two boxes of
+// 64 rows (tq's boxes are 64 rows high then); the epilogue writes d[T, {{N}} / 2] = (up + bias_up) * act(gate +
+// bias_gate), the gated step's output: no [T, {{N}}] intermediate, no gated kernel.
 #define DS_N {{N}}LL
 #define DS_K {{K}}LL
 #define DS_RPG {{RPG}}LL         // weight rows per scale group
@@ -28,6 +31,9 @@
 #define DS_HAS_BIAS {{HAS_BIAS}}
 #define DS_HAS_C {{HAS_C}}
 #define DS_ACT {{ACT}}           // 0 none, 1 relu, 2 tanh-GELU
+#define DS_GATED {{GATED}}       // 1: d = (up + bias_up) * DS_GACT(gate + bias_gate), the gated step fused
+#define DS_GACT {{GACT}}
+#define DS_NO (DS_GATED ? DS_N / 2 : DS_N)   // output columns
 typedef {{D_T}} ds_d_t;
 typedef {{S_T}} ds_s_t;
 typedef {{B_T}} ds_b_t;
@@ -171,6 +177,16 @@ __device__ __forceinline__ float ds_epi(float v, const ds_b_t *bias, const ds_c_
 }
 
 
+// The weight row of the block's row f (0..127): gated blocks hold 64 up rows, then the matching 64 gate rows.
+__device__ __forceinline__ ds_i64 ds_wrow(int n0, int f)
+{
+#if DS_GATED
+    return f < 64 ? n0 / 2 + f : DS_N / 2 + n0 / 2 + (f - 64);
+#else
+    return (ds_i64)n0 + f;
+#endif
+}
+
 // Distributed shared memory: this block's shared address a as seen in cluster block r.
 __device__ __forceinline__ unsigned ds_mapa(unsigned a, unsigned r)
 {
@@ -184,6 +200,20 @@ __device__ __forceinline__ float4 ds_ld_cluster(unsigned a)
     asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(a) : "memory");
     return v;
 }
+// Four staged sums at p, summed over the cluster's S blocks in block order (the same order in every block: the sum
+// does not depend on which block takes the slice).
+__device__ __forceinline__ float4 ds_cluster_sum(const float *p, int S)
+{
+    if (S == 1) return *reinterpret_cast<const float4 *>(p);
+    const unsigned a = ds_sa(p);
+    float4 v = ds_ld_cluster(ds_mapa(a, 0));
+    for (int r = 1; r < S; r++) {
+        const float4 u = ds_ld_cluster(ds_mapa(a, (unsigned)r));
+        v.x += u.x, v.y += u.y, v.z += u.z, v.w += u.w;
+    }
+    return v;
+}
+
 // Every thread of the cluster's blocks: shared-memory writes before it are visible to the cluster's reads after it.
 __device__ __forceinline__ void ds_cluster_sync()
 {
@@ -217,7 +247,12 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
                 if (i >= DS_STAGES) ds_bar_wait(empty + s, ((i / DS_STAGES) & 1) ^ 1);
                 ds_bar_expect(full + s, DS_STAGE);
                 ds_tma(sm + s * DS_STAGE, &tx, kt * DS_BK, t0, full + s);
+#if DS_GATED
+                ds_tma(sm + s * DS_STAGE + DS_XB, &tq, kt * DS_BK, n0 / 2, full + s);   // up rows
+                ds_tma(sm + s * DS_STAGE + DS_XB + DS_QB / 2, &tq, kt * DS_BK, (int)(DS_N / 2) + n0 / 2, full + s);   // gate
+#else
                 ds_tma(sm + s * DS_STAGE + DS_XB, &tq, kt * DS_BK, n0, full + s);
+#endif
             }
         }
         __syncwarp();
@@ -266,7 +301,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     asm volatile("bar.sync 1, 256;\n" ::: "memory");
     float *os = reinterpret_cast<float *>(sm);
     const int f = cw * 64 + w4 * 16 + g;
-    const float s0 = ds_to_f(scales[(n0 + f) / DS_RPG]), s1 = ds_to_f(scales[(n0 + f + 8) / DS_RPG]);
+    const float s0 = ds_to_f(scales[ds_wrow(n0, f) / DS_RPG]), s1 = ds_to_f(scales[ds_wrow(n0, f + 8) / DS_RPG]);
 #pragma unroll
     for (int j = 0; j < DS_TOK / 8; j++) {
         const int tk = 8 * j + 2 * c;
@@ -278,22 +313,29 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     if (S > 1) ds_cluster_sync();   // every block's sums staged
     else asm volatile("bar.sync 1, 256;\n" ::: "memory");
     const int tk0 = DS_TOK * z / S, tk1 = DS_TOK * (z + 1) / S;   // this block's slice of the tokens
-    for (int i = tid - 128 + tk0 * (DS_ROWS / 4); i < tk1 * (DS_ROWS / 4); i += 256) {
-        const int tk = i / (DS_ROWS / 4), r4 = (i % (DS_ROWS / 4)) * 4;
-        const ds_i64 t = (ds_i64)t0 + tk, col = (ds_i64)n0 + r4;
+    constexpr int OC = DS_GATED ? DS_ROWS / 2 : DS_ROWS;           // output columns of the block
+    for (int i = tid - 128 + tk0 * (OC / 4); i < tk1 * (OC / 4); i += 256) {
+        const int tk = i / (OC / 4), r4 = (i % (OC / 4)) * 4;
+        const ds_i64 t = (ds_i64)t0 + tk, col = (DS_GATED ? (ds_i64)n0 / 2 : (ds_i64)n0) + r4;
         if (t >= T) break;
-        float4 v = *reinterpret_cast<const float4 *>(os + tk * DS_OR + r4);
-        if (S > 1) {   // the same order in every block: the sum does not depend on which block takes the slice
-            const unsigned a = ds_sa(os + tk * DS_OR + r4);
-            v = ds_ld_cluster(ds_mapa(a, 0));
-            for (int r = 1; r < S; r++) {
-                const float4 u = ds_ld_cluster(ds_mapa(a, (unsigned)r));
-                v.x += u.x, v.y += u.y, v.z += u.z, v.w += u.w;
-            }
+        const float4 v = ds_cluster_sum(os + tk * DS_OR + r4, S);
+#if DS_GATED
+        const float4 g = ds_cluster_sum(os + tk * DS_OR + 64 + r4, S);
+        const float up[4] = {v.x, v.y, v.z, v.w}, gate[4] = {g.x, g.y, g.z, g.w};
+        float o[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+#if DS_HAS_BIAS
+            o[j] = (up[j] + ds_to_f(bias[col + j])) * DS_GACT(gate[j] + ds_to_f(bias[DS_N / 2 + col + j]));
+#else
+            o[j] = up[j] * DS_GACT(gate[j]);
+#endif
         }
+#else
         float o[4] = {ds_epi(v.x, bias, cin, t, col), ds_epi(v.y, bias, cin, t, col + 1), ds_epi(v.z, bias, cin, t, col + 2),
                       ds_epi(v.w, bias, cin, t, col + 3)};
-        ds_store<4>(d_out + t * DS_N + col, o);
+#endif
+        ds_store<4>(d_out + t * DS_NO + col, o);
     }
     if (S > 1) ds_cluster_sync();   // no block leaves while another still reads its shared memory
 }

@@ -39,7 +39,7 @@ static int stream_reads(const plan *p, const plan_stream *st, int b)
 static int step_reads(const plan *p, const plan_step *s, int b)
 {
     if (s->kind == STEP_GEMM)
-        return s->gemm.x == b || s->gemm.w == b || s->gemm.bias == b || s->gemm.c == b;
+        return s->gemm.x == b || s->gemm.w == b || s->gemm.bias == b || s->gemm.c == b || s->gemm.mixed_gated_bias == b;
     if (s->kind == STEP_ALL_REDUCE) return s->buf == b;
     if (s->kind == STEP_STREAM) return stream_reads(p, &s->stream, b);
     return kernel_has_arg(&p->kernels[s->kernel], b);
@@ -48,7 +48,7 @@ static int step_reads(const plan *p, const plan_step *s, int b)
 /* Generated kernels count every argument as written (the norm writes its sum and its output). */
 static int step_writes(const plan *p, const plan_step *s, int b)
 {
-    if (s->kind == STEP_GEMM) return s->gemm.d == b;
+    if (s->kind == STEP_GEMM) return s->gemm.d == b || s->gemm.mixed_gated_out == b;   /* the latter where mixed */
     if (s->kind == STEP_ALL_REDUCE) return s->buf == b;
     if (s->kind == STEP_STREAM) return b >= 0 && (s->stream.out == b || s->stream.side == b);
     return kernel_has_arg(&p->kernels[s->kernel], b);

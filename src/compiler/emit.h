@@ -50,6 +50,9 @@ typedef struct emit_mixed_spec {
     plan_epilogue epi;
     int           has_bias, has_c;
     int           tokens;   /* per block: 32, 64, 128 or 256 */
+    int           gated;    /* 1: W = [up | gate]; d[T, n / 2] = (up + bias_up) * gact(gate + bias_gate) (the gated
+                               step fused: epi EPI_NONE, no C; bias, when present, is the gated step's [n]) */
+    dsmlp_act     gact;
 } emit_mixed_spec;
 /* NULL when the kernel can serve a GEMM of these operands, else why not (explain). */
 const char  *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout, dsmlp_dtype q, dsmlp_dtype x,

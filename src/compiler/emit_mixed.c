@@ -48,12 +48,19 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     if (s->groups <= 0 || s->n % s->groups)
         return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE, "codegen: mixed-input GEMM of %lld rows in %lld scale groups: groups must divide rows",
                               (long long)s->n, (long long)s->groups);
+    if (s->gated && (s->epi != EPI_NONE || s->has_c))
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: a gated mixed-input GEMM takes no GEMM epilogue or C");
     const int act = s->epi == EPI_RELU || s->epi == EPI_RELU_BIAS ? 1 : s->epi == EPI_GELU || s->epi == EPI_GELU_BIAS ? 2 : 0;
     char what[96], base[PLAN_NAME_MAX * 2];
-    snprintf(what, sizeof what, "%s%s", epi_what(s->epi), s->has_c ? " + C (before the activation, as cuBLASLt)" : "");
-    snprintf(base, sizeof base, "mixed%d_%s_%s_n%lld_k%lld_g%lld_%s%s%s", s->tokens, dsmlp_dtype_name(qt), dsmlp_dtype_name(dt),
-             (long long)s->n, (long long)s->k, (long long)s->groups, act == 1 ? "relu" : act == 2 ? "gelu" : "lin",
-             s->has_bias ? "_bias" : "", s->has_c ? "_c" : "");
+    if (s->gated)
+        snprintf(what, sizeof what, "(up%s) * %s(gate%s) of x·W", s->has_bias ? " + bias" : "", dsmlpC_emit_act_name(s->gact),
+                 s->has_bias ? " + bias" : "");
+    else
+        snprintf(what, sizeof what, "%s%s", epi_what(s->epi), s->has_c ? " + C (before the activation, as cuBLASLt)" : "");
+    snprintf(base, sizeof base, "mixed%d_%s_%s_n%lld_k%lld_g%lld_%s%s%s%s", s->tokens, dsmlp_dtype_name(qt), dsmlp_dtype_name(dt),
+             (long long)s->n, (long long)s->k, (long long)s->groups,
+             s->gated ? dsmlpC_emit_act_name(s->gact) : act == 1 ? "relu" : act == 2 ? "gelu" : "lin",
+             s->gated ? "_gated" : "", s->has_bias ? "_bias" : "", s->has_c ? "_c" : "");
     dsmlpC_emit_set_name(k, base, 16, uniq);
     const int ba = 4, ca = 4 + s->has_bias;
     const size_t stage = (size_t)s->tokens * 64 * 2 + EMIT_MIXED_ROWS * 64, staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;
@@ -73,6 +80,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
                         "QUANT", qt == DSMLP_I8 ? "1" : "2", "Q_NAME", qt == DSMLP_I8 ? "int8" : "fp8 e4m3",
                         "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
                         "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "SMEM", sm, "TOK", tok, "MINB", mb,
+                        "GATED", s->gated ? "1" : "0", "GACT", s->gated ? dsmlpC_emit_act_fn(s->gact) : "ds_relu",
                         "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act == 1 ? "1" : act == 2 ? "2" : "0",
                         "D_T", dsmlpC_emit_ctype(dt), "S_T", dsmlpC_emit_ctype(st),
                         "B_T", dsmlpC_emit_ctype(s->has_bias ? B[k->args[ba]].dtype : dt),

@@ -92,6 +92,10 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                                       : "at T = 2..2048 where its grid (split) fills 7/10 of the SMs, above T = 512 with token "
                                         "tiles at least 3/4 full",
                    p->bufs[m->w].name, PLAN_MIXED_SPLIT_MAX);
+                if (m->mixed_gated_out >= 0)
+                    tp(&b, "        gated: its kernels also apply the gated step, writing %s [T, %lld] directly (that step "
+                           "and the [T, %lld] %s are skipped where they run)\n",
+                       p->bufs[m->mixed_gated_out].name, (long long)(m->n / 2), (long long)m->n, p->bufs[m->d].name);
                 for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
                     if (m->mixed_kernel[v] < 0) continue;
                     const plan_kernel *k = &p->kernels[m->mixed_kernel[v]];

@@ -1,6 +1,7 @@
 /* lower.c — turns the fusion groups into plan steps over named and workspace buffers. */
 #include "lower.h"
 #include "emit.h"
+#include "route.h"
 #include "error.h"
 
 #include <stdio.h>
@@ -123,9 +124,9 @@ static dsmlp_status emit_unique(lw *L, plan_kernel *k, emit_fn fn, const void *a
         dsmlp_status s = fn(L, k, a, uniq);
         if (s != DSMLP_OK) return s;
         int clash = 0;
-        for (int i = 0; i < L->p->nkernels - 1 && !clash; i++) {
+        for (int i = 0; i < L->p->nkernels && !clash; i++) {   /* k may be re-emitted in place (mixed_absorb_gated) */
             const plan_kernel *o = &L->p->kernels[i];
-            clash = !strcmp(o->name, k->name) && strcmp(o->source, k->source);
+            clash = o != k && o->source && !strcmp(o->name, k->name) && strcmp(o->source, k->source);
         }
         if (!clash) return DSMLP_OK;
         free(k->source);
@@ -222,6 +223,28 @@ static dsmlp_status em_mixed(lw *L, plan_kernel *k, const void *a, int uniq)
     return dsmlpC_emit_mixed(L->ctx, L->p, k, a, uniq);
 }
 
+/* (Re)writes the kernels m->mixed_kernel[] of GEMM step m (one per token width): its own epilogue, or with gated
+** (a gated step reading m's output as [up | gate]) that step's gating, writing its output. */
+static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, const plan_act_op *gated)
+{
+    static const int tokens[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
+        plan_kernel *k = &L->p->kernels[m->mixed_kernel[v]];
+        free(k->source);
+        memset(k, 0, sizeof *k);
+        k->kind = KERN_MIXED;
+        dsmlp_status s;
+        if ((s = arg(L, k, gated ? gated->out : m->d, -1)) || (s = arg(L, k, m->mixed_q, -1)) ||
+            (s = arg(L, k, m->mixed_scales, -1)) || (s = arg(L, k, m->x, -1)))
+            return s;
+        if ((s = gated ? (gated->bias >= 0 ? arg(L, k, gated->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m))) return s;
+        emit_mixed_spec sp = {m->n, m->k, groups, m->epi, gated ? gated->bias >= 0 : m->bias >= 0, !gated && m->c >= 0,
+                              tokens[v], gated != NULL, gated ? gated->act : DSMLP_ACT_GELU_TANH};
+        if ((s = emit_unique(L, k, em_mixed, &sp)) != DSMLP_OK) return s;
+    }
+    return DSMLP_OK;
+}
+
 /* The mixed-input variant of GEMM step m, whose weight is dequant node w's output: a generated kernel reading w's
 ** codes and scales itself. Operands it cannot serve keep dequantize + cuBLASLt (explain says why). */
 static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
@@ -236,21 +259,10 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
         dsmlpC_fuse_appendf(st->why, sizeof st->why, "; no mixed-input variant (it %s): the weight is dequantized at every T", why);
         return DSMLP_OK;
     }
-    static const int tokens[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
-    int idx[PLAN_MIXED_VARIANTS];
-    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
-        plan_kernel *k = add_kernel(L, KERN_MIXED, &idx[v]);
-        if (!k) return nomem(L);
-        dsmlp_status s;
-        if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, q, -1)) || (s = arg(L, k, sc, -1)) || (s = arg(L, k, m->x, -1)) ||
-            (s = epilogue_args(L, k, m)))
-            return s;
-        emit_mixed_spec sp = {m->n, m->k, w->groups, m->epi, m->bias >= 0, m->c >= 0, tokens[v]};
-        if ((s = emit_unique(L, k, em_mixed, &sp)) != DSMLP_OK) return s;
-    }
-    memcpy(m->mixed_kernel, idx, sizeof idx);
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
+        if (!add_kernel(L, KERN_MIXED, &m->mixed_kernel[v])) return nomem(L);
     m->mixed_q = q, m->mixed_scales = sc;
-    return DSMLP_OK;
+    return emit_mixed_variants(L, m, w->groups, NULL);
 }
 
 static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
@@ -274,7 +286,7 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->gemm.epi;
     m->decode_kernel = -1, m->decode_max_T = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = -1;
-    m->mixed_q = m->mixed_scales = -1;
+    m->mixed_q = m->mixed_scales = m->mixed_gated_out = m->mixed_gated_bias = -1;
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
     dsmlp_status s = L->p->decode_max_tokens > 0 ? lower_gemv(L, m) : DSMLP_OK;
@@ -444,6 +456,43 @@ static dsmlp_status lower_all_reduce(lw *L, const fuse_group *G)
     return DSMLP_OK;
 }
 
+/* ------------------------------------------------------ gated, mixed */
+
+/* A gated step reading a mixed-input GEMM's output as [up | gate], which nothing else reads: the GEMM's mixed-input
+** kernels apply the gating themselves and write the gated step's output (no [T, 2I] intermediate, no gated kernel);
+** the runtime skips the gated step wherever they run (exec_mixed.c). cuBLASLt keeps the two steps. */
+static dsmlp_status mixed_absorb_gated(lw *L)
+{
+    plan *p = L->p;
+    for (int i = 0; i < p->nsteps; i++) {
+        plan_step *st = &p->steps[i];
+        plan_gemm *m = &st->gemm;
+        if (st->kind != STEP_GEMM || m->mixed_kernel[0] < 0 || m->epi != EPI_NONE || m->bias >= 0 || m->c >= 0 ||
+            p->bufs[m->d].kind != BUF_WORK)
+            continue;
+        int j = -1, others = 0;
+        for (int t = 0; t < p->nsteps; t++) {
+            const plan_step *o = &p->steps[t];
+            if (t == i || !dsmlpC_plan_step_reads(p, o, m->d)) continue;
+            if (j < 0 && o->kind == STEP_KERNEL && o->op.kind == KERN_GATED && o->op.act.in == m->d && o->op.act.gate < 0) j = t;
+            else others++;
+        }
+        int64_t groups = 0;
+        for (int t = 0; t < p->nsteps; t++)
+            if (p->steps[t].kind == STEP_KERNEL && p->steps[t].op.kind == KERN_DEQUANT && p->steps[t].op.deq.out == m->w)
+                groups = p->steps[t].op.deq.groups;
+        if (j < 0 || others || groups <= 0) continue;
+        const plan_act_op *a = &p->steps[j].op.act;
+        if (p->bufs[a->out].dtype != p->bufs[m->d].dtype) continue;
+        dsmlp_status s = emit_mixed_variants(L, m, groups, a);
+        if (s != DSMLP_OK) return s;
+        m->mixed_gated_out = a->out, m->mixed_gated_bias = a->bias;
+        dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its mixed-input kernels also apply step %d's gating (%s)", j,
+                            p->steps[j].label);
+    }
+    return DSMLP_OK;
+}
+
 /* ------------------------------------------------------------------ entry */
 
 dsmlp_status dsmlpC_lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
@@ -478,6 +527,7 @@ dsmlp_status dsmlpC_lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
         case FG_ALL_REDUCE: s = lower_all_reduce(&L, G); break;
         }
     }
+    if (s == DSMLP_OK) s = mixed_absorb_gated(&L);
     free(L.bufof);
     return s;
 oom:

@@ -119,6 +119,18 @@ int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_s
     return readers > 0;
 }
 
+int dsmlpR_mixed_skips_gated(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *gs,
+                             int64_t T)
+{
+    for (int i = 0; i < n; i++) {
+        const plan_step *s = &steps[i];
+        if (s->kind == STEP_GEMM && s->gemm.mixed_gated_out >= 0 && s->gemm.mixed_gated_out == gs->op.act.out &&
+            s->gemm.d == gs->op.act.in)
+            return dsmlpR_mixed_serves(p, rt, &s->gemm, T);
+    }
+    return 0;
+}
+
 /* rows x cols row-major (elements of esize bytes), boxes of 64 columns x box_rows rows. ptr is 16-byte aligned, as
 ** the copy engine needs: bindings are checked when bound (exec_bind.c), the workspace is 256-aligned. */
 static dsmlp_status encode(dsmlp_ctx *ctx, const cuda_api *cu, CUtensorMap *m, CUtensorMapDataType dt, size_t esize,
@@ -148,14 +160,16 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     const dsmlp_dtype xt = p->bufs[g->x].dtype;
     dsmlp_status s = encode(ctx, cu, &tx, xt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
                             2, rt->ptr[g->x], T, g->k, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
+    const int gated = g->mixed_gated_out >= 0;   /* up and gate rows as two boxes of 64 rows */
     if (s == DSMLP_OK)
-        s = encode(ctx, cu, &tq, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, rt->ptr[g->mixed_q], g->n, g->k, EMIT_MIXED_ROWS,
-                   CU_TENSOR_MAP_SWIZZLE_64B, what, p->bufs[g->mixed_q].name);
+        s = encode(ctx, cu, &tq, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, rt->ptr[g->mixed_q], g->n, g->k,
+                   gated ? EMIT_MIXED_ROWS / 2 : EMIT_MIXED_ROWS, CU_TENSOR_MAP_SWIZZLE_64B, what, p->bufs[g->mixed_q].name);
     if (s != DSMLP_OK) return s;
     long long TT = (long long)T;
     CUdeviceptr none = 0;
-    void *args[] = {&tx, &tq, &TT, &rt->ptr[g->d], &rt->ptr[g->mixed_scales], g->bias >= 0 ? &rt->ptr[g->bias] : &none,
-                    g->c >= 0 ? &rt->ptr[g->c] : &none};
+    const int d = gated ? g->mixed_gated_out : g->d, bias = gated ? g->mixed_gated_bias : g->bias;
+    void *args[] = {&tx, &tq, &TT, &rt->ptr[d], &rt->ptr[g->mixed_scales], bias >= 0 ? &rt->ptr[bias] : &none,
+                    !gated && g->c >= 0 ? &rt->ptr[g->c] : &none};
     const int64_t tiles = (T + mp->tokens - 1) / mp->tokens;
     if (tiles > 2147483647)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 2^31 - 1 token tiles", what, (long long)T);

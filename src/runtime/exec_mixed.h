@@ -23,6 +23,10 @@ void dsmlpR_mixed_occupancy(const plan *p, exec_state *rt, int k);
 /* 1 when dequant step d of steps[0, n) need not run at T: every GEMM step reading its output runs mixed. */
 int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *d,
                                int64_t T);
+/* 1 when gated step gs of steps[0, n) need not run at T: the GEMM step writing its input runs its mixed-input kernel,
+** which applies the gating itself (plan_gemm.mixed_gated_out). */
+int dsmlpR_mixed_skips_gated(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *gs,
+                             int64_t T);
 /* Launches GEMM step ps's mixed-input kernel for T tokens on st as mp says (dsmlpR_mixed_pick); the tensor maps of x
 ** and the codes are encoded here. */
 dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state *rt, const plan_step *ps, int step,

@@ -177,6 +177,8 @@ static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated,
     int variants = 0;
     for (const char *s = text; (s = strstr(s, "mixed-input variant")); s++) variants++;
     ck_assert_msg(variants == 2, "%s: %d mixed-input variants in the plan, want 2:\n%s", desc, variants, text);
+    ck_assert_msg(!gated == !strstr(text, "gated: its kernels also apply the gated step"),
+                  "%s: the first GEMM's mixed-input kernels %s apply the gating:\n%s", desc, gated ? "do not" : "wrongly", text);
     free(text);
     load_weights(&c, &cfg, 0, NULL);
     for (size_t i = 0; i < nT; i++) {
