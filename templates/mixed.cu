@@ -3,9 +3,9 @@
 // (no dequantized copy of W). sm_90a (wgmma, setmaxnreg). Launch: grid (ceil(T / {{TOK}}), {{N}} / 128, S), block
 // 384, dynamic shared memory {{SMEM}} bytes; S > 1 splits k over a cluster of (1, 1, S) blocks. tx and tq are tensor
 // maps the runtime encodes per run (exec_mixed.c): x with the 128-byte swizzle, boxes of 64 k x {{TOK}} tokens; q
-// with the 64-byte swizzle, boxes of 64 k x 128 rows (64 when gated).
+// with the 64- or 128-byte swizzle (DS_BK 64 or 128), boxes of DS_BK k x 128 rows (64 when gated).
 //
-// Block: 128 weight rows x {{TOK}} tokens, k blocks of 64 through {{STAGES}} shared-memory stages filled by the copy
+// Block: 128 weight rows x {{TOK}} tokens, k blocks of {{BK}} through {{STAGES}} shared-memory stages filled by the copy
 // engine. Warpgroup 0's first thread issues the copies; warpgroups 1 and 2 own 64 weight rows each and multiply: per
 // k16 step a thread reads its row's 16 codes with one 16-byte load, keeps its four (k 2c, 2c+1, 2c+8, 2c+9: the
 // wgmma register layout of A), converts them exactly (the scales multiply the finished sums), and one m64n{{TOK}}k16
@@ -39,9 +39,11 @@ typedef {{S_T}} ds_s_t;
 typedef {{B_T}} ds_b_t;
 typedef {{C_T}} ds_c_t;
 
-#define DS_BK 64                 // k per stage
+#define DS_BK {{BK}}             // k per stage: 128 (two x boxes; q rows of 128 bytes, the 128-byte swizzle) or 64
+                                 // (q rows of 64 bytes, the 64-byte swizzle); wider row pieces per copy read faster
+#define DS_XB64 (DS_TOK * 64 * 2) // one x box: 64 k x DS_TOK tokens
 #define DS_ROWS 128              // weight rows per block
-#define DS_XB (DS_TOK * DS_BK * 2)
+#define DS_XB (DS_XB64 * (DS_BK / 64))
 #define DS_QB (DS_ROWS * DS_BK)
 #define DS_STAGE (DS_XB + DS_QB)
 #define DS_OR (DS_ROWS + 4)      // floats per staged token row (conflict-free staging)
@@ -246,7 +248,8 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
                 const int i = kt - kb0, s = i % DS_STAGES;
                 if (i >= DS_STAGES) ds_bar_wait(empty + s, ((i / DS_STAGES) & 1) ^ 1);
                 ds_bar_expect(full + s, DS_STAGE);
-                ds_tma(sm + s * DS_STAGE, &tx, kt * DS_BK, t0, full + s);
+#pragma unroll
+                for (int b = 0; b < DS_BK / 64; b++) ds_tma(sm + s * DS_STAGE + b * DS_XB64, &tx, kt * DS_BK + b * 64, t0, full + s);
 #if DS_GATED
                 ds_tma(sm + s * DS_STAGE + DS_XB, &tq, kt * DS_BK, n0 / 2, full + s);   // up rows
                 ds_tma(sm + s * DS_STAGE + DS_XB + DS_QB / 2, &tq, kt * DS_BK, (int)(DS_N / 2) + n0 / 2, full + s);   // gate
@@ -267,32 +270,36 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     float d[DS_TOK / 2];
 #pragma unroll
     for (int i = 0; i < DS_TOK / 2; i++) d[i] = 0.0f;
-    // Rows g and g + 8 of this warp's 16; the q box's 16-byte chunk j of row r sits at r * 64 + ((j ^ ((r >> 1) & 3))
-    // << 4) (the 64-byte swizzle: a quarter warp's eight rows in distinct banks). Bytes 2c, 2c + 1 of each 8 are ours.
-    const int qrow = (cw * 64 + w4 * 16 + g) * 64, qsw = (g >> 1) & 3, qsel = (2 * c) | (2 * c + 1) << 4;
+    // Rows g and g + 8 of this warp's 16. The q box's 16-byte chunk j of row r sits at r * 64 + ((j ^ ((r >> 1) & 3))
+    // << 4) (the 64-byte swizzle) or r * 128 + ((j ^ (r & 7)) << 4) (the 128-byte one): either way a quarter warp's
+    // eight rows in distinct banks, and rows g and g + 8 in the same phase. Bytes 2c, 2c + 1 of each 8 are ours.
+    const int qrow = (cw * 64 + w4 * 16 + g) * DS_BK, qsw = DS_BK == 128 ? g : (g >> 1) & 3, qsel = (2 * c) | (2 * c + 1) << 4;
     unsigned cur[4][4];
     for (int kt = kb0; kt < kb1; kt++) {
         const int i = kt - kb0, s = i % DS_STAGES;
         ds_bar_wait(full + s, (i / DS_STAGES) & 1);
         const unsigned char *q = sm + s * DS_STAGE + DS_XB;
+#pragma unroll 1   // (unrolled, the 64-token kernels spill a register)
+        for (int hf = 0; hf < DS_BK / 64; hf++) {   // 64 k at a time: one x box, four wgmmas
 #pragma unroll
-        for (int kk = 0; kk < 4; kk++)
+            for (int kk = 0; kk < 4; kk++)
 #pragma unroll
-            for (int h = 0; h < 2; h++) {   // rows g and g + 8: the same swizzle phase
-                const uint4 v = *reinterpret_cast<const uint4 *>(q + qrow + h * 8 * 64 + ((kk ^ qsw) << 4));
-                const unsigned lo = __byte_perm(v.x, v.y, qsel), hi = __byte_perm(v.z, v.w, qsel);
-                ds_conv4(__byte_perm(lo, hi, 0x5410), cur[kk][h], cur[kk][h + 2]);
-            }
-        const unsigned xa = ds_sa(sm + s * DS_STAGE);
-        ds_fence(d);
-        asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+                for (int h = 0; h < 2; h++) {
+                    const uint4 v = *reinterpret_cast<const uint4 *>(q + qrow + h * 8 * DS_BK + (((hf * 4 + kk) ^ qsw) << 4));
+                    const unsigned lo = __byte_perm(v.x, v.y, qsel), hi = __byte_perm(v.z, v.w, qsel);
+                    ds_conv4(__byte_perm(lo, hi, 0x5410), cur[kk][h], cur[kk][h + 2]);
+                }
+            const unsigned xa = ds_sa(sm + s * DS_STAGE + hf * DS_XB64);
+            ds_fence(d);
+            asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 #pragma unroll
-        for (int kk = 0; kk < 4; kk++) ds_wgmma(d, cur[kk], ds_desc(xa + kk * 32));
-        asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-        ds_fence(d);
-        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-        ds_fence(d);
-        ds_fence(cur);    // read by this k block's wgmmas until here
+            for (int kk = 0; kk < 4; kk++) ds_wgmma(d, cur[kk], ds_desc(xa + kk * 32));
+            asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+            ds_fence(d);
+            asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+            ds_fence(d);
+            ds_fence(cur);    // read by these wgmmas until here
+        }
         if ((tid & 127) == 0) ds_bar_arrive(empty + s);
     }
 

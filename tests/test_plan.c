@@ -166,6 +166,10 @@ START_TEST(mixed_variant)
                 snprintf(def, sizeof def, "#define DS_MINB %d", (256 >> v) <= 64 ? 2 : 1);
                 ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
                 if ((256 >> v) <= 64) ck_assert_uint_le(kn->smem_bytes, 114 * 1024);
+                /* narrow blocks copy 128 k per stage (k = 1024, 4096 here), wide ones 64 */
+                snprintf(def, sizeof def, "#define DS_BK %d", (256 >> v) <= 64 ? 128 : 64);
+                ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
+                ck_assert_int_eq(kn->mixed_bk, (256 >> v) <= 64 ? 128 : 64);
             }
             ck_assert_int_ge(g->mixed_kernel[0], 0);
             const plan_kernel *k = &p->kernels[g->mixed_kernel[0]];
@@ -358,6 +362,7 @@ START_TEST(mixed_gated)
                 ck_assert_int_eq(k->grid_x, 2 * 2816 / 128);
                 const plan_kernel *k2 = &p->kernels[g2->mixed_kernel[v]];
                 ck_assert_ptr_nonnull(strstr(k2->source, "#define DS_GATED 0"));
+                ck_assert_int_eq(k2->mixed_bk, v >= 2 ? 128 : 64);   /* 2816 = 22 x 128 */
             }
             const plan_buf *o = &p->bufs[g1->mixed_gated_out], *x = &p->bufs[g1->x];
             ck_assert(o->kind == BUF_WORK && x->kind == BUF_WORK);
@@ -395,6 +400,19 @@ START_TEST(mixed_gated)
             dsmlp_plan_free(h);
         }
     }
+    /* I = 2880: the second GEMM's k is a multiple of 64, not of 128: its narrow blocks copy 64 k per stage */
+    dsmlp_mlp_config c;
+    family(LLAMA, 1, 0, DSMLP_BF16, &c);
+    c.hidden = 1024, c.intermediate = 2880, c.int8_weights = 1, c.int8_groups = 4;
+    mixed = 1;
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    for (int i = 0; i < h->p->nsteps; i++) {
+        const plan_gemm *g = &h->p->steps[i].gemm;
+        if (h->p->steps[i].kind != STEP_GEMM) continue;
+        ck_assert_int_eq(h->p->kernels[g->mixed_kernel[3]].mixed_bk, g->k % 128 ? 64 : 128);
+        ck_assert_ptr_nonnull(strstr(h->p->kernels[g->mixed_kernel[3]].source, g->k % 128 ? "#define DS_BK 64" : "#define DS_BK 128"));
+    }
+    dsmlp_plan_free(h);
     mixed = -1;
     dsmlp_ctx_free(ctx);
 }

@@ -63,13 +63,17 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
              s->gated ? "_gated" : "", s->has_bias ? "_bias" : "", s->has_c ? "_c" : "");
     dsmlpC_emit_set_name(k, base, 16, uniq);
     const int ba = 4, ca = 4 + s->has_bias;
-    const size_t stage = (size_t)s->tokens * 64 * 2 + EMIT_MIXED_ROWS * 64, staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;
     const int minb = s->tokens <= MIXED_TWO_PER_SM ? 2 : 1;
+    /* Narrow blocks stream the weight: 128 k per stage, copied as 128-byte row pieces (bench/proto/tma_patterns.cu:
+    ** 3.42 TB/s against 3.25 for 64-byte ones); wide ones multiply more per byte and keep more, smaller stages. */
+    const int bk = minb == 2 && s->k % 128 == 0 ? 128 : 64;
+    const size_t stage = (size_t)s->tokens * bk * 2 + EMIT_MIXED_ROWS * (size_t)bk, staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;
     int stages = (int)((minb == 2 ? MIXED_SMEM_STAGES_2 : MIXED_SMEM_STAGES) / stage);
     while ((size_t)stages * stage < staging) stages++;
     const size_t smem = (size_t)stages * stage + 2 * (size_t)stages * 8 + 1024;
-    char nn[32], kk[32], rpg[32], stg[16], sm[24], tok[16], mb[8];
+    char nn[32], kk[32], rpg[32], stg[16], sm[24], tok[16], mb[8], bks[8];
     snprintf(mb, sizeof mb, "%d", minb);
+    snprintf(bks, sizeof bks, "%d", bk);
     snprintf(sm, sizeof sm, "%zu", smem);
     snprintf(stg, sizeof stg, "%d", stages);
     snprintf(tok, sizeof tok, "%d", s->tokens);
@@ -79,7 +83,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     const char *kv[] = {"NAME", k->name, "N", nn, "K", kk, "RPG", rpg, "EPI_WHAT", what,
                         "QUANT", qt == DSMLP_I8 ? "1" : "2", "Q_NAME", qt == DSMLP_I8 ? "int8" : "fp8 e4m3",
                         "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
-                        "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "SMEM", sm, "TOK", tok, "MINB", mb,
+                        "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "BK", bks, "SMEM", sm, "TOK", tok, "MINB", mb,
                         "GATED", s->gated ? "1" : "0", "GACT", s->gated ? dsmlpC_emit_act_fn(s->gact) : "ds_relu",
                         "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act == 1 ? "1" : act == 2 ? "2" : "0",
                         "D_T", dsmlpC_emit_ctype(dt), "S_T", dsmlpC_emit_ctype(st),
@@ -90,5 +94,6 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     k->arch_a = 1;   /* wgmma and setmaxnreg: sm_90a */
     k->rows_fixed = 0, k->rows_per_block = s->tokens, k->grid_x = (int)(s->n / EMIT_MIXED_ROWS), k->threads = 384;
     k->smem_bytes = smem;
+    k->mixed_bk = bk;
     return r;
 }

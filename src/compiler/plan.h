@@ -122,6 +122,7 @@ typedef struct plan_kernel {
     size_t  sk_part_bytes;
     char    sk_what[128];          /* "IO 64 cols/warp, 2x4 warps" (explain)   */
     int     arch_a;                /* needs the arch-specific target (sm_90a: wgmma); dsmlpC_kernel_arch */
+    int     mixed_bk;              /* KERN_MIXED: k per stage (the weight's copy box: mixed_bk bytes x rows) */
 } plan_kernel;
 
 /* What a generated kernel step computes, as data (the stream route rebuilds

@@ -131,14 +131,14 @@ int dsmlpR_mixed_skips_gated(const plan *p, const exec_state *rt, const plan_ste
     return 0;
 }
 
-/* rows x cols row-major (elements of esize bytes), boxes of 64 columns x box_rows rows. ptr is 16-byte aligned, as
+/* rows x cols row-major (elements of esize bytes), boxes of box_cols columns x box_rows rows. ptr is 16-byte aligned, as
 ** the copy engine needs: bindings are checked when bound (exec_bind.c), the workspace is 256-aligned. */
 static dsmlp_status encode(dsmlp_ctx *ctx, const cuda_api *cu, CUtensorMap *m, CUtensorMapDataType dt, size_t esize,
-                           CUdeviceptr ptr, int64_t rows, int64_t cols, int box_rows, CUtensorMapSwizzle sw,
+                           CUdeviceptr ptr, int64_t rows, int64_t cols, int box_cols, int box_rows, CUtensorMapSwizzle sw,
                            const char *what, const char *buf)
 {
     const cuuint64_t dims[2] = {(cuuint64_t)cols, (cuuint64_t)rows}, strides[1] = {(cuuint64_t)cols * esize};
-    const cuuint32_t box[2] = {64, (cuuint32_t)box_rows}, es[2] = {1, 1};
+    const cuuint32_t box[2] = {(cuuint32_t)box_cols, (cuuint32_t)box_rows}, es[2] = {1, 1};
     CUresult r = cu->cuTensorMapEncodeTiled(m, dt, 2, (void *)(uintptr_t)ptr, dims, strides, box, es,
                                             CU_TENSOR_MAP_INTERLEAVE_NONE, sw, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
                                             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
@@ -159,11 +159,12 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     CUtensorMap tx, tq;
     const dsmlp_dtype xt = p->bufs[g->x].dtype;
     dsmlp_status s = encode(ctx, cu, &tx, xt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-                            2, rt->ptr[g->x], T, g->k, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
+                            2, rt->ptr[g->x], T, g->k, 64, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
     const int gated = g->mixed_gated_out >= 0;   /* up and gate rows as two boxes of 64 rows */
     if (s == DSMLP_OK)
-        s = encode(ctx, cu, &tq, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, rt->ptr[g->mixed_q], g->n, g->k,
-                   gated ? EMIT_MIXED_ROWS / 2 : EMIT_MIXED_ROWS, CU_TENSOR_MAP_SWIZZLE_64B, what, p->bufs[g->mixed_q].name);
+        s = encode(ctx, cu, &tq, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, rt->ptr[g->mixed_q], g->n, g->k, k->mixed_bk,
+                   gated ? EMIT_MIXED_ROWS / 2 : EMIT_MIXED_ROWS,
+                   k->mixed_bk == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B, what, p->bufs[g->mixed_q].name);
     if (s != DSMLP_OK) return s;
     long long TT = (long long)T;
     CUdeviceptr none = 0;

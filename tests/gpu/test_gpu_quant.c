@@ -168,7 +168,8 @@ static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated,
     dsmlp_mlp_config cfg;
     config(q, gated, H, I, &cfg);
     char desc[100];
-    snprintf(desc, sizeof desc, "%s %s H=%lld [mixed]", gated ? "swiglu bf16" : "gelu f16", q->name, (long long)H);
+    snprintf(desc, sizeof desc, "%s %s H=%lld I=%lld [mixed]", gated ? "swiglu bf16" : "gelu f16", q->name, (long long)H,
+             (long long)I);
     gu_case c;
     dsmlp_status st = gu_case_open(&c, ctx, &cfg, 1000, desc);
     ck_assert_msg(st == DSMLP_OK, "%s: %s", desc, dsmlp_last_error(ctx));
@@ -186,7 +187,7 @@ static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated,
         double err = gu_case_check(&c, Ts[i], &st);
         int ok = st == DSMLP_OK && err <= gu_tol(c.dtype);
         gu_tally_add(ty, c.dtype, desc, Ts[i], err, ok);
-        printf("%s %-54s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", desc, (long long)Ts[i], err,
+        printf("%s %-62s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", desc, (long long)Ts[i], err,
                st ? " run: " : "", st ? dsmlp_last_error(ctx) : "");
     }
     fflush(stdout);
@@ -213,6 +214,11 @@ START_TEST(mixed_every_layout)
     for (int g = 0; g < 2; g++)
         for (int k = 0; k < nlayouts; k++)
             if (g || !layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], g, 1024, g ? 2816 : 4096, mixed_Ts, nmixed_Ts);
+    /* I = 2880: the second GEMM's k is a multiple of 64, not of 128, so its narrow blocks (T = 2, 33) copy 64 k per
+    ** stage with the 64-byte swizzle while the first GEMM's copy 128 (test_plan mixed_gated) */
+    static const int64_t bk_Ts[] = {2, 33, 100};
+    for (int k = 0; k < nlayouts; k++)
+        if (layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], 1, 1024, 2880, bk_Ts, sizeof bk_Ts / sizeof *bk_Ts);
     /* Splits other than powers of two: hidden 5120 = 40 row tiles for the second GEMM, whose k (2048, 32 blocks of
     ** 64) the runtime splits in 3 on a 132-SM card at T <= 128 (40 x 4 > 132), the first GEMM (16 row tiles, k 5120)
     ** in 8; uneven k shares (10/11/11 blocks) and token slices (21/21/22 of 64). */
