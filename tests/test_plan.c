@@ -232,6 +232,17 @@ static CUresult fake_clusters(int *n, CUfunction f, const CUlaunchConfig *c)
     return CUDA_SUCCESS;
 }
 
+/* A 132-SM device whose driver has the entry points the mixed-input GEMMs need (no kernels loaded: occupancy
+** queries answered by the fallbacks), for the runtime's choices without a GPU. */
+typedef struct fake_rt { cuda_api cu; struct device dev; exec_state rt; } fake_rt;
+static void fake_rt_init(fake_rt *f)
+{
+    memset(f, 0, sizeof *f);
+    f->cu.cuTensorMapEncodeTiled = fake_encode, f->cu.cuLaunchKernelEx = fake_launch_ex;
+    f->dev.cu = &f->cu, f->dev.sm_count = 132;
+    f->rt.dev = &f->dev;
+}
+
 START_TEST(mixed_rule)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -245,15 +256,8 @@ START_TEST(mixed_rule)
         if (p->steps[i].kind == STEP_GEMM) *(p->steps[i].gemm.n == 16384 ? &g1 : &g2) = &p->steps[i].gemm;
     ck_assert(g1 && g2 && g1->mixed_kernel[0] >= 0 && g2->mixed_kernel[0] >= 0);
     ck_assert_int_eq(g1->decode_max_T, 1);
-    static cuda_api cu;
-    cu.cuTensorMapEncodeTiled = fake_encode;
-    struct device dev;
-    memset(&dev, 0, sizeof dev);
-    cu.cuLaunchKernelEx = fake_launch_ex;
-    dev.cu = &cu, dev.sm_count = 132;
-    exec_state rt;
-    memset(&rt, 0, sizeof rt);
-    rt.dev = &dev;
+    static fake_rt f;
+    fake_rt_init(&f);
     /* T, whether each GEMM runs mixed, and the second GEMM's tokens per block and k split */
     static const struct { int64_t T; int first, second, tok2, split2; } want[] = {
         {1, 0, 0, 0, 0}, {2, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
@@ -261,8 +265,8 @@ START_TEST(mixed_rule)
         {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {2049, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         mixed_pick mp = {-1, 0, 0};
-        ck_assert_msg(dsmlpR_mixed_serves(p, &rt, g1, want[i].T) == want[i].first, "first GEMM at T = %lld", (long long)want[i].T);
-        ck_assert_msg(dsmlpR_mixed_pick(p, &rt, g2, want[i].T, &mp) == want[i].second, "second GEMM at T = %lld", (long long)want[i].T);
+        ck_assert_msg(dsmlpR_mixed_serves(p, &f.rt, g1, want[i].T) == want[i].first, "first GEMM at T = %lld", (long long)want[i].T);
+        ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g2, want[i].T, &mp) == want[i].second, "second GEMM at T = %lld", (long long)want[i].T);
         if (!want[i].second) continue;
         ck_assert_msg(mp.tokens == want[i].tok2 && mp.split == want[i].split2 &&
                           mp.kernel == g2->mixed_kernel[mp.tokens == 256 ? 0 : mp.tokens == 128 ? 1 : mp.tokens == 64 ? 2 : 3],
@@ -270,42 +274,42 @@ START_TEST(mixed_rule)
                       mp.split, want[i].tok2, want[i].split2);
     }
     p->mixed_mode = 2;
-    ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g1, 1), 0);   /* the decode GEMV's */
-    ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g2, 2), 1);
-    ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g2, 8192), 1);
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g1, 1), 0);   /* the decode GEMV's */
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g2, 2), 1);
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g2, 8192), 1);
     mixed_pick mp;
     /* where the device holds only 30 clusters of 4 (its GPCs' SM counts), 32 row tiles take clusters of 3 */
-    rt.kern = calloc((size_t)p->nkernels, sizeof *rt.kern);
-    ck_assert_ptr_nonnull(rt.kern);
+    f.rt.kern = calloc((size_t)p->nkernels, sizeof *f.rt.kern);
+    ck_assert_ptr_nonnull(f.rt.kern);
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
-        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) rt.kern[g2->mixed_kernel[v]].clusters[s] = s == 4 ? 30 : 132 / s;
-    cu.cuOccupancyMaxActiveClusters = fake_clusters;   /* the counts above are what the load-time query found */
-    ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 64, &mp) && mp.split == 3 && mp.tokens == 64);
+        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) f.rt.kern[g2->mixed_kernel[v]].clusters[s] = s == 4 ? 30 : 132 / s;
+    f.cu.cuOccupancyMaxActiveClusters = fake_clusters;   /* the counts above are what the load-time query found */
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 3 && mp.tokens == 64);
     /* a query that says no cluster of 3 or 4 fits (or failed): clusters of 2 */
-    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) rt.kern[g2->mixed_kernel[v]].clusters[3] = rt.kern[g2->mixed_kernel[v]].clusters[4] = 0;
-    ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 64, &mp) && mp.split == 2);
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) f.rt.kern[g2->mixed_kernel[v]].clusters[3] = f.rt.kern[g2->mixed_kernel[v]].clusters[4] = 0;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 2);
     /* two blocks per SM (the occupancy query at load): the split counts 2 x 132 block slots; the second GEMM's 32 row
     ** tiles at T = 64 take clusters of 8 where they fit, the first GEMM's 128 at T = 32 clusters of 2 (one per SM: 1) */
     for (int i = 0; i < p->nkernels; i++) {
-        rt.kern[i].per_sm = 2;
-        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) rt.kern[i].clusters[s] = 264 / s;
+        f.rt.kern[i].per_sm = 2;
+        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) f.rt.kern[i].clusters[s] = 264 / s;
     }
-    ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 64, &mp) && mp.split == 8 && mp.tokens == 64);
-    ck_assert(dsmlpR_mixed_pick(p, &rt, g1, 32, &mp) && mp.split == 2 && mp.tokens == 32);
-    for (int i = 0; i < p->nkernels; i++) rt.kern[i].per_sm = 1;
-    ck_assert(dsmlpR_mixed_pick(p, &rt, g1, 32, &mp) && mp.split == 1);
-    free(rt.kern);
-    rt.kern = NULL;
-    cu.cuOccupancyMaxActiveClusters = NULL;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 8 && mp.tokens == 64);
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 32, &mp) && mp.split == 2 && mp.tokens == 32);
+    for (int i = 0; i < p->nkernels; i++) f.rt.kern[i].per_sm = 1;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 32, &mp) && mp.split == 1);
+    free(f.rt.kern);
+    f.rt.kern = NULL;
+    f.cu.cuOccupancyMaxActiveClusters = NULL;
     /* without cuLaunchKernelEx no cluster launch: no split */
-    cu.cuLaunchKernelEx = NULL;
-    ck_assert(dsmlpR_mixed_pick(p, &rt, g2, 256, &mp) && mp.split == 1);
-    cu.cuLaunchKernelEx = fake_launch_ex;
-    cu.cuTensorMapEncodeTiled = NULL;
-    ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g2, 1024), 0);
-    cu.cuTensorMapEncodeTiled = fake_encode;
+    f.cu.cuLaunchKernelEx = NULL;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 256, &mp) && mp.split == 1);
+    f.cu.cuLaunchKernelEx = fake_launch_ex;
+    f.cu.cuTensorMapEncodeTiled = NULL;
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g2, 1024), 0);
+    f.cu.cuTensorMapEncodeTiled = fake_encode;
     p->mixed_mode = 0;
-    ck_assert_int_eq(dsmlpR_mixed_serves(p, &rt, g1, 1024), 0);
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g1, 1024), 0);
     /* the dequant step feeding the first GEMM is skipped exactly where that GEMM runs mixed */
     p->mixed_mode = 1;
     for (int i = 0; i < p->nsteps; i++) {
@@ -313,7 +317,7 @@ START_TEST(mixed_rule)
         if (s->kind != STEP_KERNEL || s->op.kind != KERN_DEQUANT) continue;
         const plan_gemm *g = s->op.deq.out == g1->w ? g1 : g2;
         for (size_t j = 0; j < sizeof want / sizeof *want; j++)
-            ck_assert_int_eq(dsmlpR_mixed_skips_dequant(p, &rt, p->steps, p->nsteps, s, want[j].T),
+            ck_assert_int_eq(dsmlpR_mixed_skips_dequant(p, &f.rt, p->steps, p->nsteps, s, want[j].T),
                              g == g1 ? want[j].first : want[j].second);
     }
     dsmlp_plan_free(h);
@@ -373,30 +377,23 @@ START_TEST(mixed_gated)
             TU_OK(ctx, dsmlp_plan_explain(h, &text));
             ck_assert_msg(strstr(text, "gated: its kernels also apply the gated step"), "%s", text);
             free(text);
-            static cuda_api cu;
-            cu.cuTensorMapEncodeTiled = fake_encode;
-            cu.cuLaunchKernelEx = fake_launch_ex;
-            struct device dev;
-            memset(&dev, 0, sizeof dev);
-            dev.cu = &cu, dev.sm_count = 132;
-            exec_state rt;
-            memset(&rt, 0, sizeof rt);
-            rt.dev = &dev;
+            static fake_rt f;
+            fake_rt_init(&f);
             static const int64_t Ts[] = {1, 2, 16, 64, 129, 1000, 2048, 2049};
             int ran = 0;
             for (size_t i = 0; i < sizeof Ts / sizeof *Ts; i++) {
-                const int serves = dsmlpR_mixed_serves(p, &rt, g1, Ts[i]);
-                ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &rt, p->steps, p->nsteps, gs, Ts[i]), serves);
+                const int serves = dsmlpR_mixed_serves(p, &f.rt, g1, Ts[i]);
+                ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, Ts[i]), serves);
                 ran += serves;
             }
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &rt, p->steps, p->nsteps, gs, 2049), 0);
+            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 2049), 0);
             ck_assert_int_ge(ran, 2);   /* hidden 1024 is narrow: the rule takes T = 129 and 1000 */
             p->mixed_mode = 2;          /* every T but the decode GEMV's */
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &rt, p->steps, p->nsteps, gs, 1), 0);
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &rt, p->steps, p->nsteps, gs, 2), 1);
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &rt, p->steps, p->nsteps, gs, 4096), 1);
+            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 1), 0);
+            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 2), 1);
+            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 4096), 1);
             p->mixed_mode = 0;
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &rt, p->steps, p->nsteps, gs, 1000), 0);
+            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 1000), 0);
             dsmlp_plan_free(h);
         }
     }
@@ -1100,27 +1097,21 @@ static void route_buckets(int gated, int mixed_mode, int *stream_to)
     mixed = -1;
     plan *p = h->p;
     ck_assert_int_gt(p->nssteps, 0);
-    static cuda_api cu;
-    cu.cuTensorMapEncodeTiled = fake_encode, cu.cuLaunchKernelEx = fake_launch_ex;
-    struct device dev;
-    memset(&dev, 0, sizeof dev);
-    dev.cu = &cu, dev.sm_count = 132;
-    exec_state rt;
-    memset(&rt, 0, sizeof rt);
-    rt.dev = &dev;
+    static fake_rt f;
+    fake_rt_init(&f);
     for (int b = 0; b < PLAN_BUCKETS; b++) {
-        rt.pick[b].variant = calloc((size_t)p->nssteps + 1, sizeof(int));
-        rt.pick[b].grid = calloc((size_t)p->nssteps + 1, sizeof(int));
-        ck_assert(rt.pick[b].variant && rt.pick[b].grid);
+        f.rt.pick[b].variant = calloc((size_t)p->nssteps + 1, sizeof(int));
+        f.rt.pick[b].grid = calloc((size_t)p->nssteps + 1, sizeof(int));
+        ck_assert(f.rt.pick[b].variant && f.rt.pick[b].grid);
     }
-    dsmlpR_exec_stream_heuristic(p, &rt);
+    dsmlpR_exec_stream_heuristic(p, &f.rt);
     *stream_to = 0;
     for (int b = 0; b < PLAN_BUCKETS; b++) {
-        if (rt.pick[b].stream) {
+        if (f.rt.pick[b].stream) {
             ck_assert_msg(*stream_to == dsmlpR_exec_bucket_tokens(b) / 2 || b == 0, "bucket %d on the W rings after a main one", b);
             *stream_to = dsmlpR_exec_bucket_tokens(b);
         }
-        free(rt.pick[b].variant), free(rt.pick[b].grid);
+        free(f.rt.pick[b].variant), free(f.rt.pick[b].grid);
     }
     dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);
