@@ -124,7 +124,7 @@ static dsmlp_status emit_unique(lw *L, plan_kernel *k, emit_fn fn, const void *a
         dsmlp_status s = fn(L, k, a, uniq);
         if (s != DSMLP_OK) return s;
         int clash = 0;
-        for (int i = 0; i < L->p->nkernels && !clash; i++) {   /* k may be re-emitted in place (mixed_absorb_gated) */
+        for (int i = 0; i < L->p->nkernels && !clash; i++) {   /* k need not be the last (mixed_emit) */
             const plan_kernel *o = &L->p->kernels[i];
             clash = o != k && o->source && !strcmp(o->name, k->name) && strcmp(o->source, k->source);
         }
@@ -223,16 +223,13 @@ static dsmlp_status em_mixed(lw *L, plan_kernel *k, const void *a, int uniq)
     return dsmlpC_emit_mixed(L->ctx, L->p, k, a, uniq);
 }
 
-/* (Re)writes the kernels m->mixed_kernel[] of GEMM step m (one per token width): its own epilogue, or with gated
-** (a gated step reading m's output as [up | gate]) that step's gating, writing its output. */
+/* Writes the kernels m->mixed_kernel[] of GEMM step m (one per token width): its own epilogue, or with gated (a
+** gated step reading m's output as [up | gate]) that step's gating, writing its output. */
 static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, const plan_act_op *gated)
 {
     static const int tokens[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
         plan_kernel *k = &L->p->kernels[m->mixed_kernel[v]];
-        free(k->source);
-        memset(k, 0, sizeof *k);
-        k->kind = KERN_MIXED;
         dsmlp_status s;
         if ((s = arg(L, k, gated ? gated->out : m->d, -1)) || (s = arg(L, k, m->mixed_q, -1)) ||
             (s = arg(L, k, m->mixed_scales, -1)) || (s = arg(L, k, m->x, -1)))
@@ -245,8 +242,9 @@ static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, con
     return DSMLP_OK;
 }
 
-/* The mixed-input variant of GEMM step m, whose weight is dequant node w's output: a generated kernel reading w's
-** codes and scales itself. Operands it cannot serve keep dequantize + cuBLASLt (explain says why). */
+/* The mixed-input variant of GEMM step m, whose weight is dequant node w's output: generated kernels reading w's
+** codes and scales themselves, emitted once every step is lowered (mixed_emit: they may absorb a later gated step).
+** Operands it cannot serve keep dequantize + cuBLASLt (explain says why). */
 static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
 {
     plan *p = L->p;
@@ -262,7 +260,7 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
         if (!add_kernel(L, KERN_MIXED, &m->mixed_kernel[v])) return nomem(L);
     m->mixed_q = q, m->mixed_scales = sc;
-    return emit_mixed_variants(L, m, w->groups, NULL);
+    return DSMLP_OK;
 }
 
 static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
@@ -458,34 +456,41 @@ static dsmlp_status lower_all_reduce(lw *L, const fuse_group *G)
 
 /* ------------------------------------------------------ gated, mixed */
 
-/* A gated step reading a mixed-input GEMM's output as [up | gate], which nothing else reads: the GEMM's mixed-input
-** kernels apply the gating themselves and write the gated step's output (no [T, 2I] intermediate, no gated kernel);
-** the runtime skips the gated step wherever they run (exec_mixed.c). cuBLASLt keeps the two steps. */
-static dsmlp_status mixed_absorb_gated(lw *L)
+/* The gated step that GEMM step i's mixed-input kernels can absorb, or -1: one reading its output as [up | gate],
+** which nothing else reads (a GEMM without its own epilogue). */
+static int gated_follower(const plan *p, int i)
+{
+    const plan_gemm *m = &p->steps[i].gemm;
+    if (m->epi != EPI_NONE || m->bias >= 0 || m->c >= 0 || p->bufs[m->d].kind != BUF_WORK) return -1;
+    int j = -1, others = 0;
+    for (int t = 0; t < p->nsteps; t++) {
+        const plan_step *o = &p->steps[t];
+        if (t == i || !dsmlpC_plan_step_reads(p, o, m->d)) continue;
+        if (j < 0 && o->kind == STEP_KERNEL && o->op.kind == KERN_GATED && o->op.act.in == m->d && o->op.act.gate < 0) j = t;
+        else others++;
+    }
+    return j >= 0 && !others && p->bufs[p->steps[j].op.act.out].dtype == p->bufs[m->d].dtype ? j : -1;
+}
+
+/* Emits every GEMM step's mixed-input kernels (lower_mixed reserved them). Where a gated step follows (gated_follower)
+** they apply the gating themselves and write the gated step's output (no [T, 2I] intermediate, no gated kernel); the
+** runtime skips the gated step wherever they run (exec_mixed.c), cuBLASLt keeps the two steps. */
+static dsmlp_status mixed_emit(lw *L)
 {
     plan *p = L->p;
     for (int i = 0; i < p->nsteps; i++) {
         plan_step *st = &p->steps[i];
         plan_gemm *m = &st->gemm;
-        if (st->kind != STEP_GEMM || m->mixed_kernel[0] < 0 || m->epi != EPI_NONE || m->bias >= 0 || m->c >= 0 ||
-            p->bufs[m->d].kind != BUF_WORK)
-            continue;
-        int j = -1, others = 0;
-        for (int t = 0; t < p->nsteps; t++) {
-            const plan_step *o = &p->steps[t];
-            if (t == i || !dsmlpC_plan_step_reads(p, o, m->d)) continue;
-            if (j < 0 && o->kind == STEP_KERNEL && o->op.kind == KERN_GATED && o->op.act.in == m->d && o->op.act.gate < 0) j = t;
-            else others++;
-        }
-        int64_t groups = 0;
+        if (st->kind != STEP_GEMM || m->mixed_kernel[0] < 0) continue;
+        int64_t groups = 0;   /* the dequant step's (lower_mixed runs only on a dequantized weight) */
         for (int t = 0; t < p->nsteps; t++)
             if (p->steps[t].kind == STEP_KERNEL && p->steps[t].op.kind == KERN_DEQUANT && p->steps[t].op.deq.out == m->w)
                 groups = p->steps[t].op.deq.groups;
-        if (j < 0 || others || groups <= 0) continue;
-        const plan_act_op *a = &p->steps[j].op.act;
-        if (p->bufs[a->out].dtype != p->bufs[m->d].dtype) continue;
+        const int j = gated_follower(p, i);
+        const plan_act_op *a = j >= 0 ? &p->steps[j].op.act : NULL;
         dsmlp_status s = emit_mixed_variants(L, m, groups, a);
         if (s != DSMLP_OK) return s;
+        if (!a) continue;
         m->mixed_gated_out = a->out, m->mixed_gated_bias = a->bias;
         dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its mixed-input kernels also apply step %d's gating (%s)", j,
                             p->steps[j].label);
@@ -527,7 +532,7 @@ dsmlp_status dsmlpC_lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
         case FG_ALL_REDUCE: s = lower_all_reduce(&L, G); break;
         }
     }
-    if (s == DSMLP_OK) s = mixed_absorb_gated(&L);
+    if (s == DSMLP_OK) s = mixed_emit(&L);
     free(L.bufof);
     return s;
 oom:

@@ -30,7 +30,7 @@ static void lifetimes(const plan *p, const plan_step *steps, int n, int *first, 
         if (s->kind == STEP_GEMM) {
             touch(first, last, s->gemm.x, i), touch(first, last, s->gemm.w, i), touch(first, last, s->gemm.bias, i);
             touch(first, last, s->gemm.c, i), touch(first, last, s->gemm.d, i);
-            /* its mixed-input kernels may write the gated step's output here already (lower.c mixed_absorb_gated) */
+            /* its mixed-input kernels may write the gated step's output here already (lower.c mixed_emit) */
             touch(first, last, s->gemm.mixed_gated_out, i), touch(first, last, s->gemm.mixed_gated_bias, i);
         } else if (s->kind == STEP_KERNEL || s->kind == STEP_STREAM) {
             for (int v = 0; v < (s->kind == STEP_STREAM ? s->stream.nvariants : 1); v++) {

@@ -80,7 +80,7 @@ typedef struct plan_gemm {
     ** takes narrow blocks, which multiply less padding). -1: none. */
     int           mixed_kernel[PLAN_MIXED_VARIANTS], mixed_q, mixed_scales;
     /* mixed_gated_out >= 0: the mixed kernels also apply the gated step that reads d as [up | gate] (lower.c
-    ** mixed_absorb_gated): they write its output mixed_gated_out [T, n / 2], with its bias mixed_gated_bias (-1:
+    ** mixed_emit): they write its output mixed_gated_out [T, n / 2], with its bias mixed_gated_bias (-1:
     ** none), and the runtime skips that step wherever they run. */
     int           mixed_gated_out, mixed_gated_bias;
 } plan_gemm;
