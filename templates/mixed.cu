@@ -45,6 +45,8 @@ typedef {{C_T}} ds_c_t;
 #define DS_ROWS 128              // weight rows per block
 #define DS_XB (DS_XB64 * (DS_BK / 64))
 #define DS_QB (DS_ROWS * DS_BK)
+#define DS_QW (DS_BK > 128 ? 128 : DS_BK)   // bytes of a row per q box (the swizzle span): DS_BK / DS_QW boxes per stage
+#define DS_QBOX (DS_ROWS * DS_QW)
 #define DS_STAGE (DS_XB + DS_QB)
 #define DS_OR (DS_ROWS + 4)      // floats per staged token row (conflict-free staging)
 
@@ -250,12 +252,16 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
                 ds_bar_expect(full + s, DS_STAGE);
 #pragma unroll
                 for (int b = 0; b < DS_BK / 64; b++) ds_tma(sm + s * DS_STAGE + b * DS_XB64, &tx, kt * DS_BK + b * 64, t0, full + s);
+#pragma unroll
+                for (int b = 0; b < DS_BK / DS_QW; b++) {
+                    unsigned char *qs = sm + s * DS_STAGE + DS_XB + b * DS_QBOX;
 #if DS_GATED
-                ds_tma(sm + s * DS_STAGE + DS_XB, &tq, kt * DS_BK, n0 / 2, full + s);   // up rows
-                ds_tma(sm + s * DS_STAGE + DS_XB + DS_QB / 2, &tq, kt * DS_BK, (int)(DS_N / 2) + n0 / 2, full + s);   // gate
+                    ds_tma(qs, &tq, kt * DS_BK + b * DS_QW, n0 / 2, full + s);   // up rows
+                    ds_tma(qs + DS_QBOX / 2, &tq, kt * DS_BK + b * DS_QW, (int)(DS_N / 2) + n0 / 2, full + s);   // gate
 #else
-                ds_tma(sm + s * DS_STAGE + DS_XB, &tq, kt * DS_BK, n0, full + s);
+                    ds_tma(qs, &tq, kt * DS_BK + b * DS_QW, n0, full + s);
 #endif
+                }
             }
         }
         __syncwarp();
@@ -273,7 +279,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     // Rows g and g + 8 of this warp's 16. The q box's 16-byte chunk j of row r sits at r * 64 + ((j ^ ((r >> 1) & 3))
     // << 4) (the 64-byte swizzle) or r * 128 + ((j ^ (r & 7)) << 4) (the 128-byte one): either way a quarter warp's
     // eight rows in distinct banks, and rows g and g + 8 in the same phase. Bytes 2c, 2c + 1 of each 8 are ours.
-    const int qrow = (cw * 64 + w4 * 16 + g) * DS_BK, qsw = DS_BK == 128 ? g : (g >> 1) & 3, qsel = (2 * c) | (2 * c + 1) << 4;
+    const int qrow = (cw * 64 + w4 * 16 + g) * DS_QW, qsw = DS_QW == 128 ? g : (g >> 1) & 3, qsel = (2 * c) | (2 * c + 1) << 4;
     unsigned cur[4][4];
     for (int kt = kb0; kt < kb1; kt++) {
         const int i = kt - kb0, s = i % DS_STAGES;
@@ -285,7 +291,9 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             for (int kk = 0; kk < 4; kk++)
 #pragma unroll
                 for (int h = 0; h < 2; h++) {
-                    const uint4 v = *reinterpret_cast<const uint4 *>(q + qrow + h * 8 * DS_BK + (((hf * 4 + kk) ^ qsw) << 4));
+                    const int j = hf * 4 + kk;   // the stage's 16-byte chunk of the row: box j / (DS_QW / 16)
+                    const uint4 v = *reinterpret_cast<const uint4 *>(q + (j / (DS_QW / 16)) * DS_QBOX + qrow + h * 8 * DS_QW +
+                                                                     (((j % (DS_QW / 16)) ^ qsw) << 4));
                     const unsigned lo = __byte_perm(v.x, v.y, qsel), hi = __byte_perm(v.z, v.w, qsel);
                     ds_conv4(__byte_perm(lo, hi, 0x5410), cur[kk][h], cur[kk][h + 2]);
                 }

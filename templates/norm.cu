@@ -33,12 +33,21 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{P
 #endif
         float v[DS_ITEMS][DS_VEC];
         float sum = 0.0f;
+        // gamma (and beta) are read with the inputs, not after the two reductions: one dependent memory trip less
+        float g[DS_ITEMS][DS_VEC];
+#if DS_HAS_BETA
+        float b[DS_ITEMS][DS_VEC];
+#endif
 #pragma unroll
         for (int it = 0; it < DS_ITEMS; it++) {
             const int k = lane + it * DS_LANES;
             if (k < DS_NV) {
                 const ds_i64 c = (ds_i64)k * DS_VEC;
                 const ds_i64 i = row * DS_H + c;
+                ds_load<DS_VEC>({{GAMMA}} + c, g[it]);
+#if DS_HAS_BETA
+                ds_load<DS_VEC>({{BETA}} + c, b[it]);
+#endif
                 float t[DS_VEC];
 {{LOAD_SUM}}
 #pragma unroll
@@ -78,21 +87,12 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{P
             const int k = lane + it * DS_LANES;
             if (k < DS_NV) {
                 const ds_i64 c = (ds_i64)k * DS_VEC;
-                float g[DS_VEC], y[DS_VEC];
-                ds_load<DS_VEC>({{GAMMA}} + c, g);
-#if DS_HAS_GAMMA_OFFSET
-#pragma unroll
-                for (int j = 0; j < DS_VEC; j++) g[j] += DS_GAMMA_OFFSET;
-#endif
-#if DS_HAS_BETA
-                float b[DS_VEC];
-                ds_load<DS_VEC>({{BETA}} + c, b);
-#endif
+                float y[DS_VEC];
 #pragma unroll
                 for (int j = 0; j < DS_VEC; j++) {
-                    y[j] = (DS_RMS ? v[it][j] : v[it][j] - mean) * rstd * g[j];
+                    y[j] = (DS_RMS ? v[it][j] : v[it][j] - mean) * rstd * (g[it][j] + (DS_HAS_GAMMA_OFFSET ? DS_GAMMA_OFFSET : 0.0f));
 #if DS_HAS_BETA
-                    y[j] += b[j];
+                    y[j] += b[it][j];
 #endif
                 }
                 ds_store<DS_VEC>(a0 + row * DS_H + c, y);

@@ -166,10 +166,11 @@ START_TEST(mixed_variant)
                 snprintf(def, sizeof def, "#define DS_MINB %d", (256 >> v) <= 64 ? 2 : 1);
                 ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
                 if ((256 >> v) <= 64) ck_assert_uint_le(kn->smem_bytes, 114 * 1024);
-                /* narrow blocks copy 128 k per stage (k = 1024, 4096 here), wide ones 64 */
-                snprintf(def, sizeof def, "#define DS_BK %d", (256 >> v) <= 64 ? 128 : 64);
+                /* 32-token blocks copy 256 k per stage, 64-token ones 128 (k = 1024, 4096 here), wide ones 64 */
+                const int bk = (256 >> v) == 32 ? 256 : (256 >> v) == 64 ? 128 : 64;
+                snprintf(def, sizeof def, "#define DS_BK %d", bk);
                 ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
-                ck_assert_int_eq(kn->mixed_bk, (256 >> v) <= 64 ? 128 : 64);
+                ck_assert_int_eq(kn->mixed_bk, bk);
             }
             ck_assert_int_ge(g->mixed_kernel[0], 0);
             const plan_kernel *k = &p->kernels[g->mixed_kernel[0]];
@@ -366,7 +367,7 @@ START_TEST(mixed_gated)
                 ck_assert_int_eq(k->grid_x, 2 * 2816 / 128);
                 const plan_kernel *k2 = &p->kernels[g2->mixed_kernel[v]];
                 ck_assert_ptr_nonnull(strstr(k2->source, "#define DS_GATED 0"));
-                ck_assert_int_eq(k2->mixed_bk, v >= 2 ? 128 : 64);   /* 2816 = 22 x 128 */
+                ck_assert_int_eq(k2->mixed_bk, v == 3 ? 256 : v == 2 ? 128 : 64);   /* 2816 = 11 x 256 */
             }
             const plan_buf *o = &p->bufs[g1->mixed_gated_out], *x = &p->bufs[g1->x];
             ck_assert(o->kind == BUF_WORK && x->kind == BUF_WORK);
@@ -406,8 +407,8 @@ START_TEST(mixed_gated)
     for (int i = 0; i < h->p->nsteps; i++) {
         const plan_gemm *g = &h->p->steps[i].gemm;
         if (h->p->steps[i].kind != STEP_GEMM) continue;
-        ck_assert_int_eq(h->p->kernels[g->mixed_kernel[3]].mixed_bk, g->k % 128 ? 64 : 128);
-        ck_assert_ptr_nonnull(strstr(h->p->kernels[g->mixed_kernel[3]].source, g->k % 128 ? "#define DS_BK 64" : "#define DS_BK 128"));
+        ck_assert_int_eq(h->p->kernels[g->mixed_kernel[3]].mixed_bk, g->k % 128 ? 64 : 256);
+        ck_assert_int_eq(h->p->kernels[g->mixed_kernel[2]].mixed_bk, g->k % 128 ? 64 : 128);
     }
     dsmlp_plan_free(h);
     mixed = -1;

@@ -65,8 +65,9 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     const int ba = 4, ca = 4 + s->has_bias;
     const int minb = s->tokens <= MIXED_TWO_PER_SM ? 2 : 1;
     /* Narrow blocks stream the weight: 128 k per stage, copied as 128-byte row pieces (bench/proto/tma_patterns.cu:
-    ** 3.42 TB/s against 3.25 for 64-byte ones); wide ones multiply more per byte and keep more, smaller stages. */
-    const int bk = minb == 2 && s->k % 128 == 0 ? 128 : 64;
+    ** 3.42 TB/s against 3.25 for 64-byte ones), 256 k (two 128-byte pieces a row) for 32-token blocks (SwiGLU-4096
+    ** int8 T = 16 86.0 -> 82.9 us); wide ones multiply more per byte and keep more, smaller stages. */
+    const int bk = s->tokens <= 32 && s->k % 256 == 0 ? 256 : minb == 2 && s->k % 128 == 0 ? 128 : 64;
     const size_t stage = (size_t)s->tokens * bk * 2 + EMIT_MIXED_ROWS * (size_t)bk, staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;
     int stages = (int)((minb == 2 ? MIXED_SMEM_STAGES_2 : MIXED_SMEM_STAGES) / stage);
     while ((size_t)stages * stage < staging) stages++;
