@@ -45,7 +45,8 @@ typedef {{C_T}} ds_c_t;
 #define DS_ROWS 128              // weight rows per block
 #define DS_XB (DS_XB64 * (DS_BK / 64))
 #define DS_QB (DS_ROWS * DS_BK)
-#define DS_QW (DS_BK > 128 ? 128 : DS_BK)   // bytes of a row per q box (the swizzle span): DS_BK / DS_QW boxes per stage
+#define DS_QW (DS_BK > 128 ? 128 : DS_BK)   // bytes of a row per q box (the swizzle span): DS_BK / DS_QW boxes per
+                                            // stage (the runtime's tensor map: EMIT_MIXED_QBOX)
 #define DS_QBOX (DS_ROWS * DS_QW)
 #define DS_STAGE (DS_XB + DS_QB)
 #define DS_OR (DS_ROWS + 4)      // floats per staged token row (conflict-free staging)

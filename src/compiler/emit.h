@@ -45,6 +45,9 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
 ** ([out,in]) and row-group scales read directly. args: d [T,n], q [n,k], scales [groups], x [T,k], [bias [n]],
 ** [c [T,n]]; d and x f16 or bf16 alike. Supported shapes: emit_mixed_supports. */
 #define EMIT_MIXED_ROWS 128   /* weight rows per block (tokens per block: PLAN_MIXED_TOKENS) */
+/* Bytes of a weight row per copy box of a mixed-input kernel with bk k per stage (the template's DS_QW: boxes span
+** at most the 128-byte swizzle, so a 256-k stage takes two a row); its tensor map uses the 128-byte swizzle when 128. */
+#define EMIT_MIXED_QBOX(bk) ((bk) > 128 ? 128 : (bk))
 typedef struct emit_mixed_spec {
     int64_t       n, k, groups;
     plan_epilogue epi;

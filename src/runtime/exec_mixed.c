@@ -161,10 +161,11 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     dsmlp_status s = encode(ctx, cu, &tx, xt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
                             2, rt->ptr[g->x], T, g->k, 64, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
     const int gated = g->mixed_gated_out >= 0;   /* up and gate rows as two boxes of 64 rows */
+    const int qbox = EMIT_MIXED_QBOX(k->mixed_bk);
     if (s == DSMLP_OK)
-        s = encode(ctx, cu, &tq, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, rt->ptr[g->mixed_q], g->n, g->k, k->mixed_bk > 128 ? 128 : k->mixed_bk,
-                   gated ? EMIT_MIXED_ROWS / 2 : EMIT_MIXED_ROWS,
-                   k->mixed_bk >= 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B, what, p->bufs[g->mixed_q].name);
+        s = encode(ctx, cu, &tq, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, rt->ptr[g->mixed_q], g->n, g->k, qbox,
+                   gated ? EMIT_MIXED_ROWS / 2 : EMIT_MIXED_ROWS, qbox == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B,
+                   what, p->bufs[g->mixed_q].name);
     if (s != DSMLP_OK) return s;
     long long TT = (long long)T;
     CUdeviceptr none = 0;
