@@ -66,6 +66,22 @@ __device__ __forceinline__ void ds_store(T *p, const float (&v)[N])
     *reinterpret_cast<R *>(p) = *reinterpret_cast<const R *>(e);
 }
 
+// Programmatic dependent launch: a kernel launched after this one with the PDL attribute may start now (it waits,
+// griddepcontrol.wait, for this grid's completion before reading what this grid writes). No-op before sm_90 or
+// without such a dependent; one thread of a block suffices.
+__device__ __forceinline__ void ds_dependents_may_start()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void ds_wait_prerequisites()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ float ds_warp_sum(float x)
 {
 #pragma unroll

@@ -237,6 +237,8 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     // k split: this block's k blocks [kb0, kb1); block z of the cluster (its rank: cluster (1, 1, S) = grid z)
     const int S = (int)gridDim.z, z = (int)blockIdx.z, kb0 = KT * z / S, kb1 = KT * (z + 1) / S;
     if (tid == 0) {
+        // (No griddepcontrol.launch_dependents: a next GEMM started early, in clusters, into the slots this grid
+        // frees sometimes ran 9-12 us slower; exec_mixed.c pdl_after_norm.)
         for (int i = 0; i < DS_STAGES; i++) ds_bar_init(full + i, 1), ds_bar_init(empty + i, 2);
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
@@ -247,6 +249,9 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
 #endif
         if (tid == 0) {
+            // Nothing is copied before the previous kernel completes: issuing the first stages' weights early (x after
+            // the wait) measured 4-5 us slower at T = 16 (bench/RESULTS.md, nineteenth session)
+            ds_wait_prerequisites();
             for (int kt = kb0; kt < kb1; kt++) {
                 const int i = kt - kb0, s = i % DS_STAGES;
                 if (i >= DS_STAGES) ds_bar_wait(empty + s, ((i / DS_STAGES) & 1) ^ 1);
@@ -270,6 +275,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         return;
     }
 
+    ds_wait_prerequisites();   // the epilogue reads C, which an earlier kernel may write
 #if DS_MINB == 1   // two blocks per SM: the launch bound's 80 registers serve (an increase the block's own
     asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");   // release cannot cover would wait forever)
 #endif

@@ -21,6 +21,7 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{P
 #if !DS_WARP_ROWS
     __shared__ float red[32];
 #endif
+    ds_dependents_may_start();   // a GEMM launched after this with programmatic dependent launch may take its SM slots
     const int lane = DS_WARP_ROWS ? (int)(threadIdx.x & 31) : (int)threadIdx.x;
     // grid.y <= 65535 blocks stride over the row blocks (the kernel does not depend on the plan's max_tokens)
     for (ds_i64 first = (ds_i64)blockIdx.y * DS_RPB; first < T; first += (ds_i64)gridDim.y * DS_RPB) {

@@ -66,17 +66,28 @@ int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T)
     return n > 0;
 }
 
-/* A launch of kernel k over grid (x, y, split) in clusters of (1, 1, split) blocks; *at must outlive *cfg. */
-static void cluster_config(CUlaunchConfig *cfg, CUlaunchAttribute *at, const plan_kernel *k, unsigned x, unsigned y,
-                           unsigned split, CUstream st)
+/* A launch of kernel k over grid (x, y, split), in clusters of (1, 1, split) blocks where split > 1, and with
+** programmatic dependent launch where pdl is set (the kernel's weights stream while the previous kernel ends);
+** at[2] must outlive *cfg. */
+static void launch_config(CUlaunchConfig *cfg, CUlaunchAttribute *at, const plan_kernel *k, unsigned x, unsigned y,
+                          unsigned split, int pdl, CUstream st)
 {
-    memset(at, 0, sizeof *at);
-    at->id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-    at->value.clusterDim.x = 1, at->value.clusterDim.y = 1, at->value.clusterDim.z = split;
+    unsigned n = 0;
+    memset(at, 0, 2 * sizeof *at);
+    if (split > 1) {
+        at[n].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+        at[n].value.clusterDim.x = 1, at[n].value.clusterDim.y = 1, at[n].value.clusterDim.z = split;
+        n++;
+    }
+    if (pdl) {
+        at[n].id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+        at[n].value.programmaticStreamSerializationAllowed = 1;
+        n++;
+    }
     memset(cfg, 0, sizeof *cfg);
     cfg->gridDimX = x, cfg->gridDimY = y, cfg->gridDimZ = split;
     cfg->blockDimX = (unsigned)k->threads, cfg->blockDimY = 1, cfg->blockDimZ = 1;
-    cfg->sharedMemBytes = (unsigned)k->smem_bytes, cfg->hStream = st, cfg->attrs = at, cfg->numAttrs = 1;
+    cfg->sharedMemBytes = (unsigned)k->smem_bytes, cfg->hStream = st, cfg->attrs = at, cfg->numAttrs = n;
 }
 
 void dsmlpR_mixed_occupancy(const plan *p, exec_state *rt, int k)
@@ -91,9 +102,9 @@ void dsmlpR_mixed_occupancy(const plan *p, exec_state *rt, int k)
     for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) {
         rt->kern[k].clusters[s] = 0;
         if (!cu->cuOccupancyMaxActiveClusters) continue;
-        CUlaunchAttribute at;
+        CUlaunchAttribute at[2];
         CUlaunchConfig cfg;
-        cluster_config(&cfg, &at, &p->kernels[k], 1, 1, (unsigned)s, NULL);
+        launch_config(&cfg, at, &p->kernels[k], 1, 1, (unsigned)s, 0, NULL);
         int n = 0;   /* a failed query (e.g. too much shared memory for s blocks of a GPC) counts as none fitting */
         if (cu->cuOccupancyMaxActiveClusters(&n, rt->kern[k].fn, &cfg) == CUDA_SUCCESS) rt->kern[k].clusters[s] = n;
     }
@@ -148,6 +159,22 @@ static dsmlp_status encode(dsmlp_ctx *ctx, const cuda_api *cu, CUtensorMap *m, C
     return DSMLP_OK;
 }
 
+/* Programmatic dependent launch on one edge: a mixed GEMM reading the norm kernel's output may start while that
+** kernel runs (the norm lets its dependents start at entry; the GEMM's threads wait, griddepcontrol.wait, before
+** they copy or read anything), so its blocks are resident and its barriers set when the norm ends. Not after another
+** GEMM: a second GEMM launched early in clusters into the slots the first one freed sometimes ran 9-12 us slower,
+** likely a second wave of clusters (SwiGLU-4096 int8 T = 16: 91.8 against 83.0 us in the same run; bench/RESULTS.md,
+** nineteenth session). */
+static int pdl_after_norm(const plan *p, const exec_state *rt, const plan_gemm *g)
+{
+    if (!rt->dev->pdl) return 0;
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->kind == STEP_KERNEL && s->op.kind == KERN_NORM && s->op.norm.out == g->x) return 1;
+    }
+    return 0;
+}
+
 dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state *rt, const plan_step *ps, int step,
                                       const mixed_pick *mp, int64_t T, CUstream st)
 {
@@ -178,10 +205,11 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     /* tokens along x: consecutive blocks share a weight tile, which L2 then serves to the others; a k split along z,
     ** its blocks one cluster (their sums meet in distributed shared memory) */
     CUresult r;
-    if (mp->split > 1) {
-        CUlaunchAttribute at;
+    const int pdl = pdl_after_norm(p, rt, g);
+    if (mp->split > 1 || pdl) {
+        CUlaunchAttribute at[2];
         CUlaunchConfig cfg;
-        cluster_config(&cfg, &at, k, (unsigned)tiles, (unsigned)k->grid_x, (unsigned)mp->split, st);
+        launch_config(&cfg, at, k, (unsigned)tiles, (unsigned)k->grid_x, (unsigned)mp->split, pdl, st);
         r = cu->cuLaunchKernelEx(&cfg, rt->kern[mp->kernel].fn, args, NULL);
     } else {
         r = cu->cuLaunchKernel(rt->kern[mp->kernel].fn, (unsigned)tiles, (unsigned)k->grid_x, 1, (unsigned)k->threads, 1, 1,
