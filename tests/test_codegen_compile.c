@@ -7,6 +7,7 @@
 ** (n, k) for sm_80 and sm_90 (make_gemv_jobs).
 ** The mixed-input GEMM (templates/mixed.cu) for sm_90a: int8 / fp8 codes x f16 / bf16 x bias + GELU and plain + C,
 ** f32 and f16 scales, group and per-channel scales (make_mixed_jobs).
+** The timeline build of a narrow mixed kernel and a norm kernel (make_timeline_jobs).
 ** DSMLP_CODEGEN_QUICK=1 compiles one size per template (for debugging).
 */
 #include "testutil.h"
@@ -206,6 +207,31 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
     }
 }
 
+/* The timeline build (-DDSMLP_TIMELINE=N, measurements only: bench/timeline.py) of the first narrow mixed kernel and
+** the first norm kernel: the same sources with DS_TIMELINE set, which must compile too. */
+static void make_timeline_jobs(void)
+{
+    const int n = njobs;
+    int want_mixed = 1, want_norm = 1;
+    for (int i = 0; i < n && (want_mixed || want_norm); i++) {
+        const int mixed = jobs[i].k.kind == KERN_MIXED && jobs[i].k.rows_per_block == 32, norm = jobs[i].k.kind == KERN_NORM;
+        if (!(mixed && want_mixed) && !(norm && want_norm)) continue;
+        const char *src = jobs[i].k.source, *at = strstr(src, "#define DS_TIMELINE 0");
+        ck_assert_msg(at != NULL, "%s has no DS_TIMELINE define", jobs[i].k.name);
+        job *j = new_job(jobs[i].arch);
+        j->k = jobs[i].k;
+        const size_t len = strlen(src);
+        char *s = malloc(len + 2);
+        ck_assert_ptr_nonnull(s);
+        memcpy(s, src, (size_t)(at - src));
+        sprintf(s + (at - src), "#define DS_TIMELINE 20%s", at + strlen("#define DS_TIMELINE 0"));
+        j->k.source = s;
+        if (mixed) want_mixed = 0;
+        else want_norm = 0;
+    }
+    ck_assert_msg(!want_mixed && !want_norm, "no narrow mixed or no norm kernel to build with a timeline");
+}
+
 /* Pool item: compiles job i with worker w's context (contexts are not thread-safe). */
 static dsmlp_ctx *worker_ctx[2];
 
@@ -234,6 +260,7 @@ START_TEST(every_template_compiles)
     make_jobs(ctx, q && *q == '1');
     make_gemv_jobs(ctx, q && *q == '1');
     make_mixed_jobs(ctx, q && *q == '1');
+    make_timeline_jobs();
     printf("%d kernels to compile (2 threads)\n", njobs);
     for (int i = 0; i < 2; i++) TU_OK(ctx, dsmlp_ctx_create(&worker_ctx[i]));
     dsmlpB_parallel(2, njobs, compile_one, NULL);

@@ -274,7 +274,7 @@ dsmlp_status dsmlpC_emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
         "HAS_BETA", s->has_beta ? "1" : "0", "HAS_SIDE", s->has_side ? "1" : "0",
         "PARAMS", pr.p ? pr.p : "", "LOAD_SUM", ls.p ? ls.p : "", "SIDE_STORE", ss.p ? ss.p : "",
         "GAMMA", gam, "BETA", bet, "HAS_GAMMA_OFFSET", s->gamma_offset != 0.0 ? "1" : "0", "GAMMA_OFFSET", goff,
-        NULL};
+        "TIMELINE", EMIT_STR(DSMLP_TIMELINE), NULL};
     dsmlp_status st = (ls.oom || ss.oom || pr.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                    : dsmlpC_emit_fill(ctx, "norm.cu", kv, &k->source);
     free(ls.p), free(ss.p), free(pr.p);

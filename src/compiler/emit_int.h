@@ -7,6 +7,14 @@
 
 #include "plan.h"
 
+/* N > 0: the norm and mixed-input kernels keep a global-timer timeline of every block of their N-th launch and
+** print it in launch N + 1 (templates/common.cuh; bench/timeline.py). -D for measurements only. */
+#ifndef DSMLP_TIMELINE
+#define DSMLP_TIMELINE 0
+#endif
+#define EMIT_STR_(x) #x
+#define EMIT_STR(x) EMIT_STR_(x)
+
 /* A growing string; oom sticks. */
 typedef struct sbuf { char *p; size_t n, cap; int oom; } sbuf;
 

@@ -628,7 +628,7 @@ static int run_workers(const launch *l)
         pid[r] = fork();
         ck_assert_int_ge(pid[r], 0);
         if (pid[r] == 0) {
-            char rank[8], size[8];
+            char rank[12], size[12];   /* any int */
             snprintf(rank, sizeof rank, "%d", r);
             snprintf(size, sizeof size, "%d", l->P);
             setenv("RANK", rank, 1);
