@@ -2,7 +2,7 @@
 # gpu_session.sh — one device session: card facts, GPU suites, benchmarks, SASS checks.
 # Run on the GPU machine from the repository root after building here into build-gpu/:
 #   bench/gpu_session.sh [phase ...]    phases: card sass stream suites shared bench peers profile variants ring
-#                                       patterns ringprof fp8 tall
+#                                       patterns ringprof fp8 tall timeline
 #                                       (default: card sass stream bench)
 # Logs go to $OUT (the device tool's folder) or ./gpu-out; a short summary is printed last.
 set -uo pipefail
@@ -119,6 +119,18 @@ for ph in "${phases[@]}"; do
     # bulk-copy ring, and the ring with the stream kernels' consumer work
     timeout 200 "$B/bin/read_patterns" > "$O/patterns.log" 2>&1
     summary+=("patterns rc=$? :: $(grep -E 'bulk\+mma|ranges=1 BN=32 SEG=1024 S=4 consumers=16' "$O/patterns.log" | tr -s ' ' | tr '\n' ';')") ;;
+  timeline)
+    # where a block's time goes inside a graph replay: a -DDSMLP_TIMELINE=20 build in $TL_BUILD_DIR (docs/quant.md),
+    # one process per block and T (each module counts its own launches)
+    TLB="${TL_BUILD_DIR:-build-tl}"
+    for blk in ${TL_BLOCKS:-gelu_i8_h4096 swiglu_i8_h4096}; do
+      for t in ${TL_TOKENS:-16 64}; do
+        DSMLP_CACHE_DIR=/tmp/ds-tl timeout 120 "$TLB/bin/dsmlp-bench" --block "$blk" --tokens "$t" --reps 30 --no-tune \
+          > "$O/timeline-$blk-$t.raw" 2>&1
+        { echo "== $blk T=$t"; python3 bench/timeline.py < "$O/timeline-$blk-$t.raw"; } >> "$O/timeline.txt" 2>&1
+      done
+    done
+    summary+=("timeline: $(grep -c '^whole' "$O/timeline.txt") tables in $O/timeline.txt") ;;
   peers)
     PYTHONUNBUFFERED=1 python3 bench/peers.py --lib "$B/lib/libdsmlp.so" --tokens "${TOKENS:-1,2,4,8,16,32,64,128}" \
       --json "$O/peers.json" ${PEERS_ARGS:-} > "$O/peers.log" 2>&1

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Where a block's time goes inside one CUDA-graph replay: reads the "tl" lines that a -DDSMLP_TIMELINE=N build's
-norm and mixed-input kernels print (templates/common.cuh: every block of each module's N-th launch, global-timer
-nanoseconds) and prints, per kernel in start order, when its blocks started, could copy, got their first stage,
+"""Where a block's time goes inside one CUDA-graph replay: reads the "tl" lines of a -DDSMLP_TIMELINE=N build (its
+norm and mixed-input kernels keep global-timer nanoseconds for every block of each module's N-th launch,
+templates/common.cuh; the runtime prints them when a plan is freed, src/runtime/exec_timeline.c) and prints, per kernel in start order, when its blocks started, could copy, got their first stage,
 finished their last stage and ended, relative to the first block of the first kernel, and the gaps between kernels.
 
     DSMLP_CACHE_DIR=/tmp/tl ./dsmlp-bench --block gelu_i8_h4096 --tokens 16 --reps 30 --no-tune | bench/timeline.py

@@ -67,8 +67,9 @@ __device__ __forceinline__ void ds_store(T *p, const float (&v)[N])
 }
 
 // Timelines (measurements only: templates with DS_TIMELINE = N > 0, -DDSMLP_TIMELINE=N builds): every block of a
-// module's N-th launch keeps its times on the global nanosecond timer (one clock for all SMs) in ds_tl_rec, and
-// launch N + 1 prints them, so launch N itself runs without printf. bench/timeline.py reads the lines.
+// module's N-th launch keeps its times on the global nanosecond timer (one clock for all SMs) in the module's
+// ds_tl_rec; the runtime prints them when it unloads the module (exec_timeline.c), so no kernel calls printf (a call
+// would serialize its wgmmas). bench/timeline.py reads the lines.
 #define DS_TL_MAX 1024   // blocks recorded per launch
 #define DS_TL_N 5        // times per block
 #ifdef __CUDA_ARCH__
@@ -87,16 +88,6 @@ __device__ __forceinline__ unsigned ds_tl_sm()
 __device__ __forceinline__ unsigned ds_tl_block()
 {
     return blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
-}
-// Prints launch N's records (one thread of launch N + 1's first block): "tl KIND NAME block sm t0 .. t4". (A
-// template: no code in modules that do not call it.)
-template <int N>
-__device__ __noinline__ void ds_tl_print(const char *kind, const char *name, const unsigned long long (*rec)[DS_TL_N],
-                                         const unsigned *sm, unsigned nblocks)
-{
-    for (unsigned b = 0; b < nblocks && b < (unsigned)N; b++)
-        printf("tl %s %s %u %u %llu %llu %llu %llu %llu\n", kind, name, b, sm[b], rec[b][0], rec[b][1], rec[b][2], rec[b][3],
-               rec[b][4]);
 }
 #endif
 

@@ -56,7 +56,7 @@ typedef {{C_T}} ds_c_t;
 __device__ unsigned ds_tl_launch;   // this module's launches so far (block 0 counts them as it ends)
 // per block: start; copies may start (after griddepcontrol.wait); first stage in; last stage multiplied; end
 __device__ unsigned long long ds_tl_rec[DS_TL_MAX][DS_TL_N];
-__device__ unsigned ds_tl_sms[DS_TL_MAX];
+__device__ unsigned ds_tl_sms[DS_TL_MAX], ds_tl_blocks;   // each block's SM; blocks in launch N
 #define DS_TL(...) __VA_ARGS__
 #else
 #define DS_TL(...)
@@ -378,8 +378,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     if (S > 1) ds_cluster_sync();   // no block leaves while another still reads its shared memory
     DS_TL(if (tid == 128) {
         if (tlrec) ds_tl_rec[tlb][0] = tl0, ds_tl_rec[tlb][4] = ds_tl_now(), ds_tl_sms[tlb] = ds_tl_sm();
-        if (tln == DS_TIMELINE + 1 && tlb == 0)
-            ds_tl_print<DS_TL_MAX>("mixed", "{{NAME}}", ds_tl_rec, ds_tl_sms, gridDim.x * gridDim.y * gridDim.z);
+        if (tlrec && tlb == 0) ds_tl_blocks = gridDim.x * gridDim.y * gridDim.z;
         if (tlb == 0) atomicAdd(&ds_tl_launch, 1u);
     })
 }

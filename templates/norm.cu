@@ -20,7 +20,7 @@
 #if DS_TIMELINE && defined(__CUDA_ARCH__)
 __device__ unsigned ds_tl_launch;   // this module's launches so far (block 0 counts them as it ends)
 __device__ unsigned long long ds_tl_rec[DS_TL_MAX][DS_TL_N];   // per block: start, -, -, -, end
-__device__ unsigned ds_tl_sms[DS_TL_MAX];
+__device__ unsigned ds_tl_sms[DS_TL_MAX], ds_tl_blocks;          // each block's SM; blocks in launch N
 #define DS_TL(...) __VA_ARGS__
 #else
 #define DS_TL(...)
@@ -115,11 +115,11 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{P
     }
     DS_TL(__syncthreads();
           if (threadIdx.x == 0) {
-              if (tln == DS_TIMELINE && tlb < DS_TL_MAX)
-                  ds_tl_rec[tlb][0] = tl0, ds_tl_rec[tlb][1] = ds_tl_rec[tlb][2] = ds_tl_rec[tlb][3] = 0,
+              if (tln == DS_TIMELINE && tlb < DS_TL_MAX) {
+                  ds_tl_rec[tlb][0] = tl0, ds_tl_rec[tlb][1] = ds_tl_rec[tlb][2] = ds_tl_rec[tlb][3] = 0;
                   ds_tl_rec[tlb][4] = ds_tl_now(), ds_tl_sms[tlb] = ds_tl_sm();
-              if (tln == DS_TIMELINE + 1 && tlb == 0)
-                  ds_tl_print<DS_TL_MAX>("norm", "{{NAME}}", ds_tl_rec, ds_tl_sms, gridDim.x * gridDim.y * gridDim.z);
+                  if (tlb == 0) ds_tl_blocks = gridDim.x * gridDim.y * gridDim.z;
+              }
               if (tlb == 0) atomicAdd(&ds_tl_launch, 1u);
           })
 }

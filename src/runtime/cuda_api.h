@@ -34,7 +34,7 @@
     X(cuLaunchKernelEx) X(cuOccupancyMaxActiveBlocksPerMultiprocessor) X(cuMemsetD32)            \
     X(cuFuncGetAttribute) X(cuStreamWaitEvent) X(cuIpcGetMemHandle) X(cuIpcOpenMemHandle)         \
     X(cuIpcCloseMemHandle) X(cuDeviceGetPCIBusId) X(cuDeviceGetByPCIBusId) X(cuDeviceCanAccessPeer) \
-    X(cuMemGetInfo) X(cuTensorMapEncodeTiled) X(cuOccupancyMaxActiveClusters)
+    X(cuMemGetInfo) X(cuTensorMapEncodeTiled) X(cuOccupancyMaxActiveClusters) X(cuModuleGetGlobal)
 
 #define CUDA_API_FIELD(name) __typeof__(&name) name;
 typedef struct cuda_api {

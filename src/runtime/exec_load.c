@@ -47,6 +47,7 @@ void dsmlpR_exec_unload(void *rtp)
         if (cur != rt->dev->ctx) cu->cuCtxSetCurrent(rt->dev->ctx);
         /* Work the caller queued may still use the workspace or the modules. */
         cu->cuCtxSynchronize();
+        dsmlpR_exec_timeline_dump(rt, rt->def.plan ? rt->def.plan->p : NULL);
         for (int k = 0; rt->kern && k < rt->nkernels; k++)
             if (rt->kern[k].mod) cu->cuModuleUnload(rt->kern[k].mod);
         if (rt->ws && rt->ws_owned) cu->cuMemFree(rt->ws);

@@ -83,5 +83,8 @@ void         dsmlpR_exec_workspace_place(const plan *p, exec_state *rt);
 dsmlp_status dsmlpR_exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdeviceptr ws, size_t bytes);
 /* Frees what set s uploaded (after the device is idle) and its arrays. */
 void         dsmlpR_exec_set_release(exec_state *rt, dsmlp_bindings *s);
+/* -DDSMLP_TIMELINE=N builds (measurements only): prints the block timeline the kernels' modules kept
+** (exec_timeline.c); a no-op otherwise. Call while the modules are loaded and the device is idle. */
+void         dsmlpR_exec_timeline_dump(const exec_state *rt, const plan *p);
 
 #endif
