@@ -67,8 +67,8 @@ int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T)
 }
 
 /* A launch of kernel k over grid (x, y, split), in clusters of (1, 1, split) blocks where split > 1, and with
-** programmatic dependent launch where pdl is set (the kernel's weights stream while the previous kernel ends);
-** at[2] must outlive *cfg. */
+** programmatic dependent launch where pdl is set (its blocks may start while the previous kernel runs; they wait
+** before reading anything); at[2] must outlive *cfg. */
 static void launch_config(CUlaunchConfig *cfg, CUlaunchAttribute *at, const plan_kernel *k, unsigned x, unsigned y,
                           unsigned split, int pdl, CUstream st)
 {

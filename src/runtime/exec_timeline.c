@@ -4,7 +4,6 @@
 ** (templates/common.cuh). Before the modules are unloaded this prints them, one line per block:
 ** "tl KIND NAME block sm t0 t1 t2 t3 t4" on stdout, for bench/timeline.py. Other builds print nothing.
 */
-#include "exec.h"
 #include "exec_state.h"
 
 #include <stdio.h>
