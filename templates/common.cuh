@@ -69,7 +69,8 @@ __device__ __forceinline__ void ds_store(T *p, const float (&v)[N])
 // Timelines (measurements only: templates with DS_TIMELINE = N > 0, -DDSMLP_TIMELINE=N builds): every block of a
 // module's N-th launch keeps its times on the global nanosecond timer (one clock for all SMs) in the module's
 // ds_tl_rec; the runtime prints them when it unloads the module (exec_timeline.c), so no kernel calls printf (a call
-// would serialize its wgmmas). bench/timeline.py reads the lines.
+// would serialize its wgmmas). bench/timeline.py reads the lines. (The W ring's trace, stream.cu, uses the same
+// clock and SM id.)
 #define DS_TL_MAX 1024   // blocks recorded per launch
 #define DS_TL_N 5        // times per block
 #ifdef __CUDA_ARCH__

@@ -659,19 +659,7 @@ __device__ unsigned ds_trace_launch;
 __device__ __forceinline__ long long ds_clk() { return clock64(); }
 __device__ __forceinline__ bool ds_trace_on(unsigned n) { return n == DS_TRACE && blockIdx.x % 33 == 0; }
 // the T <= 128 ring traces every block (its blocks' durations differ): start and end on the global nanosecond timer,
-// which all SMs share, and the SM
-__device__ __forceinline__ unsigned long long ds_gtime()
-{
-    unsigned long long t;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    return t;
-}
-__device__ __forceinline__ unsigned ds_smid()
-{
-    unsigned s;
-    asm volatile("mov.u32 %0, %%smid;" : "=r"(s));
-    return s;
-}
+// which all SMs share, and the SM (common.cuh's ds_tl_now, ds_tl_sm)
 #define DS_TR(...) __VA_ARGS__
 #else
 #define DS_TR(...)
@@ -1581,11 +1569,11 @@ __device__ __forceinline__ void ds_body_tall(const ds_args &A, long long T, unsi
     }
     const int wn = warp % DS_WN, t0 = 8 * NW * (warp / DS_WN);   // the warp's columns and first token
     const long long Tw = T - t0;                                  // its tokens (token tiles past them skipped)
-    DS_TR(const unsigned tn = *(volatile unsigned *)&ds_trace_launch; const unsigned long long g0 = ds_gtime();
+    DS_TR(const unsigned tn = *(volatile unsigned *)&ds_trace_launch; const unsigned long long g0 = ds_tl_now();
           long long tfull = 0, tcons = 0, tseg = 0;)
     ds_pdl_wait();
     ds_pdl_launch();
-    DS_TR(const unsigned long long g1 = ds_gtime();)
+    DS_TR(const unsigned long long g1 = ds_tl_now();)
     const int lane_off = ds_keep((wn * ds_tall_colp + g) * P::PITCH + 8 * c * DS_WB);
     const int xlane = ds_keep((t0 + g) * P::XLD + 8 * c);
     int st = 0;
@@ -1612,7 +1600,7 @@ __device__ __forceinline__ void ds_body_tall(const ds_args &A, long long T, unsi
     DS_TR(if (threadIdx.x == 0 && tn == DS_TRACE)
               printf("trace %s block %d sm %u tiles %lld..%lld: start %llu ns, pdl wait %llu ns, done after %llu ns; "
                      "warp 0 cycles: waited on full %lld, consumed %lld, %d segment ends %lld\n", DS_NAME, blockIdx.x,
-                     ds_smid(), R.t0, R.t1, g0, g1 - g0, ds_gtime() - g0, tfull, tcons, K.nseg, tseg);
+                     ds_tl_sm(), R.t0, R.t1, g0, g1 - g0, ds_tl_now() - g0, tfull, tcons, K.nseg, tseg);
           if (threadIdx.x == 0 && blockIdx.x == 0) atomicAdd(&ds_trace_launch, 1u);)
 }
 #endif
