@@ -7,7 +7,7 @@
 //
 // Block: 128 weight rows x {{TOK}} tokens, k blocks of {{BK}} through {{STAGES}} shared-memory stages filled by the copy
 // engine. Warpgroup 0's first thread issues the copies; warpgroups 1 and 2 own 64 weight rows each and multiply: per
-// k16 step a thread reads its row's 16 codes with one 16-byte load, keeps its four (k 2c, 2c+1, 2c+8, 2c+9: the
+// k16 step a thread reads the two 4-byte words of its row that hold its four codes (k 2c, 2c+1, 2c+8, 2c+9: the
 // wgmma register layout of A), converts them exactly (the scales multiply the finished sums), and one m64n{{TOK}}k16
 // wgmma multiplies them with the tokens' x through a descriptor. Each warpgroup waits for its k block's wgmmas
 // before converting the next (converting while they run makes ptxas serialize the wgmmas: C7513); the other
@@ -111,36 +111,40 @@ __device__ __forceinline__ void ds_fence(unsigned (&a)[4][4])
         for (int j = 0; j < 4; j++) asm volatile("" : "+r"(a[i][j])::"memory");
 }
 
-// Four codes (k 2c, 2c+1, 2c+8, 2c+9 of a row) -> the exact values as two pairs: lo (2c, 2c+1), hi (2c+8, 2c+9).
-__device__ __forceinline__ void ds_conv4(unsigned w, unsigned &lo, unsigned &hi)
+// A thread's two codes of a row at one k16 step, k 2c and 2c + 1 (or 2c + 8 and 2c + 9), are half (c & 1) of a
+// 4-byte word of the row's 16 codes: sel (ds_code_sel) picks them out of the word for ds_conv2.
+__device__ __forceinline__ unsigned ds_code_sel(int c)
 {
 #if DS_QUANT == 1
-    const unsigned u = w ^ 0x80808080u;   // b = q + 128
-#if DS_BF16
-    unsigned f[4];   // 2^23 + b as a float, minus 2^23 + 128: q, exact in the upper half
-#pragma unroll
-    for (int e = 0; e < 4; e++) f[e] = __float_as_uint(__uint_as_float(__byte_perm(u, 0x4b000000u, 0x7440 + e)) - 8388736.0f);
-    lo = __byte_perm(f[0], f[1], 0x7632), hi = __byte_perm(f[2], f[3], 0x7632);
+    return c & 1 ? 0x4342u : 0x4140u;   // the codes to bytes 0 and 2, the constant operand's byte above each
 #else
-    // 0x64bb is the f16 1024 + b; one subtraction of 1152 per pair
-    asm("sub.f16x2 %0, %1, %2;\n" : "=r"(lo) : "r"(__byte_perm(u, 0x64646464u, 0x4140)), "r"(0x64806480u));
-    asm("sub.f16x2 %0, %1, %2;\n" : "=r"(hi) : "r"(__byte_perm(u, 0x64646464u, 0x4342)), "r"(0x64806480u));
+    return c & 1 ? 0x3232u : 0x1010u;   // the codes to bytes 0 and 1
+#endif
+}
+// The two codes of w that sel picks -> their exact values as a pair (the lower k in the lower half).
+__device__ __forceinline__ unsigned ds_conv2(unsigned w, unsigned sel)
+{
+    unsigned r;
+#if DS_QUANT == 1
+#if DS_BF16
+    // [q, 0x43] is bf16 128 + (q & 127) with q's sign bit cleared, 128 + 128 * sign with the rest cleared: their
+    // difference is q, exact (an integer of 8 significant bits at most)
+    const unsigned p = __byte_perm(w, 0x43434343u, sel);
+    asm("sub.rn.bf16x2 %0, %1, %2;\n" : "=r"(r) : "r"(p & 0xff7fff7fu), "r"(p & 0xff80ff80u));
+#else
+    // [q ^ 0x80, 0x64] is f16 1024 + q + 128; one subtraction of 1152 per pair
+    const unsigned p = __byte_perm(w, 0x64646464u, sel) ^ 0x00800080u;
+    asm("sub.f16x2 %0, %1, %2;\n" : "=r"(r) : "r"(p), "r"(0x64806480u));
 #endif
 #else
-    unsigned h[2];
-#pragma unroll
-    for (int q = 0; q < 2; q++)
-        asm("{ .reg .b16 t; mov.b16 t, %1; cvt.rn.f16x2.e4m3x2 %0, t; }\n" : "=r"(h[q]) : "h"((unsigned short)(q ? w >> 16 : w & 0xffffu)));
-#if DS_BF16
-#pragma unroll
-    for (int q = 0; q < 2; q++) {   // exact: 4 significant bits
-        const float2 f = __half22float2(*reinterpret_cast<const __half2 *>(&h[q]));
-        const __nv_bfloat162 b = __floats2bfloat162_rn(f.x, f.y);
-        h[q] = *reinterpret_cast<const unsigned *>(&b);
-    }
+    asm("{ .reg .b16 t; mov.b16 t, %1; cvt.rn.f16x2.e4m3x2 %0, t; }\n" : "=r"(r) : "h"((unsigned short)__byte_perm(w, 0, sel)));
+#if DS_BF16   // exact: 4 significant bits
+    const float2 f = __half22float2(*reinterpret_cast<const __half2 *>(&r));
+    const __nv_bfloat162 b = __floats2bfloat162_rn(f.x, f.y);
+    r = *reinterpret_cast<const unsigned *>(&b);
 #endif
-    lo = h[0], hi = h[1];
 #endif
+    return r;
 }
 
 // One m64nTk16 wgmma (T = DS_TOK): A (64 weight rows x 16 k, the mma.sync A layout per warp) from registers, B
@@ -298,9 +302,15 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #pragma unroll
     for (int i = 0; i < DS_TOK / 2; i++) d[i] = 0.0f;
     // Rows g and g + 8 of this warp's 16. The q box's 16-byte chunk j of row r sits at r * 64 + ((j ^ ((r >> 1) & 3))
-    // << 4) (the 64-byte swizzle) or r * 128 + ((j ^ (r & 7)) << 4) (the 128-byte one): either way a quarter warp's
-    // eight rows in distinct banks, and rows g and g + 8 in the same phase. Bytes 2c, 2c + 1 of each 8 are ours.
-    const int qrow = (cw * 64 + w4 * 16 + g) * DS_QW, qsw = DS_QW == 128 ? g : (g >> 1) & 3, qsel = (2 * c) | (2 * c + 1) << 4;
+    // << 4) (the 64-byte swizzle) or r * 128 + ((j ^ (r & 7)) << 4) (the 128-byte one): the warp's eight rows in
+    // distinct banks. Bytes 2c, 2c + 1 of each 8 are ours: half c & 1 of word c / 2 and of word 2 + c / 2, two 4-byte
+    // loads (a 16-byte load of the chunk, shared by the quad's four threads, read each byte four times: the shared
+    // memory's bandwidth, not the copies, then set a block's pace)
+    const int qrow = (cw * 64 + w4 * 16 + g) * DS_QW + 4 * (c >> 1), qsw = DS_QW == 128 ? g : (g >> 1) & 3;
+    const unsigned qsel = ds_code_sel(c);
+    int qo[4];   // row g's word for k16 step kk of a k block's first 64 k (a later 64 k: another box, or chunk kk + 4)
+#pragma unroll
+    for (int kk = 0; kk < 4; kk++) qo[kk] = qrow + ((kk ^ qsw) << 4);
     unsigned cur[4][4];
     for (int kt = kb0; kt < kb1; kt++) {
         const int i = kt - kb0, s = i % DS_STAGES;
@@ -313,11 +323,11 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             for (int kk = 0; kk < 4; kk++)
 #pragma unroll
                 for (int h = 0; h < 2; h++) {
-                    const int j = hf * 4 + kk;   // the stage's 16-byte chunk of the row: box j / (DS_QW / 16)
-                    const uint4 v = *reinterpret_cast<const uint4 *>(q + (j / (DS_QW / 16)) * DS_QBOX + qrow + h * 8 * DS_QW +
-                                                                     (((j % (DS_QW / 16)) ^ qsw) << 4));
-                    const unsigned lo = __byte_perm(v.x, v.y, qsel), hi = __byte_perm(v.z, v.w, qsel);
-                    ds_conv4(__byte_perm(lo, hi, 0x5410), cur[kk][h], cur[kk][h + 2]);
+                    // chunk 4 hf + kk of the stage's row: box (4 hf) / (DS_QW / 16), chunk ((4 hf) % (DS_QW / 16)) + kk
+                    // in it, whose swizzled place is qo[kk]'s with the chunk's bit 2 flipped when that is 4
+                    const unsigned char *r = q + (hf * 4 / (DS_QW / 16)) * DS_QBOX + (qo[kk] ^ ((hf * 4) % (DS_QW / 16)) << 4) + h * 8 * DS_QW;
+                    cur[kk][h] = ds_conv2(*reinterpret_cast<const unsigned *>(r), qsel);
+                    cur[kk][h + 2] = ds_conv2(*reinterpret_cast<const unsigned *>(r + 8), qsel);
                 }
             const unsigned xa = ds_sa(sm + s * DS_STAGE + hf * DS_XB64);
             ds_fence(d);
