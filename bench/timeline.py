@@ -2,7 +2,8 @@
 """Where a block's time goes inside one CUDA-graph replay: reads the "tl" lines of a -DDSMLP_TIMELINE=N build (its
 norm and mixed-input kernels keep global-timer nanoseconds for every block of each module's N-th launch,
 templates/common.cuh; the runtime prints them when a plan is freed, src/runtime/exec_timeline.c) and prints, per kernel in start order, when its blocks started, could copy, got their first stage,
-finished their last stage and ended, relative to the first block of the first kernel, and the gaps between kernels.
+finished their last stage and ended, relative to the first block of the first kernel, and the gaps between kernels;
+for the mixed-input GEMMs also the last stage's times by blocks per SM.
 
     DSMLP_CACHE_DIR=/tmp/tl ./dsmlp-bench --block gelu_i8_h4096 --tokens 16 --reps 30 --no-tune | bench/timeline.py
 
@@ -16,6 +17,21 @@ import sys
 def pct(xs, q):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(q * (len(xs) - 1) + 0.5))]
+
+
+def occupancy(blocks, us, med):
+    """The last stage's median time by how many of the kernel's blocks shared an SM: an SM's blocks share its
+    shared-memory bandwidth and issue slots, so unequal counts show up as a tail."""
+    per_sm = {}
+    for sm, _ in blocks:
+        per_sm[sm] = per_sm.get(sm, 0) + 1
+    parts = []
+    for k in sorted(set(per_sm.values())):
+        last = [t[3] for sm, t in blocks if per_sm[sm] == k and t[3]]
+        if last:
+            parts.append("%d SMs x %d blocks: last stage median %.2f, max %.2f" % (
+                sum(1 for v in per_sm.values() if v == k), k, med(last), us(max(last))))
+    return "  " + "; ".join(parts)
 
 
 def main():
@@ -33,6 +49,8 @@ def main():
     order = sorted(kernels, key=lambda n: min(b[1][0] for b in kernels[n]["blocks"]))
     t0 = min(b[1][0] for b in kernels[order[0]]["blocks"])
     us = lambda ns: (ns - t0) / 1000.0
+    # medians of times relative to t0: the global timer's nanoseconds (~1.8e18) lose 8 bits as floats
+    med = lambda ns: statistics.median([x - t0 for x in ns]) / 1000.0
     print("µs from the first block's start; per kernel: blocks (SMs), start first..last, copies may start (median),")
     print("first stage in (median / max), last stage done (median / max), end min / median / p90 / max")
     prev_end = None
@@ -49,14 +67,16 @@ def main():
             first = [b[1][2] for b in bl if b[1][2]]
             last = [b[1][3] for b in bl if b[1][3]]
             if wait:
-                row += "  copy %7.2f" % us(statistics.median(wait))
+                row += "  copy %7.2f" % med(wait)
             if first:
-                row += "  first %7.2f / %7.2f" % (us(statistics.median(first)), us(max(first)))
+                row += "  first %7.2f / %7.2f" % (med(first), us(max(first)))
             if last:
-                row += "  last %7.2f / %7.2f" % (us(statistics.median(last)), us(max(last)))
-        row += "  end %7.2f / %7.2f / %7.2f / %7.2f" % (us(min(ends)), us(statistics.median(ends)), us(pct(ends, 0.9)),
+                row += "  last %7.2f / %7.2f" % (med(last), us(max(last)))
+        row += "  end %7.2f / %7.2f / %7.2f / %7.2f" % (us(min(ends)), med(ends), us(pct(ends, 0.9)),
                                                       us(max(ends)))
         print(row)
+        if kernels[n]["kind"] == "mixed":
+            print(occupancy(bl, us, med))
         prev_end = max(ends)
     span = max(max(b[1][4] for b in kernels[n]["blocks"]) for n in order) - t0
     print("whole: %.2f µs from the first start to the last end" % (span / 1000.0))
