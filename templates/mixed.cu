@@ -127,8 +127,8 @@ __device__ __forceinline__ unsigned ds_conv2(unsigned w, unsigned sel)
     unsigned r;
 #if DS_QUANT == 1
 #if DS_BF16
-    // [q, 0x43] is bf16 128 + (q & 127) with q's sign bit cleared, 128 + 128 * sign with the rest cleared: their
-    // difference is q, exact (an integer of 8 significant bits at most)
+    // [q, 0x43] with q's bit 7 cleared is bf16 128 + (q & 127); with only bit 7 kept, 128 or 256 (the bit is the
+    // exponent's lowest): their difference is q, exact (an integer of 8 significant bits at most)
     const unsigned p = __byte_perm(w, 0x43434343u, sel);
     asm("sub.rn.bf16x2 %0, %1, %2;\n" : "=r"(r) : "r"(p & 0xff7fff7fu), "r"(p & 0xff80ff80u));
 #else
@@ -325,7 +325,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
                 for (int h = 0; h < 2; h++) {
                     // chunk 4 hf + kk of the stage's row: box (4 hf) / (DS_QW / 16), chunk ((4 hf) % (DS_QW / 16)) + kk
                     // in it, whose swizzled place is qo[kk]'s with the chunk's bit 2 flipped when that is 4
-                    const unsigned char *r = q + (hf * 4 / (DS_QW / 16)) * DS_QBOX + (qo[kk] ^ ((hf * 4) % (DS_QW / 16)) << 4) + h * 8 * DS_QW;
+                    const unsigned char *r = q + (hf * 4 / (DS_QW / 16)) * DS_QBOX + (qo[kk] ^ (((hf * 4) % (DS_QW / 16)) << 4)) + h * 8 * DS_QW;
                     cur[kk][h] = ds_conv2(*reinterpret_cast<const unsigned *>(r), qsel);
                     cur[kk][h + 2] = ds_conv2(*reinterpret_cast<const unsigned *>(r + 8), qsel);
                 }
