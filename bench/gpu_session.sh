@@ -2,7 +2,7 @@
 # gpu_session.sh — one device session: card facts, GPU suites, benchmarks, SASS checks.
 # Run on the GPU machine from the repository root after building here into build-gpu/:
 #   bench/gpu_session.sh [phase ...]    phases: card sass stream suites shared bench peers profile variants ring
-#                                       patterns ringprof fp8 tall timeline
+#                                       patterns ringprof fp8 tall timeline ab
 #                                       (default: card sass stream bench)
 # Logs go to $OUT (the device tool's folder) or ./gpu-out; a short summary is printed last.
 set -uo pipefail
@@ -131,6 +131,21 @@ for ph in "${phases[@]}"; do
       done
     done
     summary+=("timeline: $(grep -c '^whole' "$O/timeline.txt") tables in $O/timeline.txt") ;;
+  ab)
+    # builds side by side (bench/build_variant.sh puts each in $B/bin/var/NAME): AB_VARIANTS in turn, AB_ROUNDS
+    # times, for each of AB_BLOCKS at AB_TOKENS; one line per run: "round block variant T=.. as loaded/main ..."
+    for v in ${AB_VARIANTS:?AB_VARIANTS: names of builds in $B/bin/var}; do
+      timeout 60 "$B/bin/var/$v" --block gelu_i8_h4096 --tokens 16 --reps 3 --no-tune > /dev/null 2>&1   # warm the store
+    done
+    for r in $(seq 1 "${AB_ROUNDS:-2}"); do
+      for blk in ${AB_BLOCKS:-gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096}; do
+        for v in $AB_VARIANTS; do
+          echo "$r $blk $v $(timeout 120 "$B/bin/var/$v" --block "$blk" --tokens "${AB_TOKENS:-2,16,32,64,128,1024}" --reps 30 \
+            --no-tune 2>&1 | grep -E 'T=' | awk '{printf "%s %s/%s  ", $2, $4, $6}')"
+        done
+      done
+    done | tee "$O/ab.txt"
+    summary+=("ab: $(wc -l < "$O/ab.txt") runs in $O/ab.txt") ;;
   peers)
     PYTHONUNBUFFERED=1 python3 bench/peers.py --lib "$B/lib/libdsmlp.so" --tokens "${TOKENS:-1,2,4,8,16,32,64,128}" \
       --json "$O/peers.json" ${PEERS_ARGS:-} > "$O/peers.log" 2>&1
