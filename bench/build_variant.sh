@@ -2,12 +2,14 @@
 # build_variant.sh — builds dsmlp-bench (and the GPU test binaries that cover it) with a change applied, for A/B
 # runs on the device (bench/gpu_session.sh ab), and leaves the tree and the build as they were:
 #   bench/build_variant.sh NAME [PATCH]        PATCH: a bench/proto patch (git apply); none: the working tree as is
-# Outputs: $BUILD_DIR/bin/var/NAME (dsmlp-bench), NAME-test_gpu_quant, NAME-test_gpu_stream. The binaries are
-# static and carry their templates, so they run from any folder; BUILD_DIR (default build-gpu) is rebuilt after.
+# Outputs: $BUILD_DIR/bin/var/NAME (dsmlp-bench) and NAME-TEST for each of VARIANT_TESTS (default: test_gpu_quant
+# test_gpu_stream). The binaries are static and carry their templates, so they run from any folder; BUILD_DIR
+# (default build-gpu) is rebuilt after.
 set -euo pipefail
 name="${1:?usage: bench/build_variant.sh NAME [PATCH]}"
 patch="${2:-}"
 B="${BUILD_DIR:-build-gpu}"
+tests="${VARIANT_TESTS:-test_gpu_quant test_gpu_stream}"
 [ -d "$B" ] || { echo "build_variant.sh: no build folder $B (configure it first: README)" >&2; exit 1; }
 if [ -n "$patch" ]; then
   git apply --check "$patch" || { echo "build_variant.sh: $patch does not apply to this tree" >&2; exit 1; }
@@ -16,14 +18,15 @@ if [ -n "$patch" ]; then
 fi
 mkdir -p "$B/bin/var"
 echo "build_variant.sh: building $name${patch:+ with $patch}" >&2
-cmake --build "$B" -j "$(nproc)" --target dsmlp-bench test_gpu_quant test_gpu_stream >/dev/null
+# shellcheck disable=SC2086
+cmake --build "$B" -j "$(nproc)" --target dsmlp-bench $tests >/dev/null
 cp "$B/bin/dsmlp-bench" "$B/bin/var/$name"
-cp "$B/tests/test_gpu_quant" "$B/bin/var/$name-test_gpu_quant"
-cp "$B/tests/test_gpu_stream" "$B/bin/var/$name-test_gpu_stream"
+for t in $tests; do cp "$B/tests/$t" "$B/bin/var/$name-$t"; done
 if [ -n "$patch" ]; then
   git apply -R "$patch"
   trap - EXIT
   echo "build_variant.sh: rebuilding $B without the change" >&2
-  cmake --build "$B" -j "$(nproc)" --target dsmlp-bench test_gpu_quant test_gpu_stream >/dev/null
+  # shellcheck disable=SC2086
+  cmake --build "$B" -j "$(nproc)" --target dsmlp-bench $tests >/dev/null
 fi
-echo "build_variant.sh: $B/bin/var/$name (+ -test_gpu_quant, -test_gpu_stream)" >&2
+echo "build_variant.sh: $B/bin/var/$name (and -${tests// /, -})" >&2
