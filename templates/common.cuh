@@ -66,13 +66,18 @@ __device__ __forceinline__ void ds_store(T *p, const float (&v)[N])
     *reinterpret_cast<R *>(p) = *reinterpret_cast<const R *>(e);
 }
 
-// Timelines (measurements only: templates with DS_TIMELINE = N > 0, -DDSMLP_TIMELINE=N builds): every block of a
-// module's N-th launch keeps its times on the global nanosecond timer (one clock for all SMs) in the module's
-// ds_tl_rec; the runtime prints them when it unloads the module (exec_timeline.c), so no kernel calls printf (a call
-// would serialize its wgmmas). bench/timeline.py reads the lines. (The W ring's trace, stream.cu, uses the same
-// clock and SM id.)
+// Timelines (measurements only: -DDSMLP_TIMELINE=N builds, where the emitter defines DS_TIMELINE N before this
+// file): every block of a module's N-th launch keeps its times on the global nanosecond timer (one clock for all
+// SMs) in the module's ds_tl_rec; the runtime prints them when it unloads the module (exec_timeline.c), so no kernel
+// calls printf (a call would serialize its wgmmas). bench/timeline.py reads the lines. A kernel takes tl =
+// ds_tl_begin() at its start, may mark times 1..3 (ds_tl_mark), and one thread ends it (ds_tl_end), all inside
+// DS_TL(...), which is empty in other builds. (The W ring's trace, stream.cu, uses the same clock and SM id.)
 #define DS_TL_MAX 1024   // blocks recorded per launch
-#define DS_TL_N 5        // times per block
+#define DS_TL_N 5        // times per block: start, (mixed kernels: copies may start, first stage in, last stage
+                         // multiplied), end
+#ifndef DS_TIMELINE
+#define DS_TIMELINE 0
+#endif
 #ifdef __CUDA_ARCH__
 __device__ __forceinline__ unsigned long long ds_tl_now()
 {
@@ -86,10 +91,36 @@ __device__ __forceinline__ unsigned ds_tl_sm()
     asm volatile("mov.u32 %0, %%smid;" : "=r"(s));
     return s;
 }
-__device__ __forceinline__ unsigned ds_tl_block()
+#endif
+#if DS_TIMELINE && defined(__CUDA_ARCH__)
+__device__ unsigned ds_tl_launch;   // this module's launches so far (block 0 counts them as it ends)
+__device__ unsigned long long ds_tl_rec[DS_TL_MAX][DS_TL_N];
+__device__ unsigned ds_tl_sms[DS_TL_MAX], ds_tl_blocks;   // each block's SM; blocks in launch N
+struct ds_tl_blk {
+    unsigned long long t0;
+    unsigned block;
+    bool rec;   // a block of launch N, within DS_TL_MAX
+};
+__device__ __forceinline__ ds_tl_blk ds_tl_begin()
 {
-    return blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+    const unsigned b = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+    return {ds_tl_now(), b, *(volatile unsigned *)&ds_tl_launch == DS_TIMELINE && b < DS_TL_MAX};
 }
+__device__ __forceinline__ void ds_tl_mark(const ds_tl_blk &t, int i)
+{
+    if (t.rec) ds_tl_rec[t.block][i] = ds_tl_now();
+}
+__device__ __forceinline__ void ds_tl_end(const ds_tl_blk &t)
+{
+    if (t.rec) {
+        ds_tl_rec[t.block][0] = t.t0, ds_tl_rec[t.block][4] = ds_tl_now(), ds_tl_sms[t.block] = ds_tl_sm();
+        if (t.block == 0) ds_tl_blocks = gridDim.x * gridDim.y * gridDim.z;
+    }
+    if (t.block == 0) atomicAdd(&ds_tl_launch, 1u);
+}
+#define DS_TL(...) __VA_ARGS__
+#else
+#define DS_TL(...)
 #endif
 
 // Programmatic dependent launch: a kernel launched after this one with the PDL attribute may start now (it waits,

@@ -50,17 +50,6 @@ typedef {{C_T}} ds_c_t;
 #define DS_QBOX (DS_ROWS * DS_QW)
 #define DS_STAGE (DS_XB + DS_QB)
 #define DS_OR (DS_ROWS + 4)      // floats per staged token row (conflict-free staging)
-#define DS_TIMELINE {{TIMELINE}}  // measurements only (-DDSMLP_TIMELINE=N builds): launch N's block timeline
-
-#if DS_TIMELINE && defined(__CUDA_ARCH__)
-__device__ unsigned ds_tl_launch;   // this module's launches so far (block 0 counts them as it ends)
-// per block: start; copies may start (after griddepcontrol.wait); first stage in; last stage multiplied; end
-__device__ unsigned long long ds_tl_rec[DS_TL_MAX][DS_TL_N];
-__device__ unsigned ds_tl_sms[DS_TL_MAX], ds_tl_blocks;   // each block's SM; blocks in launch N
-#define DS_TL(...) __VA_ARGS__
-#else
-#define DS_TL(...)
-#endif
 
 struct alignas(64) ds_tmap { unsigned long long opaque[16]; };   // CUtensorMap's layout
 
@@ -251,8 +240,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     const int t0 = blockIdx.x * DS_TOK, n0 = blockIdx.y * DS_ROWS, KT = (int)(DS_K / DS_BK);
     // k split: this block's k blocks [kb0, kb1); block z of the cluster (its rank: cluster (1, 1, S) = grid z)
     const int S = (int)gridDim.z, z = (int)blockIdx.z, kb0 = KT * z / S, kb1 = KT * (z + 1) / S;
-    DS_TL(const unsigned long long tl0 = ds_tl_now(); const unsigned tln = *(volatile unsigned *)&ds_tl_launch;
-          const unsigned tlb = ds_tl_block(); const bool tlrec = tln == DS_TIMELINE && tlb < DS_TL_MAX;)
+    DS_TL(const ds_tl_blk tl = ds_tl_begin();)
     if (tid == 0) {
         // (No griddepcontrol.launch_dependents: a next GEMM started early, in clusters, into the slots this grid
         // frees sometimes ran 9-12 us slower; exec_mixed.c pdl_after_norm.)
@@ -269,7 +257,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             // Nothing is copied before the previous kernel completes: issuing the first stages' weights early (x after
             // the wait) measured 4-5 us slower at T = 16 (bench/RESULTS.md, nineteenth session)
             ds_wait_prerequisites();
-            DS_TL(if (tlrec) ds_tl_rec[tlb][1] = ds_tl_now();)
+            DS_TL(ds_tl_mark(tl, 1);)   // copies may start
             for (int kt = kb0; kt < kb1; kt++) {
                 const int i = kt - kb0, s = i % DS_STAGES;
                 if (i >= DS_STAGES) ds_bar_wait(empty + s, ((i / DS_STAGES) & 1) ^ 1);
@@ -315,7 +303,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     for (int kt = kb0; kt < kb1; kt++) {
         const int i = kt - kb0, s = i % DS_STAGES;
         ds_bar_wait(full + s, (i / DS_STAGES) & 1);
-        DS_TL(if (tlrec && tid == 128 && i == 0) ds_tl_rec[tlb][2] = ds_tl_now();)
+        DS_TL(if (tid == 128 && i == 0) ds_tl_mark(tl, 2);)   // first stage in
         const unsigned char *q = sm + s * DS_STAGE + DS_XB;
 #pragma unroll 1   // (unrolled, the 64-token kernels spill a register)
         for (int hf = 0; hf < DS_BK / 64; hf++) {   // 64 k at a time: one x box, four wgmmas
@@ -342,7 +330,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         }
         if ((tid & 127) == 0) ds_bar_arrive(empty + s);
     }
-    DS_TL(if (tlrec && tid == 128) ds_tl_rec[tlb][3] = ds_tl_now();)
+    DS_TL(if (tid == 128) ds_tl_mark(tl, 3);)   // last stage multiplied
 
     // Epilogue: scaled sums to shared memory as [token][row] (the stages are free once both warpgroups are here),
     // then each thread takes 4 rows of a token: (the cluster's sum,) bias, C, activation, one 4-element store.
@@ -386,9 +374,5 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         ds_store<4>(d_out + t * DS_NO + col, o);
     }
     if (S > 1) ds_cluster_sync();   // no block leaves while another still reads its shared memory
-    DS_TL(if (tid == 128) {
-        if (tlrec) ds_tl_rec[tlb][0] = tl0, ds_tl_rec[tlb][4] = ds_tl_now(), ds_tl_sms[tlb] = ds_tl_sm();
-        if (tlrec && tlb == 0) ds_tl_blocks = gridDim.x * gridDim.y * gridDim.z;
-        if (tlb == 0) atomicAdd(&ds_tl_launch, 1u);
-    })
+    DS_TL(if (tid == 128) ds_tl_end(tl);)
 }

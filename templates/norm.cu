@@ -15,16 +15,6 @@
 #define DS_EPS ((float){{EPS}})
 #define DS_HAS_GAMMA_OFFSET {{HAS_GAMMA_OFFSET}}   /* weight = gamma + offset (Gemma: 1), added in fp32 */
 #define DS_GAMMA_OFFSET ((float){{GAMMA_OFFSET}})
-#define DS_TIMELINE {{TIMELINE}}  // measurements only (-DDSMLP_TIMELINE=N builds): launch N's block timeline
-
-#if DS_TIMELINE && defined(__CUDA_ARCH__)
-__device__ unsigned ds_tl_launch;   // this module's launches so far (block 0 counts them as it ends)
-__device__ unsigned long long ds_tl_rec[DS_TL_MAX][DS_TL_N];   // per block: start, -, -, -, end
-__device__ unsigned ds_tl_sms[DS_TL_MAX], ds_tl_blocks;          // each block's SM; blocks in launch N
-#define DS_TL(...) __VA_ARGS__
-#else
-#define DS_TL(...)
-#endif
 
 extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{PARAMS}})
 {
@@ -32,8 +22,7 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{P
     __shared__ float red[32];
 #endif
     ds_dependents_may_start();   // a GEMM launched after this with programmatic dependent launch may take its SM slots
-    DS_TL(const unsigned long long tl0 = ds_tl_now(); const unsigned tln = *(volatile unsigned *)&ds_tl_launch;
-          const unsigned tlb = ds_tl_block();)
+    DS_TL(const ds_tl_blk tl = ds_tl_begin();)
     const int lane = DS_WARP_ROWS ? (int)(threadIdx.x & 31) : (int)threadIdx.x;
     // grid.y <= 65535 blocks stride over the row blocks (the kernel does not depend on the plan's max_tokens)
     for (ds_i64 first = (ds_i64)blockIdx.y * DS_RPB; first < T; first += (ds_i64)gridDim.y * DS_RPB) {
@@ -113,13 +102,5 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS) {{NAME}}(long long T{{P
         }
     }
     }
-    DS_TL(__syncthreads();
-          if (threadIdx.x == 0) {
-              if (tln == DS_TIMELINE && tlb < DS_TL_MAX) {
-                  ds_tl_rec[tlb][0] = tl0, ds_tl_rec[tlb][1] = ds_tl_rec[tlb][2] = ds_tl_rec[tlb][3] = 0;
-                  ds_tl_rec[tlb][4] = ds_tl_now(), ds_tl_sms[tlb] = ds_tl_sm();
-                  if (tlb == 0) ds_tl_blocks = gridDim.x * gridDim.y * gridDim.z;
-              }
-              if (tlb == 0) atomicAdd(&ds_tl_launch, 1u);
-          })
+    DS_TL(__syncthreads(); if (threadIdx.x == 0) ds_tl_end(tl);)   // (times 1..3 stay 0: zero-initialized)
 }

@@ -13,8 +13,6 @@
 #ifndef DSMLP_TIMELINE
 #define DSMLP_TIMELINE 0
 #endif
-#define EMIT_STR_(x) #x
-#define EMIT_STR(x) EMIT_STR_(x)
 
 /* A growing string; oom sticks. */
 typedef struct sbuf { char *p; size_t n, cap; int oom; } sbuf;
