@@ -171,7 +171,7 @@ dsmlp_status dsmlp_run_bound(dsmlp_plan *pl, const dsmlp_bindings *set, int64_t 
     if (s != DSMLP_OK) return s;
     if ((s = dsmlpR_device_make_current(pl->ctx, rt->dev)) != DSMLP_OK) return s;
     const exec_pick *pick = &rt->pick[dsmlpR_exec_bucket(T)];
-    int route = T <= p->stream_max_T && pick->stream;
+    int route = T <= p->stream_max_T && pick->stream && !(pick->main_from > 0 && T >= pick->main_from);
     s = dsmlpR_exec_enqueue(pl, T, route, pick, (CUstream)stream);
     if (s == DSMLP_OK) dsmlpB_err_clear(pl->ctx);
     return s;

@@ -48,6 +48,9 @@ typedef struct exec_pick {
     int   *variant;           /* [nssteps]: index into ssteps[i].stream.variant      */
     int   *grid;              /* [nssteps]: blocks (stream-K ranges)                 */
     double us_main, us_stream;/* measured block times, 0 when not measured           */
+    int64_t main_from;        /* > 0: the main route from this T up, in a stream bucket (the heuristic's
+                              ** mixed-input GEMMs at T = 2..8, kept under a tuning record, which times
+                              ** bucket 0 at T = 1; dsmlp_plan_set_route clears it) */
 } exec_pick;
 
 typedef struct exec_state {

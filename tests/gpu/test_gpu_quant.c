@@ -206,6 +206,7 @@ static void precompile_mixed(dsmlp_ctx *ctx)
         if (!layouts[k].gate) config(&layouts[k], 0, 1024, 4096, &cfg[n++]), config(&layouts[k], 0, 5120, 2048, &cfg[n++]);
         config(&layouts[k], 1, 1024, 2816, &cfg[n++]);
         if (layouts[k].gate) config(&layouts[k], 1, 1024, 2880, &cfg[n++]);
+        config(&layouts[k], 1, 2048, 2816, &cfg[n++]);
     }
     printf("precompiled %d distinct kernels\n", gu_precompile(ctx, cfg, n, 1000));
 }
@@ -236,11 +237,17 @@ START_TEST(mixed_every_layout)
     for (int k = 0; k < nlayouts; k++)
         if (layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], 1, 1024, 2880, bk_Ts, sizeof bk_Ts / sizeof *bk_Ts);
     /* Splits other than powers of two: hidden 5120 = 40 row tiles for the second GEMM, whose k (2048, 32 blocks of
-    ** 64) the runtime splits in 3 on a 132-SM card at T <= 128 (40 x 4 > 132), the first GEMM (16 row tiles, k 5120)
-    ** in 8; uneven k shares (10/11/11 blocks) and token slices (21/21/22 of 64). */
-    static const int64_t split_Ts[] = {2, 33, 100};
+    ** 64) the runtime splits in 3 on a 132-SM card at T = 200 (256-token blocks, one per SM: 40 x 4 > 132); uneven k
+    ** shares (10/11/11 blocks) and token slices (85/85/86 of 256). */
+    static const int64_t split_Ts[] = {2, 33, 100, 200};
     for (int k = 0; k < nlayouts; k++)
         if (!layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], 0, 5120, 2048, split_Ts, sizeof split_Ts / sizeof *split_Ts);
+    /* Gated hidden 2048 (I 2816), every layout: the first GEMM's 44 row tiles (88 half-tiles of up and gate rows) and
+    ** the second GEMM's 16, whose k (2816: 44 blocks of 64) splits unevenly over clusters of up to 5 at T <= 64 (two
+    ** blocks per SM on a 132-SM card). */
+    static const int64_t g2048_Ts[] = {2, 16, 33, 100};
+    for (int k = 0; k < nlayouts; k++)
+        run_mixed(ctx, &ty, &layouts[k], 1, 2048, 2816, g2048_Ts, sizeof g2048_Ts / sizeof *g2048_Ts);
     gu_tally_print(&ty, "mixed-input GEMMs: int8/fp8 x scale layouts x gated x T", ctx);
     ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
     dsmlp_ctx_free(ctx);
@@ -319,6 +326,47 @@ START_TEST(error_vs_unquantized)
 }
 END_TEST
 
+/* The heuristic as loaded at T <= 8 (the bucket of the decode rings): T = 1 on the W rings, from T = 2 (int8) or 4
+** (fp8) the main route's mixed-input GEMMs where they serve every T to 8 (sm_90, a 4096-wide block); the route text
+** says so, and each T computes the block without dsmlp_plan_set_route. */
+START_TEST(small_T_heuristic)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    precompile(ctx);
+    const char *arch = dsmlp_device_arch(ctx);
+    const int sm90 = arch && !strncmp(arch, "sm_90", 5);
+    static const int64_t Ts[] = {1, 2, 3, 4, 8};
+    for (int k = 0; k < 4; k++) {
+        const qlayout *q = &layouts[error_layouts[k]];
+        dsmlp_mlp_config cfg;
+        config(q, 0, 4096, 16384, &cfg);
+        cfg.attn_bias = cfg.bias1 = cfg.bias2 = cfg.norm_bias = 0;   /* error_vs_unquantized's blocks */
+        gu_case c;
+        TU_OK(ctx, gu_case_open(&c, ctx, &cfg, 16, q->name));
+        load_weights(&c, &cfg, 0, NULL);
+        char *text = NULL;
+        TU_OK(ctx, dsmlp_plan_route_text(c.pl, &text));
+        char want[80];
+        snprintf(want, sizeof want, "T 1..8: weight-streaming route up to T = %d, from there the main steps",
+                 q->qt == DSMLP_I8 ? 1 : 3);
+        if (sm90) ck_assert_msg(strstr(text, want) != NULL, "%s: want \"%s\" in\n%s", q->name, want, text);
+        else printf("note: %s: no mixed-input GEMMs before sm_90; the route text is not checked\n", arch ? arch : "?");
+        dsmlp_free(text);
+        for (size_t i = 0; i < sizeof Ts / sizeof *Ts; i++) {
+            dsmlp_status st;
+            const double err = gu_case_check(&c, Ts[i], &st);
+            printf("%s %-30s as loaded T=%lld err %.3e\n", st == DSMLP_OK && err <= gu_tol(c.dtype) ? "ok  " : "FAIL",
+                   q->name, (long long)Ts[i], err);
+            ck_assert_msg(st == DSMLP_OK && err <= gu_tol(c.dtype), "%s T=%lld: %s, error %g", q->name, (long long)Ts[i],
+                          dsmlp_last_error(ctx), err);
+        }
+        gu_case_close(&c);
+    }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *make(void)
 {
     Suite *s = suite_create("gpu_quant");
@@ -327,6 +375,10 @@ static Suite *make(void)
     tcase_add_test(tc, every_layout);
     tcase_add_test(tc, error_vs_unquantized);
     suite_add_tcase(s, tc);
+    TCase *th = tcase_create("heuristic");   /* CK_RUN_CASE=heuristic: the small-T route as loaded */
+    tcase_set_timeout(th, 600);
+    tcase_add_test(th, small_T_heuristic);
+    suite_add_tcase(s, th);
     TCase *mx = tcase_create("mixed");   /* CK_RUN_CASE=mixed runs the mixed-input GEMMs alone */
     tcase_set_timeout(mx, 1800);
     tcase_add_test(mx, mixed_every_layout);
