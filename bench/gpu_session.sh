@@ -121,13 +121,17 @@ for ph in "${phases[@]}"; do
     summary+=("patterns rc=$? :: $(grep -E 'bulk\+mma|ranges=1 BN=32 SEG=1024 S=4 consumers=16' "$O/patterns.log" | tr -s ' ' | tr '\n' ';')") ;;
   timeline)
     # where a block's time goes inside a graph replay: a -DDSMLP_TIMELINE=20 build in $TL_BUILD_DIR (docs/quant.md),
-    # one process per block and T (each module counts its own launches)
+    # one process per block and T (each module counts its own launches); TL_VARIANTS: builds in $TL_BUILD_DIR/bin/var
+    # (BUILD_DIR=build-tl bench/build_variant.sh NAME PATCH) instead of the build's own dsmlp-bench
     TLB="${TL_BUILD_DIR:-build-tl}"
-    for blk in ${TL_BLOCKS:-gelu_i8_h4096 swiglu_i8_h4096}; do
-      for t in ${TL_TOKENS:-16 64}; do
-        DSMLP_CACHE_DIR=/tmp/ds-tl timeout 120 "$TLB/bin/dsmlp-bench" --block "$blk" --tokens "$t" --reps 30 --no-tune \
-          > "$O/timeline-$blk-$t.raw" 2>&1
-        { echo "== $blk T=$t"; python3 bench/timeline.py < "$O/timeline-$blk-$t.raw"; } >> "$O/timeline.txt" 2>&1
+    for v in ${TL_VARIANTS:-.}; do
+      bin="$TLB/bin/dsmlp-bench"; [ "$v" = . ] || bin="$TLB/bin/var/$v"
+      for blk in ${TL_BLOCKS:-gelu_i8_h4096 swiglu_i8_h4096}; do
+        for t in ${TL_TOKENS:-16 64}; do
+          raw="$O/timeline-$blk-$t.raw"; [ "$v" = . ] || raw="$O/timeline-$v-$blk-$t.raw"
+          DSMLP_CACHE_DIR=/tmp/ds-tl timeout 120 "$bin" --block "$blk" --tokens "$t" --reps 30 --no-tune > "$raw" 2>&1
+          { echo "== ${v#.} $blk T=$t"; python3 bench/timeline.py < "$raw"; } >> "$O/timeline.txt" 2>&1
+        done
       done
     done
     summary+=("timeline: $(grep -c '^whole' "$O/timeline.txt") tables in $O/timeline.txt") ;;
