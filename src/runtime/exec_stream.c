@@ -206,8 +206,8 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
     }
     snprintf(rt->pick_from, sizeof rt->pick_from,
              "heuristic: the weight-streaming route for T <= %d (T <= %d on W rings; from T = %lld, or %d with int8 and %d "
-             "with fp8 codes, the main route where all its quantized GEMMs run mixed-input kernels), resident blocks (W rings: whole tiles per block) (no "
-             "tuning record; dsmlp-compile --tune measures)",
+             "with fp8 codes, the main route where all its quantized GEMMs run mixed-input kernels), resident blocks "
+             "(W rings: whole tiles per block) (no tuning record; dsmlp-compile --tune measures)",
              HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T, (long long)HEURISTIC_MIXED_MIN_T, HEURISTIC_MIXED_MIN_T_I8,
              HEURISTIC_MIXED_MIN_T_FP8);
 }

@@ -82,7 +82,8 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
             break;
         }
         const char *q = line + n;
-        out[b].stream = stream, out[b].us_main = um, out[b].us_stream = us;   /* main_from: the heuristic's (the tuner times bucket 0 at T = 1) */
+        /* main_from stays the heuristic's: the tuner times bucket 0 at T = 1 only */
+        out[b].stream = stream, out[b].us_main = um, out[b].us_stream = us;
         for (int i = 0; i < nsteps; i++) {
             int v, g, m = 0;
             if (sscanf(q, " %d %d%n", &v, &g, &m) < 2) { *why = "a bucket line is short", rc = -1; break; }
@@ -420,7 +421,8 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
             fprintf(f, "  T %lld..%lld: %s", (long long)lo, (long long)(hi < p->max_tokens ? hi : p->max_tokens),
                     stream ? "weight-streaming route" : "main steps");
             if (stream && pk->main_from > 0)
-                fprintf(f, " up to T = %lld, from there the main steps (their mixed-input GEMMs)", (long long)pk->main_from - 1);
+                fprintf(f, " up to T = %lld, from there the main steps (their mixed-input GEMMs)",
+                        (long long)pk->main_from - 1);
             if (pk->us_main > 0) fprintf(f, " (measured: main %.1f us, stream %.1f us)", pk->us_main, pk->us_stream);
             fprintf(f, "\n");
             for (int i = 0; stream && i < p->nssteps; i++) {
