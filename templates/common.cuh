@@ -123,6 +123,25 @@ __device__ __forceinline__ void ds_tl_end(const ds_tl_blk &t)
 #define DS_TL(...)
 #endif
 
+// Two int8 codes as an exact bf16 pair: p holds them in bytes 0 and 2 with 0x43 above each ([q, 0x43]). With q's bit
+// 7 cleared that is bf16 128 + (q & 127); with only bit 7 kept, 128 or 256 (the bit is the exponent's lowest): their
+// difference is q, exact (an integer of at most 8 significant bits). (The mixed-input GEMMs and the W rings.)
+__device__ __forceinline__ unsigned ds_i8x2_bf16(unsigned p)
+{
+    unsigned r;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm("sub.rn.bf16x2 %0, %1, %2;\n" : "=r"(r) : "r"(p & 0xff7fff7fu), "r"(p & 0xff80ff80u));
+#elif defined(__CUDA_ARCH__)   // sub.bf16x2 needs sm_90: an fma by 1 with the second negated
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(p & 0xff7fff7fu), "r"(0x3f803f80u), "r"((p & 0xff80ff80u) ^ 0x80008000u));
+#else   // the host simulation (test_plan_sim): the same exact differences through fp32
+    const unsigned a = p & 0xff7fff7fu, b = p & 0xff80ff80u;
+    const float lo = __uint_as_float((a & 0xffffu) << 16) - __uint_as_float((b & 0xffffu) << 16),
+                hi = __uint_as_float(a & 0xffff0000u) - __uint_as_float(b & 0xffff0000u);
+    r = (__float_as_uint(lo) >> 16) | (__float_as_uint(hi) & 0xffff0000u);
+#endif
+    return r;
+}
+
 // Programmatic dependent launch: a kernel launched after this one with the PDL attribute may start now (it waits,
 // griddepcontrol.wait, for this grid's completion before reading what this grid writes). No-op before sm_90 or
 // without such a dependent; one thread of a block suffices.

@@ -116,10 +116,7 @@ __device__ __forceinline__ unsigned ds_conv2(unsigned w, unsigned sel)
     unsigned r;
 #if DS_QUANT == 1
 #if DS_BF16
-    // [q, 0x43] with q's bit 7 cleared is bf16 128 + (q & 127); with only bit 7 kept, 128 or 256 (the bit is the
-    // exponent's lowest): their difference is q, exact (an integer of 8 significant bits at most)
-    const unsigned p = __byte_perm(w, 0x43434343u, sel);
-    asm("sub.rn.bf16x2 %0, %1, %2;\n" : "=r"(r) : "r"(p & 0xff7fff7fu), "r"(p & 0xff80ff80u));
+    r = ds_i8x2_bf16(__byte_perm(w, 0x43434343u, sel));   // [q, 0x43] pairs (common.cuh)
 #else
     // [q ^ 0x80, 0x64] is f16 1024 + q + 128; one subtraction of 1152 per pair
     const unsigned p = __byte_perm(w, 0x64646464u, sel) ^ 0x00800080u;

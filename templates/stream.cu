@@ -196,27 +196,14 @@ __device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL
 #elif DS_QUANT == 1
 // int8 code q, biased to b = q ^ 0x80 = q + 128, becomes q exactly:
 //  f16:  0x64bb is 1024 + b; one subtraction of 1152 per pair.
-//  bf16: [q & 0x7f, 0x43] is bf16 128 + (q & 127) and [q & 0x80, 0x43] bf16 128 or 256 (q's sign bit in the lowest
-//        exponent bit); their difference is q (exact: an integer of at most 8 significant bits).
+//  bf16: [q, 0x43] pairs, by common.cuh's ds_i8x2_bf16.
 __device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
 {
 #pragma unroll
     for (int h = 0; h < DS_EL / 4; h++) {
 #if DS_MMA_BF16
 #pragma unroll
-        for (int q = 0; q < 2; q++) {
-            const unsigned p = ds_prmt(ds_w32(r, h), 0x43434343u, q ? 0x4342 : 0x4140);
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-            asm("sub.rn.bf16x2 %0, %1, %2;\n" : "=r"(w[2 * h + q]) : "r"(p & 0xff7fff7fu), "r"(p & 0xff80ff80u));
-#elif defined(__CUDA_ARCH__)   // sub.bf16x2 needs sm_90: an fma by 1 with the second negated
-            asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(w[2 * h + q]) : "r"(p & 0xff7fff7fu), "r"(0x3f803f80u), "r"((p & 0xff80ff80u) ^ 0x80008000u));
-#else   // the host simulation (test_plan_sim): the same exact differences through fp32
-            const unsigned a = p & 0xff7fff7fu, b = p & 0xff80ff80u;
-            const float lo = __uint_as_float((a & 0xffffu) << 16) - __uint_as_float((b & 0xffffu) << 16),
-                        hi = __uint_as_float(a & 0xffff0000u) - __uint_as_float(b & 0xffff0000u);
-            w[2 * h + q] = (__float_as_uint(lo) >> 16) | (__float_as_uint(hi) & 0xffff0000u);
-#endif
-        }
+        for (int q = 0; q < 2; q++) w[2 * h + q] = ds_i8x2_bf16(ds_prmt(ds_w32(r, h), 0x43434343u, q ? 0x4342 : 0x4140));
 #else
         const unsigned u = ds_w32(r, h) ^ 0x80808080u;
         const unsigned magic = 0x64806480u;   // 1152 in both halves
