@@ -274,6 +274,25 @@ START_TEST(mixed_rule)
                       "second GEMM at T = %lld: %d tokens per block, k split %d; want %d, %d", (long long)want[i].T, mp.tokens,
                       mp.split, want[i].tok2, want[i].split2);
     }
+    /* x's tensor map: whole token tiles of a workspace buffer, never past the rows it holds; T rows of a caller's */
+    ck_assert_int_eq(p->bufs[g2->x].kind, BUF_WORK);
+    const int64_t cap = (int64_t)(p->bufs[g2->x].ws_bytes / ((size_t)g2->k * 2));
+    ck_assert_int_ge(cap, 64);
+    ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, 2, 32), 32);
+    ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, 33, 64), 64);
+    ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, 64, 64), 64);
+    ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, cap, 256), cap);
+    ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, cap - 1, 256), cap);
+    const size_t ws = p->bufs[g2->x].ws_bytes;   /* a buffer of 100 rows (max_tokens not a multiple of the tile) */
+    p->bufs[g2->x].ws_bytes = (size_t)g2->k * 2 * 100;
+    ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, 99, 256), 100);
+    ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, 65, 128), 100);
+    ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, 33, 64), 64);
+    p->bufs[g2->x].ws_bytes = ws;
+    const plan_buf_kind kind = p->bufs[g2->x].kind;
+    p->bufs[g2->x].kind = BUF_INPUT;
+    ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, 2, 32), 2);
+    p->bufs[g2->x].kind = kind;
     p->mixed_mode = 2;
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g1, 1), 0);   /* the decode GEMV's */
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g2, 2), 1);

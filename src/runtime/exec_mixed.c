@@ -66,6 +66,19 @@ int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T)
     return n > 0;
 }
 
+/* Whole token tiles where x is a workspace buffer sized for them (max_tokens rows of k 2-byte values), so no copy
+** of x reads out of bounds: the copy engine's zero fill of a box's rows past T made the block 2-5 us slower at
+** T = 2..8 than at T = 16 (bench/RESULTS.md, twenty-second session). The rows past T hold other data (zeros from
+** load, then earlier steps' values); wgmma keeps token columns apart and the epilogue stores tokens below T only. A
+** caller's buffer keeps T rows: its memory past them is not ours to read. */
+int64_t dsmlpR_mixed_x_rows(const plan *p, const plan_gemm *g, int64_t T, int tokens)
+{
+    if (p->bufs[g->x].kind != BUF_WORK || tokens < 1) return T;
+    const int64_t cap = (int64_t)(p->bufs[g->x].ws_bytes / ((size_t)g->k * 2));
+    const int64_t whole = (T + tokens - 1) / tokens * tokens;
+    return whole <= cap ? whole : cap > T ? cap : T;
+}
+
 /* A launch of kernel k over grid (x, y, split), in clusters of (1, 1, split) blocks where split > 1, and with
 ** programmatic dependent launch where pdl is set (its blocks may start while the previous kernel runs; they wait
 ** before reading anything); at[2] must outlive *cfg. */
@@ -185,19 +198,8 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     snprintf(what, sizeof what, "dsmlp_run: step %d (%s)", step, ps->label);
     CUtensorMap tx, tq;
     const dsmlp_dtype xt = p->bufs[g->x].dtype;
-    /* x's tensor map covers whole token tiles where x is a workspace buffer sized for them (max_tokens rows of k
-    ** 2-byte values), so no copy of x reads out of bounds: the copy engine's zero fill of a box's rows past T made
-    ** the block 2-5 us slower at T = 2..8 than at T = 16 (bench/RESULTS.md, twenty-second session). The rows past
-    ** T hold other data; wgmma keeps token columns apart and the epilogue stores tokens below T only. A caller's
-    ** buffer (x bound by the user) keeps T rows: its memory past them is not ours to read. */
-    int64_t xrows = T;
-    if (p->bufs[g->x].kind == BUF_WORK) {
-        const int64_t cap = (int64_t)(p->bufs[g->x].ws_bytes / ((size_t)g->k * 2));
-        const int64_t whole = (T + mp->tokens - 1) / mp->tokens * mp->tokens;
-        xrows = whole <= cap ? whole : cap > T ? cap : T;
-    }
     dsmlp_status s = encode(ctx, cu, &tx, xt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
-                            2, rt->ptr[g->x], xrows, g->k, 64, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
+                            2, rt->ptr[g->x], dsmlpR_mixed_x_rows(p, g, T, mp->tokens), g->k, 64, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
     const int gated = g->mixed_gated_out >= 0;   /* up and gate rows as two boxes of 64 rows */
     const int qbox = EMIT_MIXED_QBOX(k->mixed_bk);
     if (s == DSMLP_OK)

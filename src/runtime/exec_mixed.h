@@ -27,6 +27,9 @@ int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_s
 ** which applies the gating itself (plan_gemm.mixed_gated_out). */
 int dsmlpR_mixed_skips_gated(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *gs,
                              int64_t T);
+/* The rows of x's tensor map for a launch of `tokens`-token blocks at T: whole token tiles where x is a workspace
+** buffer, as many as it holds (at least T); T where x is the caller's. */
+int64_t dsmlpR_mixed_x_rows(const plan *p, const plan_gemm *g, int64_t T, int tokens);
 /* Launches GEMM step ps's mixed-input kernel for T tokens on st as mp says (dsmlpR_mixed_pick); the tensor maps of x
 ** and the codes are encoded here. */
 dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state *rt, const plan_step *ps, int step,
