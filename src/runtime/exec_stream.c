@@ -39,25 +39,19 @@
 ** int8 66.3/66.4 vs 77.3/82.7, fp8 64.7/64.6 vs 76.1/80.5, and since the narrow mixed kernels run two blocks per SM,
 ** sixteenth session, SwiGLU-4096 int8 94.3/94.3 vs 99.9/103.9). Bucket 0 (T <= 8) holds T = 1, the decode GEMV's. */
 #define HEURISTIC_MIXED_MIN_T 9
-/* Within bucket 0, the main route's mixed-input GEMMs from T = 2 (int8) or 4 (fp8): H200, bench/RESULTS.md
+/* Within bucket 0, the main route's mixed-input GEMMs from T = 2, int8 and fp8 codes alike: H200, bench/RESULTS.md
 ** twenty-first session, W rings vs main: GELU-4096 int8 T = 2/4/8 56.7/60.5/67.5 vs 55.8/55.9/53.8 us, SwiGLU-4096
-** int8 (after the rings' cheaper bf16 conversion) 76.4/79.7/85.3 vs 72.1/69.4/67.4; fp8 T = 2 the rings win (GELU
-** 53.7 vs 55.0, SwiGLU 70.7 vs 72.3), T = 4 the main route (56.4 vs 55.7, 74.0 vs 69.6). T = 1 stays on the rings
-** (the mixed kernels do not serve it: the decode GEMV's). */
-#define HEURISTIC_MIXED_MIN_T_I8  2
-#define HEURISTIC_MIXED_MIN_T_FP8 4
+** int8 76.4/79.7/85.3 vs 72.1/69.4/67.4; fp8 won on the rings at T = 2 then (GELU 53.7 vs 55.0, SwiGLU 70.7 vs 72.3)
+** but since x's tensor map covers whole token tiles (exec_mixed.c), the main route wins it too (twenty-third session,
+** as loaded: GELU-4096 fp8 T = 2/3 52.0-52.1/52.7 vs 53.1-53.5/55.0-55.5, SwiGLU-4096 fp8 66.4-66.6/66.8-67.1 vs
+** 67.5-67.7/69.1-69.3). T = 1 stays on the rings (the mixed kernels do not serve it: the decode GEMV's). */
+#define HEURISTIC_MIXED_MIN_T_SMALL 2
 
 /* The smallest T in lo..hi from which every T up to hi runs all of the plan's quantized GEMMs as mixed-input kernels,
-** at least the rule's T for the plan's codes (fp8's where any GEMM has them); 0: none. */
+** at least HEURISTIC_MIXED_MIN_T_SMALL; 0: none. */
 static int64_t main_from(const plan *p, const exec_state *rt, int64_t lo, int64_t hi)
 {
-    int64_t from = HEURISTIC_MIXED_MIN_T_I8;
-    for (int i = 0; i < p->nsteps; i++) {
-        const plan_gemm *g = &p->steps[i].gemm;
-        if (p->steps[i].kind == STEP_GEMM && g->mixed_kernel[0] >= 0 && p->bufs[g->mixed_q].dtype != DSMLP_I8)
-            from = HEURISTIC_MIXED_MIN_T_FP8;
-    }
-    if (from < lo) from = lo;
+    int64_t from = lo > HEURISTIC_MIXED_MIN_T_SMALL ? lo : HEURISTIC_MIXED_MIN_T_SMALL;
     if (from > hi) return 0;
     for (int64_t T = from; T <= hi; T++)
         if (!dsmlpR_mixed_serves_all(p, rt, T)) return 0;
@@ -205,11 +199,10 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
         else if (rt->pick[b].stream) rt->pick[b].main_from = main_from(p, rt, lo, hi);
     }
     snprintf(rt->pick_from, sizeof rt->pick_from,
-             "heuristic: the weight-streaming route for T <= %d (T <= %d on W rings; from T = %lld, or %d with int8 and %d "
-             "with fp8 codes, the main route where all its quantized GEMMs run mixed-input kernels), resident blocks "
+             "heuristic: the weight-streaming route for T <= %d (T <= %d on W rings; from T = %lld, or %d within the first "
+             "bucket, the main route where all its quantized GEMMs run mixed-input kernels), resident blocks "
              "(W rings: whole tiles per block) (no tuning record; dsmlp-compile --tune measures)",
-             HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T, (long long)HEURISTIC_MIXED_MIN_T, HEURISTIC_MIXED_MIN_T_I8,
-             HEURISTIC_MIXED_MIN_T_FP8);
+             HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T, (long long)HEURISTIC_MIXED_MIN_T, HEURISTIC_MIXED_MIN_T_SMALL);
 }
 
 dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
