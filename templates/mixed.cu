@@ -25,7 +25,7 @@
 #define DS_BF16 {{BF16}}         // x and the converted weights are bf16 (else f16)
 #define DS_WG_T "{{WG_T}}"
 #define DS_STAGES {{STAGES}}
-#define DS_TOK {{TOK}}           // tokens per block: 32, 64, 128 or 256 (the wgmma's n)
+#define DS_TOK {{TOK}}           // tokens per block: 16, 32, 64, 128 or 256 (the wgmma's n)
 #define DS_MINB {{MINB}}          // blocks per SM: 2 for narrow token tiles (short wgmmas: a second block's warpgroups
                                   // fill the tensor pipe while the first's convert or wait)
 #define DS_HAS_BIAS {{HAS_BIAS}}
@@ -154,6 +154,12 @@ __device__ __forceinline__ void ds_wgmma(float (&d)[DS_TOK / 2], const unsigned 
                  "wgmma.mma_async.sync.aligned.m64n64k16.f32." DS_WG_T "." DS_WG_T " "
                  "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32, %33, %34, %35}, %36, p, 1, 1, 0;\n}\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));
+#elif DS_TOK == 16
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n16k16.f32." DS_WG_T "." DS_WG_T " "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7}, {%8, %9, %10, %11}, %12, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));
 #else
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"

@@ -194,14 +194,14 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
                 ck_assert_int_eq(j->k.arch_a, 1);
             }
     /* The gated form (the gated step fused: [up | gate] rows in, (up + b) * act(gate + b) out): SwiGLU-4096's W1 with
-    ** gate and up scale groups, int8 and fp8, 32- and 256-token blocks, with and without the gated step's bias. */
+    ** gate and up scale groups, int8 and fp8, 16- and 256-token blocks, with and without the gated step's bias. */
     for (int q = 0; q < 2; q++) {
         job *j = new_job("sm_90a");
         const dsmlp_dtype dt = dts[2 - q], qt = q ? DSMLP_FP8_E4M3 : DSMLP_I8;
         const int64_t n = 28672, k = 4096, groups = q ? n : 16;
         buf(j, dt, 1, 0, n / 2), buf(j, qt, 0, n, k), buf(j, DSMLP_F32, 0, 1, groups), buf(j, dt, 1, 0, k);
         if (q) buf(j, dt, 0, 1, n);
-        emit_mixed_spec sp = {n, k, groups, EPI_NONE, q, 0, q ? 256 : 32, 1, q ? DSMLP_ACT_GELU_ERF : DSMLP_ACT_SILU};
+        emit_mixed_spec sp = {n, k, groups, EPI_NONE, q, 0, q ? 256 : 16, 1, q ? DSMLP_ACT_GELU_ERF : DSMLP_ACT_SILU};
         TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
         ck_assert_msg(strstr(j->k.source, "#define DS_GATED 1") != NULL, "%s is not gated", j->k.name);
     }

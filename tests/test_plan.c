@@ -150,9 +150,11 @@ START_TEST(mixed_variant)
                 ck_assert_int_eq(g->mixed_kernel[0], -1);
                 ck_assert_int_eq(g->mixed_kernel[1], -1);
                 ck_assert_int_eq(g->mixed_kernel[2], -1);
+                ck_assert_int_eq(g->mixed_kernel[3], -1);
+                ck_assert_int_eq(g->mixed_kernel[4], -1);
                 continue;
             }
-            /* the narrow variants: the same GEMM in 128-, 64- and 32-token blocks (their own sources, sm_90a) */
+            /* the narrow variants: the same GEMM in 128-, 64-, 32- and 16-token blocks (their own sources, sm_90a) */
             for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
                 ck_assert_int_ge(g->mixed_kernel[v], 0);
                 const plan_kernel *kn = &p->kernels[g->mixed_kernel[v]];
@@ -162,12 +164,12 @@ START_TEST(mixed_variant)
                 ck_assert_int_eq(kn->args[0], g->d);
                 ck_assert_str_eq(dsmlpC_kernel_arch(p, kn), "sm_90a");
                 ck_assert_ptr_nonnull(strstr(kn->source, def));
-                /* 32- and 64-token blocks run two per SM (each with at most 96 KiB of stages), wider ones one */
+                /* 16- to 64-token blocks run two per SM (each with at most 96 KiB of stages), wider ones one */
                 snprintf(def, sizeof def, "#define DS_MINB %d", (256 >> v) <= 64 ? 2 : 1);
                 ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
                 if ((256 >> v) <= 64) ck_assert_uint_le(kn->smem_bytes, 114 * 1024);
-                /* 32-token blocks copy 256 k per stage, 64-token ones 128 (k = 1024, 4096 here), wide ones 64 */
-                const int bk = (256 >> v) == 32 ? 256 : (256 >> v) == 64 ? 128 : 64;
+                /* 16- and 32-token blocks copy 256 k per stage, 64-token ones 128 (k = 1024, 4096 here), wide ones 64 */
+                const int bk = (256 >> v) <= 32 ? 256 : (256 >> v) == 64 ? 128 : 64;
                 snprintf(def, sizeof def, "#define DS_BK %d", bk);
                 ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
                 ck_assert_int_eq(kn->mixed_bk, bk);
@@ -217,7 +219,7 @@ static CUresult fake_encode(CUtensorMap *m, CUtensorMapDataType d, cuuint32_t r,
 
 /* The runtime's rule for the mixed-input variant (exec_mixed.c) on a 132-SM device, GELU-4096 int8: both GEMMs from
 ** T = 2 to 2048 (the second, out 4096 = 32 row tiles, with k split over clusters where its grid is under the SMs),
-** never at the decode GEMV's T (1) nor above 2048; 32- or 64-token blocks for T <= 32 or 64, else 128-token blocks
+** never at the decode GEMV's T (1) nor above 2048; 16-, 32- or 64-token blocks for T <= 16, 32 or 64, else 128-token blocks
 ** where they pad less than 256-token ones;
 ** mixed_gemm = 2 every T but the decode GEMV's, 0 never; none without the driver's tensor-map entry point. */
 static CUresult fake_launch_ex(const CUlaunchConfig *c, CUfunction f, void **a, void **e)
@@ -261,7 +263,7 @@ START_TEST(mixed_rule)
     fake_rt_init(&f);
     /* T, whether each GEMM runs mixed, and the second GEMM's tokens per block and k split */
     static const struct { int64_t T; int first, second, tok2, split2; } want[] = {
-        {1, 0, 0, 0, 0}, {2, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
+        {1, 0, 0, 0, 0}, {2, 1, 1, 16, 4}, {16, 1, 1, 16, 4}, {17, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
         {300, 1, 1, 128, 1}, {512, 1, 1, 256, 2}, {575, 1, 1, 128, 1}, {768, 1, 1, 256, 1}, {1000, 1, 1, 256, 1},
         {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {2049, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
@@ -270,7 +272,7 @@ START_TEST(mixed_rule)
         ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g2, want[i].T, &mp) == want[i].second, "second GEMM at T = %lld", (long long)want[i].T);
         if (!want[i].second) continue;
         ck_assert_msg(mp.tokens == want[i].tok2 && mp.split == want[i].split2 &&
-                          mp.kernel == g2->mixed_kernel[mp.tokens == 256 ? 0 : mp.tokens == 128 ? 1 : mp.tokens == 64 ? 2 : 3],
+                          mp.kernel == g2->mixed_kernel[mp.tokens == 256 ? 0 : mp.tokens == 128 ? 1 : mp.tokens == 64 ? 2 : mp.tokens == 32 ? 3 : 4],
                       "second GEMM at T = %lld: %d tokens per block, k split %d; want %d, %d", (long long)want[i].T, mp.tokens,
                       mp.split, want[i].tok2, want[i].split2);
     }
@@ -386,7 +388,7 @@ START_TEST(mixed_gated)
                 ck_assert_int_eq(k->grid_x, 2 * 2816 / 128);
                 const plan_kernel *k2 = &p->kernels[g2->mixed_kernel[v]];
                 ck_assert_ptr_nonnull(strstr(k2->source, "#define DS_GATED 0"));
-                ck_assert_int_eq(k2->mixed_bk, v == 3 ? 256 : v == 2 ? 128 : 64);   /* 2816 = 11 x 256 */
+                ck_assert_int_eq(k2->mixed_bk, v >= 3 ? 256 : v == 2 ? 128 : 64);   /* 2816 = 11 x 256 */
             }
             const plan_buf *o = &p->bufs[g1->mixed_gated_out], *x = &p->bufs[g1->x];
             ck_assert(o->kind == BUF_WORK && x->kind == BUF_WORK);
@@ -426,6 +428,7 @@ START_TEST(mixed_gated)
     for (int i = 0; i < h->p->nsteps; i++) {
         const plan_gemm *g = &h->p->steps[i].gemm;
         if (h->p->steps[i].kind != STEP_GEMM) continue;
+        ck_assert_int_eq(h->p->kernels[g->mixed_kernel[4]].mixed_bk, g->k % 128 ? 64 : 256);
         ck_assert_int_eq(h->p->kernels[g->mixed_kernel[3]].mixed_bk, g->k % 128 ? 64 : 256);
         ck_assert_int_eq(h->p->kernels[g->mixed_kernel[2]].mixed_bk, g->k % 128 ? 64 : 128);
     }

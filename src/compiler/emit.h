@@ -52,7 +52,7 @@ typedef struct emit_mixed_spec {
     int64_t       n, k, groups;
     plan_epilogue epi;
     int           has_bias, has_c;
-    int           tokens;   /* per block: 32, 64, 128 or 256 */
+    int           tokens;   /* per block: 16, 32, 64, 128 or 256 */
     int           gated;    /* 1: W = [up | gate]; d[T, n / 2] = (up + bias_up) * gact(gate + bias_gate) (the gated
                                step fused: epi EPI_NONE, no C; bias, when present, is the gated step's [n]) */
     dsmlp_act     gact;

@@ -42,8 +42,8 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     const char *why = dsmlpC_emit_mixed_unsupported(p->arch, DSMLP_LAYOUT_OUT_IN, qt, xt, dt, s->n, s->k);
     if (why) return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: mixed-input GEMM n = %lld, k = %lld %s",
                                    (long long)s->n, (long long)s->k, why);
-    if (s->tokens != 32 && s->tokens != 64 && s->tokens != 128 && s->tokens != 256)
-        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: mixed-input GEMM of %d tokens per block (32, 64, 128 or 256)",
+    if (s->tokens != 16 && s->tokens != 32 && s->tokens != 64 && s->tokens != 128 && s->tokens != 256)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: mixed-input GEMM of %d tokens per block (16, 32, 64, 128 or 256)",
                               s->tokens);
     if (s->groups <= 0 || s->n % s->groups)
         return dsmlpB_err_set(ctx, DSMLP_ERR_SHAPE, "codegen: mixed-input GEMM of %lld rows in %lld scale groups: groups must divide rows",
@@ -65,7 +65,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     const int ba = 4, ca = 4 + s->has_bias;
     const int minb = s->tokens <= MIXED_TWO_PER_SM ? 2 : 1;
     /* Narrow blocks stream the weight: 128 k per stage, copied as 128-byte row pieces (bench/proto/tma_patterns.cu:
-    ** 3.42 TB/s against 3.25 for 64-byte ones), 256 k (two 128-byte pieces a row) for 32-token blocks (SwiGLU-4096
+    ** 3.42 TB/s against 3.25 for 64-byte ones), 256 k (two 128-byte pieces a row) for 16- and 32-token blocks (SwiGLU-4096
     ** int8 T = 16 86.0 -> 82.9 us); wide ones multiply more per byte and keep more, smaller stages. */
     const int bk = s->tokens <= 32 && s->k % 256 == 0 ? 256 : minb == 2 && s->k % 128 == 0 ? 128 : 64;
     const size_t stage = (size_t)s->tokens * bk * 2 + EMIT_MIXED_ROWS * (size_t)bk, staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;

@@ -85,7 +85,7 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
             }
             if (m->mixed_kernel[0] >= 0) {
                 tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): runs instead of cuBLASLt %s, and then "
-                       "the dequant step writing %s is skipped; one 32- or 64-token block for T <= 32 or 64, else 128 or 256 (fewer padded "
+                       "the dequant step writing %s is skipped; one 16-, 32- or 64-token block for T <= 16, 32 or 64, else 128 or 256 (fewer padded "
                        "tokens), k split over clusters of up to %d blocks while the grid is under the SMs\n",
                    p->bufs[m->mixed_q].name, p->bufs[m->mixed_scales].name,
                    p->mixed_mode == 2 ? "at every T but the decode GEMV's (mixed_gemm = 2)"

@@ -54,8 +54,8 @@ typedef enum plan_epilogue {
     EPI_NONE, EPI_BIAS, EPI_RELU_BIAS, EPI_GELU_BIAS /* tanh GELU */, EPI_RELU, EPI_GELU
 } plan_epilogue;
 
-#define PLAN_MIXED_VARIANTS  4   /* mixed-input GEMM kernels per GEMM step: 256, 128, 64 and 32 tokens per block */
-#define PLAN_MIXED_TOKENS    {256, 128, 64, 32}
+#define PLAN_MIXED_VARIANTS  5   /* mixed-input GEMM kernels per GEMM step: 256, 128, 64, 32 and 16 tokens per block */
+#define PLAN_MIXED_TOKENS    {256, 128, 64, 32, 16}
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
 
 /* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,

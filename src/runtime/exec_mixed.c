@@ -18,13 +18,16 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
 {
     if (g->mixed_kernel[0] < 0 || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
     if (g->decode_kernel >= 0 && T <= g->decode_max_T) return 0;   /* the decode GEMV runs first (exec_run.c) */
-    /* Token tiles: one 32- or 64-token block for T <= 32 or 64; else 128-token ones where they pad fewer tokens than
+    /* Token tiles: one 16-, 32- or 64-token block for T <= 16, 32 or 64 (16-token blocks: half the x copied per
+    ** weight byte of 32-token ones, 0.7-3.6 us faster at T = 2..16 in 4096-wide int8/fp8 blocks on the H200,
+    ** bench/RESULTS.md twenty-third session); else 128-token ones where they pad fewer tokens than
     ** 256-token ones (T = 65..128, 257..384, ...). A block multiplies all its tokens, padding included: at T <= 128
     ** its wgmmas, not the weight stream, set its time (GELU-4096 int8 in 128-token blocks: 130-135 us at every T =
     ** 33..128, in 64-token blocks 79-80 at T = 17..64). */
     static const int toks[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
     int v = 0;
-    if (T <= toks[3] && g->mixed_kernel[3] >= 0) v = 3;
+    if (T <= toks[4] && g->mixed_kernel[4] >= 0) v = 4;
+    else if (T <= toks[3] && g->mixed_kernel[3] >= 0) v = 3;
     else if (T <= toks[2] && g->mixed_kernel[2] >= 0) v = 2;
     else if ((T + toks[1] - 1) / toks[1] * toks[1] < (T + toks[0] - 1) / toks[0] * toks[0] && g->mixed_kernel[1] >= 0) v = 1;
     const int tok = toks[v];
