@@ -26,10 +26,9 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** 33..128, in 64-token blocks 79-80 at T = 17..64). */
     static const int toks[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
     int v = 0;
-    if (T <= toks[4] && g->mixed_kernel[4] >= 0) v = 4;
-    else if (T <= toks[3] && g->mixed_kernel[3] >= 0) v = 3;
-    else if (T <= toks[2] && g->mixed_kernel[2] >= 0) v = 2;
-    else if ((T + toks[1] - 1) / toks[1] * toks[1] < (T + toks[0] - 1) / toks[0] * toks[0] && g->mixed_kernel[1] >= 0) v = 1;
+    for (int w = PLAN_MIXED_VARIANTS - 1; w >= 2 && !v; w--)   /* the narrowest one-block tile that holds T */
+        if (T <= toks[w] && g->mixed_kernel[w] >= 0) v = w;
+    if (!v && (T + toks[1] - 1) / toks[1] * toks[1] < (T + toks[0] - 1) / toks[0] * toks[0] && g->mixed_kernel[1] >= 0) v = 1;
     const int tok = toks[v];
     const int64_t tiles = (T + tok - 1) / tok, base = tiles * (g->n / EMIT_MIXED_ROWS), kb = g->k / 64;
     /* Blocks resident at once (one or two per SM), each walking its share of k: a grid under that takes as long as a
