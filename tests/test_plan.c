@@ -42,6 +42,7 @@ static void family(fam f, int P, int rank, dsmlp_dtype dt, dsmlp_mlp_config *c)
 static int residual_kernel;   /* dsmlp_compile_options.residual_kernel for build_plan */
 static int decode_max = -1;   /* dsmlp_compile_options.decode_max_tokens for build_plan; -1: the default */
 static int mixed = -1;        /* dsmlp_compile_options.mixed_gemm for build_plan; -1: the default */
+static int max_tok = -1;      /* dsmlp_compile_options.max_tokens for build_plan; -1: the default */
 
 static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const char *arch)
 {
@@ -53,6 +54,7 @@ static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const c
     o.arch = arch, o.defer_compile = 1, o.residual_kernel = residual_kernel;
     if (decode_max >= 0) o.decode_max_tokens = decode_max;
     if (mixed >= 0) o.mixed_gemm = mixed;
+    if (max_tok > 0) o.max_tokens = max_tok;
     dsmlp_plan *p;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
     dsmlp_graph_free(g);
@@ -219,9 +221,9 @@ static CUresult fake_encode(CUtensorMap *m, CUtensorMapDataType d, cuuint32_t r,
 
 /* The runtime's rule for the mixed-input variant (exec_mixed.c) on a 132-SM device, GELU-4096 int8: both GEMMs from
 ** T = 2 to 2048 (the second, out 4096 = 32 row tiles, with k split over clusters where its grid is under the SMs),
-** never at the decode GEMV's T (1) nor above 2048; 16-, 32- or 64-token blocks for T <= 16, 32 or 64, else 128-token blocks
+** at T = 1 too (before the decode GEMV), never above 2048; 16-, 32- or 64-token blocks for T <= 16, 32 or 64, else 128-token blocks
 ** where they pad less than 256-token ones;
-** mixed_gemm = 2 every T but the decode GEMV's, 0 never; none without the driver's tensor-map entry point. */
+** mixed_gemm = 2 every T, 0 never; none without the driver's tensor-map entry point. */
 static CUresult fake_launch_ex(const CUlaunchConfig *c, CUfunction f, void **a, void **e)
 {
     (void)c, (void)f, (void)a, (void)e;
@@ -263,7 +265,7 @@ START_TEST(mixed_rule)
     fake_rt_init(&f);
     /* T, whether each GEMM runs mixed, and the second GEMM's tokens per block and k split */
     static const struct { int64_t T; int first, second, tok2, split2; } want[] = {
-        {1, 0, 0, 0, 0}, {2, 1, 1, 16, 4}, {16, 1, 1, 16, 4}, {17, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
+        {1, 1, 1, 16, 4}, {2, 1, 1, 16, 4}, {16, 1, 1, 16, 4}, {17, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
         {300, 1, 1, 128, 1}, {512, 1, 1, 256, 2}, {575, 1, 1, 128, 1}, {768, 1, 1, 256, 1}, {1000, 1, 1, 256, 1},
         {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {2049, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
@@ -296,7 +298,7 @@ START_TEST(mixed_rule)
     ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, 2, 32), 2);
     p->bufs[g2->x].kind = kind;
     p->mixed_mode = 2;
-    ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g1, 1), 0);   /* the decode GEMV's */
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g1, 1), 1);   /* before the decode GEMV */
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g2, 2), 1);
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g2, 8192), 1);
     mixed_pick mp;
@@ -410,8 +412,8 @@ START_TEST(mixed_gated)
             }
             ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 2049), 0);
             ck_assert_int_ge(ran, 2);   /* hidden 1024 is narrow: the rule takes T = 129 and 1000 */
-            p->mixed_mode = 2;          /* every T but the decode GEMV's */
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 1), 0);
+            p->mixed_mode = 2;          /* every T */
+            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 1), 1);
             ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 2), 1);
             ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 4096), 1);
             p->mixed_mode = 0;
@@ -1109,15 +1111,15 @@ END_TEST
 /* Which route the heuristic gives each token bucket of a quantized 4096-wide block on a 132-SM device with the driver
 ** entry points the mixed-input GEMMs need: the W rings up to T = 8 (16 for a gated block), the main route (mixed
 ** kernels) from there; with mixed_gemm = 0 the W rings up to T = 128, as before. */
-static void route_buckets(int gated, int mixed_mode, int *stream_to)
+static void route_buckets(int gated, int mixed_mode, int max_tokens, int *stream_to, int64_t *main_from0)
 {
     dsmlp_ctx *ctx = tu_ctx();
     dsmlp_mlp_config c;
     family(gated ? LLAMA : INT8_GPT2, 1, 0, gated ? DSMLP_BF16 : DSMLP_F16, &c);
     c.int8_weights = 1, c.int8_groups = 4, c.hidden = 4096, c.intermediate = gated ? 14336 : 16384;
-    mixed = mixed_mode;
+    mixed = mixed_mode, max_tok = max_tokens;
     dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
-    mixed = -1;
+    mixed = -1, max_tok = -1;
     plan *p = h->p;
     ck_assert_int_gt(p->nssteps, 0);
     static fake_rt f;
@@ -1128,7 +1130,7 @@ static void route_buckets(int gated, int mixed_mode, int *stream_to)
         ck_assert(f.rt.pick[b].variant && f.rt.pick[b].grid);
     }
     dsmlpR_exec_stream_heuristic(p, &f.rt);
-    *stream_to = 0;
+    *stream_to = 0, *main_from0 = f.rt.pick[0].main_from;
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         if (f.rt.pick[b].stream) {
             ck_assert_msg(*stream_to == dsmlpR_exec_bucket_tokens(b) / 2 || b == 0, "bucket %d on the W rings after a main one", b);
@@ -1143,12 +1145,23 @@ static void route_buckets(int gated, int mixed_mode, int *stream_to)
 START_TEST(mixed_route)
 {
     int to;
-    route_buckets(0, -1, &to);
-    ck_assert_int_eq(to, 8);
-    route_buckets(1, -1, &to);
-    ck_assert_int_eq(to, 8);
-    route_buckets(0, 0, &to);
+    int64_t from;
+    /* the mixed kernels serve every T: the main route from T = 1; main_from 2 for a tuning record's rings at T = 1 */
+    route_buckets(0, -1, 0, &to, &from);
+    ck_assert_int_eq(to, 0);
+    ck_assert_int_eq(from, 2);
+    route_buckets(1, -1, 0, &to, &from);
+    ck_assert_int_eq(to, 0);
+    route_buckets(0, 0, 0, &to, &from);   /* no mixed kernels: the W rings up to T = 128 */
     ck_assert_int_eq(to, 128);
+    ck_assert_int_eq(from, 0);
+    /* a plan for fewer tokens than bucket 0 holds streams them (it ran the dequantize-then-GEMM steps before) */
+    for (int mt = 1; mt <= 4; mt *= 2) {
+        route_buckets(0, 0, mt, &to, &from);
+        ck_assert_msg(to == 8, "max_tokens %d: bucket 0 not on the weight-streaming route", mt);
+        route_buckets(1, -1, mt, &to, &from);
+        ck_assert_int_eq(to, 0);
+    }
 }
 END_TEST
 

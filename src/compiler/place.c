@@ -48,6 +48,23 @@ static int overlap(const int *first, const int *last, int a, int b)
     return first[a] >= 0 && first[b] >= 0 && !(last[a] < first[b] || last[b] < first[a]);
 }
 
+/* Token rows of work buffer b: max_tokens, and at least the narrowest mixed-input tile where a mixed-input GEMM reads
+** b as x, so that its tensor map covers whole tiles in a decode plan too (max_tokens 1): zero-filled rows past a
+** buffer made the block 2-5 us slower at T = 2..8 on the H200 (bench/RESULTS.md, twenty-second session; the runtime's
+** dsmlpR_mixed_x_rows reads what this leaves). */
+static int64_t token_rows(const plan *p, int b)
+{
+    static const int toks[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
+    const int last = PLAN_MIXED_VARIANTS - 1;   /* the narrowest tile */
+    int64_t rows = p->max_tokens;
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->kind == STEP_GEMM && s->gemm.x == b && s->gemm.mixed_kernel[last] >= 0 && toks[last] > rows)
+            rows = toks[last];
+    }
+    return rows;
+}
+
 dsmlp_status dsmlpC_plan_place_workspace(dsmlp_ctx *ctx, plan *p)
 {
     int nb = p->nbufs;
@@ -63,7 +80,7 @@ dsmlp_status dsmlpC_plan_place_workspace(dsmlp_ctx *ctx, plan *p)
     for (int b = 0; b < nb; b++) {
         plan_buf *B = &p->bufs[b];
         if (B->kind != BUF_WORK) continue;
-        int64_t rows = B->tokens ? p->max_tokens : B->rows;
+        int64_t rows = B->tokens ? token_rows(p, b) : B->rows;
         B->ws_bytes = (size_t)rows * (size_t)B->cols * dsmlp_dtype_size(B->dtype);
         size_t need = (B->ws_bytes + WS_ALIGN - 1) / WS_ALIGN * WS_ALIGN, off = 0;
         for (int moved = 1; moved;) {

@@ -17,7 +17,6 @@
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
 {
     if (g->mixed_kernel[0] < 0 || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
-    if (g->decode_kernel >= 0 && T <= g->decode_max_T) return 0;   /* the decode GEMV runs first (exec_run.c) */
     /* Token tiles: one 16-, 32- or 64-token block for T <= 16, 32 or 64 (16-token blocks: half the x copied per
     ** weight byte of 32-token ones, 0.7-3.6 us faster at T = 2..16 in 4096-wide int8/fp8 blocks on the H200,
     ** bench/RESULTS.md twenty-third session); else 128-token ones where they pad fewer tokens than

@@ -37,15 +37,17 @@
 ** bench/RESULTS.md fifteenth session, main vs the W rings: GELU-4096 int8 T = 17/32/64/128 66.8/66.9/80.1/96.8 vs
 ** 84.9/100.0/105.6/148.6 us, SwiGLU-4096 int8 102.8/103.4/114.6/132.0 vs 118.4/138.5/150.4/214.7; T = 12/16: GELU-4096
 ** int8 66.3/66.4 vs 77.3/82.7, fp8 64.7/64.6 vs 76.1/80.5, and since the narrow mixed kernels run two blocks per SM,
-** sixteenth session, SwiGLU-4096 int8 94.3/94.3 vs 99.9/103.9). Bucket 0 (T <= 8) holds T = 1, the decode GEMV's. */
+** sixteenth session, SwiGLU-4096 int8 94.3/94.3 vs 99.9/103.9). Within bucket 0 (T <= 8) by T: below. */
 #define HEURISTIC_MIXED_MIN_T 9
 /* Within bucket 0, the main route's mixed-input GEMMs from T = 2, int8 and fp8 codes alike: H200, bench/RESULTS.md
 ** twenty-first session, W rings vs main: GELU-4096 int8 T = 2/4/8 56.7/60.5/67.5 vs 55.8/55.9/53.8 us, SwiGLU-4096
 ** int8 76.4/79.7/85.3 vs 72.1/69.4/67.4; fp8 won on the rings at T = 2 then (GELU 53.7 vs 55.0, SwiGLU 70.7 vs 72.3)
 ** but since x's tensor map covers whole token tiles (exec_mixed.c), the main route wins it too (twenty-third session,
 ** as loaded: GELU-4096 fp8 T = 2/3 52.0-52.1/52.7 vs 53.1-53.5/55.0-55.5, SwiGLU-4096 fp8 66.4-66.6/66.8-67.1 vs
-** 67.5-67.7/69.1-69.3). T = 1 stays on the rings (the mixed kernels do not serve it: the decode GEMV's). */
-#define HEURISTIC_MIXED_MIN_T_SMALL 2
+** 67.5-67.7/69.1-69.3), and T = 1 too since the 16-token kernels run before the decode GEMV (twenty-fourth session,
+** as loaded: GELU-4096 int8 50.5-50.6 vs the rings' 55.3, SwiGLU-4096 int8 63.2-63.5 vs 75.3, GELU fp8 49.9-50.2 vs
+** 51.6-52.4, SwiGLU fp8 63.5-64.2 vs 66.5-66.8): such a plan's bucket 0 is all main route. */
+#define HEURISTIC_MIXED_MIN_T_SMALL 1
 
 /* The smallest T in lo..hi from which every T up to hi runs all of the plan's quantized GEMMs as mixed-input kernels,
 ** at least HEURISTIC_MIXED_MIN_T_SMALL; 0: none. */
@@ -157,8 +159,11 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
 {
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         exec_pick *pk = &rt->pick[b];
-        int64_t T = dsmlpR_exec_bucket_tokens(b);
-        pk->stream = T <= p->stream_max_T && T <= HEURISTIC_RING_MAX_T;
+        /* the bucket's largest T the route serves: a plan for fewer tokens than the bucket holds (max_tokens 1 for
+        ** decode) streams its T <= stream_max_T all the same */
+        const int64_t lo = b ? (int64_t)dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1, hi = dsmlpR_exec_bucket_tokens(b);
+        const int64_t T = hi < p->stream_max_T ? hi : p->stream_max_T;
+        pk->stream = lo <= p->stream_max_T && T <= HEURISTIC_RING_MAX_T;
         pk->us_main = pk->us_stream = 0, pk->main_from = 0;
         for (int i = 0; i < p->nssteps; i++) {
             const plan_step *s = &p->ssteps[i];
@@ -193,10 +198,16 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             pk->grid[i] = dsmlpR_exec_grid_default(p, rt, s->stream.variant[v], T);
         }
     }
-    for (int b = 0; b < PLAN_BUCKETS; b++) {   /* quantized weights: the main route's mixed-input GEMMs from T = 9 */
+    for (int b = 0; b < PLAN_BUCKETS; b++) {   /* quantized weights: the main route's mixed-input GEMMs where they serve */
         const int64_t lo = b ? (int64_t)dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1, hi = dsmlpR_exec_bucket_tokens(b);
         if (lo >= HEURISTIC_MIXED_MIN_T && dsmlpR_mixed_serves_all(p, rt, lo) && dsmlpR_mixed_serves_all(p, rt, hi)) rt->pick[b].stream = 0;
-        else if (rt->pick[b].stream) rt->pick[b].main_from = main_from(p, rt, lo, hi);
+        else if (rt->pick[b].stream) {
+            /* all of the bucket: the main route; main_from 2 then serves a tuning record that puts T = 1 back on
+            ** the rings (the tuner times bucket 0 at T = 1 only) */
+            const int64_t from = main_from(p, rt, lo, hi);
+            rt->pick[b].main_from = from == 1 ? 2 : from;
+            if (from == lo) rt->pick[b].stream = 0;
+        }
     }
     snprintf(rt->pick_from, sizeof rt->pick_from,
              "heuristic: the weight-streaming route for T <= %d (T <= %d on W rings; from T = %lld, or %d within the first "

@@ -326,9 +326,10 @@ START_TEST(error_vs_unquantized)
 }
 END_TEST
 
-/* The heuristic as loaded at T <= 8 (the bucket of the decode rings): T = 1 on the W rings, from T = 2 (int8 and
-** fp8) the main route's mixed-input GEMMs where they serve every T to 8 (sm_90, a 4096-wide block); the route text
-** says so, and each T computes the block without dsmlp_plan_set_route. */
+/* The heuristic as loaded at T <= 8 (the bucket of the decode rings): the main route's mixed-input GEMMs at every T
+** (int8 and fp8, T = 1 too, before the decode GEMV) where they serve every T to 8 (sm_90, a 4096-wide block), also
+** in a decode plan (max_tokens 1); the route text says so, and each T computes the block without
+** dsmlp_plan_set_route. */
 START_TEST(small_T_heuristic)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -348,7 +349,7 @@ START_TEST(small_T_heuristic)
         char *text = NULL;
         TU_OK(ctx, dsmlp_plan_route_text(c.pl, &text));
         char want[80];
-        snprintf(want, sizeof want, "T 1..8: weight-streaming route up to T = 1, from there the main steps");
+        snprintf(want, sizeof want, "T 1..8: main steps");
         if (sm90) ck_assert_msg(strstr(text, want) != NULL, "%s: want \"%s\" in\n%s", q->name, want, text);
         else printf("note: %s: no mixed-input GEMMs before sm_90; the route text is not checked\n", arch ? arch : "?");
         dsmlp_free(text);
@@ -360,6 +361,19 @@ START_TEST(small_T_heuristic)
             ck_assert_msg(st == DSMLP_OK && err <= gu_tol(c.dtype), "%s T=%lld: %s, error %g", q->name, (long long)Ts[i],
                           dsmlp_last_error(ctx), err);
         }
+        gu_case_close(&c);
+        TU_OK(ctx, gu_case_open(&c, ctx, &cfg, 1, q->name));   /* the decode plan */
+        load_weights(&c, &cfg, 0, NULL);
+        TU_OK(ctx, dsmlp_plan_route_text(c.pl, &text));
+        if (sm90) ck_assert_msg(strstr(text, "T 1..1: main steps") != NULL, "%s, max_tokens 1: want the main steps in\n%s",
+                                q->name, text);
+        dsmlp_free(text);
+        dsmlp_status st;
+        const double err = gu_case_check(&c, 1, &st);
+        printf("%s %-30s max_tokens 1, T=1 err %.3e\n", st == DSMLP_OK && err <= gu_tol(c.dtype) ? "ok  " : "FAIL", q->name,
+               err);
+        ck_assert_msg(st == DSMLP_OK && err <= gu_tol(c.dtype), "%s max_tokens 1: %s, error %g", q->name,
+                      dsmlp_last_error(ctx), err);
         gu_case_close(&c);
     }
     dsmlp_ctx_free(ctx);
