@@ -69,6 +69,14 @@ int dsmlpR_exec_bucket(int64_t T)
 
 int dsmlpR_exec_bucket_tokens(int b) { return 8 << b; }
 
+int64_t dsmlpR_exec_bucket_lo(int b) { return b ? (int64_t)dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1; }
+
+int64_t dsmlpR_exec_bucket_hi(const plan *p, int b)
+{
+    const int64_t hi = dsmlpR_exec_bucket_tokens(b);
+    return hi < p->stream_max_T ? hi : p->stream_max_T;
+}
+
 int dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T)
 {
     return v >= 0 && v < s->stream.nvariants && T <= 8 * (int64_t)p->kernels[s->stream.variant[v]].sk_maxnt;
@@ -159,11 +167,9 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
 {
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         exec_pick *pk = &rt->pick[b];
-        /* the bucket's largest T the route serves: a plan for fewer tokens than the bucket holds (max_tokens 1 for
-        ** decode) streams its T <= stream_max_T all the same */
-        const int64_t lo = b ? (int64_t)dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1, hi = dsmlpR_exec_bucket_tokens(b);
-        const int64_t T = hi < p->stream_max_T ? hi : p->stream_max_T;
-        pk->stream = lo <= p->stream_max_T && T <= HEURISTIC_RING_MAX_T;
+        /* judged at the bucket's largest T the route serves (a decode plan's T = 1, not 8) */
+        const int64_t T = dsmlpR_exec_bucket_hi(p, b);
+        pk->stream = dsmlpR_exec_bucket_lo(b) <= T && T <= HEURISTIC_RING_MAX_T;
         pk->us_main = pk->us_stream = 0, pk->main_from = 0;
         for (int i = 0; i < p->nssteps; i++) {
             const plan_step *s = &p->ssteps[i];
@@ -199,7 +205,7 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
         }
     }
     for (int b = 0; b < PLAN_BUCKETS; b++) {   /* quantized weights: the main route's mixed-input GEMMs where they serve */
-        const int64_t lo = b ? (int64_t)dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1, hi = dsmlpR_exec_bucket_tokens(b);
+        const int64_t lo = dsmlpR_exec_bucket_lo(b), hi = dsmlpR_exec_bucket_tokens(b);
         if (lo >= HEURISTIC_MIXED_MIN_T && dsmlpR_mixed_serves_all(p, rt, lo) && dsmlpR_mixed_serves_all(p, rt, hi)) rt->pick[b].stream = 0;
         else if (rt->pick[b].stream) {
             /* all of the bucket: the main route; main_from 2 then serves a tuning record that puts T = 1 back on

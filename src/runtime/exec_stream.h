@@ -10,6 +10,10 @@
 /* Token bucket of T (0: T <= 8, 1: <= 16, ... 4: <= 128) and its largest T. */
 int          dsmlpR_exec_bucket(int64_t T);
 int          dsmlpR_exec_bucket_tokens(int b);
+/* The smallest T of bucket b and the largest the plan's route serves in it (max_tokens 1 for decode: 1), so that a
+** plan of fewer tokens than a bucket holds is judged by its own T (hi < lo: the route serves none of the bucket). */
+int64_t      dsmlpR_exec_bucket_lo(int b);
+int64_t      dsmlpR_exec_bucket_hi(const plan *p, int b);
 /* Whether variant v of stream step s serves T tokens. */
 int          dsmlpR_exec_variant_serves(const plan *p, const plan_step *s, int v, int64_t T);
 /* Grid sizes for up to T tokens: clamped to the kernel's work units, to what the partial-sum scratch holds at T

@@ -90,12 +90,12 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
             q += m;
             const plan_step *s = &p->ssteps[i];
             if (s->kind == STEP_STREAM) {
-                if (stream && !dsmlpR_exec_variant_serves(p, s, v, dsmlpR_exec_bucket_tokens(b) < p->stream_max_T ? dsmlpR_exec_bucket_tokens(b) : p->stream_max_T)) {
+                if (stream && !dsmlpR_exec_variant_serves(p, s, v, dsmlpR_exec_bucket_hi(p, b))) {
                     *why = "a variant that does not serve its bucket", rc = -1;
                     break;
                 }
                 if (v < 0 || v >= s->stream.nvariants || g < 1) { *why = "a variant or grid out of range", rc = -1; break; }
-                out[b].variant[i] = v, out[b].grid[i] = dsmlpR_exec_grid_clamp(p, rt, s->stream.variant[v], g, dsmlpR_exec_bucket_tokens(b));
+                out[b].variant[i] = v, out[b].grid[i] = dsmlpR_exec_grid_clamp(p, rt, s->stream.variant[v], g, dsmlpR_exec_bucket_hi(p, b));
             }
         }
         seen[b] = 1;
@@ -294,9 +294,10 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
     fprintf(f, "%sdevice %s|sms %d\n", TUNE_MAGIC, rt->dev->name, rt->dev->sm_count);
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         exec_pick *pk = &rt->pick[b];
-        int64_t T = b == 0 ? 1 : dsmlpR_exec_bucket_tokens(b);
-        if (T > p->stream_max_T) T = p->stream_max_T > 0 ? p->stream_max_T : 1;
-        int servable = dsmlpR_exec_bucket_tokens(b) <= p->stream_max_T || (b > 0 && dsmlpR_exec_bucket_tokens(b - 1) < p->stream_max_T);
+        int64_t T = b == 0 ? 1 : dsmlpR_exec_bucket_hi(p, b);
+        if (T < 1) T = 1;
+        /* a plan of fewer tokens than the bucket holds too (max_tokens 1: bucket 0 was never timed on the route) */
+        const int servable = dsmlpR_exec_bucket_lo(b) <= p->stream_max_T;
         pk->us_main = time_it(t, T, 0, pk, -1, -1, 0);
         pk->us_stream = 0;
         pk->stream = 0;
@@ -313,7 +314,7 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
                     if (p->kernels[k].sk_fused) continue;   /* timed against the pair below */
                     /* resident blocks, one per SM, one per tile, two waves, whole tiles per block (more waves
                     ** measured slower on an H200: every block pays its prologue, bench/RESULTS.md) */
-                    const int64_t res = dsmlpR_exec_grid_resident(p, rt, k), hiT = dsmlpR_exec_bucket_tokens(b);
+                    const int64_t res = dsmlpR_exec_grid_resident(p, rt, k), hiT = dsmlpR_exec_bucket_hi(p, b);
                     int64_t cands[5] = {res, rt->dev->sm_count, p->kernels[k].sk_tiles, 2 * res,
                                         dsmlpR_exec_grid_tiles(p, rt, k)};
                     int tried[5], nt = 0;
@@ -414,7 +415,7 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
     } else {
         fprintf(f, "chosen by %s\n", rt->pick_from);
         for (int b = 0; b < PLAN_BUCKETS; b++) {
-            int64_t lo = b ? dsmlpR_exec_bucket_tokens(b - 1) + 1 : 1, hi = dsmlpR_exec_bucket_tokens(b);
+            const int64_t lo = dsmlpR_exec_bucket_lo(b), hi = dsmlpR_exec_bucket_tokens(b);
             if (lo > p->max_tokens) break;
             const exec_pick *pk = &rt->pick[b];
             int stream = pk->stream && lo <= p->stream_max_T;
@@ -463,8 +464,7 @@ dsmlp_status dsmlp_plan_set_route(dsmlp_plan *pl, int64_t T, int stream, int var
                        "dsmlp_plan_set_route: plan '%s' has no weight-streaming route for T = %lld (%s)", p->graph_name,
                        (long long)T, p->stream_why);
     exec_pick *pk = &rt->pick[dsmlpR_exec_bucket(T)];
-    int64_t hi = dsmlpR_exec_bucket_tokens(dsmlpR_exec_bucket(T));
-    if (hi > p->stream_max_T) hi = p->stream_max_T;
+    const int64_t hi = dsmlpR_exec_bucket_hi(p, dsmlpR_exec_bucket(T));
     for (int i = 0; stream && i < p->nssteps; i++) {
         const plan_step *s = &p->ssteps[i];
         if (s->kind != STEP_STREAM) continue;

@@ -331,6 +331,47 @@ START_TEST(tuning_record_round_trip)
 }
 END_TEST
 
+/* A plan of fewer tokens than bucket 0 holds (max_tokens 2): the heuristic streams its T <= 2 (it once judged the
+** bucket at T = 8 and ran the main steps), the tuner times the route there, and both picks compute the block. */
+START_TEST(small_plan_route)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    const scase s = every[0];
+    dsmlp_mlp_config cfg;
+    config(&s, &cfg);
+    gu_case c;
+    TU_OK(ctx, gu_case_open(&c, ctx, &cfg, 2, s.name));
+    char *t;
+    TU_OK(ctx, dsmlp_plan_route_text(c.pl, &t));
+    printf("max_tokens 2, as loaded:\n%s", t);
+    ck_assert_msg(strstr(t, "T 1..2: weight-streaming route") != NULL, "%s", t);
+    dsmlp_free(t);
+    for (int64_t T = 1; T <= 2; T++) {
+        dsmlp_status st;
+        const double err = gu_case_check(&c, T, &st);
+        ck_assert_msg(st == DSMLP_OK && err <= gu_tol(c.dtype), "T = %lld: %s, error %g", (long long)T,
+                      dsmlp_last_error(ctx), err);
+    }
+    TU_OK(ctx, dsmlp_plan_tune(c.pl));
+    TU_OK(ctx, dsmlp_plan_route_text(c.pl, &t));
+    printf("max_tokens 2, tuned:\n%s", t);
+    const char *m = strstr(t, "T 1..2: ");
+    const char *q = m ? strstr(m, "(measured: main ") : NULL;
+    double um = 0, us = 0;
+    ck_assert_msg(q && sscanf(q, "(measured: main %lf us, stream %lf us)", &um, &us) == 2 && um > 0 && us > 0,
+                  "bucket 0's route not timed:\n%s", t);
+    dsmlp_free(t);
+    for (int64_t T = 1; T <= 2; T++) {
+        dsmlp_status st;
+        const double err = gu_case_check(&c, T, &st);
+        ck_assert_msg(st == DSMLP_OK && err <= gu_tol(c.dtype), "tuned, T = %lld: %s, error %g", (long long)T,
+                      dsmlp_last_error(ctx), err);
+    }
+    gu_case_close(&c);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *make(void)
 {
     Suite *s = suite_create("gpu_stream");
@@ -346,6 +387,10 @@ static Suite *make(void)
     tcase_set_timeout(tr, 1200);
     tcase_add_test(tr, ring_variants);
     suite_add_tcase(s, tr);
+    TCase *tt = tcase_create("small");   /* CK_RUN_CASE=small: plans of fewer tokens than a bucket */
+    tcase_set_timeout(tt, 600);
+    tcase_add_test(tt, small_plan_route);
+    suite_add_tcase(s, tt);
     return s;
 }
 
