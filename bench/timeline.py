@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Where a block's time goes inside one CUDA-graph replay: reads the "tl" lines of a -DDSMLP_TIMELINE=N build (its
-norm and mixed-input kernels keep global-timer nanoseconds for every block of each module's N-th launch,
+norm, mixed-input, decode GEMV and gated kernels keep global-timer nanoseconds for every block of each module's N-th launch,
 templates/common.cuh; the runtime prints them when a plan is freed, src/runtime/exec_timeline.c) and prints, per kernel in start order, when its blocks started, could copy, got their first stage,
 finished their last stage and ended, relative to the first block of the first kernel, and the gaps between kernels;
 for the mixed-input GEMMs also the last stage's times by blocks per SM.

@@ -9,7 +9,7 @@ typedef {{Y_T}} ds_y_t;
 
 extern "C" __global__ void __launch_bounds__({{THREADS}}) {{NAME}}(long long T{{PARAMS}})
 {
-    // grid.y <= 65535 blocks stride over the row blocks (the kernel does not depend on the plan's max_tokens)
+    // grid.y <= 65535 blocks stride over the row blocks (the kernel does not depend on the plan's max_tokens){{TL_BEGIN}}
     for (ds_i64 row0 = (ds_i64)blockIdx.y * DS_RPB; row0 < T; row0 += (ds_i64)gridDim.y * DS_RPB) {
     const ds_i64 row1 = row0 + DS_RPB < T ? row0 + DS_RPB : T;
     const ds_i64 per_row = DS_N / DS_VEC;
@@ -32,4 +32,4 @@ extern "C" __global__ void __launch_bounds__({{THREADS}}) {{NAME}}(long long T{{
         ds_store<DS_VEC>(a0 + row * DS_N + c, y);
     }
     }
-}
+{{TL_END}}}

@@ -266,7 +266,7 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
 // At least 2 blocks per SM: registers stay <= 128 per thread, loads of one block cover the other's gaps.
 extern "C" __global__ void __launch_bounds__(DS_THREADS, 2) {{NAME}}(long long T{{PARAMS}})
 {
-    __shared__ uint4 ds_xs_raw[(DS_XS_ELEMS * sizeof(ds_x_t) + 15) / 16];
+    __shared__ uint4 ds_xs_raw[(DS_XS_ELEMS * sizeof(ds_x_t) + 15) / 16];{{TL_BEGIN}}
     __shared__ float ds_red[{{RED_ELEMS}}];
     ds_x_t *xs = reinterpret_cast<ds_x_t *>(ds_xs_raw);
     const void *bias = {{BIAS_ARG}}, *cptr = {{C_ARG}};

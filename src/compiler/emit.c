@@ -417,7 +417,8 @@ dsmlp_status dsmlpC_emit_gated(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, ds
                         "UP", pair ? "a1 + row * DS_N + c" : "a1 + row * (2 * DS_N) + c",
                         "GATE", pair ? "a2 + row * DS_N + c" : "a1 + row * (2 * DS_N) + DS_N + c",
                         "BIAS_UP", pair ? "a3 + c" : "a2 + c", "BIAS_GATE", pair ? "a4 + c" : "a2 + DS_N + c",
-                        "PARAMS", pr.p ? pr.p : "", NULL};
+                        "PARAMS", pr.p ? pr.p : "", "TL_BEGIN", DSMLP_TIMELINE ? EMIT_TL_BEGIN : "",
+                        "TL_END", DSMLP_TIMELINE ? "   " EMIT_TL_END "\n" : "", NULL};
     dsmlp_status st = pr.oom ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory") : dsmlpC_emit_fill(ctx, "gated.cu", kv, &k->source);
     free(pr.p);
     k->kind = KERN_GATED;
@@ -517,8 +518,9 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     sbuf pr = {0}, dsp = {0};
     dsmlpC_emit_params(&pr, p, k, 1);
     for (int tt = 1; tt < s->max_t; tt *= 2)
-        dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d>(T, a0, a1, a2, bias, cptr, xs, ds_red); return; }\n", tt, tt);
-    dsmlpC_sb_printf(&dsp, "    ds_body<%d>(T, a0, a1, a2, bias, cptr, xs, ds_red);", s->max_t);
+        dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d>(T, a0, a1, a2, bias, cptr, xs, ds_red);%s return; }\n", tt, tt,
+                         DSMLP_TIMELINE ? EMIT_TL_END : "");
+    dsmlpC_sb_printf(&dsp, "    ds_body<%d>(T, a0, a1, a2, bias, cptr, xs, ds_red);%s", s->max_t, DSMLP_TIMELINE ? EMIT_TL_END : "");
     int ba = 3, ca = 3 + s->has_bias;
     char nn[32], kk[32], v[16], vxs[16], mt[16], th[16], cws[16], un[16], xe[32], re[16], gx[32], bas[16], cas[16];
     snprintf(bas, sizeof bas, s->has_bias ? "a%d" : "nullptr", ba);
@@ -532,7 +534,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
                         "D_T", dsmlpC_emit_ctype(dt), "B_T", dsmlpC_emit_ctype(s->has_bias ? p->bufs[k->args[ba]].dtype : dt),
                         "C_T", dsmlpC_emit_ctype(s->has_c ? p->bufs[k->args[ca]].dtype : dt), "GRID_X", I2S(gx, blocks),
                         "PARAMS", pr.p ? pr.p : "", "RED_ELEMS", I2S(re, red), "BIAS_ARG", bas, "C_ARG", cas,
-                        "DISPATCH", dsp.p ? dsp.p : "", NULL};
+                        "DISPATCH", dsp.p ? dsp.p : "", "TL_BEGIN", DSMLP_TIMELINE ? EMIT_TL_BEGIN : "", NULL};
     dsmlp_status st = (pr.oom || dsp.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                           : dsmlpC_emit_fill(ctx, "gemv.cu", kv, &k->source);
     free(pr.p), free(dsp.p);

@@ -7,12 +7,16 @@
 
 #include "plan.h"
 
-/* N > 0: the norm and mixed-input kernels keep a global-timer timeline of every block of their N-th launch, which
+/* N > 0: the norm, mixed-input, decode GEMV and gated kernels keep a global-timer timeline of every block of their N-th launch, which
 ** the runtime prints when it unloads them (templates/common.cuh, exec_timeline.c, bench/timeline.py). -D for
 ** measurements only. */
 #ifndef DSMLP_TIMELINE
 #define DSMLP_TIMELINE 0
 #endif
+/* Timeline markers for templates without their own (gemv.cu, gated.cu: {{TL_BEGIN}}, {{TL_END}}), emitted only in
+** -DDSMLP_TIMELINE builds, so other builds' sources (and kernel store keys) stay as they were. */
+#define EMIT_TL_BEGIN "\n    const ds_tl_blk tl = ds_tl_begin();"
+#define EMIT_TL_END   " __syncthreads(); if (threadIdx.x == 0) ds_tl_end(tl);"
 
 /* A growing string; oom sticks. */
 typedef struct sbuf { char *p; size_t n, cap; int oom; } sbuf;
