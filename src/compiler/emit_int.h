@@ -7,9 +7,9 @@
 
 #include "plan.h"
 
-/* N > 0: the norm, mixed-input, decode GEMV and gated kernels keep a global-timer timeline of every block of their N-th launch, which
-** the runtime prints when it unloads them (templates/common.cuh, exec_timeline.c, bench/timeline.py). -D for
-** measurements only. */
+/* N > 0: the norm, mixed-input, decode GEMV and gated kernels keep a global-timer timeline of every block of their
+** N-th launch, which the runtime prints when it unloads them (templates/common.cuh, exec_timeline.c,
+** bench/timeline.py). -D for measurements only. */
 #ifndef DSMLP_TIMELINE
 #define DSMLP_TIMELINE 0
 #endif

@@ -1,7 +1,7 @@
 /*
 ** exec_timeline.c — measurements only: in a -DDSMLP_TIMELINE=N build (docs/quant.md) the norm, mixed-input, decode
-** GEMV and gated kernels keep, for every block of their module's N-th launch, global-timer times in the module's ds_tl_rec
-** (templates/common.cuh). Before the modules are unloaded this prints them, one line per block:
+** GEMV and gated kernels keep, for every block of their module's N-th launch, global-timer times in the module's
+** ds_tl_rec (templates/common.cuh). Before the modules are unloaded this prints them, one line per block:
 ** "tl KIND NAME block sm t0 t1 t2 t3 t4" on stdout, for bench/timeline.py. Other builds print nothing.
 */
 #include "exec_state.h"
