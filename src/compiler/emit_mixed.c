@@ -42,7 +42,10 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     const char *why = dsmlpC_emit_mixed_unsupported(p->arch, DSMLP_LAYOUT_OUT_IN, qt, xt, dt, s->n, s->k);
     if (why) return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: mixed-input GEMM n = %lld, k = %lld %s",
                                    (long long)s->n, (long long)s->k, why);
-    if (s->tokens != 16 && s->tokens != 32 && s->tokens != 64 && s->tokens != 128 && s->tokens != 256)
+    static const int widths[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
+    int known = 0;
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) known |= s->tokens == widths[v];
+    if (!known)
         return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: mixed-input GEMM of %d tokens per block (16, 32, 64, 128 or 256)",
                               s->tokens);
     if (s->groups <= 0 || s->n % s->groups)

@@ -331,6 +331,17 @@ START_TEST(tuning_record_round_trip)
 }
 END_TEST
 
+/* Every T = 1..maxT computes the block as the plan now picks its route (`when`: which pick). */
+static void check_up_to(dsmlp_ctx *ctx, gu_case *c, int64_t maxT, const char *when)
+{
+    for (int64_t T = 1; T <= maxT; T++) {
+        dsmlp_status st;
+        const double err = gu_case_check(c, T, &st);
+        ck_assert_msg(st == DSMLP_OK && err <= gu_tol(c->dtype), "%s, T = %lld: %s, error %g", when, (long long)T,
+                      dsmlp_last_error(ctx), err);
+    }
+}
+
 /* A plan of fewer tokens than bucket 0 holds (max_tokens 2): the heuristic streams its T <= 2 (it once judged the
 ** bucket at T = 8 and ran the main steps), the tuner times the route there, and both picks compute the block. */
 START_TEST(small_plan_route)
@@ -346,12 +357,7 @@ START_TEST(small_plan_route)
     printf("max_tokens 2, as loaded:\n%s", t);
     ck_assert_msg(strstr(t, "T 1..2: weight-streaming route") != NULL, "%s", t);
     dsmlp_free(t);
-    for (int64_t T = 1; T <= 2; T++) {
-        dsmlp_status st;
-        const double err = gu_case_check(&c, T, &st);
-        ck_assert_msg(st == DSMLP_OK && err <= gu_tol(c.dtype), "T = %lld: %s, error %g", (long long)T,
-                      dsmlp_last_error(ctx), err);
-    }
+    check_up_to(ctx, &c, 2, "as loaded");
     TU_OK(ctx, dsmlp_plan_tune(c.pl));
     TU_OK(ctx, dsmlp_plan_route_text(c.pl, &t));
     printf("max_tokens 2, tuned:\n%s", t);
@@ -361,12 +367,7 @@ START_TEST(small_plan_route)
     ck_assert_msg(q && sscanf(q, "(measured: main %lf us, stream %lf us)", &um, &us) == 2 && um > 0 && us > 0,
                   "bucket 0's route not timed:\n%s", t);
     dsmlp_free(t);
-    for (int64_t T = 1; T <= 2; T++) {
-        dsmlp_status st;
-        const double err = gu_case_check(&c, T, &st);
-        ck_assert_msg(st == DSMLP_OK && err <= gu_tol(c.dtype), "tuned, T = %lld: %s, error %g", (long long)T,
-                      dsmlp_last_error(ctx), err);
-    }
+    check_up_to(ctx, &c, 2, "tuned");
     gu_case_close(&c);
     dsmlp_ctx_free(ctx);
 }
