@@ -16,6 +16,10 @@
 #define DS_HAS_BIAS {{HAS_BIAS}}
 #define DS_HAS_C {{HAS_C}}
 #define DS_ACT {{ACT}}          // 0 none, 1 relu, 2 tanh-GELU
+#define DS_GATED {{GATED}}      // 1 ([out,in] only): W's rows are [up | gate]; d is y[T, N / 2] = (up + bu) * act(gate + bg)
+#define DS_GATED_BIAS {{GATED_BIAS}}
+#define DS_GATED_ACT {{GATED_ACT_FN}}
+#define DS_NORM {{NORM}}        // 1: x is computed here from a norm's addends (the kernel's start), not read
 typedef {{X_T}} ds_x_t;
 typedef {{W_T}} ds_w_t;
 typedef {{D_T}} ds_d_t;
@@ -51,11 +55,24 @@ __device__ __forceinline__ void ds_gv_store(T *p, const float (&v)[N])
     }
 }
 
-// Weights are read once: the read-only path.
+// Weights are read once: the read-only path, 16-byte pieces with an L2 evict-first policy, so that the weight stream
+// does not push the block's small operands and the next kernels' code out of L2 every run (2-3 us at T = 1,
+// bench/RESULTS.md, twenty-fifth session).
+__device__ __forceinline__ uint4 ds_ldw_ef(const uint4 *p)
+{
+    unsigned long long pol;
+    asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(pol));
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], %5;\n"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p), "l"(pol));
+    return r;
+}
+template <typename R> __device__ __forceinline__ R ds_ldw_raw(const R *p) { return __ldg(p); }
+template <> __device__ __forceinline__ uint4 ds_ldw_raw<uint4>(const uint4 *p) { return ds_ldw_ef(p); }
 __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p)
 {
 #ifdef __CUDA_ARCH__
-    return __ldg(reinterpret_cast<const ds_wraw_t *>(p));
+    return ds_ldw_raw<ds_wraw_t>(reinterpret_cast<const ds_wraw_t *>(p));
 #else
     return *reinterpret_cast<const ds_wraw_t *>(p);
 #endif
@@ -128,7 +145,7 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
     for (ds_i64 c0 = 0; c0 < DS_K; c0 += KC) {
         const int kc = DS_K - c0 < KC ? (int)(DS_K - c0) : KC;
         if (c0) __syncthreads();
-        ds_stage<TT>(xs, x, T, c0, kc);
+        if (!DS_NORM) ds_stage<TT>(xs, x, T, c0, kc);
         __syncthreads();
         const ds_w_t *wc = wp + c0 * DS_N;
         int r = ks;
@@ -198,10 +215,22 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
     constexpr int U0 = (TT <= 2 ? DS_U : DS_U / 2) / DS_CW, U = U0 < 1 ? 1 : U0;
     (void)red;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const ds_i64 j0 = ((ds_i64)blockIdx.x * NW + warp) * DS_CW;
     const ds_w_t *wr[DS_CW];
+#if DS_GATED
+    // the warp's CW / 2 outputs: up rows h0 + q and gate rows N / 2 + h0 + q (q < CW / 2)
+    constexpr int CH = DS_CW / 2;
+    constexpr ds_i64 NH = DS_N / 2;
+    const ds_i64 h0 = ((ds_i64)blockIdx.x * NW + warp) * CH;
+#pragma unroll
+    for (int q = 0; q < DS_CW; q++) {
+        const ds_i64 h = h0 + (q < CH ? q : q - CH), hc = h < NH ? h : NH - 1;   // clamped, never stored
+        wr[q] = w + (q < CH ? hc : NH + hc) * DS_K;
+    }
+#else
+    const ds_i64 j0 = ((ds_i64)blockIdx.x * NW + warp) * DS_CW;
 #pragma unroll
     for (int q = 0; q < DS_CW; q++) wr[q] = w + (j0 + q < DS_N ? j0 + q : DS_N - 1) * DS_K;  // clamped, never stored
+#endif
     float acc[DS_CW][TT];
 #pragma unroll
     for (int q = 0; q < DS_CW; q++)
@@ -210,7 +239,7 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
     for (ds_i64 c0 = 0; c0 < DS_K; c0 += KC) {
         const int kc = DS_K - c0 < KC ? (int)(DS_K - c0) : KC;
         if (c0) __syncthreads();
-        ds_stage<TT>(xs, x, T, c0, kc);
+        if (!DS_NORM) ds_stage<TT>(xs, x, T, c0, kc);
         __syncthreads();
         const int nv = kc / DS_VEC;
         int v = lane;
@@ -251,6 +280,23 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
             }
         }
     }
+#if DS_GATED
+    (void)cptr;
+#pragma unroll
+    for (int q = 0; q < CH; q++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            if (t >= T) break;
+            float up = ds_warp_sum(acc[q][t]), gate = ds_warp_sum(acc[q + CH][t]);
+            const ds_i64 col = h0 + q;
+            if (lane == 0 && col < NH) {
+#if DS_GATED_BIAS
+                up += ds_to_f(((const ds_b_t *)bias)[col]), gate += ds_to_f(((const ds_b_t *)bias)[NH + col]);
+#endif
+                d[t * NH + col] = ds_from_f<ds_d_t>(up * DS_GATED_ACT(gate));
+            }
+        }
+#else
 #pragma unroll
     for (int q = 0; q < DS_CW; q++)
 #pragma unroll
@@ -260,6 +306,7 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
             const ds_i64 col = j0 + q;
             if (lane == 0 && col < DS_N) d[t * DS_N + col] = ds_from_f<ds_d_t>(ds_epi(sum, bias, cptr, t, col));
         }
+#endif
 }
 #endif
 
@@ -270,5 +317,5 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS, 2) {{NAME}}(long long T
     __shared__ float ds_red[{{RED_ELEMS}}];
     ds_x_t *xs = reinterpret_cast<ds_x_t *>(ds_xs_raw);
     const void *bias = {{BIAS_ARG}}, *cptr = {{C_ARG}};
-{{DISPATCH}}
+{{NORM_STAGE}}{{DISPATCH}}
 }

@@ -80,6 +80,24 @@ __device__ __forceinline__ void ds_tma(void *dst, const ds_tmap *m, int c0, int 
     asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
                  ::"r"(ds_sa(dst)), "l"(m), "r"(c0), "r"(c1), "r"(ds_sa(b)) : "memory");
 }
+// The same with an L2 eviction policy.
+__device__ __forceinline__ void ds_tma_hint(void *dst, const ds_tmap *m, int c0, int c1, unsigned long long *b,
+                                            unsigned long long pol)
+{
+    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint "
+                 "[%0], [%1, {%2, %3}], [%4], %5;\n"
+                 ::"r"(ds_sa(dst)), "l"(m), "r"(c0), "r"(c1), "r"(ds_sa(b)), "l"(pol) : "memory");
+}
+// The weights' policy: evict first when one token tile reads them once, so that the weight stream does not push
+// the block's small operands and the next kernels' code out of L2 (2-3 us at T <= 64); normal when several token
+// tiles re-read them from L2 (evict-first measured 0.3-1% slower at T = 1024; bench/RESULTS.md, twenty-fifth session).
+__device__ __forceinline__ unsigned long long ds_weight_policy()
+{
+    unsigned long long p;
+    if (gridDim.x == 1) asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(p));
+    else asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;\n" : "=l"(p));
+    return p;
+}
 // A K-major operand in the 128-byte swizzle layout: rows 128 bytes apart, 8-row groups 1024 apart.
 __device__ __forceinline__ unsigned long long ds_desc(unsigned saddr)
 {
@@ -259,6 +277,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         if (tid == 0) {
             // Nothing is copied before the previous kernel completes: issuing the first stages' weights early (x after
             // the wait) measured 4-5 us slower at T = 16 (bench/RESULTS.md, nineteenth session)
+            const unsigned long long wpol = ds_weight_policy();
             ds_wait_prerequisites();
             DS_TL(ds_tl_mark(tl, 1);)   // copies may start
             for (int kt = kb0; kt < kb1; kt++) {
@@ -271,10 +290,10 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
                 for (int b = 0; b < DS_BK / DS_QW; b++) {
                     unsigned char *qs = sm + s * DS_STAGE + DS_XB + b * DS_QBOX;
 #if DS_GATED
-                    ds_tma(qs, &tq, kt * DS_BK + b * DS_QW, n0 / 2, full + s);   // up rows
-                    ds_tma(qs + DS_QBOX / 2, &tq, kt * DS_BK + b * DS_QW, (int)(DS_N / 2) + n0 / 2, full + s);   // gate
+                    ds_tma_hint(qs, &tq, kt * DS_BK + b * DS_QW, n0 / 2, full + s, wpol);   // up rows
+                    ds_tma_hint(qs + DS_QBOX / 2, &tq, kt * DS_BK + b * DS_QW, (int)(DS_N / 2) + n0 / 2, full + s, wpol);   // gate
 #else
-                    ds_tma(qs, &tq, kt * DS_BK + b * DS_QW, n0, full + s);
+                    ds_tma_hint(qs, &tq, kt * DS_BK + b * DS_QW, n0, full + s, wpol);
 #endif
                 }
             }

@@ -164,9 +164,49 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
                     buf(j, dt, 0, l ? n : k, l ? k : n);
                     if (bias) buf(j, dt, 0, 1, n);
                     if (c) buf(j, dt, 1, 0, n);
-                    emit_gemv_spec sp = {n, k, lay, e, bias, c, maxts[v % 4]};
+                    emit_gemv_spec sp = {n, k, lay, e, bias, c, maxts[v % 4], 0, DSMLP_ACT_SILU, NULL};
                     TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
                 }
+    /* gated ([out,in], [up | gate] rows): y [T, n / 2], x, W, [bias [n]]; every activation, with and without bias */
+    for (int d = 0; d < 3; d++)
+        for (int act = 0; act < DSMLP_ACT_COUNT; act++) {
+            job *j = new_job(archs[1]);
+            const int64_t n = act % 2 ? 2 * 1001 : 2 * 14336, k = act % 2 ? 333 : 4096;
+            const int bias = act >= 2;
+            buf(j, dts[d], 1, 0, n / 2), buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, n, k);
+            if (bias) buf(j, dts[d], 0, 1, n);
+            emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, bias, 0, maxts[(d + act) % 4], 1, (dsmlp_act)act, NULL};
+            TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
+        }
+    /* with its norm (x computed from the addends in the stage): LayerNorm with the sum output, beta and a vector
+    ** addend; RMSNorm with a gamma offset, no sum output; both layouts, odd k = 1232 and k = 4096 */
+    for (int d = 0; d < 3; d++)
+        for (int r = 0; r < 2; r++) {
+            job *j = new_job(archs[1]);
+            const int64_t n = 1001, k = r ? 4096 : 1232;
+            buf(j, dts[d], 1, 0, n), buf(j, dts[d], 1, 0, k);
+            buf(j, dts[d], 0, r ? n : k, r ? k : n);
+            buf(j, dts[d], 0, 1, n);   /* bias */
+            if (!r) buf(j, dts[d], 1, 0, k);   /* the sum output */
+            buf(j, dts[d], 0, 1, k);   /* gamma */
+            if (!r) buf(j, dts[d], 0, 1, k);   /* beta */
+            buf(j, dts[d], 1, 0, k), buf(j, dts[d], 1, 0, k);
+            if (!r) buf(j, dts[d], 0, 1, k);   /* a vector addend (attention bias) */
+            const emit_norm_spec ns = {r, k, 1e-5, !r, !r, r ? 2 : 3, 0, r ? 1.0 : 0.0};
+            emit_gemv_spec sp = {n, k, r ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT, EPI_GELU_BIAS, 1, 0, r ? 1 : 4, 0, DSMLP_ACT_SILU, &ns};
+            TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
+        }
+    /* both: a gated GEMV computing its norm (LLaMA's first GEMM at T = 1: RMSNorm of 2 addends, the sum output) */
+    for (int d = 0; d < 3; d++) {
+        job *j = new_job(archs[1]);
+        const int64_t n = 2 * 14336, k = 4096;
+        buf(j, dts[d], 1, 0, n / 2), buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, n, k);
+        buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, 1, k);   /* the sum output, gamma */
+        buf(j, dts[d], 1, 0, k), buf(j, dts[d], 1, 0, k);
+        const emit_norm_spec ns = {1, k, 1e-5, 1, 0, 2, 0, 0.0};
+        emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, 0, 0, 1, 1, DSMLP_ACT_SILU, &ns};
+        TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
+    }
 }
 
 /* Mixed-input GEMM (templates/mixed.cu, sm_90a): each quantized dtype x activation dtype x two epilogues (bias +

@@ -405,9 +405,13 @@ START_TEST(mixed_gated)
             fake_rt_init(&f);
             static const int64_t Ts[] = {1, 2, 16, 64, 129, 1000, 2048, 2049};
             int ran = 0;
+            /* the decode GEMV ([out,in] codes dequantized) applies the gating too, where it runs instead */
+            ck_assert_int_eq(g1->decode_gated_out, gs->op.act.out);
+            ck_assert_int_eq(g1->decode_gated_bias, gs->op.act.bias);
+            ck_assert_ptr_nonnull(strstr(p->kernels[g1->decode_kernel].source, "#define DS_GATED 1"));
             for (size_t i = 0; i < sizeof Ts / sizeof *Ts; i++) {
-                const int serves = dsmlpR_mixed_serves(p, &f.rt, g1, Ts[i]);
-                ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, Ts[i]), serves);
+                const int serves = dsmlpR_mixed_serves(p, &f.rt, g1, Ts[i]), gemv = !serves && Ts[i] <= g1->decode_max_T;
+                ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, Ts[i]), serves || gemv);
                 ran += serves;
             }
             ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 2049), 0);
@@ -452,7 +456,8 @@ START_TEST(decode_variant)
     dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
     const plan *p = h->p;
     ck_assert_int_eq(p->nkernels, 3);   /* norm + two GEMVs */
-    const char *want[] = {"dsmlp_gemv_io_f16_n4928_k1232_bias_gelu_t8_v8", "dsmlp_gemv_io_f16_n1232_k4928_bias_c_t8_v8"};
+    /* the first GEMV computes the norm (3 addends, the sum output): its arguments follow the GEMV's own */
+    const char *want[] = {"dsmlp_gemv_io_f16_n4928_k1232_bias_gelu_ln3s_t8_v8", "dsmlp_gemv_io_f16_n1232_k4928_bias_c_t8_v8"};
     int g = 0;
     for (int i = 0; i < p->nsteps; i++) {
         const plan_gemm *m = &p->steps[i].gemm;
@@ -466,7 +471,10 @@ START_TEST(decode_variant)
         ck_assert_int_eq(k->args[1], m->x);
         ck_assert_int_eq(k->args[2], m->w);
         ck_assert_int_eq(k->args[3], m->bias);
-        ck_assert_int_eq(k->nargs, m->c >= 0 ? 5 : 4);
+        const plan_norm_op *no = m->decode_norm >= 0 ? &p->steps[m->decode_norm].op.norm : NULL;
+        ck_assert_int_eq(m->decode_norm >= 0, g == 0);
+        ck_assert_int_eq(k->nargs, (m->c >= 0 ? 5 : 4) + (no ? (no->side >= 0) + 1 + (no->beta >= 0) + no->nterms : 0));
+        if (no) ck_assert_int_eq(no->out, m->x);
         if (m->c >= 0) ck_assert_int_eq(k->args[4], m->c);
         ck_assert_int_eq(k->rows_per_block, 8);   /* one block row for any T <= 8 */
         ck_assert_ptr_nonnull(strstr(k->source, "#define DS_IO 1"));
@@ -476,7 +484,8 @@ START_TEST(decode_variant)
     ck_assert_int_eq(g, 2);
     char *t;
     TU_OK(ctx, dsmlp_plan_explain(h, &t));
-    ck_assert_msg(strstr(t, "variants: T <= 8: decode GEMV kernel dsmlp_gemv_io_f16_n4928_k1232_bias_gelu_t8_v8"), "%s", t);
+    ck_assert_msg(strstr(t, "variants: T <= 8: decode GEMV kernel dsmlp_gemv_io_f16_n4928_k1232_bias_gelu_ln3s_t8_v8"), "%s", t);
+    ck_assert_msg(strstr(t, "norm: the decode GEMV also computes step 0's norm"), "%s", t);
     ck_assert_msg(strstr(t, "T > 8: cuBLASLt"), "%s", t);
     ck_assert_ptr_null(strstr(t, "(not compiled)"));
     dsmlp_free(t);
@@ -493,7 +502,7 @@ START_TEST(decode_variant)
     TU_OK(ctx, dsmlp_plan_build(ctx, gr, &o, &h));
     p = h->p;
     ck_assert_int_eq(p->steps[1].gemm.decode_max_T, 4);
-    ck_assert_str_eq(p->kernels[p->steps[1].gemm.decode_kernel].name, "dsmlp_gemv_oi_bf16_n4928_k1232_bias_relu_t4_v8");
+    ck_assert_str_eq(p->kernels[p->steps[1].gemm.decode_kernel].name, "dsmlp_gemv_oi_bf16_n4928_k1232_bias_relu_ln3s_t4_v8");
     ck_assert_ptr_nonnull(strstr(p->kernels[p->steps[1].gemm.decode_kernel].source, "#define DS_IO 0"));
     dsmlp_plan_free(h);
     /* 0 disables; out of range is an error naming the option */

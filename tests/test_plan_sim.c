@@ -239,6 +239,8 @@ static int pipe_runs;        /* ... of them with the shared-memory W ring */
 static int fused_runs;       /* persistent kernels launched (each runs two stream steps) */
 static int own_norm_runs;    /* small-T route norms run as their own kernel */
 static int tall_runs;        /* W ring kernels with warps across tokens (plan_stream.tall_v) */
+static int gated_skips;      /* gated steps skipped: the decode GEMV before them applied the gating */
+static int norm_skips;       /* norm steps skipped: the decode GEMV after them computed the norm */
 /* When set, fills a param or input after the random fill (a test's chosen values: every fp8 code). */
 static void (*sim_fill)(const plan_buf *B, void *ptr, int64_t n);
 
@@ -256,6 +258,24 @@ static int step_kernel(const plan *p, const plan_step *s, long long T)
     }
     if (s->kind == STEP_GEMM) return s->gemm.decode_kernel >= 0 && T <= s->gemm.decode_max_T ? s->gemm.decode_kernel : -1;
     return s->kind == STEP_KERNEL ? s->kernel : -1;
+}
+
+/* Whether the GEMM step writing gated step gs's input ran a decode GEMV that applied the gating at T. */
+static int decode_gated(const plan *p, const plan_step *steps, int n, const plan_step *gs, long long T)
+{
+    for (int i = 0; i < n; i++)
+        if (steps[i].kind == STEP_GEMM && steps[i].gemm.d == gs->op.act.in)
+            return steps[i].gemm.decode_gated_out == gs->op.act.out && step_kernel(p, &steps[i], T) >= 0;
+    return 0;
+}
+
+/* Whether the GEMM step reading norm step ns's output runs a decode GEMV that computes the norm itself at T. */
+static int gemv_norm_ran(const plan *p, const plan_step *steps, int n, const plan_step *ns, long long T)
+{
+    for (int i = 0; i < n; i++)
+        if (steps[i].kind == STEP_GEMM && steps[i].gemm.decode_norm >= 0 && steps[i].gemm.x == ns->op.norm.out)
+            return step_kernel(p, &steps[i], T) >= 0;
+    return 0;
 }
 
 /* need[i] = 1 for the kernels a run at T launches (the others are neither host-compiled nor loaded). */
@@ -370,6 +390,10 @@ static int rank_run(rank *r, long long T)
             gemv_runs++;
         } else if (s->kind == STEP_GEMM) {
             gemm(p, &s->gemm, r->ptr, T);
+        } else if (s->kind == STEP_KERNEL && s->op.kind == KERN_GATED && decode_gated(p, steps, n, s, T)) {
+            gated_skips++;   /* as the runtime (exec_mixed.c dsmlpR_mixed_skips_gated): the GEMV wrote its output */
+        } else if (s->kind == STEP_KERNEL && s->op.kind == KERN_NORM && gemv_norm_ran(p, steps, n, s, T)) {
+            norm_skips++;   /* as the runtime (exec_mixed.c dsmlpR_gemv_skips_norm) */
         } else if (s->kind == STEP_KERNEL) {
             /* a norm kept as its own kernel runs only when its GEMM's kernel does not normalize */
             if (s->norm_for && !dsmlpC_route_step_runs(p, s, step_kernel(p, &steps[s->norm_for - 1], T))) continue;
@@ -646,10 +670,28 @@ START_TEST(decode_gemv)
     };
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
         sim_decode = runs[i].decode;
-        int before = gemv_runs;
+        int before = gemv_runs, skipped = norm_skips;
         run_family(&cases[runs[i].fc], 1, runs[i].T);
         ck_assert_int_eq(gemv_runs - before, runs[i].T <= runs[i].decode ? 2 : 0);
+        printf("  (%d norm step(s) computed by the GEMV)\n", norm_skips - skipped);
     }
+    /* gated blocks with [out,in] weights: the GEMV applies the gating (and the gated step is skipped) at T <= the
+    ** bound, the gated kernel runs above it; odd I (the last warp's outputs clamped) and the GELU family's biases */
+    static const fcase gated[] = {
+        {"llama bf16 [out,in] (rms, gated silu)", 128, 344, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 1},
+        {"gated gelu f16 [out,in] (bias), I=101", 96, 101, DSMLP_F16, DSMLP_MLP_GATED_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
+        {"gated silu f32 [out,in] (bias)", 64, 200, DSMLP_F32, DSMLP_MLP_GATED_SILU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
+    };
+    static const struct { int decode; long long T; } gruns[] = {{1, 1}, {4, 3}, {8, 8}, {2, 5}};
+    for (size_t i = 0; i < sizeof gated / sizeof *gated; i++)
+        for (size_t r = 0; r < sizeof gruns / sizeof *gruns; r++) {
+            sim_decode = gruns[r].decode;
+            const int before = gemv_runs, skipped = gated_skips, runs = gruns[r].T <= gruns[r].decode;
+            run_family(&gated[i], 1, gruns[r].T);
+            ck_assert_int_eq(gemv_runs - before, runs ? 2 : 0);
+            ck_assert_int_eq(gated_skips - skipped, runs);
+        }
+    ck_assert_int_ge(norm_skips, 4);   /* the pre-LN blocks whose x fits the stage (not bert's post-LN) */
     /* odd k = 1001 with [out,in] weights (1 element per load), k = 20000 [in,out]: the x stage in chunks */
     sim_decode = 4;
     dsmlp_ctx *ctx = tu_ctx();

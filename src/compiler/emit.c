@@ -219,7 +219,9 @@ dsmlp_status dsmlpC_emit_norm(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
         rpb = threads / 32;   /* grid.y strides over row blocks: no dependence on max_tokens */
     } else {
         threads = 64;
-        while (threads < 1024 && ceil_div(nv, threads) > 4) threads *= 2;
+        /* one 16-byte piece per thread up to 512 threads: a shorter serial chain per row, 1-2.5 us less at T <= 64
+           (bench/RESULTS.md, twenty-fifth session) */
+        while (threads < 512 && ceil_div(nv, threads) > 1) threads *= 2;
         rpb = 1;
     }
     dsmlp_dtype ydt = p->bufs[k->args[0]].dtype;
@@ -467,7 +469,7 @@ static const char *epi_tag(plan_epilogue e)
 
 #define GEMV_WAVE 264         /* 2 blocks x 132 SMs (H100 SXM, H200) */
 #define GEMV_THREADS 256
-#define GEMV_XS_BYTES 32768   /* x stage; + at most 8 KiB of reduction slots: < 48 KiB static */
+#define GEMV_XS_BYTES EMIT_GEMV_XS_BYTES   /* x stage; + at most 8 KiB of reduction slots: < 48 KiB static */
 
 dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq)
 {
@@ -476,6 +478,9 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     if (s->max_t < 1 || s->max_t > EMIT_GEMV_MAX_T || s->n < 1 || s->k < 1)
         return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: gemv for T <= %d, n = %lld, k = %lld: need 1 <= T <= %d",
                        s->max_t, (long long)s->n, (long long)s->k, EMIT_GEMV_MAX_T);
+    if (s->gated && (io || s->n % 2 || s->has_c || s->epi != EPI_NONE))
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: a gated gemv needs [out,in] weights, an even n "
+                              "(n = %lld) and no epilogue of its own", (long long)s->n);
     size_t wsz = dsmlp_dtype_size(wt), xsz = dsmlp_dtype_size(xt);
     int vec = dsmlpC_emit_vec_width(io ? s->n : s->k, wsz), vx = dsmlpC_emit_vec_width(s->k, xsz);
     int cw, unroll;
@@ -492,7 +497,8 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
         unroll = 16;
     } else {
         int64_t nw = GEMV_THREADS / 32;
-        cw = 1;   /* columns per warp: the fewest that fit one wave, at most 4 (registers) */
+        cw = s->gated ? 2 : 1;   /* columns per warp: the fewest that fit one wave, at most 4 (registers); gated:
+                                  ** up and gate rows in pairs */
         while (cw < 4 && ceil_div(s->n, nw * cw) > GEMV_WAVE) cw *= 2;
         blocks = ceil_div(s->n, nw * cw);
         unroll = 16;
@@ -503,18 +509,91 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     int64_t kpad = round_up(s->k, 16), xs = GEMV_XS_BYTES / (int64_t)xsz;
     if (xs > s->max_t * kpad) xs = s->max_t * kpad;
     int red = io ? (GEMV_THREADS / 32) * cw * vec : 1;
+    sbuf nst = {0};
+    if (s->norm) {   /* x = norm(sum of the addends), computed by every block into its stage (lower.c gemv_norm) */
+        const emit_norm_spec *n = s->norm;
+        if (n->h != s->k || n->nextra || xs < s->max_t * kpad || n->nterms < 1)
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: gemv with its norm: h = %lld, k = %lld, %d extra "
+                                  "addends, x stage %lld < %d x %lld", (long long)n->h, (long long)s->k, n->nextra,
+                                  (long long)xs, s->max_t, (long long)kpad);
+        const int nv = dsmlpC_emit_vec_width(s->k, max_elem(p, k));
+        int a = 3 + s->has_bias + s->has_c;   /* the norm's arguments follow the GEMV's own */
+        const int side = n->has_side ? a++ : -1, gam = a++, bet = n->has_beta ? a++ : -1, t0 = a;
+        char eps[40], goff[40];
+        snprintf(eps, sizeof eps, "%.17g", n->eps);
+        snprintf(goff, sizeof goff, "%.17g", n->gamma_offset);
+        dsmlpC_sb_printf(&nst, "    {   // x = %s of the sum of %d addend(s), whole rows into the stage (no norm kernel at these T)\n"
+                         "        __shared__ float ds_nred[32];\n"
+                         "        constexpr int NV = %d, NI = (int)((DS_K / NV + DS_THREADS - 1) / DS_THREADS);\n"
+                         "        constexpr ds_i64 KP = (DS_K + 15) / 16 * 16;\n"
+                         "        for (long long t = 0; t < %d; t++) {\n"
+                         "            if (t >= T) {   // rows the bodies multiply but never store\n"
+                         "                for (ds_i64 e = threadIdx.x; e < KP; e += DS_THREADS) xs[t * KP + e] = ds_from_f<ds_x_t>(0.0f);\n"
+                         "                continue;\n"
+                         "            }\n"
+                         "            float v[NI][NV], sum = 0.0f;\n"
+                         "#pragma unroll\n"
+                         "            for (int it = 0; it < NI; it++) {\n"
+                         "                const ds_i64 c = (threadIdx.x + (ds_i64)it * DS_THREADS) * NV;\n"
+                         "                if (c >= DS_K) continue;\n"
+                         "                float u[NV];\n",
+                         n->rms ? "RMSNorm" : "LayerNorm", n->nterms, nv, s->max_t);
+        for (int t = 0; t < n->nterms; t++)
+            dsmlpC_sb_printf(&nst, "                ds_load<NV>(a%d + %s, u);\n"
+                             "#pragma unroll\n                for (int j = 0; j < NV; j++) v[it][j] %s u[j];\n",
+                             t0 + t, arg_is_vec(p, k, t0 + t) ? "c" : "t * DS_K + c", t ? "+=" : "=");
+        dsmlpC_sb_printf(&nst, "#pragma unroll\n                for (int j = 0; j < NV; j++) sum += v[it][j];\n");
+        if (side >= 0)
+            dsmlpC_sb_printf(&nst, "                if (blockIdx.x == 0)   // the norm's sum output (a const parameter: one writer)\n"
+                             "                    ds_store<NV>(const_cast<%s *>(a%d) + t * DS_K + c, v[it]);\n",
+                             dsmlpC_emit_ctype(p->bufs[k->args[side]].dtype), side);
+        dsmlpC_sb_printf(&nst, "            }\n"
+                         "            const float mean = %s;\n"
+                         "            float sq = 0.0f;\n"
+                         "#pragma unroll\n"
+                         "            for (int it = 0; it < NI; it++)\n"
+                         "                if ((threadIdx.x + (ds_i64)it * DS_THREADS) * NV < DS_K)\n"
+                         "#pragma unroll\n"
+                         "                    for (int j = 0; j < NV; j++) sq += (v[it][j] - mean) * (v[it][j] - mean);\n"
+                         "            const float rstd = rsqrtf(ds_block_sum(sq, ds_nred) / (float)DS_K + (float)%s);\n"
+                         "#pragma unroll\n"
+                         "            for (int it = 0; it < NI; it++) {\n"
+                         "                const ds_i64 c = (threadIdx.x + (ds_i64)it * DS_THREADS) * NV;\n"
+                         "                if (c >= DS_K) continue;\n"
+                         "                float g[NV], b[NV];\n"
+                         "                ds_load<NV>(a%d + c, g);\n",
+                         n->rms ? "0.0f" : "ds_block_sum(sum, ds_nred) / (float)DS_K", eps, gam);
+        if (bet >= 0) dsmlpC_sb_printf(&nst, "                ds_load<NV>(a%d + c, b);\n", bet);
+        else dsmlpC_sb_printf(&nst, "#pragma unroll\n                for (int j = 0; j < NV; j++) b[j] = 0.0f;\n");
+        dsmlpC_sb_printf(&nst, "#pragma unroll\n"
+                         "                for (int j = 0; j < NV; j++)\n"
+                         "                    xs[t * KP + c + j] = ds_from_f<ds_x_t>((v[it][j] - mean) * rstd * (g[j] + (float)%s) + b[j]);\n"
+                         "            }\n"
+                         "        }\n"
+                         "        __syncthreads();\n"
+                         "    }\n", goff);
+    }
 
     char base[PLAN_NAME_MAX * 2], dts[32] = "";
     if (wt != dt) snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_w%s", dsmlp_dtype_name(wt));
     if (xt != dt) snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_x%s", dsmlp_dtype_name(xt));
-    snprintf(base, sizeof base, "gemv_%s_%s%s_n%lld_k%lld_%s%s_t%d", io ? "io" : "oi", dsmlp_dtype_name(dt), dts,
-             (long long)s->n, (long long)s->k, epi_tag(s->epi), s->has_c ? "_c" : "", s->max_t);
+    char gtag[48] = "", ntag[32] = "";
+    if (s->gated) snprintf(gtag, sizeof gtag, "gated_%s%s", dsmlpC_emit_act_name(s->gated_act), s->has_bias ? "_bias" : "");
+    if (s->norm)
+        snprintf(ntag, sizeof ntag, "_%s%s%d%s", s->norm->rms ? "rms" : "ln", s->norm->gamma_offset != 0.0 ? "goff" : "",
+                 s->norm->nterms, s->norm->has_side ? "s" : "");
+    snprintf(base, sizeof base, "gemv_%s_%s%s_n%lld_k%lld_%s%s%s_t%d", io ? "io" : "oi", dsmlp_dtype_name(dt), dts,
+             (long long)s->n, (long long)s->k, s->gated ? gtag : epi_tag(s->epi), s->has_c ? "_c" : "", ntag, s->max_t);
     dsmlpC_emit_set_name(k, base, vec, uniq);
 
     int act = s->epi == EPI_RELU || s->epi == EPI_RELU_BIAS ? 1 : s->epi == EPI_GELU || s->epi == EPI_GELU_BIAS ? 2 : 0;
     char what[160];
-    snprintf(what, sizeof what, "%sx·W%s%s%s", act == 1 ? "relu(" : act == 2 ? "gelu_tanh(" : "",
-             s->has_bias ? " + bias" : "", s->has_c ? " + C" : "", act ? ")" : "");
+    if (s->gated)
+        snprintf(what, sizeof what, "y[T, n / 2] = (up + bu) * %s(gate + bg) of [up | gate] = x·W%s",
+                 dsmlpC_emit_act_name(s->gated_act), s->has_bias ? ", bias [bu | bg]" : " (no bias)");
+    else
+        snprintf(what, sizeof what, "%sx·W%s%s%s", act == 1 ? "relu(" : act == 2 ? "gelu_tanh(" : "",
+                 s->has_bias ? " + bias" : "", s->has_c ? " + C" : "", act ? ")" : "");
     sbuf pr = {0}, dsp = {0};
     dsmlpC_emit_params(&pr, p, k, 1);
     for (int tt = 1; tt < s->max_t; tt *= 2)
@@ -529,15 +608,18 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
                         "EPI_WHAT", what, "LAYOUT_WHAT", io ? "[K, N] (in,out)" : "[N, K] (out,in)",
                         "VEC", I2S(v, vec), "VX", I2S(vxs, vx), "THREADS", I2S(th, GEMV_THREADS), "IO", io ? "1" : "0",
                         "CW", I2S(cws, cw), "UNROLL", I2S(un, unroll), "XS_ELEMS", I2S(xe, xs),
-                        "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0",
+                        "HAS_BIAS", s->has_bias && !s->gated ? "1" : "0", "HAS_C", s->has_c ? "1" : "0",
+                        "GATED", s->gated ? "1" : "0", "GATED_BIAS", s->gated && s->has_bias ? "1" : "0",
+                        "GATED_ACT_FN", dsmlpC_emit_act_fn(s->gated ? s->gated_act : DSMLP_ACT_SILU),
                         "ACT", act == 1 ? "1" : act == 2 ? "2" : "0", "X_T", dsmlpC_emit_ctype(xt), "W_T", dsmlpC_emit_ctype(wt),
                         "D_T", dsmlpC_emit_ctype(dt), "B_T", dsmlpC_emit_ctype(s->has_bias ? p->bufs[k->args[ba]].dtype : dt),
                         "C_T", dsmlpC_emit_ctype(s->has_c ? p->bufs[k->args[ca]].dtype : dt), "GRID_X", I2S(gx, blocks),
                         "PARAMS", pr.p ? pr.p : "", "RED_ELEMS", I2S(re, red), "BIAS_ARG", bas, "C_ARG", cas,
-                        "DISPATCH", dsp.p ? dsp.p : "", "TL_BEGIN", DSMLP_TIMELINE ? EMIT_TL_BEGIN : "", NULL};
-    dsmlp_status st = (pr.oom || dsp.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
-                                          : dsmlpC_emit_fill(ctx, "gemv.cu", kv, &k->source);
-    free(pr.p), free(dsp.p);
+                        "DISPATCH", dsp.p ? dsp.p : "", "TL_BEGIN", DSMLP_TIMELINE ? EMIT_TL_BEGIN : "",
+                        "NORM", s->norm ? "1" : "0", "NORM_STAGE", nst.p ? nst.p : "", NULL};
+    dsmlp_status st = (pr.oom || dsp.oom || nst.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
+                                                     : dsmlpC_emit_fill(ctx, "gemv.cu", kv, &k->source);
+    free(pr.p), free(dsp.p), free(nst.p);
     k->kind = KERN_GEMV;
     k->rows_fixed = 0, k->rows_per_block = s->max_t, k->grid_x = (int)blocks, k->threads = GEMV_THREADS;
     k->smem_bytes = 0;  /* static shared memory only */

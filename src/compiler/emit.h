@@ -38,7 +38,15 @@ typedef struct emit_gemv_spec {
     dsmlp_layout  layout;   /* of w: IN_OUT [k,n], OUT_IN [n,k] */
     plan_epilogue epi;
     int           has_bias, has_c, max_t;
+    /* gated: W's rows are [up | gate] and the kernel writes y[T, n / 2] = (up + bu) * act(gate + bg) (args: y, x, w,
+    ** [bias [n]]: has_bias is the gated step's bias; [out,in] weights only) */
+    int           gated;
+    dsmlp_act     gated_act;
+    /* norm: the GEMV computes x itself from a norm's addends (x fits its stage whole for max_t tokens); the norm's
+    ** arguments follow the GEMV's own: [side], gamma, [beta], terms... (extras none). NULL: x is read. */
+    const emit_norm_spec *norm;
 } emit_gemv_spec;
+#define EMIT_GEMV_XS_BYTES 32768   /* the GEMV's x stage (static shared memory) */
 dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq);
 
 /* Mixed-input GEMM variant of a GEMM step on a dequantized weight (templates/mixed.cu, sm_90a): the codes [n, k]

@@ -80,6 +80,13 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                        "T > %lld: cuBLASLt\n",
                    (long long)m->decode_max_T, k->name, k->key[0] ? k->key : "(not compiled)", k->grid_x, k->threads,
                    (long long)m->decode_max_T);
+                if (m->decode_gated_out >= 0)
+                    tp(&b, "        gated: the decode GEMV also applies the gated step, writing %s [T, %lld] directly (that step "
+                           "and the [T, %lld] %s are skipped where it runs)\n",
+                       p->bufs[m->decode_gated_out].name, (long long)(m->n / 2), (long long)m->n, p->bufs[m->d].name);
+                if (m->decode_norm >= 0)
+                    tp(&b, "        norm: the decode GEMV also computes step %d's norm into its x stage (that step is skipped "
+                           "where it runs)\n", m->decode_norm);
             } else {
                 tp(&b, "      variants: cuBLASLt for every T\n");
             }

@@ -212,7 +212,7 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m)
     dsmlp_status s;
     if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = arg(L, k, m->w, -1)) || (s = epilogue_args(L, k, m)))
         return s;
-    emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)p->decode_max_tokens};
+    emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)p->decode_max_tokens, 0, DSMLP_ACT_SILU, NULL};
     if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
     m->decode_kernel = idx, m->decode_max_T = p->decode_max_tokens;
     return DSMLP_OK;
@@ -285,6 +285,8 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->decode_kernel = -1, m->decode_max_T = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = -1;
     m->mixed_q = m->mixed_scales = m->mixed_gated_out = m->mixed_gated_bias = -1;
+    m->decode_gated_out = m->decode_gated_bias = -1;
+    m->decode_norm = -1;
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
     dsmlp_status s = L->p->decode_max_tokens > 0 ? lower_gemv(L, m) : DSMLP_OK;
@@ -498,6 +500,77 @@ static dsmlp_status mixed_emit(lw *L)
     return DSMLP_OK;
 }
 
+/* The decode GEMV of GEMM step i may take on two neighbours (the kernel is emitted again in place):
+** - the gated step that follows (gated_follower; [out,in] weights): it writes that step's output, y[T, I] =
+**   (up + bu) * act(gate + bg): no [T, 2I] intermediate and no gated kernel at T <= decode_max_T;
+** - the norm step that writes x, where nothing else reads x, every addend is the caller's (an input or a parameter)
+**   and the sum output a workspace buffer (block 0 writes it: it must not overwrite an addend other blocks still
+**   read), without extra addends, and x for decode_max_T rows fits the GEMV's stage whole: every block computes the
+**   norm of the T rows into its stage (their statistics are cheap), so the norm kernel and its launch go.
+** The runtime skips those steps where the GEMV runs (exec_run.c). */
+static int gemv_norm_step(const plan *p, int i)
+{
+    const plan_gemm *m = &p->steps[i].gemm;
+    if (p->bufs[m->x].kind != BUF_WORK) return -1;
+    int j = -1, others = 0;
+    for (int t = 0; t < p->nsteps; t++) {
+        const plan_step *o = &p->steps[t];
+        if (o->kind == STEP_KERNEL && o->op.kind == KERN_NORM && o->op.norm.out == m->x) j = t;
+        else if (t != i && dsmlpC_plan_step_reads(p, o, m->x)) others++;
+    }
+    if (j < 0 || j > i || others) return -1;
+    const plan_norm_op *no = &p->steps[j].op.norm;
+    int ok = no->nextra == 0 && (no->side < 0 || p->bufs[no->side].kind == BUF_WORK);
+    for (int t = 0; t < no->nterms; t++) ok &= p->bufs[no->terms[t]].kind == BUF_INPUT || p->bufs[no->terms[t]].kind == BUF_PARAM;
+    const size_t xsz = dsmlp_dtype_size(p->bufs[m->x].dtype);
+    return ok && (size_t)m->decode_max_T * (size_t)((m->k + 15) / 16 * 16) * xsz <= EMIT_GEMV_XS_BYTES ? j : -1;
+}
+
+static dsmlp_status gemv_fuse(lw *L)
+{
+    plan *p = L->p;
+    for (int i = 0; i < p->nsteps; i++) {
+        plan_step *st = &p->steps[i];
+        plan_gemm *m = &st->gemm;
+        if (st->kind != STEP_GEMM || m->decode_kernel < 0) continue;
+        int jg = m->layout == DSMLP_LAYOUT_OUT_IN ? gated_follower(p, i) : -1;
+        const plan_act_op *a = jg >= 0 ? &p->steps[jg].op.act : NULL;
+        if (a && (!gemv_dtype(p->bufs[a->out].dtype) || (a->bias >= 0 && !gemv_dtype(p->bufs[a->bias].dtype)))) a = NULL, jg = -1;
+        const int jn = gemv_norm_step(p, i);
+        const plan_norm_op *no = jn >= 0 ? &p->steps[jn].op.norm : NULL;
+        if (!a && !no) continue;
+        plan_kernel *k = &p->kernels[m->decode_kernel];
+        free(k->source);
+        k->source = NULL, k->nargs = 0;
+        dsmlp_status s;
+        if ((s = arg(L, k, a ? a->out : m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = arg(L, k, m->w, -1)) ||
+            (s = a ? (a->bias >= 0 ? arg(L, k, a->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m)))
+            return s;
+        if (no && ((no->side >= 0 && (s = arg(L, k, no->side, -1))) || (s = arg(L, k, no->gamma, -1)) ||
+                   (no->beta >= 0 && (s = arg(L, k, no->beta, -1)))))
+            return s;
+        for (int t = 0; no && t < no->nterms; t++)
+            if ((s = arg(L, k, no->terms[t], -1))) return s;
+        const emit_norm_spec ns = no ? (emit_norm_spec){no->rms, p->bufs[no->out].cols, no->eps, no->side >= 0, no->beta >= 0,
+                                                        no->nterms, 0, no->gamma_offset}
+                                     : (emit_norm_spec){0};
+        emit_gemv_spec sp = {m->n, m->k, m->layout, a ? EPI_NONE : m->epi, a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0,
+                             (int)m->decode_max_T, a != NULL, a ? a->act : DSMLP_ACT_SILU, no ? &ns : NULL};
+        if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
+        if (a) {
+            m->decode_gated_out = a->out, m->decode_gated_bias = a->bias;
+            dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its decode GEMV also applies step %d's gating (%s)", jg,
+                                p->steps[jg].label);
+        }
+        if (no) {
+            m->decode_norm = jn;
+            dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its decode GEMV also computes step %d's norm (%s)", jn,
+                                p->steps[jn].label);
+        }
+    }
+    return DSMLP_OK;
+}
+
 /* ------------------------------------------------------------------ entry */
 
 dsmlp_status dsmlpC_lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
@@ -533,6 +606,7 @@ dsmlp_status dsmlpC_lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
         }
     }
     if (s == DSMLP_OK) s = mixed_emit(&L);
+    if (s == DSMLP_OK) s = gemv_fuse(&L);
     free(L.bufof);
     return s;
 oom:

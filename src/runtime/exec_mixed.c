@@ -148,10 +148,23 @@ int dsmlpR_mixed_skips_gated(const plan *p, const exec_state *rt, const plan_ste
                              int64_t T)
 {
     for (int i = 0; i < n; i++) {
-        const plan_step *s = &steps[i];
-        if (s->kind == STEP_GEMM && s->gemm.mixed_gated_out >= 0 && s->gemm.mixed_gated_out == gs->op.act.out &&
-            s->gemm.d == gs->op.act.in)
-            return dsmlpR_mixed_serves(p, rt, &s->gemm, T);
+        const plan_gemm *g = &steps[i].gemm;
+        if (steps[i].kind != STEP_GEMM || g->d != gs->op.act.in) continue;
+        const int mixed = dsmlpR_mixed_serves(p, rt, g, T);   /* it runs before the decode GEMV */
+        if (g->mixed_gated_out >= 0 && g->mixed_gated_out == gs->op.act.out && mixed) return 1;
+        return g->decode_gated_out >= 0 && g->decode_gated_out == gs->op.act.out && !mixed && g->decode_kernel >= 0 &&
+               T <= g->decode_max_T;
+    }
+    return 0;
+}
+
+int dsmlpR_gemv_skips_norm(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *ns,
+                           int64_t T)
+{
+    for (int i = 0; i < n; i++) {
+        const plan_gemm *g = &steps[i].gemm;
+        if (steps[i].kind == STEP_GEMM && g->decode_norm >= 0 && g->x == ns->op.norm.out)
+            return g->decode_kernel >= 0 && T <= g->decode_max_T && !dsmlpR_mixed_serves(p, rt, g, T);
     }
     return 0;
 }

@@ -23,8 +23,12 @@ void dsmlpR_mixed_occupancy(const plan *p, exec_state *rt, int k);
 /* 1 when dequant step d of steps[0, n) need not run at T: every GEMM step reading its output runs mixed. */
 int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *d,
                                int64_t T);
-/* 1 when gated step gs of steps[0, n) need not run at T: the GEMM step writing its input runs its mixed-input kernel,
-** which applies the gating itself (plan_gemm.mixed_gated_out). */
+/* 1 when norm step ns of steps[0, n) need not run at T: the GEMM step reading its output runs its decode GEMV, which
+** computes the norm itself (plan_gemm.decode_norm; the mixed-input kernel runs before the GEMV where it serves). */
+int dsmlpR_gemv_skips_norm(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *ns,
+                           int64_t T);
+/* 1 when gated step gs of steps[0, n) need not run at T: the GEMM step writing its input runs its mixed-input kernel
+** or its decode GEMV, and that applies the gating itself (plan_gemm.mixed_gated_out, decode_gated_out). */
 int dsmlpR_mixed_skips_gated(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *gs,
                              int64_t T);
 /* The rows of x's tensor map for a launch of `tokens`-token blocks at T: whole token tiles where x is a workspace

@@ -104,6 +104,8 @@ static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *st
         return DSMLP_OK;   /* every GEMM reading the dequantized weight reads the codes itself */
     if (ps->kind == STEP_KERNEL && ps->op.kind == KERN_GATED && dsmlpR_mixed_skips_gated(p, rt, steps, n, ps, T))
         return DSMLP_OK;   /* the mixed-input GEMM before it applied the gating */
+    if (ps->kind == STEP_KERNEL && ps->op.kind == KERN_NORM && dsmlpR_gemv_skips_norm(p, rt, steps, n, ps, T))
+        return DSMLP_OK;   /* the decode GEMV after it computes the norm itself */
     if (ps->kind == STEP_KERNEL && ps->norm_for) {   /* a norm kept as its own kernel: only if the GEMM lacks it */
         const int j = ps->norm_for - 1;
         if (!dsmlpC_route_step_runs(p, ps, p->ssteps[j].stream.variant[pick->variant[j]])) return DSMLP_OK;
