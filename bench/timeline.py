@@ -43,7 +43,13 @@ def main():
         kind, name = f[1], f[2]
         sm = int(f[4])
         t = [int(x) for x in f[5:10]]
-        kernels.setdefault(name, {"kind": kind, "blocks": []})["blocks"].append((sm, t))
+        k = kernels.setdefault(name, {"kind": kind, "blocks": [], "missing": 0})
+        if t[0] == 0 or t[4] == 0:   # a block that did not record this launch (builds before 2026-12-03 counted
+            k["missing"] += 1          # launches at block 0's end: a second wave's blocks missed theirs)
+            continue
+        k["blocks"].append((sm, t))
+    kernels = {n: k for n, k in kernels.items() if k["blocks"] or print(
+        "timeline.py: %s: no block recorded its times" % n, file=sys.stderr)}
     if not kernels:
         sys.exit("timeline.py: no 'tl' lines on stdin (a -DDSMLP_TIMELINE=N build, and at least N + 1 launches?)")
     order = sorted(kernels, key=lambda n: min(b[1][0] for b in kernels[n]["blocks"]))
@@ -75,6 +81,8 @@ def main():
         row += "  end %7.2f / %7.2f / %7.2f / %7.2f" % (us(min(ends)), med(ends), us(pct(ends, 0.9)),
                                                       us(max(ends)))
         print(row)
+        if kernels[n]["missing"]:
+            print("  %d blocks did not record their times (left out above)" % kernels[n]["missing"])
         if kernels[n]["kind"] == "mixed":
             print(occupancy(bl, us, med))
         prev_end = max(ends)

@@ -93,7 +93,9 @@ __device__ __forceinline__ unsigned ds_tl_sm()
 }
 #endif
 #if DS_TIMELINE && defined(__CUDA_ARCH__)
-__device__ unsigned ds_tl_launch;   // this module's launches so far (block 0 counts them as it ends)
+__device__ unsigned ds_tl_launch;   // this module's launches so far (the last block of each to end counts it:
+                                    // a kernel of more blocks than fit at once starts some after block 0 ended)
+__device__ unsigned ds_tl_ended;    // blocks of the current launch that ended
 __device__ unsigned long long ds_tl_rec[DS_TL_MAX][DS_TL_N];
 __device__ unsigned ds_tl_sms[DS_TL_MAX], ds_tl_blocks;   // each block's SM; blocks in launch N
 struct ds_tl_blk {
@@ -116,7 +118,12 @@ __device__ __forceinline__ void ds_tl_end(const ds_tl_blk &t)
         ds_tl_rec[t.block][0] = t.t0, ds_tl_rec[t.block][4] = ds_tl_now(), ds_tl_sms[t.block] = ds_tl_sm();
         if (t.block == 0) ds_tl_blocks = gridDim.x * gridDim.y * gridDim.z;
     }
-    if (t.block == 0) atomicAdd(&ds_tl_launch, 1u);
+    __threadfence();
+    if (atomicAdd(&ds_tl_ended, 1u) == gridDim.x * gridDim.y * gridDim.z - 1) {   // every block has begun
+        ds_tl_ended = 0;
+        __threadfence();
+        atomicAdd(&ds_tl_launch, 1u);
+    }
 }
 #define DS_TL(...) __VA_ARGS__
 #else
