@@ -23,7 +23,7 @@
 
 typedef struct job {
     plan        p;
-    plan_buf    bufs[8];
+    plan_buf    bufs[PLAN_MAX_ARGS];   /* one per kernel argument at most */
     plan_kernel k;
     const char *arch;
     char        err[512];
@@ -45,6 +45,7 @@ static job *new_job(const char *arch)
 
 static int buf(job *j, dsmlp_dtype dt, int tokens, int64_t rows, int64_t cols)
 {
+    ck_assert_int_lt(j->p.nbufs, PLAN_MAX_ARGS);
     plan_buf *b = &j->bufs[j->p.nbufs];
     b->kind = BUF_WORK, b->dtype = dt, b->tokens = tokens, b->rows = rows, b->cols = cols;
     j->k.args[j->k.nargs++] = j->p.nbufs;
