@@ -471,6 +471,69 @@ static const char *epi_tag(plan_epilogue e)
 #define GEMV_THREADS 256
 #define GEMV_XS_BYTES EMIT_GEMV_XS_BYTES   /* x stage; + at most 8 KiB of reduction slots: < 48 KiB static */
 
+/* The decode GEMV's prologue where it computes the norm before it (lower.c gemv_fuse): every block sums the T rows'
+** addends, normalizes them into its x stage (rows past T zeroed), block 0 writing the sum output. */
+static void gemv_norm_stage(sbuf *out, const plan *p, const plan_kernel *k, const emit_gemv_spec *s)
+{
+    const emit_norm_spec *n = s->norm;
+    const int nv = dsmlpC_emit_vec_width(s->k, max_elem(p, k));
+    int a = 3 + s->has_bias + s->has_c;   /* the norm's arguments follow the GEMV's own */
+    const int side = n->has_side ? a++ : -1, gam = a++, bet = n->has_beta ? a++ : -1, t0 = a;
+    char eps[40], goff[40];
+    snprintf(eps, sizeof eps, "%.17g", n->eps);
+    snprintf(goff, sizeof goff, "%.17g", n->gamma_offset);
+    dsmlpC_sb_printf(out, "    {   // x = %s of the sum of %d addend(s), whole rows into the stage (no norm kernel at these T)\n"
+                     "        __shared__ float ds_nred[32];\n"
+                     "        constexpr int NV = %d, NI = (int)((DS_K / NV + DS_THREADS - 1) / DS_THREADS);\n"
+                     "        constexpr ds_i64 KP = (DS_K + 15) / 16 * 16;\n"
+                     "        for (long long t = 0; t < %d; t++) {\n"
+                     "            if (t >= T) {   // rows the bodies multiply but never store\n"
+                     "                for (ds_i64 e = threadIdx.x; e < KP; e += DS_THREADS) xs[t * KP + e] = ds_from_f<ds_x_t>(0.0f);\n"
+                     "                continue;\n"
+                     "            }\n"
+                     "            float v[NI][NV], sum = 0.0f;\n"
+                     "#pragma unroll\n"
+                     "            for (int it = 0; it < NI; it++) {\n"
+                     "                const ds_i64 c = (threadIdx.x + (ds_i64)it * DS_THREADS) * NV;\n"
+                     "                if (c >= DS_K) continue;\n"
+                     "                float u[NV];\n",
+                     n->rms ? "RMSNorm" : "LayerNorm", n->nterms, nv, s->max_t);
+    for (int t = 0; t < n->nterms; t++)
+        dsmlpC_sb_printf(out, "                ds_load<NV>(a%d + %s, u);\n"
+                         "#pragma unroll\n                for (int j = 0; j < NV; j++) v[it][j] %s u[j];\n",
+                         t0 + t, arg_is_vec(p, k, t0 + t) ? "c" : "t * DS_K + c", t ? "+=" : "=");
+    dsmlpC_sb_printf(out, "#pragma unroll\n                for (int j = 0; j < NV; j++) sum += v[it][j];\n");
+    if (side >= 0)
+        dsmlpC_sb_printf(out, "                if (blockIdx.x == 0)   // the norm's sum output (a const parameter: one writer)\n"
+                         "                    ds_store<NV>(const_cast<%s *>(a%d) + t * DS_K + c, v[it]);\n",
+                         dsmlpC_emit_ctype(p->bufs[k->args[side]].dtype), side);
+    dsmlpC_sb_printf(out, "            }\n"
+                     "            const float mean = %s;\n"
+                     "            float sq = 0.0f;\n"
+                     "#pragma unroll\n"
+                     "            for (int it = 0; it < NI; it++)\n"
+                     "                if ((threadIdx.x + (ds_i64)it * DS_THREADS) * NV < DS_K)\n"
+                     "#pragma unroll\n"
+                     "                    for (int j = 0; j < NV; j++) sq += (v[it][j] - mean) * (v[it][j] - mean);\n"
+                     "            const float rstd = rsqrtf(ds_block_sum(sq, ds_nred) / (float)DS_K + (float)%s);\n"
+                     "#pragma unroll\n"
+                     "            for (int it = 0; it < NI; it++) {\n"
+                     "                const ds_i64 c = (threadIdx.x + (ds_i64)it * DS_THREADS) * NV;\n"
+                     "                if (c >= DS_K) continue;\n"
+                     "                float g[NV], b[NV];\n"
+                     "                ds_load<NV>(a%d + c, g);\n",
+                     n->rms ? "0.0f" : "ds_block_sum(sum, ds_nred) / (float)DS_K", eps, gam);
+    if (bet >= 0) dsmlpC_sb_printf(out, "                ds_load<NV>(a%d + c, b);\n", bet);
+    else dsmlpC_sb_printf(out, "#pragma unroll\n                for (int j = 0; j < NV; j++) b[j] = 0.0f;\n");
+    dsmlpC_sb_printf(out, "#pragma unroll\n"
+                     "                for (int j = 0; j < NV; j++)\n"
+                     "                    xs[t * KP + c + j] = ds_from_f<ds_x_t>((v[it][j] - mean) * rstd * (g[j] + (float)%s) + b[j]);\n"
+                     "            }\n"
+                     "        }\n"
+                     "        __syncthreads();\n"
+                     "    }\n", goff);
+}
+
 dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq)
 {
     const int io = s->layout == DSMLP_LAYOUT_IN_OUT;
@@ -510,68 +573,13 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     if (xs > s->max_t * kpad) xs = s->max_t * kpad;
     int red = io ? (GEMV_THREADS / 32) * cw * vec : 1;
     sbuf nst = {0};
-    if (s->norm) {   /* x = norm(sum of the addends), computed by every block into its stage (lower.c gemv_norm) */
+    if (s->norm) {   /* x = norm(sum of the addends), computed by every block into its stage (lower.c gemv_fuse) */
         const emit_norm_spec *n = s->norm;
         if (n->h != s->k || n->nextra || xs < s->max_t * kpad || n->nterms < 1)
             return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: gemv with its norm: h = %lld, k = %lld, %d extra "
                                   "addends, x stage %lld < %d x %lld", (long long)n->h, (long long)s->k, n->nextra,
                                   (long long)xs, s->max_t, (long long)kpad);
-        const int nv = dsmlpC_emit_vec_width(s->k, max_elem(p, k));
-        int a = 3 + s->has_bias + s->has_c;   /* the norm's arguments follow the GEMV's own */
-        const int side = n->has_side ? a++ : -1, gam = a++, bet = n->has_beta ? a++ : -1, t0 = a;
-        char eps[40], goff[40];
-        snprintf(eps, sizeof eps, "%.17g", n->eps);
-        snprintf(goff, sizeof goff, "%.17g", n->gamma_offset);
-        dsmlpC_sb_printf(&nst, "    {   // x = %s of the sum of %d addend(s), whole rows into the stage (no norm kernel at these T)\n"
-                         "        __shared__ float ds_nred[32];\n"
-                         "        constexpr int NV = %d, NI = (int)((DS_K / NV + DS_THREADS - 1) / DS_THREADS);\n"
-                         "        constexpr ds_i64 KP = (DS_K + 15) / 16 * 16;\n"
-                         "        for (long long t = 0; t < %d; t++) {\n"
-                         "            if (t >= T) {   // rows the bodies multiply but never store\n"
-                         "                for (ds_i64 e = threadIdx.x; e < KP; e += DS_THREADS) xs[t * KP + e] = ds_from_f<ds_x_t>(0.0f);\n"
-                         "                continue;\n"
-                         "            }\n"
-                         "            float v[NI][NV], sum = 0.0f;\n"
-                         "#pragma unroll\n"
-                         "            for (int it = 0; it < NI; it++) {\n"
-                         "                const ds_i64 c = (threadIdx.x + (ds_i64)it * DS_THREADS) * NV;\n"
-                         "                if (c >= DS_K) continue;\n"
-                         "                float u[NV];\n",
-                         n->rms ? "RMSNorm" : "LayerNorm", n->nterms, nv, s->max_t);
-        for (int t = 0; t < n->nterms; t++)
-            dsmlpC_sb_printf(&nst, "                ds_load<NV>(a%d + %s, u);\n"
-                             "#pragma unroll\n                for (int j = 0; j < NV; j++) v[it][j] %s u[j];\n",
-                             t0 + t, arg_is_vec(p, k, t0 + t) ? "c" : "t * DS_K + c", t ? "+=" : "=");
-        dsmlpC_sb_printf(&nst, "#pragma unroll\n                for (int j = 0; j < NV; j++) sum += v[it][j];\n");
-        if (side >= 0)
-            dsmlpC_sb_printf(&nst, "                if (blockIdx.x == 0)   // the norm's sum output (a const parameter: one writer)\n"
-                             "                    ds_store<NV>(const_cast<%s *>(a%d) + t * DS_K + c, v[it]);\n",
-                             dsmlpC_emit_ctype(p->bufs[k->args[side]].dtype), side);
-        dsmlpC_sb_printf(&nst, "            }\n"
-                         "            const float mean = %s;\n"
-                         "            float sq = 0.0f;\n"
-                         "#pragma unroll\n"
-                         "            for (int it = 0; it < NI; it++)\n"
-                         "                if ((threadIdx.x + (ds_i64)it * DS_THREADS) * NV < DS_K)\n"
-                         "#pragma unroll\n"
-                         "                    for (int j = 0; j < NV; j++) sq += (v[it][j] - mean) * (v[it][j] - mean);\n"
-                         "            const float rstd = rsqrtf(ds_block_sum(sq, ds_nred) / (float)DS_K + (float)%s);\n"
-                         "#pragma unroll\n"
-                         "            for (int it = 0; it < NI; it++) {\n"
-                         "                const ds_i64 c = (threadIdx.x + (ds_i64)it * DS_THREADS) * NV;\n"
-                         "                if (c >= DS_K) continue;\n"
-                         "                float g[NV], b[NV];\n"
-                         "                ds_load<NV>(a%d + c, g);\n",
-                         n->rms ? "0.0f" : "ds_block_sum(sum, ds_nred) / (float)DS_K", eps, gam);
-        if (bet >= 0) dsmlpC_sb_printf(&nst, "                ds_load<NV>(a%d + c, b);\n", bet);
-        else dsmlpC_sb_printf(&nst, "#pragma unroll\n                for (int j = 0; j < NV; j++) b[j] = 0.0f;\n");
-        dsmlpC_sb_printf(&nst, "#pragma unroll\n"
-                         "                for (int j = 0; j < NV; j++)\n"
-                         "                    xs[t * KP + c + j] = ds_from_f<ds_x_t>((v[it][j] - mean) * rstd * (g[j] + (float)%s) + b[j]);\n"
-                         "            }\n"
-                         "        }\n"
-                         "        __syncthreads();\n"
-                         "    }\n", goff);
+        gemv_norm_stage(&nst, p, k, s);
     }
 
     char base[PLAN_NAME_MAX * 2], dts[32] = "";

@@ -83,12 +83,12 @@ typedef struct plan_gemm {
     ** mixed_emit): they write its output mixed_gated_out [T, n / 2], with its bias mixed_gated_bias (-1:
     ** none), and the runtime skips that step wherever they run. */
     int           mixed_gated_out, mixed_gated_bias;
-    /* decode_gated_out >= 0: the decode GEMV ([out,in] weights) applies that gated step too (lower.c gemv_gated),
+    /* decode_gated_out >= 0: the decode GEMV ([out,in] weights) applies that gated step too (lower.c gemv_fuse),
     ** writing decode_gated_out [T, n / 2] with its bias decode_gated_bias (-1: none); the runtime skips the step
     ** wherever the decode GEMV runs. */
     int           decode_gated_out, decode_gated_bias;
     /* decode_norm >= 0: the decode GEMV computes the norm step that writes x itself (main step decode_norm; its
-    ** block 0 writes the norm's sum output), from the norm's addends, into its x stage (lower.c gemv_norm); the
+    ** block 0 writes the norm's sum output), from the norm's addends, into its x stage (lower.c gemv_fuse); the
     ** runtime skips that step wherever the decode GEMV runs. */
     int           decode_norm;
 } plan_gemm;
