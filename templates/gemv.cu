@@ -2,7 +2,8 @@
 // The plan runs it instead of cuBLASLt when T is small: weights are streamed once with 16-byte loads ({{VEC}}
 // elements), x is staged in shared memory, accumulation is fp32 per token in registers, the epilogue is the
 // GEMM step's (as cuBLASLt: act(x·W + bias + C), C may alias d). T is a run-time argument: the kernel picks a
-// body specialized for the next token count it was built for. Launch: grid ({{GRID_X}}, 1), block {{THREADS}}.
+// body specialized for the next token count it was built for. Launch: grid ({{GRID_X}}, 1) ([out,in]: or fewer
+// blocks, each taking more rounds of columns), block {{THREADS}}.
 #define DS_N {{N}}LL
 #define DS_K {{K}}LL
 #define DS_VEC {{VEC}}          // weight elements per load (divides the W row length)
@@ -10,6 +11,7 @@
 #define DS_THREADS {{THREADS}}
 #define DS_IO {{IO}}            // 1: W is [K, N] (in,out); 0: W is [N, K] (out,in)
 #define DS_CW {{CW}}            // IO: 16-byte column slices per block; OI: output columns per warp
+#define DS_B1 {{GRID_X}}LL     // OI: blocks that cover the columns in one round (a smaller grid takes more rounds)
 #define DS_U {{UNROLL}}         // loads in flight per thread (IO) / per lane over all its columns (OI), at T <= 2
                                 // (halved above: the accumulators need the registers)
 #define DS_XS_ELEMS {{XS_ELEMS}} // shared-memory x stage, elements
@@ -20,11 +22,14 @@
 #define DS_GATED_BIAS {{GATED_BIAS}}
 #define DS_GATED_ACT {{GATED_ACT_FN}}
 #define DS_NORM {{NORM}}        // 1: x is computed here from a norm's addends (the kernel's start), not read
+#define DS_QUANT {{QUANT}}       // 0: float W; 1: int8 codes, 2: fp8 e4m3 codes ([out,in]): W = sc[row / DS_RPG] * code
+#define DS_RPG {{RPG}}LL         // weight rows per scale group (quantized W)
 typedef {{X_T}} ds_x_t;
 typedef {{W_T}} ds_w_t;
 typedef {{D_T}} ds_d_t;
 typedef {{B_T}} ds_b_t;
 typedef {{C_T}} ds_c_t;
+typedef {{S_T}} ds_s_t;
 typedef ds_raw<DS_VEC * sizeof(ds_w_t)>::t ds_wraw_t;
 typedef ds_raw<DS_VX * sizeof(ds_x_t)>::t ds_xraw_t;
 
@@ -78,12 +83,51 @@ __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p)
 #endif
 }
 
+#if DS_QUANT == 2 && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+__device__ __forceinline__ unsigned ds_fp8x2_to_h2(unsigned short v)
+{
+    unsigned r;
+    asm("{ .reg .b16 t; mov.b16 t, %1; cvt.rn.f16x2.e4m3x2 %0, t; }\n" : "=r"(r) : "h"(v));
+    return r;
+}
+#define DS_FP8_CVT 1
+#elif DS_QUANT == 2 && !defined(__CUDA_ARCH__)
+#define DS_FP8_CVT 1             // the host simulation's ds_fp8x2_to_h2 (test_plan_sim_shim.h)
+#else
+#define DS_FP8_CVT 0
+#endif
+
+// Codes become exact floats of the codes (their scales multiply the finished sums, per output row): int8 code q,
+// biased to b = q ^ 0x80 = q + 128, as a float's low mantissa byte is 2^23 + b, less 2^23 + 128 is q (a byte
+// permute and a subtraction, where an integer conversion per code would be a quarter-rate instruction); fp8 codes
+// pairwise through sm_89's exact f16x2 conversion.
 __device__ __forceinline__ void ds_unpack(const ds_wraw_t &r, float (&v)[DS_VEC])
 {
+#if DS_QUANT == 1 && DS_VEC % 4 == 0
+    unsigned u[DS_VEC / 4];
+    memcpy(u, &r, sizeof u);
+#pragma unroll
+    for (int h = 0; h < DS_VEC / 4; h++) {
+        const unsigned b = u[h] ^ 0x80808080u;
+#pragma unroll
+        for (int j = 0; j < 4; j++) v[4 * h + j] = __uint_as_float(__byte_perm(b, 0x4b000000u, 0x7440u | j)) - 8388736.0f;
+    }
+#elif DS_FP8_CVT && DS_VEC % 2 == 0
+    unsigned short u[DS_VEC / 2];
+    memcpy(u, &r, sizeof u);
+#pragma unroll
+    for (int h = 0; h < DS_VEC / 2; h++) {
+        const unsigned p = ds_fp8x2_to_h2(u[h]);
+        __half2 hv;
+        memcpy(&hv, &p, 4);
+        v[2 * h] = __low2float(hv), v[2 * h + 1] = __high2float(hv);
+    }
+#else
     alignas(DS_VEC * sizeof(ds_w_t)) ds_w_t e[DS_VEC];
     *reinterpret_cast<ds_wraw_t *>(e) = r;
 #pragma unroll
     for (int j = 0; j < DS_VEC; j++) v[j] = ds_to_f(e[j]);
+#endif
 }
 
 // The GEMM step's epilogue on one fp32 sum.
@@ -129,9 +173,10 @@ __device__ __forceinline__ void ds_stage(ds_x_t *xs, const ds_x_t *x, long long 
 // W [K, N]: thread (ks, c) owns the 16-byte column slice blockIdx.x * CW + c and every KS-th row of each
 // chunk (split-k across the block's warps); partial sums meet through shuffles and shared memory.
 template <int TT>
-__device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x, const ds_w_t *w, const void *bias,
-                                        const void *cptr, ds_x_t *xs, float *red)
+__device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x, const ds_w_t *w, const ds_s_t *sc,
+                                        const void *bias, const void *cptr, ds_x_t *xs, float *red)
 {
+    (void)sc;   // float weights only ([in,out])
     constexpr int KC = ds_kc<TT>::value, KS = DS_THREADS / DS_CW, U = TT <= 2 ? DS_U : DS_U / 2;
     const int c = threadIdx.x % DS_CW, ks = threadIdx.x / DS_CW, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const ds_i64 s = (ds_i64)blockIdx.x * DS_CW + c;
@@ -208,56 +253,76 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
 #else
 // W [N, K]: each warp owns CW output columns; lanes stride along K with 16-byte loads; warp-shuffle sums.
 template <int TT>
-__device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x, const ds_w_t *w, const void *bias,
-                                        const void *cptr, ds_x_t *xs, float *red)
+__device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x, const ds_w_t *w, const ds_s_t *sc,
+                                        const void *bias, const void *cptr, ds_x_t *xs, float *red)
 {
+    (void)sc;
     constexpr int KC = ds_kc<TT>::value, NW = DS_THREADS / 32;
     constexpr int U0 = (TT <= 2 ? DS_U : DS_U / 2) / DS_CW, U = U0 < 1 ? 1 : U0;
     (void)red;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const ds_w_t *wr[DS_CW];
+    const int rounds = (int)((DS_B1 + gridDim.x - 1) / gridDim.x);   // the same in every warp: uniform barriers
+    for (int pass = 0; pass < rounds; pass++) {
+        const ds_i64 grp = ((ds_i64)pass * gridDim.x + blockIdx.x) * NW + warp;   // this round's column group
+        const ds_w_t *wr[DS_CW];
 #if DS_GATED
-    // the warp's CW / 2 outputs: up rows h0 + q and gate rows N / 2 + h0 + q (q < CW / 2)
-    constexpr int CH = DS_CW / 2;
-    constexpr ds_i64 NH = DS_N / 2;
-    const ds_i64 h0 = ((ds_i64)blockIdx.x * NW + warp) * CH;
+        // the warp's CW / 2 outputs: up rows h0 + q and gate rows N / 2 + h0 + q (q < CW / 2)
+        constexpr int CH = DS_CW / 2;
+        constexpr ds_i64 NH = DS_N / 2;
+        const ds_i64 h0 = grp * CH;
 #pragma unroll
-    for (int q = 0; q < DS_CW; q++) {
-        const ds_i64 h = h0 + (q < CH ? q : q - CH), hc = h < NH ? h : NH - 1;   // clamped, never stored
-        wr[q] = w + (q < CH ? hc : NH + hc) * DS_K;
-    }
+        for (int q = 0; q < DS_CW; q++) {
+            const ds_i64 h = h0 + (q < CH ? q : q - CH), hc = h < NH ? h : NH - 1;   // clamped, never stored
+            wr[q] = w + (q < CH ? hc : NH + hc) * DS_K;
+        }
 #else
-    const ds_i64 j0 = ((ds_i64)blockIdx.x * NW + warp) * DS_CW;
+        const ds_i64 j0 = grp * DS_CW;
 #pragma unroll
-    for (int q = 0; q < DS_CW; q++) wr[q] = w + (j0 + q < DS_N ? j0 + q : DS_N - 1) * DS_K;  // clamped, never stored
+        for (int q = 0; q < DS_CW; q++) wr[q] = w + (j0 + q < DS_N ? j0 + q : DS_N - 1) * DS_K;  // clamped, never stored
 #endif
-    float acc[DS_CW][TT];
+        float acc[DS_CW][TT];
 #pragma unroll
-    for (int q = 0; q < DS_CW; q++)
+        for (int q = 0; q < DS_CW; q++)
 #pragma unroll
-        for (int t = 0; t < TT; t++) acc[q][t] = 0.0f;
-    for (ds_i64 c0 = 0; c0 < DS_K; c0 += KC) {
-        const int kc = DS_K - c0 < KC ? (int)(DS_K - c0) : KC;
-        if (c0) __syncthreads();
-        if (!DS_NORM) ds_stage<TT>(xs, x, T, c0, kc);
-        __syncthreads();
-        const int nv = kc / DS_VEC;
-        int v = lane;
-        for (; v + (U - 1) * 32 < nv; v += U * 32) {
-            ds_wraw_t raw[U][DS_CW];
+            for (int t = 0; t < TT; t++) acc[q][t] = 0.0f;
+        for (ds_i64 c0 = 0; c0 < DS_K; c0 += KC) {
+            const int kc = DS_K - c0 < KC ? (int)(DS_K - c0) : KC;
+            const bool stage = !DS_NORM && (pass == 0 || KC < DS_K);   // one chunk: staged once for every round
+            if (stage && (c0 || pass)) __syncthreads();   // the previous chunk's reads are done
+            if (stage) ds_stage<TT>(xs, x, T, c0, kc);
+            if (stage || (!c0 && !pass)) __syncthreads();
+            const int nv = kc / DS_VEC;
+            int v = lane;
+            for (; v + (U - 1) * 32 < nv; v += U * 32) {
+                ds_wraw_t raw[U][DS_CW];
 #pragma unroll
-            for (int u = 0; u < U; u++)
+                for (int u = 0; u < U; u++)
 #pragma unroll
-                for (int q = 0; q < DS_CW; q++) raw[u][q] = ds_ldw(wr[q] + c0 + (ds_i64)(v + u * 32) * DS_VEC);
+                    for (int q = 0; q < DS_CW; q++) raw[u][q] = ds_ldw(wr[q] + c0 + (ds_i64)(v + u * 32) * DS_VEC);
 #pragma unroll
-            for (int u = 0; u < U; u++) {
+                for (int u = 0; u < U; u++) {
+                    float wv[DS_CW][DS_VEC];
+#pragma unroll
+                    for (int q = 0; q < DS_CW; q++) ds_unpack(raw[u][q], wv[q]);
+#pragma unroll
+                    for (int t = 0; t < TT; t++) {
+                        float xv[DS_VEC];
+                        ds_gv_load<DS_VEC>(xs + t * KC + (v + u * 32) * DS_VEC, xv);
+#pragma unroll
+                        for (int q = 0; q < DS_CW; q++)
+#pragma unroll
+                            for (int j = 0; j < DS_VEC; j++) acc[q][t] = fmaf(wv[q][j], xv[j], acc[q][t]);
+                    }
+                }
+            }
+            for (; v < nv; v += 32) {
                 float wv[DS_CW][DS_VEC];
 #pragma unroll
-                for (int q = 0; q < DS_CW; q++) ds_unpack(raw[u][q], wv[q]);
+                for (int q = 0; q < DS_CW; q++) ds_unpack(ds_ldw(wr[q] + c0 + (ds_i64)v * DS_VEC), wv[q]);
 #pragma unroll
                 for (int t = 0; t < TT; t++) {
                     float xv[DS_VEC];
-                    ds_gv_load<DS_VEC>(xs + t * KC + (v + u * 32) * DS_VEC, xv);
+                    ds_gv_load<DS_VEC>(xs + t * KC + v * DS_VEC, xv);
 #pragma unroll
                     for (int q = 0; q < DS_CW; q++)
 #pragma unroll
@@ -265,48 +330,40 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
                 }
             }
         }
-        for (; v < nv; v += 32) {
-            float wv[DS_CW][DS_VEC];
+#if DS_GATED
+        (void)cptr;
 #pragma unroll
-            for (int q = 0; q < DS_CW; q++) ds_unpack(ds_ldw(wr[q] + c0 + (ds_i64)v * DS_VEC), wv[q]);
+        for (int q = 0; q < CH; q++)
 #pragma unroll
             for (int t = 0; t < TT; t++) {
-                float xv[DS_VEC];
-                ds_gv_load<DS_VEC>(xs + t * KC + v * DS_VEC, xv);
-#pragma unroll
-                for (int q = 0; q < DS_CW; q++)
-#pragma unroll
-                    for (int j = 0; j < DS_VEC; j++) acc[q][t] = fmaf(wv[q][j], xv[j], acc[q][t]);
-            }
-        }
-    }
-#if DS_GATED
-    (void)cptr;
-#pragma unroll
-    for (int q = 0; q < CH; q++)
-#pragma unroll
-        for (int t = 0; t < TT; t++) {
-            if (t >= T) break;
-            float up = ds_warp_sum(acc[q][t]), gate = ds_warp_sum(acc[q + CH][t]);
-            const ds_i64 col = h0 + q;
-            if (lane == 0 && col < NH) {
-#if DS_GATED_BIAS
-                up += ds_to_f(((const ds_b_t *)bias)[col]), gate += ds_to_f(((const ds_b_t *)bias)[NH + col]);
+                if (t >= T) break;
+                float up = ds_warp_sum(acc[q][t]), gate = ds_warp_sum(acc[q + CH][t]);
+                const ds_i64 col = h0 + q;
+                if (lane == 0 && col < NH) {
+#if DS_QUANT
+                    up *= ds_to_f(sc[col / DS_RPG]), gate *= ds_to_f(sc[(NH + col) / DS_RPG]);
 #endif
-                d[t * NH + col] = ds_from_f<ds_d_t>(up * DS_GATED_ACT(gate));
+#if DS_GATED_BIAS
+                    up += ds_to_f(((const ds_b_t *)bias)[col]), gate += ds_to_f(((const ds_b_t *)bias)[NH + col]);
+#endif
+                    d[t * NH + col] = ds_from_f<ds_d_t>(up * DS_GATED_ACT(gate));
+                }
             }
-        }
 #else
 #pragma unroll
-    for (int q = 0; q < DS_CW; q++)
+        for (int q = 0; q < DS_CW; q++)
 #pragma unroll
-        for (int t = 0; t < TT; t++) {
-            if (t >= T) break;
-            const float sum = ds_warp_sum(acc[q][t]);
-            const ds_i64 col = j0 + q;
-            if (lane == 0 && col < DS_N) d[t * DS_N + col] = ds_from_f<ds_d_t>(ds_epi(sum, bias, cptr, t, col));
-        }
+            for (int t = 0; t < TT; t++) {
+                if (t >= T) break;
+                float sum = ds_warp_sum(acc[q][t]);
+                const ds_i64 col = j0 + q;
+#if DS_QUANT
+                if (lane == 0 && col < DS_N) sum *= ds_to_f(sc[col / DS_RPG]);
 #endif
+                if (lane == 0 && col < DS_N) d[t * DS_N + col] = ds_from_f<ds_d_t>(ds_epi(sum, bias, cptr, t, col));
+            }
+#endif
+    }
 }
 #endif
 
@@ -317,5 +374,6 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS, 2) {{NAME}}(long long T
     __shared__ float ds_red[{{RED_ELEMS}}];
     ds_x_t *xs = reinterpret_cast<ds_x_t *>(ds_xs_raw);
     const void *bias = {{BIAS_ARG}}, *cptr = {{C_ARG}};
+    const ds_s_t *sc = {{SC_ARG}};
 {{NORM_STAGE}}{{DISPATCH}}
 }

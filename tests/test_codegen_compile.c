@@ -165,7 +165,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
                     buf(j, dt, 0, l ? n : k, l ? k : n);
                     if (bias) buf(j, dt, 0, 1, n);
                     if (c) buf(j, dt, 1, 0, n);
-                    emit_gemv_spec sp = {n, k, lay, e, bias, c, maxts[v % 4], 0, DSMLP_ACT_SILU, NULL};
+                    emit_gemv_spec sp = {n, k, lay, e, bias, c, maxts[v % 4], 0, DSMLP_ACT_SILU, NULL, 0};
                     TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
                 }
     /* gated ([out,in], [up | gate] rows): y [T, n / 2], x, W, [bias [n]]; every activation, with and without bias */
@@ -176,7 +176,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
             const int bias = act >= 2;
             buf(j, dts[d], 1, 0, n / 2), buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, n, k);
             if (bias) buf(j, dts[d], 0, 1, n);
-            emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, bias, 0, maxts[(d + act) % 4], 1, (dsmlp_act)act, NULL};
+            emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, bias, 0, maxts[(d + act) % 4], 1, (dsmlp_act)act, NULL, 0};
             TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
         }
     /* with its norm (x computed from the addends in the stage): LayerNorm with the sum output, beta and a vector
@@ -194,7 +194,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
             buf(j, dts[d], 1, 0, k), buf(j, dts[d], 1, 0, k);
             if (!r) buf(j, dts[d], 0, 1, k);   /* a vector addend (attention bias) */
             const emit_norm_spec ns = {r, k, 1e-5, !r, !r, r ? 2 : 3, 0, r ? 1.0 : 0.0};
-            emit_gemv_spec sp = {n, k, r ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT, EPI_GELU_BIAS, 1, 0, r ? 1 : 4, 0, DSMLP_ACT_SILU, &ns};
+            emit_gemv_spec sp = {n, k, r ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT, EPI_GELU_BIAS, 1, 0, r ? 1 : 4, 0, DSMLP_ACT_SILU, &ns, 0};
             TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
         }
     /* both: a gated GEMV computing its norm (LLaMA's first GEMM at T = 1: RMSNorm of 2 addends, the sum output) */
@@ -205,9 +205,33 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
         buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, 1, k);   /* the sum output, gamma */
         buf(j, dts[d], 1, 0, k), buf(j, dts[d], 1, 0, k);
         const emit_norm_spec ns = {1, k, 1e-5, 1, 0, 2, 0, 0.0};
-        emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, 0, 0, 1, 1, DSMLP_ACT_SILU, &ns};
+        emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, 0, 0, 1, 1, DSMLP_ACT_SILU, &ns, 0};
         TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
     }
+    /* on the codes (d, x, q, scales, ...): int8 and fp8 ([out,in]) x each activation dtype x both archs (fp8's
+    ** conversion instruction needs sm_89: sm_80 takes the generic decode), cycling through plain with C + k not a
+    ** multiple of 4 (byte loads), bias + GELU, gated with bias, gated with its RMSNorm; f32 / f16 scales */
+    for (int a = 0; a < 2; a++)
+        for (int q = 0; q < 2; q++)
+            for (int d = 0; d < 3; d++, v++) {
+                job *j = new_job(archs[a]);
+                const dsmlp_dtype dt = dts[d], qt = q ? DSMLP_FP8_E4M3 : DSMLP_I8;
+                const int form = v % 4, gated = form >= 2;
+                const int64_t n = form == 0 ? 1001 : gated ? 2 * 1408 : 4096, k = form == 0 ? 333 : 1232;
+                const int64_t groups = form == 0 ? 7 : form == 1 ? n : 16;
+                buf(j, dt, 1, 0, gated ? n / 2 : n), buf(j, dt, 1, 0, k), buf(j, qt, 0, n, k);
+                buf(j, v % 2 ? DSMLP_F16 : DSMLP_F32, 0, 1, groups);
+                if (form != 3) buf(j, dt, 0, 1, n);   /* bias */
+                if (form == 0) buf(j, dt, 1, 0, n);   /* C */
+                emit_norm_spec ns = {1, k, 1e-5, 1, 0, 2, 0, 0.0};
+                if (form == 3) {
+                    buf(j, dt, 1, 0, k), buf(j, dt, 0, 1, k);   /* the sum output, gamma */
+                    buf(j, dt, 1, 0, k), buf(j, dt, 1, 0, k);
+                }
+                emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, form == 0 ? EPI_BIAS : form == 1 ? EPI_GELU_BIAS : EPI_NONE, form != 3, form == 0,
+                                     1 + form % 3, gated, DSMLP_ACT_SILU, form == 3 ? &ns : NULL, groups};
+                TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
+            }
 }
 
 /* Mixed-input GEMM (templates/mixed.cu, sm_90a): each quantized dtype x activation dtype x two epilogues (bias +

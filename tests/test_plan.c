@@ -248,6 +248,13 @@ static void fake_rt_init(fake_rt *f)
     f->rt.dev = &f->dev;
 }
 
+static int kernel_has_arg_buf(const plan *p, int k, int b)
+{
+    for (int a = 0; a < p->kernels[k].nargs; a++)
+        if (p->kernels[k].args[a] == b) return 1;
+    return 0;
+}
+
 START_TEST(mixed_rule)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -261,13 +268,18 @@ START_TEST(mixed_rule)
         if (p->steps[i].kind == STEP_GEMM) *(p->steps[i].gemm.n == 16384 ? &g1 : &g2) = &p->steps[i].gemm;
     ck_assert(g1 && g2 && g1->mixed_kernel[0] >= 0 && g2->mixed_kernel[0] >= 0);
     ck_assert_int_eq(g1->decode_max_T, 1);
+    /* the decode GEMVs read the codes and scales (T = 1), before the mixed kernels, and the dequant copies go */
+    ck_assert(g1->decode_q >= 0 && g2->decode_q >= 0 && g1->decode_scales >= 0 && g1->decode_groups == c.int8_groups);
+    ck_assert(dsmlpR_gemv_reads_codes(g1, 1) && dsmlpR_gemv_reads_codes(g2, 1) && !dsmlpR_gemv_reads_codes(g1, 2));
+    ck_assert(kernel_has_arg_buf(p, g1->decode_kernel, g1->decode_q) && !kernel_has_arg_buf(p, g1->decode_kernel, g1->w));
     static fake_rt f;
     fake_rt_init(&f);
     /* T, whether each GEMM runs mixed, and the second GEMM's tokens per block and k split */
     static const struct { int64_t T; int first, second, tok2, split2; } want[] = {
-        {1, 1, 1, 16, 4}, {2, 1, 1, 16, 4}, {16, 1, 1, 16, 4}, {17, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
+        {1, 0, 0, 0, 0}, {2, 1, 1, 16, 4}, {16, 1, 1, 16, 4}, {17, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
         {300, 1, 1, 128, 1}, {512, 1, 1, 256, 2}, {575, 1, 1, 128, 1}, {768, 1, 1, 256, 1}, {1000, 1, 1, 256, 1},
         {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {2049, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
+    ck_assert(dsmlpR_mixed_serves_all(p, &f.rt, 1) && dsmlpR_mixed_serves_all(p, &f.rt, 2));   /* codes read at T = 1, 2 */
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         mixed_pick mp = {-1, 0, 0};
         ck_assert_msg(dsmlpR_mixed_serves(p, &f.rt, g1, want[i].T) == want[i].first, "first GEMM at T = %lld", (long long)want[i].T);
@@ -298,7 +310,7 @@ START_TEST(mixed_rule)
     ck_assert_int_eq(dsmlpR_mixed_x_rows(p, g2, 2, 32), 2);
     p->bufs[g2->x].kind = kind;
     p->mixed_mode = 2;
-    ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g1, 1), 1);   /* before the decode GEMV */
+    ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g1, 1), 1);   /* pinned: before the decode GEMV */
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g2, 2), 1);
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g2, 8192), 1);
     mixed_pick mp;
@@ -334,7 +346,7 @@ START_TEST(mixed_rule)
     f.cu.cuTensorMapEncodeTiled = fake_encode;
     p->mixed_mode = 0;
     ck_assert_int_eq(dsmlpR_mixed_serves(p, &f.rt, g1, 1024), 0);
-    /* the dequant step feeding the first GEMM is skipped exactly where that GEMM runs mixed */
+    /* the dequant step feeding a GEMM is skipped exactly where that GEMM reads the codes: mixed, or its GEMV (T = 1) */
     p->mixed_mode = 1;
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
@@ -342,7 +354,7 @@ START_TEST(mixed_rule)
         const plan_gemm *g = s->op.deq.out == g1->w ? g1 : g2;
         for (size_t j = 0; j < sizeof want / sizeof *want; j++)
             ck_assert_int_eq(dsmlpR_mixed_skips_dequant(p, &f.rt, p->steps, p->nsteps, s, want[j].T),
-                             g == g1 ? want[j].first : want[j].second);
+                             want[j].T == 1 || (g == g1 ? want[j].first : want[j].second));
     }
     dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);
@@ -504,6 +516,16 @@ START_TEST(decode_variant)
     ck_assert_int_eq(p->steps[1].gemm.decode_max_T, 4);
     ck_assert_str_eq(p->kernels[p->steps[1].gemm.decode_kernel].name, "dsmlp_gemv_oi_bf16_n4928_k1232_bias_relu_ln3s_t4_v8");
     ck_assert_ptr_nonnull(strstr(p->kernels[p->steps[1].gemm.decode_kernel].source, "#define DS_IO 0"));
+    /* 4928 columns one per warp: 616 blocks of one round; launched in 3 rounds of 206 blocks where 264 fit at once
+    ** (4 columns per warp would fill 154), 4 rounds of 154 where 200 do, 1 round where all fit */
+    const plan_kernel *gk = &p->kernels[p->steps[1].gemm.decode_kernel];
+    ck_assert_int_eq(gk->grid_x, 616);
+    ck_assert_int_eq(gk->gemv_rounds, 1);
+    ck_assert_ptr_nonnull(strstr(gk->source, "#define DS_CW 1 "));
+    ck_assert_int_eq(dsmlpC_gemv_grid(gk, 264), 206);
+    ck_assert_int_eq(dsmlpC_gemv_grid(gk, 200), 154);
+    ck_assert_int_eq(dsmlpC_gemv_grid(gk, 616), 616);
+    ck_assert_int_eq(dsmlpC_gemv_grid(gk, 0), 616);   /* no occupancy known: the one-round grid */
     dsmlp_plan_free(h);
     /* 0 disables; out of range is an error naming the option */
     o.max_tokens = 0, o.decode_max_tokens = 0;

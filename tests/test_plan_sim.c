@@ -157,6 +157,8 @@ static int sim_grid;
 #define SIM_RESIDENT 12
 /* the most blocks a simulated stream launch may have */
 #define SIM_MAX_GRID 4096
+#define SIM_GEMV_RESIDENT 7   /* blocks "at once" for the [out,in] GEMVs: most launch fewer blocks in uneven rounds */
+static int gemv_round_runs;   /* [out,in] GEMV launches that took more than one round */
 
 /* The blocks a stream kernel's launch runs (the partial-sum scratch holds that many blocks' parts). */
 static int64_t stream_blocks(const plan_kernel *pk)
@@ -185,6 +187,8 @@ static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
         /* Token-row kernels stride over row blocks past grid.y (the runtime caps it at 65535): a cap of 2 here
         ** makes every multi-row-block run take that path. */
         if (pk->rows_fixed <= 0 && pk->kind != KERN_GEMV && gy > 2) gy = 2;
+        gx = (unsigned)dsmlpC_gemv_grid(pk, SIM_GEMV_RESIDENT);   /* as the runtime, on a small device */
+        if (pk->gemv_rounds && pk->grid_x > SIM_GEMV_RESIDENT) gemv_round_runs++;
     }
     ck_assert_int_eq(k->launch((unsigned)pk->threads, gx, gy, pk->smem_bytes, k->fn, T, a), 0);
 }
@@ -241,6 +245,7 @@ static int own_norm_runs;    /* small-T route norms run as their own kernel */
 static int tall_runs;        /* W ring kernels with warps across tokens (plan_stream.tall_v) */
 static int gated_skips;      /* gated steps skipped: the decode GEMV before them applied the gating */
 static int norm_skips;       /* norm steps skipped: the decode GEMV after them computed the norm */
+static int deq_skips;        /* dequant steps skipped: every GEMM reading their output ran a decode GEMV on the codes */
 /* When set, fills a param or input after the random fill (a test's chosen values: every fp8 code). */
 static void (*sim_fill)(const plan_buf *B, void *ptr, int64_t n);
 
@@ -276,6 +281,26 @@ static int gemv_norm_ran(const plan *p, const plan_step *steps, int n, const pla
         if (steps[i].kind == STEP_GEMM && steps[i].gemm.decode_norm >= 0 && steps[i].gemm.x == ns->op.norm.out)
             return step_kernel(p, &steps[i], T) >= 0;
     return 0;
+}
+
+/* Whether dequant step ds need not run at T: every GEMM step reading its output runs its decode GEMV on the codes
+** (as the runtime, exec_mixed.c dsmlpR_mixed_skips_dequant; the workspace copy then stays poisoned). */
+static int deq_skipped(const plan *p, const plan_step *steps, int n, const plan_step *ds, long long T)
+{
+    int readers = 0;
+    for (int i = 0; i < n; i++) {
+        const plan_step *s = &steps[i];
+        if (s->kind == STEP_GEMM && s->gemm.w == ds->op.deq.out) {
+            if (s->gemm.decode_q < 0 || step_kernel(p, s, T) < 0) return 0;
+            readers++;
+        } else if (s->kind == STEP_STREAM) {
+            return 0;   /* the small-T route's kernels read the weight their own way */
+        } else if (s->kind == STEP_KERNEL && s != ds) {
+            for (int a = 0; a < p->kernels[s->kernel].nargs; a++)
+                if (p->kernels[s->kernel].args[a] == ds->op.deq.out) return 0;   /* another reader needs the copy */
+        }
+    }
+    return readers > 0;
 }
 
 /* need[i] = 1 for the kernels a run at T launches (the others are neither host-compiled nor loaded). */
@@ -394,6 +419,8 @@ static int rank_run(rank *r, long long T)
             gated_skips++;   /* as the runtime (exec_mixed.c dsmlpR_mixed_skips_gated): the GEMV wrote its output */
         } else if (s->kind == STEP_KERNEL && s->op.kind == KERN_NORM && gemv_norm_ran(p, steps, n, s, T)) {
             norm_skips++;   /* as the runtime (exec_mixed.c dsmlpR_gemv_skips_norm) */
+        } else if (s->kind == STEP_KERNEL && s->op.kind == KERN_DEQUANT && deq_skipped(p, steps, n, s, T)) {
+            deq_skips++;
         } else if (s->kind == STEP_KERNEL) {
             /* a norm kept as its own kernel runs only when its GEMM's kernel does not normalize */
             if (s->norm_for && !dsmlpC_route_step_runs(p, s, step_kernel(p, &steps[s->norm_for - 1], T))) continue;
@@ -681,6 +708,9 @@ START_TEST(decode_gemv)
         {"llama bf16 [out,in] (rms, gated silu)", 128, 344, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 1},
         {"gated gelu f16 [out,in] (bias), I=101", 96, 101, DSMLP_F16, DSMLP_MLP_GATED_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
         {"gated silu f32 [out,in] (bias)", 64, 200, DSMLP_F32, DSMLP_MLP_GATED_SILU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1},
+        /* 2I = 9000 rows: 563 blocks of one round (a pair per warp, the last block's pairs partly clamped), launched
+        ** as 7 blocks of 81 rounds (SIM_GEMV_RESIDENT) */
+        {"llama bf16 [out,in] I=4500 (pairs in rounds)", 64, 4500, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 1},
     };
     static const struct { int decode; long long T; } gruns[] = {{1, 1}, {4, 3}, {8, 8}, {2, 5}};
     for (size_t i = 0; i < sizeof gated / sizeof *gated; i++)
@@ -692,13 +722,25 @@ START_TEST(decode_gemv)
             ck_assert_int_eq(gated_skips - skipped, runs);
         }
     ck_assert_int_ge(norm_skips, 4);   /* the pre-LN blocks whose x fits the stage (not bert's post-LN) */
-    /* odd k = 1001 with [out,in] weights (1 element per load), k = 20000 [in,out]: the x stage in chunks */
+    /* I = 8456 [out,in]: the first GEMV (with the LayerNorm) covers the columns one per warp in 1057 blocks (the last
+    ** partly clamped), launched as 7 blocks of 151 rounds; every [out,in] GEMV here runs in rounds */
+    static const fcase wide = {"opt relu f16 [out,in] I=8456 (columns in rounds)", 64, 8456, DSMLP_F16, DSMLP_MLP_RELU,
+                               DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1};
+    for (int r = 0; r < 2; r++) {
+        sim_decode = 4;
+        const int before = gemv_runs, rounds = gemv_round_runs;
+        run_family(&wide, 1, r ? 4 : 1);
+        ck_assert_int_eq(gemv_runs - before, 2);
+        ck_assert_int_eq(gemv_round_runs - rounds, 2);
+    }
+    /* odd k = 1001 with [out,in] weights (1 element per load), k = 20000 [in,out]: the x stage in chunks; k = 4200
+    ** [out,in] with n = 8456: chunks (x staged again each round) and rounds */
     sim_decode = 4;
     dsmlp_ctx *ctx = tu_ctx();
-    for (int l = 0; l < 2; l++) {
+    for (int l = 0; l < 3; l++) {
         dsmlp_graph *g;
         dsmlp_value x, w, b, m, y;
-        int64_t k = l ? 1001 : 20000, n = l ? 37 : 24;
+        int64_t k = l == 2 ? 4200 : l ? 1001 : 20000, n = l == 2 ? 8456 : l ? 37 : 24;
         TU_OK(ctx, dsmlp_graph_create(ctx, "gemv", &g));
         TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, k, &x));
         TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_F16, l ? n : k, l ? k : n, l ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT, &w));
@@ -708,7 +750,8 @@ START_TEST(decode_gemv)
         TU_OK(ctx, dsmlp_gelu_tanh(g, m, &y));
         TU_OK(ctx, dsmlp_output(g, "out", y));
         int before = gemv_runs;
-        simulate(ctx, &g, 1, 3, "out", l ? "gemv [out,in] k=1001 n=37" : "gemv [in,out] k=20000 (chunks)");
+        simulate(ctx, &g, 1, 3, "out", l == 2 ? "gemv [out,in] k=4200 n=8456 (chunks, rounds)" : l ? "gemv [out,in] k=1001 n=37"
+                                                                                       : "gemv [in,out] k=20000 (chunks)");
         ck_assert_int_eq(gemv_runs - before, 1);
         dsmlp_graph_free(g);
     }

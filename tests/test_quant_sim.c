@@ -94,6 +94,27 @@ START_TEST(quant_stream_route)
 }
 END_TEST
 
+/* The decode GEMV on the codes (T <= decode_max_tokens, [out,in]): int8 and fp8 codes converted in registers, every
+** scale layout (groups, per channel, extra grouping, separate gate scales; f32 and f16 scales), gated pairs with
+** their scale sets, a shard's scales; the dequant steps do not run (their copies stay poisoned). */
+START_TEST(quant_decode_gemv)
+{
+    static const struct { int c, P; long long T; } runs[] = {{0, 1, 1}, {1, 1, 3}, {2, 1, 1}, {3, 1, 2},
+                                                             {4, 2, 1}, {5, 1, 4}, {6, 1, 1}, {3, 1, 6}};
+    sim_decode = 4, quant_out_in = 1;
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        const qsim *c = &qcases[runs[i].c];
+        const int gemv = gemv_runs, deq = deq_skips, P = runs[i].P, on = runs[i].T <= 4;
+        run_quant(c, P, runs[i].T);
+        ck_assert_msg(gemv_runs - gemv == (on ? 2 * P : 0), "%s T=%lld: %d decode GEMVs ran", c->name, runs[i].T,
+                      gemv_runs - gemv);
+        ck_assert_msg(deq_skips - deq == (on ? 2 * P : 0), "%s T=%lld: %d dequant steps skipped", c->name, runs[i].T,
+                      deq_skips - deq);
+    }
+    sim_decode = 0, quant_out_in = 0;
+}
+END_TEST
+
 /* The ring with warps across tokens (variant 10: scales applied from registers in its epilogue, gated pairs in one
 ** lane) on the scale layouts of gated blocks: fp8 per channel with f16 scales, fp8 groups, int8 separate gate
 ** scales; whole and split tiles (three cases: each case's kernels cost host-compile time). */
@@ -168,6 +189,7 @@ int main(void)
     tcase_add_test(tc, fp8_every_code);
     tcase_add_test(tc, quant_stream_route);
     tcase_add_test(tc, quant_tall_ring);
+    tcase_add_test(tc, quant_decode_gemv);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

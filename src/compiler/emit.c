@@ -477,7 +477,7 @@ static void gemv_norm_stage(sbuf *out, const plan *p, const plan_kernel *k, cons
 {
     const emit_norm_spec *n = s->norm;
     const int nv = dsmlpC_emit_vec_width(s->k, max_elem(p, k));
-    int a = 3 + s->has_bias + s->has_c;   /* the norm's arguments follow the GEMV's own */
+    int a = 3 + (s->groups > 0) + s->has_bias + s->has_c;   /* the norm's arguments follow the GEMV's own */
     const int side = n->has_side ? a++ : -1, gam = a++, bet = n->has_beta ? a++ : -1, t0 = a;
     char eps[40], goff[40];
     snprintf(eps, sizeof eps, "%.17g", n->eps);
@@ -544,10 +544,15 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     if (s->gated && (io || s->n % 2 || s->has_c || s->epi != EPI_NONE))
         return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: a gated gemv needs [out,in] weights, an even n "
                               "(n = %lld) and no epilogue of its own", (long long)s->n);
+    const int quant = s->groups > 0 ? (wt == DSMLP_I8 ? 1 : wt == DSMLP_FP8_E4M3 ? 2 : -1) : 0;
+    if (quant && (io || quant < 0 || s->n % s->groups || k->nargs < 4))
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: a quantized gemv needs [out,in] i8 or fp8 codes (%s, %s), "
+                              "n = %lld rows in whole scale groups (%lld) and its scales", io ? "[in,out]" : "[out,in]",
+                              dsmlp_dtype_name(wt), (long long)s->n, (long long)s->groups);
     size_t wsz = dsmlp_dtype_size(wt), xsz = dsmlp_dtype_size(xt);
     int vec = dsmlpC_emit_vec_width(io ? s->n : s->k, wsz), vx = dsmlpC_emit_vec_width(s->k, xsz);
-    int cw, unroll;
-    int64_t blocks;
+    int cw = 1, unroll, rounds = 1;
+    int64_t blocks = 0;
     if (io) {
         int64_t ns = s->n / vec;
         /* As many blocks as fit in one wave (2 per SM of a 132-SM part; a second, partial wave cost 3%
@@ -559,11 +564,16 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
         blocks = ceil_div(ns, cw);
         unroll = 16;
     } else {
-        int64_t nw = GEMV_THREADS / 32;
-        cw = s->gated ? 2 : 1;   /* columns per warp: the fewest that fit one wave, at most 4 (registers); gated:
-                                  ** up and gate rows in pairs */
-        while (cw < 4 && ceil_div(s->n, nw * cw) > GEMV_WAVE) cw *= 2;
-        blocks = ceil_div(s->n, nw * cw);
+        /* A warp owns cw columns at a time (at most 4: registers; gated: up and gate rows in pairs); `blocks` cover
+        ** the columns in one round, and the runtime launches the fewest rounds that fit the device at once
+        ** (dsmlpC_gemv_grid): a partial second wave ran blocks up to 17 us after the first's (GELU-4096 f16's first
+        ** GEMM: 512 blocks, bench/RESULTS.md, twenty-fifth session). cw: the fullest grid on a GEMV_WAVE-block
+        ** device, fewest rounds on a tie. */
+        int64_t nw = GEMV_THREADS / 32, best = 0;
+        for (int c = s->gated ? 2 : 1; c <= 4; c *= 2) {
+            const int64_t one = ceil_div(s->n, nw * c), r = ceil_div(one, GEMV_WAVE), b = ceil_div(one, r);
+            if (b > best || (b == best && r < rounds)) best = b, blocks = one, cw = c, rounds = (int)r;
+        }
         unroll = 16;
     }
     if (blocks > 0x7fffffff)
@@ -590,6 +600,11 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     if (s->norm)
         snprintf(ntag, sizeof ntag, "_%s%s%d%s", s->norm->rms ? "rms" : "ln", s->norm->gamma_offset != 0.0 ? "goff" : "",
                  s->norm->nterms, s->norm->has_side ? "s" : "");
+    if (quant && s->groups == s->n)   /* the scales' groups (per channel: "ch") and type */
+        snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_gch%s", dsmlp_dtype_name(p->bufs[k->args[3]].dtype));
+    else if (quant)
+        snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_g%lld%s", (long long)s->groups,
+                 dsmlp_dtype_name(p->bufs[k->args[3]].dtype));
     snprintf(base, sizeof base, "gemv_%s_%s%s_n%lld_k%lld_%s%s%s_t%d", io ? "io" : "oi", dsmlp_dtype_name(dt), dts,
              (long long)s->n, (long long)s->k, s->gated ? gtag : epi_tag(s->epi), s->has_c ? "_c" : "", ntag, s->max_t);
     dsmlpC_emit_set_name(k, base, vec, uniq);
@@ -605,15 +620,21 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     sbuf pr = {0}, dsp = {0};
     dsmlpC_emit_params(&pr, p, k, 1);
     for (int tt = 1; tt < s->max_t; tt *= 2)
-        dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d>(T, a0, a1, a2, bias, cptr, xs, ds_red);%s return; }\n", tt, tt,
+        dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d>(T, a0, a1, a2, sc, bias, cptr, xs, ds_red);%s return; }\n", tt, tt,
                          DSMLP_TIMELINE ? EMIT_TL_END : "");
-    dsmlpC_sb_printf(&dsp, "    ds_body<%d>(T, a0, a1, a2, bias, cptr, xs, ds_red);%s", s->max_t, DSMLP_TIMELINE ? EMIT_TL_END : "");
-    int ba = 3, ca = 3 + s->has_bias;
-    char nn[32], kk[32], v[16], vxs[16], mt[16], th[16], cws[16], un[16], xe[32], re[16], gx[32], bas[16], cas[16];
+    dsmlpC_sb_printf(&dsp, "    ds_body<%d>(T, a0, a1, a2, sc, bias, cptr, xs, ds_red);%s", s->max_t, DSMLP_TIMELINE ? EMIT_TL_END : "");
+    int ba = 3 + (quant > 0), ca = ba + s->has_bias;
+    char nn[32], kk[32], v[16], vxs[16], mt[16], th[16], cws[16], un[16], xe[32], re[16], gx[32], bas[16], cas[16], qs[4],
+        rpg[32], lw[96];
+    snprintf(lw, sizeof lw, "%s%s", io ? "[K, N] (in,out)" : "[N, K] (out,in)",
+             quant == 1 ? " = scales[row / rpg] * int8 codes" : quant == 2 ? " = scales[row / rpg] * fp8 e4m3 codes" : "");
     snprintf(bas, sizeof bas, s->has_bias ? "a%d" : "nullptr", ba);
     snprintf(cas, sizeof cas, s->has_c ? "a%d" : "nullptr", ca);
     const char *kv[] = {"NAME", k->name, "N", I2S(nn, s->n), "K", I2S(kk, s->k), "MAXT", I2S(mt, s->max_t),
-                        "EPI_WHAT", what, "LAYOUT_WHAT", io ? "[K, N] (in,out)" : "[N, K] (out,in)",
+                        "EPI_WHAT", what, "LAYOUT_WHAT", lw, "QUANT", I2S(qs, quant),
+                        "RPG", I2S(rpg, quant ? s->n / s->groups : 1),
+                        "S_T", dsmlpC_emit_ctype(quant ? p->bufs[k->args[3]].dtype : DSMLP_F32),
+                        "SC_ARG", quant ? "a3" : "nullptr",
                         "VEC", I2S(v, vec), "VX", I2S(vxs, vx), "THREADS", I2S(th, GEMV_THREADS), "IO", io ? "1" : "0",
                         "CW", I2S(cws, cw), "UNROLL", I2S(un, unroll), "XS_ELEMS", I2S(xe, xs),
                         "HAS_BIAS", s->has_bias && !s->gated ? "1" : "0", "HAS_C", s->has_c ? "1" : "0",
@@ -630,6 +651,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     free(pr.p), free(dsp.p), free(nst.p);
     k->kind = KERN_GEMV;
     k->rows_fixed = 0, k->rows_per_block = s->max_t, k->grid_x = (int)blocks, k->threads = GEMV_THREADS;
+    k->gemv_rounds = !io;
     k->smem_bytes = 0;  /* static shared memory only */
     return st;
 }

@@ -45,6 +45,9 @@ typedef struct emit_gemv_spec {
     /* norm: the GEMV computes x itself from a norm's addends (x fits its stage whole for max_t tokens); the norm's
     ** arguments follow the GEMV's own: [side], gamma, [beta], terms... (extras none). NULL: x is read. */
     const emit_norm_spec *norm;
+    /* groups > 0: w is quantized codes [n, k] (i8 or fp8 e4m3, [out,in]) followed by their scales [groups] (args:
+    ** d, x, q, scales, ...): W = scales[row / (n / groups)] * q, converted in registers (no dequantized copy). */
+    int64_t       groups;
 } emit_gemv_spec;
 #define EMIT_GEMV_XS_BYTES 32768   /* the GEMV's x stage (static shared memory) */
 dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq);

@@ -76,9 +76,10 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
             tp(&b, "\n");
             if (m->decode_kernel >= 0) {
                 const plan_kernel *k = &p->kernels[m->decode_kernel];
-                tp(&b, "      variants: T <= %lld: decode GEMV kernel %s  key %s, grid (%d, 1), block %d; "
+                tp(&b, "      variants: T <= %lld: decode GEMV kernel %s  key %s, grid (%d, 1)%s, block %d; "
                        "T > %lld: cuBLASLt\n",
-                   (long long)m->decode_max_T, k->name, k->key[0] ? k->key : "(not compiled)", k->grid_x, k->threads,
+                   (long long)m->decode_max_T, k->name, k->key[0] ? k->key : "(not compiled)", k->grid_x,
+                   k->gemv_rounds ? " or fewer blocks in rounds (as many as the device holds at once)" : "", k->threads,
                    (long long)m->decode_max_T);
                 if (m->decode_gated_out >= 0)
                     tp(&b, "        gated: the decode GEMV also applies the gated step, writing %s [T, %lld] directly (that step "
@@ -87,6 +88,10 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                 if (m->decode_norm >= 0)
                     tp(&b, "        norm: the decode GEMV also computes step %d's norm into its x stage (that step is skipped "
                            "where it runs)\n", m->decode_norm);
+                if (m->decode_q >= 0)
+                    tp(&b, "        codes: the decode GEMV reads %s and %s (%lld scale groups) and converts in registers: no "
+                           "dequantized copy where it runs (the dequant step is skipped)\n",
+                       p->bufs[m->decode_q].name, p->bufs[m->decode_scales].name, (long long)m->decode_groups);
             } else {
                 tp(&b, "      variants: cuBLASLt for every T\n");
             }
@@ -96,6 +101,8 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                        "tokens), k split over clusters of up to %d blocks while the grid is under the SMs\n",
                    p->bufs[m->mixed_q].name, p->bufs[m->mixed_scales].name,
                    p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)"
+                   : m->decode_q >= 0 ? "(which serves its T first, on the codes) up to T = 2048 where its grid (split) fills 7/10 of the SMs, above "
+                                        "T = 512 with token tiles at least 3/4 full"
                                       : "at T = 1..2048 where its grid (split) fills 7/10 of the SMs, above T = 512 with token "
                                         "tiles at least 3/4 full",
                    p->bufs[m->w].name, PLAN_MIXED_SPLIT_MAX);

@@ -198,21 +198,45 @@ static dsmlp_status epilogue_args(lw *L, plan_kernel *k, const plan_gemm *m)
     return s;
 }
 
+/* The decode GEMV's weight arguments: w, or the codes and scales it converts itself. */
+static dsmlp_status gemv_weight_args(lw *L, plan_kernel *k, const plan_gemm *m)
+{
+    dsmlp_status s = arg(L, k, m->decode_q >= 0 ? m->decode_q : m->w, -1);
+    return s == DSMLP_OK && m->decode_q >= 0 ? arg(L, k, m->decode_scales, -1) : s;
+}
+
+/* A dequantized weight the decode GEMV can read as codes: [out,in] i8 or fp8 codes in whole row groups, f32 or
+** f16 scales (else it reads the dequantized copy). Why: at T = 1 the block is a stream of its weights, and codes
+** are half the bytes of the copy, without the dequant kernel's own pass. */
+static void gemv_codes(lw *L, plan_gemm *m, const graph_node *w)
+{
+    const plan_buf *B = L->p->bufs;
+    if (w->op != DSMLP_OP_DEQUANT || m->layout != DSMLP_LAYOUT_OUT_IN) return;
+    const int q = rbuf(L, w->src[0]), sc = rbuf(L, w->src[1]);
+    if (q < 0 || sc < 0 || (B[q].dtype != DSMLP_I8 && B[q].dtype != DSMLP_FP8_E4M3) ||
+        (B[sc].dtype != DSMLP_F32 && B[sc].dtype != DSMLP_F16) || w->groups < 1 || m->n % w->groups)
+        return;
+    m->decode_q = q, m->decode_scales = sc, m->decode_groups = w->groups;
+}
+
 /* The decode variant of GEMM step m: a generated GEMV kernel (not a step of its own). */
-static dsmlp_status lower_gemv(lw *L, plan_gemm *m)
+static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
 {
     plan *p = L->p;
     const plan_buf *B = p->bufs;
     if (!gemv_dtype(B[m->x].dtype) || !gemv_dtype(B[m->w].dtype) || !gemv_dtype(B[m->d].dtype) ||
         (m->bias >= 0 && !gemv_dtype(B[m->bias].dtype)) || (m->c >= 0 && !gemv_dtype(B[m->c].dtype)))
         return DSMLP_OK;  /* cuBLASLt for every T */
+    gemv_codes(L, m, w);
     int idx;
     plan_kernel *k = add_kernel(L, KERN_GEMV, &idx);
     if (!k) return nomem(L);
     dsmlp_status s;
-    if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = arg(L, k, m->w, -1)) || (s = epilogue_args(L, k, m)))
+    if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = gemv_weight_args(L, k, m)) ||
+        (s = epilogue_args(L, k, m)))
         return s;
-    emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)p->decode_max_tokens, 0, DSMLP_ACT_SILU, NULL};
+    emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)p->decode_max_tokens, 0, DSMLP_ACT_SILU, NULL,
+                         m->decode_q >= 0 ? m->decode_groups : 0};
     if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
     m->decode_kernel = idx, m->decode_max_T = p->decode_max_tokens;
     return DSMLP_OK;
@@ -283,13 +307,14 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->d = wbuf(L, G->out);
     m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->gemm.epi;
     m->decode_kernel = -1, m->decode_max_T = 0;
+    m->decode_q = m->decode_scales = -1, m->decode_groups = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = -1;
     m->mixed_q = m->mixed_scales = m->mixed_gated_out = m->mixed_gated_bias = -1;
     m->decode_gated_out = m->decode_gated_bias = -1;
     m->decode_norm = -1;
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
-    dsmlp_status s = L->p->decode_max_tokens > 0 ? lower_gemv(L, m) : DSMLP_OK;
+    dsmlp_status s = L->p->decode_max_tokens > 0 ? lower_gemv(L, m, w) : DSMLP_OK;
     if (s == DSMLP_OK && w->op == DSMLP_OP_DEQUANT && L->p->mixed_mode > 0) s = lower_mixed(L, st, w);
     return s;
 }
@@ -543,7 +568,7 @@ static dsmlp_status gemv_fuse(lw *L)
         free(k->source);
         k->source = NULL, k->nargs = 0;
         dsmlp_status s;
-        if ((s = arg(L, k, a ? a->out : m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = arg(L, k, m->w, -1)) ||
+        if ((s = arg(L, k, a ? a->out : m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = gemv_weight_args(L, k, m)) ||
             (s = a ? (a->bias >= 0 ? arg(L, k, a->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m)))
             return s;
         if (no && ((no->side >= 0 && (s = arg(L, k, no->side, -1))) || (s = arg(L, k, no->gamma, -1)) ||
@@ -555,7 +580,8 @@ static dsmlp_status gemv_fuse(lw *L)
                                                         no->nterms, 0, no->gamma_offset}
                                      : (emit_norm_spec){0};
         emit_gemv_spec sp = {m->n, m->k, m->layout, a ? EPI_NONE : m->epi, a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0,
-                             (int)m->decode_max_T, a != NULL, a ? a->act : DSMLP_ACT_SILU, no ? &ns : NULL};
+                             (int)m->decode_max_T, a != NULL, a ? a->act : DSMLP_ACT_SILU, no ? &ns : NULL,
+                             m->decode_q >= 0 ? m->decode_groups : 0};
         if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
         if (a) {
             m->decode_gated_out = a->out, m->decode_gated_bias = a->bias;

@@ -88,3 +88,10 @@ const char *dsmlpC_kernel_arch(const plan *p, const plan_kernel *k)
 {
     return k->arch_a && strcmp(p->arch, "sm_90") == 0 ? "sm_90a" : p->arch;
 }
+
+int dsmlpC_gemv_grid(const plan_kernel *k, int64_t resident)
+{
+    if (!k->gemv_rounds || resident < 1 || k->grid_x <= resident) return k->grid_x;
+    const int64_t rounds = (k->grid_x + resident - 1) / resident;
+    return (int)((k->grid_x + rounds - 1) / rounds);
+}

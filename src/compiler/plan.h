@@ -91,6 +91,11 @@ typedef struct plan_gemm {
     ** block 0 writes the norm's sum output), from the norm's addends, into its x stage (lower.c gemv_fuse); the
     ** runtime skips that step wherever the decode GEMV runs. */
     int           decode_norm;
+    /* decode_q >= 0: w is a dequant step's output and the decode GEMV reads its codes decode_q and scales
+    ** decode_scales (decode_groups row groups) itself, converting in registers; where it runs, the runtime skips the
+    ** dequant step and the mixed-input kernels (exec_mixed.c). -1: it reads w. */
+    int           decode_q, decode_scales;
+    int64_t       decode_groups;
 } plan_gemm;
 
 typedef enum plan_kernel_kind {
@@ -131,6 +136,8 @@ typedef struct plan_kernel {
     char    sk_what[128];          /* "IO 64 cols/warp, 2x4 warps" (explain)   */
     int     arch_a;                /* needs the arch-specific target (sm_90a: wgmma); dsmlpC_kernel_arch */
     int     mixed_bk;              /* KERN_MIXED: k per stage (the weight's copy box: mixed_bk bytes x rows) */
+    int     gemv_rounds;           /* KERN_GEMV [out,in]: grid_x blocks cover the columns in one round; launched with
+                                      dsmlpC_gemv_grid's blocks, each taking as many rounds as the grid needs */
 } plan_kernel;
 
 /* What a generated kernel step computes, as data (the stream route rebuilds
@@ -256,5 +263,8 @@ int          dsmlpC_plan_find_buf(const plan *p, const char *name);
 /* The target kernel k is compiled for: the plan's, or its arch-specific form ("sm_90" -> "sm_90a") where k needs
 ** one. The store keys, bundles and loading use it, so a plan for sm_90 carries sm_90a cubins for those kernels. */
 const char  *dsmlpC_kernel_arch(const plan *p, const plan_kernel *k);
+/* The blocks to launch kernel k with on a device that holds `resident` of them at once: grid_x, or for a GEMV in
+** rounds the fewest rounds that fit (a partial second wave ran its blocks up to 17 us late), spread evenly. */
+int          dsmlpC_gemv_grid(const plan_kernel *k, int64_t resident);
 
 #endif

@@ -143,6 +143,8 @@ static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
                                k->name, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
         }
         if (k->kind == KERN_MIXED) dsmlpR_mixed_occupancy(p, rt, i);
+        if (k->kind == KERN_GEMV)   /* a GEMV in rounds launches as many blocks as fit at once (dsmlpC_gemv_grid) */
+            rt->kern[i].per_sm = dsmlpR_exec_grid_resident(p, rt, i) / rt->dev->sm_count;
     }
     return DSMLP_OK;
 }

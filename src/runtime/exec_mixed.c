@@ -17,6 +17,8 @@
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
 {
     if (g->mixed_kernel[0] < 0 || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
+    /* the decode GEMV on the codes runs first (docs/quant.md), unless mixed_gemm = 2 pins the mixed kernels */
+    if (p->mixed_mode != 2 && dsmlpR_gemv_reads_codes(g, T)) return 0;
     /* Token tiles: one 16-, 32- or 64-token block for T <= 16, 32 or 64 (16-token blocks: half the x copied per
     ** weight byte of 32-token ones, 0.7-3.6 us faster at T = 2..16 in 4096-wide int8/fp8 blocks on the H200,
     ** bench/RESULTS.md twenty-third session); else 128-token ones where they pad fewer tokens than
@@ -60,8 +62,8 @@ int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T)
     int n = 0;
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
-        if (s->kind != STEP_GEMM || s->gemm.mixed_kernel[0] < 0) continue;
-        if (!dsmlpR_mixed_serves(p, rt, &s->gemm, T)) return 0;
+        if (s->kind != STEP_GEMM || (s->gemm.mixed_kernel[0] < 0 && s->gemm.decode_q < 0)) continue;
+        if (!dsmlpR_mixed_serves(p, rt, &s->gemm, T) && !dsmlpR_gemv_reads_codes(&s->gemm, T)) return 0;
         n++;
     }
     return n > 0;
@@ -131,7 +133,7 @@ int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_s
     for (int i = 0; i < n; i++) {
         const plan_step *s = &steps[i];
         if (s->kind == STEP_GEMM && s->gemm.w == d->op.deq.out) {
-            if (!dsmlpR_mixed_serves(p, rt, &s->gemm, T)) return 0;
+            if (!dsmlpR_mixed_serves(p, rt, &s->gemm, T) && !dsmlpR_gemv_reads_codes(&s->gemm, T)) return 0;
             readers++;
         }
         if (s->kind == STEP_KERNEL && s != d) {   /* any other kernel reading the dequantized weight needs it */

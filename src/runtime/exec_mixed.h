@@ -14,13 +14,17 @@ typedef struct mixed_pick {
 ** exec_mixed.c), with how in *out (may be NULL), else 0. */
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out);
 #define dsmlpR_mixed_serves(p, rt, g, T) dsmlpR_mixed_pick(p, rt, g, T, NULL)
-/* 1 when the plan has GEMM steps with mixed-input variants and every one runs mixed at T (the small-T route choice). */
+/* 1 when GEMM step g's decode GEMV serves T and reads the weight's codes itself (plan_gemm.decode_q): it runs before
+** the mixed-input kernel (but for mixed_gemm = 2). */
+#define dsmlpR_gemv_reads_codes(g, T) ((g)->decode_q >= 0 && (g)->decode_kernel >= 0 && (T) <= (g)->decode_max_T)
+/* 1 when the plan has GEMM steps on quantized weights and every one reads the codes itself at T (its mixed-input
+** kernel or its decode GEMV: the small-T route choice). */
 int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T);
 /* Fills rt->kern[k].per_sm (blocks of mixed-input kernel k one SM holds) and .clusters (how many clusters of
 ** 2..PLAN_MIXED_SPLIT_MAX of its blocks fit at once: the GPCs' SM counts decide, 132 SMs need not hold 33 clusters of
 ** 4), from the driver's occupancy queries at load. */
 void dsmlpR_mixed_occupancy(const plan *p, exec_state *rt, int k);
-/* 1 when dequant step d of steps[0, n) need not run at T: every GEMM step reading its output runs mixed. */
+/* 1 when dequant step d of steps[0, n) need not run at T: every GEMM step reading its output reads the codes. */
 int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *d,
                                int64_t T);
 /* 1 when norm step ns of steps[0, n) need not run at T: the GEMM step reading its output runs its decode GEMV, which

@@ -80,12 +80,13 @@ static dsmlp_status run_kernel(dsmlp_plan *pl, exec_state *rt, const plan_step *
     int64_t rows = k->rows_fixed > 0 ? k->rows_fixed : T;
     int64_t gy64 = (rows + k->rows_per_block - 1) / k->rows_per_block;
     unsigned gy = (unsigned)(gy64 > 65535 ? 65535 : gy64);   /* the kernels stride over the rest */
-    CUresult r = rt->dev->cu->cuLaunchKernel(rt->kern[kernel].fn, (unsigned)k->grid_x, gy, 1,
+    const int gx = dsmlpC_gemv_grid(k, (int64_t)rt->kern[kernel].per_sm * rt->dev->sm_count);
+    CUresult r = rt->dev->cu->cuLaunchKernel(rt->kern[kernel].fn, (unsigned)gx, gy, 1,
                                              (unsigned)k->threads, 1, 1, (unsigned)k->smem_bytes, stream, args, NULL);
     if (r != CUDA_SUCCESS)
         return dsmlpB_err_set(pl->ctx, DSMLP_ERR_CUDA,
                        "dsmlp_run: step %d (%s): cuLaunchKernel of %s (grid %d x %u, block %d, smem %zu) failed: %s",
-                       step, ps->label, k->name, k->grid_x, gy, k->threads, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
+                       step, ps->label, k->name, gx, gy, k->threads, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
     return DSMLP_OK;
 }
 
