@@ -600,11 +600,11 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     if (s->norm)
         snprintf(ntag, sizeof ntag, "_%s%s%d%s", s->norm->rms ? "rms" : "ln", s->norm->gamma_offset != 0.0 ? "goff" : "",
                  s->norm->nterms, s->norm->has_side ? "s" : "");
-    if (quant && s->groups == s->n)   /* the scales' groups (per channel: "ch") and type */
-        snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_gch%s", dsmlp_dtype_name(p->bufs[k->args[3]].dtype));
-    else if (quant)
-        snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_g%lld%s", (long long)s->groups,
-                 dsmlp_dtype_name(p->bufs[k->args[3]].dtype));
+    if (quant) {   /* the scales' groups (per channel: "ch") and type */
+        char g[24] = "ch";
+        if (s->groups != s->n) I2S(g, s->groups);
+        snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_g%s%s", g, dsmlp_dtype_name(p->bufs[k->args[3]].dtype));
+    }
     snprintf(base, sizeof base, "gemv_%s_%s%s_n%lld_k%lld_%s%s%s_t%d", io ? "io" : "oi", dsmlp_dtype_name(dt), dts,
              (long long)s->n, (long long)s->k, s->gated ? gtag : epi_tag(s->epi), s->has_c ? "_c" : "", ntag, s->max_t);
     dsmlpC_emit_set_name(k, base, vec, uniq);
