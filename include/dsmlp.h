@@ -414,7 +414,10 @@ typedef struct dsmlp_compile_options {
     int         decode_max_tokens; /* GEMM steps also get a generated GEMV
                                   kernel that runs instead of cuBLASLt when
                                   T <= this (decode); 0 disables, at most 8.
-                                  Default 1 (measured: bench/RESULTS.md);
+                                  Default -1, auto: T <= 2 for [out,in]
+                                  weights, T = 1 for [in,out] and for int8/
+                                  fp8 codes where mixed-input kernels serve
+                                  T >= 2 (measured: bench/RESULTS.md);
                                   env DSMLP_DECODE_MAX_TOKENS overrides it */
     int         stream_max_tokens; /* the plan also gets a weight-streaming
                                   route (generated tensor-core GEMMs with the

@@ -272,6 +272,16 @@ START_TEST(mixed_rule)
     ck_assert(g1->decode_q >= 0 && g2->decode_q >= 0 && g1->decode_scales >= 0 && g1->decode_groups == c.int8_groups);
     ck_assert(dsmlpR_gemv_reads_codes(g1, 1) && dsmlpR_gemv_reads_codes(g2, 1) && !dsmlpR_gemv_reads_codes(g1, 2));
     ck_assert(kernel_has_arg_buf(p, g1->decode_kernel, g1->decode_q) && !kernel_has_arg_buf(p, g1->decode_kernel, g1->w));
+    {   /* without mixed-input kernels (sm_80) the GEMV on the codes serves T <= 2 (auto), as a float [out,in] one */
+        dsmlp_plan *h80 = build_plan(ctx, &c, "sm_80");
+        for (int i = 0; i < h80->p->nsteps; i++) {
+            const plan_gemm *g = &h80->p->steps[i].gemm;
+            if (h80->p->steps[i].kind != STEP_GEMM) continue;
+            ck_assert(g->mixed_kernel[0] < 0 && g->decode_q >= 0);
+            ck_assert_int_eq(g->decode_max_T, 2);
+        }
+        dsmlp_plan_free(h80);
+    }
     static fake_rt f;
     fake_rt_init(&f);
     /* T, whether each GEMM runs mixed, and the second GEMM's tokens per block and k split */
@@ -537,11 +547,22 @@ START_TEST(decode_variant)
     dsmlp_plan_free(h);
     o.decode_max_tokens = 9;
     TU_CHECK(ctx, dsmlp_plan_build(ctx, gr, &o, &h), DSMLP_ERR_INVALID_ARG);
-    ck_assert_msg(strstr(dsmlp_last_error(ctx), "decode_max_tokens = 9 is outside [0, 8]"), "%s", dsmlp_last_error(ctx));
-    o.decode_max_tokens = -1;
+    ck_assert_msg(strstr(dsmlp_last_error(ctx), "decode_max_tokens = 9 is outside [-1, 8]"), "%s", dsmlp_last_error(ctx));
+    o.decode_max_tokens = -2;
     TU_CHECK(ctx, dsmlp_plan_build(ctx, gr, &o, &h), DSMLP_ERR_INVALID_ARG);
+    /* -1, auto (the default): [out,in] GEMVs serve T <= 2, [in,out] ones T = 1 (measured, lower.c) */
+    o.decode_max_tokens = -1;
+    TU_OK(ctx, dsmlp_plan_build(ctx, gr, &o, &h));
+    ck_assert_int_eq(h->p->steps[1].gemm.decode_max_T, 2);
+    ck_assert_ptr_nonnull(strstr(h->p->kernels[h->p->steps[1].gemm.decode_kernel].name, "_t2_"));
+    dsmlp_plan_free(h);
     dsmlp_graph_free(gr);
     decode_max = -1;
+    family(GPT2, 1, 0, DSMLP_F16, &c);   /* [in,out] */
+    h = build_plan(ctx, &c, "sm_90");
+    for (int i = 0; i < h->p->nsteps; i++)
+        if (h->p->steps[i].kind == STEP_GEMM) ck_assert_int_eq(h->p->steps[i].gemm.decode_max_T, 1);
+    dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);
 }
 END_TEST

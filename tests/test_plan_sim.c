@@ -234,6 +234,7 @@ static size_t buf_bytes(const plan_buf *b, long long T)
 
 static int sim_decode;       /* dsmlp_compile_options.decode_max_tokens for the plans */
 static int sim_stream;       /* ... stream_max_tokens (0: the main route only) */
+static int sim_no_mixed;     /* 1: mixed_gemm = 0 (else the default: mixed-input kernels on sm_90) */
 static int sim_variant;      /* stream variant each STEP_STREAM runs (clamped) */
 static int sim_pipe;         /* ... stream_pipe: the shared-memory W ring variants too */
 static int gemv_runs;        /* GEMM steps that ran their decode GEMV kernel */
@@ -320,6 +321,7 @@ static void rank_init(rank *r, dsmlp_ctx *ctx, const dsmlp_graph *g, long long T
     dsmlp_compile_options_default(&o);
     o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = sim_stream ? 128 : 16, o.decode_max_tokens = sim_decode;
     o.stream_max_tokens = sim_stream, o.stream_pipe = sim_pipe;
+    if (sim_no_mixed) o.mixed_gemm = 0;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &r->h));
     const plan *p = r->h->p;
     r->ptr = calloc((size_t)p->nbufs, sizeof *r->ptr);

@@ -32,6 +32,7 @@ static const qsim qcases[] = {
     {"q int8 gated gelu f16 extra+gate", 128, 256, DSMLP_F16, DSMLP_I8, DSMLP_F16, DSMLP_MLP_GATED_GELU, 2, 0, 1, 1, 1},
     {"q int8 gpt2 f16 per-channel f16", 128, 0, DSMLP_F16, DSMLP_I8, DSMLP_F16, DSMLP_MLP_GELU, 1, 1, 0, 0, 1},
     {"q int8 relu bf16 extra grouping", 96, 200, DSMLP_BF16, DSMLP_I8, DSMLP_F32, DSMLP_MLP_RELU, 4, 0, 1, 0, 1},
+    {"q int8 llama bf16 gate scales 128", 128, 256, DSMLP_BF16, DSMLP_I8, DSMLP_F32, DSMLP_MLP_GATED_SILU, 2, 0, 0, 1, 0},
 };
 
 static int quant_out_in;   /* 1: [out,in] weights (the W ring variants take only those) */
@@ -96,22 +97,26 @@ END_TEST
 
 /* The decode GEMV on the codes (T <= decode_max_tokens, [out,in]): int8 and fp8 codes converted in registers, every
 ** scale layout (groups, per channel, extra grouping, separate gate scales; f32 and f16 scales), gated pairs with
-** their scale sets, a shard's scales; the dequant steps do not run (their copies stay poisoned). */
+** their scale sets, a shard's scales; the dequant steps do not run (their copies stay poisoned). Where mixed-input
+** kernels exist (sm_90, mixed_gemm 1) the GEMV on codes serves T = 1 only (lower.c); without them, up to 4. */
 START_TEST(quant_decode_gemv)
 {
-    static const struct { int c, P; long long T; } runs[] = {{0, 1, 1}, {1, 1, 3}, {2, 1, 1}, {3, 1, 2},
-                                                             {4, 2, 1}, {5, 1, 4}, {6, 1, 1}, {3, 1, 6}};
+    static const struct { int c, P, mixed; long long T; } runs[] = {
+        {0, 1, 0, 1}, {1, 1, 0, 3}, {2, 1, 0, 1}, {3, 1, 0, 2}, {4, 2, 0, 1}, {5, 1, 0, 4}, {6, 1, 0, 1}, {3, 1, 0, 6},
+        {0, 1, 1, 2}, {2, 1, 1, 1}, {4, 2, 1, 2}, {5, 1, 1, 1},   /* mixed: H, I multiples of 128 */
+        {7, 1, 0, 3}, {7, 1, 1, 1}};   /* bf16 on the tensor-core GEMV (k a multiple of 64) */
     sim_decode = 4, quant_out_in = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
         const qsim *c = &qcases[runs[i].c];
-        const int gemv = gemv_runs, deq = deq_skips, P = runs[i].P, on = runs[i].T <= 4;
+        sim_no_mixed = !runs[i].mixed;
+        const int gemv = gemv_runs, deq = deq_skips, P = runs[i].P, on = runs[i].T <= (runs[i].mixed ? 1 : 4);
         run_quant(c, P, runs[i].T);
         ck_assert_msg(gemv_runs - gemv == (on ? 2 * P : 0), "%s T=%lld: %d decode GEMVs ran", c->name, runs[i].T,
                       gemv_runs - gemv);
         ck_assert_msg(deq_skips - deq == (on ? 2 * P : 0), "%s T=%lld: %d dequant steps skipped", c->name, runs[i].T,
                       deq_skips - deq);
     }
-    sim_decode = 0, quant_out_in = 0;
+    sim_decode = 0, quant_out_in = 0, sim_no_mixed = 0;
 }
 END_TEST
 

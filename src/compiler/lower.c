@@ -219,7 +219,22 @@ static void gemv_codes(lw *L, plan_gemm *m, const graph_node *w)
     m->decode_q = q, m->decode_scales = sc, m->decode_groups = w->groups;
 }
 
-/* The decode variant of GEMM step m: a generated GEMV kernel (not a step of its own). */
+/* NULL where GEMM step m, on dequant node w's output, gets mixed-input kernels (lower_mixed), else why not. */
+static const char *mixed_unsupported(lw *L, const plan_gemm *m, const graph_node *w)
+{
+    const plan_buf *B = L->p->bufs;
+    const int q = rbuf(L, w->src[0]), sc = rbuf(L, w->src[1]);
+    if (w->op != DSMLP_OP_DEQUANT || L->p->mixed_mode <= 0 || q < 0 || sc < 0) return "has no codes";
+    return dsmlpC_emit_mixed_unsupported(L->p->arch, m->layout, B[q].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
+}
+
+/* The decode variant of GEMM step m: a generated GEMV kernel (not a step of its own), for T <= decode_max_tokens
+** but: a GEMV on codes serves T = 1 only where mixed-input kernels serve the rest (at T = 2 they were 1.5-3.5 us
+** faster than a GEMV on codes built for T <= 2); with decode_max_tokens auto (-1: PLAN_DECODE_AUTO_MAX_T), an
+** [in,out] GEMV serves T = 1 only (built for T <= 2 it lost 1-4 us to cuBLASLt at T = 2 and up to 2 at T = 1, where
+** the [out,in] one won 2.5-7 at T = 2: bench/RESULTS.md, twenty-seventh session). */
+#define GEMV_CODES_MAX_T_BEFORE_MIXED 1
+#define GEMV_IN_OUT_AUTO_MAX_T 1
 static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
 {
     plan *p = L->p;
@@ -228,6 +243,10 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
         (m->bias >= 0 && !gemv_dtype(B[m->bias].dtype)) || (m->c >= 0 && !gemv_dtype(B[m->c].dtype)))
         return DSMLP_OK;  /* cuBLASLt for every T */
     gemv_codes(L, m, w);
+    int64_t max_t = p->decode_max_tokens;
+    if (p->decode_auto && m->layout == DSMLP_LAYOUT_IN_OUT && max_t > GEMV_IN_OUT_AUTO_MAX_T) max_t = GEMV_IN_OUT_AUTO_MAX_T;
+    if (m->decode_q >= 0 && max_t > GEMV_CODES_MAX_T_BEFORE_MIXED && !mixed_unsupported(L, m, w))
+        max_t = GEMV_CODES_MAX_T_BEFORE_MIXED;
     int idx;
     plan_kernel *k = add_kernel(L, KERN_GEMV, &idx);
     if (!k) return nomem(L);
@@ -235,10 +254,10 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
     if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = gemv_weight_args(L, k, m)) ||
         (s = epilogue_args(L, k, m)))
         return s;
-    emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)p->decode_max_tokens, 0, DSMLP_ACT_SILU, NULL,
+    emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)max_t, 0, DSMLP_ACT_SILU, NULL,
                          m->decode_q >= 0 ? m->decode_groups : 0};
     if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
-    m->decode_kernel = idx, m->decode_max_T = p->decode_max_tokens;
+    m->decode_kernel = idx, m->decode_max_T = max_t;
     return DSMLP_OK;
 }
 
@@ -271,12 +290,10 @@ static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, con
 ** Operands it cannot serve keep dequantize + cuBLASLt (explain says why). */
 static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
 {
-    plan *p = L->p;
     plan_gemm *m = &st->gemm;
-    const plan_buf *B = p->bufs;
     const int q = rbuf(L, w->src[0]), sc = rbuf(L, w->src[1]);
     if (q < 0 || sc < 0) return DSMLP_OK;
-    const char *why = dsmlpC_emit_mixed_unsupported(p->arch, m->layout, B[q].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
+    const char *why = mixed_unsupported(L, m, w);
     if (why) {   /* explain says why the copy stays at every T */
         dsmlpC_fuse_appendf(st->why, sizeof st->why, "; no mixed-input variant (it %s): the weight is dequantized at every T", why);
         return DSMLP_OK;

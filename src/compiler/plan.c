@@ -25,13 +25,15 @@ dsmlp_status dsmlpC_plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
     p->max_tokens = o->max_tokens > 0 ? o->max_tokens : 8192;
     p->tf32 = o->tf32;
     p->external_workspace = o->external_workspace != 0;
-    if (o->decode_max_tokens < 0 || o->decode_max_tokens > EMIT_GEMV_MAX_T) {
+    if (o->decode_max_tokens < -1 || o->decode_max_tokens > EMIT_GEMV_MAX_T) {
         dsmlpC_plan_destroy(p);
         return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,
-                       "plan_make: decode_max_tokens = %d is outside [0, %d] (0 disables the decode GEMV kernels)",
+                       "plan_make: decode_max_tokens = %d is outside [-1, %d] (-1: auto, 0 disables the decode GEMV kernels)",
                        o->decode_max_tokens, EMIT_GEMV_MAX_T);
     }
-    p->decode_max_tokens = o->decode_max_tokens < p->max_tokens ? o->decode_max_tokens : p->max_tokens;
+    p->decode_auto = o->decode_max_tokens == -1;
+    const int64_t decode = p->decode_auto ? PLAN_DECODE_AUTO_MAX_T : o->decode_max_tokens;
+    p->decode_max_tokens = decode < p->max_tokens ? decode : p->max_tokens;
     if (o->mixed_gemm < 0 || o->mixed_gemm > 2) {
         dsmlpC_plan_destroy(p);
         return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG,

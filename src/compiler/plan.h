@@ -28,6 +28,7 @@
                                    for T <= 64, the ring with warps across tokens for T <= 128 (route.c) */
 #define PLAN_BUCKETS    5     /* stream route token buckets: T <= 8, 16, 32, 64, 128 */
 #define PLAN_STREAM_MAX_T 128
+#define PLAN_DECODE_AUTO_MAX_T 2   /* decode_max_tokens = -1 (auto): [out,in] GEMVs to T = 2, others less (lower.c) */
 #define PLAN_TEXT_MAX   512
 
 /* BUF_SCRATCH: run-time scratch of the stream route that the runtime sizes
@@ -237,6 +238,7 @@ typedef struct plan {
     int64_t      max_tokens;
     int          tf32;
     int64_t      decode_max_tokens;       /* GEMV variants for T <= this; 0: none */
+    int          decode_auto;             /* decode_max_tokens chosen per GEMM by the measured rule (lower.c) */
     int          mixed_mode;              /* mixed-input GEMM variants: 0 none, 1 where the rule says, 2 every T */
     int          external_workspace;      /* the caller installs the workspace     */
     plan_buf    *bufs;    int nbufs;

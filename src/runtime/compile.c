@@ -13,9 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Decode GEMV kernels for T <= this by default: T = 1 only. On the H200 they won at T = 1 for GELU-4096 (-1%)
-** and BERT-base (-13%), lost 0.7% for SwiGLU-4096, and lost at T >= 2 (bench/RESULTS.md, "Decode GEMV"). */
-#define DSMLP_DECODE_MAX_TOKENS_DEFAULT 1
+/* Decode GEMV kernels: auto, per layout (lower.c lower_gemv, measured: bench/RESULTS.md). */
+#define DSMLP_DECODE_MAX_TOKENS_DEFAULT (-1)
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o)
 {

@@ -29,7 +29,8 @@ static const opt_row rows[] = {
     ROW(defer_compile, DSMLP_OPTION_INTERNAL, 0, 1, "plan_build emits sources and keys only (the CLI sets it)"),
     ROW(residual_kernel, DSMLP_OPTION_BOOL, 0, 1, "final bias + residual in a generated kernel, not GEMM2's epilogue"),
     /* upper bounds are the planner's to check (dsmlpC_plan_make says why) */
-    ROW(decode_max_tokens, DSMLP_OPTION_INT, 0, INT32_MAX, "decode GEMV kernels for T <= this (0: none)"),
+    ROW(decode_max_tokens, DSMLP_OPTION_INT, -1, INT32_MAX,
+        "decode GEMV kernels for T <= this (0: none, -1: per layout, where they measured faster)"),
     ROW(stream_max_tokens, DSMLP_OPTION_INT, -1, INT32_MAX,
         "weight-streaming route for T <= this (0: none, -1: where it measured faster)"),
     ROW(stream_pipe, DSMLP_OPTION_BOOL, 0, 1,

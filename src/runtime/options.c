@@ -72,7 +72,7 @@ void dsmlp_ctx_options_from_env(dsmlp_ctx_options *o)
     env_int(o, "DSMLP_REF_THREADS", 0, 1 << 20, &o->ref_threads);
     if ((v = getenv("DSMLP_REF_PORTABLE"))) o->ref_portable = !strcmp(v, "1");
     if ((v = getenv("DSMLP_GEMM_TUNE"))) o->gemm_tune = !strcmp(v, "1") || !strcasecmp(v, "on");
-    env_int(o, "DSMLP_DECODE_MAX_TOKENS", 0, 1 << 20, &o->decode_max_tokens);
+    env_int(o, "DSMLP_DECODE_MAX_TOKENS", -1, 1 << 20, &o->decode_max_tokens);
     env_int(o, "DSMLP_STREAM_MAX_TOKENS", -1, 1 << 20, &o->stream_max_tokens);
     env_int(o, "DSMLP_STREAM_PIPE", 0, 1, &o->stream_pipe);
     env_int(o, "DSMLP_MIXED_GEMM", 0, 2, &o->mixed_gemm);
