@@ -1,5 +1,5 @@
 #!/bin/bash
-# session 27 call 1 (prepared in session 26). Build first, here: build-gpu (Release, tools/bootstrap.sh with
+# session 27 call 1 (prepared in session 26; ran in session 27: bench/RESULTS.md "twenty-seventh session"). Build first, here: build-gpu (Release, tools/bootstrap.sh with
 # BUILD_DIR=build-gpu BUILD_TYPE=Release) and a timeline build WITH ITS FLAG (session 26's build-tl lacked it:
 # `cmake -S . -B build-tl -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-DDSMLP_TIMELINE=20 && cmake --build
 # build-tl --target dsmlp-bench`); copy this to build-gpu/run-next.sh; carry build-gpu/bin/dsmlp-bench,
