@@ -104,7 +104,7 @@ START_TEST(quant_decode_gemv)
     static const struct { int c, P, mixed; long long T; } runs[] = {
         {0, 1, 0, 1}, {1, 1, 0, 3}, {2, 1, 0, 1}, {3, 1, 0, 2}, {4, 2, 0, 1}, {5, 1, 0, 4}, {6, 1, 0, 1}, {3, 1, 0, 6},
         {0, 1, 1, 2}, {2, 1, 1, 1}, {4, 2, 1, 2}, {5, 1, 1, 1},   /* mixed: H, I multiples of 128 */
-        {7, 1, 0, 3}, {7, 1, 1, 1}};   /* bf16 on the tensor-core GEMV (k a multiple of 64) */
+        {7, 1, 0, 3}, {7, 1, 1, 1}};   /* bf16 with separate gate scales, with and without mixed kernels */
     sim_decode = 4, quant_out_in = 1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
         const qsim *c = &qcases[runs[i].c];

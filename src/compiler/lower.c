@@ -224,7 +224,8 @@ static const char *mixed_unsupported(lw *L, const plan_gemm *m, const graph_node
 {
     const plan_buf *B = L->p->bufs;
     const int q = rbuf(L, w->src[0]), sc = rbuf(L, w->src[1]);
-    if (w->op != DSMLP_OP_DEQUANT || L->p->mixed_mode <= 0 || q < 0 || sc < 0) return "has no codes";
+    if (L->p->mixed_mode <= 0) return "is off (mixed_gemm = 0)";
+    if (w->op != DSMLP_OP_DEQUANT || q < 0 || sc < 0) return "has no codes";
     return dsmlpC_emit_mixed_unsupported(L->p->arch, m->layout, B[q].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
 }
 
