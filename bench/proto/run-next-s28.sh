@@ -6,8 +6,9 @@
 # the instructions per code (MMA GEMV), the batch's compute (half batches) and the stream's depth (L2 prefetch).
 # 1. ncu of GELU-4096's two GEMVs, int8 against f16, T = 1, `[out,in]`, each kernel alone: duration, DRAM bytes and
 #    throughput, L2 hit rate and sectors per request, issue stalls (long scoreboard share), achieved occupancy.
-# 2. The same GEMVs with 3 blocks per SM (DSMLP_GEMV_OCC is not an option: a variant build, bench/proto patch to write)
-#    only if 1 shows occupancy or in-flight depth as the limit.
+# 2. (after 1, if it shows loads in flight as the limit) bench/proto/gemv-codes-3-blocks.patch: the GEMVs on codes at
+#    3 blocks per SM (`VARIANT_TESTS=" " bash bench/build_variant.sh occ3 bench/proto/gemv-codes-3-blocks.patch`,
+#    then GELU-4096 / SwiGLU-4096 int8 and fp8 at T = 1 against the head, as loaded, two rounds).
 export NCCL_NVLS_ENABLE=0 DSMLP_CACHE_DIR=/tmp/dsmlp-cache
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 B=build-gpu/bin/dsmlp-bench
