@@ -23,6 +23,17 @@ __device__ __forceinline__ float ds_to_f(ds_e4m3 x)
     return (b & 0x7fu) == 0x7fu ? __uint_as_float(0x7fc00000u) : v;   // NaN (f16 would read 1.875 * 256)
 }
 
+// Two fp8 e4m3 codes (low byte first) as an exact f16 pair in one instruction, sm_89+ (the decode GEMV, the W rings
+// and the mixed-input GEMMs on fp8 codes; the host simulation has its own, test_plan_sim_shim.h).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+__device__ __forceinline__ unsigned ds_fp8x2_to_h2(unsigned short v)
+{
+    unsigned r;
+    asm("{ .reg .b16 t; mov.b16 t, %1; cvt.rn.f16x2.e4m3x2 %0, t; }\n" : "=r"(r) : "h"(v));
+    return r;
+}
+#endif
+
 template <typename T> __device__ __forceinline__ T ds_from_f(float x);
 template <> __device__ __forceinline__ float ds_from_f<float>(float x) { return x; }
 template <> __device__ __forceinline__ __half ds_from_f<__half>(float x) { return __float2half_rn(x); }

@@ -83,16 +83,8 @@ __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p)
 #endif
 }
 
-#if DS_QUANT == 2 && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
-__device__ __forceinline__ unsigned ds_fp8x2_to_h2(unsigned short v)
-{
-    unsigned r;
-    asm("{ .reg .b16 t; mov.b16 t, %1; cvt.rn.f16x2.e4m3x2 %0, t; }\n" : "=r"(r) : "h"(v));
-    return r;
-}
-#define DS_FP8_CVT 1
-#elif DS_QUANT == 2 && !defined(__CUDA_ARCH__)
-#define DS_FP8_CVT 1             // the host simulation's ds_fp8x2_to_h2 (test_plan_sim_shim.h)
+#if DS_QUANT == 2 && (!defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 890)
+#define DS_FP8_CVT 1             // common.cuh's ds_fp8x2_to_h2 (the host simulation's: test_plan_sim_shim.h)
 #else
 #define DS_FP8_CVT 0
 #endif

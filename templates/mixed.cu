@@ -141,7 +141,7 @@ __device__ __forceinline__ unsigned ds_conv2(unsigned w, unsigned sel)
     asm("sub.f16x2 %0, %1, %2;\n" : "=r"(r) : "r"(p), "r"(0x64806480u));
 #endif
 #else
-    asm("{ .reg .b16 t; mov.b16 t, %1; cvt.rn.f16x2.e4m3x2 %0, t; }\n" : "=r"(r) : "h"((unsigned short)__byte_perm(w, 0, sel)));
+    r = ds_fp8x2_to_h2((unsigned short)__byte_perm(w, 0, sel));   // common.cuh
 #if DS_BF16   // exact: 4 significant bits
     const float2 f = __half22float2(*reinterpret_cast<const __half2 *>(&r));
     const __nv_bfloat162 b = __floats2bfloat162_rn(f.x, f.y);

@@ -219,15 +219,7 @@ __device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL
     }
 }
 #else
-#ifdef __CUDA_ARCH__
-__device__ __forceinline__ unsigned ds_fp8x2_to_h2(unsigned short v)
-{
-    unsigned r;
-    asm("{ .reg .b16 t; mov.b16 t, %1; cvt.rn.f16x2.e4m3x2 %0, t; }\n" : "=r"(r) : "h"(v));
-    return r;
-}
-#endif
-// fp8 e4m3 -> f16 pairs in one instruction (sm_89+, exact); bf16 takes them through fp32 (exact: 3 mantissa bits).
+// fp8 e4m3 -> f16 pairs (common.cuh's ds_fp8x2_to_h2) in one instruction (sm_89+, exact); bf16 takes them through fp32 (exact: 3 mantissa bits).
 __device__ __forceinline__ void ds_wconv(const ds_wraw_t &r, unsigned (&w)[DS_EL / 2])
 {
 #pragma unroll

@@ -96,15 +96,15 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                 tp(&b, "      variants: cuBLASLt for every T\n");
             }
             if (m->mixed_kernel[0] >= 0) {
-                tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): runs instead of cuBLASLt and the decode GEMV %s, and then "
+                const int every = p->mixed_mode == 2;
+                tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): runs instead of cuBLASLt and the decode GEMV %s%s, and then "
                        "the dequant step writing %s is skipped; one 16-, 32- or 64-token block for T <= 16, 32 or 64, else 128 or 256 (fewer padded "
                        "tokens), k split over clusters of up to %d blocks while the grid is under the SMs\n",
                    p->bufs[m->mixed_q].name, p->bufs[m->mixed_scales].name,
-                   p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)"
-                   : m->decode_q >= 0 ? "(which serves its T first, on the codes) up to T = 2048 where its grid (split) fills 7/10 of the SMs, above "
-                                        "T = 512 with token tiles at least 3/4 full"
-                                      : "at T = 1..2048 where its grid (split) fills 7/10 of the SMs, above T = 512 with token "
-                                        "tiles at least 3/4 full",
+                   every ? "at every T (mixed_gemm = 2)"
+                   : m->decode_q >= 0 ? "(which serves its T first, on the codes) up to T = 2048 "
+                                      : "at T = 1..2048 ",
+                   every ? "" : "where its grid (split) fills 7/10 of the SMs, above T = 512 with token tiles at least 3/4 full",
                    p->bufs[m->w].name, PLAN_MIXED_SPLIT_MAX);
                 if (m->mixed_gated_out >= 0)
                     tp(&b, "        gated: its kernels also apply the gated step, writing %s [T, %lld] directly (that step "
