@@ -24,6 +24,7 @@
 #define DS_NORM {{NORM}}        // 1: x is computed here from a norm's addends (the kernel's start), not read
 #define DS_QUANT {{QUANT}}       // 0: float W; 1: int8 codes, 2: fp8 e4m3 codes ([out,in]): W = sc[row / DS_RPG] * code
 #define DS_RPG {{RPG}}LL         // weight rows per scale group (quantized W)
+#define DS_HALF_MAC {{HALF_MAC}}  // 1 ([out,in] int8 codes, f16 x, 16 codes a load): products in f16 pairs (ds_hmac16)
 typedef {{X_T}} ds_x_t;
 typedef {{W_T}} ds_w_t;
 typedef {{D_T}} ds_d_t;
@@ -121,6 +122,32 @@ __device__ __forceinline__ void ds_unpack(const ds_wraw_t &r, float (&v)[DS_VEC]
     for (int j = 0; j < DS_VEC; j++) v[j] = ds_to_f(e[j]);
 #endif
 }
+
+#if DS_HALF_MAC
+// acc += the 16 codes of r times x2's 16 f16 x, in f16 pairs: a byte permute makes a code pair (1024 + b) as an f16
+// pair (b = q + 128), an HFMA2 makes it q / 128 (exact), one more adds q / 128 * x into the pair's sums (8 products a
+// half, so |sum| <= 8 max|x|: no overflow below |x| = 8000), and the two sums reach fp32 times 128. 2 instructions a
+// code where unpacking to fp32 took 3 and x's conversions more (the GEMV is issue-limited in its bursts: GELU-4096
+// int8 T = 1 43.3-43.8 -> 41.7-42.0 us on the H200; the relative error 3.4e-4 -> 4.4e-4 against f16's 2e-3
+// tolerance, bench/RESULTS.md, twenty-eighth session). bf16 x keeps the fp32 path: 8-bit sums would cost accuracy.
+__device__ __forceinline__ void ds_hmac16(const uint4 &r, const __half2 (&x2)[8], float &acc)
+{
+    unsigned u[4];
+    memcpy(u, &r, sizeof u);
+    const __half2 k1 = __float2half2_rn(0.0078125f), k0 = __float2half2_rn(-9.0f);
+    __half2 s = __float2half2_rn(0.0f);
+#pragma unroll
+    for (int h = 0; h < 4; h++) {
+        const unsigned b = u[h] ^ 0x80808080u;
+        const unsigned p0 = __byte_perm(b, 0x64646464u, 0x5140), p1 = __byte_perm(b, 0x64646464u, 0x5342);
+        __half2 w0, w1;
+        memcpy(&w0, &p0, 4), memcpy(&w1, &p1, 4);
+        s = __hfma2(__hfma2(w0, k1, k0), x2[2 * h], s);
+        s = __hfma2(__hfma2(w1, k1, k0), x2[2 * h + 1], s);
+    }
+    acc = fmaf(__low2float(s) + __high2float(s), 128.0f, acc);
+}
+#endif
 
 // The GEMM step's epilogue on one fp32 sum.
 __device__ __forceinline__ float ds_epi(float v, const void *bias, const void *c, ds_i64 t, ds_i64 col)
@@ -291,6 +318,17 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
                 for (int u = 0; u < U; u++)
 #pragma unroll
                     for (int q = 0; q < DS_CW; q++) raw[u][q] = ds_ldw(wr[q] + c0 + (ds_i64)(v + u * 32) * DS_VEC);
+#if DS_HALF_MAC
+#pragma unroll
+                for (int u = 0; u < U; u++)
+#pragma unroll
+                    for (int t = 0; t < TT; t++) {
+                        __half2 x2[8];
+                        memcpy(x2, xs + t * KC + (v + u * 32) * DS_VEC, sizeof x2);
+#pragma unroll
+                        for (int q = 0; q < DS_CW; q++) ds_hmac16(raw[u][q], x2, acc[q][t]);
+                    }
+#else
 #pragma unroll
                 for (int u = 0; u < U; u++) {
                     float wv[DS_CW][DS_VEC];
@@ -306,6 +344,7 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
                             for (int j = 0; j < DS_VEC; j++) acc[q][t] = fmaf(wv[q][j], xv[j], acc[q][t]);
                     }
                 }
+#endif
             }
             for (; v < nv; v += 32) {
                 float wv[DS_CW][DS_VEC];

@@ -277,6 +277,16 @@ inline float __low2float(__half2 a) { return __half2float(a.x); }
 inline float __high2float(__half2 a) { return __half2float(a.y); }
 inline __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return {__float2bfloat16_rn(a), __float2bfloat16_rn(b)}; }
 inline __half2 __floats2half2_rn(float a, float b) { return {__float2half_rn(a), __float2half_rn(b)}; }
+inline __half2 __float2half2_rn(float a) { return __floats2half2_rn(a, a); }
+/* HFMA2: each half's a * b + c rounded once to f16 (the product and sum are exact in double for f16 operands) */
+inline __half ds_sim_hfma(__half a, __half b, __half c)
+{
+    _Float16 r = (_Float16)((double)__half2float(a) * __half2float(b) + __half2float(c));
+    __half h;
+    memcpy(&h.x, &r, 2);
+    return h;
+}
+inline __half2 __hfma2(__half2 a, __half2 b, __half2 c) { return {ds_sim_hfma(a.x, b.x, c.x), ds_sim_hfma(a.y, b.y, c.y)}; }
 
 /* PTX prmt (default mode): byte n of the result is byte s[n] of {y, x}. */
 inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s)

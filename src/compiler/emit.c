@@ -624,6 +624,8 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
                          DSMLP_TIMELINE ? EMIT_TL_END : "");
     dsmlpC_sb_printf(&dsp, "    ds_body<%d>(T, a0, a1, a2, sc, bias, cptr, xs, ds_red);%s", s->max_t, DSMLP_TIMELINE ? EMIT_TL_END : "");
     int ba = 3 + (quant > 0), ca = ba + s->has_bias;
+    /* int8 codes times f16 x in f16 pairs, 16 codes a load (templates/gemv.cu ds_hmac16); bf16 x and fp8 stay fp32 */
+    const int half_mac = quant == 1 && xt == DSMLP_F16 && vec == 16;
     char nn[32], kk[32], v[16], vxs[16], mt[16], th[16], cws[16], un[16], xe[32], re[16], gx[32], bas[16], cas[16], qs[4],
         rpg[32], lw[96];
     snprintf(lw, sizeof lw, "%s%s", io ? "[K, N] (in,out)" : "[N, K] (out,in)",
@@ -645,7 +647,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
                         "C_T", dsmlpC_emit_ctype(s->has_c ? p->bufs[k->args[ca]].dtype : dt), "GRID_X", I2S(gx, blocks),
                         "PARAMS", pr.p ? pr.p : "", "RED_ELEMS", I2S(re, red), "BIAS_ARG", bas, "C_ARG", cas,
                         "DISPATCH", dsp.p ? dsp.p : "", "TL_BEGIN", DSMLP_TIMELINE ? EMIT_TL_BEGIN : "",
-                        "NORM", s->norm ? "1" : "0", "NORM_STAGE", nst.p ? nst.p : "", NULL};
+                        "NORM", s->norm ? "1" : "0", "NORM_STAGE", nst.p ? nst.p : "", "HALF_MAC", half_mac ? "1" : "0", NULL};
     dsmlp_status st = (pr.oom || dsp.oom || nst.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                      : dsmlpC_emit_fill(ctx, "gemv.cu", kv, &k->source);
     free(pr.p), free(dsp.p), free(nst.p);
