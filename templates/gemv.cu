@@ -125,16 +125,16 @@ __device__ __forceinline__ void ds_unpack(const ds_wraw_t &r, float (&v)[DS_VEC]
 
 #if DS_HALF_MAC
 // acc += the 16 codes of r times x2's 16 f16 x, in f16 pairs: a byte permute makes a code pair (1024 + b) as an f16
-// pair (b = q + 128), an HFMA2 makes it q / 128 (exact), one more adds q / 128 * x into the pair's sums (8 products a
-// half, so |sum| <= 8 max|x|: no overflow below |x| = 8000), and the two sums reach fp32 times 128. 2 instructions a
-// code where unpacking to fp32 took 3 and x's conversions more (the GEMV is issue-limited in its bursts: GELU-4096
-// int8 T = 1 43.3-43.8 -> 41.7-42.0 us on the H200; the relative error 3.4e-4 -> 4.4e-4 against f16's 2e-3
-// tolerance, bench/RESULTS.md, twenty-eighth session). bf16 x keeps the fp32 path: 8-bit sums would cost accuracy.
+// pair (b = q + 128), an HFMA2 makes it q / 1024 (exact: 1 + b / 1024 has 10 fraction bits), one more adds
+// q / 1024 * x into the pair's sums (8 products a half, each at most |x| / 8: no finite f16 x overflows them), and the
+// two sums reach fp32 times 1024. 2 instructions a code where unpacking to fp32 took 3 and x's conversions more (the
+// GEMV is issue-limited in its bursts: GELU-4096 int8 T = 1 43.3-43.8 -> 41.7-42.0 us on the H200, relative error
+// 3.4e-4 -> 4.4e-4 against f16's 2e-3 tolerance, bench/RESULTS.md, twenty-eighth session). bf16 x keeps fp32.
 __device__ __forceinline__ void ds_hmac16(const uint4 &r, const __half2 (&x2)[8], float &acc)
 {
     unsigned u[4];
     memcpy(u, &r, sizeof u);
-    const __half2 k1 = __float2half2_rn(0.0078125f), k0 = __float2half2_rn(-9.0f);
+    const __half2 k1 = __float2half2_rn(0.0009765625f), k0 = __float2half2_rn(-1.125f);   // (1024 + b) / 1024 - 9 / 8
     __half2 s = __float2half2_rn(0.0f);
 #pragma unroll
     for (int h = 0; h < 4; h++) {
@@ -145,7 +145,7 @@ __device__ __forceinline__ void ds_hmac16(const uint4 &r, const __half2 (&x2)[8]
         s = __hfma2(__hfma2(w0, k1, k0), x2[2 * h], s);
         s = __hfma2(__hfma2(w1, k1, k0), x2[2 * h + 1], s);
     }
-    acc = fmaf(__low2float(s) + __high2float(s), 128.0f, acc);
+    acc = fmaf(__low2float(s) + __high2float(s), 1024.0f, acc);
 }
 #endif
 
