@@ -3,7 +3,8 @@
 #   BUILD_DIR=build-gpu BUILD_TYPE=Release bash tools/bootstrap.sh            (a fresh checkout)
 #   VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh hp bench/proto/gemv-half-pairs-fp8-bf16.patch
 #   cp bench/proto/run-next-s29.sh build-gpu/run-next.sh
-# carry build-gpu/bin/dsmlp-bench build-gpu/bin/var/hp build-gpu/bin/var/hp-test_gpu_quant build-gpu/run-next.sh
+# carry build-gpu/bin/dsmlp-bench build-gpu/bin/var/hp build-gpu/bin/var/hp-test_gpu_quant build-gpu/tests/test_gpu_quant
+# build-gpu/run-next.sh
 # Call 1: fp8 codes and bf16 x in the decode GEMV's f16 pairs against the head, T = 1 / 2, two rounds: GELU-4096 fp8
 # (f16 x: the fp8 half), SwiGLU-4096 int8 (bf16 x: the conversion), SwiGLU-4096 fp8 (both), GELU-4096 int8 (f16
 # int8: unchanged, the control); then the variant's decode accuracy (test_gpu_quant heuristic, all four layouts at
