@@ -422,6 +422,8 @@ START_TEST(mixed_gated)
             char *text = NULL;
             TU_OK(ctx, dsmlp_plan_explain(h, &text));
             ck_assert_msg(strstr(text, "gated: its kernels also apply the gated step"), "%s", text);
+            /* int8 codes with f16 activations multiply in f16 pairs in the decode GEMV; with bf16 ones in fp32 */
+            ck_assert_msg((strstr(text, "with the f16 activations in f16 pairs") != NULL) == f, "%s", text);
             free(text);
             static fake_rt f;
             fake_rt_init(&f);

@@ -654,6 +654,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     k->kind = KERN_GEMV;
     k->rows_fixed = 0, k->rows_per_block = s->max_t, k->grid_x = (int)blocks, k->threads = GEMV_THREADS;
     k->gemv_rounds = !io;
+    k->gemv_half_mac = half_mac;
     k->smem_bytes = 0;  /* static shared memory only */
     return st;
 }

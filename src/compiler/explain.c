@@ -89,9 +89,10 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                     tp(&b, "        norm: the decode GEMV also computes step %d's norm into its x stage (that step is skipped "
                            "where it runs)\n", m->decode_norm);
                 if (m->decode_q >= 0)
-                    tp(&b, "        codes: the decode GEMV reads %s and %s (%lld scale groups) and converts in registers: no "
+                    tp(&b, "        codes: the decode GEMV reads %s and %s (%lld scale groups) and converts in registers%s: no "
                            "dequantized copy where it runs (the dequant step is skipped)\n",
-                       p->bufs[m->decode_q].name, p->bufs[m->decode_scales].name, (long long)m->decode_groups);
+                       p->bufs[m->decode_q].name, p->bufs[m->decode_scales].name, (long long)m->decode_groups,
+                       k->gemv_half_mac ? ", multiplying them with the f16 activations in f16 pairs (sums of 8, fp32 every 16)" : "");
             } else {
                 tp(&b, "      variants: cuBLASLt for every T\n");
             }
