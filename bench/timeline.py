@@ -34,9 +34,10 @@ def occupancy(blocks, us, med):
     return "  " + "; ".join(parts)
 
 
-def main():
+def read_kernels(lines):
+    """{kernel name: {"kind", "blocks": [(sm, [5 times, ns])], "missing": blocks that recorded nothing}} of "tl" lines."""
     kernels = {}
-    for line in sys.stdin:
+    for line in lines:
         f = line.split()
         if len(f) != 10 or f[0] != "tl":
             continue
@@ -48,6 +49,11 @@ def main():
             k["missing"] += 1          # launches at block 0's end: a second wave's blocks missed theirs)
             continue
         k["blocks"].append((sm, t))
+    return kernels
+
+
+def main():
+    kernels = read_kernels(sys.stdin)
     kernels = {n: k for n, k in kernels.items() if k["blocks"] or print(
         "timeline.py: %s: no block recorded its times" % n, file=sys.stderr)}
     if not kernels:

@@ -13,17 +13,14 @@ slower, run after run: a static split leaves the fast ones idle); near 0, that i
 import statistics
 import sys
 
+from timeline import read_kernels
+
 
 def read_run(path):
-    """{kernel: [(sm, start ns, end ns)]} of one process's recorded launch."""
-    kernels = {}
+    """{kernel: [(sm, start ns, end ns)]} of one process's recorded launch (blocks that recorded nothing left out)."""
     with open(path) as f:
-        for line in f:
-            p = line.split()
-            if len(p) != 10 or p[0] != "tl" or p[5] == "0" or p[9] == "0":
-                continue
-            kernels.setdefault(p[2], []).append((int(p[4]), int(p[5]), int(p[9])))
-    return kernels
+        kernels = read_kernels(f)
+    return {n: [(sm, t[0], t[4]) for sm, t in k["blocks"]] for n, k in kernels.items() if k["blocks"]}
 
 
 def sm_ends(blocks):

@@ -416,7 +416,7 @@ static int rank_run(rank *r, long long T)
         } else if (s->kind == STEP_GEMM && k >= 0) {
             run_kernel(r, k, T);
             gemv_runs++;
-            half_mac_runs += strstr(p->kernels[k].source, "#define DS_HALF_MAC 1") != NULL;
+            half_mac_runs += p->kernels[k].gemv_half_mac;
         } else if (s->kind == STEP_GEMM) {
             gemm(p, &s->gemm, r->ptr, T);
         } else if (s->kind == STEP_KERNEL && s->op.kind == KERN_GATED && decode_gated(p, steps, n, s, T)) {
