@@ -24,7 +24,7 @@
 #define DS_NORM {{NORM}}        // 1: x is computed here from a norm's addends (the kernel's start), not read
 #define DS_QUANT {{QUANT}}       // 0: float W; 1: int8 codes, 2: fp8 e4m3 codes ([out,in]): W = sc[row / DS_RPG] * code
 #define DS_RPG {{RPG}}LL         // weight rows per scale group (quantized W)
-#define DS_HALF_MAC {{HALF_MAC}}  // 1 ([out,in] int8 codes, f16 x, 16 codes a load): products in f16 pairs (ds_hmac16)
+#define DS_HALF_MAC {{HALF_MAC}}  // 1 ([out,in] int8 or fp8 codes, f16 x, 16 codes a load): products in f16 pairs (ds_hmac16)
 typedef {{X_T}} ds_x_t;
 typedef {{W_T}} ds_w_t;
 typedef {{D_T}} ds_d_t;
@@ -89,6 +89,9 @@ __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p)
 #else
 #define DS_FP8_CVT 0
 #endif
+#if DS_HALF_MAC && DS_QUANT == 2 && !DS_FP8_CVT
+#error "fp8 codes in f16 pairs need sm_89's pair conversion (the emitter asks for them from sm_89 on)"
+#endif
 
 // Codes become exact floats of the codes (their scales multiply the finished sums, per output row): int8 code q,
 // biased to b = q ^ 0x80 = q + 128, as a float's low mantissa byte is 2^23 + b, less 2^23 + 128 is q (a byte
@@ -129,13 +132,16 @@ __device__ __forceinline__ void ds_unpack(const ds_wraw_t &r, float (&v)[DS_VEC]
 // q / 1024 * x into the pair's sums (8 products a half, each at most |x| / 8: no finite f16 x overflows them), and the
 // two sums reach fp32 times 1024. 2 instructions a code where unpacking to fp32 took 3 and x's conversions more (the
 // GEMV is issue-limited in its bursts: GELU-4096 int8 T = 1 43.3-43.8 -> 41.7-42.0 us on the H200, relative error
-// 3.4e-4 -> 4.4e-4 against f16's 2e-3 tolerance, bench/RESULTS.md, twenty-eighth session). bf16 x keeps fp32.
+// 3.4e-4 -> 4.4e-4 against f16's 2e-3 tolerance, bench/RESULTS.md, twenty-eighth session). fp8 codes the same way
+// from sm_89's pair conversion (GELU-4096 fp8 T = 1 42.2-42.6 -> 41.3, twenty-ninth session). bf16 x keeps fp32:
+// converting it to f16 where its range allows cost SwiGLU-4096 int8 T = 1 8 us (54.0 -> 62.0-62.6, the same session).
 __device__ __forceinline__ void ds_hmac16(const uint4 &r, const __half2 (&x2)[8], float &acc)
 {
+    __half2 s = __float2half2_rn(0.0f);
+#if DS_QUANT == 1
     unsigned u[4];
     memcpy(u, &r, sizeof u);
     const __half2 k1 = __float2half2_rn(0.0009765625f), k0 = __float2half2_rn(-1.125f);   // (1024 + b) / 1024 - 9 / 8
-    __half2 s = __float2half2_rn(0.0f);
 #pragma unroll
     for (int h = 0; h < 4; h++) {
         const unsigned b = u[h] ^ 0x80808080u;
@@ -146,6 +152,21 @@ __device__ __forceinline__ void ds_hmac16(const uint4 &r, const __half2 (&x2)[8]
         s = __hfma2(__hfma2(w1, k1, k0), x2[2 * h + 1], s);
     }
     acc = fmaf(__low2float(s) + __high2float(s), 1024.0f, acc);
+#else
+    // fp8 e4m3 code pairs to exact f16 pairs, times 2^-12 (exact, subnormals included): |w| <= 448 / 4096 keeps the
+    // pair sums of 8 under 0.9 |x|, as int8's
+    unsigned short c[8];
+    memcpy(c, &r, sizeof c);
+    const __half2 k = __float2half2_rn(0.000244140625f);
+#pragma unroll
+    for (int h = 0; h < 8; h++) {
+        const unsigned p = ds_fp8x2_to_h2(c[h]);
+        __half2 w;
+        memcpy(&w, &p, 4);
+        s = __hfma2(__hmul2(w, k), x2[h], s);
+    }
+    acc = fmaf(__low2float(s) + __high2float(s), 4096.0f, acc);
+#endif
 }
 #endif
 

@@ -468,6 +468,41 @@ START_TEST(mixed_gated)
 }
 END_TEST
 
+/* The decode GEMV on [out,in] codes multiplies them with f16 activations in f16 pairs: int8 anywhere, fp8 from
+** sm_89 (its pair conversion; before it fp32, and the template refuses the pairs); bf16 activations in fp32. */
+START_TEST(decode_half_pairs)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    static const struct { dsmlp_dtype q, x; const char *arch; int pairs; } cases[] = {
+        {DSMLP_FP8_E4M3, DSMLP_F16, "sm_90", 1}, {DSMLP_FP8_E4M3, DSMLP_F16, "sm_80", 0},
+        {DSMLP_I8, DSMLP_F16, "sm_80", 1},       {DSMLP_FP8_E4M3, DSMLP_BF16, "sm_90", 0}};
+    decode_max = 1, mixed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        dsmlp_mlp_config c;
+        family(GPT2, 1, 0, cases[i].x, &c);
+        c.hidden = 1024, c.intermediate = 4096, c.layout = DSMLP_LAYOUT_OUT_IN;
+        c.int8_weights = 1, c.quant_dtype = cases[i].q, c.int8_groups = 4;
+        dsmlp_plan *h = build_plan(ctx, &c, cases[i].arch);
+        int gemvs = 0;
+        for (int s = 0; s < h->p->nsteps; s++) {
+            const plan_gemm *m = &h->p->steps[s].gemm;
+            if (h->p->steps[s].kind != STEP_GEMM || m->decode_kernel < 0) continue;
+            const plan_kernel *k = &h->p->kernels[m->decode_kernel];
+            gemvs++;
+            ck_assert_msg(k->gemv_half_mac == cases[i].pairs, "case %zu: %s", i, k->name);
+            ck_assert_ptr_nonnull(strstr(k->source, cases[i].pairs ? "#define DS_HALF_MAC 1" : "#define DS_HALF_MAC 0"));
+        }
+        ck_assert_int_eq(gemvs, 2);
+        char *t;
+        TU_OK(ctx, dsmlp_plan_explain(h, &t));
+        ck_assert_msg((strstr(t, "with the f16 activations in f16 pairs") != NULL) == cases[i].pairs, "case %zu: %s", i, t);
+        dsmlp_free(t);
+        dsmlp_plan_free(h);
+    }
+    decode_max = -1, mixed = -1;
+}
+END_TEST
+
 START_TEST(decode_variant)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -1234,6 +1269,7 @@ int main(void)
     tcase_add_test(tc, mixed_route);
     tcase_add_test(tc, gpt2_buffers);
     tcase_add_test(tc, neox_side_sum);
+    tcase_add_test(tc, decode_half_pairs);
     tcase_add_test(tc, explain_text);
     tcase_add_test(tc, route_norm_own_kernel);
     tcase_add_test(tc, route_tall_warps);

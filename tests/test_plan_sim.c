@@ -238,7 +238,7 @@ static int sim_no_mixed;     /* 1: mixed_gemm = 0 (else the default: mixed-input
 static int sim_variant;      /* stream variant each STEP_STREAM runs (clamped) */
 static int sim_pipe;         /* ... stream_pipe: the shared-memory W ring variants too */
 static int gemv_runs;        /* GEMM steps that ran their decode GEMV kernel */
-static int half_mac_runs;    /* ... of them multiplying int8 codes and f16 x in f16 pairs */
+static int half_mac_runs;    /* ... of them multiplying codes and f16 x in f16 pairs */
 static int stream_dequants;  /* dequant kernels the small-T route ran (int8 must convert in registers) */
 static int stream_runs;      /* stream kernels launched */
 static int pipe_runs;        /* ... of them with the shared-memory W ring */

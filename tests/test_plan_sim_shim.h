@@ -287,6 +287,7 @@ inline __half ds_sim_hfma(__half a, __half b, __half c)
     return h;
 }
 inline __half2 __hfma2(__half2 a, __half2 b, __half2 c) { return {ds_sim_hfma(a.x, b.x, c.x), ds_sim_hfma(a.y, b.y, c.y)}; }
+inline __half2 __hmul2(__half2 a, __half2 b) { return __hfma2(a, b, __float2half2_rn(-0.0f)); }
 
 /* PTX prmt (default mode): byte n of the result is byte s[n] of {y, x}. */
 inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s)

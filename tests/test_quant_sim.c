@@ -110,12 +110,12 @@ START_TEST(quant_decode_gemv)
         const qsim *c = &qcases[runs[i].c];
         sim_no_mixed = !runs[i].mixed;
         const int gemv = gemv_runs, half = half_mac_runs, deq = deq_skips, P = runs[i].P;
-        const int on = runs[i].T <= (runs[i].mixed ? 1 : 4), f16_int8 = c->dt == DSMLP_F16 && c->qt == DSMLP_I8;
+        const int on = runs[i].T <= (runs[i].mixed ? 1 : 4), f16 = c->dt == DSMLP_F16;
         run_quant(c, P, runs[i].T);
         ck_assert_msg(gemv_runs - gemv == (on ? 2 * P : 0), "%s T=%lld: %d decode GEMVs ran", c->name, runs[i].T,
                       gemv_runs - gemv);
-        /* int8 codes with f16 x multiply in f16 pairs (templates/gemv.cu ds_hmac16), the others in fp32 */
-        ck_assert_msg(half_mac_runs - half == (on && f16_int8 ? 2 * P : 0), "%s T=%lld: %d GEMVs in f16 pairs", c->name,
+        /* int8 and fp8 codes with f16 x multiply in f16 pairs (templates/gemv.cu ds_hmac16, sm_90 here), bf16 x in fp32 */
+        ck_assert_msg(half_mac_runs - half == (on && f16 ? 2 * P : 0), "%s T=%lld: %d GEMVs in f16 pairs", c->name,
                       runs[i].T, half_mac_runs - half);
         ck_assert_msg(deq_skips - deq == (on ? 2 * P : 0), "%s T=%lld: %d dequant steps skipped", c->name, runs[i].T,
                       deq_skips - deq);

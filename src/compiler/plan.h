@@ -139,7 +139,7 @@ typedef struct plan_kernel {
     int     mixed_bk;              /* KERN_MIXED: k per stage (the weight's copy box: mixed_bk bytes x rows) */
     int     gemv_rounds;           /* KERN_GEMV [out,in]: grid_x blocks cover the columns in one round; launched with
                                       dsmlpC_gemv_grid's blocks, each taking as many rounds as the grid needs */
-    int     gemv_half_mac;         /* KERN_GEMV on int8 codes: f16 x multiplied in f16 pairs (templates/gemv.cu ds_hmac16) */
+    int     gemv_half_mac;         /* KERN_GEMV on int8/fp8 codes: f16 x multiplied in f16 pairs (templates/gemv.cu ds_hmac16) */
 } plan_kernel;
 
 /* What a generated kernel step computes, as data (the stream route rebuilds
