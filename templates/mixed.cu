@@ -21,7 +21,8 @@
 #define DS_N {{N}}LL
 #define DS_K {{K}}LL
 #define DS_RPG {{RPG}}LL         // weight rows per scale group
-#define DS_QUANT {{QUANT}}       // 1: int8; 2: fp8 e4m3
+#define DS_QUANT {{QUANT}}       // 0: f16/bf16 weights as stored (no scales, both wgmma operands from shared memory);
+                                 // 1: int8; 2: fp8 e4m3
 #define DS_BF16 {{BF16}}         // x and the converted weights are bf16 (else f16)
 #define DS_WG_T "{{WG_T}}"
 #define DS_STAGES {{STAGES}}
@@ -44,9 +45,10 @@ typedef {{C_T}} ds_c_t;
 #define DS_XB64 (DS_TOK * 64 * 2) // one x box: 64 k x DS_TOK tokens
 #define DS_ROWS 128              // weight rows per block
 #define DS_XB (DS_XB64 * (DS_BK / 64))
-#define DS_QB (DS_ROWS * DS_BK)
-#define DS_QW (DS_BK > 128 ? 128 : DS_BK)   // bytes of a row per q box (the swizzle span): DS_BK / DS_QW boxes per
-                                            // stage (the runtime's tensor map: EMIT_MIXED_QBOX)
+#define DS_WBYTES (DS_QUANT ? 1 : 2)      // bytes per weight element
+#define DS_QB (DS_ROWS * DS_BK * DS_WBYTES)
+#define DS_QW (DS_BK * DS_WBYTES > 128 ? 128 : DS_BK * DS_WBYTES)   // bytes of a row per q box (the swizzle span):
+#define DS_QWE (DS_QW / DS_WBYTES)        // DS_BK / DS_QWE boxes per stage (the runtime's tensor map: EMIT_MIXED_QBOX)
 #define DS_QBOX (DS_ROWS * DS_QW)
 #define DS_STAGE (DS_XB + DS_QB)
 #define DS_OR (DS_ROWS + 4)      // floats per staged token row (conflict-free staging)
@@ -118,6 +120,7 @@ __device__ __forceinline__ void ds_fence(unsigned (&a)[4][4])
         for (int j = 0; j < 4; j++) asm volatile("" : "+r"(a[i][j])::"memory");
 }
 
+#if DS_QUANT
 // A thread's two codes of a row at one k16 step, k 2c and 2c + 1 (or 2c + 8 and 2c + 9), are half (c & 1) of a
 // 4-byte word of the row's 16 codes: sel (ds_code_sel) picks them out of the word for ds_conv2.
 __device__ __forceinline__ unsigned ds_code_sel(int c)
@@ -150,6 +153,7 @@ __device__ __forceinline__ unsigned ds_conv2(unsigned w, unsigned sel)
 #endif
     return r;
 }
+#endif
 
 // One m64nTk16 wgmma (T = DS_TOK): A (64 weight rows x 16 k, the mma.sync A layout per warp) from registers, B
 // (DS_TOK tokens x 16 k) from shared memory through a descriptor, accumulating into d.
@@ -187,6 +191,44 @@ __device__ __forceinline__ void ds_wgmma(float (&d)[DS_TOK / 2], const unsigned 
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));
 #endif
 }
+
+#if DS_QUANT == 0
+// One m64nTk16 wgmma with A (64 weight rows x 16 k) from shared memory too: both through descriptors.
+__device__ __forceinline__ void ds_wgmma_ss(float (&d)[DS_TOK / 2], unsigned long long da, unsigned long long db)
+{
+#if DS_TOK == 256
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n256k16.f32." DS_WG_T "." DS_WG_T " "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, 0, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+                 : "l"(da), "l"(db));
+#elif DS_TOK == 128
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n128k16.f32." DS_WG_T "." DS_WG_T " "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+                 : "l"(da), "l"(db));
+#elif DS_TOK == 64
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32." DS_WG_T "." DS_WG_T " "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+                 : "l"(da), "l"(db));
+#elif DS_TOK == 32
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n32k16.f32." DS_WG_T "." DS_WG_T " "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, 0, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+                 : "l"(da), "l"(db));
+#elif DS_TOK == 16
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n16k16.f32." DS_WG_T "." DS_WG_T " "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7}, %8, %9, p, 1, 1, 0, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+                 : "l"(da), "l"(db));
+#endif
+}
+#endif
 
 // The GEMM step's epilogue on one fp32 sum (as cuBLASLt: act(x·W + bias + C)).
 __device__ __forceinline__ float ds_epi(float v, const ds_b_t *bias, const ds_c_t *c, ds_i64 t, ds_i64 col)
@@ -287,13 +329,13 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #pragma unroll
                 for (int b = 0; b < DS_BK / 64; b++) ds_tma(sm + s * DS_STAGE + b * DS_XB64, &tx, kt * DS_BK + b * 64, t0, full + s);
 #pragma unroll
-                for (int b = 0; b < DS_BK / DS_QW; b++) {
+                for (int b = 0; b < DS_BK / DS_QWE; b++) {
                     unsigned char *qs = sm + s * DS_STAGE + DS_XB + b * DS_QBOX;
 #if DS_GATED
-                    ds_tma_hint(qs, &tq, kt * DS_BK + b * DS_QW, n0 / 2, full + s, wpol);   // up rows
-                    ds_tma_hint(qs + DS_QBOX / 2, &tq, kt * DS_BK + b * DS_QW, (int)(DS_N / 2) + n0 / 2, full + s, wpol);   // gate
+                    ds_tma_hint(qs, &tq, kt * DS_BK + b * DS_QWE, n0 / 2, full + s, wpol);   // up rows
+                    ds_tma_hint(qs + DS_QBOX / 2, &tq, kt * DS_BK + b * DS_QWE, (int)(DS_N / 2) + n0 / 2, full + s, wpol);   // gate
 #else
-                    ds_tma_hint(qs, &tq, kt * DS_BK + b * DS_QW, n0, full + s, wpol);
+                    ds_tma_hint(qs, &tq, kt * DS_BK + b * DS_QWE, n0, full + s, wpol);
 #endif
                 }
             }
@@ -311,6 +353,35 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     float d[DS_TOK / 2];
 #pragma unroll
     for (int i = 0; i < DS_TOK / 2; i++) d[i] = 0.0f;
+#if DS_QUANT == 0
+    // Float weights: this warpgroup's 64 rows of each W box (128 bytes of k a row, the 128-byte swizzle, as x's) go to
+    // the wgmmas through a descriptor too. A stage's wgmmas stay in flight while the next stage's are issued; the
+    // stage is released once they are done (wait_group 1 after the next commit).
+    int held = -1;   // the stage whose wgmmas may still read it
+    for (int kt = kb0; kt < kb1; kt++) {
+        const int i = kt - kb0, s = i % DS_STAGES;
+        ds_bar_wait(full + s, (i / DS_STAGES) & 1);
+        DS_TL(if (tid == 128 && i == 0) ds_tl_mark(tl, 2);)   // first stage in
+        const unsigned wa = ds_sa(sm + s * DS_STAGE + DS_XB) + cw * 64 * DS_QW;
+        ds_fence(d);
+        asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#pragma unroll
+        for (int hf = 0; hf < DS_BK / 64; hf++) {
+            const unsigned xa = ds_sa(sm + s * DS_STAGE + hf * DS_XB64);
+#pragma unroll
+            for (int kk = 0; kk < 4; kk++) ds_wgmma_ss(d, ds_desc(wa + hf * DS_QBOX + kk * 32), ds_desc(xa + kk * 32));
+        }
+        asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+        ds_fence(d);
+        asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+        ds_fence(d);
+        if (held >= 0 && (tid & 127) == 0) ds_bar_arrive(empty + held);
+        held = s;
+    }
+    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+    ds_fence(d);
+    (void)held;   // its stage is never refilled: the producer is done
+#else
     // Rows g and g + 8 of this warp's 16. The q box's 16-byte chunk j of row r sits at r * 64 + ((j ^ ((r >> 1) & 3))
     // << 4) (the 64-byte swizzle) or r * 128 + ((j ^ (r & 7)) << 4) (the 128-byte one): the warp's eight rows in
     // distinct banks. Bytes 2c, 2c + 1 of each 8 are ours: half c & 1 of word c / 2 and of word 2 + c / 2, two 4-byte
@@ -352,6 +423,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         }
         if ((tid & 127) == 0) ds_bar_arrive(empty + s);
     }
+#endif
     DS_TL(if (tid == 128) ds_tl_mark(tl, 3);)   // last stage multiplied
 
     // Epilogue: scaled sums to shared memory as [token][row] (the stages are free once both warpgroups are here),
@@ -359,7 +431,12 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     asm volatile("bar.sync 1, 256;\n" ::: "memory");
     float *os = reinterpret_cast<float *>(sm);
     const int f = cw * 64 + w4 * 16 + g;
+#if DS_QUANT
     const float s0 = ds_to_f(scales[ds_wrow(n0, f) / DS_RPG]), s1 = ds_to_f(scales[ds_wrow(n0, f + 8) / DS_RPG]);
+#else
+    constexpr float s0 = 1.0f, s1 = 1.0f;
+    (void)scales;
+#endif
 #pragma unroll
     for (int j = 0; j < DS_TOK / 8; j++) {
         const int tk = 8 * j + 2 * c;

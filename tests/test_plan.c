@@ -470,6 +470,52 @@ END_TEST
 
 /* The decode GEMV on [out,in] codes multiplies them with f16 activations in f16 pairs: int8 anywhere, fp8 from
 ** sm_89 (its pair conversion; before it fp32, and the template refuses the pairs); bf16 activations in fp32. */
+/* f16/bf16 weights [out,in] on sm_90 get the wgmma kernels (templates/mixed.cu on the weight as stored: no scales)
+** in the 64- and 128-token widths only; [in,out], sm_80 and plans that never reach T = 33 (mixed_gemm 1) get none. */
+START_TEST(wgmma_float_variant)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    static const struct { dsmlp_layout lay; const char *arch; int max_t, want; } cases[] = {
+        {DSMLP_LAYOUT_OUT_IN, "sm_90", 256, 1}, {DSMLP_LAYOUT_IN_OUT, "sm_90", 256, 0},
+        {DSMLP_LAYOUT_OUT_IN, "sm_80", 256, 0}, {DSMLP_LAYOUT_OUT_IN, "sm_90", 32, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        dsmlp_mlp_config c;
+        family(GATED_GELU_LN, 1, 0, DSMLP_BF16, &c);
+        c.hidden = 1024, c.intermediate = 2816, c.layout = cases[i].lay;
+        max_tok = cases[i].max_t;
+        dsmlp_plan *h = build_plan(ctx, &c, cases[i].arch);
+        const plan *p = h->p;
+        int gemms = 0;
+        for (int s = 0; s < p->nsteps; s++) {
+            const plan_gemm *m = &p->steps[s].gemm;
+            if (p->steps[s].kind != STEP_GEMM) continue;
+            gemms++;
+            ck_assert_int_eq(PLAN_GEMM_HAS_MIXED(m), cases[i].want);
+            if (!cases[i].want) continue;
+            ck_assert_int_eq(m->mixed_q, m->w);
+            ck_assert_int_eq(m->mixed_scales, -1);
+            ck_assert_int_eq(m->mixed_gated_out >= 0, m->n == 2 * 2816);   /* the first GEMM applies the gating */
+            for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
+                ck_assert_int_eq(m->mixed_kernel[v] >= 0, v == 1 || v == 2);
+                if (m->mixed_kernel[v] < 0) continue;
+                const plan_kernel *k = &p->kernels[m->mixed_kernel[v]];
+                ck_assert_int_eq(k->rows_per_block, v == 1 ? 128 : 64);
+                ck_assert_ptr_nonnull(strstr(k->source, "#define DS_QUANT 0"));
+                ck_assert_int_eq(k->nargs, 3 + (m->n == 2 * 2816 ? 1 : 1 + (m->c >= 0)));   /* d, w, x; bias (, C) */
+                ck_assert_msg(!strncmp(k->name, "dsmlp_wgmma", 11), "%s", k->name);
+            }
+        }
+        ck_assert_int_eq(gemms, 2);
+        char *t;
+        TU_OK(ctx, dsmlp_plan_explain(h, &t));
+        ck_assert_msg((strstr(t, "wgmma variant (reads w1 as stored") != NULL) == cases[i].want, "case %zu: %s", i, t);
+        dsmlp_free(t);
+        dsmlp_plan_free(h);
+    }
+    max_tok = -1;
+}
+END_TEST
+
 START_TEST(decode_half_pairs)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -1270,6 +1316,7 @@ int main(void)
     tcase_add_test(tc, gpt2_buffers);
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, decode_half_pairs);
+    tcase_add_test(tc, wgmma_float_variant);
     tcase_add_test(tc, explain_text);
     tcase_add_test(tc, route_norm_own_kernel);
     tcase_add_test(tc, route_tall_warps);

@@ -54,11 +54,13 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
 
 /* Mixed-input GEMM variant of a GEMM step on a dequantized weight (templates/mixed.cu, sm_90a): the codes [n, k]
 ** ([out,in]) and row-group scales read directly. args: d [T,n], q [n,k], scales [groups], x [T,k], [bias [n]],
-** [c [T,n]]; d and x f16 or bf16 alike. Supported shapes: emit_mixed_supports. */
+** [c [T,n]]; d and x f16 or bf16 alike. Float weights (q of x's dtype, [out,in]): no scales argument, groups 1.
+** Supported shapes: dsmlpC_emit_mixed_unsupported. */
 #define EMIT_MIXED_ROWS 128   /* weight rows per block (tokens per block: PLAN_MIXED_TOKENS) */
-/* Bytes of a weight row per copy box of a mixed-input kernel with bk k per stage (the template's DS_QW: boxes span
-** at most the 128-byte swizzle, so a 256-k stage takes two a row); its tensor map uses the 128-byte swizzle when 128. */
-#define EMIT_MIXED_QBOX(bk) ((bk) > 128 ? 128 : (bk))
+/* Elements of a weight row per copy box of a mixed-input kernel with bk k per stage and wbytes-byte weights (the
+** template's DS_QWE: boxes span at most the 128-byte swizzle, so a 256-k stage of codes takes two a row, a 64-k one of
+** f16 one); its tensor map uses the 128-byte swizzle when the box row is 128 bytes, else the 64-byte one. */
+#define EMIT_MIXED_QBOX(bk, wbytes) ((bk) * (wbytes) > 128 ? 128 / (wbytes) : (bk))
 typedef struct emit_mixed_spec {
     int64_t       n, k, groups;
     plan_epilogue epi;

@@ -1,6 +1,8 @@
 /* emit_mixed.c — the mixed-input GEMM variant of a GEMM step on a dequantized weight (templates/mixed.cu): a
 ** Hopper wgmma GEMM that reads the int8/fp8 codes and converts them in its main loop, so the main route at large T
-** needs no dequantized copy of the weight (issue 10; measured in bench/RESULTS.md). */
+** needs no dequantized copy of the weight (issue 10; measured in bench/RESULTS.md). The same kernel serves f16/bf16
+** weights as stored ([out,in], both wgmma operands from shared memory) at small T, where cuBLASLt streams them
+** slower (docs/stream.md). */
 #include "emit.h"
 #include "emit_int.h"
 #include "error.h"
@@ -20,8 +22,8 @@ const char *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout,
 {
     if (strcmp(arch, "sm_90") && strcmp(arch, "sm_90a")) return "needs sm_90 (wgmma)";
     if (layout != DSMLP_LAYOUT_OUT_IN) return "needs the weight [out,in]";
-    if (q != DSMLP_I8 && q != DSMLP_FP8_E4M3) return "needs int8 or fp8 codes";
     if ((x != DSMLP_F16 && x != DSMLP_BF16) || d != x) return "needs f16 or bf16 activations and output alike";
+    if (q != DSMLP_I8 && q != DSMLP_FP8_E4M3 && q != x) return "needs int8 or fp8 codes, or weights of x's dtype";
     if (n % EMIT_MIXED_ROWS) return "needs out a multiple of 128";
     if (k % 64) return "needs in a multiple of 64";
     if (k > ((int64_t)1 << 31) - 64 || n > ((int64_t)1 << 31) - 128) return "is too large for 32-bit box coordinates";
@@ -38,7 +40,9 @@ static const char *epi_what(plan_epilogue e)
 dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_mixed_spec *s, int uniq)
 {
     const plan_buf *B = p->bufs;
-    const dsmlp_dtype dt = B[k->args[0]].dtype, qt = B[k->args[1]].dtype, st = B[k->args[2]].dtype, xt = B[k->args[3]].dtype;
+    const dsmlp_dtype dt = B[k->args[0]].dtype, qt = B[k->args[1]].dtype;
+    const int quant = qt == DSMLP_I8 ? 1 : qt == DSMLP_FP8_E4M3 ? 2 : 0, xa = 2 + (quant > 0);   /* float: no scales */
+    const dsmlp_dtype st = quant ? B[k->args[2]].dtype : DSMLP_F32, xt = B[k->args[xa]].dtype;
     const char *why = dsmlpC_emit_mixed_unsupported(p->arch, DSMLP_LAYOUT_OUT_IN, qt, xt, dt, s->n, s->k);
     if (why) return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: mixed-input GEMM n = %lld, k = %lld %s",
                                    (long long)s->n, (long long)s->k, why);
@@ -60,18 +64,19 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
                  s->has_bias ? " + bias" : "");
     else
         snprintf(what, sizeof what, "%s%s", epi_what(s->epi), s->has_c ? " + C (before the activation, as cuBLASLt)" : "");
-    snprintf(base, sizeof base, "mixed%d_%s_%s_n%lld_k%lld_g%lld_%s%s%s%s", s->tokens, dsmlp_dtype_name(qt), dsmlp_dtype_name(dt),
+    snprintf(base, sizeof base, "%s%d_%s_%s_n%lld_k%lld_g%lld_%s%s%s%s", quant ? "mixed" : "wgmma", s->tokens, dsmlp_dtype_name(qt), dsmlp_dtype_name(dt),
              (long long)s->n, (long long)s->k, (long long)s->groups,
              s->gated ? dsmlpC_emit_act_name(s->gact) : act == 1 ? "relu" : act == 2 ? "gelu" : "lin",
              s->gated ? "_gated" : "", s->has_bias ? "_bias" : "", s->has_c ? "_c" : "");
     dsmlpC_emit_set_name(k, base, 16, uniq);
-    const int ba = 4, ca = 4 + s->has_bias;
+    const int ba = xa + 1, ca = ba + s->has_bias;
     const int minb = s->tokens <= MIXED_TWO_PER_SM ? 2 : 1;
     /* Narrow blocks stream the weight: 128 k per stage, copied as 128-byte row pieces (bench/proto/tma_patterns.cu:
     ** 3.42 TB/s against 3.25 for 64-byte ones), 256 k (two 128-byte pieces a row) for 16- and 32-token blocks (SwiGLU-4096
     ** int8 T = 16 86.0 -> 82.9 us); wide ones multiply more per byte and keep more, smaller stages. */
-    const int bk = s->tokens <= 32 && s->k % 256 == 0 ? 256 : minb == 2 && s->k % 128 == 0 ? 128 : 64;
-    const size_t stage = (size_t)s->tokens * bk * 2 + EMIT_MIXED_ROWS * (size_t)bk, staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;
+    /* Float weights: 64 k a stage (one 128-byte row piece: 16 KiB of W, several stages in flight) */
+    const int bk = !quant ? 64 : s->tokens <= 32 && s->k % 256 == 0 ? 256 : minb == 2 && s->k % 128 == 0 ? 128 : 64;
+    const size_t stage = (size_t)s->tokens * bk * 2 + EMIT_MIXED_ROWS * (size_t)bk * (quant ? 1 : 2), staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;
     int stages = (int)((minb == 2 ? MIXED_SMEM_STAGES_2 : MIXED_SMEM_STAGES) / stage);
     while ((size_t)stages * stage < staging) stages++;
     const size_t smem = (size_t)stages * stage + 2 * (size_t)stages * 8 + 1024;
@@ -85,7 +90,8 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     snprintf(kk, sizeof kk, "%lld", (long long)s->k);
     snprintf(rpg, sizeof rpg, "%lld", (long long)(s->n / s->groups));
     const char *kv[] = {"NAME", k->name, "N", nn, "K", kk, "RPG", rpg, "EPI_WHAT", what,
-                        "QUANT", qt == DSMLP_I8 ? "1" : "2", "Q_NAME", qt == DSMLP_I8 ? "int8" : "fp8 e4m3",
+                        "QUANT", quant == 1 ? "1" : quant == 2 ? "2" : "0",
+                        "Q_NAME", quant == 1 ? "int8" : quant == 2 ? "fp8 e4m3" : dsmlp_dtype_name(qt),
                         "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
                         "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "BK", bks, "SMEM", sm, "TOK", tok, "MINB", mb,
                         "GATED", s->gated ? "1" : "0", "GACT", s->gated ? dsmlpC_emit_act_fn(s->gact) : "ds_relu",

@@ -96,7 +96,22 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
             } else {
                 tp(&b, "      variants: cuBLASLt for every T\n");
             }
-            if (m->mixed_kernel[0] >= 0) {
+            if (PLAN_GEMM_HAS_MIXED(m) && m->mixed_scales < 0) {
+                tp(&b, "      wgmma variant (reads %s as stored, both operands through shared memory): runs instead of cuBLASLt %s\n",
+                   p->bufs[m->w].name, p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)" : "at T = 33..128 (not where the decode GEMV "
+                   "serves), one 64-token block for T <= 64, else 128-token ones");
+                if (m->mixed_gated_out >= 0)
+                    tp(&b, "        gated: its kernels also apply the gated step, writing %s [T, %lld] directly (that step "
+                           "and the [T, %lld] %s are skipped where they run)\n",
+                       p->bufs[m->mixed_gated_out].name, (long long)(m->n / 2), (long long)m->n, p->bufs[m->d].name);
+                for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
+                    if (m->mixed_kernel[v] < 0) continue;
+                    const plan_kernel *k = &p->kernels[m->mixed_kernel[v]];
+                    tp(&b, "        %3d tokens per block: %s  key %s (%s), grid (ceil(T / %d), %d, split), block %d, %zu B shared\n",
+                       k->rows_per_block, k->name, k->key[0] ? k->key : "(not compiled)", dsmlpC_kernel_arch(p, k),
+                       k->rows_per_block, k->grid_x, k->threads, k->smem_bytes);
+                }
+            } else if (PLAN_GEMM_HAS_MIXED(m)) {
                 const int every = p->mixed_mode == 2;
                 tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): runs instead of cuBLASLt and the decode GEMV %s%s, and then "
                        "the dequant step writing %s is skipped; one 16-, 32- or 64-token block for T <= 16, 32 or 64, else 128 or 256 (fewer padded "

@@ -273,10 +273,11 @@ static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, con
 {
     static const int tokens[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
+        if (m->mixed_kernel[v] < 0) continue;   /* a width float weights do not get */
         plan_kernel *k = &L->p->kernels[m->mixed_kernel[v]];
         dsmlp_status s;
         if ((s = arg(L, k, gated ? gated->out : m->d, -1)) || (s = arg(L, k, m->mixed_q, -1)) ||
-            (s = arg(L, k, m->mixed_scales, -1)) || (s = arg(L, k, m->x, -1)))
+            (m->mixed_scales >= 0 && (s = arg(L, k, m->mixed_scales, -1))) || (s = arg(L, k, m->x, -1)))
             return s;
         if ((s = gated ? (gated->bias >= 0 ? arg(L, k, gated->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m))) return s;
         emit_mixed_spec sp = {m->n, m->k, groups, m->epi, gated ? gated->bias >= 0 : m->bias >= 0, !gated && m->c >= 0,
@@ -302,6 +303,21 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
         if (!add_kernel(L, KERN_MIXED, &m->mixed_kernel[v])) return nomem(L);
     m->mixed_q = q, m->mixed_scales = sc;
+    return DSMLP_OK;
+}
+
+/* The same kernels on an f16/bf16 weight parameter [out,in] as stored (no scales), 64- and 128-token widths: they
+** beat cuBLASLt at T = 33..128 (exec_mixed.c's rule). Only where max_tokens reaches that range. */
+static dsmlp_status lower_wgmma_float(lw *L, plan_step *st)
+{
+    plan_gemm *m = &st->gemm;
+    const plan_buf *B = L->p->bufs;
+    if (L->p->max_tokens <= 32 && L->p->mixed_mode != 2) return DSMLP_OK;
+    const char *why = dsmlpC_emit_mixed_unsupported(L->p->arch, m->layout, B[m->w].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
+    if (why) return DSMLP_OK;   /* cuBLASLt, as before */
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
+        if (PLAN_MIXED_FLOAT_WIDTH(v) && !add_kernel(L, KERN_MIXED, &m->mixed_kernel[v])) return nomem(L);
+    m->mixed_q = m->w, m->mixed_scales = -1;
     return DSMLP_OK;
 }
 
@@ -334,6 +350,7 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
     dsmlp_status s = L->p->decode_max_tokens > 0 ? lower_gemv(L, m, w) : DSMLP_OK;
     if (s == DSMLP_OK && w->op == DSMLP_OP_DEQUANT && L->p->mixed_mode > 0) s = lower_mixed(L, st, w);
+    if (s == DSMLP_OK && w->op == DSMLP_OP_PARAM && L->p->mixed_mode > 0) s = lower_wgmma_float(L, st);
     return s;
 }
 
@@ -526,8 +543,8 @@ static dsmlp_status mixed_emit(lw *L)
     for (int i = 0; i < p->nsteps; i++) {
         plan_step *st = &p->steps[i];
         plan_gemm *m = &st->gemm;
-        if (st->kind != STEP_GEMM || m->mixed_kernel[0] < 0) continue;
-        int64_t groups = 0;   /* the dequant step's (lower_mixed runs only on a dequantized weight) */
+        if (st->kind != STEP_GEMM || !PLAN_GEMM_HAS_MIXED(m)) continue;
+        int64_t groups = m->mixed_scales < 0;   /* the dequant step's (float weights: one group, no scales) */
         for (int t = 0; t < p->nsteps; t++)
             if (p->steps[t].kind == STEP_KERNEL && p->steps[t].op.kind == KERN_DEQUANT && p->steps[t].op.deq.out == m->w)
                 groups = p->steps[t].op.deq.groups;

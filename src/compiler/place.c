@@ -59,12 +59,13 @@ static int overlap(const int *first, const int *last, int a, int b)
 static int64_t token_rows(const plan *p, int b)
 {
     static const int toks[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
-    const int last = PLAN_MIXED_VARIANTS - 1;   /* the narrowest tile */
     int64_t rows = p->max_tokens;
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
-        if (s->kind == STEP_GEMM && s->gemm.x == b && s->gemm.mixed_kernel[last] >= 0 && toks[last] > rows)
-            rows = toks[last];
+        if (s->kind != STEP_GEMM || s->gemm.x != b) continue;
+        int last = PLAN_MIXED_VARIANTS - 1;   /* the narrowest tile it has (float weights: 64 tokens) */
+        while (last > 0 && s->gemm.mixed_kernel[last] < 0) last--;
+        if (s->gemm.mixed_kernel[last] >= 0 && toks[last] > rows) rows = toks[last];
     }
     return rows;
 }

@@ -57,6 +57,8 @@ typedef enum plan_epilogue {
 
 #define PLAN_MIXED_VARIANTS  5   /* mixed-input GEMM kernels per GEMM step: 256, 128, 64, 32 and 16 tokens per block */
 #define PLAN_MIXED_TOKENS    {256, 128, 64, 32, 16}
+#define PLAN_MIXED_FLOAT_WIDTH(v) ((v) == 1 || (v) == 2)   /* the widths float weights get (128 and 64 tokens) */
+#define PLAN_GEMM_HAS_MIXED(m) ((m)->mixed_kernel[1] >= 0)  /* every kind has the 128-token width */
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
 
 /* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
@@ -78,7 +80,9 @@ typedef struct plan_gemm {
     ** generated kernels mixed_kernel[] (templates/mixed.cu, sm_90a) multiply x by the codes mixed_q and scales
     ** mixed_scales itself; where the runtime's rule lets it serve T (exec_mixed.c), it runs instead of cuBLASLt
     ** and the dequant step writing w is skipped. One kernel per block width: PLAN_MIXED_TOKENS[v] tokens (small T
-    ** takes narrow blocks, which multiply less padding). -1: none. */
+    ** takes narrow blocks, which multiply less padding). -1: none. Where w is an f16/bf16 parameter [out,in] the
+    ** same kernels read it as stored (mixed_q = w, mixed_scales = -1), 64- and 128-token widths only
+    ** (PLAN_MIXED_FLOAT_WIDTH), for T = 33..128 (exec_mixed.c). PLAN_GEMM_HAS_MIXED: either kind. */
     int           mixed_kernel[PLAN_MIXED_VARIANTS], mixed_q, mixed_scales;
     /* mixed_gated_out >= 0: the mixed kernels also apply the gated step that reads d as [up | gate] (lower.c
     ** mixed_emit): they write its output mixed_gated_out [T, n / 2], with its bias mixed_gated_bias (-1:

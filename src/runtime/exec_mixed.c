@@ -13,12 +13,21 @@
 #define MIXED_MAX_T        2048   /* above: dequantize + cuBLASLt (see dsmlpR_mixed_pick) */
 #define MIXED_ANY_FILL_T   512    /* up to here the copy costs more than padded token tiles */
 #define MIXED_SPLIT_MIN_KB 8      /* k blocks of 64 per block of a split, at least */
+#define MIXED_FLOAT_MIN_T  33     /* float weights: the kernels for T = 33..128, cuBLASLt elsewhere (see */
+#define MIXED_FLOAT_MAX_T  128    /* dsmlpR_mixed_pick) */
 
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
 {
-    if (g->mixed_kernel[0] < 0 || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
+    if (!PLAN_GEMM_HAS_MIXED(g) || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
     /* the decode GEMV on the codes runs first (docs/quant.md), unless mixed_gemm = 2 pins the mixed kernels */
     if (p->mixed_mode != 2 && dsmlpR_gemv_reads_codes(g, T)) return 0;
+    /* Float weights ([out,in] f16/bf16 as stored): T = 33..128, where they beat cuBLASLt (H200, [out,in], as loaded:
+    ** GELU-4096 f16 T = 64 85.1-85.4 -> 82.0-82.1 us, 128 87.6 -> 86.9-87.0; SwiGLU-4096 bf16 T = 64 105.2 -> 100.9-101.0,
+    ** 128 113.6 -> 110.2-110.8); at T = 3..16 they lost up to 2 us (SwiGLU), at 256 20 (bench/RESULTS.md,
+    ** twenty-ninth session), and the decode GEMV serves its T first. */
+    const int flt = g->mixed_scales < 0;
+    if (p->mixed_mode != 2 && flt && ((g->decode_kernel >= 0 && T <= g->decode_max_T) || T < MIXED_FLOAT_MIN_T || T > MIXED_FLOAT_MAX_T))
+        return 0;
     /* Token tiles: one 16-, 32- or 64-token block for T <= 16, 32 or 64 (16-token blocks: half the x copied per
     ** weight byte of 32-token ones, 0.7-3.6 us faster at T = 2..16 in 4096-wide int8/fp8 blocks on the H200,
     ** bench/RESULTS.md twenty-third session); else 128-token ones where they pad fewer tokens than
@@ -30,6 +39,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     for (int w = PLAN_MIXED_VARIANTS - 1; w >= 2 && !v; w--)   /* the narrowest one-block tile that holds T */
         if (T <= toks[w] && g->mixed_kernel[w] >= 0) v = w;
     if (!v && (T + toks[1] - 1) / toks[1] * toks[1] < (T + toks[0] - 1) / toks[0] * toks[0] && g->mixed_kernel[1] >= 0) v = 1;
+    if (g->mixed_kernel[v] < 0) v = 1;   /* float weights have no 256-token width */
     const int tok = toks[v];
     const int64_t tiles = (T + tok - 1) / tok, base = tiles * (g->n / EMIT_MIXED_ROWS), kb = g->k / 64;
     /* Blocks resident at once (one or two per SM), each walking its share of k: a grid under that takes as long as a
@@ -62,7 +72,7 @@ int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T)
     int n = 0;
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
-        if (s->kind != STEP_GEMM || (s->gemm.mixed_kernel[0] < 0 && s->gemm.decode_q < 0)) continue;
+        if (s->kind != STEP_GEMM || ((!PLAN_GEMM_HAS_MIXED(&s->gemm) || s->gemm.mixed_scales < 0) && s->gemm.decode_q < 0)) continue;
         if (!dsmlpR_mixed_serves(p, rt, &s->gemm, T) && !dsmlpR_gemv_reads_codes(&s->gemm, T)) return 0;
         n++;
     }
@@ -217,16 +227,19 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     dsmlp_status s = encode(ctx, cu, &tx, xt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
                             2, rt->ptr[g->x], dsmlpR_mixed_x_rows(p, g, T, mp->tokens), g->k, 64, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
     const int gated = g->mixed_gated_out >= 0;   /* up and gate rows as two boxes of 64 rows */
-    const int qbox = EMIT_MIXED_QBOX(k->mixed_bk);
+    const dsmlp_dtype wt = p->bufs[g->mixed_q].dtype;   /* codes, or float weights of x's dtype (no scales) */
+    const size_t wb = wt == DSMLP_I8 || wt == DSMLP_FP8_E4M3 ? 1 : 2;
+    const int qbox = EMIT_MIXED_QBOX(k->mixed_bk, (int)wb);
+    const CUtensorMapDataType wdt = wb == 1 ? CU_TENSOR_MAP_DATA_TYPE_UINT8
+                                    : wt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
     if (s == DSMLP_OK)
-        s = encode(ctx, cu, &tq, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, rt->ptr[g->mixed_q], g->n, g->k, qbox,
-                   gated ? EMIT_MIXED_ROWS / 2 : EMIT_MIXED_ROWS, qbox == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B,
-                   what, p->bufs[g->mixed_q].name);
+        s = encode(ctx, cu, &tq, wdt, wb, rt->ptr[g->mixed_q], g->n, g->k, qbox, gated ? EMIT_MIXED_ROWS / 2 : EMIT_MIXED_ROWS,
+                   qbox * wb == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B, what, p->bufs[g->mixed_q].name);
     if (s != DSMLP_OK) return s;
     long long TT = (long long)T;
     CUdeviceptr none = 0;
     const int d = gated ? g->mixed_gated_out : g->d, bias = gated ? g->mixed_gated_bias : g->bias;
-    void *args[] = {&tx, &tq, &TT, &rt->ptr[d], &rt->ptr[g->mixed_scales], bias >= 0 ? &rt->ptr[bias] : &none,
+    void *args[] = {&tx, &tq, &TT, &rt->ptr[d], g->mixed_scales >= 0 ? &rt->ptr[g->mixed_scales] : &none, bias >= 0 ? &rt->ptr[bias] : &none,
                     !gated && g->c >= 0 ? &rt->ptr[g->c] : &none};
     const int64_t tiles = (T + mp->tokens - 1) / mp->tokens;
     if (tiles > 2147483647)

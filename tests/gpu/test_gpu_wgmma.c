@@ -1,0 +1,122 @@
+/*
+** test_gpu_wgmma.c — the wgmma kernels on f16/bf16 weights as stored
+** (templates/mixed.cu with DS_QUANT 0: both operands from shared memory),
+** pinned at every T (mixed_gemm = 2) on [out,in] blocks: GELU / ReLU /
+** gated SiLU / gated GELU, LayerNorm / RMSNorm / none, with and without
+** biases, at T from 1 to 300 (both widths, 64 and 128 tokens; split k,
+** partial and several tiles), against the CPU reference in double precision (f16 / bf16
+** tolerance). Each plan must carry the variant on both GEMMs ([in,out]:
+** none). Skips (77) without a GPU, notes and passes on cards before sm_90.
+*/
+#include "gpu_case.h"
+
+typedef struct wcase {
+    const char    *name;
+    dsmlp_dtype    dt;
+    dsmlp_mlp_act  act;
+    dsmlp_norm     norm;
+    int            bias;
+    int64_t        H, I;
+} wcase;
+
+static const wcase cases[] = {
+    {"gelu f16 LN bias", DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1024, 4096},
+    {"swiglu bf16 RMS", DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 0, 1024, 2816},
+    {"gated gelu f16 LN bias", DSMLP_F16, DSMLP_MLP_GATED_GELU, DSMLP_NORM_LAYERNORM, 1, 512, 1536},
+    {"relu bf16 no norm bias", DSMLP_BF16, DSMLP_MLP_RELU, DSMLP_NORM_NONE, 1, 768, 3072},
+};
+/* 1..64: one 64-token block; 100, 128: one 128-token tile; 129, 300: two and three */
+static const int64_t Ts[] = {1, 2, 3, 16, 17, 33, 64, 100, 128, 129, 300};
+
+static void config(const wcase *w, dsmlp_layout layout, dsmlp_mlp_config *c)
+{
+    dsmlp_mlp_config_default(c);
+    c->hidden = w->H, c->intermediate = w->I, c->dtype = w->dt, c->activation = w->act, c->norm = w->norm;
+    c->layout = layout, c->epsilon = 1e-5;
+    c->attn_bias = c->bias1 = c->bias2 = w->bias;
+    c->norm_bias = w->bias && w->norm == DSMLP_NORM_LAYERNORM;
+}
+
+static int count(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *s = text; (s = strstr(s, what)); s++) n++;
+    return n;
+}
+
+START_TEST(float_weights_every_T)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    o.mixed_gemm = 2, o.stream_max_tokens = 0;
+    dsmlp_ctx *ctx = NULL;
+    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
+    const char *arch = dsmlp_device_arch(ctx);
+    if (!arch || strncmp(arch, "sm_90", 5)) {
+        printf("note: %s: the wgmma kernels need sm_90; not run\n", arch ? arch : "no device");
+        dsmlp_ctx_free(ctx);
+        return;
+    }
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    enum { N = sizeof cases / sizeof *cases };
+    dsmlp_mlp_config cfg[2 * N];
+    for (int i = 0; i < N; i++) config(&cases[i], DSMLP_LAYOUT_OUT_IN, &cfg[i]), config(&cases[i], DSMLP_LAYOUT_IN_OUT, &cfg[N + i]);
+    printf("precompiled %d distinct kernels\n", gu_precompile(ctx, cfg, N, 300));
+    gu_tally ty = {0};
+    for (int i = 0; i < N; i++) {
+        const int gated = cases[i].act == DSMLP_MLP_GATED_SILU || cases[i].act == DSMLP_MLP_GATED_GELU;
+        char desc[100];
+        snprintf(desc, sizeof desc, "%s H=%lld I=%lld [out,in]", cases[i].name, (long long)cases[i].H, (long long)cases[i].I);
+        gu_case c;
+        dsmlp_status st = gu_case_open(&c, ctx, &cfg[i], 300, desc);
+        ck_assert_msg(st == DSMLP_OK, "%s: %s", desc, dsmlp_last_error(ctx));
+        char *text = NULL;
+        TU_OK(ctx, dsmlp_plan_explain(c.pl, &text));
+        ck_assert_msg(count(text, "wgmma variant (reads") == 2, "%s: want a wgmma variant on both GEMMs:\n%s", desc, text);
+        ck_assert_msg(!gated == !strstr(text, "gated: its kernels also apply the gated step"),
+                      "%s: the first GEMM's wgmma kernels %s apply the gating:\n%s", desc, gated ? "do not" : "wrongly", text);
+        free(text);
+        for (size_t t = 0; t < sizeof Ts / sizeof *Ts; t++) {
+            double err = gu_case_check(&c, Ts[t], &st);
+            int ok = st == DSMLP_OK && err <= gu_tol(c.dtype);
+            gu_tally_add(&ty, c.dtype, desc, Ts[t], err, ok);
+            printf("%s %-50s T=%-4lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", desc, (long long)Ts[t], err, st ? " run: " : "",
+                   st ? dsmlp_last_error(ctx) : "");
+        }
+        fflush(stdout);
+        gu_case_close(&c);
+    }
+    /* [in,out] weights: no variant (the kernels read K-major rows) */
+    dsmlp_graph *g;
+    dsmlp_plan *pl;
+    dsmlp_compile_options co;
+    dsmlp_compile_options_default(&co);
+    co.defer_compile = 1;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "mlp", &g));
+    TU_OK(ctx, dsmlp_mlp_build(g, &cfg[N]));
+    TU_OK(ctx, dsmlp_plan_build(ctx, g, &co, &pl));
+    char *text = NULL;
+    TU_OK(ctx, dsmlp_plan_explain(pl, &text));
+    ck_assert_msg(count(text, "wgmma variant") == 0, "[in,out]: no wgmma variant wanted:\n%s", text);
+    free(text);
+    dsmlp_plan_free(pl);
+    dsmlp_graph_free(g);
+    gu_tally_print(&ty, "wgmma kernels on float weights", ctx);
+    ck_assert_int_gt(ty.cases, 0);
+    ck_assert_msg(ty.failed == 0, "%d of %d cases failed", ty.failed, ty.cases);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+static Suite *make(void)
+{
+    Suite *s = suite_create("gpu_wgmma");
+    TCase *tc = tcase_create("wgmma");
+    tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, float_weights_every_T);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return gu_main(make, "gpu-wgmma"); }
