@@ -14,7 +14,7 @@ bandwidth and FLOPs / measured bf16 GEMM rate, both measured in this run), the
 ratio to the best peer, and each result's relative error against a float64
 reference. Run with the GPU machine's python3 (it has PyTorch):
 
-    python3 bench/peers.py --lib build/lib/libdsmlp.so [--tokens 1,16,128,1024,8192]
+    python3 bench/peers.py --lib build/lib/libdsmlp.so [--tokens 1,16,128,1024,8192] [--layout out_in]
 """
 import argparse
 import ctypes
@@ -146,8 +146,14 @@ def make_params(block, dev):
     return {k: v.to(dt).contiguous() for k, v in p.items()}
 
 
-def torch_block(block):
+def matmul_w(out_in):
+    """x times a weight stored [in,out] (x @ w) or [out,in] (F.linear, nn.Linear's layout)."""
+    return (lambda x, w: F.linear(x, w)) if out_in else (lambda x, w: x @ w)
+
+
+def torch_block(block, out_in=False):
     """The block as plain PyTorch ops (the same math dsmlp computes)."""
+    mm = matmul_w(out_in)
     c = block["cfg"]
     eps, norm, act = c["epsilon"], c["norm"], c["activation"]
     post_ln = not c["pre_layer_norm"]
@@ -160,7 +166,7 @@ def torch_block(block):
             h = F.layer_norm(s, (s.shape[-1],), p["norm_w"], p.get("norm_b"), eps)
         else:
             h = F.rms_norm(s, (s.shape[-1],), p["norm_w"], eps)
-        u = h @ p["w1"]
+        u = mm(h, p["w1"])
         if "b1" in p:
             u = u + p["b1"]
         if act == MLP_GELU:
@@ -170,7 +176,7 @@ def torch_block(block):
         else:
             up, gate = u.chunk(2, dim=-1)
             u = up * (F.silu(gate) if act == MLP_GATED_SILU else F.gelu(gate))
-        y = u @ p["w2"]
+        y = mm(u, p["w2"])
         if "b2" in p:
             y = y + p["b2"]
         return y + (h if post_ln else s)
@@ -258,6 +264,8 @@ def main():
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--sets", type=int, default=0, help="input sets to rotate (0: enough to exceed L2)")
     ap.add_argument("--no-compile", action="store_true", help="skip torch.compile")
+    ap.add_argument("--layout", choices=("in_out", "out_in"), default="in_out",
+                    help="weights [in,out] (x @ w) or [out,in] (nn.Linear's, F.linear) for every implementation")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
 
@@ -280,7 +288,11 @@ def main():
         H = c["hidden"]
         dt = TORCH_DT[c["dtype"]]
         params = make_params(block, dev)
-        fn = torch_block(block)
+        out_in = args.layout == "out_in"
+        if out_in:   # the same weights stored [out,in]: dsmlp binds them so, PyTorch runs F.linear
+            params["w1"], params["w2"] = params["w1"].t().contiguous(), params["w2"].t().contiguous()
+            block = dict(block, cfg=dict(block["cfg"], layout=1))   # DSMLP_LAYOUT_OUT_IN
+        fn = torch_block(block, out_in)
         plan = ds.compile(block, max(tokens))
         for k, v in params.items():
             ds.bind(plan, k, v)
@@ -325,11 +337,13 @@ def main():
                 except Exception as e:  # report, don't hide
                     print(f"torch.compile failed for {block['name']} T={T}: {e}", flush=True)
             w1, w2 = params["w1"], params["w2"]
-            inner = w2.shape[0]
+            inner = w2.shape[1] if out_in else w2.shape[0]
+
+            w1m, w2m = (w1.t(), w2.t()) if out_in else (w1, w2)   # [out,in]: transposed views, cuBLAS's transpose flag
 
             def gemms(A, X, o):
-                u = A @ w1
-                torch.matmul(u[:, :inner] if u.shape[1] != inner else u, w2, out=o)
+                u = A @ w1m
+                torch.matmul(u[:, :inner] if u.shape[1] != inner else u, w2m, out=o)
             res["cublas_gemms"] = dict(err=float("nan"), us=graph_time_us(gemms, sets, args.reps))
             floor_us, nbytes, flops = block_floor(block, T, bw, rate)
             best_peer = min(v["us"] for k, v in res.items() if k in ("eager", "compile"))
