@@ -46,6 +46,8 @@ typedef {{C_T}} ds_c_t;
 #define DS_ROWS 128              // weight rows per block
 #define DS_XB (DS_XB64 * (DS_BK / 64))
 #define DS_WBYTES (DS_QUANT ? 1 : 2)      // bytes per weight element
+#define DS_WMN {{WMN}}           // 1: float W stored [in,out] ([k][n]: the wgmma's A operand MN-major), copied as two
+                                 // boxes of 64 k x 64 n a stage (the 128-byte swizzle: 128 bytes of n a k row)
 #define DS_QB (DS_ROWS * DS_BK * DS_WBYTES)
 #define DS_QW (DS_BK * DS_WBYTES > 128 ? 128 : DS_BK * DS_WBYTES)   // bytes of a row per q box (the swizzle span):
 #define DS_QWE (DS_QW / DS_WBYTES)        // DS_BK / DS_QWE boxes per stage (the runtime's tensor map: EMIT_MIXED_QBOX)
@@ -104,6 +106,14 @@ __device__ __forceinline__ unsigned long long ds_weight_policy()
 __device__ __forceinline__ unsigned long long ds_desc(unsigned saddr)
 {
     return (unsigned long long)((saddr & 0x3ffff) >> 4) | 1ull << 16 | (unsigned long long)(1024 >> 4) << 32 | 1ull << 62;
+}
+// An MN-major operand in the 128-byte swizzle layout (64 elements of m a 128-byte k row): 8-k-row groups 1024 bytes
+// apart. Its m64 fits one swizzle atom, so only the k groups' stride matters; both offsets hold it (their roles swap
+// between K- and MN-major layouts).
+__device__ __forceinline__ unsigned long long ds_desc_mn(unsigned saddr)
+{
+    return (unsigned long long)((saddr & 0x3ffff) >> 4) | (unsigned long long)(1024 >> 4) << 16 |
+           (unsigned long long)(1024 >> 4) << 32 | 1ull << 62;
 }
 // Keep the compiler from moving register reads or writes across this point: wgmma reads A and writes the
 // accumulators asynchronously, between its issue and the wait.
@@ -193,37 +203,39 @@ __device__ __forceinline__ void ds_wgmma(float (&d)[DS_TOK / 2], const unsigned 
 }
 
 #if DS_QUANT == 0
+#define DS_TRANS_A DS_WMN_S      // A MN-major ([in,out] W): transposed
+#define DS_WMN_S "{{WMN}}"
 // One m64nTk16 wgmma with A (64 weight rows x 16 k) from shared memory too: both through descriptors.
 __device__ __forceinline__ void ds_wgmma_ss(float (&d)[DS_TOK / 2], unsigned long long da, unsigned long long db)
 {
 #if DS_TOK == 256
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n256k16.f32." DS_WG_T "." DS_WG_T " "
-                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, 0, 0;\n}\n"
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, " DS_TRANS_A ", 0;\n}\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
                  : "l"(da), "l"(db));
 #elif DS_TOK == 128
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n128k16.f32." DS_WG_T "." DS_WG_T " "
-                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, %64, %65, p, 1, 1, 0, 0;\n}\n"
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63}, %64, %65, p, 1, 1, " DS_TRANS_A ", 0;\n}\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
                  : "l"(da), "l"(db));
 #elif DS_TOK == 64
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n64k16.f32." DS_WG_T "." DS_WG_T " "
-                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, " DS_TRANS_A ", 0;\n}\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
                  : "l"(da), "l"(db));
 #elif DS_TOK == 32
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n32k16.f32." DS_WG_T "." DS_WG_T " "
-                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, 0, 0;\n}\n"
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, " DS_TRANS_A ", 0;\n}\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
                  : "l"(da), "l"(db));
 #elif DS_TOK == 16
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
                  "wgmma.mma_async.sync.aligned.m64n16k16.f32." DS_WG_T "." DS_WG_T " "
-                 "{%0,%1,%2,%3,%4,%5,%6,%7}, %8, %9, p, 1, 1, 0, 0;\n}\n"
+                 "{%0,%1,%2,%3,%4,%5,%6,%7}, %8, %9, p, 1, 1, " DS_TRANS_A ", 0;\n}\n"
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
                  : "l"(da), "l"(db));
 #endif
@@ -331,7 +343,10 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #pragma unroll
                 for (int b = 0; b < DS_BK / DS_QWE; b++) {
                     unsigned char *qs = sm + s * DS_STAGE + DS_XB + b * DS_QBOX;
-#if DS_GATED
+#if DS_WMN   // (DS_BK = 64: one b) coordinates (n, k); the block's 64 up and 64 gate columns, or its 128
+                    ds_tma_hint(qs, &tq, DS_GATED ? n0 / 2 : n0, kt * DS_BK, full + s, wpol);
+                    ds_tma_hint(qs + DS_QBOX / 2, &tq, DS_GATED ? (int)(DS_N / 2) + n0 / 2 : n0 + 64, kt * DS_BK, full + s, wpol);
+#elif DS_GATED
                     ds_tma_hint(qs, &tq, kt * DS_BK + b * DS_QWE, n0 / 2, full + s, wpol);   // up rows
                     ds_tma_hint(qs + DS_QBOX / 2, &tq, kt * DS_BK + b * DS_QWE, (int)(DS_N / 2) + n0 / 2, full + s, wpol);   // gate
 #else
@@ -362,14 +377,19 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         const int i = kt - kb0, s = i % DS_STAGES;
         ds_bar_wait(full + s, (i / DS_STAGES) & 1);
         DS_TL(if (tid == 128 && i == 0) ds_tl_mark(tl, 2);)   // first stage in
-        const unsigned wa = ds_sa(sm + s * DS_STAGE + DS_XB) + cw * 64 * DS_QW;
+        const unsigned wa = ds_sa(sm + s * DS_STAGE + DS_XB) + cw * 64 * DS_QW;   // [in,out]: box cw (64 x 128 bytes too)
         ds_fence(d);
         asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 #pragma unroll
         for (int hf = 0; hf < DS_BK / 64; hf++) {
             const unsigned xa = ds_sa(sm + s * DS_STAGE + hf * DS_XB64);
 #pragma unroll
-            for (int kk = 0; kk < 4; kk++) ds_wgmma_ss(d, ds_desc(wa + hf * DS_QBOX + kk * 32), ds_desc(xa + kk * 32));
+            for (int kk = 0; kk < 4; kk++)
+#if DS_WMN   // k16 step kk: 16 k rows of 128 bytes further
+                ds_wgmma_ss(d, ds_desc_mn(wa + kk * 2048), ds_desc(xa + kk * 32));
+#else
+                ds_wgmma_ss(d, ds_desc(wa + hf * DS_QBOX + kk * 32), ds_desc(xa + kk * 32));
+#endif
         }
         asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
         ds_fence(d);

@@ -254,7 +254,7 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
                 buf(j, dt, 1, 0, k);
                 if (bias) buf(j, dt, 0, 1, n);
                 if (c) buf(j, dt, 1, 0, n);
-                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 32 << (v % 4), 0, DSMLP_ACT_GELU_TANH};   /* 32..256 tokens */
+                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 32 << (v % 4), 0, DSMLP_ACT_GELU_TANH, 0};   /* 32..256 tokens */
                 TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
                 ck_assert_int_eq(j->k.arch_a, 1);
             }
@@ -266,9 +266,23 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
         const int64_t n = 28672, k = 4096, groups = q ? n : 16;
         buf(j, dt, 1, 0, n / 2), buf(j, qt, 0, n, k), buf(j, DSMLP_F32, 0, 1, groups), buf(j, dt, 1, 0, k);
         if (q) buf(j, dt, 0, 1, n);
-        emit_mixed_spec sp = {n, k, groups, EPI_NONE, q, 0, q ? 256 : 16, 1, q ? DSMLP_ACT_GELU_ERF : DSMLP_ACT_SILU};
+        emit_mixed_spec sp = {n, k, groups, EPI_NONE, q, 0, q ? 256 : 16, 1, q ? DSMLP_ACT_GELU_ERF : DSMLP_ACT_SILU, 0};
         TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
         ck_assert_msg(strstr(j->k.source, "#define DS_GATED 1") != NULL, "%s is not gated", j->k.name);
+    }
+    /* The same kernels on float weights as stored (DS_QUANT 0, both wgmma operands from shared memory): f16 and bf16,
+    ** [out,in] and [in,out] (DS_WMN: A MN-major), plain + C and gated, 64- and 128-token blocks. */
+    for (int w = 0; w < 4; w++) {
+        job *j = new_job("sm_90a");
+        const dsmlp_dtype dt = w & 1 ? DSMLP_BF16 : DSMLP_F16;
+        const int io = w >> 1, gated = w == 1 || w == 2;
+        const int64_t n = gated ? 28672 : 4096, k = gated ? 4096 : 14336;
+        buf(j, dt, 1, 0, gated ? n / 2 : n), buf(j, dt, 0, io ? k : n, io ? n : k), buf(j, dt, 1, 0, k);
+        if (!gated) buf(j, dt, 1, 0, n);   /* C */
+        emit_mixed_spec sp = {n, k, 1, EPI_NONE, 0, !gated, w & 1 ? 128 : 64, gated, DSMLP_ACT_SILU, io};
+        TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
+        ck_assert_ptr_nonnull(strstr(j->k.source, "#define DS_QUANT 0"));
+        ck_assert_ptr_nonnull(strstr(j->k.source, io ? "#define DS_WMN 1" : "#define DS_WMN 0"));
     }
 }
 

@@ -471,12 +471,13 @@ END_TEST
 /* The decode GEMV on [out,in] codes multiplies them with f16 activations in f16 pairs: int8 anywhere, fp8 from
 ** sm_89 (its pair conversion; before it fp32, and the template refuses the pairs); bf16 activations in fp32. */
 /* f16/bf16 weights [out,in] on sm_90 get the wgmma kernels (templates/mixed.cu on the weight as stored: no scales)
-** in the 64- and 128-token widths only; [in,out], sm_80 and plans that never reach T = 33 (mixed_gemm 1) get none. */
+** in the 64- and 128-token widths only, either layout ([in,out]: DS_WMN); sm_80 and plans that never reach T = 33
+** (mixed_gemm 1) get none. */
 START_TEST(wgmma_float_variant)
 {
     dsmlp_ctx *ctx = tu_ctx();
     static const struct { dsmlp_layout lay; const char *arch; int max_t, want; } cases[] = {
-        {DSMLP_LAYOUT_OUT_IN, "sm_90", 256, 1}, {DSMLP_LAYOUT_IN_OUT, "sm_90", 256, 0},
+        {DSMLP_LAYOUT_OUT_IN, "sm_90", 256, 1}, {DSMLP_LAYOUT_IN_OUT, "sm_90", 256, 1},
         {DSMLP_LAYOUT_OUT_IN, "sm_80", 256, 0}, {DSMLP_LAYOUT_OUT_IN, "sm_90", 32, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         dsmlp_mlp_config c;
@@ -501,6 +502,7 @@ START_TEST(wgmma_float_variant)
                 const plan_kernel *k = &p->kernels[m->mixed_kernel[v]];
                 ck_assert_int_eq(k->rows_per_block, v == 1 ? 128 : 64);
                 ck_assert_ptr_nonnull(strstr(k->source, "#define DS_QUANT 0"));
+                ck_assert_ptr_nonnull(strstr(k->source, cases[i].lay == DSMLP_LAYOUT_IN_OUT ? "#define DS_WMN 1" : "#define DS_WMN 0"));
                 ck_assert_int_eq(k->nargs, 3 + (m->n == 2 * 2816 ? 1 : 1 + (m->c >= 0)));   /* d, w, x; bias (, C) */
                 ck_assert_msg(!strncmp(k->name, "dsmlp_wgmma", 11), "%s", k->name);
             }

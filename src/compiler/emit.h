@@ -69,6 +69,7 @@ typedef struct emit_mixed_spec {
     int           gated;    /* 1: W = [up | gate]; d[T, n / 2] = (up + bias_up) * gact(gate + bias_gate) (the gated
                                step fused: epi EPI_NONE, no C; bias, when present, is the gated step's [n]) */
     dsmlp_act     gact;
+    int           io;       /* float weights stored [in,out] (the template's DS_WMN); codes are always [out,in] */
 } emit_mixed_spec;
 /* NULL when the kernel can serve a GEMM of these operands, else why not (explain). */
 const char  *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout, dsmlp_dtype q, dsmlp_dtype x,

@@ -21,8 +21,8 @@ const char *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout,
                                           dsmlp_dtype d, int64_t n, int64_t k)
 {
     if (strcmp(arch, "sm_90") && strcmp(arch, "sm_90a")) return "needs sm_90 (wgmma)";
-    if (layout != DSMLP_LAYOUT_OUT_IN) return "needs the weight [out,in]";
     if ((x != DSMLP_F16 && x != DSMLP_BF16) || d != x) return "needs f16 or bf16 activations and output alike";
+    if (layout != DSMLP_LAYOUT_OUT_IN && q != x) return "needs the weight [out,in]";   /* float weights: either */
     if (q != DSMLP_I8 && q != DSMLP_FP8_E4M3 && q != x) return "needs int8 or fp8 codes, or weights of x's dtype";
     if (n % EMIT_MIXED_ROWS) return "needs out a multiple of 128";
     if (k % 64) return "needs in a multiple of 64";
@@ -43,7 +43,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     const dsmlp_dtype dt = B[k->args[0]].dtype, qt = B[k->args[1]].dtype;
     const int quant = qt == DSMLP_I8 ? 1 : qt == DSMLP_FP8_E4M3 ? 2 : 0, xa = 2 + (quant > 0);   /* float: no scales */
     const dsmlp_dtype st = quant ? B[k->args[2]].dtype : DSMLP_F32, xt = B[k->args[xa]].dtype;
-    const char *why = dsmlpC_emit_mixed_unsupported(p->arch, DSMLP_LAYOUT_OUT_IN, qt, xt, dt, s->n, s->k);
+    const char *why = dsmlpC_emit_mixed_unsupported(p->arch, s->io ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN, qt, xt, dt, s->n, s->k);
     if (why) return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "codegen: mixed-input GEMM n = %lld, k = %lld %s",
                                    (long long)s->n, (long long)s->k, why);
     static const int widths[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
@@ -68,6 +68,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
              (long long)s->n, (long long)s->k, (long long)s->groups,
              s->gated ? dsmlpC_emit_act_name(s->gact) : act == 1 ? "relu" : act == 2 ? "gelu" : "lin",
              s->gated ? "_gated" : "", s->has_bias ? "_bias" : "", s->has_c ? "_c" : "");
+    if (s->io) snprintf(base + strlen(base), sizeof base - strlen(base), "_io");
     dsmlpC_emit_set_name(k, base, 16, uniq);
     const int ba = xa + 1, ca = ba + s->has_bias;
     const int minb = s->tokens <= MIXED_TWO_PER_SM ? 2 : 1;
@@ -94,7 +95,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
                         "Q_NAME", quant == 1 ? "int8" : quant == 2 ? "fp8 e4m3" : dsmlp_dtype_name(qt),
                         "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
                         "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "BK", bks, "SMEM", sm, "TOK", tok, "MINB", mb,
-                        "GATED", s->gated ? "1" : "0", "GACT", s->gated ? dsmlpC_emit_act_fn(s->gact) : "ds_relu",
+                        "GATED", s->gated ? "1" : "0", "WMN", s->io && !quant ? "1" : "0", "GACT", s->gated ? dsmlpC_emit_act_fn(s->gact) : "ds_relu",
                         "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act == 1 ? "1" : act == 2 ? "2" : "0",
                         "D_T", dsmlpC_emit_ctype(dt), "S_T", dsmlpC_emit_ctype(st),
                         "B_T", dsmlpC_emit_ctype(s->has_bias ? B[k->args[ba]].dtype : dt),

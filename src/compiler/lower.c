@@ -281,7 +281,8 @@ static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, con
             return s;
         if ((s = gated ? (gated->bias >= 0 ? arg(L, k, gated->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m))) return s;
         emit_mixed_spec sp = {m->n, m->k, groups, m->epi, gated ? gated->bias >= 0 : m->bias >= 0, !gated && m->c >= 0,
-                              tokens[v], gated != NULL, gated ? gated->act : DSMLP_ACT_GELU_TANH};
+                              tokens[v], gated != NULL, gated ? gated->act : DSMLP_ACT_GELU_TANH,
+                              m->layout == DSMLP_LAYOUT_IN_OUT};
         if ((s = emit_unique(L, k, em_mixed, &sp)) != DSMLP_OK) return s;
     }
     return DSMLP_OK;
@@ -306,13 +307,14 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
     return DSMLP_OK;
 }
 
-/* The same kernels on an f16/bf16 weight parameter [out,in] as stored (no scales), 64- and 128-token widths: they
-** beat cuBLASLt at T = 33..128 (exec_mixed.c's rule). Only where max_tokens reaches that range. */
+/* The same kernels on an f16/bf16 weight parameter as stored (no scales; [in,out]: A MN-major), 64- and 128-token
+** widths: they beat cuBLASLt at T = 33..128 ([in,out]: 65..128; exec_mixed.c's rule). Only where max_tokens reaches
+** that range. */
 static dsmlp_status lower_wgmma_float(lw *L, plan_step *st)
 {
     plan_gemm *m = &st->gemm;
     const plan_buf *B = L->p->bufs;
-    if (L->p->max_tokens <= 32 && L->p->mixed_mode != 2) return DSMLP_OK;
+    if (L->p->max_tokens <= (m->layout == DSMLP_LAYOUT_IN_OUT ? 64 : 32) && L->p->mixed_mode != 2) return DSMLP_OK;
     const char *why = dsmlpC_emit_mixed_unsupported(L->p->arch, m->layout, B[m->w].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
     if (why) return DSMLP_OK;   /* cuBLASLt, as before */
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)

@@ -81,8 +81,8 @@ typedef struct plan_gemm {
     ** mixed_scales itself; where the runtime's rule lets it serve T (exec_mixed.c), it runs instead of cuBLASLt
     ** and the dequant step writing w is skipped. One kernel per block width: PLAN_MIXED_TOKENS[v] tokens (small T
     ** takes narrow blocks, which multiply less padding). -1: none. Where w is an f16/bf16 parameter [out,in] the
-    ** same kernels read it as stored (mixed_q = w, mixed_scales = -1), 64- and 128-token widths only
-    ** (PLAN_MIXED_FLOAT_WIDTH), for T = 33..128 (exec_mixed.c). PLAN_GEMM_HAS_MIXED: either kind. */
+    ** same kernels read it as stored (mixed_q = w, mixed_scales = -1; either layout), 64- and 128-token widths only
+    ** (PLAN_MIXED_FLOAT_WIDTH), for T = 33..128 ([in,out]: 65..128; exec_mixed.c). PLAN_GEMM_HAS_MIXED: either kind. */
     int           mixed_kernel[PLAN_MIXED_VARIANTS], mixed_q, mixed_scales;
     /* mixed_gated_out >= 0: the mixed kernels also apply the gated step that reads d as [up | gate] (lower.c
     ** mixed_emit): they write its output mixed_gated_out [T, n / 2], with its bias mixed_gated_bias (-1:

@@ -13,20 +13,23 @@
 #define MIXED_MAX_T        2048   /* above: dequantize + cuBLASLt (see dsmlpR_mixed_pick) */
 #define MIXED_ANY_FILL_T   512    /* up to here the copy costs more than padded token tiles */
 #define MIXED_SPLIT_MIN_KB 8      /* k blocks of 64 per block of a split, at least */
-#define MIXED_FLOAT_MIN_T  33     /* float weights: the kernels for T = 33..128, cuBLASLt elsewhere (see */
-#define MIXED_FLOAT_MAX_T  128    /* dsmlpR_mixed_pick) */
+#define MIXED_FLOAT_MIN_T     33   /* float weights [out,in]: the kernels for T = 33..128, cuBLASLt elsewhere; */
+#define MIXED_FLOAT_IO_MIN_T  65   /* [in,out]: T = 65..128 (see dsmlpR_mixed_pick) */
+#define MIXED_FLOAT_MAX_T     128
 
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
 {
     if (!PLAN_GEMM_HAS_MIXED(g) || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
     /* the decode GEMV on the codes runs first (docs/quant.md), unless mixed_gemm = 2 pins the mixed kernels */
     if (p->mixed_mode != 2 && dsmlpR_gemv_reads_codes(g, T)) return 0;
-    /* Float weights ([out,in] f16/bf16 as stored): T = 33..128, where they beat cuBLASLt (H200, [out,in], as loaded:
-    ** GELU-4096 f16 T = 64 85.1-85.4 -> 82.0-82.1 us, 128 87.6 -> 86.9-87.0; SwiGLU-4096 bf16 T = 64 105.2 -> 100.9-101.0,
-    ** 128 113.6 -> 110.2-110.8); at T = 3..16 they lost up to 2 us (SwiGLU), at 256 20 (bench/RESULTS.md,
-    ** twenty-ninth session), and the decode GEMV serves its T first. */
+    /* Float weights (f16/bf16 as stored) where they beat cuBLASLt (H200, as loaded, bench/RESULTS.md twenty-ninth
+    ** session): [out,in] T = 33..128 (GELU-4096 f16 T = 64 87.3-87.6 -> 82.6-82.8 us, SwiGLU-4096 bf16 107.9-108.0 ->
+    ** 100.5-101.2); [in,out] T = 65..128 (SwiGLU T = 128 144.3-144.7 -> 110.2-110.3, GELU T = 100 87.9 -> 83.8; at
+    ** T = 33..64 GELU lost 0.4-1.0 there, cuBLASLt reading [in,out] faster). At T = 3..16 they lost up to 2 us, at
+    ** 256 20; the decode GEMV serves its T first. */
     const int flt = g->mixed_scales < 0;
-    if (p->mixed_mode != 2 && flt && ((g->decode_kernel >= 0 && T <= g->decode_max_T) || T < MIXED_FLOAT_MIN_T || T > MIXED_FLOAT_MAX_T))
+    const int64_t flt_min = g->layout == DSMLP_LAYOUT_IN_OUT ? MIXED_FLOAT_IO_MIN_T : MIXED_FLOAT_MIN_T;
+    if (p->mixed_mode != 2 && flt && ((g->decode_kernel >= 0 && T <= g->decode_max_T) || T < flt_min || T > MIXED_FLOAT_MAX_T))
         return 0;
     /* Token tiles: one 16-, 32- or 64-token block for T <= 16, 32 or 64 (16-token blocks: half the x copied per
     ** weight byte of 32-token ones, 0.7-3.6 us faster at T = 2..16 in 4096-wide int8/fp8 blocks on the H200,
@@ -232,7 +235,10 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     const int qbox = EMIT_MIXED_QBOX(k->mixed_bk, (int)wb);
     const CUtensorMapDataType wdt = wb == 1 ? CU_TENSOR_MAP_DATA_TYPE_UINT8
                                     : wt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
-    if (s == DSMLP_OK)
+    if (s == DSMLP_OK && wb == 2 && g->layout == DSMLP_LAYOUT_IN_OUT)   /* [k][n]: boxes of 64 n x 64 k (the 128-byte swizzle) */
+        s = encode(ctx, cu, &tq, wdt, wb, rt->ptr[g->mixed_q], g->k, g->n, 64, k->mixed_bk, CU_TENSOR_MAP_SWIZZLE_128B, what,
+                   p->bufs[g->mixed_q].name);
+    else if (s == DSMLP_OK)
         s = encode(ctx, cu, &tq, wdt, wb, rt->ptr[g->mixed_q], g->n, g->k, qbox, gated ? EMIT_MIXED_ROWS / 2 : EMIT_MIXED_ROWS,
                    qbox * wb == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B, what, p->bufs[g->mixed_q].name);
     if (s != DSMLP_OK) return s;
