@@ -33,7 +33,8 @@ static dsmlp_plan *build(dsmlp_ctx *ctx, const dsmlp_graph *g, int defer)
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
     o.arch = "sm_90", o.defer_compile = defer;
-    o.decode_max_tokens = 0;   /* these tests index the norm/act/gated kernels; the GEMV has its own */
+    o.decode_max_tokens = 0, o.mixed_gemm = 0;   /* these tests index the norm/act/gated kernels; the GEMV and the
+                                                  ** wgmma kernels have their own (test_plan) */
     dsmlp_plan *p;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
     return p;
