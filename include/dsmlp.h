@@ -446,9 +446,10 @@ typedef struct dsmlp_compile_options {
                                   copy) that runs instead of dequantize +
                                   cuBLASLt: 1 (default) at the token counts
                                   where its grid fills the GPU (docs/quant.md),
-                                  2 at every T, 0 never; [out,in] f16/bf16
-                                  weights get the same kernels on the
-                                  weight as stored, run at T = 33..128     */
+                                  2 at every T, 0 never; f16/bf16 weights
+                                  get the same kernels on the weight as
+                                  stored, run at T = 33..128 ([in,out]:
+                                  65..128)                                  */
 } dsmlp_compile_options;
 
 void dsmlp_compile_options_default(dsmlp_compile_options *o);
