@@ -18,6 +18,9 @@
 // block's 128 rows are 64 up rows (warpgroup 1) and the matching 64 gate rows (warpgroup 2), copied as two boxes of
 // 64 rows (tq's boxes are 64 rows high then); the epilogue writes d[T, {{N}} / 2] = (up + bias_up) * act(gate +
 // bias_gate), the gated step's output: no [T, {{N}}] intermediate, no gated kernel.
+// Float weights (DS_QUANT 0: f16/bf16 as stored, no scales): the weight box is the wgmmas' A operand through a
+// descriptor too (K-major for [out,in]; MN-major for [in,out], DS_WMN, copied as 64 k x 64 n boxes), and a stage's
+// wgmmas stay in flight while the next stage's are issued.
 #define DS_N {{N}}LL
 #define DS_K {{K}}LL
 #define DS_RPG {{RPG}}LL         // weight rows per scale group

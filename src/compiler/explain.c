@@ -101,17 +101,6 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                    p->bufs[m->w].name, p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)"
                    : m->layout == DSMLP_LAYOUT_IN_OUT ? "at T = 65..128, in 128-token blocks"
                                                       : "at T = 33..128 (not where the decode GEMV serves), one 64-token block for T <= 64, else 128-token ones");
-                if (m->mixed_gated_out >= 0)
-                    tp(&b, "        gated: its kernels also apply the gated step, writing %s [T, %lld] directly (that step "
-                           "and the [T, %lld] %s are skipped where they run)\n",
-                       p->bufs[m->mixed_gated_out].name, (long long)(m->n / 2), (long long)m->n, p->bufs[m->d].name);
-                for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
-                    if (m->mixed_kernel[v] < 0) continue;
-                    const plan_kernel *k = &p->kernels[m->mixed_kernel[v]];
-                    tp(&b, "        %3d tokens per block: %s  key %s (%s), grid (ceil(T / %d), %d, split), block %d, %zu B shared\n",
-                       k->rows_per_block, k->name, k->key[0] ? k->key : "(not compiled)", dsmlpC_kernel_arch(p, k),
-                       k->rows_per_block, k->grid_x, k->threads, k->smem_bytes);
-                }
             } else if (PLAN_GEMM_HAS_MIXED(m)) {
                 const int every = p->mixed_mode == 2;
                 tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): runs instead of cuBLASLt and the decode GEMV %s%s, and then "
@@ -123,6 +112,8 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                                       : "at T = 1..2048 ",
                    every ? "" : "where its grid (split) fills 7/10 of the SMs, above T = 512 with token tiles at least 3/4 full",
                    p->bufs[m->w].name, PLAN_MIXED_SPLIT_MAX);
+            }
+            if (PLAN_GEMM_HAS_MIXED(m)) {   /* either kind: the gating they apply, their kernels */
                 if (m->mixed_gated_out >= 0)
                     tp(&b, "        gated: its kernels also apply the gated step, writing %s [T, %lld] directly (that step "
                            "and the [T, %lld] %s are skipped where they run)\n",
