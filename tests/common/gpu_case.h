@@ -94,6 +94,9 @@ double       gu_case_check(gu_case *c, int64_t T, dsmlp_status *status);
 /* Compiles the distinct kernels of every config's plan on all cores into the
 ** suite's store; returns how many. */
 int          gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncfg, int64_t max_tokens);
+/* A context with the mixed-input (wgmma) kernels pinned at every T (mixed_gemm = 2) and no weight-streaming route, the
+** reference on all cores; NULL (a note naming what, printed) where the device is not sm_90. */
+dsmlp_ctx   *gu_ctx_wgmma_pinned(const char *what);
 
 void gu_tally_add(gu_tally *ty, dsmlp_dtype t, const char *desc, int64_t T, double err, int ok);
 void gu_tally_print(const gu_tally *ty, const char *suite, dsmlp_ctx *ctx);

@@ -213,19 +213,8 @@ static void precompile_mixed(dsmlp_ctx *ctx)
 
 START_TEST(mixed_every_layout)
 {
-    dsmlp_ctx_options o;
-    dsmlp_ctx_options_default(&o);
-    dsmlp_ctx_options_from_env(&o);
-    o.mixed_gemm = 2, o.stream_max_tokens = 0;
-    dsmlp_ctx *ctx = NULL;
-    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
-    const char *arch = dsmlp_device_arch(ctx);
-    if (!arch || strncmp(arch, "sm_90", 5)) {
-        printf("note: %s: the mixed-input GEMM needs sm_90; not run\n", arch ? arch : "no device");
-        dsmlp_ctx_free(ctx);
-        return;
-    }
-    dsmlp_reference_set_threads(ctx, gu_cores());
+    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the mixed-input GEMM");
+    if (!ctx) return;
     precompile_mixed(ctx);
     gu_tally ty = {0};
     for (int g = 0; g < 2; g++)

@@ -46,19 +46,8 @@ static int count(const char *text, const char *what)
 
 START_TEST(float_weights_every_T)
 {
-    dsmlp_ctx_options o;
-    dsmlp_ctx_options_default(&o);
-    dsmlp_ctx_options_from_env(&o);
-    o.mixed_gemm = 2, o.stream_max_tokens = 0;
-    dsmlp_ctx *ctx = NULL;
-    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
-    const char *arch = dsmlp_device_arch(ctx);
-    if (!arch || strncmp(arch, "sm_90", 5)) {
-        printf("note: %s: the wgmma kernels need sm_90; not run\n", arch ? arch : "no device");
-        dsmlp_ctx_free(ctx);
-        return;
-    }
-    dsmlp_reference_set_threads(ctx, gu_cores());
+    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the wgmma kernels on float weights");
+    if (!ctx) return;
     enum { N = sizeof cases / sizeof *cases };
     dsmlp_mlp_config cfg[2 * N];
     for (int i = 0; i < N; i++) config(&cases[i], DSMLP_LAYOUT_OUT_IN, &cfg[i]), config(&cases[i], DSMLP_LAYOUT_IN_OUT, &cfg[N + i]);
