@@ -515,6 +515,7 @@ START_TEST(wgmma_float_variant)
         dsmlp_plan_free(h);
     }
     max_tok = -1;
+    dsmlp_ctx_free(ctx);
 }
 END_TEST
 
@@ -548,6 +549,7 @@ START_TEST(decode_half_pairs)
         dsmlp_plan_free(h);
     }
     decode_max = -1, mixed = -1;
+    dsmlp_ctx_free(ctx);
 }
 END_TEST
 
