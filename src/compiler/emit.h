@@ -54,7 +54,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
 
 /* Mixed-input GEMM variant of a GEMM step on a dequantized weight (templates/mixed.cu, sm_90a): the codes [n, k]
 ** ([out,in]) and row-group scales read directly. args: d [T,n], q [n,k], scales [groups], x [T,k], [bias [n]],
-** [c [T,n]]; d and x f16 or bf16 alike. Float weights (q of x's dtype, [out,in]): no scales argument, groups 1.
+** [c [T,n]]; d and x f16 or bf16 alike. Float weights (q of x's dtype, either layout: io): no scales argument, groups 1.
 ** Supported shapes: dsmlpC_emit_mixed_unsupported. */
 #define EMIT_MIXED_ROWS 128   /* weight rows per block (tokens per block: PLAN_MIXED_TOKENS) */
 /* Elements of a weight row per copy box of a mixed-input kernel with bk k per stage and wbytes-byte weights (the

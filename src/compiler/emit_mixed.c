@@ -1,8 +1,8 @@
 /* emit_mixed.c — the mixed-input GEMM variant of a GEMM step on a dequantized weight (templates/mixed.cu): a
 ** Hopper wgmma GEMM that reads the int8/fp8 codes and converts them in its main loop, so the main route at large T
 ** needs no dequantized copy of the weight (issue 10; measured in bench/RESULTS.md). The same kernel serves f16/bf16
-** weights as stored ([out,in], both wgmma operands from shared memory) at small T, where cuBLASLt streams them
-** slower (docs/stream.md). */
+** weights as stored (either layout, both wgmma operands from shared memory) at T = 33..128, where cuBLASLt streams
+** them slower (docs/quant.md "The same kernels on f16/bf16 weights"). */
 #include "emit.h"
 #include "emit_int.h"
 #include "error.h"

@@ -99,8 +99,9 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
             if (PLAN_GEMM_HAS_MIXED(m) && m->mixed_scales < 0) {
                 tp(&b, "      wgmma variant (reads %s as stored, both operands through shared memory): runs instead of cuBLASLt %s\n",
                    p->bufs[m->w].name, p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)"
-                   : m->layout == DSMLP_LAYOUT_IN_OUT ? "at T = 65..128, in 128-token blocks"
-                                                      : "at T = 33..128 (not where the decode GEMV serves), one 64-token block for T <= 64, else 128-token ones");
+                   : m->layout == DSMLP_LAYOUT_IN_OUT ? "at T = 65..128 where its grid (split) fills 7/10 of the SMs, in 128-token blocks"
+                                                      : "at T = 33..128 where its grid (split) fills 7/10 of the SMs (not where the decode GEMV "
+                                                        "serves), one 64-token block for T <= 64, else 128-token ones");
             } else if (PLAN_GEMM_HAS_MIXED(m)) {
                 const int every = p->mixed_mode == 2;
                 tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): runs instead of cuBLASLt and the decode GEMV %s%s, and then "
