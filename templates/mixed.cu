@@ -206,8 +206,7 @@ __device__ __forceinline__ void ds_wgmma(float (&d)[DS_TOK / 2], const unsigned 
 }
 
 #if DS_QUANT == 0
-#define DS_TRANS_A DS_WMN_S      // A MN-major ([in,out] W): transposed
-#define DS_WMN_S "{{WMN}}"
+#define DS_TRANS_A "{{WMN}}"     // the wgmma's imm-trans-a: A MN-major ([in,out] W, DS_WMN) is transposed
 // One m64nTk16 wgmma with A (64 weight rows x 16 k) from shared memory too: both through descriptors.
 __device__ __forceinline__ void ds_wgmma_ss(float (&d)[DS_TOK / 2], unsigned long long da, unsigned long long db)
 {

@@ -468,8 +468,6 @@ START_TEST(mixed_gated)
 }
 END_TEST
 
-/* The decode GEMV on [out,in] codes multiplies them with f16 activations in f16 pairs: int8 anywhere, fp8 from
-** sm_89 (its pair conversion; before it fp32, and the template refuses the pairs); bf16 activations in fp32. */
 /* f16/bf16 weights [out,in] on sm_90 get the wgmma kernels (templates/mixed.cu on the weight as stored: no scales)
 ** in the 64- and 128-token widths only, either layout ([in,out]: DS_WMN); sm_80 and plans that never reach T = 33
 ** (mixed_gemm 1) get none. */
@@ -519,6 +517,8 @@ START_TEST(wgmma_float_variant)
 }
 END_TEST
 
+/* The decode GEMV on [out,in] codes multiplies them with f16 activations in f16 pairs: int8 anywhere, fp8 from
+** sm_89 (its pair conversion; before it fp32, and the template refuses the pairs); bf16 activations in fp32. */
 START_TEST(decode_half_pairs)
 {
     dsmlp_ctx *ctx = tu_ctx();

@@ -626,7 +626,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     int ba = 3 + (quant > 0), ca = ba + s->has_bias;
     /* int8 or fp8 codes (fp8: sm_89's pair conversion) times f16 x in f16 pairs, 16 codes a load (templates/gemv.cu
     ** ds_hmac16); bf16 x stays fp32 */
-    const int half_mac = xt == DSMLP_F16 && vec == 16 && (quant == 1 || (quant == 2 && atoi(p->arch + 3) >= 89));
+    const int half_mac = xt == DSMLP_F16 && vec == 16 && (quant == 1 || (quant == 2 && dsmlpC_arch_fp8_cvt(p)));
     char nn[32], kk[32], v[16], vxs[16], mt[16], th[16], cws[16], un[16], xe[32], re[16], gx[32], bas[16], cas[16], qs[4],
         rpg[32], lw[96];
     snprintf(lw, sizeof lw, "%s%s", io ? "[K, N] (in,out)" : "[N, K] (out,in)",

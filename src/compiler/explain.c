@@ -97,11 +97,12 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                 tp(&b, "      variants: cuBLASLt for every T\n");
             }
             if (PLAN_GEMM_HAS_MIXED(m) && m->mixed_scales < 0) {
+                char range[160];
+                snprintf(range, sizeof range, "at T = %d..%d where its grid (split) fills 7/10 of the SMs (not where the decode GEMV "
+                         "serves), %s", PLAN_FLOAT_MIXED_MIN_T(m->layout), PLAN_FLOAT_MIXED_MAX_T,
+                         PLAN_FLOAT_MIXED_MIN_T(m->layout) > 64 ? "in 128-token blocks" : "one 64-token block for T <= 64, else 128-token ones");
                 tp(&b, "      wgmma variant (reads %s as stored, both operands through shared memory): runs instead of cuBLASLt %s\n",
-                   p->bufs[m->w].name, p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)"
-                   : m->layout == DSMLP_LAYOUT_IN_OUT ? "at T = 65..128 where its grid (split) fills 7/10 of the SMs, in 128-token blocks"
-                                                      : "at T = 33..128 where its grid (split) fills 7/10 of the SMs (not where the decode GEMV "
-                                                        "serves), one 64-token block for T <= 64, else 128-token ones");
+                   p->bufs[m->w].name, p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)" : range);
             } else if (PLAN_GEMM_HAS_MIXED(m)) {
                 const int every = p->mixed_mode == 2;
                 tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): runs instead of cuBLASLt and the decode GEMV %s%s, and then "

@@ -314,7 +314,7 @@ static dsmlp_status lower_wgmma_float(lw *L, plan_step *st)
 {
     plan_gemm *m = &st->gemm;
     const plan_buf *B = L->p->bufs;
-    if (L->p->max_tokens <= (m->layout == DSMLP_LAYOUT_IN_OUT ? 64 : 32) && L->p->mixed_mode != 2) return DSMLP_OK;
+    if (L->p->max_tokens < PLAN_FLOAT_MIXED_MIN_T(m->layout) && L->p->mixed_mode != 2) return DSMLP_OK;
     const char *why = dsmlpC_emit_mixed_unsupported(L->p->arch, m->layout, B[m->w].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
     if (why) return DSMLP_OK;   /* cuBLASLt, as before */
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)

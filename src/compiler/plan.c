@@ -91,6 +91,8 @@ const char *dsmlpC_kernel_arch(const plan *p, const plan_kernel *k)
     return k->arch_a && strcmp(p->arch, "sm_90") == 0 ? "sm_90a" : p->arch;
 }
 
+int dsmlpC_arch_fp8_cvt(const plan *p) { return atoi(p->arch + 3) >= 89; }
+
 int dsmlpC_gemv_grid(const plan_kernel *k, int64_t resident)
 {
     if (!k->gemv_rounds || resident < 1 || k->grid_x <= resident) return k->grid_x;

@@ -59,6 +59,9 @@ typedef enum plan_epilogue {
 #define PLAN_MIXED_TOKENS    {256, 128, 64, 32, 16}
 #define PLAN_MIXED_FLOAT_WIDTH(v) ((v) == 1 || (v) == 2)   /* the widths float weights get (128 and 64 tokens) */
 #define PLAN_GEMM_HAS_MIXED(m) ((m)->mixed_kernel[1] >= 0)  /* every kind has the 128-token width */
+/* T the float-weight kernels serve (mixed_gemm 1): [out,in] from 33, [in,out] from 65, to 128 (exec_mixed.c) */
+#define PLAN_FLOAT_MIXED_MIN_T(layout) ((layout) == DSMLP_LAYOUT_IN_OUT ? 65 : 33)
+#define PLAN_FLOAT_MIXED_MAX_T 128
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
 
 /* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
@@ -270,6 +273,8 @@ int          dsmlpC_plan_find_buf(const plan *p, const char *name);
 /* The target kernel k is compiled for: the plan's, or its arch-specific form ("sm_90" -> "sm_90a") where k needs
 ** one. The store keys, bundles and loading use it, so a plan for sm_90 carries sm_90a cubins for those kernels. */
 const char  *dsmlpC_kernel_arch(const plan *p, const plan_kernel *k);
+/* 1 where the plan's target converts fp8 e4m3 pairs in one instruction (sm_89's cvt.rn.f16x2.e4m3x2). */
+int          dsmlpC_arch_fp8_cvt(const plan *p);
 /* The blocks to launch kernel k with on a device that holds `resident` of them at once: grid_x, or for a GEMV in
 ** rounds the fewest rounds that fit (a partial second wave ran its blocks up to 17 us late), spread evenly. */
 int          dsmlpC_gemv_grid(const plan_kernel *k, int64_t resident);

@@ -128,7 +128,7 @@ static const char *why_not(rb *R, const cand *c, char *buf, size_t cap)
     else if (!float_dt(B[c->d].dtype)) snprintf(buf, cap, "%s output", dsmlp_dtype_name(B[c->d].dtype));
     else if (g->k % 8 || n % 8) snprintf(buf, cap, "n = %lld, k = %lld: both must be multiples of 8 (16-byte rows)", (long long)n, (long long)g->k);
     else if (g->bias >= 0 && !float_dt(B[g->bias].dtype)) snprintf(buf, cap, "bias dtype");
-    else if (c->deq && B[c->deq->q].dtype == DSMLP_FP8_E4M3 && atoi(p->arch + 3) < 89)
+    else if (c->deq && B[c->deq->q].dtype == DSMLP_FP8_E4M3 && !dsmlpC_arch_fp8_cvt(p))
         snprintf(buf, cap, "fp8 weights on %s (the stream kernels convert e4m3 with sm_89's cvt)", p->arch);
     else return NULL;
     return buf;

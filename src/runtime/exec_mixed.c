@@ -13,9 +13,6 @@
 #define MIXED_MAX_T        2048   /* above: dequantize + cuBLASLt (see dsmlpR_mixed_pick) */
 #define MIXED_ANY_FILL_T   512    /* up to here the copy costs more than padded token tiles */
 #define MIXED_SPLIT_MIN_KB 8      /* k blocks of 64 per block of a split, at least */
-#define MIXED_FLOAT_MIN_T     33   /* float weights [out,in]: the kernels for T = 33..128, cuBLASLt elsewhere; */
-#define MIXED_FLOAT_IO_MIN_T  65   /* [in,out]: T = 65..128 (see dsmlpR_mixed_pick) */
-#define MIXED_FLOAT_MAX_T     128
 
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
 {
@@ -28,8 +25,8 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** T = 33..64 GELU lost 0.4-1.0 there, cuBLASLt reading [in,out] faster). At T = 3..16 they lost up to 2 us, at
     ** 256 20; the decode GEMV serves its T first. */
     const int flt = g->mixed_scales < 0;
-    const int64_t flt_min = g->layout == DSMLP_LAYOUT_IN_OUT ? MIXED_FLOAT_IO_MIN_T : MIXED_FLOAT_MIN_T;
-    if (p->mixed_mode != 2 && flt && ((g->decode_kernel >= 0 && T <= g->decode_max_T) || T < flt_min || T > MIXED_FLOAT_MAX_T))
+    if (p->mixed_mode != 2 && flt && ((g->decode_kernel >= 0 && T <= g->decode_max_T) ||
+                                      T < PLAN_FLOAT_MIXED_MIN_T(g->layout) || T > PLAN_FLOAT_MIXED_MAX_T))
         return 0;
     /* Token tiles: one 16-, 32- or 64-token block for T <= 16, 32 or 64 (16-token blocks: half the x copied per
     ** weight byte of 32-token ones, 0.7-3.6 us faster at T = 2..16 in 4096-wide int8/fp8 blocks on the H200,
