@@ -531,15 +531,18 @@ dsmlp_status dsmlp_set_nccl_comm(dsmlp_plan *p, void *nccl_comm);
 /* Runs the plan for T tokens on a CUstream (NULL = default stream). No
 ** allocation, synchronization or host round-trip: graph-capturable. */
 dsmlp_status dsmlp_run(dsmlp_plan *p, int64_t T, void *stream);
-/* Times, on the plan's device, the main steps against the weight-streaming
-** route (each tile variant and grid size) for every token bucket (T <= 8, 16,
-** 32, 64, 128), applies the fastest and stores the decision as a tuning
-** record in the kernel store (so later loads on the same kind of device, and
-** bundles, reuse it). Uses its own random buffers; bindings are kept. Takes
-** about a second per plan. */
+/* Times, on the plan's device, for every token bucket (T <= 8, 16, 32, 64,
+** 128): each GEMM step's generated mixed-input / wgmma kernel against
+** cuBLASLt within the main steps, then the main steps against the
+** weight-streaming route where the plan has one (each tile variant and grid
+** size); every time a CUDA-graph replay of one run. Applies the fastest and
+** stores the decision as a tuning record in the kernel store (so later loads
+** on the same kind of device, and bundles, reuse it). A plan with neither
+** has nothing to tune (DSMLP_OK, no record). Uses its own random buffers;
+** bindings are kept. Takes a few seconds per plan. */
 dsmlp_status dsmlp_plan_tune(dsmlp_plan *p);
-/* Store key of the plan's tuning record on its device ("" without a
-** weight-streaming route); for bundling it. The plan must be loaded. */
+/* Store key of the plan's tuning record on its device ("" where there is
+** nothing to tune); for bundling it. The plan must be loaded. */
 dsmlp_status dsmlp_plan_tune_key(const dsmlp_plan *p, const char **key);
 /* Which route and kernels serve which T, and why (measured, tuning record or
 ** heuristic). Caller frees with dsmlp_free. */

@@ -2,6 +2,7 @@
 ** count, and its launch. Its kernel reads x and the weight's codes through tensor maps (the copy engine's
 ** descriptors), encoded on the host for each launch from the bound pointers: no device work, capturable. */
 #include "exec_mixed.h"
+#include "exec_stream.h"
 #include "cuda_api.h"
 #include "device.h"
 #include "context.h"
@@ -14,19 +15,39 @@
 #define MIXED_ANY_FILL_T   512    /* up to here the copy costs more than padded token tiles */
 #define MIXED_SPLIT_MIN_KB 8      /* k blocks of 64 per block of a split, at least */
 
+int dsmlpR_mixed_tunable(const plan *p)
+{
+    for (int i = 0; p->mixed_mode == 1 && i < p->nsteps; i++)
+        if (p->steps[i].kind == STEP_GEMM && PLAN_GEMM_HAS_MIXED(&p->steps[i].gemm)) return 1;
+    return 0;
+}
+
+/* The tuning record's choice for GEMM g at T (exec_tune.c): 1 its kernel, 0 not, -1 none (the rule decides). */
+static int tuned_choice(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T)
+{
+    if (p->mixed_mode != 1 || T > dsmlpR_exec_bucket_tokens(PLAN_BUCKETS - 1)) return -1;
+    const exec_gemm_pick *m = rt->pick[dsmlpR_exec_bucket(T)].gemm;
+    for (int i = 0; m && i < p->nsteps; i++)
+        if (&p->steps[i].gemm == g) return m[i].use;
+    return -1;
+}
+
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
 {
     if (!PLAN_GEMM_HAS_MIXED(g) || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
     /* the decode GEMV on the codes runs first (docs/quant.md), unless mixed_gemm = 2 pins the mixed kernels */
     if (p->mixed_mode != 2 && dsmlpR_gemv_reads_codes(g, T)) return 0;
+    const int flt = g->mixed_scales < 0;
+    if (p->mixed_mode != 2 && flt && g->decode_kernel >= 0 && T <= g->decode_max_T) return 0;
+    /* a measured choice (dsmlp_plan_tune) replaces the rule below at T <= 128 */
+    const int tuned = tuned_choice(p, rt, g, T);
+    if (tuned == 0) return 0;
     /* Float weights (f16/bf16 as stored) where they beat cuBLASLt (H200, as loaded, bench/RESULTS.md twenty-ninth
     ** session): [out,in] T = 33..128 (GELU-4096 f16 T = 64 87.3-87.6 -> 82.6-82.8 us, SwiGLU-4096 bf16 107.9-108.0 ->
     ** 100.5-101.2); [in,out] T = 65..128 (SwiGLU T = 128 144.3-144.7 -> 110.2-110.3, GELU T = 100 87.9 -> 83.8; at
     ** T = 33..64 GELU lost 0.4-1.0 there, cuBLASLt reading [in,out] faster). At T = 3..16 they lost up to 2 us, at
     ** 256 20; the decode GEMV serves its T first. */
-    const int flt = g->mixed_scales < 0;
-    if (p->mixed_mode != 2 && flt && ((g->decode_kernel >= 0 && T <= g->decode_max_T) ||
-                                      T < PLAN_FLOAT_MIXED_MIN_T(g->layout) || T > PLAN_FLOAT_MIXED_MAX_T))
+    if (p->mixed_mode != 2 && tuned < 0 && flt && (T < PLAN_FLOAT_MIXED_MIN_T(g->layout) || T > PLAN_FLOAT_MIXED_MAX_T))
         return 0;
     /* Token tiles: one 16-, 32- or 64-token block for T <= 16, 32 or 64 (16-token blocks: half the x copied per
     ** weight byte of 32-token ones, 0.7-3.6 us faster at T = 2..16 in 4096-wide int8/fp8 blocks on the H200,
@@ -58,7 +79,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
         if (fit >= base) split = s;
     }
     if (out) out->kernel = g->mixed_kernel[v], out->tokens = tok, out->split = split;
-    if (p->mixed_mode == 2) return 1;
+    if (p->mixed_mode == 2 || tuned == 1) return 1;
     /* The rule (mixed_gemm = 1): the grid fills 7/10 of the SMs; above T = 512 the token tiles are at least 3/4 full
     ** (there a padded tile costs more than the copy saves), and above MIXED_MAX_T the kernel's lower rate costs more
     ** than the copy (GELU-4096 int8 T = 2048 / 3072 / 4096: 837.5 / 1385.1 / 1919.0 us against 855.0 / 1360.8 / 1769.5).

@@ -41,13 +41,22 @@ struct dsmlp_bindings {
     struct dsmlp_bindings *next;    /* the plan's list of created sets           */
 };
 
+/* A main-route GEMM step's kernel in one token bucket: its generated mixed-input / wgmma kernel or cuBLASLt (or
+** dequantize + cuBLASLt); the decode GEMV still comes first where it serves. */
+typedef struct exec_gemm_pick {
+    signed char use;          /* 1 the generated kernel, 0 cuBLASLt, -1 the rule in exec_mixed.c (not measured)   */
+    float       us_on, us_off;/* the route's time with and without it (µs, the bucket's two timed T summed; 0: not timed) */
+} exec_gemm_pick;
+
 /* How one token bucket (T <= 8, 16, 32, 64, 128) runs: the main steps or the
-** small-T route, and for each of its stream steps the variant and grid. */
+** small-T route, for each of its stream steps the variant and grid, and for
+** each main-route GEMM step whether its generated kernel serves. */
 typedef struct exec_pick {
     int    stream;            /* 1: plan.ssteps                                     */
     int   *variant;           /* [nssteps]: index into ssteps[i].stream.variant      */
     int   *grid;              /* [nssteps]: blocks (stream-K ranges)                 */
     double us_main, us_stream;/* measured block times, 0 when not measured           */
+    exec_gemm_pick *gemm;     /* [nsteps]: main-route GEMM step i's kernel (other steps: use -1)        */
     int64_t main_from;        /* > 0: the main route from this T up, in a stream bucket (the heuristic's
                               ** mixed-input GEMMs at T = 2..8, kept under a tuning record, which times
                               ** bucket 0 at T = 1; dsmlp_plan_set_route clears it) */

@@ -171,6 +171,7 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
         const int64_t T = dsmlpR_exec_bucket_hi(p, b);
         pk->stream = dsmlpR_exec_bucket_lo(b) <= T && T <= HEURISTIC_RING_MAX_T;
         pk->us_main = pk->us_stream = 0, pk->main_from = 0;
+        for (int i = 0; pk->gemm && i < p->nsteps; i++) pk->gemm[i] = (exec_gemm_pick){-1, 0, 0};
         for (int i = 0; i < p->nssteps; i++) {
             const plan_step *s = &p->ssteps[i];
             if (s->kind != STEP_STREAM) continue;
@@ -227,12 +228,18 @@ dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         rt->pick[b].variant = calloc((size_t)p->nssteps + 1, sizeof(int));
         rt->pick[b].grid = calloc((size_t)p->nssteps + 1, sizeof(int));
-        if (!rt->pick[b].variant || !rt->pick[b].grid)
+        rt->pick[b].gemm = malloc(((size_t)p->nsteps + 1) * sizeof *rt->pick[b].gemm);
+        if (!rt->pick[b].variant || !rt->pick[b].grid || !rt->pick[b].gemm)
             return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
+        for (int i = 0; i < p->nsteps; i++) rt->pick[b].gemm[i] = (exec_gemm_pick){-1, 0, 0};
     }
     if (!p->nssteps) {
         snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route: %.400s", p->stream_why);
-        return DSMLP_OK;
+        if (!dsmlpR_mixed_tunable(p)) return DSMLP_OK;
+        /* a tuning record may still choose the main route's GEMM kernels */
+        snprintf(rt->pick_from, sizeof rt->pick_from, "the rule in exec_mixed.c (no tuning record; dsmlp-compile --tune "
+                 "measures)");
+        return dsmlpR_exec_tune_apply_record(ctx, p, rt);
     }
     const cuda_api *cu = rt->dev->cu;
     rt->grid_max = 2 * rt->dev->sm_count > 0 ? 2 * rt->dev->sm_count : 1;
@@ -279,7 +286,9 @@ void dsmlpR_exec_stream_unload(exec_state *rt)
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         free(rt->pick[b].variant);
         free(rt->pick[b].grid);
+        free(rt->pick[b].gemm);
         rt->pick[b].variant = rt->pick[b].grid = NULL;
+        rt->pick[b].gemm = NULL;
     }
     if (rt->scratch && rt->dev) rt->dev->cu->cuMemFree(rt->scratch);
     rt->scratch = 0;

@@ -1,8 +1,10 @@
 /*
 ** exec_tune.c — which route, tile variant and grid serve each token bucket,
-** decided by timing on the device (dsmlp_plan_tune, dsmlp-compile --tune) and
-** kept in the kernel store as a tuning record, so every later load on the same
-** kind of device (and every bundle) gets the measured choice.
+** and which kernel each main-route GEMM runs (its generated mixed-input / wgmma
+** kernel or cuBLASLt), decided by timing on the device (dsmlp_plan_tune,
+** dsmlp-compile --tune) and kept in the kernel store as a tuning record, so
+** every later load on the same kind of device (and every bundle) gets the
+** measured choice.
 **
 ** Record: store entry named "tune:<graph>" under a key over the device (name,
 ** SMs, arch) and everything that shapes the plan (every kernel's store key,
@@ -10,11 +12,14 @@
 **     dsmlp-tune 1
 **     device <name>|sms <n>
 **     bucket <b> stream <0|1> main_us <x> stream_us <y> steps <n> <variant> <grid> ...
+**     mixed <b> steps <n> <c> <on> <off> ...   (per main step: 1 its generated kernel, 0 cuBLASLt, -1 the rule;
+**                                               the route's µs with and without it, 0 where not timed)
 ** A record that does not parse or does not fit the plan is ignored (the
 ** heuristic stays) and the explanation says so.
 */
 #include "exec_tune.h"
 #include "exec_stream.h"
+#include "exec_mixed.h"
 #include "context.h"
 #include "../compiler/route.h"
 #include "store_int.h"
@@ -22,12 +27,17 @@
 #include "dtype.h"
 
 #include <blake2.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define TUNE_MAGIC "dsmlp-tune 1\n"
 #define TUNE_REPS  30
+/* a GEMM's kernel choice moves off the rule's only when the other is this much faster: the rule's T ranges are
+** themselves measured, and flips at 1% (timed back to back, before graph replays) did not hold up in separate
+** processes, 0.7-1.3 us slower on an H200 (bench/RESULTS.md, thirtieth session) */
+#define TUNE_FLIP_GAIN 0.02
 
 static void field(blake2b_state *st, const char *s)
 {
@@ -61,6 +71,25 @@ static void tune_key(const plan *p, const exec_state *rt, uint8_t key[STORE_KEY_
     blake2b_final(&st, key, STORE_KEY_BYTES);
 }
 
+/* "mixed <b> steps <n> <c> <on> <off>...": each main step's kernel choice in bucket b (1 only for GEMMs with a
+** generated kernel) and the times behind it. */
+static int parse_mixed(const plan *p, const char *line, exec_pick *out)
+{
+    int b, nsteps, n = 0;
+    if (sscanf(line, "mixed %d steps %d%n", &b, &nsteps, &n) < 2 || b < 0 || b >= PLAN_BUCKETS || nsteps != p->nsteps) return -1;
+    const char *q = line + n;
+    for (int i = 0; i < nsteps; i++) {
+        int c, m = 0;
+        float on, off;
+        if (sscanf(q, " %d %f %f%n", &c, &on, &off, &m) < 3 || c < -1 || c > 1 || !(on >= 0) || !(off >= 0)) return -1;
+        q += m;
+        const int has = p->steps[i].kind == STEP_GEMM && PLAN_GEMM_HAS_MIXED(&p->steps[i].gemm);
+        if (c >= 0 && !has) return -1;
+        out[b].gemm[i] = (exec_gemm_pick){(signed char)c, on, off};
+    }
+    return 0;
+}
+
 /* Parses a record into picks; 0 when it fits the plan, else -1 with *why. */
 static int parse_record(const plan *p, const exec_state *rt, const char *text, size_t len, exec_pick *out,
                         const char **why)
@@ -73,11 +102,16 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
     int seen[PLAN_BUCKETS] = {0}, rc = 0;
     char *save = NULL;
     for (char *line = strtok_r(copy, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
+        if (!strncmp(line, "mixed ", 6)) {
+            if (parse_mixed(p, line, out) != 0) *why = "a mixed line does not fit the plan", rc = -1;
+            continue;
+        }
         if (strncmp(line, "bucket ", 7)) continue;
         int b, stream, nsteps, n = 0;
         double um, us;
         if (sscanf(line, "bucket %d stream %d main_us %lf stream_us %lf steps %d%n", &b, &stream, &um, &us, &nsteps, &n) < 5 ||
-            b < 0 || b >= PLAN_BUCKETS || nsteps != p->nssteps || (stream != 0 && stream != 1)) {
+            b < 0 || b >= PLAN_BUCKETS || nsteps != p->nssteps || (stream != 0 && stream != 1) ||
+            (stream && !p->nssteps)) {
             *why = "a bucket line does not fit the plan", rc = -1;
             break;
         }
@@ -127,22 +161,24 @@ dsmlp_status dsmlpR_exec_tune_apply_record(dsmlp_ctx *ctx, const plan *p, exec_s
         tmp[b] = rt->pick[b];
         tmp[b].variant = calloc((size_t)p->nssteps + 1, sizeof(int));
         tmp[b].grid = calloc((size_t)p->nssteps + 1, sizeof(int));
-        ok &= tmp[b].variant && tmp[b].grid;
+        tmp[b].gemm = malloc(((size_t)p->nsteps + 1) * sizeof *tmp[b].gemm);
+        ok &= tmp[b].variant && tmp[b].grid && tmp[b].gemm;
         if (ok) {
             memcpy(tmp[b].variant, rt->pick[b].variant, (size_t)p->nssteps * sizeof(int));
             memcpy(tmp[b].grid, rt->pick[b].grid, (size_t)p->nssteps * sizeof(int));
+            for (int i = 0; i < p->nsteps; i++) tmp[b].gemm[i] = (exec_gemm_pick){-1, 0, 0};
         }
     }
     const char *why = "out of memory";
     if (ok && parse_record(p, rt, (const char *)payload, len, tmp, &why) == 0) {
         for (int b = 0; b < PLAN_BUCKETS; b++) {
-            free(rt->pick[b].variant), free(rt->pick[b].grid);
+            free(rt->pick[b].variant), free(rt->pick[b].grid), free(rt->pick[b].gemm);
             rt->pick[b] = tmp[b];
         }
         snprintf(rt->pick_from, sizeof rt->pick_from, "measured: tuning record %.16s... in the kernel store", rt->tune_key);
         return DSMLP_OK;
     }
-    for (int b = 0; b < PLAN_BUCKETS; b++) free(tmp[b].variant), free(tmp[b].grid);
+    for (int b = 0; b < PLAN_BUCKETS; b++) free(tmp[b].variant), free(tmp[b].grid), free(tmp[b].gemm);
     snprintf(rt->pick_from + strlen(rt->pick_from), sizeof rt->pick_from - strlen(rt->pick_from),
              "; tuning record %.16s... ignored: %s", rt->tune_key, why);
     return DSMLP_OK;
@@ -194,7 +230,14 @@ static void tuner_close(tuner *t)
     free(t->mine), free(t->saved);
 }
 
-/* Random buffers for every input, parameter and output (T up to the route's bound). */
+/* The largest T of bucket b the plan runs (its max_tokens may be fewer). */
+static int64_t main_hi(const plan *p, int b)
+{
+    const int64_t hi = dsmlpR_exec_bucket_tokens(b);
+    return hi < p->max_tokens ? hi : p->max_tokens;
+}
+
+/* Random buffers for every input, parameter and output (T up to the buckets' bound). */
 static dsmlp_status tuner_open(tuner *t, dsmlp_plan *pl)
 {
     dsmlp_ctx *ctx = pl->ctx;
@@ -211,7 +254,7 @@ static dsmlp_status tuner_open(tuner *t, dsmlp_plan *pl)
     if (cu->cuStreamCreate(&t->st, 0) != CUDA_SUCCESS || cu->cuEventCreate(&t->e0, 0) != CUDA_SUCCESS ||
         cu->cuEventCreate(&t->e1, 0) != CUDA_SUCCESS)
         return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "dsmlp_plan_tune: creating a stream or events failed");
-    int64_t tmax = p->stream_max_T > 0 ? p->stream_max_T : 1;
+    const int64_t tmax = main_hi(p, PLAN_BUCKETS - 1) > p->stream_max_T ? main_hi(p, PLAN_BUCKETS - 1) : p->stream_max_T;
     for (int b = 0; b < p->nbufs; b++) {
         const plan_buf *B = &p->bufs[b];
         t->saved[b] = t->rt->ptr[b];
@@ -228,23 +271,61 @@ static dsmlp_status tuner_open(tuner *t, dsmlp_plan *pl)
     return DSMLP_OK;
 }
 
-/* Median-of-3 µs per run of `what` (a route, or one stream kernel when k >= 0). */
+/* Enqueues one run of `what` (a route, or one stream kernel when k >= 0, with its norm kernel where that step's norm
+** stays its own kernel). */
+static dsmlp_status enqueue_what(tuner *t, int64_t T, int route, const exec_pick *pick, int step, int k, int grid)
+{
+    const plan *p = t->pl->p;
+    const int norm = k >= 0 && step > 0 && p->ssteps[step - 1].norm_for == step + 1 &&
+                     dsmlpC_route_step_runs(p, &p->ssteps[step - 1], k) ? step - 1 : -1;
+    dsmlp_status s = norm >= 0 ? dsmlpR_exec_run_step_kernel(t->pl, &p->ssteps[norm], norm, T, t->st) : DSMLP_OK;
+    if (s == DSMLP_OK)
+        s = k >= 0 ? dsmlpR_exec_launch_stream(t->pl->ctx, p, t->rt, step, k, grid, T, t->st)
+                   : dsmlpR_exec_enqueue(t->pl, T, route, pick, t->st);
+    return s;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* µs per run of `what`, as the benchmarks time a block (bench/RESULTS.md): one run captured as a CUDA graph,
+** replayed alone between two events, the median of TUNE_REPS replays. Runs back to back on a stream overlap one
+** run's tail with the next one's start, which favoured other kernels than the replays did (an H200: the wgmma kernel
+** on SwiGLU-4096's first GEMM at T = 33..64 measured 2% faster back to back, 5 us slower replayed; thirtieth
+** session). Without the graph entry points: the mean of TUNE_REPS runs back to back, median of 3. */
 static double time_it(tuner *t, int64_t T, int route, const exec_pick *pick, int step, int k, int grid)
 {
     const cuda_api *cu = t->cu;
-    const plan *p = t->pl->p;
-    /* a kernel without the norm of a step whose norm stays its own kernel: timed with that kernel */
-    const int norm = k >= 0 && step > 0 && p->ssteps[step - 1].norm_for == step + 1 &&
-                     dsmlpC_route_step_runs(p, &p->ssteps[step - 1], k) ? step - 1 : -1;
+    if (cu->cuStreamBeginCapture && cu->cuStreamEndCapture && cu->cuGraphInstantiate && cu->cuGraphLaunch &&
+        cu->cuGraphDestroy && cu->cuGraphExecDestroy) {
+        CUgraph g = NULL;
+        CUgraphExec ge = NULL;
+        if (cu->cuStreamBeginCapture(t->st, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL) != CUDA_SUCCESS) return -1;
+        const dsmlp_status s = enqueue_what(t, T, route, pick, step, k, grid);
+        const CUresult r = cu->cuStreamEndCapture(t->st, &g);
+        int ok = s == DSMLP_OK && r == CUDA_SUCCESS && cu->cuGraphInstantiate(&ge, g, 0) == CUDA_SUCCESS;
+        float ms[TUNE_REPS];
+        for (int i = -3; ok && i < TUNE_REPS; i++) {
+            float m = 0;
+            ok = cu->cuEventRecord(t->e0, t->st) == CUDA_SUCCESS && cu->cuGraphLaunch(ge, t->st) == CUDA_SUCCESS &&
+                 cu->cuEventRecord(t->e1, t->st) == CUDA_SUCCESS && cu->cuEventSynchronize(t->e1) == CUDA_SUCCESS &&
+                 cu->cuEventElapsedTime(&m, t->e0, t->e1) == CUDA_SUCCESS;
+            if (i >= 0) ms[i] = m;
+        }
+        if (ge) cu->cuGraphExecDestroy(ge);
+        if (g) cu->cuGraphDestroy(g);
+        if (!ok) return -1;
+        qsort(ms, TUNE_REPS, sizeof *ms, cmp_float);
+        return (double)ms[TUNE_REPS / 2] * 1000.0;
+    }
     double best[3];
     for (int rep = 0; rep < 3; rep++) {
         for (int i = -2; i < TUNE_REPS; i++) {
             if (i == 0 && cu->cuEventRecord(t->e0, t->st) != CUDA_SUCCESS) return -1;
-            dsmlp_status s = norm >= 0 ? dsmlpR_exec_run_step_kernel(t->pl, &p->ssteps[norm], norm, T, t->st) : DSMLP_OK;
-            if (s == DSMLP_OK)
-                s = k >= 0 ? dsmlpR_exec_launch_stream(t->pl->ctx, p, t->rt, step, k, grid, T, t->st)
-                           : dsmlpR_exec_enqueue(t->pl, T, route, pick, t->st);
-            if (s != DSMLP_OK) return -1;
+            if (enqueue_what(t, T, route, pick, step, k, grid) != DSMLP_OK) return -1;
         }
         float ms = 0;
         if (cu->cuEventRecord(t->e1, t->st) != CUDA_SUCCESS || cu->cuEventSynchronize(t->e1) != CUDA_SUCCESS ||
@@ -275,6 +356,47 @@ static void tune_fused(tuner *t, int64_t T, exec_pick *pk, int i, const double *
     }
 }
 
+/* Sum of the main route's times at T = a and b (both in one bucket), -1 on failure. */
+static double time_main2(tuner *t, const exec_pick *pk, int64_t a, int64_t b)
+{
+    const double x = time_it(t, a, 0, pk, -1, -1, 0), y = a == b ? 0 : time_it(t, b, 0, pk, -1, -1, 0);
+    return x > 0 && y >= 0 ? x + y : -1;
+}
+
+/* The main route's GEMM kernels in bucket b: each GEMM step with a generated mixed-input / wgmma kernel starts at
+** the rule's choice at the bucket's largest T and takes the other one (the generated kernel, or cuBLASLt / dequantize
+** + cuBLASLt) where the route is TUNE_FLIP_GAIN faster at the bucket's smallest and largest T together (the smallest
+** past the decode GEMVs, which run first either way); step by step, each against the choices made so far. 0, or -1
+** when a timing failed. */
+static int tune_mixed(tuner *t, int b, exec_pick *pk)
+{
+    const plan *p = t->pl->p;
+    int64_t lo = dsmlpR_exec_bucket_lo(b);
+    const int64_t hi = main_hi(p, b);
+    if (!dsmlpR_mixed_tunable(p) || hi < lo) return 0;
+    for (int i = 0; i < p->nsteps; i++) {   /* the rule's choice (step i's reads only its own pk->gemm[i], still -1) */
+        const plan_step *s = &p->steps[i];
+        pk->gemm[i] = (exec_gemm_pick){-1, 0, 0};
+        if (s->kind != STEP_GEMM || !PLAN_GEMM_HAS_MIXED(&s->gemm)) continue;
+        pk->gemm[i].use = (signed char)dsmlpR_mixed_serves(p, t->rt, &s->gemm, hi);
+        if (s->gemm.decode_kernel >= 0 && s->gemm.decode_max_T >= lo) lo = s->gemm.decode_max_T + 1;
+    }
+    if (lo > hi) lo = hi;
+    double best = time_main2(t, pk, lo, hi);
+    if (best < 0) return -1;
+    for (int i = 0; i < p->nsteps; i++) {
+        exec_gemm_pick *g = &pk->gemm[i];
+        if (g->use < 0) continue;
+        g->use = (signed char)!g->use;
+        const double us = time_main2(t, pk, lo, hi);
+        if (us < 0) return -1;
+        g->us_on = (float)(g->use ? us : best), g->us_off = (float)(g->use ? best : us);
+        if (us * (1 + TUNE_FLIP_GAIN) < best) best = us;
+        else g->use = (signed char)!g->use;
+    }
+    return 0;
+}
+
 static dsmlp_status measure(tuner *t, char **record, size_t *len)
 {
     dsmlp_plan *pl = t->pl;
@@ -294,7 +416,8 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
     fprintf(f, "%sdevice %s|sms %d\n", TUNE_MAGIC, rt->dev->name, rt->dev->sm_count);
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         exec_pick *pk = &rt->pick[b];
-        int64_t T = b == 0 ? 1 : dsmlpR_exec_bucket_hi(p, b);
+        if (tune_mixed(t, b, pk) != 0) goto fail;
+        int64_t T = !p->nssteps ? main_hi(p, b) : b == 0 ? 1 : dsmlpR_exec_bucket_hi(p, b);
         if (T < 1) T = 1;
         /* a plan of fewer tokens than the bucket holds too (max_tokens 1: bucket 0 was never timed on the route) */
         const int servable = dsmlpR_exec_bucket_lo(b) <= p->stream_max_T;
@@ -336,9 +459,17 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
                 pk->stream = pk->us_stream > 0 && pk->us_stream < pk->us_main;
             }
         }
+        /* as the record keeps them, so that a later load explains the same numbers */
+        pk->us_main = round(pk->us_main * 100) / 100, pk->us_stream = round(pk->us_stream * 100) / 100;
         fprintf(f, "bucket %d stream %d main_us %.2f stream_us %.2f steps %d", b, pk->stream, pk->us_main, pk->us_stream,
                 p->nssteps);
         for (int i = 0; i < p->nssteps; i++) fprintf(f, " %d %d", pk->variant[i], pk->grid[i] > 0 ? pk->grid[i] : 1);
+        fprintf(f, "\nmixed %d steps %d", b, p->nsteps);
+        for (int i = 0; i < p->nsteps; i++) {   /* rounded as printed, so a later load explains the same numbers */
+            exec_gemm_pick *g = &pk->gemm[i];
+            g->us_on = roundf(g->us_on * 100) / 100, g->us_off = roundf(g->us_off * 100) / 100;
+            fprintf(f, " %d %.2f %.2f", g->use, g->us_on, g->us_off);
+        }
         fprintf(f, "\n");
     }
     fclose(f);
@@ -360,8 +491,9 @@ dsmlp_status dsmlp_plan_tune(dsmlp_plan *pl)
     if (!rt)
         return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune: plan '%s' is not loaded (call dsmlp_plan_load first)",
                        p->graph_name);
-    if (!p->nssteps) {
-        snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route to tune: %.400s", p->stream_why);
+    if (!p->nssteps && !dsmlpR_mixed_tunable(p)) {
+        snprintf(rt->pick_from, sizeof rt->pick_from, "nothing to tune (no generated GEMM kernel to time against "
+                 "cuBLASLt); no weight-streaming route: %.400s", p->stream_why);
         dsmlpB_err_clear(ctx);
         return DSMLP_OK;
     }
@@ -398,6 +530,34 @@ dsmlp_status dsmlp_plan_tune(dsmlp_plan *pl)
     return s;
 }
 
+/* The kernel GEMM g runs at T on the main route, in exec_run.c's order: its mixed-input / wgmma kernel, the decode
+** GEMV, cuBLASLt. */
+static const char *gemm_kernel_at(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T)
+{
+    mixed_pick mp;
+    if (dsmlpR_mixed_pick(p, rt, g, T, &mp)) return p->kernels[mp.kernel].name;
+    if (g->decode_kernel >= 0 && T <= g->decode_max_T) return p->kernels[g->decode_kernel].name;
+    return g->mixed_scales >= 0 ? "dequantize + cuBLASLt" : "cuBLASLt";
+}
+
+/* The main route's GEMMs with a generated kernel in bucket b (T = lo..hi): which kernel at lo and at hi, and whether
+** a measurement or the rule chose it. */
+static void print_main_gemms(FILE *f, const plan *p, const exec_state *rt, int b, int64_t lo, int64_t hi)
+{
+    for (int i = 0; i < p->nsteps; i++) {
+        const plan_step *s = &p->steps[i];
+        if (s->kind != STEP_GEMM || !PLAN_GEMM_HAS_MIXED(&s->gemm)) continue;
+        const char *a = gemm_kernel_at(p, rt, &s->gemm, lo), *z = gemm_kernel_at(p, rt, &s->gemm, hi);
+        const exec_gemm_pick *g = rt->pick[b].gemm ? &rt->pick[b].gemm[i] : NULL;
+        fprintf(f, "      [%d] %s: %s", i, s->label, a);
+        if (strcmp(a, z)) fprintf(f, " at T = %lld, %s at T = %lld", (long long)lo, z, (long long)hi);
+        if (p->mixed_mode != 1) fprintf(f, " (pinned by mixed_gemm)\n");
+        else if (!g || g->use < 0) fprintf(f, " (the rule in exec_mixed.c)\n");
+        else fprintf(f, " (measured: the route %.1f us with its generated kernel, %.1f without, two T summed)\n", g->us_on,
+                     g->us_off);
+    }
+}
+
 dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
 {
     if (!pl || !pl->p || !text) return DSMLP_ERR_INVALID_ARG;
@@ -409,6 +569,18 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
     if (!f) return dsmlpB_err_set(pl->ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_route_text: out of memory");
     if (!p->nssteps) {
         fprintf(f, "every T: the main steps (no weight-streaming route: %s)\n", p->stream_why);
+        if (rt && dsmlpR_mixed_tunable(p)) {
+            fprintf(f, "their GEMM kernels chosen by %s\n", rt->pick_from);
+            for (int b = 0; b < PLAN_BUCKETS; b++) {
+                const int64_t lo = dsmlpR_exec_bucket_lo(b), hi = main_hi(p, b);
+                if (lo > hi) break;
+                fprintf(f, "  T %lld..%lld", (long long)lo, (long long)hi);
+                if (rt->pick[b].us_main > 0) fprintf(f, " (measured: %.1f us at T = %lld)", rt->pick[b].us_main, (long long)hi);
+                fprintf(f, "\n");
+                print_main_gemms(f, p, rt, b, lo, hi);
+            }
+            fprintf(f, "  T > %d: the rule in exec_mixed.c\n", dsmlpR_exec_bucket_tokens(PLAN_BUCKETS - 1));
+        }
     } else if (!rt) {
         fprintf(f, "T <= %lld may run the weight-streaming route; which T do is decided at load (tuning record in the "
                    "kernel store, else the heuristic)\n", (long long)p->stream_max_T);
@@ -426,6 +598,7 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
                         (long long)pk->main_from - 1);
             if (pk->us_main > 0) fprintf(f, " (measured: main %.1f us, stream %.1f us)", pk->us_main, pk->us_stream);
             fprintf(f, "\n");
+            if (!stream || pk->main_from > 0) print_main_gemms(f, p, rt, b, stream ? pk->main_from : lo, hi < p->max_tokens ? hi : p->max_tokens);
             for (int i = 0; stream && i < p->nssteps; i++) {
                 const plan_step *s = &p->ssteps[i];
                 if (s->norm_for) {
@@ -493,6 +666,6 @@ dsmlp_status dsmlp_plan_tune_key(const dsmlp_plan *pl, const char **key)
     const exec_state *rt = pl->rt;
     *key = NULL;
     if (!rt) return dsmlpB_err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune_key: plan '%s' is not loaded", pl->p->graph_name);
-    *key = pl->p->nssteps ? rt->tune_key : "";
+    *key = pl->p->nssteps || dsmlpR_mixed_tunable(pl->p) ? rt->tune_key : "";
     return DSMLP_OK;
 }

@@ -6,7 +6,8 @@
 ** gated SiLU / gated GELU, LayerNorm / RMSNorm / none, with and without
 ** biases, at T from 1 to 300 (both widths, 64 and 128 tokens; split k,
 ** partial and several tiles), against the CPU reference in double precision (f16 / bf16
-** tolerance). Each plan must carry the variant on both GEMMs. Skips (77) without a GPU, notes and passes on cards before sm_90.
+** tolerance). Each plan must carry the variant on both GEMMs. And the tuner's choice between them and cuBLASLt per token
+** bucket, stored and read back. Skips (77) without a GPU, notes and passes on cards before sm_90.
 */
 #include "gpu_case.h"
 
@@ -84,6 +85,60 @@ START_TEST(float_weights_every_T)
 }
 END_TEST
 
+/* Selection by measurement: on the default rule (mixed_gemm 1, no weight-streaming route: a float plan), the tuner
+** times each GEMM's wgmma kernels against cuBLASLt per token bucket and stores the choice; the plan then computes the
+** block at every bucket's edges, and a fresh load reads the same choices from the store. */
+START_TEST(tuned_kernel_choice_round_trip)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    const char *arch = dsmlp_device_arch(ctx);
+    if (!arch || strncmp(arch, "sm_90", 5)) {
+        printf("note: %s: the tuned wgmma choice needs sm_90; not run\n", arch ? arch : "no device");
+        dsmlp_ctx_free(ctx);
+        return;
+    }
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    for (int l = 0; l < 2; l++) {
+        dsmlp_mlp_config cfg;
+        config(&cases[1], l ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN, &cfg);
+        gu_case c;
+        TU_OK(ctx, gu_case_open(&c, ctx, &cfg, 128, cases[1].name));
+        char *t0, *t1, *t2;
+        TU_OK(ctx, dsmlp_plan_route_text(c.pl, &t0));
+        printf("as loaded:\n%s", t0);
+        ck_assert_msg(strstr(t0, "chosen by the rule in exec_mixed.c") && count(t0, "(the rule in exec_mixed.c)") == 10, "%s", t0);
+        const char *key = NULL;
+        TU_OK(ctx, dsmlp_plan_tune_key(c.pl, &key));
+        ck_assert_msg(key && strlen(key) == 64, "a float plan with wgmma kernels has a tuning key: '%s'", key ? key : "(null)");
+        TU_OK(ctx, dsmlp_plan_tune(c.pl));
+        TU_OK(ctx, dsmlp_plan_route_text(c.pl, &t1));
+        printf("after dsmlp_plan_tune:\n%s", t1);
+        /* 5 buckets x 2 GEMMs, each chosen by measurement, each bucket timed */
+        ck_assert_msg(strstr(t1, "measured now") && count(t1, "(measured: the route ") == 10 && count(t1, " us at T = ") == 5,
+                      "%s", t1);
+        static const int64_t edges[] = {1, 8, 9, 16, 17, 32, 33, 64, 65, 128};
+        for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+            dsmlp_status st;
+            const double err = gu_case_check(&c, edges[i], &st);
+            ck_assert_msg(st == DSMLP_OK && err <= gu_tol(c.dtype), "tuned, T = %lld: %s, error %g", (long long)edges[i],
+                          dsmlp_last_error(ctx), err);
+        }
+        gu_case d;
+        TU_OK(ctx, gu_case_open(&d, ctx, &cfg, 128, cases[1].name));
+        TU_OK(ctx, dsmlp_plan_route_text(d.pl, &t2));
+        printf("a fresh load:\n%s", t2);
+        ck_assert_msg(strstr(t2, "measured: tuning record") && !strstr(t2, "ignored"), "%s", t2);
+        /* the same kernels and times per bucket: everything after the "chosen by" line */
+        const char *a = strstr(t1, "\n  T 1..8"), *b = strstr(t2, "\n  T 1..8");
+        ck_assert_msg(a && b && !strcmp(a, b), "the record's choices differ from the tuner's:\n%s\n%s", t1, t2);
+        dsmlp_free(t0), dsmlp_free(t1), dsmlp_free(t2);
+        gu_case_close(&d);
+        gu_case_close(&c);
+    }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *make(void)
 {
     Suite *s = suite_create("gpu_wgmma");
@@ -91,6 +146,10 @@ static Suite *make(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, float_weights_every_T);
     suite_add_tcase(s, tc);
+    TCase *tt = tcase_create("tune");
+    tcase_set_timeout(tt, 300);
+    tcase_add_test(tt, tuned_kernel_choice_round_trip);
+    suite_add_tcase(s, tt);
     return s;
 }
 
