@@ -11,6 +11,7 @@
 #include "compiler/route.h"
 #include "runtime/exec_mixed.h"
 #include "runtime/exec_stream.h"
+#include "runtime/exec_tune.h"
 #include "runtime/device.h"
 
 #include <stdlib.h>
@@ -519,6 +520,72 @@ END_TEST
 
 /* The decode GEMV on [out,in] codes multiplies them with f16 activations in f16 pairs: int8 anywhere, fp8 from
 ** sm_89 (its pair conversion; before it fp32, and the template refuses the pairs); bf16 activations in fp32. */
+/* A tuning record's per-bucket GEMM choice (exec_pick.gemm) over the rule in dsmlpR_mixed_pick, and the record's
+** "mixed" lines: what fits the plan is taken, anything else refused. */
+START_TEST(tuned_gemm_choice)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    static fake_rt f;
+    fake_rt_init(&f);
+    static exec_gemm_pick picks[PLAN_BUCKETS][16];
+    for (int b = 0; b < PLAN_BUCKETS; b++) {
+        f.rt.pick[b].gemm = picks[b];
+        for (int i = 0; i < 16; i++) picks[b][i] = (exec_gemm_pick){-1, 0, 0};
+    }
+    dsmlp_mlp_config c;
+    family(GPT2, 1, 0, DSMLP_F16, &c);
+    c.hidden = 4096, c.intermediate = 16384, c.layout = DSMLP_LAYOUT_OUT_IN;
+    max_tok = 256;
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    const plan *p = h->p;
+    ck_assert_int_le(p->nsteps, 16);
+    int g1 = -1, g2 = -1;
+    for (int i = 0; i < p->nsteps; i++)
+        if (p->steps[i].kind == STEP_GEMM) *(g1 < 0 ? &g1 : &g2) = i;
+    const plan_gemm *m1 = &p->steps[g1].gemm, *m2 = &p->steps[g2].gemm;
+    ck_assert(PLAN_GEMM_HAS_MIXED(m1) && PLAN_GEMM_HAS_MIXED(m2) && m1->decode_max_T == 2);
+    /* the rule: cuBLASLt at T = 8, the wgmma kernels at T = 64, not past 128 */
+    ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m1, 8) && dsmlpR_mixed_serves(p, &f.rt, m1, 64) && !dsmlpR_mixed_serves(p, &f.rt, m1, 200));
+    picks[0][g1].use = 1, picks[3][g2].use = 0;   /* T <= 8: the first GEMM's kernel; T = 33..64: not the second's */
+    mixed_pick mp = {-1, 0, 0};
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, m1, 8, &mp) && mp.tokens == 64 && mp.kernel == m1->mixed_kernel[2]);
+    ck_assert(dsmlpR_mixed_serves(p, &f.rt, m1, 3));
+    ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m1, 2));   /* the decode GEMV still comes first */
+    ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m2, 8));   /* the rule where nothing was measured */
+    ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m2, 64) && dsmlpR_mixed_serves(p, &f.rt, m1, 64));
+    ck_assert(dsmlpR_mixed_serves(p, &f.rt, m2, 65));   /* the next bucket: the rule */
+    picks[0][g1].use = picks[3][g2].use = -1;
+    /* record lines: a good one, then each kind of misfit */
+    exec_pick *out = f.rt.pick;
+    char line[256];
+    int n = snprintf(line, sizeof line, "mixed 3 steps %d", p->nsteps);
+    for (int i = 0; i < p->nsteps; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, i == g1 ? " 1 160.50 171.25" : i == g2 ? " 0 158.00 157.75" : " -1 0 0");
+    ck_assert_int_eq(dsmlpR_exec_tune_parse_mixed(p, line, out), 0);
+    ck_assert(picks[3][g1].use == 1 && picks[3][g1].us_on == 160.5f && picks[3][g1].us_off == 171.25f);
+    ck_assert(picks[3][g2].use == 0 && picks[3][g2].us_off == 157.75f && picks[3][0].use == -1);
+    ck_assert(dsmlpR_mixed_serves(p, &f.rt, m1, 40) && !dsmlpR_mixed_serves(p, &f.rt, m2, 40));
+    char bad[256];
+    snprintf(bad, sizeof bad, "mixed 5 steps %d", p->nsteps);   /* bucket out of range */
+    ck_assert_int_eq(dsmlpR_exec_tune_parse_mixed(p, bad, out), -1);
+    snprintf(bad, sizeof bad, "mixed 1 steps %d 1 1 1", p->nsteps + 1);   /* another plan's step count */
+    ck_assert_int_eq(dsmlpR_exec_tune_parse_mixed(p, bad, out), -1);
+    ck_assert_int_eq(dsmlpR_exec_tune_parse_mixed(p, "mixed 1 steps 3 -1 0 0 1 1 1", out), -1);   /* short */
+    n = snprintf(bad, sizeof bad, "mixed 1 steps %d", p->nsteps);
+    for (int i = 0; i < p->nsteps; i++) n += snprintf(bad + n, sizeof bad - (size_t)n, " 1 1 1");   /* 1 on the norm step */
+    ck_assert_int_eq(dsmlpR_exec_tune_parse_mixed(p, bad, out), -1);
+    n = snprintf(bad, sizeof bad, "mixed 1 steps %d", p->nsteps);
+    for (int i = 0; i < p->nsteps; i++) n += snprintf(bad + n, sizeof bad - (size_t)n, i == g1 ? " 2 1 1" : " -1 0 0");
+    ck_assert_int_eq(dsmlpR_exec_tune_parse_mixed(p, bad, out), -1);   /* a choice outside -1..1 */
+    n = snprintf(bad, sizeof bad, "mixed 1 steps %d", p->nsteps);
+    for (int i = 0; i < p->nsteps; i++) n += snprintf(bad + n, sizeof bad - (size_t)n, i == g1 ? " 1 -5 1" : " -1 0 0");
+    ck_assert_int_eq(dsmlpR_exec_tune_parse_mixed(p, bad, out), -1);   /* a negative time */
+    max_tok = -1;
+    dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(decode_half_pairs)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -1321,6 +1388,7 @@ int main(void)
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, decode_half_pairs);
     tcase_add_test(tc, wgmma_float_variant);
+    tcase_add_test(tc, tuned_gemm_choice);
     tcase_add_test(tc, explain_text);
     tcase_add_test(tc, route_norm_own_kernel);
     tcase_add_test(tc, route_tall_warps);

@@ -71,9 +71,7 @@ static void tune_key(const plan *p, const exec_state *rt, uint8_t key[STORE_KEY_
     blake2b_final(&st, key, STORE_KEY_BYTES);
 }
 
-/* "mixed <b> steps <n> <c> <on> <off>...": each main step's kernel choice in bucket b (1 only for GEMMs with a
-** generated kernel) and the times behind it. */
-static int parse_mixed(const plan *p, const char *line, exec_pick *out)
+int dsmlpR_exec_tune_parse_mixed(const plan *p, const char *line, exec_pick *out)
 {
     int b, nsteps, n = 0;
     if (sscanf(line, "mixed %d steps %d%n", &b, &nsteps, &n) < 2 || b < 0 || b >= PLAN_BUCKETS || nsteps != p->nsteps) return -1;
@@ -103,7 +101,7 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
     char *save = NULL;
     for (char *line = strtok_r(copy, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
         if (!strncmp(line, "mixed ", 6)) {
-            if (parse_mixed(p, line, out) != 0) *why = "a mixed line does not fit the plan", rc = -1;
+            if (dsmlpR_exec_tune_parse_mixed(p, line, out) != 0) *why = "a mixed line does not fit the plan", rc = -1;
             continue;
         }
         if (strncmp(line, "bucket ", 7)) continue;
