@@ -15,7 +15,7 @@ typedef struct mixed_pick {
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out);
 #define dsmlpR_mixed_serves(p, rt, g, T) dsmlpR_mixed_pick(p, rt, g, T, NULL)
 /* 1 when some GEMM step of p has a mixed-input / wgmma kernel under mixed_gemm 1 (auto): a choice the tuner makes
-** per token bucket (exec_pick.mixed). */
+** per token bucket (exec_pick.gemm). */
 int dsmlpR_mixed_tunable(const plan *p);
 /* 1 when GEMM step g's decode GEMV serves T and reads the weight's codes itself (plan_gemm.decode_q): it runs before
 ** the mixed-input kernel (but for mixed_gemm = 2). */

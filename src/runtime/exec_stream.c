@@ -165,6 +165,15 @@ int dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k, int64_t
 
 void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
 {
+    if (!p->nssteps) {   /* only the main route's GEMM choices: the rule's */
+        for (int b = 0; b < PLAN_BUCKETS; b++) {
+            rt->pick[b].us_main = rt->pick[b].us_stream = 0;
+            for (int i = 0; rt->pick[b].gemm && i < p->nsteps; i++) rt->pick[b].gemm[i] = (exec_gemm_pick){-1, 0, 0};
+        }
+        snprintf(rt->pick_from, sizeof rt->pick_from, "the rule in exec_mixed.c (no tuning record; dsmlp-compile --tune "
+                 "measures)");
+        return;
+    }
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         exec_pick *pk = &rt->pick[b];
         /* judged at the bucket's largest T the route serves (a decode plan's T = 1, not 8) */
@@ -236,9 +245,7 @@ dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *
     if (!p->nssteps) {
         snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route: %.400s", p->stream_why);
         if (!dsmlpR_mixed_tunable(p)) return DSMLP_OK;
-        /* a tuning record may still choose the main route's GEMM kernels */
-        snprintf(rt->pick_from, sizeof rt->pick_from, "the rule in exec_mixed.c (no tuning record; dsmlp-compile --tune "
-                 "measures)");
+        dsmlpR_exec_stream_heuristic(p, rt);   /* a tuning record may still choose the main route's GEMM kernels */
         return dsmlpR_exec_tune_apply_record(ctx, p, rt);
     }
     const cuda_api *cu = rt->dev->cu;

@@ -33,6 +33,7 @@ int          dsmlpR_exec_pick_consistent(const plan *p, const exec_pick *pick, c
 /* Allocates the scratch, clears the tile counters, picks per bucket (tuning
 ** record from the store, else the heuristic). */
 dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt);
+/* The heuristic's picks (without a stream route: the rule's GEMM choices only), and rt->pick_from saying so. */
 void         dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt);
 void         dsmlpR_exec_stream_unload(exec_state *rt);
 /* Enqueues stream kernel k of ssteps[step] with `grid` blocks. */
