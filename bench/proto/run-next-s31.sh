@@ -2,14 +2,17 @@
 # session 31 (prepared in session 30). Before the call:
 #   VARIANT_TESTS="test_gpu_gemm" bash bench/build_variant.sh ltnone bench/proto/lt-reduce-none.patch
 #   VARIANT_TESTS="test_gpu_gemm" bash bench/build_variant.sh ltinpl bench/proto/lt-reduce-inplace.patch
+#   cmake -S . -B build-tl -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-DDSMLP_TIMELINE=20 && cmake --build build-tl --target dsmlp-bench
 #   cp bench/proto/run-next-s31.sh build-gpu/run-next.sh
 # carry build-gpu/bin/dsmlp-bench build-gpu/bin/var/ltnone build-gpu/bin/var/ltnone-test_gpu_gemm build-gpu/bin/var/ltinpl
-#       build-gpu/bin/var/ltinpl-test_gpu_gemm build-gpu/lib build-gpu/run-next.sh
+#       build-gpu/bin/var/ltinpl-test_gpu_gemm build-gpu/lib build-gpu/run-next.sh build-tl/bin/dsmlp-bench
 # Session 30's ncu: at T = 8..32 the block is norm + cuBLASLt GEMMs + gated + a separate split-k reduce kernel (3.6-4.3
 # us); the kernels' sum is the replay. (1) cuBLASLt without out-of-place split-k reductions (none / none + in place),
 # as loaded and with DSMLP_GEMM_TUNE=1, and their accuracy (test_gpu_gemm); (2) ncu of our wgmma kernel against
 # cuBLASLt's on SwiGLU-4096's first GEMM at T = 8 ([in,out], DSMLP_MIXED_GEMM=2 against 0): why ours streams ~4.6 us
-# slower there (DRAM throughput, stall reasons, occupancy); (3) the same for the int8 mixed16 kernels at T = 16.
+# slower there (DRAM throughput, stall reasons, occupancy); (3) the same for the int8 mixed16 kernels at T = 16;
+# (4) the timeline of that wgmma kernel per SM: SwiGLU-4096's first GEMM is 224 blocks on 264 slots (92 SMs with two,
+# 40 with one): do the two-block SMs end last?
 export NCCL_NVLS_ENABLE=0 DSMLP_CACHE_DIR=/tmp/dsmlp-cache
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 row() { grep -v -e ' card ' -e '---' $OUT/m.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' '; rm -f $OUT/m.md; }
@@ -40,3 +43,8 @@ timeout 200 ncu --clock-control none --kernel-name regex:'mixed16' --launch-skip
   --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
   $B --block gelu_i8_h4096 --tokens 16 --reps 2 --no-tune --layout out_in > $OUT/ncu-i8-16.txt 2>&1
 echo "== int8 mixed16"; grep -E "mixed16|Duration|DRAM Throughput|Achieved Occupancy|Stall Long|Warp Cycles Per Issued" $OUT/ncu-i8-16.txt | head -20
+for i in 1 2 3; do
+  DSMLP_MIXED_GEMM=2 DSMLP_CACHE_DIR=/tmp/tl timeout 100 build-tl/bin/dsmlp-bench --block swiglu_bf16_h4096 --tokens 8 --reps 30 \
+    --no-tune --layout in_out > $OUT/tl-$i.raw 2>&1
+done
+echo "== timeline, SwiGLU-4096 [in,out] T = 8, wgmma pinned"; python3 bench/timeline_sms.py $OUT/tl-1.raw $OUT/tl-2.raw $OUT/tl-3.raw | head -40
