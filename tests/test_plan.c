@@ -518,8 +518,6 @@ START_TEST(wgmma_float_variant)
 }
 END_TEST
 
-/* The decode GEMV on [out,in] codes multiplies them with f16 activations in f16 pairs: int8 anywhere, fp8 from
-** sm_89 (its pair conversion; before it fp32, and the template refuses the pairs); bf16 activations in fp32. */
 /* A tuning record's per-bucket GEMM choice (exec_pick.gemm) over the rule in dsmlpR_mixed_pick, and the record's
 ** "mixed" lines: what fits the plan is taken, anything else refused. */
 START_TEST(tuned_gemm_choice)
@@ -586,6 +584,8 @@ START_TEST(tuned_gemm_choice)
 }
 END_TEST
 
+/* The decode GEMV on [out,in] codes multiplies them with f16 activations in f16 pairs: int8 anywhere, fp8 from
+** sm_89 (its pair conversion; before it fp32, and the template refuses the pairs); bf16 activations in fp32. */
 START_TEST(decode_half_pairs)
 {
     dsmlp_ctx *ctx = tu_ctx();

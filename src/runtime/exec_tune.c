@@ -585,18 +585,18 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
     } else {
         fprintf(f, "chosen by %s\n", rt->pick_from);
         for (int b = 0; b < PLAN_BUCKETS; b++) {
-            const int64_t lo = dsmlpR_exec_bucket_lo(b), hi = dsmlpR_exec_bucket_tokens(b);
+            const int64_t lo = dsmlpR_exec_bucket_lo(b), hi = main_hi(p, b);
             if (lo > p->max_tokens) break;
             const exec_pick *pk = &rt->pick[b];
             int stream = pk->stream && lo <= p->stream_max_T;
-            fprintf(f, "  T %lld..%lld: %s", (long long)lo, (long long)(hi < p->max_tokens ? hi : p->max_tokens),
+            fprintf(f, "  T %lld..%lld: %s", (long long)lo, (long long)hi,
                     stream ? "weight-streaming route" : "main steps");
             if (stream && pk->main_from > 0)
                 fprintf(f, " up to T = %lld, from there the main steps (their mixed-input GEMMs)",
                         (long long)pk->main_from - 1);
             if (pk->us_main > 0) fprintf(f, " (measured: main %.1f us, stream %.1f us)", pk->us_main, pk->us_stream);
             fprintf(f, "\n");
-            if (!stream || pk->main_from > 0) print_main_gemms(f, p, rt, b, stream ? pk->main_from : lo, hi < p->max_tokens ? hi : p->max_tokens);
+            if (!stream || pk->main_from > 0) print_main_gemms(f, p, rt, b, stream ? pk->main_from : lo, hi);
             for (int i = 0; stream && i < p->nssteps; i++) {
                 const plan_step *s = &p->ssteps[i];
                 if (s->norm_for) {

@@ -31,14 +31,10 @@ int gu_cores(void) { return dsmlpB_online_cpus(); }
 /* The library's one tolerance table. */
 double gu_tol(dsmlp_dtype t) { return dsmlp_tolerance(t); }
 
-dsmlp_ctx *gu_ctx_wgmma_pinned(const char *what)
+static dsmlp_ctx *ctx_sm90(const dsmlp_ctx_options *o, const char *what)
 {
-    dsmlp_ctx_options o;
-    dsmlp_ctx_options_default(&o);
-    dsmlp_ctx_options_from_env(&o);
-    o.mixed_gemm = 2, o.stream_max_tokens = 0;
     dsmlp_ctx *ctx = NULL;
-    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
+    ck_assert_int_eq(dsmlp_ctx_create_with(o, &ctx), DSMLP_OK);
     const char *arch = dsmlp_device_arch(ctx);
     if (!arch || strncmp(arch, "sm_90", 5)) {
         printf("note: %s: %s needs sm_90; not run\n", arch ? arch : "no device", what);
@@ -47,6 +43,23 @@ dsmlp_ctx *gu_ctx_wgmma_pinned(const char *what)
     }
     dsmlp_reference_set_threads(ctx, gu_cores());
     return ctx;
+}
+
+dsmlp_ctx *gu_ctx_sm90(const char *what)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    return ctx_sm90(&o, what);
+}
+
+dsmlp_ctx *gu_ctx_wgmma_pinned(const char *what)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    o.mixed_gemm = 2, o.stream_max_tokens = 0;
+    return ctx_sm90(&o, what);
 }
 
 /* ---------------------------------------------------- fast parallel fill */

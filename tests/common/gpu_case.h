@@ -97,6 +97,8 @@ int          gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncf
 /* A context with the mixed-input (wgmma) kernels pinned at every T (mixed_gemm = 2) and no weight-streaming route, the
 ** reference on all cores; NULL (a note naming what, printed) where the device is not sm_90. */
 dsmlp_ctx   *gu_ctx_wgmma_pinned(const char *what);
+/* The same with the options as the environment leaves them (the rule, the tuner's choices). */
+dsmlp_ctx   *gu_ctx_sm90(const char *what);
 
 void gu_tally_add(gu_tally *ty, dsmlp_dtype t, const char *desc, int64_t T, double err, int ok);
 void gu_tally_print(const gu_tally *ty, const char *suite, dsmlp_ctx *ctx);

@@ -90,14 +90,8 @@ END_TEST
 ** block at every bucket's edges, and a fresh load reads the same choices from the store. */
 START_TEST(tuned_kernel_choice_round_trip)
 {
-    dsmlp_ctx *ctx = tu_ctx();
-    const char *arch = dsmlp_device_arch(ctx);
-    if (!arch || strncmp(arch, "sm_90", 5)) {
-        printf("note: %s: the tuned wgmma choice needs sm_90; not run\n", arch ? arch : "no device");
-        dsmlp_ctx_free(ctx);
-        return;
-    }
-    dsmlp_reference_set_threads(ctx, gu_cores());
+    dsmlp_ctx *ctx = gu_ctx_sm90("the tuned wgmma choice");
+    if (!ctx) return;
     for (int l = 0; l < 2; l++) {
         dsmlp_mlp_config cfg;
         config(&cases[1], l ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN, &cfg);
