@@ -16,7 +16,9 @@ too but a block's weights are only read), the
 ratio to the best peer, and each result's relative error against a float64
 reference. Run with the GPU machine's python3 (it has PyTorch):
 
-    python3 bench/peers.py --lib build/lib/libdsmlp.so [--tokens 1,16,128,1024,8192] [--layout out_in]
+    python3 bench/peers.py --lib build/lib/libdsmlp.so [--tokens 1,16,128,1024,8192] [--layout out_in] [--tune]
+
+--tune runs dsmlp_plan_tune on each plan before timing (what dsmlp-compile --tune stores for later loads).
 """
 import argparse
 import ctypes
@@ -74,6 +76,7 @@ class Dsmlp:
             "dsmlp_bind": [vp, cp, vp],
             "dsmlp_run": [vp, ctypes.c_int64, vp],
             "dsmlp_plan_explain": [vp, ctypes.POINTER(ctypes.c_char_p)],
+            "dsmlp_plan_tune": [vp],
         }.items():
             fn = getattr(lib, name)
             fn.argtypes, fn.restype = args, i
@@ -102,6 +105,10 @@ class Dsmlp:
         plan = ctypes.c_void_p()
         self.check(self.lib.dsmlp_compile(self.ctx, g, ctypes.byref(opts), ctypes.byref(plan)), "dsmlp_compile")
         return plan
+
+    def tune(self, plan):
+        """dsmlp_plan_tune: measure this device's choices (route, GEMM kernels, cuBLASLt's algorithms) and store them."""
+        self.check(self.lib.dsmlp_plan_tune(plan), "dsmlp_plan_tune")
 
     def bind(self, plan, name, tensor):
         self.check(self.lib.dsmlp_bind(plan, name.encode(), ctypes.c_void_p(tensor.data_ptr())), f"bind {name}")
@@ -266,6 +273,7 @@ def main():
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--sets", type=int, default=0, help="input sets to rotate (0: enough to exceed L2)")
     ap.add_argument("--no-compile", action="store_true", help="skip torch.compile")
+    ap.add_argument("--tune", action="store_true", help="dsmlp_plan_tune each plan first (as dsmlp-compile --tune)")
     ap.add_argument("--layout", choices=("in_out", "out_in"), default="in_out",
                     help="weights [in,out] (x @ w) or [out,in] (nn.Linear's, F.linear) for every implementation")
     ap.add_argument("--json", default="")
@@ -296,6 +304,8 @@ def main():
             block = dict(block, cfg=dict(block["cfg"], layout=1))   # DSMLP_LAYOUT_OUT_IN
         fn = torch_block(block, out_in)
         plan = ds.compile(block, max(tokens))
+        if args.tune:
+            ds.tune(plan)
         for k, v in params.items():
             ds.bind(plan, k, v)
         pbytes = sum(v.numel() * v.element_size() for v in params.values())

@@ -528,7 +528,7 @@ START_TEST(tuned_gemm_choice)
     static exec_gemm_pick picks[PLAN_BUCKETS][16];
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         f.rt.pick[b].gemm = picks[b];
-        for (int i = 0; i < 16; i++) picks[b][i] = (exec_gemm_pick){-1, 0, 0};
+        for (int i = 0; i < 16; i++) picks[b][i] = EXEC_GEMM_PICK_RULE;
     }
     dsmlp_mlp_config c;
     family(GPT2, 1, 0, DSMLP_F16, &c);
@@ -578,6 +578,50 @@ START_TEST(tuned_gemm_choice)
     n = snprintf(bad, sizeof bad, "mixed 1 steps %d", p->nsteps);
     for (int i = 0; i < p->nsteps; i++) n += snprintf(bad + n, sizeof bad - (size_t)n, i == g1 ? " 1 -5 1" : " -1 0 0");
     ck_assert_int_eq(dsmlpR_exec_tune_parse_mixed(p, bad, out), -1);   /* a negative time */
+
+    /* "lt" lines: cuBLASLt's candidate per GEMM step and bucket; they leave the kernel choice alone */
+    n = snprintf(line, sizeof line, "lt 2 steps %d", p->nsteps);
+    for (int i = 0; i < p->nsteps; i++)
+        n += snprintf(line + n, sizeof line - (size_t)n, i == g1 ? " 3 150.25 155.50" : i == g2 ? " 1 150.25 150.25" : " 0 0 0");
+    ck_assert_int_eq(dsmlpR_exec_tune_parse_lt(p, line, out), 0);
+    ck_assert(picks[2][g1].lt == 3 && picks[2][g1].us_lt == 150.25f && picks[2][g1].us_lt_load == 155.5f);
+    ck_assert(picks[2][g2].lt == 1 && picks[2][0].lt == 0 && picks[3][g1].lt == 0 && picks[3][g1].use == 1);
+    const char *lt_bad[] = {" 9 1 1", " 1 -1 1", " -1 0 0"};   /* past GEMM_CANDS, a negative time, below 0 */
+    for (size_t j = 0; j < sizeof lt_bad / sizeof *lt_bad; j++) {
+        n = snprintf(bad, sizeof bad, "lt 1 steps %d", p->nsteps);
+        for (int i = 0; i < p->nsteps; i++) n += snprintf(bad + n, sizeof bad - (size_t)n, i == g1 ? lt_bad[j] : " 0 0 0");
+        ck_assert_msg(dsmlpR_exec_tune_parse_lt(p, bad, out) == -1, "%s", bad);
+    }
+    n = snprintf(bad, sizeof bad, "lt 1 steps %d", p->nsteps);
+    for (int i = 0; i < p->nsteps; i++) n += snprintf(bad + n, sizeof bad - (size_t)n, " 2 1 1");   /* 2 on the norm step */
+    ck_assert_int_eq(dsmlpR_exec_tune_parse_lt(p, bad, out), -1);
+    snprintf(bad, sizeof bad, "lt 1 steps %d 0 0 0", p->nsteps + 1);
+    ck_assert_int_eq(dsmlpR_exec_tune_parse_lt(p, bad, out), -1);
+
+    /* ... and set the algorithm of the GEMM bucket holding each bucket's largest T (candidates told apart by a byte) */
+    static gemm_op ops[16];
+    memset(ops, 0, sizeof ops);
+    for (int i = 0; i < p->nsteps; i++) {
+        static const int64_t edges[][2] = {{1, 1}, {2, 8}, {9, 16}, {17, 32}, {33, 64}, {65, 128}, {129, 256}};
+        ops[i].nbucket = 7;
+        for (int j = 0; j < 7; j++) {
+            gemm_bucket *bk = &ops[i].bucket[j];
+            bk->tmin = edges[j][0], bk->tmax = edges[j][1], bk->valid = 1, bk->ncand = 4, bk->loaded = 1;
+            for (int c = 0; c < 4; c++) memset(&bk->cand[c], 10 * j + c, sizeof bk->cand[c]);
+            bk->algo = bk->cand[1];
+        }
+    }
+    f.rt.gemm = ops;
+    const char *why = NULL;
+    ck_assert_int_eq(dsmlpR_exec_apply_lt(p, &f.rt, &why), 0);
+    ck_assert_int_eq(((unsigned char *)&ops[g1].bucket[3].algo)[0], 32);   /* bucket 2 (T <= 32): candidate 2 */
+    ck_assert_int_eq(((unsigned char *)&ops[g2].bucket[3].algo)[0], 30);   /* candidate 0 */
+    ck_assert_int_eq(((unsigned char *)&ops[g1].bucket[4].algo)[0], 41);   /* T <= 64: the load's choice */
+    picks[2][g1].lt = 5;   /* a candidate this load does not have: refused, the load's choice serves */
+    ck_assert_int_eq(dsmlpR_exec_apply_lt(p, &f.rt, &why), -1);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_int_eq(((unsigned char *)&ops[g1].bucket[3].algo)[0], 31);
+    f.rt.gemm = NULL;
     max_tok = -1;
     dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);

@@ -46,7 +46,11 @@ struct dsmlp_bindings {
 typedef struct exec_gemm_pick {
     signed char use;          /* 1 the generated kernel, 0 cuBLASLt, -1 the rule in exec_mixed.c (not measured)   */
     float       us_on, us_off;/* the route's time with and without it (µs, the bucket's two timed T summed; 0: not timed) */
+    signed char lt;           /* cuBLASLt's algorithm where it serves: 0 the load's choice, c + 1 its candidate c in
+                              ** the GEMM bucket of the bucket's largest T (gemm.h; measured by dsmlp_plan_tune)      */
+    float       us_lt, us_lt_load;  /* the route's time with candidate lt - 1 and with the load's choice (0: not timed) */
 } exec_gemm_pick;
+#define EXEC_GEMM_PICK_RULE ((exec_gemm_pick){-1, 0, 0, 0, 0, 0})   /* nothing measured: the rule, the load's algorithm */
 
 /* How one token bucket (T <= 8, 16, 32, 64, 128) runs: the main steps or the
 ** small-T route, for each of its stream steps the variant and grid, and for

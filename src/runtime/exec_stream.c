@@ -165,13 +165,15 @@ int dsmlpR_exec_grid_default(const plan *p, const exec_state *rt, int k, int64_t
 
 void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
 {
+    const char *why;
     if (!p->nssteps) {   /* only the main route's GEMM choices: the rule's */
         for (int b = 0; b < PLAN_BUCKETS; b++) {
             rt->pick[b].us_main = rt->pick[b].us_stream = 0;
-            for (int i = 0; rt->pick[b].gemm && i < p->nsteps; i++) rt->pick[b].gemm[i] = (exec_gemm_pick){-1, 0, 0};
+            for (int i = 0; rt->pick[b].gemm && i < p->nsteps; i++) rt->pick[b].gemm[i] = EXEC_GEMM_PICK_RULE;
         }
         snprintf(rt->pick_from, sizeof rt->pick_from, "the rule in exec_mixed.c (no tuning record; dsmlp-compile --tune "
                  "measures)");
+        dsmlpR_exec_apply_lt(p, rt, &why);   /* cuBLASLt's algorithms: the load's (cannot fail: no picks) */
         return;
     }
     for (int b = 0; b < PLAN_BUCKETS; b++) {
@@ -180,7 +182,7 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
         const int64_t T = dsmlpR_exec_bucket_hi(p, b);
         pk->stream = dsmlpR_exec_bucket_lo(b) <= T && T <= HEURISTIC_RING_MAX_T;
         pk->us_main = pk->us_stream = 0, pk->main_from = 0;
-        for (int i = 0; pk->gemm && i < p->nsteps; i++) pk->gemm[i] = (exec_gemm_pick){-1, 0, 0};
+        for (int i = 0; pk->gemm && i < p->nsteps; i++) pk->gemm[i] = EXEC_GEMM_PICK_RULE;
         for (int i = 0; i < p->nssteps; i++) {
             const plan_step *s = &p->ssteps[i];
             if (s->kind != STEP_STREAM) continue;
@@ -230,6 +232,7 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
              "bucket, the main route where all its quantized GEMMs run mixed-input kernels), resident blocks "
              "(W rings: whole tiles per block) (no tuning record; dsmlp-compile --tune measures)",
              HEURISTIC_STREAM_MAX_T, HEURISTIC_RING_MAX_T, (long long)HEURISTIC_MIXED_MIN_T, HEURISTIC_MIXED_MIN_T_SMALL);
+    dsmlpR_exec_apply_lt(p, rt, &why);
 }
 
 dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
@@ -240,7 +243,7 @@ dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *
         rt->pick[b].gemm = malloc(((size_t)p->nsteps + 1) * sizeof *rt->pick[b].gemm);
         if (!rt->pick[b].variant || !rt->pick[b].grid || !rt->pick[b].gemm)
             return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
-        for (int i = 0; i < p->nsteps; i++) rt->pick[b].gemm[i] = (exec_gemm_pick){-1, 0, 0};
+        for (int i = 0; i < p->nsteps; i++) rt->pick[b].gemm[i] = EXEC_GEMM_PICK_RULE;
     }
     if (!p->nssteps) {
         snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route: %.400s", p->stream_why);

@@ -14,6 +14,8 @@
 **     bucket <b> stream <0|1> main_us <x> stream_us <y> steps <n> <variant> <grid> ...
 **     mixed <b> steps <n> <c> <on> <off> ...   (per main step: 1 its generated kernel, 0 cuBLASLt, -1 the rule;
 **                                               the route's µs with and without it, 0 where not timed)
+**     lt <b> steps <n> <c> <us> <us_load> ...  (per main step: cuBLASLt's candidate c - 1 where it serves, 0 the
+**                                               load's choice; the route's µs with it and with the load's choice)
 ** A record that does not parse or does not fit the plan is ignored (the
 ** heuristic stays) and the explanation says so.
 */
@@ -59,6 +61,8 @@ static void tune_key(const plan *p, const exec_state *rt, uint8_t key[STORE_KEY_
     snprintf(buf, sizeof buf, "%s sms %d", rt->dev->arch, rt->dev->sm_count);
     field(&st, buf);
     field(&st, p->arch);
+    snprintf(buf, sizeof buf, "cublasLt %zu", cublasLtGetVersion());   /* its candidates, by index (lt lines) */
+    field(&st, buf);
     for (int i = 0; i < p->nkernels; i++) field(&st, p->kernels[i].key[0] ? p->kernels[i].key : p->kernels[i].name);
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
@@ -83,9 +87,50 @@ int dsmlpR_exec_tune_parse_mixed(const plan *p, const char *line, exec_pick *out
         q += m;
         const int has = p->steps[i].kind == STEP_GEMM && PLAN_GEMM_HAS_MIXED(&p->steps[i].gemm);
         if (c >= 0 && !has) return -1;
-        out[b].gemm[i] = (exec_gemm_pick){(signed char)c, on, off};
+        out[b].gemm[i].use = (signed char)c, out[b].gemm[i].us_on = on, out[b].gemm[i].us_off = off;
     }
     return 0;
+}
+
+int dsmlpR_exec_tune_parse_lt(const plan *p, const char *line, exec_pick *out)
+{
+    int b, nsteps, n = 0;
+    if (sscanf(line, "lt %d steps %d%n", &b, &nsteps, &n) < 2 || b < 0 || b >= PLAN_BUCKETS || nsteps != p->nsteps) return -1;
+    const char *q = line + n;
+    for (int i = 0; i < nsteps; i++) {
+        int c, m = 0;
+        float us, load;
+        if (sscanf(q, " %d %f %f%n", &c, &us, &load, &m) < 3 || c < 0 || c > GEMM_CANDS || !(us >= 0) || !(load >= 0)) return -1;
+        q += m;
+        if (c > 0 && p->steps[i].kind != STEP_GEMM) return -1;
+        out[b].gemm[i].lt = (signed char)c, out[b].gemm[i].us_lt = us, out[b].gemm[i].us_lt_load = load;
+    }
+    return 0;
+}
+
+/* The largest T of bucket b the plan runs (its max_tokens may be fewer). */
+static int64_t main_hi(const plan *p, int b)
+{
+    const int64_t hi = dsmlpR_exec_bucket_tokens(b);
+    return hi < p->max_tokens ? hi : p->max_tokens;
+}
+
+int dsmlpR_exec_apply_lt(const plan *p, exec_state *rt, const char **why)
+{
+    int rc = 0;
+    for (int i = 0; rt->gemm && i < p->nsteps; i++) {
+        if (p->steps[i].kind != STEP_GEMM) continue;
+        for (int b = 0; b < PLAN_BUCKETS; b++) {
+            gemm_bucket *bk = dsmlpR_exec_bucket_lo(b) <= main_hi(p, b) ? dsmlpR_gemm_bucket(&rt->gemm[i], main_hi(p, b)) : NULL;
+            if (!bk) continue;
+            const int c = rt->pick[b].gemm ? rt->pick[b].gemm[i].lt : 0;
+            if (dsmlpR_gemm_use(bk, c - 1) != 0) {
+                *why = "a cuBLASLt candidate the load does not have", rc = -1;
+                dsmlpR_gemm_use(bk, -1);
+            }
+        }
+    }
+    return rc;
 }
 
 /* Parses a record into picks; 0 when it fits the plan, else -1 with *why. */
@@ -102,6 +147,10 @@ static int parse_record(const plan *p, const exec_state *rt, const char *text, s
     for (char *line = strtok_r(copy, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
         if (!strncmp(line, "mixed ", 6)) {
             if (dsmlpR_exec_tune_parse_mixed(p, line, out) != 0) *why = "a mixed line does not fit the plan", rc = -1;
+            continue;
+        }
+        if (!strncmp(line, "lt ", 3)) {
+            if (dsmlpR_exec_tune_parse_lt(p, line, out) != 0) *why = "an lt line does not fit the plan", rc = -1;
             continue;
         }
         if (strncmp(line, "bucket ", 7)) continue;
@@ -164,17 +213,20 @@ dsmlp_status dsmlpR_exec_tune_apply_record(dsmlp_ctx *ctx, const plan *p, exec_s
         if (ok) {
             memcpy(tmp[b].variant, rt->pick[b].variant, (size_t)p->nssteps * sizeof(int));
             memcpy(tmp[b].grid, rt->pick[b].grid, (size_t)p->nssteps * sizeof(int));
-            for (int i = 0; i < p->nsteps; i++) tmp[b].gemm[i] = (exec_gemm_pick){-1, 0, 0};
+            for (int i = 0; i < p->nsteps; i++) tmp[b].gemm[i] = EXEC_GEMM_PICK_RULE;
         }
     }
-    const char *why = "out of memory";
+    const char *why = "out of memory", *none;
     if (ok && parse_record(p, rt, (const char *)payload, len, tmp, &why) == 0) {
-        for (int b = 0; b < PLAN_BUCKETS; b++) {
-            free(rt->pick[b].variant), free(rt->pick[b].grid), free(rt->pick[b].gemm);
-            rt->pick[b] = tmp[b];
+        exec_pick old[PLAN_BUCKETS];
+        for (int b = 0; b < PLAN_BUCKETS; b++) old[b] = rt->pick[b], rt->pick[b] = tmp[b];
+        if (dsmlpR_exec_apply_lt(p, rt, &why) == 0) {
+            for (int b = 0; b < PLAN_BUCKETS; b++) free(old[b].variant), free(old[b].grid), free(old[b].gemm);
+            snprintf(rt->pick_from, sizeof rt->pick_from, "measured: tuning record %.16s... in the kernel store", rt->tune_key);
+            return DSMLP_OK;
         }
-        snprintf(rt->pick_from, sizeof rt->pick_from, "measured: tuning record %.16s... in the kernel store", rt->tune_key);
-        return DSMLP_OK;
+        for (int b = 0; b < PLAN_BUCKETS; b++) tmp[b] = rt->pick[b], rt->pick[b] = old[b];
+        dsmlpR_exec_apply_lt(p, rt, &none);   /* back to the picks before the record */
     }
     for (int b = 0; b < PLAN_BUCKETS; b++) free(tmp[b].variant), free(tmp[b].grid), free(tmp[b].gemm);
     snprintf(rt->pick_from + strlen(rt->pick_from), sizeof rt->pick_from - strlen(rt->pick_from),
@@ -226,13 +278,6 @@ static void tuner_close(tuner *t)
     if (t->e1) cu->cuEventDestroy(t->e1);
     if (t->st) cu->cuStreamDestroy(t->st);
     free(t->mine), free(t->saved);
-}
-
-/* The largest T of bucket b the plan runs (its max_tokens may be fewer). */
-static int64_t main_hi(const plan *p, int b)
-{
-    const int64_t hi = dsmlpR_exec_bucket_tokens(b);
-    return hi < p->max_tokens ? hi : p->max_tokens;
 }
 
 /* Random buffers for every input, parameter and output (T up to the buckets' bound). */
@@ -374,7 +419,7 @@ static int tune_mixed(tuner *t, int b, exec_pick *pk)
     if (!dsmlpR_mixed_tunable(p) || hi < lo) return 0;
     for (int i = 0; i < p->nsteps; i++) {   /* the rule's choice (step i's reads only its own pk->gemm[i], still -1) */
         const plan_step *s = &p->steps[i];
-        pk->gemm[i] = (exec_gemm_pick){-1, 0, 0};
+        pk->gemm[i] = EXEC_GEMM_PICK_RULE;
         if (s->kind != STEP_GEMM || !PLAN_GEMM_HAS_MIXED(&s->gemm)) continue;
         pk->gemm[i].use = (signed char)dsmlpR_mixed_serves(p, t->rt, &s->gemm, hi);
         if (s->gemm.decode_kernel >= 0 && s->gemm.decode_max_T >= lo) lo = s->gemm.decode_max_T + 1;
@@ -395,6 +440,47 @@ static int tune_mixed(tuner *t, int b, exec_pick *pk)
     return 0;
 }
 
+static const char *gemm_kernel_at(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T);
+
+/* cuBLASLt's algorithm for each main-route GEMM step it serves in bucket b (at the bucket's smallest T past the
+** decode GEMVs or at its largest): every candidate of the GEMM bucket holding the largest T (gemm.h: the
+** heuristic's first ones serving all of it) is timed within the route at both T (each as a graph replay, as the
+** generated kernels are) and the fastest kept where it beats the load's choice by TUNE_FLIP_GAIN. The heuristic's
+** first choice is not the fastest at every T: DSMLP_GEMM_TUNE's isolated, back-to-back timing found faster ones at
+** T = 2..8 and slower ones at 9..32 (GELU-4096 f16 [out,in] on an H200, bench/RESULTS.md, thirty-first session).
+** Step by step, each against the choices made so far; after tune_mixed (a faster algorithm does not move its
+** choice: see docs/cli.md). A candidate whose timing fails is skipped. */
+static void tune_lt(tuner *t, int b, exec_pick *pk)
+{
+    const plan *p = t->pl->p;
+    const int64_t hi = main_hi(p, b);
+    for (int i = 0; i < p->nsteps && dsmlpR_exec_bucket_lo(b) <= hi; i++) {
+        const plan_step *s = &p->steps[i];
+        exec_gemm_pick *g = &pk->gemm[i];
+        gemm_bucket *bk = s->kind == STEP_GEMM ? dsmlpR_gemm_bucket(&t->rt->gemm[i], hi) : NULL;
+        if (!bk || bk->ncand < 2) continue;
+        int64_t lo = dsmlpR_exec_bucket_lo(b);
+        if (s->gemm.decode_kernel >= 0 && s->gemm.decode_max_T >= lo) lo = s->gemm.decode_max_T + 1;
+        if (lo < bk->tmin) lo = bk->tmin;
+        if (lo > hi || (!strstr(gemm_kernel_at(p, t->rt, &s->gemm, lo), "cuBLASLt") &&
+                        !strstr(gemm_kernel_at(p, t->rt, &s->gemm, hi), "cuBLASLt")))
+            continue;
+        dsmlpR_gemm_use(bk, -1);
+        double best = time_main2(t, pk, lo, hi);
+        if (best < 0) continue;
+        int pick = bk->loaded;
+        g->us_lt_load = (float)best;
+        for (int c = 0; c < bk->ncand; c++) {
+            if (c == bk->loaded) continue;
+            dsmlpR_gemm_use(bk, c);
+            const double us = time_main2(t, pk, lo, hi);
+            if (us > 0 && us * (1 + TUNE_FLIP_GAIN) < best) best = us, pick = c;
+        }
+        dsmlpR_gemm_use(bk, pick);
+        g->lt = (signed char)(pick + 1), g->us_lt = (float)best;
+    }
+}
+
 static dsmlp_status measure(tuner *t, char **record, size_t *len)
 {
     dsmlp_plan *pl = t->pl;
@@ -412,9 +498,14 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
         return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_tune: out of memory");
     }
     fprintf(f, "%sdevice %s|sms %d\n", TUNE_MAGIC, rt->dev->name, rt->dev->sm_count);
+    for (int b = 0; b < PLAN_BUCKETS; b++)   /* cuBLASLt's algorithms: the load's, until measured below */
+        for (int i = 0; i < p->nsteps; i++) rt->pick[b].gemm[i].lt = 0;
+    const char *why;
+    dsmlpR_exec_apply_lt(p, rt, &why);
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         exec_pick *pk = &rt->pick[b];
         if (tune_mixed(t, b, pk) != 0) goto fail;
+        tune_lt(t, b, pk);
         int64_t T = !p->nssteps ? main_hi(p, b) : b == 0 ? 1 : dsmlpR_exec_bucket_hi(p, b);
         if (T < 1) T = 1;
         /* a plan of fewer tokens than the bucket holds too (max_tokens 1: bucket 0 was never timed on the route) */
@@ -467,6 +558,12 @@ static dsmlp_status measure(tuner *t, char **record, size_t *len)
             exec_gemm_pick *g = &pk->gemm[i];
             g->us_on = roundf(g->us_on * 100) / 100, g->us_off = roundf(g->us_off * 100) / 100;
             fprintf(f, " %d %.2f %.2f", g->use, g->us_on, g->us_off);
+        }
+        fprintf(f, "\nlt %d steps %d", b, p->nsteps);
+        for (int i = 0; i < p->nsteps; i++) {
+            exec_gemm_pick *g = &pk->gemm[i];
+            g->us_lt = roundf(g->us_lt * 100) / 100, g->us_lt_load = roundf(g->us_lt_load * 100) / 100;
+            fprintf(f, " %d %.2f %.2f", g->lt, g->us_lt, g->us_lt_load);
         }
         fprintf(f, "\n");
     }
@@ -544,9 +641,16 @@ static void print_main_gemms(FILE *f, const plan *p, const exec_state *rt, int b
 {
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
+        const exec_gemm_pick *g = rt->pick[b].gemm ? &rt->pick[b].gemm[i] : NULL;
+        if (s->kind == STEP_GEMM && g && g->lt > 0 && rt->gemm) {
+            int n = 0;
+            for (int j = 0; j < rt->gemm[i].nbucket; j++)
+                if (hi >= rt->gemm[i].bucket[j].tmin && hi <= rt->gemm[i].bucket[j].tmax) n = rt->gemm[i].bucket[j].ncand;
+            fprintf(f, "      [%d] %s: cuBLASLt's candidate %d of %d where cuBLASLt serves (measured: %.1f us with it, %.1f "
+                    "with the load's choice, two T summed)\n", i, s->label, g->lt, n, g->us_lt, g->us_lt_load);
+        }
         if (s->kind != STEP_GEMM || !PLAN_GEMM_HAS_MIXED(&s->gemm)) continue;
         const char *a = gemm_kernel_at(p, rt, &s->gemm, lo), *z = gemm_kernel_at(p, rt, &s->gemm, hi);
-        const exec_gemm_pick *g = rt->pick[b].gemm ? &rt->pick[b].gemm[i] : NULL;
         fprintf(f, "      [%d] %s: %s", i, s->label, a);
         if (strcmp(a, z)) fprintf(f, " at T = %lld, %s at T = %lld", (long long)lo, z, (long long)hi);
         if (p->mixed_mode != 1) fprintf(f, " (pinned by mixed_gemm)\n");

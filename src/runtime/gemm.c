@@ -69,7 +69,7 @@ static dsmlp_status set_cols(dsmlp_ctx *ctx, gemm_op *op, int64_t T)
 static dsmlp_status pick_algo(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, cublasLtMatmulPreference_t pref,
                               gemm_bucket *bk, gemm_tuner *tuner)
 {
-    enum { NRES = 8 };
+    enum { NRES = GEMM_CANDS };
     cublasLtMatmulHeuristicResult_t res[NRES];
     int nres = 0;
     dsmlp_status s = set_cols(ctx, op, bk->tmax);
@@ -108,6 +108,11 @@ static dsmlp_status pick_algo(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, 
             const void *none = NULL;   /* the tuner's scratch bias must not linger */
             cublasLtMatmulDescSetAttribute(op->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &none, sizeof none);
             op->cur_bias = NULL;
+        }
+        bk->ncand = nok, bk->loaded = 0;   /* every candidate that serves the bucket (nok <= NRES) */
+        for (int j = 0; j < nok; j++) {
+            if (ok[j] == best) bk->loaded = j;
+            bk->cand[j] = res[ok[j]].algo;
         }
         bk->algo = res[best].algo;
         bk->valid = 1;
@@ -194,6 +199,20 @@ dsmlp_status dsmlpR_gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan
     }
     cublasLtMatmulPreferenceDestroy(pref);
     return s;
+}
+
+gemm_bucket *dsmlpR_gemm_bucket(gemm_op *op, int64_t T)
+{
+    for (int i = 0; i < op->nbucket; i++)
+        if (T >= op->bucket[i].tmin && T <= op->bucket[i].tmax) return &op->bucket[i];
+    return NULL;
+}
+
+int dsmlpR_gemm_use(gemm_bucket *bk, int c)
+{
+    if (c >= bk->ncand || !bk->valid) return -1;
+    bk->algo = bk->cand[c < 0 ? bk->loaded : c];
+    return 0;
 }
 
 dsmlp_status dsmlpR_gemm_run(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, int64_t T, const void *x, const void *w,

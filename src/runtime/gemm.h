@@ -13,6 +13,9 @@
 ** sets the column count. (Buckets of 17–128 served T = 32 with the algorithm
 ** the heuristic gives for 128, 1.3x slower there on an H200: bench/RESULTS.md.)
 ** Where the device allows, the candidates are timed and the fastest is kept.
+** Each bucket keeps every candidate that serves it (cand[], in the heuristic's
+** order): dsmlp_plan_tune times them within the block and a tuning record
+** picks one per token bucket (exec_tune.c, "lt" lines).
 */
 #ifndef DSMLP_GEMM_H
 #define DSMLP_GEMM_H
@@ -27,9 +30,13 @@ struct device;
 #define GEMM_BUCKETS 12
 #define GEMM_LT_WORKSPACE ((size_t)32 << 20)   /* cuBLASLt workspace, bytes */
 
+#define GEMM_CANDS 8   /* cuBLASLt's candidates kept per bucket (the heuristic's first ones serving all of it) */
+
 typedef struct gemm_bucket {
     int64_t             tmin, tmax;
-    cublasLtMatmulAlgo_t algo;
+    cublasLtMatmulAlgo_t algo;             /* the one dsmlp_run uses: cand[loaded], or a tuning record's pick */
+    cublasLtMatmulAlgo_t cand[GEMM_CANDS]; /* in the heuristic's order                                          */
+    int                 ncand, loaded;     /* loaded: the load's choice (0, or DSMLP_GEMM_TUNE's fastest)        */
     int                 valid;
 } gemm_bucket;
 
@@ -53,6 +60,10 @@ dsmlp_status dsmlpR_gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan
 dsmlp_status dsmlpR_gemm_run(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, int64_t T, const void *x, const void *w,
                       const void *bias, const void *c, void *d, void *ws, size_t ws_bytes, CUstream stream);
 void         dsmlpR_gemm_release(gemm_op *op);
+/* The bucket serving T (NULL past the buckets); dsmlp_plan_tune and tuning records choose among its candidates. */
+gemm_bucket *dsmlpR_gemm_bucket(gemm_op *op, int64_t T);
+/* Makes bucket bk run candidate c (c < 0: the load's choice); 0, or -1 when it has no candidate c. */
+int          dsmlpR_gemm_use(gemm_bucket *bk, int c);
 /* cublasLt handle of the device (created on first use). */
 dsmlp_status dsmlpR_gemm_handle(dsmlp_ctx *ctx, struct device *dev, cublasLtHandle_t *out);
 

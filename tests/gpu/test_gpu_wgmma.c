@@ -86,7 +86,8 @@ START_TEST(float_weights_every_T)
 END_TEST
 
 /* Selection by measurement: on the default rule (mixed_gemm 1, no weight-streaming route: a float plan), the tuner
-** times each GEMM's wgmma kernels against cuBLASLt per token bucket and stores the choice; the plan then computes the
+** times each GEMM's wgmma kernels against cuBLASLt per token bucket, and cuBLASLt's candidate algorithms where it
+** serves, and stores the choices; the plan then computes the
 ** block at every bucket's edges, and a fresh load reads the same choices from the store. */
 START_TEST(tuned_kernel_choice_round_trip)
 {
@@ -110,6 +111,8 @@ START_TEST(tuned_kernel_choice_round_trip)
         /* 5 buckets x 2 GEMMs, each chosen by measurement, each bucket timed */
         ck_assert_msg(strstr(t1, "measured now") && count(t1, "(measured: the route ") == 10 && count(t1, " us at T = ") == 5,
                       "%s", t1);
+        /* cuBLASLt's algorithm measured too where it serves: at least both GEMMs at T = 3..8 (past the decode GEMV) */
+        ck_assert_msg(count(t1, "cuBLASLt's candidate ") >= 2, "%s", t1);
         static const int64_t edges[] = {1, 8, 9, 16, 17, 32, 33, 64, 65, 128};
         for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
             dsmlp_status st;
