@@ -171,8 +171,8 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
             rt->pick[b].us_main = rt->pick[b].us_stream = 0;
             for (int i = 0; rt->pick[b].gemm && i < p->nsteps; i++) rt->pick[b].gemm[i] = EXEC_GEMM_PICK_RULE;
         }
-        snprintf(rt->pick_from, sizeof rt->pick_from, "the rule in exec_mixed.c (no tuning record; dsmlp-compile --tune "
-                 "measures)");
+        snprintf(rt->pick_from, sizeof rt->pick_from, "the rule in exec_mixed.c and cuBLASLt's first candidate (no "
+                 "tuning record; dsmlp-compile --tune measures)");
         dsmlpR_exec_apply_lt(p, rt, &why);   /* cuBLASLt's algorithms: the load's (cannot fail: no picks) */
         return;
     }
@@ -247,7 +247,7 @@ dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *
     }
     if (!p->nssteps) {
         snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route: %.400s", p->stream_why);
-        if (!dsmlpR_mixed_tunable(p)) return DSMLP_OK;
+        if (!dsmlpR_exec_tunable(p)) return DSMLP_OK;
         dsmlpR_exec_stream_heuristic(p, rt);   /* a tuning record may still choose the main route's GEMM kernels */
         return dsmlpR_exec_tune_apply_record(ctx, p, rt);
     }

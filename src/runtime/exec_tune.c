@@ -115,6 +115,17 @@ static int64_t main_hi(const plan *p, int b)
     return hi < p->max_tokens ? hi : p->max_tokens;
 }
 
+int dsmlpR_exec_tunable(const plan *p)
+{
+    if (p->nssteps || dsmlpR_mixed_tunable(p)) return 1;
+    int gemm = 0;
+    for (int i = 0; i < p->nsteps; i++) {
+        if (p->steps[i].kind == STEP_ALL_REDUCE) return 0;
+        gemm |= p->steps[i].kind == STEP_GEMM;
+    }
+    return gemm;
+}
+
 int dsmlpR_exec_apply_lt(const plan *p, exec_state *rt, const char **why)
 {
     int rc = 0;
@@ -586,9 +597,10 @@ dsmlp_status dsmlp_plan_tune(dsmlp_plan *pl)
     if (!rt)
         return dsmlpB_err_set(ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune: plan '%s' is not loaded (call dsmlp_plan_load first)",
                        p->graph_name);
-    if (!p->nssteps && !dsmlpR_mixed_tunable(p)) {
+    if (!dsmlpR_exec_tunable(p)) {
         snprintf(rt->pick_from, sizeof rt->pick_from, "nothing to tune (no generated GEMM kernel to time against "
-                 "cuBLASLt); no weight-streaming route: %.400s", p->stream_why);
+                 "cuBLASLt, no GEMM step a run of this plan alone could time: %s); no weight-streaming route: %.400s",
+                 p->nsteps ? "it has an all-reduce step" : "no GEMM step", p->stream_why);
         dsmlpB_err_clear(ctx);
         return DSMLP_OK;
     }
@@ -642,21 +654,23 @@ static void print_main_gemms(FILE *f, const plan *p, const exec_state *rt, int b
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
         const exec_gemm_pick *g = rt->pick[b].gemm ? &rt->pick[b].gemm[i] : NULL;
-        if (s->kind == STEP_GEMM && g && g->lt > 0 && rt->gemm) {
+        if (s->kind != STEP_GEMM) continue;
+        if (PLAN_GEMM_HAS_MIXED(&s->gemm)) {   /* its kernel, then (below) cuBLASLt's algorithm where that serves */
+            const char *a = gemm_kernel_at(p, rt, &s->gemm, lo), *z = gemm_kernel_at(p, rt, &s->gemm, hi);
+            fprintf(f, "      [%d] %s: %s", i, s->label, a);
+            if (strcmp(a, z)) fprintf(f, " at T = %lld, %s at T = %lld", (long long)lo, z, (long long)hi);
+            if (p->mixed_mode != 1) fprintf(f, " (pinned by mixed_gemm)\n");
+            else if (!g || g->use < 0) fprintf(f, " (the rule in exec_mixed.c)\n");
+            else fprintf(f, " (measured: the route %.1f us with its generated kernel, %.1f without, two T summed)\n", g->us_on,
+                         g->us_off);
+        }
+        if (g && g->lt > 0 && rt->gemm) {
             int n = 0;
             for (int j = 0; j < rt->gemm[i].nbucket; j++)
                 if (hi >= rt->gemm[i].bucket[j].tmin && hi <= rt->gemm[i].bucket[j].tmax) n = rt->gemm[i].bucket[j].ncand;
             fprintf(f, "      [%d] %s: cuBLASLt's candidate %d of %d where cuBLASLt serves (measured: %.1f us with it, %.1f "
                     "with the load's choice, two T summed)\n", i, s->label, g->lt, n, g->us_lt, g->us_lt_load);
         }
-        if (s->kind != STEP_GEMM || !PLAN_GEMM_HAS_MIXED(&s->gemm)) continue;
-        const char *a = gemm_kernel_at(p, rt, &s->gemm, lo), *z = gemm_kernel_at(p, rt, &s->gemm, hi);
-        fprintf(f, "      [%d] %s: %s", i, s->label, a);
-        if (strcmp(a, z)) fprintf(f, " at T = %lld, %s at T = %lld", (long long)lo, z, (long long)hi);
-        if (p->mixed_mode != 1) fprintf(f, " (pinned by mixed_gemm)\n");
-        else if (!g || g->use < 0) fprintf(f, " (the rule in exec_mixed.c)\n");
-        else fprintf(f, " (measured: the route %.1f us with its generated kernel, %.1f without, two T summed)\n", g->us_on,
-                     g->us_off);
     }
 }
 
@@ -671,7 +685,7 @@ dsmlp_status dsmlp_plan_route_text(const dsmlp_plan *pl, char **text)
     if (!f) return dsmlpB_err_set(pl->ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_route_text: out of memory");
     if (!p->nssteps) {
         fprintf(f, "every T: the main steps (no weight-streaming route: %s)\n", p->stream_why);
-        if (rt && dsmlpR_mixed_tunable(p)) {
+        if (rt && dsmlpR_exec_tunable(p)) {
             fprintf(f, "their GEMM kernels chosen by %s\n", rt->pick_from);
             for (int b = 0; b < PLAN_BUCKETS; b++) {
                 const int64_t lo = dsmlpR_exec_bucket_lo(b), hi = main_hi(p, b);
@@ -768,6 +782,6 @@ dsmlp_status dsmlp_plan_tune_key(const dsmlp_plan *pl, const char **key)
     const exec_state *rt = pl->rt;
     *key = NULL;
     if (!rt) return dsmlpB_err_set(pl->ctx, DSMLP_ERR_STATE, "dsmlp_plan_tune_key: plan '%s' is not loaded", pl->p->graph_name);
-    *key = pl->p->nssteps || dsmlpR_mixed_tunable(pl->p) ? rt->tune_key : "";
+    *key = dsmlpR_exec_tunable(pl->p) ? rt->tune_key : "";
     return DSMLP_OK;
 }

@@ -8,6 +8,10 @@
 
 #include "exec_state.h"
 
+/* Whether dsmlp_plan_tune has something to measure in p: a weight-streaming route, a generated GEMM kernel, or,
+** in a plan that runs alone (no all-reduce step: that one needs its group), a GEMM step cuBLASLt serves (its
+** candidate algorithms). */
+int          dsmlpR_exec_tunable(const plan *p);
 /* Looks up the plan's tuning record for this device in the store and applies
 ** it over the heuristic's picks; absent or unusable records leave them (and
 ** say so in rt->pick_from). Never fails the load. */

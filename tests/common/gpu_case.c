@@ -375,3 +375,10 @@ int gu_main(Suite *(*make)(void), const char *tag)
     return rc;
 }
 
+
+int gu_count(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *s = text; (s = strstr(s, what)); s++) n++;
+    return n;
+}

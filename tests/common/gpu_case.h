@@ -100,6 +100,9 @@ dsmlp_ctx   *gu_ctx_wgmma_pinned(const char *what);
 /* The same with the options as the environment leaves them (the rule, the tuner's choices). */
 dsmlp_ctx   *gu_ctx_sm90(const char *what);
 
+/* Occurrences of what in text (route texts: how many lines say something). */
+int          gu_count(const char *text, const char *what);
+
 void gu_tally_add(gu_tally *ty, dsmlp_dtype t, const char *desc, int64_t T, double err, int ok);
 void gu_tally_print(const gu_tally *ty, const char *suite, dsmlp_ctx *ctx);
 /* The main of every GPU suite: skip without a device, no fork, a private

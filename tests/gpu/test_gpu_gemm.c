@@ -4,7 +4,9 @@
 ** layouts × every epilogue × f32/f16/bf16 × residual (none, separate, C == D)
 ** at T on both sides of every algorithm bucket edge, against a double
 ** precision CPU product. And one generated-style kernel through the store,
-** cuModuleLoadData and cuLaunchKernel with the plan calling convention.
+** cuModuleLoadData and cuLaunchKernel with the plan calling convention. And
+** dsmlp_plan_tune choosing among cuBLASLt's candidates on a plan only cuBLASLt
+** serves, stored and read back.
 */
 #include "gpu_case.h"
 #include "runtime/gemm.h"
@@ -204,12 +206,55 @@ START_TEST(kernel_through_store)
 }
 END_TEST
 
+/* Selection by measurement on a plan only cuBLASLt serves (f32: no generated GEMM kernel, no weight-streaming
+** route): dsmlp_plan_tune times cuBLASLt's candidate algorithms per token bucket within the block, the plan computes
+** the block at every bucket's edges with the chosen ones, and a fresh load reads the same choices from the store. */
+START_TEST(tuned_cublaslt_candidates)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config cfg;
+    dsmlp_mlp_config_default(&cfg);
+    cfg.hidden = 512, cfg.intermediate = 2048, cfg.dtype = DSMLP_F32, cfg.activation = DSMLP_MLP_GELU;
+    cfg.norm = DSMLP_NORM_LAYERNORM, cfg.epsilon = 1e-5;
+    gu_case c, d;
+    TU_OK(ctx, gu_case_open(&c, ctx, &cfg, 128, "f32 GELU LayerNorm"));
+    const char *key = NULL;
+    TU_OK(ctx, dsmlp_plan_tune_key(c.pl, &key));
+    ck_assert_msg(key && strlen(key) == 64, "a plan with cuBLASLt GEMMs has a tuning key: '%s'", key ? key : "(null)");
+    char *t1, *t2;
+    TU_OK(ctx, dsmlp_plan_tune(c.pl));
+    TU_OK(ctx, dsmlp_plan_route_text(c.pl, &t1));
+    printf("after dsmlp_plan_tune:\n%s", t1);
+    /* five buckets timed; at least both GEMMs at T <= 8 (past any decode GEMV) on a measured candidate */
+    ck_assert_msg(strstr(t1, "measured now") && gu_count(t1, " us at T = ") == 5 && gu_count(t1, "cuBLASLt's candidate ") >= 2,
+                  "%s", t1);
+    static const int64_t edges[] = {1, 2, 8, 9, 16, 17, 32, 33, 64, 65, 128};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        dsmlp_status st;
+        const double err = gu_case_check(&c, edges[i], &st);
+        ck_assert_msg(st == DSMLP_OK && err <= gu_tol(c.dtype), "tuned, T = %lld: %s, error %g", (long long)edges[i],
+                      dsmlp_last_error(ctx), err);
+    }
+    TU_OK(ctx, gu_case_open(&d, ctx, &cfg, 128, "f32 GELU LayerNorm, reloaded"));
+    TU_OK(ctx, dsmlp_plan_route_text(d.pl, &t2));
+    printf("a fresh load:\n%s", t2);
+    ck_assert_msg(strstr(t2, "measured: tuning record") && !strstr(t2, "ignored"), "%s", t2);
+    const char *a = strstr(t1, "\n  T 1..8"), *b = strstr(t2, "\n  T 1..8");
+    ck_assert_msg(a && b && !strcmp(a, b), "the record's choices differ from the tuner's:\n%s\n%s", t1, t2);
+    dsmlp_free(t1), dsmlp_free(t2);
+    gu_case_close(&d);
+    gu_case_close(&c);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *make(void)
 {
     Suite *s = suite_create("gpu_gemm");
     TCase *tc = tcase_create("gemm");
     tcase_add_test(tc, kernel_through_store);
     tcase_add_test(tc, gemm_layouts_epilogues_residuals);
+    tcase_add_test(tc, tuned_cublaslt_candidates);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -38,13 +38,6 @@ static void config(const wcase *w, dsmlp_layout layout, dsmlp_mlp_config *c)
     c->norm_bias = w->bias && w->norm == DSMLP_NORM_LAYERNORM;
 }
 
-static int count(const char *text, const char *what)
-{
-    int n = 0;
-    for (const char *s = text; (s = strstr(s, what)); s++) n++;
-    return n;
-}
-
 START_TEST(float_weights_every_T)
 {
     dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the wgmma kernels on float weights");
@@ -64,7 +57,7 @@ START_TEST(float_weights_every_T)
         ck_assert_msg(st == DSMLP_OK, "%s: %s", desc, dsmlp_last_error(ctx));
         char *text = NULL;
         TU_OK(ctx, dsmlp_plan_explain(c.pl, &text));
-        ck_assert_msg(count(text, "wgmma variant (reads") == 2, "%s: want a wgmma variant on both GEMMs:\n%s", desc, text);
+        ck_assert_msg(gu_count(text, "wgmma variant (reads") == 2, "%s: want a wgmma variant on both GEMMs:\n%s", desc, text);
         ck_assert_msg(!gated == !strstr(text, "gated: its kernels also apply the gated step"),
                       "%s: the first GEMM's wgmma kernels %s apply the gating:\n%s", desc, gated ? "do not" : "wrongly", text);
         free(text);
@@ -101,7 +94,7 @@ START_TEST(tuned_kernel_choice_round_trip)
         char *t0, *t1, *t2;
         TU_OK(ctx, dsmlp_plan_route_text(c.pl, &t0));
         printf("as loaded:\n%s", t0);
-        ck_assert_msg(strstr(t0, "chosen by the rule in exec_mixed.c") && count(t0, "(the rule in exec_mixed.c)") == 10, "%s", t0);
+        ck_assert_msg(strstr(t0, "chosen by the rule in exec_mixed.c") && gu_count(t0, "(the rule in exec_mixed.c)") == 10, "%s", t0);
         const char *key = NULL;
         TU_OK(ctx, dsmlp_plan_tune_key(c.pl, &key));
         ck_assert_msg(key && strlen(key) == 64, "a float plan with wgmma kernels has a tuning key: '%s'", key ? key : "(null)");
@@ -109,10 +102,10 @@ START_TEST(tuned_kernel_choice_round_trip)
         TU_OK(ctx, dsmlp_plan_route_text(c.pl, &t1));
         printf("after dsmlp_plan_tune:\n%s", t1);
         /* 5 buckets x 2 GEMMs, each chosen by measurement, each bucket timed */
-        ck_assert_msg(strstr(t1, "measured now") && count(t1, "(measured: the route ") == 10 && count(t1, " us at T = ") == 5,
+        ck_assert_msg(strstr(t1, "measured now") && gu_count(t1, "(measured: the route ") == 10 && gu_count(t1, " us at T = ") == 5,
                       "%s", t1);
         /* cuBLASLt's algorithm measured too where it serves: at least both GEMMs at T = 3..8 (past the decode GEMV) */
-        ck_assert_msg(count(t1, "cuBLASLt's candidate ") >= 2, "%s", t1);
+        ck_assert_msg(gu_count(t1, "cuBLASLt's candidate ") >= 2, "%s", t1);
         static const int64_t edges[] = {1, 8, 9, 16, 17, 32, 33, 64, 65, 128};
         for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
             dsmlp_status st;
