@@ -7,8 +7,9 @@
 ** measured choice.
 **
 ** Record: store entry named "tune:<graph>" under a key over the device (name,
-** SMs, arch) and everything that shapes the plan (every kernel's store key,
-** every cuBLASLt GEMM's shape); payload is text:
+** SMs, arch), cuBLASLt's version (lt lines name its candidates by index) and
+** everything that shapes the plan (every kernel's store key, every cuBLASLt
+** GEMM's shape); payload is text:
 **     dsmlp-tune 1
 **     device <name>|sms <n>
 **     bucket <b> stream <0|1> main_us <x> stream_us <y> steps <n> <variant> <grid> ...
