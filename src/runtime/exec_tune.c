@@ -666,9 +666,8 @@ static void print_main_gemms(FILE *f, const plan *p, const exec_state *rt, int b
                          g->us_off);
         }
         if (g && g->lt > 0 && rt->gemm) {
-            int n = 0;
-            for (int j = 0; j < rt->gemm[i].nbucket; j++)
-                if (hi >= rt->gemm[i].bucket[j].tmin && hi <= rt->gemm[i].bucket[j].tmax) n = rt->gemm[i].bucket[j].ncand;
+            const gemm_bucket *bk = dsmlpR_gemm_bucket(&rt->gemm[i], hi);
+            const int n = bk ? bk->ncand : 0;
             fprintf(f, "      [%d] %s: cuBLASLt's candidate %d of %d where cuBLASLt serves (measured: %.1f us with it, %.1f "
                     "with the load's choice, two T summed)\n", i, s->label, g->lt, n, g->us_lt, g->us_lt_load);
         }

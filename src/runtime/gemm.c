@@ -201,10 +201,10 @@ dsmlp_status dsmlpR_gemm_prepare(dsmlp_ctx *ctx, cublasLtHandle_t lt, const plan
     return s;
 }
 
-gemm_bucket *dsmlpR_gemm_bucket(gemm_op *op, int64_t T)
+gemm_bucket *dsmlpR_gemm_bucket(const gemm_op *op, int64_t T)
 {
-    for (int i = 0; i < op->nbucket; i++)
-        if (T >= op->bucket[i].tmin && T <= op->bucket[i].tmax) return &op->bucket[i];
+    for (int i = 0; i < op->nbucket; i++)   /* (as strchr: the caller's op decides whether it may change) */
+        if (T >= op->bucket[i].tmin && T <= op->bucket[i].tmax) return (gemm_bucket *)&op->bucket[i];
     return NULL;
 }
 

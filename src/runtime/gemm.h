@@ -61,7 +61,7 @@ dsmlp_status dsmlpR_gemm_run(dsmlp_ctx *ctx, cublasLtHandle_t lt, gemm_op *op, i
                       const void *bias, const void *c, void *d, void *ws, size_t ws_bytes, CUstream stream);
 void         dsmlpR_gemm_release(gemm_op *op);
 /* The bucket serving T (NULL past the buckets); dsmlp_plan_tune and tuning records choose among its candidates. */
-gemm_bucket *dsmlpR_gemm_bucket(gemm_op *op, int64_t T);
+gemm_bucket *dsmlpR_gemm_bucket(const gemm_op *op, int64_t T);
 /* Makes bucket bk run candidate c (c < 0: the load's choice); 0, or -1 when it has no candidate c. */
 int          dsmlpR_gemm_use(gemm_bucket *bk, int c);
 /* cublasLt handle of the device (created on first use). */
