@@ -459,8 +459,11 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     constexpr float s0 = 1.0f, s1 = 1.0f;
     (void)scales;
 #endif
+    const long long left = T - t0;
+    const int nt = left < DS_TOK ? (int)left : DS_TOK;   // the tile's tokens below T (the rest are padding)
 #pragma unroll
     for (int j = 0; j < DS_TOK / 8; j++) {
+        if (8 * j >= nt) break;   // padding tokens are never summed nor stored
         const int tk = 8 * j + 2 * c;
         os[tk * DS_OR + f] = d[4 * j] * s0;
         os[(tk + 1) * DS_OR + f] = d[4 * j + 1] * s0;
@@ -469,12 +472,20 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     }
     if (S > 1) ds_cluster_sync();   // every block's sums staged
     else asm volatile("bar.sync 1, 256;\n" ::: "memory");
-    const int tk0 = DS_TOK * z / S, tk1 = DS_TOK * (z + 1) / S;   // this block's slice of the tokens
+    // This block's share of the tile's outputs: (token, 4 columns) items of the tokens below T, split evenly over the
+    // cluster (a split by token slices left every block but the first idle at T < DS_TOK / S: at T = 8 in 64-token
+    // tiles one block of seven summed all of the cluster's partial sums)
     constexpr int OC = DS_GATED ? DS_ROWS / 2 : DS_ROWS;           // output columns of the block
-    for (int i = tid - 128 + tk0 * (OC / 4); i < tk1 * (OC / 4); i += 256) {
+#if DS_TOK > 16
+    const int items = nt * (OC / 4), i0 = items * z / S, i1 = items * (z + 1) / S;
+#else
+    // 16-token tiles (the int8 kernels, T >= 9 where split): token slices, as before (the even spread measured
+    // 0.1-0.6 us slower for SwiGLU-4096 int8 at T = 9..16; bench/RESULTS.md, thirty-second session)
+    const int i0 = (DS_TOK * z / S) * (OC / 4), i1 = min(DS_TOK * (z + 1) / S, nt) * (OC / 4);
+#endif
+    for (int i = tid - 128 + i0; i < i1; i += 256) {
         const int tk = i / (OC / 4), r4 = (i % (OC / 4)) * 4;
         const ds_i64 t = (ds_i64)t0 + tk, col = (DS_GATED ? (ds_i64)n0 / 2 : (ds_i64)n0) + r4;
-        if (t >= T) break;
         const float4 v = ds_cluster_sum(os + tk * DS_OR + r4, S);
 #if DS_GATED
         const float4 g = ds_cluster_sum(os + tk * DS_OR + 64 + r4, S);
