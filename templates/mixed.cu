@@ -13,8 +13,8 @@
 // before converting the next (converting while they run makes ptxas serialize the wgmmas: C7513); the other
 // warpgroup's wgmmas keep the tensor pipe busy meanwhile. The epilogue stages the fp32 sums through shared memory as
 // [token][row]; with a split k each block of the cluster then sums its share of the tile's outputs below T over the
-// cluster's staged sums (distributed shared memory: no partial sums in global memory, no second kernel) and applies the GEMM step's
-// epilogue as cuBLASLt does (act(x·W + bias + C)). Gated (DS_GATED): W = [up | gate] ({{N}} / 2 rows each) and the
+// cluster's staged sums (distributed shared memory: no partial sums in global memory, no second kernel) and applies
+// the GEMM step's epilogue as cuBLASLt does (act(x·W + bias + C)). Gated (DS_GATED): W = [up | gate] ({{N}} / 2 rows each) and the
 // block's 128 rows are 64 up rows (warpgroup 1) and the matching 64 gate rows (warpgroup 2), copied as two boxes of
 // 64 rows (tq's boxes are 64 rows high then); the epilogue writes d[T, {{N}} / 2] = (up + bias_up) * act(gate +
 // bias_gate), the gated step's output: no [T, {{N}}] intermediate, no gated kernel.

@@ -133,7 +133,8 @@ int dsmlpR_exec_apply_lt(const plan *p, exec_state *rt, const char **why)
     for (int i = 0; rt->gemm && i < p->nsteps; i++) {
         if (p->steps[i].kind != STEP_GEMM) continue;
         for (int b = 0; b < PLAN_BUCKETS; b++) {
-            gemm_bucket *bk = dsmlpR_exec_bucket_lo(b) <= main_hi(p, b) ? dsmlpR_gemm_bucket(&rt->gemm[i], main_hi(p, b)) : NULL;
+            const int64_t hi = main_hi(p, b);
+            gemm_bucket *bk = dsmlpR_exec_bucket_lo(b) <= hi ? dsmlpR_gemm_bucket(&rt->gemm[i], hi) : NULL;
             if (!bk) continue;
             const int c = rt->pick[b].gemm ? rt->pick[b].gemm[i].lt : 0;
             if (dsmlpR_gemm_use(bk, c - 1) != 0) {

@@ -375,7 +375,6 @@ int gu_main(Suite *(*make)(void), const char *tag)
     return rc;
 }
 
-
 int gu_count(const char *text, const char *what)
 {
     int n = 0;
