@@ -166,6 +166,20 @@ __device__ __forceinline__ unsigned ds_conv2(unsigned w, unsigned sel)
 #endif
     return r;
 }
+// The codes of 64 k (hf: the stage's hf-th 64) of this thread's rows g and g + 8, converted: chunk 4 hf + kk of the
+// stage's row sits in box (4 hf) / (DS_QW / 16), chunk ((4 hf) % (DS_QW / 16)) + kk in it, whose swizzled place is
+// qo[kk]'s with the chunk's bit 2 flipped when that is 4
+__device__ __forceinline__ void ds_conv_hf(unsigned (&c)[4][4], const unsigned char *q, const int (&qo)[4], int hf, unsigned qsel)
+{
+#pragma unroll
+    for (int kk = 0; kk < 4; kk++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            const unsigned char *r = q + (hf * 4 / (DS_QW / 16)) * DS_QBOX + (qo[kk] ^ (((hf * 4) % (DS_QW / 16)) << 4)) + h * 8 * DS_QW;
+            c[kk][h] = ds_conv2(*reinterpret_cast<const unsigned *>(r), qsel);
+            c[kk][h + 2] = ds_conv2(*reinterpret_cast<const unsigned *>(r + 8), qsel);
+        }
+}
 #endif
 
 // One m64nTk16 wgmma (T = DS_TOK): A (64 weight rows x 16 k, the mma.sync A layout per warp) from registers, B
@@ -414,35 +428,36 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     int qo[4];   // row g's word for k16 step kk of a k block's first 64 k (a later 64 k: another box, or chunk kk + 4)
 #pragma unroll
     for (int kk = 0; kk < 4; kk++) qo[kk] = qrow + ((kk ^ qsw) << 4);
-    unsigned cur[4][4];
+    // Two register sets: the next 64 k's codes are converted while this 64 k's wgmmas run (wait_group 1 frees the
+    // set the previous ones read before it is written again; SwiGLU-4096 int8 T = 2..32 4-6 us faster than one set
+    // and a wait for every 64 k, bench/RESULTS.md, thirty-third session). Within a stage only: 64-k stages (the
+    // 128- and 256-token kernels) multiply as before.
+    unsigned cur[2][4][4];
     for (int kt = kb0; kt < kb1; kt++) {
         const int i = kt - kb0, s = i % DS_STAGES;
         ds_bar_wait(full + s, (i / DS_STAGES) & 1);
         DS_TL(if (tid == 128 && i == 0) ds_tl_mark(tl, 2);)   // first stage in
         const unsigned char *q = sm + s * DS_STAGE + DS_XB;
-#pragma unroll 1   // (unrolled, the 64-token kernels spill a register)
-        for (int hf = 0; hf < DS_BK / 64; hf++) {   // 64 k at a time: one x box, four wgmmas
+        ds_conv_hf(cur[0], q, qo, 0, qsel);
 #pragma unroll
-            for (int kk = 0; kk < 4; kk++)
-#pragma unroll
-                for (int h = 0; h < 2; h++) {
-                    // chunk 4 hf + kk of the stage's row: box (4 hf) / (DS_QW / 16), chunk ((4 hf) % (DS_QW / 16)) + kk
-                    // in it, whose swizzled place is qo[kk]'s with the chunk's bit 2 flipped when that is 4
-                    const unsigned char *r = q + (hf * 4 / (DS_QW / 16)) * DS_QBOX + (qo[kk] ^ (((hf * 4) % (DS_QW / 16)) << 4)) + h * 8 * DS_QW;
-                    cur[kk][h] = ds_conv2(*reinterpret_cast<const unsigned *>(r), qsel);
-                    cur[kk][h + 2] = ds_conv2(*reinterpret_cast<const unsigned *>(r + 8), qsel);
-                }
+        for (int hf = 0; hf < DS_BK / 64; hf++) {
             const unsigned xa = ds_sa(sm + s * DS_STAGE + hf * DS_XB64);
             ds_fence(d);
             asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 #pragma unroll
-            for (int kk = 0; kk < 4; kk++) ds_wgmma(d, cur[kk], ds_desc(xa + kk * 32));
+            for (int kk = 0; kk < 4; kk++) ds_wgmma(d, cur[hf & 1][kk], ds_desc(xa + kk * 32));
             asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
             ds_fence(d);
-            asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-            ds_fence(d);
-            ds_fence(cur);    // read by these wgmmas until here
+            if (hf + 1 < DS_BK / 64) {
+                asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+                ds_fence(d);
+                ds_fence(cur[(hf + 1) & 1]);   // read by the wgmmas of hf - 1 until here
+                ds_conv_hf(cur[(hf + 1) & 1], q, qo, hf + 1, qsel);
+            }
         }
+        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+        ds_fence(d);
+        ds_fence(cur[0]), ds_fence(cur[1]);
         if ((tid & 127) == 0) ds_bar_arrive(empty + s);
     }
 #endif
