@@ -9,15 +9,16 @@
 // engine. Warpgroup 0's first thread issues the copies; warpgroups 1 and 2 own 64 weight rows each and multiply: per
 // k16 step a thread reads the two 4-byte words of its row that hold its four codes (k 2c, 2c+1, 2c+8, 2c+9: the
 // wgmma register layout of A), converts them exactly (the scales multiply the finished sums), and one m64n{{TOK}}k16
-// wgmma multiplies them with the tokens' x through a descriptor. Each warpgroup waits for its k block's wgmmas
-// before converting the next (converting while they run makes ptxas serialize the wgmmas: C7513); the other
-// warpgroup's wgmmas keep the tensor pipe busy meanwhile. The epilogue stages the fp32 sums through shared memory as
-// [token][row]; with a split k each block of the cluster then sums its share of the tile's outputs below T over the
-// cluster's staged sums (distributed shared memory: no partial sums in global memory, no second kernel) and applies
-// the GEMM step's epilogue as cuBLASLt does (act(x·W + bias + C)). Gated (DS_GATED): W = [up | gate] ({{N}} / 2 rows each) and the
-// block's 128 rows are 64 up rows (warpgroup 1) and the matching 64 gate rows (warpgroup 2), copied as two boxes of
-// 64 rows (tq's boxes are 64 rows high then); the epilogue writes d[T, {{N}} / 2] = (up + bias_up) * act(gate +
-// bias_gate), the gated step's output: no [T, {{N}}] intermediate, no gated kernel.
+// wgmma multiplies them with the tokens' x through a descriptor. Each warpgroup converts the next 64 k into a second
+// register set while this 64 k's wgmmas run (converting into the set they read makes ptxas serialize the wgmmas:
+// C7513) and waits for a stage's wgmmas once, before releasing it. The epilogue stages the fp32 sums through shared
+// memory as [token][row]; with a split k each block of the cluster then sums its share of the tile's outputs below T
+// over the cluster's staged sums (distributed shared memory: no partial sums in global memory, no second kernel) and
+// applies the GEMM step's epilogue as cuBLASLt does (act(x·W + bias + C)). Gated (DS_GATED): W = [up | gate]
+// ({{N}} / 2 rows each) and the block's 128 rows are 64 up rows (warpgroup 1) and the matching 64 gate rows
+// (warpgroup 2), copied as two boxes of 64 rows (tq's boxes are 64 rows high then); the epilogue writes
+// d[T, {{N}} / 2] = (up + bias_up) * act(gate + bias_gate), the gated step's output: no [T, {{N}}] intermediate, no
+// gated kernel.
 // Float weights (DS_QUANT 0: f16/bf16 as stored, no scales): the weight box is the wgmmas' A operand through a
 // descriptor too (K-major for [out,in]; MN-major for [in,out], DS_WMN, copied as 64 k x 64 n boxes), and a stage's
 // wgmmas stay in flight while the next stage's are issued.
