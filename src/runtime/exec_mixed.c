@@ -219,20 +219,15 @@ static dsmlp_status encode(dsmlp_ctx *ctx, const cuda_api *cu, CUtensorMap *m, C
     return DSMLP_OK;
 }
 
-/* Programmatic dependent launch on one edge: a mixed GEMM reading the norm kernel's output may start while that
-** kernel runs (the norm lets its dependents start at entry; the GEMM's threads wait, griddepcontrol.wait, before
-** they copy or read anything), so its blocks are resident and its barriers set when the norm ends. Not after another
-** GEMM: a second GEMM launched early in clusters into the slots the first one freed sometimes ran 9-12 us slower,
-** likely a second wave of clusters (SwiGLU-4096 int8 T = 16: 91.8 against 83.0 us in the same run; bench/RESULTS.md,
-** nineteenth session). */
-static int pdl_after_norm(const plan *p, const exec_state *rt, const plan_gemm *g)
+/* Every mixed GEMM is launched with programmatic dependent launch; its threads wait (griddepcontrol.wait) before
+** they copy or read anything. After the norm kernel, which lets its dependents start at entry, its blocks are
+** resident and its barriers set when the norm ends. After another GEMM, which never lets them start early, its
+** blocks start as that GEMM's last blocks exit (SwiGLU-4096 int8 T = 16..128 0.3-0.5 us faster, GELU level;
+** bench/RESULTS.md, thirty-fourth session). A first GEMM that let the second start early (at entry, at its last copy
+** or at its end) sometimes put the second's clusters into a second wave, 9-12 us slower (nineteenth session). */
+static int launch_pdl(const exec_state *rt)
 {
-    if (!rt->dev->pdl) return 0;
-    for (int i = 0; i < p->nsteps; i++) {
-        const plan_step *s = &p->steps[i];
-        if (s->kind == STEP_KERNEL && s->op.kind == KERN_NORM && s->op.norm.out == g->x) return 1;
-    }
-    return 0;
+    return rt->dev->pdl;
 }
 
 dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state *rt, const plan_step *ps, int step,
@@ -271,7 +266,7 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     /* tokens along x: consecutive blocks share a weight tile, which L2 then serves to the others; a k split along z,
     ** its blocks one cluster (their sums meet in distributed shared memory) */
     CUresult r;
-    const int pdl = pdl_after_norm(p, rt, g);
+    const int pdl = launch_pdl(rt);
     if (mp->split > 1 || pdl) {
         CUlaunchAttribute at[2];
         CUlaunchConfig cfg;
