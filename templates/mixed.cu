@@ -335,7 +335,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     DS_TL(const ds_tl_blk tl = ds_tl_begin();)
     if (tid == 0) {
         // (No griddepcontrol.launch_dependents: a next GEMM started early, in clusters, into the slots this grid
-        // frees sometimes ran 9-12 us slower; it starts as this grid's last blocks exit: exec_mixed.c launch_pdl.)
+        // frees sometimes ran 9-12 us slower; it starts as this grid's last blocks exit: exec_mixed.c.)
         for (int i = 0; i < DS_STAGES; i++) ds_bar_init(full + i, 1), ds_bar_init(empty + i, 2);
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }

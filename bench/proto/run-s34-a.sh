@@ -1,6 +1,6 @@
 #!/bin/bash
 # session 34, call A: the norm's ready count (working tree, "rdy"), plus PDL on the GEMM -> GEMM edge with the first
-# GEMM's implicit trigger ("rdy2"; the patch, mixed-pdl-gemm-edge.patch, is exec_mixed.c launch_pdl since), plus the first GEMM's own ready count for
+# GEMM's implicit trigger ("rdy2"; the patch, mixed-pdl-gemm-edge.patch, is in exec_mixed.c since be727a7), plus the first GEMM's own ready count for
 # the second ("rdy3", bench/proto/mixed-ready-gemm-edge.patch) against head ("hd", 3c2fb16): correctness (mixed case,
 # the 32-layer graph), the timeline of rdy (build-tl, stage-timeline.patch), then an A/B in separate processes, two
 # rounds.

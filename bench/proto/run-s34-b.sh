@@ -1,5 +1,5 @@
 #!/bin/bash
-# session 34, call B: PDL on the GEMM -> GEMM edge alone ("v2", a one-line patch on 3c2fb16, kept: exec_mixed.c launch_pdl) and
+# session 34, call B: PDL on the GEMM -> GEMM edge alone ("v2", a one-line patch on 3c2fb16, kept: exec_mixed.c since be727a7) and
 # the norm's ready count with a release reduction and relaxed polls ("rdyb", norm-ready-count-backoff.patch) against
 # head ("hd"): the mixed case, an A/B in separate processes, two rounds; then peers.py on head's library.
 export NCCL_NVLS_ENABLE=0

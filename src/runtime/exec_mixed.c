@@ -219,17 +219,6 @@ static dsmlp_status encode(dsmlp_ctx *ctx, const cuda_api *cu, CUtensorMap *m, C
     return DSMLP_OK;
 }
 
-/* Every mixed GEMM is launched with programmatic dependent launch; its threads wait (griddepcontrol.wait) before
-** they copy or read anything. After the norm kernel, which lets its dependents start at entry, its blocks are
-** resident and its barriers set when the norm ends. After another GEMM, which never lets them start early, its
-** blocks start as that GEMM's last blocks exit (SwiGLU-4096 int8 T = 16..128 0.3-0.5 us faster, GELU level;
-** bench/RESULTS.md, thirty-fourth session). A first GEMM that let the second start early (at entry, at its last copy
-** or at its end) sometimes put the second's clusters into a second wave, 9-12 us slower (nineteenth session). */
-static int launch_pdl(const exec_state *rt)
-{
-    return rt->dev->pdl;
-}
-
 dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state *rt, const plan_step *ps, int step,
                                       const mixed_pick *mp, int64_t T, CUstream st)
 {
@@ -265,8 +254,14 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 2^31 - 1 token tiles", what, (long long)T);
     /* tokens along x: consecutive blocks share a weight tile, which L2 then serves to the others; a k split along z,
     ** its blocks one cluster (their sums meet in distributed shared memory) */
+    /* Programmatic dependent launch wherever the device has it; the kernel's threads wait (griddepcontrol.wait) before
+    ** they copy or read anything. After the norm kernel, which lets its dependents start at entry, the blocks are
+    ** resident and their barriers set when the norm ends. After another GEMM, which never lets them start early, they
+    ** start as that GEMM's last blocks exit (SwiGLU-4096 int8 T = 16..128 0.3-0.5 us faster, GELU level;
+    ** bench/RESULTS.md, thirty-fourth session). A first GEMM that let the second start early (at entry, at its last
+    ** copy or at its end) sometimes put the second's clusters into a second wave, 9-12 us slower (nineteenth session). */
     CUresult r;
-    const int pdl = launch_pdl(rt);
+    const int pdl = rt->dev->pdl;
     if (mp->split > 1 || pdl) {
         CUlaunchAttribute at[2];
         CUlaunchConfig cfg;
