@@ -30,6 +30,8 @@
 #define DS_BF16 {{BF16}}         // x and the converted weights are bf16 (else f16)
 #define DS_WG_T "{{WG_T}}"
 #define DS_STAGES {{STAGES}}
+#define DS_XSTAGE {{XSTAGE}}     // 1: the codes of the next 64 k are converted while this 64 k multiplies across stage
+                                 // boundaries too (64-k stages: the 128- and 256-token kernels); 0: within a stage
 #define DS_TOK {{TOK}}           // tokens per block: 16, 32, 64, 128 or 256 (the wgmma's n)
 #define DS_MINB {{MINB}}          // blocks per SM: 2 for narrow token tiles (short wgmmas: a second block's warpgroups
                                   // fill the tensor pipe while the first's convert or wait)
@@ -434,6 +436,50 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     // and a wait for every 64 k, bench/RESULTS.md, thirty-third session). Within a stage only: 64-k stages (the
     // 128- and 256-token kernels) multiply as before.
     unsigned cur[2][4][4];
+#if DS_XSTAGE
+    // The block's 64-k halves h = 0..H-1 in order over its stages: half h + 1's codes are converted into the other
+    // register set while half h's wgmmas run (its stage waited for first where h + 1 starts one), and a stage is
+    // released once the wgmmas of its last half are done (wait_group 1 at the next half). With 64-k stages a stage
+    // is one half: without this, each stage's conversion waited for the previous stage's wgmmas (GELU-4096 int8
+    // T = 128 / 1024 1.2-1.6 / 10-14 us faster, SwiGLU-4096 int8 T = 256 / 1024 6 / 28-35; bench/RESULTS.md,
+    // thirty-fifth session). For 128- and 256-k stages the within-stage loop below is faster (T <= 64: 6-21 us).
+    constexpr int HPS = DS_BK / 64;   // halves per stage
+    const int H = (kb1 - kb0) * HPS;
+    ds_bar_wait(full, 0);
+    DS_TL(if (tid == 128) ds_tl_mark(tl, 2);)   // first stage in
+    ds_conv_hf(cur[0], sm + DS_XB, qo, 0, qsel);
+#define DS_XSTEP(h, A, B)                                                                                          \
+    {                                                                                                              \
+        const int hi = (h) / HPS, hs = hi % DS_STAGES;                                                             \
+        const unsigned xa = ds_sa(sm + hs * DS_STAGE + ((h) % HPS) * DS_XB64);                                     \
+        ds_fence(d);                                                                                               \
+        asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");                                                  \
+        _Pragma("unroll") for (int kk = 0; kk < 4; kk++) ds_wgmma(d, cur[A][kk], ds_desc(xa + kk * 32));          \
+        asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");                                           \
+        ds_fence(d);                                                                                               \
+        if ((h) + 1 < H) {                                                                                         \
+            asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");                                       \
+            ds_fence(d);                                                                                           \
+            ds_fence(cur[B]);   /* read by the wgmmas of h - 1 until here */                                       \
+            if ((h) >= 1 && ((h) - 1) % HPS == HPS - 1 && (tid & 127) == 0)                                        \
+                ds_bar_arrive(empty + (((h) - 1) / HPS) % DS_STAGES);   /* its last half's wgmmas are done */     \
+            const int ni = ((h) + 1) / HPS, ns = ni % DS_STAGES;                                                   \
+            if (((h) + 1) % HPS == 0) ds_bar_wait(full + ns, (ni / DS_STAGES) & 1);                                \
+            ds_conv_hf(cur[B], sm + ns * DS_STAGE + DS_XB, qo, ((h) + 1) % HPS, qsel);                             \
+        }                                                                                                          \
+    }
+    int h = 0;   // (pairs, then an odd tail: a pair with its second step conditional made ptxas serialize, C7515)
+    for (; h + 1 < H; h += 2) {
+        DS_XSTEP(h, 0, 1)
+        DS_XSTEP(h + 1, 1, 0)
+    }
+    if (h < H) DS_XSTEP(h, 0, 1)
+#undef DS_XSTEP
+    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+    ds_fence(d);
+    ds_fence(cur[0]), ds_fence(cur[1]);
+    if ((tid & 127) == 0) ds_bar_arrive(empty + ((H - 1) / HPS) % DS_STAGES);
+#else
     for (int kt = kb0; kt < kb1; kt++) {
         const int i = kt - kb0, s = i % DS_STAGES;
         ds_bar_wait(full + s, (i / DS_STAGES) & 1);
@@ -461,6 +507,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         ds_fence(cur[0]), ds_fence(cur[1]);
         if ((tid & 127) == 0) ds_bar_arrive(empty + s);
     }
+#endif
 #endif
     DS_TL(if (tid == 128) ds_tl_mark(tl, 3);)   // last stage multiplied
 

@@ -176,6 +176,9 @@ START_TEST(mixed_variant)
                 snprintf(def, sizeof def, "#define DS_BK %d", bk);
                 ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
                 ck_assert_int_eq(kn->mixed_bk, bk);
+                /* 64-k stages convert the next stage's codes while this one multiplies (DS_XSTAGE) */
+                snprintf(def, sizeof def, "#define DS_XSTAGE %d", bk == 64);
+                ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
             }
             ck_assert_int_ge(g->mixed_kernel[0], 0);
             const plan_kernel *k = &p->kernels[g->mixed_kernel[0]];

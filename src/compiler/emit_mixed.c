@@ -81,6 +81,10 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     int stages = (int)((minb == 2 ? MIXED_SMEM_STAGES_2 : MIXED_SMEM_STAGES) / stage);
     while ((size_t)stages * stage < staging) stages++;
     const size_t smem = (size_t)stages * stage + 2 * (size_t)stages * 8 + 1024;
+    /* where a stage is 64 k (the 128- and 256-token kernels) the next stage's codes are converted while this stage
+    ** multiplies (GELU-4096 int8 T = 1024 418-422 -> 408 us); with wider stages (T <= 64) the same loop across
+    ** stages was 6-21 us slower than the one within a stage (bench/RESULTS.md, thirty-fifth session) */
+    const char *xstage = quant && bk == 64 ? "1" : "0";
     char nn[32], kk[32], rpg[32], stg[16], sm[24], tok[16], mb[8], bks[8];
     snprintf(mb, sizeof mb, "%d", minb);
     snprintf(bks, sizeof bks, "%d", bk);
@@ -94,7 +98,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
                         "QUANT", quant == 1 ? "1" : quant == 2 ? "2" : "0",
                         "Q_NAME", quant == 1 ? "int8" : quant == 2 ? "fp8 e4m3" : dsmlp_dtype_name(qt),
                         "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
-                        "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "BK", bks, "SMEM", sm, "TOK", tok, "MINB", mb,
+                        "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "BK", bks, "SMEM", sm, "TOK", tok, "MINB", mb, "XSTAGE", xstage,
                         "GATED", s->gated ? "1" : "0", "WMN", s->io && !quant ? "1" : "0", "GACT", s->gated ? dsmlpC_emit_act_fn(s->gact) : "ds_relu",
                         "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act == 1 ? "1" : act == 2 ? "2" : "0",
                         "D_T", dsmlpC_emit_ctype(dt), "S_T", dsmlpC_emit_ctype(st),
