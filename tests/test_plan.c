@@ -292,7 +292,7 @@ START_TEST(mixed_rule)
     static const struct { int64_t T; int first, second, tok2, split2; } want[] = {
         {1, 0, 0, 0, 0}, {2, 1, 1, 16, 4}, {16, 1, 1, 16, 4}, {17, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
         {300, 1, 1, 128, 1}, {512, 1, 1, 256, 2}, {575, 1, 1, 128, 1}, {768, 1, 1, 256, 1}, {1000, 1, 1, 256, 1},
-        {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {2049, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
+        {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {3072, 1, 1, 256, 1}, {3073, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
     ck_assert(dsmlpR_mixed_serves_all(p, &f.rt, 1) && dsmlpR_mixed_serves_all(p, &f.rt, 2));   /* codes read at T = 1, 2 */
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         mixed_pick mp = {-1, 0, 0};
@@ -431,7 +431,7 @@ START_TEST(mixed_gated)
             free(text);
             static fake_rt f;
             fake_rt_init(&f);
-            static const int64_t Ts[] = {1, 2, 16, 64, 129, 1000, 2048, 2049};
+            static const int64_t Ts[] = {1, 2, 16, 64, 129, 1000, 2048, 3072, 3073};
             int ran = 0;
             /* the decode GEMV ([out,in] codes dequantized) applies the gating too, where it runs instead */
             ck_assert_int_eq(g1->decode_gated_out, gs->op.act.out);
@@ -442,7 +442,7 @@ START_TEST(mixed_gated)
                 ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, Ts[i]), serves || gemv);
                 ran += serves;
             }
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 2049), 0);
+            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 3073), 0);
             ck_assert_int_ge(ran, 2);   /* hidden 1024 is narrow: the rule takes T = 129 and 1000 */
             p->mixed_mode = 2;          /* every T */
             ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 1), 1);

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MIXED_MAX_T        2048   /* above: dequantize + cuBLASLt (see dsmlpR_mixed_pick) */
+#define MIXED_MAX_T        3072   /* above: dequantize + cuBLASLt (see dsmlpR_mixed_pick) */
 #define MIXED_ANY_FILL_T   512    /* up to here the copy costs more than padded token tiles */
 #define MIXED_SPLIT_MIN_KB 8      /* k blocks of 64 per block of a split, at least */
 
@@ -82,8 +82,9 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     if (p->mixed_mode == 2 || tuned == 1) return 1;
     /* The rule (mixed_gemm = 1): the grid fills 7/10 of the SMs; above T = 512 the token tiles are at least 3/4 full
     ** (there a padded tile costs more than the copy saves), and above MIXED_MAX_T the kernel's lower rate costs more
-    ** than the copy (GELU-4096 int8 T = 2048 / 3072 / 4096: 837.5 / 1385.1 / 1919.0 us against 855.0 / 1360.8 / 1769.5).
-    ** Measured on the H200: bench/RESULTS.md, fifteenth session. */
+    ** than the copy (GELU-4096 int8 T = 2048 / 3072 / 4096: 798.6 / 1220.6 / 1776.3 us against 860.9 / 1281.6 /
+    ** 1655.1; SwiGLU-4096 int8 still ahead at 4096, 2284.3 against 2379.9). Measured on the H200: bench/RESULTS.md,
+    ** fifteenth and thirty-fifth sessions. */
     return T <= MIXED_MAX_T && base * split * 10 >= (int64_t)rt->dev->sm_count * 7 &&
            (T <= MIXED_ANY_FILL_T || T * 4 >= tiles * tok * 3);
 }
