@@ -433,8 +433,8 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     for (int kk = 0; kk < 4; kk++) qo[kk] = qrow + ((kk ^ qsw) << 4);
     // Two register sets: the next 64 k's codes are converted while this 64 k's wgmmas run (wait_group 1 frees the
     // set the previous ones read before it is written again; SwiGLU-4096 int8 T = 2..32 4-6 us faster than one set
-    // and a wait for every 64 k, bench/RESULTS.md, thirty-third session). Within a stage only: 64-k stages (the
-    // 128- and 256-token kernels) multiply as before.
+    // and a wait for every 64 k, bench/RESULTS.md, thirty-third session). Within a stage (below, #else) for 128- and
+    // 256-k stages; across stages (DS_XSTAGE) for 64-k ones (the 128- and 256-token kernels).
     unsigned cur[2][4][4];
 #if DS_XSTAGE
     // The block's 64-k halves h = 0..H-1 in order over its stages: half h + 1's codes are converted into the other
