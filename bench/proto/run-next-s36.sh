@@ -4,13 +4,18 @@
 #   VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh hd
 #   VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh w200 bench/proto/mixed-wide-200k-stages.patch
 #   VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh k128 bench/proto/mixed-tok128-k128.patch
+#   BUILD_DIR=build-tl VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh tl   (the timeline build of head)
 #   cp bench/proto/run-next-s36.sh build-gpu/run-next.sh
-# carry build-gpu/bin/var build-gpu/run-next.sh. (1) ncu on head's 128-token kernels (tensor pipe, warp stalls,
+# carry build-gpu/bin/var build-tl/bin/var build-gpu/run-next.sh. (0) the whole block's timeline at T = 128. (1) ncu on head's 128-token kernels (tensor pipe, warp stalls,
 # issue slots); (2) the two variants' correctness (CK_RUN_CASE=mixed covers T = 129, 300, 1000 at every layout);
 # (3) A/B, separate processes, two rounds. Run without a pipe into tail.
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
+for t in 64 128; do
+  DSMLP_CACHE_DIR=/tmp/c-tl timeout 90 build-tl/bin/var/tl --block gelu_i8_h4096 --tokens $t --reps 30 --no-tune --layout out_in > $OUT/tl-$t.raw 2>&1
+  echo "timeline T=$t rc=$? $((SECONDS-s0))s"; python3 bench/proto/block_timeline.py $OUT/tl-$t.raw
+done
 DSMLP_CACHE_DIR=/tmp/c-ncu timeout 120 ncu --clock-control none --kernel-name regex:'mixed128' --launch-count 2 \
   --section SpeedOfLight --section WarpStateStats --section ComputeWorkloadAnalysis --section SchedulerStats \
   build-gpu/bin/var/hd --block gelu_i8_h4096 --tokens 128 --reps 2 --no-tune --layout out_in > $OUT/ncu.txt 2>&1
