@@ -10,10 +10,12 @@
 #   cp bench/proto/run-next-s36.sh build-gpu/run-next.sh
 # carry build-gpu/bin/var build-tl/bin/var build-gpu/run-next.sh. (0) the whole block's timeline at T = 128. (1) ncu on head's 128-token kernels (tensor pipe, warp stalls,
 # issue slots); (2) the four variants' correctness (mc: mixed-x-multicast.patch; r64: the 64-token kernels' setmaxnreg) (CK_RUN_CASE=mixed covers T = 129, 300, 1000 at every layout);
-# (3) A/B, separate processes, two rounds. Run without a pipe into tail.
+# (3) A/B, separate processes, two rounds. Run without a pipe into tail, as two calls (~600 s in all):
+# PART=1 bash build-gpu/run-next.sh (timeline, ncu, suites), then PART=2 (the A/B).
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
+if [ "${PART:-1}" = 1 ]; then
 for t in 64 128; do
   DSMLP_CACHE_DIR=/tmp/c-tl timeout 90 build-tl/bin/var/tl --block gelu_i8_h4096 --tokens $t --reps 30 --no-tune --layout out_in > $OUT/tl-$t.raw 2>&1
   echo "timeline T=$t rc=$? $((SECONDS-s0))s"; python3 bench/proto/block_timeline.py $OUT/tl-$t.raw
@@ -26,6 +28,8 @@ grep -E "dsmlp_mixed|Duration|Throughput|Pipe|Stall|Warp Cycles|Issued|Eligible|
 for v in w200 k128 mc r64; do
   CK_RUN_CASE=mixed stdbuf -oL timeout 150 build-gpu/bin/var/$v-test_gpu_quant > $OUT/q-$v.log 2>&1; echo "$v quant mixed rc=$? $((SECONDS-s0))s"; grep -E '^==|^[0-9]+%|FAIL' $OUT/q-$v.log | head -5
 done
+exit 0
+fi
 row() { grep -v -e ' card ' -e '---' $OUT/m.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' '; rm -f $OUT/m.md; }
 for r in 1 2; do
   for b in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096; do
