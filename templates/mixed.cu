@@ -222,6 +222,19 @@ __device__ __forceinline__ void ds_wgmma(float (&d)[DS_TOK / 2], const unsigned 
 #endif
 }
 
+#if DS_QUANT
+// One 64 k of this warpgroup's rows: four wgmmas of the converted codes a with the x box at xa, one commit group.
+__device__ __forceinline__ void ds_mma64(float (&d)[DS_TOK / 2], const unsigned (&a)[4][4], unsigned xa)
+{
+    ds_fence(d);
+    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#pragma unroll
+    for (int kk = 0; kk < 4; kk++) ds_wgmma(d, a[kk], ds_desc(xa + kk * 32));
+    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+    ds_fence(d);
+}
+#endif
+
 #if DS_QUANT == 0
 #define DS_TRANS_A "{{WMN}}"     // the wgmma's imm-trans-a: A MN-major ([in,out] W, DS_WMN) is transposed
 // One m64nTk16 wgmma with A (64 weight rows x 16 k) from shared memory too: both through descriptors.
@@ -450,13 +463,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     ds_conv_hf(cur[0], sm + DS_XB, qo, 0, qsel);
 #define DS_XSTEP(h, A, B)                                                                                          \
     {                                                                                                              \
-        const int hi = (h) / HPS, hs = hi % DS_STAGES;                                                             \
-        const unsigned xa = ds_sa(sm + hs * DS_STAGE + ((h) % HPS) * DS_XB64);                                     \
-        ds_fence(d);                                                                                               \
-        asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");                                                  \
-        _Pragma("unroll") for (int kk = 0; kk < 4; kk++) ds_wgmma(d, cur[A][kk], ds_desc(xa + kk * 32));          \
-        asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");                                           \
-        ds_fence(d);                                                                                               \
+        ds_mma64(d, cur[A], ds_sa(sm + ((h) / HPS) % DS_STAGES * DS_STAGE + ((h) % HPS) * DS_XB64));            \
         if ((h) + 1 < H) {                                                                                         \
             asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");                                       \
             ds_fence(d);                                                                                           \
@@ -488,13 +495,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         ds_conv_hf(cur[0], q, qo, 0, qsel);
 #pragma unroll
         for (int hf = 0; hf < DS_BK / 64; hf++) {
-            const unsigned xa = ds_sa(sm + s * DS_STAGE + hf * DS_XB64);
-            ds_fence(d);
-            asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-#pragma unroll
-            for (int kk = 0; kk < 4; kk++) ds_wgmma(d, cur[hf & 1][kk], ds_desc(xa + kk * 32));
-            asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-            ds_fence(d);
+            ds_mma64(d, cur[hf & 1], ds_sa(sm + s * DS_STAGE + hf * DS_XB64));
             if (hf + 1 < DS_BK / 64) {
                 asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
                 ds_fence(d);
