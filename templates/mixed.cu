@@ -35,6 +35,9 @@
 #define DS_TOK {{TOK}}           // tokens per block: 16, 32, 64, 128 or 256 (the wgmma's n)
 #define DS_MINB {{MINB}}          // blocks per SM: 2 for narrow token tiles (short wgmmas: a second block's warpgroups
                                   // fill the tensor pipe while the first's convert or wait)
+#define DS_REGS_PRODUCER {{REGS_PRODUCER}}   // setmaxnreg: the producer warpgroup releases down to this many registers and
+#define DS_REGS_CONSUMER {{REGS_CONSUMER}}   // the consumers take this many (0: the launch bound's count for all); the
+                                             // release must cover the increase (the load checks the entry count)
 #define DS_HAS_BIAS {{HAS_BIAS}}
 #define DS_HAS_C {{HAS_C}}
 #define DS_ACT {{ACT}}           // 0 none, 1 relu, 2 tanh-GELU
@@ -357,8 +360,8 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     __syncthreads();
 
     if (wg == 0) {   // the producer: one thread issues both boxes of each k block once its stage is free
-#if DS_MINB == 1
-        asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n");
+#if DS_REGS_CONSUMER
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 {{REGS_PRODUCER}};\n");
 #endif
         if (tid == 0) {
             // Nothing is copied before the previous kernel completes: issuing the first stages' weights early (x after
@@ -393,8 +396,8 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     }
 
     ds_wait_prerequisites();   // the epilogue reads C, which an earlier kernel may write
-#if DS_MINB == 1   // two blocks per SM: the launch bound's 80 registers serve (an increase the block's own
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n");   // release cannot cover would wait forever)
+#if DS_REGS_CONSUMER   // the block's own producer release covers it (emit_mixed.c; checked at load: exec_load.c)
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 {{REGS_CONSUMER}};\n");
 #endif
     const int cw = wg - 1, w4 = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, c = lane & 3;
     float d[DS_TOK / 2];

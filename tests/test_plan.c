@@ -171,6 +171,16 @@ START_TEST(mixed_variant)
                 snprintf(def, sizeof def, "#define DS_MINB %d", (256 >> v) <= 64 ? 2 : 1);
                 ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
                 if ((256 >> v) <= 64) ck_assert_uint_le(kn->smem_bytes, 114 * 1024);
+                /* setmaxnreg where the block's producer release covers the consumers' increase: one-block kernels
+                ** 40 / 232 (168 at entry), the 64-token code kernels 24 / 96 (72); 16 and 32 tokens keep the bound */
+                const int regs_c = (256 >> v) >= 128 ? 232 : (256 >> v) == 64 ? 96 : 0;
+                snprintf(def, sizeof def, "#define DS_REGS_CONSUMER %d", regs_c);
+                ck_assert_msg(strstr(kn->source, def) != NULL, "%d tokens: no '%s'", 256 >> v, def);
+                ck_assert_int_eq(kn->entry_regs_min, (256 >> v) >= 128 ? 168 : (256 >> v) == 64 ? 72 : 0);
+                /* 128-token blocks: 8 stages of 24 KiB (200 KiB), 256-token ones 4 of 40 KiB */
+                if ((256 >> v) >= 128)
+                    ck_assert_msg(strstr(kn->source, (256 >> v) == 128 ? "#define DS_STAGES 8\n" : "#define DS_STAGES 4\n"),
+                                  "%d tokens: stages", 256 >> v);
                 /* 16- and 32-token blocks copy 256 k per stage, 64-token ones 128 (k = 1024, 4096 here), wide ones 64 */
                 const int bk = (256 >> v) <= 32 ? 256 : (256 >> v) == 64 ? 128 : 64;
                 snprintf(def, sizeof def, "#define DS_BK %d", bk);

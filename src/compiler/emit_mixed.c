@@ -11,11 +11,15 @@
 #include <string.h>
 
 /* Stages of 64 k: as many as fit MIXED_SMEM_STAGES bytes (more bytes in flight where the block's multiply is short),
-** at least enough for the epilogue's fp32 staging of tokens x 132 floats. 256 tokens: 4 stages of 40 KiB. Blocks of
-** at most MIXED_TWO_PER_SM tokens run two per SM, each with MIXED_SMEM_STAGES_2 bytes of stages. */
-#define MIXED_SMEM_STAGES   (160 * 1024)
-#define MIXED_SMEM_STAGES_2 (96 * 1024)
-#define MIXED_TWO_PER_SM    64
+** at least enough for the epilogue's fp32 staging of tokens x 132 floats. 256 tokens: 4 stages of 40 KiB. The
+** 128-token code kernels take MIXED_SMEM_STAGES_128 (8 stages of 24 KiB instead of 6: GELU-4096 int8 T = 65..128
+** 0.4-2.3 us faster; the same budget at 256 tokens, 5 stages instead of 4, was 1.5-35 us slower at T = 256 / 1024;
+** bench/RESULTS.md, thirty-sixth session). Blocks of at most MIXED_TWO_PER_SM tokens run two per SM, each with
+** MIXED_SMEM_STAGES_2 bytes of stages. */
+#define MIXED_SMEM_STAGES     (160 * 1024)
+#define MIXED_SMEM_STAGES_128 (200 * 1024)
+#define MIXED_SMEM_STAGES_2   (96 * 1024)
+#define MIXED_TWO_PER_SM      64
 
 const char *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout, dsmlp_dtype q, dsmlp_dtype x,
                                           dsmlp_dtype d, int64_t n, int64_t k)
@@ -78,14 +82,22 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     /* Float weights: 64 k a stage (one 128-byte row piece: 16 KiB of W, several stages in flight) */
     const int bk = !quant ? 64 : s->tokens <= 32 && s->k % 256 == 0 ? 256 : minb == 2 && s->k % 128 == 0 ? 128 : 64;
     const size_t stage = (size_t)s->tokens * bk * 2 + EMIT_MIXED_ROWS * (size_t)bk * (quant ? 1 : 2), staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;
-    int stages = (int)((minb == 2 ? MIXED_SMEM_STAGES_2 : MIXED_SMEM_STAGES) / stage);
+    const size_t budget = minb == 2 ? MIXED_SMEM_STAGES_2 : quant && s->tokens == 128 ? MIXED_SMEM_STAGES_128 : MIXED_SMEM_STAGES;
+    int stages = (int)(budget / stage);
     while ((size_t)stages * stage < staging) stages++;
     const size_t smem = (size_t)stages * stage + 2 * (size_t)stages * 8 + 1024;
     /* where a stage is 64 k (the 128- and 256-token kernels) the next stage's codes are converted while this stage
     ** multiplies (GELU-4096 int8 T = 1024 418-422 -> 408 us); with wider stages (T <= 64) the same loop across
     ** stages was 6-21 us slower than the one within a stage (bench/RESULTS.md, thirty-fifth session) */
     const char *xstage = quant && bk == 64 ? "1" : "0";
-    char nn[32], kk[32], rpg[32], stg[16], sm[24], tok[16], mb[8], bks[8];
+    /* setmaxnreg (registers per thread: the producer warpgroup's, then the two consumer warpgroups'). One block per
+    ** SM: 40 and 232. The 64-token code kernels (two per SM): 24 and 96 - at the launch bound's 80 ptxas serialized
+    ** their wgmmas (C7512; GELU-4096 int8 T = 33..64 2.0-2.4 us faster, SwiGLU 3.4-4.5, thirty-sixth session). The
+    ** 16- and 32-token ones and the two-per-SM float kernels keep the launch bound's count. */
+    const int regs_p = minb == 1 ? 40 : quant && s->tokens == 64 ? 24 : 0, regs_c = minb == 1 ? 232 : regs_p ? 96 : 0;
+    char nn[32], kk[32], rpg[32], stg[16], sm[24], tok[16], mb[8], bks[8], rp[8], rc[8];
+    snprintf(rp, sizeof rp, "%d", regs_p);
+    snprintf(rc, sizeof rc, "%d", regs_c);
     snprintf(mb, sizeof mb, "%d", minb);
     snprintf(bks, sizeof bks, "%d", bk);
     snprintf(sm, sizeof sm, "%zu", smem);
@@ -99,6 +111,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
                         "Q_NAME", quant == 1 ? "int8" : quant == 2 ? "fp8 e4m3" : dsmlp_dtype_name(qt),
                         "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
                         "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "BK", bks, "SMEM", sm, "TOK", tok, "MINB", mb, "XSTAGE", xstage,
+                        "REGS_PRODUCER", rp, "REGS_CONSUMER", rc,
                         "GATED", s->gated ? "1" : "0", "WMN", s->io && !quant ? "1" : "0", "GACT", s->gated ? dsmlpC_emit_act_fn(s->gact) : "ds_relu",
                         "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act == 1 ? "1" : act == 2 ? "2" : "0",
                         "D_T", dsmlpC_emit_ctype(dt), "S_T", dsmlpC_emit_ctype(st),
@@ -110,5 +123,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     k->rows_fixed = 0, k->rows_per_block = s->tokens, k->grid_x = (int)(s->n / EMIT_MIXED_ROWS), k->threads = 384;
     k->smem_bytes = smem;
     k->mixed_bk = bk;
+    /* an increase the block's own release cannot cover waits forever: the pool is the block's registers at entry */
+    k->entry_regs_min = regs_c ? (128 * regs_p + 256 * regs_c + 383) / 384 : 0;
     return r;
 }

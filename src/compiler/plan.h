@@ -144,6 +144,8 @@ typedef struct plan_kernel {
     char    sk_what[128];          /* "IO 64 cols/warp, 2x4 warps" (explain)   */
     int     arch_a;                /* needs the arch-specific target (sm_90a: wgmma); dsmlpC_kernel_arch */
     int     mixed_bk;              /* KERN_MIXED: k per stage (the weight's copy box: mixed_bk bytes x rows) */
+    int     entry_regs_min;        /* > 0: its warpgroups trade registers (setmaxnreg), which needs at least this many
+                                      per thread at entry (else the increase waits forever); checked at load */
     int     gemv_rounds;           /* KERN_GEMV [out,in]: grid_x blocks cover the columns in one round; launched with
                                       dsmlpC_gemv_grid's blocks, each taking as many rounds as the grid needs */
     int     gemv_half_mac;         /* KERN_GEMV on int8/fp8 codes: f16 x multiplied in f16 pairs (templates/gemv.cu ds_hmac16) */

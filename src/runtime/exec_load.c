@@ -142,6 +142,18 @@ static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
                 return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuFuncSetAttribute(%zu bytes smem) failed: %s",
                                k->name, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
         }
+        if (k->entry_regs_min > 0) {   /* setmaxnreg: the block's release must cover its increase, or it hangs */
+            int regs = 0;
+            r = cu->cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, rt->kern[i].fn);
+            if (r != CUDA_SUCCESS)
+                return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuFuncGetAttribute(NUM_REGS) failed: %s", k->name,
+                                      dsmlpR_cuda_api_errstr(r));
+            if (regs < k->entry_regs_min)
+                return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+                                      "kernel %s: compiled to %d registers per thread, but its warpgroups' register trade "
+                                      "(setmaxnreg) needs at least %d (it would wait forever); not launching it",
+                                      k->name, regs, k->entry_regs_min);
+        }
         if (k->kind == KERN_MIXED) dsmlpR_mixed_occupancy(p, rt, i);
         if (k->kind == KERN_GEMV)   /* a GEMV in rounds launches as many blocks as fit at once (dsmlpC_gemv_grid) */
             rt->kern[i].per_sm = dsmlpR_exec_grid_resident(p, rt, i) / rt->dev->sm_count;
