@@ -1,0 +1,30 @@
+#!/bin/bash
+# session 37 (prepared in session 36, whose device time ran out): the two-group k split for the second GEMM at
+# T = 65..256 (bench/proto/mixed-split-two-groups.patch: split 4 as 2 x 2 instead of 3 clusters of 3; 128 of the 132
+# SMs instead of 96). Before the call:
+#   VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh s2 bench/proto/mixed-split-two-groups.patch
+#   cp bench/proto/run-next-s37.sh build-gpu/run-next.sh
+# carry build-gpu/bin/var build-gpu/run-next.sh; run without a pipe into tail: bash build-gpu/run-next.sh (~400 s).
+# (1) correctness: the quant suite's mixed case with the two groups forced at every even split (DSMLP_PROTO_SPLIT2=2)
+# and as the rule picks, the wgmma suite forced; (2) A/B in one binary: DSMLP_PROTO_SPLIT2=0 (never two groups,
+# = head) against the rule, two rounds. Then, if kept: integrate (no getenv outside options.c / tp_env.c /
+# tp_group.c; the buffer inside the plan's workspace or its own allocation, documented), docs, and the whole GPU
+# suite; also decide bench/proto/mixed-float128-200k-stages.patch there (measured in session 36, suites not rerun).
+export NCCL_NVLS_ENABLE=0
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+s0=$SECONDS
+for m in 2 1; do
+  DSMLP_PROTO_SPLIT2=$m CK_RUN_CASE=mixed stdbuf -oL timeout 150 build-gpu/bin/var/s2-test_gpu_quant > $OUT/q-$m.log 2>&1
+  echo "quant mixed SPLIT2=$m rc=$? $((SECONDS-s0))s"; grep -E '^==|^[0-9]+%|FAIL' $OUT/q-$m.log | head -5
+done
+DSMLP_PROTO_SPLIT2=2 stdbuf -oL timeout 120 build-gpu/bin/var/s2-test_gpu_wgmma > $OUT/w.log 2>&1
+echo "wgmma SPLIT2=2 rc=$? $((SECONDS-s0))s"; grep -E '^==|^[0-9]+%|FAIL' $OUT/w.log | head -5
+row() { grep -v -e ' card ' -e '---' $OUT/m.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' '; rm -f $OUT/m.md; }
+for r in 1 2; do
+  for b in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do
+    for m in 0 1; do
+      DSMLP_PROTO_SPLIT2=$m DSMLP_CACHE_DIR=/tmp/c-s2 timeout 90 build-gpu/bin/var/s2 --block $b --tokens 64,65,100,128,129,200,256 --reps 30 --no-tune --layout out_in --md $OUT/m.md > $OUT/l.log 2>&1 || tail -3 $OUT/l.log
+      echo "r$r SPLIT2=$m $b $(row) $((SECONDS-s0))s"
+    done
+  done
+done
