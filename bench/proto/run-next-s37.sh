@@ -1,7 +1,8 @@
 #!/bin/bash
 # session 37 (prepared in session 36, whose device time ran out): the two-group k split for the second GEMM at
 # T = 65..256 (bench/proto/mixed-split-two-groups.patch: split 4 as 2 x 2 instead of 3 clusters of 3; 128 of the 132
-# SMs instead of 96). Before the call:
+# SMs instead of 96; at T <= 64 split 8 as 2 x 4 where clusters of 8 do not all fit, 256 of 264 slots instead of
+# 224). Before the call:
 #   VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh s2 bench/proto/mixed-split-two-groups.patch
 #   cp bench/proto/run-next-s37.sh build-gpu/run-next.sh
 # carry build-gpu/bin/var build-gpu/run-next.sh; run without a pipe into tail: bash build-gpu/run-next.sh (~400 s).
@@ -23,7 +24,7 @@ row() { grep -v -e ' card ' -e '---' $OUT/m.md | grep '^|' | cut -d'|' -f4-5 | t
 for r in 1 2; do
   for b in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do
     for m in 0 1; do
-      DSMLP_PROTO_SPLIT2=$m DSMLP_CACHE_DIR=/tmp/c-s2 timeout 90 build-gpu/bin/var/s2 --block $b --tokens 64,65,100,128,129,200,256 --reps 30 --no-tune --layout out_in --md $OUT/m.md > $OUT/l.log 2>&1 || tail -3 $OUT/l.log
+      DSMLP_PROTO_SPLIT2=$m DSMLP_CACHE_DIR=/tmp/c-s2 timeout 90 build-gpu/bin/var/s2 --block $b --tokens 2,16,64,65,100,128,129,200,256 --reps 30 --no-tune --layout out_in --md $OUT/m.md > $OUT/l.log 2>&1 || tail -3 $OUT/l.log
       echo "r$r SPLIT2=$m $b $(row) $((SECONDS-s0))s"
     done
   done
