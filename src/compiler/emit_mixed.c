@@ -92,7 +92,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     const char *xstage = quant && bk == 64 ? "1" : "0";
     /* setmaxnreg (registers per thread: the producer warpgroup's, then the two consumer warpgroups'). One block per
     ** SM: 40 and 232. The 64-token code kernels (two per SM): 24 and 96 - at the launch bound's 80 ptxas serialized
-    ** their wgmmas (C7512; GELU-4096 int8 T = 33..64 2.0-2.4 us faster, SwiGLU 3.4-4.5, thirty-sixth session). The
+    ** their wgmmas (C7512; GELU-4096 int8 T = 33..64 2.0-2.4 us faster, SwiGLU 2.9-4.5, thirty-sixth session). The
     ** 16- and 32-token ones and the two-per-SM float kernels keep the launch bound's count. */
     const int regs_p = minb == 1 ? 40 : quant && s->tokens == 64 ? 24 : 0, regs_c = minb == 1 ? 232 : regs_p ? 96 : 0;
     char nn[32], kk[32], rpg[32], stg[16], sm[24], tok[16], mb[8], bks[8], rp[8], rc[8];
