@@ -262,6 +262,54 @@ static void fake_rt_init(fake_rt *f)
     f->rt.dev = &f->dev;
 }
 
+static int fake_regs;   /* what fake_func_attr says a kernel was compiled to; < 0: the query fails */
+static CUresult fake_func_attr(int *v, CUfunction_attribute a, CUfunction f)
+{
+    (void)f;
+    if (a != CU_FUNC_ATTRIBUTE_NUM_REGS || fake_regs < 0) return CUDA_ERROR_INVALID_VALUE;
+    *v = fake_regs;
+    return CUDA_SUCCESS;
+}
+
+/* The load refuses a kernel whose compiled registers cannot cover its warpgroups' register trade (setmaxnreg's
+** increase is served from the block's own release: fewer would wait forever), naming both counts. */
+START_TEST(entry_regs_check)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config c;
+    family(INT8_GPT2, 1, 0, DSMLP_F16, &c);
+    c.hidden = 4096, c.intermediate = 16384;
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    const plan *p = h->p;
+    static fake_rt f;
+    fake_rt_init(&f);
+    f.cu.cuFuncGetAttribute = fake_func_attr;
+    int checked = 0;
+    for (int i = 0; i < p->nkernels; i++) {
+        const plan_kernel *k = &p->kernels[i];
+        if (k->kind != KERN_MIXED) continue;
+        const int need = k->rows_per_block >= 128 ? 168 : k->rows_per_block == 64 ? 72 : 0;
+        ck_assert_int_eq(k->entry_regs_min, need);
+        fake_regs = need ? need : 1;
+        ck_assert_int_eq(dsmlpR_exec_check_regs(ctx, &f.cu, k, NULL), DSMLP_OK);
+        fake_regs = -1;   /* no trade: nothing is asked of the driver */
+        ck_assert_int_eq(dsmlpR_exec_check_regs(ctx, &f.cu, k, NULL), need ? DSMLP_ERR_CUDA : DSMLP_OK);
+        if (!need) continue;
+        ck_assert_msg(strstr(dsmlp_last_error(ctx), "NUM_REGS"), "%s", dsmlp_last_error(ctx));
+        fake_regs = need - 8;
+        ck_assert_int_eq(dsmlpR_exec_check_regs(ctx, &f.cu, k, NULL), DSMLP_ERR_UNSUPPORTED);
+        char want[96];
+        snprintf(want, sizeof want, "compiled to %d registers per thread", need - 8);
+        ck_assert_msg(strstr(dsmlp_last_error(ctx), want) && strstr(dsmlp_last_error(ctx), k->name), "%s", dsmlp_last_error(ctx));
+        snprintf(want, sizeof want, "needs at least %d", need);
+        ck_assert_msg(strstr(dsmlp_last_error(ctx), want), "%s", dsmlp_last_error(ctx));
+        checked++;
+    }
+    ck_assert_int_ge(checked, 6);   /* 256-, 128- and 64-token kernels of both GEMMs */
+    dsmlp_plan_free(h);
+}
+END_TEST
+
 static int kernel_has_arg_buf(const plan *p, int k, int b)
 {
     for (int a = 0; a < p->kernels[k].nargs; a++)
@@ -1439,6 +1487,7 @@ int main(void)
     tcase_add_test(tc, decode_variant);
     tcase_add_test(tc, mixed_variant);
     tcase_add_test(tc, mixed_rule);
+    tcase_add_test(tc, entry_regs_check);
     tcase_add_test(tc, mixed_gated);
     tcase_add_test(tc, mixed_route);
     tcase_add_test(tc, gpt2_buffers);

@@ -97,6 +97,22 @@ dsmlp_status dsmlpR_exec_workspace_zero(dsmlp_ctx *ctx, exec_state *rt, CUdevice
     return DSMLP_OK;
 }
 
+dsmlp_status dsmlpR_exec_check_regs(dsmlp_ctx *ctx, const cuda_api *cu, const plan_kernel *k, CUfunction fn)
+{
+    if (k->entry_regs_min <= 0) return DSMLP_OK;   /* setmaxnreg: the block's release must cover its increase */
+    int regs = 0;
+    CUresult r = cu->cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, fn);
+    if (r != CUDA_SUCCESS)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuFuncGetAttribute(NUM_REGS) failed: %s", k->name,
+                              dsmlpR_cuda_api_errstr(r));
+    if (regs < k->entry_regs_min)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED,
+                              "kernel %s: compiled to %d registers per thread, but its warpgroups' register trade "
+                              "(setmaxnreg) needs at least %d (it would wait forever); not launching it",
+                              k->name, regs, k->entry_regs_min);
+    return DSMLP_OK;
+}
+
 static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
 {
     struct store *store;
@@ -142,18 +158,7 @@ static dsmlp_status load_kernels(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
                 return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuFuncSetAttribute(%zu bytes smem) failed: %s",
                                k->name, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
         }
-        if (k->entry_regs_min > 0) {   /* setmaxnreg: the block's release must cover its increase, or it hangs */
-            int regs = 0;
-            r = cu->cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, rt->kern[i].fn);
-            if (r != CUDA_SUCCESS)
-                return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "kernel %s: cuFuncGetAttribute(NUM_REGS) failed: %s", k->name,
-                                      dsmlpR_cuda_api_errstr(r));
-            if (regs < k->entry_regs_min)
-                return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED,
-                                      "kernel %s: compiled to %d registers per thread, but its warpgroups' register trade "
-                                      "(setmaxnreg) needs at least %d (it would wait forever); not launching it",
-                                      k->name, regs, k->entry_regs_min);
-        }
+        if ((s = dsmlpR_exec_check_regs(ctx, cu, k, rt->kern[i].fn)) != DSMLP_OK) return s;
         if (k->kind == KERN_MIXED) dsmlpR_mixed_occupancy(p, rt, i);
         if (k->kind == KERN_GEMV)   /* a GEMV in rounds launches as many blocks as fit at once (dsmlpC_gemv_grid) */
             rt->kern[i].per_sm = dsmlpR_exec_grid_resident(p, rt, i) / rt->dev->sm_count;

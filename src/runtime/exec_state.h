@@ -91,6 +91,10 @@ typedef struct exec_state {
     struct tp_attach *tp;        /* dsmlp_plan_set_tp: its group's all-reduce (tp.h)  */
 } exec_state;
 
+/* DSMLP_OK when kernel k, loaded as fn, has the registers per thread its warpgroups' register trade needs
+** (plan_kernel.entry_regs_min; setmaxnreg's increase is served from the block's own release, so fewer would wait
+** forever), else an error naming both counts. */
+dsmlp_status dsmlpR_exec_check_regs(dsmlp_ctx *ctx, const cuda_api *cu, const plan_kernel *k, CUfunction fn);
 /* Bytes of the plan's part and of cuBLASLt's part of the workspace. */
 void         dsmlpR_exec_workspace_parts(const plan *p, size_t *plan_part, size_t *lt_part);
 /* rt->ptr of the workspace buffers from rt->ws (0 without one). */
