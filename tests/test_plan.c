@@ -262,6 +262,13 @@ static void fake_rt_init(fake_rt *f)
     f->rt.dev = &f->dev;
 }
 
+/* The GELU-4096 int8 block (GPT-2's shape scaled: H 4096, I 16384) the runtime-rule tests plan. */
+static void gelu4096_int8(dsmlp_mlp_config *c)
+{
+    family(INT8_GPT2, 1, 0, DSMLP_F16, c);
+    c->hidden = 4096, c->intermediate = 16384;
+}
+
 static int fake_regs;   /* what fake_func_attr says a kernel was compiled to; < 0: the query fails */
 static CUresult fake_func_attr(int *v, CUfunction_attribute a, CUfunction f)
 {
@@ -277,8 +284,7 @@ START_TEST(entry_regs_check)
 {
     dsmlp_ctx *ctx = tu_ctx();
     dsmlp_mlp_config c;
-    family(INT8_GPT2, 1, 0, DSMLP_F16, &c);
-    c.hidden = 4096, c.intermediate = 16384;
+    gelu4096_int8(&c);
     dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
     const plan *p = h->p;
     static fake_rt f;
@@ -321,8 +327,7 @@ START_TEST(mixed_rule)
 {
     dsmlp_ctx *ctx = tu_ctx();
     dsmlp_mlp_config c;
-    family(INT8_GPT2, 1, 0, DSMLP_F16, &c);
-    c.hidden = 4096, c.intermediate = 16384;
+    gelu4096_int8(&c);
     dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
     plan *p = h->p;
     const plan_gemm *g1 = NULL, *g2 = NULL;
