@@ -13,7 +13,7 @@
 /* Stages of 64 k: as many as fit MIXED_SMEM_STAGES bytes (more bytes in flight where the block's multiply is short),
 ** at least enough for the epilogue's fp32 staging of tokens x 132 floats. 256 tokens: 4 stages of 40 KiB. The
 ** 128-token code kernels take MIXED_SMEM_STAGES_128 (8 stages of 24 KiB instead of 6: GELU-4096 int8 T = 65..128
-** 0.4-2.3 us faster; the same budget at 256 tokens, 5 stages instead of 4, was 1.5-35 us slower at T = 256 / 1024;
+** 0.4-2.3 us faster; the same budget at 256 tokens, 5 stages instead of 4, was 1.8-35 us slower at T = 256 / 1024;
 ** bench/RESULTS.md, thirty-sixth session). Blocks of at most MIXED_TWO_PER_SM tokens run two per SM, each with
 ** MIXED_SMEM_STAGES_2 bytes of stages. */
 #define MIXED_SMEM_STAGES     (160 * 1024)
