@@ -92,6 +92,10 @@ typedef struct dsmlp_ctx_options {
     int              stream_max_tokens;/* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
     int              stream_pipe;      /* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
     int              mixed_gemm;       /* DSMLP_CTX_KEEP: the compile options' value; else overrides it */
+    int              mixed_two_groups; /* a mixed-input GEMM's k split as two groups of
+                                          clusters where larger clusters do not fit
+                                          (docs/quant.md): 1 (default) where the rule
+                                          says, 0 never, 2 wherever they fit (tests) */
     char             warning[256];     /* from_env: the first variable it ignored, and why */
 } dsmlp_ctx_options;
 

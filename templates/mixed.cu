@@ -341,7 +341,7 @@ __device__ __forceinline__ void ds_cluster_sync()
 
 extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 {{NAME}}(const __grid_constant__ ds_tmap tx, const __grid_constant__ ds_tmap tq, long long T, ds_d_t *d_out,
-         const ds_s_t *scales, const ds_b_t *bias, const ds_c_t *cin)
+         const ds_s_t *scales, const ds_b_t *bias, const ds_c_t *cin, float *part, unsigned *flag, int C)
 {
     extern __shared__ unsigned char ds_smem_raw[];
     unsigned char *sm = ds_smem_raw + ((1024 - (ds_sa(ds_smem_raw) & 1023)) & 1023);   // swizzled boxes: 1024-aligned
@@ -350,6 +350,10 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     const int t0 = blockIdx.x * DS_TOK, n0 = blockIdx.y * DS_ROWS, KT = (int)(DS_K / DS_BK);
     // k split: this block's k blocks [kb0, kb1); block z of the cluster (its rank: cluster (1, 1, S) = grid z)
     const int S = (int)gridDim.z, z = (int)blockIdx.z, kb0 = KT * z / S, kb1 = KT * (z + 1) / S;
+    // Two groups (S = 2C, clusters of C; exec_mixed.c): the tile's first C blocks sum their cluster's k share and push
+    // it to part[]; the last C sum theirs, wait for that (flag[]), add it and apply the epilogue. The launch is
+    // cooperative, so all blocks are resident and the wait ends. (C = S: one cluster, no global partial sums.)
+    const int zc = z % C, grp = z / C;
     DS_TL(const ds_tl_blk tl = ds_tl_begin();)
     if (tid == 0) {
         // (No griddepcontrol.launch_dependents: a next GEMM started early, in clusters, into the slots this grid
@@ -391,7 +395,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             }
         }
         __syncwarp();
-        if (S > 1) ds_cluster_sync(), ds_cluster_sync();   // the consumers' two (below)
+        if (C > 1) ds_cluster_sync(), ds_cluster_sync();   // the consumers' two (below)
         return;
     }
 
@@ -537,25 +541,26 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         os[tk * DS_OR + f + 8] = d[4 * j + 2] * s1;
         os[(tk + 1) * DS_OR + f + 8] = d[4 * j + 3] * s1;
     }
-    if (S > 1) ds_cluster_sync();   // every block's sums staged
+    if (C > 1) ds_cluster_sync();   // every block's sums staged
     else asm volatile("bar.sync 1, 256;\n" ::: "memory");
     // This block's share of the tile's outputs: (token, 4 columns) items of the tokens below T, split evenly over the
     // cluster (a split by token slices left every block but the first idle at T < DS_TOK / S: at T = 8 in 64-token
     // tiles one block of seven summed all of the cluster's partial sums)
     constexpr int OC = DS_GATED ? DS_ROWS / 2 : DS_ROWS;           // output columns of the block
 #if DS_TOK > 16
-    const int items = nt * (OC / 4), i0 = items * z / S, i1 = items * (z + 1) / S;
+    const int items = nt * (OC / 4), i0 = items * zc / C, i1 = items * (zc + 1) / C;
 #else
     // 16-token tiles (the int8 kernels, T >= 9 where split): token slices, as before (the even spread measured
     // 0.1-0.6 us slower for SwiGLU-4096 int8 at T = 9..16; bench/RESULTS.md, thirty-second session)
-    const int i0 = (DS_TOK * z / S) * (OC / 4), i1 = min(DS_TOK * (z + 1) / S, nt) * (OC / 4);
+    const int i0 = (DS_TOK * zc / C) * (OC / 4), i1 = min(DS_TOK * (zc + 1) / C, nt) * (OC / 4);
 #endif
-    for (int i = tid - 128 + i0; i < i1; i += 256) {
-        const int tk = i / (OC / 4), r4 = (i % (OC / 4)) * 4;
+    // the pair of blocks (group 0 and 1, rank zc) that own these items: the tile's partial sums, 128 floats a token
+    const long long pair = ((long long)blockIdx.x * gridDim.y + blockIdx.y) * C + zc;
+    float *pp = part + ((long long)blockIdx.x * gridDim.y + blockIdx.y) * (DS_TOK * 128LL);
+    // The step's epilogue on the tile's summed item (token tk, columns r4..r4 + 3): gated, (up + bias) * act(gate + bias)
+    auto finish = [&](float4 v, float4 g, int tk, int r4) {
         const ds_i64 t = (ds_i64)t0 + tk, col = (DS_GATED ? (ds_i64)n0 / 2 : (ds_i64)n0) + r4;
-        const float4 v = ds_cluster_sum(os + tk * DS_OR + r4, S);
 #if DS_GATED
-        const float4 g = ds_cluster_sum(os + tk * DS_OR + 64 + r4, S);
         const float up[4] = {v.x, v.y, v.z, v.w}, gate[4] = {g.x, g.y, g.z, g.w};
         float o[4];
 #pragma unroll
@@ -567,11 +572,83 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #endif
         }
 #else
+        (void)g;
         float o[4] = {ds_epi(v.x, bias, cin, t, col), ds_epi(v.y, bias, cin, t, col + 1), ds_epi(v.z, bias, cin, t, col + 2),
                       ds_epi(v.w, bias, cin, t, col + 3)};
 #endif
         ds_store<4>(d_out + t * DS_NO + col, o);
+    };
+    const float4 zero4 = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (S > C && grp == 1) {
+        // group 1: its cluster's sums of its items first (held in registers: at most DS_TOK / 16 items a thread with
+        // clusters of 2 or more), then group 0's, pushed meanwhile
+        constexpr int NJ = DS_GATED ? (DS_TOK >= 32 ? DS_TOK / 32 : 1) : DS_TOK / 16;
+        float4 av[NJ], ag[NJ];
+#pragma unroll
+        for (int j = 0; j < NJ; j++) {
+            const int i = tid - 128 + i0 + 256 * j, tk = i / (OC / 4), r4 = (i % (OC / 4)) * 4;
+            av[j] = ag[j] = zero4;
+            if (i < i1) {
+                av[j] = ds_cluster_sum(os + tk * DS_OR + r4, C);
+#if DS_GATED
+                ag[j] = ds_cluster_sum(os + tk * DS_OR + 64 + r4, C);
+#endif
+            }
+        }
+        if (tid == 128) {
+            unsigned v;
+            for (;;) {
+                asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(flag + pair) : "memory");
+                if (v) break;
+                __nanosleep(64);
+            }
+        }
+        asm volatile("bar.sync 1, 256;\n" ::: "memory");
+#pragma unroll
+        for (int j = 0; j < NJ; j++) {
+            const int i = tid - 128 + i0 + 256 * j, tk = i / (OC / 4), r4 = (i % (OC / 4)) * 4;
+            if (i >= i1) break;
+            const float4 *q = reinterpret_cast<const float4 *>(pp + tk * 128 + r4);
+            float4 v = av[j], g = ag[j];
+            const float4 u = __ldcg(q);
+            v.x += u.x, v.y += u.y, v.z += u.z, v.w += u.w;
+#if DS_GATED
+            const float4 h = __ldcg(q + 16);
+            g.x += h.x, g.y += h.y, g.z += h.z, g.w += h.w;
+#endif
+            finish(v, g, tk, r4);
+        }
+    } else {
+        for (int i = tid - 128 + i0; i < i1; i += 256) {
+            const int tk = i / (OC / 4), r4 = (i % (OC / 4)) * 4;
+            const float4 v = ds_cluster_sum(os + tk * DS_OR + r4, C);
+#if DS_GATED
+            const float4 g = ds_cluster_sum(os + tk * DS_OR + 64 + r4, C);
+#else
+            const float4 g = zero4;
+#endif
+            if (S > C) {   // group 0: push; group 1's block zc adds these
+                float4 *q = reinterpret_cast<float4 *>(pp + tk * 128 + r4);
+                __stcg(q, v);
+#if DS_GATED
+                __stcg(q + 16, g);
+#endif
+                continue;
+            }
+            finish(v, g, tk, r4);
+        }
     }
-    if (S > 1) ds_cluster_sync();   // no block leaves while another still reads its shared memory
+    if (S > C) {
+        asm volatile("bar.sync 1, 256;\n" ::: "memory");   // group 0: every item pushed; group 1: every item read
+        if (tid == 128) {
+            if (grp == 0) {
+                __threadfence();
+                asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(flag + pair), "r"(1u) : "memory");
+            } else {
+                flag[pair] = 0;   // for the next launch (whose consumers touch flags after ds_wait_prerequisites)
+            }
+        }
+    }
+    if (C > 1) ds_cluster_sync();   // no block leaves while another still reads its shared memory
     DS_TL(if (tid == 128) ds_tl_end(tl);)
 }

@@ -358,7 +358,7 @@ START_TEST(mixed_rule)
         {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {3072, 1, 1, 256, 1}, {3073, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
     ck_assert(dsmlpR_mixed_serves_all(p, &f.rt, 1) && dsmlpR_mixed_serves_all(p, &f.rt, 2));   /* codes read at T = 1, 2 */
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
-        mixed_pick mp = {-1, 0, 0};
+        mixed_pick mp = {-1, 0, 0, 0};
         ck_assert_msg(dsmlpR_mixed_serves(p, &f.rt, g1, want[i].T) == want[i].first, "first GEMM at T = %lld", (long long)want[i].T);
         ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g2, want[i].T, &mp) == want[i].second, "second GEMM at T = %lld", (long long)want[i].T);
         if (!want[i].second) continue;
@@ -397,17 +397,41 @@ START_TEST(mixed_rule)
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
         for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) f.rt.kern[g2->mixed_kernel[v]].clusters[s] = s == 4 ? 30 : 132 / s;
     f.cu.cuOccupancyMaxActiveClusters = fake_clusters;   /* the counts above are what the load-time query found */
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 3 && mp.tokens == 64);
-    /* a query that says no cluster of 3 or 4 fits (or failed): clusters of 2 */
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 3 && mp.cluster == 3 && mp.tokens == 64);
+    /* Two groups of clusters of 2 where the clusters of 4 do not all fit (4 splits k at least 5/4 as far as 3), with
+    ** the split scratch holding the 32 tiles' sums (64 tokens x 128 columns of fp32) and their 32 x 2 flags; one
+    ** cluster a tile without it, with one byte or one flag too few, or with mixed_two_groups 0 */
+    f.rt.two_groups = 1, f.rt.split_sums = 32 * 64 * 128 * 4, f.rt.split_flags = 32 * 2;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 4 && mp.cluster == 2 && mp.tokens == 64);
+    f.rt.split_sums--;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 3 && mp.cluster == 3);
+    f.rt.split_sums++, f.rt.split_flags--;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 3 && mp.cluster == 3);
+    f.rt.split_flags++, f.rt.two_groups = 0;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 3 && mp.cluster == 3);
+    /* a query that says no cluster of 3 or 4 fits (or failed): clusters of 2, or two groups of them */
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) f.rt.kern[g2->mixed_kernel[v]].clusters[3] = f.rt.kern[g2->mixed_kernel[v]].clusters[4] = 0;
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 2);
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 2 && mp.cluster == 2);
+    f.rt.two_groups = 1;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 4 && mp.cluster == 2);
+    f.rt.two_groups = 0;
     /* two blocks per SM (the occupancy query at load): the split counts 2 x 132 block slots; the second GEMM's 32 row
     ** tiles at T = 64 take clusters of 8 where they fit, the first GEMM's 128 at T = 32 clusters of 2 (one per SM: 1) */
     for (int i = 0; i < p->nkernels; i++) {
         f.rt.kern[i].per_sm = 2;
         for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) f.rt.kern[i].clusters[s] = 264 / s;
     }
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 8 && mp.tokens == 64);
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 8 && mp.cluster == 8 && mp.tokens == 64);
+    /* two groups of 4 only where forced (mixed_two_groups 2, the tests): not 5/4 of 8, nor of 7 where clusters of 8
+    ** do not all fit (measured level at T <= 64) */
+    f.rt.two_groups = 1, f.rt.split_flags = 32 * 4;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 8 && mp.cluster == 8);
+    f.rt.two_groups = 2;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 8 && mp.cluster == 4);
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) f.rt.kern[g2->mixed_kernel[v]].clusters[8] = 28;
+    f.rt.two_groups = 1;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.split == 7 && mp.cluster == 7);
+    f.rt.two_groups = 0, f.rt.split_sums = f.rt.split_flags = 0;
     ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 32, &mp) && mp.split == 2 && mp.tokens == 32);
     for (int i = 0; i < p->nkernels; i++) f.rt.kern[i].per_sm = 1;
     ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 32, &mp) && mp.split == 1);
@@ -611,7 +635,7 @@ START_TEST(tuned_gemm_choice)
     /* the rule: cuBLASLt at T = 8, the wgmma kernels at T = 64, not past 128 */
     ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m1, 8) && dsmlpR_mixed_serves(p, &f.rt, m1, 64) && !dsmlpR_mixed_serves(p, &f.rt, m1, 200));
     picks[0][g1].use = 1, picks[3][g2].use = 0;   /* T <= 8: the first GEMM's kernel; T = 33..64: not the second's */
-    mixed_pick mp = {-1, 0, 0};
+    mixed_pick mp = {-1, 0, 0, 0};
     ck_assert(dsmlpR_mixed_pick(p, &f.rt, m1, 8, &mp) && mp.tokens == 64 && mp.kernel == m1->mixed_kernel[2]);
     ck_assert(dsmlpR_mixed_serves(p, &f.rt, m1, 3));
     ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m1, 2));   /* the decode GEMV still comes first */

@@ -51,6 +51,7 @@ void dsmlpR_exec_unload(void *rtp)
         for (int k = 0; rt->kern && k < rt->nkernels; k++)
             if (rt->kern[k].mod) cu->cuModuleUnload(rt->kern[k].mod);
         if (rt->ws && rt->ws_owned) cu->cuMemFree(rt->ws);
+        if (rt->split_scratch) cu->cuMemFree(rt->split_scratch);
     }
     /* Sets still alive lose their memory now and refuse to run (their rt is gone). */
     for (dsmlp_bindings *s = rt->sets; s; s = s->next) {
@@ -208,6 +209,8 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
 
     dsmlp_status s = load_kernels(ctx, p, rt);
     if (s != DSMLP_OK) return s;
+    rt->two_groups = ctx_opts(ctx)->mixed_two_groups;
+    if ((s = dsmlpR_mixed_split_scratch(ctx, p, rt)) != DSMLP_OK) return s;
     if (ngemm && (s = dsmlpR_gemm_handle(ctx, rt->dev, &rt->lt)) != DSMLP_OK) return s;
     /* Scratch for timing the GEMM candidates: the largest weight and activation. */
     size_t max_w = 0, max_act = 0;

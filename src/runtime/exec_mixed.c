@@ -69,16 +69,29 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** over clusters of up to 8 blocks while the grid stays within the SMs, and all of a launch's clusters must fit
     ** at once, or the last ones wait for a second wave (GELU-4096's second GEMM at T = 64 in clusters of 4: 57 us
     ** against the first GEMM's 30 for as many bytes; the H200 holds fewer than 32 such clusters): the largest split
-    ** whose clusters fit. */
-    int split = 1;
+    ** whose clusters fit.
+    ** Where clusters of a larger split do not all fit, its blocks can run as two groups of clusters of half its size,
+    ** the first group handing its sums to the second through global memory (templates/mixed.cu); taken where that
+    ** splits k at least 5/4 as far: on the H200 GELU-4096's second GEMM at T = 65..256 then runs in 2 x 2 blocks a
+    ** tile instead of clusters of 3 (128 of 132 SMs instead of 96; int8 5.4-8.5 us faster), while 2 x 4 against
+    ** clusters of 7 at T <= 64 measured level (bench/RESULTS.md, thirty-seventh session). The second group waits for
+    ** the first, so both must be resident at once: all clusters fit, and the launch is cooperative. */
     const exec_kernel *ek = rt->kern ? &rt->kern[g->mixed_kernel[v]] : NULL;   /* its load-time occupancy queries */
     const int slots = rt->dev->sm_count * (ek && ek->per_sm > 0 ? ek->per_sm : 1);
+    const int queried = ek && rt->dev->cu->cuOccupancyMaxActiveClusters;
+    int split = 1, two = 0;   /* two: the largest split that runs as two groups, 0 none */
     for (int s = 2; rt->dev->cu->cuLaunchKernelEx && s <= PLAN_MIXED_SPLIT_MAX; s++) {
         if (base * s > slots || kb / s < MIXED_SPLIT_MIN_KB) break;
-        const int fit = ek && rt->dev->cu->cuOccupancyMaxActiveClusters ? ek->clusters[s] : slots / s;
-        if (fit >= base) split = s;
+        if ((queried ? ek->clusters[s] : slots / s) >= base) split = s;
+        const int half = s / 2;
+        if (s % 2 || half < 2 || (queried ? ek->clusters[half] : slots / half) < 2 * base) continue;
+        if ((size_t)base * (size_t)tok * EMIT_MIXED_ROWS * sizeof(float) <= rt->split_sums &&
+            (size_t)(base * half) <= rt->split_flags)
+            two = s;
     }
-    if (out) out->kernel = g->mixed_kernel[v], out->tokens = tok, out->split = split;
+    int cluster = split;
+    if (two && (rt->two_groups == 2 || (rt->two_groups == 1 && two * 4 >= split * 5))) split = two, cluster = two / 2;
+    if (out) out->kernel = g->mixed_kernel[v], out->tokens = tok, out->split = split, out->cluster = cluster;
     if (p->mixed_mode == 2 || tuned == 1) return 1;
     /* The rule (mixed_gemm = 1): the grid fills 7/10 of the SMs; above T = 512 the token tiles are at least 3/4 full
     ** (there a padded tile costs more than the copy saves), and above MIXED_MAX_T the kernel's lower rate costs more
@@ -114,17 +127,23 @@ int64_t dsmlpR_mixed_x_rows(const plan *p, const plan_gemm *g, int64_t T, int to
     return whole <= cap ? whole : cap > T ? cap : T;
 }
 
-/* A launch of kernel k over grid (x, y, split), in clusters of (1, 1, split) blocks where split > 1, and with
-** programmatic dependent launch where pdl is set (its blocks may start while the previous kernel runs; they wait
-** before reading anything); at[2] must outlive *cfg. */
+/* A launch of kernel k over grid (x, y, split), in clusters of (1, 1, cluster) blocks where cluster > 1 (split, or
+** half of it: two groups, cooperative so that all are resident at once), and with programmatic dependent launch where
+** pdl is set (its blocks may start while the previous kernel runs; they wait before reading anything); at[3] must
+** outlive *cfg. */
 static void launch_config(CUlaunchConfig *cfg, CUlaunchAttribute *at, const plan_kernel *k, unsigned x, unsigned y,
-                          unsigned split, int pdl, CUstream st)
+                          unsigned split, unsigned cluster, int pdl, CUstream st)
 {
     unsigned n = 0;
-    memset(at, 0, 2 * sizeof *at);
-    if (split > 1) {
+    memset(at, 0, 3 * sizeof *at);
+    if (cluster > 1) {
         at[n].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-        at[n].value.clusterDim.x = 1, at[n].value.clusterDim.y = 1, at[n].value.clusterDim.z = split;
+        at[n].value.clusterDim.x = 1, at[n].value.clusterDim.y = 1, at[n].value.clusterDim.z = cluster;
+        n++;
+    }
+    if (cluster < split) {
+        at[n].id = CU_LAUNCH_ATTRIBUTE_COOPERATIVE;
+        at[n].value.cooperative = 1;
         n++;
     }
     if (pdl) {
@@ -150,12 +169,41 @@ void dsmlpR_mixed_occupancy(const plan *p, exec_state *rt, int k)
     for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) {
         rt->kern[k].clusters[s] = 0;
         if (!cu->cuOccupancyMaxActiveClusters) continue;
-        CUlaunchAttribute at[2];
+        CUlaunchAttribute at[3];
         CUlaunchConfig cfg;
-        launch_config(&cfg, at, &p->kernels[k], 1, 1, (unsigned)s, 0, NULL);
+        launch_config(&cfg, at, &p->kernels[k], 1, 1, (unsigned)s, (unsigned)s, 0, NULL);
         int n = 0;   /* a failed query (e.g. too much shared memory for s blocks of a GPC) counts as none fitting */
         if (cu->cuOccupancyMaxActiveClusters(&n, rt->kern[k].fn, &cfg) == CUDA_SUCCESS) rt->kern[k].clusters[s] = n;
     }
+}
+
+dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
+{
+    const cuda_api *cu = rt->dev->cu;
+    /* Two groups split k in 4 or more, so a launch has at most a quarter of the resident blocks as tiles (and at
+    ** most the tiles of max_tokens): H200, 4096-wide GEMMs, 128 KiB a tile of 256 tokens, 33 tiles: 4.1 MiB. */
+    size_t sums = 0, flags = 0;
+    for (int i = 0; rt->two_groups && i < p->nkernels; i++) {
+        const plan_kernel *k = &p->kernels[i];
+        if (k->kind != KERN_MIXED || k->rows_per_block < 1) continue;
+        const int64_t slots = (int64_t)rt->dev->sm_count * (rt->kern[i].per_sm > 0 ? rt->kern[i].per_sm : 1);
+        const int64_t all = (p->max_tokens + k->rows_per_block - 1) / k->rows_per_block * k->grid_x;
+        const size_t tiles = (size_t)(all < slots / 4 ? all : slots / 4);
+        const size_t b = tiles * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float);
+        if (b > sums) sums = b;
+        if ((size_t)slots / 2 > flags) flags = (size_t)slots / 2;   /* tiles x blocks of a group <= half the slots */
+    }
+    if (!sums) return DSMLP_OK;
+    sums = (sums + 255) & ~(size_t)255;
+    const size_t bytes = sums + flags * sizeof(unsigned);
+    CUresult r = cu->cuMemAlloc(&rt->split_scratch, bytes);
+    if (r == CUDA_SUCCESS) r = cu->cuMemsetD8(rt->split_scratch, 0, bytes);
+    if (r == CUDA_SUCCESS) r = cu->cuCtxSynchronize();
+    if (r != CUDA_SUCCESS)
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': %zu bytes for the mixed-input GEMMs' split partial sums: %s",
+                              p->graph_name, bytes, dsmlpR_cuda_api_errstr(r));
+    rt->split_sums = sums, rt->split_flags = flags;
+    return DSMLP_OK;
 }
 
 int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *d,
@@ -248,8 +296,11 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     long long TT = (long long)T;
     CUdeviceptr none = 0;
     const int d = gated ? g->mixed_gated_out : g->d, bias = gated ? g->mixed_gated_bias : g->bias;
+    /* two groups: the plan's split scratch (partial sums, then flags) */
+    CUdeviceptr sums = rt->split_scratch, flags = sums ? sums + rt->split_sums : 0;
+    int cluster = mp->cluster;
     void *args[] = {&tx, &tq, &TT, &rt->ptr[d], g->mixed_scales >= 0 ? &rt->ptr[g->mixed_scales] : &none, bias >= 0 ? &rt->ptr[bias] : &none,
-                    !gated && g->c >= 0 ? &rt->ptr[g->c] : &none};
+                    !gated && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster};
     const int64_t tiles = (T + mp->tokens - 1) / mp->tokens;
     if (tiles > 2147483647)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 2^31 - 1 token tiles", what, (long long)T);
@@ -264,16 +315,17 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     CUresult r;
     const int pdl = rt->dev->pdl;
     if (mp->split > 1 || pdl) {
-        CUlaunchAttribute at[2];
+        CUlaunchAttribute at[3];
         CUlaunchConfig cfg;
-        launch_config(&cfg, at, k, (unsigned)tiles, (unsigned)k->grid_x, (unsigned)mp->split, pdl, st);
+        launch_config(&cfg, at, k, (unsigned)tiles, (unsigned)k->grid_x, (unsigned)mp->split, (unsigned)mp->cluster, pdl, st);
         r = cu->cuLaunchKernelEx(&cfg, rt->kern[mp->kernel].fn, args, NULL);
     } else {
         r = cu->cuLaunchKernel(rt->kern[mp->kernel].fn, (unsigned)tiles, (unsigned)k->grid_x, 1, (unsigned)k->threads, 1, 1,
                                (unsigned)k->smem_bytes, st, args, NULL);
     }
     if (r != CUDA_SUCCESS)
-        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: launch of %s (grid %lld x %d x %d, block %d, smem %zu) failed: %s", what,
-                              k->name, (long long)tiles, k->grid_x, mp->split, k->threads, k->smem_bytes, dsmlpR_cuda_api_errstr(r));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: launch of %s (grid %lld x %d x %d, clusters of %d, block %d, smem %zu) "
+                              "failed: %s", what, k->name, (long long)tiles, k->grid_x, mp->split, mp->cluster, k->threads,
+                              k->smem_bytes, dsmlpR_cuda_api_errstr(r));
     return DSMLP_OK;
 }

@@ -453,7 +453,7 @@ static int tune_mixed(tuner *t, int b, exec_pick *pk)
     return 0;
 }
 
-static const char *gemm_kernel_at(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T);
+static const char *gemm_kernel_at(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, char *buf, size_t n);
 
 /* cuBLASLt's algorithm for each main-route GEMM step it serves in bucket b (at the bucket's smallest T past the
 ** decode GEMVs or at its largest): every candidate of the GEMM bucket holding the largest T (gemm.h: the
@@ -475,8 +475,9 @@ static void tune_lt(tuner *t, int b, exec_pick *pk)
         int64_t lo = dsmlpR_exec_bucket_lo(b);
         if (s->gemm.decode_kernel >= 0 && s->gemm.decode_max_T >= lo) lo = s->gemm.decode_max_T + 1;
         if (lo < bk->tmin) lo = bk->tmin;
-        if (lo > hi || (!strstr(gemm_kernel_at(p, t->rt, &s->gemm, lo), "cuBLASLt") &&
-                        !strstr(gemm_kernel_at(p, t->rt, &s->gemm, hi), "cuBLASLt")))
+        char la[PLAN_NAME_MAX + 64], lz[PLAN_NAME_MAX + 64];
+        if (lo > hi || (!strstr(gemm_kernel_at(p, t->rt, &s->gemm, lo, la, sizeof la), "cuBLASLt") &&
+                        !strstr(gemm_kernel_at(p, t->rt, &s->gemm, hi, lz, sizeof lz), "cuBLASLt")))
             continue;
         dsmlpR_gemm_use(bk, -1);
         double best = time_main2(t, pk, lo, hi);
@@ -639,12 +640,18 @@ dsmlp_status dsmlp_plan_tune(dsmlp_plan *pl)
     return s;
 }
 
-/* The kernel GEMM g runs at T on the main route, in exec_run.c's order: its mixed-input / wgmma kernel, the decode
-** GEMV, cuBLASLt. */
-static const char *gemm_kernel_at(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T)
+/* The kernel GEMM g runs at T on the main route, in exec_run.c's order: its mixed-input / wgmma kernel (and its k
+** split, written into buf), the decode GEMV, cuBLASLt. */
+static const char *gemm_kernel_at(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, char *buf, size_t n)
 {
     mixed_pick mp;
-    if (dsmlpR_mixed_pick(p, rt, g, T, &mp)) return p->kernels[mp.kernel].name;
+    if (dsmlpR_mixed_pick(p, rt, g, T, &mp)) {
+        const char *name = p->kernels[mp.kernel].name;
+        if (mp.split == 1) return name;
+        if (mp.cluster == mp.split) snprintf(buf, n, "%s (k split in %d: a cluster a tile)", name, mp.split);
+        else snprintf(buf, n, "%s (k split in %d: two groups of clusters of %d)", name, mp.split, mp.cluster);
+        return buf;
+    }
     if (g->decode_kernel >= 0 && T <= g->decode_max_T) return p->kernels[g->decode_kernel].name;
     return g->mixed_scales >= 0 ? "dequantize + cuBLASLt" : "cuBLASLt";
 }
@@ -658,7 +665,8 @@ static void print_main_gemms(FILE *f, const plan *p, const exec_state *rt, int b
         const exec_gemm_pick *g = rt->pick[b].gemm ? &rt->pick[b].gemm[i] : NULL;
         if (s->kind != STEP_GEMM) continue;
         if (PLAN_GEMM_HAS_MIXED(&s->gemm)) {   /* its kernel, then (below) cuBLASLt's algorithm where that serves */
-            const char *a = gemm_kernel_at(p, rt, &s->gemm, lo), *z = gemm_kernel_at(p, rt, &s->gemm, hi);
+            char la[PLAN_NAME_MAX + 64], lz[PLAN_NAME_MAX + 64];
+            const char *a = gemm_kernel_at(p, rt, &s->gemm, lo, la, sizeof la), *z = gemm_kernel_at(p, rt, &s->gemm, hi, lz, sizeof lz);
             fprintf(f, "      [%d] %s: %s", i, s->label, a);
             if (strcmp(a, z)) fprintf(f, " at T = %lld, %s at T = %lld", (long long)lo, z, (long long)hi);
             if (p->mixed_mode != 1) fprintf(f, " (pinned by mixed_gemm)\n");

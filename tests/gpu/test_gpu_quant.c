@@ -191,6 +191,11 @@ static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated,
                st ? " run: " : "", st ? dsmlp_last_error(ctx) : "");
     }
     fflush(stdout);
+    if (dsmlp_ctx_get_options(ctx)->mixed_two_groups == 2) {   /* forced: the second GEMM's k (2048 or more) split so */
+        TU_OK(ctx, dsmlp_plan_route_text(c.pl, &text));
+        ck_assert_msg(gu_count(text, "two groups of clusters") > 0, "%s: no k split in two groups:\n%s", desc, text);
+        free(text);
+    }
     gu_case_close(&c);
 }
 
@@ -213,7 +218,7 @@ static void precompile_mixed(dsmlp_ctx *ctx)
 
 START_TEST(mixed_every_layout)
 {
-    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the mixed-input GEMM");
+    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the mixed-input GEMM", 0);
     if (!ctx) return;
     precompile_mixed(ctx);
     gu_tally ty = {0};
@@ -238,6 +243,32 @@ START_TEST(mixed_every_layout)
     for (int k = 0; k < nlayouts; k++)
         run_mixed(ctx, &ty, &layouts[k], 1, 2048, 2816, g2048_Ts, sizeof g2048_Ts / sizeof *g2048_Ts);
     gu_tally_print(&ty, "mixed-input GEMMs: int8/fp8 x scale layouts x gated x T", ctx);
+    ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* The k splits in two groups of clusters (the first group hands its sums to the second through global memory) wherever
+** they fit (mixed_two_groups = 2; the rule takes them only where clusters of the larger split do not all fit, e.g.
+** T = 1000 above): every kernel width (T = 2, 17, 33, 100, 129: 16 to 256 tokens, the second GEMM's 8 row tiles in
+** 2 x 4 blocks), several tiles (1000), gated with uneven k shares (hidden 2048, I 2816) and 40 row tiles (hidden
+** 5120: two groups of 2 at T = 33; at 200 one cluster of 3, as 4 x 40 blocks exceed 132 SMs). The route text must
+** name the two groups. */
+START_TEST(mixed_two_groups)
+{
+    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the mixed-input GEMM in two groups", 1);
+    if (!ctx) return;
+    precompile_mixed(ctx);
+    gu_tally ty = {0};
+    static const int64_t Ts[] = {2, 17, 33, 100, 129, 1000}, g2048_Ts[] = {2, 33, 100}, h5120_Ts[] = {33, 200};
+    for (int g = 0; g < 2; g++)
+        for (int k = 0; k < nlayouts; k++)
+            if (g || !layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], g, 1024, g ? 2816 : 4096, Ts, sizeof Ts / sizeof *Ts);
+    for (int k = 0; k < nlayouts; k++) {
+        run_mixed(ctx, &ty, &layouts[k], 1, 2048, 2816, g2048_Ts, sizeof g2048_Ts / sizeof *g2048_Ts);
+        if (!layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], 0, 5120, 2048, h5120_Ts, sizeof h5120_Ts / sizeof *h5120_Ts);
+    }
+    gu_tally_print(&ty, "mixed-input GEMMs, k splits in two groups: int8/fp8 x scale layouts x gated x T", ctx);
     ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
     dsmlp_ctx_free(ctx);
 }
@@ -385,6 +416,10 @@ static Suite *make(void)
     tcase_set_timeout(mx, 1800);
     tcase_add_test(mx, mixed_every_layout);
     suite_add_tcase(s, mx);
+    TCase *m2 = tcase_create("mixed_two_groups");   /* CK_RUN_CASE=mixed_two_groups */
+    tcase_set_timeout(m2, 900);
+    tcase_add_test(m2, mixed_two_groups);
+    suite_add_tcase(s, m2);
     return s;
 }
 

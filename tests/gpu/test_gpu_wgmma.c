@@ -6,7 +6,8 @@
 ** gated SiLU / gated GELU, LayerNorm / RMSNorm / none, with and without
 ** biases, at T from 1 to 300 (both widths, 64 and 128 tokens; split k,
 ** partial and several tiles), against the CPU reference in double precision (f16 / bf16
-** tolerance). Each plan must carry the variant on both GEMMs. And the tuner's choice between them and cuBLASLt per token
+** tolerance), once as the rule splits k and once in two groups of clusters wherever they fit. Each plan must carry
+** the variant on both GEMMs. And the tuner's choice between them and cuBLASLt per token
 ** bucket, stored and read back. Skips (77) without a GPU, notes and passes on cards before sm_90.
 */
 #include "gpu_case.h"
@@ -38,9 +39,11 @@ static void config(const wcase *w, dsmlp_layout layout, dsmlp_mlp_config *c)
     c->norm_bias = w->bias && w->norm == DSMLP_NORM_LAYERNORM;
 }
 
-START_TEST(float_weights_every_T)
+/* two_groups: k split in two groups of clusters wherever they fit (mixed_two_groups = 2), which the route text of
+** each block whose second GEMM's k is 2048 or more must name */
+static void every_T(int two_groups)
 {
-    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the wgmma kernels on float weights");
+    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the wgmma kernels on float weights", two_groups);
     if (!ctx) return;
     enum { N = sizeof cases / sizeof *cases };
     dsmlp_mlp_config cfg[2 * N];
@@ -61,6 +64,11 @@ START_TEST(float_weights_every_T)
         ck_assert_msg(!gated == !strstr(text, "gated: its kernels also apply the gated step"),
                       "%s: the first GEMM's wgmma kernels %s apply the gating:\n%s", desc, gated ? "do not" : "wrongly", text);
         free(text);
+        if (two_groups && cases[i % N].I >= 2048) {
+            TU_OK(ctx, dsmlp_plan_route_text(c.pl, &text));
+            ck_assert_msg(gu_count(text, "two groups of clusters") > 0, "%s: no k split in two groups:\n%s", desc, text);
+            free(text);
+        }
         for (size_t t = 0; t < sizeof Ts / sizeof *Ts; t++) {
             double err = gu_case_check(&c, Ts[t], &st);
             int ok = st == DSMLP_OK && err <= gu_tol(c.dtype);
@@ -71,10 +79,22 @@ START_TEST(float_weights_every_T)
         fflush(stdout);
         gu_case_close(&c);
     }
-    gu_tally_print(&ty, "wgmma kernels on float weights", ctx);
+    gu_tally_print(&ty, two_groups ? "wgmma kernels on float weights, k splits in two groups" : "wgmma kernels on float weights",
+                   ctx);
     ck_assert_int_gt(ty.cases, 0);
     ck_assert_msg(ty.failed == 0, "%d of %d cases failed", ty.failed, ty.cases);
     dsmlp_ctx_free(ctx);
+}
+
+START_TEST(float_weights_every_T)
+{
+    every_T(0);
+}
+END_TEST
+
+START_TEST(float_weights_two_groups)
+{
+    every_T(1);
 }
 END_TEST
 
@@ -135,6 +155,7 @@ static Suite *make(void)
     TCase *tc = tcase_create("wgmma");
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, float_weights_every_T);
+    tcase_add_test(tc, float_weights_two_groups);
     suite_add_tcase(s, tc);
     TCase *tt = tcase_create("tune");
     tcase_set_timeout(tt, 300);
