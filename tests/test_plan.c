@@ -594,6 +594,8 @@ START_TEST(wgmma_float_variant)
                 ck_assert_ptr_nonnull(strstr(k->source, cases[i].lay == DSMLP_LAYOUT_IN_OUT ? "#define DS_WMN 1" : "#define DS_WMN 0"));
                 ck_assert_int_eq(k->nargs, 3 + (m->n == 2 * 2816 ? 1 : 1 + (m->c >= 0)));   /* d, w, x; bias (, C) */
                 ck_assert_msg(!strncmp(k->name, "dsmlp_wgmma", 11), "%s", k->name);
+                /* 128-token blocks: 6 stages of 32 KiB (200 KiB, as the code kernels' 8 of 24) */
+                if (v == 1) ck_assert_msg(strstr(k->source, "#define DS_STAGES 6\n") != NULL, "float 128 tokens: stages");
             }
         }
         ck_assert_int_eq(gemms, 2);

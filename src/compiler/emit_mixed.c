@@ -12,9 +12,10 @@
 
 /* Stages of 64 k: as many as fit MIXED_SMEM_STAGES bytes (more bytes in flight where the block's multiply is short),
 ** at least enough for the epilogue's fp32 staging of tokens x 132 floats. 256 tokens: 4 stages of 40 KiB. The
-** 128-token code kernels take MIXED_SMEM_STAGES_128 (8 stages of 24 KiB instead of 6: GELU-4096 int8 T = 65..128
-** 0.4-2.3 us faster; the same budget at 256 tokens, 5 stages instead of 4, was 1.8-35 us slower at T = 256 / 1024;
-** bench/RESULTS.md, thirty-sixth session). Blocks of at most MIXED_TWO_PER_SM tokens run two per SM, each with
+** 128-token kernels take MIXED_SMEM_STAGES_128: codes 8 stages of 24 KiB instead of 6 (GELU-4096 int8 T = 65..128
+** 0.4-2.3 us faster), float weights 6 of 32 KiB instead of 5 (SwiGLU-4096 bf16 T = 65..128 1.3-3.7 us faster,
+** GELU-4096 f16 level); the same budget at 256 tokens, 5 stages instead of 4, was 1.8-35 us slower at T = 256 / 1024
+** (bench/RESULTS.md, thirty-sixth and thirty-seventh sessions). Blocks of at most MIXED_TWO_PER_SM tokens run two per SM, each with
 ** MIXED_SMEM_STAGES_2 bytes of stages. */
 #define MIXED_SMEM_STAGES     (160 * 1024)
 #define MIXED_SMEM_STAGES_128 (200 * 1024)
@@ -82,7 +83,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     /* Float weights: 64 k a stage (one 128-byte row piece: 16 KiB of W, several stages in flight) */
     const int bk = !quant ? 64 : s->tokens <= 32 && s->k % 256 == 0 ? 256 : minb == 2 && s->k % 128 == 0 ? 128 : 64;
     const size_t stage = (size_t)s->tokens * bk * 2 + EMIT_MIXED_ROWS * (size_t)bk * (quant ? 1 : 2), staging = (size_t)s->tokens * (EMIT_MIXED_ROWS + 4) * 4;
-    const size_t budget = minb == 2 ? MIXED_SMEM_STAGES_2 : quant && s->tokens == 128 ? MIXED_SMEM_STAGES_128 : MIXED_SMEM_STAGES;
+    const size_t budget = minb == 2 ? MIXED_SMEM_STAGES_2 : s->tokens == 128 ? MIXED_SMEM_STAGES_128 : MIXED_SMEM_STAGES;
     int stages = (int)(budget / stage);
     while ((size_t)stages * stage < staging) stages++;
     const size_t smem = (size_t)stages * stage + 2 * (size_t)stages * 8 + 1024;
