@@ -325,7 +325,9 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     }
     if (r != CUDA_SUCCESS)
         return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: launch of %s (grid %lld x %d x %d, clusters of %d, block %d, smem %zu) "
-                              "failed: %s", what, k->name, (long long)tiles, k->grid_x, mp->split, mp->cluster, k->threads,
-                              k->smem_bytes, dsmlpR_cuda_api_errstr(r));
+                              "failed: %s%s", what, k->name, (long long)tiles, k->grid_x, mp->split, mp->cluster, k->threads,
+                              k->smem_bytes, dsmlpR_cuda_api_errstr(r),
+                              mp->cluster < mp->split ? " (a cooperative launch of two groups of clusters: "
+                                                        "DSMLP_MIXED_TWO_GROUPS=0 runs one cluster a tile)" : "");
     return DSMLP_OK;
 }
