@@ -316,6 +316,79 @@ START_TEST(entry_regs_check)
 }
 END_TEST
 
+static size_t fake_alloc_bytes, fake_set_bytes;   /* what the fake driver was asked for */
+static CUresult fake_alloc_result;
+static CUresult fake_mem_alloc(CUdeviceptr *d, size_t n)
+{
+    fake_alloc_bytes = n;
+    *d = fake_alloc_result == CUDA_SUCCESS ? (CUdeviceptr)0x100000 : 0;
+    return fake_alloc_result;
+}
+static CUresult fake_memset(CUdeviceptr d, unsigned char v, size_t n)
+{
+    ck_assert(d == 0x100000 && v == 0);
+    fake_set_bytes = n;
+    return CUDA_SUCCESS;
+}
+static CUresult fake_sync(void) { return CUDA_SUCCESS; }
+
+/* The split scratch for k splits in two groups of clusters (exec_mixed.c): sized at load for a quarter of the
+** resident blocks as tiles (at most max_tokens' tiles) of tokens x 128 fp32 sums and a flag per half of the block
+** slots, zeroed; the rule then takes two groups where they fit in it. None with mixed_two_groups 0; a failed
+** allocation is DSMLP_ERR_CUDA naming the bytes. */
+START_TEST(split_scratch_size)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config c;
+    gelu4096_int8(&c);
+    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    const plan *p = h->p;
+    ck_assert_int_ge(p->max_tokens, 256);
+    static fake_rt f;
+    fake_rt_init(&f);
+    f.cu.cuMemAlloc = fake_mem_alloc, f.cu.cuMemsetD8 = fake_memset, f.cu.cuCtxSynchronize = fake_sync;
+    f.cu.cuOccupancyMaxActiveClusters = fake_clusters;   /* the counts below are what the load-time query found */
+    f.rt.kern = calloc((size_t)p->nkernels, sizeof *f.rt.kern);
+    ck_assert_ptr_nonnull(f.rt.kern);
+    for (int i = 0; i < p->nkernels; i++) {   /* H200-like: 16- to 64-token blocks two per SM; 30 clusters of 4 fit */
+        f.rt.kern[i].per_sm = p->kernels[i].rows_per_block <= 64 ? 2 : 1;
+        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++)
+            f.rt.kern[i].clusters[s] = s == 4 ? 30 : 132 * f.rt.kern[i].per_sm / s;
+    }
+    const plan_gemm *g2 = NULL;
+    for (int i = 0; i < p->nsteps; i++)
+        if (p->steps[i].kind == STEP_GEMM && p->steps[i].gemm.n == 4096) g2 = &p->steps[i].gemm;
+    ck_assert_ptr_nonnull(g2);
+    f.rt.two_groups = 1, fake_alloc_result = CUDA_SUCCESS, fake_alloc_bytes = fake_set_bytes = 0;
+    ck_assert_int_eq(dsmlpR_mixed_split_scratch(ctx, p, &f.rt), DSMLP_OK);
+    /* 256-token tiles, 132 / 4 = 33 of them: 33 x 256 x 128 x 4 bytes; flags for 264 / 2 (the two-per-SM kernels) */
+    ck_assert_uint_eq(f.rt.split_sums, (size_t)33 * 256 * 128 * 4);
+    ck_assert_uint_eq(f.rt.split_flags, 132);
+    ck_assert_uint_eq(fake_alloc_bytes, f.rt.split_sums + 132 * sizeof(unsigned));
+    ck_assert_uint_eq(fake_set_bytes, fake_alloc_bytes);
+    ck_assert(f.rt.split_scratch == 0x100000);
+    /* the second GEMM at T = 128 and 256 (32 tiles, clusters of 4 do not all fit): two groups of 2 */
+    mixed_pick mp;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 128, &mp) && mp.tokens == 128 && mp.split == 4 && mp.cluster == 2);
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 256, &mp) && mp.tokens == 256 && mp.split == 4 && mp.cluster == 2);
+    /* off: nothing allocated, one cluster of 3 a tile */
+    memset(&f.rt.split_scratch, 0, sizeof f.rt.split_scratch);
+    f.rt.split_sums = f.rt.split_flags = 0, f.rt.two_groups = 0, fake_alloc_bytes = 0;
+    ck_assert_int_eq(dsmlpR_mixed_split_scratch(ctx, p, &f.rt), DSMLP_OK);
+    ck_assert(fake_alloc_bytes == 0 && f.rt.split_sums == 0 && f.rt.split_scratch == 0);
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 256, &mp) && mp.split == 3 && mp.cluster == 3);
+    /* the allocation fails: an error naming the bytes, no scratch, no two groups */
+    f.rt.two_groups = 1, fake_alloc_result = CUDA_ERROR_OUT_OF_MEMORY;
+    ck_assert_int_eq(dsmlpR_mixed_split_scratch(ctx, p, &f.rt), DSMLP_ERR_CUDA);
+    char want[64];
+    snprintf(want, sizeof want, "%zu bytes for the mixed-input GEMMs' split", (size_t)33 * 256 * 128 * 4 + 132 * 4);
+    ck_assert_msg(strstr(dsmlp_last_error(ctx), want), "%s", dsmlp_last_error(ctx));
+    ck_assert(f.rt.split_sums == 0 && f.rt.split_scratch == 0);
+    free(f.rt.kern);
+    dsmlp_plan_free(h);
+}
+END_TEST
+
 static int kernel_has_arg_buf(const plan *p, int k, int b)
 {
     for (int a = 0; a < p->kernels[k].nargs; a++)
@@ -1525,6 +1598,7 @@ int main(void)
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, decode_half_pairs);
     tcase_add_test(tc, wgmma_float_variant);
+    tcase_add_test(tc, split_scratch_size);
     tcase_add_test(tc, tuned_gemm_choice);
     tcase_add_test(tc, explain_text);
     tcase_add_test(tc, route_norm_own_kernel);

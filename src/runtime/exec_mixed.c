@@ -200,8 +200,8 @@ dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_stat
     if (r == CUDA_SUCCESS) r = cu->cuMemsetD8(rt->split_scratch, 0, bytes);
     if (r == CUDA_SUCCESS) r = cu->cuCtxSynchronize();
     if (r != CUDA_SUCCESS)
-        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': %zu bytes for the mixed-input GEMMs' split partial sums: %s",
-                              p->graph_name, bytes, dsmlpR_cuda_api_errstr(r));
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': %zu bytes for the mixed-input GEMMs' split partial sums: %s "
+                              "(DSMLP_MIXED_TWO_GROUPS=0 needs none)", p->graph_name, bytes, dsmlpR_cuda_api_errstr(r));
     rt->split_sums = sums, rt->split_flags = flags;
     return DSMLP_OK;
 }
