@@ -4,8 +4,8 @@
 # time goes now: the block timeline of GELU-4096 int8 at T = 64 / 128 and SwiGLU-4096 int8 at T = 64 (timeline
 # build of main), ncu on the second GEMM at T = 128 (two groups of 2: 128 blocks, cooperative) and on SwiGLU's
 # first GEMM at T = 64 (224 gated row tiles on 264 block slots, no split). Before the call:
-#   BUILD_DIR=build-tl VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh tl   (configure build-tl as
-#     bench/build_variant.sh's timeline notes say, -DDSMLP_TIMELINE=1, if it is missing)
+#   BUILD_DIR=build-tl VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh tl   (build-tl: a Release build
+#     configured with -DCMAKE_C_FLAGS=-DDSMLP_TIMELINE=20; configure it first if it is missing)
 #   cp bench/proto/run-next-s38.sh build-gpu/run-next.sh
 # carry build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake build-tl/bin/var build-gpu/run-next.sh;
 # run without a pipe into tail: bash build-gpu/run-next.sh (~420 s).
