@@ -73,7 +73,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** Where clusters of a larger split do not all fit, its blocks can run as two groups of clusters of half its size,
     ** the first group handing its sums to the second through global memory (templates/mixed.cu); taken where that
     ** splits k at least 5/4 as far: on the H200 GELU-4096's second GEMM at T = 65..256 then runs in 2 x 2 blocks a
-    ** tile instead of clusters of 3 (128 of 132 SMs instead of 96; int8 5.4-8.5 us faster), while 2 x 4 against
+    ** tile instead of clusters of 3 (128 of 132 SMs instead of 96; int8 5.4-9.4 us faster), while 2 x 4 against
     ** clusters of 7 at T <= 64 measured level (bench/RESULTS.md, thirty-seventh session). The second group waits for
     ** the first, so both must be resident at once: all clusters fit, and the launch is cooperative. */
     const exec_kernel *ek = rt->kern ? &rt->kern[g->mixed_kernel[v]] : NULL;   /* its load-time occupancy queries */
