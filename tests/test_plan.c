@@ -313,6 +313,7 @@ START_TEST(entry_regs_check)
     }
     ck_assert_int_ge(checked, 6);   /* 256-, 128- and 64-token kernels of both GEMMs */
     dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
 }
 END_TEST
 
@@ -386,6 +387,7 @@ START_TEST(split_scratch_size)
     ck_assert(f.rt.split_sums == 0 && f.rt.split_scratch == 0);
     free(f.rt.kern);
     dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
 }
 END_TEST
 
