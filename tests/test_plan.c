@@ -269,6 +269,14 @@ static void gelu4096_int8(dsmlp_mlp_config *c)
     c->hidden = 4096, c->intermediate = 16384;
 }
 
+/* Its plan for sm_90 (compiled lazily: kernels and sources, no device). */
+static dsmlp_plan *gelu4096_int8_plan(dsmlp_ctx *ctx)
+{
+    dsmlp_mlp_config c;
+    gelu4096_int8(&c);
+    return build_plan(ctx, &c, "sm_90");
+}
+
 static int fake_regs;   /* what fake_func_attr says a kernel was compiled to; < 0: the query fails */
 static CUresult fake_func_attr(int *v, CUfunction_attribute a, CUfunction f)
 {
@@ -283,9 +291,7 @@ static CUresult fake_func_attr(int *v, CUfunction_attribute a, CUfunction f)
 START_TEST(entry_regs_check)
 {
     dsmlp_ctx *ctx = tu_ctx();
-    dsmlp_mlp_config c;
-    gelu4096_int8(&c);
-    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    dsmlp_plan *h = gelu4096_int8_plan(ctx);
     const plan *p = h->p;
     static fake_rt f;
     fake_rt_init(&f);
@@ -340,9 +346,7 @@ static CUresult fake_sync(void) { return CUDA_SUCCESS; }
 START_TEST(split_scratch_size)
 {
     dsmlp_ctx *ctx = tu_ctx();
-    dsmlp_mlp_config c;
-    gelu4096_int8(&c);
-    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+    dsmlp_plan *h = gelu4096_int8_plan(ctx);
     const plan *p = h->p;
     ck_assert_int_ge(p->max_tokens, 256);
     static fake_rt f;

@@ -32,6 +32,12 @@ static int tuned_choice(const plan *p, const exec_state *rt, const plan_gemm *g,
     return -1;
 }
 
+/* Blocks of a mixed kernel resident at once: SMs x its load-time occupancy (one per SM where not queried). */
+static int block_slots(const exec_state *rt, const exec_kernel *ek)
+{
+    return rt->dev->sm_count * (ek && ek->per_sm > 0 ? ek->per_sm : 1);
+}
+
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
 {
     if (!PLAN_GEMM_HAS_MIXED(g) || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
@@ -77,7 +83,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** clusters of 7 at T <= 64 measured level (bench/RESULTS.md, thirty-seventh session). The second group waits for
     ** the first, so both must be resident at once: all clusters fit, and the launch is cooperative. */
     const exec_kernel *ek = rt->kern ? &rt->kern[g->mixed_kernel[v]] : NULL;   /* its load-time occupancy queries */
-    const int slots = rt->dev->sm_count * (ek && ek->per_sm > 0 ? ek->per_sm : 1);
+    const int slots = block_slots(rt, ek);
     const int queried = ek && rt->dev->cu->cuOccupancyMaxActiveClusters;
     int split = 1, two = 0;   /* two: the largest split that runs as two groups, 0 none */
     for (int s = 2; rt->dev->cu->cuLaunchKernelEx && s <= PLAN_MIXED_SPLIT_MAX; s++) {
@@ -186,7 +192,7 @@ dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_stat
     for (int i = 0; rt->two_groups && i < p->nkernels; i++) {
         const plan_kernel *k = &p->kernels[i];
         if (k->kind != KERN_MIXED || k->rows_per_block < 1) continue;
-        const int64_t slots = (int64_t)rt->dev->sm_count * (rt->kern[i].per_sm > 0 ? rt->kern[i].per_sm : 1);
+        const int64_t slots = block_slots(rt, &rt->kern[i]);
         const int64_t all = (p->max_tokens + k->rows_per_block - 1) / k->rows_per_block * k->grid_x;
         const size_t tiles = (size_t)(all < slots / 4 ? all : slots / 4);
         const size_t b = tiles * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float);
