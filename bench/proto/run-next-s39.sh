@@ -13,7 +13,7 @@
 #   VARIANT_TESTS="test_gpu_quant test_gpu_layers" bash bench/build_variant.sh bal bench/proto/mixed-balanced-split.patch
 #   BUILD_DIR=build-tl VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh tlbal bench/proto/mixed-balanced-split.patch
 #   cp bench/proto/run-next-s39.sh build-gpu/run-next.sh
-# carry build-gpu/bin build-gpu/lib build-tl/bin/var build-gpu/run-next.sh; run: bash build-gpu/run-next.sh (~400 s).
+# carry build-gpu/bin build-gpu/lib build-tl/bin/var build-gpu/run-next.sh; run: bash build-gpu/run-next.sh (~450 s).
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
@@ -38,3 +38,9 @@ for r in 1 2; do
     done
   done
 done
+# why the 64-token code kernels run at ~47% of the tensor rate (issue-bound at 0.40-0.50 a scheduler, session 38):
+# their warp stall reasons and instruction mix (head's build), GELU-4096 int8 T = 64, both GEMMs
+DSMLP_CACHE_DIR=/tmp/c-ncu timeout 120 ncu --clock-control none --kernel-name regex:mixed64 --launch-count 2 \
+  --section WarpStateStats --section InstructionStats --section ComputeWorkloadAnalysis --print-details all \
+  build-gpu/bin/var/hd --block gelu_i8_h4096 --tokens 64 --reps 2 --no-tune --layout out_in > $OUT/ncu-stalls-64.txt 2>&1
+echo "ncu stalls rc=$? $((SECONDS-s0))s"; grep -E "dsmlp_mixed|Stall|stall|Executed Ipc|Issue Slots|Pipe|Tensor" $OUT/ncu-stalls-64.txt | head -60
