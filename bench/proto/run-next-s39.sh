@@ -5,32 +5,35 @@
 # bench/proto/mixed-balanced-split.patch: DSMLP_PROTO_BAL=1 runs a quantized two-per-SM GEMM of one token tile, no
 # k split and fewer tiles than slots (SwiGLU-4096's first GEMM at T <= 64: 224 tiles, 264 slots, 112-116 SMs used)
 # as a cooperative grid of every slot, block b walking items [W b / R, W (b + 1) / R) of the W = tiles x KT
-# (tile, k block) items: so two blocks on every SM, each 0.85 of a tile. A tile's non-first parts are pushed from
+# (tile, k block) items: so two blocks on every SM, each 0.85 of a tile (the code kernels with stages of 128 k or
+# more, and the float wgmma kernels: SwiGLU-4096 bf16's first GEMM at T = 33..64 has the same 224 tiles). A tile's non-first parts are pushed from
 # registers (scaled fp32, the register layout, to the split scratch) with a flag; the block holding the tile's first
 # part adds them in block order and applies the epilogue. DSMLP_PROTO_BAL=2 forces it wherever it can run (tests).
 # Before the call:
 #   bash bench/build_variant.sh hd                                       (head: the tree as is)
-#   VARIANT_TESTS="test_gpu_quant test_gpu_layers" bash bench/build_variant.sh bal bench/proto/mixed-balanced-split.patch
+#   VARIANT_TESTS="test_gpu_quant test_gpu_layers test_gpu_wgmma" bash bench/build_variant.sh bal bench/proto/mixed-balanced-split.patch
 #   BUILD_DIR=build-tl VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh tlbal bench/proto/mixed-balanced-split.patch
 #   cp bench/proto/run-next-s39.sh build-gpu/run-next.sh
-# carry build-gpu/bin build-gpu/lib build-tl/bin/var build-gpu/run-next.sh; run: bash build-gpu/run-next.sh (~450 s).
+# carry build-gpu/bin build-gpu/lib build-tl/bin/var build-gpu/run-next.sh; run: bash build-gpu/run-next.sh (~520 s: trim the A/B to one round if the tests run long).
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
 DSMLP_PROTO_BAL=2 CK_RUN_CASE=mixed DSMLP_CACHE_DIR=/tmp/c-t timeout 150 build-gpu/bin/var/bal-test_gpu_quant > $OUT/bal2-quant.log 2>&1
 echo "BAL=2 mixed case rc=$? $((SECONDS-s0))s"; grep -E "cases|Checks|FAIL" $OUT/bal2-quant.log | head -4
+DSMLP_PROTO_BAL=2 DSMLP_CACHE_DIR=/tmp/c-t timeout 100 build-gpu/bin/var/bal-test_gpu_wgmma > $OUT/bal2-wgmma.log 2>&1
+echo "BAL=2 wgmma rc=$? $((SECONDS-s0))s"; grep -E "cases|Checks|FAIL" $OUT/bal2-wgmma.log | head -4
 DSMLP_PROTO_BAL=2 DSMLP_CACHE_DIR=/tmp/c-t timeout 150 build-gpu/bin/var/bal-test_gpu_layers > $OUT/bal2-layers.log 2>&1
 echo "BAL=2 layers rc=$? $((SECONDS-s0))s"; grep -E "layers|Checks|FAIL" $OUT/bal2-layers.log | head -4
 for t in 16 64; do
   DSMLP_PROTO_BAL=1 DSMLP_CACHE_DIR=/tmp/c-tl timeout 80 build-tl/bin/var/tlbal --block swiglu_i8_h4096 --tokens $t --reps 30 --no-tune --layout out_in > $OUT/tl-bal-swiglu-$t.raw 2>&1
   echo "timeline BAL=1 swiglu_i8 T=$t rc=$? $((SECONDS-s0))s"; python3 bench/proto/block_timeline.py $OUT/tl-bal-swiglu-$t.raw | grep dsmlp
 done
-for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096; do   # one store: only the mixed kernels differ
+for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096 swiglu_bf16_h4096; do   # one store: only the mixed kernels differ
   for c in "hd:" "bal:" "bal:1"; do v=${c%%:*}; DSMLP_PROTO_BAL=${c#*:} DSMLP_CACHE_DIR=/tmp/c-b timeout 100 build-gpu/bin/var/$v --block $b --tokens 2 --reps 2 --no-tune --layout out_in > /dev/null 2>&1; done
   echo "warm $b $((SECONDS-s0))s"
 done
 for r in 1 2; do
-  for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096; do
+  for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096 swiglu_bf16_h4096; do
     for c in "hd:" "bal:" "bal:1"; do
       v=${c%%:*}
       DSMLP_PROTO_BAL=${c#*:} DSMLP_CACHE_DIR=/tmp/c-b timeout 60 build-gpu/bin/var/$v --block $b --tokens 2,16,32,48,64 --reps 30 --no-tune --layout out_in --md $OUT/m.md > /dev/null 2>&1
