@@ -1,7 +1,9 @@
 /*
 ** options.c — context options: pure defaults, and the one function that
 ** reads the documented environment variables (dsmlp_ctx_options_from_env).
-** Nothing else in the library calls getenv.
+** The only other readers: dsmlp_tp_options_from_env (tp_env.c, the TP
+** launchers' variables) and tp_group.c, which quotes CUDA_VISIBLE_DEVICES in
+** an error message.
 */
 #define _GNU_SOURCE
 #include "context.h"
