@@ -1,0 +1,25 @@
+#!/bin/bash
+# session 39, second call: the balanced split's layers run, timelines and A/B (rest of bench/proto/run-next-s39.sh).
+# carry build-gpu/bin/var build-tl/bin/var (tlbal: BUILD_DIR=build-tl VARIANT_TESTS=test_gpu_quant build_variant.sh).
+export NCCL_NVLS_ENABLE=0
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+s0=$SECONDS
+DSMLP_PROTO_BAL=2 DSMLP_CACHE_DIR=/tmp/c-t timeout 150 build-gpu/bin/var/bal-test_gpu_layers > $OUT/bal2-layers.log 2>&1
+echo "BAL=2 layers rc=$? $((SECONDS-s0))s"; grep -E "layers|Checks|FAIL" $OUT/bal2-layers.log | head -4
+for t in 16 64; do
+  DSMLP_PROTO_BAL=1 DSMLP_CACHE_DIR=/tmp/c-tl timeout 80 build-tl/bin/var/tlbal --block swiglu_i8_h4096 --tokens $t --reps 30 --no-tune --layout out_in > $OUT/tl-bal-swiglu-$t.raw 2>&1
+  echo "timeline BAL=1 swiglu_i8 T=$t rc=$? $((SECONDS-s0))s"; python3 bench/proto/block_timeline.py $OUT/tl-bal-swiglu-$t.raw | grep dsmlp
+done
+for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096 swiglu_bf16_h4096; do
+  for c in "hd:" "bal:" "bal:1"; do v=${c%%:*}; DSMLP_PROTO_BAL=${c#*:} DSMLP_CACHE_DIR=/tmp/c-b timeout 100 build-gpu/bin/var/$v --block $b --tokens 2 --reps 2 --no-tune --layout out_in > /dev/null 2>&1; done
+  echo "warm $b $((SECONDS-s0))s"
+done
+for r in 1 2; do
+  for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096 swiglu_bf16_h4096; do
+    for c in "hd:" "bal:" "bal:1"; do
+      v=${c%%:*}
+      DSMLP_PROTO_BAL=${c#*:} DSMLP_CACHE_DIR=/tmp/c-b timeout 60 build-gpu/bin/var/$v --block $b --tokens 2,16,32,48,64 --reps 30 --no-tune --layout out_in --md $OUT/m.md > /dev/null 2>&1
+      echo "r$r $v BAL=${c#*:} $b: $(grep -v -e ' card ' -e '---' $OUT/m.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' ') ($((SECONDS-s0))s)"
+    done
+  done
+done
