@@ -4,6 +4,10 @@
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
+DSMLP_PROTO_BAL=2 CK_RUN_CASE=mixed DSMLP_CACHE_DIR=/tmp/c-t timeout 150 build-gpu/bin/var/bal-test_gpu_quant > $OUT/bal2-quant.log 2>&1
+echo "BAL=2 mixed case rc=$? $((SECONDS-s0))s"; grep -E "cases|Checks|FAIL" $OUT/bal2-quant.log | head -4
+DSMLP_PROTO_BAL=2 DSMLP_CACHE_DIR=/tmp/c-t timeout 100 build-gpu/bin/var/bal-test_gpu_wgmma > $OUT/bal2-wgmma.log 2>&1
+echo "BAL=2 wgmma rc=$? $((SECONDS-s0))s"; grep -E "cases|Checks|FAIL" $OUT/bal2-wgmma.log | head -4
 DSMLP_PROTO_BAL=2 DSMLP_CACHE_DIR=/tmp/c-t timeout 150 build-gpu/bin/var/bal-test_gpu_layers > $OUT/bal2-layers.log 2>&1
 echo "BAL=2 layers rc=$? $((SECONDS-s0))s"; grep -E "layers|Checks|FAIL" $OUT/bal2-layers.log | head -4
 for t in 16 64; do
