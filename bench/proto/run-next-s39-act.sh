@@ -11,7 +11,8 @@
 #   bash bench/build_variant.sh hd ; bash bench/build_variant.sh act bench/proto/gelu-silu-sfu.patch
 #   cp bench/proto/run-next-s39-act.sh build-gpu/run-next.sh
 # carry build-gpu/bin build-gpu/lib build-gpu/run-next.sh (~250 s). If act wins: apply the patch to the tree, rebuild,
-# and run the whole GPU suite (every kernel with an activation changes).
+# and run the whole GPU suite (every kernel with an activation changes): bench/proto/run-s39-suite.sh. The patch carries
+# test_codegen's expectations (ex2/rcp.approx in the gated source) and README's dsmlp-compile bytes (387560 -> 359336).
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
