@@ -1,6 +1,12 @@
 #!/bin/bash
-# session 39, second call: the balanced split's layers run, timelines and A/B (rest of bench/proto/run-next-s39.sh).
-# carry build-gpu/bin/var build-tl/bin/var (tlbal: BUILD_DIR=build-tl VARIANT_TESTS=test_gpu_quant build_variant.sh).
+# The balanced split's call (bench/proto/mixed-balanced-split.patch; session 39 was lent no device machine, so this
+# runs after bench/proto/run-next-s40.sh): its forced correctness runs (quant's mixed case, wgmma, layers),
+# timelines and A/B against head (~520 s). Before:
+#   bash bench/build_variant.sh hd   (if not built yet)
+#   VARIANT_TESTS="test_gpu_quant test_gpu_layers test_gpu_wgmma" bash bench/build_variant.sh bal bench/proto/mixed-balanced-split.patch
+#   BUILD_DIR=build-tl VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh tlbal bench/proto/mixed-balanced-split.patch
+#   ninja -C build-gpu
+# carry build-gpu/bin/var build-tl/bin/var; run: bash bench/proto/run-s39-b.sh
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
