@@ -3,20 +3,23 @@
 # store, one process per (build, block), rounds r1 / r2:
 #   act  = bench/proto/gelu-silu-sfu.patch (GELU / SiLU as x * sigmoid through ex2.approx + rcp.approx; every kernel
 #          with an activation; the question: T = 1024's epilogue, int8 1.07x f16 against issue 10's 1.05x)
-#   frag = bench/proto/mixed-frag-probe.patch, a TIMING PROBE WITH WRONG RESULTS: the code kernels read a thread's
-#          codes of 64 k as one 16-byte chunk a row (2 shared loads instead of 16 a 64 k, the int8 sign flip once a
-#          word), the reads a k-permuted x (written so by the norm and the first GEMM's epilogue) would allow. The
-#          question: is the 64-token kernels' 47% of the tensor rate the shared loads and conversion? If frag is
-#          several us faster at T = 33..128, build the permuted x for real; if level, the loads are not the limit.
+#   xperm = bench/proto/mixed-xperm.patch under DSMLP_PROTO_XPERM=1: x k-permuted by its writers (the norm, the first
+#          mixed GEMM's epilogue) so that the code kernels read a thread's codes of 64 k as one 16-byte chunk a row (2
+#          shared loads instead of 16 a 64 k, the int8 sign flip once a word). The question: is the 64-token kernels'
+#          47% of the tensor rate the shared loads and conversion? Its correctness runs are in
+#          bench/proto/run-next-xperm.sh (run them next if it wins). (bench/proto/mixed-frag-probe.patch is the same
+#          read as a timing probe with wrong results, should xperm fail on the card.)
 # Before the call (about 1 min here):
 #   rm -rf build-gpu/bin/var; bash bench/build_variant.sh hd
 #   bash bench/build_variant.sh act bench/proto/gelu-silu-sfu.patch
-#   bash bench/build_variant.sh frag bench/proto/mixed-frag-probe.patch; ninja -C build-gpu
+#   VARIANT_TESTS="test_gpu_quant test_gpu_layers" bash bench/build_variant.sh xperm bench/proto/mixed-xperm.patch
+#   ninja -C build-gpu
 # carry build-gpu/bin/var; run: bash bench/proto/run-next-s40.sh (~450-550 s: cold store, 5 blocks).
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
-vars() { case $1 in gelu_i8*|swiglu_i8*) echo "hd act frag";; *fp8*) echo "hd frag";; *) echo "hd act";; esac; }
+export DSMLP_PROTO_XPERM=1   # read by the xperm build only
+vars() { case $1 in gelu_i8*|swiglu_i8*) echo "hd act xperm";; *fp8*) echo "hd xperm";; *) echo "hd act";; esac; }
 B="gelu_i8_h4096 swiglu_i8_h4096 gelu_f16_h4096 swiglu_bf16_h4096 swiglu_fp8_h4096"
 for b in $B; do
   for v in $(vars $b); do DSMLP_CACHE_DIR=/tmp/c-b timeout 100 build-gpu/bin/var/$v --block $b --tokens 2 --reps 2 --no-tune --layout out_in > /dev/null 2>&1; done
