@@ -10,6 +10,9 @@
 #   bash bench/build_variant.sh hd   (if not built yet)
 #   VARIANT_TESTS="test_gpu_quant test_gpu_layers" bash bench/build_variant.sh xperm bench/proto/mixed-xperm.patch; ninja -C build-gpu
 # carry build-gpu/bin/var; run: bash bench/proto/run-next-xperm.sh (~400-500 s).
+# To land it (design: options structs, one reader of the environment): the switch becomes a context option read in
+# options.c (not the prototype's getenv in exec_mixed.c), on by default where dsmlpR_xperm allows; the flag a kernel
+# argument or T's documented high bits; docs/quant.md and README's bytes updated; the whole GPU suite rerun.
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
