@@ -176,19 +176,46 @@ typedef struct ceilings { double copy_bw, read_bw, rate; } ceilings;
 static int bench_sms;
 static int bench_grids[16] = {0, 1}, bench_ngrids = 2;   /* --variants: grids in blocks per SM (0: default) */
 
+/* Block b's graph and the options every run of it compiles with; --compile-only must build the same plan as
+** a timed run so that the kernels' store keys (source, NVRTC version and options, arch) match. */
+static int64_t block_graph(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, const int *tokens, int ntok,
+                           dsmlp_graph **g, dsmlp_compile_options *o)
+{
+    int64_t maxT = 0;
+    for (int i = 0; i < ntok; i++) maxT = tokens[i] > maxT ? tokens[i] : maxT;
+    die_ds(ctx, dsmlp_graph_create(ctx, b->name, g), "graph_create");
+    die_ds(ctx, dsmlp_mlp_build(*g, &b->cfg), "mlp_build");
+    dsmlp_compile_options_default(o);
+    o->max_tokens = maxT;
+    o->residual_kernel = residual_kernel;
+    return maxT;
+}
+
+/* --compile-only: fills the kernel store (DSMLP_CACHE_DIR, else the default) with block b's kernels for arch,
+** with no device, so that a run on a fresh device machine finds them compiled (bench/proto's calls carry it). */
+static int compile_block(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, const int *tokens, int ntok,
+                         const char *arch)
+{
+    dsmlp_graph *g;
+    dsmlp_compile_options o;
+    block_graph(ctx, b, residual_kernel, tokens, ntok, &g, &o);
+    o.arch = arch;
+    dsmlp_plan *plan;
+    die_ds(ctx, dsmlp_plan_build(ctx, g, &o, &plan), "dsmlp_plan_build");
+    printf("%s: %d kernels for %s in the store\n", b->name, dsmlp_plan_kernels(plan), arch);
+    fflush(stdout);
+    dsmlp_plan_free(plan);
+    dsmlp_graph_free(g);
+    return 0;
+}
+
 static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, int tune, int variants,
                       const int *tokens, int ntok, int reps, const ceilings *ce, FILE *md)
 {
     const dsmlp_mlp_config *c = &b->cfg;
-    int64_t maxT = 0;
-    for (int i = 0; i < ntok; i++) maxT = tokens[i] > maxT ? tokens[i] : maxT;
     dsmlp_graph *g;
-    die_ds(ctx, dsmlp_graph_create(ctx, b->name, &g), "graph_create");
-    die_ds(ctx, dsmlp_mlp_build(g, c), "mlp_build");
     dsmlp_compile_options o;
-    dsmlp_compile_options_default(&o);
-    o.max_tokens = maxT;
-    o.residual_kernel = residual_kernel;
+    const int64_t maxT = block_graph(ctx, b, residual_kernel, tokens, ntok, &g, &o);
     dsmlp_plan *plan;
     die_ds(ctx, dsmlp_compile(ctx, g, &o, &plan), "dsmlp_compile");
 
@@ -300,6 +327,8 @@ static void usage(void)
            "(fp8 e4m3 weights, per-channel scales): --block only.\n"
            "--fp8-gemm times cuBLASLt's f16 x f16 and e4m3 x e4m3 GEMMs at the GELU-4096 block's shapes for each\n"
            "--tokens value (what fp8 activations would buy at large T; not a dsmlp path) and exits.\n"
+           "--compile-only [--arch sm_90] builds the selected blocks' plans for --tokens and fills the kernel\n"
+           "store (DSMLP_CACHE_DIR) without timing or needing a device: run it before carrying a store to a GPU.\n"
            "Exit: 0 ok, 1 failure, 2 usage, 77 no GPU.\n");
 }
 
@@ -307,8 +336,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "--tp")) return bench_tp_main(argc - 1, argv + 1);   /* bench_tp.c */
     int tokens[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1024, 8192}, ntok = 10, reps = 200, tune = 1, rk = 0, variants = 0,
-        fp8_gemm = 0;
-    const char *only = NULL, *md_path = NULL, *layout = NULL;
+        fp8_gemm = 0, compile_only = 0;
+    const char *only = NULL, *md_path = NULL, *layout = NULL, *arch = "sm_90";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(); return 0; }
         else if (!strcmp(argv[i], "--all")) only = NULL;
@@ -322,6 +351,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--residual-kernel")) rk = 1;
         else if (!strcmp(argv[i], "--variants")) variants = 1;
         else if (!strcmp(argv[i], "--fp8-gemm")) fp8_gemm = 1;
+        else if (!strcmp(argv[i], "--compile-only")) compile_only = 1;
+        else if (!strcmp(argv[i], "--arch") && i + 1 < argc) arch = argv[++i];
         else if (!strcmp(argv[i], "--layout") && i + 1 < argc) {
             layout = argv[++i];
             if (strcmp(layout, "in_out") && strcmp(layout, "out_in")) {
@@ -373,6 +404,14 @@ int main(int argc, char **argv)
     if (!found) {
         fprintf(stderr, "dsmlp-bench: no block named '%s' (dsmlp-bench --help lists them)\n", only);
         return 2;
+    }
+    if (compile_only) {
+        dsmlp_ctx *ctx;
+        if (dsmlp_ctx_create(&ctx) != DSMLP_OK) return 1;
+        for (int i = 0; i < NBLOCKS; i++)
+            if (only ? !strcmp(only, blocks[i].name) : i < NALL) compile_block(ctx, &blocks[i], rk, tokens, ntok, arch);
+        dsmlp_ctx_free(ctx);
+        return 0;
     }
     if (bench_cuda_init(&bench_cu) != 0) return 77;
     if (fp8_gemm) {   /* cuBLASLt f16 vs e4m3 GEMMs at the GELU-4096 block's shapes, then done */

@@ -65,7 +65,7 @@ dsmlp_status dsmlp_ctx_create(dsmlp_ctx **out);
 ** pure defaults (no environment read); dsmlp_ctx_options_from_env is the one
 ** place the documented variables (DSMLP_CACHE_DIR, DSMLP_CACHE,
 ** DSMLP_CACHE_MAX_MB, DSMLP_DUMP_DIR, DSMLP_CUDA_INCLUDE, DSMLP_DEVICE,
-** DSMLP_REF_THREADS, DSMLP_REF_PORTABLE, DSMLP_GEMM_TUNE,
+** DSMLP_REF_THREADS, DSMLP_COMPILE_THREADS, DSMLP_REF_PORTABLE, DSMLP_GEMM_TUNE,
 ** DSMLP_DECODE_MAX_TOKENS, DSMLP_STREAM_MAX_TOKENS, TMPDIR) are read; dsmlp_ctx_create(&c) is
 ** dsmlp_ctx_create_with(defaults + from_env). Strings are copied. */
 #define DSMLP_CTX_KEEP (-1000)   /* an override field that leaves the plan's option alone */
@@ -96,6 +96,9 @@ typedef struct dsmlp_ctx_options {
                                           clusters where larger clusters do not fit
                                           (docs/quant.md): 1 (default) where the rule
                                           says, 0 never, 2 wherever they fit (tests) */
+    int              compile_threads;  /* NVRTC threads of dsmlp_plan_build / dsmlp_compile
+                                          (with a writable disk store): 0 (default)
+                                          one per online CPU, 1 the calling thread */
     char             warning[256];     /* from_env: the first variable it ignored, and why */
 } dsmlp_ctx_options;
 

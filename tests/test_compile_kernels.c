@@ -2,11 +2,14 @@
 ** test_compile_kernels.c — dsmlp_compile_kernels: every kernel compiled once on
 ** several threads, progress reported once per kernel, a second call served by
 ** the store, the workers' statistics in the caller's context, bad references
-** and a failing compile reported with the kernel's name. NVRTC runs on the
-** CPU: no GPU needed.
+** and a failing compile reported with the kernel's name; the workers use the
+** caller's store directory; dsmlp_plan_build compiling on compile_threads
+** (DSMLP_COMPILE_THREADS), and on the calling thread alone from a memory-only
+** store. NVRTC runs on the CPU: no GPU needed.
 */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +29,8 @@ static void on_done(void *arg, int i, int was_cached, double seconds)
     s->cached += was_cached != 0;
 }
 
-/* A GPT-2-like block planned for sm_90 without compiling. */
-static dsmlp_plan *deferred_plan(dsmlp_ctx *ctx)
+/* A GPT-2-like block planned for sm_90, compiled or not (defer). */
+static dsmlp_plan *gpt2_plan(dsmlp_ctx *ctx, int defer)
 {
     dsmlp_mlp_config c;
     dsmlp_mlp_config_default(&c);
@@ -37,11 +40,37 @@ static dsmlp_plan *deferred_plan(dsmlp_ctx *ctx)
     TU_OK(ctx, dsmlp_mlp_build(g, &c));
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
-    o.arch = "sm_90", o.defer_compile = 1, o.max_tokens = 64;
+    o.arch = "sm_90", o.defer_compile = defer, o.max_tokens = 64;
     dsmlp_plan *p;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
     dsmlp_graph_free(g);
     return p;
+}
+
+static dsmlp_plan *deferred_plan(dsmlp_ctx *ctx) { return gpt2_plan(ctx, 1); }
+
+/* Store entries ("<key>.dsk") in dir. */
+static int entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t l = strlen(e->d_name);
+        n += l > 4 && !strcmp(e->d_name + l - 4, ".dsk");
+    }
+    closedir(d);
+    return n;
+}
+
+static dsmlp_ctx *ctx_with(const char *dir, dsmlp_cache_mode mode, int compile_threads)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    o.cache_dir = dir, o.cache_mode = mode, o.compile_threads = compile_threads;
+    dsmlp_ctx *ctx;
+    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
+    return ctx;
 }
 
 START_TEST(compiles_each_once_then_hits)
@@ -127,6 +156,95 @@ START_TEST(failure_names_the_kernel)
 }
 END_TEST
 
+START_TEST(workers_use_the_callers_directory)
+{
+    char *opt_dir = tu_tmpdir("ck-opt"), *set_dir = tu_tmpdir("ck-set");
+    dsmlp_ctx *ctx = ctx_with(opt_dir, DSMLP_CACHE_DISK, 1);
+    TU_OK(ctx, dsmlp_cache_set_dir(ctx, set_dir));   /* after creation: the options still name opt_dir */
+    dsmlp_plan *p = deferred_plan(ctx);
+    const int n = dsmlp_plan_kernels(p);
+    dsmlp_kernel_ref *refs = calloc((size_t)n, sizeof *refs);
+    for (int i = 0; i < n; i++) refs[i] = (dsmlp_kernel_ref){p, i};
+    TU_OK(ctx, dsmlp_compile_kernels(ctx, refs, n, 3, NULL, NULL));
+    ck_assert_msg(entries(set_dir) == n && entries(opt_dir) == 0,
+                  "every kernel in the directory set (%d of %d), none in the options' one (%d)", entries(set_dir), n,
+                  entries(opt_dir));
+    free(refs);
+    dsmlp_plan_free(p);
+    dsmlp_ctx_free(ctx);
+    tu_rmtree(opt_dir), tu_rmtree(set_dir);
+    free(opt_dir), free(set_dir);
+}
+END_TEST
+
+/* dsmlp_plan_build without defer: every kernel compiled once (on 3 threads or 1), each in the store and keyed;
+** a second build of the same block compiles nothing. */
+START_TEST(plan_build_on_compile_threads)
+{
+    for (int threads = 3; threads >= 1; threads -= 2) {
+        char *dir = tu_tmpdir("ck-build");
+        dsmlp_ctx *ctx = ctx_with(dir, DSMLP_CACHE_DISK, threads);
+        dsmlp_plan *p = gpt2_plan(ctx, 0);
+        const int n = dsmlp_plan_kernels(p);
+        ck_assert_int_ge(n, 2);
+        dsmlp_cache_stats st;
+        dsmlp_cache_get_stats(ctx, &st);
+        ck_assert_msg(st.compiles == (uint64_t)n && entries(dir) == n,
+                      "threads %d: %llu compiles, %d entries for %d kernels", threads,
+                      (unsigned long long)st.compiles, entries(dir), n);
+        for (int i = 0; i < n; i++) {
+            const char *name, *key;
+            TU_OK(ctx, dsmlp_plan_kernel(p, i, &name, &key));
+            ck_assert_msg(strlen(key) == 64, "threads %d: kernel %d (%s) has no key", threads, i, name);
+        }
+        dsmlp_plan *q = gpt2_plan(ctx, 0);
+        dsmlp_cache_get_stats(ctx, &st);
+        ck_assert_msg(st.compiles == (uint64_t)n && st.hits_memory + st.hits_disk >= (uint64_t)n,
+                      "threads %d: the second build compiled %llu more", threads, (unsigned long long)st.compiles - n);
+        dsmlp_plan_free(q);
+        dsmlp_plan_free(p);
+        dsmlp_ctx_free(ctx);
+        tu_rmtree(dir);
+        free(dir);
+    }
+}
+END_TEST
+
+/* From a memory-only store the workers' cubins would be lost to the caller: the calling thread compiles them all,
+** so the second build finds every one in memory. */
+START_TEST(plan_build_memory_store_compiles_alone)
+{
+    dsmlp_ctx *ctx = ctx_with(NULL, DSMLP_CACHE_MEMORY, 0);
+    dsmlp_plan *p = gpt2_plan(ctx, 0);
+    const int n = dsmlp_plan_kernels(p);
+    dsmlp_plan *q = gpt2_plan(ctx, 0);
+    dsmlp_cache_stats st;
+    dsmlp_cache_get_stats(ctx, &st);
+    ck_assert_msg(st.compiles == (uint64_t)n && st.hits_memory == (uint64_t)n,
+                  "%llu compiles and %llu memory hits for two builds of %d kernels", (unsigned long long)st.compiles,
+                  (unsigned long long)st.hits_memory, n);
+    dsmlp_plan_free(q);
+    dsmlp_plan_free(p);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(compile_threads_from_env)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    ck_assert_int_eq(o.compile_threads, 0);   /* default: one per online CPU */
+    setenv("DSMLP_COMPILE_THREADS", "4", 1);
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.compile_threads, 4);
+    setenv("DSMLP_COMPILE_THREADS", "-2", 1);   /* out of range: ignored and said */
+    dsmlp_ctx_options_from_env(&o);
+    ck_assert_int_eq(o.compile_threads, 4);
+    ck_assert_ptr_nonnull(strstr(o.warning, "DSMLP_COMPILE_THREADS='-2'"));
+    unsetenv("DSMLP_COMPILE_THREADS");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compile_kernels");
@@ -135,6 +253,10 @@ int main(void)
     tcase_add_test(tc, compiles_each_once_then_hits);
     tcase_add_test(tc, bad_references);
     tcase_add_test(tc, failure_names_the_kernel);
+    tcase_add_test(tc, workers_use_the_callers_directory);
+    tcase_add_test(tc, plan_build_on_compile_threads);
+    tcase_add_test(tc, plan_build_memory_store_compiles_alone);
+    tcase_add_test(tc, compile_threads_from_env);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

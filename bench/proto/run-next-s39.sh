@@ -13,8 +13,10 @@
 #   bash bench/build_variant.sh hd                                       (head: the tree as is)
 #   VARIANT_TESTS="test_gpu_quant test_gpu_layers test_gpu_wgmma" bash bench/build_variant.sh bal bench/proto/mixed-balanced-split.patch
 #   BUILD_DIR=build-tl VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh tlbal bench/proto/mixed-balanced-split.patch
+#   bash bench/proto/prefill-next.sh   (if not done yet: the A/B's, timelines' and ncu's kernels compiled here)
 #   cp bench/proto/run-next-s39.sh build-gpu/run-next.sh
-# carry build-gpu/bin build-gpu/lib build-tl/bin/var build-gpu/run-next.sh; run: bash build-gpu/run-next.sh (~520 s: trim the A/B to one round if the tests run long).
+# carry build-gpu/bin build-gpu/lib build-tl/bin/var build-gpu/run-next.sh build-gpu/store-next.tar.xz; run: bash
+# build-gpu/run-next.sh (~400 s with the carried store: trim the A/B to one round if the tests run long).
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
@@ -24,26 +26,26 @@ DSMLP_PROTO_BAL=2 DSMLP_CACHE_DIR=/tmp/c-t timeout 100 build-gpu/bin/var/bal-tes
 echo "BAL=2 wgmma rc=$? $((SECONDS-s0))s"; grep -E "cases|Checks|FAIL" $OUT/bal2-wgmma.log | head -4
 DSMLP_PROTO_BAL=2 DSMLP_CACHE_DIR=/tmp/c-t timeout 150 build-gpu/bin/var/bal-test_gpu_layers > $OUT/bal2-layers.log 2>&1
 echo "BAL=2 layers rc=$? $((SECONDS-s0))s"; grep -E "layers|Checks|FAIL" $OUT/bal2-layers.log | head -4
+mkdir -p /tmp/c-b && tar -xJf build-gpu/store-next.tar.xz -C /tmp/c-b || echo "no carried store: the first runs compile"
+n0=$(ls /tmp/c-b | wc -l)
 for t in 16 64; do
-  DSMLP_PROTO_BAL=1 DSMLP_CACHE_DIR=/tmp/c-tl timeout 80 build-tl/bin/var/tlbal --block swiglu_i8_h4096 --tokens $t --reps 30 --no-tune --layout out_in > $OUT/tl-bal-swiglu-$t.raw 2>&1
+  DSMLP_PROTO_BAL=1 DSMLP_CACHE_DIR=/tmp/c-b timeout 80 build-tl/bin/var/tlbal --block swiglu_i8_h4096 --tokens $t --reps 30 --no-tune --layout out_in > $OUT/tl-bal-swiglu-$t.raw 2>&1
   echo "timeline BAL=1 swiglu_i8 T=$t rc=$? $((SECONDS-s0))s"; python3 bench/proto/block_timeline.py $OUT/tl-bal-swiglu-$t.raw | grep dsmlp
-done
-for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096 swiglu_bf16_h4096; do   # one store: only the mixed kernels differ
-  for c in "hd:" "bal:" "bal:1"; do v=${c%%:*}; DSMLP_PROTO_BAL=${c#*:} DSMLP_CACHE_DIR=/tmp/c-b timeout 100 build-gpu/bin/var/$v --block $b --tokens 2 --reps 2 --no-tune --layout out_in > /dev/null 2>&1; done
-  echo "warm $b $((SECONDS-s0))s"
 done
 for r in 1 2; do
   for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096 swiglu_bf16_h4096; do
     for c in "hd:" "bal:" "bal:1"; do
       v=${c%%:*}
-      DSMLP_PROTO_BAL=${c#*:} DSMLP_CACHE_DIR=/tmp/c-b timeout 60 build-gpu/bin/var/$v --block $b --tokens 2,16,32,48,64 --reps 30 --no-tune --layout out_in --md $OUT/m.md > /dev/null 2>&1
+      rm -f $OUT/m.md
+      DSMLP_PROTO_BAL=${c#*:} DSMLP_CACHE_DIR=/tmp/c-b timeout 100 build-gpu/bin/var/$v --block $b --tokens 2,16,32,48,64 --reps 30 --no-tune --layout out_in --md $OUT/m.md > /dev/null 2>&1
       echo "r$r $v BAL=${c#*:} $b: $(grep -v -e ' card ' -e '---' $OUT/m.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' ') ($((SECONDS-s0))s)"
     done
   done
+  echo "store: $n0 kernels carried, $(ls /tmp/c-b | wc -l) after round $r (more: the carried store missed)"
 done
 # why the 64-token code kernels run at ~47% of the tensor rate (issue-bound at 0.40-0.50 a scheduler, session 38):
 # their warp stall reasons and instruction mix (head's build), GELU-4096 int8 T = 64, both GEMMs
-DSMLP_CACHE_DIR=/tmp/c-ncu timeout 120 ncu --clock-control none --kernel-name regex:mixed64 --launch-count 2 \
+DSMLP_CACHE_DIR=/tmp/c-b timeout 120 ncu --clock-control none --kernel-name regex:mixed64 --launch-count 2 \
   --section WarpStateStats --section InstructionStats --section ComputeWorkloadAnalysis --print-details all \
   build-gpu/bin/var/hd --block gelu_i8_h4096 --tokens 64 --reps 2 --no-tune --layout out_in > $OUT/ncu-stalls-64.txt 2>&1
 echo "ncu stalls rc=$? $((SECONDS-s0))s"; grep -E "dsmlp_mixed|Stall|stall|Executed Ipc|Issue Slots|Pipe|Tensor" $OUT/ncu-stalls-64.txt | head -60

@@ -79,9 +79,16 @@ dsmlp_status dsmlp_compile_kernels(dsmlp_ctx *ctx, const dsmlp_kernel_ref *refs,
     j.ctxs = calloc((size_t)threads, sizeof *j.ctxs);
     if (!j.ctxs) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_compile_kernels: out of memory for %d threads", threads);
     j.ctxs[0] = ctx;
+    /* The workers use the caller's store as it is now: its directory (which dsmlp_cache_set_dir may have changed
+    ** since the options), or none when it runs from memory. */
+    dsmlp_ctx_options wo = *dsmlp_ctx_get_options(ctx);
+    dsmlp_cache_stats cs;
+    dsmlp_cache_get_stats(ctx, &cs);
+    if (cs.disk_enabled) wo.cache_dir = dsmlp_cache_dir(ctx);
+    else wo.cache_mode = DSMLP_CACHE_MEMORY;
     dsmlp_status s = DSMLP_OK;
     for (int t = 1; t < threads && s == DSMLP_OK; t++)
-        if ((s = dsmlp_ctx_create_with(dsmlp_ctx_get_options(ctx), &j.ctxs[t])) != DSMLP_OK)
+        if ((s = dsmlp_ctx_create_with(&wo, &j.ctxs[t])) != DSMLP_OK)
             s = dsmlpB_err_set(ctx, s, "dsmlp_compile_kernels: cannot create a context for thread %d: %s", t,
                                dsmlp_status_name(s));
     if (s == DSMLP_OK) {

@@ -73,6 +73,7 @@ void dsmlp_ctx_options_from_env(dsmlp_ctx_options *o)
     if ((v = getenv("DSMLP_CUDA_INCLUDE")) && *v) o->cuda_include = v;
     env_int(o, "DSMLP_DEVICE", 0, 1 << 20, &o->device);
     env_int(o, "DSMLP_REF_THREADS", 0, 1 << 20, &o->ref_threads);
+    env_int(o, "DSMLP_COMPILE_THREADS", 0, 1 << 20, &o->compile_threads);
     if ((v = getenv("DSMLP_REF_PORTABLE"))) o->ref_portable = !strcmp(v, "1");
     if ((v = getenv("DSMLP_GEMM_TUNE"))) o->gemm_tune = !strcmp(v, "1") || !strcasecmp(v, "on");
     env_int(o, "DSMLP_DECODE_MAX_TOKENS", -1, 1 << 20, &o->decode_max_tokens);

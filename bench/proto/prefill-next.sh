@@ -1,0 +1,15 @@
+#!/bin/bash
+# Compiles here, into build-gpu/store-next.tar.xz, every kernel that the next session's planned calls load through
+# dsmlp-bench (run-next-s40.sh, run-next-xperm.sh, run-next-s39.sh), for each run's largest T: ~5 min on 2 cores,
+# ~2.5 MB. Build the variants first as those scripts' headers say (hd, act, xperm, bal under build-gpu/bin/var;
+# tlbal under build-tl/bin/var).
+set -euo pipefail
+pairs=()
+for b in gelu_i8_h4096 swiglu_i8_h4096; do pairs+=(hd:$b act:$b xperm:$b); done      # s40, xperm: T <= 1024
+for b in gelu_f16_h4096 swiglu_bf16_h4096; do pairs+=(hd:$b act:$b); done
+for b in gelu_fp8_h4096 swiglu_fp8_h4096; do pairs+=(hd:$b xperm:$b); done
+for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096 swiglu_bf16_h4096; do         # s39's A/B: T <= 64
+  pairs+=(hd:$b:2,16,32,48,64 bal:$b:2,16,32,48,64)
+done
+pairs+=(build-tl/bin/var/tlbal:swiglu_i8_h4096:16 build-tl/bin/var/tlbal:swiglu_i8_h4096:64)   # s39's timelines
+exec bash bench/store_prefill.sh build-gpu/store-next.tar.xz 1,2,16,32,64,100,128,256,1024 "${pairs[@]}"
