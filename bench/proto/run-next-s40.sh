@@ -3,25 +3,32 @@
 # store, one process per (build, block), rounds r1 / r2:
 #   act  = bench/proto/gelu-silu-sfu.patch (GELU / SiLU as x * sigmoid through ex2.approx + rcp.approx; every kernel
 #          with an activation; the question: T = 1024's epilogue, int8 1.07x f16 against issue 10's 1.05x)
-#   xperm = bench/proto/mixed-xperm.patch under DSMLP_PROTO_XPERM=1: x k-permuted by its writers (the norm, the first
+#   xperm = bench/proto/mixed-xperm.patch (ready to land: context option mixed_xperm, on by default): x k-permuted by its writers (the norm, the first
 #          mixed GEMM's epilogue) so that the code kernels read a thread's codes of 64 k as one 16-byte chunk a row (2
 #          shared loads instead of 16 a 64 k, the int8 sign flip once a word). The question: is the 64-token kernels'
 #          47% of the tensor rate the shared loads and conversion? Its correctness runs are in
 #          bench/proto/run-next-xperm.sh (run them next if it wins). (bench/proto/mixed-frag-probe.patch is the same
 #          read as a timing probe with wrong results, should xperm fail on the card.)
+#   desc  = bench/proto/mixed-desc-add.patch: the wgmma descriptors of a 64 k built once and stepped (ptxas rebuilt
+#          each: the 64-token int8 kernel's stage loop 236 -> 217 SASS instructions, nvdisasm, session 40); also the
+#          float wgmma kernels (GELU f16 / SwiGLU bf16 at T = 33..128)
+#   x64   = bench/proto/mixed-64tok-xstage.patch: the 64-token code kernels convert across stages (DS_XSTAGE) now that
+#          their consumers hold 96 registers (the thirty-fifth session's 21-us loss came at the launch bound's 80)
+# Correctness of a winner before landing: its CK_RUN_CASE=mixed test_gpu_quant (and test_gpu_wgmma for desc).
 # Before the call (about 1 min here):
 #   rm -rf build-gpu/bin/var; bash bench/build_variant.sh hd
 #   bash bench/build_variant.sh act bench/proto/gelu-silu-sfu.patch
 #   VARIANT_TESTS="test_gpu_quant test_gpu_layers" bash bench/build_variant.sh xperm bench/proto/mixed-xperm.patch
+#   VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh desc bench/proto/mixed-desc-add.patch
+#   VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh x64 bench/proto/mixed-64tok-xstage.patch
 #   ninja -C build-gpu
 #   bash bench/proto/prefill-next.sh   (every kernel the next calls' dsmlp-bench runs load, compiled here: one store)
-# carry build-gpu/bin/var build-gpu/store-next.tar.xz; run: bash bench/proto/run-next-s40.sh (~250-300 s: 24
-# processes of ~10 s with the carried store; without it each of the 12 (build, block) pairs first compiles ~30 s).
+# carry build-gpu/bin/var build-gpu/store-next.tar.xz; run: bash bench/proto/run-next-s40.sh (~200-350 s: 36
+# processes of ~5-10 s with the carried store; without it each (build, block) pair first compiles ~30 s).
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
-export DSMLP_PROTO_XPERM=1   # read by the xperm build only
-vars() { case $1 in gelu_i8*|swiglu_i8*) echo "hd act xperm";; *fp8*) echo "hd xperm";; *) echo "hd act";; esac; }
+vars() { case $1 in gelu_i8*|swiglu_i8*) echo "hd act xperm desc x64";; *fp8*) echo "hd xperm";; *) echo "hd act desc";; esac; }
 B="gelu_i8_h4096 swiglu_i8_h4096 gelu_f16_h4096 swiglu_bf16_h4096 swiglu_fp8_h4096"
 mkdir -p /tmp/c-b && tar -xJf build-gpu/store-next.tar.xz -C /tmp/c-b || echo "no carried store: the first round compiles"
 n0=$(ls /tmp/c-b | wc -l)
