@@ -5,9 +5,9 @@
 # tlbal under build-tl/bin/var).
 set -euo pipefail
 pairs=()
-for b in gelu_i8_h4096 swiglu_i8_h4096; do pairs+=(hd:$b act:$b xperm:$b desc:$b x64:$b); done   # s40, xperm: T <= 1024
+for b in gelu_i8_h4096 swiglu_i8_h4096; do pairs+=(hd:$b act:$b xperm:$b desc:$b x64:$b xdx:$b); done   # s40, xperm: T <= 1024
 for b in gelu_f16_h4096 swiglu_bf16_h4096; do pairs+=(hd:$b act:$b desc:$b); done
-for b in gelu_fp8_h4096 swiglu_fp8_h4096; do pairs+=(hd:$b xperm:$b); done
+for b in gelu_fp8_h4096 swiglu_fp8_h4096; do pairs+=(hd:$b xperm:$b xdx:$b); done
 for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096 swiglu_bf16_h4096; do         # s39's A/B: T <= 64
   pairs+=(hd:$b:2,16,32,48,64 bal:$b:2,16,32,48,64)
 done
