@@ -193,7 +193,7 @@ static int64_t block_graph(dsmlp_ctx *ctx, const bench_block *b, int residual_ke
 
 /* --compile-only: fills the kernel store (DSMLP_CACHE_DIR, else the default) with block b's kernels for arch,
 ** with no device, so that a run on a fresh device machine finds them compiled (bench/proto's calls carry it). */
-static int compile_block(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, const int *tokens, int ntok,
+static void compile_block(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, const int *tokens, int ntok,
                          const char *arch)
 {
     dsmlp_graph *g;
@@ -206,7 +206,6 @@ static int compile_block(dsmlp_ctx *ctx, const bench_block *b, int residual_kern
     fflush(stdout);
     dsmlp_plan_free(plan);
     dsmlp_graph_free(g);
-    return 0;
 }
 
 static void bench_one(dsmlp_ctx *ctx, const bench_block *b, int residual_kernel, int tune, int variants,

@@ -7,11 +7,7 @@
 ** (DSMLP_COMPILE_THREADS), and on the calling thread alone from a memory-only
 ** store. NVRTC runs on the CPU: no GPU needed.
 */
-#include "testutil.h"
-
-#include <dirent.h>
-#include <stdlib.h>
-#include <string.h>
+#include "test_store_common.h"
 
 typedef struct seen {
     int n, calls, cached, twice;
@@ -48,20 +44,6 @@ static dsmlp_plan *gpt2_plan(dsmlp_ctx *ctx, int defer)
 }
 
 static dsmlp_plan *deferred_plan(dsmlp_ctx *ctx) { return gpt2_plan(ctx, 1); }
-
-/* Store entries ("<key>.dsk") in dir. */
-static int entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        size_t l = strlen(e->d_name);
-        n += l > 4 && !strcmp(e->d_name + l - 4, ".dsk");
-    }
-    closedir(d);
-    return n;
-}
 
 static dsmlp_ctx *ctx_with(const char *dir, dsmlp_cache_mode mode, int compile_threads)
 {
@@ -166,9 +148,9 @@ START_TEST(workers_use_the_callers_directory)
     dsmlp_kernel_ref *refs = calloc((size_t)n, sizeof *refs);
     for (int i = 0; i < n; i++) refs[i] = (dsmlp_kernel_ref){p, i};
     TU_OK(ctx, dsmlp_compile_kernels(ctx, refs, n, 3, NULL, NULL));
-    ck_assert_msg(entries(set_dir) == n && entries(opt_dir) == 0,
-                  "every kernel in the directory set (%d of %d), none in the options' one (%d)", entries(set_dir), n,
-                  entries(opt_dir));
+    ck_assert_msg(ts_count_files(set_dir) == n && ts_count_files(opt_dir) == 0,
+                  "every kernel in the directory set (%d of %d), none in the options' one (%d)", ts_count_files(set_dir), n,
+                  ts_count_files(opt_dir));
     free(refs);
     dsmlp_plan_free(p);
     dsmlp_ctx_free(ctx);
@@ -189,9 +171,9 @@ START_TEST(plan_build_on_compile_threads)
         ck_assert_int_ge(n, 2);
         dsmlp_cache_stats st;
         dsmlp_cache_get_stats(ctx, &st);
-        ck_assert_msg(st.compiles == (uint64_t)n && entries(dir) == n,
+        ck_assert_msg(st.compiles == (uint64_t)n && ts_count_files(dir) == n,
                       "threads %d: %llu compiles, %d entries for %d kernels", threads,
-                      (unsigned long long)st.compiles, entries(dir), n);
+                      (unsigned long long)st.compiles, ts_count_files(dir), n);
         for (int i = 0; i < n; i++) {
             const char *name, *key;
             TU_OK(ctx, dsmlp_plan_kernel(p, i, &name, &key));

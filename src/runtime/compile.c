@@ -54,18 +54,11 @@ static dsmlp_status compile_one(dsmlp_ctx *ctx, plan_kernel *k, const char *arch
 static dsmlp_status compile_all(dsmlp_ctx *ctx, dsmlp_plan *h)
 {
     const int n = h->p->nkernels;
+    if (n == 0) return DSMLP_OK;
     int threads = ctx_opts(ctx)->compile_threads;
     dsmlp_cache_stats cs;
     dsmlp_cache_get_stats(ctx, &cs);
     if (!cs.disk_writable) threads = 1;
-    if (threads == 1 || n < 2) {
-        for (int i = 0; i < n; i++) {
-            plan_kernel *k = &h->p->kernels[i];
-            dsmlp_status s = compile_one(ctx, k, dsmlpC_kernel_arch(h->p, k), NULL);
-            if (s != DSMLP_OK) return s;
-        }
-        return DSMLP_OK;
-    }
     dsmlp_kernel_ref *refs = malloc(sizeof *refs * (size_t)n);
     if (!refs) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "dsmlp_plan_build: out of memory");
     for (int i = 0; i < n; i++) refs[i] = (dsmlp_kernel_ref){h, i};
@@ -107,10 +100,11 @@ dsmlp_status dsmlp_plan_build(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
     for (int i = 0; s == DSMLP_OK && i < h->p->nkernels; i++) {
         plan_kernel *k = &h->p->kernels[i];
         dsmlpR_nvrtc_dump_source(ctx_opts(ctx)->dump_dir, k->name, k->source);
-        /* keys first either way: a compile that fails leaves no kernel without one */
-        char key[65];
-        s = dsmlpR_store_key(ctx, k->source, dsmlpC_kernel_arch(h->p, k), key);
-        if (s == DSMLP_OK) memcpy(k->key, key, 65);
+        if (opt.defer_compile) {   /* (a compile below sets the key itself) */
+            char key[65];
+            s = dsmlpR_store_key(ctx, k->source, dsmlpC_kernel_arch(h->p, k), key);
+            if (s == DSMLP_OK) memcpy(k->key, key, 65);
+        }
     }
     if (s == DSMLP_OK && !opt.defer_compile) s = compile_all(ctx, h);
     if (s != DSMLP_OK) {
