@@ -16,7 +16,9 @@
 #         they are, each load folded into the sums with 4 instructions instead of its math. If glp is not faster
 #         than hd, neither the math nor its order holds the GEMVs back (the read pattern or the grid does).
 # A winner lands with its GPU cases: test_gpu_quant (CK_RUN_CASE=heuristic runs the int8 / fp8 GEMVs at T = 1),
-# test_gpu_stream / test_gpu_layers for the float GEMVs and graph chains (gpw changes launches).
+# test_gpu_stream / test_gpu_layers for the float GEMVs and graph chains (gpw changes launches), and README's
+# dsmlp-compile bytes for llama3-8b (test_docs prints the new number: 387,560 -> 390,632 with gfw; with gfw applied
+# here `ctest -LE gpu` passed every other test, 44 of 45).
 # Before the call (about 1 min here):
 #   VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh hd        (if build-gpu/bin/var/hd is missing)
 #   for v in "glf gemv-loads-first" "gpw gemv-pdl-wait" "gfw gemv-loads-first-pdl" "glp gemv-loads-probe"; do
