@@ -14,7 +14,7 @@
 #          float wgmma kernels (GELU f16 / SwiGLU bf16 at T = 33..128)
 #   x64   = bench/proto/mixed-64tok-xstage.patch: the 64-token code kernels convert across stages (DS_XSTAGE) now that
 #          their consumers hold 96 registers (the thirty-fifth session's 21-us loss came at the launch bound's 80)
-#   xdx   = bench/proto/mixed-xperm-desc-x64.patch: the three together (they apply in that order; ptxas: no spill, no
+#   xdx   = xperm + desc + x64: the three patches applied in that order (ptxas: no spill, no
 #          C75xx; the 64-token int8 stage loop 371 SASS instructions with both reads, against xperm's 376)
 # Correctness of a winner before landing: its CK_RUN_CASE=mixed test_gpu_quant (and test_gpu_wgmma for desc).
 # Before the call (about 1 min here):
@@ -23,7 +23,7 @@
 #   VARIANT_TESTS="test_gpu_quant test_gpu_layers" bash bench/build_variant.sh xperm bench/proto/mixed-xperm.patch
 #   VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh desc bench/proto/mixed-desc-add.patch
 #   VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh x64 bench/proto/mixed-64tok-xstage.patch
-#   VARIANT_TESTS="test_gpu_quant test_gpu_layers test_gpu_wgmma" bash bench/build_variant.sh xdx bench/proto/mixed-xperm-desc-x64.patch
+#   VARIANT_TESTS="test_gpu_quant test_gpu_layers test_gpu_wgmma" bash bench/build_variant.sh xdx bench/proto/mixed-{xperm,desc-add,64tok-xstage}.patch
 #   ninja -C build-gpu
 #   bash bench/proto/prefill-next.sh   (every kernel the next calls' dsmlp-bench runs load, compiled here: one store)
 # carry build-gpu/bin/var build-gpu/store-next.tar.xz; run: bash bench/proto/run-next-s40.sh (~250-400 s: 42

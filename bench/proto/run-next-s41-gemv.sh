@@ -11,18 +11,23 @@
 #         start early: the second GEMV's blocks placed as the first's last blocks exit instead of ~1.9 us later (the
 #         twenty-seventh session's timelines: no block running between the two GEMVs). That session's PDL patch also
 #         let dependents start at entry and preloaded weights; the second's loads slowed the first's tail.
-#   gfw = bench/proto/gemv-loads-first-pdl.patch: glf and gpw together
+#   gfw = glf and gpw together (both patches, in that order)
 #   glp = bench/proto/gemv-loads-probe.patch, a TIMING PROBE WITH WRONG RESULTS: the loads and x's shared reads as
 #         they are, each load folded into the sums with 4 instructions instead of its math. If glp is not faster
 #         than hd, neither the math nor its order holds the GEMVs back (the read pattern or the grid does).
 # A winner lands with its GPU cases: test_gpu_quant (CK_RUN_CASE=heuristic runs the int8 / fp8 GEMVs at T = 1),
 # test_gpu_stream / test_gpu_layers for the float GEMVs and graph chains (gpw changes launches), and README's
-# dsmlp-compile bytes for llama3-8b (test_docs prints the new number: 387,560 -> 390,632 with gfw; with gfw applied
-# here `ctest -LE gpu` passed every other test, 44 of 45).
+# dsmlp-compile bytes for llama3-8b (test_docs prints the new number: 387,560 -> 390,632 with both applied; with gfw applied
+# here `ctest -LE gpu` passed every other test, 44 of 45). gpw exports exec_mixed.c's launch_config (as
+# dsmlpR_launch_config) for the GEMV launch: after mixed-balanced-split.patch has landed, `git apply -3` leaves one
+# conflict, the mixed launch's call (keep balanced's arguments under the new name).
 # Before the call (about 1 min here):
 #   VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh hd        (if build-gpu/bin/var/hd is missing)
-#   for v in "glf gemv-loads-first" "gpw gemv-pdl-wait" "gfw gemv-loads-first-pdl" "glp gemv-loads-probe"; do
-#     set -- $v; VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh $1 bench/proto/$2.patch; done
+#   export VARIANT_TESTS="test_gpu_quant"; P=bench/proto
+#   bash bench/build_variant.sh glf $P/gemv-loads-first.patch
+#   bash bench/build_variant.sh gpw $P/gemv-pdl-wait.patch
+#   bash bench/build_variant.sh gfw $P/gemv-loads-first.patch $P/gemv-pdl-wait.patch
+#   bash bench/build_variant.sh glp $P/gemv-loads-probe.patch
 #   ninja -C build-gpu && bash bench/proto/prefill-next.sh
 # carry build-gpu/bin/var build-gpu/store-next.tar.xz; run: bash bench/proto/run-next-s41-gemv.sh (~150-250 s: 50
 # processes of 3-5 s with the carried store).
