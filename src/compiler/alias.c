@@ -6,6 +6,7 @@
 */
 #include "alias.h"
 #include "error.h"
+#include "grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,12 +117,8 @@ dsmlp_status dsmlpC_plan_alias_build(dsmlp_ctx *ctx, plan *p)
             if (!check_route(p, p->steps, p->nsteps, "", o, i, a.why, sizeof a.why) &&
                 !check_route(p, p->ssteps, p->nssteps, "small-T route ", o, i, a.why, sizeof a.why))
                 continue;
-            if (p->nalias == cap) {
-                cap = cap * 2 + 4;
-                plan_alias *na = realloc(p->alias, (size_t)cap * sizeof *na);
-                if (!na) return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "alias analysis: out of memory");
-                p->alias = na;
-            }
+            if (dsmlpB_grow((void **)&p->alias, &cap, p->nalias, sizeof *p->alias))
+                return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "alias analysis: out of memory");
             p->alias[p->nalias++] = a;
         }
     }

@@ -6,6 +6,7 @@
 #define DSMLP_EMIT_INT_H
 
 #include "plan.h"
+#include "grow.h"
 
 /* N > 0: the norm, mixed-input, decode GEMV and gated kernels keep a global-timer timeline of every block of their
 ** N-th launch, which the runtime prints when it unloads them (templates/common.cuh, exec_timeline.c,
@@ -17,12 +18,6 @@
 ** -DDSMLP_TIMELINE builds, so other builds' sources (and kernel store keys) stay as they were. */
 #define EMIT_TL_BEGIN "\n    const ds_tl_blk tl = ds_tl_begin();"
 #define EMIT_TL_END   " __syncthreads(); if (threadIdx.x == 0) ds_tl_end(tl);"
-
-/* A growing string; oom sticks. */
-typedef struct sbuf { char *p; size_t n, cap; int oom; } sbuf;
-
-void dsmlpC_sb_put(sbuf *b, const char *s, size_t len);
-void dsmlpC_sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Fills {{KEY}} placeholders of template tmpl from kv (key, value, ..., NULL)
 ** and prepends common.cuh: one self-contained source in *out. */

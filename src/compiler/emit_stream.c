@@ -175,8 +175,8 @@ static const char *act_what(int act)
 static void bind(sbuf *b, const char *var, const char *field, int a, const char *cast)
 {
     if (a < 0) return;
-    if (cast) dsmlpC_sb_printf(b, "    %s.%s = reinterpret_cast<%s>(a%d);\n", var, field, cast, a);
-    else dsmlpC_sb_printf(b, "    %s.%s = a%d;\n", var, field, a);
+    if (cast) dsmlpB_sb_printf(b, "    %s.%s = reinterpret_cast<%s>(a%d);\n", var, field, cast, a);
+    else dsmlpB_sb_printf(b, "    %s.%s = a%d;\n", var, field, a);
 }
 
 void dsmlpC_emit_stream_bind(sbuf *bd, const char *var, const emit_stream_spec *s)
@@ -286,27 +286,27 @@ dsmlp_status dsmlpC_emit_stream(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, c
                  s->has_side ? ", and the block owning tile 0 writes the sum once" : "");
 
     sbuf tk = {0}, bd = {0}, dsp = {0}, pr = {0};
-    dsmlpC_sb_printf(&tk, "__device__ __forceinline__ constexpr bool ds_term_vec(int i) { return false");
+    dsmlpB_sb_printf(&tk, "__device__ __forceinline__ constexpr bool ds_term_vec(int i) { return false");
     for (int i = 0; i < s->nterms; i++)
-        if (s->term_vec[i]) dsmlpC_sb_printf(&tk, " || i == %d", i);
-    dsmlpC_sb_printf(&tk, "; }\n__device__ __forceinline__ constexpr bool ds_extra_vec(int i) { return false");
+        if (s->term_vec[i]) dsmlpB_sb_printf(&tk, " || i == %d", i);
+    dsmlpB_sb_printf(&tk, "; }\n__device__ __forceinline__ constexpr bool ds_extra_vec(int i) { return false");
     for (int i = 0; i < s->nextra; i++)
-        if (s->extra_vec[i]) dsmlpC_sb_printf(&tk, " || i == %d", i);
-    dsmlpC_sb_printf(&tk, "; }\n__device__ __forceinline__ constexpr int ds_staged_term(int s) { return ");
+        if (s->extra_vec[i]) dsmlpB_sb_printf(&tk, " || i == %d", i);
+    dsmlpB_sb_printf(&tk, "; }\n__device__ __forceinline__ constexpr int ds_staged_term(int s) { return ");
     for (int i = 0, st = 0; i < s->nterms; i++)
-        if (!s->term_vec[i]) dsmlpC_sb_printf(&tk, "s == %d ? %d : ", st++, i);
-    dsmlpC_sb_printf(&tk, "-1; }");
+        if (!s->term_vec[i]) dsmlpB_sb_printf(&tk, "s == %d ? %d : ", st++, i);
+    dsmlpB_sb_printf(&tk, "-1; }");
 
     dsmlpC_emit_stream_bind(&bd, "A", s);
     for (int i = 0; i < nb; i++)
         if (tall)
-            dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body_tall<%d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
+            dsmlpB_sb_printf(&dsp, "    if (T <= %d) { ds_body_tall<%d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
                              bodies[i].nt, bodies[i].qw);
         else if (s->pipe)
-            dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body_pipe<%d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
+            dsmlpB_sb_printf(&dsp, "    if (T <= %d) { ds_body_pipe<%d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
                              bodies[i].nt, bodies[i].qw);
         else
-            dsmlpC_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d, %d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
+            dsmlpB_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d, %d, %d>(A, T, ds_smem); return; }\n", 8 * bodies[i].nt,
                              bodies[i].nt, bodies[i].u, bodies[i].qw);
     int nout = 0;
     while (nout < k->nargs && (nout == s->a_d || nout == s->a_side || nout == s->a_part || nout == s->a_cnt)) nout++;

@@ -37,9 +37,9 @@ dsmlp_status dsmlpC_emit_stream_fused(dsmlp_ctx *ctx, const plan *p, plan_kernel
     sbuf bd = {0}, dsp = {0}, pr = {0}, src = {0};
     dsmlpC_emit_stream_bind(&bd, "A1", s1);
     dsmlpC_emit_stream_bind(&bd, "A2", s2);
-    dsmlpC_sb_printf(&bd, "    unsigned *gbar = reinterpret_cast<unsigned *>(a%d);\n", a_gbar);
+    dsmlpB_sb_printf(&bd, "    unsigned *gbar = reinterpret_cast<unsigned *>(a%d);\n", a_gbar);
     for (int nt = 1; nt <= maxnt; nt *= 2)   /* the ring bodies: 1, 2, 4 token tiles */
-        dsmlpC_sb_printf(&dsp, "    if (T <= %d) { dsf_body<%d, ds_p1::ds_qw%d, %d, ds_p2::ds_qw%d>(A1, A2, T, ds_smem, gbar); return; }\n",
+        dsmlpB_sb_printf(&dsp, "    if (T <= %d) { dsf_body<%d, ds_p1::ds_qw%d, %d, ds_p2::ds_qw%d>(A1, A2, T, ds_smem, gbar); return; }\n",
                          8 * nt, nt, 8 * nt, nt, 8 * nt);
     dsmlpC_emit_params(&pr, p, k, nout);
     char what[160], th[16], cw[16], bs[32], sm[32], mxt[16];
@@ -61,12 +61,12 @@ dsmlp_status dsmlpC_emit_stream_fused(dsmlp_ctx *ctx, const plan *p, plan_kernel
         st = dsmlpC_emit_fill_ex(ctx, "stream_fused.cu", kv, 0, &entry);
     if (st == DSMLP_OK) st = dsmlpC_emit_header(ctx, &src, k->name, "templates/stream.cu (twice) and templates/stream_fused.cu");
     if (st == DSMLP_OK) {
-        dsmlpC_sb_printf(&src, "#define DS_FUSED_PART 1\nnamespace ds_p1 {\n%s\n}   // namespace ds_p1\n", k1.source);
+        dsmlpB_sb_printf(&src, "#define DS_FUSED_PART 1\nnamespace ds_p1 {\n%s\n}   // namespace ds_p1\n", k1.source);
         st = dsmlpC_emit_undefs(ctx, &src, "stream.cu", "DS_DYNAMIC_SMEM");
     }
     if (st == DSMLP_OK) {
-        dsmlpC_sb_printf(&src, "namespace ds_p2 {\n%s\n}   // namespace ds_p2\n", k2.source);
-        dsmlpC_sb_put(&src, entry, strlen(entry));
+        dsmlpB_sb_printf(&src, "namespace ds_p2 {\n%s\n}   // namespace ds_p2\n", k2.source);
+        dsmlpB_sb_put(&src, entry, strlen(entry));
         if (src.oom) st = dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory");
     }
     free(entry), free(k1.source), free(k2.source), free(bd.p), free(dsp.p), free(pr.p);

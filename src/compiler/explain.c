@@ -1,31 +1,12 @@
 /* explain.c — dsmlpC_plan_explain_text: the plan as readable text (steps, what each absorbed, why). */
 #include "plan.h"
 #include "error.h"
+#include "grow.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct tbuf { char *p; size_t n, cap; int oom; } tbuf;
-
-static void tp(tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tp(tbuf *b, const char *fmt, ...)
-{
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-        va_end(ap);
-        if (n < 0) { b->oom = 1; return; }
-        if ((size_t)n < b->cap - b->n) { b->n += (size_t)n; return; }
-        size_t cap = b->cap * 2 + (size_t)n + 256;
-        char *np = realloc(b->p, cap);
-        if (!np) { b->oom = 1; return; }
-        b->p = np, b->cap = cap;
-    }
-}
 
 static const char *bufdesc(const plan *p, int b, char *out, size_t cap)
 {
@@ -46,66 +27,65 @@ static const char *epi_name(plan_epilogue e)
 dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
 {
     if (!p || !text) return DSMLP_ERR_INVALID_ARG;
-    tbuf b = {malloc(1024), 0, 1024, 0};
-    if (!b.p) return DSMLP_ERR_NOMEM;
+    sbuf b = {0};
     static const char *const kinds[] = {"input", "param", "output", "work", "scratch"};
-    tp(&b, "plan for graph '%s': target %s, max_tokens %lld, %d step(s), %d generated kernel(s), workspace %zu bytes\n",
+    dsmlpB_sb_printf(&b, "plan for graph '%s': target %s, max_tokens %lld, %d step(s), %d generated kernel(s), workspace %zu bytes\n",
        p->graph_name, p->arch, (long long)p->max_tokens, p->nsteps, p->nkernels, p->ws_bytes);
-    tp(&b, "buffers:\n");
+    dsmlpB_sb_printf(&b, "buffers:\n");
     for (int i = 0; i < p->nbufs; i++) {
         char d[128];
         const plan_buf *B = &p->bufs[i];
-        tp(&b, "  %-6s %s", kinds[B->kind], bufdesc(p, i, d, sizeof d));
-        if (!B->tokens && B->rows > 1) tp(&b, " %s", B->layout == DSMLP_LAYOUT_IN_OUT ? "[in,out]" : "[out,in]");
-        if (B->kind == BUF_WORK) tp(&b, " @%zu (%zu bytes)", B->ws_offset, B->ws_bytes);
-        tp(&b, "\n");
+        dsmlpB_sb_printf(&b, "  %-6s %s", kinds[B->kind], bufdesc(p, i, d, sizeof d));
+        if (!B->tokens && B->rows > 1) dsmlpB_sb_printf(&b, " %s", B->layout == DSMLP_LAYOUT_IN_OUT ? "[in,out]" : "[out,in]");
+        if (B->kind == BUF_WORK) dsmlpB_sb_printf(&b, " @%zu (%zu bytes)", B->ws_offset, B->ws_bytes);
+        dsmlpB_sb_printf(&b, "\n");
     }
-    tp(&b, "steps:\n");
+    dsmlpB_sb_printf(&b, "steps:\n");
     for (int i = 0; i < p->nsteps; i++) {
         const plan_step *s = &p->steps[i];
         char a[128], w[128], d[128], c[128], bi[128];
-        tp(&b, "  [%d] %s\n", i, s->label);
+        dsmlpB_sb_printf(&b, "  [%d] %s\n", i, s->label);
         if (s->kind == STEP_GEMM) {
             const plan_gemm *m = &s->gemm;
-            tp(&b, "      gemm: %s = %s x %s%s (n=%lld, k=%lld), epilogue %s", bufdesc(p, m->d, d, sizeof d),
+            dsmlpB_sb_printf(&b, "      gemm: %s = %s x %s%s (n=%lld, k=%lld), epilogue %s", bufdesc(p, m->d, d, sizeof d),
                bufdesc(p, m->x, a, sizeof a), bufdesc(p, m->w, w, sizeof w),
                m->layout == DSMLP_LAYOUT_IN_OUT ? " [in,out]" : "^T [out,in]", (long long)m->n, (long long)m->k,
                epi_name(m->epi));
-            if (m->bias >= 0) tp(&b, ", bias %s", bufdesc(p, m->bias, bi, sizeof bi));
-            if (m->c >= 0) tp(&b, ", + C %s (beta=1)", bufdesc(p, m->c, c, sizeof c));
-            tp(&b, "\n");
+            if (m->bias >= 0) dsmlpB_sb_printf(&b, ", bias %s", bufdesc(p, m->bias, bi, sizeof bi));
+            if (m->c >= 0) dsmlpB_sb_printf(&b, ", + C %s (beta=1)", bufdesc(p, m->c, c, sizeof c));
+            dsmlpB_sb_printf(&b, "\n");
             if (m->decode_kernel >= 0) {
                 const plan_kernel *k = &p->kernels[m->decode_kernel];
-                tp(&b, "      variants: T <= %lld: decode GEMV kernel %s  key %s, grid (%d, 1)%s, block %d; "
+                dsmlpB_sb_printf(&b, "      variants: T <= %lld: decode GEMV kernel %s  key %s, grid (%d, 1)%s, block %d; "
                        "T > %lld: cuBLASLt\n",
                    (long long)m->decode_max_T, k->name, k->key[0] ? k->key : "(not compiled)", k->grid_x,
                    k->gemv_rounds ? " or fewer blocks in rounds (as many as the device holds at once)" : "", k->threads,
                    (long long)m->decode_max_T);
                 if (m->decode_gated_out >= 0)
-                    tp(&b, "        gated: the decode GEMV also applies the gated step, writing %s [T, %lld] directly (that step "
+                    dsmlpB_sb_printf(&b, "        gated: the decode GEMV also applies the gated step, writing %s [T, %lld] directly (that step "
                            "and the [T, %lld] %s are skipped where it runs)\n",
                        p->bufs[m->decode_gated_out].name, (long long)(m->n / 2), (long long)m->n, p->bufs[m->d].name);
                 if (m->decode_norm >= 0)
-                    tp(&b, "        norm: the decode GEMV also computes step %d's norm into its x stage (that step is skipped "
+                    dsmlpB_sb_printf(&b, "        norm: the decode GEMV also computes step %d's norm into its x stage (that step is skipped "
                            "where it runs)\n", m->decode_norm);
                 if (m->decode_q >= 0)
-                    tp(&b, "        codes: the decode GEMV reads %s and %s (%lld scale groups) and converts in registers%s: no "
+                    dsmlpB_sb_printf(&b, "        codes: the decode GEMV reads %s and %s (%lld scale groups) and converts in registers%s: no "
                            "dequantized copy where it runs (the dequant step is skipped)\n",
                        p->bufs[m->decode_q].name, p->bufs[m->decode_scales].name, (long long)m->decode_groups,
                        k->gemv_half_mac ? ", multiplying them with the f16 activations in f16 pairs (sums of 8, fp32 every 16)" : "");
             } else {
-                tp(&b, "      variants: cuBLASLt for every T\n");
+                dsmlpB_sb_printf(&b, "      variants: cuBLASLt for every T\n");
             }
             if (PLAN_GEMM_HAS_MIXED(m) && m->mixed_scales < 0) {
                 char range[160];
                 snprintf(range, sizeof range, "at T = %d..%d where its grid (split) fills 7/10 of the SMs (not where the decode GEMV "
                          "serves), %s", PLAN_FLOAT_MIXED_MIN_T(m->layout), PLAN_FLOAT_MIXED_MAX_T,
                          PLAN_FLOAT_MIXED_MIN_T(m->layout) > 64 ? "in 128-token blocks" : "one 64-token block for T <= 64, else 128-token ones");
-                tp(&b, "      wgmma variant (reads %s as stored, both operands through shared memory): runs instead of cuBLASLt %s\n",
+                dsmlpB_sb_printf(&b, "      wgmma variant (reads %s as stored, both operands through shared memory): runs instead of cuBLASLt %s\n",
                    p->bufs[m->w].name, p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)" : range);
             } else if (PLAN_GEMM_HAS_MIXED(m)) {
                 const int every = p->mixed_mode == 2;
-                tp(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): runs instead of cuBLASLt and the decode GEMV %s%s, and then "
+                dsmlpB_sb_printf(&b, "      mixed-input variant (reads %s and %s, no dequantized copy): runs instead of cuBLASLt and the decode GEMV %s%s, and then "
                        "the dequant step writing %s is skipped; one 16-, 32- or 64-token block for T <= 16, 32 or 64, else 128 or 256 (fewer padded "
                        "tokens), k split over clusters of up to %d blocks while the grid is under the SMs\n",
                    p->bufs[m->mixed_q].name, p->bufs[m->mixed_scales].name,
@@ -117,57 +97,57 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
             }
             if (PLAN_GEMM_HAS_MIXED(m)) {   /* either kind: the gating they apply, their kernels */
                 if (m->mixed_gated_out >= 0)
-                    tp(&b, "        gated: its kernels also apply the gated step, writing %s [T, %lld] directly (that step "
+                    dsmlpB_sb_printf(&b, "        gated: its kernels also apply the gated step, writing %s [T, %lld] directly (that step "
                            "and the [T, %lld] %s are skipped where they run)\n",
                        p->bufs[m->mixed_gated_out].name, (long long)(m->n / 2), (long long)m->n, p->bufs[m->d].name);
                 for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
                     if (m->mixed_kernel[v] < 0) continue;
                     const plan_kernel *k = &p->kernels[m->mixed_kernel[v]];
-                    tp(&b, "        %3d tokens per block: %s  key %s (%s), grid (ceil(T / %d), %d, split), block %d, %zu B shared\n",
+                    dsmlpB_sb_printf(&b, "        %3d tokens per block: %s  key %s (%s), grid (ceil(T / %d), %d, split), block %d, %zu B shared\n",
                        k->rows_per_block, k->name, k->key[0] ? k->key : "(not compiled)", dsmlpC_kernel_arch(p, k),
                        k->rows_per_block, k->grid_x, k->threads, k->smem_bytes);
                 }
             }
         } else if (s->kind == STEP_KERNEL) {
             const plan_kernel *k = &p->kernels[s->kernel];
-            tp(&b, "      kernel %s  key %s\n", k->name, k->key[0] ? k->key : "(not compiled)");
-            tp(&b, "      args:");
-            for (int j = 0; j < k->nargs; j++) tp(&b, "%s %s", j ? "," : "", bufdesc(p, k->args[j], a, sizeof a));
-            tp(&b, "\n      launch: grid (%d, ceil(%s / %d)), block %d\n", k->grid_x,
+            dsmlpB_sb_printf(&b, "      kernel %s  key %s\n", k->name, k->key[0] ? k->key : "(not compiled)");
+            dsmlpB_sb_printf(&b, "      args:");
+            for (int j = 0; j < k->nargs; j++) dsmlpB_sb_printf(&b, "%s %s", j ? "," : "", bufdesc(p, k->args[j], a, sizeof a));
+            dsmlpB_sb_printf(&b, "\n      launch: grid (%d, ceil(%s / %d)), block %d\n", k->grid_x,
                k->rows_fixed > 0 ? "rows" : "T", k->rows_per_block, k->threads);
         } else {
-            tp(&b, "      all_reduce (sum over the tensor-parallel group) in place on %s\n",
+            dsmlpB_sb_printf(&b, "      all_reduce (sum over the tensor-parallel group) in place on %s\n",
                bufdesc(p, s->buf, a, sizeof a));
         }
-        tp(&b, "      absorbs: %s\n", s->absorbed[0] ? s->absorbed : "(no graph op: introduced by the compiler)");
-        if (s->why[0]) tp(&b, "      why: %s\n", s->why);
+        dsmlpB_sb_printf(&b, "      absorbs: %s\n", s->absorbed[0] ? s->absorbed : "(no graph op: introduced by the compiler)");
+        if (s->why[0]) dsmlpB_sb_printf(&b, "      why: %s\n", s->why);
     }
     if (p->nssteps) {
-        tp(&b, "small-T route (weight-streaming kernels), may serve T <= %lld; which T it serves is chosen at load:\n",
+        dsmlpB_sb_printf(&b, "small-T route (weight-streaming kernels), may serve T <= %lld; which T it serves is chosen at load:\n",
            (long long)p->stream_max_T);
         for (int i = 0; i < p->nssteps; i++) {
             const plan_step *s = &p->ssteps[i];
             char a[128];
             if (s->kind != STEP_STREAM) {
-                tp(&b, "  [%d] %s (main step %d)\n", i, s->label, s->main_step);
-                if (s->norm_for) tp(&b, "      why: %s\n", s->why);   /* a norm kept as its own kernel */
+                dsmlpB_sb_printf(&b, "  [%d] %s (main step %d)\n", i, s->label, s->main_step);
+                if (s->norm_for) dsmlpB_sb_printf(&b, "      why: %s\n", s->why);   /* a norm kept as its own kernel */
                 continue;
             }
-            tp(&b, "  [%d] %s\n", i, s->label);
+            dsmlpB_sb_printf(&b, "  [%d] %s\n", i, s->label);
             for (int v = 0; v < s->stream.nvariants; v++) {
                 const plan_kernel *k = &p->kernels[s->stream.variant[v]];
-                tp(&b, "      variant %d: %s  key %s (%s)\n", v, k->name, k->key[0] ? k->key : "(not compiled)", k->sk_what);
+                dsmlpB_sb_printf(&b, "      variant %d: %s  key %s (%s)\n", v, k->name, k->key[0] ? k->key : "(not compiled)", k->sk_what);
             }
             const plan_kernel *k = &p->kernels[s->stream.variant[0]];
-            tp(&b, "      args:");
-            for (int j = 0; j < k->nargs; j++) tp(&b, "%s %s", j ? "," : "", bufdesc(p, k->args[j], a, sizeof a));
-            tp(&b, "\n      absorbs: %s\n      why: %s\n", s->absorbed, s->why);
+            dsmlpB_sb_printf(&b, "      args:");
+            for (int j = 0; j < k->nargs; j++) dsmlpB_sb_printf(&b, "%s %s", j ? "," : "", bufdesc(p, k->args[j], a, sizeof a));
+            dsmlpB_sb_printf(&b, "\n      absorbs: %s\n      why: %s\n", s->absorbed, s->why);
         }
     } else {
-        tp(&b, "small-T route: none (%s)\n", p->stream_why);
+        dsmlpB_sb_printf(&b, "small-T route: none (%s)\n", p->stream_why);
     }
-    if (p->notes[0]) tp(&b, "notes:\n%s", p->notes);
-    if (b.oom) {
+    if (p->notes[0]) dsmlpB_sb_printf(&b, "notes:\n%s", p->notes);
+    if (b.oom || !b.p) {
         free(b.p);
         return DSMLP_ERR_NOMEM;
     }

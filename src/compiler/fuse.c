@@ -7,6 +7,7 @@
 */
 #include "fuse_int.h"
 #include "error.h"
+#include "grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,7 @@ static int new_value(fz *z, const fuse_value *like_in)
 {
     fuse_result *r = z->r;
     fuse_value like_copy = *like_in, *like = &like_copy;
-    if (r->nvals == r->capvals) {
-        int cap = r->capvals * 2 + 8;
-        fuse_value *nv = realloc(r->vals, (size_t)cap * sizeof *nv);
-        if (!nv) return -1;
-        r->vals = nv, r->capvals = cap;
-    }
+    if (dsmlpB_grow((void **)&r->vals, &r->capvals, r->nvals, sizeof *r->vals)) return -1;
     fuse_value *v = &r->vals[r->nvals];
     *v = *like;
     v->external = 0, v->producer = -1, v->alias = -1, v->output = -1;
@@ -38,12 +34,7 @@ static int new_value(fz *z, const fuse_value *like_in)
 static int new_group(fz *z, fuse_kind kind, int order)
 {
     fuse_result *r = z->r;
-    if (r->ngroups == r->capgroups) {
-        int cap = r->capgroups * 2 + 8;
-        fuse_group *ng = realloc(r->groups, (size_t)cap * sizeof *ng);
-        if (!ng) return -1;
-        r->groups = ng, r->capgroups = cap;
-    }
+    if (dsmlpB_grow((void **)&r->groups, &r->capgroups, r->ngroups, sizeof *r->groups)) return -1;
     fuse_group *G = &r->groups[r->ngroups];
     memset(G, 0, sizeof *G);
     G->kind = kind, G->order = order, G->seq = r->ngroups;

@@ -3,6 +3,7 @@
 #include "emit.h"
 #include "route.h"
 #include "error.h"
+#include "grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,21 +20,11 @@ typedef struct lw {
     int                nwork;
 } lw;
 
-static int grow(void **arr, int *cap, int n, size_t size)
-{
-    if (n < *cap) return 0;
-    int nc = *cap * 2 + 8;
-    void *na = realloc(*arr, (size_t)nc * size);
-    if (!na) return -1;
-    memset((char *)na + (size_t)*cap * size, 0, (size_t)(nc - *cap) * size);
-    *arr = na, *cap = nc;
-    return 0;
-}
 
 static int add_buf(lw *L, plan_buf_kind kind, const char *name, const fuse_value *v)
 {
     plan *p = L->p;
-    if (grow((void **)&p->bufs, &L->capbufs, p->nbufs, sizeof *p->bufs)) return -1;
+    if (dsmlpB_grow((void **)&p->bufs, &L->capbufs, p->nbufs, sizeof *p->bufs)) return -1;
     plan_buf *b = &p->bufs[p->nbufs];
     memset(b, 0, sizeof *b);
     b->kind = kind;
@@ -64,7 +55,7 @@ static int wbuf(lw *L, int v)
 static plan_step *new_step(lw *L, plan_step_kind kind, const fuse_group *G)
 {
     plan *p = L->p;
-    if (grow((void **)&p->steps, &L->capsteps, p->nsteps, sizeof *p->steps)) return NULL;
+    if (dsmlpB_grow((void **)&p->steps, &L->capsteps, p->nsteps, sizeof *p->steps)) return NULL;
     plan_step *s = &p->steps[p->nsteps++];
     memset(s, 0, sizeof *s);
     s->kind = kind, s->kernel = -1, s->buf = -1;
@@ -80,7 +71,7 @@ static plan_step *new_step(lw *L, plan_step_kind kind, const fuse_group *G)
 static plan_kernel *add_kernel(lw *L, plan_kernel_kind kind, int *idx)
 {
     plan *p = L->p;
-    if (grow((void **)&p->kernels, &L->capkernels, p->nkernels, sizeof *p->kernels)) return NULL;
+    if (dsmlpB_grow((void **)&p->kernels, &L->capkernels, p->nkernels, sizeof *p->kernels)) return NULL;
     plan_kernel *k = &p->kernels[p->nkernels];
     memset(k, 0, sizeof *k);
     k->kind = kind;

@@ -9,6 +9,7 @@
 #include "route.h"
 #include "emit.h"
 #include "error.h"
+#include "grow.h"
 #include "fuse.h"
 
 #include <stdio.h>
@@ -81,21 +82,11 @@ static int read_elsewhere(const plan *p, int b, int lo, int hi) { return read_el
 static int float_dt(dsmlp_dtype t) { return t == DSMLP_F32 || t == DSMLP_F16 || t == DSMLP_BF16; }
 static int mma_dt(dsmlp_dtype t) { return t == DSMLP_F16 || t == DSMLP_BF16; }
 
-static int grow(void **arr, int *cap, int n, size_t size)
-{
-    if (n < *cap) return 0;
-    int nc = *cap * 2 + 8;
-    void *na = realloc(*arr, (size_t)nc * size);
-    if (!na) return -1;
-    memset((char *)na + (size_t)*cap * size, 0, (size_t)(nc - *cap) * size);
-    *arr = na, *cap = nc;
-    return 0;
-}
 
 static int add_scratch(rb *R, const char *name, size_t bytes, int per_block)
 {
     plan *p = R->p;
-    if (grow((void **)&p->bufs, &R->capbufs, p->nbufs, sizeof *p->bufs)) return -1;
+    if (dsmlpB_grow((void **)&p->bufs, &R->capbufs, p->nbufs, sizeof *p->bufs)) return -1;
     plan_buf *b = &p->bufs[p->nbufs];
     memset(b, 0, sizeof *b);
     b->kind = BUF_SCRATCH;
@@ -267,7 +258,7 @@ static dsmlp_status emit_named(rb *R, plan_kernel *k, const emit_stream_spec *s,
 static plan_kernel *new_kernel(rb *R)
 {
     plan *p = R->p;
-    if (grow((void **)&p->kernels, &R->capkernels, p->nkernels, sizeof *p->kernels)) return NULL;
+    if (dsmlpB_grow((void **)&p->kernels, &R->capkernels, p->nkernels, sizeof *p->kernels)) return NULL;
     plan_kernel *k = &p->kernels[p->nkernels];
     memset(k, 0, sizeof *k);
     return k;
@@ -388,7 +379,7 @@ static int step_max_nt(const plan *p, const plan_step *s)
 static plan_step *push_step(rb *R)
 {
     plan *p = R->p;
-    if (grow((void **)&p->ssteps, &R->capsteps, p->nssteps, sizeof *p->ssteps)) return NULL;
+    if (dsmlpB_grow((void **)&p->ssteps, &R->capsteps, p->nssteps, sizeof *p->ssteps)) return NULL;
     return &p->ssteps[p->nssteps++];
 }
 
