@@ -344,6 +344,22 @@ static dsmlp_tp *tp_new(dsmlp_ctx *ctx, const dsmlp_tp_options *o)
     return tp;
 }
 
+/* The end of both constructors: on failure the group is freed and the error that caused it kept (freeing must not
+** overwrite it); on success the group is described and handed out. */
+static dsmlp_status finish(dsmlp_tp *tp, dsmlp_ctx *ctx, dsmlp_status s, dsmlp_tp **out)
+{
+    if (s != DSMLP_OK) {
+        char msg[ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", dsmlp_last_error(ctx));
+        dsmlp_tp_free(tp);
+        return dsmlpB_err_set(ctx, s, "%s", msg);
+    }
+    describe(tp);
+    *out = tp;
+    dsmlpB_err_clear(ctx);
+    return DSMLP_OK;
+}
+
 dsmlp_status dsmlp_tp_create(dsmlp_ctx *ctx, const dsmlp_tp_options *o, dsmlp_tp **out)
 {
     if (!out) return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "dsmlp_tp_create: out is NULL");
@@ -363,16 +379,7 @@ dsmlp_status dsmlp_tp_create(dsmlp_ctx *ctx, const dsmlp_tp_options *o, dsmlp_tp
     }
     if (s == DSMLP_OK) s = decide_custom(tp, ctx);
     if (s == DSMLP_OK && o->nccl) s = make_comm(tp, ctx);
-    if (s != DSMLP_OK) {
-        char msg[ERR_MSG_MAX];
-        snprintf(msg, sizeof msg, "%s", dsmlp_last_error(ctx));
-        dsmlp_tp_free(tp);
-        return dsmlpB_err_set(ctx, s, "%s", msg);
-    }
-    describe(tp);
-    *out = tp;
-    dsmlpB_err_clear(ctx);
-    return DSMLP_OK;
+    return finish(tp, ctx, s, out);
 }
 
 dsmlp_status dsmlp_tp_from_nccl(dsmlp_ctx *ctx, void *nccl_comm, const dsmlp_tp_options *o, dsmlp_tp **out)
@@ -401,16 +408,7 @@ dsmlp_status dsmlp_tp_from_nccl(dsmlp_ctx *ctx, void *nccl_comm, const dsmlp_tp_
         s = dsmlpR_tp_agree(tp, ctx, "device", s);
         if (s == DSMLP_OK) s = decide_custom(tp, ctx);
     }
-    if (s != DSMLP_OK) {
-        char msg[ERR_MSG_MAX];
-        snprintf(msg, sizeof msg, "%s", dsmlp_last_error(ctx));
-        dsmlp_tp_free(tp);
-        return dsmlpB_err_set(ctx, s, "%s", msg);
-    }
-    describe(tp);
-    *out = tp;
-    dsmlpB_err_clear(ctx);
-    return DSMLP_OK;
+    return finish(tp, ctx, s, out);
 }
 
 void dsmlp_tp_free(dsmlp_tp *tp)
