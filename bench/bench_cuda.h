@@ -59,6 +59,8 @@ double time_graph(CUgraphExec g, int reps);
 /* Sorts v[0..n) and returns its median (element n / 2). */
 double bench_median(float *v, int n);
 #include "dsmlp.h"
+/* Median µs of `reps` replays of dsmlp_run(plan, T) captured as a graph; -1 with *run set where the run failed. */
+double time_plan_graph(dsmlp_plan *plan, int64_t T, int reps, dsmlp_status *run);
 void   fill_device(dsmlp_dtype dt, CUdeviceptr dst, size_t n, double scale, unsigned seed);
 /* dsmlp-bench --tp (bench_tp.c). */
 int    bench_tp_main(int argc, char **argv);

@@ -152,19 +152,29 @@ static int describe_params(const dsmlp_mlp_config *c, param_desc *p)
     return k;
 }
 
-static double capture_time(dsmlp_ctx *ctx, dsmlp_plan *plan, int64_t T, int reps)
+/* Median µs of `reps` replays of one dsmlp_run(plan, T) captured as a graph; -1 with *run the run's status where
+** it failed inside the capture (every other failure aborts). */
+double time_plan_graph(dsmlp_plan *plan, int64_t T, int reps, dsmlp_status *run)
 {
     CUgraph graph;
     CUgraphExec exec;
     bench_cuda_check(bench_cu.StreamBeginCapture(bench_cu.stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "capture");
-    dsmlp_status s = dsmlp_run(plan, T, (void *)bench_cu.stream);
+    *run = dsmlp_run(plan, T, (void *)bench_cu.stream);
     CUresult ce = bench_cu.StreamEndCapture(bench_cu.stream, &graph);
-    die_ds(ctx, s, "dsmlp_run (captured)");
+    if (*run != DSMLP_OK) return -1;
     bench_cuda_check(ce, "cuStreamEndCapture");
     bench_cuda_check(bench_cu.GraphInstantiate(&exec, graph, 0), "cuGraphInstantiate");
     double us = time_graph(exec, reps);
     bench_cu.GraphExecDestroy(exec);
     bench_cu.GraphDestroy(graph);
+    return us;
+}
+
+static double capture_time(dsmlp_ctx *ctx, dsmlp_plan *plan, int64_t T, int reps)
+{
+    dsmlp_status s;
+    double us = time_plan_graph(plan, T, reps, &s);
+    die_ds(ctx, s, "dsmlp_run (captured)");
     return us;
 }
 

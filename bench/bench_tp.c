@@ -83,17 +83,9 @@ static double time_ar(dsmlp_ctx *ctx, dsmlp_tp *tp, CUdeviceptr buf, size_t coun
 
 static double time_plan(dsmlp_ctx *ctx, dsmlp_plan *plan, int64_t T, int reps)
 {
-    CUgraph graph;
-    CUgraphExec exec;
-    bench_cuda_check(bench_cu.StreamBeginCapture(bench_cu.stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "capture");
-    dsmlp_status s = dsmlp_run(plan, T, (void *)bench_cu.stream);
-    CUresult ce = bench_cu.StreamEndCapture(bench_cu.stream, &graph);
+    dsmlp_status s;
+    double us = time_plan_graph(plan, T, reps, &s);
     tp_die(ctx, s, "dsmlp_run (captured)");
-    bench_cuda_check(ce, "end capture");
-    bench_cuda_check(bench_cu.GraphInstantiate(&exec, graph, 0), "instantiate");
-    double us = time_graph(exec, reps);
-    bench_cu.GraphExecDestroy(exec);
-    bench_cu.GraphDestroy(graph);
     return us;
 }
 
