@@ -4,11 +4,12 @@
 # (build, block) costs its first process ~30 s of device time: 36-37 kernels at --tokens up to 1024, compiled one after
 # another by NVRTC (the store key is the source, NVRTC's version and options and the arch, none of which depends on
 # the card, and both machines have CUDA 13.0).
-#   bench/store_prefill.sh OUT.tar.xz TOKENS BUILD:BLOCK[:TOKENS] [...]
+#   bench/store_prefill.sh OUT.tar.xz TOKENS BUILD:BLOCK[:TOKENS[:VAR=VALUE]] [...]
 #     TOKENS       the --tokens list of the call's runs (each pair may name its own): the plan's kernels depend on
 #                  its largest T (the weight-streaming route's token tile is cut to it), so give every list a run
 #                  of that (build, block) will use, as separate pairs
 #     BUILD        a dsmlp-bench binary: a name under build-gpu/bin/var (bench/build_variant.sh) or a path
+#     VAR=VALUE    one environment setting the call's run makes (e.g. DSMLP_DECODE_MAX_TOKENS=4: other kernels)
 #     LAYOUT=out_in (default) or in_out: the --layout the call will run
 # On the device: mkdir -p /tmp/c-b && tar -xJf OUT.tar.xz -C /tmp/c-b && export DSMLP_CACHE_DIR=/tmp/c-b
 set -euo pipefail
@@ -21,15 +22,16 @@ trap 'rm -rf "$store"' EXIT
 jobs=()
 for pair in "$@"; do
   build="${pair%%:*}" rest="${pair#*:}"
-  block="${rest%%:*}" toks="$tokens"
+  block="${rest%%:*}" toks="$tokens" setting=DSMLP_PREFILL=1
   [ "$rest" = "$block" ] || toks="${rest#*:}"
+  case "$toks" in *:*) setting="${toks#*:}" toks="${toks%%:*}" ;; esac
   [ -x "$build" ] || build="build-gpu/bin/var/$build"
   [ -x "$build" ] || { echo "store_prefill.sh: no dsmlp-bench binary for '$pair'" >&2; exit 1; }
-  jobs+=("$build $block $toks")
+  jobs+=("$build $block $toks $setting")
 done
 echo "store_prefill.sh: ${#jobs[@]} (build, block, tokens) plans, $(nproc) at a time" >&2
 # shellcheck disable=SC2016
 printf '%s\n' "${jobs[@]}" | DSMLP_CACHE_DIR="$store" DSMLP_COMPILE_THREADS=1 xargs -P "$(nproc)" -L 1 sh -c \
-  '"$0" --compile-only --block "$1" --tokens "$2" --layout '"${LAYOUT:-out_in}"' | sed "s|^|$0 (T up to the last of $2): |"'
+  'env "$3" "$0" --compile-only --block "$1" --tokens "$2" --layout '"${LAYOUT:-out_in}"' | sed "s|^|$0 (T up to the last of $2; $3): |"'
 tar -cJf "$out" -C "$store" .
 echo "store_prefill.sh: $out: $(find "$store" -type f | wc -l) kernels, $(du -h "$out" | cut -f1)" >&2
