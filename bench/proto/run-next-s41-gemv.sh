@@ -15,13 +15,6 @@
 #   glp = bench/proto/gemv-loads-probe.patch, a TIMING PROBE WITH WRONG RESULTS: the loads and x's shared reads as
 #         they are, each load folded into the sums with 4 instructions instead of its math. If glp is not faster
 #         than hd, neither the math nor its order holds the GEMVs back (the read pattern or the grid does).
-#   g2  = bench/proto/gemv-codes-t2.patch (session 42): the GEMV on int8 / fp8 codes serves T = 2 too, before the
-#         mixed kernels (lower.c GEMV_CODES_MAX_T_BEFORE_MIXED 1 -> 2; test_plan / test_quant_sim updated to the rule).
-#         The twenty-seventh session measured a codes GEMV built for T <= 2 1.5-3.5 us slower than the mixed kernels
-#         at T = 2, but that was before the f16-pair products (twenty-eighth: T = 1 43.3 -> 41.7 us), which halve the
-#         per-code work of a T = 2 body too. T = 2 int8 today: GELU-4096 47.0-47.9 us (mixed), T = 1 41.7-42.8 (GEMV).
-#         t2 GEMVs: 105 / 106 registers, no local memory (t1: 96 / 104). Only on the quantized blocks.
-#   g2f = g2 with glf.
 #   d4  = hd with DSMLP_DECODE_MAX_TOKENS=4 (no build): the float [out,in] GEMVs to T = 4 instead of 2 (auto), at
 #         T = 3 / 4 against cuBLASLt (the twenty-seventh session set auto to 2 from T = 1 / 2 only; at T = 2 the GEMV
 #         won 3-7 us). Only on gelu_f16 / swiglu_bf16.
@@ -38,11 +31,9 @@
 #   bash bench/build_variant.sh gpw $P/gemv-pdl-wait.patch
 #   bash bench/build_variant.sh gfw $P/gemv-loads-first.patch $P/gemv-pdl-wait.patch
 #   bash bench/build_variant.sh glp $P/gemv-loads-probe.patch
-#   bash bench/build_variant.sh g2 $P/gemv-codes-t2.patch
-#   bash bench/build_variant.sh g2f $P/gemv-codes-t2.patch $P/gemv-loads-first.patch
 #   ninja -C build-gpu && bash bench/proto/prefill-next.sh
-# carry build-gpu/bin/var build-gpu/store-next.tar.xz; run: bash bench/proto/run-next-s41-gemv.sh (~200-300 s: 62
-# processes of 3-5 s with the carried store).
+# carry build-gpu/bin/var build-gpu/store-next.tar.xz; run: bash bench/proto/run-next-s41-gemv.sh (~180-280 s: 58
+# processes of 3-5 s with the carried store). The GEMV on codes past T = 1: bench/proto/run-next-s42-codes.sh.
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
@@ -51,8 +42,7 @@ mkdir -p /tmp/c-b && tar -xJf build-gpu/store-next.tar.xz -C /tmp/c-b || echo "n
 n0=$(ls /tmp/c-b | wc -l)
 for r in 1 2; do
   for b in $B; do
-    V="hd glf gpw gfw glp"; case $b in *_i8_*|*_fp8_*) V="$V g2 g2f";; esac
-    for v in $V; do
+    for v in hd glf gpw gfw glp; do
       rm -f $OUT/g.md   # a process that fails must not print the one before's row
       DSMLP_CACHE_DIR=/tmp/c-b timeout 60 build-gpu/bin/var/$v --block $b --tokens 1,2 --reps 30 --no-tune --layout out_in --md $OUT/g.md > /dev/null 2>&1
       echo "r$r $v $b: $(grep -v -e ' card ' -e '---' $OUT/g.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' ') ($((SECONDS-s0))s)"
