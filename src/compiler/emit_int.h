@@ -1,6 +1,6 @@
 /*
-** emit_int.h — helpers the emitters share (emit.c, dsmlpC_emit_stream.c): a growing
-** string, template filling, kernel names and parameter lists.
+** emit_int.h — helpers the emitters share (emit.c, emit_stream.c, emit_stream_fused.c, emit_mixed.c):
+** template filling, kernel names and parameter lists; they write into grow.h's growing string.
 */
 #ifndef DSMLP_EMIT_INT_H
 #define DSMLP_EMIT_INT_H
