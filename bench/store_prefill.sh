@@ -22,16 +22,16 @@ trap 'rm -rf "$store"' EXIT
 jobs=()
 for pair in "$@"; do
   build="${pair%%:*}" rest="${pair#*:}"
-  block="${rest%%:*}" toks="$tokens" setting=DSMLP_PREFILL=1
+  block="${rest%%:*}" toks="$tokens" setting=
   [ "$rest" = "$block" ] || toks="${rest#*:}"
   case "$toks" in *:*) setting="${toks#*:}" toks="${toks%%:*}" ;; esac
   [ -x "$build" ] || build="build-gpu/bin/var/$build"
   [ -x "$build" ] || { echo "store_prefill.sh: no dsmlp-bench binary for '$pair'" >&2; exit 1; }
-  jobs+=("$build $block $toks $setting")
+  jobs+=("$build $block $toks${setting:+ $setting}")   # no trailing blank: xargs -L would join the next line
 done
 echo "store_prefill.sh: ${#jobs[@]} (build, block, tokens) plans, $(nproc) at a time" >&2
 # shellcheck disable=SC2016
 printf '%s\n' "${jobs[@]}" | DSMLP_CACHE_DIR="$store" DSMLP_COMPILE_THREADS=1 xargs -P "$(nproc)" -L 1 sh -c \
-  'env "$3" "$0" --compile-only --block "$1" --tokens "$2" --layout '"${LAYOUT:-out_in}"' | sed "s|^|$0 (T up to the last of $2; $3): |"'
+  'env ${3:+"$3"} "$0" --compile-only --block "$1" --tokens "$2" --layout '"${LAYOUT:-out_in}"' | sed "s|^|$0 (T up to the last of $2${3:+; $3}): |"'
 tar -cJf "$out" -C "$store" .
 echo "store_prefill.sh: $out: $(find "$store" -type f | wc -l) kernels, $(du -h "$out" | cut -f1)" >&2

@@ -1,7 +1,8 @@
 /*
-** grow.h — the tree's growing buffers: a string that a failed allocation
-** marks instead of stopping (callers check oom once, at the end), and room
-** for one more item in an array of any type.
+** grow.h — growing buffers: a string that a failed allocation marks
+** instead of stopping (callers check oom once, at the end), and room for one
+** more item in an int-counted array of any type (the compiler's plans and
+** passes).
 */
 #ifndef DSMLP_BASE_GROW_H
 #define DSMLP_BASE_GROW_H

@@ -3,7 +3,6 @@
 #include "error.h"
 #include "grow.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
