@@ -11,6 +11,8 @@
 #     BUILD        a dsmlp-bench binary: a name under build-gpu/bin/var (bench/build_variant.sh) or a path
 #     VAR=VALUE    one environment setting the call's run makes (e.g. DSMLP_DECODE_MAX_TOKENS=4: other kernels)
 #     LAYOUT=out_in (default) or in_out: the --layout the call will run
+#   SEED=OLD.tar.xz  start from an earlier store (its kernels are not compiled again; keys that no plan asks for
+#                    stay in it)
 # On the device: mkdir -p /tmp/c-b && tar -xJf OUT.tar.xz -C /tmp/c-b && export DSMLP_CACHE_DIR=/tmp/c-b
 set -euo pipefail
 out="${1:?usage: bench/store_prefill.sh OUT.tar.xz TOKENS BUILD:BLOCK ...}"
@@ -19,6 +21,7 @@ shift 2
 [ $# -gt 0 ] || { echo "store_prefill.sh: no BUILD:BLOCK given" >&2; exit 2; }
 store="$(mktemp -d)"
 trap 'rm -rf "$store"' EXIT
+if [ -n "${SEED:-}" ]; then tar -xJf "$SEED" -C "$store"; echo "store_prefill.sh: seeded with $(find "$store" -type f | wc -l) kernels of $SEED" >&2; fi
 jobs=()
 for pair in "$@"; do
   build="${pair%%:*}" rest="${pair#*:}"
