@@ -21,5 +21,7 @@ for b in gelu_f16_h4096 swiglu_bf16_h4096; do pairs+=(hd:$b:1,2,3,4:DSMLP_DECODE
 for b in swiglu_i8_h4096 swiglu_fp8_h4096 gelu_i8_h4096 swiglu_bf16_h4096; do         # s39's A/B: T <= 64
   pairs+=(hd:$b:2,16,32,48,64 bal:$b:2,16,32,48,64)
 done
+pairs+=(build-tl/bin/var/tlhd:gelu_i8_h4096:1 build-tl/bin/var/tlhd:gelu_i8_h4096:2 build-tl/bin/var/tlhd:gelu_i8_h4096:8   # s43's timelines
+        build-tl/bin/var/tlgt:gelu_i8_h4096:8:DSMLP_DECODE_MAX_TOKENS=8)
 pairs+=(build-tl/bin/var/tlbal:swiglu_i8_h4096:16 build-tl/bin/var/tlbal:swiglu_i8_h4096:64)   # s39's timelines
 exec bash bench/store_prefill.sh build-gpu/store-next.tar.xz 1,2,16,32,64,100,128,256,1024 "${pairs[@]}"

@@ -21,11 +21,13 @@
 #   P=bench/proto; VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh gt $P/gemv-codes-tmax.patch $P/gemv-codes-tc.patch
 #   VARIANT_TESTS=" " bash bench/build_variant.sh gt4 $P/gemv-codes-tmax.patch $P/gemv-codes-tc.patch $P/gemv-codes-tc-cw4.patch
 #   VARIANT_TESTS=" " bash bench/build_variant.sh gt1 $P/gemv-codes-tmax.patch $P/gemv-codes-tc.patch $P/gemv-codes-tc-t1.patch
-#   bash bench/proto/prefill-next.sh; tar -cJf build-gpu/var.tar.xz -C build-gpu/bin var
-# carry build-gpu/var.tar.xz build-gpu/store-next.tar.xz; run:
-#   tar -xJf build-gpu/var.tar.xz -C build-gpu/bin && bash bench/proto/run-next-s43-tc.sh
-# (~250-330 s: 48 processes of 3-5 s with the carried store, then the GPU quant heuristic case at decode_max_tokens 8
-# and 4: the pair-staged and the norm-prologue bodies against the reference on the H200's shapes).
+#   BUILD_DIR=build-tl VARIANT_TESTS=" " bash bench/build_variant.sh tlgt $P/gemv-codes-tmax.patch $P/gemv-codes-tc.patch
+#   BUILD_DIR=build-tl VARIANT_TESTS=" " bash bench/build_variant.sh tlhd
+#   bash bench/proto/prefill-next.sh; tar -cJf build-gpu/var.tar.xz -C build-gpu/bin var; tar -cJf build-tl/var.tar.xz -C build-tl/bin var
+# carry build-gpu/var.tar.xz build-tl/var.tar.xz build-gpu/store-next.tar.xz (~7 MB: the binaries compress 20x); run:
+#   tar -xJf build-gpu/var.tar.xz -C build-gpu/bin && tar -xJf build-tl/var.tar.xz -C build-tl/bin && bash bench/proto/run-next-s43-tc.sh
+# (~280-380 s: 48 processes of 3-5 s with the carried store, the GPU quant heuristic case at decode_max_tokens 8 and 4
+# (the pair-staged and the norm-prologue bodies against the reference on the H200's shapes), five timelines).
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS
@@ -46,5 +48,12 @@ done
 for d in 8 4; do
   echo "gt-test_gpu_quant heuristic, decode_max_tokens $d:"
   DSMLP_DECODE_MAX_TOKENS=$d DSMLP_CACHE_DIR=/tmp/c-b CK_RUN_CASE=heuristic timeout 200 build-gpu/bin/var/gt-test_gpu_quant 2>&1 | grep -E "ok|FAIL|Checks|Assertion" | tail -30
+done
+# Where the time goes (the timeline builds: tlhd = main, tlgt = gt; one T a process): GELU-4096 int8 as loaded at T = 1
+# and 2 (GEMV / mixed), the tensor-core GEMVs at T = 2 and 8 (decode_max_tokens 8) and the mixed kernels at 8.
+for vt in tlhd:-1:1 tlhd:-1:2 tlgt:8:2,8 tlgt:8:8 tlhd:-1:8; do   # 2,8: the T = 8 plan (its 20th launches are T = 2's)
+  IFS=: read -r v d t <<< "$vt"
+  DSMLP_DECODE_MAX_TOKENS=$d DSMLP_CACHE_DIR=/tmp/c-b timeout 80 build-tl/bin/var/$v --block gelu_i8_h4096 --tokens $t --reps 30 --no-tune --layout out_in > $OUT/tl-$v-${t//,/_}.raw 2>&1
+  echo "timeline $v decode_max_tokens=$d gelu_i8 --tokens $t rc=$? ($((SECONDS-s0))s)"; python3 bench/timeline.py < $OUT/tl-$v-${t//,/_}.raw | head -24
 done
 echo "done ($((SECONDS-s0))s)"
