@@ -47,7 +47,7 @@ done
 # The tensor-core bodies against the reference, every int8 / fp8 layout of the heuristic case (T = 1, 2, 3, 4, 8).
 for d in 8 4; do
   echo "gt-test_gpu_quant heuristic, decode_max_tokens $d:"
-  DSMLP_DECODE_MAX_TOKENS=$d DSMLP_CACHE_DIR=/tmp/c-b CK_RUN_CASE=heuristic timeout 200 build-gpu/bin/var/gt-test_gpu_quant 2>&1 | grep -E "ok|FAIL|Checks|Assertion" | tail -30
+  DSMLP_DECODE_MAX_TOKENS=$d DSMLP_CACHE_DIR=/tmp/c-b CK_RUN_CASE=heuristic timeout 150 build-gpu/bin/var/gt-test_gpu_quant 2>&1 | grep -E "ok|FAIL|Checks|Assertion" | tail -30
 done
 # Where the time goes (the timeline builds: tlhd = main, tlgt = gt; one T a process): GELU-4096 int8 as loaded at T = 1
 # and 2 (GEMV / mixed), the tensor-core GEMVs at T = 2 and 8 (decode_max_tokens 8) and the mixed kernels at 8.
