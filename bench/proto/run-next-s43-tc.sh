@@ -10,7 +10,8 @@
 # once for every token (int8 f16: xor, byte permute, one HSUB2 per pair: exact; bf16: common.cuh's exact pair;
 # fp8: sm_89's pair conversion), fp32 accumulation of exact products (the f16 pairs round sums of 8 in f16).
 # x is staged in token pairs swizzled so that one LDS.128 is one A quad (no moves) and a quarter-warp meets every bank
-# once; the GEMV with the norm in its prologue (T <= 4) reads the norm's x as it is (moves, ~47 instructions a load).
+# once; the GEMV with the norm in its prologue (T <= 4) has the norm write x in segment pairs where T <= CW (a token's
+# two segments in A's rows g and g + 8: 31.5 instructions a load) and reads it as it is past CW (moves, ~47).
 # ptxas / cuobjdump here (GELU-4096 int8, main loop instructions per 16-byte load): T = 1 f16 pairs 37-38; TC with
 # one token group (2 CW tokens) 31, two groups 40; registers 111-112 (t8), 74-90 with T = 1 on TC too.
 #   gt  = gemv-codes-tmax.patch + gemv-codes-tc.patch: T >= 2 on the tensor cores (T = 1: the f16 pairs, as hd)
