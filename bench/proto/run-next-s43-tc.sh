@@ -1,4 +1,6 @@
 #!/bin/bash
+# MEASURED in session 43 (bench/RESULTS.md): gt loses to the mixed kernels at T = 2..8, and gt at decode 2 / 8, gt1 and
+# gt4 stop GELU-4096 int8 with an illegal address (not chased). Kept as the record of the probe.
 # A device call prepared in session 43 (no device machine lent, fifth session running): the decode GEMV on int8 / fp8
 # codes with T >= 2 on the tensor cores (bench/proto/gemv-codes-tc.patch, on gemv-codes-tmax.patch).
 # Why: the codes GEMV in f16 pairs spends 2 instructions a code and token (ds_hmac16), so past T = 2 it is
