@@ -1,6 +1,7 @@
 // common.cuh — helpers every dsmlp kernel shares; the emitter inlines this
 // file so NVRTC gets one self-contained source (plus cuda_fp16/cuda_bf16).
-// Arithmetic is fp32 with the accurate math library (no fast-math).
+// Arithmetic is fp32 with the accurate math library (no fast-math), but for GELU's and SiLU's sigmoid: one exp2
+// and one reciprocal of the special-function unit (2 and 1 ulp).
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 
@@ -40,13 +41,38 @@ template <> __device__ __forceinline__ __half ds_from_f<__half>(float x) { retur
 template <> __device__ __forceinline__ __nv_bfloat16 ds_from_f<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
 
 // Activations (spec 4.7): tanh-GELU and erf-GELU are distinct functions.
+// 2^x and 1/x on the special-function unit (2 and 1 ulp; host builds, the plan simulator's, use the library)
+__device__ __forceinline__ float ds_exp2_sfu(float x)
+{
+#ifdef __CUDA_ARCH__
+    float r;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+    return r;
+#else
+    return exp2f(x);
+#endif
+}
+__device__ __forceinline__ float ds_rcp_sfu(float x)
+{
+#ifdef __CUDA_ARCH__
+    float r;
+    asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+    return r;
+#else
+    return 1.0f / x;
+#endif
+}
+// 0.5 x (1 + tanh(u)) as x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): one exp2 and one reciprocal (~9
+// instructions against tanhf's ~30, which the GEMM epilogues spend per output; no cancellation for x < 0, where
+// 1 + tanh(u) loses digits). e = 2^(-2u log2 e): inf for u < -44, and x / inf = -0, as GELU's tiny negative values.
 __device__ __forceinline__ float ds_gelu_tanh(float x)
 {
-    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    const float e = ds_exp2_sfu(-2.302208198144325f * (x + 0.044715f * x * x * x));
+    return x * ds_rcp_sfu(1.0f + e);
 }
 __device__ __forceinline__ float ds_gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f)); }
 __device__ __forceinline__ float ds_relu(float x) { return x < 0.0f ? 0.0f : x; }  // NaN passes through
-__device__ __forceinline__ float ds_silu(float x) { return x / (1.0f + expf(-x)); }
+__device__ __forceinline__ float ds_silu(float x) { return x * ds_rcp_sfu(1.0f + ds_exp2_sfu(-1.4426950408889634f * x)); }
 
 // One memory access of N elements (N * sizeof(T) <= 16 bytes, pointer aligned
 // to that size): 16-byte accesses when the emitter could prove alignment.
