@@ -117,17 +117,22 @@ static int fp8_stream_arch(dsmlp_ctx *ctx)
 /* error_vs_unquantized's layouts: int8 groups, int8 per channel, fp8 per channel, fp8 groups */
 static const int error_layouts[] = {0, 3, 6, 8};
 
-static void precompile(dsmlp_ctx *ctx)
+/* Each Check test runs in its own process, so each compiles what it runs (from the disk store when warm). */
+static void precompile_layouts(dsmlp_ctx *ctx)
 {
-    static int done;
-    if (done++) return;
     dsmlp_mlp_config cfg[32];
     int n = 0;
     for (int g = 0; g < 2; g++)
         for (int k = 0; k < nlayouts; k++)
             if (g || !layouts[k].gate) config(&layouts[k], g, 1024, g ? 2816 : 4096, &cfg[n++]);
     printf("precompiled %d distinct kernels\n", gu_precompile(ctx, cfg, n, 1000));
-    n = 0;   /* error_vs_unquantized's blocks, at its max_tokens */
+}
+
+/* error_vs_unquantized's and small_T_heuristic's 4096-wide blocks, at their max_tokens */
+static void precompile_blocks(dsmlp_ctx *ctx)
+{
+    dsmlp_mlp_config cfg[8];
+    int n = 0;
     for (int k = 0; k < 4; k++) {
         config(&layouts[error_layouts[k]], 1, 4096, 14336, &cfg[n]);
         cfg[n].attn_bias = cfg[n].bias1 = cfg[n].bias2 = cfg[n].norm_bias = 0, n++;
@@ -142,7 +147,7 @@ START_TEST(every_layout)
 {
     dsmlp_ctx *ctx = tu_ctx();
     dsmlp_reference_set_threads(ctx, gu_cores());
-    precompile(ctx);
+    precompile_layouts(ctx);
     int fp8s = fp8_stream_arch(ctx);
     if (!fp8s) printf("note: %s has no e4m3 conversion: fp8 runs on the main route only\n", dsmlp_device_arch(ctx));
     gu_tally ty = {0};
@@ -199,8 +204,8 @@ static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated,
     gu_case_close(&c);
 }
 
-/* The mixed case's blocks (the quant case's precompile also builds the weight-streaming route's kernels and the
-** error test's 4096-wide blocks, which this case never runs): every layout at hidden 1024, the I = 2880 gated shape
+/* The mixed case's blocks (the quant case's precompile also builds the weight-streaming route's kernels, which this
+** case never runs): every layout at hidden 1024, the I = 2880 gated shape
 ** and the hidden-5120 one, at max_tokens 1000, with the context's stream_max_tokens = 0 (no weight-streaming route:
 ** the case runs the main route only). */
 static void precompile_mixed(dsmlp_ctx *ctx)
@@ -336,7 +341,7 @@ START_TEST(error_vs_unquantized)
 {
     dsmlp_ctx *ctx = tu_ctx();
     dsmlp_reference_set_threads(ctx, gu_cores());
-    precompile(ctx);
+    precompile_blocks(ctx);
     for (int heavy = 0; heavy < 2; heavy++)
         for (int k = 0; k < 4; k++) {
             quant_error(ctx, "llama3-8b", &layouts[error_layouts[k]], 1, 4096, 14336, heavy);
@@ -354,7 +359,7 @@ START_TEST(small_T_heuristic)
 {
     dsmlp_ctx *ctx = tu_ctx();
     dsmlp_reference_set_threads(ctx, gu_cores());
-    precompile(ctx);
+    precompile_blocks(ctx);
     const char *arch = dsmlp_device_arch(ctx);
     const int sm90 = arch && !strncmp(arch, "sm_90", 5);
     static const int64_t Ts[] = {1, 2, 3, 4, 8};
@@ -406,8 +411,11 @@ static Suite *make(void)
     TCase *tc = tcase_create("quant");
     tcase_set_timeout(tc, 1800);
     tcase_add_test(tc, every_layout);
-    tcase_add_test(tc, error_vs_unquantized);
     suite_add_tcase(s, tc);
+    TCase *te = tcase_create("error");   /* CK_RUN_CASE=error: the quantization error against the f16 / bf16 block */
+    tcase_set_timeout(te, 900);
+    tcase_add_test(te, error_vs_unquantized);
+    suite_add_tcase(s, te);
     TCase *th = tcase_create("heuristic");   /* CK_RUN_CASE=heuristic: the small-T route as loaded */
     tcase_set_timeout(th, 600);
     tcase_add_test(th, small_T_heuristic);
