@@ -117,7 +117,8 @@ static int fp8_stream_arch(dsmlp_ctx *ctx)
 /* error_vs_unquantized's layouts: int8 groups, int8 per channel, fp8 per channel, fp8 groups */
 static const int error_layouts[] = {0, 3, 6, 8};
 
-/* Each Check test runs in its own process, so each compiles what it runs (from the disk store when warm). */
+/* Each test compiles only what it runs, so a case run alone (CK_RUN_CASE) compiles no other case's blocks; what an
+** earlier test of the same run compiled comes from the disk store. */
 static void precompile_layouts(dsmlp_ctx *ctx)
 {
     dsmlp_mlp_config cfg[32];
