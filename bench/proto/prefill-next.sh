@@ -2,7 +2,7 @@
 # Compiles here, into build-gpu/store-next.tar.xz, every kernel that the next session's planned calls load through
 # dsmlp-bench (run-next-s41-gemv.sh, run-next-s39.sh), for each run's largest T: ~3 min on 2 cores. Build the variants
 # first as those scripts' headers say (hd, glf, gpw, gfw, glp, bal under build-gpu/bin/var; tlbal under build-tl/bin/var).
-# The forty-third session measured run-next-s40.sh and run-next-s43-tc.sh (whose gx runs answer run-next-s42-codes.sh);
+# The forty-third session measured run-next-s40.sh and run-next-s43-tc.sh (whose gx runs answered run-next-s42-codes.sh, since removed);
 # their pairs left this list (git log has them; SEED= an older store to keep its kernels).
 set -euo pipefail
 pairs=()

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Next session's first call (prepared in session 39, which was lent no device machine): two A/Bs against head in one
 # store, one process per (build, block), rounds r1 / r2:
-#   act  = bench/proto/gelu-silu-sfu.patch (GELU / SiLU as x * sigmoid through ex2.approx + rcp.approx; every kernel
+#   act  = gelu-silu-sfu.patch, landed as 3b0c496 and removed (GELU / SiLU as x * sigmoid through ex2.approx + rcp.approx; every kernel
 #          with an activation; the question: T = 1024's epilogue, int8 1.07x f16 against issue 10's 1.05x)
 #   xperm = bench/proto/mixed-xperm.patch (ready to land: context option mixed_xperm, on by default): x k-permuted by its writers (the norm, the first
 #          mixed GEMM's epilogue) so that the code kernels read a thread's codes of 64 k as one 16-byte chunk a row (2
@@ -9,7 +9,7 @@
 #          47% of the tensor rate the shared loads and conversion? Its correctness runs are in
 #          bench/proto/run-next-xperm.sh (run them next if it wins). (bench/proto/mixed-frag-probe.patch is the same
 #          read as a timing probe with wrong results, should xperm fail on the card.)
-#   desc  = bench/proto/mixed-desc-add.patch: the wgmma descriptors of a 64 k built once and stepped (ptxas rebuilt
+#   desc  = bench/proto/mixed-desc-land.patch (was mixed-desc-add.patch, the same code with prototype comments): the wgmma descriptors of a 64 k built once and stepped (ptxas rebuilt
 #          each: the 64-token int8 kernel's stage loop 236 -> 217 SASS instructions, nvdisasm, session 40); also the
 #          float wgmma kernels (GELU f16 / SwiGLU bf16 at T = 33..128)
 #   x64   = bench/proto/mixed-64tok-xstage.patch: the 64-token code kernels convert across stages (DS_XSTAGE) now that
@@ -19,9 +19,8 @@
 # Correctness of a winner before landing: its CK_RUN_CASE=mixed test_gpu_quant (and test_gpu_wgmma for desc).
 # Before the call (about 1 min here):
 #   rm -rf build-gpu/bin/var; bash bench/build_variant.sh hd
-#   bash bench/build_variant.sh act bench/proto/gelu-silu-sfu.patch
 #   VARIANT_TESTS="test_gpu_quant test_gpu_layers" bash bench/build_variant.sh xperm bench/proto/mixed-xperm.patch
-#   VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh desc bench/proto/mixed-desc-add.patch
+#   VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh desc bench/proto/mixed-desc-land.patch
 #   VARIANT_TESTS="test_gpu_quant" bash bench/build_variant.sh x64 bench/proto/mixed-64tok-xstage.patch
 #   VARIANT_TESTS="test_gpu_quant test_gpu_layers test_gpu_wgmma" bash bench/build_variant.sh xdx bench/proto/mixed-{xperm,desc-add,64tok-xstage}.patch
 #   ninja -C build-gpu

@@ -33,7 +33,7 @@
 #   bash bench/build_variant.sh glp $P/gemv-loads-probe.patch
 #   ninja -C build-gpu && bash bench/proto/prefill-next.sh
 # carry build-gpu/bin/var build-gpu/store-next.tar.xz; run: bash bench/proto/run-next-s41-gemv.sh (~180-280 s: 58
-# processes of 3-5 s with the carried store). The GEMV on codes past T = 1: bench/proto/run-next-s42-codes.sh.
+# processes of 3-5 s with the carried store). (The GEMV on codes past T = 1 was measured by run-next-s43-tc.sh.)
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 s0=$SECONDS

@@ -1,5 +1,5 @@
 #!/bin/bash
-# session 39: the whole GPU suite on the tree with gelu-silu-sfu.patch applied (every activation kernel changed).
+# session 39: the whole GPU suite on the tree with gelu-silu-sfu.patch applied (landed as 3b0c496) (every activation kernel changed).
 # carry build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
 export NCCL_NVLS_ENABLE=0
 export DSMLP_COMPILE_THREADS=2   # 8 tests at once on 16 cores: each plan's NVRTC on 2 threads (0 would be 16 each)

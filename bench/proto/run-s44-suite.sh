@@ -1,5 +1,5 @@
 #!/bin/bash
-# session 44: the whole GPU suite (stream included) on the tree with gelu-silu-sfu-land.patch applied, in one call:
+# session 44: the whole GPU suite (stream included) on the tree with gelu-silu-sfu-land.patch applied (landed as 3b0c496), in one call:
 # the two long tests' Check cases run as separate processes beside ctest of the rest, so the wall time is the longest
 # case's, not the sum. carry build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
 export NCCL_NVLS_ENABLE=0
