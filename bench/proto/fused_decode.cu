@@ -1,0 +1,444 @@
+// fused_decode.cu — measurement only (not part of dsmlp): can one kernel carry a whole int8 decode block (norm,
+// GEMV 1 + activation, GEMV 2 + bias + residual) and drop the fixed costs that two chained GEMVs pay at each end
+// (bench/RESULTS.md: 3.3-3.9 µs per int8 GEMV beyond bytes / rate; issue 9 asks whether one persistent kernel beats
+// two chained ones)?
+//
+// The idea: block b owns R rows of h (its W1 rows) AND the matching k slab of W2 (W2[:, bR .. bR + R)), so it needs
+// no other block's h: it computes its h tile, keeps it in shared memory, streams its W2 slab against it at once and
+// adds its partial sums of every output row into an fp32 accumulator with fire-and-forget reductions (red.add). The
+// last block to finish (a counter, release/acquire fences) applies scale, bias and residual and zeroes the
+// accumulator and the counter for the next replay. One weight stream per block, one ramp and one tail per block.
+//
+//   fused   the one kernel (R = 64 h rows a block: GELU-4096 256 blocks, SwiGLU-4096 224), a scalar red.add per
+//           output row and block; "vector reds": one red.add.v4.f32 per 4 rows (sm_90); "W2 in slabs": the same with
+//           W2's codes stored slab by slab (a layout dsmlp could make at load) instead of 64 bytes of each row;
+//           "probe": no reductions at all (wrong results: what the reductions cost)
+//   two     the same math as two kernels (norm + GEMV 1 + act -> h in memory; GEMV 2 + epilogue), like dsmlp's
+//           decode GEMVs (256 threads, 2 blocks per SM, x / h staged in shared memory, f16 pair products)
+//   read    the weights' bytes through a plain 16-byte read-only stream (the floor's rate)
+// Both compute products as dsmlp's int8 decode GEMV does (ds_hmac16: exact code pairs in f16, pair sums of 8, fp32
+// every 16 codes) and are checked against a double-precision CPU reference of the same graph (h rounded to f16).
+// Shapes: H = 4096; GELU I = 16384 (LayerNorm, biases), SwiGLU I = 14336 ([up | gate] rows, RMSNorm, no biases);
+// per-row f32 scales; f16 activations.
+//
+// Build and run (bench/proto/prepare-next-s45.sh builds it, bench/proto/run-next-s45-b.sh runs it):
+//   nvcc -O3 -std=c++17 -arch=sm_90 bench/proto/fused_decode.cu -lcublasLt -o build-gpu/bin/fused_decode
+//   build-gpu/bin/fused_decode            (prints one table row per (block, T, variant))
+#include "proto_cuda.cuh"
+
+#include <cmath>
+#include <cstring>
+
+static const int H = 4096, THREADS = 256, R = 64;   // R: h rows (and W2 k) a fused block owns
+
+// ---- shared device pieces ---------------------------------------------------------------------------------------
+__device__ __forceinline__ uint4 ldw(const void *p)   // weights: read once, evict-first (as dsmlp's GEMV)
+{
+    unsigned long long pol;
+    asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(pol));
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], %5;\n"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p), "l"(pol));
+    return r;
+}
+
+// acc += 16 int8 codes . 16 f16 x (dsmlp's ds_hmac16)
+__device__ __forceinline__ void hmac16(const uint4 &r, const __half2 (&x2)[8], float &acc)
+{
+    __half2 s = __float2half2_rn(0.0f);
+    unsigned u[4];
+    memcpy(u, &r, sizeof u);
+    const __half2 k1 = __float2half2_rn(0.0009765625f), k0 = __float2half2_rn(-1.125f);
+#pragma unroll
+    for (int h = 0; h < 4; h++) {
+        const unsigned b = u[h] ^ 0x80808080u;
+        const unsigned p0 = __byte_perm(b, 0x64646464u, 0x5140), p1 = __byte_perm(b, 0x64646464u, 0x5342);
+        __half2 w0, w1;
+        memcpy(&w0, &p0, 4), memcpy(&w1, &p1, 4);
+        s = __hfma2(__hfma2(w0, k1, k0), x2[2 * h], s);
+        s = __hfma2(__hfma2(w1, k1, k0), x2[2 * h + 1], s);
+    }
+    acc = fmaf(__low2float(s) + __high2float(s), 1024.0f, acc);
+}
+// 16 f16 x as hmac16 pairs them: code pairs (4h, 4h + 1) and (4h + 2, 4h + 3), so x in its own order
+__device__ __forceinline__ void x16(const __half *p, __half2 (&x2)[8]) { memcpy(x2, p, 32); }
+
+__device__ __forceinline__ float warp_sum(float v)
+{
+#pragma unroll
+    for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float gelu(float v) { return 0.5f * v * (1.0f + tanhf(0.7978845608f * (v + 0.044715f * v * v * v))); }
+__device__ __forceinline__ float silu(float v) { return v / (1.0f + __expf(-v)); }
+
+// xs[t][:] = norm(x[t][:]) (LayerNorm with gamma, beta; or RMSNorm with gamma), every block for itself
+template <int TT, bool RMS>
+__device__ void norm_stage(__half *xs, const __half *x, const __half *g, const __half *be, float *red)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    for (int t = 0; t < TT; t++) {
+        float v[H / THREADS], s = 0.0f, q = 0.0f;
+#pragma unroll
+        for (int i = 0; i < H / THREADS; i++) {
+            v[i] = __half2float(x[t * H + threadIdx.x + i * THREADS]);
+            s += v[i], q += v[i] * v[i];
+        }
+        s = warp_sum(s), q = warp_sum(q);
+        if (lane == 0) red[warp] = s, red[8 + warp] = q;
+        __syncthreads();
+        s = 0.0f, q = 0.0f;
+        for (int w = 0; w < THREADS / 32; w++) s += red[w], q += red[8 + w];
+        __syncthreads();
+        const float mean = RMS ? 0.0f : s / H, var = RMS ? q / H : q / H - mean * mean, rstd = rsqrtf(var + 1e-5f);
+#pragma unroll
+        for (int i = 0; i < H / THREADS; i++) {
+            const int c = threadIdx.x + i * THREADS;
+            const float b = RMS ? 0.0f : __half2float(be[c]);
+            xs[t * H + c] = __float2half_rn((v[i] - mean) * rstd * __half2float(g[c]) + b);
+        }
+    }
+    __syncthreads();
+}
+
+// One warp: HR h values for rows r0 .. r0 + HR of h, each a dot of x (all H) with W1 rows (GATED: up row r and gate
+// row I + r). Returns them through hs[t][r - rbase] (f16, as the block's intermediate).
+template <int TT, bool GATED, int HR>
+__device__ __forceinline__ void gemv1_rows(__half *hs, int hs_ld, const __half *xs, const signed char *w1, const float *s1,
+                                           const __half *b1, long I, long r0, int rbase)
+{
+    const int lane = threadIdx.x & 31;
+    // two W1 rows at a time (GATED: one h row's up and gate rows; else two h rows), 16 loads a lane, reduced and
+    // stored before the next: a rolled loop, so that the compiler does not hoist every row's loads into registers
+    constexpr int G = 2, HQ = GATED ? 1 : 2;   // W1 rows, h rows an iteration
+#pragma unroll 1
+    for (int q0 = 0; q0 < HR; q0 += HQ) {
+        float acc[G][TT];
+#pragma unroll
+        for (int g = 0; g < G; g++)
+#pragma unroll
+            for (int t = 0; t < TT; t++) acc[g][t] = 0.0f;
+        uint4 raw[G][H / 16 / 32];
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+            const long row = GATED ? (g ? I : 0) + r0 + q0 : r0 + q0 + g;
+#pragma unroll
+            for (int c = 0; c < H / 16 / 32; c++) raw[g][c] = ldw(w1 + row * H + (lane + 32 * c) * 16);
+        }
+#pragma unroll
+        for (int c = 0; c < H / 16 / 32; c++)
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                __half2 x2[8];
+                x16(xs + t * H + (lane + 32 * c) * 16, x2);
+#pragma unroll
+                for (int g = 0; g < G; g++) hmac16(raw[g][c], x2, acc[g][t]);
+            }
+#pragma unroll
+        for (int t = 0; t < TT; t++)
+#pragma unroll
+            for (int e = 0; e < HQ; e++) {
+                const long r = r0 + q0 + e;
+                const float a = warp_sum(acc[e][t]);
+                float v;
+                if (GATED) {
+                    const float gsum = warp_sum(acc[1][t]);
+                    v = a * s1[r] * silu(gsum * s1[I + r]);
+                } else {
+                    v = gelu(a * s1[r] + __half2float(b1[r]));
+                }
+                if (lane == 0) hs[t * hs_ld + r - rbase] = __float2half_rn(v);
+            }
+    }
+}
+
+struct blk {   // one block's operands
+    const __half *x, *g, *be, *b1, *b2;
+    const signed char *w1, *w2, *w2t;   // w2t: W2 in slabs of R columns (TILED)
+    const float *s1, *s2;
+    long I;
+};
+
+// ---- fused: one kernel ------------------------------------------------------------------------------------------
+// RED: 0 a scalar red.add per row, 1 one vector red.add per 4 rows, 2 none (timing probe: wrong results).
+// TILED: W2 read from p.w2t, the same codes stored slab by slab ([I / R][H][R]: a block's slab is 256 KiB in one
+// piece) instead of as stored ([H][I]: 64 bytes of each row, rows 16 KiB apart).
+template <int TT, bool GATED, int RED, bool TILED = false>
+__global__ void __launch_bounds__(THREADS, 2) fused(blk p, __half *y, float *acc, unsigned *count)
+{
+    __shared__ __align__(16) __half xs[TT * H];
+    __shared__ __align__(16) __half hs[TT * R];
+    __shared__ float red[16];
+    __shared__ int last;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    norm_stage<TT, GATED>(xs, p.x, p.g, p.be, red);
+    const long rb = (long)blockIdx.x * R;
+    gemv1_rows<TT, GATED, R / 8>(hs, R, xs, p.w1, p.s1, p.b1, p.I, rb + warp * (R / 8), (int)rb);
+    __syncthreads();
+    // W2[:, rb .. rb + R): 64 codes a row = 4 lanes x 16; a warp covers 8 rows a load, the block 64; rows rotated by
+    // the block so that the blocks' reductions do not all meet the same addresses at once
+    const int part = lane & 3, quad = lane >> 2;
+    __half2 h2[TT][8];
+#pragma unroll
+    for (int t = 0; t < TT; t++) x16(hs + t * R + part * 16, h2[t]);
+    constexpr int U = TT == 1 ? 16 : 8, STEPS = H / 64;
+    for (int i0 = 0; i0 < STEPS; i0 += U) {
+        uint4 raw[U];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const long j = warp * 8 + quad + 64L * ((i0 + u + blockIdx.x) % STEPS);
+            raw[u] = TILED ? ldw(p.w2t + rb * H + j * R + part * 16) : ldw(p.w2 + j * p.I + rb + part * 16);
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const long j = warp * 8 + quad + 64L * ((i0 + u + blockIdx.x) % STEPS);
+#pragma unroll
+            for (int t = 0; t < TT; t++) {
+                float s = 0.0f;
+                hmac16(raw[u], h2[t], s);
+                s += __shfl_xor_sync(0xffffffffu, s, 1);
+                s += __shfl_xor_sync(0xffffffffu, s, 2);
+                if (RED == 0) {
+                    if (part == 0) atomicAdd(acc + t * H + j, s);
+                } else if (RED == 1) {   // rows j .. j + 3 (quads 0-3, 4-7) in one vector reduction
+                    const float s1 = __shfl_down_sync(0xffffffffu, s, 4), s2 = __shfl_down_sync(0xffffffffu, s, 8),
+                                s3 = __shfl_down_sync(0xffffffffu, s, 12);
+                    if ((lane & 15) == 0)
+                        asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(acc + t * H + j), "f"(s), "f"(s1),
+                                     "f"(s2), "f"(s3) : "memory");
+                } else if (s == 1.2345e-30f) {   // RED == 2: a timing probe with wrong results (no reductions)
+                    acc[t * H + j] = s;
+                }
+            }
+        }
+    }
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(count, 1u) == gridDim.x - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    for (int e = threadIdx.x; e < TT * H; e += THREADS) {
+        const int j = e % H;
+        const float v = __ldcg(acc + e) * p.s2[j] + (GATED ? 0.0f : __half2float(p.b2[j])) + __half2float(p.x[e]);
+        y[e] = __float2half_rn(v);
+        acc[e] = 0.0f;
+    }
+    if (threadIdx.x == 0) *count = 0;
+}
+
+// ---- two: GEMV 1 kernel, GEMV 2 kernel ------------------------------------------------------------------------
+template <int TT, bool GATED>
+__global__ void __launch_bounds__(THREADS, 2) two1(blk p, __half *h)
+{
+    __shared__ __align__(16) __half xs[TT * H];
+    __shared__ float red[16];
+    const int warp = threadIdx.x >> 5;
+    norm_stage<TT, GATED>(xs, p.x, p.g, p.be, red);
+    const long rb = (long)blockIdx.x * R;
+    gemv1_rows<TT, GATED, R / 8>(h, (int)p.I, xs, p.w1, p.s1, p.b1, p.I, rb + warp * (R / 8), 0);
+}
+
+// y rows: 2 a warp (16 a block: 256 blocks for H = 4096); lanes stride along I with 16-byte loads; h staged in
+// shared memory in chunks of KC
+template <int TT, bool GATED>
+__global__ void __launch_bounds__(THREADS, 2) two2(blk p, const __half *h, __half *y)
+{
+    __shared__ __align__(16) __half hsm[TT * (16384 / TT)];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const long j0 = ((long)blockIdx.x * (THREADS / 32) + warp) * 2;
+    const int kcm = (int)(p.I < 16384 / TT ? p.I : 16384 / TT);   // 32 KiB of h a chunk
+    float a[2][TT];
+#pragma unroll
+    for (int q = 0; q < 2; q++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) a[q][t] = 0.0f;
+    for (long c0 = 0; c0 < p.I; c0 += kcm) {
+        const int kc = p.I - c0 < kcm ? (int)(p.I - c0) : kcm;
+        __syncthreads();
+        for (int e = threadIdx.x * 8; e < TT * kc; e += THREADS * 8) {
+            const int t = e / kc, i = e % kc;
+            *reinterpret_cast<uint4 *>(hsm + t * kc + i) = *reinterpret_cast<const uint4 *>(h + t * p.I + c0 + i);
+        }
+        __syncthreads();
+        constexpr int U = 8;
+        for (int v = lane; v < kc / 16; v += 32 * U) {
+            uint4 raw[U][2];
+#pragma unroll
+            for (int u = 0; u < U; u++)
+#pragma unroll
+                for (int q = 0; q < 2; q++)
+                    raw[u][q] = v + u * 32 < kc / 16 ? ldw(p.w2 + (j0 + q) * p.I + c0 + (v + u * 32) * 16) : uint4();
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                if (v + u * 32 >= kc / 16) break;
+#pragma unroll
+                for (int t = 0; t < TT; t++) {
+                    __half2 x2[8];
+                    x16(hsm + t * kc + (v + u * 32) * 16, x2);
+#pragma unroll
+                    for (int q = 0; q < 2; q++) hmac16(raw[u][q], x2, a[q][t]);
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int q = 0; q < 2; q++)
+#pragma unroll
+        for (int t = 0; t < TT; t++) {
+            const float s = warp_sum(a[q][t]);
+            const long j = j0 + q;
+            if (lane == 0)
+                y[t * H + j] = __float2half_rn(s * p.s2[j] + (GATED ? 0.0f : __half2float(p.b2[j])) + __half2float(p.x[t * H + j]));
+        }
+}
+
+// ---- read: the weights' bytes, 16-byte read-only loads (the floor's rate) -----------------------------------------
+__global__ void read_stream(const uint4 *a, long na, const uint4 *b, long nb, unsigned *sink)
+{
+    unsigned s = 0;
+    const long stride = (long)gridDim.x * blockDim.x;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < na; i += stride) { const uint4 v = ldw(a + i); s ^= v.x ^ v.y ^ v.z ^ v.w; }
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < nb; i += stride) { const uint4 v = ldw(b + i); s ^= v.x ^ v.y ^ v.z ^ v.w; }
+    if (s == 0x9e3779b9u) *sink = s;   // never in practice: keeps the loads
+}
+
+// W2 [H][I] -> slabs [I / R][H][R] (16 bytes a thread)
+__global__ void to_slabs(signed char *t, const signed char *w, long I)
+{
+    const long n = (long)H * I / 16;
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x) {
+        const long e = i * 16, j = e / I, k = e % I;   // row j, column k (a multiple of 16)
+        *reinterpret_cast<uint4 *>(t + (k / R) * H * R + j * R + k % R) = *reinterpret_cast<const uint4 *>(w + e);
+    }
+}
+
+// ---- host ---------------------------------------------------------------------------------------------------------
+static float h2f(__half v) { return __half2float(v); }
+static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
+
+template <int TT, bool GATED>
+static void run(const char *name, long I)
+{
+    const long N1 = GATED ? 2 * I : I;
+    blk p;
+    __half *x, *g, *be, *b1, *b2, *y, *hbuf;
+    signed char *w1, *w2;
+    float *s1, *s2, *acc;
+    unsigned *count, *sink;
+    CK(cudaMalloc(&x, TT * H * 2)); CK(cudaMalloc(&g, H * 2)); CK(cudaMalloc(&be, H * 2));
+    CK(cudaMalloc(&b1, N1 * 2)); CK(cudaMalloc(&b2, H * 2)); CK(cudaMalloc(&y, TT * H * 2)); CK(cudaMalloc(&hbuf, TT * I * 2));
+    CK(cudaMalloc(&w1, N1 * H)); CK(cudaMalloc(&w2, (long)H * I));
+    CK(cudaMalloc(&s1, N1 * 4)); CK(cudaMalloc(&s2, H * 4)); CK(cudaMalloc(&acc, TT * H * 4));
+    CK(cudaMalloc(&count, 4)); CK(cudaMalloc(&sink, 4));
+    CK(cudaMemset(acc, 0, TT * H * 4)); CK(cudaMemset(count, 0, 4));
+    fill_h<<<256, 256>>>(x, TT * H, 11 + TT, 1.0f); fill_h<<<64, 256>>>(g, H, 12, 0.25f); fill_h<<<64, 256>>>(be, H, 13, 0.1f);
+    fill_h<<<256, 256>>>(b1, N1, 14, 0.5f); fill_h<<<64, 256>>>(b2, H, 15, 0.5f);
+    fill_i8<<<1024, 256>>>(w1, N1 * H, 16); fill_i8<<<1024, 256>>>(w2, (long)H * I, 17);
+    fill_f<<<256, 256>>>(s1, N1, 2e-4f); fill_f<<<64, 256>>>(s2, H, 1e-4f);
+    CK(cudaDeviceSynchronize());
+    // gamma around 1: g = 1 + U[-0.25, 0.25]
+    {
+        std::vector<__half> hg(H);
+        CK(cudaMemcpy(hg.data(), g, H * 2, cudaMemcpyDeviceToHost));
+        for (auto &v : hg) v = __float2half_rn(1.0f + h2f(v));
+        CK(cudaMemcpy(g, hg.data(), H * 2, cudaMemcpyHostToDevice));
+    }
+    signed char *w2t;
+    CK(cudaMalloc(&w2t, (long)H * I));
+    to_slabs<<<1024, 256>>>(w2t, w2, I);
+    CK(cudaDeviceSynchronize());
+    p.w2t = w2t;
+    p.x = x, p.g = g, p.be = be, p.b1 = b1, p.b2 = b2, p.w1 = w1, p.w2 = w2, p.s1 = s1, p.s2 = s2, p.I = I;
+    const int nb = (int)(I / R);
+    cudaStream_t st;
+    CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+
+    // reference (double; h rounded to f16 as the kernels store it)
+    std::vector<__half> hx(TT * H), hgm(H), hbe(H), hb1(N1), hb2(H);
+    std::vector<signed char> hw1(N1 * H), hw2((long)H * I);
+    std::vector<float> hs1(N1), hs2(H);
+    CK(cudaMemcpy(hx.data(), x, TT * H * 2, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hgm.data(), g, H * 2, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(hbe.data(), be, H * 2, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hb1.data(), b1, N1 * 2, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(hb2.data(), b2, H * 2, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(hw1.data(), w1, N1 * H, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hw2.data(), w2, (long)H * I, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(hs1.data(), s1, N1 * 4, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hs2.data(), s2, H * 4, cudaMemcpyDeviceToHost));
+    std::vector<double> ref(TT * H);
+    double refmag = 0.0;
+    for (int t = 0; t < TT; t++) {
+        double s = 0, q = 0;
+        for (int c = 0; c < H; c++) s += h2f(hx[t * H + c]), q += (double)h2f(hx[t * H + c]) * h2f(hx[t * H + c]);
+        const double mean = GATED ? 0.0 : s / H, var = GATED ? q / H : q / H - mean * mean, rstd = 1.0 / std::sqrt(var + 1e-5);
+        std::vector<double> xn(H), hh(I);
+        for (int c = 0; c < H; c++) xn[c] = rnd16((h2f(hx[t * H + c]) - mean) * rstd * h2f(hgm[c]) + (GATED ? 0.0 : h2f(hbe[c])));
+        for (long r = 0; r < I; r++) {
+            double a = 0, gs = 0;
+            for (int c = 0; c < H; c++) a += hw1[r * H + c] * xn[c];
+            if (GATED) {
+                for (int c = 0; c < H; c++) gs += hw1[(I + r) * H + c] * xn[c];
+                const double gv = gs * hs1[I + r];
+                hh[r] = rnd16(a * hs1[r] * gv / (1.0 + std::exp(-gv)));
+            } else {
+                const double v = a * hs1[r] + h2f(hb1[r]);
+                hh[r] = rnd16(0.5 * v * (1.0 + std::tanh(0.7978845608 * (v + 0.044715 * v * v * v))));
+            }
+        }
+        for (int j = 0; j < H; j++) {
+            double a = 0;
+            for (long r = 0; r < I; r++) a += hw2[(long)j * I + r] * hh[r];
+            ref[t * H + j] = a * hs2[j] + (GATED ? 0.0 : h2f(hb2[j])) + h2f(hx[t * H + j]);
+            refmag = std::max(refmag, std::fabs(a * hs2[j]));
+        }
+    }
+    auto check = [&]() {
+        std::vector<__half> out(TT * H);
+        CK(cudaMemcpy(out.data(), y, TT * H * 2, cudaMemcpyDeviceToHost));
+        double worst = 0;
+        for (int e = 0; e < TT * H; e++) worst = std::max(worst, std::fabs(h2f(out[e]) - ref[e]));
+        return worst / refmag;   // relative to the largest |W2 h| term
+    };
+    auto poison = [&]() { CK(cudaMemset(y, 0xff, TT * H * 2)); };
+
+    const double bytes = (double)N1 * H + (double)H * I;
+    auto e_fused = [&](cudaStream_t s) { fused<TT, GATED, 0><<<nb, THREADS, 0, s>>>(p, y, acc, count); };
+    auto e_fusedv = [&](cudaStream_t s) { fused<TT, GATED, 1><<<nb, THREADS, 0, s>>>(p, y, acc, count); };
+    auto e_fusedt = [&](cudaStream_t s) { fused<TT, GATED, 1, true><<<nb, THREADS, 0, s>>>(p, y, acc, count); };
+    auto e_probe = [&](cudaStream_t s) { fused<TT, GATED, 2><<<nb, THREADS, 0, s>>>(p, y, acc, count); };
+    auto e_two = [&](cudaStream_t s) {
+        two1<TT, GATED><<<nb, THREADS, 0, s>>>(p, hbuf);
+        two2<TT, GATED><<<H / 16, THREADS, 0, s>>>(p, hbuf, y);
+    };
+    auto e_read = [&](cudaStream_t s) {
+        read_stream<<<132 * 4, 512, 0, s>>>((const uint4 *)w1, N1 * H / 16, (const uint4 *)w2, (long)H * I / 16, sink);
+    };
+    double err_f, err_t;
+    poison(); e_fused(st); CK(cudaStreamSynchronize(st)); err_f = check();
+    poison(); e_fused(st); CK(cudaStreamSynchronize(st));   // the second run: the accumulator and count were reset;
+    err_f = std::max(err_f, check());
+    poison(); e_two(st); CK(cudaStreamSynchronize(st)); err_t = check();
+    for (int round = 0; round < 2; round++) {
+        const float tr = time_graph(st, e_read), tf = time_graph(st, e_fused), tt = time_graph(st, e_two);
+        printf("| %s | %d | %.1f MB | read %.1f us (%.2f TB/s) | fused %.1f us (%.2fx read, err %.1e) | two %.1f us (%.2fx, err %.1e) |\n",
+               name, TT, bytes / 1e6, tr, bytes / tr * 1e-6, tf, tf / tr, err_f, tt, tt / tr, err_t);
+    }
+    poison(); e_fused(st); CK(cudaStreamSynchronize(st));
+    const double err_after = check();
+    if (err_after > 4e-3 || err_f > 4e-3 || err_t > 4e-3) printf("  ERROR: %s T = %d: fused %.2e (after timing %.2e), two %.2e\n", name, TT, err_f, err_after, err_t);
+    cudaFree(x), cudaFree(g), cudaFree(be), cudaFree(b1), cudaFree(b2), cudaFree(y), cudaFree(hbuf), cudaFree(w1), cudaFree(w2);
+    cudaFree(w2t), cudaFree(s1), cudaFree(s2), cudaFree(acc), cudaFree(count), cudaFree(sink);
+    cudaStreamDestroy(st);
+}
+
+int main()
+{
+    cudaDeviceProp pr;
+    CK(cudaGetDeviceProperties(&pr, 0));
+    printf("%s, %d SMs\n", pr.name, pr.multiProcessorCount);
+    proto_init();
+    run<1, false>("GELU-4096 int8", 16384);
+    run<1, true>("SwiGLU-4096 int8", 14336);
+    run<2, false>("GELU-4096 int8", 16384);
+    run<4, false>("GELU-4096 int8", 16384);
+    run<2, true>("SwiGLU-4096 int8", 14336);
+    return 0;
+}
