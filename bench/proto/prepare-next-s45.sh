@@ -1,12 +1,13 @@
 #!/bin/bash
-# Builds here (no GPU) everything run-next-s45-a.sh and run-next-s45-b.sh carry, on a fresh checkout: build-gpu
-# (Release), the variants (desc with its GPU tests; hd glf gpw gfw glp with test_gpu_quant), fused_decode and the
-# kernel store of the GEMV A/B's runs. About 4 min on 2 cores.
+# Builds here (no GPU) everything run-next-s45-a/-b/-c.sh carry, on a fresh checkout: build-gpu (Release), the
+# variants (desc and chain with their GPU tests; hd glf gpw gfw glp with test_gpu_quant), fused_decode and the
+# kernel store of the A/B runs. About 5 min on 2 cores.
 set -euo pipefail
 export PATH=/usr/local/cuda/bin:$PATH
 P=bench/proto
 BUILD_DIR=build-gpu BUILD_TYPE=Release bash tools/bootstrap.sh
 VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh desc $P/mixed-desc-land.patch
+VARIANT_TESTS="test_gpu_chain test_gpu_quant" bash bench/build_variant.sh chain $P/decode-chain.patch
 export VARIANT_TESTS="test_gpu_quant"
 bash bench/build_variant.sh hd
 bash bench/build_variant.sh glf $P/gemv-loads-first.patch
@@ -16,7 +17,7 @@ bash bench/build_variant.sh glp $P/gemv-loads-probe.patch
 nvcc -O3 -std=c++17 -arch=sm_90 $P/fused_decode.cu -lcublasLt -o build-gpu/bin/fused_decode
 pairs=()
 for b in gelu_i8_h4096 swiglu_i8_h4096 gelu_f16_h4096 swiglu_bf16_h4096 swiglu_fp8_h4096; do
-  for v in hd glf gpw gfw glp; do pairs+=($v:$b:1,2); done
+  for v in hd glf gpw gfw glp chain; do pairs+=($v:$b:1,2); done
 done
 for b in gelu_f16_h4096 swiglu_bf16_h4096; do
   pairs+=(hd:$b:1,2,3,4:DSMLP_DECODE_MAX_TOKENS=-1 hd:$b:1,2,3,4:DSMLP_DECODE_MAX_TOKENS=4)

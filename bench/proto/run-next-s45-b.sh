@@ -1,16 +1,28 @@
 #!/bin/bash
-# A device call prepared in session 45 (no device lent): the one-kernel int8 decode block prototype (bench/proto/fused_decode.cu) against its two-kernel
-# twin and the read stream, then the [out,in] GEMV A/B (whose hd rows are main's own GELU/SwiGLU-4096 int8 at T = 1, 2) that session 41 prepared (run-next-s41-gemv.sh: glf, gpw, gfw, glp, d4 against hd).
+# A device call prepared in session 45 (no device lent): the one-kernel int8 decode block prototype
+# (bench/proto/fused_decode.cu) against its two-kernel twin and the read stream; the chain in dsmlp
+# (bench/proto/decode-chain.patch, after run-next-s45-c.sh passed) against main at T = 1, 2; then the [out,in] GEMV A/B (whose hd rows are main's own GELU/SwiGLU-4096 int8 at T = 1, 2) that session 41 prepared (run-next-s41-gemv.sh: glf, gpw, gfw, glp, d4 against hd).
 # Before the call (a fresh checkout has no build-gpu): bash bench/proto/prepare-next-s45.sh (about 4 min here), which does:
 #   BUILD_DIR=build-gpu BUILD_TYPE=Release bash tools/bootstrap.sh
 #   nvcc -O3 -std=c++17 -arch=sm_90 bench/proto/fused_decode.cu -lcublasLt -o build-gpu/bin/fused_decode
 #   the variants and the store as run-next-s41-gemv.sh's header says (hd glf gpw gfw glp; store_prefill.sh with its
 #   pairs only: prefill-next.sh's s39 pairs need bal / tlbal too)
 # carry build-gpu/bin build-gpu/store-next.tar.xz (34 MiB); run: bash bench/proto/run-next-s45-b.sh > $OUT/b.log 2>&1
-# (~20 s for fused_decode, then 180-280 s). fused_decode prints a table; an ERROR line means a variant's output
+# (~20 s for fused_decode, ~60 s for the chain's A/B, then 180-280 s). fused_decode prints a table; an ERROR line means a variant's output
 # missed the reference by more than 4e-3 of the largest |W2 h| term.
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 mkdir -p /tmp/c-b && tar -xJf build-gpu/store-next.tar.xz -C /tmp/c-b
 timeout 120 build-gpu/bin/fused_decode > $OUT/fused.log 2>&1; echo "fused_decode rc $?"; cat $OUT/fused.log
+# the chain (bench/proto/decode-chain.patch) against main, one process per (build, block), two rounds
+s0=$SECONDS
+for r in 1 2; do
+  for b in gelu_i8_h4096 swiglu_i8_h4096 swiglu_fp8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do
+    for v in hd chain; do
+      rm -f $OUT/c.md
+      DSMLP_CACHE_DIR=/tmp/c-b timeout 60 build-gpu/bin/var/$v --block $b --tokens 1,2 --reps 30 --no-tune --layout out_in --md $OUT/c.md > /dev/null 2>&1
+      echo "r$r $v $b: $(grep -v -e ' card ' -e '---' $OUT/c.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' ') ($((SECONDS-s0))s)"
+    done
+  done
+done
 bash bench/proto/run-next-s41-gemv.sh
