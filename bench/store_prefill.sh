@@ -9,7 +9,8 @@
 #                  its largest T (the weight-streaming route's token tile is cut to it), so give every list a run
 #                  of that (build, block) will use, as separate pairs
 #     BUILD        a dsmlp-bench binary: a name under build-gpu/bin/var (bench/build_variant.sh) or a path
-#     VAR=VALUE    one environment setting the call's run makes (e.g. DSMLP_DECODE_MAX_TOKENS=4: other kernels)
+#     VAR=VALUE    the environment settings the call's run makes (e.g. DSMLP_DECODE_MAX_TOKENS=4: other kernels),
+#                  several joined by '+' (DSMLP_MIXED_GEMM=0+DSMLP_DECODE_MAX_TOKENS=4)
 #     LAYOUT=out_in (default) or in_out: the --layout the call will run
 #   SEED=OLD.tar.xz  start from an earlier store (its kernels are not compiled again; keys that no plan asks for
 #                    stay in it)
@@ -35,6 +36,6 @@ done
 echo "store_prefill.sh: ${#jobs[@]} (build, block, tokens) plans, $(nproc) at a time" >&2
 # shellcheck disable=SC2016
 printf '%s\n' "${jobs[@]}" | DSMLP_CACHE_DIR="$store" DSMLP_COMPILE_THREADS=1 xargs -P "$(nproc)" -L 1 sh -c \
-  'env ${3:+"$3"} "$0" --compile-only --block "$1" --tokens "$2" --layout '"${LAYOUT:-out_in}"' | sed "s|^|$0 (T up to the last of $2${3:+; $3}): |"'
+  'env $(printf %s "$3" | tr + " ") "$0" --compile-only --block "$1" --tokens "$2" --layout '"${LAYOUT:-out_in}"' | sed "s|^|$0 (T up to the last of $2${3:+; $3}): |"'
 tar -cJf "$out" -C "$store" .
 echo "store_prefill.sh: $out: $(find "$store" -type f | wc -l) kernels, $(du -h "$out" | cut -f1)" >&2

@@ -22,5 +22,8 @@ done
 for b in gelu_f16_h4096 swiglu_bf16_h4096; do
   pairs+=(hd:$b:1,2,3,4:DSMLP_DECODE_MAX_TOKENS=-1 hd:$b:1,2,3,4:DSMLP_DECODE_MAX_TOKENS=4)
 done
+for b in gelu_i8_h4096 swiglu_i8_h4096 swiglu_fp8_h4096; do   # the chain on codes to T = 4 (mixed kernels off)
+  pairs+=(hd:$b:1,2,3,4 chain:$b:1,2,3,4:DSMLP_MIXED_GEMM=0+DSMLP_DECODE_MAX_TOKENS=4)
+done
 bash bench/store_prefill.sh build-gpu/store-next.tar.xz 1,2 "${pairs[@]}"
 du -sh build-gpu/bin build-gpu/store-next.tar.xz

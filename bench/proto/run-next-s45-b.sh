@@ -25,4 +25,15 @@ for r in 1 2; do
     done
   done
 done
+# the chain on codes at T = 2..4 (its GEMVs to T = 4 with the mixed kernels off) against main (mixed kernels from T = 2)
+for r in 1 2; do
+  for b in gelu_i8_h4096 swiglu_i8_h4096 swiglu_fp8_h4096; do
+    rm -f $OUT/c.md
+    DSMLP_CACHE_DIR=/tmp/c-b timeout 60 build-gpu/bin/var/hd --block $b --tokens 1,2,3,4 --reps 30 --no-tune --layout out_in --md $OUT/c.md > /dev/null 2>&1
+    echo "r$r hd $b T=1..4: $(grep -v -e ' card ' -e '---' $OUT/c.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' ')"
+    rm -f $OUT/c.md
+    DSMLP_MIXED_GEMM=0 DSMLP_DECODE_MAX_TOKENS=4 DSMLP_CACHE_DIR=/tmp/c-b timeout 60 build-gpu/bin/var/chain --block $b --tokens 1,2,3,4 --reps 30 --no-tune --layout out_in --md $OUT/c.md > /dev/null 2>&1
+    echo "r$r chain to T=4 $b T=1..4: $(grep -v -e ' card ' -e '---' $OUT/c.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' ')"
+  done
+done
 bash bench/proto/run-next-s41-gemv.sh
