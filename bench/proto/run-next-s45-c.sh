@@ -6,7 +6,9 @@
 # T = 1) and the max_tokens 1 plan.
 # Before the call: bash bench/proto/prepare-next-s45.sh (builds build-gpu/bin/var/chain-test_gpu_chain and
 # chain-test_gpu_quant). carry build-gpu/bin/var; run: bash bench/proto/run-next-s45-c.sh > $OUT/c.log 2>&1 (<= 400 s)
-# If both pass and the A/B wins: git apply bench/proto/decode-chain.patch, and README's Performance rows.
+# If both pass and the A/B wins: git apply bench/proto/decode-chain.patch, and README's Performance rows. Where desc
+# (mixed-desc-land.patch) landed first, the README hunk (llama3-8b's dsmlp-compile bytes) conflicts: git apply -3 and
+# take the number test_docs prints.
 export NCCL_NVLS_ENABLE=0 DSMLP_COMPILE_THREADS=8
 export DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
