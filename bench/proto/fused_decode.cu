@@ -16,6 +16,10 @@
 //   two     the same math as two kernels (norm + GEMV 1 + act -> h in memory; GEMV 2 + epilogue), like dsmlp's
 //           decode GEMVs (256 threads, 2 blocks per SM, x / h staged in shared memory, f16 pair products)
 //   read    the weights' bytes through a plain 16-byte read-only stream (the floor's rate)
+//   tensor cores (fused_tc.cuh, T >= 2): the same one-kernel block with both GEMMs on mma.sync (codes as A, tokens
+//           as B in 8 or 16 columns), chunked tails instead of one last block; as stored, in fragment order, and a
+//           probe without reductions. T = 8 and 16 run these alone (the f16-pair kernels' x is static shared memory).
+// Every checked row runs twice before its timing and once after (the accumulator and counters must be left at zero).
 // Both compute products as dsmlp's int8 decode GEMV does (ds_hmac16: exact code pairs in f16, pair sums of 8, fp32
 // every 16 codes) and are checked against a double-precision CPU reference of the same graph (h rounded to f16).
 // Shapes: H = 4096; GELU I = 16384 (LayerNorm, biases), SwiGLU I = 14336 ([up | gate] rows, RMSNorm, no biases);
@@ -23,8 +27,10 @@
 //
 // Build and run (bench/proto/prepare-next-s45.sh builds it, bench/proto/run-next-s45-b.sh runs it):
 //   nvcc -O3 -std=c++17 -arch=sm_90 bench/proto/fused_decode.cu -lcublasLt -o build-gpu/bin/fused_decode
-//   build-gpu/bin/fused_decode            (prints one table row per (block, T, variant))
+//   build-gpu/bin/fused_decode            (prints one table row per (block, T, variant); exit status 1 on an ERROR)
+// fused_tc.cuh's kernel also runs on the host: g++ -O2 -std=c++17 -o /tmp/s bench/proto/fused_tc_sim.cc && /tmp/s
 #include "proto_cuda.cuh"
+#include "fused_tc.cuh"
 
 #include <cmath>
 #include <cstring>
@@ -218,11 +224,23 @@ __global__ void __launch_bounds__(THREADS, 2) fused(blk p, __half *y, float *acc
     __syncthreads();
     if (!last) return;
     __threadfence();
-    for (int e = threadIdx.x; e < TT * H; e += THREADS) {
-        const int j = e % H;
-        const float v = __ldcg(acc + e) * p.s2[j] + (GATED ? 0.0f : __half2float(p.b2[j])) + __half2float(p.x[e]);
-        y[e] = __float2half_rn(v);
-        acc[e] = 0.0f;
+    // every load of a thread's outputs before its first store: one L2 round trip, not one an output (a store
+    // between them would hold the next output's loads behind it)
+    constexpr int EB = 16;
+    static_assert(TT * H % (EB * THREADS) == 0, "whole batches");
+    for (int e0 = threadIdx.x; e0 < TT * H; e0 += EB * THREADS) {
+        float v[EB];
+#pragma unroll
+        for (int b = 0; b < EB; b++) {
+            const int e = e0 + b * THREADS, j = e % H;
+            v[b] = __ldcg(acc + e) * p.s2[j] + (GATED ? 0.0f : __half2float(p.b2[j])) + __half2float(p.x[e]);
+        }
+#pragma unroll
+        for (int b = 0; b < EB; b++) {
+            const int e = e0 + b * THREADS;
+            y[e] = __float2half_rn(v[b]);
+            acc[e] = 0.0f;
+        }
     }
     if (threadIdx.x == 0) *count = 0;
 }
@@ -318,20 +336,20 @@ static float h2f(__half v) { return __half2float(v); }
 static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
 
 template <int TT, bool GATED>
-static void run(const char *name, long I)
+static int run(const char *name, long I)
 {
     const long N1 = GATED ? 2 * I : I;
     blk p;
     __half *x, *g, *be, *b1, *b2, *y, *hbuf;
     signed char *w1, *w2;
-    float *s1, *s2, *acc;
+    float *s1, *s2, *acc, *tacc;
     unsigned *count, *sink;
     CK(cudaMalloc(&x, TT * H * 2)); CK(cudaMalloc(&g, H * 2)); CK(cudaMalloc(&be, H * 2));
     CK(cudaMalloc(&b1, N1 * 2)); CK(cudaMalloc(&b2, H * 2)); CK(cudaMalloc(&y, TT * H * 2)); CK(cudaMalloc(&hbuf, TT * I * 2));
     CK(cudaMalloc(&w1, N1 * H)); CK(cudaMalloc(&w2, (long)H * I));
-    CK(cudaMalloc(&s1, N1 * 4)); CK(cudaMalloc(&s2, H * 4)); CK(cudaMalloc(&acc, TT * H * 4));
+    CK(cudaMalloc(&s1, N1 * 4)); CK(cudaMalloc(&s2, H * 4)); CK(cudaMalloc(&acc, TT * H * 4)); CK(cudaMalloc(&tacc, 16 * H * 4));
     CK(cudaMalloc(&count, 4)); CK(cudaMalloc(&sink, 4));
-    CK(cudaMemset(acc, 0, TT * H * 4)); CK(cudaMemset(count, 0, 4));
+    CK(cudaMemset(acc, 0, TT * H * 4)); CK(cudaMemset(tacc, 0, 16 * H * 4)); CK(cudaMemset(count, 0, 4));
     fill_h<<<256, 256>>>(x, TT * H, 11 + TT, 1.0f); fill_h<<<64, 256>>>(g, H, 12, 0.25f); fill_h<<<64, 256>>>(be, H, 13, 0.1f);
     fill_h<<<256, 256>>>(b1, N1, 14, 0.5f); fill_h<<<64, 256>>>(b2, H, 15, 0.5f);
     fill_i8<<<1024, 256>>>(w1, N1 * H, 16); fill_i8<<<1024, 256>>>(w2, (long)H * I, 17);
@@ -400,33 +418,71 @@ static void run(const char *name, long I)
     auto poison = [&]() { CK(cudaMemset(y, 0xff, TT * H * 2)); };
 
     const double bytes = (double)N1 * H + (double)H * I;
-    auto e_fused = [&](cudaStream_t s) { fused<TT, GATED, 0><<<nb, THREADS, 0, s>>>(p, y, acc, count); };
-    auto e_fusedv = [&](cudaStream_t s) { fused<TT, GATED, 1><<<nb, THREADS, 0, s>>>(p, y, acc, count); };
-    auto e_fusedt = [&](cudaStream_t s) { fused<TT, GATED, 1, true><<<nb, THREADS, 0, s>>>(p, y, acc, count); };
-    auto e_probe = [&](cudaStream_t s) { fused<TT, GATED, 2><<<nb, THREADS, 0, s>>>(p, y, acc, count); };
-    auto e_two = [&](cudaStream_t s) {
-        two1<TT, GATED><<<nb, THREADS, 0, s>>>(p, hbuf);
-        two2<TT, GATED><<<H / 16, THREADS, 0, s>>>(p, hbuf, y);
-    };
     auto e_read = [&](cudaStream_t s) {
         read_stream<<<132 * 4, 512, 0, s>>>((const uint4 *)w1, N1 * H / 16, (const uint4 *)w2, (long)H * I / 16, sink);
     };
-    double err_f, err_t;
-    poison(); e_fused(st); CK(cudaStreamSynchronize(st)); err_f = check();
-    poison(); e_fused(st); CK(cudaStreamSynchronize(st));   // the second run: the accumulator and count were reset;
-    err_f = std::max(err_f, check());
-    poison(); e_two(st); CK(cudaStreamSynchronize(st)); err_t = check();
-    for (int round = 0; round < 2; round++) {
-        const float tr = time_graph(st, e_read), tf = time_graph(st, e_fused), tt = time_graph(st, e_two);
-        printf("| %s | %d | %.1f MB | read %.1f us (%.2f TB/s) | fused %.1f us (%.2fx read, err %.1e) | two %.1f us (%.2fx, err %.1e) |\n",
-               name, TT, bytes / 1e6, tr, bytes / tr * 1e-6, tf, tf / tr, err_f, tt, tt / tr, err_t);
+    int errors = 0;
+    // checked twice (the second run finds the accumulator and counters as the first left them) and once more after
+    // its timing; a probe (wrong results by design) is timed only
+    auto row = [&](const char *what, auto enqueue, bool checked, float tr) {
+        double err = 0.0;
+        auto checked_run = [&]() {
+            poison();
+            enqueue(st);
+            CK(cudaStreamSynchronize(st));
+            err = std::max(err, check());
+        };
+        if (checked) checked_run(), checked_run();
+        const float t0 = time_graph(st, enqueue), t1 = time_graph(st, enqueue);
+        if (checked) checked_run();
+        printf("| %s | %d | %s | %.1f / %.1f us | %.2fx read | %.2f TB/s | %s |\n", name, TT, what, t0, t1, std::min(t0, t1) / tr,
+               bytes / std::min(t0, t1) * 1e-6, checked ? (err > 4e-3 ? "ERROR" : "ok") : "probe");
+        if (checked && err > 4e-3) printf("  ERROR: %s T = %d %s: relative error %.2e\n", name, TT, what, err), errors++;
+    };
+    const float tr = time_graph(st, e_read);
+    printf("| %s | %d | read stream (%.1f MB) | %.1f us | 1.00x | %.2f TB/s | |\n", name, TT, bytes / 1e6, tr, bytes / tr * 1e-6);
+    if constexpr (TT <= 4) {   // the f16-pair kernels (their x / h in static shared memory: 48 KiB)
+        row("fused, scalar reds", [&](cudaStream_t s) { fused<TT, GATED, 0><<<nb, THREADS, 0, s>>>(p, y, acc, count); }, true, tr);
+        row("fused, v4 reds", [&](cudaStream_t s) { fused<TT, GATED, 1><<<nb, THREADS, 0, s>>>(p, y, acc, count); }, true, tr);
+        row("fused, v4 reds, W2 slabs", [&](cudaStream_t s) { fused<TT, GATED, 1, true><<<nb, THREADS, 0, s>>>(p, y, acc, count); }, true, tr);
+        row("fused, no reds (probe)", [&](cudaStream_t s) { fused<TT, GATED, 2><<<nb, THREADS, 0, s>>>(p, y, acc, count); }, false, tr);
+        row("two kernels", [&](cudaStream_t s) {
+            two1<TT, GATED><<<nb, THREADS, 0, s>>>(p, hbuf);
+            two2<TT, GATED><<<H / 16, THREADS, 0, s>>>(p, hbuf, y);
+        }, true, tr);
     }
-    poison(); e_fused(st); CK(cudaStreamSynchronize(st));
-    const double err_after = check();
-    if (err_after > 4e-3 || err_f > 4e-3 || err_t > 4e-3) printf("  ERROR: %s T = %d: fused %.2e (after timing %.2e), two %.2e\n", name, TT, err_f, err_after, err_t);
+    if constexpr (TT >= 2) {   // fused_tc.cuh: the tensor cores, 8 or 16 token columns
+        constexpr int NT = TT <= 8 ? 8 : 16;
+        constexpr size_t SM = tc_shape<H, NT>::SMEM;
+        std::vector<signed char> f1(N1 * H), f2((long)H * I);
+        tc_frag(f1.data(), hw1.data(), N1, H, false);
+        tc_frag(f2.data(), hw2.data(), H, I, true);
+        signed char *w1f, *w2f;
+        unsigned *cnt;
+        CK(cudaMalloc(&w1f, N1 * H)); CK(cudaMalloc(&w2f, (long)H * I)); CK(cudaMalloc(&cnt, 64 * 4));
+        CK(cudaMemcpy(w1f, f1.data(), N1 * H, cudaMemcpyHostToDevice)); CK(cudaMemcpy(w2f, f2.data(), (long)H * I, cudaMemcpyHostToDevice));
+        CK(cudaMemset(cnt, 0, 64 * 4));
+        tc_blk q;
+        q.x = x, q.g = g, q.be = be, q.b1 = b1, q.b2 = b2, q.w1 = w1, q.w2 = w2, q.s1 = s1, q.s2 = s2, q.y = y, q.acc = tacc,
+        q.count = cnt, q.I = I, q.T = TT;
+        tc_blk qf = q;
+        qf.w1 = w1f, qf.w2 = w2f;
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 1, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        char what[64];
+        snprintf(what, sizeof what, "tensor cores (%d columns)", NT);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, false><<<nb, TC_THREADS, SM, s>>>(q); }, true, tr);
+        snprintf(what, sizeof what, "tensor cores (%d), fragment order", NT);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, true><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
+        snprintf(what, sizeof what, "tensor cores (%d), fragment order, no reds (probe)", NT);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 1, true><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
+        cudaFree(w1f), cudaFree(w2f), cudaFree(cnt);
+    }
     cudaFree(x), cudaFree(g), cudaFree(be), cudaFree(b1), cudaFree(b2), cudaFree(y), cudaFree(hbuf), cudaFree(w1), cudaFree(w2);
-    cudaFree(w2t), cudaFree(s1), cudaFree(s2), cudaFree(acc), cudaFree(count), cudaFree(sink);
+    cudaFree(w2t), cudaFree(s1), cudaFree(s2), cudaFree(acc), cudaFree(tacc), cudaFree(count), cudaFree(sink);
     cudaStreamDestroy(st);
+    return errors;
 }
 
 int main()
@@ -435,10 +491,17 @@ int main()
     CK(cudaGetDeviceProperties(&pr, 0));
     printf("%s, %d SMs\n", pr.name, pr.multiProcessorCount);
     proto_init();
-    run<1, false>("GELU-4096 int8", 16384);
-    run<1, true>("SwiGLU-4096 int8", 14336);
-    run<2, false>("GELU-4096 int8", 16384);
-    run<4, false>("GELU-4096 int8", 16384);
-    run<2, true>("SwiGLU-4096 int8", 14336);
-    return 0;
+    printf("| block | T | kernel | us (two timings) | x read | weights TB/s | check |\n|---|---|---|---|---|---|---|\n");
+    int errors = 0;
+    errors += run<1, false>("GELU-4096 int8", 16384);
+    errors += run<1, true>("SwiGLU-4096 int8", 14336);
+    errors += run<2, false>("GELU-4096 int8", 16384);
+    errors += run<2, true>("SwiGLU-4096 int8", 14336);
+    errors += run<4, false>("GELU-4096 int8", 16384);
+    errors += run<8, false>("GELU-4096 int8", 16384);
+    errors += run<8, true>("SwiGLU-4096 int8", 14336);
+    errors += run<16, false>("GELU-4096 int8", 16384);
+    errors += run<16, true>("SwiGLU-4096 int8", 14336);
+    printf("%d errors\n", errors);
+    return errors != 0;
 }

@@ -8,12 +8,20 @@
 #   the variants and the store as run-next-s41-gemv.sh's header says (hd glf gpw gfw glp; store_prefill.sh with its
 #   pairs only: prefill-next.sh's s39 pairs need bal / tlbal too)
 # carry build-gpu/bin build-gpu/store-next.tar.xz (34 MiB); run: bash bench/proto/run-next-s45-b.sh > $OUT/b.log 2>&1
-# (~20 s for fused_decode, ~60 s for the chain's A/B, then 180-280 s). fused_decode prints a table; an ERROR line means a variant's output
+# (~40-60 s for fused_decode (T = 1..16; host references), ~70 s for the A/B, then 180-280 s). fused_decode prints a table; an ERROR line means a variant's output
 # missed the reference by more than 4e-3 of the largest |W2 h| term.
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 mkdir -p /tmp/c-b && tar -xJf build-gpu/store-next.tar.xz -C /tmp/c-b
-timeout 120 build-gpu/bin/fused_decode > $OUT/fused.log 2>&1; echo "fused_decode rc $?"; cat $OUT/fused.log
+timeout 180 build-gpu/bin/fused_decode > $OUT/fused.log 2>&1; echo "fused_decode rc $?"; cat $OUT/fused.log
+# main's own blocks at the prototype's T = 8, 16 (the mixed kernels serve there), same card, same call
+for r in 1 2; do
+  for b in gelu_i8_h4096 swiglu_i8_h4096; do
+    rm -f $OUT/c.md
+    DSMLP_CACHE_DIR=/tmp/c-b timeout 60 build-gpu/bin/var/hd --block $b --tokens 8,16 --reps 30 --no-tune --layout out_in --md $OUT/c.md > /dev/null 2>&1
+    echo "r$r hd $b T=8,16: $(grep -v -e ' card ' -e '---' $OUT/c.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' ')"
+  done
+done
 # the chain (bench/proto/decode-chain.patch) against main, one process per (build, block), two rounds
 s0=$SECONDS
 for r in 1 2; do

@@ -1,0 +1,331 @@
+// fused_tc.cuh — measurement only (not part of dsmlp): fused_decode.cu's one-kernel int8 decode block on the tensor
+// cores, for T = 2..16, where the f16 pairs are issue-bound (bench/RESULTS.md, forty-third session: ~33 + 14 (T - 1)
+// instructions a 16-byte load against ~128 issue slots) and the GEMV on codes lost to the mixed kernels because
+// every block of its second GEMV staged all of h (T x I) from L2. Here no block stages h: block b makes h columns
+// 64b .. 64b + 63 (GEMM 1 over all of H, x staged once a block with its norm) and multiplies them at once by W2's
+// matching k slab (GEMM 2), adding its partial sums into an fp32 accumulator with vector reductions.
+//
+// The MMAs (m16n8k16, f16 in, f32 sums): the weights are A (16 rows), the tokens B (8 or 16 columns). A lane's
+// 16-byte load holds 16 codes of one row at k = 16c .. 16c + 15 of a 64-k step (c = lane % 4); MMA j of the step
+// takes codes 4j .. 4j + 3 of it as the fragment's k slots (2c, 2c + 1, 2c + 8, 2c + 9), and B reads x at the same
+// k's: one 8-byte shared load a lane and MMA, token rows padded by 8 bytes so that a half-warp meets every bank once.
+// The codes become f16 exactly: the code biased by 128 as the low byte of 1024 (a byte permute), less 1152 (HSUB2).
+//
+// The tail: the accumulator's rows come in NCH chunks, each with a counter of the blocks that added into it; the
+// block that completes a chunk applies its scales, bias and residual and leaves its sums and counter at zero for
+// the next launch. Blocks walk the chunks from different starts, so the chunks complete at different blocks, not
+// all at one (a single last block would walk T x H outputs alone: at T = 16, 64 K of them).
+//
+// Variants: RED 0 the kernel, 1 a probe without reductions or tails (wrong results: what they cost); FRAG: the
+// codes stored in fragment order ([16-row group][64-k step] tiles of 1 KiB, a warp's load 512 contiguous bytes; for
+// W2 [64-k step][16-row group], so that a block's slab is one piece) instead of as stored (a warp's load: 8 rows x 64
+// bytes). The same file compiles on the host under tests/test_plan_sim_shim.h (bench/proto/fused_tc_sim.cc checks
+// it there against a double reference).
+#pragma once
+
+#ifndef DS_SIM
+#include <cuda_fp16.h>
+#include <cstring>
+__device__ __forceinline__ uint4 tc_ldw(const void *p)   // weights: read once, evict-first (as dsmlp's GEMV)
+{
+    unsigned long long pol;
+    asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(pol));
+    uint4 r;
+    asm volatile("ld.global.nc.L1::no_allocate.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], %5;\n"
+                 : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w) : "l"(p), "l"(pol));
+    return r;
+}
+__device__ __forceinline__ void tc_mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%0, %1, %2, %3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void tc_red2(float *p, float a, float b)
+{
+    asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(p), "f"(a), "f"(b) : "memory");
+}
+__device__ __forceinline__ float tc_ldcg(const float *p) { return __ldcg(p); }
+__device__ __forceinline__ uint2 tc_lds8(const __half *p) { return *reinterpret_cast<const uint2 *>(p); }
+#define TC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
+#else
+inline uint4 tc_ldw(const void *p) { return ds_ldw16(p); }
+inline void tc_mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) { ds_sim_mma(d, a, b0, b1, 0); }
+inline void tc_red2(float *p, float a, float b) { p[0] += a, p[1] += b; }
+inline float tc_ldcg(const float *p) { return *p; }
+inline uint2 tc_lds8(const __half *p)
+{
+    ds_sim_aligned(p, 8);
+    uint2 r;
+    memcpy(&r, p, 8);
+    return r;
+}
+#define TC_SMEM(name) DS_DYNAMIC_SMEM(name)
+#define __noinline__
+#endif
+
+struct tc_blk {   // one block's operands
+    const __half *x, *g, *be, *b1, *b2;   // x [T][H]; gamma, beta (LayerNorm; RMSNorm: gamma); b1 [I], b2 [H] (GELU)
+    const signed char *w1, *w2;           // codes W1 [N1][H] ([up | gate] when gated), W2 [H][I]; or in FRAG order
+    const float *s1, *s2;                 // a scale a row
+    __half *y;                            // [T][H]
+    float *acc;                           // [H][NT], zero
+    unsigned *count;                      // [NCH], zero
+    long I;
+    int T;
+};
+
+static const int TC_THREADS = 256, TC_R = 64, TC_CI = 2;   // TC_R: h columns a block; TC_CI: 128-row steps a chunk
+template <int HH, int NT> struct tc_shape {
+    static constexpr int XLD = HH + 4, HLD = TC_R + 4, NTN = NT / 8, NG = HH / 128, NCH = NG / TC_CI;
+    static constexpr size_t SMEM = (size_t)NT * XLD * 2 + (size_t)NT * HLD * 2 + 4 * 32 * NTN * 4 * 4 + 16 * 4 + 16;
+};
+
+__device__ __forceinline__ unsigned tc_h2u(__half2 h)
+{
+    unsigned u;
+    memcpy(&u, &h, 4);
+    return u;
+}
+// four int8 codes -> f16 pairs (codes 0, 1) and (2, 3), exact: 1024 + (q + 128), less 1152
+__device__ __forceinline__ void tc_cvt(unsigned u, unsigned &lo, unsigned &hi)
+{
+    const unsigned b = u ^ 0x80808080u;
+    const unsigned p0 = __byte_perm(b, 0x64646464u, 0x5140), p1 = __byte_perm(b, 0x64646464u, 0x5342);
+    __half2 h0, h1;
+    memcpy(&h0, &p0, 4), memcpy(&h1, &p1, 4);
+    const __half2 k = __float2half2_rn(1152.0f);
+    lo = tc_h2u(__hsub2(h0, k)), hi = tc_h2u(__hsub2(h1, k));
+}
+__device__ __forceinline__ float tc_wsum(float v)
+{
+#pragma unroll
+    for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float tc_gelu(float v) { return 0.5f * v * (1.0f + tanhf(0.7978845608f * (v + 0.044715f * v * v * v))); }
+__device__ __forceinline__ float tc_silu(float v) { return v / (1.0f + expf(-v)); }
+
+// xs[t][:] = norm(x[t][:]) for t < T, zero for T <= t < NT (LayerNorm with gamma, beta; RMSNorm with gamma)
+template <int HH, int NT, bool RMS>
+__device__ void tc_norm(__half *xs, int xld, const tc_blk &p, float *red)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    for (int t = 0; t < NT; t++) {
+        if (t >= p.T) {
+            for (int c = threadIdx.x; c < HH; c += TC_THREADS) xs[t * xld + c] = __float2half_rn(0.0f);
+            continue;
+        }
+        float v[HH / TC_THREADS], s = 0.0f, q = 0.0f;
+#pragma unroll
+        for (int i = 0; i < HH / TC_THREADS; i++) {
+            v[i] = __half2float(p.x[(long)t * HH + threadIdx.x + i * TC_THREADS]);
+            s += v[i], q += v[i] * v[i];
+        }
+        s = tc_wsum(s), q = tc_wsum(q);
+        if (lane == 0) red[warp] = s, red[8 + warp] = q;
+        __syncthreads();
+        s = 0.0f, q = 0.0f;
+        for (int w = 0; w < TC_THREADS / 32; w++) s += red[w], q += red[8 + w];
+        __syncthreads();
+        const float mean = RMS ? 0.0f : s / HH, var = RMS ? q / HH : q / HH - mean * mean, rstd = rsqrtf(var + 1e-5f);
+#pragma unroll
+        for (int i = 0; i < HH / TC_THREADS; i++) {
+            const int c = threadIdx.x + i * TC_THREADS;
+            const float b = RMS ? 0.0f : __half2float(p.be[c]);
+            xs[t * xld + c] = __float2half_rn((v[i] - mean) * rstd * __half2float(p.g[c]) + b);
+        }
+    }
+    __syncthreads();
+}
+
+// Chunk ch of the accumulator (rows 128 TC_CI ch ..) is complete: y = acc * s2 + b2 + x there, acc left at zero.
+// Every load of a thread's outputs before its first store (one L2 round trip, not one an output).
+template <int HH, int NT, bool GATED>
+__device__ __noinline__ void tc_tail(const tc_blk &p, int ch)
+{
+    constexpr int N = 128 * TC_CI * NT, EB = (N + TC_THREADS - 1) / TC_THREADS;
+    const long base = (long)ch * N;
+    float v[EB];
+#pragma unroll
+    for (int b = 0; b < EB; b++) {
+        const int e = threadIdx.x + b * TC_THREADS;
+        const long j = (base + e) / NT;
+        const int t = (int)((base + e) % NT);
+        v[b] = 0.0f;
+        if (e < N && t < p.T)
+            v[b] = tc_ldcg(p.acc + base + e) * p.s2[j] + (GATED ? 0.0f : __half2float(p.b2[j])) + __half2float(p.x[t * HH + j]);
+    }
+#pragma unroll
+    for (int b = 0; b < EB; b++) {
+        const int e = threadIdx.x + b * TC_THREADS;
+        const long j = (base + e) / NT;
+        const int t = (int)((base + e) % NT);
+        if (e >= N) continue;
+        if (t < p.T) p.y[t * HH + j] = __float2half_rn(v[b]);
+        p.acc[base + e] = 0.0f;
+    }
+}
+
+template <int HH, int NT, bool GATED, int RED, bool FRAG>
+__device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *smem)
+{
+    using S = tc_shape<HH, NT>;
+    constexpr int XLD = S::XLD, HLD = S::HLD, NTN = S::NTN, NG = S::NG, NCH = S::NCH, U1 = 4, U2 = 4;
+    __half *xs = reinterpret_cast<__half *>(smem);   // [NT][XLD]
+    __half *hs = xs + NT * XLD;                       // [NT][HLD]
+    float *part = reinterpret_cast<float *>(hs + NT * HLD);   // [4 warps][32 lanes][NTN][4]
+    float *red = part + 4 * 32 * NTN * 4;
+    int *flag = reinterpret_cast<int *>(red + 16);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+    const long rb = (long)blockIdx.x * TC_R;
+
+    // GEMM 1: warp w's 16 rows and k range. Gated: up rows (w < 4) or gate rows (w >= 4), all of H; otherwise rows
+    // 16 (w % 4) .. of the block, half of H each (w / 4)
+    constexpr int KW = GATED ? HH : HH / 2, NIT = KW / 64;
+    static_assert(NIT % U1 == 0 && NG % U2 == 0 && NG % TC_CI == 0 && HH % TC_THREADS == 0, "shapes");
+    const long r0 = GATED ? (warp < 4 ? rb + 16 * warp : p.I + rb + 16 * (warp - 4)) : rb + 16 * (warp & 3);
+    const int kw0 = GATED ? 0 : (warp >> 2) * (HH / 2);
+    auto w1_at = [&](int it, int L) -> const signed char * {
+        if (FRAG) return p.w1 + ((r0 / 16) * (HH / 64) + kw0 / 64 + it) * 1024 + L * 512 + lane * 16;
+        return p.w1 + (r0 + g + 8 * L) * HH + kw0 + it * 64 + 16 * c;
+    };
+    uint4 raw[U1][2];
+#pragma unroll
+    for (int u = 0; u < U1; u++) raw[u][0] = tc_ldw(w1_at(u, 0)), raw[u][1] = tc_ldw(w1_at(u, 1));   // before the norm
+    tc_norm<HH, NT, GATED>(xs, XLD, p, red);
+    float d[NTN][4];
+#pragma unroll
+    for (int nt = 0; nt < NTN; nt++) d[nt][0] = d[nt][1] = d[nt][2] = d[nt][3] = 0.0f;
+#pragma unroll 1
+    for (int it0 = 0; it0 < NIT; it0 += U1) {
+#pragma unroll
+        for (int u = 0; u < U1; u++) {
+            const int it = it0 + u;
+            unsigned q0[4], q8[4];
+            memcpy(q0, &raw[u][0], 16), memcpy(q8, &raw[u][1], 16);
+            if (it + U1 < NIT) raw[u][0] = tc_ldw(w1_at(it + U1, 0)), raw[u][1] = tc_ldw(w1_at(it + U1, 1));
+            const __half *xb = xs + g * XLD + kw0 + it * 64 + 16 * c;
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                unsigned a[4];
+                tc_cvt(q0[j], a[0], a[2]), tc_cvt(q8[j], a[1], a[3]);
+#pragma unroll
+                for (int nt = 0; nt < NTN; nt++) {
+                    const uint2 b = tc_lds8(xb + 8 * nt * XLD + 4 * j);
+                    tc_mma(d[nt], a, b.x, b.y);
+                }
+            }
+        }
+    }
+
+    // GEMM 2's first loads before the hand-over: W2 rows 16 q + g (+ 8) at the block's 64 k, q = w + 8 i' with the
+    // 128-row steps i' rotated by whole chunks per block (the chunks complete at different blocks)
+    const int rot = (int)(blockIdx.x % NCH) * TC_CI;
+    auto w2_at = [&](int i, int L) -> const signed char * {
+        const long q = warp + 8L * ((i + rot) % NG);
+        if (FRAG) return p.w2 + ((rb / 64) * (HH / 16) + q) * 1024 + L * 512 + lane * 16;
+        return p.w2 + (16 * q + g + 8 * L) * p.I + rb + 16 * c;
+    };
+    uint4 raw2[U2][2];
+#pragma unroll
+    for (int u = 0; u < U2; u++) raw2[u][0] = tc_ldw(w2_at(u, 0)), raw2[u][1] = tc_ldw(w2_at(u, 1));
+
+    // warps 4..7 hand their sums to warps 0..3 (gated: the gate's silu(scale x sum); else the second half of H)
+    float *pp = part + ((warp & 3) * 32 + lane) * NTN * 4;
+    if (warp >= 4)
+#pragma unroll
+        for (int nt = 0; nt < NTN; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+                pp[nt * 4 + e] = GATED ? tc_silu(d[nt][e] * p.s1[r0 + g + 8 * (e >> 1)]) : d[nt][e];
+    __syncthreads();
+    if (warp < 4)
+#pragma unroll
+        for (int nt = 0; nt < NTN; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const int rl = 16 * warp + g + 8 * (e >> 1), t = 8 * nt + 2 * c + (e & 1);
+                const long r = rb + rl;
+                const float v = GATED ? d[nt][e] * p.s1[r] * pp[nt * 4 + e]
+                                      : tc_gelu((d[nt][e] + pp[nt * 4 + e]) * p.s1[r] + __half2float(p.b1[r]));
+                hs[t * HLD + rl] = __float2half_rn(t < p.T ? v : 0.0f);   // padded tokens: zero, add nothing
+            }
+    __syncthreads();
+
+    // GEMM 2: h's 64 k are B, the same for every W2 row group: 8 NTN registers held for the whole slab
+    unsigned hb[4][NTN][2];
+#pragma unroll
+    for (int j = 0; j < 4; j++)
+#pragma unroll
+        for (int nt = 0; nt < NTN; nt++) {
+            const uint2 b = tc_lds8(hs + (8 * nt + g) * HLD + 16 * c + 4 * j);
+            hb[j][nt][0] = b.x, hb[j][nt][1] = b.y;
+        }
+#pragma unroll 1
+    for (int i0 = 0; i0 < NG; i0 += U2) {
+#pragma unroll
+        for (int u = 0; u < U2; u++) {
+            const int i = i0 + u;
+            unsigned q0[4], q8[4];
+            memcpy(q0, &raw2[u][0], 16), memcpy(q8, &raw2[u][1], 16);
+            if (i + U2 < NG) raw2[u][0] = tc_ldw(w2_at(i + U2, 0)), raw2[u][1] = tc_ldw(w2_at(i + U2, 1));
+            float o[NTN][4];
+#pragma unroll
+            for (int nt = 0; nt < NTN; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                unsigned a[4];
+                tc_cvt(q0[j], a[0], a[2]), tc_cvt(q8[j], a[1], a[3]);
+#pragma unroll
+                for (int nt = 0; nt < NTN; nt++) tc_mma(o[nt], a, hb[j][nt][0], hb[j][nt][1]);
+            }
+            const long q = warp + 8L * ((i + rot) % NG), j0 = 16 * q + g;
+#pragma unroll
+            for (int nt = 0; nt < NTN; nt++) {
+                const int t = 8 * nt + 2 * c;
+                if (RED == 0 && t < p.T) {
+                    tc_red2(p.acc + j0 * NT + t, o[nt][0], o[nt][1]);
+                    tc_red2(p.acc + (j0 + 8) * NT + t, o[nt][2], o[nt][3]);
+                } else if (RED == 1 && o[nt][0] == 1.2345e-30f) {   // the probe: keeps the MMAs, never stores
+                    p.acc[j0 * NT + t] = o[nt][1] + o[nt][2] + o[nt][3];
+                }
+            }
+            if (RED == 0 && (i + 1) % TC_CI == 0) {   // a chunk done here: count it; the block completing it ends it
+                const int ch = (i + rot) / TC_CI % NCH;
+                __threadfence();
+                __syncthreads();
+                if (threadIdx.x == 0) *flag = atomicAdd(p.count + ch, 1u) == gridDim.x - 1;
+                __syncthreads();
+                if (*flag) {
+                    __threadfence();
+                    tc_tail<HH, NT, GATED>(p, ch);
+                    if (threadIdx.x == 0) p.count[ch] = 0u;
+                }
+            }
+        }
+    }
+}
+
+#ifndef DS_SIM
+template <int HH, int NT, bool GATED, int RED, bool FRAG>
+__global__ void __launch_bounds__(TC_THREADS, NT <= 8 ? 2 : 1) fused_tc(tc_blk p)
+{
+    TC_SMEM(smem);
+    fused_tc_body<HH, NT, GATED, RED, FRAG>(p, smem);
+}
+#endif
+
+// The codes in fragment order (host): W1 [N1][H] as [N1 / 16][H / 64] tiles, W2 [H][I] as [I / 64][H / 16] tiles;
+// a tile is [2 loads (rows g, g + 8)][32 lanes (g = lane / 4, c = lane % 4)][16 codes at k = 16 c ..]
+static void tc_frag(signed char *dst, const signed char *src, long rows, long cols, bool k_major)
+{
+    for (long rg = 0; rg < rows / 16; rg++)
+        for (long kc = 0; kc < cols / 64; kc++) {
+            signed char *tile = dst + (k_major ? kc * (rows / 16) + rg : rg * (cols / 64) + kc) * 1024;
+            for (int L = 0; L < 2; L++)
+                for (int lane = 0; lane < 32; lane++)
+                    memcpy(tile + L * 512 + lane * 16, src + (16 * rg + lane / 4 + 8 * L) * cols + 64 * kc + 16 * (lane % 4), 16);
+        }
+}

@@ -1,0 +1,118 @@
+// fused_tc_sim.cc — fused_tc.cuh's kernel on the host (each CUDA thread a fiber, mma.sync emulated from the PTX
+// fragment layouts: tests/test_plan_sim_shim.h) against a double reference, before any GPU sees it: H = 1024, GELU
+// (I = 512, LayerNorm, biases) and SwiGLU (I = 384, RMSNorm), 8 and 16 token columns, T from 1 to the columns,
+// codes as stored and in fragment order; every case runs twice (each launch must leave the accumulator and the chunk
+// counters at zero) and checks them at zero after.
+//   g++ -O2 -std=c++17 -o /tmp/fused_tc_sim bench/proto/fused_tc_sim.cc && /tmp/fused_tc_sim
+#include "../../tests/test_plan_sim_shim.h"
+
+#include "fused_tc.cuh"
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
+
+template <int HH, int NT, bool GATED, bool FRAG> struct sim_case {
+    static const tc_blk *arg;
+    static void entry(void *)
+    {
+        DS_DYNAMIC_SMEM(smem);
+        fused_tc_body<HH, NT, GATED, 0, FRAG>(*arg, smem);
+    }
+};
+template <int HH, int NT, bool GATED, bool FRAG> const tc_blk *sim_case<HH, NT, GATED, FRAG>::arg;
+
+template <int HH, int NT, bool GATED, bool FRAG> static int run(long I, int T, unsigned seed)
+{
+    using S = tc_shape<HH, NT>;
+    const long N1 = GATED ? 2 * I : I;
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    std::uniform_int_distribution<int> q(-127, 127);
+    std::vector<__half> x(T * HH), gm(HH), be(HH), b1(N1), b2(HH), y(T * HH);
+    std::vector<signed char> w1(N1 * HH), w2(HH * I), w1f(N1 * HH), w2f(HH * I);
+    std::vector<float> s1(N1), s2(HH), acc(HH * NT, 0.0f);
+    std::vector<unsigned> count(S::NCH, 0u);
+    for (auto &v : x) v = __float2half_rn(u(rng));
+    for (auto &v : gm) v = __float2half_rn(1.0f + 0.25f * u(rng));
+    for (auto &v : be) v = __float2half_rn(0.1f * u(rng));
+    for (auto &v : b1) v = __float2half_rn(0.5f * u(rng));
+    for (auto &v : b2) v = __float2half_rn(0.5f * u(rng));
+    for (auto &v : w1) v = (signed char)q(rng);
+    for (auto &v : w2) v = (signed char)q(rng);
+    for (auto &v : s1) v = 2e-3f * (1.5f + 0.5f * u(rng));
+    for (auto &v : s2) v = 1e-3f * (1.5f + 0.5f * u(rng));
+    tc_frag(w1f.data(), w1.data(), N1, HH, false);
+    tc_frag(w2f.data(), w2.data(), HH, I, true);
+
+    std::vector<double> ref(T * HH);
+    double refmag = 0.0;
+    for (int t = 0; t < T; t++) {
+        double s = 0, qq = 0;
+        for (int c = 0; c < HH; c++) s += __half2float(x[t * HH + c]), qq += (double)__half2float(x[t * HH + c]) * __half2float(x[t * HH + c]);
+        const double mean = GATED ? 0.0 : s / HH, var = GATED ? qq / HH : qq / HH - mean * mean, rstd = 1.0 / std::sqrt(var + 1e-5);
+        std::vector<double> xn(HH), hh(I);
+        for (int c = 0; c < HH; c++)
+            xn[c] = rnd16((__half2float(x[t * HH + c]) - mean) * rstd * __half2float(gm[c]) + (GATED ? 0.0 : __half2float(be[c])));
+        for (long r = 0; r < I; r++) {
+            double a = 0, gs = 0;
+            for (int c = 0; c < HH; c++) a += w1[r * HH + c] * xn[c];
+            if (GATED) {
+                for (int c = 0; c < HH; c++) gs += w1[(I + r) * HH + c] * xn[c];
+                const double gv = gs * s1[I + r];
+                hh[r] = rnd16(a * s1[r] * gv / (1.0 + std::exp(-gv)));
+            } else {
+                const double v = a * s1[r] + __half2float(b1[r]);
+                hh[r] = rnd16(0.5 * v * (1.0 + std::tanh(0.7978845608 * (v + 0.044715 * v * v * v))));
+            }
+        }
+        for (int j = 0; j < HH; j++) {
+            double a = 0;
+            for (long r = 0; r < I; r++) a += w2[(long)j * I + r] * hh[r];
+            ref[t * HH + j] = a * s2[j] + (GATED ? 0.0 : __half2float(b2[j])) + __half2float(x[t * HH + j]);
+            refmag = std::max(refmag, std::fabs(a * s2[j]));
+        }
+    }
+    tc_blk p;
+    p.x = x.data(), p.g = gm.data(), p.be = be.data(), p.b1 = b1.data(), p.b2 = b2.data();
+    p.w1 = FRAG ? w1f.data() : w1.data(), p.w2 = FRAG ? w2f.data() : w2.data();
+    p.s1 = s1.data(), p.s2 = s2.data(), p.y = y.data(), p.acc = acc.data(), p.count = count.data(), p.I = I, p.T = T;
+    sim_case<HH, NT, GATED, FRAG>::arg = &p;
+    double worst = 0.0;
+    int bad = 0;
+    for (int run = 0; run < 2; run++) {
+        std::fill(y.begin(), y.end(), __half{0x7e00});   // poisoned: a NaN where nothing was written
+        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG>::entry, nullptr);
+        double w = 0.0;
+        for (int e = 0; e < T * HH; e++) {
+            const double d = std::fabs(__half2float(y[e]) - ref[e]);
+            w = std::isnan(d) ? INFINITY : std::max(w, d);
+        }
+        worst = std::max(worst, w / refmag);
+        for (float a : acc) bad += a != 0.0f;
+        for (unsigned c : count) bad += c != 0u;
+    }
+    const bool ok = worst < 4e-3 && !bad;
+    printf("%-6s H=%d I=%ld NT=%d T=%-2d %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", HH, I, NT, T, FRAG ? "frag  " : "stored",
+           worst, bad ? "  (accumulator or counters not left at zero)" : "", ok ? "ok" : "FAILED");
+    return !ok;
+}
+
+int main()
+{
+    int fails = 0;
+    unsigned seed = 1;
+    for (int T : {1, 2, 5, 8}) {
+        fails += run<1024, 8, false, false>(512, T, seed++);
+        fails += run<1024, 8, true, false>(384, T, seed++);
+    }
+    for (int T : {3, 8}) fails += run<1024, 8, false, true>(512, T, seed++), fails += run<1024, 8, true, true>(384, T, seed++);
+    for (int T : {9, 16}) {
+        fails += run<1024, 16, false, false>(512, T, seed++);
+        fails += run<1024, 16, true, true>(384, T, seed++);
+    }
+    printf("%s: %d failed\n", fails ? "FAILED" : "passed", fails);
+    return fails != 0;
+}
