@@ -17,8 +17,8 @@
 //           decode GEMVs (256 threads, 2 blocks per SM, x / h staged in shared memory, f16 pair products)
 //   read    the weights' bytes through a plain 16-byte read-only stream (the floor's rate)
 //   tensor cores (fused_tc.cuh, T >= 2): the same one-kernel block with both GEMMs on mma.sync (codes as A, tokens
-//           as B in 8 or 16 columns), chunked tails instead of one last block; as stored, in fragment order, and a
-//           probe without reductions. T = 8 and 16 run these alone (the f16-pair kernels' x is static shared memory).
+//           as B in 8 or 16 columns), chunked tails instead of one last block; as stored, in fragment order, with
+//           v4 reductions (lanes paired), and a probe without reductions. T = 8 and 16 run these alone (the f16-pair kernels' x is static shared memory).
 // Every checked row runs twice before its timing and once after (the accumulator and counters must be left at zero).
 // Both compute products as dsmlp's int8 decode GEMV does (ds_hmac16: exact code pairs in f16, pair sums of 8, fp32
 // every 16 codes) and are checked against a double-precision CPU reference of the same graph (h rounded to f16).
@@ -469,12 +469,15 @@ static int run(const char *name, long I)
         qf.w1 = w1f, qf.w2 = w2f;
         CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
         CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 2, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
         CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 1, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
         char what[64];
         snprintf(what, sizeof what, "tensor cores (%d columns)", NT);
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, false><<<nb, TC_THREADS, SM, s>>>(q); }, true, tr);
         snprintf(what, sizeof what, "tensor cores (%d), fragment order", NT);
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, true><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
+        snprintf(what, sizeof what, "tensor cores (%d), fragment order, v4 reds", NT);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 2, true><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
         snprintf(what, sizeof what, "tensor cores (%d), fragment order, no reds (probe)", NT);
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 1, true><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
         cudaFree(w1f), cudaFree(w2f), cudaFree(cnt);

@@ -16,7 +16,9 @@
 // the next launch. Blocks walk the chunks from different starts, so the chunks complete at different blocks, not
 // all at one (a single last block would walk T x H outputs alone: at T = 16, 64 K of them).
 //
-// Variants: RED 0 the kernel, 1 a probe without reductions or tails (wrong results: what they cost); FRAG: the
+// Variants: RED 0 the kernel (a v2 reduction a lane, row and 8 tokens), 2 the same with lanes pairing their sums into
+// one v4 reduction (half the reduction operations), 1 a probe without reductions or tails (wrong results: what they
+// cost); FRAG: the
 // codes stored in fragment order ([16-row group][64-k step] tiles of 1 KiB, a warp's load 512 contiguous bytes; for
 // W2 [64-k step][16-row group], so that a block's slab is one piece) instead of as stored (a warp's load: 8 rows x 64
 // bytes). The same file compiles on the host under tests/test_plan_sim_shim.h (bench/proto/fused_tc_sim.cc checks
@@ -46,6 +48,10 @@ __device__ __forceinline__ void tc_red2(float *p, float a, float b)
 {
     asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(p), "f"(a), "f"(b) : "memory");
 }
+__device__ __forceinline__ void tc_red4(float *p, float a, float b, float c, float d)
+{
+    asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(p), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
+}
 __device__ __forceinline__ float tc_ldcg(const float *p) { return __ldcg(p); }
 __device__ __forceinline__ uint2 tc_lds8(const __half *p) { return *reinterpret_cast<const uint2 *>(p); }
 #define TC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
@@ -53,6 +59,11 @@ __device__ __forceinline__ uint2 tc_lds8(const __half *p) { return *reinterpret_
 inline uint4 tc_ldw(const void *p) { return ds_ldw16(p); }
 inline void tc_mma(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) { ds_sim_mma(d, a, b0, b1, 0); }
 inline void tc_red2(float *p, float a, float b) { p[0] += a, p[1] += b; }
+inline void tc_red4(float *p, float a, float b, float c, float d)
+{
+    ds_sim_aligned(p, 16);
+    p[0] += a, p[1] += b, p[2] += c, p[3] += d;
+}
 inline float tc_ldcg(const float *p) { return *p; }
 inline uint2 tc_lds8(const __half *p)
 {
@@ -288,11 +299,20 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
                 if (RED == 0 && t < p.T) {
                     tc_red2(p.acc + j0 * NT + t, o[nt][0], o[nt][1]);
                     tc_red2(p.acc + (j0 + 8) * NT + t, o[nt][2], o[nt][3]);
+                } else if (RED == 2) {   // lanes c, c ^ 1 trade a row's pair: even c adds row g, odd c row g + 8, 4 tokens
+                    const bool odd = c & 1;
+                    const float r0 = __shfl_xor_sync(0xffffffffu, odd ? o[nt][0] : o[nt][2], 1),
+                                r1 = __shfl_xor_sync(0xffffffffu, odd ? o[nt][1] : o[nt][3], 1);
+                    const int tb = 8 * nt + 4 * (c >> 1);
+                    if (tb < p.T) {
+                        if (odd) tc_red4(p.acc + (j0 + 8) * NT + tb, r0, r1, o[nt][2], o[nt][3]);
+                        else tc_red4(p.acc + j0 * NT + tb, o[nt][0], o[nt][1], r0, r1);
+                    }
                 } else if (RED == 1 && o[nt][0] == 1.2345e-30f) {   // the probe: keeps the MMAs, never stores
                     p.acc[j0 * NT + t] = o[nt][1] + o[nt][2] + o[nt][3];
                 }
             }
-            if (RED == 0 && (i + 1) % TC_CI == 0) {   // a chunk done here: count it; the block completing it ends it
+            if (RED != 1 && (i + 1) % TC_CI == 0) {   // a chunk done here: count it; the block completing it ends it
                 const int ch = (i + rot) / TC_CI % NCH;
                 __threadfence();
                 __syncthreads();

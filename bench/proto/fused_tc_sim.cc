@@ -14,17 +14,17 @@
 
 static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
 
-template <int HH, int NT, bool GATED, bool FRAG> struct sim_case {
+template <int HH, int NT, bool GATED, bool FRAG, int RED> struct sim_case {
     static const tc_blk *arg;
     static void entry(void *)
     {
         DS_DYNAMIC_SMEM(smem);
-        fused_tc_body<HH, NT, GATED, 0, FRAG>(*arg, smem);
+        fused_tc_body<HH, NT, GATED, RED, FRAG>(*arg, smem);
     }
 };
-template <int HH, int NT, bool GATED, bool FRAG> const tc_blk *sim_case<HH, NT, GATED, FRAG>::arg;
+template <int HH, int NT, bool GATED, bool FRAG, int RED> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED>::arg;
 
-template <int HH, int NT, bool GATED, bool FRAG> static int run(long I, int T, unsigned seed)
+template <int HH, int NT, bool GATED, bool FRAG, int RED = 0> static int run(long I, int T, unsigned seed)
 {
     using S = tc_shape<HH, NT>;
     const long N1 = GATED ? 2 * I : I;
@@ -79,12 +79,12 @@ template <int HH, int NT, bool GATED, bool FRAG> static int run(long I, int T, u
     p.x = x.data(), p.g = gm.data(), p.be = be.data(), p.b1 = b1.data(), p.b2 = b2.data();
     p.w1 = FRAG ? w1f.data() : w1.data(), p.w2 = FRAG ? w2f.data() : w2.data();
     p.s1 = s1.data(), p.s2 = s2.data(), p.y = y.data(), p.acc = acc.data(), p.count = count.data(), p.I = I, p.T = T;
-    sim_case<HH, NT, GATED, FRAG>::arg = &p;
+    sim_case<HH, NT, GATED, FRAG, RED>::arg = &p;
     double worst = 0.0;
     int bad = 0;
     for (int run = 0; run < 2; run++) {
         std::fill(y.begin(), y.end(), __half{0x7e00});   // poisoned: a NaN where nothing was written
-        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG>::entry, nullptr);
+        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED>::entry, nullptr);
         double w = 0.0;
         for (int e = 0; e < T * HH; e++) {
             const double d = std::fabs(__half2float(y[e]) - ref[e]);
@@ -95,7 +95,7 @@ template <int HH, int NT, bool GATED, bool FRAG> static int run(long I, int T, u
         for (unsigned c : count) bad += c != 0u;
     }
     const bool ok = worst < 4e-3 && !bad;
-    printf("%-6s H=%d I=%ld NT=%d T=%-2d %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", HH, I, NT, T, FRAG ? "frag  " : "stored",
+    printf("%-6s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", HH, I, NT, T, FRAG ? "frag  " : "stored", RED ? "v4" : "v2",
            worst, bad ? "  (accumulator or counters not left at zero)" : "", ok ? "ok" : "FAILED");
     return !ok;
 }
@@ -109,6 +109,8 @@ int main()
         fails += run<1024, 8, true, false>(384, T, seed++);
     }
     for (int T : {3, 8}) fails += run<1024, 8, false, true>(512, T, seed++), fails += run<1024, 8, true, true>(384, T, seed++);
+    for (int T : {1, 2, 3, 4, 7, 8}) fails += run<1024, 8, false, true, 2>(512, T, seed++), fails += run<1024, 8, true, false, 2>(384, T, seed++);
+    for (int T : {5, 13, 16}) fails += run<1024, 16, false, false, 2>(512, T, seed++), fails += run<1024, 16, true, true, 2>(384, T, seed++);
     for (int T : {9, 16}) {
         fails += run<1024, 16, false, false>(512, T, seed++);
         fails += run<1024, 16, true, true>(384, T, seed++);
