@@ -18,7 +18,8 @@
 //   read    the weights' bytes through a plain 16-byte read-only stream (the floor's rate)
 //   tensor cores (fused_tc.cuh, T >= 2): the same one-kernel block with both GEMMs on mma.sync (codes as A, tokens
 //           as B in 8 or 16 columns), chunked tails instead of one last block; as stored, in fragment order, with
-//           v4 reductions (lanes paired), and a probe without reductions. T = 8 and 16 run these alone (the f16-pair kernels' x is static shared memory).
+//           v4 reductions (lanes paired), and a probe without reductions. Also on f16 weights (GELU-4096 and
+//           SwiGLU-4096 with f16 for bf16, scales one; T = 2, 8, 16): issue 9's blocks on the same kernel. T = 8 and 16 run these alone (the f16-pair kernels' x is static shared memory).
 // Every checked row runs twice before its timing and once after (the accumulator and counters must be left at zero).
 // Both compute products as dsmlp's int8 decode GEMV does (ds_hmac16: exact code pairs in f16, pair sums of 8, fp32
 // every 16 codes) and are checked against a double-precision CPU reference of the same graph (h rounded to f16).
@@ -26,7 +27,8 @@
 // per-row f32 scales; f16 activations.
 //
 // Build and run (bench/proto/prepare-next-s45.sh builds it, bench/proto/run-next-s45-b.sh runs it):
-//   nvcc -O3 -std=c++17 -arch=sm_90 bench/proto/fused_decode.cu -lcublasLt -o build-gpu/bin/fused_decode
+//   nvcc -O3 -std=c++17 -arch=sm_90 -Xcompiler -fopenmp bench/proto/fused_decode.cu -lcublasLt \
+//        $(gcc -print-file-name=libgomp.a) -o build-gpu/bin/fused_decode     (OpenMP for the host reference, linked in)
 //   build-gpu/bin/fused_decode            (prints one table row per (block, T, variant); exit status 1 on an ERROR)
 // fused_tc.cuh's kernel also runs on the host: g++ -O2 -std=c++17 -o /tmp/s bench/proto/fused_tc_sim.cc && /tmp/s
 #include "proto_cuda.cuh"
@@ -335,25 +337,32 @@ __global__ void to_slabs(signed char *t, const signed char *w, long I)
 static float h2f(__half v) { return __half2float(v); }
 static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
 
-template <int TT, bool GATED>
+// WB 1: int8 codes with a scale a row (every kernel); 2: f16 weights, scales one (the tensor-core kernels only)
+template <int TT, bool GATED, int WB = 1>
 static int run(const char *name, long I)
 {
     const long N1 = GATED ? 2 * I : I;
     blk p;
     __half *x, *g, *be, *b1, *b2, *y, *hbuf;
-    signed char *w1, *w2;
+    signed char *w1, *w2;   // WB bytes an element
     float *s1, *s2, *acc, *tacc;
     unsigned *count, *sink;
     CK(cudaMalloc(&x, TT * H * 2)); CK(cudaMalloc(&g, H * 2)); CK(cudaMalloc(&be, H * 2));
     CK(cudaMalloc(&b1, N1 * 2)); CK(cudaMalloc(&b2, H * 2)); CK(cudaMalloc(&y, TT * H * 2)); CK(cudaMalloc(&hbuf, TT * I * 2));
-    CK(cudaMalloc(&w1, N1 * H)); CK(cudaMalloc(&w2, (long)H * I));
+    CK(cudaMalloc(&w1, N1 * H * WB)); CK(cudaMalloc(&w2, (long)H * I * WB));
     CK(cudaMalloc(&s1, N1 * 4)); CK(cudaMalloc(&s2, H * 4)); CK(cudaMalloc(&acc, TT * H * 4)); CK(cudaMalloc(&tacc, 16 * H * 4));
     CK(cudaMalloc(&count, 4)); CK(cudaMalloc(&sink, 4));
     CK(cudaMemset(acc, 0, TT * H * 4)); CK(cudaMemset(tacc, 0, 16 * H * 4)); CK(cudaMemset(count, 0, 4));
     fill_h<<<256, 256>>>(x, TT * H, 11 + TT, 1.0f); fill_h<<<64, 256>>>(g, H, 12, 0.25f); fill_h<<<64, 256>>>(be, H, 13, 0.1f);
     fill_h<<<256, 256>>>(b1, N1, 14, 0.5f); fill_h<<<64, 256>>>(b2, H, 15, 0.5f);
-    fill_i8<<<1024, 256>>>(w1, N1 * H, 16); fill_i8<<<1024, 256>>>(w2, (long)H * I, 17);
-    fill_f<<<256, 256>>>(s1, N1, 2e-4f); fill_f<<<64, 256>>>(s2, H, 1e-4f);
+    if (WB == 1) {
+        fill_i8<<<1024, 256>>>(w1, N1 * H, 16); fill_i8<<<1024, 256>>>(w2, (long)H * I, 17);
+        fill_f<<<256, 256>>>(s1, N1, 2e-4f); fill_f<<<64, 256>>>(s2, H, 1e-4f);
+    } else {
+        fill_h<<<1024, 256>>>((__half *)w1, N1 * H, 16, 0.03f); fill_h<<<1024, 256>>>((__half *)w2, (long)H * I, 17, 0.015f);
+        std::vector<float> ones(N1, 1.0f);
+        CK(cudaMemcpy(s1, ones.data(), N1 * 4, cudaMemcpyHostToDevice)); CK(cudaMemcpy(s2, ones.data(), H * 4, cudaMemcpyHostToDevice));
+    }
     CK(cudaDeviceSynchronize());
     // gamma around 1: g = 1 + U[-0.25, 0.25]
     {
@@ -364,7 +373,7 @@ static int run(const char *name, long I)
     }
     signed char *w2t;
     CK(cudaMalloc(&w2t, (long)H * I));
-    to_slabs<<<1024, 256>>>(w2t, w2, I);
+    if (WB == 1) to_slabs<<<1024, 256>>>(w2t, w2, I);
     CK(cudaDeviceSynchronize());
     p.w2t = w2t;
     p.x = x, p.g = g, p.be = be, p.b1 = b1, p.b2 = b2, p.w1 = w1, p.w2 = w2, p.s1 = s1, p.s2 = s2, p.I = I;
@@ -374,12 +383,14 @@ static int run(const char *name, long I)
 
     // reference (double; h rounded to f16 as the kernels store it)
     std::vector<__half> hx(TT * H), hgm(H), hbe(H), hb1(N1), hb2(H);
-    std::vector<signed char> hw1(N1 * H), hw2((long)H * I);
-    std::vector<float> hs1(N1), hs2(H);
+    std::vector<signed char> hw1(N1 * H * WB), hw2((long)H * I * WB);   // as stored
+    std::vector<float> hs1(N1), hs2(H), fw1(N1 * H), fw2((long)H * I);  // fw: the weights' values
     CK(cudaMemcpy(hx.data(), x, TT * H * 2, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hgm.data(), g, H * 2, cudaMemcpyDeviceToHost));
     CK(cudaMemcpy(hbe.data(), be, H * 2, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hb1.data(), b1, N1 * 2, cudaMemcpyDeviceToHost));
     CK(cudaMemcpy(hb2.data(), b2, H * 2, cudaMemcpyDeviceToHost));
-    CK(cudaMemcpy(hw1.data(), w1, N1 * H, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hw2.data(), w2, (long)H * I, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(hw1.data(), w1, N1 * H * WB, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hw2.data(), w2, (long)H * I * WB, cudaMemcpyDeviceToHost));
+    for (long e = 0; e < N1 * H; e++) fw1[e] = WB == 1 ? hw1[e] : h2f(reinterpret_cast<const __half *>(hw1.data())[e]);
+    for (long e = 0; e < (long)H * I; e++) fw2[e] = WB == 1 ? hw2[e] : h2f(reinterpret_cast<const __half *>(hw2.data())[e]);
     CK(cudaMemcpy(hs1.data(), s1, N1 * 4, cudaMemcpyDeviceToHost)); CK(cudaMemcpy(hs2.data(), s2, H * 4, cudaMemcpyDeviceToHost));
     std::vector<double> ref(TT * H);
     double refmag = 0.0;
@@ -389,11 +400,12 @@ static int run(const char *name, long I)
         const double mean = GATED ? 0.0 : s / H, var = GATED ? q / H : q / H - mean * mean, rstd = 1.0 / std::sqrt(var + 1e-5);
         std::vector<double> xn(H), hh(I);
         for (int c = 0; c < H; c++) xn[c] = rnd16((h2f(hx[t * H + c]) - mean) * rstd * h2f(hgm[c]) + (GATED ? 0.0 : h2f(hbe[c])));
+#pragma omp parallel for schedule(static)   // the host's cores: device time is what the reference would cost
         for (long r = 0; r < I; r++) {
             double a = 0, gs = 0;
-            for (int c = 0; c < H; c++) a += hw1[r * H + c] * xn[c];
+            for (int c = 0; c < H; c++) a += fw1[r * H + c] * xn[c];
             if (GATED) {
-                for (int c = 0; c < H; c++) gs += hw1[(I + r) * H + c] * xn[c];
+                for (int c = 0; c < H; c++) gs += fw1[(I + r) * H + c] * xn[c];
                 const double gv = gs * hs1[I + r];
                 hh[r] = rnd16(a * hs1[r] * gv / (1.0 + std::exp(-gv)));
             } else {
@@ -401,12 +413,15 @@ static int run(const char *name, long I)
                 hh[r] = rnd16(0.5 * v * (1.0 + std::tanh(0.7978845608 * (v + 0.044715 * v * v * v))));
             }
         }
+        std::vector<double> term(H);
+#pragma omp parallel for schedule(static)
         for (int j = 0; j < H; j++) {
             double a = 0;
-            for (long r = 0; r < I; r++) a += hw2[(long)j * I + r] * hh[r];
+            for (long r = 0; r < I; r++) a += fw2[(long)j * I + r] * hh[r];
+            term[j] = a * hs2[j];
             ref[t * H + j] = a * hs2[j] + (GATED ? 0.0 : h2f(hb2[j])) + h2f(hx[t * H + j]);
-            refmag = std::max(refmag, std::fabs(a * hs2[j]));
         }
+        for (int j = 0; j < H; j++) refmag = std::max(refmag, std::fabs(term[j]));
     }
     auto check = [&]() {
         std::vector<__half> out(TT * H);
@@ -417,9 +432,9 @@ static int run(const char *name, long I)
     };
     auto poison = [&]() { CK(cudaMemset(y, 0xff, TT * H * 2)); };
 
-    const double bytes = (double)N1 * H + (double)H * I;
+    const double bytes = ((double)N1 * H + (double)H * I) * WB;
     auto e_read = [&](cudaStream_t s) {
-        read_stream<<<132 * 4, 512, 0, s>>>((const uint4 *)w1, N1 * H / 16, (const uint4 *)w2, (long)H * I / 16, sink);
+        read_stream<<<132 * 4, 512, 0, s>>>((const uint4 *)w1, N1 * H * WB / 16, (const uint4 *)w2, (long)H * I * WB / 16, sink);
     };
     int errors = 0;
     // checked twice (the second run finds the accumulator and counters as the first left them) and once more after
@@ -441,7 +456,7 @@ static int run(const char *name, long I)
     };
     const float tr = time_graph(st, e_read);
     printf("| %s | %d | read stream (%.1f MB) | %.1f us | 1.00x | %.2f TB/s | |\n", name, TT, bytes / 1e6, tr, bytes / tr * 1e-6);
-    if constexpr (TT <= 4) {   // the f16-pair kernels (their x / h in static shared memory: 48 KiB)
+    if constexpr (TT <= 4 && WB == 1) {   // the f16-pair kernels on codes (their x / h in static shared memory: 48 KiB)
         row("fused, scalar reds", [&](cudaStream_t s) { fused<TT, GATED, 0><<<nb, THREADS, 0, s>>>(p, y, acc, count); }, true, tr);
         row("fused, v4 reds", [&](cudaStream_t s) { fused<TT, GATED, 1><<<nb, THREADS, 0, s>>>(p, y, acc, count); }, true, tr);
         row("fused, v4 reds, W2 slabs", [&](cudaStream_t s) { fused<TT, GATED, 1, true><<<nb, THREADS, 0, s>>>(p, y, acc, count); }, true, tr);
@@ -454,32 +469,33 @@ static int run(const char *name, long I)
     if constexpr (TT >= 2) {   // fused_tc.cuh: the tensor cores, 8 or 16 token columns
         constexpr int NT = TT <= 8 ? 8 : 16;
         constexpr size_t SM = tc_shape<H, NT>::SMEM;
-        std::vector<signed char> f1(N1 * H), f2((long)H * I);
-        tc_frag(f1.data(), hw1.data(), N1, H, false);
-        tc_frag(f2.data(), hw2.data(), H, I, true);
+        std::vector<signed char> f1(N1 * H * WB), f2((long)H * I * WB);
+        tc_frag(f1.data(), hw1.data(), N1, H, false, WB);
+        tc_frag(f2.data(), hw2.data(), H, I, true, WB);
         signed char *w1f, *w2f;
         unsigned *cnt;
-        CK(cudaMalloc(&w1f, N1 * H)); CK(cudaMalloc(&w2f, (long)H * I)); CK(cudaMalloc(&cnt, 64 * 4));
-        CK(cudaMemcpy(w1f, f1.data(), N1 * H, cudaMemcpyHostToDevice)); CK(cudaMemcpy(w2f, f2.data(), (long)H * I, cudaMemcpyHostToDevice));
+        CK(cudaMalloc(&w1f, N1 * H * WB)); CK(cudaMalloc(&w2f, (long)H * I * WB)); CK(cudaMalloc(&cnt, 64 * 4));
+        CK(cudaMemcpy(w1f, f1.data(), N1 * H * WB, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(w2f, f2.data(), (long)H * I * WB, cudaMemcpyHostToDevice));
         CK(cudaMemset(cnt, 0, 64 * 4));
         tc_blk q;
         q.x = x, q.g = g, q.be = be, q.b1 = b1, q.b2 = b2, q.w1 = w1, q.w2 = w2, q.s1 = s1, q.s2 = s2, q.y = y, q.acc = tacc,
         q.count = cnt, q.I = I, q.T = TT;
         tc_blk qf = q;
         qf.w1 = w1f, qf.w2 = w2f;
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 2, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 1, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, false, WB>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, true, WB>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 2, true, WB>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 1, true, WB>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
         char what[64];
         snprintf(what, sizeof what, "tensor cores (%d columns)", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, false><<<nb, TC_THREADS, SM, s>>>(q); }, true, tr);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, false, WB><<<nb, TC_THREADS, SM, s>>>(q); }, true, tr);
         snprintf(what, sizeof what, "tensor cores (%d), fragment order", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, true><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, true, WB><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
         snprintf(what, sizeof what, "tensor cores (%d), fragment order, v4 reds", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 2, true><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 2, true, WB><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
         snprintf(what, sizeof what, "tensor cores (%d), fragment order, no reds (probe)", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 1, true><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 1, true, WB><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
         cudaFree(w1f), cudaFree(w2f), cudaFree(cnt);
     }
     cudaFree(x), cudaFree(g), cudaFree(be), cudaFree(b1), cudaFree(b2), cudaFree(y), cudaFree(hbuf), cudaFree(w1), cudaFree(w2);
@@ -505,6 +521,13 @@ int main()
     errors += run<8, true>("SwiGLU-4096 int8", 14336);
     errors += run<16, false>("GELU-4096 int8", 16384);
     errors += run<16, true>("SwiGLU-4096 int8", 14336);
+    // f16 weights on the same tensor-core kernel (issue 9's blocks; SwiGLU with f16 for bf16: the same bytes)
+    errors += run<2, false, 2>("GELU-4096 f16", 16384);
+    errors += run<2, true, 2>("SwiGLU-4096 f16", 14336);
+    errors += run<8, false, 2>("GELU-4096 f16", 16384);
+    errors += run<8, true, 2>("SwiGLU-4096 f16", 14336);
+    errors += run<16, false, 2>("GELU-4096 f16", 16384);
+    errors += run<16, true, 2>("SwiGLU-4096 f16", 14336);
     printf("%d errors\n", errors);
     return errors != 0;
 }

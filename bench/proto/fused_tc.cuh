@@ -78,8 +78,9 @@ inline uint2 tc_lds8(const __half *p)
 
 struct tc_blk {   // one block's operands
     const __half *x, *g, *be, *b1, *b2;   // x [T][H]; gamma, beta (LayerNorm; RMSNorm: gamma); b1 [I], b2 [H] (GELU)
-    const signed char *w1, *w2;           // codes W1 [N1][H] ([up | gate] when gated), W2 [H][I]; or in FRAG order
-    const float *s1, *s2;                 // a scale a row
+    const void *w1, *w2;                  // W1 [N1][H] ([up | gate] when gated), W2 [H][I]: int8 codes or f16 (WB
+                                          // bytes an element); as stored or in FRAG order
+    const float *s1, *s2;                 // a scale a row (f16 weights: ones)
     __half *y;                            // [T][H]
     float *acc;                           // [H][NT], zero
     unsigned *count;                      // [NCH], zero
@@ -88,8 +89,10 @@ struct tc_blk {   // one block's operands
 };
 
 static const int TC_THREADS = 256, TC_R = 64, TC_CI = 2;   // TC_R: h columns a block; TC_CI: 128-row steps a chunk
+// Token rows of x and h 40 bytes (mod 128) apart: the B loads of an MMA (lane g, c at token g, k offset tc_koff)
+// meet every bank once a half-warp for int8's offsets (32 c bytes) and f16's (16 c)
 template <int HH, int NT> struct tc_shape {
-    static constexpr int XLD = HH + 4, HLD = TC_R + 4, NTN = NT / 8, NG = HH / 128, NCH = NG / TC_CI;
+    static constexpr int XLD = HH + 20, HLD = TC_R + 20, NTN = NT / 8, NG = HH / 128, NCH = NG / TC_CI;
     static constexpr size_t SMEM = (size_t)NT * XLD * 2 + (size_t)NT * HLD * 2 + 4 * 32 * NTN * 4 * 4 + 16 * 4 + 16;
 };
 
@@ -109,6 +112,30 @@ __device__ __forceinline__ void tc_cvt(unsigned u, unsigned &lo, unsigned &hi)
     const __half2 k = __float2half2_rn(1152.0f);
     lo = tc_h2u(__hsub2(h0, k)), hi = tc_h2u(__hsub2(h1, k));
 }
+// A 64-k step of a lane: rows g and g + 8 (L), WB 16-byte parts a row (P): int8 codes at k = 16 c .. 16 c + 15;
+// f16 at k = 32 P + 8 c .. + 7 (a warp's load is 64 contiguous bytes of each of 8 rows either way). MMA j of the step
+// takes 4 of the lane's k's as its fragment slots (2c, 2c + 1, 2c + 8, 2c + 9): these, from tc_koff, and B reads x
+// there.
+template <int WB> __device__ __forceinline__ int tc_koff(int c, int j) { return WB == 1 ? 16 * c + 4 * j : 32 * (j >> 1) + 8 * c + 4 * (j & 1); }
+template <int WB> struct tc_step {
+    uint4 r[2][WB];
+};
+template <int WB> __device__ __forceinline__ const char *tc_step_at(const void *w, long row, long ld, long k, int L, int P, int c)
+{
+    return static_cast<const char *>(w) + ((row + 8 * L) * ld + k) * WB + 64 * P + 16 * c;
+}
+template <int WB> __device__ __forceinline__ void tc_afrag(const tc_step<WB> &s, int j, unsigned (&a)[4])
+{
+    unsigned w[2][4 * WB];
+    memcpy(w[0], s.r[0], 16 * WB), memcpy(w[1], s.r[1], 16 * WB);
+    if (WB == 1) {
+        tc_cvt(w[0][j], a[0], a[2]), tc_cvt(w[1][j], a[1], a[3]);
+    } else {
+        const int q = 4 * (j >> 1) + 2 * (j & 1);
+        a[0] = w[0][q], a[2] = w[0][q + 1], a[1] = w[1][q], a[3] = w[1][q + 1];
+    }
+}
+
 __device__ __forceinline__ float tc_wsum(float v)
 {
 #pragma unroll
@@ -179,11 +206,11 @@ __device__ __noinline__ void tc_tail(const tc_blk &p, int ch)
     }
 }
 
-template <int HH, int NT, bool GATED, int RED, bool FRAG>
+template <int HH, int NT, bool GATED, int RED, bool FRAG, int WB = 1>
 __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *smem)
 {
     using S = tc_shape<HH, NT>;
-    constexpr int XLD = S::XLD, HLD = S::HLD, NTN = S::NTN, NG = S::NG, NCH = S::NCH, U1 = 4, U2 = 4;
+    constexpr int XLD = S::XLD, HLD = S::HLD, NTN = S::NTN, NG = S::NG, NCH = S::NCH, U1 = 4 / WB, U2 = 4 / WB;
     __half *xs = reinterpret_cast<__half *>(smem);   // [NT][XLD]
     __half *hs = xs + NT * XLD;                       // [NT][HLD]
     float *part = reinterpret_cast<float *>(hs + NT * HLD);   // [4 warps][32 lanes][NTN][4]
@@ -198,13 +225,18 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
     static_assert(NIT % U1 == 0 && NG % U2 == 0 && NG % TC_CI == 0 && HH % TC_THREADS == 0, "shapes");
     const long r0 = GATED ? (warp < 4 ? rb + 16 * warp : p.I + rb + 16 * (warp - 4)) : rb + 16 * (warp & 3);
     const int kw0 = GATED ? 0 : (warp >> 2) * (HH / 2);
-    auto w1_at = [&](int it, int L) -> const signed char * {
-        if (FRAG) return p.w1 + ((r0 / 16) * (HH / 64) + kw0 / 64 + it) * 1024 + L * 512 + lane * 16;
-        return p.w1 + (r0 + g + 8 * L) * HH + kw0 + it * 64 + 16 * c;
-    };
-    uint4 raw[U1][2];
+    auto load1 = [&](int it, tc_step<WB> &st) {
 #pragma unroll
-    for (int u = 0; u < U1; u++) raw[u][0] = tc_ldw(w1_at(u, 0)), raw[u][1] = tc_ldw(w1_at(u, 1));   // before the norm
+        for (int L = 0; L < 2; L++)
+#pragma unroll
+            for (int P = 0; P < WB; P++)
+                st.r[L][P] = tc_ldw(FRAG ? static_cast<const char *>(p.w1) + ((r0 / 16) * (HH / 64) + kw0 / 64 + it) * 1024 * WB +
+                                               (L * WB + P) * 512 + lane * 16
+                                         : tc_step_at<WB>(p.w1, r0 + g, HH, kw0 + it * 64, L, P, c));
+    };
+    tc_step<WB> raw[U1];
+#pragma unroll
+    for (int u = 0; u < U1; u++) load1(u, raw[u]);   // before the norm
     tc_norm<HH, NT, GATED>(xs, XLD, p, red);
     float d[NTN][4];
 #pragma unroll
@@ -214,17 +246,16 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
 #pragma unroll
         for (int u = 0; u < U1; u++) {
             const int it = it0 + u;
-            unsigned q0[4], q8[4];
-            memcpy(q0, &raw[u][0], 16), memcpy(q8, &raw[u][1], 16);
-            if (it + U1 < NIT) raw[u][0] = tc_ldw(w1_at(it + U1, 0)), raw[u][1] = tc_ldw(w1_at(it + U1, 1));
-            const __half *xb = xs + g * XLD + kw0 + it * 64 + 16 * c;
+            const tc_step<WB> cur = raw[u];
+            if (it + U1 < NIT) load1(it + U1, raw[u]);
+            const __half *xb = xs + g * XLD + kw0 + it * 64;
 #pragma unroll
             for (int j = 0; j < 4; j++) {
                 unsigned a[4];
-                tc_cvt(q0[j], a[0], a[2]), tc_cvt(q8[j], a[1], a[3]);
+                tc_afrag(cur, j, a);
 #pragma unroll
                 for (int nt = 0; nt < NTN; nt++) {
-                    const uint2 b = tc_lds8(xb + 8 * nt * XLD + 4 * j);
+                    const uint2 b = tc_lds8(xb + 8 * nt * XLD + tc_koff<WB>(c, j));
                     tc_mma(d[nt], a, b.x, b.y);
                 }
             }
@@ -234,14 +265,19 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
     // GEMM 2's first loads before the hand-over: W2 rows 16 q + g (+ 8) at the block's 64 k, q = w + 8 i' with the
     // 128-row steps i' rotated by whole chunks per block (the chunks complete at different blocks)
     const int rot = (int)(blockIdx.x % NCH) * TC_CI;
-    auto w2_at = [&](int i, int L) -> const signed char * {
+    auto load2 = [&](int i, tc_step<WB> &st) {
         const long q = warp + 8L * ((i + rot) % NG);
-        if (FRAG) return p.w2 + ((rb / 64) * (HH / 16) + q) * 1024 + L * 512 + lane * 16;
-        return p.w2 + (16 * q + g + 8 * L) * p.I + rb + 16 * c;
-    };
-    uint4 raw2[U2][2];
 #pragma unroll
-    for (int u = 0; u < U2; u++) raw2[u][0] = tc_ldw(w2_at(u, 0)), raw2[u][1] = tc_ldw(w2_at(u, 1));
+        for (int L = 0; L < 2; L++)
+#pragma unroll
+            for (int P = 0; P < WB; P++)
+                st.r[L][P] = tc_ldw(FRAG ? static_cast<const char *>(p.w2) + ((rb / 64) * (HH / 16) + q) * 1024 * WB +
+                                               (L * WB + P) * 512 + lane * 16
+                                         : tc_step_at<WB>(p.w2, 16 * q + g, p.I, rb, L, P, c));
+    };
+    tc_step<WB> raw2[U2];
+#pragma unroll
+    for (int u = 0; u < U2; u++) load2(u, raw2[u]);
 
     // warps 4..7 hand their sums to warps 0..3 (gated: the gate's silu(scale x sum); else the second half of H)
     float *pp = part + ((warp & 3) * 32 + lane) * NTN * 4;
@@ -271,7 +307,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
     for (int j = 0; j < 4; j++)
 #pragma unroll
         for (int nt = 0; nt < NTN; nt++) {
-            const uint2 b = tc_lds8(hs + (8 * nt + g) * HLD + 16 * c + 4 * j);
+            const uint2 b = tc_lds8(hs + (8 * nt + g) * HLD + tc_koff<WB>(c, j));
             hb[j][nt][0] = b.x, hb[j][nt][1] = b.y;
         }
 #pragma unroll 1
@@ -279,16 +315,15 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
 #pragma unroll
         for (int u = 0; u < U2; u++) {
             const int i = i0 + u;
-            unsigned q0[4], q8[4];
-            memcpy(q0, &raw2[u][0], 16), memcpy(q8, &raw2[u][1], 16);
-            if (i + U2 < NG) raw2[u][0] = tc_ldw(w2_at(i + U2, 0)), raw2[u][1] = tc_ldw(w2_at(i + U2, 1));
+            const tc_step<WB> cur = raw2[u];
+            if (i + U2 < NG) load2(i + U2, raw2[u]);
             float o[NTN][4];
 #pragma unroll
             for (int nt = 0; nt < NTN; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
 #pragma unroll
             for (int j = 0; j < 4; j++) {
                 unsigned a[4];
-                tc_cvt(q0[j], a[0], a[2]), tc_cvt(q8[j], a[1], a[3]);
+                tc_afrag(cur, j, a);
 #pragma unroll
                 for (int nt = 0; nt < NTN; nt++) tc_mma(o[nt], a, hb[j][nt][0], hb[j][nt][1]);
             }
@@ -329,23 +364,26 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
 }
 
 #ifndef DS_SIM
-template <int HH, int NT, bool GATED, int RED, bool FRAG>
+template <int HH, int NT, bool GATED, int RED, bool FRAG, int WB = 1>
 __global__ void __launch_bounds__(TC_THREADS, NT <= 8 ? 2 : 1) fused_tc(tc_blk p)
 {
     TC_SMEM(smem);
-    fused_tc_body<HH, NT, GATED, RED, FRAG>(p, smem);
+    fused_tc_body<HH, NT, GATED, RED, FRAG, WB>(p, smem);
 }
 #endif
 
-// The codes in fragment order (host): W1 [N1][H] as [N1 / 16][H / 64] tiles, W2 [H][I] as [I / 64][H / 16] tiles;
-// a tile is [2 loads (rows g, g + 8)][32 lanes (g = lane / 4, c = lane % 4)][16 codes at k = 16 c ..]
-static void tc_frag(signed char *dst, const signed char *src, long rows, long cols, bool k_major)
+// The weights in fragment order (host; ES bytes an element): W1 [N1][H] as [N1 / 16][H / 64] tiles, W2 [H][I] as
+// [I / 64][H / 16] tiles (k_major); a tile is [2 rows (g, g + 8)][ES parts][32 lanes (g = lane / 4, c = lane % 4)]
+// [16 bytes], each lane's bytes those tc_step_at reads as stored
+static void tc_frag(void *dst, const void *src, long rows, long cols, bool k_major, int ES = 1)
 {
     for (long rg = 0; rg < rows / 16; rg++)
         for (long kc = 0; kc < cols / 64; kc++) {
-            signed char *tile = dst + (k_major ? kc * (rows / 16) + rg : rg * (cols / 64) + kc) * 1024;
+            char *tile = static_cast<char *>(dst) + (k_major ? kc * (rows / 16) + rg : rg * (cols / 64) + kc) * 1024 * ES;
             for (int L = 0; L < 2; L++)
-                for (int lane = 0; lane < 32; lane++)
-                    memcpy(tile + L * 512 + lane * 16, src + (16 * rg + lane / 4 + 8 * L) * cols + 64 * kc + 16 * (lane % 4), 16);
+                for (int P = 0; P < ES; P++)
+                    for (int lane = 0; lane < 32; lane++)
+                        memcpy(tile + (L * ES + P) * 512 + lane * 16,
+                               static_cast<const char *>(src) + ((16 * rg + lane / 4 + 8 * L) * cols + 64 * kc) * ES + 64 * P + 16 * (lane % 4), 16);
         }
 }

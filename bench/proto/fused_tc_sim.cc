@@ -14,17 +14,18 @@
 
 static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
 
-template <int HH, int NT, bool GATED, bool FRAG, int RED> struct sim_case {
+template <int HH, int NT, bool GATED, bool FRAG, int RED, int WB> struct sim_case {
     static const tc_blk *arg;
     static void entry(void *)
     {
         DS_DYNAMIC_SMEM(smem);
-        fused_tc_body<HH, NT, GATED, RED, FRAG>(*arg, smem);
+        fused_tc_body<HH, NT, GATED, RED, FRAG, WB>(*arg, smem);
     }
 };
-template <int HH, int NT, bool GATED, bool FRAG, int RED> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED>::arg;
+template <int HH, int NT, bool GATED, bool FRAG, int RED, int WB> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED, WB>::arg;
 
-template <int HH, int NT, bool GATED, bool FRAG, int RED = 0> static int run(long I, int T, unsigned seed)
+// WB 1: int8 codes with a scale a row; 2: f16 weights (scales one)
+template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WB = 1> static int run(long I, int T, unsigned seed)
 {
     using S = tc_shape<HH, NT>;
     const long N1 = GATED ? 2 * I : I;
@@ -32,7 +33,8 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0> static int run(lon
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
     std::uniform_int_distribution<int> q(-127, 127);
     std::vector<__half> x(T * HH), gm(HH), be(HH), b1(N1), b2(HH), y(T * HH);
-    std::vector<signed char> w1(N1 * HH), w2(HH * I), w1f(N1 * HH), w2f(HH * I);
+    std::vector<double> w1(N1 * HH), w2(HH * I);   // the weights' values
+    std::vector<unsigned char> m1(N1 * HH * WB), m2(HH * I * WB), m1f(N1 * HH * WB), m2f(HH * I * WB);   // as the kernel reads them
     std::vector<float> s1(N1), s2(HH), acc(HH * NT, 0.0f);
     std::vector<unsigned> count(S::NCH, 0u);
     for (auto &v : x) v = __float2half_rn(u(rng));
@@ -40,12 +42,22 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0> static int run(lon
     for (auto &v : be) v = __float2half_rn(0.1f * u(rng));
     for (auto &v : b1) v = __float2half_rn(0.5f * u(rng));
     for (auto &v : b2) v = __float2half_rn(0.5f * u(rng));
-    for (auto &v : w1) v = (signed char)q(rng);
-    for (auto &v : w2) v = (signed char)q(rng);
-    for (auto &v : s1) v = 2e-3f * (1.5f + 0.5f * u(rng));
-    for (auto &v : s2) v = 1e-3f * (1.5f + 0.5f * u(rng));
-    tc_frag(w1f.data(), w1.data(), N1, HH, false);
-    tc_frag(w2f.data(), w2.data(), HH, I, true);
+    auto weights = [&](std::vector<double> &w, std::vector<unsigned char> &m, float a) {
+        for (size_t e = 0; e < w.size(); e++) {
+            if (WB == 1) {
+                const signed char v = (signed char)q(rng);
+                w[e] = v, m[e] = (unsigned char)v;
+            } else {
+                const __half h = __float2half_rn(a * u(rng));
+                w[e] = __half2float(h), memcpy(&m[2 * e], &h, 2);
+            }
+        }
+    };
+    weights(w1, m1, 0.06f), weights(w2, m2, 0.03f);
+    for (auto &v : s1) v = WB == 1 ? 2e-3f * (1.5f + 0.5f * u(rng)) : 1.0f;
+    for (auto &v : s2) v = WB == 1 ? 1e-3f * (1.5f + 0.5f * u(rng)) : 1.0f;
+    tc_frag(m1f.data(), m1.data(), N1, HH, false, WB);
+    tc_frag(m2f.data(), m2.data(), HH, I, true, WB);
 
     std::vector<double> ref(T * HH);
     double refmag = 0.0;
@@ -77,14 +89,14 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0> static int run(lon
     }
     tc_blk p;
     p.x = x.data(), p.g = gm.data(), p.be = be.data(), p.b1 = b1.data(), p.b2 = b2.data();
-    p.w1 = FRAG ? w1f.data() : w1.data(), p.w2 = FRAG ? w2f.data() : w2.data();
+    p.w1 = FRAG ? m1f.data() : m1.data(), p.w2 = FRAG ? m2f.data() : m2.data();
     p.s1 = s1.data(), p.s2 = s2.data(), p.y = y.data(), p.acc = acc.data(), p.count = count.data(), p.I = I, p.T = T;
-    sim_case<HH, NT, GATED, FRAG, RED>::arg = &p;
+    sim_case<HH, NT, GATED, FRAG, RED, WB>::arg = &p;
     double worst = 0.0;
     int bad = 0;
     for (int run = 0; run < 2; run++) {
         std::fill(y.begin(), y.end(), __half{0x7e00});   // poisoned: a NaN where nothing was written
-        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED>::entry, nullptr);
+        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WB>::entry, nullptr);
         double w = 0.0;
         for (int e = 0; e < T * HH; e++) {
             const double d = std::fabs(__half2float(y[e]) - ref[e]);
@@ -95,7 +107,7 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0> static int run(lon
         for (unsigned c : count) bad += c != 0u;
     }
     const bool ok = worst < 4e-3 && !bad;
-    printf("%-6s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", HH, I, NT, T, FRAG ? "frag  " : "stored", RED ? "v4" : "v2",
+    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WB == 1 ? "int8" : "f16 ", HH, I, NT, T, FRAG ? "frag  " : "stored", RED ? "v4" : "v2",
            worst, bad ? "  (accumulator or counters not left at zero)" : "", ok ? "ok" : "FAILED");
     return !ok;
 }
@@ -111,6 +123,8 @@ int main()
     for (int T : {3, 8}) fails += run<1024, 8, false, true>(512, T, seed++), fails += run<1024, 8, true, true>(384, T, seed++);
     for (int T : {1, 2, 3, 4, 7, 8}) fails += run<1024, 8, false, true, 2>(512, T, seed++), fails += run<1024, 8, true, false, 2>(384, T, seed++);
     for (int T : {5, 13, 16}) fails += run<1024, 16, false, false, 2>(512, T, seed++), fails += run<1024, 16, true, true, 2>(384, T, seed++);
+    for (int T : {1, 4, 8}) fails += run<1024, 8, false, false, 0, 2>(512, T, seed++), fails += run<1024, 8, true, true, 2, 2>(384, T, seed++);
+    for (int T : {11, 16}) fails += run<1024, 16, false, true, 2, 2>(512, T, seed++), fails += run<1024, 16, true, false, 0, 2>(384, T, seed++);
     for (int T : {9, 16}) {
         fails += run<1024, 16, false, false>(512, T, seed++);
         fails += run<1024, 16, true, true>(384, T, seed++);

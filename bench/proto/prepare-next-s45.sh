@@ -14,7 +14,7 @@ bash bench/build_variant.sh glf $P/gemv-loads-first.patch
 bash bench/build_variant.sh gpw $P/gemv-pdl-wait.patch
 bash bench/build_variant.sh gfw $P/gemv-loads-first.patch $P/gemv-pdl-wait.patch
 bash bench/build_variant.sh glp $P/gemv-loads-probe.patch
-nvcc -O3 -std=c++17 -arch=sm_90 $P/fused_decode.cu -lcublasLt -o build-gpu/bin/fused_decode
+nvcc -O3 -std=c++17 -arch=sm_90 -Xcompiler -fopenmp $P/fused_decode.cu -lcublasLt "$(gcc -print-file-name=libgomp.a)" -o build-gpu/bin/fused_decode   # OpenMP linked in: the host reference on all cores
 pairs=()
 for b in gelu_i8_h4096 swiglu_i8_h4096 gelu_f16_h4096 swiglu_bf16_h4096 swiglu_fp8_h4096; do
   for v in hd glf gpw gfw glp chain; do pairs+=($v:$b:1,2); done

@@ -4,7 +4,7 @@
 # (bench/proto/decode-chain.patch, after run-next-s45-c.sh passed) against main at T = 1, 2; then the [out,in] GEMV A/B (whose hd rows are main's own GELU/SwiGLU-4096 int8 at T = 1, 2) that session 41 prepared (run-next-s41-gemv.sh: glf, gpw, gfw, glp, d4 against hd).
 # Before the call (a fresh checkout has no build-gpu): bash bench/proto/prepare-next-s45.sh (about 4 min here), which does:
 #   BUILD_DIR=build-gpu BUILD_TYPE=Release bash tools/bootstrap.sh
-#   nvcc -O3 -std=c++17 -arch=sm_90 bench/proto/fused_decode.cu -lcublasLt -o build-gpu/bin/fused_decode
+#   nvcc -O3 -std=c++17 -arch=sm_90 bench/proto/fused_decode.cu -Xcompiler -fopenmp -lcublasLt $(gcc -print-file-name=libgomp.a) -o build-gpu/bin/fused_decode
 #   the variants and the store as run-next-s41-gemv.sh's header says (hd glf gpw gfw glp; store_prefill.sh with its
 #   pairs only: prefill-next.sh's s39 pairs need bal / tlbal too)
 # carry build-gpu/bin build-gpu/store-next.tar.xz (34 MiB); run: bash bench/proto/run-next-s45-b.sh > $OUT/b.log 2>&1
