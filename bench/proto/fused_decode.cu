@@ -16,10 +16,10 @@
 //   two     the same math as two kernels (norm + GEMV 1 + act -> h in memory; GEMV 2 + epilogue), like dsmlp's
 //           decode GEMVs (256 threads, 2 blocks per SM, x / h staged in shared memory, f16 pair products)
 //   read    the weights' bytes through a plain 16-byte read-only stream (the floor's rate)
-//   tensor cores (fused_tc.cuh, T >= 2): the same one-kernel block with both GEMMs on mma.sync (codes as A, tokens
+//   tensor cores (fused_tc.cuh, every T): the same one-kernel block with both GEMMs on mma.sync (codes as A, tokens
 //           as B in 8 or 16 columns), chunked tails instead of one last block; as stored, in fragment order, with
 //           v4 reductions (lanes paired), and a probe without reductions. Also on f16 weights (GELU-4096 and
-//           SwiGLU-4096 with f16 for bf16, scales one; T = 2, 8, 16): issue 9's blocks on the same kernel. T = 8 and 16 run these alone (the f16-pair kernels' x is static shared memory).
+//           SwiGLU-4096 with f16 for bf16, scales one; T = 1, 2, 8, 16): issue 9's blocks on the same kernel. T = 8 and 16 run these alone (the f16-pair kernels' x is static shared memory).
 // Every checked row runs twice before its timing and once after (the accumulator and counters must be left at zero).
 // Both compute products as dsmlp's int8 decode GEMV does (ds_hmac16: exact code pairs in f16, pair sums of 8, fp32
 // every 16 codes) and are checked against a double-precision CPU reference of the same graph (h rounded to f16).
@@ -466,7 +466,7 @@ static int run(const char *name, long I)
             two2<TT, GATED><<<H / 16, THREADS, 0, s>>>(p, hbuf, y);
         }, true, tr);
     }
-    if constexpr (TT >= 2) {   // fused_tc.cuh: the tensor cores, 8 or 16 token columns
+    {   // fused_tc.cuh: the tensor cores, 8 or 16 token columns (T = 1 too: can one kernel serve T = 1..16?)
         constexpr int NT = TT <= 8 ? 8 : 16;
         constexpr size_t SM = tc_shape<H, NT>::SMEM;
         std::vector<signed char> f1(N1 * H * WB), f2((long)H * I * WB);
@@ -522,6 +522,8 @@ int main()
     errors += run<16, false>("GELU-4096 int8", 16384);
     errors += run<16, true>("SwiGLU-4096 int8", 14336);
     // f16 weights on the same tensor-core kernel (issue 9's blocks; SwiGLU with f16 for bf16: the same bytes)
+    errors += run<1, false, 2>("GELU-4096 f16", 16384);
+    errors += run<1, true, 2>("SwiGLU-4096 f16", 14336);
     errors += run<2, false, 2>("GELU-4096 f16", 16384);
     errors += run<2, true, 2>("SwiGLU-4096 f16", 14336);
     errors += run<8, false, 2>("GELU-4096 f16", 16384);
