@@ -53,6 +53,12 @@ __device__ __forceinline__ void tc_red4(float *p, float a, float b, float c, flo
     asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(p), "f"(a), "f"(b), "f"(c), "f"(d) : "memory");
 }
 __device__ __forceinline__ float tc_ldcg(const float *p) { return __ldcg(p); }
+__device__ __forceinline__ unsigned tc_fp8x2(unsigned short v)   // two e4m3 codes -> an f16 pair, exact (sm_89)
+{
+    unsigned r;
+    asm("{ .reg .b16 t; mov.b16 t, %1; cvt.rn.f16x2.e4m3x2 %0, t; }\n" : "=r"(r) : "h"(v));
+    return r;
+}
 __device__ __forceinline__ uint2 tc_lds8(const __half *p) { return *reinterpret_cast<const uint2 *>(p); }
 #define TC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
 #else
@@ -65,6 +71,7 @@ inline void tc_red4(float *p, float a, float b, float c, float d)
     p[0] += a, p[1] += b, p[2] += c, p[3] += d;
 }
 inline float tc_ldcg(const float *p) { return *p; }
+inline unsigned tc_fp8x2(unsigned short v) { return ds_fp8x2_to_h2(v); }
 inline uint2 tc_lds8(const __half *p)
 {
     ds_sim_aligned(p, 8);
@@ -78,8 +85,8 @@ inline uint2 tc_lds8(const __half *p)
 
 struct tc_blk {   // one block's operands
     const __half *x, *g, *be, *b1, *b2;   // x [T][H]; gamma, beta (LayerNorm; RMSNorm: gamma); b1 [I], b2 [H] (GELU)
-    const void *w1, *w2;                  // W1 [N1][H] ([up | gate] when gated), W2 [H][I]: int8 codes or f16 (WB
-                                          // bytes an element); as stored or in FRAG order
+    const void *w1, *w2;                  // W1 [N1][H] ([up | gate] when gated), W2 [H][I]: int8 or fp8 e4m3 codes,
+                                          // or f16 (WK); as stored or in FRAG order
     const float *s1, *s2;                 // a scale a row (f16 weights: ones)
     __half *y;                            // [T][H]
     float *acc;                           // [H][NT], zero
@@ -124,12 +131,20 @@ template <int WB> __device__ __forceinline__ const char *tc_step_at(const void *
 {
     return static_cast<const char *>(w) + ((row + 8 * L) * ld + k) * WB + 64 * P + 16 * c;
 }
-template <int WB> __device__ __forceinline__ void tc_afrag(const tc_step<WB> &s, int j, unsigned (&a)[4])
+// The weights' kinds (WK): 0 int8 codes, 1 fp8 e4m3 codes (sm_89's exact pair conversion), 2 f16; bytes an element
+template <int WK> struct tc_wk {
+    static constexpr int WB = WK == 2 ? 2 : 1;
+};
+template <int WK> __device__ __forceinline__ void tc_afrag(const tc_step<tc_wk<WK>::WB> &s, int j, unsigned (&a)[4])
 {
+    constexpr int WB = tc_wk<WK>::WB;
     unsigned w[2][4 * WB];
     memcpy(w[0], s.r[0], 16 * WB), memcpy(w[1], s.r[1], 16 * WB);
-    if (WB == 1) {
+    if (WK == 0) {
         tc_cvt(w[0][j], a[0], a[2]), tc_cvt(w[1][j], a[1], a[3]);
+    } else if (WK == 1) {
+        a[0] = tc_fp8x2((unsigned short)w[0][j]), a[2] = tc_fp8x2((unsigned short)(w[0][j] >> 16));
+        a[1] = tc_fp8x2((unsigned short)w[1][j]), a[3] = tc_fp8x2((unsigned short)(w[1][j] >> 16));
     } else {
         const int q = 4 * (j >> 1) + 2 * (j & 1);
         a[0] = w[0][q], a[2] = w[0][q + 1], a[1] = w[1][q], a[3] = w[1][q + 1];
@@ -206,9 +221,10 @@ __device__ __noinline__ void tc_tail(const tc_blk &p, int ch)
     }
 }
 
-template <int HH, int NT, bool GATED, int RED, bool FRAG, int WB = 1>
+template <int HH, int NT, bool GATED, int RED, bool FRAG, int WK = 0>
 __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *smem)
 {
+    constexpr int WB = tc_wk<WK>::WB;
     using S = tc_shape<HH, NT>;
     constexpr int XLD = S::XLD, HLD = S::HLD, NTN = S::NTN, NG = S::NG, NCH = S::NCH, U1 = 4 / WB, U2 = 4 / WB;
     __half *xs = reinterpret_cast<__half *>(smem);   // [NT][XLD]
@@ -252,7 +268,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
 #pragma unroll
             for (int j = 0; j < 4; j++) {
                 unsigned a[4];
-                tc_afrag(cur, j, a);
+                tc_afrag<WK>(cur, j, a);
 #pragma unroll
                 for (int nt = 0; nt < NTN; nt++) {
                     const uint2 b = tc_lds8(xb + 8 * nt * XLD + tc_koff<WB>(c, j));
@@ -323,7 +339,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
 #pragma unroll
             for (int j = 0; j < 4; j++) {
                 unsigned a[4];
-                tc_afrag(cur, j, a);
+                tc_afrag<WK>(cur, j, a);
 #pragma unroll
                 for (int nt = 0; nt < NTN; nt++) tc_mma(o[nt], a, hb[j][nt][0], hb[j][nt][1]);
             }
@@ -364,11 +380,11 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
 }
 
 #ifndef DS_SIM
-template <int HH, int NT, bool GATED, int RED, bool FRAG, int WB = 1>
+template <int HH, int NT, bool GATED, int RED, bool FRAG, int WK = 0>
 __global__ void __launch_bounds__(TC_THREADS, NT <= 8 ? 2 : 1) fused_tc(tc_blk p)
 {
     TC_SMEM(smem);
-    fused_tc_body<HH, NT, GATED, RED, FRAG, WB>(p, smem);
+    fused_tc_body<HH, NT, GATED, RED, FRAG, WK>(p, smem);
 }
 #endif
 

@@ -14,19 +14,20 @@
 
 static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
 
-template <int HH, int NT, bool GATED, bool FRAG, int RED, int WB> struct sim_case {
+template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> struct sim_case {
     static const tc_blk *arg;
     static void entry(void *)
     {
         DS_DYNAMIC_SMEM(smem);
-        fused_tc_body<HH, NT, GATED, RED, FRAG, WB>(*arg, smem);
+        fused_tc_body<HH, NT, GATED, RED, FRAG, WK>(*arg, smem);
     }
 };
-template <int HH, int NT, bool GATED, bool FRAG, int RED, int WB> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED, WB>::arg;
+template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED, WK>::arg;
 
-// WB 1: int8 codes with a scale a row; 2: f16 weights (scales one)
-template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WB = 1> static int run(long I, int T, unsigned seed)
+// WK 0: int8 codes with a scale a row; 1: fp8 e4m3 codes (|w| <= 15) with a scale a row; 2: f16 weights (scales one)
+template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static int run(long I, int T, unsigned seed)
 {
+    constexpr int WB = tc_wk<WK>::WB;
     using S = tc_shape<HH, NT>;
     const long N1 = GATED ? 2 * I : I;
     std::mt19937 rng(seed);
@@ -44,9 +45,14 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WB = 1> static
     for (auto &v : b2) v = __float2half_rn(0.5f * u(rng));
     auto weights = [&](std::vector<double> &w, std::vector<unsigned char> &m, float a) {
         for (size_t e = 0; e < w.size(); e++) {
-            if (WB == 1) {
+            if (WK == 0) {
                 const signed char v = (signed char)q(rng);
                 w[e] = v, m[e] = (unsigned char)v;
+            } else if (WK == 1) {
+                const unsigned char b = (unsigned char)((q(rng) < 0 ? 0x80 : 0) | (unsigned)(q(rng) + 127) % 0x58);
+                __half h;
+                h.x = ds_sim_e4m3_to_h(b);
+                w[e] = __half2float(h), m[e] = b;
             } else {
                 const __half h = __float2half_rn(a * u(rng));
                 w[e] = __half2float(h), memcpy(&m[2 * e], &h, 2);
@@ -54,8 +60,10 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WB = 1> static
         }
     };
     weights(w1, m1, 0.06f), weights(w2, m2, 0.03f);
-    for (auto &v : s1) v = WB == 1 ? 2e-3f * (1.5f + 0.5f * u(rng)) : 1.0f;
-    for (auto &v : s2) v = WB == 1 ? 1e-3f * (1.5f + 0.5f * u(rng)) : 1.0f;
+    // scales that keep the W2 terms near 1 (the output's f16 rounding is relative to |y|, the error to the terms)
+    const float sc = WK == 0 ? 1.0f : 20.0f;   // fp8 codes here are ~20x smaller than int8's
+    for (auto &v : s1) v = WK != 2 ? sc * 2e-3f * (1.5f + 0.5f * u(rng)) : 1.0f;
+    for (auto &v : s2) v = WK != 2 ? sc * 1e-3f * (1.5f + 0.5f * u(rng)) : 1.0f;
     tc_frag(m1f.data(), m1.data(), N1, HH, false, WB);
     tc_frag(m2f.data(), m2.data(), HH, I, true, WB);
 
@@ -91,12 +99,12 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WB = 1> static
     p.x = x.data(), p.g = gm.data(), p.be = be.data(), p.b1 = b1.data(), p.b2 = b2.data();
     p.w1 = FRAG ? m1f.data() : m1.data(), p.w2 = FRAG ? m2f.data() : m2.data();
     p.s1 = s1.data(), p.s2 = s2.data(), p.y = y.data(), p.acc = acc.data(), p.count = count.data(), p.I = I, p.T = T;
-    sim_case<HH, NT, GATED, FRAG, RED, WB>::arg = &p;
+    sim_case<HH, NT, GATED, FRAG, RED, WK>::arg = &p;
     double worst = 0.0;
     int bad = 0;
     for (int run = 0; run < 2; run++) {
         std::fill(y.begin(), y.end(), __half{0x7e00});   // poisoned: a NaN where nothing was written
-        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WB>::entry, nullptr);
+        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::entry, nullptr);
         double w = 0.0;
         for (int e = 0; e < T * HH; e++) {
             const double d = std::fabs(__half2float(y[e]) - ref[e]);
@@ -107,7 +115,7 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WB = 1> static
         for (unsigned c : count) bad += c != 0u;
     }
     const bool ok = worst < 4e-3 && !bad;
-    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WB == 1 ? "int8" : "f16 ", HH, I, NT, T, FRAG ? "frag  " : "stored", RED ? "v4" : "v2",
+    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, FRAG ? "frag  " : "stored", RED ? "v4" : "v2",
            worst, bad ? "  (accumulator or counters not left at zero)" : "", ok ? "ok" : "FAILED");
     return !ok;
 }
@@ -124,6 +132,8 @@ int main()
     for (int T : {1, 2, 3, 4, 7, 8}) fails += run<1024, 8, false, true, 2>(512, T, seed++), fails += run<1024, 8, true, false, 2>(384, T, seed++);
     for (int T : {5, 13, 16}) fails += run<1024, 16, false, false, 2>(512, T, seed++), fails += run<1024, 16, true, true, 2>(384, T, seed++);
     for (int T : {1, 4, 8}) fails += run<1024, 8, false, false, 0, 2>(512, T, seed++), fails += run<1024, 8, true, true, 2, 2>(384, T, seed++);
+    for (int T : {1, 3, 8}) fails += run<1024, 8, false, true, 2, 1>(512, T, seed++), fails += run<1024, 8, true, false, 0, 1>(384, T, seed++);
+    for (int T : {16}) fails += run<1024, 16, false, false, 0, 1>(512, T, seed++), fails += run<1024, 16, true, true, 2, 1>(384, T, seed++);
     for (int T : {11, 16}) fails += run<1024, 16, false, true, 2, 2>(512, T, seed++), fails += run<1024, 16, true, false, 0, 2>(384, T, seed++);
     for (int T : {9, 16}) {
         fails += run<1024, 16, false, false>(512, T, seed++);

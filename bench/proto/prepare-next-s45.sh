@@ -25,6 +25,6 @@ done
 for b in gelu_i8_h4096 swiglu_i8_h4096 swiglu_fp8_h4096; do   # the chain on codes to T = 4 (mixed kernels off)
   pairs+=(hd:$b:1,2,3,4 chain:$b:1,2,3,4:DSMLP_MIXED_GEMM=0+DSMLP_DECODE_MAX_TOKENS=4)
 done
-for b in gelu_i8_h4096 swiglu_i8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do pairs+=(hd:$b:8,16); done   # run-next-s45-b.sh's T = 8, 16 beside fused_tc
+for b in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do pairs+=(hd:$b:8,16); done   # run-next-s45-b.sh's T = 8, 16 beside fused_tc
 bash bench/store_prefill.sh build-gpu/store-next.tar.xz 1,2 "${pairs[@]}"
 du -sh build-gpu/bin build-gpu/store-next.tar.xz

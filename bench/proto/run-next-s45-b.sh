@@ -16,7 +16,7 @@ mkdir -p /tmp/c-b && tar -xJf build-gpu/store-next.tar.xz -C /tmp/c-b
 timeout 180 build-gpu/bin/fused_decode > $OUT/fused.log 2>&1; echo "fused_decode rc $?"; cat $OUT/fused.log
 # main's own blocks at the prototype's T = 8, 16 (the mixed kernels serve there), same card, same call
 for r in 1 2; do
-  for b in gelu_i8_h4096 swiglu_i8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do
+  for b in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do
     rm -f $OUT/c.md
     DSMLP_CACHE_DIR=/tmp/c-b timeout 60 build-gpu/bin/var/hd --block $b --tokens 8,16 --reps 30 --no-tune --layout out_in --md $OUT/c.md > /dev/null 2>&1
     echo "r$r hd $b T=8,16: $(grep -v -e ' card ' -e '---' $OUT/c.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' ')"
