@@ -364,13 +364,18 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
                 }
             }
             if (RED != 1 && (i + 1) % TC_CI == 0) {   // a chunk done here: count it; the block completing it ends it
+                // one fence, by the counting thread after the barrier (cumulative over the block's reductions, as
+                // CUTLASS's semaphore release): the other threads go on loading instead of each waiting for its
+                // reductions to be acknowledged
                 const int ch = (i + rot) / TC_CI % NCH;
-                __threadfence();
                 __syncthreads();
-                if (threadIdx.x == 0) *flag = atomicAdd(p.count + ch, 1u) == gridDim.x - 1;
+                if (threadIdx.x == 0) {
+                    __threadfence();
+                    *flag = atomicAdd(p.count + ch, 1u) == gridDim.x - 1;
+                    __threadfence();
+                }
                 __syncthreads();
                 if (*flag) {
-                    __threadfence();
                     tc_tail<HH, NT, GATED>(p, ch);
                     if (threadIdx.x == 0) p.count[ch] = 0u;
                 }
