@@ -162,18 +162,18 @@ __device__ __forceinline__ float tc_silu(float v) { return v / (1.0f + expf(-v))
 
 // xs[t][:] = norm(x[t][:]) for t < T, zero for T <= t < NT (LayerNorm with gamma, beta; RMSNorm with gamma)
 template <int HH, int NT, bool RMS>
-__device__ void tc_norm(__half *xs, int xld, const tc_blk &p, float *red)
+__device__ __forceinline__ void tc_norm(__half *xs, int xld, const __half *x, const __half *gm, const __half *be, int T, float *red)
 {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     for (int t = 0; t < NT; t++) {
-        if (t >= p.T) {
+        if (t >= T) {
             for (int c = threadIdx.x; c < HH; c += TC_THREADS) xs[t * xld + c] = __float2half_rn(0.0f);
             continue;
         }
         float v[HH / TC_THREADS], s = 0.0f, q = 0.0f;
 #pragma unroll
         for (int i = 0; i < HH / TC_THREADS; i++) {
-            v[i] = __half2float(p.x[(long)t * HH + threadIdx.x + i * TC_THREADS]);
+            v[i] = __half2float(x[t * HH + threadIdx.x + i * TC_THREADS]);
             s += v[i], q += v[i] * v[i];
         }
         s = tc_wsum(s), q = tc_wsum(q);
@@ -186,8 +186,8 @@ __device__ void tc_norm(__half *xs, int xld, const tc_blk &p, float *red)
 #pragma unroll
         for (int i = 0; i < HH / TC_THREADS; i++) {
             const int c = threadIdx.x + i * TC_THREADS;
-            const float b = RMS ? 0.0f : __half2float(p.be[c]);
-            xs[t * xld + c] = __float2half_rn((v[i] - mean) * rstd * __half2float(p.g[c]) + b);
+            const float b = RMS ? 0.0f : __half2float(be[c]);
+            xs[t * xld + c] = __float2half_rn((v[i] - mean) * rstd * __half2float(gm[c]) + b);
         }
     }
     __syncthreads();
@@ -253,7 +253,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
     tc_step<WB> raw[U1];
 #pragma unroll
     for (int u = 0; u < U1; u++) load1(u, raw[u]);   // before the norm
-    tc_norm<HH, NT, GATED>(xs, XLD, p, red);
+    tc_norm<HH, NT, GATED>(xs, XLD, p.x, p.g, p.be, p.T, red);
     float d[NTN][4];
 #pragma unroll
     for (int nt = 0; nt < NTN; nt++) d[nt][0] = d[nt][1] = d[nt][2] = d[nt][3] = 0.0f;
