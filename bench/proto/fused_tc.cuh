@@ -8,7 +8,8 @@
 // The MMAs (m16n8k16, f16 in, f32 sums): the weights are A (16 rows), the tokens B (8 or 16 columns). A lane's
 // 16-byte load holds 16 codes of one row at k = 16c .. 16c + 15 of a 64-k step (c = lane % 4); MMA j of the step
 // takes codes 4j .. 4j + 3 of it as the fragment's k slots (2c, 2c + 1, 2c + 8, 2c + 9), and B reads x at the same
-// k's: one 8-byte shared load a lane and MMA, token rows padded by 8 bytes so that a half-warp meets every bank once.
+// k's: one 8-byte shared load a lane and MMA, token rows 40 bytes apart (mod 128) so that a half-warp meets every bank
+// once.
 // The codes become f16 exactly: the code biased by 128 as the low byte of 1024 (a byte permute), less 1152 (HSUB2).
 //
 // The tail: the accumulator's rows come in NCH chunks, each with a counter of the blocks that added into it; the
@@ -60,6 +61,8 @@ __device__ __forceinline__ unsigned tc_fp8x2(unsigned short v)   // two e4m3 cod
     return r;
 }
 __device__ __forceinline__ uint2 tc_lds8(const __half *p) { return *reinterpret_cast<const uint2 *>(p); }
+__device__ __forceinline__ uint4 tc_ld16(const void *p) { return *reinterpret_cast<const uint4 *>(p); }
+__device__ __forceinline__ void tc_st8(void *p, uint2 v) { *reinterpret_cast<uint2 *>(p) = v; }
 #define TC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
 #else
 inline uint4 tc_ldw(const void *p) { return ds_ldw16(p); }
@@ -78,6 +81,18 @@ inline uint2 tc_lds8(const __half *p)
     uint2 r;
     memcpy(&r, p, 8);
     return r;
+}
+inline uint4 tc_ld16(const void *p)
+{
+    ds_sim_aligned(p, 16);
+    uint4 r;
+    memcpy(&r, p, 16);
+    return r;
+}
+inline void tc_st8(void *p, uint2 v)
+{
+    ds_sim_aligned(p, 8);
+    memcpy(p, &v, 8);
 }
 #define TC_SMEM(name) DS_DYNAMIC_SMEM(name)
 #define __noinline__
@@ -160,7 +175,8 @@ __device__ __forceinline__ float tc_wsum(float v)
 __device__ __forceinline__ float tc_gelu(float v) { return 0.5f * v * (1.0f + tanhf(0.7978845608f * (v + 0.044715f * v * v * v))); }
 __device__ __forceinline__ float tc_silu(float v) { return v / (1.0f + expf(-v)); }
 
-// xs[t][:] = norm(x[t][:]) for t < T, zero for T <= t < NT (LayerNorm with gamma, beta; RMSNorm with gamma)
+// xs[t][:] = norm(x[t][:]) for t < T, zero for T <= t < NT (LayerNorm with gamma, beta; RMSNorm with gamma): the
+// block on one token at a time (fused_decode.cu's f16-pair kernels, T <= 4)
 template <int HH, int NT, bool RMS>
 __device__ __forceinline__ void tc_norm(__half *xs, int xld, const __half *x, const __half *gm, const __half *be, int T, float *red)
 {
@@ -188,6 +204,56 @@ __device__ __forceinline__ void tc_norm(__half *xs, int xld, const __half *x, co
             const int c = threadIdx.x + i * TC_THREADS;
             const float b = RMS ? 0.0f : __half2float(be[c]);
             xs[t * xld + c] = __float2half_rn((v[i] - mean) * rstd * __half2float(gm[c]) + b);
+        }
+    }
+    __syncthreads();
+}
+
+// The same with a warp a token (tokens w, w + 8): no block barrier a token, every warp's loads in flight at once
+// (a token at a time costs the block an L2 round trip and two barriers a token: ~1 us each at T = 8..16). Two
+// passes over x (the second from L1): sums in groups of 8 16-byte loads, then normalize and store 8 bytes at a time
+// (a token row of xs is 8-byte aligned).
+template <int HH, int NT, bool RMS>
+__device__ __forceinline__ void tc_norm_warps(__half *xs, int xld, const __half *x, const __half *gm, const __half *be, int T)
+{
+    constexpr int CH = HH / 256, G = CH < 8 ? CH : 8;   // 16-byte chunks (8 halves) a lane; a group's loads together
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    for (int t = warp; t < NT; t += TC_THREADS / 32) {
+        __half *row = xs + t * xld;
+        if (t >= T) {
+            for (int c = lane * 4; c < HH; c += 128) tc_st8(row + c, uint2{0u, 0u});
+            continue;
+        }
+        const __half *xt = x + t * HH;
+        float s = 0.0f, q = 0.0f;
+        for (int i0 = 0; i0 < CH; i0 += G) {
+            uint4 v[G];
+#pragma unroll
+            for (int i = 0; i < G; i++) v[i] = tc_ld16(xt + ((i0 + i) * 32 + lane) * 8);
+#pragma unroll
+            for (int i = 0; i < G; i++) {
+                __half h[8];
+                memcpy(h, &v[i], 16);
+#pragma unroll
+                for (int e = 0; e < 8; e++) {
+                    const float f = __half2float(h[e]);
+                    s += f, q += f * f;
+                }
+            }
+        }
+        s = tc_wsum(s), q = tc_wsum(q);
+        const float mean = RMS ? 0.0f : s / HH, var = RMS ? q / HH : q / HH - mean * mean, rstd = rsqrtf(var + 1e-5f);
+        for (int i = 0; i < CH; i++) {
+            const int c = (i * 32 + lane) * 8;
+            __half h[8], gg[8], bb[8], o[8];
+            const uint4 hv = tc_ld16(xt + c), gv = tc_ld16(gm + c), bv = RMS ? uint4{0u, 0u, 0u, 0u} : tc_ld16(be + c);
+            memcpy(h, &hv, 16), memcpy(gg, &gv, 16), memcpy(bb, &bv, 16);
+#pragma unroll
+            for (int e = 0; e < 8; e++)
+                o[e] = __float2half_rn((__half2float(h[e]) - mean) * rstd * __half2float(gg[e]) + (RMS ? 0.0f : __half2float(bb[e])));
+            uint2 lo, hi;
+            memcpy(&lo, o, 8), memcpy(&hi, o + 4, 8);
+            tc_st8(row + c, lo), tc_st8(row + c + 4, hi);
         }
     }
     __syncthreads();
@@ -230,8 +296,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
     __half *xs = reinterpret_cast<__half *>(smem);   // [NT][XLD]
     __half *hs = xs + NT * XLD;                       // [NT][HLD]
     float *part = reinterpret_cast<float *>(hs + NT * HLD);   // [4 warps][32 lanes][NTN][4]
-    float *red = part + 4 * 32 * NTN * 4;
-    int *flag = reinterpret_cast<int *>(red + 16);
+    int *flag = reinterpret_cast<int *>(part + 4 * 32 * NTN * 4);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
     const long rb = (long)blockIdx.x * TC_R;
 
@@ -253,7 +318,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
     tc_step<WB> raw[U1];
 #pragma unroll
     for (int u = 0; u < U1; u++) load1(u, raw[u]);   // before the norm
-    tc_norm<HH, NT, GATED>(xs, XLD, p.x, p.g, p.be, p.T, red);
+    tc_norm_warps<HH, NT, GATED>(xs, XLD, p.x, p.g, p.be, p.T);
     float d[NTN][4];
 #pragma unroll
     for (int nt = 0; nt < NTN; nt++) d[nt][0] = d[nt][1] = d[nt][2] = d[nt][3] = 0.0f;
