@@ -243,17 +243,26 @@ __device__ __forceinline__ void tc_norm_warps(__half *xs, int xld, const __half 
         }
         s = tc_wsum(s), q = tc_wsum(q);
         const float mean = RMS ? 0.0f : s / HH, var = RMS ? q / HH : q / HH - mean * mean, rstd = rsqrtf(var + 1e-5f);
-        for (int i = 0; i < CH; i++) {
-            const int c = (i * 32 + lane) * 8;
-            __half h[8], gg[8], bb[8], o[8];
-            const uint4 hv = tc_ld16(xt + c), gv = tc_ld16(gm + c), bv = RMS ? uint4{0u, 0u, 0u, 0u} : tc_ld16(be + c);
-            memcpy(h, &hv, 16), memcpy(gg, &gv, 16), memcpy(bb, &bv, 16);
+        constexpr int G2 = CH < 4 ? CH : 4;   // x (from L1), gamma, beta of G2 chunks loaded before their stores
+        for (int i0 = 0; i0 < CH; i0 += G2) {
+            uint4 hv[G2], gv[G2], bv[G2];
 #pragma unroll
-            for (int e = 0; e < 8; e++)
-                o[e] = __float2half_rn((__half2float(h[e]) - mean) * rstd * __half2float(gg[e]) + (RMS ? 0.0f : __half2float(bb[e])));
-            uint2 lo, hi;
-            memcpy(&lo, o, 8), memcpy(&hi, o + 4, 8);
-            tc_st8(row + c, lo), tc_st8(row + c + 4, hi);
+            for (int i = 0; i < G2; i++) {
+                const int c = ((i0 + i) * 32 + lane) * 8;
+                hv[i] = tc_ld16(xt + c), gv[i] = tc_ld16(gm + c), bv[i] = RMS ? uint4{0u, 0u, 0u, 0u} : tc_ld16(be + c);
+            }
+#pragma unroll
+            for (int i = 0; i < G2; i++) {
+                const int c = ((i0 + i) * 32 + lane) * 8;
+                __half h[8], gg[8], bb[8], o[8];
+                memcpy(h, &hv[i], 16), memcpy(gg, &gv[i], 16), memcpy(bb, &bv[i], 16);
+#pragma unroll
+                for (int e = 0; e < 8; e++)
+                    o[e] = __float2half_rn((__half2float(h[e]) - mean) * rstd * __half2float(gg[e]) + (RMS ? 0.0f : __half2float(bb[e])));
+                uint2 lo, hi;
+                memcpy(&lo, o, 8), memcpy(&hi, o + 4, 8);
+                tc_st8(row + c, lo), tc_st8(row + c + 4, hi);
+            }
         }
     }
     __syncthreads();
