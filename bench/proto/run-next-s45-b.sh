@@ -26,7 +26,7 @@ done
 s0=$SECONDS
 for r in 1 2; do
   for b in gelu_i8_h4096 swiglu_i8_h4096 swiglu_fp8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do
-    for v in hd chain; do
+    for v in hd chain chain4; do   # chain4: decode-chain-red4.patch on the chain (a vector reduction a 4 rows)
       rm -f $OUT/c.md
       DSMLP_CACHE_DIR=/tmp/c-b timeout 60 build-gpu/bin/var/$v --block $b --tokens 1,2 --reps 30 --no-tune --layout out_in --md $OUT/c.md > /dev/null 2>&1
       echo "r$r $v $b: $(grep -v -e ' card ' -e '---' $OUT/c.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' ') ($((SECONDS-s0))s)"

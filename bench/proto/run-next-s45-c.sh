@@ -6,7 +6,8 @@
 # T = 1) and the max_tokens 1 plan.
 # Before the call: bash bench/proto/prepare-next-s45.sh (builds build-gpu/bin/var/chain-test_gpu_chain and
 # chain-test_gpu_quant). carry build-gpu/bin/var; run: bash bench/proto/run-next-s45-c.sh > $OUT/c.log 2>&1 (<= 400 s)
-# If both pass and the A/B wins: git apply bench/proto/decode-chain.patch, and README's Performance rows. Where desc
+# If both pass and the A/B wins: git apply bench/proto/decode-chain.patch (and decode-chain-red4.patch where chain4
+# passes and beats chain in run-next-s45-b.sh), and README's Performance rows. Where desc
 # (mixed-desc-land.patch) landed first, the README hunk (llama3-8b's dsmlp-compile bytes) conflicts: git apply -3 and
 # take the number test_docs prints.
 export NCCL_NVLS_ENABLE=0 DSMLP_COMPILE_THREADS=8
@@ -19,6 +20,7 @@ run() {   # name, command...
     echo "$n: rc $rc, $(( $(date +%s) - t0 )) s, $(grep -E '^[0-9]+%:' $OUT/$n.log)"
 }
 run chain-gpu-chain build-gpu/bin/var/chain-test_gpu_chain &
+run chain4-gpu-chain build-gpu/bin/var/chain4-test_gpu_chain &   # decode-chain-red4.patch on top
 CK_RUN_CASE=heuristic run chain-quant-heuristic build-gpu/bin/var/chain-test_gpu_quant &
 wait
-grep -E "^(ok|FAIL)" $OUT/chain-gpu-chain.log | head -60; grep -E "^FAIL|T=1 " $OUT/chain-quant-heuristic.log | head -20
+grep -E "^(ok|FAIL)" $OUT/chain-gpu-chain.log | head -60; grep -E "^FAIL" $OUT/chain4-gpu-chain.log | head -20; grep -E "^FAIL|T=1 " $OUT/chain-quant-heuristic.log | head -20
