@@ -1,15 +1,19 @@
 #!/bin/bash
-# A device call prepared in session 45 (no device lent): the one-kernel int8 decode block prototype
-# (bench/proto/fused_decode.cu) against its two-kernel twin and the read stream; the chain in dsmlp
-# (bench/proto/decode-chain.patch, after run-next-s45-c.sh passed) against main at T = 1, 2; then the [out,in] GEMV A/B (whose hd rows are main's own GELU/SwiGLU-4096 int8 at T = 1, 2) that session 41 prepared (run-next-s41-gemv.sh: glf, gpw, gfw, glp, d4 against hd).
-# Before the call (a fresh checkout has no build-gpu): bash bench/proto/prepare-next-s45.sh (about 4 min here), which does:
-#   BUILD_DIR=build-gpu BUILD_TYPE=Release bash tools/bootstrap.sh
-#   nvcc -O3 -std=c++17 -arch=sm_90 bench/proto/fused_decode.cu -Xcompiler -fopenmp -lcublasLt $(gcc -print-file-name=libgomp.a) -o build-gpu/bin/fused_decode
-#   the variants and the store as run-next-s41-gemv.sh's header says (hd glf gpw gfw glp; store_prefill.sh with its
-#   pairs only: prefill-next.sh's s39 pairs need bal / tlbal too)
-# carry build-gpu/bin build-gpu/store-next.tar.xz (34 MiB); run: bash bench/proto/run-next-s45-b.sh > $OUT/b.log 2>&1
-# (~40-60 s for fused_decode (T = 1..16; host references), ~70 s for the A/B, then 180-280 s). fused_decode prints a table; an ERROR line means a variant's output
-# missed the reference by more than 4e-3 of the largest |W2 h| term.
+# A device call prepared in sessions 45-46 (no device lent in either): the one-kernel decode block prototypes
+# (bench/proto/fused_decode.cu: f16-pair forms at T <= 4, and fused_tc.cuh's tensor-core forms at T = 1..16 on int8,
+# fp8 and f16 weights) against the read stream of the same bytes; the chain in dsmlp (decode-chain.patch = chain,
+# + decode-chain-red4.patch = chain4; after run-next-s45-c.sh passed) against main (hd) at T = 1, 2 on five blocks, and
+# on codes to T = 4 against the mixed kernels; main's int8 / fp8 / f16 / bf16 blocks at T = 8, 16 beside the
+# prototype. The [out,in] GEMV A/B of session 41 (run-next-s41-gemv.sh: glf, gpw, gfw, glp, d4 against hd) is a call
+# of its own now (bash bench/proto/run-next-s41-gemv.sh > $OUT/g.log 2>&1; same carry): together they passed 600 s.
+# Before the call (a fresh checkout has no build-gpu): bash bench/proto/prepare-next-s45.sh (10 min here), which
+# builds build-gpu (Release), the variants (hd glf gpw gfw glp chain chain4 desc), fused_decode
+# (nvcc ... -Xcompiler -fopenmp ... $(gcc -print-file-name=libgomp.a): OpenMP for the host reference, linked in)
+# and the kernel store of these runs.
+# carry build-gpu/bin build-gpu/store-next.tar.xz (44 MiB); run: bash bench/proto/run-next-s45-b.sh > $OUT/b.log 2>&1
+# (~40-60 s for fused_decode, ~200 s for the chain A/B, ~100 s for codes to T = 4, ~100 s for T = 8, 16: ~450 s;
+# timeout_s 600). fused_decode prints a table; an ERROR line means a form's output missed the reference by more
+# than 4e-3 of the largest |W2 h| term (its exit status is then 1).
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 mkdir -p /tmp/c-b && tar -xJf build-gpu/store-next.tar.xz -C /tmp/c-b
@@ -44,4 +48,3 @@ for r in 1 2; do
     echo "r$r chain to T=4 $b T=1..4: $(grep -v -e ' card ' -e '---' $OUT/c.md | grep '^|' | cut -d'|' -f4-5 | tr '\n' ' ')"
   done
 done
-bash bench/proto/run-next-s41-gemv.sh
