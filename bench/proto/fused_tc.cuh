@@ -1,29 +1,29 @@
-// fused_tc.cuh — measurement only (not part of dsmlp): fused_decode.cu's one-kernel int8 decode block on the tensor
-// cores, for T = 2..16, where the f16 pairs are issue-bound (bench/RESULTS.md, forty-third session: ~33 + 14 (T - 1)
-// instructions a 16-byte load against ~128 issue slots) and the GEMV on codes lost to the mixed kernels because
-// every block of its second GEMV staged all of h (T x I) from L2. Here no block stages h: block b makes h columns
-// 64b .. 64b + 63 (GEMM 1 over all of H, x staged once a block with its norm) and multiplies them at once by W2's
-// matching k slab (GEMM 2), adding its partial sums into an fp32 accumulator with vector reductions.
+// fused_tc.cuh — measurement only (not part of dsmlp): fused_decode.cu's one-kernel decode block on the tensor
+// cores, for T up to 8 or 16 token columns (T = 1 included), on int8 or fp8 e4m3 codes or f16 weights. Past T = 1 the
+// f16 pairs are issue-bound (bench/RESULTS.md, forty-third session: ~33 + 14 (T - 1) instructions a 16-byte load
+// against ~128 issue slots), and the GEMV on codes lost to the mixed kernels because every block of its second GEMV
+// staged all of h (T x I) from L2. Here no block stages h: block b makes h columns 64b .. 64b + 63 (GEMM 1 over all
+// of H, x normalized once a block, a warp a token) and multiplies them at once by W2's matching k slab (GEMM 2),
+// adding its partial sums into an fp32 accumulator with vector reductions.
 //
 // The MMAs (m16n8k16, f16 in, f32 sums): the weights are A (16 rows), the tokens B (8 or 16 columns). A lane's
-// 16-byte load holds 16 codes of one row at k = 16c .. 16c + 15 of a 64-k step (c = lane % 4); MMA j of the step
-// takes codes 4j .. 4j + 3 of it as the fragment's k slots (2c, 2c + 1, 2c + 8, 2c + 9), and B reads x at the same
-// k's: one 8-byte shared load a lane and MMA, token rows 40 bytes apart (mod 128) so that a half-warp meets every bank
-// once.
-// The codes become f16 exactly: the code biased by 128 as the low byte of 1024 (a byte permute), less 1152 (HSUB2).
+// 16-byte load holds 16 codes of one row at k = 16c .. 16c + 15 of a 64-k step (c = lane % 4; f16: two loads, k =
+// 32P + 8c .. + 7); MMA j of the step takes four of the lane's k's (tc_koff) as the fragment's k slots (2c, 2c + 1,
+// 2c + 8, 2c + 9), and B reads x at the same k's: one 8-byte shared load a lane and MMA, token rows 40 bytes apart
+// (mod 128) so that a half-warp meets every bank once. Codes become f16 exactly: int8 biased by 128 as the low byte
+// of 1024 (a byte permute), less 1152 (HSUB2); fp8 by sm_89's pair conversion.
 //
 // The tail: the accumulator's rows come in NCH chunks, each with a counter of the blocks that added into it; the
 // block that completes a chunk applies its scales, bias and residual and leaves its sums and counter at zero for
 // the next launch. Blocks walk the chunks from different starts, so the chunks complete at different blocks, not
 // all at one (a single last block would walk T x H outputs alone: at T = 16, 64 K of them).
 //
-// Variants: RED 0 the kernel (a v2 reduction a lane, row and 8 tokens), 2 the same with lanes pairing their sums into
+// Forms: RED 0 the kernel (a v2 reduction a lane, row and 2 tokens), 2 the same with lanes pairing their sums into
 // one v4 reduction (half the reduction operations), 1 a probe without reductions or tails (wrong results: what they
-// cost); FRAG: the
-// codes stored in fragment order ([16-row group][64-k step] tiles of 1 KiB, a warp's load 512 contiguous bytes; for
-// W2 [64-k step][16-row group], so that a block's slab is one piece) instead of as stored (a warp's load: 8 rows x 64
-// bytes). The same file compiles on the host under tests/test_plan_sim_shim.h (bench/proto/fused_tc_sim.cc checks
-// it there against a double reference).
+// cost); FRAG: the weights stored in fragment order ([16-row group][64-k step] tiles, a warp's load 512 contiguous
+// bytes; for W2 [64-k step][16-row group], so that a block's slab is one piece) instead of as stored (a warp's load:
+// 8 rows x 64 bytes). The same file compiles on the host under tests/test_plan_sim_shim.h (bench/proto/fused_tc_sim.cc
+// checks it there against a double reference).
 #pragma once
 
 #ifndef DS_SIM
