@@ -146,6 +146,17 @@ template <int WB> __device__ __forceinline__ const char *tc_step_at(const void *
 {
     return static_cast<const char *>(w) + ((row + 8 * L) * ld + k) * WB + 64 * P + 16 * c;
 }
+// A step's loads: from fragment-order tile `tile` (1024 WB bytes: [row L][part P][lane][16 bytes]) or as stored
+template <int WB, bool FRAG>
+__device__ __forceinline__ void tc_load(tc_step<WB> &st, const void *w, long tile, long row, long ld, long k, int lane, int c)
+{
+#pragma unroll
+    for (int L = 0; L < 2; L++)
+#pragma unroll
+        for (int P = 0; P < WB; P++)
+            st.r[L][P] = tc_ldw(FRAG ? static_cast<const char *>(w) + tile * 1024 * WB + (L * WB + P) * 512 + lane * 16
+                                     : tc_step_at<WB>(w, row, ld, k, L, P, c));
+}
 // The weights' kinds (WK): 0 int8 codes, 1 fp8 e4m3 codes (sm_89's exact pair conversion), 2 f16; bytes an element
 template <int WK> struct tc_wk {
     static constexpr int WB = WK == 2 ? 2 : 1;
@@ -316,13 +327,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
     const long r0 = GATED ? (warp < 4 ? rb + 16 * warp : p.I + rb + 16 * (warp - 4)) : rb + 16 * (warp & 3);
     const int kw0 = GATED ? 0 : (warp >> 2) * (HH / 2);
     auto load1 = [&](int it, tc_step<WB> &st) {
-#pragma unroll
-        for (int L = 0; L < 2; L++)
-#pragma unroll
-            for (int P = 0; P < WB; P++)
-                st.r[L][P] = tc_ldw(FRAG ? static_cast<const char *>(p.w1) + ((r0 / 16) * (HH / 64) + kw0 / 64 + it) * 1024 * WB +
-                                               (L * WB + P) * 512 + lane * 16
-                                         : tc_step_at<WB>(p.w1, r0 + g, HH, kw0 + it * 64, L, P, c));
+        tc_load<WB, FRAG>(st, p.w1, (r0 / 16) * (HH / 64) + kw0 / 64 + it, r0 + g, HH, kw0 + it * 64, lane, c);
     };
     tc_step<WB> raw[U1];
 #pragma unroll
@@ -357,13 +362,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
     const int rot = (int)(blockIdx.x % NCH) * TC_CI;
     auto load2 = [&](int i, tc_step<WB> &st) {
         const long q = warp + 8L * ((i + rot) % NG);
-#pragma unroll
-        for (int L = 0; L < 2; L++)
-#pragma unroll
-            for (int P = 0; P < WB; P++)
-                st.r[L][P] = tc_ldw(FRAG ? static_cast<const char *>(p.w2) + ((rb / 64) * (HH / 16) + q) * 1024 * WB +
-                                               (L * WB + P) * 512 + lane * 16
-                                         : tc_step_at<WB>(p.w2, 16 * q + g, p.I, rb, L, P, c));
+        tc_load<WB, FRAG>(st, p.w2, (rb / 64) * (HH / 16) + q, 16 * q + g, p.I, rb, lane, c);
     };
     tc_step<WB> raw2[U2];
 #pragma unroll
