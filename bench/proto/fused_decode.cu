@@ -466,6 +466,8 @@ static int run(const char *name, long I)
         CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
         CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 2, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
         CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 1, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 3, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 4, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
         char what[64];
         snprintf(what, sizeof what, "tensor cores (%d columns)", NT);
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, false, WK><<<nb, TC_THREADS, SM, s>>>(q); }, true, tr);
@@ -473,6 +475,10 @@ static int run(const char *name, long I)
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
         snprintf(what, sizeof what, "tensor cores (%d), fragment order, v4 reds", NT);
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 2, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
+        snprintf(what, sizeof what, "tensor cores (%d), fragment order, one count at the end", NT);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 3, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
+        snprintf(what, sizeof what, "tensor cores (%d), fragment order, chunk counts, no reds (probe)", NT);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 4, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
         snprintf(what, sizeof what, "tensor cores (%d), fragment order, no reds (probe)", NT);
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 1, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
         cudaFree(w1f), cudaFree(w2f), cudaFree(cnt);
@@ -483,14 +489,24 @@ static int run(const char *name, long I)
     return errors;
 }
 
-int main()
+int main(int argc, char **argv)
 {
+    const bool quick = argc > 1 && !strcmp(argv[1], "quick");   // a few blocks: the tensor-core forms' costs
     cudaDeviceProp pr;
     CK(cudaGetDeviceProperties(&pr, 0));
     printf("%s, %d SMs\n", pr.name, pr.multiProcessorCount);
     proto_init();
     printf("| block | T | kernel | us (two timings) | x read | weights TB/s | check |\n|---|---|---|---|---|---|---|\n");
     int errors = 0;
+    if (quick) {
+        errors += run<1, false>("GELU-4096 int8", 16384);
+        errors += run<8, false>("GELU-4096 int8", 16384);
+        errors += run<8, true>("SwiGLU-4096 int8", 14336);
+        errors += run<16, false>("GELU-4096 int8", 16384);
+        errors += run<8, false, 2>("GELU-4096 f16", 16384);
+        printf("%d errors\n", errors);
+        return errors != 0;
+    }
     errors += run<1, false>("GELU-4096 int8", 16384);
     errors += run<1, true>("SwiGLU-4096 int8", 14336);
     errors += run<2, false>("GELU-4096 int8", 16384);

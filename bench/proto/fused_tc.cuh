@@ -19,8 +19,9 @@
 // all at one (a single last block would walk T x H outputs alone: at T = 16, 64 K of them).
 //
 // Forms: RED 0 the kernel (a v2 reduction a lane, row and 2 tokens), 2 the same with lanes pairing their sums into
-// one v4 reduction (half the reduction operations), 1 a probe without reductions or tails (wrong results: what they
-// cost); FRAG: the weights stored in fragment order ([16-row group][64-k step] tiles, a warp's load 512 contiguous
+// one v4 reduction (half the reduction operations), 3 RED 0's reductions with one count at the end (one fence a
+// block; the last block ends every chunk), 1 a probe without reductions or tails, 4 a probe with the chunk counts and
+// tails but no reductions (1 and 4: wrong results; what the reductions and the chunks' fences cost); FRAG: the weights stored in fragment order ([16-row group][64-k step] tiles, a warp's load 512 contiguous
 // bytes; for W2 [64-k step][16-row group], so that a block's slab is one piece) instead of as stored (a warp's load:
 // 8 rows x 64 bytes). The same file compiles on the host under tests/test_plan_sim_shim.h (bench/proto/fused_tc_sim.cc
 // checks it there against a double reference).
@@ -420,7 +421,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
 #pragma unroll
             for (int nt = 0; nt < NTN; nt++) {
                 const int t = 8 * nt + 2 * c;
-                if (RED == 0 && t < p.T) {
+                if ((RED == 0 || RED == 3) && t < p.T) {
                     tc_red2(p.acc + j0 * NT + t, o[nt][0], o[nt][1]);
                     tc_red2(p.acc + (j0 + 8) * NT + t, o[nt][2], o[nt][3]);
                 } else if (RED == 2) {   // lanes c, c ^ 1 trade a row's pair: even c adds row g, odd c row g + 8, 4 tokens
@@ -432,11 +433,11 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
                         if (odd) tc_red4(p.acc + (j0 + 8) * NT + tb, r0, r1, o[nt][2], o[nt][3]);
                         else tc_red4(p.acc + j0 * NT + tb, o[nt][0], o[nt][1], r0, r1);
                     }
-                } else if (RED == 1 && o[nt][0] == 1.2345e-30f) {   // the probe: keeps the MMAs, never stores
+                } else if ((RED == 1 || RED == 4) && o[nt][0] == 1.2345e-30f) {   // probes: the MMAs kept, no stores
                     p.acc[j0 * NT + t] = o[nt][1] + o[nt][2] + o[nt][3];
                 }
             }
-            if (RED != 1 && (i + 1) % TC_CI == 0) {   // a chunk done here: count it; the block completing it ends it
+            if ((RED == 0 || RED == 2 || RED == 4) && (i + 1) % TC_CI == 0) {   // a chunk done: count it; its completer ends it
                 // one fence, by the counting thread after the barrier (cumulative over the block's reductions, as
                 // CUTLASS's semaphore release): the other threads go on loading instead of each waiting for its
                 // reductions to be acknowledged
@@ -453,6 +454,19 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
                     if (threadIdx.x == 0) p.count[ch] = 0u;
                 }
             }
+        }
+    }
+    if (RED == 3) {   // one count at the end (one fence a block), the last block ending every chunk
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            __threadfence();
+            *flag = atomicAdd(p.count, 1u) == gridDim.x - 1;
+            __threadfence();
+        }
+        __syncthreads();
+        if (*flag) {
+            for (int ch = 0; ch < NCH; ch++) tc_tail<HH, NT, GATED>(p, ch);
+            if (threadIdx.x == 0) p.count[0] = 0u;
         }
     }
 }
