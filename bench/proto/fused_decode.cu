@@ -468,6 +468,7 @@ static int run(const char *name, long I)
         CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 1, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
         CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 3, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
         CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 4, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 5, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
         char what[64];
         snprintf(what, sizeof what, "tensor cores (%d columns)", NT);
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, false, WK><<<nb, TC_THREADS, SM, s>>>(q); }, true, tr);
@@ -479,6 +480,8 @@ static int run(const char *name, long I)
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 3, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
         snprintf(what, sizeof what, "tensor cores (%d), fragment order, chunk counts, no reds (probe)", NT);
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 4, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
+        snprintf(what, sizeof what, "tensor cores (%d), fragment order, reds, no counts (probe)", NT);
+        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 5, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
         snprintf(what, sizeof what, "tensor cores (%d), fragment order, no reds (probe)", NT);
         row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 1, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
         cudaFree(w1f), cudaFree(w2f), cudaFree(cnt);

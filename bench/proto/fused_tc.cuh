@@ -21,7 +21,8 @@
 // Forms: RED 0 the kernel (a v2 reduction a lane, row and 2 tokens), 2 the same with lanes pairing their sums into
 // one v4 reduction (half the reduction operations), 3 RED 0's reductions with one count at the end (one fence a
 // block; the last block ends every chunk), 1 a probe without reductions or tails, 4 a probe with the chunk counts and
-// tails but no reductions (1 and 4: wrong results; what the reductions and the chunks' fences cost); FRAG: the weights stored in fragment order ([16-row group][64-k step] tiles, a warp's load 512 contiguous
+// tails but no reductions, 5 a probe with the reductions but no counts or tails (1, 4 and 5: wrong results; what the
+// reductions and the chunks' fences cost); FRAG: the weights stored in fragment order ([16-row group][64-k step] tiles, a warp's load 512 contiguous
 // bytes; for W2 [64-k step][16-row group], so that a block's slab is one piece) instead of as stored (a warp's load:
 // 8 rows x 64 bytes). The same file compiles on the host under tests/test_plan_sim_shim.h (bench/proto/fused_tc_sim.cc
 // checks it there against a double reference).
@@ -421,7 +422,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
 #pragma unroll
             for (int nt = 0; nt < NTN; nt++) {
                 const int t = 8 * nt + 2 * c;
-                if ((RED == 0 || RED == 3) && t < p.T) {
+                if ((RED == 0 || RED == 3 || RED == 5) && t < p.T) {
                     tc_red2(p.acc + j0 * NT + t, o[nt][0], o[nt][1]);
                     tc_red2(p.acc + (j0 + 8) * NT + t, o[nt][2], o[nt][3]);
                 } else if (RED == 2) {   // lanes c, c ^ 1 trade a row's pair: even c adds row g, odd c row g + 8, 4 tokens
