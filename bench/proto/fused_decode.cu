@@ -39,6 +39,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 static const int H = 4096, THREADS = 256, R = 64;   // R: h rows (and W2 k) a fused block owns
 
@@ -462,28 +463,27 @@ static int run(const char *name, long I)
         q.count = cnt, q.I = I, q.T = TT;
         tc_blk qf = q;
         qf.w1 = w1f, qf.w2 = w2f;
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, false, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 0, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 2, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 1, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 3, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 4, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-        CK(cudaFuncSetAttribute(fused_tc<H, NT, GATED, 5, true, WK>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-        char what[64];
-        snprintf(what, sizeof what, "tensor cores (%d columns)", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, false, WK><<<nb, TC_THREADS, SM, s>>>(q); }, true, tr);
-        snprintf(what, sizeof what, "tensor cores (%d), fragment order", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 0, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
-        snprintf(what, sizeof what, "tensor cores (%d), fragment order, v4 reds", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 2, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
-        snprintf(what, sizeof what, "tensor cores (%d), fragment order, one count at the end", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 3, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
-        snprintf(what, sizeof what, "tensor cores (%d), fragment order, chunk counts, no reds (probe)", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 4, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
-        snprintf(what, sizeof what, "tensor cores (%d), fragment order, reds, no counts (probe)", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 5, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
-        snprintf(what, sizeof what, "tensor cores (%d), fragment order, no reds (probe)", NT);
-        row(what, [&](cudaStream_t s) { fused_tc<H, NT, GATED, 1, true, WK><<<nb, TC_THREADS, SM, s>>>(qf); }, false, tr);
+        // one form: fused_tc<RED, FRAG> (as integral constants), its shared memory allowed, timed as a row
+        auto form = [&](auto red, auto frag, const char *label, bool checked) {
+            constexpr int RD = decltype(red)::value;
+            constexpr bool FR = decltype(frag)::value;
+            auto kernel = fused_tc<H, NT, GATED, RD, FR, WK>;
+            CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+            char what[80];
+            snprintf(what, sizeof what, "tensor cores (%d%s", NT, label);
+            const tc_blk &arg = FR ? qf : q;
+            row(what, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(arg); }, checked, tr);
+        };
+        using std::integral_constant;
+        using stored = integral_constant<bool, false>;
+        using frag = integral_constant<bool, true>;
+        form(integral_constant<int, 0>(), stored(), " columns)", true);
+        form(integral_constant<int, 0>(), frag(), "), fragment order", true);
+        form(integral_constant<int, 2>(), frag(), "), fragment order, v4 reds", true);
+        form(integral_constant<int, 3>(), frag(), "), fragment order, one count at the end", true);
+        form(integral_constant<int, 4>(), frag(), "), fragment order, chunk counts, no reds (probe)", false);
+        form(integral_constant<int, 5>(), frag(), "), fragment order, reds, no counts (probe)", false);
+        form(integral_constant<int, 1>(), frag(), "), fragment order, no reds (probe)", false);
         cudaFree(w1f), cudaFree(w2f), cudaFree(cnt);
     }
     cudaFree(x), cudaFree(g), cudaFree(be), cudaFree(b1), cudaFree(b2), cudaFree(y), cudaFree(hbuf), cudaFree(w1), cudaFree(w2);

@@ -309,6 +309,21 @@ __device__ __noinline__ void tc_tail(const tc_blk &p, int ch)
     }
 }
 
+// The block adds itself to *count; true (in every thread) where it is the grid's last. One fence, by the counting
+// thread after the barrier (cumulative over the block's reductions, as CUTLASS's semaphore release): the other threads
+// go on loading instead of each waiting for its reductions to be acknowledged.
+__device__ __forceinline__ bool tc_count_last(unsigned *count, int *flag)
+{
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        *flag = atomicAdd(count, 1u) == gridDim.x - 1;
+        __threadfence();
+    }
+    __syncthreads();
+    return *flag;
+}
+
 template <int HH, int NT, bool GATED, int RED, bool FRAG, int WK = 0>
 __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *smem)
 {
@@ -439,18 +454,8 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
                 }
             }
             if ((RED == 0 || RED == 2 || RED == 4) && (i + 1) % TC_CI == 0) {   // a chunk done: count it; its completer ends it
-                // one fence, by the counting thread after the barrier (cumulative over the block's reductions, as
-                // CUTLASS's semaphore release): the other threads go on loading instead of each waiting for its
-                // reductions to be acknowledged
                 const int ch = (i + rot) / TC_CI % NCH;
-                __syncthreads();
-                if (threadIdx.x == 0) {
-                    __threadfence();
-                    *flag = atomicAdd(p.count + ch, 1u) == gridDim.x - 1;
-                    __threadfence();
-                }
-                __syncthreads();
-                if (*flag) {
+                if (tc_count_last(p.count + ch, flag)) {
                     tc_tail<HH, NT, GATED>(p, ch);
                     if (threadIdx.x == 0) p.count[ch] = 0u;
                 }
@@ -458,14 +463,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
         }
     }
     if (RED == 3) {   // one count at the end (one fence a block), the last block ending every chunk
-        __syncthreads();
-        if (threadIdx.x == 0) {
-            __threadfence();
-            *flag = atomicAdd(p.count, 1u) == gridDim.x - 1;
-            __threadfence();
-        }
-        __syncthreads();
-        if (*flag) {
+        if (tc_count_last(p.count, flag)) {
             for (int ch = 0; ch < NCH; ch++) tc_tail<HH, NT, GATED>(p, ch);
             if (threadIdx.x == 0) p.count[0] = 0u;
         }
