@@ -449,18 +449,23 @@ static int run(const char *name, long I)
     {   // fused_tc.cuh: the tensor cores, 8 or 16 token columns (T = 1 too: can one kernel serve T = 1..16?)
         constexpr int NT = TT <= 8 ? 8 : 16;
         constexpr size_t SM = tc_shape<H, NT>::SMEM;
-        std::vector<signed char> f1(N1 * H * WB), f2((long)H * I * WB);
+        std::vector<signed char> f1(N1 * H * WB), f2((long)H * I * WB), f2r((long)H * I * WB);
         tc_frag(f1.data(), hw1.data(), N1, H, false, WB);
         tc_frag(f2.data(), hw2.data(), H, I, true, WB);
-        signed char *w1f, *w2f;
+        tc_frag(f2r.data(), hw2.data(), H, I, false, WB);
+        signed char *w1f, *w2f, *w2r;
         unsigned *cnt;
+        unsigned long long *epoch;
+        __half *hg;
         CK(cudaMalloc(&w1f, N1 * H * WB)); CK(cudaMalloc(&w2f, (long)H * I * WB)); CK(cudaMalloc(&cnt, 64 * 4));
+        CK(cudaMalloc(&w2r, (long)H * I * WB)); CK(cudaMalloc(&epoch, 8)); CK(cudaMalloc(&hg, (long)NT * I * 2));
         CK(cudaMemcpy(w1f, f1.data(), N1 * H * WB, cudaMemcpyHostToDevice));
         CK(cudaMemcpy(w2f, f2.data(), (long)H * I * WB, cudaMemcpyHostToDevice));
-        CK(cudaMemset(cnt, 0, 64 * 4));
+        CK(cudaMemcpy(w2r, f2r.data(), (long)H * I * WB, cudaMemcpyHostToDevice));
+        CK(cudaMemset(cnt, 0, 64 * 4)); CK(cudaMemset(epoch, 0, 8));
         tc_blk q;
         q.x = x, q.g = g, q.be = be, q.b1 = b1, q.b2 = b2, q.w1 = w1, q.w2 = w2, q.s1 = s1, q.s2 = s2, q.y = y, q.acc = tacc,
-        q.count = cnt, q.I = I, q.T = TT;
+        q.count = cnt, q.I = I, q.T = TT, q.w2r = w2r, q.hg = hg, q.epoch = epoch;
         tc_blk qf = q;
         qf.w1 = w1f, qf.w2 = w2f;
         // one form: fused_tc<RED, FRAG> (as integral constants), its shared memory allowed, timed as a row
@@ -484,7 +489,27 @@ static int run(const char *name, long I)
         form(integral_constant<int, 4>(), frag(), "), fragment order, chunk counts, no reds (probe)", false);
         form(integral_constant<int, 5>(), frag(), "), fragment order, reds, no counts (probe)", false);
         form(integral_constant<int, 1>(), frag(), "), fragment order, no reds (probe)", false);
-        cudaFree(w1f), cudaFree(w2f), cudaFree(cnt);
+        // RED 6 / 7: phase 2 by W2 rows after a grid barrier (every block resident; grid I / 64 = H / 16)
+        auto rows = [&](auto red, const char *label) {
+            constexpr int RD = decltype(red)::value;
+            if constexpr (NT == 8) {
+                auto kernel = fused_tc_rows<H, NT, GATED, RD, WK>;
+                CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+                int per = 0, sms = 0;
+                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, kernel, TC_THREADS, SM));
+                CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+                if (nb != H / 16 || per * sms < nb) {
+                    printf("| %s | %d | tensor cores (8), %s | skipped: grid %d, H / 16 = %d, resident %d x %d | | | |\n", name, TT, label, nb, H / 16, per, sms);
+                    return;
+                }
+                char what[96];
+                snprintf(what, sizeof what, "tensor cores (8), %s", label);
+                row(what, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
+            }
+        };
+        rows(integral_constant<int, 6>(), "rows after a grid barrier");
+        rows(integral_constant<int, 7>(), "rows after a grid barrier, 64 KB L2 prefetch");
+        cudaFree(w1f), cudaFree(w2f), cudaFree(cnt), cudaFree(w2r), cudaFree(epoch), cudaFree(hg);
     }
     cudaFree(x), cudaFree(g), cudaFree(be), cudaFree(b1), cudaFree(b2), cudaFree(y), cudaFree(hbuf), cudaFree(w1), cudaFree(w2);
     cudaFree(w2t), cudaFree(s1), cudaFree(s2), cudaFree(acc), cudaFree(tacc), cudaFree(count), cudaFree(sink);

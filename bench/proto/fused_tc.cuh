@@ -65,6 +65,11 @@ __device__ __forceinline__ unsigned tc_fp8x2(unsigned short v)   // two e4m3 cod
 __device__ __forceinline__ uint2 tc_lds8(const __half *p) { return *reinterpret_cast<const uint2 *>(p); }
 __device__ __forceinline__ uint4 tc_ld16(const void *p) { return *reinterpret_cast<const uint4 *>(p); }
 __device__ __forceinline__ void tc_st8(void *p, uint2 v) { *reinterpret_cast<uint2 *>(p) = v; }
+__device__ __forceinline__ uint2 tc_ldh8(const __half *p) { return __ldcg(reinterpret_cast<const uint2 *>(p)); }
+__device__ __forceinline__ void tc_pf_l2(const void *p, unsigned bytes)   // a contiguous range into L2 (sm_90 bulk)
+{
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(p), "r"(bytes) : "memory");
+}
 #define TC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
 #else
 inline uint4 tc_ldw(const void *p) { return ds_ldw16(p); }
@@ -76,6 +81,14 @@ inline void tc_red4(float *p, float a, float b, float c, float d)
     p[0] += a, p[1] += b, p[2] += c, p[3] += d;
 }
 inline float tc_ldcg(const float *p) { return *p; }
+inline uint2 tc_ldh8(const __half *p)
+{
+    ds_sim_aligned(p, 8);
+    uint2 r;
+    memcpy(&r, p, 8);
+    return r;
+}
+inline void tc_pf_l2(const void *p, unsigned bytes) { ds_sim_aligned(p, 16), (void)bytes; }
 inline unsigned tc_fp8x2(unsigned short v) { return ds_fp8x2_to_h2(v); }
 inline uint2 tc_lds8(const __half *p)
 {
@@ -108,6 +121,9 @@ struct tc_blk {   // one block's operands
     __half *y;                            // [T][H]
     float *acc;                           // [H][NT], zero
     unsigned *count;                      // [NCH], zero
+    const void *w2r;                      // RED 6/7: W2 in row-major fragment tiles ([H / 16][I / 64])
+    __half *hg;                           // RED 6/7: h [NT][I] (global: phase 2 reads every block's columns)
+    unsigned long long *epoch;            // RED 6/7: the grid barrier's arrivals, grid size a launch, never reset
     long I;
     int T;
 };
@@ -382,8 +398,10 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
         tc_load<WB, FRAG>(st, p.w2, (rb / 64) * (HH / 16) + q, 16 * q + g, p.I, rb, lane, c);
     };
     tc_step<WB> raw2[U2];
+    if constexpr (RED < 6) {
 #pragma unroll
-    for (int u = 0; u < U2; u++) load2(u, raw2[u]);
+        for (int u = 0; u < U2; u++) load2(u, raw2[u]);
+    }
 
     // warps 4..7 hand their sums to warps 0..3 (gated: the gate's silu(scale x sum); else the second half of H)
     float *pp = part + ((warp & 3) * 32 + lane) * NTN * 4;
@@ -406,6 +424,13 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
                 hs[t * HLD + rl] = __float2half_rn(t < p.T ? v : 0.0f);   // padded tokens: zero, add nothing
             }
     __syncthreads();
+    if constexpr (RED >= 6) {   // phase 1 ends: the block's 64 h columns to global, 8 bytes a thread
+        for (int e = threadIdx.x; e < NT * TC_R / 4; e += TC_THREADS) {
+            const int t = e / (TC_R / 4), col = 4 * (e % (TC_R / 4));
+            tc_st8(p.hg + t * p.I + rb + col, tc_lds8(hs + t * HLD + col));
+        }
+        return;
+    }
 
     // GEMM 2: h's 64 k are B, the same for every W2 row group: 8 NTN registers held for the whole slab
     unsigned hb[4][NTN][2];
@@ -469,6 +494,117 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
         }
     }
 }
+
+// RED 6 / 7, phase 2 (after a grid barrier: phase 1 left h in p.hg): block q owns W2 rows 16 q .. 16 q + 15, warp w
+// its k steps w NS .. (w + 1) NS - 1 (NS = I / 512) from the row-major fragment tiles p.w2r, so no output has two
+// blocks and nothing is reduced across blocks; the warps' sums meet in shared memory and warp 0 writes y. h (B) comes
+// from L2, loaded U steps ahead as the weights. tc_rows_first issues the first U steps of weights before the
+// barrier (they do not depend on phase 1), and with pf_bytes > 0 prefetches that much more of the warp's slab into L2.
+template <int WK> struct tc_rows_u {
+    static constexpr int U = 4 / tc_wk<WK>::WB;
+};
+template <int WK>
+__device__ __forceinline__ void tc_rows_first(const tc_blk &p, long q, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U], unsigned pf_bytes)
+{
+    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const long NS = p.I / 512, t0 = q * (p.I / 64) + warp * NS;
+#pragma unroll
+    for (int u = 0; u < U; u++) tc_load<WB, true>(raw[u], p.w2r, t0 + u, 0, 0, 0, lane, 0);
+    const long left = (NS - U) * 1024 * WB;
+    if (pf_bytes && lane == 0 && left > 0)
+        tc_pf_l2(static_cast<const char *>(p.w2r) + (t0 + U) * 1024 * WB, (unsigned)(left < pf_bytes ? left : pf_bytes));
+}
+template <int HH, int NT, bool GATED, int WK>
+__device__ __forceinline__ void tc_rows(const tc_blk &p, long q, unsigned char *smem, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U])
+{
+    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U, NTN = NT / 8;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+    const long NS = p.I / 512, t0 = q * (p.I / 64) + warp * NS, k0 = warp * NS * 64;
+    auto loadb = [&](long i, uint2 (&b)[4][NTN]) {
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int nt = 0; nt < NTN; nt++) {
+                const int t = 8 * nt + g;
+                b[j][nt] = t < p.T ? tc_ldh8(p.hg + t * p.I + k0 + i * 64 + tc_koff<WB>(c, j)) : uint2{0u, 0u};
+            }
+    };
+    uint2 hb[U][4][NTN];
+#pragma unroll
+    for (int u = 0; u < U; u++) loadb(u, hb[u]);
+    float o[NTN][4];
+#pragma unroll
+    for (int nt = 0; nt < NTN; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+#pragma unroll 1
+    for (long i0 = 0; i0 < NS; i0 += U) {
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const long i = i0 + u;
+            const tc_step<WB> cur = raw[u];
+            uint2 b[4][NTN];
+            memcpy(b, hb[u], sizeof b);
+            if (i + U < NS) {
+                tc_load<WB, true>(raw[u], p.w2r, t0 + i + U, 0, 0, 0, lane, 0);
+                loadb(i + U, hb[u]);
+            }
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                unsigned a[4];
+                tc_afrag<WK>(cur, j, a);
+#pragma unroll
+                for (int nt = 0; nt < NTN; nt++) tc_mma(o[nt], a, b[j][nt].x, b[j][nt].y);
+            }
+        }
+    }
+    float *part = reinterpret_cast<float *>(smem);   // [8 warps][32 lanes][NTN][4]
+#pragma unroll
+    for (int nt = 0; nt < NTN; nt++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) part[((warp * 32 + lane) * NTN + nt) * 4 + e] = o[nt][e];
+    __syncthreads();
+    if (warp == 0)
+#pragma unroll
+        for (int nt = 0; nt < NTN; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                float v = 0.0f;
+                for (int w = 0; w < TC_THREADS / 32; w++) v += part[((w * 32 + lane) * NTN + nt) * 4 + e];
+                const long r = 16 * q + g + 8 * (e >> 1);
+                const int t = 8 * nt + 2 * c + (e & 1);
+                if (t < p.T)
+                    p.y[t * HH + r] = __float2half_rn(v * p.s2[r] + (GATED ? 0.0f : __half2float(p.b2[r])) + __half2float(p.x[t * HH + r]));
+            }
+}
+
+#ifndef DS_SIM
+// The grid barrier of RED 6 / 7 (every block resident: the host checks the occupancy): one arrival a block by its
+// counting thread after the block barrier (cumulative over the block's h stores); *ep only grows, a launch adding
+// the grid size, so a launch's target is the next multiple of it and nothing is reset
+__device__ __forceinline__ void tc_grid_sync(unsigned long long *ep)
+{
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        const unsigned long long old = atomicAdd(ep, 1ull), target = old - old % gridDim.x + gridDim.x;
+        unsigned long long v;
+        do {
+            asm volatile("ld.acquire.gpu.global.u64 %0, [%1];\n" : "=l"(v) : "l"(ep) : "memory");
+        } while (v < target);
+    }
+    __syncthreads();
+}
+template <int HH, int NT, bool GATED, int RED, int WK = 0>
+__global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_rows(tc_blk p)   // RED 6 / 7; grid I / 64 = H / 16
+{
+    TC_SMEM(smem);
+    fused_tc_body<HH, NT, GATED, RED, true, WK>(p, smem);
+    tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
+    tc_rows_first<WK>(p, blockIdx.x, raw, RED == 7 ? 64u * 1024u / (TC_THREADS / 32) : 0u);
+    tc_grid_sync(p.epoch);
+    tc_rows<HH, NT, GATED, WK>(p, blockIdx.x, smem, raw);
+}
+#endif
 
 #ifndef DS_SIM
 template <int HH, int NT, bool GATED, int RED, bool FRAG, int WK = 0>

@@ -21,6 +21,13 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> struct sim_cas
         DS_DYNAMIC_SMEM(smem);
         fused_tc_body<HH, NT, GATED, RED, FRAG, WK>(*arg, smem);
     }
+    static void rows(void *)   // RED 6 / 7's phase 2 (on the GPU after the grid barrier of the same kernel)
+    {
+        DS_DYNAMIC_SMEM(smem);
+        tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
+        tc_rows_first<WK>(*arg, blockIdx.x, raw, RED == 7 ? 8192u : 0u);
+        tc_rows<HH, NT, GATED, WK>(*arg, blockIdx.x, smem, raw);
+    }
 };
 template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED, WK>::arg;
 
@@ -35,7 +42,8 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static
     std::uniform_int_distribution<int> q(-127, 127);
     std::vector<__half> x(T * HH), gm(HH), be(HH), b1(N1), b2(HH), y(T * HH);
     std::vector<double> w1(N1 * HH), w2(HH * I);   // the weights' values
-    std::vector<unsigned char> m1(N1 * HH * WB), m2(HH * I * WB), m1f(N1 * HH * WB), m2f(HH * I * WB);   // as the kernel reads them
+    std::vector<unsigned char> m1(N1 * HH * WB), m2(HH * I * WB), m1f(N1 * HH * WB), m2f(HH * I * WB), m2r(HH * I * WB);   // as the kernel reads them
+    std::vector<__half> hg(NT * I, __half{0x7e00});   // RED 6 / 7: h between the phases (poisoned)
     std::vector<float> s1(N1), s2(HH), acc(HH * NT, 0.0f);
     std::vector<unsigned> count(S::NCH, 0u);
     for (auto &v : x) v = __float2half_rn(u(rng));
@@ -66,6 +74,7 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static
     for (auto &v : s2) v = WK != 2 ? sc * 1e-3f * (1.5f + 0.5f * u(rng)) : 1.0f;
     tc_frag(m1f.data(), m1.data(), N1, HH, false, WB);
     tc_frag(m2f.data(), m2.data(), HH, I, true, WB);
+    tc_frag(m2r.data(), m2.data(), HH, I, false, WB);
 
     std::vector<double> ref(T * HH);
     double refmag = 0.0;
@@ -99,12 +108,14 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static
     p.x = x.data(), p.g = gm.data(), p.be = be.data(), p.b1 = b1.data(), p.b2 = b2.data();
     p.w1 = FRAG ? m1f.data() : m1.data(), p.w2 = FRAG ? m2f.data() : m2.data();
     p.s1 = s1.data(), p.s2 = s2.data(), p.y = y.data(), p.acc = acc.data(), p.count = count.data(), p.I = I, p.T = T;
+    p.w2r = m2r.data(), p.hg = hg.data(), p.epoch = nullptr;
     sim_case<HH, NT, GATED, FRAG, RED, WK>::arg = &p;
     double worst = 0.0;
     int bad = 0;
     for (int run = 0; run < 2; run++) {
         std::fill(y.begin(), y.end(), __half{0x7e00});   // poisoned: a NaN where nothing was written
         ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::entry, nullptr);
+        if (RED >= 6) ds_sim_run(TC_THREADS, HH / 16, 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::rows, nullptr);
         double w = 0.0;
         for (int e = 0; e < T * HH; e++) {
             const double d = std::fabs(__half2float(y[e]) - ref[e]);
@@ -115,7 +126,7 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static
         for (unsigned c : count) bad += c != 0u;
     }
     const bool ok = worst < 4e-3 && !bad;
-    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, FRAG ? "frag  " : "stored", RED == 2 ? "v4" : RED == 3 ? "v2 one count" : "v2",
+    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, FRAG ? "frag  " : "stored", RED == 2 ? "v4" : RED == 3 ? "v2 one count" : RED >= 6 ? "rows after a grid barrier" : "v2",
            worst, bad ? "  (accumulator or counters not left at zero)" : "", ok ? "ok" : "FAILED");
     return !ok;
 }
@@ -137,6 +148,9 @@ int main()
     for (int T : {11, 16}) fails += run<1024, 16, false, true, 2, 2>(512, T, seed++), fails += run<1024, 16, true, false, 0, 2>(384, T, seed++);
     for (int T : {1, 5, 8}) fails += run<1024, 8, false, true, 3, 0>(512, T, seed++), fails += run<1024, 8, true, false, 3, 2>(384, T, seed++);
     for (int T : {16}) fails += run<1024, 16, true, true, 3, 1>(384, T, seed++);
+    // RED 6 / 7: phase 2 by rows (I / 512 steps a warp: I = 2048 for int8 / fp8's 4-step prefetch)
+    for (int T : {1, 3, 8}) fails += run<1024, 8, false, true, 6>(2048, T, seed++), fails += run<1024, 8, true, true, 7>(2048, T, seed++);
+    for (int T : {2, 8}) fails += run<1024, 8, false, true, 7, 1>(2048, T, seed++), fails += run<1024, 8, true, true, 6, 2>(1024, T, seed++);
     for (int T : {9, 16}) {
         fails += run<1024, 16, false, false>(512, T, seed++);
         fails += run<1024, 16, true, true>(384, T, seed++);
