@@ -507,6 +507,17 @@ static int run(const char *name, long I)
                 row(what, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
             }
         };
+        if constexpr (NT == 8) {   // RED 8: any I; the accumulator tacc ([H][16] floats) as [H][8] here
+            auto kernel = fused_tc_line<H, NT, GATED, WK>;
+            CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+            int per = 0, sms = 0;
+            CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, kernel, TC_THREADS, SM));
+            CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+            if (per * sms < nb)
+                printf("| %s | %d | tensor cores (8), a line of W2 steps | skipped: grid %d, resident %d x %d | | | |\n", name, TT, nb, per, sms);
+            else
+                row("tensor cores (8), a line of W2 steps, two barriers", [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
+        }
         rows(integral_constant<int, 6>(), "rows after a grid barrier");
         rows(integral_constant<int, 7>(), "rows after a grid barrier, 64 KB L2 prefetch");
         cudaFree(w1f), cudaFree(w2f), cudaFree(cnt), cudaFree(w2r), cudaFree(epoch), cudaFree(hg);

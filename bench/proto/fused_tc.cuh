@@ -577,6 +577,92 @@ __device__ __forceinline__ void tc_rows(const tc_blk &p, long q, unsigned char *
             }
 }
 
+// RED 8, phase 2 for any I (G = I / 64 blocks, S = I / 64 k steps a W2 row group): the row-major tiles are one line
+// of H / 16 x S steps and warp u of the grid streams steps NS u .. NS (u + 1) - 1 (NS = H / 128: 8 G warps cover the
+// line exactly), a row group's steps contiguous, so a warp's range meets one or two row groups; at each group's end
+// it adds its sums into the fp32 accumulator (v2 reductions: ~S / NS warps a group, not G blocks). After a second
+// grid barrier tc_line_end writes y and leaves the accumulator at zero.
+template <int HH, int NT, int WK>
+__device__ __forceinline__ void tc_line_first(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U])
+{
+    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U, NS = HH / 128;
+    const int lane = threadIdx.x & 31;
+    const long l0 = ((long)blockIdx.x * (TC_THREADS / 32) + (threadIdx.x >> 5)) * NS;
+#pragma unroll
+    for (int u = 0; u < U; u++) tc_load<WB, true>(raw[u], p.w2r, l0 + u, 0, 0, 0, lane, 0);
+}
+template <int HH, int NT, int WK>
+__device__ __forceinline__ void tc_line(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U])
+{
+    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U, NTN = NT / 8, NS = HH / 128;
+    static_assert(NS % U == 0, "a warp's steps in whole prefetch rounds");
+    const int lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
+    const long S = p.I / 64, l0 = ((long)blockIdx.x * (TC_THREADS / 32) + (threadIdx.x >> 5)) * NS;
+    auto loadb = [&](long l, uint2 (&b)[4][NTN]) {
+        const long k = (l % S) * 64;
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int nt = 0; nt < NTN; nt++) {
+                const int t = 8 * nt + g;
+                b[j][nt] = t < p.T ? tc_ldh8(p.hg + t * p.I + k + tc_koff<WB>(c, j)) : uint2{0u, 0u};
+            }
+    };
+    float o[NTN][4];
+    auto flush = [&](long q) {   // rows 16 q + g (+ 8), tokens 8 nt + 2 c (+ 1)
+#pragma unroll
+        for (int nt = 0; nt < NTN; nt++) {
+            const int t = 8 * nt + 2 * c;
+            if (t < p.T) {
+                tc_red2(p.acc + (16 * q + g) * NT + t, o[nt][0], o[nt][1]);
+                tc_red2(p.acc + (16 * q + g + 8) * NT + t, o[nt][2], o[nt][3]);
+            }
+            o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+        }
+    };
+    uint2 hb[U][4][NTN];
+#pragma unroll
+    for (int u = 0; u < U; u++) loadb(l0 + u, hb[u]);
+#pragma unroll
+    for (int nt = 0; nt < NTN; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+#pragma unroll 1
+    for (int i0 = 0; i0 < NS; i0 += U) {
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const int i = i0 + u;
+            const long l = l0 + i;
+            if (i > 0 && l % S == 0) flush(l / S - 1);   // the warp's range crosses into the next row group
+            const tc_step<WB> cur = raw[u];
+            uint2 b[4][NTN];
+            memcpy(b, hb[u], sizeof b);
+            if (i + U < NS) {
+                tc_load<WB, true>(raw[u], p.w2r, l + U, 0, 0, 0, lane, 0);
+                loadb(l + U, hb[u]);
+            }
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                unsigned a[4];
+                tc_afrag<WK>(cur, j, a);
+#pragma unroll
+                for (int nt = 0; nt < NTN; nt++) tc_mma(o[nt], a, b[j][nt].x, b[j][nt].y);
+            }
+        }
+    }
+    flush((l0 + NS - 1) / S);
+}
+// after the second barrier: y = acc s2 + b2 + x, a thread an output (grid-strided), acc back to zero
+template <int HH, int NT, bool GATED>
+__device__ __forceinline__ void tc_line_end(const tc_blk &p)
+{
+    for (long e = (long)blockIdx.x * TC_THREADS + threadIdx.x; e < (long)HH * NT; e += (long)gridDim.x * TC_THREADS) {
+        const long r = e / NT;
+        const int t = (int)(e % NT);
+        if (t < p.T)
+            p.y[t * HH + r] = __float2half_rn(tc_ldcg(p.acc + e) * p.s2[r] + (GATED ? 0.0f : __half2float(p.b2[r])) + __half2float(p.x[t * HH + r]));
+        p.acc[e] = 0.0f;
+    }
+}
+
 #ifndef DS_SIM
 // The grid barrier of RED 6 / 7 (every block resident: the host checks the occupancy): one arrival a block by its
 // counting thread after the block barrier (cumulative over the block's h stores); *ep only grows, a launch adding
@@ -603,6 +689,18 @@ __global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_rows(tc_blk p)   // RE
     tc_rows_first<WK>(p, blockIdx.x, raw, RED == 7 ? 64u * 1024u / (TC_THREADS / 32) : 0u);
     tc_grid_sync(p.epoch);
     tc_rows<HH, NT, GATED, WK>(p, blockIdx.x, smem, raw);
+}
+template <int HH, int NT, bool GATED, int WK = 0>
+__global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_line(tc_blk p)   // RED 8; grid I / 64
+{
+    TC_SMEM(smem);
+    fused_tc_body<HH, NT, GATED, 8, true, WK>(p, smem);
+    tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
+    tc_line_first<HH, NT, WK>(p, raw);
+    tc_grid_sync(p.epoch);
+    tc_line<HH, NT, WK>(p, raw);
+    tc_grid_sync(p.epoch);
+    tc_line_end<HH, NT, GATED>(p);
 }
 #endif
 

@@ -28,6 +28,13 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> struct sim_cas
         tc_rows_first<WK>(*arg, blockIdx.x, raw, RED == 7 ? 8192u : 0u);
         tc_rows<HH, NT, GATED, WK>(*arg, blockIdx.x, smem, raw);
     }
+    static void line(void *)   // RED 8's phase 2
+    {
+        tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
+        tc_line_first<HH, NT, WK>(*arg, raw);
+        tc_line<HH, NT, WK>(*arg, raw);
+    }
+    static void line_end(void *) { tc_line_end<HH, NT, GATED>(*arg); }   // RED 8 after its second barrier
 };
 template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED, WK>::arg;
 
@@ -115,7 +122,11 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static
     for (int run = 0; run < 2; run++) {
         std::fill(y.begin(), y.end(), __half{0x7e00});   // poisoned: a NaN where nothing was written
         ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::entry, nullptr);
-        if (RED >= 6) ds_sim_run(TC_THREADS, HH / 16, 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::rows, nullptr);
+        if (RED == 6 || RED == 7) ds_sim_run(TC_THREADS, HH / 16, 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::rows, nullptr);
+        if (RED == 8) {
+            ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::line, nullptr);
+            ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::line_end, nullptr);
+        }
         double w = 0.0;
         for (int e = 0; e < T * HH; e++) {
             const double d = std::fabs(__half2float(y[e]) - ref[e]);
@@ -126,7 +137,7 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static
         for (unsigned c : count) bad += c != 0u;
     }
     const bool ok = worst < 4e-3 && !bad;
-    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, FRAG ? "frag  " : "stored", RED == 2 ? "v4" : RED == 3 ? "v2 one count" : RED >= 6 ? "rows after a grid barrier" : "v2",
+    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, FRAG ? "frag  " : "stored", RED == 2 ? "v4" : RED == 3 ? "v2 one count" : RED == 8 ? "a line of W2 steps, two barriers" : RED >= 6 ? "rows after a grid barrier" : "v2",
            worst, bad ? "  (accumulator or counters not left at zero)" : "", ok ? "ok" : "FAILED");
     return !ok;
 }
@@ -151,6 +162,9 @@ int main()
     // RED 6 / 7: phase 2 by rows (I / 512 steps a warp: I = 2048 for int8 / fp8's 4-step prefetch)
     for (int T : {1, 3, 8}) fails += run<1024, 8, false, true, 6>(2048, T, seed++), fails += run<1024, 8, true, true, 7>(2048, T, seed++);
     for (int T : {2, 8}) fails += run<1024, 8, false, true, 7, 1>(2048, T, seed++), fails += run<1024, 8, true, true, 6, 2>(1024, T, seed++);
+    // RED 8: any I (here S = 10 or 6 steps a row group, 8 a warp: ranges cross row groups)
+    for (int T : {1, 4, 8}) fails += run<1024, 8, false, true, 8>(640, T, seed++), fails += run<1024, 8, true, true, 8>(384, T, seed++);
+    for (int T : {3}) fails += run<1024, 8, false, true, 8, 2>(640, T, seed++), fails += run<1024, 8, true, true, 8, 1>(384, T, seed++);
     for (int T : {9, 16}) {
         fails += run<1024, 16, false, false>(512, T, seed++);
         fails += run<1024, 16, true, true>(384, T, seed++);
