@@ -507,17 +507,23 @@ static int run(const char *name, long I)
                 row(what, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
             }
         };
-        if constexpr (NT == 8) {   // RED 8: any I; the accumulator tacc ([H][16] floats) as [H][8] here
-            auto kernel = fused_tc_line<H, NT, GATED, WK>;
-            CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
-            int per = 0, sms = 0;
-            CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, kernel, TC_THREADS, SM));
-            CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-            if (per * sms < nb)
-                printf("| %s | %d | tensor cores (8), a line of W2 steps | skipped: grid %d, resident %d x %d | | | |\n", name, TT, nb, per, sms);
-            else
-                row("tensor cores (8), a line of W2 steps, two barriers", [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
-        }
+        // RED 8: any I; the accumulator tacc ([H][16] floats) as [H][8] here; fragment order or both weights as stored
+        auto line = [&](auto frag, const char *label) {
+            constexpr bool FR = decltype(frag)::value;
+            if constexpr (NT == 8) {
+                auto kernel = fused_tc_line<H, NT, GATED, WK, FR>;
+                CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+                int per = 0, sms = 0;
+                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, kernel, TC_THREADS, SM));
+                CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+                if (per * sms < nb)
+                    printf("| %s | %d | tensor cores (8), %s | skipped: grid %d, resident %d x %d | | | |\n", name, TT, label, nb, per, sms);
+                else
+                    row(label, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(FR ? qf : q); }, true, tr);
+            }
+        };
+        line(frag(), "tensor cores (8), a line of W2 steps, two barriers");
+        line(stored(), "tensor cores (8) as stored, a line of W2 steps, two barriers");
         rows(integral_constant<int, 6>(), "rows after a grid barrier");
         rows(integral_constant<int, 7>(), "rows after a grid barrier, 64 KB L2 prefetch");
         cudaFree(w1f), cudaFree(w2f), cudaFree(cnt), cudaFree(w2r), cudaFree(epoch), cudaFree(hg);

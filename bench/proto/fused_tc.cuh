@@ -582,16 +582,24 @@ __device__ __forceinline__ void tc_rows(const tc_blk &p, long q, unsigned char *
 // line exactly), a row group's steps contiguous, so a warp's range meets one or two row groups; at each group's end
 // it adds its sums into the fp32 accumulator (v2 reductions: ~S / NS warps a group, not G blocks). After a second
 // grid barrier tc_line_end writes y and leaves the accumulator at zero.
-template <int HH, int NT, int WK>
+// FRAG false: W2 as stored ([H][I] rows: step l is rows 16 (l / S) .., k 64 (l % S) ..), no repacked copy
+template <int WB, bool FRAG>
+__device__ __forceinline__ void tc_line_load(tc_step<WB> &st, const tc_blk &p, long l, int lane)
+{
+    const long S = p.I / 64;
+    if (FRAG) tc_load<WB, true>(st, p.w2r, l, 0, 0, 0, lane, 0);
+    else tc_load<WB, false>(st, p.w2, 0, 16 * (l / S) + (lane >> 2), p.I, 64 * (l % S), lane, lane & 3);
+}
+template <int HH, int NT, int WK, bool FRAG = true>
 __device__ __forceinline__ void tc_line_first(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U])
 {
     constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U, NS = HH / 128;
     const int lane = threadIdx.x & 31;
     const long l0 = ((long)blockIdx.x * (TC_THREADS / 32) + (threadIdx.x >> 5)) * NS;
 #pragma unroll
-    for (int u = 0; u < U; u++) tc_load<WB, true>(raw[u], p.w2r, l0 + u, 0, 0, 0, lane, 0);
+    for (int u = 0; u < U; u++) tc_line_load<WB, FRAG>(raw[u], p, l0 + u, lane);
 }
-template <int HH, int NT, int WK>
+template <int HH, int NT, int WK, bool FRAG = true>
 __device__ __forceinline__ void tc_line(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U])
 {
     constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U, NTN = NT / 8, NS = HH / 128;
@@ -636,7 +644,7 @@ __device__ __forceinline__ void tc_line(const tc_blk &p, tc_step<tc_wk<WK>::WB> 
             uint2 b[4][NTN];
             memcpy(b, hb[u], sizeof b);
             if (i + U < NS) {
-                tc_load<WB, true>(raw[u], p.w2r, l + U, 0, 0, 0, lane, 0);
+                tc_line_load<WB, FRAG>(raw[u], p, l + U, lane);
                 loadb(l + U, hb[u]);
             }
 #pragma unroll
@@ -690,15 +698,15 @@ __global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_rows(tc_blk p)   // RE
     tc_grid_sync(p.epoch);
     tc_rows<HH, NT, GATED, WK>(p, blockIdx.x, smem, raw);
 }
-template <int HH, int NT, bool GATED, int WK = 0>
-__global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_line(tc_blk p)   // RED 8; grid I / 64
+template <int HH, int NT, bool GATED, int WK = 0, bool FRAG = true>
+__global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_line(tc_blk p)   // RED 8; grid I / 64; FRAG: both weights
 {
     TC_SMEM(smem);
-    fused_tc_body<HH, NT, GATED, 8, true, WK>(p, smem);
+    fused_tc_body<HH, NT, GATED, 8, FRAG, WK>(p, smem);
     tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
-    tc_line_first<HH, NT, WK>(p, raw);
+    tc_line_first<HH, NT, WK, FRAG>(p, raw);
     tc_grid_sync(p.epoch);
-    tc_line<HH, NT, WK>(p, raw);
+    tc_line<HH, NT, WK, FRAG>(p, raw);
     tc_grid_sync(p.epoch);
     tc_line_end<HH, NT, GATED>(p);
 }

@@ -31,8 +31,8 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> struct sim_cas
     static void line(void *)   // RED 8's phase 2
     {
         tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
-        tc_line_first<HH, NT, WK>(*arg, raw);
-        tc_line<HH, NT, WK>(*arg, raw);
+        tc_line_first<HH, NT, WK, FRAG>(*arg, raw);
+        tc_line<HH, NT, WK, FRAG>(*arg, raw);
     }
     static void line_end(void *) { tc_line_end<HH, NT, GATED>(*arg); }   // RED 8 after its second barrier
 };
@@ -165,6 +165,7 @@ int main()
     // RED 8: any I (here S = 10 or 6 steps a row group, 8 a warp: ranges cross row groups)
     for (int T : {1, 4, 8}) fails += run<1024, 8, false, true, 8>(640, T, seed++), fails += run<1024, 8, true, true, 8>(384, T, seed++);
     for (int T : {3}) fails += run<1024, 8, false, true, 8, 2>(640, T, seed++), fails += run<1024, 8, true, true, 8, 1>(384, T, seed++);
+    for (int T : {2, 8}) fails += run<1024, 8, false, false, 8>(640, T, seed++), fails += run<1024, 8, true, false, 8, 2>(384, T, seed++);
     for (int T : {9, 16}) {
         fails += run<1024, 16, false, false>(512, T, seed++);
         fails += run<1024, 16, true, true>(384, T, seed++);
