@@ -522,6 +522,21 @@ static int run(const char *name, long I)
                     row(label, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(FR ? qf : q); }, true, tr);
             }
         };
+        if constexpr (NT == 8) {   // RED 9: two kernels chained by PDL (phase 2 by rows: grid H / 16, any I)
+            auto k1 = tc_phase1<H, NT, GATED, WK>;
+            auto k2 = tc_phase2<H, NT, GATED, WK>;
+            CK(cudaFuncSetAttribute(k1, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+            const size_t sm2 = 8 * 32 * 4 * 4;
+            row("tensor cores (8), two kernels chained by PDL", [&](cudaStream_t s) {
+                cudaLaunchAttribute at[1];
+                at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization, at[0].val.programmaticStreamSerializationAllowed = 1;
+                cudaLaunchConfig_t c1 = {}, c2 = {};
+                c1.gridDim = dim3(nb), c1.blockDim = dim3(TC_THREADS), c1.dynamicSmemBytes = SM, c1.stream = s, c1.attrs = at, c1.numAttrs = 1;
+                c2.gridDim = dim3(H / 16), c2.blockDim = dim3(TC_THREADS), c2.dynamicSmemBytes = sm2, c2.stream = s, c2.attrs = at, c2.numAttrs = 1;
+                CK(cudaLaunchKernelEx(&c1, k1, qf));
+                CK(cudaLaunchKernelEx(&c2, k2, qf));
+            }, true, tr);
+        }
         line(frag(), "tensor cores (8), a line of W2 steps, two barriers");
         line(stored(), "tensor cores (8) as stored, a line of W2 steps, two barriers");
         rows(integral_constant<int, 6>(), "rows after a grid barrier");

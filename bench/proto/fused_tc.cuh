@@ -698,6 +698,27 @@ __global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_rows(tc_blk p)   // RE
     tc_grid_sync(p.epoch);
     tc_rows<HH, NT, GATED, WK>(p, blockIdx.x, smem, raw);
 }
+// RED 9: the same two phases as two kernels chained by programmatic dependent launch (no grid barrier, no
+// cooperative launch): phase 1 (grid I / 64) lets the next kernel launch as soon as its blocks start; phase 2 by rows
+// (grid H / 16, any I with I / 512 steps a warp) issues its first weight loads before griddepcontrol.wait
+template <int HH, int NT, bool GATED, int WK = 0>
+__global__ void __launch_bounds__(TC_THREADS, 2) tc_phase1(tc_blk p)
+{
+    TC_SMEM(smem);
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");   // the previous replay's phase 2 reads hg
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+    fused_tc_body<HH, NT, GATED, 9, true, WK>(p, smem);
+}
+template <int HH, int NT, bool GATED, int WK = 0>
+__global__ void __launch_bounds__(TC_THREADS, 2) tc_phase2(tc_blk p)
+{
+    TC_SMEM(smem);
+    tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
+    tc_rows_first<WK>(p, blockIdx.x, raw, 0u);
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+    tc_rows<HH, NT, GATED, WK>(p, blockIdx.x, smem, raw);
+}
 template <int HH, int NT, bool GATED, int WK = 0, bool FRAG = true>
 __global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_line(tc_blk p)   // RED 8; grid I / 64; FRAG: both weights
 {
