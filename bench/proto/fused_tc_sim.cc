@@ -1,7 +1,8 @@
 // fused_tc_sim.cc — fused_tc.cuh's kernel on the host (each CUDA thread a fiber, mma.sync emulated from the PTX
 // fragment layouts: tests/test_plan_sim_shim.h) against a double reference, before any GPU sees it: H = 1024, GELU
 // (I = 512, LayerNorm, biases) and SwiGLU (I = 384, RMSNorm), 8 and 16 token columns, T from 1 to the columns,
-// codes as stored and in fragment order; every case runs twice (each launch must leave the accumulator and the chunk
+// codes as stored and in fragment order, and RED 6-9's two phases (as separate grids here: the GPU's grid barrier or
+// PDL chain between them orders nothing the host's sequential blocks do not); every case runs twice (each launch must leave the accumulator and the chunk
 // counters at zero) and checks them at zero after.
 //   g++ -O2 -std=c++17 -o /tmp/fused_tc_sim bench/proto/fused_tc_sim.cc && /tmp/fused_tc_sim
 #include "../../tests/test_plan_sim_shim.h"
