@@ -494,15 +494,19 @@ static int run(const char *name, long I)
         form(integral_constant<int, 4>(), frag(), "), fragment order, chunk counts, no reds (probe)", false);
         form(integral_constant<int, 5>(), frag(), "), fragment order, reds, no counts (probe)", false);
         form(integral_constant<int, 1>(), frag(), "), fragment order, no reds (probe)", false);
+        // a grid-barrier kernel's shared memory allowed; its blocks a SM and the SMs (all must be resident)
+        auto resident = [&](auto kernel, int &per, int &sms) {
+            CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+            CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, kernel, TC_THREADS, SM));
+            CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+        };
         // RED 6 / 7: phase 2 by W2 rows after a grid barrier (every block resident; grid I / 64 = H / 16)
         auto rows = [&](auto red, const char *label) {
             constexpr int RD = decltype(red)::value;
             if constexpr (NT == 8) {
                 auto kernel = fused_tc_rows<H, NT, GATED, RD, WK>;
-                CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
                 int per = 0, sms = 0;
-                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, kernel, TC_THREADS, SM));
-                CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+                resident(kernel, per, sms);
                 if (nb != H / 16 || per * sms < nb) {
                     printf("| %s | %d | tensor cores (8), %s | skipped: grid %d, H / 16 = %d, resident %d x %d | | | |\n", name, TT, label, nb, H / 16, per, sms);
                     return;
@@ -517,10 +521,8 @@ static int run(const char *name, long I)
             constexpr bool FR = decltype(frag)::value;
             if constexpr (NT == 8) {
                 auto kernel = fused_tc_line<H, NT, GATED, WK, FR>;
-                CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
                 int per = 0, sms = 0;
-                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, kernel, TC_THREADS, SM));
-                CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+                resident(kernel, per, sms);
                 if (per * sms < nb)
                     printf("| %s | %d | tensor cores (8), %s | skipped: grid %d, resident %d x %d | | | |\n", name, TT, label, nb, per, sms);
                 else
