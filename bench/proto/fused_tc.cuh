@@ -505,14 +505,28 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
 template <int WK> struct tc_rows_u {
     static constexpr int U = 4 / tc_wk<WK>::WB;
 };
+// FRAG false: W2 as stored ([H][I] rows: step l is rows 16 (l / S) .., k 64 (l % S) ..), no repacked copy
+template <int WB, bool FRAG>
+__device__ __forceinline__ void tc_line_load(tc_step<WB> &st, const tc_blk &p, long l, int lane)
+{
+    const long S = p.I / 64;
+    if (FRAG) tc_load<WB, true>(st, p.w2r, l, 0, 0, 0, lane, 0);
+    else tc_load<WB, false>(st, p.w2, 0, 16 * (l / S) + (lane >> 2), p.I, 64 * (l % S), lane, lane & 3);
+}
+// a warp's first U steps from l0 (weights only: issued before phase 1's h is there)
+template <int WK, bool FRAG>
+__device__ __forceinline__ void tc_steps_first(const tc_blk &p, long l0, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U])
+{
+#pragma unroll
+    for (int u = 0; u < tc_rows_u<WK>::U; u++) tc_line_load<tc_wk<WK>::WB, FRAG>(raw[u], p, l0 + u, threadIdx.x & 31);
+}
 template <int WK>
 __device__ __forceinline__ void tc_rows_first(const tc_blk &p, long q, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U], unsigned pf_bytes)
 {
     constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const long NS = p.I / 512, t0 = q * (p.I / 64) + warp * NS;
-#pragma unroll
-    for (int u = 0; u < U; u++) tc_load<WB, true>(raw[u], p.w2r, t0 + u, 0, 0, 0, lane, 0);
+    tc_steps_first<WK, true>(p, t0, raw);
     const long left = (NS - U) * 1024 * WB;
     if (pf_bytes && lane == 0 && left > 0)
         tc_pf_l2(static_cast<const char *>(p.w2r) + (t0 + U) * 1024 * WB, (unsigned)(left < pf_bytes ? left : pf_bytes));
@@ -584,22 +598,10 @@ __device__ __forceinline__ void tc_rows(const tc_blk &p, long q, unsigned char *
 // line exactly), a row group's steps contiguous, so a warp's range meets one or two row groups; at each group's end
 // it adds its sums into the fp32 accumulator (v2 reductions: ~S / NS warps a group, not G blocks). After a second
 // grid barrier tc_line_end writes y and leaves the accumulator at zero.
-// FRAG false: W2 as stored ([H][I] rows: step l is rows 16 (l / S) .., k 64 (l % S) ..), no repacked copy
-template <int WB, bool FRAG>
-__device__ __forceinline__ void tc_line_load(tc_step<WB> &st, const tc_blk &p, long l, int lane)
-{
-    const long S = p.I / 64;
-    if (FRAG) tc_load<WB, true>(st, p.w2r, l, 0, 0, 0, lane, 0);
-    else tc_load<WB, false>(st, p.w2, 0, 16 * (l / S) + (lane >> 2), p.I, 64 * (l % S), lane, lane & 3);
-}
 template <int HH, int NT, int WK, bool FRAG = true>
 __device__ __forceinline__ void tc_line_first(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U])
 {
-    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U, NS = HH / 128;
-    const int lane = threadIdx.x & 31;
-    const long l0 = ((long)blockIdx.x * (TC_THREADS / 32) + (threadIdx.x >> 5)) * NS;
-#pragma unroll
-    for (int u = 0; u < U; u++) tc_line_load<WB, FRAG>(raw[u], p, l0 + u, lane);
+    tc_steps_first<WK, FRAG>(p, ((long)blockIdx.x * (TC_THREADS / 32) + (threadIdx.x >> 5)) * (HH / 128), raw);
 }
 template <int HH, int NT, int WK, bool FRAG = true>
 __device__ __forceinline__ void tc_line(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U])
