@@ -300,6 +300,7 @@ __global__ void to_slabs(signed char *t, const signed char *w, long I)
 }
 
 // ---- host ---------------------------------------------------------------------------------------------------------
+static bool g_quick;   // `quick`: only the forms still in the running (RESULTS, forty-eighth session)
 static float h2f(__half v) { return __half2float(v); }
 static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
 
@@ -487,12 +488,14 @@ static int run(const char *name, long I)
         using std::integral_constant;
         using stored = integral_constant<bool, false>;
         using frag = integral_constant<bool, true>;
-        form(integral_constant<int, 0>(), stored(), " columns)", true);
-        form(integral_constant<int, 0>(), frag(), "), fragment order", true);
-        form(integral_constant<int, 2>(), frag(), "), fragment order, v4 reds", true);
-        form(integral_constant<int, 3>(), frag(), "), fragment order, one count at the end", true);
-        form(integral_constant<int, 4>(), frag(), "), fragment order, chunk counts, no reds (probe)", false);
-        form(integral_constant<int, 5>(), frag(), "), fragment order, reds, no counts (probe)", false);
+        if (!g_quick) {
+            form(integral_constant<int, 0>(), stored(), " columns)", true);
+            form(integral_constant<int, 0>(), frag(), "), fragment order", true);
+            form(integral_constant<int, 2>(), frag(), "), fragment order, v4 reds", true);
+            form(integral_constant<int, 3>(), frag(), "), fragment order, one count at the end", true);
+            form(integral_constant<int, 4>(), frag(), "), fragment order, chunk counts, no reds (probe)", false);
+            form(integral_constant<int, 5>(), frag(), "), fragment order, reds, no counts (probe)", false);
+        }
         form(integral_constant<int, 1>(), frag(), "), fragment order, no reds (probe)", false);
         // a grid-barrier kernel's shared memory allowed; its blocks a SM and the SMs (all must be resident)
         auto resident = [&](auto kernel, int &per, int &sms) {
@@ -529,7 +532,39 @@ static int run(const char *name, long I)
                     row(label, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(FR ? qf : q); }, true, tr);
             }
         };
-        if constexpr (NT == 8) {   // RED 9: two kernels chained by PDL (phase 2 by rows: grid H / 16, any I)
+        // RED 10-12: phase 2 by clusters of CL blocks (grid I / 64; every cluster resident at once)
+        auto clusters = [&](auto cl, auto pf) {
+            constexpr int CL = decltype(cl)::value;
+            constexpr bool PF = decltype(pf)::value;
+            if constexpr (NT == 8) {
+                char what[112];
+                snprintf(what, sizeof what, "tensor cores (8), clusters of %d after a grid barrier%s", CL, PF ? ", 64 KB L2 prefetch" : "");
+                if (tc_cl_unfit<H, CL, WK>(I, nb)) {
+                    printf("| %s | %d | %s | skipped: grid %d, I %ld do not fit | | | |\n", name, TT, what, nb, I);
+                    return;
+                }
+                auto kernel = fused_tc_cluster<H, NT, GATED, CL, PF, WK>;
+                const size_t sm = std::max(SM, tc_cl_smem<H, NT, CL>(I, nb));
+                CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm));
+                cudaLaunchAttribute at[1];
+                at[0].id = cudaLaunchAttributeClusterDimension;
+                at[0].val.clusterDim.x = CL, at[0].val.clusterDim.y = 1, at[0].val.clusterDim.z = 1;
+                cudaLaunchConfig_t cf = {};
+                cf.gridDim = dim3(nb), cf.blockDim = dim3(TC_THREADS), cf.dynamicSmemBytes = sm, cf.attrs = at, cf.numAttrs = 1;
+                int ncl = 0;
+                CK(cudaOccupancyMaxActiveClusters(&ncl, kernel, &cf));
+                if (ncl * CL < nb) {
+                    printf("| %s | %d | %s | skipped: %d clusters resident, %d needed | | | |\n", name, TT, what, ncl, nb / CL);
+                    return;
+                }
+                row(what, [&](cudaStream_t s) {
+                    cudaLaunchConfig_t c = cf;
+                    c.stream = s;
+                    CK(cudaLaunchKernelEx(&c, kernel, qf));
+                }, true, tr);
+            }
+        };
+        if constexpr (NT == 8) if (!g_quick) {   // RED 9: two kernels chained by PDL (phase 2 by rows: grid H / 16, any I)
             auto k1 = tc_phase1<H, NT, GATED, WK>;
             auto k2 = tc_phase2<H, NT, GATED, WK>;
             CK(cudaFuncSetAttribute(k1, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
@@ -544,10 +579,19 @@ static int run(const char *name, long I)
                 CK(cudaLaunchKernelEx(&c2, k2, qf));
             }, true, tr);
         }
-        line(frag(), "tensor cores (8), a line of W2 steps, two barriers");
-        line(stored(), "tensor cores (8) as stored, a line of W2 steps, two barriers");
-        rows(integral_constant<int, 6>(), "rows after a grid barrier");
+        if (!g_quick) {
+            line(frag(), "tensor cores (8), a line of W2 steps, two barriers");
+            line(stored(), "tensor cores (8) as stored, a line of W2 steps, two barriers");
+            rows(integral_constant<int, 6>(), "rows after a grid barrier");
+        }
         rows(integral_constant<int, 7>(), "rows after a grid barrier, 64 KB L2 prefetch");
+        using yes = integral_constant<bool, true>;
+        using no = integral_constant<bool, false>;
+        clusters(integral_constant<int, 2>(), yes());
+        clusters(integral_constant<int, 4>(), no());
+        clusters(integral_constant<int, 4>(), yes());
+        clusters(integral_constant<int, 8>(), no());
+        clusters(integral_constant<int, 8>(), yes());
         cudaFree(w1f), cudaFree(w2f), cudaFree(cnt), cudaFree(w2r), cudaFree(epoch), cudaFree(hg);
     }
     cudaFree(x), cudaFree(g), cudaFree(be), cudaFree(b1), cudaFree(b2), cudaFree(y), cudaFree(hbuf), cudaFree(w1), cudaFree(w2);
@@ -559,6 +603,7 @@ static int run(const char *name, long I)
 int main(int argc, char **argv)
 {
     const bool quick = argc > 1 && !strcmp(argv[1], "quick");   // a few blocks: the tensor-core forms' costs
+    g_quick = quick;
     cudaDeviceProp pr;
     CK(cudaGetDeviceProperties(&pr, 0));
     printf("%s, %d SMs\n", pr.name, pr.multiProcessorCount);

@@ -32,6 +32,7 @@
 
 #ifndef DS_SIM
 #include <cuda_fp16.h>
+#include <cooperative_groups.h>
 #include <cstring>
 __device__ __forceinline__ uint4 tc_ldw(const void *p)   // weights: read once, evict-first (as dsmlp's GEMV)
 {
@@ -675,6 +676,165 @@ __device__ __forceinline__ void tc_line_end(const tc_blk &p)
     }
 }
 
+// RED 10 / 11 / 12, phase 2 by clusters of CL = 2, 4, 8 blocks (after the grid barrier; grid G = I / 64 as phase 1):
+// cluster cc owns RG = (H / 16) / (G / CL) W2 row groups and its block of rank r their k range r KR .. (r + 1) KR
+// (KR = I / CL), so a block reads 1 / CL of h (staged once in shared memory: every warp's B from there), not all of
+// it as by rows (RED 6: 256 blocks x T x I at T = 8 is 64 MB of L2 reads). The block's RG x KS steps (KS = KR / 64),
+// row group first, go to the warps in equal runs (NS = RG KS / 8, a whole number of row groups or a share of one);
+// a warp's sums for a row group go to its part slot in shared memory, and after a cluster barrier block r ends row
+// groups r, r + CL, ... adding every block's slots in rank order through distributed shared memory (no global
+// reductions); a second cluster barrier keeps each block's shared memory until its peers have read it.
+template <int HH, int CL> struct tc_cl_geo {
+    long I, KR, KS, NS, SUB;
+    int RG, cc, r;
+    __device__ __forceinline__ tc_cl_geo(long i)
+    {
+        I = i, KR = i / CL, KS = KR / 64;
+        RG = (int)((HH / 16) / (gridDim.x / CL));
+        NS = RG * KS / 8, SUB = NS < KS ? KS / NS : 1;
+        cc = (int)(blockIdx.x / CL), r = (int)(blockIdx.x % CL);
+    }
+    __device__ __forceinline__ long tile(long f) const { return ((long)cc * RG + f / KS) * (I / 64) + r * KS + f % KS; }
+    // the part slots ([RG][SUB][32 lanes][NTN][4] floats) after the staged h ([NT][KR + 20] halves)
+    __device__ __forceinline__ size_t part_off(int NT) const { return ((size_t)NT * (KR + 20) * 2 + 15) / 16 * 16; }
+};
+// host: the geometry's conditions (0 where the grid, I and CL fit the kernel)
+template <int HH, int CL, int WK> static int tc_cl_unfit(long I, long G)
+{
+    if (G % CL || (HH / 16) % (G / CL) || I % (64 * CL)) return 1;
+    const long RG = (HH / 16) / (G / CL), KS = I / 64 / CL, NS = RG * KS / 8;
+    if ((RG * KS) % 8 || NS % tc_rows_u<WK>::U) return 2;
+    return NS < KS ? KS % NS != 0 : NS % KS != 0;
+}
+// host: phase 2's shared memory (staged h and the part slots)
+template <int HH, int NT, int CL> static size_t tc_cl_smem(long I, long G)
+{
+    const long KR = I / CL, RG = (HH / 16) / (G / CL), KS = KR / 64, NS = RG * KS / 8, SUB = NS < KS ? KS / NS : 1;
+    return ((size_t)NT * (KR + 20) * 2 + 15) / 16 * 16 + (size_t)RG * SUB * 32 * (NT / 8) * 16;
+}
+#ifndef DS_SIM
+__device__ __forceinline__ void tc_cl_sync() { cooperative_groups::this_cluster().sync(); }
+__device__ __forceinline__ float *tc_cl_mine(unsigned char *at) { return reinterpret_cast<float *>(at); }
+template <int CL> __device__ __forceinline__ const float *tc_cl_peer(float *mine, int q)
+{
+    return cooperative_groups::this_cluster().map_shared_rank(mine, q);
+}
+__device__ __forceinline__ uint4 tc_ldh16(const __half *p) { return __ldcg(reinterpret_cast<const uint4 *>(p)); }
+#else
+inline float *tc_sim_parts;   // the host's blocks run one after another: each block's part slots kept here
+inline long tc_sim_psz;
+inline float *tc_cl_mine(unsigned char *) { return tc_sim_parts + blockIdx.x * tc_sim_psz; }
+template <int CL> inline const float *tc_cl_peer(float *, int q) { return tc_sim_parts + (blockIdx.x / CL * CL + q) * tc_sim_psz; }
+inline uint4 tc_ldh16(const __half *p) { return tc_ld16(p); }
+#endif
+// before the grid barrier: the warp's first U weight steps, and pf_bytes more of its run (within its row group) into L2
+template <int HH, int WK, int CL>
+__device__ __forceinline__ void tc_cl_first(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U], unsigned pf_bytes)
+{
+    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U;
+    const tc_cl_geo<HH, CL> G(p.I);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const long f0 = warp * G.NS;
+#pragma unroll
+    for (int u = 0; u < U; u++) tc_load<WB, true>(raw[u], p.w2r, G.tile(f0 + u), 0, 0, 0, lane, 0);
+    const long run = (G.NS < G.KS ? G.NS : G.KS) - U, left = run * 1024 * WB;   // steps left in the first row group
+    if (pf_bytes && lane == 0 && left > 0)
+        tc_pf_l2(static_cast<const char *>(p.w2r) + G.tile(f0 + U) * 1024 * WB, (unsigned)(left < pf_bytes ? left : pf_bytes));
+}
+// after the grid barrier: stage the block's k range of h, run the warp's steps, leave its sums in its part slots
+template <int HH, int NT, int WK, int CL>
+__device__ __forceinline__ void tc_cl_steps(const tc_blk &p, unsigned char *smem, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U])
+{
+    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U, NTN = NT / 8;
+    const tc_cl_geo<HH, CL> G(p.I);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+    const long P2 = G.KR + 20;   // token rows 40 bytes apart (mod 128), as xs
+    __half *hs = reinterpret_cast<__half *>(smem);
+    {
+        const long per = G.KR / 8, n = NT * per;   // 16-byte pieces; 4 loads in flight before their stores
+        for (long e0 = threadIdx.x; e0 < n; e0 += 4 * TC_THREADS) {
+            uint4 v[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const long e = e0 + i * TC_THREADS;
+                const int t = (int)(e / per);
+                v[i] = e < n && t < p.T ? tc_ldh16(p.hg + t * p.I + G.r * G.KR + 8 * (e % per)) : uint4{0u, 0u, 0u, 0u};
+            }
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                const long e = e0 + i * TC_THREADS;
+                if (e >= n) break;
+                __half *d = hs + (e / per) * P2 + 8 * (e % per);
+                tc_st8(d, uint2{v[i].x, v[i].y}), tc_st8(d + 4, uint2{v[i].z, v[i].w});
+            }
+        }
+    }
+    __syncthreads();
+    float *part = tc_cl_mine(smem + G.part_off(NT));
+    const long f0 = warp * G.NS;
+    float o[NTN][4];
+#pragma unroll
+    for (int nt = 0; nt < NTN; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
+    auto flush = [&](long f) {   // the sums of step f's row group (and the warp's share of it) to their slot
+        const long slot = (f / G.KS) * G.SUB + (G.SUB > 1 ? (f % G.KS) / G.NS : 0);
+#pragma unroll
+        for (int nt = 0; nt < NTN; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) part[((slot * 32 + lane) * NTN + nt) * 4 + e] = o[nt][e], o[nt][e] = 0.0f;
+    };
+#pragma unroll 1
+    for (long i0 = 0; i0 < G.NS; i0 += U) {
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            const long f = f0 + i0 + u;
+            const tc_step<WB> cur = raw[u];
+            if (i0 + u + U < G.NS) tc_load<WB, true>(raw[u], p.w2r, G.tile(f + U), 0, 0, 0, lane, 0);
+            const __half *xb = hs + g * P2 + (f % G.KS) * 64;
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                unsigned a[4];
+                tc_afrag<WK>(cur, j, a);
+#pragma unroll
+                for (int nt = 0; nt < NTN; nt++) {
+                    const uint2 b = tc_lds8(xb + 8 * nt * P2 + tc_koff<WB>(c, j));
+                    tc_mma(o[nt], a, b.x, b.y);
+                }
+            }
+            if ((f + 1) % G.KS == 0 || i0 + u + 1 == G.NS) flush(f);   // a row group's end, or the run's
+        }
+    }
+}
+// after the cluster barrier: block r ends row groups r, r + CL, ... (warp w the w-th of them, w + 8, ...): every
+// block's slots for it in rank order, then y = sum s2 + b2 + x
+template <int HH, int NT, bool GATED, int CL>
+__device__ __forceinline__ void tc_cl_finish(const tc_blk &p, unsigned char *smem)
+{
+    constexpr int NTN = NT / 8;
+    const tc_cl_geo<HH, CL> G(p.I);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
+    float *mine = tc_cl_mine(smem + G.part_off(NT));
+    for (int rgl = G.r + CL * warp; rgl < G.RG; rgl += CL * (TC_THREADS / 32)) {
+        float v[NTN][4] = {};
+        for (int q = 0; q < CL; q++) {
+            const float *pq = tc_cl_peer<CL>(mine, q);
+            for (long s = 0; s < G.SUB; s++)
+#pragma unroll
+                for (int nt = 0; nt < NTN; nt++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) v[nt][e] += pq[(((rgl * G.SUB + s) * 32 + lane) * NTN + nt) * 4 + e];
+        }
+#pragma unroll
+        for (int nt = 0; nt < NTN; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                const long r = 16 * ((long)G.cc * G.RG + rgl) + g + 8 * (e >> 1);
+                const int t = 8 * nt + 2 * c + (e & 1);
+                if (t < p.T)
+                    p.y[t * HH + r] = __float2half_rn(v[nt][e] * p.s2[r] + (GATED ? 0.0f : __half2float(p.b2[r])) + __half2float(p.x[t * HH + r]));
+            }
+    }
+}
+
 #ifndef DS_SIM
 // The grid barrier of RED 6 / 7 (every block resident: the host checks the occupancy): one arrival a block by its
 // counting thread after the block barrier (cumulative over the block's h stores); *ep only grows, a launch adding
@@ -722,6 +882,20 @@ __global__ void __launch_bounds__(TC_THREADS, 2) tc_phase2(tc_blk p)
     asm volatile("griddepcontrol.wait;\n" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
     tc_rows<HH, NT, GATED, WK>(p, blockIdx.x, smem, raw);
+}
+// RED 10 / 11 / 12: phase 2 by clusters of CL = 2 << (RED - 10) blocks (launched with that cluster size; grid I / 64)
+template <int HH, int NT, bool GATED, int CL, bool PF, int WK = 0>
+__global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_cluster(tc_blk p)
+{
+    TC_SMEM(smem);
+    fused_tc_body<HH, NT, GATED, 10, true, WK>(p, smem);
+    tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
+    tc_cl_first<HH, WK, CL>(p, raw, PF ? 64u * 1024u / (TC_THREADS / 32) : 0u);
+    tc_grid_sync(p.epoch);
+    tc_cl_steps<HH, NT, WK, CL>(p, smem, raw);
+    tc_cl_sync();
+    tc_cl_finish<HH, NT, GATED, CL>(p, smem);
+    tc_cl_sync();
 }
 template <int HH, int NT, bool GATED, int WK = 0, bool FRAG = true>
 __global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_line(tc_blk p)   // RED 8; grid I / 64; FRAG: both weights

@@ -36,6 +36,19 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> struct sim_cas
         tc_line<HH, NT, WK, FRAG>(*arg, raw);
     }
     static void line_end(void *) { tc_line_end<HH, NT, GATED>(*arg); }   // RED 8 after its second barrier
+    static constexpr int CL = RED >= 10 ? 2 << (RED - 10) : 1;
+    static void cl_steps(void *)   // RED 10-12's phase 2 up to the cluster barrier
+    {
+        DS_DYNAMIC_SMEM(smem);
+        tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
+        tc_cl_first<HH, WK, CL>(*arg, raw, 8192u);
+        tc_cl_steps<HH, NT, WK, CL>(*arg, smem, raw);
+    }
+    static void cl_finish(void *)   // ... and after it (the part slots: tc_sim_parts, as every block left them)
+    {
+        DS_DYNAMIC_SMEM(smem);
+        tc_cl_finish<HH, NT, GATED, CL>(*arg, smem);
+    }
 };
 template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED, WK>::arg;
 
@@ -124,6 +137,19 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static
         std::fill(y.begin(), y.end(), __half{0x7e00});   // poisoned: a NaN where nothing was written
         ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::entry, nullptr);
         if (RED == 6 || RED == 7 || RED == 9) ds_sim_run(TC_THREADS, HH / 16, 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::rows, nullptr);
+        if (RED >= 10) {
+            constexpr int CL = sim_case<HH, NT, GATED, FRAG, RED, WK>::CL;
+            const long G = I / TC_R;
+            if (tc_cl_unfit<HH, CL, WK>(I, G)) {
+                printf("cluster form: I = %ld, CL = %d do not fit\n", I, CL);
+                return 1;
+            }
+            const size_t sm2 = tc_cl_smem<HH, NT, CL>(I, G), off = ((size_t)NT * (I / CL + 20) * 2 + 15) / 16 * 16;
+            std::vector<float> parts(G * (sm2 - off) / 4, NAN);   // poisoned: a slot nobody wrote is a NaN in y
+            tc_sim_parts = parts.data(), tc_sim_psz = (long)(sm2 - off) / 4;
+            ds_sim_run(TC_THREADS, (unsigned)G, 1, std::max(sm2, S::SMEM), sim_case<HH, NT, GATED, FRAG, RED, WK>::cl_steps, nullptr);
+            ds_sim_run(TC_THREADS, (unsigned)G, 1, std::max(sm2, S::SMEM), sim_case<HH, NT, GATED, FRAG, RED, WK>::cl_finish, nullptr);
+        }
         if (RED == 8) {
             ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::line, nullptr);
             ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::line_end, nullptr);
@@ -138,7 +164,7 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static
         for (unsigned c : count) bad += c != 0u;
     }
     const bool ok = worst < 4e-3 && !bad;
-    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, FRAG ? "frag  " : "stored", RED == 2 ? "v4" : RED == 3 ? "v2 one count" : RED == 8 ? "a line of W2 steps, two barriers" : RED == 9 ? "two kernels (PDL), rows" : RED >= 6 ? "rows after a grid barrier" : "v2",
+    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, FRAG ? "frag  " : "stored", RED == 2 ? "v4" : RED == 3 ? "v2 one count" : RED == 8 ? "a line of W2 steps, two barriers" : RED == 9 ? "two kernels (PDL), rows" : RED == 10 ? "clusters of 2" : RED == 11 ? "clusters of 4" : RED == 12 ? "clusters of 8" : RED >= 6 ? "rows after a grid barrier" : "v2",
            worst, bad ? "  (accumulator or counters not left at zero)" : "", ok ? "ok" : "FAILED");
     return !ok;
 }
@@ -168,6 +194,10 @@ int main()
     for (int T : {3}) fails += run<1024, 8, false, true, 8, 2>(640, T, seed++), fails += run<1024, 8, true, true, 8, 1>(384, T, seed++);
     for (int T : {2, 8}) fails += run<1024, 8, false, false, 8>(640, T, seed++), fails += run<1024, 8, true, false, 8, 2>(384, T, seed++);
     for (int T : {1, 8}) fails += run<1024, 8, false, true, 9>(2048, T, seed++), fails += run<1024, 8, true, true, 9, 2>(1024, T, seed++);
+    // RED 10-12: phase 2 by clusters of 2, 4, 8 (G = 32 or 16 blocks; warps a share of a row group or two of them)
+    for (int T : {1, 5, 8}) fails += run<1024, 8, false, true, 10>(2048, T, seed++), fails += run<1024, 8, true, true, 11>(2048, T, seed++);
+    for (int T : {2, 8}) fails += run<1024, 8, false, true, 12>(2048, T, seed++), fails += run<1024, 8, true, true, 12, 1>(2048, T, seed++);
+    for (int T : {1, 7}) fails += run<1024, 8, false, true, 11, 2>(1024, T, seed++), fails += run<1024, 8, true, true, 10, 2>(1024, T, seed++);
     for (int T : {9, 16}) {
         fails += run<1024, 16, false, false>(512, T, seed++);
         fails += run<1024, 16, true, true>(384, T, seed++);
