@@ -533,17 +533,19 @@ static int run(const char *name, long I)
             }
         };
         // RED 10-12: phase 2 by clusters of CL blocks (grid I / 64; every cluster resident at once)
-        auto clusters = [&](auto cl, auto pf) {
-            constexpr int CL = decltype(cl)::value;
+        // UN = 2: two units of h columns a block, one block a SM (grid I / 128), twice the steps in flight
+        auto clusters = [&](auto cl, auto pf, auto un) {
+            constexpr int CL = decltype(cl)::value, UN = decltype(un)::value;
             constexpr bool PF = decltype(pf)::value;
-            if constexpr (NT == 8) {
-                char what[112];
-                snprintf(what, sizeof what, "tensor cores (8), clusters of %d after a grid barrier%s", CL, PF ? ", 64 KB L2 prefetch" : "");
-                if (tc_cl_unfit<H, CL, WK>(I, nb)) {
+            if constexpr (NT == 8 || UN == 2) {
+                const int nb = (int)(I / 64 / UN);
+                char what[128];
+                snprintf(what, sizeof what, "tensor cores (%d), %sclusters of %d after a grid barrier%s", NT, UN > 1 ? "2 units a block, " : "", CL, PF ? ", 64 KB L2 prefetch" : "");
+                if (tc_cl_unfit<H, CL, WK, UN>(I, nb)) {
                     printf("| %s | %d | %s | skipped: grid %d, I %ld do not fit | | | |\n", name, TT, what, nb, I);
                     return;
                 }
-                auto kernel = fused_tc_cluster<H, NT, GATED, CL, PF, WK>;
+                auto kernel = fused_tc_cluster<H, NT, GATED, CL, PF, WK, UN>;
                 const size_t sm = std::max(SM, tc_cl_smem<H, NT, CL>(I, nb));
                 CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm));
                 cudaLaunchAttribute at[1];
@@ -587,11 +589,15 @@ static int run(const char *name, long I)
         rows(integral_constant<int, 7>(), "rows after a grid barrier, 64 KB L2 prefetch");
         using yes = integral_constant<bool, true>;
         using no = integral_constant<bool, false>;
-        clusters(integral_constant<int, 2>(), yes());
-        clusters(integral_constant<int, 4>(), no());
-        clusters(integral_constant<int, 4>(), yes());
-        clusters(integral_constant<int, 8>(), no());
-        clusters(integral_constant<int, 8>(), yes());
+        using one = integral_constant<int, 1>;
+        using two = integral_constant<int, 2>;
+        clusters(integral_constant<int, 2>(), yes(), one());
+        clusters(integral_constant<int, 4>(), no(), one());
+        clusters(integral_constant<int, 4>(), yes(), one());
+        clusters(integral_constant<int, 8>(), no(), one());
+        clusters(integral_constant<int, 8>(), yes(), one());
+        clusters(integral_constant<int, 4>(), yes(), two());
+        clusters(integral_constant<int, 8>(), yes(), two());
         cudaFree(w1f), cudaFree(w2f), cudaFree(cnt), cudaFree(w2r), cudaFree(epoch), cudaFree(hg);
     }
     cudaFree(x), cudaFree(g), cudaFree(be), cudaFree(b1), cudaFree(b2), cudaFree(y), cudaFree(hbuf), cudaFree(w1), cudaFree(w2);

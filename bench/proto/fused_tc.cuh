@@ -343,32 +343,40 @@ __device__ __forceinline__ bool tc_count_last(unsigned *count, int *flag)
     return *flag;
 }
 
-template <int HH, int NT, bool GATED, int RED, bool FRAG, int WK = 0>
+// UN > 1 (RED >= 6 only): the block makes UN units of TC_R h columns one after another (units UN b .. UN b + UN - 1),
+// x normalized once for all of them, the next unit's first weight loads in flight across the hand-over, twice the
+// steps in flight a warp (one block a SM: NT = 16's x takes 131 KB)
+template <int HH, int NT, bool GATED, int RED, bool FRAG, int WK = 0, int UN = 1>
 __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *smem)
 {
     constexpr int WB = tc_wk<WK>::WB;
     using S = tc_shape<HH, NT>;
-    constexpr int XLD = S::XLD, HLD = S::HLD, NTN = S::NTN, NG = S::NG, NCH = S::NCH, U1 = 4 / WB, U2 = 4 / WB;
+    constexpr int XLD = S::XLD, HLD = S::HLD, NTN = S::NTN, NG = S::NG, NCH = S::NCH, U1 = 4 * (UN > 1 ? 2 : 1) / WB, U2 = 4 / WB;
+    static_assert(UN == 1 || RED >= 6, "units: phase 2 after a grid barrier only");
     __half *xs = reinterpret_cast<__half *>(smem);   // [NT][XLD]
     __half *hs = xs + NT * XLD;                       // [NT][HLD]
     float *part = reinterpret_cast<float *>(hs + NT * HLD);   // [4 warps][32 lanes][NTN][4]
     int *flag = reinterpret_cast<int *>(part + 4 * 32 * NTN * 4);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
-    const long rb = (long)blockIdx.x * TC_R;
+    long rb = (long)blockIdx.x * UN * TC_R;
 
     // GEMM 1: warp w's 16 rows and k range. Gated: up rows (w < 4) or gate rows (w >= 4), all of H; otherwise rows
     // 16 (w % 4) .. of the block, half of H each (w / 4)
     constexpr int KW = GATED ? HH : HH / 2, NIT = KW / 64;
     static_assert(NIT % U1 == 0 && NG % U2 == 0 && NG % TC_CI == 0 && HH % TC_THREADS == 0, "shapes");
-    const long r0 = GATED ? (warp < 4 ? rb + 16 * warp : p.I + rb + 16 * (warp - 4)) : rb + 16 * (warp & 3);
+    auto row0 = [&](long b) { return GATED ? (warp < 4 ? b + 16 * warp : p.I + b + 16 * (warp - 4)) : b + 16 * (warp & 3); };
+    long r0 = row0(rb);
     const int kw0 = GATED ? 0 : (warp >> 2) * (HH / 2);
-    auto load1 = [&](int it, tc_step<WB> &st) {
-        tc_load<WB, FRAG>(st, p.w1, (r0 / 16) * (HH / 64) + kw0 / 64 + it, r0 + g, HH, kw0 + it * 64, lane, c);
+    auto load1 = [&](int it, tc_step<WB> &st) {   // it >= NIT: the next unit's steps
+        const long r = it < NIT ? r0 : row0(rb + TC_R), i = it < NIT ? it : it - NIT;
+        tc_load<WB, FRAG>(st, p.w1, (r / 16) * (HH / 64) + kw0 / 64 + i, r + g, HH, kw0 + i * 64, lane, c);
     };
     tc_step<WB> raw[U1];
 #pragma unroll
     for (int u = 0; u < U1; u++) load1(u, raw[u]);   // before the norm
     tc_norm_warps<HH, NT, GATED>(xs, XLD, p.x, p.g, p.be, p.T);
+#pragma unroll 1
+    for (int un = 0; un < UN; un++, rb += TC_R, r0 = row0(rb)) {
     float d[NTN][4];
 #pragma unroll
     for (int nt = 0; nt < NTN; nt++) d[nt][0] = d[nt][1] = d[nt][2] = d[nt][3] = 0.0f;
@@ -378,7 +386,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
         for (int u = 0; u < U1; u++) {
             const int it = it0 + u;
             const tc_step<WB> cur = raw[u];
-            if (it + U1 < NIT) load1(it + U1, raw[u]);
+            if (it + U1 < NIT || un + 1 < UN) load1(it + U1, raw[u]);
             const __half *xb = xs + g * XLD + kw0 + it * 64;
 #pragma unroll
             for (int j = 0; j < 4; j++) {
@@ -431,6 +439,10 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
         for (int e = threadIdx.x; e < NT * TC_R / 4; e += TC_THREADS) {
             const int t = e / (TC_R / 4), col = 4 * (e % (TC_R / 4));
             tc_st8(p.hg + t * p.I + rb + col, tc_lds8(hs + t * HLD + col));
+        }
+        if (un + 1 < UN) {
+            __syncthreads();   // hs and the hand-over slots are the next unit's
+            continue;
         }
         return;
     }
@@ -496,6 +508,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
             if (threadIdx.x == 0) p.count[0] = 0u;
         }
     }
+    }   // units
 }
 
 // RED 6 / 7, phase 2 (after a grid barrier: phase 1 left h in p.hg): block q owns W2 rows 16 q .. 16 q + 15, warp w
@@ -503,8 +516,8 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
 // blocks and nothing is reduced across blocks; the warps' sums meet in shared memory and warp 0 writes y. h (B) comes
 // from L2, loaded U steps ahead as the weights. tc_rows_first issues the first U steps of weights before the
 // barrier (they do not depend on phase 1), and with pf_bytes > 0 prefetches that much more of the warp's slab into L2.
-template <int WK> struct tc_rows_u {
-    static constexpr int U = 4 / tc_wk<WK>::WB;
+template <int WK, int D = 1> struct tc_rows_u {   // D: twice the steps in flight (one block a SM: T <= 16)
+    static constexpr int U = 4 * D / tc_wk<WK>::WB;
 };
 // FRAG false: W2 as stored ([H][I] rows: step l is rows 16 (l / S) .., k 64 (l % S) ..), no repacked copy
 template <int WB, bool FRAG>
@@ -699,11 +712,11 @@ template <int HH, int CL> struct tc_cl_geo {
     __device__ __forceinline__ size_t part_off(int NT) const { return ((size_t)NT * (KR + 20) * 2 + 15) / 16 * 16; }
 };
 // host: the geometry's conditions (0 where the grid, I and CL fit the kernel)
-template <int HH, int CL, int WK> static int tc_cl_unfit(long I, long G)
+template <int HH, int CL, int WK, int D = 1> static int tc_cl_unfit(long I, long G)
 {
     if (G % CL || (HH / 16) % (G / CL) || I % (64 * CL)) return 1;
     const long RG = (HH / 16) / (G / CL), KS = I / 64 / CL, NS = RG * KS / 8;
-    if ((RG * KS) % 8 || NS % tc_rows_u<WK>::U) return 2;
+    if ((RG * KS) % 8 || NS % tc_rows_u<WK, D>::U) return 2;
     return NS < KS ? KS % NS != 0 : NS % KS != 0;
 }
 // host: phase 2's shared memory (staged h and the part slots)
@@ -728,10 +741,10 @@ template <int CL> inline const float *tc_cl_peer(float *, int q) { return tc_sim
 inline uint4 tc_ldh16(const __half *p) { return tc_ld16(p); }
 #endif
 // before the grid barrier: the warp's first U weight steps, and pf_bytes more of its run (within its row group) into L2
-template <int HH, int WK, int CL>
-__device__ __forceinline__ void tc_cl_first(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U], unsigned pf_bytes)
+template <int HH, int WK, int CL, int D = 1>
+__device__ __forceinline__ void tc_cl_first(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK, D>::U], unsigned pf_bytes)
 {
-    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U;
+    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK, D>::U;
     const tc_cl_geo<HH, CL> G(p.I);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const long f0 = warp * G.NS;
@@ -742,10 +755,10 @@ __device__ __forceinline__ void tc_cl_first(const tc_blk &p, tc_step<tc_wk<WK>::
         tc_pf_l2(static_cast<const char *>(p.w2r) + G.tile(f0 + U) * 1024 * WB, (unsigned)(left < pf_bytes ? left : pf_bytes));
 }
 // after the grid barrier: stage the block's k range of h, run the warp's steps, leave its sums in its part slots
-template <int HH, int NT, int WK, int CL>
-__device__ __forceinline__ void tc_cl_steps(const tc_blk &p, unsigned char *smem, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK>::U])
+template <int HH, int NT, int WK, int CL, int D = 1>
+__device__ __forceinline__ void tc_cl_steps(const tc_blk &p, unsigned char *smem, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK, D>::U])
 {
-    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK>::U, NTN = NT / 8;
+    constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK, D>::U, NTN = NT / 8;
     const tc_cl_geo<HH, CL> G(p.I);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
     const long P2 = G.KR + 20;   // token rows 40 bytes apart (mod 128), as xs
@@ -883,16 +896,18 @@ __global__ void __launch_bounds__(TC_THREADS, 2) tc_phase2(tc_blk p)
     asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
     tc_rows<HH, NT, GATED, WK>(p, blockIdx.x, smem, raw);
 }
-// RED 10 / 11 / 12: phase 2 by clusters of CL = 2 << (RED - 10) blocks (launched with that cluster size; grid I / 64)
-template <int HH, int NT, bool GATED, int CL, bool PF, int WK = 0>
-__global__ void __launch_bounds__(TC_THREADS, 2) fused_tc_cluster(tc_blk p)
+// RED 10 / 11 / 12: phase 2 by clusters of CL = 2 << (RED - 10) blocks (launched with that cluster size; grid
+// I / 64 / UN; UN = 2: one block a SM, twice the steps in flight)
+template <int HH, int NT, bool GATED, int CL, bool PF, int WK = 0, int UN = 1>
+__global__ void __launch_bounds__(TC_THREADS, 3 - UN) fused_tc_cluster(tc_blk p)
 {
+    constexpr int D = UN;
     TC_SMEM(smem);
-    fused_tc_body<HH, NT, GATED, 10, true, WK>(p, smem);
-    tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
-    tc_cl_first<HH, WK, CL>(p, raw, PF ? 64u * 1024u / (TC_THREADS / 32) : 0u);
+    fused_tc_body<HH, NT, GATED, 10, true, WK, UN>(p, smem);
+    tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK, D>::U];
+    tc_cl_first<HH, WK, CL, D>(p, raw, PF ? 64u * 1024u / (TC_THREADS / 32) : 0u);
     tc_grid_sync(p.epoch);
-    tc_cl_steps<HH, NT, WK, CL>(p, smem, raw);
+    tc_cl_steps<HH, NT, WK, CL, D>(p, smem, raw);
     tc_cl_sync();
     tc_cl_finish<HH, NT, GATED, CL>(p, smem);
     tc_cl_sync();

@@ -15,12 +15,12 @@
 
 static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
 
-template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> struct sim_case {
+template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK, int UN = 1> struct sim_case {
     static const tc_blk *arg;
     static void entry(void *)
     {
         DS_DYNAMIC_SMEM(smem);
-        fused_tc_body<HH, NT, GATED, RED, FRAG, WK>(*arg, smem);
+        fused_tc_body<HH, NT, GATED, RED, FRAG, WK, UN>(*arg, smem);
     }
     static void rows(void *)   // RED 6 / 7's phase 2 (on the GPU after the grid barrier of the same kernel)
     {
@@ -40,9 +40,9 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> struct sim_cas
     static void cl_steps(void *)   // RED 10-12's phase 2 up to the cluster barrier
     {
         DS_DYNAMIC_SMEM(smem);
-        tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK>::U];
-        tc_cl_first<HH, WK, CL>(*arg, raw, 8192u);
-        tc_cl_steps<HH, NT, WK, CL>(*arg, smem, raw);
+        tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK, UN>::U];
+        tc_cl_first<HH, WK, CL, UN>(*arg, raw, 8192u);
+        tc_cl_steps<HH, NT, WK, CL, UN>(*arg, smem, raw);
     }
     static void cl_finish(void *)   // ... and after it (the part slots: tc_sim_parts, as every block left them)
     {
@@ -50,10 +50,10 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> struct sim_cas
         tc_cl_finish<HH, NT, GATED, CL>(*arg, smem);
     }
 };
-template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED, WK>::arg;
+template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK, int UN> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::arg;
 
 // WK 0: int8 codes with a scale a row; 1: fp8 e4m3 codes (|w| <= 15) with a scale a row; 2: f16 weights (scales one)
-template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static int run(long I, int T, unsigned seed)
+template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0, int UN = 1> static int run(long I, int T, unsigned seed)
 {
     constexpr int WB = tc_wk<WK>::WB;
     using S = tc_shape<HH, NT>;
@@ -130,29 +130,30 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static
     p.w1 = FRAG ? m1f.data() : m1.data(), p.w2 = FRAG ? m2f.data() : m2.data();
     p.s1 = s1.data(), p.s2 = s2.data(), p.y = y.data(), p.acc = acc.data(), p.count = count.data(), p.I = I, p.T = T;
     p.w2r = m2r.data(), p.hg = hg.data(), p.epoch = nullptr;
-    sim_case<HH, NT, GATED, FRAG, RED, WK>::arg = &p;
+    sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::arg = &p;
     double worst = 0.0;
     int bad = 0;
     for (int run = 0; run < 2; run++) {
         std::fill(y.begin(), y.end(), __half{0x7e00});   // poisoned: a NaN where nothing was written
-        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::entry, nullptr);
-        if (RED == 6 || RED == 7 || RED == 9) ds_sim_run(TC_THREADS, HH / 16, 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::rows, nullptr);
+        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R / UN), 1, std::max(S::SMEM, RED >= 10 ? tc_cl_smem<HH, NT, sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::CL>(I, I / TC_R / UN) : 0),
+                   sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::entry, nullptr);
+        if (RED == 6 || RED == 7 || RED == 9) ds_sim_run(TC_THREADS, HH / 16, 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::rows, nullptr);
         if (RED >= 10) {
-            constexpr int CL = sim_case<HH, NT, GATED, FRAG, RED, WK>::CL;
-            const long G = I / TC_R;
-            if (tc_cl_unfit<HH, CL, WK>(I, G)) {
+            constexpr int CL = sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::CL;
+            const long G = I / TC_R / UN;
+            if (tc_cl_unfit<HH, CL, WK, UN>(I, G)) {
                 printf("cluster form: I = %ld, CL = %d do not fit\n", I, CL);
                 return 1;
             }
             const size_t sm2 = tc_cl_smem<HH, NT, CL>(I, G), off = ((size_t)NT * (I / CL + 20) * 2 + 15) / 16 * 16;
             std::vector<float> parts(G * (sm2 - off) / 4, NAN);   // poisoned: a slot nobody wrote is a NaN in y
             tc_sim_parts = parts.data(), tc_sim_psz = (long)(sm2 - off) / 4;
-            ds_sim_run(TC_THREADS, (unsigned)G, 1, std::max(sm2, S::SMEM), sim_case<HH, NT, GATED, FRAG, RED, WK>::cl_steps, nullptr);
-            ds_sim_run(TC_THREADS, (unsigned)G, 1, std::max(sm2, S::SMEM), sim_case<HH, NT, GATED, FRAG, RED, WK>::cl_finish, nullptr);
+            ds_sim_run(TC_THREADS, (unsigned)G, 1, std::max(sm2, S::SMEM), sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::cl_steps, nullptr);
+            ds_sim_run(TC_THREADS, (unsigned)G, 1, std::max(sm2, S::SMEM), sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::cl_finish, nullptr);
         }
         if (RED == 8) {
-            ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::line, nullptr);
-            ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK>::line_end, nullptr);
+            ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::line, nullptr);
+            ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::line_end, nullptr);
         }
         double w = 0.0;
         for (int e = 0; e < T * HH; e++) {
@@ -164,7 +165,7 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0> static
         for (unsigned c : count) bad += c != 0u;
     }
     const bool ok = worst < 4e-3 && !bad;
-    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, FRAG ? "frag  " : "stored", RED == 2 ? "v4" : RED == 3 ? "v2 one count" : RED == 8 ? "a line of W2 steps, two barriers" : RED == 9 ? "two kernels (PDL), rows" : RED == 10 ? "clusters of 2" : RED == 11 ? "clusters of 4" : RED == 12 ? "clusters of 8" : RED >= 6 ? "rows after a grid barrier" : "v2",
+    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s%s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, UN > 1 ? "2 units a block, " : "", FRAG ? "frag  " : "stored", RED == 2 ? "v4" : RED == 3 ? "v2 one count" : RED == 8 ? "a line of W2 steps, two barriers" : RED == 9 ? "two kernels (PDL), rows" : RED == 10 ? "clusters of 2" : RED == 11 ? "clusters of 4" : RED == 12 ? "clusters of 8" : RED >= 6 ? "rows after a grid barrier" : "v2",
            worst, bad ? "  (accumulator or counters not left at zero)" : "", ok ? "ok" : "FAILED");
     return !ok;
 }
@@ -198,6 +199,9 @@ int main()
     for (int T : {1, 5, 8}) fails += run<1024, 8, false, true, 10>(2048, T, seed++), fails += run<1024, 8, true, true, 11>(2048, T, seed++);
     for (int T : {2, 8}) fails += run<1024, 8, false, true, 12>(2048, T, seed++), fails += run<1024, 8, true, true, 12, 1>(2048, T, seed++);
     for (int T : {1, 7}) fails += run<1024, 8, false, true, 11, 2>(1024, T, seed++), fails += run<1024, 8, true, true, 10, 2>(1024, T, seed++);
+    // ... with 2 units of h columns a block (one block a SM), 8 and 16 token columns
+    for (int T : {1, 9, 16}) fails += run<1024, 16, false, true, 11, 0, 2>(2048, T, seed++), fails += run<1024, 16, true, true, 10, 0, 2>(2048, T, seed++);
+    for (int T : {3, 8}) fails += run<1024, 8, false, true, 10, 1, 2>(2048, T, seed++), fails += run<1024, 16, true, true, 11, 2, 2>(2048, 8 + T, seed++);
     for (int T : {9, 16}) {
         fails += run<1024, 16, false, false>(512, T, seed++);
         fails += run<1024, 16, true, true>(384, T, seed++);
