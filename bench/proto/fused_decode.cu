@@ -534,18 +534,18 @@ static int run(const char *name, long I)
         };
         // RED 10-12: phase 2 by clusters of CL blocks (grid I / 64; every cluster resident at once)
         // UN = 2: two units of h columns a block, one block a SM (grid I / 128), twice the steps in flight
-        auto clusters = [&](auto cl, auto pf, auto un) {
+        auto clusters = [&](auto cl, auto pf, auto un, auto fr) {
             constexpr int CL = decltype(cl)::value, UN = decltype(un)::value;
-            constexpr bool PF = decltype(pf)::value;
+            constexpr bool PF = decltype(pf)::value, FR = decltype(fr)::value;
             if constexpr (NT == 8 || UN == 2) {
                 const int nb = (int)(I / 64 / UN);
                 char what[128];
-                snprintf(what, sizeof what, "tensor cores (%d), %sclusters of %d after a grid barrier%s", NT, UN > 1 ? "2 units a block, " : "", CL, PF ? ", 64 KB L2 prefetch" : "");
+                snprintf(what, sizeof what, "tensor cores (%d)%s, %sclusters of %d after a grid barrier%s", NT, FR ? "" : " as stored", UN > 1 ? "2 units a block, " : "", CL, PF ? ", 64 KB L2 prefetch" : "");
                 if (tc_cl_unfit<H, CL, WK, UN>(I, nb)) {
                     printf("| %s | %d | %s | skipped: grid %d, I %ld do not fit | | | |\n", name, TT, what, nb, I);
                     return;
                 }
-                auto kernel = fused_tc_cluster<H, NT, GATED, CL, PF, WK, UN>;
+                auto kernel = fused_tc_cluster<H, NT, GATED, CL, PF, WK, UN, FR>;
                 const size_t sm = std::max(SM, tc_cl_smem<H, NT, CL>(I, nb));
                 CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm));
                 cudaLaunchAttribute at[1];
@@ -562,7 +562,7 @@ static int run(const char *name, long I)
                 row(what, [&](cudaStream_t s) {
                     cudaLaunchConfig_t c = cf;
                     c.stream = s;
-                    CK(cudaLaunchKernelEx(&c, kernel, qf));
+                    CK(cudaLaunchKernelEx(&c, kernel, FR ? qf : q));
                 }, true, tr);
             }
         };
@@ -591,13 +591,16 @@ static int run(const char *name, long I)
         using no = integral_constant<bool, false>;
         using one = integral_constant<int, 1>;
         using two = integral_constant<int, 2>;
-        clusters(integral_constant<int, 2>(), yes(), one());
-        clusters(integral_constant<int, 4>(), no(), one());
-        clusters(integral_constant<int, 4>(), yes(), one());
-        clusters(integral_constant<int, 8>(), no(), one());
-        clusters(integral_constant<int, 8>(), yes(), one());
-        clusters(integral_constant<int, 4>(), yes(), two());
-        clusters(integral_constant<int, 8>(), yes(), two());
+        clusters(integral_constant<int, 2>(), yes(), one(), frag());
+        clusters(integral_constant<int, 4>(), no(), one(), frag());
+        clusters(integral_constant<int, 4>(), yes(), one(), frag());
+        clusters(integral_constant<int, 8>(), no(), one(), frag());
+        clusters(integral_constant<int, 8>(), yes(), one(), frag());
+        clusters(integral_constant<int, 4>(), yes(), two(), frag());
+        clusters(integral_constant<int, 8>(), yes(), two(), frag());
+        clusters(integral_constant<int, 4>(), no(), one(), stored());   // what the repacked copy is worth
+        clusters(integral_constant<int, 8>(), no(), one(), stored());
+        clusters(integral_constant<int, 8>(), no(), two(), stored());
         cudaFree(w1f), cudaFree(w2f), cudaFree(cnt), cudaFree(w2r), cudaFree(epoch), cudaFree(hg);
     }
     cudaFree(x), cudaFree(g), cudaFree(be), cudaFree(b1), cudaFree(b2), cudaFree(y), cudaFree(hbuf), cudaFree(w1), cudaFree(w2);

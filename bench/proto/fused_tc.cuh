@@ -740,8 +740,15 @@ inline float *tc_cl_mine(unsigned char *) { return tc_sim_parts + blockIdx.x * t
 template <int CL> inline const float *tc_cl_peer(float *, int q) { return tc_sim_parts + (blockIdx.x / CL * CL + q) * tc_sim_psz; }
 inline uint4 tc_ldh16(const __half *p) { return tc_ld16(p); }
 #endif
+// step f of the block's W2 steps: from the row-major fragment tiles (FR) or W2 as stored ([H][I]: 16 rows x 64 bytes)
+template <int WB, bool FR, int HH, int CL>
+__device__ __forceinline__ void tc_cl_load(tc_step<WB> &st, const tc_blk &p, const tc_cl_geo<HH, CL> &G, long f, int lane)
+{
+    if (FR) tc_load<WB, true>(st, p.w2r, G.tile(f), 0, 0, 0, lane, 0);
+    else tc_load<WB, false>(st, p.w2, 0, 16 * ((long)G.cc * G.RG + f / G.KS) + (lane >> 2), p.I, 64 * (G.r * G.KS + f % G.KS), lane, lane & 3);
+}
 // before the grid barrier: the warp's first U weight steps, and pf_bytes more of its run (within its row group) into L2
-template <int HH, int WK, int CL, int D = 1>
+template <int HH, int WK, int CL, int D = 1, bool FR = true>
 __device__ __forceinline__ void tc_cl_first(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK, D>::U], unsigned pf_bytes)
 {
     constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK, D>::U;
@@ -749,13 +756,14 @@ __device__ __forceinline__ void tc_cl_first(const tc_blk &p, tc_step<tc_wk<WK>::
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const long f0 = warp * G.NS;
 #pragma unroll
-    for (int u = 0; u < U; u++) tc_load<WB, true>(raw[u], p.w2r, G.tile(f0 + u), 0, 0, 0, lane, 0);
+    for (int u = 0; u < U; u++) tc_cl_load<WB, FR>(raw[u], p, G, f0 + u, lane);
+    if (!FR) return;
     const long run = (G.NS < G.KS ? G.NS : G.KS) - U, left = run * 1024 * WB;   // steps left in the first row group
     if (pf_bytes && lane == 0 && left > 0)
         tc_pf_l2(static_cast<const char *>(p.w2r) + G.tile(f0 + U) * 1024 * WB, (unsigned)(left < pf_bytes ? left : pf_bytes));
 }
 // after the grid barrier: stage the block's k range of h, run the warp's steps, leave its sums in its part slots
-template <int HH, int NT, int WK, int CL, int D = 1>
+template <int HH, int NT, int WK, int CL, int D = 1, bool FR = true>
 __device__ __forceinline__ void tc_cl_steps(const tc_blk &p, unsigned char *smem, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK, D>::U])
 {
     constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK, D>::U, NTN = NT / 8;
@@ -801,7 +809,7 @@ __device__ __forceinline__ void tc_cl_steps(const tc_blk &p, unsigned char *smem
         for (int u = 0; u < U; u++) {
             const long f = f0 + i0 + u;
             const tc_step<WB> cur = raw[u];
-            if (i0 + u + U < G.NS) tc_load<WB, true>(raw[u], p.w2r, G.tile(f + U), 0, 0, 0, lane, 0);
+            if (i0 + u + U < G.NS) tc_cl_load<WB, FR>(raw[u], p, G, f + U, lane);
             const __half *xb = hs + g * P2 + (f % G.KS) * 64;
 #pragma unroll
             for (int j = 0; j < 4; j++) {
@@ -898,16 +906,17 @@ __global__ void __launch_bounds__(TC_THREADS, 2) tc_phase2(tc_blk p)
 }
 // RED 10 / 11 / 12: phase 2 by clusters of CL = 2 << (RED - 10) blocks (launched with that cluster size; grid
 // I / 64 / UN; UN = 2: one block a SM, twice the steps in flight)
-template <int HH, int NT, bool GATED, int CL, bool PF, int WK = 0, int UN = 1>
+// FR false: both weights as stored (no repacked copy)
+template <int HH, int NT, bool GATED, int CL, bool PF, int WK = 0, int UN = 1, bool FR = true>
 __global__ void __launch_bounds__(TC_THREADS, 3 - UN) fused_tc_cluster(tc_blk p)
 {
     constexpr int D = UN;
     TC_SMEM(smem);
-    fused_tc_body<HH, NT, GATED, 10, true, WK, UN>(p, smem);
+    fused_tc_body<HH, NT, GATED, 10, FR, WK, UN>(p, smem);
     tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK, D>::U];
-    tc_cl_first<HH, WK, CL, D>(p, raw, PF ? 64u * 1024u / (TC_THREADS / 32) : 0u);
+    tc_cl_first<HH, WK, CL, D, FR>(p, raw, PF ? 64u * 1024u / (TC_THREADS / 32) : 0u);
     tc_grid_sync(p.epoch);
-    tc_cl_steps<HH, NT, WK, CL, D>(p, smem, raw);
+    tc_cl_steps<HH, NT, WK, CL, D, FR>(p, smem, raw);
     tc_cl_sync();
     tc_cl_finish<HH, NT, GATED, CL>(p, smem);
     tc_cl_sync();

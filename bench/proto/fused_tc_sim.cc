@@ -41,8 +41,8 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK, int UN = 1> st
     {
         DS_DYNAMIC_SMEM(smem);
         tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK, UN>::U];
-        tc_cl_first<HH, WK, CL, UN>(*arg, raw, 8192u);
-        tc_cl_steps<HH, NT, WK, CL, UN>(*arg, smem, raw);
+        tc_cl_first<HH, WK, CL, UN, FRAG>(*arg, raw, 8192u);
+        tc_cl_steps<HH, NT, WK, CL, UN, FRAG>(*arg, smem, raw);
     }
     static void cl_finish(void *)   // ... and after it (the part slots: tc_sim_parts, as every block left them)
     {
@@ -199,6 +199,8 @@ int main()
     for (int T : {1, 5, 8}) fails += run<1024, 8, false, true, 10>(2048, T, seed++), fails += run<1024, 8, true, true, 11>(2048, T, seed++);
     for (int T : {2, 8}) fails += run<1024, 8, false, true, 12>(2048, T, seed++), fails += run<1024, 8, true, true, 12, 1>(2048, T, seed++);
     for (int T : {1, 7}) fails += run<1024, 8, false, true, 11, 2>(1024, T, seed++), fails += run<1024, 8, true, true, 10, 2>(1024, T, seed++);
+    // ... both weights as stored
+    for (int T : {2, 8}) fails += run<1024, 8, false, false, 12>(2048, T, seed++), fails += run<1024, 16, true, false, 11, 2, 2>(2048, 6 + T, seed++);
     // ... with 2 units of h columns a block (one block a SM), 8 and 16 token columns
     for (int T : {1, 9, 16}) fails += run<1024, 16, false, true, 11, 0, 2>(2048, T, seed++), fails += run<1024, 16, true, true, 10, 0, 2>(2048, T, seed++);
     for (int T : {3, 8}) fails += run<1024, 8, false, true, 10, 1, 2>(2048, T, seed++), fails += run<1024, 16, true, true, 11, 2, 2>(2048, 8 + T, seed++);
