@@ -697,33 +697,43 @@ __device__ __forceinline__ void tc_line_end(const tc_blk &p)
 // a warp's sums for a row group go to its part slot in shared memory, and after a cluster barrier block r ends row
 // groups r, r + CL, ... adding every block's slots in rank order through distributed shared memory (no global
 // reductions); a second cluster barrier keeps each block's shared memory until its peers have read it.
-template <int HH, int CL> struct tc_cl_geo {
-    long I, KR, KS, NS, SUB;
+// NH > 1: h staged in NH k chunks one after another (NT x KR / NH halves of shared memory: clusters of 2 at two blocks
+// a SM), every warp taking its share of each chunk (a warp within one row group: NS <= KS)
+template <int HH, int CL, int NH = 1> struct tc_cl_geo {
+    long I, KR, KS, NS, SUB, NSC, KC;
     int RG, cc, r;
     __device__ __forceinline__ tc_cl_geo(long i)
     {
         I = i, KR = i / CL, KS = KR / 64;
         RG = (int)((HH / 16) / (gridDim.x / CL));
         NS = RG * KS / 8, SUB = NS < KS ? KS / NS : 1;
+        NSC = NS / NH, KC = KR / NH;
         cc = (int)(blockIdx.x / CL), r = (int)(blockIdx.x % CL);
     }
+    // warp w's j-th step as f = row group x KS + k step (the block's row groups and k steps)
+    __device__ __forceinline__ long f_of(int w, long j) const
+    {
+        if (NH == 1) return w * NS + j;
+        return (w / SUB) * KS + (j / NSC) * (KS / NH) + (w % SUB) * NSC + j % NSC;
+    }
     __device__ __forceinline__ long tile(long f) const { return ((long)cc * RG + f / KS) * (I / 64) + r * KS + f % KS; }
-    // the part slots ([RG][SUB][32 lanes][NTN][4] floats) after the staged h ([NT][KR + 20] halves)
-    __device__ __forceinline__ size_t part_off(int NT) const { return ((size_t)NT * (KR + 20) * 2 + 15) / 16 * 16; }
+    // the part slots ([RG][SUB][32 lanes][NTN][4] floats) after the staged h ([NT][KC + 20] halves)
+    __device__ __forceinline__ size_t part_off(int NT) const { return ((size_t)NT * (KC + 20) * 2 + 15) / 16 * 16; }
 };
 // host: the geometry's conditions (0 where the grid, I and CL fit the kernel)
-template <int HH, int CL, int WK, int D = 1> static int tc_cl_unfit(long I, long G)
+template <int HH, int CL, int WK, int D = 1, int NH = 1> static int tc_cl_unfit(long I, long G)
 {
     if (G % CL || (HH / 16) % (G / CL) || I % (64 * CL)) return 1;
     const long RG = (HH / 16) / (G / CL), KS = I / 64 / CL, NS = RG * KS / 8;
     if ((RG * KS) % 8 || NS % tc_rows_u<WK, D>::U) return 2;
+    if (NH > 1 && (NS > KS || KS % NH || NS % NH || (NS / NH) % tc_rows_u<WK, D>::U)) return 3;
     return NS < KS ? KS % NS != 0 : NS % KS != 0;
 }
 // host: phase 2's shared memory (staged h and the part slots)
-template <int HH, int NT, int CL> static size_t tc_cl_smem(long I, long G)
+template <int HH, int NT, int CL, int NH = 1> static size_t tc_cl_smem(long I, long G)
 {
     const long KR = I / CL, RG = (HH / 16) / (G / CL), KS = KR / 64, NS = RG * KS / 8, SUB = NS < KS ? KS / NS : 1;
-    return ((size_t)NT * (KR + 20) * 2 + 15) / 16 * 16 + (size_t)RG * SUB * 32 * (NT / 8) * 16;
+    return ((size_t)NT * (KR / NH + 20) * 2 + 15) / 16 * 16 + (size_t)RG * SUB * 32 * (NT / 8) * 16;
 }
 #ifndef DS_SIM
 __device__ __forceinline__ void tc_cl_sync() { cooperative_groups::this_cluster().sync(); }
@@ -741,45 +751,45 @@ template <int CL> inline const float *tc_cl_peer(float *, int q) { return tc_sim
 inline uint4 tc_ldh16(const __half *p) { return tc_ld16(p); }
 #endif
 // step f of the block's W2 steps: from the row-major fragment tiles (FR) or W2 as stored ([H][I]: 16 rows x 64 bytes)
-template <int WB, bool FR, int HH, int CL>
-__device__ __forceinline__ void tc_cl_load(tc_step<WB> &st, const tc_blk &p, const tc_cl_geo<HH, CL> &G, long f, int lane)
+template <int WB, bool FR, class GEO>
+__device__ __forceinline__ void tc_cl_load(tc_step<WB> &st, const tc_blk &p, const GEO &G, long f, int lane)
 {
     if (FR) tc_load<WB, true>(st, p.w2r, G.tile(f), 0, 0, 0, lane, 0);
     else tc_load<WB, false>(st, p.w2, 0, 16 * ((long)G.cc * G.RG + f / G.KS) + (lane >> 2), p.I, 64 * (G.r * G.KS + f % G.KS), lane, lane & 3);
 }
 // before the grid barrier: the warp's first U weight steps, and pf_bytes more of its run (within its row group) into L2
-template <int HH, int WK, int CL, int D = 1, bool FR = true>
+template <int HH, int WK, int CL, int D = 1, bool FR = true, int NH = 1>
 __device__ __forceinline__ void tc_cl_first(const tc_blk &p, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK, D>::U], unsigned pf_bytes)
 {
     constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK, D>::U;
-    const tc_cl_geo<HH, CL> G(p.I);
+    const tc_cl_geo<HH, CL, NH> G(p.I);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const long f0 = warp * G.NS;
+    const long f0 = G.f_of(warp, 0);
 #pragma unroll
-    for (int u = 0; u < U; u++) tc_cl_load<WB, FR>(raw[u], p, G, f0 + u, lane);
+    for (int u = 0; u < U; u++) tc_cl_load<WB, FR>(raw[u], p, G, G.f_of(warp, u), lane);
     if (!FR) return;
-    const long run = (G.NS < G.KS ? G.NS : G.KS) - U, left = run * 1024 * WB;   // steps left in the first row group
+    const long run = (G.NSC < G.KS ? G.NSC : G.KS) - U, left = run * 1024 * WB;   // contiguous steps left (first row group, chunk)
     if (pf_bytes && lane == 0 && left > 0)
         tc_pf_l2(static_cast<const char *>(p.w2r) + G.tile(f0 + U) * 1024 * WB, (unsigned)(left < pf_bytes ? left : pf_bytes));
 }
 // after the grid barrier: stage the block's k range of h, run the warp's steps, leave its sums in its part slots
-template <int HH, int NT, int WK, int CL, int D = 1, bool FR = true>
+template <int HH, int NT, int WK, int CL, int D = 1, bool FR = true, int NH = 1>
 __device__ __forceinline__ void tc_cl_steps(const tc_blk &p, unsigned char *smem, tc_step<tc_wk<WK>::WB> (&raw)[tc_rows_u<WK, D>::U])
 {
     constexpr int WB = tc_wk<WK>::WB, U = tc_rows_u<WK, D>::U, NTN = NT / 8;
-    const tc_cl_geo<HH, CL> G(p.I);
+    const tc_cl_geo<HH, CL, NH> G(p.I);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
-    const long P2 = G.KR + 20;   // token rows 40 bytes apart (mod 128), as xs
+    const long P2 = G.KC + 20;   // token rows 40 bytes apart (mod 128), as xs
     __half *hs = reinterpret_cast<__half *>(smem);
-    {
-        const long per = G.KR / 8, n = NT * per;   // 16-byte pieces; 4 loads in flight before their stores
+    auto stage = [&](long hc) {   // h's chunk hc of the block's k range
+        const long per = G.KC / 8, n = NT * per, k0 = G.r * G.KR + hc * G.KC;   // 16-byte pieces; 4 loads in flight
         for (long e0 = threadIdx.x; e0 < n; e0 += 4 * TC_THREADS) {
             uint4 v[4];
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 const long e = e0 + i * TC_THREADS;
                 const int t = (int)(e / per);
-                v[i] = e < n && t < p.T ? tc_ldh16(p.hg + t * p.I + G.r * G.KR + 8 * (e % per)) : uint4{0u, 0u, 0u, 0u};
+                v[i] = e < n && t < p.T ? tc_ldh16(p.hg + t * p.I + k0 + 8 * (e % per)) : uint4{0u, 0u, 0u, 0u};
             }
 #pragma unroll
             for (int i = 0; i < 4; i++) {
@@ -789,15 +799,13 @@ __device__ __forceinline__ void tc_cl_steps(const tc_blk &p, unsigned char *smem
                 tc_st8(d, uint2{v[i].x, v[i].y}), tc_st8(d + 4, uint2{v[i].z, v[i].w});
             }
         }
-    }
-    __syncthreads();
+    };
     float *part = tc_cl_mine(smem + G.part_off(NT));
-    const long f0 = warp * G.NS;
     float o[NTN][4];
 #pragma unroll
     for (int nt = 0; nt < NTN; nt++) o[nt][0] = o[nt][1] = o[nt][2] = o[nt][3] = 0.0f;
     auto flush = [&](long f) {   // the sums of step f's row group (and the warp's share of it) to their slot
-        const long slot = (f / G.KS) * G.SUB + (G.SUB > 1 ? (f % G.KS) / G.NS : 0);
+        const long slot = (f / G.KS) * G.SUB + (G.SUB > 1 ? warp % G.SUB : 0);
 #pragma unroll
         for (int nt = 0; nt < NTN; nt++)
 #pragma unroll
@@ -805,12 +813,18 @@ __device__ __forceinline__ void tc_cl_steps(const tc_blk &p, unsigned char *smem
     };
 #pragma unroll 1
     for (long i0 = 0; i0 < G.NS; i0 += U) {
+        if (i0 % G.NSC == 0) {   // a chunk of h: after every warp is done with the last one
+            if (i0) __syncthreads();
+            stage(i0 / G.NSC);
+            __syncthreads();
+        }
+        const long kb = (i0 / G.NSC) * (G.KS / NH);   // the chunk's first k step
 #pragma unroll
         for (int u = 0; u < U; u++) {
-            const long f = f0 + i0 + u;
+            const long f = G.f_of(warp, i0 + u);
             const tc_step<WB> cur = raw[u];
-            if (i0 + u + U < G.NS) tc_cl_load<WB, FR>(raw[u], p, G, f + U, lane);
-            const __half *xb = hs + g * P2 + (f % G.KS) * 64;
+            if (i0 + u + U < G.NS) tc_cl_load<WB, FR>(raw[u], p, G, G.f_of(warp, i0 + u + U), lane);
+            const __half *xb = hs + g * P2 + (f % G.KS - kb) * 64;
 #pragma unroll
             for (int j = 0; j < 4; j++) {
                 unsigned a[4];
@@ -827,11 +841,11 @@ __device__ __forceinline__ void tc_cl_steps(const tc_blk &p, unsigned char *smem
 }
 // after the cluster barrier: block r ends row groups r, r + CL, ... (warp w the w-th of them, w + 8, ...): every
 // block's slots for it in rank order, then y = sum s2 + b2 + x
-template <int HH, int NT, bool GATED, int CL>
+template <int HH, int NT, bool GATED, int CL, int NH = 1>
 __device__ __forceinline__ void tc_cl_finish(const tc_blk &p, unsigned char *smem)
 {
     constexpr int NTN = NT / 8;
-    const tc_cl_geo<HH, CL> G(p.I);
+    const tc_cl_geo<HH, CL, NH> G(p.I);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, c = lane & 3;
     float *mine = tc_cl_mine(smem + G.part_off(NT));
     for (int rgl = G.r + CL * warp; rgl < G.RG; rgl += CL * (TC_THREADS / 32)) {
@@ -907,18 +921,18 @@ __global__ void __launch_bounds__(TC_THREADS, 2) tc_phase2(tc_blk p)
 // RED 10 / 11 / 12: phase 2 by clusters of CL = 2 << (RED - 10) blocks (launched with that cluster size; grid
 // I / 64 / UN; UN = 2: one block a SM, twice the steps in flight)
 // FR false: both weights as stored (no repacked copy)
-template <int HH, int NT, bool GATED, int CL, bool PF, int WK = 0, int UN = 1, bool FR = true>
+template <int HH, int NT, bool GATED, int CL, bool PF, int WK = 0, int UN = 1, bool FR = true, int NH = 1>
 __global__ void __launch_bounds__(TC_THREADS, 3 - UN) fused_tc_cluster(tc_blk p)
 {
     constexpr int D = UN;
     TC_SMEM(smem);
     fused_tc_body<HH, NT, GATED, 10, FR, WK, UN>(p, smem);
     tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK, D>::U];
-    tc_cl_first<HH, WK, CL, D, FR>(p, raw, PF ? 64u * 1024u / (TC_THREADS / 32) : 0u);
+    tc_cl_first<HH, WK, CL, D, FR, NH>(p, raw, PF ? 64u * 1024u / (TC_THREADS / 32) : 0u);
     tc_grid_sync(p.epoch);
-    tc_cl_steps<HH, NT, WK, CL, D, FR>(p, smem, raw);
+    tc_cl_steps<HH, NT, WK, CL, D, FR, NH>(p, smem, raw);
     tc_cl_sync();
-    tc_cl_finish<HH, NT, GATED, CL>(p, smem);
+    tc_cl_finish<HH, NT, GATED, CL, NH>(p, smem);
     tc_cl_sync();
 }
 template <int HH, int NT, bool GATED, int WK = 0, bool FRAG = true>

@@ -15,7 +15,7 @@
 
 static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
 
-template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK, int UN = 1> struct sim_case {
+template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK, int UN = 1, int NH = 1> struct sim_case {
     static const tc_blk *arg;
     static void entry(void *)
     {
@@ -41,19 +41,19 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK, int UN = 1> st
     {
         DS_DYNAMIC_SMEM(smem);
         tc_step<tc_wk<WK>::WB> raw[tc_rows_u<WK, UN>::U];
-        tc_cl_first<HH, WK, CL, UN, FRAG>(*arg, raw, 8192u);
-        tc_cl_steps<HH, NT, WK, CL, UN, FRAG>(*arg, smem, raw);
+        tc_cl_first<HH, WK, CL, UN, FRAG, NH>(*arg, raw, 8192u);
+        tc_cl_steps<HH, NT, WK, CL, UN, FRAG, NH>(*arg, smem, raw);
     }
     static void cl_finish(void *)   // ... and after it (the part slots: tc_sim_parts, as every block left them)
     {
         DS_DYNAMIC_SMEM(smem);
-        tc_cl_finish<HH, NT, GATED, CL>(*arg, smem);
+        tc_cl_finish<HH, NT, GATED, CL, NH>(*arg, smem);
     }
 };
-template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK, int UN> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::arg;
+template <int HH, int NT, bool GATED, bool FRAG, int RED, int WK, int UN, int NH> const tc_blk *sim_case<HH, NT, GATED, FRAG, RED, WK, UN, NH>::arg;
 
 // WK 0: int8 codes with a scale a row; 1: fp8 e4m3 codes (|w| <= 15) with a scale a row; 2: f16 weights (scales one)
-template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0, int UN = 1> static int run(long I, int T, unsigned seed)
+template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0, int UN = 1, int NH = 1> static int run(long I, int T, unsigned seed)
 {
     constexpr int WB = tc_wk<WK>::WB;
     using S = tc_shape<HH, NT>;
@@ -130,30 +130,30 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0, int UN
     p.w1 = FRAG ? m1f.data() : m1.data(), p.w2 = FRAG ? m2f.data() : m2.data();
     p.s1 = s1.data(), p.s2 = s2.data(), p.y = y.data(), p.acc = acc.data(), p.count = count.data(), p.I = I, p.T = T;
     p.w2r = m2r.data(), p.hg = hg.data(), p.epoch = nullptr;
-    sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::arg = &p;
+    sim_case<HH, NT, GATED, FRAG, RED, WK, UN, NH>::arg = &p;
     double worst = 0.0;
     int bad = 0;
     for (int run = 0; run < 2; run++) {
         std::fill(y.begin(), y.end(), __half{0x7e00});   // poisoned: a NaN where nothing was written
-        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R / UN), 1, std::max(S::SMEM, RED >= 10 ? tc_cl_smem<HH, NT, sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::CL>(I, I / TC_R / UN) : 0),
-                   sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::entry, nullptr);
-        if (RED == 6 || RED == 7 || RED == 9) ds_sim_run(TC_THREADS, HH / 16, 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::rows, nullptr);
+        ds_sim_run(TC_THREADS, (unsigned)(I / TC_R / UN), 1, std::max(S::SMEM, RED >= 10 ? tc_cl_smem<HH, NT, sim_case<HH, NT, GATED, FRAG, RED, WK, UN, NH>::CL, NH>(I, I / TC_R / UN) : 0),
+                   sim_case<HH, NT, GATED, FRAG, RED, WK, UN, NH>::entry, nullptr);
+        if (RED == 6 || RED == 7 || RED == 9) ds_sim_run(TC_THREADS, HH / 16, 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK, UN, NH>::rows, nullptr);
         if (RED >= 10) {
-            constexpr int CL = sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::CL;
+            constexpr int CL = sim_case<HH, NT, GATED, FRAG, RED, WK, UN, NH>::CL;
             const long G = I / TC_R / UN;
-            if (tc_cl_unfit<HH, CL, WK, UN>(I, G)) {
+            if (tc_cl_unfit<HH, CL, WK, UN, NH>(I, G)) {
                 printf("cluster form: I = %ld, CL = %d do not fit\n", I, CL);
                 return 1;
             }
-            const size_t sm2 = tc_cl_smem<HH, NT, CL>(I, G), off = ((size_t)NT * (I / CL + 20) * 2 + 15) / 16 * 16;
+            const size_t sm2 = tc_cl_smem<HH, NT, CL, NH>(I, G), off = ((size_t)NT * (I / CL / NH + 20) * 2 + 15) / 16 * 16;
             std::vector<float> parts(G * (sm2 - off) / 4, NAN);   // poisoned: a slot nobody wrote is a NaN in y
             tc_sim_parts = parts.data(), tc_sim_psz = (long)(sm2 - off) / 4;
-            ds_sim_run(TC_THREADS, (unsigned)G, 1, std::max(sm2, S::SMEM), sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::cl_steps, nullptr);
-            ds_sim_run(TC_THREADS, (unsigned)G, 1, std::max(sm2, S::SMEM), sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::cl_finish, nullptr);
+            ds_sim_run(TC_THREADS, (unsigned)G, 1, std::max(sm2, S::SMEM), sim_case<HH, NT, GATED, FRAG, RED, WK, UN, NH>::cl_steps, nullptr);
+            ds_sim_run(TC_THREADS, (unsigned)G, 1, std::max(sm2, S::SMEM), sim_case<HH, NT, GATED, FRAG, RED, WK, UN, NH>::cl_finish, nullptr);
         }
         if (RED == 8) {
-            ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::line, nullptr);
-            ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK, UN>::line_end, nullptr);
+            ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK, UN, NH>::line, nullptr);
+            ds_sim_run(TC_THREADS, (unsigned)(I / TC_R), 1, S::SMEM, sim_case<HH, NT, GATED, FRAG, RED, WK, UN, NH>::line_end, nullptr);
         }
         double w = 0.0;
         for (int e = 0; e < T * HH; e++) {
@@ -165,7 +165,7 @@ template <int HH, int NT, bool GATED, bool FRAG, int RED = 0, int WK = 0, int UN
         for (unsigned c : count) bad += c != 0u;
     }
     const bool ok = worst < 4e-3 && !bad;
-    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s%s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, UN > 1 ? "2 units a block, " : "", FRAG ? "frag  " : "stored", RED == 2 ? "v4" : RED == 3 ? "v2 one count" : RED == 8 ? "a line of W2 steps, two barriers" : RED == 9 ? "two kernels (PDL), rows" : RED == 10 ? "clusters of 2" : RED == 11 ? "clusters of 4" : RED == 12 ? "clusters of 8" : RED >= 6 ? "rows after a grid barrier" : "v2",
+    printf("%-6s %s H=%d I=%ld NT=%d T=%-2d %s%s %s  rel err %.2e%s  %s\n", GATED ? "swiglu" : "gelu", WK == 0 ? "int8" : WK == 1 ? "fp8 " : "f16 ", HH, I, NT, T, UN > 1 ? "2 units a block, " : NH > 1 ? "h in 2 chunks, " : "", FRAG ? "frag  " : "stored", RED == 2 ? "v4" : RED == 3 ? "v2 one count" : RED == 8 ? "a line of W2 steps, two barriers" : RED == 9 ? "two kernels (PDL), rows" : RED == 10 ? "clusters of 2" : RED == 11 ? "clusters of 4" : RED == 12 ? "clusters of 8" : RED >= 6 ? "rows after a grid barrier" : "v2",
            worst, bad ? "  (accumulator or counters not left at zero)" : "", ok ? "ok" : "FAILED");
     return !ok;
 }
@@ -199,6 +199,9 @@ int main()
     for (int T : {1, 5, 8}) fails += run<1024, 8, false, true, 10>(2048, T, seed++), fails += run<1024, 8, true, true, 11>(2048, T, seed++);
     for (int T : {2, 8}) fails += run<1024, 8, false, true, 12>(2048, T, seed++), fails += run<1024, 8, true, true, 12, 1>(2048, T, seed++);
     for (int T : {1, 7}) fails += run<1024, 8, false, true, 11, 2>(1024, T, seed++), fails += run<1024, 8, true, true, 10, 2>(1024, T, seed++);
+    // ... h staged in 2 k chunks (clusters of 2, warps a share of each chunk)
+    for (int T : {1, 6, 8}) fails += run<1024, 8, false, true, 10, 0, 1, 2>(2048, T, seed++), fails += run<1024, 8, true, true, 10, 2, 1, 2>(2048, T, seed++);
+    for (int T : {3}) fails += run<1024, 8, false, false, 10, 1, 1, 2>(2048, T, seed++), fails += run<1024, 16, true, true, 10, 0, 1, 2>(2048, 13, seed++);
     // ... both weights as stored
     for (int T : {2, 8}) fails += run<1024, 8, false, false, 12>(2048, T, seed++), fails += run<1024, 16, true, false, 11, 2, 2>(2048, 6 + T, seed++);
     // ... with 2 units of h columns a block (one block a SM), 8 and 16 token columns
