@@ -198,6 +198,22 @@ template <int WK> __device__ __forceinline__ void tc_afrag(const tc_step<tc_wk<W
     }
 }
 
+// One step's MMAs with B from shared memory (x or h rows ld halves apart, the step's k at xb): d += A B
+template <int WK, int NTN>
+__device__ __forceinline__ void tc_step_mma(const tc_step<tc_wk<WK>::WB> &cur, const __half *xb, long ld, int c, float (&d)[NTN][4])
+{
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        unsigned a[4];
+        tc_afrag<WK>(cur, j, a);
+#pragma unroll
+        for (int nt = 0; nt < NTN; nt++) {
+            const uint2 b = tc_lds8(xb + 8 * nt * ld + tc_koff<tc_wk<WK>::WB>(c, j));
+            tc_mma(d[nt], a, b.x, b.y);
+        }
+    }
+}
+
 __device__ __forceinline__ float tc_wsum(float v)
 {
 #pragma unroll
@@ -387,17 +403,7 @@ __device__ __forceinline__ void fused_tc_body(const tc_blk &p, unsigned char *sm
             const int it = it0 + u;
             const tc_step<WB> cur = raw[u];
             if (it + U1 < NIT || un + 1 < UN) load1(it + U1, raw[u]);
-            const __half *xb = xs + g * XLD + kw0 + it * 64;
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-                unsigned a[4];
-                tc_afrag<WK>(cur, j, a);
-#pragma unroll
-                for (int nt = 0; nt < NTN; nt++) {
-                    const uint2 b = tc_lds8(xb + 8 * nt * XLD + tc_koff<WB>(c, j));
-                    tc_mma(d[nt], a, b.x, b.y);
-                }
-            }
+            tc_step_mma<WK, NTN>(cur, xs + g * XLD + kw0 + it * 64, XLD, c, d);
         }
     }
 
@@ -824,17 +830,7 @@ __device__ __forceinline__ void tc_cl_steps(const tc_blk &p, unsigned char *smem
             const long f = G.f_of(warp, i0 + u);
             const tc_step<WB> cur = raw[u];
             if (i0 + u + U < G.NS) tc_cl_load<WB, FR>(raw[u], p, G, G.f_of(warp, i0 + u + U), lane);
-            const __half *xb = hs + g * P2 + (f % G.KS - kb) * 64;
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-                unsigned a[4];
-                tc_afrag<WK>(cur, j, a);
-#pragma unroll
-                for (int nt = 0; nt < NTN; nt++) {
-                    const uint2 b = tc_lds8(xb + 8 * nt * P2 + tc_koff<WB>(c, j));
-                    tc_mma(o[nt], a, b.x, b.y);
-                }
-            }
+            tc_step_mma<WK, NTN>(cur, hs + g * P2 + (f % G.KS - kb) * 64, P2, c, o);
             if ((f + 1) % G.KS == 0 || i0 + u + 1 == G.NS) flush(f);   // a row group's end, or the run's
         }
     }
