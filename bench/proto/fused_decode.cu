@@ -516,6 +516,7 @@ static int run(const char *name, long I)
                 }
                 char what[96];
                 snprintf(what, sizeof what, "tensor cores (8), %s", label);
+                CK(cudaMemset(epoch, 0, 8));   // the grid barrier counts from zero (see clusters)
                 row(what, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
             }
         };
@@ -566,6 +567,10 @@ static int run(const char *name, long I)
                     printf("| %s | %d | %s | skipped: %d clusters resident, %d needed | | | |\n", name, TT, what, ncl, nb / CL);
                     return;
                 }
+                // the grid barrier's counter targets the next multiple of the grid: a form with another grid size (2
+                // units a block: 128) must not inherit an odd count of the last one's (the forty-eighth session's third
+                // call hung there)
+                CK(cudaMemset(epoch, 0, 8));
                 row(what, [&](cudaStream_t s) {
                     cudaLaunchConfig_t c = cf;
                     c.stream = s;
@@ -618,6 +623,7 @@ int main(int argc, char **argv)
 {
     const bool quick = argc > 1 && !strcmp(argv[1], "quick");   // a few blocks: the tensor-core forms' costs
     g_quick = quick;
+    setvbuf(stdout, nullptr, _IOLBF, 0);   // each row reaches the log as it is printed (a hung form still leaves the rest)
     cudaDeviceProp pr;
     CK(cudaGetDeviceProperties(&pr, 0));
     printf("%s, %d SMs\n", pr.name, pr.multiProcessorCount);
