@@ -24,7 +24,9 @@
 // tails but no reductions, 5 a probe with the reductions but no counts or tails (1, 4 and 5: wrong results; what the
 // reductions and the chunks' fences cost); 6-9 no cross-block reductions at all (phase 1 writes h to global memory;
 // phase 2 after a grid barrier by W2 rows (6; 7 with an L2 prefetch of each block's slab before the barrier), as a
-// line of W2 steps with two barriers (8, any I), or as a second kernel chained by PDL (9; see tc_rows); FRAG: the weights stored in fragment order ([16-row group][64-k step] tiles, a warp's load 512 contiguous
+// line of W2 steps with two barriers (8, any I), or as a second kernel chained by PDL (9; see tc_rows), or by
+// clusters of 2, 4, 8 blocks splitting W2 row groups' k, their sums through distributed shared memory (10-12; see
+// tc_cl_geo); FRAG: the weights stored in fragment order ([16-row group][64-k step] tiles, a warp's load 512 contiguous
 // bytes; for W2 [64-k step][16-row group], so that a block's slab is one piece) instead of as stored (a warp's load:
 // 8 rows x 64 bytes). The same file compiles on the host under tests/test_plan_sim_shim.h (bench/proto/fused_tc_sim.cc
 // checks it there against a double reference).
