@@ -497,6 +497,13 @@ static int run(const char *name, long I)
             form(integral_constant<int, 5>(), frag(), "), fragment order, reds, no counts (probe)", false);
         }
         form(integral_constant<int, 1>(), frag(), "), fragment order, no reds (probe)", false);
+        // a grid-barrier form timed and checked: the barrier's counter targets the next multiple of the grid, so every
+        // form starts it from zero (a form with another grid size (2 units a block: 128) must not inherit an odd count
+        // of the last one's: the forty-eighth session's third call hung there)
+        auto barrier_row = [&](const char *what, auto enqueue) {
+            CK(cudaMemset(epoch, 0, 8));
+            row(what, enqueue, true, tr);
+        };
         // a grid-barrier kernel's shared memory allowed; its blocks a SM and the SMs (all must be resident)
         auto resident = [&](auto kernel, int &per, int &sms) {
             CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
@@ -516,8 +523,7 @@ static int run(const char *name, long I)
                 }
                 char what[96];
                 snprintf(what, sizeof what, "tensor cores (8), %s", label);
-                CK(cudaMemset(epoch, 0, 8));   // the grid barrier counts from zero (see clusters)
-                row(what, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(qf); }, true, tr);
+                barrier_row(what, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(qf); });
             }
         };
         // RED 8: any I; the accumulator tacc ([H][16] floats) as [H][8] here; fragment order or both weights as stored
@@ -530,7 +536,7 @@ static int run(const char *name, long I)
                 if (per * sms < nb)
                     printf("| %s | %d | tensor cores (8), %s | skipped: grid %d, resident %d x %d | | | |\n", name, TT, label, nb, per, sms);
                 else
-                    row(label, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(FR ? qf : q); }, true, tr);
+                    barrier_row(label, [&](cudaStream_t s) { kernel<<<nb, TC_THREADS, SM, s>>>(FR ? qf : q); });
             }
         };
         // RED 10-12: phase 2 by clusters of CL blocks (grid I / 64; every cluster resident at once)
@@ -567,15 +573,11 @@ static int run(const char *name, long I)
                     printf("| %s | %d | %s | skipped: %d clusters resident, %d needed | | | |\n", name, TT, what, ncl, nb / CL);
                     return;
                 }
-                // the grid barrier's counter targets the next multiple of the grid: a form with another grid size (2
-                // units a block: 128) must not inherit an odd count of the last one's (the forty-eighth session's third
-                // call hung there)
-                CK(cudaMemset(epoch, 0, 8));
-                row(what, [&](cudaStream_t s) {
+                barrier_row(what, [&](cudaStream_t s) {
                     cudaLaunchConfig_t c = cf;
                     c.stream = s;
                     CK(cudaLaunchKernelEx(&c, kernel, FR ? qf : q));
-                }, true, tr);
+                });
             }
         };
         if constexpr (NT == 8) if (!g_quick) {   // RED 9: two kernels chained by PDL (phase 2 by rows: grid H / 16, any I)
