@@ -492,7 +492,30 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             ds_conv_hf(cur[B], sm + ns * DS_STAGE + DS_XB, qo, ((h) + 1) % HPS, qsel);                             \
         }                                                                                                          \
     }
-    int h = 0;   // (pairs, then an odd tail: a pair with its second step conditional made ptxas serialize, C7515)
+    int h = 0;
+#if DS_STAGES % 2 == 0 && DS_BK == 64
+    // Groups of DS_STAGES halves (a stage each), every one with a next half: stage and register-set indices known at
+    // compile time, no bound checks; the rest in pairs below (h stays even). The 128-token kernels' 8 stages: GELU-4096
+    // int8 T = 128 75.0-76.3 -> 72.4-73.6 us, SwiGLU 101.1-101.9 -> 95.3-97.0 (H100; bench/RESULTS.md, forty-ninth
+    // session); the 256-token kernels' 4 level
+#define DS_XGROUP_STEP(u)                                                                                          \
+    {                                                                                                              \
+        ds_mma64(d, cur[(u) & 1], ds_sa(sm + (u) * DS_STAGE));                                                     \
+        asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");                                           \
+        ds_fence(d);                                                                                               \
+        ds_fence(cur[((u) + 1) & 1]);   /* read by the wgmmas of the half before until here */                     \
+        if (((u) > 0 || h > 0) && (tid & 127) == 0) ds_bar_arrive(empty + ((u) + DS_STAGES - 1) % DS_STAGES);     \
+        ds_bar_wait(full + ((u) + 1) % DS_STAGES, (u) + 1 == DS_STAGES ? ph ^ 1u : ph);                            \
+        ds_conv_hf(cur[((u) + 1) & 1], sm + ((u) + 1) % DS_STAGES * DS_STAGE + DS_XB, qo, 0, qsel);                \
+    }
+    for (; h + DS_STAGES < H; h += DS_STAGES) {
+        const unsigned ph = (unsigned)(h / DS_STAGES) & 1u;
+#pragma unroll
+        for (int u = 0; u < DS_STAGES; u++) DS_XGROUP_STEP(u)
+    }
+#undef DS_XGROUP_STEP
+#endif
+    // (pairs, then an odd tail: a pair with its second step conditional made ptxas serialize, C7515)
     for (; h + 1 < H; h += 2) {
         DS_XSTEP(h, 0, 1)
         DS_XSTEP(h + 1, 1, 0)
@@ -504,27 +527,37 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     ds_fence(cur[0]), ds_fence(cur[1]);
     if ((tid & 127) == 0) ds_bar_arrive(empty + ((H - 1) / HPS) % DS_STAGES);
 #else
-    for (int kt = kb0; kt < kb1; kt++) {
-        const int i = kt - kb0, s = i % DS_STAGES;
-        ds_bar_wait(full + s, (i / DS_STAGES) & 1);
-        DS_TL(if (tid == 128 && i == 0) ds_tl_mark(tl, 2);)   // first stage in
-        const unsigned char *q = sm + s * DS_STAGE + DS_XB;
-        ds_conv_hf(cur[0], q, qo, 0, qsel);
-#pragma unroll
-        for (int hf = 0; hf < DS_BK / 64; hf++) {
-            ds_mma64(d, cur[hf & 1], ds_sa(sm + s * DS_STAGE + hf * DS_XB64));
-            if (hf + 1 < DS_BK / 64) {
-                asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
-                ds_fence(d);
-                ds_fence(cur[(hf + 1) & 1]);   // read by the wgmmas of hf - 1 until here
-                ds_conv_hf(cur[(hf + 1) & 1], q, qo, hf + 1, qsel);
-            }
-        }
-        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-        ds_fence(d);
-        ds_fence(cur[0]), ds_fence(cur[1]);
-        if ((tid & 127) == 0) ds_bar_arrive(empty + s);
+    // Stage s of the block's i-th k block (parity ph): its codes converted 64 k at a time while the 64 k before multiply
+#define DS_KSTEP(i, s, ph)                                                                                         \
+    {                                                                                                              \
+        ds_bar_wait(full + (s), (ph));                                                                             \
+        DS_TL(if (tid == 128 && (i) == 0) ds_tl_mark(tl, 2);)   /* first stage in */                               \
+        const unsigned char *q = sm + (s) * DS_STAGE + DS_XB;                                                      \
+        ds_conv_hf(cur[0], q, qo, 0, qsel);                                                                        \
+        _Pragma("unroll") for (int hf = 0; hf < DS_BK / 64; hf++) {                                                \
+            ds_mma64(d, cur[hf & 1], ds_sa(sm + (s) * DS_STAGE + hf * DS_XB64));                                   \
+            if (hf + 1 < DS_BK / 64) {                                                                             \
+                asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");                                   \
+                ds_fence(d);                                                                                       \
+                ds_fence(cur[(hf + 1) & 1]);   /* read by the wgmmas of hf - 1 until here */                       \
+                ds_conv_hf(cur[(hf + 1) & 1], q, qo, hf + 1, qsel);                                                \
+            }                                                                                                      \
+        }                                                                                                          \
+        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");                                           \
+        ds_fence(d);                                                                                               \
+        ds_fence(cur[0]), ds_fence(cur[1]);                                                                        \
+        if ((tid & 127) == 0) ds_bar_arrive(empty + (s));                                                          \
     }
+    // Groups of DS_STAGES k blocks (stage indices known at compile time, as above: GELU-4096 int8 T = 2..16 0.3-0.7 us
+    // faster, SwiGLU level), then the rest one by one
+    int i = 0;
+    for (; i + DS_STAGES <= kb1 - kb0; i += DS_STAGES) {
+        const unsigned ph = (unsigned)(i / DS_STAGES) & 1u;
+#pragma unroll
+        for (int u = 0; u < DS_STAGES; u++) DS_KSTEP(i + u, u, ph)
+    }
+    for (; i < kb1 - kb0; i++) DS_KSTEP(i, i % DS_STAGES, (unsigned)(i / DS_STAGES) & 1u)
+#undef DS_KSTEP
 #endif
 #endif
     DS_TL(if (tid == 128) ds_tl_mark(tl, 3);)   // last stage multiplied
