@@ -8,7 +8,7 @@
 #     BLOCKS="..." TOKENS=... ROUNDS=N   what each build runs (default GELU-4096 / SwiGLU-4096 int8, T = 1..2048, 1)
 #     F16=1                              also GELU-4096 f16 on head, once (issue 10's ratio)
 #     NCU="BUILD[:VAR=VALUE] ..." NCU_KERNEL=regex NCU_BLOCK=... NCU_T=...   ncu of that kernel in each build
-#     TEST=BUILD                         CK_RUN_CASE=mixed_walk of BUILD-test_gpu_quant (none: no test)
+#     TEST=BUILD TEST_CASES="..."        those Check cases (default mixed_walk) of BUILD-test_gpu_quant (none: no test)
 #   carry: the builds (and BUILD-test_gpu_quant), build-gpu/lib, STORE
 #   store: bench/store_prefill.sh STORE.tar.xz TOKENS head:gelu_i8_h4096 walk4:gelu_i8_h4096 ...
 store=${1:?usage: run-s49-walk.sh STORE.tar.xz}
@@ -44,7 +44,10 @@ done
 if [ -n "${TEST:-}" ]; then
   export DSMLP_CACHE_DIR=/tmp/c-t
   mkdir -p /tmp/c-t
-  CK_RUN_CASE=mixed_walk timeout 300 "build-gpu/bin/var/$TEST-test_gpu_quant" > "$OUT/test-walk.log" 2>&1
-  echo "test mixed_walk ($TEST) rc $?"
-  grep -E "FAIL|cases|Checks|walking|precompiled" "$OUT/test-walk.log" | head -20
+  for c in ${TEST_CASES:-mixed_walk}; do   # side by side: the wall time is the longest case's
+    (CK_RUN_CASE=$c timeout "${TEST_LIMIT:-300}" "build-gpu/bin/var/$TEST-test_gpu_quant" > "$OUT/test-$c.log" 2>&1
+     echo "test $c ($TEST) rc $?") &
+  done
+  wait
+  for c in ${TEST_CASES:-mixed_walk}; do grep -E "FAIL|cases|Checks|walking" "$OUT/test-$c.log" | head -12; done
 fi
