@@ -8,7 +8,8 @@
 #     BLOCKS="..." TOKENS=... ROUNDS=N   what each build runs (default GELU-4096 / SwiGLU-4096 int8, T = 1..2048, 1)
 #     F16=1                              also GELU-4096 f16 on head, once (issue 10's ratio)
 #     NCU="BUILD[:VAR=VALUE] ..." NCU_KERNEL=regex NCU_BLOCK=... NCU_T=...   ncu of that kernel in each build
-#     TEST=BUILD TEST_CASES="..."        those Check cases (default mixed_walk) of BUILD-test_gpu_quant (none: no test)
+#     TEST=BUILD TEST_CASES="..."        those Check cases (default mixed_walk) of BUILD-TEST_BIN (none: no test;
+#                                        TEST_BIN default test_gpu_quant)
 #   carry: the builds (and BUILD-test_gpu_quant), build-gpu/lib, STORE
 #   store: bench/store_prefill.sh STORE.tar.xz TOKENS head:gelu_i8_h4096 walk4:gelu_i8_h4096 ...
 store=${1:?usage: run-s49-walk.sh STORE.tar.xz}
@@ -45,7 +46,7 @@ if [ -n "${TEST:-}" ]; then
   export DSMLP_CACHE_DIR=/tmp/c-t
   mkdir -p /tmp/c-t
   for c in ${TEST_CASES:-mixed_walk}; do   # side by side: the wall time is the longest case's
-    (CK_RUN_CASE=$c timeout "${TEST_LIMIT:-300}" "build-gpu/bin/var/$TEST-test_gpu_quant" > "$OUT/test-$c.log" 2>&1
+    (CK_RUN_CASE=$c timeout "${TEST_LIMIT:-300}" "build-gpu/bin/var/$TEST-${TEST_BIN:-test_gpu_quant}" > "$OUT/test-$c.log" 2>&1
      echo "test $c ($TEST) rc $?") &
   done
   wait
