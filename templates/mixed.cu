@@ -467,65 +467,59 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     // 256-k stages; across stages (DS_XSTAGE) for 64-k ones (the 128- and 256-token kernels).
     unsigned cur[2][4][4];
 #if DS_XSTAGE
-    // The block's 64-k halves h = 0..H-1 in order over its stages: half h + 1's codes are converted into the other
-    // register set while half h's wgmmas run (its stage waited for first where h + 1 starts one), and a stage is
-    // released once the wgmmas of its last half are done (wait_group 1 at the next half). With 64-k stages a stage
-    // is one half: without this, each stage's conversion waited for the previous stage's wgmmas (GELU-4096 int8
+    // The block's 64-k stages h = 0..H-1 in order: stage h + 1's codes are converted into the other register set
+    // while stage h's wgmmas run, and a stage is released once its wgmmas are done (wait_group 1 at the next step).
+    // Without this, each stage's conversion waited for the previous stage's wgmmas (GELU-4096 int8
     // T = 128 / 1024 1.2-1.6 / 10-14 us faster, SwiGLU-4096 int8 T = 256 / 1024 6 / 28-35; bench/RESULTS.md,
     // thirty-fifth session). For 128- and 256-k stages the within-stage loop below is faster (T <= 64: 6-21 us).
-    constexpr int HPS = DS_BK / 64;   // halves per stage
-    const int H = (kb1 - kb0) * HPS;
+    static_assert(DS_BK == 64, "converting across stages takes stages of 64 k (emit_mixed.c)");
+    const int H = kb1 - kb0;   // the block's stages of 64 k
     ds_bar_wait(full, 0);
     DS_TL(if (tid == 128) ds_tl_mark(tl, 2);)   // first stage in
     ds_conv_hf(cur[0], sm + DS_XB, qo, 0, qsel);
-#define DS_XSTEP(h, A, B)                                                                                          \
+    // One step: stage s's wgmmas from register set A; unless it is the last, the next stage ns (parity nph) waited for
+    // and converted into set B once the step before's wgmmas are done, which releases that step's stage (none before
+    // the first)
+#define DS_XSTEP(A, B, s, first, last, ns, nph)                                                                    \
     {                                                                                                              \
-        ds_mma64(d, cur[A], ds_sa(sm + ((h) / HPS) % DS_STAGES * DS_STAGE + ((h) % HPS) * DS_XB64));            \
-        if ((h) + 1 < H) {                                                                                         \
+        ds_mma64(d, cur[A], ds_sa(sm + (s) * DS_STAGE));                                                           \
+        if (!(last)) {                                                                                             \
             asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");                                       \
             ds_fence(d);                                                                                           \
-            ds_fence(cur[B]);   /* read by the wgmmas of h - 1 until here */                                       \
-            if ((h) >= 1 && ((h) - 1) % HPS == HPS - 1 && (tid & 127) == 0)                                        \
-                ds_bar_arrive(empty + (((h) - 1) / HPS) % DS_STAGES);   /* its last half's wgmmas are done */     \
-            const int ni = ((h) + 1) / HPS, ns = ni % DS_STAGES;                                                   \
-            if (((h) + 1) % HPS == 0) ds_bar_wait(full + ns, (ni / DS_STAGES) & 1);                                \
-            ds_conv_hf(cur[B], sm + ns * DS_STAGE + DS_XB, qo, ((h) + 1) % HPS, qsel);                             \
+            ds_fence(cur[B]);   /* read by the wgmmas of the step before until here */                             \
+            if (!(first) && (tid & 127) == 0) ds_bar_arrive(empty + ((s) + DS_STAGES - 1) % DS_STAGES);            \
+            ds_bar_wait(full + (ns), (nph));                                                                       \
+            ds_conv_hf(cur[B], sm + (ns) * DS_STAGE + DS_XB, qo, 0, qsel);                                         \
         }                                                                                                          \
     }
+    // stage h of the block's, its indices computed
+#define DS_XSTEP_H(h, A, B) DS_XSTEP(A, B, (h) % DS_STAGES, (h) == 0, (h) + 1 >= H, ((h) + 1) % DS_STAGES,            \
+                                     (unsigned)(((h) + 1) / DS_STAGES) & 1u)
     int h = 0;
-#if DS_STAGES % 2 == 0 && DS_BK == 64
-    // Groups of DS_STAGES halves (a stage each), every one with a next half: stage and register-set indices known at
-    // compile time, no bound checks; the rest in pairs below (h stays even). The 128-token kernels' 8 stages: GELU-4096
-    // int8 T = 128 75.0-76.3 -> 72.4-73.6 us, SwiGLU 101.1-101.9 -> 95.3-97.0 (H100; bench/RESULTS.md, forty-ninth
-    // session); the 256-token kernels' 4 level
-#define DS_XGROUP_STEP(u)                                                                                          \
-    {                                                                                                              \
-        ds_mma64(d, cur[(u) & 1], ds_sa(sm + (u) * DS_STAGE));                                                     \
-        asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");                                           \
-        ds_fence(d);                                                                                               \
-        ds_fence(cur[((u) + 1) & 1]);   /* read by the wgmmas of the half before until here */                     \
-        if (((u) > 0 || h > 0) && (tid & 127) == 0) ds_bar_arrive(empty + ((u) + DS_STAGES - 1) % DS_STAGES);     \
-        ds_bar_wait(full + ((u) + 1) % DS_STAGES, (u) + 1 == DS_STAGES ? ph ^ 1u : ph);                            \
-        ds_conv_hf(cur[((u) + 1) & 1], sm + ((u) + 1) % DS_STAGES * DS_STAGE + DS_XB, qo, 0, qsel);                \
-    }
+#if DS_STAGES % 2 == 0
+    // Groups of DS_STAGES steps, every one with a next stage: stage and register-set indices known at compile time,
+    // no bound checks; the rest in pairs below (h stays even). The 128-token kernels' 8 stages: GELU-4096 int8 T = 128
+    // 75.0-76.3 -> 72.4-73.6 us, SwiGLU 101.1-101.9 -> 95.3-97.0 (H100; bench/RESULTS.md, forty-ninth session); the
+    // 256-token kernels' 4 level
     for (; h + DS_STAGES < H; h += DS_STAGES) {
         const unsigned ph = (unsigned)(h / DS_STAGES) & 1u;
 #pragma unroll
-        for (int u = 0; u < DS_STAGES; u++) DS_XGROUP_STEP(u)
+        for (int u = 0; u < DS_STAGES; u++)
+            DS_XSTEP(u & 1, (u + 1) & 1, u, u == 0 && h == 0, false, (u + 1) % DS_STAGES, ph ^ (unsigned)((u + 1) / DS_STAGES))
     }
-#undef DS_XGROUP_STEP
 #endif
     // (pairs, then an odd tail: a pair with its second step conditional made ptxas serialize, C7515)
     for (; h + 1 < H; h += 2) {
-        DS_XSTEP(h, 0, 1)
-        DS_XSTEP(h + 1, 1, 0)
+        DS_XSTEP_H(h, 0, 1)
+        DS_XSTEP_H(h + 1, 1, 0)
     }
-    if (h < H) DS_XSTEP(h, 0, 1)
+    if (h < H) DS_XSTEP_H(h, 0, 1)
+#undef DS_XSTEP_H
 #undef DS_XSTEP
     asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
     ds_fence(d);
     ds_fence(cur[0]), ds_fence(cur[1]);
-    if ((tid & 127) == 0) ds_bar_arrive(empty + ((H - 1) / HPS) % DS_STAGES);
+    if ((tid & 127) == 0) ds_bar_arrive(empty + (H - 1) % DS_STAGES);
 #else
     // Stage s of the block's i-th k block (parity ph): its codes converted 64 k at a time while the 64 k before multiply
 #define DS_KSTEP(i, s, ph)                                                                                         \
