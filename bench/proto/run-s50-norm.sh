@@ -17,7 +17,7 @@ for f in $OUT/*.md; do
 done | sort -t- -k2,2 -k1,1
 export DSMLP_CACHE_DIR=/tmp/c-t && mkdir -p /tmp/c-t
 (CK_RUN_CASE=heuristic timeout 300 build-gpu/bin/var/gb1-test_gpu_quant > $OUT/t-quant.txt 2>&1; echo "quant heuristic rc $?" >> $OUT/t-quant.txt) &
-(DSMLP_CACHE_DIR=/tmp/c-s timeout 400 build-gpu/bin/var/gb1-test_gpu_stream > $OUT/t-stream.txt 2>&1; echo "stream rc $?" >> $OUT/t-stream.txt) &
+(DSMLP_CACHE_DIR=/tmp/c-s timeout 330 build-gpu/bin/var/gb1-test_gpu_stream > $OUT/t-stream.txt 2>&1; echo "stream rc $?" >> $OUT/t-stream.txt) &
 wait
 for f in $OUT/t-*.txt; do echo "== $f"; grep -E "FAIL|cases|Checks|rc |worst|error" $f | head -12; done
 for f in $OUT/*.txt $OUT/*.log; do echo "#### $f"; cat "$f"; done > $final/all.log
