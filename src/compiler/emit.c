@@ -449,10 +449,31 @@ static void gemv_norm_stage(sbuf *out, const plan *p, const plan_kernel *k, cons
     char eps[40], goff[40];
     snprintf(eps, sizeof eps, "%.17g", n->eps);
     snprintf(goff, sizeof goff, "%.17g", n->gamma_offset);
+    /* The norm's weight and bias are loaded with the first row's addends (no dependent trip after the reductions,
+    ** where the other blocks' weight stream keeps L2 busy: GELU-4096 int8 T = 1 0.3-0.6 us, bench/RESULTS.md, fiftieth
+    ** session) while they take at most 32 registers a thread; else each where it is used. */
+    const int ni = (int)ceil_div(ceil_div(s->k, nv), GEMV_THREADS), early = ni * nv * (bet >= 0 ? 2 : 1) <= 32;
+    char gb_load[2][192];
+    for (int e = 0; e < 2; e++) {
+        const char *ind = e ? "            " : "                ";
+        const int len = snprintf(gb_load[e], sizeof gb_load[e], "%sds_load<NV>(a%d + c, g[it]);\n", ind, gam);
+        if (bet >= 0) snprintf(gb_load[e] + len, sizeof gb_load[e] - (size_t)len, "%sds_load<NV>(a%d + c, b[it]);\n", ind, bet);
+        else snprintf(gb_load[e] + len, sizeof gb_load[e] - (size_t)len, "#pragma unroll\n%sfor (int j = 0; j < NV; j++) b[it][j] = 0.0f;\n", ind);
+    }
+    char early_loop[512] = "";
+    if (early)
+        snprintf(early_loop, sizeof early_loop, "#pragma unroll\n"
+                 "        for (int it = 0; it < NI; it++) {\n"
+                 "            const ds_i64 c = (threadIdx.x + (ds_i64)it * DS_THREADS) * NV;\n"
+                 "            if (c >= DS_K) continue;\n"
+                 "%s"
+                 "        }\n", gb_load[1]);
     dsmlpB_sb_printf(out, "    {   // x = %s of the sum of %d addend(s), whole rows into the stage (no norm kernel at these T)\n"
                      "        __shared__ float ds_nred[32];\n"
                      "        constexpr int NV = %d, NI = (int)((DS_K / NV + DS_THREADS - 1) / DS_THREADS);\n"
                      "        constexpr ds_i64 KP = (DS_K + 15) / 16 * 16;\n"
+                     "        float g[NI][NV], b[NI][NV];   // the norm's weight and bias%s\n"
+                     "%s"
                      "        for (long long t = 0; t < %d; t++) {\n"
                      "            if (t >= T) {   // rows the bodies multiply but never store\n"
                      "                for (ds_i64 e = threadIdx.x; e < KP; e += DS_THREADS) xs[t * KP + e] = ds_from_f<ds_x_t>(0.0f);\n"
@@ -464,7 +485,8 @@ static void gemv_norm_stage(sbuf *out, const plan *p, const plan_kernel *k, cons
                      "                const ds_i64 c = (threadIdx.x + (ds_i64)it * DS_THREADS) * NV;\n"
                      "                if (c >= DS_K) continue;\n"
                      "                float u[NV];\n",
-                     n->rms ? "RMSNorm" : "LayerNorm", n->nterms, nv, s->max_t);
+                     n->rms ? "RMSNorm" : "LayerNorm", n->nterms, nv,
+                     early ? ", loaded with the first row's addends" : " (each loaded where it is used)", early_loop, s->max_t);
     for (int t = 0; t < n->nterms; t++)
         dsmlpB_sb_printf(out, "                ds_load<NV>(a%d + %s, u);\n"
                          "#pragma unroll\n                for (int j = 0; j < NV; j++) v[it][j] %s u[j];\n",
@@ -487,14 +509,11 @@ static void gemv_norm_stage(sbuf *out, const plan *p, const plan_kernel *k, cons
                      "            for (int it = 0; it < NI; it++) {\n"
                      "                const ds_i64 c = (threadIdx.x + (ds_i64)it * DS_THREADS) * NV;\n"
                      "                if (c >= DS_K) continue;\n"
-                     "                float g[NV], b[NV];\n"
-                     "                ds_load<NV>(a%d + c, g);\n",
-                     n->rms ? "0.0f" : "ds_block_sum(sum, ds_nred) / (float)DS_K", eps, gam);
-    if (bet >= 0) dsmlpB_sb_printf(out, "                ds_load<NV>(a%d + c, b);\n", bet);
-    else dsmlpB_sb_printf(out, "#pragma unroll\n                for (int j = 0; j < NV; j++) b[j] = 0.0f;\n");
+                     "%s",
+                     n->rms ? "0.0f" : "ds_block_sum(sum, ds_nred) / (float)DS_K", eps, early ? "" : gb_load[0]);
     dsmlpB_sb_printf(out, "#pragma unroll\n"
                      "                for (int j = 0; j < NV; j++)\n"
-                     "                    xs[t * KP + c + j] = ds_from_f<ds_x_t>((v[it][j] - mean) * rstd * (g[j] + (float)%s) + b[j]);\n"
+                     "                    xs[t * KP + c + j] = ds_from_f<ds_x_t>((v[it][j] - mean) * rstd * (g[it][j] + (float)%s) + b[it][j]);\n"
                      "            }\n"
                      "        }\n"
                      "        __syncthreads();\n"
