@@ -12,9 +12,7 @@ export OUT=/tmp/s51b && mkdir -p $OUT
 export NCCL_NVLS_ENABLE=0 DSMLP_COMPILE_THREADS=2 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
 TOKENS=1,2 ROUNDS=3 RUNS="hd:hd51 wx:wx" BLOCKS=bert_f16_h768 bash bench/proto/run-s49-walk.sh "$store" > $OUT/bench.txt 2>&1
 grep -E "NVIDIA|rc [1-9]" $OUT/bench.txt | sort | uniq -c
-for f in $OUT/*.md; do
-  awk -F'|' -v n="$(basename $f .md)" 'NR > 2 { gsub(/ /, ""); r = r " " $4 "=" $5 } END { print n ":" r }' "$f"
-done | sort
+bash bench/proto/md_lines.sh $OUT/*.md
 for t in mlp_family layers mlp_cross; do
   (mkdir -p /tmp/c-$t && DSMLP_CACHE_DIR=/tmp/c-$t timeout 450 build-gpu/bin/var/wx-test_gpu_$t > $OUT/t-$t.txt 2>&1
    echo "$t rc $?" >> $OUT/t-$t.txt) &

@@ -14,9 +14,7 @@ TOKENS=1,2 ROUNDS=3 RUNS="hd:hd51 chan:chan" \
   BLOCKS="gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 gelu_f16_h4096 swiglu_bf16_h4096" \
   bash bench/proto/run-s49-walk.sh "$store" > $OUT/bench.txt 2>&1
 grep -E "NVIDIA|rc [1-9]" $OUT/bench.txt | sort | uniq -c
-for f in $OUT/*.md; do
-  awk -F'|' -v n="$(basename $f .md)" 'NR > 2 { gsub(/ /, ""); r = r " " $4 "=" $5 } END { print n ":" r }' "$f"
-done | sort -t- -k2,2 -k1,1
+bash bench/proto/md_lines.sh $OUT/*.md
 t() {   # NAME BINARY [CASE]
   (mkdir -p /tmp/c-$1 && DSMLP_CACHE_DIR=/tmp/c-$1 CK_RUN_CASE=${3:-} timeout 400 build-gpu/bin/var/$2 > $OUT/t-$1.txt 2>&1
    echo "$1 rc $?" >> $OUT/t-$1.txt) &
