@@ -77,7 +77,7 @@ static void make_jobs(dsmlp_ctx *ctx, int quick)
                     if (!rms) buf(j, dt, 0, 1, H);
                     if (!rms) buf(j, dt, 1, 0, H); /* an extra side addend */
                     /* RMS with Gemma's weight offset (gamma + 1) */
-                    emit_norm_spec s = {rms, H, 1e-5, !rms, !rms, rms ? 2 : 3, rms ? 0 : 1, rms ? 1.0 : 0.0};
+                    emit_norm_spec s = {rms, H, 1e-5, !rms, !rms, rms ? 2 : 3, rms ? 0 : 1, rms ? 1.0 : 0.0, 0};
                     TU_OK(ctx, dsmlpC_emit_norm(ctx, &j->p, &j->k, &s, 0));
                 }
                 /* bias + activation, each activation */
@@ -193,7 +193,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
             if (!r) buf(j, dts[d], 0, 1, k);   /* beta */
             buf(j, dts[d], 1, 0, k), buf(j, dts[d], 1, 0, k);
             if (!r) buf(j, dts[d], 0, 1, k);   /* a vector addend (attention bias) */
-            const emit_norm_spec ns = {r, k, 1e-5, !r, !r, r ? 2 : 3, 0, r ? 1.0 : 0.0};
+            const emit_norm_spec ns = {r, k, 1e-5, !r, !r, r ? 2 : 3, 0, r ? 1.0 : 0.0, 0};
             emit_gemv_spec sp = {n, k, r ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT, EPI_GELU_BIAS, 1, 0, r ? 1 : 4, 0, DSMLP_ACT_SILU, &ns, 0};
             TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
         }
@@ -204,7 +204,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
         buf(j, dts[d], 1, 0, n / 2), buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, n, k);
         buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, 1, k);   /* the sum output, gamma */
         buf(j, dts[d], 1, 0, k), buf(j, dts[d], 1, 0, k);
-        const emit_norm_spec ns = {1, k, 1e-5, 1, 0, 2, 0, 0.0};
+        const emit_norm_spec ns = {1, k, 1e-5, 1, 0, 2, 0, 0.0, 0};
         emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, 0, 0, 1, 1, DSMLP_ACT_SILU, &ns, 0};
         TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
     }
@@ -223,7 +223,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
                 buf(j, v % 2 ? DSMLP_F16 : DSMLP_F32, 0, 1, groups);
                 if (form != 3) buf(j, dt, 0, 1, n);   /* bias */
                 if (form == 0) buf(j, dt, 1, 0, n);   /* C */
-                emit_norm_spec ns = {1, k, 1e-5, 1, 0, 2, 0, 0.0};
+                emit_norm_spec ns = {1, k, 1e-5, 1, 0, 2, 0, 0.0, 0};
                 if (form == 3) {
                     buf(j, dt, 1, 0, k), buf(j, dt, 0, 1, k);   /* the sum output, gamma */
                     buf(j, dt, 1, 0, k), buf(j, dt, 1, 0, k);

@@ -511,13 +511,25 @@ static void gemv_norm_stage(sbuf *out, const plan *p, const plan_kernel *k, cons
                      "                if (c >= DS_K) continue;\n"
                      "%s",
                      n->rms ? "0.0f" : "ds_block_sum(sum, ds_nred) / (float)DS_K", eps, early ? "" : gb_load[0]);
-    dsmlpB_sb_printf(out, "#pragma unroll\n"
-                     "                for (int j = 0; j < NV; j++)\n"
-                     "                    xs[t * KP + c + j] = ds_from_f<ds_x_t>((v[it][j] - mean) * rstd * (g[it][j] + (float)%s) + b[it][j]);\n"
-                     "            }\n"
+    if (n->writes_x)   /* a later step reads x: block 0 stores it, rounded as the stage holds it */
+        dsmlpB_sb_printf(out, "                float o[NV];\n"
+                         "#pragma unroll\n"
+                         "                for (int j = 0; j < NV; j++) {\n"
+                         "                    o[j] = (v[it][j] - mean) * rstd * (g[it][j] + (float)%s) + b[it][j];\n"
+                         "                    xs[t * KP + c + j] = ds_from_f<ds_x_t>(o[j]);\n"
+                         "                }\n"
+                         "                if (blockIdx.x == 0)   // the norm's output for the later steps (one writer)\n"
+                         "                    ds_store<NV>(const_cast<%s *>(a1) + t * DS_K + c, o);\n",
+                         goff, dsmlpC_emit_ctype(p->bufs[k->args[1]].dtype));
+    else
+        dsmlpB_sb_printf(out, "#pragma unroll\n"
+                         "                for (int j = 0; j < NV; j++)\n"
+                         "                    xs[t * KP + c + j] = ds_from_f<ds_x_t>((v[it][j] - mean) * rstd * (g[it][j] + (float)%s) + b[it][j]);\n",
+                         goff);
+    dsmlpB_sb_printf(out, "            }\n"
                      "        }\n"
                      "        __syncthreads();\n"
-                     "    }\n", goff);
+                     "    }\n");
 }
 
 dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq)
@@ -584,8 +596,8 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     char gtag[48] = "", ntag[32] = "";
     if (s->gated) snprintf(gtag, sizeof gtag, "gated_%s%s", dsmlpC_emit_act_name(s->gated_act), s->has_bias ? "_bias" : "");
     if (s->norm)
-        snprintf(ntag, sizeof ntag, "_%s%s%d%s", s->norm->rms ? "rms" : "ln", s->norm->gamma_offset != 0.0 ? "goff" : "",
-                 s->norm->nterms, s->norm->has_side ? "s" : "");
+        snprintf(ntag, sizeof ntag, "_%s%s%d%s%s", s->norm->rms ? "rms" : "ln", s->norm->gamma_offset != 0.0 ? "goff" : "",
+                 s->norm->nterms, s->norm->has_side ? "s" : "", s->norm->writes_x ? "x" : "");
     if (quant) {   /* the scales' groups (per channel: "ch") and type */
         char g[24] = "ch";
         if (s->groups != s->n) I2S(g, s->groups);

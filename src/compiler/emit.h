@@ -16,6 +16,7 @@ typedef struct emit_norm_spec {
     double  eps;
     int     has_side, has_beta, nterms, nextra;
     double  gamma_offset; /* rmsnorm: scales by (gamma + offset) in fp32; 0 = plain */
+    int     writes_x;     /* a decode GEMV computing it: block 0 also writes the normalized x (a later step reads it) */
     /* args: y, [side], gamma, [beta], terms..., extras... */
 } emit_norm_spec;
 

@@ -143,7 +143,7 @@ static dsmlp_status lower_norm(lw *L, const fuse_group *G)
     plan_kernel *k = st ? new_kernel(L, st, KERN_NORM) : NULL;
     if (!k) return nomem(L);
     emit_norm_spec sp = {G->norm.op == DSMLP_OP_RMSNORM, L->r->vals[node].cols, G->norm.eps, G->side >= 0, G->norm.beta >= 0,
-                         G->norm.nterms, G->norm.nextra, G->norm.gamma_offset};
+                         G->norm.nterms, G->norm.nextra, G->norm.gamma_offset, 0};
     plan_norm_op *no = &st->op.norm;
     st->op.kind = KERN_NORM;
     no->rms = sp.rms, no->eps = G->norm.eps, no->gamma_offset = G->norm.gamma_offset;
@@ -561,17 +561,19 @@ static dsmlp_status mixed_emit(lw *L)
 **   read), without extra addends, and x for decode_max_T rows fits the GEMV's stage whole: every block computes the
 **   norm of the T rows into its stage (their statistics are cheap), so the norm kernel and its launch go.
 ** The runtime skips those steps where the GEMV runs (exec_run.c). */
-static int gemv_norm_step(const plan *p, int i)
+static int gemv_norm_step(const plan *p, int i, int *writes_x)
 {
     const plan_gemm *m = &p->steps[i].gemm;
     if (p->bufs[m->x].kind != BUF_WORK) return -1;
-    int j = -1, others = 0;
+    int j = -1, before = 0, after = 0;   /* other readers of x before and after the GEMM step */
     for (int t = 0; t < p->nsteps; t++) {
         const plan_step *o = &p->steps[t];
         if (o->kind == STEP_KERNEL && o->op.kind == KERN_NORM && o->op.norm.out == m->x) j = t;
-        else if (t != i && dsmlpC_plan_step_reads(p, o, m->x)) others++;
+        else if (t != i && dsmlpC_plan_step_reads(p, o, m->x)) *(t < i ? &before : &after) += 1;
     }
-    if (j < 0 || j > i || others) return -1;
+    /* readers after it (a post-LN block's residual): the GEMV's block 0 writes x as the norm step would have */
+    if (j < 0 || j > i || before) return -1;
+    *writes_x = after > 0;
     const plan_norm_op *no = &p->steps[j].op.norm;
     int ok = no->nextra == 0 && (no->side < 0 || p->bufs[no->side].kind == BUF_WORK);
     for (int t = 0; t < no->nterms; t++) ok &= p->bufs[no->terms[t]].kind == BUF_INPUT || p->bufs[no->terms[t]].kind == BUF_PARAM;
@@ -589,7 +591,8 @@ static dsmlp_status gemv_fuse(lw *L)
         int jg = m->layout == DSMLP_LAYOUT_OUT_IN ? gated_follower(p, i) : -1;
         const plan_act_op *a = jg >= 0 ? &p->steps[jg].op.act : NULL;
         if (a && (!gemv_dtype(p->bufs[a->out].dtype) || (a->bias >= 0 && !gemv_dtype(p->bufs[a->bias].dtype)))) a = NULL, jg = -1;
-        const int jn = gemv_norm_step(p, i);
+        int writes_x = 0;
+        const int jn = gemv_norm_step(p, i, &writes_x);
         const plan_norm_op *no = jn >= 0 ? &p->steps[jn].op.norm : NULL;
         if (!a && !no) continue;
         plan_kernel *k = &p->kernels[m->decode_kernel];
@@ -605,7 +608,7 @@ static dsmlp_status gemv_fuse(lw *L)
         for (int t = 0; no && t < no->nterms; t++)
             if ((s = arg(L, k, no->terms[t], -1))) return s;
         const emit_norm_spec ns = no ? (emit_norm_spec){no->rms, p->bufs[no->out].cols, no->eps, no->side >= 0, no->beta >= 0,
-                                                        no->nterms, 0, no->gamma_offset}
+                                                        no->nterms, 0, no->gamma_offset, writes_x}
                                      : (emit_norm_spec){0};
         emit_gemv_spec sp = {m->n, m->k, m->layout, a ? EPI_NONE : m->epi, a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0,
                              (int)m->decode_max_T, a != NULL, a ? a->act : DSMLP_ACT_SILU, no ? &ns : NULL,
@@ -618,8 +621,8 @@ static dsmlp_status gemv_fuse(lw *L)
         }
         if (no) {
             m->decode_norm = jn;
-            dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its decode GEMV also computes step %d's norm (%s)", jn,
-                                p->steps[jn].label);
+            dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its decode GEMV also computes step %d's norm (%s)%s", jn,
+                                p->steps[jn].label, writes_x ? " and writes it for the later steps" : "");
         }
     }
     return DSMLP_OK;
