@@ -639,14 +639,15 @@ START_TEST(mixed_gated)
 END_TEST
 
 /* f16/bf16 weights [out,in] on sm_90 get the wgmma kernels (templates/mixed.cu on the weight as stored: no scales)
-** in the 64- and 128-token widths only, either layout ([in,out]: DS_WMN); sm_80 and plans that never reach T = 33
-** (mixed_gemm 1) get none. */
+** in the 64- and 128-token widths only, either layout ([in,out]: DS_WMN); sm_80 gets none, and plans that never reach
+** T = 33 (mixed_gemm 1) only on a narrow output (the second GEMM, n = 1024: want 2), none at max_tokens 1. */
 START_TEST(wgmma_float_variant)
 {
     dsmlp_ctx *ctx = tu_ctx();
     static const struct { dsmlp_layout lay; const char *arch; int max_t, want; } cases[] = {
         {DSMLP_LAYOUT_OUT_IN, "sm_90", 256, 1}, {DSMLP_LAYOUT_IN_OUT, "sm_90", 256, 1},
-        {DSMLP_LAYOUT_OUT_IN, "sm_80", 256, 0}, {DSMLP_LAYOUT_OUT_IN, "sm_90", 32, 0}};
+        {DSMLP_LAYOUT_OUT_IN, "sm_80", 256, 0}, {DSMLP_LAYOUT_OUT_IN, "sm_90", 32, 2},
+        {DSMLP_LAYOUT_IN_OUT, "sm_90", 2, 2}, {DSMLP_LAYOUT_OUT_IN, "sm_90", 1, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         dsmlp_mlp_config c;
         family(GATED_GELU_LN, 1, 0, DSMLP_BF16, &c);
@@ -659,8 +660,9 @@ START_TEST(wgmma_float_variant)
             const plan_gemm *m = &p->steps[s].gemm;
             if (p->steps[s].kind != STEP_GEMM) continue;
             gemms++;
-            ck_assert_int_eq(PLAN_GEMM_HAS_MIXED(m), cases[i].want);
-            if (!cases[i].want) continue;
+            const int want = cases[i].want == 1 || (cases[i].want == 2 && m->n == 1024);
+            ck_assert_msg(PLAN_GEMM_HAS_MIXED(m) == want, "case %zu, n = %lld", i, (long long)m->n);
+            if (!want) continue;
             ck_assert_int_eq(m->mixed_q, m->w);
             ck_assert_int_eq(m->mixed_scales, -1);
             ck_assert_int_eq(m->mixed_gated_out >= 0, m->n == 2 * 2816);   /* the first GEMM applies the gating */
@@ -680,7 +682,9 @@ START_TEST(wgmma_float_variant)
         ck_assert_int_eq(gemms, 2);
         char *t;
         TU_OK(ctx, dsmlp_plan_explain(h, &t));
-        ck_assert_msg((strstr(t, "wgmma variant (reads w1 as stored") != NULL) == cases[i].want, "case %zu: %s", i, t);
+        ck_assert_msg((strstr(t, "wgmma variant (reads w1 as stored") != NULL) == (cases[i].want == 1), "case %zu: %s", i, t);
+        ck_assert_msg((strstr(t, "wgmma variant (reads w2 as stored") != NULL) == (cases[i].want != 0), "case %zu: %s", i, t);
+        ck_assert_msg((strstr(t, "at T = 2..32 (a narrow output, n <= 1024") != NULL) == (cases[i].want != 0), "case %zu: %s", i, t);
         dsmlp_free(t);
         dsmlp_plan_free(h);
     }

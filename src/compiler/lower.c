@@ -299,13 +299,14 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
 }
 
 /* The same kernels on an f16/bf16 weight parameter as stored (no scales; [in,out]: A MN-major), 64- and 128-token
-** widths: they beat cuBLASLt at T = 33..128 ([in,out]: 65..128; exec_mixed.c's rule). Only where max_tokens reaches
-** that range. */
+** widths: they beat cuBLASLt at T = 33..128 ([in,out]: 65..128), on a narrow output from T = 2 (exec_mixed.c's rule).
+** Only where max_tokens reaches that range. */
 static dsmlp_status lower_wgmma_float(lw *L, plan_step *st)
 {
     plan_gemm *m = &st->gemm;
     const plan_buf *B = L->p->bufs;
-    if (L->p->max_tokens < PLAN_FLOAT_MIXED_MIN_T(m->layout) && L->p->mixed_mode != 2) return DSMLP_OK;
+    if (L->p->max_tokens < (PLAN_FLOAT_NARROW(m) ? 2 : PLAN_FLOAT_MIXED_MIN_T(m->layout)) && L->p->mixed_mode != 2)
+        return DSMLP_OK;
     const char *why = dsmlpC_emit_mixed_unsupported(L->p->arch, m->layout, B[m->w].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
     if (why) return DSMLP_OK;   /* cuBLASLt, as before */
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)

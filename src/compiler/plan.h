@@ -62,6 +62,14 @@ typedef enum plan_epilogue {
 /* T the float-weight kernels serve (mixed_gemm 1): [out,in] from 33, [in,out] from 65, to 128 (exec_mixed.c) */
 #define PLAN_FLOAT_MIXED_MIN_T(layout) ((layout) == DSMLP_LAYOUT_IN_OUT ? 65 : 33)
 #define PLAN_FLOAT_MIXED_MAX_T 128
+/* ... and, on a narrow output (n <= PLAN_FLOAT_NARROW_N: at most 8 tiles of 128 rows, which cuBLASLt covers by
+** splitting k with a reduce kernel of its own), at T = 2..PLAN_FLOAT_NARROW_MAX_T whatever share of the SMs the grid
+** fills: BERT-base's second GEMM (n 768, k 3072) so, the block 0.2-0.9 us faster at T = 2..32 on an H200 (level to
+** 0.4 slower at 64; an H100: 0.1-0.4 faster at T <= 6, level to 32), where running its first GEMM (n 3072) so lost
+** 3 (bench/RESULTS.md, fifty-first session) */
+#define PLAN_FLOAT_NARROW_N     1024
+#define PLAN_FLOAT_NARROW_MAX_T 32
+#define PLAN_FLOAT_NARROW(m) ((m)->n <= PLAN_FLOAT_NARROW_N)
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
 
 /* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,

@@ -52,8 +52,12 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** session): [out,in] T = 33..128 (GELU-4096 f16 T = 64 87.3-87.6 -> 82.6-82.8 us, SwiGLU-4096 bf16 107.9-108.0 ->
     ** 100.5-101.2); [in,out] T = 65..128 (SwiGLU T = 128 144.3-144.7 -> 110.2-110.3, GELU T = 100 87.9 -> 83.8; at
     ** T = 33..64 GELU lost 0.4-1.0 there, cuBLASLt reading [in,out] faster). At T = 3..16 they lost up to 2 us, at
-    ** 256 20; the decode GEMV serves its T first. */
-    if (p->mixed_mode != 2 && tuned < 0 && flt && (T < PLAN_FLOAT_MIXED_MIN_T(g->layout) || T > PLAN_FLOAT_MIXED_MAX_T))
+    ** 256 20; the decode GEMV serves its T first. On a narrow output they serve T = 2..32 whatever the grid fills
+    ** (plan.h PLAN_FLOAT_NARROW: cuBLASLt splits k there and reduces in a kernel of its own, which costs a
+    ** latency-bound block more than the generated kernel's smaller grid). */
+    const int narrow = flt && PLAN_FLOAT_NARROW(g) && T >= 2 && T <= PLAN_FLOAT_NARROW_MAX_T;
+    if (p->mixed_mode != 2 && tuned < 0 && flt && !narrow &&
+        (T < PLAN_FLOAT_MIXED_MIN_T(g->layout) || T > PLAN_FLOAT_MIXED_MAX_T))
         return 0;
     /* Token tiles: one 16-, 32- or 64-token block for T <= 16, 32 or 64 (16-token blocks: half the x copied per
     ** weight byte of 32-token ones, 0.7-3.6 us faster at T = 2..16 in 4096-wide int8/fp8 blocks on the H200,
@@ -104,8 +108,8 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** than the copy (GELU-4096 int8 T = 2048 / 3072 / 4096: 798.6 / 1220.6 / 1776.3 us against 860.9 / 1281.6 /
     ** 1655.1; SwiGLU-4096 int8 still ahead at 4096, 2284.3 against 2379.9). Measured on the H200: bench/RESULTS.md,
     ** fifteenth and thirty-fifth sessions. */
-    return T <= MIXED_MAX_T && base * split * 10 >= (int64_t)rt->dev->sm_count * 7 &&
-           (T <= MIXED_ANY_FILL_T || T * 4 >= tiles * tok * 3);
+    return narrow || (T <= MIXED_MAX_T && base * split * 10 >= (int64_t)rt->dev->sm_count * 7 &&
+           (T <= MIXED_ANY_FILL_T || T * 4 >= tiles * tok * 3));
 }
 
 int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T)
