@@ -693,6 +693,42 @@ START_TEST(wgmma_float_variant)
 }
 END_TEST
 
+/* The rule for float wgmma kernels on a narrow output (plan.h PLAN_FLOAT_NARROW): BERT-base f16 on 132 SMs. The second
+** GEMM (n 768) takes them at T = 2..32 (past the decode GEMV) in one 64-token block, whatever its grid fills, and
+** not at 33..128 (6 tiles, a grid under 7/10 of the SMs); the first (n 3072) keeps cuBLASLt below T = 33. */
+START_TEST(float_narrow_rule)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    static fake_rt f;
+    fake_rt_init(&f);
+    for (int lay = 0; lay < 2; lay++) {
+        dsmlp_mlp_config c;
+        family(BERT, 1, 0, DSMLP_F16, &c);
+        c.hidden = 768, c.intermediate = 3072, c.layout = lay ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN;
+        dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+        const plan *p = h->p;
+        const plan_gemm *g1 = NULL, *g2 = NULL;
+        for (int i = 0; i < p->nsteps; i++)
+            if (p->steps[i].kind == STEP_GEMM) *(p->steps[i].gemm.n == 3072 ? &g1 : &g2) = &p->steps[i].gemm;
+        ck_assert(g1 && g2 && PLAN_GEMM_HAS_MIXED(g1) && PLAN_GEMM_HAS_MIXED(g2) && g2->n == 768);
+        const int64_t gemv = g2->decode_kernel >= 0 ? g2->decode_max_T : 0;   /* [out,in]: 2, [in,out]: 1 (auto) */
+        ck_assert_int_eq(gemv, lay ? 1 : 2);
+        static const int64_t Ts[] = {1, 2, 3, 8, 16, 32, 33, 64, 65, 128};
+        for (size_t i = 0; i < sizeof Ts / sizeof *Ts; i++) {
+            const int64_t T = Ts[i];
+            mixed_pick mp = {-1, 0, 0, 0};
+            const int want2 = T > gemv && T <= PLAN_FLOAT_NARROW_MAX_T;
+            ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g2, T, &mp) == want2, "layout %d, second GEMM at T = %lld", lay, (long long)T);
+            if (want2) ck_assert_msg(mp.tokens == 64 && mp.kernel == g2->mixed_kernel[2], "T = %lld: %d tokens", (long long)T, mp.tokens);
+            if (T <= PLAN_FLOAT_NARROW_MAX_T)
+                ck_assert_msg(!dsmlpR_mixed_serves(p, &f.rt, g1, T), "layout %d, first GEMM at T = %lld", lay, (long long)T);
+        }
+        dsmlp_plan_free(h);
+    }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 /* A tuning record's per-bucket GEMM choice (exec_pick.gemm) over the rule in dsmlpR_mixed_pick, and the record's
 ** "mixed" lines: what fits the plan is taken, anything else refused. */
 START_TEST(tuned_gemm_choice)
@@ -1608,6 +1644,7 @@ int main(void)
     tcase_add_test(tc, neox_side_sum);
     tcase_add_test(tc, decode_half_pairs);
     tcase_add_test(tc, wgmma_float_variant);
+    tcase_add_test(tc, float_narrow_rule);
     tcase_add_test(tc, split_scratch_size);
     tcase_add_test(tc, tuned_gemm_choice);
     tcase_add_test(tc, explain_text);
