@@ -76,16 +76,14 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                 dsmlpB_sb_printf(&b, "      variants: cuBLASLt for every T\n");
             }
             if (PLAN_GEMM_HAS_MIXED(m) && m->mixed_scales < 0) {
-                char range[256];
+                char narrow[128] = "", range[256];
                 if (PLAN_FLOAT_NARROW(m))
-                    snprintf(range, sizeof range, "at T = 2..%d (a narrow output, n <= %d: cuBLASLt would split k and reduce in a "
-                             "kernel of its own) and at T = %d..%d where its grid (split) fills 7/10 of the SMs (not where the "
-                             "decode GEMV serves), one 64-token block for T <= 64, else 128-token ones", PLAN_FLOAT_NARROW_MAX_T,
-                             PLAN_FLOAT_NARROW_N, PLAN_FLOAT_MIXED_MIN_T(m->layout), PLAN_FLOAT_MIXED_MAX_T);
-                else
-                    snprintf(range, sizeof range, "at T = %d..%d where its grid (split) fills 7/10 of the SMs (not where the decode GEMV "
-                             "serves), %s", PLAN_FLOAT_MIXED_MIN_T(m->layout), PLAN_FLOAT_MIXED_MAX_T,
-                             PLAN_FLOAT_MIXED_MIN_T(m->layout) > 64 ? "in 128-token blocks" : "one 64-token block for T <= 64, else 128-token ones");
+                    snprintf(narrow, sizeof narrow, "at T = 2..%d (a narrow output, n <= %d: cuBLASLt would split k and reduce in a "
+                             "kernel of its own) and ", PLAN_FLOAT_NARROW_MAX_T, PLAN_FLOAT_NARROW_N);
+                snprintf(range, sizeof range, "%sat T = %d..%d where its grid (split) fills 7/10 of the SMs (not where the decode GEMV "
+                         "serves), %s", narrow, PLAN_FLOAT_MIXED_MIN_T(m->layout), PLAN_FLOAT_MIXED_MAX_T,
+                         narrow[0] || PLAN_FLOAT_MIXED_MIN_T(m->layout) <= 64 ? "one 64-token block for T <= 64, else 128-token ones"
+                                                                             : "in 128-token blocks");
                 dsmlpB_sb_printf(&b, "      wgmma variant (reads %s as stored, both operands through shared memory): runs instead of cuBLASLt %s\n",
                    p->bufs[m->w].name, p->mixed_mode == 2 ? "at every T (mixed_gemm = 2)" : range);
             } else if (PLAN_GEMM_HAS_MIXED(m)) {
