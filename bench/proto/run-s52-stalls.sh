@@ -15,7 +15,7 @@ k() {   # NAME KERNEL_REGEX T
   timeout 150 ncu --clock-control none --kernel-name "regex:$2" --launch-count 1 --section SourceCounters --page source \
     --print-source sass --csv build-gpu/bin/dsmlp-bench --block gelu_i8_h4096 --tokens $3 --reps 2 --no-tune \
     --layout out_in > $OUT/$1-sass.csv 2>&1
-  echo "== $1 sass rc $? ($(wc -l < $OUT/$1-sass.csv) lines)"
+  echo "== $1 sass rc $? ($(wc -l < $OUT/$1-sass.csv) lines)"; python3 bench/proto/sass_top.py $OUT/$1-sass.csv 25
 }
 k gemv1 "dsmlp_gemv_oi_f16_wi8.*n16384" 1
 k gemv2 "dsmlp_gemv_oi_f16_wi8.*n4096" 1
