@@ -49,6 +49,9 @@ typedef struct emit_gemv_spec {
     /* groups > 0: w is quantized codes [n, k] (i8 or fp8 e4m3, [out,in]) followed by their scales [groups] (args:
     ** d, x, q, scales, ...): W = scales[row / (n / groups)] * q, converted in registers (no dequantized copy). */
     int64_t       groups;
+    /* post_act > 0 (not gated): the epilogue applies activation post_act - 1 (dsmlp_act) after the bias, for an
+    ** activation step the GEMV takes on (epi then EPI_BIAS or EPI_NONE); 0: epi's own activation, if any. */
+    int           post_act;
 } emit_gemv_spec;
 #define EMIT_GEMV_XS_BYTES 32768   /* the GEMV's x stage (static shared memory) */
 dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq);

@@ -247,7 +247,7 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
         (s = epilogue_args(L, k, m)))
         return s;
     emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)max_t, 0, DSMLP_ACT_SILU, NULL,
-                         m->decode_q >= 0 ? m->decode_groups : 0};
+                         m->decode_q >= 0 ? m->decode_groups : 0, 0};
     if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
     m->decode_kernel = idx, m->decode_max_T = max_t;
     return DSMLP_OK;
@@ -337,8 +337,8 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->decode_kernel = -1, m->decode_max_T = 0;
     m->decode_q = m->decode_scales = -1, m->decode_groups = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = -1;
-    m->mixed_q = m->mixed_scales = m->mixed_gated_out = m->mixed_gated_bias = -1;
-    m->decode_gated_out = m->decode_gated_bias = -1;
+    m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1;
+    m->decode_act_out = m->decode_act_bias = -1;
     m->decode_norm = -1;
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
@@ -528,6 +528,25 @@ static int gated_follower(const plan *p, int i)
     return j >= 0 && !others && p->bufs[p->steps[j].op.act.out].dtype == p->bufs[m->d].dtype ? j : -1;
 }
 
+/* The element-wise activation step (KERN_ACT: act(d + bias)) that is the only reader of GEMM step i's output, where
+** the GEMM has no epilogue of its own (cuBLASLt has none for that activation: erf-GELU, SiLU), writing a workspace
+** buffer of d's dtype; -1 when there is none. Its decode GEMV can apply the step instead (gemv_fuse). */
+static int act_follower(const plan *p, int i)
+{
+    const plan_gemm *m = &p->steps[i].gemm;
+    if (m->epi != EPI_NONE || m->bias >= 0 || m->c >= 0 || p->bufs[m->d].kind != BUF_WORK) return -1;
+    int j = -1, others = 0;
+    for (int t = 0; t < p->nsteps; t++) {
+        const plan_step *o = &p->steps[t];
+        if (t == i || !dsmlpC_plan_step_reads(p, o, m->d)) continue;
+        if (j < 0 && o->kind == STEP_KERNEL && o->op.kind == KERN_ACT && o->op.act.in == m->d) j = t;
+        else others++;
+    }
+    if (j < 0 || others) return -1;
+    const plan_act_op *a = &p->steps[j].op.act;
+    return p->bufs[a->out].dtype == p->bufs[m->d].dtype && (a->bias < 0 || (!p->bufs[a->bias].tokens && p->bufs[a->bias].rows == 1)) ? j : -1;
+}
+
 /* Emits every GEMM step's mixed-input kernels (lower_mixed reserved them). Where a gated step follows (gated_follower)
 ** they apply the gating themselves and write the gated step's output (no [T, 2I] intermediate, no gated kernel); the
 ** runtime skips the gated step wherever they run (exec_mixed.c), cuBLASLt keeps the two steps. */
@@ -547,7 +566,7 @@ static dsmlp_status mixed_emit(lw *L)
         dsmlp_status s = emit_mixed_variants(L, m, groups, a);
         if (s != DSMLP_OK) return s;
         if (!a) continue;
-        m->mixed_gated_out = a->out, m->mixed_gated_bias = a->bias;
+        m->mixed_act_out = a->out, m->mixed_act_bias = a->bias;
         dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its mixed-input kernels also apply step %d's gating (%s)", j,
                             p->steps[j].label);
     }
@@ -555,8 +574,9 @@ static dsmlp_status mixed_emit(lw *L)
 }
 
 /* The decode GEMV of GEMM step i may take on two neighbours (the kernel is emitted again in place):
-** - the gated step that follows (gated_follower; [out,in] weights): it writes that step's output, y[T, I] =
-**   (up + bu) * act(gate + bg): no [T, 2I] intermediate and no gated kernel at T <= decode_max_T;
+** - the activation step that follows: a gated one (gated_follower; [out,in] weights), writing its output y[T, I] =
+**   (up + bu) * act(gate + bg): no [T, 2I] intermediate and no gated kernel at T <= decode_max_T; or an element-wise
+**   one (act_follower; either layout), act(x·W + bias) in the GEMV's epilogue: no activation kernel there;
 ** - the norm step that writes x, where nothing else reads x, every addend is the caller's (an input or a parameter)
 **   and the sum output a workspace buffer (block 0 writes it: it must not overwrite an addend other blocks still
 **   read), without extra addends, and x for decode_max_T rows fits the GEMV's stage whole: every block computes the
@@ -590,6 +610,8 @@ static dsmlp_status gemv_fuse(lw *L)
         plan_gemm *m = &st->gemm;
         if (st->kind != STEP_GEMM || m->decode_kernel < 0) continue;
         int jg = m->layout == DSMLP_LAYOUT_OUT_IN ? gated_follower(p, i) : -1;
+        const int gated = jg >= 0;
+        if (jg < 0) jg = act_follower(p, i);
         const plan_act_op *a = jg >= 0 ? &p->steps[jg].op.act : NULL;
         if (a && (!gemv_dtype(p->bufs[a->out].dtype) || (a->bias >= 0 && !gemv_dtype(p->bufs[a->bias].dtype)))) a = NULL, jg = -1;
         int writes_x = 0;
@@ -611,14 +633,17 @@ static dsmlp_status gemv_fuse(lw *L)
         const emit_norm_spec ns = no ? (emit_norm_spec){no->rms, p->bufs[no->out].cols, no->eps, no->side >= 0, no->beta >= 0,
                                                         no->nterms, 0, no->gamma_offset, writes_x}
                                      : (emit_norm_spec){0};
-        emit_gemv_spec sp = {m->n, m->k, m->layout, a ? EPI_NONE : m->epi, a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0,
-                             (int)m->decode_max_T, a != NULL, a ? a->act : DSMLP_ACT_SILU, no ? &ns : NULL,
-                             m->decode_q >= 0 ? m->decode_groups : 0};
+        /* a gated follower makes a gated GEMV (its bias the gated step's); an element-wise one, the epilogue
+        ** act(x·W + bias) with the step's bias */
+        emit_gemv_spec sp = {m->n, m->k, m->layout, a ? (!gated && a->bias >= 0 ? EPI_BIAS : EPI_NONE) : m->epi,
+                             a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0, (int)m->decode_max_T, a && gated,
+                             a ? a->act : DSMLP_ACT_SILU, no ? &ns : NULL, m->decode_q >= 0 ? m->decode_groups : 0,
+                             a && !gated ? 1 + (int)a->act : 0};
         if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
         if (a) {
-            m->decode_gated_out = a->out, m->decode_gated_bias = a->bias;
-            dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its decode GEMV also applies step %d's gating (%s)", jg,
-                                p->steps[jg].label);
+            m->decode_act_out = a->out, m->decode_act_bias = a->bias;
+            dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its decode GEMV also applies step %d's %s (%s)", jg,
+                                gated ? "gating" : "bias and activation", p->steps[jg].label);
         }
         if (no) {
             m->decode_norm = jn;
