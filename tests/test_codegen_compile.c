@@ -277,7 +277,7 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
                 buf(j, dt, 1, 0, k);
                 if (bias) buf(j, dt, 0, 1, n);
                 if (c) buf(j, dt, 1, 0, n);
-                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 32 << (v % 4), 0, DSMLP_ACT_GELU_TANH, 0};   /* 32..256 tokens */
+                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 32 << (v % 4), 0, DSMLP_ACT_GELU_TANH, 0, 0};   /* 32..256 tokens */
                 TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
                 ck_assert_int_eq(j->k.arch_a, 1);
             }
@@ -289,9 +289,26 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
         const int64_t n = 28672, k = 4096, groups = q ? n : 16;
         buf(j, dt, 1, 0, n / 2), buf(j, qt, 0, n, k), buf(j, DSMLP_F32, 0, 1, groups), buf(j, dt, 1, 0, k);
         if (q) buf(j, dt, 0, 1, n);
-        emit_mixed_spec sp = {n, k, groups, EPI_NONE, q, 0, q ? 256 : 16, 1, q ? DSMLP_ACT_GELU_ERF : DSMLP_ACT_SILU, 0};
+        emit_mixed_spec sp = {n, k, groups, EPI_NONE, q, 0, q ? 256 : 16, 1, q ? DSMLP_ACT_GELU_ERF : DSMLP_ACT_SILU, 0, 0};
         TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
         ck_assert_msg(strstr(j->k.source, "#define DS_GATED 1") != NULL, "%s is not gated", j->k.name);
+    }
+    /* An activation step taken on (erf-GELU with bias, SiLU without; post_act): int8 and fp8 codes, and f16 weights
+    ** as stored [in,out] (BERT's first GEMM at T = 65..128) */
+    for (int w = 0; w < 3; w++) {
+        job *j = new_job("sm_90a");
+        const dsmlp_dtype dt = w == 1 ? DSMLP_BF16 : DSMLP_F16, qt = w == 0 ? DSMLP_I8 : w == 1 ? DSMLP_FP8_E4M3 : DSMLP_F16;
+        const int64_t n = w == 2 ? 3072 : 16384, k = w == 2 ? 768 : 4096, groups = w == 2 ? 1 : 16;
+        const int bias = w != 1;
+        buf(j, dt, 1, 0, n), buf(j, qt, 0, w == 2 ? k : n, w == 2 ? n : k);
+        if (w != 2) buf(j, DSMLP_F32, 0, 1, groups);
+        buf(j, dt, 1, 0, k);
+        if (bias) buf(j, dt, 0, 1, n);
+        const dsmlp_act act = w == 1 ? DSMLP_ACT_SILU : DSMLP_ACT_GELU_ERF;
+        emit_mixed_spec sp = {n, k, groups, bias ? EPI_BIAS : EPI_NONE, bias, 0, w == 2 ? 128 : 16 << w, 0,
+                              DSMLP_ACT_GELU_TANH, w == 2, 1 + (int)act};
+        TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
+        ck_assert_msg(strstr(j->k.source, act == DSMLP_ACT_SILU ? "#define DS_ACT 4 " : "#define DS_ACT 3 ") != NULL, "%s", j->k.name);
     }
     /* The same kernels on float weights as stored (DS_QUANT 0, both wgmma operands from shared memory): f16 and bf16,
     ** [out,in] and [in,out] (DS_WMN: A MN-major), plain + C and gated, 64- and 128-token blocks. */
@@ -302,7 +319,7 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
         const int64_t n = gated ? 28672 : 4096, k = gated ? 4096 : 14336;
         buf(j, dt, 1, 0, gated ? n / 2 : n), buf(j, dt, 0, io ? k : n, io ? n : k), buf(j, dt, 1, 0, k);
         if (!gated) buf(j, dt, 1, 0, n);   /* C */
-        emit_mixed_spec sp = {n, k, 1, EPI_NONE, 0, !gated, w & 1 ? 128 : 64, gated, DSMLP_ACT_SILU, io};
+        emit_mixed_spec sp = {n, k, 1, EPI_NONE, 0, !gated, w & 1 ? 128 : 64, gated, DSMLP_ACT_SILU, io, 0};
         TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
         ck_assert_ptr_nonnull(strstr(j->k.source, "#define DS_QUANT 0"));
         ck_assert_ptr_nonnull(strstr(j->k.source, io ? "#define DS_WMN 1" : "#define DS_WMN 0"));

@@ -569,6 +569,7 @@ START_TEST(mixed_gated)
                 continue;
             }
             ck_assert_int_eq(gs->op.act.in, g1->d);
+            ck_assert_int_eq(g1->mixed_gated, 1);
             ck_assert_int_eq(g1->mixed_act_out, gs->op.act.out);
             ck_assert_int_eq(g1->mixed_act_bias, gs->op.act.bias);
             ck_assert_int_eq(g1->mixed_act_bias >= 0, f);   /* the GELU family has b1 (up and gate halves) */
@@ -641,6 +642,73 @@ END_TEST
 /* f16/bf16 weights [out,in] on sm_90 get the wgmma kernels (templates/mixed.cu on the weight as stored: no scales)
 ** in the 64- and 128-token widths only, either layout ([in,out]: DS_WMN); sm_80 gets none, and plans that never reach
 ** T = 33 (mixed_gemm 1) only on a narrow output (the second GEMM, n = 1024: want 2), none at max_tokens 1. */
+/* An element-wise activation cuBLASLt has no epilogue for (erf-GELU after GEMM1's bias; SiLU without bias) is applied
+** by the mixed-input kernels on int8 codes and the wgmma kernels on f16 weights as stored, where they serve (and by
+** the decode GEMV at T = 1): the act step is skipped there, and runs where cuBLASLt serves. */
+START_TEST(mixed_act_follower)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    for (int f = 0; f < 3; f++) {
+        dsmlp_mlp_config c;
+        family(f == 2 ? BERT : INT8_GPT2, 1, 0, f == 1 ? DSMLP_BF16 : DSMLP_F16, &c);
+        /* BERT's float form at H = 4096: k = 1024 would split too little to fill 7/10 of the SMs */
+        c.hidden = f == 2 ? 4096 : 1024, c.intermediate = f == 2 ? 8192 : 4096;
+        c.activation = f == 1 ? DSMLP_MLP_SILU : DSMLP_MLP_GELU_ERF;
+        if (f == 1) c.bias1 = 0;
+        mixed = 1, max_tok = f == 2 ? 128 : -1;
+        dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+        plan *p = h->p;
+        plan_gemm *g1 = NULL, *g2 = NULL;
+        const plan_step *as = NULL;
+        for (int i = 0; i < p->nsteps; i++) {
+            if (p->steps[i].kind == STEP_GEMM) *(p->steps[i].gemm.n == c.intermediate ? &g1 : &g2) = &p->steps[i].gemm;
+            if (p->steps[i].kind == STEP_KERNEL && p->steps[i].op.kind == KERN_ACT) as = &p->steps[i];
+        }
+        ck_assert(g1 && g2 && as);
+        ck_assert(PLAN_GEMM_HAS_MIXED(g1));
+        ck_assert_int_eq(as->op.act.in, g1->d);
+        ck_assert_int_eq(g1->mixed_act_out, as->op.act.out);
+        ck_assert_int_eq(g1->mixed_act_bias, as->op.act.bias);
+        ck_assert_int_eq(g1->mixed_act_bias >= 0, f != 1);
+        ck_assert_int_eq(g1->mixed_gated, 0);
+        ck_assert_int_eq(g2->mixed_act_out, -1);
+        int kernels = 0;
+        for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
+            if (g1->mixed_kernel[v] < 0) continue;
+            const plan_kernel *k = &p->kernels[g1->mixed_kernel[v]];
+            ck_assert_int_eq(k->args[0], as->op.act.out);
+            ck_assert_msg(strstr(k->source, f == 1 ? "#define DS_ACT 4 " : "#define DS_ACT 3 ") &&
+                          strstr(k->source, "#define DS_GATED 0") &&
+                          strstr(k->name, f == 1 ? "_silu_" : "_gelu_erf_bias_"), "%s", k->name);
+            kernels++;
+        }
+        ck_assert_int_eq(kernels, f == 2 ? 2 : PLAN_MIXED_VARIANTS);   /* float weights: 64- and 128-token widths */
+        char *text = NULL;
+        TU_OK(ctx, dsmlp_plan_explain(h, &text));
+        ck_assert_msg(strstr(text, "act: its kernels also apply step"), "%s", text);
+        free(text);
+        static fake_rt fr;
+        fake_rt_init(&fr);
+        static const int64_t Ts[] = {1, 2, 16, 64, 100, 128, 129, 1000, 2048, 3000};
+        int ran = 0, skipped = 0;
+        for (size_t i = 0; i < sizeof Ts / sizeof *Ts; i++) {
+            if (Ts[i] > p->max_tokens) continue;
+            const int serves = dsmlpR_mixed_serves(p, &fr.rt, g1, Ts[i]), gemv = !serves && Ts[i] <= g1->decode_max_T;
+            const int applies = dsmlpR_gemm_applies_act(p, &fr.rt, p->steps, p->nsteps, as, Ts[i]);
+            ck_assert_int_eq(applies, serves || (gemv && g1->decode_act_out == as->op.act.out));
+            ran += serves, skipped += applies;
+        }
+        ck_assert_msg(ran >= 1, "form %d: the mixed kernels serve no T", f);
+        ck_assert_int_lt(skipped, f == 2 ? 6 : 10);   /* somewhere cuBLASLt serves and the act step runs */
+        p->mixed_mode = 0;   /* no mixed kernels: the act step runs wherever the GEMV does not */
+        ck_assert_int_eq(dsmlpR_gemm_applies_act(p, &fr.rt, p->steps, p->nsteps, as, 64), 0);
+        dsmlp_plan_free(h);
+    }
+    mixed = -1, max_tok = -1;
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(wgmma_float_variant)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -1712,6 +1780,7 @@ int main(void)
     tcase_add_test(tc, bad_arch_and_no_output);
     tcase_add_test(tc, unsupported_op);
     tcase_add_test(tc, dead_op_noted);
+    tcase_add_test(tc, mixed_act_follower);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

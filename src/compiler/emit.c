@@ -32,6 +32,20 @@ const char *dsmlpC_emit_act_name(dsmlp_act a)
     return (unsigned)a < DSMLP_ACT_COUNT ? f[a] : "?";
 }
 
+int dsmlpC_emit_epi_act(plan_epilogue epi, int post_act)
+{
+    static const int code[DSMLP_ACT_COUNT] = {[DSMLP_ACT_GELU_TANH] = 2, [DSMLP_ACT_GELU_ERF] = 3, [DSMLP_ACT_RELU] = 1,
+                                              [DSMLP_ACT_SILU] = 4};
+    if (post_act > 0 && post_act <= DSMLP_ACT_COUNT) return code[post_act - 1];
+    return epi == EPI_RELU || epi == EPI_RELU_BIAS ? 1 : epi == EPI_GELU || epi == EPI_GELU_BIAS ? 2 : 0;
+}
+
+const char *dsmlpC_emit_epi_act_name(int code)
+{
+    static const char *const n[] = {"", "relu", "gelu_tanh", "gelu_erf", "silu"};
+    return code >= 0 && code <= 4 ? n[code] : "?";
+}
+
 int dsmlpC_emit_vec_width(int64_t n, size_t elem_bytes)
 {
     int v = elem_bytes ? (int)(16 / elem_bytes) : 1;
@@ -606,14 +620,10 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
         if (s->groups != s->n) I2S(g, s->groups);
         snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_g%s%s", g, dsmlp_dtype_name(p->bufs[k->args[3]].dtype));
     }
-    /* the epilogue's activation: DS_ACT 1 relu, 2 tanh-GELU (cuBLASLt's), 3 erf-GELU, 4 SiLU (post_act only) */
-    static const int act_code[DSMLP_ACT_COUNT] = {[DSMLP_ACT_GELU_TANH] = 2, [DSMLP_ACT_GELU_ERF] = 3,
-                                                  [DSMLP_ACT_RELU] = 1, [DSMLP_ACT_SILU] = 4};
-    static const char *const act_fn[] = {"", "relu", "gelu_tanh", "gelu_erf", "silu"};
-    int act = s->epi == EPI_RELU || s->epi == EPI_RELU_BIAS ? 1 : s->epi == EPI_GELU || s->epi == EPI_GELU_BIAS ? 2 : 0;
-    if (s->post_act) act = act_code[s->post_act - 1];
+    const int act = dsmlpC_emit_epi_act(s->epi, s->post_act);
+    const char *act_fn = dsmlpC_emit_epi_act_name(act);
     char etag[48];
-    if (s->post_act) snprintf(etag, sizeof etag, "%s%s", s->epi == EPI_BIAS ? "bias_" : "", act_fn[act]);
+    if (s->post_act) snprintf(etag, sizeof etag, "%s%s", s->epi == EPI_BIAS ? "bias_" : "", act_fn);
     snprintf(base, sizeof base, "gemv_%s_%s%s_n%lld_k%lld_%s%s%s_t%d", io ? "io" : "oi", dsmlp_dtype_name(dt), dts,
              (long long)s->n, (long long)s->k, s->gated ? gtag : s->post_act ? etag : epi_tag(s->epi), s->has_c ? "_c" : "",
              ntag, s->max_t);
@@ -624,7 +634,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
         snprintf(what, sizeof what, "y[T, n / 2] = (up + bu) * %s(gate + bg) of [up | gate] = x·W%s",
                  dsmlpC_emit_act_name(s->gated_act), s->has_bias ? ", bias [bu | bg]" : " (no bias)");
     else
-        snprintf(what, sizeof what, "%s%sx·W%s%s%s", act_fn[act], act ? "(" : "", s->has_bias ? " + bias" : "",
+        snprintf(what, sizeof what, "%s%sx·W%s%s%s", act_fn, act ? "(" : "", s->has_bias ? " + bias" : "",
                  s->has_c ? " + C" : "", act ? ")" : "");
     sbuf pr = {0}, dsp = {0};
     dsmlpC_emit_params(&pr, p, k, 1);

@@ -114,7 +114,13 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                    p->bufs[m->w].name, PLAN_MIXED_SPLIT_MAX);
             }
             if (PLAN_GEMM_HAS_MIXED(m)) {   /* either kind: the gating they apply, their kernels */
-                if (m->mixed_act_out >= 0)
+                const int as = m->mixed_act_out >= 0 && !m->mixed_gated ? act_step_writing(p, m->mixed_act_out) : -1;
+                if (as >= 0)
+                    dsmlpB_sb_printf(&b, "        act: its kernels also apply step %d's %s%s in their epilogue, writing %s [T, %lld] "
+                           "directly (that step and the [T, %lld] %s are skipped where they run)\n", as,
+                       p->steps[as].op.act.bias >= 0 ? "bias and " : "", dsmlpC_emit_act_name(p->steps[as].op.act.act),
+                       p->bufs[m->mixed_act_out].name, (long long)m->n, (long long)m->n, p->bufs[m->d].name);
+                else if (m->mixed_act_out >= 0)
                     dsmlpB_sb_printf(&b, "        gated: its kernels also apply the gated step, writing %s [T, %lld] directly (that step "
                            "and the [T, %lld] %s are skipped where they run)\n",
                        p->bufs[m->mixed_act_out].name, (long long)(m->n / 2), (long long)m->n, p->bufs[m->d].name);

@@ -260,20 +260,22 @@ static dsmlp_status em_mixed(lw *L, plan_kernel *k, const void *a, int uniq)
 
 /* Writes the kernels m->mixed_kernel[] of GEMM step m (one per token width): its own epilogue, or with gated (a
 ** gated step reading m's output as [up | gate]) that step's gating, writing its output. */
-static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, const plan_act_op *gated)
+/* a: the activation step the kernels take on (gated: a gated step, else an element-wise one), or NULL. */
+static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, const plan_act_op *a, int gated)
 {
     static const int tokens[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
         if (m->mixed_kernel[v] < 0) continue;   /* a width float weights do not get */
         plan_kernel *k = &L->p->kernels[m->mixed_kernel[v]];
         dsmlp_status s;
-        if ((s = arg(L, k, gated ? gated->out : m->d, -1)) || (s = arg(L, k, m->mixed_q, -1)) ||
+        if ((s = arg(L, k, a ? a->out : m->d, -1)) || (s = arg(L, k, m->mixed_q, -1)) ||
             (m->mixed_scales >= 0 && (s = arg(L, k, m->mixed_scales, -1))) || (s = arg(L, k, m->x, -1)))
             return s;
-        if ((s = gated ? (gated->bias >= 0 ? arg(L, k, gated->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m))) return s;
-        emit_mixed_spec sp = {m->n, m->k, groups, m->epi, gated ? gated->bias >= 0 : m->bias >= 0, !gated && m->c >= 0,
-                              tokens[v], gated != NULL, gated ? gated->act : DSMLP_ACT_GELU_TANH,
-                              m->layout == DSMLP_LAYOUT_IN_OUT};
+        if ((s = a ? (a->bias >= 0 ? arg(L, k, a->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m))) return s;
+        emit_mixed_spec sp = {m->n, m->k, groups, a ? (!gated && a->bias >= 0 ? EPI_BIAS : EPI_NONE) : m->epi,
+                              a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0, tokens[v], a && gated,
+                              a && gated ? a->act : DSMLP_ACT_GELU_TANH, m->layout == DSMLP_LAYOUT_IN_OUT,
+                              a && !gated ? 1 + (int)a->act : 0};
         if ((s = emit_unique(L, k, em_mixed, &sp)) != DSMLP_OK) return s;
     }
     return DSMLP_OK;
@@ -337,7 +339,7 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->decode_kernel = -1, m->decode_max_T = 0;
     m->decode_q = m->decode_scales = -1, m->decode_groups = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = -1;
-    m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1;
+    m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1, m->mixed_gated = 0;
     m->decode_act_out = m->decode_act_bias = -1;
     m->decode_norm = -1;
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
@@ -561,13 +563,16 @@ static dsmlp_status mixed_emit(lw *L)
         for (int t = 0; t < p->nsteps; t++)
             if (p->steps[t].kind == STEP_KERNEL && p->steps[t].op.kind == KERN_DEQUANT && p->steps[t].op.deq.out == m->w)
                 groups = p->steps[t].op.deq.groups;
-        const int j = gated_follower(p, i);
+        int j = gated_follower(p, i);
+        const int gated = j >= 0;
+        if (j < 0) j = act_follower(p, i);
         const plan_act_op *a = j >= 0 ? &p->steps[j].op.act : NULL;
-        dsmlp_status s = emit_mixed_variants(L, m, groups, a);
+        dsmlp_status s = emit_mixed_variants(L, m, groups, a, gated);
         if (s != DSMLP_OK) return s;
         if (!a) continue;
-        m->mixed_act_out = a->out, m->mixed_act_bias = a->bias;
-        dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its mixed-input kernels also apply step %d's gating (%s)", j,
+        m->mixed_act_out = a->out, m->mixed_act_bias = a->bias, m->mixed_gated = gated;
+        dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its %s kernels also apply step %d's %s (%s)",
+                            m->mixed_scales >= 0 ? "mixed-input" : "wgmma", j, gated ? "gating" : "bias and activation",
                             p->steps[j].label);
     }
     return DSMLP_OK;

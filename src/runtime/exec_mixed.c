@@ -290,7 +290,7 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     const dsmlp_dtype xt = p->bufs[g->x].dtype;
     dsmlp_status s = encode(ctx, cu, &tx, xt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
                             2, rt->ptr[g->x], dsmlpR_mixed_x_rows(p, g, T, mp->tokens), g->k, 64, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
-    const int gated = g->mixed_act_out >= 0;   /* up and gate rows as two boxes of 64 rows */
+    const int gated = g->mixed_gated;   /* up and gate rows as two boxes of 64 rows */
     const dsmlp_dtype wt = p->bufs[g->mixed_q].dtype;   /* codes, or float weights of x's dtype (no scales) */
     const size_t wb = wt == DSMLP_I8 || wt == DSMLP_FP8_E4M3 ? 1 : 2;
     const int qbox = EMIT_MIXED_QBOX(k->mixed_bk, (int)wb);
@@ -305,12 +305,13 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     if (s != DSMLP_OK) return s;
     long long TT = (long long)T;
     CUdeviceptr none = 0;
-    const int d = gated ? g->mixed_act_out : g->d, bias = gated ? g->mixed_act_bias : g->bias;
+    const int act = g->mixed_act_out >= 0;   /* the kernels apply the activation step after the GEMM (gated or not) */
+    const int d = act ? g->mixed_act_out : g->d, bias = act ? g->mixed_act_bias : g->bias;
     /* two groups: the plan's split scratch (partial sums, then flags) */
     CUdeviceptr sums = rt->split_scratch, flags = sums ? sums + rt->split_sums : 0;
     int cluster = mp->cluster;
     void *args[] = {&tx, &tq, &TT, &rt->ptr[d], g->mixed_scales >= 0 ? &rt->ptr[g->mixed_scales] : &none, bias >= 0 ? &rt->ptr[bias] : &none,
-                    !gated && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster};
+                    !act && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster};
     const int64_t tiles = (T + mp->tokens - 1) / mp->tokens;
     if (tiles > 2147483647)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 2^31 - 1 token tiles", what, (long long)T);
