@@ -51,7 +51,9 @@ static int step_reads(const plan *p, const plan_step *s, int b)
 /* Generated kernels count every argument as written (the norm writes its sum and its output). */
 static int step_writes(const plan *p, const plan_step *s, int b)
 {
-    if (s->kind == STEP_GEMM)   /* gated outputs where mixed / the decode GEMV run; a GEMV with its norm writes its sum */
+    /* a GEMM also writes the activation step's output where its mixed kernels or decode GEMV take it on, and a GEMV
+    ** with its norm the norm's sum */
+    if (s->kind == STEP_GEMM)
         return s->gemm.d == b || s->gemm.mixed_act_out == b || s->gemm.decode_act_out == b ||
                (s->gemm.decode_norm >= 0 && kernel_has_arg(&p->kernels[s->gemm.decode_kernel], b));
     if (s->kind == STEP_ALL_REDUCE) return s->buf == b;
