@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 # ----------------------------------------------------------- dsmlp via ctypes
 DSMLP_F32, DSMLP_F16, DSMLP_BF16 = 0, 1, 2
-MLP_GELU, MLP_RELU, MLP_GATED_GELU, MLP_GATED_SILU = 1, 2, 3, 4
+MLP_GELU, MLP_RELU, MLP_GATED_GELU, MLP_GATED_SILU, MLP_GELU_ERF = 1, 2, 3, 4, 5
 NORM_NONE, NORM_LN, NORM_RMS = 0, 1, 3
 
 
@@ -132,7 +132,11 @@ BLOCKS = [
     dict(name="bert_f16_h768", title="BERT-base post-LN f16 H=768 I=3072",
          cfg=dict(hidden=768, intermediate=3072, dtype=DSMLP_F16, activation=MLP_GELU, norm=NORM_LN,
                   pre_layer_norm=0, mlp_after_attn=1, epsilon=1e-12)),
+    dict(name="bert_erf_f16_h768", title="BERT-base post-LN f16 H=768 I=3072, erf-GELU (as BERT is)",
+         cfg=dict(hidden=768, intermediate=3072, dtype=DSMLP_F16, activation=MLP_GELU_ERF, norm=NORM_LN,
+                  pre_layer_norm=0, mlp_after_attn=1, epsilon=1e-12)),
 ]
+DEFAULT_BLOCKS = "gelu_f16_h4096,swiglu_bf16_h4096,bert_f16_h768"   # bert_erf_f16_h768 by --blocks
 
 
 def make_params(block, dev):
@@ -180,6 +184,8 @@ def torch_block(block, out_in=False):
             u = u + p["b1"]
         if act == MLP_GELU:
             u = F.gelu(u, approximate="tanh")
+        elif act == MLP_GELU_ERF:
+            u = F.gelu(u)
         elif act == MLP_RELU:
             u = F.relu(u)
         else:
@@ -269,7 +275,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lib", default="build/lib/libdsmlp.so")
     ap.add_argument("--tokens", default="1,16,128,1024,8192")
-    ap.add_argument("--blocks", default=",".join(b["name"] for b in BLOCKS))
+    ap.add_argument("--blocks", default=DEFAULT_BLOCKS, help="comma-separated: " + ",".join(b["name"] for b in BLOCKS))
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--sets", type=int, default=0, help="input sets to rotate (0: enough to exceed L2)")
     ap.add_argument("--no-compile", action="store_true", help="skip torch.compile")
