@@ -18,7 +18,8 @@ cp /tmp/build-s53-head/bin/dsmlp-bench $B/head-dsmlp-bench
 git worktree remove --force /tmp/wt-s53
 p=()
 for b in head act; do p+=("$B/$b-dsmlp-bench:bert_erf_f16_h768:1,2,4,8,16,32,64,128" "$B/$b-dsmlp-bench:gelu_erf_i8_h4096:1,2,16,64,128,1024"); done
-bash bench/store_prefill.sh /tmp/s53-a.tar.xz 1 "${p[@]}" "$B/act-dsmlp-bench:bert_f16_h768:1,2,4,8,16,32,64,128"
+bash bench/store_prefill.sh /tmp/s53-a.tar.xz 1 "${p[@]}" "$B/act-dsmlp-bench:bert_f16_h768:1,2,4,8,16,32,64,128" \
+  "$B/act-dsmlp-bench:bert_erf_f16_h768:2,4,8,16,32,64:DSMLP_MIXED_GEMM=2"
 SEED=/tmp/s53-a.tar.xz LAYOUT=in_out bash bench/store_prefill.sh $B/store.tar.xz 1 \
   "$B/head-dsmlp-bench:bert_erf_f16_h768:1,2,8,64,100,128" "$B/act-dsmlp-bench:bert_erf_f16_h768:1,2,8,64,100,128"
 ls -la $B; du -sh $B

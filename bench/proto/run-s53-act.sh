@@ -2,8 +2,10 @@
 # Prepared in the fifty-second session (no device lent then) for the branch act-follower: its GPU tests, then what
 # taking the erf-GELU step into the generated kernels' epilogues is worth (BERT as it is, GELU-4096 int8 with
 # erf-GELU), main against the branch in one call, two rounds; bert_f16_h768 (tanh: cuBLASLt's epilogue, no act
-# kernel) as the bound. Built here by bench/proto/build-s53-act.sh into build-gpu/bin/s53 (with a store).
-#   bash bench/proto/run-s53-act.sh     carry: build-gpu/bin/s53, build-gpu/lib      (~4-6 min)
+# kernel) as the bound; and whether the float wgmma kernels should serve BERT's first GEMM at small T now that they
+# take its erf-GELU (DSMLP_MIXED_GEMM=2 pins them; one tuned run says what dsmlp_plan_tune picks per bucket).
+# Built by bench/proto/build-s53-act.sh (on the branch) into build-gpu/bin/s53 (with a store); runs from either branch.
+#   bash bench/proto/run-s53-act.sh     carry: build-gpu/bin/s53, build-gpu/lib      (~5-7 min)
 final=$OUT
 export OUT=/tmp/s53 && mkdir -p $OUT
 export NCCL_NVLS_ENABLE=0 DSMLP_COMPILE_THREADS=16 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
@@ -33,6 +35,12 @@ for r in 1 2; do for b in head act; do
   bench $b gelu_erf_i8_h4096 out_in 1,2,16,64,128,1024 $r
 done; done
 bench act bert_f16_h768 out_in 1,2,4,8,16,32,64,128 1
+for r in 1 2; do
+  DSMLP_MIXED_GEMM=2 timeout 150 $B/act-dsmlp-bench --block bert_erf_f16_h768 --tokens 2,4,8,16,32,64 --reps 50 --no-tune \
+    --layout out_in --md $OUT/actpin-bert_erf_f16_h768-out_in-$r.md > $OUT/actpin-$r.log 2>&1 || echo "actpin round $r rc $?"
+done
 echo "bench $((SECONDS - s0)) s"
 bash bench/proto/md_lines.sh $OUT/*.md
+timeout 200 $B/act-dsmlp-bench --block bert_erf_f16_h768 --tokens 1,2,4,8,16,32,64,128 --reps 50 --layout out_in \
+  --md $OUT/tuned.md > $OUT/tuned.log 2>&1; echo "== tuned run rc $?"; cat $OUT/tuned.md
 cp $OUT/family.log $OUT/quant.log $final/ 2>/dev/null
