@@ -683,6 +683,13 @@ START_TEST(mixed_act_follower)
             kernels++;
         }
         ck_assert_int_eq(kernels, f == 2 ? 2 : PLAN_MIXED_VARIANTS);   /* float weights: 64- and 128-token widths */
+        /* the kernels write the act step's output while they read x: the two must not share workspace */
+        const plan_buf *o = &p->bufs[as->op.act.out], *x = &p->bufs[g1->x];
+        if (o->kind == BUF_WORK && x->kind == BUF_WORK)
+            ck_assert_msg(o->ws_offset >= x->ws_offset + x->ws_bytes || x->ws_offset >= o->ws_offset + o->ws_bytes,
+                          "act output @%zu (%zu B) overlaps x @%zu (%zu B)", o->ws_offset, o->ws_bytes, x->ws_offset,
+                          x->ws_bytes);
+        ck_assert_int_eq(o->kind, BUF_WORK);
         char *text = NULL;
         TU_OK(ctx, dsmlp_plan_explain(h, &text));
         ck_assert_msg(strstr(text, "act: its kernels also apply step"), "%s", text);
