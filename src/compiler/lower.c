@@ -514,9 +514,11 @@ static dsmlp_status lower_all_reduce(lw *L, const fuse_group *G)
 
 /* ------------------------------------------------------ gated, mixed */
 
-/* The gated step that GEMM step i's mixed-input kernels can absorb, or -1: one reading its output as [up | gate],
-** which nothing else reads (a GEMM without its own epilogue). */
-static int gated_follower(const plan *p, int i)
+/* The activation step of kind `kind` that is the only reader of GEMM step i's output, where the GEMM has no epilogue of
+** its own and writes a workspace buffer, the step writing d's dtype; -1 when there is none. KERN_GATED: a gated step
+** reading d as [up | gate]; KERN_ACT: act(d + bias) with a vector bias, an activation cuBLASLt has no epilogue for
+** (erf-GELU, SiLU). The kernels that serve the GEMM (mixed-input / wgmma, decode GEMV) can apply the step instead. */
+static int act_reader(const plan *p, int i, plan_kernel_kind kind)
 {
     const plan_gemm *m = &p->steps[i].gemm;
     if (m->epi != EPI_NONE || m->bias >= 0 || m->c >= 0 || p->bufs[m->d].kind != BUF_WORK) return -1;
@@ -524,34 +526,21 @@ static int gated_follower(const plan *p, int i)
     for (int t = 0; t < p->nsteps; t++) {
         const plan_step *o = &p->steps[t];
         if (t == i || !dsmlpC_plan_step_reads(p, o, m->d)) continue;
-        if (j < 0 && o->kind == STEP_KERNEL && o->op.kind == KERN_GATED && o->op.act.in == m->d && o->op.act.gate < 0) j = t;
-        else others++;
-    }
-    return j >= 0 && !others && p->bufs[p->steps[j].op.act.out].dtype == p->bufs[m->d].dtype ? j : -1;
-}
-
-/* The element-wise activation step (KERN_ACT: act(d + bias)) that is the only reader of GEMM step i's output, where
-** the GEMM has no epilogue of its own (cuBLASLt has none for that activation: erf-GELU, SiLU), writing a workspace
-** buffer of d's dtype; -1 when there is none. Its decode GEMV can apply the step instead (gemv_fuse). */
-static int act_follower(const plan *p, int i)
-{
-    const plan_gemm *m = &p->steps[i].gemm;
-    if (m->epi != EPI_NONE || m->bias >= 0 || m->c >= 0 || p->bufs[m->d].kind != BUF_WORK) return -1;
-    int j = -1, others = 0;
-    for (int t = 0; t < p->nsteps; t++) {
-        const plan_step *o = &p->steps[t];
-        if (t == i || !dsmlpC_plan_step_reads(p, o, m->d)) continue;
-        if (j < 0 && o->kind == STEP_KERNEL && o->op.kind == KERN_ACT && o->op.act.in == m->d) j = t;
-        else others++;
+        if (j < 0 && o->kind == STEP_KERNEL && o->op.kind == kind && o->op.act.in == m->d &&
+            (kind != KERN_GATED || o->op.act.gate < 0))
+            j = t;
+        else
+            others++;
     }
     if (j < 0 || others) return -1;
     const plan_act_op *a = &p->steps[j].op.act;
-    return p->bufs[a->out].dtype == p->bufs[m->d].dtype && (a->bias < 0 || (!p->bufs[a->bias].tokens && p->bufs[a->bias].rows == 1)) ? j : -1;
+    const int vector_bias = a->bias < 0 || (!p->bufs[a->bias].tokens && p->bufs[a->bias].rows == 1);
+    return p->bufs[a->out].dtype == p->bufs[m->d].dtype && (kind == KERN_GATED || vector_bias) ? j : -1;
 }
 
-/* Emits every GEMM step's mixed-input kernels (lower_mixed reserved them). Where a gated step follows (gated_follower)
-** they apply the gating themselves and write the gated step's output (no [T, 2I] intermediate, no gated kernel); the
-** runtime skips the gated step wherever they run (exec_mixed.c), cuBLASLt keeps the two steps. */
+/* Emits every GEMM step's mixed-input kernels (lower_mixed reserved them). Where an activation step follows (act_reader)
+** they apply it themselves and write its output (a gated step: no [T, 2I] intermediate, no gated kernel; an element-wise
+** one: no [T, n] pass); the runtime skips the step wherever they run (exec_mixed.c), cuBLASLt keeps the two steps. */
 static dsmlp_status mixed_emit(lw *L)
 {
     plan *p = L->p;
@@ -563,9 +552,9 @@ static dsmlp_status mixed_emit(lw *L)
         for (int t = 0; t < p->nsteps; t++)
             if (p->steps[t].kind == STEP_KERNEL && p->steps[t].op.kind == KERN_DEQUANT && p->steps[t].op.deq.out == m->w)
                 groups = p->steps[t].op.deq.groups;
-        int j = gated_follower(p, i);
+        int j = act_reader(p, i, KERN_GATED);
         const int gated = j >= 0;
-        if (j < 0) j = act_follower(p, i);
+        if (j < 0) j = act_reader(p, i, KERN_ACT);
         const plan_act_op *a = j >= 0 ? &p->steps[j].op.act : NULL;
         dsmlp_status s = emit_mixed_variants(L, m, groups, a, gated);
         if (s != DSMLP_OK) return s;
@@ -579,9 +568,9 @@ static dsmlp_status mixed_emit(lw *L)
 }
 
 /* The decode GEMV of GEMM step i may take on two neighbours (the kernel is emitted again in place):
-** - the activation step that follows: a gated one (gated_follower; [out,in] weights), writing its output y[T, I] =
+** - the activation step that follows: a gated one ([out,in] weights), writing its output y[T, I] =
 **   (up + bu) * act(gate + bg): no [T, 2I] intermediate and no gated kernel at T <= decode_max_T; or an element-wise
-**   one (act_follower; either layout), act(x·W + bias) in the GEMV's epilogue: no activation kernel there;
+**   one (either layout), act(x·W + bias) in the GEMV's epilogue: no activation kernel there;
 ** - the norm step that writes x, where nothing else reads x, every addend is the caller's (an input or a parameter)
 **   and the sum output a workspace buffer (block 0 writes it: it must not overwrite an addend other blocks still
 **   read), without extra addends, and x for decode_max_T rows fits the GEMV's stage whole: every block computes the
@@ -614,9 +603,9 @@ static dsmlp_status gemv_fuse(lw *L)
         plan_step *st = &p->steps[i];
         plan_gemm *m = &st->gemm;
         if (st->kind != STEP_GEMM || m->decode_kernel < 0) continue;
-        int jg = m->layout == DSMLP_LAYOUT_OUT_IN ? gated_follower(p, i) : -1;
+        int jg = m->layout == DSMLP_LAYOUT_OUT_IN ? act_reader(p, i, KERN_GATED) : -1;
         const int gated = jg >= 0;
-        if (jg < 0) jg = act_follower(p, i);
+        if (jg < 0) jg = act_reader(p, i, KERN_ACT);
         const plan_act_op *a = jg >= 0 ? &p->steps[jg].op.act : NULL;
         if (a && (!gemv_dtype(p->bufs[a->out].dtype) || (a->bias >= 0 && !gemv_dtype(p->bufs[a->bias].dtype)))) a = NULL, jg = -1;
         int writes_x = 0;
