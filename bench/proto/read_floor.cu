@@ -48,7 +48,9 @@ struct form { const char *name; rd_fn fn; int blocks_per_sm; };
 static int sms;
 static unsigned *sink;
 
-// Median µs of `reps` replays of a graph that runs `fn` once over each of the n pieces (bytes[i] from base[i]).
+// Median µs of 101 replays of a graph that runs `fn` once over each of the n pieces (bytes[i] from base[i]), each
+// replay between its own events and synchronized, as bench/bench_main.c times a block (proto_cuda.cuh's time_graph
+// times five back-to-back replays, which hides the gap between them; it also needs cuBLASLt).
 static int time_graph(const form &f, int n, char *const *base, const long long *bytes, double *us)
 {
     cudaStream_t s;
