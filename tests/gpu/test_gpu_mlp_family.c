@@ -153,9 +153,12 @@ static Suite *make(void)
     TCase *tc = tcase_create("family");
     tcase_set_timeout(tc, 1200);
     tcase_add_test(tc, int8_weights);
-    tcase_add_test(tc, act_epilogues);
     tcase_add_test(tc, families_at_size);
     suite_add_tcase(s, tc);
+    TCase *ta = tcase_create("act");   /* CK_RUN_CASE=act runs it alone */
+    tcase_set_timeout(ta, 1200);
+    tcase_add_test(ta, act_epilogues);
+    suite_add_tcase(s, ta);
     return s;
 }
 
