@@ -5,7 +5,8 @@
 # kernel) as the bound; and whether the float wgmma kernels should serve BERT's first GEMM at small T now that they
 # take its erf-GELU (DSMLP_MIXED_GEMM=2 pins them; one tuned run says what dsmlp_plan_tune picks per bucket).
 # Built by bench/proto/build-s53-act.sh (on the branch) into build-gpu/bin/s53 (with a store); runs from either branch.
-#   bash bench/proto/run-s53-act.sh     carry: build-gpu/bin/s53, build-gpu/lib      (~5-7 min)
+#   bash bench/proto/run-s53-act.sh     carry: build-gpu/bin/s53, build-gpu/lib      (~6-9 min: give it timeout_s 600;
+#   the family case runs last, and if the limit cuts it, run it alone: CK_RUN_CASE=family build-gpu/bin/s53/act-test_gpu_mlp_family)
 final=$OUT
 export OUT=/tmp/s53 && mkdir -p $OUT
 export NCCL_NVLS_ENABLE=0 DSMLP_COMPILE_THREADS=16 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
@@ -15,8 +16,8 @@ mkdir -p /tmp/c-a && tar -xJf $B/store.tar.xz -C /tmp/c-a && export DSMLP_CACHE_
 s0=$SECONDS
 # 1. the branch's GPU tests: the new act_epilogues case (GEMV, mixed int8, wgmma float; erf and SiLU), then the
 #    suites its rename and the mixed kernels' gated flag touch
-timeout 300 $B/act-test_gpu_mlp_family > $OUT/family.log 2>&1; echo "== test_gpu_mlp_family rc $? ($((SECONDS - s0)) s)"
-grep -E "FAIL|cases|Checks|erf|silu" $OUT/family.log | tail -30
+CK_RUN_CASE=act timeout 300 $B/act-test_gpu_mlp_family > $OUT/family.log 2>&1
+echo "== test_gpu_mlp_family act rc $? ($((SECONDS - s0)) s)"; grep -E "FAIL|cases|Checks|erf|silu" $OUT/family.log | tail -30
 for t in test_gpu_wgmma test_gpu_runtime; do
   timeout 200 $B/act-$t > $OUT/$t.log 2>&1; echo "== $t rc $?"; grep -E "FAIL|cases|Checks" $OUT/$t.log | tail -4
 done
@@ -41,6 +42,10 @@ for r in 1 2; do
 done
 echo "bench $((SECONDS - s0)) s"
 bash bench/proto/md_lines.sh $OUT/*.md
+# after the timing (nothing else on the card then): the existing families and int8 blocks (RMS + gated SiLU on the
+# mixed kernels' gated form, which plan_gemm.mixed_gated now selects)
+CK_RUN_CASE=family timeout 420 $B/act-test_gpu_mlp_family > $OUT/family2.log 2>&1
+echo "== test_gpu_mlp_family family rc $?"; grep -E "FAIL|cases|Checks" $OUT/family2.log | tail -6
 timeout 200 $B/act-dsmlp-bench --block bert_erf_f16_h768 --tokens 1,2,4,8,16,32,64,128 --reps 50 --layout out_in \
   --md $OUT/tuned.md > $OUT/tuned.log 2>&1; echo "== tuned run rc $?"; cat $OUT/tuned.md
 cp $OUT/family.log $OUT/quant.log $final/ 2>/dev/null
