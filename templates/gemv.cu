@@ -17,7 +17,7 @@
 #define DS_XS_ELEMS {{XS_ELEMS}} // shared-memory x stage, elements
 #define DS_HAS_BIAS {{HAS_BIAS}}
 #define DS_HAS_C {{HAS_C}}
-#define DS_ACT {{ACT}}          // 0 none, 1 relu, 2 tanh-GELU
+#define DS_ACT {{ACT}}          // 0 none, 1 relu, 2 tanh-GELU, 3 erf-GELU, 4 SiLU (an activation step taken on)
 #define DS_GATED {{GATED}}      // 1 ([out,in] only): W's rows are [up | gate]; d is y[T, N / 2] = (up + bu) * act(gate + bg)
 #define DS_GATED_BIAS {{GATED_BIAS}}
 #define DS_GATED_ACT {{GATED_ACT_FN}}
@@ -183,6 +183,10 @@ __device__ __forceinline__ float ds_epi(float v, const void *bias, const void *c
     v = ds_relu(v);
 #elif DS_ACT == 2
     v = ds_gelu_tanh(v);
+#elif DS_ACT == 3
+    v = ds_gelu_erf(v);
+#elif DS_ACT == 4
+    v = ds_silu(v);
 #endif
     (void)bias, (void)c, (void)t, (void)col;
     return v;

@@ -40,7 +40,7 @@
                                              // release must cover the increase (the load checks the entry count)
 #define DS_HAS_BIAS {{HAS_BIAS}}
 #define DS_HAS_C {{HAS_C}}
-#define DS_ACT {{ACT}}           // 0 none, 1 relu, 2 tanh-GELU
+#define DS_ACT {{ACT}}           // 0 none, 1 relu, 2 tanh-GELU, 3 erf-GELU, 4 SiLU (an activation step taken on)
 #define DS_GATED {{GATED}}       // 1: d = (up + bias_up) * DS_GACT(gate + bias_gate), the gated step fused
 #define DS_GACT {{GACT}}
 #define DS_NO (DS_GATED ? DS_N / 2 : DS_N)   // output columns
@@ -295,6 +295,10 @@ __device__ __forceinline__ float ds_epi(float v, const ds_b_t *bias, const ds_c_
     v = ds_relu(v);
 #elif DS_ACT == 2
     v = ds_gelu_tanh(v);
+#elif DS_ACT == 3
+    v = ds_gelu_erf(v);
+#elif DS_ACT == 4
+    v = ds_silu(v);
 #endif
     (void)bias, (void)c, (void)t, (void)col;
     return v;

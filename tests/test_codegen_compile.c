@@ -165,7 +165,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
                     buf(j, dt, 0, l ? n : k, l ? k : n);
                     if (bias) buf(j, dt, 0, 1, n);
                     if (c) buf(j, dt, 1, 0, n);
-                    emit_gemv_spec sp = {n, k, lay, e, bias, c, maxts[v % 4], 0, DSMLP_ACT_SILU, NULL, 0};
+                    emit_gemv_spec sp = {n, k, lay, e, bias, c, maxts[v % 4], 0, DSMLP_ACT_SILU, NULL, 0, 0};
                     TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
                 }
     /* gated ([out,in], [up | gate] rows): y [T, n / 2], x, W, [bias [n]]; every activation, with and without bias */
@@ -176,9 +176,32 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
             const int bias = act >= 2;
             buf(j, dts[d], 1, 0, n / 2), buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, n, k);
             if (bias) buf(j, dts[d], 0, 1, n);
-            emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, bias, 0, maxts[(d + act) % 4], 1, (dsmlp_act)act, NULL, 0};
+            emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, bias, 0, maxts[(d + act) % 4], 1, (dsmlp_act)act, NULL, 0, 0};
             TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
         }
+    /* an activation step taken on (post_act: erf-GELU, SiLU, ... after the bias), both layouts, with and without
+    ** bias; BERT's first GEMM (its post-LN norm folded, written for the later steps) with erf-GELU */
+    for (int d = 0; d < 3; d++)
+        for (int act = 0; act < DSMLP_ACT_COUNT; act++) {
+            job *j = new_job(archs[(d + act) % 2]);
+            const int io = act % 2, bias = act != DSMLP_ACT_SILU;
+            const int64_t n = io ? 3072 : 1001, k = io ? 768 : 333;
+            buf(j, dts[d], 1, 0, n), buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, io ? k : n, io ? n : k);
+            if (bias) buf(j, dts[d], 0, 1, n);
+            emit_gemv_spec sp = {n, k, io ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN, bias ? EPI_BIAS : EPI_NONE, bias, 0,
+                                 maxts[(d + act) % 4], 0, DSMLP_ACT_SILU, NULL, 0, 1 + act};
+            TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
+        }
+    for (int d = 0; d < 3; d++) {
+        job *j = new_job(archs[1]);
+        const int64_t n = 3072, k = 768;
+        buf(j, dts[d], 1, 0, n), buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, k, n), buf(j, dts[d], 0, 1, n);
+        buf(j, dts[d], 0, 1, k), buf(j, dts[d], 0, 1, k);   /* gamma, beta */
+        buf(j, dts[d], 1, 0, k), buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, 1, k);   /* input, residual, attention bias */
+        const emit_norm_spec ns = {0, k, 1e-12, 0, 1, 3, 0, 0.0, 1};
+        emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_IN_OUT, EPI_BIAS, 1, 0, 1, 0, DSMLP_ACT_SILU, &ns, 0, 1 + DSMLP_ACT_GELU_ERF};
+        TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
+    }
     /* with its norm (x computed from the addends in the stage): LayerNorm with the sum output, beta and a vector
     ** addend; RMSNorm with a gamma offset, no sum output; both layouts, odd k = 1232 and k = 4096 */
     for (int d = 0; d < 3; d++)
@@ -194,7 +217,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
             buf(j, dts[d], 1, 0, k), buf(j, dts[d], 1, 0, k);
             if (!r) buf(j, dts[d], 0, 1, k);   /* a vector addend (attention bias) */
             const emit_norm_spec ns = {r, k, 1e-5, !r, !r, r ? 2 : 3, 0, r ? 1.0 : 0.0, 0};
-            emit_gemv_spec sp = {n, k, r ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT, EPI_GELU_BIAS, 1, 0, r ? 1 : 4, 0, DSMLP_ACT_SILU, &ns, 0};
+            emit_gemv_spec sp = {n, k, r ? DSMLP_LAYOUT_OUT_IN : DSMLP_LAYOUT_IN_OUT, EPI_GELU_BIAS, 1, 0, r ? 1 : 4, 0, DSMLP_ACT_SILU, &ns, 0, 0};
             TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
         }
     /* both: a gated GEMV computing its norm (LLaMA's first GEMM at T = 1: RMSNorm of 2 addends, the sum output) */
@@ -205,7 +228,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
         buf(j, dts[d], 1, 0, k), buf(j, dts[d], 0, 1, k);   /* the sum output, gamma */
         buf(j, dts[d], 1, 0, k), buf(j, dts[d], 1, 0, k);
         const emit_norm_spec ns = {1, k, 1e-5, 1, 0, 2, 0, 0.0, 0};
-        emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, 0, 0, 1, 1, DSMLP_ACT_SILU, &ns, 0};
+        emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, EPI_NONE, 0, 0, 1, 1, DSMLP_ACT_SILU, &ns, 0, 0};
         TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
     }
     /* on the codes (d, x, q, scales, ...): int8 and fp8 ([out,in]) x each activation dtype x both archs (fp8's
@@ -229,7 +252,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
                     buf(j, dt, 1, 0, k), buf(j, dt, 1, 0, k);
                 }
                 emit_gemv_spec sp = {n, k, DSMLP_LAYOUT_OUT_IN, form == 0 ? EPI_BIAS : form == 1 ? EPI_GELU_BIAS : EPI_NONE, form != 3, form == 0,
-                                     1 + form % 3, gated, DSMLP_ACT_SILU, form == 3 ? &ns : NULL, groups};
+                                     1 + form % 3, gated, DSMLP_ACT_SILU, form == 3 ? &ns : NULL, groups, 0};
                 TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
             }
 }
@@ -254,7 +277,7 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
                 buf(j, dt, 1, 0, k);
                 if (bias) buf(j, dt, 0, 1, n);
                 if (c) buf(j, dt, 1, 0, n);
-                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 32 << (v % 4), 0, DSMLP_ACT_GELU_TANH, 0};   /* 32..256 tokens */
+                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 32 << (v % 4), 0, DSMLP_ACT_GELU_TANH, 0, 0};   /* 32..256 tokens */
                 TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
                 ck_assert_int_eq(j->k.arch_a, 1);
             }
@@ -266,9 +289,26 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
         const int64_t n = 28672, k = 4096, groups = q ? n : 16;
         buf(j, dt, 1, 0, n / 2), buf(j, qt, 0, n, k), buf(j, DSMLP_F32, 0, 1, groups), buf(j, dt, 1, 0, k);
         if (q) buf(j, dt, 0, 1, n);
-        emit_mixed_spec sp = {n, k, groups, EPI_NONE, q, 0, q ? 256 : 16, 1, q ? DSMLP_ACT_GELU_ERF : DSMLP_ACT_SILU, 0};
+        emit_mixed_spec sp = {n, k, groups, EPI_NONE, q, 0, q ? 256 : 16, 1, q ? DSMLP_ACT_GELU_ERF : DSMLP_ACT_SILU, 0, 0};
         TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
         ck_assert_msg(strstr(j->k.source, "#define DS_GATED 1") != NULL, "%s is not gated", j->k.name);
+    }
+    /* An activation step taken on (erf-GELU with bias, SiLU without; post_act): int8 and fp8 codes, and f16 weights
+    ** as stored [in,out] (BERT's first GEMM at T = 65..128) */
+    for (int w = 0; w < 3; w++) {
+        job *j = new_job("sm_90a");
+        const dsmlp_dtype dt = w == 1 ? DSMLP_BF16 : DSMLP_F16, qt = w == 0 ? DSMLP_I8 : w == 1 ? DSMLP_FP8_E4M3 : DSMLP_F16;
+        const int64_t n = w == 2 ? 3072 : 16384, k = w == 2 ? 768 : 4096, groups = w == 2 ? 1 : 16;
+        const int bias = w != 1;
+        buf(j, dt, 1, 0, n), buf(j, qt, 0, w == 2 ? k : n, w == 2 ? n : k);
+        if (w != 2) buf(j, DSMLP_F32, 0, 1, groups);
+        buf(j, dt, 1, 0, k);
+        if (bias) buf(j, dt, 0, 1, n);
+        const dsmlp_act act = w == 1 ? DSMLP_ACT_SILU : DSMLP_ACT_GELU_ERF;
+        emit_mixed_spec sp = {n, k, groups, bias ? EPI_BIAS : EPI_NONE, bias, 0, w == 2 ? 128 : 16 << w, 0,
+                              DSMLP_ACT_GELU_TANH, w == 2, 1 + (int)act};
+        TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
+        ck_assert_msg(strstr(j->k.source, act == DSMLP_ACT_SILU ? "#define DS_ACT 4 " : "#define DS_ACT 3 ") != NULL, "%s", j->k.name);
     }
     /* The same kernels on float weights as stored (DS_QUANT 0, both wgmma operands from shared memory): f16 and bf16,
     ** [out,in] and [in,out] (DS_WMN: A MN-major), plain + C and gated, 64- and 128-token blocks. */
@@ -279,7 +319,7 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
         const int64_t n = gated ? 28672 : 4096, k = gated ? 4096 : 14336;
         buf(j, dt, 1, 0, gated ? n / 2 : n), buf(j, dt, 0, io ? k : n, io ? n : k), buf(j, dt, 1, 0, k);
         if (!gated) buf(j, dt, 1, 0, n);   /* C */
-        emit_mixed_spec sp = {n, k, 1, EPI_NONE, 0, !gated, w & 1 ? 128 : 64, gated, DSMLP_ACT_SILU, io};
+        emit_mixed_spec sp = {n, k, 1, EPI_NONE, 0, !gated, w & 1 ? 128 : 64, gated, DSMLP_ACT_SILU, io, 0};
         TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
         ck_assert_ptr_nonnull(strstr(j->k.source, "#define DS_QUANT 0"));
         ck_assert_ptr_nonnull(strstr(j->k.source, io ? "#define DS_WMN 1" : "#define DS_WMN 0"));

@@ -562,16 +562,17 @@ START_TEST(mixed_gated)
                 if (p->steps[i].kind == STEP_KERNEL && p->steps[i].op.kind == KERN_GATED) gs = &p->steps[i];
             }
             ck_assert(g1 && g2 && gs);
-            ck_assert_int_eq(g2->mixed_gated_out, -1);
+            ck_assert_int_eq(g2->mixed_act_out, -1);
             if (m == 0) {
-                ck_assert_int_eq(g1->mixed_gated_out, -1);
+                ck_assert_int_eq(g1->mixed_act_out, -1);
                 dsmlp_plan_free(h);
                 continue;
             }
             ck_assert_int_eq(gs->op.act.in, g1->d);
-            ck_assert_int_eq(g1->mixed_gated_out, gs->op.act.out);
-            ck_assert_int_eq(g1->mixed_gated_bias, gs->op.act.bias);
-            ck_assert_int_eq(g1->mixed_gated_bias >= 0, f);   /* the GELU family has b1 (up and gate halves) */
+            ck_assert_int_eq(g1->mixed_gated, 1);
+            ck_assert_int_eq(g1->mixed_act_out, gs->op.act.out);
+            ck_assert_int_eq(g1->mixed_act_bias, gs->op.act.bias);
+            ck_assert_int_eq(g1->mixed_act_bias >= 0, f);   /* the GELU family has b1 (up and gate halves) */
             for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
                 const plan_kernel *k = &p->kernels[g1->mixed_kernel[v]];
                 ck_assert_int_eq(k->args[0], gs->op.act.out);
@@ -584,7 +585,7 @@ START_TEST(mixed_gated)
                 ck_assert_ptr_nonnull(strstr(k2->source, "#define DS_GATED 0"));
                 ck_assert_int_eq(k2->mixed_bk, v >= 3 ? 256 : v == 2 ? 128 : 64);   /* 2816 = 11 x 256 */
             }
-            const plan_buf *o = &p->bufs[g1->mixed_gated_out], *x = &p->bufs[g1->x];
+            const plan_buf *o = &p->bufs[g1->mixed_act_out], *x = &p->bufs[g1->x];
             ck_assert(o->kind == BUF_WORK && x->kind == BUF_WORK);
             ck_assert_msg(o->ws_offset >= x->ws_offset + x->ws_bytes || x->ws_offset >= o->ws_offset + o->ws_bytes,
                           "gated output @%zu (%zu B) overlaps x @%zu (%zu B)", o->ws_offset, o->ws_bytes, x->ws_offset,
@@ -600,22 +601,22 @@ START_TEST(mixed_gated)
             static const int64_t Ts[] = {1, 2, 16, 64, 129, 1000, 2048, 3072, 3073};
             int ran = 0;
             /* the decode GEMV ([out,in] codes dequantized) applies the gating too, where it runs instead */
-            ck_assert_int_eq(g1->decode_gated_out, gs->op.act.out);
-            ck_assert_int_eq(g1->decode_gated_bias, gs->op.act.bias);
+            ck_assert_int_eq(g1->decode_act_out, gs->op.act.out);
+            ck_assert_int_eq(g1->decode_act_bias, gs->op.act.bias);
             ck_assert_ptr_nonnull(strstr(p->kernels[g1->decode_kernel].source, "#define DS_GATED 1"));
             for (size_t i = 0; i < sizeof Ts / sizeof *Ts; i++) {
                 const int serves = dsmlpR_mixed_serves(p, &f.rt, g1, Ts[i]), gemv = !serves && Ts[i] <= g1->decode_max_T;
-                ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, Ts[i]), serves || gemv);
+                ck_assert_int_eq(dsmlpR_gemm_applies_act(p, &f.rt, p->steps, p->nsteps, gs, Ts[i]), serves || gemv);
                 ran += serves;
             }
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 3073), 0);
+            ck_assert_int_eq(dsmlpR_gemm_applies_act(p, &f.rt, p->steps, p->nsteps, gs, 3073), 0);
             ck_assert_int_ge(ran, 2);   /* hidden 1024 is narrow: the rule takes T = 129 and 1000 */
             p->mixed_mode = 2;          /* every T */
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 1), 1);
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 2), 1);
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 4096), 1);
+            ck_assert_int_eq(dsmlpR_gemm_applies_act(p, &f.rt, p->steps, p->nsteps, gs, 1), 1);
+            ck_assert_int_eq(dsmlpR_gemm_applies_act(p, &f.rt, p->steps, p->nsteps, gs, 2), 1);
+            ck_assert_int_eq(dsmlpR_gemm_applies_act(p, &f.rt, p->steps, p->nsteps, gs, 4096), 1);
             p->mixed_mode = 0;
-            ck_assert_int_eq(dsmlpR_mixed_skips_gated(p, &f.rt, p->steps, p->nsteps, gs, 1000), 0);
+            ck_assert_int_eq(dsmlpR_gemm_applies_act(p, &f.rt, p->steps, p->nsteps, gs, 1000), 0);
             dsmlp_plan_free(h);
         }
     }
@@ -641,6 +642,80 @@ END_TEST
 /* f16/bf16 weights [out,in] on sm_90 get the wgmma kernels (templates/mixed.cu on the weight as stored: no scales)
 ** in the 64- and 128-token widths only, either layout ([in,out]: DS_WMN); sm_80 gets none, and plans that never reach
 ** T = 33 (mixed_gemm 1) only on a narrow output (the second GEMM, n = 1024: want 2), none at max_tokens 1. */
+/* An element-wise activation cuBLASLt has no epilogue for (erf-GELU after GEMM1's bias; SiLU without bias) is applied
+** by the mixed-input kernels on int8 codes and the wgmma kernels on f16 weights as stored, where they serve (and by
+** the decode GEMV at T = 1): the act step is skipped there, and runs where cuBLASLt serves. */
+START_TEST(mixed_act_follower)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    for (int f = 0; f < 3; f++) {
+        dsmlp_mlp_config c;
+        family(f == 2 ? BERT : INT8_GPT2, 1, 0, f == 1 ? DSMLP_BF16 : DSMLP_F16, &c);
+        /* BERT's float form at H = 4096: k = 1024 would split too little to fill 7/10 of the SMs */
+        c.hidden = f == 2 ? 4096 : 1024, c.intermediate = f == 2 ? 8192 : 4096;
+        c.activation = f == 1 ? DSMLP_MLP_SILU : DSMLP_MLP_GELU_ERF;
+        if (f == 1) c.bias1 = 0;
+        mixed = 1, max_tok = f == 2 ? 128 : -1;
+        dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+        plan *p = h->p;
+        plan_gemm *g1 = NULL, *g2 = NULL;
+        const plan_step *as = NULL;
+        for (int i = 0; i < p->nsteps; i++) {
+            if (p->steps[i].kind == STEP_GEMM) *(p->steps[i].gemm.n == c.intermediate ? &g1 : &g2) = &p->steps[i].gemm;
+            if (p->steps[i].kind == STEP_KERNEL && p->steps[i].op.kind == KERN_ACT) as = &p->steps[i];
+        }
+        ck_assert(g1 && g2 && as);
+        ck_assert(PLAN_GEMM_HAS_MIXED(g1));
+        ck_assert_int_eq(as->op.act.in, g1->d);
+        ck_assert_int_eq(g1->mixed_act_out, as->op.act.out);
+        ck_assert_int_eq(g1->mixed_act_bias, as->op.act.bias);
+        ck_assert_int_eq(g1->mixed_act_bias >= 0, f != 1);
+        ck_assert_int_eq(g1->mixed_gated, 0);
+        ck_assert_int_eq(g2->mixed_act_out, -1);
+        int kernels = 0;
+        for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
+            if (g1->mixed_kernel[v] < 0) continue;
+            const plan_kernel *k = &p->kernels[g1->mixed_kernel[v]];
+            ck_assert_int_eq(k->args[0], as->op.act.out);
+            ck_assert_msg(strstr(k->source, f == 1 ? "#define DS_ACT 4 " : "#define DS_ACT 3 ") &&
+                          strstr(k->source, "#define DS_GATED 0") &&
+                          strstr(k->name, f == 1 ? "_silu_" : "_gelu_erf_bias_"), "%s", k->name);
+            kernels++;
+        }
+        ck_assert_int_eq(kernels, f == 2 ? 2 : PLAN_MIXED_VARIANTS);   /* float weights: 64- and 128-token widths */
+        /* the kernels write the act step's output while they read x: the two must not share workspace */
+        const plan_buf *o = &p->bufs[as->op.act.out], *x = &p->bufs[g1->x];
+        if (o->kind == BUF_WORK && x->kind == BUF_WORK)
+            ck_assert_msg(o->ws_offset >= x->ws_offset + x->ws_bytes || x->ws_offset >= o->ws_offset + o->ws_bytes,
+                          "act output @%zu (%zu B) overlaps x @%zu (%zu B)", o->ws_offset, o->ws_bytes, x->ws_offset,
+                          x->ws_bytes);
+        ck_assert_int_eq(o->kind, BUF_WORK);
+        char *text = NULL;
+        TU_OK(ctx, dsmlp_plan_explain(h, &text));
+        ck_assert_msg(strstr(text, "act: its kernels also apply step"), "%s", text);
+        free(text);
+        static fake_rt fr;
+        fake_rt_init(&fr);
+        static const int64_t Ts[] = {1, 2, 16, 64, 100, 128, 129, 1000, 2048, 3000};
+        int ran = 0, skipped = 0;
+        for (size_t i = 0; i < sizeof Ts / sizeof *Ts; i++) {
+            if (Ts[i] > p->max_tokens) continue;
+            const int serves = dsmlpR_mixed_serves(p, &fr.rt, g1, Ts[i]), gemv = !serves && Ts[i] <= g1->decode_max_T;
+            const int applies = dsmlpR_gemm_applies_act(p, &fr.rt, p->steps, p->nsteps, as, Ts[i]);
+            ck_assert_int_eq(applies, serves || (gemv && g1->decode_act_out == as->op.act.out));
+            ran += serves, skipped += applies;
+        }
+        ck_assert_msg(ran >= 1, "form %d: the mixed kernels serve no T", f);
+        ck_assert_int_lt(skipped, f == 2 ? 6 : 10);   /* somewhere cuBLASLt serves and the act step runs */
+        p->mixed_mode = 0;   /* no mixed kernels: the act step runs wherever the GEMV does not */
+        ck_assert_int_eq(dsmlpR_gemm_applies_act(p, &fr.rt, p->steps, p->nsteps, as, 64), 0);
+        dsmlp_plan_free(h);
+    }
+    mixed = -1, max_tok = -1;
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(wgmma_float_variant)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -665,7 +740,7 @@ START_TEST(wgmma_float_variant)
             if (!want) continue;
             ck_assert_int_eq(m->mixed_q, m->w);
             ck_assert_int_eq(m->mixed_scales, -1);
-            ck_assert_int_eq(m->mixed_gated_out >= 0, m->n == 2 * 2816);   /* the first GEMM applies the gating */
+            ck_assert_int_eq(m->mixed_act_out >= 0, m->n == 2 * 2816);   /* the first GEMM applies the gating */
             for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
                 ck_assert_int_eq(m->mixed_kernel[v] >= 0, v == 1 || v == 2);
                 if (m->mixed_kernel[v] < 0) continue;
@@ -1096,9 +1171,62 @@ START_TEST(gelu_erf_not_epilogue)
     TU_OK(ctx, dsmlp_plan_explain(p, &t));
     ck_assert_msg(strstr(t, "bias+gelu_erf: cuBLASLt has no erf-GELU epilogue -> generated kernel"), "%s", t);
     ck_assert_msg(strstr(t, "dsmlp_act_bias_gelu_erf_f16_n2048_v8"), "%s", t);
+    /* where the decode GEMV serves (T = 1: [in,out] weights, decode auto), it applies the bias and erf-GELU in its
+    ** epilogue, writing the act step's output; the act step is skipped there and runs above */
+    ck_assert_msg(strstr(t, "act: the decode GEMV also applies step 1's bias and gelu_erf in its epilogue, writing y [T, 2048]"),
+                  "%s", t);
     dsmlp_free(t);
+    const plan *pp = p->p;
+    const plan_gemm *gm = &pp->steps[0].gemm;
+    const plan_step *as = &pp->steps[1];
+    ck_assert_int_eq(gm->decode_max_T, 1);
+    ck_assert_int_eq(gm->decode_act_out, as->op.act.out);
+    ck_assert_int_eq(gm->decode_act_bias, as->op.act.bias);
+    const plan_kernel *k = &pp->kernels[gm->decode_kernel];
+    ck_assert_msg(strstr(k->name, "_bias_gelu_erf_t1") && strstr(k->source, "#define DS_ACT 3 "), "%s", k->name);
+    ck_assert_int_eq(k->args[0], as->op.act.out);
+    ck_assert_int_eq(k->args[3], as->op.act.bias);
+    static fake_rt f;
+    fake_rt_init(&f);
+    ck_assert_int_eq(dsmlpR_gemm_applies_act(pp, &f.rt, pp->steps, pp->nsteps, as, 1), 1);
+    ck_assert_int_eq(dsmlpR_gemm_applies_act(pp, &f.rt, pp->steps, pp->nsteps, as, 2), 0);
     dsmlp_plan_free(p);
     dsmlp_graph_free(g);
+    /* SiLU without bias, [out,in], decode to T = 4: DS_ACT 4, no bias argument; a second reader of the GEMM's output
+    ** keeps the act step a step of its own */
+    for (int second = 0; second < 2; second++) {
+        dsmlp_value s2;
+        TU_OK(ctx, dsmlp_graph_create(ctx, "silu", &g));
+        TU_OK(ctx, dsmlp_input(g, "x", DSMLP_BF16, 512, &x));
+        TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_BF16, 2048, 512, DSMLP_LAYOUT_OUT_IN, &w));
+        TU_OK(ctx, dsmlp_matmul(g, x, w, &m));
+        TU_OK(ctx, dsmlp_silu(g, m, &a));
+        TU_OK(ctx, dsmlp_output(g, "y", a));
+        if (second) {
+            TU_OK(ctx, dsmlp_scale(g, m, 2.0, &s2));
+            TU_OK(ctx, dsmlp_output(g, "z", s2));
+        }
+        o.arch = "sm_90", o.decode_max_tokens = 4;
+        TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
+        pp = p->p, gm = &pp->steps[0].gemm;
+        ck_assert_int_eq(pp->steps[0].kind, STEP_GEMM);
+        ck_assert_int_ge(gm->decode_kernel, 0);
+        k = &pp->kernels[gm->decode_kernel];
+        if (second) {
+            ck_assert_int_eq(gm->decode_act_out, -1);
+            ck_assert_msg(strstr(k->source, "#define DS_ACT 0 "), "%s", k->name);
+        } else {
+            ck_assert_int_eq(pp->steps[1].op.kind, KERN_ACT);
+            ck_assert_int_eq(gm->decode_act_out, pp->steps[1].op.act.out);
+            ck_assert_int_eq(gm->decode_act_bias, -1);
+            ck_assert_msg(strstr(k->name, "_silu_t4") && strstr(k->source, "#define DS_ACT 4 "), "%s", k->name);
+            ck_assert_int_eq(k->nargs, 3);
+            for (int T = 1; T <= 5; T++)
+                ck_assert_int_eq(dsmlpR_gemm_applies_act(pp, &f.rt, pp->steps, pp->nsteps, &pp->steps[1], T), T <= 4);
+        }
+        dsmlp_plan_free(p);
+        dsmlp_graph_free(g);
+    }
     dsmlp_ctx_free(ctx);
 }
 END_TEST
@@ -1659,6 +1787,7 @@ int main(void)
     tcase_add_test(tc, bad_arch_and_no_output);
     tcase_add_test(tc, unsupported_op);
     tcase_add_test(tc, dead_op_noted);
+    tcase_add_test(tc, mixed_act_follower);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -246,6 +246,7 @@ static int fused_runs;       /* persistent kernels launched (each runs two strea
 static int own_norm_runs;    /* small-T route norms run as their own kernel */
 static int tall_runs;        /* W ring kernels with warps across tokens (plan_stream.tall_v) */
 static int gated_skips;      /* gated steps skipped: the decode GEMV before them applied the gating */
+static int act_skips;        /* element-wise activation steps skipped: the decode GEMV before them applied them */
 static int norm_skips;       /* norm steps skipped: the decode GEMV after them computed the norm */
 static int deq_skips;        /* dequant steps skipped: every GEMM reading their output ran a decode GEMV on the codes */
 /* When set, fills a param or input after the random fill (a test's chosen values: every fp8 code). */
@@ -267,12 +268,13 @@ static int step_kernel(const plan *p, const plan_step *s, long long T)
     return s->kind == STEP_KERNEL ? s->kernel : -1;
 }
 
-/* Whether the GEMM step writing gated step gs's input ran a decode GEMV that applied the gating at T. */
-static int decode_gated(const plan *p, const plan_step *steps, int n, const plan_step *gs, long long T)
+/* Whether the GEMM step writing activation step gs's input (gated or element-wise) ran a decode GEMV that applied
+** the step at T. */
+static int decode_applied_act(const plan *p, const plan_step *steps, int n, const plan_step *gs, long long T)
 {
     for (int i = 0; i < n; i++)
         if (steps[i].kind == STEP_GEMM && steps[i].gemm.d == gs->op.act.in)
-            return steps[i].gemm.decode_gated_out == gs->op.act.out && step_kernel(p, &steps[i], T) >= 0;
+            return steps[i].gemm.decode_act_out == gs->op.act.out && step_kernel(p, &steps[i], T) >= 0;
     return 0;
 }
 
@@ -419,8 +421,10 @@ static int rank_run(rank *r, long long T)
             half_mac_runs += p->kernels[k].gemv_half_mac;
         } else if (s->kind == STEP_GEMM) {
             gemm(p, &s->gemm, r->ptr, T);
-        } else if (s->kind == STEP_KERNEL && s->op.kind == KERN_GATED && decode_gated(p, steps, n, s, T)) {
-            gated_skips++;   /* as the runtime (exec_mixed.c dsmlpR_mixed_skips_gated): the GEMV wrote its output */
+        } else if (s->kind == STEP_KERNEL && (s->op.kind == KERN_GATED || s->op.kind == KERN_ACT) &&
+                   decode_applied_act(p, steps, n, s, T)) {
+            /* as the runtime (exec_mixed.c dsmlpR_gemm_applies_act): the GEMV wrote the step's output */
+            *(s->op.kind == KERN_GATED ? &gated_skips : &act_skips) += 1;
         } else if (s->kind == STEP_KERNEL && s->op.kind == KERN_NORM && gemv_norm_ran(p, steps, n, s, T)) {
             norm_skips++;   /* as the runtime (exec_mixed.c dsmlpR_gemv_skips_norm) */
         } else if (s->kind == STEP_KERNEL && s->op.kind == KERN_DEQUANT && deq_skipped(p, steps, n, s, T)) {
@@ -727,6 +731,25 @@ START_TEST(decode_gemv)
             ck_assert_int_eq(gated_skips - skipped, runs);
         }
     ck_assert_int_ge(norm_skips, 5);   /* the blocks whose x fits the stage, bert's post-LN included */
+    /* activations cuBLASLt has no epilogue for (erf-GELU, SiLU): the GEMV applies the bias and activation step itself
+    ** (the step is skipped) at T <= the bound, the activation kernel runs above it; both layouts, with and without
+    ** biases, BERT's post-LN (norm folded and written too), int8 codes; f32 cases tell erf from tanh-GELU (3e-4 apart) */
+    static const fcase acts[] = {
+        {"bert erf f32 post-LN [in,out]", 64, 0, DSMLP_F32, DSMLP_MLP_GELU_ERF, DSMLP_NORM_LAYERNORM, 0, 1, 0, 1, 0},
+        {"neox erf f16 [out,in] I=200", 96, 200, DSMLP_F16, DSMLP_MLP_GELU_ERF, DSMLP_NORM_LAYERNORM, 1, 0, 0, 1, 1},
+        {"silu f32 no biases [out,in]", 64, 104, DSMLP_F32, DSMLP_MLP_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 1},
+        {"int8 erf bf16", 128, 0, DSMLP_BF16, DSMLP_MLP_GELU_ERF, DSMLP_NORM_LAYERNORM, 1, 1, 1, 1, 0},
+    };
+    static const struct { int decode; long long T; } aruns[] = {{1, 1}, {4, 3}, {2, 5}};
+    for (size_t i = 0; i < sizeof acts / sizeof *acts; i++)
+        for (size_t r = 0; r < sizeof aruns / sizeof *aruns; r++) {
+            sim_decode = aruns[r].decode;
+            const int before = gemv_runs, skipped = act_skips, runs = aruns[r].T <= aruns[r].decode;
+            run_family(&acts[i], 1, aruns[r].T);
+            const int gemv = runs && (!acts[i].int8 || aruns[r].T == 1);   /* codes: T = 1 (lower.c: mixed kernels above) */
+            ck_assert_int_eq(gemv_runs - before, gemv ? 2 : 0);
+            ck_assert_int_eq(act_skips - skipped, gemv);
+        }
     /* I = 8456 [out,in]: the first GEMV (with the LayerNorm) covers the columns one per warp in 1057 blocks (the last
     ** partly clamped), launched as 7 blocks of 151 rounds; every [out,in] GEMV here runs in rounds */
     static const fcase wide = {"opt relu f16 [out,in] I=8456 (columns in rounds)", 64, 8456, DSMLP_F16, DSMLP_MLP_RELU,

@@ -40,8 +40,8 @@ static int stream_reads(const plan *p, const plan_stream *st, int b)
 static int step_reads(const plan *p, const plan_step *s, int b)
 {
     if (s->kind == STEP_GEMM)   /* a decode GEMV with its norm also reads the norm's addends */
-        return s->gemm.x == b || s->gemm.w == b || s->gemm.bias == b || s->gemm.c == b || s->gemm.mixed_gated_bias == b ||
-               s->gemm.decode_gated_bias == b ||
+        return s->gemm.x == b || s->gemm.w == b || s->gemm.bias == b || s->gemm.c == b || s->gemm.mixed_act_bias == b ||
+               s->gemm.decode_act_bias == b ||
                (s->gemm.decode_norm >= 0 && kernel_has_arg(&p->kernels[s->gemm.decode_kernel], b));
     if (s->kind == STEP_ALL_REDUCE) return s->buf == b;
     if (s->kind == STEP_STREAM) return stream_reads(p, &s->stream, b);
@@ -51,8 +51,10 @@ static int step_reads(const plan *p, const plan_step *s, int b)
 /* Generated kernels count every argument as written (the norm writes its sum and its output). */
 static int step_writes(const plan *p, const plan_step *s, int b)
 {
-    if (s->kind == STEP_GEMM)   /* gated outputs where mixed / the decode GEMV run; a GEMV with its norm writes its sum */
-        return s->gemm.d == b || s->gemm.mixed_gated_out == b || s->gemm.decode_gated_out == b ||
+    /* a GEMM also writes the activation step's output where its mixed kernels or decode GEMV take it on, and a GEMV
+    ** with its norm the norm's sum */
+    if (s->kind == STEP_GEMM)
+        return s->gemm.d == b || s->gemm.mixed_act_out == b || s->gemm.decode_act_out == b ||
                (s->gemm.decode_norm >= 0 && kernel_has_arg(&p->kernels[s->gemm.decode_kernel], b));
     if (s->kind == STEP_ALL_REDUCE) return s->buf == b;
     if (s->kind == STEP_STREAM) return b >= 0 && (s->stream.out == b || s->stream.side == b);

@@ -32,6 +32,20 @@ const char *dsmlpC_emit_act_name(dsmlp_act a)
     return (unsigned)a < DSMLP_ACT_COUNT ? f[a] : "?";
 }
 
+int dsmlpC_emit_epi_act(plan_epilogue epi, int post_act)
+{
+    static const int code[DSMLP_ACT_COUNT] = {[DSMLP_ACT_GELU_TANH] = 2, [DSMLP_ACT_GELU_ERF] = 3, [DSMLP_ACT_RELU] = 1,
+                                              [DSMLP_ACT_SILU] = 4};
+    if (post_act > 0 && post_act <= DSMLP_ACT_COUNT) return code[post_act - 1];
+    return epi == EPI_RELU || epi == EPI_RELU_BIAS ? 1 : epi == EPI_GELU || epi == EPI_GELU_BIAS ? 2 : 0;
+}
+
+const char *dsmlpC_emit_epi_act_name(int code)
+{
+    static const char *const n[] = {"", "relu", "gelu_tanh", "gelu_erf", "silu"};
+    return code >= 0 && code <= 4 ? n[code] : "?";
+}
+
 int dsmlpC_emit_vec_width(int64_t n, size_t elem_bytes)
 {
     int v = elem_bytes ? (int)(16 / elem_bytes) : 1;
@@ -542,6 +556,9 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     if (s->gated && (io || s->n % 2 || s->has_c || s->epi != EPI_NONE))
         return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: a gated gemv needs [out,in] weights, an even n "
                               "(n = %lld) and no epilogue of its own", (long long)s->n);
+    if (s->post_act && (s->gated || s->post_act > DSMLP_ACT_COUNT || (s->epi != EPI_NONE && s->epi != EPI_BIAS)))
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: a gemv's own activation (%d) needs no gating and an "
+                              "epilogue without one", s->post_act - 1);
     const int quant = s->groups > 0 ? (wt == DSMLP_I8 ? 1 : wt == DSMLP_FP8_E4M3 ? 2 : -1) : 0;
     if (quant && (io || quant < 0 || s->n % s->groups || k->nargs < 4))
         return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: a quantized gemv needs [out,in] i8 or fp8 codes (%s, %s), "
@@ -603,18 +620,22 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
         if (s->groups != s->n) I2S(g, s->groups);
         snprintf(dts + strlen(dts), sizeof dts - strlen(dts), "_g%s%s", g, dsmlp_dtype_name(p->bufs[k->args[3]].dtype));
     }
+    const int act = dsmlpC_emit_epi_act(s->epi, s->post_act);
+    const char *act_fn = dsmlpC_emit_epi_act_name(act);
+    char etag[48];
+    if (s->post_act) snprintf(etag, sizeof etag, "%s%s", s->epi == EPI_BIAS ? "bias_" : "", act_fn);
     snprintf(base, sizeof base, "gemv_%s_%s%s_n%lld_k%lld_%s%s%s_t%d", io ? "io" : "oi", dsmlp_dtype_name(dt), dts,
-             (long long)s->n, (long long)s->k, s->gated ? gtag : epi_tag(s->epi), s->has_c ? "_c" : "", ntag, s->max_t);
+             (long long)s->n, (long long)s->k, s->gated ? gtag : s->post_act ? etag : epi_tag(s->epi), s->has_c ? "_c" : "",
+             ntag, s->max_t);
     dsmlpC_emit_set_name(k, base, vec, uniq);
 
-    int act = s->epi == EPI_RELU || s->epi == EPI_RELU_BIAS ? 1 : s->epi == EPI_GELU || s->epi == EPI_GELU_BIAS ? 2 : 0;
     char what[160];
     if (s->gated)
         snprintf(what, sizeof what, "y[T, n / 2] = (up + bu) * %s(gate + bg) of [up | gate] = x·W%s",
                  dsmlpC_emit_act_name(s->gated_act), s->has_bias ? ", bias [bu | bg]" : " (no bias)");
     else
-        snprintf(what, sizeof what, "%sx·W%s%s%s", act == 1 ? "relu(" : act == 2 ? "gelu_tanh(" : "",
-                 s->has_bias ? " + bias" : "", s->has_c ? " + C" : "", act ? ")" : "");
+        snprintf(what, sizeof what, "%s%sx·W%s%s%s", act_fn, act ? "(" : "", s->has_bias ? " + bias" : "",
+                 s->has_c ? " + C" : "", act ? ")" : "");
     sbuf pr = {0}, dsp = {0};
     dsmlpC_emit_params(&pr, p, k, 1);
     for (int tt = 1; tt < s->max_t; tt *= 2)
@@ -626,7 +647,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     ** ds_hmac16); bf16 x stays fp32 */
     const int half_mac = xt == DSMLP_F16 && vec == 16 && (quant == 1 || (quant == 2 && dsmlpC_arch_fp8_cvt(p)));
     char nn[32], kk[32], v[16], vxs[16], mt[16], th[16], cws[16], un[16], xe[32], re[16], gx[32], bas[16], cas[16], qs[4],
-        rpg[32], lw[96];
+        rpg[32], lw[96], ac[16];
     snprintf(lw, sizeof lw, "%s%s", io ? "[K, N] (in,out)" : "[N, K] (out,in)",
              quant == 1 ? " = scales[row / rpg] * int8 codes" : quant == 2 ? " = scales[row / rpg] * fp8 e4m3 codes" : "");
     snprintf(bas, sizeof bas, s->has_bias ? "a%d" : "nullptr", ba);
@@ -641,7 +662,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
                         "HAS_BIAS", s->has_bias && !s->gated ? "1" : "0", "HAS_C", s->has_c ? "1" : "0",
                         "GATED", s->gated ? "1" : "0", "GATED_BIAS", s->gated && s->has_bias ? "1" : "0",
                         "GATED_ACT_FN", dsmlpC_emit_act_fn(s->gated ? s->gated_act : DSMLP_ACT_SILU),
-                        "ACT", act == 1 ? "1" : act == 2 ? "2" : "0", "X_T", dsmlpC_emit_ctype(xt), "W_T", dsmlpC_emit_ctype(wt),
+                        "ACT", I2S(ac, act), "X_T", dsmlpC_emit_ctype(xt), "W_T", dsmlpC_emit_ctype(wt),
                         "D_T", dsmlpC_emit_ctype(dt), "B_T", dsmlpC_emit_ctype(s->has_bias ? p->bufs[k->args[ba]].dtype : dt),
                         "C_T", dsmlpC_emit_ctype(s->has_c ? p->bufs[k->args[ca]].dtype : dt), "GRID_X", I2S(gx, blocks),
                         "PARAMS", pr.p ? pr.p : "", "RED_ELEMS", I2S(re, red), "BIAS_ARG", bas, "C_ARG", cas,

@@ -49,6 +49,9 @@ typedef struct emit_gemv_spec {
     /* groups > 0: w is quantized codes [n, k] (i8 or fp8 e4m3, [out,in]) followed by their scales [groups] (args:
     ** d, x, q, scales, ...): W = scales[row / (n / groups)] * q, converted in registers (no dequantized copy). */
     int64_t       groups;
+    /* post_act > 0 (not gated): the epilogue applies activation post_act - 1 (dsmlp_act) after the bias, for an
+    ** activation step the GEMV takes on (epi then EPI_BIAS or EPI_NONE); 0: epi's own activation, if any. */
+    int           post_act;
 } emit_gemv_spec;
 #define EMIT_GEMV_XS_BYTES 32768   /* the GEMV's x stage (static shared memory) */
 dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq);
@@ -71,6 +74,8 @@ typedef struct emit_mixed_spec {
                                step fused: epi EPI_NONE, no C; bias, when present, is the gated step's [n]) */
     dsmlp_act     gact;
     int           io;       /* float weights stored [in,out] (the template's DS_WMN); codes are always [out,in] */
+    int           post_act; /* > 0 (not gated): activation post_act - 1 (dsmlp_act) after the bias, for an activation
+                               step the kernels take on (epi EPI_BIAS or EPI_NONE, no C); 0: epi's own */
 } emit_mixed_spec;
 /* NULL when the kernel can serve a GEMM of these operands, else why not (explain). */
 const char  *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout, dsmlp_dtype q, dsmlp_dtype x,
@@ -120,6 +125,10 @@ dsmlp_status dsmlpC_emit_stream_fused(dsmlp_ctx *ctx, const plan *p, plan_kernel
 const char *dsmlpC_emit_ctype(dsmlp_dtype t);
 const char *dsmlpC_emit_act_fn(dsmlp_act a);
 const char *dsmlpC_emit_act_name(dsmlp_act a);   /* "gelu_tanh", "silu", ... */
+/* A GEMM epilogue's activation as the templates' DS_ACT: 0 none, 1 relu, 2 tanh-GELU (cuBLASLt's epilogues), 3 erf-GELU,
+** 4 SiLU; post_act > 0: activation post_act - 1 (dsmlp_act) of an activation step the kernel takes on, else epi's. */
+int         dsmlpC_emit_epi_act(plan_epilogue epi, int post_act);
+const char *dsmlpC_emit_epi_act_name(int code);   /* "", "relu", "gelu_tanh", "gelu_erf", "silu" */
 /* Largest power of two v with v * elem_bytes <= 16 and n % v == 0. */
 int         dsmlpC_emit_vec_width(int64_t n, size_t elem_bytes);
 

@@ -62,16 +62,21 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
                               (long long)s->n, (long long)s->groups);
     if (s->gated && (s->epi != EPI_NONE || s->has_c))
         return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: a gated mixed-input GEMM takes no GEMM epilogue or C");
-    const int act = s->epi == EPI_RELU || s->epi == EPI_RELU_BIAS ? 1 : s->epi == EPI_GELU || s->epi == EPI_GELU_BIAS ? 2 : 0;
+    if (s->post_act && (s->gated || s->has_c || s->post_act > DSMLP_ACT_COUNT || (s->epi != EPI_NONE && s->epi != EPI_BIAS)))
+        return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: a mixed-input GEMM's own activation (%d) needs no gating, "
+                              "no C and an epilogue without one", s->post_act - 1);
+    const int act = dsmlpC_emit_epi_act(s->epi, s->post_act);
     char what[96], base[PLAN_NAME_MAX * 2];
     if (s->gated)
         snprintf(what, sizeof what, "(up%s) * %s(gate%s) of x·W", s->has_bias ? " + bias" : "", dsmlpC_emit_act_name(s->gact),
                  s->has_bias ? " + bias" : "");
+    else if (s->post_act)
+        snprintf(what, sizeof what, "%s(x·W%s)", dsmlpC_emit_epi_act_name(act), s->has_bias ? " + bias" : "");
     else
         snprintf(what, sizeof what, "%s%s", epi_what(s->epi), s->has_c ? " + C (before the activation, as cuBLASLt)" : "");
     snprintf(base, sizeof base, "%s%d_%s_%s_n%lld_k%lld_g%lld_%s%s%s%s", quant ? "mixed" : "wgmma", s->tokens, dsmlp_dtype_name(qt), dsmlp_dtype_name(dt),
              (long long)s->n, (long long)s->k, (long long)s->groups,
-             s->gated ? dsmlpC_emit_act_name(s->gact) : act == 1 ? "relu" : act == 2 ? "gelu" : "lin",
+             s->gated ? dsmlpC_emit_act_name(s->gact) : act == 2 ? "gelu" : act ? dsmlpC_emit_epi_act_name(act) : "lin",
              s->gated ? "_gated" : "", s->has_bias ? "_bias" : "", s->has_c ? "_c" : "");
     if (s->io) snprintf(base + strlen(base), sizeof base - strlen(base), "_io");
     dsmlpC_emit_set_name(k, base, 16, uniq);
@@ -102,6 +107,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     snprintf(mb, sizeof mb, "%d", minb);
     snprintf(bks, sizeof bks, "%d", bk);
     snprintf(sm, sizeof sm, "%zu", smem);
+    char act_s[4] = {(char)('0' + act), 0};
     snprintf(stg, sizeof stg, "%d", stages);
     snprintf(tok, sizeof tok, "%d", s->tokens);
     snprintf(nn, sizeof nn, "%lld", (long long)s->n);
@@ -114,7 +120,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
                         "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "BK", bks, "SMEM", sm, "TOK", tok, "MINB", mb, "XSTAGE", xstage,
                         "REGS_PRODUCER", rp, "REGS_CONSUMER", rc,
                         "GATED", s->gated ? "1" : "0", "WMN", s->io && !quant ? "1" : "0", "GACT", s->gated ? dsmlpC_emit_act_fn(s->gact) : "ds_relu",
-                        "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act == 1 ? "1" : act == 2 ? "2" : "0",
+                        "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act_s,
                         "D_T", dsmlpC_emit_ctype(dt), "S_T", dsmlpC_emit_ctype(st),
                         "B_T", dsmlpC_emit_ctype(s->has_bias ? B[k->args[ba]].dtype : dt),
                         "C_T", dsmlpC_emit_ctype(s->has_c ? B[k->args[ca]].dtype : dt), NULL};

@@ -1,5 +1,6 @@
 /* explain.c — dsmlpC_plan_explain_text: the plan as readable text (steps, what each absorbed, why). */
 #include "plan.h"
+#include "emit.h"
 #include "error.h"
 #include "grow.h"
 
@@ -15,6 +16,32 @@ static const char *bufdesc(const plan *p, int b, char *out, size_t cap)
     else if (B->rows == 1) snprintf(out, cap, "%s %s[%lld]", B->name, dsmlp_dtype_name(B->dtype), (long long)B->cols);
     else snprintf(out, cap, "%s %s[%lld,%lld]", B->name, dsmlp_dtype_name(B->dtype), (long long)B->rows, (long long)B->cols);
     return out;
+}
+
+/* The element-wise activation step (KERN_ACT) writing buffer out, or -1 (a gated step writes it, or none). */
+static int act_step_writing(const plan *p, int out)
+{
+    for (int i = 0; i < p->nsteps; i++)
+        if (p->steps[i].kind == STEP_KERNEL && p->steps[i].op.kind == KERN_ACT && p->steps[i].op.act.out == out) return i;
+    return -1;
+}
+
+/* The line for the activation step that GEMM m's decode GEMV (decode) or mixed / wgmma kernels take on, writing out
+** (nothing where out < 0): a gated step or an element-wise one. */
+static void explain_act(sbuf *b, const plan *p, const plan_gemm *m, int out, int decode)
+{
+    if (out < 0) return;
+    const char *who = decode ? "the decode GEMV also applies" : "its kernels also apply", *where = decode ? "it runs" : "they run";
+    const int as = act_step_writing(p, out);
+    if (as >= 0)
+        dsmlpB_sb_printf(b, "        act: %s step %d's %s%s in %s epilogue, writing %s [T, %lld] directly (that step and the "
+                         "[T, %lld] %s are skipped where %s)\n", who, as, p->steps[as].op.act.bias >= 0 ? "bias and " : "",
+                         dsmlpC_emit_act_name(p->steps[as].op.act.act), decode ? "its" : "their", p->bufs[out].name,
+                         (long long)m->n, (long long)m->n, p->bufs[m->d].name, where);
+    else
+        dsmlpB_sb_printf(b, "        gated: %s the gated step, writing %s [T, %lld] directly (that step and the [T, %lld] %s are "
+                         "skipped where %s)\n", who, p->bufs[out].name, (long long)(m->n / 2), (long long)m->n,
+                         p->bufs[m->d].name, where);
 }
 
 static const char *epi_name(plan_epilogue e)
@@ -60,10 +87,7 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                    (long long)m->decode_max_T, k->name, k->key[0] ? k->key : "(not compiled)", k->grid_x,
                    k->gemv_rounds ? " or fewer blocks in rounds (as many as the device holds at once)" : "", k->threads,
                    (long long)m->decode_max_T);
-                if (m->decode_gated_out >= 0)
-                    dsmlpB_sb_printf(&b, "        gated: the decode GEMV also applies the gated step, writing %s [T, %lld] directly (that step "
-                           "and the [T, %lld] %s are skipped where it runs)\n",
-                       p->bufs[m->decode_gated_out].name, (long long)(m->n / 2), (long long)m->n, p->bufs[m->d].name);
+                explain_act(&b, p, m, m->decode_act_out, 1);
                 if (m->decode_norm >= 0)
                     dsmlpB_sb_printf(&b, "        norm: the decode GEMV also computes step %d's norm into its x stage (that step is skipped "
                            "where it runs)\n", m->decode_norm);
@@ -99,10 +123,7 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                    p->bufs[m->w].name, PLAN_MIXED_SPLIT_MAX);
             }
             if (PLAN_GEMM_HAS_MIXED(m)) {   /* either kind: the gating they apply, their kernels */
-                if (m->mixed_gated_out >= 0)
-                    dsmlpB_sb_printf(&b, "        gated: its kernels also apply the gated step, writing %s [T, %lld] directly (that step "
-                           "and the [T, %lld] %s are skipped where they run)\n",
-                       p->bufs[m->mixed_gated_out].name, (long long)(m->n / 2), (long long)m->n, p->bufs[m->d].name);
+                explain_act(&b, p, m, m->mixed_act_out, 0);
                 for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
                     if (m->mixed_kernel[v] < 0) continue;
                     const plan_kernel *k = &p->kernels[m->mixed_kernel[v]];

@@ -247,7 +247,7 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
         (s = epilogue_args(L, k, m)))
         return s;
     emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)max_t, 0, DSMLP_ACT_SILU, NULL,
-                         m->decode_q >= 0 ? m->decode_groups : 0};
+                         m->decode_q >= 0 ? m->decode_groups : 0, 0};
     if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
     m->decode_kernel = idx, m->decode_max_T = max_t;
     return DSMLP_OK;
@@ -260,20 +260,22 @@ static dsmlp_status em_mixed(lw *L, plan_kernel *k, const void *a, int uniq)
 
 /* Writes the kernels m->mixed_kernel[] of GEMM step m (one per token width): its own epilogue, or with gated (a
 ** gated step reading m's output as [up | gate]) that step's gating, writing its output. */
-static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, const plan_act_op *gated)
+/* a: the activation step the kernels take on (gated: a gated step, else an element-wise one), or NULL. */
+static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, const plan_act_op *a, int gated)
 {
     static const int tokens[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
         if (m->mixed_kernel[v] < 0) continue;   /* a width float weights do not get */
         plan_kernel *k = &L->p->kernels[m->mixed_kernel[v]];
         dsmlp_status s;
-        if ((s = arg(L, k, gated ? gated->out : m->d, -1)) || (s = arg(L, k, m->mixed_q, -1)) ||
+        if ((s = arg(L, k, a ? a->out : m->d, -1)) || (s = arg(L, k, m->mixed_q, -1)) ||
             (m->mixed_scales >= 0 && (s = arg(L, k, m->mixed_scales, -1))) || (s = arg(L, k, m->x, -1)))
             return s;
-        if ((s = gated ? (gated->bias >= 0 ? arg(L, k, gated->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m))) return s;
-        emit_mixed_spec sp = {m->n, m->k, groups, m->epi, gated ? gated->bias >= 0 : m->bias >= 0, !gated && m->c >= 0,
-                              tokens[v], gated != NULL, gated ? gated->act : DSMLP_ACT_GELU_TANH,
-                              m->layout == DSMLP_LAYOUT_IN_OUT};
+        if ((s = a ? (a->bias >= 0 ? arg(L, k, a->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m))) return s;
+        emit_mixed_spec sp = {m->n, m->k, groups, a ? (!gated && a->bias >= 0 ? EPI_BIAS : EPI_NONE) : m->epi,
+                              a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0, tokens[v], a && gated,
+                              a && gated ? a->act : DSMLP_ACT_GELU_TANH, m->layout == DSMLP_LAYOUT_IN_OUT,
+                              a && !gated ? 1 + (int)a->act : 0};
         if ((s = emit_unique(L, k, em_mixed, &sp)) != DSMLP_OK) return s;
     }
     return DSMLP_OK;
@@ -337,8 +339,8 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->decode_kernel = -1, m->decode_max_T = 0;
     m->decode_q = m->decode_scales = -1, m->decode_groups = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = -1;
-    m->mixed_q = m->mixed_scales = m->mixed_gated_out = m->mixed_gated_bias = -1;
-    m->decode_gated_out = m->decode_gated_bias = -1;
+    m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1, m->mixed_gated = 0;
+    m->decode_act_out = m->decode_act_bias = -1;
     m->decode_norm = -1;
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
@@ -512,9 +514,11 @@ static dsmlp_status lower_all_reduce(lw *L, const fuse_group *G)
 
 /* ------------------------------------------------------ gated, mixed */
 
-/* The gated step that GEMM step i's mixed-input kernels can absorb, or -1: one reading its output as [up | gate],
-** which nothing else reads (a GEMM without its own epilogue). */
-static int gated_follower(const plan *p, int i)
+/* The activation step of kind `kind` that is the only reader of GEMM step i's output, where the GEMM has no epilogue of
+** its own and writes a workspace buffer, the step writing d's dtype; -1 when there is none. KERN_GATED: a gated step
+** reading d as [up | gate]; KERN_ACT: act(d + bias) with a vector bias, an activation cuBLASLt has no epilogue for
+** (erf-GELU, SiLU). The kernels that serve the GEMM (mixed-input / wgmma, decode GEMV) can apply the step instead. */
+static int act_reader(const plan *p, int i, plan_kernel_kind kind)
 {
     const plan_gemm *m = &p->steps[i].gemm;
     if (m->epi != EPI_NONE || m->bias >= 0 || m->c >= 0 || p->bufs[m->d].kind != BUF_WORK) return -1;
@@ -522,15 +526,21 @@ static int gated_follower(const plan *p, int i)
     for (int t = 0; t < p->nsteps; t++) {
         const plan_step *o = &p->steps[t];
         if (t == i || !dsmlpC_plan_step_reads(p, o, m->d)) continue;
-        if (j < 0 && o->kind == STEP_KERNEL && o->op.kind == KERN_GATED && o->op.act.in == m->d && o->op.act.gate < 0) j = t;
-        else others++;
+        if (j < 0 && o->kind == STEP_KERNEL && o->op.kind == kind && o->op.act.in == m->d &&
+            (kind != KERN_GATED || o->op.act.gate < 0))
+            j = t;
+        else
+            others++;
     }
-    return j >= 0 && !others && p->bufs[p->steps[j].op.act.out].dtype == p->bufs[m->d].dtype ? j : -1;
+    if (j < 0 || others) return -1;
+    const plan_act_op *a = &p->steps[j].op.act;
+    const int vector_bias = a->bias < 0 || (!p->bufs[a->bias].tokens && p->bufs[a->bias].rows == 1);
+    return p->bufs[a->out].dtype == p->bufs[m->d].dtype && (kind == KERN_GATED || vector_bias) ? j : -1;
 }
 
-/* Emits every GEMM step's mixed-input kernels (lower_mixed reserved them). Where a gated step follows (gated_follower)
-** they apply the gating themselves and write the gated step's output (no [T, 2I] intermediate, no gated kernel); the
-** runtime skips the gated step wherever they run (exec_mixed.c), cuBLASLt keeps the two steps. */
+/* Emits every GEMM step's mixed-input kernels (lower_mixed reserved them). Where an activation step follows (act_reader)
+** they apply it themselves and write its output (a gated step: no [T, 2I] intermediate, no gated kernel; an element-wise
+** one: no [T, n] pass); the runtime skips the step wherever they run (exec_mixed.c), cuBLASLt keeps the two steps. */
 static dsmlp_status mixed_emit(lw *L)
 {
     plan *p = L->p;
@@ -542,21 +552,25 @@ static dsmlp_status mixed_emit(lw *L)
         for (int t = 0; t < p->nsteps; t++)
             if (p->steps[t].kind == STEP_KERNEL && p->steps[t].op.kind == KERN_DEQUANT && p->steps[t].op.deq.out == m->w)
                 groups = p->steps[t].op.deq.groups;
-        const int j = gated_follower(p, i);
+        int j = act_reader(p, i, KERN_GATED);
+        const int gated = j >= 0;
+        if (j < 0) j = act_reader(p, i, KERN_ACT);
         const plan_act_op *a = j >= 0 ? &p->steps[j].op.act : NULL;
-        dsmlp_status s = emit_mixed_variants(L, m, groups, a);
+        dsmlp_status s = emit_mixed_variants(L, m, groups, a, gated);
         if (s != DSMLP_OK) return s;
         if (!a) continue;
-        m->mixed_gated_out = a->out, m->mixed_gated_bias = a->bias;
-        dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its mixed-input kernels also apply step %d's gating (%s)", j,
+        m->mixed_act_out = a->out, m->mixed_act_bias = a->bias, m->mixed_gated = gated;
+        dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its %s kernels also apply step %d's %s (%s)",
+                            m->mixed_scales >= 0 ? "mixed-input" : "wgmma", j, gated ? "gating" : "bias and activation",
                             p->steps[j].label);
     }
     return DSMLP_OK;
 }
 
 /* The decode GEMV of GEMM step i may take on two neighbours (the kernel is emitted again in place):
-** - the gated step that follows (gated_follower; [out,in] weights): it writes that step's output, y[T, I] =
-**   (up + bu) * act(gate + bg): no [T, 2I] intermediate and no gated kernel at T <= decode_max_T;
+** - the activation step that follows: a gated one ([out,in] weights), writing its output y[T, I] =
+**   (up + bu) * act(gate + bg): no [T, 2I] intermediate and no gated kernel at T <= decode_max_T; or an element-wise
+**   one (either layout), act(x·W + bias) in the GEMV's epilogue: no activation kernel there;
 ** - the norm step that writes x, where nothing else reads x, every addend is the caller's (an input or a parameter)
 **   and the sum output a workspace buffer (block 0 writes it: it must not overwrite an addend other blocks still
 **   read), without extra addends, and x for decode_max_T rows fits the GEMV's stage whole: every block computes the
@@ -589,7 +603,9 @@ static dsmlp_status gemv_fuse(lw *L)
         plan_step *st = &p->steps[i];
         plan_gemm *m = &st->gemm;
         if (st->kind != STEP_GEMM || m->decode_kernel < 0) continue;
-        int jg = m->layout == DSMLP_LAYOUT_OUT_IN ? gated_follower(p, i) : -1;
+        int jg = m->layout == DSMLP_LAYOUT_OUT_IN ? act_reader(p, i, KERN_GATED) : -1;
+        const int gated = jg >= 0;
+        if (jg < 0) jg = act_reader(p, i, KERN_ACT);
         const plan_act_op *a = jg >= 0 ? &p->steps[jg].op.act : NULL;
         if (a && (!gemv_dtype(p->bufs[a->out].dtype) || (a->bias >= 0 && !gemv_dtype(p->bufs[a->bias].dtype)))) a = NULL, jg = -1;
         int writes_x = 0;
@@ -611,14 +627,17 @@ static dsmlp_status gemv_fuse(lw *L)
         const emit_norm_spec ns = no ? (emit_norm_spec){no->rms, p->bufs[no->out].cols, no->eps, no->side >= 0, no->beta >= 0,
                                                         no->nterms, 0, no->gamma_offset, writes_x}
                                      : (emit_norm_spec){0};
-        emit_gemv_spec sp = {m->n, m->k, m->layout, a ? EPI_NONE : m->epi, a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0,
-                             (int)m->decode_max_T, a != NULL, a ? a->act : DSMLP_ACT_SILU, no ? &ns : NULL,
-                             m->decode_q >= 0 ? m->decode_groups : 0};
+        /* a gated follower makes a gated GEMV (its bias the gated step's); an element-wise one, the epilogue
+        ** act(x·W + bias) with the step's bias */
+        emit_gemv_spec sp = {m->n, m->k, m->layout, a ? (!gated && a->bias >= 0 ? EPI_BIAS : EPI_NONE) : m->epi,
+                             a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0, (int)m->decode_max_T, a && gated,
+                             a ? a->act : DSMLP_ACT_SILU, no ? &ns : NULL, m->decode_q >= 0 ? m->decode_groups : 0,
+                             a && !gated ? 1 + (int)a->act : 0};
         if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
         if (a) {
-            m->decode_gated_out = a->out, m->decode_gated_bias = a->bias;
-            dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its decode GEMV also applies step %d's gating (%s)", jg,
-                                p->steps[jg].label);
+            m->decode_act_out = a->out, m->decode_act_bias = a->bias;
+            dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its decode GEMV also applies step %d's %s (%s)", jg,
+                                gated ? "gating" : "bias and activation", p->steps[jg].label);
         }
         if (no) {
             m->decode_norm = jn;

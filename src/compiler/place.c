@@ -30,9 +30,9 @@ static void lifetimes(const plan *p, const plan_step *steps, int n, int *first, 
         if (s->kind == STEP_GEMM) {
             touch(first, last, s->gemm.x, i), touch(first, last, s->gemm.w, i), touch(first, last, s->gemm.bias, i);
             touch(first, last, s->gemm.c, i), touch(first, last, s->gemm.d, i);
-            /* its mixed-input kernels may write the gated step's output here already (lower.c mixed_emit) */
-            touch(first, last, s->gemm.mixed_gated_out, i), touch(first, last, s->gemm.mixed_gated_bias, i);
-            touch(first, last, s->gemm.decode_gated_out, i), touch(first, last, s->gemm.decode_gated_bias, i);
+            /* its mixed-input kernels or decode GEMV may write the activation step's output here already (lower.c) */
+            touch(first, last, s->gemm.mixed_act_out, i), touch(first, last, s->gemm.mixed_act_bias, i);
+            touch(first, last, s->gemm.decode_act_out, i), touch(first, last, s->gemm.decode_act_bias, i);
             if (s->gemm.decode_kernel >= 0)   /* its GEMV may read a norm's addends and write the norm's sum here */
                 for (int a = 0; a < p->kernels[s->gemm.decode_kernel].nargs; a++)
                     touch(first, last, p->kernels[s->gemm.decode_kernel].args[a], i);

@@ -95,14 +95,17 @@ typedef struct plan_gemm {
     ** same kernels read it as stored (mixed_q = w, mixed_scales = -1; either layout), 64- and 128-token widths only
     ** (PLAN_MIXED_FLOAT_WIDTH), for T = 33..128 ([in,out]: 65..128; exec_mixed.c). PLAN_GEMM_HAS_MIXED: either kind. */
     int           mixed_kernel[PLAN_MIXED_VARIANTS], mixed_q, mixed_scales;
-    /* mixed_gated_out >= 0: the mixed kernels also apply the gated step that reads d as [up | gate] (lower.c
-    ** mixed_emit): they write its output mixed_gated_out [T, n / 2], with its bias mixed_gated_bias (-1:
-    ** none), and the runtime skips that step wherever they run. */
-    int           mixed_gated_out, mixed_gated_bias;
-    /* decode_gated_out >= 0: the decode GEMV ([out,in] weights) applies that gated step too (lower.c gemv_fuse),
-    ** writing decode_gated_out [T, n / 2] with its bias decode_gated_bias (-1: none); the runtime skips the step
-    ** wherever the decode GEMV runs. */
-    int           decode_gated_out, decode_gated_bias;
+    /* mixed_act_out >= 0: the mixed kernels also apply the activation step that reads d (lower.c mixed_emit): a
+    ** gated one (mixed_gated = 1: d as [up | gate], each block's weight rows 64 up and the matching 64 gate rows),
+    ** writing mixed_act_out [T, n / 2], or an element-wise one cuBLASLt has no epilogue for (erf-GELU, SiLU),
+    ** writing mixed_act_out [T, n]; mixed_act_bias is that step's bias (-1: none). The runtime skips the step
+    ** wherever they run (exec_mixed.c dsmlpR_gemm_applies_act). */
+    int           mixed_act_out, mixed_act_bias, mixed_gated;
+    /* decode_act_out >= 0: the decode GEMV applies the activation step that reads d too (lower.c gemv_fuse): a
+    ** gated step ([out,in] weights; d as [up | gate]), writing decode_act_out [T, n / 2], or an element-wise one,
+    ** act(d + bias) (an activation cuBLASLt has no epilogue for, erf-GELU or SiLU), writing decode_act_out [T, n];
+    ** decode_act_bias is that step's bias (-1: none). The runtime skips the step wherever the decode GEMV runs. */
+    int           decode_act_out, decode_act_bias;
     /* decode_norm >= 0: the decode GEMV computes the norm step that writes x itself (main step decode_norm; its
     ** block 0 writes the norm's sum output), from the norm's addends, into its x stage (lower.c gemv_fuse); the
     ** runtime skips that step wherever the decode GEMV runs. */

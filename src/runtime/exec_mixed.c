@@ -236,15 +236,15 @@ int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_s
     return readers > 0;
 }
 
-int dsmlpR_mixed_skips_gated(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *gs,
-                             int64_t T)
+int dsmlpR_gemm_applies_act(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *gs,
+                            int64_t T)
 {
     for (int i = 0; i < n; i++) {
         const plan_gemm *g = &steps[i].gemm;
         if (steps[i].kind != STEP_GEMM || g->d != gs->op.act.in) continue;
         const int mixed = dsmlpR_mixed_serves(p, rt, g, T);   /* it runs before the decode GEMV */
-        if (g->mixed_gated_out >= 0 && g->mixed_gated_out == gs->op.act.out && mixed) return 1;
-        return g->decode_gated_out >= 0 && g->decode_gated_out == gs->op.act.out && !mixed && g->decode_kernel >= 0 &&
+        if (g->mixed_act_out >= 0 && g->mixed_act_out == gs->op.act.out && mixed) return 1;
+        return g->decode_act_out >= 0 && g->decode_act_out == gs->op.act.out && !mixed && g->decode_kernel >= 0 &&
                T <= g->decode_max_T;
     }
     return 0;
@@ -290,7 +290,7 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     const dsmlp_dtype xt = p->bufs[g->x].dtype;
     dsmlp_status s = encode(ctx, cu, &tx, xt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16,
                             2, rt->ptr[g->x], dsmlpR_mixed_x_rows(p, g, T, mp->tokens), g->k, 64, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
-    const int gated = g->mixed_gated_out >= 0;   /* up and gate rows as two boxes of 64 rows */
+    const int gated = g->mixed_gated;   /* up and gate rows as two boxes of 64 rows */
     const dsmlp_dtype wt = p->bufs[g->mixed_q].dtype;   /* codes, or float weights of x's dtype (no scales) */
     const size_t wb = wt == DSMLP_I8 || wt == DSMLP_FP8_E4M3 ? 1 : 2;
     const int qbox = EMIT_MIXED_QBOX(k->mixed_bk, (int)wb);
@@ -305,12 +305,13 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     if (s != DSMLP_OK) return s;
     long long TT = (long long)T;
     CUdeviceptr none = 0;
-    const int d = gated ? g->mixed_gated_out : g->d, bias = gated ? g->mixed_gated_bias : g->bias;
+    const int act = g->mixed_act_out >= 0;   /* the kernels apply the activation step after the GEMM (gated or not) */
+    const int d = act ? g->mixed_act_out : g->d, bias = act ? g->mixed_act_bias : g->bias;
     /* two groups: the plan's split scratch (partial sums, then flags) */
     CUdeviceptr sums = rt->split_scratch, flags = sums ? sums + rt->split_sums : 0;
     int cluster = mp->cluster;
     void *args[] = {&tx, &tq, &TT, &rt->ptr[d], g->mixed_scales >= 0 ? &rt->ptr[g->mixed_scales] : &none, bias >= 0 ? &rt->ptr[bias] : &none,
-                    !gated && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster};
+                    !act && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster};
     const int64_t tiles = (T + mp->tokens - 1) / mp->tokens;
     if (tiles > 2147483647)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 2^31 - 1 token tiles", what, (long long)T);

@@ -38,10 +38,11 @@ int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_s
 ** computes the norm itself (plan_gemm.decode_norm; the mixed-input kernel runs before the GEMV where it serves). */
 int dsmlpR_gemv_skips_norm(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *ns,
                            int64_t T);
-/* 1 when gated step gs of steps[0, n) need not run at T: the GEMM step writing its input runs its mixed-input kernel
-** or its decode GEMV, and that applies the gating itself (plan_gemm.mixed_gated_out, decode_gated_out). */
-int dsmlpR_mixed_skips_gated(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *gs,
-                             int64_t T);
+/* 1 when activation step gs (KERN_GATED or KERN_ACT) of steps[0, n) need not run at T: the GEMM step writing its input
+** runs its mixed-input kernel or its decode GEMV, and that applies the step itself (plan_gemm.mixed_act_out,
+** decode_act_out). */
+int dsmlpR_gemm_applies_act(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *gs,
+                            int64_t T);
 /* The rows of x's tensor map for a launch of `tokens`-token blocks at T: whole token tiles where x is a workspace
 ** buffer, as many as it holds (at least T); T where x is the caller's. */
 int64_t dsmlpR_mixed_x_rows(const plan *p, const plan_gemm *g, int64_t T, int tokens);

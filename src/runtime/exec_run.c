@@ -103,8 +103,9 @@ static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *st
     const plan_step *ps = &steps[i];
     if (ps->kind == STEP_KERNEL && ps->op.kind == KERN_DEQUANT && dsmlpR_mixed_skips_dequant(p, rt, steps, n, ps, T))
         return DSMLP_OK;   /* every GEMM reading the dequantized weight reads the codes itself */
-    if (ps->kind == STEP_KERNEL && ps->op.kind == KERN_GATED && dsmlpR_mixed_skips_gated(p, rt, steps, n, ps, T))
-        return DSMLP_OK;   /* the mixed-input GEMM before it applied the gating */
+    if (ps->kind == STEP_KERNEL && (ps->op.kind == KERN_GATED || ps->op.kind == KERN_ACT) &&
+        dsmlpR_gemm_applies_act(p, rt, steps, n, ps, T))
+        return DSMLP_OK;   /* the GEMM before it (mixed-input kernel or decode GEMV) applied the activation */
     if (ps->kind == STEP_KERNEL && ps->op.kind == KERN_NORM && dsmlpR_gemv_skips_norm(p, rt, steps, n, ps, T))
         return DSMLP_OK;   /* the decode GEMV after it computes the norm itself */
     if (ps->kind == STEP_KERNEL && ps->norm_for) {   /* a norm kept as its own kernel: only if the GEMM lacks it */

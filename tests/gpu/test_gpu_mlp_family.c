@@ -109,6 +109,44 @@ START_TEST(int8_weights)
 }
 END_TEST
 
+/* Activations cuBLASLt has no epilogue for (erf-GELU, SiLU): the decode GEMV (T = 1), the mixed-input kernels on int8
+** codes and the wgmma kernels on float weights apply the bias and activation in their epilogue where they serve
+** (the activation kernel is skipped there), cuBLASLt + the activation kernel elsewhere. */
+START_TEST(act_epilogues)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    static const struct {
+        const char *desc;
+        int family, int8, groups;
+        dsmlp_mlp_act act;
+        dsmlp_dtype dtype;
+        int64_t H, I;
+        dsmlp_layout layout;
+        int64_t Ts[6];
+    } cases[] = {
+        {"bert erf f16 [in,out] H=1024", 5, 0, 1, DSMLP_MLP_GELU_ERF, DSMLP_F16, 1024, 4096, DSMLP_LAYOUT_IN_OUT, {1, 2, 7, 64, 1000}},
+        {"bert erf f16 [in,out] H=4096 (wgmma)", 5, 0, 1, DSMLP_MLP_GELU_ERF, DSMLP_F16, 4096, 8192, DSMLP_LAYOUT_IN_OUT, {1, 100, 128}},
+        {"neox erf int8 f16 groups=8", 3, 1, 8, DSMLP_MLP_GELU_ERF, DSMLP_F16, 1024, 4096, DSMLP_LAYOUT_OUT_IN, {1, 2, 16, 64, 128, 1000}},
+        {"silu int8 bf16 no biases", 6, 1, 1, DSMLP_MLP_SILU, DSMLP_BF16, 1024, 4096, DSMLP_LAYOUT_OUT_IN, {1, 7, 128}},
+        {"silu bf16 [out,in] no biases", 6, 0, 1, DSMLP_MLP_SILU, DSMLP_BF16, 1024, 2816, DSMLP_LAYOUT_OUT_IN, {1, 64}},
+    };
+    gu_tally ty = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        dsmlp_mlp_config cfg;
+        family_config(&families[cases[i].family], cases[i].H, &cfg);
+        cfg.intermediate = cases[i].I, cfg.activation = cases[i].act, cfg.dtype = cases[i].dtype, cfg.layout = cases[i].layout;
+        cfg.int8_weights = cases[i].int8, cfg.int8_groups = cases[i].groups;
+        int nT = 0;
+        while (nT < 6 && cases[i].Ts[nT] > 0) nT++;
+        run_case(ctx, &ty, &cfg, cases[i].desc, cases[i].Ts, nT, 1024);
+    }
+    gu_tally_print(&ty, "erf-GELU / SiLU epilogues", ctx);
+    ck_assert_msg(ty.failed == 0, "%d of %d cases failed", ty.failed, ty.cases);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *make(void)
 {
     Suite *s = suite_create("gpu_mlp_family");
@@ -117,6 +155,10 @@ static Suite *make(void)
     tcase_add_test(tc, int8_weights);
     tcase_add_test(tc, families_at_size);
     suite_add_tcase(s, tc);
+    TCase *ta = tcase_create("act");   /* CK_RUN_CASE=act runs it alone */
+    tcase_set_timeout(ta, 1200);
+    tcase_add_test(ta, act_epilogues);
+    suite_add_tcase(s, ta);
     return s;
 }
 
