@@ -42,8 +42,8 @@ int dsmlpC_emit_epi_act(plan_epilogue epi, int post_act)
 
 const char *dsmlpC_emit_epi_act_name(int code)
 {
-    static const char *const n[] = {"", "relu", "gelu_tanh", "gelu_erf", "silu"};
-    return code >= 0 && code <= 4 ? n[code] : "?";
+    static const dsmlp_act act[] = {DSMLP_ACT_RELU, DSMLP_ACT_GELU_TANH, DSMLP_ACT_GELU_ERF, DSMLP_ACT_SILU};
+    return code == 0 ? "" : code >= 1 && code <= 4 ? dsmlpC_emit_act_name(act[code - 1]) : "?";
 }
 
 int dsmlpC_emit_vec_width(int64_t n, size_t elem_bytes)

@@ -538,6 +538,15 @@ static int act_reader(const plan *p, int i, plan_kernel_kind kind)
     return p->bufs[a->out].dtype == p->bufs[m->d].dtype && (kind == KERN_GATED || vector_bias) ? j : -1;
 }
 
+/* The activation step GEMM step i's kernels take on (act_reader): a gated one where gated_ok, else an element-wise
+** one; -1: none. *gated says which. */
+static int act_follower(const plan *p, int i, int gated_ok, int *gated)
+{
+    const int j = gated_ok ? act_reader(p, i, KERN_GATED) : -1;
+    *gated = j >= 0;
+    return j >= 0 ? j : act_reader(p, i, KERN_ACT);
+}
+
 /* Emits every GEMM step's mixed-input kernels (lower_mixed reserved them). Where an activation step follows (act_reader)
 ** they apply it themselves and write its output (a gated step: no [T, 2I] intermediate, no gated kernel; an element-wise
 ** one: no [T, n] pass); the runtime skips the step wherever they run (exec_mixed.c), cuBLASLt keeps the two steps. */
@@ -552,9 +561,8 @@ static dsmlp_status mixed_emit(lw *L)
         for (int t = 0; t < p->nsteps; t++)
             if (p->steps[t].kind == STEP_KERNEL && p->steps[t].op.kind == KERN_DEQUANT && p->steps[t].op.deq.out == m->w)
                 groups = p->steps[t].op.deq.groups;
-        int j = act_reader(p, i, KERN_GATED);
-        const int gated = j >= 0;
-        if (j < 0) j = act_reader(p, i, KERN_ACT);
+        int gated;
+        const int j = act_follower(p, i, 1, &gated);
         const plan_act_op *a = j >= 0 ? &p->steps[j].op.act : NULL;
         dsmlp_status s = emit_mixed_variants(L, m, groups, a, gated);
         if (s != DSMLP_OK) return s;
@@ -603,9 +611,7 @@ static dsmlp_status gemv_fuse(lw *L)
         plan_step *st = &p->steps[i];
         plan_gemm *m = &st->gemm;
         if (st->kind != STEP_GEMM || m->decode_kernel < 0) continue;
-        int jg = m->layout == DSMLP_LAYOUT_OUT_IN ? act_reader(p, i, KERN_GATED) : -1;
-        const int gated = jg >= 0;
-        if (jg < 0) jg = act_reader(p, i, KERN_ACT);
+        int gated, jg = act_follower(p, i, m->layout == DSMLP_LAYOUT_OUT_IN, &gated);
         const plan_act_op *a = jg >= 0 ? &p->steps[jg].op.act : NULL;
         if (a && (!gemv_dtype(p->bufs[a->out].dtype) || (a->bias >= 0 && !gemv_dtype(p->bufs[a->bias].dtype)))) a = NULL, jg = -1;
         int writes_x = 0;
