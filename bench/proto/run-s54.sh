@@ -32,18 +32,18 @@ round() {
 }
 round 1
 for t in test_gpu_mlp_cross test_gpu_mlp_family; do
-  timeout 150 $V/uk-$t > /tmp/$t.log 2>&1; echo "== uk $t rc $? ($((SECONDS - s0)) s)"; grep -E "FAIL|cases|Checks|rror" /tmp/$t.log | tail -8
-done
-for t in test_gpu_mlp_cross test_gpu_mlp_family; do
   timeout 150 $V/ukcw-$t > /tmp/$t.log 2>&1; echo "== ukcw $t rc $? ($((SECONDS - s0)) s)"; grep -E "FAIL|cases|Checks|rror" /tmp/$t.log | tail -8
 done
-round 2
+for t in test_gpu_mlp_cross test_gpu_mlp_family; do
+  timeout 150 $V/uk-$t > /tmp/$t.log 2>&1; echo "== uk $t rc $? ($((SECONDS - s0)) s)"; grep -E "FAIL|cases|Checks|rror" /tmp/$t.log | tail -8
+done
 # the int8 GEMV at T = 2 again (GEMV_CODES_MAX_T_BEFORE_MIXED = 1 dates from before the f16-pair products): the
 # mixed kernels off, the GEMVs to T = 2, against the mixed kernels (as loaded) at T = 2
 for blk in gelu_i8_h4096 swiglu_i8_h4096; do
   DSMLP_MIXED_GEMM=0 DSMLP_DECODE_MAX_TOKENS=2 timeout 60 $V/head --block $blk --tokens 1,2 --reps 50 \
-    --no-tune --layout out_in 2>&1 | grep -E "T=" | sed "s/^/gemv2 out_in /"
-  timeout 60 $V/head --block $blk --tokens 2 --reps 50 --no-tune --layout out_in 2>&1 | grep -E "T=" | sed "s/^/head out_in /"
+    --no-tune --layout out_in 2>&1 | grep -E "T=" | sed "s/^/gemv2 $blk /"
+  timeout 60 $V/head --block $blk --tokens 2 --reps 50 --no-tune --layout out_in 2>&1 | grep -E "T=" | sed "s/^/head $blk /"
 done | awk '{print $1, $2, $3, $4, $6, $8}'
+round 2
 build-gpu/bin/s52/read_floor 2>&1 | grep -v "^$"
 echo "all $((SECONDS - s0)) s"
