@@ -6,7 +6,7 @@
 # of weights stay in L2 between replays); uknef both. GELU-4096 f16 as the control (its K fill the loop already;
 # evict-first was worth 2-3 us there). Then uk's GPU tests (the GEMV at small K: mlp_cross H 512, the family cases),
 # a second round, the int8 GEMV at T = 2, and read_floor (call 2's output was cut by the reply's tail).
-# Fifty-fourth session: the same call, plus ukcw (uk + gemv-io-narrow-cw.patch: [in,out] GEMVs take the fewest columns
+# Fifty-fourth session: run-s53b.sh (deleted) plus ukcw (uk + gemv-io-narrow-cw.patch: [in,out] GEMVs take the fewest columns
 # a block that still fit one wave, so BERT's N = 768 runs 96 blocks, not 24) on the [in,out] runs, and its tests.
 # Most important first: a time limit cuts the least.
 #   bash bench/proto/run-s54.sh     carry: build-gpu/bin/s52, build-gpu/bin/s54, build-gpu/lib
