@@ -16,27 +16,23 @@ tar -xJf build-gpu/bin/s54/store.tar.xz -C $DSMLP_CACHE_DIR
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 V=build-gpu/bin/s54
 s0=$SECONDS
+bench1() {   # BUILD LAYOUT BLOCK ROUND: T = 1, 2 into bench.txt, each line prefixed "BUILD LAYOUT rROUND"
+  timeout 60 $V/$1 --block $3 --tokens 1,2 --reps 50 --no-tune --layout $2 2>&1 | grep -E "T=" | sed "s/^/$1 $2 r$4 /" >> $OUT/bench.txt
+}
 round() {
   for b in head uk nef uknef; do
-    for lay in out_in in_out; do for blk in bert_erf_f16_h768 bert_f16_h768; do
-      timeout 60 $V/$b --block $blk --tokens 1,2 --reps 50 --no-tune --layout $lay 2>&1 | grep -E "T=" | sed "s/^/$b $lay r$1 /" >> $OUT/bench.txt
-    done; done
-    timeout 60 $V/$b --block gelu_f16_h4096 --tokens 1,2 --reps 50 --no-tune --layout out_in 2>&1 | grep -E "T=" | sed "s/^/$b out_in r$1 /" >> $OUT/bench.txt
+    for lay in out_in in_out; do for blk in bert_erf_f16_h768 bert_f16_h768; do bench1 $b $lay $blk $1; done; done
+    bench1 $b out_in gelu_f16_h4096 $1
   done
-  for blk in bert_erf_f16_h768 bert_f16_h768 gelu_f16_h4096; do
-    timeout 60 $V/ukcw --block $blk --tokens 1,2 --reps 50 --no-tune --layout in_out 2>&1 | grep -E "T=" | sed "s/^/ukcw in_out r$1 /" >> $OUT/bench.txt
-  done
-  timeout 60 $V/uk --block gelu_f16_h4096 --tokens 1,2 --reps 50 --no-tune --layout in_out 2>&1 | grep -E "T=" | sed "s/^/uk in_out r$1 /" >> $OUT/bench.txt
+  for blk in bert_erf_f16_h768 bert_f16_h768 gelu_f16_h4096; do bench1 ukcw in_out $blk $1; done
+  bench1 uk in_out gelu_f16_h4096 $1
   echo "round $1 done $((SECONDS - s0)) s (build layout round block T as-loaded main-route us)"
   grep " r$1 " $OUT/bench.txt | awk '{print $1, $2, $3, $4, $5, $7, $9}'
 }
 round 1
-for t in test_gpu_mlp_cross test_gpu_mlp_family; do
-  timeout 150 $V/ukcw-$t > /tmp/$t.log 2>&1; echo "== ukcw $t rc $? ($((SECONDS - s0)) s)"; grep -E "FAIL|cases|Checks|rror" /tmp/$t.log | tail -8
-done
-for t in test_gpu_mlp_cross test_gpu_mlp_family; do
-  timeout 150 $V/uk-$t > /tmp/$t.log 2>&1; echo "== uk $t rc $? ($((SECONDS - s0)) s)"; grep -E "FAIL|cases|Checks|rror" /tmp/$t.log | tail -8
-done
+for b in ukcw uk; do for t in test_gpu_mlp_cross test_gpu_mlp_family; do
+  timeout 150 $V/$b-$t > /tmp/$t.log 2>&1; echo "== $b $t rc $? ($((SECONDS - s0)) s)"; grep -E "FAIL|cases|Checks|rror" /tmp/$t.log | tail -8
+done; done
 # the int8 GEMV at T = 2 again (GEMV_CODES_MAX_T_BEFORE_MIXED = 1 dates from before the f16-pair products): the
 # mixed kernels off, the GEMVs to T = 2, against the mixed kernels (as loaded) at T = 2
 for blk in gelu_i8_h4096 swiglu_i8_h4096; do
