@@ -8,6 +8,7 @@
 # a second round, the int8 GEMV at T = 2, and read_floor (call 2's output was cut by the reply's tail).
 # Fifty-fourth session: run-s53b.sh (deleted) plus ukcw (uk + gemv-io-narrow-cw.patch: [in,out] GEMVs take the fewest columns
 # a block that still fit one wave, so BERT's N = 768 runs 96 blocks, not 24) on the [in,out] runs, and its tests.
+# Fifty-fifth session: head (main at f3e2f75, after 4969e6f) runs the two test suites too.
 # Most important first: a time limit cuts the least.
 #   bash bench/proto/run-s54.sh     carry: build-gpu/bin/s52, build-gpu/bin/s54, build-gpu/lib
 export NCCL_NVLS_ENABLE=0 DSMLP_COMPILE_THREADS=16 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
@@ -30,7 +31,7 @@ round() {
   grep " r$1 " $OUT/bench.txt | awk '{print $1, $2, $3, $4, $5, $7, $9}'
 }
 round 1
-for b in ukcw uk; do for t in test_gpu_mlp_cross test_gpu_mlp_family; do
+for b in ukcw uk head; do for t in test_gpu_mlp_cross test_gpu_mlp_family; do
   timeout 150 $V/$b-$t > /tmp/$t.log 2>&1; echo "== $b $t rc $? ($((SECONDS - s0)) s)"; grep -E "FAIL|cases|Checks|rror" /tmp/$t.log | tail -8
 done; done
 # the int8 GEMV at T = 2 again (GEMV_CODES_MAX_T_BEFORE_MIXED = 1 dates from before the f16-pair products): the
