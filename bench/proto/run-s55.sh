@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fifty-fifth session, one call for both (a start failed between them): run-s55-ab.sh (~90 s), then the GPU suite in
 # what is left of the call, without test_gpu_stream's ring case (the stream ring kernels pin their variants: neither
-# change of this landing reaches them; it passed on 4969e6f's parent).
+# change of this landing reaches them; it passed in the fifty-first session, bench/RESULTS.md).
 #   bash bench/proto/run-s55.sh     carry: build-gpu/bin, build-gpu/lib, build-gpu/tests, build-gpu/CTestTestfile.cmake
 bash bench/proto/run-s55-ab.sh
 echo "suite from $SECONDS s"
