@@ -5,4 +5,4 @@
 #   bash bench/proto/run-s55.sh     carry: build-gpu/bin, build-gpu/lib, build-gpu/tests, build-gpu/CTestTestfile.cmake
 bash bench/proto/run-s55-ab.sh
 echo "suite from $SECONDS s"
-LIMIT=$((575 - SECONDS)) STREAM_CASES="stream small" bash bench/proto/run-s55-suite.sh
+LIMIT=$((${TOTAL:-575} - SECONDS)) STREAM_CASES="stream small" bash bench/proto/run-s55-suite.sh
