@@ -9,7 +9,7 @@ tar -xJf build-gpu/bin/s55/store.tar.xz -C $DSMLP_CACHE_DIR
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 B=build-gpu/bin/dsmlp-bench
 s0=$SECONDS
-for r in 1 2; do
+for r in ${ROUNDS:-1 2}; do
   for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096; do
     timeout 60 $B --block $blk --tokens 1,2,3 --reps 50 --no-tune --layout out_in 2>&1 | grep "T=" | sed "s/^/new r$r /"
     DSMLP_DECODE_MAX_TOKENS=1 timeout 60 $B --block $blk --tokens 1,2,3 --reps 50 --no-tune --layout out_in 2>&1 |

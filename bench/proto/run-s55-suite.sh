@@ -16,7 +16,7 @@ run_case() {   # test case
 }
 for c in quant error heuristic mixed mixed_two_groups; do run_case test_gpu_quant $c & done
 for c in ${STREAM_CASES:-stream ring small}; do run_case test_gpu_stream $c & done
-timeout $LIMIT ctest --test-dir build-gpu -L gpu -E "test_gpu_stream|test_gpu_quant" -j 6 --timeout $((LIMIT-10)) \
+timeout $LIMIT ctest --test-dir build-gpu -L gpu -E "test_gpu_stream|test_gpu_quant${CTEST_ALSO_SKIP:+|$CTEST_ALSO_SKIP}" -j 6 --timeout $((LIMIT-10)) \
     > $OUT/ctest.log 2>&1
 grep -vE "^ *Start|^$" $OUT/ctest.log
 wait
