@@ -197,7 +197,16 @@ template <int TT> struct ds_kc {
     static constexpr ds_i64 kpad = (DS_K + 15) / 16 * 16;
     static constexpr ds_i64 fit = (DS_XS_ELEMS / TT) / 256 * 256;
     static constexpr int value = (int)(kpad <= DS_XS_ELEMS / TT ? kpad : fit);
+    static constexpr ds_i64 first = value < DS_K ? value : DS_K;   // rows of the first (fullest) chunk
 };
+
+// Loads in flight for a thread or lane: `want`, but no more than `units` (what one chunk of k gives it: with more the
+// unrolled loop never runs and every load goes one at a time through the tail, as at BERT's K = 768 / 3072), at least 1.
+__device__ __forceinline__ constexpr int ds_fit_loads(int want, ds_i64 units)
+{
+    const int w = want < 1 ? 1 : want;
+    return units < w ? (units < 1 ? 1 : (int)units) : w;
+}
 
 // xs[t][i] = x[t, c0 + i] for i < kc; zeros for T <= t < TT (their sums are never stored).
 template <int TT>
@@ -221,10 +230,8 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
                                         const void *bias, const void *cptr, ds_x_t *xs, float *red)
 {
     (void)sc;   // float weights only ([in,out])
-    constexpr int KC = ds_kc<TT>::value, KS = DS_THREADS / DS_CW, U0 = TT <= 2 ? DS_U : DS_U / 2;
-    // no more loads in flight than a chunk gives a thread: else the main loop never runs and the rows go one load
-    // at a time through the tail (BERT's K = 768: 12 dependent L2 trips a thread)
-    constexpr int RT = (int)((KC < DS_K ? KC : DS_K) / KS), U = U0 < RT ? U0 : RT < 1 ? 1 : RT;
+    constexpr int KC = ds_kc<TT>::value, KS = DS_THREADS / DS_CW;
+    constexpr int U = ds_fit_loads(TT <= 2 ? DS_U : DS_U / 2, ds_kc<TT>::first / KS);   // rows of a chunk a thread
     const int c = threadIdx.x % DS_CW, ks = threadIdx.x / DS_CW, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const ds_i64 s = (ds_i64)blockIdx.x * DS_CW + c;
     const bool valid = s < DS_N / DS_VEC;
@@ -305,10 +312,7 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
 {
     (void)sc;
     constexpr int KC = ds_kc<TT>::value, NW = DS_THREADS / 32;
-    constexpr int U0 = (TT <= 2 ? DS_U : DS_U / 2) / DS_CW, U1 = U0 < 1 ? 1 : U0;
-    // no more loads in flight than a chunk gives a lane: else the main loop never runs and the vectors go one load
-    // at a time through the tail (BERT's second GEMV, K = 3072: 12 dependent L2 trips a lane)
-    constexpr int VL = (int)((KC < DS_K ? KC : DS_K) / DS_VEC / 32), U = U1 < VL ? U1 : VL < 1 ? 1 : VL;
+    constexpr int U = ds_fit_loads((TT <= 2 ? DS_U : DS_U / 2) / DS_CW, ds_kc<TT>::first / DS_VEC / 32);   // vectors a lane
     (void)red;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int rounds = (int)((DS_B1 + gridDim.x - 1) / gridDim.x);   // the same in every warp: uniform barriers

@@ -2,20 +2,5 @@
 # session 44: the whole GPU suite (stream included) on the tree with gelu-silu-sfu-land.patch applied (landed as 3b0c496), in one call:
 # the two long tests' Check cases run as separate processes beside ctest of the rest, so the wall time is the longest
 # case's, not the sum. carry build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
-export NCCL_NVLS_ENABLE=0
-export DSMLP_COMPILE_THREADS=2
-export DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-LIMIT=${LIMIT:-500}
-run_case() {   # test case
-    local t0=$(date +%s)
-    CK_RUN_CASE=$2 timeout $LIMIT build-gpu/tests/$1 > $OUT/$1-$2.log 2>&1
-    local rc=$?
-    echo "$1 case $2: rc $rc, $(( $(date +%s) - t0 )) s, $(grep -E '^[0-9]+%:' $OUT/$1-$2.log)"
-}
-for c in quant heuristic mixed mixed_two_groups; do run_case test_gpu_quant $c & done
-for c in stream ring small; do run_case test_gpu_stream $c & done
-timeout $LIMIT ctest --test-dir build-gpu -L gpu -E "test_gpu_stream|test_gpu_quant" -j 6 --timeout $((LIMIT-10)) \
-    > $OUT/ctest.log 2>&1
-grep -vE "^ *Start|^$" $OUT/ctest.log
-wait
+# (Now a caller of run-s55-suite.sh, which grew knobs: test_gpu_quant's cases as they were then.)
+QUANT_CASES="quant heuristic mixed mixed_two_groups" LIMIT=${LIMIT:-500} exec bash bench/proto/run-s55-suite.sh

@@ -1,20 +1,21 @@
 #!/bin/bash
-# Fifty-fifth session, call 2: the whole GPU suite (stream included) on main with the GEMV loads fit to a chunk (65498fa) and
-# the GEMV on codes to T = 2 (lower.c), in one call:
-# the two long tests' Check cases run as separate processes beside ctest of the rest, so the wall time is the longest
-# case's, not the sum. carry build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
+# The GPU suite in one call (fifty-fifth session; grown from run-s44-suite.sh, now a caller of this): the two long
+# tests' Check cases run as separate processes beside ctest of the rest, so the wall time is the longest case's, not
+# the sum. Knobs: LIMIT (s, each process), QUANT_CASES / STREAM_CASES (test_gpu_quant's / test_gpu_stream's cases),
+# CTEST_ALSO_SKIP (a regex of more tests to leave out), DSMLP_COMPILE_THREADS (each process; default 2).
+#   bash bench/proto/run-s55-suite.sh    carry build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
 export NCCL_NVLS_ENABLE=0
-export DSMLP_COMPILE_THREADS=2
+export DSMLP_COMPILE_THREADS=${DSMLP_COMPILE_THREADS:-2}
 export DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 LIMIT=${LIMIT:-540}
 run_case() {   # test case
-    local t0=$(date +%s)
+    local t0; t0=$(date +%s)
     CK_RUN_CASE=$2 timeout $LIMIT build-gpu/tests/$1 > $OUT/$1-$2.log 2>&1
     local rc=$?
     echo "$1 case $2: rc $rc, $(( $(date +%s) - t0 )) s, $(grep -E '^[0-9]+%:' $OUT/$1-$2.log)"
 }
-for c in quant error heuristic mixed mixed_two_groups; do run_case test_gpu_quant $c & done
+for c in ${QUANT_CASES:-quant error heuristic mixed mixed_two_groups}; do run_case test_gpu_quant $c & done
 for c in ${STREAM_CASES:-stream ring small}; do run_case test_gpu_stream $c & done
 timeout $LIMIT ctest --test-dir build-gpu -L gpu -E "test_gpu_stream|test_gpu_quant${CTEST_ALSO_SKIP:+|$CTEST_ALSO_SKIP}" -j 6 --timeout $((LIMIT-10)) \
     > $OUT/ctest.log 2>&1
