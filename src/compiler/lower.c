@@ -221,11 +221,12 @@ static const char *mixed_unsupported(lw *L, const plan_gemm *m, const graph_node
 }
 
 /* The decode variant of GEMM step m: a generated GEMV kernel (not a step of its own), for T <= decode_max_tokens
-** but: a GEMV on codes serves T = 1 only where mixed-input kernels serve the rest (at T = 2 they were 1.5-3.5 us
-** faster than a GEMV on codes built for T <= 2); with decode_max_tokens auto (-1: PLAN_DECODE_AUTO_MAX_T), an
+** but: a GEMV on codes serves T <= 2 only where mixed-input kernels serve the rest (built for T <= 8 it lost T = 4 / 8
+** by 15-70 us; at T = 2 it lost 1.5-3.5 us in the twenty-seventh session and won 3.2 in the fifty-fifth, GELU-4096
+** int8 on an H100: 56.8 vs 60.0, SwiGLU level); with decode_max_tokens auto (-1: PLAN_DECODE_AUTO_MAX_T), an
 ** [in,out] GEMV serves T = 1 only (built for T <= 2 it lost 1-4 us to cuBLASLt at T = 2 and up to 2 at T = 1, where
 ** the [out,in] one won 2.5-7 at T = 2: bench/RESULTS.md, twenty-seventh session). */
-#define GEMV_CODES_MAX_T_BEFORE_MIXED 1
+#define GEMV_CODES_MAX_T_BEFORE_MIXED 2
 #define GEMV_IN_OUT_AUTO_MAX_T 1
 static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
 {
