@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (The rule lost: bench/RESULTS.md, fifty-sixth session, call 4; reverted, kept as bench/proto/float-gated-first.patch.)
 # Fifty-sixth session, call 4: the float wgmma kernels on a gated [out,in] first GEMM from T = 3 (PLAN_FLOAT_GATED,
 # main + the change): SwiGLU-4096 bf16 as loaded against DSMLP_MIXED_GEMM=0 (at T <= 32 that is the old rule: the
 # 4096-wide GEMMs on cuBLASLt, the decode GEMV at T <= 2 either way), two rounds; then the GPU tests whose blocks

@@ -70,12 +70,6 @@ typedef enum plan_epilogue {
 #define PLAN_FLOAT_NARROW_N     1024
 #define PLAN_FLOAT_NARROW_MAX_T 32
 #define PLAN_FLOAT_NARROW(m) ((m)->n <= PLAN_FLOAT_NARROW_N)
-/* ... and, on a first GEMM whose kernels apply the gating ([out,in], mixed_gated: no [T, 2I] intermediate, no gated
-** kernel), at T = PLAN_FLOAT_GATED_MIN_T..PLAN_FLOAT_NARROW_MAX_T past the decode GEMV: SwiGLU-4096 bf16 0.4-3.2 us
-** faster at T = 3..32 on an H100 with the wgmma kernels pinned, where GELU-4096 f16 (ungated) lost up to 1.8 at T = 3
-** (bench/RESULTS.md, fifty-sixth session) */
-#define PLAN_FLOAT_GATED_MIN_T 3
-#define PLAN_FLOAT_GATED(m) ((m)->mixed_gated && (m)->layout == DSMLP_LAYOUT_OUT_IN)
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
 
 /* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
