@@ -4,18 +4,21 @@
 # T = 3..32, but the first GEMM alone on them 2-4 µs behind (float-gated-first.patch, reverted). Builds:
 #   head = main; gb = float-gated-block.patch (both GEMMs of a gated block from T = 3: the candidate, with tests);
 #   gs = gb + float-gated-second-only.patch (the second GEMM alone: which half wins);
+#   ga = gb + float-second-any.patch (also the second GEMM of an ungated block: GELU-4096 f16, whose pinned pair lost
+#        up to 1.8 µs at T = 3, perhaps by its first GEMM);
 #   pin = head with DSMLP_MIXED_GEMM=2 (both, every T: the fifty-sixth session's winner).
 # Then gb's GPU tests (test_gpu_mlp_cross runs gated H 512 at T = 7 as loaded; test_gpu_mlp_family; test_gpu_wgmma).
 # Land gb if it is ahead of head at T = 3..32 on both SwiGLU blocks and its tests pass.
 #   make the binaries (a fresh checkout: build-gpu first, README):
 #     VARIANT_TESTS="test_gpu_mlp_cross test_gpu_mlp_family test_gpu_wgmma" bash bench/build_variant.sh gb bench/proto/float-gated-block.patch
-#     VARIANT_TESTS=none bash bench/build_variant.sh gs bench/proto/float-gated-block.patch bench/proto/float-gated-second-only.patch
+#     VARIANT_TESTS=test_gpu_wgmma bash bench/build_variant.sh gs bench/proto/float-gated-block.patch bench/proto/float-gated-second-only.patch
+#     VARIANT_TESTS=test_gpu_wgmma bash bench/build_variant.sh ga bench/proto/float-gated-block.patch bench/proto/float-second-any.patch
 #     the store: run-s57.sh's STORE line below (bench/store_prefill.sh)
 #   bash bench/proto/run-s57.sh    carry: build-gpu/bin build-gpu/lib
 # STORE: B=build-gpu/bin/dsmlp-bench; bench/store_prefill.sh build-gpu/bin/s57/store.tar.xz 1,2,3,4,8,16,32 \
 #   $B:swiglu_bf16_h4096 gb:swiglu_bf16_h4096 gs:swiglu_bf16_h4096 $B:swiglu_bf16_h4096:1,2,3,4,8,16,32:DSMLP_MIXED_GEMM=2 \
 #   $B:swiglu_bf16_h8192 gb:swiglu_bf16_h8192 gs:swiglu_bf16_h8192 $B:swiglu_bf16_h8192:1,2,3,4,8,16,32:DSMLP_MIXED_GEMM=2 \
-#   $B:gelu_f16_h4096 gb:gelu_f16_h4096
+#   $B:gelu_f16_h4096 gb:gelu_f16_h4096 ga:gelu_f16_h4096 ga:swiglu_bf16_h4096 $B:gelu_f16_h4096:1,2,3,4,8,16,32:DSMLP_MIXED_GEMM=2
 export NCCL_NVLS_ENABLE=0 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
 export DSMLP_CACHE_DIR=/tmp/c-b && mkdir -p $DSMLP_CACHE_DIR
 tar -xJf build-gpu/bin/s57/store.tar.xz -C $DSMLP_CACHE_DIR
@@ -30,7 +33,8 @@ for r in 1 2; do
     run head-r$r build-gpu/bin/dsmlp-bench $blk; run gb-r$r $V/gb $blk; run gs-r$r $V/gs $blk
     run pin-r$r build-gpu/bin/dsmlp-bench $blk DSMLP_MIXED_GEMM=2
   done
-  run head-r$r build-gpu/bin/dsmlp-bench gelu_f16_h4096; run gb-r$r $V/gb gelu_f16_h4096
+  run head-r$r build-gpu/bin/dsmlp-bench gelu_f16_h4096; run gb-r$r $V/gb gelu_f16_h4096; run ga-r$r $V/ga gelu_f16_h4096
+  run pin-r$r build-gpu/bin/dsmlp-bench gelu_f16_h4096 DSMLP_MIXED_GEMM=2; run ga-r$r $V/ga swiglu_bf16_h4096
   echo "round $r done $SECONDS s (build-round block T as-loaded main-steps us)"
 done
 export DSMLP_COMPILE_THREADS=5
