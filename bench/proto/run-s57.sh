@@ -9,7 +9,7 @@
 #   pin = head with DSMLP_MIXED_GEMM=2 (both, every T: the fifty-sixth session's winner).
 # Then gb's GPU tests (test_gpu_mlp_cross runs gated H 512 at T = 7 as loaded; test_gpu_mlp_family; test_gpu_wgmma).
 # Land gb if it is ahead of head at T = 3..32 on both SwiGLU blocks and its tests pass.
-#   make the binaries (a fresh checkout: build-gpu first, README):
+#   make the binaries and the store: bash bench/proto/prep-s57.sh (what it does, by hand; a fresh checkout: build-gpu first, README):
 #     VARIANT_TESTS="test_gpu_mlp_cross test_gpu_mlp_family test_gpu_wgmma" bash bench/build_variant.sh gb bench/proto/float-gated-block.patch
 #     VARIANT_TESTS=test_gpu_wgmma bash bench/build_variant.sh gs bench/proto/float-gated-block.patch bench/proto/float-gated-second-only.patch
 #     VARIANT_TESTS=test_gpu_wgmma bash bench/build_variant.sh ga bench/proto/float-gated-block.patch bench/proto/float-second-any.patch
