@@ -17,5 +17,7 @@ SEED=$([ -f $seed ] && echo $seed || true) bash bench/store_prefill.sh build-gpu
   $B:swiglu_bf16_h4096 gb:swiglu_bf16_h4096 gs:swiglu_bf16_h4096 ga:swiglu_bf16_h4096 \
   $B:swiglu_bf16_h4096:1,2,3,4,8,16,32:DSMLP_MIXED_GEMM=2 \
   $B:swiglu_bf16_h8192 gb:swiglu_bf16_h8192 gs:swiglu_bf16_h8192 $B:swiglu_bf16_h8192:1,2,3,4,8,16,32:DSMLP_MIXED_GEMM=2 \
-  $B:gelu_f16_h4096 gb:gelu_f16_h4096 ga:gelu_f16_h4096 $B:gelu_f16_h4096:1,2,3,4,8,16,32:DSMLP_MIXED_GEMM=2
+  $B:gelu_f16_h4096 gb:gelu_f16_h4096 ga:gelu_f16_h4096 $B:gelu_f16_h4096:1,2,3,4,8,16,32:DSMLP_MIXED_GEMM=2 \
+  $B:gelu_i8_h4096:1,2,3 $B:swiglu_i8_h4096:1,2,3 $B:gelu_i8_h4096:1,2,3:DSMLP_DECODE_MAX_TOKENS=1 \
+  $B:swiglu_i8_h4096:1,2,3:DSMLP_DECODE_MAX_TOKENS=1
 du -sh build-gpu/bin build-gpu/lib
