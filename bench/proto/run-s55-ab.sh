@@ -3,11 +3,9 @@
 # GEMV_CODES_MAX_T_BEFORE_MIXED 2) against the old rule (DSMLP_DECODE_MAX_TOKENS=1: every GEMM of these blocks reads
 # codes, so that is exactly T = 1 only), int8 and fp8, T = 1 / 2 / 3, two rounds; then main's standing at every T.
 #   bash bench/proto/run-s55-ab.sh     carry: build-gpu/bin, build-gpu/lib
-# Knobs: ROUNDS ("1 2"), AB_BLOCKS (the A/B's blocks), STANDING=0 (no standing runs).
-export NCCL_NVLS_ENABLE=0 DSMLP_COMPILE_THREADS=16 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
-export DSMLP_CACHE_DIR=/tmp/c-b && mkdir -p $DSMLP_CACHE_DIR
-tar -xJf build-gpu/bin/s55/store.tar.xz -C $DSMLP_CACHE_DIR
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+# Knobs: ROUNDS ("1 2"), AB_BLOCKS (the A/B's blocks), STANDING=0 (no standing runs), STORE (the carried store).
+export DSMLP_COMPILE_THREADS=16
+. bench/proto/device-env.sh ${STORE:-build-gpu/bin/s55/store.tar.xz}
 B=build-gpu/bin/dsmlp-bench
 s0=$SECONDS
 for r in ${ROUNDS:-1 2}; do

@@ -10,10 +10,8 @@
 #      tanh and erf, both layouts (the fifty-third session's 11.4 vs 9.4 was before the loads fix);
 #  (3) peers.py (f16 / bf16 4096-wide blocks and BERT-base, T = 1..128, one process) on main's library.
 #   bash bench/proto/run-s56.sh    carry: build-gpu/bin, build-gpu/lib (store: build-gpu/bin/s56/store.tar.xz)
-export NCCL_NVLS_ENABLE=0 DSMLP_COMPILE_THREADS=16 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
-export DSMLP_CACHE_DIR=/tmp/c-b && mkdir -p $DSMLP_CACHE_DIR
-tar -xJf build-gpu/bin/s56/store.tar.xz -C $DSMLP_CACHE_DIR
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+export DSMLP_COMPILE_THREADS=16
+. bench/proto/device-env.sh build-gpu/bin/s56/store.tar.xz
 B=build-gpu/bin/dsmlp-bench
 STANDING=0 AB_BLOCKS="gelu_i8_h4096 swiglu_i8_h4096" bash bench/proto/run-s55-ab.sh | grep -v NVIDIA
 s0=$SECONDS

@@ -3,10 +3,8 @@
 # fp8 4096-wide blocks at T = 2..16 (call 2 saw the route, with the mixed kernels off, beat them at GELU int8 T = 2 / 3),
 # and the f16 / bf16 blocks at T = 3..32 as loaded against the wgmma kernels at every T (DSMLP_MIXED_GEMM=2).
 #   bash bench/proto/run-s56b.sh    carry: build-gpu/bin, build-gpu/lib (store: build-gpu/bin/s56/store.tar.xz)
-export NCCL_NVLS_ENABLE=0 DSMLP_COMPILE_THREADS=16 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
-export DSMLP_CACHE_DIR=/tmp/c-b && mkdir -p $DSMLP_CACHE_DIR
-tar -xJf build-gpu/bin/s56/store.tar.xz -C $DSMLP_CACHE_DIR
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+export DSMLP_COMPILE_THREADS=16
+. bench/proto/device-env.sh build-gpu/bin/s56/store.tar.xz
 B=build-gpu/bin/dsmlp-bench
 s0=$SECONDS
 for r in 1 2; do

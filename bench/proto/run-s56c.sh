@@ -5,10 +5,7 @@
 # 4096-wide GEMMs on cuBLASLt, the decode GEMV at T <= 2 either way), two rounds; then the GPU tests whose blocks
 # now take the kernels as loaded (test_gpu_mlp_cross: gated H 512 at T = 7; test_gpu_mlp_family; test_gpu_wgmma).
 #   bash bench/proto/run-s56c.sh    carry: build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
-export NCCL_NVLS_ENABLE=0 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
-export DSMLP_CACHE_DIR=/tmp/c-b && mkdir -p $DSMLP_CACHE_DIR
-tar -xJf build-gpu/bin/s56/store.tar.xz -C $DSMLP_CACHE_DIR
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+. bench/proto/device-env.sh build-gpu/bin/s56/store.tar.xz
 B=build-gpu/bin/dsmlp-bench
 for r in 1 2; do
   timeout 40 $B --block swiglu_bf16_h4096 --tokens 1,2,3,4,8,16,32 --reps 50 --no-tune --layout out_in 2>&1 | grep "T=" | sed "s/^/new r$r /"

@@ -19,23 +19,16 @@
 #   $B:swiglu_bf16_h4096 gb:swiglu_bf16_h4096 gs:swiglu_bf16_h4096 $B:swiglu_bf16_h4096:1,2,3,4,8,16,32:DSMLP_MIXED_GEMM=2 \
 #   $B:swiglu_bf16_h8192 gb:swiglu_bf16_h8192 gs:swiglu_bf16_h8192 $B:swiglu_bf16_h8192:1,2,3,4,8,16,32:DSMLP_MIXED_GEMM=2 \
 #   $B:gelu_f16_h4096 gb:gelu_f16_h4096 ga:gelu_f16_h4096 ga:swiglu_bf16_h4096 $B:gelu_f16_h4096:1,2,3,4,8,16,32:DSMLP_MIXED_GEMM=2
-export NCCL_NVLS_ENABLE=0 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
-export DSMLP_CACHE_DIR=/tmp/c-b && mkdir -p $DSMLP_CACHE_DIR
-tar -xJf build-gpu/bin/s57/store.tar.xz -C $DSMLP_CACHE_DIR
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+. bench/proto/device-env.sh build-gpu/bin/s57/store.tar.xz
 V=build-gpu/bin/var
 run() {   # label binary block [VAR=VALUE]
   env ${4:-X=} timeout 60 $2 --block $3 --tokens 1,2,3,4,8,16,32 --reps 50 --no-tune --layout out_in 2>&1 | grep "T=" |
     awk -v l=$1 '{print l, $1, $2, $4, $6}'
 }
 # First, the fifty-sixth session's landing (the codes GEMV at T = 2) against the old rule on whatever card this is (it
-# was measured on an H100 only; the issues name the H200): main vs DSMLP_DECODE_MAX_TOKENS=1, T = 1..3, one round.
-for blk in gelu_i8_h4096 swiglu_i8_h4096; do
-  timeout 60 build-gpu/bin/dsmlp-bench --block $blk --tokens 1,2,3 --reps 50 --no-tune --layout out_in 2>&1 | grep "T=" |
-    awk '{print "codes-t2", $1, $2, $4, $6}'
-  DSMLP_DECODE_MAX_TOKENS=1 timeout 60 build-gpu/bin/dsmlp-bench --block $blk --tokens 1,2,3 --reps 50 --no-tune \
-    --layout out_in 2>&1 | grep "T=" | awk '{print "codes-t1", $1, $2, $4, $6}'
-done
+# was measured on an H100 only; the issues name the H200): one round, int8 GELU / SwiGLU-4096, T = 1..3.
+STORE=build-gpu/bin/s57/store.tar.xz ROUNDS=1 STANDING=0 AB_BLOCKS="gelu_i8_h4096 swiglu_i8_h4096" \
+  bash bench/proto/run-s55-ab.sh | grep -v NVIDIA
 for r in 1 2; do
   for blk in swiglu_bf16_h4096 swiglu_bf16_h8192; do
     run head-r$r build-gpu/bin/dsmlp-bench $blk; run gb-r$r $V/gb $blk; run gs-r$r $V/gs $blk
