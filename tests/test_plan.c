@@ -721,8 +721,9 @@ START_TEST(wgmma_float_variant)
     dsmlp_ctx *ctx = tu_ctx();
     static const struct { dsmlp_layout lay; const char *arch; int max_t, want; } cases[] = {
         {DSMLP_LAYOUT_OUT_IN, "sm_90", 256, 1}, {DSMLP_LAYOUT_IN_OUT, "sm_90", 256, 1},
-        {DSMLP_LAYOUT_OUT_IN, "sm_80", 256, 0}, {DSMLP_LAYOUT_OUT_IN, "sm_90", 32, 2},
-        {DSMLP_LAYOUT_IN_OUT, "sm_90", 2, 2}, {DSMLP_LAYOUT_OUT_IN, "sm_90", 1, 0}};
+        {DSMLP_LAYOUT_OUT_IN, "sm_80", 256, 0}, {DSMLP_LAYOUT_OUT_IN, "sm_90", 32, 1},   /* gated [out,in]: from T = 3 */
+        {DSMLP_LAYOUT_OUT_IN, "sm_90", 2, 2}, {DSMLP_LAYOUT_IN_OUT, "sm_90", 32, 2}, {DSMLP_LAYOUT_IN_OUT, "sm_90", 2, 2},
+        {DSMLP_LAYOUT_OUT_IN, "sm_90", 1, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         dsmlp_mlp_config c;
         family(GATED_GELU_LN, 1, 0, DSMLP_BF16, &c);
@@ -800,6 +801,59 @@ START_TEST(float_narrow_rule)
         }
         dsmlp_plan_free(h);
     }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* The rule for float wgmma kernels in a gated block (plan.h PLAN_FLOAT_GATED): both GEMMs of SwiGLU-4096 bf16 `[out,in]`
+** on 132 SMs take them at T = 3..32 past the decode GEMV (T <= 2), built wherever max_tokens reaches 3, and from 33 as
+** before; not the same block `[in,out]`, not GELU-4096's (ungated) below 33. */
+START_TEST(float_gated_rule)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    static fake_rt f;
+    fake_rt_init(&f);
+    static const int64_t Ts[] = {1, 2, 3, 4, 8, 16, 17, 32, 33, 64, 65, 128};
+    for (int v = 0; v < 3; v++) {   /* SwiGLU [out,in], SwiGLU [in,out], GELU [out,in] */
+        dsmlp_mlp_config c;
+        family(v < 2 ? LLAMA : GPT2, 1, 0, v < 2 ? DSMLP_BF16 : DSMLP_F16, &c);
+        c.hidden = 4096, c.intermediate = v < 2 ? 14336 : 16384;
+        c.layout = v == 1 ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN;
+        for (int mt = 16; mt <= 128; mt *= 8) {   /* below the 33..128 range, and in it */
+            max_tok = mt;
+            dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+            const plan *p = h->p;
+            const plan_gemm *g1 = NULL, *g2 = NULL;
+            for (int i = 0; i < p->nsteps; i++)
+                if (p->steps[i].kind == STEP_GEMM) *(g1 ? &g2 : &g1) = &p->steps[i].gemm;
+            ck_assert(g1 && g2 && g2->n == 4096);
+            const int from1 = v == 0 ? PLAN_FLOAT_GATED_MIN_T : PLAN_FLOAT_MIXED_MIN_T(c.layout);
+            const int from2 = from1;
+            ck_assert_msg(PLAN_GEMM_HAS_MIXED(g1) == (mt >= from1), "block %d, max_tokens %d: first GEMM's kernels", v, mt);
+            ck_assert_msg(PLAN_GEMM_HAS_MIXED(g2) == (mt >= from2), "block %d, max_tokens %d: second GEMM's kernels", v, mt);
+            ck_assert_int_eq(PLAN_FLOAT_GATED(g1), v == 0);
+            ck_assert_int_eq(PLAN_FLOAT_GATED(g2), v == 0);
+            ck_assert_int_eq(g1->decode_max_T, v == 1 ? 1 : 2);
+            for (size_t i = 0; i < sizeof Ts / sizeof *Ts && Ts[i] <= mt; i++) {
+                const int64_t T = Ts[i];
+                const int want1 = T >= from1 && T > g1->decode_max_T && PLAN_GEMM_HAS_MIXED(g1);
+                const int want2 = T >= from2 && T > g2->decode_max_T && PLAN_GEMM_HAS_MIXED(g2);
+                mixed_pick mp = {-1, 0, 0, 0};
+                ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g1, T, &mp) == want1, "block %d, max_tokens %d: first GEMM at T = %lld",
+                              v, mt, (long long)T);
+                if (want1 && T <= 64) ck_assert_msg(mp.tokens == 64 && mp.kernel == g1->mixed_kernel[2], "T = %lld: %d tokens",
+                                                    (long long)T, mp.tokens);
+                ck_assert_msg(dsmlpR_mixed_serves(p, &f.rt, g2, T) == want2, "block %d, max_tokens %d: second GEMM at T = %lld",
+                              v, mt, (long long)T);
+            }
+            char *t;
+            TU_OK(ctx, dsmlp_plan_explain(h, &t));
+            ck_assert_msg((strstr(t, "at T = 3..32 (a gated block's GEMM)") != NULL) == (v == 0), "%s", t);
+            dsmlp_free(t);
+            dsmlp_plan_free(h);
+        }
+    }
+    max_tok = -1;
     dsmlp_ctx_free(ctx);
 }
 END_TEST
@@ -1773,6 +1827,7 @@ int main(void)
     tcase_add_test(tc, decode_half_pairs);
     tcase_add_test(tc, wgmma_float_variant);
     tcase_add_test(tc, float_narrow_rule);
+    tcase_add_test(tc, float_gated_rule);
     tcase_add_test(tc, split_scratch_size);
     tcase_add_test(tc, tuned_gemm_choice);
     tcase_add_test(tc, explain_text);

@@ -301,14 +301,27 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
     return DSMLP_OK;
 }
 
+/* Whether GEMM group G is one of a gated block's: a gated step reads its output whole as [up | gate] (mixed_emit then
+** gives its kernels the gating, act_reader permitting), or its input is a gated step's output (PLAN_FLOAT_GATED). */
+static int gated_block(const lw *L, const fuse_group *G)
+{
+    for (int i = 0; i < L->r->ngroups; i++) {
+        const fuse_group *o = &L->r->groups[i];
+        if (o->kind == FG_GATED && ((o->gated.in == G->out && o->gated.in2 < 0) || o->out == G->gemm.x)) return 1;
+    }
+    return 0;
+}
+
 /* The same kernels on an f16/bf16 weight parameter as stored (no scales; [in,out]: A MN-major), 64- and 128-token
-** widths: they beat cuBLASLt at T = 33..128 ([in,out]: 65..128), on a narrow output from T = 2 (exec_mixed.c's rule).
-** Only where max_tokens reaches that range. */
-static dsmlp_status lower_wgmma_float(lw *L, plan_step *st)
+** widths: they beat cuBLASLt at T = 33..128 ([in,out]: 65..128), on a narrow output from T = 2 and in a gated
+** [out,in] block from T = 3 (exec_mixed.c's rule). Only where max_tokens reaches that range. */
+static dsmlp_status lower_wgmma_float(lw *L, const fuse_group *G, plan_step *st)
 {
     plan_gemm *m = &st->gemm;
     const plan_buf *B = L->p->bufs;
-    if (L->p->max_tokens < (PLAN_FLOAT_NARROW(m) ? 2 : PLAN_FLOAT_MIXED_MIN_T(m->layout)) && L->p->mixed_mode != 2)
+    m->gated_block = m->layout == DSMLP_LAYOUT_OUT_IN && gated_block(L, G);
+    const int64_t from = PLAN_FLOAT_NARROW(m) ? 2 : m->gated_block ? PLAN_FLOAT_GATED_MIN_T : PLAN_FLOAT_MIXED_MIN_T(m->layout);
+    if (L->p->max_tokens < from && L->p->mixed_mode != 2)
         return DSMLP_OK;
     const char *why = dsmlpC_emit_mixed_unsupported(L->p->arch, m->layout, B[m->w].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
     if (why) return DSMLP_OK;   /* cuBLASLt, as before */
@@ -340,14 +353,14 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->decode_kernel = -1, m->decode_max_T = 0;
     m->decode_q = m->decode_scales = -1, m->decode_groups = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = -1;
-    m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1, m->mixed_gated = 0;
+    m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1, m->mixed_gated = 0, m->gated_block = 0;
     m->decode_act_out = m->decode_act_bias = -1;
     m->decode_norm = -1;
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)
         return dsmlpB_err_set(L->ctx, DSMLP_ERR_UNSUPPORTED, "lower: matmul %%%d: an operand has no buffer", G->nodes[0]);
     dsmlp_status s = L->p->decode_max_tokens > 0 ? lower_gemv(L, m, w) : DSMLP_OK;
     if (s == DSMLP_OK && w->op == DSMLP_OP_DEQUANT && L->p->mixed_mode > 0) s = lower_mixed(L, st, w);
-    if (s == DSMLP_OK && w->op == DSMLP_OP_PARAM && L->p->mixed_mode > 0) s = lower_wgmma_float(L, st);
+    if (s == DSMLP_OK && w->op == DSMLP_OP_PARAM && L->p->mixed_mode > 0) s = lower_wgmma_float(L, G, st);
     return s;
 }
 

@@ -70,6 +70,12 @@ typedef enum plan_epilogue {
 #define PLAN_FLOAT_NARROW_N     1024
 #define PLAN_FLOAT_NARROW_MAX_T 32
 #define PLAN_FLOAT_NARROW(m) ((m)->n <= PLAN_FLOAT_NARROW_N)
+/* ... and on both GEMMs of a gated [out,in] block (plan_gemm.gated_block) at T = PLAN_FLOAT_GATED_MIN_T..
+** PLAN_FLOAT_NARROW_MAX_T past the decode GEMV: on an H100 SwiGLU-4096 bf16 0.8-3.0 us faster at T = 3..32, SwiGLU-8192
+** 8-26, where the first alone lost 2-4 and the second alone 6-37 (bench/RESULTS.md, fifty-sixth and fifty-seventh
+** sessions) */
+#define PLAN_FLOAT_GATED_MIN_T 3
+#define PLAN_FLOAT_GATED(m) ((m)->gated_block)
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
 
 /* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
@@ -115,6 +121,9 @@ typedef struct plan_gemm {
     ** dequant step and the mixed-input kernels (exec_mixed.c). -1: it reads w. */
     int           decode_q, decode_scales;
     int64_t       decode_groups;
+    /* 1: an [out,in] float GEMM of a gated block (a gated step reads its output whole, or wrote its input): its wgmma
+    ** kernels serve from T = PLAN_FLOAT_GATED_MIN_T (exec_mixed.c) */
+    int           gated_block;
 } plan_gemm;
 
 typedef enum plan_kernel_kind {
