@@ -258,7 +258,7 @@ static void fake_rt_init(fake_rt *f)
 {
     memset(f, 0, sizeof *f);
     f->cu.cuTensorMapEncodeTiled = fake_encode, f->cu.cuLaunchKernelEx = fake_launch_ex;
-    f->dev.cu = &f->cu, f->dev.sm_count = 132;
+    f->dev.cu = &f->cu, f->dev.sm_count = 132, f->dev.dram_gbs = 3352;   /* an H100 SXM's */
     f->rt.dev = &f->dev;
 }
 
@@ -806,8 +806,9 @@ START_TEST(float_narrow_rule)
 END_TEST
 
 /* The rule for float wgmma kernels in a gated block (plan.h PLAN_FLOAT_GATED): both GEMMs of SwiGLU-4096 bf16 `[out,in]`
-** on 132 SMs take them at T = 3..32 past the decode GEMV (T <= 2), built wherever max_tokens reaches 3, and from 33 as
-** before; not the same block `[in,out]`, not GELU-4096's (ungated) below 33. */
+** on 132 SMs take them at T = 3..32 past the decode GEMV (T <= 2) on a card with an H100's DRAM rate, not an H200's,
+** built wherever max_tokens reaches 3, and from 33 as before; not the same block `[in,out]`, not GELU-4096's (ungated)
+** below 33. */
 START_TEST(float_gated_rule)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -834,21 +835,26 @@ START_TEST(float_gated_rule)
             ck_assert_int_eq(PLAN_FLOAT_GATED(g1), v == 0);
             ck_assert_int_eq(PLAN_FLOAT_GATED(g2), v == 0);
             ck_assert_int_eq(g1->decode_max_T, v == 1 ? 1 : 2);
-            for (size_t i = 0; i < sizeof Ts / sizeof *Ts && Ts[i] <= mt; i++) {
-                const int64_t T = Ts[i];
-                const int want1 = T >= from1 && T > g1->decode_max_T && PLAN_GEMM_HAS_MIXED(g1);
-                const int want2 = T >= from2 && T > g2->decode_max_T && PLAN_GEMM_HAS_MIXED(g2);
-                mixed_pick mp = {-1, 0, 0, 0};
-                ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g1, T, &mp) == want1, "block %d, max_tokens %d: first GEMM at T = %lld",
-                              v, mt, (long long)T);
-                if (want1 && T <= 64) ck_assert_msg(mp.tokens == 64 && mp.kernel == g1->mixed_kernel[2], "T = %lld: %d tokens",
-                                                    (long long)T, mp.tokens);
-                ck_assert_msg(dsmlpR_mixed_serves(p, &f.rt, g2, T) == want2, "block %d, max_tokens %d: second GEMM at T = %lld",
-                              v, mt, (long long)T);
+            for (int card = 0; card < 2; card++) {   /* an H100 SXM's peak DRAM rate, then an H200's: not there */
+                f.dev.dram_gbs = card ? 4915 : 3352;
+                const int at1 = card && v == 0 ? PLAN_FLOAT_MIXED_MIN_T(c.layout) : from1, at2 = card && v == 0 ? at1 : from2;
+                for (size_t i = 0; i < sizeof Ts / sizeof *Ts && Ts[i] <= mt; i++) {
+                    const int64_t T = Ts[i];
+                    const int want1 = T >= at1 && T > g1->decode_max_T && PLAN_GEMM_HAS_MIXED(g1);
+                    const int want2 = T >= at2 && T > g2->decode_max_T && PLAN_GEMM_HAS_MIXED(g2);
+                    mixed_pick mp = {-1, 0, 0, 0};
+                    ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g1, T, &mp) == want1, "block %d, card %d, max_tokens %d: first GEMM "
+                                  "at T = %lld", v, card, mt, (long long)T);
+                    if (want1 && T <= 64) ck_assert_msg(mp.tokens == 64 && mp.kernel == g1->mixed_kernel[2], "T = %lld: %d tokens",
+                                                        (long long)T, mp.tokens);
+                    ck_assert_msg(dsmlpR_mixed_serves(p, &f.rt, g2, T) == want2, "block %d, card %d, max_tokens %d: second GEMM "
+                                  "at T = %lld", v, card, mt, (long long)T);
+                }
             }
+            f.dev.dram_gbs = 3352;
             char *t;
             TU_OK(ctx, dsmlp_plan_explain(h, &t));
-            ck_assert_msg((strstr(t, "at T = 3..32 (a gated block's GEMM)") != NULL) == (v == 0), "%s", t);
+            ck_assert_msg((strstr(t, "at T = 3..32 (a gated block's GEMM, on cards with a peak DRAM rate under 4000 GB/s)") != NULL) == (v == 0), "%s", t);
             dsmlp_free(t);
             dsmlp_plan_free(h);
         }

@@ -75,6 +75,10 @@ typedef enum plan_epilogue {
 ** 8-26, where the first alone lost 2-4 and the second alone 6-37 (bench/RESULTS.md, fifty-sixth and fifty-seventh
 ** sessions) */
 #define PLAN_FLOAT_GATED_MIN_T 3
+/* ... on cards whose peak DRAM rate is under this (GB/s): the H200 (4.8 TB/s) ran SwiGLU-8192 bf16 8-21 us slower
+** with them at T = 3..32 and SwiGLU-4096 level to 2 slower, where the H100 (3.35) gained: the cuBLASLt kernels keep
+** more of a faster stream in flight (bench/RESULTS.md, fifty-seventh session). A tuned plan decides by timing. */
+#define PLAN_FLOAT_GATED_MAX_DRAM_GBS 4000
 #define PLAN_FLOAT_GATED(m) ((m)->gated_block)
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
 

@@ -67,6 +67,10 @@ dsmlp_status dsmlpR_device_get(dsmlp_ctx *ctx, struct device **out)
     cu->cuDeviceGetAttribute(&d->sm_count, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev);
     cu->cuDeviceGetAttribute(&d->smem_optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, dev);
     cu->cuDeviceGetAttribute(&d->l2_bytes, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, dev);
+    int mem_khz = 0, bus_bits = 0;   /* double data rate: two transfers a clock */
+    if (cu->cuDeviceGetAttribute(&mem_khz, CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, dev) == CUDA_SUCCESS &&
+        cu->cuDeviceGetAttribute(&bus_bits, CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, dev) == CUDA_SUCCESS)
+        d->dram_gbs = (int)(2.0 * mem_khz * 1e3 * (bus_bits / 8) / 1e9);
     snprintf(d->arch, sizeof d->arch, "sm_%d%d", d->cc_major, d->cc_minor);
     d->pdl = d->cc_major >= 9 && cu->cuLaunchKernelEx != NULL;
     if (cu->cuDeviceGetName(d->name, (int)sizeof d->name, dev) != CUDA_SUCCESS)

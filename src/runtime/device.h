@@ -16,6 +16,7 @@ struct device {
     int             sm_count;
     int             smem_optin;    /* max dynamic smem per block (opt-in)     */
     int             l2_bytes;
+    int             dram_gbs;      /* peak DRAM rate in GB/s (memory clock x bus width; 0: not reported) */
     int             pdl;           /* programmatic dependent launch: cc >= 9.0 and cuLaunchKernelEx */
     char            arch[16];      /* "sm_90"                                 */
     char            name[256];     /* cuDeviceGetName                         */

@@ -56,9 +56,11 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** (plan.h PLAN_FLOAT_NARROW: cuBLASLt splits k there and reduces in a kernel of its own, which costs a
     ** latency-bound block more than the generated kernel's smaller grid); in a gated [out,in] block from T = 3
     ** (PLAN_FLOAT_GATED: both GEMMs; the gating in the first's epilogue saves the gated kernel and the [T, 2I] round
-    ** trip, the second starts under the first's tail by programmatic dependent launch). */
-    const int narrow = flt && (PLAN_FLOAT_NARROW(g) ? T >= 2 : PLAN_FLOAT_GATED(g) && T >= PLAN_FLOAT_GATED_MIN_T) &&
-                       T <= PLAN_FLOAT_NARROW_MAX_T;
+    ** trip, the second starts under the first's tail by programmatic dependent launch) on cards with a peak DRAM
+    ** rate under 4 TB/s. */
+    const int gated = PLAN_FLOAT_GATED(g) && T >= PLAN_FLOAT_GATED_MIN_T && rt->dev->dram_gbs > 0 &&
+                      rt->dev->dram_gbs < PLAN_FLOAT_GATED_MAX_DRAM_GBS;   /* H100 yes, H200 no (plan.h) */
+    const int narrow = flt && (PLAN_FLOAT_NARROW(g) ? T >= 2 : gated) && T <= PLAN_FLOAT_NARROW_MAX_T;
     if (p->mixed_mode != 2 && tuned < 0 && flt && !narrow &&
         (T < PLAN_FLOAT_MIXED_MIN_T(g->layout) || T > PLAN_FLOAT_MIXED_MAX_T))
         return 0;
