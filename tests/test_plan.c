@@ -815,18 +815,19 @@ START_TEST(float_gated_rule)
     static fake_rt f;
     fake_rt_init(&f);
     static const int64_t Ts[] = {1, 2, 3, 4, 8, 16, 17, 32, 33, 64, 65, 128};
-    for (int v = 0; v < 3; v++) {   /* SwiGLU [out,in], SwiGLU [in,out], GELU [out,in] */
+    for (int v = 0; v < 4; v++) {   /* SwiGLU [out,in], SwiGLU [in,out], GELU [out,in], SwiGLU [out,in] split_w1 */
         dsmlp_mlp_config c;
-        family(v < 2 ? LLAMA : GPT2, 1, 0, v < 2 ? DSMLP_BF16 : DSMLP_F16, &c);
-        c.hidden = 4096, c.intermediate = v < 2 ? 14336 : 16384;
+        family(v != 2 ? LLAMA : GPT2, 1, 0, v != 2 ? DSMLP_BF16 : DSMLP_F16, &c);
+        c.hidden = 4096, c.intermediate = v != 2 ? 14336 : 16384;
         c.layout = v == 1 ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN;
+        c.split_w1 = v == 3;
         for (int mt = 16; mt <= 128; mt *= 8) {   /* below the 33..128 range, and in it */
             max_tok = mt;
             dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
             const plan *p = h->p;
             const plan_gemm *g1 = NULL, *g2 = NULL;
-            for (int i = 0; i < p->nsteps; i++)
-                if (p->steps[i].kind == STEP_GEMM) *(g1 ? &g2 : &g1) = &p->steps[i].gemm;
+            for (int i = 0; i < p->nsteps; i++)   /* split_w1: up, gate, down; g1 = up */
+                if (p->steps[i].kind == STEP_GEMM && (!g1 || p->steps[i].gemm.n == 4096)) *(g1 ? &g2 : &g1) = &p->steps[i].gemm;
             ck_assert(g1 && g2 && g2->n == 4096);
             const int from1 = v == 0 ? PLAN_FLOAT_GATED_MIN_T : PLAN_FLOAT_MIXED_MIN_T(c.layout);
             const int from2 = from1;

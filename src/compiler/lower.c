@@ -301,13 +301,15 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
     return DSMLP_OK;
 }
 
-/* Whether GEMM group G is one of a gated block's: a gated step reads its output whole as [up | gate] (mixed_emit then
-** gives its kernels the gating, act_reader permitting), or its input is a gated step's output (PLAN_FLOAT_GATED). */
+/* Whether GEMM group G is one of a gated block's pair (PLAN_FLOAT_GATED): a gated step reads its output whole as
+** [up | gate] (mixed_emit then gives its kernels the gating, act_reader permitting), or its input is such a gated
+** step's output. Not where up and gate are two GEMMs (split_w1): the second GEMM alone on the wgmma kernels ran 6-37
+** us slower than on cuBLASLt (bench/RESULTS.md, fifty-seventh session, gs). */
 static int gated_block(const lw *L, const fuse_group *G)
 {
     for (int i = 0; i < L->r->ngroups; i++) {
         const fuse_group *o = &L->r->groups[i];
-        if (o->kind == FG_GATED && ((o->gated.in == G->out && o->gated.in2 < 0) || o->out == G->gemm.x)) return 1;
+        if (o->kind == FG_GATED && o->gated.in2 < 0 && (o->gated.in == G->out || o->out == G->gemm.x)) return 1;
     }
     return 0;
 }
