@@ -17,6 +17,11 @@ ratio to the best peer, and each result's relative error against a float64
 reference. Run with the GPU machine's python3 (it has PyTorch):
 
     python3 bench/peers.py --lib build/lib/libdsmlp.so [--tokens 1,16,128,1024,8192] [--layout out_in] [--tune]
+                           [--rounds 3]
+
+--rounds N times every peer N times at each point, interleaved (dsmlp, eager, compile, GEMMs, then again), and
+reports the median of the N medians with their range: one pass leaves a card's clock drift on whichever peer ran
+when it moved (the fifty-seventh session's H200 read 98.3 µs for a SwiGLU point the fifty-first read 91.4).
 
 --tune runs dsmlp_plan_tune on each plan before timing (what dsmlp-compile --tune stores for later loads).
 """
@@ -199,8 +204,8 @@ def torch_block(block, out_in=False):
 
 
 # ------------------------------------------------------------- measuring
-def graph_time_us(fn, sets, reps):
-    """Median µs of CUDA-graph replays of fn over rotating input sets."""
+def graph_timer(fn, sets):
+    """Captures fn over rotating input sets as CUDA graphs; returns time(reps): the median µs of reps replays."""
     torch.cuda.synchronize()
     for s in sets:                       # warm-up (also lazy init / autotune)
         fn(*s)
@@ -214,16 +219,34 @@ def graph_time_us(fn, sets, reps):
     for g in graphs:
         g.replay()
     torch.cuda.synchronize()
-    times = []
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    for r in range(reps):
-        g = graphs[r % len(graphs)]
-        start.record()
-        g.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) * 1000.0)
-    return statistics.median(times)
+
+    def time_us(reps):
+        times = []
+        for r in range(reps):
+            g = graphs[r % len(graphs)]
+            start.record()
+            g.replay()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) * 1000.0)
+        return statistics.median(times)
+    return time_us
+
+
+def graph_time_us(fn, sets, reps):
+    """Median µs of CUDA-graph replays of fn over rotating input sets."""
+    return graph_timer(fn, sets)(reps)
+
+
+def time_rounds(timers, reps, rounds):
+    """Each timer's median over `rounds` interleaved rounds (peer after peer, round after round, so a drift of the
+    card's clocks during the run lands on every peer alike), with the rounds' lowest and highest."""
+    samples = {k: [] for k in timers}
+    for _ in range(rounds):
+        for k, t in timers.items():
+            samples[k].append(t(reps))
+    return {k: dict(us=statistics.median(v), lo=min(v), hi=max(v)) for k, v in samples.items()}
 
 
 def measure_copy_bw(dev):
@@ -277,6 +300,8 @@ def main():
     ap.add_argument("--tokens", default="1,16,128,1024,8192")
     ap.add_argument("--blocks", default=DEFAULT_BLOCKS, help="comma-separated: " + ",".join(b["name"] for b in BLOCKS))
     ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="interleaved rounds of every peer at each point; µs is their median, the range is printed")
     ap.add_argument("--sets", type=int, default=0, help="input sets to rotate (0: enough to exceed L2)")
     ap.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     ap.add_argument("--tune", action="store_true", help="dsmlp_plan_tune each plan first (as dsmlp-compile --tune)")
@@ -284,6 +309,8 @@ def main():
                     help="weights [in,out] (x @ w) or [out,in] (nn.Linear's, F.linear) for every implementation")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
+    if args.rounds < 1 or args.reps < 1:
+        ap.error(f"--rounds and --reps must be at least 1 (got {args.rounds} and {args.reps})")
 
     dev = torch.device("cuda")
     torch._dynamo.config.recompile_limit = 64
@@ -331,7 +358,6 @@ def main():
                 ds.bind(plan, "out", out)
                 ds.run(plan, T)
 
-            res = {}
             compiled = None
             if not args.no_compile:
                 # A fresh compile per (block, T): one shared code object would hit
@@ -343,15 +369,14 @@ def main():
             out.fill_(float("nan"))
             run_dsmlp(*sets[0])
             torch.cuda.synchronize()
-            res["dsmlp"] = dict(err=rel_err(out, ref))
+            errs = {"dsmlp": rel_err(out, ref), "eager": rel_err(fn(sets[0][0], sets[0][1], params), ref)}
             # Binding happens at capture time: each graph keeps its own pointers.
-            res["dsmlp"]["us"] = graph_time_us(run_dsmlp, sets, args.reps)
-            res["eager"] = dict(err=rel_err(fn(sets[0][0], sets[0][1], params), ref),
-                                us=graph_time_us(lambda A, X, o: fn(A, X, params), sets, args.reps))
+            timers = {"dsmlp": graph_timer(run_dsmlp, sets),
+                      "eager": graph_timer(lambda A, X, o: fn(A, X, params), sets)}
             if compiled is not None:
                 try:
-                    res["compile"] = dict(err=rel_err(compiled(sets[0][0], sets[0][1], params), ref),
-                                          us=graph_time_us(lambda A, X, o: compiled(A, X, params), sets, args.reps))
+                    errs["compile"] = rel_err(compiled(sets[0][0], sets[0][1], params), ref)
+                    timers["compile"] = graph_timer(lambda A, X, o: compiled(A, X, params), sets)
                 except Exception as e:  # report, don't hide
                     print(f"torch.compile failed for {block['name']} T={T}: {e}", flush=True)
             w1, w2 = params["w1"], params["w2"]
@@ -362,15 +387,22 @@ def main():
             def gemms(A, X, o):
                 u = A @ w1m
                 torch.matmul(u[:, :inner] if u.shape[1] != inner else u, w2m, out=o)
-            res["cublas_gemms"] = dict(err=float("nan"), us=graph_time_us(gemms, sets, args.reps))
+            errs["cublas_gemms"] = float("nan")
+            timers["cublas_gemms"] = graph_timer(gemms, sets)
+            res = time_rounds(timers, args.reps, args.rounds)
+            for k, r in res.items():
+                r["err"] = errs[k]
+            del timers
             floor_us, nbytes, flops = block_floor(block, T, rbw, rate)
             # issue 9's bar: the faster of torch.compile and the cuBLAS GEMMs alone (eager too, when it is faster)
             best_peer = min(v["us"] for k, v in res.items() if k in ("eager", "compile", "cublas_gemms"))
             for name, r in res.items():
-                rows.append(dict(card=card, block=block["name"], T=T, impl=name, us=r["us"], err=r["err"],
+                rows.append(dict(card=card, block=block["name"], T=T, impl=name, us=r["us"], us_lo=r["lo"], us_hi=r["hi"],
+                                 rounds=args.rounds, err=r["err"],
                                  floor_us=floor_us, ratio_floor=r["us"] / floor_us, tbps=nbytes / (r["us"] * 1e-6) / 1e12,
                                  ratio_best_peer=r["us"] / best_peer))
-            line = " ".join(f"{k}={v['us']:.1f}us({v['us'] / floor_us:.2f}x)" for k, v in res.items())
+            spread = lambda v: f"[{v['lo']:.1f}-{v['hi']:.1f}]" if args.rounds > 1 else ""
+            line = " ".join(f"{k}={v['us']:.1f}us{spread(v)}({v['us'] / floor_us:.2f}x)" for k, v in res.items())
             print(f"{block['name']:<18} T={T:<5} floor={floor_us:.1f}us {line} "
                   f"err dsmlp={res['dsmlp']['err']:.2e} eager={res['eager']['err']:.2e}", flush=True)
 
@@ -382,8 +414,9 @@ def main():
         by.setdefault((r["block"], r["T"]), {})[r["impl"]] = r
     for (b, T), d in by.items():
         ds_ = d["dsmlp"]
-        get = lambda k: f"{d[k]['us']:.1f}" if k in d else "n/a"
-        print(f"| {b} | {T} | {ds_['floor_us']:.1f} | {ds_['us']:.1f} | {ds_['ratio_floor']:.2f} | {ds_['tbps']:.2f} | {get('eager')} | "
+        get = lambda k: (f"{d[k]['us']:.1f}" + (f" ({d[k]['us_lo']:.1f}-{d[k]['us_hi']:.1f})" if args.rounds > 1 else "")
+                         if k in d else "n/a")
+        print(f"| {b} | {T} | {ds_['floor_us']:.1f} | {get('dsmlp')} | {ds_['ratio_floor']:.2f} | {ds_['tbps']:.2f} | {get('eager')} | "
               f"{get('compile')} | {get('cublas_gemms')} | {ds_['ratio_best_peer']:.2f} | {ds_['err']:.1e} |")
     if args.json:
         with open(args.json, "w") as f:

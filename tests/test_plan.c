@@ -721,7 +721,8 @@ START_TEST(wgmma_float_variant)
     dsmlp_ctx *ctx = tu_ctx();
     static const struct { dsmlp_layout lay; const char *arch; int max_t, want; } cases[] = {
         {DSMLP_LAYOUT_OUT_IN, "sm_90", 256, 1}, {DSMLP_LAYOUT_IN_OUT, "sm_90", 256, 1},
-        {DSMLP_LAYOUT_OUT_IN, "sm_80", 256, 0}, {DSMLP_LAYOUT_OUT_IN, "sm_90", 32, 1},   /* gated [out,in]: from T = 3 */
+        /* max_tokens 32: only the narrow second GEMM's (5632 rows are under PLAN_FLOAT_PAIR_MIN_ROWS: no pair) */
+        {DSMLP_LAYOUT_OUT_IN, "sm_80", 256, 0}, {DSMLP_LAYOUT_OUT_IN, "sm_90", 32, 2},
         {DSMLP_LAYOUT_OUT_IN, "sm_90", 2, 2}, {DSMLP_LAYOUT_IN_OUT, "sm_90", 32, 2}, {DSMLP_LAYOUT_IN_OUT, "sm_90", 2, 2},
         {DSMLP_LAYOUT_OUT_IN, "sm_90", 1, 0}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -805,21 +806,24 @@ START_TEST(float_narrow_rule)
 }
 END_TEST
 
-/* The rule for float wgmma kernels in a gated block (plan.h PLAN_FLOAT_GATED): both GEMMs of SwiGLU-4096 bf16 `[out,in]`
-** on 132 SMs take them at T = 3..32 past the decode GEMV (T <= 2) on a card with an H100's DRAM rate, not an H200's,
-** built wherever max_tokens reaches 3, and from 33 as before; not the same block `[in,out]`, not GELU-4096's (ungated)
-** below 33. */
-START_TEST(float_gated_rule)
+/* The rule for float wgmma kernels on a block's pair of GEMMs (plan.h PLAN_FLOAT_PAIR), on 132 SMs: both GEMMs of
+** SwiGLU-4096 bf16 `[out,in]` (gated) and of GELU-4096 f16 either layout (ungated) take them at T = 3..64 past the decode
+** GEMV on a card with an H100's DRAM rate, not an H200's, built wherever max_tokens reaches 3, and as before past 64
+** (`[out,in]` from 33, `[in,out]` from 65); not SwiGLU `[in,out]`, not SwiGLU with up and gate apart (split_w1), not
+** BERT-base (3072 rows: 24 tiles, under PLAN_FLOAT_PAIR_MIN_ROWS), whose narrow second GEMM keeps T = 2..32. */
+START_TEST(float_pair_rule)
 {
     dsmlp_ctx *ctx = tu_ctx();
     static fake_rt f;
     fake_rt_init(&f);
     static const int64_t Ts[] = {1, 2, 3, 4, 8, 16, 17, 32, 33, 64, 65, 128};
-    for (int v = 0; v < 4; v++) {   /* SwiGLU [out,in], SwiGLU [in,out], GELU [out,in], SwiGLU [out,in] split_w1 */
+    /* SwiGLU [out,in], SwiGLU [in,out], GELU [out,in], SwiGLU [out,in] split_w1, GELU [in,out], BERT-base [out,in] */
+    for (int v = 0; v < 6; v++) {
+        const int gelu = v == 2 || v == 4 || v == 5, pair = v == 0 || v == 2 || v == 4;
         dsmlp_mlp_config c;
-        family(v != 2 ? LLAMA : GPT2, 1, 0, v != 2 ? DSMLP_BF16 : DSMLP_F16, &c);
-        c.hidden = 4096, c.intermediate = v != 2 ? 14336 : 16384;
-        c.layout = v == 1 ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN;
+        family(v == 5 ? BERT : gelu ? GPT2 : LLAMA, 1, 0, gelu ? DSMLP_F16 : DSMLP_BF16, &c);
+        c.hidden = v == 5 ? 768 : 4096, c.intermediate = v == 5 ? 3072 : gelu ? 16384 : 14336;
+        c.layout = v == 1 || v == 4 ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN;
         c.split_w1 = v == 3;
         for (int mt = 16; mt <= 128; mt *= 8) {   /* below the 33..128 range, and in it */
             max_tok = mt;
@@ -827,22 +831,25 @@ START_TEST(float_gated_rule)
             const plan *p = h->p;
             const plan_gemm *g1 = NULL, *g2 = NULL;
             for (int i = 0; i < p->nsteps; i++)   /* split_w1: up, gate, down; g1 = up */
-                if (p->steps[i].kind == STEP_GEMM && (!g1 || p->steps[i].gemm.n == 4096)) *(g1 ? &g2 : &g1) = &p->steps[i].gemm;
-            ck_assert(g1 && g2 && g2->n == 4096);
-            const int from1 = v == 0 ? PLAN_FLOAT_GATED_MIN_T : PLAN_FLOAT_MIXED_MIN_T(c.layout);
-            const int from2 = from1;
+                if (p->steps[i].kind == STEP_GEMM && (!g1 || p->steps[i].gemm.n == c.hidden)) *(g1 ? &g2 : &g1) = &p->steps[i].gemm;
+            ck_assert(g1 && g2 && g2->n == c.hidden);
+            const int narrow2 = v == 5;   /* BERT's second GEMM (768 rows): T = 2..32 on any card */
+            const int from1 = pair ? PLAN_FLOAT_PAIR_MIN_T : PLAN_FLOAT_MIXED_MIN_T(c.layout), from2 = narrow2 ? 2 : from1;
             ck_assert_msg(PLAN_GEMM_HAS_MIXED(g1) == (mt >= from1), "block %d, max_tokens %d: first GEMM's kernels", v, mt);
             ck_assert_msg(PLAN_GEMM_HAS_MIXED(g2) == (mt >= from2), "block %d, max_tokens %d: second GEMM's kernels", v, mt);
-            ck_assert_int_eq(PLAN_FLOAT_GATED(g1), v == 0);
-            ck_assert_int_eq(PLAN_FLOAT_GATED(g2), v == 0);
-            ck_assert_int_eq(g1->decode_max_T, v == 1 ? 1 : 2);
+            ck_assert_msg(PLAN_FLOAT_PAIR(g1) == pair && PLAN_FLOAT_PAIR(g2) == pair, "block %d: pair %lld / %lld", v,
+                          (long long)g1->pair_rows, (long long)g2->pair_rows);
+            if (pair) ck_assert(g1->pair_rows == g1->n && g2->pair_rows == g1->n);
+            ck_assert_int_eq(g1->decode_max_T, c.layout == DSMLP_LAYOUT_IN_OUT ? 1 : 2);
             for (int card = 0; card < 2; card++) {   /* an H100 SXM's peak DRAM rate, then an H200's: not there */
                 f.dev.dram_gbs = card ? 4915 : 3352;
-                const int at1 = card && v == 0 ? PLAN_FLOAT_MIXED_MIN_T(c.layout) : from1, at2 = card && v == 0 ? at1 : from2;
                 for (size_t i = 0; i < sizeof Ts / sizeof *Ts && Ts[i] <= mt; i++) {
                     const int64_t T = Ts[i];
-                    const int want1 = T >= at1 && T > g1->decode_max_T && PLAN_GEMM_HAS_MIXED(g1);
-                    const int want2 = T >= at2 && T > g2->decode_max_T && PLAN_GEMM_HAS_MIXED(g2);
+                    const int paired = pair && !card && T >= PLAN_FLOAT_PAIR_MIN_T && T <= PLAN_FLOAT_PAIR_MAX_T;
+                    const int std = v != 5 && T >= PLAN_FLOAT_MIXED_MIN_T(c.layout);   /* BERT's grids fill no 7/10 */
+                    const int want1 = (paired || std) && T > g1->decode_max_T && PLAN_GEMM_HAS_MIXED(g1);
+                    const int want2 = (paired || std || (narrow2 && T >= 2 && T <= PLAN_FLOAT_NARROW_MAX_T)) && T > g2->decode_max_T &&
+                                      PLAN_GEMM_HAS_MIXED(g2);
                     mixed_pick mp = {-1, 0, 0, 0};
                     ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g1, T, &mp) == want1, "block %d, card %d, max_tokens %d: first GEMM "
                                   "at T = %lld", v, card, mt, (long long)T);
@@ -852,10 +859,14 @@ START_TEST(float_gated_rule)
                                   "at T = %lld", v, card, mt, (long long)T);
                 }
             }
+            f.dev.sm_count = 171;   /* a card with more SMs than GELU-4096's 128 tiles fill 3/4 of: not there */
             f.dev.dram_gbs = 3352;
+            if (v == 2) ck_assert(!dsmlpR_mixed_pick(p, &f.rt, g1, 8, NULL) && !dsmlpR_mixed_serves(p, &f.rt, g2, 8));
+            f.dev.sm_count = 132;
             char *t;
             TU_OK(ctx, dsmlp_plan_explain(h, &t));
-            ck_assert_msg((strstr(t, "at T = 3..32 (a gated block's GEMM, on cards with a peak DRAM rate under 4000 GB/s)") != NULL) == (v == 0), "%s", t);
+            const char *range = strstr(t, "at T = 3..64 (one of a block's pair of GEMMs, on cards with a peak DRAM rate under 4000 GB/s");
+            ck_assert_msg((range != NULL) == pair, "block %d: explain %s the pair's range", v, pair ? "lacks" : "has");
             dsmlp_free(t);
             dsmlp_plan_free(h);
         }
@@ -872,6 +883,7 @@ START_TEST(tuned_gemm_choice)
     dsmlp_ctx *ctx = tu_ctx();
     static fake_rt f;
     fake_rt_init(&f);
+    f.dev.dram_gbs = 4915;   /* an H200's: the rule leaves GELU-4096's pair to cuBLASLt at T <= 32 */
     static exec_gemm_pick picks[PLAN_BUCKETS][16];
     for (int b = 0; b < PLAN_BUCKETS; b++) {
         f.rt.pick[b].gemm = picks[b];
@@ -1834,7 +1846,7 @@ int main(void)
     tcase_add_test(tc, decode_half_pairs);
     tcase_add_test(tc, wgmma_float_variant);
     tcase_add_test(tc, float_narrow_rule);
-    tcase_add_test(tc, float_gated_rule);
+    tcase_add_test(tc, float_pair_rule);
     tcase_add_test(tc, split_scratch_size);
     tcase_add_test(tc, tuned_gemm_choice);
     tcase_add_test(tc, explain_text);

@@ -15,8 +15,13 @@
 ** 128-token kernels take MIXED_SMEM_STAGES_128: codes 8 stages of 24 KiB instead of 6 (GELU-4096 int8 T = 65..128
 ** 0.4-2.3 us faster), float weights 6 of 32 KiB instead of 5 (SwiGLU-4096 bf16 T = 65..128 1.3-3.7 us faster,
 ** GELU-4096 f16 level); the same budget at 256 tokens, 5 stages instead of 4, was 1.8-35 us slower at T = 256 / 1024
-** (bench/RESULTS.md, thirty-sixth and thirty-seventh sessions). Blocks of at most MIXED_TWO_PER_SM tokens run two per SM, each with
-** MIXED_SMEM_STAGES_2 bytes of stages. */
+** (bench/RESULTS.md, thirty-sixth and thirty-seventh sessions). Code blocks of at most MIXED_TWO_PER_SM tokens run two
+** per SM, each with MIXED_SMEM_STAGES_2 bytes of stages (their conversion binds them per SM, sixteenth session). Float
+** weights stream without a conversion, and two a SM the dispatcher fills a SM's two slots before the next SM, so a grid
+** under the slots leaves SMs idle (thirty-eighth session): their 64-token blocks run one a SM with MIXED_SMEM_STAGES
+** (6 stages of 24 KiB, not 4) and the one-a-SM register split (H100, both GEMMs on them: GELU-4096 f16 2.0-3.7 us
+** faster at T = 3..64, SwiGLU-8192 bf16 6-13, SwiGLU-4096 level to 1.7; BERT-base as loaded 0.2-0.5 at T = 3..32;
+** bench/RESULTS.md, fifty-eighth session). */
 #define MIXED_SMEM_STAGES     (160 * 1024)
 #define MIXED_SMEM_STAGES_128 (200 * 1024)
 #define MIXED_SMEM_STAGES_2   (96 * 1024)
@@ -81,7 +86,7 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     if (s->io) snprintf(base + strlen(base), sizeof base - strlen(base), "_io");
     dsmlpC_emit_set_name(k, base, 16, uniq);
     const int ba = xa + 1, ca = ba + s->has_bias;
-    const int minb = s->tokens <= MIXED_TWO_PER_SM ? 2 : 1;
+    const int minb = quant && s->tokens <= MIXED_TWO_PER_SM ? 2 : 1;
     /* Narrow blocks stream the weight: 128 k per stage, copied as 128-byte row pieces (bench/proto/tma_patterns.cu:
     ** 3.42 TB/s against 3.25 for 64-byte ones), 256 k (two 128-byte pieces a row) for 16- and 32-token blocks (SwiGLU-4096
     ** int8 T = 16 86.0 -> 82.9 us); wide ones multiply more per byte and keep more, smaller stages. */
@@ -99,8 +104,8 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     /* setmaxnreg (registers per thread: the producer warpgroup's, then the two consumer warpgroups'). One block per
     ** SM: 40 and 232. The 64-token code kernels (two per SM): 24 and 96 - at the launch bound's 80 ptxas serialized
     ** their wgmmas (C7512; GELU-4096 int8 T = 33..64 2.0-2.4 us faster, SwiGLU 2.9-4.5, thirty-sixth session). The
-    ** 16- and 32-token ones and the two-per-SM float kernels keep the launch bound's count. */
-    const int regs_p = minb == 1 ? 40 : quant && s->tokens == 64 ? 24 : 0, regs_c = minb == 1 ? 232 : regs_p ? 96 : 0;
+    ** 16- and 32-token ones keep the launch bound's count. */
+    const int regs_p = minb == 1 ? 40 : s->tokens == 64 ? 24 : 0, regs_c = minb == 1 ? 232 : regs_p ? 96 : 0;
     char nn[32], kk[32], rpg[32], stg[16], sm[24], tok[16], mb[8], bks[8], rp[8], rc[8];
     snprintf(rp, sizeof rp, "%d", regs_p);
     snprintf(rc, sizeof rc, "%d", regs_c);

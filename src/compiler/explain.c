@@ -100,13 +100,14 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                 dsmlpB_sb_printf(&b, "      variants: cuBLASLt for every T\n");
             }
             if (PLAN_GEMM_HAS_MIXED(m) && m->mixed_scales < 0) {
-                char narrow[128] = "", range[320];
+                char narrow[256] = "", range[512];
                 if (PLAN_FLOAT_NARROW(m))
                     snprintf(narrow, sizeof narrow, "at T = 2..%d (a narrow output, n <= %d: cuBLASLt would split k and reduce in a "
                              "kernel of its own) and ", PLAN_FLOAT_NARROW_MAX_T, PLAN_FLOAT_NARROW_N);
-                else if (PLAN_FLOAT_GATED(m))
-                    snprintf(narrow, sizeof narrow, "at T = %d..%d (a gated block's GEMM, on cards with a peak DRAM rate under "
-                             "%d GB/s) and ", PLAN_FLOAT_GATED_MIN_T, PLAN_FLOAT_NARROW_MAX_T, PLAN_FLOAT_GATED_MAX_DRAM_GBS);
+                else if (PLAN_FLOAT_PAIR(m))
+                    snprintf(narrow, sizeof narrow, "at T = %d..%d (one of a block's pair of GEMMs, on cards with a peak DRAM rate "
+                             "under %d GB/s where the first's %lld rows fill 3/4 of the SMs in 128-row tiles) and ",
+                             PLAN_FLOAT_PAIR_MIN_T, PLAN_FLOAT_PAIR_MAX_T, PLAN_FLOAT_PAIR_MAX_DRAM_GBS, (long long)m->pair_rows);
                 snprintf(range, sizeof range, "%sat T = %d..%d where its grid (split) fills 7/10 of the SMs (not where the decode GEMV "
                          "serves), %s", narrow, PLAN_FLOAT_MIXED_MIN_T(m->layout), PLAN_FLOAT_MIXED_MAX_T,
                          narrow[0] || PLAN_FLOAT_MIXED_MIN_T(m->layout) <= 64 ? "one 64-token block for T <= 64, else 128-token ones"

@@ -301,28 +301,54 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
     return DSMLP_OK;
 }
 
-/* Whether GEMM group G is one of a gated block's pair (PLAN_FLOAT_GATED): a gated step reads its output whole as
-** [up | gate] (mixed_emit then gives its kernels the gating, act_reader permitting), or its input is such a gated
-** step's output. Not where up and gate are two GEMMs (split_w1): the second GEMM alone on the wgmma kernels ran 6-37
-** us slower than on cuBLASLt (bench/RESULTS.md, fifty-seventh session, gs). */
-static int gated_block(const lw *L, const fuse_group *G)
+/* Whether group o is a GEMM of a float weight parameter in layout lay (the wgmma kernels read it as stored). */
+static int float_gemm(const lw *L, const fuse_group *o, dsmlp_layout lay)
+{
+    const graph_node *w = o->kind == FG_GEMM ? &L->g->nodes[o->gemm.w] : NULL;
+    return w && w->op == DSMLP_OP_PARAM && w->layout == lay;
+}
+
+/* Such a GEMM writing value v (writes 1) or reading it as x (writes 0); NULL if none. */
+static const fuse_group *float_gemm_at(const lw *L, int v, dsmlp_layout lay, int writes)
 {
     for (int i = 0; i < L->r->ngroups; i++) {
         const fuse_group *o = &L->r->groups[i];
-        if (o->kind == FG_GATED && o->gated.in2 < 0 && (o->gated.in == G->out || o->out == G->gemm.x)) return 1;
+        if (float_gemm(L, o, lay) && (writes ? o->out : o->gemm.x) == v) return o;
     }
-    return 0;
+    return NULL;
+}
+
+/* The rows of the first GEMM of the block's pair that GEMM group G belongs to (PLAN_FLOAT_PAIR), 0 if none: one
+** [up | gate] GEMM whose output a gated step reads whole and the GEMM reading that step's output ([out,in]: mixed_emit
+** gives the first's kernels the gating); or, ungated, a GEMM whose output is the next GEMM's input (its activation in
+** the first's epilogue), either layout. Both weights float parameters of one layout. Not where up and gate are two
+** GEMMs (split_w1): the second GEMM alone on the wgmma kernels ran 6-37 us slower than on cuBLASLt (bench/RESULTS.md,
+** fifty-seventh session, gs); not through an activation step of its own (erf-GELU, SiLU: not measured). */
+static int64_t pair_rows(const lw *L, const fuse_group *G)
+{
+    const dsmlp_layout lay = L->g->nodes[G->gemm.w].layout;
+    const fuse_group *first = NULL;
+    if (float_gemm_at(L, G->out, lay, 0)) first = G;                    /* ungated: G feeds the next GEMM */
+    else first = float_gemm_at(L, G->gemm.x, lay, 1);                   /* ungated: G reads the previous one */
+    for (int i = 0; !first && lay == DSMLP_LAYOUT_OUT_IN && i < L->r->ngroups; i++) {
+        const fuse_group *o = &L->r->groups[i];
+        if (o->kind != FG_GATED || o->gated.in2 >= 0) continue;
+        if (o->gated.in == G->out && float_gemm_at(L, o->out, lay, 0)) first = G;    /* G feeds the gated step */
+        else if (o->out == G->gemm.x) first = float_gemm_at(L, o->gated.in, lay, 1);  /* G reads its output */
+    }
+    const int64_t rows = first ? graph_w_out(&L->g->nodes[first->gemm.w]) : 0;
+    return rows >= PLAN_FLOAT_PAIR_MIN_ROWS ? rows : 0;
 }
 
 /* The same kernels on an f16/bf16 weight parameter as stored (no scales; [in,out]: A MN-major), 64- and 128-token
-** widths: they beat cuBLASLt at T = 33..128 ([in,out]: 65..128), on a narrow output from T = 2 and in a gated
-** [out,in] block from T = 3 (exec_mixed.c's rule). Only where max_tokens reaches that range. */
+** widths: they beat cuBLASLt at T = 33..128 ([in,out]: 65..128), on a narrow output from T = 2 and as one of a
+** block's pair from T = 3 (exec_mixed.c's rule). Only where max_tokens reaches that range. */
 static dsmlp_status lower_wgmma_float(lw *L, const fuse_group *G, plan_step *st)
 {
     plan_gemm *m = &st->gemm;
     const plan_buf *B = L->p->bufs;
-    m->gated_block = m->layout == DSMLP_LAYOUT_OUT_IN && gated_block(L, G);
-    const int64_t from = PLAN_FLOAT_NARROW(m) ? 2 : m->gated_block ? PLAN_FLOAT_GATED_MIN_T : PLAN_FLOAT_MIXED_MIN_T(m->layout);
+    m->pair_rows = pair_rows(L, G);
+    const int64_t from = PLAN_FLOAT_NARROW(m) ? 2 : PLAN_FLOAT_PAIR(m) ? PLAN_FLOAT_PAIR_MIN_T : PLAN_FLOAT_MIXED_MIN_T(m->layout);
     if (L->p->max_tokens < from && L->p->mixed_mode != 2)
         return DSMLP_OK;
     const char *why = dsmlpC_emit_mixed_unsupported(L->p->arch, m->layout, B[m->w].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
@@ -355,7 +381,7 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->decode_kernel = -1, m->decode_max_T = 0;
     m->decode_q = m->decode_scales = -1, m->decode_groups = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = -1;
-    m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1, m->mixed_gated = 0, m->gated_block = 0;
+    m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1, m->mixed_gated = 0, m->pair_rows = 0;
     m->decode_act_out = m->decode_act_bias = -1;
     m->decode_norm = -1;
     if (m->x < 0 || m->w < 0 || (G->gemm.bias >= 0 && m->bias < 0) || (G->gemm.c >= 0 && m->c < 0) || m->d < 0)

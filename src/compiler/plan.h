@@ -70,16 +70,24 @@ typedef enum plan_epilogue {
 #define PLAN_FLOAT_NARROW_N     1024
 #define PLAN_FLOAT_NARROW_MAX_T 32
 #define PLAN_FLOAT_NARROW(m) ((m)->n <= PLAN_FLOAT_NARROW_N)
-/* ... and on both GEMMs of a gated [out,in] block (plan_gemm.gated_block) at T = PLAN_FLOAT_GATED_MIN_T..
-** PLAN_FLOAT_NARROW_MAX_T past the decode GEMV: on an H100 SwiGLU-4096 bf16 0.8-3.0 us faster at T = 3..32, SwiGLU-8192
-** 8-26, where the first alone lost 2-4 and the second alone 6-37 (bench/RESULTS.md, fifty-sixth and fifty-seventh
-** sessions) */
-#define PLAN_FLOAT_GATED_MIN_T 3
+/* ... and on both GEMMs of a block's pair (plan_gemm.pair_rows: one [up | gate] GEMM feeding a gated step and the
+** GEMM after it, [out,in]; or an ungated block's GEMM feeding the next GEMM, either layout) at T = PLAN_FLOAT_PAIR_MIN_T..
+** PLAN_FLOAT_PAIR_MAX_T past the decode GEMV, where the first GEMM's 128-row tiles number at least 3/4 of the SMs (a
+** grid that fills them without a k split; BERT-base's 3072 rows: 24 tiles, its first GEMM on them lost 3 us). On an
+** H100: SwiGLU-4096 bf16 0.8-3.0 us faster at T = 3..32, SwiGLU-8192 8-26, where the first alone lost 2-4 and the second
+** alone 6-37 (fifty-sixth and fifty-seventh sessions); with the float kernels one a SM (emit_mixed.c) GELU-4096 f16
+** `[out,in]` 3.6-5.4 us faster at T = 3..64 than cuBLASLt, `[in,out]` 1.7-9.1 (bench/RESULTS.md, fifty-eighth session) */
+#define PLAN_FLOAT_PAIR_MIN_T 3
+#define PLAN_FLOAT_PAIR_MAX_T 64
+/* ... built only where the first GEMM has at least this many rows: 64 tiles, 3/4 of the fewest SMs an sm_90 part
+** has (78); below it no card's rule would take them */
+#define PLAN_FLOAT_PAIR_MIN_ROWS 8192
 /* ... on cards whose peak DRAM rate is under this (GB/s): the H200 (4.8 TB/s) ran SwiGLU-8192 bf16 8-21 us slower
-** with them at T = 3..32 and SwiGLU-4096 level to 2 slower, where the H100 (3.35) gained: the cuBLASLt kernels keep
-** more of a faster stream in flight (bench/RESULTS.md, fifty-seventh session). A tuned plan decides by timing. */
-#define PLAN_FLOAT_GATED_MAX_DRAM_GBS 4000
-#define PLAN_FLOAT_GATED(m) ((m)->gated_block)
+** with the gated pair at T = 3..32 and SwiGLU-4096 level to 2 slower, where the H100 (3.35) gained: the cuBLASLt
+** kernels keep more of a faster stream in flight (bench/RESULTS.md, fifty-seventh session). A tuned plan decides by
+** timing. */
+#define PLAN_FLOAT_PAIR_MAX_DRAM_GBS 4000
+#define PLAN_FLOAT_PAIR(m) ((m)->pair_rows > 0)
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
 
 /* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
@@ -125,9 +133,9 @@ typedef struct plan_gemm {
     ** dequant step and the mixed-input kernels (exec_mixed.c). -1: it reads w. */
     int           decode_q, decode_scales;
     int64_t       decode_groups;
-    /* 1: an [out,in] float GEMM of a gated block (a gated step reads its output whole, or wrote its input): its wgmma
-    ** kernels serve from T = PLAN_FLOAT_GATED_MIN_T (exec_mixed.c) */
-    int           gated_block;
+    /* > 0: a float GEMM of a block's pair (PLAN_FLOAT_PAIR: lower.c pair_rows), the rows (n) of the pair's first GEMM,
+    ** which say whether its grid fills the SMs; its wgmma kernels serve from T = PLAN_FLOAT_PAIR_MIN_T (exec_mixed.c) */
+    int64_t       pair_rows;
 } plan_gemm;
 
 typedef enum plan_kernel_kind {

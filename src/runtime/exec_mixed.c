@@ -54,13 +54,16 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** T = 33..64 GELU lost 0.4-1.0 there, cuBLASLt reading [in,out] faster). At T = 3..16 they lost up to 2 us, at
     ** 256 20; the decode GEMV serves its T first. On a narrow output they serve T = 2..32 whatever the grid fills
     ** (plan.h PLAN_FLOAT_NARROW: cuBLASLt splits k there and reduces in a kernel of its own, which costs a
-    ** latency-bound block more than the generated kernel's smaller grid); in a gated [out,in] block from T = 3
-    ** (PLAN_FLOAT_GATED: both GEMMs; the gating in the first's epilogue saves the gated kernel and the [T, 2I] round
-    ** trip, the second starts under the first's tail by programmatic dependent launch) on cards with a peak DRAM
-    ** rate under 4 TB/s. */
-    const int gated = PLAN_FLOAT_GATED(g) && T >= PLAN_FLOAT_GATED_MIN_T && rt->dev->dram_gbs > 0 &&
-                      rt->dev->dram_gbs < PLAN_FLOAT_GATED_MAX_DRAM_GBS;   /* H100 yes, H200 no (plan.h) */
-    const int narrow = flt && (PLAN_FLOAT_NARROW(g) ? T >= 2 : gated) && T <= PLAN_FLOAT_NARROW_MAX_T;
+    ** latency-bound block more than the generated kernel's smaller grid); as both GEMMs of a block's pair at T =
+    ** 3..64 (PLAN_FLOAT_PAIR: a gated block's gating in the first's epilogue saves the gated kernel and the [T, 2I]
+    ** round trip; the second starts under the first's tail by programmatic dependent launch, where cuBLASLt's second
+    ** GEMM waits, splits k and reduces in a kernel of its own) where the first's tiles fill 3/4 of the SMs, on cards
+    ** with a peak DRAM rate under 4 TB/s. */
+    const int pair = flt && PLAN_FLOAT_PAIR(g) && T >= PLAN_FLOAT_PAIR_MIN_T && T <= PLAN_FLOAT_PAIR_MAX_T &&
+                     g->pair_rows / EMIT_MIXED_ROWS * 4 >= (int64_t)rt->dev->sm_count * 3 && rt->dev->dram_gbs > 0 &&
+                     rt->dev->dram_gbs < PLAN_FLOAT_PAIR_MAX_DRAM_GBS;   /* H100 yes, H200 no (plan.h) */
+    /* narrow: served whatever share of the SMs the grid fills */
+    const int narrow = pair || (flt && PLAN_FLOAT_NARROW(g) && T >= 2 && T <= PLAN_FLOAT_NARROW_MAX_T);
     if (p->mixed_mode != 2 && tuned < 0 && flt && !narrow &&
         (T < PLAN_FLOAT_MIXED_MIN_T(g->layout) || T > PLAN_FLOAT_MIXED_MAX_T))
         return 0;
