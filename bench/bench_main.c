@@ -333,7 +333,7 @@ static void usage(void)
            "DSMLP_STREAM_PIPE=1 adds the route's shared-memory W ring variants ([out,in] weights).\n"
            "Blocks: gelu_f16_h4096, swiglu_bf16_h4096, bert_f16_h768, gelu_i8_h4096, swiglu_i8_h4096 (--all);\n"
            "swiglu_bf16_h8192, swiglu_i8_h8192 (Llama-70B-class MLP), gelu_fp8_h4096, swiglu_fp8_h4096\n"
-           "(fp8 e4m3 weights, per-channel scales), bert_erf_f16_h768, gelu_erf_i8_h4096 (erf-GELU, as BERT\n"
+           "(fp8 e4m3 weights, per-channel scales), bert_erf_f16_h768, gelu_erf_i8_h4096, gelu_erf_f16_h4096 (erf-GELU, as BERT\n"
            "and GPT-NeoX: no cuBLASLt epilogue): --block only.\n"
            "--fp8-gemm times cuBLASLt's f16 x f16 and e4m3 x e4m3 GEMMs at the GELU-4096 block's shapes for each\n"
            "--tokens value (what fp8 activations would buy at large T; not a dsmlp path) and exits.\n"
@@ -377,7 +377,7 @@ int main(int argc, char **argv)
         else { fprintf(stderr, "dsmlp-bench: unknown argument '%s'\n", argv[i]); usage(); return 2; }
     }
     if (reps < 1 || ntok < 1) { usage(); return 2; }
-    enum { NBLOCKS = 11, NALL = 5 };   /* --all runs the first five; the others by --block only */
+    enum { NBLOCKS = 12, NALL = 5 };   /* --all runs the first five; the others by --block only */
     bench_block blocks[NBLOCKS];
     for (int i = 0; i < NBLOCKS; i++) dsmlp_mlp_config_default(&blocks[i].cfg);
     blocks[0].name = "gelu_f16_h4096";
@@ -409,7 +409,8 @@ int main(int argc, char **argv)
     /* erf-GELU (BERT as it is, GPT-NeoX / Falcon): cuBLASLt has no epilogue for it, the generated kernels do */
     blocks[9] = blocks[2], blocks[9].name = "bert_erf_f16_h768";
     blocks[10] = blocks[3], blocks[10].name = "gelu_erf_i8_h4096";
-    for (int i = 9; i < 11; i++) blocks[i].cfg.activation = DSMLP_MLP_GELU_ERF;
+    blocks[11] = blocks[0], blocks[11].name = "gelu_erf_f16_h4096";
+    for (int i = 9; i < 12; i++) blocks[i].cfg.activation = DSMLP_MLP_GELU_ERF;
     for (int i = 0; layout && i < NBLOCKS; i++)
         blocks[i].cfg.layout = strcmp(layout, "out_in") ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN;
 

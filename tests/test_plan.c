@@ -809,6 +809,7 @@ END_TEST
 /* The rule for float wgmma kernels on a block's pair of GEMMs (plan.h PLAN_FLOAT_PAIR), on 132 SMs: both GEMMs of
 ** SwiGLU-4096 bf16 `[out,in]` (gated) and of GELU-4096 f16 either layout (ungated) take them at T = 3..64 past the decode
 ** GEMV on a card with an H100's DRAM rate, not an H200's, built wherever max_tokens reaches 3, and as before past 64
+** (erf-GELU too, its activation step taken on by the first GEMM's kernels)
 ** (`[out,in]` from 33, `[in,out]` from 65); not SwiGLU `[in,out]`, not SwiGLU with up and gate apart (split_w1), not
 ** BERT-base (3072 rows: 24 tiles, under PLAN_FLOAT_PAIR_MIN_ROWS), whose narrow second GEMM keeps T = 2..32. */
 START_TEST(float_pair_rule)
@@ -817,11 +818,13 @@ START_TEST(float_pair_rule)
     static fake_rt f;
     fake_rt_init(&f);
     static const int64_t Ts[] = {1, 2, 3, 4, 8, 16, 17, 32, 33, 64, 65, 128};
-    /* SwiGLU [out,in], SwiGLU [in,out], GELU [out,in], SwiGLU [out,in] split_w1, GELU [in,out], BERT-base [out,in] */
-    for (int v = 0; v < 6; v++) {
-        const int gelu = v == 2 || v == 4 || v == 5, pair = v == 0 || v == 2 || v == 4;
+    /* SwiGLU [out,in], SwiGLU [in,out], GELU [out,in], SwiGLU [out,in] split_w1, GELU [in,out], BERT-base [out,in],
+    ** erf-GELU [out,in] (its activation a step the first GEMM's kernels take on) */
+    for (int v = 0; v < 7; v++) {
+        const int gelu = v == 2 || v >= 4, pair = v == 0 || v == 2 || v == 4 || v == 6;
         dsmlp_mlp_config c;
         family(v == 5 ? BERT : gelu ? GPT2 : LLAMA, 1, 0, gelu ? DSMLP_F16 : DSMLP_BF16, &c);
+        if (v == 6) c.activation = DSMLP_MLP_GELU_ERF;
         c.hidden = v == 5 ? 768 : 4096, c.intermediate = v == 5 ? 3072 : gelu ? 16384 : 14336;
         c.layout = v == 1 || v == 4 ? DSMLP_LAYOUT_IN_OUT : DSMLP_LAYOUT_OUT_IN;
         c.split_w1 = v == 3;

@@ -318,18 +318,50 @@ static const fuse_group *float_gemm_at(const lw *L, int v, dsmlp_layout lay, int
     return NULL;
 }
 
+/* Whether group o reads value v (a source of one of its nodes). */
+static int group_reads(const lw *L, const fuse_group *o, int v)
+{
+    for (int i = 0; i < o->nnodes; i++) {
+        const graph_node *n = &L->g->nodes[o->nodes[i]];
+        for (int j = 0; j < n->nsrc; j++)
+            if (n->src[j] == v) return 1;
+    }
+    return 0;
+}
+
+/* An element-wise activation group (erf-GELU, SiLU: cuBLASLt has no epilogue for them; mixed_emit gives the first
+** GEMM's kernels the step) reading value v (reads 1) or writing it (reads 0); NULL if none. */
+static const fuse_group *act_group_at(const lw *L, int v, int reads)
+{
+    for (int i = 0; i < L->r->ngroups; i++) {
+        const fuse_group *o = &L->r->groups[i];
+        if (o->kind == FG_EW && o->ew.kind == KERN_ACT && (reads ? group_reads(L, o, v) : o->out == v)) return o;
+    }
+    return NULL;
+}
+
+/* The float GEMM whose output activation group a reads; NULL if none. */
+static const fuse_group *float_gemm_into(const lw *L, const fuse_group *a, dsmlp_layout lay)
+{
+    for (int i = 0; a && i < L->r->ngroups; i++) {
+        const fuse_group *o = &L->r->groups[i];
+        if (float_gemm(L, o, lay) && group_reads(L, a, o->out)) return o;
+    }
+    return NULL;
+}
+
 /* The rows of the first GEMM of the block's pair that GEMM group G belongs to (PLAN_FLOAT_PAIR), 0 if none: one
 ** [up | gate] GEMM whose output a gated step reads whole and the GEMM reading that step's output ([out,in]: mixed_emit
-** gives the first's kernels the gating); or, ungated, a GEMM whose output is the next GEMM's input (its activation in
-** the first's epilogue), either layout. Both weights float parameters of one layout. Not where up and gate are two
-** GEMMs (split_w1): the second GEMM alone on the wgmma kernels ran 6-37 us slower than on cuBLASLt (bench/RESULTS.md,
-** fifty-seventh session, gs); not through an activation step of its own (erf-GELU, SiLU: not measured). */
+** gives the first's kernels the gating); or, ungated, a GEMM whose output is the next GEMM's input, its activation in
+** the first's epilogue or in an activation step the first's kernels take on, either layout. Both weights float
+** parameters of one layout. Not where up and gate are two GEMMs (split_w1): the second GEMM alone on the wgmma kernels
+** ran 6-37 us slower than on cuBLASLt (bench/RESULTS.md, fifty-seventh session, gs). */
 static int64_t pair_rows(const lw *L, const fuse_group *G)
 {
     const dsmlp_layout lay = L->g->nodes[G->gemm.w].layout;
-    const fuse_group *first = NULL;
-    if (float_gemm_at(L, G->out, lay, 0)) first = G;                    /* ungated: G feeds the next GEMM */
-    else first = float_gemm_at(L, G->gemm.x, lay, 1);                   /* ungated: G reads the previous one */
+    const fuse_group *first = NULL, *a = act_group_at(L, G->out, 1), *b = act_group_at(L, G->gemm.x, 0);
+    if (float_gemm_at(L, G->out, lay, 0) || (a && float_gemm_at(L, a->out, lay, 0))) first = G;   /* G feeds the next */
+    else first = b ? float_gemm_into(L, b, lay) : float_gemm_at(L, G->gemm.x, lay, 1);            /* G reads one */
     for (int i = 0; !first && lay == DSMLP_LAYOUT_OUT_IN && i < L->r->ngroups; i++) {
         const fuse_group *o = &L->r->groups[i];
         if (o->kind != FG_GATED || o->gated.in2 >= 0) continue;
