@@ -130,6 +130,10 @@ START_TEST(act_epilogues)
         {"neox erf int8 f16 groups=8", 3, 1, 8, DSMLP_MLP_GELU_ERF, DSMLP_F16, 1024, 4096, DSMLP_LAYOUT_OUT_IN, {1, 2, 16, 64, 128, 1000}},
         {"silu int8 bf16 no biases", 6, 1, 1, DSMLP_MLP_SILU, DSMLP_BF16, 1024, 4096, DSMLP_LAYOUT_OUT_IN, {1, 7, 128}},
         {"silu bf16 [out,in] no biases", 6, 0, 1, DSMLP_MLP_SILU, DSMLP_BF16, 1024, 2816, DSMLP_LAYOUT_OUT_IN, {1, 64}},
+        /* 16384 rows: both GEMMs on the wgmma kernels at T = 3..64 where the card's DRAM rate is under 4 TB/s
+        ** (PLAN_FLOAT_PAIR), the first applying the activation step */
+        {"neox erf f16 [out,in] H=2048 I=16384 (pair)", 3, 0, 1, DSMLP_MLP_GELU_ERF, DSMLP_F16, 2048, 16384, DSMLP_LAYOUT_OUT_IN, {2, 3, 17, 64}},
+        {"silu bf16 [in,out] H=2048 I=16384 (pair)", 6, 0, 1, DSMLP_MLP_SILU, DSMLP_BF16, 2048, 16384, DSMLP_LAYOUT_IN_OUT, {3, 40}},
     };
     gu_tally ty = {0};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
