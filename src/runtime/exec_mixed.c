@@ -62,9 +62,9 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     const int pair = flt && PLAN_FLOAT_PAIR(g) && T >= PLAN_FLOAT_PAIR_MIN_T && T <= PLAN_FLOAT_PAIR_MAX_T &&
                      g->pair_rows / EMIT_MIXED_ROWS * 4 >= (int64_t)rt->dev->sm_count * 3 && rt->dev->dram_gbs > 0 &&
                      rt->dev->dram_gbs < PLAN_FLOAT_PAIR_MAX_DRAM_GBS;   /* H100 yes, H200 no (plan.h) */
-    /* narrow: served whatever share of the SMs the grid fills */
-    const int narrow = pair || (flt && PLAN_FLOAT_NARROW(g) && T >= 2 && T <= PLAN_FLOAT_NARROW_MAX_T);
-    if (p->mixed_mode != 2 && tuned < 0 && flt && !narrow &&
+    /* a narrow output or a pair: served whatever share of the SMs the grid fills */
+    const int any_grid = pair || (flt && PLAN_FLOAT_NARROW(g) && T >= 2 && T <= PLAN_FLOAT_NARROW_MAX_T);
+    if (p->mixed_mode != 2 && tuned < 0 && flt && !any_grid &&
         (T < PLAN_FLOAT_MIXED_MIN_T(g->layout) || T > PLAN_FLOAT_MIXED_MAX_T))
         return 0;
     /* Token tiles: one 16-, 32- or 64-token block for T <= 16, 32 or 64 (16-token blocks: half the x copied per
@@ -116,7 +116,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** than the copy (GELU-4096 int8 T = 2048 / 3072 / 4096: 798.6 / 1220.6 / 1776.3 us against 860.9 / 1281.6 /
     ** 1655.1; SwiGLU-4096 int8 still ahead at 4096, 2284.3 against 2379.9). Measured on the H200: bench/RESULTS.md,
     ** fifteenth and thirty-fifth sessions. */
-    return narrow || (T <= MIXED_MAX_T && base * split * 10 >= (int64_t)rt->dev->sm_count * 7 &&
+    return any_grid || (T <= MIXED_MAX_T && base * split * 10 >= (int64_t)rt->dev->sm_count * 7 &&
            (T <= MIXED_ANY_FILL_T || T * 4 >= tiles * tok * 3));
 }
 
