@@ -25,6 +25,7 @@
 #define DS_QUANT {{QUANT}}       // 0: float W; 1: int8 codes, 2: fp8 e4m3 codes ([out,in]): W = sc[row / DS_RPG] * code
 #define DS_RPG {{RPG}}LL         // weight rows per scale group (quantized W)
 #define DS_HALF_MAC {{HALF_MAC}}  // 1 ([out,in] int8 or fp8 codes, f16 x, 16 codes a load): products in f16 pairs (ds_hmac16)
+#define DS_PF_LINES {{PF_LINES}}  // 128-byte lines of each row a warp reads first ([in,out]: 32 x that many a block) asked of L2 at entry
 typedef {{X_T}} ds_x_t;
 typedef {{W_T}} ds_w_t;
 typedef {{D_T}} ds_d_t;
@@ -80,7 +81,59 @@ __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p)
 #ifdef __CUDA_ARCH__
     return ds_ldw_raw<ds_wraw_t>(reinterpret_cast<const ds_wraw_t *>(p));
 #else
+#ifdef DS_SIM
+    ds_sim_load(p, sizeof(ds_wraw_t));   // the host simulation checks the prefetches against the loads
+#endif
     return *reinterpret_cast<const ds_wraw_t *>(p);
+#endif
+}
+
+__device__ __forceinline__ void ds_prefetch_l2(const void *p)
+{
+#ifdef __CUDA_ARCH__
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+#elif defined(DS_SIM)
+    ds_sim_prefetch(p);
+#else
+    (void)p;
+#endif
+}
+
+// Before the norm stage or x's staging, each warp asks L2 for the first DS_PF_LINES lines of the rows its first round
+// reads ([in,out]: the block's column slices in its first rows), so that HBM streams while the blocks compute or stage
+// x: all blocks are resident at once and none had a weight load in flight there (GELU-4096 int8 T = 1 54.0 -> 48.4 us,
+// f16 95.9 -> 89.7 on the H100, bench/RESULTS.md, fifty-ninth session). A prefetch holds no register, where loads
+// issued that early lost (fiftieth session).
+__device__ __forceinline__ void ds_prefetch_first(const ds_w_t *w)
+{
+#if DS_PF_LINES > 0 && !DS_IO
+    constexpr int NW = DS_THREADS / 32;
+    constexpr ds_i64 ROW_LINES = (DS_K * (ds_i64)sizeof(ds_w_t) + 127) / 128;
+    constexpr int LINES = ROW_LINES < DS_PF_LINES ? (int)ROW_LINES : DS_PF_LINES;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const ds_i64 grp = (ds_i64)blockIdx.x * NW + warp;   // the warp's first round, as ds_body's pass 0
+    for (int e = lane; e < DS_CW * LINES; e += 32) {
+        const int q = e / LINES, l = e % LINES;
+#if DS_GATED
+        constexpr int CH = DS_CW / 2;
+        constexpr ds_i64 NH = DS_N / 2;
+        const ds_i64 h = grp * CH + (q < CH ? q : q - CH), hc = h < NH ? h : NH - 1;
+        const ds_i64 row = q < CH ? hc : NH + hc;
+#else
+        const ds_i64 j = grp * DS_CW + q, row = j < DS_N ? j : DS_N - 1;
+#endif
+        ds_prefetch_l2(reinterpret_cast<const char *>(w + row * DS_K) + (ds_i64)l * 128);
+    }
+#elif DS_PF_LINES > 0
+    constexpr int SEG = DS_CW * DS_VEC * (int)sizeof(ds_w_t), PER = SEG < 128 ? 1 : SEG / 128;   // lines a row
+    constexpr ds_i64 ROWS = (ds_i64)32 * DS_PF_LINES / PER < DS_K ? (ds_i64)32 * DS_PF_LINES / PER : DS_K;
+    const ds_i64 s0 = (ds_i64)blockIdx.x * DS_CW;
+    for (ds_i64 e = threadIdx.x; e < ROWS * PER; e += DS_THREADS) {
+        const ds_i64 r = e / PER, sl = s0 + (e % PER) * (128 / (DS_VEC * (ds_i64)sizeof(ds_w_t)));
+        if (sl < DS_N / DS_VEC) ds_prefetch_l2(w + r * DS_N + sl * DS_VEC);
+    }
+#else
+    (void)w;
 #endif
 }
 
@@ -441,5 +494,6 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS, 2) {{NAME}}(long long T
     ds_x_t *xs = reinterpret_cast<ds_x_t *>(ds_xs_raw);
     const void *bias = {{BIAS_ARG}}, *cptr = {{C_ARG}};
     const ds_s_t *sc = {{SC_ARG}};
+    ds_prefetch_first(a2);
 {{NORM_STAGE}}{{DISPATCH}}
 }

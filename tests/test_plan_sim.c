@@ -30,6 +30,7 @@ typedef struct simk {
     void *so, *fn;
     int (*launch)(unsigned, unsigned, unsigned, size_t, void *, long long, void **);
     int (*launch_coop)(unsigned, unsigned, unsigned, size_t, void *, long long, void **);   /* every block at once */
+    void (*prefetch_counts)(long *issued, long *unread);   /* L2 prefetches since the last call, and those never read */
 } simk;
 
 /* Host-compiled kernels are cached by the hash of their source and the shim,
@@ -147,7 +148,8 @@ static void load_host(const plan_kernel *k, simk *out)
     out->fn = dlsym(out->so, k->name);
     *(void **)&out->launch = dlsym(out->so, "ds_sim_launch");
     *(void **)&out->launch_coop = dlsym(out->so, "ds_sim_launch_coop");
-    ck_assert(out->fn && out->launch && out->launch_coop);
+    *(void **)&out->prefetch_counts = dlsym(out->so, "ds_sim_prefetch_counts");
+    ck_assert(out->fn && out->launch && out->launch_coop && out->prefetch_counts);
 }
 
 /* Grid size of stream kernels (stream-K blocks); 0: the heuristic's (number of tiles). */
@@ -159,6 +161,7 @@ static int sim_grid;
 #define SIM_MAX_GRID 4096
 #define SIM_GEMV_RESIDENT 7   /* blocks "at once" for the [out,in] GEMVs: most launch fewer blocks in uneven rounds */
 static int gemv_round_runs;   /* [out,in] GEMV launches that took more than one round */
+static long gemv_prefetches;  /* L2 prefetches the GEMV launches issued (each line read by its block) */
 
 /* The blocks a stream kernel's launch runs (the partial-sum scratch holds that many blocks' parts). */
 static int64_t stream_blocks(const plan_kernel *pk)
@@ -191,6 +194,13 @@ static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
         if (pk->gemv_rounds && pk->grid_x > SIM_GEMV_RESIDENT) gemv_round_runs++;
     }
     ck_assert_int_eq(k->launch((unsigned)pk->threads, gx, gy, pk->smem_bytes, k->fn, T, a), 0);
+    long issued, unread;
+    k->prefetch_counts(&issued, &unread);
+    if (pk->kind == KERN_GEMV) {   /* each block asks L2 for the lines it reads first, and only for lines it reads */
+        ck_assert_msg(issued > 0, "%s: no L2 prefetch", pk->name);
+        ck_assert_msg(unread == 0, "%s: %ld of %ld prefetched lines not read by their block", pk->name, unread, issued);
+        gemv_prefetches += issued;
+    }
 }
 
 static double gelu_tanh(double x) { return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <cstdio>
+#include <algorithm>
 
 #define DS_SIM 1
 #define __global__
@@ -493,6 +494,53 @@ inline void ds_st_release_gpu(unsigned *p, unsigned v) { *(volatile unsigned *)p
 inline void ds_backoff() { ds_yield(); }
 inline void ds_fence_proxy_async_global() {}
 template <typename T> inline T __ldg(const T *p) { return *p; }
+
+/* L2 prefetches (templates/gemv.cu ds_prefetch_first): every line a block asks L2 for must be a line the same block
+** then loads, or the prefetch names rows the block does not read. Blocks run one after another (ds_sim_launch), so a
+** block's lines are checked when the next block starts and at the launch's end; ds_sim_prefetch_counts reads (and
+** clears) the counts. */
+struct ds_sim_pf_line { uintptr_t line; int hit; };
+static ds_sim_pf_line ds_sim_pf[1 << 14];
+static int ds_sim_pf_n, ds_sim_pf_sorted;
+static long ds_sim_pf_issued, ds_sim_pf_unread;
+static ds_dim3 ds_sim_pf_blk;
+static void ds_sim_pf_flush(void)
+{
+    for (int i = 0; i < ds_sim_pf_n; i++) ds_sim_pf_unread += !ds_sim_pf[i].hit;
+    ds_sim_pf_n = 0;
+}
+static void ds_sim_pf_block(void)   /* a new block: the last one's lines are settled */
+{
+    if (ds_sim_pf_n && (blockIdx.x != ds_sim_pf_blk.x || blockIdx.y != ds_sim_pf_blk.y)) ds_sim_pf_flush();
+    ds_sim_pf_blk = blockIdx;
+}
+inline void ds_sim_prefetch(const void *p)
+{
+    ds_sim_pf_block();
+    if (ds_sim_pf_n == (int)(sizeof ds_sim_pf / sizeof *ds_sim_pf)) ds_sim_fail("too many L2 prefetches in one block");
+    ds_sim_pf[ds_sim_pf_n++] = {(uintptr_t)p / 128, 0};
+    ds_sim_pf_sorted = 0, ds_sim_pf_issued++;
+}
+inline void ds_sim_load(const void *p, size_t bytes)
+{
+    if (!ds_sim_pf_n) return;
+    ds_sim_pf_block();
+    if (!ds_sim_pf_n) return;
+    if (!ds_sim_pf_sorted)
+        std::sort(ds_sim_pf, ds_sim_pf + ds_sim_pf_n, [](const ds_sim_pf_line &a, const ds_sim_pf_line &b) { return a.line < b.line; });
+    ds_sim_pf_sorted = 1;
+    for (uintptr_t l = (uintptr_t)p / 128; l <= ((uintptr_t)p + bytes - 1) / 128; l++) {
+        ds_sim_pf_line *e = std::lower_bound(ds_sim_pf, ds_sim_pf + ds_sim_pf_n, l,
+                                             [](const ds_sim_pf_line &a, uintptr_t v) { return a.line < v; });
+        for (; e < ds_sim_pf + ds_sim_pf_n && e->line == l; e++) e->hit = 1;
+    }
+}
+extern "C" void ds_sim_prefetch_counts(long *issued, long *unread)
+{
+    ds_sim_pf_flush();
+    *issued = ds_sim_pf_issued, *unread = ds_sim_pf_unread;
+    ds_sim_pf_issued = ds_sim_pf_unread = 0;
+}
 
 /* The kernel call on every fiber: the test passes the entry point and 32 arguments (unused ones NULL; a kernel
 ** with fewer parameters ignores the rest, as the x86-64 calling convention allows). */

@@ -647,7 +647,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     ** ds_hmac16); bf16 x stays fp32 */
     const int half_mac = xt == DSMLP_F16 && vec == 16 && (quant == 1 || (quant == 2 && dsmlpC_arch_fp8_cvt(p)));
     char nn[32], kk[32], v[16], vxs[16], mt[16], th[16], cws[16], un[16], xe[32], re[16], gx[32], bas[16], cas[16], qs[4],
-        rpg[32], lw[96], ac[16];
+        rpg[32], lw[96], ac[16], pf[16];
     snprintf(lw, sizeof lw, "%s%s", io ? "[K, N] (in,out)" : "[N, K] (out,in)",
              quant == 1 ? " = scales[row / rpg] * int8 codes" : quant == 2 ? " = scales[row / rpg] * fp8 e4m3 codes" : "");
     snprintf(bas, sizeof bas, s->has_bias ? "a%d" : "nullptr", ba);
@@ -667,7 +667,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
                         "C_T", dsmlpC_emit_ctype(s->has_c ? p->bufs[k->args[ca]].dtype : dt), "GRID_X", I2S(gx, blocks),
                         "PARAMS", pr.p ? pr.p : "", "RED_ELEMS", I2S(re, red), "BIAS_ARG", bas, "C_ARG", cas,
                         "DISPATCH", dsp.p ? dsp.p : "", "TL_BEGIN", DSMLP_TIMELINE ? EMIT_TL_BEGIN : "",
-                        "NORM", s->norm ? "1" : "0", "NORM_STAGE", nst.p ? nst.p : "", "HALF_MAC", half_mac ? "1" : "0", NULL};
+                        "NORM", s->norm ? "1" : "0", "NORM_STAGE", nst.p ? nst.p : "", "HALF_MAC", half_mac ? "1" : "0", "PF_LINES", I2S(pf, EMIT_GEMV_PREFETCH_LINES), NULL};
     dsmlp_status st = (pr.oom || dsp.oom || nst.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                      : dsmlpC_emit_fill(ctx, "gemv.cu", kv, &k->source);
     free(pr.p), free(dsp.p), free(nst.p);

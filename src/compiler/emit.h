@@ -54,6 +54,9 @@ typedef struct emit_gemv_spec {
     int           post_act;
 } emit_gemv_spec;
 #define EMIT_GEMV_XS_BYTES 32768   /* the GEMV's x stage (static shared memory) */
+/* 128-byte lines of each row a GEMV warp reads first, asked of L2 at the kernel's entry ([in,out]: 32 x that many a
+** block); 16 and 64 lost to 32 at T = 1 (bench/RESULTS.md, fifty-ninth session) */
+#define EMIT_GEMV_PREFETCH_LINES 32
 dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, const emit_gemv_spec *s, int uniq);
 
 /* Mixed-input GEMM variant of a GEMM step on a dequantized weight (templates/mixed.cu, sm_90a): the codes [n, k]
