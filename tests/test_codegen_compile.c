@@ -277,9 +277,13 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
                 buf(j, dt, 1, 0, k);
                 if (bias) buf(j, dt, 0, 1, n);
                 if (c) buf(j, dt, 1, 0, n);
-                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 32 << (v % 4), 0, DSMLP_ACT_GELU_TANH, 0, 0};   /* 32..256 tokens */
+                /* 32..256 tokens; some 32- and 64-token ones as one-a-SM twins */
+                emit_mixed_spec sp = {n, k, groups, epis[e], bias, c, 32 << (v % 4), 0, DSMLP_ACT_GELU_TANH, 0, 0, v % 3 == 1};
                 TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
                 ck_assert_int_eq(j->k.arch_a, 1);
+                if (sp.tokens <= 64)   /* two blocks a SM, or one (the twin: its own name) */
+                    ck_assert_msg(!!strstr(j->k.source, sp.one_per_sm ? "#define DS_MINB 1" : "#define DS_MINB 2") &&
+                                  !!strstr(j->k.name, "_one") == sp.one_per_sm, "%s: one a SM %d", j->k.name, sp.one_per_sm);
             }
     /* The gated form (the gated step fused: [up | gate] rows in, (up + b) * act(gate + b) out): SwiGLU-4096's W1 with
     ** gate and up scale groups, int8 and fp8, 16- and 256-token blocks, with and without the gated step's bias. */
@@ -289,7 +293,7 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
         const int64_t n = 28672, k = 4096, groups = q ? n : 16;
         buf(j, dt, 1, 0, n / 2), buf(j, qt, 0, n, k), buf(j, DSMLP_F32, 0, 1, groups), buf(j, dt, 1, 0, k);
         if (q) buf(j, dt, 0, 1, n);
-        emit_mixed_spec sp = {n, k, groups, EPI_NONE, q, 0, q ? 256 : 16, 1, q ? DSMLP_ACT_GELU_ERF : DSMLP_ACT_SILU, 0, 0};
+        emit_mixed_spec sp = {n, k, groups, EPI_NONE, q, 0, q ? 256 : 16, 1, q ? DSMLP_ACT_GELU_ERF : DSMLP_ACT_SILU, 0, 0, !q};   /* int8: a twin */
         TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
         ck_assert_msg(strstr(j->k.source, "#define DS_GATED 1") != NULL, "%s is not gated", j->k.name);
     }
@@ -306,7 +310,7 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
         if (bias) buf(j, dt, 0, 1, n);
         const dsmlp_act act = w == 1 ? DSMLP_ACT_SILU : DSMLP_ACT_GELU_ERF;
         emit_mixed_spec sp = {n, k, groups, bias ? EPI_BIAS : EPI_NONE, bias, 0, w == 2 ? 128 : 16 << w, 0,
-                              DSMLP_ACT_GELU_TANH, w == 2, 1 + (int)act};
+                              DSMLP_ACT_GELU_TANH, w == 2, 1 + (int)act, 0};
         TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
         ck_assert_msg(strstr(j->k.source, act == DSMLP_ACT_SILU ? "#define DS_ACT 4 " : "#define DS_ACT 3 ") != NULL, "%s", j->k.name);
     }
@@ -319,7 +323,7 @@ static void make_mixed_jobs(dsmlp_ctx *ctx, int quick)
         const int64_t n = gated ? 28672 : 4096, k = gated ? 4096 : 14336;
         buf(j, dt, 1, 0, gated ? n / 2 : n), buf(j, dt, 0, io ? k : n, io ? n : k), buf(j, dt, 1, 0, k);
         if (!gated) buf(j, dt, 1, 0, n);   /* C */
-        emit_mixed_spec sp = {n, k, 1, EPI_NONE, 0, !gated, w & 1 ? 128 : 64, gated, DSMLP_ACT_SILU, io, 0};
+        emit_mixed_spec sp = {n, k, 1, EPI_NONE, 0, !gated, w & 1 ? 128 : 64, gated, DSMLP_ACT_SILU, io, 0, 0};
         TU_OK(ctx, dsmlpC_emit_mixed(ctx, &j->p, &j->k, &sp, 0));
         ck_assert_ptr_nonnull(strstr(j->k.source, "#define DS_QUANT 0"));
         ck_assert_ptr_nonnull(strstr(j->k.source, io ? "#define DS_WMN 1" : "#define DS_WMN 0"));

@@ -300,7 +300,8 @@ START_TEST(entry_regs_check)
     for (int i = 0; i < p->nkernels; i++) {
         const plan_kernel *k = &p->kernels[i];
         if (k->kind != KERN_MIXED) continue;
-        const int need = k->rows_per_block >= 128 ? 168 : k->rows_per_block == 64 ? 72 : 0;
+        /* one block a SM (128 / 256 tokens, and the one-a-SM twins "_one"): 40 / 232 registers; two a SM: 24 / 96 at 64 */
+        const int need = k->rows_per_block >= 128 || strstr(k->name, "_one") ? 168 : k->rows_per_block == 64 ? 72 : 0;
         ck_assert_int_eq(k->entry_regs_min, need);
         fake_regs = need ? need : 1;
         ck_assert_int_eq(dsmlpR_exec_check_regs(ctx, &f.cu, k, NULL), DSMLP_OK);
@@ -401,6 +402,70 @@ static int kernel_has_arg_buf(const plan *p, int k, int b)
         if (p->kernels[k].args[a] == b) return 1;
     return 0;
 }
+
+/* The code kernels' one-a-SM twins: built for the 64-, 32- and 16-token widths of a GEMM whose 128-row tiles could
+** fill 3/4 of an sm_90 part in one wave (GELU-4096's first GEMM, 128 tiles; not its second, 32, nor SwiGLU-4096's
+** gated first, 224), and taken where one token tile's row tiles fill 3/4 of the card's SMs and no more. */
+START_TEST(mixed_one_rule)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_mlp_config c;
+    for (int shape = 0; shape < 3; shape++) {   /* GELU-4096 I 16384, GELU-4096 I 8192, SwiGLU-4096 I 14336 */
+        gelu4096_int8(&c);
+        if (shape == 1) c.intermediate = 8192;
+        if (shape == 2) {
+            family(LLAMA, 1, 0, DSMLP_BF16, &c);
+            c.hidden = 4096, c.intermediate = 14336, c.int8_weights = 1, c.int8_groups = 4;
+        }
+        dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+        const plan *p = h->p;
+        const plan_gemm *g1 = NULL, *g2 = NULL;
+        for (int i = 0; i < p->nsteps; i++)
+            if (p->steps[i].kind == STEP_GEMM && PLAN_GEMM_HAS_MIXED(&p->steps[i].gemm))
+                *(p->steps[i].gemm.n == 4096 ? &g2 : &g1) = &p->steps[i].gemm;
+        ck_assert(g1 && g2);
+        const int64_t tiles1 = g1->n / 128;   /* EMIT_MIXED_ROWS a tile */
+        ck_assert_int_eq(tiles1, shape == 0 ? 128 : shape == 1 ? 64 : 224);
+        for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
+            ck_assert_int_eq(g2->mixed_one[v], -1);   /* 32 tiles: under 3/4 of any sm_90 part */
+            ck_assert_int_eq(g1->mixed_one[v] >= 0, shape < 2 && v >= 2);
+            if (g1->mixed_one[v] < 0) continue;
+            const plan_kernel *one = &p->kernels[g1->mixed_one[v]], *two = &p->kernels[g1->mixed_kernel[v]];
+            ck_assert_msg(strstr(one->name, "_one") && !strstr(two->name, "_one"), "%s / %s", one->name, two->name);
+            ck_assert_int_eq(one->rows_per_block, two->rows_per_block);
+            ck_assert_int_gt(one->smem_bytes, two->smem_bytes);   /* one a SM: more stages in flight */
+            ck_assert(strstr(one->source, "#define DS_MINB 1") && strstr(two->source, "#define DS_MINB 2"));
+        }
+        char *text = NULL;
+        TU_OK(ctx, dsmlp_plan_explain(h, &text));
+        ck_assert_msg(!!strstr(text, "one block a SM: ") == (shape < 2), "%s", text);
+        free(text);
+        static fake_rt f;
+        fake_rt_init(&f);
+        /* SMs, T, whether the first GEMM runs its twin */
+        static const struct { int sms; int64_t T; int one[2]; } want[] = {
+            {132, 3, {1, 0}}, {132, 16, {1, 0}}, {132, 17, {1, 0}}, {132, 64, {1, 0}}, {132, 65, {0, 0}},
+            {114, 8, {0, 0}}, {171, 8, {0, 0}}, {170, 8, {1, 0}}, {128, 8, {1, 0}}, {127, 8, {0, 0}},
+            {78, 8, {0, 1}}, {85, 3, {0, 1}}, {86, 64, {0, 0}}, {63, 8, {0, 0}}};
+        for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+            f.dev.sm_count = want[i].sms;
+            for (int g = 0; g < 2; g++) {
+                const plan_gemm *m = g ? g2 : g1;
+                mixed_pick mp = {-1, 0, 0, 0};
+                dsmlpR_mixed_pick(p, &f.rt, m, want[i].T, &mp);
+                const int v = mp.tokens == 256 ? 0 : mp.tokens == 128 ? 1 : mp.tokens == 64 ? 2 : mp.tokens == 32 ? 3 : 4;
+                const int one = !g && shape < 2 && want[i].one[shape];
+                ck_assert_msg(mp.kernel == (one ? m->mixed_one[v] : m->mixed_kernel[v]),
+                              "shape %d GEMM %d, %d SMs, T = %lld: kernel %d (twin %d, two a SM %d)", shape, g + 1, want[i].sms,
+                              (long long)want[i].T, mp.kernel, m->mixed_one[v], m->mixed_kernel[v]);
+                if (one) ck_assert_int_eq(mp.split, 1);
+            }
+        }
+        dsmlp_plan_free(h);
+    }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
 
 START_TEST(mixed_rule)
 {
@@ -1841,6 +1906,7 @@ int main(void)
     tcase_add_test(tc, decode_variant);
     tcase_add_test(tc, mixed_variant);
     tcase_add_test(tc, mixed_rule);
+    tcase_add_test(tc, mixed_one_rule);
     tcase_add_test(tc, entry_regs_check);
     tcase_add_test(tc, mixed_gated);
     tcase_add_test(tc, mixed_route);

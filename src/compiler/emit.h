@@ -79,6 +79,7 @@ typedef struct emit_mixed_spec {
     int           io;       /* float weights stored [in,out] (the template's DS_WMN); codes are always [out,in] */
     int           post_act; /* > 0 (not gated): activation post_act - 1 (dsmlp_act) after the bias, for an activation
                                step the kernels take on (epi EPI_BIAS or EPI_NONE, no C); 0: epi's own */
+    int           one_per_sm; /* 1: a code kernel of <= 64 tokens built one block a SM (plan_gemm.mixed_one) */
 } emit_mixed_spec;
 /* NULL when the kernel can serve a GEMM of these operands, else why not (explain). */
 const char  *dsmlpC_emit_mixed_unsupported(const char *arch, dsmlp_layout layout, dsmlp_dtype q, dsmlp_dtype x,

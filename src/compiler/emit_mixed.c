@@ -16,7 +16,9 @@
 ** 0.4-2.3 us faster), float weights 6 of 32 KiB instead of 5 (SwiGLU-4096 bf16 T = 65..128 1.3-3.7 us faster,
 ** GELU-4096 f16 level); the same budget at 256 tokens, 5 stages instead of 4, was 1.8-35 us slower at T = 256 / 1024
 ** (bench/RESULTS.md, thirty-sixth and thirty-seventh sessions). Code blocks of at most MIXED_TWO_PER_SM tokens run two
-** per SM, each with MIXED_SMEM_STAGES_2 bytes of stages (their conversion binds them per SM, sixteenth session). Float
+** per SM, each with MIXED_SMEM_STAGES_2 bytes of stages (their conversion binds them per SM, sixteenth session), but
+** their one-a-SM twins (spec one_per_sm, name tag "_one"; plan_gemm.mixed_one) run one a SM with the float kernels'
+** stages and register split, for the GEMMs whose row tiles fill the SMs in one wave (exec_mixed.c). Float
 ** weights stream without a conversion, and two a SM the dispatcher fills a SM's two slots before the next SM, so a grid
 ** under the slots leaves SMs idle (thirty-eighth session): their 64-token blocks run one a SM with MIXED_SMEM_STAGES
 ** (6 stages of 24 KiB, not 4) and the one-a-SM register split (H100, both GEMMs on them: GELU-4096 f16 2.0-3.7 us
@@ -84,9 +86,11 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
              s->gated ? dsmlpC_emit_act_name(s->gact) : act == 2 ? "gelu" : act ? dsmlpC_emit_epi_act_name(act) : "lin",
              s->gated ? "_gated" : "", s->has_bias ? "_bias" : "", s->has_c ? "_c" : "");
     if (s->io) snprintf(base + strlen(base), sizeof base - strlen(base), "_io");
+    const int two = quant && s->tokens <= MIXED_TWO_PER_SM && !s->one_per_sm;
+    if (quant && s->tokens <= MIXED_TWO_PER_SM && !two) snprintf(base + strlen(base), sizeof base - strlen(base), "_one");
     dsmlpC_emit_set_name(k, base, 16, uniq);
     const int ba = xa + 1, ca = ba + s->has_bias;
-    const int minb = quant && s->tokens <= MIXED_TWO_PER_SM ? 2 : 1;
+    const int minb = two ? 2 : 1;
     /* Narrow blocks stream the weight: 128 k per stage, copied as 128-byte row pieces (bench/proto/tma_patterns.cu:
     ** 3.42 TB/s against 3.25 for 64-byte ones), 256 k (two 128-byte pieces a row) for 16- and 32-token blocks (SwiGLU-4096
     ** int8 T = 16 86.0 -> 82.9 us); wide ones multiply more per byte and keep more, smaller stages. */

@@ -134,6 +134,10 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                     dsmlpB_sb_printf(&b, "        %3d tokens per block: %s  key %s (%s), grid (ceil(T / %d), %d, split), block %d, %zu B shared\n",
                        k->rows_per_block, k->name, k->key[0] ? k->key : "(not compiled)", dsmlpC_kernel_arch(p, k),
                        k->rows_per_block, k->grid_x, k->threads, k->smem_bytes);
+                    if (m->mixed_one[v] < 0) continue;
+                    const plan_kernel *o = &p->kernels[m->mixed_one[v]];
+                    dsmlpB_sb_printf(&b, "            one block a SM: %s  key %s, %zu B shared, where its %d row tiles fill 3/4 of the "
+                       "SMs and no more (else two a SM)\n", o->name, o->key[0] ? o->key : "(not compiled)", o->smem_bytes, o->grid_x);
                 }
             }
         } else if (s->kind == STEP_KERNEL) {

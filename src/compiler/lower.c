@@ -265,9 +265,10 @@ static dsmlp_status em_mixed(lw *L, plan_kernel *k, const void *a, int uniq)
 static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, const plan_act_op *a, int gated)
 {
     static const int tokens[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
-    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
-        if (m->mixed_kernel[v] < 0) continue;   /* a width float weights do not get */
-        plan_kernel *k = &L->p->kernels[m->mixed_kernel[v]];
+    for (int i = 0; i < 2 * PLAN_MIXED_VARIANTS; i++) {   /* the kernels, then their one-a-SM twins */
+        const int v = i % PLAN_MIXED_VARIANTS, one = i >= PLAN_MIXED_VARIANTS, idx = one ? m->mixed_one[v] : m->mixed_kernel[v];
+        if (idx < 0) continue;   /* a width float weights do not get, or no twin */
+        plan_kernel *k = &L->p->kernels[idx];
         dsmlp_status s;
         if ((s = arg(L, k, a ? a->out : m->d, -1)) || (s = arg(L, k, m->mixed_q, -1)) ||
             (m->mixed_scales >= 0 && (s = arg(L, k, m->mixed_scales, -1))) || (s = arg(L, k, m->x, -1)))
@@ -276,7 +277,7 @@ static dsmlp_status emit_mixed_variants(lw *L, plan_gemm *m, int64_t groups, con
         emit_mixed_spec sp = {m->n, m->k, groups, a ? (!gated && a->bias >= 0 ? EPI_BIAS : EPI_NONE) : m->epi,
                               a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0, tokens[v], a && gated,
                               a && gated ? a->act : DSMLP_ACT_GELU_TANH, m->layout == DSMLP_LAYOUT_IN_OUT,
-                              a && !gated ? 1 + (int)a->act : 0};
+                              a && !gated ? 1 + (int)a->act : 0, one};
         if ((s = emit_unique(L, k, em_mixed, &sp)) != DSMLP_OK) return s;
     }
     return DSMLP_OK;
@@ -296,7 +297,9 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
         return DSMLP_OK;
     }
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
-        if (!add_kernel(L, KERN_MIXED, &m->mixed_kernel[v])) return nomem(L);
+        if (!add_kernel(L, KERN_MIXED, &m->mixed_kernel[v]) ||
+            (PLAN_MIXED_TWO_A_SM(v) && PLAN_MIXED_ONE_BUILT(m->n / EMIT_MIXED_ROWS) && !add_kernel(L, KERN_MIXED, &m->mixed_one[v])))
+            return nomem(L);
     m->mixed_q = q, m->mixed_scales = sc;
     return DSMLP_OK;
 }
@@ -412,7 +415,7 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->gemm.epi;
     m->decode_kernel = -1, m->decode_max_T = 0;
     m->decode_q = m->decode_scales = -1, m->decode_groups = 0;
-    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = -1;
+    for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = m->mixed_one[v] = -1;
     m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1, m->mixed_gated = 0, m->pair_rows = 0;
     m->decode_act_out = m->decode_act_bias = -1;
     m->decode_norm = -1;

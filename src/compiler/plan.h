@@ -59,6 +59,13 @@ typedef enum plan_epilogue {
 #define PLAN_MIXED_TOKENS    {256, 128, 64, 32, 16}
 #define PLAN_MIXED_FLOAT_WIDTH(v) ((v) == 1 || (v) == 2)   /* the widths float weights get (128 and 64 tokens) */
 #define PLAN_GEMM_HAS_MIXED(m) ((m)->mixed_kernel[1] >= 0)  /* every kind has the 128-token width */
+/* The code kernels of 64, 32 and 16 tokens run two blocks a SM (emit_mixed.c). Their one-a-SM twins (mixed_one) are
+** built where a GEMM's 128-row tiles could fill 3/4 of an sm_90 part's SMs in one wave: from 3/4 of the fewest SMs
+** such a part has (78, an H20) to the most (132: H100 SXM, H200); the runtime takes one on the card's own count. */
+#define PLAN_MIXED_TWO_A_SM(v) ((v) >= 2)
+#define PLAN_SM90_FEWEST_SMS 78
+#define PLAN_SM90_MOST_SMS   132
+#define PLAN_MIXED_ONE_BUILT(row_tiles) ((row_tiles) * 4 >= PLAN_SM90_FEWEST_SMS * 3 && (row_tiles) <= PLAN_SM90_MOST_SMS)
 /* T the float-weight kernels serve (mixed_gemm 1): [out,in] from 33, [in,out] from 65, to 128 (exec_mixed.c) */
 #define PLAN_FLOAT_MIXED_MIN_T(layout) ((layout) == DSMLP_LAYOUT_IN_OUT ? 65 : 33)
 #define PLAN_FLOAT_MIXED_MAX_T 128
@@ -113,6 +120,9 @@ typedef struct plan_gemm {
     ** same kernels read it as stored (mixed_q = w, mixed_scales = -1; either layout), 64- and 128-token widths only
     ** (PLAN_MIXED_FLOAT_WIDTH), for T = 33..128 ([in,out]: 65..128; exec_mixed.c). PLAN_GEMM_HAS_MIXED: either kind. */
     int           mixed_kernel[PLAN_MIXED_VARIANTS], mixed_q, mixed_scales;
+    /* The one-block-a-SM twin of code kernel mixed_kernel[v] (PLAN_MIXED_TWO_A_SM widths, PLAN_MIXED_ONE_BUILT GEMMs;
+    ** exec_mixed.c takes it where the row tiles fill 3/4 of the SMs and no more); -1: none. */
+    int           mixed_one[PLAN_MIXED_VARIANTS];
     /* mixed_act_out >= 0: the mixed kernels also apply the activation step that reads d (lower.c mixed_emit): a
     ** gated one (mixed_gated = 1: d as [up | gate], each block's weight rows 64 up and the matching 64 gate rows),
     ** writing mixed_act_out [T, n / 2], or an element-wise one cuBLASLt has no epilogue for (erf-GELU, SiLU),

@@ -94,7 +94,14 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** tile instead of clusters of 3 (128 of 132 SMs instead of 96; int8 5.4-9.4 us faster), while 2 x 4 against
     ** clusters of 7 at T <= 64 measured level (bench/RESULTS.md, thirty-seventh session). The second group waits for
     ** the first, so both must be resident at once: all clusters fit, and the launch is cooperative. */
-    const exec_kernel *ek = rt->kern ? &rt->kern[g->mixed_kernel[v]] : NULL;   /* its load-time occupancy queries */
+    /* Code kernels of <= 64 tokens run two blocks a SM, but where the row tiles of one token tile fill 3/4 of the SMs
+    ** and no more, their one-a-SM twin runs the grid in one wave without a k split (6-10 stages and the one-a-SM
+    ** register split): GELU-4096 int8 / fp8 (first GEMM 128 tiles) 0.7-2.4 us faster at T = 3..64 on an H100. Twins
+    ** for the 32-tile second GEMMs too (split 4 against 8) gave GELU-4096 0.7-1.3 more but cost SwiGLU-4096 int8
+    ** 0.5-1.1 at T = 3..8 (bench/RESULTS.md, fifty-ninth session): the 3/4 fill keeps them to the first kind. */
+    const int kern = g->mixed_one[v] >= 0 && base <= rt->dev->sm_count && base * 4 >= (int64_t)rt->dev->sm_count * 3
+                         ? g->mixed_one[v] : g->mixed_kernel[v];
+    const exec_kernel *ek = rt->kern ? &rt->kern[kern] : NULL;   /* its load-time occupancy queries */
     const int slots = block_slots(rt, ek);
     const int queried = ek && rt->dev->cu->cuOccupancyMaxActiveClusters;
     int split = 1, two = 0;   /* two: the largest split that runs as two groups, 0 none */
@@ -109,7 +116,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     }
     int cluster = split;
     if (two && (rt->two_groups == 2 || (rt->two_groups == 1 && two * 4 >= split * 5))) split = two, cluster = two / 2;
-    if (out) out->kernel = g->mixed_kernel[v], out->tokens = tok, out->split = split, out->cluster = cluster;
+    if (out) out->kernel = kern, out->tokens = tok, out->split = split, out->cluster = cluster;
     if (p->mixed_mode == 2 || tuned == 1) return 1;
     /* The rule (mixed_gemm = 1): the grid fills 7/10 of the SMs; above T = 512 the token tiles are at least 3/4 full
     ** (there a padded tile costs more than the copy saves), and above MIXED_MAX_T the kernel's lower rate costs more

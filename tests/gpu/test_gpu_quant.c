@@ -205,6 +205,12 @@ static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated,
     gu_case_close(&c);
 }
 
+/* The layouts the one-a-SM twins run with: int8 and fp8, each with and without gate scales (gated / ungated). */
+static int one_layout(int k)
+{
+    return k == 0 || k == 5 || k == 6 || k == 10;
+}
+
 /* The mixed case's blocks (the quant case's precompile also builds the weight-streaming route's kernels, which this
 ** case never runs): every layout at hidden 1024, the I = 2880 gated shape
 ** and the hidden-5120 one, at max_tokens 1000, with the context's stream_max_tokens = 0 (no weight-streaming route:
@@ -219,6 +225,8 @@ static void precompile_mixed(dsmlp_ctx *ctx)
         if (layouts[k].gate) config(&layouts[k], 1, 1024, 2880, &cfg[n++]);
         config(&layouts[k], 1, 2048, 2816, &cfg[n++]);
     }
+    for (int k = 0; k < nlayouts; k++)   /* the one-a-SM twins' shapes (mixed_every_layout) */
+        if (one_layout(k)) config(&layouts[k], layouts[k].gate, 1024, layouts[k].gate ? 8192 : 16384, &cfg[n++]);
     printf("precompiled %d distinct kernels\n", gu_precompile(ctx, cfg, n, 1000));
 }
 
@@ -233,6 +241,13 @@ START_TEST(mixed_every_layout)
             if (g || !layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], g, 1024, g ? 2816 : 4096, mixed_Ts, nmixed_Ts);
     /* I = 2880: the second GEMM's k is a multiple of 64, not of 128, so its narrow blocks (T = 2, 33) copy 64 k per
     ** stage with the 64-byte swizzle while the first GEMM's copy 128 (test_plan mixed_gated) */
+    /* The one-a-SM twins of the 64-, 32- and 16-token code kernels: a first GEMM of 128 row tiles (I 16384, or gated
+    ** I 8192: [up | gate] 16384 rows), which they serve at T = 3..64 on a card of 128-170 SMs (H100, H200: test_plan
+    ** mixed_one_rule); elsewhere the two-a-SM kernels run these T again. */
+    static const int64_t one_Ts[] = {3, 17, 33, 64};
+    for (int k = 0; k < nlayouts; k++)
+        if (one_layout(k))
+            run_mixed(ctx, &ty, &layouts[k], layouts[k].gate, 1024, layouts[k].gate ? 8192 : 16384, one_Ts, sizeof one_Ts / sizeof *one_Ts);
     static const int64_t bk_Ts[] = {2, 33, 100};
     for (int k = 0; k < nlayouts; k++)
         if (layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], 1, 1024, 2880, bk_Ts, sizeof bk_Ts / sizeof *bk_Ts);
