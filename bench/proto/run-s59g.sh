@@ -2,6 +2,11 @@
 # Fifty-ninth session, last try (an H200 if one comes): the GEMVs' L2 prefetch (main against 415584c, T = 1 / 2) and
 # the code kernels' one-a-SM twins (main against 682fb46, T = 3 / 16 / 64), one round; the standing of main (--no-tune,
 # T = 1..1024); on an H100 the standing and compute-sanitizer memcheck over the twins.
+# Then the open question of the fifty-ninth session: pp (mixed-pick-print.patch, the pick's kernel printed) with
+# --tokens up to 64 and up to 1024, GELU-4096 int8 at T = 16 / 64: which kernels serve, and their times.
+#   prep (a new session: build-gpu/bin is not kept): 415584c and 682fb46 built in worktrees (target dsmlp-bench) and
+#         copied to build-gpu/bin/old/dsmlp-bench-415 / -head; bench/build_variant.sh pp bench/proto/mixed-pick-print.patch;
+#         SEED=... bash bench/store_prefill.sh build-gpu/bin/s59/store-g.tar.xz 1 (each binary:block:tokens run below)
 #   bash bench/proto/run-s59g.sh    carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s59/store-g.tar.xz
 B=build-gpu/bin/dsmlp-bench H=build-gpu/bin/old/dsmlp-bench-head O=build-gpu/bin/old/dsmlp-bench-415
@@ -25,3 +30,9 @@ if ! nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   timeout 60 compute-sanitizer --tool memcheck $B --block gelu_i8_h4096 --tokens 3,64 --reps 1 --no-tune --layout out_in 2>&1 |
     grep -E "ERROR SUMMARY" | cut -c1-100
 fi
+P=build-gpu/bin/var/pp
+for toks in 16,64 1,2,4,8,16,32,64,128,1024; do
+  echo "== pick, --tokens $toks"
+  timeout 60 $P --block gelu_i8_h4096 --tokens $toks --reps 50 --no-tune --layout out_in 2>&1 |
+    grep -E "T=(16|64) |mixed-pick .* T (16|64) " | cut -c1-160
+done
