@@ -4,9 +4,7 @@
 # T = 1..1024); on an H100 the standing and compute-sanitizer memcheck over the twins.
 # Then the open question of the fifty-ninth session: pp (mixed-pick-print.patch, the pick's kernel printed) with
 # --tokens up to 64 and up to 1024, GELU-4096 int8 at T = 16 / 64: which kernels serve, and their times.
-#   prep (a new session: build-gpu/bin is not kept): 415584c and 682fb46 built in worktrees (target dsmlp-bench) and
-#         copied to build-gpu/bin/old/dsmlp-bench-415 / -head; bench/build_variant.sh pp bench/proto/mixed-pick-print.patch;
-#         SEED=... bash bench/store_prefill.sh build-gpu/bin/s59/store-g.tar.xz 1 (each binary:block:tokens run below)
+#   prep (a new session: build-gpu/bin is not kept): bash bench/proto/prep-s59g.sh
 #   bash bench/proto/run-s59g.sh    carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s59/store-g.tar.xz
 B=build-gpu/bin/dsmlp-bench H=build-gpu/bin/old/dsmlp-bench-head O=build-gpu/bin/old/dsmlp-bench-415
