@@ -12,12 +12,7 @@
 #   bash bench/proto/run-s59.sh    carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s59/store-b.tar.xz
 B=build-gpu/bin/dsmlp-bench O=build-gpu/bin/old/dsmlp-bench-base Q=build-gpu/bin/var/q1 P=build-gpu/bin/var/pf
-run() {   # label binary layout tokens reps [VAR=VALUE...]
-  local l=$1 b=$2 lay=$3 tok=$4 reps=$5
-  shift 5
-  env "$@" timeout 90 $b --block $blk --tokens $tok --reps $reps --no-tune --layout $lay 2>&1 | grep "T=" |
-    awk -v l="$l" '{printf "%s %s ", $2, $4} END {print "  " l}'
-}
+run() { bench_run "$@"; }   # device-env.sh
 for r in 1 2; do
   for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do
     echo "== pf r$r $blk"

@@ -7,12 +7,7 @@
 #   bash bench/proto/run-s59b.sh    carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s59/store-c.tar.xz
 B=build-gpu/bin/dsmlp-bench Q=build-gpu/bin/var/q1 Q2=build-gpu/bin/var/q1b P=build-gpu/bin/var/pf
-run() {   # label binary layout tokens reps [VAR=VALUE...]
-  local l=$1 b=$2 lay=$3 tok=$4 reps=$5
-  shift 5
-  env "$@" timeout 90 $b --block $blk --tokens $tok --reps $reps --no-tune --layout $lay 2>&1 | grep "T=" |
-    awk -v l="$l" '{printf "%s %s ", $2, $4} END {print "  " l}'
-}
+run() { bench_run "$@"; }   # device-env.sh
 for r in 1 2; do
   for spec in gelu_i8_h4096:out_in swiglu_i8_h4096:out_in gelu_f16_h4096:out_in swiglu_bf16_h4096:out_in \
               bert_f16_h768:out_in gelu_f16_h4096:in_out bert_f16_h768:in_out; do
