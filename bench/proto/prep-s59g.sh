@@ -22,8 +22,11 @@ for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do j=
 for blk in gelu_i8_h4096 gelu_fp8_h4096; do j="$j $H:$blk:3,16,64 $B:$blk:3,16,64"; done
 for blk in gelu_f16_h4096 swiglu_bf16_h4096 gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096; do j="$j $B:$blk:1,2,4,8,16,32,64,128,1024"; done
 j="$j pp:gelu_i8_h4096:16,64 pp:gelu_i8_h4096:1,2,4,8,16,32,64,128,1024"
+ji="$B:gelu_f16_h4096:1,2 $B:gelu_f16_h4096:1,2:DSMLP_DECODE_MAX_TOKENS=2 $B:bert_f16_h768:1,2 $B:bert_f16_h768:1,2:DSMLP_DECODE_MAX_TOKENS=2"
 out=build-gpu/bin/s59/store-g.tar.xz
 [ -f "$out" ] && cp "$out" /tmp/prep-s59g-seed.tar.xz && export SEED=/tmp/prep-s59g-seed.tar.xz   # grow the last one
 # shellcheck disable=SC2086
-bash bench/store_prefill.sh "$out" 1 $j
+bash bench/store_prefill.sh /tmp/prep-s59g-out.tar.xz 1 $j
+# shellcheck disable=SC2086
+SEED=/tmp/prep-s59g-out.tar.xz LAYOUT=in_out bash bench/store_prefill.sh "$out" 1 $ji
 cd "$root" && du -sh build-gpu/bin

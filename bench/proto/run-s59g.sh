@@ -3,7 +3,9 @@
 # the code kernels' one-a-SM twins (main against 682fb46, T = 3 / 16 / 64), one round; the standing of main (--no-tune,
 # T = 1..1024); on an H100 the standing and compute-sanitizer memcheck over the twins.
 # Then the open question of the fifty-ninth session: pp (mixed-pick-print.patch, the pick's kernel printed) with
-# --tokens up to 64 and up to 1024, GELU-4096 int8 at T = 16 / 64: which kernels serve, and their times.
+# --tokens up to 64 and up to 1024, GELU-4096 int8 at T = 16 / 64: which kernels serve, and their times. Last, the
+# [in,out] GEMV at T = 2 (auto stops it at T = 1: it lost 1-4 us to cuBLASLt there before the prefetch, which made its
+# T = 1 5-6 us faster): DSMLP_DECODE_MAX_TOKENS=2 against auto, GELU-4096 f16 and BERT-base.
 #   prep (a new session: build-gpu/bin is not kept): bash bench/proto/prep-s59g.sh
 #   bash bench/proto/run-s59g.sh    carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s59/store-g.tar.xz
@@ -33,4 +35,11 @@ for toks in 16,64 1,2,4,8,16,32,64,128,1024; do
   echo "== pick, --tokens $toks"
   timeout 60 $P --block gelu_i8_h4096 --tokens $toks --reps 50 --no-tune --layout out_in 2>&1 |
     grep -E "T=(16|64) |mixed-pick .* T (16|64) " | cut -c1-160
+done
+for blk in gelu_f16_h4096 bert_f16_h768; do
+  echo "== [in,out] GEMV to T = 2: $blk"
+  for r in 1 2; do
+    bench_run auto $B in_out 1,2 50
+    bench_run gemv2 $B in_out 1,2 50 DSMLP_DECODE_MAX_TOKENS=2
+  done
 done
