@@ -86,11 +86,11 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
              s->gated ? dsmlpC_emit_act_name(s->gact) : act == 2 ? "gelu" : act ? dsmlpC_emit_epi_act_name(act) : "lin",
              s->gated ? "_gated" : "", s->has_bias ? "_bias" : "", s->has_c ? "_c" : "");
     if (s->io) snprintf(base + strlen(base), sizeof base - strlen(base), "_io");
-    const int two = quant && s->tokens <= MIXED_TWO_PER_SM && !s->one_per_sm;
-    if (quant && s->tokens <= MIXED_TWO_PER_SM && !two) snprintf(base + strlen(base), sizeof base - strlen(base), "_one");
+    const int narrow_codes = quant && s->tokens <= MIXED_TWO_PER_SM;   /* two blocks a SM, unless built as a twin */
+    if (narrow_codes && s->one_per_sm) snprintf(base + strlen(base), sizeof base - strlen(base), "_one");
     dsmlpC_emit_set_name(k, base, 16, uniq);
     const int ba = xa + 1, ca = ba + s->has_bias;
-    const int minb = two ? 2 : 1;
+    const int minb = narrow_codes && !s->one_per_sm ? 2 : 1;
     /* Narrow blocks stream the weight: 128 k per stage, copied as 128-byte row pieces (bench/proto/tma_patterns.cu:
     ** 3.42 TB/s against 3.25 for 64-byte ones), 256 k (two 128-byte pieces a row) for 16- and 32-token blocks (SwiGLU-4096
     ** int8 T = 16 86.0 -> 82.9 us); wide ones multiply more per byte and keep more, smaller stages. */

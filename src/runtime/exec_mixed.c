@@ -38,6 +38,12 @@ static int block_slots(const exec_state *rt, const exec_kernel *ek)
     return rt->dev->sm_count * (ek && ek->per_sm > 0 ? ek->per_sm : 1);
 }
 
+/* Whether a grid of this many blocks, one a SM, fills at least 3/4 of the card's SMs (a pair's first GEMM, a twin). */
+static int fills_three_quarters(const exec_state *rt, int64_t blocks)
+{
+    return blocks * 4 >= (int64_t)rt->dev->sm_count * 3;
+}
+
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
 {
     if (!PLAN_GEMM_HAS_MIXED(g) || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
@@ -60,7 +66,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** GEMM waits, splits k and reduces in a kernel of its own) where the first's tiles fill 3/4 of the SMs, on cards
     ** with a peak DRAM rate under 4 TB/s. */
     const int pair = flt && PLAN_FLOAT_PAIR(g) && T >= PLAN_FLOAT_PAIR_MIN_T && T <= PLAN_FLOAT_PAIR_MAX_T &&
-                     g->pair_rows / EMIT_MIXED_ROWS * 4 >= (int64_t)rt->dev->sm_count * 3 && rt->dev->dram_gbs > 0 &&
+                     fills_three_quarters(rt, g->pair_rows / EMIT_MIXED_ROWS) && rt->dev->dram_gbs > 0 &&
                      rt->dev->dram_gbs < PLAN_FLOAT_PAIR_MAX_DRAM_GBS;   /* H100 yes, H200 no (plan.h) */
     /* a narrow output or a pair: served whatever share of the SMs the grid fills */
     const int any_grid = pair || (flt && PLAN_FLOAT_NARROW(g) && T >= 2 && T <= PLAN_FLOAT_NARROW_MAX_T);
@@ -99,7 +105,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** register split): GELU-4096 int8 / fp8 (first GEMM 128 tiles) 0.7-2.4 us faster at T = 3..64 on an H100. Twins
     ** for the 32-tile second GEMMs too (split 4 against 8) gave GELU-4096 0.7-1.3 more but cost SwiGLU-4096 int8
     ** 0.5-1.1 at T = 3..8 (bench/RESULTS.md, fifty-ninth session): the 3/4 fill keeps them to the first kind. */
-    const int kern = g->mixed_one[v] >= 0 && base <= rt->dev->sm_count && base * 4 >= (int64_t)rt->dev->sm_count * 3
+    const int kern = g->mixed_one[v] >= 0 && base <= rt->dev->sm_count && fills_three_quarters(rt, base)
                          ? g->mixed_one[v] : g->mixed_kernel[v];
     const exec_kernel *ek = rt->kern ? &rt->kern[kern] : NULL;   /* its load-time occupancy queries */
     const int slots = block_slots(rt, ek);
