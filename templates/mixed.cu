@@ -38,6 +38,7 @@
 #define DS_REGS_PRODUCER {{REGS_PRODUCER}}   // setmaxnreg: the producer warpgroup releases down to this many registers and
 #define DS_REGS_CONSUMER {{REGS_CONSUMER}}   // the consumers take this many (0: the launch bound's count for all); the
                                              // release must cover the increase (the load checks the entry count)
+#define DS_PREFETCH {{PREFETCH}}     // 1: at entry the block asks L2 for its rows' first lines (ds_prefetch_first)
 #define DS_HAS_BIAS {{HAS_BIAS}}
 #define DS_HAS_C {{HAS_C}}
 #define DS_ACT {{ACT}}           // 0 none, 1 relu, 2 tanh-GELU, 3 erf-GELU, 4 SiLU (an activation step taken on)
@@ -348,9 +349,28 @@ __device__ __forceinline__ void ds_cluster_sync()
     asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
 }
 
+#if DS_PREFETCH
+// Before griddepcontrol.wait, the block's threads ask L2 for the first `lines` 128-byte lines of each of its 128 code
+// rows in its k blocks [kb0, kb1) (q: the codes, [N][K]; gated: its 64 up rows, then the matching 64 gate rows), so
+// the first stages' copies find them there or on their way. prefetch.global.L2 from every thread, not the copy
+// engine's bulk prefetch (5-7 us slower, twenty-first session); where and how deep: exec_mixed.c prefetch_lines.
+// Token tiles past the first (blockIdx.x > 0) read the same rows and ask for nothing.
+__device__ __forceinline__ void ds_prefetch_first(const unsigned char *q, int n0, int kb0, int kb1, int lines)
+{
+    const long long bytes = (long long)(kb1 - kb0) * DS_BK;
+    for (int i = threadIdx.x; i < DS_ROWS * lines; i += blockDim.x) {
+        const int r = i / lines, l = i - r * lines;
+        const long long row = DS_GATED ? (r < DS_ROWS / 2 ? n0 / 2 + r : DS_N / 2 + n0 / 2 + (r - DS_ROWS / 2)) : (long long)n0 + r;
+        if ((long long)l * 128 < bytes && row < DS_N)
+            asm volatile("prefetch.global.L2 [%0];" ::"l"(q + row * DS_K + (long long)kb0 * DS_BK + (long long)l * 128));
+    }
+}
+#endif
+
 extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 {{NAME}}(const __grid_constant__ ds_tmap tx, const __grid_constant__ ds_tmap tq, long long T, ds_d_t *d_out,
-         const ds_s_t *scales, const ds_b_t *bias, const ds_c_t *cin, float *part, unsigned *flag, int C)
+         const ds_s_t *scales, const ds_b_t *bias, const ds_c_t *cin, float *part, unsigned *flag, int C,
+         const unsigned char *q, int prefetch_lines)
 {
     extern __shared__ unsigned char ds_smem_raw[];
     unsigned char *sm = ds_smem_raw + ((1024 - (ds_sa(ds_smem_raw) & 1023)) & 1023);   // swizzled boxes: 1024-aligned
@@ -364,6 +384,9 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     // cooperative, so all blocks are resident and the wait ends. (C = S: one cluster, no global partial sums.)
     const int zc = z % C, grp = z / C;
     DS_TL(const ds_tl_blk tl = ds_tl_begin();)
+#if DS_PREFETCH
+    if (prefetch_lines > 0 && blockIdx.x == 0) ds_prefetch_first(q, n0, kb0, kb1, prefetch_lines);
+#endif
     if (tid == 0) {
         // (No griddepcontrol.launch_dependents: a next GEMM started early, in clusters, into the slots this grid
         // frees sometimes ran 9-12 us slower; it starts as this grid's last blocks exit: exec_mixed.c.)

@@ -406,6 +406,69 @@ static int kernel_has_arg_buf(const plan *p, int k, int b)
 /* The code kernels' one-a-SM twins: built for the 64-, 32- and 16-token widths of a GEMM whose 128-row tiles could
 ** fill 3/4 of an sm_90 part in one wave (GELU-4096's first GEMM, 128 tiles; not its second, 32, nor SwiGLU-4096's
 ** gated first, 224), and taken where one token tile's row tiles fill 3/4 of the card's SMs and no more. */
+/* The code kernels' L2 prefetch at entry (exec_mixed.c prefetch_lines): only kernels of up to 64 tokens on codes
+** (their sources say DS_PREFETCH 1, no other kernel's does); 8 lines a row in the 16- / 32-token kernels, 4 in the
+** 64-token ones of a block's first GEMM (none in its second); in the first GEMM no more than 16 MiB over the launch;
+** none where the launch's blocks do not all fit at once. Blocks a SM as the kernels' sources ask (DS_MINB). */
+START_TEST(mixed_prefetch_rule)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    for (int shape = 0; shape < 3; shape++) {   /* GELU-4096 int8, SwiGLU-4096 int8 (I 14336), GELU-4096 f16 */
+        dsmlp_mlp_config c;
+        gelu4096_int8(&c);
+        if (shape == 1) {
+            family(LLAMA, 1, 0, DSMLP_BF16, &c);
+            c.hidden = 4096, c.intermediate = 14336, c.int8_weights = 1, c.int8_groups = 4;
+        }
+        if (shape == 2) c.int8_weights = 0;
+        dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
+        const plan *p = h->p;
+        static fake_rt f;
+        fake_rt_init(&f);
+        exec_kernel *ek = calloc((size_t)p->nkernels, sizeof *ek);
+        ck_assert(ek);
+        for (int k = 0; k < p->nkernels; k++)
+            ek[k].per_sm = p->kernels[k].source && strstr(p->kernels[k].source, "#define DS_MINB 2") ? 2 : 1;
+        f.rt.kern = ek;
+        int seen = 0;
+        for (int i = 0; i < p->nsteps; i++) {
+            const plan_gemm *g = &p->steps[i].gemm;
+            if (p->steps[i].kind != STEP_GEMM || !PLAN_GEMM_HAS_MIXED(g)) continue;
+            static const int sms[] = {132, 114, 100};
+            static const int64_t Ts[] = {3, 8, 16, 17, 32, 33, 64, 65, 128, 256};
+            for (size_t a = 0; a < sizeof sms / sizeof *sms; a++)
+                for (size_t b = 0; b < sizeof Ts / sizeof *Ts; b++) {
+                    f.dev.sm_count = sms[a];
+                    mixed_pick mp = {-1, 0, 0, 0, -1};
+                    if (!dsmlpR_mixed_pick(p, &f.rt, g, Ts[b], &mp)) continue;
+                    const int twin = mp.kernel != g->mixed_kernel[mp.tokens == 64 ? 2 : mp.tokens == 32 ? 3 : mp.tokens == 16 ? 4 : mp.tokens == 128 ? 1 : 0];
+                    const int64_t blocks = (Ts[b] + mp.tokens - 1) / mp.tokens * (g->n / 128) * mp.split;
+                    const int fits = blocks <= (int64_t)sms[a] * ek[mp.kernel].per_sm;
+                    const int codes = g->mixed_scales >= 0, narrow = codes && mp.tokens <= 64, first = g->c < 0;
+                    const int lines = mp.tokens <= 32 ? 8 : first ? 4 : 0;
+                    const int64_t cap = first ? (16 << 20) / (blocks * 128 * 128) : 8;
+                    const int want = narrow && fits ? (int)(lines < cap ? lines : cap) : 0;
+                    ck_assert_int_eq(!!strstr(p->kernels[mp.kernel].source, "#define DS_PREFETCH 1"), narrow);
+                    ck_assert_msg(mp.prefetch_lines == want, "shape %d n %lld, %d SMs, T = %lld (%d tokens, split %d%s): %d lines, want %d",
+                                  shape, (long long)g->n, sms[a], (long long)Ts[b], mp.tokens, mp.split, twin ? ", twin" : "",
+                                  mp.prefetch_lines, want);
+                    if (codes)
+                        seen |= mp.prefetch_lines == 8 ? (twin ? 4 : 1) : mp.prefetch_lines == 4 ? 2 : !fits && narrow ? 8 : 0;
+                    else
+                        seen |= 16;   /* float weights met */
+                }
+        }
+        /* every kind of case met: 8 lines (and a twin's 8: GELU's first GEMM on 132 SMs), 4 (SwiGLU's first GEMM, 224
+        ** tiles: 16 MiB holds 4; GELU's at 64 tokens), a grid past the slots (SwiGLU's first GEMM on 100 SMs: 224 tiles,
+        ** 200 slots), float weights' kernels (none) */
+        ck_assert_int_eq(seen, shape == 0 ? 7 : shape == 1 ? 11 : 16);
+        free(ek);
+        dsmlp_plan_free(h);
+    }
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(mixed_one_rule)
 {
     dsmlp_ctx *ctx = tu_ctx();
@@ -451,7 +514,7 @@ START_TEST(mixed_one_rule)
             f.dev.sm_count = want[i].sms;
             for (int g = 0; g < 2; g++) {
                 const plan_gemm *m = g ? g2 : g1;
-                mixed_pick mp = {-1, 0, 0, 0};
+                mixed_pick mp = {-1, 0, 0, 0, 0};
                 dsmlpR_mixed_pick(p, &f.rt, m, want[i].T, &mp);
                 const int v = mp.tokens == 256 ? 0 : mp.tokens == 128 ? 1 : mp.tokens == 64 ? 2 : mp.tokens == 32 ? 3 : 4;
                 const int one = !g && shape < 2 && want[i].one[shape];
@@ -502,7 +565,7 @@ START_TEST(mixed_rule)
         {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {3072, 1, 1, 256, 1}, {3073, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
     ck_assert(dsmlpR_mixed_serves_all(p, &f.rt, 1) && dsmlpR_mixed_serves_all(p, &f.rt, 2));   /* codes read at T = 1, 2 */
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
-        mixed_pick mp = {-1, 0, 0, 0};
+        mixed_pick mp = {-1, 0, 0, 0, 0};
         ck_assert_msg(dsmlpR_mixed_serves(p, &f.rt, g1, want[i].T) == want[i].first, "first GEMM at T = %lld", (long long)want[i].T);
         ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g2, want[i].T, &mp) == want[i].second, "second GEMM at T = %lld", (long long)want[i].T);
         if (!want[i].second) continue;
@@ -858,7 +921,7 @@ START_TEST(float_narrow_rule)
         static const int64_t Ts[] = {1, 2, 3, 8, 16, 32, 33, 64, 65, 128};
         for (size_t i = 0; i < sizeof Ts / sizeof *Ts; i++) {
             const int64_t T = Ts[i];
-            mixed_pick mp = {-1, 0, 0, 0};
+            mixed_pick mp = {-1, 0, 0, 0, 0};
             const int want2 = T > gemv && T <= PLAN_FLOAT_NARROW_MAX_T;
             ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g2, T, &mp) == want2, "layout %d, second GEMM at T = %lld", lay, (long long)T);
             if (want2) ck_assert_msg(mp.tokens == 64 && mp.kernel == g2->mixed_kernel[2], "T = %lld: %d tokens", (long long)T, mp.tokens);
@@ -918,7 +981,7 @@ START_TEST(float_pair_rule)
                     const int want1 = (paired || std) && T > g1->decode_max_T && PLAN_GEMM_HAS_MIXED(g1);
                     const int want2 = (paired || std || (narrow2 && T >= 2 && T <= PLAN_FLOAT_NARROW_MAX_T)) && T > g2->decode_max_T &&
                                       PLAN_GEMM_HAS_MIXED(g2);
-                    mixed_pick mp = {-1, 0, 0, 0};
+                    mixed_pick mp = {-1, 0, 0, 0, 0};
                     ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g1, T, &mp) == want1, "block %d, card %d, max_tokens %d: first GEMM "
                                   "at T = %lld", v, card, mt, (long long)T);
                     if (want1 && T <= 64) ck_assert_msg(mp.tokens == 64 && mp.kernel == g1->mixed_kernel[2], "T = %lld: %d tokens",
@@ -972,7 +1035,7 @@ START_TEST(tuned_gemm_choice)
     /* the rule: cuBLASLt at T = 8, the wgmma kernels at T = 64, not past 128 */
     ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m1, 8) && dsmlpR_mixed_serves(p, &f.rt, m1, 64) && !dsmlpR_mixed_serves(p, &f.rt, m1, 200));
     picks[0][g1].use = 1, picks[3][g2].use = 0;   /* T <= 8: the first GEMM's kernel; T = 33..64: not the second's */
-    mixed_pick mp = {-1, 0, 0, 0};
+    mixed_pick mp = {-1, 0, 0, 0, 0};
     ck_assert(dsmlpR_mixed_pick(p, &f.rt, m1, 8, &mp) && mp.tokens == 64 && mp.kernel == m1->mixed_kernel[2]);
     ck_assert(dsmlpR_mixed_serves(p, &f.rt, m1, 3));
     ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m1, 2));   /* the decode GEMV still comes first */
@@ -1907,6 +1970,7 @@ int main(void)
     tcase_add_test(tc, mixed_variant);
     tcase_add_test(tc, mixed_rule);
     tcase_add_test(tc, mixed_one_rule);
+    tcase_add_test(tc, mixed_prefetch_rule);
     tcase_add_test(tc, entry_regs_check);
     tcase_add_test(tc, mixed_gated);
     tcase_add_test(tc, mixed_route);

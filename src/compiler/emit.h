@@ -68,6 +68,10 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
 ** template's DS_QWE: boxes span at most the 128-byte swizzle, so a 256-k stage of codes takes two a row, a 64-k one of
 ** f16 one); its tensor map uses the 128-byte swizzle when the box row is 128 bytes, else the 64-byte one. */
 #define EMIT_MIXED_QBOX(bk, wbytes) ((bk) * (wbytes) > 128 ? 128 / (wbytes) : (bk))
+/* Whether a mixed-input kernel asks L2 for its rows' first lines at entry (templates/mixed.cu ds_prefetch_first; how
+** many: exec_mixed.c prefetch_lines): the code kernels of up to 64 tokens, twins included; not float weights (not
+** measured) nor the 128- and 256-token kernels (they lost; bench/RESULTS.md, sixtieth session). */
+#define EMIT_MIXED_PREFETCHES(quant, tokens) ((quant) && (tokens) <= 64)
 typedef struct emit_mixed_spec {
     int64_t       n, k, groups;
     plan_epilogue epi;

@@ -14,6 +14,9 @@
 #define MIXED_MAX_T        3072   /* above: dequantize + cuBLASLt (see dsmlpR_mixed_pick) */
 #define MIXED_ANY_FILL_T   512    /* up to here the copy costs more than padded token tiles */
 #define MIXED_SPLIT_MIN_KB 8      /* k blocks of 64 per block of a split, at least */
+#define MIXED_PREFETCH_LINES 8    /* 128-byte lines a weight row asked of L2 at entry by the 16- / 32-token kernels */
+#define MIXED_PREFETCH_LINES_64 4 /* by the 64-token kernels of a block's first GEMM */
+#define MIXED_PREFETCH_FIRST_BYTES (16 << 20)   /* at most, over a first GEMM's launch */
 
 int dsmlpR_mixed_tunable(const plan *p)
 {
@@ -42,6 +45,27 @@ static int block_slots(const exec_state *rt, const exec_kernel *ek)
 static int fills_three_quarters(const exec_state *rt, int64_t blocks)
 {
     return blocks * 4 >= (int64_t)rt->dev->sm_count * 3;
+}
+
+/* The first lines of each weight row a launch's blocks ask L2 for at entry, before griddepcontrol.wait
+** (templates/mixed.cu ds_prefetch_first, in the kernels EMIT_MIXED_PREFETCHES names): the copy engine's first
+** stages then find them there or on their way. Measured on an H100 (bench/RESULTS.md, sixtieth session), lines a row
+** for the block's first GEMM (no residual: it follows the norm kernel, its blocks resident and waiting through it)
+** and its second (adds the residual: its blocks start as the first's last ones exit), T = 3..32 (16- / 32-token
+** kernels): GELU-4096 int8 / fp8 0,0 59.2 / 59.2, 0,8 57.1 / 56.7, 4,8 55.4 / 54.9, 8,8 55.2 / 54.4 us at T = 3,
+** SwiGLU-4096 int8 74.0, 72.4, 70.1, 72.0: the second GEMM 8 lines (12 lost), the first as many as 16 MiB over its
+** launch holds (GELU's 128 tiles 8 lines, SwiGLU's 224 gated ones 4). 64-token kernels: the first GEMM's 4 lines
+** 0.3-0.7 us faster, the second's lost up to 5.6 on SwiGLU-8192; the 128-token kernels lost. The copy engine's own
+** bulk prefetch of the same boxes lost 5-7 us (twenty-first session), and so did any prefetch ahead of the copies in
+** the main loop (8-30 us). None where the launch's blocks do not all fit at once: a later wave would prefetch under
+** the running stream. */
+static int prefetch_lines(const plan_gemm *g, int tokens, int64_t blocks, int slots)
+{
+    if (!EMIT_MIXED_PREFETCHES(g->mixed_scales >= 0, tokens) || blocks > slots) return 0;
+    const int first = g->c < 0;
+    const int64_t cap = first ? MIXED_PREFETCH_FIRST_BYTES / (blocks * EMIT_MIXED_ROWS * 128) : MIXED_PREFETCH_LINES;
+    const int lines = tokens == 64 ? (first ? MIXED_PREFETCH_LINES_64 : 0) : MIXED_PREFETCH_LINES;
+    return (int)(lines < cap ? lines : cap);
 }
 
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
@@ -122,7 +146,10 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     }
     int cluster = split;
     if (two && (rt->two_groups == 2 || (rt->two_groups == 1 && two * 4 >= split * 5))) split = two, cluster = two / 2;
-    if (out) out->kernel = kern, out->tokens = tok, out->split = split, out->cluster = cluster;
+    if (out) {
+        out->kernel = kern, out->tokens = tok, out->split = split, out->cluster = cluster;
+        out->prefetch_lines = prefetch_lines(g, tok, base * split, slots);
+    }
     if (p->mixed_mode == 2 || tuned == 1) return 1;
     /* The rule (mixed_gemm = 1): the grid fills 7/10 of the SMs; above T = 512 the token tiles are at least 3/4 full
     ** (there a padded tile costs more than the copy saves), and above MIXED_MAX_T the kernel's lower rate costs more
@@ -331,8 +358,9 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     /* two groups: the plan's split scratch (partial sums, then flags) */
     CUdeviceptr sums = rt->split_scratch, flags = sums ? sums + rt->split_sums : 0;
     int cluster = mp->cluster;
+    int lines = mp->prefetch_lines;
     void *args[] = {&tx, &tq, &TT, &rt->ptr[d], g->mixed_scales >= 0 ? &rt->ptr[g->mixed_scales] : &none, bias >= 0 ? &rt->ptr[bias] : &none,
-                    !act && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster};
+                    !act && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster, &rt->ptr[g->mixed_q], &lines};
     const int64_t tiles = (T + mp->tokens - 1) / mp->tokens;
     if (tiles > 2147483647)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 2^31 - 1 token tiles", what, (long long)T);

@@ -7,9 +7,10 @@
 
 /* How a GEMM step's mixed-input GEMM runs at T: which of its kernels (PLAN_MIXED_TOKENS tokens per block), over how
 ** many blocks k is split (1: none) and in clusters of how many (split: one cluster a tile; split / 2: two groups, the
-** first handing its sums to the second through the plan's split scratch). */
+** first handing its sums to the second through the plan's split scratch), and how many 128-byte lines of each weight
+** row its blocks ask L2 for at entry (0: none). */
 typedef struct mixed_pick {
-    int kernel, tokens, split, cluster;
+    int kernel, tokens, split, cluster, prefetch_lines;
 } mixed_pick;
 /* 1 when GEMM step g runs its mixed-input kernel at T on this device (the plan's mixed_mode and the rule in
 ** exec_mixed.c), with how in *out (may be NULL), else 0. */
