@@ -350,6 +350,14 @@ __device__ __forceinline__ void ds_cluster_sync()
 }
 
 #if DS_PREFETCH
+__device__ __forceinline__ void ds_prefetch_l2(const void *p)
+{
+#ifdef __CUDA_ARCH__
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+#else
+    ds_host_prefetch(p);   // tests/test_mixed_prefetch.c compiles this part on the host and records the lines
+#endif
+}
 // Before griddepcontrol.wait, the block's threads ask L2 for the first `lines` 128-byte lines of each of its 128 code
 // rows in its k blocks [kb0, kb1) (q: the codes, [N][K]; gated: its 64 up rows, then the matching 64 gate rows), so
 // the first stages' copies find them there or on their way. prefetch.global.L2 from every thread, not the copy
@@ -362,7 +370,7 @@ __device__ __forceinline__ void ds_prefetch_first(const unsigned char *q, int n0
         const int r = i / lines, l = i - r * lines;
         const long long row = DS_GATED ? (r < DS_ROWS / 2 ? n0 / 2 + r : DS_N / 2 + n0 / 2 + (r - DS_ROWS / 2)) : (long long)n0 + r;
         if ((long long)l * 128 < bytes && row < DS_N)
-            asm volatile("prefetch.global.L2 [%0];" ::"l"(q + row * DS_K + (long long)kb0 * DS_BK + (long long)l * 128));
+            ds_prefetch_l2(q + row * DS_K + (long long)kb0 * DS_BK + (long long)l * 128);
     }
 }
 #endif
