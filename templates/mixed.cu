@@ -3,7 +3,9 @@
 // (no dequantized copy of W). sm_90a (wgmma, setmaxnreg). Launch: grid (ceil(T / {{TOK}}), {{N}} / 128, S), block
 // 384, dynamic shared memory {{SMEM}} bytes; S > 1 splits k over a cluster of (1, 1, S) blocks. tx and tq are tensor
 // maps the runtime encodes per run (exec_mixed.c): x with the 128-byte swizzle, boxes of 64 k x {{TOK}} tokens; q
-// with the 64- or 128-byte swizzle (DS_BK 64 or 128), boxes of DS_BK k x 128 rows (64 when gated).
+// with the 64- or 128-byte swizzle (DS_BK 64 or 128), boxes of DS_BK k x 128 rows (64 when gated). q and
+// prefetch_lines: the codes themselves and how many 128-byte lines of each row the block asks L2 for at entry
+// (DS_PREFETCH kernels only; exec_mixed.c prefetch_lines).
 //
 // Block: 128 weight rows x {{TOK}} tokens, k blocks of {{BK}} through {{STAGES}} shared-memory stages filled by the copy
 // engine. Warpgroup 0's first thread issues the copies; warpgroups 1 and 2 own 64 weight rows each and multiply: per
