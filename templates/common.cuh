@@ -201,6 +201,18 @@ __device__ __forceinline__ void ds_wait_prerequisites()
     asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
+// Asks L2 for the 128-byte line holding p (no register, no wait): the decode GEMVs' and the mixed-input kernels' weight
+// lines at entry. The host simulation records it (test_plan_sim_shim.h ds_sim_prefetch).
+__device__ __forceinline__ void ds_prefetch_l2(const void *p)
+{
+#ifdef __CUDA_ARCH__
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+#elif defined(DS_SIM)
+    ds_sim_prefetch(p);
+#else
+    (void)p;
+#endif
+}
 
 __device__ __forceinline__ float ds_warp_sum(float x)
 {

@@ -88,17 +88,6 @@ __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p)
 #endif
 }
 
-__device__ __forceinline__ void ds_prefetch_l2(const void *p)
-{
-#ifdef __CUDA_ARCH__
-    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
-#elif defined(DS_SIM)
-    ds_sim_prefetch(p);
-#else
-    (void)p;
-#endif
-}
-
 // Before the norm stage or x's staging, each warp asks L2 for the first DS_PF_LINES lines of the rows its first round
 // reads ([in,out]: the block's column slices in its first rows), so that HBM streams while the blocks compute or stage
 // x: all blocks are resident at once and none had a weight load in flight there (GELU-4096 int8 T = 1 54.0 -> 48.4 us,

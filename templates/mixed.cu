@@ -352,19 +352,12 @@ __device__ __forceinline__ void ds_cluster_sync()
 }
 
 #if DS_PREFETCH
-__device__ __forceinline__ void ds_prefetch_l2(const void *p)
-{
-#ifdef __CUDA_ARCH__
-    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
-#else
-    ds_host_prefetch(p);   // tests/test_mixed_prefetch.c compiles this part on the host and records the lines
-#endif
-}
 // Before griddepcontrol.wait, the block's threads ask L2 for the first `lines` 128-byte lines of each of its 128 code
 // rows in its k blocks [kb0, kb1) (q: the codes, [N][K]; gated: its 64 up rows, then the matching 64 gate rows), so
 // the first stages' copies find them there or on their way. prefetch.global.L2 from every thread, not the copy
 // engine's bulk prefetch (5-7 us slower, twenty-first session); where and how deep: exec_mixed.c prefetch_lines.
-// Token tiles past the first (blockIdx.x > 0) read the same rows and ask for nothing.
+// Token tiles past the first (blockIdx.x > 0) read the same rows and ask for nothing. (tests/test_mixed_prefetch.c
+// compiles this part on the host with a ds_prefetch_l2 of its own that records the lines.)
 __device__ __forceinline__ void ds_prefetch_first(const unsigned char *q, int n0, int kb0, int kb1, int lines)
 {
     const long long bytes = (long long)(kb1 - kb0) * DS_BK;

@@ -1,8 +1,9 @@
 /* test_mixed_prefetch.c — the mixed-input kernels' L2 prefetch at entry (templates/mixed.cu ds_prefetch_first), run on
 ** the host: every kernel of GELU-4096 / SwiGLU-4096 int8 plans whose source carries DS_PREFETCH 1 has that part (its
-** defines and the function) compiled by g++ and called for each block of a launch, thread by thread; the lines it asks
-** for must be exactly the first `lines` 128-byte lines of each of the block's weight rows within its k blocks (the
-** rows the block's tensor-map boxes copy: 128 rows, or 64 up and the matching 64 gate rows when gated), none twice. */
+** defines and the function, with a ds_prefetch_l2 that records the lines in place of common.cuh's) compiled by g++
+** and called for each block of a launch, thread by thread; the lines it asks for must be exactly the first `lines`
+** 128-byte lines of each of the block's weight rows within its k blocks (the rows the block's tensor-map boxes copy:
+** 128 rows, or 64 up and the matching 64 gate rows when gated), none twice. */
 #include "testutil.h"
 #include "compiler/plan.h"
 #include "runtime/plan_handle.h"
@@ -36,7 +37,7 @@ static void *compile_part(const char *src, const char *dir, int idx)
     fputs("#include <cstdint>\n#define __device__\n#define __forceinline__ inline\n"
           "struct ds_dim { unsigned x; };\nstatic ds_dim threadIdx, blockDim;\n"
           "static uintptr_t *rec; static int nrec, caprec;\n"
-          "static void ds_host_prefetch(const void *p) { if (nrec < caprec) rec[nrec] = (uintptr_t)p; nrec++; }\n", f);
+          "static void ds_prefetch_l2(const void *p) { if (nrec < caprec) rec[nrec] = (uintptr_t)p; nrec++; }\n", f);
     for (const char *l = src; l < a; l = strchr(l, '\n') + 1) {   /* the defines (DS_N, DS_K, DS_BK, DS_GATED, ...) */
         size_t n = strspn(l + 8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");   /* object-like ones only: no DS_TL(...) */
         if (!strncmp(l, "#define DS_", 11) && l[8 + n] == ' ') fwrite(l, 1, (size_t)(strchr(l, '\n') + 1 - l), f);
