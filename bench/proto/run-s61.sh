@@ -27,3 +27,12 @@ for blk in swiglu_bf16_h8192 swiglu_bf16_h4096; do
     python3 bench/proto/ncu_kernels.py $OUT/ncu-$blk-$s.csv | head -10
   done
 done
+# Where the int8 block's T <= 16 and T = 128 time goes, kernel by kernel (serialized by ncu: no PDL overlap).
+for c in gelu_i8_h4096:8 gelu_i8_h4096:16 swiglu_i8_h4096:128; do
+  blk=${c%:*} t=${c#*:}
+  echo "== ncu $blk [out,in] T = $t"
+  timeout 120 ncu --clock-control none --csv --metrics gpu__time_duration.sum,dram__bytes_read.sum \
+    --launch-skip 12 --launch-count 12 $B --block $blk --tokens $t --reps 2 --no-tune --layout out_in \
+    > $OUT/ncu-$blk-$t.csv 2>&1
+  python3 bench/proto/ncu_kernels.py $OUT/ncu-$blk-$t.csv | head -12
+done
