@@ -26,6 +26,8 @@
 #define DS_RPG {{RPG}}LL         // weight rows per scale group (quantized W)
 #define DS_HALF_MAC {{HALF_MAC}}  // 1 ([out,in] int8 or fp8 codes, f16 x, 16 codes a load): products in f16 pairs (ds_hmac16)
 #define DS_PF_LINES {{PF_LINES}}  // 128-byte lines of each row a warp reads first ([in,out]: 32 x that many a block) asked of L2 at entry
+#define DS_SPLIT {{SPLIT}}        // IO: blocks along y that split K (their partial sums meet in the scratch; 1: none)
+#define DS_MAXT {{MAXT}}
 typedef {{X_T}} ds_x_t;
 typedef {{W_T}} ds_w_t;
 typedef {{D_T}} ds_d_t;
@@ -88,6 +90,24 @@ __device__ __forceinline__ ds_wraw_t ds_ldw(const ds_w_t *p)
 #endif
 }
 
+// An [in,out] GEMV whose K is split over the blocks along y (DS_SPLIT > 1): the scratch holds a counter per column
+// block (zero between launches) and each split's partial sums, part[y][t][col].
+struct ds_split {
+    unsigned *cnt;
+    float *part;
+};
+// Block y's rows of W: whole 64-row pieces, the last split taking K's tail.
+__device__ __forceinline__ ds_i64 ds_split_row(int y)
+{
+    constexpr ds_i64 KB = (DS_K + 63) / 64;
+    return y >= DS_SPLIT ? DS_K : (KB * y / DS_SPLIT) * 64;
+}
+#ifdef __CUDA_ARCH__
+__device__ __forceinline__ float ds_part_ld(const float *p) { return __ldcg(p); }   // other SMs wrote it: not L1's
+#else
+inline float ds_part_ld(const float *p) { return *p; }
+#endif
+
 // Before the norm stage or x's staging, each warp asks L2 for the first DS_PF_LINES lines of the rows its first round
 // reads ([in,out]: the block's column slices in its first rows), so that HBM streams while the blocks compute or stage
 // x: all blocks are resident at once and none had a weight load in flight there (GELU-4096 int8 T = 1 54.0 -> 48.4 us,
@@ -116,9 +136,10 @@ __device__ __forceinline__ void ds_prefetch_first(const ds_w_t *w)
 #elif DS_PF_LINES > 0
     constexpr int SEG = DS_CW * DS_VEC * (int)sizeof(ds_w_t), PER = SEG < 128 ? 1 : SEG / 128;   // lines a row
     constexpr ds_i64 ROWS = (ds_i64)32 * DS_PF_LINES / PER < DS_K ? (ds_i64)32 * DS_PF_LINES / PER : DS_K;
-    const ds_i64 s0 = (ds_i64)blockIdx.x * DS_CW;
-    for (ds_i64 e = threadIdx.x; e < ROWS * PER; e += DS_THREADS) {
-        const ds_i64 r = e / PER, sl = s0 + (e % PER) * (128 / (DS_VEC * (ds_i64)sizeof(ds_w_t)));
+    const ds_i64 s0 = (ds_i64)blockIdx.x * DS_CW, r0 = ds_split_row((int)blockIdx.y);
+    const ds_i64 rows = ds_split_row((int)blockIdx.y + 1) - r0 < ROWS ? ds_split_row((int)blockIdx.y + 1) - r0 : ROWS;
+    for (ds_i64 e = threadIdx.x; e < rows * PER; e += DS_THREADS) {
+        const ds_i64 r = r0 + e / PER, sl = s0 + (e % PER) * (128 / (DS_VEC * (ds_i64)sizeof(ds_w_t)));
         if (sl < DS_N / DS_VEC) ds_prefetch_l2(w + r * DS_N + sl * DS_VEC);
     }
 #else
@@ -264,12 +285,45 @@ __device__ __forceinline__ void ds_stage(ds_x_t *xs, const ds_x_t *x, long long 
     }
 }
 
+#if DS_IO && DS_SPLIT > 1
+// The split's end: each block has written its partial sums; the last of a column block's DS_SPLIT blocks to arrive
+// (a counter, after a fence that makes the parts visible) adds them in split order (the same sums whatever the
+// arrival order), applies the epilogue, stores, and leaves the counter at zero for the next launch.
+__device__ __forceinline__ void ds_split_finish(long long T, ds_d_t *d, const void *bias, const void *cptr, const ds_split &sp)
+{
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(sp.cnt + blockIdx.x, 1u) == DS_SPLIT - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    for (ds_i64 e = threadIdx.x; e < T * DS_CW; e += DS_THREADS) {
+        const ds_i64 t = e / DS_CW, sl = (ds_i64)blockIdx.x * DS_CW + e % DS_CW;
+        if (sl >= DS_N / DS_VEC) continue;
+        const ds_i64 col = sl * DS_VEC;
+        float o[DS_VEC];
+#pragma unroll
+        for (int j = 0; j < DS_VEC; j++) o[j] = 0.0f;
+        for (int q = 0; q < DS_SPLIT; q++) {
+            const float *pp = sp.part + ((ds_i64)q * DS_MAXT + t) * DS_N + col;
+#pragma unroll
+            for (int j = 0; j < DS_VEC; j++) o[j] += ds_part_ld(pp + j);
+        }
+#pragma unroll
+        for (int j = 0; j < DS_VEC; j++) o[j] = ds_epi(o[j], bias, cptr, t, col + j);
+        ds_gv_store<DS_VEC>(d + t * DS_N + col, o);
+    }
+    if (threadIdx.x == 0) sp.cnt[blockIdx.x] = 0u;
+}
+#endif
+
 #if DS_IO
 // W [K, N]: thread (ks, c) owns the 16-byte column slice blockIdx.x * CW + c and every KS-th row of each
 // chunk (split-k across the block's warps); partial sums meet through shuffles and shared memory.
 template <int TT>
 __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x, const ds_w_t *w, const ds_s_t *sc,
-                                        const void *bias, const void *cptr, ds_x_t *xs, float *red)
+                                        const void *bias, const void *cptr, ds_x_t *xs, float *red, const ds_split &sp)
 {
     (void)sc;   // float weights only ([in,out])
     constexpr int KC = ds_kc<TT>::value, KS = DS_THREADS / DS_CW;
@@ -283,9 +337,10 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
     for (int t = 0; t < TT; t++)
 #pragma unroll
         for (int j = 0; j < DS_VEC; j++) acc[t][j] = 0.0f;
-    for (ds_i64 c0 = 0; c0 < DS_K; c0 += KC) {
-        const int kc = DS_K - c0 < KC ? (int)(DS_K - c0) : KC;
-        if (c0) __syncthreads();
+    const ds_i64 k0 = ds_split_row((int)blockIdx.y), k1 = ds_split_row((int)blockIdx.y + 1);   // this block's rows
+    for (ds_i64 c0 = k0; c0 < k1; c0 += KC) {
+        const int kc = k1 - c0 < KC ? (int)(k1 - c0) : KC;
+        if (c0 != k0) __syncthreads();
         if (!DS_NORM) ds_stage<TT>(xs, x, T, c0, kc);
         __syncthreads();
         const ds_w_t *wc = wp + c0 * DS_N;
@@ -340,19 +395,30 @@ __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x,
 #pragma unroll
                 for (int j = 0; j < DS_VEC; j++) o[j] += red[(q * DS_CW + c) * DS_VEC + j];
             const ds_i64 col = s * DS_VEC;
+#if DS_SPLIT > 1
+            float *pp = sp.part + ((ds_i64)blockIdx.y * DS_MAXT + t) * DS_N + col;
+#pragma unroll
+            for (int j = 0; j < DS_VEC; j++) pp[j] = o[j];
+#else
 #pragma unroll
             for (int j = 0; j < DS_VEC; j++) o[j] = ds_epi(o[j], bias, cptr, t, col + j);
             ds_gv_store<DS_VEC>(d + t * DS_N + col, o);
+#endif
         }
     }
+#if DS_SPLIT > 1
+    ds_split_finish(T, d, bias, cptr, sp);
+#else
+    (void)sp;
+#endif
 }
 #else
 // W [N, K]: each warp owns CW output columns; lanes stride along K with 16-byte loads; warp-shuffle sums.
 template <int TT>
 __device__ __forceinline__ void ds_body(long long T, ds_d_t *d, const ds_x_t *x, const ds_w_t *w, const ds_s_t *sc,
-                                        const void *bias, const void *cptr, ds_x_t *xs, float *red)
+                                        const void *bias, const void *cptr, ds_x_t *xs, float *red, const ds_split &sp)
 {
-    (void)sc;
+    (void)sc, (void)sp;
     constexpr int KC = ds_kc<TT>::value, NW = DS_THREADS / 32;
     constexpr int U = ds_fit_loads((TT <= 2 ? DS_U : DS_U / 2) / DS_CW, ds_kc<TT>::first / DS_VEC / 32);   // vectors a lane
     (void)red;
@@ -483,6 +549,7 @@ extern "C" __global__ void __launch_bounds__(DS_THREADS, 2) {{NAME}}(long long T
     ds_x_t *xs = reinterpret_cast<ds_x_t *>(ds_xs_raw);
     const void *bias = {{BIAS_ARG}}, *cptr = {{C_ARG}};
     const ds_s_t *sc = {{SC_ARG}};
+    const ds_split sp = {{SPLIT_INIT}};
     ds_prefetch_first(a2);
 {{NORM_STAGE}}{{DISPATCH}}
 }

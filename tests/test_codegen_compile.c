@@ -52,6 +52,16 @@ static int buf(job *j, dsmlp_dtype dt, int tokens, int64_t rows, int64_t cols)
     return j->p.nbufs++;
 }
 
+/* A k-split decode GEMV's scratch (its last argument), where the spec asks for one (emit.h). */
+static int gemv_scratch(job *j, const emit_gemv_spec *sp, dsmlp_dtype wt)
+{
+    const size_t bytes = dsmlpC_emit_gemv_scratch_bytes(sp, dsmlp_dtype_size(wt));
+    if (!bytes) return 0;
+    const int b = buf(j, DSMLP_F32, 0, 1, (int64_t)(bytes / 4));
+    j->bufs[b].kind = BUF_SCRATCH, j->bufs[b].ws_bytes = bytes;
+    return 1;
+}
+
 static const dsmlp_dtype dts[] = {DSMLP_F32, DSMLP_F16, DSMLP_BF16};
 /* One H per shape class of the row kernels (emit.c): a warp per row (896), a block per row with a tail (4544),
 ** a block per row in whole passes (8192, 512 threads for f32). */
@@ -144,6 +154,7 @@ static void make_jobs(dsmlp_ctx *ctx, int quick)
 
 /* Decode GEMV (templates/gemv.cu): every dtype x layout at awkward (n, k) pairs (n or k not a multiple of 8
 ** included), cycling through the epilogues (with and without residual C) and token bounds. */
+static int gemv_splits;   /* GEMVs that split k (their scratch the last argument) */
 static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
 {
     static const int64_t nk[][2] = {{896, 4544}, {1232, 896}, {4544, 11008}, {11008, 14336}, {14336, 1232}, {1001, 333}};
@@ -166,6 +177,7 @@ static void make_gemv_jobs(dsmlp_ctx *ctx, int quick)
                     if (bias) buf(j, dt, 0, 1, n);
                     if (c) buf(j, dt, 1, 0, n);
                     emit_gemv_spec sp = {n, k, lay, e, bias, c, maxts[v % 4], 0, DSMLP_ACT_SILU, NULL, 0, 0};
+                    gemv_splits += gemv_scratch(j, &sp, dt);
                     TU_OK(ctx, dsmlpC_emit_gemv(ctx, &j->p, &j->k, &sp, 0));
                 }
     /* gated ([out,in], [up | gate] rows): y [T, n / 2], x, W, [bias [n]]; every activation, with and without bias */
@@ -380,6 +392,7 @@ START_TEST(every_template_compiles)
     jobs = calloc(MAXJOBS, sizeof *jobs);
     make_jobs(ctx, q && *q == '1');
     make_gemv_jobs(ctx, q && *q == '1');
+    if (!(q && *q == '1')) ck_assert_int_gt(gemv_splits, 0);   /* [in,out] (4544, 11008) and (11008, 14336) split k */
     make_mixed_jobs(ctx, q && *q == '1');
     make_timeline_jobs();
     printf("%d kernels to compile (2 threads)\n", njobs);

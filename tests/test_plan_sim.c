@@ -161,6 +161,7 @@ static int sim_grid;
 #define SIM_MAX_GRID 4096
 #define SIM_GEMV_RESIDENT 7   /* blocks "at once" for the [out,in] GEMVs: most launch fewer blocks in uneven rounds */
 static int gemv_round_runs;   /* [out,in] GEMV launches that took more than one round */
+static int gemv_split_runs;   /* [in,out] GEMV launches that split k over blocks along y */
 static long gemv_prefetches;  /* L2 prefetches the GEMV launches issued (each line read by its block) */
 
 /* The blocks a stream kernel's launch runs (the partial-sum scratch holds that many blocks' parts). */
@@ -192,6 +193,7 @@ static void launch(simk *k, const plan_kernel *pk, long long T, void **a)
         if (pk->rows_fixed <= 0 && pk->kind != KERN_GEMV && gy > 2) gy = 2;
         gx = (unsigned)dsmlpC_gemv_grid(pk, SIM_GEMV_RESIDENT);   /* as the runtime, on a small device */
         if (pk->gemv_rounds && pk->grid_x > SIM_GEMV_RESIDENT) gemv_round_runs++;
+        if (pk->kind == KERN_GEMV && gy > 1) gemv_split_runs++;
     }
     ck_assert_int_eq(k->launch((unsigned)pk->threads, gx, gy, pk->smem_bytes, k->fn, T, a), 0);
     long issued, unread;
@@ -798,6 +800,38 @@ START_TEST(decode_gemv)
 }
 END_TEST
 
+/* An [in,out] GEMV of a large, narrow weight splits k over blocks along y (emit.c gemv_io_shape): n = 1100 f16
+** (8-byte slices: 256-byte pieces of 32, the last column block 19 of 32 valid), k = 16040 (35 MB; 8 splits of whole
+** 64-row pieces, the last with k's tail of 40), bias + residual C added in place by the last block of each column
+** block; T = 1 and 4 (x staged in chunks within a split). */
+START_TEST(decode_gemv_split)
+{
+    sim_decode = 4;
+    dsmlp_ctx *ctx = tu_ctx();
+    for (int r = 0; r < 2; r++) {
+        const int64_t k = 16040, n = 1100;
+        dsmlp_graph *g;
+        dsmlp_value x, c, w, b, m;
+        TU_OK(ctx, dsmlp_graph_create(ctx, "gemv_split", &g));
+        TU_OK(ctx, dsmlp_input(g, "x", DSMLP_F16, k, &x));
+        TU_OK(ctx, dsmlp_input(g, "c", DSMLP_F16, n, &c));
+        TU_OK(ctx, dsmlp_param_matrix(g, "w", DSMLP_F16, k, n, DSMLP_LAYOUT_IN_OUT, &w));
+        TU_OK(ctx, dsmlp_param_vector(g, "b", DSMLP_F16, n, &b));
+        TU_OK(ctx, dsmlp_matmul(g, x, w, &m));
+        TU_OK(ctx, dsmlp_bias(g, m, b, &m));
+        TU_OK(ctx, dsmlp_add(g, m, c, &m));
+        TU_OK(ctx, dsmlp_output(g, "out", m));
+        const int before = gemv_runs, split = gemv_split_runs;
+        simulate(ctx, &g, 1, r ? 4 : 1, "out", r ? "gemv [in,out] k=16040 n=1100 split, T=4" : "gemv [in,out] k=16040 n=1100 split, T=1");
+        ck_assert_int_eq(gemv_runs - before, 1);
+        ck_assert_int_eq(gemv_split_runs - split, 1);
+        dsmlp_graph_free(g);
+    }
+    dsmlp_ctx_free(ctx);
+    sim_decode = 0;
+}
+END_TEST
+
 /* The small-T route: weight-streaming kernels with the norm in the prologue, activation/gating/residual in the
 ** epilogue, int8 converted in registers; every tile variant, grids from one block (one block walks every tile) to
 ** one block per load group (every tile split), T in every token bucket with odd counts. */
@@ -961,6 +995,7 @@ int main(void)
     tcase_add_test(tc, many_inputs);
     tcase_add_test(tc, edge_cases);
     tcase_add_test(tc, decode_gemv);
+    tcase_add_test(tc, decode_gemv_split);
     suite_add_tcase(s, tc);
     /* Its own case, so CTest can run it beside the rest (CK_RUN_CASE=stream; CMakeLists.txt). */
     TCase *ts = tcase_create("stream");

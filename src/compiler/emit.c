@@ -452,6 +452,47 @@ static const char *epi_tag(plan_epilogue e)
 #define GEMV_THREADS 256
 #define GEMV_XS_BYTES EMIT_GEMV_XS_BYTES   /* x stage; + at most 8 KiB of reduction slots: < 48 KiB static */
 
+/* An [in,out] GEMV's grid: cw 16-byte column slices a block, `split` blocks along y over k. Unsplit, as many blocks
+** as fit in one wave (2 per SM of a 132-SM part; a second, partial wave cost 3% on the H200), each reading at least
+** 64 contiguous bytes of a row. A narrow, deep weight then gets 64-byte pieces, half a DRAM burst: SwiGLU-8192's
+** second GEMV (n 8192, k 28672) streamed 2.3 TB/s where cuBLASLt's split-k one did 3.0 (bench/RESULTS.md,
+** sixty-first session). So where the pieces would be narrower than GEMV_SPLIT_PIECE and the weight is large (a
+** small one is latency-bound), blocks take GEMV_SPLIT_PIECE-byte pieces of a k range and split k to fill the wave;
+** their partial sums meet in a scratch (templates/gemv.cu ds_split_finish). */
+#define GEMV_SPLIT_PIECE 256
+#define GEMV_SPLIT_MIN_BYTES ((int64_t)32 << 20)
+#define GEMV_SPLIT_MAX 8
+#define GEMV_SPLIT_MIN_ROWS 512   /* rows of W a split block reads, at least */
+typedef struct gemv_io_grid { int cw, split; int64_t colblocks; } gemv_io_grid;
+
+static gemv_io_grid gemv_io_shape(int64_t n, int64_t k, size_t wsz, int norm)
+{
+    const int vec = dsmlpC_emit_vec_width(n, wsz);
+    const int64_t ns = n / vec;
+    int cw = (int)(64 / ((size_t)vec * wsz));
+    if (cw < 1) cw = 1;
+    while (cw < 32 && ceil_div(ns, cw) > GEMV_WAVE) cw *= 2;
+    gemv_io_grid g = {cw, 1, ceil_div(ns, cw)};
+    const int wide = (int)(GEMV_SPLIT_PIECE / ((size_t)vec * wsz));
+    if (norm || cw >= wide || wide > 32 || n * k * (int64_t)wsz < GEMV_SPLIT_MIN_BYTES) return g;
+    const int64_t cb = ceil_div(ns, wide);
+    int64_t split = GEMV_WAVE / cb;
+    if (split > GEMV_SPLIT_MAX) split = GEMV_SPLIT_MAX;
+    if (split > k / GEMV_SPLIT_MIN_ROWS) split = k / GEMV_SPLIT_MIN_ROWS;
+    if (split >= 2) g.cw = wide, g.split = (int)split, g.colblocks = cb;
+    return g;
+}
+
+/* The scratch words of the counters (one per column block, whole 256-byte lines), then the partial sums. */
+static int64_t gemv_cnt_words(const gemv_io_grid *g) { return round_up(g->colblocks, 64); }
+
+size_t dsmlpC_emit_gemv_scratch_bytes(const emit_gemv_spec *s, size_t wsz)
+{
+    if (s->layout != DSMLP_LAYOUT_IN_OUT || s->gated) return 0;
+    const gemv_io_grid g = gemv_io_shape(s->n, s->k, wsz, s->norm != NULL);
+    return g.split > 1 ? (size_t)(gemv_cnt_words(&g) + (int64_t)g.split * s->max_t * s->n) * 4 : 0;
+}
+
 /* The decode GEMV's prologue where it computes the norm before it (lower.c gemv_fuse): every block sums the T rows'
 ** addends, normalizes them into its x stage (rows past T zeroed), block 0 writing the sum output. */
 static void gemv_norm_stage(sbuf *out, const plan *p, const plan_kernel *k, const emit_gemv_spec *s)
@@ -566,18 +607,17 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
                               dsmlp_dtype_name(wt), (long long)s->n, (long long)s->groups);
     size_t wsz = dsmlp_dtype_size(wt), xsz = dsmlp_dtype_size(xt);
     int vec = dsmlpC_emit_vec_width(io ? s->n : s->k, wsz), vx = dsmlpC_emit_vec_width(s->k, xsz);
-    int cw = 1, unroll, rounds = 1;
+    int cw = 1, unroll, rounds = 1, split = 1;
     int64_t blocks = 0;
     if (io) {
-        int64_t ns = s->n / vec;
-        /* As many blocks as fit in one wave (2 per SM of a 132-SM part; a second, partial wave cost 3%
-        ** on the H200), but a warp reads at least 64 contiguous bytes of a row (DRAM bursts). */
-        int cw_min = (int)(64 / ((size_t)vec * wsz));
-        if (cw_min < 1) cw_min = 1;
-        cw = cw_min;
-        while (cw < 32 && ceil_div(ns, cw) > GEMV_WAVE) cw *= 2;
-        blocks = ceil_div(ns, cw);
+        const gemv_io_grid g = gemv_io_shape(s->n, s->k, wsz, s->norm != NULL);
+        cw = g.cw, split = g.split, blocks = g.colblocks;
         unroll = 16;
+        if (split > 1 && (k->nargs < 4 || p->bufs[k->args[k->nargs - 1]].kind != BUF_SCRATCH ||
+                          p->bufs[k->args[k->nargs - 1]].ws_bytes < dsmlpC_emit_gemv_scratch_bytes(s, wsz)))
+            return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: gemv n = %lld, k = %lld splits k in %d: its last "
+                                  "argument must be a scratch of %zu bytes", (long long)s->n, (long long)s->k, split,
+                                  dsmlpC_emit_gemv_scratch_bytes(s, wsz));
     } else {
         /* A warp owns cw columns at a time (at most 4: registers; gated: up and gate rows in pairs); `blocks` cover
         ** the columns in one round, and the runtime launches the fewest rounds that fit the device at once
@@ -627,6 +667,7 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     snprintf(base, sizeof base, "gemv_%s_%s%s_n%lld_k%lld_%s%s%s_t%d", io ? "io" : "oi", dsmlp_dtype_name(dt), dts,
              (long long)s->n, (long long)s->k, s->gated ? gtag : s->post_act ? etag : epi_tag(s->epi), s->has_c ? "_c" : "",
              ntag, s->max_t);
+    if (split > 1) snprintf(base + strlen(base), sizeof base - strlen(base), "_s%d", split);
     dsmlpC_emit_set_name(k, base, vec, uniq);
 
     char what[160];
@@ -639,15 +680,20 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     sbuf pr = {0}, dsp = {0};
     dsmlpC_emit_params(&pr, p, k, 1);
     for (int tt = 1; tt < s->max_t; tt *= 2)
-        dsmlpB_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d>(T, a0, a1, a2, sc, bias, cptr, xs, ds_red);%s return; }\n", tt, tt,
+        dsmlpB_sb_printf(&dsp, "    if (T <= %d) { ds_body<%d>(T, a0, a1, a2, sc, bias, cptr, xs, ds_red, sp);%s return; }\n", tt, tt,
                          DSMLP_TIMELINE ? EMIT_TL_END : "");
-    dsmlpB_sb_printf(&dsp, "    ds_body<%d>(T, a0, a1, a2, sc, bias, cptr, xs, ds_red);%s", s->max_t, DSMLP_TIMELINE ? EMIT_TL_END : "");
+    dsmlpB_sb_printf(&dsp, "    ds_body<%d>(T, a0, a1, a2, sc, bias, cptr, xs, ds_red, sp);%s", s->max_t, DSMLP_TIMELINE ? EMIT_TL_END : "");
     int ba = 3 + (quant > 0), ca = ba + s->has_bias;
     /* int8 or fp8 codes (fp8: sm_89's pair conversion) times f16 x in f16 pairs, 16 codes a load (templates/gemv.cu
     ** ds_hmac16); bf16 x stays fp32 */
     const int half_mac = xt == DSMLP_F16 && vec == 16 && (quant == 1 || (quant == 2 && dsmlpC_arch_fp8_cvt(p)));
     char nn[32], kk[32], v[16], vxs[16], mt[16], th[16], cws[16], un[16], xe[32], re[16], gx[32], bas[16], cas[16], qs[4],
-        rpg[32], lw[96], ac[16], pf[16];
+        rpg[32], lw[96], ac[16], pf[16], spl[16], spi[160] = "{nullptr, nullptr}";
+    if (split > 1) {
+        const gemv_io_grid g = {cw, split, blocks};
+        snprintf(spi, sizeof spi, "{reinterpret_cast<unsigned *>(const_cast<float *>(a%d)), const_cast<float *>(a%d) + %lld}",
+                 k->nargs - 1, k->nargs - 1, (long long)gemv_cnt_words(&g));
+    }
     snprintf(lw, sizeof lw, "%s%s", io ? "[K, N] (in,out)" : "[N, K] (out,in)",
              quant == 1 ? " = scales[row / rpg] * int8 codes" : quant == 2 ? " = scales[row / rpg] * fp8 e4m3 codes" : "");
     snprintf(bas, sizeof bas, s->has_bias ? "a%d" : "nullptr", ba);
@@ -667,12 +713,16 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
                         "C_T", dsmlpC_emit_ctype(s->has_c ? p->bufs[k->args[ca]].dtype : dt), "GRID_X", I2S(gx, blocks),
                         "PARAMS", pr.p ? pr.p : "", "RED_ELEMS", I2S(re, red), "BIAS_ARG", bas, "C_ARG", cas,
                         "DISPATCH", dsp.p ? dsp.p : "", "TL_BEGIN", DSMLP_TIMELINE ? EMIT_TL_BEGIN : "",
-                        "NORM", s->norm ? "1" : "0", "NORM_STAGE", nst.p ? nst.p : "", "HALF_MAC", half_mac ? "1" : "0", "PF_LINES", I2S(pf, EMIT_GEMV_PREFETCH_LINES), NULL};
+                        "NORM", s->norm ? "1" : "0", "NORM_STAGE", nst.p ? nst.p : "", "HALF_MAC", half_mac ? "1" : "0", "PF_LINES", I2S(pf, EMIT_GEMV_PREFETCH_LINES),
+                        "SPLIT", I2S(spl, split), "SPLIT_INIT", spi, NULL};
     dsmlp_status st = (pr.oom || dsp.oom || nst.oom) ? dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "codegen: out of memory")
                                                      : dsmlpC_emit_fill(ctx, "gemv.cu", kv, &k->source);
     free(pr.p), free(dsp.p), free(nst.p);
     k->kind = KERN_GEMV;
-    k->rows_fixed = 0, k->rows_per_block = s->max_t, k->grid_x = (int)blocks, k->threads = GEMV_THREADS;
+    /* T <= max_t rows in one block row; a k split launches `split` of them (grid.y) */
+    if (split > 1) k->rows_fixed = split, k->rows_per_block = 1;
+    else k->rows_fixed = 0, k->rows_per_block = s->max_t;
+    k->grid_x = (int)blocks, k->threads = GEMV_THREADS;
     k->gemv_rounds = !io;
     k->gemv_half_mac = half_mac;
     k->smem_bytes = 0;  /* static shared memory only */

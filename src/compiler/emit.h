@@ -53,6 +53,10 @@ typedef struct emit_gemv_spec {
     ** activation step the GEMV takes on (epi then EPI_BIAS or EPI_NONE); 0: epi's own activation, if any. */
     int           post_act;
 } emit_gemv_spec;
+/* Bytes of scratch the GEMV of spec s (weights of wsz bytes) needs, 0: none. An [in,out] GEMV of a large weight
+** without a norm splits k over blocks (emit.c gemv_io_shape); its last argument is then a BUF_SCRATCH of at least
+** these bytes (counters zeroed once, the kernel leaves them at zero; partial sums). */
+size_t dsmlpC_emit_gemv_scratch_bytes(const emit_gemv_spec *s, size_t wsz);
 #define EMIT_GEMV_XS_BYTES 32768   /* the GEMV's x stage (static shared memory) */
 /* 128-byte lines of each row a GEMV warp reads first, asked of L2 at the kernel's entry ([in,out]: 32 x that many a
 ** block); 16 and 64 lost to 32 at T = 1 (bench/RESULTS.md, fifty-ninth session) */

@@ -82,11 +82,13 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
             dsmlpB_sb_printf(&b, "\n");
             if (m->decode_kernel >= 0) {
                 const plan_kernel *k = &p->kernels[m->decode_kernel];
-                dsmlpB_sb_printf(&b, "      variants: T <= %lld: decode GEMV kernel %s  key %s, grid (%d, 1)%s, block %d; "
+                const int split = k->rows_fixed > 0 ? (int)k->rows_fixed : 1;
+                dsmlpB_sb_printf(&b, "      variants: T <= %lld: decode GEMV kernel %s  key %s, grid (%d, %d)%s%s, block %d; "
                        "T > %lld: cuBLASLt\n",
-                   (long long)m->decode_max_T, k->name, k->key[0] ? k->key : "(not compiled)", k->grid_x,
-                   k->gemv_rounds ? " or fewer blocks in rounds (as many as the device holds at once)" : "", k->threads,
-                   (long long)m->decode_max_T);
+                   (long long)m->decode_max_T, k->name, k->key[0] ? k->key : "(not compiled)", k->grid_x, split,
+                   k->gemv_rounds ? " or fewer blocks in rounds (as many as the device holds at once)" : "",
+                   split > 1 ? " (k split over the blocks along y; the last of a column's blocks adds their sums)" : "",
+                   k->threads, (long long)m->decode_max_T);
                 explain_act(&b, p, m, m->decode_act_out, 1);
                 if (m->decode_norm >= 0)
                     dsmlpB_sb_printf(&b, "        norm: the decode GEMV also computes step %d's norm into its x stage (that step is skipped "

@@ -85,6 +85,19 @@ static plan_kernel *new_kernel(lw *L, plan_step *s, plan_kernel_kind kind)
     return add_kernel(L, kind, &s->kernel);
 }
 
+/* Run-time scratch the runtime allocates at load, zeroed (exec_stream.c): a k-split GEMV's counters and sums. */
+static int add_scratch(lw *L, const char *name, size_t bytes)
+{
+    plan *p = L->p;
+    if (dsmlpB_grow((void **)&p->bufs, &L->capbufs, p->nbufs, sizeof *p->bufs)) return -1;
+    plan_buf *b = &p->bufs[p->nbufs];
+    memset(b, 0, sizeof *b);
+    b->kind = BUF_SCRATCH;
+    snprintf(b->name, sizeof b->name, "%s", name);
+    b->dtype = DSMLP_F32, b->rows = 1, b->cols = (int64_t)(bytes / 4), b->ws_bytes = bytes;
+    return p->nbufs++;
+}
+
 static dsmlp_status arg(lw *L, plan_kernel *k, int b, int v)
 {
     if (b < 0)
@@ -249,6 +262,14 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
         return s;
     emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)max_t, 0, DSMLP_ACT_SILU, NULL,
                          m->decode_q >= 0 ? m->decode_groups : 0, 0};
+    const size_t scratch = dsmlpC_emit_gemv_scratch_bytes(&sp, dsmlp_dtype_size(B[m->w].dtype));
+    if (scratch) {   /* k split over blocks: their partial sums and counters */
+        char name[PLAN_NAME_MAX];
+        snprintf(name, sizeof name, "gemv_split%d", idx);
+        if ((m->decode_scratch = add_scratch(L, name, scratch)) < 0) return nomem(L);
+        k = &p->kernels[idx];
+        if ((s = arg(L, k, m->decode_scratch, -1))) return s;
+    }
     if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
     m->decode_kernel = idx, m->decode_max_T = max_t;
     return DSMLP_OK;
@@ -413,7 +434,7 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->c = G->gemm.c >= 0 ? rbuf(L, G->gemm.c) : -1;
     m->d = wbuf(L, G->out);
     m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->gemm.epi;
-    m->decode_kernel = -1, m->decode_max_T = 0;
+    m->decode_kernel = -1, m->decode_max_T = 0, m->decode_scratch = -1;
     m->decode_q = m->decode_scales = -1, m->decode_groups = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = m->mixed_one[v] = -1;
     m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1, m->mixed_gated = 0, m->pair_rows = 0;
@@ -716,6 +737,14 @@ static dsmlp_status gemv_fuse(lw *L)
                              a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0, (int)m->decode_max_T, a && gated,
                              a ? a->act : DSMLP_ACT_SILU, no ? &ns : NULL, m->decode_q >= 0 ? m->decode_groups : 0,
                              a && !gated ? 1 + (int)a->act : 0};
+        if (m->decode_scratch >= 0) {   /* the split lower_gemv chose, unless the norm now keeps k whole */
+            if (dsmlpC_emit_gemv_scratch_bytes(&sp, dsmlp_dtype_size(p->bufs[m->w].dtype))) {
+                if ((s = arg(L, k, m->decode_scratch, -1))) return s;
+            } else {
+                p->bufs[m->decode_scratch].ws_bytes = 0, p->bufs[m->decode_scratch].cols = 0;
+                m->decode_scratch = -1;
+            }
+        }
         if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
         if (a) {
             m->decode_act_out = a->out, m->decode_act_bias = a->bias;

@@ -146,6 +146,7 @@ typedef struct plan_gemm {
     /* > 0: a float GEMM of a block's pair (PLAN_FLOAT_PAIR: lower.c pair_rows), the rows (n) of the pair's first GEMM,
     ** which say whether its grid fills the SMs; its wgmma kernels serve from T = PLAN_FLOAT_PAIR_MIN_T (exec_mixed.c) */
     int64_t       pair_rows;
+    int           decode_scratch;   /* BUF_SCRATCH of a decode GEMV that splits k (its last argument), or -1 (lowering) */
 } plan_gemm;
 
 typedef enum plan_kernel_kind {

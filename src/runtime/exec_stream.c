@@ -235,22 +235,10 @@ void dsmlpR_exec_stream_heuristic(const plan *p, exec_state *rt)
     dsmlpR_exec_apply_lt(p, rt, &why);
 }
 
-dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
+/* The plan's BUF_SCRATCH buffers in one allocation: the stream route's partial sums (per grid block) and tile
+** counters, the k-split decode GEMVs' counters and sums; every one but the per-block parts zeroed. */
+static dsmlp_status alloc_scratch(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
 {
-    for (int b = 0; b < PLAN_BUCKETS; b++) {
-        rt->pick[b].variant = calloc((size_t)p->nssteps + 1, sizeof(int));
-        rt->pick[b].grid = calloc((size_t)p->nssteps + 1, sizeof(int));
-        rt->pick[b].gemm = malloc(((size_t)p->nsteps + 1) * sizeof *rt->pick[b].gemm);
-        if (!rt->pick[b].variant || !rt->pick[b].grid || !rt->pick[b].gemm)
-            return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
-        for (int i = 0; i < p->nsteps; i++) rt->pick[b].gemm[i] = EXEC_GEMM_PICK_RULE;
-    }
-    if (!p->nssteps) {
-        snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route: %.400s", p->stream_why);
-        if (!dsmlpR_exec_tunable(p)) return DSMLP_OK;
-        dsmlpR_exec_stream_heuristic(p, rt);   /* a tuning record may still choose the main route's GEMM kernels */
-        return dsmlpR_exec_tune_apply_record(ctx, p, rt);
-    }
     const cuda_api *cu = rt->dev->cu;
     rt->grid_max = 2 * rt->dev->sm_count > 0 ? 2 * rt->dev->sm_count : 1;
     size_t total = 0;
@@ -261,9 +249,10 @@ dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *
         if (B->per_block) rt->part_bytes = n;
         total += (n + 255) & ~(size_t)255;
     }
+    if (!total && !p->nssteps) return DSMLP_OK;
     CUresult r = cu->cuMemAlloc(&rt->scratch, total ? total : 256);
     if (r != CUDA_SUCCESS)
-        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of %zu bytes of stream scratch failed: %s",
+        return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': cuMemAlloc of %zu bytes of scratch (partial sums, counters) failed: %s",
                        p->graph_name, total, dsmlpR_cuda_api_errstr(r));
     size_t off = 0;
     for (int b = 0; b < p->nbufs; b++) {
@@ -271,7 +260,7 @@ dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *
         if (B->kind != BUF_SCRATCH) continue;
         size_t n = B->per_block ? B->ws_bytes * (size_t)rt->grid_max : B->ws_bytes;
         rt->ptr[b] = rt->scratch + off;
-        /* tile counters start at zero; every launch leaves them at zero */
+        /* tile counters (and a split GEMV's) start at zero; every launch leaves them at zero */
         if (!B->per_block && n) {
             r = cu->cuMemsetD8 ? cu->cuMemsetD8(rt->ptr[b], 0, n) : CUDA_ERROR_NOT_SUPPORTED;
             if (r != CUDA_SUCCESS)
@@ -287,6 +276,27 @@ dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *
     if (r != CUDA_SUCCESS)
         return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': clearing the tile counters failed: %s", p->graph_name,
                               dsmlpR_cuda_api_errstr(r));
+    return DSMLP_OK;
+}
+
+dsmlp_status dsmlpR_exec_stream_load(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
+{
+    for (int b = 0; b < PLAN_BUCKETS; b++) {
+        rt->pick[b].variant = calloc((size_t)p->nssteps + 1, sizeof(int));
+        rt->pick[b].grid = calloc((size_t)p->nssteps + 1, sizeof(int));
+        rt->pick[b].gemm = malloc(((size_t)p->nsteps + 1) * sizeof *rt->pick[b].gemm);
+        if (!rt->pick[b].variant || !rt->pick[b].grid || !rt->pick[b].gemm)
+            return dsmlpB_err_set(ctx, DSMLP_ERR_NOMEM, "out of host memory loading plan '%s'", p->graph_name);
+        for (int i = 0; i < p->nsteps; i++) rt->pick[b].gemm[i] = EXEC_GEMM_PICK_RULE;
+    }
+    dsmlp_status st = alloc_scratch(ctx, p, rt);
+    if (st != DSMLP_OK) return st;
+    if (!p->nssteps) {
+        snprintf(rt->pick_from, sizeof rt->pick_from, "no weight-streaming route: %.400s", p->stream_why);
+        if (!dsmlpR_exec_tunable(p)) return DSMLP_OK;
+        dsmlpR_exec_stream_heuristic(p, rt);   /* a tuning record may still choose the main route's GEMM kernels */
+        return dsmlpR_exec_tune_apply_record(ctx, p, rt);
+    }
     dsmlpR_exec_stream_heuristic(p, rt);
     return dsmlpR_exec_tune_apply_record(ctx, p, rt);
 }

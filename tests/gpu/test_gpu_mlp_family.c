@@ -151,6 +151,61 @@ START_TEST(act_epilogues)
 }
 END_TEST
 
+/* [in,out] decode GEMVs that split k over blocks (a large, narrow second GEMM: emit.c gemv_io_shape), decode GEMVs
+** built to T = 2 (DSMLP_DECODE_MAX_TOKENS=2's context option): f16 with an odd width (the last column block partly
+** valid, 7 uneven splits), bf16 gated (8 splits), f32 (4-element slices); T = 1, 2 on the GEMVs, 3 past them, each T
+** twice on one plan (the split's counters must be back at zero). */
+START_TEST(gemv_split)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    o.decode_max_tokens = 2;
+    dsmlp_ctx *ctx = NULL;
+    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    static const struct {
+        const char *desc;
+        int family;
+        dsmlp_mlp_act act;
+        dsmlp_dtype dtype;
+        int64_t H, I;
+        const char *split;   /* in the second GEMV's name */
+    } cases[] = {
+        {"gpt2 f16 [in,out] H=4544 I=18176", 0, DSMLP_MLP_GELU, DSMLP_F16, 4544, 18176, "_t2_s7_"},
+        {"llama bf16 [in,out] H=4096 I=14336", 6, DSMLP_MLP_GATED_SILU, DSMLP_BF16, 4096, 14336, "_t2_s8_"},
+        {"bert f32 [in,out] H=1024 I=8192", 5, DSMLP_MLP_GELU, DSMLP_F32, 1024, 8192, "_t2_s8_"},
+    };
+    static const int64_t Ts[] = {1, 2, 3, 1, 2};
+    gu_tally ty = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        dsmlp_mlp_config cfg;
+        family_config(&families[cases[i].family], cases[i].H, &cfg);
+        cfg.intermediate = cases[i].I, cfg.activation = cases[i].act, cfg.dtype = cases[i].dtype;
+        cfg.layout = DSMLP_LAYOUT_IN_OUT;
+        gu_case c;
+        dsmlp_status s = gu_case_open(&c, ctx, &cfg, 64, cases[i].desc);
+        ck_assert_msg(s == DSMLP_OK, "%s: %s", cases[i].desc, dsmlp_last_error(ctx));
+        char *text = NULL;
+        TU_OK(ctx, dsmlp_plan_explain(c.pl, &text));
+        ck_assert_msg(strstr(text, cases[i].split) && strstr(text, "k split over the blocks along y"),
+                      "%s: no decode GEMV named *%s*", cases[i].desc, cases[i].split);
+        dsmlp_free(text);
+        for (size_t t = 0; t < sizeof Ts / sizeof *Ts; t++) {
+            const double err = gu_case_check(&c, Ts[t], &s);
+            const int ok = s == DSMLP_OK && err <= gu_tol(c.dtype);
+            gu_tally_add(&ty, c.dtype, cases[i].desc, Ts[t], err, ok);
+            printf("%s %-44s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", cases[i].desc, (long long)Ts[t], err,
+                   s ? " run: " : "", s ? dsmlp_last_error(ctx) : "");
+        }
+        gu_case_close(&c);
+    }
+    gu_tally_print(&ty, "k-split [in,out] decode GEMVs", ctx);
+    ck_assert_msg(ty.failed == 0, "%d of %d cases failed", ty.failed, ty.cases);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *make(void)
 {
     Suite *s = suite_create("gpu_mlp_family");
@@ -163,6 +218,10 @@ static Suite *make(void)
     tcase_set_timeout(ta, 1200);
     tcase_add_test(ta, act_epilogues);
     suite_add_tcase(s, ta);
+    TCase *tg = tcase_create("gemv_split");   /* CK_RUN_CASE=gemv_split */
+    tcase_set_timeout(tg, 1200);
+    tcase_add_test(tg, gemv_split);
+    suite_add_tcase(s, tg);
     return s;
 }
 
