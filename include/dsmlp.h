@@ -422,9 +422,10 @@ typedef struct dsmlp_compile_options {
                                   kernel that runs instead of cuBLASLt when
                                   T <= this (decode); 0 disables, at most 8.
                                   Default -1, auto: T <= 2 for [out,in]
-                                  weights, T = 1 for [in,out] and for int8/
-                                  fp8 codes where mixed-input kernels serve
-                                  T >= 2 (measured: bench/RESULTS.md);
+                                  weights and [in,out] ones of >= 32 MiB,
+                                  T = 1 for smaller [in,out] ones; on int8/
+                                  fp8 codes T <= 2 (mixed-input kernels
+                                  serve T >= 3) (measured: bench/RESULTS.md);
                                   env DSMLP_DECODE_MAX_TOKENS overrides it */
     int         stream_max_tokens; /* the plan also gets a weight-streaming
                                   route (generated tensor-core GEMMs with the

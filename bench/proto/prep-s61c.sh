@@ -18,3 +18,6 @@ done
 # shellcheck disable=SC2086
 LAYOUT=in_out bash bench/store_prefill.sh build-gpu/bin/s61/store-c.tar.xz 1,2 $j
 du -sh build-gpu/bin
+SEED=build-gpu/bin/s61/store-c.tar.xz LAYOUT=out_in bash bench/store_prefill.sh /tmp/prep-s61c.tar.xz 1 \
+  $B:gelu_i8_h4096:1 $B:gelu_i8_h4096:2
+mv /tmp/prep-s61c.tar.xz build-gpu/bin/s61/store-c.tar.xz

@@ -237,10 +237,14 @@ static const char *mixed_unsupported(lw *L, const plan_gemm *m, const graph_node
 ** but: a GEMV on codes serves T <= 2 only where mixed-input kernels serve the rest (built for T <= 8 it lost T = 4 / 8
 ** by 15-70 us; at T = 2 it lost 1.5-3.5 us in the twenty-seventh session and won 3.2 in the fifty-fifth, GELU-4096
 ** int8 on an H100: 56.8 vs 60.0, SwiGLU level); with decode_max_tokens auto (-1: PLAN_DECODE_AUTO_MAX_T), an
-** [in,out] GEMV serves T = 1 only (built for T <= 2 it lost 1-4 us to cuBLASLt at T = 2 and up to 2 at T = 1, where
-** the [out,in] one won 2.5-7 at T = 2: bench/RESULTS.md, twenty-seventh session). */
+** [in,out] GEMV serves T = 1 only on weights under GEMV_IN_OUT_T2_MIN_BYTES (built for T <= 2 it lost 1-4 us to
+** cuBLASLt at T = 2 in the twenty-seventh session, BERT-base 2.2 in the sixty-first) and T <= 2 on larger ones: with
+** the k-split second GEMVs GELU-4096 f16 won 5.5 us at T = 2, SwiGLU-4096 bf16 10.3, SwiGLU-8192 3.0 on an H100
+** (bench/RESULTS.md, sixty-first session). */
 #define GEMV_CODES_MAX_T_BEFORE_MIXED 2
 #define GEMV_IN_OUT_AUTO_MAX_T 1
+#define GEMV_IN_OUT_AUTO_MAX_T_LARGE 2
+#define GEMV_IN_OUT_T2_MIN_BYTES ((int64_t)32 << 20)
 static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
 {
     plan *p = L->p;
@@ -250,7 +254,11 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
         return DSMLP_OK;  /* cuBLASLt for every T */
     gemv_codes(L, m, w);
     int64_t max_t = p->decode_max_tokens;
-    if (p->decode_auto && m->layout == DSMLP_LAYOUT_IN_OUT && max_t > GEMV_IN_OUT_AUTO_MAX_T) max_t = GEMV_IN_OUT_AUTO_MAX_T;
+    if (p->decode_auto && m->layout == DSMLP_LAYOUT_IN_OUT) {
+        const int64_t bytes = m->n * m->k * (int64_t)dsmlp_dtype_size(B[m->w].dtype);
+        const int64_t cap = bytes >= GEMV_IN_OUT_T2_MIN_BYTES ? GEMV_IN_OUT_AUTO_MAX_T_LARGE : GEMV_IN_OUT_AUTO_MAX_T;
+        if (max_t > cap) max_t = cap;
+    }
     if (m->decode_q >= 0 && max_t > GEMV_CODES_MAX_T_BEFORE_MIXED && !mixed_unsupported(L, m, w))
         max_t = GEMV_CODES_MAX_T_BEFORE_MIXED;
     int idx;
