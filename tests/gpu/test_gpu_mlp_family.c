@@ -184,7 +184,7 @@ START_TEST(gemv_split)
         cfg.intermediate = cases[i].I, cfg.activation = cases[i].act, cfg.dtype = cases[i].dtype;
         cfg.layout = DSMLP_LAYOUT_IN_OUT;
         gu_case c;
-        dsmlp_status s = gu_case_open(&c, ctx, &cfg, 64, cases[i].desc);
+        dsmlp_status s = gu_case_open(&c, ctx, &cfg, 3, cases[i].desc);
         ck_assert_msg(s == DSMLP_OK, "%s: %s", cases[i].desc, dsmlp_last_error(ctx));
         char *text = NULL;
         TU_OK(ctx, dsmlp_plan_explain(c.pl, &text));
