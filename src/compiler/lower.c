@@ -85,18 +85,6 @@ static plan_kernel *new_kernel(lw *L, plan_step *s, plan_kernel_kind kind)
     return add_kernel(L, kind, &s->kernel);
 }
 
-/* Run-time scratch the runtime allocates at load, zeroed (exec_stream.c): a k-split GEMV's counters and sums. */
-static int add_scratch(lw *L, const char *name, size_t bytes)
-{
-    plan *p = L->p;
-    if (dsmlpB_grow((void **)&p->bufs, &L->capbufs, p->nbufs, sizeof *p->bufs)) return -1;
-    plan_buf *b = &p->bufs[p->nbufs];
-    memset(b, 0, sizeof *b);
-    b->kind = BUF_SCRATCH;
-    snprintf(b->name, sizeof b->name, "%s", name);
-    b->dtype = DSMLP_F32, b->rows = 1, b->cols = (int64_t)(bytes / 4), b->ws_bytes = bytes;
-    return p->nbufs++;
-}
 
 static dsmlp_status arg(lw *L, plan_kernel *k, int b, int v)
 {
@@ -274,7 +262,7 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
     if (scratch) {   /* k split over blocks: their partial sums and counters */
         char name[PLAN_NAME_MAX];
         snprintf(name, sizeof name, "gemv_split%d", idx);
-        if ((m->decode_scratch = add_scratch(L, name, scratch)) < 0) return nomem(L);
+        if ((m->decode_scratch = dsmlpC_plan_add_scratch(p, &L->capbufs, name, scratch, 0)) < 0) return nomem(L);
         k = &p->kernels[idx];
         if ((s = arg(L, k, m->decode_scratch, -1))) return s;
     }

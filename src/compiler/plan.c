@@ -3,6 +3,7 @@
 #include "fuse.h"
 #include "lower.h"
 #include "error.h"
+#include "grow.h"
 #include "emit.h"
 #include "route.h"
 #include "place.h"
@@ -84,6 +85,17 @@ int dsmlpC_plan_find_buf(const plan *p, const char *name)
     for (int i = 0; i < p->nbufs; i++)
         if (p->bufs[i].kind != BUF_WORK && p->bufs[i].kind != BUF_SCRATCH && !strcmp(p->bufs[i].name, name)) return i;
     return -1;
+}
+
+int dsmlpC_plan_add_scratch(plan *p, int *cap, const char *name, size_t bytes, int per_block)
+{
+    if (dsmlpB_grow((void **)&p->bufs, cap, p->nbufs, sizeof *p->bufs)) return -1;
+    plan_buf *b = &p->bufs[p->nbufs];
+    memset(b, 0, sizeof *b);
+    b->kind = BUF_SCRATCH;
+    snprintf(b->name, sizeof b->name, "%s", name);
+    b->dtype = DSMLP_F32, b->rows = 1, b->cols = (int64_t)(bytes / 4), b->ws_bytes = bytes, b->per_block = per_block;
+    return p->nbufs++;
 }
 
 const char *dsmlpC_kernel_arch(const plan *p, const plan_kernel *k)

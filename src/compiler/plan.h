@@ -315,6 +315,9 @@ dsmlp_status dsmlpC_plan_make(dsmlp_ctx *ctx, const dsmlp_graph *g, const dsmlp_
 void         dsmlpC_plan_destroy(plan *p);
 dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text);
 int          dsmlpC_plan_find_buf(const plan *p, const char *name);
+/* Appends a BUF_SCRATCH (f32 words, `bytes` in all or per grid block) the runtime allocates and zeroes at load
+** (exec_stream.c); cap: the caller's capacity of p->bufs. Its index, or -1 out of memory. */
+int          dsmlpC_plan_add_scratch(plan *p, int *cap, const char *name, size_t bytes, int per_block);
 /* The target kernel k is compiled for: the plan's, or its arch-specific form ("sm_90" -> "sm_90a") where k needs
 ** one. The store keys, bundles and loading use it, so a plan for sm_90 carries sm_90a cubins for those kernels. */
 const char  *dsmlpC_kernel_arch(const plan *p, const plan_kernel *k);

@@ -85,14 +85,7 @@ static int mma_dt(dsmlp_dtype t) { return t == DSMLP_F16 || t == DSMLP_BF16; }
 
 static int add_scratch(rb *R, const char *name, size_t bytes, int per_block)
 {
-    plan *p = R->p;
-    if (dsmlpB_grow((void **)&p->bufs, &R->capbufs, p->nbufs, sizeof *p->bufs)) return -1;
-    plan_buf *b = &p->bufs[p->nbufs];
-    memset(b, 0, sizeof *b);
-    b->kind = BUF_SCRATCH;
-    snprintf(b->name, sizeof b->name, "%s", name);
-    b->dtype = DSMLP_F32, b->rows = 1, b->cols = (int64_t)(bytes / 4), b->ws_bytes = bytes, b->per_block = per_block;
-    return p->nbufs++;
+    return dsmlpC_plan_add_scratch(R->p, &R->capbufs, name, bytes, per_block);
 }
 
 /* What one stream step computes, before its variants are emitted. */
