@@ -201,6 +201,11 @@ __device__ __forceinline__ void ds_wait_prerequisites()
     asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
+#ifdef __CUDA_ARCH__
+// A load through L2 (ld.global.cg), not L1's copy: what other blocks of this grid wrote (split partial sums, tile
+// parts). The host simulation has its own (test_plan_sim_shim.h).
+template <typename T> __device__ __forceinline__ T ds_ldcg(const T *p) { return __ldcg(p); }
+#endif
 // Asks L2 for the 128-byte line holding p (no register, no wait): the decode GEMVs' and the mixed-input kernels' weight
 // lines at entry. The host simulation records it (test_plan_sim_shim.h ds_sim_prefetch).
 __device__ __forceinline__ void ds_prefetch_l2(const void *p)

@@ -102,11 +102,6 @@ __device__ __forceinline__ ds_i64 ds_split_row(int y)
     constexpr ds_i64 KB = (DS_K + 63) / 64;
     return y >= DS_SPLIT ? DS_K : (KB * y / DS_SPLIT) * 64;
 }
-#ifdef __CUDA_ARCH__
-__device__ __forceinline__ float ds_part_ld(const float *p) { return __ldcg(p); }   // other SMs wrote it: not L1's
-#else
-inline float ds_part_ld(const float *p) { return *p; }
-#endif
 
 // Before the norm stage or x's staging, each warp asks L2 for the first DS_PF_LINES lines of the rows its first round
 // reads ([in,out]: the block's column slices in its first rows), so that HBM streams while the blocks compute or stage
@@ -308,7 +303,7 @@ __device__ __forceinline__ void ds_split_finish(long long T, ds_d_t *d, const vo
         for (int q = 0; q < DS_SPLIT; q++) {
             const float *pp = sp.part + ((ds_i64)q * DS_MAXT + t) * DS_N + col;
 #pragma unroll
-            for (int j = 0; j < DS_VEC; j++) o[j] += ds_part_ld(pp + j);
+            for (int j = 0; j < DS_VEC; j++) o[j] += ds_ldcg(pp + j);   // other blocks wrote it
         }
 #pragma unroll
         for (int j = 0; j < DS_VEC; j++) o[j] = ds_epi(o[j], bias, cptr, t, col + j);

@@ -115,7 +115,6 @@ __device__ __forceinline__ uint2 ds_ldw8(const void *p)
     asm volatile(DS_LDW_OP ".v2.u32 {%0,%1}, [%2];\n" : "=r"(r.x), "=r"(r.y) : "l"(p));
     return r;
 }
-template <typename T> __device__ __forceinline__ T ds_ldcg(const T *p) { return __ldcg(p); }
 #if DS_PIPE && __CUDA_ARCH__ >= 900
 // The shared-memory W ring: mbarriers (arrival counts + transaction bytes) and 1-D bulk copies completed on them.
 __device__ __forceinline__ unsigned ds_su32(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }

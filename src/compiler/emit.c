@@ -483,14 +483,18 @@ static gemv_io_grid gemv_io_shape(int64_t n, int64_t k, size_t wsz, int norm)
     return g;
 }
 
-/* The scratch words of the counters (one per column block, whole 256-byte lines), then the partial sums. */
+/* The scratch: the counters (one per column block, whole 256-byte lines), then the partial sums; 0 bytes unsplit. */
 static int64_t gemv_cnt_words(const gemv_io_grid *g) { return round_up(g->colblocks, 64); }
+static size_t gemv_scratch_bytes(const gemv_io_grid *g, const emit_gemv_spec *s)
+{
+    return g->split > 1 ? (size_t)(gemv_cnt_words(g) + (int64_t)g->split * s->max_t * s->n) * 4 : 0;
+}
 
 size_t dsmlpC_emit_gemv_scratch_bytes(const emit_gemv_spec *s, size_t wsz)
 {
     if (s->layout != DSMLP_LAYOUT_IN_OUT || s->gated) return 0;
     const gemv_io_grid g = gemv_io_shape(s->n, s->k, wsz, s->norm != NULL);
-    return g.split > 1 ? (size_t)(gemv_cnt_words(&g) + (int64_t)g.split * s->max_t * s->n) * 4 : 0;
+    return gemv_scratch_bytes(&g, s);
 }
 
 /* The decode GEMV's prologue where it computes the norm before it (lower.c gemv_fuse): every block sums the T rows'
@@ -609,15 +613,16 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     int vec = dsmlpC_emit_vec_width(io ? s->n : s->k, wsz), vx = dsmlpC_emit_vec_width(s->k, xsz);
     int cw = 1, unroll, rounds = 1, split = 1;
     int64_t blocks = 0;
+    gemv_io_grid g = {1, 1, 0};
     if (io) {
-        const gemv_io_grid g = gemv_io_shape(s->n, s->k, wsz, s->norm != NULL);
+        g = gemv_io_shape(s->n, s->k, wsz, s->norm != NULL);
         cw = g.cw, split = g.split, blocks = g.colblocks;
         unroll = 16;
-        if (split > 1 && (k->nargs < 4 || p->bufs[k->args[k->nargs - 1]].kind != BUF_SCRATCH ||
-                          p->bufs[k->args[k->nargs - 1]].ws_bytes < dsmlpC_emit_gemv_scratch_bytes(s, wsz)))
+        const size_t need = gemv_scratch_bytes(&g, s);
+        if (need && (k->nargs < 4 || p->bufs[k->args[k->nargs - 1]].kind != BUF_SCRATCH ||
+                     p->bufs[k->args[k->nargs - 1]].ws_bytes < need))
             return dsmlpB_err_set(ctx, DSMLP_ERR_INVALID_ARG, "codegen: gemv n = %lld, k = %lld splits k in %d: its last "
-                                  "argument must be a scratch of %zu bytes", (long long)s->n, (long long)s->k, split,
-                                  dsmlpC_emit_gemv_scratch_bytes(s, wsz));
+                                  "argument must be a scratch of %zu bytes", (long long)s->n, (long long)s->k, split, need);
     } else {
         /* A warp owns cw columns at a time (at most 4: registers; gated: up and gate rows in pairs); `blocks` cover
         ** the columns in one round, and the runtime launches the fewest rounds that fit the device at once
@@ -690,7 +695,6 @@ dsmlp_status dsmlpC_emit_gemv(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, con
     char nn[32], kk[32], v[16], vxs[16], mt[16], th[16], cws[16], un[16], xe[32], re[16], gx[32], bas[16], cas[16], qs[4],
         rpg[32], lw[96], ac[16], pf[16], spl[16], spi[160] = "{nullptr, nullptr}";
     if (split > 1) {
-        const gemv_io_grid g = {cw, split, blocks};
         snprintf(spi, sizeof spi, "{reinterpret_cast<unsigned *>(const_cast<float *>(a%d)), const_cast<float *>(a%d) + %lld}",
                  k->nargs - 1, k->nargs - 1, (long long)gemv_cnt_words(&g));
     }
