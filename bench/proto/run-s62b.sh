@@ -13,3 +13,10 @@ for r in 1 2; do
     done
   done
 done
+# float blocks: decode GEMVs to T = 4 / 8 against the auto bound (T <= 2), both layouts, one round
+for blk in gelu_f16_h4096 swiglu_bf16_h4096; do
+  for lay in out_in in_out; do
+    echo "== $blk $lay"; bench_run auto $B $lay 1,2,3,4,8,16 50
+    bench_run gemv4 $B $lay 1,2,3,4,8,16 50 DSMLP_DECODE_MAX_TOKENS=4; bench_run gemv8 $B $lay 1,2,3,4,8,16 50 DSMLP_DECODE_MAX_TOKENS=8
+  done
+done
