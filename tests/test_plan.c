@@ -541,10 +541,22 @@ START_TEST(mixed_rule)
     for (int i = 0; i < p->nsteps; i++)
         if (p->steps[i].kind == STEP_GEMM) *(p->steps[i].gemm.n == 16384 ? &g1 : &g2) = &p->steps[i].gemm;
     ck_assert(g1 && g2 && g1->mixed_kernel[0] >= 0 && g2->mixed_kernel[0] >= 0);
-    ck_assert_int_eq(g1->decode_max_T, 2);
-    /* the decode GEMVs read the codes and scales (T <= 2), before the mixed kernels, and the dequant copies go */
+    /* auto: the wide first GEMM (128 row tiles) gets its GEMV for T = 1 only, the narrow second (32) for T <= 2 */
+    ck_assert_int_eq(g1->decode_max_T, 1);
+    ck_assert_int_eq(g2->decode_max_T, 2);
+    ck_assert_ptr_nonnull(strstr(p->kernels[g1->decode_kernel].name, "_t1_"));
+    /* the decode GEMVs read the codes and scales, before the mixed kernels, and the dequant copies go */
     ck_assert(g1->decode_q >= 0 && g2->decode_q >= 0 && g1->decode_scales >= 0 && g1->decode_groups == c.int8_groups);
-    ck_assert(dsmlpR_gemv_reads_codes(g1, 1) && dsmlpR_gemv_reads_codes(g2, 2) && !dsmlpR_gemv_reads_codes(g1, 3));
+    ck_assert(dsmlpR_gemv_reads_codes(g1, 1) && !dsmlpR_gemv_reads_codes(g1, 2) && dsmlpR_gemv_reads_codes(g2, 2) &&
+              !dsmlpR_gemv_reads_codes(g2, 3));
+    {   /* an explicit decode_max_tokens keeps both GEMVs to T = 2 */
+        decode_max = 2;
+        dsmlp_plan *h2 = build_plan(ctx, &c, "sm_90");
+        for (int i = 0; i < h2->p->nsteps; i++)
+            if (h2->p->steps[i].kind == STEP_GEMM) ck_assert_int_eq(h2->p->steps[i].gemm.decode_max_T, 2);
+        dsmlp_plan_free(h2);
+        decode_max = -1;
+    }
     ck_assert(kernel_has_arg_buf(p, g1->decode_kernel, g1->decode_q) && !kernel_has_arg_buf(p, g1->decode_kernel, g1->w));
     {   /* without mixed-input kernels (sm_80) the GEMV on the codes serves T <= 2 (auto), as a float [out,in] one */
         dsmlp_plan *h80 = build_plan(ctx, &c, "sm_80");
@@ -560,10 +572,18 @@ START_TEST(mixed_rule)
     fake_rt_init(&f);
     /* T, whether each GEMM runs mixed, and the second GEMM's tokens per block and k split */
     static const struct { int64_t T; int first, second, tok2, split2; } want[] = {
-        {1, 0, 0, 0, 0}, {2, 0, 0, 0, 0}, {3, 1, 1, 16, 4}, {16, 1, 1, 16, 4}, {17, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
+        {1, 0, 0, 0, 0}, {2, 1, 0, 0, 0}, {3, 1, 1, 16, 4}, {16, 1, 1, 16, 4}, {17, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
         {300, 1, 1, 128, 1}, {512, 1, 1, 256, 2}, {575, 1, 1, 128, 1}, {768, 1, 1, 256, 1}, {1000, 1, 1, 256, 1},
         {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {3072, 1, 1, 256, 1}, {3073, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
     ck_assert(dsmlpR_mixed_serves_all(p, &f.rt, 1) && dsmlpR_mixed_serves_all(p, &f.rt, 2));   /* codes read at T = 1, 2 */
+    {   /* the norm kernel runs at T = 2 (the first GEMM's mixed kernel reads x), not at T = 1 (its GEMV computes it) */
+        int ns = -1;
+        for (int i = 0; i < p->nsteps; i++)
+            if (p->steps[i].kind == STEP_KERNEL && p->steps[i].op.kind == KERN_NORM) ns = i;
+        ck_assert_int_ge(ns, 0);
+        ck_assert(dsmlpR_gemv_skips_norm(p, &f.rt, p->steps, p->nsteps, &p->steps[ns], 1));
+        ck_assert(!dsmlpR_gemv_skips_norm(p, &f.rt, p->steps, p->nsteps, &p->steps[ns], 2));
+    }
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         mixed_pick mp = {-1, 0, 0, 0, 0};
         ck_assert_msg(dsmlpR_mixed_serves(p, &f.rt, g1, want[i].T) == want[i].first, "first GEMM at T = %lld", (long long)want[i].T);

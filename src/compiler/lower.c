@@ -228,8 +228,15 @@ static const char *mixed_unsupported(lw *L, const plan_gemm *m, const graph_node
 ** [in,out] GEMV serves T = 1 only on weights under GEMV_IN_OUT_T2_MIN_BYTES (built for T <= 2 it lost 1-4 us to
 ** cuBLASLt at T = 2 in the twenty-seventh session, BERT-base 2.2 in the sixty-first) and T <= 2 on larger ones: with
 ** the k-split second GEMVs GELU-4096 f16 won 5.5 us at T = 2, SwiGLU-4096 bf16 10.3, SwiGLU-8192 3.0 on an H100
-** (bench/RESULTS.md, sixty-first session). */
+** (bench/RESULTS.md, sixty-first session). A wide code GEMM (at least GEMV_CODES_T1_MIN_TILES mixed-input row tiles:
+** they alone fill 3/4 of an H100's or H200's 132 SMs, no k split) gets its GEMV for T = 1 only, with the auto bound:
+** at T = 2 its mixed kernel (and the norm kernel the GEMV folded in) beat the GEMV, and the GEMV built for one token
+** is the faster one at T = 1, while the narrow second GEMM's GEMV still wins T = 2 against a k split in clusters
+** (GELU-4096 int8 T = 1 / 2 50.1 / 55.0 -> 49.1-49.4 / 52.2-52.4 us, SwiGLU-4096 int8 64.2-64.4 / 71.2-71.3 ->
+** 62.6-63.2 / 69.6-69.8, GELU-4096 fp8 T = 2 54.8 -> 51.6-52.2; the second GEMV to T = 4 lost 3-10 us at T = 3 / 4:
+** bench/RESULTS.md, sixty-second session). */
 #define GEMV_CODES_MAX_T_BEFORE_MIXED 2
+#define GEMV_CODES_T1_MIN_TILES 96
 #define GEMV_IN_OUT_AUTO_MAX_T 1
 #define GEMV_IN_OUT_AUTO_MAX_T_LARGE 2
 #define GEMV_IN_OUT_T2_MIN_BYTES ((int64_t)32 << 20)
@@ -249,6 +256,9 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
     }
     if (m->decode_q >= 0 && max_t > GEMV_CODES_MAX_T_BEFORE_MIXED && !mixed_unsupported(L, m, w))
         max_t = GEMV_CODES_MAX_T_BEFORE_MIXED;
+    if (p->decode_auto && m->decode_q >= 0 && max_t > 1 && m->n / EMIT_MIXED_ROWS >= GEMV_CODES_T1_MIN_TILES &&
+        !mixed_unsupported(L, m, w))
+        max_t = 1;
     int idx;
     plan_kernel *k = add_kernel(L, KERN_GEMV, &idx);
     if (!k) return nomem(L);
