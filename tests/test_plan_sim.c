@@ -800,6 +800,32 @@ START_TEST(decode_gemv)
 }
 END_TEST
 
+/* With the auto bound, an int8 GEMM of at least 96 mixed-input row tiles (2I = 12288 outputs: a first GEMM) gets its
+** decode GEMV for T = 1 only (lower.c GEMV_CODES_T1_MIN_TILES), the narrow second GEMM's serves T <= 2: at T = 2 the
+** norm step runs, the first GEMM reads the dequantized weight (the mixed kernel's place) and the second GEMV reads
+** the first's output; a narrow block (I = 2048: 16 tiles) keeps both GEMVs at T = 2. Plain and gated. */
+START_TEST(decode_gemv_codes_wide)
+{
+    static const fcase wide[] = {
+        {"int8 gelu f16 [out,in] I=12288", 128, 12288, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, 1, 1},
+        {"int8 swiglu bf16 [out,in] I=6144", 128, 6144, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 1, 0, 1},
+        {"int8 gelu f16 [out,in] I=2048", 128, 2048, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 1, 1, 1},
+    };
+    sim_decode = -1;
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++)
+        for (long long T = 1; T <= 3; T++) {
+            const int narrow = wide[i].I == 2048;
+            const int before = gemv_runs, nskip = norm_skips;
+            run_family(&wide[i], 1, T);
+            const int want = T == 1 ? 2 : T == 2 ? (narrow ? 2 : 1) : 0;
+            ck_assert_msg(gemv_runs - before == want, "%s T=%lld: %d GEMVs ran, want %d", wide[i].name, T,
+                          gemv_runs - before, want);
+            ck_assert_int_eq(norm_skips - nskip, T == 1 || (T == 2 && narrow));   /* the norm in the first GEMV */
+        }
+    sim_decode = 0;
+}
+END_TEST
+
 /* An [in,out] GEMV of a large, narrow weight splits k over blocks along y (emit.c gemv_io_shape): n = 1100 f16
 ** (8-byte slices: 256-byte pieces of 32, the last column block 19 of 32 valid), k = 16040 (35 MB; 8 splits of whole
 ** 64-row pieces, the last with k's tail of 40), bias + residual C added in place by the last block of each column
@@ -996,6 +1022,7 @@ int main(void)
     tcase_add_test(tc, edge_cases);
     tcase_add_test(tc, decode_gemv);
     tcase_add_test(tc, decode_gemv_split);
+    tcase_add_test(tc, decode_gemv_codes_wide);
     suite_add_tcase(s, tc);
     /* Its own case, so CTest can run it beside the rest (CK_RUN_CASE=stream; CMakeLists.txt). */
     TCase *ts = tcase_create("stream");
