@@ -545,6 +545,13 @@ START_TEST(mixed_rule)
     ck_assert_int_eq(g1->decode_max_T, 1);
     ck_assert_int_eq(g2->decode_max_T, 2);
     ck_assert_ptr_nonnull(strstr(p->kernels[g1->decode_kernel].name, "_t1_"));
+    {   /* explain says why each bound */
+        char *text = NULL;
+        TU_OK(ctx, dsmlp_plan_explain(h, &text));
+        ck_assert_msg(strstr(text, "bound: T <= 1 (auto: codes of a wide GEMM (at least 96 mixed-input row tiles)") &&
+                          strstr(text, "bound: T <= 2 (auto: codes of a narrow GEMM"), "%s", text);
+        free(text);
+    }
     /* the decode GEMVs read the codes and scales, before the mixed kernels, and the dequant copies go */
     ck_assert(g1->decode_q >= 0 && g2->decode_q >= 0 && g1->decode_scales >= 0 && g1->decode_groups == c.int8_groups);
     ck_assert(dsmlpR_gemv_reads_codes(g1, 1) && !dsmlpR_gemv_reads_codes(g1, 2) && dsmlpR_gemv_reads_codes(g2, 2) &&

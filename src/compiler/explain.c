@@ -89,6 +89,7 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                    k->gemv_rounds ? " or fewer blocks in rounds (as many as the device holds at once)" : "",
                    split > 1 ? " (k split over the blocks along y; the last of a column's blocks adds their sums)" : "",
                    k->threads, (long long)m->decode_max_T);
+                if (m->decode_why) dsmlpB_sb_printf(&b, "        bound: T <= %lld (%s)\n", (long long)m->decode_max_T, m->decode_why);
                 explain_act(&b, p, m, m->decode_act_out, 1);
                 if (m->decode_norm >= 0)
                     dsmlpB_sb_printf(&b, "        norm: the decode GEMV also computes step %d's norm into its x stage (that step is skipped "

@@ -249,16 +249,23 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
         return DSMLP_OK;  /* cuBLASLt for every T */
     gemv_codes(L, m, w);
     int64_t max_t = p->decode_max_tokens;
+    const char *why = p->decode_auto ? "decode_max_tokens auto" : "decode_max_tokens";
     if (p->decode_auto && m->layout == DSMLP_LAYOUT_IN_OUT) {
         const int64_t bytes = m->n * m->k * (int64_t)dsmlp_dtype_size(B[m->w].dtype);
         const int64_t cap = bytes >= GEMV_IN_OUT_T2_MIN_BYTES ? GEMV_IN_OUT_AUTO_MAX_T_LARGE : GEMV_IN_OUT_AUTO_MAX_T;
-        if (max_t > cap) max_t = cap;
+        if (max_t > cap)
+            max_t = cap, why = cap == 1 ? "auto: an [in,out] weight under 32 MiB (cuBLASLt measured faster at T = 2)"
+                                        : "auto: an [in,out] weight of at least 32 MiB";
     }
-    if (m->decode_q >= 0 && max_t > GEMV_CODES_MAX_T_BEFORE_MIXED && !mixed_unsupported(L, m, w))
-        max_t = GEMV_CODES_MAX_T_BEFORE_MIXED;
-    if (p->decode_auto && m->decode_q >= 0 && max_t > 1 && m->n / EMIT_MIXED_ROWS >= GEMV_CODES_T1_MIN_TILES &&
-        !mixed_unsupported(L, m, w))
-        max_t = 1;
+    if (m->decode_q >= 0 && !mixed_unsupported(L, m, w)) {
+        if (max_t > GEMV_CODES_MAX_T_BEFORE_MIXED)
+            max_t = GEMV_CODES_MAX_T_BEFORE_MIXED, why = "codes: the mixed-input kernels take T >= 3";
+        if (p->decode_auto && max_t > 1 && m->n / EMIT_MIXED_ROWS >= GEMV_CODES_T1_MIN_TILES)
+            max_t = 1, why = "auto: codes of a wide GEMM (at least 96 mixed-input row tiles), whose mixed-input kernel takes T = 2";
+        else if (p->decode_auto && max_t > 1)
+            why = "auto: codes of a narrow GEMM (under 96 mixed-input row tiles: its mixed-input kernel splits k), "
+                  "the mixed-input kernels from T = 3";
+    }
     int idx;
     plan_kernel *k = add_kernel(L, KERN_GEMV, &idx);
     if (!k) return nomem(L);
@@ -277,7 +284,7 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
         if ((s = arg(L, k, m->decode_scratch, -1))) return s;
     }
     if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
-    m->decode_kernel = idx, m->decode_max_T = max_t;
+    m->decode_kernel = idx, m->decode_max_T = max_t, m->decode_why = why;
     return DSMLP_OK;
 }
 
@@ -440,7 +447,7 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->c = G->gemm.c >= 0 ? rbuf(L, G->gemm.c) : -1;
     m->d = wbuf(L, G->out);
     m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->gemm.epi;
-    m->decode_kernel = -1, m->decode_max_T = 0, m->decode_scratch = -1;
+    m->decode_kernel = -1, m->decode_max_T = 0, m->decode_scratch = -1, m->decode_why = NULL;
     m->decode_q = m->decode_scales = -1, m->decode_groups = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = m->mixed_one[v] = -1;
     m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1, m->mixed_gated = 0, m->pair_rows = 0;

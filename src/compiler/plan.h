@@ -147,6 +147,7 @@ typedef struct plan_gemm {
     ** which say whether its grid fills the SMs; its wgmma kernels serve from T = PLAN_FLOAT_PAIR_MIN_T (exec_mixed.c) */
     int64_t       pair_rows;
     int           decode_scratch;   /* BUF_SCRATCH of a decode GEMV that splits k (its last argument), or -1 (lowering) */
+    const char   *decode_why;       /* why decode_max_T is what it is (a static string; explain.c), or NULL */
 } plan_gemm;
 
 typedef enum plan_kernel_kind {
