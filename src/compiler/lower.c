@@ -85,7 +85,6 @@ static plan_kernel *new_kernel(lw *L, plan_step *s, plan_kernel_kind kind)
     return add_kernel(L, kind, &s->kernel);
 }
 
-
 static dsmlp_status arg(lw *L, plan_kernel *k, int b, int v)
 {
     if (b < 0)
