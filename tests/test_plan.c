@@ -1000,14 +1000,25 @@ START_TEST(float_pair_rule)
             if (pair) ck_assert(g1->pair_rows == g1->n && g2->pair_rows == g1->n);
             /* auto: T <= 2 but [in,out] weights under 32 MiB (BERT's): T = 1 (lower.c) */
             ck_assert_int_eq(g1->decode_max_T, c.layout == DSMLP_LAYOUT_IN_OUT && v == 5 ? 1 : 2);
+            /* and a second GEMV for T = 3..4 on the 4096-wide blocks' weights (at least 32 MiB), not BERT's */
+            for (const plan_gemm *g = g1; g; g = g == g1 ? g2 : NULL) {
+                ck_assert_msg((g->decode_wide_kernel >= 0) == (v != 5), "block %d: wide GEMV %d", v, g->decode_wide_kernel);
+                ck_assert_int_eq(plan_gemm_decode_top(g), v == 5 ? g->decode_max_T : PLAN_DECODE_WIDE_MAX_T);
+                f.dev.dram_gbs = 4915;   /* an H200's: not measured there, the wide GEMV stays off */
+                ck_assert_int_eq(dsmlpR_decode_top(&f.rt, g), g->decode_max_T);
+                ck_assert_int_eq(dsmlpR_decode_at(&f.rt, g, 3), -1);
+                f.dev.dram_gbs = 3352;
+                ck_assert_int_eq(dsmlpR_decode_at(&f.rt, g, 3), v == 5 ? -1 : g->decode_wide_kernel);
+                if (v != 5) ck_assert_ptr_nonnull(strstr(p->kernels[g->decode_wide_kernel].name, "_t8"));
+            }
             for (int card = 0; card < 2; card++) {   /* an H100 SXM's peak DRAM rate, then an H200's: not there */
                 f.dev.dram_gbs = card ? 4915 : 3352;
                 for (size_t i = 0; i < sizeof Ts / sizeof *Ts && Ts[i] <= mt; i++) {
                     const int64_t T = Ts[i];
                     const int paired = pair && !card && T >= PLAN_FLOAT_PAIR_MIN_T && T <= PLAN_FLOAT_PAIR_MAX_T;
                     const int std = v != 5 && T >= PLAN_FLOAT_MIXED_MIN_T(c.layout);   /* BERT's grids fill no 7/10 */
-                    const int want1 = (paired || std) && T > g1->decode_max_T && PLAN_GEMM_HAS_MIXED(g1);
-                    const int want2 = (paired || std || (narrow2 && T >= 2 && T <= PLAN_FLOAT_NARROW_MAX_T)) && T > g2->decode_max_T &&
+                    const int want1 = (paired || std) && T > dsmlpR_decode_top(&f.rt, g1) && PLAN_GEMM_HAS_MIXED(g1);
+                    const int want2 = (paired || std || (narrow2 && T >= 2 && T <= PLAN_FLOAT_NARROW_MAX_T)) && T > dsmlpR_decode_top(&f.rt, g2) &&
                                       PLAN_GEMM_HAS_MIXED(g2);
                     mixed_pick mp = {-1, 0, 0, 0, 0};
                     ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g1, T, &mp) == want1, "block %d, card %d, max_tokens %d: first GEMM "
@@ -1065,8 +1076,12 @@ START_TEST(tuned_gemm_choice)
     picks[0][g1].use = 1, picks[3][g2].use = 0;   /* T <= 8: the first GEMM's kernel; T = 33..64: not the second's */
     mixed_pick mp = {-1, 0, 0, 0, 0};
     ck_assert(dsmlpR_mixed_pick(p, &f.rt, m1, 8, &mp) && mp.tokens == 64 && mp.kernel == m1->mixed_kernel[2]);
-    ck_assert(dsmlpR_mixed_serves(p, &f.rt, m1, 3));
+    ck_assert(dsmlpR_mixed_serves(p, &f.rt, m1, 3));   /* the wide decode GEMV (T = 3..4) is off on an H200 */
     ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m1, 2));   /* the decode GEMV still comes first */
+    f.dev.dram_gbs = 3352;   /* an H100's: the wide GEMV serves T = 3..4 before the tuned choice */
+    ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m1, 4) && dsmlpR_mixed_serves(p, &f.rt, m1, 5));
+    ck_assert(plan_gemm_decode_at(m1, 4) == m1->decode_wide_kernel && plan_gemm_decode_at(m1, 2) == m1->decode_kernel);
+    f.dev.dram_gbs = 4915;
     ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m2, 8));   /* the rule where nothing was measured */
     ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m2, 64) && dsmlpR_mixed_serves(p, &f.rt, m1, 64));
     ck_assert(dsmlpR_mixed_serves(p, &f.rt, m2, 65));   /* the next bucket: the rule */

@@ -250,6 +250,7 @@ static int sim_no_mixed;     /* 1: mixed_gemm = 0 (else the default: mixed-input
 static int sim_variant;      /* stream variant each STEP_STREAM runs (clamped) */
 static int sim_pipe;         /* ... stream_pipe: the shared-memory W ring variants too */
 static int gemv_runs;        /* GEMM steps that ran their decode GEMV kernel */
+static int gemv_wide_runs;   /* ... their second one (plan_gemm.decode_wide_kernel) */
 static int half_mac_runs;    /* ... of them multiplying codes and f16 x in f16 pairs */
 static int stream_dequants;  /* dequant kernels the small-T route ran (int8 must convert in registers) */
 static int stream_runs;      /* stream kernels launched */
@@ -276,7 +277,7 @@ static int step_kernel(const plan *p, const plan_step *s, long long T)
         ck_assert_int_le(T, 8 * p->kernels[s->stream.variant[v]].sk_maxnt);
         return s->stream.variant[v];
     }
-    if (s->kind == STEP_GEMM) return s->gemm.decode_kernel >= 0 && T <= s->gemm.decode_max_T ? s->gemm.decode_kernel : -1;
+    if (s->kind == STEP_GEMM) return plan_gemm_decode_at(&s->gemm, T);
     return s->kind == STEP_KERNEL ? s->kernel : -1;
 }
 
@@ -290,12 +291,13 @@ static int decode_applied_act(const plan *p, const plan_step *steps, int n, cons
     return 0;
 }
 
-/* Whether the GEMM step reading norm step ns's output runs a decode GEMV that computes the norm itself at T. */
+/* Whether the GEMM step reading norm step ns's output runs a decode GEMV that computes the norm itself at T (the
+** first one: the wide one never does). */
 static int gemv_norm_ran(const plan *p, const plan_step *steps, int n, const plan_step *ns, long long T)
 {
     for (int i = 0; i < n; i++)
         if (steps[i].kind == STEP_GEMM && steps[i].gemm.decode_norm >= 0 && steps[i].gemm.x == ns->op.norm.out)
-            return step_kernel(p, &steps[i], T) >= 0;
+            return steps[i].gemm.decode_kernel >= 0 && step_kernel(p, &steps[i], T) == steps[i].gemm.decode_kernel;
     return 0;
 }
 
@@ -430,6 +432,7 @@ static int rank_run(rank *r, long long T)
         } else if (s->kind == STEP_GEMM && k >= 0) {
             run_kernel(r, k, T);
             gemv_runs++;
+            gemv_wide_runs += k == s->gemm.decode_wide_kernel;
             half_mac_runs += p->kernels[k].gemv_half_mac;
         } else if (s->kind == STEP_GEMM) {
             gemm(p, &s->gemm, r->ptr, T);
@@ -826,6 +829,32 @@ START_TEST(decode_gemv_codes_wide)
 }
 END_TEST
 
+/* With the auto bound, a float GEMM of at least 32 MiB gets a second decode GEMV built for 8 tokens serving T = 3..4
+** (lower.c: PLAN_DECODE_WIDE_MAX_T) beside the one for T <= 2, without the norm (the norm step runs there) but with
+** the activation step: GELU f16 [out,in] H = 1024, I = 16384 at T = 4 (both weights 32 MiB: two wide GEMVs);
+** SwiGLU bf16 [out,in] I = 8192 at T = 3 (W1 32 MiB: its wide GEMV applies the gating; W2 16 MiB: cuBLASLt);
+** SwiGLU bf16 [in,out] at T = 4 (W1's wide GEMV, the gated step after it). Three runs: each is ~4 s of simulation. */
+START_TEST(decode_gemv_wide)
+{
+    static const struct { fcase c; long long T; int gemvs, gated; } runs[] = {
+        {{"gelu f16 [out,in] H=1024 I=16384", 1024, 16384, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1}, 4, 2, 0},
+        {{"swiglu bf16 [out,in] H=1024 I=8192", 1024, 8192, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 1}, 3, 1, 1},
+        {{"swiglu bf16 [in,out] H=1024 I=8192", 1024, 8192, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 0}, 4, 1, 0},
+    };
+    sim_decode = -1;
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        const int before = gemv_runs, wide = gemv_wide_runs, nskip = norm_skips, gskip = gated_skips;
+        run_family(&runs[i].c, 1, runs[i].T);
+        ck_assert_msg(gemv_runs - before == runs[i].gemvs && gemv_wide_runs - wide == runs[i].gemvs,
+                      "%s T=%lld: %d GEMVs ran, %d wide, want %d wide", runs[i].c.name, runs[i].T, gemv_runs - before,
+                      gemv_wide_runs - wide, runs[i].gemvs);
+        ck_assert_int_eq(norm_skips - nskip, 0);   /* the norm step ran: the wide GEMV leaves it */
+        ck_assert_int_eq(gated_skips - gskip, runs[i].gated);
+    }
+    sim_decode = 0;
+}
+END_TEST
+
 /* An [in,out] GEMV of a large, narrow weight splits k over blocks along y (emit.c gemv_io_shape): n = 1100 f16
 ** (8-byte slices: 256-byte pieces of 32, the last column block 19 of 32 valid), k = 16040 (35 MB; 8 splits of whole
 ** 64-row pieces, the last with k's tail of 40), bias + residual C added in place by the last block of each column
@@ -1023,6 +1052,7 @@ int main(void)
     tcase_add_test(tc, decode_gemv);
     tcase_add_test(tc, decode_gemv_split);
     tcase_add_test(tc, decode_gemv_codes_wide);
+    tcase_add_test(tc, decode_gemv_wide);
     suite_add_tcase(s, tc);
     /* Its own case, so CTest can run it beside the rest (CK_RUN_CASE=stream; CMakeLists.txt). */
     TCase *ts = tcase_create("stream");

@@ -88,8 +88,16 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                    (long long)m->decode_max_T, k->name, k->key[0] ? k->key : "(not compiled)", k->grid_x, split,
                    k->gemv_rounds ? " or fewer blocks in rounds (as many as the device holds at once)" : "",
                    split > 1 ? " (k split over the blocks along y; the last of a column's blocks adds their sums)" : "",
-                   k->threads, (long long)m->decode_max_T);
+                   k->threads, (long long)plan_gemm_decode_top(m));
                 if (m->decode_why) dsmlpB_sb_printf(&b, "        bound: T <= %lld (%s)\n", (long long)m->decode_max_T, m->decode_why);
+                if (m->decode_wide_kernel >= 0) {
+                    const plan_kernel *w = &p->kernels[m->decode_wide_kernel];
+                    const int ws = w->rows_fixed > 0 ? (int)w->rows_fixed : 1;
+                    dsmlpB_sb_printf(&b, "        T = %lld..%lld: decode GEMV kernel %s  key %s, grid (%d, %d)%s, block %d (built for %d "
+                           "tokens, without the norm; auto: a float weight of 32 to 256 MiB; on cards with a peak DRAM rate under %d GB/s)\n",
+                       (long long)m->decode_max_T + 1, (long long)m->decode_wide_max_T, w->name, w->key[0] ? w->key : "(not compiled)",
+                       w->grid_x, ws, w->gemv_rounds ? " or fewer blocks in rounds" : "", w->threads, PLAN_DECODE_WIDE_BUILD_T, PLAN_DECODE_WIDE_MAX_DRAM_GBS);
+                }
                 explain_act(&b, p, m, m->decode_act_out, 1);
                 if (m->decode_norm >= 0)
                     dsmlpB_sb_printf(&b, "        norm: the decode GEMV also computes step %d's norm into its x stage (that step is skipped "

@@ -220,6 +220,44 @@ static const char *mixed_unsupported(lw *L, const plan_gemm *m, const graph_node
     return dsmlpC_emit_mixed_unsupported(L->p->arch, m->layout, B[q].dtype, B[m->x].dtype, B[m->d].dtype, m->n, m->k);
 }
 
+/* The scratch of GEMV kernel idx with spec sp where it splits k (its partial sums and counters: *buf, added here),
+** else none (*buf dropped where an earlier spec had one). */
+static dsmlp_status gemv_scratch(lw *L, const emit_gemv_spec *sp, const plan_gemm *m, int idx, int *buf)
+{
+    plan *p = L->p;
+    const size_t bytes = dsmlpC_emit_gemv_scratch_bytes(sp, dsmlp_dtype_size(p->bufs[m->w].dtype));
+    if (!bytes && *buf >= 0) {
+        p->bufs[*buf].ws_bytes = 0, p->bufs[*buf].cols = 0;
+        *buf = -1;
+    } else if (bytes && *buf < 0) {
+        char name[PLAN_NAME_MAX];
+        snprintf(name, sizeof name, "gemv_split%d", idx);
+        if ((*buf = dsmlpC_plan_add_scratch(p, &L->capbufs, name, bytes, 0)) < 0) return nomem(L);
+    }
+    return DSMLP_OK;
+}
+
+/* (Re)writes GEMV kernel idx of GEMM m: its arguments (output, x, the weight's, the epilogue's or the activation
+** step a's bias, the norm no's, the scratch) and its source from sp. */
+static dsmlp_status gemv_build(lw *L, const plan_gemm *m, int idx, const emit_gemv_spec *sp, const plan_act_op *a,
+                               const plan_norm_op *no, int scratch)
+{
+    plan_kernel *k = &L->p->kernels[idx];
+    free(k->source);
+    k->source = NULL, k->nargs = 0;
+    dsmlp_status s;
+    if ((s = arg(L, k, a ? a->out : m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = gemv_weight_args(L, k, m)) ||
+        (s = a ? (a->bias >= 0 ? arg(L, k, a->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m)))
+        return s;
+    if (no && ((no->side >= 0 && (s = arg(L, k, no->side, -1))) || (s = arg(L, k, no->gamma, -1)) ||
+               (no->beta >= 0 && (s = arg(L, k, no->beta, -1)))))
+        return s;
+    for (int t = 0; no && t < no->nterms; t++)
+        if ((s = arg(L, k, no->terms[t], -1))) return s;
+    if (scratch >= 0 && (s = arg(L, k, scratch, -1))) return s;
+    return emit_unique(L, k, em_gemv, sp);
+}
+
 /* The decode variant of GEMM step m: a generated GEMV kernel (not a step of its own), for T <= decode_max_tokens
 ** but: a GEMV on codes serves T <= 2 only where mixed-input kernels serve the rest (built for T <= 8 it lost T = 4 / 8
 ** by 15-70 us; at T = 2 it lost 1.5-3.5 us in the twenty-seventh session and won 3.2 in the fifty-fifth, GELU-4096
@@ -239,6 +277,7 @@ static const char *mixed_unsupported(lw *L, const plan_gemm *m, const graph_node
 #define GEMV_IN_OUT_AUTO_MAX_T 1
 #define GEMV_IN_OUT_AUTO_MAX_T_LARGE 2
 #define GEMV_IN_OUT_T2_MIN_BYTES ((int64_t)32 << 20)
+#define GEMV_WIDE_MAX_BYTES ((int64_t)256 << 20)
 static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
 {
     plan *p = L->p;
@@ -266,24 +305,32 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
                   "the mixed-input kernels from T = 3";
     }
     int idx;
-    plan_kernel *k = add_kernel(L, KERN_GEMV, &idx);
-    if (!k) return nomem(L);
-    dsmlp_status s;
-    if ((s = arg(L, k, m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = gemv_weight_args(L, k, m)) ||
-        (s = epilogue_args(L, k, m)))
-        return s;
+    if (!add_kernel(L, KERN_GEMV, &idx)) return nomem(L);
     emit_gemv_spec sp = {m->n, m->k, m->layout, m->epi, m->bias >= 0, m->c >= 0, (int)max_t, 0, DSMLP_ACT_SILU, NULL,
                          m->decode_q >= 0 ? m->decode_groups : 0, 0};
-    const size_t scratch = dsmlpC_emit_gemv_scratch_bytes(&sp, dsmlp_dtype_size(B[m->w].dtype));
-    if (scratch) {   /* k split over blocks: their partial sums and counters */
-        char name[PLAN_NAME_MAX];
-        snprintf(name, sizeof name, "gemv_split%d", idx);
-        if ((m->decode_scratch = dsmlpC_plan_add_scratch(p, &L->capbufs, name, scratch, 0)) < 0) return nomem(L);
-        k = &p->kernels[idx];
-        if ((s = arg(L, k, m->decode_scratch, -1))) return s;
-    }
-    if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
+    dsmlp_status s = gemv_scratch(L, &sp, m, idx, &m->decode_scratch);
+    if (s == DSMLP_OK) s = gemv_build(L, m, idx, &sp, NULL, NULL, m->decode_scratch);
+    if (s != DSMLP_OK) return s;
     m->decode_kernel = idx, m->decode_max_T = max_t, m->decode_why = why;
+    /* Float weights of 32 to 256 MiB under the auto bound: a second GEMV, built for PLAN_DECODE_WIDE_BUILD_T tokens,
+    ** serves T = 3..PLAN_DECODE_WIDE_MAX_T, on cards with a peak DRAM rate under 4 TB/s (exec_mixed.c
+    ** dsmlpR_decode_at: measured on an H100 only). There it beat the wgmma pair / cuBLASLt: SwiGLU-4096 bf16 T = 3 / 4
+    ** 1.3-2.1 us faster [out,in], 1.0-1.7 [in,out]; GELU-4096 f16 -1.3..+0.7 (level); one GEMV built for 8 tokens
+    ** serving T = 1..8 instead cost T = 1 / 2 1-4 us (its registers) and T = 8 10-45. SwiGLU-8192's weights (448 / 896
+    ** MiB), which the main route streams at 3.07 TB/s, lost 5-11 us (bench/RESULTS.md, sixty-second and sixty-third
+    ** sessions). It leaves the norm to its kernel: 8 rows of x do not fit the GEMV's stage. */
+    const int64_t bytes = m->n * m->k * (int64_t)dsmlp_dtype_size(B[m->w].dtype);
+    if (p->decode_auto && m->decode_q < 0 && bytes >= GEMV_IN_OUT_T2_MIN_BYTES && bytes <= GEMV_WIDE_MAX_BYTES &&
+        max_t == PLAN_DECODE_AUTO_MAX_T && p->max_tokens > max_t) {
+        int wide;
+        if (!add_kernel(L, KERN_GEMV, &wide)) return nomem(L);
+        sp.max_t = PLAN_DECODE_WIDE_BUILD_T;
+        if ((s = gemv_scratch(L, &sp, m, wide, &m->decode_wide_scratch)) ||
+            (s = gemv_build(L, m, wide, &sp, NULL, NULL, m->decode_wide_scratch)))
+            return s;
+        m->decode_wide_kernel = wide;
+        m->decode_wide_max_T = p->max_tokens < PLAN_DECODE_WIDE_MAX_T ? p->max_tokens : PLAN_DECODE_WIDE_MAX_T;
+    }
     return DSMLP_OK;
 }
 
@@ -447,6 +494,7 @@ static dsmlp_status lower_gemm(lw *L, const fuse_group *G)
     m->d = wbuf(L, G->out);
     m->n = graph_w_out(w), m->k = graph_w_in(w), m->layout = w->layout, m->epi = G->gemm.epi;
     m->decode_kernel = -1, m->decode_max_T = 0, m->decode_scratch = -1, m->decode_why = NULL;
+    m->decode_wide_kernel = -1, m->decode_wide_max_T = 0, m->decode_wide_scratch = -1;
     m->decode_q = m->decode_scales = -1, m->decode_groups = 0;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) m->mixed_kernel[v] = m->mixed_one[v] = -1;
     m->mixed_q = m->mixed_scales = m->mixed_act_out = m->mixed_act_bias = -1, m->mixed_gated = 0, m->pair_rows = 0;
@@ -728,18 +776,6 @@ static dsmlp_status gemv_fuse(lw *L)
         const int jn = gemv_norm_step(p, i, &writes_x);
         const plan_norm_op *no = jn >= 0 ? &p->steps[jn].op.norm : NULL;
         if (!a && !no) continue;
-        plan_kernel *k = &p->kernels[m->decode_kernel];
-        free(k->source);
-        k->source = NULL, k->nargs = 0;
-        dsmlp_status s;
-        if ((s = arg(L, k, a ? a->out : m->d, -1)) || (s = arg(L, k, m->x, -1)) || (s = gemv_weight_args(L, k, m)) ||
-            (s = a ? (a->bias >= 0 ? arg(L, k, a->bias, -1) : DSMLP_OK) : epilogue_args(L, k, m)))
-            return s;
-        if (no && ((no->side >= 0 && (s = arg(L, k, no->side, -1))) || (s = arg(L, k, no->gamma, -1)) ||
-                   (no->beta >= 0 && (s = arg(L, k, no->beta, -1)))))
-            return s;
-        for (int t = 0; no && t < no->nterms; t++)
-            if ((s = arg(L, k, no->terms[t], -1))) return s;
         const emit_norm_spec ns = no ? (emit_norm_spec){no->rms, p->bufs[no->out].cols, no->eps, no->side >= 0, no->beta >= 0,
                                                         no->nterms, 0, no->gamma_offset, writes_x}
                                      : (emit_norm_spec){0};
@@ -749,15 +785,16 @@ static dsmlp_status gemv_fuse(lw *L)
                              a ? a->bias >= 0 : m->bias >= 0, !a && m->c >= 0, (int)m->decode_max_T, a && gated,
                              a ? a->act : DSMLP_ACT_SILU, no ? &ns : NULL, m->decode_q >= 0 ? m->decode_groups : 0,
                              a && !gated ? 1 + (int)a->act : 0};
-        if (m->decode_scratch >= 0) {   /* the split lower_gemv chose, unless the norm now keeps k whole */
-            if (dsmlpC_emit_gemv_scratch_bytes(&sp, dsmlp_dtype_size(p->bufs[m->w].dtype))) {
-                if ((s = arg(L, k, m->decode_scratch, -1))) return s;
-            } else {
-                p->bufs[m->decode_scratch].ws_bytes = 0, p->bufs[m->decode_scratch].cols = 0;
-                m->decode_scratch = -1;
-            }
+        /* the split lower_gemv chose, unless the norm now keeps k whole */
+        dsmlp_status s = gemv_scratch(L, &sp, m, m->decode_kernel, &m->decode_scratch);
+        if (s == DSMLP_OK) s = gemv_build(L, m, m->decode_kernel, &sp, a, no, m->decode_scratch);
+        if (s != DSMLP_OK) return s;
+        if (a && m->decode_wide_kernel >= 0) {   /* the wide GEMV applies the activation too, never the norm */
+            sp.max_t = PLAN_DECODE_WIDE_BUILD_T, sp.norm = NULL;
+            if ((s = gemv_scratch(L, &sp, m, m->decode_wide_kernel, &m->decode_wide_scratch)) ||
+                (s = gemv_build(L, m, m->decode_wide_kernel, &sp, a, NULL, m->decode_wide_scratch)))
+                return s;
         }
-        if ((s = emit_unique(L, k, em_gemv, &sp)) != DSMLP_OK) return s;
         if (a) {
             m->decode_act_out = a->out, m->decode_act_bias = a->bias;
             dsmlpC_fuse_appendf(st->why, sizeof st->why, "; its decode GEMV also applies step %d's %s (%s)", jg,

@@ -33,9 +33,11 @@ static void lifetimes(const plan *p, const plan_step *steps, int n, int *first, 
             /* its mixed-input kernels or decode GEMV may write the activation step's output here already (lower.c) */
             touch(first, last, s->gemm.mixed_act_out, i), touch(first, last, s->gemm.mixed_act_bias, i);
             touch(first, last, s->gemm.decode_act_out, i), touch(first, last, s->gemm.decode_act_bias, i);
-            if (s->gemm.decode_kernel >= 0)   /* its GEMV may read a norm's addends and write the norm's sum here */
-                for (int a = 0; a < p->kernels[s->gemm.decode_kernel].nargs; a++)
-                    touch(first, last, p->kernels[s->gemm.decode_kernel].args[a], i);
+            /* its GEMVs may read a norm's addends, write the norm's sum and use a scratch here */
+            for (int d = 0; d < 2; d++) {
+                const int kd = d ? s->gemm.decode_wide_kernel : s->gemm.decode_kernel;
+                for (int a = 0; kd >= 0 && a < p->kernels[kd].nargs; a++) touch(first, last, p->kernels[kd].args[a], i);
+            }
         } else if (s->kind == STEP_KERNEL || s->kind == STEP_STREAM) {
             for (int v = 0; v < (s->kind == STEP_STREAM ? s->stream.nvariants : 1); v++) {
                 const plan_kernel *k = &p->kernels[s->kind == STEP_STREAM ? s->stream.variant[v] : s->kernel];

@@ -29,6 +29,9 @@
 #define PLAN_BUCKETS    5     /* stream route token buckets: T <= 8, 16, 32, 64, 128 */
 #define PLAN_STREAM_MAX_T 128
 #define PLAN_DECODE_AUTO_MAX_T 2   /* decode_max_tokens = -1 (auto): [out,in] GEMVs to T = 2, others less (lower.c) */
+#define PLAN_DECODE_WIDE_MAX_T 4   /* auto: a large float GEMM's second decode GEMV serves T = 3..4 (lower.c) */
+#define PLAN_DECODE_WIDE_BUILD_T 8 /* and is built for this many tokens (faster at T = 3 / 4 than one built for 4) */
+#define PLAN_DECODE_WIDE_MAX_DRAM_GBS 4000   /* on cards with a peak DRAM rate under this (H100 yes, H200 not measured) */
 #define PLAN_TEXT_MAX   512
 
 /* BUF_SCRATCH: run-time scratch of the stream route that the runtime sizes
@@ -148,7 +151,28 @@ typedef struct plan_gemm {
     int64_t       pair_rows;
     int           decode_scratch;   /* BUF_SCRATCH of a decode GEMV that splits k (its last argument), or -1 (lowering) */
     const char   *decode_why;       /* why decode_max_T is what it is (a static string; explain.c), or NULL */
+    /* A second decode GEMV for the tokens just past decode_max_T (lower.c lower_gemv: float weights of at least
+    ** 32 MiB under the auto bound): kernel decode_wide_kernel, built for PLAN_DECODE_WIDE_BUILD_T tokens, serves
+    ** decode_max_T < T <= decode_wide_max_T with the same epilogue and activation as decode_kernel but never the
+    ** norm (its x stage does not hold the build's rows: the norm step runs). -1 (0): none. plan_gemm_decode_at. */
+    int           decode_wide_kernel;
+    int64_t       decode_wide_max_T;
+    int           decode_wide_scratch;   /* decode_scratch of decode_wide_kernel */
 } plan_gemm;
+
+/* The decode GEMV that serves T tokens of GEMM g (decode_kernel to decode_max_T, then decode_wide_kernel), or -1:
+** another variant (mixed-input, cuBLASLt) does. */
+static inline int plan_gemm_decode_at(const plan_gemm *g, int64_t T)
+{
+    if (g->decode_kernel >= 0 && T <= g->decode_max_T) return g->decode_kernel;
+    if (g->decode_wide_kernel >= 0 && T > g->decode_max_T && T <= g->decode_wide_max_T) return g->decode_wide_kernel;
+    return -1;
+}
+/* The largest T a decode GEMV of g serves (0: none). */
+static inline int64_t plan_gemm_decode_top(const plan_gemm *g)
+{
+    return g->decode_wide_kernel >= 0 ? g->decode_wide_max_T : g->decode_kernel >= 0 ? g->decode_max_T : 0;
+}
 
 typedef enum plan_kernel_kind {
     KERN_NORM,      /* sum of adds + layernorm/rmsnorm (+ writes the sum)     */

@@ -68,13 +68,30 @@ static int prefetch_lines(const plan_gemm *g, int tokens, int64_t blocks, int sl
     return (int)(lines < cap ? lines : cap);
 }
 
+static int decode_wide_on(const exec_state *rt)
+{
+    return rt->dev->dram_gbs > 0 && rt->dev->dram_gbs < PLAN_DECODE_WIDE_MAX_DRAM_GBS;
+}
+
+int dsmlpR_decode_at(const exec_state *rt, const plan_gemm *g, int64_t T)
+{
+    const int k = plan_gemm_decode_at(g, T);
+    return k >= 0 && k == g->decode_wide_kernel && !decode_wide_on(rt) ? -1 : k;
+}
+
+int64_t dsmlpR_decode_top(const exec_state *rt, const plan_gemm *g)
+{
+    if (g->decode_wide_kernel >= 0 && !decode_wide_on(rt)) return g->decode_kernel >= 0 ? g->decode_max_T : 0;
+    return plan_gemm_decode_top(g);
+}
+
 int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, int64_t T, mixed_pick *out)
 {
     if (!PLAN_GEMM_HAS_MIXED(g) || p->mixed_mode == 0 || !rt->dev->cu->cuTensorMapEncodeTiled || T < 1) return 0;
     /* the decode GEMV on the codes runs first (docs/quant.md), unless mixed_gemm = 2 pins the mixed kernels */
     if (p->mixed_mode != 2 && dsmlpR_gemv_reads_codes(g, T)) return 0;
     const int flt = g->mixed_scales < 0;
-    if (p->mixed_mode != 2 && flt && g->decode_kernel >= 0 && T <= g->decode_max_T) return 0;
+    if (p->mixed_mode != 2 && flt && dsmlpR_decode_at(rt, g, T) >= 0) return 0;
     /* a measured choice (dsmlp_plan_tune) replaces the rule below at T <= 128 */
     const int tuned = tuned_choice(p, rt, g, T);
     if (tuned == 0) return 0;
@@ -292,8 +309,7 @@ int dsmlpR_gemm_applies_act(const plan *p, const exec_state *rt, const plan_step
         if (steps[i].kind != STEP_GEMM || g->d != gs->op.act.in) continue;
         const int mixed = dsmlpR_mixed_serves(p, rt, g, T);   /* it runs before the decode GEMV */
         if (g->mixed_act_out >= 0 && g->mixed_act_out == gs->op.act.out && mixed) return 1;
-        return g->decode_act_out >= 0 && g->decode_act_out == gs->op.act.out && !mixed && g->decode_kernel >= 0 &&
-               T <= g->decode_max_T;
+        return g->decode_act_out >= 0 && g->decode_act_out == gs->op.act.out && !mixed && dsmlpR_decode_at(rt, g, T) >= 0;
     }
     return 0;
 }

@@ -22,6 +22,10 @@ int dsmlpR_mixed_tunable(const plan *p);
 /* 1 when GEMM step g's decode GEMV serves T and reads the weight's codes itself (plan_gemm.decode_q): it runs before
 ** the mixed-input kernel (but for mixed_gemm = 2). */
 #define dsmlpR_gemv_reads_codes(g, T) ((g)->decode_q >= 0 && (g)->decode_kernel >= 0 && (T) <= (g)->decode_max_T)
+/* The decode GEMV that serves T tokens of g on this device (plan.h plan_gemm_decode_at; the wide one only on cards
+** with a peak DRAM rate under PLAN_DECODE_WIDE_MAX_DRAM_GBS, where it was measured), or -1; and the largest T one serves. */
+int     dsmlpR_decode_at(const exec_state *rt, const plan_gemm *g, int64_t T);
+int64_t dsmlpR_decode_top(const exec_state *rt, const plan_gemm *g);
 /* 1 when the plan has GEMM steps on quantized weights and every one reads the codes itself at T (its mixed-input
 ** kernel or its decode GEMV: the small-T route choice). */
 int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T);

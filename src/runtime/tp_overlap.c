@@ -20,7 +20,7 @@ int dsmlpR_tp_overlap_applies(const tp_attach *a, const plan *p, int i, int64_t 
     if (tp->o.overlap_chunks < 2 || T < tp->o.overlap_min_tokens || tp->size == 1 || i + 1 >= p->nsteps) return 0;
     const plan_step *g = &p->steps[i], *ar = &p->steps[i + 1];
     if (g->kind != STEP_GEMM || ar->kind != STEP_ALL_REDUCE || ar->buf != g->gemm.d) return 0;
-    if (g->gemm.decode_kernel >= 0 && T <= g->gemm.decode_max_T) return 0;
+    if (dsmlpR_decode_at(a->rt, &g->gemm, T) >= 0) return 0;
     if (dsmlpR_mixed_serves(p, a->rt, &g->gemm, T)) return 0;   /* the mixed-input kernel runs whole (docs/tp.md) */
     const plan_buf *x = &p->bufs[g->gemm.x], *d = &p->bufs[g->gemm.d];
     return x->tokens && d->tokens && (g->gemm.c < 0 || p->bufs[g->gemm.c].tokens);

@@ -99,7 +99,7 @@ START_TEST(gemm_layouts_epilogues_residuals)
                         step.kind = STEP_GEMM;
                         snprintf(step.label, sizeof step.label, "gemm");
                         step.gemm = (plan_gemm){0, 1, 4, has_bias(e) ? 2 : -1, res == 1 ? 3 : res == 2 ? 4 : -1, n, k,
-                                                layout, (plan_epilogue)e, -1, 0, {-1, -1, -1, -1, -1}, -1, -1, {-1, -1, -1, -1, -1}, -1, -1, 0, -1, -1, -1, -1, -1, 0, 0, -1, NULL};
+                                                layout, (plan_epilogue)e, -1, 0, {-1, -1, -1, -1, -1}, -1, -1, {-1, -1, -1, -1, -1}, -1, -1, 0, -1, -1, -1, -1, -1, 0, 0, -1, NULL, -1, 0, -1};
                         gemm_op op;
                         TU_OK(ctx, dsmlpR_gemm_prepare(ctx, lt, &p, 0, &op, NULL));
                         for (int ti = 0; ti < 7; ti++) {
@@ -151,7 +151,7 @@ START_TEST(gemm_layouts_epilogues_residuals)
     set_buf(&bufs[2], BUF_PARAM, "b", DSMLP_F16, 0, 1, 64, 0);
     set_buf(&bufs[3], BUF_OUTPUT, "d", DSMLP_F16, 1, 0, 64, 0);
     step.kind = STEP_GEMM;
-    step.gemm = (plan_gemm){0, 1, 3, 2, 3, 64, 64, DSMLP_LAYOUT_IN_OUT, EPI_GELU_BIAS, -1, 0, {-1, -1, -1, -1, -1}, -1, -1, {-1, -1, -1, -1, -1}, -1, -1, 0, -1, -1, -1, -1, -1, 0, 0, -1, NULL};
+    step.gemm = (plan_gemm){0, 1, 3, 2, 3, 64, 64, DSMLP_LAYOUT_IN_OUT, EPI_GELU_BIAS, -1, 0, {-1, -1, -1, -1, -1}, -1, -1, {-1, -1, -1, -1, -1}, -1, -1, 0, -1, -1, -1, -1, -1, 0, 0, -1, NULL, -1, 0, -1};
     gemm_op op;
     TU_CHECK(ctx, dsmlpR_gemm_prepare(ctx, lt, &p, 0, &op, NULL), DSMLP_ERR_UNSUPPORTED);
     TU_MSG_HAS(ctx, "gelu_bias with a residual C");

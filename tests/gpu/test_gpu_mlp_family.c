@@ -206,6 +206,60 @@ START_TEST(gemv_split)
 }
 END_TEST
 
+/* The second decode GEMV of a float GEMM of at least 32 MiB under the auto bound (lower.c: built for 8 tokens, serving
+** T = 3..4, the norm step before it, the activation step inside): GELU f16 [out,in], SwiGLU bf16 [out,in] (gating in
+** the GEMV) and [in,out] (its second GEMV splits k), H = 4096; T = 2 on the first GEMVs, 3 and 4 on the wide ones, 5
+** past them, 3 and 4 again on the same plan (the split's counters back at zero). */
+START_TEST(gemv_wide)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    o.decode_max_tokens = -1;
+    dsmlp_ctx *ctx = NULL;
+    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    static const struct {
+        const char *desc;
+        int family;
+        dsmlp_mlp_act act;
+        dsmlp_dtype dtype;
+        int64_t I;
+        dsmlp_layout layout;
+    } cases[] = {
+        {"gpt2 f16 [out,in] H=4096 I=16384", 0, DSMLP_MLP_GELU, DSMLP_F16, 16384, DSMLP_LAYOUT_OUT_IN},
+        {"llama bf16 [out,in] H=4096 I=14336", 6, DSMLP_MLP_GATED_SILU, DSMLP_BF16, 14336, DSMLP_LAYOUT_OUT_IN},
+        {"llama bf16 [in,out] H=4096 I=14336", 6, DSMLP_MLP_GATED_SILU, DSMLP_BF16, 14336, DSMLP_LAYOUT_IN_OUT},
+    };
+    static const int64_t Ts[] = {2, 3, 4, 5, 3, 4};
+    gu_tally ty = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        dsmlp_mlp_config cfg;
+        family_config(&families[cases[i].family], 4096, &cfg);
+        cfg.intermediate = cases[i].I, cfg.activation = cases[i].act, cfg.dtype = cases[i].dtype, cfg.layout = cases[i].layout;
+        gu_case c;
+        dsmlp_status s = gu_case_open(&c, ctx, &cfg, 8, cases[i].desc);
+        ck_assert_msg(s == DSMLP_OK, "%s: %s", cases[i].desc, dsmlp_last_error(ctx));
+        char *text = NULL;
+        TU_OK(ctx, dsmlp_plan_explain(c.pl, &text));
+        const char *w1 = strstr(text, "T = 3..4: decode GEMV kernel"), *w2 = w1 ? strstr(w1 + 1, "T = 3..4: decode GEMV kernel") : NULL;
+        ck_assert_msg(w1 && w2 && strstr(w1, "_t8_"), "%s: no wide decode GEMVs for both GEMMs", cases[i].desc);
+        dsmlp_free(text);
+        for (size_t t = 0; t < sizeof Ts / sizeof *Ts; t++) {
+            const double err = gu_case_check(&c, Ts[t], &s);
+            const int ok = s == DSMLP_OK && err <= gu_tol(c.dtype);
+            gu_tally_add(&ty, c.dtype, cases[i].desc, Ts[t], err, ok);
+            printf("%s %-44s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", cases[i].desc, (long long)Ts[t], err,
+                   s ? " run: " : "", s ? dsmlp_last_error(ctx) : "");
+        }
+        gu_case_close(&c);
+    }
+    gu_tally_print(&ty, "wide decode GEMVs (T = 3..4)", ctx);
+    ck_assert_msg(ty.failed == 0, "%d of %d cases failed", ty.failed, ty.cases);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *make(void)
 {
     Suite *s = suite_create("gpu_mlp_family");
@@ -222,6 +276,10 @@ static Suite *make(void)
     tcase_set_timeout(tg, 1200);
     tcase_add_test(tg, gemv_split);
     suite_add_tcase(s, tg);
+    TCase *tw = tcase_create("gemv_wide");   /* CK_RUN_CASE=gemv_wide */
+    tcase_set_timeout(tw, 1200);
+    tcase_add_test(tw, gemv_wide);
+    suite_add_tcase(s, tw);
     return s;
 }
 
