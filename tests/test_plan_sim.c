@@ -831,15 +831,16 @@ END_TEST
 
 /* With the auto bound, a float GEMM of at least 32 MiB gets a second decode GEMV built for 8 tokens serving T = 3..4
 ** (lower.c: PLAN_DECODE_WIDE_MAX_T) beside the one for T <= 2, without the norm (the norm step runs there) but with
-** the activation step: GELU f16 [out,in] H = 1024, I = 16384 at T = 4 (both weights 32 MiB: two wide GEMVs);
-** SwiGLU bf16 [out,in] I = 8192 at T = 3 (W1 32 MiB: its wide GEMV applies the gating; W2 16 MiB: cuBLASLt);
-** SwiGLU bf16 [in,out] at T = 4 (W1's wide GEMV, the gated step after it). Three runs: each is ~4 s of simulation. */
+** the activation step. f32 weights reach 32 MiB with half the elements of f16 ones (the simulation's time; the GPU
+** suite's gemv_wide runs f16 and bf16): GELU [out,in] H = 1024, I = 8192 at T = 3 (both weights 32 MiB: two wide
+** GEMVs); SwiGLU [out,in] I = 4096 at T = 4 (W1 32 MiB: its wide GEMV applies the gating; W2 16 MiB: cuBLASLt);
+** SwiGLU [in,out] at T = 3 (W1's wide GEMV, the gated step after it). */
 START_TEST(decode_gemv_wide)
 {
     static const struct { fcase c; long long T; int gemvs, gated; } runs[] = {
-        {{"gelu f16 [out,in] H=1024 I=16384", 1024, 16384, DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1}, 4, 2, 0},
-        {{"swiglu bf16 [out,in] H=1024 I=8192", 1024, 8192, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 1}, 3, 1, 1},
-        {{"swiglu bf16 [in,out] H=1024 I=8192", 1024, 8192, DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 0}, 4, 1, 0},
+        {{"gelu f32 [out,in] H=1024 I=8192", 1024, 8192, DSMLP_F32, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1, 0, 1, 1}, 3, 2, 0},
+        {{"swiglu f32 [out,in] H=1024 I=4096", 1024, 4096, DSMLP_F32, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 1}, 4, 1, 1},
+        {{"swiglu f32 [in,out] H=1024 I=4096", 1024, 4096, DSMLP_F32, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 1, 1, 0, 0, 0}, 3, 1, 0},
     };
     sim_decode = -1;
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
