@@ -151,19 +151,47 @@ START_TEST(act_epilogues)
 }
 END_TEST
 
+/* A context whose plans build their decode GEMVs to decode_max_tokens (-1: auto), the reference on every core. */
+static dsmlp_ctx *ctx_decode(int decode_max_tokens)
+{
+    dsmlp_ctx_options o;
+    dsmlp_ctx_options_default(&o);
+    dsmlp_ctx_options_from_env(&o);
+    o.decode_max_tokens = decode_max_tokens;
+    dsmlp_ctx *ctx = NULL;
+    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
+    dsmlp_reference_set_threads(ctx, gu_cores());
+    return ctx;
+}
+
+/* Prints the tally of a case, fails it on any failed check and frees its context. */
+static void tally_done(const gu_tally *ty, const char *what, dsmlp_ctx *ctx)
+{
+    gu_tally_print(ty, what, ctx);
+    ck_assert_msg(ty->failed == 0, "%d of %d cases failed", ty->failed, ty->cases);
+    dsmlp_ctx_free(ctx);
+}
+
+/* Checks case c at each T of Ts (fresh inputs, poisoned output, against the reference), tallying and printing each. */
+static void check_at(gu_case *c, const char *desc, const int64_t *Ts, size_t n, gu_tally *ty)
+{
+    for (size_t t = 0; t < n; t++) {
+        dsmlp_status s;
+        const double err = gu_case_check(c, Ts[t], &s);
+        const int ok = s == DSMLP_OK && err <= gu_tol(c->dtype);
+        gu_tally_add(ty, c->dtype, desc, Ts[t], err, ok);
+        printf("%s %-44s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", desc, (long long)Ts[t], err, s ? " run: " : "",
+               s ? dsmlp_last_error(c->ctx) : "");
+    }
+}
+
 /* [in,out] decode GEMVs that split k over blocks (a large, narrow second GEMM: emit.c gemv_io_shape), decode GEMVs
 ** built to T = 2 (DSMLP_DECODE_MAX_TOKENS=2's context option): f16 with an odd width (the last column block partly
 ** valid, 7 uneven splits), bf16 gated (8 splits), f32 (4-element slices); T = 1, 2 on the GEMVs, 3 past them, each T
 ** twice on one plan (the split's counters must be back at zero). */
 START_TEST(gemv_split)
 {
-    dsmlp_ctx_options o;
-    dsmlp_ctx_options_default(&o);
-    dsmlp_ctx_options_from_env(&o);
-    o.decode_max_tokens = 2;
-    dsmlp_ctx *ctx = NULL;
-    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
-    dsmlp_reference_set_threads(ctx, gu_cores());
+    dsmlp_ctx *ctx = ctx_decode(2);
     static const struct {
         const char *desc;
         int family;
@@ -191,18 +219,10 @@ START_TEST(gemv_split)
         ck_assert_msg(strstr(text, cases[i].split) && strstr(text, "k split over the blocks along y"),
                       "%s: no decode GEMV named *%s*", cases[i].desc, cases[i].split);
         dsmlp_free(text);
-        for (size_t t = 0; t < sizeof Ts / sizeof *Ts; t++) {
-            const double err = gu_case_check(&c, Ts[t], &s);
-            const int ok = s == DSMLP_OK && err <= gu_tol(c.dtype);
-            gu_tally_add(&ty, c.dtype, cases[i].desc, Ts[t], err, ok);
-            printf("%s %-44s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", cases[i].desc, (long long)Ts[t], err,
-                   s ? " run: " : "", s ? dsmlp_last_error(ctx) : "");
-        }
+        check_at(&c, cases[i].desc, Ts, sizeof Ts / sizeof *Ts, &ty);
         gu_case_close(&c);
     }
-    gu_tally_print(&ty, "k-split [in,out] decode GEMVs", ctx);
-    ck_assert_msg(ty.failed == 0, "%d of %d cases failed", ty.failed, ty.cases);
-    dsmlp_ctx_free(ctx);
+    tally_done(&ty, "k-split [in,out] decode GEMVs", ctx);
 }
 END_TEST
 
@@ -212,13 +232,7 @@ END_TEST
 ** past them, 3 and 4 again on the same plan (the split's counters back at zero). */
 START_TEST(gemv_wide)
 {
-    dsmlp_ctx_options o;
-    dsmlp_ctx_options_default(&o);
-    dsmlp_ctx_options_from_env(&o);
-    o.decode_max_tokens = -1;
-    dsmlp_ctx *ctx = NULL;
-    ck_assert_int_eq(dsmlp_ctx_create_with(&o, &ctx), DSMLP_OK);
-    dsmlp_reference_set_threads(ctx, gu_cores());
+    dsmlp_ctx *ctx = ctx_decode(-1);
     static const struct {
         const char *desc;
         int family;
@@ -245,18 +259,10 @@ START_TEST(gemv_wide)
         const char *w1 = strstr(text, "T = 3..4: decode GEMV kernel"), *w2 = w1 ? strstr(w1 + 1, "T = 3..4: decode GEMV kernel") : NULL;
         ck_assert_msg(w1 && w2 && strstr(w1, "_t8_"), "%s: no wide decode GEMVs for both GEMMs", cases[i].desc);
         dsmlp_free(text);
-        for (size_t t = 0; t < sizeof Ts / sizeof *Ts; t++) {
-            const double err = gu_case_check(&c, Ts[t], &s);
-            const int ok = s == DSMLP_OK && err <= gu_tol(c.dtype);
-            gu_tally_add(&ty, c.dtype, cases[i].desc, Ts[t], err, ok);
-            printf("%s %-44s T=%-5lld err %.3e%s%s\n", ok ? "ok  " : "FAIL", cases[i].desc, (long long)Ts[t], err,
-                   s ? " run: " : "", s ? dsmlp_last_error(ctx) : "");
-        }
+        check_at(&c, cases[i].desc, Ts, sizeof Ts / sizeof *Ts, &ty);
         gu_case_close(&c);
     }
-    gu_tally_print(&ty, "wide decode GEMVs (T = 3..4)", ctx);
-    ck_assert_msg(ty.failed == 0, "%d of %d cases failed", ty.failed, ty.cases);
-    dsmlp_ctx_free(ctx);
+    tally_done(&ty, "wide decode GEMVs (T = 3..4)", ctx);
 }
 END_TEST
 
