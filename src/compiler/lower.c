@@ -288,8 +288,8 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
     gemv_codes(L, m, w);
     int64_t max_t = p->decode_max_tokens;
     const char *why = p->decode_auto ? "decode_max_tokens auto" : "decode_max_tokens";
+    const int64_t bytes = m->n * m->k * (int64_t)dsmlp_dtype_size(B[m->w].dtype);   /* the weight's */
     if (p->decode_auto && m->layout == DSMLP_LAYOUT_IN_OUT) {
-        const int64_t bytes = m->n * m->k * (int64_t)dsmlp_dtype_size(B[m->w].dtype);
         const int64_t cap = bytes >= GEMV_IN_OUT_T2_MIN_BYTES ? GEMV_IN_OUT_AUTO_MAX_T_LARGE : GEMV_IN_OUT_AUTO_MAX_T;
         if (max_t > cap)
             max_t = cap, why = cap == 1 ? "auto: an [in,out] weight under 32 MiB (cuBLASLt measured faster at T = 2)"
@@ -319,7 +319,6 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
     ** serving T = 1..8 instead cost T = 1 / 2 1-4 us (its registers) and T = 8 10-45. SwiGLU-8192's weights (448 / 896
     ** MiB), which the main route streams at 3.07 TB/s, lost 5-11 us (bench/RESULTS.md, sixty-second and sixty-third
     ** sessions). It leaves the norm to its kernel: 8 rows of x do not fit the GEMV's stage. */
-    const int64_t bytes = m->n * m->k * (int64_t)dsmlp_dtype_size(B[m->w].dtype);
     if (p->decode_auto && m->decode_q < 0 && bytes >= GEMV_IN_OUT_T2_MIN_BYTES && bytes <= GEMV_WIDE_MAX_BYTES &&
         max_t == PLAN_DECODE_AUTO_MAX_T && p->max_tokens > max_t) {
         int wide;

@@ -119,8 +119,8 @@ static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *st
     mixed_pick mp;   /* the mixed-input variant before the decode GEMV: it reads no dequantized copy */
     if (ps->kind == STEP_GEMM && dsmlpR_mixed_pick(p, rt, &ps->gemm, T, &mp))
         return dsmlpR_exec_launch_mixed(pl->ctx, p, rt, ps, i, &mp, T, st);   /* mixed-input variant */
-    if (ps->kind == STEP_GEMM && dsmlpR_decode_at(rt, &ps->gemm, T) >= 0)
-        return run_kernel(pl, rt, ps, i, dsmlpR_decode_at(rt, &ps->gemm, T), T, st);   /* decode GEMV variant */
+    const int gemv = ps->kind == STEP_GEMM ? dsmlpR_decode_at(rt, &ps->gemm, T) : -1;
+    if (gemv >= 0) return run_kernel(pl, rt, ps, i, gemv, T, st);   /* decode GEMV variant */
     if (ps->kind == STEP_GEMM) {
         const plan_gemm *g = &ps->gemm;
         return dsmlpR_gemm_run(pl->ctx, rt->lt, &rt->gemm[gi], T, (const void *)(uintptr_t)rt->ptr[g->x],

@@ -435,7 +435,8 @@ static int tune_mixed(tuner *t, int b, exec_pick *pk)
         pk->gemm[i] = EXEC_GEMM_PICK_RULE;
         if (s->kind != STEP_GEMM || !PLAN_GEMM_HAS_MIXED(&s->gemm)) continue;
         pk->gemm[i].use = (signed char)dsmlpR_mixed_serves(p, t->rt, &s->gemm, hi);
-        if (dsmlpR_decode_top(t->rt, &s->gemm) >= lo) lo = dsmlpR_decode_top(t->rt, &s->gemm) + 1;
+        const int64_t top = dsmlpR_decode_top(t->rt, &s->gemm);   /* the decode GEMVs serve up to it */
+        if (top >= lo) lo = top + 1;
     }
     if (lo > hi) lo = hi;
     double best = time_main2(t, pk, lo, hi);
@@ -473,7 +474,8 @@ static void tune_lt(tuner *t, int b, exec_pick *pk)
         gemm_bucket *bk = s->kind == STEP_GEMM ? dsmlpR_gemm_bucket(&t->rt->gemm[i], hi) : NULL;
         if (!bk || bk->ncand < 2) continue;
         int64_t lo = dsmlpR_exec_bucket_lo(b);
-        if (dsmlpR_decode_top(t->rt, &s->gemm) >= lo) lo = dsmlpR_decode_top(t->rt, &s->gemm) + 1;
+        const int64_t top = dsmlpR_decode_top(t->rt, &s->gemm);   /* the decode GEMVs serve up to it */
+        if (top >= lo) lo = top + 1;
         if (lo < bk->tmin) lo = bk->tmin;
         char la[PLAN_NAME_MAX + 64], lz[PLAN_NAME_MAX + 64];
         if (lo > hi || (!strstr(gemm_kernel_at(p, t->rt, &s->gemm, lo, la, sizeof la), "cuBLASLt") &&
@@ -652,7 +654,8 @@ static const char *gemm_kernel_at(const plan *p, const exec_state *rt, const pla
         else snprintf(buf, n, "%s (k split in %d: two groups of clusters of %d)", name, mp.split, mp.cluster);
         return buf;
     }
-    if (dsmlpR_decode_at(rt, g, T) >= 0) return p->kernels[dsmlpR_decode_at(rt, g, T)].name;
+    const int gemv = dsmlpR_decode_at(rt, g, T);
+    if (gemv >= 0) return p->kernels[gemv].name;
     return g->mixed_scales >= 0 ? "dequantize + cuBLASLt" : "cuBLASLt";
 }
 
