@@ -2,6 +2,7 @@
 # The GPU suite in one call (fifty-fifth session; grown from run-s44-suite.sh, now a caller of this): the two long
 # tests' Check cases run as separate processes beside ctest of the rest, so the wall time is the longest case's, not
 # the sum. Knobs: LIMIT (s, each process), QUANT_CASES / STREAM_CASES (test_gpu_quant's / test_gpu_stream's cases),
+# FAMILY_CASES (test_gpu_mlp_family's; sixty-fourth session: it was the longest test at 456 s),
 # CTEST_ALSO_SKIP (a regex of more tests to leave out), DSMLP_COMPILE_THREADS (each process; default 2).
 #   bash bench/proto/run-s55-suite.sh    carry build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
 export NCCL_NVLS_ENABLE=0
@@ -17,7 +18,8 @@ run_case() {   # test case
 }
 for c in ${QUANT_CASES:-quant error heuristic mixed mixed_two_groups}; do run_case test_gpu_quant $c & done
 for c in ${STREAM_CASES:-stream ring small}; do run_case test_gpu_stream $c & done
-timeout $LIMIT ctest --test-dir build-gpu -L gpu -E "test_gpu_stream|test_gpu_quant${CTEST_ALSO_SKIP:+|$CTEST_ALSO_SKIP}" -j 6 --timeout $((LIMIT-10)) \
+for c in ${FAMILY_CASES:-family act gemv_split gemv_wide}; do run_case test_gpu_mlp_family $c & done
+timeout $LIMIT ctest --test-dir build-gpu -L gpu -E "test_gpu_stream|test_gpu_quant|test_gpu_mlp_family${CTEST_ALSO_SKIP:+|$CTEST_ALSO_SKIP}" -j 6 --timeout $((LIMIT-10)) \
     > $OUT/ctest.log 2>&1
 grep -vE "^ *Start|^$" $OUT/ctest.log
 wait
