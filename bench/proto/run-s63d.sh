@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sixty-third session (prepared, not run: no device time left; the next session's first call): variant oaf (bench/proto/mixed-one-after-feeder.patch: a code GEMM reading the output of
+# Sixty-third session (prepared; run in the sixty-fourth, H100: level, not kept, bench/RESULTS.md): variant oaf (bench/proto/mixed-one-after-feeder.patch: a code GEMM reading the output of
 # one run one a SM runs its own twin with a k split filling 3/4 of the SMs: GELU-4096's second GEMM, 32 tiles x 4)
 # against main, [out,in], two rounds; then oaf's test_gpu_quant heuristic case (twins at T = 3..8 at 4096 x 16384).
 #   prep: VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh oaf bench/proto/mixed-one-after-feeder.patch
