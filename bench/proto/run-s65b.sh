@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Prepared in the sixty-fourth session: ncu of whole dsmlp-bench runs, per kernel name (as run-s61b.sh), for issue 9's
+# remaining miss: GELU-4096 f16 at T = 3..16 (1.14-1.16x the read floor on an H100) against T = 2 (1.06x, decode GEMVs),
+# both layouts; which kernel of the main route (norm, first GEMM, second GEMM) streams below the GEMVs' rate.
+#   carry: build-gpu/bin build-gpu/lib    (~150 s)
+. bench/proto/device-env.sh build-gpu/bin/s62d/store.tar.xz
+export DSMLP_COMPILE_THREADS=16
+B=build-gpu/bin/dsmlp-bench
+prof() {  # label layout block tokens [env...]
+  local l=$1 lay=$2 blk=$3 t=$4; shift 4
+  echo "== ncu $l: $blk [$lay] T = $t $*"
+  env "$@" timeout 150 ncu --clock-control none --csv --metrics gpu__time_duration.sum,dram__bytes_read.sum \
+    $B --block $blk --tokens $t --reps 2 --no-tune --layout $lay > $OUT/ncu-$l.csv 2>&1
+  python3 bench/proto/ncu_by_kernel.py $OUT/ncu-$l.csv | head -14
+}
+for lay in out_in in_out; do
+  for t in 2 3 16; do prof gelu-f16-$lay-$t $lay gelu_f16_h4096 $t; done   # one T a run: kernels of a name merge
+done
