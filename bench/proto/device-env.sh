@@ -12,3 +12,12 @@ bench_run() {   # label binary layout tokens reps [VAR=VALUE...]
   env "$@" timeout 90 "$b" --block "$blk" --tokens "$tok" --reps "$reps" --no-tune --layout "$lay" 2>&1 | grep "T=" |
     awk -v l="$l" '{printf "%s %s ", $2, $4} END {print "  " l}'
 }
+# ncu of a whole dsmlp-bench run (every launch), printed per kernel name by ncu_by_kernel.py; the CSV in $OUT.
+ncu_prof() {   # label layout block tokens [VAR=VALUE...]    (binary: $B, else build-gpu/bin/dsmlp-bench)
+  local l=$1 lay=$2 blk=$3 t=$4
+  shift 4
+  echo "== ncu $l: $blk [$lay] T = $t $*"
+  env "$@" timeout 150 ncu --clock-control none --csv --metrics gpu__time_duration.sum,dram__bytes_read.sum \
+    "${B:-build-gpu/bin/dsmlp-bench}" --block "$blk" --tokens "$t" --reps 2 --no-tune --layout "$lay" > "$OUT/ncu-$l.csv" 2>&1
+  python3 bench/proto/ncu_by_kernel.py "$OUT/ncu-$l.csv" | head -14
+}

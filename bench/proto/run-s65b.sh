@@ -6,15 +6,8 @@
 . bench/proto/device-env.sh build-gpu/bin/s62d/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
 B=build-gpu/bin/dsmlp-bench
-prof() {  # label layout block tokens [env...]
-  local l=$1 lay=$2 blk=$3 t=$4; shift 4
-  echo "== ncu $l: $blk [$lay] T = $t $*"
-  env "$@" timeout 150 ncu --clock-control none --csv --metrics gpu__time_duration.sum,dram__bytes_read.sum \
-    $B --block $blk --tokens $t --reps 2 --no-tune --layout $lay > $OUT/ncu-$l.csv 2>&1
-  python3 bench/proto/ncu_by_kernel.py $OUT/ncu-$l.csv | head -14
-}
 for lay in out_in in_out; do
-  for t in 2 3 16; do prof gelu-f16-$lay-$t $lay gelu_f16_h4096 $t; done   # one T a run: kernels of a name merge
+  for t in 2 3 16; do ncu_prof gelu-f16-$lay-$t $lay gelu_f16_h4096 $t; done   # one T a run: kernels of a name merge
 done
 # Why GELU-4096 int8's second code GEMM streams 13% slower than its first at T = 8 (sixty-first session; its occupancy
 # is not the cause: variant oaf, sixty-fourth session): both kernels' speed-of-light, memory and warp-state sections.
