@@ -88,7 +88,7 @@ __device__ __forceinline__ unsigned consume(unsigned char *sm, uint64_t *full, u
         const long long t = clock64();
         while (clock64() - t < hold) { }
     }
-    asm volatile("bar.sync %0, 128;" ::"r"(wg) : "memory");
+    asm volatile("bar.sync %0, 128;" ::"r"(wg + 2) : "memory");   // 3, 4: barrier 1 is both warpgroups' (256)
     if ((tid & 127) == 0) bar_arrive(empty + s);
     return acc;
 }
@@ -101,6 +101,42 @@ __device__ __forceinline__ void store_tile(__half *out, long long ld, int n0, un
     *reinterpret_cast<uint4 *>(out + tok * ld + n0 + c) = v;
 }
 
+// The k split's cross-block sum as the real kernels do it: every block stages its 16 x 128 fp32 sums in its shared
+// memory, the cluster syncs, block r of CL sums the tokens [16 r / CL, 16 (r + 1) / CL) over the cluster's blocks
+// (distributed shared memory) and stores them; a second sync keeps every block's shared memory until all have read it.
+__device__ __forceinline__ void cluster_sync()
+{
+    asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;" ::: "memory");
+}
+__device__ __forceinline__ unsigned cluster_rank()
+{
+    unsigned r;
+    asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+    return r;
+}
+__device__ __forceinline__ float ld_remote(const float *p, unsigned rank)
+{
+    unsigned a = sa(p), o;
+    float v;
+    asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(o) : "r"(a), "r"(rank));
+    asm volatile("ld.shared::cluster.f32 %0, [%1];" : "=f"(v) : "r"(o) : "memory");
+    return v;
+}
+__device__ __forceinline__ void cluster_epilogue(unsigned char *sm, int CL, __half *out, long long ld, int n0, unsigned acc)
+{
+    float *os = reinterpret_cast<float *>(sm);
+    const int t = threadIdx.x - 128;
+    for (int e = t; e < 16 * 128; e += 256) os[(e / 128) * 132 + e % 128] = (float)((acc >> (e & 7)) & 1) + 0.5f;
+    cluster_sync();
+    const int r = (int)cluster_rank(), tk0 = 16 * r / CL, tk1 = 16 * (r + 1) / CL;
+    for (int e = t + tk0 * 128; e < tk1 * 128; e += 256) {
+        float v = 0.f;
+        for (int b = 0; b < CL; b++) v += ld_remote(os + (e / 128) * 132 + e % 128, (unsigned)b);
+        out[(e / 128) * ld + n0 + e % 128] = __float2half_rn(v);
+    }
+    cluster_sync();
+}
+
 __device__ __forceinline__ void ring_init(uint64_t *full, uint64_t *empty, int S)
 {
     if (threadIdx.x == 0) {
@@ -111,7 +147,7 @@ __device__ __forceinline__ void ring_init(uint64_t *full, uint64_t *empty, int S
 }
 
 // One GEMM's copies: grid (N / 128, split), k split evenly in stages of KS
-template <int S>
+template <int S, int CL>
 __global__ void __launch_bounds__(384, 1) gemm_k(const __grid_constant__ CUtensorMap tw, const __grid_constant__ CUtensorMap tx,
                                                  const unsigned char *q, long long N, long long K, int lines, int hold,
                                                  __half *out, unsigned *sink)
@@ -134,12 +170,14 @@ __global__ void __launch_bounds__(384, 1) gemm_k(const __grid_constant__ CUtenso
                 issue_x(sm + s * STAGE, &tx, kt * KS, full + s);
             }
         }
+        if (CL > 1) cluster_sync(), cluster_sync();   // the consumers' two
         return;
     }
     pdl_wait();
     unsigned acc = 0;
     for (int kt = kb0; kt < kb1; kt++) acc ^= consume(sm, full, empty, kt - kb0, S, hold);
-    store_tile(out, N, n0, acc);
+    if (CL > 1) cluster_epilogue(sm, CL, out, N, n0, acc);
+    else store_tile(out, N, n0, acc);
     if (acc == 0x12345678u) sink[0] = acc;
 }
 
@@ -148,7 +186,7 @@ __global__ void __launch_bounds__(384, 1) gemm_k(const __grid_constant__ CUtenso
 template <int S>
 __global__ void __launch_bounds__(384, 1) pair_k(const __grid_constant__ CUtensorMap tw1, const __grid_constant__ CUtensorMap tx1,
                                                  const __grid_constant__ CUtensorMap tw2, const __grid_constant__ CUtensorMap tx2,
-                                                 const unsigned char *q1, const unsigned char *q2, int lines, int pf2, int hold,
+                                                 const unsigned char *q1, const unsigned char *q2, int lines, int pf2, int early, int hold,
                                                  __half *h, __half *out, unsigned *ctr, unsigned *sink)
 {
     extern __shared__ unsigned char raw[];
@@ -172,7 +210,7 @@ __global__ void __launch_bounds__(384, 1) pair_k(const __grid_constant__ CUtenso
                 issue_x(sm + s * STAGE, &tx1, kt * KS, full + s);
             }
             // phase 2: the codes of the first stages as soon as their slots are free, x once every h tile is stored
-            const int first = P2 < S ? P2 : S;
+            const int first = !early ? 0 : P2 < S ? P2 : S;
             for (int j = 0; j < first; j++) {
                 const int ii = i + j, s = ii % S;
                 if (ii >= S) bar_wait(empty + s, ((ii / S) & 1) ^ 1);
@@ -192,6 +230,7 @@ __global__ void __launch_bounds__(384, 1) pair_k(const __grid_constant__ CUtenso
                 issue_x(sm + s * STAGE, &tx2, (kb0 + j) * KS, full + s);
             }
         }
+        cluster_sync(), cluster_sync();   // the consumers' two (clusters of 4: phase 2's k split)
         return;
     }
     pdl_wait();
@@ -211,7 +250,7 @@ __global__ void __launch_bounds__(384, 1) pair_k(const __grid_constant__ CUtenso
         atomicAdd(ctr, 1u);
     }
     for (int j = 0; j < P2; j++, i++) acc ^= consume(sm, full, empty, i, S, hold);
-    store_tile(out, H, n2, acc ^ (unsigned)z);
+    cluster_epilogue(sm, split, out, H, n2, acc ^ (unsigned)z);
     asm volatile("bar.sync 1, 256;" ::: "memory");
     if (threadIdx.x == 128 && atomicAdd(ctr + 1, 1u) == (unsigned)nb - 1) {   // every block is past the counter
         ctr[0] = 0, ctr[1] = 0;
@@ -255,13 +294,16 @@ template <typename F> static double per_chain_us(F chain)
     return ms[ms.size() / 2] * 1e3;
 }
 
-template <typename K, typename... A> static void launch(K k, dim3 grid, int smem, bool pdl, A... args)
+template <typename K, typename... A> static void launch(K k, dim3 grid, dim3 cluster, int smem, bool pdl, A... args)
 {
     cudaLaunchConfig_t c = {};
-    cudaLaunchAttribute at[1];
+    cudaLaunchAttribute at[2];
     c.gridDim = grid, c.blockDim = dim3(384), c.dynamicSmemBytes = (size_t)smem, c.stream = 0;
-    at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization, at[0].val.programmaticStreamSerializationAllowed = 1;
-    c.attrs = at, c.numAttrs = pdl ? 1 : 0;
+    int n = 0;
+    at[n].id = cudaLaunchAttributeClusterDimension, at[n].val.clusterDim.x = cluster.x, at[n].val.clusterDim.y = cluster.y,
+    at[n].val.clusterDim.z = cluster.z, n++;
+    if (pdl) at[n].id = cudaLaunchAttributeProgrammaticStreamSerialization, at[n].val.programmaticStreamSerializationAllowed = 1, n++;
+    c.attrs = at, c.numAttrs = n;
     CK(cudaLaunchKernelEx(&c, k, args...));
 }
 
@@ -297,26 +339,39 @@ int main()
     }
     const CUtensorMap tx1 = tmap(X, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, XT, H, 64, XT, CU_TENSOR_MAP_SWIZZLE_128B);
     const CUtensorMap tx2 = tmap(Hb, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, XT, I, 64, XT, CU_TENSOR_MAP_SWIZZLE_128B);
-    auto g4 = gemm_k<4>;
-    auto g2 = gemm_k<2>;
+    auto g4 = gemm_k<4, 1>;
+    auto g2 = gemm_k<2, 7>;
+    auto g44 = gemm_k<4, 4>;
     auto pk = pair_k<4>;
     CK(cudaFuncSetAttribute(g4, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_of(4)));
     CK(cudaFuncSetAttribute(g2, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_of(2)));
+    CK(cudaFuncSetAttribute(g44, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_of(4)));
+    CK(cudaFuncSetAttribute(g2, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
     CK(cudaFuncSetAttribute(pk, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_of(4)));
     int occ2 = 0, occ4 = 0;
     CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ2, g2, 384, smem_of(2)));
     CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occ4, g4, 384, smem_of(4)));
     printf("blocks a SM: 2-stage kernel %d, 4-stage kernel %d\n", occ2, occ4);
+    int pair_clusters = 0;
+    {
+        cudaLaunchConfig_t c = {};
+        cudaLaunchAttribute at[1];
+        c.gridDim = dim3(128), c.blockDim = dim3(384), c.dynamicSmemBytes = (size_t)smem_of(4);
+        at[0].id = cudaLaunchAttributeClusterDimension, at[0].val.clusterDim.x = 4, at[0].val.clusterDim.y = 1, at[0].val.clusterDim.z = 1;
+        c.attrs = at, c.numAttrs = 1;
+        CK(cudaOccupancyMaxActiveClusters(&pair_clusters, pk, &c));
+    }
+    printf("pair kernel: %d clusters of 4 resident at most (needs 32: its blocks wait for each other)\n", pair_clusters);
     const int L = 8;   // main's MIXED_PREFETCH_LINES
     const double rd = 2.0 * WBYTES;
-    for (int hold : {0, 800, 1600}) {
+    for (int hold : {0, 800, 1600, 2400}) {
         auto g1 = [&](int i, bool pdl) {
-            launch(g4, dim3(I / ROWS, 1), smem_of(4), pdl, tw1[i % COPIES], tx1, (const unsigned char *)W1 + (i % COPIES) * WBYTES,
+            launch(g4, dim3(I / ROWS, 1), dim3(1, 1, 1), smem_of(4), pdl, tw1[i % COPIES], tx1, (const unsigned char *)W1 + (i % COPIES) * WBYTES,
                    (long long)I, (long long)H, L, hold, Hb, sink);
         };
         auto g2s = [&](int i, int split, bool pdl) {
             const bool two = split == 7;
-            launch(two ? g2 : g4, dim3(H / ROWS, split), smem_of(two ? 2 : 4), pdl, tw2[i % COPIES], tx2,
+            launch(two ? g2 : g44, dim3(H / ROWS, split), dim3(1, split, 1), smem_of(two ? 2 : 4), pdl, tw2[i % COPIES], tx2,
                    (const unsigned char *)W2 + (i % COPIES) * WBYTES, (long long)H, (long long)I, L, hold, O, sink);
         };
         const double a1 = per_chain_us([&](int i) { g1(i, true); });
@@ -326,13 +381,16 @@ int main()
         const double t4 = per_chain_us([&](int i) { g1(i, true), g2s(i, 4, true); });
         printf("hold %4d cycles: GEMM1 alone %6.2f us, GEMM2 split 7 alone %6.2f, split 4 alone %6.2f\n", hold, a1, a7, a4);
         printf("hold %4d cycles: two-7 %6.2f us (%4.2f TB/s), two-4 %6.2f (%4.2f)\n", hold, t7, rd / t7 * 1e-6, t4, rd / t4 * 1e-6);
-        for (int pf2 : {0, 8, 24}) {
+        for (int v = 0; v < 3 && pair_clusters >= 32; v++) {
+            const int pf2 = v == 2 ? 8 : 0, early = v != 1;
             const double tp = per_chain_us([&](int i) {
                 const int c = i % COPIES;
-                launch(pk, dim3(128), smem_of(4), true, tw1[c], tx1, tw2[c], tx2, (const unsigned char *)W1 + c * WBYTES,
-                       (const unsigned char *)W2 + c * WBYTES, L, pf2, hold, Hb, O, ctr, sink);
+                launch(pk, dim3(128), dim3(4, 1, 1), smem_of(4), true, tw1[c], tx1, tw2[c], tx2, (const unsigned char *)W1 + c * WBYTES,
+                       (const unsigned char *)W2 + c * WBYTES, L, pf2, early, hold, Hb, O, ctr, sink);
             });
-            printf("hold %4d cycles: pair, phase-2 L2 prefetch %2d lines a row: %6.2f us (%4.2f TB/s)\n", hold, pf2, tp, rd / tp * 1e-6);
+            printf("hold %4d cycles: pair, %s: %6.2f us (%4.2f TB/s)\n", hold,
+                   v == 0 ? "phase-2 codes issued early" : v == 1 ? "phase-2 copies after the counter" : "early + 8 lines a row asked of L2",
+                   tp, rd / tp * 1e-6);
         }
     }
     CK(cudaDeviceSynchronize());
