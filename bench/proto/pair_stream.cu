@@ -150,7 +150,8 @@ __device__ __forceinline__ void ring_init(uint64_t *full, uint64_t *empty, int S
 template <int S, int CL>
 __global__ void __launch_bounds__(384, 1) gemm_k(const __grid_constant__ CUtensorMap tw, const __grid_constant__ CUtensorMap tx,
                                                  const unsigned char *q, long long N, long long K, int lines, int hold,
-                                                 __half *out, unsigned *sink)
+                                                 __half *out, unsigned *sink, const unsigned char *nq, long long nK,
+                                                 int nrows, int nsplit, int nst)
 {
     extern __shared__ unsigned char raw[];
     unsigned char *sm = raw + ((1024 - (sa(raw) & 1023)) & 1023);
@@ -168,6 +169,17 @@ __global__ void __launch_bounds__(384, 1) gemm_k(const __grid_constant__ CUtenso
                 bar_expect(full + s, STAGE);
                 issue_w(sm + s * STAGE, &tw, kt * KS, n0, full + s);
                 issue_x(sm + s * STAGE, &tx, kt * KS, full + s);
+            }
+            // Drain prefetch (nq: the next GEMM's codes, [nrows][nK], split nsplit): this block's copies are all
+            // issued; while its ring drains, its share of the next GEMM's first nst stages goes into L2
+            if (nq) {
+                const long long nb = (long long)gridDim.x * gridDim.y, b = blockIdx.x + (long long)gridDim.x * blockIdx.y;
+                const long long segs = (long long)nrows * nsplit, KT2 = nK / KS;
+                for (long long i = segs * b / nb; i < segs * (b + 1) / nb; i++) {
+                    const long long r = i / nsplit, z2 = i % nsplit;
+                    const unsigned char *a = nq + r * nK + KT2 * z2 / nsplit * KS;
+                    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(a), "r"(nst * KS) : "memory");
+                }
             }
         }
         if (CL > 1) cluster_sync(), cluster_sync();   // the consumers' two
@@ -365,14 +377,17 @@ int main()
     const int L = 8;   // main's MIXED_PREFETCH_LINES
     const double rd = 2.0 * WBYTES;
     for (int hold : {0, 800, 1600, 2400}) {
-        auto g1 = [&](int i, bool pdl) {
+        // GEMM1; nsplit > 0: its producers ask L2 for GEMM2's (split nsplit) first nst stages while their rings drain
+        auto g1 = [&](int i, bool pdl, int nsplit = 0, int nst = 0) {
             launch(g4, dim3(I / ROWS, 1), dim3(1, 1, 1), smem_of(4), pdl, tw1[i % COPIES], tx1, (const unsigned char *)W1 + (i % COPIES) * WBYTES,
-                   (long long)I, (long long)H, L, hold, Hb, sink);
+                   (long long)I, (long long)H, L, hold, Hb, sink, nsplit ? (const unsigned char *)W2 + (i % COPIES) * WBYTES : (const unsigned char *)nullptr,
+                   (long long)I, (int)H, nsplit, nst);
         };
         auto g2s = [&](int i, int split, bool pdl) {
             const bool two = split == 7;
             launch(two ? g2 : g44, dim3(H / ROWS, split), dim3(1, split, 1), smem_of(two ? 2 : 4), pdl, tw2[i % COPIES], tx2,
-                   (const unsigned char *)W2 + (i % COPIES) * WBYTES, (long long)H, (long long)I, L, hold, O, sink);
+                   (const unsigned char *)W2 + (i % COPIES) * WBYTES, (long long)H, (long long)I, L, hold, O, sink,
+                   (const unsigned char *)nullptr, 0LL, 0, 0, 0);
         };
         const double a1 = per_chain_us([&](int i) { g1(i, true); });
         const double a7 = per_chain_us([&](int i) { g2s(i, 7, true); });
@@ -381,6 +396,11 @@ int main()
         const double t4 = per_chain_us([&](int i) { g1(i, true), g2s(i, 4, true); });
         printf("hold %4d cycles: GEMM1 alone %6.2f us, GEMM2 split 7 alone %6.2f, split 4 alone %6.2f\n", hold, a1, a7, a4);
         printf("hold %4d cycles: two-7 %6.2f us (%4.2f TB/s), two-4 %6.2f (%4.2f)\n", hold, t7, rd / t7 * 1e-6, t4, rd / t4 * 1e-6);
+        const double d71 = per_chain_us([&](int i) { g1(i, true, 7, 1), g2s(i, 7, true); });
+        const double d72 = per_chain_us([&](int i) { g1(i, true, 7, 2), g2s(i, 7, true); });
+        const double d44 = per_chain_us([&](int i) { g1(i, true, 4, 4), g2s(i, 4, true); });
+        printf("hold %4d cycles: drain prefetch of GEMM2's head: two-7 1 stage %6.2f us, 2 stages %6.2f; two-4 4 stages %6.2f\n",
+               hold, d71, d72, d44);
         for (int v = 0; v < 3 && pair_clusters >= 32; v++) {
             const int pf2 = v == 2 ? 8 : 0, early = v != 1;
             const double tp = per_chain_us([&](int i) {
