@@ -11,12 +11,13 @@ timeout 120 build-gpu/bin/pair_stream; echo "== pair_stream rc $? in $(( $(date 
 . bench/proto/device-env.sh build-gpu/bin/s62d/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
 B=build-gpu/bin/dsmlp-bench V=build-gpu/bin/var/dpf
-for r in 1 2; do
-  for blk in gelu_i8_h4096 swiglu_i8_h4096 ${MORE_BLOCKS:-}; do
+for r in $(seq 1 ${ROUNDS:-2}); do
+  for blk in gelu_i8_h4096 ${SWIGLU:-swiglu_i8_h4096} ${MORE_BLOCKS:-}; do
     echo "== $blk r$r"; bench_run main $B out_in 3,8,16,64,128 50; bench_run dpf $V out_in 3,8,16,64,128 50
   done
 done
 echo "== A/B done at $(( $(date +%s) - t0 )) s"
+[ "${SKIP_TEST:-0}" = 1 ] && exit 0
 CK_RUN_CASE=mixed timeout ${QUANT_LIMIT:-90} build-gpu/bin/var/dpf-test_gpu_quant > /tmp/m.log 2>&1
 echo "dpf test_gpu_quant mixed rc $?: $(grep -E '^[0-9]+%:' /tmp/m.log)"; grep -E "^FAIL|cases \(" /tmp/m.log | tail -4
 echo "== run-s66c.sh took $(( $(date +%s) - t0 )) s"
