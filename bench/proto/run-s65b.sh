@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepared in the sixty-fourth session: ncu of whole dsmlp-bench runs, per kernel name (as run-s61b.sh), for issue 9's
+# Prepared in the sixty-fourth session (run in the sixty-fifth, H100, through run-s66.sh: bench/RESULTS.md): ncu of whole dsmlp-bench runs, per kernel name (as run-s61b.sh), for issue 9's
 # remaining miss: GELU-4096 f16 at T = 3..16 (1.14-1.16x the read floor on an H100) against T = 2 (1.06x, decode GEMVs),
 # both layouts; which kernel of the main route (norm, first GEMM, second GEMM) streams below the GEMVs' rate.
 #   carry: build-gpu/bin build-gpu/lib    (~200 s)

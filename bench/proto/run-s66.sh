@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepared in the sixty-fifth session (H100 or H200): the pair-kernel stream probe (bench/proto/pair_stream.cu: one
+# Sixty-fifth session (run once, H100: bench/RESULTS.md; its probe faulted at HOLD 1600, since fixed): the pair-kernel stream probe (bench/proto/pair_stream.cu: one
 # launch streaming GELU-4096 int8's two weights with a grid-wide counter between, against two PDL-chained kernels),
 # then run-s65b.sh's ncu rows (~200 s).
 #   prep: nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -o build-gpu/bin/pair_stream bench/proto/pair_stream.cu
