@@ -17,40 +17,14 @@
 //   two-4    the same with GEMM2 32 x split 4, one a SM (4 stages): the pair kernel's phase-2 shape as its own kernel
 //   pair     the one launch (PDL too, W1's first lines asked of L2 before griddepcontrol.wait), phase-2 L2 prefetch of
 //            PF2 more lines per row past the ring, asked when a block's phase 1 is streamed
-// The k split's cross-block sums (the cluster's shared-memory reduction in the real kernel) are not modelled.
+// GEMM2's k split sums its parts through the cluster's shared memory, as the real kernels do (clusters of the split).
 // Build: nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -o build-gpu/bin/pair_stream bench/proto/pair_stream.cu
 // Run:   build-gpu/bin/pair_stream        (prints one line per chain and hold; exit 1 on a CUDA error)
-#include <cstdio>
-#include <cstdint>
-#include <cstdlib>
-#include <vector>
-#include <algorithm>
-#include <cuda.h>
-#include <cudaTypedefs.h>
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
-
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); exit(1); } } while (0)
+#include "proto_tma.cuh"
 
 static const long long WBYTES = 64ll << 20, COPIES = 4, H = 4096, I = 16384, XT = 16;
 static const int ROWS = 128, QW = 128, BPS = 2, KS = QW * BPS, XB = XT * 128, STAGE = BPS * ROWS * QW + (KS / 64) * XB;
 
-__device__ __forceinline__ unsigned sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-__device__ __forceinline__ void bar_init(uint64_t *b, unsigned n) { asm volatile("mbarrier.init.shared.b64 [%0], %1;" ::"r"(sa(b)), "r"(n)); }
-__device__ __forceinline__ void bar_expect(uint64_t *b, unsigned bytes)
-{
-    asm volatile("mbarrier.arrive.expect_tx.shared.b64 _, [%0], %1;" ::"r"(sa(b)), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void bar_wait(uint64_t *b, unsigned ph)
-{
-    asm volatile("{ .reg .pred p; W: mbarrier.try_wait.parity.shared.b64 p, [%0], %1; @!p bra W; }" ::"r"(sa(b)), "r"(ph) : "memory");
-}
-__device__ __forceinline__ void bar_arrive(uint64_t *b) { asm volatile("mbarrier.arrive.shared.b64 _, [%0];" ::"r"(sa(b)) : "memory"); }
-__device__ __forceinline__ void tma2(void *dst, const CUtensorMap *m, int c0, int c1, uint64_t *b)
-{
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];"
-                 ::"r"(sa(dst)), "l"(m), "r"(c0), "r"(c1), "r"(sa(b)) : "memory");
-}
 __device__ __forceinline__ void pf_l2(const void *p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
 __device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
 
@@ -271,40 +245,10 @@ __global__ void __launch_bounds__(384, 1) pair_k(const __grid_constant__ CUtenso
     if (acc == 0x12345678u) sink[0] = acc;
 }
 
-static PFN_cuTensorMapEncodeTiled_v12000 encode;
-static CUtensorMap tmap(const void *p, CUtensorMapDataType dt, int esize, long long rows, long long cols, int bc, int br,
-                        CUtensorMapSwizzle sw)
-{
-    CUtensorMap m;
-    const cuuint64_t dims[2] = {(cuuint64_t)cols, (cuuint64_t)rows}, strides[1] = {(cuuint64_t)(cols * esize)};
-    const cuuint32_t box[2] = {(cuuint32_t)bc, (cuuint32_t)br}, es[2] = {1, 1};
-    const CUresult r = encode(&m, dt, 2, const_cast<void *>(p), dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE, sw,
-                              CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-    if (r != CUDA_SUCCESS) { printf("cuTensorMapEncodeTiled: %d\n", (int)r); exit(1); }
-    return m;
-}
 
-// µs per chain: 20 chains back to back between two events, median of 15 (ramp and tail included, host cost not)
-template <typename F> static double per_chain_us(F chain)
-{
-    cudaEvent_t a, b;
-    CK(cudaEventCreate(&a));
-    CK(cudaEventCreate(&b));
-    std::vector<float> ms;
-    for (int i = 0; i < 8; i++) chain(i);
-    for (int r = 0; r < 15; r++) {
-        CK(cudaEventRecord(a));
-        for (int i = 0; i < 20; i++) chain(i);
-        CK(cudaEventRecord(b));
-        CK(cudaEventSynchronize(b));
-        float x;
-        CK(cudaEventElapsedTime(&x, a, b));
-        ms.push_back(x / 20);
-    }
-    CK(cudaGetLastError());
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2] * 1e3;
-}
+// µs per chain: per_launch_us (proto_tma.cuh: 20 chains back to back between two events, median of 15; ramp and
+// tail included, host cost not)
+#define per_chain_us per_launch_us
 
 template <typename K, typename... A> static void launch(K k, dim3 grid, dim3 cluster, int smem, bool pdl, A... args)
 {
@@ -327,8 +271,7 @@ int main()
     CK(cudaGetDeviceProperties(&p, 0));
     printf("card %s, %d SMs, L2 %d MiB; stage %d bytes (256 k x 128 rows of codes, 16 tokens)\n", p.name, p.multiProcessorCount,
            p.l2CacheSize >> 20, STAGE);
-    cudaDriverEntryPointQueryResult qr;
-    CK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", reinterpret_cast<void **>(&encode), 12000, cudaEnableDefault, &qr));
+    tma_init();
     unsigned char *W1, *W2;
     __half *X, *Hb, *O;
     unsigned *ctr, *sink;

@@ -5,35 +5,10 @@
 // holds none. Each point: 20 back-to-back launches between two events (ramp and tail included, host launch cost
 // not), median of 15.
 // Build: nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -o build-gpu/bin/tma_patterns bench/proto/tma_patterns.cu
-#include <cstdio>
-#include <cstdint>
-#include <vector>
-#include <algorithm>
-#include <cuda.h>
-#include <cudaTypedefs.h>
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
-
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("%s: %s\n", #x, cudaGetErrorString(e_)); exit(1); } } while (0)
+#include "proto_tma.cuh"
 
 static const long long WBYTES = 64ll << 20, COPIES = 4;
 
-__device__ __forceinline__ unsigned sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-__device__ __forceinline__ void bar_init(uint64_t *b, unsigned n) { asm volatile("mbarrier.init.shared.b64 [%0], %1;" ::"r"(sa(b)), "r"(n)); }
-__device__ __forceinline__ void bar_expect(uint64_t *b, unsigned bytes)
-{
-    asm volatile("mbarrier.arrive.expect_tx.shared.b64 _, [%0], %1;" ::"r"(sa(b)), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void bar_wait(uint64_t *b, unsigned ph)
-{
-    asm volatile("{ .reg .pred p; W: mbarrier.try_wait.parity.shared.b64 p, [%0], %1; @!p bra W; }" ::"r"(sa(b)), "r"(ph) : "memory");
-}
-__device__ __forceinline__ void bar_arrive(uint64_t *b) { asm volatile("mbarrier.arrive.shared.b64 _, [%0];" ::"r"(sa(b)) : "memory"); }
-__device__ __forceinline__ void tma2(void *dst, const CUtensorMap *m, int c0, int c1, uint64_t *b)
-{
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];"
-                 ::"r"(sa(dst)), "l"(m), "r"(c0), "r"(c1), "r"(sa(b)) : "memory");
-}
 __device__ __forceinline__ void bulk1(void *dst, const void *src, unsigned bytes, uint64_t *b)
 {
     asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
@@ -106,38 +81,6 @@ __global__ void rd_plain(const uint4 *w, long long n16, unsigned *sink)
     if (acc == 0x12345678u) sink[0] = acc;
 }
 
-static PFN_cuTensorMapEncodeTiled_v12000 encode;
-static CUtensorMap tmap(const void *p, CUtensorMapDataType dt, int esize, long long rows, long long cols, int bc, int br,
-                        CUtensorMapSwizzle sw)
-{
-    CUtensorMap m;
-    const cuuint64_t dims[2] = {(cuuint64_t)cols, (cuuint64_t)rows}, strides[1] = {(cuuint64_t)(cols * esize)};
-    const cuuint32_t box[2] = {(cuuint32_t)bc, (cuuint32_t)br}, es[2] = {1, 1};
-    const CUresult r = encode(&m, dt, 2, const_cast<void *>(p), dims, strides, box, es, CU_TENSOR_MAP_INTERLEAVE_NONE, sw,
-                              CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-    if (r != CUDA_SUCCESS) { printf("cuTensorMapEncodeTiled: %d\n", (int)r); exit(1); }
-    return m;
-}
-
-template <typename F> static double per_launch_us(F launch)
-{
-    cudaEvent_t a, b;
-    cudaEventCreate(&a), cudaEventCreate(&b);
-    std::vector<float> ms;
-    for (int i = 0; i < 8; i++) launch(i);
-    for (int r = 0; r < 15; r++) {
-        cudaEventRecord(a);
-        for (int i = 0; i < 20; i++) launch(i);
-        cudaEventRecord(b);
-        cudaEventSynchronize(b);
-        float x;
-        cudaEventElapsedTime(&x, a, b);
-        ms.push_back(x / 20);
-    }
-    CK(cudaGetLastError());
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2] * 1e3;
-}
 
 static char *W;
 static __half *X;
@@ -166,8 +109,7 @@ int main()
     cudaDeviceProp p;
     CK(cudaGetDeviceProperties(&p, 0));
     printf("card %s, %d SMs, L2 %d MiB\n", p.name, p.multiProcessorCount, p.l2CacheSize >> 20);
-    cudaDriverEntryPointQueryResult qr;
-    CK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", reinterpret_cast<void **>(&encode), 12000, cudaEnableDefault, &qr));
+    tma_init();
     CK(cudaMalloc(&W, COPIES * WBYTES));
     CK(cudaMalloc(&X, 256ll * 16384 * 2));
     CK(cudaMalloc(&SINK, 4));
