@@ -2,13 +2,7 @@
 // W is [16384][4096] f16 ([out,in] rows of 8 KiB), two copies (256 MiB) read alternately so L2 holds neither.
 // Every kernel reads all of W once and folds it into one word per thread (kept so nothing is dead code).
 // Build: nvcc -O3 -std=c++17 -arch=sm_90 -o build-gpu/bin/read_patterns bench/proto/read_patterns.cu   Run: build-gpu/bin/read_patterns
-#include <cstdio>
-#include <cstdint>
-#include <vector>
-#include <algorithm>
-#include <cuda_runtime.h>
-
-#define CK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { printf("%s: %s\n", #x, cudaGetErrorString(e_)); return 1; } } while (0)
+#include "proto_tma.cuh"
 
 static const long long ROWS = 16384, K = 4096, ROWB = K * 2, BYTES = ROWS * ROWB;
 
@@ -66,21 +60,10 @@ template <int CH, int U> __global__ void rd_rowchunk(const char *w, unsigned *si
 
 // 3. bulk copies into a shared-memory ring (one producer lane per row segment, mbarrier completion): unit = BN rows
 // x SEG bytes of each row; the block walks its units in order through S stages; 4 consumer warps fold the stage.
-__device__ __forceinline__ unsigned smem_u32(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-__device__ __forceinline__ void mbar_init(uint64_t *b, unsigned n) { asm volatile("mbarrier.init.shared.b64 [%0], %1;" ::"r"(smem_u32(b)), "r"(n)); }
-__device__ __forceinline__ void mbar_expect(uint64_t *b, unsigned bytes)
-{
-    asm volatile("mbarrier.arrive.expect_tx.shared.b64 _, [%0], %1;" ::"r"(smem_u32(b)), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void mbar_wait(uint64_t *b, unsigned phase)
-{
-    asm volatile("{ .reg .pred p; W: mbarrier.try_wait.parity.shared.b64 p, [%0], %1; @!p bra W; }" ::"r"(smem_u32(b)), "r"(phase) : "memory");
-}
-__device__ __forceinline__ void mbar_arrive(uint64_t *b) { asm volatile("mbarrier.arrive.shared.b64 _, [%0];" ::"r"(smem_u32(b)) : "memory"); }
 __device__ __forceinline__ void bulk_g2s(void *dst, const void *src, unsigned bytes, uint64_t *bar)
 {
     asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
-                 ::"r"(smem_u32(dst)), "l"(src), "r"(bytes), "r"(smem_u32(bar)) : "memory");
+                 ::"r"(sa(dst)), "l"(src), "r"(bytes), "r"(sa(bar)) : "memory");
 }
 
 // RANGE: block b walks units [b*units/G, (b+1)*units/G) in order (the stream kernels' stream-K split: 132 streams
@@ -97,7 +80,7 @@ template <int BN, int SEG, int S, int RANGE = 0, int NC = 4, int MMA = 0> __glob
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const long long units = ROWS / BN * (ROWB / SEG);
     if (threadIdx.x == 0) {
-        for (int s = 0; s < S; s++) mbar_init(full + s, 1), mbar_init(empty + s, NC);
+        for (int s = 0; s < S; s++) bar_init(full + s, 1), bar_init(empty + s, NC);
         asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     }
     __syncthreads();
@@ -107,8 +90,8 @@ template <int BN, int SEG, int S, int RANGE = 0, int NC = 4, int MMA = 0> __glob
         for (long long u = RANGE ? units * blockIdx.x / gridDim.x : blockIdx.x;
              u < (RANGE ? units * (blockIdx.x + 1) / gridDim.x : units); u += RANGE ? 1 : gridDim.x) {
             const long long r0 = u / (ROWB / SEG) * BN, kb = u % (ROWB / SEG) * SEG;
-            mbar_wait(empty + s, ph ^ 1);
-            if (lane == 0) mbar_expect(full + s, STAGE);
+            bar_wait(empty + s, ph ^ 1);
+            if (lane == 0) bar_expect(full + s, STAGE);
             __syncwarp();
             for (int r = lane; r < BN; r += 32) bulk_g2s(ring + s * BN * PADROW + r * PADROW, w + (r0 + r) * ROWB + kb, SEG, full + s);
             if (++s == S) s = 0, ph ^= 1;
@@ -121,7 +104,7 @@ template <int BN, int SEG, int S, int RANGE = 0, int NC = 4, int MMA = 0> __glob
         int s = 0; unsigned ph = 0;
         for (long long u = RANGE ? units * blockIdx.x / gridDim.x : blockIdx.x;
              u < (RANGE ? units * (blockIdx.x + 1) / gridDim.x : units); u += RANGE ? 1 : gridDim.x) {
-            mbar_wait(full + s, ph);
+            bar_wait(full + s, ph);
             const unsigned char *st = ring + s * BN * PADROW + (wn * 16 + g) * PADROW + c * 16;
             constexpr int NP = SEG / 512 > 0 ? SEG / 512 : 1;
             uint4 w0[NP], w1[NP];
@@ -131,7 +114,7 @@ template <int BN, int SEG, int S, int RANGE = 0, int NC = 4, int MMA = 0> __glob
                 w1[p] = *reinterpret_cast<const uint4 *>(st + 8 * PADROW + (wk + 8 * p) * 64);
             }
             __syncwarp();
-            if (lane == 0) mbar_arrive(empty + s);
+            if (lane == 0) bar_arrive(empty + s);
             if (++s == S) s = 0, ph ^= 1;
 #pragma unroll
             for (int p = 0; p < NP; p++) {
@@ -149,7 +132,7 @@ template <int BN, int SEG, int S, int RANGE = 0, int NC = 4, int MMA = 0> __glob
         int s = 0; unsigned ph = 0;
         for (long long u = RANGE ? units * blockIdx.x / gridDim.x : blockIdx.x;
              u < (RANGE ? units * (blockIdx.x + 1) / gridDim.x : units); u += RANGE ? 1 : gridDim.x) {
-            mbar_wait(full + s, ph);
+            bar_wait(full + s, ph);
             const unsigned char *st = ring + s * BN * PADROW;
             for (int r = warp; r < BN; r += NC)
                 for (int b = lane * 16; b < SEG; b += 512) {
@@ -157,7 +140,7 @@ template <int BN, int SEG, int S, int RANGE = 0, int NC = 4, int MMA = 0> __glob
                     acc ^= v.x ^ v.y ^ v.z ^ v.w;
                 }
             __syncwarp();
-            if (lane == 0) mbar_arrive(empty + s);
+            if (lane == 0) bar_arrive(empty + s);
             if (++s == S) s = 0, ph ^= 1;
         }
     }
@@ -176,7 +159,7 @@ template <int BN, int SEG, int S> __global__ void __launch_bounds__(256, 1) rd_c
             const long long r0 = u / (ROWB / SEG) * BN, kb = u % (ROWB / SEG) * SEG;
             for (int e = threadIdx.x; e < V; e += blockDim.x) {
                 const int r = e / (SEG / 16), b = e % (SEG / 16) * 16;
-                asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(smem_u32(sm + s * BN * PADROW + r * PADROW + b)),
+                asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(sa(sm + s * BN * PADROW + r * PADROW + b)),
                              "l"(w + (r0 + r) * ROWB + kb + b) : "memory");
             }
         }
