@@ -246,9 +246,6 @@ __global__ void __launch_bounds__(384, 1) pair_k(const __grid_constant__ CUtenso
 }
 
 
-// µs per chain: per_launch_us (proto_tma.cuh: 20 chains back to back between two events, median of 15; ramp and
-// tail included, host cost not)
-#define per_chain_us per_launch_us
 
 template <typename K, typename... A> static void launch(K k, dim3 grid, dim3 cluster, int smem, bool pdl, A... args)
 {
@@ -332,21 +329,21 @@ int main()
                    (const unsigned char *)W2 + (i % COPIES) * WBYTES, (long long)H, (long long)I, L, hold, O, sink,
                    (const unsigned char *)nullptr, 0LL, 0, 0, 0);
         };
-        const double a1 = per_chain_us([&](int i) { g1(i, true); });
-        const double a7 = per_chain_us([&](int i) { g2s(i, 7, true); });
-        const double a4 = per_chain_us([&](int i) { g2s(i, 4, true); });
-        const double t7 = per_chain_us([&](int i) { g1(i, true), g2s(i, 7, true); });
-        const double t4 = per_chain_us([&](int i) { g1(i, true), g2s(i, 4, true); });
+        const double a1 = per_launch_us([&](int i) { g1(i, true); });
+        const double a7 = per_launch_us([&](int i) { g2s(i, 7, true); });
+        const double a4 = per_launch_us([&](int i) { g2s(i, 4, true); });
+        const double t7 = per_launch_us([&](int i) { g1(i, true), g2s(i, 7, true); });
+        const double t4 = per_launch_us([&](int i) { g1(i, true), g2s(i, 4, true); });
         printf("hold %4d cycles: GEMM1 alone %6.2f us, GEMM2 split 7 alone %6.2f, split 4 alone %6.2f\n", hold, a1, a7, a4);
         printf("hold %4d cycles: two-7 %6.2f us (%4.2f TB/s), two-4 %6.2f (%4.2f)\n", hold, t7, rd / t7 * 1e-6, t4, rd / t4 * 1e-6);
-        const double d71 = per_chain_us([&](int i) { g1(i, true, 7, 1), g2s(i, 7, true); });
-        const double d72 = per_chain_us([&](int i) { g1(i, true, 7, 2), g2s(i, 7, true); });
-        const double d44 = per_chain_us([&](int i) { g1(i, true, 4, 4), g2s(i, 4, true); });
+        const double d71 = per_launch_us([&](int i) { g1(i, true, 7, 1), g2s(i, 7, true); });
+        const double d72 = per_launch_us([&](int i) { g1(i, true, 7, 2), g2s(i, 7, true); });
+        const double d44 = per_launch_us([&](int i) { g1(i, true, 4, 4), g2s(i, 4, true); });
         printf("hold %4d cycles: drain prefetch of GEMM2's head: two-7 1 stage %6.2f us, 2 stages %6.2f; two-4 4 stages %6.2f\n",
                hold, d71, d72, d44);
         for (int v = 0; v < 3 && pair_clusters >= 32; v++) {
             const int pf2 = v == 2 ? 8 : 0, early = v != 1;
-            const double tp = per_chain_us([&](int i) {
+            const double tp = per_launch_us([&](int i) {
                 const int c = i % COPIES;
                 launch(pk, dim3(128), dim3(4, 1, 1), smem_of(4), true, tw1[c], tx1, tw2[c], tx2, (const unsigned char *)W1 + c * WBYTES,
                        (const unsigned char *)W2 + c * WBYTES, L, pf2, early, hold, Hb, O, ctr, sink);

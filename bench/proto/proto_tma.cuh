@@ -44,6 +44,7 @@ static CUtensorMap tmap(const void *p, CUtensorMapDataType dt, int esize, long l
     return m;
 }
 
+// µs per launch(i) (one kernel or a chain): 20 back to back between two events, median of 15, after 8 warm-ups
 template <typename F> static double per_launch_us(F launch)
 {
     cudaEvent_t a, b;
@@ -52,12 +53,12 @@ template <typename F> static double per_launch_us(F launch)
     std::vector<float> ms;
     for (int i = 0; i < 8; i++) launch(i);
     for (int r = 0; r < 15; r++) {
-        cudaEventRecord(a);
+        CK(cudaEventRecord(a));
         for (int i = 0; i < 20; i++) launch(i);
-        cudaEventRecord(b);
-        cudaEventSynchronize(b);
+        CK(cudaEventRecord(b));
+        CK(cudaEventSynchronize(b));   // a kernel's fault shows here, with this line
         float x;
-        cudaEventElapsedTime(&x, a, b);
+        CK(cudaEventElapsedTime(&x, a, b));
         ms.push_back(x / 20);
     }
     CK(cudaGetLastError());
