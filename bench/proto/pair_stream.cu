@@ -245,8 +245,6 @@ __global__ void __launch_bounds__(384, 1) pair_k(const __grid_constant__ CUtenso
     if (acc == 0x12345678u) sink[0] = acc;
 }
 
-
-
 template <typename K, typename... A> static void launch(K k, dim3 grid, dim3 cluster, int smem, bool pdl, A... args)
 {
     cudaLaunchConfig_t c = {};
