@@ -13,7 +13,7 @@ export DSMLP_COMPILE_THREADS=16
 B=build-gpu/bin/dsmlp-bench V=build-gpu/bin/var/dpf
 for r in $(seq 1 ${ROUNDS:-2}); do
   for blk in gelu_i8_h4096 ${SWIGLU:-swiglu_i8_h4096} ${MORE_BLOCKS:-}; do
-    echo "== $blk r$r"; bench_run main $B out_in 3,8,16,64,128 50; bench_run dpf $V out_in 3,8,16,64,128 50
+    echo "== $blk r$r"; bench_run main $B out_in ${TOKENS:-3,8,16,64,128} 50; bench_run dpf $V out_in ${TOKENS:-3,8,16,64,128} 50
   done
 done
 echo "== A/B done at $(( $(date +%s) - t0 )) s"

@@ -11,9 +11,9 @@ nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 && echo "run-s6
 export DSMLP_COMPILE_THREADS=16
 t0=$(date +%s)
 B=build-gpu/bin/dsmlp-bench
-for r in 1 2; do
+for r in $(seq 1 ${ROUNDS:-2}); do
   for blk in gelu_f16_h4096 swiglu_bf16_h4096; do
-    for lay in out_in in_out; do
+    for lay in ${LAYOUTS:-out_in in_out}; do
       echo "== $blk $lay r$r"
       bench_run main $B $lay 1,2,3,4,8 50; bench_run w4 build-gpu/bin/var/w4 $lay 1,2,3,4,8 50
       bench_run w4n build-gpu/bin/var/w4n $lay 1,2,3,4,8 50
@@ -21,6 +21,7 @@ for r in 1 2; do
   done
 done
 echo "== A/B done at $(( $(date +%s) - t0 )) s"
+[ "${SKIP_TEST:-0}" = 1 ] && exit 0
 CK_RUN_CASE=gemv_wide timeout 200 build-gpu/bin/var/w4n-test_gpu_mlp_family > /tmp/w.log 2>&1
 echo "w4n gemv_wide rc $?: $(grep -E '^[0-9]+%:' /tmp/w.log)"; grep -E "^FAIL|cases \(" /tmp/w.log | head -4
 echo "== run-s66d.sh took $(( $(date +%s) - t0 )) s"
