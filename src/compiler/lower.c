@@ -318,7 +318,8 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
     ** 1.3-2.1 us faster [out,in], 1.0-1.7 [in,out]; GELU-4096 f16 -1.3..+0.7 (level); one GEMV built for 8 tokens
     ** serving T = 1..8 instead cost T = 1 / 2 1-4 us (its registers) and T = 8 10-45. SwiGLU-8192's weights (448 / 896
     ** MiB), which the main route streams at 3.07 TB/s, lost 5-11 us (bench/RESULTS.md, sixty-second and sixty-third
-    ** sessions). It leaves the norm to its kernel: 8 rows of x do not fit the GEMV's stage. */
+    ** sessions). Built for 4 tokens since the sixty-seventh (GELU-4096 f16 [out,in] T = 3 / 4 1.6-1.8 us faster than
+    ** built for 8, the rest level). It leaves the norm to its kernel: folding it in (4 rows of x fit) lost 1.1-5.2 us. */
     if (p->decode_auto && m->decode_q < 0 && bytes >= GEMV_IN_OUT_T2_MIN_BYTES && bytes <= GEMV_WIDE_MAX_BYTES &&
         max_t == PLAN_DECODE_AUTO_MAX_T && p->max_tokens > max_t) {
         int wide;

@@ -5,6 +5,7 @@
 ** block. Each run on fresh random inputs against the CPU reference.
 */
 #include "gpu_case.h"
+#include "compiler/plan.h"   /* PLAN_DECODE_WIDE_BUILD_T: the wide GEMVs' name tag */
 
 typedef struct family {
     const char   *name;
@@ -226,8 +227,8 @@ START_TEST(gemv_split)
 }
 END_TEST
 
-/* The second decode GEMV of a float GEMM of at least 32 MiB under the auto bound (lower.c: built for 8 tokens, serving
-** T = 3..4, the norm step before it, the activation step inside): GELU f16 [out,in], SwiGLU bf16 [out,in] (gating in
+/* The second decode GEMV of a float GEMM of at least 32 MiB under the auto bound (lower.c: built for
+** PLAN_DECODE_WIDE_BUILD_T tokens, serving T = 3..4, the activation step inside, and the norm where its rows fit): GELU f16 [out,in], SwiGLU bf16 [out,in] (gating in
 ** the GEMV) and [in,out] (its second GEMV splits k), H = 4096; T = 2 on the first GEMVs, 3 and 4 on the wide ones, 5
 ** past them, 3 and 4 again on the same plan (the split's counters back at zero). */
 START_TEST(gemv_wide)
@@ -257,7 +258,9 @@ START_TEST(gemv_wide)
         char *text = NULL;
         TU_OK(ctx, dsmlp_plan_explain(c.pl, &text));
         const char *w1 = strstr(text, "T = 3..4: decode GEMV kernel"), *w2 = w1 ? strstr(w1 + 1, "T = 3..4: decode GEMV kernel") : NULL;
-        ck_assert_msg(w1 && w2 && strstr(w1, "_t8_"), "%s: no wide decode GEMVs for both GEMMs", cases[i].desc);
+        char tag[16];
+        snprintf(tag, sizeof tag, "_t%d_", PLAN_DECODE_WIDE_BUILD_T);
+        ck_assert_msg(w1 && w2 && strstr(w1, tag), "%s: no wide decode GEMVs for both GEMMs", cases[i].desc);
         dsmlp_free(text);
         check_at(&c, cases[i].desc, Ts, sizeof Ts / sizeof *Ts, &ty);
         gu_case_close(&c);
