@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Prepared in the sixty-seventh session for the next session's first call (any card; most wanted first, so a call
+# cut by its limit still returns the first parts in $OUT/log.txt):
+#   (1) variant mki (bench/proto/mixed-k-interleave.patch: the mixed-input kernels' k split interleaved over the
+#       cluster) against main, two rounds: int8 / fp8 blocks at T = 3, 8, 16, 64, 128, 1024 ([out,in]), float blocks
+#       at T = 3, 8, 16, 64 (the H100's wgmma pair splits k in its second GEMM; on an H200 they run cuBLASLt there, so
+#       the float rows say nothing there);
+#   (2) mki's test_gpu_quant mixed case (the split kernels against the CPU reference);
+#   (3) on an H200 only: run-s70.sh (ncu per kernel there, the SwiGLU T = 8 spread, the wac4 A/B).
+#   prep: VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh mki bench/proto/mixed-k-interleave.patch
+#         VARIANT_TESTS=test_gpu_mlp_family bash bench/build_variant.sh wac4 bench/proto/decode-wide-any-card.patch
+#   carry: build-gpu/bin build-gpu/lib     (timeout_s 590: ~200 s for (1)-(2), ~150 more for (3) on an H200)
+t0=$(date +%s)
+(
+. bench/proto/device-env.sh build-gpu/bin/s62d/store.tar.xz
+export DSMLP_COMPILE_THREADS=16
+B=build-gpu/bin/dsmlp-bench
+for r in 1 2; do
+  for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096; do
+    echo "== $blk out_in r$r"
+    bench_run main $B out_in 3,8,16,64,128,1024 50; bench_run mki build-gpu/bin/var/mki out_in 3,8,16,64,128,1024 50
+  done
+  for blk in gelu_f16_h4096 swiglu_bf16_h4096; do
+    echo "== $blk out_in r$r"
+    bench_run main $B out_in 3,8,16,64 50; bench_run mki build-gpu/bin/var/mki out_in 3,8,16,64 50
+  done
+done
+echo "== A/B done at $(( $(date +%s) - t0 )) s"
+CK_RUN_CASE=mixed timeout 240 build-gpu/bin/var/mki-test_gpu_quant > /tmp/m.log 2>&1
+echo "mki test_gpu_quant mixed rc $?: $(grep -E '^[0-9]+%:' /tmp/m.log)"; grep -E "^FAIL|cases \(" /tmp/m.log | head -4
+)
+echo "== mki part took $(( $(date +%s) - t0 )) s"
+nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200 && bash bench/proto/run-s70.sh
+echo "== run-s71.sh took $(( $(date +%s) - t0 )) s"
