@@ -120,7 +120,11 @@ __device__ __forceinline__ void ring_init(uint64_t *full, uint64_t *empty, int S
     __syncthreads();
 }
 
-// One GEMM's copies: grid (N / 128, split), k split evenly in stages of KS
+// KI=1 (environment): a split GEMM's blocks take interleaved k blocks (block y: y, y + split, ...), as variant mki
+// (bench/proto/mixed-k-interleave.patch), instead of contiguous shares; the pair kernel keeps contiguous ones
+__constant__ int g_ki;
+
+// One GEMM's copies: grid (N / 128, split), k split evenly in stages of KS (or interleaved: g_ki)
 template <int S, int CL>
 __global__ void __launch_bounds__(384, 1) gemm_k(const __grid_constant__ CUtensorMap tw, const __grid_constant__ CUtensorMap tx,
                                                  const unsigned char *q, long long N, long long K, int lines, int hold,
@@ -130,9 +134,10 @@ __global__ void __launch_bounds__(384, 1) gemm_k(const __grid_constant__ CUtenso
     extern __shared__ unsigned char raw[];
     unsigned char *sm = raw + ((1024 - (sa(raw) & 1023)) & 1023);
     uint64_t *full = reinterpret_cast<uint64_t *>(sm + S * STAGE), *empty = full + S;
-    const int KT = (int)(K / KS), kb0 = KT * blockIdx.y / gridDim.y, kb1 = KT * (blockIdx.y + 1) / gridDim.y;
+    const int ny = (int)gridDim.y, y = (int)blockIdx.y, KT = (int)(K / KS);
+    const int kb0 = g_ki ? 0 : KT * y / ny, kb1 = g_ki ? (KT - y + ny - 1) / ny : KT * (y + 1) / ny;
     const int n0 = blockIdx.x * ROWS;
-    if (lines) prefetch_rows(q, K, n0, (long long)kb0 * KS, lines);
+    if (lines) prefetch_rows(q, K, n0, (long long)(g_ki ? y : kb0) * KS, lines);
     ring_init(full, empty, S);
     if (threadIdx.x < 128) {
         if (threadIdx.x == 0) {
@@ -141,8 +146,9 @@ __global__ void __launch_bounds__(384, 1) gemm_k(const __grid_constant__ CUtenso
                 const int i = kt - kb0, s = i % S;
                 if (i >= S) bar_wait(empty + s, ((i / S) & 1) ^ 1);
                 bar_expect(full + s, STAGE);
-                issue_w(sm + s * STAGE, &tw, kt * KS, n0, full + s);
-                issue_x(sm + s * STAGE, &tx, kt * KS, full + s);
+                const int kc = g_ki ? i * ny + y : kt;   // the k block this stage copies
+                issue_w(sm + s * STAGE, &tw, kc * KS, n0, full + s);
+                issue_x(sm + s * STAGE, &tx, kc * KS, full + s);
             }
             // Drain prefetch (nq: the next GEMM's codes, [nrows][nK], split nsplit): this block's copies are all
             // issued; while its ring drains, its share of the next GEMM's first nst stages goes into L2
@@ -267,6 +273,10 @@ int main()
     printf("card %s, %d SMs, L2 %d MiB; stage %d bytes (256 k x 128 rows of codes, 16 tokens)\n", p.name, p.multiProcessorCount,
            p.l2CacheSize >> 20, STAGE);
     tma_init();
+    const char *ki = getenv("KI");
+    const int kiv = ki ? atoi(ki) : 0;
+    CK(cudaMemcpyToSymbol(g_ki, &kiv, sizeof kiv));
+    printf("k split of the GEMMs alone and two-N: %s\n", kiv ? "interleaved (KI=1)" : "contiguous shares");
     unsigned char *W1, *W2;
     __half *X, *Hb, *O;
     unsigned *ctr, *sink;

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Prepared in the sixty-seventh session for the next session's first call (any card; most wanted first, so a call
 # cut by its limit still returns the first parts in $OUT/log.txt):
+#   (0) bench/proto/pair_stream.cu with KI=0 / 1 (the GEMMs alone, contiguous or interleaved k shares);
 #   (1) variant mki (bench/proto/mixed-k-interleave.patch: the mixed-input kernels' k split interleaved over the
 #       cluster) against main, two rounds: int8 / fp8 blocks at T = 3, 8, 16, 64, 128, 1024 ([out,in]), float blocks
 #       at T = 3, 8, 16, 64 (the H100's wgmma pair splits k in its second GEMM; on an H200 they run cuBLASLt there, so
 #       the float rows say nothing there);
 #   (2) mki's test_gpu_quant mixed case (the split kernels against the CPU reference);
 #   (3) on an H200 only: run-s70.sh (ncu per kernel there, the SwiGLU T = 8 spread, the wac4 A/B).
-#   prep: VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh mki bench/proto/mixed-k-interleave.patch
+#   prep: nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -o build-gpu/bin/pair_stream bench/proto/pair_stream.cu
+#         VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh mki bench/proto/mixed-k-interleave.patch
 #         VARIANT_TESTS=test_gpu_mlp_family bash bench/build_variant.sh wac4 bench/proto/decode-wide-any-card.patch
 #   carry: build-gpu/bin build-gpu/lib     (timeout_s 590: ~200 s for (1)-(2), ~150 more for (3) on an H200)
 t0=$(date +%s)
+# (0) the pair probe's GEMMs alone with contiguous and interleaved k shares (KI=1; ~2 s): the pattern alone
+for ki in 0 1; do KI=$ki timeout 60 build-gpu/bin/pair_stream | grep -E "^card|^k split|alone|two-7"; done
 (
 . bench/proto/device-env.sh build-gpu/bin/s62d/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
