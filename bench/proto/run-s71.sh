@@ -6,8 +6,8 @@
 #       cluster) against main, two rounds: int8 / fp8 blocks at T = 3, 8, 16, 64, 128, 1024 ([out,in]), float blocks
 #       at T = 3, 8, 16, 64 (the H100's wgmma pair splits k in its second GEMM; on an H200 they run cuBLASLt there, so
 #       the float rows say nothing there);
-#   (1b) on an H200 only: variant npf (bench/proto/norm-prefetch-next.patch: the norm kernel's extra blocks prefetch
-#       the weight lines cuBLASLt reads next) against main, float blocks T = 3..128, three knob settings;
+#   (1b) variant npf (bench/proto/norm-prefetch-next.patch: the norm kernel's extra blocks prefetch the weight lines
+#       that cuBLASLt or the wide decode GEMV reads next) against main, float blocks T = 3..128, three knob settings;
 #   (3a) on an H200 only: the wide code GEMMs' T = 2 (mixed kernel, auto) against GEMVs to T = 2;
 #   (2) mki's test_gpu_quant mixed case (the split kernels against the CPU reference);
 #   (3) on an H200 only: run-s70.sh (ncu per kernel there, the SwiGLU T = 8 spread, the wac4 A/B).
@@ -15,7 +15,7 @@
 #         VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh mki bench/proto/mixed-k-interleave.patch
 #         VARIANT_TESTS=test_gpu_mlp_family bash bench/build_variant.sh npf bench/proto/norm-prefetch-next.patch
 #         VARIANT_TESTS=test_gpu_mlp_family bash bench/build_variant.sh wac4 bench/proto/decode-wide-any-card.patch
-#   carry: build-gpu/bin build-gpu/lib     (timeout_s 590: ~350 s on an H100; on an H200 ~650: run-s70.sh, last, may be cut)
+#   carry: build-gpu/bin build-gpu/lib     (timeout_s 590: ~450 s on an H100; on an H200 ~650: run-s70.sh, last, may be cut)
 t0=$(date +%s)
 # (0) the pair probe's GEMMs alone with contiguous and interleaved k shares (KI=1; ~2 s): the pattern alone
 for ki in 0 1; do KI=$ki timeout 60 build-gpu/bin/pair_stream | grep -E "^card|^k split|alone|two-7"; done
@@ -34,18 +34,19 @@ for r in 1 2; do
   done
 done
 echo "== A/B done at $(( $(date +%s) - t0 )) s"
-if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
-  # (1b) variant npf (bench/proto/norm-prefetch-next.patch): the norm kernel's extra blocks ask L2 for the first lines
-  # of the weight rows cuBLASLt reads next (the H200's float blocks at T = 3..128), default knobs and two others
-  for r in 1 2; do
-    for blk in gelu_f16_h4096 swiglu_bf16_h4096; do
-      echo "== $blk out_in r$r"
-      bench_run main $B out_in 3,4,8,16,64,128 50; bench_run npf build-gpu/bin/var/npf out_in 3,4,8,16,64,128 50
-      bench_run "npf lines 16" build-gpu/bin/var/npf out_in 3,4,8,16,64,128 50 DSMLP_NPF_LINES=16
-      bench_run "npf 4 places x 4 lines" build-gpu/bin/var/npf out_in 3,4,8,16,64,128 50 DSMLP_NPF_LINES=4 DSMLP_NPF_SPLITS=4
-    done
+# (1b) variant npf (bench/proto/norm-prefetch-next.patch): the norm kernel's extra blocks ask L2 for the first lines
+# of the weight rows that cuBLASLt (the H200's float blocks at T = 3..128) or the wide decode GEMV (the H100's at
+# T = 3..4) reads next; default knobs and two others (on the H100 T = 8..128 run the wgmma kernels: a control)
+for r in 1 2; do
+  for blk in gelu_f16_h4096 swiglu_bf16_h4096; do
+    echo "== $blk out_in r$r"
+    bench_run main $B out_in 3,4,8,16,64,128 50; bench_run npf build-gpu/bin/var/npf out_in 3,4,8,16,64,128 50
+    bench_run "npf lines 16" build-gpu/bin/var/npf out_in 3,4,8,16,64,128 50 DSMLP_NPF_LINES=16
+    bench_run "npf 4 places x 4 lines" build-gpu/bin/var/npf out_in 3,4,8,16,64,128 50 DSMLP_NPF_LINES=4 DSMLP_NPF_SPLITS=4
   done
-  echo "== npf A/B done at $(( $(date +%s) - t0 )) s"
+done
+echo "== npf A/B done at $(( $(date +%s) - t0 )) s"
+if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   # (3a) the wide code GEMM's T = 2 on the H200: auto (its mixed kernel, the H100's rule since d3293e8) against both
   # GEMVs to T = 2 (DSMLP_DECODE_MAX_TOKENS=2); on the H200 SwiGLU-4096 int8 took 59.7 us at T = 2, 58.9 at T = 3
   for r in 1 2; do
