@@ -9,8 +9,9 @@
 #   (1b) variant npf (bench/proto/norm-prefetch-next.patch: the norm kernel's extra blocks prefetch the weight lines
 #       that cuBLASLt or the wide decode GEMV reads next) against main, float blocks T = 3..128, three knob settings;
 #   (3a) on an H200 only: the wide code GEMMs' T = 2 (mixed kernel, auto) against GEMVs to T = 2;
-#   (2) mki's test_gpu_quant mixed case (the split kernels against the CPU reference); on an H100 main's and npf's gemv_wide
-#       cases (the 4-token wide GEMVs run on an H100 only; the sixty-seventh session's suite ran on an H200);
+#   (0b) on an H100: main's gemv_wide case (the 4-token wide GEMVs run on cards under 4 TB/s only; the sixty-seventh
+#       session's GPU suite ran on an H200);
+#   (2) mki's test_gpu_quant mixed case (the split kernels against the CPU reference); on an H100 npf's gemv_wide case;
 #   (3) on an H200 only: run-s70.sh (ncu per kernel there, the SwiGLU T = 8 spread, the wac4 A/B).
 #   prep: nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -o build-gpu/bin/pair_stream bench/proto/pair_stream.cu
 #         VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh mki bench/proto/mixed-k-interleave.patch
@@ -21,6 +22,13 @@
 t0=$(date +%s)
 # (0) the pair probe's GEMMs alone with contiguous and interleaved k shares (KI=1; ~2 s): the pattern alone
 for ki in 0 1; do KI=$ki timeout 60 build-gpu/bin/pair_stream | grep -E "^card|^k split|alone|two-7"; done
+# main's 4-token wide GEMVs against the CPU reference where they run (cards under 4 TB/s: the H100)
+if ! nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
+  CK_RUN_CASE=gemv_wide DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu DSMLP_COMPILE_THREADS=16 timeout 120 \
+    build-gpu/bin/var/main-test_gpu_mlp_family > /tmp/g.log 2>&1
+  echo "main (9b2dedd's 4-token wide GEMVs) test_gpu_mlp_family gemv_wide rc $?: $(grep -E '^[0-9]+%:' /tmp/g.log)"
+  grep -E "^FAIL|cases \(" /tmp/g.log | head -4
+fi
 (
 . bench/proto/device-env.sh build-gpu/bin/s62d/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
@@ -62,10 +70,7 @@ if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
 fi
 CK_RUN_CASE=mixed timeout 200 build-gpu/bin/var/mki-test_gpu_quant > /tmp/m.log 2>&1
 echo "mki test_gpu_quant mixed rc $?: $(grep -E '^[0-9]+%:' /tmp/m.log)"; grep -E "^FAIL|cases \(" /tmp/m.log | head -4
-if ! nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then   # main's and npf's wide GEMVs (H100 only)
-  CK_RUN_CASE=gemv_wide timeout 120 build-gpu/bin/var/main-test_gpu_mlp_family > /tmp/g.log 2>&1
-  echo "main (9b2dedd's 4-token wide GEMVs) test_gpu_mlp_family gemv_wide rc $?: $(grep -E '^[0-9]+%:' /tmp/g.log)"
-  grep -E "^FAIL|cases \(" /tmp/g.log | head -4
+if ! nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then   # npf's norm before the wide GEMVs
   CK_RUN_CASE=gemv_wide timeout 120 build-gpu/bin/var/npf-test_gpu_mlp_family > /tmp/n.log 2>&1
   echo "npf test_gpu_mlp_family gemv_wide rc $?: $(grep -E '^[0-9]+%:' /tmp/n.log)"; grep -E "^FAIL|cases \(" /tmp/n.log | head -4
 fi
