@@ -830,11 +830,11 @@ START_TEST(decode_gemv_codes_wide)
 END_TEST
 
 /* With the auto bound, a float GEMM of at least 32 MiB gets a second decode GEMV built for PLAN_DECODE_WIDE_BUILD_T
-** tokens serving T = 3..4 (lower.c: PLAN_DECODE_WIDE_MAX_T) beside the one for T <= 2, without the norm (the norm step runs there) but with
-** the activation step. f32 weights reach 32 MiB with half the elements of f16 ones (the simulation's time; the GPU
-** suite's gemv_wide runs f16 and bf16): GELU [out,in] H = 1024, I = 8192 at T = 3 (both weights 32 MiB: two wide
-** GEMVs); SwiGLU [out,in] I = 4096 at T = 4 (W1 32 MiB: its wide GEMV applies the gating; W2 16 MiB: cuBLASLt);
-** SwiGLU [in,out] at T = 3 (W1's wide GEMV, the gated step after it). */
+** tokens serving T = 3..4 (lower.c: PLAN_DECODE_WIDE_MAX_T) beside the one for T <= 2, without the norm (the norm step
+** runs there) but with the activation step. f32 weights reach 32 MiB with half the elements of f16 ones (the
+** simulation's time; the GPU suite's gemv_wide runs f16 and bf16): GELU [out,in] H = 1024, I = 8192 at T = 3 (both
+** weights 32 MiB: two wide GEMVs); SwiGLU [out,in] I = 4096 at T = 4 (W1 32 MiB: its wide GEMV applies the gating; W2
+** 16 MiB: cuBLASLt); SwiGLU [in,out] at T = 3 (W1's wide GEMV, the gated step after it). */
 START_TEST(decode_gemv_wide)
 {
     static const struct { fcase c; long long T; int gemvs, gated; } runs[] = {

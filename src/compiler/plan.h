@@ -30,8 +30,8 @@
 #define PLAN_STREAM_MAX_T 128
 #define PLAN_DECODE_AUTO_MAX_T 2   /* decode_max_tokens = -1 (auto): [out,in] GEMVs to T = 2, others less (lower.c) */
 #define PLAN_DECODE_WIDE_MAX_T 4   /* auto: a large float GEMM's second decode GEMV serves T = 3..4 (lower.c) */
-#define PLAN_DECODE_WIDE_BUILD_T 4 /* and is built for this many tokens (GELU-4096 f16 [out,in] 1.6-1.8 us faster than 8) */
-#define PLAN_DECODE_WIDE_MAX_DRAM_GBS 4000   /* on cards with a peak DRAM rate under this (H100 yes, H200 not measured) */
+#define PLAN_DECODE_WIDE_BUILD_T 4 /* and is built for this many tokens (GELU-4096 f16 [out,in] 1.6-1.8 us over 8) */
+#define PLAN_DECODE_WIDE_MAX_DRAM_GBS 4000   /* on cards with a peak DRAM rate under this (H100; H200 slower) */
 #define PLAN_TEXT_MAX   512
 
 /* BUF_SCRATCH: run-time scratch of the stream route that the runtime sizes
@@ -154,7 +154,7 @@ typedef struct plan_gemm {
     /* A second decode GEMV for the tokens just past decode_max_T (lower.c lower_gemv: float weights of at least
     ** 32 MiB under the auto bound): kernel decode_wide_kernel, built for PLAN_DECODE_WIDE_BUILD_T tokens, serves
     ** decode_max_T < T <= decode_wide_max_T with the same epilogue and activation as decode_kernel but never the
-    ** norm (the norm step runs: folded in, it lost 1.1-5.2 us, sixty-seventh session). -1 (0): none. plan_gemm_decode_at. */
+    ** norm (the norm step runs: folded in, it lost 1.1-5.2 us). -1 (0): none. plan_gemm_decode_at. */
     int           decode_wide_kernel;
     int64_t       decode_wide_max_T;
     int           decode_wide_scratch;   /* decode_scratch of decode_wide_kernel */

@@ -228,9 +228,10 @@ START_TEST(gemv_split)
 END_TEST
 
 /* The second decode GEMV of a float GEMM of at least 32 MiB under the auto bound (lower.c: built for
-** PLAN_DECODE_WIDE_BUILD_T tokens, serving T = 3..4, the activation step inside, and the norm where its rows fit): GELU f16 [out,in], SwiGLU bf16 [out,in] (gating in
-** the GEMV) and [in,out] (its second GEMV splits k), H = 4096; T = 2 on the first GEMVs, 3 and 4 on the wide ones, 5
-** past them, 3 and 4 again on the same plan (the split's counters back at zero). */
+** PLAN_DECODE_WIDE_BUILD_T tokens, serving T = 3..4, the norm step before it, the activation step inside): GELU f16
+** [out,in], SwiGLU bf16 [out,in] (gating in the GEMV) and [in,out] (its second GEMV splits k), H = 4096; T = 2 on the
+** first GEMVs, 3 and 4 on the wide ones, 5 past them, 3 and 4 again on the same plan (the split's counters back at
+** zero). */
 START_TEST(gemv_wide)
 {
     dsmlp_ctx *ctx = ctx_decode(-1);
