@@ -54,6 +54,8 @@ typedef {{C_T}} ds_c_t;
 
 #define DS_BK {{BK}}             // k per stage: 128 (two x boxes; q rows of 128 bytes, the 128-byte swizzle) or 64
                                  // (q rows of 64 bytes, the 64-byte swizzle); wider row pieces per copy read faster
+#define DS_KI (DS_BK < 256)      // a k split's shares interleaved over the cluster (block z: k blocks z, z + S, ...);
+                                 // 256-k stages (code kernels of <= 32 tokens) keep contiguous shares (why: below)
 #define DS_XB64 (DS_TOK * 64 * 2) // one x box: 64 k x DS_TOK tokens
 #define DS_ROWS 128              // weight rows per block
 #define DS_XB (DS_XB64 * (DS_BK / 64))
@@ -353,7 +355,7 @@ __device__ __forceinline__ void ds_cluster_sync()
 
 #if DS_PREFETCH
 // Before griddepcontrol.wait, the block's threads ask L2 for the first `lines` 128-byte lines of each of its 128 code
-// rows in its k blocks [kb0, kb1) (q: the codes, [N][K]; gated: its 64 up rows, then the matching 64 gate rows), so
+// rows in k blocks [kb0, kb1) (q: the codes, [N][K]; gated: its 64 up rows, then the matching 64 gate rows), so
 // the first stages' copies find them there or on their way. prefetch.global.L2 from every thread, not the copy
 // engine's bulk prefetch (5-7 us slower, twenty-first session); where and how deep: exec_mixed.c prefetch_lines.
 // Token tiles past the first (blockIdx.x > 0) read the same rows and ask for nothing. (tests/test_mixed_prefetch.c
@@ -368,6 +370,19 @@ __device__ __forceinline__ void ds_prefetch_first(const unsigned char *q, int n0
             ds_prefetch_l2(q + row * DS_K + (long long)kb0 * DS_BK + (long long)l * 128);
     }
 }
+// Block z of S: `lines` lines a row from the start of its own k blocks. Interleaved shares (DS_KI: k blocks z, z + S,
+// ...): up to DS_BK / 128 (at least one) from each of its first k blocks; contiguous shares: the first `lines` of its
+// share [KT z / S, KT (z + 1) / S). Unsplit (S = 1), the first `lines` lines of the whole row.
+__device__ __forceinline__ void ds_prefetch_own(const unsigned char *q, int n0, int z, int S, int KT, int lines)
+{
+    if (S == 1 || !DS_KI) {
+        ds_prefetch_first(q, n0, KT * z / S, KT * (z + 1) / S, lines);
+        return;
+    }
+    const int per = DS_BK >= 128 ? DS_BK / 128 : 1;
+    for (int kb = z, used = 0; kb < KT && used < lines; kb += S, used += per)
+        ds_prefetch_first(q, n0, kb, kb + 1, per < lines - used ? per : lines - used);
+}
 #endif
 
 extern "C" __global__ void __launch_bounds__(384, DS_MINB)
@@ -380,15 +395,22 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     unsigned long long *full = reinterpret_cast<unsigned long long *>(sm + DS_STAGES * DS_STAGE), *empty = full + DS_STAGES;
     const int tid = threadIdx.x, wg = tid >> 7;
     const int t0 = blockIdx.x * DS_TOK, n0 = blockIdx.y * DS_ROWS, KT = (int)(DS_K / DS_BK);
-    // k split: this block's k blocks [kb0, kb1); block z of the cluster (its rank: cluster (1, 1, S) = grid z)
-    const int S = (int)gridDim.z, z = (int)blockIdx.z, kb0 = KT * z / S, kb1 = KT * (z + 1) / S;
+    // k split: block z of the cluster (its rank: cluster (1, 1, S) = grid z). Interleaved (DS_KI) it takes k blocks
+    // z, z + S, z + 2S, ..., so that a cluster's blocks read adjacent pieces of each row at about the same time
+    // instead of S places far apart: split GEMMs 0.5-3.6 us faster at T = 8..256 on an H100 (bench/RESULTS.md,
+    // sixty-eighth and sixty-ninth sessions). The code kernels of <= 32 tokens (256 k a stage: each piece is already
+    // two 128-byte lines a row) lost 0.4-0.7 us with it at T = 3..16 on an H100 (sixty-ninth): they keep contiguous
+    // shares [KT z / S, KT (z + 1) / S). Its i-th stage holds k block DS_KB(i).
+    const int S = (int)gridDim.z, z = (int)blockIdx.z;
+    const int kb0 = DS_KI ? 0 : KT * z / S, kb1 = DS_KI ? (KT - z + S - 1) / S : KT * (z + 1) / S;
+#define DS_KB(i) (DS_KI ? (i) * S + z : kb0 + (i))
     // Two groups (S = 2C, clusters of C; exec_mixed.c): the tile's first C blocks sum their cluster's k share and push
     // it to part[]; the last C sum theirs, wait for that (flag[]), add it and apply the epilogue. The launch is
     // cooperative, so all blocks are resident and the wait ends. (C = S: one cluster, no global partial sums.)
     const int zc = z % C, grp = z / C;
     DS_TL(const ds_tl_blk tl = ds_tl_begin();)
 #if DS_PREFETCH
-    if (prefetch_lines > 0 && blockIdx.x == 0) ds_prefetch_first(q, n0, kb0, kb1, prefetch_lines);
+    if (prefetch_lines > 0 && blockIdx.x == 0) ds_prefetch_own(q, n0, z, S, KT, prefetch_lines);
 #endif
     if (tid == 0) {
         // (No griddepcontrol.launch_dependents: a next GEMM started early, in clusters, into the slots this grid
@@ -413,18 +435,18 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
                 if (i >= DS_STAGES) ds_bar_wait(empty + s, ((i / DS_STAGES) & 1) ^ 1);
                 ds_bar_expect(full + s, DS_STAGE);
 #pragma unroll
-                for (int b = 0; b < DS_BK / 64; b++) ds_tma(sm + s * DS_STAGE + b * DS_XB64, &tx, kt * DS_BK + b * 64, t0, full + s);
+                for (int b = 0; b < DS_BK / 64; b++) ds_tma(sm + s * DS_STAGE + b * DS_XB64, &tx, DS_KB(i) * DS_BK + b * 64, t0, full + s);
 #pragma unroll
                 for (int b = 0; b < DS_BK / DS_QWE; b++) {
                     unsigned char *qs = sm + s * DS_STAGE + DS_XB + b * DS_QBOX;
 #if DS_WMN   // (DS_BK = 64: one b) coordinates (n, k); the block's 64 up and 64 gate columns, or its 128
-                    ds_tma_hint(qs, &tq, DS_GATED ? n0 / 2 : n0, kt * DS_BK, full + s, wpol);
-                    ds_tma_hint(qs + DS_QBOX / 2, &tq, DS_GATED ? (int)(DS_N / 2) + n0 / 2 : n0 + 64, kt * DS_BK, full + s, wpol);
+                    ds_tma_hint(qs, &tq, DS_GATED ? n0 / 2 : n0, DS_KB(i) * DS_BK, full + s, wpol);
+                    ds_tma_hint(qs + DS_QBOX / 2, &tq, DS_GATED ? (int)(DS_N / 2) + n0 / 2 : n0 + 64, DS_KB(i) * DS_BK, full + s, wpol);
 #elif DS_GATED
-                    ds_tma_hint(qs, &tq, kt * DS_BK + b * DS_QWE, n0 / 2, full + s, wpol);   // up rows
-                    ds_tma_hint(qs + DS_QBOX / 2, &tq, kt * DS_BK + b * DS_QWE, (int)(DS_N / 2) + n0 / 2, full + s, wpol);   // gate
+                    ds_tma_hint(qs, &tq, DS_KB(i) * DS_BK + b * DS_QWE, n0 / 2, full + s, wpol);   // up rows
+                    ds_tma_hint(qs + DS_QBOX / 2, &tq, DS_KB(i) * DS_BK + b * DS_QWE, (int)(DS_N / 2) + n0 / 2, full + s, wpol);   // gate
 #else
-                    ds_tma_hint(qs, &tq, kt * DS_BK + b * DS_QWE, n0, full + s, wpol);
+                    ds_tma_hint(qs, &tq, DS_KB(i) * DS_BK + b * DS_QWE, n0, full + s, wpol);
 #endif
                 }
             }

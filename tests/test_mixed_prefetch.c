@@ -1,9 +1,12 @@
-/* test_mixed_prefetch.c — the mixed-input kernels' L2 prefetch at entry (templates/mixed.cu ds_prefetch_first), run on
+/* test_mixed_prefetch.c — the mixed-input kernels' L2 prefetch at entry (templates/mixed.cu ds_prefetch_own), run on
 ** the host: every kernel of GELU-4096 / SwiGLU-4096 int8 plans whose source carries DS_PREFETCH 1 has that part (its
-** defines and the function, with a ds_prefetch_l2 that records the lines in place of common.cuh's) compiled by g++
-** and called for each block of a launch, thread by thread; the lines it asks for must be exactly the first `lines`
-** 128-byte lines of each of the block's weight rows within its k blocks (the rows the block's tensor-map boxes copy:
-** 128 rows, or 64 up and the matching 64 gate rows when gated), none twice. */
+** defines and the functions, with a ds_prefetch_l2 that records the lines in place of common.cuh's) compiled by g++
+** and called for each block of a launch, thread by thread; the lines it asks for must be exactly these of each of the
+** block's weight rows (the rows the block's tensor-map boxes copy: 128 rows, or 64 up and the matching 64 gate rows
+** when gated), none twice: unsplit, the row's first `lines` 128-byte lines; block z of a k split over S, where the
+** shares interleave (stages under 256 k: its k blocks z, z + S, ...), up to DS_BK / 128 lines (at least one) from
+** each of its first k blocks, `lines` in all; where they do not (256-k stages), the first `lines` of its contiguous
+** share [KT z / S, KT (z + 1) / S). */
 #include "testutil.h"
 #include "compiler/plan.h"
 #include "runtime/plan_handle.h"
@@ -13,7 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef int (*run_fn)(const unsigned char *q, int n0, int kb0, int kb1, int lines, unsigned threads, uintptr_t *out, int cap);
+typedef int (*run_fn)(const unsigned char *q, int n0, int z, int S, int KT, int lines, unsigned threads, uintptr_t *out,
+                      int cap);
 
 static long long define_of(const char *src, const char *name)
 {
@@ -43,9 +47,9 @@ static void *compile_part(const char *src, const char *dir, int idx)
         if (!strncmp(l, "#define DS_", 11) && l[8 + n] == ' ') fwrite(l, 1, (size_t)(strchr(l, '\n') + 1 - l), f);
     }
     fwrite(a, 1, (size_t)(b - a) + 8, f);
-    fputs("extern \"C\" int run(const unsigned char *q, int n0, int kb0, int kb1, int lines, unsigned threads,"
+    fputs("extern \"C\" int run(const unsigned char *q, int n0, int z, int S, int KT, int lines, unsigned threads,"
           " uintptr_t *out, int cap)\n{\n    rec = out, nrec = 0, caprec = cap, blockDim.x = threads;\n"
-          "    for (unsigned t = 0; t < threads; t++) threadIdx.x = t, ds_prefetch_first(q, n0, kb0, kb1, lines);\n"
+          "    for (unsigned t = 0; t < threads; t++) threadIdx.x = t, ds_prefetch_own(q, n0, z, S, KT, lines);\n"
           "    return nrec;\n}\n", f);
     fclose(f);
     char cmd[2600];
@@ -92,7 +96,7 @@ START_TEST(lines_of_the_block)
     enum { CAP = 128 * 64 + 16 };
     uintptr_t *got = malloc(CAP * sizeof *got), *want = malloc(CAP * sizeof *want);
     ck_assert(got && want);
-    int parts = 0, gated_parts = 0;   /* kernels checked, gated ones among them */
+    int parts = 0, gated_parts = 0, wide_parts = 0;   /* kernels checked; gated ones, 256-k ones among them */
     for (int gated = 0; gated < 2; gated++) {   /* GELU-4096 int8, then SwiGLU-4096 int8 */
         dsmlp_plan *h = int8_plan(ctx, gated);
         for (int k = 0; k < h->p->nkernels; k++) {
@@ -111,34 +115,44 @@ START_TEST(lines_of_the_block)
                 for (size_t si = 0; si < sizeof splits / sizeof *splits; si++)
                     for (int z = 0; z < splits[si]; z++)
                         for (size_t di = 0; di < sizeof depths / sizeof *depths; di++) {
-                            const int S = splits[si], kb0 = KT * z / S, kb1 = KT * (z + 1) / S, lines = depths[di];
-                            const int n = run(q, n0, kb0, kb1, lines, 384, got, CAP);
-                            const long long have = ((long long)(kb1 - kb0) * BK + 127) / 128;
+                            const int S = splits[si], lines = depths[di];
+                            const int n = run(q, n0, z, S, KT, lines, 384, got, CAP);
                             int m = 0;
                             for (int r = 0; r < 128; r++) {
                                 const long long row = G ? (r < 64 ? n0 / 2 + r : N / 2 + n0 / 2 + (r - 64)) : n0 + r;
-                                for (int l = 0; l < lines && l < have; l++)
-                                    want[m++] = (uintptr_t)(q + row * K + (long long)kb0 * BK + (long long)l * 128);
+                                if (S == 1 || BK >= 256) {   /* the first lines of its contiguous share */
+                                    const int kb0 = KT * z / S, kb1 = KT * (z + 1) / S;
+                                    for (int l = 0; l < lines && (long long)l * 128 < (kb1 - kb0) * BK; l++)
+                                        want[m++] = (uintptr_t)(q + row * K + (long long)kb0 * BK + (long long)l * 128);
+                                }
+                                else   /* its own k blocks z, z + S, ...: up to BK / 128 lines (one at least) each */
+                                    for (int kb = z, used = 0, per = BK >= 128 ? (int)(BK / 128) : 1; kb < KT && used < lines;
+                                         kb += S, used += per)
+                                        for (int l = 0; l < per && l < lines - used && l * 128 < BK; l++)
+                                            want[m++] = (uintptr_t)(q + row * K + (long long)kb * BK + (long long)l * 128);
                             }
-                            ck_assert_msg(n == m, "%s: n0 %d, k blocks [%d, %d), %d lines: %d prefetches, want %d", pk->name,
-                                          n0, kb0, kb1, lines, n, m);
+                            ck_assert_msg(n == m, "%s: n0 %d, block %d of %d, %d lines: %d prefetches, want %d", pk->name,
+                                          n0, z, S, lines, n, m);
                             qsort(got, (size_t)n, sizeof *got, cmp_addr);
                             qsort(want, (size_t)m, sizeof *want, cmp_addr);
                             for (int i = 0; i < n; i++)
                                 ck_assert_msg(got[i] == want[i] && (i == 0 || got[i] != got[i - 1]),
-                                              "%s: n0 %d, k blocks [%d, %d), %d lines: line %d at offset %llu, want %llu", pk->name, n0,
-                                              kb0, kb1, lines, i, (unsigned long long)(got[i] - (uintptr_t)q),
+                                              "%s: n0 %d, block %d of %d, %d lines: line %d at offset %llu, want %llu", pk->name, n0,
+                                              z, S, lines, i, (unsigned long long)(got[i] - (uintptr_t)q),
                                               (unsigned long long)(want[i] - (uintptr_t)q));
                         }
             }
             dlclose(so);
-            parts++, gated_parts += (int)G;
+            parts++, gated_parts += (int)G, wide_parts += BK >= 256;
         }
         dsmlp_plan_free(h);
     }
     /* both blocks' 16/32/64-token kernels (GELU-4096's twins too), SwiGLU-4096's gated first GEMM's among them */
     ck_assert_int_ge(parts - gated_parts, 9);
     ck_assert_int_ge(gated_parts, 3);
+    /* both kinds of shares: the 16/32-token kernels' 256-k stages (contiguous), the 64-token ones' (interleaved) */
+    ck_assert_int_ge(wide_parts, 1);
+    ck_assert_int_ge(parts - wide_parts, 1);
     free(got), free(want);
     tu_rmtree(dir);
     free(dir);
