@@ -52,8 +52,9 @@ typedef {{S_T}} ds_s_t;
 typedef {{B_T}} ds_b_t;
 typedef {{C_T}} ds_c_t;
 
-#define DS_BK {{BK}}             // k per stage: 128 (two x boxes; q rows of 128 bytes, the 128-byte swizzle) or 64
-                                 // (q rows of 64 bytes, the 64-byte swizzle); wider row pieces per copy read faster
+#define DS_BK {{BK}}             // k per stage: 256 or 128 (four or two x boxes; q rows in 128-byte pieces, the
+                                 // 128-byte swizzle) or 64 (q rows of 64 bytes, the 64-byte swizzle; float weights:
+                                 // 128 bytes); wider row pieces per copy read faster (emit_mixed.c picks)
 #define DS_KI (DS_BK < 256)      // a k split's shares interleaved over the cluster (block z: k blocks z, z + S, ...);
                                  // 256-k stages (code kernels of <= 32 tokens) keep contiguous shares (why: below)
 #define DS_XB64 (DS_TOK * 64 * 2) // one x box: 64 k x DS_TOK tokens
