@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepared in the sixty-ninth session (its start was refused: too little budget left; ~150 s on an H100): where main
-# (the interleaved k split landed) stands: dsmlp-bench `[out,in]` T = 1..1024 for the six 4096-wide blocks, then bench/peers.py (torch.compile, eager, cuBLAS GEMMs alone)
-# for GELU / SwiGLU at T = 1..128, two interleaved rounds. prep: the store in build-gpu/bin/s62d (store_prefill.sh).
+# (the interleaved k split landed) stands: dsmlp-bench `[out,in]` T = 1..1024 for the six 4096-wide blocks, then
+# bench/peers.py (torch.compile, eager, cuBLAS GEMMs alone) for GELU / SwiGLU at T = 1..128, two interleaved rounds.
+# prep: the store in build-gpu/bin/s62d (bench/store_prefill.sh over the six blocks, T = 1,2,3,4,8,16,32,64,128,1024).
 #   carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s62d/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
