@@ -96,7 +96,7 @@ START_TEST(lines_of_the_block)
     enum { CAP = 128 * 64 + 16 };
     uintptr_t *got = malloc(CAP * sizeof *got), *want = malloc(CAP * sizeof *want);
     ck_assert(got && want);
-    int parts = 0, gated_parts = 0, wide_parts = 0;   /* kernels checked; gated ones, 256-k ones among them */
+    int parts = 0, gated_parts = 0, contiguous_parts = 0;   /* checked; gated, 256-k (contiguous) among them */
     for (int gated = 0; gated < 2; gated++) {   /* GELU-4096 int8, then SwiGLU-4096 int8 */
         dsmlp_plan *h = int8_plan(ctx, gated);
         for (int k = 0; k < h->p->nkernels; k++) {
@@ -143,7 +143,7 @@ START_TEST(lines_of_the_block)
                         }
             }
             dlclose(so);
-            parts++, gated_parts += (int)G, wide_parts += BK >= 256;
+            parts++, gated_parts += (int)G, contiguous_parts += BK >= 256;
         }
         dsmlp_plan_free(h);
     }
@@ -151,8 +151,8 @@ START_TEST(lines_of_the_block)
     ck_assert_int_ge(parts - gated_parts, 9);
     ck_assert_int_ge(gated_parts, 3);
     /* both kinds of shares: the 16/32-token kernels' 256-k stages (contiguous), the 64-token ones' (interleaved) */
-    ck_assert_int_ge(wide_parts, 1);
-    ck_assert_int_ge(parts - wide_parts, 1);
+    ck_assert_int_ge(contiguous_parts, 1);
+    ck_assert_int_ge(parts - contiguous_parts, 1);
     free(got), free(want);
     tu_rmtree(dir);
     free(dir);
