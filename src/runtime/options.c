@@ -24,7 +24,7 @@ void dsmlp_ctx_options_default(dsmlp_ctx_options *o)
     o->stream_pipe = DSMLP_CTX_KEEP;
     o->mixed_gemm = DSMLP_CTX_KEEP;
     o->mixed_two_groups = 1;
-    o->mixed_stream_k = 1;
+    o->mixed_stream_k = 0;   /* until measured on a GPU (docs/quant.md "Stream-K") */
 }
 
 static void warn(dsmlp_ctx_options *o, const char *var, const char *val, const char *why)
