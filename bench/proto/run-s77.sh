@@ -4,8 +4,10 @@
 # same binary with it off (=0), SwiGLU-4096 int8 / bf16 / fp8, two rounds, the order alternated (WITH_MAIN=1: main,
 # build-gpu/bin/var/main = HEAD before the change, once); then its GPU tests: test_gpu_quant mixed_stream_k and mixed, test_gpu_wgmma (every_T, two groups,
 # stream-K).
-#   prep: var/main (HEAD's dsmlp-bench); bench/store_prefill.sh build-gpu/bin/s77/store.tar.xz (seeded by s62d) over the
-#         working tree and var/main, T = 1,2,3,4,8,16,32,64,128,1024
+#   prep: (WITH_MAIN only) build-gpu/bin/var/main = 9795c34's dsmlp-bench (before the walk); the store:
+#         SEED=build-gpu/bin/s62d/store.tar.xz bash bench/store_prefill.sh build-gpu/bin/s77/store.tar.xz
+#         1,2,3,4,8,16,32,64,128,1024 build-gpu/bin/dsmlp-bench:BLOCK (and main:BLOCK) for swiglu_i8_h4096,
+#         swiglu_bf16_h4096, swiglu_fp8_h4096, gelu_i8_h4096 (~1-5 min here)
 #   carry: build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
 t0=$(date +%s)
 . bench/proto/device-env.sh build-gpu/bin/s77/store.tar.xz
