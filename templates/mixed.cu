@@ -355,6 +355,23 @@ __device__ __forceinline__ void ds_cluster_sync()
     asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
 }
 
+// Partial sums handed between blocks through global memory (two groups, stream-K): the writer's one thread raises
+// the flag after the block's stores (a barrier before it), the reader's one thread waits for it (a barrier after).
+__device__ __forceinline__ void ds_flag_raise(unsigned *f)
+{
+    __threadfence();
+    asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(f), "r"(1u) : "memory");
+}
+__device__ __forceinline__ void ds_flag_wait(const unsigned *f)
+{
+    unsigned v;
+    for (;;) {
+        asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(f) : "memory");
+        if (v) break;
+        __nanosleep(64);
+    }
+}
+
 // Stream-K (sk > 0; exec_mixed.c stream_k_blocks): one token tile, no k split, grid y = D + sk. Blocks y < D take
 // row tiles 0..D-1 whole; the last sk blocks share the (row tile, k block) items of the tiles D.. evenly: stream-K
 // block b takes items [W b / sk, W (b + 1) / sk) of W = (tiles - D) x KT, at most one tile's worth, so at most two
@@ -530,10 +547,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #pragma unroll
         for (int j = 0; j < DS_TOK / 2; j++) d[j] = 0.0f;
         asm volatile("bar.sync 1, 256;\n" ::: "memory");
-        if (ct == 0) {
-            __threadfence();
-            asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(flag + b), "r"(1u) : "memory");
-        }
+        if (ct == 0) ds_flag_raise(flag + b);
     };
 #if DS_QUANT == 0
     // Float weights: this warpgroup's 64 rows of each W box (128 bytes of k a row, the 128-byte swizzle, as x's) go to
@@ -737,12 +751,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         for (int b2 = b + 1, b3 = ds_sk_parts_end(sk, W, b, E); b2 < b3; b2++) {
             if (ds_sk_empty(sk, W, b2)) continue;   // no items: no part
             if (ct == 0) {
-                unsigned v;
-                for (;;) {
-                    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(flag + b2) : "memory");
-                    if (v) break;
-                    __nanosleep(64);
-                }
+                ds_flag_wait(flag + b2);
                 flag[b2] = 0;   // for the next launch (whose blocks touch flags after ds_wait_prerequisites)
             }
             asm volatile("bar.sync 1, 256;\n" ::: "memory");
@@ -831,14 +840,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #endif
             }
         }
-        if (tid == 128) {
-            unsigned v;
-            for (;;) {
-                asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(flag + pair) : "memory");
-                if (v) break;
-                __nanosleep(64);
-            }
-        }
+        if (tid == 128) ds_flag_wait(flag + pair);
         asm volatile("bar.sync 1, 256;\n" ::: "memory");
 #pragma unroll
         for (int j = 0; j < NJ; j++) {
@@ -878,8 +880,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         asm volatile("bar.sync 1, 256;\n" ::: "memory");   // group 0: every item pushed; group 1: every item read
         if (tid == 128) {
             if (grp == 0) {
-                __threadfence();
-                asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(flag + pair), "r"(1u) : "memory");
+                ds_flag_raise(flag + pair);
             } else {
                 flag[pair] = 0;   // for the next launch (whose consumers touch flags after ds_wait_prerequisites)
             }

@@ -7,6 +7,7 @@
 ** the blocks before D their own whole tile; and each tile's owner (the block holding its first k block) must find as
 ** its parts exactly the blocks holding the tile's later parts, each part claimed by one owner. */
 #include "testutil.h"
+#include "host_part.h"
 #include "compiler/plan.h"
 #include "runtime/plan_handle.h"
 
@@ -19,70 +20,24 @@
 ** when that is a first part; else -1); *empty: a stream-K block without items (ds_sk_empty) */
 typedef void (*walk_fn)(int y, int gy, int sk, int KT, int *seg, int *parts_end, int *empty);
 
-static long long define_of(const char *src, const char *name)
-{
-    char key[64];
-    snprintf(key, sizeof key, "#define %s ", name);
-    const char *p = strstr(src, key);
-    ck_assert_msg(p != NULL, "no %s in the kernel source", name);
-    return strtoll(p + strlen(key), NULL, 10);
-}
-
 /* The kernel's object-like defines and its stream-K part, with a host harness around them, as a shared object. */
 static void *compile_walk(const char *src, const char *dir, int idx)
 {
     const char *a = strstr(src, "// Stream-K (sk > 0;"), *b = a ? strstr(a, "\n#if DS_PREFETCH\n") : NULL;
     ck_assert_msg(a && b, "no stream-K part in the kernel source");
-    char cc[1200], so[1200];
-    snprintf(cc, sizeof cc, "%s/walk%d.cc", dir, idx);
-    snprintf(so, sizeof so, "%s/walk%d.so", dir, idx);
-    FILE *f = fopen(cc, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("#include <algorithm>\nusing std::min;\n#define __device__\n#define __forceinline__ inline\n"
-          "struct ds_dim { unsigned x, y, z; };\nstatic ds_dim blockIdx, gridDim;\n", f);
-    for (const char *l = src; l < a; l = strchr(l, '\n') + 1) {   /* the defines (DS_N, DS_SK, DS_ROWS, ...) */
-        size_t n = strspn(l + 8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-        if (!strncmp(l, "#define DS_", 11) && l[8 + n] == ' ') fwrite(l, 1, (size_t)(strchr(l, '\n') + 1 - l), f);
-    }
-    fwrite(a, 1, (size_t)(b - a) + 1, f);
-    fputs("extern \"C\" void walk(int y, int gy, int sk, int KT, int *seg, int *parts_end, int *empty)\n{\n"
-          "    blockIdx.y = (unsigned)y, gridDim.y = (unsigned)gy;\n"
-          "    const ds_sk g = ds_sk_segments(sk, KT, KT, y * DS_ROWS);\n"
-          "    seg[0] = g.nseg, seg[1] = g.sa0, seg[2] = g.sb0, seg[3] = g.sn0, seg[4] = g.sb1, seg[5] = g.sn1;\n"
-          "    const int D = gy - sk, b = y - D;\n"
-          "    const long long W = (long long)(DS_N / DS_ROWS - D) * KT;\n"
-          "    *parts_end = -1, *empty = b >= 0 && ds_sk_empty(sk, W, b);\n"
-          "    if (b >= 0 && g.nseg > 0 && g.sa(g.nseg - 1) == 0)\n"
-          "        *parts_end = D + ds_sk_parts_end(sk, W, b, (long long)(g.sn(g.nseg - 1) / DS_ROWS - D + 1) * KT);\n}\n", f);
-    fclose(f);
-    char cmd[2600];
-    snprintf(cmd, sizeof cmd, "g++ -std=c++17 -O1 -Wall -Werror -shared -fPIC -o %s %s", so, cc);
-    ck_assert_msg(system(cmd) == 0, "host compile failed: %s", cmd);
-    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(h != NULL, "%s", dlerror());
-    return h;
-}
-
-static dsmlp_plan *plan_of(dsmlp_ctx *ctx, int gated, dsmlp_dtype wt)
-{
-    dsmlp_mlp_config c;
-    dsmlp_mlp_config_default(&c);
-    c.hidden = 4096, c.intermediate = gated ? 14336 : 16384, c.dtype = gated ? DSMLP_BF16 : DSMLP_F16, c.epsilon = 1e-5;
-    if (wt == DSMLP_I8) c.int8_weights = 1, c.int8_groups = 4;
-    if (gated) {
-        c.norm = DSMLP_NORM_RMSNORM, c.activation = DSMLP_MLP_GATED_SILU;
-        c.attn_bias = c.norm_bias = c.bias1 = c.bias2 = 0;
-    }
-    dsmlp_graph *g;
-    TU_OK(ctx, dsmlp_graph_create(ctx, "mlp", &g));
-    TU_OK(ctx, dsmlp_mlp_build(g, &c));
-    dsmlp_compile_options o;
-    dsmlp_compile_options_default(&o);
-    o.arch = "sm_90", o.defer_compile = 1;
-    dsmlp_plan *p;
-    TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
-    dsmlp_graph_free(g);
-    return p;
+    return hp_compile(src, a, b + 1,
+                      "#include <algorithm>\nusing std::min;\n#define __device__\n#define __forceinline__ inline\n"
+                      "struct ds_dim { unsigned x, y, z; };\nstatic ds_dim blockIdx, gridDim;\n",
+                      "extern \"C\" void walk(int y, int gy, int sk, int KT, int *seg, int *parts_end, int *empty)\n{\n"
+                      "    blockIdx.y = (unsigned)y, gridDim.y = (unsigned)gy;\n"
+                      "    const ds_sk g = ds_sk_segments(sk, KT, KT, y * DS_ROWS);\n"
+                      "    seg[0] = g.nseg, seg[1] = g.sa0, seg[2] = g.sb0, seg[3] = g.sn0, seg[4] = g.sb1, seg[5] = g.sn1;\n"
+                      "    const int D = gy - sk, b = y - D;\n"
+                      "    const long long W = (long long)(DS_N / DS_ROWS - D) * KT;\n"
+                      "    *parts_end = -1, *empty = b >= 0 && ds_sk_empty(sk, W, b);\n"
+                      "    if (b >= 0 && g.nseg > 0 && g.sa(g.nseg - 1) == 0)\n"
+                      "        *parts_end = D + ds_sk_parts_end(sk, W, b, (long long)(g.sn(g.nseg - 1) / DS_ROWS - D + 1) * KT);\n}\n",
+                      dir, "walk", idx);
 }
 
 /* One launch: R row tiles of KT k blocks, D whole, sk stream-K blocks. */
@@ -161,7 +116,7 @@ START_TEST(walk_covers_each_item_once)
     int walks = 0, launches = 0;
     static const struct { int gated; dsmlp_dtype wt; } blocks[] = {{0, DSMLP_I8}, {1, DSMLP_I8}, {1, DSMLP_BF16}};
     for (size_t bi = 0; bi < sizeof blocks / sizeof *blocks; bi++) {
-        dsmlp_plan *h = plan_of(ctx, blocks[bi].gated, blocks[bi].wt);
+        dsmlp_plan *h = hp_plan_4096(ctx, blocks[bi].gated, blocks[bi].wt);
         for (int k = 0; k < h->p->nkernels; k++) {
             const plan_kernel *pk = &h->p->kernels[k];
             if (!pk->source || !strstr(pk->source, "#define DS_SK 1")) continue;
@@ -169,8 +124,8 @@ START_TEST(walk_covers_each_item_once)
             walk_fn walk;
             *(void **)&walk = dlsym(so, "walk");
             ck_assert(walk != NULL);
-            const int R = (int)(define_of(pk->source, "DS_N") / 128);
-            const int KT = (int)(define_of(pk->source, "DS_K") / define_of(pk->source, "DS_BK"));
+            const int R = (int)(hp_define(pk->source, "DS_N") / 128);
+            const int KT = (int)(hp_define(pk->source, "DS_K") / hp_define(pk->source, "DS_BK"));
             ck_assert_int_ge(R, PLAN_MIXED_SK_MIN_TILES);
             /* waves of 78 (an H20 one a SM) to 264 (an H100 two a SM), and a wave of more blocks than items */
             static const int slots[] = {78, 100, 132, 170, 264};

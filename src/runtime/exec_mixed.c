@@ -47,6 +47,14 @@ static int fills_three_quarters(const exec_state *rt, int64_t blocks)
     return blocks * 4 >= (int64_t)rt->dev->sm_count * 3;
 }
 
+/* Whether the stream-K rule below (mode) takes the walk for `rows` row tiles on `slots` block slots (its scratch aside) */
+static int stream_k_wanted(int mode, int64_t rows, int slots)
+{
+    const int64_t waves = (rows + slots - 1) / slots;
+    if (mode == 0 || !PLAN_MIXED_SK_BUILT(rows) || rows % slots == 0) return 0;
+    return mode == 2 || rows * 10 < waves * slots * 9;
+}
+
 /* Stream-K (templates/mixed.cu): a launch of one token tile without a k split whose row tiles fill the last wave of
 ** resident blocks less than 9/10 (SwiGLU-4096's gated first GEMM: 224 tiles on an H100's 264 two-a-SM slots at T <= 64,
 ** on its 132 one-a-SM slots at T = 65..256) runs its first D = rows - rows % slots tiles whole, one block each, and
@@ -58,12 +66,10 @@ static int fills_three_quarters(const exec_state *rt, int64_t blocks)
 ** (mixed_stream_k 2, the tests) wherever a wave is not full. Returns the stream-K blocks (0: none), D in *dp. */
 static int stream_k_blocks(const exec_state *rt, int mode, int64_t rows, int slots, int tokens, int *dp)
 {
-    const int64_t whole = rows / slots * slots, waves = (rows + slots - 1) / slots;
-    if (mode == 0 || rows == whole) return 0;
-    if (mode == 1 && rows * 10 >= waves * slots * 9) return 0;
+    if (!stream_k_wanted(mode, rows, slots)) return 0;
     if ((size_t)slots * (size_t)tokens * EMIT_MIXED_ROWS * sizeof(float) > rt->split_sums || (size_t)slots > rt->split_flags)
         return 0;
-    *dp = (int)whole;
+    *dp = (int)(rows / slots * slots);
     return slots;
 }
 
@@ -184,8 +190,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     int cluster = split;
     if (two && (rt->two_groups == 2 || (rt->two_groups == 1 && two * 4 >= split * 5))) split = two, cluster = two / 2;
     int dp = 0;
-    const int sk = tiles == 1 && split == 1 && PLAN_MIXED_SK_BUILT(g->n / EMIT_MIXED_ROWS)
-                       ? stream_k_blocks(rt, rt->stream_k, base, slots, tok, &dp) : 0;
+    const int sk = tiles == 1 && split == 1 ? stream_k_blocks(rt, rt->stream_k, base, slots, tok, &dp) : 0;
     if (out) {
         out->kernel = kern, out->tokens = tok, out->split = split, out->cluster = cluster;
         out->sk = sk, out->grid_y = sk ? dp + sk : (int)(base / tiles);
@@ -288,8 +293,7 @@ dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_stat
         const plan_kernel *k = &p->kernels[i];
         if (k->kind != KERN_MIXED || k->rows_per_block < 1) continue;
         const int slots = block_slots(rt, &rt->kern[i]);
-        const int64_t rows = k->grid_x, waves = (rows + slots - 1) / slots;
-        if (!PLAN_MIXED_SK_BUILT(rows) || rows % slots == 0 || (rt->stream_k == 1 && rows * 10 >= waves * slots * 9)) continue;
+        if (!stream_k_wanted(rt->stream_k, k->grid_x, slots)) continue;
         const size_t b = (size_t)slots * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float);
         if (b > sums) sums = b;
         if ((size_t)slots > flags) flags = (size_t)slots;
