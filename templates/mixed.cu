@@ -685,7 +685,12 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
         ds_fence(d);
         ds_fence(cur[0]), ds_fence(cur[1]);
-        if ((tid & 127) == 0) ds_bar_arrive(empty + (g0 + Hs - 1) % DS_STAGES);
+        // the segment's last step released nothing (DS_XSTEP: no next stage): its last two stages go back here, or
+        // the producer, which refills them in the next segment, waits for ever
+        if ((tid & 127) == 0) {
+            if (Hs > 1) ds_bar_arrive(empty + (g0 + Hs - 2) % DS_STAGES);
+            ds_bar_arrive(empty + (g0 + Hs - 1) % DS_STAGES);
+        }
         g0 += Hs;
         if (sg + 1 < sg_.nseg) push_part();
     }
