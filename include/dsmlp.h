@@ -96,12 +96,6 @@ typedef struct dsmlp_ctx_options {
                                           clusters where larger clusters do not fit
                                           (docs/quant.md): 1 (default) where the rule
                                           says, 0 never, 2 wherever they fit (tests) */
-    int              mixed_stream_k;   /* a mixed-input GEMM of one token tile whose row
-                                          tiles leave a wave part-filled, its last tiles'
-                                          k blocks shared evenly by a wave of blocks
-                                          (docs/quant.md "Stream-K"): 1 where the rule
-                                          says, 0 (default until measured on a GPU)
-                                          never, 2 wherever it can (tests) */
     int              compile_threads;  /* NVRTC threads of dsmlp_plan_build / dsmlp_compile
                                           (with a writable disk store): 0 (default)
                                           one per online CPU, 1 the calling thread */

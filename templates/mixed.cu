@@ -55,7 +55,6 @@ typedef {{C_T}} ds_c_t;
 #define DS_BK {{BK}}             // k per stage: 256 or 128 (four or two x boxes; q rows in 128-byte pieces, the
                                  // 128-byte swizzle) or 64 (q rows of 64 bytes, the 64-byte swizzle; float weights:
                                  // 128 bytes); wider row pieces per copy read faster (emit_mixed.c picks)
-#define DS_SK {{SK}}             // 1: the stream-K walk is built (sk > 0 at launch: ds_sk_segments; exec_mixed.c)
 #define DS_KI (DS_BK < 256)      // a k split's shares interleaved over the cluster (block z: k blocks z, z + S, ...);
                                  // 256-k stages (code kernels of <= 32 tokens) keep contiguous shares (why: below)
 #define DS_XB64 (DS_TOK * 64 * 2) // one x box: 64 k x DS_TOK tokens
@@ -355,60 +354,6 @@ __device__ __forceinline__ void ds_cluster_sync()
     asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
 }
 
-// Partial sums handed between blocks through global memory (two groups, stream-K): the writer's one thread raises
-// the flag after the block's stores (a barrier before it), the reader's one thread waits for it (a barrier after).
-__device__ __forceinline__ void ds_flag_raise(unsigned *f)
-{
-    __threadfence();
-    asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(f), "r"(1u) : "memory");
-}
-__device__ __forceinline__ void ds_flag_wait(const unsigned *f)
-{
-    unsigned v;
-    for (;;) {
-        asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(f) : "memory");
-        if (v) break;
-        __nanosleep(64);
-    }
-}
-
-// Stream-K (sk > 0; exec_mixed.c stream_k_blocks): one token tile, no k split, grid y = D + sk. Blocks y < D take
-// row tiles 0..D-1 whole; the last sk blocks share the (row tile, k block) items of the tiles D.. evenly: stream-K
-// block b takes items [W b / sk, W (b + 1) / sk) of W = (tiles - D) x KT, at most one tile's worth, so at most two
-// segments: a tile's later part (its sums pushed to part[b], flag[b] set), then the first part of the next tile, whose
-// owner the block is: it adds the later blocks' parts of that tile in block order, then applies the epilogue. Segment
-// sg: block-local k blocks [sa(sg), sb(sg)) (DS_KB maps them: S = 1 here) of the row tile at row sn(sg). Other blocks:
-// one segment, the block's own k blocks of its own tile. (Scalars, not arrays indexed at run time: those went to the
-// stack.)
-struct ds_sk {
-    int nseg, sa0, sb0, sn0, sb1, sn1;
-    __device__ int sa(int sg) const { return sg ? 0 : sa0; }
-    __device__ int sb(int sg) const { return sg ? sb1 : sb0; }
-    __device__ int sn(int sg) const { return sg ? sn1 : sn0; }
-};
-__device__ __forceinline__ int ds_sk_block(int sk) { return DS_SK && sk > 0 && (int)blockIdx.y >= (int)gridDim.y - sk; }
-__device__ __forceinline__ ds_sk ds_sk_segments(int sk, int KT, int kblocks, int n0)
-{
-    ds_sk g = {1, 0, kblocks, n0, 0, 0};
-    if (!ds_sk_block(sk)) return g;
-    const int D = (int)gridDim.y - sk, b = (int)blockIdx.y - D;
-    const long long W = (long long)(DS_N / DS_ROWS - D) * KT, a = W * b / sk, e = W * (b + 1) / sk;
-    const int t = (int)(a / KT);
-    g.sn0 = (D + t) * DS_ROWS, g.sa0 = (int)(a - (long long)t * KT), g.sb0 = (int)min(e - (long long)t * KT, (long long)KT);
-    if (e > (long long)(t + 1) * KT) g.nseg = 2, g.sn1 = (D + t + 1) * DS_ROWS, g.sb1 = (int)(e - (long long)(t + 1) * KT);
-    if (a == e) g.nseg = 0;   // no items (more blocks than items): nothing to do, nobody waits for it
-    return g;
-}
-// The owner (stream-K block b) of the tile whose items end at E: the blocks after it that hold later parts of that
-// tile (their first segments) are [b + 1, the returned block), those without items excepted (ds_sk_empty).
-__device__ __forceinline__ int ds_sk_parts_end(int sk, long long W, int b, long long E)
-{
-    int e = b + 1;
-    while (e < sk && W * e / sk < E) e++;
-    return e;
-}
-__device__ __forceinline__ int ds_sk_empty(int sk, long long W, int b) { return W * (b + 1) / sk == W * b / sk; }
-
 #if DS_PREFETCH
 // Before griddepcontrol.wait, the block's threads ask L2 for the first `lines` 128-byte lines of each of its 128 code
 // rows in k blocks [kb0, kb1) (q: the codes, [N][K]; gated: its 64 up rows, then the matching 64 gate rows), so
@@ -444,14 +389,13 @@ __device__ __forceinline__ void ds_prefetch_own(const unsigned char *q, int n0, 
 extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 {{NAME}}(const __grid_constant__ ds_tmap tx, const __grid_constant__ ds_tmap tq, long long T, ds_d_t *d_out,
          const ds_s_t *scales, const ds_b_t *bias, const ds_c_t *cin, float *part, unsigned *flag, int C,
-         const unsigned char *q, int prefetch_lines, int sk)
+         const unsigned char *q, int prefetch_lines)
 {
     extern __shared__ unsigned char ds_smem_raw[];
     unsigned char *sm = ds_smem_raw + ((1024 - (ds_sa(ds_smem_raw) & 1023)) & 1023);   // swizzled boxes: 1024-aligned
     unsigned long long *full = reinterpret_cast<unsigned long long *>(sm + DS_STAGES * DS_STAGE), *empty = full + DS_STAGES;
     const int tid = threadIdx.x, wg = tid >> 7;
-    const int t0 = blockIdx.x * DS_TOK, KT = (int)(DS_K / DS_BK);
-    int n0 = blockIdx.y * DS_ROWS;
+    const int t0 = blockIdx.x * DS_TOK, n0 = blockIdx.y * DS_ROWS, KT = (int)(DS_K / DS_BK);
     // k split: block z of the cluster (its rank: cluster (1, 1, S) = grid z). Interleaved (DS_KI) it takes k blocks
     // z, z + S, z + 2S, ..., so that a cluster's blocks read adjacent pieces of each row at about the same time
     // instead of S places far apart: split GEMMs 0.5-3.6 us faster at T = 8..256 on an H100 (bench/RESULTS.md,
@@ -465,18 +409,9 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     // it to part[]; the last C sum theirs, wait for that (flag[]), add it and apply the epilogue. The launch is
     // cooperative, so all blocks are resident and the wait ends. (C = S: one cluster, no global partial sums.)
     const int zc = z % C, grp = z / C;
-    // Stream-K (sk > 0): ds_sk_segments. Its values are computed again where they are used (the producer, the
-    // consumers' stream-K loops, the owner's sums), not kept live through the main loop: 32-token kernels spilled.
     DS_TL(const ds_tl_blk tl = ds_tl_begin();)
 #if DS_PREFETCH
-    if (prefetch_lines > 0 && blockIdx.x == 0) {
-        if (ds_sk_block(sk)) {
-            const ds_sk g = ds_sk_segments(sk, KT, kb1 - kb0, n0);
-            if (g.nseg > 0) ds_prefetch_first(q, g.sn0, g.sa0, g.sb0, prefetch_lines);
-        } else {
-            ds_prefetch_own(q, n0, z, S, KT, prefetch_lines);
-        }
-    }
+    if (prefetch_lines > 0 && blockIdx.x == 0) ds_prefetch_own(q, n0, z, S, KT, prefetch_lines);
 #endif
     if (tid == 0) {
         // (No griddepcontrol.launch_dependents: a next GEMM started early, in clusters, into the slots this grid
@@ -496,26 +431,23 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             const unsigned long long wpol = ds_weight_policy();
             ds_wait_prerequisites();
             DS_TL(ds_tl_mark(tl, 1);)   // copies may start
-            const ds_sk sg_ = ds_sk_segments(sk, KT, kb1 - kb0, n0);
-            int i = 0;   // stages issued, over the segments
-            for (int sg = 0; sg < sg_.nseg; sg++)
-            for (int j = sg_.sa(sg); j < sg_.sb(sg); j++, i++) {
-                const int s = i % DS_STAGES, n0 = sg_.sn(sg);
+            for (int kt = kb0; kt < kb1; kt++) {
+                const int i = kt - kb0, s = i % DS_STAGES;
                 if (i >= DS_STAGES) ds_bar_wait(empty + s, ((i / DS_STAGES) & 1) ^ 1);
                 ds_bar_expect(full + s, DS_STAGE);
 #pragma unroll
-                for (int bx = 0; bx < DS_BK / 64; bx++) ds_tma(sm + s * DS_STAGE + bx * DS_XB64, &tx, DS_KB(j) * DS_BK + bx * 64, t0, full + s);
+                for (int b = 0; b < DS_BK / 64; b++) ds_tma(sm + s * DS_STAGE + b * DS_XB64, &tx, DS_KB(i) * DS_BK + b * 64, t0, full + s);
 #pragma unroll
-                for (int bq = 0; bq < DS_BK / DS_QWE; bq++) {
-                    unsigned char *qs = sm + s * DS_STAGE + DS_XB + bq * DS_QBOX;
+                for (int b = 0; b < DS_BK / DS_QWE; b++) {
+                    unsigned char *qs = sm + s * DS_STAGE + DS_XB + b * DS_QBOX;
 #if DS_WMN   // (DS_BK = 64: one b) coordinates (n, k); the block's 64 up and 64 gate columns, or its 128
-                    ds_tma_hint(qs, &tq, DS_GATED ? n0 / 2 : n0, DS_KB(j) * DS_BK, full + s, wpol);
-                    ds_tma_hint(qs + DS_QBOX / 2, &tq, DS_GATED ? (int)(DS_N / 2) + n0 / 2 : n0 + 64, DS_KB(j) * DS_BK, full + s, wpol);
+                    ds_tma_hint(qs, &tq, DS_GATED ? n0 / 2 : n0, DS_KB(i) * DS_BK, full + s, wpol);
+                    ds_tma_hint(qs + DS_QBOX / 2, &tq, DS_GATED ? (int)(DS_N / 2) + n0 / 2 : n0 + 64, DS_KB(i) * DS_BK, full + s, wpol);
 #elif DS_GATED
-                    ds_tma_hint(qs, &tq, DS_KB(j) * DS_BK + bq * DS_QWE, n0 / 2, full + s, wpol);   // up rows
-                    ds_tma_hint(qs + DS_QBOX / 2, &tq, DS_KB(j) * DS_BK + bq * DS_QWE, (int)(DS_N / 2) + n0 / 2, full + s, wpol);   // gate
+                    ds_tma_hint(qs, &tq, DS_KB(i) * DS_BK + b * DS_QWE, n0 / 2, full + s, wpol);   // up rows
+                    ds_tma_hint(qs + DS_QBOX / 2, &tq, DS_KB(i) * DS_BK + b * DS_QWE, (int)(DS_N / 2) + n0 / 2, full + s, wpol);   // gate
 #else
-                    ds_tma_hint(qs, &tq, DS_KB(j) * DS_BK + bq * DS_QWE, n0, full + s, wpol);
+                    ds_tma_hint(qs, &tq, DS_KB(i) * DS_BK + b * DS_QWE, n0, full + s, wpol);
 #endif
                 }
             }
@@ -533,31 +465,13 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     float d[DS_TOK / 2];
 #pragma unroll
     for (int i = 0; i < DS_TOK / 2; i++) d[i] = 0.0f;
-    // Stream-K: a tile's later part, its raw sums to part[b] in the register layout (float2 m of consumer thread ct
-    // at m * 256 + ct: the owner's threads hold the same rows and tokens), then flag[b] for the owner; d zeroed for
-    // the next segment
-    auto push_part = [&]() {
-        const int ct = tid - 128, b = (int)blockIdx.y - ((int)gridDim.y - sk);   // this stream-K block
-        float2 *pb = reinterpret_cast<float2 *>(part) + (long long)b * (DS_TOK * 64);
-#pragma unroll
-        for (int j = 0; j < DS_TOK / 8; j++) {
-            __stcg(pb + (2 * j) * 256 + ct, make_float2(d[4 * j], d[4 * j + 1]));
-            __stcg(pb + (2 * j + 1) * 256 + ct, make_float2(d[4 * j + 2], d[4 * j + 3]));
-        }
-#pragma unroll
-        for (int j = 0; j < DS_TOK / 2; j++) d[j] = 0.0f;
-        asm volatile("bar.sync 1, 256;\n" ::: "memory");
-        if (ct == 0) ds_flag_raise(flag + b);
-    };
 #if DS_QUANT == 0
     // Float weights: this warpgroup's 64 rows of each W box (128 bytes of k a row, the 128-byte swizzle, as x's) go to
     // the wgmmas through a descriptor too. A stage's wgmmas stay in flight while the next stage's are issued; the
     // stage is released once they are done (wait_group 1 after the next commit).
-    const ds_sk sg_ = ds_sk_segments(sk, KT, kb1 - kb0, n0);
-    int held = -1, i = 0;   // the stage whose wgmmas may still read it; stages taken, over the segments
-    for (int sg = 0; sg < sg_.nseg; sg++) {
-    for (int j = sg_.sa(sg); j < sg_.sb(sg); j++, i++) {
-        const int s = i % DS_STAGES;
+    int held = -1;   // the stage whose wgmmas may still read it
+    for (int kt = kb0; kt < kb1; kt++) {
+        const int i = kt - kb0, s = i % DS_STAGES;
         ds_bar_wait(full + s, (i / DS_STAGES) & 1);
         DS_TL(if (tid == 128 && i == 0) ds_tl_mark(tl, 2);)   // first stage in
         const unsigned wa = ds_sa(sm + s * DS_STAGE + DS_XB) + cw * 64 * DS_QW;   // [in,out]: box cw (64 x 128 bytes too)
@@ -588,13 +502,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     }
     asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
     ds_fence(d);
-    if (sg + 1 < sg_.nseg) {   // a stream-K block's first segment, a tile's later part: its last stage back, its sums out
-        if ((tid & 127) == 0) ds_bar_arrive(empty + held);
-        held = -1;
-        push_part();
-    }
-    }
-    (void)held;   // the last segment's last stage is never refilled: the producer is done
+    (void)held;   // its stage is never refilled: the producer is done
 #else
     // Rows g and g + 8 of this warp's 16. The q box's 16-byte chunk j of row r sits at r * 64 + ((j ^ ((r >> 1) & 3))
     // << 4) (the 64-byte swizzle) or r * 128 + ((j ^ (r & 7)) << 4) (the 128-byte one): the warp's eight rows in
@@ -619,6 +527,9 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     // thirty-fifth session). For 128- and 256-k stages the within-stage loop below is faster (T <= 64: 6-21 us).
     static_assert(DS_BK == 64, "converting across stages takes stages of 64 k (emit_mixed.c)");
     const int H = kb1 - kb0;   // the block's stages of 64 k
+    ds_bar_wait(full, 0);
+    DS_TL(if (tid == 128) ds_tl_mark(tl, 2);)   // first stage in
+    ds_conv_hf(cur[0], sm + DS_XB, qo, 0, qsel);
     // One step: stage s's wgmmas from register set A; unless it is the last, the next stage ns (parity nph) waited for
     // and converted into set B once the step before's wgmmas are done, which releases that step's stage (none before
     // the first)
@@ -637,10 +548,6 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     // stage h of the block's, its indices computed
 #define DS_XSTEP_H(h, A, B) DS_XSTEP(A, B, (h) % DS_STAGES, (h) == 0, (h) + 1 >= H, ((h) + 1) % DS_STAGES,            \
                                      (unsigned)(((h) + 1) / DS_STAGES) & 1u)
-    if (!ds_sk_block(sk)) {
-    ds_bar_wait(full, 0);
-    DS_TL(if (tid == 128) ds_tl_mark(tl, 2);)   // first stage in
-    ds_conv_hf(cur[0], sm + DS_XB, qo, 0, qsel);
     int h = 0;
 #if DS_STAGES % 2 == 0
     // Groups of DS_STAGES steps, every one with a next stage: stage and register-set indices known at compile time,
@@ -660,43 +567,12 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         DS_XSTEP_H(h + 1, 1, 0)
     }
     if (h < H) DS_XSTEP_H(h, 0, 1)
+#undef DS_XSTEP_H
+#undef DS_XSTEP
     asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
     ds_fence(d);
     ds_fence(cur[0]), ds_fence(cur[1]);
     if ((tid & 127) == 0) ds_bar_arrive(empty + (H - 1) % DS_STAGES);
-    } else {
-    // A stream-K block: each segment's stages in pairs with computed indices (g0: the stages taken before it); a
-    // segment's wgmmas all done and its last stage released before its sums are pushed or summed
-    const ds_sk sg_ = ds_sk_segments(sk, KT, kb1 - kb0, n0);
-    int g0 = 0;
-    for (int sg = 0; sg < sg_.nseg; sg++) {
-        const int Hs = sg_.sb(sg) - sg_.sa(sg);
-        ds_bar_wait(full + g0 % DS_STAGES, (unsigned)(g0 / DS_STAGES) & 1u);
-        ds_conv_hf(cur[0], sm + (g0 % DS_STAGES) * DS_STAGE + DS_XB, qo, 0, qsel);
-#define DS_XSTEP_G(h, A, B) DS_XSTEP(A, B, (g0 + (h)) % DS_STAGES, (h) == 0, (h) + 1 >= Hs, (g0 + (h) + 1) % DS_STAGES,   \
-                                     (unsigned)((g0 + (h) + 1) / DS_STAGES) & 1u)
-        int h = 0;
-        for (; h + 1 < Hs; h += 2) {
-            DS_XSTEP_G(h, 0, 1)
-            DS_XSTEP_G(h + 1, 1, 0)
-        }
-        if (h < Hs) DS_XSTEP_G(h, 0, 1)
-#undef DS_XSTEP_G
-        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-        ds_fence(d);
-        ds_fence(cur[0]), ds_fence(cur[1]);
-        // the segment's last step released nothing (DS_XSTEP: no next stage): its last two stages go back here, or
-        // the producer, which refills them in the next segment, waits for ever
-        if ((tid & 127) == 0) {
-            if (Hs > 1) ds_bar_arrive(empty + (g0 + Hs - 2) % DS_STAGES);
-            ds_bar_arrive(empty + (g0 + Hs - 1) % DS_STAGES);
-        }
-        g0 += Hs;
-        if (sg + 1 < sg_.nseg) push_part();
-    }
-    }
-#undef DS_XSTEP_H
-#undef DS_XSTEP
 #else
     // Stage s of the block's i-th k block (parity ph): its codes converted 64 k at a time while the 64 k before multiply
 #define DS_KSTEP(i, s, ph)                                                                                         \
@@ -721,7 +597,6 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     }
     // Groups of DS_STAGES k blocks (stage indices known at compile time, as above: GELU-4096 int8 T = 2..16 0.3-0.7 us
     // faster, SwiGLU level), then the rest one by one
-    if (!ds_sk_block(sk)) {
     int i = 0;
     for (; i + DS_STAGES <= kb1 - kb0; i += DS_STAGES) {
         const unsigned ph = (unsigned)(i / DS_STAGES) & 1u;
@@ -729,45 +604,10 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         for (int u = 0; u < DS_STAGES; u++) DS_KSTEP(i + u, u, ph)
     }
     for (; i < kb1 - kb0; i++) DS_KSTEP(i, i % DS_STAGES, (unsigned)(i / DS_STAGES) & 1u)
-    } else {   // a stream-K block: each segment's stages with computed indices, a later part's sums pushed after it
-    const ds_sk sg_ = ds_sk_segments(sk, KT, kb1 - kb0, n0);
-    int i = 0;
-    for (int sg = 0; sg < sg_.nseg; sg++) {
-        for (int j = sg_.sa(sg); j < sg_.sb(sg); j++, i++) DS_KSTEP(i, i % DS_STAGES, (unsigned)(i / DS_STAGES) & 1u)
-        if (sg + 1 < sg_.nseg) push_part();
-    }
-    }
 #undef DS_KSTEP
 #endif
 #endif
     DS_TL(if (tid == 128) ds_tl_mark(tl, 3);)   // last stage multiplied
-    if (ds_sk_block(sk)) {
-        const ds_sk sg_ = ds_sk_segments(sk, KT, kb1 - kb0, n0);
-        if (sg_.nseg == 0 || sg_.sa(sg_.nseg - 1) > 0) {   // no tile's first part here: its owner applies the epilogue
-            if (sg_.nseg > 0) push_part();
-            DS_TL(if (tid == 128) ds_tl_end(tl);)
-            return;
-        }
-        n0 = sg_.sn(sg_.nseg - 1);
-        // the owner of tile n0: the later stream-K blocks' parts of it (their first segments), in block order
-        const int D = (int)gridDim.y - sk, b = (int)blockIdx.y - D;
-        const long long W = (long long)(DS_N / DS_ROWS - D) * KT, E = (long long)(n0 / DS_ROWS - D + 1) * KT;
-        const int ct = tid - 128;
-        for (int b2 = b + 1, b3 = ds_sk_parts_end(sk, W, b, E); b2 < b3; b2++) {
-            if (ds_sk_empty(sk, W, b2)) continue;   // no items: no part
-            if (ct == 0) {
-                ds_flag_wait(flag + b2);
-                flag[b2] = 0;   // for the next launch (whose blocks touch flags after ds_wait_prerequisites)
-            }
-            asm volatile("bar.sync 1, 256;\n" ::: "memory");
-            const float2 *pq = reinterpret_cast<const float2 *>(part) + (long long)b2 * (DS_TOK * 64);
-#pragma unroll
-            for (int j = 0; j < DS_TOK / 8; j++) {
-                const float2 u = __ldcg(pq + (2 * j) * 256 + ct), w = __ldcg(pq + (2 * j + 1) * 256 + ct);
-                d[4 * j] += u.x, d[4 * j + 1] += u.y, d[4 * j + 2] += w.x, d[4 * j + 3] += w.y;
-            }
-        }
-    }
 
     // Epilogue: scaled sums to shared memory as [token][row] (the stages are free once both warpgroups are here),
     // then each thread takes 4 rows of a token: (the cluster's sum,) bias, C, activation, one 4-element store.
@@ -845,7 +685,14 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #endif
             }
         }
-        if (tid == 128) ds_flag_wait(flag + pair);
+        if (tid == 128) {
+            unsigned v;
+            for (;;) {
+                asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(flag + pair) : "memory");
+                if (v) break;
+                __nanosleep(64);
+            }
+        }
         asm volatile("bar.sync 1, 256;\n" ::: "memory");
 #pragma unroll
         for (int j = 0; j < NJ; j++) {
@@ -885,7 +732,8 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         asm volatile("bar.sync 1, 256;\n" ::: "memory");   // group 0: every item pushed; group 1: every item read
         if (tid == 128) {
             if (grp == 0) {
-                ds_flag_raise(flag + pair);
+                __threadfence();
+                asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(flag + pair), "r"(1u) : "memory");
             } else {
                 flag[pair] = 0;   // for the next launch (whose consumers touch flags after ds_wait_prerequisites)
             }

@@ -396,65 +396,6 @@ START_TEST(split_scratch_size)
 }
 END_TEST
 
-/* Stream-K (exec_mixed.c stream_k_blocks): SwiGLU-4096 int8's gated first GEMM (224 row tiles, which carry the walk)
-** leaves a wave part-filled on a 132-SM card: at T = 8 its two-a-SM 16-token kernel runs as 264 stream-K blocks (no
-** whole tiles), at T = 100 and 256 the one-a-SM 128- / 256-token ones as 132 whole tiles and a wave of 132 blocks
-** sharing the other 92; not at T = 300 (two token tiles), not the second GEMM (32 row tiles: no walk built, a k split),
-** not with mixed_stream_k 0 or without scratch for a wave's parts. Where the wave is 9/10 full or more (116 SMs: 224 of
-** 232) only mode 2 takes it. The scratch at load: a wave's parts of the widest kernel that takes it, 132 x 256 tokens
-** x 128 fp32, and a flag for each of the 264 two-a-SM slots. */
-START_TEST(stream_k_rule)
-{
-    dsmlp_ctx *ctx = tu_ctx();
-    dsmlp_mlp_config c;
-    dsmlp_mlp_config_default(&c);
-    c.hidden = 4096, c.intermediate = 14336, c.dtype = DSMLP_BF16, c.epsilon = 1e-5, c.int8_weights = 1, c.int8_groups = 4;
-    c.norm = DSMLP_NORM_RMSNORM, c.activation = DSMLP_MLP_GATED_SILU, c.attn_bias = c.norm_bias = c.bias1 = c.bias2 = 0;
-    dsmlp_plan *h = build_plan(ctx, &c, "sm_90");
-    const plan *p = h->p;
-    static fake_rt f;
-    fake_rt_init(&f);
-    f.cu.cuMemAlloc = fake_mem_alloc, f.cu.cuMemsetD8 = fake_memset, f.cu.cuCtxSynchronize = fake_sync;
-    f.rt.kern = calloc((size_t)p->nkernels, sizeof *f.rt.kern);
-    ck_assert_ptr_nonnull(f.rt.kern);
-    for (int i = 0; i < p->nkernels; i++) f.rt.kern[i].per_sm = p->kernels[i].rows_per_block <= 64 ? 2 : 1;
-    const plan_gemm *g1 = NULL, *g2 = NULL;
-    for (int i = 0; i < p->nsteps; i++)
-        if (p->steps[i].kind == STEP_GEMM) *(p->steps[i].gemm.n == 4096 ? &g2 : &g1) = &p->steps[i].gemm;
-    ck_assert(g1 && g2 && g1->n == 28672);
-    f.rt.stream_k = 1, fake_alloc_result = CUDA_SUCCESS, fake_alloc_bytes = 0;
-    ck_assert_int_eq(dsmlpR_mixed_split_scratch(ctx, p, &f.rt), DSMLP_OK);
-    ck_assert_uint_eq(f.rt.split_sums, (size_t)132 * 256 * 128 * 4);
-    ck_assert_uint_eq(f.rt.split_flags, 264);
-    mixed_pick mp;
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 8, &mp) && mp.tokens == 16 && mp.split == 1);
-    ck_assert_msg(mp.sk == 264 && mp.grid_y == 264, "T = 8: %d stream-K blocks of a grid of %d", mp.sk, mp.grid_y);
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 100, &mp) && mp.tokens == 128 && mp.sk == 132 && mp.grid_y == 264);
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 256, &mp) && mp.tokens == 256 && mp.sk == 132 && mp.grid_y == 264);
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 300, &mp) && mp.sk == 0 && mp.grid_y == 224);
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 8, &mp) && mp.sk == 0 && mp.grid_y == 32);
-    f.rt.split_sums = (size_t)132 * 128 * 128 * 4;   /* room for the 128-token kernel's parts, not the 256-token one's */
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 100, &mp) && mp.sk == 132);
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 256, &mp) && mp.sk == 0 && mp.grid_y == 224);
-    f.rt.split_flags = 263;
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 8, &mp) && mp.sk == 0 && mp.grid_y == 224);
-    f.rt.split_flags = 264, f.rt.stream_k = 0;
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 8, &mp) && mp.sk == 0);
-    f.dev.sm_count = 116, f.rt.stream_k = 1;   /* 224 tiles on 232 slots: 0.97 of a wave */
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 8, &mp) && mp.sk == 0);
-    f.rt.stream_k = 2;
-    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 8, &mp) && mp.sk == 232 && mp.grid_y == 232);
-    f.dev.sm_count = 132, f.rt.stream_k = 0, f.rt.split_sums = f.rt.split_flags = 0;
-    memset(&f.rt.split_scratch, 0, sizeof f.rt.split_scratch);
-    fake_alloc_bytes = 0;   /* off (and no two groups): nothing allocated */
-    ck_assert_int_eq(dsmlpR_mixed_split_scratch(ctx, p, &f.rt), DSMLP_OK);
-    ck_assert(fake_alloc_bytes == 0 && f.rt.split_sums == 0);
-    free(f.rt.kern);
-    dsmlp_plan_free(h);
-    dsmlp_ctx_free(ctx);
-}
-END_TEST
-
 static int kernel_has_arg_buf(const plan *p, int k, int b)
 {
     for (int a = 0; a < p->kernels[k].nargs; a++)
@@ -498,7 +439,7 @@ START_TEST(mixed_prefetch_rule)
             for (size_t a = 0; a < sizeof sms / sizeof *sms; a++)
                 for (size_t b = 0; b < sizeof Ts / sizeof *Ts; b++) {
                     f.dev.sm_count = sms[a];
-                    mixed_pick mp = {-1, 0, 0, 0, -1, 0, 0};
+                    mixed_pick mp = {-1, 0, 0, 0, -1};
                     if (!dsmlpR_mixed_pick(p, &f.rt, g, Ts[b], &mp)) continue;
                     const int twin = mp.kernel != g->mixed_kernel[mp.tokens == 64 ? 2 : mp.tokens == 32 ? 3 : mp.tokens == 16 ? 4 : mp.tokens == 128 ? 1 : 0];
                     const int64_t blocks = (Ts[b] + mp.tokens - 1) / mp.tokens * (g->n / 128) * mp.split;
@@ -573,7 +514,7 @@ START_TEST(mixed_one_rule)
             f.dev.sm_count = want[i].sms;
             for (int g = 0; g < 2; g++) {
                 const plan_gemm *m = g ? g2 : g1;
-                mixed_pick mp = {-1, 0, 0, 0, 0, 0, 0};
+                mixed_pick mp = {-1, 0, 0, 0, 0};
                 dsmlpR_mixed_pick(p, &f.rt, m, want[i].T, &mp);
                 const int v = mp.tokens == 256 ? 0 : mp.tokens == 128 ? 1 : mp.tokens == 64 ? 2 : mp.tokens == 32 ? 3 : 4;
                 const int one = !g && shape < 2 && want[i].one[shape];
@@ -651,7 +592,7 @@ START_TEST(mixed_rule)
         ck_assert(!dsmlpR_gemv_skips_norm(p, &f.rt, p->steps, p->nsteps, &p->steps[ns], 2));
     }
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
-        mixed_pick mp = {-1, 0, 0, 0, 0, 0, 0};
+        mixed_pick mp = {-1, 0, 0, 0, 0};
         ck_assert_msg(dsmlpR_mixed_serves(p, &f.rt, g1, want[i].T) == want[i].first, "first GEMM at T = %lld", (long long)want[i].T);
         ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g2, want[i].T, &mp) == want[i].second, "second GEMM at T = %lld", (long long)want[i].T);
         if (!want[i].second) continue;
@@ -1007,7 +948,7 @@ START_TEST(float_narrow_rule)
         static const int64_t Ts[] = {1, 2, 3, 8, 16, 32, 33, 64, 65, 128};
         for (size_t i = 0; i < sizeof Ts / sizeof *Ts; i++) {
             const int64_t T = Ts[i];
-            mixed_pick mp = {-1, 0, 0, 0, 0, 0, 0};
+            mixed_pick mp = {-1, 0, 0, 0, 0};
             const int want2 = T > gemv && T <= PLAN_FLOAT_NARROW_MAX_T;
             ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g2, T, &mp) == want2, "layout %d, second GEMM at T = %lld", lay, (long long)T);
             if (want2) ck_assert_msg(mp.tokens == 64 && mp.kernel == g2->mixed_kernel[2], "T = %lld: %d tokens", (long long)T, mp.tokens);
@@ -1081,7 +1022,7 @@ START_TEST(float_pair_rule)
                     const int want1 = (paired || std) && T > dsmlpR_decode_top(&f.rt, g1) && PLAN_GEMM_HAS_MIXED(g1);
                     const int want2 = (paired || std || (narrow2 && T >= 2 && T <= PLAN_FLOAT_NARROW_MAX_T)) && T > dsmlpR_decode_top(&f.rt, g2) &&
                                       PLAN_GEMM_HAS_MIXED(g2);
-                    mixed_pick mp = {-1, 0, 0, 0, 0, 0, 0};
+                    mixed_pick mp = {-1, 0, 0, 0, 0};
                     ck_assert_msg(dsmlpR_mixed_pick(p, &f.rt, g1, T, &mp) == want1, "block %d, card %d, max_tokens %d: first GEMM "
                                   "at T = %lld", v, card, mt, (long long)T);
                     if (want1 && T <= 64) ck_assert_msg(mp.tokens == 64 && mp.kernel == g1->mixed_kernel[2], "T = %lld: %d tokens",
@@ -1135,7 +1076,7 @@ START_TEST(tuned_gemm_choice)
     /* the rule: cuBLASLt at T = 8, the wgmma kernels at T = 64, not past 128 */
     ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m1, 8) && dsmlpR_mixed_serves(p, &f.rt, m1, 64) && !dsmlpR_mixed_serves(p, &f.rt, m1, 200));
     picks[0][g1].use = 1, picks[3][g2].use = 0;   /* T <= 8: the first GEMM's kernel; T = 33..64: not the second's */
-    mixed_pick mp = {-1, 0, 0, 0, 0, 0, 0};
+    mixed_pick mp = {-1, 0, 0, 0, 0};
     ck_assert(dsmlpR_mixed_pick(p, &f.rt, m1, 8, &mp) && mp.tokens == 64 && mp.kernel == m1->mixed_kernel[2]);
     ck_assert(dsmlpR_mixed_serves(p, &f.rt, m1, 3));   /* the wide decode GEMV (T = 3..4) is off on an H200 */
     ck_assert(!dsmlpR_mixed_serves(p, &f.rt, m1, 2));   /* the decode GEMV still comes first */
@@ -2095,7 +2036,6 @@ int main(void)
     tcase_add_test(tc, float_narrow_rule);
     tcase_add_test(tc, float_pair_rule);
     tcase_add_test(tc, split_scratch_size);
-    tcase_add_test(tc, stream_k_rule);
     tcase_add_test(tc, tuned_gemm_choice);
     tcase_add_test(tc, explain_text);
     tcase_add_test(tc, route_norm_own_kernel);

@@ -127,7 +127,6 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
                         "Q_NAME", quant == 1 ? "int8" : quant == 2 ? "fp8 e4m3" : dsmlp_dtype_name(qt),
                         "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
                         "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "BK", bks, "SMEM", sm, "TOK", tok, "MINB", mb, "XSTAGE", xstage,
-                        "SK", PLAN_MIXED_SK_BUILT(s->n / EMIT_MIXED_ROWS) ? "1" : "0",
                         "REGS_PRODUCER", rp, "REGS_CONSUMER", rc,
                         "PREFETCH", EMIT_MIXED_PREFETCHES(quant, s->tokens) ? "1" : "0",
                         "GATED", s->gated ? "1" : "0", "WMN", s->io && !quant ? "1" : "0", "GACT", s->gated ? dsmlpC_emit_act_fn(s->gact) : "ds_relu",

@@ -99,11 +99,6 @@ typedef enum plan_epilogue {
 #define PLAN_FLOAT_PAIR_MAX_DRAM_GBS 4000
 #define PLAN_FLOAT_PAIR(m) ((m)->pair_rows > 0)
 #define PLAN_MIXED_SPLIT_MAX 8   /* the runtime splits k over a cluster of at most this many blocks (portable size) */
-/* Mixed-input kernels carry the stream-K walk (templates/mixed.cu, exec_mixed.c stream_k_blocks) where their GEMM has
-** at least this many row tiles of 128: fewer are split over clusters instead, and the walk's code cost the narrow
-** 64-token fp8 kernels a spilled register */
-#define PLAN_MIXED_SK_MIN_TILES 64
-#define PLAN_MIXED_SK_BUILT(row_tiles) ((row_tiles) >= PLAN_MIXED_SK_MIN_TILES)
 
 /* d[T,n] = x[T,k] · W  (+ bias[n] and activation per epi)  (+ c[T,n] if c >= 0,
 ** via cuBLASLt beta = 1; c may equal d for in place). */

@@ -47,32 +47,6 @@ static int fills_three_quarters(const exec_state *rt, int64_t blocks)
     return blocks * 4 >= (int64_t)rt->dev->sm_count * 3;
 }
 
-/* Whether the stream-K rule below (mode) takes the walk for `rows` row tiles on `slots` block slots (its scratch aside) */
-static int stream_k_wanted(int mode, int64_t rows, int slots)
-{
-    const int64_t waves = (rows + slots - 1) / slots;
-    if (mode == 0 || !PLAN_MIXED_SK_BUILT(rows) || rows % slots == 0) return 0;
-    return mode == 2 || rows * 10 < waves * slots * 9;
-}
-
-/* Stream-K (templates/mixed.cu): a launch of one token tile without a k split whose row tiles fill the last wave of
-** resident blocks less than 9/10 (SwiGLU-4096's gated first GEMM: 224 tiles on an H100's 264 two-a-SM slots at T <= 64,
-** on its 132 one-a-SM slots at T = 65..256) runs its first D = rows - rows % slots tiles whole, one block each, and
-** the other rows % slots tiles' k blocks shared evenly by a wave of `slots` more blocks, so every SM does the same
-** work: the last wave no longer leaves SMs idle. A stream-K block holds at most one tile's worth of k blocks (the
-** rest are fewer than the slots), so at most a tile's later part, whose sums it pushes to the split scratch, and the
-** first part of the next tile, whose owner adds the later parts in block order. The owners wait for later blocks
-** only: with no more stream-K blocks than slots, they are resident once the whole tiles' blocks are done. Mode 2
-** (mixed_stream_k 2, the tests) wherever a wave is not full. Returns the stream-K blocks (0: none), D in *dp. */
-static int stream_k_blocks(const exec_state *rt, int mode, int64_t rows, int slots, int tokens, int *dp)
-{
-    if (!stream_k_wanted(mode, rows, slots)) return 0;
-    if ((size_t)slots * (size_t)tokens * EMIT_MIXED_ROWS * sizeof(float) > rt->split_sums || (size_t)slots > rt->split_flags)
-        return 0;
-    *dp = (int)(rows / slots * slots);
-    return slots;
-}
-
 /* The first lines of each weight row a launch's blocks ask L2 for at entry, before griddepcontrol.wait
 ** (templates/mixed.cu ds_prefetch_first, in the kernels EMIT_MIXED_PREFETCHES names): the copy engine's first
 ** stages then find them there or on their way. Measured on an H100 (bench/RESULTS.md, sixtieth session), lines a row
@@ -189,12 +163,9 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     }
     int cluster = split;
     if (two && (rt->two_groups == 2 || (rt->two_groups == 1 && two * 4 >= split * 5))) split = two, cluster = two / 2;
-    int dp = 0;
-    const int sk = tiles == 1 && split == 1 ? stream_k_blocks(rt, rt->stream_k, base, slots, tok, &dp) : 0;
     if (out) {
         out->kernel = kern, out->tokens = tok, out->split = split, out->cluster = cluster;
-        out->sk = sk, out->grid_y = sk ? dp + sk : (int)(base / tiles);
-        out->prefetch_lines = prefetch_lines(g, tok, sk ? dp + sk : base * split, slots);
+        out->prefetch_lines = prefetch_lines(g, tok, base * split, slots);
     }
     if (p->mixed_mode == 2 || tuned == 1) return 1;
     /* The rule (mixed_gemm = 1): the grid fills 7/10 of the SMs; above T = 512 the token tiles are at least 3/4 full
@@ -286,18 +257,7 @@ dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_stat
     const cuda_api *cu = rt->dev->cu;
     /* Two groups split k in 4 or more, so a launch has at most a quarter of the resident blocks as tiles (and at
     ** most the tiles of max_tokens): H200, 4096-wide GEMMs, 128 KiB a tile of 256 tokens, 33 tiles: 4.1 MiB. */
-    /* Stream-K: a part of a tile for each block of a wave (its tokens x 128 floats) and a flag each, where a wave of
-    ** the kernel's row tiles would take it (17.3 MiB for the 256-token kernels of SwiGLU-4096 on an H100). */
     size_t sums = 0, flags = 0;
-    for (int i = 0; rt->stream_k && i < p->nkernels; i++) {
-        const plan_kernel *k = &p->kernels[i];
-        if (k->kind != KERN_MIXED || k->rows_per_block < 1) continue;
-        const int slots = block_slots(rt, &rt->kern[i]);
-        if (!stream_k_wanted(rt->stream_k, k->grid_x, slots)) continue;
-        const size_t b = (size_t)slots * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float);
-        if (b > sums) sums = b;
-        if ((size_t)slots > flags) flags = (size_t)slots;
-    }
     for (int i = 0; rt->two_groups && i < p->nkernels; i++) {
         const plan_kernel *k = &p->kernels[i];
         if (k->kind != KERN_MIXED || k->rows_per_block < 1) continue;
@@ -316,8 +276,7 @@ dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_stat
     if (r == CUDA_SUCCESS) r = cu->cuCtxSynchronize();
     if (r != CUDA_SUCCESS)
         return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': %zu bytes for the mixed-input GEMMs' split partial sums: %s "
-                              "(DSMLP_MIXED_TWO_GROUPS=0 and DSMLP_MIXED_STREAM_K=0 need none)", p->graph_name, bytes,
-                              dsmlpR_cuda_api_errstr(r));
+                              "(DSMLP_MIXED_TWO_GROUPS=0 needs none)", p->graph_name, bytes, dsmlpR_cuda_api_errstr(r));
     rt->split_sums = sums, rt->split_flags = flags;
     return DSMLP_OK;
 }
@@ -415,9 +374,9 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     /* two groups: the plan's split scratch (partial sums, then flags) */
     CUdeviceptr sums = rt->split_scratch, flags = sums ? sums + rt->split_sums : 0;
     int cluster = mp->cluster;
-    int lines = mp->prefetch_lines, sk = mp->sk;
+    int lines = mp->prefetch_lines;
     void *args[] = {&tx, &tq, &TT, &rt->ptr[d], g->mixed_scales >= 0 ? &rt->ptr[g->mixed_scales] : &none, bias >= 0 ? &rt->ptr[bias] : &none,
-                    !act && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster, &rt->ptr[g->mixed_q], &lines, &sk};
+                    !act && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster, &rt->ptr[g->mixed_q], &lines};
     const int64_t tiles = (T + mp->tokens - 1) / mp->tokens;
     if (tiles > 2147483647)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 2^31 - 1 token tiles", what, (long long)T);
@@ -434,15 +393,15 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     if (mp->split > 1 || pdl) {
         CUlaunchAttribute at[3];
         CUlaunchConfig cfg;
-        launch_config(&cfg, at, k, (unsigned)tiles, (unsigned)mp->grid_y, (unsigned)mp->split, (unsigned)mp->cluster, pdl, st);
+        launch_config(&cfg, at, k, (unsigned)tiles, (unsigned)k->grid_x, (unsigned)mp->split, (unsigned)mp->cluster, pdl, st);
         r = cu->cuLaunchKernelEx(&cfg, rt->kern[mp->kernel].fn, args, NULL);
     } else {
-        r = cu->cuLaunchKernel(rt->kern[mp->kernel].fn, (unsigned)tiles, (unsigned)mp->grid_y, 1, (unsigned)k->threads, 1, 1,
+        r = cu->cuLaunchKernel(rt->kern[mp->kernel].fn, (unsigned)tiles, (unsigned)k->grid_x, 1, (unsigned)k->threads, 1, 1,
                                (unsigned)k->smem_bytes, st, args, NULL);
     }
     if (r != CUDA_SUCCESS)
         return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "%s: launch of %s (grid %lld x %d x %d, clusters of %d, block %d, smem %zu) "
-                              "failed: %s%s", what, k->name, (long long)tiles, mp->grid_y, mp->split, mp->cluster, k->threads,
+                              "failed: %s%s", what, k->name, (long long)tiles, k->grid_x, mp->split, mp->cluster, k->threads,
                               k->smem_bytes, dsmlpR_cuda_api_errstr(r),
                               mp->cluster < mp->split ? " (a cooperative launch of two groups of clusters: "
                                                         "DSMLP_MIXED_TWO_GROUPS=0 runs one cluster a tile)" : "");

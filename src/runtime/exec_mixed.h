@@ -8,11 +8,9 @@
 /* How a GEMM step's mixed-input GEMM runs at T: which of its kernels (PLAN_MIXED_TOKENS tokens per block), over how
 ** many blocks k is split (1: none) and in clusters of how many (split: one cluster a tile; split / 2: two groups, the
 ** first handing its sums to the second through the plan's split scratch), and how many 128-byte lines of each weight
-** row its blocks ask L2 for at entry (0: none); stream-K (sk > 0, one token tile, no split): the grid's last sk blocks
-** share the k blocks of the row tiles past the first grid_y - sk, which the blocks before them take whole. */
+** row its blocks ask L2 for at entry (0: none). */
 typedef struct mixed_pick {
     int kernel, tokens, split, cluster, prefetch_lines;
-    int sk, grid_y;
 } mixed_pick;
 /* 1 when GEMM step g runs its mixed-input kernel at T on this device (the plan's mixed_mode and the rule in
 ** exec_mixed.c), with how in *out (may be NULL), else 0. */
@@ -35,8 +33,8 @@ int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T);
 ** 2..PLAN_MIXED_SPLIT_MAX of its blocks fit at once: the GPCs' SM counts decide, 132 SMs need not hold 33 clusters of
 ** 4), from the driver's occupancy queries at load. */
 void dsmlpR_mixed_occupancy(const plan *p, exec_state *rt, int k);
-/* Allocates and zeroes rt->split_scratch for the k splits in two groups and for stream-K (after the occupancy
-** queries), unless the context's mixed_two_groups and mixed_stream_k are 0 or the plan has no mixed-input kernel. */
+/* Allocates and zeroes rt->split_scratch for the k splits in two groups (after the occupancy queries), unless the
+** context's mixed_two_groups is 0 or the plan has no mixed-input kernel. */
 dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_state *rt);
 /* 1 when dequant step d of steps[0, n) need not run at T: every GEMM step reading its output reads the codes. */
 int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *d,

@@ -477,7 +477,7 @@ static void tune_lt(tuner *t, int b, exec_pick *pk)
         const int64_t top = dsmlpR_decode_top(t->rt, &s->gemm);   /* the decode GEMVs serve up to it */
         if (top >= lo) lo = top + 1;
         if (lo < bk->tmin) lo = bk->tmin;
-        char la[PLAN_NAME_MAX + 128], lz[PLAN_NAME_MAX + 128];
+        char la[PLAN_NAME_MAX + 64], lz[PLAN_NAME_MAX + 64];
         if (lo > hi || (!strstr(gemm_kernel_at(p, t->rt, &s->gemm, lo, la, sizeof la), "cuBLASLt") &&
                         !strstr(gemm_kernel_at(p, t->rt, &s->gemm, hi, lz, sizeof lz), "cuBLASLt")))
             continue;
@@ -649,11 +649,6 @@ static const char *gemm_kernel_at(const plan *p, const exec_state *rt, const pla
     mixed_pick mp;
     if (dsmlpR_mixed_pick(p, rt, g, T, &mp)) {
         const char *name = p->kernels[mp.kernel].name;
-        if (mp.sk) {
-            snprintf(buf, n, "%s (stream-K: %d row tiles whole, the other %d tiles' k blocks shared by %d blocks)", name,
-                     mp.grid_y - mp.sk, (int)(p->kernels[mp.kernel].grid_x - (mp.grid_y - mp.sk)), mp.sk);
-            return buf;
-        }
         if (mp.split == 1) return name;
         if (mp.cluster == mp.split) snprintf(buf, n, "%s (k split in %d: a cluster a tile)", name, mp.split);
         else snprintf(buf, n, "%s (k split in %d: two groups of clusters of %d)", name, mp.split, mp.cluster);
@@ -673,7 +668,7 @@ static void print_main_gemms(FILE *f, const plan *p, const exec_state *rt, int b
         const exec_gemm_pick *g = rt->pick[b].gemm ? &rt->pick[b].gemm[i] : NULL;
         if (s->kind != STEP_GEMM) continue;
         if (PLAN_GEMM_HAS_MIXED(&s->gemm)) {   /* its kernel, then (below) cuBLASLt's algorithm where that serves */
-            char la[PLAN_NAME_MAX + 128], lz[PLAN_NAME_MAX + 128];
+            char la[PLAN_NAME_MAX + 64], lz[PLAN_NAME_MAX + 64];
             const char *a = gemm_kernel_at(p, rt, &s->gemm, lo, la, sizeof la), *z = gemm_kernel_at(p, rt, &s->gemm, hi, lz, sizeof lz);
             fprintf(f, "      [%d] %s: %s", i, s->label, a);
             if (strcmp(a, z)) fprintf(f, " at T = %lld, %s at T = %lld", (long long)lo, z, (long long)hi);

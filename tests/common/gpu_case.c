@@ -53,14 +53,13 @@ dsmlp_ctx *gu_ctx_sm90(const char *what)
     return ctx_sm90(&o, what);
 }
 
-dsmlp_ctx *gu_ctx_wgmma_pinned(const char *what, int force)
+dsmlp_ctx *gu_ctx_wgmma_pinned(const char *what, int two_groups)
 {
     dsmlp_ctx_options o;
     dsmlp_ctx_options_default(&o);
     dsmlp_ctx_options_from_env(&o);
     o.mixed_gemm = 2, o.stream_max_tokens = 0;
-    if (force == GU_TWO_GROUPS) o.mixed_two_groups = 2;
-    if (force == GU_STREAM_K) o.mixed_stream_k = 2;
+    if (two_groups) o.mixed_two_groups = 2;
     return ctx_sm90(&o, what);
 }
 

@@ -95,11 +95,9 @@ double       gu_case_check(gu_case *c, int64_t T, dsmlp_status *status);
 ** suite's store; returns how many. */
 int          gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncfg, int64_t max_tokens);
 /* A context with the mixed-input (wgmma) kernels pinned at every T (mixed_gemm = 2) and no weight-streaming route, the
-** reference on all cores; NULL (a note naming what, printed) where the device is not sm_90. force: 0 the rule's way;
-** GU_TWO_GROUPS their k splits in two groups of clusters wherever those fit (mixed_two_groups = 2); GU_STREAM_K the
-** stream-K walk wherever a launch of one token tile leaves a wave part-filled (mixed_stream_k = 2). */
-enum { GU_TWO_GROUPS = 1, GU_STREAM_K = 2 };
-dsmlp_ctx   *gu_ctx_wgmma_pinned(const char *what, int force);
+** reference on all cores; NULL (a note naming what, printed) where the device is not sm_90. two_groups: their k splits
+** in two groups of clusters wherever those fit (mixed_two_groups = 2), else as the rule says. */
+dsmlp_ctx   *gu_ctx_wgmma_pinned(const char *what, int two_groups);
 /* The same with the options as the environment leaves them (the rule, the tuner's choices). */
 dsmlp_ctx   *gu_ctx_sm90(const char *what);
 

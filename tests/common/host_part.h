@@ -1,6 +1,6 @@
 /*
 ** host_part.h — a part of a generated kernel's source (templates/mixed.cu) compiled by g++ on the host with a
-** harness around it, so a CPU test can call the kernel's own arithmetic (its L2 prefetch lines, its stream-K walk);
+** harness around it, so a CPU test can call the kernel's own arithmetic (its L2 prefetch lines);
 ** and the 4096-wide plans those tests read the kernels of.
 */
 #ifndef DSMLP_HOST_PART_H

@@ -202,11 +202,6 @@ static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated,
         ck_assert_msg(gu_count(text, "two groups of clusters") > 0, "%s: no k split in two groups:\n%s", desc, text);
         free(text);
     }
-    if (dsmlp_ctx_get_options(ctx)->mixed_stream_k == 2) {   /* forced: the first GEMM (64 row tiles or more) so */
-        TU_OK(ctx, dsmlp_plan_route_text(c.pl, &text));
-        ck_assert_msg(gu_count(text, "stream-K") > 0, "%s: no stream-K launch:\n%s", desc, text);
-        free(text);
-    }
     gu_case_close(&c);
 }
 
@@ -282,7 +277,7 @@ END_TEST
 ** name the two groups. */
 START_TEST(mixed_two_groups)
 {
-    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the mixed-input GEMM in two groups", GU_TWO_GROUPS);
+    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the mixed-input GEMM in two groups", 1);
     if (!ctx) return;
     precompile_mixed(ctx);
     gu_tally ty = {0};
@@ -295,31 +290,6 @@ START_TEST(mixed_two_groups)
         if (!layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], 0, 5120, 2048, h5120_Ts, sizeof h5120_Ts / sizeof *h5120_Ts);
     }
     gu_tally_print(&ty, "mixed-input GEMMs, k splits in two groups: int8/fp8 x scale layouts x gated x T", ctx);
-    ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
-    dsmlp_ctx_free(ctx);
-}
-END_TEST
-
-/* The stream-K walk (exec_mixed.c stream_k_blocks, templates/mixed.cu ds_sk_segments) wherever a launch of one token
-** tile leaves a wave of resident blocks part-filled (mixed_stream_k = 2; the rule takes it under 9/10 full): the first
-** GEMM of hidden 1024, I 16384 (128 row tiles: the one-a-SM twins at T = 3..64, 128- and 256-token blocks at 100 and
-** 200, each a wave of 132 stream-K blocks sharing 128 tiles' k blocks, most tiles split over two blocks), and gated
-** I 16384 ([up | gate] 32768 rows: 256 tiles; two-a-SM 16- / 32-token blocks at T = 3 / 33, 264 stream-K blocks; at
-** 100 and 250 132 whole tiles, then 132 blocks sharing the other 124), int8 and fp8 with and without gate scales.
-** The route text must name stream-K. */
-START_TEST(mixed_stream_k)
-{
-    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the mixed-input GEMM in stream-K", GU_STREAM_K);
-    if (!ctx) return;
-    gu_tally ty = {0};
-    static const int64_t Ts[] = {3, 17, 64, 100, 200}, gTs[] = {3, 33, 100, 250};
-    for (int k = 0; k < nlayouts; k++) {
-        if (!one_layout(k)) continue;
-        if (!layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], 0, 1024, 16384, Ts, sizeof Ts / sizeof *Ts);
-        run_mixed(ctx, &ty, &layouts[k], 1, 1024, 16384, gTs, sizeof gTs / sizeof *gTs);
-    }
-    gu_tally_print(&ty, "mixed-input GEMMs, stream-K: int8/fp8 x scale layouts x gated x T", ctx);
-    ck_assert_int_gt(ty.cases, 0);
     ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
     dsmlp_ctx_free(ctx);
 }
@@ -474,10 +444,6 @@ static Suite *make(void)
     tcase_set_timeout(m2, 900);
     tcase_add_test(m2, mixed_two_groups);
     suite_add_tcase(s, m2);
-    TCase *mk = tcase_create("mixed_stream_k");   /* CK_RUN_CASE=mixed_stream_k */
-    tcase_set_timeout(mk, 900);
-    tcase_add_test(mk, mixed_stream_k);
-    suite_add_tcase(s, mk);
     return s;
 }
 

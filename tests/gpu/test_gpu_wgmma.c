@@ -39,33 +39,22 @@ static void config(const wcase *w, dsmlp_layout layout, dsmlp_mlp_config *c)
     c->norm_bias = w->bias && w->norm == DSMLP_NORM_LAYERNORM;
 }
 
-/* The stream-K cases: first GEMMs of 128 row tiles (GELU I 16384) and 256 ([up | gate] of I 16384), which carry the
-** walk (64 row tiles or more) and leave a wave part-filled on a 132-SM card at every width */
-static const wcase sk_cases[] = {
-    {"gelu f16 LN bias", DSMLP_F16, DSMLP_MLP_GELU, DSMLP_NORM_LAYERNORM, 1, 1024, 16384},
-    {"swiglu bf16 RMS", DSMLP_BF16, DSMLP_MLP_GATED_SILU, DSMLP_NORM_RMSNORM, 0, 1024, 16384},
-};
-
-/* force: GU_TWO_GROUPS, k split in two groups of clusters wherever they fit (mixed_two_groups = 2), which the route
-** text of each block whose second GEMM's k is 2048 or more must name; GU_STREAM_K, the stream-K walk wherever a wave is
-** part-filled (mixed_stream_k = 2) on sk_cases, which the route text must name */
-static void every_T(int force)
+/* two_groups: k split in two groups of clusters wherever they fit (mixed_two_groups = 2), which the route text of
+** each block whose second GEMM's k is 2048 or more must name */
+static void every_T(int two_groups)
 {
-    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the wgmma kernels on float weights", force);
+    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the wgmma kernels on float weights", two_groups);
     if (!ctx) return;
-    const int two_groups = force == GU_TWO_GROUPS, sk = force == GU_STREAM_K;
-    const wcase *cs = sk ? sk_cases : cases;
-    enum { NMAX = sizeof cases / sizeof *cases };
-    const int N = sk ? (int)(sizeof sk_cases / sizeof *sk_cases) : NMAX;
-    dsmlp_mlp_config cfg[2 * NMAX];
-    for (int i = 0; i < N; i++) config(&cs[i], DSMLP_LAYOUT_OUT_IN, &cfg[i]), config(&cs[i], DSMLP_LAYOUT_IN_OUT, &cfg[N + i]);
+    enum { N = sizeof cases / sizeof *cases };
+    dsmlp_mlp_config cfg[2 * N];
+    for (int i = 0; i < N; i++) config(&cases[i], DSMLP_LAYOUT_OUT_IN, &cfg[i]), config(&cases[i], DSMLP_LAYOUT_IN_OUT, &cfg[N + i]);
     printf("precompiled %d distinct kernels\n", gu_precompile(ctx, cfg, 2 * N, 300));
     gu_tally ty = {0};
     for (int i = 0; i < 2 * N; i++) {
-        const int gated = cs[i % N].act == DSMLP_MLP_GATED_SILU || cs[i % N].act == DSMLP_MLP_GATED_GELU;
+        const int gated = cases[i % N].act == DSMLP_MLP_GATED_SILU || cases[i % N].act == DSMLP_MLP_GATED_GELU;
         char desc[100];
-        snprintf(desc, sizeof desc, "%s H=%lld I=%lld %s", cs[i % N].name, (long long)cs[i % N].H,
-                 (long long)cs[i % N].I, i < N ? "[out,in]" : "[in,out]");
+        snprintf(desc, sizeof desc, "%s H=%lld I=%lld %s", cases[i % N].name, (long long)cases[i % N].H,
+                 (long long)cases[i % N].I, i < N ? "[out,in]" : "[in,out]");
         gu_case c;
         dsmlp_status st = gu_case_open(&c, ctx, &cfg[i], 300, desc);
         ck_assert_msg(st == DSMLP_OK, "%s: %s", desc, dsmlp_last_error(ctx));
@@ -75,14 +64,9 @@ static void every_T(int force)
         ck_assert_msg(!gated == !strstr(text, "gated: its kernels also apply the gated step"),
                       "%s: the first GEMM's wgmma kernels %s apply the gating:\n%s", desc, gated ? "do not" : "wrongly", text);
         free(text);
-        if (two_groups && cs[i % N].I >= 2048) {
+        if (two_groups && cases[i % N].I >= 2048) {
             TU_OK(ctx, dsmlp_plan_route_text(c.pl, &text));
             ck_assert_msg(gu_count(text, "two groups of clusters") > 0, "%s: no k split in two groups:\n%s", desc, text);
-            free(text);
-        }
-        if (sk) {
-            TU_OK(ctx, dsmlp_plan_route_text(c.pl, &text));
-            ck_assert_msg(gu_count(text, "stream-K") > 0, "%s: no stream-K launch:\n%s", desc, text);
             free(text);
         }
         for (size_t t = 0; t < sizeof Ts / sizeof *Ts; t++) {
@@ -110,13 +94,7 @@ END_TEST
 
 START_TEST(float_weights_two_groups)
 {
-    every_T(GU_TWO_GROUPS);
-}
-END_TEST
-
-START_TEST(float_weights_stream_k)
-{
-    every_T(GU_STREAM_K);
+    every_T(1);
 }
 END_TEST
 
@@ -178,7 +156,6 @@ static Suite *make(void)
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, float_weights_every_T);
     tcase_add_test(tc, float_weights_two_groups);
-    tcase_add_test(tc, float_weights_stream_k);
     suite_add_tcase(s, tc);
     TCase *tt = tcase_create("tune");
     tcase_set_timeout(tt, 300);
