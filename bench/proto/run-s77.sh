@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Historical: the walk was removed in 2c1b89b, measured slower; to rerun, git apply bench/proto/mixed-stream-k-walk.patch first.)
 # Seventieth session, first call (~350-450 s on an H100): the stream-K walk (the working tree: exec_mixed.c
 # stream_k_blocks, templates/mixed.cu ds_sk_segments) by its rule (DSMLP_MIXED_STREAM_K=1; the default is 0) against the
 # same binary with it off (=0), SwiGLU-4096 int8 / bf16 / fp8, two rounds, the order alternated (WITH_MAIN=1: main,

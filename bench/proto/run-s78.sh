@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Historical: the walk was removed in 2c1b89b, measured slower; to rerun, git apply bench/proto/mixed-stream-k-walk.patch first.)
 # Seventy-first session, second call (~250 s on an H100): run-s77.sh found the code kernels' stream-K walk hanging
 # (the 64-k cross-stage loop left a segment's second-to-last stage unreleased, so the producer waited for ever in the
 # next segment; fixed in templates/mixed.cu). Again: stream-K by its rule (DSMLP_MIXED_STREAM_K=1) against off (=0),
