@@ -300,6 +300,7 @@ __global__ void to_slabs(signed char *t, const signed char *w, long I)
 }
 
 // ---- host ---------------------------------------------------------------------------------------------------------
+static bool g_p1;      // `p1`: GEMM 1 alone (phase 1 of the two-kernel form) against W1's read stream (72nd session)
 static bool g_quick;   // `quick`: only the forms still in the running (RESULTS, forty-eighth session)
 static float h2f(__half v) { return __half2float(v); }
 static float rnd16(double v) { return __half2float(__float2half_rn((float)v)); }
@@ -437,7 +438,7 @@ static int run(const char *name, long I)
     };
     const float tr = time_graph(st, e_read);
     printf("| %s | %d | read stream (%.1f MB) | %.1f us | 1.00x | %.2f TB/s | |\n", name, TT, bytes / 1e6, tr, bytes / tr * 1e-6);
-    if constexpr (TT <= 4 && WK == 0) {   // the f16-pair kernels on codes (their x / h in static shared memory: 48 KiB)
+    if constexpr (TT <= 4 && WK == 0) if (!g_p1) {   // the f16-pair kernels on codes (their x / h in static shared memory: 48 KiB)
         row("fused, scalar reds", [&](cudaStream_t s) { fused<TT, GATED, 0><<<nb, THREADS, 0, s>>>(p, y, acc, count); }, true, tr);
         row("fused, v4 reds", [&](cudaStream_t s) { fused<TT, GATED, 1><<<nb, THREADS, 0, s>>>(p, y, acc, count); }, true, tr);
         row("fused, v4 reds, W2 slabs", [&](cudaStream_t s) { fused<TT, GATED, 1, true><<<nb, THREADS, 0, s>>>(p, y, acc, count); }, true, tr);
@@ -469,6 +470,20 @@ static int run(const char *name, long I)
         q.count = cnt, q.I = I, q.T = TT, q.w2r = w2r, q.hg = hg, q.epoch = epoch;
         tc_blk qf = q;
         qf.w1 = w1f, qf.w2 = w2f;
+        if (g_p1) {   // GEMM 1 alone: the norm, W1 in fragment order on mma.sync, the activation, h to global
+            auto k1 = tc_phase1<H, NT, GATED, WK>;
+            CK(cudaFuncSetAttribute(k1, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)SM));
+            const double b1 = (double)N1 * H * WB;
+            auto e_read1 = [&](cudaStream_t s) {
+                read_stream<<<132 * 4, 512, 0, s>>>((const uint4 *)w1, N1 * H * WB / 16, (const uint4 *)w1, 0, sink);
+            };
+            const float r0 = time_graph(st, e_read1), r1 = time_graph(st, e_read1);
+            auto e_p1 = [&](cudaStream_t s) { k1<<<nb, TC_THREADS, SM, s>>>(qf); };
+            const float p0 = time_graph(st, e_p1), p1 = time_graph(st, e_p1);
+            printf("| %s | %d | W1 read stream %.1f / %.1f us (%.2f TB/s) | phase 1 alone (%d blocks of %d) %.1f / %.1f us (%.2f TB/s) | %.2fx read |\n", name, TT,
+                   r0, r1, b1 / std::min(r0, r1) * 1e-6, nb, TC_THREADS, p0, p1, b1 / std::min(p0, p1) * 1e-6, std::min(p0, p1) / std::min(r0, r1));
+            return errors;
+        }
         // one form: fused_tc<RED, FRAG> (as integral constants), its shared memory allowed, timed as a row
         auto form = [&](auto red, auto frag, const char *label, bool checked) {
             constexpr int RD = decltype(red)::value;
@@ -625,6 +640,7 @@ int main(int argc, char **argv)
 {
     const bool quick = argc > 1 && !strcmp(argv[1], "quick");   // a few blocks: the tensor-core forms' costs
     g_quick = quick;
+    g_p1 = argc > 1 && !strcmp(argv[1], "p1");
     setvbuf(stdout, nullptr, _IOLBF, 0);   // each row reaches the log as it is printed (a hung form still leaves the rest)
     cudaDeviceProp pr;
     CK(cudaGetDeviceProperties(&pr, 0));
@@ -632,6 +648,16 @@ int main(int argc, char **argv)
     proto_init();
     printf("| block | T | kernel | us (two timings) | x read | weights TB/s | check |\n|---|---|---|---|---|---|---|\n");
     int errors = 0;
+    if (g_p1) {   // `p1 [N]`: all rows, or only the N-th (1-based: for ncu)
+        const int only = argc > 2 ? atoi(argv[2]) : 0;
+        if (!only || only == 1) errors += run<3, false>("GELU-4096 int8", 16384);
+        if (!only || only == 2) errors += run<8, false>("GELU-4096 int8", 16384);
+        if (!only || only == 3) errors += run<16, false>("GELU-4096 int8", 16384);
+        if (!only || only == 4) errors += run<8, true>("SwiGLU-4096 int8", 14336);
+        if (!only || only == 5) errors += run<8, false, 1>("GELU-4096 fp8", 16384);
+        if (!only || only == 6) errors += run<8, false, 2>("GELU-4096 f16", 16384);
+        return 0;
+    }
     if (quick) {
         errors += run<1, false>("GELU-4096 int8", 16384);
         errors += run<8, false>("GELU-4096 int8", 16384);
