@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seventy-second session, second call (~60 s): run-s80.sh's probe with the codes read where a fragment-order layout
-# (a warp's 16 rows x 256 k contiguous: 512 bytes a load) would hold them (DSMLP_PROTO_LFRAG=1). First call's text: PROBE with wrong results on purpose (bench/proto/mixed-ldg-codes.patch, applied in
+# (a warp's 16 rows x 256 k contiguous: 512 bytes a load) would hold them (DSMLP_PROTO_LFRAG=1). First call's text: PROBE with wrong results on purpose (bench/proto/mixed-ldg-codes-xs.patch, applied in
 # this build): the 16/32-token one-a-SM code kernels load their codes from global memory straight into registers
 # (DSMLP_PROTO_LDGQ=n: n k blocks of 256 in registers, n - 1 in flight; the copy engine brings x only), with every
 # code GEMM on its one-a-SM twin (the second GEMMs 32 tiles x 4). Controls: main, and the twins alone
