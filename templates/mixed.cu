@@ -237,7 +237,6 @@ __device__ __forceinline__ void ds_mma64(float (&d)[DS_TOK / 2], const unsigned 
 {
     ds_fence(d);
     asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-#pragma unroll
     // One descriptor, its start address field (bytes / 16) stepped by 32 bytes a k16 step: shared addresses are
     // below 2^18, so no carry leaves the 14-bit field. Built four times, ptxas spent 5 uniform instructions on each
     // (~20 of ~94 issue slots a thread per 64 k).
