@@ -337,6 +337,50 @@ int main()
                    (const unsigned char *)W2 + (i % COPIES) * WBYTES, (long long)H, (long long)I, L, hold, O, sink,
                    (const unsigned char *)nullptr, 0LL, 0, 0, 0);
         };
+        if (getenv("DIAG") && hold == 0) {   // seventy-second session: why GEMM2's split stream is slower (copy-only)
+            CUtensorMap tw2f[COPIES], tw1g[COPIES];   // W2's bytes as GEMM1's shape, W1's as GEMM2's
+            for (int c = 0; c < COPIES; c++) {
+                tw2f[c] = tmap(W2 + c * WBYTES, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, I, H, QW, ROWS, CU_TENSOR_MAP_SWIZZLE_128B);
+                tw1g[c] = tmap(W1 + c * WBYTES, CU_TENSOR_MAP_DATA_TYPE_UINT8, 1, H, I, QW, ROWS, CU_TENSOR_MAP_SWIZZLE_128B);
+            }
+            auto shape1 = [&](const CUtensorMap *tw, unsigned char *W, int i) {
+                launch(g4, dim3(I / ROWS, 1), dim3(1, 1, 1), smem_of(4), true, tw[i % COPIES], tx1, (const unsigned char *)W + (i % COPIES) * WBYTES,
+                       (long long)I, (long long)H, L, 0, Hb, sink, (const unsigned char *)nullptr, 0LL, 0, 0, 0);
+            };
+            auto shape2 = [&](const CUtensorMap *tw, unsigned char *W, int i, bool cl) {
+                launch(cl ? g44 : g4, dim3(H / ROWS, 4), dim3(1, cl ? 4 : 1, 1), smem_of(4), true, tw[i % COPIES], tx2,
+                       (const unsigned char *)W + (i % COPIES) * WBYTES, (long long)H, (long long)I, L, 0, O, sink,
+                       (const unsigned char *)nullptr, 0LL, 0, 0, 0);
+            };
+            auto g21 = gemm_k<2, 1>;
+            auto g42 = gemm_k<4, 2>;
+            CK(cudaFuncSetAttribute(g21, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_of(2)));
+            CK(cudaFuncSetAttribute(g42, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_of(4)));
+            auto shape2k = [&](auto k, int stages, int split, int cl, int i) {
+                launch(k, dim3(H / ROWS, split), dim3(1, cl, 1), smem_of(stages), true, tw2[i % COPIES], tx2,
+                       (const unsigned char *)W2 + (i % COPIES) * WBYTES, (long long)H, (long long)I, L, 0, O, sink,
+                       (const unsigned char *)nullptr, 0LL, 0, 0, 0);
+            };
+            for (int r = 0; r < 2; r++) {
+                const double e1 = per_launch_us([&](int i) { shape2k(g2, 2, 7, 7, i); });
+                const double e2 = per_launch_us([&](int i) { shape2k(g21, 2, 7, 1, i); });
+                const double e3 = per_launch_us([&](int i) { shape2k(g42, 4, 4, 2, i); });
+                const double e4 = per_launch_us([&](int i) { shape2k(g21, 2, 8, 1, i); });
+                printf("diag r%d: GEMM2 x7 two a SM: clusters of 7 %6.2f us, no clusters %6.2f | x4 one a SM in clusters of 2 %6.2f | "
+                       "x8 two a SM, no clusters %6.2f\n", r, e1, e2, e3, e4);
+            }
+            for (int r = 0; r < 2; r++) {
+                const double d1 = per_launch_us([&](int i) { shape1(tw1, W1, i); });
+                const double d2 = per_launch_us([&](int i) { shape1(tw2f, W2, i); });
+                const double d3 = per_launch_us([&](int i) { shape2(tw2, W2, i, true); });
+                const double d4 = per_launch_us([&](int i) { shape2(tw2, W2, i, false); });
+                const double d5 = per_launch_us([&](int i) { shape2(tw1g, W1, i, true); });
+                const double d6 = per_launch_us([&](int i) { shape2(tw1g, W1, i, false); });
+                printf("diag r%d: GEMM1 shape on W1 %6.2f us, on W2 %6.2f | GEMM2 shape x4 on W2: clusters %6.2f, no clusters %6.2f | "
+                       "on W1: clusters %6.2f, no clusters %6.2f\n", r, d1, d2, d3, d4, d5, d6);
+            }
+            return 0;
+        }
         const double a1 = per_launch_us([&](int i) { g1(i, true); });
         const double a7 = per_launch_us([&](int i) { g2s(i, 7, true); });
         const double a4 = per_launch_us([&](int i) { g2s(i, 4, true); });
