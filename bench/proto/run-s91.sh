@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepared in the seventy-second session for the next one's FIRST call (~200 s; then run-s55-suite.sh under the
+# Prepared in the seventy-second session (superseded as the first call by run-s92.sh, the landing; this one adds the
+# two-a-SM form, DSMLP_PROTO_SERIAL=1, to the comparison) (~200 s; then run-s55-suite.sh under the
 # winner, ~440 s, as the second): the serial k split (bench/proto/mixed-serial-split.patch) against main in one build.
 # With DSMLP_PROTO_SERIAL unset the patched build runs main's picks (the template's new branch never runs: it needs
 # clusters of 1 under a split), so the rounds compare processes of one binary. Three rounds, order rotated; the four
