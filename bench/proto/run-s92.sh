@@ -3,8 +3,8 @@
 # clusters (bench/proto/mixed-serial-split-land.patch, applied in this build) against the same binary with
 # DSMLP_MIXED_SERIAL_SPLIT=0 (main's clusters), three rounds with the order rotated, the four 4096-wide code blocks at
 # T = 1..64 and 128 / 1024 (unchanged there: 64-token and wider kernels keep clusters); ncu per kernel at T = 8; then
-# test_gpu_quant's mixed case under both settings. SECOND call, if the first is green and faster: the whole GPU
-# suite on the same build (LIMIT=480 bash bench/proto/run-s55-suite.sh; carry bin, lib, tests, CTestTestfile.cmake).
+# test_gpu_quant's mixed case (serial) and its new mixed_clusters case (T <= 32 with the option 0). SECOND call, if
+# the first is green and faster: the whole GPU suite on the same build (LIMIT=480 bash bench/proto/run-s55-suite.sh; carry bin, lib, tests, CTestTestfile.cmake).
 #   prep: git apply bench/proto/mixed-serial-split-land.patch && export PATH=/usr/local/cuda/bin:$PATH &&
 #         BUILD_DIR=build-gpu BUILD_TYPE=Release bash tools/bootstrap.sh
 #         B=build-gpu/bin/dsmlp-bench; bench/store_prefill.sh build-gpu/bin/s92/store.tar.xz 1,2,3,4,8,16,24,32,48,64,128,1024
@@ -30,7 +30,7 @@ unset DSMLP_CACHE_DIR
 export DSMLP_COMPILE_THREADS=8 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
 L=$(( ${LIMIT:-540} - ($(date +%s) - t0) ))
 ( CK_RUN_CASE=mixed timeout $L build-gpu/tests/test_gpu_quant > $OUT/quant-mixed-serial.log 2>&1; echo "test_gpu_quant mixed (serial) rc $?" ) &
-( DSMLP_MIXED_SERIAL_SPLIT=0 CK_RUN_CASE=mixed timeout $L build-gpu/tests/test_gpu_quant > $OUT/quant-mixed-clusters.log 2>&1; echo "test_gpu_quant mixed (clusters) rc $?" ) &
+( CK_RUN_CASE=mixed_clusters timeout $L build-gpu/tests/test_gpu_quant > $OUT/quant-mixed-clusters.log 2>&1; echo "test_gpu_quant mixed_clusters rc $?" ) &
 wait
 for f in $OUT/quant-mixed-*.log; do echo "$(basename $f): $(grep -E '^[0-9]+%:|cases \(' $f | tr '\n' ' ' | cut -c1-300)"; grep -m5 FAIL $f; done
 echo "== run-s92.sh took $(( $(date +%s) - t0 )) s"
