@@ -4,7 +4,9 @@
 # DSMLP_MIXED_SERIAL_SPLIT=0 (main's clusters), three rounds with the order rotated, the four 4096-wide code blocks at
 # T = 1..64 and 128 / 1024 (unchanged there: 64-token and wider kernels keep clusters); ncu per kernel at T = 8; then
 # test_gpu_quant's mixed case (serial) and its new mixed_clusters case (T <= 32 with the option 0). SECOND call, if
-# the first is green and faster: the whole GPU suite on the same build (LIMIT=480 bash bench/proto/run-s55-suite.sh; carry bin, lib, tests, CTestTestfile.cmake).
+# the first is green and faster: the whole GPU suite on the same build (QUANT_CASES="quant error heuristic mixed
+# mixed_two_groups mixed_clusters" LIMIT=480 bash bench/proto/run-s55-suite.sh; carry bin, lib, tests,
+# CTestTestfile.cmake).
 #   prep: git apply bench/proto/mixed-serial-split-land.patch && export PATH=/usr/local/cuda/bin:$PATH &&
 #         BUILD_DIR=build-gpu BUILD_TYPE=Release bash tools/bootstrap.sh
 #         B=build-gpu/bin/dsmlp-bench; bench/store_prefill.sh build-gpu/bin/s92/store.tar.xz 1,2,3,4,8,16,24,32,48,64,128,1024
