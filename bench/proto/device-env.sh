@@ -21,3 +21,19 @@ ncu_prof() {   # label layout block tokens [VAR=VALUE...]    (binary: $B, else b
     "${B:-build-gpu/bin/dsmlp-bench}" --block "$blk" --tokens "$t" --reps 2 --no-tune --layout "$lay" > "$OUT/ncu-$l.csv" 2>&1
   python3 bench/proto/ncu_by_kernel.py "$OUT/ncu-$l.csv" | head -14
 }
+# A GPU test's Check case with the test's own kernel store (not the carried one), logged to $OUT/case-LABEL.log; run
+# several with & and wait, then case_summaries prints each log's result lines and first failures (seventy-second
+# session: every call script had grown its own copy of these lines).
+gpu_case() {   # test case label limit_s [VAR=VALUE...]   (NVRTC threads: CASE_THREADS, default 8)
+  local t=$1 c=$2 l=$3 lim=$4
+  shift 4
+  env -u DSMLP_CACHE_DIR DSMLP_COMPILE_THREADS="${CASE_THREADS:-8}" "$@" CK_RUN_CASE="$c" timeout "$lim" \
+    "build-gpu/tests/$t" > "$OUT/case-$l.log" 2>&1
+  echo "$t $c ($l) rc $?"
+}
+case_summaries() {
+  for f in "$OUT"/case-*.log; do
+    echo "$(basename "$f"): $(grep -E '^[0-9]+%:|cases \(' "$f" | tr '\n' ' ' | cut -c1-300)"
+    grep -m5 FAIL "$f"
+  done
+}

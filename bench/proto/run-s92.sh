@@ -28,11 +28,9 @@ done
 echo "== A/B done at $(( $(date +%s) - t0 )) s"
 ncu_prof sg8 out_in gelu_i8_h4096 8
 ncu_prof ss8 out_in swiglu_i8_h4096 8
-unset DSMLP_CACHE_DIR
-export DSMLP_COMPILE_THREADS=8 DSMLP_SOURCE_DIR=$PWD DSMLP_BINARY_DIR=$PWD/build-gpu
 L=$(( ${LIMIT:-540} - ($(date +%s) - t0) ))
-( CK_RUN_CASE=mixed timeout $L build-gpu/tests/test_gpu_quant > $OUT/quant-mixed-serial.log 2>&1; echo "test_gpu_quant mixed (serial) rc $?" ) &
-( CK_RUN_CASE=mixed_clusters timeout $L build-gpu/tests/test_gpu_quant > $OUT/quant-mixed-clusters.log 2>&1; echo "test_gpu_quant mixed_clusters rc $?" ) &
+gpu_case test_gpu_quant mixed serial $L &
+gpu_case test_gpu_quant mixed_clusters clusters $L &
 wait
-for f in $OUT/quant-mixed-*.log; do echo "$(basename $f): $(grep -E '^[0-9]+%:|cases \(' $f | tr '\n' ' ' | cut -c1-300)"; grep -m5 FAIL $f; done
+case_summaries
 echo "== run-s92.sh took $(( $(date +%s) - t0 )) s"
