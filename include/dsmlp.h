@@ -96,6 +96,11 @@ typedef struct dsmlp_ctx_options {
                                           clusters where larger clusters do not fit
                                           (docs/quant.md): 1 (default) where the rule
                                           says, 0 never, 2 wherever they fit (tests) */
+    int              mixed_serial_split; /* 1 (default): a mixed-input GEMM of <= 32-token
+                                          blocks whose row tiles leave half the SMs idle
+                                          splits k over plain blocks, the tile's last
+                                          block summing their parts (docs/quant.md);
+                                          0: over clusters, as for wider blocks */
     int              compile_threads;  /* NVRTC threads of dsmlp_plan_build / dsmlp_compile
                                           (with a writable disk store): 0 (default)
                                           one per online CPU, 1 the calling thread */

@@ -1,7 +1,8 @@
 // {{NAME}}: d[T, {{N}}] = {{EPI_WHAT}} with x[T, {{K}}] ({{X_NAME}}) and W = scales[row / {{RPG}}] * q[{{N}}, {{K}}]
 // ({{Q_NAME}} codes as stored, [out,in]), for the main route: a Hopper GEMM that converts the codes in its main loop
 // (no dequantized copy of W). sm_90a (wgmma, setmaxnreg). Launch: grid (ceil(T / {{TOK}}), {{N}} / 128, S), block
-// 384, dynamic shared memory {{SMEM}} bytes; S > 1 splits k over a cluster of (1, 1, S) blocks. tx and tq are tensor
+// 384, dynamic shared memory {{SMEM}} bytes; S > 1 splits k over a cluster of (1, 1, S) blocks (C = S), two groups of
+// clusters of C = S / 2, or S plain blocks (C = 1) whose tile's last block sums their parts. tx and tq are tensor
 // maps the runtime encodes per run (exec_mixed.c): x with the 128-byte swizzle, boxes of 64 k x {{TOK}} tokens; q
 // with the 64- or 128-byte swizzle (DS_BK 64 or 128), boxes of DS_BK k x 128 rows (64 when gated). q and
 // prefetch_lines: the codes themselves and how many 128-byte lines of each row the block asks L2 for at entry
@@ -668,6 +669,48 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         ds_store<4>(d_out + t * DS_NO + col, o);
     };
     const float4 zero4 = make_float4(0.f, 0.f, 0.f, 0.f);
+#if DS_QUANT   // (the code kernels only: exec_mixed.c takes it for them)
+    if (C == 1 && S > 1) {
+        // A k split without clusters (C = 1; exec_mixed.c): every block of the tile pushes its staged sums (its nt
+        // tokens x 128 rows) to part[tile][z] and counts itself in (flag[tile]); the last of the tile's S blocks sums
+        // the S parts in block order (the same order whichever block is last) and applies the epilogue. No block waits
+        // for another and no cluster has to fit a GPC: GELU-4096's second GEMM (32 tiles) streams as its first does,
+        // where clusters of 7 cost it 3-4 us (bench/RESULTS.md, seventy-second session).
+        __shared__ int ds_last;
+        const long long tile = (long long)blockIdx.x * gridDim.y + blockIdx.y;
+        float *pt = part + tile * S * (DS_TOK * 128LL);
+        for (int i = tid - 128; i < nt * 32; i += 256) {   // 32 float4 a token
+            const int tk = i >> 5, r4 = (i & 31) * 4;
+            __stcg(reinterpret_cast<float4 *>(pt + z * (DS_TOK * 128LL) + tk * 128 + r4),
+                   *reinterpret_cast<const float4 *>(os + tk * DS_OR + r4));
+        }
+        asm volatile("bar.sync 1, 256;\n" ::: "memory");
+        if (tid == 128) {
+            __threadfence();
+            ds_last = atomicAdd(flag + tile, 1u) == (unsigned)S - 1;
+            if (ds_last) {
+                __threadfence();
+                flag[tile] = 0;   // for the next launch (its blocks count themselves in after ds_wait_prerequisites)
+            }
+        }
+        asm volatile("bar.sync 1, 256;\n" ::: "memory");
+        if (ds_last)
+            for (int i = tid - 128; i < nt * (OC / 4); i += 256) {
+                const int tk = i / (OC / 4), r4 = (i % (OC / 4)) * 4;
+                float4 v = zero4, g = zero4;
+                for (int r = 0; r < S; r++) {
+                    const float *q = pt + r * (DS_TOK * 128LL) + tk * 128 + r4;
+                    const float4 u = __ldcg(reinterpret_cast<const float4 *>(q));
+                    v.x += u.x, v.y += u.y, v.z += u.z, v.w += u.w;
+#if DS_GATED
+                    const float4 h = __ldcg(reinterpret_cast<const float4 *>(q + 64));
+                    g.x += h.x, g.y += h.y, g.z += h.z, g.w += h.w;
+#endif
+                }
+                finish(v, g, tk, r4);
+            }
+    } else
+#endif
     if (S > C && grp == 1) {
         // group 1: its cluster's sums of its items first (held in registers: at most DS_TOK / 16 items a thread with
         // clusters of 2 or more), then group 0's, pushed meanwhile
@@ -727,7 +770,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             finish(v, g, tk, r4);
         }
     }
-    if (S > C) {
+    if (S > C && C > 1) {   // two groups (C = 1: the k split above, whose last block summed)
         asm volatile("bar.sync 1, 256;\n" ::: "memory");   // group 0: every item pushed; group 1: every item read
         if (tid == 128) {
             if (grp == 0) {

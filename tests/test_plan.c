@@ -340,6 +340,65 @@ static CUresult fake_memset(CUdeviceptr d, unsigned char v, size_t n)
 }
 static CUresult fake_sync(void) { return CUDA_SUCCESS; }
 
+/* A k split without clusters (mixed_serial_split, exec_mixed.c): a code GEMM of <= 32-token blocks whose row tiles
+** leave half the slots idle (GELU-4096's second GEMM: 32 tiles) splits k over plain blocks of its one-a-SM twin, as
+** far as the SMs hold (132 / 32: 4), with cluster 1 (the tile's last block sums); the scratch holds a part for every
+** resident block. Not at 64 tokens, not for the first GEMM (128 tiles), not with the option 0, nor where a part or a
+** count does not fit, nor where the twin's SMs hold fewer than two blocks a tile (clusters then, as before). */
+START_TEST(serial_split_rule)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_plan *h = gelu4096_int8_plan(ctx);
+    const plan *p = h->p;
+    static fake_rt f;
+    fake_rt_init(&f);
+    f.cu.cuMemAlloc = fake_mem_alloc, f.cu.cuMemsetD8 = fake_memset, f.cu.cuCtxSynchronize = fake_sync;
+    f.cu.cuOccupancyMaxActiveClusters = fake_clusters;
+    f.rt.kern = calloc((size_t)p->nkernels, sizeof *f.rt.kern);
+    ck_assert_ptr_nonnull(f.rt.kern);
+    for (int i = 0; i < p->nkernels; i++) {   /* H100-like: two-a-SM kernels and one-a-SM twins; 30 clusters of 4 fit */
+        const int two = p->kernels[i].rows_per_block <= 64 && !strstr(p->kernels[i].name, "_one");
+        f.rt.kern[i].per_sm = two ? 2 : 1;
+        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) f.rt.kern[i].clusters[s] = s == 4 && !two ? 30 : 132 * (two + 1) / s;
+    }
+    const plan_gemm *g1 = NULL, *g2 = NULL;
+    for (int i = 0; i < p->nsteps; i++)
+        if (p->steps[i].kind == STEP_GEMM && PLAN_GEMM_HAS_MIXED(&p->steps[i].gemm))
+            *(p->steps[i].gemm.n == 4096 ? &g2 : &g1) = &p->steps[i].gemm;
+    ck_assert(g1 && g2 && g2->mixed_one[3] >= 0 && g2->mixed_one[4] >= 0 && g2->mixed_one[2] < 0);
+    /* the scratch: a part for each of the 32-token kernels' 264 resident blocks, a count for each of 132 tiles */
+    f.rt.two_groups = 0, f.rt.serial_split = 1, fake_alloc_result = CUDA_SUCCESS, fake_alloc_bytes = 0;
+    ck_assert_int_eq(dsmlpR_mixed_split_scratch(ctx, p, &f.rt), DSMLP_OK);
+    ck_assert_uint_eq(f.rt.split_sums, (size_t)264 * 32 * 128 * 4);
+    ck_assert_uint_eq(f.rt.split_flags, 132);
+    mixed_pick mp;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 8, &mp));
+    ck_assert(mp.kernel == g2->mixed_one[4] && mp.tokens == 16 && mp.split == 4 && mp.cluster == 1);
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 32, &mp));
+    ck_assert(mp.kernel == g2->mixed_one[3] && mp.tokens == 32 && mp.split == 4 && mp.cluster == 1);
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 64, &mp) && mp.tokens == 64 && mp.cluster > 1);   /* 64 tokens: clusters */
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g1, 8, &mp) && mp.kernel == g1->mixed_one[4] && mp.split == 1);
+    /* one byte or one count short, or the option off: clusters of the two-a-SM kernel */
+    const size_t need = (size_t)32 * 4 * 16 * 128 * 4, have = f.rt.split_sums;
+    f.rt.split_sums = need - 1;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 8, &mp) && mp.kernel == g2->mixed_kernel[4] && mp.cluster == mp.split && mp.split > 1);
+    f.rt.split_sums = need, f.rt.split_flags = 31;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 8, &mp) && mp.kernel == g2->mixed_kernel[4] && mp.cluster == mp.split);
+    f.rt.split_flags = 32;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 8, &mp) && mp.split == 4 && mp.cluster == 1);
+    f.rt.serial_split = 0;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 8, &mp) && mp.kernel == g2->mixed_kernel[4] && mp.cluster == mp.split && mp.split > 1);
+    /* 63 SMs: the twin holds under two blocks a tile (63 / 32), so clusters */
+    f.rt.serial_split = 1, f.rt.split_sums = have, f.dev.sm_count = 63;
+    for (int i = 0; i < p->nkernels; i++)
+        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) f.rt.kern[i].clusters[s] = 63 * f.rt.kern[i].per_sm / s;
+    ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 8, &mp) && mp.kernel == g2->mixed_kernel[4] && mp.cluster == mp.split);
+    free(f.rt.kern);
+    dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 /* The split scratch for k splits in two groups of clusters (exec_mixed.c): sized at load for a quarter of the
 ** resident blocks as tiles (at most max_tokens' tiles) of tokens x 128 fp32 sums and a flag per half of the block
 ** slots, zeroed; the rule then takes two groups where they fit in it. None with mixed_two_groups 0; a failed
@@ -490,7 +549,8 @@ START_TEST(mixed_one_rule)
         const int64_t tiles1 = g1->n / 128;   /* EMIT_MIXED_ROWS a tile */
         ck_assert_int_eq(tiles1, shape == 0 ? 128 : shape == 1 ? 64 : 224);
         for (int v = 0; v < PLAN_MIXED_VARIANTS; v++) {
-            ck_assert_int_eq(g2->mixed_one[v], -1);   /* 32 tiles: under 3/4 of any sm_90 part */
+            /* 32 tiles: under 3/4 of any sm_90 part; twins of its 16- and 32-token kernels for a split without clusters */
+            ck_assert_int_eq(g2->mixed_one[v] >= 0, v >= 3);
             ck_assert_int_eq(g1->mixed_one[v] >= 0, shape < 2 && v >= 2);
             if (g1->mixed_one[v] < 0) continue;
             const plan_kernel *one = &p->kernels[g1->mixed_one[v]], *two = &p->kernels[g1->mixed_kernel[v]];
@@ -2036,6 +2096,7 @@ int main(void)
     tcase_add_test(tc, float_narrow_rule);
     tcase_add_test(tc, float_pair_rule);
     tcase_add_test(tc, split_scratch_size);
+    tcase_add_test(tc, serial_split_rule);
     tcase_add_test(tc, tuned_gemm_choice);
     tcase_add_test(tc, explain_text);
     tcase_add_test(tc, route_norm_own_kernel);

@@ -147,8 +147,14 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                        k->rows_per_block, k->grid_x, k->threads, k->smem_bytes);
                     if (m->mixed_one[v] < 0) continue;
                     const plan_kernel *o = &p->kernels[m->mixed_one[v]];
-                    dsmlpB_sb_printf(&b, "            one block a SM: %s  key %s, %zu B shared, where its %d row tiles fill 3/4 of the "
-                       "SMs and no more (else two a SM)\n", o->name, o->key[0] ? o->key : "(not compiled)", o->smem_bytes, o->grid_x);
+                    if (PLAN_MIXED_ONE_BUILT(o->grid_x))
+                        dsmlpB_sb_printf(&b, "            one block a SM: %s  key %s, %zu B shared, where its %d row tiles fill 3/4 "
+                           "of the SMs and no more (else two a SM)\n", o->name, o->key[0] ? o->key : "(not compiled)", o->smem_bytes,
+                           o->grid_x);
+                    else
+                        dsmlpB_sb_printf(&b, "            one block a SM for a k split without clusters: %s  key %s, %zu B shared, "
+                           "where its %d row tiles leave half the SMs idle\n", o->name, o->key[0] ? o->key : "(not compiled)",
+                           o->smem_bytes, o->grid_x);
                 }
             }
         } else if (s->kind == STEP_KERNEL) {

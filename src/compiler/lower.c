@@ -376,9 +376,12 @@ static dsmlp_status lower_mixed(lw *L, plan_step *st, const graph_node *w)
         dsmlpC_fuse_appendf(st->why, sizeof st->why, "; no mixed-input variant (it %s): the weight is dequantized at every T", why);
         return DSMLP_OK;
     }
+    static const int toks[PLAN_MIXED_VARIANTS] = PLAN_MIXED_TOKENS;
+    const int64_t tiles = m->n / EMIT_MIXED_ROWS;
     for (int v = 0; v < PLAN_MIXED_VARIANTS; v++)
         if (!add_kernel(L, KERN_MIXED, &m->mixed_kernel[v]) ||
-            (PLAN_MIXED_TWO_A_SM(v) && PLAN_MIXED_ONE_BUILT(m->n / EMIT_MIXED_ROWS) && !add_kernel(L, KERN_MIXED, &m->mixed_one[v])))
+            (PLAN_MIXED_TWO_A_SM(v) && (PLAN_MIXED_ONE_BUILT(tiles) || PLAN_MIXED_SERIAL_TWIN(tiles, toks[v])) &&
+             !add_kernel(L, KERN_MIXED, &m->mixed_one[v])))
             return nomem(L);
     m->mixed_q = q, m->mixed_scales = sc;
     return DSMLP_OK;

@@ -69,6 +69,11 @@ typedef enum plan_epilogue {
 #define PLAN_SM90_FEWEST_SMS 78
 #define PLAN_SM90_MOST_SMS   132
 #define PLAN_MIXED_ONE_BUILT(row_tiles) ((row_tiles) * 4 >= PLAN_SM90_FEWEST_SMS * 3 && (row_tiles) <= PLAN_SM90_MOST_SMS)
+/* A code GEMM whose row tiles leave half of an sm_90 part's SMs idle splits k over plain blocks at T <= 32 (no clusters:
+** the tile's last block sums; exec_mixed.c), on one-a-SM twins of its 16- and 32-token kernels, built here */
+#define PLAN_MIXED_SERIAL_MAX_TOKENS 32
+#define PLAN_MIXED_SERIAL_TWIN(row_tiles, tokens) \
+    ((tokens) <= PLAN_MIXED_SERIAL_MAX_TOKENS && (row_tiles) * 2 <= PLAN_SM90_MOST_SMS)
 /* T the float-weight kernels serve (mixed_gemm 1): [out,in] from 33, [in,out] from 65, to 128 (exec_mixed.c) */
 #define PLAN_FLOAT_MIXED_MIN_T(layout) ((layout) == DSMLP_LAYOUT_IN_OUT ? 65 : 33)
 #define PLAN_FLOAT_MIXED_MAX_T 128
@@ -123,8 +128,9 @@ typedef struct plan_gemm {
     ** same kernels read it as stored (mixed_q = w, mixed_scales = -1; either layout), 64- and 128-token widths only
     ** (PLAN_MIXED_FLOAT_WIDTH), for T = 33..128 ([in,out]: 65..128; exec_mixed.c). PLAN_GEMM_HAS_MIXED: either kind. */
     int           mixed_kernel[PLAN_MIXED_VARIANTS], mixed_q, mixed_scales;
-    /* The one-block-a-SM twin of code kernel mixed_kernel[v] (PLAN_MIXED_TWO_A_SM widths, PLAN_MIXED_ONE_BUILT GEMMs;
-    ** exec_mixed.c takes it where the row tiles fill 3/4 of the SMs and no more); -1: none. */
+    /* The one-block-a-SM twin of code kernel mixed_kernel[v] (PLAN_MIXED_TWO_A_SM widths, PLAN_MIXED_ONE_BUILT GEMMs
+    ** and PLAN_MIXED_SERIAL_TWIN ones; exec_mixed.c takes it where the row tiles fill 3/4 of the SMs and no more, or
+    ** for a k split without clusters); -1: none. */
     int           mixed_one[PLAN_MIXED_VARIANTS];
     /* mixed_act_out >= 0: the mixed kernels also apply the activation step that reads d (lower.c mixed_emit): a
     ** gated one (mixed_gated = 1: d as [up | gate], each block's weight rows 64 up and the matching 64 gate rows),

@@ -210,6 +210,7 @@ static dsmlp_status load_state(dsmlp_ctx *ctx, const plan *p, exec_state *rt)
     dsmlp_status s = load_kernels(ctx, p, rt);
     if (s != DSMLP_OK) return s;
     rt->two_groups = ctx_opts(ctx)->mixed_two_groups;
+    rt->serial_split = ctx_opts(ctx)->mixed_serial_split;
     if ((s = dsmlpR_mixed_split_scratch(ctx, p, rt)) != DSMLP_OK) return s;
     if (ngemm && (s = dsmlpR_gemm_handle(ctx, rt->dev, &rt->lt)) != DSMLP_OK) return s;
     /* Scratch for timing the GEMM candidates: the largest weight and activation. */

@@ -146,10 +146,10 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     ** register split): GELU-4096 int8 / fp8 (first GEMM 128 tiles) 0.7-2.4 us faster at T = 3..64 on an H100. Twins
     ** for the 32-tile second GEMMs too (split 4 against 8) gave GELU-4096 0.7-1.3 more but cost SwiGLU-4096 int8
     ** 0.5-1.1 at T = 3..8 (bench/RESULTS.md, fifty-ninth session): the 3/4 fill keeps them to the first kind. */
-    const int kern = g->mixed_one[v] >= 0 && base <= rt->dev->sm_count && fills_three_quarters(rt, base)
-                         ? g->mixed_one[v] : g->mixed_kernel[v];
+    int kern = g->mixed_one[v] >= 0 && base <= rt->dev->sm_count && fills_three_quarters(rt, base)
+                   ? g->mixed_one[v] : g->mixed_kernel[v];
     const exec_kernel *ek = rt->kern ? &rt->kern[kern] : NULL;   /* its load-time occupancy queries */
-    const int slots = block_slots(rt, ek);
+    int slots = block_slots(rt, ek);
     const int queried = ek && rt->dev->cu->cuOccupancyMaxActiveClusters;
     int split = 1, two = 0;   /* two: the largest split that runs as two groups, 0 none */
     for (int s = 2; rt->dev->cu->cuLaunchKernelEx && s <= PLAN_MIXED_SPLIT_MAX; s++) {
@@ -163,6 +163,21 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
     }
     int cluster = split;
     if (two && (rt->two_groups == 2 || (rt->two_groups == 1 && two * 4 >= split * 5))) split = two, cluster = two / 2;
+    /* A code GEMM of <= 32-token blocks whose tiles leave half the slots idle splits k over plain blocks (clusters of
+    ** 1): each pushes its sums to the split scratch and the tile's last block adds them (templates/mixed.cu). The
+    ** cluster launch itself cost the split: GELU-4096's second GEMM in clusters of 7 two a SM streamed its 64 MiB in
+    ** 29.8 us copy-only where 32 x 4 plain blocks one a SM took 25.3, as fast as the unsplit first GEMM (H100,
+    ** bench/RESULTS.md, seventy-second session). On the one-a-SM twin where the plan has one (PLAN_MIXED_SERIAL_TWIN),
+    ** as far as its slots hold. */
+    if (rt->serial_split && !flt && tok <= PLAN_MIXED_SERIAL_MAX_TOKENS && base * 2 <= slots && rt->dev->cu->cuLaunchKernelEx) {
+        const int skern = g->mixed_one[v] >= 0 ? g->mixed_one[v] : kern;
+        const int sslots = block_slots(rt, rt->kern ? &rt->kern[skern] : NULL);
+        int S = (int)(sslots / base) < PLAN_MIXED_SPLIT_MAX ? (int)(sslots / base) : PLAN_MIXED_SPLIT_MAX;
+        while (S >= 2 && kb / S < MIXED_SPLIT_MIN_KB) S--;
+        if (S >= 2 && (size_t)base * (size_t)S * (size_t)tok * EMIT_MIXED_ROWS * sizeof(float) <= rt->split_sums &&
+            (size_t)base <= rt->split_flags)
+            kern = skern, split = S, cluster = 1, slots = sslots;
+    }
     if (out) {
         out->kernel = kern, out->tokens = tok, out->split = split, out->cluster = cluster;
         out->prefetch_lines = prefetch_lines(g, tok, base * split, slots);
@@ -216,7 +231,7 @@ static void launch_config(CUlaunchConfig *cfg, CUlaunchAttribute *at, const plan
         at[n].value.clusterDim.x = 1, at[n].value.clusterDim.y = 1, at[n].value.clusterDim.z = cluster;
         n++;
     }
-    if (cluster < split) {
+    if (cluster > 1 && cluster < split) {   /* two groups: the second waits for the first (cluster 1: nobody waits) */
         at[n].id = CU_LAUNCH_ATTRIBUTE_COOPERATIVE;
         at[n].value.cooperative = 1;
         n++;
@@ -258,13 +273,19 @@ dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_stat
     /* Two groups split k in 4 or more, so a launch has at most a quarter of the resident blocks as tiles (and at
     ** most the tiles of max_tokens): H200, 4096-wide GEMMs, 128 KiB a tile of 256 tokens, 33 tiles: 4.1 MiB. */
     size_t sums = 0, flags = 0;
-    for (int i = 0; rt->two_groups && i < p->nkernels; i++) {
+    for (int i = 0; (rt->two_groups || rt->serial_split) && i < p->nkernels; i++) {
         const plan_kernel *k = &p->kernels[i];
         if (k->kind != KERN_MIXED || k->rows_per_block < 1) continue;
         const int64_t slots = block_slots(rt, &rt->kern[i]);
         const int64_t all = (p->max_tokens + k->rows_per_block - 1) / k->rows_per_block * k->grid_x;
         const size_t tiles = (size_t)(all < slots / 4 ? all : slots / 4);
-        const size_t b = tiles * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float);
+        size_t b = rt->two_groups ? tiles * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float) : 0;
+        /* a split without clusters: a part for each resident block (its tiles x split <= the slots; H100 / H200,
+        ** 32-token blocks two a SM: 4.1 MiB) */
+        const int codes = p->bufs[k->args[1]].dtype == DSMLP_I8 || p->bufs[k->args[1]].dtype == DSMLP_FP8_E4M3;
+        if (rt->serial_split && codes && k->rows_per_block <= PLAN_MIXED_SERIAL_MAX_TOKENS &&
+            (size_t)slots * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float) > b)
+            b = (size_t)slots * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float);
         if (b > sums) sums = b;
         if ((size_t)slots / 2 > flags) flags = (size_t)slots / 2;   /* tiles x blocks of a group <= half the slots */
     }
@@ -276,7 +297,7 @@ dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_stat
     if (r == CUDA_SUCCESS) r = cu->cuCtxSynchronize();
     if (r != CUDA_SUCCESS)
         return dsmlpB_err_set(ctx, DSMLP_ERR_CUDA, "plan '%s': %zu bytes for the mixed-input GEMMs' split partial sums: %s "
-                              "(DSMLP_MIXED_TWO_GROUPS=0 needs none)", p->graph_name, bytes, dsmlpR_cuda_api_errstr(r));
+                              "(DSMLP_MIXED_TWO_GROUPS=0 with DSMLP_MIXED_SERIAL_SPLIT=0 needs none)", p->graph_name, bytes, dsmlpR_cuda_api_errstr(r));
     rt->split_sums = sums, rt->split_flags = flags;
     return DSMLP_OK;
 }
@@ -371,7 +392,7 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     CUdeviceptr none = 0;
     const int act = g->mixed_act_out >= 0;   /* the kernels apply the activation step after the GEMM (gated or not) */
     const int d = act ? g->mixed_act_out : g->d, bias = act ? g->mixed_act_bias : g->bias;
-    /* two groups: the plan's split scratch (partial sums, then flags) */
+    /* k splits in two groups or without clusters: the plan's split scratch (partial sums, then flags) */
     CUdeviceptr sums = rt->split_scratch, flags = sums ? sums + rt->split_sums : 0;
     int cluster = mp->cluster;
     int lines = mp->prefetch_lines;

@@ -33,8 +33,8 @@ int dsmlpR_mixed_serves_all(const plan *p, const exec_state *rt, int64_t T);
 ** 2..PLAN_MIXED_SPLIT_MAX of its blocks fit at once: the GPCs' SM counts decide, 132 SMs need not hold 33 clusters of
 ** 4), from the driver's occupancy queries at load. */
 void dsmlpR_mixed_occupancy(const plan *p, exec_state *rt, int k);
-/* Allocates and zeroes rt->split_scratch for the k splits in two groups (after the occupancy queries), unless the
-** context's mixed_two_groups is 0 or the plan has no mixed-input kernel. */
+/* Allocates and zeroes rt->split_scratch for the k splits in two groups or without clusters (after the occupancy
+** queries), unless the context's mixed_two_groups and mixed_serial_split are 0 or the plan has no mixed-input kernel. */
 dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_state *rt);
 /* 1 when dequant step d of steps[0, n) need not run at T: every GEMM step reading its output reads the codes. */
 int dsmlpR_mixed_skips_dequant(const plan *p, const exec_state *rt, const plan_step *steps, int n, const plan_step *d,

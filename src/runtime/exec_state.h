@@ -89,13 +89,15 @@ typedef struct exec_state {
     char             pick_from[PLAN_TEXT_MAX + 256]; /* "heuristic (...)", "tuning record <key>", ...  */
     char             tune_key[65];   /* the plan's tuning-record key on this device    */
     struct tp_attach *tp;        /* dsmlp_plan_set_tp: its group's all-reduce (tp.h)  */
-    /* the mixed-input GEMMs' k splits in two groups of clusters (exec_mixed.c, templates/mixed.cu): the first group's
-    ** fp32 sums, tokens x 128 columns for each output tile of a launch, then a flag for each (tile, block of a
-    ** group), zero at load and left at zero by every launch; the plan's own, like the stream route's scratch */
+    /* the mixed-input GEMMs' k splits in two groups of clusters or without clusters (exec_mixed.c,
+    ** templates/mixed.cu): fp32 sums, tokens x 128 columns for each output tile of a launch (two groups: the first
+    ** group's; no clusters: every block's), then a flag for each (tile, block of a group) or a count for each tile,
+    ** zero at load and left at zero by every launch; the plan's own, like the stream route's scratch */
     CUdeviceptr      split_scratch;
-    size_t           split_sums;   /* bytes of sums (a multiple of 256); 0: no two groups */
+    size_t           split_sums;   /* bytes of sums (a multiple of 256); 0: neither form */
     size_t           split_flags;  /* flags (unsigned) after them                       */
     int              two_groups;   /* the context's mixed_two_groups                     */
+    int              serial_split; /* the context's mixed_serial_split                   */
 } exec_state;
 
 /* DSMLP_OK when kernel k, loaded as fn, has the registers per thread its warpgroups' register trade needs

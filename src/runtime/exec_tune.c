@@ -650,7 +650,8 @@ static const char *gemm_kernel_at(const plan *p, const exec_state *rt, const pla
     if (dsmlpR_mixed_pick(p, rt, g, T, &mp)) {
         const char *name = p->kernels[mp.kernel].name;
         if (mp.split == 1) return name;
-        if (mp.cluster == mp.split) snprintf(buf, n, "%s (k split in %d: a cluster a tile)", name, mp.split);
+        if (mp.cluster == 1) snprintf(buf, n, "%s (k split in %d: no clusters, the tile's last block sums)", name, mp.split);
+        else if (mp.cluster == mp.split) snprintf(buf, n, "%s (k split in %d: a cluster a tile)", name, mp.split);
         else snprintf(buf, n, "%s (k split in %d: two groups of clusters of %d)", name, mp.split, mp.cluster);
         return buf;
     }

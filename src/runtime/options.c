@@ -24,6 +24,7 @@ void dsmlp_ctx_options_default(dsmlp_ctx_options *o)
     o->stream_pipe = DSMLP_CTX_KEEP;
     o->mixed_gemm = DSMLP_CTX_KEEP;
     o->mixed_two_groups = 1;
+    o->mixed_serial_split = 1;
 }
 
 static void warn(dsmlp_ctx_options *o, const char *var, const char *val, const char *why)
@@ -81,6 +82,7 @@ void dsmlp_ctx_options_from_env(dsmlp_ctx_options *o)
     env_int(o, "DSMLP_STREAM_PIPE", 0, 1, &o->stream_pipe);
     env_int(o, "DSMLP_MIXED_GEMM", 0, 2, &o->mixed_gemm);
     env_int(o, "DSMLP_MIXED_TWO_GROUPS", 0, 2, &o->mixed_two_groups);
+    env_int(o, "DSMLP_MIXED_SERIAL_SPLIT", 0, 1, &o->mixed_serial_split);
 }
 
 static char *dup_or_null(const char *s, int *oom)

@@ -53,13 +53,14 @@ dsmlp_ctx *gu_ctx_sm90(const char *what)
     return ctx_sm90(&o, what);
 }
 
-dsmlp_ctx *gu_ctx_wgmma_pinned(const char *what, int two_groups)
+dsmlp_ctx *gu_ctx_wgmma_pinned(const char *what, int splits)
 {
     dsmlp_ctx_options o;
     dsmlp_ctx_options_default(&o);
     dsmlp_ctx_options_from_env(&o);
     o.mixed_gemm = 2, o.stream_max_tokens = 0;
-    if (two_groups) o.mixed_two_groups = 2;
+    if (splits) o.mixed_serial_split = 0;         /* every split in clusters */
+    if (splits == 1) o.mixed_two_groups = 2;      /* ... in two groups wherever they fit */
     return ctx_sm90(&o, what);
 }
 

@@ -95,9 +95,10 @@ double       gu_case_check(gu_case *c, int64_t T, dsmlp_status *status);
 ** suite's store; returns how many. */
 int          gu_precompile(dsmlp_ctx *ctx, const dsmlp_mlp_config *cfgs, int ncfg, int64_t max_tokens);
 /* A context with the mixed-input (wgmma) kernels pinned at every T (mixed_gemm = 2) and no weight-streaming route, the
-** reference on all cores; NULL (a note naming what, printed) where the device is not sm_90. two_groups: their k splits
-** in two groups of clusters wherever those fit (mixed_two_groups = 2), else as the rule says. */
-dsmlp_ctx   *gu_ctx_wgmma_pinned(const char *what, int two_groups);
+** reference on all cores; NULL (a note naming what, printed) where the device is not sm_90. splits: 0 the k splits as
+** the rule says; 1 in clusters, in two groups wherever those fit (mixed_serial_split = 0, mixed_two_groups = 2); 2 in
+** clusters as the rule says (mixed_serial_split = 0). */
+dsmlp_ctx   *gu_ctx_wgmma_pinned(const char *what, int splits);
 /* The same with the options as the environment leaves them (the rule, the tuner's choices). */
 dsmlp_ctx   *gu_ctx_sm90(const char *what);
 

@@ -202,6 +202,13 @@ static void run_mixed(dsmlp_ctx *ctx, gu_tally *ty, const qlayout *q, int gated,
         ck_assert_msg(gu_count(text, "two groups of clusters") > 0, "%s: no k split in two groups:\n%s", desc, text);
         free(text);
     }
+    if (dsmlp_ctx_get_options(ctx)->mixed_two_groups != 2) {   /* every GEMM here has tiles for half the SMs or fewer */
+        const int serial = dsmlp_ctx_get_options(ctx)->mixed_serial_split;
+        TU_OK(ctx, dsmlp_plan_route_text(c.pl, &text));
+        ck_assert_msg((gu_count(text, "no clusters, the tile's last block sums") > 0) == !!serial,
+                      "%s: a k split without clusters %s:\n%s", desc, serial ? "missing" : "with the option 0", text);
+        free(text);
+    }
     gu_case_close(&c);
 }
 
@@ -269,12 +276,33 @@ START_TEST(mixed_every_layout)
 }
 END_TEST
 
+/* The <= 32-token kernels' k splits in clusters (mixed_serial_split = 0; the mixed case runs them without, the
+** default): both GEMMs at T = 1, 2, 16, 17 and 32 (8 and 32 row tiles, clusters of up to 8), gated and not, and the
+** hidden-5120 block (40 row tiles). */
+START_TEST(mixed_clusters)
+{
+    dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the mixed-input GEMM in clusters", 2);
+    if (!ctx) return;
+    precompile_mixed(ctx);
+    gu_tally ty = {0};
+    static const int64_t Ts[] = {1, 2, 16, 17, 32};
+    for (int g = 0; g < 2; g++)
+        for (int k = 0; k < nlayouts; k++)
+            if (g || !layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], g, 1024, g ? 2816 : 4096, Ts, sizeof Ts / sizeof *Ts);
+    for (int k = 0; k < nlayouts; k++)
+        if (!layouts[k].gate) run_mixed(ctx, &ty, &layouts[k], 0, 5120, 2048, Ts, sizeof Ts / sizeof *Ts);
+    gu_tally_print(&ty, "mixed-input GEMMs, k splits in clusters: int8/fp8 x scale layouts x gated x T", ctx);
+    ck_assert_msg(ty.failed == 0, "%d of %d runs failed", ty.failed, ty.cases);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 /* The k splits in two groups of clusters (the first group hands its sums to the second through global memory) wherever
 ** they fit (mixed_two_groups = 2; the rule takes them only where clusters of the larger split do not all fit, e.g.
 ** T = 1000 above): every kernel width (T = 2, 17, 33, 100, 129: 16 to 256 tokens, the second GEMM's 8 row tiles in
 ** 2 x 4 blocks), several tiles (1000), gated with uneven k shares (hidden 2048, I 2816) and 40 row tiles (hidden
-** 5120: two groups of 2 at T = 33; at 200 one cluster of 3, as 4 x 40 blocks exceed 132 SMs). The route text must
-** name the two groups. */
+** 5120: two groups of 2 at T = 33; at 200 one cluster of 3, as 4 x 40 blocks exceed 132 SMs), the splits without
+** clusters off (mixed_serial_split 0). The route text must name the two groups. */
 START_TEST(mixed_two_groups)
 {
     dsmlp_ctx *ctx = gu_ctx_wgmma_pinned("the mixed-input GEMM in two groups", 1);
@@ -440,6 +468,10 @@ static Suite *make(void)
     tcase_set_timeout(mx, 1800);
     tcase_add_test(mx, mixed_every_layout);
     suite_add_tcase(s, mx);
+    TCase *mc = tcase_create("mixed_clusters");   /* CK_RUN_CASE=mixed_clusters */
+    tcase_set_timeout(mc, 900);
+    tcase_add_test(mc, mixed_clusters);
+    suite_add_tcase(s, mc);
     TCase *m2 = tcase_create("mixed_two_groups");   /* CK_RUN_CASE=mixed_two_groups */
     tcase_set_timeout(m2, 900);
     tcase_add_test(m2, mixed_two_groups);
