@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include "dsmlp.h"
 
+/* 1 for the quantized weight codes (int8, fp8 e4m3): one byte an element, scales beside them. */
+static inline int dsmlpB_dtype_is_code(dsmlp_dtype t) { return t == DSMLP_I8 || t == DSMLP_FP8_E4M3; }
 /* Element i of a buffer of type t, as a double. */
 double   dsmlpB_dtype_load(dsmlp_dtype t, const void *buf, int64_t i);
 /* Rounds x to t (round to nearest even; int8 and fp8 saturate) and stores it. */

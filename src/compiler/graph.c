@@ -12,6 +12,7 @@
 */
 #include "graph.h"
 #include "ctx.h"
+#include "dtype.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -218,7 +219,6 @@ static dsmlp_status check_vec_fits(const dsmlp_graph *g, const char *op, const c
     return DSMLP_OK;
 }
 
-static int is_quant(dsmlp_dtype t) { return t == DSMLP_I8 || t == DSMLP_FP8_E4M3; }
 
 /* Graph dtypes: unknown -> INVALID_ARG; f64 or (unless allow_quant) i8/fp8 -> DTYPE. */
 static dsmlp_status check_dtype(const dsmlp_graph *g, const char *op, const char *what, dsmlp_dtype dt,
@@ -230,7 +230,7 @@ static dsmlp_status check_dtype(const dsmlp_graph *g, const char *op, const char
         return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE,
                        "%s: %s has dtype f64, which is for host buffers only (graphs use f32, f16, bf16, i8, fp8)", op,
                        what);
-    if (is_quant(dt) && !allow_quant)
+    if (dsmlpB_dtype_is_code(dt) && !allow_quant)
         return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE,
                        "%s: %s has dtype %s, which only param matrices feeding dequant may have (use f32, f16 or "
                        "bf16)",
@@ -459,7 +459,7 @@ dsmlp_status dsmlp_matmul(dsmlp_graph *g, dsmlp_value x, dsmlp_value w, dsmlp_va
     if (xn->dims[1] != graph_w_in(wn))
         return dsmlpB_err_set(g->ctx, DSMLP_ERR_SHAPE, "matmul: x is %s but W is %s: inner sizes differ",
                        dsmlpC_graph_shape_str(xn, s1), dsmlpC_graph_shape_str(wn, s2));
-    if (is_quant(wn->dtype))
+    if (dsmlpB_dtype_is_code(wn->dtype))
         return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "matmul: x is %s but W is %s: an %s weight needs dequant first",
                        dsmlpC_graph_type_str(xn, s1), dsmlpC_graph_type_str(wn, s2), dsmlp_dtype_name(wn->dtype));
     if (xn->dtype != wn->dtype)
@@ -585,7 +585,7 @@ dsmlp_status dsmlp_dequant(dsmlp_graph *g, dsmlp_value wq, dsmlp_value scales, i
     if (wn->op != DSMLP_OP_PARAM || wn->rank != 2)
         return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG, "dequant: wq is %%%d, %s, not a param matrix", (int)wq,
                        kind_str(wn, s1));
-    if (!is_quant(wn->dtype))
+    if (!dsmlpB_dtype_is_code(wn->dtype))
         return dsmlpB_err_set(g->ctx, DSMLP_ERR_DTYPE, "dequant: wq is %s: it must be i8 or fp8", dsmlpC_graph_type_str(wn, s1));
     if (wn->layout != DSMLP_LAYOUT_OUT_IN)
         return dsmlpB_err_set(g->ctx, DSMLP_ERR_INVALID_ARG,

@@ -10,6 +10,7 @@
 */
 #include "weights.h"
 #include "error.h"
+#include "dtype.h"
 #include "compiler/graph.h"
 #include "runtime/plan_handle.h"
 
@@ -234,7 +235,6 @@ static int param_of(const w_src *src, const char *name, w_param *p)
     return src->g ? from_graph(src->g, name, p) : from_plan(src->pl, name, p);
 }
 
-static int is_quant(dsmlp_dtype t) { return t == DSMLP_I8 || t == DSMLP_FP8_E4M3; }
 static int is_float(st_dtype t) { return t == ST_F32 || t == ST_F16 || t == ST_BF16 || t == ST_F64; }
 
 /* One parameter to load: a plain slice, or (quant) a float tensor quantized
@@ -250,7 +250,7 @@ static int quantizes(const dsmlp_weights *w, const dsmlp_tensor_ref *r, int laye
 {
     char name[DSMLP_TENSOR_NAME_MAX + 32];
     const w_entry *e;
-    if (!is_quant(p->dtype) || tensor_name(w->ctx, r, layer, name, sizeof name) != DSMLP_OK) return 0;
+    if (!dsmlpB_dtype_is_code(p->dtype) || tensor_name(w->ctx, r, layer, name, sizeof name) != DSMLP_OK) return 0;
     if (dsmlpM_w_lookup(w, name, "", &e) != DSMLP_OK) {
         dsmlpB_err_clear(w->ctx);   /* the slice reports the missing tensor */
         return 0;

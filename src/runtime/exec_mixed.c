@@ -6,6 +6,7 @@
 #include "cuda_api.h"
 #include "device.h"
 #include "context.h"
+#include "dtype.h"
 #include "../compiler/emit.h"
 
 #include <stdio.h>
@@ -39,6 +40,12 @@ static int tuned_choice(const plan *p, const exec_state *rt, const plan_gemm *g,
 static int block_slots(const exec_state *rt, const exec_kernel *ek)
 {
     return rt->dev->sm_count * (ek && ek->per_sm > 0 ? ek->per_sm : 1);
+}
+
+/* Bytes of one output tile's fp32 sums in the split scratch: tokens x the 128 rows of a tile. */
+static size_t tile_sums_bytes(int64_t tokens)
+{
+    return (size_t)tokens * EMIT_MIXED_ROWS * sizeof(float);
 }
 
 /* Whether a grid of this many blocks, one a SM, fills at least 3/4 of the card's SMs (a pair's first GEMM, a twin). */
@@ -157,7 +164,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
         if ((queried ? ek->clusters[s] : slots / s) >= base) split = s;
         const int half = s / 2;
         if (s % 2 || half < 2 || (queried ? ek->clusters[half] : slots / half) < 2 * base) continue;
-        if ((size_t)base * (size_t)tok * EMIT_MIXED_ROWS * sizeof(float) <= rt->split_sums &&
+        if ((size_t)base * tile_sums_bytes(tok) <= rt->split_sums &&
             (size_t)(base * half) <= rt->split_flags)
             two = s;
     }
@@ -174,7 +181,7 @@ int dsmlpR_mixed_pick(const plan *p, const exec_state *rt, const plan_gemm *g, i
         const int sslots = block_slots(rt, rt->kern ? &rt->kern[skern] : NULL);
         int S = (int)(sslots / base) < PLAN_MIXED_SPLIT_MAX ? (int)(sslots / base) : PLAN_MIXED_SPLIT_MAX;
         while (S >= 2 && kb / S < MIXED_SPLIT_MIN_KB) S--;
-        if (S >= 2 && (size_t)base * (size_t)S * (size_t)tok * EMIT_MIXED_ROWS * sizeof(float) <= rt->split_sums &&
+        if (S >= 2 && (size_t)base * (size_t)S * tile_sums_bytes(tok) <= rt->split_sums &&
             (size_t)base <= rt->split_flags)
             kern = skern, split = S, cluster = 1, slots = sslots;
     }
@@ -279,13 +286,13 @@ dsmlp_status dsmlpR_mixed_split_scratch(dsmlp_ctx *ctx, const plan *p, exec_stat
         const int64_t slots = block_slots(rt, &rt->kern[i]);
         const int64_t all = (p->max_tokens + k->rows_per_block - 1) / k->rows_per_block * k->grid_x;
         const size_t tiles = (size_t)(all < slots / 4 ? all : slots / 4);
-        size_t b = rt->two_groups ? tiles * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float) : 0;
+        size_t b = rt->two_groups ? tiles * tile_sums_bytes(k->rows_per_block) : 0;
         /* a split without clusters: a part for each resident block (its tiles x split <= the slots; H100 / H200,
         ** 32-token blocks two a SM: 4.1 MiB) */
-        const int codes = p->bufs[k->args[1]].dtype == DSMLP_I8 || p->bufs[k->args[1]].dtype == DSMLP_FP8_E4M3;
+        const int codes = dsmlpB_dtype_is_code(p->bufs[k->args[1]].dtype);
         if (rt->serial_split && codes && k->rows_per_block <= PLAN_MIXED_SERIAL_MAX_TOKENS &&
-            (size_t)slots * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float) > b)
-            b = (size_t)slots * (size_t)k->rows_per_block * EMIT_MIXED_ROWS * sizeof(float);
+            (size_t)slots * tile_sums_bytes(k->rows_per_block) > b)
+            b = (size_t)slots * tile_sums_bytes(k->rows_per_block);
         if (b > sums) sums = b;
         if ((size_t)slots / 2 > flags) flags = (size_t)slots / 2;   /* tiles x blocks of a group <= half the slots */
     }
@@ -377,7 +384,7 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
                             2, rt->ptr[g->x], dsmlpR_mixed_x_rows(p, g, T, mp->tokens), g->k, 64, mp->tokens, CU_TENSOR_MAP_SWIZZLE_128B, what, p->bufs[g->x].name);
     const int gated = g->mixed_gated;   /* up and gate rows as two boxes of 64 rows */
     const dsmlp_dtype wt = p->bufs[g->mixed_q].dtype;   /* codes, or float weights of x's dtype (no scales) */
-    const size_t wb = wt == DSMLP_I8 || wt == DSMLP_FP8_E4M3 ? 1 : 2;
+    const size_t wb = dsmlpB_dtype_is_code(wt) ? 1 : 2;
     const int qbox = EMIT_MIXED_QBOX(k->mixed_bk, (int)wb);
     const CUtensorMapDataType wdt = wb == 1 ? CU_TENSOR_MAP_DATA_TYPE_UINT8
                                     : wt == DSMLP_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
