@@ -147,14 +147,10 @@ dsmlp_status dsmlpC_plan_explain_text(const plan *p, char **text)
                        k->rows_per_block, k->grid_x, k->threads, k->smem_bytes);
                     if (m->mixed_one[v] < 0) continue;
                     const plan_kernel *o = &p->kernels[m->mixed_one[v]];
-                    if (PLAN_MIXED_ONE_BUILT(o->grid_x))
-                        dsmlpB_sb_printf(&b, "            one block a SM: %s  key %s, %zu B shared, where its %d row tiles fill 3/4 "
-                           "of the SMs and no more (else two a SM)\n", o->name, o->key[0] ? o->key : "(not compiled)", o->smem_bytes,
-                           o->grid_x);
-                    else
-                        dsmlpB_sb_printf(&b, "            one block a SM for a k split without clusters: %s  key %s, %zu B shared, "
-                           "where its %d row tiles leave half the SMs idle\n", o->name, o->key[0] ? o->key : "(not compiled)",
-                           o->smem_bytes, o->grid_x);
+                    const int fill = PLAN_MIXED_ONE_BUILT(o->grid_x);   /* else built for the k split without clusters */
+                    dsmlpB_sb_printf(&b, "            one block a SM%s: %s  key %s, %zu B shared, where its %d row tiles %s\n",
+                       fill ? "" : " for a k split without clusters", o->name, o->key[0] ? o->key : "(not compiled)",
+                       o->smem_bytes, o->grid_x, fill ? "fill 3/4 of the SMs and no more (else two a SM)" : "leave half the SMs idle");
                 }
             }
         } else if (s->kind == STEP_KERNEL) {
