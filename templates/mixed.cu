@@ -41,6 +41,7 @@
 #define DS_REGS_PRODUCER {{REGS_PRODUCER}}   // setmaxnreg: the producer warpgroup releases down to this many registers and
 #define DS_REGS_CONSUMER {{REGS_CONSUMER}}   // the consumers take this many (0: the launch bound's count for all); the
                                              // release must cover the increase (the load checks the entry count)
+#define DS_SERIAL_MAX_TOK {{SERIAL_MAX_TOK}}   // the k split without clusters serves kernels of at most this many tokens
 #define DS_PREFETCH {{PREFETCH}}     // 1: at entry the block asks L2 for its rows' first lines (ds_prefetch_first)
 #define DS_HAS_BIAS {{HAS_BIAS}}
 #define DS_HAS_C {{HAS_C}}
@@ -288,14 +289,28 @@ __device__ __forceinline__ void ds_wgmma_ss(float (&d)[DS_TOK / 2], unsigned lon
 }
 #endif
 
-// The GEMM step's epilogue on one fp32 sum (as cuBLASLt: act(x·W + bias + C)).
-__device__ __forceinline__ float ds_epi(float v, const ds_b_t *bias, const ds_c_t *c, ds_i64 t, ds_i64 col)
+// The GEMM step's epilogue on one fp32 sum (as cuBLASLt: act(x·W + bias + C)), from its bias and C values as read
+// (ds_epi_in: the serial split's tail reads them with the parts, not after the sums)
+struct ds_epi_in { float b, c; };
+__device__ __forceinline__ ds_epi_in ds_epi_load(const ds_b_t *bias, const ds_c_t *c, ds_i64 t, ds_i64 col)
 {
+    ds_epi_in e = {0.0f, 0.0f};
 #if DS_HAS_BIAS
-    v += ds_to_f(bias[col]);
+    e.b = ds_to_f(bias[col]);
 #endif
 #if DS_HAS_C
-    v += ds_to_f(c[t * DS_N + col]);
+    e.c = ds_to_f(c[t * DS_N + col]);
+#endif
+    (void)bias, (void)c, (void)t, (void)col;
+    return e;
+}
+__device__ __forceinline__ float ds_epi_apply(float v, ds_epi_in e)
+{
+#if DS_HAS_BIAS
+    v += e.b;
+#endif
+#if DS_HAS_C
+    v += e.c;
 #endif
 #if DS_ACT == 1
     v = ds_relu(v);
@@ -306,10 +321,9 @@ __device__ __forceinline__ float ds_epi(float v, const ds_b_t *bias, const ds_c_
 #elif DS_ACT == 4
     v = ds_silu(v);
 #endif
-    (void)bias, (void)c, (void)t, (void)col;
+    (void)e;
     return v;
 }
-
 
 // The weight row of the block's row f (0..127): gated blocks hold 64 up rows, then the matching 64 gate rows.
 __device__ __forceinline__ ds_i64 ds_wrow(int n0, int f)
@@ -647,8 +661,28 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     // the pair of blocks (group 0 and 1, rank zc) that own these items: the tile's partial sums, 128 floats a token
     const long long pair = ((long long)blockIdx.x * gridDim.y + blockIdx.y) * C + zc;
     float *pp = part + ((long long)blockIdx.x * gridDim.y + blockIdx.y) * (DS_TOK * 128LL);
-    // The step's epilogue on the tile's summed item (token tk, columns r4..r4 + 3): gated, (up + bias) * act(gate + bias)
-    auto finish = [&](float4 v, float4 g, int tk, int r4) {
+    // The step's epilogue on the tile's summed item (token tk, columns r4..r4 + 3): gated, (up + bias) * act(gate + bias).
+    // Its inputs (bias and C; gated: the up and gate biases) are read apart (item_in) so that the serial split's tail
+    // can read them with its parts.
+    struct ds_item_in { ds_epi_in e[4]; };
+    auto item_in = [&](int tk, int r4) {
+        const ds_i64 t = (ds_i64)t0 + tk, col = (DS_GATED ? (ds_i64)n0 / 2 : (ds_i64)n0) + r4;
+        ds_item_in in;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+#if DS_GATED
+            in.e[j].b = in.e[j].c = 0.0f;
+#if DS_HAS_BIAS
+            in.e[j].b = ds_to_f(bias[col + j]), in.e[j].c = ds_to_f(bias[DS_N / 2 + col + j]);   // up's, gate's
+#endif
+            (void)t;
+#else
+            in.e[j] = ds_epi_load(bias, cin, t, col + j);
+#endif
+        }
+        return in;
+    };
+    auto finish_in = [&](float4 v, float4 g, int tk, int r4, const ds_item_in &in) {
         const ds_i64 t = (ds_i64)t0 + tk, col = (DS_GATED ? (ds_i64)n0 / 2 : (ds_i64)n0) + r4;
 #if DS_GATED
         const float up[4] = {v.x, v.y, v.z, v.w}, gate[4] = {g.x, g.y, g.z, g.w};
@@ -656,20 +690,21 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #pragma unroll
         for (int j = 0; j < 4; j++) {
 #if DS_HAS_BIAS
-            o[j] = (up[j] + ds_to_f(bias[col + j])) * DS_GACT(gate[j] + ds_to_f(bias[DS_N / 2 + col + j]));
+            o[j] = (up[j] + in.e[j].b) * DS_GACT(gate[j] + in.e[j].c);
 #else
             o[j] = up[j] * DS_GACT(gate[j]);
 #endif
         }
 #else
         (void)g;
-        float o[4] = {ds_epi(v.x, bias, cin, t, col), ds_epi(v.y, bias, cin, t, col + 1), ds_epi(v.z, bias, cin, t, col + 2),
-                      ds_epi(v.w, bias, cin, t, col + 3)};
+        float o[4] = {ds_epi_apply(v.x, in.e[0]), ds_epi_apply(v.y, in.e[1]), ds_epi_apply(v.z, in.e[2]),
+                      ds_epi_apply(v.w, in.e[3])};
 #endif
         ds_store<4>(d_out + t * DS_NO + col, o);
     };
+    auto finish = [&](float4 v, float4 g, int tk, int r4) { finish_in(v, g, tk, r4, item_in(tk, r4)); };
     const float4 zero4 = make_float4(0.f, 0.f, 0.f, 0.f);
-#if DS_QUANT   // (the code kernels only: exec_mixed.c takes it for them)
+#if DS_QUANT && DS_TOK <= DS_SERIAL_MAX_TOK   // (the <= 32-token code kernels only: exec_mixed.c takes it for them)
     if (C == 1 && S > 1) {
         // A k split without clusters (C = 1; exec_mixed.c): every block of the tile pushes its staged sums (its nt
         // tokens x 128 rows) to part[tile][z] and counts itself in (flag[tile]); the last of the tile's S blocks sums
@@ -694,21 +729,55 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             }
         }
         asm volatile("bar.sync 1, 256;\n" ::: "memory");
-        if (ds_last)
-            for (int i = tid - 128; i < nt * (OC / 4); i += 256) {
-                const int tk = i / (OC / 4), r4 = (i % (OC / 4)) * 4;
-                float4 v = zero4, g = zero4;
-                for (int r = 0; r < S; r++) {
-                    const float *q = pt + r * (DS_TOK * 128LL) + tk * 128 + r4;
-                    const float4 u = __ldcg(reinterpret_cast<const float4 *>(q));
-                    v.x += u.x, v.y += u.y, v.z += u.z, v.w += u.w;
-#if DS_GATED
-                    const float4 h = __ldcg(reinterpret_cast<const float4 *>(q + 64));
-                    g.x += h.x, g.y += h.y, g.z += h.z, g.w += h.w;
-#endif
-                }
-                finish(v, g, tk, r4);
+        if (ds_last) {
+            // The last block reads all of a thread's items (NJ at most) at once: their parts, four (or two) at a time, and
+            // their epilogue inputs, then sums each item's parts in block order as before (the same bits). An item
+            // at a time paid two L2 round trips per item, the parts and then bias and C (GELU-4096's second GEMM at
+            // T = 16: 31.5 -> 30.6 us under ncu on an H100, bench/RESULTS.md seventy-fourth session).
+            constexpr int NJ = (DS_TOK * (OC / 4) + 255) / 256;
+            constexpr int RB = DS_GATED && DS_MINB > 1 ? 2 : 4;   // parts a round (4 spilled the gated 80-register kernels)
+            const int items = nt * (OC / 4);
+            float4 v[NJ], g[NJ];
+            ds_item_in in[NJ];
+#pragma unroll
+            for (int j = 0; j < NJ; j++) {
+                const int i = tid - 128 + 256 * j;
+                v[j] = g[j] = zero4;
+                if (i < items) in[j] = item_in(i / (OC / 4), (i % (OC / 4)) * 4);
             }
+            for (int r0 = 0; r0 < S; r0 += RB) {
+                float4 u[NJ][RB], h[NJ][RB];
+#pragma unroll
+                for (int j = 0; j < NJ; j++)
+#pragma unroll
+                    for (int r = 0; r < RB; r++) {
+                        const int i = tid - 128 + 256 * j;
+                        u[j][r] = h[j][r] = zero4;
+                        if (i < items && r0 + r < S) {
+                            const float *q = pt + (r0 + r) * (DS_TOK * 128LL) + (i / (OC / 4)) * 128 + (i % (OC / 4)) * 4;
+                            u[j][r] = __ldcg(reinterpret_cast<const float4 *>(q));
+#if DS_GATED
+                            h[j][r] = __ldcg(reinterpret_cast<const float4 *>(q + 64));
+#endif
+                        }
+                    }
+#pragma unroll
+                for (int j = 0; j < NJ; j++)
+#pragma unroll
+                    for (int r = 0; r < RB; r++)
+                        if (r0 + r < S) {
+                            v[j].x += u[j][r].x, v[j].y += u[j][r].y, v[j].z += u[j][r].z, v[j].w += u[j][r].w;
+#if DS_GATED
+                            g[j].x += h[j][r].x, g[j].y += h[j][r].y, g[j].z += h[j][r].z, g[j].w += h[j][r].w;
+#endif
+                        }
+            }
+#pragma unroll
+            for (int j = 0; j < NJ; j++) {
+                const int i = tid - 128 + 256 * j;
+                if (i < items) finish_in(v[j], g[j], i / (OC / 4), (i % (OC / 4)) * 4, in[j]);
+            }
+        }
     } else
 #endif
     if (S > C && grp == 1) {
@@ -750,7 +819,32 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #endif
             finish(v, g, tk, r4);
         }
-    } else {
+    }
+#if DS_TOK <= DS_SERIAL_MAX_TOK
+    else if (C == 1 && S == 1) {
+        // Unsplit: the thread's items' epilogue inputs read first, one L2 round trip for all of them, not one an item
+        constexpr int NJ = (DS_TOK * (OC / 4) + 255) / 256;
+        ds_item_in in[NJ];
+#pragma unroll
+        for (int j = 0; j < NJ; j++) {
+            const int i = tid - 128 + i0 + 256 * j;
+            if (i < i1) in[j] = item_in(i / (OC / 4), (i % (OC / 4)) * 4);
+        }
+#pragma unroll
+        for (int j = 0; j < NJ; j++) {
+            const int i = tid - 128 + i0 + 256 * j, tk = i / (OC / 4), r4 = (i % (OC / 4)) * 4;
+            if (i >= i1) break;
+            const float4 v = ds_cluster_sum(os + tk * DS_OR + r4, 1);
+#if DS_GATED
+            const float4 g = ds_cluster_sum(os + tk * DS_OR + 64 + r4, 1);
+#else
+            const float4 g = zero4;
+#endif
+            finish_in(v, g, tk, r4, in[j]);
+        }
+    }
+#endif
+    else {
         for (int i = tid - 128 + i0; i < i1; i += 256) {
             const int tk = i / (OC / 4), r4 = (i % (OC / 4)) * 4;
             const float4 v = ds_cluster_sum(os + tk * DS_OR + r4, C);

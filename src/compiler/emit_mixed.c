@@ -122,12 +122,14 @@ dsmlp_status dsmlpC_emit_mixed(dsmlp_ctx *ctx, const plan *p, plan_kernel *k, co
     snprintf(nn, sizeof nn, "%lld", (long long)s->n);
     snprintf(kk, sizeof kk, "%lld", (long long)s->k);
     snprintf(rpg, sizeof rpg, "%lld", (long long)(s->n / s->groups));
+    char smt[8];
+    snprintf(smt, sizeof smt, "%d", PLAN_MIXED_SERIAL_MAX_TOKENS);
     const char *kv[] = {"NAME", k->name, "N", nn, "K", kk, "RPG", rpg, "EPI_WHAT", what,
                         "QUANT", quant == 1 ? "1" : quant == 2 ? "2" : "0",
                         "Q_NAME", quant == 1 ? "int8" : quant == 2 ? "fp8 e4m3" : dsmlp_dtype_name(qt),
                         "BF16", xt == DSMLP_BF16 ? "1" : "0", "WG_T", xt == DSMLP_BF16 ? "bf16" : "f16",
                         "X_NAME", dsmlp_dtype_name(xt), "STAGES", stg, "BK", bks, "SMEM", sm, "TOK", tok, "MINB", mb, "XSTAGE", xstage,
-                        "REGS_PRODUCER", rp, "REGS_CONSUMER", rc,
+                        "REGS_PRODUCER", rp, "REGS_CONSUMER", rc, "SERIAL_MAX_TOK", smt,
                         "PREFETCH", EMIT_MIXED_PREFETCHES(quant, s->tokens) ? "1" : "0",
                         "GATED", s->gated ? "1" : "0", "WMN", s->io && !quant ? "1" : "0", "GACT", s->gated ? dsmlpC_emit_act_fn(s->gact) : "ds_relu",
                         "HAS_BIAS", s->has_bias ? "1" : "0", "HAS_C", s->has_c ? "1" : "0", "ACT", act_s,
