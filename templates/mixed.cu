@@ -730,10 +730,10 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         }
         asm volatile("bar.sync 1, 256;\n" ::: "memory");
         if (ds_last) {
-            // The last block reads all of a thread's items (NJ at most) at once: their parts, four (or two) at a time, and
-            // their epilogue inputs, then sums each item's parts in block order as before (the same bits). An item
-            // at a time paid two L2 round trips per item, the parts and then bias and C (GELU-4096's second GEMM at
-            // T = 16: 31.5 -> 30.6 us under ncu on an H100, bench/RESULTS.md seventy-fourth session).
+            // The last block reads all of a thread's items (NJ at most) at once: their parts, four (or two) at a
+            // time, and their epilogue inputs, then sums each item's parts in block order as before (the same bits).
+            // An item at a time paid two L2 round trips per item, the parts and then bias and C (GELU-4096's second
+            // GEMM at T = 16: 31.5 -> 30.6 us under ncu on an H100, bench/RESULTS.md seventy-fourth session).
             constexpr int NJ = (DS_TOK * (OC / 4) + 255) / 256;
             constexpr int RB = DS_GATED && DS_MINB > 1 ? 2 : 4;   // parts a round (4 spilled the gated 80-register kernels)
             const int items = nt * (OC / 4);
