@@ -675,7 +675,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #if DS_HAS_BIAS
             in.e[j].b = ds_to_f(bias[col + j]), in.e[j].c = ds_to_f(bias[DS_N / 2 + col + j]);   // up's, gate's
 #endif
-            (void)t;
+            (void)t, (void)col;
 #else
             in.e[j] = ds_epi_load(bias, cin, t, col + j);
 #endif
@@ -703,6 +703,11 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
         ds_store<4>(d_out + t * DS_NO + col, o);
     };
     auto finish = [&](float4 v, float4 g, int tk, int r4) { finish_in(v, g, tk, r4, item_in(tk, r4)); };
+#if DS_TOK <= DS_SERIAL_MAX_TOK
+    // The <= 32-token tails read a thread's items' epilogue inputs before they sum or store any: one L2 round trip for
+    // all of them, not one an item. A thread's items at most (256 threads; an item: a token's 4 columns):
+    constexpr int NJ = (DS_TOK * (OC / 4) + 255) / 256;
+#endif
     const float4 zero4 = make_float4(0.f, 0.f, 0.f, 0.f);
 #if DS_QUANT && DS_TOK <= DS_SERIAL_MAX_TOK   // (the <= 32-token code kernels only: exec_mixed.c takes it for them)
     if (C == 1 && S > 1) {
@@ -734,25 +739,30 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             // time, and their epilogue inputs, then sums each item's parts in block order as before (the same bits).
             // An item at a time paid two L2 round trips per item, the parts and then bias and C (GELU-4096's second
             // GEMM at T = 16: 31.5 -> 30.6 us under ncu on an H100, bench/RESULTS.md seventy-fourth session).
-            constexpr int NJ = (DS_TOK * (OC / 4) + 255) / 256;
             constexpr int RB = DS_GATED && DS_MINB > 1 ? 2 : 4;   // parts a round (4 spilled the gated 80-register kernels)
             const int items = nt * (OC / 4);
             float4 v[NJ], g[NJ];
             ds_item_in in[NJ];
 #pragma unroll
-            for (int j = 0; j < NJ; j++) {
+            for (int j = 0; j < NJ; j++) {   // (one loop with the zeroing: ptxas schedules the gated kernels as measured)
                 const int i = tid - 128 + 256 * j;
                 v[j] = g[j] = zero4;
                 if (i < items) in[j] = item_in(i / (OC / 4), (i % (OC / 4)) * 4);
             }
             for (int r0 = 0; r0 < S; r0 += RB) {
-                float4 u[NJ][RB], h[NJ][RB];
+                float4 u[NJ][RB];
+#if DS_GATED
+                float4 h[NJ][RB];
+#endif
 #pragma unroll
                 for (int j = 0; j < NJ; j++)
 #pragma unroll
                     for (int r = 0; r < RB; r++) {
                         const int i = tid - 128 + 256 * j;
-                        u[j][r] = h[j][r] = zero4;
+                        u[j][r] = zero4;
+#if DS_GATED
+                        h[j][r] = zero4;
+#endif
                         if (i < items && r0 + r < S) {
                             const float *q = pt + (r0 + r) * (DS_TOK * 128LL) + (i / (OC / 4)) * 128 + (i % (OC / 4)) * 4;
                             u[j][r] = __ldcg(reinterpret_cast<const float4 *>(q));
@@ -822,8 +832,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     }
 #if DS_TOK <= DS_SERIAL_MAX_TOK
     else if (C == 1 && S == 1) {
-        // Unsplit: the thread's items' epilogue inputs read first, one L2 round trip for all of them, not one an item
-        constexpr int NJ = (DS_TOK * (OC / 4) + 255) / 256;
+        // Unsplit: the items' epilogue inputs first
         ds_item_in in[NJ];
 #pragma unroll
         for (int j = 0; j < NJ; j++) {
