@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seventy-fifth session (~520 s on an H100): the cluster / unsplit tail reading a round's epilogue inputs before its
+# Seventy-fifth session (499 s on an H100): the cluster / unsplit tail reading a round's epilogue inputs before its
 # sums (templates/mixed.cu's last tail branch: rounds of 4 items a thread, 2 gated, 1 in <= 32-token kernels; before,
 # an item at a time: its cluster sum, then bias / C from L2, then the store). main (build-main: 565c5c2) against the new
 # build (build-gpu) in one store, three rounds with the order alternated, the six 4096-wide blocks `[out,in]`

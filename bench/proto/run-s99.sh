@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seventy-fifth session, second probe (~200 s on an H100): the round tail for clustered tiles only
+# Seventy-fifth session, second probe (92 s on an H100): the round tail for clustered tiles only
 # (bench/proto/mixed-tail-rounds-clusters.patch: the 64-token two-a-SM kernels, C > 1 and S == C; every other kernel of
 # the six 4096-wide blocks compiles byte-identical to main's). main (build-main: 565c5c2) against the patched build,
 # two rounds, order alternated, GELU- / SwiGLU-4096 int8 and GELU fp8 `[out,in]`; then test_gpu_quant mixed_clusters
