@@ -12,6 +12,17 @@ bench_run() {   # label binary layout tokens reps [VAR=VALUE...]
   env "$@" timeout 90 "$b" --block "$blk" --tokens "$tok" --reps "$reps" --no-tune --layout "$lay" 2>&1 | grep "T=" |
     awk -v l="$l" '{printf "%s %s ", $2, $4} END {print "  " l}'
 }
+# An A/B table: ROUNDS rounds over BLOCKS (each sets $blk for bench_run), the two sides' order alternated (A first in
+# odd rounds); A and B are commands that run one side, usually small functions around bench_run.
+ab_rounds() {   # rounds "blocks" A B
+  local r
+  for r in $(seq "$1"); do
+    for blk in $2; do
+      echo "== $blk r$r"
+      if [ $((r % 2)) = 1 ]; then $3; $4; else $4; $3; fi
+    done
+  done
+}
 # ncu of a whole dsmlp-bench run (every launch), printed per kernel name by ncu_by_kernel.py; the CSV in $OUT.
 ncu_prof() {   # label layout block tokens [VAR=VALUE...]    (binary: $B, else build-gpu/bin/dsmlp-bench)
   local l=$1 lay=$2 blk=$3 t=$4

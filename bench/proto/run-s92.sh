@@ -19,12 +19,7 @@ export DSMLP_COMPILE_THREADS=16
 C=build-gpu/bin/dsmlp-bench TL=1,2,3,4,8,16,24,32,48,64,128,1024
 on() { bench_run serial $C out_in $TL 50; }
 off() { bench_run clusters $C out_in $TL 50 DSMLP_MIXED_SERIAL_SPLIT=0; }
-for r in 1 2 3; do
-  for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096; do
-    echo "== $blk out_in r$r"
-    if [ $((r % 2)) = 1 ]; then off; on; else on; off; fi
-  done
-done
+ab_rounds 3 "gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096" off on
 echo "== A/B done at $(( $(date +%s) - t0 )) s"
 ncu_prof sg8 out_in gelu_i8_h4096 8
 ncu_prof ss8 out_in swiglu_i8_h4096 8

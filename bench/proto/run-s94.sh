@@ -14,12 +14,7 @@ export DSMLP_COMPILE_THREADS=16
 C=build-gpu/bin/dsmlp-bench TL=33,48,64,96,128,192,256,512,1024
 one() { bench_run to32 $C out_in $TL 50 DSMLP_MIXED_SERIAL_SPLIT=1; }
 two() { bench_run to128 $C out_in $TL 50 DSMLP_MIXED_SERIAL_SPLIT=2; }
-for r in 1 2 3; do
-  for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096; do
-    echo "== $blk out_in r$r"
-    if [ $((r % 2)) = 1 ]; then one; two; else two; one; fi
-  done
-done
+ab_rounds 3 "gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096" one two
 echo "== A/B done at $(( $(date +%s) - t0 )) s"
 ncu_prof g128 out_in gelu_i8_h4096 128 DSMLP_MIXED_SERIAL_SPLIT=2
 L=$(( ${LIMIT:-540} - ($(date +%s) - t0) ))

@@ -16,12 +16,7 @@ export DSMLP_COMPILE_THREADS=16
 TL=1,8,16,24,32,48,64,128,1024
 old() { bench_run main build-main/bin/dsmlp-bench out_in $TL 50; }
 new() { bench_run tail build-gpu/bin/dsmlp-bench out_in $TL 50; }
-for r in 1 2 3; do
-  for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096 gelu_f16_h4096 swiglu_bf16_h4096; do
-    echo "== $blk out_in r$r"
-    if [ $((r % 2)) = 1 ]; then old; new; else new; old; fi
-  done
-done
+ab_rounds 3 "gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096 gelu_f16_h4096 swiglu_bf16_h4096" old new
 echo "== A/B done at $(( $(date +%s) - t0 )) s"
 B=build-main/bin/dsmlp-bench ncu_prof g64-main out_in gelu_i8_h4096 64
 ncu_prof g64-tail out_in gelu_i8_h4096 64

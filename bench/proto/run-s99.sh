@@ -15,12 +15,7 @@ export DSMLP_COMPILE_THREADS=16
 TL=1,8,16,24,32,48,64,128,1024
 old() { bench_run main build-main/bin/dsmlp-bench out_in $TL 50; }
 new() { bench_run clus build-gpu/bin/dsmlp-bench out_in $TL 50; }
-for r in 1 2; do
-  for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096; do
-    echo "== $blk out_in r$r"
-    if [ $((r % 2)) = 1 ]; then old; new; else new; old; fi
-  done
-done
+ab_rounds 2 "gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096" old new
 echo "== A/B done at $(( $(date +%s) - t0 )) s"
 L=$(( ${LIMIT:-200} - ($(date +%s) - t0) ))
 CASE_THREADS=12 gpu_case test_gpu_quant mixed_clusters mixed_clusters $L &
