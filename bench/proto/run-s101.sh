@@ -8,7 +8,7 @@
 # both only in kernels of <= DS_SERIAL_MAX_TOK tokens. (1) main / trigE / trigL, three rounds, order rotated, the four
 # 4096-wide code blocks at T = 2..64 (64: control, same kernels); (2) timelines of main (build-tl0) and trigE
 # (build-tlE: tl-rotate-tiles.patch at ROT 0 + the entry trigger) at T = 16; (3) test_gpu_quant mixed and heuristic on
-# both variants.
+# both variants; test_gpu_wgmma on trigF.
 #   prep: build_variant.sh trigE / trigL (VARIANT_TESTS=test_gpu_quant); build-tlE as run-s100.sh's build-tl0 with
 #         both patches; bench/store_prefill.sh build-gpu/bin/s100/store.tar.xz 2,3,8,16,24,32,64 over the three
 #         binaries x four blocks (+ build-tlE at 16, seeded with build-gpu/bin/tl/store.tar.xz)
@@ -27,6 +27,13 @@ for r in 1 2 3; do
   done
 done
 echo "== A/B done at $(( $(date +%s) - t0 )) s"
+# trigF (mixed-trigger-float.patch): the float kernels' first GEMM lets the pair's second (two groups, cooperative) start
+# early; GELU-4096 f16 / SwiGLU-4096 bf16 at T = 3..128 (H100: the pair serves T = 3..64)
+TF=3,8,16,32,64,128
+mf() { bench_run main build-gpu/bin/dsmlp-bench out_in $TF 50; }
+f() { bench_run trigF build-gpu/bin/var/trigF out_in $TF 50; }
+ab_rounds 2 "gelu_f16_h4096 swiglu_bf16_h4096" mf f
+echo "== float A/B done at $(( $(date +%s) - t0 )) s"
 for bt in gelu_i8_h4096:16 swiglu_i8_h4096:16; do
   b=${bt%:*} t=${bt#*:}
   for i in 1 2; do
@@ -45,6 +52,7 @@ for v in trigE trigL; do
       > $OUT/case-$v-$c.log 2>&1; echo "$v $c rc $?") &
   done
 done
+(env -u DSMLP_CACHE_DIR DSMLP_COMPILE_THREADS=4 timeout $L build-gpu/bin/var/trigF-test_gpu_wgmma > $OUT/case-trigF-wgmma.log 2>&1; echo "trigF test_gpu_wgmma rc $?") &
 wait
 case_summaries
 echo "== run-s101.sh took $(( $(date +%s) - t0 )) s"
