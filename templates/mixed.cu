@@ -428,8 +428,6 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
     if (prefetch_lines > 0 && blockIdx.x == 0) ds_prefetch_own(q, n0, z, S, KT, prefetch_lines);
 #endif
     if (tid == 0) {
-        // (No griddepcontrol.launch_dependents: a next GEMM started early, in clusters, into the slots this grid
-        // frees sometimes ran 9-12 us slower; it starts as this grid's last blocks exit: exec_mixed.c.)
         for (int i = 0; i < DS_STAGES; i++) ds_bar_init(full + i, 1), ds_bar_init(empty + i, 2);
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
@@ -443,6 +441,13 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             // Nothing is copied before the previous kernel completes: issuing the first stages' weights early (x after
             // the wait) measured 4-5 us slower at T = 16 (bench/RESULTS.md, nineteenth session)
             const unsigned long long wpol = ds_weight_policy();
+#if !DS_QUANT
+            // The next GEMM (launched with programmatic dependent launch: exec_mixed.c) may take SM slots as this
+            // grid's blocks exit instead of ~2 us after the last one: the float pair's second GEMM 0.3-0.8 us
+            // faster at T = 8..128 (H100, bench/RESULTS.md, seventy-sixth session). It waits for this grid's end
+            // before it reads anything.
+            ds_dependents_may_start();
+#endif
             ds_wait_prerequisites();
             DS_TL(ds_tl_mark(tl, 1);)   // copies may start
             for (int kt = kb0; kt < kb1; kt++) {
@@ -465,6 +470,13 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #endif
                 }
             }
+#if DS_QUANT && DS_TOK <= DS_SERIAL_MAX_TOK
+            // Likewise for the code kernels of <= 32 tokens, once this block's last copy is issued (at entry: up to
+            // 1.5 us less gain in gated blocks): 1.8-3.3 us at T = 3..32 in the 4096-wide int8 / fp8 blocks, whose
+            // second GEMM (the serial split) is clusterless there. (A second GEMM in clusters started early has run
+            // 9-12 us slower, its clusters put into a second wave: nineteenth session.)
+            ds_dependents_may_start();
+#endif
         }
         __syncwarp();
         if (C > 1) ds_cluster_sync(), ds_cluster_sync();   // the consumers' two (below)

@@ -412,10 +412,11 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     ** its blocks one cluster (their sums meet in distributed shared memory) */
     /* Programmatic dependent launch wherever the device has it; the kernel's threads wait (griddepcontrol.wait) before
     ** they copy or read anything. After the norm kernel, which lets its dependents start at entry, the blocks are
-    ** resident and their barriers set when the norm ends. After another GEMM, which never lets them start early, they
-    ** start as that GEMM's last blocks exit (SwiGLU-4096 int8 T = 16..128 0.3-0.5 us faster, GELU level;
-    ** bench/RESULTS.md, thirty-fourth session). A first GEMM that let the second start early (at entry, at its last
-    ** copy or at its end) sometimes put the second's clusters into a second wave, 9-12 us slower (nineteenth session). */
+    ** resident and their barriers set when the norm ends. After another GEMM they take SM slots as its blocks exit
+    ** where that GEMM lets them (templates/mixed.cu: the float kernels, and the code kernels of <= 32 tokens after
+    ** their last copy, whose second GEMM is clusterless: 1.8-3.3 us at T = 3..32, bench/RESULTS.md, seventy-sixth
+    ** session), else as its last block exits, ~2 us later. A second GEMM in clusters started early has run 9-12 us
+    ** slower, its clusters put into a second wave (nineteenth session): the wider code kernels never let it. */
     CUresult r;
     const int pdl = rt->dev->pdl;
     if (mp->split > 1 || pdl) {
