@@ -472,7 +472,7 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             }
 #if DS_QUANT && DS_TOK <= DS_SERIAL_MAX_TOK
             // Likewise for the code kernels of <= 32 tokens, once this block's last copy is issued (at entry: up to
-            // 1.9 us less gain in gated blocks): 1.8-3.3 us at T = 3..32 in the 4096-wide int8 / fp8 blocks, whose
+            // 1.9 us less gain in gated blocks): 1.7-3.7 us at T = 3..32 in the 4096-wide int8 / fp8 blocks, whose
             // second GEMM (the serial split) is clusterless there. (A second GEMM in clusters started early has run
             // 9-12 us slower, its clusters put into a second wave: nineteenth session. With mixed_serial_split = 0
             // the second GEMM at T <= 32 runs in clusters again; that case is not measured with this trigger.)

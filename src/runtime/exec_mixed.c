@@ -414,7 +414,7 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     ** they copy or read anything. After the norm kernel, which lets its dependents start at entry, the blocks are
     ** resident and their barriers set when the norm ends. After another GEMM they take SM slots as its blocks exit
     ** where that GEMM lets them (templates/mixed.cu: the float kernels, and the code kernels of <= 32 tokens after
-    ** their last copy, whose second GEMM is clusterless: 1.8-3.3 us at T = 3..32, bench/RESULTS.md, seventy-sixth
+    ** their last copy, whose second GEMM is clusterless: 1.7-3.7 us at T = 3..32, bench/RESULTS.md, seventy-sixth
     ** session), else as its last block exits, ~2 us later. A second GEMM in clusters started early has run 9-12 us
     ** slower, its clusters put into a second wave (nineteenth session): the wider code kernels never let it. */
     CUresult r;
