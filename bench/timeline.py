@@ -35,7 +35,8 @@ def occupancy(blocks, us, med):
 
 
 def read_kernels(lines):
-    """{kernel name: {"kind", "blocks": [(sm, [5 times, ns])], "missing": blocks that recorded nothing}} of "tl" lines."""
+    """{kernel name: {"kind", "blocks": [(sm, [5 times, ns])], "ids": each of those blocks' index, "missing": blocks
+    that recorded nothing}} of "tl" lines."""
     kernels = {}
     for line in lines:
         f = line.split()
@@ -44,11 +45,12 @@ def read_kernels(lines):
         kind, name = f[1], f[2]
         sm = int(f[4])
         t = [int(x) for x in f[5:10]]
-        k = kernels.setdefault(name, {"kind": kind, "blocks": [], "missing": 0})
+        k = kernels.setdefault(name, {"kind": kind, "blocks": [], "ids": [], "missing": 0})
         if t[0] == 0 or t[4] == 0:   # a block that did not record this launch (builds before 2026-12-03 counted
             k["missing"] += 1          # launches at block 0's end: a second wave's blocks missed theirs)
             continue
         k["blocks"].append((sm, t))
+        k["ids"].append(int(f[3]))
     return kernels
 
 

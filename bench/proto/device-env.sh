@@ -35,11 +35,12 @@ ncu_prof() {   # label layout block tokens [VAR=VALUE...]    (binary: $B, else b
 # A GPU test's Check case with the test's own kernel store (not the carried one), logged to $OUT/case-LABEL.log; run
 # several with & and wait, then case_summaries prints each log's result lines and first failures (seventy-second
 # session: every call script had grown its own copy of these lines).
-gpu_case() {   # test case label limit_s [VAR=VALUE...]   (NVRTC threads: CASE_THREADS, default 8)
+gpu_case() {   # test case label limit_s [VAR=VALUE...]   (NVRTC threads: CASE_THREADS, default 8; the test binaries'
+               # folder: GPU_TEST_DIR, default build-gpu/tests)
   local t=$1 c=$2 l=$3 lim=$4
   shift 4
   env -u DSMLP_CACHE_DIR DSMLP_COMPILE_THREADS="${CASE_THREADS:-8}" "$@" CK_RUN_CASE="$c" timeout "$lim" \
-    "build-gpu/tests/$t" > "$OUT/case-$l.log" 2>&1
+    "${GPU_TEST_DIR:-build-gpu/tests}/$t" > "$OUT/case-$l.log" 2>&1
   echo "$t $c ($l) rc $?"
 }
 case_summaries() {

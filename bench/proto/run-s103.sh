@@ -8,12 +8,12 @@
 . bench/proto/device-env.sh build-gpu/bin/s103/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
 TL=3,8,16,32
+a() { bench_run main-ss0 build-main/bin/dsmlp-bench out_in $TL 50 DSMLP_MIXED_SERIAL_SPLIT=0; }
+b() { bench_run trig-ss0 build-gpu/bin/dsmlp-bench out_in $TL 50 DSMLP_MIXED_SERIAL_SPLIT=0; }
+c() { bench_run trig build-gpu/bin/dsmlp-bench out_in $TL 50; }
 for r in 1 2; do
   for blk in gelu_i8_h4096 swiglu_i8_h4096; do
     echo "== $blk r$r"
-    a() { bench_run main-ss0 build-main/bin/dsmlp-bench out_in $TL 50 DSMLP_MIXED_SERIAL_SPLIT=0; }
-    b() { bench_run trig-ss0 build-gpu/bin/dsmlp-bench out_in $TL 50 DSMLP_MIXED_SERIAL_SPLIT=0; }
-    c() { bench_run trig build-gpu/bin/dsmlp-bench out_in $TL 50; }
     if [ $r = 1 ]; then a; b; c; else c; b; a; fi
   done
 done

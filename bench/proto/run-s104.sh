@@ -19,10 +19,7 @@ new() { bench_run trig64 build-gpu/bin/var/trig64 out_in $TL 50; }
 ab_rounds 3 "gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096" old new
 L=$(( ${LIMIT:-300} - ($(date +%s) - t0) ))
 echo "== A/B done at $(( $(date +%s) - t0 )) s; trig64's cases, $L s each"
-for c in mixed mixed_clusters; do
-  (env -u DSMLP_CACHE_DIR DSMLP_COMPILE_THREADS=6 CK_RUN_CASE=$c timeout $L build-gpu/bin/var/trig64-test_gpu_quant \
-    > $OUT/case-trig64-$c.log 2>&1; echo "trig64 $c rc $?") &
-done
+for c in mixed mixed_clusters; do GPU_TEST_DIR=build-gpu/bin/var CASE_THREADS=6 gpu_case trig64-test_gpu_quant $c trig64-$c $L & done
 wait
 case_summaries
 echo "== run-s104.sh took $(( $(date +%s) - t0 )) s"

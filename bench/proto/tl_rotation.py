@@ -30,15 +30,11 @@ def load(arg):
         kernels = read_kernels(f)
     out = {}
     for name, k in kernels.items():
-        if k["kind"] not in ("mixed", "wgmma") and "mixed" not in name and "wgmma" not in name:
-            continue
         gy = grid_y(name)
-        if not gy or not k["blocks"]:
+        if k["kind"] != "mixed" or not gy or not k["blocks"]:
             continue
         t0 = min(t[0] for _, t in k["blocks"])
-        rows = []
-        for idx, (sm, t) in enumerate(k["blocks"]):
-            rows.append((sm, t, (t[4] - t0) / 1000.0, (t[4] - t[0]) / 1000.0))
+        rows = [(sm, t, (t[4] - t0) / 1000.0, (t[4] - t[0]) / 1000.0) for sm, t in k["blocks"]]
         out[name] = (int(rot), gy, rows, k)
     return out
 
@@ -70,16 +66,6 @@ def keyed(run, how):
 
 def main():
     runs = [load(a) for a in sys.argv[1:]]
-    # read_kernels drops the block index; recover it from the raw lines' fourth field
-    for a, run in zip(sys.argv[1:], runs):
-        ids = {}
-        with open(a.split(":", 1)[1]) as f:
-            for line in f:
-                p = line.split()
-                if len(p) == 10 and p[0] == "tl" and p[2] in run and int(p[5]) and int(p[9]):
-                    ids.setdefault(p[2], []).append(int(p[3]))
-        for name in run:
-            run[name][3]["ids"] = ids[name]
     names = sorted(set().union(*[r.keys() for r in runs]))
     for name in names:
         have = [(i, r[name]) for i, r in enumerate(runs) if name in r]
