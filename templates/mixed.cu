@@ -6,7 +6,8 @@
 // maps the runtime encodes per run (exec_mixed.c): x with the 128-byte swizzle, boxes of 64 k x {{TOK}} tokens; q
 // with the 64- or 128-byte swizzle (DS_BK 64 or 128), boxes of DS_BK k x 128 rows (64 when gated). q and
 // prefetch_lines: the codes themselves and how many 128-byte lines of each row the block asks L2 for at entry
-// (DS_PREFETCH kernels only; exec_mixed.c prefetch_lines).
+// (DS_PREFETCH kernels only; exec_mixed.c prefetch_lines). early: nonzero lets the next launch (programmatic dependent
+// launch) take SM slots as this grid's blocks exit (exec_mixed.c dsmlpR_mixed_next_early says where that pays).
 //
 // Block: 128 weight rows x {{TOK}} tokens, k blocks of {{BK}} through {{STAGES}} shared-memory stages filled by the copy
 // engine. Warpgroup 0's first thread issues the copies; warpgroups 1 and 2 own 64 weight rows each and multiply: per
@@ -403,7 +404,7 @@ __device__ __forceinline__ void ds_prefetch_own(const unsigned char *q, int n0, 
 extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 {{NAME}}(const __grid_constant__ ds_tmap tx, const __grid_constant__ ds_tmap tq, long long T, ds_d_t *d_out,
          const ds_s_t *scales, const ds_b_t *bias, const ds_c_t *cin, float *part, unsigned *flag, int C,
-         const unsigned char *q, int prefetch_lines)
+         const unsigned char *q, int prefetch_lines, int early)
 {
     extern __shared__ unsigned char ds_smem_raw[];
     unsigned char *sm = ds_smem_raw + ((1024 - (ds_sa(ds_smem_raw) & 1023)) & 1023);   // swizzled boxes: 1024-aligned
@@ -443,10 +444,10 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
             const unsigned long long wpol = ds_weight_policy();
 #if !DS_QUANT
             // The next GEMM (launched with programmatic dependent launch: exec_mixed.c) may take SM slots as this
-            // grid's blocks exit instead of ~2 us after the last one: the float pair's second GEMM 0.3-0.8 us
-            // faster at T = 8..128 (H100, bench/RESULTS.md, seventy-sixth session). It waits for this grid's end
-            // before it reads anything.
-            ds_dependents_may_start();
+            // grid's blocks exit instead of ~2 us after the last one. It waits for this grid's end before it reads
+            // anything. The float kernels let it at entry (after their last copy measured level: H200, seventy-seventh
+            // session).
+            if (early) ds_dependents_may_start();
 #endif
             ds_wait_prerequisites();
             DS_TL(ds_tl_mark(tl, 1);)   // copies may start
@@ -470,13 +471,10 @@ extern "C" __global__ void __launch_bounds__(384, DS_MINB)
 #endif
                 }
             }
-#if DS_QUANT && DS_TOK <= DS_SERIAL_MAX_TOK
-            // Likewise for the code kernels of <= 32 tokens, once this block's last copy is issued (at entry: up to
-            // 1.9 us less gain in gated blocks): 1.7-3.7 us at T = 3..32 in the 4096-wide int8 / fp8 blocks, whose
-            // second GEMM (the serial split) is clusterless there. (A second GEMM in clusters started early has run
-            // 9-12 us slower, its clusters put into a second wave: nineteenth session. With mixed_serial_split = 0
-            // the second GEMM at T <= 32 runs in clusters again; that case is not measured with this trigger.)
-            ds_dependents_may_start();
+#if DS_QUANT
+            // The code kernels, once this block's last copy is issued (at entry: up to 1.9 us less gain in gated
+            // blocks; exec_mixed.c says which kernels may).
+            if (early) ds_dependents_may_start();
 #endif
         }
         __syncwarp();

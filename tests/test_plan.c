@@ -340,6 +340,22 @@ static CUresult fake_memset(CUdeviceptr d, unsigned char v, size_t n)
 }
 static CUresult fake_sync(void) { return CUDA_SUCCESS; }
 
+/* The fake device with split scratch and occupancy for p's mixed-input kernels, H100-like: two-a-SM kernels and
+** one-a-SM twins; 30 clusters of 4 fit. The caller frees f->rt.kern. */
+static void fake_split_rt(fake_rt *f, const plan *p)
+{
+    fake_rt_init(f);
+    f->cu.cuMemAlloc = fake_mem_alloc, f->cu.cuMemsetD8 = fake_memset, f->cu.cuCtxSynchronize = fake_sync;
+    f->cu.cuOccupancyMaxActiveClusters = fake_clusters;
+    f->rt.kern = calloc((size_t)p->nkernels, sizeof *f->rt.kern);
+    ck_assert_ptr_nonnull(f->rt.kern);
+    for (int i = 0; i < p->nkernels; i++) {
+        const int two = p->kernels[i].rows_per_block <= 64 && !strstr(p->kernels[i].name, "_one");
+        f->rt.kern[i].per_sm = two ? 2 : 1;
+        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) f->rt.kern[i].clusters[s] = s == 4 && !two ? 30 : 132 * (two + 1) / s;
+    }
+}
+
 /* A k split without clusters (mixed_serial_split, exec_mixed.c): a code GEMM of <= 32-token blocks whose row tiles
 ** leave half the slots idle (GELU-4096's second GEMM: 32 tiles) splits k over plain blocks of its one-a-SM twin, as
 ** far as the SMs hold (132 / 32: 4), with cluster 1 (the tile's last block sums); the scratch holds a part for every
@@ -351,16 +367,7 @@ START_TEST(serial_split_rule)
     dsmlp_plan *h = gelu4096_int8_plan(ctx);
     const plan *p = h->p;
     static fake_rt f;
-    fake_rt_init(&f);
-    f.cu.cuMemAlloc = fake_mem_alloc, f.cu.cuMemsetD8 = fake_memset, f.cu.cuCtxSynchronize = fake_sync;
-    f.cu.cuOccupancyMaxActiveClusters = fake_clusters;
-    f.rt.kern = calloc((size_t)p->nkernels, sizeof *f.rt.kern);
-    ck_assert_ptr_nonnull(f.rt.kern);
-    for (int i = 0; i < p->nkernels; i++) {   /* H100-like: two-a-SM kernels and one-a-SM twins; 30 clusters of 4 fit */
-        const int two = p->kernels[i].rows_per_block <= 64 && !strstr(p->kernels[i].name, "_one");
-        f.rt.kern[i].per_sm = two ? 2 : 1;
-        for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) f.rt.kern[i].clusters[s] = s == 4 && !two ? 30 : 132 * (two + 1) / s;
-    }
+    fake_split_rt(&f, p);
     const plan_gemm *g1 = NULL, *g2 = NULL;
     for (int i = 0; i < p->nsteps; i++)
         if (p->steps[i].kind == STEP_GEMM && PLAN_GEMM_HAS_MIXED(&p->steps[i].gemm))
@@ -393,6 +400,64 @@ START_TEST(serial_split_rule)
     for (int i = 0; i < p->nkernels; i++)
         for (int s = 2; s <= PLAN_MIXED_SPLIT_MAX; s++) f.rt.kern[i].clusters[s] = 63 * f.rt.kern[i].per_sm / s;
     ck_assert(dsmlpR_mixed_pick(p, &f.rt, g2, 8, &mp) && mp.kernel == g2->mixed_kernel[4] && mp.cluster == mp.split);
+    free(f.rt.kern);
+    dsmlp_plan_free(h);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
+/* Which mixed-input kernels let the next launch start as their blocks exit (exec_mixed.c dsmlpR_mixed_next_early):
+** GELU-4096 int8's first GEMM at T <= 32, whose second runs the k split without clusters; not with
+** mixed_serial_split 0 (the second in clusters: 6-7 us slower started early), not at T = 64 (64-token kernels, the
+** second in clusters), never the second GEMM (nothing after it in the block); a float kernel always. */
+START_TEST(next_early_rule)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    dsmlp_plan *h = gelu4096_int8_plan(ctx);
+    const plan *p = h->p;
+    static fake_rt f;
+    fake_split_rt(&f, p);
+    f.rt.two_groups = 0, f.rt.serial_split = 1, fake_alloc_result = CUDA_SUCCESS;
+    ck_assert_int_eq(dsmlpR_mixed_split_scratch(ctx, p, &f.rt), DSMLP_OK);
+    int i1 = -1, i2 = -1;
+    for (int i = 0; i < p->nsteps; i++)
+        if (p->steps[i].kind == STEP_GEMM && PLAN_GEMM_HAS_MIXED(&p->steps[i].gemm)) *(p->steps[i].gemm.n == 4096 ? &i2 : &i1) = i;
+    ck_assert(i1 >= 0 && i2 > i1);
+    static const int64_t Ts[] = {3, 8, 16, 32, 64};
+    for (int serial = 1; serial >= 0; serial--) {
+        f.rt.serial_split = serial;
+        for (size_t t = 0; t < sizeof Ts / sizeof *Ts; t++) {
+            mixed_pick m1, m2;
+            ck_assert(dsmlpR_mixed_pick(p, &f.rt, &p->steps[i1].gemm, Ts[t], &m1));
+            ck_assert(dsmlpR_mixed_pick(p, &f.rt, &p->steps[i2].gemm, Ts[t], &m2));
+            const int want = serial && Ts[t] <= 32;
+            ck_assert_msg(want == (m2.cluster == 1), "T = %lld, serial split %d: the second GEMM in clusters of %d",
+                          (long long)Ts[t], serial, m2.cluster);
+            ck_assert_msg(dsmlpR_mixed_next_early(p, &f.rt, p->steps, p->nsteps, i1, &m1, Ts[t]) == want,
+                          "T = %lld, serial split %d: the first GEMM (%d tokens) lets the second start early: want %d",
+                          (long long)Ts[t], serial, m1.tokens, want);
+            ck_assert(!dsmlpR_mixed_next_early(p, &f.rt, p->steps, p->nsteps, i2, &m2, Ts[t]));
+        }
+    }
+    free(f.rt.kern);
+    dsmlp_plan_free(h);
+    /* BERT's float form at H = 4096 (the wgmma kernels on f16 weights as stored): the first GEMM lets the second */
+    dsmlp_mlp_config c;
+    family(BERT, 1, 0, DSMLP_F16, &c);
+    c.hidden = 4096, c.intermediate = 8192;
+    mixed = 1, max_tok = 128;
+    h = build_plan(ctx, &c, "sm_90");
+    mixed = -1, max_tok = -1;
+    p = h->p;
+    fake_split_rt(&f, p);
+    int seen = 0;
+    for (int i = 0; i < p->nsteps; i++) {
+        if (p->steps[i].kind != STEP_GEMM || !PLAN_GEMM_HAS_MIXED(&p->steps[i].gemm)) continue;
+        mixed_pick m = {p->steps[i].gemm.mixed_kernel[2], 64, 1, 1, 0};   /* its 64-token kernel */
+        ck_assert(dsmlpR_mixed_next_early(p, &f.rt, p->steps, p->nsteps, i, &m, 64));
+        seen++;
+    }
+    ck_assert_int_eq(seen, 2);
     free(f.rt.kern);
     dsmlp_plan_free(h);
     dsmlp_ctx_free(ctx);
@@ -2097,6 +2162,7 @@ int main(void)
     tcase_add_test(tc, float_pair_rule);
     tcase_add_test(tc, split_scratch_size);
     tcase_add_test(tc, serial_split_rule);
+    tcase_add_test(tc, next_early_rule);
     tcase_add_test(tc, tuned_gemm_choice);
     tcase_add_test(tc, explain_text);
     tcase_add_test(tc, route_norm_own_kernel);

@@ -370,8 +370,27 @@ static dsmlp_status encode(dsmlp_ctx *ctx, const cuda_api *cu, CUtensorMap *m, C
     return DSMLP_OK;
 }
 
+/* The float kernels let it at entry: the pair's second GEMM (two groups of clusters, a cooperative launch) 0.3-0.8 us
+** faster at T = 8..128 (H100, bench/RESULTS.md, seventy-sixth session). The code kernels of <= 32 tokens let it after
+** their last copy where the second GEMM runs clusterless (the serial split): 1.7-3.7 us faster at T = 3..32 in the
+** 4096-wide int8 / fp8 blocks (seventy-sixth). A second code GEMM in clusters started early loses: 6-7 us at T = 3..16
+** with mixed_serial_split = 0 and ~10 us at T = 33..64 where the 64-token kernels let it (H200, seventy-seventh
+** session; 9-12 us in the nineteenth), its clusters put into a second wave. */
+int dsmlpR_mixed_next_early(const plan *p, const exec_state *rt, const plan_step *steps, int n, int i,
+                            const mixed_pick *mp, int64_t T)
+{
+    if (!dsmlpB_dtype_is_code(p->bufs[steps[i].gemm.mixed_q].dtype)) return 1;
+    if (mp->tokens > PLAN_MIXED_SERIAL_MAX_TOKENS) return 0;
+    for (int j = i + 1; j < n; j++) {
+        if (steps[j].kind != STEP_GEMM) continue;
+        mixed_pick next;
+        return dsmlpR_mixed_pick(p, rt, &steps[j].gemm, T, &next) && next.cluster == 1;
+    }
+    return 0;
+}
+
 dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state *rt, const plan_step *ps, int step,
-                                      const mixed_pick *mp, int64_t T, CUstream st)
+                                      const mixed_pick *mp, int early, int64_t T, CUstream st)
 {
     const plan_gemm *g = &ps->gemm;
     const cuda_api *cu = rt->dev->cu;
@@ -404,7 +423,7 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     int cluster = mp->cluster;
     int lines = mp->prefetch_lines;
     void *args[] = {&tx, &tq, &TT, &rt->ptr[d], g->mixed_scales >= 0 ? &rt->ptr[g->mixed_scales] : &none, bias >= 0 ? &rt->ptr[bias] : &none,
-                    !act && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster, &rt->ptr[g->mixed_q], &lines};
+                    !act && g->c >= 0 ? &rt->ptr[g->c] : &none, &sums, &flags, &cluster, &rt->ptr[g->mixed_q], &lines, &early};
     const int64_t tiles = (T + mp->tokens - 1) / mp->tokens;
     if (tiles > 2147483647)
         return dsmlpB_err_set(ctx, DSMLP_ERR_UNSUPPORTED, "%s: T = %lld needs more than 2^31 - 1 token tiles", what, (long long)T);
@@ -413,10 +432,7 @@ dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state 
     /* Programmatic dependent launch wherever the device has it; the kernel's threads wait (griddepcontrol.wait) before
     ** they copy or read anything. After the norm kernel, which lets its dependents start at entry, the blocks are
     ** resident and their barriers set when the norm ends. After another GEMM they take SM slots as its blocks exit
-    ** where that GEMM lets them (templates/mixed.cu: the float kernels, and the code kernels of <= 32 tokens after
-    ** their last copy, whose second GEMM is clusterless: 1.7-3.7 us at T = 3..32, bench/RESULTS.md, seventy-sixth
-    ** session), else as its last block exits, ~2 us later. A second GEMM in clusters started early has run 9-12 us
-    ** slower, its clusters put into a second wave (nineteenth session): the wider code kernels never let it. */
+    ** where that GEMM lets them (`early`: dsmlpR_mixed_next_early), else as its last block exits, ~2 us later. */
     CUresult r;
     const int pdl = rt->dev->pdl;
     if (mp->split > 1 || pdl) {

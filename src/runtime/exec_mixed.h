@@ -51,9 +51,15 @@ int dsmlpR_gemm_applies_act(const plan *p, const exec_state *rt, const plan_step
 /* The rows of x's tensor map for a launch of `tokens`-token blocks at T: whole token tiles where x is a workspace
 ** buffer, as many as it holds (at least T); T where x is the caller's. */
 int64_t dsmlpR_mixed_x_rows(const plan *p, const plan_gemm *g, int64_t T, int tokens);
-/* Launches GEMM step ps's mixed-input kernel for T tokens on st as mp says (dsmlpR_mixed_pick); the tensor maps of x
-** and the codes are encoded here. */
+/* 1 when step i of steps[0, n), whose mixed-input kernel runs at T as mp says, lets the next launch take SM slots as
+** its blocks exit (griddepcontrol.launch_dependents: the next GEMM's mixed-input kernel is launched with programmatic
+** dependent launch and waits for this grid's end before it reads): its float kernels, and its code kernels of
+** <= PLAN_MIXED_SERIAL_MAX_TOKENS tokens where the next GEMM step runs its mixed-input kernel without clusters. */
+int dsmlpR_mixed_next_early(const plan *p, const exec_state *rt, const plan_step *steps, int n, int i,
+                            const mixed_pick *mp, int64_t T);
+/* Launches GEMM step ps's mixed-input kernel for T tokens on st as mp says (dsmlpR_mixed_pick), letting the next
+** launch start early where `early` (dsmlpR_mixed_next_early); the tensor maps of x and the codes are encoded here. */
 dsmlp_status dsmlpR_exec_launch_mixed(dsmlp_ctx *ctx, const plan *p, exec_state *rt, const plan_step *ps, int step,
-                                      const mixed_pick *mp, int64_t T, CUstream st);
+                                      const mixed_pick *mp, int early, int64_t T, CUstream st);
 
 #endif

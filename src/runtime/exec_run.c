@@ -118,7 +118,8 @@ static dsmlp_status run_step(dsmlp_plan *pl, exec_state *rt, const plan_step *st
         return dsmlpR_exec_launch_stream(pl->ctx, p, rt, i, ps->stream.variant[pick->variant[i]], pick->grid[i], T, st);
     mixed_pick mp;   /* the mixed-input variant before the decode GEMV: it reads no dequantized copy */
     if (ps->kind == STEP_GEMM && dsmlpR_mixed_pick(p, rt, &ps->gemm, T, &mp))
-        return dsmlpR_exec_launch_mixed(pl->ctx, p, rt, ps, i, &mp, T, st);   /* mixed-input variant */
+        return dsmlpR_exec_launch_mixed(pl->ctx, p, rt, ps, i, &mp, dsmlpR_mixed_next_early(p, rt, steps, n, i, &mp, T),
+                                        T, st);   /* mixed-input variant */
     const int gemv = ps->kind == STEP_GEMM ? dsmlpR_decode_at(rt, &ps->gemm, T) : -1;
     if (gemv >= 0) return run_kernel(pl, rt, ps, i, gemv, T, st);   /* decode GEMV variant */
     if (ps->kind == STEP_GEMM) {
