@@ -370,12 +370,13 @@ static dsmlp_status encode(dsmlp_ctx *ctx, const cuda_api *cu, CUtensorMap *m, C
     return DSMLP_OK;
 }
 
-/* The float kernels let it at entry: the pair's second GEMM (two groups of clusters, a cooperative launch) 0.3-0.8 us
-** faster at T = 8..128 (H100, bench/RESULTS.md, seventy-sixth session). The code kernels of <= 32 tokens let it after
-** their last copy where the second GEMM runs clusterless (the serial split): 1.7-3.7 us faster at T = 3..32 in the
-** 4096-wide int8 / fp8 blocks (seventy-sixth). A second code GEMM in clusters started early loses: 6-7 us at T = 3..16
-** with mixed_serial_split = 0 and ~10 us at T = 33..64 where the 64-token kernels let it (H200, seventy-seventh
-** session; 9-12 us in the nineteenth), its clusters put into a second wave. */
+/* Where an early start of the next GEMM pays. The float kernels trigger at entry: the pair's second GEMM (two groups
+** of clusters, a cooperative launch) 0.3-0.8 us faster at T = 8..128 (H100, bench/RESULTS.md, seventy-sixth session).
+** The code kernels of <= 32 tokens trigger after their last copy where the second GEMM runs clusterless (the serial
+** split): 1.7-3.7 us faster at T = 3..32 in the 4096-wide int8 / fp8 blocks (seventy-sixth). A second code GEMM in
+** clusters started early loses: 6-7 us at T = 3..16 with mixed_serial_split = 0 and 9-11 us at T = 33..64 where the
+** 64-token kernels let it (H200, seventy-seventh session; 9-12 us in the nineteenth), its clusters put into a second
+** wave. */
 int dsmlpR_mixed_next_early(const plan *p, const exec_state *rt, const plan_step *steps, int n, int i,
                             const mixed_pick *mp, int64_t T)
 {
