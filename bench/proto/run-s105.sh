@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Seventy-seventh session (~400 s on an H100): run-s104.sh's measurements (run-s103.sh: the landed trigger with
-# mixed_serial_split = 0; trig64 against the landed build at T = 33..128), then trigFL
+# Seventy-seventh session (~230 s on an H200): (1) run-s103.sh (the landed trigger with mixed_serial_split = 0: the
+# second GEMM at T <= 32 in clusters, launched early); (2) trig64 (bench/proto/mixed-trigger-late-64.patch: the
+# 64-token code kernels trigger after their last copy too, their second GEMM in clusters) against the landed build,
+# three rounds, the four 4096-wide code blocks at T = 33..128 (96 / 128: 128-token kernels, a control); (3) trigFL
 # (bench/proto/mixed-trigger-float-late.patch: the float kernels trigger after their last copy, not at entry) against
 # the landed build, two rounds, GELU-4096 f16 / SwiGLU-4096 bf16 at T = 3..128; then, side by side, trig64's
 # test_gpu_quant mixed and mixed_clusters and trigFL's test_gpu_wgmma.
-#   prep: run-s104.sh's; VARIANT_TESTS=test_gpu_wgmma bench/build_variant.sh trigFL bench/proto/mixed-trigger-float-late.patch;
-#         SEED=build-gpu/bin/s104/store.tar.xz bench/store_prefill.sh build-gpu/bin/s105/store.tar.xz 3,8,16,32,64,128
-#         over build-gpu/bin/dsmlp-bench and trigFL x gelu_f16_h4096 swiglu_bf16_h4096
+#   prep: run-s103.sh's; VARIANT_TESTS=test_gpu_quant bench/build_variant.sh trig64 bench/proto/mixed-trigger-late-64.patch;
+#         VARIANT_TESTS=test_gpu_wgmma bench/build_variant.sh trigFL bench/proto/mixed-trigger-float-late.patch;
+#         SEED=build-gpu/bin/s103/store.tar.xz bench/store_prefill.sh build-gpu/bin/s104/store.tar.xz 33,48,64,96,128
+#         over build-gpu/bin/dsmlp-bench and trig64 x the four blocks; SEED=build-gpu/bin/s104/store.tar.xz
+#         bench/store_prefill.sh build-gpu/bin/s105/store.tar.xz 3,8,16,32,64,128 over build-gpu/bin/dsmlp-bench and
+#         trigFL x gelu_f16_h4096 swiglu_bf16_h4096
 #   carry: build-gpu/bin build-gpu/lib build-main/bin
 t0=$(date +%s)
 bash bench/proto/run-s103.sh
