@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Seventy-eighth session's first call (~400 s): (1) run-s107.sh's ncu of GELU- / SwiGLU-4096 int8's 128-token mixed
+# kernels (where the T = 128 code GEMMs lose their tensor rate); (2) tw200 (bench/proto/mixed-twin-200k-stages.patch:
+# the one-a-SM twins of the <= 64-token code kernels take the 128-token kernels' 200 KiB of stages, 5 stages of 40 KiB
+# at T <= 16 instead of 4) against main, two rounds, T = 3..64: on the H200 the T = 16 code GEMMs stream at 2.7-2.9
+# TB/s of 4.13; (3) the GPU tests the seventy-seventh session's change did not get through (test_gpu_quant quant,
+# test_gpu_stream stream) and tw200's test_gpu_quant mixed case, side by side after the timings.
+#   prep: bench/build_variant.sh tw200 bench/proto/mixed-twin-200k-stages.patch (VARIANT_TESTS=test_gpu_quant);
+#         bench/store_prefill.sh build-gpu/bin/s108/store.tar.xz 3,8,16,32,64 over build-gpu/bin/dsmlp-bench and tw200
+#         x gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 (SEED: build-gpu/bin/s107/store.tar.xz, which holds the
+#         128-token kernels)
+#   carry: build-gpu/bin build-gpu/lib build-gpu/tests
+t0=$(date +%s)
+. bench/proto/device-env.sh build-gpu/bin/s108/store.tar.xz
+export DSMLP_COMPILE_THREADS=16
+for blk in gelu_i8_h4096 swiglu_i8_h4096; do
+  timeout 150 ncu --clock-control none --kernel-name regex:mixed128 --launch-count 2 \
+    --section SpeedOfLight --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+    --section InstructionStats --section Occupancy --print-details all \
+    build-gpu/bin/dsmlp-bench --block $blk --tokens 128 --reps 2 --no-tune --layout out_in > $OUT/ncu-$blk-128.txt 2>&1
+  echo "== ncu $blk T = 128: rc $?"
+  grep -E "dsmlp_mixed|Duration|Throughput|Stall|Executed Ipc|Issue Slots|Pipe|Tensor|Achieved Occupancy|Hit Rate" \
+    $OUT/ncu-$blk-128.txt | head -70
+done
+echo "== ncu done at $(( $(date +%s) - t0 )) s; tw200 against main"
+TL=3,8,16,32,64
+a() { bench_run main build-gpu/bin/dsmlp-bench out_in $TL 50; }
+b() { bench_run tw200 build-gpu/bin/var/tw200 out_in $TL 50; }
+ab_rounds 2 "gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096" a b
+L=$(( ${LIMIT:-560} - ($(date +%s) - t0) ))
+echo "== A/B done at $(( $(date +%s) - t0 )) s; the tests, $L s each"
+(CASE_THREADS=5 gpu_case test_gpu_quant quant quant $L) &
+(CASE_THREADS=5 gpu_case test_gpu_stream stream stream $L) &
+(CASE_THREADS=5 GPU_TEST_DIR=build-gpu/bin/var gpu_case tw200-test_gpu_quant mixed tw200-mixed $L) &
+wait
+case_summaries
+echo "== run-s108.sh took $(( $(date +%s) - t0 )) s"
