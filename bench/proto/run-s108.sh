@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seventy-eighth session's first call (~400 s): (1) run-s107.sh's ncu of GELU- / SwiGLU-4096 int8's 128-token mixed
+# Seventy-eighth session's first call (~300 s), most wanted first: (3), (2), then (1). (1) run-s107.sh's ncu of GELU- / SwiGLU-4096 int8's 128-token mixed
 # kernels (where the T = 128 code GEMMs lose their tensor rate); (2) tw200 (bench/proto/mixed-twin-200k-stages.patch:
 # the one-a-SM twins of the <= 64-token code kernels take the 128-token kernels' 200 KiB of stages, 5 stages of 40 KiB
 # at T <= 16 instead of 4) against main, two rounds, T = 3..64: on the H200 the T = 16 code GEMMs stream at 2.7-2.9
@@ -14,6 +14,17 @@
 t0=$(date +%s)
 . bench/proto/device-env.sh build-gpu/bin/s108/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
+echo "== the second GEMM at T = 2: its GEMV (main) or its mixed kernel (d1)"
+c() { bench_run main build-gpu/bin/dsmlp-bench out_in 1,2 50; }
+d() { bench_run d1 build-gpu/bin/dsmlp-bench out_in 1,2 50 DSMLP_DECODE_MAX_TOKENS=1; }
+ab_rounds 2 "swiglu_i8_h4096 gelu_i8_h4096" c d
+ab_rounds 1 "swiglu_fp8_h4096 gelu_fp8_h4096" c d
+echo "== at $(( $(date +%s) - t0 )) s: tw200 against main"
+TL=3,8,16,32,64
+a() { bench_run main build-gpu/bin/dsmlp-bench out_in $TL 50; }
+b() { bench_run tw200 build-gpu/bin/var/tw200 out_in $TL 50; }
+ab_rounds 2 "gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096" a b
+echo "== at $(( $(date +%s) - t0 )) s: ncu of the 128-token kernels"
 for blk in gelu_i8_h4096 swiglu_i8_h4096; do
   timeout 150 ncu --clock-control none --kernel-name regex:mixed128 --launch-count 2 \
     --section SpeedOfLight --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
@@ -23,14 +34,4 @@ for blk in gelu_i8_h4096 swiglu_i8_h4096; do
   grep -E "dsmlp_mixed|Duration|Throughput|Stall|Executed Ipc|Issue Slots|Pipe|Tensor|Achieved Occupancy|Hit Rate" \
     $OUT/ncu-$blk-128.txt | head -70
 done
-echo "== ncu done at $(( $(date +%s) - t0 )) s; tw200 against main"
-TL=3,8,16,32,64
-a() { bench_run main build-gpu/bin/dsmlp-bench out_in $TL 50; }
-b() { bench_run tw200 build-gpu/bin/var/tw200 out_in $TL 50; }
-ab_rounds 2 "gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096" a b
-echo "== A/B done at $(( $(date +%s) - t0 )) s; the second GEMM at T = 2: its GEMV (main) or its mixed kernel (d1)"
-c() { bench_run main build-gpu/bin/dsmlp-bench out_in 1,2 50; }
-d() { bench_run d1 build-gpu/bin/dsmlp-bench out_in 1,2 50 DSMLP_DECODE_MAX_TOKENS=1; }
-ab_rounds 2 "swiglu_i8_h4096 gelu_i8_h4096" c d
-ab_rounds 1 "swiglu_fp8_h4096 gelu_fp8_h4096" c d
 echo "== run-s108.sh took $(( $(date +%s) - t0 )) s"
