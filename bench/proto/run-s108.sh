@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seventy-eighth session's first call (~300 s), most wanted first: (3), (2), then (1). (1) run-s107.sh's ncu of GELU- / SwiGLU-4096 int8's 128-token mixed
+# Seventy-eighth session's first call (~300 s), most wanted first: (3), (2), then (1). (1) ncu of GELU- / SwiGLU-4096 int8's 128-token mixed
 # kernels (where the T = 128 code GEMMs lose their tensor rate); (2) tw200 (bench/proto/mixed-twin-200k-stages.patch:
 # the one-a-SM twins of the <= 64-token code kernels take the 128-token kernels' 200 KiB of stages, 5 stages of 40 KiB
 # at T <= 16 instead of 4) against main, two rounds, T = 3..64: on the H200 the T = 16 code GEMMs stream at 2.7-2.9
