@@ -666,21 +666,38 @@ START_TEST(mixed_rule)
     for (int i = 0; i < p->nsteps; i++)
         if (p->steps[i].kind == STEP_GEMM) *(p->steps[i].gemm.n == 16384 ? &g1 : &g2) = &p->steps[i].gemm;
     ck_assert(g1 && g2 && g1->mixed_kernel[0] >= 0 && g2->mixed_kernel[0] >= 0);
-    /* auto: the wide first GEMM (128 row tiles) gets its GEMV for T = 1 only, the narrow second (32) for T <= 2 */
+    /* auto: the wide first GEMM (128 row tiles) gets its GEMV for T = 1 only, and so does the narrow second (32)
+    ** behind it: at T = 2 the two mixed kernels chain */
     ck_assert_int_eq(g1->decode_max_T, 1);
-    ck_assert_int_eq(g2->decode_max_T, 2);
+    ck_assert_int_eq(g2->decode_max_T, 1);
     ck_assert_ptr_nonnull(strstr(p->kernels[g1->decode_kernel].name, "_t1_"));
     {   /* explain says why each bound */
         char *text = NULL;
         TU_OK(ctx, dsmlp_plan_explain(h, &text));
         ck_assert_msg(strstr(text, "bound: T <= 1 (auto: codes of a wide GEMM (at least 96 mixed-input row tiles)") &&
-                          strstr(text, "bound: T <= 2 (auto: codes of a narrow GEMM"), "%s", text);
+                          strstr(text, "bound: T <= 1 (auto: codes after a GEMM whose mixed-input kernel takes T = 2"), "%s", text);
         free(text);
     }
     /* the decode GEMVs read the codes and scales, before the mixed kernels, and the dequant copies go */
     ck_assert(g1->decode_q >= 0 && g2->decode_q >= 0 && g1->decode_scales >= 0 && g1->decode_groups == c.int8_groups);
-    ck_assert(dsmlpR_gemv_reads_codes(g1, 1) && !dsmlpR_gemv_reads_codes(g1, 2) && dsmlpR_gemv_reads_codes(g2, 2) &&
-              !dsmlpR_gemv_reads_codes(g2, 3));
+    ck_assert(dsmlpR_gemv_reads_codes(g1, 1) && !dsmlpR_gemv_reads_codes(g1, 2) && dsmlpR_gemv_reads_codes(g2, 1) &&
+              !dsmlpR_gemv_reads_codes(g2, 2));
+    {   /* a block of narrow GEMMs only (hidden 1024: 32 and 8 row tiles) keeps both GEMVs to T = 2 */
+        dsmlp_mlp_config small = c;
+        small.hidden = 1024, small.intermediate = 4096;
+        dsmlp_plan *hs = build_plan(ctx, &small, "sm_90");
+        int gemms = 0;
+        for (int i = 0; i < hs->p->nsteps; i++)
+            if (hs->p->steps[i].kind == STEP_GEMM) {
+                const plan_gemm *g = &hs->p->steps[i].gemm;
+                ck_assert(g->mixed_kernel[0] >= 0 && g->decode_q >= 0);
+                ck_assert_int_eq(g->decode_max_T, 2);
+                ck_assert_ptr_nonnull(strstr(g->decode_why, "codes of a narrow GEMM"));
+                gemms++;
+            }
+        ck_assert_int_eq(gemms, 2);
+        dsmlp_plan_free(hs);
+    }
     {   /* an explicit decode_max_tokens keeps both GEMVs to T = 2 */
         decode_max = 2;
         dsmlp_plan *h2 = build_plan(ctx, &c, "sm_90");
@@ -704,7 +721,7 @@ START_TEST(mixed_rule)
     fake_rt_init(&f);
     /* T, whether each GEMM runs mixed, and the second GEMM's tokens per block and k split */
     static const struct { int64_t T; int first, second, tok2, split2; } want[] = {
-        {1, 0, 0, 0, 0}, {2, 1, 0, 0, 0}, {3, 1, 1, 16, 4}, {16, 1, 1, 16, 4}, {17, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
+        {1, 0, 0, 0, 0}, {2, 1, 1, 16, 4}, {3, 1, 1, 16, 4}, {16, 1, 1, 16, 4}, {17, 1, 1, 32, 4}, {32, 1, 1, 32, 4}, {33, 1, 1, 64, 4}, {64, 1, 1, 64, 4}, {65, 1, 1, 128, 4}, {128, 1, 1, 128, 4}, {129, 1, 1, 256, 4}, {192, 1, 1, 256, 4}, {256, 1, 1, 256, 4},
         {300, 1, 1, 128, 1}, {512, 1, 1, 256, 2}, {575, 1, 1, 128, 1}, {768, 1, 1, 256, 1}, {1000, 1, 1, 256, 1},
         {1024, 1, 1, 256, 1}, {1536, 1, 1, 256, 1}, {2048, 1, 1, 256, 1}, {3072, 1, 1, 256, 1}, {3073, 0, 0, 0, 0}, {8192, 0, 0, 0, 0}};
     ck_assert(dsmlpR_mixed_serves_all(p, &f.rt, 1) && dsmlpR_mixed_serves_all(p, &f.rt, 2));   /* codes read at T = 1, 2 */

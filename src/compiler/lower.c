@@ -18,6 +18,7 @@ typedef struct lw {
     int               *bufof;   /* per storage value */
     int                capbufs, capsteps, capkernels;
     int                nwork;
+    int                codes_t1;   /* an earlier code GEMM's GEMV stops at T = 1 (lower_gemv) */
 } lw;
 
 
@@ -271,7 +272,10 @@ static dsmlp_status gemv_build(lw *L, const plan_gemm *m, int idx, const emit_ge
 ** is the faster one at T = 1, while the narrow second GEMM's GEMV still wins T = 2 against a k split in clusters
 ** (GELU-4096 int8 T = 1 / 2 50.1 / 55.0 -> 49.1-49.4 / 52.2-52.4 us, SwiGLU-4096 int8 64.2-64.4 / 71.2-71.3 ->
 ** 62.6-63.2 / 69.6-69.8, GELU-4096 fp8 T = 2 54.8 -> 51.6-52.2; the second GEMV to T = 4 lost 3-10 us at T = 3 / 4:
-** bench/RESULTS.md, sixty-second session). */
+** bench/RESULTS.md, sixty-second session). A narrow code GEMM after such a wide one gets its GEMV for T = 1 only too:
+** since the mixed kernels chain (the second launched early behind the first) its mixed kernel took T = 2 from the
+** GEMV, SwiGLU-4096 int8 on an H100 68.3-68.7 -> 66.1-66.4 us, fp8 67.6 -> 66.0, GELU-4096 level (50.8-51.3 both;
+** bench/RESULTS.md, eightieth session). */
 #define GEMV_CODES_MAX_T_BEFORE_MIXED 2
 #define GEMV_CODES_T1_MIN_TILES 96
 #define GEMV_IN_OUT_AUTO_MAX_T 1
@@ -299,7 +303,10 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
         if (max_t > GEMV_CODES_MAX_T_BEFORE_MIXED)
             max_t = GEMV_CODES_MAX_T_BEFORE_MIXED, why = "codes: the mixed-input kernels take T >= 3";
         if (p->decode_auto && max_t > 1 && m->n / EMIT_MIXED_ROWS >= GEMV_CODES_T1_MIN_TILES)
-            max_t = 1, why = "auto: codes of a wide GEMM (at least 96 mixed-input row tiles), whose mixed-input kernel takes T = 2";
+            max_t = 1, L->codes_t1 = 1,
+            why = "auto: codes of a wide GEMM (at least 96 mixed-input row tiles), whose mixed-input kernel takes T = 2";
+        else if (p->decode_auto && max_t > 1 && L->codes_t1)
+            max_t = 1, why = "auto: codes after a GEMM whose mixed-input kernel takes T = 2, so this one's takes it too (they chain)";
         else if (p->decode_auto && max_t > 1)
             why = "auto: codes of a narrow GEMM (under 96 mixed-input row tiles: its mixed-input kernel splits k), "
                   "the mixed-input kernels from T = 3";
@@ -816,7 +823,7 @@ static dsmlp_status gemv_fuse(lw *L)
 
 dsmlp_status dsmlpC_lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
 {
-    lw L = {ctx, r, r->g, p, NULL, 0, 0, 0, 0};
+    lw L = {ctx, r, r->g, p, NULL, 0, 0, 0, 0, 0};
     L.bufof = malloc(((size_t)r->nvals + 1) * sizeof *L.bufof);
     if (!L.bufof) return nomem(&L);
     for (int v = 0; v < r->nvals; v++) L.bufof[v] = -1;
