@@ -698,6 +698,39 @@ START_TEST(mixed_rule)
         ck_assert_int_eq(gemms, 2);
         dsmlp_plan_free(hs);
     }
+    {   /* only the GEMM right after the wide one chains behind it: 4096 -> 16384 (wide) -> 4096 -> 1024 */
+        dsmlp_graph *cg;
+        TU_OK(ctx, dsmlp_graph_create(ctx, "chain", &cg));
+        static const int64_t dims[] = {4096, 16384, 4096, 1024};
+        dsmlp_value v, q, sc, w;
+        TU_OK(ctx, dsmlp_input(cg, "x", DSMLP_F16, dims[0], &v));
+        for (int i = 0; i < 3; i++) {
+            char qn[8], sn[8];
+            snprintf(qn, sizeof qn, "q%d", i), snprintf(sn, sizeof sn, "s%d", i);
+            TU_OK(ctx, dsmlp_param_matrix(cg, qn, DSMLP_I8, dims[i + 1], dims[i], DSMLP_LAYOUT_OUT_IN, &q));
+            TU_OK(ctx, dsmlp_param_vector(cg, sn, DSMLP_F32, dims[i + 1], &sc));
+            TU_OK(ctx, dsmlp_dequant(cg, q, sc, dims[i + 1], DSMLP_F16, &w));
+            TU_OK(ctx, dsmlp_matmul(cg, v, w, &v));
+        }
+        TU_OK(ctx, dsmlp_output(cg, "y", v));
+        dsmlp_compile_options o;
+        dsmlp_compile_options_default(&o);
+        o.arch = "sm_90", o.defer_compile = 1;
+        dsmlp_plan *hc;
+        TU_OK(ctx, dsmlp_plan_build(ctx, cg, &o, &hc));
+        int64_t bound[3] = {0, 0, 0};
+        int n = 0;
+        for (int i = 0; i < hc->p->nsteps; i++)
+            if (hc->p->steps[i].kind == STEP_GEMM && n < 3) {
+                ck_assert(hc->p->steps[i].gemm.mixed_kernel[0] >= 0);
+                bound[n++] = hc->p->steps[i].gemm.decode_max_T;
+            }
+        ck_assert_int_eq(n, 3);
+        ck_assert_msg(bound[0] == 1 && bound[1] == 1 && bound[2] == 2, "GEMV bounds %lld, %lld, %lld; want 1, 1, 2",
+                      (long long)bound[0], (long long)bound[1], (long long)bound[2]);
+        dsmlp_plan_free(hc);
+        dsmlp_graph_free(cg);
+    }
     {   /* an explicit decode_max_tokens keeps both GEMVs to T = 2 */
         decode_max = 2;
         dsmlp_plan *h2 = build_plan(ctx, &c, "sm_90");

@@ -18,7 +18,7 @@ typedef struct lw {
     int               *bufof;   /* per storage value */
     int                capbufs, capsteps, capkernels;
     int                nwork;
-    int                codes_t1;   /* an earlier code GEMM's GEMV stops at T = 1 (lower_gemv) */
+    int                codes_t1;   /* the GEMM lowered last was a wide code GEMM whose GEMV stops at T = 1 (lower_gemv) */
 } lw;
 
 
@@ -286,6 +286,8 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
 {
     plan *p = L->p;
     const plan_buf *B = p->bufs;
+    const int after_wide = L->codes_t1;   /* only the GEMM right after a wide one chains behind it */
+    L->codes_t1 = 0;
     if (!gemv_dtype(B[m->x].dtype) || !gemv_dtype(B[m->w].dtype) || !gemv_dtype(B[m->d].dtype) ||
         (m->bias >= 0 && !gemv_dtype(B[m->bias].dtype)) || (m->c >= 0 && !gemv_dtype(B[m->c].dtype)))
         return DSMLP_OK;  /* cuBLASLt for every T */
@@ -305,7 +307,7 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
         if (p->decode_auto && max_t > 1 && m->n / EMIT_MIXED_ROWS >= GEMV_CODES_T1_MIN_TILES)
             max_t = 1, L->codes_t1 = 1,
             why = "auto: codes of a wide GEMM (at least 96 mixed-input row tiles), whose mixed-input kernel takes T = 2";
-        else if (p->decode_auto && max_t > 1 && L->codes_t1)
+        else if (p->decode_auto && max_t > 1 && after_wide)
             max_t = 1, why = "auto: codes after a GEMM whose mixed-input kernel takes T = 2, so this one's takes it too (they chain)";
         else if (p->decode_auto && max_t > 1)
             why = "auto: codes of a narrow GEMM (under 96 mixed-input row tiles: its mixed-input kernel splits k), "
