@@ -272,10 +272,10 @@ static dsmlp_status gemv_build(lw *L, const plan_gemm *m, int idx, const emit_ge
 ** is the faster one at T = 1, while the narrow second GEMM's GEMV still wins T = 2 against a k split in clusters
 ** (GELU-4096 int8 T = 1 / 2 50.1 / 55.0 -> 49.1-49.4 / 52.2-52.4 us, SwiGLU-4096 int8 64.2-64.4 / 71.2-71.3 ->
 ** 62.6-63.2 / 69.6-69.8, GELU-4096 fp8 T = 2 54.8 -> 51.6-52.2; the second GEMV to T = 4 lost 3-10 us at T = 3 / 4:
-** bench/RESULTS.md, sixty-second session). A narrow code GEMM after such a wide one gets its GEMV for T = 1 only too:
-** since the mixed kernels chain (the second launched early behind the first) its mixed kernel took T = 2 from the
-** GEMV, SwiGLU-4096 int8 on an H100 68.3-68.7 -> 66.1-66.4 us, fp8 67.6 -> 66.0, GELU-4096 level (50.8-51.3 both;
-** bench/RESULTS.md, eightieth session). */
+** bench/RESULTS.md, sixty-second session). Since then the second GEMM's k split runs without clusters and starts
+** as the first's blocks exit, so the code GEMM right after a wide one gets its GEMV for T = 1 only too: its mixed
+** kernel, chained behind the first's, took T = 2 from the GEMV (SwiGLU-4096 int8 on an H100 68.3-69.4 -> 66.1-66.6
+** us, fp8 67.6-68.5 -> 66.0-66.5, GELU-4096 int8 level to 0.4 faster: bench/RESULTS.md, eightieth session). */
 #define GEMV_CODES_MAX_T_BEFORE_MIXED 2
 #define GEMV_CODES_T1_MIN_TILES 96
 #define GEMV_IN_OUT_AUTO_MAX_T 1
