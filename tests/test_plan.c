@@ -45,11 +45,9 @@ static int decode_max = -1;   /* dsmlp_compile_options.decode_max_tokens for bui
 static int mixed = -1;        /* dsmlp_compile_options.mixed_gemm for build_plan; -1: the default */
 static int max_tok = -1;      /* dsmlp_compile_options.max_tokens for build_plan; -1: the default */
 
-static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const char *arch)
+/* g's plan for arch (compiled lazily), with the options above. */
+static dsmlp_plan *plan_graph(dsmlp_ctx *ctx, const dsmlp_graph *g, const char *arch)
 {
-    dsmlp_graph *g;
-    TU_OK(ctx, dsmlp_graph_create(ctx, "mlp", &g));
-    TU_OK(ctx, dsmlp_mlp_build(g, c));
     dsmlp_compile_options o;
     dsmlp_compile_options_default(&o);
     o.arch = arch, o.defer_compile = 1, o.residual_kernel = residual_kernel;
@@ -58,6 +56,15 @@ static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const c
     if (max_tok > 0) o.max_tokens = max_tok;
     dsmlp_plan *p;
     TU_OK(ctx, dsmlp_plan_build(ctx, g, &o, &p));
+    return p;
+}
+
+static dsmlp_plan *build_plan(dsmlp_ctx *ctx, const dsmlp_mlp_config *c, const char *arch)
+{
+    dsmlp_graph *g;
+    TU_OK(ctx, dsmlp_graph_create(ctx, "mlp", &g));
+    TU_OK(ctx, dsmlp_mlp_build(g, c));
+    dsmlp_plan *p = plan_graph(ctx, g, arch);
     dsmlp_graph_free(g);
     return p;
 }
@@ -713,11 +720,7 @@ START_TEST(mixed_rule)
             TU_OK(ctx, dsmlp_matmul(cg, v, w, &v));
         }
         TU_OK(ctx, dsmlp_output(cg, "y", v));
-        dsmlp_compile_options o;
-        dsmlp_compile_options_default(&o);
-        o.arch = "sm_90", o.defer_compile = 1;
-        dsmlp_plan *hc;
-        TU_OK(ctx, dsmlp_plan_build(ctx, cg, &o, &hc));
+        dsmlp_plan *hc = plan_graph(ctx, cg, "sm_90");
         int64_t bound[3] = {0, 0, 0};
         int n = 0;
         for (int i = 0; i < hc->p->nsteps; i++)
