@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Eightieth session's second call (<= 590 s): (1) main, whose second int8/fp8 GEMM now leaves T = 2 to its mixed kernel
-# behind a wide first GEMM (lower.c lower_gemv, L->codes_t1), against "t2" (bench/proto/codes-second-gemv-t2.patch:
+# behind a wide first GEMM (lower.c lower_gemv), against "t2" (bench/proto/codes-second-gemv-t2.patch:
 # the rule before, the second GEMM's GEMV to T = 2), two rounds at T = 1..3 on whichever card comes; (2) then the GPU
 # tests that cover the change: test_gpu_quant quant (every layout and route), heuristic (the small-T route as loaded),
 # mixed, error.

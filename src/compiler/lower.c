@@ -18,7 +18,6 @@ typedef struct lw {
     int               *bufof;   /* per storage value */
     int                capbufs, capsteps, capkernels;
     int                nwork;
-    int                codes_t1;   /* the GEMM lowered last was a wide code GEMM whose GEMV stops at T = 1 (lower_gemv) */
 } lw;
 
 
@@ -282,12 +281,20 @@ static dsmlp_status gemv_build(lw *L, const plan_gemm *m, int idx, const emit_ge
 #define GEMV_IN_OUT_AUTO_MAX_T_LARGE 2
 #define GEMV_IN_OUT_T2_MIN_BYTES ((int64_t)32 << 20)
 #define GEMV_WIDE_MAX_BYTES ((int64_t)256 << 20)
+#define GEMV_CODES_WIDE(m) ((m)->n / EMIT_MIXED_ROWS >= GEMV_CODES_T1_MIN_TILES)
+
+/* The GEMM step before the last step (the one being lowered), or NULL. */
+static const plan_gemm *gemm_before_last(const plan *p)
+{
+    for (int i = p->nsteps - 2; i >= 0; i--)
+        if (p->steps[i].kind == STEP_GEMM) return &p->steps[i].gemm;
+    return NULL;
+}
+
 static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
 {
     plan *p = L->p;
     const plan_buf *B = p->bufs;
-    const int after_wide = L->codes_t1;   /* only the GEMM right after a wide one chains behind it */
-    L->codes_t1 = 0;
     if (!gemv_dtype(B[m->x].dtype) || !gemv_dtype(B[m->w].dtype) || !gemv_dtype(B[m->d].dtype) ||
         (m->bias >= 0 && !gemv_dtype(B[m->bias].dtype)) || (m->c >= 0 && !gemv_dtype(B[m->c].dtype)))
         return DSMLP_OK;  /* cuBLASLt for every T */
@@ -304,9 +311,10 @@ static dsmlp_status lower_gemv(lw *L, plan_gemm *m, const graph_node *w)
     if (m->decode_q >= 0 && !mixed_unsupported(L, m, w)) {
         if (max_t > GEMV_CODES_MAX_T_BEFORE_MIXED)
             max_t = GEMV_CODES_MAX_T_BEFORE_MIXED, why = "codes: the mixed-input kernels take T >= 3";
-        if (p->decode_auto && max_t > 1 && m->n / EMIT_MIXED_ROWS >= GEMV_CODES_T1_MIN_TILES)
-            max_t = 1, L->codes_t1 = 1,
-            why = "auto: codes of a wide GEMM (at least 96 mixed-input row tiles), whose mixed-input kernel takes T = 2";
+        const plan_gemm *prev = gemm_before_last(p);   /* only the GEMM right after a wide one chains behind it */
+        const int after_wide = prev && prev->decode_q >= 0 && prev->decode_max_T == 1 && GEMV_CODES_WIDE(prev);
+        if (p->decode_auto && max_t > 1 && GEMV_CODES_WIDE(m))
+            max_t = 1, why = "auto: codes of a wide GEMM (at least 96 mixed-input row tiles), whose mixed-input kernel takes T = 2";
         else if (p->decode_auto && max_t > 1 && after_wide)
             max_t = 1, why = "auto: codes after a GEMM whose mixed-input kernel takes T = 2, so this one's takes it too (they chain)";
         else if (p->decode_auto && max_t > 1)
@@ -825,7 +833,7 @@ static dsmlp_status gemv_fuse(lw *L)
 
 dsmlp_status dsmlpC_lower_plan(dsmlp_ctx *ctx, const fuse_result *r, plan *p)
 {
-    lw L = {ctx, r, r->g, p, NULL, 0, 0, 0, 0, 0};
+    lw L = {ctx, r, r->g, p, NULL, 0, 0, 0, 0};
     L.bufof = malloc(((size_t)r->nvals + 1) * sizeof *L.bufof);
     if (!L.bufof) return nomem(&L);
     for (int v = 0; v < r->nvals; v++) L.bufof[v] = -1;
