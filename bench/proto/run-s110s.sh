@@ -3,6 +3,8 @@
 # wide first GEMM) as loaded on whichever card comes, dsmlp-bench `[out,in]` T = 1..16 for the four 4096-wide code
 # blocks; then the GPU suite that test_gpu_quant quant / error / heuristic / mixed (run-s110.sh) did not cover.
 # Short of device time: SKIP_BENCH=1 drops the timings, STREAM_CASES="stream small" the ring case (147 s alone).
+# NCU128=1 (eighty-first session) ends with ncu's stall, pipe and memory sections of GELU- / SwiGLU-4096 int8's
+# 128-token code kernels (issue 10's T = 128 miss; the store holds them; ~60-120 s), part (1) of run-s108.sh never run.
 #   store: build-gpu/bin/s110/store.tar.xz
 #   carry: build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
 . bench/proto/device-env.sh build-gpu/bin/s110/store.tar.xz
@@ -13,3 +15,13 @@ done
 unset DSMLP_CACHE_DIR DSMLP_COMPILE_THREADS
 QUANT_CASES="mixed_two_groups mixed_clusters" STREAM_CASES="${STREAM_CASES:-stream ring small}" DSMLP_COMPILE_THREADS=3 \
   LIMIT=${LIMIT:-450} bash bench/proto/run-s55-suite.sh
+[ -z "$NCU128" ] || for blk in gelu_i8_h4096 swiglu_i8_h4096; do
+  export DSMLP_CACHE_DIR=/tmp/c-b   # unpacked at the top; the suite above unset it
+  timeout 150 ncu --clock-control none --kernel-name regex:mixed128 --launch-count 2 \
+    --section SpeedOfLight --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+    --section InstructionStats --section Occupancy --print-details all \
+    build-gpu/bin/dsmlp-bench --block $blk --tokens 128 --reps 2 --no-tune --layout out_in > $OUT/ncu-$blk-128.txt 2>&1
+  echo "== ncu $blk T = 128: rc $?"
+  grep -E "dsmlp_mixed|Duration|Throughput|Stall|Executed Ipc|Issue Slots|Pipe|Tensor|Achieved Occupancy|Hit Rate" \
+    $OUT/ncu-$blk-128.txt | head -70
+done
