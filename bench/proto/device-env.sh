@@ -32,6 +32,17 @@ ncu_prof() {   # label layout block tokens [VAR=VALUE...]    (binary: $B, else b
     "${B:-build-gpu/bin/dsmlp-bench}" --block "$blk" --tokens "$t" --reps 2 --no-tune --layout "$lay" > "$OUT/ncu-$l.csv" 2>&1
   python3 bench/proto/ncu_by_kernel.py "$OUT/ncu-$l.csv" | head -14
 }
+# ncu's stall, pipe, memory and occupancy sections of the kernels matching REGEX in one dsmlp-bench run (two launches),
+# the report in $OUT/ncu-BLOCK-T.txt and its key lines printed.
+ncu_sections() {   # regex block tokens    (binary: $B, else build-gpu/bin/dsmlp-bench)
+  local re=$1 blk=$2 t=$3 f="$OUT/ncu-$2-$3.txt"
+  timeout 150 ncu --clock-control none --kernel-name "regex:$re" --launch-count 2 \
+    --section SpeedOfLight --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+    --section InstructionStats --section Occupancy --print-details all \
+    "${B:-build-gpu/bin/dsmlp-bench}" --block "$blk" --tokens "$t" --reps 2 --no-tune --layout out_in > "$f" 2>&1
+  echo "== ncu $blk T = $t: rc $?"
+  grep -E "dsmlp_|Duration|Throughput|Stall|Executed Ipc|Issue Slots|Pipe|Tensor|Achieved Occupancy|Hit Rate" "$f" | head -70
+}
 # A GPU test's Check case with the test's own kernel store (not the carried one), logged to $OUT/case-LABEL.log; run
 # several with & and wait, then case_summaries prints each log's result lines and first failures (seventy-second
 # session: every call script had grown its own copy of these lines).

@@ -25,13 +25,5 @@ a() { bench_run main build-gpu/bin/dsmlp-bench out_in $TL 50; }
 b() { bench_run tw200 build-gpu/bin/var/tw200 out_in $TL 50; }
 ab_rounds 2 "gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096" a b
 echo "== at $(( $(date +%s) - t0 )) s: ncu of the 128-token kernels"
-for blk in gelu_i8_h4096 swiglu_i8_h4096; do
-  timeout 150 ncu --clock-control none --kernel-name regex:mixed128 --launch-count 2 \
-    --section SpeedOfLight --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
-    --section InstructionStats --section Occupancy --print-details all \
-    build-gpu/bin/dsmlp-bench --block $blk --tokens 128 --reps 2 --no-tune --layout out_in > $OUT/ncu-$blk-128.txt 2>&1
-  echo "== ncu $blk T = 128: rc $?"
-  grep -E "dsmlp_mixed|Duration|Throughput|Stall|Executed Ipc|Issue Slots|Pipe|Tensor|Achieved Occupancy|Hit Rate" \
-    $OUT/ncu-$blk-128.txt | head -70
-done
+for blk in gelu_i8_h4096 swiglu_i8_h4096; do ncu_sections mixed128 $blk 128; done
 echo "== run-s108.sh took $(( $(date +%s) - t0 )) s"

@@ -15,13 +15,7 @@ done
 unset DSMLP_CACHE_DIR DSMLP_COMPILE_THREADS
 QUANT_CASES="mixed_two_groups mixed_clusters" STREAM_CASES="${STREAM_CASES:-stream ring small}" DSMLP_COMPILE_THREADS=3 \
   LIMIT=${LIMIT:-450} bash bench/proto/run-s55-suite.sh
-[ -z "$NCU128" ] || for blk in gelu_i8_h4096 swiglu_i8_h4096; do
+if [ -n "$NCU128" ]; then
   export DSMLP_CACHE_DIR=/tmp/c-b   # unpacked at the top; the suite above unset it
-  timeout 150 ncu --clock-control none --kernel-name regex:mixed128 --launch-count 2 \
-    --section SpeedOfLight --section WarpStateStats --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
-    --section InstructionStats --section Occupancy --print-details all \
-    build-gpu/bin/dsmlp-bench --block $blk --tokens 128 --reps 2 --no-tune --layout out_in > $OUT/ncu-$blk-128.txt 2>&1
-  echo "== ncu $blk T = 128: rc $?"
-  grep -E "dsmlp_mixed|Duration|Throughput|Stall|Executed Ipc|Issue Slots|Pipe|Tensor|Achieved Occupancy|Hit Rate" \
-    $OUT/ncu-$blk-128.txt | head -70
-done
+  for blk in gelu_i8_h4096 swiglu_i8_h4096; do ncu_sections mixed128 $blk 128; done
+fi
