@@ -2,8 +2,8 @@
 """sass_report.py — what the generated kernels compile to, read on a machine without a GPU.
 
 Builds a benchmark block's plans with `dsmlp-bench --compile-only` into a fresh kernel store (or reads an existing
-store directory), takes each entry's cubin and reports per kernel: registers, local memory (spills), static shared
-memory, instructions, and the opcode mix of its longest loop (the steady state: a GEMM's k loop, a GEMV's row loop)
+store directory), takes each entry's cubin and reports per kernel: registers, stack frame (spills, local arrays),
+static shared memory, instructions, and the opcode mix of its longest loop (the steady state: a GEMM's k loop, a GEMV's row loop)
 with the instructions per global load, per wgmma and per shared load there. That is what a template change does to
 the issue rate before any device time is spent on it.
 
@@ -156,7 +156,7 @@ def main():
         cols = ["LDG", "LDS", "STS", "HGMMA", "PRMT", "LOP3", "HADD2", "HFMA2", "FFMA", "SYNCS"]
         print(f"# {len(entries)} kernels ({a.arch if not a.store else 'as stored'}); loop = the longest backward "
               "branch's body; /LDG, /HGMMA, /LDS = its instructions per such instruction")
-        print("| kernel | arch | regs | local | smem | insns | loop | " + " | ".join(cols) +
+        print("| kernel | arch | regs | stack | smem | insns | loop | " + " | ".join(cols) +
               " | /LDG | /HGMMA | /LDS |")
         print("|---" * (10 + len(cols)) + "|")
         for kernel, arch, payload in sorted(entries):
@@ -171,7 +171,7 @@ def main():
             insns = parse_sass(text)
             loop = longest_loop(insns)
             lm, ln = mix(loop)
-            print(f"| {kernel} | {arch} | {res.get('REG', '?')} | {res.get('LOCAL', '?')} | {res.get('SHARED', '?')} "
+            print(f"| {kernel} | {arch} | {res.get('REG', '?')} | {res.get('STACK', '?')} | {res.get('SHARED', '?')} "
                   f"| {len(insns)} | {ln} | " + " | ".join(str(lm[c]) for c in cols) +
                   f" | {per(ln, lm['LDG'])} | {per(ln, lm['HGMMA'])} | {per(ln, lm['LDS'])} |")
     finally:

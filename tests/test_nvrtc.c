@@ -1,6 +1,8 @@
 /* test_nvrtc.c — NVRTC to cubin: every arch, bad arch, missing headers,
-** syntax errors (log + dumped source), dumps, options. No GPU needed. */
+** syntax errors (log + dumped source), dumps, options; a cubin's registers
+** and stack frame read back (cubin_info.c). No GPU needed. */
 #include "test_store_common.h"
+#include "runtime/cubin_info.h"
 
 static const char *const all_archs[] = {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"};
 
@@ -164,6 +166,62 @@ START_TEST(syntax_error_gives_log_and_dump)
 }
 END_TEST
 
+/* A kernel whose array is indexed at run time lives in a stack frame (local memory); one with a launch bound of 32
+** registers keeps at most 32. cubin_info reads both from the cubin. */
+static const char frame_src[] =
+    "extern \"C\" __global__ void __launch_bounds__(1024, 2) k_frame(float *x, int n)\n"
+    "{\n"
+    "    float a[64];\n"
+    "    for (int i = 0; i < 64; i++) a[i] = x[i * n + threadIdx.x];\n"
+    "    x[threadIdx.x] = a[(threadIdx.x * 7 + n) & 63];\n"
+    "}\n";
+
+START_TEST(cubin_registers_and_frame)
+{
+    dsmlp_ctx *ctx = tu_ctx();
+    char *src = ts_source("k_plain");
+    const char *why = NULL;
+    for (int i = 0; i < 5; i++) {
+        void *cubin = NULL;
+        size_t len = 0;
+        TU_OK(ctx, dsmlpR_nvrtc_compile(ctx, "k_plain", src, all_archs[i], &cubin, &len));
+        cubin_resources r = {-1, 99};
+        ck_assert_msg(dsmlpR_cubin_resources(cubin, len, "k_plain", &r, &why) == 0, "%s: %s", all_archs[i], why);
+        ck_assert_int_ge(r.regs, 4);   /* a load, a multiply, a store */
+        ck_assert_int_le(r.regs, 64);
+        ck_assert_uint_eq(r.frame_bytes, 0);
+        int want_sm = 0;
+        ck_assert_int_eq(sscanf(all_archs[i], "sm_%d", &want_sm), 1);
+        ck_assert_int_eq(dsmlpR_cubin_sm(cubin, len, &why), want_sm);
+        ck_assert_int_eq(dsmlpR_cubin_defines(cubin, len, "k_plain", &why), 1);
+        ck_assert_int_eq(dsmlpR_cubin_defines(cubin, len, "k_plai", &why), 0);
+        /* Another kernel name: an error naming why, *out untouched. */
+        cubin_resources u = {-7, 7};
+        ck_assert_int_eq(dsmlpR_cubin_resources(cubin, len, "k_other", &u, &why), -1);
+        ck_assert_ptr_nonnull(strstr(why, "does not define"));
+        ck_assert_int_eq(u.regs, -7);
+        /* A cut or altered image is refused, never misread. */
+        ck_assert_int_eq(dsmlpR_cubin_resources(cubin, 40, "k_plain", &u, &why), -1);
+        ck_assert_ptr_nonnull(strstr(why, "not an ELF file"));
+        ((unsigned char *)cubin)[18] ^= 0x01;   /* e_machine: no longer EM_CUDA */
+        ck_assert_int_eq(dsmlpR_cubin_resources(cubin, len, "k_plain", &u, &why), -1);
+        ck_assert_ptr_nonnull(strstr(why, "EM_CUDA"));
+        ck_assert_int_eq(dsmlpR_cubin_sm(cubin, len, &why), -1);
+        free(cubin);
+    }
+    free(src);
+    void *cubin = NULL;
+    size_t len = 0;
+    TU_OK(ctx, dsmlpR_nvrtc_compile(ctx, "k_frame", frame_src, "sm_90", &cubin, &len));
+    cubin_resources r = {-1, 0};
+    ck_assert_msg(dsmlpR_cubin_resources(cubin, len, "k_frame", &r, &why) == 0, "%s", why);
+    ck_assert_int_le(r.regs, 32);
+    ck_assert_uint_gt(r.frame_bytes, 0);   /* 216 bytes with CUDA 13.0 (ptxas keeps some of it in registers) */
+    free(cubin);
+    dsmlp_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(dump_source_only_when_asked)
 {
     unsetenv("DSMLP_DUMP_DIR");
@@ -218,6 +276,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, missing_headers_say_which_path);
     tcase_add_test(tc, syntax_error_gives_log_and_dump);
     tcase_add_test(tc, dump_source_only_when_asked);
+    tcase_add_test(tc, cubin_registers_and_frame);
     tcase_add_test(tc, version_string);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
