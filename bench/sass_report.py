@@ -31,7 +31,7 @@ import tempfile
 ENTRY_MAGIC = b"DSMLPKS\x01"   # src/runtime/store_disk.c: the 256-byte entry header, then the payload (a cubin)
 HDR_SIZE = 256
 # Opcode families worth a column: loads and stores by space, the tensor-core and conversion work, barriers.
-FAMILIES = ["LDG", "LDS", "STS", "STG", "HGMMA", "HMMA", "PRMT", "LOP3", "HADD2", "HFMA2", "FFMA", "FADD", "FMUL",
+FAMILIES = ["LDL", "STL", "LDG", "LDS", "STS", "STG", "HGMMA", "HMMA", "PRMT", "LOP3", "HADD2", "HFMA2", "FFMA", "FADD", "FMUL",
             "F2FP", "I2F", "SYNCS", "BAR"]
 
 
@@ -153,9 +153,10 @@ def main():
             die(f"no kernel in {store} matches '{a.match}'")
         if a.sass_dir:
             os.makedirs(a.sass_dir, exist_ok=True)
-        cols = ["LDG", "LDS", "STS", "HGMMA", "PRMT", "LOP3", "HADD2", "HFMA2", "FFMA", "SYNCS"]
+        cols = ["LDL", "STL", "LDG", "LDS", "STS", "HGMMA", "PRMT", "LOP3", "HADD2", "HFMA2", "FFMA", "SYNCS"]
         print(f"# {len(entries)} kernels ({a.arch if not a.store else 'as stored'}); loop = the longest backward "
-              "branch's body; /LDG, /HGMMA, /LDS = its instructions per such instruction")
+              "branch's body; LDL / STL there = spills read / written in the steady state; /LDG, /HGMMA, /LDS = its "
+              "instructions per such instruction")
         print("| kernel | arch | regs | stack | smem | insns | loop | " + " | ".join(cols) +
               " | /LDG | /HGMMA | /LDS |")
         print("|---" * (10 + len(cols)) + "|")
