@@ -1,10 +1,12 @@
 /* fuzz_entry.c — libFuzzer target: the input is a kernel-store entry file.
 ** The reader (header decode, full verification, payload structure check)
 ** must accept or refuse it without reading out of bounds, and never accept
-** bytes whose checksum does not match. Built with -DDSMLP_FUZZ=ON. */
+** bytes whose checksum does not match; the cubin reader (cubin_info.c) the
+** same on the raw bytes. Built with -DDSMLP_FUZZ=ON. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "runtime/cubin_info.h"
 #include "runtime/payload.h"
 #include "runtime/store_int.h"
 
@@ -24,6 +26,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The payload checker alone, on the raw bytes as a cubin and as a record. */
     dsmlpR_payload_check("dsmlp_kernel", "sm_90", buf, size);
     dsmlpR_payload_check("tune:x", "sm_90", buf, size);
+    /* The .nv.info reader (registers, stack frame): a refusal always says why, a success reports what it read. */
+    cubin_resources r = {-1, 0};
+    why = NULL;
+    if (dsmlpR_cubin_resources(buf, size, "dsmlp_kernel", &r, &why) != 0 ? !why : r.regs < 0) abort();
+    /* ... and on an entry's payload (checksum unchecked) for the kernel its header names: a mutated real cubin */
+    if (size > STORE_HDR_SIZE) {
+        char kernel[STORE_KERNEL_MAX + 1];   /* the header's name field (store_disk.c: bytes 80..207) */
+        memcpy(kernel, buf + 80, STORE_KERNEL_MAX), kernel[STORE_KERNEL_MAX] = '\0';
+        r.regs = -1, why = NULL;
+        if (dsmlpR_cubin_resources(buf + STORE_HDR_SIZE, size - STORE_HDR_SIZE, kernel, &r, &why) != 0 ? !why : r.regs < 0)
+            abort();
+    }
     free(buf);
     return 0;
 }
