@@ -192,9 +192,11 @@ START_TEST(cubin_registers_and_frame)
         ck_assert_uint_eq(r.frame_bytes, 0);
         int want_sm = 0;
         ck_assert_int_eq(sscanf(all_archs[i], "sm_%d", &want_sm), 1);
-        ck_assert_int_eq(dsmlpR_cubin_sm(cubin, len, &why), want_sm);
-        ck_assert_int_eq(dsmlpR_cubin_defines(cubin, len, "k_plain", &why), 1);
-        ck_assert_int_eq(dsmlpR_cubin_defines(cubin, len, "k_plai", &why), 0);
+        int defines = -1;
+        ck_assert_int_eq(dsmlpR_cubin_sm(cubin, len, "k_plain", &defines, &why), want_sm);
+        ck_assert_int_eq(defines, 1);
+        ck_assert_int_eq(dsmlpR_cubin_sm(cubin, len, "k_plai", &defines, &why), want_sm);
+        ck_assert_int_eq(defines, 0);
         /* Another kernel name: an error naming why, *out untouched. */
         cubin_resources u = {-7, 7};
         ck_assert_int_eq(dsmlpR_cubin_resources(cubin, len, "k_other", &u, &why), -1);
@@ -206,7 +208,7 @@ START_TEST(cubin_registers_and_frame)
         ((unsigned char *)cubin)[18] ^= 0x01;   /* e_machine: no longer EM_CUDA */
         ck_assert_int_eq(dsmlpR_cubin_resources(cubin, len, "k_plain", &u, &why), -1);
         ck_assert_ptr_nonnull(strstr(why, "EM_CUDA"));
-        ck_assert_int_eq(dsmlpR_cubin_sm(cubin, len, &why), -1);
+        ck_assert_int_eq(dsmlpR_cubin_sm(cubin, len, "k_plain", &defines, &why), -1);
         free(cubin);
     }
     free(src);

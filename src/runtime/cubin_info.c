@@ -67,27 +67,16 @@ static long function_symbol(Elf *e, const char *kernel)
 
 /* ELF ABI version 8 and later (CUDA 12's OS/ABI 0x41) keep the SM number in bits 8..15 of e_flags, earlier ones in
 ** bits 0..7. (sm_90 and sm_90a cubins carry the same number.) */
-int dsmlpR_cubin_sm(const void *cubin, size_t len, const char **why)
+int dsmlpR_cubin_sm(const void *cubin, size_t len, const char *kernel, int *defines, const char **why)
 {
     char *copy;
     GElf_Ehdr eh;
     Elf *e = open_cubin(cubin, len, &copy, &eh, why);
     if (!e) return free(copy), -1;
+    *defines = function_symbol(e, kernel) >= 0;
     elf_end(e);
     free(copy);
     return eh.e_ident[EI_OSABI] == 0x41 ? (int)((eh.e_flags >> 8) & 0xff) : (int)(eh.e_flags & 0xff);
-}
-
-int dsmlpR_cubin_defines(const void *cubin, size_t len, const char *kernel, const char **why)
-{
-    char *copy;
-    GElf_Ehdr eh;
-    Elf *e = open_cubin(cubin, len, &copy, &eh, why);
-    if (!e) return free(copy), -1;
-    const int found = function_symbol(e, kernel) >= 0;
-    elf_end(e);
-    free(copy);
-    return found;
 }
 
 static uint32_t get32(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }

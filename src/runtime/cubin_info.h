@@ -15,12 +15,11 @@ typedef struct cubin_resources {
     unsigned frame_bytes;   /* stack frame a thread (0: no spills, no local arrays) */
 } cubin_resources;
 
-/* The SM number the cubin was built for (90 for sm_90 and sm_90a), or -1
-** with *why when it is not a 64-bit CUDA ELF. */
-int dsmlpR_cubin_sm(const void *cubin, size_t len, const char **why);
-/* 1 when the cubin defines kernel as a function (a function symbol that is
-** not undefined), 0 when not, -1 with *why when it is no readable ELF. */
-int dsmlpR_cubin_defines(const void *cubin, size_t len, const char *kernel, const char **why);
+/* The SM number the cubin was built for (90 for sm_90 and sm_90a), with
+** *defines 1 when a function symbol that is not undefined names kernel (one
+** parse for both of the store's import checks); -1 with *why when it is not
+** a 64-bit CUDA ELF. */
+int dsmlpR_cubin_sm(const void *cubin, size_t len, const char *kernel, int *defines, const char **why);
 /* 0 with *out filled, or -1 with *why (static text): not a 64-bit CUDA ELF,
 ** no such kernel, or no register count recorded for it. */
 int dsmlpR_cubin_resources(const void *cubin, size_t len, const char *kernel, cubin_resources *out, const char **why);

@@ -21,11 +21,10 @@ static const char *check_cubin(const char *kernel, const char *arch, const void 
     const int want = arch_sm(arch);
     if (want < 0) return "the entry's arch is not of the form sm_NN";
     const char *why = NULL;
-    const int sm = dsmlpR_cubin_sm(payload, len, &why);
+    int defined = 0;
+    const int sm = dsmlpR_cubin_sm(payload, len, kernel, &defined, &why);
     if (sm < 0) return why;
     if (sm != want) return "the cubin is for another GPU architecture than the entry says";
-    const int defined = dsmlpR_cubin_defines(payload, len, kernel, &why);
-    if (defined < 0) return why;
     return defined ? NULL : "the cubin does not define the entry's kernel";
 }
 
