@@ -9,13 +9,18 @@
 #   carry: build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
 . bench/proto/device-env.sh build-gpu/bin/s110/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
+# The timings and the suite's lines go to $OUT/summary.txt too, printed again at the end: ncu's sections pushed them
+# out of run's last 12,000 characters (eighty-third session), and run returns only 8 files.
+{
 [ -n "$SKIP_BENCH" ] || for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096 swiglu_fp8_h4096; do
   echo "== $blk"; bench_run main build-gpu/bin/dsmlp-bench out_in 1,2,3,4,8,16 50
 done
 unset DSMLP_CACHE_DIR DSMLP_COMPILE_THREADS
 QUANT_CASES="mixed_two_groups mixed_clusters" STREAM_CASES="${STREAM_CASES:-stream ring small}" DSMLP_COMPILE_THREADS=3 \
   LIMIT=${LIMIT:-450} bash bench/proto/run-s55-suite.sh
+} 2>&1 | tee "$OUT/summary.txt"
 if [ -n "$NCU128" ]; then
   export DSMLP_CACHE_DIR=/tmp/c-b   # unpacked at the top; the suite above unset it
   for blk in gelu_i8_h4096 swiglu_i8_h4096; do ncu_sections mixed128 $blk 128; done
 fi
+echo "==== summary (again)"; grep -vE "^ *Start|^$" "$OUT/summary.txt"
