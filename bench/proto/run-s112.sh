@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Eighty-third session's call (<= 590 s): bf16 x in the decode GEMVs' f16 pairs. "bfp" (bench/proto/gemv-bf16-pairs.patch,
+# Eighty-third session's call (188 s on an H100; bfp and bfph both lost, bench/RESULTS.md): bf16 x in the decode GEMVs' f16 pairs. "bfp" (bench/proto/gemv-bf16-pairs.patch,
 # eighty-second session): the first GEMV's norm output rounded to bf16 and staged as f16 times 2^-s (SwiGLU-4096 int8
 # gated GEMV 68 -> 41 instructions a 16-byte load). "bfph" (bfp + bench/proto/gemv-bf16-read-pairs.patch): the second
 # GEMV's bf16 x too, its 2^-s from x's maximum found as it stages x (one more barrier; its inner loop 70 -> 38 a load).
@@ -9,11 +9,9 @@
 #          VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh bfph bench/proto/gemv-bf16-pairs.patch \
 #            bench/proto/gemv-bf16-read-pairs.patch
 #   store: bench/store_prefill.sh build-gpu/bin/s112/store.tar.xz 1,2 {build-gpu/bin/dsmlp-bench,bfp,bfph}:{swiglu_i8_h4096,
-#          swiglu_fp8_h4096,gelu_i8_h4096} (optional: without it the first process of each side compiles, ~10 s)
+#          swiglu_fp8_h4096,gelu_i8_h4096} (42 s here, 94 kernels)
 #   carry: build-gpu/bin build-gpu/lib
-STORE=build-gpu/bin/s112/store.tar.xz
-if [ -f $STORE ]; then . bench/proto/device-env.sh $STORE
-else . bench/proto/device-env.sh /dev/null 2>/dev/null || true; fi
+. bench/proto/device-env.sh build-gpu/bin/s112/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
 main_side() { bench_run main build-gpu/bin/dsmlp-bench out_in 1,2 100; }
 bfp_side() { bench_run bfp build-gpu/bin/var/bfp out_in 1,2 100; }
