@@ -21,6 +21,6 @@ QUANT_CASES="mixed_two_groups mixed_clusters" STREAM_CASES="${STREAM_CASES:-stre
 } 2>&1 | tee "$OUT/summary.txt"
 if [ -n "$NCU128" ]; then
   export DSMLP_CACHE_DIR=/tmp/c-b   # unpacked at the top; the suite above unset it
-  for blk in gelu_i8_h4096 swiglu_i8_h4096; do ncu_sections mixed128 $blk 128; done
+  for blk in gelu_i8_h4096 swiglu_i8_h4096; do ncu_sections mixed128 $blk 128 0 1; ncu_sections mixed128 $blk 128 1 1; done
 fi
 echo "==== summary (again)"; grep -vE "^ *Start|^$" "$OUT/summary.txt"
