@@ -32,10 +32,9 @@ ncu_prof() {   # label layout block tokens [VAR=VALUE...]    (binary: $B, else b
     "${B:-build-gpu/bin/dsmlp-bench}" --block "$blk" --tokens "$t" --reps 2 --no-tune --layout "$lay" > "$OUT/ncu-$l.csv" 2>&1
   python3 bench/proto/ncu_by_kernel.py "$OUT/ncu-$l.csv" | head -14
 }
-# ncu's stall, pipe, memory and occupancy sections of the kernels matching REGEX in one dsmlp-bench run (two launches),
-# the report in $OUT/ncu-BLOCK-T.txt and its key lines printed.
-# SKIP: launches of REGEX passed over first, COUNT: launches profiled (eighty-third session: of the two 128-token
-# kernels profiled together ncu gave the second no data, rc 9).
+# ncu's stall, pipe, memory and occupancy sections of the kernels matching REGEX in one dsmlp-bench run: COUNT launches
+# (default 2) after SKIP (default 0; eighty-third session: of two 128-token kernels profiled together ncu gave the
+# second no data, rc 9), the report in $OUT/ncu-BLOCK-T[-sSKIP].txt and its key lines printed.
 ncu_sections() {   # regex block tokens [skip [count]]    (binary: $B, else build-gpu/bin/dsmlp-bench)
   local re=$1 blk=$2 t=$3 skip=${4:-0} count=${5:-2} f="$OUT/ncu-$2-$3${4:+-s$4}.txt"
   timeout 150 ncu --clock-control none --kernel-name "regex:$re" --launch-skip "$skip" --launch-count "$count" \

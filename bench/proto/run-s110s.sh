@@ -19,8 +19,7 @@ unset DSMLP_CACHE_DIR DSMLP_COMPILE_THREADS
 QUANT_CASES="mixed_two_groups mixed_clusters" STREAM_CASES="${STREAM_CASES:-stream ring small}" DSMLP_COMPILE_THREADS=3 \
   LIMIT=${LIMIT:-450} bash bench/proto/run-s55-suite.sh
 } 2>&1 | tee "$OUT/summary.txt"
-if [ -n "$NCU128" ]; then
-  export DSMLP_CACHE_DIR=/tmp/c-b   # unpacked at the top; the suite above unset it
+if [ -n "$NCU128" ]; then   # the carried store (DSMLP_CACHE_DIR): the block above unset it in its own subshell only
   for blk in gelu_i8_h4096 swiglu_i8_h4096; do ncu_sections mixed128 $blk 128 0 1; ncu_sections mixed128 $blk 128 1 1; done
 fi
 echo "==== summary (again)"; grep -vE "^ *Start|^$" "$OUT/summary.txt"
