@@ -44,6 +44,17 @@ ncu_sections() {   # regex block tokens [skip [count]]    (binary: $B, else buil
   echo "== ncu $blk T = $t: rc $?"
   grep -E "dsmlp_|Duration|Throughput|Stall|Executed Ipc|Issue Slots|Pipe|Tensor|Achieved Occupancy|Hit Rate" "$f" | head -70
 }
+# ncu's warp-stall samples per SASS instruction of one launch matching REGEX (after SKIP), the CSV in
+# $OUT/sass-BLOCK-T[-sSKIP].csv; sass_top.py prints the samples by kind of wait (barrier loops, wgmma waits, shared
+# loads, conversion) and the top lines (eighty-fourth session: where the 128-token code kernels' consumers wait).
+ncu_sass() {   # regex block tokens [skip]    (binary: $B, else build-gpu/bin/dsmlp-bench)
+  local re=$1 blk=$2 t=$3 skip=${4:-0} f="$OUT/sass-$2-$3${4:+-s$4}.csv"
+  timeout 150 ncu --clock-control none --kernel-name "regex:$re" --launch-skip "$skip" --launch-count 1 \
+    --section SourceCounters --page source --print-source sass --csv \
+    "${B:-build-gpu/bin/dsmlp-bench}" --block "$blk" --tokens "$t" --reps 2 --no-tune --layout out_in > "$f" 2>&1
+  echo "== ncu sass $blk T = $t skip $skip: rc $? ($(wc -l < "$f") lines)"
+  python3 bench/proto/sass_top.py "$f" "${SASS_TOP:-16}"
+}
 # A GPU test's Check case with the test's own kernel store (not the carried one), logged to $OUT/case-LABEL.log; run
 # several with & and wait, then case_summaries prints each log's result lines and first failures (seventy-second
 # session: every call script had grown its own copy of these lines).

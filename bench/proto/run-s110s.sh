@@ -4,7 +4,8 @@
 # blocks; then the GPU suite that test_gpu_quant quant / error / heuristic / mixed (run-s110.sh) did not cover.
 # Short of device time: SKIP_BENCH=1 drops the timings, STREAM_CASES="stream small" the ring case (147 s alone).
 # NCU128=1 (eighty-first session) ends with ncu's stall, pipe and memory sections of GELU- / SwiGLU-4096 int8's
-# 128-token code kernels (issue 10's T = 128 miss; the store holds them; ~60-120 s), part (1) of run-s108.sh never run.
+# 128-token code kernels (issue 10's T = 128 miss; the store holds them; ~60-120 s), part (1) of run-s108.sh never run,
+# then (eighty-fourth session) the first GEMM's stall samples per SASS line (ncu_sass; ~60-100 s more).
 #   store: build-gpu/bin/s110/store.tar.xz
 #   carry: build-gpu/bin build-gpu/lib build-gpu/tests build-gpu/CTestTestfile.cmake
 . bench/proto/device-env.sh build-gpu/bin/s110/store.tar.xz
@@ -21,5 +22,9 @@ QUANT_CASES="mixed_two_groups mixed_clusters" STREAM_CASES="${STREAM_CASES:-stre
 } 2>&1 | tee "$OUT/summary.txt"
 if [ -n "$NCU128" ]; then   # the carried store (DSMLP_CACHE_DIR): the block above unset it in its own subshell only
   for blk in gelu_i8_h4096 swiglu_i8_h4096; do ncu_sections mixed128 $blk 128 0 1; ncu_sections mixed128 $blk 128 1 1; done
+  # Where the first GEMM's warps wait, by SASS line (eighty-fourth session): the sections above say latency-bound,
+  # not on what; mbarrier loops would mean the copies, WARPGROUP.DEPBAR the tensor pipe, LDS / PRMT the conversion
+  for blk in gelu_i8_h4096 swiglu_i8_h4096; do ncu_sass mixed128 $blk 128 0; done | tee "$OUT/sass-summary.txt"
 fi
 echo "==== summary (again)"; grep -vE "^ *Start|^$" "$OUT/summary.txt"
+[ -f "$OUT/sass-summary.txt" ] && cat "$OUT/sass-summary.txt"
