@@ -20,6 +20,7 @@ out="${1:?usage: bench/store_prefill.sh OUT.tar.xz TOKENS BUILD:BLOCK ...}"
 tokens="${2:?usage: bench/store_prefill.sh OUT.tar.xz TOKENS BUILD:BLOCK ...}"
 shift 2
 [ $# -gt 0 ] || { echo "store_prefill.sh: no BUILD:BLOCK given" >&2; exit 2; }
+mkdir -p "$(dirname "$out")"   # before the compiles: a missing folder failed only at the end (tar), minutes later
 store="$(mktemp -d)"
 trap 'rm -rf "$store"' EXIT
 if [ -n "${SEED:-}" ]; then tar -xJf "$SEED" -C "$store"; echo "store_prefill.sh: seeded with $(find "$store" -type f | wc -l) kernels of $SEED" >&2; fi
