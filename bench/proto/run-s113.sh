@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Eighty-fourth session's call (prepared without a device; ~450 s): the 128-token code kernels keeping 2 or 3 wgmma
-# groups in flight. The eighty-third session's ncu (H100, T = 128) found their consumers latency-bound: tensor pipe
-# 54% of elapsed cycles, issue slots 26% busy, "wait" the top stall. On main a step issues this 64 k's wgmmas, waits
-# for the step before's (wait_group 1), then converts the next 64 k: the conversion sits between one group's end and
-# the next group's issue. "xw2" (bench/proto/mixed128-wait2.patch): four register sets, wait_group 2, so the next 64 k
-# is converted while two groups are in flight; "xw3" (+ mixed128-wait3.patch): wait_group 3. Both hold each stage one
-# or two steps longer (8 stages: 5 or 4 copies ahead instead of 6). Only the 128-token kernels change (T = 65..128);
-# T = 256 runs the same kernels on every side (control).
-# dsmlp-bench [out,in] T = 65 / 100 / 128 / 256, three rounds, the sides' order rotated; then both variants'
-# test_gpu_quant mixed and mixed_two_groups (their own kernel stores).
+# Eighty-fourth session's call (prepared without a device; ~500 s): two changes to the wide code kernels, each against
+# main. The eighty-third session's ncu (H100, T = 128) found the 128-token consumers latency-bound: tensor pipe 54%
+# of elapsed cycles, issue slots 26% busy, "wait" the top stall.
+# - "xw2" (bench/proto/mixed128-wait2.patch): on main a step issues this 64 k's wgmmas, waits for the step before's
+#   (wait_group 1), then converts the next 64 k, so the conversion sits between one group's end and the next one's
+#   issue. xw2 converts into four register sets and waits with wait_group 2; "xw3" (+ mixed128-wait3.patch) with 3.
+#   Each holds a stage one or two steps longer (8 stages: 5 or 4 copies ahead instead of 6). Only the 128-token code
+#   kernels change (T = 65..128); T = 256 runs the same kernels on every side (control).
+# - "epi" (bench/proto/mixed-epi-inputs-first.patch): the epilogue of the one-a-SM kernels of more than 32 tokens
+#   (code and float, 64 to 256 tokens) read bias and C an item at a time, one L2 round trip an item (the stores may
+#   alias them, so the compiler kept the order; 16 items a thread at T = 128); epi reads 8 items' inputs before it
+#   stores any, and a second group's parts all at once (as the <= 32-token kernels have since the seventy-fourth
+#   session). The session-36 timeline had 4 us from the first GEMM's last multiply to its end at T = 128.
+# dsmlp-bench [out,in] T = 65 / 100 / 128 / 256, three rounds, the sides' order rotated, int8 and fp8 blocks; GELU-4096
+# f16 (the float 128-token kernels: epi only); then the variants' GPU tests (their own kernel stores).
 #   build: VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw2 bench/proto/mixed128-wait2.patch
 #          VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw3 bench/proto/mixed128-wait2.patch \
 #            bench/proto/mixed128-wait3.patch
+#          VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh epi bench/proto/mixed-epi-inputs-first.patch
 #   store: bench/store_prefill.sh build-gpu/bin/s113/store.tar.xz 65,100,128,256 \
-#            {build-gpu/bin/dsmlp-bench,xw2,xw3}:{gelu_i8_h4096,swiglu_i8_h4096,gelu_fp8_h4096}
+#            {build-gpu/bin/dsmlp-bench,xw2,xw3,epi}:{gelu_i8_h4096,swiglu_i8_h4096,gelu_fp8_h4096} \
+#            {build-gpu/bin/dsmlp-bench,epi}:gelu_f16_h4096
 #   carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s113/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
@@ -21,19 +28,27 @@ T=65,100,128,256
 main_side() { bench_run main build-gpu/bin/dsmlp-bench out_in $T 50; }
 xw2_side() { bench_run xw2 build-gpu/bin/var/xw2 out_in $T 50; }
 xw3_side() { bench_run xw3 build-gpu/bin/var/xw3 out_in $T 50; }
+epi_side() { bench_run epi build-gpu/bin/var/epi out_in $T 50; }
 {
 for r in 1 2 3; do
   for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096; do
     echo "== $blk r$r"
-    case $r in 1) main_side; xw2_side; xw3_side ;; 2) xw3_side; main_side; xw2_side ;; 3) xw2_side; xw3_side; main_side ;; esac
+    case $r in
+      1) main_side; xw2_side; xw3_side; epi_side ;;
+      2) epi_side; xw3_side; main_side; xw2_side ;;
+      3) xw2_side; epi_side; xw3_side; main_side ;;
+    esac
   done
 done
+ab_rounds 2 gelu_f16_h4096 main_side epi_side
 unset DSMLP_CACHE_DIR DSMLP_COMPILE_THREADS
-export GPU_TEST_DIR=build-gpu/bin/var CASE_THREADS=4
-gpu_case xw2-test_gpu_quant mixed xw2-mixed ${LIMIT:-300} &
-gpu_case xw3-test_gpu_quant mixed xw3-mixed ${LIMIT:-300} &
-gpu_case xw2-test_gpu_quant mixed_two_groups xw2-two ${LIMIT:-300} &
-gpu_case xw3-test_gpu_quant mixed_two_groups xw3-two ${LIMIT:-300} &
+export GPU_TEST_DIR=build-gpu/bin/var CASE_THREADS=3
+gpu_case xw2-test_gpu_quant mixed xw2-mixed ${LIMIT:-280} &
+gpu_case xw3-test_gpu_quant mixed xw3-mixed ${LIMIT:-280} &
+gpu_case xw2-test_gpu_quant mixed_two_groups xw2-two ${LIMIT:-280} &
+gpu_case epi-test_gpu_quant mixed epi-mixed ${LIMIT:-280} &
+gpu_case epi-test_gpu_quant mixed_two_groups epi-two ${LIMIT:-280} &
+gpu_case epi-test_gpu_wgmma wgmma epi-wgmma ${LIMIT:-280} &
 wait
 case_summaries
 } 2>&1 | tee "$OUT/summary.txt"
