@@ -6,25 +6,25 @@
 #   (wait_group 1), then converts the next 64 k, so the conversion sits between one group's end and the next one's
 #   issue. xw2 converts into four register sets and waits with wait_group 2; "xw3" (+ mixed128-wait3.patch) with 3.
 #   Each holds a stage one or two steps longer (8 stages: 5 or 4 copies ahead instead of 6). Only the 128-token code
-#   kernels change (T = 65..128); T = 256 runs the same kernels on every side (control).
+#   kernels change (T = 65..128); T = 256 / 1024 run the same main loops on every side (control; epi changes their epilogue).
 # - "epi" (bench/proto/mixed-epi-inputs-first.patch): the epilogue of the one-a-SM kernels of more than 32 tokens
 #   (code and float, 64 to 256 tokens) read bias and C an item at a time, one L2 round trip an item (the stores may
 #   alias them, so the compiler kept the order; 16 items a thread at T = 128); epi reads 8 items' inputs before it
 #   stores any, and a second group's parts all at once (as the <= 32-token kernels have since the seventy-fourth
 #   session). The session-36 timeline had 4 us from the first GEMM's last multiply to its end at T = 128.
-# dsmlp-bench [out,in] T = 65 / 100 / 128 / 256, three rounds, the sides' order rotated, int8 and fp8 blocks; GELU-4096
+# dsmlp-bench [out,in] T = 65 / 100 / 128 / 256 / 1024, three rounds, the sides' order rotated, int8 and fp8 blocks; GELU-4096
 # f16 (the float 128-token kernels: epi only); then the variants' GPU tests (their own kernel stores).
 #   build: VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw2 bench/proto/mixed128-wait2.patch
 #          VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw3 bench/proto/mixed128-wait2.patch \
 #            bench/proto/mixed128-wait3.patch
 #          VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh epi bench/proto/mixed-epi-inputs-first.patch
-#   store: bench/store_prefill.sh build-gpu/bin/s113/store.tar.xz 65,100,128,256 \
+#   store: bench/store_prefill.sh build-gpu/bin/s113/store.tar.xz 65,100,128,256,1024 \
 #            {build-gpu/bin/dsmlp-bench,xw2,xw3,epi}:{gelu_i8_h4096,swiglu_i8_h4096,gelu_fp8_h4096} \
 #            {build-gpu/bin/dsmlp-bench,epi}:gelu_f16_h4096
 #   carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s113/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
-T=65,100,128,256
+T=65,100,128,256,1024
 main_side() { bench_run main build-gpu/bin/dsmlp-bench out_in $T 50; }
 xw2_side() { bench_run xw2 build-gpu/bin/var/xw2 out_in $T 50; }
 xw3_side() { bench_run xw3 build-gpu/bin/var/xw3 out_in $T 50; }
