@@ -3,8 +3,8 @@
 
 Builds a benchmark block's plans with `dsmlp-bench --compile-only` into a fresh kernel store (or reads an existing
 store directory), takes each entry's cubin and reports per kernel: registers, stack frame (spills, local arrays),
-static shared memory, instructions, and the opcode mix of its longest loop (the steady state: a GEMM's k loop, a GEMV's row loop)
-with the instructions per global load, per wgmma and per shared load there. That is what a template change does to
+static shared memory, instructions, and the opcode mix of its steady state's loop (a GEMM's k loop: the longest loop
+with an MMA in it; else the longest, a GEMV's row loop) with the instructions per global load, per wgmma and per shared load there. That is what a template change does to
 the issue rate before any device time is spent on it.
 
     python3 bench/sass_report.py --block gelu_i8_h4096 --tokens 128 [--match mixed128] [--arch sm_90a]
@@ -83,11 +83,15 @@ def parse_sass(text):
     return insns
 
 
+MMA_OPS = ("HGMMA", "QGMMA", "IGMMA", "HMMA", "IMMA")
+
+
 def longest_loop(insns):
-    """The instructions of the longest loop's body (the steady state); [] if there is no loop. A loop's back edge is
-    a predicated backward branch: an unpredicated one is the jump back from an out-of-line slow path (a barrier's
-    retry at the function's end), whose span is no loop. Spin waits are loops too, so the longest one is taken."""
-    best = (0, 0)
+    """The instructions of the steady state's loop body; [] if there is no loop. A loop's back edge is a predicated
+    backward branch: an unpredicated one is the jump back from an out-of-line slow path (a barrier's retry at the
+    function's end), whose span is no loop. Spin waits are loops too. The longest loop that multiplies (an MMA in its
+    body: a GEMM's k loop, not an unrolled epilogue that may be longer) is taken, else the longest."""
+    loops = []
     for i, (addr, op, ops, pred) in enumerate(insns):
         if op != "BRA" or not pred:
             continue
@@ -97,9 +101,11 @@ def longest_loop(insns):
         target = int(m.group(1), 16)
         if target < addr:
             start = next((j for j, ins in enumerate(insns) if ins[0] >= target), i)
-            if i - start > best[1] - best[0]:
-                best = (start, i)
-    return insns[best[0]:best[1] + 1] if best[1] > best[0] else []
+            if i > start:
+                loops.append((start, i))
+    mma = [lp for lp in loops if any(ins[1].startswith(MMA_OPS) for ins in insns[lp[0]:lp[1] + 1])]
+    best = max(mma or loops, key=lambda lp: lp[1] - lp[0], default=None)
+    return insns[best[0]:best[1] + 1] if best else []
 
 
 def resources(cuobjdump, cubin):
@@ -152,7 +158,7 @@ def main():
         if a.sass_dir:
             os.makedirs(a.sass_dir, exist_ok=True)
         print(f"# {len(entries)} kernels ({a.arch if not a.store else 'as stored'}); loop = the longest backward "
-              "branch's body; LDL / STL there = spills read / written in the steady state; /LDG, /HGMMA, /LDS = its "
+              "branch's body that multiplies (else the longest); LDL / STL there = spills read / written in the steady state; /LDG, /HGMMA, /LDS = its "
               "instructions per such instruction")
         print("| kernel | arch | regs | stack | smem | insns | loop | " + " | ".join(COLUMNS) +
               " | /LDG | /HGMMA | /LDS |")
