@@ -12,6 +12,8 @@
 #   alias them, so the compiler kept the order; 16 items a thread at T = 128); epi reads 8 items' inputs before it
 #   stores any, and a second group's parts all at once (as the <= 32-token kernels have since the seventy-fourth
 #   session). The session-36 timeline had 4 us from the first GEMM's last multiply to its end at T = 128.
+# - i8x2_probe.py first: the int8 tensor cores with x as two int8 planes (16-bit fixed point a token), through
+#   cuBLASLt (torch._int_mm), against the f16 GEMM at the blocks' shapes: whether a generated int8 kernel is worth it.
 # dsmlp-bench [out,in] T = 65 / 100 / 128 / 256 / 1024, three rounds, the sides' order rotated, int8 and fp8 blocks; GELU-4096
 # f16 (the float 128-token kernels: epi only); then the variants' GPU tests (their own kernel stores).
 #   build: VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw2 bench/proto/mixed128-wait2.patch
@@ -30,6 +32,8 @@ xw2_side() { bench_run xw2 build-gpu/bin/var/xw2 out_in $T 50; }
 xw3_side() { bench_run xw3 build-gpu/bin/var/xw3 out_in $T 50; }
 epi_side() { bench_run epi build-gpu/bin/var/epi out_in $T 50; }
 {
+# First (~30 s): cuBLASLt's int8 GEMM with x as two int8 planes (bench/proto/i8x2_probe.py), against f16, one process
+timeout 150 python3 bench/proto/i8x2_probe.py; echo "i8x2_probe rc $?"
 for r in 1 2 3; do
   for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096; do
     echo "== $blk r$r"
