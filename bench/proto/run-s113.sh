@@ -23,6 +23,8 @@
 #   store: bench/store_prefill.sh build-gpu/bin/s113/store.tar.xz 65,100,128,256,1024 \
 #            {build-gpu/bin/dsmlp-bench,xw2,xw3,epi}:{gelu_i8_h4096,swiglu_i8_h4096,gelu_fp8_h4096} \
 #            {build-gpu/bin/dsmlp-bench,epi}:gelu_f16_h4096
+#          nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a bench/proto/igmma_x2.cu -lcublasLt \
+#            -o build-gpu/bin/igmma_x2
 #   carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s113/store.tar.xz
 export DSMLP_COMPILE_THREADS=16
@@ -34,6 +36,9 @@ epi_side() { bench_run epi build-gpu/bin/var/epi out_in $T 50; }
 {
 # First (~30 s): cuBLASLt's int8 GEMM with x as two int8 planes (bench/proto/i8x2_probe.py), against f16, one process
 timeout 150 python3 bench/proto/i8x2_probe.py; echo "i8x2_probe rc $?"
+# and our own kernel of it (bench/proto/igmma_x2.cu: s8 x s8 wgmma, both operands as copied, hi / lo joined in the
+# epilogue), checked against float64, next to cuBLASLt f16 (~20 s; W2's shape at T = 128 has only 32 blocks: no split)
+timeout 120 build-gpu/bin/igmma_x2 128 1024; echo "igmma_x2 rc $?"
 for r in 1 2 3; do
   for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096; do
     echo "== $blk r$r"
