@@ -14,7 +14,8 @@
 // Block: 384 threads. Warpgroup 0's first thread issues the copies (codes: 128 rows x 128 k; planes: TOK x 128 k of
 // hi, then of lo; the 128-byte swizzle); warpgroups 1 and 2 take 64 code rows each: per stage four
 // wgmma.m64n{2 TOK}k32.s32.s8.s8, wait_group 1, the stage before released. Epilogue: joined and scaled sums to shared
-// memory as [token][row], then coalesced f16 stores of y [T, N]. N % 128 == 0, K % 128 == 0, T % TOK == 0.
+// memory as [token][row], then coalesced f16 stores of y [T, N]. N % 128 == 0, K % 128 == 0, T % TOK == 0. Grids
+// under half the SMs split k (f32 parts, then a reduction kernel: the time includes it).
 //
 //   nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a bench/proto/igmma_x2.cu -lcublasLt -lcuda -o igmma_x2
 //   ./igmma_x2 128 1024        (T values; each runs GELU-4096's two GEMM shapes and SwiGLU-4096's [up | gate])
@@ -88,17 +89,21 @@ template <> __device__ __forceinline__ void igmma<64>(int (&d)[64], uint64_t da,
 }
 
 // y [T, N] f16 = s_w[n] s_x[t] (256 W.hi + W.lo); tq: codes [N, K]; th, tl: planes [T, K]; sw [N], sx [T] f32.
+// gridDim.z = S > 1 splits k: block z takes k blocks [z KT, (z + 1) KT) and stores its f32 sums to part [S, T, N]
+// (plain stores; reduce_parts adds them into y), for grids under the SMs (GEMM2's 32 row tiles at T = 128).
 template <int TOK>
 __global__ void __launch_bounds__(THREADS, 1) igmma_gemm(const __grid_constant__ CUtensorMap tq, const __grid_constant__ CUtensorMap th,
                                                         const __grid_constant__ CUtensorMap tl, __half *__restrict__ y,
-                                                        const float *__restrict__ sw, const float *__restrict__ sx, int N, int K)
+                                                        const float *__restrict__ sw, const float *__restrict__ sx, int N, int K,
+                                                        float *__restrict__ part)
 {
     using L = lay<TOK>;
     constexpr int S = L::stages;
     extern __shared__ unsigned char sm_raw[];
     unsigned char *sm = sm_raw + ((1024 - (sa(sm_raw) & 1023)) & 1023);
     uint64_t *full = reinterpret_cast<uint64_t *>(sm + L::bar), *empty = full + S;
-    const int tid = threadIdx.x, wg = tid >> 7, t0 = blockIdx.x * TOK, n0 = blockIdx.y * ROWS, KT = K / BKB;
+    const int tid = threadIdx.x, wg = tid >> 7, t0 = blockIdx.x * TOK, n0 = blockIdx.y * ROWS, KT = K / BKB / (int)gridDim.z;
+    const int kb0 = (int)blockIdx.z * KT;
     if (tid == 0) {
         for (int i = 0; i < S; i++) bar_init(full + i, 1), bar_init(empty + i, 2);
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
@@ -112,9 +117,9 @@ __global__ void __launch_bounds__(THREADS, 1) igmma_gemm(const __grid_constant__
                 if (kt >= S) bar_wait(empty + s, ((kt / S) & 1) ^ 1);
                 bar_expect(full + s, L::stage);
                 unsigned char *st = sm + s * L::stage;
-                tma2(st, &tq, kt * BKB, n0, full + s);
-                tma2(st + L::qb, &th, kt * BKB, t0, full + s);
-                tma2(st + L::qb + TOK * BKB, &tl, kt * BKB, t0, full + s);
+                tma2(st, &tq, (kb0 + kt) * BKB, n0, full + s);
+                tma2(st + L::qb, &th, (kb0 + kt) * BKB, t0, full + s);
+                tma2(st + L::qb + TOK * BKB, &tl, (kb0 + kt) * BKB, t0, full + s);
             }
         return;
     }
@@ -159,10 +164,29 @@ __global__ void __launch_bounds__(THREADS, 1) igmma_gemm(const __grid_constant__
     for (int i = tid - 128; i < TOK * (ROWS / 4); i += 256) {   // (token, 4 rows) items: 8-byte stores
         const int tk = i / (ROWS / 4), r4 = (i % (ROWS / 4)) * 4;
         const float4 v = *reinterpret_cast<const float4 *>(os + tk * L::OR + r4);
+        if (gridDim.z > 1) {
+            *reinterpret_cast<float4 *>(part + ((size_t)blockIdx.z * gridDim.x * TOK + t0 + tk) * N + n0 + r4) = v;
+            continue;
+        }
         const __half2 a = __floats2half2_rn(v.x, v.y), b = __floats2half2_rn(v.z, v.w);
         uint2 u;
         u.x = *reinterpret_cast<const unsigned *>(&a), u.y = *reinterpret_cast<const unsigned *>(&b);
         *reinterpret_cast<uint2 *>(y + (size_t)(t0 + tk) * N + n0 + r4) = u;
+    }
+}
+
+__global__ void reduce_parts(__half *__restrict__ y, const float *__restrict__ part, long n4, int S)   // n4: float4s of [T, N]
+{
+    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n4; i += (long)gridDim.x * blockDim.x) {
+        float4 v = reinterpret_cast<const float4 *>(part)[i];
+        for (int z = 1; z < S; z++) {
+            const float4 u = reinterpret_cast<const float4 *>(part)[z * n4 + i];
+            v.x += u.x, v.y += u.y, v.z += u.z, v.w += u.w;
+        }
+        const __half2 a = __floats2half2_rn(v.x, v.y), b = __floats2half2_rn(v.z, v.w);
+        uint2 o;
+        o.x = *reinterpret_cast<const unsigned *>(&a), o.y = *reinterpret_cast<const unsigned *>(&b);
+        reinterpret_cast<uint2 *>(y)[i] = o;
     }
 }
 
@@ -181,14 +205,16 @@ static CUtensorMap tmap8(const void *p, long rows, long cols, int box_rows)
 }
 
 template <int TOK> static void launch(const CUtensorMap &q, const CUtensorMap &h, const CUtensorMap &l, __half *y, const float *sw,
-                                      const float *sx, long T, long N, long K, cudaStream_t st)
+                                      const float *sx, long T, long N, long K, int S, float *part, cudaStream_t st)
 {
     static bool once = false;
     if (!once) {
         CK(cudaFuncSetAttribute(igmma_gemm<TOK>, cudaFuncAttributeMaxDynamicSharedMemorySize, lay<TOK>::bytes));
         once = true;
     }
-    igmma_gemm<TOK><<<dim3((unsigned)(T / TOK), (unsigned)(N / ROWS)), THREADS, lay<TOK>::bytes, st>>>(q, h, l, y, sw, sx, (int)N, (int)K);
+    igmma_gemm<TOK><<<dim3((unsigned)(T / TOK), (unsigned)(N / ROWS), (unsigned)S), THREADS, lay<TOK>::bytes, st>>>(q, h, l, y, sw, sx,
+                                                                                                              (int)N, (int)K, part);
+    if (S > 1) reduce_parts<<<264, 256, 0, st>>>(y, part, T * N / 4, S);
 }
 
 int main(int argc, char **argv)
@@ -217,6 +243,8 @@ int main(int argc, char **argv)
     CK(cudaMalloc(&y, maxT * 28672 * 2));
     CK(cudaMalloc(&sw, 28672 * 4));
     CK(cudaMalloc(&sx, maxT * 4));
+    float *part;
+    CK(cudaMalloc(&part, 64L << 20));
     fill_f<<<64, 256>>>(sw, 28672, 1.0f / (127 * 64));
     fill_h<<<1024, 256>>>(x16, maxT * 16384, 9, 1.0f);
     CK(cudaDeviceSynchronize());
@@ -224,8 +252,8 @@ int main(int argc, char **argv)
     std::normal_distribution<double> nd;
     cudaStream_t st;
     CK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
-    printf("| T | N x K | int8 planes µs | codes TB/s | TFLOP/s (f16-equivalent) | cuBLASLt f16 µs | max rel err of 64 outputs |\n");
-    printf("|---|---|---|---|---|---|---|\n");
+    printf("| T | N x K | k split | int8 planes µs | codes TB/s | TFLOP/s (f16-equivalent) | cuBLASLt f16 µs | max rel err of 64 outputs |\n");
+    printf("|---|---|---|---|---|---|---|---|\n");
     for (int ai = 1; ai < argc; ai++) {
         const long T = atol(argv[ai]);
         if (T < 64 || T > maxT || T % 64) { fprintf(stderr, "T must be a multiple of 64 in 64..%ld\n", maxT); return 2; }
@@ -251,10 +279,16 @@ int main(int argc, char **argv)
             CK(cudaMemcpy(sx, s.data(), T * 4, cudaMemcpyHostToDevice));
             const CUtensorMap mq[2] = {tmap8(q[0], N, K, ROWS), tmap8(q[1], N, K, ROWS)};
             const int tok = T % 128 == 0 ? 128 : 64;
+            // k split where the tiles fill under half the SMs: as many as fill them, dividing K's 128-k blocks
+            const long blocks = T / tok * (N / ROWS);
+            int S = 1;
+            if (2 * blocks <= pr.multiProcessorCount)
+                for (S = (int)std::min<long>(8, pr.multiProcessorCount / blocks); S > 1 && (K / BKB) % S; S--) {}
+            if ((long)S * T * N * 4 > (64L << 20)) S = 1;
             const CUtensorMap mh = tmap8(hi, T, K, tok), ml = tmap8(lo, T, K, tok);
             auto run = [&](int i, cudaStream_t s0) {
-                if (tok == 128) launch<128>(mq[i & 1], mh, ml, y, sw, sx, T, N, K, s0);
-                else launch<64>(mq[i & 1], mh, ml, y, sw, sx, T, N, K, s0);
+                if (tok == 128) launch<128>(mq[i & 1], mh, ml, y, sw, sx, T, N, K, S, part, s0);
+                else launch<64>(mq[i & 1], mh, ml, y, sw, sx, T, N, K, S, part, s0);
             };
             CK(cudaMemset(y, 0xff, T * N * 2));   // poison: NaN halves
             run(0, st);
@@ -280,7 +314,7 @@ int main(int argc, char **argv)
             const float lt = time_graph(st, [&](cudaStream_t s0) {
                 for (int i = 0; i < 10; i++) gemm(s0, w16[i & 1], K, x16, K, y, N, CUDA_R_16F, N, T, K, 0.0f);
             }) / 10;
-            printf("| %ld | %ld x %ld | %.1f | %.2f | %.0f | %.1f | %.1e%s |\n", T, N, K, us, N * K / us * 1e-6,
+            printf("| %ld | %ld x %ld | %d | %.1f | %.2f | %.0f | %.1f | %.1e%s |\n", T, N, K, S, us, N * K / us * 1e-6,
                    2.0 * T * N * K / us * 1e-6, lt, worst, worst < 2e-3 ? "" : " WRONG");
             fflush(stdout);
         }
