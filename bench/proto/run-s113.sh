@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Eighty-fourth session's call (prepared without a device; ~500 s): two changes to the wide code kernels, each against
+# Eighty-fourth session's call (prepared without a device; ~300 s): two changes to the wide code kernels, each against
 # main. The eighty-third session's ncu (H100, T = 128) found the 128-token consumers latency-bound: tensor pipe 54%
 # of elapsed cycles, issue slots 26% busy, "wait" the top stall.
 # - "xw2" (bench/proto/mixed128-wait2.patch): on main a step issues this 64 k's wgmmas, waits for the step before's
@@ -15,14 +15,15 @@
 # - i8x2_probe.py first: the int8 tensor cores with x as two int8 planes (16-bit fixed point a token), through
 #   cuBLASLt (torch._int_mm), against the f16 GEMM at the blocks' shapes: whether a generated int8 kernel is worth it.
 # dsmlp-bench [out,in] T = 65 / 100 / 128 / 256 / 1024, three rounds, the sides' order rotated, int8 and fp8 blocks; GELU-4096
-# f16 (the float 128-token kernels: epi only); then the variants' GPU tests (their own kernel stores).
+# f16 (the float 128-token kernels: epi only); nocv (below). The variants' GPU tests: run-s113t.sh, the next call.
 #   build: VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw2 bench/proto/mixed128-wait2.patch
 #          VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw3 bench/proto/mixed128-wait2.patch \
 #            bench/proto/mixed128-wait3.patch
 #          VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh epi bench/proto/mixed-epi-inputs-first.patch
+#          VARIANT_TESTS=" " bash bench/build_variant.sh nocv bench/proto/mixed-no-conversion-probe.patch
 #   store: bench/store_prefill.sh build-gpu/bin/s113/store.tar.xz 65,100,128,256,1024 \
 #            {build-gpu/bin/dsmlp-bench,xw2,xw3,epi}:{gelu_i8_h4096,swiglu_i8_h4096,gelu_fp8_h4096} \
-#            {build-gpu/bin/dsmlp-bench,epi}:gelu_f16_h4096
+#            {build-gpu/bin/dsmlp-bench,epi}:gelu_f16_h4096 nocv:{gelu_i8_h4096,swiglu_i8_h4096}
 #          nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a bench/proto/igmma_x2.cu -lcublasLt \
 #            -o build-gpu/bin/igmma_x2
 #   carry: build-gpu/bin build-gpu/lib
@@ -50,14 +51,8 @@ for r in 1 2 3; do
   done
 done
 ab_rounds 2 gelu_f16_h4096 main_side epi_side
-unset DSMLP_CACHE_DIR DSMLP_COMPILE_THREADS
-export GPU_TEST_DIR=build-gpu/bin/var CASE_THREADS=3
-gpu_case xw2-test_gpu_quant mixed xw2-mixed ${LIMIT:-280} &
-gpu_case xw3-test_gpu_quant mixed xw3-mixed ${LIMIT:-280} &
-gpu_case xw2-test_gpu_quant mixed_two_groups xw2-two ${LIMIT:-280} &
-gpu_case epi-test_gpu_quant mixed epi-mixed ${LIMIT:-280} &
-gpu_case epi-test_gpu_quant mixed_two_groups epi-two ${LIMIT:-280} &
-gpu_case epi-test_gpu_wgmma wgmma epi-wgmma ${LIMIT:-280} &
-wait
-case_summaries
+# nocv: a probe with wrong sums (no shared loads, no conversion: the RS wgmmas read constant pairs): what the copies
+# and the wgmmas alone take, the bound of any faster conversion (the fiftieth session's pB kept the loads and permutes)
+nocv_side() { bench_run nocv build-gpu/bin/var/nocv out_in $T 50; }
+ab_rounds 2 "gelu_i8_h4096 swiglu_i8_h4096" main_side nocv_side
 } 2>&1 | tee "$OUT/summary.txt"
