@@ -39,7 +39,7 @@ epi_side() { bench_run epi build-gpu/bin/var/epi out_in $T 50; }
 timeout 150 python3 bench/proto/i8x2_probe.py; echo "i8x2_probe rc $?"
 # and our own kernel of it (bench/proto/igmma_x2.cu: s8 x s8 wgmma, both operands as copied, hi / lo joined in the
 # epilogue), checked against float64, next to cuBLASLt f16 (~20 s; W2 at T = 128: 32 row tiles, k split in 4, its f32 parts reduced by a second kernel)
-timeout 120 build-gpu/bin/igmma_x2 128 1024; echo "igmma_x2 rc $?"
+timeout 120 build-gpu/bin/igmma_x2 64 128 1024; echo "igmma_x2 rc $?"
 for r in 1 2 3; do
   for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096; do
     echo "== $blk r$r"
