@@ -16,6 +16,7 @@
 #   cuBLASLt (torch._int_mm), against the f16 GEMM at the blocks' shapes: whether a generated int8 kernel is worth it.
 # dsmlp-bench [out,in] T = 65 / 100 / 128 / 256 / 1024, three rounds, the sides' order rotated, int8 and fp8 blocks; GELU-4096
 # f16 (the float 128-token kernels: epi only); nocv (below). The variants' GPU tests: run-s113t.sh, the next call.
+#   prep (all of the below, from a fresh checkout): bash bench/proto/prep-s113.sh
 #   build: VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw2 bench/proto/mixed128-wait2.patch
 #          VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw3 bench/proto/mixed128-wait2.patch \
 #            bench/proto/mixed128-wait3.patch
