@@ -13,7 +13,7 @@ W1 int8, GELU, W2 int8, before the residual, which would dilute it; the referenc
 code kernels read them today, or (b) 16-bit fixed point per token. Random normal inputs, and heavy-tailed ones:
 outlier channels (LLM.int8's: a few hidden dimensions 20-100x the rest, which LayerNorm keeps) and Student-t rows.
 
-    python3 bench/proto/x16fix_error.py [--hidden 1024] [--inner 4096] [--tokens 64] [--seed 1]
+    python3 bench/proto/x16fix_error.py [--hidden 1024] [--inner 4096] [--tokens 64] [--seed 1] [--gated]
 """
 import argparse
 
@@ -24,6 +24,14 @@ def layernorm(x, g, b):
     m = x.mean(axis=1, keepdims=True)
     v = ((x - m) ** 2).mean(axis=1, keepdims=True)
     return (x - m) / np.sqrt(v + 1e-5) * g + b
+
+
+def rmsnorm(x, g, b):
+    return x / np.sqrt((x ** 2).mean(axis=1, keepdims=True) + 1e-6) * g
+
+
+def silu(x):
+    return x / (1.0 + np.exp(-x))
 
 
 def gelu(x):
@@ -63,9 +71,12 @@ def as_fix16(x):
 
 
 def block(x_in, p, xform):
-    """The quantized block with x and h passed through xform (the GEMMs themselves exact: integer or f32-accurate)."""
-    x = layernorm(x_in, p["g"], p["b"])
-    h = gelu(xform(x) @ p["w1"].T + p["b1"])
+    """The quantized block with x and h passed through xform (the GEMMs themselves exact: integer or f32-accurate).
+    Gated (SwiGLU, RMSNorm, no biases): W1 = [up | gate], h = up * silu(gate)."""
+    x = p["norm"](x_in, p["g"], p["b"])
+    a = xform(x) @ p["w1"].T + p["b1"]
+    I = a.shape[1] // 2 if p["gated"] else a.shape[1]
+    h = a[:, :I] * silu(a[:, I:]) if p["gated"] else gelu(a)
     return xform(h) @ p["w2"].T + p["b2"]   # the MLP's own output: the residual (added exactly) would dilute the error
 
 
@@ -79,13 +90,18 @@ def main():
     ap.add_argument("--inner", type=int, default=4096)
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--gated", action="store_true", help="a SwiGLU block (RMSNorm, W1 = [up | gate], no biases)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     H, I, T = a.hidden, a.inner, a.tokens
+    W1 = 2 * I if a.gated else I
     p = {
+        "gated": a.gated, "norm": rmsnorm if a.gated else layernorm,
         "g": 1.0 + 0.1 * rng.standard_normal(H), "b": 0.1 * rng.standard_normal(H),
-        "w1": quant_rows(rng.standard_normal((I, H)) / np.sqrt(H), 64), "b1": 0.1 * rng.standard_normal(I),
-        "w2": quant_rows(rng.standard_normal((H, I)) / np.sqrt(I), 64), "b2": 0.1 * rng.standard_normal(H),
+        "w1": quant_rows(rng.standard_normal((W1, H)) / np.sqrt(H), 64),
+        "b1": np.zeros(W1) if a.gated else 0.1 * rng.standard_normal(W1),
+        "w2": quant_rows(rng.standard_normal((H, I)) / np.sqrt(I), 64),
+        "b2": np.zeros(H) if a.gated else 0.1 * rng.standard_normal(H),
     }
     inputs = {"normal": rng.standard_normal((T, H))}
     out = rng.standard_normal((T, H))
@@ -97,18 +113,18 @@ def main():
     inputs["student-t (df 3)"] = rng.standard_t(3, (T, H))
     p_out = dict(p, g=p["g"].copy())
     p_out["g"][rng.choice(H, max(1, H // 512), replace=False)] *= 40.0   # LayerNorm weights that make outliers
-    print(f"H = {H}, I = {I}, T = {T}; relative error of the MLP's output (before the residual) against float64 "
+    print(f"{'SwiGLU (RMSNorm)' if a.gated else 'GELU (LayerNorm)'} H = {H}, I = {I}, T = {T}; relative error of the MLP's output (before the residual) against float64 "
           "(x, h exact)")
     print("| input | x, h as f16 (today) | as bf16 (today's bf16 blocks) | 16-bit fixed point a token | fixed / f16 "
           "| max |x| / rms x |")
     print("|---|---|---|---|---|---|")
-    for name, x_in in list(inputs.items()) + [("normal, LayerNorm weight x40 on 2 channels", inputs["normal"])]:
-        pp = p_out if name.startswith("normal, LayerNorm") else p
+    for name, x_in in list(inputs.items()) + [("normal, norm weight x40 on 2 channels", inputs["normal"])]:
+        pp = p_out if name.startswith("normal, norm") else p
         exact = block(x_in, pp, lambda v: v)
         e16 = rel(block(x_in, pp, as_f16), exact)
         eb16 = rel(block(x_in, pp, as_bf16), exact)
         efx = rel(block(x_in, pp, as_fix16), exact)
-        x = layernorm(x_in, pp["g"], pp["b"])
+        x = pp["norm"](x_in, pp["g"], pp["b"])
         crest = np.median(np.abs(x).max(axis=1) / np.sqrt((x ** 2).mean(axis=1)))
         print(f"| {name} | {e16:.2e} | {eb16:.2e} | {efx:.2e} | {efx / e16:.2f} | {crest:.1f} |")
 
