@@ -26,6 +26,7 @@
 //   nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a bench/proto/wgmma_mixed.cu -lcublasLt -o wgmma_mixed
 //   ./wgmma_mixed 1024 4096
 #include "proto_cuda.cuh"
+#include "proto_hopper.cuh"
 
 #include <cuda.h>
 #include <cudaTypedefs.h>
@@ -50,32 +51,6 @@ template <mode M, int SF, int SQ> struct layout {
     static constexpr int bytes = bar + 8 * (2 * SF + 2 * SQ) + 1024;   // + room to align the base to 1024
 };
 
-__device__ __forceinline__ unsigned sa(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }
-__device__ __forceinline__ void bar_init(uint64_t *b, int n) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(sa(b)), "r"(n)); }
-__device__ __forceinline__ void bar_arrive(uint64_t *b) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(sa(b)) : "memory"); }
-__device__ __forceinline__ void bar_expect(uint64_t *b, unsigned bytes)
-{
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(sa(b)), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void bar_wait(uint64_t *b, unsigned parity)
-{
-    unsigned ok;
-    do {
-        asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(ok) : "r"(sa(b)), "r"(parity) : "memory");
-    } while (!ok);
-}
-// 2-D tile (c0 along the contiguous dimension) into shared memory, completing on b
-__device__ __forceinline__ void tma2(void *dst, const CUtensorMap *m, int c0, int c1, uint64_t *b)
-{
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
-                 ::"r"(sa(dst)), "l"(m), "r"(c0), "r"(c1), "r"(sa(b)) : "memory");
-}
-// A K-major operand in the 128-byte swizzle layout: rows 128 bytes apart, 8-row groups 1024 apart.
-__device__ __forceinline__ uint64_t desc128(unsigned saddr)
-{
-    return (uint64_t)((saddr & 0x3ffff) >> 4) | 1ull << 16 | (uint64_t)(1024 >> 4) << 32 | 1ull << 62;
-}
 template <int NR> __device__ __forceinline__ void fence_f(float (&d)[NR])
 {
 #pragma unroll
