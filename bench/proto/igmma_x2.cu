@@ -15,7 +15,8 @@
 // hi, then of lo; the 128-byte swizzle); warpgroups 1 and 2 take 64 code rows each: per stage four
 // wgmma.m64n{2 TOK}k32.s32.s8.s8, wait_group 1, the stage before released. Epilogue: joined and scaled sums to shared
 // memory as [token][row], then coalesced f16 stores of y [T, N]. N % 128 == 0, K % 128 == 0, T % TOK == 0. Grids
-// under half the SMs split k (f32 parts, then a reduction kernel: the time includes it).
+// under half the SMs split k (f32 parts, then a reduction kernel: the time includes it). Last, what planes made from
+// f16 by a pass of their own cost (quant_planes: the second GEMM's h, unless the first GEMM gathers its maxima).
 //
 //   nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a bench/proto/igmma_x2.cu -lcublasLt -lcuda -o igmma_x2
 //   ./igmma_x2 128 1024        (T values; each runs GELU-4096's two GEMM shapes and SwiGLU-4096's [up | gate])
@@ -166,6 +167,36 @@ __global__ void reduce_parts(__half *__restrict__ y, const float *__restrict__ p
     }
 }
 
+// What the second GEMM's planes would cost as a pass of their own: h [T, K] f16 -> hi, lo [T, K] int8 and s [T], one
+// block a token (its maximum, then the planes); the first GEMM's epilogue could gather the maxima instead.
+__global__ void __launch_bounds__(512) quant_planes(const __half *__restrict__ h, signed char *__restrict__ hi,
+                                                    signed char *__restrict__ lo, float *__restrict__ s, int K)
+{
+    __shared__ float red[16];
+    const __half2 *row = reinterpret_cast<const __half2 *>(h + (size_t)blockIdx.x * K);
+    float m = 0.0f;
+    for (int i = threadIdx.x; i < K / 2; i += blockDim.x) {
+        const float2 v = __half22float2(row[i]);
+        m = fmaxf(m, fmaxf(fabsf(v.x), fabsf(v.y)));
+    }
+    for (int o = 16; o; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    if ((threadIdx.x & 31) == 0) red[threadIdx.x >> 5] = m;
+    __syncthreads();
+    m = 0.0f;
+    for (int w = 0; w < (int)blockDim.x / 32; w++) m = fmaxf(m, red[w]);
+    const float sc = fmaxf(m, 1e-30f) / 32639.0f, inv = 1.0f / sc;
+    if (threadIdx.x == 0) s[blockIdx.x] = sc;
+    char2 *ph = reinterpret_cast<char2 *>(hi + (size_t)blockIdx.x * K), *pl = reinterpret_cast<char2 *>(lo + (size_t)blockIdx.x * K);
+    for (int i = threadIdx.x; i < K / 2; i += blockDim.x) {
+        const float2 v = __half22float2(row[i]);
+        const int q0 = __float2int_rn(fminf(fmaxf(v.x * inv, -32640.0f), 32639.0f));
+        const int q1 = __float2int_rn(fminf(fmaxf(v.y * inv, -32640.0f), 32639.0f));
+        const int l0 = ((q0 + 128) & 255) - 128, l1 = ((q1 + 128) & 255) - 128;
+        ph[i] = make_char2((signed char)((q0 - l0) >> 8), (signed char)((q1 - l1) >> 8));
+        pl[i] = make_char2((signed char)l0, (signed char)l1);
+    }
+}
+
 static PFN_cuTensorMapEncodeTiled_v12000 encode;
 // rows x cols int8 row-major, boxes of 128 columns (bytes) x box_rows rows, the 128-byte swizzle
 static CUtensorMap tmap8(const void *p, long rows, long cols, int box_rows)
@@ -293,6 +324,16 @@ int main(int argc, char **argv)
             printf("| %ld | %ld x %ld | %d | %.1f | %.2f | %.0f | %.1f | %.1e%s |\n", T, N, K, S, us, N * K / us * 1e-6,
                    2.0 * T * N * K / us * 1e-6, lt, worst, worst < 2e-3 ? "" : " WRONG");
             fflush(stdout);
+        }
+    }
+    printf("| T | K | planes from f16 as a pass of their own µs (quant_planes, one block a token) |\n|---|---|---|\n");
+    for (int ai = 1; ai < argc; ai++) {
+        const long T = atol(argv[ai]);
+        for (long K : {4096L, 16384L}) {
+            const float us = time_graph(st, [&](cudaStream_t s0) {
+                for (int i = 0; i < 10; i++) quant_planes<<<(unsigned)T, 512, 0, s0>>>(x16, hi, lo, sx, (int)K);
+            }) / 10;
+            printf("| %ld | %ld | %.1f |\n", T, K, us);
         }
     }
     return 0;
