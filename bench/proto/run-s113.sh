@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Eighty-fourth session's call (prepared without a device; ~300 s): two changes to the wide code kernels, each against
+# Eighty-fourth session's call (prepared without a device; ~350 s): two changes to the wide code kernels, each against
 # main. The eighty-third session's ncu (H100, T = 128) found the 128-token consumers latency-bound: tensor pipe 54%
 # of elapsed cycles, issue slots 26% busy, "wait" the top stall.
 # - "xw2" (bench/proto/mixed128-wait2.patch): on main a step issues this 64 k's wgmmas, waits for the step before's
@@ -41,6 +41,8 @@ timeout 150 python3 bench/proto/i8x2_probe.py; echo "i8x2_probe rc $?"
 # and our own kernel of it (bench/proto/igmma_x2.cu: s8 x s8 wgmma, both operands as copied, hi / lo joined in the
 # epilogue), checked against float64, next to cuBLASLt f16 (~20 s; W2 at T = 128: 32 row tiles, k split in 4, its f32 parts reduced by a second kernel)
 timeout 120 build-gpu/bin/igmma_x2 64 128 1024; echo "igmma_x2 rc $?"
+# main's own kernels on this card, per kernel (ncu durations): what the probes' GEMM times compare with (~40 s)
+for blk in gelu_i8_h4096 swiglu_i8_h4096; do ncu_prof main-$blk out_in $blk 128; ncu_prof main-$blk-1024 out_in $blk 1024; done
 for r in 1 2 3; do
   for blk in gelu_i8_h4096 swiglu_i8_h4096 gelu_fp8_h4096; do
     echo "== $blk r$r"
