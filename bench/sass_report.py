@@ -4,8 +4,8 @@
 Builds a benchmark block's plans with `dsmlp-bench --compile-only` into a fresh kernel store (or reads an existing
 store directory), takes each entry's cubin and reports per kernel: registers, stack frame (spills, local arrays),
 static shared memory, instructions, and the opcode mix of its steady state's loop (a GEMM's k loop: the longest loop
-with an MMA in it; else the longest, a GEMV's row loop) with the instructions per global load, per wgmma and per shared load there. That is what a template change does to
-the issue rate before any device time is spent on it.
+with an MMA in it; else the longest, a GEMV's row loop) with the instructions per global load, per wgmma and per
+shared load there. That is what a template change does to the issue rate before any device time is spent on it.
 
     python3 bench/sass_report.py --block gelu_i8_h4096 --tokens 128 [--match mixed128] [--arch sm_90a]
                                  [--layout out_in] [--bench build-gpu/bin/dsmlp-bench] [--store DIR]
@@ -158,8 +158,8 @@ def main():
         if a.sass_dir:
             os.makedirs(a.sass_dir, exist_ok=True)
         print(f"# {len(entries)} kernels ({a.arch if not a.store else 'as stored'}); loop = the longest backward "
-              "branch's body that multiplies (else the longest); LDL / STL there = spills read / written in the steady state; /LDG, /HGMMA, /LDS = its "
-              "instructions per such instruction")
+              "branch's body that multiplies (else the longest); LDL / STL there = spills read / written in the steady "
+              "state; /LDG, /HGMMA, /LDS = its instructions per such instruction")
         print("| kernel | arch | regs | stack | smem | insns | loop | " + " | ".join(COLUMNS) +
               " | /LDG | /HGMMA | /LDS |")
         print("|---" * (10 + len(COLUMNS)) + "|")

@@ -16,17 +16,7 @@
 #   cuBLASLt (torch._int_mm), against the f16 GEMM at the blocks' shapes: whether a generated int8 kernel is worth it.
 # dsmlp-bench [out,in] T = 65 / 100 / 128 / 256 / 1024, three rounds, the sides' order rotated, int8 and fp8 blocks; GELU-4096
 # f16 (the float 128-token kernels: epi only); nocv (below). The variants' GPU tests: run-s113t.sh, the next call.
-#   prep (all of the below, from a fresh checkout): bash bench/proto/prep-s113.sh
-#   build: VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw2 bench/proto/mixed128-wait2.patch
-#          VARIANT_TESTS=test_gpu_quant bash bench/build_variant.sh xw3 bench/proto/mixed128-wait2.patch \
-#            bench/proto/mixed128-wait3.patch
-#          VARIANT_TESTS="test_gpu_quant test_gpu_wgmma" bash bench/build_variant.sh epi bench/proto/mixed-epi-inputs-first.patch
-#          VARIANT_TESTS=" " bash bench/build_variant.sh nocv bench/proto/mixed-no-conversion-probe.patch
-#   store: bench/store_prefill.sh build-gpu/bin/s113/store.tar.xz 65,100,128,256,1024 \
-#            {build-gpu/bin/dsmlp-bench,xw2,xw3,epi}:{gelu_i8_h4096,swiglu_i8_h4096,gelu_fp8_h4096} \
-#            {build-gpu/bin/dsmlp-bench,epi}:gelu_f16_h4096 nocv:{gelu_i8_h4096,swiglu_i8_h4096}
-#          nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a bench/proto/igmma_x2.cu -lcublasLt \
-#            -o build-gpu/bin/igmma_x2
+#   prep (variants, probe binary, store; from a fresh checkout): bash bench/proto/prep-s113.sh
 #   carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s113/store.tar.xz
 export DSMLP_COMPILE_THREADS=16

@@ -2,7 +2,7 @@
 # Eighty-fourth session: the GPU tests of run-s113.sh's variants (~280 s; run it on the warm machine right after, or
 # first if a variant is to land): test_gpu_quant mixed for xw2, xw3 and epi, mixed_two_groups for xw2 and epi (the
 # second group's prefetched parts), test_gpu_wgmma's float kernels for epi. Each with its own kernel store.
-#   build: as run-s113.sh (its variants)
+#   prep: bash bench/proto/prep-s113.sh
 #   carry: build-gpu/bin build-gpu/lib
 . bench/proto/device-env.sh build-gpu/bin/s113/store.tar.xz
 {

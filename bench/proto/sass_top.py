@@ -2,7 +2,7 @@
 """sass_top.py CSV [N] — the N SASS instructions with the most warp-stall samples in an `ncu --page source --csv
 --print-source sass` dump (bench/proto/device-env.sh ncu_sass), with their share of all samples, after the samples
 summed by kind of instruction (mbarrier waits, wgmma waits, shared loads, conversion, ...)."""
-import csv, sys
+import collections, csv, sys
 
 rows = list(csv.reader(l for l in open(sys.argv[1], errors="replace") if l.startswith('"')))
 head = next((i for i, r in enumerate(rows) if any("Warp Stall Sampling (All" in c for c in r)), None)
@@ -39,10 +39,10 @@ def kind(i):
     return "other"
 
 # By kind of wait: where the warps spend their samples (the question the per-kernel sections cannot answer)
-kinds = {}
+kinds = collections.Counter()
 for i, r in enumerate(body):
-    kinds[kind(i)] = kinds.get(kind(i), 0) + val(r)
-for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]):
+    kinds[kind(i)] += val(r)
+for k, v in kinds.most_common():
     print(f"{100 * v / total:5.1f}%  {k}")
 for r in sorted(body, key=val, reverse=True)[:n]:
     print(f"{100 * val(r) / total:5.1f}%  {r[iadr] + '  ' if iadr is not None else ''}{r[isrc][:100]}")
